@@ -1,0 +1,60 @@
+"""ACORN wire protocol: envelope, message bodies, topics, money and the codec.
+
+No I/O here, and no import of anything else of ours or of any MQTT, SQL, web or settings library.
+Errors: see ``protocol.errors`` (``ProtocolError`` > ``DecodeError``, ``TopicError``).
+"""
+
+from protocol.codec import MAX_PAYLOAD_BYTES, decode, encode
+from protocol.envelope import (
+    BODY_TYPES,
+    COMMAND_KINDS,
+    EVENT_KINDS,
+    SCHEMA_VERSION,
+    Envelope,
+    Kind,
+    make_envelope,
+)
+from protocol.errors import DecodeError, ProtocolError, TopicError
+from protocol.ids import check_id, new_message_id
+from protocol.link import Ack, NodeStatus
+from protocol.money import MINOR_UNITS, Money, minor_units
+from protocol.returns import (
+    Body,
+    Channel,
+    CommandApplied,
+    ComplianceTag,
+    Disposition,
+    DispositionRecorded,
+    ExpectedReturn,
+    Grade,
+    InspectionRecorded,
+    RefundDecided,
+    RefundOutcome,
+    RefundRequested,
+    ReturnItem,
+    ReturnReceived,
+)
+from protocol.timeutil import format_utc, to_utc, utc_now
+from protocol.topics import (
+    KINDS_ON_TOPIC,
+    PREFIX,
+    Topic,
+    TopicKind,
+    config_topic,
+    node_topic,
+    parse_topic,
+    subscription,
+)
+
+__version__ = "1"
+
+__all__ = [
+    "BODY_TYPES", "COMMAND_KINDS", "EVENT_KINDS", "KINDS_ON_TOPIC", "MAX_PAYLOAD_BYTES",
+    "MINOR_UNITS", "PREFIX", "SCHEMA_VERSION", "Ack", "Body", "Channel", "CommandApplied",
+    "ComplianceTag", "DecodeError", "Disposition", "DispositionRecorded", "Envelope",
+    "ExpectedReturn", "Grade", "InspectionRecorded", "Kind", "Money", "NodeStatus", "ProtocolError",
+    "RefundDecided", "RefundOutcome", "RefundRequested", "ReturnItem", "ReturnReceived", "Topic",
+    "TopicError", "TopicKind", "check_id", "config_topic", "decode", "encode", "format_utc",
+    "make_envelope", "minor_units", "new_message_id", "node_topic", "parse_topic", "subscription",
+    "to_utc", "utc_now",
+]

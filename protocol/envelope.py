@@ -1,0 +1,127 @@
+"""The envelope carried by every ACORN message, and the table of message kinds.
+
+Rules:
+- ``seq`` is per node and gap-free for events (from the node's SQLite outbox); for hub -> node
+  commands it is the hub's per-node command sequence; acks and status carry 0;
+- ``kind`` decides the body's type (``BODY_TYPES``); the body on the wire does not repeat it;
+- ``occurred_at`` is when the fact happened, ``sent_at`` when this copy was sent (a resend has a
+  later ``sent_at`` but the same ``id`` and ``seq``); both are UTC with a ``Z``;
+- unknown fields are ignored, so additive changes need no new topic version; a breaking change
+  bumps ``SCHEMA_VERSION`` and the topic's ``v1``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, model_validator
+
+from protocol.ids import MessageId, NodeId, StoreId, new_message_id
+from protocol.link import Ack, NodeStatus
+from protocol.returns import (
+    Body,
+    CommandApplied,
+    DispositionRecorded,
+    ExpectedReturn,
+    InspectionRecorded,
+    RefundDecided,
+    RefundRequested,
+    ReturnReceived,
+)
+from protocol.timeutil import UtcDatetime, utc_now
+
+SCHEMA_VERSION = 1
+
+Kind = Literal[
+    "return.received",
+    "inspection.recorded",
+    "disposition.recorded",
+    "refund.requested",
+    "command.applied",
+    "return.expected",
+    "refund.decided",
+    "ack",
+    "node.status",
+]
+
+BODY_TYPES: dict[str, type[Body]] = {
+    "return.received": ReturnReceived,
+    "inspection.recorded": InspectionRecorded,
+    "disposition.recorded": DispositionRecorded,
+    "refund.requested": RefundRequested,
+    "command.applied": CommandApplied,
+    "return.expected": ExpectedReturn,
+    "refund.decided": RefundDecided,
+    "ack": Ack,
+    "node.status": NodeStatus,
+}
+
+EVENT_KINDS = frozenset(
+    {"return.received", "inspection.recorded", "disposition.recorded", "refund.requested",
+     "command.applied"}
+)
+COMMAND_KINDS = frozenset({"return.expected", "refund.decided"})
+
+
+class Envelope(BaseModel):
+    """One ACORN message: routing, ordering and timing around a typed body."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    id: MessageId
+    store_id: StoreId
+    node_id: NodeId
+    seq: int = Field(ge=0)
+    kind: Kind
+    schema_version: int = Field(default=SCHEMA_VERSION, alias="schema", ge=1)
+    occurred_at: UtcDatetime
+    sent_at: UtcDatetime | None = None
+    body: SerializeAsAny[Body]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _typed_body(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        kind = data.get("kind")
+        body = data.get("body")
+        body_type = BODY_TYPES.get(kind) if isinstance(kind, str) else None
+        if body_type is None or isinstance(body, Body):
+            return data
+        if not isinstance(body, dict):
+            raise ValueError("body must be an object")
+        return {**data, "body": body_type.model_validate({**body, "kind": kind})}
+
+    @model_validator(mode="after")
+    def _body_matches_kind(self) -> Envelope:
+        if type(self.body) is not BODY_TYPES[self.kind]:
+            raise ValueError(f"body of type {type(self.body).__name__} does not fit kind {self.kind}")
+        return self
+
+    def resent(self, at: datetime | None = None) -> Envelope:
+        """The same message with a new ``sent_at`` (a resend keeps id and seq)."""
+        return self.model_copy(update={"sent_at": at or utc_now()})
+
+
+def make_envelope(
+    store_id: str,
+    node_id: str,
+    seq: int,
+    body: Body,
+    occurred_at: datetime | None = None,
+    message_id: str | None = None,
+) -> Envelope:
+    """Wrap ``body`` in a validated envelope; the kind comes from the body."""
+    kind = getattr(body, "kind")  # noqa: B009 - every body class defines its kind literal
+    return Envelope.model_validate(
+        {
+            "id": message_id or new_message_id(),
+            "store_id": store_id,
+            "node_id": node_id,
+            "seq": seq,
+            "kind": kind,
+            "occurred_at": occurred_at or utc_now(),
+            "body": body,
+        }
+    )

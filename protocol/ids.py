@@ -1,0 +1,43 @@
+"""Identifiers validated at construction: store ids, node ids, message ids.
+
+Store and node ids appear in MQTT topics and broker user names, so they are restricted to
+lower-case letters, digits and inner hyphens (no ``/``, ``+``, ``#`` or spaces can sneak into a
+topic or an ACL).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Annotated
+
+from pydantic import AfterValidator, StringConstraints
+
+ID_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$"
+_ID_RE = re.compile(ID_PATTERN)
+
+
+def check_id(value: str, what: str = "id") -> str:
+    """Return ``value`` if it is a valid store/node id, else raise ValueError naming ``what``."""
+    if not _ID_RE.match(value):
+        raise ValueError(
+            f"{what} {value!r} is not valid: use 1-40 lower-case letters, digits or inner hyphens"
+        )
+    return value
+
+
+StoreId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+NodeId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+
+
+def _check_uuid(value: str) -> str:
+    uuid.UUID(value)
+    return value
+
+
+MessageId = Annotated[str, AfterValidator(_check_uuid)]
+
+
+def new_message_id() -> str:
+    """A fresh random message id (UUID4 text)."""
+    return str(uuid.uuid4())

@@ -1,0 +1,36 @@
+"""Link-level message bodies: acknowledgements and node status.
+
+    ack          hub -> node: the highest contiguous seq the hub has durably stored for the node
+    node.status  node -> everyone (retained, with a last will): online/offline, versions, queue depth
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from protocol.returns import Body
+from protocol.timeutil import UtcDatetime
+
+
+class Ack(Body):
+    """Everything up to and including ``up_to_seq`` is stored at the hub; the node may drop it."""
+
+    kind: Literal["ack"] = "ack"
+    up_to_seq: int = Field(ge=0)
+    gap_after: int | None = Field(
+        default=None, description="set when the hub holds a later seq but is missing the next one"
+    )
+
+
+class NodeStatus(Body):
+    """Retained presence of a node; the broker publishes the offline form as its last will."""
+
+    kind: Literal["node.status"] = "node.status"
+    state: Literal["online", "offline"]
+    version: str = ""
+    protocol_version: str = "v1"
+    outbox_pending: int = Field(default=0, ge=0)
+    last_acked_seq: int = Field(default=0, ge=0)
+    since: UtcDatetime | None = None

@@ -1,0 +1,187 @@
+"""Message bodies of the return path, edge -> hub and hub -> edge.
+
+Edge -> hub events (on ``.../nodes/N/events``):
+    return.received       a return taken in at the counter, durable in the store's SQLite
+    inspection.recorded   QC result: grade, reason, photos, compliance tags
+    disposition.recorded  what happens to the goods (restock, RTV, refurbish, dispose)
+    refund.requested      the store asks the hub to refund a return
+    command.applied       the node applied (or refused) a hub command, once
+
+Hub -> edge commands (on ``.../nodes/N/commands``):
+    return.expected       an RMA the customer may bring to this store (cached for offline use)
+    refund.decided        the hub's decision on a refund request
+
+Bodies are frozen; unknown fields are ignored so an older node accepts a newer hub's messages.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from protocol.money import Money
+from protocol.timeutil import UtcDatetime
+
+Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
+Note = Annotated[str, StringConstraints(max_length=2000)]
+
+
+class Body(BaseModel):
+    """Base of every message body."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class Channel(StrEnum):
+    """Where the original sale happened."""
+
+    AMAZON_MFN = "amazon_mfn"
+    AMAZON_FBA = "amazon_fba"
+    POS = "pos"
+    WEB = "web"
+
+
+class Grade(StrEnum):
+    """QC grade of a returned item."""
+
+    NEW = "new"
+    LIKE_NEW = "like_new"
+    GOOD = "good"
+    ACCEPTABLE = "acceptable"
+    DEFECTIVE = "defective"
+    DAMAGED_IN_TRANSIT = "damaged_in_transit"
+    DAMAGED_BY_CUSTOMER = "damaged_by_customer"
+
+
+class Disposition(StrEnum):
+    """What happens to the goods after QC."""
+
+    RESTOCK_SELLABLE = "restock_sellable"
+    RESTOCK_OPEN_BOX = "restock_open_box"
+    RETURN_TO_VENDOR = "return_to_vendor"
+    REFURBISH = "refurbish"
+    DISPOSE = "dispose"
+
+
+class ComplianceTag(StrEnum):
+    """Regulatory handling tags."""
+
+    WEEE = "weee"
+    BATTERY = "battery"
+    HAZMAT = "hazmat"
+
+
+class RefundOutcome(StrEnum):
+    """The hub's answer to a refund request."""
+
+    APPROVED = "approved"
+    PENDING_APPROVAL = "pending_approval"
+    MANUAL_REVIEW = "manual_review"
+    REJECTED = "rejected"
+
+
+class ReturnItem(Body):
+    """One line of a return."""
+
+    sku: Code
+    quantity: int = Field(ge=1, le=999)
+    unit_price: Money
+    description: Text | None = None
+    gtin: Code | None = None
+    asin: Code | None = None
+
+
+class ReturnReceived(Body):
+    """A return taken in at the counter."""
+
+    kind: Literal["return.received"] = "return.received"
+    return_id: Code
+    channel: Channel
+    items: list[ReturnItem] = Field(min_length=1, max_length=100)
+    reason: Text
+    order_id: Code | None = None
+    rma_id: Code | None = None
+    marketplace_id: Code | None = None
+    scanned_codes: list[Code] = Field(default_factory=list, max_length=50)
+    mismatch: bool = False
+    staff_id: Code | None = None
+    received_at: UtcDatetime
+
+
+class InspectionRecorded(Body):
+    """The QC result for a return."""
+
+    kind: Literal["inspection.recorded"] = "inspection.recorded"
+    return_id: Code
+    grade: Grade
+    reason: Text | None = None
+    notes: Note = ""
+    photos: list[Code] = Field(default_factory=list, max_length=20)
+    compliance_tags: list[ComplianceTag] = Field(default_factory=list)
+    inspected_by: Code | None = None
+    inspected_at: UtcDatetime
+
+
+class DispositionRecorded(Body):
+    """What the store does with the goods after QC."""
+
+    kind: Literal["disposition.recorded"] = "disposition.recorded"
+    return_id: Code
+    disposition: Disposition
+    location: Code | None = None
+    decided_by: Code | None = None
+    decided_at: UtcDatetime
+
+
+class RefundRequested(Body):
+    """The store asks the hub to refund a return."""
+
+    kind: Literal["refund.requested"] = "refund.requested"
+    refund_id: Code
+    return_id: Code
+    amount: Money
+    channel: Channel
+    order_id: Code | None = None
+    marketplace_id: Code | None = None
+    requested_by: Code | None = None
+    requested_at: UtcDatetime
+
+
+class CommandApplied(Body):
+    """The node applied (or refused) a hub command; reported once per command id."""
+
+    kind: Literal["command.applied"] = "command.applied"
+    command_id: str
+    command_kind: Code
+    result: Literal["applied", "refused"]
+    detail: Note = ""
+
+
+class ExpectedReturn(Body):
+    """An RMA the customer may bring to this store."""
+
+    kind: Literal["return.expected"] = "return.expected"
+    rma_id: Code
+    order_id: Code
+    channel: Channel
+    marketplace_id: Code | None = None
+    items: list[ReturnItem] = Field(min_length=1, max_length=100)
+    customer_hint: Text | None = None  # masked, e.g. "J*** D***"
+    expected_by: UtcDatetime | None = None
+
+
+class RefundDecided(Body):
+    """The hub's decision on a refund request."""
+
+    kind: Literal["refund.decided"] = "refund.decided"
+    refund_id: Code
+    return_id: Code
+    outcome: RefundOutcome
+    amount: Money
+    approval_level: int | None = None
+    reasons: list[Note] = Field(default_factory=list)
+    decided_by: Code | None = None
+    decided_at: UtcDatetime
