@@ -58,8 +58,13 @@ BODY_TYPES: dict[str, type[Body]] = {
 }
 
 EVENT_KINDS = frozenset(
-    {"return.received", "inspection.recorded", "disposition.recorded", "refund.requested",
-     "command.applied"}
+    {
+        "return.received",
+        "inspection.recorded",
+        "disposition.recorded",
+        "refund.requested",
+        "command.applied",
+    }
 )
 COMMAND_KINDS = frozenset({"return.expected", "refund.decided"})
 
@@ -96,7 +101,9 @@ class Envelope(BaseModel):
     @model_validator(mode="after")
     def _body_matches_kind(self) -> Envelope:
         if type(self.body) is not BODY_TYPES[self.kind]:
-            raise ValueError(f"body of type {type(self.body).__name__} does not fit kind {self.kind}")
+            raise ValueError(
+                f"body of type {type(self.body).__name__} does not fit kind {self.kind}"
+            )
         return self
 
     def resent(self, at: datetime | None = None) -> Envelope:

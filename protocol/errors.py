@@ -1,7 +1,7 @@
 """The one exception tree of ``protocol``.
 
     ProtocolError            anything this package refuses
-    ├── DecodeError          bytes that are not a valid ACORN message (bad JSON, bad field, unknown kind)
+    ├── DecodeError          bytes that are not a valid ACORN message (bad JSON/field/kind)
     └── TopicError           a topic string that is not one of ours, or ids that cannot form one
 
 Every error carries a human sentence; ``DecodeError.field`` names the field at fault when there is

@@ -1,7 +1,7 @@
 """Link-level message bodies: acknowledgements and node status.
 
-    ack          hub -> node: the highest contiguous seq the hub has durably stored for the node
-    node.status  node -> everyone (retained, with a last will): online/offline, versions, queue depth
+ack          hub -> node: the highest contiguous seq the hub has durably stored for the node
+node.status  node -> all (retained, with a last will): online/offline, versions, queue depth
 """
 
 from __future__ import annotations

@@ -1,0 +1,34 @@
+# ACORN — the two commands are `make run` and `make test`; both set the machine up first.
+.DEFAULT_GOAL := help
+VENV := .venv
+BIN := $(VENV)/bin
+MYPY_TARGETS := protocol hub/fleet/acl.py
+
+.PHONY: help run test lint bench schemas clean
+
+help:  ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+run:  ## set up, then start broker + hub + Amazon simulator + two store agents (Ctrl-C stops all)
+	@bash deploy/scripts/setup.sh run
+	@$(BIN)/python deploy/scripts/run_local.py
+
+test:  ## set up, then run the import contract, linters and the whole test suite
+	@bash deploy/scripts/setup.sh test
+	@$(MAKE) --no-print-directory lint
+	$(BIN)/pytest -p no:cacheprovider
+
+lint:  ## import-linter contract, ruff, mypy on protocol/ and the pure cores
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/ruff check .
+	$(BIN)/mypy $(MYPY_TARGETS)
+
+bench:  ## benchmarks (figures, not tests): drain rate, API latency, memory
+	@bash deploy/scripts/setup.sh test
+	$(BIN)/python -m bench
+
+schemas:  ## regenerate docs/protocol/v1/*.schema.json from the code
+	$(BIN)/python tests/fixtures/protocol/export_schemas.py
+
+clean:  ## remove local state (var/) — not the virtualenv
+	rm -rf var

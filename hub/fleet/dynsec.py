@@ -1,0 +1,177 @@
+"""Administer Mosquitto's dynamic-security plugin over MQTT (``$CONTROL/dynamic-security/v1``).
+
+Creating, disabling and deleting broker users takes effect at once, without a broker restart.
+``DynSecError`` is raised when the broker refuses a command or does not answer in time; a command
+that fails because the thing already exists is reported in the error text, so callers that want
+idempotence use ``ensure_*``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from hub.fleet.acl import (
+    HUB_ROLE,
+    HUB_USERNAME,
+    Acl,
+    hub_acls,
+    node_acls,
+    node_role,
+    node_username,
+)
+
+CONTROL_TOPIC = "$CONTROL/dynamic-security/v1"
+RESPONSE_TOPIC = "$CONTROL/dynamic-security/v1/response"
+
+
+class DynSecError(RuntimeError):
+    """The broker refused a dynamic-security command, or did not answer."""
+
+
+class DynSecAdmin:
+    """A short-lived admin connection; use as a context manager."""
+
+    def __init__(
+        self, host: str, port: int, username: str, password: str, timeout: float = 10.0
+    ) -> None:
+        self._timeout = timeout
+        self._client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"acorn-dynsec-{uuid.uuid4().hex[:8]}"
+        )
+        self._client.username_pw_set(username, password)
+        self._lock = threading.Lock()
+        self._answer: list[dict[str, Any]] | None = None
+        self._answered = threading.Event()
+        self._subscribed = threading.Event()
+        self._client.on_message = self._on_message
+        self._client.on_subscribe = lambda *_args: self._subscribed.set()
+        self._host, self._port = host, port
+
+    def __enter__(self) -> DynSecAdmin:
+        connected = threading.Event()
+        failed: list[str] = []
+
+        def on_connect(_c: Any, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+            if reason.is_failure:
+                failed.append(str(reason))
+            connected.set()
+
+        self._client.on_connect = on_connect
+        try:
+            self._client.connect(self._host, self._port, keepalive=30)
+        except OSError as err:
+            raise DynSecError(
+                f"cannot reach the broker at {self._host}:{self._port}: {err}"
+            ) from err
+        self._client.loop_start()
+        if not connected.wait(self._timeout) or failed:
+            self.close()
+            raise DynSecError(f"broker refused the admin login: {failed or 'timeout'}")
+        self._client.subscribe(RESPONSE_TOPIC, qos=1)
+        if not self._subscribed.wait(self._timeout):
+            self.close()
+            raise DynSecError("broker did not confirm the control subscription")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Disconnect and stop the network thread."""
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def _on_message(self, _c: Any, _u: Any, message: mqtt.MQTTMessage) -> None:
+        try:
+            self._answer = json.loads(message.payload)["responses"]
+        except (ValueError, KeyError, TypeError):
+            self._answer = [{"error": "unreadable response from the broker"}]
+        self._answered.set()
+
+    def run(
+        self, commands: Sequence[dict[str, Any]], tolerate: Sequence[str] = ()
+    ) -> list[dict[str, Any]]:
+        """Send commands in one message and return the responses; raise on any error."""
+        with self._lock:
+            self._answered.clear()
+            self._client.publish(CONTROL_TOPIC, json.dumps({"commands": list(commands)}), qos=1)
+            if not self._answered.wait(self._timeout):
+                raise DynSecError("broker did not answer the dynamic-security command")
+            answer = self._answer or []
+        errors = [
+            r for r in answer if r.get("error") and not any(t in str(r["error"]) for t in tolerate)
+        ]
+        if errors:
+            raise DynSecError("; ".join(f"{r.get('command')}: {r['error']}" for r in errors))
+        return answer
+
+    def ensure_role(self, name: str, acls: Sequence[Acl]) -> None:
+        """Create the role or replace its ACLs."""
+        self.run([{"command": "createRole", "rolename": name}], tolerate=["already exists"])
+        current = self.run([{"command": "getRole", "rolename": name}])[0]
+        old = current.get("data", {}).get("role", {}).get("acls", [])
+        removes = [
+            {
+                "command": "removeRoleACL",
+                "rolename": name,
+                "acltype": a["acltype"],
+                "topic": a["topic"],
+            }
+            for a in old
+        ]
+        adds = [{"command": "addRoleACL", "rolename": name, **acl.as_json()} for acl in acls]
+        self.run([*removes, *adds])
+
+    def ensure_client(self, username: str, password: str, roles: Sequence[str]) -> None:
+        """Create the client, or reset its password, roles and enable it."""
+        self.run(
+            [
+                {
+                    "command": "createClient",
+                    "username": username,
+                    "password": password,
+                    "roles": [{"rolename": r} for r in roles],
+                }
+            ],
+            tolerate=["already exists"],
+        )
+        self.run(
+            [
+                {
+                    "command": "modifyClient",
+                    "username": username,
+                    "password": password,
+                    "roles": [{"rolename": r} for r in roles],
+                },
+                {"command": "enableClient", "username": username},
+            ]
+        )
+
+    def disable_client(self, username: str) -> None:
+        """Refuse the client's future logins and disconnect it now."""
+        self.run([{"command": "disableClient", "username": username}])
+
+    def delete_client(self, username: str) -> None:
+        """Remove the client for good."""
+        self.run([{"command": "deleteClient", "username": username}])
+
+    def provision_node(self, store_id: str, node_id: str, password: str) -> str:
+        """Give one edge node its own credentials and ACL; return its user name."""
+        role = node_role(store_id, node_id)
+        self.ensure_role(role, node_acls(store_id, node_id))
+        username = node_username(store_id, node_id)
+        self.ensure_client(username, password, [role])
+        return username
+
+    def provision_hub(self, password: str, username: str = HUB_USERNAME) -> str:
+        """Give the hub its credentials and ACL; return its user name."""
+        self.ensure_role(HUB_ROLE, hub_acls())
+        self.ensure_client(username, password, [HUB_ROLE])
+        return username
