@@ -1,0 +1,317 @@
+"""`make run`: the whole ACORN system on this machine, for trying it out and for development.
+
+Starts a private Mosquitto (dynamic security, own credentials per process), the Amazon SP-API
+simulator, the hub, and two store agents with simulated devices; prints the URLs and an admin
+token; Ctrl-C stops everything in reverse order. State lives in ``var/dev/`` and survives
+restarts (``make clean`` removes it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from hub.fleet.local_broker import BrokerError, LocalBroker, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+STATE = ROOT / "var" / "dev"
+BIN = Path(sys.executable).parent
+STORES = [
+    {
+        "store_id": "store-berlin-1",
+        "node_id": "counter-1",
+        "name": "Berlin Mitte",
+        "tz": "Europe/Berlin",
+        "currency": "EUR",
+        "language": "de",
+        "port": 8081,
+    },
+    {
+        "store_id": "store-nyc-1",
+        "node_id": "counter-1",
+        "name": "New York SoHo",
+        "tz": "America/New_York",
+        "currency": "USD",
+        "language": "en",
+        "port": 8082,
+    },
+]
+
+
+def port_or_free(wanted: int) -> int:
+    """``wanted`` if nothing listens there on loopback, else a free port."""
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", wanted))
+        except OSError:
+            return free_port()
+    return wanted
+
+
+def secrets_file() -> dict[str, str]:
+    """Passwords kept across restarts of make run (the broker keeps their hashes)."""
+    path = STATE / "secrets.json"
+    data: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    for key in ["hub"] + [f"{s['store_id']}.{s['node_id']}" for s in STORES]:
+        data.setdefault(key, secrets.token_urlsafe(18))
+    path.write_text(json.dumps(data, indent=2))
+    path.chmod(0o600)
+    return data
+
+
+@dataclass
+class Child:
+    """One child process and its log."""
+
+    name: str
+    popen: subprocess.Popen[bytes]
+    log: Path
+
+
+def spawn(name: str, argv: list[str], env: dict[str, str]) -> Child:
+    """Start a child in its own process group, logging to var/dev/logs/NAME.log."""
+    log = STATE / "logs" / f"{name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    handle = log.open("ab")
+    popen = subprocess.Popen(
+        argv, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    return Child(name, popen, log)
+
+
+def wait_http(child: Child, url: str, timeout: float = 40.0) -> None:
+    """Wait until ``url`` answers, or exit with the child's log tail."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if child.popen.poll() is not None:
+            sys.exit(
+                f"{child.name} stopped at start; its log ({child.log}):\n"
+                f"{child.log.read_text(errors='replace')[-3000:]}"
+            )
+        try:
+            if httpx.get(url, timeout=1.0).status_code < 500:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    sys.exit(f"{child.name} did not answer at {url} in {timeout:.0f}s; see {child.log}")
+
+
+def base_env() -> dict[str, str]:
+    """The environment for children, without stray ACORN_ settings from the shell."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ACORN_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def start_broker(passwords: dict[str, str]) -> LocalBroker:
+    """Start the private broker and give the hub and every node its own credentials."""
+    broker = LocalBroker(STATE / "mosquitto", port=port_or_free(18830))
+    broker.prepare()
+    broker.start()
+    with broker.admin() as admin:
+        admin.provision_hub(passwords["hub"])
+        for store in STORES:
+            admin.provision_node(
+                store["store_id"],
+                store["node_id"],
+                passwords[f"{store['store_id']}.{store['node_id']}"],
+            )
+    return broker
+
+
+def hub_env(broker: LocalBroker, password: str, http_port: int, sim_url: str) -> dict[str, str]:
+    """Environment of the hub process."""
+    return base_env() | {
+        "ACORN_HUB_DATABASE_URL": f"sqlite:///{STATE / 'hub.db'}",
+        "ACORN_HUB_MQTT_HOST": broker.host,
+        "ACORN_HUB_MQTT_PORT": str(broker.port),
+        "ACORN_HUB_MQTT_USERNAME": "acorn-hub",
+        "ACORN_HUB_MQTT_PASSWORD": password,
+        "ACORN_HUB_HTTP_PORT": str(http_port),
+        "ACORN_HUB_BROKER_ADMIN_USERNAME": broker.admin_user,
+        "ACORN_HUB_BROKER_ADMIN_PASSWORD": broker.admin_password,
+        "ACORN_HUB_SPAPI_ENDPOINT": sim_url,
+    }
+
+
+def edge_env(
+    store: dict[str, object], broker: LocalBroker, password: str, http_port: int
+) -> dict[str, str]:
+    """Environment of one store agent."""
+    return base_env() | {
+        "ACORN_EDGE_STORE_ID": str(store["store_id"]),
+        "ACORN_EDGE_NODE_ID": str(store["node_id"]),
+        "ACORN_EDGE_STORE_NAME": str(store["name"]),
+        "ACORN_EDGE_STORE_TIMEZONE": str(store["tz"]),
+        "ACORN_EDGE_CURRENCY": str(store["currency"]),
+        "ACORN_EDGE_DATA_DIR": str(STATE / f"edge-{store['store_id']}-{store['node_id']}"),
+        "ACORN_EDGE_MQTT_HOST": broker.host,
+        "ACORN_EDGE_MQTT_PORT": str(broker.port),
+        "ACORN_EDGE_MQTT_USERNAME": f"edge.{store['store_id']}.{store['node_id']}",
+        "ACORN_EDGE_MQTT_PASSWORD": password,
+        "ACORN_EDGE_HTTP_PORT": str(http_port),
+    }
+
+
+def create_token(env: dict[str, str]) -> str:
+    """An admin API token for this run (printed once)."""
+    out = subprocess.run(
+        [str(BIN / "acorn-hub"), "token", "create", "--name", "dev-admin", "--role", "admin"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        return f"(could not create a token: {out.stderr.strip() or out.stdout.strip()})"
+    return out.stdout.strip().splitlines()[-1]
+
+
+def seed_expected_returns(env: dict[str, str]) -> None:
+    """Queue two expected returns per store so the counter has something to scan."""
+    for n, store in enumerate(STORES):
+        currency = str(store["currency"])
+        for k, (sku, price) in enumerate([("SKU-TOASTER-2", "39.99"), ("SKU-DRILL-18V", "129.00")]):
+            rma = f"RMA-DEMO-{n}{k}"
+            subprocess.run(
+                [
+                    str(BIN / "acorn-hub"),
+                    "returns",
+                    "expect",
+                    "--store",
+                    str(store["store_id"]),
+                    "--node",
+                    str(store["node_id"]),
+                    "--rma",
+                    rma,
+                    "--order",
+                    f"30{n}-000000{k}-1234567",
+                    "--sku",
+                    sku,
+                    "--price",
+                    price,
+                    "--currency",
+                    currency,
+                ],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+
+
+def main() -> None:
+    """Start everything, print where it is, and stop it all on Ctrl-C."""
+    STATE.mkdir(parents=True, exist_ok=True)
+    passwords = secrets_file()
+    children: list[Child] = []
+    broker: LocalBroker | None = None
+    try:
+        broker = start_broker(passwords)
+        sim_port = port_or_free(8100)
+        sim = spawn(
+            "spapi-simulator",
+            [str(BIN / "acorn-hub"), "amazon", "simulator", "--port", str(sim_port)],
+            base_env(),
+        )
+        children.append(sim)
+        hub_port = port_or_free(8080)
+        env = hub_env(broker, passwords["hub"], hub_port, f"http://127.0.0.1:{sim_port}")
+        hub = spawn("hub", [str(BIN / "acorn-hub"), "serve"], env)
+        children.append(hub)
+        wait_http(hub, f"http://127.0.0.1:{hub_port}/api/health")
+        edges = []
+        for store in STORES:
+            port = port_or_free(int(str(store["port"])))
+            key = f"{store['store_id']}.{store['node_id']}"
+            child = spawn(
+                f"edge-{store['store_id']}",
+                [str(BIN / "acorn-edge"), "run"],
+                edge_env(store, broker, passwords[key], port),
+            )
+            children.append(child)
+            edges.append((store, port, child))
+        for _store, port, child in edges:
+            wait_http(child, f"http://127.0.0.1:{port}/api/health")
+        token = create_token(env)
+        seed_expected_returns(env)
+        print_banner(broker, hub_port, sim_port, edges, token)
+        watch(children)
+    except BrokerError as err:
+        sys.exit(f"broker: {err}")
+    except KeyboardInterrupt:
+        print("\nstopping…")
+    finally:
+        for child in reversed(children):
+            stop(child)
+        if broker is not None:
+            broker.stop()
+        print("all stopped; state kept in var/dev (make clean removes it)")
+
+
+def print_banner(
+    broker: LocalBroker,
+    hub_port: int,
+    sim_port: int,
+    edges: list[tuple[dict[str, object], int, Child]],
+    token: str,
+) -> None:
+    """Where everything is."""
+    lines = [
+        "",
+        "ACORN is running — Ctrl-C stops everything",
+        f"  broker (mosquitto)     mqtt://{broker.host}:{broker.port}",
+        f"  hub API + docs         http://127.0.0.1:{hub_port}/docs",
+        f"  SP-API simulator       http://127.0.0.1:{sim_port}/docs",
+    ]
+    for store, port, _child in edges:
+        lines.append(
+            f"  counter {store['name']:<14} http://127.0.0.1:{port}/   (store {store['store_id']})"
+        )
+    lines += [
+        f"  admin API token        {token}",
+        "  try scanning          RMA-DEMO-00 at Berlin, RMA-DEMO-10 at New York",
+        f"  logs                   {STATE / 'logs'}",
+        "",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+def watch(children: list[Child]) -> None:
+    """Block until Ctrl-C; report a child that stops on its own."""
+    while True:
+        for child in children:
+            if child.popen.poll() is not None:
+                print(
+                    f"{child.name} stopped (exit {child.popen.returncode}); see {child.log}",
+                    flush=True,
+                )
+                children.remove(child)
+                break
+        time.sleep(1.0)
+
+
+def stop(child: Child) -> None:
+    """SIGTERM the child's group and wait a little, then SIGKILL."""
+    if child.popen.poll() is not None:
+        return
+    os.killpg(child.popen.pid, signal.SIGTERM)
+    try:
+        child.popen.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.popen.pid, signal.SIGKILL)
+        child.popen.wait(timeout=5)
+
+
+if __name__ == "__main__":
+    main()
