@@ -1,0 +1,128 @@
+"""Counter hardware for ACORN: scanners, receipt/label printers, device discovery.
+
+A library: it imports nothing of ours and no MQTT, SQL or web code. The edge agent turns what
+it produces (scanned lines, typed codes, printer and scanner status) into protocol messages.
+The names below are the public surface; modules are importable but their other names may change.
+"""
+
+from hardware.codes import (
+    AmazonOrderId,
+    Asin,
+    CodeKind,
+    Fnsku,
+    Gs1Code,
+    Gtin,
+    Invalid,
+    ReturnCode,
+    ScannedCode,
+    Unknown,
+    parse_scan,
+)
+from hardware.discovery import (
+    DEFAULT_TYPES,
+    HUB_TYPE,
+    PRINTER_TYPES,
+    Advertisement,
+    DeviceKind,
+    FoundDevice,
+    SerialPortInfo,
+    advertise,
+    browse,
+    list_serial_ports,
+)
+from hardware.errors import (
+    CodeFormatError,
+    ConfigError,
+    DiscoveryError,
+    HardwareError,
+    MissingDependency,
+    PrinterError,
+    PrinterOffline,
+    ScannerError,
+    ScannerUnavailable,
+)
+from hardware.printing import (
+    ByteSink,
+    ItemLabel,
+    KanjiMode,
+    MemorySink,
+    Printer,
+    PrinterProfile,
+    PrinterStatus,
+    Receipt,
+    ReceiptItem,
+    make_profile,
+    printer_from_url,
+)
+from hardware.return_codes import is_valid_return_code, make_return_code, normalise_return_code
+from hardware.scanner import (
+    Backoff,
+    LineSource,
+    MemoryLineSource,
+    ScannerState,
+    ScannerStatus,
+    ScannerSupervisor,
+)
+from hardware.scanner_hid import HidDecoder, KeyEvent, decode_key_events, hid_scanner
+from hardware.scanner_serial import SerialScannerConfig, serial_scanner
+from hardware.scanner_stdin import stdin_scanner
+
+__all__ = [
+    "DEFAULT_TYPES",
+    "HUB_TYPE",
+    "PRINTER_TYPES",
+    "Advertisement",
+    "AmazonOrderId",
+    "Asin",
+    "Backoff",
+    "ByteSink",
+    "CodeFormatError",
+    "CodeKind",
+    "ConfigError",
+    "DeviceKind",
+    "DiscoveryError",
+    "Fnsku",
+    "FoundDevice",
+    "Gs1Code",
+    "Gtin",
+    "HardwareError",
+    "HidDecoder",
+    "Invalid",
+    "ItemLabel",
+    "KanjiMode",
+    "KeyEvent",
+    "LineSource",
+    "MemoryLineSource",
+    "MemorySink",
+    "MissingDependency",
+    "Printer",
+    "PrinterError",
+    "PrinterOffline",
+    "PrinterProfile",
+    "PrinterStatus",
+    "Receipt",
+    "ReceiptItem",
+    "ReturnCode",
+    "ScannedCode",
+    "ScannerError",
+    "ScannerState",
+    "ScannerStatus",
+    "ScannerSupervisor",
+    "ScannerUnavailable",
+    "SerialPortInfo",
+    "SerialScannerConfig",
+    "Unknown",
+    "advertise",
+    "browse",
+    "decode_key_events",
+    "hid_scanner",
+    "is_valid_return_code",
+    "list_serial_ports",
+    "make_profile",
+    "make_return_code",
+    "normalise_return_code",
+    "parse_scan",
+    "printer_from_url",
+    "serial_scanner",
+    "stdin_scanner",
+]
