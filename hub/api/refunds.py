@@ -1,0 +1,54 @@
+"""Refunds: the list (the approval queue) and the two decisions a person can take."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from hub.api.deps import Approver, Hub, Viewer
+from hub.api.models import ApproveIn, ErrorOut, Page, RefundOut, RejectIn
+from hub.api.ops import Limit, Offset
+from hub.api.returns import Store
+from hub.approvals import decide_refund
+from hub.db.engine import reading
+from hub.queries import list_refunds, refund_out
+from hub.refunds import RefundState
+
+router = APIRouter(prefix="/api/refunds", tags=["refunds"])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut} for status in (401, 403, 404, 409, 422)}
+
+
+@router.get("", response_model=Page[RefundOut], responses=ERRORS)
+def get_refunds(hub: Hub, _who: Viewer, store: Store = None, state: RefundState | None = None,
+                limit: Limit = 50, offset: Offset = 0) -> Page[RefundOut]:
+    """Refunds, oldest request first; ``state=pending_approval`` is the approval queue."""
+    with reading(hub.engine) as conn:
+        rows, total = list_refunds(conn, store, state.value if state else None, limit, offset)
+    return Page[RefundOut](items=[RefundOut.model_validate(r) for r in rows], total=total,
+                           limit=limit, offset=offset)
+
+
+@router.post("/{refund_id}/approve", response_model=RefundOut, responses=ERRORS)
+def approve(hub: Hub, who: Approver, refund_id: str, body: ApproveIn | None = None,
+            store: Store = None) -> RefundOut:
+    """Approve a refund waiting for approval; the store is told at once."""
+    reason = body.reason if body else None
+    row = decide_refund(hub.engine, who, refund_id, store, approve=True, reason=reason)
+    _wake(hub)
+    return RefundOut.model_validate(refund_out(row))
+
+
+@router.post("/{refund_id}/reject", response_model=RefundOut, responses=ERRORS)
+def reject(hub: Hub, who: Approver, refund_id: str, body: RejectIn,
+           store: Store = None) -> RefundOut:
+    """Reject a refund waiting for approval (a reason is required); the store is told."""
+    row = decide_refund(hub.engine, who, refund_id, store, approve=False, reason=body.reason)
+    _wake(hub)
+    return RefundOut.model_validate(refund_out(row))
+
+
+def _wake(hub: Hub) -> None:
+    if hub.runtime is not None:
+        hub.runtime.wake_publisher()

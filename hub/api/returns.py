@@ -1,0 +1,36 @@
+"""Returns: list and read."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from hub.api.deps import Hub, Viewer
+from hub.api.models import ErrorOut, Page, ReturnDetailOut, ReturnOut
+from hub.api.ops import Limit, Offset
+from hub.db.engine import reading
+from hub.queries import list_returns, return_detail
+from hub.returns import ReturnState
+
+router = APIRouter(prefix="/api/returns", tags=["returns"])
+Store = Annotated[str | None, Query(max_length=40, description="only this store")]
+ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}}
+
+
+@router.get("", response_model=Page[ReturnOut], responses=ERRORS)
+def get_returns(hub: Hub, _who: Viewer, store: Store = None, state: ReturnState | None = None,
+                limit: Limit = 50, offset: Offset = 0) -> Page[ReturnOut]:
+    """Returns, newest first, optionally filtered by store and state."""
+    with reading(hub.engine) as conn:
+        rows, total = list_returns(conn, store, state.value if state else None, limit, offset)
+    return Page[ReturnOut](items=[ReturnOut.model_validate(r) for r in rows], total=total,
+                           limit=limit, offset=offset)
+
+
+@router.get("/{return_id}", response_model=ReturnDetailOut,
+            responses={**ERRORS, 404: {"model": ErrorOut}, 409: {"model": ErrorOut}})
+def get_return(hub: Hub, _who: Viewer, return_id: str, store: Store = None) -> ReturnDetailOut:
+    """One return with items, inspections, dispositions and refunds."""
+    with reading(hub.engine) as conn:
+        return ReturnDetailOut.model_validate(return_detail(conn, return_id, store))

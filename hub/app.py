@@ -1,0 +1,60 @@
+"""The composition root: ``create_app(settings)`` wires engine, metrics, MQTT runtime and routes.
+
+Nothing is created at import time. The database must already be migrated (``acorn-hub serve``
+does it first). With ``settings.mqtt_enabled`` the app's lifespan starts the MQTT ingest and the
+command publisher and stops them on shutdown; without it the app serves the API alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from hub import __version__
+from hub.api import errors
+from hub.api.deps import HubContext
+from hub.api.ops import metrics_router
+from hub.api.ops import router as ops_router
+from hub.api.refunds import router as refunds_router
+from hub.api.returns import router as returns_router
+from hub.db.engine import make_engine
+from hub.metrics import HubMetrics
+from hub.runtime import HubRuntime
+from hub.settings import Settings
+
+DESCRIPTION = """The ACORN hub: returns and refunds from every store, the approval queue, the
+fleet of store nodes. Every route except `/api/health` needs `Authorization: Bearer <token>`
+(made with `acorn-hub token create`). Errors are always
+`{"detail": [{"field": <name or null>, "message": <sentence>}]}`."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the hub's ASGI app from ``settings`` (read from the environment if omitted)."""
+    settings = settings or Settings()
+    if settings.mqtt_enabled:
+        settings.require_mqtt_secret()
+    engine = make_engine(settings.database_url, settings.sqlite_synchronous)
+    metrics = HubMetrics()
+    runtime = HubRuntime(settings, engine, metrics) if settings.mqtt_enabled else None
+    context = HubContext(settings, engine, metrics, runtime)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if runtime is not None:
+            runtime.start()
+        try:
+            yield
+        finally:
+            if runtime is not None:
+                runtime.stop()
+            engine.dispose()
+
+    app = FastAPI(title="ACORN hub", version=__version__, description=DESCRIPTION,
+                  lifespan=lifespan)
+    app.state.hub = context
+    errors.install(app)
+    for router in (ops_router, returns_router, refunds_router, metrics_router):
+        app.include_router(router)
+    return app

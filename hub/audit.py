@@ -1,0 +1,159 @@
+"""The audit trail's hash chain, as pure functions over plain values.
+
+Rules:
+- the log is append-only; entry ``seq`` runs 1, 2, 3 ... without gaps;
+- each entry's ``hash`` is SHA-256 over the canonical JSON (sorted keys, no spaces, UTF-8) of its
+  fields (seq, at, actor, role, action, entity, entity_id, before, after, reason) and the previous
+  entry's hash (``GENESIS`` for the first);
+- ``before``/``after`` hold JSON values only: text, int, bool, null, lists and objects (``jsonable``
+  turns Decimal, datetime and enums into text; floats are refused, they would not round-trip);
+- the chain's tip (seq, hash) is kept apart, so cutting entries off the end is detected too.
+
+``verify`` walks entries in seq order and names the first one that does not fit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from protocol import format_utc
+
+GENESIS = "0" * 64
+
+Json = str | int | bool | None | list["Json"] | dict[str, "Json"]
+
+
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
+def jsonable(value: Any) -> Json:
+    """A JSON-safe copy of ``value``: Decimal/datetime/enum as text; floats refused."""
+    if type(value) in _PLAIN:  # the common case first: this runs for every audited field
+        return value  # type: ignore[no-any-return]
+    if isinstance(value, str | bool | int) and not isinstance(value, Enum):
+        return value
+    if isinstance(value, Enum):
+        return jsonable(value.value)
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime):
+        return format_utc(value)
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    raise TypeError(f"{type(value).__name__} cannot go into the audit log")
+
+
+@dataclass(frozen=True)
+class AuditDraft:
+    """What happened, before it takes its place in the chain."""
+
+    actor: str
+    role: str
+    action: str
+    entity: str
+    entity_id: str
+    before: Json = None
+    after: Json = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One link of the chain, as stored."""
+
+    seq: int
+    at: datetime
+    actor: str
+    role: str
+    action: str
+    entity: str
+    entity_id: str
+    before: Json
+    after: Json
+    reason: str | None
+    prev_hash: str
+    hash: str
+
+
+def canonical(fields: Mapping[str, Json]) -> bytes:
+    """The canonical JSON bytes that get hashed."""
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def entry_hash(seq: int, at: datetime, draft: AuditDraft, prev_hash: str) -> str:
+    """SHA-256 (hex) of one entry's content and the previous hash."""
+    fields: dict[str, Json] = {
+        "seq": seq, "at": format_utc(at), "actor": draft.actor, "role": draft.role,
+        "action": draft.action, "entity": draft.entity, "entity_id": draft.entity_id,
+        "before": draft.before, "after": draft.after, "reason": draft.reason,
+        "prev_hash": prev_hash,
+    }
+    return hashlib.sha256(canonical(fields)).hexdigest()
+
+
+def extend(tip: tuple[int, str], at: datetime, drafts: Sequence[AuditDraft]) -> list[AuditEntry]:
+    """Chain ``drafts`` after ``tip`` (seq, hash), all stamped ``at``."""
+    seq, prev = tip
+    out: list[AuditEntry] = []
+    for draft in drafts:
+        seq += 1
+        digest = entry_hash(seq, at, draft, prev)
+        out.append(AuditEntry(seq, at, draft.actor, draft.role, draft.action, draft.entity,
+                              draft.entity_id, draft.before, draft.after, draft.reason, prev,
+                              digest))
+        prev = digest
+    return out
+
+
+def draft_of(entry: AuditEntry) -> AuditDraft:
+    """The content part of a stored entry."""
+    return AuditDraft(entry.actor, entry.role, entry.action, entry.entity, entry.entity_id,
+                      entry.before, entry.after, entry.reason)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Result of walking the chain: ``broken_seq`` is None when it is intact."""
+
+    checked: int
+    broken_seq: int | None = None
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when every entry and the tip fit."""
+        return self.broken_seq is None
+
+
+def verify(entries: Iterable[AuditEntry], tip: tuple[int, str] | None) -> Verdict:
+    """Walk ``entries`` (in seq order) and the stored tip; name the first entry that breaks."""
+    prev_seq, prev_hash, checked = 0, GENESIS, 0
+    for entry in entries:
+        problem = _check(entry, prev_seq, prev_hash)
+        if problem:
+            return Verdict(checked, entry.seq, problem)
+        prev_seq, prev_hash, checked = entry.seq, entry.hash, checked + 1
+    if tip is not None and tip != (prev_seq, prev_hash):
+        return Verdict(checked, prev_seq + 1 if tip[0] > prev_seq else tip[0],
+                       f"the chain tip says entry {tip[0]} ({tip[1][:12]}…) but the log ends at "
+                       f"entry {prev_seq} ({prev_hash[:12]}…): entries were removed or altered")
+    return Verdict(checked)
+
+
+def _check(entry: AuditEntry, prev_seq: int, prev_hash: str) -> str:
+    if entry.seq != prev_seq + 1:
+        return f"expected entry {prev_seq + 1} next, found {entry.seq}: entries are missing"
+    if entry.prev_hash != prev_hash:
+        return "its prev_hash does not match the previous entry's hash"
+    if entry.hash != entry_hash(entry.seq, entry.at, draft_of(entry), entry.prev_hash):
+        return "its hash does not match its content: the entry was altered"
+    return ""

@@ -1,0 +1,1 @@
+"""Hub storage: SQLAlchemy Core tables, engine and transactions, the audit log adapter."""

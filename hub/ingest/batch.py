@@ -1,0 +1,223 @@
+"""One batch of classified messages -> one transaction.
+
+Rules:
+- an event is new unless its (store, node, seq) is already stored: at or below the node's
+  contiguous seq, already held beyond a gap, or earlier in the same batch (duplicates are
+  skipped but still acked);
+- new events are stored in ``inbox``; events are applied to the projections strictly in seq
+  order and only up to the contiguous seq; events beyond a gap wait in ``inbox`` until the gap
+  fills (gaps are logged and counted);
+- node status messages update presence; rejected messages and events the projections refuse are
+  written to ``dead_letters``;
+- the result says what to acknowledge: the retained ``ack`` per node that sent events.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, select, update
+
+from hub.db.engine import Tx
+from hub.db.schema import dead_letters, inbox, nodes, stores
+from hub.db.upsert import insert_ignore
+from hub.ingest import state
+from hub.ingest.classify import Classified, NodeEvent, Rejected, StatusUpdate
+from hub.projection import Problem, Projector
+from protocol import Ack, Envelope, TopicKind, encode, node_topic
+
+log = logging.getLogger(__name__)
+
+Key = tuple[str, str]
+
+
+@dataclass
+class Cursor:
+    """A node's position in its event stream, and its presence."""
+
+    store_id: str
+    node_id: str
+    contiguous: int = 0
+    highest: int = 0
+    online: bool = False
+    status: Any = None
+    status_at: datetime | None = None
+    had_gap: bool = False
+
+    def ack(self) -> Ack:
+        """What the hub tells the node it holds."""
+        gap = self.contiguous if self.highest > self.contiguous else None
+        return Ack(up_to_seq=self.contiguous, gap_after=gap)
+
+
+@dataclass
+class BatchResult:
+    """What one committed batch did, and what to tell the nodes."""
+
+    acks: dict[Key, Ack] = field(default_factory=dict)
+    came_online: list[Key] = field(default_factory=list)
+    stored: int = 0
+    duplicates: int = 0
+    applied: int = 0
+    new_gaps: int = 0
+    commands: int = 0
+    dead: list[str] = field(default_factory=list)
+
+
+def store_batch(tx: Tx, items: Sequence[Classified], limits: Mapping[str, Decimal]) -> BatchResult:
+    """Store, dedup, apply and dead-letter one batch inside ``tx``."""
+    conn, result = tx.conn, BatchResult()
+    events = [i for i in items if isinstance(i, NodeEvent)]
+    statuses = [i for i in items if isinstance(i, StatusUpdate)]
+    cursors = _cursors(conn, [e.key for e in events] + [s.key for s in statuses], tx.now)
+    fresh, result.duplicates = _fresh(conn, cursors, events)
+    _insert_inbox(conn, fresh, tx.now)
+    ready, result.new_gaps = _advance(conn, cursors, fresh)
+    projector = Projector(state.load(conn, ready), limits, tx.now)
+    for envelope in ready:
+        projector.apply(envelope)
+    state.flush(tx, projector.changes)
+    result.came_online = _apply_statuses(cursors, statuses)
+    _save_cursors(conn, cursors.values(), tx.now)
+    rejected = [i for i in items if isinstance(i, Rejected)]
+    result.dead = _dead_letters(conn, rejected, projector.changes.problems, tx.now)
+    result.acks = {e.key: cursors[e.key].ack() for e in events}
+    result.stored, result.applied = len(fresh), len(ready)
+    result.commands = len(projector.changes.commands)
+    return result
+
+
+def _cursors(conn: Connection, keys: Iterable[Key], now: datetime) -> dict[Key, Cursor]:
+    wanted = list(dict.fromkeys(keys))
+    if not wanted:
+        return {}
+    rows = conn.execute(select(nodes).where(nodes.c.store_id.in_(sorted({s for s, _ in
+                                                                          wanted}))))
+    found = {(r.store_id, r.node_id): r for r in rows}
+    missing = [k for k in wanted if k not in found]
+    if missing:
+        conn.execute(insert_ignore(conn, stores, ["store_id"]),
+                     [{"store_id": s, "created_at": now} for s in dict.fromkeys(s for s, _ in
+                                                                                missing)])
+        conn.execute(insert_ignore(conn, nodes, ["store_id", "node_id"]), [
+            {"store_id": s, "node_id": n, "contiguous_seq": 0, "highest_seq": 0,
+             "command_seq": 0, "online": False, "created_at": now} for s, n in missing])
+    return {k: _cursor(k, found.get(k)) for k in wanted}
+
+
+def _cursor(key: Key, row: Any) -> Cursor:
+    if row is None:
+        return Cursor(*key)
+    return Cursor(key[0], key[1], int(row.contiguous_seq), int(row.highest_seq), bool(row.online),
+                  row.status, row.status_at, had_gap=row.highest_seq > row.contiguous_seq)
+
+
+def _fresh(conn: Connection, cursors: Mapping[Key, Cursor],
+           events: Sequence[NodeEvent]) -> tuple[list[NodeEvent], int]:
+    fresh: list[NodeEvent] = []
+    maybe: dict[Key, list[NodeEvent]] = defaultdict(list)
+    seen: set[tuple[Key, int]] = set()
+    duplicates = 0
+    for event in events:
+        cursor, seq = cursors[event.key], event.envelope.seq
+        if seq <= cursor.contiguous or (event.key, seq) in seen:
+            duplicates += 1
+            continue
+        seen.add((event.key, seq))
+        (maybe[event.key] if seq <= cursor.highest else fresh).append(event)
+    for key, candidates in maybe.items():
+        held = _held_seqs(conn, key, [e.envelope.seq for e in candidates])
+        fresh.extend(e for e in candidates if e.envelope.seq not in held)
+        duplicates += sum(1 for e in candidates if e.envelope.seq in held)
+    return fresh, duplicates
+
+
+def _held_seqs(conn: Connection, key: Key, seqs: list[int]) -> set[int]:
+    rows = conn.execute(select(inbox.c.seq).where(
+        inbox.c.store_id == key[0], inbox.c.node_id == key[1], inbox.c.seq.in_(seqs)))
+    return {int(r.seq) for r in rows}
+
+
+def _insert_inbox(conn: Connection, fresh: Sequence[NodeEvent], now: datetime) -> None:
+    if fresh:
+        conn.execute(insert_ignore(conn, inbox, ["store_id", "node_id", "seq"]), [
+            {"store_id": e.store_id, "node_id": e.node_id, "seq": e.envelope.seq,
+             "message_id": e.envelope.id, "kind": e.envelope.kind,
+             "body": e.envelope.body.model_dump(mode="json", exclude={"kind"}),
+             "occurred_at": e.envelope.occurred_at, "received_at": now} for e in fresh])
+
+
+def _advance(conn: Connection, cursors: Mapping[Key, Cursor],
+             fresh: Sequence[NodeEvent]) -> tuple[list[Envelope], int]:
+    """Move each node's contiguous seq over what is now held; return the events to apply."""
+    pending: dict[Key, dict[int, Envelope]] = defaultdict(dict)
+    for event in fresh:
+        pending[event.key][event.envelope.seq] = event.envelope
+    ready: list[Envelope] = []
+    new_gaps = 0
+    for key, held in pending.items():
+        cursor = cursors[key]
+        cursor.highest = max(cursor.highest, *held)
+        if cursor.had_gap and cursor.contiguous + 1 in held:
+            held = {**_held_beyond(conn, key, cursor.contiguous), **held}
+        while cursor.contiguous + 1 in held:
+            cursor.contiguous += 1
+            ready.append(held[cursor.contiguous])
+        if cursor.highest > cursor.contiguous:
+            new_gaps += 0 if cursor.had_gap else 1
+            log.warning("gap in %s/%s: stored up to %d, holding up to %d, waiting for %d",
+                        key[0], key[1], cursor.contiguous, cursor.highest, cursor.contiguous + 1)
+    return ready, new_gaps
+
+
+def _held_beyond(conn: Connection, key: Key, after: int) -> dict[int, Envelope]:
+    rows = conn.execute(select(inbox).where(inbox.c.store_id == key[0],
+                                            inbox.c.node_id == key[1], inbox.c.seq > after)
+                        .order_by(inbox.c.seq))
+    return {int(r.seq): Envelope.model_validate({
+        "id": r.message_id, "store_id": r.store_id, "node_id": r.node_id, "seq": r.seq,
+        "kind": r.kind, "occurred_at": r.occurred_at, "body": r.body}) for r in rows}
+
+
+def _apply_statuses(cursors: Mapping[Key, Cursor], statuses: Sequence[StatusUpdate]) -> list[Key]:
+    came_online: list[Key] = []
+    for update_ in statuses:
+        cursor = cursors[update_.key]
+        was_online, cursor.online = cursor.online, update_.status.state == "online"
+        cursor.status = update_.status.model_dump(mode="json", exclude={"kind"})
+        cursor.status_at = update_.envelope.sent_at or update_.envelope.occurred_at
+        if cursor.online and not was_online:
+            came_online.append(update_.key)
+    return came_online
+
+
+def _save_cursors(conn: Connection, cursors: Iterable[Cursor], now: datetime) -> None:
+    rows = [{"k_store": c.store_id, "k_node": c.node_id, "v_contiguous": c.contiguous,
+             "v_highest": c.highest, "v_online": c.online, "v_status": c.status,
+             "v_status_at": c.status_at, "v_seen": now} for c in cursors]
+    if rows:
+        conn.execute(update(nodes).where(nodes.c.store_id == bindparam("k_store"),
+                                         nodes.c.node_id == bindparam("k_node")).values(
+            contiguous_seq=bindparam("v_contiguous"), highest_seq=bindparam("v_highest"),
+            online=bindparam("v_online"), status=bindparam("v_status"),
+            status_at=bindparam("v_status_at"), last_seen_at=bindparam("v_seen")), rows)
+
+
+def _dead_letters(conn: Connection, rejected: Sequence[Rejected], problems: Sequence[Problem],
+                  now: datetime) -> list[str]:
+    rows: list[dict[str, Any]] = [
+        {"received_at": now, "topic": r.topic[:300], "sender": r.sender, "reason": r.reason,
+         "field": r.field, "payload": r.payload} for r in rejected]
+    rows += [{"received_at": now, "sender": f"{p.event.store_id}/{p.event.node_id}",
+              "topic": node_topic(p.event.store_id, p.event.node_id, TopicKind.EVENTS),
+              "reason": f"event seq {p.event.seq} stored but not applied: {p.reason}",
+              "field": None, "payload": encode(p.event)} for p in problems]
+    if rows:
+        conn.execute(dead_letters.insert(), rows)
+    return [row["reason"] for row in rows]

@@ -1,0 +1,38 @@
+"""Prometheus metrics of one hub instance (own registry: no global state, tests stay apart)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+
+class HubMetrics:
+    """The counters and gauges operators watch."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.messages = Counter("acorn_hub_mqtt_messages", "MQTT messages received", ["topic_kind"],
+                                registry=r)
+        self.events_stored = Counter("acorn_hub_events_stored", "new events stored", registry=r)
+        self.events_applied = Counter("acorn_hub_events_applied", "events applied to projections",
+                                      registry=r)
+        self.duplicates = Counter("acorn_hub_events_duplicate", "duplicate events skipped (acked)",
+                                  registry=r)
+        self.gaps = Counter("acorn_hub_seq_gaps", "gaps detected in a node's event seq",
+                            registry=r)
+        self.dead_letters = Counter("acorn_hub_dead_letters", "messages dead-lettered", registry=r)
+        self.batch_size = Histogram("acorn_hub_ingest_batch_size", "messages per ingest batch",
+                                    buckets=(1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500),
+                                    registry=r)
+        self.batch_seconds = Histogram("acorn_hub_ingest_batch_seconds",
+                                       "time to commit one ingest batch", registry=r)
+        self.batch_failures = Counter("acorn_hub_ingest_batch_failures",
+                                      "ingest batches that failed and were retried", registry=r)
+        self.commands_published = Counter("acorn_hub_commands_published",
+                                          "hub -> node commands published", registry=r)
+        self.mqtt_connected = Gauge("acorn_hub_mqtt_connected", "1 while connected to the broker",
+                                    registry=r)
+
+    def render(self) -> bytes:
+        """The text exposition format."""
+        return generate_latest(self.registry)

@@ -1,0 +1,304 @@
+"""Apply accepted node events to the hub's projections — pure: loaded rows in, changes out.
+
+The ingest adapter loads the rows a batch touches (``Loaded``), feeds the batch's applicable
+events in seq order to one ``Projector``, and writes its ``Changes`` in a few statements.
+
+Rules:
+- an event is applied once, in its node's seq order (the adapter guarantees both);
+- an event that cannot apply (a return received twice, an inspection of a return the hub never
+  saw, a refund for an unknown return, a state the table refuses) becomes a ``Problem``: the event
+  stays stored, the problem is dead-lettered, the node's stream moves on;
+- every state change adds an ``AuditDraft``; the node is the actor for what it reports, the
+  policy (``policy:auto``) for the decision it takes;
+- a refund request is decided at once (``hub.decisions.decide``) and the decision is queued as a
+  ``refund.decided`` command to the node that asked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, cast
+
+from hub.audit import AuditDraft, jsonable
+from hub.decisions import AUTO_ACTOR, AUTO_ROLE, decide
+from hub.errors import InvalidTransition
+from hub.refunds import ACTION_FOR_OUTCOME, OUTCOME_OF, RefundState, transition
+from hub.returns import ReturnAction, ReturnState
+from hub.returns import transition as return_transition
+from hub.values import money_json, money_of
+from protocol import (
+    Body,
+    CommandApplied,
+    DispositionRecorded,
+    Envelope,
+    InspectionRecorded,
+    RefundDecided,
+    RefundRequested,
+    ReturnReceived,
+    new_message_id,
+)
+
+Key = tuple[str, str]
+Row = dict[str, Any]
+NODE_ROLE = "node"
+
+
+class Refused(Exception):
+    """An event that cannot be applied; becomes a Problem (internal to this module)."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An accepted event the projections could not apply, and why."""
+
+    event: Envelope
+    reason: str
+
+
+@dataclass(frozen=True)
+class CommandDraft:
+    """A hub -> node command to queue in the same transaction."""
+
+    store_id: str
+    node_id: str
+    command_id: str
+    body: Body
+
+
+@dataclass
+class Loaded:
+    """Current rows of what a batch touches, keyed by (store_id, id) or command id."""
+
+    returns: dict[Key, Row] = field(default_factory=dict)
+    refunds: dict[Key, Row] = field(default_factory=dict)
+    commands: dict[str, Row] = field(default_factory=dict)
+
+
+@dataclass
+class Changes:
+    """Everything a batch of events changes, ready to be written in bulk."""
+
+    returns_new: dict[Key, Row] = field(default_factory=dict)
+    returns_changed: dict[Key, Row] = field(default_factory=dict)
+    items: list[Row] = field(default_factory=list)
+    inspections: list[Row] = field(default_factory=list)
+    dispositions: list[Row] = field(default_factory=list)
+    refunds_new: dict[Key, Row] = field(default_factory=dict)
+    commands_applied: dict[str, Row] = field(default_factory=dict)
+    commands: list[CommandDraft] = field(default_factory=list)
+    audit: list[AuditDraft] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def node_actor(store_id: str, node_id: str) -> str:
+    """How the audit log names an edge node."""
+    return f"node:{store_id}/{node_id}"
+
+
+def entity_id(store_id: str, local_id: str) -> str:
+    """Audit entity id of a store-scoped record."""
+    return f"{store_id}/{local_id}"
+
+
+RETURN_FIELDS = ("state", "grade", "disposition", "node_id", "channel", "reason", "order_id",
+                 "rma_id", "mismatch", "staff_id", "received_at", "inspected_at", "disposed_at")
+REFUND_FIELDS = ("state", "outcome", "approval_level", "reasons", "return_id", "node_id",
+                 "requested_by", "decided_by", "decided_at", "decision_reason")
+
+
+def return_summary(row: Row) -> Any:
+    """The audited view of a return row."""
+    return jsonable({k: row.get(k) for k in RETURN_FIELDS})
+
+
+def refund_summary(row: Row) -> Any:
+    """The audited view of a refund row (money as text with its currency)."""
+    data = {k: row.get(k) for k in REFUND_FIELDS}
+    data["amount"] = money_json(row["amount"], row["currency"])
+    return jsonable(data)
+
+
+def refund_decided_body(row: Row, decided_at: datetime) -> RefundDecided:
+    """The ``refund.decided`` command body for a refund row."""
+    return RefundDecided(
+        refund_id=row["refund_id"], return_id=row["return_id"],
+        outcome=OUTCOME_OF[RefundState(row["state"])],
+        amount=money_of(row["amount"], row["currency"]), approval_level=row["approval_level"],
+        reasons=list(row["reasons"]), decided_by=row["decided_by"], decided_at=decided_at)
+
+
+class Projector:
+    """Applies events to loaded rows and collects the resulting changes."""
+
+    def __init__(self, loaded: Loaded, limits: Mapping[str, Decimal], now: datetime) -> None:
+        self.loaded = loaded
+        self.limits = limits
+        self.now = now
+        self.changes = Changes()
+
+    def apply(self, event: Envelope) -> None:
+        """Apply one event; a refusal is recorded as a Problem, never raised."""
+        try:
+            HANDLERS[event.kind](self, event)
+        except Refused as err:
+            self.changes.problems.append(Problem(event, str(err)))
+
+    # -- lookups ------------------------------------------------------------------------------
+
+    def _return(self, key: Key) -> Row | None:
+        return self.changes.returns_new.get(key) or self.loaded.returns.get(key)
+
+    def _existing_return(self, event: Envelope, return_id: str) -> Row:
+        row = self._return((event.store_id, return_id))
+        if row is None:
+            raise Refused(f"{event.kind} for return {return_id!r}, which store "
+                          f"{event.store_id} never reported as received")
+        return row
+
+    def _changed(self, key: Key, row: Row) -> None:
+        if key not in self.changes.returns_new:
+            self.changes.returns_changed[key] = row
+
+    def _audit(self, event: Envelope, action: str, entity: str, ident: str, before: Any,
+               after: Any, reason: str | None = None) -> None:
+        self.changes.audit.append(AuditDraft(
+            node_actor(event.store_id, event.node_id), NODE_ROLE, action, entity, ident,
+            before, after, reason))
+
+    # -- returns ------------------------------------------------------------------------------
+
+    def _received(self, event: Envelope) -> None:
+        body = cast(ReturnReceived, event.body)
+        key = (event.store_id, body.return_id)
+        if self._return(key) is not None:
+            raise Refused(f"return {body.return_id!r} was already received")
+        row: Row = {
+            "store_id": event.store_id, "return_id": body.return_id, "node_id": event.node_id,
+            "state": return_transition(None, ReturnAction.RECEIVE).value,
+            "channel": body.channel.value, "reason": body.reason, "order_id": body.order_id,
+            "rma_id": body.rma_id, "marketplace_id": body.marketplace_id,
+            "mismatch": body.mismatch, "staff_id": body.staff_id,
+            "received_at": body.received_at, "grade": None, "inspected_at": None,
+            "disposition": None, "disposed_at": None, "created_at": self.now,
+            "updated_at": self.now,
+        }
+        self.changes.returns_new[key] = row
+        items = [self._item(event.store_id, body.return_id, n, item)
+                 for n, item in enumerate(body.items, start=1)]
+        self.changes.items.extend(items)
+        after = {**return_summary(row), "items": jsonable(
+            [{**i, "unit_price": money_json(i["unit_price"], i["currency"])} for i in items])}
+        self._audit(event, "return.received", "return", entity_id(*key), None, after)
+
+    @staticmethod
+    def _item(store_id: str, return_id: str, line_no: int, item: Any) -> Row:
+        return {"store_id": store_id, "return_id": return_id, "line_no": line_no,
+                "sku": item.sku, "quantity": item.quantity, "unit_price": item.unit_price.amount,
+                "currency": item.unit_price.currency, "description": item.description,
+                "gtin": item.gtin, "asin": item.asin}
+
+    def _move_return(self, event: Envelope, return_id: str, action: ReturnAction,
+                     **values: Any) -> None:
+        row = self._existing_return(event, return_id)
+        try:
+            state = return_transition(ReturnState(row["state"]), action)
+        except InvalidTransition as err:
+            raise Refused(f"return {return_id!r}: {err}") from err
+        before = return_summary(row)
+        row.update(state=state.value, updated_at=self.now, **values)
+        self._changed((event.store_id, return_id), row)
+        self._audit(event, event.kind, "return", entity_id(event.store_id, return_id), before,
+                    return_summary(row))
+
+    def _inspected(self, event: Envelope) -> None:
+        body = cast(InspectionRecorded, event.body)
+        self._move_return(event, body.return_id, ReturnAction.INSPECT, grade=body.grade.value,
+                          inspected_at=body.inspected_at)
+        self.changes.inspections.append({
+            "store_id": event.store_id, "return_id": body.return_id, "node_id": event.node_id,
+            "seq": event.seq, "grade": body.grade.value, "reason": body.reason,
+            "notes": body.notes, "photos": list(body.photos),
+            "compliance_tags": [t.value for t in body.compliance_tags],
+            "inspected_by": body.inspected_by, "inspected_at": body.inspected_at})
+
+    def _disposed(self, event: Envelope) -> None:
+        body = cast(DispositionRecorded, event.body)
+        self._move_return(event, body.return_id, ReturnAction.DISPOSE,
+                          disposition=body.disposition.value, disposed_at=body.decided_at)
+        self.changes.dispositions.append({
+            "store_id": event.store_id, "return_id": body.return_id, "node_id": event.node_id,
+            "seq": event.seq, "disposition": body.disposition.value, "location": body.location,
+            "decided_by": body.decided_by, "decided_at": body.decided_at})
+
+    # -- refunds ------------------------------------------------------------------------------
+
+    def _refund_requested(self, event: Envelope) -> None:
+        body = cast(RefundRequested, event.body)
+        key = (event.store_id, body.refund_id)
+        if key in self.changes.refunds_new or key in self.loaded.refunds:
+            raise Refused(f"refund {body.refund_id!r} was already requested")
+        self._existing_return(event, body.return_id)
+        row = self._new_refund(event, body)
+        self._audit(event, "refund.requested", "refund", entity_id(*key), None,
+                    refund_summary(row))
+        self._decide(row)
+        self.changes.refunds_new[key] = row
+        self.changes.commands.append(CommandDraft(
+            event.store_id, event.node_id, new_message_id(),
+            refund_decided_body(row, self.now)))
+
+    def _new_refund(self, event: Envelope, body: RefundRequested) -> Row:
+        return {
+            "store_id": event.store_id, "refund_id": body.refund_id, "return_id": body.return_id,
+            "node_id": event.node_id, "amount": body.amount.amount,
+            "currency": body.amount.currency, "channel": body.channel.value,
+            "order_id": body.order_id, "marketplace_id": body.marketplace_id,
+            "state": RefundState.REQUESTED.value, "outcome": None, "approval_level": None,
+            "reasons": [], "requested_by": body.requested_by, "requested_at": body.requested_at,
+            "decided_by": None, "decided_at": None, "decision_reason": None,
+            "created_at": self.now, "updated_at": self.now,
+        }
+
+    def _decide(self, row: Row) -> None:
+        decision = decide(money_of(row["amount"], row["currency"]), self.limits)
+        state = transition(RefundState.REQUESTED, ACTION_FOR_OUTCOME[decision.outcome])
+        before = refund_summary(row)
+        final = state is not RefundState.PENDING_APPROVAL
+        row.update(state=state.value, outcome=decision.outcome.value,
+                   approval_level=decision.approval_level, reasons=list(decision.reasons),
+                   decided_by=AUTO_ACTOR if final else None, decided_at=self.now if final else None)
+        self.changes.audit.append(AuditDraft(
+            AUTO_ACTOR, AUTO_ROLE, "refund.decided", "refund",
+            entity_id(row["store_id"], row["refund_id"]), before, refund_summary(row),
+            "; ".join(decision.reasons)))
+
+    # -- commands -----------------------------------------------------------------------------
+
+    def _command_applied(self, event: Envelope) -> None:
+        body = cast(CommandApplied, event.body)
+        row = self.changes.commands_applied.get(body.command_id) or self.loaded.commands.get(
+            body.command_id)
+        if row is None:
+            raise Refused(f"command.applied for unknown command {body.command_id!r}")
+        if (row["store_id"], row["node_id"]) != (event.store_id, event.node_id):
+            raise Refused(f"command {body.command_id!r} was not sent to this node")
+        if row["applied_at"] is not None:
+            return  # reported again after a resend: already recorded
+        before = jsonable({"applied_at": None, "result": None})
+        row.update(applied_at=event.occurred_at, result=body.result, detail=body.detail)
+        self.changes.commands_applied[body.command_id] = row
+        self._audit(event, "command.applied", "command", body.command_id, before,
+                    jsonable({"applied_at": row["applied_at"], "result": body.result,
+                              "kind": row["kind"], "detail": body.detail}))
+
+
+HANDLERS: dict[str, Callable[[Projector, Envelope], None]] = {
+    "return.received": Projector._received,
+    "inspection.recorded": Projector._inspected,
+    "disposition.recorded": Projector._disposed,
+    "refund.requested": Projector._refund_requested,
+    "command.applied": Projector._command_applied,
+}

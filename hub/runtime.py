@@ -1,0 +1,72 @@
+"""The hub's background side: the MQTT link, the ingest writer and the command publisher.
+
+Started and stopped by the app's lifespan (so ``acorn-hub serve`` runs API and MQTT in one
+process, and SIGTERM stops them together). Stopping order matters: the writer drains and acks
+what it holds while the connection is still up, then the publisher stops, then the link
+disconnects (the broker keeps the session and redelivers whatever was not acked).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import Engine
+
+from hub.ingest.batch import BatchResult
+from hub.ingest.classify import Incoming
+from hub.ingest.writer import IngestWriter
+from hub.metrics import HubMetrics
+from hub.mqtt import HubLink
+from hub.publisher import CommandPublisher
+from hub.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class HubRuntime:
+    """Link + writer + publisher, wired together."""
+
+    def __init__(self, settings: Settings, engine: Engine, metrics: HubMetrics) -> None:
+        self.settings = settings
+        self.link = HubLink(settings, metrics, on_message=self._on_message,
+                            on_connected=self._on_connected)
+        self.writer = IngestWriter(engine, self.link, settings.auto_approve_limits, metrics,
+                                   settings.ingest_batch_size, settings.ingest_batch_ms,
+                                   on_batch=self._on_batch)
+        self.publisher = CommandPublisher(engine, self.link, metrics,
+                                          settings.command_resend_seconds,
+                                          settings.command_poll_seconds)
+        self._started = False
+
+    def start(self) -> None:
+        """Start writer and publisher, then connect."""
+        self.writer.start()
+        self.publisher.start()
+        self.link.start()
+        self._started = True
+        log.info("MQTT ingest started for %s:%d as %s", self.settings.mqtt_host,
+                 self.settings.mqtt_port, self.settings.mqtt_username)
+
+    def stop(self) -> None:
+        """Drain and ack, stop publishing, disconnect."""
+        if not self._started:
+            return
+        self.writer.stop()
+        self.publisher.stop()
+        self.link.stop()
+        self._started = False
+        log.info("MQTT ingest stopped")
+
+    def wake_publisher(self) -> None:
+        """Publish newly queued commands now."""
+        self.publisher.wake()
+
+    def _on_message(self, message: Incoming) -> None:
+        self.writer.submit(message)
+
+    def _on_connected(self) -> None:
+        self.publisher.wake()
+
+    def _on_batch(self, result: BatchResult) -> None:
+        if result.commands or result.came_online:
+            self.publisher.wake(result.came_online)

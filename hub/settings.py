@@ -1,0 +1,91 @@
+"""Hub settings, read from ``ACORN_HUB_*`` environment variables (and nothing at import time).
+
+Every setting has a safe default for one machine except the secrets: the MQTT password and the
+broker admin password have none, and ``serve`` refuses to start without the MQTT password while
+MQTT is enabled. Money limits are decimals per ISO 4217 currency, written as strings in JSON:
+``ACORN_HUB_AUTO_APPROVE_LIMITS='{"USD":"50","EUR":"50"}'``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hub.errors import ConfigError
+from protocol import minor_units
+
+DEFAULT_LIMITS: dict[str, Decimal] = {
+    "USD": Decimal("50"), "EUR": Decimal("50"), "GBP": Decimal("40"), "CAD": Decimal("65"),
+    "JPY": Decimal("7000"),
+}
+
+
+class Settings(BaseSettings):
+    """Everything the hub process can be configured with."""
+
+    model_config = SettingsConfigDict(env_prefix="ACORN_HUB_", extra="ignore")
+
+    database_url: str = Field("sqlite:///./var/hub/hub.db", description=(
+        "SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user:pw@host/db"))
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = Field("FULL", description=(
+        "SQLite fsync policy; FULL survives power loss after an ack, NORMAL may lose the last "
+        "acked batches"))
+    mqtt_enabled: bool = Field(True, description="run the MQTT ingest and command publisher")
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = Field(1883, ge=1, le=65535)
+    mqtt_username: str = "acorn-hub"
+    mqtt_password: SecretStr = SecretStr("")
+    mqtt_client_id: str = Field("acorn-hub", description="fixed: the broker keeps our session")
+    mqtt_keepalive: int = Field(30, ge=5, le=3600)
+    broker_admin_username: str = "acorn-admin"
+    broker_admin_password: SecretStr = SecretStr("")
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8080, ge=0, le=65535)
+    auto_approve_limits: dict[str, Decimal] = Field(default_factory=lambda: dict(DEFAULT_LIMITS))
+    ingest_batch_size: int = Field(500, ge=1, le=20000)
+    ingest_batch_ms: int = Field(20, ge=0, le=5000)
+    command_resend_seconds: float = Field(30.0, gt=0)
+    command_poll_seconds: float = Field(1.0, gt=0, description="how often to look for new commands")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = False
+
+    @field_validator("auto_approve_limits")
+    @classmethod
+    def _limits_are_money(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        for currency, limit in value.items():
+            minor_units(currency)
+            if not limit.is_finite() or limit < 0:
+                raise ValueError(f"limit for {currency} must be a non-negative amount")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    def require_mqtt_secret(self) -> None:
+        """Refuse to run the MQTT side without a password (the broker allows no anonymous)."""
+        if self.mqtt_enabled and not self.mqtt_password.get_secret_value():
+            raise ConfigError("ACORN_HUB_MQTT_PASSWORD is not set (or set ACORN_HUB_MQTT_ENABLED="
+                              "false to run the API alone)")
+
+    def require_admin_secret(self) -> None:
+        """Refuse broker administration without the admin password."""
+        if not self.broker_admin_password.get_secret_value():
+            raise ConfigError("ACORN_HUB_BROKER_ADMIN_PASSWORD is not set")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with explicit overrides; errors become ConfigError."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as err:
+        first = err.errors(include_url=False)[0]
+        name = "ACORN_HUB_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{name}: {message}") from err

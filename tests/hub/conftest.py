@@ -1,0 +1,114 @@
+"""Hub test fixtures: a database per test on SQLite AND PostgreSQL, a running hub, no leaks."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from sqlalchemy import Engine
+
+from hub.api.deps import HubContext
+from hub.app import create_app
+from hub.db.engine import make_engine
+from hub.migrations import upgrade
+from hub.settings import Settings
+from tests.hub.server import serving
+from tests.support.broker import TestBroker
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads() -> Iterator[None]:
+    """Fail a test that leaves a thread running (grace: 5 s for threads to wind down)."""
+    before = set(threading.enumerate())
+    yield
+    deadline = time.monotonic() + 5
+    while True:
+        extra = [t for t in threading.enumerate() if t not in before and t.is_alive()]
+        if not extra or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    assert not extra, f"threads leaked: {[t.name for t in extra]}"
+
+
+def _pg_database() -> Iterator[str]:
+    name = f"acorn_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("pg", marks=pytest.mark.pg)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of its own: a SQLite file, or a PostgreSQL database made and dropped."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'hub.db'}"
+    else:
+        yield from _pg_database()
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """A migrated database's engine."""
+    upgrade(db_url)
+    eng = make_engine(db_url)
+    try:
+        yield eng
+    finally:
+        eng.dispose()
+
+
+def hub_settings(db_url: str, broker: TestBroker | None = None, **extra: object) -> Settings:
+    """Settings for a hub on ``db_url``, connected to ``broker`` when one is given."""
+    values: dict[str, object] = {"database_url": db_url, "mqtt_enabled": broker is not None,
+                                 "ingest_batch_ms": 5, "command_poll_seconds": 0.2}
+    if broker is not None:
+        creds = broker.hub_creds()
+        values |= {"mqtt_host": creds.host, "mqtt_port": creds.port,
+                   "mqtt_username": creds.username, "mqtt_password": creds.password,
+                   "mqtt_client_id": f"acorn-hub-{uuid.uuid4().hex[:6]}"}
+    return Settings(**(values | extra))  # type: ignore[arg-type]
+
+
+@dataclass
+class RunningHub:
+    """A hub app running in-process (lifespan started) and its parts."""
+
+    client: httpx.Client
+    context: HubContext
+
+    @property
+    def engine(self) -> Engine:
+        return self.context.engine
+
+
+def start_hub(settings: Settings) -> Iterator[RunningHub]:
+    """Run ``create_app(settings)`` through its lifespan for one test."""
+    upgrade(settings.database_url)
+    app = create_app(settings)
+    with serving(app) as url, httpx.Client(base_url=url, timeout=10) as client:
+        yield RunningHub(client, app.state.hub)
+
+
+@pytest.fixture
+def api_hub(db_url: str) -> Iterator[RunningHub]:
+    """A hub serving only its API (MQTT disabled)."""
+    yield from start_hub(hub_settings(db_url))
+
+
+@pytest.fixture
+def mqtt_hub(db_url: str, broker: TestBroker) -> Iterator[RunningHub]:
+    """A hub connected to the test broker, ingesting."""
+    yield from start_hub(hub_settings(db_url, broker))

@@ -1,0 +1,175 @@
+"""Ingest through the real broker, as the nodes' own identities, into both databases."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import func, select
+
+from hub.db.engine import reading
+from hub.db.schema import commands, dead_letters, inbox, refunds, returns
+from protocol import Money, TopicKind, decode, encode, node_topic
+from tests.hub.conftest import RunningHub, hub_settings, start_hub
+from tests.hub.helpers import (
+    NodeProbe,
+    applied,
+    inspected,
+    node_row,
+    received,
+    refund,
+    status,
+    wait_for,
+)
+from tests.support.broker import TestBroker
+
+
+@pytest.fixture
+def node_a(broker: TestBroker) -> Iterator[NodeProbe]:
+    probe = NodeProbe(broker, "store-a", "n1")
+    yield probe
+    probe.close()
+
+
+@pytest.fixture
+def node_b(broker: TestBroker) -> Iterator[NodeProbe]:
+    probe = NodeProbe(broker, "store-b", "n1")
+    yield probe
+    probe.close()
+
+
+def scalar(hub: RunningHub, stmt: object) -> int:
+    with reading(hub.engine) as conn:
+        return int(conn.execute(stmt).scalar_one())  # type: ignore[call-overload]
+
+
+def acked(probe: NodeProbe) -> int:
+    acks = [decode(m.payload) for m in probe.on(TopicKind.ACKS)]
+    return max((a.body.up_to_seq for a in acks), default=-1)  # type: ignore[attr-defined]
+
+
+def test_events_published_twice_are_stored_once_and_acked(mqtt_hub: RunningHub,
+                                                          node_a: NodeProbe) -> None:
+    event = received("store-a", "n1", 1, "R1")
+    node_a.send(event)
+    node_a.send(event)
+    node_a.send(received("store-a", "n1", 2, "R2"))
+    wait_for(lambda: acked(node_a) == 2, what="ack up to 2")
+    assert scalar(mqtt_hub, select(func.count()).select_from(inbox)) == 2
+    assert scalar(mqtt_hub, select(func.count()).select_from(returns)) == 2
+    ack = decode(node_a.on(TopicKind.ACKS)[-1].payload)
+    assert (ack.store_id, ack.node_id, ack.seq, ack.kind) == ("store-a", "n1", 0, "ack")
+
+
+def test_a_gap_is_detected_then_filled_and_everything_applies_in_order(
+        mqtt_hub: RunningHub, node_a: NodeProbe) -> None:
+    node_a.send(received("store-a", "n1", 1, "R1"))
+    node_a.send(inspected("store-a", "n1", 2, "R1"))
+    node_a.send(refund("store-a", "n1", 4, "R1", "F1"))
+    wait_for(lambda: (node_row(mqtt_hub.engine, "store-a", "n1") or None) and
+             node_row(mqtt_hub.engine, "store-a", "n1").highest_seq == 4, what="seq 4 held")
+    node = node_row(mqtt_hub.engine, "store-a", "n1")
+    assert (node.contiguous_seq, node.highest_seq) == (2, 4)
+    wait_for(lambda: acked(node_a) == 2, what="ack up to 2")
+    last = decode(node_a.on(TopicKind.ACKS)[-1].payload).body
+    assert last.gap_after == 2  # type: ignore[attr-defined]
+    assert scalar(mqtt_hub, select(func.count()).select_from(refunds)) == 0
+
+    node_a.send(refund("store-a", "n1", 3, "R1", "F0"))
+    wait_for(lambda: acked(node_a) == 4, what="ack up to 4 once the gap fills")
+    with reading(mqtt_hub.engine) as conn:
+        assert [r.seq for r in conn.execute(select(inbox.c.seq).order_by(inbox.c.seq))] == [
+            1, 2, 3, 4]
+        assert {r.refund_id for r in conn.execute(select(refunds.c.refund_id))} == {"F0", "F1"}
+    assert "acorn_hub_seq_gaps_total 1.0" in mqtt_hub.client.get("/metrics").text
+
+
+def test_the_decision_reaches_the_requesting_node_only(mqtt_hub: RunningHub, node_a: NodeProbe,
+                                                       node_b: NodeProbe) -> None:
+    node_b.send(received("store-b", "n1", 1, "RB"))
+    node_a.send(received("store-a", "n1", 1, "R1"))
+    node_a.send(refund("store-a", "n1", 2, "R1", "F1", "19.99"))
+    message = wait_for(lambda: node_a.on(TopicKind.COMMANDS), what="refund.decided at store A")
+    command = decode(message[0].payload)
+    assert command.kind == "refund.decided" and (command.store_id, command.seq) == ("store-a", 1)
+    assert command.body.outcome == "approved"  # type: ignore[attr-defined]
+    assert command.body.amount == Money.of("19.99", "USD")  # type: ignore[attr-defined]
+    wait_for(lambda: acked(node_b) == 1, what="store B's own ack")
+    time.sleep(0.3)  # absence: give a stray command time to show up, then check none did
+    assert node_b.on(TopicKind.COMMANDS) == []
+
+    node_a.send(applied("store-a", "n1", 3, command.id, "refund.decided"))
+    wait_for(lambda: scalar(mqtt_hub, select(func.count()).select_from(commands).where(
+        commands.c.applied_at.is_not(None))) == 1, what="command marked applied")
+
+
+def test_forged_and_garbage_messages_are_dead_lettered_and_the_hub_keeps_serving(
+        mqtt_hub: RunningHub, node_a: NodeProbe) -> None:
+    forged = received("store-b", "n1", 1, "FORGED")  # store B's envelope on store A's topic
+    node_a.raw(TopicKind.EVENTS, encode(forged))
+    node_a.raw(TopicKind.EVENTS, b"\x00\xffnot json at all")
+    node_a.send(received("store-a", "n1", 1, "GOOD"))
+    wait_for(lambda: acked(node_a) == 1, what="the good message after the bad ones")
+    with reading(mqtt_hub.engine) as conn:
+        dead = list(conn.execute(select(dead_letters).order_by(dead_letters.c.id)))
+        stored = [r.return_id for r in conn.execute(select(returns.c.return_id))]
+    assert [d.sender for d in dead] == ["store-a/n1", "store-a/n1"]
+    assert "forged sender" in dead[0].reason and dead[0].field == "store_id"
+    assert "not valid UTF-8 JSON" in dead[1].reason
+    assert stored == ["GOOD"]
+    assert mqtt_hub.client.get("/api/health").json()["mqtt"]["connected"] is True
+
+
+def test_unapplied_commands_are_resent_when_the_node_comes_online(
+        mqtt_hub: RunningHub, node_a: NodeProbe) -> None:
+    node_a.send(received("store-a", "n1", 1, "R1"))
+    node_a.send(refund("store-a", "n1", 2, "R1", "F1"))
+    wait_for(lambda: len(node_a.on(TopicKind.COMMANDS)) == 1, what="first delivery")
+    node_a.send(status("store-a", "n1", "offline"))
+    wait_for(lambda: not node_row(mqtt_hub.engine, "store-a", "n1").online, what="offline")
+    node_a.send(status("store-a", "n1", "online"))
+    wait_for(lambda: len(node_a.on(TopicKind.COMMANDS)) == 2, what="resend on coming online")
+    first, second = (decode(m.payload) for m in node_a.on(TopicKind.COMMANDS))
+    assert (first.id, first.seq) == (second.id, second.seq)
+    assert second.sent_at and first.sent_at and second.sent_at > first.sent_at
+
+
+def test_a_backlog_drains_at_well_over_a_thousand_events_a_second(
+        mqtt_hub: RunningHub, node_a: NodeProbe) -> None:
+    total = 3000
+    payloads = [encode(received("store-a", "n1", n, f"R{n}")) for n in range(1, total + 1)]
+    topic = node_topic("store-a", "n1", TopicKind.EVENTS)
+    started = time.perf_counter()
+    for payload in payloads:
+        node_a.probe.client.publish(topic, payload, qos=1)
+    wait_for(lambda: acked(node_a) == total, 30, f"ack up to {total}")
+    rate = total / (time.perf_counter() - started)
+    print(f"\n{total} events hub-confirmed at {rate:,.0f} events/s (in-process hub)")
+    assert rate > 1000  # loose guard; `python -m tests.hub.bench_ingest` measures the target
+    assert scalar(mqtt_hub, select(func.count()).select_from(returns)) == total
+
+
+def test_the_hub_waits_for_the_broker_and_reconnects_after_a_restart(
+        db_url: str, broker: TestBroker) -> None:
+    settings = hub_settings(db_url, broker)
+    broker.stop()
+    hub_iter = start_hub(settings)
+    hub = next(hub_iter)
+    try:
+        assert hub.client.get("/api/health").json()["status"] == "degraded"
+        broker.start()
+        wait_for(lambda: hub.client.get("/api/health").json()["mqtt"]["connected"], 20,
+                 "the hub to connect once the broker is up")
+        broker.stop()
+        wait_for(lambda: not hub.context.runtime.link.connected, 10,  # type: ignore[union-attr]
+                 "the hub to notice the broker is gone")
+        broker.start()
+        node = NodeProbe(broker, "store-a", "n1")
+        try:
+            node.send(received("store-a", "n1", 1, "R1"))
+            wait_for(lambda: acked(node) == 1, 20, "ingest after the broker restart")
+        finally:
+            node.close()
+    finally:
+        next(hub_iter, None)

@@ -1,0 +1,125 @@
+"""The ingest writer with an in-memory link: ack after commit, retry, isolate poison, drain."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import OperationalError
+
+from hub import projection
+from hub.db.engine import reading
+from hub.db.schema import dead_letters, inbox
+from hub.errors import StorageError
+from hub.ingest import writer as writer_module
+from hub.ingest.classify import Incoming
+from hub.ingest.writer import IngestWriter
+from hub.metrics import HubMetrics
+from protocol import decode, encode, utc_now
+from tests.hub.helpers import LIMITS, events_topic, node_row, received, wait_for
+
+
+@dataclass
+class MemoryLink:
+    """Records what the writer acks and publishes."""
+
+    acks: list[int] = field(default_factory=list)
+    published: list[tuple[str, bytes, bool]] = field(default_factory=list)
+
+    def ack(self, mid: int, qos: int, generation: int) -> None:
+        self.acks.append(mid)
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> bool:
+        self.published.append((topic, payload, retain))
+        return True
+
+
+@pytest.fixture
+def link() -> MemoryLink:
+    return MemoryLink()
+
+
+@pytest.fixture
+def writer(engine: Engine, link: MemoryLink) -> Iterator[IngestWriter]:
+    w = IngestWriter(engine, link, LIMITS, HubMetrics(), batch_size=50, batch_ms=5)
+    w.start()
+    yield w
+    w.stop()
+
+
+def message(mid: int, payload: bytes, topic: str = "acorn/v1/stores/s1/nodes/n1/events") -> (
+        Incoming):
+    return Incoming(topic, payload, mid, 1, 1, utc_now())
+
+
+def stored(engine: Engine, table: Any = inbox) -> int:
+    with reading(engine) as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+def test_every_message_is_acked_once_in_arrival_order_after_commit(
+        engine: Engine, writer: IngestWriter, link: MemoryLink) -> None:
+    events = [received("s1", "n1", n, f"R{n}") for n in range(1, 121)]
+    for mid, event in enumerate([*events, events[0]], start=1):
+        writer.submit(message(mid, encode(event), events_topic(event)))
+    wait_for(lambda: len(link.acks) == 121, what="all acks")
+    assert link.acks == list(range(1, 122))
+    assert stored(engine) == 120
+    topic, payload, retain = link.published[-1]
+    assert topic.endswith("/acks") and retain
+    assert decode(payload).body.up_to_seq == 120  # type: ignore[attr-defined]
+
+
+def test_a_database_outage_is_retried_and_nothing_is_acked_meanwhile(
+        engine: Engine, writer: IngestWriter, link: MemoryLink,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    real, calls = writer_module.store_batch, []
+
+    def flaky(*args: Any) -> Any:
+        calls.append(1)
+        if len(calls) < 3:
+            raise StorageError("database error: gone") from OperationalError("x", {}, Exception())
+        return real(*args)
+
+    monkeypatch.setattr(writer_module, "store_batch", flaky)
+    writer.submit(message(7, encode(received("s1", "n1", 1, "R1"))))
+    wait_for(lambda: link.acks == [7], what="the ack after the database came back")
+    assert len(calls) == 3 and stored(engine) == 1
+
+
+def test_a_message_that_breaks_the_projection_is_isolated_and_dead_lettered(
+        engine: Engine, writer: IngestWriter, link: MemoryLink,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    real = projection.HANDLERS["return.received"]
+
+    def buggy(self: projection.Projector, event: Any) -> None:
+        if event.body.return_id == "BOOM":
+            raise KeyError("a bug")
+        real(self, event)
+
+    monkeypatch.setitem(projection.HANDLERS, "return.received", buggy)
+    for mid, rid in enumerate(["R1", "BOOM", "R3"], start=1):
+        writer.submit(message(mid, encode(received("s1", "n1", mid, rid))))
+    wait_for(lambda: sorted(link.acks) == [1, 2, 3], what="every message acked")
+    assert stored(engine, dead_letters) == 1
+    with reading(engine) as conn:
+        reason = conn.execute(select(dead_letters.c.reason)).scalar_one()
+    assert "hub could not process" in reason and "a bug" in reason
+    # seq 2 is not stored, so the node keeps resending it (and seq 3 waits behind the gap)
+    # until the bug is fixed: then the resend goes through and everything applies in order
+    assert stored(engine) == 2 and node_row(engine, "s1", "n1").contiguous_seq == 1
+    monkeypatch.setitem(projection.HANDLERS, "return.received", real)
+    writer.submit(message(4, encode(received("s1", "n1", 2, "BOOM"))))
+    wait_for(lambda: node_row(engine, "s1", "n1").contiguous_seq == 3, what="the gap to heal")
+
+
+def test_stop_finishes_what_was_queued(engine: Engine, link: MemoryLink) -> None:
+    w = IngestWriter(engine, link, LIMITS, HubMetrics(), batch_size=10, batch_ms=5)
+    for mid in range(1, 31):
+        w.submit(message(mid, encode(received("s1", "n1", mid, f"R{mid}"))))
+    w.start()
+    w.stop()
+    assert len(link.acks) == 30 and stored(engine) == 30
