@@ -1,0 +1,107 @@
+"""YAML text in, ``PolicyDocument`` out; no file I/O (reading files is the caller's job).
+
+Rules:
+- YAML numbers with a fraction are read as exact ``Decimal`` (``1.0850`` stays 1.0850, never
+  passes through ``float``); ``.inf`` and ``.nan`` are refused;
+- a key given twice in one mapping is an error (PyYAML would silently keep the last one);
+- every failure is a ``PolicyError`` whose ``path`` names the bad field (``tiers[1].below``), or
+  the line and column for YAML syntax errors;
+- the default policy ships as package data and is read with ``importlib.resources``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from importlib import resources
+from typing import Any
+
+import yaml  # type: ignore[import-untyped]
+from pydantic import ValidationError
+
+from hub.policy.document import PolicyDocument
+from hub.policy.errors import PolicyError, Problem
+
+DEFAULT_POLICY_RESOURCE = "default_policy.yaml"
+
+
+class _PolicyLoader(yaml.SafeLoader):  # type: ignore[misc]
+    """SafeLoader with exact decimals and no duplicate keys."""
+
+    def construct_yaml_float(self, node: Any) -> Decimal:
+        text = str(self.construct_scalar(node)).replace("_", "")
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            value = Decimal("NaN")
+        if not value.is_finite():
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{text!r} is not a finite decimal", node.start_mark
+            )
+        return value
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is given twice", key_node.start_mark
+                )
+            seen.add(key)
+        result: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return result
+
+
+_PolicyLoader.add_constructor("tag:yaml.org,2002:float", _PolicyLoader.construct_yaml_float)
+
+
+def load_policy_yaml(text: str) -> PolicyDocument:
+    """Parse and validate a policy document; raise ``PolicyError`` naming the bad field."""
+    try:
+        data = yaml.load(text, Loader=_PolicyLoader)  # a SafeLoader subclass: no object tags
+    except yaml.YAMLError as err:
+        raise PolicyError.at("", f"not valid YAML: {_yaml_where(err)}") from err
+    if not isinstance(data, dict):
+        raise PolicyError.at("", "a policy document is a YAML mapping of sections")
+    try:
+        return PolicyDocument.model_validate(data)
+    except ValidationError as err:
+        raise PolicyError([_problem(error) for error in err.errors()]) from err
+
+
+def default_policy_text() -> str:
+    """The YAML text of the default policy shipped with ACORN."""
+    return resources.files("hub.policy").joinpath(DEFAULT_POLICY_RESOURCE).read_text("utf-8")
+
+
+def default_policy() -> PolicyDocument:
+    """The default policy shipped with ACORN, parsed."""
+    return load_policy_yaml(default_policy_text())
+
+
+def format_path(loc: tuple[int | str, ...]) -> str:
+    """A pydantic location as an admin reads it: ``tiers[1].below``."""
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+def _problem(error: Any) -> Problem:
+    message = _MESSAGES.get(error["type"], str(error["msg"]).removeprefix("Value error, "))
+    return Problem(format_path(tuple(error["loc"])), message)
+
+
+_MESSAGES = {
+    "extra_forbidden": "unknown field (check the spelling)",
+    "missing": "required field is missing",
+    "string_pattern_mismatch": "use lower-case letters, digits and '_' only (at most 40)",
+}
+
+
+def _yaml_where(err: yaml.YAMLError) -> str:
+    mark = getattr(err, "problem_mark", None)
+    problem = getattr(err, "problem", None) or str(err)
+    if mark is None:
+        return str(problem)
+    return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
