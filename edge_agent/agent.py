@@ -1,0 +1,106 @@
+"""One running edge agent: its store, counter actions, metrics and MQTT link, wired together.
+
+Rules: one agent per data directory (an exclusive lock, released by the kernel even on SIGKILL);
+built only by ``Agent.open`` (from the composition root or a test), never at import time;
+``start`` starts the link, ``stop`` stops it and closes the store; without a link
+(``connect=False``) the agent still records returns, which simply wait in the outbox.
+"""
+
+from __future__ import annotations
+
+import fcntl
+from importlib.metadata import PackageNotFoundError, version
+from io import TextIOWrapper
+from pathlib import Path
+
+from edge_agent.counter import Counter
+from edge_agent.errors import ConfigError, StoreError
+from edge_agent.link import Link
+from edge_agent.metrics import Metrics
+from edge_agent.models import Health
+from edge_agent.settings import EdgeSettings
+from edge_agent.store import Store
+from protocol import __version__ as protocol_version
+from protocol import utc_now
+
+
+def agent_version() -> str:
+    """The installed ACORN version, or a marker when running from an uninstalled tree."""
+    try:
+        return version("acorn")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def _claim(data_dir: Path) -> TextIOWrapper:
+    """Hold an exclusive lock on the data directory (two agents on one outbox would both send)."""
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(data_dir / "agent.lock", "w")  # noqa: SIM115 - held for the agent's life
+    except OSError as err:
+        raise StoreError(f"cannot use the data directory {data_dir}: {err}") from err
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise ConfigError(f"another edge agent is already running on {data_dir}") from None
+    return handle
+
+
+class Agent:
+    """The parts of one edge agent and their lifecycle."""
+
+    def __init__(self, settings: EdgeSettings, store: Store, connect: bool = True,
+                 lock: TextIOWrapper | None = None) -> None:
+        self._lock = lock
+        self.settings = settings
+        self.store = store
+        self.version = agent_version()
+        self.metrics = Metrics()
+        self.link = Link(settings, store, self.metrics, self.version) if connect else None
+        self.counter = Counter(store, settings.store_id, settings.node_id, on_write=self._written)
+        self.started_at = utc_now()
+        self.metrics.watch(lambda: self.counter.figures().pending,
+                           lambda: self.counter.figures().last_acked_seq)
+
+    @classmethod
+    def open(cls, settings: EdgeSettings, connect: bool = True) -> Agent:
+        """Claim the data directory, open the store (creating and migrating it), build the agent."""
+        lock = _claim(settings.data_path)
+        try:
+            store = Store.open(settings.db_path, settings.store_id, settings.node_id)
+        except BaseException:
+            lock.close()
+            raise
+        return cls(settings, store, connect=connect, lock=lock)
+
+    def _written(self, kind: str) -> None:
+        self.metrics.counted(kind)
+        if self.link is not None:
+            self.link.notify()
+
+    def start(self) -> None:
+        """Start the MQTT link (if any)."""
+        if self.link is not None:
+            self.link.start()
+
+    def stop(self) -> None:
+        """Stop the link and close the store."""
+        if self.link is not None:
+            self.link.stop()
+        self.store.close()
+        if self._lock is not None:
+            self._lock.close()
+
+    def health(self) -> Health:
+        """Identity, connection and outbox figures."""
+        figures = self.counter.figures()
+        s = self.settings
+        return Health(
+            store_id=s.store_id, node_id=s.node_id, store_name=s.store_name or s.store_id,
+            store_timezone=s.store_timezone, currency=s.currency,
+            broker_connected=bool(self.link and self.link.connected),
+            subscribed=bool(self.link and self.link.subscribed),
+            outbox_pending=figures.pending, last_acked_seq=figures.last_acked_seq,
+            next_seq=figures.next_seq, version=self.version,
+            protocol_version=f"v{protocol_version}", started_at=self.started_at, now=utc_now())

@@ -1,0 +1,163 @@
+"""The local HTTP API of the public surface, and the one place errors become HTTP answers.
+
+Routes (default ``http://127.0.0.1:8081``)::
+
+    GET  /api/health                         identity, broker connection, outbox figures
+    POST /api/scans                          {code} -> expected return / existing return / unknown
+    POST /api/returns                        record a return (+ refund request)      -> 201
+    GET  /api/returns?limit=&offset=         recent returns, newest first
+    GET  /api/returns/{id}                   one return with QC, disposition, refund decision
+    POST /api/returns/{id}/inspection        QC result                               -> 201
+    POST /api/returns/{id}/disposition       disposition (only after QC)             -> 201
+    GET  /metrics                            Prometheus text format
+
+Error answers, always: ``{"detail": [{"field": "items.0.unit_price.amount" | null, "message": …}]}``
+with 400 (unreadable body), 404 (no such return or route), 409 (state machine or duplicate RMA),
+422 (a field is wrong, named by its dotted path without the ``body.`` prefix), 500 (never with a
+traceback; the log has it under the reference given). A refused request writes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+
+from edge_agent.agent import Agent
+from edge_agent.errors import RequestError
+from edge_agent.metrics import CONTENT_TYPE
+from edge_agent.models import (
+    DispositionRequest,
+    ErrorBody,
+    Health,
+    InspectionRequest,
+    ReturnPage,
+    ReturnRequest,
+    ReturnView,
+    ScanRequest,
+    ScanResult,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _agent(request: Request) -> Agent:
+    agent: Agent = request.app.state.agent
+    return agent
+
+
+AgentDep = Annotated[Agent, Depends(_agent)]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody} for status in (400, 404, 409, 422)}
+
+router = APIRouter()
+
+
+@router.get("/api/health", response_model=Health)
+def health(agent: AgentDep) -> Health:
+    """Store and node id, broker connection, outbox depth, last hub-acked seq, version."""
+    return agent.health()
+
+
+@router.post("/api/scans", response_model=ScanResult, responses=ERRORS)
+def scan(body: ScanRequest, agent: AgentDep) -> Response:
+    """Match a scanned code against existing returns and cached RMAs (works offline)."""
+    return _json(agent.counter.scan(body.code))
+
+
+@router.post("/api/returns", response_model=ReturnView, status_code=201, responses=ERRORS)
+def record_return(body: ReturnRequest, agent: AgentDep) -> Response:
+    """Record a return (and its refund request), durably, before answering."""
+    return _json(agent.counter.record_return(body), 201)
+
+
+@router.get("/api/returns", response_model=ReturnPage, responses=ERRORS)
+def list_returns(agent: AgentDep, limit: Annotated[int, Query(ge=1, le=200)] = 50,
+                 offset: Annotated[int, Query(ge=0)] = 0) -> Response:
+    """Recent returns, newest first; follow ``next_offset`` for more."""
+    return _json(agent.counter.list_returns(limit, offset))
+
+
+@router.get("/api/returns/{return_id}", response_model=ReturnView, responses=ERRORS)
+def get_return(return_id: str, agent: AgentDep) -> Response:
+    """One return with items, inspection, disposition, refund and the hub's decision."""
+    return _json(agent.counter.get_return(return_id))
+
+
+@router.post("/api/returns/{return_id}/inspection", response_model=ReturnView, status_code=201,
+             responses=ERRORS)
+def record_inspection(return_id: str, body: InspectionRequest, agent: AgentDep) -> Response:
+    """Record the QC result of a received return."""
+    return _json(agent.counter.record_inspection(return_id, body), 201)
+
+
+@router.post("/api/returns/{return_id}/disposition", response_model=ReturnView, status_code=201,
+             responses=ERRORS)
+def record_disposition(return_id: str, body: DispositionRequest, agent: AgentDep) -> Response:
+    """Record the disposition of an inspected return."""
+    return _json(agent.counter.record_disposition(return_id, body), 201)
+
+
+@router.get("/metrics", response_class=Response)
+def metrics(agent: AgentDep) -> Response:
+    """Prometheus metrics."""
+    return Response(agent.metrics.render(), media_type=CONTENT_TYPE)
+
+
+def _json(model: BaseModel, status: int = 200) -> Response:
+    """The model as JSON; already validated, so FastAPI's second validation is skipped."""
+    return Response(model.model_dump_json(), status_code=status, media_type="application/json")
+
+
+def _answer(status: int, items: list[dict[str, Any]]) -> JSONResponse:
+    return JSONResponse({"detail": items}, status_code=status)
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str | None:
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:] or [parts[0]]
+    return ".".join(str(part) for part in parts) or None
+
+
+async def _invalid(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = list(exc.errors())
+    if any(problem.get("type") == "json_invalid" for problem in problems):
+        return _answer(400, [{"field": "body", "message": "the body is not valid JSON"}])
+    return _answer(422, [{"field": _field(problem.get("loc", ())),
+                          "message": str(problem.get("msg", "invalid")).removeprefix(
+                              "Value error, ")} for problem in problems])
+
+
+async def _refused(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestError)
+    return _answer(exc.status_code, [{"field": exc.field, "message": exc.message}])
+
+
+async def _http(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    return _answer(exc.status_code, [{"field": None, "message": str(exc.detail)}])
+
+
+async def _crashed(request: Request, exc: Exception) -> JSONResponse:
+    reference = secrets.token_hex(4)
+    log.error("unhandled error on %s %s (ref %s)", request.method, request.url.path, reference,
+              exc_info=exc, extra={"ref": reference})
+    return _answer(500, [{"field": None,
+                          "message": f"internal error; see the agent log, reference {reference}"}])
+
+
+def install(app: FastAPI) -> None:
+    """Add the routes and the error translation to ``app``."""
+    app.include_router(router)
+    app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(RequestError, _refused)
+    app.add_exception_handler(HTTPException, _http)
+    app.add_exception_handler(Exception, _crashed)

@@ -1,0 +1,178 @@
+"""What the counter does: scan, record a return, inspect, dispose, look things up.
+
+Rules:
+- each action is ONE write transaction: the rows, the state change, the audit entry and the
+  outbox event(s) with their seqs commit together or not at all, and the caller gets its answer
+  only after the commit (``synchronous=FULL``: the data is on disk);
+- every check that can refuse the request (validation, state machine, RMA already received) runs
+  before anything is written, and a refusal rolls the transaction back: nothing half-written;
+- decisions come from the pure core (``edge_agent.returns``); this module only loads, calls and
+  persists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from edge_agent import audit, outbox, records, views
+from edge_agent.errors import Conflict, InvalidRequest
+from edge_agent.ids import new_refund_id, new_return_id
+from edge_agent.models import (
+    DispositionRequest,
+    InspectionRequest,
+    ReturnPage,
+    ReturnRequest,
+    ReturnView,
+    ScanResult,
+)
+from edge_agent.outbox import Figures
+from edge_agent.returns import Action, ReturnState, mismatches, next_state, total_of
+from edge_agent.store import Store, Tx
+from protocol import (
+    Body,
+    DispositionRecorded,
+    InspectionRecorded,
+    Money,
+    RefundRequested,
+    ReturnReceived,
+    utc_now,
+)
+
+B = TypeVar("B", bound=BaseModel)
+
+
+def build(body_type: type[B], **fields: Any) -> B:
+    """Construct a protocol body; a validation failure becomes InvalidRequest naming the field."""
+    try:
+        return body_type(**fields)
+    except ValidationError as err:
+        first = err.errors(include_url=False)[0]
+        field = ".".join(str(part) for part in first["loc"]) or None
+        raise InvalidRequest(first["msg"].removeprefix("Value error, "), field=field) from err
+
+
+@dataclass
+class Counter:
+    """The counter's actions over one store; ``on_write`` is told after each commit."""
+
+    store: Store
+    store_id: str
+    node_id: str
+    on_write: Callable[[str], None] = lambda _kind: None
+    clock: Callable[[], datetime] = utc_now
+
+    def _emit(self, tx: Tx, body: Body, at: datetime) -> int:
+        return outbox.append(tx, self.store_id, self.node_id, body, at).seq
+
+    def scan(self, code: str) -> ScanResult:
+        """Match a code against existing returns and cached RMAs, and record the scan."""
+        now = self.clock()
+        with self.store.write() as tx:
+            found = [views.return_view(tx, rid) for rid in records.return_ids_for_code(tx, code)]
+            expected = records.expected_for(tx, code, code)
+            match = "return" if found else "expected_return" if expected else "unknown"
+            matched_id = found[0].return_id if found else expected.rma_id if expected else None
+            records.record_scan(tx, code, match, matched_id, now)
+        return ScanResult(code=code, match=match, returns=found, scanned_at=now,
+                          expected_return=views.expected_view(expected) if expected else None)
+
+    def record_return(self, request: ReturnRequest) -> ReturnView:
+        """Take a return in (and ask for its refund), durably, in one transaction."""
+        items = [item.to_item() for item in request.items]
+        total = total_of(items)
+        now, return_id = self.clock(), new_return_id()
+        with self.store.write() as tx:
+            expected = records.expected_for(tx, request.rma_id, request.order_id)
+            rma_id = request.rma_id or (expected.rma_id if expected else None)
+            if rma_id and (earlier := records.return_id_for_rma(tx, rma_id)):
+                raise Conflict(f"RMA {rma_id} was already received as return {earlier}",
+                               field="rma_id")
+            state = next_state(ReturnState.EXPECTED if expected else None, Action.RECEIVE)
+            reasons = mismatches(items, request.order_id, expected)
+            event = build(
+                ReturnReceived, return_id=return_id, channel=request.channel, items=items,
+                reason=request.reason, rma_id=rma_id,
+                order_id=request.order_id or (expected.order_id if expected else None),
+                marketplace_id=request.marketplace_id
+                or (expected.marketplace_id if expected else None),
+                scanned_codes=request.scanned_codes, mismatch=bool(reasons),
+                staff_id=request.staff_id, received_at=now)
+            records.insert_return(tx, event, state, total, reasons, self._emit(tx, event, now))
+            self._audit(tx, now, request.staff_id, "return.received", "return", return_id,
+                        None, {"state": state.value, "total": str(total), "mismatch": reasons})
+            if request.request_refund:
+                self._request_refund(tx, event, total, now)
+            view = views.return_view(tx, return_id)
+        self.on_write("return.received")
+        return view
+
+    def _request_refund(self, tx: Tx, received: ReturnReceived, total: Money,
+                        now: datetime) -> None:
+        refund = build(
+            RefundRequested, refund_id=new_refund_id(), return_id=received.return_id,
+            amount=total, channel=received.channel, order_id=received.order_id,
+            marketplace_id=received.marketplace_id, requested_by=received.staff_id,
+            requested_at=now)
+        records.insert_refund(tx, refund, self._emit(tx, refund, now))
+        self._audit(tx, now, received.staff_id, "refund.requested", "refund", refund.refund_id,
+                    None, {"status": "requested", "amount": str(total),
+                           "return_id": received.return_id})
+
+    def record_inspection(self, return_id: str, request: InspectionRequest) -> ReturnView:
+        """Record the QC result (only for a received, not yet inspected return)."""
+        now = self.clock()
+        with self.store.write() as tx:
+            before = ReturnState(records.return_row(tx, return_id)["state"])
+            after = next_state(before, Action.INSPECT)
+            event = build(InspectionRecorded, return_id=return_id, inspected_at=now,
+                          **request.model_dump())
+            records.insert_inspection(tx, event, self._emit(tx, event, now))
+            records.set_state(tx, return_id, after, now)
+            self._audit(tx, now, request.inspected_by, "inspection.recorded", "return",
+                        return_id, {"state": before.value},
+                        {"state": after.value, "grade": event.grade.value})
+            view = views.return_view(tx, return_id)
+        self.on_write("inspection.recorded")
+        return view
+
+    def record_disposition(self, return_id: str, request: DispositionRequest) -> ReturnView:
+        """Record what happens to the goods (only after QC)."""
+        now = self.clock()
+        with self.store.write() as tx:
+            before = ReturnState(records.return_row(tx, return_id)["state"])
+            after = next_state(before, Action.DISPOSE)
+            event = build(DispositionRecorded, return_id=return_id, decided_at=now,
+                          **request.model_dump())
+            records.insert_disposition(tx, event, self._emit(tx, event, now))
+            records.set_state(tx, return_id, after, now)
+            self._audit(tx, now, request.decided_by, "disposition.recorded", "return", return_id,
+                        {"state": before.value},
+                        {"state": after.value, "disposition": event.disposition.value})
+            view = views.return_view(tx, return_id)
+        self.on_write("disposition.recorded")
+        return view
+
+    def _audit(self, tx: Tx, at: datetime, actor: str | None, action: str, entity: str,
+               entity_id: str, before: dict[str, Any] | None, after: dict[str, Any]) -> None:
+        audit.record(tx, at=at, actor=actor or "counter", role="counter", action=action,
+                     entity=entity, entity_id=entity_id, before=before, after=after)
+
+    def get_return(self, return_id: str) -> ReturnView:
+        """One return with everything known about it."""
+        with self.store.read() as tx:
+            return views.return_view(tx, return_id)
+
+    def list_returns(self, limit: int, offset: int) -> ReturnPage:
+        """Recent returns, newest first."""
+        with self.store.read() as tx:
+            return views.recent_returns(tx, limit, offset)
+
+    def figures(self) -> Figures:
+        """Outbox figures for health and status."""
+        with self.store.read() as tx:
+            return outbox.figures(tx)

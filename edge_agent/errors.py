@@ -1,0 +1,67 @@
+"""The one exception tree of ``edge_agent``.
+
+    EdgeError               anything the edge agent refuses or cannot do
+    ├── ConfigError         settings that cannot start the agent (missing id, bad zone, data dir)
+    ├── StoreError          the local SQLite file cannot be opened or migrated
+    ├── RequestError        a counter request refused; carries ``field`` and an HTTP status
+    │   ├── InvalidRequest  422: a value is wrong (the field is named)
+    │   ├── NotFound        404: no such return at this node
+    │   └── Conflict        409: the request clashes with what is recorded (RMA already received)
+    │       └── TransitionRefused  409: the return state machine does not allow the action
+    └── LinkError           the MQTT link cannot do what was asked (never raised into the API)
+
+Errors are raised where the problem is found and translated once, at the HTTP boundary
+(``edge_agent.api``) or the CLI (``edge_agent.cli``); lower-level errors are wrapped with
+``raise ... from err``. Every error carries a sentence a person can act on.
+"""
+
+from __future__ import annotations
+
+
+class EdgeError(Exception):
+    """Base of everything the edge agent refuses."""
+
+
+class ConfigError(EdgeError):
+    """Settings that cannot start the agent."""
+
+
+class StoreError(EdgeError):
+    """The local database cannot be opened or migrated."""
+
+
+class RequestError(EdgeError):
+    """A counter request refused; ``field`` names the part at fault (dotted path) when known."""
+
+    status_code = 400
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidRequest(RequestError):
+    """A value in the request is wrong."""
+
+    status_code = 422
+
+
+class NotFound(RequestError):
+    """The thing asked for does not exist at this node."""
+
+    status_code = 404
+
+
+class Conflict(RequestError):
+    """The request clashes with what is already recorded."""
+
+    status_code = 409
+
+
+class TransitionRefused(Conflict):
+    """The return state machine does not allow this action in this state."""
+
+
+class LinkError(EdgeError):
+    """The MQTT link cannot do what was asked."""

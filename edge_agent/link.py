@@ -1,0 +1,392 @@
+"""The MQTT link to the hub: drains the outbox, applies acks and commands, publishes presence.
+
+Rules:
+- paho-mqtt 2 (callback API v2), MQTT 3.1.1, ``clean_session=False`` and a stable client id (the
+  broker user name ``edge.{store}.{node}``), so the broker keeps our subscriptions and queued
+  commands while we are away; QoS 1 everywhere; reconnect with paho's exponential backoff;
+- last will: a retained ``node.status`` {state: offline}; on every connect a retained
+  {state: online} with version, outbox depth and last acked seq, refreshed every
+  ``status_interval_seconds``, and an explicit offline status on a clean stop;
+- durability is the SQLite outbox plus the hub's ack, never paho's memory: events are read from
+  the outbox in seq order (500 rows a read), published as ``encode(envelope.resent())``, and
+  deleted only when a (retained) ack covers them; ``SendWindow`` decides what is due;
+- an ack opens the window at once, but the outbox rows it covers are deleted in batches (every
+  ``ACK_FLUSH_SECONDS`` or ``READ_BATCH`` rows, and on stop): a deletion lost in a crash only
+  means those events are sent again, which the hub's (node, seq) dedup absorbs;
+- incoming messages are acknowledged to the broker (manual PUBACK) only after their effect is
+  committed, so a crash before the commit makes the broker deliver them again;
+- paho's callbacks only enqueue; one worker thread owns the window, the database work and the
+  sending, so there is no shared mutable state beyond the queue and the ``connected`` flag;
+- nothing here raises into the API: a publish while disconnected is skipped, a bad message is
+  logged (and a bad command recorded as refused), a database error is logged and retried.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
+
+from edge_agent import commands, outbox
+from edge_agent.metrics import Metrics
+from edge_agent.outbox import NEXT_SEQ, SendWindow
+from edge_agent.settings import EdgeSettings
+from edge_agent.store import Store
+from protocol import (
+    Ack,
+    DecodeError,
+    NodeStatus,
+    TopicKind,
+    config_topic,
+    decode,
+    encode,
+    make_envelope,
+    node_topic,
+    utc_now,
+)
+
+log = logging.getLogger(__name__)
+
+READ_BATCH = 500
+MAX_INFLIGHT = 200
+IDLE_WAIT = 1.0
+ACK_FLUSH_SECONDS = 0.2
+ACK_KINDS = frozenset({"ack"})
+
+
+@dataclass
+class _Incoming:
+    """One queued item for the worker: a wake-up, a connection change or a message."""
+
+    what: str
+    message: mqtt.MQTTMessage | None = None
+    generation: int = 0
+
+
+@dataclass
+class _PendingAck:
+    """The best ack seen in one drain of the queue."""
+
+    up_to: int = -1
+    gap: bool = False
+    messages: list[tuple[mqtt.MQTTMessage, int]] = field(default_factory=list)
+
+
+class Link:
+    """One node's MQTT connection; ``start`` once, ``stop`` once."""
+
+    def __init__(self, settings: EdgeSettings, store: Store, metrics: Metrics,
+                 version: str) -> None:
+        self._settings, self._store, self._metrics = settings, store, metrics
+        self._version = version
+        sid, nid = settings.store_id, settings.node_id
+        self._topics = {kind: node_topic(sid, nid, kind) for kind in
+                        (TopicKind.EVENTS, TopicKind.COMMANDS, TopicKind.ACKS, TopicKind.STATUS)}
+        self._config_topic = config_topic(sid)
+        self._inbox: queue.SimpleQueue[_Incoming] = queue.SimpleQueue()
+        with store.read() as tx:
+            acked = outbox.figures(tx).last_acked_seq
+        self._acked_in_store, self._flushed_at = acked, 0.0
+        self._window = SendWindow(settings.outbox_window, settings.resend_after_seconds,
+                                  settings.resend_max_seconds, last_acked=acked,
+                                  next_to_send=acked + 1)
+        self._up = threading.Event()
+        self._stopping = threading.Event()
+        self._generation = 0
+        self._own_sub_mid = -1
+        self._sub_lock = threading.Lock()
+        self._sub_waiters: dict[int, tuple[threading.Event, list[ReasonCode]]] = {}
+        self._connected_at: datetime | None = None
+        self._next_status = 0.0
+        self._failure_logged = False
+        self.subscribed = False
+        self._client = self._make_client()
+        self._worker = threading.Thread(target=self._run, name=f"edge-link-{nid}", daemon=True)
+
+    @property
+    def connected(self) -> bool:
+        """True while the broker connection is up."""
+        return self._up.is_set()
+
+    def _make_client(self) -> mqtt.Client:
+        s = self._settings
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=s.broker_username,
+                             clean_session=False, protocol=mqtt.MQTTv311, manual_ack=True)
+        password = s.mqtt_password.get_secret_value() if s.mqtt_password else None
+        client.username_pw_set(s.broker_username, password)
+        client.max_inflight_messages_set(MAX_INFLIGHT)
+        client.max_queued_messages_set(0)
+        client.reconnect_delay_set(1, s.mqtt_reconnect_max_seconds)
+        client.will_set(self._topics[TopicKind.STATUS], self._status_payload("offline"), qos=1,
+                        retain=True)
+        client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
+        return client
+
+    def start(self) -> None:
+        """Connect in the background (retrying with backoff) and start the worker."""
+        s = self._settings
+        log.info("MQTT link to %s:%d as %s", s.mqtt_host, s.mqtt_port, s.broker_username)
+        self._client.connect_async(s.mqtt_host, s.mqtt_port, keepalive=s.mqtt_keepalive_seconds)
+        self._client.loop_start()
+        self._worker.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Say offline, disconnect and join both threads."""
+        self._stopping.set()
+        self.notify()
+        if self._worker.is_alive():
+            self._worker.join(timeout)
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._up.clear()
+        self._metrics.broker_connected.set(0)
+
+    def notify(self) -> None:
+        """Wake the worker: new outbox rows to send."""
+        self._inbox.put(_Incoming("wake"))
+
+    def subscribe(self, topic: str, timeout: float = 5.0) -> list[ReasonCode]:
+        """Subscribe and return the broker's reason codes (a refused topic gives a failure code)."""
+        done, codes = threading.Event(), list[ReasonCode]()
+        with self._sub_lock:  # the SUBACK cannot be handled before the waiter is registered
+            result, mid = self._client.subscribe(topic, qos=1)
+            if result != mqtt.MQTT_ERR_SUCCESS or mid is None:
+                raise ConnectionError(f"cannot subscribe to {topic}: {mqtt.error_string(result)}")
+            self._sub_waiters[mid] = (done, codes)
+        if not done.wait(timeout):
+            raise TimeoutError(f"no SUBACK for {topic} in {timeout}s")
+        return codes
+
+    # -- paho callbacks (paho's thread): enqueue only --------------------------------------
+
+    def _on_connect(self, client: mqtt.Client, _u: Any, _flags: Any, reason: ReasonCode,
+                    _props: Any) -> None:
+        if reason.is_failure:
+            if not self._failure_logged:
+                log.error("broker refused the connection: %s", reason)
+                self._failure_logged = True
+            return
+        self._failure_logged = False
+        self._generation += 1
+        topics = [self._topics[TopicKind.COMMANDS], self._topics[TopicKind.ACKS],
+                  self._config_topic]
+        _, mid = client.subscribe([(topic, 1) for topic in topics])
+        self._own_sub_mid = -1 if mid is None else mid
+        self._up.set()
+        self._inbox.put(_Incoming("connected", generation=self._generation))
+
+    def _on_connect_fail(self, _c: Any, _u: Any) -> None:
+        if not self._failure_logged:
+            s = self._settings
+            log.warning("cannot reach the MQTT broker at %s:%d; retrying with backoff",
+                        s.mqtt_host, s.mqtt_port)
+            self._failure_logged = True
+
+    def _on_disconnect(self, _c: Any, _u: Any, _flags: Any, reason: ReasonCode,
+                       _props: Any) -> None:
+        if self._up.is_set() and not self._stopping.is_set():
+            log.warning("MQTT link lost: %s", reason)
+        self._up.clear()
+        self._inbox.put(_Incoming("disconnected"))
+
+    def _on_message(self, _c: Any, _u: Any, message: mqtt.MQTTMessage) -> None:
+        self._inbox.put(_Incoming("message", message, self._generation))
+
+    def _on_subscribe(self, _c: Any, _u: Any, mid: int, codes: list[ReasonCode],
+                      _props: Any) -> None:
+        if mid == self._own_sub_mid:
+            self.subscribed = not any(code.is_failure for code in codes)
+            if not self.subscribed:
+                log.error("broker refused a subscription of this node: %s", codes)
+        with self._sub_lock:
+            waiter = self._sub_waiters.pop(mid, None)
+        if waiter is not None:
+            waiter[1].extend(codes)
+            waiter[0].set()
+
+    # -- the worker ------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._drain(self._wait_time())
+                self._flush_acks()
+                if self._window.connected and not self._stopping.is_set():
+                    self._send_due()
+                    self._status_if_due()
+            except sqlite3.Error:
+                log.exception("database error in the MQTT link; retrying in 1 s")
+                self._stopping.wait(1.0)
+        try:
+            self._flush_acks(force=True)
+        except sqlite3.Error:
+            log.exception("could not record the last ack; its events will be resent")
+        self._say_offline()
+
+    def _wait_time(self) -> float:
+        now = time.monotonic()
+        waits = [IDLE_WAIT]
+        if self._window.last_acked > self._acked_in_store:
+            waits.append(self._flushed_at + ACK_FLUSH_SECONDS - now)
+        if self._window.connected:
+            waits.append(self._next_status - now)
+            deadline = self._window.deadline(self._last_written())
+            if deadline is not None:
+                waits.append(deadline - now)
+        return max(0.001, min(waits))
+
+    def _last_written(self) -> int:
+        with self._store.read() as tx:
+            return tx.counter(NEXT_SEQ) - 1
+
+    def _drain(self, timeout: float) -> None:
+        try:
+            items = [self._inbox.get(timeout=timeout)]
+        except queue.Empty:
+            return
+        while True:
+            try:
+                items.append(self._inbox.get_nowait())
+            except queue.Empty:
+                break
+        acks = _PendingAck()
+        for item in items:
+            self._handle(item, acks)
+        if acks.messages:
+            self._apply_ack(acks)
+
+    def _handle(self, item: _Incoming, acks: _PendingAck) -> None:
+        if item.what == "connected":
+            self._on_connected()
+        elif item.what == "disconnected":
+            self._window.on_disconnect()
+            self._metrics.broker_connected.set(0)
+        elif item.what == "message" and item.message is not None:
+            self._on_incoming(item.message, item.generation, acks)
+
+    def _on_connected(self) -> None:
+        self._connected_at = utc_now()
+        self._window.on_connect(time.monotonic())
+        self._metrics.broker_connected.set(1)
+        self._next_status = 0.0
+        log.info("MQTT link up; resending from seq %d", self._window.last_acked + 1)
+
+    def _on_incoming(self, message: mqtt.MQTTMessage, generation: int,
+                     acks: _PendingAck) -> None:
+        topic = message.topic
+        if topic == self._topics[TopicKind.ACKS]:
+            self._collect_ack(message, generation, acks)
+            return
+        if topic == self._topics[TopicKind.COMMANDS]:
+            outcome = commands.handle(self._store, self._settings.store_id,
+                                      self._settings.node_id, bytes(message.payload),
+                                      utc_now())
+            self._metrics.commands.labels(result=outcome.result).inc()
+        elif topic == self._config_topic:
+            commands.store_config(self._store, bytes(message.payload))
+        else:
+            log.warning("message on unexpected topic %s ignored", topic)
+        self._puback(message, generation)
+
+    def _collect_ack(self, message: mqtt.MQTTMessage, generation: int, acks: _PendingAck) -> None:
+        acks.messages.append((message, generation))
+        try:
+            envelope = decode(bytes(message.payload), expect=ACK_KINDS)
+        except DecodeError as err:
+            log.warning("ignored an unreadable ack: %s", err)
+            return
+        body = envelope.body
+        ours = (envelope.store_id, envelope.node_id) == (self._settings.store_id,
+                                                         self._settings.node_id)
+        if not ours or not isinstance(body, Ack):
+            log.warning("ignored an ack addressed to %s/%s", envelope.store_id, envelope.node_id)
+            return
+        if body.up_to_seq >= acks.up_to:
+            acks.up_to, acks.gap = body.up_to_seq, body.gap_after is not None
+
+    def _apply_ack(self, acks: _PendingAck) -> None:
+        if acks.up_to >= 0:
+            last_written = self._last_written()
+            if acks.up_to > last_written:
+                log.error("hub acks seq %d but this node has written only up to %d "
+                          "(was this node's database replaced?); ack ignored",
+                          acks.up_to, last_written)
+            else:
+                self._window.on_ack(acks.up_to, time.monotonic(), gap=acks.gap)
+                self._metrics.acks.inc()
+        self._flush_acks()
+        for message, generation in acks.messages:
+            self._puback(message, generation)
+
+    def _flush_acks(self, force: bool = False) -> None:
+        """Delete what the hub has acked: batched, since a lost deletion only costs a resend."""
+        behind = self._window.last_acked - self._acked_in_store
+        now = time.monotonic()
+        if behind <= 0 or (not force and behind < READ_BATCH
+                           and now - self._flushed_at < ACK_FLUSH_SECONDS):
+            return
+        with self._store.write() as tx:
+            outbox.acknowledge(tx, self._window.last_acked)
+        self._acked_in_store, self._flushed_at = self._window.last_acked, now
+
+    def _puback(self, message: mqtt.MQTTMessage, generation: int) -> None:
+        # A message from an earlier connection is redelivered by the broker; never ack it here.
+        if message.qos > 0 and generation == self._generation and self.connected:
+            self._client.ack(message.mid, message.qos)
+
+    def _send_due(self) -> None:
+        sid, nid = self._settings.store_id, self._settings.node_id
+        topic = self._topics[TopicKind.EVENTS]
+        while self.connected:
+            batch = self._window.due(time.monotonic(), self._last_written())
+            if not batch:
+                return
+            last = min(batch.last, batch.first + READ_BATCH - 1)
+            with self._store.read() as tx:
+                envelopes = outbox.read_range(tx, sid, nid, batch.first, last)
+            for envelope in envelopes:
+                self._client.publish(topic, encode(envelope.resent()), qos=1)
+            self._window.sent(last)
+            self._metrics.events_sent.inc(len(envelopes))
+            if batch.resend:
+                self._metrics.events_resent.inc(len(envelopes))
+                log.info("no ack progress: resent from seq %d (next try in %.0f s)",
+                         batch.first, self._window.wait)
+
+    def _status_if_due(self) -> None:
+        now = time.monotonic()
+        if now >= self._next_status and self.connected:
+            self._client.publish(self._topics[TopicKind.STATUS], self._status_payload("online"),
+                                 qos=1, retain=True)
+            self._next_status = now + self._settings.status_interval_seconds
+
+    def _status_payload(self, state: Literal["online", "offline"]) -> bytes:
+        with self._store.read() as tx:
+            figures = outbox.figures(tx)
+        body = NodeStatus(state=state, version=self._version, outbox_pending=figures.pending,
+                          last_acked_seq=figures.last_acked_seq,
+                          since=self._connected_at if state == "online" else utc_now())
+        return encode(make_envelope(self._settings.store_id, self._settings.node_id, 0, body))
+
+    def _say_offline(self) -> None:
+        if not self.connected:
+            return
+        info = self._client.publish(self._topics[TopicKind.STATUS],
+                                    self._status_payload("offline"), qos=1, retain=True)
+        try:
+            info.wait_for_publish(2.0)
+        except (RuntimeError, ValueError) as err:
+            log.info("could not publish the offline status: %s", err)

@@ -1,0 +1,115 @@
+"""Schema of the node's SQLite file, as an ordered list of named migrations.
+
+Rules:
+- a migration is a function of the database, named once and never renamed, edited or reordered
+  after release: add a new one instead;
+- each runs in its own transaction together with its row in ``migrations``, so it is applied
+  exactly once (a second open applies nothing; a failed one leaves no trace);
+- money amounts are TEXT (exact decimals), timestamps TEXT in UTC ``…Z``, lists JSON TEXT;
+- ``audit`` is append-only, enforced by triggers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlite_utils import Database
+
+from protocol import format_utc, utc_now
+
+Migration = tuple[str, Callable[[Database], None]]
+
+_INITIAL = [
+    "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+    "INSERT INTO counters(name, value) VALUES ('next_seq', 1), ('last_acked_seq', 0)",
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL)",
+    """CREATE TABLE returns (
+        id TEXT PRIMARY KEY,
+        state TEXT NOT NULL CHECK (state IN ('expected', 'received', 'inspected', 'disposed')),
+        channel TEXT NOT NULL, reason TEXT NOT NULL,
+        order_id TEXT, rma_id TEXT, marketplace_id TEXT,
+        scanned_codes TEXT NOT NULL DEFAULT '[]', mismatch INTEGER NOT NULL DEFAULT 0,
+        mismatch_detail TEXT NOT NULL DEFAULT '[]',
+        staff_id TEXT, total_amount TEXT NOT NULL, currency TEXT NOT NULL,
+        received_at TEXT NOT NULL, updated_at TEXT NOT NULL, event_seq INTEGER NOT NULL)""",
+    "CREATE INDEX returns_by_time ON returns(received_at DESC, id)",
+    "CREATE INDEX returns_by_rma ON returns(rma_id)",
+    "CREATE INDEX returns_by_order ON returns(order_id)",
+    """CREATE TABLE return_items (
+        return_id TEXT NOT NULL REFERENCES returns(id), line INTEGER NOT NULL,
+        sku TEXT NOT NULL, quantity INTEGER NOT NULL CHECK (quantity >= 1),
+        unit_amount TEXT NOT NULL, currency TEXT NOT NULL,
+        description TEXT, gtin TEXT, asin TEXT,
+        PRIMARY KEY (return_id, line))""",
+    "CREATE INDEX return_items_by_code ON return_items(sku)",
+    """CREATE TABLE inspections (
+        return_id TEXT PRIMARY KEY REFERENCES returns(id), grade TEXT NOT NULL, reason TEXT,
+        notes TEXT NOT NULL DEFAULT '', compliance_tags TEXT NOT NULL DEFAULT '[]',
+        photos TEXT NOT NULL DEFAULT '[]', inspected_by TEXT, inspected_at TEXT NOT NULL,
+        event_seq INTEGER NOT NULL)""",
+    """CREATE TABLE dispositions (
+        return_id TEXT PRIMARY KEY REFERENCES returns(id), disposition TEXT NOT NULL,
+        location TEXT, decided_by TEXT, decided_at TEXT NOT NULL, event_seq INTEGER NOT NULL)""",
+    """CREATE TABLE refunds (
+        id TEXT PRIMARY KEY, return_id TEXT NOT NULL UNIQUE REFERENCES returns(id),
+        amount TEXT NOT NULL, currency TEXT NOT NULL, channel TEXT NOT NULL,
+        requested_by TEXT, requested_at TEXT NOT NULL, event_seq INTEGER NOT NULL,
+        status TEXT NOT NULL DEFAULT 'requested',
+        decided_amount TEXT, decided_currency TEXT, approval_level INTEGER, reasons TEXT,
+        decided_by TEXT, decided_at TEXT, decision_command_id TEXT)""",
+    """CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY, message_id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
+        body TEXT NOT NULL, occurred_at TEXT NOT NULL)""",
+    """CREATE TABLE applied_commands (
+        command_id TEXT PRIMARY KEY, kind TEXT NOT NULL, applied_at TEXT NOT NULL,
+        result TEXT NOT NULL CHECK (result IN ('applied', 'refused')),
+        detail TEXT NOT NULL DEFAULT '', report_seq INTEGER)""",
+    """CREATE TABLE expected_returns (
+        rma_id TEXT PRIMARY KEY, order_id TEXT NOT NULL, channel TEXT NOT NULL,
+        marketplace_id TEXT, items TEXT NOT NULL, customer_hint TEXT, expected_by TEXT,
+        cached_at TEXT NOT NULL, command_id TEXT NOT NULL)""",
+    "CREATE INDEX expected_by_order ON expected_returns(order_id)",
+    """CREATE TABLE scans (
+        id INTEGER PRIMARY KEY, code TEXT NOT NULL, matched TEXT NOT NULL, matched_id TEXT,
+        scanned_at TEXT NOT NULL)""",
+    """CREATE TABLE audit (
+        id INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, role TEXT NOT NULL,
+        action TEXT NOT NULL, entity TEXT NOT NULL, entity_id TEXT NOT NULL,
+        before TEXT, after TEXT, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)""",
+    """CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END""",
+    """CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END""",
+]
+
+
+def m0001_initial(db: Database) -> None:
+    """Returns, QC, refunds, outbox, commands, RMA cache, scans, audit."""
+    for statement in _INITIAL:
+        db.conn.execute(statement)
+
+
+MIGRATIONS: list[Migration] = [
+    ("0001_initial", m0001_initial),
+]
+
+
+def migrate(db: Database, migrations: list[Migration] | None = None) -> list[str]:
+    """Apply every migration not yet recorded, each in one transaction; return the names applied."""
+    conn = db.conn
+    conn.execute("CREATE TABLE IF NOT EXISTS migrations "
+                 "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    applied = []
+    for name, step in MIGRATIONS if migrations is None else migrations:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if conn.execute("SELECT 1 FROM migrations WHERE name = ?", (name,)).fetchone() is None:
+                step(db)
+                conn.execute("INSERT INTO migrations(name, applied_at) VALUES (?, ?)",
+                             (name, format_utc(utc_now())))
+                applied.append(name)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    return applied

@@ -1,0 +1,214 @@
+"""Request and response shapes of the local API (the counter screen and POS software use these).
+
+Rules: requests refuse unknown fields (a misspelt field is an error naming it, not silently
+dropped); field constraints are the protocol's own (``Code``, ``Text``, ``Note``, ``Money``), so a
+request that validates here always makes a valid event; money is ``{"amount": "12.34",
+"currency": "USD"}`` with the amount as text or integer, never a float; timestamps are UTC with
+``Z``. Every error answer has the shape of ``ErrorBody``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from protocol import Channel, ComplianceTag, Disposition, Grade, Money, ReturnItem
+from protocol.returns import Code, Note, Text
+from protocol.timeutil import UtcDatetime
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ScanRequest(_Request):
+    """A code scanned or typed at the counter: RMA, order id, return id, or anything else."""
+
+    code: Code
+
+
+class ItemRequest(_Request):
+    """One returned line."""
+
+    sku: Code
+    quantity: int = Field(ge=1, le=999)
+    unit_price: Money
+    description: Text | None = None
+    gtin: Code | None = None
+    asin: Code | None = None
+
+    def to_item(self) -> ReturnItem:
+        """The protocol form of this line."""
+        return ReturnItem.model_validate(self.model_dump())
+
+
+class ReturnRequest(_Request):
+    """Record a return taken in at the counter (and, by default, ask the hub for its refund)."""
+
+    channel: Channel
+    items: list[ItemRequest] = Field(min_length=1, max_length=100)
+    reason: Text
+    order_id: Code | None = None
+    rma_id: Code | None = None
+    marketplace_id: Code | None = None
+    scanned_codes: list[Code] = Field(default_factory=list, max_length=50)
+    staff_id: Code | None = None
+    request_refund: bool = True
+
+
+class InspectionRequest(_Request):
+    """The QC result."""
+
+    grade: Grade
+    reason: Text | None = None
+    notes: Note = ""
+    compliance_tags: list[ComplianceTag] = Field(default_factory=list)
+    photos: list[Code] = Field(default_factory=list, max_length=20)
+    inspected_by: Code | None = None
+
+
+class DispositionRequest(_Request):
+    """What happens to the goods (only after QC)."""
+
+    disposition: Disposition
+    location: Code | None = None
+    decided_by: Code | None = None
+
+
+class InspectionView(BaseModel):
+    """A recorded inspection."""
+
+    grade: Grade
+    reason: str | None
+    notes: str
+    compliance_tags: list[ComplianceTag]
+    photos: list[str]
+    inspected_by: str | None
+    inspected_at: UtcDatetime
+
+
+class DispositionView(BaseModel):
+    """A recorded disposition."""
+
+    disposition: Disposition
+    location: str | None
+    decided_by: str | None
+    decided_at: UtcDatetime
+
+
+class DecisionView(BaseModel):
+    """The hub's latest decision on a refund."""
+
+    outcome: str
+    amount: Money | None
+    approval_level: int | None
+    reasons: list[str]
+    decided_by: str | None
+    decided_at: UtcDatetime
+
+
+RefundStatus = Literal["requested", "approved", "pending_approval", "manual_review", "rejected"]
+
+
+class RefundView(BaseModel):
+    """The local view of a refund request and the hub's decision."""
+
+    refund_id: str
+    amount: Money
+    status: RefundStatus
+    outcome: str | None = Field(description="the hub's latest decision; null while waiting")
+    requested_by: str | None
+    requested_at: UtcDatetime
+    sent_to_hub: bool = Field(description="the hub has acknowledged the refund request")
+    decision: DecisionView | None
+
+
+class ReturnView(BaseModel):
+    """A return with its items, QC, disposition and refund."""
+
+    return_id: str
+    state: Literal["expected", "received", "inspected", "disposed"]
+    channel: Channel
+    reason: str
+    order_id: str | None
+    rma_id: str | None
+    marketplace_id: str | None
+    scanned_codes: list[str]
+    mismatch: bool
+    mismatch_reasons: list[str]
+    staff_id: str | None
+    items: list[ReturnItem]
+    total: Money
+    received_at: UtcDatetime
+    updated_at: UtcDatetime
+    sent_to_hub: bool = Field(description="the hub has acknowledged the return")
+    allowed_actions: list[Literal["receive", "inspect", "dispose"]]
+    inspection: InspectionView | None
+    disposition: DispositionView | None
+    refund: RefundView | None
+
+
+class ReturnPage(BaseModel):
+    """Recent returns, newest first."""
+
+    items: list[ReturnView]
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+class ExpectedView(BaseModel):
+    """An RMA cached from the hub."""
+
+    rma_id: str
+    order_id: str
+    channel: Channel
+    marketplace_id: str | None
+    items: list[ReturnItem]
+    total: Money
+    customer_hint: str | None
+    expected_by: UtcDatetime | None
+
+
+class ScanResult(BaseModel):
+    """What a scanned code matched: an expected return, an existing return, or nothing."""
+
+    code: str
+    match: Literal["expected_return", "return", "unknown"]
+    expected_return: ExpectedView | None
+    returns: list[ReturnView]
+    scanned_at: UtcDatetime
+
+
+class Health(BaseModel):
+    """Is the agent up, is it connected, how much does it still owe the hub."""
+
+    status: Literal["ok"] = "ok"
+    store_id: str
+    node_id: str
+    store_name: str
+    store_timezone: str
+    currency: str
+    broker_connected: bool
+    subscribed: bool
+    outbox_pending: int
+    last_acked_seq: int
+    next_seq: int
+    version: str
+    protocol_version: str
+    started_at: UtcDatetime
+    now: UtcDatetime
+
+
+class ErrorItem(BaseModel):
+    """One problem: the dotted path of the field at fault (None when no single field) and why."""
+
+    field: str | None
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx/5xx answer: ``{"detail": [{"field": "items.0.quantity", "message": …}]}``."""
+
+    detail: list[ErrorItem]

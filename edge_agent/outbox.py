@@ -1,0 +1,167 @@
+"""The outbox: every event this node owes the hub, in seq order, until the hub's ack covers it.
+
+Rules:
+- ``append`` runs inside the caller's write transaction, so an event exists if and only if the
+  business change it reports does; seq comes from ``counters.next_seq`` in that same transaction,
+  so it is per node, starts at 1 and is gap-free even after acked rows are deleted;
+- a row is deleted only by ``acknowledge`` (the hub's ack covers it), never by sending;
+- ``SendWindow`` is the pure sending policy: at most ``window`` events beyond the last ack in
+  flight; resend from ``last_acked + 1`` on every (re)connect, when the ack has not advanced for
+  ``resend_after`` seconds while events are pending, and once when the hub reports a gap; while
+  resends bring no ack (the hub is down) the wait doubles up to ``resend_max``, so a dead hub does
+  not fill the broker's queue with copies; any ack (the hub is alive) or reconnect resets it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from edge_agent.store import Tx
+from protocol import Body, Envelope, format_utc, make_envelope
+
+NEXT_SEQ = "next_seq"
+LAST_ACKED = "last_acked_seq"
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Outbox numbers for health, status and metrics."""
+
+    pending: int
+    last_acked_seq: int
+    next_seq: int
+
+
+def append(tx: Tx, store_id: str, node_id: str, body: Body, occurred_at: datetime) -> Envelope:
+    """Add one event with the next seq, inside the caller's transaction; return its envelope."""
+    seq = tx.counter(NEXT_SEQ)
+    envelope = make_envelope(store_id, node_id, seq, body, occurred_at=occurred_at)
+    wire = envelope.body.model_dump(mode="json", exclude_none=True, exclude={"kind"})
+    tx.execute(
+        "INSERT INTO outbox(seq, message_id, kind, body, occurred_at) VALUES (?, ?, ?, ?, ?)",
+        (seq, envelope.id, envelope.kind, json.dumps(wire, separators=(",", ":")),
+         format_utc(envelope.occurred_at)),
+    )
+    tx.set_counter(NEXT_SEQ, seq + 1)
+    return envelope
+
+
+def read_range(tx: Tx, store_id: str, node_id: str, first: int, last: int) -> list[Envelope]:
+    """The pending events with first <= seq <= last, in seq order, as envelopes."""
+    rows = tx.execute(
+        "SELECT seq, message_id, kind, body, occurred_at FROM outbox "
+        "WHERE seq BETWEEN ? AND ? ORDER BY seq", (first, last)).fetchall()
+    return [
+        Envelope.model_validate({
+            "id": message_id, "store_id": store_id, "node_id": node_id, "seq": seq,
+            "kind": kind, "occurred_at": occurred_at, "body": json.loads(body)})
+        for seq, message_id, kind, body, occurred_at in rows
+    ]
+
+
+def acknowledge(tx: Tx, up_to_seq: int) -> int:
+    """Drop the events the hub has stored (seq <= up_to_seq) and remember the ack; rows deleted."""
+    deleted = tx.execute("DELETE FROM outbox WHERE seq <= ?", (up_to_seq,)).rowcount
+    if up_to_seq > tx.counter(LAST_ACKED):
+        tx.set_counter(LAST_ACKED, up_to_seq)
+    return int(deleted)
+
+
+def figures(tx: Tx) -> Figures:
+    """Pending count, last acked seq and next seq."""
+    return Figures(
+        pending=int(tx.scalar("SELECT count(*) FROM outbox")),
+        last_acked_seq=tx.counter(LAST_ACKED),
+        next_seq=tx.counter(NEXT_SEQ),
+    )
+
+
+@dataclass
+class Batch:
+    """Seqs to publish now: ``first..last`` inclusive (empty when first > last)."""
+
+    first: int
+    last: int
+    resend: bool = False
+
+    def __bool__(self) -> bool:
+        return self.first <= self.last
+
+
+@dataclass
+class SendWindow:
+    """Pure sending policy of the link; the link feeds it events and asks what is due."""
+
+    window: int
+    resend_after: float
+    resend_max: float = 0.0
+    last_acked: int = 0
+    next_to_send: int = 1
+    progress_at: float = 0.0
+    connected: bool = False
+    _gap_rewound_at: int = -1
+    _wait: float = field(default=0.0, repr=False)
+
+    def __post_init__(self) -> None:
+        self._wait = self.resend_after
+
+    @property
+    def wait(self) -> float:
+        """Seconds without ack progress before the next resend (doubles while nothing moves)."""
+        return self._wait
+
+    def on_connect(self, now: float) -> None:
+        """A (re)connect: everything not acked is sent again, from the oldest."""
+        self.connected = True
+        self.next_to_send = self.last_acked + 1
+        self.progress_at = now
+        self._wait = self.resend_after
+
+    def on_disconnect(self) -> None:
+        """The link is down: send nothing until it is back."""
+        self.connected = False
+
+    def on_ack(self, up_to: int, now: float, gap: bool = False) -> bool:
+        """Apply an ack; True if it advanced. A reported gap rewinds once per ack value.
+
+        Any ack, even one that does not advance, shows the hub is alive: the resend backoff
+        goes back to ``resend_after`` (so a hub that restarts and re-publishes its ack gets the
+        stalled events within ``resend_after``, not after a long backoff).
+        """
+        self._wait = self.resend_after
+        advanced = up_to > self.last_acked
+        if advanced:
+            self.last_acked = up_to
+            self.next_to_send = max(self.next_to_send, up_to + 1)
+            self.progress_at = now
+        if gap and up_to == self.last_acked and self._gap_rewound_at != up_to:
+            self._gap_rewound_at = up_to
+            self.next_to_send = up_to + 1
+        return advanced
+
+    def due(self, now: float, last_written: int) -> Batch:
+        """What to publish now, given the highest seq written to the outbox."""
+        if not self.connected or last_written <= self.last_acked:
+            return Batch(1, 0)
+        resend = False
+        if self.next_to_send == self.last_acked + 1:
+            self.progress_at = now  # nothing in flight: the wait for an ack starts with this send
+        elif now - self.progress_at >= self._wait:
+            resend = True
+            self.next_to_send = self.last_acked + 1
+            self.progress_at = now
+            self._wait = min(self._wait * 2, max(self.resend_after, self.resend_max))
+        last = min(last_written, self.last_acked + self.window)
+        return Batch(self.next_to_send, last, resend)
+
+    def sent(self, up_to: int) -> None:
+        """Record that everything up to ``up_to`` was handed to the MQTT client."""
+        self.next_to_send = max(self.next_to_send, up_to + 1)
+
+    def deadline(self, last_written: int) -> float | None:
+        """When a resend becomes due (monotonic), or None with nothing pending or offline."""
+        if not self.connected or last_written <= self.last_acked:
+            return None
+        return self.progress_at + self._wait

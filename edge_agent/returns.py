@@ -1,0 +1,126 @@
+"""The return's life at the counter, as pure functions over plain values (no I/O).
+
+States ``expected → received → inspected → disposed``; ``TRANSITIONS`` maps (state, action) to
+the next state and ``REFUSALS`` gives, for every other pair, the sentence a person is shown.
+Together they cover every pair (a table test checks that). Rules:
+- nothing is inspected before it is received, and nothing is disposed (restocked, returned to
+  vendor, …) before it is inspected;
+- a walk-in return (no cached RMA) starts from ``None`` and is received directly;
+- the refund total is the sum of quantity × unit price, in one currency;
+- a return is flagged ``mismatch`` when it names a cached expected return (by RMA or order id)
+  whose items (sku → quantity) or order id differ from what was received.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from edge_agent.errors import InvalidRequest, TransitionRefused
+from protocol import ExpectedReturn, Money, ReturnItem
+
+
+class ReturnState(StrEnum):
+    """Where a return is in its life at the store."""
+
+    EXPECTED = "expected"
+    RECEIVED = "received"
+    INSPECTED = "inspected"
+    DISPOSED = "disposed"
+
+
+class Action(StrEnum):
+    """What the counter does to a return."""
+
+    RECEIVE = "receive"
+    INSPECT = "inspect"
+    DISPOSE = "dispose"
+
+
+State = ReturnState | None  # None: nothing known about the return yet (a walk-in)
+
+TRANSITIONS: dict[tuple[State, Action], ReturnState] = {
+    (None, Action.RECEIVE): ReturnState.RECEIVED,
+    (ReturnState.EXPECTED, Action.RECEIVE): ReturnState.RECEIVED,
+    (ReturnState.RECEIVED, Action.INSPECT): ReturnState.INSPECTED,
+    (ReturnState.INSPECTED, Action.DISPOSE): ReturnState.DISPOSED,
+}
+
+_NOT_RECEIVED_INSPECT = "cannot inspect a return that has not been received"
+_NOT_RECEIVED_DISPOSE = "cannot dispose a return that has not been received"
+_ALREADY_RECEIVED = "this return has already been received"
+_DISPOSED = "this return is already disposed; nothing more can be recorded"
+
+REFUSALS: dict[tuple[State, Action], str] = {
+    (None, Action.INSPECT): _NOT_RECEIVED_INSPECT,
+    (None, Action.DISPOSE): _NOT_RECEIVED_DISPOSE,
+    (ReturnState.EXPECTED, Action.INSPECT): _NOT_RECEIVED_INSPECT,
+    (ReturnState.EXPECTED, Action.DISPOSE): _NOT_RECEIVED_DISPOSE,
+    (ReturnState.RECEIVED, Action.RECEIVE): _ALREADY_RECEIVED,
+    (ReturnState.RECEIVED, Action.DISPOSE):
+        "cannot dispose a return that has not been inspected: nothing is restocked before QC",
+    (ReturnState.INSPECTED, Action.RECEIVE): _ALREADY_RECEIVED,
+    (ReturnState.INSPECTED, Action.INSPECT): "this return has already been inspected",
+    (ReturnState.DISPOSED, Action.RECEIVE): _DISPOSED,
+    (ReturnState.DISPOSED, Action.INSPECT): _DISPOSED,
+    (ReturnState.DISPOSED, Action.DISPOSE): _DISPOSED,
+}
+
+
+def next_state(state: State, action: Action) -> ReturnState:
+    """The state after ``action``, or TransitionRefused saying why it is not allowed."""
+    try:
+        return TRANSITIONS[(state, action)]
+    except KeyError:
+        raise TransitionRefused(REFUSALS[(state, action)], field="state") from None
+
+
+def allowed_actions(state: State) -> list[Action]:
+    """The actions the counter may take next, in table order."""
+    return [action for (from_state, action) in TRANSITIONS if from_state == state]
+
+
+def total_of(items: list[ReturnItem]) -> Money:
+    """Sum of quantity × unit price; InvalidRequest naming the first item in another currency."""
+    currency = items[0].unit_price.currency
+    amount = Decimal(0)
+    for index, item in enumerate(items):
+        if item.unit_price.currency != currency:
+            raise InvalidRequest(
+                f"all items must be in one currency: {item.unit_price.currency} is not {currency}",
+                field=f"items.{index}.unit_price.currency")
+        amount += item.unit_price.amount * item.quantity
+    return Money(amount=amount, currency=currency)
+
+
+def mismatches(items: list[ReturnItem], order_id: str | None,
+               expected: ExpectedReturn | None) -> list[str]:
+    """Why the received items differ from the expected return (empty: they match, or no RMA)."""
+    if expected is None:
+        return []
+    found: list[str] = []
+    if order_id and order_id != expected.order_id:
+        found.append(f"order {order_id} is not the RMA's order {expected.order_id}")
+    got, want = _quantities(items), _quantities(expected.items)
+    for sku in sorted(got.keys() - want.keys()):
+        found.append(f"{sku} is not on RMA {expected.rma_id}")
+    for sku in sorted(want.keys() - got.keys()):
+        found.append(f"{sku} (x{want[sku]}) on RMA {expected.rma_id} was not returned")
+    for sku in sorted(got.keys() & want.keys()):
+        if got[sku] != want[sku]:
+            found.append(f"{sku}: returned {got[sku]}, RMA {expected.rma_id} expects {want[sku]}")
+    return found
+
+
+def _quantities(items: list[ReturnItem]) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for item in items:
+        counts[item.sku] += item.quantity
+    return counts
+
+
+def decision_supersedes(held_at: datetime | None, new_at: datetime) -> bool:
+    """A refund decision replaces the one held unless it is older (commands may arrive late)."""
+    return held_at is None or new_at >= held_at

@@ -1,0 +1,347 @@
+// ACORN counter page: scan, record, inspect, dispose, watch the refund decision arrive.
+// Talks only to the local agent's API (works with the internet down); no build step, no CDN.
+"use strict";
+
+const POLL_MS = 2000;
+const state = { health: null, current: null, expected: null, timer: null };
+const $ = (sel) => document.querySelector(sel);
+
+const STATUS_TEXT = {
+  approved: "Approved",
+  pending_approval: "Pending approval",
+  manual_review: "Manual review",
+  rejected: "Rejected",
+};
+
+async function api(method, path, body) {
+  const init = { method, headers: { Accept: "application/json" } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const res = await fetch(path, init);
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) {
+    const detail = Array.isArray(data.detail) ? data.detail : [{ field: null, message: res.statusText }];
+    const error = new Error(detail.map((d) => (d.field ? `${d.field}: ${d.message}` : d.message)).join("\n"));
+    error.status = res.status;
+    throw error;
+  }
+  return data;
+}
+
+function showError(error) {
+  const box = $("#error");
+  if (!error) { box.hidden = true; box.textContent = ""; return; }
+  box.textContent = error.message || String(error);
+  box.hidden = false;
+}
+
+function zone() { return (state.health && state.health.store_timezone) || "UTC"; }
+
+function localTime(iso, withDate = true) {
+  if (!iso) return "";
+  const opts = withDate ? { dateStyle: "medium", timeStyle: "short" } : { timeStyle: "medium" };
+  return new Intl.DateTimeFormat(undefined, { ...opts, timeZone: zone() }).format(new Date(iso));
+}
+
+function money(m) { return m ? `${m.amount} ${m.currency}` : ""; }
+
+function el(tag, text, attrs = {}) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = text;
+  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+  return node;
+}
+
+// --- header: link state, outbox depth, store clock -------------------------------------------
+
+async function refreshHealth() {
+  try {
+    state.health = await api("GET", "/api/health");
+    const h = state.health;
+    $("#store-name").textContent = h.store_name;
+    $("#node-id").textContent = `${h.store_id} / ${h.node_id}`;
+    const pill = $("#broker-state");
+    pill.dataset.state = h.broker_connected ? "connected" : "offline";
+    pill.textContent = h.broker_connected ? "hub link: connected" : "hub link: offline";
+    pill.className = `pill ${h.broker_connected ? "pill-on" : "pill-off"}`;
+    const outbox = $("#outbox");
+    outbox.dataset.pending = String(h.outbox_pending);
+    outbox.textContent = `to send: ${h.outbox_pending}`;
+  } catch (error) {
+    $("#broker-state").dataset.state = "agent-down";
+    $("#broker-state").textContent = "agent not answering";
+  }
+}
+
+function tickClock() {
+  $("#clock").textContent = `${localTime(new Date().toISOString(), false)} (${zone()})`;
+}
+
+// --- scan -------------------------------------------------------------------------------------
+
+async function onScan(event) {
+  event.preventDefault();
+  const code = $("#scan-input").value.trim();
+  if (!code) return;
+  showError(null);
+  try {
+    renderScan(await api("POST", "/api/scans", { code }));
+  } catch (error) { showError(error); }
+}
+
+function renderScan(result) {
+  const box = $("#scan-result");
+  box.replaceChildren();
+  box.dataset.match = result.match;
+  if (result.match === "return") {
+    box.append(el("p", `Already recorded: ${result.returns.length} return(s) for ${result.code}`));
+    for (const ret of result.returns) {
+      const open = el("button", `Open ${ret.return_id} (${ret.state})`, { type: "button", "data-testid": "open-return" });
+      open.addEventListener("click", () => showReturn(ret));
+      box.append(open);
+    }
+  } else if (result.match === "expected_return") {
+    const exp = result.expected_return;
+    state.expected = exp;
+    box.append(el("p", `Expected return ${exp.rma_id} · order ${exp.order_id}` +
+      (exp.customer_hint ? ` · ${exp.customer_hint}` : ""), { "data-testid": "expected-summary" }));
+    const list = el("ul", null, { "data-testid": "expected-items" });
+    for (const item of exp.items) {
+      list.append(el("li", `${item.quantity} × ${item.sku} ${item.description || ""} @ ${money(item.unit_price)}`));
+    }
+    box.append(list, el("p", `Total ${money(exp.total)}`));
+    const use = el("button", "Record this return", { type: "button", "data-testid": "use-expected" });
+    use.addEventListener("click", () => openRecordForm(exp));
+    box.append(use);
+  } else {
+    box.append(el("p", `No match for “${result.code}”. Record it by hand.`));
+    const manual = el("button", "Record manually", { type: "button", "data-testid": "record-manually" });
+    manual.addEventListener("click", () => openRecordForm(null, result.code));
+    box.append(manual);
+  }
+}
+
+// --- record a return --------------------------------------------------------------------------
+
+function addItemRow(item) {
+  const row = $("#item-row").content.firstElementChild.cloneNode(true);
+  const currency = (state.health && state.health.currency) || "USD";
+  row.querySelector("[name=sku]").value = item ? item.sku : "";
+  row.querySelector("[name=quantity]").value = item ? item.quantity : 1;
+  row.querySelector("[name=amount]").value = item ? item.unit_price.amount : "";
+  row.querySelector("[name=currency]").value = item ? item.unit_price.currency : currency;
+  row.querySelector("[name=description]").value = (item && item.description) || "";
+  row.querySelector(".remove").addEventListener("click", () => row.remove());
+  $("#items").append(row);
+}
+
+function openRecordForm(expected, code) {
+  const form = $("#return-form");
+  form.reset();
+  $("#items").replaceChildren();
+  state.expected = expected;
+  form.elements.rma_id.value = expected ? expected.rma_id : "";
+  form.elements.order_id.value = expected ? expected.order_id : "";
+  if (expected) {
+    form.elements.channel.value = expected.channel;
+    expected.items.forEach(addItemRow);
+  } else {
+    addItemRow(code ? { sku: code, quantity: 1, unit_price: { amount: "", currency: "" } } : null);
+  }
+  $("#record-panel").hidden = false;
+  form.elements.reason.focus();
+}
+
+function readItems() {
+  return [...document.querySelectorAll("#items .item-row")].map((row) => {
+    const value = (name) => row.querySelector(`[name=${name}]`).value.trim();
+    const item = {
+      sku: value("sku"),
+      quantity: Number.parseInt(value("quantity"), 10),
+      unit_price: { amount: value("amount"), currency: value("currency").toUpperCase() },
+    };
+    if (value("description")) item.description = value("description");
+    return item;
+  });
+}
+
+async function onRecord(event) {
+  event.preventDefault();
+  const f = event.target.elements;
+  const body = {
+    channel: f.channel.value,
+    items: readItems(),
+    reason: f.reason.value.trim(),
+    request_refund: f.request_refund.checked,
+    scanned_codes: $("#scan-input").value.trim() ? [$("#scan-input").value.trim()] : [],
+  };
+  for (const name of ["rma_id", "order_id", "staff_id"]) {
+    if (f[name].value.trim()) body[name] = f[name].value.trim();
+  }
+  showError(null);
+  try {
+    const ret = await api("POST", "/api/returns", body);
+    $("#record-panel").hidden = true;
+    $("#scan-result").replaceChildren();
+    showReturn(ret);
+    refreshRecent();
+    refreshHealth();
+  } catch (error) { showError(error); }
+}
+
+// --- the return card: QC, disposition, refund -------------------------------------------------
+
+function refundText(ret) {
+  const refund = ret.refund;
+  if (!refund) return "No refund requested";
+  if (refund.status === "requested") {
+    if (!refund.sent_to_hub) {
+      const online = state.health && state.health.broker_connected;
+      return online ? `Sending to hub… (${money(refund.amount)})`
+        : `Waiting for hub: saved at the store, will be sent when the link is back (${money(refund.amount)})`;
+    }
+    return `Waiting for hub decision (${money(refund.amount)})`;
+  }
+  const d = refund.decision;
+  const level = d && d.approval_level ? ` (level ${d.approval_level})` : "";
+  return `${STATUS_TEXT[refund.status] || refund.status}${level}: ${money(d ? d.amount : refund.amount)}`;
+}
+
+function renderReturn(ret) {
+  state.current = ret;
+  $("#return-card").hidden = false;
+  $("#return-id").textContent = ret.return_id;
+  const badge = $("#return-state");
+  badge.textContent = ret.state;
+  badge.dataset.state = ret.state;
+  $("#return-meta").textContent = [
+    ret.rma_id && `RMA ${ret.rma_id}`, ret.order_id && `order ${ret.order_id}`,
+    `received ${localTime(ret.received_at)}`, ret.reason,
+  ].filter(Boolean).join(" · ");
+  const mismatch = $("#return-mismatch");
+  mismatch.hidden = !ret.mismatch;
+  mismatch.textContent = ret.mismatch ? `Does not match the RMA: ${ret.mismatch_reasons.join("; ")}` : "";
+  $("#return-lines").replaceChildren(...ret.items.map((item) => {
+    const tr = el("tr");
+    tr.append(el("td", item.sku), el("td", String(item.quantity)), el("td", money(item.unit_price)));
+    return tr;
+  }));
+  $("#return-total").textContent = money(ret.total);
+  $("#return-sync").textContent = ret.sent_to_hub ? "received by hub" : "saved at the store, not yet at the hub";
+  const status = $("#refund-status");
+  status.textContent = refundText(ret);
+  status.dataset.status = ret.refund ? ret.refund.status : "none";
+  const reasons = ret.refund && ret.refund.decision ? ret.refund.decision.reasons : [];
+  $("#refund-reasons").replaceChildren(...reasons.map((r) => el("li", r)));
+  renderForms(ret);
+}
+
+function renderForms(ret) {
+  const canInspect = ret.allowed_actions.includes("inspect");
+  const canDispose = ret.allowed_actions.includes("dispose");
+  $("#inspection-fields").disabled = !canInspect;
+  $("#inspection-fields").hidden = !canInspect;
+  const idone = $("#inspection-done");
+  idone.hidden = !ret.inspection;
+  idone.textContent = ret.inspection ? `Inspected: ${ret.inspection.grade}` +
+    (ret.inspection.compliance_tags.length ? ` · ${ret.inspection.compliance_tags.join(", ")}` : "") +
+    ` · ${localTime(ret.inspection.inspected_at)}` : "";
+  $("#disposition-fields").disabled = !canDispose;
+  $("#disposition-fields").hidden = Boolean(ret.disposition);
+  $("#disposition-hint").hidden = canDispose || Boolean(ret.disposition);
+  const ddone = $("#disposition-done");
+  ddone.hidden = !ret.disposition;
+  ddone.textContent = ret.disposition ? `Disposition: ${ret.disposition.disposition}` +
+    (ret.disposition.location ? ` → ${ret.disposition.location}` : "") : "";
+}
+
+function showReturn(ret) {
+  renderReturn(ret);
+  $("#inspection-form").reset();
+  $("#disposition-form").reset();
+  clearInterval(state.timer);
+  state.timer = setInterval(pollReturn, POLL_MS);
+}
+
+async function pollReturn() {
+  if (!state.current) return;
+  try { renderReturn(await api("GET", `/api/returns/${encodeURIComponent(state.current.return_id)}`)); }
+  catch (error) { /* offline agent: keep the last view, the header says so */ }
+}
+
+async function onInspect(event) {
+  event.preventDefault();
+  const f = event.target.elements;
+  const body = {
+    grade: f.grade.value,
+    notes: f.notes.value.trim(),
+    compliance_tags: [...event.target.querySelectorAll("[name=tag]:checked")].map((c) => c.value),
+  };
+  if (f.reason.value.trim()) body.reason = f.reason.value.trim();
+  if (f.inspected_by.value.trim()) body.inspected_by = f.inspected_by.value.trim();
+  await act(`/api/returns/${state.current.return_id}/inspection`, body);
+}
+
+async function onDispose(event) {
+  event.preventDefault();
+  const f = event.target.elements;
+  const body = { disposition: f.disposition.value };
+  if (f.location.value.trim()) body.location = f.location.value.trim();
+  if (f.decided_by.value.trim()) body.decided_by = f.decided_by.value.trim();
+  await act(`/api/returns/${state.current.return_id}/disposition`, body);
+}
+
+async function act(path, body) {
+  showError(null);
+  try {
+    renderReturn(await api("POST", path, body));
+    refreshRecent();
+    refreshHealth();
+  } catch (error) { showError(error); }
+}
+
+// --- recent returns ---------------------------------------------------------------------------
+
+async function refreshRecent() {
+  try {
+    const page = await api("GET", "/api/returns?limit=10");
+    $("#recent").replaceChildren(...page.items.map((ret) => {
+      const li = el("li");
+      const open = el("button", `${ret.return_id} · ${ret.state} · ${money(ret.total)} · ${localTime(ret.received_at)}`,
+        { type: "button", class: "link", "data-testid": "recent-return" });
+      open.addEventListener("click", () => showReturn(ret));
+      li.append(open);
+      return li;
+    }));
+  } catch (error) { /* shown by the header */ }
+}
+
+function nextCustomer() {
+  clearInterval(state.timer);
+  state.current = null;
+  state.expected = null;
+  $("#return-card").hidden = true;
+  $("#record-panel").hidden = true;
+  $("#scan-result").replaceChildren();
+  $("#scan-result").dataset.match = "";
+  $("#scan-input").value = "";
+  $("#scan-input").focus();
+  showError(null);
+}
+
+document.addEventListener("DOMContentLoaded", async () => {
+  $("#scan-form").addEventListener("submit", onScan);
+  $("#return-form").addEventListener("submit", onRecord);
+  $("#inspection-form").addEventListener("submit", onInspect);
+  $("#disposition-form").addEventListener("submit", onDispose);
+  $("#add-item").addEventListener("click", () => addItemRow(null));
+  $("#next-customer").addEventListener("click", nextCustomer);
+  await refreshHealth();
+  tickClock();
+  refreshRecent();
+  setInterval(refreshHealth, POLL_MS);
+  setInterval(tickClock, 1000);
+  document.body.dataset.ready = "true";
+});

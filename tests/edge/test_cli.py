@@ -1,0 +1,128 @@
+"""``acorn-edge`` as operators and the end-to-end tests use it: a subprocess configured by env."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from protocol import NodeStatus, TopicKind, decode, node_topic
+from tests.edge.conftest import NODE, STORE, wait_until
+from tests.support.broker import MqttCreds, Probe, TestBroker
+
+ACORN_EDGE = str(Path(sys.executable).parent / "acorn-edge")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def edge_env(tmp_path: Path, creds: MqttCreds | None = None, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ACORN_EDGE_")}
+    env.update(ACORN_EDGE_STORE_ID=STORE, ACORN_EDGE_NODE_ID=NODE,
+               ACORN_EDGE_DATA_DIR=str(tmp_path / "edge"), ACORN_EDGE_HTTP_PORT=str(free_port()),
+               ACORN_EDGE_LOG_JSON="true")
+    if creds:
+        env.update(ACORN_EDGE_MQTT_HOST=creds.host, ACORN_EDGE_MQTT_PORT=str(creds.port),
+                   ACORN_EDGE_MQTT_PASSWORD=creds.password)
+    env.update(extra)
+    return env
+
+
+def acorn_edge(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([ACORN_EDGE, *args], env=env, capture_output=True, text=True,
+                          timeout=30, check=False)
+
+
+@contextmanager
+def agent_process(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    url = f"http://127.0.0.1:{env['ACORN_EDGE_HTTP_PORT']}"
+    process = subprocess.Popen([ACORN_EDGE, "run"], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until(lambda: _answers(url) or process.poll() is not None, timeout=20)
+        assert process.poll() is None, process.communicate()
+        yield process, url
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=10)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/api/health", timeout=0.5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["status", "--help"],
+                                  ["--version"]])
+def test_every_command_has_help(args: list[str], tmp_path: Path) -> None:
+    result = acorn_edge(*args, env=edge_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "acorn-edge" in result.stdout.lower() or "usage" in result.stdout.lower()
+
+
+def test_missing_ids_are_one_clear_line_not_a_traceback(tmp_path: Path) -> None:
+    env = {k: v for k, v in edge_env(tmp_path).items()
+           if k not in ("ACORN_EDGE_STORE_ID", "ACORN_EDGE_NODE_ID")}
+    for command in ("run", "status"):
+        result = acorn_edge(command, env=env)
+        assert result.returncode == 2
+        assert "ACORN_EDGE_STORE_ID" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_status_without_agent_or_database(tmp_path: Path) -> None:
+    result = acorn_edge("status", env=edge_env(tmp_path))
+    assert result.returncode == 1 and "no database" in result.stderr
+
+
+def test_run_serves_links_and_stops_cleanly_on_sigterm(tmp_path: Path,
+                                                       broker: TestBroker) -> None:
+    env = edge_env(tmp_path, broker.node_creds(STORE, NODE))
+    watcher = Probe(broker.admin_creds())
+    try:
+        watcher.subscribe(node_topic(STORE, NODE, TopicKind.STATUS))
+        with agent_process(env) as (process, url):
+            wait_until(lambda: httpx.get(f"{url}/api/health").json()["broker_connected"])
+            status = json.loads(acorn_edge("status", "--json", env=env).stdout)
+            assert status["source"].startswith("running agent") and status["broker"] == "connected"
+            process.send_signal(signal.SIGTERM)
+            out, err = process.communicate(timeout=15)
+            assert process.returncode == 0, err
+            assert url in out and "Traceback" not in err
+        states = [b.state for b in (decode(bytes(m.payload)).body for m in watcher.messages)
+                  if isinstance(b, NodeStatus)]
+        assert states[-1] == "offline" and "online" in states
+    finally:
+        watcher.close()
+    offline = acorn_edge("status", env=env)
+    assert offline.returncode == 0 and "agent not running" in offline.stdout
+
+
+def test_run_without_a_broker_still_records_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    env = edge_env(tmp_path, ACORN_EDGE_MQTT_PORT=str(free_port()))
+    with agent_process(env) as (process, url):
+        answer = httpx.post(f"{url}/api/returns", json={
+            "channel": "pos", "reason": "changed mind",
+            "items": [{"sku": "S", "quantity": 1,
+                       "unit_price": {"amount": "5", "currency": "USD"}}]})
+        assert answer.status_code == 201
+        assert httpx.get(f"{url}/api/health").json()["broker_connected"] is False
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=15)
+        assert process.returncode == 0 and "Traceback" not in err
+    status = acorn_edge("status", env=env)
+    assert "outbox pending: 2" in status.stdout

@@ -1,0 +1,150 @@
+"""Hub commands applied exactly once, refused cleanly when bad, each reported once."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from edge_agent import commands, outbox
+from edge_agent.counter import Counter
+from edge_agent.models import ItemRequest, ReturnRequest
+from edge_agent.store import Store
+from protocol import (
+    Channel,
+    CommandApplied,
+    ExpectedReturn,
+    Money,
+    RefundDecided,
+    RefundOutcome,
+    ReturnItem,
+    encode,
+    make_envelope,
+    utc_now,
+)
+
+STORE, NODE = "store-a", "counter-1"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = Store.open(tmp_path / "edge.db", STORE, NODE)
+    yield opened
+    opened.close()
+
+
+def rma(rma_id: str = "RMA-1", currency2: str = "USD") -> ExpectedReturn:
+    return ExpectedReturn(
+        rma_id=rma_id, order_id="113-1", channel=Channel.AMAZON_MFN,
+        items=[ReturnItem(sku="A", quantity=1, unit_price=Money.of("5.00", "USD")),
+               ReturnItem(sku="B", quantity=1, unit_price=Money.of("5.00", currency2))])
+
+
+def handle(store: Store, payload: bytes) -> commands.Outcome:
+    return commands.handle(store, STORE, NODE, payload, utc_now())
+
+
+def reports(store: Store) -> list[CommandApplied]:
+    with store.read() as tx:
+        events = outbox.read_range(tx, STORE, NODE, 1, 1000)
+    return [env.body for env in events if isinstance(env.body, CommandApplied)]
+
+
+def test_expected_return_is_cached_applied_once_and_reported_once(store: Store) -> None:
+    payload = encode(make_envelope(STORE, NODE, 1, rma()))
+    first, again = handle(store, payload), handle(store, payload)
+    assert (first.result, again.result) == ("applied", "duplicate")
+    with store.read() as tx:
+        assert tx.scalar("SELECT count(*) FROM expected_returns") == 1
+        assert tx.scalar("SELECT count(*) FROM applied_commands") == 1
+    assert [(r.command_id, r.result) for r in reports(store)] == [(first.command_id, "applied")]
+
+
+def test_a_newer_rma_command_refreshes_the_cache(store: Store) -> None:
+    handle(store, encode(make_envelope(STORE, NODE, 1, rma())))
+    changed = rma().model_copy(update={"order_id": "113-2"})
+    handle(store, encode(make_envelope(STORE, NODE, 2, changed)))
+    with store.read() as tx:
+        assert tx.scalar("SELECT order_id FROM expected_returns") == "113-2"
+
+
+@pytest.mark.parametrize(("payload", "detail"), [
+    (b"\xff\xfe not json", "not valid UTF-8 JSON"),
+    (b'{"id": "00000000-0000-4000-8000-000000000001", "kind": "return.received", "body": {}}',
+     "not allowed here"),
+    (json.dumps({"id": "00000000-0000-4000-8000-000000000002", "store_id": STORE,
+                 "node_id": NODE, "seq": 1, "kind": "return.expected",
+                 "occurred_at": "2026-01-01T00:00:00Z",
+                 "body": {"rma_id": "X", "order_id": "Y", "channel": "pos",
+                          "items": []}}).encode(), "body.items"),
+])
+def test_undecodable_commands_are_refused_recorded_and_reported_once(
+        store: Store, payload: bytes, detail: str) -> None:
+    first, again = handle(store, payload), handle(store, payload)
+    assert first.result == "refused" and detail in first.detail
+    assert again.result == "duplicate"
+    assert [r.result for r in reports(store)] == ["refused"]
+
+
+def test_a_command_for_another_node_is_refused(store: Store) -> None:
+    outcome = handle(store, encode(make_envelope(STORE, "counter-2", 1, rma())))
+    assert outcome.result == "refused" and "node counter-2" in outcome.detail
+    with store.read() as tx:
+        assert tx.scalar("SELECT count(*) FROM expected_returns") == 0
+
+
+def test_an_rma_in_two_currencies_is_refused(store: Store) -> None:
+    outcome = handle(store, encode(make_envelope(STORE, NODE, 1, rma(currency2="EUR"))))
+    assert outcome.result == "refused" and "one currency" in outcome.detail
+
+
+def recorded_refund(store: Store) -> tuple[str, str]:
+    counter = Counter(store, STORE, NODE)
+    view = counter.record_return(ReturnRequest(
+        channel=Channel.POS, reason="broken",
+        items=[ItemRequest(sku="A", quantity=1, unit_price=Money.of("80.00", "USD"))]))
+    assert view.refund is not None
+    return view.return_id, view.refund.refund_id
+
+
+def decided(return_id: str, refund_id: str, outcome: RefundOutcome, minutes: int = 0,
+            ) -> RefundDecided:
+    return RefundDecided(refund_id=refund_id, return_id=return_id, outcome=outcome,
+                         amount=Money.of("80.00", "USD"), approval_level=1,
+                         reasons=["over the limit"], decided_by="hq-anna",
+                         decided_at=utc_now() + timedelta(minutes=minutes))
+
+
+def test_refund_decisions_update_the_refund_latest_wins(store: Store) -> None:
+    return_id, refund_id = recorded_refund(store)
+    counter = Counter(store, STORE, NODE)
+    pending = decided(return_id, refund_id, RefundOutcome.PENDING_APPROVAL)
+    approved = decided(return_id, refund_id, RefundOutcome.APPROVED, minutes=5)
+    assert handle(store, encode(make_envelope(STORE, NODE, 1, pending))).result == "applied"
+    refund = counter.get_return(return_id).refund
+    assert refund is not None and refund.status == "pending_approval"
+    assert refund.decision is not None and refund.decision.approval_level == 1
+    handle(store, encode(make_envelope(STORE, NODE, 2, approved)))
+    late = handle(store, encode(make_envelope(STORE, NODE, 3, pending)))
+    assert late.result == "applied" and "kept the newer decision" in late.detail
+    refund = counter.get_return(return_id).refund
+    assert refund is not None and refund.status == "approved"
+    assert refund.decision is not None and refund.decision.decided_by == "hq-anna"
+
+
+def test_a_decision_for_an_unknown_refund_is_refused(store: Store) -> None:
+    return_id, _ = recorded_refund(store)
+    outcome = handle(store, encode(make_envelope(
+        STORE, NODE, 1, decided(return_id, "F0000000000000", RefundOutcome.APPROVED))))
+    assert outcome.result == "refused" and "no refund F0000000000000" in outcome.detail
+
+
+def test_store_config_keeps_the_latest_payload(store: Store) -> None:
+    assert commands.store_config(store, b'{"version": 1}')
+    assert commands.store_config(store, b'{"version": 2}')
+    assert not commands.store_config(store, b"x" * (300 * 1024))
+    with store.read() as tx:
+        assert tx.meta("store_config") == '{"version": 2}'
