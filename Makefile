@@ -25,7 +25,7 @@ lint:  ## import-linter contract, ruff, mypy on protocol/ and the pure cores
 
 bench:  ## benchmarks (figures, not tests): drain rate, API latency, memory
 	@bash deploy/scripts/setup.sh test
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(GROUPS)
 
 schemas:  ## regenerate docs/protocol/v1/*.schema.json from the code
 	$(BIN)/python tests/fixtures/protocol/export_schemas.py

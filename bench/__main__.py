@@ -1,0 +1,27 @@
+"""`make bench`: every benchmark, printed beside its target (figures, not tests).
+
+    python -m bench            all of them
+    python -m bench spine      one group (spine, policy)
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+GROUPS = ["spine", "policy"]
+
+
+def main(argv: list[str]) -> None:
+    """Run the named groups, or all."""
+    wanted = argv or GROUPS
+    unknown = [name for name in wanted if name not in GROUPS]
+    if unknown:
+        sys.exit(f"unknown benchmark group(s) {unknown}; choose from {GROUPS}")
+    for name in wanted:
+        print(f"\n== {name} ==", flush=True)
+        importlib.import_module(f"bench.{name}").main()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

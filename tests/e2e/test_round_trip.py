@@ -1,0 +1,59 @@
+"""A return at store A reaches the hub, is decided, and the decision shows at store A only."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.e2e.conftest import System, a_return
+from tests.support.procs import wait_for
+
+
+def refund_outcome(edge_return: dict[str, object]) -> str | None:
+    """The refund decision as the counter shows it (None while waiting for the hub)."""
+    refund = edge_return.get("refund")
+    return refund.get("outcome") if isinstance(refund, dict) else None
+
+
+def test_under_limit_refund_is_auto_approved_and_shown_only_at_its_store(system: System) -> None:
+    created = httpx.post(f"{system.edge_a.url}/api/returns", json=a_return(1, "19.99"), timeout=10)
+    assert created.status_code == 201, created.text
+    return_id = created.json()["return_id"]
+
+    def decided() -> str | None:
+        body = httpx.get(f"{system.edge_a.url}/api/returns/{return_id}", timeout=5).json()
+        return refund_outcome(body)
+
+    assert wait_for(decided, 30, "the decision at store A") == "approved"
+    token = system.token()
+    at_hub = system.hub_get(f"/api/returns/{return_id}", token)
+    assert at_hub["store_id"] == "store-a"
+    assert httpx.get(f"{system.edge_b.url}/api/returns/{return_id}", timeout=5).status_code == 404
+
+
+def test_over_limit_refund_waits_for_an_approver_then_store_sees_approval(system: System) -> None:
+    created = httpx.post(f"{system.edge_a.url}/api/returns", json=a_return(2, "750.00"), timeout=10)
+    assert created.status_code == 201, created.text
+    return_id = created.json()["return_id"]
+
+    def outcome() -> str | None:
+        return refund_outcome(httpx.get(f"{system.edge_a.url}/api/returns/{return_id}").json())
+
+    assert wait_for(outcome, 30, "pending decision at store A") == "pending_approval"
+    token = system.token("finance-1", "admin")
+    refunds = system.hub_get("/api/refunds", token, state="pending_approval")
+    refund = next(r for r in refunds["items"] if r["return_id"] == return_id)
+    approved = httpx.post(
+        f"{system.hub.url}/api/refunds/{refund['refund_id']}/approve",
+        json={"reason": "receipt checked"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert approved.status_code == 200, approved.text
+    assert wait_for(lambda: outcome() == "approved", 30, "approval at store A")
+    again = httpx.post(
+        f"{system.hub.url}/api/refunds/{refund['refund_id']}/approve",
+        json={},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert again.status_code == 409
