@@ -1,7 +1,7 @@
 """`make bench`: every benchmark, printed beside its target (figures, not tests).
 
     python -m bench            all of them
-    python -m bench spine      one group (spine, policy)
+    python -m bench spine      one group (spine, policy, desk, counter)
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-GROUPS = ["spine", "policy"]
+GROUPS = ["spine", "policy", "desk", "counter"]
 
 
 def main(argv: list[str]) -> None:

@@ -14,8 +14,19 @@ Modules (functional core first, then the thin adapters around it)::
     counter     the counter's actions (scan, receive, inspect, dispose), one transaction each
     commands    hub commands applied exactly once (+ the store's retained config)
     link        the MQTT link: outbox drain, acks, resends, commands, presence
+    scans       pure: what a scanned line means and what staff are told
+    receipts    render inputs of drop-off receipts and item labels (hardware layouts, lazily)
+    print_jobs  the print_jobs table: a durable queue per printer
+    print_queue one worker thread per printer (status, retry), and the queue's API face
+    devices     the scanner's supervisor and the live thread (scans, hub link, decisions)
+    events      the live event bus; events_stream: GET /api/events/stream (SSE)
+    pos         POS lookups and idempotent POS returns; pos_models, pos_api: their API
+    discovery   printers, hub and scanners found, with their settings lines
     metrics     Prometheus metrics; models: API request/response shapes; api: the routes
+    device_models, device_api   printer/scanner state, reprint
     agent       the parts of one running agent; app: create_app(settings); cli: acorn-edge
+                (cli_devices: devices, print-test)
+    sim/        simulators driving an agent through its API (sim.pos: a POS terminal)
     web/        the counter page (static HTML, JS, CSS; no build step, nothing remote)
 
 It imports ``protocol`` (and may import ``hardware``), never ``hub``. Nothing runs at import time.

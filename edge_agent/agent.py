@@ -1,9 +1,10 @@
-"""One running edge agent: its store, counter actions, metrics and MQTT link, wired together.
+"""One running edge agent: its store, counter actions, metrics, MQTT link and devices, wired.
 
 Rules: one agent per data directory (an exclusive lock, released by the kernel even on SIGKILL);
 built only by ``Agent.open`` (from the composition root or a test), never at import time;
-``start`` starts the link, ``stop`` stops it and closes the store; without a link
-(``connect=False``) the agent still records returns, which simply wait in the outbox.
+``start`` starts the link, the printers and the scanner; ``stop`` stops them (devices first) and
+closes the store; without a link (``connect=False``) the agent still records returns, which
+simply wait in the outbox; without devices configured it loads no device library at all.
 """
 
 from __future__ import annotations
@@ -14,10 +15,14 @@ from io import TextIOWrapper
 from pathlib import Path
 
 from edge_agent.counter import Counter
+from edge_agent.devices import Devices
 from edge_agent.errors import ConfigError, StoreError
+from edge_agent.events import EventBus
 from edge_agent.link import Link
 from edge_agent.metrics import Metrics
 from edge_agent.models import Health
+from edge_agent.pos import Pos
+from edge_agent.print_queue import Printing
 from edge_agent.settings import EdgeSettings
 from edge_agent.store import Store
 from protocol import __version__ as protocol_version
@@ -58,7 +63,13 @@ class Agent:
         self.version = agent_version()
         self.metrics = Metrics()
         self.link = Link(settings, store, self.metrics, self.version) if connect else None
-        self.counter = Counter(store, settings.store_id, settings.node_id, on_write=self._written)
+        self.events = EventBus()
+        self.printing = Printing(settings, store, self.events)
+        self.counter = Counter(store, settings.store_id, settings.node_id, on_write=self._written,
+                               in_tx=self.printing.on_record)
+        self.devices = Devices(settings, self.counter, store, self.events,
+                               lambda: bool(self.link and self.link.connected))
+        self.pos = Pos(store, self.counter)
         self.started_at = utc_now()
         self.metrics.watch(lambda: self.counter.figures().pending,
                            lambda: self.counter.figures().last_acked_seq)
@@ -74,18 +85,25 @@ class Agent:
             raise
         return cls(settings, store, connect=connect, lock=lock)
 
-    def _written(self, kind: str) -> None:
+    def _written(self, kind: str, return_id: str) -> None:
         self.metrics.counted(kind)
         if self.link is not None:
             self.link.notify()
+        self.printing.wake()
+        self.events.publish("return", {"return_id": return_id, "action": kind})
 
     def start(self) -> None:
-        """Start the MQTT link (if any)."""
+        """Start the MQTT link (if any), the printers and the scanner."""
         if self.link is not None:
             self.link.start()
+        self.printing.start()
+        self.devices.start()
 
     def stop(self) -> None:
-        """Stop the link and close the store."""
+        """Stop the devices and the link, end the event streams, close the store."""
+        self.devices.stop()
+        self.printing.stop()
+        self.events.close()
         if self.link is not None:
             self.link.stop()
         self.store.close()

@@ -1,4 +1,4 @@
-"""``acorn-edge``: run a store's edge agent and look at its outbox.
+"""``acorn-edge``: run a store's edge agent, look at its outbox, find and test its devices.
 
 Rules: every command takes ``--config FILE`` (TOML or dotenv) on top of ``ACORN_EDGE_*``
 environment variables; a configuration problem is one clear line on stderr and exit code 2, never
@@ -18,8 +18,9 @@ import httpx
 import typer
 import uvicorn
 
+from edge_agent import cli_devices
 from edge_agent.agent import agent_version
-from edge_agent.app import create_app
+from edge_agent.app import AgentServer, create_app
 from edge_agent.errors import EdgeError
 from edge_agent.logs import configure_logging
 from edge_agent.settings import EdgeSettings, load_settings
@@ -55,7 +56,7 @@ def run(config: ConfigOption = None) -> None:
     except EdgeError as err:
         typer.echo(f"acorn-edge: {err}", err=True)
         raise typer.Exit(1) from None
-    server = uvicorn.Server(uvicorn.Config(
+    server = AgentServer(uvicorn.Config(
         app, host=settings.http_host, port=settings.http_port, log_config=None,
         access_log=False, lifespan="on", timeout_graceful_shutdown=5))
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -111,6 +112,9 @@ def _main(version: Annotated[bool, typer.Option(
         "--version", help="print the version and exit", callback=_version,
         is_eager=True)] = False) -> None:
     """ACORN edge agent."""
+
+
+cli_devices.register(cli)
 
 
 def main() -> None:

@@ -7,7 +7,10 @@ Rules:
 - every check that can refuse the request (validation, state machine, RMA already received) runs
   before anything is written, and a refusal rolls the transaction back: nothing half-written;
 - decisions come from the pure core (``edge_agent.returns``); this module only loads, calls and
-  persists.
+  persists;
+- ``in_tx(tx, kind, return_id)`` runs inside each action's transaction, after its rows (what must
+  commit with the fact, e.g. its print job); ``on_write(kind, return_id)`` runs after the commit
+  (wake the link, tell the counter screens); a scanned return code (``RT-…``) finds its return.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 from edge_agent import audit, outbox, records, views
 from edge_agent.errors import Conflict, InvalidRequest
-from edge_agent.ids import new_refund_id, new_return_id
+from edge_agent.ids import new_refund_id, new_return_id, return_id_for_code
 from edge_agent.models import (
     DispositionRequest,
     InspectionRequest,
@@ -44,6 +47,11 @@ from protocol import (
 )
 
 B = TypeVar("B", bound=BaseModel)
+Within = Callable[[Tx, str], None]
+
+
+def _nothing(*_args: Any) -> None:
+    """The default hook: nothing to add."""
 
 
 def build(body_type: type[B], **fields: Any) -> B:
@@ -58,22 +66,23 @@ def build(body_type: type[B], **fields: Any) -> B:
 
 @dataclass
 class Counter:
-    """The counter's actions over one store; ``on_write`` is told after each commit."""
+    """The counter's actions over one store; ``in_tx`` and ``on_write`` see each action."""
 
     store: Store
     store_id: str
     node_id: str
-    on_write: Callable[[str], None] = lambda _kind: None
+    on_write: Callable[[str, str], None] = _nothing
     clock: Callable[[], datetime] = utc_now
+    in_tx: Callable[[Tx, str, str], None] = _nothing
 
     def _emit(self, tx: Tx, body: Body, at: datetime) -> int:
         return outbox.append(tx, self.store_id, self.node_id, body, at).seq
 
     def scan(self, code: str) -> ScanResult:
         """Match a code against existing returns and cached RMAs, and record the scan."""
-        now = self.clock()
+        now, key = self.clock(), return_id_for_code(code) or code
         with self.store.write() as tx:
-            found = [views.return_view(tx, rid) for rid in records.return_ids_for_code(tx, code)]
+            found = [views.return_view(tx, rid) for rid in records.return_ids_for_code(tx, key)]
             expected = records.expected_for(tx, code, code)
             match = "return" if found else "expected_return" if expected else "unknown"
             matched_id = found[0].return_id if found else expected.rma_id if expected else None
@@ -81,8 +90,12 @@ class Counter:
         return ScanResult(code=code, match=match, returns=found, scanned_at=now,
                           expected_return=views.expected_view(expected) if expected else None)
 
-    def record_return(self, request: ReturnRequest) -> ReturnView:
-        """Take a return in (and ask for its refund), durably, in one transaction."""
+    def record_return(self, request: ReturnRequest, within: Within = _nothing) -> ReturnView:
+        """Take a return in (and ask for its refund), durably, in one transaction.
+
+        ``within(tx, return_id)`` adds the caller's rows to that transaction (a POS transaction
+        id); anything it raises rolls the whole return back.
+        """
         items = [item.to_item() for item in request.items]
         total = total_of(items)
         now, return_id = self.clock(), new_return_id()
@@ -107,8 +120,10 @@ class Counter:
                         None, {"state": state.value, "total": str(total), "mismatch": reasons})
             if request.request_refund:
                 self._request_refund(tx, event, total, now)
+            within(tx, return_id)
+            self.in_tx(tx, "return.received", return_id)
             view = views.return_view(tx, return_id)
-        self.on_write("return.received")
+        self.on_write("return.received", return_id)
         return view
 
     def _request_refund(self, tx: Tx, received: ReturnReceived, total: Money,
@@ -136,8 +151,9 @@ class Counter:
             self._audit(tx, now, request.inspected_by, "inspection.recorded", "return",
                         return_id, {"state": before.value},
                         {"state": after.value, "grade": event.grade.value})
+            self.in_tx(tx, "inspection.recorded", return_id)
             view = views.return_view(tx, return_id)
-        self.on_write("inspection.recorded")
+        self.on_write("inspection.recorded", return_id)
         return view
 
     def record_disposition(self, return_id: str, request: DispositionRequest) -> ReturnView:
@@ -153,8 +169,9 @@ class Counter:
             self._audit(tx, now, request.decided_by, "disposition.recorded", "return", return_id,
                         {"state": before.value},
                         {"state": after.value, "disposition": event.disposition.value})
+            self.in_tx(tx, "disposition.recorded", return_id)
             view = views.return_view(tx, return_id)
-        self.on_write("disposition.recorded")
+        self.on_write("disposition.recorded", return_id)
         return view
 
     def _audit(self, tx: Tx, at: datetime, actor: str | None, action: str, entity: str,

@@ -4,12 +4,19 @@ A return id is ``R`` and a refund id ``F`` followed by 12 Crockford base32 chara
 60-bit value: short enough to read out at a counter, unique across every store without
 coordination (a collision needs ~10^9 ids at one node before it gets likely), and free of
 ambiguous letters (no I, L, O, U).
+
+A return's **return code** is what its receipt and label print (text, QR, Code 128): ``RT-``, the
+12 characters of the return id, and a check character (``hardware.return_codes``), so a scan of
+the receipt finds the return again and a misread character is caught, not matched to another.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
+
+from hardware.errors import CodeFormatError
+from hardware.return_codes import make_return_code, normalise_return_code
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _BITS = 60
@@ -41,3 +48,18 @@ def new_refund_id() -> str:
 def looks_like_local_id(value: str) -> bool:
     """True if ``value`` has the shape of a return or refund id (upper-case)."""
     return bool(_ID_RE.match(value))
+
+
+def return_code(return_id: str) -> str:
+    """The code printed on a return's receipt, e.g. ``R7QK2M9XH4TZA`` -> ``RT-7QK2M9XH4TZA5``."""
+    return make_return_code(return_id.removeprefix(RETURN_PREFIX))
+
+
+def return_id_for_code(code: str) -> str | None:
+    """The return id a scanned return code stands for, or None when ``code`` is not one of ours."""
+    try:
+        canonical = normalise_return_code(code)
+    except CodeFormatError:
+        return None
+    candidate = RETURN_PREFIX + canonical.removeprefix("RT-")[:-1]
+    return candidate if looks_like_local_id(candidate) else None

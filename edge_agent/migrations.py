@@ -89,8 +89,33 @@ def m0001_initial(db: Database) -> None:
         db.conn.execute(statement)
 
 
+_DEVICES = [
+    """CREATE TABLE print_jobs (
+        id INTEGER PRIMARY KEY, printer TEXT NOT NULL CHECK (printer IN ('receipt', 'label')),
+        kind TEXT NOT NULL CHECK (kind IN ('receipt', 'label')), return_id TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('queued', 'printing', 'done', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL, printed_at TEXT)""",
+    "CREATE INDEX print_jobs_waiting ON print_jobs(printer, state, id)",
+    """CREATE TABLE pos_transactions (
+        pos_transaction_id TEXT PRIMARY KEY, return_id TEXT NOT NULL REFERENCES returns(id),
+        receipt_id TEXT NOT NULL, refund_mode TEXT NOT NULL, cashier TEXT, terminal_id TEXT,
+        request_hash TEXT NOT NULL, recorded_at TEXT NOT NULL)""",
+    "CREATE INDEX pos_transactions_by_receipt ON pos_transactions(receipt_id)",
+    "CREATE INDEX refunds_by_decision ON refunds(decision_command_id)",
+]
+
+
+def m0002_devices(db: Database) -> None:
+    """Print jobs (queued receipts and labels) and POS transactions (idempotent POS returns)."""
+    for statement in _DEVICES:
+        db.conn.execute(statement)
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_initial", m0001_initial),
+    ("0002_devices", m0002_devices),
 ]
 
 

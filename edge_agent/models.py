@@ -128,6 +128,8 @@ class ReturnView(BaseModel):
     """A return with its items, QC, disposition and refund."""
 
     return_id: str
+    return_code: str = Field(description="printed on the drop-off receipt (text, QR, Code 128); "
+                             "a scan of it finds this return")
     state: Literal["expected", "received", "inspected", "disposed"]
     channel: Channel
     reason: str

@@ -7,6 +7,9 @@ Rules:
   node's identity ``edge.{store}.{node}``, which is also the MQTT client id;
 - precedence: environment variables, then the config file (TOML with top-level keys named like
   the fields, or a dotenv file with ``ACORN_EDGE_*`` lines), then defaults;
+- devices are optional: an empty ``scanner_url`` or ``printer_url`` means none is attached, and
+  the counter works without them; URLs are checked here for their form only (the device library
+  is loaded when a device is used, not when settings are read);
 - settings are built only by the composition root or the CLI, never at import time.
 """
 
@@ -30,6 +33,11 @@ from protocol import check_id, minor_units
 
 ENV_PREFIX = "ACORN_EDGE_"
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+Language = Literal["en", "de", "zh", "ja"]
+CodePageName = Literal["cp437", "cp850", "cp1252", "cp866", "cp852", "cp858"]
+PRINTER_SCHEMES = ("tcp", "serial", "usb", "memory")
+TERMINATORS = {"": None, "any": None, "cr": b"\r", "lf": b"\n", "crlf": b"\r\n", "tab": b"\t",
+               "etx": b"\x03"}
 
 
 class EdgeSettings(BaseSettings):
@@ -62,6 +70,25 @@ class EdgeSettings(BaseSettings):
                                            description="refresh of the retained online status")
     log_level: LogLevel = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
     log_json: bool = Field(default=False, description="one JSON object per log line")
+    store_language: Language = Field(default="en", description="receipts and labels: en/de/zh/ja")
+    scanner_url: str = Field(default="", description="serial scanner: device path, pty link or "
+                             "pyserial URL (loop://); 'stdin'; empty: no scanner")
+    scanner_baud: int = Field(default=9600, ge=300, le=921_600, description="serial scanner baud")
+    scanner_terminator: str = Field(default="", description="line end: empty (any CR/LF), cr, lf,"
+                                    " crlf, tab, etx, or an escape such as \\x03")
+    scanner_prefix: str = Field(default="", description="stripped from the start of each scan")
+    scanner_suffix: str = Field(default="", description="stripped from the end of each scan")
+    printer_url: str = Field(default="", description="receipt printer: tcp://host:9100, "
+                             "serial:///dev/ttyUSB0?baudrate=19200, usb://VID:PID, memory://; "
+                             "empty: no printer")
+    label_printer_url: str = Field(default="", description="item label printer, same forms; "
+                                   "empty: labels go to the receipt printer")
+    printer_paper: Literal["58mm", "80mm"] = Field(default="80mm", description="paper width")
+    printer_code_page: CodePageName = Field(default="cp858", description="single-byte code page")
+    printer_kanji: Literal["none", "gb18030", "shift_jis"] = Field(
+        default="none", description="the printer's double-byte mode (zh: gb18030, ja: shift_jis)")
+    print_retry_seconds: float = Field(default=5.0, gt=0, le=3600,
+                                       description="retry and status check of an unready printer")
 
     @field_validator("store_id", "node_id")
     @classmethod
@@ -81,6 +108,22 @@ class EdgeSettings(BaseSettings):
     @classmethod
     def _known_currency(cls, value: str) -> str:
         minor_units(value)
+        return value
+
+    @field_validator("printer_url", "label_printer_url")
+    @classmethod
+    def _printer_url(cls, value: str) -> str:
+        value = value.strip()
+        scheme = value.partition("://")[0]
+        if value and ("://" not in value or scheme not in PRINTER_SCHEMES):
+            forms = ", ".join(f"{name}://" for name in PRINTER_SCHEMES)
+            raise ValueError(f"{value!r} is not a printer URL; use {forms} (or leave it empty)")
+        return value
+
+    @field_validator("scanner_terminator")
+    @classmethod
+    def _terminator(cls, value: str) -> str:
+        terminator_bytes(value)
         return value
 
     @field_validator("log_level", mode="before")
@@ -120,6 +163,26 @@ class EdgeSettings(BaseSettings):
     def http_url(self) -> str:
         """Where the local API and counter page listen."""
         return f"http://{self.http_host}:{self.http_port}"
+
+    @property
+    def scanner_line_end(self) -> bytes | None:
+        """The scanner's line terminator as bytes (None: any run of CR/LF)."""
+        return terminator_bytes(self.scanner_terminator)
+
+
+def terminator_bytes(name: str) -> bytes | None:
+    """A terminator name (cr, lf, crlf, tab, etx) or escape (``\\x03``) as bytes; empty: any."""
+    key = name.strip().lower()
+    if key in TERMINATORS:
+        return TERMINATORS[key]
+    try:
+        value = name.encode("latin-1").decode("unicode_escape").encode("latin-1")
+    except (UnicodeError, ValueError):
+        value = b""
+    if not value or len(value) > 4:
+        raise ValueError(f"scanner terminator {name!r} is not one of {', '.join(TERMINATORS)} "
+                         "nor a short escape such as \\x03")
+    return value
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> EdgeSettings:

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from edge_agent import records
+from edge_agent.ids import return_code
 from edge_agent.models import (
     DecisionView,
     DispositionView,
@@ -47,7 +48,8 @@ def recent_returns(tx: Tx, limit: int, offset: int) -> ReturnPage:
 def _assemble(tx: Tx, row: Row, acked: int) -> ReturnView:
     state = ReturnState(row["state"])
     return ReturnView(
-        return_id=row["id"], state=state.value, channel=row["channel"], reason=row["reason"],
+        return_id=row["id"], return_code=return_code(row["id"]), state=state.value,
+        channel=row["channel"], reason=row["reason"],
         order_id=row["order_id"], rma_id=row["rma_id"], marketplace_id=row["marketplace_id"],
         scanned_codes=json.loads(row["scanned_codes"]), mismatch=bool(row["mismatch"]),
         mismatch_reasons=json.loads(row["mismatch_detail"]), staff_id=row["staff_id"],

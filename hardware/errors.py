@@ -12,6 +12,8 @@
     ├── PrinterError           a print job or status query failed on the printer side
     │   └── PrinterOffline     the printer cannot be reached (refused, timed out, port missing,
     │                          connection dropped mid-job): the job may be retried later
+    ├── EscposDecodeError      bytes the ESC/POS decoder (``escpos_text``) does not understand;
+    │                          also a ValueError
     └── DiscoveryError         mDNS could not browse or advertise
 
 Rules:
@@ -57,6 +59,10 @@ class PrinterError(HardwareError):
 
 class PrinterOffline(PrinterError):
     """The printer cannot be reached; the job may be retried later."""
+
+
+class EscposDecodeError(HardwareError, ValueError):
+    """ESC/POS bytes that ``hardware.escpos_text`` does not understand."""
 
 
 class DiscoveryError(HardwareError):

@@ -4,6 +4,12 @@ Starts a private Mosquitto (dynamic security, own credentials per process), the 
 simulator, the hub, and two store agents with simulated devices; prints the URLs and an admin
 token; Ctrl-C stops everything in reverse order. State lives in ``var/dev/`` and survives
 restarts (``make clean`` removes it).
+
+Simulated devices, per store (``hardware.sim``): a serial scanner made of a socat pty pair (the
+agent reads ``var/dev/scanner-STORE/scanner``; type codes into ``…/scanner-keyboard``) and a
+network printer on a free loopback port that writes each job as text to
+``var/dev/printer-STORE/NNNN.txt``. ``ACORN_DEV_POS_EVERY=SECONDS`` also starts a POS terminal
+simulator per store (``python -m edge_agent.sim.pos``) posting a sale return that often.
 """
 
 from __future__ import annotations
@@ -21,6 +27,9 @@ from pathlib import Path
 
 import httpx
 
+from hardware.errors import HardwareError
+from hardware.sim.printer import PrinterStandIn
+from hardware.sim.scanner import PtyScanner
 from hub.fleet.local_broker import BrokerError, LocalBroker, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,6 +153,47 @@ def hub_env(broker: LocalBroker, password: str, http_port: int, sim_url: str) ->
     }
 
 
+@dataclass
+class Devices:
+    """One store's simulated scanner (None without socat) and printer."""
+
+    scanner: PtyScanner | None
+    printer: PrinterStandIn
+
+    def close(self) -> None:
+        """Unplug the scanner and switch the printer off."""
+        if self.scanner is not None:
+            self.scanner.unplug()
+        self.printer.close()
+
+
+Edge = tuple[dict[str, object], int, Child, Devices]  # store, HTTP port, agent, its devices
+
+
+def start_devices(store: dict[str, object]) -> Devices:
+    """A pty scanner and a printer stand-in for one store (the scanner needs socat)."""
+    printer = PrinterStandIn(STATE / f"printer-{store['store_id']}").start()
+    scanner = PtyScanner(STATE / f"scanner-{store['store_id']}")
+    try:
+        scanner.plug()
+    except HardwareError as err:
+        print(f"no simulated scanner for {store['store_id']}: {err}", flush=True)
+        return Devices(None, printer)
+    return Devices(scanner, printer)
+
+
+def device_env(store: dict[str, object], devices: Devices) -> dict[str, str]:
+    """The settings that point a store agent at its simulated devices."""
+    env = {
+        "ACORN_EDGE_STORE_LANGUAGE": str(store["language"]),
+        "ACORN_EDGE_PRINTER_URL": devices.printer.url,
+        "ACORN_EDGE_PRINT_RETRY_SECONDS": "2",
+    }
+    if devices.scanner is not None:
+        env["ACORN_EDGE_SCANNER_URL"] = str(devices.scanner.port)
+    return env
+
+
 def edge_env(
     store: dict[str, object], broker: LocalBroker, password: str, http_port: int
 ) -> dict[str, str]:
@@ -210,11 +260,19 @@ def seed_expected_returns(env: dict[str, str]) -> None:
             )
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
-    """Start everything, print where it is, and stop it all on Ctrl-C."""
+    """Start everything, print where it is, and stop it all on Ctrl-C (or SIGTERM)."""
+    # A background start ignores SIGINT; SIGTERM (CI, a supervisor) must clean up too.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     STATE.mkdir(parents=True, exist_ok=True)
     passwords = secrets_file()
     children: list[Child] = []
+    devices: list[Devices] = []
     broker: LocalBroker | None = None
     try:
         broker = start_broker(passwords)
@@ -234,15 +292,18 @@ def main() -> None:
         for store in STORES:
             port = port_or_free(int(str(store["port"])))
             key = f"{store['store_id']}.{store['node_id']}"
+            store_devices = start_devices(store)
+            devices.append(store_devices)
             child = spawn(
                 f"edge-{store['store_id']}",
                 [str(BIN / "acorn-edge"), "run"],
-                edge_env(store, broker, passwords[key], port),
+                edge_env(store, broker, passwords[key], port) | device_env(store, store_devices),
             )
             children.append(child)
-            edges.append((store, port, child))
-        for _store, port, child in edges:
+            edges.append((store, port, child, store_devices))
+        for _store, port, child, _devices in edges:
             wait_http(child, f"http://127.0.0.1:{port}/api/health")
+        children += start_pos_simulators(edges)
         token = create_token(env)
         seed_expected_returns(env)
         print_banner(broker, hub_port, sim_port, edges, token)
@@ -254,16 +315,66 @@ def main() -> None:
     finally:
         for child in reversed(children):
             stop(child)
+        for store_devices in devices:
+            store_devices.close()
         if broker is not None:
             broker.stop()
         print("all stopped; state kept in var/dev (make clean removes it)")
+
+
+def start_pos_simulators(edges: list[Edge]) -> list[Child]:
+    """With ACORN_DEV_POS_EVERY=SECONDS, a POS terminal simulator per store (off by default)."""
+    every = os.environ.get("ACORN_DEV_POS_EVERY", "")
+    if not every:
+        return []
+    return [
+        spawn(
+            f"pos-{store['store_id']}",
+            [
+                sys.executable,
+                "-m",
+                "edge_agent.sim.pos",
+                "--url",
+                f"http://127.0.0.1:{port}",
+                "--count",
+                "0",
+                "--every",
+                every,
+                "--currency",
+                str(store["currency"]),
+            ],
+            base_env(),
+        )
+        for store, port, _child, _devices in edges
+    ]
+
+
+def device_lines(store: dict[str, object], port: int, devices: Devices) -> list[str]:
+    """Banner lines: where to type scans, where receipts land, how to post a POS return."""
+    lines = []
+    if devices.scanner is not None:
+        keyboard = devices.scanner.keyboard.relative_to(ROOT)
+        rma = f"RMA-DEMO-{STORES.index(store)}0"
+        lines.append(
+            f"    scanner: type codes into  socat - {keyboard}   (or: echo {rma} > {keyboard})"
+        )
+    printed = devices.printer.directory or STATE
+    lines.append(
+        f"    printer: {devices.printer.url}, receipts as text in "
+        f"{printed.relative_to(ROOT)}/NNNN.txt"
+    )
+    lines.append(
+        f"    POS:     .venv/bin/python -m edge_agent.sim.pos --url http://127.0.0.1:{port}"
+        f" --currency {store['currency']}"
+    )
+    return lines
 
 
 def print_banner(
     broker: LocalBroker,
     hub_port: int,
     sim_port: int,
-    edges: list[tuple[dict[str, object], int, Child]],
+    edges: list[Edge],
     token: str,
 ) -> None:
     """Where everything is."""
@@ -274,10 +385,11 @@ def print_banner(
         f"  hub API + docs         http://127.0.0.1:{hub_port}/docs",
         f"  SP-API simulator       http://127.0.0.1:{sim_port}/docs",
     ]
-    for store, port, _child in edges:
+    for store, port, _child, devices in edges:
         lines.append(
             f"  counter {store['name']:<14} http://127.0.0.1:{port}/   (store {store['store_id']})"
         )
+        lines += device_lines(store, port, devices)
     lines += [
         f"  admin API token        {token}",
         "  try scanning          RMA-DEMO-00 at Berlin, RMA-DEMO-10 at New York",

@@ -1,9 +1,11 @@
 // ACORN counter page: scan, record, inspect, dispose, watch the refund decision arrive.
 // Talks only to the local agent's API (works with the internet down); no build step, no CDN.
+// Live updates (scanner, printer, hub link, decisions) come over server-sent events from
+// /api/events/stream; while that stream is down the page falls back to polling.
 "use strict";
 
 const POLL_MS = 2000;
-const state = { health: null, current: null, expected: null, timer: null };
+const state = { health: null, current: null, expected: null, timer: null, live: false };
 const $ = (sel) => document.querySelector(sel);
 
 const STATUS_TEXT = {
@@ -62,10 +64,7 @@ async function refreshHealth() {
     const h = state.health;
     $("#store-name").textContent = h.store_name;
     $("#node-id").textContent = `${h.store_id} / ${h.node_id}`;
-    const pill = $("#broker-state");
-    pill.dataset.state = h.broker_connected ? "connected" : "offline";
-    pill.textContent = h.broker_connected ? "hub link: connected" : "hub link: offline";
-    pill.className = `pill ${h.broker_connected ? "pill-on" : "pill-off"}`;
+    renderBroker(h.broker_connected);
     const outbox = $("#outbox");
     outbox.dataset.pending = String(h.outbox_pending);
     outbox.textContent = `to send: ${h.outbox_pending}`;
@@ -73,6 +72,98 @@ async function refreshHealth() {
     $("#broker-state").dataset.state = "agent-down";
     $("#broker-state").textContent = "agent not answering";
   }
+}
+
+function renderBroker(connected) {
+  const pill = $("#broker-state");
+  pill.dataset.state = connected ? "connected" : "offline";
+  pill.textContent = connected ? "hub link: connected" : "hub link: offline";
+  pill.className = `pill ${connected ? "pill-on" : "pill-off"}`;
+}
+
+// --- devices: scanner and printer state, live events -------------------------------------------
+
+const PRINTER_TEXT = {
+  ok: "ok", paper_low: "paper low", paper_out: "out of paper", offline: "offline",
+  unknown: "no status (prints)", error: "not usable", none: "none",
+};
+const SCANNER_TEXT = {
+  connected: "connected", disconnected: "unplugged", error: "error", starting: "starting",
+  stopped: "stopped", none: "none",
+};
+
+function renderScanner(scanner) {
+  const pill = $("#scanner-state");
+  const current = scanner.configured === false ? "none" : scanner.state;
+  pill.dataset.state = current;
+  pill.textContent = `scanner: ${SCANNER_TEXT[current] || current}`;
+  pill.title = scanner.last_error || scanner.url || "";
+  pill.className = `pill ${current === "connected" ? "pill-on" : current === "none" ? "" : "pill-off"}`;
+}
+
+function renderPrinter(printer) {
+  const pill = $("#printer-state");
+  const current = printer.configured === false ? "none" : printer.status;
+  pill.dataset.state = current;
+  pill.dataset.queued = String(printer.queued || 0);
+  const waiting = printer.queued ? ` · ${printer.queued} waiting` : "";
+  pill.textContent = `printer: ${PRINTER_TEXT[current] || current}${waiting}`;
+  pill.title = printer.last_error || printer.url || "";
+  const bad = ["offline", "paper_out", "error"].includes(current);
+  pill.className = `pill ${bad ? "pill-off" : current === "ok" ? "pill-on" : current === "none" ? "" : "pill-warn"}`;
+  const note = $("#printer-note");
+  note.hidden = !(bad && printer.queued);
+  note.textContent = note.hidden ? "" : `Printer ${PRINTER_TEXT[current]}: ${printer.queued} receipt(s) ` +
+    `wait and print when it is back. The returns are saved.${printer.last_error ? ` (${printer.last_error})` : ""}`;
+}
+
+async function refreshDevices() {
+  try {
+    const devices = await api("GET", "/api/devices");
+    renderScanner(devices.scanner);
+    renderPrinter(devices.printer.printers.length ? devices.printer.printers[0] : devices.printer);
+  } catch (error) { /* shown by the header */ }
+}
+
+function setLive(up) {
+  state.live = up;
+  $("#live-state").dataset.state = up ? "live" : "polling";
+  $("#live-state").title = up ? "live updates" : "live updates down: polling";
+}
+
+function onLiveScan(data) {
+  const message = $("#scan-message");
+  const kind = data.code.valid ? data.code.kind : data.code.kind === "invalid" ? "invalid" : "unreadable";
+  message.dataset.kind = kind;
+  message.textContent = data.message;
+  if (data.code.value && data.result) $("#scan-input").value = data.result.code;
+  if (data.result) {
+    showError(null);
+    renderScan(data.result);
+  } else {
+    const box = $("#scan-result");
+    box.replaceChildren();
+    box.dataset.match = kind;
+  }
+}
+
+function onReturnEvent(data) {
+  if (state.current && state.current.return_id === data.return_id) pollReturn();
+  refreshRecent();
+}
+
+function startLive() {
+  if (!window.EventSource) { setLive(false); return; }
+  const source = new EventSource("/api/events/stream");
+  const on = (kind, handler) => source.addEventListener(kind, (e) => handler(JSON.parse(e.data)));
+  source.addEventListener("open", () => setLive(true));
+  source.addEventListener("error", () => setLive(false));
+  on("scan", onLiveScan);
+  on("return", onReturnEvent);
+  on("refund", onReturnEvent);
+  on("printer", (p) => { if (p.role === "receipt") renderPrinter(p); });
+  on("scanner", renderScanner);
+  on("broker", (b) => renderBroker(b.connected));
 }
 
 function tickClock() {
@@ -86,6 +177,8 @@ async function onScan(event) {
   const code = $("#scan-input").value.trim();
   if (!code) return;
   showError(null);
+  $("#scan-message").textContent = "";
+  $("#scan-message").dataset.kind = "";
   try {
     renderScan(await api("POST", "/api/scans", { code }));
   } catch (error) { showError(error); }
@@ -213,6 +306,7 @@ function renderReturn(ret) {
   state.current = ret;
   $("#return-card").hidden = false;
   $("#return-id").textContent = ret.return_id;
+  $("#return-code").textContent = ret.return_code;
   const badge = $("#return-state");
   badge.textContent = ret.state;
   badge.dataset.state = ret.state;
@@ -293,6 +387,16 @@ async function onDispose(event) {
   await act(`/api/returns/${state.current.return_id}/disposition`, body);
 }
 
+async function reprint() {
+  if (!state.current) return;
+  showError(null);
+  try {
+    await api("POST", `/api/returns/${encodeURIComponent(state.current.return_id)}/receipt`);
+    $("#scan-message").dataset.kind = "printing";
+    $("#scan-message").textContent = `Receipt for ${state.current.return_id} queued`;
+  } catch (error) { showError(error); }
+}
+
 async function act(path, body) {
   showError(null);
   try {
@@ -326,6 +430,8 @@ function nextCustomer() {
   $("#record-panel").hidden = true;
   $("#scan-result").replaceChildren();
   $("#scan-result").dataset.match = "";
+  $("#scan-message").textContent = "";
+  $("#scan-message").dataset.kind = "";
   $("#scan-input").value = "";
   $("#scan-input").focus();
   showError(null);
@@ -338,10 +444,14 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("#disposition-form").addEventListener("submit", onDispose);
   $("#add-item").addEventListener("click", () => addItemRow(null));
   $("#next-customer").addEventListener("click", nextCustomer);
+  $("#reprint").addEventListener("click", reprint);
   await refreshHealth();
+  await refreshDevices();
   tickClock();
   refreshRecent();
+  startLive();
   setInterval(refreshHealth, POLL_MS);
+  setInterval(() => { if (!state.live) { refreshDevices(); refreshRecent(); } }, POLL_MS);
   setInterval(tickClock, 1000);
   document.body.dataset.ready = "true";
 });

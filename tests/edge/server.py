@@ -14,12 +14,14 @@ from contextlib import contextmanager
 import uvicorn
 from fastapi import FastAPI
 
+from edge_agent.app import AgentServer
+
 
 @contextmanager
 def serving(app: FastAPI, timeout: float = 10.0) -> Iterator[str]:
     """Run ``app`` (lifespan included) and yield its base URL; stop it cleanly afterwards."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None,
-                                           access_log=False, lifespan="on"))
+    server = AgentServer(uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None,
+                                        access_log=False, lifespan="on"))
     thread = threading.Thread(target=server.run, name="test-uvicorn", daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout

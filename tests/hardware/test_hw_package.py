@@ -53,3 +53,14 @@ def test_error_tree_is_drawn_in_its_docstring() -> None:
 def test_public_names_are_exported() -> None:
     for name in hardware.__all__:
         assert getattr(hardware, name) is not None
+
+
+def test_importing_the_package_is_lazy_and_exports_every_public_name() -> None:
+    code = (
+        "import sys, hardware, hardware.codes, hardware.return_codes\n"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert not set(out.stdout.split()) & {"escpos", "PIL", "qrcode", "zeroconf", "serial"}
+    assert set(hardware.__all__) == set(hardware._MODULE_OF)
+    assert set(hardware.__all__) <= set(dir(hardware))

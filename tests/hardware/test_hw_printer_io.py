@@ -12,6 +12,7 @@ import serial
 from escpos.exceptions import DeviceNotFoundError
 
 from hardware.errors import ConfigError, MissingDependency, PrinterError, PrinterOffline
+from hardware.escpos_text import decode
 from hardware.printing import (
     ItemLabel,
     MemorySink,
@@ -28,7 +29,6 @@ from hardware.printing import (
 from hardware.printing.sinks import to_printer_error
 from hardware.printing.status import QUERY_PAPER, QUERY_PRINTER
 from tests.hardware.conftest import FakePrinter, SocatPair, free_port
-from tests.hardware.escpos_decode import decode
 
 ONLINE, OFFLINE_BIT = b"\x12", b"\x1a"
 PAPER_OK, PAPER_NEAR_END, PAPER_END = b"\x12", b"\x1e", b"\x72"

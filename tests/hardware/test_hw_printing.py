@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from hardware.errors import ConfigError
+from hardware.escpos_text import DecodedJob, decode
 from hardware.printing import (
     PAPER_58,
     PAPER_80,
@@ -25,7 +26,6 @@ from hardware.printing import (
 from hardware.printing.texts import TEXTS, display_width, format_money, two_columns, wrap
 from hardware.return_codes import make_return_code
 from tests.hardware.conftest import FakePrinter
-from tests.hardware.escpos_decode import DecodedJob, decode
 
 RETURN_ID = make_return_code(12345)
 SUMMER_NOON_UTC = datetime(2025, 7, 1, 10, 0, tzinfo=UTC)

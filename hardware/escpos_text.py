@@ -1,14 +1,22 @@
-"""A small ESC/POS decoder for tests: text lines, Code 128 and QR payloads out of printer bytes.
+"""A small ESC/POS decoder: text lines, Code 128 and QR payloads back out of printer bytes.
 
-It knows exactly the commands our layouts and python-escpos emit and fails loudly on anything
-else, so an unexpected byte in a job is a test failure, not silently ignored garbage.
-Text is decoded with the code page selected by ``ESC t n``, or in kanji mode (``FS &``) with
-GB18030, or Shift_JIS after ``FS C 1``.
+Used by the tests (a job is decoded and checked against the return it prints) and by the printer
+stand-in of ``hardware.sim`` (each job becomes a readable text file). Rules:
+
+- It knows exactly the commands our layouts and python-escpos emit and raises
+  ``EscposDecodeError`` on anything else, so an unexpected byte in a job is an error, never
+  silently ignored garbage.
+- Text is decoded with the code page selected by ``ESC t n``, or in kanji mode (``FS &``) with
+  GB18030, or Shift_JIS after ``FS C 1``.
+- ``as_text`` renders a decoded job for people: its lines, then one line per barcode and QR code.
+- Pure: bytes in, values out; no I/O.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from hardware.errors import EscposDecodeError
 
 ESC, FS, GS, DLE, LF = 0x1B, 0x1C, 0x1D, 0x10, 0x0A
 
@@ -18,10 +26,6 @@ ESC_ONE_ARG = set(b"!EaM-dJ{GV3t")
 ESC_NO_ARG = set(b"@2")
 GS_ONE_ARG = set(b"!hwfHbB")
 BARCODE_NAMES = {73: "CODE128", 67: "EAN13", 68: "EAN8", 65: "UPC-A", 69: "CODE39"}
-
-
-class DecodeError(AssertionError):
-    """Bytes this decoder does not understand."""
 
 
 @dataclass
@@ -76,7 +80,16 @@ class _State:
 
 
 def decode(data: bytes) -> DecodedJob:
-    """Decode a whole job; raise DecodeError on any command this decoder does not know."""
+    """Decode a whole job; raise EscposDecodeError on anything this decoder does not know."""
+    try:
+        return _decode(data)
+    except EscposDecodeError:
+        raise
+    except (ValueError, IndexError) as err:  # text in no code page, a barcode without its end
+        raise EscposDecodeError(f"malformed job: {type(err).__name__}: {err}") from err
+
+
+def _decode(data: bytes) -> DecodedJob:
     job, state, pos = DecodedJob(), _State(), 0
     while pos < len(data):
         byte = data[pos]
@@ -94,7 +107,7 @@ def decode(data: bytes) -> DecodedJob:
             state.end_line(job)
             pos += 1
         elif byte < 0x20 and byte not in (0x09, 0x0D):
-            raise DecodeError(f"unexpected control byte 0x{byte:02x} at {pos}")
+            raise EscposDecodeError(f"unexpected control byte 0x{byte:02x} at {pos}")
         else:
             if byte != 0x0D:
                 state.add_text(byte)
@@ -106,7 +119,7 @@ def decode(data: bytes) -> DecodedJob:
 
 def _expect(data: bytes, pos: int, size: int, what: str) -> None:
     if pos + size > len(data):
-        raise DecodeError(f"truncated {what} at {pos}")
+        raise EscposDecodeError(f"truncated {what} at {pos}")
 
 
 def _esc(data: bytes, pos: int, state: _State, job: DecodedJob) -> int:
@@ -121,14 +134,14 @@ def _esc(data: bytes, pos: int, state: _State, job: DecodedJob) -> int:
         argument = data[pos + 2]
         if command == ord("t"):
             if argument not in CODE_PAGES:
-                raise DecodeError(f"unknown code page {argument} at {pos}")
+                raise EscposDecodeError(f"unknown code page {argument} at {pos}")
             state.code_page = CODE_PAGES[argument]
         elif command == ord("d"):
             if state.segments:
                 state.end_line(job)
             job.lines.extend([""] * max(0, argument - 1))
         return pos + 3
-    raise DecodeError(f"unknown command ESC 0x{command:02x} at {pos}")
+    raise EscposDecodeError(f"unknown command ESC 0x{command:02x} at {pos}")
 
 
 def _fs(data: bytes, pos: int, state: _State) -> int:
@@ -146,7 +159,7 @@ def _fs(data: bytes, pos: int, state: _State) -> int:
         if state.kanji:
             state.kanji = state.kanji_system
         return pos + 3
-    raise DecodeError(f"unknown command FS 0x{command:02x} at {pos}")
+    raise EscposDecodeError(f"unknown command FS 0x{command:02x} at {pos}")
 
 
 def _gs(data: bytes, pos: int, state: _State, job: DecodedJob) -> int:
@@ -163,7 +176,7 @@ def _gs(data: bytes, pos: int, state: _State, job: DecodedJob) -> int:
         return _barcode(data, pos, job)
     if command == ord("(") and data[pos + 2 : pos + 3] == b"k":
         return _two_d(data, pos, state, job)
-    raise DecodeError(f"unknown command GS 0x{command:02x} at {pos}")
+    raise EscposDecodeError(f"unknown command GS 0x{command:02x} at {pos}")
 
 
 def _barcode(data: bytes, pos: int, job: DecodedJob) -> int:
@@ -209,3 +222,11 @@ def _two_d(data: bytes, pos: int, state: _State, job: DecodedJob) -> int:
     elif symbol == 0x31 and function == 0x51:  # QR: print stored data
         job.qr_codes.append(state.qr_store.decode("utf-8"))
     return pos + 5 + size
+
+
+def as_text(job: DecodedJob) -> str:
+    """The job as people read it: text lines, then ``[CODE128] data`` and ``[QR] data`` lines."""
+    codes = [f"[{barcode.kind}] {barcode.data}" for barcode in job.barcodes]
+    codes += [f"[QR] {data}" for data in job.qr_codes]
+    cuts = [f"[cut x{job.cuts}]"] if job.cuts else []
+    return "\n".join([*job.lines, *codes, *cuts]) + "\n"

@@ -1,0 +1,47 @@
+"""The POS terminals' local API (tag ``pos``), documented for integrators on ``/docs``.
+
+    GET  /api/pos/lookup?receipt=…|order=…   returns recorded for a sale receipt, return code or
+                                             order, units already returned, an expected RMA
+    POST /api/pos/returns                    record a POS sale return -> 201, or 200 with the
+                                             return already recorded for that pos_transaction_id
+
+Errors have the API's one shape (``{"detail": [{"field", "message"}]}``) and name the POS
+request's fields: 422 (e.g. ``lines.0.price.amount``), 409 (``pos_transaction_id`` reused for
+another body).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from edge_agent.api import ERRORS, AgentDep, _json
+from edge_agent.pos_models import PosLookup, PosReturnRequest, PosReturnView
+
+router = APIRouter(tags=["pos"])
+
+Receipt = Annotated[str | None, Query(
+    max_length=64, description="a sale receipt id, or the return code / return id of a drop-off "
+    "receipt", examples=["B-2025-0330-0042"])]
+Order = Annotated[str | None, Query(max_length=64, description="an order id (web or Amazon)",
+                                    examples=["113-1234567-1234567"])]
+
+
+@router.get("/api/pos/lookup", response_model=PosLookup, responses=ERRORS)
+def lookup(agent: AgentDep, receipt: Receipt = None, order: Order = None) -> Response:
+    """Look up returns by **receipt** or by **order** (exactly one): what was already returned
+    and, for an order, the RMA the hub expects. Works offline."""
+    return _json(agent.pos.lookup(receipt, order))
+
+
+@router.post("/api/pos/returns", response_model=PosReturnView, status_code=201,
+             responses={**ERRORS, 200: {"model": PosReturnView, "description":
+                                        "already recorded under this pos_transaction_id"}})
+def record_pos_return(body: PosReturnRequest, agent: AgentDep) -> Response:
+    """Record a POS sale return, durably, before answering; it syncs to the hub like any return
+    and its drop-off receipt is printed. Idempotent on ``pos_transaction_id``: a repeat answers
+    200 with the return recorded the first time."""
+    view = agent.pos.record(body)
+    return _json(view, 201 if view.created else 200)
