@@ -5,6 +5,7 @@ Errors: see ``protocol.errors`` (``ProtocolError`` > ``DecodeError``, ``TopicErr
 """
 
 from protocol.codec import MAX_PAYLOAD_BYTES, decode, encode
+from protocol.config import CONFIG_NODE_ID, StaffPin, StoreConfig
 from protocol.envelope import (
     BODY_TYPES,
     COMMAND_KINDS,
@@ -21,6 +22,7 @@ from protocol.money import MINOR_UNITS, Money, minor_units
 from protocol.returns import (
     Body,
     Channel,
+    Code,
     CommandApplied,
     ComplianceTag,
     Disposition,
@@ -28,11 +30,13 @@ from protocol.returns import (
     ExpectedReturn,
     Grade,
     InspectionRecorded,
+    Note,
     RefundDecided,
     RefundOutcome,
     RefundRequested,
     ReturnItem,
     ReturnReceived,
+    Text,
 )
 from protocol.timeutil import format_utc, to_utc, utc_now
 from protocol.topics import (
@@ -51,6 +55,7 @@ __version__ = "1"
 __all__ = [
     "BODY_TYPES",
     "COMMAND_KINDS",
+    "CONFIG_NODE_ID",
     "EVENT_KINDS",
     "KINDS_ON_TOPIC",
     "MAX_PAYLOAD_BYTES",
@@ -60,6 +65,7 @@ __all__ = [
     "Ack",
     "Body",
     "Channel",
+    "Code",
     "CommandApplied",
     "ComplianceTag",
     "DecodeError",
@@ -72,12 +78,16 @@ __all__ = [
     "Kind",
     "Money",
     "NodeStatus",
+    "Note",
     "ProtocolError",
     "RefundDecided",
     "RefundOutcome",
     "RefundRequested",
     "ReturnItem",
     "ReturnReceived",
+    "StaffPin",
+    "StoreConfig",
+    "Text",
     "Topic",
     "TopicError",
     "TopicKind",

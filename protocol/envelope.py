@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, model_validator
 
+from protocol.config import StoreConfig
 from protocol.ids import MessageId, NodeId, StoreId, new_message_id
 from protocol.link import Ack, NodeStatus
 from protocol.returns import (
@@ -43,6 +44,7 @@ Kind = Literal[
     "refund.decided",
     "ack",
     "node.status",
+    "store.config",
 ]
 
 BODY_TYPES: dict[str, type[Body]] = {
@@ -55,6 +57,7 @@ BODY_TYPES: dict[str, type[Body]] = {
     "refund.decided": RefundDecided,
     "ack": Ack,
     "node.status": NodeStatus,
+    "store.config": StoreConfig,
 }
 
 EVENT_KINDS = frozenset(

@@ -107,6 +107,7 @@ class ReturnReceived(Body):
     marketplace_id: Code | None = None
     scanned_codes: list[Code] = Field(default_factory=list, max_length=50)
     mismatch: bool = False
+    mismatch_reasons: list[Note] = Field(default_factory=list, max_length=20)
     staff_id: Code | None = None
     received_at: UtcDatetime
 
@@ -148,6 +149,14 @@ class RefundRequested(Body):
     marketplace_id: Code | None = None
     requested_by: Code | None = None
     requested_at: UtcDatetime
+    approved_offline_by: Code | None = Field(
+        default=None,
+        description="staff id who approved and paid out at the counter while the hub was away; "
+        "the hub re-checks it against the store's offline limit",
+    )
+    refund_method: Code | None = Field(
+        default=None, description="how the customer is paid back, e.g. original_payment, cash"
+    )
 
 
 class CommandApplied(Body):

@@ -36,7 +36,7 @@ KINDS_ON_TOPIC: dict[TopicKind, frozenset[str]] = {
     TopicKind.COMMANDS: COMMAND_KINDS,
     TopicKind.ACKS: frozenset({"ack"}),
     TopicKind.STATUS: frozenset({"node.status"}),
-    TopicKind.CONFIG: frozenset(),
+    TopicKind.CONFIG: frozenset({"store.config"}),
 }
 
 

@@ -1,0 +1,42 @@
+"""The store-wide configuration the hub publishes, retained, on ``acorn/v1/stores/S/config``.
+
+Rules:
+- one document per store, replacing the previous one as a whole; ``version`` only grows, so a
+  node ignores a document older than the one it holds;
+- the envelope's ``node_id`` is ``hub`` and its ``seq`` equals ``version``;
+- staff PINs travel only as salted hashes (``scrypt$n$r$p$salt$key``), never in clear, so the
+  counter can check a PIN offline without the store ever holding the PIN itself.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints
+
+from protocol.money import Money
+from protocol.returns import Body, Code
+from protocol.timeutil import UtcDatetime
+
+CONFIG_NODE_ID = "hub"
+
+PinHash = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class StaffPin(Body):
+    """One member of staff who may sign in at the store's counters."""
+
+    staff_id: Code
+    role: Literal["store_staff", "store_manager"]
+    pin_hash: PinHash
+
+
+class StoreConfig(Body):
+    """Rules a store's nodes follow, also while the hub is unreachable."""
+
+    kind: Literal["store.config"] = "store.config"
+    version: int = Field(ge=1)
+    issued_at: UtcDatetime
+    offline_refund_limit: Money | None = None
+    staff: list[StaffPin] = Field(default_factory=list, max_length=500)
+    policy_version: int | None = None
