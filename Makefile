@@ -2,7 +2,7 @@
 .DEFAULT_GOAL := help
 VENV := .venv
 BIN := $(VENV)/bin
-MYPY_TARGETS := protocol hardware edge_agent hub/policy hub/fleet hub/spapi_sim hub/decisions.py hub/refunds.py hub/returns.py hub/audit.py
+MYPY_TARGETS := protocol hardware edge_agent hub
 
 .PHONY: help run test lint bench schemas clean
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-GROUPS = ["spine", "policy", "desk", "counter"]
+GROUPS = ["spine", "counter", "policy", "desk", "amazon"]
 
 
 def main(argv: list[str]) -> None:

@@ -12,21 +12,30 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from hub import __version__
+from hub import __version__, policy_store
+from hub.amazon.api import router as amazon_router
 from hub.api import errors
+from hub.api.audit import router as audit_router
+from hub.api.auth import router as session_router
 from hub.api.deps import HubContext
+from hub.api.desk import router as desk_router
 from hub.api.ops import metrics_router
 from hub.api.ops import router as ops_router
+from hub.api.people import router as people_router
+from hub.api.policy import router as policy_router
 from hub.api.refunds import router as refunds_router
 from hub.api.returns import router as returns_router
 from hub.db.engine import make_engine
+from hub.desk import web as desk_web
 from hub.metrics import HubMetrics
 from hub.runtime import HubRuntime
 from hub.settings import Settings
 
 DESCRIPTION = """The ACORN hub: returns and refunds from every store, the approval queue, the
-fleet of store nodes. Every route except `/api/health` needs `Authorization: Bearer <token>`
-(made with `acorn-hub token create`). Errors are always
+fleet of store nodes, the refund policy, people and the audit trail. Every route except
+`/api/health` needs `Authorization: Bearer <token>` (made with `acorn-hub token create`) or a
+desk session (`POST /api/session`; changes then also need the `X-CSRF-Token` header from
+`GET /api/session`). Errors are always
 `{"detail": [{"field": <name or null>, "message": <sentence>}]}`."""
 
 
@@ -42,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        policy_store.ensure_seeded(engine)
         if runtime is not None:
             runtime.start()
         try:
@@ -55,6 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   lifespan=lifespan)
     app.state.hub = context
     errors.install(app)
-    for router in (ops_router, returns_router, refunds_router, metrics_router):
+    for router in (ops_router, returns_router, desk_router, refunds_router, amazon_router,
+                   metrics_router, session_router, policy_router, people_router, audit_router):
         app.include_router(router)
+    desk_web.install(app)
     return app

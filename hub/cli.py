@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 
 from hub import __version__
 from hub import commands as outbox
+from hub.amazon import cli as amazon_cli
 from hub.app import create_app
 from hub.audit import AuditDraft, jsonable, verify
 from hub.db import audit_log
@@ -30,6 +31,8 @@ from hub.fleet.acl import node_username
 from hub.fleet.dynsec import DynSecAdmin
 from hub.logs import configure_logging
 from hub.migrations import upgrade
+from hub.people.cli import audit_export, policy_app, stores_app, users_app
+from hub.permissions import Scope
 from hub.server import run
 from hub.settings import Settings, load_settings
 from hub.tokens import cli_actor, create_token, list_tokens, parse_role, revoke_token
@@ -46,9 +49,10 @@ returns_app = typer.Typer(help="Returns announced to stores.", no_args_is_help=T
 
 GROUPS: list[tuple[str, typer.Typer]] = [
     ("db", db_app), ("token", token_app), ("audit", audit_app), ("devices", devices_app),
-    ("returns", returns_app),
-    # ("amazon", hub.amazon.cli.app) goes here.
+    ("returns", returns_app), ("amazon", amazon_cli.app), ("users", users_app),
+    ("stores", stores_app), ("policy", policy_app),
 ]
+audit_app.command("export")(audit_export)
 for _name, _group in GROUPS:
     app.add_typer(_group, name=_name)
 
@@ -106,10 +110,17 @@ def token_create(
     name: Annotated[str, typer.Option(help="who uses it (the audit log's actor)")],
     role: Annotated[str, typer.Option(help="viewer, store_staff, store_manager, "
                                            "regional_manager, finance, admin, technician")],
+    user: Annotated[str | None, typer.Option(help="the user it acts for (self-approval, bulk "
+                                                  "limit; refused once they are disabled)")]
+    = None,
+    region: Annotated[str | None, typer.Option(help="scope: only this region")] = None,
+    city: Annotated[str | None, typer.Option(help="scope: only this city")] = None,
+    store: Annotated[str | None, typer.Option(help="scope: only this store")] = None,
 ) -> None:
     """Create a token and print it once (only its hash is stored)."""
     with _database() as engine:
-        token = create_token(engine, name, parse_role(role))
+        token = create_token(engine, name, parse_role(role), scope=Scope(region, city, store),
+                             username=user)
     typer.echo(token)
     typer.echo(f"token for {name} ({role}) created; it is not shown again", err=True)
 
@@ -201,19 +212,28 @@ def devices_add_hub(
 @devices_app.command("disable")
 def devices_disable(store: str, node: str) -> None:
     """Refuse a node's logins from now on and disconnect it (reversible with ``add``)."""
-    username = _check_ids(store, node)
-    with _admin(_settings()) as admin:
+    username, settings = _check_ids(store, node), _settings()
+    with _admin(settings) as admin:
         admin.disable_client(username)
+    _audit_device(settings, "device.disabled", store, node)
     typer.echo(f"{username} disabled")
 
 
 @devices_app.command("revoke")
 def devices_revoke(store: str, node: str) -> None:
     """Delete a node's broker user for good."""
-    username = _check_ids(store, node)
-    with _admin(_settings()) as admin:
+    username, settings = _check_ids(store, node), _settings()
+    with _admin(settings) as admin:
         admin.delete_client(username)
+    _audit_device(settings, "device.revoked", store, node)
     typer.echo(f"{username} revoked")
+
+
+def _audit_device(settings: Settings, action: str, store: str, node: str) -> None:
+    """Record a change of a node's broker identity in the audit trail."""
+    with _database(settings) as engine, writing(engine) as tx:
+        tx.audit(AuditDraft(cli_actor(), "operator", action, "node", f"{store}/{node}",
+                            {"broker_user": node_username(store, node)}, None))
 
 
 @returns_app.command("expect")

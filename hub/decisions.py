@@ -1,42 +1,148 @@
-"""The placeholder refund decision: a pure function of the amount and the configured limits.
+"""From what the hub knows about a refund to the policy engine's request, and back to a state.
 
-Rules (until the policy engine of issue 5 replaces this module's ``decide``):
-- an amount strictly under its currency's auto-approve limit is approved by ``policy:auto``;
-- anything else (at or over the limit, or a currency without a limit) waits for an approver at
-  level 1;
-- the reasons say which rule fired, in words an approver understands.
+Pure: no I/O. The engine itself is ``hub.policy.decide``; this module is its adapter.
+
+Rules:
+- the request uses what the hub knows: amount, channel, marketplace (``store:<id>`` when the sale
+  has none, so the policy's default rules apply and say so), the inspection grade if any, the
+  return's mismatch flag, amount paid = the return's items total (the refund amount itself when
+  the items are in another currency or unknown), the order date = the request time (the hub does
+  not know order or delivery dates yet), category ``unknown``, not opened, not high-risk;
+- the customer is keyed by the order (``order:<id>``; the buyer behind it is not known to the
+  hub), and has no history without an order;
+- outcomes map to refund states: auto-approve → approved (decided by ``policy:auto``);
+  needs approval → pending_approval at its level; manual review → pending_approval at the top
+  level, with outcome ``manual_review``; reject → rejected (decided by ``policy:auto``);
+- a POS refund a store approved offline stands when it is within the store's offline limit (same
+  currency); above it (or without a limit, or not a POS sale) it goes to manual review.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from datetime import datetime
+from typing import Any
 
-from protocol import Money, RefundOutcome
+from hub.policy import CompiledPolicy, Decision, Outcome, RefundRequest
+from hub.refunds import RefundState
+from protocol import Channel, Grade, Money, RefundOutcome
 
 AUTO_ACTOR = "policy:auto"
 AUTO_ROLE = "policy"
+UNKNOWN_CATEGORY = "unknown"
 
 
 @dataclass(frozen=True)
-class Decision:
-    """The policy's answer: outcome, the approval level it needs, and why."""
+class RefundFacts:
+    """What the hub knows about one refund request when it decides."""
 
+    store_id: str
+    refund_id: str
+    amount: Money
+    channel: Channel
+    marketplace_id: str | None
+    requested_at: datetime
+    grade: str | None
+    mismatch: bool
+    paid: Money | None
+    customer_key: str | None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Where a decision leaves a refund."""
+
+    state: RefundState
     outcome: RefundOutcome
-    approval_level: int | None
+    level: int | None
     reasons: tuple[str, ...]
 
+    @property
+    def final(self) -> bool:
+        """True when no person needs to act (approved or rejected by the policy)."""
+        return self.state is not RefundState.PENDING_APPROVAL
 
-def decide(amount: Money, limits: Mapping[str, Decimal]) -> Decision:
-    """Approve under the currency's limit, otherwise ask a level-1 approver."""
-    limit = limits.get(amount.currency)
+
+def customer_key_of(order_id: str | None) -> str | None:
+    """How the hub recognises the same customer: by the order, when there is one."""
+    return f"order:{order_id}" if order_id else None
+
+
+def request_of(facts: RefundFacts) -> RefundRequest:
+    """The policy engine's request for ``facts``."""
+    paid = facts.paid if facts.paid and facts.paid.currency == facts.amount.currency else None
+    return RefundRequest(
+        refund_id=f"{facts.store_id}/{facts.refund_id}",
+        amount=facts.amount,
+        channel=facts.channel,
+        marketplace_id=facts.marketplace_id or f"store:{facts.store_id}",
+        category=UNKNOWN_CATEGORY,
+        ordered_at=facts.requested_at,
+        delivered_at=None,
+        opened=False,
+        grade=Grade(facts.grade) if facts.grade else None,
+        mismatch=facts.mismatch,
+        amount_paid=paid or facts.amount,
+        high_risk=False,
+        customer_key=facts.customer_key or "",
+    )
+
+
+def top_level(policy: CompiledPolicy) -> int:
+    """The highest approval level the policy uses (manual review asks for it), at least 1."""
+    return max((tier.level or 1 for tier in policy.tiers), default=1)
+
+
+def verdict_of(decision: Decision, top: int) -> Verdict:
+    """The refund state, wire outcome and level a decision leads to."""
+    reasons = decision.reasons()
+    if decision.outcome is Outcome.AUTO_APPROVE:
+        return Verdict(RefundState.APPROVED, RefundOutcome.APPROVED, None, reasons)
+    if decision.outcome is Outcome.NEEDS_APPROVAL:
+        return Verdict(
+            RefundState.PENDING_APPROVAL, RefundOutcome.PENDING_APPROVAL, decision.level, reasons
+        )
+    if decision.outcome is Outcome.MANUAL_REVIEW:
+        return Verdict(RefundState.PENDING_APPROVAL, RefundOutcome.MANUAL_REVIEW, top, reasons)
+    return Verdict(RefundState.REJECTED, RefundOutcome.REJECTED, None, reasons)
+
+
+def decision_columns(decision: Decision) -> dict[str, Any]:
+    """The refund columns that record a decision: version, record (rules, FX), base amount."""
+    return {
+        "policy_version": decision.policy_version,
+        "decision": decision.as_record(),
+        "base_amount": decision.base_amount,
+        "base_currency": decision.base_currency,
+    }
+
+
+def indexed_rules(decision: Decision) -> list[str]:
+    """Rule ids the desk can filter by (every fired rule but timing)."""
+    return sorted(
+        {rule.rule_id for rule in decision.rules if not rule.rule_id.startswith("timing.")}
+    )
+
+
+def offline_refusal(amount: Money, channel: Channel, limit: Money | None) -> str | None:
+    """Why a store's offline approval does not stand, or None when it does."""
+    if channel is not Channel.POS:
+        return f"only POS sales may be refunded offline, this was {channel.value}"
     if limit is None:
-        return Decision(RefundOutcome.PENDING_APPROVAL, 1, (
-            f"no auto-approve limit is configured for {amount.currency}",))
-    shown = f"{format(limit, 'f')} {amount.currency}"
-    if amount.amount < limit:
-        return Decision(RefundOutcome.APPROVED, None, (
-            f"{amount} is under the auto-approve limit of {shown}",))
-    return Decision(RefundOutcome.PENDING_APPROVAL, 1, (
-        f"{amount} is not under the auto-approve limit of {shown}",))
+        return "the store has no offline refund limit"
+    if limit.currency != amount.currency:
+        return f"the store's offline limit is in {limit.currency}, the refund in {amount.currency}"
+    if amount.amount > limit.amount:
+        return f"{amount} is above the store's offline limit of {limit}"
+    return None
+
+
+def offline_verdict(verdict: Verdict, refusal: str | None, staff: str, top: int) -> Verdict:
+    """The verdict for a refund the store already approved offline (``staff`` approved it)."""
+    if refusal is None:
+        said = f"approved offline at the counter by {staff}, within the store's limit"
+        return Verdict(RefundState.APPROVED, RefundOutcome.APPROVED, None, (*verdict.reasons, said))
+    said = f"approved offline at the counter by {staff}, but {refusal}: flagged for review"
+    return Verdict(
+        RefundState.PENDING_APPROVAL, RefundOutcome.MANUAL_REVIEW, top, (*verdict.reasons, said)
+    )

@@ -10,32 +10,50 @@ Rules:
   stays stored, the problem is dead-lettered, the node's stream moves on;
 - every state change adds an ``AuditDraft``; the node is the actor for what it reports, the
   policy (``policy:auto``) for the decision it takes;
-- a refund request is decided at once (``hub.decisions.decide``) and the decision is queued as a
-  ``refund.decided`` command to the node that asked.
+- a refund request is decided at once by the active policy (``hub.policy.decide`` through
+  ``hub.decisions``), as of its request time (never later than now), with the customer's earlier
+  refunds as history; every fired rule is kept (reasons, decision record, rule index) and the
+  decision is queued as a ``refund.decided`` command to the node that asked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, cast
 
 from hub.audit import AuditDraft, jsonable
-from hub.decisions import AUTO_ACTOR, AUTO_ROLE, decide
+from hub.decisions import (
+    AUTO_ACTOR,
+    AUTO_ROLE,
+    RefundFacts,
+    Verdict,
+    customer_key_of,
+    decision_columns,
+    indexed_rules,
+    offline_refusal,
+    offline_verdict,
+    request_of,
+    top_level,
+    verdict_of,
+)
 from hub.errors import InvalidTransition
-from hub.refunds import ACTION_FOR_OUTCOME, OUTCOME_OF, RefundState, transition
+from hub.policy import CompiledPolicy, PriorRefund, decide
+from hub.refunds import ACTION_FOR_OUTCOME, RefundState, outcome_of, transition
 from hub.returns import ReturnAction, ReturnState
 from hub.returns import transition as return_transition
 from hub.values import money_json, money_of
 from protocol import (
     Body,
+    Channel,
     CommandApplied,
     DispositionRecorded,
     Envelope,
     InspectionRecorded,
+    Money,
     RefundDecided,
+    RefundOutcome,
     RefundRequested,
     ReturnReceived,
     new_message_id,
@@ -75,6 +93,10 @@ class Loaded:
     returns: dict[Key, Row] = field(default_factory=dict)
     refunds: dict[Key, Row] = field(default_factory=dict)
     commands: dict[str, Row] = field(default_factory=dict)
+    policy: CompiledPolicy | None = None  # the active policy (loaded when refunds are asked)
+    paid: dict[Key, Money | None] = field(default_factory=dict)  # returns' item totals
+    history: dict[str, list[PriorRefund]] = field(default_factory=dict)  # by customer key
+    offline_limits: dict[str, Money | None] = field(default_factory=dict)  # by store
 
 
 @dataclass
@@ -87,6 +109,7 @@ class Changes:
     inspections: list[Row] = field(default_factory=list)
     dispositions: list[Row] = field(default_factory=list)
     refunds_new: dict[Key, Row] = field(default_factory=dict)
+    refund_rules: list[Row] = field(default_factory=list)
     commands_applied: dict[str, Row] = field(default_factory=dict)
     commands: list[CommandDraft] = field(default_factory=list)
     audit: list[AuditDraft] = field(default_factory=list)
@@ -106,7 +129,7 @@ def entity_id(store_id: str, local_id: str) -> str:
 RETURN_FIELDS = ("state", "grade", "disposition", "node_id", "channel", "reason", "order_id",
                  "rma_id", "mismatch", "staff_id", "received_at", "inspected_at", "disposed_at")
 REFUND_FIELDS = ("state", "outcome", "approval_level", "reasons", "return_id", "node_id",
-                 "requested_by", "decided_by", "decided_at", "decision_reason")
+                 "requested_by", "decided_by", "decided_at", "decision_reason", "policy_version")
 
 
 def return_summary(row: Row) -> Any:
@@ -125,18 +148,23 @@ def refund_decided_body(row: Row, decided_at: datetime) -> RefundDecided:
     """The ``refund.decided`` command body for a refund row."""
     return RefundDecided(
         refund_id=row["refund_id"], return_id=row["return_id"],
-        outcome=OUTCOME_OF[RefundState(row["state"])],
+        outcome=outcome_of(RefundState(row["state"]), row["outcome"] == "manual_review"),
         amount=money_of(row["amount"], row["currency"]), approval_level=row["approval_level"],
         reasons=list(row["reasons"]), decided_by=row["decided_by"], decided_at=decided_at)
 
 
 class Projector:
-    """Applies events to loaded rows and collects the resulting changes."""
+    """Applies events to loaded rows and collects the resulting changes.
 
-    def __init__(self, loaded: Loaded, limits: Mapping[str, Decimal], now: datetime) -> None:
+    ``on_behalf`` (actor, role): the events come from a hub user, not a node (a refund requested
+    through the API); they are audited as that user and no command goes back to a node.
+    """
+
+    def __init__(self, loaded: Loaded, now: datetime,
+                 on_behalf: tuple[str, str] | None = None) -> None:
         self.loaded = loaded
-        self.limits = limits
         self.now = now
+        self.on_behalf = on_behalf
         self.changes = Changes()
 
     def apply(self, event: Envelope) -> None:
@@ -164,9 +192,9 @@ class Projector:
 
     def _audit(self, event: Envelope, action: str, entity: str, ident: str, before: Any,
                after: Any, reason: str | None = None) -> None:
-        self.changes.audit.append(AuditDraft(
-            node_actor(event.store_id, event.node_id), NODE_ROLE, action, entity, ident,
-            before, after, reason))
+        actor, role = self.on_behalf or (node_actor(event.store_id, event.node_id), NODE_ROLE)
+        self.changes.audit.append(AuditDraft(actor, role, action, entity, ident, before, after,
+                                             reason))
 
     # -- returns ------------------------------------------------------------------------------
 
@@ -244,11 +272,12 @@ class Projector:
         row = self._new_refund(event, body)
         self._audit(event, "refund.requested", "refund", entity_id(*key), None,
                     refund_summary(row))
-        self._decide(row)
+        self._decide(row, getattr(body, "approved_offline_by", None))
         self.changes.refunds_new[key] = row
-        self.changes.commands.append(CommandDraft(
-            event.store_id, event.node_id, new_message_id(),
-            refund_decided_body(row, self.now)))
+        if self.on_behalf is None:
+            self.changes.commands.append(CommandDraft(
+                event.store_id, event.node_id, new_message_id(),
+                refund_decided_body(row, self.now)))
 
     def _new_refund(self, event: Envelope, body: RefundRequested) -> Row:
         return {
@@ -260,20 +289,69 @@ class Projector:
             "reasons": [], "requested_by": body.requested_by, "requested_at": body.requested_at,
             "decided_by": None, "decided_at": None, "decision_reason": None,
             "created_at": self.now, "updated_at": self.now,
+            "customer_key": customer_key_of(body.order_id or self._return_order(event, body)),
+            "policy_version": None, "decision": None, "base_amount": None, "base_currency": None,
         }
 
-    def _decide(self, row: Row) -> None:
-        decision = decide(money_of(row["amount"], row["currency"]), self.limits)
-        state = transition(RefundState.REQUESTED, ACTION_FOR_OUTCOME[decision.outcome])
+    def _return_order(self, event: Envelope, body: RefundRequested) -> str | None:
+        found = self._return((event.store_id, body.return_id))
+        return found.get("order_id") if found else None
+
+    def _facts(self, row: Row) -> RefundFacts:
+        ret = self._return((row["store_id"], row["return_id"])) or {}
+        return RefundFacts(
+            row["store_id"], row["refund_id"], money_of(row["amount"], row["currency"]),
+            Channel(row["channel"]), row["marketplace_id"] or ret.get("marketplace_id"),
+            min(row["requested_at"], self.now), ret.get("grade"), bool(ret.get("mismatch")),
+            self._paid((row["store_id"], row["return_id"])), row["customer_key"])
+
+    def _paid(self, key: Key) -> Money | None:
+        if key in self.loaded.paid:
+            return self.loaded.paid[key]
+        lines = [i for i in self.changes.items if (i["store_id"], i["return_id"]) == key]
+        if not lines or len({i["currency"] for i in lines}) != 1:
+            return None
+        total = sum(i["unit_price"] * i["quantity"] for i in lines)
+        return money_of(total, lines[0]["currency"])
+
+    def _decide(self, row: Row, offline_by: str | None = None) -> None:
+        policy = self.loaded.policy
+        if policy is None:
+            raise Refused("no refund policy is loaded")  # the adapter loads it for refunds
+        facts = self._facts(row)
+        history = (self.loaded.history.setdefault(facts.customer_key, [])
+                   if facts.customer_key else [])
+        decision = decide(request_of(facts), history, policy, facts.requested_at)
+        verdict = verdict_of(decision, top_level(policy))
+        if offline_by:
+            refusal = offline_refusal(facts.amount, facts.channel,
+                                      self.loaded.offline_limits.get(row["store_id"]))
+            verdict = offline_verdict(verdict, refusal, offline_by, top_level(policy))
+        history.append(PriorRefund(facts.requested_at, facts.amount))
         before = refund_summary(row)
-        final = state is not RefundState.PENDING_APPROVAL
-        row.update(state=state.value, outcome=decision.outcome.value,
-                   approval_level=decision.approval_level, reasons=list(decision.reasons),
-                   decided_by=AUTO_ACTOR if final else None, decided_at=self.now if final else None)
+        self._settle(row, verdict, offline_by)
+        row.update(decision_columns(decision))
+        self.changes.refund_rules.extend(
+            {"store_id": row["store_id"], "refund_id": row["refund_id"], "rule_id": rule}
+            for rule in indexed_rules(decision))
+        self._audit_decision(row, before, decision.as_record(), verdict, offline_by)
+
+    def _settle(self, row: Row, verdict: Verdict, offline_by: str | None) -> None:
+        state = transition(RefundState.REQUESTED, ACTION_FOR_OUTCOME[verdict.outcome])
+        by = (f"store:{offline_by}" if offline_by and state is RefundState.APPROVED
+              else AUTO_ACTOR)
+        row.update(state=state.value, outcome=verdict.outcome.value,
+                   approval_level=verdict.level, reasons=list(verdict.reasons),
+                   decided_by=by if verdict.final else None,
+                   decided_at=self.now if verdict.final else None)
+
+    def _audit_decision(self, row: Row, before: Any, record: Any, verdict: Verdict,
+                        offline_by: str | None) -> None:
+        flagged = offline_by and verdict.outcome is RefundOutcome.MANUAL_REVIEW
         self.changes.audit.append(AuditDraft(
-            AUTO_ACTOR, AUTO_ROLE, "refund.decided", "refund",
-            entity_id(row["store_id"], row["refund_id"]), before, refund_summary(row),
-            "; ".join(decision.reasons)))
+            AUTO_ACTOR, AUTO_ROLE, "refund.offline_over_limit" if flagged else "refund.decided",
+            "refund", entity_id(row["store_id"], row["refund_id"]), before,
+            jsonable({**refund_summary(row), "decision": record}), "; ".join(verdict.reasons)))
 
     # -- commands -----------------------------------------------------------------------------
 

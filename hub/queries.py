@@ -22,6 +22,8 @@ from hub.db.schema import (
     stores,
 )
 from hub.errors import Conflict, NotFound
+from hub.people.stores import in_scope
+from hub.permissions import Scope
 from hub.values import money_json
 
 Row = dict[str, Any]
@@ -53,9 +55,9 @@ def _page(conn: Connection, stmt: Select[Any], order: list[Any], limit: int,
 
 
 def list_returns(conn: Connection, store: str | None, state: str | None, limit: int,
-                 offset: int) -> tuple[list[Row], int]:
-    """A page of returns, newest first."""
-    stmt = select(returns)
+                 offset: int, scope: Scope = Scope()) -> tuple[list[Row], int]:
+    """A page of returns in ``scope``, newest first."""
+    stmt = select(returns).where(in_scope(scope, returns.c.store_id))
     if store:
         stmt = stmt.where(returns.c.store_id == store)
     if state:
@@ -96,9 +98,9 @@ def refund_out(row: Row) -> Row:
 
 
 def list_refunds(conn: Connection, store: str | None, state: str | None, limit: int,
-                 offset: int) -> tuple[list[Row], int]:
-    """A page of refunds, oldest request first (the approval queue's natural order)."""
-    stmt = select(refunds)
+                 offset: int, scope: Scope = Scope()) -> tuple[list[Row], int]:
+    """A page of refunds in ``scope``, oldest request first (the approval queue's order)."""
+    stmt = select(refunds).where(in_scope(scope, refunds.c.store_id))
     if store:
         stmt = stmt.where(refunds.c.store_id == store)
     if state:
@@ -112,7 +114,11 @@ def stores_overview(conn: Connection) -> list[Row]:
     """Every store with its nodes: presence, last seen, seq position, command backlog."""
     lag = outbox.unapplied_counts(conn)
     by_store: dict[str, Row] = {
-        r.store_id: {"store_id": r.store_id, "name": r.name, "nodes": []}
+        r.store_id: {"store_id": r.store_id, "name": r.name, "region": r.region,
+                     "city": r.city, "offline_limit": money_json(r.offline_limit,
+                                                                 r.offline_currency)
+                     if r.offline_limit is not None and r.offline_currency else None,
+                     "nodes": []}
         for r in conn.execute(select(stores).order_by(stores.c.store_id))}
     for r in conn.execute(select(nodes).order_by(nodes.c.store_id, nodes.c.node_id)):
         status = r.status or {}

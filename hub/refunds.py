@@ -7,6 +7,9 @@
     approved ──submit──▶ submitted ──confirm──▶ confirmed ──settle──▶ settled
     approved / submitted ──fail──▶ failed ──retry──▶ submitted
 
+A refund the policy sends to manual review waits in ``pending_approval`` at the top approval
+level with its outcome ``manual_review`` (``outcome_of``): the same moves, a stricter approver.
+
 A failed refund is retried (``retry`` back to ``submitted``), never issued a second time: the
 submission carries the same refund id. Anything not in ``TRANSITIONS`` raises
 ``InvalidTransition`` with a sentence an approver can read.
@@ -76,6 +79,13 @@ ACTION_FOR_OUTCOME: dict[RefundOutcome, RefundAction] = {
     RefundOutcome.MANUAL_REVIEW: A.HOLD,
     RefundOutcome.REJECTED: A.REJECT,
 }
+
+
+def outcome_of(state: RefundState, manual_review: bool = False) -> RefundOutcome:
+    """What the store is told about a decided refund; KeyError for a state no decision leaves."""
+    if manual_review and state is S.PENDING_APPROVAL:
+        return RefundOutcome.MANUAL_REVIEW
+    return OUTCOME_OF[state]
 
 
 def allowed(state: RefundState) -> list[RefundAction]:

@@ -17,6 +17,7 @@ from hub.ingest.classify import Incoming
 from hub.ingest.writer import IngestWriter
 from hub.metrics import HubMetrics
 from hub.mqtt import HubLink
+from hub.people.config_sync import StoreConfigSync
 from hub.publisher import CommandPublisher
 from hub.settings import Settings
 
@@ -30,18 +31,20 @@ class HubRuntime:
         self.settings = settings
         self.link = HubLink(settings, metrics, on_message=self._on_message,
                             on_connected=self._on_connected)
-        self.writer = IngestWriter(engine, self.link, settings.auto_approve_limits, metrics,
+        self.writer = IngestWriter(engine, self.link, metrics,
                                    settings.ingest_batch_size, settings.ingest_batch_ms,
                                    on_batch=self._on_batch)
         self.publisher = CommandPublisher(engine, self.link, metrics,
                                           settings.command_resend_seconds,
                                           settings.command_poll_seconds)
+        self.config_sync = StoreConfigSync(engine, self.link, settings.config_publish_seconds)
         self._started = False
 
     def start(self) -> None:
         """Start writer and publisher, then connect."""
         self.writer.start()
         self.publisher.start()
+        self.config_sync.start()
         self.link.start()
         self._started = True
         log.info("MQTT ingest started for %s:%d as %s", self.settings.mqtt_host,
@@ -53,6 +56,7 @@ class HubRuntime:
             return
         self.writer.stop()
         self.publisher.stop()
+        self.config_sync.stop()
         self.link.stop()
         self._started = False
         log.info("MQTT ingest stopped")
@@ -66,6 +70,7 @@ class HubRuntime:
 
     def _on_connected(self) -> None:
         self.publisher.wake()
+        self.config_sync.wake(republish=True)  # the broker may have lost retained configs
 
     def _on_batch(self, result: BatchResult) -> None:
         if result.commands or result.came_online:

@@ -15,6 +15,7 @@ from types import FrameType
 import uvicorn
 from fastapi import FastAPI
 
+from hub.amazon.scheduler import start_scheduler
 from hub.errors import HubError
 from hub.settings import Settings
 
@@ -32,9 +33,12 @@ def run(app: FastAPI, settings: Settings) -> None:
                             timeout_graceful_shutdown=5, log_level=settings.log_level.lower())
     server = uvicorn.Server(config)
     previous = {sig: signal.signal(sig, _quiet) for sig in (signal.SIGINT, signal.SIGTERM)}
+    amazon = start_scheduler(settings)  # the Amazon jobs on their intervals (None: disabled)
     try:
         server.run()
     finally:
+        if amazon is not None:
+            amazon.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if not server.started:

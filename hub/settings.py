@@ -2,8 +2,9 @@
 
 Every setting has a safe default for one machine except the secrets: the MQTT password and the
 broker admin password have none, and ``serve`` refuses to start without the MQTT password while
-MQTT is enabled. Money limits are decimals per ISO 4217 currency, written as strings in JSON:
-``ACORN_HUB_AUTO_APPROVE_LIMITS='{"USD":"50","EUR":"50"}'``.
+MQTT is enabled. Refund amount tiers are not settings: they live in the versioned policy
+document (``hub.policy_store``); the desk's bulk-approval limit is an amount in the policy's base
+currency, written as text: ``ACORN_HUB_DESK_BULK_LIMIT=5000``.
 """
 
 from __future__ import annotations
@@ -15,12 +16,6 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.errors import ConfigError
-from protocol import minor_units
-
-DEFAULT_LIMITS: dict[str, Decimal] = {
-    "USD": Decimal("50"), "EUR": Decimal("50"), "GBP": Decimal("40"), "CAD": Decimal("65"),
-    "JPY": Decimal("7000"),
-}
 
 
 class Settings(BaseSettings):
@@ -44,22 +39,23 @@ class Settings(BaseSettings):
     broker_admin_password: SecretStr = SecretStr("")
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=0, le=65535)
-    auto_approve_limits: dict[str, Decimal] = Field(default_factory=lambda: dict(DEFAULT_LIMITS))
+    session_hours: float = Field(12.0, gt=0, le=24 * 30, description=(
+        "a desk login lasts this long, then the user signs in again"))
+    session_cookie_secure: bool = Field(False, description=(
+        "mark the session cookie Secure (set true when the hub is served over HTTPS)"))
+    desk_target_hours: float = Field(24.0, gt=0, description=(
+        "a refund waiting longer than this is late on the desk (amber from half of it)"))
+    desk_bulk_limit: Decimal = Field(Decimal("5000"), ge=0, allow_inf_nan=False, description=(
+        "largest total one bulk approval may move, in the policy's base currency, for users "
+        "without a limit of their own"))
+    config_publish_seconds: float = Field(5.0, gt=0, description=(
+        "how often the hub looks for store config (PINs, offline limit) to publish"))
     ingest_batch_size: int = Field(500, ge=1, le=20000)
     ingest_batch_ms: int = Field(20, ge=0, le=5000)
     command_resend_seconds: float = Field(30.0, gt=0)
     command_poll_seconds: float = Field(1.0, gt=0, description="how often to look for new commands")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
-
-    @field_validator("auto_approve_limits")
-    @classmethod
-    def _limits_are_money(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
-        for currency, limit in value.items():
-            minor_units(currency)
-            if not limit.is_finite() or limit < 0:
-                raise ValueError(f"limit for {currency} must be a non-negative amount")
-        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

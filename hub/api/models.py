@@ -143,6 +143,9 @@ class StoreOut(Out):
 
     store_id: str
     name: str | None
+    region: str | None = None
+    city: str | None = None
+    offline_limit: MoneyOut | None = None
     nodes: list[NodeOut]
 
 

@@ -12,6 +12,7 @@ from hub.api.deps import Hub, Viewer
 from hub.api.models import DeadLetterOut, HealthOut, Page, StoreOut
 from hub.db.engine import reading
 from hub.errors import StorageError
+from hub.permissions import StorePlace
 from hub.queries import counts, list_dead_letters, stores_overview
 
 router = APIRouter(prefix="/api")
@@ -41,10 +42,12 @@ def health(hub: Hub, response: Response) -> HealthOut:
 
 
 @router.get("/stores", response_model=list[StoreOut], tags=["ops"])
-def list_stores(hub: Hub, _who: Viewer) -> list[StoreOut]:
-    """Stores and their nodes: online, last seen, contiguous seq, command backlog."""
+def list_stores(hub: Hub, who: Viewer) -> list[StoreOut]:
+    """Stores in the caller's scope and their nodes: region, city, offline limit, online, last
+    seen, contiguous seq, command backlog."""
     with reading(hub.engine) as conn:
-        return [StoreOut.model_validate(s) for s in stores_overview(conn)]
+        return [StoreOut.model_validate(s) for s in stores_overview(conn)
+                if who.scope.covers(StorePlace(s["store_id"], s["region"], s["city"]))]
 
 
 @router.get("/dead-letters", response_model=Page[DeadLetterOut], tags=["ops"])

@@ -21,11 +21,13 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("", response_model=Page[RefundOut], responses=ERRORS)
-def get_refunds(hub: Hub, _who: Viewer, store: Store = None, state: RefundState | None = None,
+def get_refunds(hub: Hub, who: Viewer, store: Store = None, state: RefundState | None = None,
                 limit: Limit = 50, offset: Offset = 0) -> Page[RefundOut]:
-    """Refunds, oldest request first; ``state=pending_approval`` is the approval queue."""
+    """Refunds in the caller's scope, oldest request first; ``state=pending_approval`` is the
+    approval queue (``/api/desk/queue`` filters it further)."""
     with reading(hub.engine) as conn:
-        rows, total = list_refunds(conn, store, state.value if state else None, limit, offset)
+        rows, total = list_refunds(conn, store, state.value if state else None, limit, offset,
+                                   who.scope)
     return Page[RefundOut](items=[RefundOut.model_validate(r) for r in rows], total=total,
                            limit=limit, offset=offset)
 

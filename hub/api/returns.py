@@ -10,6 +10,8 @@ from hub.api.deps import Hub, Viewer
 from hub.api.models import ErrorOut, Page, ReturnDetailOut, ReturnOut
 from hub.api.ops import Limit, Offset
 from hub.db.engine import reading
+from hub.people import stores
+from hub.permissions import require_in_scope
 from hub.queries import list_returns, return_detail
 from hub.returns import ReturnState
 
@@ -19,18 +21,21 @@ ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": ErrorOut}, 403: {"mode
 
 
 @router.get("", response_model=Page[ReturnOut], responses=ERRORS)
-def get_returns(hub: Hub, _who: Viewer, store: Store = None, state: ReturnState | None = None,
+def get_returns(hub: Hub, who: Viewer, store: Store = None, state: ReturnState | None = None,
                 limit: Limit = 50, offset: Offset = 0) -> Page[ReturnOut]:
-    """Returns, newest first, optionally filtered by store and state."""
+    """Returns in the caller's scope, newest first, optionally filtered by store and state."""
     with reading(hub.engine) as conn:
-        rows, total = list_returns(conn, store, state.value if state else None, limit, offset)
+        rows, total = list_returns(conn, store, state.value if state else None, limit, offset,
+                                   who.scope)
     return Page[ReturnOut](items=[ReturnOut.model_validate(r) for r in rows], total=total,
                            limit=limit, offset=offset)
 
 
 @router.get("/{return_id}", response_model=ReturnDetailOut,
             responses={**ERRORS, 404: {"model": ErrorOut}, 409: {"model": ErrorOut}})
-def get_return(hub: Hub, _who: Viewer, return_id: str, store: Store = None) -> ReturnDetailOut:
-    """One return with items, inspections, dispositions and refunds."""
+def get_return(hub: Hub, who: Viewer, return_id: str, store: Store = None) -> ReturnDetailOut:
+    """One return with items, inspections, dispositions and refunds (403 outside scope)."""
     with reading(hub.engine) as conn:
-        return ReturnDetailOut.model_validate(return_detail(conn, return_id, store))
+        detail = return_detail(conn, return_id, store)
+        require_in_scope(who, stores.place(conn, detail["store_id"]))
+        return ReturnDetailOut.model_validate(detail)

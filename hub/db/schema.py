@@ -46,6 +46,13 @@ stores = Table(
     Column("store_id", NODE, primary_key=True),
     Column("name", String(200)),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("region", String(40)),
+    Column("city", String(60)),
+    Column("offline_limit", Amount),
+    Column("offline_currency", String(3)),
+    Column("config_version", Integer),
+    Column("config_hash", String(64)),
+    Index("ix_stores_region", "region", "city"),
 )
 
 nodes = Table(
@@ -174,9 +181,19 @@ refunds = Table(
     Column("decision_reason", Text),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("policy_version", Integer),
+    Column("decision", json_column()),
+    Column("customer_key", String(100)),
+    Column("base_amount", Amount),
+    Column("base_currency", String(3)),
     ForeignKeyConstraint(["store_id", "return_id"], ["returns.store_id", "returns.return_id"]),
     Index("ix_refunds_state", "state"),
     Index("ix_refunds_return", "store_id", "return_id"),
+    Index("ix_refunds_queue", "state", "requested_at"),
+    Index("ix_refunds_queue_level", "state", "approval_level", "requested_at"),
+    Index("ix_refunds_queue_store", "state", "store_id", "requested_at"),
+    Index("ix_refunds_queue_market", "state", "marketplace_id", "requested_at"),
+    Index("ix_refunds_customer", "customer_key", "requested_at"),
 )
 
 commands = Table(
@@ -218,6 +235,10 @@ api_tokens = Table(
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime),
+    Column("username", String(64)),
+    Column("region", String(40)),
+    Column("city", String(60)),
+    Column("store_id", NODE),
 )
 
 audit_log = Table(
@@ -243,3 +264,8 @@ audit_head = Table(
     Column("seq", BigInteger, nullable=False),
     Column("hash", String(64), nullable=False),
 )
+
+# The Amazon integration's tables live with their package but on this one metadata, so that
+# migrations and their schema check see every table (import last: they need ``metadata``).
+from hub.amazon import tables as _amazon_tables  # noqa: E402, F401
+from hub.db import desk_schema as _desk_tables  # noqa: E402, F401

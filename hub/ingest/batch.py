@@ -19,7 +19,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
@@ -70,7 +69,7 @@ class BatchResult:
     dead: list[str] = field(default_factory=list)
 
 
-def store_batch(tx: Tx, items: Sequence[Classified], limits: Mapping[str, Decimal]) -> BatchResult:
+def store_batch(tx: Tx, items: Sequence[Classified]) -> BatchResult:
     """Store, dedup, apply and dead-letter one batch inside ``tx``."""
     conn, result = tx.conn, BatchResult()
     events = [i for i in items if isinstance(i, NodeEvent)]
@@ -79,7 +78,7 @@ def store_batch(tx: Tx, items: Sequence[Classified], limits: Mapping[str, Decima
     fresh, result.duplicates = _fresh(conn, cursors, events)
     _insert_inbox(conn, fresh, tx.now)
     ready, result.new_gaps = _advance(conn, cursors, fresh)
-    projector = Projector(state.load(conn, ready), limits, tx.now)
+    projector = Projector(state.load(tx, ready), tx.now)
     for envelope in ready:
         projector.apply(envelope)
     state.flush(tx, projector.changes)

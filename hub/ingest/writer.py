@@ -20,7 +20,6 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from decimal import Decimal
 from typing import Protocol
 
 from sqlalchemy import Engine
@@ -51,12 +50,11 @@ class Link(Protocol):
 class IngestWriter:
     """Owns the message queue and the thread that commits and acks batches."""
 
-    def __init__(self, engine: Engine, link: Link, limits: Mapping[str, Decimal],
-                 metrics: HubMetrics, batch_size: int = 500, batch_ms: int = 20,
+    def __init__(self, engine: Engine, link: Link, metrics: HubMetrics, batch_size: int = 500,
+                 batch_ms: int = 20,
                  on_batch: Callable[[BatchResult], None] = lambda _result: None) -> None:
         self._engine = engine
         self._link = link
-        self._limits = dict(limits)
         self._metrics = metrics
         self._batch_size = batch_size
         self._batch_s = batch_ms / 1000
@@ -147,7 +145,7 @@ class IngestWriter:
         classified = [classify(m.topic, m.payload) for m in batch]
         try:
             with writing(self._engine) as tx:
-                result = store_batch(tx, classified, self._limits)
+                result = store_batch(tx, classified)
         except HubError:
             raise
         except Exception as err:  # a bug in the projections: translated so it can be isolated

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, select
@@ -33,7 +32,6 @@ from protocol.link import NodeStatus
 from tests.support.broker import Probe, TestBroker
 
 T = TypeVar("T")
-LIMITS = {"USD": Decimal("50"), "JPY": Decimal("7000")}
 
 
 def wait_for(condition: Callable[[], T], timeout: float = 10.0, what: str = "condition") -> T:
@@ -94,8 +92,7 @@ def events_topic(envelope: Envelope) -> str:
     return node_topic(envelope.store_id, envelope.node_id, TopicKind.EVENTS)
 
 
-def ingest(engine: Engine, *messages: Envelope | tuple[str, bytes],
-           limits: dict[str, Any] | None = None) -> BatchResult:
+def ingest(engine: Engine, *messages: Envelope | tuple[str, bytes]) -> BatchResult:
     """Run one batch through the real transaction code, without MQTT."""
     classified = []
     for message in messages:
@@ -106,7 +103,7 @@ def ingest(engine: Engine, *messages: Envelope | tuple[str, bytes],
         else:
             classified.append(classify(*message))
     with writing(engine) as tx:
-        return store_batch(tx, classified, limits or LIMITS)
+        return store_batch(tx, classified)
 
 
 def node_row(engine: Engine, store: str, node: str) -> Any:

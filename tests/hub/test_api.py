@@ -116,7 +116,10 @@ def test_refund_queue_lists_what_waits(seeded: RunningHub, tokens: dict[str, Any
     assert [(r["refund_id"], r["approval_level"]) for r in queue["items"]] == [
         ("F2", 1), ("F3", 1)]
     assert queue["items"][0]["reasons"] == [
-        "99.00 USD is not under the auto-approve limit of 50 USD"]
+        "marketplace store:s1 has no rules of its own; the default rules (other) apply",
+        "99.00 USD is at most 500.00 USD: needs approval at level 1 (regional manager) "
+        "(tier regional)",
+        "refund after approval (pos / unknown would refund on_scan)"]
 
 
 def test_approve_moves_the_refund_audits_and_tells_the_store(

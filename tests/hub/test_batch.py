@@ -88,8 +88,9 @@ def test_a_gap_holds_later_events_until_it_fills_then_all_apply_in_order(engine:
         actions = [r.action for r in conn.execute(select(audit_log.c.action)
                                                   .order_by(audit_log.c.seq))]
     assert seqs == [1, 2, 3, 4]
-    assert actions == ["return.received", "inspection.recorded", "disposition.recorded",
-                       "refund.requested", "refund.decided"]
+    # the first refund to decide seeds the default policy, on the record, in the same batch
+    assert actions == ["return.received", "inspection.recorded", "policy.published",
+                       "disposition.recorded", "refund.requested", "refund.decided"]
 
 
 def test_events_arriving_out_of_order_in_one_batch_apply_in_seq_order(engine: Engine) -> None:
@@ -101,7 +102,7 @@ def test_events_arriving_out_of_order_in_one_batch_apply_in_seq_order(engine: En
 
 def test_an_under_limit_refund_is_approved_and_a_command_queued_to_its_node(
         engine: Engine) -> None:
-    result = ingest(engine, received("s1", "n1", 1, "R1"),
+    result = ingest(engine, received("s1", "n1", 1, "R1", "49.99"),
                     refund("s1", "n1", 2, "R1", "F1", "49.99"))
     assert result.commands == 1
     (ref,) = rows(engine, refunds)
@@ -119,9 +120,10 @@ def test_an_over_limit_refund_waits_for_approval_and_the_store_is_told(engine: E
                                                                "CHF"))
     states = {r.refund_id: (r.state, r.approval_level, r.decided_by) for r in rows(engine,
                                                                                   refunds)}
-    assert states == {"F1": ("pending_approval", 1, None), "F2": ("pending_approval", 1, None)}
+    # CHF has no FX rate in the default policy: a person prices it (manual review, top level)
+    assert states == {"F1": ("pending_approval", 1, None), "F2": ("pending_approval", 2, None)}
     bodies = [c.body for c in rows(engine, commands)]
-    assert [b["outcome"] for b in bodies] == ["pending_approval", "pending_approval"]
+    assert [b["outcome"] for b in bodies] == ["pending_approval", "manual_review"]
     assert [c.seq for c in rows(engine, commands)] == [1, 2]
 
 
@@ -212,5 +214,6 @@ def test_a_batch_of_many_events_stays_a_few_statements(engine: Engine) -> None:
     finally:
         event.remove(engine, "before_cursor_execute", spy)
     assert result.applied == 1000 and count(engine, returns) == 500
-    assert count(engine, commands) == 500 and count(engine, audit_log) == 1500
+    # 3 entries per return and refund, and one for the default policy seeded on first use
+    assert count(engine, commands) == 500 and count(engine, audit_log) == 1501
     assert len(statements) <= 25, statements

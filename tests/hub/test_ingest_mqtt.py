@@ -88,7 +88,7 @@ def test_a_gap_is_detected_then_filled_and_everything_applies_in_order(
 def test_the_decision_reaches_the_requesting_node_only(mqtt_hub: RunningHub, node_a: NodeProbe,
                                                        node_b: NodeProbe) -> None:
     node_b.send(received("store-b", "n1", 1, "RB"))
-    node_a.send(received("store-a", "n1", 1, "R1"))
+    node_a.send(received("store-a", "n1", 1, "R1", "19.99"))
     node_a.send(refund("store-a", "n1", 2, "R1", "F1", "19.99"))
     message = wait_for(lambda: node_a.on(TopicKind.COMMANDS), what="refund.decided at store A")
     command = decode(message[0].payload)

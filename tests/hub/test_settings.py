@@ -1,4 +1,4 @@
-"""Settings come from ACORN_HUB_* variables; limits are configuration; secrets are required."""
+"""Settings come from ACORN_HUB_* variables; desk limits are configuration; secrets required."""
 
 from __future__ import annotations
 
@@ -7,32 +7,33 @@ from decimal import Decimal
 import pytest
 
 from hub.errors import ConfigError
-from hub.settings import DEFAULT_LIMITS, load_settings
+from hub.settings import load_settings
 
 
 def test_defaults_are_safe_for_one_machine(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("ACORN_HUB_DATABASE_URL", "ACORN_HUB_AUTO_APPROVE_LIMITS"):
+    for name in ("ACORN_HUB_DATABASE_URL", "ACORN_HUB_DESK_BULK_LIMIT"):
         monkeypatch.delenv(name, raising=False)
     settings = load_settings()
     assert settings.database_url == "sqlite:///./var/hub/hub.db"
     assert (settings.http_host, settings.http_port) == ("127.0.0.1", 8080)
-    assert settings.auto_approve_limits == DEFAULT_LIMITS
+    assert (settings.desk_bulk_limit, settings.desk_target_hours) == (Decimal("5000"), 24.0)
+    assert (settings.session_hours, settings.session_cookie_secure) == (12.0, False)
     assert settings.sqlite_synchronous == "FULL"
 
 
 def test_limits_and_everything_else_come_from_the_environment(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ACORN_HUB_AUTO_APPROVE_LIMITS", '{"USD":"75.50","JPY":"9000"}')
+    monkeypatch.setenv("ACORN_HUB_DESK_BULK_LIMIT", "2500.50")
     monkeypatch.setenv("ACORN_HUB_INGEST_BATCH_SIZE", "200")
     monkeypatch.setenv("ACORN_HUB_LOG_LEVEL", "debug")
     settings = load_settings()
-    assert settings.auto_approve_limits == {"USD": Decimal("75.50"), "JPY": Decimal("9000")}
+    assert settings.desk_bulk_limit == Decimal("2500.50")
     assert (settings.ingest_batch_size, settings.log_level) == (200, "DEBUG")
 
 
 @pytest.mark.parametrize(("name", "value", "needle"), [
-    ("ACORN_HUB_AUTO_APPROVE_LIMITS", '{"XYZ":"5"}', "unknown ISO 4217 currency 'XYZ'"),
-    ("ACORN_HUB_AUTO_APPROVE_LIMITS", '{"USD":"-1"}', "non-negative"),
+    ("ACORN_HUB_DESK_BULK_LIMIT", "-1", "greater than or equal to 0"),
+    ("ACORN_HUB_DESK_BULK_LIMIT", "lots", "ACORN_HUB_DESK_BULK_LIMIT"),
     ("ACORN_HUB_HTTP_PORT", "99999", "ACORN_HUB_HTTP_PORT"),
     ("ACORN_HUB_SQLITE_SYNCHRONOUS", "OFF", "ACORN_HUB_SQLITE_SYNCHRONOUS"),
 ])

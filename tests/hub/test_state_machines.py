@@ -43,6 +43,25 @@ def test_every_other_refund_move_is_refused_with_a_sentence() -> None:
             refunds.transition(state, action)
 
 
+@pytest.mark.parametrize(("state", "manual_review", "told"), [
+    (S.APPROVED, False, "approved"),
+    (S.APPROVED, True, "approved"),            # the flag matters only while it waits
+    (S.PENDING_APPROVAL, False, "pending_approval"),
+    (S.PENDING_APPROVAL, True, "manual_review"),
+    (S.REJECTED, False, "rejected"),
+    (S.REJECTED, True, "rejected"),
+])
+def test_what_the_store_is_told_per_state(state: S, manual_review: bool, told: str) -> None:
+    assert refunds.outcome_of(state, manual_review).value == told
+
+
+def test_every_policy_outcome_has_an_action_from_requested() -> None:
+    for outcome, action in refunds.ACTION_FOR_OUTCOME.items():
+        after = refunds.transition(S.REQUESTED, action)
+        manual = outcome.value == "manual_review"
+        assert refunds.outcome_of(after, manual) is outcome
+
+
 def test_final_states_accept_nothing() -> None:
     for final in (S.REJECTED, S.SETTLED):
         assert refunds.allowed(final) == []

@@ -19,7 +19,7 @@ from hub.ingest.classify import Incoming
 from hub.ingest.writer import IngestWriter
 from hub.metrics import HubMetrics
 from protocol import decode, encode, utc_now
-from tests.hub.helpers import LIMITS, events_topic, node_row, received, wait_for
+from tests.hub.helpers import events_topic, node_row, received, wait_for
 
 
 @dataclass
@@ -44,7 +44,7 @@ def link() -> MemoryLink:
 
 @pytest.fixture
 def writer(engine: Engine, link: MemoryLink) -> Iterator[IngestWriter]:
-    w = IngestWriter(engine, link, LIMITS, HubMetrics(), batch_size=50, batch_ms=5)
+    w = IngestWriter(engine, link, HubMetrics(), batch_size=50, batch_ms=5)
     w.start()
     yield w
     w.stop()
@@ -117,7 +117,7 @@ def test_a_message_that_breaks_the_projection_is_isolated_and_dead_lettered(
 
 
 def test_stop_finishes_what_was_queued(engine: Engine, link: MemoryLink) -> None:
-    w = IngestWriter(engine, link, LIMITS, HubMetrics(), batch_size=10, batch_ms=5)
+    w = IngestWriter(engine, link, HubMetrics(), batch_size=10, batch_ms=5)
     for mid in range(1, 31):
         w.submit(message(mid, encode(received("s1", "n1", mid, f"R{mid}"))))
     w.start()

@@ -1,0 +1,302 @@
+"""``acorn-hub amazon ...``: seller accounts, syncs, refund submission, the SP-API simulator.
+
+    accounts add NAME --seller-id ID --region NA|EU|FE --marketplace US [...] [--endpoint URL]
+    accounts list
+    sync [--account NAME ...] [--job orders|returns|fba-returns|refund-events|settlements|all]
+         [--since DATE]
+    refunds submit [--account NAME ...]      send approved MFN refunds, follow their feeds
+    refunds list                             submitted refunds and where they are
+    simulator [--port 8100] [--rate-factor F] [--seed N] [--accounts N] [--models DIR]
+
+Errors end the command with one line on stderr (``hub.cli.main``). ``sync`` and ``refunds
+submit`` exit 1 when an account or a job had an error; the summary table says which.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from sqlalchemy import Engine, select
+
+from hub.amazon.accounts import add_account, list_accounts, load_accounts, new_account
+from hub.amazon.ratelimit import Limiter
+from hub.amazon.secrets import SecretSource, env_name
+from hub.amazon.settings import AmazonSettings, load_amazon_settings
+from hub.amazon.sync import SYNC_JOBS, AccountResult, Runner, run_jobs
+from hub.amazon.tables import amazon_feeds, amazon_refund_submissions
+from hub.db.engine import make_engine, reading
+from hub.errors import InputError
+from hub.migrations import upgrade
+from hub.settings import load_settings
+from hub.tokens import cli_actor
+
+app = typer.Typer(help="Amazon seller accounts, syncs and refunds (SP-API).", no_args_is_help=True)
+accounts_app = typer.Typer(
+    help="Seller accounts (secrets stay in env or the secrets file).", no_args_is_help=True
+)
+refunds_app = typer.Typer(help="MFN refunds sent to Amazon.", no_args_is_help=True)
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(refunds_app, name="refunds")
+
+Names = Annotated[list[str] | None, typer.Option("--account", help="account name (repeatable)")]
+
+
+@contextmanager
+def _database() -> Iterator[Engine]:
+    settings = load_settings()
+    upgrade(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    engine = make_engine(settings.database_url, settings.sqlite_synchronous)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@accounts_app.command("add")
+def accounts_add(
+    name: Annotated[str, typer.Argument(help="our name for the account, e.g. eu-main")],
+    seller_id: Annotated[str, typer.Option(help="Amazon's seller (merchant) id")],
+    region: Annotated[str, typer.Option(help="NA, EU or FE")],
+    marketplace: Annotated[list[str], typer.Option(help="US CA DE FR IT ES UK JP (repeatable)")],
+    endpoint: Annotated[
+        str | None, typer.Option(help="SP-API base URL override (simulator)")
+    ] = None,
+) -> None:
+    """Add a seller account; its secrets come from the environment or the secrets file."""
+    codes = [code for value in marketplace for code in value.split(",") if code.strip()]
+    account = new_account(name, seller_id, region, codes, endpoint)
+    with _database() as engine:
+        add_account(engine, account, cli_actor())
+    typer.echo(f"account {name} added ({account.region}: {', '.join(codes)})")
+    amazon = load_amazon_settings()
+    if not SecretSource(secrets_file=amazon.secrets_file).configured(name, seller_id):
+        typer.echo(
+            f"secrets not found yet: set {env_name(name, 'REFRESH_TOKEN')} (and "
+            f"_CLIENT_ID, _CLIENT_SECRET) or add them to the secrets file",
+            err=True,
+        )
+
+
+@accounts_app.command("list")
+def accounts_list() -> None:
+    """List the accounts: region, marketplaces, status, last error (never secrets)."""
+    amazon = load_amazon_settings()
+    secrets = SecretSource(secrets_file=amazon.secrets_file)
+    with _database() as engine, reading(engine) as conn:
+        accounts = list_accounts(conn)
+    table = Table(
+        "name", "seller id", "region", "marketplaces", "endpoint", "status", "secrets", "last error"
+    )
+    for a in accounts:
+        found = "found" if secrets.configured(a.name, a.seller_id) else "missing"
+        table.add_row(
+            a.name,
+            a.seller_id,
+            a.region,
+            " ".join(m.code for m in a.marketplaces),
+            a.endpoint or "Amazon",
+            a.status.value,
+            found,
+            a.last_error or "",
+        )
+    Console().print(table)
+
+
+def _since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as err:
+        raise InputError(f"--since: {value!r} is not a date (YYYY-MM-DD)", field="since") from err
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+class _Bar:
+    """One progress bar line per (account, job)."""
+
+    def __init__(self, progress: Progress, account: str, job: str) -> None:
+        self._progress = progress
+        self._task: TaskID = progress.add_task(f"{account} {job}", total=None, rows=0)
+        self._total = 0
+        self._rows = 0
+
+    def plan(self, steps: int) -> None:
+        self._total += steps
+        self._progress.update(self._task, total=self._total)
+
+    def step(self) -> None:
+        self._progress.advance(self._task)
+
+    def rows(self, count: int) -> None:
+        self._rows += count
+        self._progress.update(self._task, rows=self._rows)
+
+
+def _run(jobs: Sequence[str], names: Sequence[str], since: datetime | None) -> None:
+    amazon = load_amazon_settings()
+    console = Console(stderr=True)
+    with _database() as engine:
+        accounts = load_accounts(engine, names)
+        if not accounts:
+            typer.echo("no Amazon accounts: add one with `acorn-hub amazon accounts add`")
+            return
+        columns = (
+            SpinnerColumn(),
+            TextColumn("{task.description:<32}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rows]:>7} rows"),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=console) as progress:
+            runner = _runner(engine, amazon, since, progress)
+            results = run_jobs(runner, accounts, jobs)
+    _summary(results)
+    if not all(r.ok for r in results):
+        raise typer.Exit(1)
+
+
+def _runner(
+    engine: Engine, amazon: AmazonSettings, since: datetime | None, progress: Progress
+) -> Runner:
+    return Runner(
+        engine,
+        amazon,
+        Limiter(factor=amazon.rate_factor),
+        SecretSource(secrets_file=amazon.secrets_file),
+        since,
+        lambda account, job: _Bar(progress, account, job),
+    )
+
+
+def _summary(results: Sequence[AccountResult]) -> None:
+    table = Table(
+        "account",
+        "status",
+        "fetched",
+        "new",
+        "updated",
+        "errors",
+        "to stores",
+        "unknown stores",
+        title="Amazon sync",
+    )
+    for r in results:
+        t = r.tally
+        status = "error" if r.error else ("errors" if r.job_errors else "ok")
+        table.add_row(
+            r.account,
+            status,
+            *(
+                str(n)
+                for n in (t.fetched, t.new, t.updated, t.errors, t.announced, t.unknown_stores)
+            ),
+        )
+    console = Console()
+    console.print(table)
+    for r in results:
+        for job, message in sorted(r.job_errors.items()):
+            console.print(f"{r.account} {job}: {message}", markup=False, highlight=False)
+        if r.error and not r.job_errors:
+            console.print(f"{r.account}: {r.error}", markup=False, highlight=False)
+
+
+@app.command("sync")
+def sync(
+    account: Names = None,
+    job: Annotated[
+        str, typer.Option(help="orders, returns, fba-returns, refund-events, settlements or all")
+    ] = "all",
+    since: Annotated[
+        str | None,
+        typer.Option(help="read from this date (YYYY-MM-DD, UTC) instead of the stored cursor"),
+    ] = None,
+) -> None:
+    """Sync orders, returns, refund events and settlements from Amazon."""
+    if job != "all" and job not in SYNC_JOBS:
+        raise InputError(f"--job must be one of {', '.join(SYNC_JOBS)} or all", field="job")
+    _run(SYNC_JOBS if job == "all" else (job,), account or [], _since(since))
+
+
+@refunds_app.command("submit")
+def refunds_submit(account: Names = None) -> None:
+    """Send approved MFN refunds to Amazon (once each) and follow their feeds."""
+    _run(("refunds",), account or [], None)
+
+
+@refunds_app.command("list")
+def refunds_list() -> None:
+    """Refunds sent to Amazon: feed, status, Amazon's message."""
+    with _database() as engine, reading(engine) as conn:
+        rows = conn.execute(
+            select(
+                amazon_refund_submissions,
+                amazon_feeds.c.feed_id,
+                amazon_feeds.c.status.label("feed_status"),
+            )
+            .join(amazon_feeds, amazon_feeds.c.feed_key == amazon_refund_submissions.c.feed_key)
+            .order_by(amazon_refund_submissions.c.created_at)
+        ).all()
+    table = Table(
+        "store/refund", "account", "order", "amount", "feed", "feed status", "status", "message"
+    )
+    for r in rows:
+        table.add_row(
+            f"{r.store_id}/{r.refund_id}",
+            r.account,
+            r.order_id,
+            f"{r.amount:f} {r.currency}",
+            r.feed_id or "-",
+            r.feed_status,
+            r.status,
+            r.error or "",
+        )
+    Console().print(table)
+
+
+@app.command("simulator")
+def simulator(
+    port: Annotated[int, typer.Option(help="TCP port")] = 8100,
+    host: Annotated[str, typer.Option(help="interface")] = "127.0.0.1",
+    rate_factor: Annotated[float, typer.Option(help="multiply every documented rate")] = 1.0,
+    seed: Annotated[int, typer.Option(help="seed of the generated sellers and data")] = 1,
+    accounts: Annotated[int, typer.Option(help="seeded seller accounts")] = 3,
+    models: Annotated[
+        Path | None,
+        typer.Option(help="Amazon's model files: also play the static sandbox under /sandbox"),
+    ] = None,
+    credentials_file: Annotated[
+        Path | None,
+        typer.Option(help="write the seeded accounts' LWA credentials here (mode 0600)"),
+    ] = None,
+) -> None:
+    """Run the SP-API simulator (tests, `make run`, trying ACORN without an Amazon account)."""
+    from hub.spapi_sim import run
+
+    run(
+        host,
+        port,
+        models_dir=models,
+        rate_factor=rate_factor,
+        seed=seed,
+        accounts=accounts,
+        credentials_file=credentials_file,
+        log_level="warning",
+    )
