@@ -4,6 +4,9 @@ Rules:
 - an event is new unless its (store, node, seq) is already stored: at or below the node's
   contiguous seq, already held beyond a gap, or earlier in the same batch (duplicates are
   skipped but still acked);
+- a repeat is a duplicate only if its message id is the held one; the same seq under another id
+  means the node's database was reset or cloned, and that event is dead-lettered whole (acked,
+  so the node moves on, but never silently dropped);
 - new events are stored in ``inbox``; events are applied to the projections strictly in seq
   order and only up to the contiguous seq; events beyond a gap wait in ``inbox`` until the gap
   fills (gaps are logged and counted);
@@ -75,7 +78,9 @@ def store_batch(tx: Tx, items: Sequence[Classified]) -> BatchResult:
     events = [i for i in items if isinstance(i, NodeEvent)]
     statuses = [i for i in items if isinstance(i, StatusUpdate)]
     cursors = _cursors(conn, [e.key for e in events] + [s.key for s in statuses], tx.now)
-    fresh, result.duplicates = _fresh(conn, cursors, events)
+    fresh, repeats = _fresh(conn, cursors, events)
+    reused = _reused(conn, repeats, fresh) if repeats else []
+    result.duplicates = len(repeats) - len(reused)
     _insert_inbox(conn, fresh, tx.now)
     ready, result.new_gaps = _advance(conn, cursors, fresh)
     projector = Projector(state.load(tx, ready), tx.now)
@@ -84,7 +89,7 @@ def store_batch(tx: Tx, items: Sequence[Classified]) -> BatchResult:
     state.flush(tx, projector.changes)
     result.came_online = _apply_statuses(cursors, statuses)
     _save_cursors(conn, cursors.values(), tx.now)
-    rejected = [i for i in items if isinstance(i, Rejected)]
+    rejected = [i for i in items if isinstance(i, Rejected)] + reused
     result.dead = _dead_letters(conn, rejected, projector.changes.problems, tx.now)
     result.acks = {e.key: cursors[e.key].ack() for e in events}
     result.stored, result.applied = len(fresh), len(ready)
@@ -118,23 +123,53 @@ def _cursor(key: Key, row: Any) -> Cursor:
 
 
 def _fresh(conn: Connection, cursors: Mapping[Key, Cursor],
-           events: Sequence[NodeEvent]) -> tuple[list[NodeEvent], int]:
+           events: Sequence[NodeEvent]) -> tuple[list[NodeEvent], list[NodeEvent]]:
+    """Split events into new ones and repeats of a seq the hub already holds."""
     fresh: list[NodeEvent] = []
+    repeats: list[NodeEvent] = []
     maybe: dict[Key, list[NodeEvent]] = defaultdict(list)
     seen: set[tuple[Key, int]] = set()
-    duplicates = 0
     for event in events:
         cursor, seq = cursors[event.key], event.envelope.seq
         if seq <= cursor.contiguous or (event.key, seq) in seen:
-            duplicates += 1
+            repeats.append(event)
             continue
         seen.add((event.key, seq))
         (maybe[event.key] if seq <= cursor.highest else fresh).append(event)
     for key, candidates in maybe.items():
         held = _held_seqs(conn, key, [e.envelope.seq for e in candidates])
         fresh.extend(e for e in candidates if e.envelope.seq not in held)
-        duplicates += sum(1 for e in candidates if e.envelope.seq in held)
-    return fresh, duplicates
+        repeats.extend(e for e in candidates if e.envelope.seq in held)
+    return fresh, repeats
+
+
+def _reused(conn: Connection, repeats: Sequence[NodeEvent],
+            fresh: Sequence[NodeEvent]) -> list[Rejected]:
+    """Repeats whose message id differs from the held one: a seq used twice by one node.
+
+    That happens only when a node's database was reset or cloned. Treating them as duplicates
+    would silently drop real returns, so they are dead-lettered with their whole payload.
+    """
+    by_key: dict[Key, list[NodeEvent]] = defaultdict(list)
+    for event in repeats:
+        by_key[event.key].append(event)
+    in_batch = {(e.key, e.envelope.seq): e.envelope.id for e in fresh}
+    reused: list[Rejected] = []
+    for key, events in by_key.items():
+        rows = conn.execute(select(inbox.c.seq, inbox.c.message_id).where(
+            inbox.c.store_id == key[0], inbox.c.node_id == key[1],
+            inbox.c.seq.in_(sorted({e.envelope.seq for e in events}))))
+        held = {int(r.seq): r.message_id for r in rows}
+        for event in events:
+            seq = event.envelope.seq
+            known = held.get(seq, in_batch.get((key, seq)))
+            if known is not None and known != event.envelope.id:
+                reused.append(Rejected(
+                    node_topic(key[0], key[1], TopicKind.EVENTS), f"{key[0]}/{key[1]}",
+                    f"seq {seq} of {key[0]}/{key[1]} was already used by message {known}; "
+                    "the node's database was reset or cloned - re-enrol it under a new node id",
+                    "seq", encode(event.envelope)))
+    return reused
 
 
 def _held_seqs(conn: Connection, key: Key, seqs: list[int]) -> set[int]:

@@ -65,15 +65,26 @@ def test_duplicates_in_a_batch_and_across_batches_are_stored_once(engine: Engine
     assert count(engine, dead_letters) == 0
 
 
+def test_a_seq_reused_by_another_message_is_dead_lettered_not_dropped(engine: Engine) -> None:
+    ingest(engine, received("s1", "n1", 1, "R1"))
+    wiped = received("s1", "n1", 1, "R-AFTER-RESET")  # same seq, new message: a reset node
+    result = ingest(engine, wiped, wiped)
+    assert result.duplicates == 0 and result.stored == 0
+    letters = rows(engine, dead_letters)
+    assert len(letters) == 2 and all("already used" in d.reason for d in letters)
+    assert all(b"R-AFTER-RESET" in d.payload for d in letters)  # the return is kept, not lost
+    assert [r.return_id for r in rows(engine, returns)] == ["R1"]
+
+
 def test_a_gap_holds_later_events_until_it_fills_then_all_apply_in_order(engine: Engine) -> None:
-    r = ingest(engine, received("s1", "n1", 1, "R1"), inspected("s1", "n1", 2, "R1"),
-               refund("s1", "n1", 4, "R1", "F1"))
+    fourth = refund("s1", "n1", 4, "R1", "F1")
+    r = ingest(engine, received("s1", "n1", 1, "R1"), inspected("s1", "n1", 2, "R1"), fourth)
     assert r.acks[("s1", "n1")] == Ack(up_to_seq=2, gap_after=2)
     assert r.new_gaps == 1 and r.stored == 3 and r.applied == 2
     node = node_row(engine, "s1", "n1")
     assert (node.contiguous_seq, node.highest_seq) == (2, 4)
     assert rows(engine, refunds) == []  # seq 4 is held, not applied
-    again = ingest(engine, refund("s1", "n1", 4, "R1", "F1"))  # resent while the gap is open
+    again = ingest(engine, fourth)  # resent while the gap is open
     assert (again.stored, again.duplicates) == (0, 1)
 
     filled = ingest(engine, disposed("s1", "n1", 3, "R1"))
