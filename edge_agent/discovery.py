@@ -47,7 +47,8 @@ def from_network(device: FoundDevice) -> Found:
     """A browsed printer or hub with its settings lines."""
     host = _host(device)
     if device.kind.value == "hub":
-        lines = [f"{ENV_PREFIX}MQTT_HOST={host.strip('[]')}"]
+        broker = device.properties.get("mqtt_host") or host.strip("[]")
+        lines = [f"{ENV_PREFIX}MQTT_HOST={broker}"]
         if device.properties.get("mqtt_port"):
             lines.append(f"{ENV_PREFIX}MQTT_PORT={device.properties['mqtt_port']}")
         scheme = device.properties.get("scheme", "http")

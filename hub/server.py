@@ -15,6 +15,8 @@ from types import FrameType
 import uvicorn
 from fastapi import FastAPI
 
+from hub import __version__
+from hub.advertise import Advertiser, HubAnnouncement, addresses_for
 from hub.amazon.scheduler import start_scheduler
 from hub.errors import HubError
 from hub.settings import Settings
@@ -34,9 +36,12 @@ def run(app: FastAPI, settings: Settings) -> None:
     server = uvicorn.Server(config)
     previous = {sig: signal.signal(sig, _quiet) for sig in (signal.SIGINT, signal.SIGTERM)}
     amazon = start_scheduler(settings)  # the Amazon jobs on their intervals (None: disabled)
+    advertiser = advertise(settings)
     try:
         server.run()
     finally:
+        if advertiser is not None:
+            advertiser.close()
         if amazon is not None:
             amazon.stop()
         for sig, handler in previous.items():
@@ -44,3 +49,14 @@ def run(app: FastAPI, settings: Settings) -> None:
     if not server.started:
         raise HubError(f"the hub did not start on {settings.http_host}:{settings.http_port} "
                        "(see the log above)")
+
+
+def advertise(settings: Settings) -> Advertiser | None:
+    """Start the mDNS announcement when configured."""
+    if not settings.advertise:
+        return None
+    return Advertiser(HubAnnouncement(
+        name=settings.advertise_name, http_port=settings.http_port,
+        mqtt_port=settings.advertise_mqtt_port or settings.mqtt_port, version=__version__,
+        addresses=addresses_for(settings.advertise_interfaces, settings.http_host),
+        mqtt_host=settings.advertise_mqtt_host))

@@ -54,6 +54,14 @@ class Settings(BaseSettings):
     ingest_batch_ms: int = Field(20, ge=0, le=5000)
     command_resend_seconds: float = Field(30.0, gt=0)
     command_poll_seconds: float = Field(1.0, gt=0, description="how often to look for new commands")
+    advertise: bool = Field(False, description="announce the hub over mDNS as _acorn-hub._tcp")
+    advertise_name: str = Field("ACORN hub", min_length=1, max_length=60)
+    advertise_interfaces: list[str] = Field(default_factory=list, description=(
+        "IPv4 addresses to announce on (JSON list); empty: the API's bind address or all"))
+    advertise_mqtt_host: str | None = Field(None, description=(
+        "broker address stores should use, when it is not the hub's own address"))
+    advertise_mqtt_port: int | None = Field(None, ge=1, le=65535, description=(
+        "broker port stores should use (default: MQTT_PORT)"))
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
 

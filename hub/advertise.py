@@ -1,0 +1,85 @@
+"""Announce the hub on the local network as ``_acorn-hub._tcp`` (mDNS), so a technician's
+``acorn-edge devices`` on a store mini-PC finds it and prints the settings lines to use.
+
+Rules:
+- off unless ``ACORN_HUB_ADVERTISE=true`` (a hub in a data centre has no LAN to announce on);
+- the service port is the hub API's; the TXT record carries ``mqtt_port`` (and ``mqtt_host``
+  when the broker is not on the hub's own address), ``scheme``, ``path`` and ``version``;
+- addresses: the configured interfaces, else the API's bind address, else every non-loopback
+  IPv4 address of the machine.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import ifaddr
+from zeroconf import InterfaceChoice, IPVersion, ServiceInfo, Zeroconf
+
+from hub.errors import HubError
+
+log = logging.getLogger(__name__)
+
+HUB_SERVICE = "_acorn-hub._tcp.local."
+
+
+@dataclass(frozen=True)
+class HubAnnouncement:
+    """What to announce."""
+
+    name: str
+    http_port: int
+    mqtt_port: int
+    version: str
+    addresses: tuple[str, ...]
+    mqtt_host: str | None = None
+
+    def properties(self) -> dict[str, str]:
+        """The TXT record."""
+        txt = {"mqtt_port": str(self.mqtt_port), "scheme": "http", "path": "/api",
+               "version": self.version}
+        if self.mqtt_host:
+            txt["mqtt_host"] = self.mqtt_host
+        return txt
+
+
+def addresses_for(interfaces: Sequence[str], bind_host: str) -> tuple[str, ...]:
+    """The IPv4 addresses to announce (see the module rules)."""
+    if interfaces:
+        return tuple(interfaces)
+    if bind_host not in {"0.0.0.0", "", "::"}:
+        return (bind_host,)
+    return tuple(str(ip.ip) for adapter in ifaddr.get_adapters() for ip in adapter.ips
+                 if isinstance(ip.ip, str) and not ipaddress.ip_address(ip.ip).is_loopback)
+
+
+class Advertiser:
+    """A running mDNS announcement; ``close()`` withdraws it."""
+
+    def __init__(self, announcement: HubAnnouncement) -> None:
+        if not announcement.addresses:
+            raise HubError("no address to advertise the hub on; set ACORN_HUB_ADVERTISE_INTERFACES")
+        self._info = ServiceInfo(
+            HUB_SERVICE, f"{announcement.name}.{HUB_SERVICE}", port=announcement.http_port,
+            properties=announcement.properties(),
+            addresses=[socket.inet_aton(ip) for ip in announcement.addresses],
+            server=f"{socket.gethostname().split('.')[0]}.local.")
+        interfaces = list(announcement.addresses) if all(
+            ipaddress.ip_address(ip).is_loopback for ip in announcement.addresses
+        ) else InterfaceChoice.All
+        self._zeroconf = Zeroconf(interfaces=interfaces, ip_version=IPVersion.V4Only)
+        try:
+            self._zeroconf.register_service(self._info)
+        except OSError as err:
+            self._zeroconf.close()
+            raise HubError(f"cannot advertise the hub over mDNS: {err}") from err
+        log.info("advertising the hub as %r on %s", announcement.name, announcement.addresses)
+
+    def close(self) -> None:
+        """Withdraw the announcement and close the mDNS sockets."""
+        self._zeroconf.unregister_service(self._info)
+        self._zeroconf.close()
