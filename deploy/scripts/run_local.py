@@ -35,6 +35,10 @@ from hub.fleet.local_broker import BrokerError, LocalBroker, free_port
 ROOT = Path(__file__).resolve().parents[2]
 STATE = ROOT / "var" / "dev"
 BIN = Path(sys.executable).parent
+SIM_CREDENTIALS = STATE / "spapi-credentials.json"
+SIM_RATE_FACTOR = 20
+# the simulator's drop-off store ids -> the stores make run starts
+AMAZON_STORE_MAP = {"store-de-ber-01": "store-berlin-1", "store-us-nyc-01": "store-nyc-1"}
 STORES = [
     {
         "store_id": "store-berlin-1",
@@ -71,7 +75,7 @@ def secrets_file() -> dict[str, str]:
     """Passwords kept across restarts of make run (the broker keeps their hashes)."""
     path = STATE / "secrets.json"
     data: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
-    for key in ["hub"] + [f"{s['store_id']}.{s['node_id']}" for s in STORES]:
+    for key in ["hub", "desk-admin"] + [f"{s['store_id']}.{s['node_id']}" for s in STORES]:
         data.setdefault(key, secrets.token_urlsafe(18))
     path.write_text(json.dumps(data, indent=2))
     path.chmod(0o600)
@@ -138,7 +142,7 @@ def start_broker(passwords: dict[str, str]) -> LocalBroker:
     return broker
 
 
-def hub_env(broker: LocalBroker, password: str, http_port: int, sim_url: str) -> dict[str, str]:
+def hub_env(broker: LocalBroker, password: str, http_port: int) -> dict[str, str]:
     """Environment of the hub process."""
     return base_env() | {
         "ACORN_HUB_DATABASE_URL": f"sqlite:///{STATE / 'hub.db'}",
@@ -149,8 +153,50 @@ def hub_env(broker: LocalBroker, password: str, http_port: int, sim_url: str) ->
         "ACORN_HUB_HTTP_PORT": str(http_port),
         "ACORN_HUB_BROKER_ADMIN_USERNAME": broker.admin_user,
         "ACORN_HUB_BROKER_ADMIN_PASSWORD": broker.admin_password,
-        "ACORN_HUB_SPAPI_ENDPOINT": sim_url,
+        # Amazon: the simulator's seeded sellers, at 20x Amazon's documented rates
+        "ACORN_HUB_AMAZON_SECRETS_FILE": str(SIM_CREDENTIALS),
+        "ACORN_HUB_AMAZON_RATE_FACTOR": str(SIM_RATE_FACTOR),
+        "ACORN_HUB_AMAZON_BACKFILL_DAYS": "14",
+        "ACORN_HUB_AMAZON_STORE_MAP": json.dumps(AMAZON_STORE_MAP),
+        # announce the hub on loopback, so `acorn-edge devices --interface 127.0.0.1` finds it
+        "ACORN_HUB_ADVERTISE": "true",
+        "ACORN_HUB_ADVERTISE_INTERFACES": '["127.0.0.1"]',
     }
+
+
+def register_amazon_accounts(env: dict[str, str], sim_url: str) -> list[str]:
+    """Add the simulator's seeded sellers as hub accounts (once; later runs keep them)."""
+    from hub.amazon.marketplaces import by_id
+
+    deadline = time.monotonic() + 30
+    while not SIM_CREDENTIALS.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if not SIM_CREDENTIALS.exists():
+        return []
+    names = []
+    for account in json.loads(SIM_CREDENTIALS.read_text())["accounts"]:
+        name = f"sim-{account['region'].lower()}-{account['seller_id'][-4:].lower()}"
+        codes = [by_id(m).code for m in account["marketplace_ids"]]
+        argv = [str(BIN / "acorn-hub"), "amazon", "accounts", "add", name, "--seller-id",
+                account["seller_id"], "--region", account["region"], "--endpoint", sim_url]
+        for code in codes:
+            argv += ["--marketplace", code]
+        subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+        names.append(f"{name} ({', '.join(codes)})")
+    return names
+
+
+def create_desk_user(env: dict[str, str]) -> str:
+    """An admin who can sign in to the approvals desk (password kept in var/dev/secrets.json)."""
+    password = secrets_file()["desk-admin"]
+    pw_file = STATE / "desk-admin.password"
+    pw_file.write_text(password + "\n")
+    pw_file.chmod(0o600)
+    subprocess.run([str(BIN / "acorn-hub"), "users", "add", "admin", "--role", "admin", "--name",
+                    "Dev Admin", "--password-file", str(pw_file)], env=env, capture_output=True,
+                   text=True, check=False)
+    pw_file.unlink()
+    return password
 
 
 @dataclass
@@ -279,12 +325,18 @@ def main() -> None:
         sim_port = port_or_free(8100)
         sim = spawn(
             "spapi-simulator",
-            [str(BIN / "acorn-hub"), "amazon", "simulator", "--port", str(sim_port)],
+            [str(BIN / "acorn-hub"), "amazon", "simulator", "--port", str(sim_port),
+             "--rate-factor", str(SIM_RATE_FACTOR), "--accounts", "2",
+             "--credentials-file", str(SIM_CREDENTIALS)],
             base_env(),
         )
         children.append(sim)
         hub_port = port_or_free(8080)
-        env = hub_env(broker, passwords["hub"], hub_port, f"http://127.0.0.1:{sim_port}")
+        env = hub_env(broker, passwords["hub"], hub_port)
+        # accounts before `serve`, so its scheduler's first sync (after ~5 s) already sees them
+        subprocess.run([str(BIN / "acorn-hub"), "db", "upgrade"], env=env, capture_output=True,
+                       check=False)
+        accounts = register_amazon_accounts(env, f"http://127.0.0.1:{sim_port}")
         hub = spawn("hub", [str(BIN / "acorn-hub"), "serve"], env)
         children.append(hub)
         wait_http(hub, f"http://127.0.0.1:{hub_port}/api/health")
@@ -305,8 +357,18 @@ def main() -> None:
             wait_http(child, f"http://127.0.0.1:{port}/api/health")
         children += start_pos_simulators(edges)
         token = create_token(env)
+        desk_password = create_desk_user(env)
         seed_expected_returns(env)
         print_banner(broker, hub_port, sim_port, edges, token)
+        print(f"  approvals desk         http://127.0.0.1:{hub_port}/desk   "
+              f"(user admin, password {desk_password})")
+        if accounts:
+            print(f"  Amazon accounts        {'; '.join(accounts)} — synced by the hub's "
+                  "scheduler, or now: acorn-hub amazon sync (with var/dev/hub.env)")
+        (STATE / "hub.env").write_text("".join(f"{k}={v}\n" for k, v in env.items()
+                                               if k.startswith("ACORN_HUB_")))
+        (STATE / "hub.env").chmod(0o600)
+        print(flush=True)
         watch(children)
     except BrokerError as err:
         sys.exit(f"broker: {err}")
