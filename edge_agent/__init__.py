@@ -2,7 +2,8 @@
 
 Modules (functional core first, then the thin adapters around it)::
 
-    returns     pure: the return state machine (transition table), totals, RMA mismatch
+    returns     pure: the return state machine (transition table), totals, RMA mismatch,
+                the offline refund rule
     outbox      the outbox table (gap-free seq) and the pure SendWindow policy
     errors      the package's one exception tree
     ids         return and refund ids (R/F + 12 Crockford base32 chars)
@@ -12,7 +13,12 @@ Modules (functional core first, then the thin adapters around it)::
     records     rows of the business tables; views: API read models built from them
     audit       the append-only, hash-chained local audit log
     counter     the counter's actions (scan, receive, inspect, dispose), one transaction each
-    commands    hub commands applied exactly once (+ the store's retained config)
+    commands    hub commands applied exactly once
+    store_config the store's retained config from the hub (offline limit, staff PIN hashes)
+    pins        staff PIN hashes checked offline (the hub's scrypt format)
+    staff       staff sign-in, sessions and the wrong-PIN throttle; staff_models, session_api
+    auth        the local API's one access rule (staff session, POS key, loopback before enrolment)
+    body_limit  request bodies above max_request_bytes refused (413)
     link        the MQTT link: outbox drain, acks, resends, commands, presence
     scans       pure: what a scanned line means and what staff are told
     receipts    render inputs of drop-off receipts and item labels (hardware layouts, lazily)

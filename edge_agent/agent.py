@@ -24,7 +24,10 @@ from edge_agent.models import Health
 from edge_agent.pos import Pos
 from edge_agent.print_queue import Printing
 from edge_agent.settings import EdgeSettings
+from edge_agent.staff import Staff
 from edge_agent.store import Store
+from edge_agent.store_config import signin_required
+from edge_agent.store_config import version as config_version
 from protocol import __version__ as protocol_version
 from protocol import utc_now
 
@@ -70,6 +73,7 @@ class Agent:
         self.devices = Devices(settings, self.counter, store, self.events,
                                lambda: bool(self.link and self.link.connected))
         self.pos = Pos(store, self.counter)
+        self.staff = Staff(store, settings)
         self.started_at = utc_now()
         self.metrics.watch(lambda: self.counter.figures().pending,
                            lambda: self.counter.figures().last_acked_seq)
@@ -110,14 +114,21 @@ class Agent:
         if self._lock is not None:
             self._lock.close()
 
+    @property
+    def link_up(self) -> bool:
+        """True while the MQTT link to the hub is connected."""
+        return bool(self.link and self.link.connected)
+
     def health(self) -> Health:
-        """Identity, connection and outbox figures."""
+        """Identity, connection, outbox figures and the store config in force."""
         figures = self.counter.figures()
+        with self.store.read() as tx:
+            held, required = config_version(tx), signin_required(tx)
         s = self.settings
         return Health(
             store_id=s.store_id, node_id=s.node_id, store_name=s.store_name or s.store_id,
             store_timezone=s.store_timezone, currency=s.currency,
-            broker_connected=bool(self.link and self.link.connected),
+            broker_connected=self.link_up, config_version=held, signin_required=required,
             subscribed=bool(self.link and self.link.subscribed),
             outbox_pending=figures.pending, last_acked_seq=figures.last_acked_seq,
             next_seq=figures.next_seq, version=self.version,

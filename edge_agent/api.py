@@ -11,10 +11,19 @@ Routes (default ``http://127.0.0.1:8081``)::
     POST /api/returns/{id}/disposition       disposition (only after QC)             -> 201
     GET  /metrics                            Prometheus text format
 
+Every route but health and metrics is guarded by ``edge_agent.auth``: once the store's config
+names staff, a staff session (``POST /api/session``) or a POS API key (``Authorization: Bearer``)
+is needed; before that, only this machine (loopback) may call them unless the LAN is allowed. A
+signed-in member of staff is recorded as ``staff_id`` / ``inspected_by`` / ``decided_by`` (naming
+someone else is 403). ``approve_offline`` on a return: see ``edge_agent.auth`` and the field.
+
 Error answers, always: ``{"detail": [{"field": "items.0.unit_price.amount" | null, "message": …}]}``
-with 400 (unreadable body), 404 (no such return or route), 409 (state machine or duplicate RMA),
-422 (a field is wrong, named by its dotted path without the ``body.`` prefix), 500 (never with a
-traceback; the log has it under the reference given). A refused request writes nothing.
+with 400 (unreadable body), 401 (sign in: ``session``, or a bad ``authorization``), 403 (not
+allowed: ``client``, ``approve_offline`` or an impersonated staff field), 404 (no such return or
+route), 409 (state machine, duplicate RMA, offline refund above the limit: ``amount``), 413 (body
+too large), 422 (a field is wrong, named by its dotted path without the ``body.`` prefix), 429
+(too many wrong PINs), 500 (never with a traceback; the log has it under the reference given). A
+refused request writes nothing.
 """
 
 from __future__ import annotations
@@ -30,7 +39,8 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from edge_agent.agent import Agent
-from edge_agent.errors import RequestError
+from edge_agent.auth import GUARD, Caller, CallerDep, may_approve_offline, stamp
+from edge_agent.errors import RequestError, TooManyAttempts
 from edge_agent.metrics import CONTENT_TYPE
 from edge_agent.models import (
     DispositionRequest,
@@ -54,7 +64,7 @@ def _agent(request: Request) -> Agent:
 
 AgentDep = Annotated[Agent, Depends(_agent)]
 ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody} for status in (400, 404, 409, 422)}
+    status: {"model": ErrorBody} for status in (400, 401, 403, 404, 409, 413, 422)}
 
 router = APIRouter()
 
@@ -65,26 +75,35 @@ def health(agent: AgentDep) -> Health:
     return agent.health()
 
 
-@router.post("/api/scans", response_model=ScanResult, responses=ERRORS)
+@router.post("/api/scans", response_model=ScanResult, responses=ERRORS, dependencies=GUARD)
 def scan(body: ScanRequest, agent: AgentDep) -> Response:
     """Match a scanned code against existing returns and cached RMAs (works offline)."""
     return _json(agent.counter.scan(body.code))
 
 
 @router.post("/api/returns", response_model=ReturnView, status_code=201, responses=ERRORS)
-def record_return(body: ReturnRequest, agent: AgentDep) -> Response:
-    """Record a return (and its refund request), durably, before answering."""
-    return _json(agent.counter.record_return(body), 201)
+def record_return(body: ReturnRequest, agent: AgentDep, caller: CallerDep) -> Response:
+    """Record a return (and its refund request), durably, before answering; with
+    ``approve_offline`` a signed-in store manager pays the refund out while the hub is away."""
+    body = body.model_copy(update={"staff_id": stamp(caller, body.staff_id, "staff_id")})
+    approver = offline_approver(caller, body.approve_offline, agent)
+    return _json(agent.counter.record_return(body, approved_by=approver), 201)
 
 
-@router.get("/api/returns", response_model=ReturnPage, responses=ERRORS)
+def offline_approver(caller: Caller, asked: bool, agent: Agent) -> str | None:
+    """The manager approving a refund offline when ``asked`` (403/409 if they may not now)."""
+    return may_approve_offline(caller, agent.link_up) if asked else None
+
+
+@router.get("/api/returns", response_model=ReturnPage, responses=ERRORS, dependencies=GUARD)
 def list_returns(agent: AgentDep, limit: Annotated[int, Query(ge=1, le=200)] = 50,
                  offset: Annotated[int, Query(ge=0)] = 0) -> Response:
     """Recent returns, newest first; follow ``next_offset`` for more."""
     return _json(agent.counter.list_returns(limit, offset))
 
 
-@router.get("/api/returns/{return_id}", response_model=ReturnView, responses=ERRORS)
+@router.get("/api/returns/{return_id}", response_model=ReturnView, responses=ERRORS,
+            dependencies=GUARD)
 def get_return(return_id: str, agent: AgentDep) -> Response:
     """One return with items, inspection, disposition, refund and the hub's decision."""
     return _json(agent.counter.get_return(return_id))
@@ -92,16 +111,22 @@ def get_return(return_id: str, agent: AgentDep) -> Response:
 
 @router.post("/api/returns/{return_id}/inspection", response_model=ReturnView, status_code=201,
              responses=ERRORS)
-def record_inspection(return_id: str, body: InspectionRequest, agent: AgentDep) -> Response:
+def record_inspection(return_id: str, body: InspectionRequest, agent: AgentDep,
+                      caller: CallerDep) -> Response:
     """Record the QC result of a received return."""
-    return _json(agent.counter.record_inspection(return_id, body), 201)
+    by = stamp(caller, body.inspected_by, "inspected_by")
+    return _json(agent.counter.record_inspection(
+        return_id, body.model_copy(update={"inspected_by": by})), 201)
 
 
 @router.post("/api/returns/{return_id}/disposition", response_model=ReturnView, status_code=201,
              responses=ERRORS)
-def record_disposition(return_id: str, body: DispositionRequest, agent: AgentDep) -> Response:
+def record_disposition(return_id: str, body: DispositionRequest, agent: AgentDep,
+                       caller: CallerDep) -> Response:
     """Record the disposition of an inspected return."""
-    return _json(agent.counter.record_disposition(return_id, body), 201)
+    by = stamp(caller, body.decided_by, "decided_by")
+    return _json(agent.counter.record_disposition(
+        return_id, body.model_copy(update={"decided_by": by})), 201)
 
 
 @router.get("/metrics", response_class=Response)
@@ -138,7 +163,10 @@ async def _invalid(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _refused(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestError)
-    return _answer(exc.status_code, [{"field": exc.field, "message": exc.message}])
+    answer = _answer(exc.status_code, [{"field": exc.field, "message": exc.message}])
+    if isinstance(exc, TooManyAttempts):
+        answer.headers["Retry-After"] = str(exc.retry_after)
+    return answer
 
 
 async def _http(_request: Request, exc: Exception) -> JSONResponse:

@@ -19,8 +19,9 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from edge_agent import api, device_api, events_stream, pos_api
+from edge_agent import api, device_api, events_stream, pos_api, session_api
 from edge_agent.agent import Agent
+from edge_agent.body_limit import BodyLimit
 from edge_agent.settings import EdgeSettings
 
 WEB_DIR = Path(__file__).parent / "web"
@@ -30,6 +31,8 @@ TAGS = [
     {"name": "devices", "description": "Receipt and label printers (status, queue, reprint) and "
      "the barcode scanner."},
     {"name": "events", "description": "Live events for counter screens (server-sent events)."},
+    {"name": "staff", "description": "Staff sign-in at the counter with a PIN (checked at the "
+     "store, offline too) and the store config from the hub."},
 ]
 
 
@@ -49,8 +52,9 @@ def create_app(settings: EdgeSettings, connect: bool = True) -> FastAPI:
                   description=(api.__doc__ or "").split("\n\n", 1)[-1], openapi_tags=TAGS)
     app.state.agent = agent
     api.install(app)
-    for module in (device_api, pos_api, events_stream):
+    for module in (device_api, pos_api, events_stream, session_api):
         app.include_router(module.router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
 
     @app.get("/", include_in_schema=False)

@@ -1,4 +1,4 @@
-"""Commands from the hub, applied exactly once, and the store's retained config.
+"""Commands from the hub, applied exactly once (the store's retained config: ``store_config``).
 
 Rules:
 - a command's envelope ``id`` is its command id; the effect, the ``applied_commands`` row and the
@@ -28,7 +28,6 @@ from edge_agent.store import Store, Tx
 from protocol import (
     BODY_TYPES,
     COMMAND_KINDS,
-    MAX_PAYLOAD_BYTES,
     CommandApplied,
     DecodeError,
     Envelope,
@@ -150,13 +149,3 @@ def _salvage(payload: bytes) -> tuple[str, str]:
     kind = str(raw_kind) if isinstance(raw_kind, str) and raw_kind in BODY_TYPES else "unknown"
     return command_id, kind
 
-
-def store_config(store: Store, payload: bytes) -> bool:
-    """Keep the store's latest retained config payload as received; False if it was refused."""
-    if len(payload) > MAX_PAYLOAD_BYTES:
-        log.warning("ignored a store config of %d bytes (limit %d)", len(payload),
-                    MAX_PAYLOAD_BYTES)
-        return False
-    with store.write() as tx:
-        tx.set_meta("store_config", payload.decode("utf-8", errors="replace"))
-    return True

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from edge_agent import audit, outbox, records, views
+from edge_agent import audit, outbox, records, store_config, views
 from edge_agent.errors import Conflict, InvalidRequest
 from edge_agent.ids import new_refund_id, new_return_id, return_id_for_code
 from edge_agent.models import (
@@ -34,7 +34,14 @@ from edge_agent.models import (
     ScanResult,
 )
 from edge_agent.outbox import Figures
-from edge_agent.returns import Action, ReturnState, mismatches, next_state, total_of
+from edge_agent.returns import (
+    Action,
+    ReturnState,
+    check_offline_refund,
+    mismatches,
+    next_state,
+    total_of,
+)
 from edge_agent.store import Store, Tx
 from protocol import (
     Body,
@@ -48,10 +55,18 @@ from protocol import (
 
 B = TypeVar("B", bound=BaseModel)
 Within = Callable[[Tx, str], None]
+MAX_REASONS, MAX_NOTE = 20, 2000  # what ReturnReceived.mismatch_reasons carries
 
 
 def _nothing(*_args: Any) -> None:
     """The default hook: nothing to add."""
+
+
+def _check_offline(tx: Tx, request: ReturnRequest, total: Money) -> None:
+    """Refuse an offline approval the store may not give (before anything is written)."""
+    if not request.request_refund:
+        raise InvalidRequest("an offline approval needs a refund request", field="approve_offline")
+    check_offline_refund(total, request.channel, store_config.offline_limit(tx))
 
 
 def build(body_type: type[B], **fields: Any) -> B:
@@ -90,16 +105,21 @@ class Counter:
         return ScanResult(code=code, match=match, returns=found, scanned_at=now,
                           expected_return=views.expected_view(expected) if expected else None)
 
-    def record_return(self, request: ReturnRequest, within: Within = _nothing) -> ReturnView:
+    def record_return(self, request: ReturnRequest, within: Within = _nothing,
+                      approved_by: str | None = None) -> ReturnView:
         """Take a return in (and ask for its refund), durably, in one transaction.
 
         ``within(tx, return_id)`` adds the caller's rows to that transaction (a POS transaction
-        id); anything it raises rolls the whole return back.
+        id); anything it raises rolls the whole return back. ``approved_by`` is the store
+        manager approving the refund offline (the caller checked who and when; the amount is
+        checked here, against the store's offline limit).
         """
         items = [item.to_item() for item in request.items]
         total = total_of(items)
         now, return_id = self.clock(), new_return_id()
         with self.store.write() as tx:
+            if approved_by is not None:
+                _check_offline(tx, request, total)
             expected = records.expected_for(tx, request.rma_id, request.order_id)
             rma_id = request.rma_id or (expected.rma_id if expected else None)
             if rma_id and (earlier := records.return_id_for_rma(tx, rma_id)):
@@ -114,29 +134,36 @@ class Counter:
                 marketplace_id=request.marketplace_id
                 or (expected.marketplace_id if expected else None),
                 scanned_codes=request.scanned_codes, mismatch=bool(reasons),
+                mismatch_reasons=[reason[:MAX_NOTE] for reason in reasons[:MAX_REASONS]],
                 staff_id=request.staff_id, received_at=now)
             records.insert_return(tx, event, state, total, reasons, self._emit(tx, event, now))
             self._audit(tx, now, request.staff_id, "return.received", "return", return_id,
                         None, {"state": state.value, "total": str(total), "mismatch": reasons})
             if request.request_refund:
-                self._request_refund(tx, event, total, now)
+                self._request_refund(tx, event, total, now, request.refund_method, approved_by)
             within(tx, return_id)
             self.in_tx(tx, "return.received", return_id)
             view = views.return_view(tx, return_id)
         self.on_write("return.received", return_id)
         return view
 
-    def _request_refund(self, tx: Tx, received: ReturnReceived, total: Money,
-                        now: datetime) -> None:
+    def _request_refund(self, tx: Tx, received: ReturnReceived, total: Money, now: datetime,
+                        method: str | None, approved_by: str | None) -> None:
         refund = build(
             RefundRequested, refund_id=new_refund_id(), return_id=received.return_id,
             amount=total, channel=received.channel, order_id=received.order_id,
             marketplace_id=received.marketplace_id, requested_by=received.staff_id,
-            requested_at=now)
+            requested_at=now, approved_offline_by=approved_by, refund_method=method)
         records.insert_refund(tx, refund, self._emit(tx, refund, now))
         self._audit(tx, now, received.staff_id, "refund.requested", "refund", refund.refund_id,
                     None, {"status": "requested", "amount": str(total),
-                           "return_id": received.return_id})
+                           "return_id": received.return_id, "refund_method": method})
+        if approved_by is not None:
+            audit.record(tx, at=now, actor=approved_by, role="store_manager",
+                         action="refund.approved_offline", entity="refund",
+                         entity_id=refund.refund_id, before={"status": "requested"},
+                         after={"status": "approved_offline", "amount": str(total),
+                                "limit": str(store_config.offline_limit(tx))})
 
     def record_inspection(self, return_id: str, request: InspectionRequest) -> ReturnView:
         """Record the QC result (only for a received, not yet inspected return)."""

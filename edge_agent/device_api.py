@@ -3,6 +3,8 @@
     GET  /api/printer                 receipt printer status, queue depth, last error; every printer
     POST /api/returns/{id}/receipt    queue the return's receipt again                   -> 202
     GET  /api/devices                 scanner and printers, and how many screens follow live events
+
+The reprint is guarded (``edge_agent.auth``); the device state is open, like health.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from edge_agent.api import ERRORS, AgentDep, _json
+from edge_agent.auth import GUARD
 from edge_agent.device_models import DevicesView, PrinterReport, PrintJobView
 
 router = APIRouter(tags=["devices"])
@@ -24,7 +27,7 @@ def printer(agent: AgentDep) -> Response:
 
 
 @router.post("/api/returns/{return_id}/receipt", response_model=PrintJobView, status_code=202,
-             responses=ERRORS)
+             responses=ERRORS, dependencies=GUARD)
 def reprint_receipt(return_id: str, agent: AgentDep) -> Response:
     """Queue the return's drop-off receipt again; it prints when the printer is ready (409 when
     no printer is configured, 404 for an unknown return)."""

@@ -6,8 +6,11 @@
     ├── RequestError        a counter request refused; carries ``field`` and an HTTP status
     │   ├── InvalidRequest  422: a value is wrong (the field is named)
     │   ├── NotFound        404: no such return at this node
-    │   └── Conflict        409: the request clashes with what is recorded (RMA already received)
-    │       └── TransitionRefused  409: the return state machine does not allow the action
+    │   ├── Conflict        409: the request clashes with what is recorded (RMA already received)
+    │   │   └── TransitionRefused  409: the return state machine does not allow the action
+    │   ├── Unauthorized    401: no (valid) staff session or POS key where one is required
+    │   ├── Forbidden       403: who is asking may not do this (role, client, impersonation)
+    │   └── TooManyAttempts 429: too many wrong PINs for a staff id; carries ``retry_after``
     └── LinkError           the MQTT link cannot do what was asked (never raised into the API)
 
 Errors are raised where the problem is found and translated once, at the HTTP boundary
@@ -61,6 +64,28 @@ class Conflict(RequestError):
 
 class TransitionRefused(Conflict):
     """The return state machine does not allow this action in this state."""
+
+
+class Unauthorized(RequestError):
+    """The caller has not shown who they are (sign in, or send a POS API key)."""
+
+    status_code = 401
+
+
+class Forbidden(RequestError):
+    """The caller is known (or local) but may not do this."""
+
+    status_code = 403
+
+
+class TooManyAttempts(RequestError):
+    """Sign-in is locked for a while after too many wrong PINs."""
+
+    status_code = 429
+
+    def __init__(self, message: str, field: str | None = None, retry_after: int = 0) -> None:
+        super().__init__(message, field)
+        self.retry_after = retry_after
 
 
 class LinkError(EdgeError):

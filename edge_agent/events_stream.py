@@ -4,6 +4,7 @@ Rules: the stream opens with ``retry: 1000`` (the browser reconnects a second af
 the latest printer, scanner and broker status, then every event as it happens (see
 ``edge_agent.events`` for kinds and data); a comment line every ``HEARTBEAT_SECONDS`` keeps
 proxies and idle timeouts from closing it. It ends when the client leaves or the server stops.
+Guarded like the other store data (``edge_agent.auth``): scans carry return details.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from edge_agent.api import AgentDep
+from edge_agent.auth import GUARD
 from edge_agent.events import EventBus, Subscription
 
 HEARTBEAT_SECONDS = 15.0
@@ -31,6 +33,7 @@ router = APIRouter(tags=["events"])
     response_class=StreamingResponse,
     responses={200: {"description": "an endless text/event-stream",
                      "content": {"text/event-stream": {"example": EXAMPLE}}}},
+    dependencies=GUARD,
 )
 async def event_stream(agent: AgentDep) -> StreamingResponse:
     """Live scans, return and refund updates, and printer, scanner and broker status."""

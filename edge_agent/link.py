@@ -13,6 +13,7 @@ Rules:
 - an ack opens the window at once, but the outbox rows it covers are deleted in batches (every
   ``ACK_FLUSH_SECONDS`` or ``READ_BATCH`` rows, and on stop): a deletion lost in a crash only
   means those events are sent again, which the hub's (node, seq) dedup absorbs;
+- the store config (retained) is applied by ``store_config.receive``, newer versions only;
 - incoming messages are acknowledged to the broker (manual PUBACK) only after their effect is
   committed, so a crash before the commit makes the broker deliver them again;
 - paho's callbacks only enqueue; one worker thread owns the window, the database work and the
@@ -36,7 +37,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from edge_agent import commands, outbox
+from edge_agent import commands, outbox, store_config
 from edge_agent.metrics import Metrics
 from edge_agent.outbox import NEXT_SEQ, SendWindow
 from edge_agent.settings import EdgeSettings
@@ -61,6 +62,7 @@ MAX_INFLIGHT = 200
 IDLE_WAIT = 1.0
 ACK_FLUSH_SECONDS = 0.2
 ACK_KINDS = frozenset({"ack"})
+WAKE_COALESCE_SECONDS = 0.004
 
 
 @dataclass
@@ -257,6 +259,10 @@ class Link:
             items = [self._inbox.get(timeout=timeout)]
         except queue.Empty:
             return
+        if items[0].what == "wake":
+            # let the API thread that just committed finish its answer before we take the GIL,
+            # and pick up whatever else the counter writes meanwhile in the same pass
+            self._stopping.wait(WAKE_COALESCE_SECONDS)
         while True:
             try:
                 items.append(self._inbox.get_nowait())
@@ -296,7 +302,8 @@ class Link:
                                       utc_now())
             self._metrics.commands.labels(result=outcome.result).inc()
         elif topic == self._config_topic:
-            commands.store_config(self._store, bytes(message.payload))
+            store_config.receive(self._store, self._settings.store_id, bytes(message.payload),
+                                 utc_now())
         else:
             log.warning("message on unexpected topic %s ignored", topic)
         self._puback(message, generation)

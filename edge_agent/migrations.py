@@ -113,9 +113,38 @@ def m0002_devices(db: Database) -> None:
         db.conn.execute(statement)
 
 
+_STAFF = [
+    """CREATE TABLE store_config (
+        id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL, issued_at TEXT NOT NULL,
+        limit_amount TEXT, limit_currency TEXT, policy_version INTEGER,
+        message_id TEXT NOT NULL, applied_at TEXT NOT NULL)""",
+    """CREATE TABLE staff (
+        staff_id TEXT PRIMARY KEY,
+        role TEXT NOT NULL CHECK (role IN ('store_staff', 'store_manager')),
+        pin_hash TEXT NOT NULL)""",
+    """CREATE TABLE staff_sessions (
+        id_hash TEXT PRIMARY KEY, staff_id TEXT NOT NULL, created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL)""",
+    "CREATE INDEX staff_sessions_by_expiry ON staff_sessions(expires_at)",
+    """CREATE TABLE signin_failures (
+        staff_id TEXT PRIMARY KEY, failures INTEGER NOT NULL, last_failure_at TEXT NOT NULL,
+        locked_until TEXT)""",
+    "ALTER TABLE refunds ADD COLUMN approved_offline_by TEXT",
+    "ALTER TABLE refunds ADD COLUMN refund_method TEXT",
+]
+
+
+def m0003_staff(db: Database) -> None:
+    """The store config (offline limit, staff PIN hashes), staff sessions, sign-in throttle, and
+    offline approval and refund method on refunds."""
+    for statement in _STAFF:
+        db.conn.execute(statement)
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_initial", m0001_initial),
     ("0002_devices", m0002_devices),
+    ("0003_staff", m0003_staff),
 ]
 
 

@@ -17,6 +17,8 @@ from protocol import Channel, ComplianceTag, Disposition, Grade, Money, ReturnIt
 from protocol.returns import Code, Note, Text
 from protocol.timeutil import UtcDatetime
 
+RefundMethod = Literal["original_payment", "cash", "card", "store_credit"]
+
 
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -55,6 +57,12 @@ class ReturnRequest(_Request):
     scanned_codes: list[Code] = Field(default_factory=list, max_length=50)
     staff_id: Code | None = None
     request_refund: bool = True
+    refund_method: RefundMethod | None = Field(
+        default=None, description="how the customer is paid back (sent with the refund request)")
+    approve_offline: bool = Field(
+        default=False, description="a signed-in store manager approves and pays out the refund "
+        "now, while the hub is unreachable: POS sales only, up to the store's offline limit; the "
+        "hub checks it again when it syncs")
 
 
 class InspectionRequest(_Request):
@@ -108,7 +116,8 @@ class DecisionView(BaseModel):
     decided_at: UtcDatetime
 
 
-RefundStatus = Literal["requested", "approved", "pending_approval", "manual_review", "rejected"]
+RefundStatus = Literal["requested", "approved_offline", "approved", "pending_approval",
+                       "manual_review", "rejected"]
 
 
 class RefundView(BaseModel):
@@ -122,6 +131,10 @@ class RefundView(BaseModel):
     requested_at: UtcDatetime
     sent_to_hub: bool = Field(description="the hub has acknowledged the refund request")
     decision: DecisionView | None
+    approved_offline_by: str | None = Field(
+        default=None, description="the store manager who paid it out while the hub was away; "
+        "status approved_offline until the hub's decision arrives and replaces it")
+    refund_method: str | None = None
 
 
 class ReturnView(BaseModel):
@@ -201,6 +214,10 @@ class Health(BaseModel):
     protocol_version: str
     started_at: UtcDatetime
     now: UtcDatetime
+    config_version: int | None = Field(default=None,
+                                       description="the store config in force; null before one")
+    signin_required: bool = Field(default=False,
+                                  description="the counter needs a staff sign-in (or a POS key)")
 
 
 class ErrorItem(BaseModel):

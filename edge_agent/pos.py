@@ -10,8 +10,10 @@ Rules:
   two concurrent first tries end the same way (the second one's transaction is rolled back);
 - the same key with a different body is a 409 naming ``pos_transaction_id``: the POS has a bug,
   and guessing which body it meant could pay a refund twice;
-- errors name the POS request's own fields (``lines.0.price``), not the counter's (``items``).
-- ``refund_mode`` is kept at the store with the transaction (the protocol has no field for it).
+- errors name the POS request's own fields (``lines.0.price``), not the counter's (``items``);
+- ``refund_mode`` is kept with the transaction and travels to the hub as the refund request's
+  ``refund_method``; ``approve_offline`` (a signed-in store manager, checked by the caller) makes
+  it a refund approved offline, within the store's limit.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from collections import Counter as Tally
+from collections.abc import Callable
 
 from edge_agent import records, views
 from edge_agent.counter import Counter
@@ -34,8 +37,10 @@ _FIELDS = {"items": "lines", "quantity": "qty", "unit_price": "price", "order_id
 
 
 def request_hash(request: PosReturnRequest) -> str:
-    """A digest of the whole request, to tell a retry from a different return under one key."""
-    return hashlib.sha256(request.model_dump_json().encode()).hexdigest()
+    """A digest of the whole request, to tell a retry from a different return under one key
+    (``approve_offline`` left out when false, so digests kept from before it existed hold)."""
+    leave_out = None if request.approve_offline else {"approve_offline"}
+    return hashlib.sha256(request.model_dump_json(exclude=leave_out).encode()).hexdigest()
 
 
 def to_return_request(request: PosReturnRequest) -> ReturnRequest:
@@ -44,7 +49,8 @@ def to_return_request(request: PosReturnRequest) -> ReturnRequest:
                          description=line.description, gtin=line.gtin) for line in request.lines]
     return ReturnRequest(channel=Channel.POS, items=items, reason=request.reason,
                          order_id=request.receipt_id, staff_id=request.cashier,
-                         scanned_codes=[request.receipt_id])
+                         scanned_codes=[request.receipt_id], refund_method=request.refund_mode,
+                         approve_offline=request.approve_offline)
 
 
 def pos_field(field: str | None) -> str | None:
@@ -77,16 +83,20 @@ class Pos:
                          returns=found, returned_quantities=dict(returned),
                          expected_return=views.expected_view(expected) if expected else None)
 
-    def record(self, request: PosReturnRequest) -> PosReturnView:
-        """Record a POS return once per ``pos_transaction_id``; repeats get the same return."""
+    def record(self, request: PosReturnRequest,
+               approver: Callable[[], str | None] = lambda: None) -> PosReturnView:
+        """Record a POS return once per ``pos_transaction_id``; repeats get the same return.
+        ``approver()`` names the store manager approving its refund offline (or refuses); it is
+        asked only when a new return is recorded with ``approve_offline``."""
         digest = request_hash(request)
         existing = self._existing(request.pos_transaction_id)
         if existing is not None:
             return self._repeat(existing, digest, request.pos_transaction_id)
+        approved_by = approver() if request.approve_offline else None
         try:
             view = self._counter.record_return(
-                to_return_request(request), within=lambda tx, rid: _remember(tx, request, rid,
-                                                                             digest))
+                to_return_request(request), approved_by=approved_by,
+                within=lambda tx, rid: _remember(tx, request, rid, digest))
         except sqlite3.IntegrityError:
             existing = self._existing(request.pos_transaction_id)
             if existing is None:

@@ -7,7 +7,12 @@
 
 Errors have the API's one shape (``{"detail": [{"field", "message"}]}``) and name the POS
 request's fields: 422 (e.g. ``lines.0.price.amount``), 409 (``pos_transaction_id`` reused for
-another body).
+another body, or ``amount`` above the store's offline refund limit).
+
+Authentication (``edge_agent.auth``): once the store has staff PINs, a POS sends its key as
+``Authorization: Bearer <key>`` (``ACORN_EDGE_POS_API_KEYS``) and names its own ``cashier``; a
+counter screen uses the signed-in staff session instead, which is recorded as the cashier.
+``refund_mode`` is sent to the hub as the refund's ``refund_method``.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from edge_agent.api import ERRORS, AgentDep, _json
+from edge_agent.api import ERRORS, AgentDep, _json, offline_approver
+from edge_agent.auth import GUARD, CallerDep, stamp
 from edge_agent.pos_models import PosLookup, PosReturnRequest, PosReturnView
 
 router = APIRouter(tags=["pos"])
@@ -29,7 +35,7 @@ Order = Annotated[str | None, Query(max_length=64, description="an order id (web
                                     examples=["113-1234567-1234567"])]
 
 
-@router.get("/api/pos/lookup", response_model=PosLookup, responses=ERRORS)
+@router.get("/api/pos/lookup", response_model=PosLookup, responses=ERRORS, dependencies=GUARD)
 def lookup(agent: AgentDep, receipt: Receipt = None, order: Order = None) -> Response:
     """Look up returns by **receipt** or by **order** (exactly one): what was already returned
     and, for an order, the RMA the hub expects. Works offline."""
@@ -39,9 +45,11 @@ def lookup(agent: AgentDep, receipt: Receipt = None, order: Order = None) -> Res
 @router.post("/api/pos/returns", response_model=PosReturnView, status_code=201,
              responses={**ERRORS, 200: {"model": PosReturnView, "description":
                                         "already recorded under this pos_transaction_id"}})
-def record_pos_return(body: PosReturnRequest, agent: AgentDep) -> Response:
+def record_pos_return(body: PosReturnRequest, agent: AgentDep, caller: CallerDep) -> Response:
     """Record a POS sale return, durably, before answering; it syncs to the hub like any return
     and its drop-off receipt is printed. Idempotent on ``pos_transaction_id``: a repeat answers
-    200 with the return recorded the first time."""
-    view = agent.pos.record(body)
+    200 with the return recorded the first time. With ``approve_offline`` a store manager signed
+    in at the counter pays the refund out while the hub is away, up to the store's limit."""
+    body = body.model_copy(update={"cashier": stamp(caller, body.cashier, "cashier")})
+    view = agent.pos.record(body, lambda: offline_approver(caller, True, agent))
     return _json(view, 201 if view.created else 200)

@@ -6,15 +6,15 @@ Same rules as ``edge_agent.models``: unknown fields are refused (named), money i
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from edge_agent.models import ExpectedView, ReturnView
+from edge_agent.models import ExpectedView, RefundMethod, ReturnView
 from protocol import Money
 from protocol.returns import Code, Text
 
-RefundMode = Literal["original_payment", "cash", "card", "store_credit"]
+RefundMode = RefundMethod
 
 LINE_EXAMPLE: dict[str, Any] = {
     "sku": "SKU-KETTLE-1", "qty": 1, "price": {"amount": "34.90", "currency": "EUR"},
@@ -58,6 +58,10 @@ class PosReturnRequest(_Request):
                                     description="how the POS refunds the customer")
     cashier: Code | None = Field(default=None, description="who took the return at the till")
     terminal_id: Code | None = Field(default=None, description="which till")
+    approve_offline: bool = Field(
+        default=False, description="a store manager signed in at the counter (this request "
+        "carries their session) approves and pays out the refund while the hub is unreachable: "
+        "up to the store's offline limit; the hub checks it again on sync")
 
 
 class PosReturnView(BaseModel):

@@ -105,13 +105,17 @@ def insert_disposition(tx: Tx, event: DispositionRecorded, seq: int) -> None:
 
 
 def insert_refund(tx: Tx, event: RefundRequested, seq: int) -> None:
-    """Store a refund request (status ``requested`` until the hub decides)."""
+    """Store a refund request: ``requested``, or ``approved_offline`` when a store manager paid
+    it out with the hub away, until the hub decides."""
+    status = "approved_offline" if event.approved_offline_by else "requested"
     tx.execute(
         "INSERT INTO refunds(id, return_id, amount, currency, channel, requested_by, "
-        "requested_at, event_seq) VALUES (?,?,?,?,?,?,?,?)",
+        "requested_at, event_seq, status, approved_offline_by, refund_method) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         (event.refund_id, event.return_id, format(event.amount.amount, "f"),
          event.amount.currency, event.channel.value, event.requested_by,
-         _utc(event.requested_at), seq))
+         _utc(event.requested_at), seq, status, event.approved_offline_by,
+         event.refund_method))
 
 
 def refund_row(tx: Tx, refund_id: str) -> Row | None:

@@ -8,7 +8,9 @@ Together they cover every pair (a table test checks that). Rules:
 - a walk-in return (no cached RMA) starts from ``None`` and is received directly;
 - the refund total is the sum of quantity × unit price, in one currency;
 - a return is flagged ``mismatch`` when it names a cached expected return (by RMA or order id)
-  whose items (sku → quantity) or order id differ from what was received.
+  whose items (sku → quantity) or order id differ from what was received;
+- a store may refund offline (a manager approving while the hub is away) only a POS sale, only
+  with an offline limit set, in the limit's currency and up to it — the hub's own re-check.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from edge_agent.errors import InvalidRequest, TransitionRefused
-from protocol import ExpectedReturn, Money, ReturnItem
+from edge_agent.errors import Conflict, InvalidRequest, TransitionRefused
+from protocol import Channel, ExpectedReturn, Money, ReturnItem
 
 
 class ReturnState(StrEnum):
@@ -124,3 +126,19 @@ def _quantities(items: list[ReturnItem]) -> Counter[str]:
 def decision_supersedes(held_at: datetime | None, new_at: datetime) -> bool:
     """A refund decision replaces the one held unless it is older (commands may arrive late)."""
     return held_at is None or new_at >= held_at
+
+
+def check_offline_refund(amount: Money, channel: Channel, limit: Money | None) -> None:
+    """Conflict saying why the store may not refund ``amount`` without the hub, if it may not."""
+    if channel is not Channel.POS:
+        raise Conflict(f"only POS sales may be refunded offline, this is {channel.value}",
+                       field="channel")
+    if limit is None:
+        raise Conflict("this store has no offline refund limit: the hub must decide",
+                       field="amount")
+    if amount.currency != limit.currency:
+        raise Conflict(f"the store's offline limit is in {limit.currency}, the refund in "
+                       f"{amount.currency}: the hub must decide", field="amount")
+    if amount.amount > limit.amount:
+        raise Conflict(f"{amount} is above the store's offline limit of {limit}: the hub must "
+                       "decide", field="amount")

@@ -36,6 +36,7 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 Language = Literal["en", "de", "zh", "ja"]
 CodePageName = Literal["cp437", "cp850", "cp1252", "cp866", "cp852", "cp858"]
 PRINTER_SCHEMES = ("tcp", "serial", "usb", "memory")
+MIN_POS_KEY = 24
 TERMINATORS = {"": None, "any": None, "cr": b"\r", "lf": b"\n", "crlf": b"\r\n", "tab": b"\t",
                "etx": b"\x03"}
 
@@ -89,6 +90,20 @@ class EdgeSettings(BaseSettings):
         default="none", description="the printer's double-byte mode (zh: gb18030, ja: shift_jis)")
     print_retry_seconds: float = Field(default=5.0, gt=0, le=3600,
                                        description="retry and status check of an unready printer")
+    pos_api_keys: SecretStr = Field(default=SecretStr(""), description="POS terminals' API keys, "
+                                    "comma-separated, each at least 24 characters; sent as "
+                                    "'Authorization: Bearer <key>'; empty: none")
+    allow_unauthenticated_lan: bool = Field(
+        default=False, description="before the store config names staff, serve other machines "
+        "than this one without sign-in too (otherwise only loopback clients)")
+    session_hours: float = Field(default=12.0, gt=0, le=168,
+                                 description="how long a staff sign-in at the counter lasts")
+    signin_max_failures: int = Field(default=5, ge=1, le=100,
+                                     description="wrong PINs for one staff id before a lockout")
+    signin_lockout_seconds: float = Field(default=300.0, gt=0, le=86_400,
+                                          description="how long a staff id stays locked out")
+    max_request_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024,
+                                   description="largest request body the local API reads (413)")
 
     @field_validator("store_id", "node_id")
     @classmethod
@@ -118,6 +133,15 @@ class EdgeSettings(BaseSettings):
         if value and ("://" not in value or scheme not in PRINTER_SCHEMES):
             forms = ", ".join(f"{name}://" for name in PRINTER_SCHEMES)
             raise ValueError(f"{value!r} is not a printer URL; use {forms} (or leave it empty)")
+        return value
+
+    @field_validator("pos_api_keys")
+    @classmethod
+    def _strong_keys(cls, value: SecretStr) -> SecretStr:
+        for index, key in enumerate(split_keys(value.get_secret_value()), start=1):
+            if len(key) < MIN_POS_KEY or not key.isprintable() or " " in key:
+                raise ValueError(f"POS API key {index} is too weak: use at least {MIN_POS_KEY} "
+                                 "printable characters without spaces (e.g. openssl rand -hex 24)")
         return value
 
     @field_validator("scanner_terminator")
@@ -165,9 +189,19 @@ class EdgeSettings(BaseSettings):
         return f"http://{self.http_host}:{self.http_port}"
 
     @property
+    def pos_keys(self) -> tuple[str, ...]:
+        """The POS terminals' API keys."""
+        return split_keys(self.pos_api_keys.get_secret_value())
+
+    @property
     def scanner_line_end(self) -> bytes | None:
         """The scanner's line terminator as bytes (None: any run of CR/LF)."""
         return terminator_bytes(self.scanner_terminator)
+
+
+def split_keys(text: str) -> tuple[str, ...]:
+    """Comma-separated keys, trimmed, empty ones dropped."""
+    return tuple(key.strip() for key in text.split(",") if key.strip())
 
 
 def terminator_bytes(name: str) -> bytes | None:

@@ -101,7 +101,8 @@ def _refund(row: Row | None, acked: int) -> RefundView | None:
         refund_id=row["id"], amount=Money.of(row["amount"], row["currency"]),
         status=row["status"], outcome=decision.outcome if decision else None,
         requested_by=row["requested_by"], requested_at=row["requested_at"],
-        sent_to_hub=row["event_seq"] <= acked or decision is not None, decision=decision)
+        sent_to_hub=row["event_seq"] <= acked or decision is not None, decision=decision,
+        approved_offline_by=row["approved_offline_by"], refund_method=row["refund_method"])
 
 
 def expected_view(expected: ExpectedReturn) -> ExpectedView:

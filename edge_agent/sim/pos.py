@@ -6,11 +6,14 @@
 Each return is posted, then posted again with the same ``pos_transaction_id`` (a till retrying
 after a lost answer), which must give back the same return; then the sale receipt is looked up.
 It uses only the documented API (``/api/pos/returns``, ``/api/pos/lookup``); Ctrl-C stops it.
+Once the store has staff PINs the agent wants a POS API key: ``--key`` (or ``ACORN_POS_API_KEY``),
+one of the agent's ``ACORN_EDGE_POS_API_KEYS``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import secrets
 import sys
@@ -69,9 +72,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--currency", default="EUR")
     parser.add_argument("--terminal", default="till-sim")
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--key", default=os.environ.get("ACORN_POS_API_KEY", ""),
+                        help="POS API key sent as a bearer token (default $ACORN_POS_API_KEY)")
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
-    with httpx.Client(base_url=args.url, timeout=10) as client:
+    headers = {"Authorization": f"Bearer {args.key}"} if args.key else {}
+    with httpx.Client(base_url=args.url, timeout=10, headers=headers) as client:
         try:
             for _ in range(args.count):
                 print(post_one(client, sample_return(rng, args.currency, args.terminal)),

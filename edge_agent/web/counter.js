@@ -2,10 +2,14 @@
 // Talks only to the local agent's API (works with the internet down); no build step, no CDN.
 // Live updates (scanner, printer, hub link, decisions) come over server-sent events from
 // /api/events/stream; while that stream is down the page falls back to polling.
+// Once the store's config names staff, the counter opens only after a sign-in (staff.js).
 "use strict";
 
 const POLL_MS = 2000;
-const state = { health: null, current: null, expected: null, timer: null, live: false };
+const state = {
+  health: null, current: null, expected: null, timer: null, live: false,
+  open: false, source: null, session: null, config: null,
+};
 const $ = (sel) => document.querySelector(sel);
 
 const STATUS_TEXT = {
@@ -23,6 +27,7 @@ async function api(method, path, body) {
   }
   const res = await fetch(path, init);
   const data = await res.json().catch(() => ({}));
+  if (res.status === 401 && !path.startsWith("/api/session")) onSignedOut();
   if (!res.ok) {
     const detail = Array.isArray(data.detail) ? data.detail : [{ field: null, message: res.statusText }];
     const error = new Error(detail.map((d) => (d.field ? `${d.field}: ${d.message}` : d.message)).join("\n"));
@@ -68,6 +73,7 @@ async function refreshHealth() {
     const outbox = $("#outbox");
     outbox.dataset.pending = String(h.outbox_pending);
     outbox.textContent = `to send: ${h.outbox_pending}`;
+    staffOnHealth(h);
   } catch (error) {
     $("#broker-state").dataset.state = "agent-down";
     $("#broker-state").textContent = "agent not answering";
@@ -155,6 +161,7 @@ function onReturnEvent(data) {
 function startLive() {
   if (!window.EventSource) { setLive(false); return; }
   const source = new EventSource("/api/events/stream");
+  state.source = source;
   const on = (kind, handler) => source.addEventListener(kind, (e) => handler(JSON.parse(e.data)));
   source.addEventListener("open", () => setLive(true));
   source.addEventListener("error", () => setLive(false));
@@ -163,7 +170,28 @@ function startLive() {
   on("refund", onReturnEvent);
   on("printer", (p) => { if (p.role === "receipt") renderPrinter(p); });
   on("scanner", renderScanner);
-  on("broker", (b) => renderBroker(b.connected));
+  on("broker", (b) => { renderBroker(b.connected); updateOfflineButton(); });
+}
+
+// The counter opens when no sign-in is needed or someone signed in, and closes at sign-out.
+function enterCounter() {
+  if (state.open) return;
+  state.open = true;
+  $("#counter").hidden = false;
+  refreshDevices();
+  refreshRecent();
+  startLive();
+}
+
+function leaveCounter() {
+  if (!state.open) return;
+  state.open = false;
+  if (state.source) state.source.close();
+  state.source = null;
+  setLive(false);
+  nextCustomer();
+  $("#recent").replaceChildren();
+  $("#counter").hidden = true;
 }
 
 function tickClock() {
@@ -224,7 +252,7 @@ function addItemRow(item) {
   row.querySelector("[name=sku]").value = item ? item.sku : "";
   row.querySelector("[name=quantity]").value = item ? item.quantity : 1;
   row.querySelector("[name=amount]").value = item ? item.unit_price.amount : "";
-  row.querySelector("[name=currency]").value = item ? item.unit_price.currency : currency;
+  row.querySelector("[name=currency]").value = (item && item.unit_price.currency) || currency;
   row.querySelector("[name=description]").value = (item && item.description) || "";
   row.querySelector(".remove").addEventListener("click", () => row.remove());
   $("#items").append(row);
@@ -245,6 +273,7 @@ function openRecordForm(expected, code) {
   }
   $("#record-panel").hidden = false;
   form.elements.reason.focus();
+  updateOfflineButton();
 }
 
 function readItems() {
@@ -260,9 +289,11 @@ function readItems() {
   });
 }
 
-async function onRecord(event) {
+async function onRecord(event, approveOffline = false) {
   event.preventDefault();
-  const f = event.target.elements;
+  const form = $("#return-form");
+  if (!form.reportValidity()) return;
+  const f = form.elements;
   const body = {
     channel: f.channel.value,
     items: readItems(),
@@ -270,6 +301,8 @@ async function onRecord(event) {
     request_refund: f.request_refund.checked,
     scanned_codes: $("#scan-input").value.trim() ? [$("#scan-input").value.trim()] : [],
   };
+  if (body.request_refund) body.refund_method = f.refund_method.value;
+  if (approveOffline) body.approve_offline = true;
   for (const name of ["rma_id", "order_id", "staff_id"]) {
     if (f[name].value.trim()) body[name] = f[name].value.trim();
   }
@@ -289,6 +322,9 @@ async function onRecord(event) {
 function refundText(ret) {
   const refund = ret.refund;
   if (!refund) return "No refund requested";
+  if (refund.status === "approved_offline") {
+    return `Approved offline by ${refund.approved_offline_by}, awaiting hub confirmation (${money(refund.amount)})`;
+  }
   if (refund.status === "requested") {
     if (!refund.sent_to_hub) {
       const online = state.health && state.health.broker_connected;
@@ -299,7 +335,8 @@ function refundText(ret) {
   }
   const d = refund.decision;
   const level = d && d.approval_level ? ` (level ${d.approval_level})` : "";
-  return `${STATUS_TEXT[refund.status] || refund.status}${level}: ${money(d ? d.amount : refund.amount)}`;
+  const offline = refund.approved_offline_by ? ` · approved offline by ${refund.approved_offline_by}` : "";
+  return `${STATUS_TEXT[refund.status] || refund.status}${level}: ${money(d ? d.amount : refund.amount)}${offline}`;
 }
 
 function renderReturn(ret) {
@@ -445,13 +482,12 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("#add-item").addEventListener("click", () => addItemRow(null));
   $("#next-customer").addEventListener("click", nextCustomer);
   $("#reprint").addEventListener("click", reprint);
+  setupStaff();
   await refreshHealth();
-  await refreshDevices();
   tickClock();
-  refreshRecent();
-  startLive();
+  await refreshSession();
   setInterval(refreshHealth, POLL_MS);
-  setInterval(() => { if (!state.live) { refreshDevices(); refreshRecent(); } }, POLL_MS);
+  setInterval(() => { if (!state.live && state.open) { refreshDevices(); refreshRecent(); } }, POLL_MS);
   setInterval(tickClock, 1000);
   document.body.dataset.ready = "true";
 });

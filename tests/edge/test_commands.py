@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from edge_agent import commands, outbox
+from edge_agent import commands, outbox, store_config
 from edge_agent.counter import Counter
 from edge_agent.models import ItemRequest, ReturnRequest
 from edge_agent.store import Store
@@ -142,9 +142,9 @@ def test_a_decision_for_an_unknown_refund_is_refused(store: Store) -> None:
     assert outcome.result == "refused" and "no refund F0000000000000" in outcome.detail
 
 
-def test_store_config_keeps_the_latest_payload(store: Store) -> None:
-    assert commands.store_config(store, b'{"version": 1}')
-    assert commands.store_config(store, b'{"version": 2}')
-    assert not commands.store_config(store, b"x" * (300 * 1024))
+def test_store_config_that_is_not_an_envelope_is_refused(store: Store) -> None:
+    # The config is applied by edge_agent.store_config (tests/edge_auth cover it in full).
+    assert store_config.receive(store, STORE, b'{"version": 1}', utc_now()).result == "refused"
+    assert store_config.receive(store, STORE, b"x" * (300 * 1024), utc_now()).result == "refused"
     with store.read() as tx:
-        assert tx.meta("store_config") == '{"version": 2}'
+        assert store_config.version(tx) is None

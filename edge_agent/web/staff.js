@@ -1,0 +1,168 @@
+// ACORN counter page, staff part: PIN sign-in on a keypad, who is signed in, sign-out, and the
+// store manager's "approve offline" for a POS refund while the hub link is down.
+// Uses state, api, $, el, money, readItems, enterCounter, leaveCounter from counter.js.
+// The PIN lives only in this script until it is sent; it is never put into an input or storage.
+"use strict";
+
+const MAX_PIN = 8;
+const ROLE_TEXT = { store_manager: "manager", store_staff: "staff" };
+const STAFF_FIELDS = ["#return-form [name=staff_id]", "#inspection-form [name=inspected_by]",
+  "#disposition-form [name=decided_by]"];
+let pin = "";
+
+function renderPin() {
+  const dots = $("#pin-dots");
+  dots.dataset.length = String(pin.length);
+  dots.textContent = "•".repeat(pin.length);
+}
+
+function pressKey(key) {
+  if (key === "clear") pin = "";
+  else if (key === "back") pin = pin.slice(0, -1);
+  else if (/^[0-9]$/.test(key) && pin.length < MAX_PIN) pin += key;
+  renderPin();
+}
+
+function signInError(message) {
+  const box = $("#signin-error");
+  box.hidden = !message;
+  box.textContent = message || "";
+}
+
+function showSignIn() {
+  leaveCounter();
+  $("#counter").hidden = true;
+  pin = "";
+  renderPin();
+  $("#signin").hidden = false;
+  $("#signin-staff").focus();
+}
+
+// Who is signed in: the header, the staff fields (filled and locked), the sign-in screen.
+function applySession(session) {
+  state.session = session;
+  const signedIn = Boolean(session && session.signed_in);
+  const name = $("#staff-name");
+  name.hidden = !signedIn;
+  name.textContent = signedIn ? `${session.staff_id} (${ROLE_TEXT[session.role] || session.role})` : "";
+  name.dataset.role = signedIn ? session.role : "";
+  $("#sign-out").hidden = !signedIn;
+  for (const selector of STAFF_FIELDS) {
+    const input = document.querySelector(selector);
+    input.defaultValue = signedIn ? session.staff_id : "";
+    input.value = input.defaultValue;
+    input.readOnly = signedIn;
+  }
+  if (session && session.signin_required && !signedIn) { showSignIn(); return; }
+  $("#signin").hidden = true;
+  enterCounter();
+  loadConfig();
+}
+
+async function refreshSession() {
+  try { applySession(await api("GET", "/api/session")); }
+  catch (error) { /* agent down: the header says so */ }
+}
+
+async function loadConfig() {
+  try { state.config = await api("GET", "/api/config"); }
+  catch (error) { state.config = null; }
+  updateOfflineButton();
+}
+
+async function onSignIn(event) {
+  event.preventDefault();
+  const staffId = $("#signin-staff").value.trim();
+  if (!staffId || pin.length < 4) { signInError("Enter your staff id and a PIN of 4 to 8 digits"); return; }
+  signInError(null);
+  try {
+    const session = await api("POST", "/api/session", { staff_id: staffId, pin });
+    pin = "";
+    renderPin();
+    applySession(session);
+  } catch (error) {
+    pin = "";
+    renderPin();
+    signInError(error.status === 429 ? error.message.replace(/^staff_id: /, "")
+      : "Wrong staff id or PIN");
+  }
+}
+
+async function signOut() {
+  try { await api("DELETE", "/api/session"); } catch (error) { /* signed out here anyway */ }
+  applySession({ signed_in: false, signin_required: Boolean(state.health && state.health.signin_required) });
+}
+
+// A 401 from any call: the session ended (expired, signed out elsewhere, staff removed).
+function onSignedOut() {
+  if (state.session && state.session.signed_in) {
+    applySession({ signed_in: false, signin_required: true });
+  } else if (state.open && state.health && state.health.signin_required) {
+    showSignIn();
+  }
+}
+
+// Each health poll: a config may have arrived (now a sign-in is needed) or the link changed.
+function staffOnHealth(health) {
+  const signedIn = Boolean(state.session && state.session.signed_in);
+  if (signedIn && Date.parse(state.session.expires_at) <= Date.parse(health.now)) {
+    onSignedOut(); // the session ran out while the page sat idle
+    return;
+  }
+  const known = state.session && state.session.signin_required;
+  if (state.session && !signedIn && Boolean(health.signin_required) !== Boolean(known)) {
+    refreshSession();
+  }
+  if (state.config && health.config_version !== state.config.version && state.open) loadConfig();
+  updateOfflineButton();
+}
+
+// --- approve offline: a store manager, the hub away, a POS sale within the store's limit ------
+
+function itemsTotal(items) {
+  const currencies = new Set(items.map((item) => item.unit_price.currency));
+  if (items.length === 0 || currencies.size !== 1) return null;
+  let thousandths = 0; // every currency we know has at most 3 decimals
+  for (const item of items) {
+    const amount = Number(item.unit_price.amount);
+    if (!Number.isFinite(amount) || !(item.quantity >= 1)) return null;
+    thousandths += Math.round(amount * 1000) * item.quantity;
+  }
+  return { thousandths, currency: [...currencies][0] };
+}
+
+function offlineAllowed() {
+  const session = state.session;
+  const limit = state.config && state.config.offline_refund_limit;
+  const form = $("#return-form");
+  if (!session || session.role !== "store_manager" || !limit) return null;
+  if (!state.health || state.health.broker_connected) return null;
+  if (form.elements.channel.value !== "pos" || !form.elements.request_refund.checked) return null;
+  const total = itemsTotal(readItems());
+  if (!total || total.currency !== limit.currency) return null;
+  return total.thousandths <= Math.round(Number(limit.amount) * 1000) ? limit : null;
+}
+
+function updateOfflineButton() {
+  const limit = offlineAllowed();
+  $("#approve-offline").hidden = !limit;
+  const note = $("#approve-offline-note");
+  note.hidden = !limit;
+  note.textContent = limit ? `The hub is offline: as store manager you may pay out up to ${money(limit)} now; the hub checks it when the link is back.` : "";
+}
+
+function setupStaff() {
+  for (const key of document.querySelectorAll("#signin [data-key]")) {
+    key.addEventListener("click", () => pressKey(key.dataset.key));
+  }
+  document.addEventListener("keydown", (event) => {
+    if ($("#signin").hidden || event.target === $("#signin-staff")) return;
+    if (/^[0-9]$/.test(event.key)) pressKey(event.key);
+    else if (event.key === "Backspace") pressKey("back");
+  });
+  $("#signin-form").addEventListener("submit", onSignIn);
+  $("#sign-out").addEventListener("click", signOut);
+  $("#return-form").addEventListener("input", updateOfflineButton);
+  $("#return-form").addEventListener("change", updateOfflineButton);
+  $("#approve-offline").addEventListener("click", (event) => onRecord(event, true));
+}
