@@ -8,9 +8,8 @@ Rules:
 - ``store_config`` is the document published, retained, on ``protocol.config_topic(store)``:
   ``kind`` ``store.config``, ``schema`` 1, a per-store ``version`` that rises whenever the
   content changes, the offline refund limit, the staff PIN hashes and the active policy version.
-  It goes out as plain JSON (outside the envelope codec) until ``protocol`` has a
-  ``StoreConfig`` body; the hub builds it in one function (``store_config``), so the switch to
-  the body is one change.
+  It goes out as a ``protocol.StoreConfig`` envelope (node ``hub``, seq == version), so the
+  nodes decode it with the same codec as every other message.
 """
 
 from __future__ import annotations
@@ -30,7 +29,7 @@ from hub.people.passwords import PIN_COST, hash_pin
 from hub.people.users import Actor
 from hub.permissions import STORE_ROLES, Role
 from hub.values import money_json
-from protocol import Money, check_id, format_utc
+from protocol import CONFIG_NODE_ID, Money, StoreConfig, check_id, encode, format_utc, make_envelope
 
 CONFIG_KIND = "store.config"
 CONFIG_SCHEMA = 1
@@ -144,5 +143,14 @@ def content_hash(document: dict[str, Any]) -> str:
 
 
 def encode_config(document: dict[str, Any]) -> bytes:
-    """The document as published (canonical JSON, UTF-8)."""
-    return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+    """The document as published: a ``store.config`` envelope from the hub, seq == version."""
+    body = StoreConfig.model_validate({
+        "version": document["version"],
+        "issued_at": document["issued_at"],
+        "offline_refund_limit": document["offline_refund_limit"],
+        "staff": document["staff"],
+        "policy_version": document["policy_version"],
+    })
+    envelope = make_envelope(document["store_id"], CONFIG_NODE_ID, document["version"], body,
+                             occurred_at=body.issued_at)
+    return encode(envelope.resent())

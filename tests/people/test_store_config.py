@@ -22,6 +22,7 @@ from protocol import (
     Money,
     RefundRequested,
     config_topic,
+    decode,
     make_envelope,
     utc_now,
 )
@@ -40,7 +41,9 @@ class FakeLink:
 
     def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> bool:
         if self.online:
-            self.sent.append((topic, json.loads(payload), retain))
+            envelope = decode(payload, expect=frozenset({"store.config"}))
+            assert envelope.seq == envelope.body.version  # type: ignore[attr-defined]
+            self.sent.append((topic, envelope.body.model_dump(mode="json"), retain))
         return self.online
 
 
@@ -114,7 +117,7 @@ def test_a_pin_set_through_the_api_reaches_the_stores_nodes(
         node.subscribe(config_topic("store-a"))
 
         def config() -> dict[str, Any] | None:
-            docs = [json.loads(m.payload) for m in list(node.messages)]
+            docs = [decode(m.payload).body.model_dump(mode="json") for m in list(node.messages)]
             return next((d for d in reversed(docs) if d["staff"]), None)
 
         doc = wait_for(config, what="the store config with the PIN")
