@@ -28,6 +28,7 @@ from edge_agent.migrations import migrate
 from protocol import format_utc, utc_now
 
 Params = tuple[Any, ...] | dict[str, Any]
+PRAGMAS = ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=10000")
 
 
 class Tx:
@@ -85,6 +86,8 @@ class Store:
     def __init__(self, db: Database, path: Path) -> None:
         self._db = db
         self._lock = threading.RLock()
+        self._reader: Database | None = None  # a second connection: WAL readers never block
+        self._read_lock = threading.Lock()
         self.path = path
         self.applied_migrations: list[str] = []
 
@@ -100,6 +103,7 @@ class Store:
         try:
             store._prepare()
             store._claim(store_id, node_id)
+            store._open_reader()
         except BaseException:
             store.close()
             raise
@@ -107,12 +111,21 @@ class Store:
 
     def _prepare(self) -> None:
         try:
-            for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON",
-                           "busy_timeout=10000"):
+            for pragma in PRAGMAS:
                 self._db.conn.execute(f"PRAGMA {pragma}")
             self.applied_migrations = migrate(self._db)
         except sqlite3.Error as err:
             raise StoreError(f"cannot prepare the database {self.path}: {err}") from err
+
+    def _open_reader(self) -> None:
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                   timeout=10)
+            for pragma in PRAGMAS:
+                conn.execute(f"PRAGMA {pragma}")
+        except sqlite3.Error as err:
+            raise StoreError(f"cannot open the database {self.path}: {err}") from err
+        self._reader = Database(conn, execute_plugins=False)
 
     def _claim(self, store_id: str, node_id: str) -> None:
         with self.write() as tx:
@@ -141,18 +154,26 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[Tx]:
-        """A consistent read snapshot."""
-        with self._lock:
-            conn = self._db.conn
+        """A consistent read snapshot of everything committed, on the reading connection.
+
+        In WAL mode a reader neither waits for nor delays the writer, so the counter's writes
+        never queue behind the link's or the page's reads.
+        """
+        db, lock = (self._reader, self._read_lock) if self._reader else (self._db, self._lock)
+        with lock:
+            conn = db.conn
             conn.execute("BEGIN")
             try:
-                yield Tx(self._db)
+                yield Tx(db)
             finally:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
 
     def close(self) -> None:
-        """Close the connection (idempotent)."""
+        """Close the connections (idempotent)."""
+        with self._read_lock:
+            if self._reader is not None:
+                self._reader.conn.close()
         with self._lock:
             self._db.conn.close()
 
