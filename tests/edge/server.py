@@ -1,39 +1,18 @@
-"""Serve an ASGI app with a real uvicorn on a free loopback port, in a thread, for one test.
-
-(Starlette's TestClient is not used: with this Starlette it warns that httpx is deprecated, and a
-real server is closer to production anyway.)
-"""
+"""The shared test server, with the agent's server class (it closes event streams on stop)."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import uvicorn
 from fastapi import FastAPI
 
 from edge_agent.app import AgentServer
+from tests.support import server
 
 
 @contextmanager
 def serving(app: FastAPI, timeout: float = 10.0) -> Iterator[str]:
-    """Run ``app`` (lifespan included) and yield its base URL; stop it cleanly afterwards."""
-    server = AgentServer(uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None,
-                                        access_log=False, lifespan="on"))
-    thread = threading.Thread(target=server.run, name="test-uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + timeout
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            thread.join(timeout)
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout)
+    """Run the agent's ``app`` and yield its base URL (see tests.support.server)."""
+    with server.serving(app, timeout, AgentServer) as url:
+        yield url

@@ -19,8 +19,8 @@ from hub.app import create_app
 from hub.db.engine import make_engine
 from hub.migrations import upgrade
 from hub.settings import Settings
-from tests.hub.server import serving
 from tests.support.broker import TestBroker
+from tests.support.server import serving
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 

@@ -27,7 +27,7 @@ from tests.hub.conftest import (  # noqa: F401  (fixtures shared with the hub te
     mqtt_hub,
     no_leaked_threads,
 )
-from tests.hub.server import serving
+from tests.support.server import serving
 
 PASSWORD = "a long enough secret"
 SETUP = Actor("test-setup", "operator")
