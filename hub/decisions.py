@@ -6,10 +6,13 @@ Rules:
 - the request uses what the hub knows: amount, channel, marketplace (``store:<id>`` when the sale
   has none, so the policy's default rules apply and say so), the inspection grade if any, the
   return's mismatch flag, amount paid = the return's items total (the refund amount itself when
-  the items are in another currency or unknown), the order date = the request time (the hub does
-  not know order or delivery dates yet), category ``unknown``, not opened, not high-risk;
-- the customer is keyed by the order (``order:<id>``; the buyer behind it is not known to the
-  hub), and has no history without an order;
+  the items are in another currency or unknown), category ``unknown``, not opened, not high-risk;
+- the order date: for an Amazon sale (``amazon_mfn``/``amazon_fba``) whose order the Amazon sync
+  holds (``OrderFacts``), its purchase date (never later than the request) and its marketplace
+  when the refund and return name none; otherwise the request time. The delivery date is not
+  synced, so it is None and the policy counts the window from the order day;
+- the customer is keyed by the order (``order:<id>``; the orders sync stores no buyer id, so the
+  buyer behind it is not known to the hub), and has no history without an order;
 - outcomes map to refund states: auto-approve → approved (decided by ``policy:auto``);
   needs approval → pending_approval at its level; manual review → pending_approval at the top
   level, with outcome ``manual_review``; reject → rejected (decided by ``policy:auto``);
@@ -46,6 +49,34 @@ class RefundFacts:
     mismatch: bool
     paid: Money | None
     customer_key: str | None
+    ordered_at: datetime | None = None  # from the synced order; None: the request time
+    delivered_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    """What the Amazon sync knows about one order (no buyer data: the sync stores none)."""
+
+    order_id: str
+    marketplace_id: str
+    purchased_at: datetime
+
+
+AMAZON_CHANNELS = frozenset({Channel.AMAZON_MFN, Channel.AMAZON_FBA})
+
+
+def order_facts_for(
+    channel: Channel, order_id: str | None, marketplace_id: str | None,
+    orders: dict[str, OrderFacts],
+) -> OrderFacts | None:
+    """The synced order of an Amazon sale, or None (not Amazon, no order id, unknown order, or
+    an order of another marketplace than the one the refund names)."""
+    if channel not in AMAZON_CHANNELS or not order_id:
+        return None
+    order = orders.get(order_id)
+    if order is None or (marketplace_id and marketplace_id != order.marketplace_id):
+        return None
+    return order
 
 
 @dataclass(frozen=True)
@@ -77,8 +108,10 @@ def request_of(facts: RefundFacts) -> RefundRequest:
         channel=facts.channel,
         marketplace_id=facts.marketplace_id or f"store:{facts.store_id}",
         category=UNKNOWN_CATEGORY,
-        ordered_at=facts.requested_at,
-        delivered_at=None,
+        ordered_at=min(facts.ordered_at, facts.requested_at)
+        if facts.ordered_at else facts.requested_at,
+        delivered_at=min(facts.delivered_at, facts.requested_at)
+        if facts.delivered_at else None,
         opened=False,
         grade=Grade(facts.grade) if facts.grade else None,
         mismatch=facts.mismatch,

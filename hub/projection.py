@@ -12,7 +12,8 @@ Rules:
   policy (``policy:auto``) for the decision it takes;
 - a refund request is decided at once by the active policy (``hub.policy.decide`` through
   ``hub.decisions``), as of its request time (never later than now), with the customer's earlier
-  refunds as history; every fired rule is kept (reasons, decision record, rule index) and the
+  refunds as history and, for an Amazon sale, the synced order's facts (``Loaded.orders``);
+  every fired rule is kept (reasons, decision record, rule index) and the
   decision is queued as a ``refund.decided`` command to the node that asked.
 """
 
@@ -27,6 +28,7 @@ from hub.audit import AuditDraft, jsonable
 from hub.decisions import (
     AUTO_ACTOR,
     AUTO_ROLE,
+    OrderFacts,
     RefundFacts,
     Verdict,
     customer_key_of,
@@ -34,6 +36,7 @@ from hub.decisions import (
     indexed_rules,
     offline_refusal,
     offline_verdict,
+    order_facts_for,
     request_of,
     top_level,
     verdict_of,
@@ -97,6 +100,7 @@ class Loaded:
     paid: dict[Key, Money | None] = field(default_factory=dict)  # returns' item totals
     history: dict[str, list[PriorRefund]] = field(default_factory=dict)  # by customer key
     offline_limits: dict[str, Money | None] = field(default_factory=dict)  # by store
+    orders: dict[str, OrderFacts] = field(default_factory=dict)  # synced Amazon orders by id
 
 
 @dataclass
@@ -299,11 +303,16 @@ class Projector:
 
     def _facts(self, row: Row) -> RefundFacts:
         ret = self._return((row["store_id"], row["return_id"])) or {}
+        channel = Channel(row["channel"])
+        market = row["marketplace_id"] or ret.get("marketplace_id")
+        order = order_facts_for(channel, row["order_id"] or ret.get("order_id"), market,
+                                self.loaded.orders)
         return RefundFacts(
             row["store_id"], row["refund_id"], money_of(row["amount"], row["currency"]),
-            Channel(row["channel"]), row["marketplace_id"] or ret.get("marketplace_id"),
+            channel, market or (order.marketplace_id if order else None),
             min(row["requested_at"], self.now), ret.get("grade"), bool(ret.get("mismatch")),
-            self._paid((row["store_id"], row["return_id"])), row["customer_key"])
+            self._paid((row["store_id"], row["return_id"])), row["customer_key"],
+            ordered_at=order.purchased_at if order else None)
 
     def _paid(self, key: Key) -> Money | None:
         if key in self.loaded.paid:

@@ -2,8 +2,9 @@
 
 A handful of statements per batch whatever its size: one SELECT per table touched, one
 executemany per kind of change. A batch with refund requests also loads the active policy
-(seeding the default one on first use), the returns' item totals, the customers' earlier refunds
-and the stores' offline limits.
+(seeding the default one on first use), the returns' item totals, the customers' earlier refunds,
+the stores' offline limits and, when Amazon sales ask for refunds, their orders as the Amazon sync
+stored them (one more SELECT; an order id held by two accounts with different facts is left out).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy import Connection, Table, bindparam, select, update
 
 from hub import commands as outbox
 from hub import policy_store
+from hub.amazon.tables import amazon_orders
 from hub.db.desk_schema import refund_rules
 from hub.db.engine import Tx
 from hub.db.schema import (
@@ -26,11 +28,11 @@ from hub.db.schema import (
     returns,
     stores,
 )
-from hub.decisions import customer_key_of
+from hub.decisions import AMAZON_CHANNELS, OrderFacts, customer_key_of
 from hub.policy import PriorRefund
 from hub.projection import Changes, Loaded
 from hub.values import money_of
-from protocol import Envelope, Money, RefundRequested
+from protocol import Envelope, Money, RefundRequested, ReturnReceived
 
 CHUNK = 500
 RETURN_MUTABLE = ("state", "grade", "inspected_at", "disposition", "disposed_at", "updated_at")
@@ -51,11 +53,12 @@ def load(tx: Tx, events: Sequence[Envelope]) -> Loaded:
         commands={r["command_id"]: r for r in _rows(conn, commands, "command_id", command_ids)})
     asks = [e for e in events if isinstance(e.body, RefundRequested)]
     if asks:
-        _load_for_decisions(tx, loaded, asks)
+        _load_for_decisions(tx, loaded, asks, events)
     return loaded
 
 
-def _load_for_decisions(tx: Tx, loaded: Loaded, asks: Sequence[Envelope]) -> None:
+def _load_for_decisions(tx: Tx, loaded: Loaded, asks: Sequence[Envelope],
+                        events: Sequence[Envelope]) -> None:
     conn = tx.conn
     loaded.policy = policy_store.active_for_write(tx).compiled
     keys = {(e.store_id, getattr(e.body, "return_id")) for e in asks}  # noqa: B009
@@ -65,6 +68,39 @@ def _load_for_decisions(tx: Tx, loaded: Loaded, asks: Sequence[Envelope]) -> Non
     customers = {k for o in orders if (k := customer_key_of(o))}
     loaded.history = _history(conn, customers)
     loaded.offline_limits = _offline_limits(conn, {e.store_id for e in asks})
+    loaded.orders = _amazon_orders(conn, _amazon_order_ids(loaded, asks, events))
+
+
+def _amazon_order_ids(loaded: Loaded, asks: Sequence[Envelope],
+                      events: Sequence[Envelope]) -> set[str]:
+    """Order ids of the Amazon sales asking for refunds (theirs, else their return's)."""
+    fresh = {(e.store_id, e.body.return_id): e.body.order_id for e in events
+             if isinstance(e.body, ReturnReceived)}
+    ids: set[str] = set()
+    for e in asks:
+        body = e.body
+        if not isinstance(body, RefundRequested) or body.channel not in AMAZON_CHANNELS:
+            continue
+        key = (e.store_id, body.return_id)
+        order_id = (body.order_id or loaded.returns.get(key, {}).get("order_id")
+                    or fresh.get(key))
+        if order_id:
+            ids.add(order_id)
+    return ids
+
+
+def _amazon_orders(conn: Connection, order_ids: set[str]) -> dict[str, OrderFacts]:
+    """The synced Amazon orders with these ids (those the accounts agree on)."""
+    found: dict[str, set[tuple[str, Any]]] = {}
+    wanted = sorted(order_ids)
+    for start in range(0, len(wanted), CHUNK):
+        rows = conn.execute(select(amazon_orders.c.order_id, amazon_orders.c.marketplace_id,
+                                   amazon_orders.c.purchased_at)
+                            .where(amazon_orders.c.order_id.in_(wanted[start:start + CHUNK])))
+        for r in rows:
+            found.setdefault(r.order_id, set()).add((r.marketplace_id, r.purchased_at))
+    return {order_id: OrderFacts(order_id, *facts.pop())
+            for order_id, facts in found.items() if len(facts) == 1}
 
 
 def _paid(conn: Connection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], Money | None]:

@@ -1,0 +1,143 @@
+"""Refunds of Amazon sales are decided with the synced order's facts (purchase date, marketplace).
+
+The order is stored the way the orders sync stores it (``order_row`` + ``upsert``); the ingest
+batch loads it in one SELECT and the policy counts the return window from the purchase day.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, event, select
+
+from hub.amazon.orders import FIELDS, order_row
+from hub.amazon.store import hashed, upsert
+from hub.amazon.tables import amazon_orders
+from hub.db.engine import reading, writing
+from hub.db.schema import refunds
+from protocol import (
+    Channel,
+    Envelope,
+    Money,
+    RefundRequested,
+    ReturnItem,
+    ReturnReceived,
+    make_envelope,
+    utc_now,
+)
+from tests.hub.helpers import ingest
+
+US = "ATVPDKIKX0DEJ"  # Amazon.com: 30-day window, no statutory withdrawal right
+
+
+def sync_order(engine: Engine, order_id: str, purchased_at: datetime,
+               marketplace_id: str = US) -> None:
+    order = {
+        "orderId": order_id, "salesChannel": {"marketplaceId": marketplace_id},
+        "fulfillment": {"fulfillmentStatus": "SHIPPED", "fulfilledBy": "MERCHANT"},
+        "createdTime": purchased_at.isoformat().replace("+00:00", "Z"),
+        "lastUpdatedTime": purchased_at.isoformat().replace("+00:00", "Z"),
+        "proceeds": {"grandTotal": {"amount": "12.00", "currencyCode": "USD"}},
+        "orderItems": [{"orderItemId": "1", "quantityOrdered": 1,
+                        "product": {"sellerSku": "SKU-1", "asin": "B000000001"}}],
+    }
+    with writing(engine) as tx:
+        upsert(tx.conn, amazon_orders, ("account", "order_id"),
+               hashed([order_row("us", order)], FIELDS), tx.now)
+
+
+def amazon_return(seq: int, return_id: str, order_id: str | None,
+                  marketplace_id: str | None = US) -> Envelope:
+    return make_envelope("s1", "n1", seq, ReturnReceived(
+        return_id=return_id, channel=Channel.AMAZON_MFN, reason="too small",
+        order_id=order_id, marketplace_id=marketplace_id,
+        items=[ReturnItem(sku="SKU-1", quantity=1, unit_price=Money.of("12.00", "USD"))],
+        received_at=utc_now()))
+
+
+def amazon_refund(seq: int, return_id: str, refund_id: str, order_id: str | None,
+                  marketplace_id: str | None = US) -> Envelope:
+    return make_envelope("s1", "n1", seq, RefundRequested(
+        refund_id=refund_id, return_id=return_id, amount=Money.of("12.00", "USD"),
+        channel=Channel.AMAZON_MFN, order_id=order_id, marketplace_id=marketplace_id,
+        requested_by="clerk-1", requested_at=utc_now()))
+
+
+def refund_row(engine: Engine, refund_id: str) -> Any:
+    with reading(engine) as conn:
+        return conn.execute(select(refunds).where(refunds.c.refund_id == refund_id)).one()
+
+
+def rule_ids(row: Any) -> set[str]:
+    return {rule["rule_id"] for rule in row.decision["rules"]}
+
+
+def test_an_order_synced_45_days_ago_is_past_the_window_and_rejected(engine: Engine) -> None:
+    sync_order(engine, "111-0000001-0000001", utc_now() - timedelta(days=45))
+    ingest(engine, amazon_return(1, "R1", "111-0000001-0000001"),
+           amazon_refund(2, "R1", "F1", "111-0000001-0000001"))
+    row = refund_row(engine, "F1")
+    assert (row.state, row.outcome, row.decided_by) == ("rejected", "rejected", "policy:auto")
+    assert "window.expired" in rule_ids(row)
+    assert row.customer_key == "order:111-0000001-0000001"
+
+
+def test_the_order_id_of_the_return_is_enough(engine: Engine) -> None:
+    sync_order(engine, "111-0000001-0000002", utc_now() - timedelta(days=45))
+    ingest(engine, amazon_return(1, "R1", "111-0000001-0000002"))
+    ingest(engine, amazon_refund(2, "R1", "F1", None, None))
+    row = refund_row(engine, "F1")
+    assert row.state == "rejected" and "window.expired" in rule_ids(row)
+
+
+def test_a_recent_order_is_within_the_window(engine: Engine) -> None:
+    sync_order(engine, "111-0000001-0000003", utc_now() - timedelta(days=5))
+    ingest(engine, amazon_return(1, "R1", "111-0000001-0000003"),
+           amazon_refund(2, "R1", "F1", "111-0000001-0000003"))
+    row = refund_row(engine, "F1")
+    assert row.state == "approved" and "window.expired" not in rule_ids(row)
+
+
+def test_without_a_known_order_the_refund_is_decided_as_before(engine: Engine) -> None:
+    sync_order(engine, "111-0000001-0000004", utc_now() - timedelta(days=45))
+    ingest(engine, amazon_return(1, "R1", "111-0000009-0000009"),
+           amazon_refund(2, "R1", "F1", "111-0000009-0000009"),
+           # the order is known, but of another marketplace than the refund names: not used
+           amazon_return(3, "R2", "111-0000001-0000004", "A1F83G8C2ARO7P"),
+           amazon_refund(4, "R2", "F2", "111-0000001-0000004", "A1F83G8C2ARO7P"))
+    for refund_id in ("F1", "F2"):
+        row = refund_row(engine, refund_id)
+        assert row.state == "approved" and "window.expired" not in rule_ids(row)
+
+
+def test_a_pos_refund_naming_a_synced_order_ignores_it(engine: Engine) -> None:
+    sync_order(engine, "111-0000001-0000005", utc_now() - timedelta(days=45))
+    ingest(engine, make_envelope("s1", "n1", 1, ReturnReceived(
+        return_id="R1", channel=Channel.POS, reason="too small", order_id="111-0000001-0000005",
+        items=[ReturnItem(sku="SKU-1", quantity=1, unit_price=Money.of("12.00", "USD"))],
+        received_at=utc_now())), make_envelope("s1", "n1", 2, RefundRequested(
+            refund_id="F1", return_id="R1", amount=Money.of("12.00", "USD"),
+            channel=Channel.POS, order_id="111-0000001-0000005", requested_at=utc_now())))
+    assert refund_row(engine, "F1").state == "approved"
+
+
+def test_orders_are_loaded_once_per_batch(engine: Engine) -> None:
+    for n in range(1, 21):
+        sync_order(engine, f"111-0000002-{n:07d}", utc_now() - timedelta(days=45))
+    statements: list[str] = []
+
+    def spy(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        statements.append(statement)
+
+    events = [amazon_return(n, f"R{n}", f"111-0000002-{n:07d}") for n in range(1, 21)]
+    events += [amazon_refund(n + 20, f"R{n}", f"F{n}", f"111-0000002-{n:07d}")
+               for n in range(1, 21)]
+    event.listen(engine, "before_cursor_execute", spy)
+    try:
+        result = ingest(engine, *events)
+    finally:
+        event.remove(engine, "before_cursor_execute", spy)
+    assert result.applied == 40
+    assert len([s for s in statements if "FROM amazon_orders" in s]) == 1
+    assert all(refund_row(engine, f"F{n}").state == "rejected" for n in range(1, 21))
