@@ -18,25 +18,12 @@ import pytest
 
 from tests.e2e.conftest import a_return
 from tests.support.broker import TestBroker
+from tests.support.browser import BROWSER_MARKS, chromium_page
 from tests.support.procs import BIN, Proc, edge_proc, hub_proc, wait_for
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 PASSWORD = "rita's long desk password"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="Debian chromium is not installed at /usr/bin/chromium (apt-get install chromium)",
-    ),
-]
+pytestmark = BROWSER_MARKS
 sync_api = pytest.importorskip("playwright.sync_api")
 
 
@@ -101,16 +88,9 @@ def shop(broker: TestBroker, tmp_path: Path) -> Iterator[Shop]:
 
 @pytest.fixture
 def page() -> Iterator[Any]:
-    """A laptop-sized page with touch, in headless Chromium."""
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=ARGS, headless=True
-        )
-        try:
-            context = browser.new_context(viewport={"width": 1280, "height": 800}, has_touch=True)
-            yield context.new_page()
-        finally:
-            browser.close()
+    """A laptop-sized touch page in headless Chromium."""
+    with chromium_page(1280, 800, has_touch=True) as page:
+        yield page
 
 
 def test_an_approver_approves_in_the_desk_and_the_counter_shows_it(shop: Shop, page: Any) -> None:

@@ -20,32 +20,18 @@ from protocol import (
 from tests.edge.conftest import Running, make_settings, running_agent, wait_until
 from tests.edge.hub_standin import HubStandIn
 from tests.support.broker import MqttCreds
+from tests.support.browser import BROWSER_MARKS, chromium_page
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed at "
-                       "/usr/bin/chromium (apt-get install chromium)"),
-]
+pytestmark = BROWSER_MARKS
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture
 def page() -> Iterator[object]:
-    """A tablet-sized page in headless Chromium."""
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS,
-                                             headless=True)
-        try:
-            context = browser.new_context(viewport={"width": 1024, "height": 768},
-                                          has_touch=True, timezone_id="UTC")
-            yield context.new_page()
-        finally:
-            browser.close()
+    """A tablet-sized touch page in headless Chromium."""
+    with chromium_page(has_touch=True, timezone_id="UTC") as page:
+        yield page
 
 
 def expected_return() -> ExpectedReturn:

@@ -4,23 +4,15 @@ the signed-in member of staff, approve a refund offline as the store manager, si
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.edge.conftest import Running
 from tests.edge_auth.conftest import apply_config
+from tests.support.browser import BROWSER_MARKS, chromium_page
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed at "
-                       "/usr/bin/chromium (apt-get install chromium)"),
-]
+pytestmark = BROWSER_MARKS
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -28,15 +20,8 @@ sync_api = pytest.importorskip("playwright.sync_api")
 @pytest.fixture
 def page() -> Iterator[Any]:
     """A tablet-sized touch page in headless Chromium."""
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS,
-                                             headless=True)
-        try:
-            context = browser.new_context(viewport={"width": 1024, "height": 768},
-                                          has_touch=True, timezone_id="UTC")
-            yield context.new_page()
-        finally:
-            browser.close()
+    with chromium_page(has_touch=True, timezone_id="UTC") as page:
+        yield page
 
 
 def open_page(page: Any, run: Running) -> Any:

@@ -12,16 +12,9 @@ from hardware.sim.printer import PrinterStandIn
 from hardware.sim.scanner import PtyScanner
 from tests.edge.conftest import running_agent
 from tests.edge_hw.conftest import hw_settings, return_body
+from tests.support.browser import BROWSER_MARKS, chromium_page
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed at "
-                       "/usr/bin/chromium (apt-get install chromium)"),
-]
+pytestmark = BROWSER_MARKS
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -29,13 +22,8 @@ sync_api = pytest.importorskip("playwright.sync_api")
 @pytest.fixture
 def page() -> Iterator[Any]:
     """A tablet-sized page in headless Chromium."""
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS,
-                                             headless=True)
-        try:
-            yield browser.new_context(viewport={"width": 1024, "height": 768}).new_page()
-        finally:
-            browser.close()
+    with chromium_page() as page:
+        yield page
 
 
 def test_a_scan_on_the_pty_shows_on_the_page_without_a_reload(
