@@ -32,7 +32,7 @@ from hub.settings import Settings
 from hub.tokens import create_token
 from protocol import Channel
 from tests.desk.seed import Ask, events, ingest
-from tests.hub.server import serving
+from tests.support.server import serving
 
 REFUNDS = 10_000
 REQUESTS = 300
