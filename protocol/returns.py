@@ -9,17 +9,19 @@ Edge -> hub events (on ``.../nodes/N/events``):
 
 Hub -> edge commands (on ``.../nodes/N/commands``):
     return.expected       an RMA the customer may bring to this store (cached for offline use)
-    refund.decided        the hub's decision on a refund request
+    refund.decided        the hub's decision on a refund request (or that it waits for the
+                          inspection: outcome ``awaiting_inspection``)
 
 Bodies are frozen; unknown fields are ignored so an older node accepts a newer hub's messages.
 """
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from protocol.money import Money
 from protocol.timeutil import UtcDatetime
@@ -27,6 +29,22 @@ from protocol.timeutil import UtcDatetime
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
 Note = Annotated[str, StringConstraints(max_length=2000)]
+# A product category as the refund policy names them (electronics, software, sealed_media, …):
+# lower case, so "Software" at a till and "software" in the policy are the same category.
+_CATEGORY = re.compile(r"[a-z0-9][a-z0-9_.-]*")
+
+
+def _category(value: str) -> str:
+    if not _CATEGORY.fullmatch(value):
+        raise ValueError("a category is letters, digits, '_', '.' or '-', e.g. sealed_media")
+    return value
+
+
+Category = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, strip_whitespace=True, to_lower=True),
+    AfterValidator(_category),
+]
 
 
 class Body(BaseModel):
@@ -81,6 +99,7 @@ class RefundOutcome(StrEnum):
     PENDING_APPROVAL = "pending_approval"
     MANUAL_REVIEW = "manual_review"
     REJECTED = "rejected"
+    AWAITING_INSPECTION = "awaiting_inspection"  # decided once the item's inspection is in
 
 
 class ReturnItem(Body):
@@ -92,6 +111,12 @@ class ReturnItem(Body):
     description: Text | None = None
     gtin: Code | None = None
     asin: Code | None = None
+    category: Category | None = Field(
+        default=None, description="the product category as the refund policy names it "
+        "(e.g. electronics, software, sealed_media, gift_card); null when the store does not know")
+    opened: bool | None = Field(
+        default=None, description="the customer opened the packaging (seal broken); "
+        "null when the counter did not ask")
 
 
 class ReturnReceived(Body):
@@ -110,6 +135,9 @@ class ReturnReceived(Body):
     mismatch_reasons: list[Note] = Field(default_factory=list, max_length=20)
     staff_id: Code | None = None
     received_at: UtcDatetime
+    sold_at: UtcDatetime | None = Field(
+        default=None, description="when the original sale happened, from the sale receipt or the "
+        "POS; return windows count from it (an Amazon order's date comes from the hub's sync)")
 
 
 class InspectionRecorded(Body):
