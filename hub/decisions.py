@@ -55,11 +55,13 @@ class RefundFacts:
 
 @dataclass(frozen=True)
 class OrderFacts:
-    """What the Amazon sync knows about one order (no buyer data: the sync stores none)."""
+    """What the Amazon sync knows about one order (never the buyer's name, email or address)."""
 
     order_id: str
     marketplace_id: str
     purchased_at: datetime
+    buyer_key: str | None = None  # a keyed hash of Amazon's anonymised buyer email; None: unknown
+    deliver_by: datetime | None = None  # the promised latest delivery; None: not known
 
 
 AMAZON_CHANNELS = frozenset({Channel.AMAZON_MFN, Channel.AMAZON_FBA})
