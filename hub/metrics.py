@@ -30,6 +30,13 @@ class HubMetrics:
                                       "ingest batches that failed and were retried", registry=r)
         self.commands_published = Counter("acorn_hub_commands_published",
                                           "hub -> node commands published", registry=r)
+        self.sign_in_failures = Counter("acorn_hub_sign_in_failures",
+                                        "desk sign-ins refused: wrong password, unknown or "
+                                        "disabled user (refused), or held back by the throttle "
+                                        "(throttled)", ["reason"], registry=r)
+        self.sign_in_lockouts = Counter("acorn_hub_sign_in_lockouts",
+                                        "usernames (user) and client addresses (client) locked "
+                                        "after too many failed sign-ins", ["subject"], registry=r)
         self.mqtt_connected = Gauge("acorn_hub_mqtt_connected", "1 while connected to the broker",
                                     registry=r)
 

@@ -43,6 +43,15 @@ class Settings(BaseSettings):
         "a desk login lasts this long, then the user signs in again"))
     session_cookie_secure: bool = Field(False, description=(
         "mark the session cookie Secure (set true when the hub is served over HTTPS)"))
+    login_max_failures: int = Field(5, ge=1, le=1000, description=(
+        "failed desk sign-ins for one username within LOGIN_WINDOW_SECONDS that lock it"))
+    login_window_seconds: int = Field(900, ge=1, le=7 * 86400, description=(
+        "how long failed sign-ins are counted from the first one"))
+    login_lockout_seconds: int = Field(900, ge=1, le=7 * 86400, description=(
+        "how long a username stays locked (even the right password is refused) unless unlocked"))
+    login_max_failures_per_client: int = Field(30, ge=1, le=100000, description=(
+        "failed sign-ins from one client address within the window, whatever the usernames, "
+        "after which that address is refused for the window"))
     desk_target_hours: float = Field(24.0, gt=0, description=(
         "a refund waiting longer than this is late on the desk (amber from half of it)"))
     desk_bulk_limit: Decimal = Field(Decimal("5000"), ge=0, allow_inf_nan=False, description=(

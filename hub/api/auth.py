@@ -2,7 +2,9 @@
 
 The browser keeps the session id only in an HttpOnly cookie; scripts get the CSRF token from
 ``GET /api/session``. A wrong password, an unknown user and a disabled user all answer the same
-401. The HTML form routes (``/login``, ``/logout``) in ``hub.desk.web`` use the same functions.
+401. Sign-ins are throttled (``hub.people.throttle``): a locked username or client address
+answers 429 with ``Retry-After`` (seconds) and says when to try again. The HTML form routes
+(``/login``, ``/logout``) in ``hub.desk.web`` use the same functions.
 """
 
 from __future__ import annotations
@@ -12,20 +14,24 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 
 from hub.api.deps import Hub
 from hub.api.desk_models import LoginIn, SessionOut
+from hub.api.errors import error_body
 from hub.api.models import ErrorOut
 from hub.db.engine import reading
 from hub.errors import AuthError
-from hub.people import sessions
-from hub.people.users import check_login
+from hub.people import sessions, signin
+from hub.people.signin import Attempt, Throttled
 from hub.settings import Settings
 from protocol import utc_now
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/session", tags=["session"])
-ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": ErrorOut}, 422: {"model": ErrorOut}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut} for status in (401, 422, 429)
+}
 
 
 def set_cookie(response: Response, settings: Settings, session_id: str, expires: datetime) -> None:
@@ -52,12 +58,24 @@ def clear_cookie(response: Response, settings: Settings) -> None:
     )
 
 
-def sign_in(hub: Hub, username: str, password: str) -> tuple[str, datetime]:
-    """Check the credentials and open a session; AuthError (401) if they do not work."""
-    with reading(hub.engine) as conn:
-        check_login(conn, username, password)
+def client_of(request: Request) -> str | None:
+    """The address a request came from, as the server saw it (the throttle counts by it)."""
+    return request.client.host if request.client else None
+
+
+def sign_in(hub: Hub, username: str, password: str, client: str | None) -> tuple[str, datetime]:
+    """Check the credentials and open a session; AuthError (401) if they do not work,
+    ``Throttled`` (429) when the username or the client has failed too often."""
+    limits = signin.limits_of(hub.settings)
+    signin.sign_in(hub.engine, limits, Attempt(username, client), password, hub.metrics)
     log.info("desk sign-in: %s", username)
     return sessions.open_session(hub.engine, username, hub.settings.session_hours)
+
+
+def throttled(err: Throttled) -> JSONResponse:
+    """The 429 answer: the usual error shape, and ``Retry-After`` in seconds."""
+    return JSONResponse({"detail": [error_body(err.field, err.message)]}, status_code=429,
+                        headers={"Retry-After": str(err.retry_after)})
 
 
 def _out(session: sessions.Session) -> SessionOut:
@@ -83,9 +101,17 @@ def _current(hub: Hub, request: Request) -> sessions.Session:
 
 
 @router.post("", response_model=SessionOut, responses=ERRORS)
-def login(hub: Hub, body: LoginIn, request: Request, response: Response) -> SessionOut:
-    """Sign in; the session id comes back in the ``acorn_session`` cookie only."""
-    session_id, expires = sign_in(hub, body.username, body.password)
+def login(
+    hub: Hub, body: LoginIn, request: Request, response: Response
+) -> SessionOut | JSONResponse:
+    """Sign in; the session id comes back in the ``acorn_session`` cookie only.
+
+    429 with ``Retry-After`` after too many failed sign-ins for the username or from the client.
+    """
+    try:
+        session_id, expires = sign_in(hub, body.username, body.password, client_of(request))
+    except Throttled as err:
+        return throttled(err)
     set_cookie(response, hub.settings, session_id, expires)
     with reading(hub.engine) as conn:
         return _out(sessions.find_session(conn, session_id, utc_now()))

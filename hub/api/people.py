@@ -12,7 +12,7 @@ from hub.api.desk_models import PinIn, StoreIn, UserIn, UserOut, UserPatch
 from hub.api.models import ErrorOut
 from hub.db.engine import reading
 from hub.errors import Forbidden
-from hub.people import pins, users
+from hub.people import pins, signin, users
 from hub.people import stores as store_attrs
 from hub.people.users import Actor
 from hub.permissions import (
@@ -78,6 +78,13 @@ def change_user(hub: Hub, who: UserManager, username: str, body: UserPatch) -> U
     return UserOut.model_validate(
         next(u for u in users.list_users(hub.engine) if u["username"] == username)
     )
+
+
+@router.post("/users/{username}/unlock", responses=ERRORS)
+def unlock_user(hub: Hub, who: UserManager, username: str) -> dict[str, Any]:
+    """Lift a sign-in lockout: clear the username's failed sign-ins (audited when there were
+    any). ``unlocked`` says whether there was anything to clear."""
+    return {"username": username, "unlocked": signin.unlock(hub.engine, username, actor_of(who))}
 
 
 @router.put("/stores/{store_id}", responses=ERRORS)

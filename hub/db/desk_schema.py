@@ -9,7 +9,10 @@ Rules:
   table opens no browser session;
 - ``policies`` is append-only: one row per published version, the highest is active;
 - ``refund_rules`` indexes the rule ids a decision fired, so the desk filters the queue by reason
-  with an index instead of searching JSON.
+  with an index instead of searching JSON;
+- ``login_failures`` (migration ``0006``) holds the sign-in throttle's counts: one row per
+  (kind ``user`` | ``client``, subject: a case-folded username or a client address), see
+  ``hub.people.throttle``; never a password.
 """
 
 from __future__ import annotations
@@ -89,4 +92,14 @@ refund_rules = Table(
     Column("refund_id", ID, primary_key=True),
     Column("rule_id", String(60), primary_key=True),
     Index("ix_refund_rules_rule", "rule_id"),
+)
+
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("kind", String(10), primary_key=True),
+    Column("subject", String(200), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("first_failed_at", UtcDateTime, nullable=False),
+    Column("locked_until", UtcDateTime),
 )

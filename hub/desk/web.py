@@ -2,7 +2,8 @@
 
 Rules:
 - ``GET /login`` shows the form; ``POST /login`` (form-encoded) signs in and redirects (303) to
-  ``/desk``, or back to ``/login?failed=1`` with the same answer for every refusal;
+  ``/desk``, or back to ``/login?failed=1`` with the same answer for every refusal, or to
+  ``/login?locked=<seconds>`` when the sign-in throttle holds the username or the client back;
 - ``POST /logout`` ends the session and clears the cookie;
 - ``GET /desk`` serves the single-page desk to a signed-in user and sends anyone else to
   ``/login``; the page talks to the JSON API with its cookie and CSRF token;
@@ -20,10 +21,11 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from hub.api.auth import clear_cookie, set_cookie, sign_in
+from hub.api.auth import clear_cookie, client_of, set_cookie, sign_in
 from hub.api.deps import Hub, current_session
 from hub.errors import AuthError
 from hub.people import sessions
+from hub.people.signin import Throttled
 
 router = APIRouter(include_in_schema=False)
 STATIC = Path(str(resources.files("hub.desk").joinpath("static")))
@@ -62,7 +64,9 @@ async def login_form(hub: Hub, request: Request) -> Response:
     username = (fields.get("username") or [""])[0].strip()
     password = (fields.get("password") or [""])[0]
     try:
-        session_id, expires = sign_in(hub, username, password)
+        session_id, expires = sign_in(hub, username, password, client_of(request))
+    except Throttled as err:
+        return RedirectResponse(f"/login?locked={err.retry_after}", status_code=303)
     except AuthError:
         return RedirectResponse("/login?failed=1", status_code=303)
     response = RedirectResponse("/desk", status_code=303)

@@ -24,7 +24,7 @@ from hub.audit_export import day_start, entries, to_csv, to_jsonl
 from hub.db.engine import make_engine, reading, writing
 from hub.errors import AuthError, InputError, NotFound
 from hub.migrations import upgrade
-from hub.people import pins, stores, users
+from hub.people import pins, signin, stores, users
 from hub.people.users import Actor
 from hub.permissions import Role, Scope
 from hub.settings import load_settings
@@ -143,6 +143,14 @@ def users_passwd(username: str, password_file: PasswordFile = None) -> None:
     with database() as engine:
         users.set_password(engine, username, password, operator())
     typer.echo(f"password of {username} changed")
+
+
+@users_app.command("unlock")
+def users_unlock(username: str) -> None:
+    """Lift a sign-in lockout: clear the username's failed sign-ins (audited)."""
+    with database() as engine:
+        cleared = signin.unlock(engine, username, operator())
+    typer.echo(f"user {username} unlocked" if cleared else f"user {username} was not locked")
 
 
 @stores_app.command("set")
