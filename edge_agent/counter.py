@@ -38,9 +38,11 @@ from edge_agent.returns import (
     Action,
     ReturnState,
     check_offline_refund,
+    check_sold_at,
     mismatches,
     next_state,
     total_of,
+    with_rma_facts,
 )
 from edge_agent.store import Store, Tx
 from protocol import (
@@ -112,15 +114,18 @@ class Counter:
         ``within(tx, return_id)`` adds the caller's rows to that transaction (a POS transaction
         id); anything it raises rolls the whole return back. ``approved_by`` is the store
         manager approving the refund offline (the caller checked who and when; the amount is
-        checked here, against the store's offline limit).
+        checked here, against the store's offline limit). ``sold_at`` is refused if it is after
+        now; lines without a category or opened flag take the cached RMA's (``with_rma_facts``).
         """
         items = [item.to_item() for item in request.items]
         total = total_of(items)
         now, return_id = self.clock(), new_return_id()
+        check_sold_at(request.sold_at, now)
         with self.store.write() as tx:
             if approved_by is not None:
                 _check_offline(tx, request, total)
             expected = records.expected_for(tx, request.rma_id, request.order_id)
+            items = with_rma_facts(items, expected)
             rma_id = request.rma_id or (expected.rma_id if expected else None)
             if rma_id and (earlier := records.return_id_for_rma(tx, rma_id)):
                 raise Conflict(f"RMA {rma_id} was already received as return {earlier}",
@@ -135,7 +140,7 @@ class Counter:
                 or (expected.marketplace_id if expected else None),
                 scanned_codes=request.scanned_codes, mismatch=bool(reasons),
                 mismatch_reasons=[reason[:MAX_NOTE] for reason in reasons[:MAX_REASONS]],
-                staff_id=request.staff_id, received_at=now)
+                staff_id=request.staff_id, received_at=now, sold_at=request.sold_at)
             records.insert_return(tx, event, state, total, reasons, self._emit(tx, event, now))
             self._audit(tx, now, request.staff_id, "return.received", "return", return_id,
                         None, {"state": state.value, "total": str(total), "mismatch": reasons})

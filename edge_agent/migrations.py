@@ -141,10 +141,25 @@ def m0003_staff(db: Database) -> None:
         db.conn.execute(statement)
 
 
+_RETURN_FACTS = [
+    "ALTER TABLE return_items ADD COLUMN category TEXT",
+    "ALTER TABLE return_items ADD COLUMN opened INTEGER CHECK (opened IN (0, 1))",
+    "ALTER TABLE returns ADD COLUMN sold_at TEXT",
+]
+
+
+def m0004_return_facts(db: Database) -> None:
+    """What the refund policy weighs: each item's category and opened flag, the return's sale
+    time; rows recorded before keep null (not known)."""
+    for statement in _RETURN_FACTS:
+        db.conn.execute(statement)
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_initial", m0001_initial),
     ("0002_devices", m0002_devices),
     ("0003_staff", m0003_staff),
+    ("0004_return_facts", m0004_return_facts),
 ]
 
 

@@ -5,6 +5,10 @@ dropped); field constraints are the protocol's own (``Code``, ``Text``, ``Note``
 request that validates here always makes a valid event; money is ``{"amount": "12.34",
 "currency": "USD"}`` with the amount as text or integer, never a float; timestamps are UTC with
 ``Z``. Every error answer has the shape of ``ErrorBody``.
+
+Facts the refund policy weighs travel as recorded: an item's ``category`` (lower-cased, e.g.
+``software``) and ``opened`` (the seal is broken), and the return's ``sold_at`` (the original sale,
+UTC); each is null when the counter does not know or did not ask.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from protocol import Channel, ComplianceTag, Disposition, Grade, Money, ReturnItem
-from protocol.returns import Code, Note, Text
+from protocol.returns import Category, Code, Note, Text
 from protocol.timeutil import UtcDatetime
 
 RefundMethod = Literal["original_payment", "cash", "card", "store_credit"]
@@ -39,6 +43,13 @@ class ItemRequest(_Request):
     description: Text | None = None
     gtin: Code | None = None
     asin: Code | None = None
+    category: Category | None = Field(
+        default=None, description="the product category as the refund policy names it, e.g. "
+        "electronics, software, sealed_media, gift_card (lower-cased); null when not known",
+        examples=["software"])
+    opened: bool | None = Field(
+        default=None, description="the customer opened the packaging (seal broken); null when "
+        "the counter did not ask")
 
     def to_item(self) -> ReturnItem:
         """The protocol form of this line."""
@@ -56,6 +67,10 @@ class ReturnRequest(_Request):
     marketplace_id: Code | None = None
     scanned_codes: list[Code] = Field(default_factory=list, max_length=50)
     staff_id: Code | None = None
+    sold_at: UtcDatetime | None = Field(
+        default=None, description="when the original sale happened (from the sale receipt), UTC "
+        "with a zone; not after the return (a naive or future time is a 422); return windows "
+        "count from it", examples=["2025-03-12T09:30:00Z"])
     request_refund: bool = True
     refund_method: RefundMethod | None = Field(
         default=None, description="how the customer is paid back (sent with the refund request)")
@@ -117,7 +132,7 @@ class DecisionView(BaseModel):
 
 
 RefundStatus = Literal["requested", "approved_offline", "approved", "pending_approval",
-                       "manual_review", "rejected"]
+                       "manual_review", "rejected", "awaiting_inspection"]
 
 
 class RefundView(BaseModel):
@@ -125,7 +140,9 @@ class RefundView(BaseModel):
 
     refund_id: str
     amount: Money
-    status: RefundStatus
+    status: RefundStatus = Field(
+        description="awaiting_inspection: the hub refunds only after inspection and decides "
+        "again once the inspection is recorded")
     outcome: str | None = Field(description="the hub's latest decision; null while waiting")
     requested_by: str | None
     requested_at: UtcDatetime
@@ -155,6 +172,8 @@ class ReturnView(BaseModel):
     staff_id: str | None
     items: list[ReturnItem]
     total: Money
+    sold_at: UtcDatetime | None = Field(
+        default=None, description="the original sale, as recorded; null when not known")
     received_at: UtcDatetime
     updated_at: UtcDatetime
     sent_to_hub: bool = Field(description="the hub has acknowledged the return")

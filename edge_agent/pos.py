@@ -11,6 +11,8 @@ Rules:
 - the same key with a different body is a 409 naming ``pos_transaction_id``: the POS has a bug,
   and guessing which body it meant could pay a refund twice;
 - errors name the POS request's own fields (``lines.0.price``), not the counter's (``items``);
+- a line's ``category``/``opened`` and the sale's ``sold_at`` are recorded and sent as given
+  (``sold_at`` in the future is a 422 naming it);
 - ``refund_mode`` is kept with the transaction and travels to the hub as the refund request's
   ``refund_method``; ``approve_offline`` (a signed-in store manager, checked by the caller) makes
   it a refund approved offline, within the store's limit.
@@ -22,6 +24,7 @@ import hashlib
 import sqlite3
 from collections import Counter as Tally
 from collections.abc import Callable
+from typing import Any
 
 from edge_agent import records, views
 from edge_agent.counter import Counter
@@ -32,25 +35,44 @@ from edge_agent.pos_models import PosLookup, PosReturnRequest, PosReturnView
 from edge_agent.store import Store, Tx
 from protocol import Channel, format_utc, utc_now
 
+_LINE_FACTS = ("category", "opened")
 _FIELDS = {"items": "lines", "quantity": "qty", "unit_price": "price", "order_id": "receipt_id",
            "staff_id": "cashier"}
 
 
 def request_hash(request: PosReturnRequest) -> str:
-    """A digest of the whole request, to tell a retry from a different return under one key
-    (``approve_offline`` left out when false, so digests kept from before it existed hold)."""
-    leave_out = None if request.approve_offline else {"approve_offline"}
-    return hashlib.sha256(request.model_dump_json(exclude=leave_out).encode()).hexdigest()
+    """A digest of the whole request, to tell a retry from a different return under one key.
+
+    Fields added later are left out while unset (``approve_offline`` when false; ``sold_at`` and
+    each line's ``category``/``opened`` when null), so digests kept from before they existed
+    still match a till that retries the same body.
+    """
+    return hashlib.sha256(
+        request.model_dump_json(exclude=_unset_later_fields(request)).encode()).hexdigest()
+
+
+def _unset_later_fields(request: PosReturnRequest) -> dict[str, Any]:
+    leave_out: dict[str, Any] = {}
+    if not request.approve_offline:
+        leave_out["approve_offline"] = True
+    if request.sold_at is None:
+        leave_out["sold_at"] = True
+    lines = {index: unset for index, line in enumerate(request.lines)
+             if (unset := {name for name in _LINE_FACTS if getattr(line, name) is None})}
+    if lines:
+        leave_out["lines"] = lines
+    return leave_out
 
 
 def to_return_request(request: PosReturnRequest) -> ReturnRequest:
-    """The counter's form of a POS return."""
+    """The counter's form of a POS return (category, opened and the sale time carried over)."""
     items = [ItemRequest(sku=line.sku, quantity=line.qty, unit_price=line.price,
-                         description=line.description, gtin=line.gtin) for line in request.lines]
+                         description=line.description, gtin=line.gtin, category=line.category,
+                         opened=line.opened) for line in request.lines]
     return ReturnRequest(channel=Channel.POS, items=items, reason=request.reason,
                          order_id=request.receipt_id, staff_id=request.cashier,
                          scanned_codes=[request.receipt_id], refund_method=request.refund_mode,
-                         approve_offline=request.approve_offline)
+                         approve_offline=request.approve_offline, sold_at=request.sold_at)
 
 
 def pos_field(field: str | None) -> str | None:

@@ -2,6 +2,8 @@
 
 Same rules as ``edge_agent.models``: unknown fields are refused (named), money is
 ``{"amount": "19.99", "currency": "EUR"}`` with the amount as text, timestamps are UTC with ``Z``.
+A line's ``category`` and ``opened`` and the request's ``sold_at`` (the original sale at the till)
+are what the hub's refund policy weighs; leave them out when the till does not know.
 """
 
 from __future__ import annotations
@@ -12,17 +14,18 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from edge_agent.models import ExpectedView, RefundMethod, ReturnView
 from protocol import Money
-from protocol.returns import Code, Text
+from protocol.returns import Category, Code, Text
+from protocol.timeutil import UtcDatetime
 
 RefundMode = RefundMethod
 
 LINE_EXAMPLE: dict[str, Any] = {
     "sku": "SKU-KETTLE-1", "qty": 1, "price": {"amount": "34.90", "currency": "EUR"},
-    "description": "Kettle 1.7 l", "gtin": "4006381333931"}
+    "description": "Kettle 1.7 l", "gtin": "4006381333931", "category": "home", "opened": True}
 REQUEST_EXAMPLE: dict[str, Any] = {
     "pos_transaction_id": "till-3-20250330-000187", "receipt_id": "B-2025-0330-0042",
     "lines": [LINE_EXAMPLE], "reason": "defective", "refund_mode": "original_payment",
-    "cashier": "cashier-17", "terminal_id": "till-3"}
+    "cashier": "cashier-17", "terminal_id": "till-3", "sold_at": "2025-03-14T15:42:10Z"}
 
 
 class _Request(BaseModel):
@@ -40,6 +43,13 @@ class PosLine(_Request):
     price: Money = Field(description="unit price paid, as on the sale receipt")
     description: Text | None = Field(default=None, description="printed on the receipt")
     gtin: Code | None = Field(default=None, description="the item's barcode, if known")
+    category: Category | None = Field(
+        default=None, description="the product category as the refund policy names it: "
+        "electronics, software, sealed_media, gift_card, apparel, toys, home, other, … "
+        "(letters, digits, '_', '.', '-'; lower-cased); leave out when not known")
+    opened: bool | None = Field(
+        default=None, description="the customer opened the packaging (seal broken); leave out "
+        "when the till did not ask")
 
 
 class PosReturnRequest(_Request):
@@ -58,6 +68,9 @@ class PosReturnRequest(_Request):
                                     description="how the POS refunds the customer")
     cashier: Code | None = Field(default=None, description="who took the return at the till")
     terminal_id: Code | None = Field(default=None, description="which till")
+    sold_at: UtcDatetime | None = Field(
+        default=None, description="when the original sale was rung up at the till (UTC, with a "
+        "zone; not in the future); return windows count from it")
     approve_offline: bool = Field(
         default=False, description="a store manager signed in at the counter (this request "
         "carries their session) approves and pays out the refund while the hub is unreachable: "

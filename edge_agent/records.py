@@ -33,22 +33,27 @@ def _utc(value: datetime | None) -> str | None:
     return None if value is None else format_utc(value)
 
 
+def _flag(value: bool | None) -> int | None:
+    return None if value is None else int(value)
+
+
 def insert_return(tx: Tx, event: ReturnReceived, state: ReturnState, total: Money,
                   mismatch_reasons: list[str], seq: int) -> None:
-    """Store a received return and its items."""
+    """Store a received return and its items (category, opened flag and sale time as sent)."""
     tx.execute(
         "INSERT INTO returns(id, state, channel, reason, order_id, rma_id, marketplace_id, "
         "scanned_codes, mismatch, mismatch_detail, staff_id, total_amount, currency, received_at, "
-        "updated_at, event_seq) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "updated_at, event_seq, sold_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (event.return_id, state.value, event.channel.value, event.reason, event.order_id,
          event.rma_id, event.marketplace_id, json.dumps(event.scanned_codes), int(event.mismatch),
          json.dumps(mismatch_reasons), event.staff_id, format(total.amount, "f"), total.currency,
-         _utc(event.received_at), _utc(event.received_at), seq))
+         _utc(event.received_at), _utc(event.received_at), seq, _utc(event.sold_at)))
     tx.db.conn.executemany(
         "INSERT INTO return_items(return_id, line, sku, quantity, unit_amount, currency, "
-        "description, gtin, asin) VALUES (?,?,?,?,?,?,?,?,?)",
+        "description, gtin, asin, category, opened) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         [(event.return_id, line, item.sku, item.quantity, format(item.unit_price.amount, "f"),
-          item.unit_price.currency, item.description, item.gtin, item.asin)
+          item.unit_price.currency, item.description, item.gtin, item.asin, item.category,
+          _flag(item.opened))
          for line, item in enumerate(event.items, start=1)])
 
 

@@ -10,18 +10,22 @@ Together they cover every pair (a table test checks that). Rules:
 - a return is flagged ``mismatch`` when it names a cached expected return (by RMA or order id)
   whose items (sku → quantity) or order id differ from what was received;
 - a store may refund offline (a manager approving while the hub is away) only a POS sale, only
-  with an offline limit set, in the limit's currency and up to it — the hub's own re-check.
+  with an offline limit set, in the limit's currency and up to it — the hub's own re-check;
+- a sale cannot come after its return: ``sold_at`` later than the moment the return is received
+  (beyond ``SALE_CLOCK_SKEW``, for a till whose clock runs a little ahead) is refused;
+- a received line that names no ``category`` or ``opened`` takes the cached RMA's value for the
+  same SKU (what the hub sent); a value the counter gives is kept as it is.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
 from edge_agent.errors import Conflict, InvalidRequest, TransitionRefused
-from protocol import Channel, ExpectedReturn, Money, ReturnItem
+from protocol import Channel, ExpectedReturn, Money, ReturnItem, format_utc
 
 
 class ReturnState(StrEnum):
@@ -42,6 +46,8 @@ class Action(StrEnum):
 
 
 State = ReturnState | None  # None: nothing known about the return yet (a walk-in)
+SALE_CLOCK_SKEW = timedelta(minutes=5)
+_ITEM_FACTS = ("category", "opened")
 
 TRANSITIONS: dict[tuple[State, Action], ReturnState] = {
     (None, Action.RECEIVE): ReturnState.RECEIVED,
@@ -114,6 +120,32 @@ def mismatches(items: list[ReturnItem], order_id: str | None,
         if got[sku] != want[sku]:
             found.append(f"{sku}: returned {got[sku]}, RMA {expected.rma_id} expects {want[sku]}")
     return found
+
+
+def check_sold_at(sold_at: datetime | None, received_at: datetime) -> None:
+    """InvalidRequest naming ``sold_at`` when the sale is after the return (in the future)."""
+    if sold_at is not None and sold_at > received_at + SALE_CLOCK_SKEW:
+        raise InvalidRequest(f"the sale time {format_utc(sold_at)} is in the future: give when "
+                             "the original sale happened", field="sold_at")
+
+
+def with_rma_facts(items: list[ReturnItem], expected: ExpectedReturn | None) -> list[ReturnItem]:
+    """The lines, each missing ``category``/``opened`` filled from the RMA's line of its SKU."""
+    if expected is None:
+        return items
+    known: dict[str, dict[str, object]] = {}
+    for line in expected.items:
+        facts = known.setdefault(line.sku, {})
+        for name in _ITEM_FACTS:
+            if facts.get(name) is None:
+                facts[name] = getattr(line, name)
+    return [_filled(item, known.get(item.sku, {})) for item in items]
+
+
+def _filled(item: ReturnItem, facts: dict[str, object]) -> ReturnItem:
+    missing = {name: facts[name] for name in _ITEM_FACTS
+               if getattr(item, name) is None and facts.get(name) is not None}
+    return item.model_copy(update=missing) if missing else item
 
 
 def _quantities(items: list[ReturnItem]) -> Counter[str]:

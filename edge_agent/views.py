@@ -54,7 +54,7 @@ def _assemble(tx: Tx, row: Row, acked: int) -> ReturnView:
         scanned_codes=json.loads(row["scanned_codes"]), mismatch=bool(row["mismatch"]),
         mismatch_reasons=json.loads(row["mismatch_detail"]), staff_id=row["staff_id"],
         items=[_item(item) for item in records.items_of(tx, row["id"])],
-        total=Money.of(row["total_amount"], row["currency"]),
+        total=Money.of(row["total_amount"], row["currency"]), sold_at=row["sold_at"],
         received_at=row["received_at"], updated_at=row["updated_at"],
         sent_to_hub=row["event_seq"] <= acked,
         allowed_actions=[action.value for action in allowed_actions(state)],
@@ -64,9 +64,11 @@ def _assemble(tx: Tx, row: Row, acked: int) -> ReturnView:
 
 
 def _item(row: Row) -> ReturnItem:
+    opened = None if row["opened"] is None else bool(row["opened"])
     return ReturnItem(sku=row["sku"], quantity=row["quantity"],
                       unit_price=Money.of(row["unit_amount"], row["currency"]),
-                      description=row["description"], gtin=row["gtin"], asin=row["asin"])
+                      description=row["description"], gtin=row["gtin"], asin=row["asin"],
+                      category=row["category"], opened=opened)
 
 
 def _inspection(tx: Tx, return_id: str) -> InspectionView | None:
