@@ -17,6 +17,7 @@ const STATUS_TEXT = {
   pending_approval: "Pending approval",
   manual_review: "Manual review",
   rejected: "Rejected",
+  awaiting_inspection: "Refund after inspection",
 };
 
 async function api(method, path, body) {
@@ -52,7 +53,45 @@ function localTime(iso, withDate = true) {
   return new Intl.DateTimeFormat(undefined, { ...opts, timeZone: zone() }).format(new Date(iso));
 }
 
+function localDate(iso) {
+  if (!iso) return "";
+  return new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeZone: zone() }).format(new Date(iso));
+}
+
+// The store's calendar date (YYYY-MM-DD) and clock fields at an instant, in the store's zone.
+function zoneParts(instant) {
+  const fmt = new Intl.DateTimeFormat("en-US", {
+    timeZone: zone(), hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", second: "2-digit",
+  });
+  return Object.fromEntries(fmt.formatToParts(new Date(instant)).map((p) => [p.type, Number(p.value)]));
+}
+
+function storeToday() {
+  const p = zoneParts(Date.now());
+  return `${p.year}-${String(p.month).padStart(2, "0")}-${String(p.day).padStart(2, "0")}`;
+}
+
+// A "sold on" date picked at the counter is 00:00 that day in the store's zone, sent as UTC:
+// the day is what return windows count, and the start of today is never in the future.
+function saleDayToUtc(day) {
+  const [y, m, d] = day.split("-").map(Number);
+  const wall = Date.UTC(y, m - 1, d);
+  let instant = wall;
+  for (let i = 0; i < 2; i += 1) {  // twice: the zone's offset may differ at the first guess (DST)
+    const p = zoneParts(instant);
+    const offset = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) -
+      Math.floor(instant / 1000) * 1000;
+    instant = wall - offset;
+  }
+  return new Date(instant).toISOString();
+}
+
 function money(m) { return m ? `${m.amount} ${m.currency}` : ""; }
+
+function packaging(opened) {
+  return opened === true ? "opened" : opened === false ? "sealed" : "";
+}
 
 function el(tag, text, attrs = {}) {
   const node = document.createElement(tag);
@@ -230,7 +269,9 @@ function renderScan(result) {
       (exp.customer_hint ? ` · ${exp.customer_hint}` : ""), { "data-testid": "expected-summary" }));
     const list = el("ul", null, { "data-testid": "expected-items" });
     for (const item of exp.items) {
-      list.append(el("li", `${item.quantity} × ${item.sku} ${item.description || ""} @ ${money(item.unit_price)}`));
+      const facts = [item.category, packaging(item.opened)].filter(Boolean).join(", ");
+      list.append(el("li", `${item.quantity} × ${item.sku} ${item.description || ""} @ ${money(item.unit_price)}` +
+        (facts ? ` (${facts})` : "")));
     }
     box.append(list, el("p", `Total ${money(exp.total)}`));
     const use = el("button", "Record this return", { type: "button", "data-testid": "use-expected" });
@@ -254,6 +295,12 @@ function addItemRow(item) {
   row.querySelector("[name=amount]").value = item ? item.unit_price.amount : "";
   row.querySelector("[name=currency]").value = (item && item.unit_price.currency) || currency;
   row.querySelector("[name=description]").value = (item && item.description) || "";
+  row.querySelector("[name=category]").value = (item && item.category) || "";
+  // opened: ticked, unticked, or "not checked" (indeterminate, sent as null) until someone taps it
+  const opened = row.querySelector("[name=opened]");
+  const known = item && typeof item.opened === "boolean";
+  opened.checked = Boolean(known && item.opened);
+  opened.indeterminate = !known;
   row.querySelector(".remove").addEventListener("click", () => row.remove());
   $("#items").append(row);
 }
@@ -265,6 +312,7 @@ function openRecordForm(expected, code) {
   state.expected = expected;
   form.elements.rma_id.value = expected ? expected.rma_id : "";
   form.elements.order_id.value = expected ? expected.order_id : "";
+  form.elements.sold_on.max = storeToday();
   if (expected) {
     form.elements.channel.value = expected.channel;
     expected.items.forEach(addItemRow);
@@ -285,6 +333,9 @@ function readItems() {
       unit_price: { amount: value("amount"), currency: value("currency").toUpperCase() },
     };
     if (value("description")) item.description = value("description");
+    if (value("category")) item.category = value("category").toLowerCase();
+    const opened = row.querySelector("[name=opened]");
+    if (!opened.indeterminate) item.opened = opened.checked;
     return item;
   });
 }
@@ -302,6 +353,7 @@ async function onRecord(event, approveOffline = false) {
     scanned_codes: $("#scan-input").value.trim() ? [$("#scan-input").value.trim()] : [],
   };
   if (body.request_refund) body.refund_method = f.refund_method.value;
+  if (f.sold_on.value) body.sold_at = saleDayToUtc(f.sold_on.value);
   if (approveOffline) body.approve_offline = true;
   for (const name of ["rma_id", "order_id", "staff_id"]) {
     if (f[name].value.trim()) body[name] = f[name].value.trim();
@@ -322,6 +374,11 @@ async function onRecord(event, approveOffline = false) {
 function refundText(ret) {
   const refund = ret.refund;
   if (!refund) return "No refund requested";
+  if (refund.status === "awaiting_inspection") {
+    return ret.inspection
+      ? `Inspection recorded: waiting for the hub's refund decision (${money(refund.amount)})`
+      : `Refund after inspection: record the QC grade to release it (${money(refund.amount)})`;
+  }
   if (refund.status === "approved_offline") {
     return `Approved offline by ${refund.approved_offline_by}, awaiting hub confirmation (${money(refund.amount)})`;
   }
@@ -349,6 +406,7 @@ function renderReturn(ret) {
   badge.dataset.state = ret.state;
   $("#return-meta").textContent = [
     ret.rma_id && `RMA ${ret.rma_id}`, ret.order_id && `order ${ret.order_id}`,
+    ret.sold_at && `sold ${localDate(ret.sold_at)}`,
     `received ${localTime(ret.received_at)}`, ret.reason,
   ].filter(Boolean).join(" · ");
   const mismatch = $("#return-mismatch");
@@ -356,7 +414,9 @@ function renderReturn(ret) {
   mismatch.textContent = ret.mismatch ? `Does not match the RMA: ${ret.mismatch_reasons.join("; ")}` : "";
   $("#return-lines").replaceChildren(...ret.items.map((item) => {
     const tr = el("tr");
-    tr.append(el("td", item.sku), el("td", String(item.quantity)), el("td", money(item.unit_price)));
+    tr.append(el("td", item.sku), el("td", String(item.quantity)), el("td", money(item.unit_price)),
+      el("td", item.category || "—", { "data-testid": "line-category" }),
+      el("td", packaging(item.opened) || "—", { "data-testid": "line-opened" }));
     return tr;
   }));
   $("#return-total").textContent = money(ret.total);
