@@ -1,4 +1,4 @@
-"""From what the hub knows about a refund to the policy engine's request, and back to a state.
+"""From what the hub knows about a refund to the policy engine's requests, and back to a state.
 
 Pure: no I/O. The engine itself is ``hub.policy.decide``; this module is its adapter.
 
@@ -6,13 +6,24 @@ Rules:
 - the request uses what the hub knows: amount, channel, marketplace (``store:<id>`` when the sale
   has none, so the policy's default rules apply and say so), the inspection grade if any, the
   return's mismatch flag, amount paid = the return's items total (the refund amount itself when
-  the items are in another currency or unknown), category ``unknown``, not opened, not high-risk;
+  the items are in another currency or unknown), whether the order or the customer is flagged
+  high-risk (``hub.risk_flags``);
+- category and opened come from the returned items as the store recorded them (``unknown`` and
+  not opened when it did not say). A return whose items fall in several categories is one
+  request per category (opened when any of its items in that category was opened), and the
+  strictest decision stands (``hub.policy.decide_all``);
 - the order date: for an Amazon sale (``amazon_mfn``/``amazon_fba``) whose order the Amazon sync
-  holds (``OrderFacts``), its purchase date (never later than the request) and its marketplace
-  when the refund and return name none; otherwise the request time. The delivery date is not
-  synced, so it is None and the policy counts the window from the order day;
-- the customer is keyed by the order (``order:<id>``; the orders sync stores no buyer id, so the
-  buyer behind it is not known to the hub), and has no history without an order;
+  holds (``OrderFacts``), its purchase date and marketplace (when the refund and return name
+  none), and its promised latest delivery as the delivery day (in the customer's favour when the
+  parcel came earlier); otherwise the sale date the store recorded (``sold_at``); otherwise the
+  request time. Neither is ever later than the request;
+- the customer: the synced order's keyed buyer hash (``buyer:<hex>``) when the sync knows the
+  buyer, so the frequent-refunder rule sees the buyer's refunds across orders; otherwise the
+  order (``order:<id>``); no history without either;
+- timing: a refund whose policy timing is ``after_inspection`` for any of its categories, and
+  whose return has no inspection yet, is not decided: it waits (``awaiting_inspection``) and is
+  decided when the inspection reaches the hub, as of its request time. A refund the store already
+  paid out offline is decided at once (the money has moved);
 - outcomes map to refund states: auto-approve → approved (decided by ``policy:auto``);
   needs approval → pending_approval at its level; manual review → pending_approval at the top
   level, with outcome ``manual_review``; reject → rejected (decided by ``policy:auto``);
@@ -26,13 +37,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from hub.policy import CompiledPolicy, Decision, Outcome, RefundRequest
+from hub.policy import CompiledPolicy, Decision, Effect, Outcome, RefundRequest, Timing
 from hub.refunds import RefundState
 from protocol import Channel, Grade, Money, RefundOutcome
 
 AUTO_ACTOR = "policy:auto"
 AUTO_ROLE = "policy"
 UNKNOWN_CATEGORY = "unknown"
+
+
+@dataclass(frozen=True)
+class ItemFacts:
+    """One returned line as the policy sees it."""
+
+    category: str | None  # None: the store did not say
+    opened: bool | None  # None: the counter did not ask
 
 
 @dataclass(frozen=True)
@@ -49,8 +68,10 @@ class RefundFacts:
     mismatch: bool
     paid: Money | None
     customer_key: str | None
-    ordered_at: datetime | None = None  # from the synced order; None: the request time
+    ordered_at: datetime | None = None  # the synced order's or the sale's date; None: request
     delivered_at: datetime | None = None
+    items: tuple[ItemFacts, ...] = ()
+    high_risk: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,35 +113,82 @@ class Verdict:
 
     @property
     def final(self) -> bool:
-        """True when no person needs to act (approved or rejected by the policy)."""
-        return self.state is not RefundState.PENDING_APPROVAL
+        """True when the policy settled it (approved or rejected): no person needs to act."""
+        return self.state in (RefundState.APPROVED, RefundState.REJECTED)
 
 
-def customer_key_of(order_id: str | None) -> str | None:
-    """How the hub recognises the same customer: by the order, when there is one."""
+def customer_key_of(order_id: str | None, order: OrderFacts | None = None) -> str | None:
+    """How the hub recognises the same customer: the synced buyer, else the order, else None."""
+    if order is not None and order.buyer_key:
+        return f"buyer:{order.buyer_key}"
     return f"order:{order_id}" if order_id else None
 
 
-def request_of(facts: RefundFacts) -> RefundRequest:
-    """The policy engine's request for ``facts``."""
+def categories_of(facts: RefundFacts) -> tuple[str, ...]:
+    """The refund's item categories in order of appearance (``unknown`` when none is known)."""
+    found = dict.fromkeys(item.category or UNKNOWN_CATEGORY for item in facts.items)
+    return tuple(found) or (UNKNOWN_CATEGORY,)
+
+
+def requests_of(facts: RefundFacts) -> tuple[RefundRequest, ...]:
+    """One policy request per item category (see the module rules)."""
+    return tuple(
+        request_of(facts, category, any(
+            item.opened for item in facts.items
+            if (item.category or UNKNOWN_CATEGORY) == category))
+        for category in categories_of(facts))
+
+
+def request_of(facts: RefundFacts, category: str = UNKNOWN_CATEGORY,
+               opened: bool = False) -> RefundRequest:
+    """The policy engine's request for ``facts`` seen as goods of ``category``."""
     paid = facts.paid if facts.paid and facts.paid.currency == facts.amount.currency else None
     return RefundRequest(
         refund_id=f"{facts.store_id}/{facts.refund_id}",
         amount=facts.amount,
         channel=facts.channel,
         marketplace_id=facts.marketplace_id or f"store:{facts.store_id}",
-        category=UNKNOWN_CATEGORY,
+        category=category,
         ordered_at=min(facts.ordered_at, facts.requested_at)
         if facts.ordered_at else facts.requested_at,
         delivered_at=min(facts.delivered_at, facts.requested_at)
         if facts.delivered_at else None,
-        opened=False,
+        opened=opened,
         grade=Grade(facts.grade) if facts.grade else None,
         mismatch=facts.mismatch,
         amount_paid=paid or facts.amount,
-        high_risk=False,
+        high_risk=facts.high_risk,
         customer_key=facts.customer_key or "",
     )
+
+
+def awaiting_inspection(facts: RefundFacts, policy: CompiledPolicy) -> str | None:
+    """Why the refund waits for its inspection before the policy decides it, or None."""
+    if facts.grade is not None:
+        return None
+    waiting = [category for category in categories_of(facts)
+               if policy.timing_for(facts.channel, category) is Timing.AFTER_INSPECTION]
+    if not waiting:
+        return None
+    return (f"refund after inspection ({facts.channel.value} / {', '.join(waiting)}): "
+            "the policy decides once the item's inspection is recorded")
+
+
+def waiting_verdict(reason: str) -> Verdict:
+    """The verdict of a refund that waits for its inspection."""
+    return Verdict(RefundState.AWAITING_INSPECTION, RefundOutcome.AWAITING_INSPECTION, None,
+                   (reason,))
+
+
+def mixed_note(facts: RefundFacts, decision: Decision) -> str | None:
+    """A sentence when several categories were decided and one decision stands for all."""
+    categories = categories_of(facts)
+    if len(categories) < 2:
+        return None
+    category = next((str(value) for rule in decision.rules if rule.rule_id.startswith("timing.")
+                     for key, value in rule.data if key == "category"), categories[0])
+    return (f"the return mixes categories ({', '.join(categories)}); the strictest decision "
+            f"({category}) stands for the whole refund")
 
 
 def top_level(policy: CompiledPolicy) -> int:
@@ -153,10 +221,8 @@ def decision_columns(decision: Decision) -> dict[str, Any]:
 
 
 def indexed_rules(decision: Decision) -> list[str]:
-    """Rule ids the desk can filter by (every fired rule but timing)."""
-    return sorted(
-        {rule.rule_id for rule in decision.rules if not rule.rule_id.startswith("timing.")}
-    )
+    """Rule ids the desk can filter by (every fired rule but the timing notes)."""
+    return sorted({rule.rule_id for rule in decision.rules if rule.effect is not Effect.TIMING})
 
 
 def offline_refusal(amount: Money, channel: Channel, limit: Money | None) -> str | None:

@@ -10,11 +10,15 @@ Rules:
   stays stored, the problem is dead-lettered, the node's stream moves on;
 - every state change adds an ``AuditDraft``; the node is the actor for what it reports, the
   policy (``policy:auto``) for the decision it takes;
-- a refund request is decided at once by the active policy (``hub.policy.decide`` through
+- a refund request is decided at once by the active policy (``hub.policy.decide_all`` through
   ``hub.decisions``), as of its request time (never later than now), with the customer's earlier
-  refunds as history and, for an Amazon sale, the synced order's facts (``Loaded.orders``);
-  every fired rule is kept (reasons, decision record, rule index) and the
-  decision is queued as a ``refund.decided`` command to the node that asked.
+  refunds as history, the returned items' categories and opened flags, the flags on the order or
+  customer (``Loaded.risk``) and, for an Amazon sale, the synced order's facts
+  (``Loaded.orders``); every fired rule is kept (reasons, decision record, rule index) and the
+  decision is queued as a ``refund.decided`` command to the node that asked;
+- unless its policy timing is "after inspection" and the return is not inspected yet: then the
+  refund waits (``awaiting_inspection``, told to the node the same way), and the inspection of its
+  return decides it, in the same batch, as of its request time, with the grade.
 """
 
 from __future__ import annotations
@@ -28,21 +32,25 @@ from hub.audit import AuditDraft, jsonable
 from hub.decisions import (
     AUTO_ACTOR,
     AUTO_ROLE,
+    ItemFacts,
     OrderFacts,
     RefundFacts,
     Verdict,
+    awaiting_inspection,
     customer_key_of,
     decision_columns,
     indexed_rules,
+    mixed_note,
     offline_refusal,
     offline_verdict,
     order_facts_for,
-    request_of,
+    requests_of,
     top_level,
     verdict_of,
+    waiting_verdict,
 )
 from hub.errors import InvalidTransition
-from hub.policy import CompiledPolicy, PriorRefund, decide
+from hub.policy import CompiledPolicy, PriorRefund, decide_all
 from hub.refunds import ACTION_FOR_OUTCOME, RefundState, outcome_of, transition
 from hub.returns import ReturnAction, ReturnState
 from hub.returns import transition as return_transition
@@ -63,6 +71,7 @@ from protocol import (
 )
 
 Key = tuple[str, str]
+HUB_REFUND_PREFIX = "H"  # refunds asked for at the hub (``hub.desk.requests``); no node has them
 Row = dict[str, Any]
 NODE_ROLE = "node"
 
@@ -101,6 +110,8 @@ class Loaded:
     history: dict[str, list[PriorRefund]] = field(default_factory=dict)  # by customer key
     offline_limits: dict[str, Money | None] = field(default_factory=dict)  # by store
     orders: dict[str, OrderFacts] = field(default_factory=dict)  # synced Amazon orders by id
+    items: dict[Key, list[ItemFacts]] = field(default_factory=dict)  # stored returns' lines
+    risk: dict[str, str] = field(default_factory=dict)  # flagged order id / customer key: why
 
 
 @dataclass
@@ -113,6 +124,7 @@ class Changes:
     inspections: list[Row] = field(default_factory=list)
     dispositions: list[Row] = field(default_factory=list)
     refunds_new: dict[Key, Row] = field(default_factory=dict)
+    refunds_changed: dict[Key, Row] = field(default_factory=dict)
     refund_rules: list[Row] = field(default_factory=list)
     commands_applied: dict[str, Row] = field(default_factory=dict)
     commands: list[CommandDraft] = field(default_factory=list)
@@ -213,7 +225,8 @@ class Projector:
             "channel": body.channel.value, "reason": body.reason, "order_id": body.order_id,
             "rma_id": body.rma_id, "marketplace_id": body.marketplace_id,
             "mismatch": body.mismatch, "staff_id": body.staff_id,
-            "received_at": body.received_at, "grade": None, "inspected_at": None,
+            "received_at": body.received_at, "sold_at": body.sold_at, "grade": None,
+            "inspected_at": None,
             "disposition": None, "disposed_at": None, "created_at": self.now,
             "updated_at": self.now,
         }
@@ -230,7 +243,8 @@ class Projector:
         return {"store_id": store_id, "return_id": return_id, "line_no": line_no,
                 "sku": item.sku, "quantity": item.quantity, "unit_price": item.unit_price.amount,
                 "currency": item.unit_price.currency, "description": item.description,
-                "gtin": item.gtin, "asin": item.asin}
+                "gtin": item.gtin, "asin": item.asin, "category": item.category,
+                "opened": item.opened}
 
     def _move_return(self, event: Envelope, return_id: str, action: ReturnAction,
                      **values: Any) -> None:
@@ -255,6 +269,18 @@ class Projector:
             "notes": body.notes, "photos": list(body.photos),
             "compliance_tags": [t.value for t in body.compliance_tags],
             "inspected_by": body.inspected_by, "inspected_at": body.inspected_at})
+        for row in self._waiting_for(event.store_id, body.return_id):
+            self._decide(row)
+            if row is not self.changes.refunds_new.get((row["store_id"], row["refund_id"])):
+                self.changes.refunds_changed[(row["store_id"], row["refund_id"])] = row
+            self._tell_node(row)
+
+    def _waiting_for(self, store_id: str, return_id: str) -> list[Row]:
+        """The refunds of this return that wait for its inspection (this batch's and stored)."""
+        rows = {**self.loaded.refunds, **self.changes.refunds_new}
+        return [row for (store, _), row in sorted(rows.items())
+                if store == store_id and row["return_id"] == return_id
+                and row["state"] == RefundState.AWAITING_INSPECTION.value]
 
     def _disposed(self, event: Envelope) -> None:
         body = cast(DispositionRecorded, event.body)
@@ -279,9 +305,14 @@ class Projector:
         self._decide(row, getattr(body, "approved_offline_by", None))
         self.changes.refunds_new[key] = row
         if self.on_behalf is None:
-            self.changes.commands.append(CommandDraft(
-                event.store_id, event.node_id, new_message_id(),
-                refund_decided_body(row, self.now)))
+            self._tell_node(row)
+
+    def _tell_node(self, row: Row) -> None:
+        """Queue the refund's decision (or its wait) to the node that asked for it."""
+        if row["refund_id"].startswith(HUB_REFUND_PREFIX):
+            return  # asked at the hub: no node knows it
+        self.changes.commands.append(CommandDraft(
+            row["store_id"], row["node_id"], new_message_id(), refund_decided_body(row, self.now)))
 
     def _new_refund(self, event: Envelope, body: RefundRequested) -> Row:
         return {
@@ -293,26 +324,40 @@ class Projector:
             "reasons": [], "requested_by": body.requested_by, "requested_at": body.requested_at,
             "decided_by": None, "decided_at": None, "decision_reason": None,
             "created_at": self.now, "updated_at": self.now,
-            "customer_key": customer_key_of(body.order_id or self._return_order(event, body)),
+            "customer_key": self._customer_key(event, body),
             "policy_version": None, "decision": None, "base_amount": None, "base_currency": None,
         }
 
-    def _return_order(self, event: Envelope, body: RefundRequested) -> str | None:
-        found = self._return((event.store_id, body.return_id))
-        return found.get("order_id") if found else None
+    def _customer_key(self, event: Envelope, body: RefundRequested) -> str | None:
+        found = self._return((event.store_id, body.return_id)) or {}
+        order_id = body.order_id or found.get("order_id")
+        order = order_facts_for(body.channel, order_id,
+                                body.marketplace_id or found.get("marketplace_id"),
+                                self.loaded.orders)
+        return customer_key_of(order_id, order)
 
     def _facts(self, row: Row) -> RefundFacts:
         ret = self._return((row["store_id"], row["return_id"])) or {}
         channel = Channel(row["channel"])
         market = row["marketplace_id"] or ret.get("marketplace_id")
-        order = order_facts_for(channel, row["order_id"] or ret.get("order_id"), market,
-                                self.loaded.orders)
+        order_id = row["order_id"] or ret.get("order_id")
+        order = order_facts_for(channel, order_id, market, self.loaded.orders)
+        flagged = {order_id, row["customer_key"]} & self.loaded.risk.keys()
         return RefundFacts(
             row["store_id"], row["refund_id"], money_of(row["amount"], row["currency"]),
             channel, market or (order.marketplace_id if order else None),
             min(row["requested_at"], self.now), ret.get("grade"), bool(ret.get("mismatch")),
             self._paid((row["store_id"], row["return_id"])), row["customer_key"],
-            ordered_at=order.purchased_at if order else None)
+            ordered_at=order.purchased_at if order else ret.get("sold_at"),
+            delivered_at=order.deliver_by if order else None,
+            items=tuple(self._items((row["store_id"], row["return_id"]))),
+            high_risk=bool(flagged))
+
+    def _items(self, key: Key) -> list[ItemFacts]:
+        if key in self.loaded.items:
+            return self.loaded.items[key]
+        return [ItemFacts(i["category"], i["opened"]) for i in self.changes.items
+                if (i["store_id"], i["return_id"]) == key]
 
     def _paid(self, key: Key) -> Money | None:
         if key in self.loaded.paid:
@@ -330,13 +375,25 @@ class Projector:
         facts = self._facts(row)
         history = (self.loaded.history.setdefault(facts.customer_key, [])
                    if facts.customer_key else [])
-        decision = decide(request_of(facts), history, policy, facts.requested_at)
+        own = PriorRefund(facts.requested_at, facts.amount)
+        waited = row["state"] == RefundState.AWAITING_INSPECTION.value
+        wait = None if offline_by or waited else awaiting_inspection(facts, policy)
+        if wait is not None:
+            history.append(own)  # a waiting request counts for the customer's next ones
+            self._wait(row, wait)
+            return
+        prior = _without(history, own) if waited else history
+        decision = decide_all(requests_of(facts), prior, policy, facts.requested_at)
         verdict = verdict_of(decision, top_level(policy))
+        if note := mixed_note(facts, decision):
+            verdict = Verdict(verdict.state, verdict.outcome, verdict.level,
+                              (*verdict.reasons, note))
         if offline_by:
             refusal = offline_refusal(facts.amount, facts.channel,
                                       self.loaded.offline_limits.get(row["store_id"]))
             verdict = offline_verdict(verdict, refusal, offline_by, top_level(policy))
-        history.append(PriorRefund(facts.requested_at, facts.amount))
+        if not waited:
+            history.append(own)
         before = refund_summary(row)
         self._settle(row, verdict, offline_by)
         row.update(decision_columns(decision))
@@ -345,14 +402,22 @@ class Projector:
             for rule in indexed_rules(decision))
         self._audit_decision(row, before, decision.as_record(), verdict, offline_by)
 
+    def _wait(self, row: Row, reason: str) -> None:
+        """Park the refund until its return's inspection reaches the hub."""
+        before = refund_summary(row)
+        self._settle(row, waiting_verdict(reason), None)
+        self.changes.audit.append(AuditDraft(
+            AUTO_ACTOR, AUTO_ROLE, "refund.awaiting_inspection", "refund",
+            entity_id(row["store_id"], row["refund_id"]), before, refund_summary(row), reason))
+
     def _settle(self, row: Row, verdict: Verdict, offline_by: str | None) -> None:
-        state = transition(RefundState.REQUESTED, ACTION_FOR_OUTCOME[verdict.outcome])
+        state = transition(RefundState(row["state"]), ACTION_FOR_OUTCOME[verdict.outcome])
         by = (f"store:{offline_by}" if offline_by and state is RefundState.APPROVED
               else AUTO_ACTOR)
         row.update(state=state.value, outcome=verdict.outcome.value,
                    approval_level=verdict.level, reasons=list(verdict.reasons),
                    decided_by=by if verdict.final else None,
-                   decided_at=self.now if verdict.final else None)
+                   decided_at=self.now if verdict.final else None, updated_at=self.now)
 
     def _audit_decision(self, row: Row, before: Any, record: Any, verdict: Verdict,
                         offline_by: str | None) -> None:
@@ -380,6 +445,14 @@ class Projector:
         self._audit(event, "command.applied", "command", body.command_id, before,
                     jsonable({"applied_at": row["applied_at"], "result": body.result,
                               "kind": row["kind"], "detail": body.detail}))
+
+
+def _without(history: list[PriorRefund], own: PriorRefund) -> list[PriorRefund]:
+    """``history`` less one entry equal to ``own`` (a re-decided refund is not its own prior)."""
+    out = list(history)
+    if own in out:
+        out.remove(own)
+    return out
 
 
 HANDLERS: dict[str, Callable[[Projector, Envelope], None]] = {

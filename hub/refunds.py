@@ -3,12 +3,17 @@
     requested ──auto_approve──▶ approved
         │  └──hold──▶ pending_approval ──approve──▶ approved
         │                   └──reject──▶ rejected
-        └──reject──▶ rejected
+        ├──reject──▶ rejected
+        └──wait──▶ awaiting_inspection ──auto_approve / hold / reject──▶ (as from requested)
     approved ──submit──▶ submitted ──confirm──▶ confirmed ──settle──▶ settled
     approved / submitted ──fail──▶ failed ──retry──▶ submitted
 
 A refund the policy sends to manual review waits in ``pending_approval`` at the top approval
 level with its outcome ``manual_review`` (``outcome_of``): the same moves, a stricter approver.
+
+A refund whose policy timing is "after inspection" waits in ``awaiting_inspection`` until the
+return's inspection reaches the hub; the policy then decides it, with the grade, as it would a
+fresh request.
 
 A failed refund is retried (``retry`` back to ``submitted``), never issued a second time: the
 submission carries the same refund id. Anything not in ``TRANSITIONS`` raises
@@ -27,6 +32,7 @@ class RefundState(StrEnum):
     """Where a refund is."""
 
     REQUESTED = "requested"
+    AWAITING_INSPECTION = "awaiting_inspection"
     PENDING_APPROVAL = "pending_approval"
     APPROVED = "approved"
     REJECTED = "rejected"
@@ -40,6 +46,7 @@ class RefundAction(StrEnum):
     """What can happen to a refund."""
 
     AUTO_APPROVE = "auto_approve"
+    WAIT = "wait"
     HOLD = "hold"
     APPROVE = "approve"
     REJECT = "reject"
@@ -55,6 +62,10 @@ TRANSITIONS: dict[tuple[RefundState, RefundAction], RefundState] = {
     (S.REQUESTED, A.AUTO_APPROVE): S.APPROVED,
     (S.REQUESTED, A.HOLD): S.PENDING_APPROVAL,
     (S.REQUESTED, A.REJECT): S.REJECTED,
+    (S.REQUESTED, A.WAIT): S.AWAITING_INSPECTION,
+    (S.AWAITING_INSPECTION, A.AUTO_APPROVE): S.APPROVED,
+    (S.AWAITING_INSPECTION, A.HOLD): S.PENDING_APPROVAL,
+    (S.AWAITING_INSPECTION, A.REJECT): S.REJECTED,
     (S.PENDING_APPROVAL, A.APPROVE): S.APPROVED,
     (S.PENDING_APPROVAL, A.REJECT): S.REJECTED,
     (S.APPROVED, A.SUBMIT): S.SUBMITTED,
@@ -68,16 +79,18 @@ TRANSITIONS: dict[tuple[RefundState, RefundAction], RefundState] = {
 # The answer the store is told for each state a decision can leave a refund in.
 OUTCOME_OF: dict[RefundState, RefundOutcome] = {
     S.APPROVED: RefundOutcome.APPROVED,
+    S.AWAITING_INSPECTION: RefundOutcome.AWAITING_INSPECTION,
     S.PENDING_APPROVAL: RefundOutcome.PENDING_APPROVAL,
     S.REJECTED: RefundOutcome.REJECTED,
 }
 
-# The action that carries out a policy outcome on a freshly requested refund.
+# The action that carries out a policy outcome on a refund not yet decided.
 ACTION_FOR_OUTCOME: dict[RefundOutcome, RefundAction] = {
     RefundOutcome.APPROVED: A.AUTO_APPROVE,
     RefundOutcome.PENDING_APPROVAL: A.HOLD,
     RefundOutcome.MANUAL_REVIEW: A.HOLD,
     RefundOutcome.REJECTED: A.REJECT,
+    RefundOutcome.AWAITING_INSPECTION: A.WAIT,
 }
 
 

@@ -99,6 +99,7 @@ returns = Table(
     Column("mismatch", Boolean, nullable=False, default=False),
     Column("staff_id", ID),
     Column("received_at", UtcDateTime, nullable=False),
+    Column("sold_at", UtcDateTime),  # the original sale, as the store's receipt or POS says
     Column("grade", String(30)),
     Column("inspected_at", UtcDateTime),
     Column("disposition", String(30)),
@@ -121,6 +122,8 @@ return_items = Table(
     Column("description", String(200)),
     Column("gtin", ID),
     Column("asin", ID),
+    Column("category", String(64)),  # as the refund policy names it; NULL: not known
+    Column("opened", Boolean),  # NULL: the counter did not ask
     ForeignKeyConstraint(["store_id", "return_id"], ["returns.store_id", "returns.return_id"]),
 )
 

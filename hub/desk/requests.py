@@ -22,7 +22,7 @@ from hub.errors import Conflict, InputError
 from hub.ingest import state
 from hub.people import stores
 from hub.permissions import Action, Principal, require, require_in_scope
-from hub.projection import Projector
+from hub.projection import HUB_REFUND_PREFIX, Projector
 from hub.queries import find_one, refund_out
 from hub.values import money_of
 from protocol import Channel, Money, RefundRequested, make_envelope
@@ -32,7 +32,7 @@ CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 def new_hub_refund_id() -> str:
     """A fresh id for a refund requested at the hub."""
-    return "H" + "".join(secrets.choice(CROCKFORD) for _ in range(12))
+    return HUB_REFUND_PREFIX + "".join(secrets.choice(CROCKFORD) for _ in range(12))
 
 
 def items_total(conn: Connection, store_id: str, return_id: str) -> Money | None:

@@ -1,8 +1,10 @@
 """Run a draft policy over the refunds of the last N days, before publishing it.
 
 Rules:
-- the requests are rebuilt from the database exactly as the ingest builds them
-  (``hub.decisions.request_of``): amount, channel, marketplace, grade, mismatch, items total;
+- the requests are rebuilt from the database as the ingest builds them
+  (``hub.decisions.requests_of``): amount, channel, marketplace, grade, mismatch, items total,
+  the items' categories and opened flags, the store's sale date; not the synced Amazon orders or
+  the risk flags (the simulation compares policies, and both see the same requests);
 - each request's history is the same customer's other refunds requested before it (not
   rejected);
 - both the active policy and the draft decide every request at the same ``now``
@@ -24,7 +26,7 @@ from sqlalchemy import Connection, and_, select
 
 from hub import policy_store
 from hub.db.schema import refunds, return_items, returns
-from hub.decisions import RefundFacts, request_of
+from hub.decisions import ItemFacts, RefundFacts, requests_of
 from hub.policy import (
     CompiledPolicy,
     Decision,
@@ -42,7 +44,8 @@ Key = tuple[str, str]
 JOIN = and_(returns.c.store_id == refunds.c.store_id, returns.c.return_id == refunds.c.return_id)
 
 
-def _paid(conn: Connection, since: datetime) -> dict[Key, Money | None]:
+def _lines(conn: Connection, since: datetime) -> tuple[dict[Key, Money | None],
+                                                      dict[Key, tuple[ItemFacts, ...]]]:
     rows = conn.execute(
         select(
             return_items.c.store_id,
@@ -50,7 +53,9 @@ def _paid(conn: Connection, since: datetime) -> dict[Key, Money | None]:
             return_items.c.unit_price,
             return_items.c.quantity,
             return_items.c.currency,
-        ).where(
+            return_items.c.category,
+            return_items.c.opened,
+        ).order_by(return_items.c.line_no).where(
             return_items.c.return_id.in_(
                 select(refunds.c.return_id).where(refunds.c.requested_at >= since)
             )
@@ -67,7 +72,9 @@ def _paid(conn: Connection, since: datetime) -> dict[Key, Money | None]:
             if len(currencies) != 1
             else money_of(sum(i.unit_price * i.quantity for i in items), currencies.pop())
         )
-    return out
+    facts = {key: tuple(ItemFacts(i.category, i.opened) for i in items)
+             for key, items in lines.items()}
+    return out, facts
 
 
 def _history(conn: Connection, customers: set[str]) -> dict[str, list[tuple[Key, PriorRefund]]]:
@@ -98,7 +105,7 @@ def _history(conn: Connection, customers: set[str]) -> dict[str, list[tuple[Key,
 
 def requests_since(
     conn: Connection, since: datetime
-) -> list[tuple[RefundRequest, list[PriorRefund]]]:
+) -> list[tuple[tuple[RefundRequest, ...], list[PriorRefund]]]:
     """Every refund requested since ``since``, as policy requests with their history."""
     rows = conn.execute(
         select(
@@ -114,12 +121,13 @@ def requests_since(
             returns.c.marketplace_id.label("return_market"),
             returns.c.grade,
             returns.c.mismatch,
+            returns.c.sold_at,
         )
         .join(returns, JOIN)
         .where(refunds.c.requested_at >= since)
         .order_by(refunds.c.requested_at, refunds.c.store_id, refunds.c.refund_id)
     ).all()
-    paid = _paid(conn, since)
+    paid, items = _lines(conn, since)
     history = _history(conn, {r.customer_key for r in rows if r.customer_key})
     out = []
     for r in rows:
@@ -134,13 +142,15 @@ def requests_since(
             bool(r.mismatch),
             paid.get((r.store_id, r.return_id)),
             r.customer_key,
+            ordered_at=r.sold_at,
+            items=items.get((r.store_id, r.return_id), ()),
         )
         prior = [
             p
             for key, p in history.get(r.customer_key or "", [])
             if key != (r.store_id, r.refund_id) and p.at < r.requested_at
         ]
-        out.append((request_of(facts), prior))
+        out.append((requests_of(facts), prior))
     return out
 
 

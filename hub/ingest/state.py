@@ -1,10 +1,12 @@
 """Load the rows a batch of events touches, and write a Projector's changes back in bulk.
 
 A handful of statements per batch whatever its size: one SELECT per table touched, one
-executemany per kind of change. A batch with refund requests also loads the active policy
-(seeding the default one on first use), the returns' item totals, the customers' earlier refunds,
-the stores' offline limits and, when Amazon sales ask for refunds, their orders as the Amazon sync
-stored them (one more SELECT; an order id held by two accounts with different facts is left out).
+executemany per kind of change. A batch that decides refunds (refund requests, and inspections
+of returns whose refunds wait for them) also loads the active policy (seeding the default one on
+first use), the returns' lines (totals, categories, opened), the customers' earlier refunds, the
+stores' offline limits, the risk flags on the orders and customers and, for Amazon sales, their
+orders as the Amazon sync stored them (an order id held by two accounts with different facts is
+left out).
 """
 
 from __future__ import annotations
@@ -28,14 +30,18 @@ from hub.db.schema import (
     returns,
     stores,
 )
-from hub.decisions import AMAZON_CHANNELS, OrderFacts, customer_key_of
+from hub.decisions import AMAZON_CHANNELS, ItemFacts, OrderFacts, customer_key_of, order_facts_for
 from hub.policy import PriorRefund
 from hub.projection import Changes, Loaded
+from hub.refunds import RefundState
 from hub.values import money_of
-from protocol import Envelope, Money, RefundRequested, ReturnReceived
+from protocol import Channel, Envelope, Money, RefundRequested, ReturnReceived
 
 CHUNK = 500
 RETURN_MUTABLE = ("state", "grade", "inspected_at", "disposition", "disposed_at", "updated_at")
+REFUND_MUTABLE = ("state", "outcome", "approval_level", "reasons", "decided_by", "decided_at",
+                  "policy_version", "decision", "base_amount", "base_currency", "updated_at")
+Key = tuple[str, str]
 
 
 def load(tx: Tx, events: Sequence[Envelope]) -> Loaded:
@@ -47,46 +53,64 @@ def load(tx: Tx, events: Sequence[Envelope]) -> Loaded:
                    if e.kind == "refund.requested"}
     command_ids = {getattr(e.body, "command_id") for e in events  # noqa: B009
                    if e.kind == "command.applied"}
+    inspected = {(e.store_id, getattr(e.body, "return_id")) for e in events  # noqa: B009
+                 if e.kind == "inspection.recorded"}
     loaded = Loaded(
         returns=_by_key(conn, returns, "return_id", return_keys),
         refunds=_by_key(conn, refunds, "refund_id", refund_keys),
         commands={r["command_id"]: r for r in _rows(conn, commands, "command_id", command_ids)})
+    waiting = _waiting(conn, inspected)
+    loaded.refunds.update(waiting)
     asks = [e for e in events if isinstance(e.body, RefundRequested)]
-    if asks:
-        _load_for_decisions(tx, loaded, asks, events)
+    if asks or waiting:
+        _load_for_decisions(tx, loaded, _deciding(loaded, asks, events, list(waiting.values())))
     return loaded
 
 
-def _load_for_decisions(tx: Tx, loaded: Loaded, asks: Sequence[Envelope],
-                        events: Sequence[Envelope]) -> None:
-    conn = tx.conn
-    loaded.policy = policy_store.active_for_write(tx).compiled
-    keys = {(e.store_id, getattr(e.body, "return_id")) for e in asks}  # noqa: B009
-    loaded.paid = _paid(conn, {k for k in keys if k in loaded.returns})
-    orders = {getattr(e.body, "order_id") or loaded.returns.get(  # noqa: B009
-        (e.store_id, getattr(e.body, "return_id")), {}).get("order_id") for e in asks}  # noqa: B009
-    customers = {k for o in orders if (k := customer_key_of(o))}
-    loaded.history = _history(conn, customers)
-    loaded.offline_limits = _offline_limits(conn, {e.store_id for e in asks})
-    loaded.orders = _amazon_orders(conn, _amazon_order_ids(loaded, asks, events))
+def _waiting(conn: Connection, inspected: set[Key]) -> dict[Key, dict[str, Any]]:
+    """Stored refunds that wait for the inspection of one of these returns."""
+    if not inspected:
+        return {}
+    rows = _rows(conn, refunds, "return_id", {r for _, r in inspected})
+    return {(r["store_id"], r["refund_id"]): r for r in rows
+            if (r["store_id"], r["return_id"]) in inspected
+            and r["state"] == RefundState.AWAITING_INSPECTION.value}
 
 
-def _amazon_order_ids(loaded: Loaded, asks: Sequence[Envelope],
-                      events: Sequence[Envelope]) -> set[str]:
-    """Order ids of the Amazon sales asking for refunds (theirs, else their return's)."""
+def _deciding(loaded: Loaded, asks: Sequence[Envelope], events: Sequence[Envelope],
+              waiting: Sequence[dict[str, Any]]) -> list[tuple[Key, Channel, str | None]]:
+    """(return key, channel, order id) of every refund this batch may decide."""
     fresh = {(e.store_id, e.body.return_id): e.body.order_id for e in events
              if isinstance(e.body, ReturnReceived)}
-    ids: set[str] = set()
+    out = []
     for e in asks:
         body = e.body
-        if not isinstance(body, RefundRequested) or body.channel not in AMAZON_CHANNELS:
-            continue
+        assert isinstance(body, RefundRequested)
         key = (e.store_id, body.return_id)
         order_id = (body.order_id or loaded.returns.get(key, {}).get("order_id")
                     or fresh.get(key))
-        if order_id:
-            ids.add(order_id)
-    return ids
+        out.append((key, body.channel, order_id))
+    for row in waiting:
+        key = (row["store_id"], row["return_id"])
+        out.append((key, Channel(row["channel"]),
+                    row["order_id"] or loaded.returns.get(key, {}).get("order_id")))
+    return out
+
+
+def _load_for_decisions(tx: Tx, loaded: Loaded,
+                        deciding: list[tuple[Key, Channel, str | None]]) -> None:
+    conn = tx.conn
+    loaded.policy = policy_store.active_for_write(tx).compiled
+    keys = {key for key, _, _ in deciding}
+    loaded.paid, loaded.items = _lines(conn, {k for k in keys if k in loaded.returns})
+    loaded.orders = _amazon_orders(conn, {order_id for _, channel, order_id in deciding
+                                          if order_id and channel in AMAZON_CHANNELS})
+    customers = {k for key, channel, order_id in deciding if (k := customer_key_of(
+        order_id, order_facts_for(channel, order_id, None, loaded.orders)))}
+    customers |= {r["customer_key"] for r in loaded.refunds.values() if r["customer_key"]}
+    loaded.history = _history(conn, customers)
+    loaded.offline_limits = _offline_limits(conn, {store for (store, _), _, _ in deciding})
+    loaded.risk = {}  # filled from hub.risk_flags once it lands
 
 
 def _amazon_orders(conn: Connection, order_ids: set[str]) -> dict[str, OrderFacts]:
@@ -103,19 +127,24 @@ def _amazon_orders(conn: Connection, order_ids: set[str]) -> dict[str, OrderFact
             for order_id, facts in found.items() if len(facts) == 1}
 
 
-def _paid(conn: Connection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], Money | None]:
-    """Item totals of stored returns (None when their lines mix currencies)."""
-    lines: dict[tuple[str, str], list[Any]] = {k: [] for k in keys}
+def _lines(conn: Connection, keys: set[Key]) -> tuple[dict[Key, Money | None],
+                                                      dict[Key, list[ItemFacts]]]:
+    """Item totals of stored returns (None when their lines mix currencies), and their lines as
+    the policy sees them."""
+    lines: dict[Key, list[Any]] = {k: [] for k in keys}
     for row in _rows(conn, return_items, "return_id", {r for _, r in keys}):
         key = (row["store_id"], row["return_id"])
         if key in lines:
             lines[key].append(row)
-    out: dict[tuple[str, str], Money | None] = {}
+    paid: dict[Key, Money | None] = {}
     for key, rows in lines.items():
+        rows.sort(key=lambda r: r["line_no"])
         currencies = {r["currency"] for r in rows}
-        out[key] = None if len(currencies) != 1 else money_of(
+        paid[key] = None if len(currencies) != 1 else money_of(
             sum(r["unit_price"] * r["quantity"] for r in rows), currencies.pop())
-    return out
+    items = {key: [ItemFacts(r["category"], r["opened"]) for r in rows]
+             for key, rows in lines.items()}
+    return paid, items
 
 
 def _history(conn: Connection, customers: set[str]) -> dict[str, list[PriorRefund]]:
@@ -168,6 +197,7 @@ def flush(tx: Tx, changes: Changes) -> None:
     _insert(conn, inspections, changes.inspections)
     _insert(conn, dispositions, changes.dispositions)
     _insert(conn, refunds, list(changes.refunds_new.values()))
+    _update_refunds(conn, list(changes.refunds_changed.values()))
     _insert(conn, refund_rules, changes.refund_rules)
     _update_commands(conn, list(changes.commands_applied.values()))
     outbox.queue(conn, changes.commands, tx.now)
@@ -188,6 +218,16 @@ def _update_returns(conn: Connection, rows: list[dict[str, Any]]) -> None:
     ).values({name: bindparam(f"v_{name}") for name in RETURN_MUTABLE})
     conn.execute(stmt, [{"k_store": r["store_id"], "k_id": r["return_id"],
                          **{f"v_{name}": r[name] for name in RETURN_MUTABLE}} for r in rows])
+
+
+def _update_refunds(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    stmt = update(refunds).where(
+        refunds.c.store_id == bindparam("k_store"), refunds.c.refund_id == bindparam("k_id")
+    ).values({name: bindparam(f"v_{name}") for name in REFUND_MUTABLE})
+    conn.execute(stmt, [{"k_store": r["store_id"], "k_id": r["refund_id"],
+                         **{f"v_{name}": r[name] for name in REFUND_MUTABLE}} for r in rows])
 
 
 def _update_commands(conn: Connection, rows: list[dict[str, Any]]) -> None:

@@ -14,7 +14,7 @@ part live in its module: ``document`` (the YAML format), ``compiled`` (conversio
 
 from hub.policy.compiled import CompiledPolicy, compile_policy
 from hub.policy.document import PolicyDocument
-from hub.policy.engine import decide
+from hub.policy.engine import decide, decide_all
 from hub.policy.errors import PolicyError, Problem
 from hub.policy.loader import default_policy, default_policy_text, load_policy_yaml
 from hub.policy.simulation import Change, Example, OutcomeTotal, SimulationReport, simulate
@@ -50,6 +50,7 @@ __all__ = [
     "Timing",
     "compile_policy",
     "decide",
+    "decide_all",
     "default_policy",
     "default_policy_text",
     "load_policy_yaml",

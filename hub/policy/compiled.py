@@ -82,6 +82,11 @@ class CompiledPolicy:
     check_over_paid: bool
     check_high_risk: bool
 
+    @property
+    def lowest_level(self) -> int:
+        """The lowest approval level any tier asks for (1 when no tier asks for one)."""
+        return min((tier.level for tier in self.tiers if tier.level), default=1)
+
     def convert(self, money: Money) -> tuple[Decimal | None, FxRate | None]:
         """``money`` in the base currency, ROUND_HALF_EVEN to its minor units, and the rate used.
 

@@ -14,7 +14,14 @@ Every rule that matches is recorded as a ``FiredRule`` (id, effect, sentence, da
    (``warranty.claim``) set them aside.
 4. Risk (``hub.policy.risk``): frequent refunder, item mismatch, grade, over the amount paid,
    high-risk order; each sends the refund to manual review.
-5. Timing: ``timing.<when>``, the most specific rule for (channel, category).
+5. Timing: ``timing.<when>``, the most specific rule for (channel, category). ``on_scan`` and
+   ``after_inspection`` are notes here (waiting for the inspection happens before ``decide`` is
+   asked: the hub decides such a refund once its grade is known). ``after_approval`` means a
+   person approves every such refund: the rule needs approval at the policy's lowest level.
+
+A refund whose items fall in several categories is decided once per category
+(``decide_all``) and the strictest decision stands: the highest outcome, then the highest level,
+the first request on a tie. The money is one refund, so one strict item holds the whole of it.
 
 Precedence: reject > manual review > needs approval > auto-approve. The strongest effect of any
 fired rule is the outcome; the approval level is the highest any needs-approval rule asked for
@@ -34,6 +41,7 @@ from hub.policy.terms import terms_rules
 from hub.policy.values import (
     OUTCOME_OF_SEVERITY,
     SEVERITY,
+    DataValue,
     Decision,
     Effect,
     FiredRule,
@@ -63,6 +71,23 @@ def decide(
     terms_rules(request, market, policy, now, rules)
     risk_rules(request, history, base, policy, now, rules)
     return _decision(request, policy, base, fx, rules)
+
+
+def decide_all(
+    requests: Sequence[RefundRequest],
+    history: Sequence[PriorRefund],
+    policy: CompiledPolicy,
+    now: datetime,
+) -> Decision:
+    """The strictest of the decisions on ``requests`` (one refund seen per item category)."""
+    if not requests:
+        raise ValueError("decide_all() needs at least one request")
+    decisions = [decide(request, history, policy, now) for request in requests]
+    return max(decisions, key=_strictness)  # max keeps the first of equals
+
+
+def _strictness(decision: Decision) -> tuple[int, int]:
+    return OUTCOME_OF_SEVERITY.index(decision.outcome), decision.level or 0
 
 
 def _marketplace(
@@ -115,6 +140,7 @@ def _decision(
     fx: FxRate | None,
     rules: list[FiredRule],
 ) -> Decision:
+    _person_first(request, policy, rules)
     severity, level = 0, 0
     for rule in rules:
         severity = max(severity, SEVERITY.get(rule.effect, 0))
@@ -142,15 +168,30 @@ _TIMING_WORDS = {
     Outcome.MANUAL_REVIEW: "refund after review ({channel} / {category} would refund {when})",
     Outcome.REJECT: "no refund: rejected ({channel} / {category} would refund {when})",
 }
+_PERSON_FIRST = "a person approves every {channel} / {category} refund before the money goes back"
+
+
+def _timing_data(request: RefundRequest, when: Timing) -> tuple[tuple[str, DataValue], ...]:
+    return (("when", when), ("channel", request.channel), ("category", request.category))
+
+
+def _person_first(request: RefundRequest, policy: CompiledPolicy, rules: list[FiredRule]) -> None:
+    """``after_approval``: a person approves, at the policy's lowest level (before the outcome)."""
+    if policy.timing_for(request.channel, request.category) is Timing.AFTER_APPROVAL:
+        data = _timing_data(request, Timing.AFTER_APPROVAL)
+        rules.append(FiredRule("timing.after_approval", Effect.NEEDS_APPROVAL, _PERSON_FIRST, data,
+                               policy.lowest_level))
 
 
 def _timing(
     request: RefundRequest, policy: CompiledPolicy, outcome: Outcome, rules: list[FiredRule]
 ) -> Timing | None:
-    """Append the timing rule; return when the money goes back under this outcome."""
+    """Append the timing note (unless ``after_approval`` fired already); return when the money
+    goes back under this outcome."""
     configured = policy.timing_for(request.channel, request.category)
-    data = (("when", configured), ("channel", request.channel), ("category", request.category))
-    rules.append(FiredRule(f"timing.{configured}", Effect.TIMING, _TIMING_WORDS[outcome], data))
+    if configured is not Timing.AFTER_APPROVAL:
+        data = _timing_data(request, configured)
+        rules.append(FiredRule(f"timing.{configured}", Effect.TIMING, _TIMING_WORDS[outcome], data))
     if outcome is Outcome.AUTO_APPROVE:
         return configured
     return None if outcome is Outcome.REJECT else Timing.AFTER_APPROVAL

@@ -20,7 +20,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from hub.policy.compiled import CompiledPolicy
-from hub.policy.engine import decide
+from hub.policy.engine import decide_all
 from hub.policy.values import Decision, PriorRefund, RefundRequest
 
 
@@ -128,14 +128,20 @@ class _Comparison:
 def simulate(
     draft: CompiledPolicy,
     current: CompiledPolicy,
-    requests_with_history: Iterable[tuple[RefundRequest, Sequence[PriorRefund]]],
+    requests_with_history: Iterable[tuple[RefundRequest | Sequence[RefundRequest],
+                                          Sequence[PriorRefund]]],
     now: datetime,
     examples: int = 3,
 ) -> SimulationReport:
-    """Decide every request under both policies at ``now`` and report what would change."""
+    """Decide every request under both policies at ``now`` and report what would change.
+
+    A refund may come as several requests (one per item category); its strictest decision
+    counts (``decide_all``)."""
     comparison = _Comparison(examples)
-    for request, history in requests_with_history:
-        comparison.add(decide(request, history, current, now), decide(request, history, draft, now))
+    for asked, history in requests_with_history:
+        requests = (asked,) if isinstance(asked, RefundRequest) else asked
+        comparison.add(decide_all(requests, history, current, now),
+                       decide_all(requests, history, draft, now))
     return comparison.report(draft.base_currency)
 
 

@@ -71,7 +71,7 @@ def events(asks: list[Ask], node: str = "n1") -> list[Envelope]:
                 ),
             )
         )
-        if ask.photos:
+        if ask.photos or ask.channel is not Channel.POS:  # the default policy waits for it
             seq += 1
             out.append(
                 make_envelope(

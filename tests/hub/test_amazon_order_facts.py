@@ -2,6 +2,7 @@
 
 The order is stored the way the orders sync stores it (``order_row`` + ``upsert``); the ingest
 batch loads it in one SELECT and the policy counts the return window from the purchase day.
+Amazon sales refund after inspection under the default policy, so each return is inspected.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from hub.db.schema import refunds
 from protocol import (
     Channel,
     Envelope,
+    Grade,
+    InspectionRecorded,
     Money,
     RefundRequested,
     ReturnItem,
@@ -64,6 +67,11 @@ def amazon_refund(seq: int, return_id: str, refund_id: str, order_id: str | None
         requested_by="clerk-1", requested_at=utc_now()))
 
 
+def inspected(seq: int, return_id: str) -> Envelope:
+    return make_envelope("s1", "n1", seq, InspectionRecorded(
+        return_id=return_id, grade=Grade.LIKE_NEW, inspected_at=utc_now()))
+
+
 def refund_row(engine: Engine, refund_id: str) -> Any:
     with reading(engine) as conn:
         return conn.execute(select(refunds).where(refunds.c.refund_id == refund_id)).one()
@@ -77,6 +85,8 @@ def test_an_order_synced_45_days_ago_is_past_the_window_and_rejected(engine: Eng
     sync_order(engine, "111-0000001-0000001", utc_now() - timedelta(days=45))
     ingest(engine, amazon_return(1, "R1", "111-0000001-0000001"),
            amazon_refund(2, "R1", "F1", "111-0000001-0000001"))
+    assert refund_row(engine, "F1").state == "awaiting_inspection"
+    ingest(engine, inspected(3, "R1"))
     row = refund_row(engine, "F1")
     assert (row.state, row.outcome, row.decided_by) == ("rejected", "rejected", "policy:auto")
     assert "window.expired" in rule_ids(row)
@@ -85,8 +95,8 @@ def test_an_order_synced_45_days_ago_is_past_the_window_and_rejected(engine: Eng
 
 def test_the_order_id_of_the_return_is_enough(engine: Engine) -> None:
     sync_order(engine, "111-0000001-0000002", utc_now() - timedelta(days=45))
-    ingest(engine, amazon_return(1, "R1", "111-0000001-0000002"))
-    ingest(engine, amazon_refund(2, "R1", "F1", None, None))
+    ingest(engine, amazon_return(1, "R1", "111-0000001-0000002"), inspected(2, "R1"))
+    ingest(engine, amazon_refund(3, "R1", "F1", None, None))
     row = refund_row(engine, "F1")
     assert row.state == "rejected" and "window.expired" in rule_ids(row)
 
@@ -94,7 +104,7 @@ def test_the_order_id_of_the_return_is_enough(engine: Engine) -> None:
 def test_a_recent_order_is_within_the_window(engine: Engine) -> None:
     sync_order(engine, "111-0000001-0000003", utc_now() - timedelta(days=5))
     ingest(engine, amazon_return(1, "R1", "111-0000001-0000003"),
-           amazon_refund(2, "R1", "F1", "111-0000001-0000003"))
+           amazon_refund(2, "R1", "F1", "111-0000001-0000003"), inspected(3, "R1"))
     row = refund_row(engine, "F1")
     assert row.state == "approved" and "window.expired" not in rule_ids(row)
 
@@ -105,7 +115,8 @@ def test_without_a_known_order_the_refund_is_decided_as_before(engine: Engine) -
            amazon_refund(2, "R1", "F1", "111-0000009-0000009"),
            # the order is known, but of another marketplace than the refund names: not used
            amazon_return(3, "R2", "111-0000001-0000004", "A1F83G8C2ARO7P"),
-           amazon_refund(4, "R2", "F2", "111-0000001-0000004", "A1F83G8C2ARO7P"))
+           amazon_refund(4, "R2", "F2", "111-0000001-0000004", "A1F83G8C2ARO7P"),
+           inspected(5, "R1"), inspected(6, "R2"))
     for refund_id in ("F1", "F2"):
         row = refund_row(engine, refund_id)
         assert row.state == "approved" and "window.expired" not in rule_ids(row)
@@ -133,11 +144,12 @@ def test_orders_are_loaded_once_per_batch(engine: Engine) -> None:
     events = [amazon_return(n, f"R{n}", f"111-0000002-{n:07d}") for n in range(1, 21)]
     events += [amazon_refund(n + 20, f"R{n}", f"F{n}", f"111-0000002-{n:07d}")
                for n in range(1, 21)]
+    events += [inspected(n + 40, f"R{n}") for n in range(1, 21)]
     event.listen(engine, "before_cursor_execute", spy)
     try:
         result = ingest(engine, *events)
     finally:
         event.remove(engine, "before_cursor_execute", spy)
-    assert result.applied == 40
+    assert result.applied == 60
     assert len([s for s in statements if "FROM amazon_orders" in s]) == 1
     assert all(refund_row(engine, f"F{n}").state == "rejected" for n in range(1, 21))

@@ -17,6 +17,10 @@ REFUND_MOVES = [
     (S.REQUESTED, A.AUTO_APPROVE, S.APPROVED),
     (S.REQUESTED, A.HOLD, S.PENDING_APPROVAL),
     (S.REQUESTED, A.REJECT, S.REJECTED),
+    (S.REQUESTED, A.WAIT, S.AWAITING_INSPECTION),
+    (S.AWAITING_INSPECTION, A.AUTO_APPROVE, S.APPROVED),
+    (S.AWAITING_INSPECTION, A.HOLD, S.PENDING_APPROVAL),
+    (S.AWAITING_INSPECTION, A.REJECT, S.REJECTED),
     (S.PENDING_APPROVAL, A.APPROVE, S.APPROVED),
     (S.PENDING_APPROVAL, A.REJECT, S.REJECTED),
     (S.APPROVED, A.SUBMIT, S.SUBMITTED),
@@ -50,6 +54,7 @@ def test_every_other_refund_move_is_refused_with_a_sentence() -> None:
     (S.PENDING_APPROVAL, True, "manual_review"),
     (S.REJECTED, False, "rejected"),
     (S.REJECTED, True, "rejected"),
+    (S.AWAITING_INSPECTION, False, "awaiting_inspection"),
 ])
 def test_what_the_store_is_told_per_state(state: S, manual_review: bool, told: str) -> None:
     assert refunds.outcome_of(state, manual_review).value == told
@@ -60,6 +65,8 @@ def test_every_policy_outcome_has_an_action_from_requested() -> None:
         after = refunds.transition(S.REQUESTED, action)
         manual = outcome.value == "manual_review"
         assert refunds.outcome_of(after, manual) is outcome
+        if outcome.value != "awaiting_inspection":  # a waiting refund is decided like a new one
+            assert refunds.transition(S.AWAITING_INSPECTION, action) is after
 
 
 def test_final_states_accept_nothing() -> None:

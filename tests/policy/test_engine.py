@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from hub.policy import Effect, Outcome, PriorRefund, Timing, decide
+from hub.policy import Outcome, PriorRefund, Timing, decide
 from protocol import Channel, Grade, Money, RefundOutcome
-from tests.policy.helpers import DEFAULT, NOW, deciding, fired, policy, request
+from tests.policy.helpers import DEFAULT, NOW, deciding, policy, request
 
 
 def prior(*days_ago: float) -> list[PriorRefund]:
@@ -201,7 +201,22 @@ def test_when_to_refund_by_channel_and_category(
 ) -> None:
     decision = decide(request(amount, channel=channel, category=category), [], DEFAULT, NOW)
     assert decision.timing is timing
-    assert fired(decision)[next(r.rule_id for r in decision.rules if r.effect is Effect.TIMING)]
+    assert [r.rule_id for r in decision.rules if r.rule_id.startswith("timing.")] == [
+        f"timing.{DEFAULT.timing_for(channel, category)}"]
+
+
+def test_after_approval_timing_means_a_person_approves_even_a_small_refund() -> None:
+    small = decide(request("5.00", channel=Channel.WEB, category="gift_card"), [], DEFAULT, NOW)
+    assert (small.outcome, small.level, small.timing) == (
+        Outcome.NEEDS_APPROVAL, 1, Timing.AFTER_APPROVAL)
+    assert deciding(small) == {"tier.auto", "timing.after_approval"}
+    assert small.reasons()[-1] == (
+        "a person approves every web / gift_card refund before the money goes back")
+    large = decide(request("900.00", channel=Channel.WEB, category="gift_card"), [], DEFAULT, NOW)
+    assert (large.outcome, large.level) == (Outcome.NEEDS_APPROVAL, 2)  # the tier's level wins
+    late = request("5.00", channel=Channel.WEB, category="gift_card",
+                   delivered_at=NOW - timedelta(days=45))
+    assert decide(late, [], DEFAULT, NOW).outcome is Outcome.REJECT  # a rejection still rejects
 
 
 def test_timing_after_review_and_none_when_rejected() -> None:
