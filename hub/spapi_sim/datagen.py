@@ -6,6 +6,13 @@ week are already refunded (a RefundEvent exists), younger ones wait for the sell
 which is what ACORN issues through the order adjustment feed. FBA returns are refunded by
 Amazon a day after the return. Some MFN returns in marketplaces with drop-off stores were
 dropped off at a store (`ReturnRequest.store_id`).
+
+Buyers: about one order in four is placed by one of a few regular customers of the seller in
+that marketplace (the same name, address and anonymised email on each of their orders), the
+others by one-time buyers. About one carrier-returned MFN order in five carries an A-to-z
+Guarantee claim (`ReturnRequest.a_to_z_claim`; store drop-offs carry none). Both are derived
+from the order id (`ids.stable`), not drawn: the rest of the seeded data is what it was before
+they existed.
 """
 
 from __future__ import annotations
@@ -29,11 +36,15 @@ from .catalog import (
     people,
 )
 from .fees import full_refund, refund_charges, refund_fees
+from .ids import stable
 from .marketplaces import Marketplace, marketplace, quantize
 from .model import AccountData, Buyer, FulfilledBy, Order, OrderItem, RefundEvent, ReturnRequest
 from .settings import SimulatorSettings
 
 RETURN_RATE = 0.125
+REGULAR_EVERY = 4  # one order in about four is placed by a regular customer
+REGULARS = 3  # regular customers per seller and marketplace
+A_TO_Z_EVERY = 5  # one carrier-returned MFN order in about five has an A-to-z claim
 FBA_SHARE = 0.4
 STORE_DROP_OFF_SHARE = 0.3
 _CARRIERS: dict[str, tuple[str, ...]] = {
@@ -95,7 +106,8 @@ def _order(rng: random.Random, seller_id: str, market: Marketplace, created: dat
         currency=market.currency, created=created, updated=shipped or created,
         shipped=shipped, fulfilled_by=fulfilled_by, status=status,
         is_prime=fulfilled_by == "AMAZON" or rng.random() < 0.2, items=items,
-        buyer=_buyer(rng, market), seller_order_id=order_id,
+        buyer=_regular(seller_id, market, order_id, _buyer(rng, market)),
+        seller_order_id=order_id,
     )
 
 
@@ -120,6 +132,21 @@ def _buyer(rng: random.Random, market: Marketplace) -> Buyer:
     return Buyer(name=name, email=f"{digits(rng, 12)}@marketplace.amazon.{tld}",
                  line1=street, city=city, region=region, postal_code=postal,
                  country_code=market.country_code, phone=f"+{digits(rng, 11)}")
+
+
+def _regular(seller_id: str, market: Marketplace, order_id: str, drawn: Buyer) -> Buyer:
+    """The regular customer who placed this order, or ``drawn`` (a one-time buyer; drawn
+    either way, so that the random sequence stays what it was)."""
+    if int(stable("regular", seller_id, order_id)) % REGULAR_EVERY:
+        return drawn
+    number = int(stable("regular-of", seller_id, order_id)) % REGULARS
+    name, street, city, region, postal = people(market)[number % len(people(market))]
+    tld = market.name.split(".", 1)[1]
+    who = (seller_id, market.marketplace_id, number)
+    return Buyer(name=name, email=f"{stable('regular-email', *who, digits=12)}"
+                 f"@marketplace.amazon.{tld}", line1=street, city=city, region=region,
+                 postal_code=postal, country_code=market.country_code,
+                 phone=f"+{stable('regular-phone', *who, digits=11)}")
 
 
 def _maybe_return(rng: random.Random, order: Order, market: Marketplace,
@@ -149,6 +176,8 @@ def _maybe_return(rng: random.Random, order: Order, market: Marketplace,
         fulfillment_center=rng.choice(FULFILMENT_CENTERS[market.code]),
         disposition=rng.choice(FBA_DISPOSITIONS), license_plate="LPN" + digits(rng, 10),
         customer_comment=rng.choice(CUSTOMER_COMMENTS),
+        a_to_z_claim=order.fulfilled_by == "MERCHANT" and store is None
+        and not int(stable("a-to-z", order.order_id)) % A_TO_Z_EVERY,
     )
 
 

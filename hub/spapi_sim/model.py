@@ -25,7 +25,9 @@ class Charge:
 
 @dataclass(frozen=True, slots=True)
 class Buyer:
-    """The buyer and delivery address (personal data: synthetic, but treat it as real)."""
+    """The buyer and delivery address (personal data: synthetic, but treat it as real).
+
+    `email` is Amazon's anonymised relay address: one per buyer, the same on all their orders."""
 
     name: str
     email: str
@@ -81,6 +83,11 @@ class Order:
     seller_order_id: str
 
     @property
+    def deliver_by(self) -> datetime:
+        """The promised latest delivery: 4 days after the order (FBA), 7 days (MFN)."""
+        return self.created + timedelta(days=4 if self.fulfilled_by == "AMAZON" else 7)
+
+    @property
     def total(self) -> Decimal:
         """What the buyer paid for the whole order."""
         return sum((item.paid for item in self.items), Decimal(0))
@@ -95,7 +102,8 @@ class ReturnRequest:
     """A customer return of one order line; MFN rows feed one report, FBA rows another.
 
     `store_id` is set when the customer chose to drop the item off at one of the seller's
-    stores; the MFN returns report then shows it (see `reports.py`).
+    stores; the MFN returns report then shows it (see `reports.py`), as it shows
+    `a_to_z_claim` in its `A-to-Z Claim` column.
     """
 
     order_id: str
@@ -115,6 +123,7 @@ class ReturnRequest:
     disposition: str
     license_plate: str
     customer_comment: str
+    a_to_z_claim: bool = False  # the buyer filed an A-to-z Guarantee claim (MFN)
 
 
 @dataclass(frozen=True, slots=True)

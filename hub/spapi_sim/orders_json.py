@@ -1,10 +1,12 @@
 """Orders 2026-01-01 JSON for an `Order`, shaped by `includedData` (pure).
 
 Without `includedData` an order carries its identity, times, programs, sales channel and items
-with their product; each dataset adds its part: BUYER (buyer), RECIPIENT (delivery address),
-PROCEEDS (order and item proceeds), FULFILLMENT (order and item fulfilment), PACKAGES (MFN
-packages), CANCELLATION (item cancellation of cancelled orders). EXPENSE, PROMOTION, TAX,
-PAYMENT and FULFILLMENT_ORDERS are accepted and add nothing: the seeded orders have none.
+with their product; each dataset adds its part: BUYER (buyer name; the anonymised buyer email
+only for merchant-fulfilled orders, as Amazon documents), RECIPIENT (delivery address),
+PROCEEDS (order and item proceeds), FULFILLMENT (order and item fulfilment, with the ship-by and
+deliver-by windows of orders not cancelled), PACKAGES (MFN packages), CANCELLATION (item
+cancellation of cancelled orders). EXPENSE, PROMOTION, TAX, PAYMENT and FULFILLMENT_ORDERS are
+accepted and add nothing: the seeded orders have none.
 Money is `{"amount": "<decimal string>", "currencyCode"}`, as the model declares.
 """
 
@@ -48,7 +50,9 @@ def order_json(order: Order, included: Set[str]) -> Json:
                          "marketplaceName": market.name},
     }
     if "BUYER" in included:
-        body["buyer"] = {"buyerName": order.buyer.name, "buyerEmail": order.buyer.email}
+        body["buyer"] = {"buyerName": order.buyer.name}
+        if order.fulfilled_by == "MERCHANT":
+            body["buyer"]["buyerEmail"] = order.buyer.email
     if "RECIPIENT" in included:
         body["recipient"] = {"deliveryAddress": _address(order)}
     if "PROCEEDS" in included:
@@ -87,6 +91,8 @@ def _order_fulfillment(order: Order) -> Json:
     if order.status != "CANCELLED":
         body["shipByWindow"] = {"earliestDateTime": iso_z(order.created),
                                 "latestDateTime": iso_z(order.created + timedelta(days=2))}
+        body["deliverByWindow"] = {"earliestDateTime": iso_z(order.created + timedelta(days=3)),
+                                   "latestDateTime": iso_z(order.deliver_by)}
     return body
 
 

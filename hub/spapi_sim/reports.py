@@ -8,7 +8,8 @@ Both are tab-separated with one header row, `\\n` line ends; times are ISO 8601 
 the seller's own stores has `Label type` = `StoreDropOff`, `Return carrier` = `STORE:<store id>`
 and an empty `Tracking ID`. Amazon has no such value; ACORN's hub keys expected store returns on
 it. `Refunded Amount` is empty until money was refunded for the line, then the sum refunded,
-and `Return request status` turns from `Approved` to `Closed`.
+and `Return request status` turns from `Approved` to `Closed`. `A-to-Z Claim` is `Y` for a
+return whose buyer filed an A-to-z Guarantee claim, else `N`; the SafeT columns stay empty.
 
 `GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA` (FBA): the 13 columns of the FBA customer returns
 report.
@@ -77,7 +78,8 @@ def mfn_row(returned: ReturnRequest, order: Order, refunded: Decimal, now: datet
         order.order_id, iso(order.created), iso(returned.requested),
         "Closed" if refunded else "Approved", returned.rma_id, "", returned.label_type,
         str(quantize(label_cost, money)), money, returned.carrier, returned.tracking_id,
-        "Customer" if returned.reason in _BUYER_PAYS else "Seller", "N",
+        "Customer" if returned.reason in _BUYER_PAYS else "Seller",
+        "Y" if returned.a_to_z_claim else "N",
         "Y" if order.is_prime else "N", item.asin, item.sku, item.title,
         str(returned.quantity), returned.reason, "Y" if returned.in_policy else "N",
         "C-Returns", "StandardRefund", "", iso(delivered) if delivered <= now else "",
