@@ -1,11 +1,14 @@
-"""The Amazon tables, on the hub's one ``metadata`` (migration ``0002`` creates exactly these).
+"""The Amazon tables, on the hub's one ``metadata`` (migration ``0002`` creates these; ``0005``
+adds ``amazon_orders.buyer_key`` and ``deliver_by``).
 
 Rules:
 - synced rows are keyed by Amazon's own ids, scoped by our account name; ``content_hash`` is a
   hash of the row's business columns, so an upsert knows "new", "updated" or "unchanged" and a
   second sync of the same data writes nothing;
 - money is ``Amount`` plus a currency column; times are ``UtcDateTime``;
-- no buyer names, addresses or phone numbers are stored (the orders sync does not ask for them);
+- no buyer names, emails, addresses or phone numbers are stored: of the buyer, an order keeps
+  only ``buyer_key``, a keyed hash of Amazon's anonymised buyer email (``hub.amazon.buyer_key``;
+  NULL for FBA orders and orders synced before 0005), so repeat customers can be recognised;
 - ``amazon_feeds`` is the refund submission's write-ahead record: a row exists (``intent``)
   before ``createFeed`` is called, so a crash can be reconciled instead of resubmitted.
 """
@@ -73,6 +76,8 @@ amazon_orders = Table(
     Column("currency", String(3)),
     Column("total", Amount),
     Column("items", json_column(), nullable=False),
+    Column("buyer_key", HASH),  # HMAC-SHA256 hex of the anonymised buyer email, never the email
+    Column("deliver_by", UtcDateTime),  # the promised latest delivery
     Column("content_hash", HASH, nullable=False),
     Column("first_seen_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
