@@ -10,6 +10,7 @@ currency, written as text: ``ACORN_HUB_DESK_BULK_LIMIT=5000``.
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
@@ -71,6 +72,14 @@ class Settings(BaseSettings):
         "broker address stores should use, when it is not the hub's own address"))
     advertise_mqtt_port: int | None = Field(None, ge=1, le=65535, description=(
         "broker port stores should use (default: MQTT_PORT)"))
+    customer_key_secret: SecretStr = Field(SecretStr(""), description=(
+        "key of the keyed hash (HMAC-SHA256) that recognises an Amazon buyer across orders from "
+        "Amazon's anonymised buyer email, at least 16 characters; unset: one is generated on "
+        "first use into CUSTOMER_KEY_FILE and reused. Changing it makes every buyer new"))
+    customer_key_file: Path | None = Field(None, description=(
+        "where the generated customer key secret is kept (mode 0600); default: "
+        "customer-key.secret beside the SQLite database, else beside the Amazon secrets file, "
+        "else in ./var/hub"))
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
 

@@ -7,20 +7,32 @@ Rules:
   ``lastUpdatedTime`` on the page (results come oldest first); after the last page the cursor
   takes the ``lastUpdatedBefore`` Amazon answered with, so the next run starts where this one
   ended;
-- only what returns and refunds need is kept: ids, status, fulfilment channel, times, total and
-  the items (SKU, ASIN, quantity, unit price). No buyer or address data is requested;
+- only what returns and refunds need is kept: ids, status, fulfilment channel, times, total,
+  the items (SKU, ASIN, quantity, unit price), the promised latest delivery
+  (``fulfillment.deliverByWindow.latestDateTime``, UTC, as ``deliver_by``: return windows count
+  from delivery) and the buyer key;
+- the buyer: ``includedData`` asks for ``BUYER`` only so that the refund policy can recognise a
+  repeat customer (count their earlier refunds, honour a customer risk flag). Of it, only
+  ``buyer_key`` is kept: the keyed hash (``hub.amazon.buyer_key``, HMAC-SHA256 under the hub's
+  customer key secret, ``hub.amazon.buyer_secret``) of ``buyerEmail``, Amazon's anonymised relay
+  address, which Amazon gives for merchant-fulfilled orders only (FBA orders have no key). The
+  email, the buyer's name and anything else of the buyer are dropped as the page is read: never
+  stored, logged or put in a problem's sample. No address (``RECIPIENT``) is requested;
 - an order that cannot be read is a problem (account, order id), not a stop.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from sp_api.base import ApiResponse
 
 from hub.amazon import cursors
+from hub.amazon.buyer_key import buyer_key
+from hub.amazon.buyer_secret import secret_for
 from hub.amazon.context import JobContext, iso, parse_iso
 from hub.amazon.errors import AmazonApiError
 from hub.amazon.marketplaces import Marketplace
@@ -38,8 +50,11 @@ FIELDS = (
     "currency",
     "total",
     "items",
+    "buyer_key",
+    "deliver_by",
 )
-INCLUDED = ["PROCEEDS", "FULFILLMENT"]
+INCLUDED = ["BUYER", "PROCEEDS", "FULFILLMENT"]
+PERSONAL = ("buyer", "recipient")  # never kept, not even in a problem's sample
 
 
 def _money(value: dict[str, Any] | None) -> tuple[Decimal | None, str | None]:
@@ -48,8 +63,20 @@ def _money(value: dict[str, Any] | None) -> tuple[Decimal | None, str | None]:
     return Decimal(str(value["amount"])), str(value["currencyCode"])
 
 
-def order_row(account: str, order: dict[str, Any]) -> Row:
-    """The stored form of one Orders API order; KeyError/ValueError when it is unreadable."""
+def _deliver_by(fulfilment: dict[str, Any]) -> datetime | None:
+    latest = (fulfilment.get("deliverByWindow") or {}).get("latestDateTime")
+    return parse_iso(str(latest)) if latest else None
+
+
+def _buyer_key(order: dict[str, Any], secret: bytes | None) -> str | None:
+    email = (order.get("buyer") or {}).get("buyerEmail")
+    return buyer_key(str(email), secret) if secret and email else None
+
+
+def order_row(account: str, order: dict[str, Any], secret: bytes | None = None) -> Row:
+    """The stored form of one Orders API order; KeyError/ValueError when it is unreadable.
+
+    ``secret`` is the customer key secret; without it the buyer key is None (not known)."""
     fulfilment = order.get("fulfillment") or {}
     total, currency = _money((order.get("proceeds") or {}).get("grandTotal"))
     items = []
@@ -77,18 +104,21 @@ def order_row(account: str, order: dict[str, Any]) -> Row:
         "currency": currency or (items[0]["currency"] if items else None),
         "total": total,
         "items": items,
+        "buyer_key": _buyer_key(order, secret),
+        "deliver_by": _deliver_by(fulfilment),
     }
 
 
 def sync_orders(ctx: JobContext) -> None:
     """Fetch new and updated orders of every marketplace of the account."""
     ctx.progress.plan(len(ctx.account.marketplaces))
+    secret = secret_for(ctx.engine, ctx.settings)
     for market in ctx.account.marketplaces:
-        _marketplace(ctx, market)
+        _marketplace(ctx, market, secret)
         ctx.progress.step()
 
 
-def _marketplace(ctx: JobContext, market: Marketplace) -> None:
+def _marketplace(ctx: JobContext, market: Marketplace, secret: bytes) -> None:
     with reading(ctx.engine) as conn:
         cursor = cursors.load(conn, ctx.account.name, JOB, market.marketplace_id)
     start = cursors.start_from(cursor.position, ctx.since, ctx.now(), ctx.settings.backfill_days)
@@ -102,7 +132,7 @@ def _marketplace(ctx: JobContext, market: Marketplace) -> None:
         response = ctx.api.call("searchOrders", market.marketplace_id, _search(query))
         orders = response.payload.get("orders") or []
         token = response.next_token
-        rows = _rows(ctx, orders)
+        rows = _rows(ctx, orders, secret)
         if token:
             position = max((row["last_updated_at"] for row in rows), default=cursor.position)
         else:
@@ -117,11 +147,11 @@ def _search(query: dict[str, Any]) -> Callable[[Any], ApiResponse]:
     return lambda client: client.search_orders(**query)
 
 
-def _rows(ctx: JobContext, orders: list[dict[str, Any]]) -> list[Row]:
+def _rows(ctx: JobContext, orders: list[dict[str, Any]], secret: bytes) -> list[Row]:
     rows = []
     for order in orders:
         try:
-            rows.append(order_row(ctx.account.name, order))
+            rows.append(order_row(ctx.account.name, order, secret))
         except (KeyError, TypeError, ValueError, ArithmeticError) as err:
             _bad_order(ctx, order, err)
     return hashed(rows, FIELDS)
@@ -129,6 +159,8 @@ def _rows(ctx: JobContext, orders: list[dict[str, Any]]) -> list[Row]:
 
 def _bad_order(ctx: JobContext, order: dict[str, Any], err: Exception) -> None:
     ident = str(order.get("orderId", "?")) if isinstance(order, dict) else "?"
+    if isinstance(order, dict):
+        order = {key: value for key, value in order.items() if key not in PERSONAL}
     with writing(ctx.engine) as tx:
         problem(
             tx.conn,
@@ -163,7 +195,7 @@ def fetch_order(ctx: JobContext, marketplace_id: str, order_id: str) -> Row | No
         if err.code == "NotFound":
             return None
         raise
-    rows = _rows(ctx, [response.payload.get("order") or {}])
+    rows = _rows(ctx, [response.payload.get("order") or {}], secret_for(ctx.engine, ctx.settings))
     if rows:
         with writing(ctx.engine) as tx:
             upsert(tx.conn, amazon_orders, ("account", "order_id"), rows, tx.now)
