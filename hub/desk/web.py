@@ -20,6 +20,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 
 from hub.api.auth import clear_cookie, client_of, set_cookie, sign_in
 from hub.api.deps import Hub, current_session
@@ -64,7 +65,8 @@ async def login_form(hub: Hub, request: Request) -> Response:
     username = (fields.get("username") or [""])[0].strip()
     password = (fields.get("password") or [""])[0]
     try:
-        session_id, expires = sign_in(hub, username, password, client_of(request))
+        session_id, expires = await run_in_threadpool(  # scrypt: off the event loop
+            sign_in, hub, username, password, client_of(request))
     except Throttled as err:
         return RedirectResponse(f"/login?locked={err.retry_after}", status_code=303)
     except AuthError:
