@@ -37,6 +37,8 @@ class ItemOut(Out):
     description: str | None = None
     gtin: str | None = None
     asin: str | None = None
+    category: str | None = Field(default=None, description="as the store recorded it")
+    opened: bool | None = Field(default=None, description="null: the counter did not ask")
 
 
 class InspectionOut(Out):
@@ -99,6 +101,7 @@ class ReturnOut(Out):
     mismatch: bool
     staff_id: str | None
     received_at: UtcDatetime
+    sold_at: UtcDatetime | None = Field(default=None, description="the sale, as the store says")
     grade: str | None
     inspected_at: UtcDatetime | None
     disposition: str | None

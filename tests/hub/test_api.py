@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from hub.db.engine import reading
 from hub.db.schema import audit_log, commands, refunds
 from hub.permissions import Role
 from hub.tokens import create_token, revoke_token
+from protocol import Channel, Money, ReturnItem, ReturnReceived, make_envelope, utc_now
 from tests.hub.conftest import RunningHub
 from tests.hub.helpers import ingest, inspected, received, refund
 
@@ -108,6 +110,20 @@ def test_return_detail_has_items_and_refunds_and_ambiguous_ids_need_a_store(
     assert chosen["state"] == "inspected" and chosen["inspections"][0]["grade"] == "good"
     missing = get("/api/returns/NOPE", headers=tokens["viewer"])
     assert missing.status_code == 404 and missing.json()["detail"][0]["field"] == "id"
+
+
+def test_return_detail_shows_what_the_store_recorded_of_the_sale(
+        api_hub: RunningHub, tokens: dict[str, Any]) -> None:
+    sold = utc_now() - timedelta(days=3)
+    ingest(api_hub.engine, make_envelope("s1", "n1", 1, ReturnReceived(
+        return_id="R9", channel=Channel.POS, reason="broken", received_at=utc_now(), sold_at=sold,
+        items=[ReturnItem(sku="SKU-9", quantity=1, unit_price=Money.of("9.00", "USD"),
+                          category="Software", opened=True),
+               ReturnItem(sku="SKU-8", quantity=1, unit_price=Money.of("1.00", "USD"))])))
+    detail = api_hub.client.get("/api/returns/R9", headers=tokens["viewer"]).json()
+    assert abs(datetime.fromisoformat(detail["sold_at"]) - sold) < timedelta(milliseconds=1)
+    assert [(i["category"], i["opened"]) for i in detail["items"]] == [
+        ("software", True), (None, None)]
 
 
 def test_refund_queue_lists_what_waits(seeded: RunningHub, tokens: dict[str, Any]) -> None:
