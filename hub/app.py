@@ -25,6 +25,7 @@ from hub.api.people import router as people_router
 from hub.api.policy import router as policy_router
 from hub.api.refunds import router as refunds_router
 from hub.api.returns import router as returns_router
+from hub.api.risk import router as risk_router
 from hub.db.engine import make_engine
 from hub.desk import web as desk_web
 from hub.metrics import HubMetrics
@@ -68,5 +69,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (ops_router, returns_router, desk_router, refunds_router, amazon_router,
                    metrics_router, session_router, policy_router, people_router, audit_router):
         app.include_router(router)
+    app.include_router(risk_router)
     desk_web.install(app)
     return app

@@ -19,7 +19,7 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy import Engine
 
-from hub import __version__
+from hub import __version__, risk_cli
 from hub import commands as outbox
 from hub.amazon import cli as amazon_cli
 from hub.app import create_app
@@ -51,6 +51,7 @@ GROUPS: list[tuple[str, typer.Typer]] = [
     ("db", db_app), ("token", token_app), ("audit", audit_app), ("devices", devices_app),
     ("returns", returns_app), ("amazon", amazon_cli.app), ("users", users_app),
     ("stores", stores_app), ("policy", policy_app),
+    ("risk", risk_cli.app),
 ]
 audit_app.command("export")(audit_export)
 for _name, _group in GROUPS:

@@ -7,11 +7,16 @@ Rules:
 - FBA: ``GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA``; rows keyed by a hash of order, SKU, license
   plate and return date, stored with ``acorn_can_act = false``: Amazon refunds and restocks them;
 - lines that cannot be read are problems (account, report id, line); unknown columns are
-  reported once per report (line 1); the good rows of the report are stored.
+  reported once per report (line 1); the good rows of the report are stored;
+- an MFN line with an A-to-Z claim or a SafeT claim raises a risk flag on its order
+  (``hub.risk_flags``, source ``amazon``, audited as actor ``amazon:<account>``), in the same
+  transaction as the rows: once per account, order and claim (an A-to-Z claim, or one SafeT
+  claim id), however often the report is read again and even after a person cleared it.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -29,6 +34,8 @@ from hub.amazon.returns_file import FbaReturn, MfnReturn, parse_fba_returns, par
 from hub.amazon.store import Row, hashed, problem, upsert
 from hub.amazon.tables import amazon_fba_returns, amazon_returns
 from hub.db.engine import writing
+from hub.people.users import Actor
+from hub.risk_flags import AutoFlag, raise_once
 
 MFN_REPORT = "GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE"
 FBA_REPORT = "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA"
@@ -98,6 +105,33 @@ def mfn_row(account: str, market: Marketplace, line: MfnReturn) -> Row:
     }
 
 
+def claim_flags(account: str, lines: Sequence[MfnReturn]) -> list[AutoFlag]:
+    """The risk flags the claims on these MFN lines raise (an order may appear more than once)."""
+    actor = Actor(f"amazon:{account}", "amazon")
+    flags = []
+    for line in lines:
+        where = f"return {line.rma_id}, account {account}"
+        if line.a_to_z_claim:
+            flags.append(AutoFlag("order", line.order_id,
+                                  f"Amazon A-to-Z claim on the order ({where})", "amazon",
+                                  _ref(account, line.order_id, "a-to-z"), actor))
+        if line.safet_claim_id:
+            why = f": {line.safet_reason}" if line.safet_reason else ""
+            flags.append(AutoFlag("order", line.order_id,
+                                  f"Amazon SafeT claim {line.safet_claim_id} ({where}){why}",
+                                  "amazon",
+                                  _ref(account, line.order_id, "safet", line.safet_claim_id),
+                                  actor))
+    return flags
+
+
+def _ref(*parts: str) -> str:
+    text = ":".join(("amazon", *parts))
+    if len(text) <= 200:
+        return text
+    return f"{text[:130]}#{hashlib.sha256(text.encode()).hexdigest()}"
+
+
 def fba_row(account: str, market: Marketplace, line: FbaReturn) -> Row:
     """The stored form of one FBA returns line (never actionable by ACORN)."""
     return {
@@ -146,6 +180,7 @@ def _mfn_report(
         report_id,
         parsed,
         cursor,
+        claim_flags(ctx.account.name, parsed.rows) if parsed else [],
     )
 
 
@@ -184,12 +219,14 @@ def _store(
     report_id: str,
     parsed: Any,
     cursor: cursors.Cursor,
+    flags: Sequence[AutoFlag] = (),
 ) -> None:
     problems: list[Problem] = list(parsed.problems) if parsed else []
     unknown = parsed.unknown_columns if parsed else ()
     problems += [Problem(1, f"unknown column {name!r} ignored") for name in unknown]
     with writing(ctx.engine) as tx:
         new, updated = upsert(tx.conn, table, keys, rows, tx.now, keep)
+        raise_once(tx, flags)
         for found in problems:
             problem(
                 tx.conn,

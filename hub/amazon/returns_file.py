@@ -7,6 +7,10 @@
 simulator's (and our integration's) way: ``Label type`` ``StoreDropOff`` and ``Return carrier``
 ``STORE:<store id>``; ``MfnReturn.store_ref`` is that store id.
 
+Claims on an MFN return: ``A-to-Z Claim`` ``Y`` (or ``Yes``/``True``) means the buyer filed an
+A-to-z Guarantee claim; a non-empty ``SafeT claim id`` means a SafeT claim was filed for the
+return (with its ``SafeT Action reason``). Both are read; the returns sync flags the order.
+
 Amounts in returns reports: a decimal point is assumed unless the value itself shows a decimal
 comma (``guess_decimal_comma``); they are informative (the refund amount comes from the store).
 """
@@ -108,6 +112,9 @@ class MfnReturn:
     order_amount: Decimal | None
     order_quantity: int | None
     refunded_amount: Decimal | None
+    a_to_z_claim: bool = False
+    safet_claim_id: str = ""
+    safet_reason: str = ""
 
     @property
     def store_ref(self) -> str | None:
@@ -174,6 +181,9 @@ class _Fields:
         assert moment is not None  # required() refused an empty field
         return moment
 
+    def flag(self, name: str) -> bool:
+        return self.text(name).upper() in {"Y", "YES", "TRUE"}
+
     def count(self, name: str) -> int | None:
         value = self.text(name)
         return int(value) if value else None
@@ -233,11 +243,14 @@ def _mfn_row(comma_market: bool) -> Callable[[_Fields, int], MfnReturn]:
             f.text("Item Name"),
             quantity,
             f.text("Return Reason"),
-            f.text("In policy").upper() in {"Y", "YES", "TRUE"},
+            f.flag("In policy"),
             f.required("Currency code"),
             f.amount("Order Amount", comma_market),
             f.count("Order quantity"),
             f.amount("Refunded Amount", comma_market),
+            f.flag("A-to-Z Claim"),
+            f.text("SafeT claim id"),
+            f.text("SafeT Action reason"),
         )
 
     return build
