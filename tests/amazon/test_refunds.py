@@ -167,3 +167,50 @@ def test_a_refund_amazon_cannot_express_fails_before_anything_is_sent(
 def _last_reason(engine: Engine, refund_id: str) -> str | None:
     with reading(engine) as conn:
         return audit_log.for_entity(conn, "refund", f"store-us-nyc-01/{refund_id}")[-1].reason
+
+
+def test_a_refund_waiting_for_its_inspection_is_not_sent_until_inspected(
+    engine: Engine, sim: Sim, amazon_settings: AmazonSettings
+) -> None:
+    """The policy refunds Amazon sales after inspection: the store's request alone sends
+    nothing; the inspection decides it, and only then does the feed go out."""
+    from protocol import (
+        Channel,
+        Grade,
+        InspectionRecorded,
+        Money,
+        RefundRequested,
+        ReturnItem,
+        ReturnReceived,
+        make_envelope,
+        utc_now,
+    )
+    from tests.hub.helpers import ingest
+
+    accounts = add_accounts(engine, sim, amazon_settings, {"na": (0, ("US",))})
+    order = mfn_order(sim, 0, US)
+    sync(engine, amazon_settings, accounts, ["orders"])
+    item = order.items[0]
+    unit = Money.of(item.unit_price, order.currency)
+    store, node = "store-us-nyc-01", "counter-1"
+    ingest(engine, make_envelope(store, node, 1, ReturnReceived(
+        return_id="R1", channel=Channel.AMAZON_MFN, reason="damaged", order_id=order.order_id,
+        marketplace_id=US, received_at=utc_now(),
+        items=[ReturnItem(sku=item.sku, quantity=item.quantity, unit_price=unit)])),
+        make_envelope(store, node, 2, RefundRequested(
+            refund_id="F1", return_id="R1", amount=Money.of(item.principal, order.currency),
+            channel=Channel.AMAZON_MFN, order_id=order.order_id, marketplace_id=US,
+            requested_by="clerk-1", requested_at=utc_now())))
+    assert refund_state(engine, "F1") == "awaiting_inspection"
+    with pytest.raises(Conflict):
+        approve(engine, "F1")  # nobody approves it before the inspection either
+    sync(engine, amazon_settings, accounts, ["refunds"])
+    assert sim.requests(sim.sellers[0], "createFeed") == 0
+
+    ingest(engine, make_envelope(store, node, 3, InspectionRecorded(
+        return_id="R1", grade=Grade.LIKE_NEW, inspected_at=utc_now())))
+    if refund_state(engine, "F1") == "pending_approval":  # above the auto tier
+        approve(engine, "F1")
+    sync(engine, amazon_settings, accounts, ["refunds"])
+    assert sim.requests(sim.sellers[0], "createFeed") == 1
+    assert refund_state(engine, "F1") == "submitted"
