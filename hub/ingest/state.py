@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Table, bindparam, select, update
 
 from hub import commands as outbox
 from hub import policy_store
-from hub.amazon.tables import amazon_orders
+from hub.amazon.order_facts import load_order_facts
 from hub.db.desk_schema import refund_rules
 from hub.db.engine import Tx
 from hub.db.schema import (
@@ -30,10 +30,11 @@ from hub.db.schema import (
     returns,
     stores,
 )
-from hub.decisions import AMAZON_CHANNELS, ItemFacts, OrderFacts, customer_key_of, order_facts_for
+from hub.decisions import AMAZON_CHANNELS, ItemFacts, customer_key_of, order_facts_for
 from hub.policy import PriorRefund
 from hub.projection import Changes, Loaded
 from hub.refunds import RefundState
+from hub.risk_flags import active_risk
 from hub.values import money_of
 from protocol import Channel, Envelope, Money, RefundRequested, ReturnReceived
 
@@ -103,28 +104,16 @@ def _load_for_decisions(tx: Tx, loaded: Loaded,
     loaded.policy = policy_store.active_for_write(tx).compiled
     keys = {key for key, _, _ in deciding}
     loaded.paid, loaded.items = _lines(conn, {k for k in keys if k in loaded.returns})
-    loaded.orders = _amazon_orders(conn, {order_id for _, channel, order_id in deciding
-                                          if order_id and channel in AMAZON_CHANNELS})
-    customers = {k for key, channel, order_id in deciding if (k := customer_key_of(
-        order_id, order_facts_for(channel, order_id, None, loaded.orders)))}
+    loaded.orders = load_order_facts(conn, {order_id for _, channel, order_id in deciding
+                                            if order_id and channel in AMAZON_CHANNELS})
+    customers = {k for _, channel, order_id in deciding for k in (  # the buyer, else the order
+        customer_key_of(order_id, order_facts_for(channel, order_id, None, loaded.orders)),
+        customer_key_of(order_id)) if k}
     customers |= {r["customer_key"] for r in loaded.refunds.values() if r["customer_key"]}
     loaded.history = _history(conn, customers)
     loaded.offline_limits = _offline_limits(conn, {store for (store, _), _, _ in deciding})
-    loaded.risk = {}  # filled from hub.risk_flags once it lands
-
-
-def _amazon_orders(conn: Connection, order_ids: set[str]) -> dict[str, OrderFacts]:
-    """The synced Amazon orders with these ids (those the accounts agree on)."""
-    found: dict[str, set[tuple[str, Any]]] = {}
-    wanted = sorted(order_ids)
-    for start in range(0, len(wanted), CHUNK):
-        rows = conn.execute(select(amazon_orders.c.order_id, amazon_orders.c.marketplace_id,
-                                   amazon_orders.c.purchased_at)
-                            .where(amazon_orders.c.order_id.in_(wanted[start:start + CHUNK])))
-        for r in rows:
-            found.setdefault(r.order_id, set()).add((r.marketplace_id, r.purchased_at))
-    return {order_id: OrderFacts(order_id, *facts.pop())
-            for order_id, facts in found.items() if len(facts) == 1}
+    loaded.risk = active_risk(conn, {order_id for _, _, order_id in deciding if order_id},
+                              customers)
 
 
 def _lines(conn: Connection, keys: set[Key]) -> tuple[dict[Key, Money | None],

@@ -34,9 +34,13 @@ from tests.hub.helpers import ingest
 US = "ATVPDKIKX0DEJ"  # Amazon.com: 30-day window, no statutory withdrawal right
 
 
+SECRET = b"test-customer-key-secret"
+
+
 def sync_order(engine: Engine, order_id: str, purchased_at: datetime,
-               marketplace_id: str = US) -> None:
-    order = {
+               marketplace_id: str = US, buyer_email: str | None = None,
+               deliver_by: datetime | None = None) -> None:
+    order: dict[str, Any] = {
         "orderId": order_id, "salesChannel": {"marketplaceId": marketplace_id},
         "fulfillment": {"fulfillmentStatus": "SHIPPED", "fulfilledBy": "MERCHANT"},
         "createdTime": purchased_at.isoformat().replace("+00:00", "Z"),
@@ -45,9 +49,14 @@ def sync_order(engine: Engine, order_id: str, purchased_at: datetime,
         "orderItems": [{"orderItemId": "1", "quantityOrdered": 1,
                         "product": {"sellerSku": "SKU-1", "asin": "B000000001"}}],
     }
+    if buyer_email:
+        order["buyer"] = {"buyerEmail": buyer_email}
+    if deliver_by:
+        order["fulfillment"]["deliverByWindow"] = {
+            "latestDateTime": deliver_by.isoformat().replace("+00:00", "Z")}
     with writing(engine) as tx:
         upsert(tx.conn, amazon_orders, ("account", "order_id"),
-               hashed([order_row("us", order)], FIELDS), tx.now)
+               hashed([order_row("us", order, SECRET)], FIELDS), tx.now)
 
 
 def amazon_return(seq: int, return_id: str, order_id: str | None,
@@ -153,3 +162,60 @@ def test_orders_are_loaded_once_per_batch(engine: Engine) -> None:
     assert result.applied == 60
     assert len([s for s in statements if "FROM amazon_orders" in s]) == 1
     assert all(refund_row(engine, f"F{n}").state == "rejected" for n in range(1, 21))
+
+
+def test_the_promised_delivery_opens_the_window(engine: Engine) -> None:
+    """Ordered 40 days ago, promised for 15 days ago: day 15 of 30 after delivery."""
+    now = utc_now()
+    sync_order(engine, "111-0000003-0000001", now - timedelta(days=40),
+               deliver_by=now - timedelta(days=15))
+    ingest(engine, amazon_return(1, "R1", "111-0000003-0000001"), inspected(2, "R1"),
+           amazon_refund(3, "R1", "F1", "111-0000003-0000001"))
+    row = refund_row(engine, "F1")
+    assert row.state == "approved" and "window.expired" not in rule_ids(row)
+
+
+def test_one_buyer_is_one_customer_across_orders(engine: Engine) -> None:
+    """Three earlier refunds of one buyer, on three orders: the fourth goes to a person."""
+    for n in range(1, 5):
+        sync_order(engine, f"111-0000004-{n:07d}", utc_now() - timedelta(days=5),
+                   buyer_email=" Repeat.Buyer@marketplace.amazon.com" if n % 2 else
+                   "repeat.buyer@MARKETPLACE.amazon.com")
+    events: list[Envelope] = []
+    for n in range(1, 5):
+        order = f"111-0000004-{n:07d}"
+        events += [amazon_return(3 * n - 2, f"R{n}", order), inspected(3 * n - 1, f"R{n}"),
+                   amazon_refund(3 * n, f"R{n}", f"F{n}", order)]
+    ingest(engine, *events[:9])
+    ingest(engine, *events[9:])  # the history of earlier batches comes from the database
+    keys = {refund_row(engine, f"F{n}").customer_key for n in range(1, 5)}
+    assert len(keys) == 1 and keys.pop().startswith("buyer:")
+    assert [refund_row(engine, f"F{n}").state for n in range(1, 4)] == ["approved"] * 3
+    fourth = refund_row(engine, "F4")
+    assert fourth.outcome == "manual_review" and "risk.frequent_refunder" in rule_ids(fourth)
+
+
+def test_a_flagged_order_or_buyer_goes_to_manual_review(engine: Engine) -> None:
+    from hub.people.users import Actor
+    from hub.risk_flags import flag
+
+    sync_order(engine, "111-0000005-0000001", utc_now() - timedelta(days=5))
+    sync_order(engine, "111-0000005-0000002", utc_now() - timedelta(days=5),
+               buyer_email="flagged@marketplace.amazon.com")
+    sync_order(engine, "111-0000005-0000003", utc_now() - timedelta(days=5))
+    officer = Actor("fin-1", "finance")
+    flag(engine, "order", "111-0000005-0000001", "chargeback on an earlier order", officer)
+    ingest(engine, amazon_return(1, "R2", "111-0000005-0000002"), inspected(2, "R2"),
+           amazon_refund(3, "R2", "F2", "111-0000005-0000002"))
+    flag(engine, "customer", refund_row(engine, "F2").customer_key, "abuse report", officer)
+    ingest(engine, amazon_return(4, "R1", "111-0000005-0000001"), inspected(5, "R1"),
+           amazon_refund(6, "R1", "F1", "111-0000005-0000001"),
+           amazon_return(7, "R3", "111-0000005-0000003"), inspected(8, "R3"),
+           amazon_refund(9, "R3", "F3", "111-0000005-0000003"))
+    assert refund_row(engine, "F2").state == "approved"  # decided before the buyer was flagged
+    flagged = refund_row(engine, "F1")
+    assert flagged.outcome == "manual_review" and "risk.high_risk_order" in rule_ids(flagged)
+    assert refund_row(engine, "F3").state == "approved"  # not flagged
+    ingest(engine, amazon_return(10, "R4", "111-0000005-0000002"), inspected(11, "R4"),
+           amazon_refund(12, "R4", "F4", "111-0000005-0000002"))
+    assert "risk.high_risk_order" in rule_ids(refund_row(engine, "F4"))  # the buyer is flagged
