@@ -14,10 +14,13 @@ Modules, pure first (mypy strict, table-tested):
     returns_file    the MFN and FBA returns reports by header name
     feed            the order adjustment feed XML and Amazon's processing report
     refund_rules    a refund as feed items; Amazon's refund events matched back to them
+    buyer_key       the keyed hash that stands for a buyer (never the email itself)
 
 then settings, secrets, errors, and the I/O around the core:
 
-    tables          the Amazon tables (on ``hub.db.schema.metadata``; migration 0002)
+    tables          the Amazon tables (on ``hub.db.schema.metadata``; migrations 0002, 0005)
+    buyer_secret    the buyer-hash key: from the settings, or generated once into a 0600 file
+    order_facts     what the policy needs of synced orders (date, buyer key, promised delivery)
     accounts        seller account definitions and their ok/error status (audited)
     store           idempotent upserts keyed by Amazon ids; tallies; bad-data records
     gateway         the one door to SP-API
