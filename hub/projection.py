@@ -353,6 +353,15 @@ class Projector:
             items=tuple(self._items((row["store_id"], row["return_id"]))),
             high_risk=bool(flagged))
 
+    def _risk_note(self, row: Row) -> str | None:
+        """Why the order or the customer is flagged, for the approver; None when neither is."""
+        ret = self._return((row["store_id"], row["return_id"])) or {}
+        subjects = (("order", row["order_id"] or ret.get("order_id")),
+                    ("customer", row["customer_key"]))
+        said = [f"{kind} flagged high-risk: {self.loaded.risk[subject]}"
+                for kind, subject in subjects if subject and subject in self.loaded.risk]
+        return "; ".join(said) or None
+
     def _items(self, key: Key) -> list[ItemFacts]:
         if key in self.loaded.items:
             return self.loaded.items[key]
@@ -385,9 +394,10 @@ class Projector:
         prior = _without(history, own) if waited else history
         decision = decide_all(requests_of(facts), prior, policy, facts.requested_at)
         verdict = verdict_of(decision, top_level(policy))
-        if note := mixed_note(facts, decision):
+        notes = [note for note in (mixed_note(facts, decision), self._risk_note(row)) if note]
+        if notes:
             verdict = Verdict(verdict.state, verdict.outcome, verdict.level,
-                              (*verdict.reasons, note))
+                              (*verdict.reasons, *notes))
         if offline_by:
             refusal = offline_refusal(facts.amount, facts.channel,
                                       self.loaded.offline_limits.get(row["store_id"]))

@@ -215,6 +215,7 @@ def test_a_flagged_order_or_buyer_goes_to_manual_review(engine: Engine) -> None:
     assert refund_row(engine, "F2").state == "approved"  # decided before the buyer was flagged
     flagged = refund_row(engine, "F1")
     assert flagged.outcome == "manual_review" and "risk.high_risk_order" in rule_ids(flagged)
+    assert flagged.reasons[-1] == "order flagged high-risk: chargeback on an earlier order"
     assert refund_row(engine, "F3").state == "approved"  # not flagged
     ingest(engine, amazon_return(10, "R4", "111-0000005-0000002"), inspected(11, "R4"),
            amazon_refund(12, "R4", "F4", "111-0000005-0000002"))
