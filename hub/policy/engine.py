@@ -140,14 +140,16 @@ def _decision(
     fx: FxRate | None,
     rules: list[FiredRule],
 ) -> Decision:
-    _person_first(request, policy, rules)
+    configured = policy.timing_for(request.channel, request.category)
+    if configured is Timing.AFTER_APPROVAL:
+        rules.append(_person_first(request, policy))
     severity, level = 0, 0
     for rule in rules:
         severity = max(severity, SEVERITY.get(rule.effect, 0))
         if rule.effect is Effect.NEEDS_APPROVAL and rule.level is not None:
             level = max(level, rule.level)
     outcome = OUTCOME_OF_SEVERITY[severity]
-    timing = _timing(request, policy, outcome, rules)
+    timing = _timing(request, configured, outcome, rules)
     level_or_none = level if outcome is Outcome.NEEDS_APPROVAL else None
     return Decision(
         request.refund_id,
@@ -175,20 +177,18 @@ def _timing_data(request: RefundRequest, when: Timing) -> tuple[tuple[str, DataV
     return (("when", when), ("channel", request.channel), ("category", request.category))
 
 
-def _person_first(request: RefundRequest, policy: CompiledPolicy, rules: list[FiredRule]) -> None:
+def _person_first(request: RefundRequest, policy: CompiledPolicy) -> FiredRule:
     """``after_approval``: a person approves, at the policy's lowest level (before the outcome)."""
-    if policy.timing_for(request.channel, request.category) is Timing.AFTER_APPROVAL:
-        data = _timing_data(request, Timing.AFTER_APPROVAL)
-        rules.append(FiredRule("timing.after_approval", Effect.NEEDS_APPROVAL, _PERSON_FIRST, data,
-                               policy.lowest_level))
+    data = _timing_data(request, Timing.AFTER_APPROVAL)
+    return FiredRule("timing.after_approval", Effect.NEEDS_APPROVAL, _PERSON_FIRST, data,
+                     policy.lowest_level)
 
 
 def _timing(
-    request: RefundRequest, policy: CompiledPolicy, outcome: Outcome, rules: list[FiredRule]
+    request: RefundRequest, configured: Timing, outcome: Outcome, rules: list[FiredRule]
 ) -> Timing | None:
     """Append the timing note (unless ``after_approval`` fired already); return when the money
     goes back under this outcome."""
-    configured = policy.timing_for(request.channel, request.category)
     if configured is not Timing.AFTER_APPROVAL:
         data = _timing_data(request, configured)
         rules.append(FiredRule(f"timing.{configured}", Effect.TIMING, _TIMING_WORDS[outcome], data))
