@@ -28,6 +28,7 @@ from protocol.returns import (
     InspectionRecorded,
     RefundDecided,
     RefundRequested,
+    RefundStatus,
     ReturnReceived,
 )
 from protocol.timeutil import UtcDatetime, utc_now
@@ -42,6 +43,7 @@ Kind = Literal[
     "command.applied",
     "return.expected",
     "refund.decided",
+    "refund.status",
     "ack",
     "node.status",
     "store.config",
@@ -55,6 +57,7 @@ BODY_TYPES: dict[str, type[Body]] = {
     "command.applied": CommandApplied,
     "return.expected": ExpectedReturn,
     "refund.decided": RefundDecided,
+    "refund.status": RefundStatus,
     "ack": Ack,
     "node.status": NodeStatus,
     "store.config": StoreConfig,
@@ -69,7 +72,7 @@ EVENT_KINDS = frozenset(
         "command.applied",
     }
 )
-COMMAND_KINDS = frozenset({"return.expected", "refund.decided"})
+COMMAND_KINDS = frozenset({"return.expected", "refund.decided", "refund.status"})
 
 
 class Envelope(BaseModel):

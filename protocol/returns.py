@@ -11,6 +11,8 @@ Hub -> edge commands (on ``.../nodes/N/commands``):
     return.expected       an RMA the customer may bring to this store (cached for offline use)
     refund.decided        the hub's decision on a refund request (or that it waits for the
                           inspection: outcome ``awaiting_inspection``)
+    refund.status         where the money of an approved refund is: submitted to the marketplace,
+                          confirmed, settled, or failed (with the marketplace's reason)
 
 Bodies are frozen; unknown fields are ignored so an older node accepts a newer hub's messages.
 """
@@ -100,6 +102,15 @@ class RefundOutcome(StrEnum):
     MANUAL_REVIEW = "manual_review"
     REJECTED = "rejected"
     AWAITING_INSPECTION = "awaiting_inspection"  # decided once the item's inspection is in
+
+
+class RefundPayment(StrEnum):
+    """Where the money of an approved refund is, once the hub sends it (e.g. to Amazon)."""
+
+    SUBMITTED = "submitted"  # sent; not yet confirmed
+    CONFIRMED = "confirmed"  # the marketplace confirmed the money went back to the customer
+    SETTLED = "settled"  # it appeared in a settlement (the books are closed on it)
+    FAILED = "failed"  # it did not go through; ``detail`` says why; the hub may retry it
 
 
 class ReturnItem(Body):
@@ -222,3 +233,14 @@ class RefundDecided(Body):
     reasons: list[Note] = Field(default_factory=list)
     decided_by: Code | None = None
     decided_at: UtcDatetime
+
+
+class RefundStatus(Body):
+    """Where the money of an approved refund is now; the newest ``at`` is the truth."""
+
+    kind: Literal["refund.status"] = "refund.status"
+    refund_id: Code
+    return_id: Code
+    status: RefundPayment
+    detail: Note = Field(default="", description="why, for a failure: the marketplace's message")
+    at: UtcDatetime
