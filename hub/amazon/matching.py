@@ -9,7 +9,9 @@ Rules:
   ``merchant-adjustment-item-id`` is one of our items mark them settled; when all are, the refund
   moves ``confirmed -> settled`` (through ``confirmed`` first if its event was not seen yet);
 - every refund state change goes through ``move_refund``: the hub's table
-  (``hub.refunds.transition``), ``updated_at``, and an audit entry with before, after and why.
+  (``hub.refunds.transition``), ``updated_at``, an audit entry with before, after and why, and a
+  ``refund.status`` command to the store node that asked for the refund (none for a refund asked
+  at the hub), in the same transaction, so the counter sees where the money is.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from hub import commands as outbox
 from hub.amazon.accounts import ROLE, Account
 from hub.amazon.refund_rules import EventLine, match_items
 from hub.amazon.tables import (
@@ -31,10 +34,17 @@ from hub.audit import AuditDraft
 from hub.db.engine import Tx
 from hub.db.schema import refunds
 from hub.errors import InvalidTransition
-from hub.projection import entity_id, refund_summary
+from hub.projection import HUB_REFUND_PREFIX, CommandDraft, entity_id, refund_summary
 from hub.refunds import RefundAction, RefundState, transition
+from protocol import RefundPayment, RefundStatus, new_message_id
 
 log = logging.getLogger(__name__)
+PAYMENT_OF: dict[RefundState, RefundPayment] = {
+    RefundState.SUBMITTED: RefundPayment.SUBMITTED,
+    RefundState.CONFIRMED: RefundPayment.CONFIRMED,
+    RefundState.SETTLED: RefundPayment.SETTLED,
+    RefundState.FAILED: RefundPayment.FAILED,
+}
 OPEN = ("submitted", "accepted")
 SKEW = timedelta(minutes=10)
 
@@ -72,7 +82,19 @@ def move_refund(
             why,
         )
     )
+    _tell_store(tx, row, state, why)
     return state
+
+
+def _tell_store(tx: Tx, row: dict[str, Any], state: RefundState, why: str) -> None:
+    """Queue ``refund.status`` to the node that asked (a failure carries the reason)."""
+    payment = PAYMENT_OF.get(state)
+    if payment is None or row["refund_id"].startswith(HUB_REFUND_PREFIX):
+        return
+    body = RefundStatus(refund_id=row["refund_id"], return_id=row["return_id"], status=payment,
+                        detail=why[:2000] if payment is RefundPayment.FAILED else "", at=tx.now)
+    outbox.queue(tx.conn, [CommandDraft(row["store_id"], row["node_id"], new_message_id(), body)],
+                 tx.now)
 
 
 def _submissions(conn: Connection, account: str, statuses: tuple[str, ...]) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ from hub.amazon.settings import AmazonSettings
 from hub.amazon.tables import amazon_feeds, amazon_refund_submissions
 from hub.db import audit_log
 from hub.db.engine import reading
+from hub.db.schema import commands
 from hub.errors import Conflict
 from tests.amazon.conftest import Sim
 from tests.amazon.helpers import (
@@ -63,6 +64,16 @@ def _actions(engine: Engine, refund_id: str) -> list[str]:
         ]
 
 
+def _told(engine: Engine, refund_id: str) -> list[dict[str, Any]]:
+    """The refund.status bodies queued to the store's node for this refund, in order."""
+    with reading(engine) as conn:
+        rows = conn.execute(select(commands.c.store_id, commands.c.node_id, commands.c.body)
+                            .where(commands.c.kind == "refund.status")
+                            .order_by(commands.c.seq)).all()
+    assert {(r.store_id, r.node_id) for r in rows} <= {("store-us-nyc-01", "counter-1")}
+    return [r.body for r in rows if r.body["refund_id"] == refund_id]
+
+
 def _feeds(engine: Engine) -> list[dict[str, Any]]:
     with reading(engine) as conn:
         return [dict(r._mapping) for r in conn.execute(select(amazon_feeds))]
@@ -99,6 +110,8 @@ def test_an_approved_refund_goes_out_once_and_is_followed_to_settled(
         sub = conn.execute(select(amazon_refund_submissions)).one()
     assert sub.status == "settled" and sub.items[0]["adjustment_id"]
     assert _actions(engine, "F1")[-3:] == ["refund.submitted", "refund.confirmed", "refund.settled"]
+    assert [(b["status"], b["detail"]) for b in _told(engine, "F1")] == [
+        ("submitted", ""), ("confirmed", ""), ("settled", "")]  # the store follows the money
 
 
 @pytest.mark.parametrize("point", ["after-create", "before-create"])
@@ -148,6 +161,9 @@ def test_amazons_feed_error_fails_the_refund_with_its_message(
         failed = audit_log.for_entity(conn, "refund", "store-us-nyc-01/F1")[-1]
     assert "exceeds the balance" in (sub.error or "")
     assert failed.action == "refund.failed" and "exceeds the balance" in (failed.reason or "")
+    statuses = _told(engine, "F1")
+    assert [b["status"] for b in statuses] == ["submitted", "failed"]
+    assert "exceeds the balance" in statuses[-1]["detail"]
 
 
 def test_a_refund_amazon_cannot_express_fails_before_anything_is_sent(
