@@ -8,7 +8,9 @@ again later) and ``printing → failed`` (the job cannot print: a layout error, 
 - ``attempts`` counts tries that reached the printer; ``last_error`` keeps the latest reason;
 - jobs left ``printing`` by a crash are queued again at start (``requeue_interrupted``): a
   receipt printed twice is better than one never printed;
-- ``payload`` is the JSON render input (``edge_agent.receipts``).
+- ``payload`` is the JSON render input (``edge_agent.receipts``);
+- printed jobs are kept for reprints and the record for ``PRINT_JOBS_KEEP_DAYS`` and then deleted
+  (``purge_printed``); queued and failed jobs are never purged.
 """
 
 from __future__ import annotations
@@ -101,6 +103,13 @@ def requeue_interrupted(tx: Tx, now: datetime) -> int:
     """Queue again the jobs a crash left ``printing``; return how many."""
     cursor = tx.execute("UPDATE print_jobs SET state = 'queued', updated_at = ? "
                         "WHERE state = 'printing'", (format_utc(now),))
+    return int(cursor.rowcount)
+
+
+def purge_printed(tx: Tx, printer: Lane, before: datetime) -> int:
+    """Delete this lane's jobs printed before ``before``; return how many."""
+    cursor = tx.execute("DELETE FROM print_jobs WHERE printer = ? AND state = 'done' "
+                        "AND printed_at < ?", (printer, format_utc(before)))
     return int(cursor.rowcount)
 
 

@@ -26,7 +26,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from edge_agent import print_jobs, receipts, views
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from hardware.printing import Printer, PrinterProfile
 
 log = logging.getLogger(__name__)
+PURGE_EVERY_SECONDS = 24 * 3600.0
 
 STATUS_TIMEOUT = 1.0
 PRINTED_ON: dict[str, print_jobs.JobKind] = {"return.received": "receipt",
@@ -55,10 +56,12 @@ class PrintWorker:
     """The one thread that talks to one printer."""
 
     def __init__(self, lane: Lane, url: str, profile: Callable[[], PrinterProfile], store: Store,
-                 bus: EventBus, retry_seconds: float) -> None:
+                 bus: EventBus, retry_seconds: float, keep_days: int = 30) -> None:
         self.lane, self.url = lane, url
         self._profile, self._store, self._bus = profile, store, bus
         self._retry = retry_seconds
+        self._keep = timedelta(days=keep_days)
+        self._next_purge = 0.0  # monotonic; the first step purges
         self._printer: Printer | None = None
         self._status = "unknown"
         self._checked_at: datetime | None = None
@@ -108,6 +111,8 @@ class PrintWorker:
                 self._stopping.wait(self._retry)
 
     def _step(self) -> None:
+        if time.monotonic() >= self._next_purge:
+            self._purge()
         if time.monotonic() >= self._next_check:
             self._check()
         job = self._next() if self._ready else None
@@ -116,6 +121,15 @@ class PrintWorker:
             self._wake.clear()
         elif not self._stopping.is_set():
             self._print(job)
+
+    def _purge(self) -> None:
+        """Delete printed jobs older than the keep period (at start, then once a day)."""
+        self._next_purge = time.monotonic() + PURGE_EVERY_SECONDS
+        with self._store.write() as tx:
+            gone = print_jobs.purge_printed(tx, self.lane, utc_now() - self._keep)
+        if gone:
+            log.info("%s printer: deleted %d printed job(s) older than %d days", self.lane, gone,
+                     self._keep.days)
 
     def _next(self) -> Job | None:
         with self._store.read() as tx:
@@ -193,7 +207,8 @@ class Printing:
         urls: dict[Lane, str] = {"receipt": settings.printer_url,
                                  "label": settings.label_printer_url}
         self.workers = {lane: PrintWorker(lane, url, lambda: receipts.profile_for(settings),
-                                          store, bus, settings.print_retry_seconds)
+                                          store, bus, settings.print_retry_seconds,
+                                          settings.print_jobs_keep_days)
                         for lane, url in urls.items() if url}
 
     def lane_for(self, kind: print_jobs.JobKind) -> Lane | None:

@@ -90,6 +90,8 @@ class EdgeSettings(BaseSettings):
         default="none", description="the printer's double-byte mode (zh: gb18030, ja: shift_jis)")
     print_retry_seconds: float = Field(default=5.0, gt=0, le=3600,
                                        description="retry and status check of an unready printer")
+    print_jobs_keep_days: int = Field(default=30, ge=1, le=3650, description="printed receipts "
+                                      "and labels are kept this long for reprints, then deleted")
     pos_api_keys: SecretStr = Field(default=SecretStr(""), description="POS terminals' API keys, "
                                     "comma-separated, each at least 24 characters; sent as "
                                     "'Authorization: Bearer <key>'; empty: none")

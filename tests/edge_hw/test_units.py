@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import time
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import get_args
+from typing import Any, get_args
 
 import pytest
 from hypothesis import given
@@ -16,6 +18,7 @@ from edge_agent import print_jobs
 from edge_agent.errors import ConfigError
 from edge_agent.events import MAX_BACKLOG, EventBus
 from edge_agent.ids import new_return_id, return_code, return_id_for_code
+from edge_agent.print_queue import Printing
 from edge_agent.scans import interpret
 from edge_agent.settings import EdgeSettings, load_settings
 from edge_agent.store import Store
@@ -120,6 +123,49 @@ def test_the_job_queue_moves_through_its_states(tmp_path: Path) -> None:
             row = tx.one("SELECT attempts, printed_at FROM print_jobs WHERE id = ?", (first,))
             assert row is not None and row["attempts"] == 2 and row["printed_at"]
             assert print_jobs.job_state(tx, second) == "failed"
+    finally:
+        store.close()
+
+
+def _done_job(tx: Any, lane: print_jobs.Lane, return_id: str, printed: datetime) -> int:
+    job = print_jobs.enqueue(tx, lane, lane, return_id, {}, printed)
+    print_jobs.mark_printing(tx, job, printed)
+    print_jobs.mark_done(tx, job, printed)
+    return job
+
+
+def _state(store: Store, job: int) -> str | None:
+    with store.read() as tx:
+        return print_jobs.job_state(tx, job)
+
+
+def test_printed_jobs_are_purged_after_the_keep_period_by_the_running_worker(
+        tmp_path: Path) -> None:
+    """Old printed jobs go; recent ones, other lanes', failed and queued jobs stay."""
+    store = Store.open(tmp_path / "edge.db", "store-a", "counter-1")
+    now = utc_now()
+    try:
+        with store.write() as tx:
+            old = _done_job(tx, "receipt", "R1", now - timedelta(days=31))
+            recent = _done_job(tx, "receipt", "R2", now - timedelta(days=29))
+            other_lane = _done_job(tx, "label", "R3", now - timedelta(days=40))
+            long_ago = now - timedelta(days=40)
+            failed = print_jobs.enqueue(tx, "receipt", "receipt", "R4", {}, long_ago)
+            print_jobs.mark_failed(tx, failed, "cannot lay out", long_ago)
+        settings = load_settings(None, **IDS, printer_url="tcp://127.0.0.1:9",  # nobody listens
+                                 print_jobs_keep_days=30, print_retry_seconds=60)
+        printing = Printing(settings, store, EventBus())
+        printing.start()
+        try:
+            deadline = time.monotonic() + 10
+            while _state(store, old) is not None:
+                assert time.monotonic() < deadline, "the old printed job was not purged"
+                time.sleep(0.02)
+        finally:
+            printing.stop()
+        with store.read() as tx:
+            assert [print_jobs.job_state(tx, j) for j in (recent, other_lane, failed)] == [
+                "done", "done", "failed"]
     finally:
         store.close()
 
