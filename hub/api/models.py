@@ -172,7 +172,8 @@ class HealthOut(BaseModel):
     version: str
     database: dict[str, Any]
     mqtt: dict[str, Any]
-    counts: dict[str, int]
+    counts: dict[str, int] = Field(description="headline counts, each at most 100000 (meaning "
+                                   "that many or more), so the open check stays cheap")
 
 
 class ApproveIn(BaseModel):

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from hub.db.engine import reading
 from hub.db.schema import audit_log, commands, refunds
 from hub.permissions import Role
+from hub.queries import counts
 from hub.tokens import create_token, revoke_token
 from protocol import Channel, Money, ReturnItem, ReturnReceived, make_envelope, utc_now
 from tests.hub.conftest import RunningHub
@@ -56,6 +57,8 @@ def test_health_is_open_and_reports_database_mqtt_and_counts(seeded: RunningHub)
     assert body["status"] == "ok" and body["database"]["ok"] is True
     assert body["mqtt"] == {"enabled": False, "connected": False}
     assert body["counts"]["returns"] == 4 and body["counts"]["refunds_pending_approval"] == 2
+    with reading(seeded.engine) as conn:  # the open check counts at most so far
+        assert counts(conn, cap=3)["returns"] == 3 and counts(conn, cap=3)["stores"] == 2
 
 
 @pytest.mark.parametrize("path", ["/api/returns", "/api/refunds", "/api/stores",
