@@ -7,6 +7,7 @@ Routes (default ``http://127.0.0.1:8081``)::
     POST /api/returns                        record a return (+ refund request)      -> 201
     GET  /api/returns?limit=&offset=         recent returns, newest first
     GET  /api/returns/{id}                   one return with QC, disposition, refund decision
+                                             and where the refund's money is (``payment``)
     POST /api/returns/{id}/inspection        QC result                               -> 201
     POST /api/returns/{id}/disposition       disposition (only after QC)             -> 201
     GET  /metrics                            Prometheus text format
@@ -108,7 +109,8 @@ def list_returns(agent: AgentDep, limit: Annotated[int, Query(ge=1, le=200)] = 5
 @router.get("/api/returns/{return_id}", response_model=ReturnView, responses=ERRORS,
             dependencies=GUARD)
 def get_return(return_id: str, agent: AgentDep) -> Response:
-    """One return with items, inspection, disposition, refund and the hub's decision."""
+    """One return with items, inspection, disposition, refund, the hub's decision and where the
+    refund's money is (``refund.payment``: submitted, confirmed, settled or failed, or null)."""
     return _json(agent.counter.get_return(return_id))
 
 

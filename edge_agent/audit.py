@@ -1,10 +1,10 @@
 """The local audit log: append-only, hash-chained, written in the same transaction as the change.
 
 Rules: every state change at this node (return received, refund requested, inspection,
-disposition, refund decided, RMA cached, command refused) appends one entry naming who (actor and
-role), what (action, entity, id), before and after; each entry's hash covers the previous hash, so
-editing or deleting a row breaks the chain (``verify`` finds the first broken entry), and SQLite
-triggers refuse UPDATE and DELETE outright.
+disposition, refund decided, refund payment status, RMA cached, command refused) appends one entry
+naming who (actor and role), what (action, entity, id), before and after; each entry's hash covers
+the previous hash, so editing or deleting a row breaks the chain (``verify`` finds the first broken
+entry), and SQLite triggers refuse UPDATE and DELETE outright.
 """
 
 from __future__ import annotations

@@ -5,10 +5,16 @@ Rules:
   ``command.applied`` report in the outbox commit in ONE transaction, so after a crash a command is
   either fully applied and reported, or not at all (and the broker redelivers it);
 - a command id already in ``applied_commands`` is ignored (result ``duplicate``): nothing written;
-- a payload that does not decode, or is addressed to another store or node, is refused: logged,
-  recorded and reported as ``refused`` once — it never raises into the link;
+- a payload that does not decode, is addressed to another store or node, or is of a command kind
+  this node has no applier for, is refused: logged, recorded and reported as ``refused`` once —
+  it never raises into the link;
 - ``return.expected`` upserts the cached RMA; ``refund.decided`` updates the local refund unless the
-  decision held is newer (commands may arrive late).
+  decision held is newer (commands may arrive late);
+- ``refund.status`` (where the refund's money is: submitted, confirmed, settled, failed) updates the
+  local refund only when its ``at`` is newer than the status held; an older one is ``applied`` with
+  a detail saying the newer status was kept;
+- a refund command naming a refund this node does not have, or a return it does not belong to, is
+  ``refused`` with a sentence saying which.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from typing import Literal
 
 from edge_agent import audit, outbox, records
 from edge_agent.errors import RequestError
-from edge_agent.returns import decision_supersedes, total_of
+from edge_agent.returns import decision_supersedes, payment_supersedes, total_of
 from edge_agent.store import Store, Tx
 from protocol import (
     BODY_TYPES,
@@ -33,7 +39,9 @@ from protocol import (
     Envelope,
     ExpectedReturn,
     RefundDecided,
+    RefundStatus,
     decode,
+    format_utc,
     to_utc,
 )
 
@@ -74,14 +82,10 @@ def apply_decided(tx: Tx, envelope: Envelope, now: datetime) -> Effect:
     """Record the hub's decision on one of this node's refunds."""
     decided = envelope.body
     assert isinstance(decided, RefundDecided)
-    refund = records.refund_row(tx, decided.refund_id)
+    refund, refusal = _own_refund(tx, decided.refund_id, decided.return_id)
     if refund is None:
-        return "refused", f"no refund {decided.refund_id} at this node"
-    if refund["return_id"] != decided.return_id:
-        return "refused", (f"refund {decided.refund_id} belongs to return {refund['return_id']},"
-                           f" not {decided.return_id}")
-    held = to_utc(datetime.fromisoformat(refund["decided_at"])) if refund["decided_at"] else None
-    if not decision_supersedes(held, decided.decided_at):
+        return "refused", refusal
+    if not decision_supersedes(_held_at(refund, "decided_at"), decided.decided_at):
         return "applied", f"kept the newer decision on {decided.refund_id} ({refund['status']})"
     records.save_decision(tx, decided, envelope.id)
     audit.record(tx, at=now, actor=decided.decided_by or "hub", role="hub",
@@ -91,9 +95,54 @@ def apply_decided(tx: Tx, envelope: Envelope, now: datetime) -> Effect:
     return "applied", f"refund {decided.refund_id} {decided.outcome.value}"
 
 
+def apply_status(tx: Tx, envelope: Envelope, now: datetime) -> Effect:
+    """Record where the money of one of this node's refunds is, if newer than what is held."""
+    status = envelope.body
+    assert isinstance(status, RefundStatus)
+    refund, refusal = _own_refund(tx, status.refund_id, status.return_id)
+    if refund is None:
+        return "refused", refusal
+    before = _payment(refund)
+    if not payment_supersedes(_held_at(refund, "payment_at"), status.at):
+        return "applied", (f"kept the newer payment status of {status.refund_id} "
+                           f"({refund['payment_status']} at {refund['payment_at']})")
+    records.save_payment(tx, status, envelope.id)
+    audit.record(tx, at=now, actor="hub", role="hub", action="refund.status", entity="refund",
+                 entity_id=status.refund_id, before=before,
+                 after={"payment_status": status.status.value, "payment_detail": status.detail,
+                        "payment_at": format_utc(status.at)})
+    return "applied", f"refund {status.refund_id} payment {status.status.value}"
+
+
+def _own_refund(tx: Tx, refund_id: str, return_id: str) -> tuple[records.Row | None, str]:
+    """This node's refund ``refund_id`` of return ``return_id``, or None and why it is refused."""
+    refund = records.refund_row(tx, refund_id)
+    if refund is None:
+        return None, f"no refund {refund_id} at this node"
+    if refund["return_id"] != return_id:
+        return None, (f"refund {refund_id} belongs to return {refund['return_id']}, "
+                      f"not {return_id}")
+    return refund, ""
+
+
+def _held_at(refund: records.Row, column: str) -> datetime | None:
+    """A time stored on a refund row, in UTC (None: nothing held yet)."""
+    value = refund[column]
+    return to_utc(datetime.fromisoformat(value)) if value else None
+
+
+def _payment(refund: records.Row) -> dict[str, str | None] | None:
+    """The payment status held on a refund row, for the audit (None: nothing known yet)."""
+    if refund["payment_status"] is None:
+        return None
+    return {"payment_status": refund["payment_status"], "payment_detail": refund["payment_detail"],
+            "payment_at": refund["payment_at"]}
+
+
 APPLIERS: dict[str, Applier] = {
     "return.expected": apply_expected,
     "refund.decided": apply_decided,
+    "refund.status": apply_status,
 }
 
 
@@ -117,7 +166,7 @@ def _settle(store: Store, store_id: str, node_id: str, command_id: str, kind: st
         if records.command_seen(tx, command_id):
             return Outcome(command_id, kind, "duplicate", "already applied")
         if envelope is not None:
-            result, detail = APPLIERS[kind](tx, envelope, now)
+            result, detail = _apply(tx, envelope, now)
         else:
             result, detail = "refused", refusal
         detail = detail[:MAX_DETAIL]
@@ -133,6 +182,14 @@ def _settle(store: Store, store_id: str, node_id: str, command_id: str, kind: st
         log.warning("refused hub command %s (%s): %s", command_id, kind, detail,
                     extra={"command_id": command_id, "command_kind": kind})
     return Outcome(command_id, kind, result, detail)
+
+
+def _apply(tx: Tx, envelope: Envelope, now: datetime) -> Effect:
+    """Run the kind's applier; a command kind this node has none for is refused, never raised."""
+    applier = APPLIERS.get(envelope.kind)
+    if applier is None:
+        return "refused", f"this node does not apply {envelope.kind} commands (update the agent)"
+    return applier(tx, envelope, now)
 
 
 def _salvage(payload: bytes) -> tuple[str, str]:

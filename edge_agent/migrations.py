@@ -155,11 +155,29 @@ def m0004_return_facts(db: Database) -> None:
         db.conn.execute(statement)
 
 
+_REFUND_PAYMENT = [
+    "ALTER TABLE refunds ADD COLUMN payment_status TEXT "
+    "CHECK (payment_status IN ('submitted', 'confirmed', 'settled', 'failed'))",
+    "ALTER TABLE refunds ADD COLUMN payment_detail TEXT",
+    "ALTER TABLE refunds ADD COLUMN payment_at TEXT",
+    "ALTER TABLE refunds ADD COLUMN payment_command_id TEXT",
+    "CREATE INDEX refunds_by_payment ON refunds(payment_command_id)",
+]
+
+
+def m0005_refund_payment(db: Database) -> None:
+    """Where the money of a refund is (the hub's ``refund.status``): status, the marketplace's
+    detail, its time and the command that set it; refunds recorded before keep null (not known)."""
+    for statement in _REFUND_PAYMENT:
+        db.conn.execute(statement)
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_initial", m0001_initial),
     ("0002_devices", m0002_devices),
     ("0003_staff", m0003_staff),
     ("0004_return_facts", m0004_return_facts),
+    ("0005_refund_payment", m0005_refund_payment),
 ]
 
 

@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from protocol import Channel, ComplianceTag, Disposition, Grade, Money, ReturnItem
+from protocol import Channel, ComplianceTag, Disposition, Grade, Money, RefundPayment, ReturnItem
 from protocol.returns import Category, Code, Note, Text
 from protocol.timeutil import UtcDatetime
 
@@ -131,6 +131,15 @@ class DecisionView(BaseModel):
     decided_at: UtcDatetime
 
 
+class PaymentView(BaseModel):
+    """Where the money of an approved refund is, as the hub last said (the newest ``at`` wins)."""
+
+    status: RefundPayment = Field(
+        description="submitted (sent to the marketplace), confirmed, settled, or failed")
+    detail: str = Field(description="for a failure, the marketplace's reason; else usually empty")
+    at: UtcDatetime = Field(description="when the money reached this status (UTC)")
+
+
 RefundStatus = Literal["requested", "approved_offline", "approved", "pending_approval",
                        "manual_review", "rejected", "awaiting_inspection"]
 
@@ -152,6 +161,9 @@ class RefundView(BaseModel):
         default=None, description="the store manager who paid it out while the hub was away; "
         "status approved_offline until the hub's decision arrives and replaces it")
     refund_method: str | None = None
+    payment: PaymentView | None = Field(
+        default=None, description="where the money is once the hub sends it (e.g. to Amazon): "
+        "submitted, confirmed, settled or failed with the reason; null until the hub says")
 
 
 class ReturnView(BaseModel):

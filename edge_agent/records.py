@@ -22,6 +22,7 @@ from protocol import (
     Money,
     RefundDecided,
     RefundRequested,
+    RefundStatus,
     ReturnReceived,
     format_utc,
 )
@@ -142,6 +143,14 @@ def save_decision(tx: Tx, decided: RefundDecided, command_id: str) -> None:
         (decided.outcome.value, format(decided.amount.amount, "f"), decided.amount.currency,
          decided.approval_level, json.dumps(decided.reasons), decided.decided_by,
          _utc(decided.decided_at), command_id, decided.refund_id))
+
+
+def save_payment(tx: Tx, status: RefundStatus, command_id: str) -> None:
+    """Record where the money of a refund is now (the hub's ``refund.status``)."""
+    tx.execute(
+        "UPDATE refunds SET payment_status = ?, payment_detail = ?, payment_at = ?, "
+        "payment_command_id = ? WHERE id = ?",
+        (status.status.value, status.detail, _utc(status.at), command_id, status.refund_id))
 
 
 def upsert_expected(tx: Tx, expected: ExpectedReturn, command_id: str, at: datetime) -> None:

@@ -14,7 +14,9 @@ Together they cover every pair (a table test checks that). Rules:
 - a sale cannot come after its return: ``sold_at`` later than the moment the return is received
   (beyond ``SALE_CLOCK_SKEW``, for a till whose clock runs a little ahead) is refused;
 - a received line that names no ``category`` or ``opened`` takes the cached RMA's value for the
-  same SKU (what the hub sent); a value the counter gives is kept as it is.
+  same SKU (what the hub sent); a value the counter gives is kept as it is;
+- the hub's refund decision and its payment status (where the money is) are each kept by their
+  own time: a late decision that is older is ignored, a payment status only if strictly newer.
 """
 
 from __future__ import annotations
@@ -158,6 +160,13 @@ def _quantities(items: list[ReturnItem]) -> Counter[str]:
 def decision_supersedes(held_at: datetime | None, new_at: datetime) -> bool:
     """A refund decision replaces the one held unless it is older (commands may arrive late)."""
     return held_at is None or new_at >= held_at
+
+
+def payment_supersedes(held_at: datetime | None, new_at: datetime) -> bool:
+    """A refund's payment status replaces the one held only when it is strictly newer: statuses
+    may arrive out of order after resends, and the newest ``at`` is the truth (a tie keeps the
+    status held, so a resend under a new command id changes nothing)."""
+    return held_at is None or new_at > held_at
 
 
 def check_offline_refund(amount: Money, channel: Channel, limit: Money | None) -> None:

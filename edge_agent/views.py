@@ -17,6 +17,7 @@ from edge_agent.models import (
     DispositionView,
     ExpectedView,
     InspectionView,
+    PaymentView,
     RefundView,
     ReturnPage,
     ReturnView,
@@ -104,7 +105,15 @@ def _refund(row: Row | None, acked: int) -> RefundView | None:
         status=row["status"], outcome=decision.outcome if decision else None,
         requested_by=row["requested_by"], requested_at=row["requested_at"],
         sent_to_hub=row["event_seq"] <= acked or decision is not None, decision=decision,
-        approved_offline_by=row["approved_offline_by"], refund_method=row["refund_method"])
+        approved_offline_by=row["approved_offline_by"], refund_method=row["refund_method"],
+        payment=_payment(row))
+
+
+def _payment(row: Row) -> PaymentView | None:
+    if row["payment_status"] is None:
+        return None
+    return PaymentView(status=row["payment_status"], detail=row["payment_detail"] or "",
+                       at=row["payment_at"])
 
 
 def expected_view(expected: ExpectedReturn) -> ExpectedView:

@@ -1,15 +1,16 @@
-"""Hub commands applied exactly once, refused cleanly when bad, each reported once."""
+"""Hub commands applied exactly once, refused cleanly when bad, each reported once: RMAs, refund
+decisions (latest wins) and refund payment statuses (newest ``at`` wins, kept ones reported)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from edge_agent import commands, outbox, store_config
+from edge_agent import audit, commands, outbox, store_config
 from edge_agent.counter import Counter
 from edge_agent.models import ItemRequest, ReturnRequest
 from edge_agent.store import Store
@@ -20,6 +21,8 @@ from protocol import (
     Money,
     RefundDecided,
     RefundOutcome,
+    RefundPayment,
+    RefundStatus,
     ReturnItem,
     encode,
     make_envelope,
@@ -148,3 +151,109 @@ def test_store_config_that_is_not_an_envelope_is_refused(store: Store) -> None:
     assert store_config.receive(store, STORE, b"x" * (300 * 1024), utc_now()).result == "refused"
     with store.read() as tx:
         assert store_config.version(tx) is None
+
+
+T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+
+
+def status(return_id: str, refund_id: str, payment: RefundPayment, minutes: int,
+           detail: str = "") -> RefundStatus:
+    return RefundStatus(refund_id=refund_id, return_id=return_id, status=payment, detail=detail,
+                        at=T0 + timedelta(minutes=minutes))
+
+
+def send(store: Store, seq: int, body: RefundStatus) -> commands.Outcome:
+    return handle(store, encode(make_envelope(STORE, NODE, seq, body)))
+
+
+def payment_of(store: Store, return_id: str) -> tuple[str, str, datetime] | None:
+    refund = Counter(store, STORE, NODE).get_return(return_id).refund
+    assert refund is not None
+    payment = refund.payment
+    return None if payment is None else (payment.status.value, payment.detail, payment.at)
+
+
+def test_a_refund_status_is_applied_once_reported_once_and_audited(store: Store) -> None:
+    return_id, refund_id = recorded_refund(store)
+    assert payment_of(store, return_id) is None  # nothing known before the hub says
+    payload = encode(make_envelope(STORE, NODE, 1, status(return_id, refund_id,
+                                                          RefundPayment.SUBMITTED, 0)))
+    first, again = handle(store, payload), handle(store, payload)
+    assert (first.result, again.result) == ("applied", "duplicate")
+    assert first.detail == f"refund {refund_id} payment submitted"
+    assert payment_of(store, return_id) == ("submitted", "", T0)
+    assert [(r.command_id, r.command_kind, r.result) for r in reports(store)] == [
+        (first.command_id, "refund.status", "applied")]
+    send(store, 2, status(return_id, refund_id, RefundPayment.FAILED, 1, detail="too much"))
+    with store.read() as tx:
+        entries = tx.all("SELECT before, after FROM audit WHERE action = 'refund.status' "
+                         "ORDER BY id")
+        assert audit.verify(tx) is None
+    assert [(e["before"] and json.loads(e["before"]), json.loads(e["after"]))
+            for e in entries] == [
+        (None, {"payment_status": "submitted", "payment_detail": "",
+                "payment_at": "2026-11-26T09:00:00.000000Z"}),
+        ({"payment_status": "submitted", "payment_detail": "",
+          "payment_at": "2026-11-26T09:00:00.000000Z"},
+         {"payment_status": "failed", "payment_detail": "too much",
+          "payment_at": "2026-11-26T09:01:00.000000Z"})]
+
+
+def test_out_of_order_statuses_keep_the_newest(store: Store) -> None:
+    return_id, refund_id = recorded_refund(store)
+    send(store, 1, status(return_id, refund_id, RefundPayment.SUBMITTED, 0))
+    send(store, 2, status(return_id, refund_id, RefundPayment.SETTLED, 20))
+    late = send(store, 3, status(return_id, refund_id, RefundPayment.CONFIRMED, 10))
+    assert late.result == "applied"
+    assert late.detail.startswith(f"kept the newer payment status of {refund_id} (settled at")
+    tie = send(store, 4, status(return_id, refund_id, RefundPayment.FAILED, 20, detail="x"))
+    assert tie.result == "applied" and "kept the newer" in tie.detail  # a tie keeps the held one
+    assert payment_of(store, return_id) == ("settled", "", T0 + timedelta(minutes=20))
+    with store.read() as tx:  # only the two statuses that changed the refund are audited
+        assert tx.scalar("SELECT count(*) FROM audit WHERE action = 'refund.status'") == 2
+
+
+def test_a_failure_then_a_retry_shows_the_retry(store: Store) -> None:
+    return_id, refund_id = recorded_refund(store)
+    reason = "Amazon: the adjustment exceeds the amount left to refund on the order"
+    send(store, 1, status(return_id, refund_id, RefundPayment.FAILED, 5, detail=reason))
+    assert payment_of(store, return_id) == ("failed", reason, T0 + timedelta(minutes=5))
+    send(store, 2, status(return_id, refund_id, RefundPayment.SUBMITTED, 30))
+    assert payment_of(store, return_id) == ("submitted", "", T0 + timedelta(minutes=30))
+
+
+def test_a_status_leaves_the_decision_alone(store: Store) -> None:
+    return_id, refund_id = recorded_refund(store)
+    handle(store, encode(make_envelope(STORE, NODE, 1, decided(return_id, refund_id,
+                                                               RefundOutcome.APPROVED))))
+    send(store, 2, status(return_id, refund_id, RefundPayment.CONFIRMED, 0))
+    refund = Counter(store, STORE, NODE).get_return(return_id).refund
+    assert refund is not None and refund.status == "approved" and refund.decision is not None
+    assert refund.payment is not None and refund.payment.status is RefundPayment.CONFIRMED
+
+
+@pytest.mark.parametrize(("refund_id", "other_return", "detail"), [
+    ("F0000000000000", False, "no refund F0000000000000 at this node"),
+    (None, True, "belongs to return"),
+])
+def test_a_status_for_a_refund_that_is_not_ours_is_refused_and_reported(
+        store: Store, refund_id: str | None, other_return: bool, detail: str) -> None:
+    return_id, own_refund = recorded_refund(store)
+    body = status("R-OTHER" if other_return else return_id, refund_id or own_refund,
+                  RefundPayment.SUBMITTED, 0)
+    outcome = send(store, 1, body)
+    assert outcome.result == "refused" and detail in outcome.detail
+    assert payment_of(store, return_id) is None
+    (report,) = reports(store)
+    assert (report.command_kind, report.result, report.detail) == (
+        "refund.status", "refused", outcome.detail)
+
+
+def test_a_command_kind_without_an_applier_is_refused_not_raised(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    # An agent older than its hub: the kind decodes but this node has nothing to apply it with.
+    return_id, refund_id = recorded_refund(store)
+    monkeypatch.delitem(commands.APPLIERS, "refund.status")
+    outcome = send(store, 1, status(return_id, refund_id, RefundPayment.SUBMITTED, 0))
+    assert outcome.result == "refused" and "does not apply refund.status" in outcome.detail
+    assert [r.result for r in reports(store)] == ["refused"]

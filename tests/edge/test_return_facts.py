@@ -238,7 +238,7 @@ def old_store(path: Path) -> None:
     for pragma in PRAGMAS:
         conn.execute(f"PRAGMA {pragma}")
     db = Database(conn, execute_plugins=False)
-    previous = [step for step in MIGRATIONS if step[0] != "0004_return_facts"]
+    previous = MIGRATIONS[:3]
     assert migrate(db, previous) == ["0001_initial", "0002_devices", "0003_staff"]
     now = format_utc(utc_now())
     events: list[ReturnReceived | RefundRequested] = [
@@ -276,9 +276,11 @@ def test_the_migration_upgrades_a_store_file_of_the_previous_schema(tmp_path: Pa
     settings.data_path.mkdir(parents=True)
     old_store(settings.db_path)
     with running_agent(settings, connect=False) as run:
-        assert run.agent.store.applied_migrations == ["0004_return_facts"]
+        assert run.agent.store.applied_migrations == ["0004_return_facts",
+                                                      "0005_refund_payment"]
         old = run.http.get(f"/api/returns/{OLD_RETURN}").json()
         assert old["sold_at"] is None and old["refund"]["refund_id"] == OLD_REFUND
+        assert old["refund"]["payment"] is None  # nothing known of its money yet
         assert (old["items"][0]["category"], old["items"][0]["opened"]) == (None, None)
         new = post(run, RETURN)
         assert new["items"][0]["category"] == "software" and new["sold_at"] == SOLD_AT
