@@ -8,8 +8,8 @@ Rules:
   a ``scan`` event; a line that cannot be handled becomes a ``scan`` event saying why, never a
   crash (the thread logs anything unexpected and carries on: the counter keeps its scanner);
 - the same thread watches what nobody announces, every ``WATCH_SECONDS``: the hub link going up
-  or down (``broker``) and refund decisions applied from hub commands (``refund``, from the
-  ``applied_commands`` rows added since the last look);
+  or down (``broker``) and refund decisions and payment statuses applied from hub commands
+  (``refund``, from the ``applied_commands`` rows added since the last look);
 - ``SCANNER_URL=stdin`` reads the agent's standard input (development); pyserial is imported only
   when a serial scanner is configured.
 """
@@ -40,10 +40,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WATCH_SECONDS = 0.5
-_DECISIONS = (
-    "SELECT a.rowid AS n, r.id AS refund_id, r.return_id, r.status FROM applied_commands a "
-    "JOIN refunds r ON r.decision_command_id = a.command_id "
-    "WHERE a.rowid > ? AND a.rowid <= ? AND a.kind = 'refund.decided' ORDER BY a.rowid")
+# Refund commands that changed a refund: a decision, or a payment status, still the one held
+# (a late one that was kept out, or overtaken since, matches no refund row).
+_REFUND_CHANGES = (
+    "SELECT a.rowid AS n, r.id AS refund_id, r.return_id, r.status, r.payment_status "
+    "FROM applied_commands a JOIN refunds r ON r.decision_command_id = a.command_id "
+    "WHERE a.rowid > :after AND a.rowid <= :upto AND a.kind = 'refund.decided' "
+    "UNION ALL "
+    "SELECT a.rowid AS n, r.id AS refund_id, r.return_id, r.status, r.payment_status "
+    "FROM applied_commands a JOIN refunds r ON r.payment_command_id = a.command_id "
+    "WHERE a.rowid > :after AND a.rowid <= :upto AND a.kind = 'refund.status' "
+    "ORDER BY n")
 
 
 class Devices:
@@ -168,8 +175,9 @@ class Devices:
             newest = int(tx.scalar("SELECT coalesce(max(rowid), 0) FROM applied_commands"))
             if newest == self._seen_commands:
                 return
-            rows = tx.all(_DECISIONS, (self._seen_commands, newest))
+            rows = tx.all(_REFUND_CHANGES, {"after": self._seen_commands, "upto": newest})
         self._seen_commands = newest
         for row in rows:
             self._bus.publish("refund", {"return_id": row["return_id"],
-                                         "refund_id": row["refund_id"], "status": row["status"]})
+                                         "refund_id": row["refund_id"], "status": row["status"],
+                                         "payment": row["payment_status"]})

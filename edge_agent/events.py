@@ -5,7 +5,8 @@ Kinds and their data (JSON)::
     scan      a line from the scanner: {raw, code: {kind, value, valid, message}, message,
               result: ScanResult | null}
     return    a return was received, inspected or disposed: {return_id, action}
-    refund    the hub decided a refund: {return_id, refund_id, status}
+    refund    the hub decided a refund or its money moved: {return_id, refund_id, status,
+              payment} (payment: submitted | confirmed | settled | failed, or null)
     printer   a printer's state or queue changed: PrinterView (status, queued, last_error, ...)
     scanner   the scanner's state changed: {url, state, last_error, changed_at}
     broker    the hub link went up or down: {connected}

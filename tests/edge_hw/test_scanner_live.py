@@ -119,7 +119,31 @@ def test_a_refund_decision_from_the_hub_is_announced(tmp_path: Path) -> None:
         commands.handle(run.agent.store, "store-a", "counter-1", payload, utc_now())
         event = sse.next("refund").data
         assert event == {"return_id": recorded["return_id"], "refund_id": refund["refund_id"],
-                         "status": "approved"}
+                         "status": "approved", "payment": None}
+
+
+def test_a_refund_payment_status_from_the_hub_is_announced_unless_it_is_kept_out(
+        tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from edge_agent import commands
+    from protocol import RefundPayment, RefundStatus, encode, make_envelope, utc_now
+
+    with running_agent(hw_settings(tmp_path), connect=False) as run, SseClient(run.url) as sse:
+        recorded = run.http.post("/api/returns", json=return_body()).json()
+        ids = {"return_id": recorded["return_id"], "refund_id": recorded["refund"]["refund_id"]}
+        start = utc_now()
+
+        def apply(seq: int, payment: RefundPayment, minutes: int) -> None:
+            body = RefundStatus(**ids, status=payment, at=start + timedelta(minutes=minutes))
+            payload = encode(make_envelope("store-a", "counter-1", seq, body))
+            commands.handle(run.agent.store, "store-a", "counter-1", payload, utc_now())
+
+        apply(1, RefundPayment.SUBMITTED, 0)
+        assert sse.next("refund").data == ids | {"status": "requested", "payment": "submitted"}
+        apply(2, RefundPayment.CONFIRMED, -1)  # older than the status held: kept out, no event
+        apply(3, RefundPayment.FAILED, 1)
+        assert sse.next("refund").data == ids | {"status": "requested", "payment": "failed"}
 
 
 def test_the_hub_link_state_is_announced(tmp_path: Path, broker: TestBroker) -> None:
