@@ -1,7 +1,7 @@
-// ACORN counter page: scan, record, inspect, dispose, watch the refund decision arrive.
+// ACORN counter page: scan, record, inspect, dispose, watch the refund decision and payment arrive.
 // Talks only to the local agent's API (works with the internet down); no build step, no CDN.
-// Live updates (scanner, printer, hub link, decisions) come over server-sent events from
-// /api/events/stream; while that stream is down the page falls back to polling.
+// Live updates (scanner, printer, hub link, decisions, payment statuses) come over server-sent
+// events from /api/events/stream; while that stream is down the page falls back to polling.
 // Once the store's config names staff, the counter opens only after a sign-in (staff.js).
 "use strict";
 
@@ -396,6 +396,31 @@ function refundText(ret) {
   return `${STATUS_TEXT[refund.status] || refund.status}${level}: ${money(d ? d.amount : refund.amount)}${offline}`;
 }
 
+// Where the refund's money is, in plain words (null: the hub has not said yet). Today the hub
+// sends the money of Amazon refunds; another channel would read "the marketplace".
+function paymentText(ret) {
+  const payment = ret.refund && ret.refund.payment;
+  if (!payment) return null;
+  const where = ret.channel.startsWith("amazon") ? "Amazon" : "the marketplace";
+  if (payment.status === "submitted") return `Refund sent to ${where}`;
+  if (payment.status === "confirmed") return `${where[0].toUpperCase()}${where.slice(1)} confirmed the refund`;
+  if (payment.status === "settled") return "Refund settled";
+  if (payment.status === "failed") {
+    const why = payment.detail ? `: ${payment.detail}` : "";
+    return `Refund failed${why} — HQ will retry or contact the customer`;
+  }
+  return payment.status;
+}
+
+function renderPayment(ret) {
+  const line = $("#refund-payment");
+  const text = paymentText(ret);
+  line.hidden = text === null;
+  line.textContent = text || "";
+  line.dataset.payment = text === null ? "" : ret.refund.payment.status;
+  line.title = text === null ? "" : localTime(ret.refund.payment.at);
+}
+
 function renderReturn(ret) {
   state.current = ret;
   $("#return-card").hidden = false;
@@ -424,6 +449,7 @@ function renderReturn(ret) {
   const status = $("#refund-status");
   status.textContent = refundText(ret);
   status.dataset.status = ret.refund ? ret.refund.status : "none";
+  renderPayment(ret);
   const reasons = ret.refund && ret.refund.decision ? ret.refund.decision.reasons : [];
   $("#refund-reasons").replaceChildren(...reasons.map((r) => el("li", r)));
   renderForms(ret);

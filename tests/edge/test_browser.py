@@ -1,6 +1,7 @@
 """The counter page in headless Chromium: scan an RMA, record it with the item's category,
 opened flag and sale date, see "refund after inspection", inspect, see the hub's second decision,
-dispose; and a walk-in return whose unasked opened flag stays null."""
+dispose, see the approval and then the refund's money move and fail while the card is open; and a
+walk-in return whose unasked opened flag stays null."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from protocol import (
     Money,
     RefundDecided,
     RefundOutcome,
+    RefundPayment,
     RefundRequested,
+    RefundStatus,
     ReturnItem,
     ReturnReceived,
     utc_now,
@@ -115,6 +118,17 @@ def test_one_return_through_the_counter_page(tmp_path: Path, node_creds: MqttCre
         expect(by("disposition-done")).to_contain_text("return_to_vendor")
         expect(by("refund-status")).to_have_attribute("data-status", "pending_approval")
         expect(by("outbox-pending")).to_have_attribute("data-pending", "0")
+        expect(by("refund-payment")).to_be_hidden()  # no money moved yet
+
+        _decide(run, hub, RefundOutcome.APPROVED, ["approved by hq-anna"])
+        expect(by("refund-status")).to_have_attribute("data-status", "approved")
+        _money_moves(hub, RefundPayment.SUBMITTED)  # while the card is open
+        expect(by("refund-payment")).to_have_text("Refund sent to Amazon")
+        _money_moves(hub, RefundPayment.FAILED, AMAZON_SAYS)
+        expect(by("refund-payment")).to_have_attribute("data-payment", "failed")
+        expect(by("refund-payment")).to_have_text(
+            f"Refund failed: {AMAZON_SAYS} — HQ will retry or contact the customer")
+        expect(by("refund-status")).to_contain_text("Approved")  # the decision stays above it
 
 
 def _decide(run: Running, hub: HubStandIn, outcome: RefundOutcome, reasons: list[str],
@@ -125,6 +139,16 @@ def _decide(run: Running, hub: HubStandIn, outcome: RefundOutcome, reasons: list
         refund_id=request.refund_id, return_id=request.return_id, outcome=outcome,
         amount=request.amount, approval_level=approval_level, reasons=reasons,
         decided_by="policy:auto", decided_at=utc_now()))
+
+
+AMAZON_SAYS = "Amazon: the adjustment exceeds the amount left to refund on the order"
+
+
+def _money_moves(hub: HubStandIn, payment: RefundPayment, detail: str = "") -> None:
+    request = hub.kinds("refund.requested")[0].body
+    assert isinstance(request, RefundRequested)
+    hub.command(RefundStatus(refund_id=request.refund_id, return_id=request.return_id,
+                             status=payment, detail=detail, at=utc_now()))
 
 
 def test_a_walk_in_return_with_a_category_and_an_unasked_seal(tmp_path: Path,
