@@ -1,5 +1,5 @@
 """The Amazon tables, on the hub's one ``metadata`` (migration ``0002`` creates these; ``0005``
-adds ``amazon_orders.buyer_key`` and ``deliver_by``).
+adds ``amazon_orders.buyer_key`` and ``deliver_by``; ``0007`` adds ``amazon_refund_retries``).
 
 Rules:
 - synced rows are keyed by Amazon's own ids, scoped by our account name; ``content_hash`` is a
@@ -10,7 +10,9 @@ Rules:
   only ``buyer_key``, a keyed hash of Amazon's anonymised buyer email (``hub.amazon.buyer_key``;
   NULL for FBA orders and orders synced before 0005), so repeat customers can be recognised;
 - ``amazon_feeds`` is the refund submission's write-ahead record: a row exists (``intent``)
-  before ``createFeed`` is called, so a crash can be reconciled instead of resubmitted.
+  before ``createFeed`` is called, so a crash can be reconciled instead of resubmitted;
+- ``amazon_refund_retries``: a person asked to send a failed refund again (one row per refund);
+  the next claim takes it into a new feed and deletes the row (``hub.amazon.refund_ops``).
 """
 
 from __future__ import annotations
@@ -259,6 +261,16 @@ amazon_refund_submissions = Table(
     Index("ix_amazon_refund_submissions_feed", "feed_key"),
 )
 
+amazon_refund_retries = Table(
+    "amazon_refund_retries",
+    metadata,
+    Column("store_id", String(40), primary_key=True),
+    Column("refund_id", String(64), primary_key=True),
+    Column("requested_by", String(100), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("requested_at", UtcDateTime, nullable=False),
+)
+
 TABLES = (
     amazon_accounts,
     amazon_cursors,
@@ -271,4 +283,5 @@ TABLES = (
     amazon_problems,
     amazon_feeds,
     amazon_refund_submissions,
+    amazon_refund_retries,
 )
