@@ -1,7 +1,8 @@
 """Approved MFN refunds go to Amazon in order adjustment feeds, exactly once.
 
-    claim (one transaction): refunds approved -> submitted, feed row "intent" with the payload,
-        a lease, one submission per refund (MerchantAdjustmentItemID = refund id); audited
+    claim (one transaction): refunds approved -> submitted (and failed ones a person asked to
+        retry: failed -> submitted), feed row "intent" with the payload, a lease, one
+        submission per refund (MerchantAdjustmentItemID = refund id); audited
     createFeedDocument + upload; the document id is recorded on the intent
     createFeed (the lease is renewed just before the request leaves, after the rate limiter)
     record_sent: the intent becomes "sent" with Amazon's feed id
@@ -14,13 +15,18 @@ Rules:
   document id createFeed was never called; otherwise ``getFeeds`` lists the account's
   adjustment feeds created since the intent (less clock skew) that no feed row of ours names.
   Exactly one: it is ours (adopted). None: createFeed never reached Amazon (sent now). More:
-  "ambiguous", left for a person, and no new feed is sent for the account meanwhile;
+  "ambiguous", left for a person, and no new feed is sent for the account meanwhile; the person
+  adopts one of the candidates (the feed is "sent" and followed as usual) or abandons the feed
+  (its refunds fail, to be retried one by one): ``refund_ops.resolve_feed``;
 - hence at most one unresolved intent per account at a time, and ACORN must be the only sender
   of ``POST_PAYMENT_ADJUSTMENT_DATA`` for the account;
 - a refund approved twice is one row: the claim takes only approved refunds without a
   submission, under the hub's write lock;
 - a refund that cannot be expressed as an adjustment (SKU not in the order, other currency, FBA)
-  fails before anything is sent, with the reason.
+  fails before anything is sent, with the reason;
+- a submission Amazon's refund event confirmed before its feed was followed (a feed followed
+  late, e.g. adopted after being ambiguous) keeps its state: the processing report does not
+  overwrite what the money already showed.
 """
 
 from __future__ import annotations
@@ -268,6 +274,16 @@ def _verdict(
     tx: Tx, ctx: JobContext, feed: dict[str, Any], sub: dict[str, Any], report: ProcessingReport
 ) -> bool:
     error = report.error_for(sub["message_id"])
+    if sub["status"] != "submitted":  # confirmed (or settled) by Amazon's refund event already
+        if error is not None:
+            log.warning(
+                "feed %s: Amazon's report fails refund %s/%s, which its refund event confirmed: %s",
+                feed["feed_id"],
+                sub["store_id"],
+                sub["refund_id"],
+                error,
+            )
+        return False
     if error is None:
         _set_sub(tx.conn, sub, "accepted", None, tx)
         return False
