@@ -2,13 +2,22 @@
 
 Runs inside one writing transaction (the hub's write lock), so two processes cannot claim the
 same refund. Rules:
-- nothing is claimed while the account has an unresolved feed (``intent`` or ``ambiguous``);
-- a refund is a candidate when it is approved, channel ``amazon_mfn``, has an order id and a
-  marketplace of the account, has no submission yet, and its order was synced for this account
-  (the feed needs Amazon's order item ids); others wait for the orders sync;
-- a candidate that cannot be expressed as an adjustment fails here, with the reason;
+- nothing is claimed while the account has an unresolved feed (``intent`` or ``ambiguous``; a
+  feed a person resolved is ``sent`` or ``abandoned``, neither blocks);
+- a refund is a candidate when it is channel ``amazon_mfn``, has an order id and a marketplace of
+  the account, its order was synced for this account (the feed needs Amazon's order item ids;
+  others wait for the orders sync), and it is either approved with no submission yet, or failed
+  with a retry request (``amazon_refund_retries``, made by ``refund_ops.retry_refund``);
+- a candidate that cannot be expressed as an adjustment fails here, with the reason: an approved
+  one moves ``approved -> failed``; a retried one is failed already, so it stays failed, its
+  retry request is consumed and a ``refund.failed`` entry records the new reason;
 - the claim writes the feed row (``intent``, payload, lease), one submission per refund and the
-  ``approved -> submitted`` moves, all audited.
+  ``approved -> submitted`` moves, all audited;
+- a retried refund's old submission row is replaced by the new one (the old row goes into the
+  ``amazon.refund.resubmitted`` audit entry's ``before``), it moves ``failed -> submitted``
+  (``RefundAction.RETRY``) and its retry request is deleted, in the same transaction. Its items
+  keep the same ``MerchantAdjustmentItemID`` (the refund id, ``refund_rules``): Amazon applied
+  nothing of a refused message, so the id stays the refund's one key in the settlement.
 """
 
 from __future__ import annotations
@@ -19,16 +28,22 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, select
+from sqlalchemy import Connection, and_, exists, or_, select
 
 from hub.amazon.accounts import ROLE, Account
 from hub.amazon.feed import AdjustedItem, Adjustment, adjustment_feed
 from hub.amazon.matching import move_refund
 from hub.amazon.refund_rules import PlannedItem, RefundPlanError, ReturnLine, plan_refund
-from hub.amazon.tables import amazon_feeds, amazon_orders, amazon_refund_submissions
+from hub.amazon.tables import (
+    amazon_feeds,
+    amazon_orders,
+    amazon_refund_retries,
+    amazon_refund_submissions,
+)
 from hub.audit import AuditDraft, jsonable
 from hub.db.engine import Tx
 from hub.db.schema import refunds, return_items
+from hub.projection import entity_id, refund_summary
 from hub.refunds import RefundAction, RefundState
 from protocol import Channel
 
@@ -67,31 +82,46 @@ def claim_refunds(tx: Tx, account: Account, owner: str, lease_seconds: float) ->
         try:
             planned.append((refund, _plan(tx.conn, refund, order)))
         except RefundPlanError as err:
-            move_refund(
-                tx,
-                refund["store_id"],
-                refund["refund_id"],
-                RefundAction.FAIL,
-                account.actor,
-                f"cannot be refunded through Amazon: {err}",
-            )
+            _fail(tx, account, refund, f"cannot be refunded through Amazon: {err}")
             failed += 1
     feed = _intent(tx, account, owner, lease_seconds, market, planned) if planned else None
     return Claim(feed, [(r["store_id"], r["refund_id"]) for r, _ in planned], failed)
 
 
+def _fail(tx: Tx, account: Account, refund: dict[str, Any], why: str) -> None:
+    """An approved refund fails; a retried one (failed already) is failed again."""
+    if refund["state"] == RefundState.APPROVED.value:
+        move_refund(tx, refund["store_id"], refund["refund_id"], RefundAction.FAIL,
+                    account.actor, why)  # fmt: skip
+        return
+    request = _take(tx, amazon_refund_retries, refund)
+    summary = refund_summary(refund)
+    ident = entity_id(refund["store_id"], refund["refund_id"])
+    before = {**summary, "retry": jsonable(request)}
+    tx.audit(AuditDraft(account.actor, ROLE, "refund.failed", "refund", ident, before, summary,
+                        f"retry not sent: {why}"))  # fmt: skip
+
+
+def _of(table: Any) -> Any:
+    """``table``'s row for the refund being selected (correlated)."""
+    return and_(table.c.store_id == refunds.c.store_id, table.c.refund_id == refunds.c.refund_id)
+
+
 def _candidates(conn: Connection, account: Account) -> list[tuple[dict[str, Any], Any]]:
-    sub = amazon_refund_submissions
+    approved = and_(
+        refunds.c.state == RefundState.APPROVED.value,
+        ~exists().where(_of(amazon_refund_submissions)),
+    )
+    retried = and_(
+        refunds.c.state == RefundState.FAILED.value, exists().where(_of(amazon_refund_retries))
+    )
     rows = conn.execute(
         select(refunds)
         .where(
-            refunds.c.state == RefundState.APPROVED.value,
+            or_(approved, retried),
             refunds.c.channel == Channel.AMAZON_MFN.value,
             refunds.c.order_id.is_not(None),
             refunds.c.marketplace_id.in_(account.marketplace_ids),
-            ~exists().where(
-                and_(sub.c.store_id == refunds.c.store_id, sub.c.refund_id == refunds.c.refund_id)
-            ),
         )
         .order_by(refunds.c.updated_at, refunds.c.store_id, refunds.c.refund_id)
     ).all()
@@ -107,6 +137,26 @@ def _candidates(conn: Connection, account: Account) -> list[tuple[dict[str, Any]
         )
     }
     return [(dict(r._mapping), orders[r.order_id]) for r in rows if r.order_id in orders]
+
+
+def plan_problem(conn: Connection, refund: dict[str, Any]) -> str | None:
+    """Why ``refund`` cannot be expressed as an adjustment now; None when it can, or when its
+    order is not synced yet (the claim waits for it)."""
+    order = conn.execute(
+        select(amazon_orders)
+        .where(
+            amazon_orders.c.order_id == refund["order_id"],
+            amazon_orders.c.marketplace_id == refund["marketplace_id"],
+        )
+        .order_by(amazon_orders.c.account)
+    ).first()
+    if order is None:
+        return None
+    try:
+        _plan(conn, refund, order)
+    except RefundPlanError as err:
+        return str(err)
+    return None
 
 
 def _plan(conn: Connection, refund: dict[str, Any], order: Any) -> list[PlannedItem]:
@@ -172,37 +222,80 @@ def _submission(
     refund: dict[str, Any],
     items: list[PlannedItem],
 ) -> None:
-    tx.conn.execute(
-        amazon_refund_submissions.insert().values(
-            store_id=refund["store_id"],
-            refund_id=refund["refund_id"],
-            account=account.name,
-            feed_key=feed_key,
-            message_id=message_id,
-            order_id=refund["order_id"],
-            marketplace_id=refund["marketplace_id"],
-            amount=refund["amount"],
-            currency=refund["currency"],
-            status="submitted",
-            created_at=tx.now,
-            updated_at=tx.now,
-            items=[
-                {
-                    "order_item_id": i.order_item_id,
-                    "merchant_item_id": i.merchant_item_id,
-                    "principal": format(i.principal, "f"),
-                    "adjustment_id": None,
-                }
-                for i in items
-            ],
-        )
+    """Insert the refund's submission and move it to ``submitted`` (a retried refund: see
+    ``_resubmitted``)."""
+    retried = refund["state"] == RefundState.FAILED.value
+    request = _take(tx, amazon_refund_retries, refund) if retried else None
+    old = _take(tx, amazon_refund_submissions, refund) if retried else None
+    row = _submission_row(tx, account, feed_key, message_id, refund, items)
+    tx.conn.execute(amazon_refund_submissions.insert().values(row))
+    why = (
+        f"order adjustment feed {feed_key}, message {message_id}: intent recorded before createFeed"
     )
-    move_refund(
-        tx,
-        refund["store_id"],
-        refund["refund_id"],
-        RefundAction.SUBMIT,
-        account.actor,
-        f"order adjustment feed {feed_key}, message {message_id}: intent recorded "
-        "before createFeed",
-    )
+    if request is None:
+        move_refund(tx, refund["store_id"], refund["refund_id"], RefundAction.SUBMIT,
+                    account.actor, why)  # fmt: skip
+    else:
+        _resubmitted(tx, account, request, old, row, why)
+
+
+def _submission_row(
+    tx: Tx,
+    account: Account,
+    feed_key: str,
+    message_id: int,
+    refund: dict[str, Any],
+    items: list[PlannedItem],
+) -> dict[str, Any]:
+    return {
+        "store_id": refund["store_id"],
+        "refund_id": refund["refund_id"],
+        "account": account.name,
+        "feed_key": feed_key,
+        "message_id": message_id,
+        "order_id": refund["order_id"],
+        "marketplace_id": refund["marketplace_id"],
+        "amount": refund["amount"],
+        "currency": refund["currency"],
+        "status": "submitted",
+        "error": None,
+        "created_at": tx.now,
+        "updated_at": tx.now,
+        "items": [
+            {
+                "order_item_id": i.order_item_id,
+                "merchant_item_id": i.merchant_item_id,
+                "principal": format(i.principal, "f"),
+                "adjustment_id": None,
+            }
+            for i in items
+        ],
+    }
+
+
+def _resubmitted(
+    tx: Tx,
+    account: Account,
+    request: dict[str, Any],
+    old: dict[str, Any] | None,
+    row: dict[str, Any],
+    why: str,
+) -> None:
+    """A retried refund: ``failed -> submitted``, and the replaced submission audited."""
+    asked = f"retry requested by {request['requested_by']}: {request['reason']}"
+    move_refund(tx, row["store_id"], row["refund_id"], RefundAction.RETRY, account.actor,
+                f"{asked}; {why}")  # fmt: skip
+    tx.audit(AuditDraft(account.actor, ROLE, "amazon.refund.resubmitted",
+                        "amazon_refund_submission", entity_id(row["store_id"], row["refund_id"]),
+                        jsonable(old), jsonable(row), asked))  # fmt: skip
+
+
+def _take(tx: Tx, table: Any, refund: dict[str, Any]) -> dict[str, Any] | None:
+    """Delete the refund's row of ``table`` (its retry request, its old submission) and return
+    it as it was; None if it had none."""
+    key = and_(table.c.store_id == refund["store_id"], table.c.refund_id == refund["refund_id"])
+    row = tx.conn.execute(select(table).where(key)).first()
+    if row is None:
+        return None
+    tx.conn.execute(table.delete().where(key))
+    return dict(row._mapping)
