@@ -5,11 +5,18 @@
     sync [--account NAME ...] [--job orders|returns|fba-returns|refund-events|settlements|all]
          [--since DATE]
     refunds submit [--account NAME ...]      send approved MFN refunds, follow their feeds
-    refunds list                             submitted refunds and where they are
+    refunds list [--state failed|...]        MFN refunds: feed, status, why failed, retry queued
+    refunds retry STORE REFUND --reason TEXT send a failed refund again with the next run
+    feeds list [--status ambiguous|...]      refund feeds: status, candidates, last error
+    feeds resolve FEED_KEY (--amazon-feed-id ID | --abandon) --reason TEXT
+                                             adopt one candidate of an ambiguous feed, or
+                                             abandon it (its refunds fail, to be retried)
     simulator [--port 8100] [--rate-factor F] [--seed N] [--accounts N] [--models DIR]
 
 Errors end the command with one line on stderr (``hub.cli.main``). ``sync`` and ``refunds
-submit`` exit 1 when an account or a job had an error; the summary table says which.
+submit`` exit 1 when an account or a job had an error; the summary table says which. ``refunds
+retry`` and ``feeds resolve`` act as the operator (``cli:<login>``, role ``operator``) and exit 1
+with the reason when refused (``hub.amazon.refund_ops`` has the rules).
 """
 
 from __future__ import annotations
@@ -32,17 +39,18 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
+from hub.amazon import refund_ops
 from hub.amazon.accounts import add_account, list_accounts, load_accounts, new_account
 from hub.amazon.ratelimit import Limiter
 from hub.amazon.secrets import SecretSource, env_name
 from hub.amazon.settings import AmazonSettings, load_amazon_settings
 from hub.amazon.sync import SYNC_JOBS, AccountResult, Runner, run_jobs
-from hub.amazon.tables import amazon_feeds, amazon_refund_submissions
 from hub.db.engine import make_engine, reading
 from hub.errors import InputError
 from hub.migrations import upgrade
+from hub.people.cli import operator
 from hub.settings import load_settings
 from hub.tokens import cli_actor
 
@@ -51,10 +59,16 @@ accounts_app = typer.Typer(
     help="Seller accounts (secrets stay in env or the secrets file).", no_args_is_help=True
 )
 refunds_app = typer.Typer(help="MFN refunds sent to Amazon.", no_args_is_help=True)
+feeds_app = typer.Typer(
+    help="Order adjustment feeds that carry refunds to Amazon.", no_args_is_help=True
+)
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(refunds_app, name="refunds")
+app.add_typer(feeds_app, name="feeds")
 
 Names = Annotated[list[str] | None, typer.Option("--account", help="account name (repeatable)")]
+Reason = Annotated[str, typer.Option(help="why (required; goes into the audit log)")]
+Limit = Annotated[int, typer.Option(min=1, max=10_000, help="at most this many rows")]
 
 
 @contextmanager
@@ -242,33 +256,111 @@ def refunds_submit(account: Names = None) -> None:
 
 
 @refunds_app.command("list")
-def refunds_list() -> None:
-    """Refunds sent to Amazon: feed, status, Amazon's message."""
+def refunds_list(
+    state: Annotated[
+        str | None,
+        typer.Option(help="only refunds in this state: failed, submitted, confirmed, settled, ..."),
+    ] = None,
+    limit: Limit = 1000,
+) -> None:
+    """MFN refunds from approval on: feed, status, Amazon's message or why it failed, retries."""
     with _database() as engine, reading(engine) as conn:
-        rows = conn.execute(
-            select(
-                amazon_refund_submissions,
-                amazon_feeds.c.feed_id,
-                amazon_feeds.c.status.label("feed_status"),
-            )
-            .join(amazon_feeds, amazon_feeds.c.feed_key == amazon_refund_submissions.c.feed_key)
-            .order_by(amazon_refund_submissions.c.created_at)
-        ).all()
+        rows = refund_ops.list_refunds(conn, state, limit)
     table = Table(
-        "store/refund", "account", "order", "amount", "feed", "feed status", "status", "message"
-    )
+        "store/refund", "state", "account", "order", "amount", "feed", "feed status",
+        "message / why failed", "retry queued",
+    )  # fmt: skip
     for r in rows:
         table.add_row(
-            f"{r.store_id}/{r.refund_id}",
-            r.account,
-            r.order_id,
-            f"{r.amount:f} {r.currency}",
-            r.feed_id or "-",
-            r.feed_status,
-            r.status,
-            r.error or "",
+            f"{r['store_id']}/{r['refund_id']}",
+            r["state"],
+            r["account"] or "-",
+            r["order_id"] or "-",
+            f"{r['amount']:f} {r['currency']}",
+            r["feed_id"] or "-",
+            r["feed_status"] or "-",
+            (r["failure"] if r["state"] == "failed" else r["error"]) or "",
+            f"yes, by {r['retry_by']}: {r['retry_reason']}" if r["retry_by"] else "",
         )
     Console().print(table)
+
+
+@refunds_app.command("retry")
+def refunds_retry(
+    store: Annotated[str, typer.Argument(help="the refund's store id")],
+    refund: Annotated[str, typer.Argument(help="the refund id")],
+    reason: Reason,
+) -> None:
+    """Send a failed MFN refund again, in a new feed with the next refunds run (same refund id,
+    never twice: it is retried, not issued again)."""
+    with _database() as engine:
+        refund_ops.retry_refund(engine, operator(), store, refund, reason)
+    typer.echo(
+        f"refund {store}/{refund} queued for a retry: it goes out in a new feed with the next "
+        "refunds run (`acorn-hub amazon refunds submit`, or the scheduler's)"
+    )
+
+
+@feeds_app.command("list")
+def feeds_list(
+    status: Annotated[
+        str | None,
+        typer.Option(help=f"only feeds in this status: {', '.join(refund_ops.FEED_STATUSES)}"),
+    ] = None,
+    limit: Limit = 200,
+) -> None:
+    """Refund feeds, newest first: account, status, messages, candidates, last error."""
+    with _database() as engine, reading(engine) as conn:
+        rows = refund_ops.list_feeds(conn, status, limit)
+    table = Table(
+        "feed key", "account", "marketplace", "status", "Amazon feed id", "messages",
+        "candidates", "intent at (UTC)", "last error",
+    )  # fmt: skip
+    for r in rows:
+        table.add_row(
+            r["feed_key"],
+            r["account"],
+            r["marketplace_id"],
+            r["status"],
+            r["feed_id"] or "-",
+            str(r["messages"]),
+            " ".join(r["candidates"]) or "-",
+            f"{r['intent_at']:%Y-%m-%d %H:%M:%S}",
+            r["last_error"] or "",
+        )
+    Console().print(table)
+
+
+@feeds_app.command("resolve")
+def feeds_resolve(
+    feed_key: Annotated[str, typer.Argument(help="the feed's key (see `feeds list`)")],
+    reason: Reason,
+    amazon_feed_id: Annotated[
+        str | None,
+        typer.Option(help="ours is this candidate (found in Seller Central): adopt it"),
+    ] = None,
+    abandon: Annotated[
+        bool,
+        typer.Option("--abandon", help="none of the candidates is ours: fail the feed's refunds"),
+    ] = False,
+) -> None:
+    """Resolve an ambiguous feed: adopt the candidate that is ours, or abandon the feed."""
+    if (amazon_feed_id is None) == (not abandon):
+        raise InputError("give exactly one of --amazon-feed-id ID or --abandon", field="resolve")
+    with _database() as engine:
+        done = refund_ops.resolve_feed(engine, operator(), feed_key, reason, amazon_feed_id)
+    if done.status == "sent":
+        typer.echo(
+            f"feed {done.feed_key} adopted as Amazon feed {done.feed_id}: the next refunds run "
+            f"follows it; account {done.account} sends feeds again"
+        )
+        return
+    failed = ", ".join(done.failed) or "none"
+    typer.echo(
+        f"feed {done.feed_key} abandoned; its refunds failed ({failed}): retry each with "
+        "`acorn-hub amazon refunds retry STORE REFUND --reason ...`; account "
+        f"{done.account} sends feeds again"
+    )
 
 
 @app.command("simulator")
