@@ -1,4 +1,5 @@
-"""Refunds: the list (the approval queue) and the two decisions a person can take."""
+"""Refunds: the list (the approval queue), the two decisions a person can take, and sending a
+failed Amazon refund again (``hub.amazon.refund_ops``)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from hub.amazon.refund_api import RefundOfficer, RetryIn, RetryOut
+from hub.amazon.refund_ops import retry_as
 from hub.api.deps import Approver, Hub, Viewer
 from hub.api.models import ApproveIn, ErrorOut, Page, RefundOut, RejectIn
 from hub.api.ops import Limit, Offset
@@ -49,6 +52,14 @@ def reject(hub: Hub, who: Approver, refund_id: str, body: RejectIn,
     row = decide_refund(hub.engine, who, refund_id, store, approve=False, reason=body.reason)
     _wake(hub)
     return RefundOut.model_validate(refund_out(row))
+
+
+@router.post("/{refund_id}/retry", response_model=RetryOut, status_code=202, responses=ERRORS)
+def retry(hub: Hub, who: RefundOfficer, refund_id: str, body: RetryIn,
+          store: Store = None) -> RetryOut:
+    """Send a failed Amazon MFN refund again (finance, admin; a reason is required): queued for
+    the next refunds run, which sends it in a new feed under the same refund id."""
+    return RetryOut.model_validate(retry_as(hub.engine, who, refund_id, store, body.reason))
 
 
 def _wake(hub: Hub) -> None:
