@@ -31,6 +31,8 @@ then settings, secrets, errors, and the I/O around the core:
     refund_claims, submissions, matching
                     approved MFN refunds -> feeds, exactly once (intent before createFeed,
                     reconciled after a crash) -> confirmed by events -> settled
+    refund_ops, refund_api
+                    a person retries a failed refund or resolves an ambiguous feed (CLI, API)
     sync            runs jobs for accounts in parallel and tallies them
     scheduler       runs every job on its interval inside ``acorn-hub serve``
     cli, api        ``acorn-hub amazon ...`` and ``GET /api/amazon/accounts``
