@@ -200,23 +200,23 @@ def _insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
 
 
 def _update_returns(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    stmt = update(returns).where(
-        returns.c.store_id == bindparam("k_store"), returns.c.return_id == bindparam("k_id")
-    ).values({name: bindparam(f"v_{name}") for name in RETURN_MUTABLE})
-    conn.execute(stmt, [{"k_store": r["store_id"], "k_id": r["return_id"],
-                         **{f"v_{name}": r[name] for name in RETURN_MUTABLE}} for r in rows])
+    _update_by_key(conn, returns, "return_id", RETURN_MUTABLE, rows)
 
 
 def _update_refunds(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    _update_by_key(conn, refunds, "refund_id", REFUND_MUTABLE, rows)
+
+
+def _update_by_key(conn: Connection, table: Table, id_column: str, columns: Sequence[str],
+                   rows: list[dict[str, Any]]) -> None:
+    """One executemany: set ``columns`` of each row found by (store_id, ``id_column``)."""
     if not rows:
         return
-    stmt = update(refunds).where(
-        refunds.c.store_id == bindparam("k_store"), refunds.c.refund_id == bindparam("k_id")
-    ).values({name: bindparam(f"v_{name}") for name in REFUND_MUTABLE})
-    conn.execute(stmt, [{"k_store": r["store_id"], "k_id": r["refund_id"],
-                         **{f"v_{name}": r[name] for name in REFUND_MUTABLE}} for r in rows])
+    stmt = update(table).where(
+        table.c.store_id == bindparam("k_store"), table.c[id_column] == bindparam("k_id")
+    ).values({name: bindparam(f"v_{name}") for name in columns})
+    conn.execute(stmt, [{"k_store": r["store_id"], "k_id": r[id_column],
+                         **{f"v_{name}": r[name] for name in columns}} for r in rows])
 
 
 def _update_commands(conn: Connection, rows: list[dict[str, Any]]) -> None:
