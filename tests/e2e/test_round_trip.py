@@ -57,3 +57,29 @@ def test_over_limit_refund_waits_for_an_approver_then_store_sees_approval(system
         timeout=10,
     )
     assert again.status_code == 409
+
+
+def test_an_electronics_refund_waits_for_the_inspection_at_the_counter(system: System) -> None:
+    """POS electronics refund after inspection (default policy): the counter is told to wait,
+    records the QC grade, and the hub's decision on it reaches the counter."""
+    ask = a_return(3, "19.99")
+    ask["items"][0] |= {"category": "Electronics", "opened": True}
+    created = httpx.post(f"{system.edge_a.url}/api/returns", json=ask, timeout=10)
+    assert created.status_code == 201, created.text
+    return_id = created.json()["return_id"]
+
+    def outcome() -> str | None:
+        return refund_outcome(httpx.get(f"{system.edge_a.url}/api/returns/{return_id}").json())
+
+    assert wait_for(outcome, 30, "the wait at store A") == "awaiting_inspection"
+    token = system.token()
+    at_hub = system.hub_get(f"/api/returns/{return_id}", token)
+    assert at_hub["items"][0]["category"] == "electronics" and at_hub["items"][0]["opened"]
+    assert at_hub["refunds"][0]["state"] == "awaiting_inspection"
+
+    inspected = httpx.post(f"{system.edge_a.url}/api/returns/{return_id}/inspection",
+                           json={"grade": "like_new"}, timeout=10)
+    assert inspected.status_code in (200, 201), inspected.text
+    assert wait_for(lambda: outcome() == "approved", 30, "the decision after inspection")
+    refund = system.hub_get(f"/api/returns/{return_id}", token)["refunds"][0]
+    assert refund["state"] == "approved" and refund["decided_by"] == "policy:auto"
