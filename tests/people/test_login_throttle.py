@@ -275,6 +275,24 @@ def test_password_spraying_locks_the_client_whatever_the_username(place: Place) 
         assert metric(hub, 'acorn_hub_sign_in_lockouts_total{subject="client"}') == 1
 
 
+def test_behind_a_local_reverse_proxy_each_forwarded_client_is_counted_apart(
+        place: Place) -> None:
+    """uvicorn trusts X-Forwarded-For from 127.0.0.1 (``FORWARDED_ALLOW_IPS`` widens that), so a
+    proxy on the hub's host does not make all its users one client."""
+    with place.hub() as hub:
+        add_user(hub.engine, "ada", Role.ADMIN)
+
+        def via(address: str, username: str, password: str) -> httpx.Response:
+            return httpx.post(f"{hub.url}/api/session",
+                              json={"username": username, "password": password},
+                              headers={"X-Forwarded-For": address}, timeout=10)
+
+        for n in range(SMALL["login_max_failures_per_client"]):
+            assert via("203.0.113.7", f"guess{n}", WRONG).status_code == 401
+        assert_locked(via("203.0.113.7", "ada", PASSWORD), field=None)
+        assert via("198.51.100.9", "ada", PASSWORD).status_code == 200
+
+
 @pytest.mark.parametrize("db_url", [pytest.param("sqlite", marks=BROWSER_MARKS)], indirect=True)
 def test_the_login_page_says_how_long_to_wait(place: Place) -> None:
     pytest.importorskip("playwright.sync_api")
