@@ -39,13 +39,16 @@ def get_queue(
     review: bool | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
+    waiting_for: queue.WaitingFor = "approval",
 ) -> QueuePage:
     """Refunds waiting for approval in the caller's scope, oldest first, filtered and paged.
 
     ``reason`` is a fired rule id (``tier.finance``, ``risk.item_mismatch``…); ``marketplace``
-    ``none`` selects sales without one; ages are in hours since the request."""
+    ``none`` selects sales without one; ages are in hours since the request;
+    ``waiting_for=inspection`` lists the refunds that wait for their store's inspection."""
     wanted = queue.QueueFilter(
-        level, store, marketplace, reason, min_age_hours, max_age_hours, review, limit, offset
+        level, store, marketplace, reason, min_age_hours, max_age_hours, review, limit, offset,
+        waiting_for,
     )
     target = hub.settings.desk_target_hours
     with reading(hub.engine) as conn:

@@ -2,7 +2,9 @@
 
 Rules:
 - the queue is every ``pending_approval`` refund inside the caller's scope, oldest request
-  first (then store, refund id, so paging is stable);
+  first (then store, refund id, so paging is stable); ``waiting_for="inspection"`` lists instead
+  the refunds that wait for their store's inspection (``awaiting_inspection``), to chase stores
+  that leave them waiting — nobody approves those;
 - filters: approval ``level``, ``store``, ``marketplace`` (``none`` = sales without one),
   ``reason`` (a fired rule id, via the ``refund_rules`` index), age in hours (``min_age_hours``,
   ``max_age_hours``) and ``review`` (flagged for manual review or not);
@@ -28,6 +30,8 @@ from hub.permissions import Principal
 from hub.values import money_json
 
 PENDING = "pending_approval"
+WAITING = {"approval": PENDING, "inspection": "awaiting_inspection"}
+WaitingFor = Literal["approval", "inspection"]
 Ageing = Literal["ok", "due", "late"]
 COLUMNS = (
     refunds.c.store_id,
@@ -61,6 +65,7 @@ class QueueFilter:
     review: bool | None = None
     limit: int = 50
     offset: int = 0
+    waiting_for: WaitingFor = "approval"
 
 
 def ageing(requested_at: datetime, now: datetime, target_hours: float) -> tuple[Ageing, float]:
@@ -73,7 +78,8 @@ def ageing(requested_at: datetime, now: datetime, target_hours: float) -> tuple[
 
 def conditions(principal: Principal, f: QueueFilter, now: datetime) -> list[ColumnElement[bool]]:
     """The WHERE clause of the queue for this caller and filter."""
-    where = [refunds.c.state == PENDING, in_scope(principal.scope, refunds.c.store_id)]
+    where = [refunds.c.state == WAITING[f.waiting_for],
+             in_scope(principal.scope, refunds.c.store_id)]
     if f.level is not None:
         where.append(refunds.c.approval_level == f.level)
     if f.store:

@@ -42,6 +42,7 @@ class Ask:
     order: str | None = None
     by: str = "clerk-1"
     photos: tuple[str, ...] = ()
+    inspected: bool | None = None  # None: when photos are given or the sale is not POS
 
 
 def events(asks: list[Ask], node: str = "n1") -> list[Envelope]:
@@ -71,7 +72,9 @@ def events(asks: list[Ask], node: str = "n1") -> list[Envelope]:
                 ),
             )
         )
-        if ask.photos or ask.channel is not Channel.POS:  # the default policy waits for it
+        inspect = ask.inspected if ask.inspected is not None else bool(
+            ask.photos or ask.channel is not Channel.POS)  # the default policy waits for it
+        if inspect:
             seq += 1
             out.append(
                 make_envelope(

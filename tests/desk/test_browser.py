@@ -45,8 +45,11 @@ class Shop:
         )
         return done.stdout
 
-    def record(self, price: str) -> dict[str, Any]:
-        answer = httpx.post(f"{self.edge.url}/api/returns", json=a_return(1, price), timeout=10)
+    def record(self, price: str, category: str | None = None) -> dict[str, Any]:
+        ask = a_return(1, price)
+        if category:
+            ask["items"][0]["category"] = category
+        answer = httpx.post(f"{self.edge.url}/api/returns", json=ask, timeout=10)
         assert answer.status_code == 201, answer.text
         return dict(answer.json())
 
@@ -96,6 +99,9 @@ def page() -> Iterator[Any]:
 def test_an_approver_approves_in_the_desk_and_the_counter_shows_it(shop: Shop, page: Any) -> None:
     small = shop.record("120.00")  # level 1: a regional manager may approve it
     large = shop.record("700.00")  # level 2: finance; filtered out below
+    tv = shop.record("30.00", "electronics")  # POS electronics: refund after inspection
+    assert wait_for(lambda: shop.counter(tv["return_id"]), 30, "the wait at the counter") == (
+        "awaiting_inspection")
     for ret in (small, large):
         assert (
             wait_for(
@@ -137,3 +143,12 @@ def test_an_approver_approves_in_the_desk_and_the_counter_shows_it(shop: Shop, p
         "the approval at store A's counter",
     )
     assert shop.counter(large["return_id"]) == "pending_approval"
+
+    by("filter-waiting-for").select_option("inspection")  # the stores' unfinished inspections
+    expect(by("queue-row")).to_have_count(1)
+    waiting = by("queue-row").first
+    expect(waiting).to_have_attribute("data-refund", tv["refund"]["refund_id"])
+    expect(waiting).to_contain_text("refund after inspection (pos / electronics)")
+    expect(waiting.get_by_test_id("select")).to_be_disabled()
+    expect(by("bulk-approve")).to_be_hidden()
+    expect(by("queue-total")).to_contain_text("1 waiting for the store's inspection")

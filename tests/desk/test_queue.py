@@ -51,6 +51,23 @@ def ids(client: httpx.Client, **params: Any) -> list[str]:
     return [row["refund_id"] for row in answer.json()["items"]]
 
 
+def test_refunds_waiting_for_their_inspection_are_listed_apart(desk: DeskHub) -> None:
+    seed(desk.engine, [
+        Ask("s1", "7", "30.00", hours_ago=50, channel=Channel.WEB, inspected=False),
+        Ask("s3", "8", "30.00", hours_ago=2, channel=Channel.WEB, inspected=False),
+        Ask("s1", "9", "80.00", hours_ago=1)])  # POS, level 1: waits for approval
+    add_user(desk.engine, "finn", Role.FINANCE)
+    add_user(desk.engine, "rita", Role.REGIONAL_MANAGER, Scope(region="north"))
+    finn, rita = desk.sign_in("finn"), desk.sign_in("rita")
+    assert ids(finn) == ["F9"]
+    assert ids(finn, waiting_for="inspection") == ["F7", "F8"]
+    assert ids(rita, waiting_for="inspection") == ["F7"]  # s3 is in the south
+    row = finn.get("/api/desk/queue", params={"waiting_for": "inspection"}).json()["items"][0]
+    assert row["ageing"] == "late" and row["approval_level"] is None
+    assert row["reasons"][0].startswith("refund after inspection (web / unknown)")
+    assert finn.get("/api/desk/queue", params={"waiting_for": "nobody"}).status_code == 422
+
+
 def test_the_queue_filters_by_level_store_marketplace_reason_age_and_review(hub: DeskHub) -> None:
     finn = hub.sign_in("finn")
     assert ids(finn) == ["F1", "F2", "F3", "F5", "F4"]  # oldest request first

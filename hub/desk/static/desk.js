@@ -75,7 +75,12 @@ async function loadFacets() {
   fillSelect("reason", facets.reasons);
 }
 
+function forInspection() {
+  return $("#filters select[name=waiting_for]").value === "inspection";
+}
+
 function whyText(row) {
+  if (forInspection()) return row.reasons[0] || "waiting for the store's inspection";
   const fired = row.reasons.filter((r) => !r.startsWith("refund after") && !r.startsWith("marketplace "));
   return fired[fired.length - 1] || row.reasons[0] || "";
 }
@@ -84,8 +89,9 @@ function queueRow(row) {
   const key = `${row.store_id}/${row.refund_id}`;
   const box = el("input", { type: "checkbox", "aria-label": `select ${key}`, "data-testid": "select",
     onclick: (event) => { event.stopPropagation(); toggle(row, event.target.checked); } });
+  box.disabled = forInspection();  // nobody approves a refund before its inspection
   box.checked = state.selected.has(key);
-  const level = [el("span", { class: "badge level" }, `L${row.approval_level ?? "?"}`)];
+  const level = [el("span", { class: "badge level" }, row.approval_level ? `L${row.approval_level}` : "–")];
   if (row.manual_review) level.push(" ", el("span", { class: "badge review" }, "review"));
   return el("tr", { "data-testid": "queue-row", "data-refund": row.refund_id, "data-store": row.store_id,
                     onclick: () => openStory(row) },
@@ -103,13 +109,17 @@ async function loadQueue() {
   const page = await api("GET", `/api/desk/queue?${filterParams()}`);
   state.rows = page.items;
   $("table.queue tbody").replaceChildren(...page.items.map(queueRow));
-  $("[data-testid=queue-total]").textContent =
-    `${page.total} waiting · target ${page.target_hours} h`;
+  $("[data-testid=queue-total]").textContent = forInspection()
+    ? `${page.total} waiting for the store's inspection`
+    : `${page.total} waiting · target ${page.target_hours} h`;
+  $(".bulk").hidden = forInspection();
+  if (forInspection()) state.selected.clear();
   const last = Math.min(page.offset + page.limit, page.total);
   $("#page-info").textContent = page.total ? `${page.offset + 1}–${last} of ${page.total}` : "nothing waiting";
   $("#prev").disabled = page.offset === 0;
   $("#next").disabled = last >= page.total;
   $("#select-all").checked = false;
+  $("#select-all").disabled = forInspection();
   showSelection();
 }
 
