@@ -170,6 +170,8 @@ _TIMING_WORDS = {
     Outcome.MANUAL_REVIEW: "refund after review ({channel} / {category} would refund {when})",
     Outcome.REJECT: "no refund: rejected ({channel} / {category} would refund {when})",
 }
+_SAID = {Timing.ON_SCAN: "on scan", Timing.AFTER_INSPECTION: "after inspection",
+         Timing.AFTER_APPROVAL: "after approval"}
 _PERSON_FIRST = "a person approves every {channel} / {category} refund before the money goes back"
 
 
@@ -191,7 +193,8 @@ def _timing(
     goes back under this outcome."""
     if configured is not Timing.AFTER_APPROVAL:
         data = _timing_data(request, configured)
-        rules.append(FiredRule(f"timing.{configured}", Effect.TIMING, _TIMING_WORDS[outcome], data))
+        words = _TIMING_WORDS[outcome].replace("{when}", _SAID[configured])
+        rules.append(FiredRule(f"timing.{configured}", Effect.TIMING, words, data))
     if outcome is Outcome.AUTO_APPROVE:
         return configured
     return None if outcome is Outcome.REJECT else Timing.AFTER_APPROVAL

@@ -138,7 +138,7 @@ def test_refund_queue_lists_what_waits(seeded: RunningHub, tokens: dict[str, Any
         "marketplace store:s1 has no rules of its own; the default rules (other) apply",
         "99.00 USD is at most 500.00 USD: needs approval at level 1 (regional manager) "
         "(tier regional)",
-        "refund after approval (pos / unknown would refund on_scan)"]
+        "refund after approval (pos / unknown would refund on scan)"]
 
 
 def test_approve_moves_the_refund_audits_and_tells_the_store(

@@ -27,7 +27,7 @@ def test_a_clean_request_is_auto_approved_with_its_reasons() -> None:
     )
     assert decision.reasons() == (
         "20.00 USD is under 50.00 USD: approved without a person (tier auto)",
-        "refund after_inspection for web / toys",
+        "refund after inspection for web / toys",
     )
     assert decision.refund_outcome is RefundOutcome.APPROVED
     assert (decision.refund_id, decision.policy_version) == ("rf-1", 1)
@@ -225,7 +225,7 @@ def test_timing_after_review_and_none_when_rejected() -> None:
     late = request(channel=Channel.POS, delivered_at=NOW - timedelta(days=45))
     rejected = decide(late, [], DEFAULT, NOW)
     assert rejected.timing is None
-    assert rejected.rules[-1].sentence == "no refund: rejected (pos / toys would refund on_scan)"
+    assert rejected.rules[-1].sentence == "no refund: rejected (pos / toys would refund on scan)"
     assert rejected.refund_outcome is RefundOutcome.REJECTED
 
 
