@@ -22,7 +22,6 @@ from sqlalchemy import Engine
 from hub import __version__, risk_cli
 from hub import commands as outbox
 from hub.amazon import cli as amazon_cli
-from hub.app import create_app
 from hub.audit import AuditDraft, jsonable, verify
 from hub.db import audit_log
 from hub.db.engine import make_engine, reading, writing
@@ -33,7 +32,6 @@ from hub.logs import configure_logging
 from hub.migrations import upgrade
 from hub.people.cli import audit_export, policy_app, stores_app, users_app
 from hub.permissions import Scope
-from hub.server import run
 from hub.settings import Settings, load_settings
 from hub.tokens import cli_actor, create_token, list_tokens, parse_role, revoke_token
 from protocol import ExpectedReturn
@@ -95,6 +93,9 @@ def serve(
     configure_logging(settings.log_level, settings.log_json)
     settings.require_mqtt_secret()
     _migrated(settings)
+    from hub.app import create_app  # the web stack loads only for serve: the CLI starts fast
+    from hub.server import run
+
     run(create_app(settings), settings)
 
 

@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -43,16 +43,17 @@ from sqlalchemy import Engine
 
 from hub.amazon import refund_ops
 from hub.amazon.accounts import add_account, list_accounts, load_accounts, new_account
-from hub.amazon.ratelimit import Limiter
 from hub.amazon.secrets import SecretSource, env_name
 from hub.amazon.settings import AmazonSettings, load_amazon_settings
-from hub.amazon.sync import SYNC_JOBS, AccountResult, Runner, run_jobs
 from hub.db.engine import make_engine, reading
 from hub.errors import InputError
 from hub.migrations import upgrade
 from hub.people.cli import operator
 from hub.settings import load_settings
 from hub.tokens import cli_actor
+
+if TYPE_CHECKING:
+    from hub.amazon.sync import AccountResult, Runner
 
 app = typer.Typer(help="Amazon seller accounts, syncs and refunds (SP-API).", no_args_is_help=True)
 accounts_app = typer.Typer(
@@ -181,6 +182,8 @@ def _run(jobs: Sequence[str], names: Sequence[str], since: datetime | None) -> N
         )
         with Progress(*columns, console=console) as progress:
             runner = _runner(engine, amazon, since, progress)
+            from hub.amazon.sync import run_jobs  # python-amazon-sp-api loads only to sync
+
             results = run_jobs(runner, accounts, jobs)
     _summary(results)
     if not all(r.ok for r in results):
@@ -190,6 +193,9 @@ def _run(jobs: Sequence[str], names: Sequence[str], since: datetime | None) -> N
 def _runner(
     engine: Engine, amazon: AmazonSettings, since: datetime | None, progress: Progress
 ) -> Runner:
+    from hub.amazon.ratelimit import Limiter
+    from hub.amazon.sync import Runner
+
     return Runner(
         engine,
         amazon,
@@ -244,6 +250,8 @@ def sync(
     ] = None,
 ) -> None:
     """Sync orders, returns, refund events and settlements from Amazon."""
+    from hub.amazon.sync import SYNC_JOBS
+
     if job != "all" and job not in SYNC_JOBS:
         raise InputError(f"--job must be one of {', '.join(SYNC_JOBS)} or all", field="job")
     _run(SYNC_JOBS if job == "all" else (job,), account or [], _since(since))
