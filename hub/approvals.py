@@ -35,11 +35,11 @@ from hub.permissions import (
     require_approval,
     require_not_own,
 )
-from hub.projection import CommandDraft, entity_id, refund_decided_body, refund_summary
+from hub.projection import entity_id, refund_decided_body, refund_summary, to_asker
 from hub.queries import find_one
 from hub.refunds import OUTCOME_OF, RefundAction, RefundState, transition
 from hub.values import money_of
-from protocol import Money, new_message_id
+from protocol import Money
 
 MUTABLE = (
     "state",
@@ -94,15 +94,7 @@ def _apply(
         .where(refunds.c.store_id == row["store_id"], refunds.c.refund_id == row["refund_id"])
         .values({k: row[k] for k in MUTABLE})
     )
-    outbox.queue(
-        tx.conn,
-        [
-            CommandDraft(
-                row["store_id"], row["node_id"], new_message_id(), refund_decided_body(row, tx.now)
-            )
-        ],
-        tx.now,
-    )
+    outbox.queue(tx.conn, to_asker(row, refund_decided_body(row, tx.now)), tx.now)
     tx.audit(
         AuditDraft(
             principal.actor,

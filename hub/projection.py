@@ -160,6 +160,14 @@ def refund_summary(row: Row) -> Any:
     return jsonable(data)
 
 
+def to_asker(row: Row, body: Body) -> list[CommandDraft]:
+    """A command about a refund to the node that asked for it; none for a refund asked at the
+    hub (no node holds it, so the node would only refuse it)."""
+    if row["refund_id"].startswith(HUB_REFUND_PREFIX):
+        return []
+    return [CommandDraft(row["store_id"], row["node_id"], new_message_id(), body)]
+
+
 def refund_decided_body(row: Row, decided_at: datetime) -> RefundDecided:
     """The ``refund.decided`` command body for a refund row."""
     return RefundDecided(
@@ -309,10 +317,7 @@ class Projector:
 
     def _tell_node(self, row: Row) -> None:
         """Queue the refund's decision (or its wait) to the node that asked for it."""
-        if row["refund_id"].startswith(HUB_REFUND_PREFIX):
-            return  # asked at the hub: no node knows it
-        self.changes.commands.append(CommandDraft(
-            row["store_id"], row["node_id"], new_message_id(), refund_decided_body(row, self.now)))
+        self.changes.commands.extend(to_asker(row, refund_decided_body(row, self.now)))
 
     def _new_refund(self, event: Envelope, body: RefundRequested) -> Row:
         return {
@@ -342,7 +347,6 @@ class Projector:
         market = row["marketplace_id"] or ret.get("marketplace_id")
         order_id = row["order_id"] or ret.get("order_id")
         order = order_facts_for(channel, order_id, market, self.loaded.orders)
-        flagged = {order_id, row["customer_key"]} & self.loaded.risk.keys()
         return RefundFacts(
             row["store_id"], row["refund_id"], money_of(row["amount"], row["currency"]),
             channel, market or (order.marketplace_id if order else None),
@@ -351,7 +355,7 @@ class Projector:
             ordered_at=order.purchased_at if order else ret.get("sold_at"),
             delivered_at=order.deliver_by if order else None,
             items=tuple(self._items((row["store_id"], row["return_id"]))),
-            high_risk=bool(flagged))
+            high_risk=self._risk_note(row) is not None)
 
     def _risk_note(self, row: Row) -> str | None:
         """Why the order or the customer is flagged, for the approver; None when neither is."""

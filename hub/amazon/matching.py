@@ -34,9 +34,9 @@ from hub.audit import AuditDraft
 from hub.db.engine import Tx
 from hub.db.schema import refunds
 from hub.errors import InvalidTransition
-from hub.projection import HUB_REFUND_PREFIX, CommandDraft, entity_id, refund_summary
+from hub.projection import entity_id, refund_summary, to_asker
 from hub.refunds import RefundAction, RefundState, transition
-from protocol import RefundPayment, RefundStatus, new_message_id
+from protocol import RefundPayment, RefundStatus
 
 log = logging.getLogger(__name__)
 PAYMENT_OF: dict[RefundState, RefundPayment] = {
@@ -89,12 +89,11 @@ def move_refund(
 def _tell_store(tx: Tx, row: dict[str, Any], state: RefundState, why: str) -> None:
     """Queue ``refund.status`` to the node that asked (a failure carries the reason)."""
     payment = PAYMENT_OF.get(state)
-    if payment is None or row["refund_id"].startswith(HUB_REFUND_PREFIX):
+    if payment is None:
         return
     body = RefundStatus(refund_id=row["refund_id"], return_id=row["return_id"], status=payment,
                         detail=why[:2000] if payment is RefundPayment.FAILED else "", at=tx.now)
-    outbox.queue(tx.conn, [CommandDraft(row["store_id"], row["node_id"], new_message_id(), body)],
-                 tx.now)
+    outbox.queue(tx.conn, to_asker(row, body), tx.now)
 
 
 def _submissions(conn: Connection, account: str, statuses: tuple[str, ...]) -> list[dict[str, Any]]:

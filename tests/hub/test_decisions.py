@@ -159,3 +159,20 @@ def test_offline_approvals_stand_only_within_the_store_limit(
 def test_customers_are_known_by_their_order_only() -> None:
     assert customer_key_of("113-1") == "order:113-1"
     assert customer_key_of(None) is None
+
+
+def test_commands_about_a_refund_go_to_the_node_that_asked_and_never_for_one_asked_at_the_hub(
+) -> None:
+    from hub.desk.requests import new_hub_refund_id
+    from hub.projection import to_asker
+    from protocol import RefundPayment, RefundStatus
+
+    def body(refund_id: str) -> RefundStatus:
+        return RefundStatus(refund_id=refund_id, return_id="R1", status=RefundPayment.SUBMITTED,
+                            at=AT)
+
+    asked = {"store_id": "s1", "node_id": "n2", "refund_id": "F1"}
+    (draft,) = to_asker(asked, body("F1"))
+    assert (draft.store_id, draft.node_id, draft.body) == ("s1", "n2", body("F1"))
+    at_hub = {**asked, "refund_id": new_hub_refund_id()}
+    assert to_asker(at_hub, body(at_hub["refund_id"])) == []
