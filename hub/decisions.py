@@ -33,12 +33,14 @@ Rules:
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from hub.policy import CompiledPolicy, Decision, Effect, Outcome, RefundRequest, Timing
 from hub.refunds import RefundState
+from hub.values import money_of
 from protocol import Channel, Grade, Money, RefundOutcome
 
 AUTO_ACTOR = "policy:auto"
@@ -115,6 +117,16 @@ class Verdict:
     def final(self) -> bool:
         """True when the policy settled it (approved or rejected): no person needs to act."""
         return self.state in (RefundState.APPROVED, RefundState.REJECTED)
+
+
+def lines_facts(lines: Sequence[Mapping[str, Any]]) -> tuple[Money | None, tuple[ItemFacts, ...]]:
+    """What the policy needs of a return's lines (``return_items`` rows, in line order): their
+    total (None when there are none or they mix currencies) and each line's category and
+    opened flag."""
+    currencies = {line["currency"] for line in lines}
+    paid = money_of(sum(line["unit_price"] * line["quantity"] for line in lines),
+                    currencies.pop()) if len(currencies) == 1 else None
+    return paid, tuple(ItemFacts(line["category"], line["opened"]) for line in lines)
 
 
 def customer_key_of(order_id: str | None, order: OrderFacts | None = None) -> str | None:

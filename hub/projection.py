@@ -40,6 +40,7 @@ from hub.decisions import (
     customer_key_of,
     decision_columns,
     indexed_rules,
+    lines_facts,
     mixed_note,
     offline_refusal,
     offline_verdict,
@@ -110,7 +111,7 @@ class Loaded:
     history: dict[str, list[PriorRefund]] = field(default_factory=dict)  # by customer key
     offline_limits: dict[str, Money | None] = field(default_factory=dict)  # by store
     orders: dict[str, OrderFacts] = field(default_factory=dict)  # synced Amazon orders by id
-    items: dict[Key, list[ItemFacts]] = field(default_factory=dict)  # stored returns' lines
+    items: dict[Key, tuple[ItemFacts, ...]] = field(default_factory=dict)  # stored returns
     risk: dict[str, str] = field(default_factory=dict)  # flagged order id / customer key: why
 
 
@@ -354,7 +355,7 @@ class Projector:
             self._paid((row["store_id"], row["return_id"])), row["customer_key"],
             ordered_at=order.purchased_at if order else ret.get("sold_at"),
             delivered_at=order.deliver_by if order else None,
-            items=tuple(self._items((row["store_id"], row["return_id"]))),
+            items=self._items((row["store_id"], row["return_id"])),
             high_risk=self._risk_note(row) is not None)
 
     def _risk_note(self, row: Row) -> str | None:
@@ -366,20 +367,19 @@ class Projector:
                 for kind, subject in subjects if subject and subject in self.loaded.risk]
         return "; ".join(said) or None
 
-    def _items(self, key: Key) -> list[ItemFacts]:
+    def _items(self, key: Key) -> tuple[ItemFacts, ...]:
         if key in self.loaded.items:
             return self.loaded.items[key]
-        return [ItemFacts(i["category"], i["opened"]) for i in self.changes.items
-                if (i["store_id"], i["return_id"]) == key]
+        return lines_facts(self._new_lines(key))[1]
 
     def _paid(self, key: Key) -> Money | None:
         if key in self.loaded.paid:
             return self.loaded.paid[key]
-        lines = [i for i in self.changes.items if (i["store_id"], i["return_id"]) == key]
-        if not lines or len({i["currency"] for i in lines}) != 1:
-            return None
-        total = sum(i["unit_price"] * i["quantity"] for i in lines)
-        return money_of(total, lines[0]["currency"])
+        return lines_facts(self._new_lines(key))[0]
+
+    def _new_lines(self, key: Key) -> list[Row]:
+        """The lines of a return received in this batch, in order."""
+        return [i for i in self.changes.items if (i["store_id"], i["return_id"]) == key]
 
     def _decide(self, row: Row, offline_by: str | None = None) -> None:
         policy = self.loaded.policy

@@ -26,7 +26,7 @@ from sqlalchemy import Connection, and_, select
 
 from hub import policy_store
 from hub.db.schema import refunds, return_items, returns
-from hub.decisions import ItemFacts, RefundFacts, requests_of
+from hub.decisions import ItemFacts, RefundFacts, lines_facts, requests_of
 from hub.policy import (
     CompiledPolicy,
     Decision,
@@ -63,18 +63,10 @@ def _lines(conn: Connection, since: datetime) -> tuple[dict[Key, Money | None],
     )
     lines: dict[Key, list[Any]] = defaultdict(list)
     for r in rows:
-        lines[(r.store_id, r.return_id)].append(r)
-    out: dict[Key, Money | None] = {}
-    for key, items in lines.items():
-        currencies = {i.currency for i in items}
-        out[key] = (
-            None
-            if len(currencies) != 1
-            else money_of(sum(i.unit_price * i.quantity for i in items), currencies.pop())
-        )
-    facts = {key: tuple(ItemFacts(i.category, i.opened) for i in items)
-             for key, items in lines.items()}
-    return out, facts
+        lines[(r.store_id, r.return_id)].append(r._mapping)
+    facts = {key: lines_facts(items) for key, items in lines.items()}
+    return ({key: paid for key, (paid, _) in facts.items()},
+            {key: items for key, (_, items) in facts.items()})
 
 
 def _history(conn: Connection, customers: set[str]) -> dict[str, list[tuple[Key, PriorRefund]]]:

@@ -30,7 +30,7 @@ from hub.db.schema import (
     returns,
     stores,
 )
-from hub.decisions import AMAZON_CHANNELS, ItemFacts, customer_key_of, order_facts_for
+from hub.decisions import AMAZON_CHANNELS, ItemFacts, customer_key_of, lines_facts, order_facts_for
 from hub.policy import PriorRefund
 from hub.projection import Changes, Loaded
 from hub.refunds import RefundState
@@ -117,7 +117,7 @@ def _load_for_decisions(tx: Tx, loaded: Loaded,
 
 
 def _lines(conn: Connection, keys: set[Key]) -> tuple[dict[Key, Money | None],
-                                                      dict[Key, list[ItemFacts]]]:
+                                                      dict[Key, tuple[ItemFacts, ...]]]:
     """Item totals of stored returns (None when their lines mix currencies), and their lines as
     the policy sees them."""
     lines: dict[Key, list[Any]] = {k: [] for k in keys}
@@ -125,15 +125,10 @@ def _lines(conn: Connection, keys: set[Key]) -> tuple[dict[Key, Money | None],
         key = (row["store_id"], row["return_id"])
         if key in lines:
             lines[key].append(row)
-    paid: dict[Key, Money | None] = {}
-    for key, rows in lines.items():
-        rows.sort(key=lambda r: r["line_no"])
-        currencies = {r["currency"] for r in rows}
-        paid[key] = None if len(currencies) != 1 else money_of(
-            sum(r["unit_price"] * r["quantity"] for r in rows), currencies.pop())
-    items = {key: [ItemFacts(r["category"], r["opened"]) for r in rows]
+    facts = {key: lines_facts(sorted(rows, key=lambda r: r["line_no"]))
              for key, rows in lines.items()}
-    return paid, items
+    return ({key: paid for key, (paid, _) in facts.items()},
+            {key: items for key, (_, items) in facts.items()})
 
 
 def _history(conn: Connection, customers: set[str]) -> dict[str, list[PriorRefund]]:
