@@ -17,7 +17,7 @@ from hub.migrations import current, downgrade, head, upgrade
 
 
 def test_upgrade_builds_every_table_and_matches_the_schema(db_url: str) -> None:
-    assert upgrade(db_url) == head() == "0007"
+    assert upgrade(db_url) == head() == "0010"
     engine = make_engine(db_url)
     try:
         assert set(metadata.tables) <= set(inspect(engine).get_table_names())
