@@ -28,6 +28,7 @@ from enum import StrEnum
 
 from edge_agent.errors import Conflict, InvalidRequest, TransitionRefused
 from protocol import Channel, ExpectedReturn, Money, ReturnItem, format_utc
+from protocol.limits import MAX_AMOUNT, MAX_AMOUNT_INTEGER_DIGITS
 
 
 class ReturnState(StrEnum):
@@ -102,6 +103,10 @@ def total_of(items: list[ReturnItem]) -> Money:
                 f"all items must be in one currency: {item.unit_price.currency} is not {currency}",
                 field=f"items.{index}.unit_price.currency")
         amount += item.unit_price.amount * item.quantity
+    if abs(amount) >= MAX_AMOUNT:  # the hub could not apply it: refuse it here, not there
+        raise InvalidRequest(f"the items total {amount} {currency} has more than "
+                             f"{MAX_AMOUNT_INTEGER_DIGITS} digits before the decimal point",
+                             field="items")
     return Money(amount=amount, currency=currency)
 
 

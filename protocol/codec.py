@@ -1,20 +1,29 @@
 """Bytes <-> Envelope. The only way messages enter or leave a process.
 
 ``decode`` raises exactly one error type, ``DecodeError``, with a sentence and the dotted path of
-the field at fault; it never lets a pydantic or JSON error escape. Payloads above
-``MAX_PAYLOAD_BYTES`` are refused before parsing.
+the field at fault; it never lets a pydantic, JSON, recursion or other error escape.
+
+Rules:
+- bounds hold before parsing: payloads above ``MAX_PAYLOAD_BYTES`` and JSON nested deeper than
+  ``MAX_JSON_DEPTH`` are refused without calling the JSON parser (the depth is measured by C-speed
+  byte scans, never by recursion: a 200 KB ``[[[[…`` costs microseconds, not a RecursionError);
+- field bounds (string and list lengths, amounts) are the types' own, from ``protocol.limits``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 from pydantic import ValidationError
 
 from protocol.envelope import BODY_TYPES, Envelope
 from protocol.errors import DecodeError
+from protocol.limits import MAX_JSON_DEPTH, MAX_PAYLOAD_BYTES
 
-MAX_PAYLOAD_BYTES = 256 * 1024
+# A JSON string literal (unrolled loop: linear, no backtracking); brackets inside strings are text.
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
 
 
 def encode(envelope: Envelope) -> bytes:
@@ -29,9 +38,11 @@ def decode(payload: bytes | str, expect: frozenset[str] | None = None) -> Envelo
     raw = payload.encode("utf-8") if isinstance(payload, str) else payload
     if len(raw) > MAX_PAYLOAD_BYTES:
         raise DecodeError(f"message of {len(raw)} bytes exceeds the {MAX_PAYLOAD_BYTES} byte limit")
+    if not _shallow(raw):
+        raise DecodeError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels (or unbalanced)")
     try:
         data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+    except (ValueError, RecursionError) as err:  # JSONDecodeError, UnicodeDecodeError, int digits
         raise DecodeError(f"not valid UTF-8 JSON: {err}") from err
     if not isinstance(data, dict):
         raise DecodeError("a message must be a JSON object")
@@ -51,6 +62,27 @@ def decode(payload: bytes | str, expect: frozenset[str] | None = None) -> Envelo
         return Envelope.model_validate({**data, "body": typed})
     except ValidationError as err:
         raise _to_decode_error(err, kind, []) from err
+
+
+def _shallow(raw: bytes) -> bool:
+    """True when no bracket is nested deeper than ``MAX_JSON_DEPTH`` (strings do not count).
+
+    Each round deletes the innermost ``{}``/``[]`` pairs, so ``MAX_JSON_DEPTH`` rounds empty any
+    balanced text that is shallow enough; whatever is left is too deep or unbalanced (and then
+    not JSON either). All work is bytes methods in C; no recursion.
+    """
+    if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:
+        return True  # too few brackets to be too deep: the common small message stops here
+    brackets = _STRING.sub(b"", raw).translate(None, _NOT_BRACKET) if b'"' in raw else \
+        raw.translate(None, _NOT_BRACKET)
+    for _ in range(MAX_JSON_DEPTH):
+        if not brackets:
+            return True
+        shorter = brackets.replace(b"{}", b"").replace(b"[]", b"")
+        if len(shorter) == len(brackets):
+            return False  # unbalanced or mismatched: not JSON
+        brackets = shorter
+    return not brackets
 
 
 def _to_decode_error(err: ValidationError, kind: str, prefix: list[str]) -> DecodeError:
