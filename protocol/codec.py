@@ -13,7 +13,6 @@ Rules:
 from __future__ import annotations
 
 import json
-import re
 
 from pydantic import ValidationError
 
@@ -21,9 +20,9 @@ from protocol.envelope import BODY_TYPES, Envelope
 from protocol.errors import DecodeError
 from protocol.limits import MAX_JSON_DEPTH, MAX_PAYLOAD_BYTES
 
-# A JSON string literal (unrolled loop: linear, no backtracking); brackets inside strings are text.
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
-_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'[]{}"')
+_BRACKETS = bytes.maketrans(b"[{]}", b"(())")
+_TOO_DEEP = b"(" * (MAX_JSON_DEPTH + 1)
 
 
 def encode(envelope: Envelope) -> bytes:
@@ -65,22 +64,29 @@ def decode(payload: bytes | str, expect: frozenset[str] | None = None) -> Envelo
 
 
 def _shallow(raw: bytes) -> bool:
-    """True when no bracket is nested deeper than ``MAX_JSON_DEPTH`` (strings do not count).
+    """True when no object/array is nested deeper than ``MAX_JSON_DEPTH`` (strings do not count).
 
-    Each round deletes the innermost ``{}``/``[]`` pairs, so ``MAX_JSON_DEPTH`` rounds empty any
-    balanced text that is shallow enough; whatever is left is too deep or unbalanced (and then
-    not JSON either). All work is bytes methods in C; no recursion.
+    Only bytes methods (C speed), no regex, no recursion: escaped characters go, everything but
+    quotes and brackets goes, brackets become ``(`` and ``)``, the insides of strings go (every
+    other piece between quotes); then each
+    round deletes the innermost ``()`` pairs, so ``MAX_JSON_DEPTH`` rounds empty any balanced
+    text that is shallow enough. Mismatched kinds (``[}``) pass here and fail in the parser,
+    which then recurses at most ``MAX_JSON_DEPTH`` levels.
     """
     if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:
-        return True  # too few brackets to be too deep: the common small message stops here
-    brackets = _STRING.sub(b"", raw).translate(None, _NOT_BRACKET) if b'"' in raw else \
-        raw.translate(None, _NOT_BRACKET)
+        return True  # too few brackets to be too deep: most messages stop here
+    if b"\\" in raw:
+        raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    kept = raw.translate(_BRACKETS, _NOT_STRUCTURE)  # only quotes and brackets: short
+    brackets = b"".join(kept.split(b'"')[::2]) if b'"' in kept else kept
+    if _TOO_DEEP in brackets:
+        return False  # a plain run of openers: the hostile case, answered in one scan
     for _ in range(MAX_JSON_DEPTH):
         if not brackets:
             return True
-        shorter = brackets.replace(b"{}", b"").replace(b"[]", b"")
+        shorter = brackets.replace(b"()", b"")
         if len(shorter) == len(brackets):
-            return False  # unbalanced or mismatched: not JSON
+            return False  # unbalanced: not JSON
         brackets = shorter
     return not brackets
 
