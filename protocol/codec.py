@@ -37,7 +37,7 @@ def decode(payload: bytes | str, expect: frozenset[str] | None = None) -> Envelo
     raw = payload.encode("utf-8") if isinstance(payload, str) else payload
     if len(raw) > MAX_PAYLOAD_BYTES:
         raise DecodeError(f"message of {len(raw)} bytes exceeds the {MAX_PAYLOAD_BYTES} byte limit")
-    if not _shallow(raw):
+    if not within_depth(raw):
         raise DecodeError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels (or unbalanced)")
     try:
         data = json.loads(raw)
@@ -63,7 +63,7 @@ def decode(payload: bytes | str, expect: frozenset[str] | None = None) -> Envelo
         raise _to_decode_error(err, kind, []) from err
 
 
-def _shallow(raw: bytes) -> bool:
+def within_depth(raw: bytes) -> bool:
     """True when no object/array is nested deeper than ``MAX_JSON_DEPTH`` (strings do not count).
 
     Only bytes methods (C speed), no regex, no recursion: escaped characters go, everything but

@@ -20,6 +20,8 @@ from decimal import Decimal
 MAX_PAYLOAD_BYTES = 256 * 1024  # one MQTT message; the broker's message_size_limit is the same
 MAX_JSON_DEPTH = 32  # nested objects/arrays in one message (an envelope needs about 5)
 
+MAX_SEQ = 2**63 - 1  # a node's event seq: the hub stores it as BIGINT
+
 MAX_CODE_CHARS = 64  # ids, SKUs, codes
 MAX_TEXT_CHARS = 200  # a short human text: a reason, a description
 MAX_NOTE_CHARS = 2000  # a free note, one reason of a decision
@@ -55,9 +57,10 @@ def clip(text: str, limit: int = MAX_NOTE_CHARS) -> str:
 
 def clip_list(texts: list[str], limit: int = MAX_REASONS,
               chars: int = MAX_NOTE_CHARS) -> list[str]:
-    """At most ``limit`` texts, each clipped; the last one says how many more were left out."""
+    """At most ``limit`` texts, each clipped: the first ones, a "+N more", and the last one (the
+    newest, e.g. an approver's verdict, stays visible)."""
     clipped = [clip(t, chars) for t in texts]
     if len(clipped) <= limit:
         return clipped
-    kept = clipped[: limit - 1]
-    return [*kept, f"+{len(clipped) - len(kept)} more"]
+    head = clipped[: limit - 2]
+    return [*head, f"+{len(clipped) - len(head) - 1} more", clipped[-1]]

@@ -119,7 +119,8 @@ def test_clip_and_clip_list_bound_composed_texts() -> None:
     assert limits.clip("short") == "short"
     many = limits.clip_list([f"r{i}" for i in range(50)])
     assert len(many) == limits.MAX_REASONS
-    assert many[-1] == f"+{50 - limits.MAX_REASONS + 1} more"
+    assert many[-2] == f"+{50 - limits.MAX_REASONS + 1} more"
+    assert many[-1] == "r49"
     assert limits.clip_list(["a", "b"]) == ["a", "b"]
 
 
