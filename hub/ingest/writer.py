@@ -118,10 +118,9 @@ class IngestWriter:
     def _main(self) -> None:
         try:
             self._run()
-        except BaseException as err:  # recorded for health, then the thread ends
+        except BaseException as err:  # recorded for health; the thread ends here either way
             self.last_error = f"the ingest thread died: {err!r}"
             log.critical(self.last_error, exc_info=True)
-            raise
 
     def _run(self) -> None:
         while True:
