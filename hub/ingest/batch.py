@@ -88,7 +88,7 @@ def store_batch(tx: Tx, items: Sequence[Classified]) -> BatchResult:
     keys = [e.key for e in events] + [b.key for b in broken] + [s.key for s in statuses]
     cursors = _cursors(conn, keys, tx.now)
     fresh, repeats = _fresh(conn, cursors, events)
-    taken, broken_repeats = _take(conn, cursors, broken, fresh)
+    taken, broken_repeats, bad_copies = _take(conn, cursors, broken, fresh)
     reused = _reused(conn, repeats, fresh) if repeats else []
     result.duplicates = len(repeats) - len(reused) + broken_repeats
     _insert_inbox(conn, fresh, tx.now)
@@ -101,7 +101,7 @@ def store_batch(tx: Tx, items: Sequence[Classified]) -> BatchResult:
     state.flush(tx, projector.changes)
     result.came_online = _apply_statuses(cursors, statuses)
     _save_cursors(conn, cursors.values(), tx.now)
-    rejected = [i for i in items if isinstance(i, Rejected)] + reused
+    rejected = [i for i in items if isinstance(i, Rejected)] + reused + bad_copies
     result.dead += _dead_letters(conn, rejected, projector.changes.problems, tx.now)
     result.acks = {k: cursors[k].ack() for k in [e.key for e in events] + [b.key for b in broken]}
     result.stored, result.applied = len(fresh), len(ready)
@@ -210,20 +210,32 @@ def _held_seqs(conn: Connection, key: Key, seqs: list[int]) -> set[int]:
 
 
 def _take(conn: Connection, cursors: Mapping[Key, Cursor], broken: Sequence[Unprocessable],
-          fresh: Sequence[NodeEvent]) -> tuple[list[Unprocessable], int]:
-    """Unprocessable events whose seq is free (they take it), and how many were repeats."""
+          fresh: Sequence[NodeEvent]) -> tuple[list[Unprocessable], int, list[Rejected]]:
+    """Unprocessable events whose seq is free (they take it); how many are resends of one
+    already recorded (duplicates); and bad copies of a seq the hub holds otherwise (dead)."""
     claimed = {(e.key, e.envelope.seq) for e in fresh}
     taken: list[Unprocessable] = []
     repeats = 0
+    bad_copies: list[Rejected] = []
     for item in broken:
         cursor = cursors[item.key]
-        if (item.seq <= cursor.contiguous or (item.key, item.seq) in claimed
-                or (item.seq <= cursor.highest and _held_seqs(conn, item.key, [item.seq]))):
-            repeats += 1  # the seq is held: a resend of this copy, or a bad copy of a good one
+        held = (item.seq <= cursor.contiguous or (item.key, item.seq) in claimed
+                or (item.seq <= cursor.highest and _held_seqs(conn, item.key, [item.seq])))
+        if not held:
+            claimed.add((item.key, item.seq))
+            taken.append(item)
             continue
-        claimed.add((item.key, item.seq))
-        taken.append(item)
-    return taken, repeats
+        recorded = {t.seq: t.message_id for t in taken if t.key == item.key}
+        recorded |= _unprocessable_seqs(conn, item.key, [item.seq])
+        if item.seq in recorded and recorded[item.seq] == item.message_id:
+            repeats += 1  # the node resending the same unprocessable event
+            continue
+        sender = f"{item.store_id}/{item.node_id}"
+        bad_copies.append(Rejected(
+            node_topic(item.store_id, item.node_id, TopicKind.EVENTS), sender,
+            f"an unprocessable message claims seq {item.seq} of {sender}, which the hub already "
+            f"holds: {item.reason}", item.field, item.payload))
+    return taken, repeats, bad_copies
 
 
 def _record_unprocessable(conn: Connection, taken: Sequence[Unprocessable],

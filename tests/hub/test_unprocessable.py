@@ -33,7 +33,8 @@ def test_an_undecodable_event_with_its_seq_is_skipped_and_later_events_apply(
         engine: Engine) -> None:
     """Promise: a poisoned event never stalls its node: its seq is taken, later events apply."""
     ingest(engine, received("s1", "n1", 1, "R1"))
-    result = ingest(engine, (TOPIC, _poisoned(2)), received("s1", "n1", 3, "R3"))
+    poison = _poisoned(2)
+    result = ingest(engine, (TOPIC, poison), received("s1", "n1", 3, "R3"))
     assert result.unprocessable == 1 and result.acks[("s1", "n1")].up_to_seq == 3
     assert node_row(engine, "s1", "n1").contiguous_seq == 3
     assert _return_ids(engine) == ["R1", "R3"]
@@ -43,7 +44,7 @@ def test_an_undecodable_event_with_its_seq_is_skipped_and_later_events_apply(
     assert (skipped.seq, skipped.dead_letter_id) == (2, letter.id)
     assert "digits before the decimal point" in letter.reason and letter.field
     # each resend of it is a duplicate: no new dead letter, no stall
-    again = ingest(engine, (TOPIC, _poisoned(2)), received("s1", "n1", 4, "R4"))
+    again = ingest(engine, (TOPIC, poison), received("s1", "n1", 4, "R4"))
     assert again.duplicates == 1 and again.dead == []
     assert node_row(engine, "s1", "n1").contiguous_seq == 4
 
@@ -99,3 +100,14 @@ def test_operator_lists_shows_and_resolves_dead_letters_audited(engine: Engine,
         entry = conn.execute(select(audit_log).where(
             audit_log.c.action == "dead_letter.resolved")).one()
     assert entry.entity_id == letter_id and entry.reason == "re-entered R2 by hand"
+
+
+def test_a_bad_copy_of_a_held_seq_is_dead_lettered_not_dropped(engine: Engine) -> None:
+    """Promise: nothing is silently dropped: a poisoned message claiming a seq the hub already
+    applied is dead-lettered, and the applied event stays."""
+    ingest(engine, received("s1", "n1", 1, "R1"), received("s1", "n1", 2, "R2"))
+    result = ingest(engine, (TOPIC, _poisoned(2)))
+    assert result.unprocessable == 0 and len(result.dead) == 1
+    assert "already holds" in result.dead[0]
+    assert _return_ids(engine) == ["R1", "R2"]
+    assert node_row(engine, "s1", "n1").contiguous_seq == 2
