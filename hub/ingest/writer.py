@@ -13,8 +13,9 @@ Rules:
   and seq: it takes its seq, so the node's stream moves on (``batch``), and is dead-lettered;
   anything else is dead-lettered (payload capped) and acked;
 - every exception is caught per batch, counted (``acorn_hub_ingest_errors``) and the thread
-  keeps running; if the thread dies all the same, ``ensure_running`` (called by the runtime's
-  supervisor) restarts it, and ``state`` says so for ``/api/health``;
+  keeps running; if the thread dies all the same, its batch is queued again (once),
+  ``ensure_running`` (called by the runtime's supervisor) restarts it, and ``state`` says so for
+  ``/api/health``;
 - ``stop`` drains what is queued (commit + ack), then returns; whatever arrives later is not
   acked and the broker redelivers it to the next session.
 """
@@ -73,6 +74,8 @@ class IngestWriter:
         self.errors = 0  # exceptions caught (the thread went on)
         self.restarts = 0  # times the thread died and was started again
         self.last_error: str | None = None
+        self._inflight: list[Incoming] = []  # the batch being processed, for a restart
+        self._requeued: set[tuple[int, int]] = set()  # (generation, mid) put back once already
         self._thread = self._new_thread()
 
     def _new_thread(self) -> threading.Thread:
@@ -121,6 +124,17 @@ class IngestWriter:
         except BaseException as err:  # recorded for health; the thread ends here either way
             self.last_error = f"the ingest thread died: {err!r}"
             log.critical(self.last_error, exc_info=True)
+            self._put_back()
+
+    def _put_back(self) -> None:
+        """Queue the dying thread's batch again for the restarted one; a message that was in
+        flight at two deaths is left unacked instead (the broker redelivers it next session)."""
+        for message in self._inflight:
+            key = (message.generation, message.mid)
+            if key not in self._requeued:
+                self._requeued.add(key)
+                self._queue.put(message)
+        self._inflight = []
 
     def _run(self) -> None:
         while True:
@@ -130,10 +144,12 @@ class IngestWriter:
             batch = self._collect(min(self._batch_size, self._budget) if stopping else
                                   self._batch_size)
             if batch:
+                self._inflight = batch
                 try:
                     self._process_with_retry(batch)
                 except Exception as err:  # counted; the thread must go on
                     self._caught(err, batch)
+                self._inflight = []
                 self._budget -= len(batch) if stopping else 0
             elif stopping:
                 return

@@ -12,8 +12,11 @@ from hub.cli import app
 from hub.db.engine import reading
 from hub.db.schema import audit_log, dead_letters, returns, unprocessable_events
 from hub.ingest.dead import PAYLOAD_CAP
+from hub.ingest.writer import IngestWriter
+from hub.metrics import HubMetrics
 from protocol import TopicKind, encode, node_topic
-from tests.hub.helpers import ingest, node_row, received
+from tests.hub.helpers import ingest, node_row, received, wait_for
+from tests.hub.test_writer import MemoryLink, message, stored
 
 TOPIC = node_topic("s1", "n1", TopicKind.EVENTS)
 
@@ -111,3 +114,30 @@ def test_a_bad_copy_of_a_held_seq_is_dead_lettered_not_dropped(engine: Engine) -
     assert "already holds" in result.dead[0]
     assert _return_ids(engine) == ["R1", "R2"]
     assert node_row(engine, "s1", "n1").contiguous_seq == 2
+
+
+def test_a_writer_thread_that_dies_is_restarted_and_its_batch_is_not_lost(engine: Engine) -> None:
+    """Promise: if the ingest thread really dies (a BaseException escapes), ensure_running
+    starts it again, the dying batch is processed again, and nothing is stored twice."""
+    deaths: list[int] = []
+
+    def die_once(_result: object) -> None:
+        if not deaths:
+            deaths.append(1)
+            raise SystemExit("the ingest thread is killed")
+
+    link = MemoryLink()
+    writer = IngestWriter(engine, link, HubMetrics(), batch_size=10, batch_ms=5,
+                          on_batch=die_once)
+    writer.start()
+    try:
+        writer.submit(message(1, encode(received("s1", "n1", 1, "R1"))))
+        wait_for(lambda: not writer.running, what="the thread to die")
+        assert writer.state()["running"] is False
+        assert "SystemExit" in str(writer.state()["last_error"])
+        assert writer.ensure_running() and writer.restarts == 1
+        writer.submit(message(2, encode(received("s1", "n1", 2, "R2"))))
+        wait_for(lambda: node_row(engine, "s1", "n1").contiguous_seq == 2, what="ingest goes on")
+        assert stored(engine) == 2 and _return_ids(engine) == ["R1", "R2"]
+    finally:
+        writer.stop()
