@@ -152,6 +152,27 @@ def test_deep_nesting_retained_survives_a_restart_with_a_wiped_session(
     node_a.probe.publish(node_a_events(), b"", retain=True)  # clear it, if it was kept
 
 
+def test_poison_queued_in_the_hub_session_does_not_stop_a_restarted_hub(
+        db_url: str, broker: TestBroker, node_a: NodeProbe, node_b: NodeProbe) -> None:
+    """Promise: poisons the broker kept for the hub while it was down (its persistent session
+    redelivers them at restart) are dead-lettered; the restarted hub ingests everyone."""
+    settings = hub_settings(db_url, broker)  # one client id: the same persistent session
+    flow = Flow(node_b)
+    with contextlib_hub_settings(settings) as first:
+        flow.send()
+        flow.applied(first)
+    node_a.raw(TopicKind.EVENTS, DEEP)  # queued for the hub's session while it is down
+    poison = poisoned_amount(1)
+    node_a.raw(TopicKind.EVENTS, poison)
+    node_a.send(received(A, NODE, 2, "A2"))
+    flow.send()
+    with contextlib_hub_settings(settings) as second:
+        flow.applied(second)
+        wait_for(lambda: contiguous(second, A) == 2, WAIT, "store A applied past its poison")
+        assert count(second, dead_letters) == 2
+        assert second.client.get("/api/health").json()["status"] == "ok"
+
+
 def node_a_events() -> str:
     return f"acorn/v1/stores/{A}/nodes/{NODE}/events"
 
