@@ -18,6 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from protocol import Channel, ComplianceTag, Disposition, Grade, Money, RefundPayment, ReturnItem
+from protocol.limits import MAX_COMPLIANCE_TAGS, MAX_ITEMS, MAX_PHOTOS, MAX_SCANNED_CODES
 from protocol.returns import Category, Code, Note, Text
 from protocol.timeutil import UtcDatetime
 
@@ -60,12 +61,12 @@ class ReturnRequest(_Request):
     """Record a return taken in at the counter (and, by default, ask the hub for its refund)."""
 
     channel: Channel
-    items: list[ItemRequest] = Field(min_length=1, max_length=100)
+    items: list[ItemRequest] = Field(min_length=1, max_length=MAX_ITEMS)
     reason: Text
     order_id: Code | None = None
     rma_id: Code | None = None
     marketplace_id: Code | None = None
-    scanned_codes: list[Code] = Field(default_factory=list, max_length=50)
+    scanned_codes: list[Code] = Field(default_factory=list, max_length=MAX_SCANNED_CODES)
     staff_id: Code | None = None
     sold_at: UtcDatetime | None = Field(
         default=None, description="when the original sale happened (from the sale receipt), UTC "
@@ -86,8 +87,9 @@ class InspectionRequest(_Request):
     grade: Grade
     reason: Text | None = None
     notes: Note = ""
-    compliance_tags: list[ComplianceTag] = Field(default_factory=list)
-    photos: list[Code] = Field(default_factory=list, max_length=20)
+    compliance_tags: list[ComplianceTag] = Field(default_factory=list,
+                                                 max_length=MAX_COMPLIANCE_TAGS)
+    photos: list[Code] = Field(default_factory=list, max_length=MAX_PHOTOS)
     inspected_by: Code | None = None
 
 

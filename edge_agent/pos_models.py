@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from edge_agent.models import ExpectedView, RefundMethod, ReturnView
 from protocol import Money
+from protocol.limits import MAX_ITEMS
 from protocol.returns import Category, Code, Text
 from protocol.timeutil import UtcDatetime
 
@@ -62,7 +63,7 @@ class PosReturnRequest(_Request):
         description="the POS's own id of this return transaction; posting it again returns the "
         "return already recorded (200) instead of recording a second one")
     receipt_id: Code = Field(description="the original sale receipt (kept as the order id)")
-    lines: list[PosLine] = Field(min_length=1, max_length=100)
+    lines: list[PosLine] = Field(min_length=1, max_length=MAX_ITEMS)
     reason: Text = Field(description="why the customer returns it, e.g. defective")
     refund_mode: RefundMode = Field(default="original_payment",
                                     description="how the POS refunds the customer")

@@ -28,6 +28,7 @@ from enum import StrEnum
 
 from edge_agent.errors import Conflict, InvalidRequest, TransitionRefused
 from protocol import Channel, ExpectedReturn, Money, ReturnItem, format_utc
+from protocol.limits import MAX_AMOUNT, MAX_AMOUNT_INTEGER_DIGITS, MAX_MISMATCH_REASONS, clip_list
 
 
 class ReturnState(StrEnum):
@@ -102,12 +103,17 @@ def total_of(items: list[ReturnItem]) -> Money:
                 f"all items must be in one currency: {item.unit_price.currency} is not {currency}",
                 field=f"items.{index}.unit_price.currency")
         amount += item.unit_price.amount * item.quantity
+    if abs(amount) >= MAX_AMOUNT:  # the hub could not apply it: refuse it here, not there
+        raise InvalidRequest(f"the items total {amount} {currency} has more than "
+                             f"{MAX_AMOUNT_INTEGER_DIGITS} digits before the decimal point",
+                             field="items")
     return Money(amount=amount, currency=currency)
 
 
 def mismatches(items: list[ReturnItem], order_id: str | None,
                expected: ExpectedReturn | None) -> list[str]:
-    """Why the received items differ from the expected return (empty: they match, or no RMA)."""
+    """Why the received items differ from the expected return (empty: they match, or no RMA);
+    at most the protocol's ``MAX_MISMATCH_REASONS``, the last saying how many more."""
     if expected is None:
         return []
     found: list[str] = []
@@ -121,7 +127,7 @@ def mismatches(items: list[ReturnItem], order_id: str | None,
     for sku in sorted(got.keys() & want.keys()):
         if got[sku] != want[sku]:
             found.append(f"{sku}: returned {got[sku]}, RMA {expected.rma_id} expects {want[sku]}")
-    return found
+    return clip_list(found, MAX_MISMATCH_REASONS)  # bounded by construction: "+N more"
 
 
 def check_sold_at(sold_at: datetime | None, received_at: datetime) -> None:

@@ -19,7 +19,7 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy import Engine
 
-from hub import __version__, risk_cli
+from hub import __version__, dead_letters_cli, risk_cli
 from hub import commands as outbox
 from hub.amazon import cli as amazon_cli
 from hub.audit import AuditDraft, jsonable, verify
@@ -50,6 +50,7 @@ GROUPS: list[tuple[str, typer.Typer]] = [
     ("returns", returns_app), ("amazon", amazon_cli.app), ("users", users_app),
     ("stores", stores_app), ("policy", policy_app),
     ("risk", risk_cli.app),
+    ("dead-letters", dead_letters_cli.app),
 ]
 audit_app.command("export")(audit_export)
 for _name, _group in GROUPS:

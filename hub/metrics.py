@@ -37,6 +37,15 @@ class HubMetrics:
         self.sign_in_lockouts = Counter("acorn_hub_sign_in_lockouts",
                                         "usernames (user) and client addresses (client) locked "
                                         "after too many failed sign-ins", ["subject"], registry=r)
+        self.ingest_errors = Counter("acorn_hub_ingest_errors",
+                                     "exceptions caught in the ingest thread (it kept running)",
+                                     registry=r)
+        self.unprocessable = Counter("acorn_hub_ingest_unprocessable",
+                                     "events recorded unprocessable: their seq was skipped",
+                                     registry=r)
+        self.ingest_restarts = Counter("acorn_hub_ingest_restarts",
+                                       "times the ingest thread died and was restarted",
+                                       registry=r)
         self.mqtt_connected = Gauge("acorn_hub_mqtt_connected", "1 while connected to the broker",
                                     registry=r)
 

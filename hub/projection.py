@@ -70,6 +70,7 @@ from protocol import (
     ReturnReceived,
     new_message_id,
 )
+from protocol.limits import clip_list
 
 Key = tuple[str, str]
 HUB_REFUND_PREFIX = "H"  # refunds asked for at the hub (``hub.desk.requests``); no node has them
@@ -170,12 +171,17 @@ def to_asker(row: Row, body: Body) -> list[CommandDraft]:
 
 
 def refund_decided_body(row: Row, decided_at: datetime) -> RefundDecided:
-    """The ``refund.decided`` command body for a refund row."""
+    """The ``refund.decided`` command body for a refund row.
+
+    Its reasons are bounded by construction (``clip_list``: each cut to the protocol's note
+    length with an ellipsis, at most ``MAX_REASONS`` with a "+N more"), so however many rules or
+    risk flags fired, and however long their texts, the command is valid and the refund moves."""
     return RefundDecided(
         refund_id=row["refund_id"], return_id=row["return_id"],
         outcome=outcome_of(RefundState(row["state"]), row["outcome"] == "manual_review"),
         amount=money_of(row["amount"], row["currency"]), approval_level=row["approval_level"],
-        reasons=list(row["reasons"]), decided_by=row["decided_by"], decided_at=decided_at)
+        reasons=clip_list([str(r) for r in row["reasons"]]), decided_by=row["decided_by"],
+        decided_at=decided_at)
 
 
 class Projector:

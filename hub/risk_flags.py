@@ -30,6 +30,7 @@ from hub.db.risk_schema import risk_flags
 from hub.errors import Conflict, Forbidden, InputError, NotFound
 from hub.people.users import Actor
 from hub.permissions import HQ_APPROVERS, Principal
+from protocol.limits import MAX_NOTE_CHARS, clip
 
 Kind = Literal["order", "customer"]
 KINDS: tuple[Kind, ...] = ("order", "customer")
@@ -38,6 +39,7 @@ CUSTOMER_RE = re.compile(r"^[a-z][a-z0-9_-]{0,19}:\S{1,90}$")
 BUYER_RE = re.compile(r"^buyer:[0-9a-f]{64}$")
 REASON_MAX = 500
 CHUNK = 500
+RISK_REASON_CHARS = MAX_NOTE_CHARS // 2  # room for the rule text that quotes it
 ENTITY = "risk_flag"
 
 
@@ -178,7 +180,8 @@ def active_risk(conn: Connection, order_ids: set[str],
 
     Order flags match ``order_ids``, customer flags ``customer_keys`` (the two cannot collide: a
     customer key has a ``:``, an order id none); subjects without an active flag are absent.
-    Several flags on one subject: their distinct reasons, oldest flag first, joined with ``; ``.
+    Several flags on one subject: their distinct reasons, oldest flag first, joined with ``; ``
+    and clipped to ``RISK_REASON_CHARS`` (a rule text quotes it; the decision stays readable).
     One query per 500 orders and customers."""
     orders, customers = sorted(order_ids), sorted(customer_keys)
     reasons: dict[str, list[str]] = {}
@@ -195,4 +198,4 @@ def active_risk(conn: Connection, order_ids: set[str],
             said = reasons.setdefault(r.subject, [])
             if r.reason not in said:
                 said.append(r.reason)
-    return {subject: "; ".join(said) for subject, said in reasons.items()}
+    return {subject: clip("; ".join(said), RISK_REASON_CHARS) for subject, said in reasons.items()}

@@ -4,11 +4,17 @@ Started and stopped by the app's lifespan (so ``acorn-hub serve`` runs API and M
 process, and SIGTERM stops them together). Stopping order matters: the writer drains and acks
 what it holds while the connection is still up, then the publisher stops, then the link
 disconnects (the broker keeps the session and redelivers whatever was not acked).
+
+Rules:
+- the ingest thread is supervised: every ``ingest_supervise_seconds`` a small thread checks it
+  and starts it again if it died; ``ingest_state`` (shown by ``/api/health``) says whether it
+  runs, how often it was restarted and why it last failed.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 
 from sqlalchemy import Engine
 
@@ -39,10 +45,25 @@ class HubRuntime:
                                           settings.command_poll_seconds)
         self.config_sync = StoreConfigSync(engine, self.link, settings.config_publish_seconds)
         self._started = False
+        self._stop_supervising = threading.Event()
+        self._supervisor = threading.Thread(target=self._supervise, name="hub-ingest-supervisor",
+                                            daemon=True)
+
+    def ingest_state(self) -> dict[str, object]:
+        """Is the ingest thread running; restarts, errors caught, the last error."""
+        return self.writer.state()
+
+    def _supervise(self) -> None:
+        while not self._stop_supervising.wait(self.settings.ingest_supervise_seconds):
+            try:
+                self.writer.ensure_running()
+            except Exception:  # the supervisor itself must not die: try again next round
+                log.exception("could not restart the ingest thread")
 
     def start(self) -> None:
         """Start writer and publisher, then connect."""
         self.writer.start()
+        self._supervisor.start()
         self.publisher.start()
         self.config_sync.start()
         self.link.start()
@@ -54,6 +75,8 @@ class HubRuntime:
         """Drain and ack, stop publishing, disconnect."""
         if not self._started:
             return
+        self._stop_supervising.set()
+        self._supervisor.join(5)
         self.writer.stop()
         self.publisher.stop()
         self.config_sync.stop()

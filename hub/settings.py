@@ -62,6 +62,8 @@ class Settings(BaseSettings):
         "how often the hub looks for store config (PINs, offline limit) to publish"))
     ingest_batch_size: int = Field(500, ge=1, le=20000)
     ingest_batch_ms: int = Field(20, ge=0, le=5000)
+    ingest_supervise_seconds: float = Field(1.0, gt=0, description=(
+        "how often the hub checks that its ingest thread runs (and restarts it if it died)"))
     command_resend_seconds: float = Field(30.0, gt=0)
     command_poll_seconds: float = Field(1.0, gt=0, description="how often to look for new commands")
     advertise: bool = Field(False, description="announce the hub over mDNS as _acorn-hub._tcp")

@@ -4,7 +4,7 @@ No I/O here, and no import of anything else of ours or of any MQTT, SQL, web or 
 Errors: see ``protocol.errors`` (``ProtocolError`` > ``DecodeError``, ``TopicError``).
 """
 
-from protocol.codec import MAX_PAYLOAD_BYTES, decode, encode
+from protocol.codec import decode, encode
 from protocol.config import CONFIG_NODE_ID, StaffPin, StoreConfig
 from protocol.envelope import (
     BODY_TYPES,
@@ -17,6 +17,7 @@ from protocol.envelope import (
 )
 from protocol.errors import DecodeError, ProtocolError, TopicError
 from protocol.ids import check_id, new_message_id
+from protocol.limits import MAX_PAYLOAD_BYTES
 from protocol.link import Ack, NodeStatus
 from protocol.money import MINOR_UNITS, Money, minor_units
 from protocol.returns import (

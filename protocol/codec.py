@@ -1,8 +1,13 @@
 """Bytes <-> Envelope. The only way messages enter or leave a process.
 
 ``decode`` raises exactly one error type, ``DecodeError``, with a sentence and the dotted path of
-the field at fault; it never lets a pydantic or JSON error escape. Payloads above
-``MAX_PAYLOAD_BYTES`` are refused before parsing.
+the field at fault; it never lets a pydantic, JSON, recursion or other error escape.
+
+Rules:
+- bounds hold before parsing: payloads above ``MAX_PAYLOAD_BYTES`` and JSON nested deeper than
+  ``MAX_JSON_DEPTH`` are refused without calling the JSON parser (the depth is measured by C-speed
+  byte scans, never by recursion: a 200 KB ``[[[[…`` costs microseconds, not a RecursionError);
+- field bounds (string and list lengths, amounts) are the types' own, from ``protocol.limits``.
 """
 
 from __future__ import annotations
@@ -13,8 +18,11 @@ from pydantic import ValidationError
 
 from protocol.envelope import BODY_TYPES, Envelope
 from protocol.errors import DecodeError
+from protocol.limits import MAX_JSON_DEPTH, MAX_PAYLOAD_BYTES
 
-MAX_PAYLOAD_BYTES = 256 * 1024
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'[]{}"')
+_BRACKETS = bytes.maketrans(b"[{]}", b"(())")
+_TOO_DEEP = b"(" * (MAX_JSON_DEPTH + 1)
 
 
 def encode(envelope: Envelope) -> bytes:
@@ -29,9 +37,11 @@ def decode(payload: bytes | str, expect: frozenset[str] | None = None) -> Envelo
     raw = payload.encode("utf-8") if isinstance(payload, str) else payload
     if len(raw) > MAX_PAYLOAD_BYTES:
         raise DecodeError(f"message of {len(raw)} bytes exceeds the {MAX_PAYLOAD_BYTES} byte limit")
+    if not within_depth(raw):
+        raise DecodeError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels (or unbalanced)")
     try:
         data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+    except (ValueError, RecursionError) as err:  # JSONDecodeError, UnicodeDecodeError, int digits
         raise DecodeError(f"not valid UTF-8 JSON: {err}") from err
     if not isinstance(data, dict):
         raise DecodeError("a message must be a JSON object")
@@ -51,6 +61,34 @@ def decode(payload: bytes | str, expect: frozenset[str] | None = None) -> Envelo
         return Envelope.model_validate({**data, "body": typed})
     except ValidationError as err:
         raise _to_decode_error(err, kind, []) from err
+
+
+def within_depth(raw: bytes) -> bool:
+    """True when no object/array is nested deeper than ``MAX_JSON_DEPTH`` (strings do not count).
+
+    Only bytes methods (C speed), no regex, no recursion: escaped characters go, everything but
+    quotes and brackets goes, brackets become ``(`` and ``)``, the insides of strings go (every
+    other piece between quotes); then each
+    round deletes the innermost ``()`` pairs, so ``MAX_JSON_DEPTH`` rounds empty any balanced
+    text that is shallow enough. Mismatched kinds (``[}``) pass here and fail in the parser,
+    which then recurses at most ``MAX_JSON_DEPTH`` levels.
+    """
+    if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:
+        return True  # too few brackets to be too deep: most messages stop here
+    if b"\\" in raw:
+        raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    kept = raw.translate(_BRACKETS, _NOT_STRUCTURE)  # only quotes and brackets: short
+    brackets = b"".join(kept.split(b'"')[::2]) if b'"' in kept else kept
+    if _TOO_DEEP in brackets:
+        return False  # a plain run of openers: the hostile case, answered in one scan
+    for _ in range(MAX_JSON_DEPTH):
+        if not brackets:
+            return True
+        shorter = brackets.replace(b"()", b"")
+        if len(shorter) == len(brackets):
+            return False  # unbalanced: not JSON
+        brackets = shorter
+    return not brackets
 
 
 def _to_decode_error(err: ValidationError, kind: str, prefix: list[str]) -> DecodeError:

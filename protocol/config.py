@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
+from protocol.limits import MAX_STAFF
 from protocol.money import Money
 from protocol.returns import Body, Code
 from protocol.timeutil import UtcDatetime
@@ -38,5 +39,5 @@ class StoreConfig(Body):
     version: int = Field(ge=1)
     issued_at: UtcDatetime
     offline_refund_limit: Money | None = None
-    staff: list[StaffPin] = Field(default_factory=list, max_length=500)
+    staff: list[StaffPin] = Field(default_factory=list, max_length=MAX_STAFF)
     policy_version: int | None = None

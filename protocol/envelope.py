@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, model_validat
 
 from protocol.config import StoreConfig
 from protocol.ids import MessageId, NodeId, StoreId, new_message_id
+from protocol.limits import MAX_SEQ
 from protocol.link import Ack, NodeStatus
 from protocol.returns import (
     Body,
@@ -83,7 +84,7 @@ class Envelope(BaseModel):
     id: MessageId
     store_id: StoreId
     node_id: NodeId
-    seq: int = Field(ge=0)
+    seq: int = Field(ge=0, le=MAX_SEQ)
     kind: Kind
     schema_version: int = Field(default=SCHEMA_VERSION, alias="schema", ge=1)
     occurred_at: UtcDatetime

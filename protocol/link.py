@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from protocol.limits import MAX_CODE_CHARS, MAX_TEXT_CHARS
 from protocol.returns import Body
 from protocol.timeutil import UtcDatetime
 
@@ -29,8 +30,8 @@ class NodeStatus(Body):
 
     kind: Literal["node.status"] = "node.status"
     state: Literal["online", "offline"]
-    version: str = ""
-    protocol_version: str = "v1"
+    version: str = Field(default="", max_length=MAX_TEXT_CHARS)
+    protocol_version: str = Field(default="v1", max_length=MAX_CODE_CHARS)
     outbox_pending: int = Field(default=0, ge=0)
     last_acked_seq: int = Field(default=0, ge=0)
     since: UtcDatetime | None = None

@@ -4,7 +4,9 @@ Rules:
 - the amount is a ``Decimal`` built from text or int; floats are refused (they cannot hold cents);
 - the currency is an upper-case ISO 4217 code from ``MINOR_UNITS``;
 - the amount may not carry more decimal places than the currency has minor units
-  (``12.345 USD`` and ``100.5 JPY`` are refused);
+  (``12.345 USD`` and ``100.5 JPY`` are refused), nor more than ``MAX_AMOUNT_INTEGER_DIGITS``
+  digits before the point (``protocol.limits``: every accepted amount fits the hub's columns);
+- an exponent form is normalised to plain digits (``1E+2`` is ``100``); ``1E+30`` is refused;
 - on the wire it is ``{"amount": "12.34", "currency": "USD"}``, the amount as a string.
 """
 
@@ -14,6 +16,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_serializer, field_validator, model_validator
+
+from protocol.limits import MAX_AMOUNT, MAX_AMOUNT_INTEGER_DIGITS
 
 # ISO 4217 active codes and their minor units (number of decimal places).
 MINOR_UNITS: dict[str, int] = {
@@ -98,6 +102,16 @@ class Money(BaseModel):
             return parsed
         return value
 
+    @field_validator("amount")
+    @classmethod
+    def _bounded(cls, value: Decimal) -> Decimal:
+        if not value.is_finite():
+            raise ValueError("amount must be finite")
+        if value.copy_abs() >= MAX_AMOUNT:  # no context arithmetic: 1E+999999 stays cheap
+            raise ValueError(f"amount has more than {MAX_AMOUNT_INTEGER_DIGITS} digits before "
+                             "the decimal point")
+        return value.quantize(Decimal(1)) if _exponent(value) > 0 else value  # 1E+2 -> 100
+
     @field_validator("currency")
     @classmethod
     def _known_currency(cls, value: str) -> str:
@@ -133,3 +147,8 @@ class Money(BaseModel):
 
     def __str__(self) -> str:
         return f"{format(self.amount, 'f')} {self.currency}"
+
+
+def _exponent(value: Decimal) -> int:
+    exponent = value.as_tuple().exponent
+    return exponent if isinstance(exponent, int) else 0

@@ -20,17 +20,40 @@ Bodies are frozen; unknown fields are ignored so an older node accepts a newer h
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
+from protocol.limits import (
+    MAX_AMOUNT,
+    MAX_AMOUNT_INTEGER_DIGITS,
+    MAX_CODE_CHARS,
+    MAX_COMPLIANCE_TAGS,
+    MAX_ITEMS,
+    MAX_MISMATCH_REASONS,
+    MAX_NOTE_CHARS,
+    MAX_PHOTOS,
+    MAX_REASONS,
+    MAX_SCANNED_CODES,
+    MAX_TEXT_CHARS,
+)
 from protocol.money import Money
 from protocol.timeutil import UtcDatetime
 
-Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
-Code = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
-Note = Annotated[str, StringConstraints(max_length=2000)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS,
+                                        strip_whitespace=True)]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=MAX_CODE_CHARS,
+                                        strip_whitespace=True)]
+Note = Annotated[str, StringConstraints(max_length=MAX_NOTE_CHARS)]
 # A product category as the refund policy names them (electronics, software, sealed_media, …):
 # lower case, so "Software" at a till and "software" in the policy are the same category.
 _CATEGORY = re.compile(r"[a-z0-9][a-z0-9_.-]*")
@@ -44,7 +67,8 @@ def _category(value: str) -> str:
 
 Category = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=64, strip_whitespace=True, to_lower=True),
+    StringConstraints(min_length=1, max_length=MAX_CODE_CHARS, strip_whitespace=True,
+                      to_lower=True),
     AfterValidator(_category),
 ]
 
@@ -136,19 +160,26 @@ class ReturnReceived(Body):
     kind: Literal["return.received"] = "return.received"
     return_id: Code
     channel: Channel
-    items: list[ReturnItem] = Field(min_length=1, max_length=100)
+    items: list[ReturnItem] = Field(min_length=1, max_length=MAX_ITEMS)
     reason: Text
     order_id: Code | None = None
     rma_id: Code | None = None
     marketplace_id: Code | None = None
-    scanned_codes: list[Code] = Field(default_factory=list, max_length=50)
+    scanned_codes: list[Code] = Field(default_factory=list, max_length=MAX_SCANNED_CODES)
     mismatch: bool = False
-    mismatch_reasons: list[Note] = Field(default_factory=list, max_length=20)
+    mismatch_reasons: list[Note] = Field(default_factory=list, max_length=MAX_MISMATCH_REASONS)
     staff_id: Code | None = None
     received_at: UtcDatetime
     sold_at: UtcDatetime | None = Field(
         default=None, description="when the original sale happened, from the sale receipt or the "
         "POS; return windows count from it (an Amazon order's date comes from the hub's sync)")
+
+    @model_validator(mode="after")
+    def _total_fits(self) -> Self:
+        problem = items_total_fits(self.items)
+        if problem:
+            raise ValueError(problem)
+        return self
 
 
 class InspectionRecorded(Body):
@@ -159,8 +190,9 @@ class InspectionRecorded(Body):
     grade: Grade
     reason: Text | None = None
     notes: Note = ""
-    photos: list[Code] = Field(default_factory=list, max_length=20)
-    compliance_tags: list[ComplianceTag] = Field(default_factory=list)
+    photos: list[Code] = Field(default_factory=list, max_length=MAX_PHOTOS)
+    compliance_tags: list[ComplianceTag] = Field(default_factory=list,
+                                                 max_length=MAX_COMPLIANCE_TAGS)
     inspected_by: Code | None = None
     inspected_at: UtcDatetime
 
@@ -202,7 +234,7 @@ class CommandApplied(Body):
     """The node applied (or refused) a hub command; reported once per command id."""
 
     kind: Literal["command.applied"] = "command.applied"
-    command_id: str
+    command_id: Code
     command_kind: Code
     result: Literal["applied", "refused"]
     detail: Note = ""
@@ -216,9 +248,16 @@ class ExpectedReturn(Body):
     order_id: Code
     channel: Channel
     marketplace_id: Code | None = None
-    items: list[ReturnItem] = Field(min_length=1, max_length=100)
+    items: list[ReturnItem] = Field(min_length=1, max_length=MAX_ITEMS)
     customer_hint: Text | None = None  # masked, e.g. "J*** D***"
     expected_by: UtcDatetime | None = None
+
+    @model_validator(mode="after")
+    def _total_fits(self) -> Self:
+        problem = items_total_fits(self.items)
+        if problem:
+            raise ValueError(problem)
+        return self
 
 
 class RefundDecided(Body):
@@ -230,7 +269,7 @@ class RefundDecided(Body):
     outcome: RefundOutcome
     amount: Money
     approval_level: int | None = None
-    reasons: list[Note] = Field(default_factory=list)
+    reasons: list[Note] = Field(default_factory=list, max_length=MAX_REASONS)
     decided_by: Code | None = None
     decided_at: UtcDatetime
 
@@ -244,3 +283,19 @@ class RefundStatus(Body):
     status: RefundPayment
     detail: Note = Field(default="", description="why, for a failure: the marketplace's message")
     at: UtcDatetime
+
+
+def items_total_fits(items: list[ReturnItem]) -> str | None:
+    """None when the lines' total (quantity × unit price, per currency) is a valid amount, else
+    why not: a refund of the whole return must itself be a valid amount."""
+    totals: dict[str, Decimal] = {}
+    for item in items:
+        money = item.unit_price
+        so_far = totals.get(money.currency, Decimal(0))
+        totals[money.currency] = so_far + money.amount * item.quantity
+    for currency, total in totals.items():
+        if abs(total) >= MAX_AMOUNT:
+            return (f"the items total {total} {currency} has more than {MAX_AMOUNT_INTEGER_DIGITS} "
+                    "digits before the decimal point")
+    return None
+

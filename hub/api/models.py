@@ -172,6 +172,9 @@ class HealthOut(BaseModel):
     version: str
     database: dict[str, Any]
     mqtt: dict[str, Any]
+    ingest: dict[str, Any] = Field(default_factory=dict, description=(
+        "the MQTT ingest thread: running (null without MQTT), restarts, errors caught, "
+        "last_error; not running makes the status degraded"))
     counts: dict[str, int] = Field(description="headline counts, each at most 100000 (meaning "
                                    "that many or more), so the open check stays cheap")
 

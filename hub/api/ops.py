@@ -27,6 +27,7 @@ def health(hub: Hub, response: Response) -> HealthOut:
     runtime = hub.runtime
     mqtt = {"enabled": runtime is not None,
             "connected": bool(runtime and runtime.link.connected)}
+    ingest = runtime.ingest_state() if runtime is not None else {"running": None}
     try:
         with reading(hub.engine) as conn:
             conn.execute(text("SELECT 1"))
@@ -36,9 +37,9 @@ def health(hub: Hub, response: Response) -> HealthOut:
         numbers, database = {}, {"ok": False, "backend": hub.engine.dialect.name,
                                  "error": err.message}
         response.status_code = 503
-    ok = database["ok"] and (runtime is None or mqtt["connected"])
+    ok = database["ok"] and (runtime is None or (mqtt["connected"] and ingest["running"]))
     return HealthOut(status="ok" if ok else "degraded", version=__version__, database=database,
-                     mqtt=mqtt, counts=numbers)
+                     mqtt=mqtt, ingest=ingest, counts=numbers)
 
 
 @router.get("/stores", response_model=list[StoreOut], tags=["ops"])

@@ -6,7 +6,8 @@ Rules:
 - returns and refunds are keyed by (store_id, id): ids come from the stores and are only unique
   within one store;
 - ``inbox`` holds every accepted event once (UNIQUE store, node, seq); it is applied to the
-  projections in seq order up to ``nodes.contiguous_seq``;
+  projections in seq order up to ``nodes.contiguous_seq``; a seq held in
+  ``unprocessable_events`` instead counts as held (not applied), so the stream moves past it;
 - ``audit_log`` is append-only and hash-chained; ``audit_head`` holds the chain's tip and is the
   lock every writing transaction takes first (see ``hub.db.engine.writing``).
 """
@@ -226,7 +227,28 @@ dead_letters = Table(
     Column("sender", String(100)),
     Column("reason", Text, nullable=False),
     Column("field", String(200)),
-    Column("payload", LargeBinary, nullable=False),
+    Column("payload", LargeBinary, nullable=False),  # capped: hub.ingest.dead.PAYLOAD_CAP
+    Column("payload_size", BigInteger),  # the original size (NULL: stored before 0008)
+    Column("payload_sha256", String(64)),  # of the original payload
+    Column("resolved_at", UtcDateTime),  # an operator looked at it (acorn-hub dead-letters)
+    Column("resolved_by", String(100)),
+    Column("resolution", Text),
+)
+
+# An event of a known node that could not be stored or applied: its seq is taken, so the node's
+# contiguous seq moves past it and its later events apply; its dead letter says why.
+unprocessable_events = Table(
+    "unprocessable_events", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("store_id", NODE, nullable=False),
+    Column("node_id", NODE, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("message_id", String(64)),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("dead_letter_id", BigInteger),
+    UniqueConstraint("store_id", "node_id", "seq", name="uq_unprocessable_node_seq"),
 )
 
 api_tokens = Table(

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hub.fleet.dynsec import DynSecAdmin
+from protocol.limits import MAX_PAYLOAD_BYTES
 
 PLUGIN_CANDIDATES = (
     "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so",
@@ -71,6 +72,8 @@ def render_config(state_dir: Path, host: str, port: int, plugin: str) -> str:
             "autosave_interval 60",
             "max_queued_messages 20000",
             "max_inflight_messages 100",
+            # the codec's bound, so an oversized message never reaches the hub (nor its disk)
+            f"message_size_limit {MAX_PAYLOAD_BYTES}",
             "log_type error",
             "log_type warning",
             "log_type notice",

@@ -10,8 +10,13 @@ Rules:
 - new events are stored in ``inbox``; events are applied to the projections strictly in seq
   order and only up to the contiguous seq; events beyond a gap wait in ``inbox`` until the gap
   fills (gaps are logged and counted);
+- an ``Unprocessable`` event (it names its node and seq but cannot be decoded, or storing it
+  failed) takes its seq: it is recorded in ``unprocessable_events`` and dead-lettered, and the
+  node's contiguous seq moves past it exactly as past an applied event, so a poisoned event never
+  stalls its node; a repeat of it is a duplicate (no new dead letter); an event that later
+  claims a seq held as unprocessable is dead-lettered whole, never silently dropped;
 - node status messages update presence; rejected messages and events the projections refuse are
-  written to ``dead_letters``;
+  written to ``dead_letters`` (payloads capped, ``hub.ingest.dead``);
 - the result says what to acknowledge: the retained ``ack`` per node that sent events.
 """
 
@@ -27,10 +32,11 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, update
 
 from hub.db.engine import Tx
-from hub.db.schema import dead_letters, inbox, nodes, stores
+from hub.db.schema import dead_letters, inbox, nodes, stores, unprocessable_events
 from hub.db.upsert import insert_ignore
 from hub.ingest import state
-from hub.ingest.classify import Classified, NodeEvent, Rejected, StatusUpdate
+from hub.ingest.classify import Classified, NodeEvent, Rejected, StatusUpdate, Unprocessable
+from hub.ingest.dead import dead_letter_row
 from hub.projection import Problem, Projector
 from protocol import Ack, Envelope, TopicKind, encode, node_topic
 
@@ -70,6 +76,7 @@ class BatchResult:
     new_gaps: int = 0
     commands: int = 0
     dead: list[str] = field(default_factory=list)
+    unprocessable: int = 0
 
 
 def store_batch(tx: Tx, items: Sequence[Classified]) -> BatchResult:
@@ -77,21 +84,26 @@ def store_batch(tx: Tx, items: Sequence[Classified]) -> BatchResult:
     conn, result = tx.conn, BatchResult()
     events = [i for i in items if isinstance(i, NodeEvent)]
     statuses = [i for i in items if isinstance(i, StatusUpdate)]
-    cursors = _cursors(conn, [e.key for e in events] + [s.key for s in statuses], tx.now)
+    broken = [i for i in items if isinstance(i, Unprocessable)]
+    keys = [e.key for e in events] + [b.key for b in broken] + [s.key for s in statuses]
+    cursors = _cursors(conn, keys, tx.now)
     fresh, repeats = _fresh(conn, cursors, events)
+    taken, broken_repeats, bad_copies = _take(conn, cursors, broken, fresh)
     reused = _reused(conn, repeats, fresh) if repeats else []
-    result.duplicates = len(repeats) - len(reused)
+    result.duplicates = len(repeats) - len(reused) + broken_repeats
     _insert_inbox(conn, fresh, tx.now)
-    ready, result.new_gaps = _advance(conn, cursors, fresh)
+    result.dead = _record_unprocessable(conn, taken, tx.now)
+    result.unprocessable = len(taken)
+    ready, result.new_gaps = _advance(conn, cursors, fresh, taken)
     projector = Projector(state.load(tx, ready), tx.now)
     for envelope in ready:
         projector.apply(envelope)
     state.flush(tx, projector.changes)
     result.came_online = _apply_statuses(cursors, statuses)
     _save_cursors(conn, cursors.values(), tx.now)
-    rejected = [i for i in items if isinstance(i, Rejected)] + reused
-    result.dead = _dead_letters(conn, rejected, projector.changes.problems, tx.now)
-    result.acks = {e.key: cursors[e.key].ack() for e in events}
+    rejected = [i for i in items if isinstance(i, Rejected)] + reused + bad_copies
+    result.dead += _dead_letters(conn, rejected, projector.changes.problems, tx.now)
+    result.acks = {k: cursors[k].ack() for k in [e.key for e in events] + [b.key for b in broken]}
     result.stored, result.applied = len(fresh), len(ready)
     result.commands = len(projector.changes.commands)
     return result
@@ -160,10 +172,17 @@ def _reused(conn: Connection, repeats: Sequence[NodeEvent],
             inbox.c.store_id == key[0], inbox.c.node_id == key[1],
             inbox.c.seq.in_(sorted({e.envelope.seq for e in events}))))
         held = {int(r.seq): r.message_id for r in rows}
+        skipped = _unprocessable_seqs(conn, key, sorted({e.envelope.seq for e in events}))
         for event in events:
             seq = event.envelope.seq
             known = held.get(seq, in_batch.get((key, seq)))
-            if known is not None and known != event.envelope.id:
+            if seq in skipped and known is None and skipped[seq] != event.envelope.id:
+                reused.append(Rejected(
+                    node_topic(key[0], key[1], TopicKind.EVENTS), f"{key[0]}/{key[1]}",
+                    f"seq {seq} of {key[0]}/{key[1]} was recorded unprocessable and skipped; "
+                    "this later copy is kept here for the operator to apply by hand",
+                    "seq", encode(event.envelope)))
+            elif known is not None and known != event.envelope.id:
                 reused.append(Rejected(
                     node_topic(key[0], key[1], TopicKind.EVENTS), f"{key[0]}/{key[1]}",
                     f"seq {seq} of {key[0]}/{key[1]} was already used by message {known}; "
@@ -172,10 +191,69 @@ def _reused(conn: Connection, repeats: Sequence[NodeEvent],
     return reused
 
 
+def _unprocessable_seqs(conn: Connection, key: Key, seqs: list[int]) -> dict[int, str | None]:
+    rows = conn.execute(select(unprocessable_events.c.seq, unprocessable_events.c.message_id)
+                        .where(unprocessable_events.c.store_id == key[0],
+                               unprocessable_events.c.node_id == key[1],
+                               unprocessable_events.c.seq.in_(seqs)))
+    return {int(r.seq): r.message_id for r in rows}
+
+
 def _held_seqs(conn: Connection, key: Key, seqs: list[int]) -> set[int]:
-    rows = conn.execute(select(inbox.c.seq).where(
-        inbox.c.store_id == key[0], inbox.c.node_id == key[1], inbox.c.seq.in_(seqs)))
-    return {int(r.seq) for r in rows}
+    """Which of ``seqs`` the hub holds for this node: stored, or recorded unprocessable."""
+    held: set[int] = set()
+    for table in (inbox, unprocessable_events):
+        rows = conn.execute(select(table.c.seq).where(
+            table.c.store_id == key[0], table.c.node_id == key[1], table.c.seq.in_(seqs)))
+        held.update(int(r.seq) for r in rows)
+    return held
+
+
+def _take(conn: Connection, cursors: Mapping[Key, Cursor], broken: Sequence[Unprocessable],
+          fresh: Sequence[NodeEvent]) -> tuple[list[Unprocessable], int, list[Rejected]]:
+    """Unprocessable events whose seq is free (they take it); how many are resends of one
+    already recorded (duplicates); and bad copies of a seq the hub holds otherwise (dead)."""
+    claimed = {(e.key, e.envelope.seq) for e in fresh}
+    taken: list[Unprocessable] = []
+    repeats = 0
+    bad_copies: list[Rejected] = []
+    for item in broken:
+        cursor = cursors[item.key]
+        held = (item.seq <= cursor.contiguous or (item.key, item.seq) in claimed
+                or (item.seq <= cursor.highest and _held_seqs(conn, item.key, [item.seq])))
+        if not held:
+            claimed.add((item.key, item.seq))
+            taken.append(item)
+            continue
+        recorded = {t.seq: t.message_id for t in taken if t.key == item.key}
+        recorded |= _unprocessable_seqs(conn, item.key, [item.seq])
+        if item.seq in recorded and recorded[item.seq] == item.message_id:
+            repeats += 1  # the node resending the same unprocessable event
+            continue
+        sender = f"{item.store_id}/{item.node_id}"
+        bad_copies.append(Rejected(
+            node_topic(item.store_id, item.node_id, TopicKind.EVENTS), sender,
+            f"an unprocessable message claims seq {item.seq} of {sender}, which the hub already "
+            f"holds: {item.reason}", item.field, item.payload))
+    return taken, repeats, bad_copies
+
+
+def _record_unprocessable(conn: Connection, taken: Sequence[Unprocessable],
+                          now: datetime) -> list[str]:
+    reasons = []
+    for item in taken:
+        sender = f"{item.store_id}/{item.node_id}"
+        reason = (f"event seq {item.seq} of {sender} is unprocessable and was skipped (the "
+                  f"node's later events apply): {item.reason}")
+        row = dead_letter_row(now, node_topic(item.store_id, item.node_id, TopicKind.EVENTS),
+                              sender, reason, item.field, item.payload)
+        dead_id = conn.execute(dead_letters.insert().values(row)).inserted_primary_key
+        conn.execute(unprocessable_events.insert().values(
+            store_id=item.store_id, node_id=item.node_id, seq=item.seq,
+            message_id=item.message_id, received_at=now, reason=row["reason"],
+            dead_letter_id=dead_id[0] if dead_id else None))
+        reasons.append(reason)
+    return reasons
 
 
 def _insert_inbox(conn: Connection, fresh: Sequence[NodeEvent], now: datetime) -> None:
@@ -187,12 +265,15 @@ def _insert_inbox(conn: Connection, fresh: Sequence[NodeEvent], now: datetime) -
              "occurred_at": e.envelope.occurred_at, "received_at": now} for e in fresh])
 
 
-def _advance(conn: Connection, cursors: Mapping[Key, Cursor],
-             fresh: Sequence[NodeEvent]) -> tuple[list[Envelope], int]:
-    """Move each node's contiguous seq over what is now held; return the events to apply."""
-    pending: dict[Key, dict[int, Envelope]] = defaultdict(dict)
+def _advance(conn: Connection, cursors: Mapping[Key, Cursor], fresh: Sequence[NodeEvent],
+             taken: Sequence[Unprocessable] = ()) -> tuple[list[Envelope], int]:
+    """Move each node's contiguous seq over what is now held (an unprocessable seq counts as
+    held, with nothing to apply); return the events to apply."""
+    pending: dict[Key, dict[int, Envelope | None]] = defaultdict(dict)
     for event in fresh:
         pending[event.key][event.envelope.seq] = event.envelope
+    for item in taken:
+        pending[item.key][item.seq] = None
     ready: list[Envelope] = []
     new_gaps = 0
     for key, held in pending.items():
@@ -202,7 +283,9 @@ def _advance(conn: Connection, cursors: Mapping[Key, Cursor],
             held = {**_held_beyond(conn, key, cursor.contiguous), **held}
         while cursor.contiguous + 1 in held:
             cursor.contiguous += 1
-            ready.append(held[cursor.contiguous])
+            envelope = held[cursor.contiguous]
+            if envelope is not None:
+                ready.append(envelope)
         if cursor.highest > cursor.contiguous:
             new_gaps += 0 if cursor.had_gap else 1
             log.warning("gap in %s/%s: stored up to %d, holding up to %d, waiting for %d",
@@ -210,13 +293,18 @@ def _advance(conn: Connection, cursors: Mapping[Key, Cursor],
     return ready, new_gaps
 
 
-def _held_beyond(conn: Connection, key: Key, after: int) -> dict[int, Envelope]:
+def _held_beyond(conn: Connection, key: Key, after: int) -> dict[int, Envelope | None]:
+    skipped = conn.execute(select(unprocessable_events.c.seq).where(
+        unprocessable_events.c.store_id == key[0], unprocessable_events.c.node_id == key[1],
+        unprocessable_events.c.seq > after))
+    held: dict[int, Envelope | None] = {int(r.seq): None for r in skipped}
     rows = conn.execute(select(inbox).where(inbox.c.store_id == key[0],
                                             inbox.c.node_id == key[1], inbox.c.seq > after)
                         .order_by(inbox.c.seq))
-    return {int(r.seq): Envelope.model_validate({
+    held.update({int(r.seq): Envelope.model_validate({
         "id": r.message_id, "store_id": r.store_id, "node_id": r.node_id, "seq": r.seq,
-        "kind": r.kind, "occurred_at": r.occurred_at, "body": r.body}) for r in rows}
+        "kind": r.kind, "occurred_at": r.occurred_at, "body": r.body}) for r in rows})
+    return held
 
 
 def _apply_statuses(cursors: Mapping[Key, Cursor], statuses: Sequence[StatusUpdate]) -> list[Key]:
@@ -246,12 +334,11 @@ def _save_cursors(conn: Connection, cursors: Iterable[Cursor], now: datetime) ->
 def _dead_letters(conn: Connection, rejected: Sequence[Rejected], problems: Sequence[Problem],
                   now: datetime) -> list[str]:
     rows: list[dict[str, Any]] = [
-        {"received_at": now, "topic": r.topic[:300], "sender": r.sender, "reason": r.reason,
-         "field": r.field, "payload": r.payload} for r in rejected]
-    rows += [{"received_at": now, "sender": f"{p.event.store_id}/{p.event.node_id}",
-              "topic": node_topic(p.event.store_id, p.event.node_id, TopicKind.EVENTS),
-              "reason": f"event seq {p.event.seq} stored but not applied: {p.reason}",
-              "field": None, "payload": encode(p.event)} for p in problems]
+        dead_letter_row(now, r.topic, r.sender, r.reason, r.field, r.payload) for r in rejected]
+    rows += [dead_letter_row(now, node_topic(p.event.store_id, p.event.node_id, TopicKind.EVENTS),
+                             f"{p.event.store_id}/{p.event.node_id}",
+                             f"event seq {p.event.seq} stored but not applied: {p.reason}", None,
+                             encode(p.event)) for p in problems]
     if rows:
         conn.execute(dead_letters.insert(), rows)
     return [row["reason"] for row in rows]

@@ -1,13 +1,22 @@
-"""Turn one MQTT message into a node event, a node status, or a rejection — pure.
+"""Turn one MQTT message into a node event, a node status, an unprocessable event or a rejection.
+
+Pure, and never raises: whatever the bytes, the answer is one of the four (a bug in here is
+turned into a ``Rejected`` too), so one message can never stop the ingest thread.
 
 Identity rule: the sender is the store/node in the TOPIC, because the broker's ACL binds each
 node's credentials to its own topics (``hub.fleet.acl``). A message whose envelope names another
-store or node is forged or misrouted and is rejected, as are undecodable payloads, unknown topics,
-kinds that do not belong on the topic, and events without a positive seq.
+store or node is forged or misrouted and is rejected, as are unknown topics, kinds that do not
+belong on the topic, and events without a positive seq.
+
+Salvage rule: an undecodable message on a node's events topic that is still a JSON object naming
+that same store and node and a valid seq is ``Unprocessable``: it takes its seq (the node's
+stream moves past it) and is dead-lettered. Anything less is ``Rejected`` (dead-lettered, acked,
+no seq taken).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,6 +30,8 @@ from protocol import (
     decode,
     parse_topic,
 )
+from protocol.codec import within_depth
+from protocol.limits import MAX_PAYLOAD_BYTES, MAX_SEQ
 
 
 @dataclass(frozen=True)
@@ -75,11 +86,37 @@ class Rejected:
     payload: bytes
 
 
-Classified = NodeEvent | StatusUpdate | Rejected
+@dataclass(frozen=True)
+class Unprocessable:
+    """An event of the node its topic names, with a seq, that the hub cannot apply."""
+
+    store_id: str
+    node_id: str
+    seq: int
+    message_id: str | None
+    reason: str
+    field: str | None
+    payload: bytes
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """(store_id, node_id)."""
+        return self.store_id, self.node_id
+
+
+Classified = NodeEvent | StatusUpdate | Unprocessable | Rejected
 
 
 def classify(topic: str, payload: bytes) -> Classified:
-    """Decide what one message is; never raises for bad input."""
+    """Decide what one message is; never raises."""
+    try:
+        return _classify(topic, payload)
+    except Exception as err:  # a bug in here must not stop ingest: refuse the message
+        return Rejected(topic, None, f"the hub could not classify this message: {err!r}", None,
+                        payload)
+
+
+def _classify(topic: str, payload: bytes) -> Classified:
     try:
         where = parse_topic(topic)
     except TopicError as err:
@@ -91,6 +128,11 @@ def classify(topic: str, payload: bytes) -> Classified:
     try:
         envelope = decode(payload, expect=KINDS_ON_TOPIC[where.kind])
     except DecodeError as err:
+        if where.kind is TopicKind.EVENTS:
+            found = salvage(payload, where.store_id, where.node_id or "")
+            if found is not None:
+                return Unprocessable(where.store_id, where.node_id or "", found[0], found[1],
+                                     str(err), err.field, payload)
         return Rejected(topic, sender, str(err), err.field, payload)
     mismatch = _identity_mismatch(envelope, where.store_id, where.node_id or "")
     if mismatch:
@@ -111,3 +153,24 @@ def _identity_mismatch(envelope: Envelope, store_id: str, node_id: str) -> tuple
         return "node_id", (f"forged sender: envelope node_id {envelope.node_id!r} is not the "
                            f"topic's node {node_id!r}")
     return None
+
+
+def salvage(payload: bytes, store_id: str, node_id: str) -> tuple[int, str | None] | None:
+    """(seq, message id or None) of a JSON object naming this store and node, else None.
+
+    Bounded like ``decode``: too large or too deep is never parsed."""
+    if len(payload) > MAX_PAYLOAD_BYTES or not within_depth(payload):
+        return None
+    try:
+        data = json.loads(payload)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    seq = data.get("seq")
+    if type(seq) is not int or not 1 <= seq <= MAX_SEQ:
+        return None
+    if data.get("store_id") != store_id or data.get("node_id") != node_id:
+        return None
+    message_id = data.get("id")
+    return seq, message_id if isinstance(message_id, str) and len(message_id) <= 64 else None

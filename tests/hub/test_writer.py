@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from hub import projection
 from hub.db.engine import reading
-from hub.db.schema import dead_letters, inbox
+from hub.db.schema import dead_letters, inbox, unprocessable_events
 from hub.errors import StorageError
 from hub.ingest import writer as writer_module
 from hub.ingest.classify import Incoming
@@ -101,19 +101,23 @@ def test_a_message_that_breaks_the_projection_is_isolated_and_dead_lettered(
         real(self, event)
 
     monkeypatch.setitem(projection.HANDLERS, "return.received", buggy)
+    poisoned = encode(received("s1", "n1", 2, "BOOM"))
     for mid, rid in enumerate(["R1", "BOOM", "R3"], start=1):
-        writer.submit(message(mid, encode(received("s1", "n1", mid, rid))))
+        writer.submit(message(mid, poisoned if rid == "BOOM" else
+                              encode(received("s1", "n1", mid, rid))))
     wait_for(lambda: sorted(link.acks) == [1, 2, 3], what="every message acked")
     assert stored(engine, dead_letters) == 1
     with reading(engine) as conn:
         reason = conn.execute(select(dead_letters.c.reason)).scalar_one()
-    assert "hub could not process" in reason and "a bug" in reason
-    # seq 2 is not stored, so the node keeps resending it (and seq 3 waits behind the gap)
-    # until the bug is fixed: then the resend goes through and everything applies in order
-    assert stored(engine) == 2 and node_row(engine, "s1", "n1").contiguous_seq == 1
-    monkeypatch.setitem(projection.HANDLERS, "return.received", real)
-    writer.submit(message(4, encode(received("s1", "n1", 2, "BOOM"))))
-    wait_for(lambda: node_row(engine, "s1", "n1").contiguous_seq == 3, what="the gap to heal")
+        skipped = conn.execute(select(unprocessable_events.c.seq)).scalars().all()
+    assert "unprocessable and was skipped" in reason and "a bug" in reason
+    # seq 2 is recorded unprocessable: the node's stream moves past it and seq 3 applies
+    assert skipped == [2]
+    assert stored(engine) == 2 and node_row(engine, "s1", "n1").contiguous_seq == 3
+    # the node resending the same message is a duplicate: no new dead letter
+    writer.submit(message(4, poisoned))
+    wait_for(lambda: 4 in link.acks, what="the resend acked")
+    assert stored(engine, dead_letters) == 1
 
 
 def test_stop_finishes_what_was_queued(engine: Engine, link: MemoryLink) -> None:
