@@ -58,7 +58,7 @@ class HubStandIn(Probe):
         self._acked = -1
         self.connected_once = False
         self._stop = threading.Event()
-        super().__init__(creds, client_id=f"hub-standin-{node_id}")
+        super().__init__(creds)  # the hub's bound client id
         self.subscribe(node_topic(store_id, node_id, TopicKind.EVENTS))
         self._acker = threading.Thread(target=self._ack_loop, args=(ack_interval,), daemon=True)
         self._acker.start()

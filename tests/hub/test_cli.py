@@ -85,8 +85,9 @@ def test_devices_add_provisions_credentials_that_work_only_for_that_node(
     lines = dict(line.split("=", 1) for line in out.strip().splitlines())
     assert lines["ACORN_EDGE_STORE_ID"] == "store-x" and lines["ACORN_EDGE_NODE_ID"] == "n7"
     assert lines["ACORN_EDGE_MQTT_USERNAME"] == "edge.store-x.n7"
+    # the node's client id is its user name (the broker refuses any other)
     probe = Probe(MqttCreds(admin.host, admin.port, lines["ACORN_EDGE_MQTT_USERNAME"],
-                            lines["ACORN_EDGE_MQTT_PASSWORD"]))
+                            lines["ACORN_EDGE_MQTT_PASSWORD"], lines["ACORN_EDGE_MQTT_USERNAME"]))
     try:
         assert not probe.connect_reason.is_failure
         assert probe.subscribe(node_topic("store-x", "n7", TopicKind.COMMANDS))[0].value < 128
@@ -102,7 +103,8 @@ def test_devices_add_provisions_credentials_that_work_only_for_that_node(
     code, out, _ = run(db_url, "devices", "add-hub", **env)
     hub_lines = dict(line.split("=", 1) for line in out.strip().splitlines())
     hub = Probe(MqttCreds(admin.host, admin.port, hub_lines["ACORN_HUB_MQTT_USERNAME"],
-                          hub_lines["ACORN_HUB_MQTT_PASSWORD"]))
+                          hub_lines["ACORN_HUB_MQTT_PASSWORD"],
+                          hub_lines["ACORN_HUB_MQTT_CLIENT_ID"]))
     try:
         assert hub.subscribe("acorn/v1/stores/+/nodes/+/events")[0].value < 128
     finally:
