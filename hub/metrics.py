@@ -37,6 +37,9 @@ class HubMetrics:
         self.sign_in_lockouts = Counter("acorn_hub_sign_in_lockouts",
                                         "usernames (user) and client addresses (client) locked "
                                         "after too many failed sign-ins", ["subject"], registry=r)
+        self.retained_events_cleared = Counter(
+            "acorn_hub_retained_events_cleared",
+            "retained messages nodes left on their events topics, cleared by the hub", registry=r)
         self.mqtt_connected = Gauge("acorn_hub_mqtt_connected", "1 while connected to the broker",
                                     registry=r)
 
