@@ -100,9 +100,13 @@ class DynSecAdmin:
         self.close()
 
     def close(self) -> None:
-        """Disconnect and stop the network thread."""
+        """Disconnect, stop the network thread and release the client's sockets now."""
         self._client.disconnect()
         self._client.loop_stop()
+        # paho closes its wake-up socket pair only when the client is finalised; our callbacks
+        # point back at this object, and the garbage collector may finalise such a cycle's
+        # sockets first ("unclosed socket"). Break the cycle so it is freed at once.
+        self._client.on_connect = self._client.on_message = self._client.on_subscribe = None
 
     def _on_message(self, _c: Any, _u: Any, message: mqtt.MQTTMessage) -> None:
         try:

@@ -148,3 +148,7 @@ class Probe:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+        # paho closes its wake-up socket pair only in Client.__del__; while the callbacks point
+        # back at this probe the two form a cycle, and the garbage collector may then finalise
+        # the sockets first (an "unclosed socket" ResourceWarning, an error under our filters).
+        self.client.on_connect = self.client.on_message = self.client.on_subscribe = None
