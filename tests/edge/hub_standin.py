@@ -15,6 +15,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from hub.fleet.acl import HUB_CLIENT_ID
 from protocol import (
     Ack,
     Body,
@@ -141,7 +142,8 @@ def main() -> None:
     import sys
 
     host, port, user, password, store_id, node_id = sys.argv[1:7]
-    stand_in = HubStandIn(MqttCreds(host, int(port), user, password), store_id, node_id)
+    stand_in = HubStandIn(MqttCreds(host, int(port), user, password, HUB_CLIENT_ID), store_id,
+                          node_id)
     print("ready", flush=True)
     sys.stdin.read()
     stand_in.close()
