@@ -107,7 +107,10 @@ class HubLink:
     def _handle_connect(self, client: mqtt.Client, _userdata: Any, flags: Any, reason: Any,
                         _props: Any) -> None:
         if reason.is_failure:
-            log.error("broker refused the hub's connection: %s", reason)
+            log.error("broker refused the hub's connection: %s (the hub's broker user %s may log "
+                      "in only as the client id it was bound to; this hub uses %s: run "
+                      "`acorn-hub devices add-hub` with the same MQTT_CLIENT_ID)", reason,
+                      self._settings.mqtt_username, self._settings.mqtt_client_id)
             return
         with self._lock:
             self._generation += 1
