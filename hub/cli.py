@@ -217,7 +217,8 @@ def devices_add_hub(
 
 @devices_app.command("bind-ids")
 def devices_bind_ids() -> None:
-    """Bind the hub's and every node's broker user to its own client id (keeps passwords).
+    """Bind the hub's and every node's broker user to its own client id (keeps passwords);
+    update the hub's broker role.
 
     For brokers provisioned before client ids were bound; running it again changes nothing.
     """

@@ -194,7 +194,12 @@ class DynSecAdmin:
     def bind_client_ids(
         self, hub_username: str = HUB_USERNAME, hub_client_id: str = HUB_CLIENT_ID
     ) -> list[str]:
-        """Bind the hub and every node client to its own client id; the user names changed."""
+        """Bind the hub and every node client to its own client id; the user names changed.
+
+        Also brings the hub's role up to date (it may clear retained events), so that an upgrade
+        needs only this, without new passwords.
+        """
+        self.ensure_role(HUB_ROLE, hub_acls())
         answer = self.run([{"command": "listClients", "verbose": False}])[0]
         usernames = [str(u) for u in answer.get("data", {}).get("clients", [])]
         changed = []

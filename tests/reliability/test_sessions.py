@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 import protocol as p
+from hub.fleet.acl import HUB_ROLE
 from tests.e2e.conftest import System, a_return
 from tests.support.broker import MqttCreds, Probe, TestBroker
 from tests.support.procs import edge_proc, hub_proc, wait_for
@@ -168,12 +169,15 @@ def test_the_hub_password_works_only_under_the_hub_client_id(broker: TestBroker)
 
 def test_provisioning_again_binds_a_client_made_before_bindings(broker: TestBroker) -> None:
     """Promise: an upgrade that re-runs provisioning (or ``devices bind-ids``) brings clients
-    created without a client id in line, without changing their passwords."""
+    created without a client id, and the hub's role, in line without changing passwords."""
     node = broker.node_creds("store-a", "n1")
     hub = broker.hub_creds()
-    with broker.local.admin() as admin:  # as an old broker had them: unbound
+    events = "acorn/v1/stores/+/nodes/+/events"
+    with broker.local.admin() as admin:  # as an old broker had them: unbound, an older hub role
         admin.run([{"command": "modifyClient", "username": u, "clientid": ""}
                    for u in (node.username, hub.username)])
+        admin.run([{"command": "removeRoleACL", "rolename": HUB_ROLE,
+                    "acltype": "publishClientSend", "topic": events}])
         assert admin.client_id_of(node.username) is None
         loose = Probe(node, client_id="probe-anything")
         assert not loose.refused  # the hole this issue is about
@@ -181,6 +185,9 @@ def test_provisioning_again_binds_a_client_made_before_bindings(broker: TestBrok
         assert sorted(admin.bind_client_ids()) == sorted([node.username, hub.username])
         assert admin.bind_client_ids() == []  # idempotent: nothing left to change
         assert admin.client_id_of(node.username) == "edge.store-a.n1"
+        role = admin.run([{"command": "getRole", "rolename": HUB_ROLE}])[0]["data"]["role"]
+        assert {"acltype": "publishClientSend", "topic": events} in [
+            {"acltype": a["acltype"], "topic": a["topic"]} for a in role["acls"]]
     close_all(attack(node, "probe-anything", attempts=1))
     probe = Probe(node)  # the same password, under the bound id
     try:
