@@ -121,7 +121,7 @@ class Link:
 
     def _make_client(self) -> mqtt.Client:
         s = self._settings
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=s.broker_username,
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=s.mqtt_client_id,
                              clean_session=False, protocol=mqtt.MQTTv311, manual_ack=True)
         password = s.mqtt_password.get_secret_value() if s.mqtt_password else None
         client.username_pw_set(s.broker_username, password)

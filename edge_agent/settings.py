@@ -4,7 +4,8 @@ Rules:
 - ``store_id`` and ``node_id`` are required and must be valid protocol ids (they appear in MQTT
   topics and the broker user name); nothing else is required;
 - every other setting has a working default for one machine; the broker user name defaults to the
-  node's identity ``edge.{store}.{node}``, which is also the MQTT client id;
+  node's identity ``edge.{store}.{node}``; the MQTT client id is always that identity (the broker
+  binds the node's user to it and refuses any other), whatever the user name setting says;
 - precedence: environment variables, then the config file (TOML with top-level keys named like
   the fields, or a dotenv file with ``ACORN_EDGE_*`` lines), then defaults;
 - devices are optional: an empty ``scanner_url`` or ``printer_url`` means none is attached, and
@@ -182,8 +183,13 @@ class EdgeSettings(BaseSettings):
 
     @property
     def broker_username(self) -> str:
-        """Broker user name, also the stable MQTT client id."""
-        return self.mqtt_username or f"edge.{self.store_id}.{self.node_id}"
+        """Broker user name."""
+        return self.mqtt_username or self.mqtt_client_id
+
+    @property
+    def mqtt_client_id(self) -> str:
+        """The stable MQTT client id, ``edge.{store}.{node}``: the one the broker lets us use."""
+        return f"edge.{self.store_id}.{self.node_id}"
 
     @property
     def http_url(self) -> str:

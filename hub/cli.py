@@ -26,7 +26,7 @@ from hub.audit import AuditDraft, jsonable, verify
 from hub.db import audit_log
 from hub.db.engine import make_engine, reading, writing
 from hub.errors import InputError, translate
-from hub.fleet.acl import node_username
+from hub.fleet.acl import node_username, parse_node_username
 from hub.fleet.dynsec import DynSecAdmin
 from hub.logs import configure_logging
 from hub.migrations import upgrade
@@ -203,13 +203,35 @@ def _check_ids(store: str, node: str) -> str:
 def devices_add_hub(
     password: Annotated[str | None, typer.Option(help="default: a new random one")] = None,
 ) -> None:
-    """Create (or reset) the hub's own broker user; print its ACORN_HUB_MQTT_* lines."""
+    """Create (or reset) the hub's own broker user, bound to ACORN_HUB_MQTT_CLIENT_ID.
+
+    Prints its ACORN_HUB_MQTT_* lines; the broker refuses this user under any other client id.
+    """
     settings = _settings()
     secret = password or secrets.token_urlsafe(24)
     with _admin(settings) as admin:
-        username = admin.provision_hub(secret, settings.mqtt_username)
+        username = admin.provision_hub(secret, settings.mqtt_username, settings.mqtt_client_id)
     typer.echo(f"ACORN_HUB_MQTT_USERNAME={username}")
     typer.echo(f"ACORN_HUB_MQTT_PASSWORD={secret}")
+    typer.echo(f"ACORN_HUB_MQTT_CLIENT_ID={settings.mqtt_client_id}")
+
+
+@devices_app.command("bind-ids")
+def devices_bind_ids() -> None:
+    """Bind the hub's and every node's broker user to its own client id (keeps passwords);
+    update the hub's broker role.
+
+    For brokers provisioned before client ids were bound; running it again changes nothing.
+    """
+    settings = _settings()
+    with _admin(settings) as admin:
+        changed = admin.bind_client_ids(settings.mqtt_username, settings.mqtt_client_id)
+    for username in changed:
+        node = parse_node_username(username)
+        if node is not None:
+            _audit_device(settings, "device.bound", *node)
+        typer.echo(f"{username} bound to its client id")
+    typer.echo(f"{len(changed)} broker users changed")
 
 
 @devices_app.command("disable")

@@ -46,6 +46,9 @@ class HubMetrics:
         self.ingest_restarts = Counter("acorn_hub_ingest_restarts",
                                        "times the ingest thread died and was restarted",
                                        registry=r)
+        self.retained_events_cleared = Counter(
+            "acorn_hub_retained_events_cleared",
+            "retained messages nodes left on their events topics, cleared by the hub", registry=r)
         self.mqtt_connected = Gauge("acorn_hub_mqtt_connected", "1 while connected to the broker",
                                     registry=r)
 

@@ -1,8 +1,15 @@
 """The hub's one MQTT connection (paho 2.x): persistent session, manual acks, reconnects.
 
 Rules:
-- fixed client id and ``clean_session=False``: the broker keeps our subscriptions and queues
-  messages while we are away;
+- fixed client id (the broker binds the hub's user to it), MQTT 5 with ``clean_start=False`` and
+  a session that never expires: the broker keeps our subscriptions and queues messages while we
+  are away;
+- a node must never leave a retained message on its events topic (a retained poison would come
+  back to every fresh hub session), and the broker cannot refuse the retain flag per topic. So
+  events are subscribed with retain-as-published (we see the flag a node set) and no-local (we do
+  not hear our own clearing publish): a retained event is cleared at once with an empty retained
+  publish, counted in ``acorn_hub_retained_events_cleared`` and logged; the message itself is
+  still handed to ingest like any other;
 - ``manual_ack=True``: a message is PUBACKed only when ``ack`` is called, after the commit;
 - each (re)connection has a generation; an ack for a message of an older connection is dropped
   (the broker redelivers that message and the dedup absorbs it);
@@ -18,6 +25,9 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from hub.ingest.classify import Incoming
 from hub.metrics import HubMetrics
@@ -26,7 +36,17 @@ from protocol import TopicKind, subscription, utc_now
 
 log = logging.getLogger(__name__)
 
-SUBSCRIPTIONS = [(subscription(TopicKind.EVENTS), 1), (subscription(TopicKind.STATUS), 1)]
+SUBSCRIPTIONS = [
+    (subscription(TopicKind.EVENTS), SubscribeOptions(qos=1, noLocal=True, retainAsPublished=True)),
+    (subscription(TopicKind.STATUS), SubscribeOptions(qos=1)),
+]
+SESSION_NEVER_EXPIRES = 0xFFFFFFFF
+
+
+def _connect_properties() -> Properties:
+    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    props.SessionExpiryInterval = SESSION_NEVER_EXPIRES
+    return props
 
 
 class HubLink:
@@ -43,7 +63,7 @@ class HubLink:
         self._generation = 0
         self._connected = False
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=settings.mqtt_client_id,
-                                   clean_session=False, manual_ack=True)
+                                   protocol=mqtt.MQTTv5, manual_ack=True)
         self._client.username_pw_set(settings.mqtt_username,
                                      settings.mqtt_password.get_secret_value())
         self._client.reconnect_delay_set(min_delay=1, max_delay=5)
@@ -60,7 +80,8 @@ class HubLink:
     def start(self) -> None:
         """Connect in the background (retrying until the broker answers)."""
         self._client.connect_async(self._settings.mqtt_host, self._settings.mqtt_port,
-                                   keepalive=self._settings.mqtt_keepalive)
+                                   keepalive=self._settings.mqtt_keepalive, clean_start=False,
+                                   properties=_connect_properties())
         self._client.loop_start()
 
     def stop(self) -> None:
@@ -86,7 +107,10 @@ class HubLink:
     def _handle_connect(self, client: mqtt.Client, _userdata: Any, flags: Any, reason: Any,
                         _props: Any) -> None:
         if reason.is_failure:
-            log.error("broker refused the hub's connection: %s", reason)
+            log.error("broker refused the hub's connection: %s (the hub's broker user %s may log "
+                      "in only as the client id it was bound to; this hub uses %s: run "
+                      "`acorn-hub devices add-hub` with the same MQTT_CLIENT_ID)", reason,
+                      self._settings.mqtt_username, self._settings.mqtt_client_id)
             return
         with self._lock:
             self._generation += 1
@@ -102,10 +126,21 @@ class HubLink:
             log.warning("disconnected from the broker: %s", reason)
         self._set_connected(False)
 
-    def _handle_message(self, _client: mqtt.Client, _userdata: Any,
+    def _handle_message(self, client: mqtt.Client, _userdata: Any,
                         message: mqtt.MQTTMessage) -> None:
+        if message.retain and message.topic.endswith("/events"):
+            self._clear_retained(client, message)
         self._deliver(Incoming(message.topic, bytes(message.payload), message.mid, message.qos,
                                self._generation, utc_now()))
+
+    def _clear_retained(self, client: mqtt.Client, message: mqtt.MQTTMessage) -> None:
+        """Remove a retained event a node left, so it cannot come back to a fresh session."""
+        if not message.payload:
+            return  # already the empty "clear" itself
+        client.publish(message.topic, b"", qos=1, retain=True)
+        self._metrics.retained_events_cleared.inc()
+        log.warning("cleared a retained message a node left on %s (%d bytes); nodes must not "
+                    "retain events", message.topic, len(message.payload))
 
     def _set_connected(self, value: bool) -> None:
         self._connected = value

@@ -149,6 +149,8 @@ def hub_env(broker: LocalBroker, password: str, http_port: int) -> dict[str, str
         "ACORN_HUB_MQTT_HOST": broker.host,
         "ACORN_HUB_MQTT_PORT": str(broker.port),
         "ACORN_HUB_MQTT_USERNAME": "acorn-hub",
+        # the broker user is bound to this client id by provision_hub (HUB_CLIENT_ID)
+        "ACORN_HUB_MQTT_CLIENT_ID": "acorn-hub",
         "ACORN_HUB_MQTT_PASSWORD": password,
         "ACORN_HUB_HTTP_PORT": str(http_port),
         "ACORN_HUB_BROKER_ADMIN_USERNAME": broker.admin_user,

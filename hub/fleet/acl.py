@@ -5,6 +5,15 @@ lets it write only its own ``events``/``status`` and read only its own ``command
 store's ``config``. The hub user may read every node's events and status and write commands, acks
 and config. Everything else is denied by the broker's default ACL (dynamic-security defaults:
 publishClientSend deny, subscribe deny).
+
+Rules:
+- every identity but the dynsec admin is bound to one MQTT client id (dynamic security's
+  ``clientid``): a node's is its user name ``edge.{store}.{node}``, the hub's is its configured
+  ``mqtt_client_id`` (``acorn-hub``). The broker refuses a login with any other client id at
+  CONNECT, before it touches the session already open under that id, so one identity's password
+  can neither take over nor kick off another identity's session;
+- the hub may also publish on nodes' ``events`` topics, only to clear a retained message a node
+  left there (an empty retained publish): the broker cannot refuse a node's retain flag.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from protocol import TopicKind, check_id, config_topic, node_topic
 
 HUB_USERNAME = "acorn-hub"
 HUB_ROLE = "acorn-hub"
+HUB_CLIENT_ID = "acorn-hub"  # the hub setting mqtt_client_id's default
 
 AclType = Literal[
     "publishClientSend",
@@ -49,6 +59,11 @@ class Acl:
 def node_username(store_id: str, node_id: str) -> str:
     """Broker user name of an edge node."""
     return f"edge.{check_id(store_id, 'store id')}.{check_id(node_id, 'node id')}"
+
+
+def node_client_id(store_id: str, node_id: str) -> str:
+    """The one MQTT client id an edge node's broker user may connect with: its user name."""
+    return node_username(store_id, node_id)
 
 
 def node_role(store_id: str, node_id: str) -> str:
@@ -91,5 +106,7 @@ def hub_acls() -> list[Acl]:
         Acl("subscribePattern", "acorn/v1/stores/+/nodes/+/status"),
         Acl("publishClientSend", "acorn/v1/stores/+/nodes/+/commands"),
         Acl("publishClientSend", "acorn/v1/stores/+/nodes/+/acks"),
+        # only to clear a retained event a node left (see the module rules)
+        Acl("publishClientSend", "acorn/v1/stores/+/nodes/+/events"),
         Acl("publishClientSend", "acorn/v1/stores/+/config"),
     ]

@@ -4,6 +4,19 @@ Creating, disabling and deleting broker users takes effect at once, without a br
 ``DynSecError`` is raised when the broker refuses a command or does not answer in time; a command
 that fails because the thing already exists is reported in the error text, so callers that want
 idempotence use ``ensure_*``.
+
+Rules:
+- every client we provision is bound to one MQTT client id (``clientid``, see ``hub.fleet.acl``);
+  provisioning again binds an existing client too, so an upgrade that re-runs it brings old
+  clients in line; ``bind_client_ids`` does the same for every node without new passwords;
+- checked on Mosquitto 2.0.11: ``createClient``/``modifyClient`` take ``clientid`` (an empty one
+  unbinds), ``getClient``/``listClients`` show it, a login with another client id gets CONNACK
+  "not authorised" and the session open under that id is left alone; every ``modifyClient``
+  disconnects the client's open connection (it logs in again at once if its password still holds),
+  so ``bind_client_id`` modifies only a client whose binding is wrong;
+- the admin identity itself stays unbound: its connections are short-lived with random client
+  ids, and whoever holds its password can already rewrite every client, so a binding would add
+  nothing. Keep its password on the hub host only.
 """
 
 from __future__ import annotations
@@ -18,13 +31,16 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from hub.fleet.acl import (
+    HUB_CLIENT_ID,
     HUB_ROLE,
     HUB_USERNAME,
     Acl,
     hub_acls,
     node_acls,
+    node_client_id,
     node_role,
     node_username,
+    parse_node_username,
 )
 
 CONTROL_TOPIC = "$CONTROL/dynamic-security/v1"
@@ -84,9 +100,13 @@ class DynSecAdmin:
         self.close()
 
     def close(self) -> None:
-        """Disconnect and stop the network thread."""
+        """Disconnect, stop the network thread and release the client's sockets now."""
         self._client.disconnect()
         self._client.loop_stop()
+        # paho closes its wake-up socket pair only when the client is finalised; our callbacks
+        # point back at this object, and the garbage collector may finalise such a cycle's
+        # sockets first ("unclosed socket"). Break the cycle so it is freed at once.
+        self._client.on_connect = self._client.on_message = self._client.on_subscribe = None
 
     def _on_message(self, _c: Any, _u: Any, message: mqtt.MQTTMessage) -> None:
         try:
@@ -129,14 +149,17 @@ class DynSecAdmin:
         adds = [{"command": "addRoleACL", "rolename": name, **acl.as_json()} for acl in acls]
         self.run([*removes, *adds])
 
-    def ensure_client(self, username: str, password: str, roles: Sequence[str]) -> None:
-        """Create the client, or reset its password, roles and enable it."""
+    def ensure_client(
+        self, username: str, password: str, roles: Sequence[str], client_id: str
+    ) -> None:
+        """Create the client, or reset its password, roles and client id and enable it."""
         self.run(
             [
                 {
                     "command": "createClient",
                     "username": username,
                     "password": password,
+                    "clientid": client_id,
                     "roles": [{"rolename": r} for r in roles],
                 }
             ],
@@ -148,11 +171,48 @@ class DynSecAdmin:
                     "command": "modifyClient",
                     "username": username,
                     "password": password,
+                    "clientid": client_id,
                     "roles": [{"rolename": r} for r in roles],
                 },
                 {"command": "enableClient", "username": username},
             ]
         )
+
+    def client_id_of(self, username: str) -> str | None:
+        """The client id the client is bound to, None when unbound."""
+        answer = self.run([{"command": "getClient", "username": username}])[0]
+        bound = answer.get("data", {}).get("client", {}).get("clientid")
+        return str(bound) if bound else None
+
+    def bind_client_id(self, username: str, client_id: str) -> bool:
+        """Bind an existing client to ``client_id``; True if it changed (its connection drops)."""
+        if self.client_id_of(username) == client_id:
+            return False
+        self.run([{"command": "modifyClient", "username": username, "clientid": client_id}])
+        return True
+
+    def bind_client_ids(
+        self, hub_username: str = HUB_USERNAME, hub_client_id: str = HUB_CLIENT_ID
+    ) -> list[str]:
+        """Bind the hub and every node client to its own client id; the user names changed.
+
+        Also brings the hub's role up to date (it may clear retained events), so that an upgrade
+        needs only this, without new passwords.
+        """
+        self.ensure_role(HUB_ROLE, hub_acls())
+        answer = self.run([{"command": "listClients", "verbose": False}])[0]
+        usernames = [str(u) for u in answer.get("data", {}).get("clients", [])]
+        changed = []
+        for username in usernames:
+            node = parse_node_username(username)
+            wanted = (
+                node_client_id(*node) if node
+                else hub_client_id if username == hub_username
+                else None
+            )
+            if wanted is not None and self.bind_client_id(username, wanted):
+                changed.append(username)
+        return changed
 
     def disable_client(self, username: str) -> None:
         """Refuse the client's future logins and disconnect it now."""
@@ -167,11 +227,13 @@ class DynSecAdmin:
         role = node_role(store_id, node_id)
         self.ensure_role(role, node_acls(store_id, node_id))
         username = node_username(store_id, node_id)
-        self.ensure_client(username, password, [role])
+        self.ensure_client(username, password, [role], node_client_id(store_id, node_id))
         return username
 
-    def provision_hub(self, password: str, username: str = HUB_USERNAME) -> str:
-        """Give the hub its credentials and ACL; return its user name."""
+    def provision_hub(
+        self, password: str, username: str = HUB_USERNAME, client_id: str = HUB_CLIENT_ID
+    ) -> str:
+        """Give the hub its credentials and ACL, bound to its client id; return its user name."""
         self.ensure_role(HUB_ROLE, hub_acls())
-        self.ensure_client(username, password, [HUB_ROLE])
+        self.ensure_client(username, password, [HUB_ROLE], client_id)
         return username

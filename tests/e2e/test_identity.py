@@ -26,19 +26,20 @@ def event_as(store: str, node: str, seq: int, marker: str) -> bytes:
 def test_store_a_cannot_publish_or_subscribe_on_store_b_topics(system: System) -> None:
     watcher = Probe(system.broker.admin_creds())
     watcher.subscribe("acorn/v1/stores/+/nodes/+/events")
-    intruder = Probe(system.creds["store-a"])
+    # a second store-a identity: store-a's own n1 login is bound to the running edge's client id
+    intruder = Probe(system.broker.node_creds("store-a", "n2"))
     try:
         b_events = p.node_topic("store-b", "n1", p.TopicKind.EVENTS)
         intruder.publish(b_events, event_as("store-b", "n1", 1, "FORGED-B"))
         # a later message on A's own topic: MQTT keeps one client's order, so if the forged one
         # had passed the broker, the watcher would have it before this one
-        own = p.node_topic("store-a", "n1", p.TopicKind.EVENTS)
+        own = p.node_topic("store-a", "n2", p.TopicKind.EVENTS)
         intruder.publish(own, b"marker")
         wait_for(lambda: any(m.payload == b"marker" for m in watcher.messages), 10, "marker")
         assert all(m.topic != b_events for m in watcher.messages)
         refused = intruder.subscribe(p.node_topic("store-b", "n1", p.TopicKind.COMMANDS))
         assert all(code.is_failure for code in refused)
-        allowed = intruder.subscribe(p.node_topic("store-a", "n1", p.TopicKind.COMMANDS))
+        allowed = intruder.subscribe(p.node_topic("store-a", "n2", p.TopicKind.COMMANDS))
         assert not any(code.is_failure for code in allowed)
     finally:
         intruder.close()
@@ -49,8 +50,8 @@ def test_forged_and_malformed_messages_are_dead_lettered_and_hub_keeps_serving(
     system: System,
 ) -> None:
     token = system.token()
-    own = p.node_topic("store-a", "n1", p.TopicKind.EVENTS)
-    probe = Probe(system.creds["store-a"])
+    own = p.node_topic("store-a", "n2", p.TopicKind.EVENTS)
+    probe = Probe(system.broker.node_creds("store-a", "n2"))  # n1's login is the running edge's
     try:
         probe.publish(own, event_as("store-b", "n1", 1, "CLAIMS-TO-BE-B"))  # wrong store in body
         probe.publish(own, b"\x00\xffnot json at all")

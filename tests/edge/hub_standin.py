@@ -15,6 +15,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from hub.fleet.acl import HUB_CLIENT_ID
 from protocol import (
     Ack,
     Body,
@@ -58,7 +59,7 @@ class HubStandIn(Probe):
         self._acked = -1
         self.connected_once = False
         self._stop = threading.Event()
-        super().__init__(creds, client_id=f"hub-standin-{node_id}")
+        super().__init__(creds)  # the hub's bound client id
         self.subscribe(node_topic(store_id, node_id, TopicKind.EVENTS))
         self._acker = threading.Thread(target=self._ack_loop, args=(ack_interval,), daemon=True)
         self._acker.start()
@@ -141,7 +142,8 @@ def main() -> None:
     import sys
 
     host, port, user, password, store_id, node_id = sys.argv[1:7]
-    stand_in = HubStandIn(MqttCreds(host, int(port), user, password), store_id, node_id)
+    stand_in = HubStandIn(MqttCreds(host, int(port), user, password, HUB_CLIENT_ID), store_id,
+                          node_id)
     print("ready", flush=True)
     sys.stdin.read()
     stand_in.close()

@@ -39,6 +39,7 @@ def start_hub(broker: TestBroker, db_url: str, log: Path) -> tuple[subprocess.Po
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ACORN_HUB_DATABASE_URL": db_url,
            "ACORN_HUB_MQTT_HOST": creds.host, "ACORN_HUB_MQTT_PORT": str(creds.port),
            "ACORN_HUB_MQTT_USERNAME": creds.username, "ACORN_HUB_MQTT_PASSWORD": creds.password,
+           "ACORN_HUB_MQTT_CLIENT_ID": creds.client_id or "acorn-hub",
            "ACORN_HUB_HTTP_PORT": str(port), "ACORN_HUB_LOG_LEVEL": "WARNING"}
     with log.open("w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "hub", "serve"], cwd=ROOT, env=env,
@@ -59,7 +60,7 @@ def drain(broker: TestBroker, events: int) -> float:
     creds = broker.node_creds("bench", "n1")
     payloads = [encode(received("bench", "n1", n, f"R{n}")) for n in range(1, events + 1)]
     done = threading.Event()
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-node")
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=creds.client_id)
     client.username_pw_set(creds.username, creds.password)
     client.max_inflight_messages_set(1000)
 

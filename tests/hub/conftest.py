@@ -75,10 +75,10 @@ def hub_settings(db_url: str, broker: TestBroker | None = None, **extra: object)
     values: dict[str, object] = {"database_url": db_url, "mqtt_enabled": broker is not None,
                                  "ingest_batch_ms": 5, "command_poll_seconds": 0.2}
     if broker is not None:
-        creds = broker.hub_creds()
+        creds = broker.hub_creds(client_id=f"acorn-hub-{uuid.uuid4().hex[:6]}")
         values |= {"mqtt_host": creds.host, "mqtt_port": creds.port,
                    "mqtt_username": creds.username, "mqtt_password": creds.password,
-                   "mqtt_client_id": f"acorn-hub-{uuid.uuid4().hex[:6]}"}
+                   "mqtt_client_id": creds.client_id}
     return Settings(**(values | extra))  # type: ignore[arg-type]
 
 

@@ -85,8 +85,9 @@ def test_devices_add_provisions_credentials_that_work_only_for_that_node(
     lines = dict(line.split("=", 1) for line in out.strip().splitlines())
     assert lines["ACORN_EDGE_STORE_ID"] == "store-x" and lines["ACORN_EDGE_NODE_ID"] == "n7"
     assert lines["ACORN_EDGE_MQTT_USERNAME"] == "edge.store-x.n7"
+    # the node's client id is its user name (the broker refuses any other)
     probe = Probe(MqttCreds(admin.host, admin.port, lines["ACORN_EDGE_MQTT_USERNAME"],
-                            lines["ACORN_EDGE_MQTT_PASSWORD"]))
+                            lines["ACORN_EDGE_MQTT_PASSWORD"], lines["ACORN_EDGE_MQTT_USERNAME"]))
     try:
         assert not probe.connect_reason.is_failure
         assert probe.subscribe(node_topic("store-x", "n7", TopicKind.COMMANDS))[0].value < 128
@@ -102,13 +103,39 @@ def test_devices_add_provisions_credentials_that_work_only_for_that_node(
     code, out, _ = run(db_url, "devices", "add-hub", **env)
     hub_lines = dict(line.split("=", 1) for line in out.strip().splitlines())
     hub = Probe(MqttCreds(admin.host, admin.port, hub_lines["ACORN_HUB_MQTT_USERNAME"],
-                          hub_lines["ACORN_HUB_MQTT_PASSWORD"]))
+                          hub_lines["ACORN_HUB_MQTT_PASSWORD"],
+                          hub_lines["ACORN_HUB_MQTT_CLIENT_ID"]))
     try:
         assert hub.subscribe("acorn/v1/stores/+/nodes/+/events")[0].value < 128
     finally:
         hub.close()
     code, out, _ = run(db_url, "devices", "disable", "store-x", "n7", **env)
     assert (code, out.strip()) == (0, "edge.store-x.n7 disabled")
+
+
+def test_devices_bind_ids_binds_clients_made_before_bindings_and_keeps_passwords(
+        broker: TestBroker, engine: Engine, db_url: str) -> None:
+    """Promise: upgrading a broker binds every node to its own client id without new passwords."""
+    admin = broker.admin_creds()
+    env = {"ACORN_HUB_MQTT_HOST": admin.host, "ACORN_HUB_MQTT_PORT": str(admin.port),
+           "ACORN_HUB_BROKER_ADMIN_USERNAME": admin.username,
+           "ACORN_HUB_BROKER_ADMIN_PASSWORD": admin.password}
+    node = broker.node_creds("store-x", "n7")
+    with broker.local.admin() as dynsec:  # as a broker provisioned before bindings had it
+        dynsec.run([{"command": "modifyClient", "username": node.username, "clientid": ""}])
+    code, out, _ = run(db_url, "devices", "bind-ids", **env)
+    assert code == 0, out
+    assert "edge.store-x.n7 bound to its client id" in out
+    assert run(db_url, "devices", "bind-ids", **env)[1].strip() == "0 broker users changed"
+    wrong = Probe(node, client_id="probe-elsewhere", expect_refusal=True)
+    wrong.close()
+    assert wrong.refused
+    right = Probe(node)
+    right.close()
+    assert not right.refused
+    with reading(engine) as conn:
+        actions = conn.execute(select(audit_log.c.action)).scalars().all()
+    assert "device.bound" in actions
 
 
 def test_errors_are_one_line_and_a_nonzero_exit(tmp_path: Path) -> None:

@@ -108,6 +108,7 @@ def hub_proc(tmp: Path, creds: MqttCreds, db_url: str | None = None, **extra: st
         "ACORN_HUB_MQTT_PORT": str(creds.port),
         "ACORN_HUB_MQTT_USERNAME": creds.username,
         "ACORN_HUB_MQTT_PASSWORD": creds.password,
+        "ACORN_HUB_MQTT_CLIENT_ID": creds.client_id or "acorn-hub",
         "ACORN_HUB_HTTP_PORT": str(port),
         **{f"ACORN_HUB_{k.upper()}": v for k, v in extra.items()},
     }
