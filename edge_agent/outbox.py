@@ -3,7 +3,10 @@
 Rules:
 - ``append`` runs inside the caller's write transaction, so an event exists if and only if the
   business change it reports does; seq comes from ``counters.next_seq`` in that same transaction,
-  so it is per node, starts at 1 and is gap-free even after acked rows are deleted;
+  so it is per node, starts at 1 and is gap-free even after acked rows are deleted; each row
+  carries a checksum (``journal.event_checksum``) and is handed to the journal after the commit;
+- ``read_range`` verifies each row's checksum: a damaged row is replaced by the journal's copy
+  when it has a good one, else it raises ``CorruptEvent`` (nothing damaged is ever sent);
 - a row is deleted only by ``acknowledge`` (the hub's ack covers it), never by sending;
 - ``SendWindow`` is the pure sending policy: at most ``window`` events beyond the last ack in
   flight; resend from ``last_acked + 1`` on every (re)connect, when the ack has not advanced for
@@ -18,11 +21,21 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from edge_agent.errors import StoreError
+from edge_agent.journal import JournalEvent, event_checksum
 from edge_agent.store import Tx
 from protocol import Body, Envelope, format_utc, make_envelope
 
 NEXT_SEQ = "next_seq"
 LAST_ACKED = "last_acked_seq"
+
+
+class CorruptEvent(StoreError):
+    """An outbox row whose checksum fails and that no journal copy can replace."""
+
+    def __init__(self, seq: int) -> None:
+        super().__init__(f"outbox event seq {seq} is damaged (checksum mismatch)")
+        self.seq = seq
 
 
 @dataclass(frozen=True)
@@ -39,26 +52,44 @@ def append(tx: Tx, store_id: str, node_id: str, body: Body, occurred_at: datetim
     seq = tx.counter(NEXT_SEQ)
     envelope = make_envelope(store_id, node_id, seq, body, occurred_at=occurred_at)
     wire = envelope.body.model_dump(mode="json", exclude_none=True, exclude={"kind"})
-    tx.execute(
-        "INSERT INTO outbox(seq, message_id, kind, body, occurred_at) VALUES (?, ?, ?, ?, ?)",
-        (seq, envelope.id, envelope.kind, json.dumps(wire, separators=(",", ":")),
-         format_utc(envelope.occurred_at)),
-    )
+    insert(tx, JournalEvent(seq, envelope.id, envelope.kind,
+                            json.dumps(wire, separators=(",", ":")),
+                            format_utc(envelope.occurred_at)))
     tx.set_counter(NEXT_SEQ, seq + 1)
     return envelope
 
 
-def read_range(tx: Tx, store_id: str, node_id: str, first: int, last: int) -> list[Envelope]:
-    """The pending events with first <= seq <= last, in seq order, as envelopes."""
+def insert(tx: Tx, event: JournalEvent) -> None:
+    """Store one event row with its checksum and hand it to the journal (the caller moves
+    ``next_seq``)."""
+    tx.execute(
+        "INSERT INTO outbox(seq, message_id, kind, body, occurred_at, checksum) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (event.seq, event.message_id, event.kind, event.body, event.occurred_at,
+         event.checksum))
+    tx.journal.append(event)
+
+
+def read_range(tx: Tx, store_id: str, node_id: str, first: int, last: int,
+               spare: dict[int, JournalEvent] | None = None) -> list[Envelope]:
+    """The pending events with first <= seq <= last, in seq order, as envelopes, each checked
+    against its checksum (``spare``: good copies by seq, e.g. the journal's)."""
     rows = tx.execute(
-        "SELECT seq, message_id, kind, body, occurred_at FROM outbox "
+        "SELECT seq, message_id, kind, body, occurred_at, checksum FROM outbox "
         "WHERE seq BETWEEN ? AND ? ORDER BY seq", (first, last)).fetchall()
-    return [
-        Envelope.model_validate({
+    envelopes = []
+    for seq, message_id, kind, body, occurred_at, checksum in rows:
+        if checksum is not None and checksum != event_checksum(seq, message_id, kind, body,
+                                                               occurred_at):
+            copy = (spare or {}).get(seq)
+            if copy is None:
+                raise CorruptEvent(seq)
+            message_id, kind, body, occurred_at = (copy.message_id, copy.kind, copy.body,
+                                                   copy.occurred_at)
+        envelopes.append(Envelope.model_validate({
             "id": message_id, "store_id": store_id, "node_id": node_id, "seq": seq,
-            "kind": kind, "occurred_at": occurred_at, "body": json.loads(body)})
-        for seq, message_id, kind, body, occurred_at in rows
-    ]
+            "kind": kind, "occurred_at": occurred_at, "body": json.loads(body)}))
+    return envelopes
 
 
 def acknowledge(tx: Tx, up_to_seq: int) -> int:
