@@ -227,7 +227,7 @@ def mark_recovered(tx: Tx, quarantined: Path) -> None:
 
 
 def _report(store: Store, opened: Opened) -> None:
-    if opened.restored:
+    if opened.restored and opened.quarantined is None:
         store.report(Problem(
             "lost_commits", f"the store database had lost {opened.restored} committed "
             "event(s); they were restored from the outbox journal",
@@ -236,5 +236,6 @@ def _report(store: Store, opened: Opened) -> None:
     if pending:
         store.report(Problem(
             "quarantined", f"the store database was damaged and moved to {pending[-1]}; "
-            "recording continues in a fresh database",
+            "recording continues in a fresh database (the events not yet at the hub were "
+            "restored from the outbox journal)",
             f"run `acorn-edge recover {pending[-1]}` to salvage what the hub does not have"))
