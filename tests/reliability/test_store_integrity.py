@@ -8,6 +8,7 @@ and the agent says what happened.
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -120,3 +121,57 @@ def test_flipped_wal_bytes_after_kill_lose_no_confirmed_return(
         assert received == set(ids)
     finally:
         hub.close()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 4 MB tmpfs to hold the agent's data directory (unmounted even when the test fails)."""
+    mount = tmp_path / f"edge-{STORE}-{NODE}"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here (needs root): {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        if subprocess.run(["umount", str(mount)], check=False).returncode != 0:
+            subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(directory: Path) -> Path:
+    """Write a file until the disk is full; its path."""
+    filler = directory / "filler"
+    with filler.open("wb") as handle:
+        try:
+            while True:
+                handle.write(b"\0" * 65536)
+                handle.flush()
+        except OSError:
+            pass
+    return filler
+
+
+def test_a_full_disk_is_reported_as_such_and_loses_nothing(
+        small_disk: Path, edge: Proc) -> None:
+    """A full disk is reported as such: recording answers 507 "the store's disk is full" (not
+    500), health and the counter's banner say "disk full", nothing recorded before is lost, and
+    recording works again once space is freed."""
+    edge.start()
+    before = record(edge, 5)
+    filler = fill(small_disk)
+    refused = httpx.post(f"{edge.url}/api/returns", json=a_return(99), timeout=10)
+    assert refused.status_code == 507, refused.text
+    [problem] = refused.json()["detail"]
+    assert problem["field"] is None and problem["message"].startswith("the store's disk is full")
+    now = health(edge)
+    assert now["status"] == "degraded"
+    assert [(p["code"], p["message"][:9]) for p in now["problems"]] == [("disk_full",
+                                                                         "disk full")]
+    assert found(edge, before) == before
+
+    filler.unlink()
+    after = record(edge, 3, start=10)
+    assert health(edge)["status"] == "ok"
+    assert found(edge, before + after) == before + after
+    assert health(edge)["outbox_pending"] == 16
