@@ -107,7 +107,8 @@ class Link:
                         (TopicKind.EVENTS, TopicKind.COMMANDS, TopicKind.ACKS, TopicKind.STATUS)}
         self._config_topic = config_topic(sid)
         self._inbox: queue.SimpleQueue[_Incoming] = queue.SimpleQueue()
-        with store.read() as tx:
+        with store.write() as tx:
+            outbox.mark_unverified(tx)
             acked = outbox.figures(tx).last_acked_seq
         self._acked_in_store, self._flushed_at = acked, 0.0
         self._window = SendWindow(settings.outbox_window, settings.resend_after_seconds,
@@ -308,6 +309,8 @@ class Link:
     def _knows_position(self) -> bool:
         """True once the hub's position (its retained ack) is known, or surely there is none."""
         if not self._position_known and time.monotonic() >= self._position_deadline:
+            with self._store.write() as tx:
+                outbox.settle(tx, None)  # no ack for us at the hub: nothing to collide with
             self._position_known = True
         return self._position_known and not self._halted
 
@@ -356,8 +359,8 @@ class Link:
 
     def _apply_ack(self, acks: _PendingAck) -> None:
         if acks.up_to >= 0:
-            if acks.up_to > self._last_written():
-                self._move_past(acks.up_to)
+            if not self._position_known or acks.up_to > self._last_written():
+                self._settle(acks.up_to)
             self._window.on_ack(acks.up_to, time.monotonic(), gap=acks.gap)
             self._metrics.acks.inc()
             self._position_known = True
@@ -365,22 +368,22 @@ class Link:
         for message, generation in acks.messages:
             self._puback(message, generation)
 
-    def _move_past(self, hub_acked: int) -> None:
-        """The hub holds seqs this node has not written: its database lost commits. Never
-        reuse them: drop what the hub holds and move ``next_seq`` past it, atomically."""
+    def _settle(self, hub_acked: int) -> None:
+        """The hub's position is known: if it holds seqs this node reused or never wrote, the
+        database lost commits; move past them (``outbox.settle``) before anything is sent."""
         with self._store.write() as tx:
-            written = tx.counter(NEXT_SEQ) - 1
-            outbox.acknowledge(tx, hub_acked)
-            tx.set_counter(NEXT_SEQ, max(written, hub_acked) + 1)
+            moved = outbox.settle(tx, hub_acked)
+        if moved is None:
+            return
+        written, first = moved
         self._acked_in_store = max(self._acked_in_store, hub_acked)
-        log.error("the hub has acked seq %d but this node's database holds only up to %d: it "
-                  "lost commits (restored from an old copy?); the next event gets seq %d, no "
-                  "acked seq is reused", hub_acked, written, hub_acked + 1)
+        log.error("the hub has acked seq %d but this node's database holds only up to %d "
+                  "before this run: it lost commits (restored from an old copy?); what it wrote "
+                  "since moves to seq %d on, no acked seq is reused", hub_acked, written, first)
         self._store.report(Problem(
             "seq_behind_hub", f"this node's database was behind the hub (hub acked seq "
-            f"{hub_acked}, database had {written}): it lost commits; sequence moved past the "
-            "hub's position", "check the disk; if a damaged database was quarantined, run "
-            "`acorn-edge recover`"))
+            f"{hub_acked}): it lost commits; the sequence moved past the hub's position",
+            "check the disk; if a damaged database was quarantined, run `acorn-edge recover`"))
 
     def _flush_acks(self, force: bool = False) -> None:
         """Delete what the hub has acked: batched, since a lost deletion only costs a resend."""

@@ -23,6 +23,7 @@ from datetime import datetime
 
 from edge_agent.errors import StoreError
 from edge_agent.journal import JournalEvent, event_checksum
+from edge_agent.records import return_checksum
 from edge_agent.store import Tx
 from protocol import Body, Envelope, format_utc, make_envelope
 
@@ -98,6 +99,61 @@ def acknowledge(tx: Tx, up_to_seq: int) -> int:
     if up_to_seq > tx.counter(LAST_ACKED):
         tx.set_counter(LAST_ACKED, up_to_seq)
     return int(deleted)
+
+
+UNVERIFIED = "seq.unverified_from"  # meta: seqs from here were written before the hub's
+# position was known in this run (a rolled-back database may have reused them)
+
+
+def mark_unverified(tx: Tx) -> None:
+    """A run starts: seqs written from now on are unverified until the hub's position is known
+    (kept if already set: a run that never reached the hub verified nothing)."""
+    if tx.meta(UNVERIFIED) is None:
+        tx.set_meta(UNVERIFIED, str(tx.counter(NEXT_SEQ)))
+
+
+def settle(tx: Tx, hub_acked: int | None) -> tuple[int, int] | None:
+    """The hub's position is known (``hub_acked``, or None: the hub has no ack for us).
+
+    If the hub holds seqs this node also used since its database rolled back (seq >= the
+    unverified mark) or beyond anything it wrote, the database lost commits: the events written
+    since the mark move to new seqs just past the hub's position (same ids: the hub never saw
+    them under those seqs, nothing was sent before now), what the hub holds is dropped, and
+    ``next_seq`` follows. Returns (highest seq this node had written, first seq moved to) when
+    that happened, else None."""
+    mark = tx.meta(UNVERIFIED)
+    tx.execute("DELETE FROM meta WHERE key = ?", (UNVERIFIED,))
+    written = tx.counter(NEXT_SEQ) - 1
+    if hub_acked is None:
+        return None
+    unverified = int(mark) if mark is not None else written + 1
+    if hub_acked < unverified and hub_acked <= written:
+        return None
+    shift = hub_acked + 1 - unverified if hub_acked >= unverified else 0
+    rows = tx.all("SELECT seq, message_id, kind, body, occurred_at FROM outbox WHERE seq >= ? "
+                  "ORDER BY seq DESC", (unverified,)) if shift else []
+    for row in rows:
+        event = JournalEvent(row["seq"] + shift, row["message_id"], row["kind"], row["body"],
+                             row["occurred_at"])
+        tx.execute("UPDATE outbox SET seq = ?, checksum = ? WHERE seq = ?",
+                   (event.seq, event.checksum, row["seq"]))
+        tx.journal.append(event)
+        _renumber_rows(tx, row["seq"], event.seq)
+    tx.journal.reverse()
+    acknowledge(tx, hub_acked)
+    tx.set_counter(NEXT_SEQ, max(written + shift, hub_acked) + 1)
+    return written, hub_acked + 1
+
+
+def _renumber_rows(tx: Tx, old: int, new: int) -> None:
+    """Point the business rows of a moved event at its new seq (and re-sum the return)."""
+    for table in ("inspections", "dispositions", "refunds"):
+        tx.execute(f"UPDATE {table} SET event_seq = ? WHERE event_seq = ?", (new, old))
+    row = tx.one("SELECT * FROM returns WHERE event_seq = ?", (old,))
+    if row is not None:
+        row["event_seq"] = new
+        tx.execute("UPDATE returns SET event_seq = ?, checksum = ? WHERE id = ?",
+                   (new, return_checksum(row) if row["checksum"] else None, row["id"]))
 
 
 def figures(tx: Tx) -> Figures:

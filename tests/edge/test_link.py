@@ -125,7 +125,7 @@ def test_ack_covering_part_of_the_outbox_keeps_the_rest(
         # beyond anything this node wrote: its database lost commits; the hub's position wins
         # and no seq it acked is ever reused (issue 9: the sequence never moves backwards)
         hub.ack(99)
-        wait_until(lambda: "the hub has acked seq 99 but this node's database holds only up to 4"
+        wait_until(lambda: "the hub has acked seq 99 but this node's database holds only up to 4 "
                    in caplog.text)
         now = health(run)
         assert (now["outbox_pending"], now["last_acked_seq"], now["next_seq"]) == (0, 99, 100)

@@ -8,6 +8,8 @@ and the agent says what happened.
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +21,7 @@ import pytest
 from edge_agent.walcheck import FRAME_HEADER, HEADER, check_wal
 from tests.edge.hub_standin import HubStandIn
 from tests.support.broker import TestBroker
-from tests.support.procs import Proc, edge_proc
+from tests.support.procs import Proc, edge_proc, wait_for
 
 STORE, NODE = "store-a", "n1"
 
@@ -175,3 +177,49 @@ def test_a_full_disk_is_reported_as_such_and_loses_nothing(
     assert health(edge)["status"] == "ok"
     assert found(edge, before + after) == before + after
     assert health(edge)["outbox_pending"] == 16
+
+
+def test_a_rolled_back_database_never_reuses_a_seq_the_hub_acked(
+        edge: Proc, broker: TestBroker) -> None:
+    """The sequence never moves backwards: with the whole data directory restored from an older
+    copy (database and journal), a return recorded before the link is up would reuse seqs the hub
+    already holds; the node learns the hub's position from its retained ack first, moves its new
+    events past it (same ids), says so in health, and the hub gets every new return."""
+    hub = HubStandIn(broker.hub_creds(), STORE, NODE)
+    try:
+        edge.start()
+        record(edge, 3)
+        assert hub.wait_contiguous(6, timeout=30)
+        wait_for(lambda: health(edge)["outbox_pending"] == 0, 30, "the first acks")
+        edge.stop()
+        backup = data_dir(edge).parent / "backup"
+        shutil.copytree(data_dir(edge), backup, ignore=shutil.ignore_patterns("agent.lock"))
+        edge.start()
+        record(edge, 2, start=3)
+        assert hub.wait_contiguous(10, timeout=30)
+        wait_for(lambda: health(edge)["last_acked_seq"] == 10, 30, "the second acks")
+        edge.stop()
+        originals = {seq: env.id for seq, env in hub.by_seq.items()}
+
+        shutil.rmtree(data_dir(edge))
+        shutil.copytree(backup, data_dir(edge))  # the old copy: seqs 7-10 will be written again
+        with sqlite3.connect(data_dir(edge) / "edge.db") as conn:
+            assert conn.execute("SELECT value FROM counters WHERE name = 'next_seq'"
+                                ).fetchone() == (7,)
+        hub.acking = True
+        broker.stop()  # the counter records before the link is up
+        edge.start()
+        late = record(edge, 3, start=10)
+        broker.start()
+        assert hub.wait_contiguous(16, timeout=60)
+        wait_for(lambda: health(edge)["outbox_pending"] == 0, 30, "the acks after the rollback")
+    finally:
+        hub.close()
+    now = health(edge)
+    assert now["next_seq"] == 17 and now["status"] == "degraded"
+    assert [p["code"] for p in now["problems"]] == ["seq_behind_hub"]
+    assert {seq: hub.by_seq[seq].id for seq in originals} == originals  # nothing displaced
+    moved = {env.body.return_id for env in hub.kinds("return.received")  # type: ignore[union-attr]
+             if env.seq > 10}
+    assert moved == set(late)
+    assert all(env.id == hub.by_seq[env.seq].id for env in hub.deliveries), "a seq was reused"
