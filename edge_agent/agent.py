@@ -146,6 +146,8 @@ class Agent:
         with self.store.read() as tx:
             held, required = config_version(tx), signin_required(tx)
         s = self.settings
+        if "quarantined" in self.store.problems and not integrity.pending_quarantines(self.store):
+            self.store.resolve("quarantined")  # `acorn-edge recover` ran meanwhile
         problems = [HealthProblem(code=p.code, message=p.message, action=p.action)
                     for p in list(self.store.problems.values())]
         return Health(

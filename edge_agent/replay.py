@@ -72,6 +72,20 @@ def replay(tx: Tx, envelope: Envelope, seq: int, source: str) -> bool:
     return False
 
 
+def already_recorded(tx: Tx, envelope: Envelope) -> bool:
+    """True if the rows this event reports are already in the database."""
+    body = envelope.body
+    if isinstance(body, ReturnReceived):
+        return _exists(tx, body.return_id)
+    if isinstance(body, RefundRequested):
+        return records.refund_of(tx, body.return_id) is not None
+    if isinstance(body, InspectionRecorded):
+        return _has(tx, "inspections", body.return_id)
+    if isinstance(body, DispositionRecorded):
+        return _has(tx, "dispositions", body.return_id)
+    return False
+
+
 def _return(tx: Tx, body: ReturnReceived, seq: int, source: str) -> bool:
     if _exists(tx, body.return_id):
         return False
