@@ -12,6 +12,7 @@ import shutil
 import sqlite3
 import subprocess
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import pytest
 from edge_agent.walcheck import FRAME_HEADER, HEADER, check_wal
 from tests.edge.hub_standin import HubStandIn
 from tests.support.broker import TestBroker
+from tests.support.browser import CHROMIUM, chromium_page
 from tests.support.procs import BIN, Proc, edge_proc, wait_for
 
 STORE, NODE = "store-a", "n1"
@@ -285,3 +287,59 @@ def test_recover_fails_clearly_without_a_damaged_file(edge: Proc) -> None:
     assert failed.returncode == 1
     assert "recover failed: no damaged database at" in failed.stderr
     assert "Traceback" not in failed.stderr
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed at "
+                    "/usr/bin/chromium (apt-get install chromium)")
+def test_the_counter_page_says_the_disk_is_full(small_disk: Path, edge: Proc) -> None:
+    """A full disk is reported as such on the counter page: a plain banner says "disk full" and
+    what to do, and goes away once recording works again."""
+    edge.start()
+    filler = fill(small_disk)
+    assert httpx.post(f"{edge.url}/api/returns", json=a_return(1), timeout=10
+                      ).status_code == 507
+    with chromium_page() as page:
+        page.goto(edge.url + "/")
+        banner = page.get_by_test_id("store-alert")
+        banner.wait_for(state="visible", timeout=15_000)
+        assert banner.get_attribute("data-codes") == "disk_full"
+        assert "disk full" in banner.inner_text() and "free space" in banner.inner_text()
+        filler.unlink()
+        record(edge, 1)
+        banner.wait_for(state="hidden", timeout=15_000)
+
+
+def test_a_damaged_outbox_row_is_never_sent_and_is_reported(
+        edge: Proc, broker: TestBroker) -> None:
+    """Nothing damaged reaches the hub: an outbox row and a return row changed on disk behind
+    SQLite's back fail their checksums; the periodic check reports it in health, the hub gets
+    the journal's intact copy of the event, and the next start quarantines the file (recover
+    then finds nothing the hub lacks)."""
+    edge.env["ACORN_EDGE_INTEGRITY_CHECK_SECONDS"] = "0.2"
+    edge.start()
+    ids = record(edge, 3)
+    with sqlite3.connect(data_dir(edge) / "edge.db", timeout=10) as conn:
+        body = conn.execute("SELECT body FROM outbox WHERE seq = 1").fetchone()[0]
+        assert "19.99" in body
+        conn.execute("UPDATE outbox SET body = ? WHERE seq = 1", (body.replace("19.99",
+                                                                                "99.99"),))
+        conn.execute("UPDATE returns SET total_amount = '99.99' WHERE id = ?", (ids[1],))
+    wait_for(lambda: [p["code"] for p in health(edge)["problems"]] == ["damaged"], 30,
+             "the periodic check")
+    hub = HubStandIn(broker.hub_creds(), STORE, NODE)
+    try:
+        assert hub.wait_contiguous(6, timeout=30)
+        first = hub.by_seq[1].body
+        assert first.items[0].unit_price.amount == Decimal("19.99")  # type: ignore[union-attr]
+    finally:
+        hub.close()
+    assert "sent the outbox journal's copy instead" in edge.log_tail(50_000)
+    edge.stop()
+    edge.start()
+    assert [p["code"] for p in health(edge)["problems"]] == ["quarantined"]
+    [held] = (data_dir(edge) / "quarantine").iterdir()
+    assert "fails its checksum" in (held / "reason.txt").read_text()
+    done = recover_cli(edge)
+    assert done.returncode == 0, done.stderr
+    assert "re-queued for the hub: 0 event(s)" in done.stdout  # the hub has every event
