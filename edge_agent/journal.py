@@ -11,8 +11,9 @@ Rules:
 - a line that does not parse or whose checksum fails is skipped and counted (a torn last line
   after a crash is normal); the journal never decides alone that an event exists unless its
   checksum holds;
-- the journal is compacted when opened: only events the hub has not acked are kept, behind a
-  header line that remembers the highest seq ever written (so no seq is ever reused).
+- the journal is compacted when opened and when an ack finds it past ``COMPACT_BYTES``: only
+  events the hub has not acked are kept, behind a header line that remembers the highest seq
+  ever written (so no seq is ever reused).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 JOURNAL_NAME = "outbox.journal"
+COMPACT_BYTES = 16 * 1024 * 1024  # past this, an ack rewrites the journal without acked events
 
 
 def event_checksum(seq: int, message_id: str, kind: str, body: str, occurred_at: str) -> str:
@@ -121,24 +123,25 @@ class Journal:
         return cls(path, state), state
 
     def compact(self, keep_after: int, max_seq: int, acked: int) -> None:
-        """Rewrite the file with only the events past ``keep_after`` (atomic: temp + rename)."""
-        state = read_journal(self.path)
-        tmp = self.path.with_suffix(".journal.tmp")
-        top = max(max_seq, state.max_seq)
-        header = {"t": "h", "max_seq": top, "acked": acked}
-        with tmp.open("wb") as out:
-            out.write((json.dumps(header) + "\n").encode())
-            for seq in sorted(state.events):
-                if seq > keep_after:
-                    out.write(state.events[seq].line())
-            out.flush()
-            os.fsync(out.fileno())
+        """Rewrite the file with only the events past ``keep_after`` (atomic: temp + rename);
+        appends wait meanwhile, so none is lost in the swap."""
         with self._lock:
+            state = read_journal(self.path)
+            top = max(max_seq, state.max_seq, self.max_seq)
+            tmp = self.path.with_suffix(".journal.tmp")
+            with tmp.open("wb") as out:
+                out.write((json.dumps({"t": "h", "max_seq": top, "acked": acked}) + "\n"
+                           ).encode())
+                for seq in sorted(state.events):
+                    if seq > keep_after:
+                        out.write(state.events[seq].line())
+                out.flush()
+                os.fsync(out.fileno())
             self._handle.close()
             os.replace(tmp, self.path)
             _fsync_dir(self.path.parent)
             self._handle = self.path.open("ab")
-            self.max_seq = max(self.max_seq, top)
+            self.max_seq = top
 
     def append(self, events: list[JournalEvent]) -> None:
         """Write the events and fsync (OSError, e.g. disk full, goes to the caller)."""
@@ -146,17 +149,24 @@ class Journal:
         with self._lock:
             self._handle.write(data)
             self._handle.flush()
-            os.fsync(self._handle.fileno())
+            os.fdatasync(self._handle.fileno())  # data and size; skips the mtime update
             self.max_seq = max([self.max_seq, *(event.seq for event in events)])
 
     def note_ack(self, up_to: int) -> None:
-        """Remember the hub's ack (best effort, no fsync)."""
+        """Remember the hub's ack (best effort, no fsync); compact a journal grown large."""
         with self._lock:
             try:
                 self._handle.write(f'{{"t":"a","up_to":{up_to}}}\n'.encode())
                 self._handle.flush()
+                size = self._handle.tell()
             except OSError as err:
                 log.warning("could not note ack %d in the journal: %s", up_to, err)
+                return
+        if size > COMPACT_BYTES:
+            try:
+                self.compact(keep_after=up_to, max_seq=self.max_seq, acked=up_to)
+            except OSError as err:
+                log.warning("could not compact the outbox journal: %s", err)
 
     def close(self) -> None:
         """Close the file (idempotent)."""
