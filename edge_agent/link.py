@@ -46,6 +46,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from edge_agent import commands, outbox, store_config
+from edge_agent.errors import DiskFull
 from edge_agent.journal import read_journal
 from edge_agent.metrics import Metrics
 from edge_agent.outbox import NEXT_SEQ, CorruptEvent, SendWindow
@@ -247,12 +248,15 @@ class Link:
                     if self._knows_position():
                         self._send_due()
                     self._status_if_due()
+            except DiskFull as err:  # health says "disk full"; acks and commands wait for room
+                log.warning("MQTT link paused: %s", err)
+                self._stopping.wait(1.0)
             except sqlite3.Error:
                 log.exception("database error in the MQTT link; retrying in 1 s")
                 self._stopping.wait(1.0)
         try:
             self._flush_acks(force=True)
-        except sqlite3.Error:
+        except (sqlite3.Error, DiskFull):
             log.exception("could not record the last ack; its events will be resent")
         self._say_offline()
 
