@@ -343,3 +343,28 @@ def test_a_damaged_outbox_row_is_never_sent_and_is_reported(
     done = recover_cli(edge)
     assert done.returncode == 0, done.stderr
     assert "re-queued for the hub: 0 event(s)" in done.stdout  # the hub has every event
+
+
+def test_a_flipped_wal_with_the_hub_online_never_reuses_a_seq(
+        edge: Proc, broker: TestBroker) -> None:
+    """The sequence never moves backwards: with the hub online and acking, a WAL frame flipped
+    after a kill -9 used to roll the seq back and get the next real return dead-lettered as a
+    reused seq; now the file is quarantined, the fresh one continues past every seq used, and the
+    new return reaches the hub under a new seq."""
+    hub = HubStandIn(broker.hub_creds(), STORE, NODE)
+    try:
+        edge.start()
+        record(edge, 20)
+        assert hub.wait_contiguous(40, timeout=30)
+        wait_for(lambda: health(edge)["last_acked_seq"] == 40, 30, "the acks")
+        edge.kill()
+        wal = data_dir(edge) / "edge.db-wal"
+        flip(wal, frame_offset(wal, frames(wal) // 3) + 200)
+        edge.start()
+        [late] = record(edge, 1, start=50)
+        assert hub.wait_contiguous(42, timeout=30)
+    finally:
+        hub.close()
+    assert hub.by_seq[41].body.return_id == late  # type: ignore[union-attr]
+    assert all(env.id == hub.by_seq[env.seq].id for env in hub.deliveries), "a seq was reused"
+    assert {p["code"] for p in health(edge)["problems"]} == {"quarantined"}
