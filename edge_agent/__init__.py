@@ -10,6 +10,11 @@ Modules (functional core first, then the thin adapters around it)::
     settings    ACORN_EDGE_* settings (and --config files)
     migrations  the SQLite schema as named, recorded migrations
     store       the SQLite file: one connection, one lock, one transaction per action
+    journal     the outbox journal: an fsync'd second copy of every event, beside the file
+    walcheck    pure reading: does a WAL hide committed frames behind a damaged one?
+    integrity   open the file only once it proves itself; quarantine, restore, periodic check
+    replay      rebuild return/refund/QC rows from the node's own events
+    recover     `acorn-edge recover`: salvage a quarantined file, re-queue what the hub lacks
     records     rows of the business tables; views: API read models built from them
     audit       the append-only, hash-chained local audit log
     counter     the counter's actions (scan, receive, inspect, dispose), one transaction each

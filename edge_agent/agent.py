@@ -10,17 +10,20 @@ simply wait in the outbox; without devices configured it loads no device library
 from __future__ import annotations
 
 import fcntl
+import logging
+import threading
 from importlib.metadata import PackageNotFoundError, version
 from io import TextIOWrapper
 from pathlib import Path
 
+from edge_agent import integrity
 from edge_agent.counter import Counter
 from edge_agent.devices import Devices
 from edge_agent.errors import ConfigError, StoreError
 from edge_agent.events import EventBus
 from edge_agent.link import Link
 from edge_agent.metrics import Metrics
-from edge_agent.models import Health
+from edge_agent.models import Health, HealthProblem
 from edge_agent.pos import Pos
 from edge_agent.print_queue import Printing
 from edge_agent.settings import EdgeSettings
@@ -30,6 +33,8 @@ from edge_agent.store_config import signin_required
 from edge_agent.store_config import version as config_version
 from protocol import __version__ as protocol_version
 from protocol import utc_now
+
+log = logging.getLogger(__name__)
 
 
 def agent_version() -> str:
@@ -77,13 +82,16 @@ class Agent:
         self.started_at = utc_now()
         self.metrics.watch(lambda: self.counter.figures().pending,
                            lambda: self.counter.figures().last_acked_seq)
+        self._checking = threading.Event()
+        self._checker = threading.Thread(target=self._check_loop, name="edge-integrity",
+                                         daemon=True)
 
     @classmethod
     def open(cls, settings: EdgeSettings, connect: bool = True) -> Agent:
         """Claim the data directory, open the store (creating and migrating it), build the agent."""
         lock = _claim(settings.data_path)
         try:
-            store = Store.open(settings.db_path, settings.store_id, settings.node_id)
+            store = integrity.open_checked(settings.db_path, settings.store_id, settings.node_id)
         except BaseException:
             lock.close()
             raise
@@ -102,9 +110,22 @@ class Agent:
             self.link.start()
         self.printing.start()
         self.devices.start()
+        if self.settings.integrity_check_seconds > 0:
+            self._checker.start()
+
+    def _check_loop(self) -> None:
+        """The periodic integrity check (quick_check and checksums), on the reading connection."""
+        while not self._checking.wait(self.settings.integrity_check_seconds):
+            try:
+                integrity.check_now(self.store)
+            except Exception:  # the check must never stop the agent
+                log.exception("the periodic integrity check failed to run")
 
     def stop(self) -> None:
         """Stop the devices and the link, end the event streams, close the store."""
+        self._checking.set()
+        if self._checker.is_alive():
+            self._checker.join(5)
         self.devices.stop()
         self.printing.stop()
         self.events.close()
@@ -125,7 +146,12 @@ class Agent:
         with self.store.read() as tx:
             held, required = config_version(tx), signin_required(tx)
         s = self.settings
+        if "quarantined" in self.store.problems and not integrity.pending_quarantines(self.store):
+            self.store.resolve("quarantined")  # `acorn-edge recover` ran meanwhile
+        problems = [HealthProblem(code=p.code, message=p.message, action=p.action)
+                    for p in list(self.store.problems.values())]
         return Health(
+            status="degraded" if problems else "ok", problems=problems,
             store_id=s.store_id, node_id=s.node_id, store_name=s.store_name or s.store_id,
             store_timezone=s.store_timezone, currency=s.currency,
             broker_connected=self.link_up, config_version=held, signin_required=required,

@@ -23,8 +23,11 @@ with 400 (unreadable body), 401 (sign in: ``session``, or a bad ``authorization`
 allowed: ``client``, ``approve_offline`` or an impersonated staff field), 404 (no such return or
 route), 409 (state machine, duplicate RMA, offline refund above the limit: ``amount``), 413 (body
 too large), 422 (a field is wrong, named by its dotted path without the ``body.`` prefix), 429
-(too many wrong PINs), 500 (never with a traceback; the log has it under the reference given). A
-refused request writes nothing.
+(too many wrong PINs), 507 (the store's disk is full: nothing was written, everything recorded
+before is kept; health says "disk full" until a write succeeds again), 500 (never with a
+traceback; the log has it under the reference given). A refused request writes nothing.
+``GET /api/health`` says ``status: degraded`` with ``problems`` (what happened to the store's
+data and what to run) while the store's database is damaged, quarantined or its disk is full.
 """
 
 from __future__ import annotations
@@ -66,7 +69,7 @@ async def _agent(request: Request) -> Agent:
 
 AgentDep = Annotated[Agent, Depends(_agent)]
 ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody} for status in (400, 401, 403, 404, 409, 413, 422)}
+    status: {"model": ErrorBody} for status in (400, 401, 403, 404, 409, 413, 422, 507)}
 
 router = APIRouter()
 

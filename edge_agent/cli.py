@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import signal
+import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
@@ -19,6 +21,7 @@ import typer
 import uvicorn
 
 from edge_agent import cli_devices
+from edge_agent import recover as recovery
 from edge_agent.agent import agent_version
 from edge_agent.app import AgentServer, create_app
 from edge_agent.errors import EdgeError
@@ -91,6 +94,36 @@ def status(config: ConfigOption = None,
         report = {"source": f"database {settings.db_path} (agent not running)",
                   "broker": "unknown (agent not running)", **figures}
     _print(report, as_json)
+
+
+@cli.command()
+def recover(
+        quarantined: Annotated[Path | None, typer.Argument(
+            help="a quarantine directory (<data>/quarantine/<UTC time>) or a damaged database "
+            "file; default: the newest one not yet recovered")] = None,
+        config: ConfigOption = None) -> None:
+    """Salvage every readable return and outbox event from a damaged (quarantined) database
+    with SQLite's .recover, and queue for the hub what it does not have, under new seqs.
+
+    Safe while the agent runs, and to run twice (the second run changes nothing)."""
+    settings = _settings(config)
+
+    def progress(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        with typer.progressbar(list(rows), label="sorting out the salvaged events",
+                               file=sys.stderr) as bar:
+            yield from bar
+
+    try:
+        with recovery.live_store(settings.db_path, settings.store_id, settings.node_id) as store:
+            source = quarantined or recovery.latest_quarantine(store, settings.data_path)
+            typer.echo(f"recovering {source} into {settings.db_path} (reading it with sqlite3 "
+                       ".recover)")
+            outcome = recovery.recover(store, source, progress)
+    except EdgeError as err:
+        typer.echo(f"acorn-edge: recover failed: {err}", err=True)
+        raise typer.Exit(1) from None
+    for line in outcome.lines():
+        typer.echo(line)
 
 
 def _print(report: dict[str, Any], as_json: bool) -> None:

@@ -10,7 +10,8 @@
     │   │   └── TransitionRefused  409: the return state machine does not allow the action
     │   ├── Unauthorized    401: no (valid) staff session or POS key where one is required
     │   ├── Forbidden       403: who is asking may not do this (role, client, impersonation)
-    │   └── TooManyAttempts 429: too many wrong PINs for a staff id; carries ``retry_after``
+    │   ├── TooManyAttempts 429: too many wrong PINs for a staff id; carries ``retry_after``
+    │   └── DiskFull        507: the store's disk is full; nothing was written
     └── LinkError           the MQTT link cannot do what was asked (never raised into the API)
 
 Errors are raised where the problem is found and translated once, at the HTTP boundary
@@ -86,6 +87,12 @@ class TooManyAttempts(RequestError):
     def __init__(self, message: str, field: str | None = None, retry_after: int = 0) -> None:
         super().__init__(message, field)
         self.retry_after = retry_after
+
+
+class DiskFull(RequestError):
+    """The store's disk is full: the write was rolled back, everything before it is kept."""
+
+    status_code = 507
 
 
 class LinkError(EdgeError):

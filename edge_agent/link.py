@@ -19,7 +19,15 @@ Rules:
 - paho's callbacks only enqueue; one worker thread owns the window, the database work and the
   sending, so there is no shared mutable state beyond the queue and the ``connected`` flag;
 - nothing here raises into the API: a publish while disconnected is skipped, a bad message is
-  logged (and a bad command recorded as refused), a database error is logged and retried.
+  logged (and a bad command recorded as refused), a database error is logged and retried;
+- the sequence never moves backwards: after each connect nothing is sent until the hub's
+  position is known (its retained ack, or ``POSITION_WAIT`` after the SUBACK with none); an ack
+  beyond what this node has written means its database lost commits (a rolled-back or replaced
+  file): the error is logged, health says so, ``next_seq`` moves past the hub's position in the
+  same transaction that drops the rows the hub holds, and only then does sending resume, so no
+  acked seq is ever reused;
+- an outbox row that fails its checksum is sent from the journal's copy, or not at all (health
+  says so): nothing damaged is ever published.
 """
 
 from __future__ import annotations
@@ -38,13 +46,16 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from edge_agent import commands, outbox, store_config
+from edge_agent.errors import DiskFull
+from edge_agent.journal import read_journal
 from edge_agent.metrics import Metrics
-from edge_agent.outbox import NEXT_SEQ, SendWindow
+from edge_agent.outbox import NEXT_SEQ, CorruptEvent, SendWindow
 from edge_agent.settings import EdgeSettings
-from edge_agent.store import Store
+from edge_agent.store import Problem, Store
 from protocol import (
     Ack,
     DecodeError,
+    Envelope,
     NodeStatus,
     TopicKind,
     config_topic,
@@ -63,6 +74,8 @@ IDLE_WAIT = 1.0
 ACK_FLUSH_SECONDS = 0.2
 ACK_KINDS = frozenset({"ack"})
 WAKE_COALESCE_SECONDS = 0.004
+POSITION_WAIT = 0.5  # after our SUBACK, a retained ack would have arrived by now
+POSITION_WAIT_MAX = 3.0  # after a connect, whatever happened to the SUBACK
 
 
 @dataclass
@@ -95,7 +108,8 @@ class Link:
                         (TopicKind.EVENTS, TopicKind.COMMANDS, TopicKind.ACKS, TopicKind.STATUS)}
         self._config_topic = config_topic(sid)
         self._inbox: queue.SimpleQueue[_Incoming] = queue.SimpleQueue()
-        with store.read() as tx:
+        with store.write() as tx:
+            outbox.mark_unverified(tx)
             acked = outbox.figures(tx).last_acked_seq
         self._acked_in_store, self._flushed_at = acked, 0.0
         self._window = SendWindow(settings.outbox_window, settings.resend_after_seconds,
@@ -110,6 +124,9 @@ class Link:
         self._connected_at: datetime | None = None
         self._next_status = 0.0
         self._failure_logged = False
+        self._position_known = False
+        self._position_deadline = 0.0
+        self._halted = False
         self.subscribed = False
         self._client = self._make_client()
         self._worker = threading.Thread(target=self._run, name=f"edge-link-{nid}", daemon=True)
@@ -210,6 +227,7 @@ class Link:
     def _on_subscribe(self, _c: Any, _u: Any, mid: int, codes: list[ReasonCode],
                       _props: Any) -> None:
         if mid == self._own_sub_mid:
+            self._inbox.put(_Incoming("subscribed", generation=self._generation))
             self.subscribed = not any(code.is_failure for code in codes)
             if not self.subscribed:
                 log.error("broker refused a subscription of this node: %s", codes)
@@ -227,14 +245,18 @@ class Link:
                 self._drain(self._wait_time())
                 self._flush_acks()
                 if self._window.connected and not self._stopping.is_set():
-                    self._send_due()
+                    if self._knows_position():
+                        self._send_due()
                     self._status_if_due()
+            except DiskFull as err:  # health says "disk full"; acks and commands wait for room
+                log.warning("MQTT link paused: %s", err)
+                self._stopping.wait(1.0)
             except sqlite3.Error:
                 log.exception("database error in the MQTT link; retrying in 1 s")
                 self._stopping.wait(1.0)
         try:
             self._flush_acks(force=True)
-        except sqlite3.Error:
+        except (sqlite3.Error, DiskFull):
             log.exception("could not record the last ack; its events will be resent")
         self._say_offline()
 
@@ -245,6 +267,8 @@ class Link:
             waits.append(self._flushed_at + ACK_FLUSH_SECONDS - now)
         if self._window.connected:
             waits.append(self._next_status - now)
+            if not self._position_known:
+                waits.append(self._position_deadline - now)
             deadline = self._window.deadline(self._last_written())
             if deadline is not None:
                 waits.append(deadline - now)
@@ -282,8 +306,21 @@ class Link:
             self._metrics.broker_connected.set(0)
         elif item.what == "message" and item.message is not None:
             self._on_incoming(item.message, item.generation, acks)
+        elif item.what == "subscribed" and item.generation == self._generation:
+            self._position_deadline = min(self._position_deadline,
+                                          time.monotonic() + POSITION_WAIT)
+
+    def _knows_position(self) -> bool:
+        """True once the hub's position (its retained ack) is known, or surely there is none."""
+        if not self._position_known and time.monotonic() >= self._position_deadline:
+            with self._store.write() as tx:
+                outbox.settle(tx, None)  # no ack for us at the hub: nothing to collide with
+            self._position_known = True
+        return self._position_known and not self._halted
 
     def _on_connected(self) -> None:
+        self._position_known = False
+        self._position_deadline = time.monotonic() + POSITION_WAIT_MAX
         self._connected_at = utc_now()
         self._window.on_connect(time.monotonic())
         self._metrics.broker_connected.set(1)
@@ -326,17 +363,31 @@ class Link:
 
     def _apply_ack(self, acks: _PendingAck) -> None:
         if acks.up_to >= 0:
-            last_written = self._last_written()
-            if acks.up_to > last_written:
-                log.error("hub acks seq %d but this node has written only up to %d "
-                          "(was this node's database replaced?); ack ignored",
-                          acks.up_to, last_written)
-            else:
-                self._window.on_ack(acks.up_to, time.monotonic(), gap=acks.gap)
-                self._metrics.acks.inc()
+            if not self._position_known or acks.up_to > self._last_written():
+                self._settle(acks.up_to)
+            self._window.on_ack(acks.up_to, time.monotonic(), gap=acks.gap)
+            self._metrics.acks.inc()
+            self._position_known = True
         self._flush_acks()
         for message, generation in acks.messages:
             self._puback(message, generation)
+
+    def _settle(self, hub_acked: int) -> None:
+        """The hub's position is known: if it holds seqs this node reused or never wrote, the
+        database lost commits; move past them (``outbox.settle``) before anything is sent."""
+        with self._store.write() as tx:
+            moved = outbox.settle(tx, hub_acked)
+        if moved is None:
+            return
+        written, first = moved
+        self._acked_in_store = max(self._acked_in_store, hub_acked)
+        log.error("the hub has acked seq %d but this node's database holds only up to %d "
+                  "before this run: it lost commits (restored from an old copy?); what it wrote "
+                  "since moves to seq %d on, no acked seq is reused", hub_acked, written, first)
+        self._store.report(Problem(
+            "seq_behind_hub", f"this node's database was behind the hub (hub acked seq "
+            f"{hub_acked}): it lost commits; the sequence moved past the hub's position",
+            "check the disk; if a damaged database was quarantined, run `acorn-edge recover`"))
 
     def _flush_acks(self, force: bool = False) -> None:
         """Delete what the hub has acked: batched, since a lost deletion only costs a resend."""
@@ -347,6 +398,8 @@ class Link:
             return
         with self._store.write() as tx:
             outbox.acknowledge(tx, self._window.last_acked)
+        if self._store.journal is not None:
+            self._store.journal.note_ack(self._window.last_acked)
         self._acked_in_store, self._flushed_at = self._window.last_acked, now
 
     def _puback(self, message: mqtt.MQTTMessage, generation: int) -> None:
@@ -355,15 +408,15 @@ class Link:
             self._client.ack(message.mid, message.qos)
 
     def _send_due(self) -> None:
-        sid, nid = self._settings.store_id, self._settings.node_id
         topic = self._topics[TopicKind.EVENTS]
         while self.connected:
             batch = self._window.due(time.monotonic(), self._last_written())
             if not batch:
                 return
             last = min(batch.last, batch.first + READ_BATCH - 1)
-            with self._store.read() as tx:
-                envelopes = outbox.read_range(tx, sid, nid, batch.first, last)
+            envelopes = self._read(batch.first, last)
+            if envelopes is None:
+                return
             for envelope in envelopes:
                 self._client.publish(topic, encode(envelope.resent()), qos=1)
             self._window.sent(last)
@@ -372,6 +425,28 @@ class Link:
                 self._metrics.events_resent.inc(len(envelopes))
                 log.info("no ack progress: resent from seq %d (next try in %.0f s)",
                          batch.first, self._window.wait)
+
+    def _read(self, first: int, last: int) -> list[Envelope] | None:
+        """The events to send, checked; a damaged one comes from the journal, else None (and
+        sending stops: nothing damaged is published)."""
+        sid, nid = self._settings.store_id, self._settings.node_id
+        try:
+            with self._store.read() as tx:
+                return outbox.read_range(tx, sid, nid, first, last)
+        except CorruptEvent as err:
+            spare = read_journal(self._store.journal.path).events if self._store.journal else {}
+            try:
+                with self._store.read() as tx:
+                    envelopes = outbox.read_range(tx, sid, nid, first, last, spare)
+                log.error("%s: sent the outbox journal's copy instead", err)
+                return envelopes
+            except CorruptEvent:
+                log.error("%s and the journal has no good copy: sending stopped", err)
+                self._halted = True
+                self._store.report(Problem(
+                    "damaged", f"{err}; sending stopped", "restart the agent (it quarantines "
+                    "the file and keeps recording), then run `acorn-edge recover`"))
+                return None
 
     def _status_if_due(self) -> None:
         now = time.monotonic()

@@ -172,12 +172,31 @@ def m0005_refund_payment(db: Database) -> None:
         db.conn.execute(statement)
 
 
+_INTEGRITY = [
+    "ALTER TABLE outbox ADD COLUMN checksum TEXT",
+    "ALTER TABLE returns ADD COLUMN checksum TEXT",
+    """CREATE TABLE recovered_events (
+        source_id TEXT PRIMARY KEY, source TEXT NOT NULL, return_id TEXT,
+        outcome TEXT NOT NULL CHECK (outcome IN ('requeued', 'at_hub', 'already_here')),
+        new_seq INTEGER, recovered_at TEXT NOT NULL)""",
+]
+
+
+def m0006_integrity(db: Database) -> None:
+    """A checksum on each outbox event and return row (null on rows written before: not
+    checked), and what ``acorn-edge recover`` took from damaged files (so a second run changes
+    nothing)."""
+    for statement in _INTEGRITY:
+        db.conn.execute(statement)
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_initial", m0001_initial),
     ("0002_devices", m0002_devices),
     ("0003_staff", m0003_staff),
     ("0004_return_facts", m0004_return_facts),
     ("0005_refund_payment", m0005_refund_payment),
+    ("0006_integrity", m0006_integrity),
 ]
 
 

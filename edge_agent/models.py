@@ -229,10 +229,22 @@ class ScanResult(BaseModel):
     scanned_at: UtcDatetime
 
 
+class HealthProblem(BaseModel):
+    """Something wrong with the store's data: a code, what happened, what to do about it."""
+
+    code: str = Field(description="disk_full, quarantined, lost_commits, damaged, journal, "
+                      "seq_behind_hub")
+    message: str
+    action: str
+
+
 class Health(BaseModel):
     """Is the agent up, is it connected, how much does it still owe the hub."""
 
-    status: Literal["ok"] = "ok"
+    status: Literal["ok", "degraded"] = Field(
+        default="ok", description="degraded while ``problems`` is not empty")
+    problems: list[HealthProblem] = Field(
+        default_factory=list, description="what is wrong with the store's data and what to do")
     store_id: str
     node_id: str
     store_name: str

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from edge_agent import print_jobs, receipts, views
 from edge_agent.device_models import READY_STATES, PrinterReport, PrinterView, PrintJobView
-from edge_agent.errors import Conflict
+from edge_agent.errors import Conflict, DiskFull
 from edge_agent.events import EventBus
 from edge_agent.models import ReturnView
 from edge_agent.print_jobs import Job, Lane
@@ -106,7 +106,7 @@ class PrintWorker:
             try:
                 self._step()
                 self._publish()
-            except sqlite3.Error:
+            except (sqlite3.Error, DiskFull):
                 log.exception("database error in the %s printer worker; retrying", self.lane)
                 self._stopping.wait(self._retry)
 

@@ -8,6 +8,7 @@ naming the field the id came from.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime
 from typing import Any
@@ -38,17 +39,33 @@ def _flag(value: bool | None) -> int | None:
     return None if value is None else int(value)
 
 
+RETURN_SUMMED = ("id", "channel", "reason", "order_id", "rma_id", "total_amount", "currency",
+                 "received_at", "event_seq")
+
+
+def return_checksum(row: Row) -> str:
+    """Checksum of a return row's fixed facts (not its state, which moves)."""
+    text = "\x1f".join(str(row.get(name)) for name in RETURN_SUMMED)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
 def insert_return(tx: Tx, event: ReturnReceived, state: ReturnState, total: Money,
                   mismatch_reasons: list[str], seq: int) -> None:
-    """Store a received return and its items (category, opened flag and sale time as sent)."""
+    """Store a received return and its items (category, opened flag and sale time as sent),
+    with the checksum of its fixed facts."""
+    received_at = _utc(event.received_at)
+    fixed = {"id": event.return_id, "channel": event.channel.value, "reason": event.reason,
+             "order_id": event.order_id, "rma_id": event.rma_id,
+             "total_amount": format(total.amount, "f"), "currency": total.currency,
+             "received_at": received_at, "event_seq": seq}
     tx.execute(
         "INSERT INTO returns(id, state, channel, reason, order_id, rma_id, marketplace_id, "
         "scanned_codes, mismatch, mismatch_detail, staff_id, total_amount, currency, received_at, "
-        "updated_at, event_seq, sold_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "updated_at, event_seq, sold_at, checksum) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (event.return_id, state.value, event.channel.value, event.reason, event.order_id,
          event.rma_id, event.marketplace_id, json.dumps(event.scanned_codes), int(event.mismatch),
-         json.dumps(mismatch_reasons), event.staff_id, format(total.amount, "f"), total.currency,
-         _utc(event.received_at), _utc(event.received_at), seq, _utc(event.sold_at)))
+         json.dumps(mismatch_reasons), event.staff_id, fixed["total_amount"], total.currency,
+         received_at, received_at, seq, _utc(event.sold_at), return_checksum(fixed)))
     tx.db.conn.executemany(
         "INSERT INTO return_items(return_id, line, sku, quantity, unit_amount, currency, "
         "description, gtin, asin, category, opened) VALUES (?,?,?,?,?,?,?,?,?,?,?)",

@@ -70,6 +70,9 @@ class EdgeSettings(BaseSettings):
                                       description="resend wait doubles up to this without acks")
     status_interval_seconds: float = Field(default=30.0, gt=0, le=86_400,
                                            description="refresh of the retained online status")
+    integrity_check_seconds: float = Field(
+        default=3600.0, ge=0, le=604_800,
+        description="how often the store re-checks its database (quick_check, checksums); 0: off")
     log_level: LogLevel = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
     log_json: bool = Field(default=False, description="one JSON object per log line")
     store_language: Language = Field(default="en", description="receipts and labels: en/de/zh/ja")

@@ -9,26 +9,48 @@ Rules:
 - the file belongs to one (store, node): opening it with other ids is refused, because the hub
   identifies events by (node, seq) and mixing two identities in one outbox would corrupt both;
 - ``counters`` holds ``next_seq`` and ``last_acked_seq`` so the outbox seq stays gap-free after
-  acked rows are deleted.
+  acked rows are deleted;
+- the outbox events a transaction adds are written to the journal (``edge_agent.journal``) right
+  after its commit, before the caller answers; a full disk is ``DiskFull`` (507), never a 500,
+  and is reported in ``problems`` until a write succeeds again; ``problems`` is what health says
+  is wrong with the store (corruption found, quarantine, lost commits restored).
 """
 
 from __future__ import annotations
 
+import logging
+import shutil
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
 
-from edge_agent.errors import ConfigError, StoreError
+from edge_agent.errors import ConfigError, DiskFull, StoreError
+from edge_agent.journal import Journal, JournalEvent
 from edge_agent.migrations import migrate
 from protocol import format_utc, utc_now
 
+log = logging.getLogger(__name__)
+
 Params = tuple[Any, ...] | dict[str, Any]
 PRAGMAS = ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=10000")
+SQLITE_FULL, SQLITE_IOERR = 13, 10
+LOW_SPACE_BYTES = 256 * 1024  # an I/O error with less free space than this is a full disk
+DISK_FULL = "disk_full"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong with the store that health reports: a code, what happened, what to do."""
+
+    code: str
+    message: str
+    action: str
 
 
 class Tx:
@@ -36,6 +58,7 @@ class Tx:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.journal: list[JournalEvent] = []  # written to the journal after the commit
 
     def execute(self, sql: str, params: Params = ()) -> sqlite3.Cursor:
         """Run one statement inside the transaction."""
@@ -90,6 +113,16 @@ class Store:
         self._read_lock = threading.Lock()
         self.path = path
         self.applied_migrations: list[str] = []
+        self.journal: Journal | None = None
+        self.problems: dict[str, Problem] = {}
+
+    def report(self, problem: Problem) -> None:
+        """Say (in health) that something is wrong with the store."""
+        self.problems[problem.code] = problem
+
+    def resolve(self, code: str) -> None:
+        """Stop saying it."""
+        self.problems.pop(code, None)
 
     @classmethod
     def open(cls, path: Path, store_id: str, node_id: str) -> Store:
@@ -143,14 +176,54 @@ class Store:
         """A write transaction: committed (durably) on success, rolled back on any error."""
         with self._lock:
             conn = self._db.conn
-            conn.execute("BEGIN IMMEDIATE")
             try:
-                yield Tx(self._db)
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                conn.execute("BEGIN IMMEDIATE")
+                tx = Tx(self._db)
+                try:
+                    yield tx
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            except sqlite3.Error as err:
+                if self._disk_full(err):
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise self._full(err) from err
                 raise
-            conn.execute("COMMIT")
+            if DISK_FULL in self.problems:
+                self.resolve(DISK_FULL)
+                log.warning("the store's disk has room again: recording works")
+            if tx.journal and self.journal is not None:
+                self._journal(tx.journal)
+
+    def _disk_full(self, err: sqlite3.Error) -> bool:
+        code = getattr(err, "sqlite_errorcode", 0) & 0xFF
+        if code == SQLITE_FULL:
+            return True
+        return code == SQLITE_IOERR and shutil.disk_usage(self.path.parent).free < LOW_SPACE_BYTES
+
+    def _full(self, err: Exception) -> DiskFull:
+        message = (f"the store's disk is full ({self.path.parent}): nothing was recorded; free "
+                   "some space and try again (everything recorded before is kept)")
+        if DISK_FULL not in self.problems:
+            log.error("write refused, %s: %s", message, err)
+        self.report(Problem(DISK_FULL, "disk full: " + message,
+                            f"free space on the disk holding {self.path.parent}"))
+        return DiskFull(message)
+
+    def _journal(self, events: list[JournalEvent]) -> None:
+        assert self.journal is not None
+        try:
+            self.journal.append(events)
+            self.resolve("journal")
+        except OSError as err:
+            # the commit is on disk: the return is recorded; only its second copy is missing
+            log.error("could not write events %d-%d to the outbox journal: %s",
+                      events[0].seq, events[-1].seq, err)
+            self.report(Problem("journal", f"the outbox journal cannot be written: {err}",
+                                f"check the disk holding {self.journal.path}"))
 
     @contextmanager
     def read(self) -> Iterator[Tx]:
@@ -170,12 +243,14 @@ class Store:
                     conn.execute("ROLLBACK")
 
     def close(self) -> None:
-        """Close the connections (idempotent)."""
+        """Close the connections and the journal (idempotent)."""
         with self._read_lock:
             if self._reader is not None:
                 self._reader.conn.close()
         with self._lock:
             self._db.conn.close()
+            if self.journal is not None:
+                self.journal.close()
 
 
 def read_counters(path: Path) -> dict[str, int]:

@@ -39,6 +39,7 @@ if ! "$PY" -c 'import venv, ensurepip' 2>/dev/null; then apt_install "python3-ve
 command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || apt_install "Mosquitto MQTT broker" "mosquitto"
 command -v mosquitto_ctrl >/dev/null || apt_install "mosquitto_ctrl (dynamic security)" "mosquitto"
 command -v socat >/dev/null || apt_install "socat (serial scanner stand-in)" "socat"
+command -v sqlite3 >/dev/null || apt_install "sqlite3 shell (acorn-edge recover)" "sqlite3"
 if [ "$MODE" = test ]; then
   [ -x /usr/bin/chromium ] || apt_install "Chromium (browser tests)" "chromium"
 fi

@@ -113,6 +113,7 @@ async function refreshHealth() {
     outbox.dataset.pending = String(h.outbox_pending);
     outbox.textContent = `to send: ${h.outbox_pending}`;
     staffOnHealth(h);
+    renderStoreAlert(h);
   } catch (error) {
     $("#broker-state").dataset.state = "agent-down";
     $("#broker-state").textContent = "agent not answering";
@@ -124,6 +125,16 @@ function renderBroker(connected) {
   pill.dataset.state = connected ? "connected" : "offline";
   pill.textContent = connected ? "hub link: connected" : "hub link: offline";
   pill.className = `pill ${connected ? "pill-on" : "pill-off"}`;
+}
+
+// A plain banner while the store's data is in trouble (disk full, damaged file quarantined, …):
+// what happened and what to do, from health's problems.
+function renderStoreAlert(h) {
+  const banner = $("#store-alert");
+  const problems = (h && h.problems) || [];
+  banner.hidden = problems.length === 0;
+  banner.dataset.codes = problems.map((p) => p.code).join(" ");
+  banner.textContent = problems.map((p) => `${p.message} — ${p.action}`).join("\n");
 }
 
 // --- devices: scanner and printer state, live events -------------------------------------------

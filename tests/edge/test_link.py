@@ -122,9 +122,15 @@ def test_ack_covering_part_of_the_outbox_keeps_the_rest(
         hub.ack(3)
         wait_until(lambda: health(run)["last_acked_seq"] == 3)
         assert health(run)["outbox_pending"] == 1
-        hub.ack(99)  # beyond anything this node wrote: refused, nothing deleted
-        wait_until(lambda: "hub acks seq 99 but this node has written only up to 4" in caplog.text)
-        assert (health(run)["outbox_pending"], health(run)["last_acked_seq"]) == (1, 3)
+        # beyond anything this node wrote: its database lost commits; the hub's position wins
+        # and no seq it acked is ever reused (issue 9: the sequence never moves backwards)
+        hub.ack(99)
+        wait_until(lambda: "the hub has acked seq 99 but this node's database holds only up to 4 "
+                   in caplog.text)
+        now = health(run)
+        assert (now["outbox_pending"], now["last_acked_seq"], now["next_seq"]) == (0, 99, 100)
+        assert now["status"] == "degraded"
+        assert [p["code"] for p in now["problems"]] == ["seq_behind_hub"]
 
 
 def expected_return() -> ExpectedReturn:
