@@ -152,3 +152,120 @@ def test_keys_are_kept_for_a_day_then_pruned(edge: Running) -> None:
     assert again.status_code == 201 and "idempotent-replayed" not in again.headers
     assert edge.rows("returns") == 2
     assert edge.rows("idempotency_keys") == 1  # the old row went, the new one is there
+
+
+# --- the hub's API (both databases) ----------------------------------------------------------
+
+from sqlalchemy import func, select  # noqa: E402
+
+from hub.db.engine import reading  # noqa: E402
+from hub.db.schema import audit_log, commands, refunds  # noqa: E402
+from hub.permissions import Role  # noqa: E402
+from tests.desk.seed import Ask, seed  # noqa: E402
+from tests.people.conftest import DeskHub, add_user, db_url, desk  # noqa: E402
+
+__all__ += ["db_url", "desk"]
+
+ASKS = [Ask("s1", "1", "80.00"), Ask("s2", "4", "60.00"), Ask("s1", "7", "90.00")]
+
+
+@pytest.fixture
+def hq(desk: DeskHub) -> DeskHub:
+    """Refunds waiting for approval at s1 and s2, and finn (finance) to approve them."""
+    seed(desk.engine, ASKS)
+    add_user(desk.engine, "finn", Role.FINANCE)
+    return desk
+
+
+def counts(hub: DeskHub) -> tuple[int, int, dict[str, str]]:
+    """Audit entries, commands to stores, and every refund's state."""
+    with reading(hub.engine) as conn:
+        audits = conn.execute(select(func.count()).select_from(audit_log)).scalar_one()
+        told = conn.execute(select(func.count()).select_from(commands)).scalar_one()
+        states = {r.refund_id: r.state
+                  for r in conn.execute(select(refunds.c.refund_id, refunds.c.state))}
+    return int(audits), int(told), states
+
+
+def bulk_body(total: str = "140.00") -> dict[str, Any]:
+    return {"refunds": [{"store_id": "s1", "refund_id": "F1"},
+                        {"store_id": "s2", "refund_id": "F4"}],
+            "expected_total": {"amount": total, "currency": "USD"}, "reason": "weekly batch"}
+
+
+def test_a_repeated_approval_decides_once_and_answers_the_same(hq: DeskHub) -> None:
+    """Promise: approving twice with one key makes one decision, one audit entry and one
+    command to the store; the repeat gets the first answer, marked as replayed."""
+    finn, headers = hq.sign_in("finn"), key()
+    first = finn.post("/api/refunds/F1/approve", params={"store": "s1"}, headers=headers)
+    after_first = counts(hq)
+    second = finn.post("/api/refunds/F1/approve", params={"store": "s1"}, headers=headers)
+    assert first.status_code == second.status_code == 200, second.text
+    assert second.content == first.content and second.headers["idempotent-replayed"] == "true"
+    assert counts(hq) == after_first
+    assert after_first[2]["F1"] == "approved"
+
+
+def test_a_repeated_bulk_approval_decides_once(hq: DeskHub) -> None:
+    """Promise: a bulk approval sent twice with one key approves each refund once, with one
+    audit entry and one command each."""
+    finn, headers = hq.sign_in("finn"), key()
+    before = counts(hq)
+    first = finn.post("/api/refunds/bulk-approve", json=bulk_body(), headers=headers)
+    after_first = counts(hq)
+    second = finn.post("/api/refunds/bulk-approve", json=bulk_body(), headers=headers)
+    assert first.status_code == second.status_code == 200, first.text
+    assert second.content == first.content
+    assert counts(hq) == after_first
+    assert after_first[1] == before[1] + 2  # one command per refund, not per request
+
+
+def test_concurrent_repeated_approvals_never_decide_twice(hq: DeskHub) -> None:
+    """Promise: repeats sent while the first approval is in flight wait for it and get its
+    answer: one decision, never a 409 for the person who clicked twice."""
+    headers, answers = key(), []
+    cookie = hq.sign_in("finn")
+
+    def approve() -> None:
+        with httpx.Client(base_url=hq.url, timeout=30, cookies=cookie.cookies,
+                          headers=dict(cookie.headers)) as http:
+            answers.append(http.post("/api/refunds/F7/approve", params={"store": "s1"},
+                                     headers=headers))
+
+    before = counts(hq)
+    threads = [threading.Thread(target=approve) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert {a.status_code for a in answers} == {200}, [a.text for a in answers]
+    assert len({a.content for a in answers}) == 1
+    audits, told, _ = counts(hq)
+    assert (audits, told) == (before[0] + 1, before[1] + 1)
+
+
+def test_a_key_reused_for_another_request_is_refused_and_a_refusal_keeps_no_key(
+        hq: DeskHub) -> None:
+    """Promise: one key for two different requests is a 422 naming the key; a request the hub
+    refused (409) stores no key, so the corrected request with the same key goes through."""
+    finn, headers = hq.sign_in("finn"), key()
+    before = counts(hq)
+    wrong = finn.post("/api/refunds/bulk-approve", json=bulk_body("139.99"), headers=headers)
+    assert wrong.status_code == 409 and counts(hq) == before
+    done = finn.post("/api/refunds/bulk-approve", json=bulk_body(), headers=headers)
+    assert done.status_code == 200, done.text
+    other = finn.post("/api/refunds/F7/approve", params={"store": "s1"}, headers=headers)
+    assert other.status_code == 422
+    assert other.json()["detail"][0]["field"] == "Idempotency-Key"
+    assert counts(hq)[2]["F7"] == "pending_approval"
+
+
+def test_hub_writes_without_a_key_work_as_before(hq: DeskHub) -> None:
+    """Promise: a client that sends no key is served as before (and a bad key is a 422)."""
+    finn = hq.sign_in("finn")
+    bad = finn.post("/api/refunds/F1/approve", params={"store": "s1"},
+                    headers={"Idempotency-Key": "has space"})
+    assert bad.status_code == 422 and counts(hq)[2]["F1"] == "pending_approval"
+    assert finn.post("/api/refunds/F1/approve", params={"store": "s1"}).status_code == 200
+    again = finn.post("/api/refunds/F1/approve", params={"store": "s1"})
+    assert again.status_code == 409  # no key: the second approval is refused as before
