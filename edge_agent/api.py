@@ -42,7 +42,7 @@ from starlette.exceptions import HTTPException
 from edge_agent.agent import Agent
 from edge_agent.auth import GUARD, Caller, CallerDep, may_approve_offline, stamp
 from edge_agent.errors import RequestError, TooManyAttempts
-from edge_agent.idempotency import IDEMPOTENT, Replayed, replay
+from edge_agent.idempotency import IDEMPOTENT, Replayed, document, replay
 from edge_agent.metrics import CONTENT_TYPE
 from edge_agent.models import (
     DispositionRequest,
@@ -195,5 +195,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(RequestError, _refused)
     app.add_exception_handler(Replayed, replay)
+    document(app)
     app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(Exception, _crashed)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, FastAPI, Header, Request
 from fastapi.responses import Response
 
 from edge_agent.errors import InvalidRequest
@@ -162,6 +162,31 @@ async def replay(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Replayed)
     return Response(exc.body, status_code=exc.status, media_type="application/json",
                     headers={REPLAYED: "true"})
+
+
+def document(app: FastAPI) -> None:
+    """Make the header one shared parameter (``#/components/parameters/IdempotencyKey``) of
+    the OpenAPI document, referenced by every route that takes it."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        shared = None
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                parameters = operation.get("parameters", []) if isinstance(operation, dict) else []
+                for index, parameter in enumerate(parameters):
+                    if parameter.get("name") == HEADER and parameter.get("in") == "header":
+                        shared = parameter
+                        parameters[index] = {"$ref": "#/components/parameters/IdempotencyKey"}
+        if shared is not None:
+            schema.setdefault("components", {}).setdefault("parameters", {})[
+                "IdempotencyKey"] = shared
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 IDEMPOTENT = [Depends(idempotent)]

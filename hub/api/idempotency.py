@@ -224,6 +224,32 @@ def install(app: FastAPI) -> None:
     """Add the middleware and the replay answer to ``app``."""
     app.add_middleware(IdempotencyMiddleware)
     app.add_exception_handler(Replayed, _replay)
+    document(app)
+
+
+def document(app: FastAPI) -> None:
+    """Make the header one shared parameter (``#/components/parameters/IdempotencyKey``) of
+    the OpenAPI document, referenced by every route that takes it."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        shared = None
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                parameters = operation.get("parameters", []) if isinstance(operation, dict) else []
+                for index, parameter in enumerate(parameters):
+                    if parameter.get("name") == HEADER and parameter.get("in") == "header":
+                        shared = parameter
+                        parameters[index] = {"$ref": "#/components/parameters/IdempotencyKey"}
+        if shared is not None:
+            schema.setdefault("components", {}).setdefault("parameters", {})[
+                "IdempotencyKey"] = shared
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 IDEMPOTENT = [Depends(idempotent)]

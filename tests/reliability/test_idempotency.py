@@ -269,3 +269,22 @@ def test_hub_writes_without_a_key_work_as_before(hq: DeskHub) -> None:
     assert finn.post("/api/refunds/F1/approve", params={"store": "s1"}).status_code == 200
     again = finn.post("/api/refunds/F1/approve", params={"store": "s1"})
     assert again.status_code == 409  # no key: the second approval is refused as before
+
+
+def test_both_openapi_documents_share_the_idempotency_key_parameter(edge: Running,
+                                                                    hq: DeskHub) -> None:
+    """Promise: the header is documented once per OpenAPI document and every keyed write
+    route refers to it (the public surface integrators read)."""
+    ref = {"$ref": "#/components/parameters/IdempotencyKey"}
+    for document, writes in (
+            (edge.http.get("/openapi.json").json(),
+             {("post", "/api/returns"), ("post", "/api/returns/{return_id}/receipt")}),
+            (httpx.get(f"{hq.url}/openapi.json", timeout=10).json(),
+             {("post", "/api/refunds/{refund_id}/approve"), ("post", "/api/refunds/bulk-approve"),
+              ("put", "/api/policy"), ("patch", "/api/users/{username}")})):
+        assert document["components"]["parameters"]["IdempotencyKey"]["name"] == "Idempotency-Key"
+        keyed = {(method, path) for path, operations in document["paths"].items()
+                 for method, operation in operations.items()
+                 if ref in operation.get("parameters", [])}
+        assert writes <= keyed
+        assert not any(method == "get" for method, _ in keyed)
