@@ -114,9 +114,12 @@ async def idempotent(request: Request, who: Caller, key: KeyHeader = None) -> As
 
 
 def _stored(conn: Connection, scope: str, key: str) -> dict[str, Any] | None:
-    row = conn.execute(select(idempotency_keys).where(
-        idempotency_keys.c.scope == scope, idempotency_keys.c.key == key,
-        idempotency_keys.c.created_at >= utc_now() - KEEP)).one_or_none()
+    try:
+        row = conn.execute(select(idempotency_keys).where(
+            idempotency_keys.c.scope == scope, idempotency_keys.c.key == key,
+            idempotency_keys.c.created_at >= utc_now() - KEEP)).one_or_none()
+    except SQLAlchemyError as err:
+        raise storage_error(err) from err
     return dict(row._mapping) if row is not None else None
 
 
