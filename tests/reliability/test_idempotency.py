@@ -288,3 +288,20 @@ def test_both_openapi_documents_share_the_idempotency_key_parameter(edge: Runnin
                  if ref in operation.get("parameters", [])}
         assert writes <= keyed
         assert not any(method == "get" for method, _ in keyed)
+
+
+def test_a_repeated_risk_flag_is_raised_once_with_its_201(hq: DeskHub) -> None:
+    """Promise: a created resource (201) repeated with its key is created once and the repeat
+    answers the same 201 and body; another caller's key of the same name is their own."""
+    finn, headers = hq.sign_in("finn"), key()
+    body = {"kind": "order", "subject": "O-77", "reason": "chargeback last month"}
+    first = finn.post("/api/risk-flags", json=body, headers=headers)
+    second = finn.post("/api/risk-flags", json=body, headers=headers)
+    assert first.status_code == second.status_code == 201, first.text
+    assert second.content == first.content and second.headers["idempotent-replayed"] == "true"
+    add_user(hq.engine, "fiona", Role.FINANCE)
+    theirs = hq.sign_in("fiona").post("/api/risk-flags", json=body, headers=headers)
+    assert theirs.status_code == 201 and "idempotent-replayed" not in theirs.headers
+    listed = finn.get("/api/risk-flags", params={"kind": "order", "subject": "O-77"}).json()
+    flags = listed["items"] if isinstance(listed, dict) else listed
+    assert len([f for f in flags if f["subject"] == "O-77"]) == 2  # one each, not three
