@@ -16,7 +16,7 @@ from importlib.metadata import PackageNotFoundError, version
 from io import TextIOWrapper
 from pathlib import Path
 
-from edge_agent import integrity
+from edge_agent import idempotency, integrity, views
 from edge_agent.counter import Counter
 from edge_agent.devices import Devices
 from edge_agent.errors import ConfigError, StoreError
@@ -28,7 +28,7 @@ from edge_agent.pos import Pos
 from edge_agent.print_queue import Printing
 from edge_agent.settings import EdgeSettings
 from edge_agent.staff import Staff
-from edge_agent.store import Store
+from edge_agent.store import Store, Tx
 from edge_agent.store_config import signin_required
 from edge_agent.store_config import version as config_version
 from protocol import __version__ as protocol_version
@@ -74,7 +74,7 @@ class Agent:
         self.events = EventBus()
         self.printing = Printing(settings, store, self.events)
         self.counter = Counter(store, settings.store_id, settings.node_id, on_write=self._written,
-                               in_tx=self.printing.on_record)
+                               in_tx=self._in_tx)
         self.devices = Devices(settings, self.counter, store, self.events,
                                lambda: bool(self.link and self.link.connected))
         self.pos = Pos(store, self.counter)
@@ -96,6 +96,12 @@ class Agent:
             lock.close()
             raise
         return cls(settings, store, connect=connect, lock=lock)
+
+    def _in_tx(self, tx: Tx, kind: str, return_id: str) -> None:
+        # Last in the action's transaction: its receipt, then its idempotency key with the
+        # answer the route gives (the return as it stands at this commit).
+        self.printing.on_record(tx, kind, return_id)
+        idempotency.seal(tx, views.return_view(tx, return_id).model_dump_json())
 
     def _written(self, kind: str, return_id: str) -> None:
         self.metrics.counted(kind)

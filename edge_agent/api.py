@@ -45,6 +45,7 @@ from starlette.exceptions import HTTPException
 from edge_agent.agent import Agent
 from edge_agent.auth import GUARD, Caller, CallerDep, may_approve_offline, stamp
 from edge_agent.errors import RequestError, TooManyAttempts
+from edge_agent.idempotency import IDEMPOTENT, Replayed, document, replay
 from edge_agent.metrics import CONTENT_TYPE
 from edge_agent.models import (
     DispositionRequest,
@@ -86,7 +87,8 @@ def scan(body: ScanRequest, agent: AgentDep) -> Response:
     return _json(agent.counter.scan(body.code))
 
 
-@router.post("/api/returns", response_model=ReturnView, status_code=201, responses=ERRORS)
+@router.post("/api/returns", response_model=ReturnView, status_code=201, responses=ERRORS,
+             dependencies=IDEMPOTENT)
 async def record_return(body: ReturnRequest, agent: AgentDep, caller: CallerDep) -> Response:
     """Record a return (and its refund request), durably, before answering; with
     ``approve_offline`` a signed-in store manager pays the refund out while the hub is away."""
@@ -118,7 +120,7 @@ def get_return(return_id: str, agent: AgentDep) -> Response:
 
 
 @router.post("/api/returns/{return_id}/inspection", response_model=ReturnView, status_code=201,
-             responses=ERRORS)
+             responses=ERRORS, dependencies=IDEMPOTENT)
 def record_inspection(return_id: str, body: InspectionRequest, agent: AgentDep,
                       caller: CallerDep) -> Response:
     """Record the QC result of a received return."""
@@ -128,7 +130,7 @@ def record_inspection(return_id: str, body: InspectionRequest, agent: AgentDep,
 
 
 @router.post("/api/returns/{return_id}/disposition", response_model=ReturnView, status_code=201,
-             responses=ERRORS)
+             responses=ERRORS, dependencies=IDEMPOTENT)
 def record_disposition(return_id: str, body: DispositionRequest, agent: AgentDep,
                        caller: CallerDep) -> Response:
     """Record the disposition of an inspected return."""
@@ -195,5 +197,7 @@ def install(app: FastAPI) -> None:
     app.include_router(router)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(RequestError, _refused)
+    app.add_exception_handler(Replayed, replay)
+    document(app)
     app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(Exception, _crashed)

@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from edge_agent.api import ERRORS, AgentDep, _json
 from edge_agent.auth import GUARD
 from edge_agent.device_models import DevicesView, PrinterReport, PrintJobView
+from edge_agent.idempotency import IDEMPOTENT
 
 router = APIRouter(tags=["devices"])
 
@@ -27,7 +28,7 @@ def printer(agent: AgentDep) -> Response:
 
 
 @router.post("/api/returns/{return_id}/receipt", response_model=PrintJobView, status_code=202,
-             responses=ERRORS, dependencies=GUARD)
+             responses=ERRORS, dependencies=[*GUARD, *IDEMPOTENT])
 def reprint_receipt(return_id: str, agent: AgentDep) -> Response:
     """Queue the return's drop-off receipt again; it prints when the printer is ready (409 when
     no printer is configured, 404 for an unknown return)."""

@@ -190,6 +190,21 @@ def m0006_integrity(db: Database) -> None:
         db.conn.execute(statement)
 
 
+_IDEMPOTENCY = [
+    "CREATE TABLE idempotency_keys (scope TEXT NOT NULL, key TEXT NOT NULL, "
+    "fingerprint TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL, "
+    "created_at TEXT NOT NULL, PRIMARY KEY (scope, key))",
+    "CREATE INDEX idempotency_keys_by_age ON idempotency_keys(created_at)",
+]
+
+
+def m0007_idempotency(db: Database) -> None:
+    """The local API's idempotency keys (``edge_agent.idempotency``): per caller and key, the
+    request's fingerprint and the first answer, written with the write they answer."""
+    for statement in _IDEMPOTENCY:
+        db.conn.execute(statement)
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_initial", m0001_initial),
     ("0002_devices", m0002_devices),
@@ -197,6 +212,7 @@ MIGRATIONS: list[Migration] = [
     ("0004_return_facts", m0004_return_facts),
     ("0005_refund_payment", m0005_refund_payment),
     ("0006_integrity", m0006_integrity),
+    ("0007_idempotency", m0007_idempotency),
 ]
 
 

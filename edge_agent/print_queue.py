@@ -29,7 +29,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from edge_agent import print_jobs, receipts, views
+from edge_agent import idempotency, print_jobs, receipts, views
 from edge_agent.device_models import READY_STATES, PrinterReport, PrinterView, PrintJobView
 from edge_agent.errors import Conflict, DiskFull
 from edge_agent.events import EventBus
@@ -244,6 +244,7 @@ class Printing:
                            field=None)
         with self._store.write() as tx:
             job = self._enqueue(tx, "receipt", views.return_view(tx, return_id))
+            idempotency.seal(tx, job.model_dump_json())
         self.wake()
         return job
 

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from hub import __version__, policy_store
 from hub.amazon.api import router as amazon_router
-from hub.api import errors
+from hub.api import errors, idempotency
 from hub.api.audit import router as audit_router
 from hub.api.auth import router as session_router
 from hub.api.deps import HubContext
@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   lifespan=lifespan)
     app.state.hub = context
     errors.install(app)
+    idempotency.install(app)
     for router in (ops_router, returns_router, desk_router, refunds_router, amazon_router,
                    metrics_router, session_router, policy_router, people_router, audit_router):
         app.include_router(router)

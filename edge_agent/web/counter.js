@@ -20,8 +20,8 @@ const STATUS_TEXT = {
   awaiting_inspection: "Refund after inspection",
 };
 
-async function api(method, path, body) {
-  const init = { method, headers: { Accept: "application/json" } };
+async function api(method, path, body, headers = {}) {
+  const init = { method, headers: { Accept: "application/json", ...headers } };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -371,13 +371,25 @@ async function onRecord(event, approveOffline = false) {
   }
   showError(null);
   try {
-    const ret = await api("POST", "/api/returns", body);
-    $("#record-panel").hidden = true;
-    $("#scan-result").replaceChildren();
-    showReturn(ret);
-    refreshRecent();
-    refreshHealth();
+    const buttons = [$("#return-form [type=submit]"), $("#approve-offline")];
+    const ret = await writeOnce("return", "/api/returns", body, buttons);
+    if (ret) recorded(ret);
   } catch (error) { showError(error); }
+}
+
+function recorded(ret) {
+  $("#record-panel").hidden = true;
+  $("#scan-result").replaceChildren();
+  showReturn(ret);
+  refreshRecent();
+  refreshHealth();
+}
+
+// A write the page was sending when it was reloaded has been answered: show it as done.
+function showFinished(kind, data) {
+  if (kind === "return") recorded(data);
+  else if (kind === "receipt") receiptQueued(data);
+  else { showReturn(data); refreshRecent(); }
 }
 
 // --- the return card: QC, disposition, refund -------------------------------------------------
@@ -509,7 +521,7 @@ async function onInspect(event) {
   };
   if (f.reason.value.trim()) body.reason = f.reason.value.trim();
   if (f.inspected_by.value.trim()) body.inspected_by = f.inspected_by.value.trim();
-  await act(`/api/returns/${state.current.return_id}/inspection`, body);
+  await act("inspection", `/api/returns/${state.current.return_id}/inspection`, body, event.target);
 }
 
 async function onDispose(event) {
@@ -518,23 +530,30 @@ async function onDispose(event) {
   const body = { disposition: f.disposition.value };
   if (f.location.value.trim()) body.location = f.location.value.trim();
   if (f.decided_by.value.trim()) body.decided_by = f.decided_by.value.trim();
-  await act(`/api/returns/${state.current.return_id}/disposition`, body);
+  await act("disposition", `/api/returns/${state.current.return_id}/disposition`, body, event.target);
 }
 
 async function reprint() {
   if (!state.current) return;
   showError(null);
   try {
-    await api("POST", `/api/returns/${encodeURIComponent(state.current.return_id)}/receipt`);
-    $("#scan-message").dataset.kind = "printing";
-    $("#scan-message").textContent = `Receipt for ${state.current.return_id} queued`;
+    const path = `/api/returns/${encodeURIComponent(state.current.return_id)}/receipt`;
+    const job = await writeOnce("receipt", path, undefined, [$("#reprint")]);
+    if (job) receiptQueued(job);
   } catch (error) { showError(error); }
 }
 
-async function act(path, body) {
+function receiptQueued(job) {
+  $("#scan-message").dataset.kind = "printing";
+  $("#scan-message").textContent = `Receipt for ${job.return_id} queued`;
+}
+
+async function act(kind, path, body, form) {
   showError(null);
   try {
-    renderReturn(await api("POST", path, body));
+    const ret = await writeOnce(kind, path, body, [form.querySelector("[type=submit]")]);
+    if (!ret) return;
+    renderReturn(ret);
     refreshRecent();
     refreshHealth();
   } catch (error) { showError(error); }
@@ -583,6 +602,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   await refreshHealth();
   tickClock();
   await refreshSession();
+  if (state.open) await resumePending(showFinished);
   setInterval(refreshHealth, POLL_MS);
   setInterval(() => { if (!state.live && state.open) { refreshDevices(); refreshRecent(); } }, POLL_MS);
   setInterval(tickClock, 1000);

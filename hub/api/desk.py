@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from hub.api.deps import Approver, Hub, Requester, Viewer
 from hub.api.desk_models import BulkIn, QueueItemOut, QueuePage, RequestIn, StoryOut
+from hub.api.idempotency import IDEMPOTENT
 from hub.api.models import ErrorOut, RefundOut
 from hub.api.ops import Limit, Offset
 from hub.api.returns import Store
@@ -78,7 +79,8 @@ def get_refund(hub: Hub, who: Viewer, refund_id: str, store: Store = None) -> St
     return StoryOut.model_validate(told)
 
 
-@router.post("/refunds/bulk-approve", response_model=list[RefundOut], responses=ERRORS)
+@router.post("/refunds/bulk-approve", response_model=list[RefundOut], responses=ERRORS,
+             dependencies=IDEMPOTENT)
 def approve_many(hub: Hub, who: Approver, body: BulkIn) -> list[RefundOut]:
     """Approve several refunds at once, all or none; ``expected_total`` (base currency) must be
     the selection's total, and within the caller's bulk limit."""
@@ -97,6 +99,7 @@ def approve_many(hub: Hub, who: Approver, body: BulkIn) -> list[RefundOut]:
     status_code=201,
     responses=ERRORS,
     tags=["refunds"],
+    dependencies=IDEMPOTENT,
 )
 def request_one(
     hub: Hub, who: Requester, return_id: str, store: Store = None, body: RequestIn | None = None

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 
 from hub.api.deps import Caller, Hub, StoreManager, UserManager
 from hub.api.desk_models import PinIn, StoreIn, UserIn, UserOut, UserPatch
+from hub.api.idempotency import IDEMPOTENT
 from hub.api.models import ErrorOut
 from hub.db.engine import reading
 from hub.errors import Forbidden
@@ -43,7 +44,8 @@ def list_users(hub: Hub, _who: UserManager) -> list[UserOut]:
     return [UserOut.model_validate(u) for u in users.list_users(hub.engine)]
 
 
-@router.post("/users", response_model=UserOut, status_code=201, responses=ERRORS)
+@router.post("/users", response_model=UserOut, status_code=201, responses=ERRORS,
+             dependencies=IDEMPOTENT)
 def add_user(hub: Hub, who: UserManager, body: UserIn) -> UserOut:
     """Create a user with a role and a scope (store roles need a store)."""
     created = users.add_user(
@@ -59,7 +61,8 @@ def add_user(hub: Hub, who: UserManager, body: UserIn) -> UserOut:
     return UserOut.model_validate(created)
 
 
-@router.patch("/users/{username}", response_model=UserOut, responses=ERRORS)
+@router.patch("/users/{username}", response_model=UserOut, responses=ERRORS,
+              dependencies=IDEMPOTENT)
 def change_user(hub: Hub, who: UserManager, username: str, body: UserPatch) -> UserOut:
     """Change a user: role, scope, display name, bulk limit, password, active."""
     sent = body.model_dump(exclude_unset=True)
@@ -80,14 +83,14 @@ def change_user(hub: Hub, who: UserManager, username: str, body: UserPatch) -> U
     )
 
 
-@router.post("/users/{username}/unlock", responses=ERRORS)
+@router.post("/users/{username}/unlock", responses=ERRORS, dependencies=IDEMPOTENT)
 def unlock_user(hub: Hub, who: UserManager, username: str) -> dict[str, Any]:
     """Lift a sign-in lockout: clear the username's failed sign-ins (audited when there were
     any). ``unlocked`` says whether there was anything to clear."""
     return {"username": username, "unlocked": signin.unlock(hub.engine, username, actor_of(who))}
 
 
-@router.put("/stores/{store_id}", responses=ERRORS)
+@router.put("/stores/{store_id}", responses=ERRORS, dependencies=IDEMPOTENT)
 def describe_store(hub: Hub, who: StoreManager, store_id: str, body: StoreIn) -> dict[str, Any]:
     """Set a store's name, region, city and offline refund limit (only the fields sent)."""
     sent = body.model_fields_set
@@ -113,7 +116,8 @@ def _may_manage_pins(hub: Hub, who: Principal, store_id: str) -> None:
     require_in_scope(who, place)
 
 
-@router.put("/stores/{store_id}/pins/{staff_id}", status_code=204, responses=ERRORS)
+@router.put("/stores/{store_id}/pins/{staff_id}", status_code=204, responses=ERRORS,
+            dependencies=IDEMPOTENT)
 def set_pin(hub: Hub, who: Caller, store_id: str, staff_id: str, body: PinIn) -> None:
     """Set a staff member's PIN; the store's nodes get its hash with the store config."""
     _may_manage_pins(hub, who, store_id)
@@ -121,7 +125,8 @@ def set_pin(hub: Hub, who: Caller, store_id: str, staff_id: str, body: PinIn) ->
     _wake_config(hub)
 
 
-@router.delete("/stores/{store_id}/pins/{staff_id}", status_code=204, responses=ERRORS)
+@router.delete("/stores/{store_id}/pins/{staff_id}", status_code=204, responses=ERRORS,
+               dependencies=IDEMPOTENT)
 def remove_pin(hub: Hub, who: Caller, store_id: str, staff_id: str) -> None:
     """Remove a staff member's PIN."""
     _may_manage_pins(hub, who, store_id)

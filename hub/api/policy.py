@@ -18,6 +18,7 @@ from hub import policy_store
 from hub.api.deps import Hub, PolicyEditor, Viewer
 from hub.api.desk_models import PolicyOut, PolicyVersionOut, SimulateIn
 from hub.api.errors import error_body
+from hub.api.idempotency import IDEMPOTENT
 from hub.api.models import ErrorOut
 from hub.db.engine import reading
 from hub.desk import simulate
@@ -101,6 +102,7 @@ def get_version_text(hub: Hub, _who: Viewer, version: int) -> str:
     "",
     response_model=PolicyOut,
     responses=ERRORS,
+    dependencies=IDEMPOTENT,
     openapi_extra={
         "requestBody": {
             "content": {

@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from hub.amazon.refund_api import RefundOfficer, RetryIn, RetryOut
 from hub.amazon.refund_ops import retry_as
 from hub.api.deps import Approver, Hub, Viewer
+from hub.api.idempotency import IDEMPOTENT
 from hub.api.models import ApproveIn, ErrorOut, Page, RefundOut, RejectIn
 from hub.api.ops import Limit, Offset
 from hub.api.returns import Store
@@ -35,7 +36,8 @@ def get_refunds(hub: Hub, who: Viewer, store: Store = None, state: RefundState |
                            limit=limit, offset=offset)
 
 
-@router.post("/{refund_id}/approve", response_model=RefundOut, responses=ERRORS)
+@router.post("/{refund_id}/approve", response_model=RefundOut, responses=ERRORS,
+             dependencies=IDEMPOTENT)
 def approve(hub: Hub, who: Approver, refund_id: str, body: ApproveIn | None = None,
             store: Store = None) -> RefundOut:
     """Approve a refund waiting for approval; the store is told at once."""
@@ -45,7 +47,8 @@ def approve(hub: Hub, who: Approver, refund_id: str, body: ApproveIn | None = No
     return RefundOut.model_validate(refund_out(row))
 
 
-@router.post("/{refund_id}/reject", response_model=RefundOut, responses=ERRORS)
+@router.post("/{refund_id}/reject", response_model=RefundOut, responses=ERRORS,
+             dependencies=IDEMPOTENT)
 def reject(hub: Hub, who: Approver, refund_id: str, body: RejectIn,
            store: Store = None) -> RefundOut:
     """Reject a refund waiting for approval (a reason is required); the store is told."""
@@ -54,7 +57,8 @@ def reject(hub: Hub, who: Approver, refund_id: str, body: RejectIn,
     return RefundOut.model_validate(refund_out(row))
 
 
-@router.post("/{refund_id}/retry", response_model=RetryOut, status_code=202, responses=ERRORS)
+@router.post("/{refund_id}/retry", response_model=RetryOut, status_code=202, responses=ERRORS,
+             dependencies=IDEMPOTENT)
 def retry(hub: Hub, who: RefundOfficer, refund_id: str, body: RetryIn,
           store: Store = None) -> RetryOut:
     """Send a failed Amazon MFN refund again (finance, admin; a reason is required): queued for

@@ -15,6 +15,7 @@ from pydantic import StringConstraints
 from hub import risk_flags
 from hub.api.deps import Hub, current_principal
 from hub.api.desk_models import In
+from hub.api.idempotency import IDEMPOTENT
 from hub.api.models import ErrorOut, Out, Page
 from hub.api.ops import Limit, Offset
 from hub.db.engine import reading
@@ -94,14 +95,16 @@ def list_flags(
                              limit=limit, offset=offset)
 
 
-@router.post("", response_model=RiskFlagOut, status_code=201, responses=ERRORS)
+@router.post("", response_model=RiskFlagOut, status_code=201, responses=ERRORS,
+             dependencies=IDEMPOTENT)
 def add_flag(hub: Hub, who: RiskOfficer, body: FlagIn) -> RiskFlagOut:
     """Flag an order (its id) or a customer (``buyer:<key>``) as high-risk, saying why."""
     made = risk_flags.flag(hub.engine, body.kind, body.subject, body.reason, _actor(who))
     return RiskFlagOut.model_validate(made)
 
 
-@router.post("/{flag_id}/clear", response_model=RiskFlagOut, responses=ERRORS)
+@router.post("/{flag_id}/clear", response_model=RiskFlagOut, responses=ERRORS,
+             dependencies=IDEMPOTENT)
 def clear_flag(hub: Hub, who: RiskOfficer, flag_id: int, body: ClearIn) -> RiskFlagOut:
     """Clear an active flag, saying why (409 if it was cleared already)."""
     done = risk_flags.clear(hub.engine, flag_id, body.reason, _actor(who))

@@ -7,6 +7,10 @@ Rules:
   (``SELECT ... FOR UPDATE`` on PostgreSQL; ``BEGIN IMMEDIATE`` on SQLite), so writers are
   serialised, audit entries chain without forks, and no two writers can deadlock;
 - reads go through ``reading`` (a plain transaction; WAL readers never block the writer);
+- ``hold`` opens one writing transaction that outlives the calls made inside it (the API's
+  idempotency keys: the write and its key with its answer commit together); while a ``Held``
+  transaction is ``joined`` in the current context, ``writing`` on its engine becomes a savepoint
+  inside it and ``reading`` reads through it (so a request reads its own writes);
 - SQLAlchemy errors are translated to ``StorageError`` here, at the boundary.
 """
 
@@ -15,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -85,9 +90,68 @@ class Tx:
         self.drafts.append(draft)
 
 
+@dataclass
+class Held:
+    """A writing transaction held open across calls (see ``hold``); end it with ``finish``."""
+
+    engine: Engine
+    conn: Connection
+
+    def finish(self, commit: bool) -> None:
+        """Commit (or roll back) everything done inside, and give the connection back."""
+        try:
+            if commit:
+                self.conn.commit()
+            else:
+                self.conn.rollback()
+        except SQLAlchemyError as err:
+            raise storage_error(err) from err
+        finally:
+            self.conn.close()
+
+
+_HELD: ContextVar[Held | None] = ContextVar("acorn_hub_held_tx", default=None)
+
+
+def hold(engine: Engine) -> Held:
+    """Begin a writing transaction that stays open until ``finish`` (the audit tip locked)."""
+    try:
+        conn = engine.connect()
+        try:
+            conn.execution_options(**{_WRITE: True})
+            conn.begin()
+            audit_log.lock_tip(conn)
+        except BaseException:
+            conn.close()
+            raise
+    except SQLAlchemyError as err:
+        raise storage_error(err) from err
+    return Held(engine, conn)
+
+
+@contextmanager
+def joined(held: Held) -> Iterator[None]:
+    """Make ``writing``/``reading`` on ``held``'s engine run inside it, in this context."""
+    token = _HELD.set(held)
+    try:
+        yield
+    finally:
+        _HELD.reset(token)
+
+
+def _held_for(engine: Engine) -> Held | None:
+    held = _HELD.get()
+    return held if held is not None and held.engine is engine else None
+
+
 @contextmanager
 def writing(engine: Engine, now: datetime | None = None) -> Iterator[Tx]:
     """One serialised write transaction; audit entries are chained in before the commit."""
+    held = _held_for(engine)
+    if held is not None:
+        with _savepoint(held.conn, now) as tx:
+            yield tx
+        return
     try:
         with engine.connect() as conn:
             conn.execution_options(**{_WRITE: True})
@@ -104,8 +168,28 @@ def writing(engine: Engine, now: datetime | None = None) -> Iterator[Tx]:
 
 
 @contextmanager
+def _savepoint(conn: Connection, now: datetime | None) -> Iterator[Tx]:
+    # A write inside a held transaction: undone alone if it fails, committed with the rest.
+    try:
+        with conn.begin_nested():
+            tip = audit_log.lock_tip(conn)
+            tx = Tx(conn, now or utc_now())
+            yield tx
+            if tx.drafts:
+                audit_log.append(conn, tip, tx.now, tx.drafts)
+    except HubError:
+        raise
+    except SQLAlchemyError as err:
+        raise storage_error(err) from err
+
+
+@contextmanager
 def reading(engine: Engine) -> Iterator[Connection]:
     """A read-only transaction."""
+    held = _held_for(engine)
+    if held is not None:
+        yield held.conn
+        return
     try:
         with engine.connect() as conn, conn.begin():
             yield conn

@@ -294,4 +294,5 @@ audit_head = Table(
 # migrations and their schema check see every table (import last: they need ``metadata``).
 from hub.amazon import tables as _amazon_tables  # noqa: E402, F401
 from hub.db import desk_schema as _desk_tables  # noqa: E402, F401
+from hub.db import idempotency_schema as _idempotency_tables  # noqa: E402, F401
 from hub.db import risk_schema as _risk_tables  # noqa: E402, F401

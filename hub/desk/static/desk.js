@@ -28,8 +28,8 @@ function toast(message, bad = false) {
   toast.timer = setTimeout(() => { box.hidden = true; }, 5000);
 }
 
-async function api(method, path, body) {
-  const headers = { "Accept": "application/json" };
+async function api(method, path, body, extra = {}) {
+  const headers = { "Accept": "application/json", ...extra };
   if (method !== "GET") headers["X-CSRF-Token"] = state.me ? state.me.csrf : "";
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const answer = await fetch(path, { method, headers, credentials: "same-origin",
@@ -40,9 +40,70 @@ async function api(method, path, body) {
     const first = (data && data.detail && data.detail[0]) || {};
     const error = new Error(first.message || `request failed (${answer.status})`);
     error.detail = data && data.detail;
+    error.status = answer.status;
     throw error;
   }
   return data;
+}
+
+// ---- writes that happen once ------------------------------------------------------------
+// Each decision (approve, reject, bulk approve, publish) gets one Idempotency-Key when the
+// person acts and keeps it until the hub answers: a double click, a lost answer retried and a
+// reload that re-sends the pending action (kept in sessionStorage) all reuse it, and the hub
+// answers the first result instead of deciding twice.
+
+const PENDING_ACTION = "acorn.desk.pending";
+const RETRY_MS = [400, 1000, 2000, 4000];
+const inFlight = new Set();
+
+function newKey() {
+  if (window.crypto && typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));  // no secure context: a v4 UUID by hand
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+// Start an action (null when one of its kind is still on its way: a second click).
+async function writeOnce(action, buttons = []) {
+  if (inFlight.has(action.kind)) return null;
+  const keyed = { ...action, key: newKey() };
+  sessionStorage.setItem(PENDING_ACTION, JSON.stringify(keyed));
+  return sendAction(keyed, buttons);
+}
+
+// Send an action with its key until the hub answers; only a lost answer is tried again, and
+// if every try is lost the action stays pending for the next reload.
+async function sendAction(action, buttons = []) {
+  inFlight.add(action.kind);
+  buttons.forEach((b) => { b.disabled = true; });
+  try {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        const data = await api(action.method, action.path, action.body, { "Idempotency-Key": action.key });
+        sessionStorage.removeItem(PENDING_ACTION);
+        return data;
+      } catch (error) {
+        if (error.status !== undefined) { sessionStorage.removeItem(PENDING_ACTION); throw error; }
+        if (attempt >= RETRY_MS.length) throw new Error("the hub did not answer; the action is sent again when this page reloads");
+        await new Promise((resolve) => setTimeout(resolve, RETRY_MS[attempt]));
+      }
+    }
+  } finally {
+    inFlight.delete(action.kind);
+    buttons.forEach((b) => { b.disabled = false; });
+  }
+}
+
+async function resumePending() {
+  let action = null;
+  try { action = JSON.parse(sessionStorage.getItem(PENDING_ACTION) || "null"); } catch { action = null; }
+  if (!action) return;
+  try {
+    await sendAction(action);
+    toast(action.done);
+  } catch (error) { toast(error.message, true); }
 }
 
 const money = (m) => (m ? `${m.amount} ${m.currency}` : "–");
@@ -158,9 +219,12 @@ async function bulkApprove() {
   const total = selectionTotal();
   const refunds = [...state.selected.values()].map((r) => ({ store_id: r.store_id, refund_id: r.refund_id }));
   if (!confirm(`Approve ${refunds.length} refunds totalling ${money(total)}?`)) return;
+  const done = `${refunds.length} refunds approved`;
   try {
-    await api("POST", "/api/refunds/bulk-approve", { refunds, expected_total: total });
-    toast(`${refunds.length} refunds approved`);
+    const answer = await writeOnce({ kind: "bulk", method: "POST", path: "/api/refunds/bulk-approve",
+      body: { refunds, expected_total: total }, done }, [$("#bulk-approve")]);
+    if (!answer) return;
+    toast(done);
     state.selected.clear();
     await refresh();
   } catch (error) { toast(error.message, true); }
@@ -219,10 +283,13 @@ async function decide(approve) {
   const s = state.story, reason = $("#decision-reason").value.trim();
   if (!approve && !reason) { toast("a rejection needs a reason", true); return; }
   const path = `/api/refunds/${encodeURIComponent(s.refund.refund_id)}/${approve ? "approve" : "reject"}?store=${encodeURIComponent(s.refund.store_id)}`;
+  const done = `refund ${s.refund.refund_id} ${approve ? "approved" : "rejected"}`;
   try {
-    await api("POST", path, reason ? { reason } : {});
+    const answer = await writeOnce({ kind: "decide", method: "POST", path, body: reason ? { reason } : {}, done },
+      [$("#approve"), $("#reject")]);
+    if (!answer) return;
     $("#story").close();
-    toast(`refund ${s.refund.refund_id} ${approve ? "approved" : "rejected"}`);
+    toast(done);
     state.selected.delete(`${s.refund.store_id}/${s.refund.refund_id}`);
     await refresh();
   } catch (error) { toast(error.message, true); }
@@ -277,7 +344,9 @@ async function publishDraft() {
   const yaml = $("#policy-yaml").value;
   if (yaml !== state.simulated) { toast("simulate this version before publishing it", true); return; }
   try {
-    const done = await api("PUT", "/api/policy", { yaml, reason: $("#publish-reason").value.trim() || null });
+    const done = await writeOnce({ kind: "publish", method: "PUT", path: "/api/policy",
+      body: { yaml, reason: $("#publish-reason").value.trim() || null }, done: "policy published" }, [$("#publish")]);
+    if (!done) return;
     toast(`policy version ${done.version} published`);
     await loadPolicy();
   } catch (error) { toast(problemsText(error), true); }
@@ -311,6 +380,7 @@ async function start() {
   $("#publish").addEventListener("click", publishDraft);
   $("#policy-yaml").addEventListener("input", () => { $("#publish").disabled = $("#policy-yaml").value !== state.simulated; });
   for (const tab of document.querySelectorAll(".tab")) tab.addEventListener("click", () => show(tab.dataset.view));
+  await resumePending();
   await refresh();
   document.body.dataset.ready = "true";
 }

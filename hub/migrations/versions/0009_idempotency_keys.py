@@ -1,5 +1,5 @@
 """Idempotent writes: each API write's idempotency key stored with its result
-(slot, filled by the idempotency work).
+(``hub.db.idempotency_schema``).
 
 Revision ID: 0009
 Revises: 0008
@@ -7,15 +7,33 @@ Revises: 0008
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from alembic import op
+
+import hub.db.types
+
 revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
 
+UTC_TS = hub.db.types.UtcDateTime(timezone=True)
+
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("scope", sa.String(length=200), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("fingerprint", sa.String(length=600), nullable=False),
+        sa.Column("status", sa.Integer(), nullable=False),
+        sa.Column("body", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", UTC_TS, nullable=False),
+        sa.PrimaryKeyConstraint("scope", "key", name=op.f("pk_idempotency_keys")),
+    )
+    op.create_index("ix_idempotency_keys_created_at", "idempotency_keys", ["created_at"])
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index("ix_idempotency_keys_created_at", table_name="idempotency_keys")
+    op.drop_table("idempotency_keys")
