@@ -19,6 +19,8 @@ import httpx
 import pytest
 
 from edge_agent.api import MAX_OFFSET as EDGE_MAX_OFFSET
+from edge_agent.discovery import discover
+from hub.advertise import Advertiser, HubAnnouncement
 from hub.api.ops import MAX_OFFSET
 from hub.db.engine import make_engine
 from hub.migrations import upgrade
@@ -277,3 +279,29 @@ def test_metrics_need_an_unscoped_token(hub: RunningHub) -> None:
     scraper = create_token(hub.engine, "prometheus", Role.VIEWER)
     scraped = hub.client.get("/metrics", headers={"Authorization": f"Bearer {scraper}"})
     assert scraped.status_code == 200 and "acorn_hub_dead_letters" in scraped.text
+
+
+# --- two hubs on one network ----------------------------------------------------------------
+
+def test_two_hubs_with_one_name_both_advertise(caplog: pytest.LogCaptureFixture) -> None:
+    """Promise: a second hub announcing the same mDNS name on the same network still starts
+    (it took the name "<name>-2"; it used to exit 2 with NonUniqueNameException), and a store's
+    discovery finds both."""
+    def announce(port: int) -> HubAnnouncement:
+        return HubAnnouncement(name="ACORN hub", http_port=port, mqtt_port=1883, version="9.9.9",
+                               addresses=("127.0.0.1",))
+
+    first = Advertiser(announce(18181))
+    try:
+        second = Advertiser(announce(18182))
+        try:
+            assert (first.name, second.name) == ("ACORN hub", "ACORN hub-2")
+            assert "another hub announces 'ACORN hub'" in caplog.text
+            found = discover(timeout=6.0, interfaces=["127.0.0.1"], serial=False)
+        finally:
+            second.close()
+    finally:
+        first.close()
+    hubs = {f.name: f.where for f in found if f.kind == "hub"}
+    assert hubs.get("ACORN hub") == "127.0.0.1:18181", hubs
+    assert hubs.get("ACORN hub-2") == "127.0.0.1:18182", hubs
