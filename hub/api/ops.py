@@ -11,8 +11,8 @@ from hub import __version__
 from hub.api.deps import Hub, Viewer
 from hub.api.models import DeadLetterOut, ErrorOut, HealthOut, Page, StoreOut
 from hub.db.engine import reading
-from hub.errors import Forbidden, StorageError
-from hub.permissions import Action, StorePlace, can
+from hub.errors import StorageError
+from hub.permissions import Action, StorePlace, can, require_unscoped
 from hub.queries import counts, list_dead_letters, stores_overview
 
 router = APIRouter(prefix="/api")
@@ -77,7 +77,5 @@ def dead_letters(hub: Hub, who: Viewer, limit: Limit = 50,
 def metrics(hub: Hub, who: Viewer) -> Response:
     """Prometheus metrics, for a token with the view right and no scope (they count every
     store): ``acorn-hub token create prometheus --role viewer``."""
-    if not who.scope.unlimited:
-        raise Forbidden("the metrics count every store: use a token without a scope",
-                        field="authorization")
+    require_unscoped(who, "the metrics")
     return Response(hub.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -305,3 +305,23 @@ def test_two_hubs_with_one_name_both_advertise(caplog: pytest.LogCaptureFixture)
     hubs = {f.name: f.where for f in found if f.kind == "hub"}
     assert hubs.get("ACORN hub") == "127.0.0.1:18181", hubs
     assert hubs.get("ACORN hub-2") == "127.0.0.1:18182", hubs
+
+
+def test_chain_wide_reads_are_for_unscoped_callers(hub: RunningHub) -> None:
+    """Promise: what spans every store and cannot be cut to a scope — the audit trail, the
+    Amazon seller accounts — is refused (403) to a caller limited to a region or a store."""
+    scoped = {
+        "/api/audit": create_token(hub.engine, "north-finance", Role.FINANCE,
+                                   scope=Scope(region="north")),
+        "/api/amazon/accounts": create_token(hub.engine, "store-view", Role.VIEWER,
+                                             scope=Scope(store="s1")),
+    }
+    for path, token in scoped.items():
+        refused = hub.client.get(path, headers={"Authorization": f"Bearer {token}"})
+        assert refused.status_code == 403, refused.text
+        assert field_of(refused) == "authorization"
+        assert "use a token or user without a scope" in refused.json()["detail"][0]["message"]
+    finance = create_token(hub.engine, "hq-finance", Role.FINANCE)
+    for path in scoped:
+        assert hub.client.get(path, headers={"Authorization": f"Bearer {finance}"}
+                              ).status_code == 200
