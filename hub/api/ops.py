@@ -56,7 +56,8 @@ def list_stores(hub: Hub, who: Viewer) -> list[StoreOut]:
                 if who.scope.covers(StorePlace(s["store_id"], s["region"], s["city"]))]
 
 
-@router.get("/dead-letters", response_model=Page[DeadLetterOut], tags=["ops"])
+@router.get("/dead-letters", response_model=Page[DeadLetterOut], tags=["ops"],
+            responses={status: {"model": ErrorOut} for status in (401, 403, 422)})
 def dead_letters(hub: Hub, who: Viewer, limit: Limit = 50,
                  offset: Offset = 0) -> Page[DeadLetterOut]:
     """Messages the hub refused (forged, malformed) or could not apply, newest first.

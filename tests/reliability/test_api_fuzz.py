@@ -16,6 +16,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -122,3 +123,33 @@ def test_edge_api_never_fails_and_always_answers_in_shape(edge_url: str, edge_sc
     answer in the published error shape, never a server error."""
     failures = fuzz(edge_schema, edge_url, {}, skip=frozenset({ENDLESS}))
     assert not failures, "\n".join(failures)
+
+
+def _ref_name(schema: dict[str, Any]) -> str:
+    return str(schema.get("$ref", "")).rsplit("/", 1)[-1]
+
+
+def documented_errors(doc: dict[str, Any]) -> list[str]:
+    """Every documented 4xx/5xx answer whose body is not ``{"detail": [ErrorItem]}``."""
+    models = doc["components"]["schemas"]
+    wrong = []
+    for path, operations in doc["paths"].items():
+        for method, operation in operations.items():
+            for status, answer in operation.get("responses", {}).items():
+                if status[0] not in "45":
+                    continue
+                body = answer.get("content", {}).get("application/json", {}).get("schema", {})
+                detail = models.get(_ref_name(body), {}).get("properties", {}).get("detail", {})
+                if _ref_name(detail.get("items", {})) != "ErrorItem":
+                    wrong.append(f"{method.upper()} {path} {status}: {_ref_name(body) or body}")
+    return wrong
+
+
+def test_both_documents_publish_the_error_shape_they_send(
+        hub_api: tuple[str, str], edge_url: str) -> None:
+    """Promise: the OpenAPI documents tell integrators the truth about errors — every
+    documented 4xx/5xx body is ``{"detail": [ErrorItem]}`` (three hub routes published
+    FastAPI's own ``HTTPValidationError`` for 422, a body neither API ever sends)."""
+    for url in (hub_api[0], edge_url):
+        doc = httpx.get(f"{url}/openapi.json", timeout=10).json()
+        assert not documented_errors(doc), (url, documented_errors(doc))
