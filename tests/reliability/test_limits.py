@@ -325,3 +325,23 @@ def test_chain_wide_reads_are_for_unscoped_callers(hub: RunningHub) -> None:
     for path in scoped:
         assert hub.client.get(path, headers={"Authorization": f"Bearer {finance}"}
                               ).status_code == 200
+
+
+# --- the framework's own errors, in our shape -----------------------------------------------
+
+def test_framework_errors_come_in_the_published_shape(hub: RunningHub, edge: Running) -> None:
+    """Promise: FastAPI's and Starlette's own answers (unknown route, wrong method, unreadable
+    JSON, a malformed Content-Length) have the one error shape on both apps, like ours."""
+    tries = [("GET", "/no-such-route", None), ("DELETE", "/api/returns", None),
+             ("POST", "/api/session", b"{not json"), ("GET", "/static/missing.js", None)]
+    for client in (hub.client, edge.http):
+        for method, path, body in tries:
+            answer = client.request(method, path, content=body,
+                                    headers={"Content-Type": "application/json"})
+            assert 400 <= answer.status_code < 500, (method, path, answer.text)
+            items = answer.json()["detail"]
+            assert items and all(set(i) - {"in"} == {"field", "message"} for i in items), items
+        head = (b"POST /api/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 12abc\r\n\r\n{}")
+        reply, _ = raw_request(str(client.base_url), head)
+        assert reply.startswith(b"HTTP/1.1 400"), reply[:100]
