@@ -69,6 +69,9 @@ async def _agent(request: Request) -> Agent:
 
 
 AgentDep = Annotated[Agent, Depends(_agent)]
+# Past this an OFFSET is no page anyone reads, and SQLite's integers end at 2^63 - 1 (a larger
+# one was a 500): 422 naming ``offset`` instead.
+MAX_OFFSET = 10_000_000
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody} for status in (400, 401, 403, 404, 409, 413, 422, 507)}
 
@@ -106,7 +109,7 @@ def offline_approver(caller: Caller, asked: bool, agent: Agent) -> str | None:
 
 @router.get("/api/returns", response_model=ReturnPage, responses=ERRORS, dependencies=GUARD)
 def list_returns(agent: AgentDep, limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                 offset: Annotated[int, Query(ge=0)] = 0) -> Response:
+                 offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0) -> Response:
     """Recent returns, newest first; follow ``next_offset`` for more."""
     return _json(agent.counter.list_returns(limit, offset))
 

@@ -28,10 +28,12 @@ from edge_agent.pos_models import PosLookup, PosReturnRequest, PosReturnView
 
 router = APIRouter(tags=["pos"])
 
+# min_length=1: an empty ``receipt=`` is a mistake to name (422), not "no receipt" (it was a 500)
 Receipt = Annotated[str | None, Query(
-    max_length=64, description="a sale receipt id, or the return code / return id of a drop-off "
-    "receipt", examples=["B-2025-0330-0042"])]
-Order = Annotated[str | None, Query(max_length=64, description="an order id (web or Amazon)",
+    min_length=1, max_length=64, description="a sale receipt id, or the return code / return id "
+    "of a drop-off receipt", examples=["B-2025-0330-0042"])]
+Order = Annotated[str | None, Query(min_length=1, max_length=64,
+                                    description="an order id (web or Amazon)",
                                     examples=["113-1234567-1234567"])]
 
 

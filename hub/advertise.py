@@ -6,7 +6,9 @@ Rules:
 - the service port is the hub API's; the TXT record carries ``mqtt_port`` (and ``mqtt_host``
   when the broker is not on the hub's own address), ``scheme``, ``path`` and ``version``;
 - addresses: the configured interfaces, else the API's bind address, else every non-loopback
-  IPv4 address of the machine.
+  IPv4 address of the machine;
+- the name is made unique on the network: when another hub already announces it, ours becomes
+  ``<name>-2`` (then ``-3`` …) instead of failing to start (``name`` says which one we got).
 """
 
 from __future__ import annotations
@@ -73,11 +75,21 @@ class Advertiser:
         ) else InterfaceChoice.All
         self._zeroconf = Zeroconf(interfaces=interfaces, ip_version=IPVersion.V4Only)
         try:
-            self._zeroconf.register_service(self._info)
+            # two hubs on one network may share a configured name: probe, and take the next
+            # free "<name>-N" rather than exit (zeroconf raises NonUniqueNameException otherwise)
+            self._zeroconf.register_service(self._info, allow_name_change=True)
         except OSError as err:
             self._zeroconf.close()
             raise HubError(f"cannot advertise the hub over mDNS: {err}") from err
-        log.info("advertising the hub as %r on %s", announcement.name, announcement.addresses)
+        if self.name != announcement.name:
+            log.warning("another hub announces %r on this network: advertising as %r",
+                        announcement.name, self.name)
+        log.info("advertising the hub as %r on %s", self.name, announcement.addresses)
+
+    @property
+    def name(self) -> str:
+        """The instance name announced (the configured one, or ``<name>-N`` after a clash)."""
+        return self._info.name.removesuffix(f".{HUB_SERVICE}")
 
     def close(self) -> None:
         """Withdraw the announcement and close the mDNS sockets."""

@@ -17,6 +17,7 @@ from hub.amazon.api import router as amazon_router
 from hub.api import errors, idempotency
 from hub.api.audit import router as audit_router
 from hub.api.auth import router as session_router
+from hub.api.body_limit import BodyLimit
 from hub.api.deps import HubContext
 from hub.api.desk import router as desk_router
 from hub.api.ops import metrics_router
@@ -72,4 +73,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.include_router(risk_router)
     desk_web.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     return app

@@ -11,6 +11,8 @@ Rules:
   may approve in their own store a refund within the store's offline limit (same currency, not
   flagged for manual review);
 - nobody approves their own request (``require_not_own``: the token name or its user);
+- what spans the whole chain and cannot be cut to a scope (metrics, the audit trail, the Amazon
+  seller accounts) is for unscoped principals only (``require_unscoped``);
 - every check raises ``Forbidden`` with a sentence; ``approval_refusal`` returns it instead.
 """
 
@@ -211,3 +213,14 @@ def require_approval(
     refusal = approval_refusal(principal, refund, store_limit)
     if refusal:
         raise Forbidden(refusal)
+
+
+def require_unscoped(principal: Principal, what: str) -> None:
+    """Raise Forbidden unless the principal covers every store: ``what`` spans the whole chain
+    and cannot be cut to a scope (the metrics, the audit trail, the Amazon seller accounts)."""
+    if not principal.scope.unlimited:
+        raise Forbidden(
+            f"{what} cover every store, and {principal.name} is limited to "
+            f"{principal.scope.describe()}: use a token or user without a scope",
+            field="authorization",
+        )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Select, Table, func, literal, select
+from sqlalchemy import Connection, Select, Table, false, func, literal, or_, select
 
 from hub import commands as outbox
 from hub.db.schema import (
@@ -25,6 +25,7 @@ from hub.errors import Conflict, NotFound
 from hub.people.stores import in_scope
 from hub.permissions import Scope
 from hub.values import money_json
+from protocol.topics import PREFIX as TOPIC_PREFIX
 
 Row = dict[str, Any]
 PAYLOAD_PREVIEW = 2000
@@ -131,14 +132,32 @@ def stores_overview(conn: Connection) -> list[Row]:
     return list(by_store.values())
 
 
-def list_dead_letters(conn: Connection, limit: int, offset: int) -> tuple[list[Row], int]:
-    """A page of dead letters, newest first, payloads shown as (truncated) text."""
-    rows, total = _page(conn, select(dead_letters), [dead_letters.c.id.desc()], limit, offset)
+def list_dead_letters(conn: Connection, limit: int, offset: int, scope: Scope | None = None,
+                      payloads: bool = True) -> tuple[list[Row], int]:
+    """A page of dead letters, newest first, payloads shown as (truncated) text.
+
+    With a ``scope``, only the dead letters that came on a topic of a known store inside it
+    (a store the hub does not know is in no scope); without
+    ``payloads``, ``payload`` is None (its size is still given)."""
+    stmt = select(dead_letters)
+    if scope is not None:
+        covered = conn.execute(select(stores.c.store_id).where(
+            in_scope(scope, stores.c.store_id))).scalars().all()
+        stmt = stmt.where(or_(false(), *[
+            dead_letters.c.topic.like(f"{TOPIC_PREFIX}/stores/{_like(store)}/%", escape="\\")
+            for store in covered]))
+    rows, total = _page(conn, stmt, [dead_letters.c.id.desc()], limit, offset)
     for row in rows:
         payload: bytes = row.pop("payload")
         row["payload_bytes"] = len(payload)
-        row["payload"] = payload[:PAYLOAD_PREVIEW].decode("utf-8", errors="replace")
+        row["payload"] = (payload[:PAYLOAD_PREVIEW].decode("utf-8", errors="replace")
+                          if payloads else None)
     return rows, total
+
+
+def _like(text: str) -> str:
+    """``text`` with LIKE's wildcards escaped (store ids have none; the database may)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 HEALTH_COUNT_CAP = 100_000

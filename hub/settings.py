@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     broker_admin_password: SecretStr = SecretStr("")
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=0, le=65535)
+    max_request_bytes: int = Field(1024 * 1024, ge=64 * 1024, le=64 * 1024 * 1024, description=(
+        "largest HTTP request body the API reads (413 above it, refused before reading); the "
+        "biggest legitimate one is a policy document of at most 200 kB"))
     session_hours: float = Field(12.0, gt=0, le=24 * 30, description=(
         "a desk login lasts this long, then the user signs in again"))
     session_cookie_secure: bool = Field(False, description=(

@@ -14,6 +14,7 @@ from hub.amazon.settings import load_amazon_settings
 from hub.api.deps import Hub, Viewer
 from hub.api.models import ErrorOut
 from hub.db.engine import reading
+from hub.permissions import require_unscoped
 
 router = APIRouter(prefix="/api/amazon", tags=["amazon"])
 ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": ErrorOut} for status in (401, 403)}
@@ -35,12 +36,14 @@ class AmazonAccountOut(BaseModel):
 
 
 @router.get("/accounts", response_model=list[AmazonAccountOut], responses=ERRORS)
-def get_accounts(hub: Hub, _who: Viewer) -> list[AmazonAccountOut]:
+def get_accounts(hub: Hub, who: Viewer) -> list[AmazonAccountOut]:
     """Seller accounts: region, marketplaces, ok/error with Amazon's last message.
 
     ``credentials_configured`` says whether the secrets can be found; the secrets themselves are
-    never stored in the database nor returned.
+    never stored in the database nor returned. The accounts serve every store: a caller with a
+    scope gets 403.
     """
+    require_unscoped(who, "the seller accounts")
     secrets = SecretSource(secrets_file=load_amazon_settings().secrets_file)
     with reading(hub.engine) as conn:
         accounts = list_accounts(conn)

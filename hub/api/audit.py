@@ -18,7 +18,7 @@ from hub.audit import AuditDraft
 from hub.audit_export import count, day_start, entries
 from hub.db.engine import reading, writing
 from hub.errors import Forbidden
-from hub.permissions import Principal, Role
+from hub.permissions import Principal, Role, require_unscoped
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -60,6 +60,7 @@ def get_audit(
     offset: Offset = 0,
 ) -> AuditPage:
     """Audit entries in ``[from, to)`` in chain order, personal data masked."""
+    require_unscoped(who, "audit entries")
     if unmask and who.role is not Role.ADMIN:
         raise Forbidden("only an admin may read personal data in clear", field="unmask")
     start_at, end_at = (day_start(start) if start else None), (day_start(end) if end else None)

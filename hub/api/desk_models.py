@@ -5,7 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from hub.api.models import MoneyOut, Out, Reason, RefundOut, ReturnDetailOut
 from hub.permissions import Role
@@ -59,19 +60,29 @@ class UserIn(In):
 
 
 class UserPatch(In):
-    """Changes to a user; only the fields sent change."""
+    """Changes to a user; only the fields sent change. ``region``, ``city``, ``store`` and
+    ``bulk_limit`` may be sent as null (clear them); the other fields may be left out, not
+    nulled (422)."""
 
     display_name: (
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-        | None
+        | SkipJsonSchema[None]
     ) = None
-    role: Role | None = None
+    role: Role | SkipJsonSchema[None] = None
     region: Place | None = None
     city: Place | None = None
     store: Name | None = None
     bulk_limit: Decimal | None = Field(None, ge=0, allow_inf_nan=False)
-    active: bool | None = None
-    password: Secret | None = None
+    active: bool | SkipJsonSchema[None] = None
+    password: Secret | SkipJsonSchema[None] = None
+
+    @field_validator("display_name", "role", "active", "password")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # None is only the "not sent" default; a null sent on purpose has no meaning here
+        if value is None:
+            raise ValueError("may not be null: leave the field out to keep its value")
+        return value
 
 
 class UserOut(Out):

@@ -52,7 +52,8 @@ def validation_items(errors: Sequence[Any]) -> list[dict[str, Any]]:
         if err.get("type") == "json_invalid":
             parts = []
         field = ".".join(parts) or where or None
-        items.append(error_body(field, str(err.get("msg", "invalid value")), where))
+        message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+        items.append(error_body(field, message, where))
     return items
 
 

@@ -161,7 +161,8 @@ class DeadLetterOut(Out):
     sender: str | None
     reason: str
     field: str | None
-    payload: str = Field(description="the first 2000 bytes, as text")
+    payload: str | None = Field(description=(
+        "the first 2000 bytes, as text; null unless the caller is an admin"))
     payload_bytes: int
 
 

@@ -12,7 +12,7 @@ from hub.api.desk_models import PinIn, StoreIn, UserIn, UserOut, UserPatch
 from hub.api.idempotency import IDEMPOTENT
 from hub.api.models import ErrorOut
 from hub.db.engine import reading
-from hub.errors import Forbidden
+from hub.errors import Forbidden, NotFound
 from hub.people import pins, signin, users
 from hub.people import stores as store_attrs
 from hub.people.users import Actor
@@ -78,9 +78,10 @@ def change_user(hub: Hub, who: UserManager, username: str, body: UserPatch) -> U
         users.set_password(hub.engine, username, password, actor)
     if active is not None:
         users.set_active(hub.engine, username, active, actor)
-    return UserOut.model_validate(
-        next(u for u in users.list_users(hub.engine) if u["username"] == username)
-    )
+    found = [u for u in users.list_users(hub.engine) if u["username"] == username]
+    if not found:
+        raise NotFound(f"no user {username!r}", field="username")
+    return UserOut.model_validate(found[0])
 
 
 @router.post("/users/{username}/unlock", responses=ERRORS, dependencies=IDEMPOTENT)

@@ -9,9 +9,9 @@ answers 422 with one item per problem, ``field`` being the path of the bad field
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
 from hub import policy_store
@@ -89,7 +89,8 @@ def get_versions(hub: Hub, _who: Viewer) -> list[PolicyVersionOut]:
 
 
 @router.get("/versions/{version}", response_model=str, responses=ERRORS)
-def get_version_text(hub: Hub, _who: Viewer, version: int) -> str:
+def get_version_text(hub: Hub, _who: Viewer,
+                     version: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> str:
     """The YAML of one published version."""
     with reading(hub.engine) as conn:
         text = policy_store.version_text(conn, version)

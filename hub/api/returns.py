@@ -17,7 +17,9 @@ from hub.returns import ReturnState
 
 router = APIRouter(prefix="/api/returns", tags=["returns"])
 Store = Annotated[str | None, Query(max_length=40, description="only this store")]
-ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}}
+# 422 named here too, else FastAPI publishes its own validation body, which is not what we send
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut} for status in (401, 403, 422)}
 
 
 @router.get("", response_model=Page[ReturnOut], responses=ERRORS)

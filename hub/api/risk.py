@@ -17,7 +17,7 @@ from hub.api.deps import Hub, current_principal
 from hub.api.desk_models import In
 from hub.api.idempotency import IDEMPOTENT
 from hub.api.models import ErrorOut, Out, Page
-from hub.api.ops import Limit, Offset
+from hub.api.ops import Limit, Offset, RowId
 from hub.db.engine import reading
 from hub.people.users import Actor
 from hub.permissions import Principal
@@ -105,7 +105,7 @@ def add_flag(hub: Hub, who: RiskOfficer, body: FlagIn) -> RiskFlagOut:
 
 @router.post("/{flag_id}/clear", response_model=RiskFlagOut, responses=ERRORS,
              dependencies=IDEMPOTENT)
-def clear_flag(hub: Hub, who: RiskOfficer, flag_id: int, body: ClearIn) -> RiskFlagOut:
+def clear_flag(hub: Hub, who: RiskOfficer, flag_id: RowId, body: ClearIn) -> RiskFlagOut:
     """Clear an active flag, saying why (409 if it was cleared already)."""
     done = risk_flags.clear(hub.engine, flag_id, body.reason, _actor(who))
     return RiskFlagOut.model_validate(done)

@@ -8,6 +8,9 @@ Rules:
   user's sessions; nothing is ever deleted (a user is disabled);
 - ``check_login`` takes as long for an unknown user as for a wrong password, and answers the same
   ``AuthError`` for unknown, wrong and disabled;
+- the last active admin user cannot be demoted or disabled (``Conflict``, 409): someone must be
+  left who can manage users; the check locks every active admin row, so two admins demoting each
+  other at once cannot both succeed;
 - every change is audited (``user.created``, ``user.updated``, ``user.disabled``,
   ``user.enabled``, ``user.password_changed``) without the hash.
 """
@@ -87,6 +90,24 @@ def _row(conn: Connection, username: str, lock: bool = False) -> Any:
     return row
 
 
+def keep_an_admin(conn: Connection, before: dict[str, Any], role: str, active: bool) -> None:
+    """Raise Conflict if this change would leave no active admin user."""
+    if before["role"] != Role.ADMIN.value or not before["active"]:
+        return
+    if role == Role.ADMIN.value and active:
+        return
+    admins = select(users.c.username).where(users.c.role == Role.ADMIN.value,
+                                            users.c.active.is_(True))
+    locked = conn.execute(admins.with_for_update()).scalars().all()
+    others = [name for name in locked if name != before["username"]]
+    if not others:
+        raise Conflict(
+            f"{before['username']!r} is the last active admin: make another user admin first, "
+            "or nobody could manage users any more",
+            field="role" if role != Role.ADMIN.value else "active",
+        )
+
+
 def add_user(
     engine: Engine,
     username: str,
@@ -140,6 +161,7 @@ def update_user(engine: Engine, username: str, actor: Actor, **changes: Any) -> 
         before = public(_row(tx.conn, username, lock=True))
         after = {**before, **changes, "updated_at": tx.now}
         check_scope(Role(after["role"]), Scope(after["region"], after["city"], after["store_id"]))
+        keep_an_admin(tx.conn, before, after["role"], bool(before["active"]))
         tx.conn.execute(
             update(users)
             .where(users.c.username == username)
@@ -163,6 +185,7 @@ def set_active(engine: Engine, username: str, active: bool, actor: Actor) -> Non
     """Disable (ending the user's sessions) or enable a user."""
     with writing(engine) as tx:
         before = public(_row(tx.conn, username, lock=True))
+        keep_an_admin(tx.conn, before, before["role"], active)
         tx.conn.execute(
             update(users)
             .where(users.c.username == username)

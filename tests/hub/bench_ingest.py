@@ -25,7 +25,10 @@ import httpx
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from hub.db.engine import make_engine
 from hub.fleet.local_broker import free_port
+from hub.permissions import Role
+from hub.tokens import create_token
 from protocol import TopicKind, decode, encode, node_topic
 from tests.hub.helpers import received
 from tests.support.broker import TestBroker
@@ -85,8 +88,14 @@ def drain(broker: TestBroker, events: int) -> float:
     return elapsed
 
 
-def _batch_stats(port: int) -> str:
-    text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+def _batch_stats(port: int, db_url: str) -> str:
+    engine = make_engine(db_url)  # /metrics needs a token: make one for this read
+    try:
+        token = create_token(engine, f"bench-{os.getpid()}-{time.time_ns()}", Role.VIEWER)
+    finally:
+        engine.dispose()
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics",
+                     headers={"Authorization": f"Bearer {token}"}).text
     value = {line.split()[0]: float(line.split()[1]) for line in text.splitlines()
              if line.startswith(("acorn_hub_ingest_batch_size_", "acorn_hub_ingest_batch_seconds_"))
              and " " in line and "{" not in line}
@@ -109,7 +118,7 @@ def main() -> None:
             hub, port = start_hub(broker, db_url, Path(tmp) / "hub.log")
             try:
                 seconds = drain(broker, args.events)
-                batches = _batch_stats(port)
+                batches = _batch_stats(port, db_url)
             finally:
                 hub.send_signal(signal.SIGTERM)
                 hub.wait(30)

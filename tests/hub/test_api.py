@@ -232,7 +232,9 @@ def test_dead_letters_metrics_docs_and_unknown_routes(api_hub: RunningHub,
     dead = api_hub.client.get("/api/dead-letters", headers=tokens["viewer"]).json()
     assert dead["total"] == 1 and dead["items"][0]["sender"] == "s1/n1"
     assert dead["items"][0]["payload_bytes"] == 5
-    assert "acorn_hub_dead_letters" in api_hub.client.get("/metrics").text
+    assert api_hub.client.get("/metrics").status_code == 401  # metrics need a token
+    assert "acorn_hub_dead_letters" in api_hub.client.get("/metrics",
+                                                          headers=tokens["viewer"]).text
     assert api_hub.client.get("/docs").status_code == 200
     paths = api_hub.client.get("/openapi.json").json()["paths"]
     assert {"/api/health", "/api/returns", "/api/returns/{return_id}", "/api/refunds",

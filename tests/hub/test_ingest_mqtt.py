@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 
 from hub.db.engine import reading
 from hub.db.schema import commands, dead_letters, inbox, refunds, returns
+from hub.permissions import Role
+from hub.tokens import create_token
 from protocol import Money, TopicKind, decode, encode, node_topic
 from tests.hub.conftest import RunningHub, hub_settings, start_hub
 from tests.hub.helpers import (
@@ -82,7 +84,8 @@ def test_a_gap_is_detected_then_filled_and_everything_applies_in_order(
         assert [r.seq for r in conn.execute(select(inbox.c.seq).order_by(inbox.c.seq))] == [
             1, 2, 3, 4]
         assert {r.refund_id for r in conn.execute(select(refunds.c.refund_id))} == {"F0", "F1"}
-    assert "acorn_hub_seq_gaps_total 1.0" in mqtt_hub.client.get("/metrics").text
+    viewer = {"Authorization": f"Bearer {create_token(mqtt_hub.engine, 'prom', Role.VIEWER)}"}
+    assert "acorn_hub_seq_gaps_total 1.0" in mqtt_hub.client.get("/metrics", headers=viewer).text
 
 
 def test_the_decision_reaches_the_requesting_node_only(mqtt_hub: RunningHub, node_a: NodeProbe,

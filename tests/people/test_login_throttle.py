@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -20,6 +21,7 @@ from hub.people import passwords, throttle
 from hub.people.throttle import FRESH, Count, Kind, Limits, locked_for, user_subject, wait
 from hub.people.users import LOGIN_REFUSED
 from hub.permissions import Role
+from hub.tokens import create_token
 from tests.people.conftest import PASSWORD, DeskHub, add_user, hub_settings, running
 from tests.people.test_cli_and_audit import run as cli
 from tests.support.browser import BROWSER_MARKS, chromium_page
@@ -174,7 +176,9 @@ def audit_of(hub: DeskHub, action: str) -> list[Any]:
 
 
 def metric(hub: DeskHub, line_start: str) -> float:
-    text = httpx.get(f"{hub.url}/metrics", timeout=10).text
+    token = create_token(hub.engine, f"prometheus-{uuid4().hex[:8]}", Role.VIEWER)
+    text = httpx.get(f"{hub.url}/metrics", headers={"Authorization": f"Bearer {token}"},
+                     timeout=10).text
     [line] = [line for line in text.splitlines() if line.startswith(line_start)]
     return float(line.rsplit(" ", 1)[1])
 
