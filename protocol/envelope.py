@@ -24,6 +24,7 @@ from protocol.returns import (
     Body,
     CommandApplied,
     DispositionRecorded,
+    EventVerify,
     ExpectedReturn,
     InspectionRecorded,
     RefundDecided,
@@ -44,6 +45,7 @@ Kind = Literal[
     "return.expected",
     "refund.decided",
     "refund.status",
+    "event.verify",
     "ack",
     "node.status",
     "store.config",
@@ -58,6 +60,7 @@ BODY_TYPES: dict[str, type[Body]] = {
     "return.expected": ExpectedReturn,
     "refund.decided": RefundDecided,
     "refund.status": RefundStatus,
+    "event.verify": EventVerify,
     "ack": Ack,
     "node.status": NodeStatus,
     "store.config": StoreConfig,
@@ -72,7 +75,7 @@ EVENT_KINDS = frozenset(
         "command.applied",
     }
 )
-COMMAND_KINDS = frozenset({"return.expected", "refund.decided", "refund.status"})
+COMMAND_KINDS = frozenset({"return.expected", "refund.decided", "refund.status", "event.verify"})
 
 
 class Envelope(BaseModel):
