@@ -4,12 +4,14 @@ Rules:
 - an event is new unless its (store, node, seq) is already stored: at or below the node's
   contiguous seq, already held beyond a gap, or earlier in the same batch (duplicates are
   skipped but still acked);
-- a repeat is a duplicate only if its message id is the held one; the same seq under another id
-  means the node's database was reset or cloned, and that event is dead-lettered whole (acked,
-  so the node moves on, but never silently dropped);
+- a repeat of an APPLIED seq is a duplicate only if its message id is the held one; the same seq
+  under another id means the node's database was reset or cloned (or the event is an intruder's),
+  and that event is dead-lettered whole (acked, so the node moves on, but never silently dropped);
+- a repeat of a seq held but not yet applied under another id is a claim: the node is asked which
+  one it wrote (``hub.ingest.claims``) and its stream waits at that seq until it answers;
 - new events are stored in ``inbox``; events are applied to the projections strictly in seq
   order and only up to the contiguous seq; events beyond a gap wait in ``inbox`` until the gap
-  fills (gaps are logged and counted);
+  fills AND the node sends them again (gaps are logged and counted; see ``hub.ingest.claims``);
 - node status messages update presence; rejected messages and events the projections refuse are
   written to ``dead_letters``;
 - the result says what to acknowledge: the retained ``ack`` per node that sent events.
@@ -29,7 +31,7 @@ from sqlalchemy import Connection, bindparam, select, update
 from hub.db.engine import Tx
 from hub.db.schema import dead_letters, inbox, nodes, stores
 from hub.db.upsert import insert_ignore
-from hub.ingest import state
+from hub.ingest import claims, state
 from hub.ingest.classify import Classified, NodeEvent, Rejected, StatusUpdate
 from hub.projection import Problem, Projector
 from protocol import Ack, Envelope, TopicKind, encode, node_topic
@@ -79,21 +81,24 @@ def store_batch(tx: Tx, items: Sequence[Classified]) -> BatchResult:
     statuses = [i for i in items if isinstance(i, StatusUpdate)]
     cursors = _cursors(conn, [e.key for e in events] + [s.key for s in statuses], tx.now)
     fresh, repeats = _fresh(conn, cursors, events)
-    reused = _reused(conn, repeats, fresh) if repeats else []
-    result.duplicates = len(repeats) - len(reused)
+    done = [e for e in repeats if e.envelope.seq <= cursors[e.key].contiguous]
+    beyond = [e for e in repeats if e.envelope.seq > cursors[e.key].contiguous]
+    reused = _reused(conn, done, fresh) if done else []
     _insert_inbox(conn, fresh, tx.now)
-    ready, result.new_gaps = _advance(conn, cursors, fresh)
+    step = claims.settle(tx, cursors, fresh, beyond, events)
+    result.duplicates = len(repeats) - len(reused) - step.claimants
+    ready, result.new_gaps = _advance(cursors, step.carried, step.blocked)
     projector = Projector(state.load(tx, ready), tx.now)
     for envelope in ready:
         projector.apply(envelope)
     state.flush(tx, projector.changes)
     result.came_online = _apply_statuses(cursors, statuses)
     _save_cursors(conn, cursors.values(), tx.now)
-    rejected = [i for i in items if isinstance(i, Rejected)] + reused
+    rejected = [i for i in items if isinstance(i, Rejected)] + reused + step.dead
     result.dead = _dead_letters(conn, rejected, projector.changes.problems, tx.now)
     result.acks = {e.key: cursors[e.key].ack() for e in events}
     result.stored, result.applied = len(fresh), len(ready)
-    result.commands = len(projector.changes.commands)
+    result.commands = len(projector.changes.commands) + step.commands
     return result
 
 
@@ -187,36 +192,30 @@ def _insert_inbox(conn: Connection, fresh: Sequence[NodeEvent], now: datetime) -
              "occurred_at": e.envelope.occurred_at, "received_at": now} for e in fresh])
 
 
-def _advance(conn: Connection, cursors: Mapping[Key, Cursor],
-             fresh: Sequence[NodeEvent]) -> tuple[list[Envelope], int]:
-    """Move each node's contiguous seq over what is now held; return the events to apply."""
-    pending: dict[Key, dict[int, Envelope]] = defaultdict(dict)
-    for event in fresh:
-        pending[event.key][event.envelope.seq] = event.envelope
+def _advance(cursors: Mapping[Key, Cursor], carried: Mapping[Key, Mapping[int, Envelope | None]],
+             blocked: Mapping[Key, int]) -> tuple[list[Envelope], int]:
+    """Move each node's contiguous seq over what this batch carries; return the events to apply.
+
+    The walk stops at a contested seq (``blocked``); a ``None`` in ``carried`` is a seq the
+    claim rules passed as an unprocessable gap.
+    """
     ready: list[Envelope] = []
     new_gaps = 0
-    for key, held in pending.items():
+    for key, held in carried.items():
         cursor = cursors[key]
-        cursor.highest = max(cursor.highest, *held)
-        if cursor.had_gap and cursor.contiguous + 1 in held:
-            held = {**_held_beyond(conn, key, cursor.contiguous), **held}
-        while cursor.contiguous + 1 in held:
+        if held:
+            cursor.highest = max(cursor.highest, *held)
+        stop = blocked.get(key)
+        while cursor.contiguous + 1 in held and (stop is None or cursor.contiguous + 1 < stop):
             cursor.contiguous += 1
-            ready.append(held[cursor.contiguous])
+            envelope = held[cursor.contiguous]
+            if envelope is not None:
+                ready.append(envelope)
         if cursor.highest > cursor.contiguous:
             new_gaps += 0 if cursor.had_gap else 1
             log.warning("gap in %s/%s: stored up to %d, holding up to %d, waiting for %d",
                         key[0], key[1], cursor.contiguous, cursor.highest, cursor.contiguous + 1)
     return ready, new_gaps
-
-
-def _held_beyond(conn: Connection, key: Key, after: int) -> dict[int, Envelope]:
-    rows = conn.execute(select(inbox).where(inbox.c.store_id == key[0],
-                                            inbox.c.node_id == key[1], inbox.c.seq > after)
-                        .order_by(inbox.c.seq))
-    return {int(r.seq): Envelope.model_validate({
-        "id": r.message_id, "store_id": r.store_id, "node_id": r.node_id, "seq": r.seq,
-        "kind": r.kind, "occurred_at": r.occurred_at, "body": r.body}) for r in rows}
 
 
 def _apply_statuses(cursors: Mapping[Key, Cursor], statuses: Sequence[StatusUpdate]) -> list[Key]:
