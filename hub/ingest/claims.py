@@ -28,11 +28,16 @@ Rules:
   contested but dead-lettered by ``hub.ingest.batch._reused``: the hub applies a seq only from an
   event it received in order with no rival, or from the node's own answer, so the applied one is
   the node's and the later one is the intruder (or the node's database was reset or cloned);
-- limits: a client with the node's credentials that also reads the node's commands can forge the
-  answer, and one that resends its planted event right after the node filled the gap below it
-  gets it applied; broker identities bound to client ids (issue 9, point 2) are the guard there.
-  An answer is sent in seq order behind the node's pending events, so it waits if more than
-  ``outbox_window`` events are pending behind the contested seq.
+- limits: this settles rivals the hub sees before it applies the seq. An event planted exactly
+  at the node's next seq that arrives before the node's own has no rival when it comes, so it is
+  applied and the node's own is dead-lettered whole ("already used"); a client with the node's
+  credentials that also reads the node's commands can forge the answer; one that resends its
+  planted event right after the node filled the gap below it gets it applied. Broker identities
+  bound to client ids (issue 9, point 2: an intruder must kick the node off to publish) are the
+  guard there. An answer is sent in seq order behind the node's pending events, so it waits if
+  more than ``outbox_window`` events are pending behind the contested seq. A ``gone`` seq is
+  passed only if the stream stands right before it when the answer arrives; otherwise it waits
+  (logged, the claim rows keep the record) - rare: the node lost events it never had acked.
 """
 
 from __future__ import annotations
