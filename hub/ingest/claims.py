@@ -23,7 +23,8 @@ Rules:
   naming its id. ``held`` but nothing matches, or ``not_written``: every claimant is dead-lettered
   and the seq is left empty for the node's own event, which it sends (again) until acked.
   ``gone`` (the node no longer keeps that seq, so the real event can never come): every claimant
-  is dead-lettered and the seq is passed as an unprocessable gap, so the stream moves on;
+  is dead-lettered and the seq is recorded as an unprocessable gap (claims with outcome ``gap``)
+  that the stream passes when it reaches it, so it moves on;
 - a different claimant for a seq already APPLIED (at or below the contiguous seq) is not
   contested but dead-lettered by ``hub.ingest.batch._reused``: the hub applies a seq only from an
   event it received in order with no rival, or from the node's own answer, so the applied one is
@@ -35,9 +36,7 @@ Rules:
   planted event right after the node filled the gap below it gets it applied. Broker identities
   bound to client ids (issue 9, point 2: an intruder must kick the node off to publish) are the
   guard there. An answer is sent in seq order behind the node's pending events, so it waits if
-  more than ``outbox_window`` events are pending behind the contested seq. A ``gone`` seq is
-  passed only if the stream stands right before it when the answer arrives; otherwise it waits
-  (logged, the claim rows keep the record) - rare: the node lost events it never had acked.
+  more than ``outbox_window`` events are pending behind the contested seq.
 """
 
 from __future__ import annotations
@@ -124,6 +123,8 @@ def settle(tx: Tx, cursors: Mapping[Key, Any], fresh: Sequence[NodeEvent],
         _resolve(tx, step, event.key, answer, open_rows, rivals)
     for slot, claimants in rivals.items():
         _contest(tx, step, slot, claimants, open_rows)
+    for key, seq in _gaps(conn, keys, cursors):
+        step.carried[key].setdefault(seq, None)
     for row in open_rows:
         if row.resolved_at is None:
             key = (row.store_id, row.node_id)
@@ -142,6 +143,20 @@ def _held(conn: Connection, beyond: Sequence[NodeEvent]) -> dict[Slot, str]:
             inbox.c.store_id == key[0], inbox.c.node_id == key[1], inbox.c.seq.in_(sorted(seqs))))
         found.update(((key, int(r.seq)), r.message_id) for r in rows)
     return found
+
+
+def _gaps(conn: Connection, keys: Iterable[Key], cursors: Mapping[Key, Any]) -> list[Slot]:
+    """Seqs settled as unprocessable gaps that the stream has not passed yet (usually none)."""
+    wanted = set(keys)
+    if not wanted:
+        return []
+    rows = conn.execute(select(event_claims.c.store_id, event_claims.c.node_id,
+                               event_claims.c.seq).distinct().where(
+        event_claims.c.outcome == "gap",
+        event_claims.c.store_id.in_(sorted({s for s, _ in wanted}))))
+    return [((r.store_id, r.node_id), int(r.seq)) for r in rows
+            if (r.store_id, r.node_id) in wanted
+            and int(r.seq) > cursors[(r.store_id, r.node_id)].contiguous]
 
 
 def _open_claims(conn: Connection, keys: Iterable[Key]) -> list[Any]:
@@ -208,7 +223,7 @@ def _resolve(tx: Tx, step: Step, key: Key, answer: CommandApplied, open_rows: li
     conn.execute(update(event_claims).where(
         event_claims.c.store_id == key[0], event_claims.c.node_id == key[1],
         event_claims.c.seq == seq, event_claims.c.resolved_at.is_(None)).values(
-        resolved_at=now, outcome="planted"))
+        resolved_at=now, outcome="gap" if held.state == "gone" else "planted"))
     if kept is not None:
         conn.execute(update(event_claims).where(
             event_claims.c.store_id == key[0], event_claims.c.node_id == key[1],

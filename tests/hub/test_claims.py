@@ -143,3 +143,18 @@ def test_another_stores_stream_is_not_held_by_a_claim(engine: Engine) -> None:
     ingest(engine, received(S, N, 2, "R-A"), received(S, N, 2, "R-B"))
     other = ingest(engine, received("s2", "n9", 1, "X1"), received("s2", "n9", 2, "X2"))
     assert other.acks[("s2", "n9")] == Ack(up_to_seq=2) and other.applied == 2
+
+
+def test_a_gone_seq_beyond_a_gap_is_passed_once_the_stream_reaches_it(engine: Engine) -> None:
+    """The unprocessable gap is recorded, not just remembered for one batch: the stream passes
+    it later, when the seqs below it have come."""
+    ingest(engine, received(S, N, 1, "R1"))
+    ingest(engine, received(S, N, 3, "R-A"), received(S, N, 3, "R-B"))
+    cmd = verify_command(engine)
+    reply = answer(4, cmd.command_id, HeldEvent(seq=3, state="gone"))
+    assert ingest(engine, reply).acks[(S, N)].up_to_seq == 1  # seq 2 has not come yet
+    assert {r.outcome for r in rows(engine, event_claims)} == {"gap"}
+    later = ingest(engine, received(S, N, 2, "R2"), reply)  # the node resends after the gap
+    assert later.acks[(S, N)] == Ack(up_to_seq=4)
+    assert return_ids(engine) == ["R1", "R2"]
+    assert verify_command(engine).applied_at is not None
