@@ -22,6 +22,8 @@ Rules:
   stored in ``inbox`` at the seq and applied, every other claimant is dead-lettered as planted,
   naming its id. ``held`` but nothing matches, or ``not_written``: every claimant is dead-lettered
   and the seq is left empty for the node's own event, which it sends (again) until acked.
+  An agent too old to know ``event.verify`` refuses it (no ``event``): then the event received
+  first is kept and the others dead-lettered, as before claims existed, so nothing waits for good.
   ``gone`` (the node no longer keeps that seq, so the real event can never come): every claimant
   is dead-lettered and the seq is recorded as an unprocessable gap (claims with outcome ``gap``)
   that the stream passes when it reaches it, so it moves on;
@@ -184,8 +186,7 @@ def _answers(events: Sequence[NodeEvent]) -> list[tuple[NodeEvent, CommandApplie
     found = []
     for event in events:
         body = event.envelope.body
-        if (isinstance(body, CommandApplied) and body.command_kind == "event.verify"
-                and body.event is not None):
+        if isinstance(body, CommandApplied) and body.command_kind == "event.verify":
             found.append((event, body))
     return found
 
@@ -195,17 +196,17 @@ def _resolve(tx: Tx, step: Step, key: Key, answer: CommandApplied, open_rows: li
     """Apply the node's answer to the claim its command asked about (if still open)."""
     rows = [r for r in open_rows if r.command_id == answer.command_id
             and (r.store_id, r.node_id) == key and r.resolved_at is None]
-    held = answer.event
-    if not rows or held is None:
+    if not rows:
         return  # a repeated answer, or one for a claim already settled
     seq = int(rows[0].seq)
     rows = [r for r in open_rows if (r.store_id, r.node_id) == key and r.seq == seq
             and r.resolved_at is None]
     claims = [_claim_of_row(r) for r in rows]
     claims += [_claim(e) for e in rivals.pop((key, seq), [])]
+    conn, now = tx.conn, tx.now
+    held = answer.event or _first(conn, key, seq, answer)
     kept = _kept(claims, held)
     planted = [c for c in claims if kept is None or c.envelope.id != kept.envelope.id]
-    conn, now = tx.conn, tx.now
     if kept is not None:
         _store(conn, key, seq, kept.envelope, now)
         step.carried[key][seq] = kept.envelope
@@ -215,7 +216,7 @@ def _resolve(tx: Tx, step: Step, key: Key, answer: CommandApplied, open_rows: li
         step.carried[key].pop(seq, None)
         if held.state == "gone":
             step.carried[key][seq] = None
-    why = _why(key, seq, held)
+    why = _why(key, seq, held, verified=answer.event is not None)
     for claim in _unique(planted):
         step.dead.append(Rejected(node_topic(key[0], key[1], TopicKind.EVENTS),
                                   f"{key[0]}/{key[1]}", f"planted event {claim.envelope.id}: "
@@ -236,6 +237,20 @@ def _resolve(tx: Tx, step: Step, key: Key, answer: CommandApplied, open_rows: li
                 len(_unique(planted)))
 
 
+def _first(conn: Connection, key: Key, seq: int, answer: CommandApplied) -> HeldEvent:
+    """No ``event`` in the answer (an agent too old to know ``event.verify`` refuses it): fall
+    back to keeping the event the hub received first, so the stream never waits for good."""
+    log.warning("node %s/%s could not verify seq %d (%s: %s); keeping the first event received",
+                key[0], key[1], seq, answer.result, answer.detail)
+    row = conn.execute(select(inbox).where(inbox.c.store_id == key[0], inbox.c.node_id == key[1],
+                                           inbox.c.seq == seq)).first()
+    if row is None:
+        return HeldEvent(seq=seq, state="not_written")
+    first = inbox_envelope(row)
+    return HeldEvent(seq=seq, state="held", message_id=first.id,
+                     event_hash=event_hash(first.kind, first.occurred_at, first.body))
+
+
 def _kept(claims: Sequence[Claim], held: HeldEvent) -> Claim | None:
     if held.state != "held":
         return None
@@ -245,8 +260,11 @@ def _kept(claims: Sequence[Claim], held: HeldEvent) -> Claim | None:
     return None
 
 
-def _why(key: Key, seq: int, held: HeldEvent) -> str:
+def _why(key: Key, seq: int, held: HeldEvent, verified: bool) -> str:
     where = f"seq {seq} of {key[0]}/{key[1]}"
+    if not verified:
+        return (f"the node could not verify {where} (it does not know event.verify); message "
+                f"{held.message_id} was received first and is kept")
     if held.state == "held":
         return (f"the node confirmed it wrote message {held.message_id} at {where}; "
                 "this event claimed the same seq")

@@ -158,3 +158,20 @@ def test_a_gone_seq_beyond_a_gap_is_passed_once_the_stream_reaches_it(engine: En
     assert later.acks[(S, N)] == Ack(up_to_seq=4)
     assert return_ids(engine) == ["R1", "R2"]
     assert verify_command(engine).applied_at is not None
+
+
+def test_an_agent_that_refuses_event_verify_does_not_stall_its_stream(engine: Engine) -> None:
+    """An older agent refuses the unknown command: the event received first is kept (the rule
+    before claims), the other dead-lettered, and the stream moves on."""
+    ingest(engine, received(S, N, 1, "R1"))
+    first, second = received(S, N, 2, "R-FIRST"), received(S, N, 2, "R-SECOND")
+    ingest(engine, first, second)
+    cmd = verify_command(engine)
+    refused = make_envelope(S, N, 3, CommandApplied(
+        command_id=cmd.command_id, command_kind="event.verify", result="refused",
+        detail="this node does not apply event.verify commands (update the agent)"))
+    settled = ingest(engine, refused, first)
+    assert settled.acks[(S, N)] == Ack(up_to_seq=3)
+    assert return_ids(engine) == ["R-FIRST", "R1"]
+    (letter,) = rows(engine, dead_letters)
+    assert second.id in letter.reason and "could not verify" in letter.reason
