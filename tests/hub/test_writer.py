@@ -101,8 +101,10 @@ def test_a_message_that_breaks_the_projection_is_isolated_and_dead_lettered(
         real(self, event)
 
     monkeypatch.setitem(projection.HANDLERS, "return.received", buggy)
-    for mid, rid in enumerate(["R1", "BOOM", "R3"], start=1):
-        writer.submit(message(mid, encode(received("s1", "n1", mid, rid))))
+    payloads = {mid: encode(received("s1", "n1", mid, rid))
+                for mid, rid in enumerate(["R1", "BOOM", "R3"], start=1)}
+    for mid, payload in payloads.items():
+        writer.submit(message(mid, payload))
     wait_for(lambda: sorted(link.acks) == [1, 2, 3], what="every message acked")
     assert stored(engine, dead_letters) == 1
     with reading(engine) as conn:
@@ -113,6 +115,7 @@ def test_a_message_that_breaks_the_projection_is_isolated_and_dead_lettered(
     assert stored(engine) == 2 and node_row(engine, "s1", "n1").contiguous_seq == 1
     monkeypatch.setitem(projection.HANDLERS, "return.received", real)
     writer.submit(message(4, encode(received("s1", "n1", 2, "BOOM"))))
+    writer.submit(message(5, payloads[3]))  # the node resends what follows the gap, too
     wait_for(lambda: node_row(engine, "s1", "n1").contiguous_seq == 3, what="the gap to heal")
 
 
