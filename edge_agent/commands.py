@@ -14,7 +14,12 @@ Rules:
   local refund only when its ``at`` is newer than the status held; an older one is ``applied`` with
   a detail saying the newer status was kept;
 - a refund command naming a refund this node does not have, or a return it does not belong to, is
-  ``refused`` with a sentence saying which.
+  ``refused`` with a sentence saying which;
+- ``event.verify`` (the hub holds rival events for one of our seqs) is answered from the outbox:
+  the report's ``event`` names the message id and ``event_hash`` of the event this node wrote at
+  that seq (``held``; the hub has not acked it, so it is still in the outbox), or says the node has
+  not written that seq yet (``not_written``) or no longer keeps it (``gone``). It changes nothing
+  else here; the hub keeps our event and dead-letters the planted one.
 """
 
 from __future__ import annotations
@@ -37,10 +42,13 @@ from protocol import (
     CommandApplied,
     DecodeError,
     Envelope,
+    EventVerify,
     ExpectedReturn,
+    HeldEvent,
     RefundDecided,
     RefundStatus,
     decode,
+    event_hash,
     format_utc,
     to_utc,
 )
@@ -139,6 +147,21 @@ def _payment(refund: records.Row) -> dict[str, str | None] | None:
             "payment_at": refund["payment_at"]}
 
 
+def verify_event(tx: Tx, envelope: Envelope) -> tuple[Effect, HeldEvent]:
+    """Say which event this node wrote at the asked seq (the hub holds rivals for it)."""
+    asked = envelope.body
+    assert isinstance(asked, EventVerify)
+    seq = asked.seq
+    (own,) = outbox.read_range(tx, envelope.store_id, envelope.node_id, seq, seq) or (None,)
+    if own is not None:
+        held = HeldEvent(seq=seq, state="held", message_id=own.id,
+                         event_hash=event_hash(own.kind, own.occurred_at, own.body))
+        return ("applied", f"seq {seq} holds message {own.id}"), held
+    if seq >= tx.counter(outbox.NEXT_SEQ):
+        return ("applied", f"seq {seq} not written yet"), HeldEvent(seq=seq, state="not_written")
+    return ("applied", f"seq {seq} no longer kept here"), HeldEvent(seq=seq, state="gone")
+
+
 APPLIERS: dict[str, Applier] = {
     "return.expected": apply_expected,
     "refund.decided": apply_decided,
@@ -165,13 +188,16 @@ def _settle(store: Store, store_id: str, node_id: str, command_id: str, kind: st
     with store.write() as tx:
         if records.command_seen(tx, command_id):
             return Outcome(command_id, kind, "duplicate", "already applied")
-        if envelope is not None:
+        held: HeldEvent | None = None
+        if envelope is not None and envelope.kind == "event.verify":
+            (result, detail), held = verify_event(tx, envelope)
+        elif envelope is not None:
             result, detail = _apply(tx, envelope, now)
         else:
             result, detail = "refused", refusal
         detail = detail[:MAX_DETAIL]
         report = CommandApplied(command_id=command_id, command_kind=kind, result=result,
-                                detail=detail)
+                                detail=detail, event=held)
         seq = outbox.append(tx, store_id, node_id, report, now).seq
         records.record_command(tx, command_id, kind, result, detail, now, seq)
         if result == "refused":

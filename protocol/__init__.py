@@ -22,14 +22,17 @@ from protocol.link import Ack, NodeStatus
 from protocol.money import MINOR_UNITS, Money, minor_units
 from protocol.returns import (
     Body,
+    Candidate,
     Channel,
     Code,
     CommandApplied,
     ComplianceTag,
     Disposition,
     DispositionRecorded,
+    EventVerify,
     ExpectedReturn,
     Grade,
+    HeldEvent,
     InspectionRecorded,
     Note,
     RefundDecided,
@@ -40,6 +43,7 @@ from protocol.returns import (
     ReturnItem,
     ReturnReceived,
     Text,
+    event_hash,
 )
 from protocol.timeutil import format_utc, to_utc, utc_now
 from protocol.topics import (
@@ -67,6 +71,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "Ack",
     "Body",
+    "Candidate",
     "Channel",
     "Code",
     "CommandApplied",
@@ -75,8 +80,10 @@ __all__ = [
     "Disposition",
     "DispositionRecorded",
     "Envelope",
+    "EventVerify",
     "ExpectedReturn",
     "Grade",
+    "HeldEvent",
     "InspectionRecorded",
     "Kind",
     "Money",
@@ -100,6 +107,7 @@ __all__ = [
     "config_topic",
     "decode",
     "encode",
+    "event_hash",
     "format_utc",
     "make_envelope",
     "minor_units",

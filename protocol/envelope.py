@@ -25,6 +25,7 @@ from protocol.returns import (
     Body,
     CommandApplied,
     DispositionRecorded,
+    EventVerify,
     ExpectedReturn,
     InspectionRecorded,
     RefundDecided,
@@ -45,6 +46,7 @@ Kind = Literal[
     "return.expected",
     "refund.decided",
     "refund.status",
+    "event.verify",
     "ack",
     "node.status",
     "store.config",
@@ -59,6 +61,7 @@ BODY_TYPES: dict[str, type[Body]] = {
     "return.expected": ExpectedReturn,
     "refund.decided": RefundDecided,
     "refund.status": RefundStatus,
+    "event.verify": EventVerify,
     "ack": Ack,
     "node.status": NodeStatus,
     "store.config": StoreConfig,
@@ -73,7 +76,7 @@ EVENT_KINDS = frozenset(
         "command.applied",
     }
 )
-COMMAND_KINDS = frozenset({"return.expected", "refund.decided", "refund.status"})
+COMMAND_KINDS = frozenset({"return.expected", "refund.decided", "refund.status", "event.verify"})
 
 
 class Envelope(BaseModel):

@@ -5,7 +5,8 @@ Edge -> hub events (on ``.../nodes/N/events``):
     inspection.recorded   QC result: grade, reason, photos, compliance tags
     disposition.recorded  what happens to the goods (restock, RTV, refurbish, dispose)
     refund.requested      the store asks the hub to refund a return
-    command.applied       the node applied (or refused) a hub command, once
+    command.applied       the node applied (or refused) a hub command, once (for
+                          ``event.verify``: which event it holds at the asked seq)
 
 Hub -> edge commands (on ``.../nodes/N/commands``):
     return.expected       an RMA the customer may bring to this store (cached for offline use)
@@ -13,13 +14,17 @@ Hub -> edge commands (on ``.../nodes/N/commands``):
                           inspection: outcome ``awaiting_inspection``)
     refund.status         where the money of an approved refund is: submitted to the marketplace,
                           confirmed, settled, or failed (with the marketplace's reason)
+    event.verify          two different events claim one of the node's seqs: which did it send?
 
 Bodies are frozen; unknown fields are ignored so an older node accepts a newer hub's messages.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal, Self
@@ -47,13 +52,14 @@ from protocol.limits import (
     MAX_TEXT_CHARS,
 )
 from protocol.money import Money
-from protocol.timeutil import UtcDatetime
+from protocol.timeutil import UtcDatetime, format_utc
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS,
                                         strip_whitespace=True)]
 Code = Annotated[str, StringConstraints(min_length=1, max_length=MAX_CODE_CHARS,
                                         strip_whitespace=True)]
 Note = Annotated[str, StringConstraints(max_length=MAX_NOTE_CHARS)]
+Hash = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]  # a SHA-256, hex
 # A product category as the refund policy names them (electronics, software, sealed_media, …):
 # lower case, so "Software" at a till and "software" in the policy are the same category.
 _CATEGORY = re.compile(r"[a-z0-9][a-z0-9_.-]*")
@@ -230,6 +236,22 @@ class RefundRequested(Body):
     )
 
 
+class HeldEvent(BaseModel):
+    """The node's answer to ``event.verify``: what its own database holds at that seq.
+
+    ``held``: ``message_id`` and ``event_hash`` name the event it wrote there (sent or still
+    waiting in its outbox); ``not_written``: the node has not reached that seq yet; ``gone``: the
+    seq is below what the node still keeps (it cannot say what it sent there).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    seq: int = Field(ge=1)
+    state: Literal["held", "not_written", "gone"]
+    message_id: Code | None = None
+    event_hash: Hash | None = None
+
+
 class CommandApplied(Body):
     """The node applied (or refused) a hub command; reported once per command id."""
 
@@ -238,6 +260,43 @@ class CommandApplied(Body):
     command_kind: Code
     result: Literal["applied", "refused"]
     detail: Note = ""
+    event: HeldEvent | None = Field(
+        default=None, description="for an event.verify command: the event the node holds at the "
+        "asked seq")
+
+
+class Candidate(BaseModel):
+    """One event that claims a seq: its message id and ``event_hash``."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    message_id: Code
+    event_hash: Hash
+
+
+class EventVerify(Body):
+    """Two or more different events claim one seq of this node: say which one you wrote.
+
+    The hub applies nothing of the node's stream from that seq on until the node answers with
+    ``command.applied`` carrying ``event`` (the hub keeps the node's own event and dead-letters
+    the others as planted).
+    """
+
+    kind: Literal["event.verify"] = "event.verify"
+    seq: int = Field(ge=1)
+    candidates: list[Candidate] = Field(min_length=1, max_length=20)
+
+
+def event_hash(kind: str, occurred_at: datetime, body: Body) -> str:
+    """SHA-256 (hex) of an event's kind, time and body in one canonical JSON form.
+
+    Edge and hub compute it from the validated model (not from the bytes on the wire), so the
+    same event gives the same hash on both sides whatever the field order or spacing.
+    """
+    wire = body.model_dump(mode="json", exclude_none=True, exclude={"kind"})
+    canonical = json.dumps({"kind": kind, "occurred_at": format_utc(occurred_at), "body": wire},
+                           sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class ExpectedReturn(Body):

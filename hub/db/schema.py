@@ -86,6 +86,26 @@ inbox = Table(
     UniqueConstraint("store_id", "node_id", "seq", name="uq_inbox_node_seq"),
 )
 
+# Events that claim a seq of a node beyond its contiguous seq while another event already claims
+# it: the node is asked (``event.verify``) which one it wrote; see ``hub.ingest.claims``.
+event_claims = Table(
+    "event_claims", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("store_id", NODE, nullable=False),
+    Column("node_id", NODE, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("message_id", String(36), nullable=False),
+    Column("event_hash", String(64), nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("command_id", String(36)),
+    Column("resolved_at", UtcDateTime),
+    Column("outcome", String(20)),
+    UniqueConstraint("store_id", "node_id", "seq", "message_id", name="uq_event_claims_claim"),
+    Index("ix_event_claims_open", "store_id", "node_id", "resolved_at"),
+)
+
 returns = Table(
     "returns", metadata,
     Column("store_id", NODE, primary_key=True),

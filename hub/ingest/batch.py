@@ -4,12 +4,14 @@ Rules:
 - an event is new unless its (store, node, seq) is already stored: at or below the node's
   contiguous seq, already held beyond a gap, or earlier in the same batch (duplicates are
   skipped but still acked);
-- a repeat is a duplicate only if its message id is the held one; the same seq under another id
-  means the node's database was reset or cloned, and that event is dead-lettered whole (acked,
-  so the node moves on, but never silently dropped);
+- a repeat of an APPLIED seq is a duplicate only if its message id is the held one; the same seq
+  under another id means the node's database was reset or cloned (or the event is an intruder's),
+  and that event is dead-lettered whole (acked, so the node moves on, but never silently dropped);
+- a repeat of a seq held but not yet applied under another id is a claim: the node is asked which
+  one it wrote (``hub.ingest.claims``) and its stream waits at that seq until it answers;
 - new events are stored in ``inbox``; events are applied to the projections strictly in seq
   order and only up to the contiguous seq; events beyond a gap wait in ``inbox`` until the gap
-  fills (gaps are logged and counted);
+  fills AND the node sends them again (gaps are logged and counted; see ``hub.ingest.claims``);
 - an ``Unprocessable`` event (it names its node and seq but cannot be decoded, or storing it
   failed) takes its seq: it is recorded in ``unprocessable_events`` and dead-lettered, and the
   node's contiguous seq moves past it exactly as past an applied event, so a poisoned event never
@@ -34,7 +36,7 @@ from sqlalchemy import Connection, bindparam, select, update
 from hub.db.engine import Tx
 from hub.db.schema import dead_letters, inbox, nodes, stores, unprocessable_events
 from hub.db.upsert import insert_ignore
-from hub.ingest import state
+from hub.ingest import claims, state
 from hub.ingest.classify import Classified, NodeEvent, Rejected, StatusUpdate, Unprocessable
 from hub.ingest.dead import dead_letter_row
 from hub.projection import Problem, Projector
@@ -89,23 +91,27 @@ def store_batch(tx: Tx, items: Sequence[Classified]) -> BatchResult:
     cursors = _cursors(conn, keys, tx.now)
     fresh, repeats = _fresh(conn, cursors, events)
     taken, broken_repeats, bad_copies = _take(conn, cursors, broken, fresh)
-    reused = _reused(conn, repeats, fresh) if repeats else []
-    result.duplicates = len(repeats) - len(reused) + broken_repeats
+    done, beyond = _split_repeats(conn, cursors, repeats)
+    reused = _reused(conn, done, fresh) if done else []
     _insert_inbox(conn, fresh, tx.now)
     result.dead = _record_unprocessable(conn, taken, tx.now)
     result.unprocessable = len(taken)
-    ready, result.new_gaps = _advance(conn, cursors, fresh, taken)
+    step = claims.settle(tx, cursors, fresh, beyond, events)
+    for key, seq in [(t.key, t.seq) for t in taken] + _skipped_ahead(conn, cursors):
+        step.carried[key].setdefault(seq, None)
+    result.duplicates = len(repeats) - len(reused) - step.claimants + broken_repeats
+    ready, result.new_gaps = _advance(cursors, step.carried, step.blocked)
     projector = Projector(state.load(tx, ready), tx.now)
     for envelope in ready:
         projector.apply(envelope)
     state.flush(tx, projector.changes)
     result.came_online = _apply_statuses(cursors, statuses)
     _save_cursors(conn, cursors.values(), tx.now)
-    rejected = [i for i in items if isinstance(i, Rejected)] + reused + bad_copies
+    rejected = [i for i in items if isinstance(i, Rejected)] + reused + bad_copies + step.dead
     result.dead += _dead_letters(conn, rejected, projector.changes.problems, tx.now)
     result.acks = {k: cursors[k].ack() for k in [e.key for e in events] + [b.key for b in broken]}
     result.stored, result.applied = len(fresh), len(ready)
-    result.commands = len(projector.changes.commands)
+    result.commands = len(projector.changes.commands) + step.commands
     return result
 
 
@@ -153,6 +159,37 @@ def _fresh(conn: Connection, cursors: Mapping[Key, Cursor],
         fresh.extend(e for e in candidates if e.envelope.seq not in held)
         repeats.extend(e for e in candidates if e.envelope.seq in held)
     return fresh, repeats
+
+
+def _split_repeats(conn: Connection, cursors: Mapping[Key, Cursor], repeats: Sequence[NodeEvent]
+                   ) -> tuple[list[NodeEvent], list[NodeEvent]]:
+    """Repeats of a seq that is settled (applied, or recorded unprocessable) and repeats of a seq
+    held beyond the contiguous one (for the claim rules)."""
+    done: list[NodeEvent] = []
+    beyond: list[NodeEvent] = []
+    for event in repeats:
+        (done if event.envelope.seq <= cursors[event.key].contiguous else beyond).append(event)
+    by_key: dict[Key, list[int]] = defaultdict(list)
+    for event in beyond:
+        by_key[event.key].append(event.envelope.seq)
+    skipped = {(key, seq) for key, seqs in by_key.items()
+               for seq in _unprocessable_seqs(conn, key, sorted(set(seqs)))}
+    done += [e for e in beyond if (e.key, e.envelope.seq) in skipped]
+    return done, [e for e in beyond if (e.key, e.envelope.seq) not in skipped]
+
+
+def _skipped_ahead(conn: Connection, cursors: Mapping[Key, Cursor]) -> list[tuple[Key, int]]:
+    """Seqs recorded unprocessable beyond a node's contiguous seq: the stream passes them when it
+    reaches them (only nodes with a gap can have any)."""
+    found: list[tuple[Key, int]] = []
+    for key, cursor in cursors.items():
+        if cursor.highest > cursor.contiguous:
+            rows = conn.execute(select(unprocessable_events.c.seq).where(
+                unprocessable_events.c.store_id == key[0],
+                unprocessable_events.c.node_id == key[1],
+                unprocessable_events.c.seq > cursor.contiguous))
+            found.extend((key, int(r.seq)) for r in rows)
+    return found
 
 
 def _reused(conn: Connection, repeats: Sequence[NodeEvent],
@@ -265,23 +302,21 @@ def _insert_inbox(conn: Connection, fresh: Sequence[NodeEvent], now: datetime) -
              "occurred_at": e.envelope.occurred_at, "received_at": now} for e in fresh])
 
 
-def _advance(conn: Connection, cursors: Mapping[Key, Cursor], fresh: Sequence[NodeEvent],
-             taken: Sequence[Unprocessable] = ()) -> tuple[list[Envelope], int]:
-    """Move each node's contiguous seq over what is now held (an unprocessable seq counts as
-    held, with nothing to apply); return the events to apply."""
-    pending: dict[Key, dict[int, Envelope | None]] = defaultdict(dict)
-    for event in fresh:
-        pending[event.key][event.envelope.seq] = event.envelope
-    for item in taken:
-        pending[item.key][item.seq] = None
+def _advance(cursors: Mapping[Key, Cursor], carried: Mapping[Key, Mapping[int, Envelope | None]],
+             blocked: Mapping[Key, int]) -> tuple[list[Envelope], int]:
+    """Move each node's contiguous seq over what this batch carries; return the events to apply.
+
+    The walk stops at a contested seq (``blocked``); a ``None`` in ``carried`` is a seq passed
+    without an event to apply (recorded unprocessable, or settled as a gap by the claim rules).
+    """
     ready: list[Envelope] = []
     new_gaps = 0
-    for key, held in pending.items():
+    for key, held in carried.items():
         cursor = cursors[key]
-        cursor.highest = max(cursor.highest, *held)
-        if cursor.had_gap and cursor.contiguous + 1 in held:
-            held = {**_held_beyond(conn, key, cursor.contiguous), **held}
-        while cursor.contiguous + 1 in held:
+        if held:
+            cursor.highest = max(cursor.highest, *held)
+        stop = blocked.get(key)
+        while cursor.contiguous + 1 in held and (stop is None or cursor.contiguous + 1 < stop):
             cursor.contiguous += 1
             envelope = held[cursor.contiguous]
             if envelope is not None:
@@ -291,20 +326,6 @@ def _advance(conn: Connection, cursors: Mapping[Key, Cursor], fresh: Sequence[No
             log.warning("gap in %s/%s: stored up to %d, holding up to %d, waiting for %d",
                         key[0], key[1], cursor.contiguous, cursor.highest, cursor.contiguous + 1)
     return ready, new_gaps
-
-
-def _held_beyond(conn: Connection, key: Key, after: int) -> dict[int, Envelope | None]:
-    skipped = conn.execute(select(unprocessable_events.c.seq).where(
-        unprocessable_events.c.store_id == key[0], unprocessable_events.c.node_id == key[1],
-        unprocessable_events.c.seq > after))
-    held: dict[int, Envelope | None] = {int(r.seq): None for r in skipped}
-    rows = conn.execute(select(inbox).where(inbox.c.store_id == key[0],
-                                            inbox.c.node_id == key[1], inbox.c.seq > after)
-                        .order_by(inbox.c.seq))
-    held.update({int(r.seq): Envelope.model_validate({
-        "id": r.message_id, "store_id": r.store_id, "node_id": r.node_id, "seq": r.seq,
-        "kind": r.kind, "occurred_at": r.occurred_at, "body": r.body}) for r in rows})
-    return held
 
 
 def _apply_statuses(cursors: Mapping[Key, Cursor], statuses: Sequence[StatusUpdate]) -> list[Key]:
