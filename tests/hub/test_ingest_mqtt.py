@@ -144,8 +144,10 @@ def test_unapplied_commands_are_resent_when_the_node_comes_online(
     assert second.sent_at and first.sent_at and second.sent_at > first.sent_at
 
 
-def test_a_backlog_drains_at_well_over_a_thousand_events_a_second(
+def test_a_backlog_of_3000_events_is_acked_and_stored_exactly_once(
         mqtt_hub: RunningHub, node_a: NodeProbe) -> None:
+    """A burst is acked to its end and stored once; the rate is printed, not asserted (tests
+    never assert on wall-clock time: ``python -m tests.hub.bench_ingest`` measures it)."""
     total = 3000
     payloads = [encode(received("store-a", "n1", n, f"R{n}")) for n in range(1, total + 1)]
     topic = node_topic("store-a", "n1", TopicKind.EVENTS)
@@ -155,8 +157,9 @@ def test_a_backlog_drains_at_well_over_a_thousand_events_a_second(
     wait_for(lambda: acked(node_a) == total, 30, f"ack up to {total}")
     rate = total / (time.perf_counter() - started)
     print(f"\n{total} events hub-confirmed at {rate:,.0f} events/s (in-process hub)")
-    assert rate > 1000  # loose guard; `python -m tests.hub.bench_ingest` measures the target
     assert scalar(mqtt_hub, select(func.count()).select_from(returns)) == total
+    assert scalar(mqtt_hub, select(func.count(func.distinct(inbox.c.seq)))
+                  .where(inbox.c.node_id == "n1")) == total
 
 
 def test_the_hub_waits_for_the_broker_and_reconnects_after_a_restart(

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from hub.policy import Effect, FxRate, Outcome, decide
+from protocol.limits import MAX_AMOUNT_INTEGER_DIGITS
 from tests.policy.helpers import DEFAULT, NOW, fired, jpy_base, policy, request
 
 AUTO, L1, L2, MANUAL = "auto_approve", "needs_approval:1", "needs_approval:2", "manual_review"
@@ -144,10 +145,15 @@ def test_an_amount_not_above_zero_goes_to_manual_review(amount: str) -> None:
     assert "amount.not_positive" in fired(decision)
 
 
-def test_an_amount_too_large_to_convert_goes_to_manual_review() -> None:
-    decision = decide(request("1" + "0" * 70, "JPY"), [], DEFAULT, NOW)
-    assert decision.label == MANUAL
-    assert "amount.out_of_range" in fired(decision)
+def test_the_largest_amount_the_protocol_takes_is_converted_and_decided() -> None:
+    """Amounts are bounded where they enter (protocol.limits), so every one the engine sees
+    converts: the largest goes to a person by the top tier, never to "too large to convert"."""
+    largest = "9" * MAX_AMOUNT_INTEGER_DIGITS
+    decision = decide(request(largest, "JPY"), [], DEFAULT, NOW)
+    assert decision.base_money is not None
+    assert "amount.out_of_range" not in fired(decision)
+    with pytest.raises(ValueError, match="digits before the decimal point"):
+        request("1" + "0" * MAX_AMOUNT_INTEGER_DIGITS, "JPY")
 
 
 def test_the_base_amount_is_also_money() -> None:

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from hub.policy import CompiledPolicy, Decision, Outcome, PriorRefund, RefundRequest, decide
 from protocol import MINOR_UNITS, Channel, Grade, Money
+from protocol.limits import MAX_AMOUNT_INTEGER_DIGITS
 from tests.policy.helpers import DE, DEFAULT, JP, NOW, UK, US, jpy_base, market, policy, request
 
 SHORT_WINDOWS = policy(market(DE, return_window_days=7), market(US, return_window_days=0))
@@ -35,7 +36,8 @@ def near(moment: datetime, low_days: int, high_days: int) -> st.SearchStrategy[d
 @st.composite
 def money(draw: st.DrawFn, currency: str | None = None) -> Money:
     code = currency or draw(CURRENCIES)
-    units = draw(st.integers(-100, 200_000) | st.integers(-(10**15), 10**15))
+    bound = 10 ** (MAX_AMOUNT_INTEGER_DIGITS + MINOR_UNITS[code]) - 1  # the protocol's limit
+    units = draw(st.integers(-100, 200_000) | st.integers(-bound, bound))
     return Money(amount=Decimal(units).scaleb(-MINOR_UNITS[code]), currency=code)
 
 
