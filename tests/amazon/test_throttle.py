@@ -52,7 +52,11 @@ def test_steady_state_never_exceeds_the_documented_rate(
     lite: Engine, make_sim: Callable[..., Sim], amazon_settings: AmazonSettings
 ) -> None:
     sim = make_sim(rate_factor=SIM_FACTOR)
-    settings = _settings(amazon_settings, SIM_FACTOR)
+    # The hub paces 10 % under the simulator: at 200x, getReportDocument's 60 s spacing becomes
+    # 0.3 s, and a loaded 2-core machine delays one request's arrival by tens of ms now and then
+    # (the simulator then sees the next one early and answers 429). At Amazon's real rates the
+    # same jitter is a rounding error; the hub's own times are still checked at the full rate.
+    settings = _settings(amazon_settings, SIM_FACTOR * 0.9)
     accounts = add_accounts(lite, sim, settings, EU_ALL)
     limiter = Limiter(factor=settings.rate_factor)
     results = sync(lite, settings, accounts, JOBS, limiter=limiter)
