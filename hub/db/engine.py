@@ -155,12 +155,8 @@ def writing(engine: Engine, now: datetime | None = None) -> Iterator[Tx]:
     try:
         with engine.connect() as conn:
             conn.execution_options(**{_WRITE: True})
-            with conn.begin():
-                tip = audit_log.lock_tip(conn)
-                tx = Tx(conn, now or utc_now())
+            with conn.begin(), _audited(conn, now) as tx:
                 yield tx
-                if tx.drafts:
-                    audit_log.append(conn, tip, tx.now, tx.drafts)
     except HubError:
         raise
     except SQLAlchemyError as err:
@@ -171,16 +167,23 @@ def writing(engine: Engine, now: datetime | None = None) -> Iterator[Tx]:
 def _savepoint(conn: Connection, now: datetime | None) -> Iterator[Tx]:
     # A write inside a held transaction: undone alone if it fails, committed with the rest.
     try:
-        with conn.begin_nested():
-            tip = audit_log.lock_tip(conn)
-            tx = Tx(conn, now or utc_now())
+        with conn.begin_nested(), _audited(conn, now) as tx:
             yield tx
-            if tx.drafts:
-                audit_log.append(conn, tip, tx.now, tx.drafts)
     except HubError:
         raise
     except SQLAlchemyError as err:
         raise storage_error(err) from err
+
+
+@contextmanager
+def _audited(conn: Connection, now: datetime | None) -> Iterator[Tx]:
+    # One audited unit of work: the audit tip locked first (it serialises writers), the
+    # transaction's drafts appended to the chain last.
+    tip = audit_log.lock_tip(conn)
+    tx = Tx(conn, now or utc_now())
+    yield tx
+    if tx.drafts:
+        audit_log.append(conn, tip, tx.now, tx.drafts)
 
 
 @contextmanager
