@@ -1,7 +1,7 @@
 """Benchmarks of the Amazon integration (issue 4). Prints figures beside targets; asserts nothing.
 
 (a) A 90-day backfill of 10 seller accounts against the SP-API simulator (its own process,
-    ``acorn-hub amazon simulator --rate-factor 50``), every account and job in parallel, with
+    ``acorn-spapi-sim --rate-factor 50``), every account and job in parallel, with
     the hub's buckets at the same factor. The floor is what Amazon's documented limits allow for
     the requests the backfill needed: for every (seller, operation), ``max(0, n - burst) / rate``
     with ``n`` the requests Amazon (the simulator) answered without a 429; the largest wins,
@@ -28,17 +28,17 @@ from pathlib import Path
 import httpx
 
 from hub.amazon.accounts import add_account, new_account
+from hub.amazon.client.ratelimit import DOCUMENTED, Limiter, floor_seconds
+from hub.amazon.files.settlement import parse_settlement
 from hub.amazon.marketplaces import BY_ID
-from hub.amazon.ratelimit import DOCUMENTED, Limiter, floor_seconds
 from hub.amazon.secrets import SecretSource
 from hub.amazon.settings import AmazonSettings
-from hub.amazon.settlement_file import parse_settlement
-from hub.amazon.sync import SYNC_JOBS, Runner, run_jobs
-from hub.db.engine import make_engine
+from hub.amazon.sync.runner import SYNC_JOBS, Runner, run_jobs
 from hub.fleet.local_broker import free_port
-from hub.migrations import upgrade
-from hub.spapi_sim import seed_accounts
-from hub.spapi_sim.settlement import COLUMNS
+from hub.storage.engine import make_engine
+from hub.storage.migrations import upgrade
+from spapi_sim import seed_accounts
+from spapi_sim.settlement import COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
 ACCOUNTS, FACTOR, DAYS, SEED = 10, 50.0, 90, 4
@@ -46,13 +46,11 @@ LINES = 1_000_000
 
 
 def start_simulator(port: int, credentials: Path) -> subprocess.Popen[bytes]:
-    """``acorn-hub amazon simulator`` in its own process, waited for."""
+    """``acorn-spapi-sim`` in its own process, waited for."""
     argv = [
         sys.executable,
         "-m",
-        "hub",
-        "amazon",
-        "simulator",
+        "spapi_sim",
         "--port",
         str(port),
         "--rate-factor",
@@ -99,7 +97,7 @@ def backfill() -> None:
 
 
 def _run(url: str, scratch: Path, credentials: Path) -> float:
-    database = f"sqlite:///{scratch / 'bench-hub.db'}"
+    database = f"sqlite:///{scratch / 'bench-hub.storage'}"
     upgrade(database)
     engine = make_engine(database)
     settings = AmazonSettings(
@@ -206,7 +204,7 @@ def main() -> None:
     """Both figures."""
     os.environ.pop("SP_API_DEFAULT_MARKETPLACE", None)
     # The seeded drop-off stores are not hub stores here: their warnings would drown the figures.
-    logging.getLogger("hub.amazon.expected").setLevel(logging.ERROR)
+    logging.getLogger("hub.amazon.sync.expected").setLevel(logging.ERROR)
     settlement_parse()
     backfill()
 

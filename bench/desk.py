@@ -22,14 +22,14 @@ from pathlib import Path
 import httpx
 from sqlalchemy.engine import make_url
 
+from hub.access.permissions import Role, Scope
+from hub.access.tokens import create_token
+from hub.access.users import Actor
 from hub.app import create_app
-from hub.db.engine import make_engine
-from hub.migrations import upgrade
-from hub.people import stores
-from hub.people.users import Actor
-from hub.permissions import Role, Scope
+from hub.fleet import stores
 from hub.settings import Settings
-from hub.tokens import create_token
+from hub.storage.engine import make_engine
+from hub.storage.migrations import upgrade
 from protocol import Channel
 from tests.desk.seed import Ask, events, ingest
 from tests.support.server import serving

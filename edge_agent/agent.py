@@ -16,21 +16,23 @@ from importlib.metadata import PackageNotFoundError, version
 from io import TextIOWrapper
 from pathlib import Path
 
-from edge_agent import idempotency, integrity, views
-from edge_agent.counter import Counter
-from edge_agent.devices import Devices
+from edge_agent.devices.print_queue import Printing
+from edge_agent.devices.scanner import Devices
 from edge_agent.errors import ConfigError, StoreError
 from edge_agent.events import EventBus
-from edge_agent.link import Link
 from edge_agent.metrics import Metrics
-from edge_agent.models import Health, HealthProblem
-from edge_agent.pos import Pos
-from edge_agent.print_queue import Printing
+from edge_agent.pos.returns import Pos
+from edge_agent.returns import views
+from edge_agent.returns.counter import Counter
 from edge_agent.settings import EdgeSettings
-from edge_agent.staff import Staff
-from edge_agent.store import Store, Tx
-from edge_agent.store_config import signin_required
-from edge_agent.store_config import version as config_version
+from edge_agent.staff.sessions import Staff
+from edge_agent.storage import integrity
+from edge_agent.storage.store import Store, Tx
+from edge_agent.sync.link import Link
+from edge_agent.sync.store_config import signin_required
+from edge_agent.sync.store_config import version as config_version
+from edge_agent.web import idempotency
+from edge_agent.web.models import Health, HealthProblem
 from protocol import __version__ as protocol_version
 from protocol import utc_now
 

@@ -19,12 +19,15 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from edge_agent import api, device_api, events_stream, pos_api, session_api
 from edge_agent.agent import Agent
-from edge_agent.body_limit import BodyLimit
 from edge_agent.settings import EdgeSettings
+from edge_agent.web import api, events_stream
+from edge_agent.web import devices as device_api
+from edge_agent.web import pos as pos_api
+from edge_agent.web import staff as session_api
+from edge_agent.web.body_limit import BodyLimit
 
-WEB_DIR = Path(__file__).parent / "web"
+WEB_DIR = Path(__file__).parent / "web" / "static"
 TAGS = [
     {"name": "pos", "description": "For POS terminals: look up returns by sale receipt or order, "
      "and post POS sale returns (idempotent on `pos_transaction_id`)."},

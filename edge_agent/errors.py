@@ -15,7 +15,7 @@
     └── LinkError           the MQTT link cannot do what was asked (never raised into the API)
 
 Errors are raised where the problem is found and translated once, at the HTTP boundary
-(``edge_agent.api``) or the CLI (``edge_agent.cli``); lower-level errors are wrapped with
+(``edge_agent.web.api``) or the CLI (``edge_agent.cli.main``); lower-level errors are wrapped with
 ``raise ... from err``. Every error carries a sentence a person can act on.
 """
 

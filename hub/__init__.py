@@ -1,7 +1,7 @@
 """ACORN hub: the central service (ingest, refund decisions, approvals, audit, API, fleet).
 
 Public entry points: ``hub.app.create_app(settings)`` (the composition root) and the
-``acorn-hub`` CLI (``hub.cli:main``). Nothing here creates an engine, a client or settings at
+``acorn-hub`` CLI (``hub.cli.main:main``). Nothing here creates an engine, a client or settings at
 import time. Errors: see ``hub.errors``.
 """
 

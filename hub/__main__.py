@@ -1,5 +1,5 @@
 """``python -m hub`` runs the ``acorn-hub`` CLI."""
 
-from hub.cli import main
+from hub.cli.main import main
 
 main()

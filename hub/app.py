@@ -12,26 +12,27 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from hub import __version__, policy_store
-from hub.amazon.api import router as amazon_router
-from hub.api import errors, idempotency
-from hub.api.audit import router as audit_router
-from hub.api.auth import router as session_router
-from hub.api.body_limit import BodyLimit
-from hub.api.deps import HubContext
-from hub.api.desk import router as desk_router
-from hub.api.ops import metrics_router
-from hub.api.ops import router as ops_router
-from hub.api.people import router as people_router
-from hub.api.policy import router as policy_router
-from hub.api.refunds import router as refunds_router
-from hub.api.returns import router as returns_router
-from hub.api.risk import router as risk_router
-from hub.db.engine import make_engine
-from hub.desk import web as desk_web
+from hub import __version__
 from hub.metrics import HubMetrics
-from hub.runtime import HubRuntime
+from hub.policy import store as policy_store
 from hub.settings import Settings
+from hub.storage.engine import make_engine
+from hub.sync.runtime import HubRuntime
+from hub.web.api import errors, idempotency
+from hub.web.api.amazon import router as amazon_router
+from hub.web.api.audit import router as audit_router
+from hub.web.api.auth import router as session_router
+from hub.web.api.body_limit import BodyLimit
+from hub.web.api.deps import HubContext
+from hub.web.api.desk import router as desk_router
+from hub.web.api.ops import metrics_router
+from hub.web.api.ops import router as ops_router
+from hub.web.api.people import router as people_router
+from hub.web.api.policy import router as policy_router
+from hub.web.api.refunds import router as refunds_router
+from hub.web.api.returns import router as returns_router
+from hub.web.api.risk import router as risk_router
+from hub.web.desk import pages as desk_web
 
 DESCRIPTION = """The ACORN hub: returns and refunds from every store, the approval queue, the
 fleet of store nodes, the refund policy, people and the audit trail. Every route except

@@ -3,7 +3,7 @@
 Every setting has a safe default for one machine except the secrets: the MQTT password and the
 broker admin password have none, and ``serve`` refuses to start without the MQTT password while
 MQTT is enabled. Refund amount tiers are not settings: they live in the versioned policy
-document (``hub.policy_store``); the desk's bulk-approval limit is an amount in the policy's base
+document (``hub.policy.store``); the desk's bulk-approval limit is an amount in the policy's base
 currency, written as text: ``ACORN_HUB_DESK_BULK_LIMIT=5000``.
 """
 
@@ -24,7 +24,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="ACORN_HUB_", extra="ignore")
 
-    database_url: str = Field("sqlite:///./var/hub/hub.db", description=(
+    database_url: str = Field("sqlite:///./var/hub/hub.storage", description=(
         "SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user:pw@host/db"))
     sqlite_synchronous: Literal["FULL", "NORMAL"] = Field("FULL", description=(
         "SQLite fsync policy; FULL survives power loss after an ack, NORMAL may lose the last "

@@ -36,7 +36,7 @@ MAX_STAFF = 500  # staff PINs in one store config
 
 MAX_AMOUNT_INTEGER_DIGITS = 12  # < 10^12 in any currency; the DB holds 15
 MAX_AMOUNT_SCALE = 3  # no ISO 4217 currency we know has more minor units
-DB_AMOUNT_PRECISION, DB_AMOUNT_SCALE = 19, 4  # the hub's NUMERIC columns (hub/db/types.py)
+DB_AMOUNT_PRECISION, DB_AMOUNT_SCALE = 19, 4  # the hub's NUMERIC columns (hub/storage/types.py)
 MAX_AMOUNT = Decimal(10) ** MAX_AMOUNT_INTEGER_DIGITS  # exclusive
 
 ELLIPSIS = "…"

@@ -9,7 +9,7 @@ Simulated devices, per store (``hardware.sim``): a serial scanner made of a soca
 agent reads ``var/dev/scanner-STORE/scanner``; type codes into ``…/scanner-keyboard``) and a
 network printer on a free loopback port that writes each job as text to
 ``var/dev/printer-STORE/NNNN.txt``. ``ACORN_DEV_POS_EVERY=SECONDS`` also starts a POS terminal
-simulator per store (``python -m edge_agent.sim.pos``) posting a sale return that often.
+simulator per store (``python -m edge_agent.pos.simulator``) posting a sale return that often.
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ def start_broker(passwords: dict[str, str]) -> LocalBroker:
 def hub_env(broker: LocalBroker, password: str, http_port: int) -> dict[str, str]:
     """Environment of the hub process."""
     return base_env() | {
-        "ACORN_HUB_DATABASE_URL": f"sqlite:///{STATE / 'hub.db'}",
+        "ACORN_HUB_DATABASE_URL": f"sqlite:///{STATE / 'hub.storage'}",
         "ACORN_HUB_MQTT_HOST": broker.host,
         "ACORN_HUB_MQTT_PORT": str(broker.port),
         "ACORN_HUB_MQTT_USERNAME": "acorn-hub",
@@ -327,7 +327,7 @@ def main() -> None:
         sim_port = port_or_free(8100)
         sim = spawn(
             "spapi-simulator",
-            [str(BIN / "acorn-hub"), "amazon", "simulator", "--port", str(sim_port),
+            [str(BIN / "acorn-spapi-sim"), "--port", str(sim_port),
              "--rate-factor", str(SIM_RATE_FACTOR), "--accounts", "2",
              "--credentials-file", str(SIM_CREDENTIALS)],
             base_env(),
@@ -397,7 +397,7 @@ def start_pos_simulators(edges: list[Edge]) -> list[Child]:
             [
                 sys.executable,
                 "-m",
-                "edge_agent.sim.pos",
+                "edge_agent.pos.simulator",
                 "--url",
                 f"http://127.0.0.1:{port}",
                 "--count",
@@ -428,7 +428,7 @@ def device_lines(store: dict[str, object], port: int, devices: Devices) -> list[
         f"{printed.relative_to(ROOT)}/NNNN.txt"
     )
     lines.append(
-        f"    POS:     .venv/bin/python -m edge_agent.sim.pos --url http://127.0.0.1:{port}"
+        f"    POS:     .venv/bin/python -m edge_agent.pos.simulator --url http://127.0.0.1:{port}"
         f" --currency {store['currency']}"
     )
     return lines

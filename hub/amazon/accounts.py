@@ -21,10 +21,10 @@ from urllib.parse import urlsplit
 from sqlalchemy import Connection, Engine, select, update
 
 from hub.amazon.marketplaces import REGIONS, Marketplace, Region, by_code
-from hub.amazon.tables import amazon_accounts
-from hub.audit import AuditDraft, jsonable
-from hub.db.engine import reading, writing
+from hub.audit.chain import AuditDraft, jsonable
 from hub.errors import Conflict, InputError, NotFound
+from hub.storage.engine import reading, writing
+from hub.storage.tables.amazon import amazon_accounts
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 SELLER_ID = re.compile(r"[A-Z0-9]{6,32}")

@@ -15,8 +15,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select
 
-from hub.amazon.tables import amazon_orders
-from hub.decisions import OrderFacts
+from hub.refunds.decisions import OrderFacts
+from hub.storage.tables.amazon import amazon_orders
 
 CHUNK = 500
 

@@ -23,11 +23,11 @@ from sp_api.auth import access_token_client
 from sqlalchemy import Engine
 
 from hub.amazon.settings import AmazonSettings
-from hub.db.engine import make_engine
-from hub.migrations import upgrade
-from hub.spapi_sim import SimulatorSettings, create_app
-from hub.spapi_sim.accounts import SellerAccount
-from hub.spapi_sim.simulator import Simulator
+from hub.storage.engine import make_engine
+from hub.storage.migrations import upgrade
+from spapi_sim import SimulatorSettings, create_app
+from spapi_sim.accounts import SellerAccount
+from spapi_sim.simulator import Simulator
 from tests.hub.conftest import db_url, engine, no_leaked_threads  # noqa: F401 - fixtures
 
 FACTOR = Decimal(1000)

@@ -13,7 +13,7 @@ import signal
 import sys
 from typing import Any
 
-from hub.amazon import submissions
+from hub.amazon.refunds import submissions
 
 
 def die(*_args: Any, **_kwargs: Any) -> None:
@@ -36,7 +36,7 @@ def main(point: str) -> None:
     else:
         raise SystemExit(f"unknown crash point {point!r}")
     sys.argv = ["acorn-hub", "amazon", "refunds", "submit"]
-    from hub.cli import main as cli
+    from hub.cli.main import main as cli
 
     cli()
 

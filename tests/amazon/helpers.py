@@ -13,12 +13,13 @@ import yaml  # type: ignore[import-untyped]
 from sqlalchemy import Engine, Table, select
 
 from hub.amazon.accounts import Account, add_account, new_account
+from hub.amazon.client.ratelimit import Limiter
 from hub.amazon.marketplaces import by_id
-from hub.amazon.ratelimit import Limiter
 from hub.amazon.secrets import SecretSource
 from hub.amazon.settings import AmazonSettings
-from hub.amazon.sync import SYNC_JOBS, AccountResult, Runner, run_jobs
-from hub.amazon.tables import (
+from hub.amazon.sync.runner import SYNC_JOBS, AccountResult, Runner, run_jobs
+from hub.storage.engine import reading
+from hub.storage.tables.amazon import (
     amazon_fba_returns,
     amazon_orders,
     amazon_refund_events,
@@ -26,8 +27,7 @@ from hub.amazon.tables import (
     amazon_settlement_lines,
     amazon_settlement_reports,
 )
-from hub.db.engine import reading
-from hub.db.schema import commands
+from hub.storage.tables.core import commands
 from tests.amazon.conftest import Sim
 
 BUSINESS = (
@@ -137,9 +137,9 @@ def mfn_refund(
     state: str = "pending_approval",
 ) -> None:
     """A received Amazon MFN return and its refund request, as ingest and the policy leave them."""
-    from hub.commands import ensure_node
-    from hub.db.engine import writing
-    from hub.db.schema import refunds, return_items, returns
+    from hub.storage.engine import writing
+    from hub.storage.tables.core import refunds, return_items, returns
+    from hub.sync.commands import ensure_node
 
     return_id = f"RET-{refund_id}"
     with writing(engine) as tx:
@@ -199,8 +199,8 @@ def mfn_refund(
 
 def approve(engine: Engine, refund_id: str, store: str = "store-us-nyc-01") -> None:
     """Approve a waiting refund as an HQ admin, through the hub's approval path."""
-    from hub.approvals import decide_refund
-    from hub.permissions import Principal, Role
+    from hub.access.permissions import Principal, Role
+    from hub.refunds.approvals import decide_refund
 
     decide_refund(
         engine, Principal("finance-1", Role.ADMIN), refund_id, store, approve=True, reason="checked"
@@ -209,7 +209,7 @@ def approve(engine: Engine, refund_id: str, store: str = "store-us-nyc-01") -> N
 
 def refund_state(engine: Engine, refund_id: str) -> str:
     """The hub's state of a refund."""
-    from hub.db.schema import refunds
+    from hub.storage.tables.core import refunds
 
     with reading(engine) as conn:
         return str(

@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
+from hub.access.permissions import Role
+from hub.access.tokens import create_token
 from hub.amazon.secrets import Credentials, SecretSource, env_name
 from hub.amazon.settings import AmazonSettings
-from hub.cli import app
+from hub.cli.main import app
 from hub.errors import ConfigError, InputError
-from hub.permissions import Role
-from hub.tokens import create_token
 from tests.amazon.conftest import Sim
 from tests.amazon.helpers import add_accounts, sync, write_secrets
 from tests.hub.conftest import hub_settings, start_hub
@@ -173,8 +173,8 @@ def test_bad_or_missing_secrets_say_why(tmp_path: Path, text: str, mode: int, sa
 def test_scheduler_runs_every_job_and_never_two_of_one_at_once(
     lite: Engine, sim: Sim, amazon_settings: AmazonSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from hub.amazon import sync as sync_module
-    from hub.amazon.scheduler import Scheduler
+    from hub.amazon.sync import runner as sync_module
+    from hub.amazon.sync.scheduler import Scheduler
 
     running, most = [0], [0]
     lock = threading.Lock()

@@ -16,15 +16,15 @@ from sqlalchemy import Engine, select
 
 from hub.amazon.accounts import AccountStatus, load_accounts
 from hub.amazon.settings import AmazonSettings
-from hub.amazon.tables import (
+from hub.storage.engine import reading
+from hub.storage.tables.amazon import (
     amazon_orders,
     amazon_problems,
     amazon_returns,
     amazon_settlement_lines,
     amazon_settlement_reports,
 )
-from hub.db.engine import reading
-from hub.spapi_sim.simulator import Simulator
+from spapi_sim.simulator import Simulator
 from tests.amazon.conftest import Sim
 from tests.amazon.helpers import TWO_ACCOUNTS, add_accounts, count, sync
 

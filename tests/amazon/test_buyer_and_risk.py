@@ -23,23 +23,24 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import Engine, event, func, select
 
+from hub.access.users import Actor
 from hub.amazon.buyer_key import buyer_key, customer_key
 from hub.amazon.buyer_secret import FILE_NAME, read_or_create, secret_for
+from hub.amazon.files.returns import parse_mfn_returns
 from hub.amazon.order_facts import load_order_facts
-from hub.amazon.orders import FIELDS, order_row
-from hub.amazon.returns_file import parse_mfn_returns
 from hub.amazon.settings import AmazonSettings
-from hub.amazon.store import hashed, upsert
-from hub.amazon.tables import amazon_cursors, amazon_orders, amazon_problems
-from hub.db.engine import reading, writing
-from hub.db.risk_schema import risk_flags
-from hub.db.schema import audit_log, metadata
+from hub.amazon.sync.orders import FIELDS, order_row
+from hub.amazon.sync.store import hashed, upsert
 from hub.errors import ConfigError
-from hub.people.users import Actor
-from hub.risk_flags import active_risk, clear
+from hub.risk.flags import active_risk, clear
 from hub.settings import Settings
-from hub.spapi_sim.model import Order
-from hub.spapi_sim.reports import MFN_COLUMNS
+from hub.storage.engine import reading, writing
+from hub.storage.tables.amazon import amazon_cursors, amazon_orders, amazon_problems
+from hub.storage.tables import metadata
+from hub.storage.tables.core import audit_log
+from hub.storage.tables.risk import risk_flags
+from spapi_sim.model import Order
+from spapi_sim.reports import MFN_COLUMNS
 from tests.amazon.conftest import Sim
 from tests.amazon.helpers import TWO_ACCOUNTS, add_accounts, sync
 
@@ -174,8 +175,8 @@ def test_buyer_key_rules() -> None:
 def test_a_problem_sample_of_an_unreadable_order_has_no_buyer(
     engine: Engine, sim: Sim, amazon_settings: AmazonSettings, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from hub.amazon.context import JobContext
-    from hub.amazon.orders import _bad_order
+    from hub.amazon.sync.context import JobContext
+    from hub.amazon.sync.orders import _bad_order
 
     monkeypatch.setenv(ENV, SECRET)
     accounts = add_accounts(engine, sim, amazon_settings, {"na": (0, ("US",))})
@@ -241,7 +242,7 @@ def test_a_safet_claim_in_the_report_is_read() -> None:
             "Currency code": "USD", "A-to-Z Claim": "N", "SafeT claim id": "9876543",
             "SafeT Action reason": "Item returned damaged"}
     text = "\t".join(MFN_COLUMNS) + "\n" + "\t".join(row[c] for c in MFN_COLUMNS) + "\n"
-    from hub.amazon.returns import claim_flags
+    from hub.amazon.sync.returns import claim_flags
 
     parsed = parse_mfn_returns(text)
     assert not parsed.problems
@@ -296,6 +297,6 @@ def test_load_order_facts_gives_the_policy_buyer_and_delivery_in_one_query_per_c
 
 
 def _api_order(order: Order) -> dict[str, Any]:
-    from hub.spapi_sim.orders_json import order_json
+    from spapi_sim.orders_json import order_json
 
     return order_json(order, {"BUYER", "PROCEEDS", "FULFILLMENT"})

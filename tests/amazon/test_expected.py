@@ -8,10 +8,10 @@ from collections.abc import Callable
 from sqlalchemy import Engine, select
 
 from hub.amazon.settings import AmazonSettings
-from hub.amazon.tables import amazon_returns
-from hub.commands import ensure_node
-from hub.db.engine import reading, writing
-from hub.db.schema import commands
+from hub.storage.engine import reading, writing
+from hub.storage.tables.amazon import amazon_returns
+from hub.storage.tables.core import commands
+from hub.sync.commands import ensure_node
 from tests.amazon.conftest import Sim
 from tests.amazon.helpers import add_accounts, sync
 

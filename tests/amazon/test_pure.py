@@ -17,17 +17,23 @@ from sp_api.base import (
 )
 
 from hub.amazon import errors
-from hub.amazon.cursors import start_from, windows
-from hub.amazon.feed import AdjustedItem, Adjustment, adjustment_feed, parse_processing_report
-from hub.amazon.flatfile import FileFormatError, parse_amount, parse_time
-from hub.amazon.gateway import backoff
-from hub.amazon.ratelimit import Bucket, Limit, Limiter, floor_seconds, take, violations
-from hub.amazon.refund_rules import EventLine, RefundPlanError, ReturnLine, match_items, plan_refund
-from hub.amazon.returns_file import parse_fba_returns, parse_mfn_returns
-from hub.amazon.settlement_file import parse_settlement
-from hub.spapi_sim.feeds import parse_feed
-from hub.spapi_sim.reports import FBA_COLUMNS, MFN_COLUMNS
-from hub.spapi_sim.settlement import COLUMNS
+from hub.amazon.client.gateway import backoff
+from hub.amazon.client.ratelimit import Bucket, Limit, Limiter, floor_seconds, take, violations
+from hub.amazon.files.feed import AdjustedItem, Adjustment, adjustment_feed, parse_processing_report
+from hub.amazon.files.flatfile import FileFormatError, parse_amount, parse_time
+from hub.amazon.files.returns import parse_fba_returns, parse_mfn_returns
+from hub.amazon.files.settlement import parse_settlement
+from hub.amazon.refunds.rules import (
+    EventLine,
+    RefundPlanError,
+    ReturnLine,
+    match_items,
+    plan_refund,
+)
+from hub.amazon.sync.cursors import start_from, windows
+from spapi_sim.feeds import parse_feed
+from spapi_sim.reports import FBA_COLUMNS, MFN_COLUMNS
+from spapi_sim.settlement import COLUMNS
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 ONE = Limit(1.0, 2)

@@ -27,24 +27,24 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select, update
 
-from hub.amazon import submissions
+from hub.access.permissions import Role, Scope
+from hub.access.tokens import create_token
+from hub.access.users import Actor
 from hub.amazon.accounts import Account
+from hub.amazon.client.gateway import SpApi
+from hub.amazon.client.ratelimit import Limiter
 from hub.amazon.errors import AmazonError
-from hub.amazon.feed import CONTENT_TYPE, FEED_TYPE
-from hub.amazon.gateway import SpApi
-from hub.amazon.ratelimit import Limiter
-from hub.amazon.refund_ops import list_feeds, list_refunds, resolve_feed, retry_refund
+from hub.amazon.files.feed import CONTENT_TYPE, FEED_TYPE
+from hub.amazon.refunds import submissions
+from hub.amazon.refunds.ops import list_feeds, list_refunds, resolve_feed, retry_refund
 from hub.amazon.secrets import SecretSource
 from hub.amazon.settings import AmazonSettings
-from hub.amazon.tables import amazon_refund_retries, amazon_refund_submissions
-from hub.audit import AuditDraft, verify
-from hub.db import audit_log
-from hub.db.engine import reading, writing
-from hub.db.schema import refunds
+from hub.audit import log as audit_log
+from hub.audit.chain import AuditDraft, verify
 from hub.errors import Conflict, InputError, NotFound
-from hub.people.users import Actor
-from hub.permissions import Role, Scope
-from hub.tokens import create_token
+from hub.storage.engine import reading, writing
+from hub.storage.tables.amazon import amazon_refund_retries, amazon_refund_submissions
+from hub.storage.tables.core import refunds
 from tests.amazon.conftest import Sim
 from tests.amazon.helpers import approve, count, mfn_order, mfn_refund, refund_state, sync
 from tests.amazon.test_refunds import _feeds, _ready, _told

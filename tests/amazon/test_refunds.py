@@ -16,11 +16,11 @@ from sqlalchemy import Engine, select
 
 from hub.amazon.accounts import Account
 from hub.amazon.settings import AmazonSettings
-from hub.amazon.tables import amazon_feeds, amazon_refund_submissions
-from hub.db import audit_log
-from hub.db.engine import reading
-from hub.db.schema import commands
+from hub.audit import log as audit_log
 from hub.errors import Conflict
+from hub.storage.engine import reading
+from hub.storage.tables.amazon import amazon_feeds, amazon_refund_submissions
+from hub.storage.tables.core import commands
 from tests.amazon.conftest import Sim
 from tests.amazon.helpers import (
     add_accounts,

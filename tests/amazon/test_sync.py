@@ -9,7 +9,8 @@ from sqlalchemy import Engine, func, select
 
 from hub.amazon.accounts import AccountStatus, load_accounts
 from hub.amazon.settings import AmazonSettings
-from hub.amazon.tables import (
+from hub.storage.engine import reading
+from hub.storage.tables.amazon import (
     amazon_fba_returns,
     amazon_orders,
     amazon_problems,
@@ -18,7 +19,6 @@ from hub.amazon.tables import (
     amazon_settlement_lines,
     amazon_settlement_reports,
 )
-from hub.db.engine import reading
 from tests.amazon.conftest import Sim
 from tests.amazon.helpers import TWO_ACCOUNTS, add_accounts, count, snapshot, sync
 

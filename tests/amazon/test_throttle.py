@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from hub.amazon.ratelimit import DOCUMENTED, Limiter, violations
+from hub.amazon.client.ratelimit import DOCUMENTED, Limiter, violations
 from hub.amazon.settings import AmazonSettings
-from hub.amazon.tables import amazon_settlement_reports
+from hub.storage.tables.amazon import amazon_settlement_reports
 from tests.amazon.conftest import Sim
 from tests.amazon.helpers import add_accounts, count, sync
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from hub.db.engine import writing
-from hub.ingest.batch import store_batch
-from hub.ingest.classify import classify
+from hub.storage.engine import writing
+from hub.sync.ingest.batch import store_batch
+from hub.sync.ingest.classify import classify
 from protocol import (
     Channel,
     Envelope,

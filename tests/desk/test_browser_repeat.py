@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from hub.db.engine import reading
-from hub.db.schema import audit_log, commands, refunds
-from hub.permissions import Role
+from hub.access.permissions import Role
+from hub.storage.engine import reading
+from hub.storage.tables.core import audit_log, commands, refunds
 from tests.desk.seed import Ask, seed
 from tests.people.conftest import PASSWORD, DeskHub, add_user
 from tests.support.browser import BROWSER_MARKS, chromium_page

@@ -10,11 +10,11 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from hub.db.desk_schema import policies
-from hub.db.engine import reading
-from hub.db.schema import audit_log, refunds
-from hub.permissions import Role
+from hub.access.permissions import Role
 from hub.policy import default_policy_text
+from hub.storage.engine import reading
+from hub.storage.tables.access import policies
+from hub.storage.tables.core import audit_log, refunds
 from tests.desk.seed import Ask, seed
 from tests.people.conftest import DeskHub, add_user
 

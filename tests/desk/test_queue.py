@@ -8,10 +8,10 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from hub.db.engine import reading
-from hub.db.schema import commands, refunds
-from hub.desk.queue import ageing
-from hub.permissions import Role, Scope
+from hub.access.permissions import Role, Scope
+from hub.refunds.queue import ageing
+from hub.storage.engine import reading
+from hub.storage.tables.core import commands, refunds
 from protocol import Channel, utc_now
 from tests.desk.seed import Ask, seed
 from tests.people.conftest import DeskHub, add_user
@@ -143,7 +143,7 @@ def test_a_refunds_story_has_everything_the_approver_needs(hub: DeskHub) -> None
 
 
 def test_the_decision_record_is_in_the_audit_entry(hub: DeskHub) -> None:
-    from hub.db.schema import audit_log
+    from hub.storage.tables.core import audit_log
 
     with reading(hub.engine) as conn:
         entry = conn.execute(
@@ -201,7 +201,7 @@ def test_bulk_approval_guards_its_total_and_tells_the_stores(hub: DeskHub) -> No
 def test_bulk_approval_is_all_or_nothing_and_within_the_users_limit(hub: DeskHub) -> None:
     from decimal import Decimal
 
-    from hub.people import users
+    from hub.access import users
     from tests.people.conftest import SETUP
 
     rita, before = hub.sign_in("rita"), states(hub)

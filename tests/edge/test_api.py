@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from edge_agent import commands
 from edge_agent.agent import Agent
 from edge_agent.errors import ConfigError
+from edge_agent.sync import commands
 from protocol import (
     Channel,
     ExpectedReturn,

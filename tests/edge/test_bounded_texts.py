@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from edge_agent.errors import InvalidRequest
-from edge_agent.returns import mismatches, total_of
+from edge_agent.returns.states import mismatches, total_of
 from protocol import Channel, ExpectedReturn, Money, ReturnItem
 from protocol.limits import MAX_MISMATCH_REASONS
 

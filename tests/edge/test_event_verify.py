@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from edge_agent import commands, outbox
-from edge_agent.store import Store
+from edge_agent.storage.store import Store
+from edge_agent.sync import commands, outbox
 from protocol import (
     Candidate,
     CommandApplied,

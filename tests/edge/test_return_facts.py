@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
-from edge_agent import commands, outbox
-from edge_agent.ids import new_refund_id, new_return_id
-from edge_agent.migrations import MIGRATIONS, migrate
-from edge_agent.pos import request_hash
-from edge_agent.pos_models import REQUEST_EXAMPLE, PosReturnRequest
-from edge_agent.store import PRAGMAS
+from edge_agent.pos.returns import request_hash
+from edge_agent.storage.ids import new_refund_id, new_return_id
+from edge_agent.storage.migrations import MIGRATIONS, migrate
+from edge_agent.storage.store import PRAGMAS
+from edge_agent.sync import commands, outbox
+from edge_agent.web.pos_models import REQUEST_EXAMPLE, PosReturnRequest
 from protocol import (
     Body,
     Channel,

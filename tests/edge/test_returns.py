@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from edge_agent.errors import InvalidRequest, TransitionRefused
-from edge_agent.returns import (
+from edge_agent.returns.states import (
     REFUSALS,
     TRANSITIONS,
     Action,

@@ -1,6 +1,6 @@
 """Fixtures for staff sign-in, the store config and the access rule: real SQLite, real uvicorn.
 
-PIN hashes are made by the hub's own function (``hub.people.passwords.hash_pin``), so these tests
+PIN hashes are made by the hub's own function (``hub.access.passwords.hash_pin``), so these tests
 prove the edge checks exactly what the hub produces. Hashing costs ~50 ms, so the few hashes are
 made once per session.
 """
@@ -21,10 +21,10 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from edge_agent import store_config
 from edge_agent.app import AgentServer, create_app
 from edge_agent.settings import EdgeSettings
-from hub.people.passwords import hash_pin
+from edge_agent.sync import store_config
+from hub.access.passwords import hash_pin
 from protocol import CONFIG_NODE_ID, Money, StaffPin, StoreConfig, encode, make_envelope, utc_now
 from tests.edge.conftest import NODE, STORE, Running, make_settings, no_leaked_threads
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from edge_agent import pins
-from hub.people import passwords
+from edge_agent.staff import pins
+from hub.access import passwords
 from tests.edge_auth.conftest import pin_hash
 
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from edge_agent.auth import LOCAL, Caller, Credentials, decide, is_loopback, pos_key_name, stamp
 from edge_agent.errors import ConfigError, Forbidden, RequestError, Unauthorized
-from edge_agent.pos_models import REQUEST_EXAMPLE
 from edge_agent.settings import load_settings
-from edge_agent.staff import StaffSession
+from edge_agent.staff.sessions import StaffSession
+from edge_agent.web.auth import LOCAL, Caller, Credentials, decide, is_loopback, pos_key_name, stamp
+from edge_agent.web.pos_models import REQUEST_EXAMPLE
 from protocol import utc_now
 from tests.edge.conftest import Running
 from tests.edge_auth.conftest import (
@@ -203,7 +203,7 @@ def test_unauthorized_and_forbidden_are_errors_of_the_tree() -> None:
 
 def test_the_pos_simulator_sends_its_key(enrolled: Running,
                                          capsys: pytest.CaptureFixture[str]) -> None:
-    from edge_agent.sim import pos
+    from edge_agent.pos import simulator as pos
 
     pos.main(["--url", enrolled.url, "--seed", "1"])
     assert "refused 401" in capsys.readouterr().out

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from edge_agent import staff
-from edge_agent.auth import COOKIE
-from edge_agent.staff import Attempts, after_failure, locked_for
+from edge_agent.staff import sessions as staff
+from edge_agent.staff.sessions import Attempts, after_failure, locked_for
+from edge_agent.web.auth import COOKIE
 from protocol import utc_now
 from tests.edge.conftest import Running
 from tests.edge_auth.conftest import apply_config, sign_in, staff_pins

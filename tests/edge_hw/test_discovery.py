@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from edge_agent.discovery import discover, from_serial
+from edge_agent.devices.discovery import discover, from_serial
 from hardware.discovery import (
     HUB_TYPE,
     IPP_PRINTER_TYPE,

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from edge_agent.pos_models import REQUEST_EXAMPLE
+from edge_agent.web.pos_models import REQUEST_EXAMPLE
 from protocol import Channel, ExpectedReturn, Money, ReturnItem, utc_now
 from tests.edge.conftest import Running, running_agent
 from tests.edge_hw.conftest import hw_settings
@@ -109,7 +109,7 @@ def test_lookup_by_receipt_return_code_and_order(run: Running) -> None:
         rma_id="RMA-77", order_id="113-1234567-1234567", channel=Channel.AMAZON_MFN,
         items=[ReturnItem(sku="SKU-TOASTER-2", quantity=1, unit_price=Money.of("39.99", "EUR"))])
     with run.agent.store.write() as tx:
-        from edge_agent import records
+        from edge_agent.storage import records
 
         records.upsert_expected(tx, expected, "cmd-1", utc_now())
     by_order = run.http.get("/api/pos/lookup", params={"order": "113-1234567-1234567"}).json()

@@ -105,7 +105,7 @@ def test_the_server_ends_open_streams_when_it_stops(tmp_path: Path) -> None:
 
 
 def test_a_refund_decision_from_the_hub_is_announced(tmp_path: Path) -> None:
-    from edge_agent import commands
+    from edge_agent.sync import commands
     from protocol import Money, RefundDecided, RefundOutcome, encode, make_envelope, utc_now
 
     with running_agent(hw_settings(tmp_path), connect=False) as run, SseClient(run.url) as sse:
@@ -126,7 +126,7 @@ def test_a_refund_payment_status_from_the_hub_is_announced_unless_it_is_kept_out
         tmp_path: Path) -> None:
     from datetime import timedelta
 
-    from edge_agent import commands
+    from edge_agent.sync import commands
     from protocol import RefundPayment, RefundStatus, encode, make_envelope, utc_now
 
     with running_agent(hw_settings(tmp_path), connect=False) as run, SseClient(run.url) as sse:

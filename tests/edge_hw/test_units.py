@@ -14,14 +14,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edge_agent import print_jobs
+from edge_agent.devices import print_jobs
+from edge_agent.devices.print_queue import Printing
 from edge_agent.errors import ConfigError
 from edge_agent.events import MAX_BACKLOG, EventBus
-from edge_agent.ids import new_return_id, return_code, return_id_for_code
-from edge_agent.print_queue import Printing
-from edge_agent.scans import interpret
+from edge_agent.returns.scans import interpret
 from edge_agent.settings import EdgeSettings, load_settings
-from edge_agent.store import Store
+from edge_agent.storage.ids import new_return_id, return_code, return_id_for_code
+from edge_agent.storage.store import Store
 from hardware.printing import CODE_PAGES, KanjiMode
 from hardware.printing.texts import TEXTS
 from protocol import utc_now
@@ -195,7 +195,7 @@ def test_the_bus_fans_out_keeps_statuses_drops_laggards_and_closes() -> None:
 
 
 def test_an_idle_agent_without_devices_loads_no_device_library() -> None:
-    code = ("import sys; import edge_agent.app, edge_agent.cli\n"
+    code = ("import sys; import edge_agent.app, edge_agent.cli.main\n"
             "heavy = {'escpos', 'PIL', 'zeroconf', 'serial', 'qrcode', 'usb', 'evdev'}\n"
             "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -25,10 +25,10 @@ import httpx
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from hub.db.engine import make_engine
+from hub.access.permissions import Role
+from hub.access.tokens import create_token
 from hub.fleet.local_broker import free_port
-from hub.permissions import Role
-from hub.tokens import create_token
+from hub.storage.engine import make_engine
 from protocol import TopicKind, decode, encode, node_topic
 from tests.hub.helpers import received
 from tests.support.broker import TestBroker
@@ -113,7 +113,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         broker = TestBroker(Path(tmp) / "mosquitto")
-        db_url = args.db_url or f"sqlite:///{tmp}/hub.db"
+        db_url = args.db_url or f"sqlite:///{tmp}/hub.storage"
         try:
             hub, port = start_hub(broker, db_url, Path(tmp) / "hub.log")
             try:

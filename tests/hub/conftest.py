@@ -14,11 +14,11 @@ import psycopg
 import pytest
 from sqlalchemy import Engine
 
-from hub.api.deps import HubContext
 from hub.app import create_app
-from hub.db.engine import make_engine
-from hub.migrations import upgrade
 from hub.settings import Settings
+from hub.storage.engine import make_engine
+from hub.storage.migrations import upgrade
+from hub.web.api.deps import HubContext
 from tests.support.broker import TestBroker
 from tests.support.server import serving
 
@@ -54,7 +54,7 @@ def _pg_database() -> Iterator[str]:
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database of its own: a SQLite file, or a PostgreSQL database made and dropped."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'hub.db'}"
+        yield f"sqlite:///{tmp_path / 'hub.storage'}"
     else:
         yield from _pg_database()
 

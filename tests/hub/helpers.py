@@ -8,10 +8,10 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, select
 
-from hub.db.engine import reading, writing
-from hub.db.schema import nodes
-from hub.ingest.batch import BatchResult, store_batch
-from hub.ingest.classify import classify
+from hub.storage.engine import reading, writing
+from hub.storage.tables.core import nodes
+from hub.sync.ingest.batch import BatchResult, store_batch
+from hub.sync.ingest.classify import classify
 from protocol import (
     Channel,
     CommandApplied,

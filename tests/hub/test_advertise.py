@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from edge_agent.discovery import discover
-from hub.advertise import Advertiser, HubAnnouncement, addresses_for
+from edge_agent.devices.discovery import discover
+from hub.fleet.advertise import Advertiser, HubAnnouncement, addresses_for
 
 
 def test_a_store_agent_finds_the_advertised_hub_with_its_broker_port() -> None:

@@ -12,11 +12,11 @@ from typing import Any
 
 from sqlalchemy import Engine, event, select
 
-from hub.amazon.orders import FIELDS, order_row
-from hub.amazon.store import hashed, upsert
-from hub.amazon.tables import amazon_orders
-from hub.db.engine import reading, writing
-from hub.db.schema import refunds
+from hub.amazon.sync.orders import FIELDS, order_row
+from hub.amazon.sync.store import hashed, upsert
+from hub.storage.engine import reading, writing
+from hub.storage.tables.amazon import amazon_orders
+from hub.storage.tables.core import refunds
 from protocol import (
     Channel,
     Envelope,
@@ -196,8 +196,8 @@ def test_one_buyer_is_one_customer_across_orders(engine: Engine) -> None:
 
 
 def test_a_flagged_order_or_buyer_goes_to_manual_review(engine: Engine) -> None:
-    from hub.people.users import Actor
-    from hub.risk_flags import flag
+    from hub.access.users import Actor
+    from hub.risk.flags import flag
 
     sync_order(engine, "111-0000005-0000001", utc_now() - timedelta(days=5))
     sync_order(engine, "111-0000005-0000002", utc_now() - timedelta(days=5),

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from hub.db.engine import reading
-from hub.db.schema import audit_log, commands, refunds
-from hub.permissions import Role
-from hub.queries import counts
-from hub.tokens import create_token, revoke_token
+from hub.access.permissions import Role
+from hub.access.tokens import create_token, revoke_token
+from hub.returns.queries import counts
+from hub.storage.engine import reading
+from hub.storage.tables.core import audit_log, commands, refunds
 from protocol import Channel, Money, ReturnItem, ReturnReceived, make_envelope, utc_now
 from tests.hub.conftest import RunningHub
 from tests.hub.helpers import ingest, inspected, received, refund

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import Engine, event, func, select
 
-from hub.db.engine import reading
-from hub.db.schema import (
+from hub.storage.engine import reading
+from hub.storage.tables.core import (
     audit_log,
     commands,
     dead_letters,

@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from hub.db.engine import reading
-from hub.db.schema import commands, dead_letters, event_claims, inbox, returns
+from hub.storage.engine import reading
+from hub.storage.tables.core import commands, dead_letters, event_claims, inbox, returns
 from protocol import (
     Ack,
     CommandApplied,

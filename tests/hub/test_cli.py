@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import Engine, select, update
 from typer.testing import CliRunner
 
-from hub.cli import app
-from hub.db.engine import reading, writing
-from hub.db.schema import api_tokens, audit_log, commands, nodes
-from hub.tokens import token_hash
+from hub.access.tokens import token_hash
+from hub.cli.main import app
+from hub.storage.engine import reading, writing
+from hub.storage.tables.core import api_tokens, audit_log, commands, nodes
 from protocol import TopicKind, node_topic
 from tests.hub.helpers import ingest, received, refund
 from tests.support.broker import MqttCreds, Probe, TestBroker

@@ -1,4 +1,4 @@
-"""The decision adapter (hub.decisions) by tables: facts -> request, decision -> refund state."""
+"""The decision adapter (hub.refunds.decisions) by tables: facts -> request, decision -> refund state."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from hub.decisions import (
+from hub.policy import compile_policy, decide, default_policy
+from hub.refunds.decisions import (
     RefundFacts,
     Verdict,
     customer_key_of,
@@ -17,8 +18,7 @@ from hub.decisions import (
     top_level,
     verdict_of,
 )
-from hub.policy import compile_policy, decide, default_policy
-from hub.refunds import RefundState
+from hub.refunds.states import RefundState
 from protocol import Channel, Grade, Money, RefundOutcome
 
 POLICY = compile_policy(default_policy())
@@ -163,8 +163,8 @@ def test_customers_are_known_by_their_order_only() -> None:
 
 def test_commands_about_a_refund_go_to_the_node_that_asked_and_never_for_one_asked_at_the_hub(
 ) -> None:
-    from hub.desk.requests import new_hub_refund_id
-    from hub.projection import to_asker
+    from hub.refunds.requests import new_hub_refund_id
+    from hub.returns.projection import to_asker
     from protocol import RefundPayment, RefundStatus
 
     def body(refund_id: str) -> RefundStatus:

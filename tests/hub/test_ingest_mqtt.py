@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import func, select
 
-from hub.db.engine import reading
-from hub.db.schema import commands, dead_letters, inbox, refunds, returns
-from hub.permissions import Role
-from hub.tokens import create_token
+from hub.access.permissions import Role
+from hub.access.tokens import create_token
+from hub.storage.engine import reading
+from hub.storage.tables.core import commands, dead_letters, inbox, refunds, returns
 from protocol import Money, TopicKind, decode, encode, node_topic
 from tests.hub.conftest import RunningHub, hub_settings, start_hub
 from tests.hub.helpers import (
@@ -83,7 +83,7 @@ def test_a_gap_is_detected_then_filled_and_everything_applies_in_order(
     node_a.send(refund("store-a", "n1", 3, "R1", "F0"))
     wait_for(lambda: acked(node_a) == 3, what="ack up to 3 once the gap fills")
     # seq 4 waited beyond the gap: it applies when the node sends it again, as a node does
-    # after an ack that reports a gap (hub.ingest.claims)
+    # after an ack that reports a gap (hub.sync.ingest.claims)
     node_a.send(fourth)
     wait_for(lambda: acked(node_a) == 4, what="ack up to 4 once seq 4 comes again")
     with reading(mqtt_hub.engine) as conn:

@@ -10,10 +10,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, select
 
-from hub.db import audit_log as audit_store
-from hub.db.engine import make_engine, reading, writing
-from hub.db.schema import metadata, refunds, returns, stores
-from hub.migrations import current, downgrade, head, upgrade
+from hub.audit import log as audit_store
+from hub.storage.engine import make_engine, reading, writing
+from hub.storage.migrations import current, downgrade, head, upgrade
+from hub.storage.tables import metadata
+from hub.storage.tables.core import refunds, returns, stores
 
 
 def test_upgrade_builds_every_table_and_matches_the_schema(db_url: str) -> None:
@@ -23,7 +24,7 @@ def test_upgrade_builds_every_table_and_matches_the_schema(db_url: str) -> None:
         assert set(metadata.tables) <= set(inspect(engine).get_table_names())
         with engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), metadata)
-        assert diff == [], f"migrations and hub/db/schema.py differ: {diff}"
+        assert diff == [], f"migrations and hub/storage/tables/core.py differ: {diff}"
         with reading(engine) as conn:
             assert audit_store.read_tip(conn) == (0, "0" * 64)
     finally:

@@ -14,10 +14,10 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from hub.db.audit_log import audit_log
-from hub.db.desk_schema import refund_rules
-from hub.db.engine import reading
-from hub.db.schema import commands, refunds
+from hub.audit.log import audit_log
+from hub.storage.engine import reading
+from hub.storage.tables.access import refund_rules
+from hub.storage.tables.core import commands, refunds
 from protocol import (
     Channel,
     Envelope,

@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from hub.cli import app
-from hub.db.engine import reading
-from hub.db.schema import audit_log
-from hub.permissions import Role
-from hub.risk_flags import active_risk
-from hub.tokens import create_token
+from hub.access.permissions import Role
+from hub.access.tokens import create_token
+from hub.cli.main import app
+from hub.risk.flags import active_risk
+from hub.storage.engine import reading
+from hub.storage.tables.core import audit_log
 from tests.hub.conftest import RunningHub
 
 ORDER = "111-2223334-4445556"

@@ -6,12 +6,13 @@ import itertools
 
 import pytest
 
-from hub import refunds, returns
 from hub.errors import InvalidTransition
-from hub.refunds import RefundAction as A
-from hub.refunds import RefundState as S
-from hub.returns import ReturnAction as RA
-from hub.returns import ReturnState as R
+from hub.refunds import states as refunds
+from hub.refunds.states import RefundAction as A
+from hub.refunds.states import RefundState as S
+from hub.returns import states as returns
+from hub.returns.states import ReturnAction as RA
+from hub.returns.states import ReturnState as R
 
 REFUND_MOVES = [
     (S.REQUESTED, A.AUTO_APPROVE, S.APPROVED),

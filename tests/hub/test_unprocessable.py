@@ -1,4 +1,4 @@
-"""The unprocessable rule (hub.ingest): an event that names its node and seq but cannot be applied
+"""The unprocessable rule (hub.sync.ingest): an event that names its node and seq but cannot be applied
 takes its seq, is dead-lettered, and the node's later events apply; operators resolve it."""
 
 from __future__ import annotations
@@ -8,12 +8,12 @@ import json
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
-from hub.cli import app
-from hub.db.engine import reading
-from hub.db.schema import audit_log, dead_letters, returns, unprocessable_events
-from hub.ingest.dead import PAYLOAD_CAP
-from hub.ingest.writer import IngestWriter
+from hub.cli.main import app
 from hub.metrics import HubMetrics
+from hub.storage.engine import reading
+from hub.storage.tables.core import audit_log, dead_letters, returns, unprocessable_events
+from hub.sync.ingest.dead import PAYLOAD_CAP
+from hub.sync.ingest.writer import IngestWriter
 from protocol import TopicKind, encode, node_topic
 from tests.hub.helpers import ingest, node_row, received, wait_for
 from tests.hub.test_writer import MemoryLink, message, stored
@@ -54,7 +54,7 @@ def test_an_undecodable_event_with_its_seq_is_skipped_and_later_events_apply(
 
 def test_an_unprocessable_event_beyond_a_gap_fills_it(engine: Engine) -> None:
     """Promise: events held behind a gap apply once the poisoned seq in the gap arrives (and the
-    node sends them again, as it does after every ack that reports a gap: ``hub.ingest.claims``)."""
+    node sends them again, as it does after every ack that reports a gap: ``hub.sync.ingest.claims``)."""
     third = received("s1", "n1", 3, "R3")
     ingest(engine, received("s1", "n1", 1, "R1"), third)
     assert node_row(engine, "s1", "n1").contiguous_seq == 1

@@ -10,14 +10,14 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import OperationalError
 
-from hub import projection
-from hub.db.engine import reading
-from hub.db.schema import dead_letters, inbox, unprocessable_events
 from hub.errors import StorageError
-from hub.ingest import writer as writer_module
-from hub.ingest.classify import Incoming
-from hub.ingest.writer import IngestWriter
 from hub.metrics import HubMetrics
+from hub.returns import projection
+from hub.storage.engine import reading
+from hub.storage.tables.core import dead_letters, inbox, unprocessable_events
+from hub.sync.ingest import writer as writer_module
+from hub.sync.ingest.classify import Incoming
+from hub.sync.ingest.writer import IngestWriter
 from protocol import decode, encode, utc_now
 from tests.hub.helpers import events_topic, node_row, received, wait_for
 

@@ -11,13 +11,14 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
+from hub.access import users
+from hub.access.permissions import Role, Scope
+from hub.access.users import Actor
 from hub.app import create_app
-from hub.db.engine import make_engine
-from hub.migrations import upgrade
-from hub.people import stores, users
-from hub.people.users import Actor
-from hub.permissions import Role, Scope
+from hub.fleet import stores
 from hub.settings import Settings
+from hub.storage.engine import make_engine
+from hub.storage.migrations import upgrade
 from tests.hub.conftest import (  # noqa: F401  (fixtures shared with the hub tests)
     _pg_database,
     api_hub,

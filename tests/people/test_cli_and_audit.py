@@ -10,20 +10,20 @@ from pathlib import Path
 from sqlalchemy import Engine, select, update
 from typer.testing import CliRunner
 
-from hub.cli import app
-from hub.db.desk_schema import users
-from hub.db.engine import reading, writing
-from hub.db.schema import api_tokens, audit_log, stores
+from hub.access.permissions import Role
+from hub.cli.main import app
 from hub.errors import translate
-from hub.permissions import Role
 from hub.policy import default_policy_text
+from hub.storage.engine import reading, writing
+from hub.storage.tables.access import users
+from hub.storage.tables.core import api_tokens, audit_log, stores
 from tests.people.conftest import PASSWORD, DeskHub, add_user
 
 SECRET = "the admin's long secret"
 
 
 def run(db_url: str, *args: str, stdin: str | None = None) -> tuple[int, str, str]:
-    """Run the CLI; a hub error becomes stderr as ``acorn-hub`` prints it (``hub.cli.main``)."""
+    """Run the CLI; a hub error becomes stderr as ``acorn-hub`` prints it (``hub.cli.main.main``)."""
     result = CliRunner().invoke(
         app, list(args), input=stdin, env={"ACORN_HUB_DATABASE_URL": db_url}
     )

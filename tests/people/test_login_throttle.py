@@ -15,13 +15,13 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from hub.db.engine import reading
-from hub.db.schema import audit_log
-from hub.people import passwords, throttle
-from hub.people.throttle import FRESH, Count, Kind, Limits, locked_for, user_subject, wait
-from hub.people.users import LOGIN_REFUSED
-from hub.permissions import Role
-from hub.tokens import create_token
+from hub.access import passwords, throttle
+from hub.access.permissions import Role
+from hub.access.throttle import FRESH, Count, Kind, Limits, locked_for, user_subject, wait
+from hub.access.tokens import create_token
+from hub.access.users import LOGIN_REFUSED
+from hub.storage.engine import reading
+from hub.storage.tables.core import audit_log
 from tests.people.conftest import PASSWORD, DeskHub, add_user, hub_settings, running
 from tests.people.test_cli_and_audit import run as cli
 from tests.support.browser import BROWSER_MARKS, chromium_page
@@ -42,7 +42,7 @@ def at(seconds: float) -> datetime:
 
 
 def attempts(kind: Kind, steps: list[tuple[str, float]]) -> Count:
-    """Play attempts as ``hub.people.signin`` does: refused ones are not counted, admitted ones
+    """Play attempts as ``hub.access.signin`` does: refused ones are not counted, admitted ones
     count until they are settled; ``"x"`` fails, ``"ok"`` succeeds, ``"admit"`` stays open."""
     count = FRESH
     for what, second in steps:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from hub.access import passwords as pw
 from hub.errors import InputError
-from hub.people import passwords as pw
 
 
 def test_a_password_hash_verifies_only_its_password_and_is_salted() -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from hub.db.desk_schema import staff_pins
-from hub.db.engine import reading
-from hub.db.schema import audit_log
-from hub.permissions import Role, Scope
+from hub.access.permissions import Role, Scope
+from hub.storage.engine import reading
+from hub.storage.tables.access import staff_pins
+from hub.storage.tables.core import audit_log
 from tests.people.conftest import DeskHub, add_user
 
 NEW = {

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from hub.permissions import Role, Scope
+from hub.access.permissions import Role, Scope
 from hub.policy import default_policy_text
 from tests.hub.conftest import _pg_database
 from tests.hub.helpers import ingest, received, refund
@@ -95,7 +95,7 @@ def world(
     """One hub for the whole matrix (per database); every refund is used by one cell only."""
     tmp = tmp_path_factory.mktemp("matrix")
     database = _pg_database() if request.param == "pg" else None
-    url = next(database) if database else f"sqlite:///{tmp / 'hub.db'}"
+    url = next(database) if database else f"sqlite:///{tmp / 'hub.storage'}"
     try:
         for hub in running(url, tmp):
             describe_stores(hub.engine)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.errors import Forbidden
-from hub.permissions import (
+from hub.access.permissions import (
     GRANTS,
     Action,
     PendingRefund,
@@ -16,6 +15,7 @@ from hub.permissions import (
     approval_refusal,
     require_not_own,
 )
+from hub.errors import Forbidden
 from protocol import Money
 
 S1 = StorePlace("s1", "north", "oslo")

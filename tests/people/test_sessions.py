@@ -10,11 +10,11 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from hub.db.desk_schema import sessions, users
-from hub.db.engine import reading, writing
-from hub.people import users as people
-from hub.permissions import Role, Scope
-from hub.tokens import create_token
+from hub.access import users as people
+from hub.access.permissions import Role, Scope
+from hub.access.tokens import create_token
+from hub.storage.engine import reading, writing
+from hub.storage.tables.access import sessions, users
 from tests.people.conftest import PASSWORD, SETUP, DeskHub, add_user, running
 
 REFUSED = "wrong username or password, or the account is disabled"
@@ -139,7 +139,7 @@ def test_a_token_that_carries_a_user_stops_with_the_user(hub: DeskHub) -> None:
 def secure_hub(tmp_path: Path) -> Iterator[DeskHub]:
     from tests.hub.conftest import hub_settings
 
-    settings = hub_settings(f"sqlite:///{tmp_path / 'hub.db'}", session_cookie_secure=True)
+    settings = hub_settings(f"sqlite:///{tmp_path / 'hub.storage'}", session_cookie_secure=True)
     for hub in running(settings.database_url, tmp_path, settings):
         add_user(hub.engine, "alice", Role.FINANCE)
         yield hub

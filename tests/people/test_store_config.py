@@ -11,12 +11,13 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from hub.people import pins, stores
-from hub.people.config_sync import sync_once
-from hub.people.passwords import verify
-from hub.permissions import Role
+from hub.access import pins
+from hub.access.passwords import verify
+from hub.access.permissions import Role
+from hub.fleet import stores
 from hub.policy import compile_policy, default_policy
-from hub.projection import Loaded, Projector
+from hub.returns.projection import Loaded, Projector
+from hub.sync.config_push import sync_once
 from protocol import (
     Channel,
     Money,

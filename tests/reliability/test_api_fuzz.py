@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
 from edge_agent.app import create_app as create_edge_app
-from hub.permissions import Role
-from hub.tokens import create_token
+from hub.access.permissions import Role
+from hub.access.tokens import create_token
 from tests.edge.conftest import make_settings
 from tests.edge.server import serving as serving_edge
 from tests.hub.conftest import hub_settings, start_hub
@@ -57,7 +57,7 @@ def check_answer(case: schemathesis.Case, response: Any) -> None:
 @pytest.fixture(scope="module")
 def hub_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """A hub on SQLite with two stores' returns and refunds; its URL and an admin token."""
-    path = tmp_path_factory.mktemp("fuzz-hub") / "hub.db"
+    path = tmp_path_factory.mktemp("fuzz-hub") / "hub.storage"
     for running in start_hub(hub_settings(f"sqlite:///{path}")):
         ingest(running.engine, received("s1", "n1", 1, "R1"), refund("s1", "n1", 2, "R1", "F1"),
                received("s2", "n1", 1, "R2", "99.00"),

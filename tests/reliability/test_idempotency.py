@@ -158,9 +158,9 @@ def test_keys_are_kept_for_a_day_then_pruned(edge: Running) -> None:
 
 from sqlalchemy import func, select  # noqa: E402
 
-from hub.db.engine import reading  # noqa: E402
-from hub.db.schema import audit_log, commands, refunds  # noqa: E402
-from hub.permissions import Role  # noqa: E402
+from hub.access.permissions import Role  # noqa: E402
+from hub.storage.engine import reading  # noqa: E402
+from hub.storage.tables.core import audit_log, commands, refunds  # noqa: E402
 from tests.desk.seed import Ask, seed  # noqa: E402
 from tests.people.conftest import DeskHub, add_user, db_url, desk  # noqa: E402
 

@@ -18,16 +18,17 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from edge_agent.api import MAX_OFFSET as EDGE_MAX_OFFSET
-from edge_agent.discovery import discover
-from hub.advertise import Advertiser, HubAnnouncement
-from hub.api.ops import MAX_OFFSET
-from hub.db.engine import make_engine
-from hub.migrations import upgrade
-from hub.people import stores, users
-from hub.people.users import Actor
-from hub.permissions import Role, Scope
-from hub.tokens import create_token
+from edge_agent.devices.discovery import discover
+from edge_agent.web.api import MAX_OFFSET as EDGE_MAX_OFFSET
+from hub.access import users
+from hub.access.permissions import Role, Scope
+from hub.access.tokens import create_token
+from hub.access.users import Actor
+from hub.fleet import stores
+from hub.fleet.advertise import Advertiser, HubAnnouncement
+from hub.storage.engine import make_engine
+from hub.storage.migrations import upgrade
+from hub.web.api.ops import MAX_OFFSET
 from tests.edge.conftest import Running, make_settings, running_agent
 from tests.hub.conftest import RunningHub, hub_settings, start_hub
 from tests.hub.conftest import no_leaked_threads as no_leaked_threads  # autouse: no thread leaks
@@ -40,7 +41,7 @@ SETUP = Actor("test-setup", "operator")
 @pytest.fixture
 def hub(tmp_path: Path) -> Iterator[RunningHub]:
     """A hub serving its API on a SQLite file (MQTT off)."""
-    yield from start_hub(hub_settings(f"sqlite:///{tmp_path / 'hub.db'}"))
+    yield from start_hub(hub_settings(f"sqlite:///{tmp_path / 'hub.storage'}"))
 
 
 def raw_request(url: str, head: bytes, body: Iterator[bytes] = iter(())) -> tuple[bytes, int]:
@@ -185,7 +186,7 @@ def test_the_last_admin_cannot_be_demoted_or_disabled_over_the_api(
 def test_the_last_admin_cannot_be_disabled_from_the_cli(tmp_path: Path) -> None:
     """Promise: ``acorn-hub users disable`` refuses the last active admin with a clear message
     and a non-zero exit; with a second admin it works."""
-    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    url = f"sqlite:///{tmp_path / 'hub.storage'}"
     env = {**os.environ, "ACORN_HUB_DATABASE_URL": url}
     cli = [str(Path(sys.executable).with_name("acorn-hub")), "users"]
     upgrade(url)

@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from edge_agent.pos_models import REQUEST_EXAMPLE
-from hub.db.engine import reading
-from hub.db.schema import dead_letters, inbox, refunds, returns, unprocessable_events
-from hub.people.users import Actor
-from hub.permissions import Role
-from hub.risk_flags import flag
-from hub.tokens import create_token
+from edge_agent.web.pos_models import REQUEST_EXAMPLE
+from hub.access.permissions import Role
+from hub.access.tokens import create_token
+from hub.access.users import Actor
+from hub.risk.flags import flag
+from hub.storage.engine import reading
+from hub.storage.tables.core import dead_letters, inbox, refunds, returns, unprocessable_events
 from protocol import (
     MAX_PAYLOAD_BYTES,
     Channel,
@@ -51,7 +51,7 @@ WAIT = 30.0  # a generous bound on "applied within seconds"; never asserted as a
 
 @pytest.fixture
 def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'hub.db'}"
+    return f"sqlite:///{tmp_path / 'hub.storage'}"
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from edge_agent.walcheck import FRAME_HEADER, HEADER, check_wal
+from edge_agent.storage.walcheck import FRAME_HEADER, HEADER, check_wal
 from tests.edge.hub_standin import HubStandIn
 from tests.support.broker import TestBroker
 from tests.support.browser import CHROMIUM, chromium_page

@@ -20,9 +20,9 @@ import pytest
 import uvicorn
 from sp_api.auth import access_token_client
 
-from hub.spapi_sim import SimulatorSettings, create_app
-from hub.spapi_sim.accounts import SellerAccount
-from hub.spapi_sim.simulator import Simulator
+from spapi_sim import SimulatorSettings, create_app
+from spapi_sim.accounts import SellerAccount
+from spapi_sim.simulator import Simulator
 from tests.spapi_sim import official
 
 ANCHOR = datetime(2026, 3, 1, tzinfo=UTC)

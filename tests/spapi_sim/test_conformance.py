@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from hub.spapi_sim.operations import OPERATIONS
+from spapi_sim.operations import OPERATIONS
 from tests.spapi_sim import official
 from tests.spapi_sim.conftest import Running
 

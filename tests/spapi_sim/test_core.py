@@ -13,22 +13,22 @@ from typing import Any
 
 import pytest
 
-from hub.spapi_sim import (
+from spapi_sim import (
     SimulatorMarketplace,
     client_kwargs,
     seed_accounts,
     sp_api_endpoint,
     token_client_class,
 )
-from hub.spapi_sim.accounts import credentials_document, write_credentials_file
-from hub.spapi_sim.client import OverriddenByEnvironment
-from hub.spapi_sim.datagen import generate_account
-from hub.spapi_sim.jsonio import dumps
-from hub.spapi_sim.lifecycle import Job, Pace, Status, advance, cancel, complete, polled
-from hub.spapi_sim.marketplaces import BY_CODE, local_amount
-from hub.spapi_sim.ratelimit import Bucket, format_rate, take
-from hub.spapi_sim.settings import SimulatorSettings
-from hub.spapi_sim.signing import Signer
+from spapi_sim.accounts import credentials_document, write_credentials_file
+from spapi_sim.client import OverriddenByEnvironment
+from spapi_sim.datagen import generate_account
+from spapi_sim.jsonio import dumps
+from spapi_sim.lifecycle import Job, Pace, Status, advance, cancel, complete, polled
+from spapi_sim.marketplaces import BY_CODE, local_amount
+from spapi_sim.ratelimit import Bucket, format_rate, take
+from spapi_sim.settings import SimulatorSettings
+from spapi_sim.signing import Signer
 from tests.spapi_sim.conftest import FAST
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)

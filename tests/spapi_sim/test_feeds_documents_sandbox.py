@@ -13,15 +13,15 @@ from typing import Any
 import pytest
 from starlette.datastructures import Headers, QueryParams
 
-from hub.spapi_sim.documents import DocumentStore
-from hub.spapi_sim.errors import StorageError
-from hub.spapi_sim.feeds import FeedParseError, Message, check_message, parse_feed
-from hub.spapi_sim.ids import stable
-from hub.spapi_sim.marketplaces import BY_CODE
-from hub.spapi_sim.model import Buyer, Order, OrderItem, Settlement
-from hub.spapi_sim.sandbox import Sandbox, SandboxRequest, _operations
-from hub.spapi_sim.settlement import COLUMNS, settlement_report
-from hub.spapi_sim.signing import Signer
+from spapi_sim.documents import DocumentStore
+from spapi_sim.errors import StorageError
+from spapi_sim.feeds import FeedParseError, Message, check_message, parse_feed
+from spapi_sim.ids import stable
+from spapi_sim.marketplaces import BY_CODE
+from spapi_sim.model import Buyer, Order, OrderItem, Settlement
+from spapi_sim.sandbox import Sandbox, SandboxRequest, _operations
+from spapi_sim.settlement import COLUMNS, settlement_report
+from spapi_sim.signing import Signer
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 BUYER = Buyer("B", "b@example.com", "1 St", "City", "R", "1", "DE", "+1")

@@ -10,8 +10,8 @@ import pytest
 from sp_api.api import Orders
 from sp_api.auth.exceptions import AuthorizationError
 
-from hub.spapi_sim import client_kwargs
-from hub.spapi_sim.accounts import SellerAccount
+from spapi_sim import client_kwargs
+from spapi_sim.accounts import SellerAccount
 from tests.spapi_sim.conftest import ANCHOR, Running
 
 ORDERS = "/orders/2026-01-01/orders"

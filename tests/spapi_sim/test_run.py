@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from hub.spapi_sim import seed_accounts
+from spapi_sim import seed_accounts
 
 
 def free_port() -> int:
@@ -23,7 +23,7 @@ def free_port() -> int:
 
 def test_run_serves_and_writes_the_credentials_file(tmp_path: Path) -> None:
     port, credentials = free_port(), tmp_path / "sim-accounts.json"
-    code = (f"from pathlib import Path; from hub.spapi_sim import run; "
+    code = (f"from pathlib import Path; from spapi_sim import run; "
             f"run('127.0.0.1', {port}, seed=4, accounts=2, rate_factor=50, "
             f"credentials_file=Path({str(credentials)!r}), log_level='warning')")
     process = subprocess.Popen([sys.executable, "-c", code], cwd=Path(__file__).parents[2],

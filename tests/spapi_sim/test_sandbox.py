@@ -12,7 +12,7 @@ import pytest
 from sp_api.api import Orders
 from sp_api.base import SellingApiBadRequestException
 
-from hub.spapi_sim import client_kwargs
+from spapi_sim import client_kwargs
 from tests.spapi_sim import official
 from tests.spapi_sim.conftest import FAST, Running, serve
 

@@ -18,9 +18,9 @@ from sp_api.base import (
     SellingApiNotFoundException,
 )
 
-from hub.spapi_sim import client_kwargs
-from hub.spapi_sim.accounts import SellerAccount
-from hub.spapi_sim.marketplaces import BY_CODE
+from spapi_sim import client_kwargs
+from spapi_sim.accounts import SellerAccount
+from spapi_sim.marketplaces import BY_CODE
 from tests.spapi_sim.conftest import ANCHOR, Running
 
 US, CA, DE = (BY_CODE[c].marketplace_id for c in ("US", "CA", "DE"))

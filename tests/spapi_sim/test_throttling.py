@@ -11,7 +11,7 @@ import pytest
 from sp_api.api import Orders
 from sp_api.base import SellingApiRequestThrottledException
 
-from hub.spapi_sim import client_kwargs
+from spapi_sim import client_kwargs
 
 SEARCH = "/orders/2026-01-01/orders"
 QUERY = {"createdAfter": "2026-02-27T00:00:00Z"}

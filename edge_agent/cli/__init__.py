@@ -1,0 +1,4 @@
+"""``acorn-edge``: run a store's edge agent, look at its outbox, recover, find and test devices.
+
+    main  devices
+"""

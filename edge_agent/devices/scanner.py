@@ -1,0 +1,183 @@
+"""The counter's scanner, owned by the agent, and the live thread that turns scans into events.
+
+Rules:
+- one ``ScannerSupervisor`` (``hardware.scanner``) owns the scanner and reconnects by itself when
+  it is unplugged and plugged in again; its callbacks only queue lines and publish its status;
+- one live thread handles the lines in order: type each (``edge_agent.returns.scans``), look it up and
+  record it exactly as ``POST /api/scans`` does (``Counter.scan``, one transaction), then publish
+  a ``scan`` event; a line that cannot be handled becomes a ``scan`` event saying why, never a
+  crash (the thread logs anything unexpected and carries on: the counter keeps its scanner);
+- the same thread watches what nobody announces, every ``WATCH_SECONDS``: the hub link going up
+  or down (``broker``) and refund decisions and payment statuses applied from hub commands
+  (``refund``, from the ``applied_commands`` rows added since the last look);
+- ``SCANNER_URL=stdin`` reads the agent's standard input (development); pyserial is imported only
+  when a serial scanner is configured.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from edge_agent.errors import EdgeError
+from edge_agent.events import EventBus
+from edge_agent.returns import scans
+from edge_agent.returns.counter import Counter
+from edge_agent.settings import EdgeSettings
+from edge_agent.storage.store import Store
+from edge_agent.web.device_models import ScannerView
+from edge_agent.web.models import ScanResult
+from protocol import format_utc
+
+if TYPE_CHECKING:
+    from hardware.scanner import ScannerStatus, ScannerSupervisor
+
+log = logging.getLogger(__name__)
+
+WATCH_SECONDS = 0.5
+# Refund commands that changed a refund: a decision, or a payment status, still the one held
+# (a late one that was kept out, or overtaken since, matches no refund row).
+_REFUND_CHANGES = (
+    "SELECT a.rowid AS n, r.id AS refund_id, r.return_id, r.status, r.payment_status "
+    "FROM applied_commands a JOIN refunds r ON r.decision_command_id = a.command_id "
+    "WHERE a.rowid > :after AND a.rowid <= :upto AND a.kind = 'refund.decided' "
+    "UNION ALL "
+    "SELECT a.rowid AS n, r.id AS refund_id, r.return_id, r.status, r.payment_status "
+    "FROM applied_commands a JOIN refunds r ON r.payment_command_id = a.command_id "
+    "WHERE a.rowid > :after AND a.rowid <= :upto AND a.kind = 'refund.status' "
+    "ORDER BY n")
+
+
+class Devices:
+    """The scanner supervisor and the live thread of one agent."""
+
+    def __init__(self, settings: EdgeSettings, counter: Counter, store: Store, bus: EventBus,
+                 link_up: Callable[[], bool]) -> None:
+        self._settings, self._counter, self._store, self._bus = settings, counter, store, bus
+        self._link_up = link_up
+        self._lines: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._scanner: ScannerSupervisor | None = None
+        self._thread: threading.Thread | None = None
+        self._broker: bool | None = None
+        self._seen_commands = 0
+        self._next_watch = 0.0
+
+    def start(self) -> None:
+        """Start the live thread, then the scanner (if one is configured)."""
+        with self._store.read() as tx:
+            self._seen_commands = int(tx.scalar("SELECT coalesce(max(rowid), 0) "
+                                                "FROM applied_commands"))
+        self._thread = threading.Thread(target=self._run, name="acorn-live", daemon=True)
+        self._thread.start()
+        self._scanner = self._make_scanner()
+        if self._scanner is not None:
+            self._scanner.start()
+
+    def stop(self) -> None:
+        """Stop the scanner, then the live thread (after the lines already read)."""
+        scanner, self._scanner = self._scanner, None
+        if scanner is not None:
+            scanner.stop()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._lines.put(None)
+            thread.join(10)
+
+    def scanner_view(self) -> ScannerView:
+        """The scanner's latest status."""
+        url = self._settings.scanner_url
+        if not url:
+            return ScannerView(configured=False, url="", state="none", last_error=None,
+                               changed_at=None)
+        latest = self._bus.latest("scanner")
+        if latest is None:
+            return ScannerView(configured=True, url=url, state="starting", last_error=None,
+                               changed_at=None)
+        return ScannerView.model_validate(latest | {"configured": True})
+
+    def handle_line(self, line: str) -> dict[str, object]:
+        """Type, look up and record one scanned line; publish and return its ``scan`` event."""
+        outcome = scans.interpret(line)
+        result: ScanResult | None = None
+        if outcome.lookup is not None:
+            try:
+                result = self._counter.scan(outcome.lookup)
+            except (EdgeError, sqlite3.Error) as err:
+                log.error("could not record the scan %r: %s", outcome.lookup, err)
+                outcome = scans.ScanOutcome(outcome.raw, outcome.kind, outcome.value,
+                                            outcome.valid, None, f"Could not look it up: {err}")
+        data = scans.scan_event(outcome, result)
+        self._bus.publish("scan", data)
+        return data
+
+    def _make_scanner(self) -> ScannerSupervisor | None:
+        url = self._settings.scanner_url
+        if not url:
+            return None
+        from hardware.scanner import Backoff
+
+        backoff = Backoff(initial=0.2, maximum=2.0)
+        if url == "stdin":
+            from hardware.scanner_stdin import stdin_scanner
+
+            return stdin_scanner(self._lines.put, self._on_status, backoff=backoff)
+        from hardware.scanner_serial import SerialScannerConfig, serial_scanner
+
+        s = self._settings
+        config = SerialScannerConfig(port=url, baudrate=s.scanner_baud,
+                                     terminator=s.scanner_line_end, prefix=s.scanner_prefix,
+                                     suffix=s.scanner_suffix)
+        return serial_scanner(config, self._lines.put, self._on_status, backoff=backoff)
+
+    def _on_status(self, status: ScannerStatus) -> None:
+        level = logging.INFO if status.last_error is None else logging.WARNING
+        log.log(level, "scanner %s: %s %s", self._settings.scanner_url, status.state.value,
+                status.last_error or "")
+        self._bus.publish("scanner", {"url": self._settings.scanner_url,
+                                      "state": status.state.value,
+                                      "last_error": status.last_error,
+                                      "changed_at": format_utc(status.changed_at)})
+
+    def _run(self) -> None:
+        while True:
+            try:
+                line = self._lines.get(timeout=max(0.01, self._next_watch - time.monotonic()))
+            except queue.Empty:
+                line = ""
+            if line is None:
+                return
+            try:
+                self._tick(line)
+            except Exception:  # the counter must keep its scanner: see the module rules
+                log.exception("live thread: could not handle %r", line[:100])
+
+    def _tick(self, line: str) -> None:
+        if line:
+            self.handle_line(line)
+        if time.monotonic() >= self._next_watch:
+            self._next_watch = time.monotonic() + WATCH_SECONDS
+            self._watch_broker()
+            self._watch_decisions()
+
+    def _watch_broker(self) -> None:
+        up = self._link_up()
+        if up != self._broker:
+            self._broker = up
+            self._bus.publish("broker", {"connected": up})
+
+    def _watch_decisions(self) -> None:
+        with self._store.read() as tx:
+            newest = int(tx.scalar("SELECT coalesce(max(rowid), 0) FROM applied_commands"))
+            if newest == self._seen_commands:
+                return
+            rows = tx.all(_REFUND_CHANGES, {"after": self._seen_commands, "upto": newest})
+        self._seen_commands = newest
+        for row in rows:
+            self._bus.publish("refund", {"return_id": row["return_id"],
+                                         "refund_id": row["refund_id"], "status": row["status"],
+                                         "payment": row["payment_status"]})

@@ -1,0 +1,101 @@
+"""What a scanned line means at the counter, and the sentence staff see (pure, no I/O).
+
+Rules:
+- the line is typed by ``hardware.codes.parse_scan``, which never raises;
+- our return code (``RT-…`` from a receipt) is looked up as the return it names; every other
+  readable code (an Amazon order id, an RMA, a return id, a product code) is looked up as it is,
+  since RMAs and order ids of other channels have no format of their own;
+- a code that fails its check (a GTIN check digit, an ``RT-`` check character) is never looked up:
+  a misread must not find somebody else's return; staff are told what is wrong and to scan again;
+- an unreadable line (control characters, bytes that are not text, too long) is reported with
+  the reason and never looked up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from edge_agent.storage.ids import return_id_for_code
+from edge_agent.web.models import ScanResult
+from hardware.codes import CodeKind, Gtin, Invalid, ScannedCode, Unknown, parse_scan
+
+MAX_LOOKUP = 64  # the API's code length
+MAX_RAW = 300  # of a scan line shown on screens (the scanner delivers at most 1024 bytes)
+
+LABELS = {
+    CodeKind.GTIN: "Item",
+    CodeKind.GS1: "Item (GS1)",
+    CodeKind.FNSKU: "Amazon FNSKU",
+    CodeKind.ASIN: "Amazon ASIN",
+    CodeKind.AMAZON_ORDER: "Amazon order",
+    CodeKind.RETURN_CODE: "Return code",
+}
+
+
+@dataclass(frozen=True)
+class ScanOutcome:
+    """A scanned line, typed: what it is, what to look up, what to tell staff."""
+
+    raw: str
+    kind: str
+    value: str | None
+    valid: bool
+    lookup: str | None
+    message: str
+
+    def as_json(self) -> dict[str, Any]:
+        """The ``code`` part of a scan event."""
+        return {"kind": self.kind, "value": self.value, "valid": self.valid,
+                "message": self.message}
+
+
+def interpret(line: str) -> ScanOutcome:
+    """Type one scanned line and decide what to look it up by."""
+    code = parse_scan(line)
+    if isinstance(code, Invalid):
+        what = LABELS.get(code.kind, code.kind.value)
+        message = f"{what} misread: {code.message}. Scan it again."
+        return ScanOutcome(code.raw, "invalid", None, False, None, message)
+    if isinstance(code, Unknown):
+        return _unknown(code)
+    return _known(code)
+
+
+def _known(code: ScannedCode) -> ScanOutcome:
+    assert not isinstance(code, Invalid | Unknown)
+    label = code.format if isinstance(code, Gtin) else LABELS[code.kind]
+    lookup = code.value
+    if code.kind is CodeKind.RETURN_CODE:
+        lookup = return_id_for_code(code.value) or code.value
+    return ScanOutcome(code.raw, code.kind.value, code.value, True, lookup[:MAX_LOOKUP],
+                       f"{label} {code.value}")
+
+
+def _unknown(code: Unknown) -> ScanOutcome:
+    text = code.raw.strip()
+    readable = text.isprintable() and "\ufffd" not in text and 0 < len(text) <= MAX_LOOKUP
+    if readable:  # no format we know, but an RMA or an order id of another channel may match
+        return ScanOutcome(code.raw, "unknown", text, True, text, f"Code {text}")
+    return ScanOutcome(code.raw, "unknown", None, False, None,
+                       f"Unreadable scan: {code.reason}. Check the scanner and scan again.")
+
+
+def summary(outcome: ScanOutcome, result: ScanResult | None) -> str:
+    """One sentence for the counter screen: what the scan found."""
+    if result is None:
+        return outcome.message
+    if result.match == "return":
+        first = result.returns[0]
+        more = f" (+{len(result.returns) - 1} more)" if len(result.returns) > 1 else ""
+        return f"Return {first.return_id} ({first.state}){more}"
+    if result.match == "expected_return" and result.expected_return is not None:
+        return f"Expected return {result.expected_return.rma_id}"
+    return f"{outcome.message}: no return or expected return matches it"
+
+
+def scan_event(outcome: ScanOutcome, result: ScanResult | None) -> dict[str, Any]:
+    """The data of a ``scan`` event."""
+    return {"raw": outcome.raw[:MAX_RAW], "code": outcome.as_json(),
+            "message": summary(outcome, result),
+            "result": None if result is None else result.model_dump(mode="json")}

@@ -1,1 +1,0 @@
-"""Simulators that drive a running agent through its public API (development and ``make run``)."""

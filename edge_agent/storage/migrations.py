@@ -1,0 +1,237 @@
+"""Schema of the node's SQLite file, as an ordered list of named migrations.
+
+Rules:
+- a migration is a function of the database, named once and never renamed, edited or reordered
+  after release: add a new one instead;
+- each runs in its own transaction together with its row in ``migrations``, so it is applied
+  exactly once (a second open applies nothing; a failed one leaves no trace);
+- money amounts are TEXT (exact decimals), timestamps TEXT in UTC ``…Z``, lists JSON TEXT;
+- ``audit`` is append-only, enforced by triggers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlite_utils import Database
+
+from protocol import format_utc, utc_now
+
+Migration = tuple[str, Callable[[Database], None]]
+
+_INITIAL = [
+    "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+    "INSERT INTO counters(name, value) VALUES ('next_seq', 1), ('last_acked_seq', 0)",
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL)",
+    """CREATE TABLE returns (
+        id TEXT PRIMARY KEY,
+        state TEXT NOT NULL CHECK (state IN ('expected', 'received', 'inspected', 'disposed')),
+        channel TEXT NOT NULL, reason TEXT NOT NULL,
+        order_id TEXT, rma_id TEXT, marketplace_id TEXT,
+        scanned_codes TEXT NOT NULL DEFAULT '[]', mismatch INTEGER NOT NULL DEFAULT 0,
+        mismatch_detail TEXT NOT NULL DEFAULT '[]',
+        staff_id TEXT, total_amount TEXT NOT NULL, currency TEXT NOT NULL,
+        received_at TEXT NOT NULL, updated_at TEXT NOT NULL, event_seq INTEGER NOT NULL)""",
+    "CREATE INDEX returns_by_time ON returns(received_at DESC, id)",
+    "CREATE INDEX returns_by_rma ON returns(rma_id)",
+    "CREATE INDEX returns_by_order ON returns(order_id)",
+    """CREATE TABLE return_items (
+        return_id TEXT NOT NULL REFERENCES returns(id), line INTEGER NOT NULL,
+        sku TEXT NOT NULL, quantity INTEGER NOT NULL CHECK (quantity >= 1),
+        unit_amount TEXT NOT NULL, currency TEXT NOT NULL,
+        description TEXT, gtin TEXT, asin TEXT,
+        PRIMARY KEY (return_id, line))""",
+    "CREATE INDEX return_items_by_code ON return_items(sku)",
+    """CREATE TABLE inspections (
+        return_id TEXT PRIMARY KEY REFERENCES returns(id), grade TEXT NOT NULL, reason TEXT,
+        notes TEXT NOT NULL DEFAULT '', compliance_tags TEXT NOT NULL DEFAULT '[]',
+        photos TEXT NOT NULL DEFAULT '[]', inspected_by TEXT, inspected_at TEXT NOT NULL,
+        event_seq INTEGER NOT NULL)""",
+    """CREATE TABLE dispositions (
+        return_id TEXT PRIMARY KEY REFERENCES returns(id), disposition TEXT NOT NULL,
+        location TEXT, decided_by TEXT, decided_at TEXT NOT NULL, event_seq INTEGER NOT NULL)""",
+    """CREATE TABLE refunds (
+        id TEXT PRIMARY KEY, return_id TEXT NOT NULL UNIQUE REFERENCES returns(id),
+        amount TEXT NOT NULL, currency TEXT NOT NULL, channel TEXT NOT NULL,
+        requested_by TEXT, requested_at TEXT NOT NULL, event_seq INTEGER NOT NULL,
+        status TEXT NOT NULL DEFAULT 'requested',
+        decided_amount TEXT, decided_currency TEXT, approval_level INTEGER, reasons TEXT,
+        decided_by TEXT, decided_at TEXT, decision_command_id TEXT)""",
+    """CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY, message_id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
+        body TEXT NOT NULL, occurred_at TEXT NOT NULL)""",
+    """CREATE TABLE applied_commands (
+        command_id TEXT PRIMARY KEY, kind TEXT NOT NULL, applied_at TEXT NOT NULL,
+        result TEXT NOT NULL CHECK (result IN ('applied', 'refused')),
+        detail TEXT NOT NULL DEFAULT '', report_seq INTEGER)""",
+    """CREATE TABLE expected_returns (
+        rma_id TEXT PRIMARY KEY, order_id TEXT NOT NULL, channel TEXT NOT NULL,
+        marketplace_id TEXT, items TEXT NOT NULL, customer_hint TEXT, expected_by TEXT,
+        cached_at TEXT NOT NULL, command_id TEXT NOT NULL)""",
+    "CREATE INDEX expected_by_order ON expected_returns(order_id)",
+    """CREATE TABLE scans (
+        id INTEGER PRIMARY KEY, code TEXT NOT NULL, matched TEXT NOT NULL, matched_id TEXT,
+        scanned_at TEXT NOT NULL)""",
+    """CREATE TABLE audit (
+        id INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, role TEXT NOT NULL,
+        action TEXT NOT NULL, entity TEXT NOT NULL, entity_id TEXT NOT NULL,
+        before TEXT, after TEXT, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)""",
+    """CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END""",
+    """CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END""",
+]
+
+
+def m0001_initial(db: Database) -> None:
+    """Returns, QC, refunds, outbox, commands, RMA cache, scans, audit."""
+    for statement in _INITIAL:
+        db.conn.execute(statement)
+
+
+_DEVICES = [
+    """CREATE TABLE print_jobs (
+        id INTEGER PRIMARY KEY, printer TEXT NOT NULL CHECK (printer IN ('receipt', 'label')),
+        kind TEXT NOT NULL CHECK (kind IN ('receipt', 'label')), return_id TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('queued', 'printing', 'done', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL, printed_at TEXT)""",
+    "CREATE INDEX print_jobs_waiting ON print_jobs(printer, state, id)",
+    """CREATE TABLE pos_transactions (
+        pos_transaction_id TEXT PRIMARY KEY, return_id TEXT NOT NULL REFERENCES returns(id),
+        receipt_id TEXT NOT NULL, refund_mode TEXT NOT NULL, cashier TEXT, terminal_id TEXT,
+        request_hash TEXT NOT NULL, recorded_at TEXT NOT NULL)""",
+    "CREATE INDEX pos_transactions_by_receipt ON pos_transactions(receipt_id)",
+    "CREATE INDEX refunds_by_decision ON refunds(decision_command_id)",
+]
+
+
+def m0002_devices(db: Database) -> None:
+    """Print jobs (queued receipts and labels) and POS transactions (idempotent POS returns)."""
+    for statement in _DEVICES:
+        db.conn.execute(statement)
+
+
+_STAFF = [
+    """CREATE TABLE store_config (
+        id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL, issued_at TEXT NOT NULL,
+        limit_amount TEXT, limit_currency TEXT, policy_version INTEGER,
+        message_id TEXT NOT NULL, applied_at TEXT NOT NULL)""",
+    """CREATE TABLE staff (
+        staff_id TEXT PRIMARY KEY,
+        role TEXT NOT NULL CHECK (role IN ('store_staff', 'store_manager')),
+        pin_hash TEXT NOT NULL)""",
+    """CREATE TABLE staff_sessions (
+        id_hash TEXT PRIMARY KEY, staff_id TEXT NOT NULL, created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL)""",
+    "CREATE INDEX staff_sessions_by_expiry ON staff_sessions(expires_at)",
+    """CREATE TABLE signin_failures (
+        staff_id TEXT PRIMARY KEY, failures INTEGER NOT NULL, last_failure_at TEXT NOT NULL,
+        locked_until TEXT)""",
+    "ALTER TABLE refunds ADD COLUMN approved_offline_by TEXT",
+    "ALTER TABLE refunds ADD COLUMN refund_method TEXT",
+]
+
+
+def m0003_staff(db: Database) -> None:
+    """The store config (offline limit, staff PIN hashes), staff sessions, sign-in throttle, and
+    offline approval and refund method on refunds."""
+    for statement in _STAFF:
+        db.conn.execute(statement)
+
+
+_RETURN_FACTS = [
+    "ALTER TABLE return_items ADD COLUMN category TEXT",
+    "ALTER TABLE return_items ADD COLUMN opened INTEGER CHECK (opened IN (0, 1))",
+    "ALTER TABLE returns ADD COLUMN sold_at TEXT",
+]
+
+
+def m0004_return_facts(db: Database) -> None:
+    """What the refund policy weighs: each item's category and opened flag, the return's sale
+    time; rows recorded before keep null (not known)."""
+    for statement in _RETURN_FACTS:
+        db.conn.execute(statement)
+
+
+_REFUND_PAYMENT = [
+    "ALTER TABLE refunds ADD COLUMN payment_status TEXT "
+    "CHECK (payment_status IN ('submitted', 'confirmed', 'settled', 'failed'))",
+    "ALTER TABLE refunds ADD COLUMN payment_detail TEXT",
+    "ALTER TABLE refunds ADD COLUMN payment_at TEXT",
+    "ALTER TABLE refunds ADD COLUMN payment_command_id TEXT",
+    "CREATE INDEX refunds_by_payment ON refunds(payment_command_id)",
+]
+
+
+def m0005_refund_payment(db: Database) -> None:
+    """Where the money of a refund is (the hub's ``refund.status``): status, the marketplace's
+    detail, its time and the command that set it; refunds recorded before keep null (not known)."""
+    for statement in _REFUND_PAYMENT:
+        db.conn.execute(statement)
+
+
+_INTEGRITY = [
+    "ALTER TABLE outbox ADD COLUMN checksum TEXT",
+    "ALTER TABLE returns ADD COLUMN checksum TEXT",
+    """CREATE TABLE recovered_events (
+        source_id TEXT PRIMARY KEY, source TEXT NOT NULL, return_id TEXT,
+        outcome TEXT NOT NULL CHECK (outcome IN ('requeued', 'at_hub', 'already_here')),
+        new_seq INTEGER, recovered_at TEXT NOT NULL)""",
+]
+
+
+def m0006_integrity(db: Database) -> None:
+    """A checksum on each outbox event and return row (null on rows written before: not
+    checked), and what ``acorn-edge recover`` took from damaged files (so a second run changes
+    nothing)."""
+    for statement in _INTEGRITY:
+        db.conn.execute(statement)
+
+
+_IDEMPOTENCY = [
+    "CREATE TABLE idempotency_keys (scope TEXT NOT NULL, key TEXT NOT NULL, "
+    "fingerprint TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL, "
+    "created_at TEXT NOT NULL, PRIMARY KEY (scope, key))",
+    "CREATE INDEX idempotency_keys_by_age ON idempotency_keys(created_at)",
+]
+
+
+def m0007_idempotency(db: Database) -> None:
+    """The local API's idempotency keys (``edge_agent.web.idempotency``): per caller and key, the
+    request's fingerprint and the first answer, written with the write they answer."""
+    for statement in _IDEMPOTENCY:
+        db.conn.execute(statement)
+
+
+MIGRATIONS: list[Migration] = [
+    ("0001_initial", m0001_initial),
+    ("0002_devices", m0002_devices),
+    ("0003_staff", m0003_staff),
+    ("0004_return_facts", m0004_return_facts),
+    ("0005_refund_payment", m0005_refund_payment),
+    ("0006_integrity", m0006_integrity),
+    ("0007_idempotency", m0007_idempotency),
+]
+
+
+def migrate(db: Database, migrations: list[Migration] | None = None) -> list[str]:
+    """Apply every migration not yet recorded, each in one transaction; return the names applied."""
+    conn = db.conn
+    conn.execute("CREATE TABLE IF NOT EXISTS migrations "
+                 "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    applied = []
+    for name, step in MIGRATIONS if migrations is None else migrations:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if conn.execute("SELECT 1 FROM migrations WHERE name = ?", (name,)).fetchone() is None:
+                step(db)
+                conn.execute("INSERT INTO migrations(name, applied_at) VALUES (?, ?)",
+                             (name, format_utc(utc_now())))
+                applied.append(name)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    return applied

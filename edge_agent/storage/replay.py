@@ -1,0 +1,113 @@
+"""Rebuild a node's business rows from its own outbox events (journal restore, recover).
+
+Rules:
+- an event says everything the counter recorded with it: ``return.received`` carries the return
+  and its items, ``refund.requested`` the refund, ``inspection.recorded`` and
+  ``disposition.recorded`` the QC result and the disposition; replaying one inserts those rows
+  (and moves the return's state) exactly as the counter did, with the event's seq;
+- replay is idempotent: a row already there is left alone, so replaying twice changes nothing;
+- other kinds (command reports) have no rows of their own to rebuild: their event is enough;
+- each rebuilt return gets an audit entry saying where it came from.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from edge_agent.returns.states import ReturnState, total_of
+from edge_agent.storage import audit, records
+from edge_agent.storage.store import Tx
+from protocol import (
+    DispositionRecorded,
+    Envelope,
+    InspectionRecorded,
+    RefundRequested,
+    ReturnReceived,
+    utc_now,
+)
+
+_LATER = {ReturnState.RECEIVED: 0, ReturnState.INSPECTED: 1, ReturnState.DISPOSED: 2}
+
+
+def envelope_of(store_id: str, node_id: str, seq: int, message_id: str, kind: str, body: str,
+                occurred_at: str) -> Envelope:
+    """The envelope of a stored event (as the outbox reads it)."""
+    return Envelope.model_validate({
+        "id": message_id, "store_id": store_id, "node_id": node_id, "seq": seq, "kind": kind,
+        "occurred_at": occurred_at, "body": json.loads(body)})
+
+
+def return_id_of(body: str) -> str | None:
+    """The return an event is about, if any."""
+    try:
+        value: Any = json.loads(body).get("return_id")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def replay(tx: Tx, envelope: Envelope, seq: int, source: str) -> bool:
+    """Insert the rows ``envelope`` reports, under ``seq``; True if anything was written."""
+    body = envelope.body
+    if isinstance(body, ReturnReceived):
+        return _return(tx, body, seq, source)
+    if isinstance(body, RefundRequested):
+        if records.refund_of(tx, body.return_id) or not _exists(tx, body.return_id):
+            return False
+        records.insert_refund(tx, body, seq)
+        return True
+    if isinstance(body, InspectionRecorded):
+        if _has(tx, "inspections", body.return_id) or not _exists(tx, body.return_id):
+            return False
+        records.insert_inspection(tx, body, seq)
+        _advance(tx, body.return_id, ReturnState.INSPECTED, body.inspected_at)
+        return True
+    if isinstance(body, DispositionRecorded):
+        if _has(tx, "dispositions", body.return_id) or not _exists(tx, body.return_id):
+            return False
+        records.insert_disposition(tx, body, seq)
+        _advance(tx, body.return_id, ReturnState.DISPOSED, body.decided_at)
+        return True
+    return False
+
+
+def already_recorded(tx: Tx, envelope: Envelope) -> bool:
+    """True if the rows this event reports are already in the database."""
+    body = envelope.body
+    if isinstance(body, ReturnReceived):
+        return _exists(tx, body.return_id)
+    if isinstance(body, RefundRequested):
+        return records.refund_of(tx, body.return_id) is not None
+    if isinstance(body, InspectionRecorded):
+        return _has(tx, "inspections", body.return_id)
+    if isinstance(body, DispositionRecorded):
+        return _has(tx, "dispositions", body.return_id)
+    return False
+
+
+def _return(tx: Tx, body: ReturnReceived, seq: int, source: str) -> bool:
+    if _exists(tx, body.return_id):
+        return False
+    total = total_of(body.items)
+    records.insert_return(tx, body, ReturnState.RECEIVED, total, list(body.mismatch_reasons),
+                          seq)
+    audit.record(tx, at=utc_now(), actor="integrity", role="system", action="return.restored",
+                 entity="return", entity_id=body.return_id, before=None,
+                 after={"state": ReturnState.RECEIVED.value, "total": str(total),
+                        "source": source})
+    return True
+
+
+def _exists(tx: Tx, return_id: str) -> bool:
+    return tx.scalar("SELECT 1 FROM returns WHERE id = ?", (return_id,)) is not None
+
+
+def _has(tx: Tx, table: str, return_id: str) -> bool:
+    return tx.scalar(f"SELECT 1 FROM {table} WHERE return_id = ?", (return_id,)) is not None
+
+
+def _advance(tx: Tx, return_id: str, state: ReturnState, at: Any) -> None:
+    current = ReturnState(records.return_row(tx, return_id)["state"])
+    if _LATER.get(state, 0) > _LATER.get(current, 0):
+        records.set_state(tx, return_id, state, at)

@@ -1,0 +1,235 @@
+"""Commands from the hub, applied exactly once (the store's retained config: ``store_config``).
+
+Rules:
+- a command's envelope ``id`` is its command id; the effect, the ``applied_commands`` row and the
+  ``command.applied`` report in the outbox commit in ONE transaction, so after a crash a command is
+  either fully applied and reported, or not at all (and the broker redelivers it);
+- a command id already in ``applied_commands`` is ignored (result ``duplicate``): nothing written;
+- a payload that does not decode, is addressed to another store or node, or is of a command kind
+  this node has no applier for, is refused: logged, recorded and reported as ``refused`` once —
+  it never raises into the link;
+- ``return.expected`` upserts the cached RMA; ``refund.decided`` updates the local refund unless the
+  decision held is newer (commands may arrive late);
+- ``refund.status`` (where the refund's money is: submitted, confirmed, settled, failed) updates the
+  local refund only when its ``at`` is newer than the status held; an older one is ``applied`` with
+  a detail saying the newer status was kept;
+- a refund command naming a refund this node does not have, or a return it does not belong to, is
+  ``refused`` with a sentence saying which;
+- ``event.verify`` (the hub holds rival events for one of our seqs) is answered from the outbox:
+  the report's ``event`` names the message id and ``event_hash`` of the event this node wrote at
+  that seq (``held``; the hub has not acked it, so it is still in the outbox), or says the node has
+  not written that seq yet (``not_written``) or no longer keeps it (``gone``). It changes nothing
+  else here; the hub keeps our event and dead-letters the planted one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from edge_agent.errors import RequestError
+from edge_agent.returns.states import decision_supersedes, payment_supersedes, total_of
+from edge_agent.storage import audit, records
+from edge_agent.storage.store import Store, Tx
+from edge_agent.sync import outbox
+from protocol import (
+    BODY_TYPES,
+    COMMAND_KINDS,
+    CommandApplied,
+    DecodeError,
+    Envelope,
+    EventVerify,
+    ExpectedReturn,
+    HeldEvent,
+    RefundDecided,
+    RefundStatus,
+    decode,
+    event_hash,
+    format_utc,
+    to_utc,
+)
+
+log = logging.getLogger(__name__)
+
+Result = Literal["applied", "refused", "duplicate"]
+Effect = tuple[Literal["applied", "refused"], str]
+Applier = Callable[[Tx, Envelope, datetime], Effect]
+MAX_DETAIL = 2000
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one command."""
+
+    command_id: str
+    kind: str
+    result: Result
+    detail: str
+
+
+def apply_expected(tx: Tx, envelope: Envelope, now: datetime) -> Effect:
+    """Cache the RMA for offline matching at the counter."""
+    expected = envelope.body
+    assert isinstance(expected, ExpectedReturn)
+    try:
+        total_of(list(expected.items))
+    except RequestError as err:
+        return "refused", f"RMA {expected.rma_id}: {err.message}"
+    records.upsert_expected(tx, expected, envelope.id, now)
+    audit.record(tx, at=now, actor="hub", role="hub", action="return.expected",
+                 entity="expected_return", entity_id=expected.rma_id, before=None,
+                 after={"order_id": expected.order_id, "items": len(expected.items)})
+    return "applied", f"cached RMA {expected.rma_id}"
+
+
+def apply_decided(tx: Tx, envelope: Envelope, now: datetime) -> Effect:
+    """Record the hub's decision on one of this node's refunds."""
+    decided = envelope.body
+    assert isinstance(decided, RefundDecided)
+    refund, refusal = _own_refund(tx, decided.refund_id, decided.return_id)
+    if refund is None:
+        return "refused", refusal
+    if not decision_supersedes(_held_at(refund, "decided_at"), decided.decided_at):
+        return "applied", f"kept the newer decision on {decided.refund_id} ({refund['status']})"
+    records.save_decision(tx, decided, envelope.id)
+    audit.record(tx, at=now, actor=decided.decided_by or "hub", role="hub",
+                 action="refund.decided", entity="refund", entity_id=decided.refund_id,
+                 before={"status": refund["status"]},
+                 after={"status": decided.outcome.value, "reasons": decided.reasons})
+    return "applied", f"refund {decided.refund_id} {decided.outcome.value}"
+
+
+def apply_status(tx: Tx, envelope: Envelope, now: datetime) -> Effect:
+    """Record where the money of one of this node's refunds is, if newer than what is held."""
+    status = envelope.body
+    assert isinstance(status, RefundStatus)
+    refund, refusal = _own_refund(tx, status.refund_id, status.return_id)
+    if refund is None:
+        return "refused", refusal
+    before = _payment(refund)
+    if not payment_supersedes(_held_at(refund, "payment_at"), status.at):
+        return "applied", (f"kept the newer payment status of {status.refund_id} "
+                           f"({refund['payment_status']} at {refund['payment_at']})")
+    records.save_payment(tx, status, envelope.id)
+    audit.record(tx, at=now, actor="hub", role="hub", action="refund.status", entity="refund",
+                 entity_id=status.refund_id, before=before,
+                 after={"payment_status": status.status.value, "payment_detail": status.detail,
+                        "payment_at": format_utc(status.at)})
+    return "applied", f"refund {status.refund_id} payment {status.status.value}"
+
+
+def _own_refund(tx: Tx, refund_id: str, return_id: str) -> tuple[records.Row | None, str]:
+    """This node's refund ``refund_id`` of return ``return_id``, or None and why it is refused."""
+    refund = records.refund_row(tx, refund_id)
+    if refund is None:
+        return None, f"no refund {refund_id} at this node"
+    if refund["return_id"] != return_id:
+        return None, (f"refund {refund_id} belongs to return {refund['return_id']}, "
+                      f"not {return_id}")
+    return refund, ""
+
+
+def _held_at(refund: records.Row, column: str) -> datetime | None:
+    """A time stored on a refund row, in UTC (None: nothing held yet)."""
+    value = refund[column]
+    return to_utc(datetime.fromisoformat(value)) if value else None
+
+
+def _payment(refund: records.Row) -> dict[str, str | None] | None:
+    """The payment status held on a refund row, for the audit (None: nothing known yet)."""
+    if refund["payment_status"] is None:
+        return None
+    return {"payment_status": refund["payment_status"], "payment_detail": refund["payment_detail"],
+            "payment_at": refund["payment_at"]}
+
+
+def verify_event(tx: Tx, envelope: Envelope) -> tuple[Effect, HeldEvent]:
+    """Say which event this node wrote at the asked seq (the hub holds rivals for it)."""
+    asked = envelope.body
+    assert isinstance(asked, EventVerify)
+    seq = asked.seq
+    (own,) = outbox.read_range(tx, envelope.store_id, envelope.node_id, seq, seq) or (None,)
+    if own is not None:
+        held = HeldEvent(seq=seq, state="held", message_id=own.id,
+                         event_hash=event_hash(own.kind, own.occurred_at, own.body))
+        return ("applied", f"seq {seq} holds message {own.id}"), held
+    if seq >= tx.counter(outbox.NEXT_SEQ):
+        return ("applied", f"seq {seq} not written yet"), HeldEvent(seq=seq, state="not_written")
+    return ("applied", f"seq {seq} no longer kept here"), HeldEvent(seq=seq, state="gone")
+
+
+APPLIERS: dict[str, Applier] = {
+    "return.expected": apply_expected,
+    "refund.decided": apply_decided,
+    "refund.status": apply_status,
+}
+
+
+def handle(store: Store, store_id: str, node_id: str, payload: bytes, now: datetime) -> Outcome:
+    """Decode, check and apply one command payload exactly once; never raises on bad input."""
+    try:
+        envelope = decode(payload, expect=COMMAND_KINDS)
+    except DecodeError as err:
+        command_id, kind = _salvage(payload)
+        return _settle(store, store_id, node_id, command_id, kind, now, refusal=str(err))
+    if (envelope.store_id, envelope.node_id) != (store_id, node_id):
+        refusal = (f"addressed to store {envelope.store_id} node {envelope.node_id}, "
+                   f"not this node")
+        return _settle(store, store_id, node_id, envelope.id, envelope.kind, now, refusal=refusal)
+    return _settle(store, store_id, node_id, envelope.id, envelope.kind, now, envelope=envelope)
+
+
+def _settle(store: Store, store_id: str, node_id: str, command_id: str, kind: str,
+            now: datetime, envelope: Envelope | None = None, refusal: str = "") -> Outcome:
+    with store.write() as tx:
+        if records.command_seen(tx, command_id):
+            return Outcome(command_id, kind, "duplicate", "already applied")
+        held: HeldEvent | None = None
+        if envelope is not None and envelope.kind == "event.verify":
+            (result, detail), held = verify_event(tx, envelope)
+        elif envelope is not None:
+            result, detail = _apply(tx, envelope, now)
+        else:
+            result, detail = "refused", refusal
+        detail = detail[:MAX_DETAIL]
+        report = CommandApplied(command_id=command_id, command_kind=kind, result=result,
+                                detail=detail, event=held)
+        seq = outbox.append(tx, store_id, node_id, report, now).seq
+        records.record_command(tx, command_id, kind, result, detail, now, seq)
+        if result == "refused":
+            audit.record(tx, at=now, actor="hub", role="hub", action="command.refused",
+                         entity="command", entity_id=command_id, before=None,
+                         after={"kind": kind, "detail": detail})
+    if result == "refused":
+        log.warning("refused hub command %s (%s): %s", command_id, kind, detail,
+                    extra={"command_id": command_id, "command_kind": kind})
+    return Outcome(command_id, kind, result, detail)
+
+
+def _apply(tx: Tx, envelope: Envelope, now: datetime) -> Effect:
+    """Run the kind's applier; a command kind this node has none for is refused, never raised."""
+    applier = APPLIERS.get(envelope.kind)
+    if applier is None:
+        return "refused", f"this node does not apply {envelope.kind} commands (update the agent)"
+    return applier(tx, envelope, now)
+
+
+def _salvage(payload: bytes) -> tuple[str, str]:
+    """A command id and kind from an undecodable payload, so its refusal is recorded once."""
+    try:
+        data = json.loads(payload)
+    except (ValueError, UnicodeDecodeError):
+        data = None
+    raw_id = data.get("id") if isinstance(data, dict) else None
+    raw_kind = data.get("kind") if isinstance(data, dict) else None
+    digest = hashlib.sha256(payload).hexdigest()[:16]
+    usable = isinstance(raw_id, str) and 0 < len(raw_id) <= 100
+    command_id = str(raw_id) if usable else f"unreadable-{digest}"
+    kind = str(raw_kind) if isinstance(raw_kind, str) and raw_kind in BODY_TYPES else "unknown"
+    return command_id, kind
+

@@ -1,0 +1,474 @@
+"""The MQTT link to the hub: drains the outbox, applies acks and commands, publishes presence.
+
+Rules:
+- paho-mqtt 2 (callback API v2), MQTT 3.1.1, ``clean_session=False`` and a stable client id (the
+  broker user name ``edge.{store}.{node}``), so the broker keeps our subscriptions and queued
+  commands while we are away; QoS 1 everywhere; reconnect with paho's exponential backoff;
+- last will: a retained ``node.status`` {state: offline}; on every connect a retained
+  {state: online} with version, outbox depth and last acked seq, refreshed every
+  ``status_interval_seconds``, and an explicit offline status on a clean stop;
+- durability is the SQLite outbox plus the hub's ack, never paho's memory: events are read from
+  the outbox in seq order (500 rows a read), published as ``encode(envelope.resent())``, and
+  deleted only when a (retained) ack covers them; ``SendWindow`` decides what is due;
+- an ack opens the window at once, but the outbox rows it covers are deleted in batches (every
+  ``ACK_FLUSH_SECONDS`` or ``READ_BATCH`` rows, and on stop): a deletion lost in a crash only
+  means those events are sent again, which the hub's (node, seq) dedup absorbs;
+- the store config (retained) is applied by ``store_config.receive``, newer versions only;
+- incoming messages are acknowledged to the broker (manual PUBACK) only after their effect is
+  committed, so a crash before the commit makes the broker deliver them again;
+- paho's callbacks only enqueue; one worker thread owns the window, the database work and the
+  sending, so there is no shared mutable state beyond the queue and the ``connected`` flag;
+- nothing here raises into the API: a publish while disconnected is skipped, a bad message is
+  logged (and a bad command recorded as refused), a database error is logged and retried;
+- the sequence never moves backwards: after each connect nothing is sent until the hub's
+  position is known (its retained ack, or ``POSITION_WAIT`` after the SUBACK with none); an ack
+  beyond what this node has written means its database lost commits (a rolled-back or replaced
+  file): the error is logged, health says so, ``next_seq`` moves past the hub's position in the
+  same transaction that drops the rows the hub holds, and only then does sending resume, so no
+  acked seq is ever reused;
+- an outbox row that fails its checksum is sent from the journal's copy, or not at all (health
+  says so): nothing damaged is ever published.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
+
+from edge_agent.errors import DiskFull
+from edge_agent.metrics import Metrics
+from edge_agent.settings import EdgeSettings
+from edge_agent.storage.store import Problem, Store
+from edge_agent.sync import commands, outbox, store_config
+from edge_agent.sync.journal import read_journal
+from edge_agent.sync.outbox import NEXT_SEQ, CorruptEvent, SendWindow
+from protocol import (
+    Ack,
+    DecodeError,
+    Envelope,
+    NodeStatus,
+    TopicKind,
+    config_topic,
+    decode,
+    encode,
+    make_envelope,
+    node_topic,
+    utc_now,
+)
+
+log = logging.getLogger(__name__)
+
+READ_BATCH = 500
+MAX_INFLIGHT = 200
+IDLE_WAIT = 1.0
+ACK_FLUSH_SECONDS = 0.2
+ACK_KINDS = frozenset({"ack"})
+WAKE_COALESCE_SECONDS = 0.004
+POSITION_WAIT = 0.5  # after our SUBACK, a retained ack would have arrived by now
+POSITION_WAIT_MAX = 3.0  # after a connect, whatever happened to the SUBACK
+
+
+@dataclass
+class _Incoming:
+    """One queued item for the worker: a wake-up, a connection change or a message."""
+
+    what: str
+    message: mqtt.MQTTMessage | None = None
+    generation: int = 0
+
+
+@dataclass
+class _PendingAck:
+    """The best ack seen in one drain of the queue."""
+
+    up_to: int = -1
+    gap: bool = False
+    messages: list[tuple[mqtt.MQTTMessage, int]] = field(default_factory=list)
+
+
+class Link:
+    """One node's MQTT connection; ``start`` once, ``stop`` once."""
+
+    def __init__(self, settings: EdgeSettings, store: Store, metrics: Metrics,
+                 version: str) -> None:
+        self._settings, self._store, self._metrics = settings, store, metrics
+        self._version = version
+        sid, nid = settings.store_id, settings.node_id
+        self._topics = {kind: node_topic(sid, nid, kind) for kind in
+                        (TopicKind.EVENTS, TopicKind.COMMANDS, TopicKind.ACKS, TopicKind.STATUS)}
+        self._config_topic = config_topic(sid)
+        self._inbox: queue.SimpleQueue[_Incoming] = queue.SimpleQueue()
+        with store.write() as tx:
+            outbox.mark_unverified(tx)
+            acked = outbox.figures(tx).last_acked_seq
+        self._acked_in_store, self._flushed_at = acked, 0.0
+        self._window = SendWindow(settings.outbox_window, settings.resend_after_seconds,
+                                  settings.resend_max_seconds, last_acked=acked,
+                                  next_to_send=acked + 1)
+        self._up = threading.Event()
+        self._stopping = threading.Event()
+        self._generation = 0
+        self._own_sub_mid = -1
+        self._sub_lock = threading.Lock()
+        self._sub_waiters: dict[int, tuple[threading.Event, list[ReasonCode]]] = {}
+        self._connected_at: datetime | None = None
+        self._next_status = 0.0
+        self._failure_logged = False
+        self._position_known = False
+        self._position_deadline = 0.0
+        self._halted = False
+        self.subscribed = False
+        self._client = self._make_client()
+        self._worker = threading.Thread(target=self._run, name=f"edge-link-{nid}", daemon=True)
+
+    @property
+    def connected(self) -> bool:
+        """True while the broker connection is up."""
+        return self._up.is_set()
+
+    def _make_client(self) -> mqtt.Client:
+        s = self._settings
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=s.mqtt_client_id,
+                             clean_session=False, protocol=mqtt.MQTTv311, manual_ack=True)
+        password = s.mqtt_password.get_secret_value() if s.mqtt_password else None
+        client.username_pw_set(s.broker_username, password)
+        client.max_inflight_messages_set(MAX_INFLIGHT)
+        client.max_queued_messages_set(0)
+        client.reconnect_delay_set(1, s.mqtt_reconnect_max_seconds)
+        client.will_set(self._topics[TopicKind.STATUS], self._status_payload("offline"), qos=1,
+                        retain=True)
+        client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
+        return client
+
+    def start(self) -> None:
+        """Connect in the background (retrying with backoff) and start the worker."""
+        s = self._settings
+        log.info("MQTT link to %s:%d as %s", s.mqtt_host, s.mqtt_port, s.broker_username)
+        self._client.connect_async(s.mqtt_host, s.mqtt_port, keepalive=s.mqtt_keepalive_seconds)
+        self._client.loop_start()
+        self._worker.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Say offline, disconnect and join both threads."""
+        self._stopping.set()
+        self.notify()
+        if self._worker.is_alive():
+            self._worker.join(timeout)
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._up.clear()
+        self._metrics.broker_connected.set(0)
+
+    def notify(self) -> None:
+        """Wake the worker: new outbox rows to send."""
+        self._inbox.put(_Incoming("wake"))
+
+    def subscribe(self, topic: str, timeout: float = 5.0) -> list[ReasonCode]:
+        """Subscribe and return the broker's reason codes (a refused topic gives a failure code)."""
+        done, codes = threading.Event(), list[ReasonCode]()
+        with self._sub_lock:  # the SUBACK cannot be handled before the waiter is registered
+            result, mid = self._client.subscribe(topic, qos=1)
+            if result != mqtt.MQTT_ERR_SUCCESS or mid is None:
+                raise ConnectionError(f"cannot subscribe to {topic}: {mqtt.error_string(result)}")
+            self._sub_waiters[mid] = (done, codes)
+        if not done.wait(timeout):
+            raise TimeoutError(f"no SUBACK for {topic} in {timeout}s")
+        return codes
+
+    # -- paho callbacks (paho's thread): enqueue only --------------------------------------
+
+    def _on_connect(self, client: mqtt.Client, _u: Any, _flags: Any, reason: ReasonCode,
+                    _props: Any) -> None:
+        if reason.is_failure:
+            if not self._failure_logged:
+                log.error("broker refused the connection: %s", reason)
+                self._failure_logged = True
+            return
+        self._failure_logged = False
+        self._generation += 1
+        topics = [self._topics[TopicKind.COMMANDS], self._topics[TopicKind.ACKS],
+                  self._config_topic]
+        _, mid = client.subscribe([(topic, 1) for topic in topics])
+        self._own_sub_mid = -1 if mid is None else mid
+        self._up.set()
+        self._inbox.put(_Incoming("connected", generation=self._generation))
+
+    def _on_connect_fail(self, _c: Any, _u: Any) -> None:
+        if not self._failure_logged:
+            s = self._settings
+            log.warning("cannot reach the MQTT broker at %s:%d; retrying with backoff",
+                        s.mqtt_host, s.mqtt_port)
+            self._failure_logged = True
+
+    def _on_disconnect(self, _c: Any, _u: Any, _flags: Any, reason: ReasonCode,
+                       _props: Any) -> None:
+        if self._up.is_set() and not self._stopping.is_set():
+            log.warning("MQTT link lost: %s", reason)
+        self._up.clear()
+        self._inbox.put(_Incoming("disconnected"))
+
+    def _on_message(self, _c: Any, _u: Any, message: mqtt.MQTTMessage) -> None:
+        self._inbox.put(_Incoming("message", message, self._generation))
+
+    def _on_subscribe(self, _c: Any, _u: Any, mid: int, codes: list[ReasonCode],
+                      _props: Any) -> None:
+        if mid == self._own_sub_mid:
+            self._inbox.put(_Incoming("subscribed", generation=self._generation))
+            self.subscribed = not any(code.is_failure for code in codes)
+            if not self.subscribed:
+                log.error("broker refused a subscription of this node: %s", codes)
+        with self._sub_lock:
+            waiter = self._sub_waiters.pop(mid, None)
+        if waiter is not None:
+            waiter[1].extend(codes)
+            waiter[0].set()
+
+    # -- the worker ------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._drain(self._wait_time())
+                self._flush_acks()
+                if self._window.connected and not self._stopping.is_set():
+                    if self._knows_position():
+                        self._send_due()
+                    self._status_if_due()
+            except DiskFull as err:  # health says "disk full"; acks and commands wait for room
+                log.warning("MQTT link paused: %s", err)
+                self._stopping.wait(1.0)
+            except sqlite3.Error:
+                log.exception("database error in the MQTT link; retrying in 1 s")
+                self._stopping.wait(1.0)
+        try:
+            self._flush_acks(force=True)
+        except (sqlite3.Error, DiskFull):
+            log.exception("could not record the last ack; its events will be resent")
+        self._say_offline()
+
+    def _wait_time(self) -> float:
+        now = time.monotonic()
+        waits = [IDLE_WAIT]
+        if self._window.last_acked > self._acked_in_store:
+            waits.append(self._flushed_at + ACK_FLUSH_SECONDS - now)
+        if self._window.connected:
+            waits.append(self._next_status - now)
+            if not self._position_known:
+                waits.append(self._position_deadline - now)
+            deadline = self._window.deadline(self._last_written())
+            if deadline is not None:
+                waits.append(deadline - now)
+        return max(0.001, min(waits))
+
+    def _last_written(self) -> int:
+        with self._store.read() as tx:
+            return tx.counter(NEXT_SEQ) - 1
+
+    def _drain(self, timeout: float) -> None:
+        try:
+            items = [self._inbox.get(timeout=timeout)]
+        except queue.Empty:
+            return
+        if items[0].what == "wake":
+            # let the API thread that just committed finish its answer before we take the GIL,
+            # and pick up whatever else the counter writes meanwhile in the same pass
+            self._stopping.wait(WAKE_COALESCE_SECONDS)
+        while True:
+            try:
+                items.append(self._inbox.get_nowait())
+            except queue.Empty:
+                break
+        acks = _PendingAck()
+        for item in items:
+            self._handle(item, acks)
+        if acks.messages:
+            self._apply_ack(acks)
+
+    def _handle(self, item: _Incoming, acks: _PendingAck) -> None:
+        if item.what == "connected":
+            self._on_connected()
+        elif item.what == "disconnected":
+            self._window.on_disconnect()
+            self._metrics.broker_connected.set(0)
+        elif item.what == "message" and item.message is not None:
+            self._on_incoming(item.message, item.generation, acks)
+        elif item.what == "subscribed" and item.generation == self._generation:
+            self._position_deadline = min(self._position_deadline,
+                                          time.monotonic() + POSITION_WAIT)
+
+    def _knows_position(self) -> bool:
+        """True once the hub's position (its retained ack) is known, or surely there is none."""
+        if not self._position_known and time.monotonic() >= self._position_deadline:
+            with self._store.write() as tx:
+                outbox.settle(tx, None)  # no ack for us at the hub: nothing to collide with
+            self._position_known = True
+        return self._position_known and not self._halted
+
+    def _on_connected(self) -> None:
+        self._position_known = False
+        self._position_deadline = time.monotonic() + POSITION_WAIT_MAX
+        self._connected_at = utc_now()
+        self._window.on_connect(time.monotonic())
+        self._metrics.broker_connected.set(1)
+        self._next_status = 0.0
+        log.info("MQTT link up; resending from seq %d", self._window.last_acked + 1)
+
+    def _on_incoming(self, message: mqtt.MQTTMessage, generation: int,
+                     acks: _PendingAck) -> None:
+        topic = message.topic
+        if topic == self._topics[TopicKind.ACKS]:
+            self._collect_ack(message, generation, acks)
+            return
+        if topic == self._topics[TopicKind.COMMANDS]:
+            outcome = commands.handle(self._store, self._settings.store_id,
+                                      self._settings.node_id, bytes(message.payload),
+                                      utc_now())
+            self._metrics.commands.labels(result=outcome.result).inc()
+        elif topic == self._config_topic:
+            store_config.receive(self._store, self._settings.store_id, bytes(message.payload),
+                                 utc_now())
+        else:
+            log.warning("message on unexpected topic %s ignored", topic)
+        self._puback(message, generation)
+
+    def _collect_ack(self, message: mqtt.MQTTMessage, generation: int, acks: _PendingAck) -> None:
+        acks.messages.append((message, generation))
+        try:
+            envelope = decode(bytes(message.payload), expect=ACK_KINDS)
+        except DecodeError as err:
+            log.warning("ignored an unreadable ack: %s", err)
+            return
+        body = envelope.body
+        ours = (envelope.store_id, envelope.node_id) == (self._settings.store_id,
+                                                         self._settings.node_id)
+        if not ours or not isinstance(body, Ack):
+            log.warning("ignored an ack addressed to %s/%s", envelope.store_id, envelope.node_id)
+            return
+        if body.up_to_seq >= acks.up_to:
+            acks.up_to, acks.gap = body.up_to_seq, body.gap_after is not None
+
+    def _apply_ack(self, acks: _PendingAck) -> None:
+        if acks.up_to >= 0:
+            if not self._position_known or acks.up_to > self._last_written():
+                self._settle(acks.up_to)
+            self._window.on_ack(acks.up_to, time.monotonic(), gap=acks.gap)
+            self._metrics.acks.inc()
+            self._position_known = True
+        self._flush_acks()
+        for message, generation in acks.messages:
+            self._puback(message, generation)
+
+    def _settle(self, hub_acked: int) -> None:
+        """The hub's position is known: if it holds seqs this node reused or never wrote, the
+        database lost commits; move past them (``outbox.settle``) before anything is sent."""
+        with self._store.write() as tx:
+            moved = outbox.settle(tx, hub_acked)
+        if moved is None:
+            return
+        written, first = moved
+        self._acked_in_store = max(self._acked_in_store, hub_acked)
+        log.error("the hub has acked seq %d but this node's database holds only up to %d "
+                  "before this run: it lost commits (restored from an old copy?); what it wrote "
+                  "since moves to seq %d on, no acked seq is reused", hub_acked, written, first)
+        self._store.report(Problem(
+            "seq_behind_hub", f"this node's database was behind the hub (hub acked seq "
+            f"{hub_acked}): it lost commits; the sequence moved past the hub's position",
+            "check the disk; if a damaged database was quarantined, run `acorn-edge recover`"))
+
+    def _flush_acks(self, force: bool = False) -> None:
+        """Delete what the hub has acked: batched, since a lost deletion only costs a resend."""
+        behind = self._window.last_acked - self._acked_in_store
+        now = time.monotonic()
+        if behind <= 0 or (not force and behind < READ_BATCH
+                           and now - self._flushed_at < ACK_FLUSH_SECONDS):
+            return
+        with self._store.write() as tx:
+            outbox.acknowledge(tx, self._window.last_acked)
+        if self._store.journal is not None:
+            self._store.journal.note_ack(self._window.last_acked)
+        self._acked_in_store, self._flushed_at = self._window.last_acked, now
+
+    def _puback(self, message: mqtt.MQTTMessage, generation: int) -> None:
+        # A message from an earlier connection is redelivered by the broker; never ack it here.
+        if message.qos > 0 and generation == self._generation and self.connected:
+            self._client.ack(message.mid, message.qos)
+
+    def _send_due(self) -> None:
+        topic = self._topics[TopicKind.EVENTS]
+        while self.connected:
+            batch = self._window.due(time.monotonic(), self._last_written())
+            if not batch:
+                return
+            last = min(batch.last, batch.first + READ_BATCH - 1)
+            envelopes = self._read(batch.first, last)
+            if envelopes is None:
+                return
+            for envelope in envelopes:
+                self._client.publish(topic, encode(envelope.resent()), qos=1)
+            self._window.sent(last)
+            self._metrics.events_sent.inc(len(envelopes))
+            if batch.resend:
+                self._metrics.events_resent.inc(len(envelopes))
+                log.info("no ack progress: resent from seq %d (next try in %.0f s)",
+                         batch.first, self._window.wait)
+
+    def _read(self, first: int, last: int) -> list[Envelope] | None:
+        """The events to send, checked; a damaged one comes from the journal, else None (and
+        sending stops: nothing damaged is published)."""
+        sid, nid = self._settings.store_id, self._settings.node_id
+        try:
+            with self._store.read() as tx:
+                return outbox.read_range(tx, sid, nid, first, last)
+        except CorruptEvent as err:
+            spare = read_journal(self._store.journal.path).events if self._store.journal else {}
+            try:
+                with self._store.read() as tx:
+                    envelopes = outbox.read_range(tx, sid, nid, first, last, spare)
+                log.error("%s: sent the outbox journal's copy instead", err)
+                return envelopes
+            except CorruptEvent:
+                log.error("%s and the journal has no good copy: sending stopped", err)
+                self._halted = True
+                self._store.report(Problem(
+                    "damaged", f"{err}; sending stopped", "restart the agent (it quarantines "
+                    "the file and keeps recording), then run `acorn-edge recover`"))
+                return None
+
+    def _status_if_due(self) -> None:
+        now = time.monotonic()
+        if now >= self._next_status and self.connected:
+            self._client.publish(self._topics[TopicKind.STATUS], self._status_payload("online"),
+                                 qos=1, retain=True)
+            self._next_status = now + self._settings.status_interval_seconds
+
+    def _status_payload(self, state: Literal["online", "offline"]) -> bytes:
+        with self._store.read() as tx:
+            figures = outbox.figures(tx)
+        body = NodeStatus(state=state, version=self._version, outbox_pending=figures.pending,
+                          last_acked_seq=figures.last_acked_seq,
+                          since=self._connected_at if state == "online" else utc_now())
+        return encode(make_envelope(self._settings.store_id, self._settings.node_id, 0, body))
+
+    def _say_offline(self) -> None:
+        if not self.connected:
+            return
+        info = self._client.publish(self._topics[TopicKind.STATUS],
+                                    self._status_payload("offline"), qos=1, retain=True)
+        try:
+            info.wait_for_publish(2.0)
+        except (RuntimeError, ValueError) as err:
+            log.info("could not publish the offline status: %s", err)

@@ -1,0 +1,182 @@
+"""The store's config from the hub, retained on ``acorn/v1/stores/S/config``, applied per version.
+
+Rules:
+- the payload is a normal envelope of kind ``store.config`` (decoded with the config topic's
+  kinds only); its store must be ours, its node ``hub`` and its seq its version;
+- every PIN hash must be usable (``edge_agent.staff.pins``) and every staff id unique: a config with one
+  bad entry is refused whole, since half a staff list would lock out the wrong people;
+- a version not above the one held is ignored (the broker hands the retained copy over again on
+  every connect); a newer one replaces the config and the staff list in one transaction, with an
+  audit entry (counts and limit, never hashes);
+- a refused config is logged and its reason kept (meta ``store_config_refused``); the config held
+  stays in force; nothing here raises into the link on bad input.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, cast
+
+from edge_agent.staff import pins
+from edge_agent.storage import audit
+from edge_agent.storage.store import Store, Tx
+from protocol import (
+    CONFIG_NODE_ID,
+    KINDS_ON_TOPIC,
+    DecodeError,
+    Envelope,
+    Money,
+    StoreConfig,
+    TopicKind,
+    decode,
+    format_utc,
+)
+
+log = logging.getLogger(__name__)
+
+REFUSED_META = "store_config_refused"
+StaffRole = Literal["store_staff", "store_manager"]
+
+
+@dataclass(frozen=True)
+class Received:
+    """What became of one config message."""
+
+    result: Literal["applied", "ignored", "refused"]
+    version: int | None
+    detail: str
+
+
+@dataclass(frozen=True)
+class Held:
+    """The config in force (without PIN hashes)."""
+
+    version: int
+    issued_at: datetime
+    applied_at: datetime
+    offline_refund_limit: Money | None
+    policy_version: int | None
+    staff: list[tuple[str, StaffRole]]
+
+
+def check(envelope: Envelope, store_id: str) -> StoreConfig:
+    """The config in ``envelope`` if it is ours and usable; ValueError saying why not."""
+    body = envelope.body
+    if not isinstance(body, StoreConfig):
+        raise ValueError(f"a {envelope.kind} message is not a store config")
+    if envelope.store_id != store_id:
+        raise ValueError(f"the config is for store {envelope.store_id}, not {store_id}")
+    if envelope.node_id != CONFIG_NODE_ID:
+        raise ValueError(f"the config comes from node {envelope.node_id}, not the hub")
+    if envelope.seq != body.version:
+        raise ValueError(f"the envelope seq {envelope.seq} is not the version {body.version}")
+    seen: set[str] = set()
+    for index, member in enumerate(body.staff):
+        if member.staff_id in seen:
+            raise ValueError(f"staff.{index}: staff id {member.staff_id!r} appears twice")
+        seen.add(member.staff_id)
+        try:
+            pins.parse(member.pin_hash)
+        except ValueError as err:
+            raise ValueError(f"staff.{index}: the PIN hash of {member.staff_id!r}: {err}") from err
+    return body
+
+
+def receive(store: Store, store_id: str, payload: bytes, now: datetime) -> Received:
+    """Decode, check and apply a config message if it is newer; never raises on bad input."""
+    try:
+        envelope = decode(payload, expect=KINDS_ON_TOPIC[TopicKind.CONFIG])
+        config = check(envelope, store_id)
+    except (DecodeError, ValueError) as err:
+        return _refuse(store, str(err))
+    with store.write() as tx:
+        held = version(tx)
+        if held is not None and config.version <= held:
+            return Received("ignored", config.version, f"version {held} is already held")
+        _replace(tx, config, envelope.id, now)
+        audit.record(tx, at=now, actor="hub", role="hub", action="store_config.applied",
+                     entity="store_config", entity_id=store_id,
+                     before=None if held is None else {"version": held},
+                     after=_summary(config))
+    log.info("applied store config version %d (%d staff)", config.version, len(config.staff))
+    return Received("applied", config.version, f"version {config.version}")
+
+
+def _refuse(store: Store, reason: str) -> Received:
+    log.warning("refused a store config: %s; the config held stays in force", reason)
+    with store.write() as tx:
+        tx.set_meta(REFUSED_META, reason[:2000])
+    return Received("refused", None, reason)
+
+
+def _replace(tx: Tx, config: StoreConfig, message_id: str, now: datetime) -> None:
+    limit = config.offline_refund_limit
+    tx.execute("DELETE FROM store_config")
+    tx.execute(
+        "INSERT INTO store_config(id, version, issued_at, limit_amount, limit_currency, "
+        "policy_version, message_id, applied_at) VALUES (1,?,?,?,?,?,?,?)",
+        (config.version, format_utc(config.issued_at),
+         None if limit is None else format(limit.amount, "f"),
+         None if limit is None else limit.currency, config.policy_version, message_id,
+         format_utc(now)))
+    tx.execute("DELETE FROM staff")
+    tx.db.conn.executemany("INSERT INTO staff(staff_id, role, pin_hash) VALUES (?,?,?)",
+                           [(m.staff_id, m.role, m.pin_hash) for m in config.staff])
+    tx.execute("DELETE FROM staff_sessions WHERE staff_id NOT IN (SELECT staff_id FROM staff)")
+
+
+def _summary(config: StoreConfig) -> dict[str, object]:
+    limit = config.offline_refund_limit
+    return {"version": config.version, "staff": len(config.staff),
+            "managers": sum(m.role == "store_manager" for m in config.staff),
+            "offline_refund_limit": None if limit is None else str(limit),
+            "policy_version": config.policy_version}
+
+
+def version(tx: Tx) -> int | None:
+    """The version of the config in force, or None before the first one."""
+    value = tx.scalar("SELECT version FROM store_config WHERE id = 1")
+    return None if value is None else int(value)
+
+
+def offline_limit(tx: Tx) -> Money | None:
+    """The store's offline refund limit, or None (no config, or no limit set)."""
+    row = tx.one("SELECT limit_amount, limit_currency FROM store_config WHERE id = 1")
+    if row is None or row["limit_amount"] is None:
+        return None
+    return Money.of(row["limit_amount"], row["limit_currency"])
+
+
+def signin_required(tx: Tx) -> bool:
+    """True once the store has a config naming at least one member of staff."""
+    return bool(tx.scalar("SELECT EXISTS (SELECT 1 FROM staff)"))
+
+
+def member(tx: Tx, staff_id: str) -> tuple[StaffRole, str] | None:
+    """A member of staff's (role, PIN hash), or None."""
+    row = tx.one("SELECT role, pin_hash FROM staff WHERE staff_id = ?", (staff_id,))
+    return None if row is None else (role_of(row["role"]), str(row["pin_hash"]))
+
+
+def role_of(value: object) -> StaffRole:
+    """A role read back from the ``staff`` table (its CHECK constraint admits only these)."""
+    return cast(StaffRole, str(value))
+
+
+def held(tx: Tx) -> Held | None:
+    """The config in force, without hashes, or None."""
+    row = tx.one("SELECT * FROM store_config WHERE id = 1")
+    if row is None:
+        return None
+    staff = [(str(r["staff_id"]), role_of(r["role"]))
+             for r in tx.all("SELECT staff_id, role FROM staff ORDER BY staff_id")]
+    return Held(int(row["version"]), datetime.fromisoformat(row["issued_at"]),
+                datetime.fromisoformat(row["applied_at"]), offline_limit(tx),
+                row["policy_version"], staff)
+
+
+def last_refusal(tx: Tx) -> str | None:
+    """Why the last refused config was refused, if one was."""
+    return tx.meta(REFUSED_META)

@@ -1,0 +1,173 @@
+"""The settlements sync: V2 flat-file settlement reports, listed (never requested) and parsed.
+
+Rules:
+- per marketplace, ``getReports`` lists ``GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2`` reports
+  in DONE created since the cursor (less a day; Amazon keeps reports 90 days), following
+  ``nextToken`` (sent alone, as the API requires);
+- a report already stored is never downloaded again (settlements do not change);
+- a new one is downloaded, parsed by header name (``settlement_file``), and stored with its
+  lines, its problems (account, report id, line) and the settled refunds it proves, in one
+  transaction; a file that cannot be read at all is stored as a report with no lines and one
+  problem, so it is reported once rather than fetched forever;
+- the cursor then moves to the listing's time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sp_api.base import ApiResponse
+from sqlalchemy import select
+
+from hub.amazon.files.flatfile import FileFormatError, Problem
+from hub.amazon.files.settlement import SettlementFile, SettlementLine, parse_settlement
+from hub.amazon.marketplaces import Marketplace
+from hub.amazon.refunds.matching import settle_pending
+from hub.amazon.sync import cursors
+from hub.amazon.sync.context import JobContext, iso
+from hub.amazon.sync.reports import download
+from hub.amazon.sync.store import problem
+from hub.storage.engine import Tx, reading, writing
+from hub.storage.tables.amazon import amazon_settlement_lines, amazon_settlement_reports
+
+JOB = "settlements"
+REPORT_TYPE = "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2"
+RETENTION = timedelta(days=89)
+OVERLAP = timedelta(days=1)
+BATCH = 2000
+
+
+def sync_settlements(ctx: JobContext) -> None:
+    """Store every new settlement report of every marketplace of the account."""
+    for market in ctx.account.marketplaces:
+        _marketplace(ctx, market)
+
+
+def _marketplace(ctx: JobContext, market: Marketplace) -> None:
+    with reading(ctx.engine) as conn:
+        cursor = cursors.load(conn, ctx.account.name, JOB, market.marketplace_id)
+    now = ctx.now()
+    since = max(
+        cursors.start_from(cursor.position, ctx.since, now, ctx.settings.backfill_days, OVERLAP),
+        now - RETENTION,
+    )
+    listed = _listed(ctx, market, since)
+    with reading(ctx.engine) as conn:
+        known = set(
+            conn.execute(
+                select(amazon_settlement_reports.c.report_id).where(
+                    amazon_settlement_reports.c.account == ctx.account.name
+                )
+            ).scalars()
+        )
+    fresh = sorted(
+        (r for r in listed if r["reportId"] not in known),
+        key=lambda r: (r.get("createdTime", ""), r["reportId"]),
+    )
+    ctx.progress.plan(len(fresh))
+    for report in fresh:
+        _report(ctx, market, report)
+        ctx.progress.step()
+    with writing(ctx.engine) as tx:
+        cursors.save(tx.conn, cursor.moved(now), tx.now)
+
+
+def _listed(ctx: JobContext, market: Marketplace, since: datetime) -> list[dict[str, Any]]:
+    # No createdUntil: Amazon's default (now) also lists a report published while we ask.
+    query: dict[str, Any] = {
+        "reportTypes": [REPORT_TYPE],
+        "processingStatuses": ["DONE"],
+        "marketplaceIds": [market.marketplace_id],
+        "pageSize": 100,
+        "createdSince": iso(since),
+    }
+    found: list[dict[str, Any]] = []
+    while True:
+        page = ctx.api.call("getReports", market.marketplace_id, _get_reports(query))
+        found += page.payload.get("reports") or []
+        if not page.next_token:
+            return found
+        query = {"nextToken": page.next_token}
+
+
+def _get_reports(query: dict[str, Any]) -> Callable[[Any], ApiResponse]:
+    return lambda client: client.get_reports(**query)
+
+
+def _report(ctx: JobContext, market: Marketplace, report: dict[str, Any]) -> None:
+    report_id = str(report["reportId"])
+    text = download(ctx, market.marketplace_id, str(report["reportDocumentId"]), report_id)
+    parsed: SettlementFile | None = None
+    try:
+        parsed = parse_settlement(text, market.decimal_comma)
+        problems = [
+            *parsed.problems,
+            *(Problem(1, f"unknown column {c!r} ignored") for c in parsed.unknown_columns),
+        ]
+    except FileFormatError as err:
+        problems = [Problem(err.line, err.reason)]
+    with writing(ctx.engine) as tx:
+        _store(tx, ctx, market, report_id, parsed, len(problems))
+        for found in problems:
+            problem(
+                tx.conn,
+                tx.now,
+                ctx.account.name,
+                JOB,
+                f"account {ctx.account.name}, report {report_id}, line {found.line}: "
+                f"{found.message}",
+                report_id,
+                found.line,
+            )
+        settle_pending(tx, ctx.account)
+    lines = len(parsed.lines) if parsed else 0
+    ctx.counted(lines + len(problems), lines, 0, len(problems))
+
+
+def _store(
+    tx: Tx,
+    ctx: JobContext,
+    market: Marketplace,
+    report_id: str,
+    parsed: SettlementFile | None,
+    problems: int,
+) -> None:
+    summary = parsed.summary if parsed else None
+    currency = summary.currency if summary else market.currency
+    tx.conn.execute(
+        amazon_settlement_reports.insert().values(
+            account=ctx.account.name,
+            report_id=report_id,
+            settlement_id=summary.settlement_id if summary else "",
+            marketplace_id=market.marketplace_id,
+            start_at=summary and summary.start,
+            end_at=summary and summary.end,
+            deposit_at=summary and summary.deposit,
+            total=summary and summary.total,
+            currency=currency,
+            lines=len(parsed.lines) if parsed else 0,
+            problems=problems,
+            first_seen_at=tx.now,
+        )
+    )
+    rows = [
+        _line_row(ctx.account.name, report_id, currency, line)
+        for line in (parsed.lines if parsed else [])
+    ]
+    for start in range(0, len(rows), BATCH):
+        tx.conn.execute(amazon_settlement_lines.insert(), rows[start : start + BATCH])
+
+
+def _line_row(account: str, report_id: str, currency: str, line: SettlementLine) -> dict[str, Any]:
+    """The stored form of one settlement line."""
+    return {
+        "account": account, "report_id": report_id, "line_no": line.line_no,
+        "settlement_id": line.settlement_id, "transaction_type": line.transaction_type,
+        "order_id": line.order_id, "adjustment_id": line.adjustment_id,
+        "merchant_adjustment_item_id": line.merchant_adjustment_item_id,
+        "amount_type": line.amount_type, "amount_description": line.amount_description,
+        "amount": line.amount, "currency": currency, "posted_at": line.posted_at, "sku": line.sku,
+        "quantity": line.quantity, "order_item_code": line.order_item_code,
+    }  # fmt: skip

@@ -1,0 +1,71 @@
+"""The audit log in the database: lock the tip, append chained entries, read the chain back.
+
+The chain itself (hashing, verification) is pure and lives in ``hub.audit.chain``; this module only
+moves entries in and out of ``audit_log`` / ``audit_head``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection, select, update
+
+from hub.audit.chain import GENESIS, AuditDraft, AuditEntry, extend
+from hub.storage.tables.core import audit_head, audit_log
+
+TIP_ID = 1
+
+
+def lock_tip(conn: Connection) -> tuple[int, str]:
+    """Read the chain tip (seq, hash) and hold its row lock until the transaction ends."""
+    row = conn.execute(
+        select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == TIP_ID)
+        .with_for_update()
+    ).one_or_none()
+    return (int(row.seq), str(row.hash)) if row else (0, GENESIS)
+
+
+def read_tip(conn: Connection) -> tuple[int, str] | None:
+    """The stored tip, or None if the chain has never been written."""
+    row = conn.execute(select(audit_head.c.seq, audit_head.c.hash)
+                       .where(audit_head.c.id == TIP_ID)).one_or_none()
+    return (int(row.seq), str(row.hash)) if row else None
+
+
+def append(conn: Connection, tip: tuple[int, str], at: datetime,
+           drafts: Sequence[AuditDraft]) -> tuple[int, str]:
+    """Chain ``drafts`` after ``tip``, insert them, move the tip; return the new tip."""
+    entries = extend(tip, at, drafts)
+    conn.execute(audit_log.insert(), [
+        {"seq": e.seq, "at": e.at, "actor": e.actor, "role": e.role, "action": e.action,
+         "entity": e.entity, "entity_id": e.entity_id, "before": e.before, "after": e.after,
+         "reason": e.reason, "prev_hash": e.prev_hash, "hash": e.hash} for e in entries])
+    new_tip = (entries[-1].seq, entries[-1].hash)
+    moved = conn.execute(update(audit_head).where(audit_head.c.id == TIP_ID)
+                         .values(seq=new_tip[0], hash=new_tip[1]))
+    if moved.rowcount == 0:
+        conn.execute(audit_head.insert().values(id=TIP_ID, seq=new_tip[0], hash=new_tip[1]))
+    return new_tip
+
+
+def entries(conn: Connection, batch: int = 1000) -> Generator[AuditEntry, None, None]:
+    """Every entry in seq order, streamed (close the generator if you stop early)."""
+    result = conn.execute(
+        select(audit_log).order_by(audit_log.c.seq).execution_options(yield_per=batch))
+    try:
+        for row in result:
+            yield AuditEntry(int(row.seq), row.at, row.actor, row.role, row.action, row.entity,
+                             row.entity_id, row.before, row.after, row.reason, row.prev_hash,
+                             row.hash)
+    finally:
+        result.close()  # a verifier may stop early: release the server-side cursor now
+
+
+def for_entity(conn: Connection, entity: str, entity_id: str) -> list[AuditEntry]:
+    """The entries about one entity, oldest first."""
+    rows = conn.execute(select(audit_log).where(audit_log.c.entity == entity,
+                                                audit_log.c.entity_id == entity_id)
+                        .order_by(audit_log.c.seq))
+    return [AuditEntry(int(r.seq), r.at, r.actor, r.role, r.action, r.entity, r.entity_id,
+                       r.before, r.after, r.reason, r.prev_hash, r.hash) for r in rows]

@@ -1,0 +1,313 @@
+"""``acorn-hub``: run the hub and administer it.
+
+Every command reads ``ACORN_HUB_*`` settings; errors print one line on stderr and exit non-zero
+(set ``ACORN_HUB_DEBUG=1`` to see the traceback instead). Command groups are listed in
+``GROUPS``; the Amazon integration adds its own ``amazon`` group there.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from decimal import Decimal
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from sqlalchemy import Engine
+
+from hub import __version__
+from hub.access.permissions import Scope
+from hub.access.tokens import cli_actor, create_token, list_tokens, parse_role, revoke_token
+from hub.audit import log as audit_log
+from hub.audit.chain import AuditDraft, jsonable, verify
+from hub.cli import amazon as amazon_cli
+from hub.cli import dead_letters as dead_letters_cli
+from hub.cli import risk as risk_cli
+from hub.cli.people import audit_export, policy_app, stores_app, users_app
+from hub.errors import InputError, translate
+from hub.fleet.acl import node_username, parse_node_username
+from hub.fleet.dynsec import DynSecAdmin
+from hub.logs import configure_logging
+from hub.settings import Settings, load_settings
+from hub.storage.engine import make_engine, reading, writing
+from hub.storage.migrations import upgrade
+from hub.sync import commands as outbox
+from protocol import ExpectedReturn
+
+app = typer.Typer(help="ACORN hub: ingest, refund approvals, audit, fleet.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+token_app = typer.Typer(help="API bearer tokens.", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
+devices_app = typer.Typer(help="Broker credentials of store nodes and of the hub.",
+                          no_args_is_help=True)
+returns_app = typer.Typer(help="Returns announced to stores.", no_args_is_help=True)
+
+GROUPS: list[tuple[str, typer.Typer]] = [
+    ("db", db_app), ("token", token_app), ("audit", audit_app), ("devices", devices_app),
+    ("returns", returns_app), ("amazon", amazon_cli.app), ("users", users_app),
+    ("stores", stores_app), ("policy", policy_app),
+    ("risk", risk_cli.app),
+    ("dead-letters", dead_letters_cli.app),
+]
+audit_app.command("export")(audit_export)
+for _name, _group in GROUPS:
+    app.add_typer(_group, name=_name)
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+def _migrated(settings: Settings) -> None:
+    upgrade(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+
+
+@contextmanager
+def _database(settings: Settings | None = None) -> Iterator[Engine]:
+    """A migrated database's engine, disposed afterwards."""
+    settings = settings or _settings()
+    _migrated(settings)
+    engine = make_engine(settings.database_url, settings.sqlite_synchronous)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@app.command()
+def version() -> None:
+    """Print the hub's version."""
+    typer.echo(__version__)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="override ACORN_HUB_HTTP_HOST")] = None,
+    port: Annotated[int | None, typer.Option(help="override ACORN_HUB_HTTP_PORT")] = None,
+) -> None:
+    """Migrate the database, then run the API, MQTT ingest and command publisher until stopped."""
+    overrides = {k: v for k, v in {"http_host": host, "http_port": port}.items() if v is not None}
+    settings = load_settings(**overrides)
+    configure_logging(settings.log_level, settings.log_json)
+    settings.require_mqtt_secret()
+    _migrated(settings)
+    from hub.app import create_app  # the web stack loads only for serve: the CLI starts fast
+    from hub.cli.serve import run
+
+    run(create_app(settings), settings)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
+    """Apply schema migrations up to ``revision`` (default: the newest)."""
+    settings = _settings()
+    at = upgrade(settings.database_url, revision, settings.sqlite_synchronous)
+    typer.echo(f"database at revision {at}")
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Option(help="who uses it (the audit log's actor)")],
+    role: Annotated[str, typer.Option(help="viewer, store_staff, store_manager, "
+                                           "regional_manager, finance, admin, technician")],
+    user: Annotated[str | None, typer.Option(help="the user it acts for (self-approval, bulk "
+                                                  "limit; refused once they are disabled)")]
+    = None,
+    region: Annotated[str | None, typer.Option(help="scope: only this region")] = None,
+    city: Annotated[str | None, typer.Option(help="scope: only this city")] = None,
+    store: Annotated[str | None, typer.Option(help="scope: only this store")] = None,
+) -> None:
+    """Create a token and print it once (only its hash is stored)."""
+    with _database() as engine:
+        token = create_token(engine, name, parse_role(role), scope=Scope(region, city, store),
+                             username=user)
+    typer.echo(token)
+    typer.echo(f"token for {name} ({role}) created; it is not shown again", err=True)
+
+
+@token_app.command("revoke")
+def token_revoke(name: Annotated[str, typer.Option(help="the token's name")]) -> None:
+    """Revoke a token."""
+    with _database() as engine:
+        revoke_token(engine, name)
+    typer.echo(f"token {name} revoked")
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """List tokens (names, roles, dates; never the secret)."""
+    with _database() as engine:
+        rows = list_tokens(engine)
+    for row in rows:
+        state = f"revoked {row['revoked_at']:%Y-%m-%d}" if row["revoked_at"] else "active"
+        typer.echo(f"{row['name']}\t{row['role']}\t{state}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Walk the audit hash chain; name the first broken entry (exit 1) or say it is intact."""
+    with _database() as engine, reading(engine) as conn:
+        tip = audit_log.read_tip(conn)
+        with closing(audit_log.entries(conn)) as chain:
+            verdict = verify(chain, tip)
+    if verdict.ok:
+        typer.echo(f"audit chain intact: {verdict.checked} entries")
+        return
+    typer.echo(f"audit chain BROKEN at entry {verdict.broken_seq}: {verdict.problem} "
+               f"({verdict.checked} entries before it are intact)", err=True)
+    raise typer.Exit(1)
+
+
+def _admin(settings: Settings) -> DynSecAdmin:
+    settings.require_admin_secret()
+    return DynSecAdmin(settings.mqtt_host, settings.mqtt_port, settings.broker_admin_username,
+                       settings.broker_admin_password.get_secret_value())
+
+
+@devices_app.command("add")
+def devices_add(
+    store: Annotated[str, typer.Argument(help="store id, e.g. store-berlin-1")],
+    node: Annotated[str, typer.Argument(help="node id within the store, e.g. counter-1")],
+    password: Annotated[str | None, typer.Option(help="default: a new random one")] = None,
+    broker_host: Annotated[str | None, typer.Option(
+        help="broker address as the store reaches it (default ACORN_HUB_MQTT_HOST)")] = None,
+    broker_port: Annotated[int | None, typer.Option(help="default ACORN_HUB_MQTT_PORT")] = None,
+) -> None:
+    """Give a store node its own broker credentials; print its ACORN_EDGE_* lines."""
+    settings = _settings()
+    username, secret = _check_ids(store, node), password or secrets.token_urlsafe(24)
+    with _admin(settings) as admin:
+        admin.provision_node(store, node, secret)
+    with _database(settings) as engine, writing(engine) as tx:
+        outbox.ensure_node(tx.conn, store, node, tx.now)
+        tx.audit(AuditDraft(cli_actor(), "operator", "device.added", "node", f"{store}/{node}",
+                            None, jsonable({"broker_user": username})))
+    for line in (f"ACORN_EDGE_STORE_ID={store}", f"ACORN_EDGE_NODE_ID={node}",
+                 f"ACORN_EDGE_MQTT_HOST={broker_host or settings.mqtt_host}",
+                 f"ACORN_EDGE_MQTT_PORT={broker_port or settings.mqtt_port}",
+                 f"ACORN_EDGE_MQTT_USERNAME={username}", f"ACORN_EDGE_MQTT_PASSWORD={secret}"):
+        typer.echo(line)
+
+
+def _check_ids(store: str, node: str) -> str:
+    try:
+        return node_username(store, node)
+    except ValueError as err:
+        raise InputError(str(err), field="store" if "store" in str(err) else "node") from err
+
+
+@devices_app.command("add-hub")
+def devices_add_hub(
+    password: Annotated[str | None, typer.Option(help="default: a new random one")] = None,
+) -> None:
+    """Create (or reset) the hub's own broker user, bound to ACORN_HUB_MQTT_CLIENT_ID.
+
+    Prints its ACORN_HUB_MQTT_* lines; the broker refuses this user under any other client id.
+    """
+    settings = _settings()
+    secret = password or secrets.token_urlsafe(24)
+    with _admin(settings) as admin:
+        username = admin.provision_hub(secret, settings.mqtt_username, settings.mqtt_client_id)
+    typer.echo(f"ACORN_HUB_MQTT_USERNAME={username}")
+    typer.echo(f"ACORN_HUB_MQTT_PASSWORD={secret}")
+    typer.echo(f"ACORN_HUB_MQTT_CLIENT_ID={settings.mqtt_client_id}")
+
+
+@devices_app.command("bind-ids")
+def devices_bind_ids() -> None:
+    """Bind the hub's and every node's broker user to its own client id (keeps passwords);
+    update the hub's broker role.
+
+    For brokers provisioned before client ids were bound; running it again changes nothing.
+    """
+    settings = _settings()
+    with _admin(settings) as admin:
+        changed = admin.bind_client_ids(settings.mqtt_username, settings.mqtt_client_id)
+    for username in changed:
+        node = parse_node_username(username)
+        if node is not None:
+            _audit_device(settings, "device.bound", *node)
+        typer.echo(f"{username} bound to its client id")
+    typer.echo(f"{len(changed)} broker users changed")
+
+
+@devices_app.command("disable")
+def devices_disable(store: str, node: str) -> None:
+    """Refuse a node's logins from now on and disconnect it (reversible with ``add``)."""
+    username, settings = _check_ids(store, node), _settings()
+    with _admin(settings) as admin:
+        admin.disable_client(username)
+    _audit_device(settings, "device.disabled", store, node)
+    typer.echo(f"{username} disabled")
+
+
+@devices_app.command("revoke")
+def devices_revoke(store: str, node: str) -> None:
+    """Delete a node's broker user for good."""
+    username, settings = _check_ids(store, node), _settings()
+    with _admin(settings) as admin:
+        admin.delete_client(username)
+    _audit_device(settings, "device.revoked", store, node)
+    typer.echo(f"{username} revoked")
+
+
+def _audit_device(settings: Settings, action: str, store: str, node: str) -> None:
+    """Record a change of a node's broker identity in the audit trail."""
+    with _database(settings) as engine, writing(engine) as tx:
+        tx.audit(AuditDraft(cli_actor(), "operator", action, "node", f"{store}/{node}",
+                            {"broker_user": node_username(store, node)}, None))
+
+
+@returns_app.command("expect")
+def returns_expect(
+    store: Annotated[str, typer.Option(help="store id")],
+    node: Annotated[str, typer.Option(help="node id that should cache the RMA")],
+    rma: Annotated[str, typer.Option(help="return authorisation id")],
+    order: Annotated[str, typer.Option(help="order id")],
+    sku: Annotated[str, typer.Option(help="item SKU")],
+    price: Annotated[str, typer.Option(help="unit price, e.g. 19.99")],
+    currency: Annotated[str, typer.Option(help="ISO 4217 code")] = "USD",
+    quantity: Annotated[int, typer.Option(help="units")] = 1,
+    channel: Annotated[str, typer.Option(help="amazon_mfn, amazon_fba, pos, web")] = "amazon_mfn",
+    marketplace: Annotated[str | None, typer.Option(help="marketplace id")] = None,
+    description: Annotated[str | None, typer.Option(help="item description")] = None,
+) -> None:
+    """Announce an expected return (RMA) to a store's node; print the command id."""
+
+    try:
+        body = ExpectedReturn.model_validate({
+            "rma_id": rma, "order_id": order, "channel": channel, "marketplace_id": marketplace,
+            "items": [{"sku": sku, "quantity": quantity, "description": description,
+                       "unit_price": {"amount": str(Decimal(price)), "currency": currency}}]})
+    except (ValidationError, ArithmeticError) as err:
+        raise InputError(_first_problem(err)) from err
+    with _database() as engine:
+        command_id = outbox.queue_expected_return(engine, store, node, body, cli_actor(),
+                                                  "operator")
+    typer.echo(command_id)
+
+
+def _first_problem(err: Exception) -> str:
+    if isinstance(err, ValidationError):
+        first = err.errors(include_url=False)[0]
+        return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+    return f"price: not a decimal amount ({err})"
+
+
+def main() -> None:
+    """Console entry point: run the CLI; errors become one line and a non-zero exit."""
+    try:
+        app()
+    except Exception as err:  # the CLI's outer boundary: a sentence, never a traceback
+        if os.environ.get("ACORN_HUB_DEBUG"):
+            raise
+        known = translate(err)
+        message = known.message if known else f"unexpected {type(err).__name__}: {err}"
+        where = f" ({known.field})" if known and known.field else ""
+        typer.echo(f"acorn-hub: error{where}: {message}", err=True)
+        sys.exit(1 if known else 2)

@@ -1,1 +1,0 @@
-"""Hub storage: SQLAlchemy Core tables, engine and transactions, the audit log adapter."""

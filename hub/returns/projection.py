@@ -1,0 +1,484 @@
+"""Apply accepted node events to the hub's projections — pure: loaded rows in, changes out.
+
+The ingest adapter loads the rows a batch touches (``Loaded``), feeds the batch's applicable
+events in seq order to one ``Projector``, and writes its ``Changes`` in a few statements.
+
+Rules:
+- an event is applied once, in its node's seq order (the adapter guarantees both);
+- an event that cannot apply (a return received twice, an inspection of a return the hub never
+  saw, a refund for an unknown return, a state the table refuses) becomes a ``Problem``: the event
+  stays stored, the problem is dead-lettered, the node's stream moves on;
+- every state change adds an ``AuditDraft``; the node is the actor for what it reports, the
+  policy (``policy:auto``) for the decision it takes;
+- a refund request is decided at once by the active policy (``hub.policy.decide_all`` through
+  ``hub.refunds.decisions``), as of its request time (never later than now), with the customer's earlier
+  refunds as history, the returned items' categories and opened flags, the flags on the order or
+  customer (``Loaded.risk``) and, for an Amazon sale, the synced order's facts
+  (``Loaded.orders``); every fired rule is kept (reasons, decision record, rule index) and the
+  decision is queued as a ``refund.decided`` command to the node that asked;
+- unless its policy timing is "after inspection" and the return is not inspected yet: then the
+  refund waits (``awaiting_inspection``, told to the node the same way), and the inspection of its
+  return decides it, in the same batch, as of its request time, with the grade.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+from hub.audit.chain import AuditDraft, jsonable
+from hub.errors import InvalidTransition
+from hub.policy import CompiledPolicy, PriorRefund, decide_all
+from hub.refunds.decisions import (
+    AUTO_ACTOR,
+    AUTO_ROLE,
+    ItemFacts,
+    OrderFacts,
+    RefundFacts,
+    Verdict,
+    awaiting_inspection,
+    customer_key_of,
+    decision_columns,
+    indexed_rules,
+    lines_facts,
+    mixed_note,
+    offline_refusal,
+    offline_verdict,
+    order_facts_for,
+    requests_of,
+    top_level,
+    verdict_of,
+    waiting_verdict,
+)
+from hub.refunds.states import ACTION_FOR_OUTCOME, RefundState, outcome_of, transition
+from hub.returns.states import ReturnAction, ReturnState
+from hub.returns.states import transition as return_transition
+from hub.storage.money import money_json, money_of
+from protocol import (
+    Body,
+    Channel,
+    CommandApplied,
+    DispositionRecorded,
+    Envelope,
+    InspectionRecorded,
+    Money,
+    RefundDecided,
+    RefundOutcome,
+    RefundRequested,
+    ReturnReceived,
+    new_message_id,
+)
+from protocol.limits import clip_list
+
+Key = tuple[str, str]
+HUB_REFUND_PREFIX = "H"  # refunds asked for at the hub (``hub.refunds.requests``); no node has them
+Row = dict[str, Any]
+NODE_ROLE = "node"
+
+
+class Refused(Exception):
+    """An event that cannot be applied; becomes a Problem (internal to this module)."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An accepted event the projections could not apply, and why."""
+
+    event: Envelope
+    reason: str
+
+
+@dataclass(frozen=True)
+class CommandDraft:
+    """A hub -> node command to queue in the same transaction."""
+
+    store_id: str
+    node_id: str
+    command_id: str
+    body: Body
+
+
+@dataclass
+class Loaded:
+    """Current rows of what a batch touches, keyed by (store_id, id) or command id."""
+
+    returns: dict[Key, Row] = field(default_factory=dict)
+    refunds: dict[Key, Row] = field(default_factory=dict)
+    commands: dict[str, Row] = field(default_factory=dict)
+    policy: CompiledPolicy | None = None  # the active policy (loaded when refunds are asked)
+    paid: dict[Key, Money | None] = field(default_factory=dict)  # returns' item totals
+    history: dict[str, list[PriorRefund]] = field(default_factory=dict)  # by customer key
+    offline_limits: dict[str, Money | None] = field(default_factory=dict)  # by store
+    orders: dict[str, OrderFacts] = field(default_factory=dict)  # synced Amazon orders by id
+    items: dict[Key, tuple[ItemFacts, ...]] = field(default_factory=dict)  # stored returns
+    risk: dict[str, str] = field(default_factory=dict)  # flagged order id / customer key: why
+
+
+@dataclass
+class Changes:
+    """Everything a batch of events changes, ready to be written in bulk."""
+
+    returns_new: dict[Key, Row] = field(default_factory=dict)
+    returns_changed: dict[Key, Row] = field(default_factory=dict)
+    items: list[Row] = field(default_factory=list)
+    inspections: list[Row] = field(default_factory=list)
+    dispositions: list[Row] = field(default_factory=list)
+    refunds_new: dict[Key, Row] = field(default_factory=dict)
+    refunds_changed: dict[Key, Row] = field(default_factory=dict)
+    refund_rules: list[Row] = field(default_factory=list)
+    commands_applied: dict[str, Row] = field(default_factory=dict)
+    commands: list[CommandDraft] = field(default_factory=list)
+    audit: list[AuditDraft] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def node_actor(store_id: str, node_id: str) -> str:
+    """How the audit log names an edge node."""
+    return f"node:{store_id}/{node_id}"
+
+
+def entity_id(store_id: str, local_id: str) -> str:
+    """Audit entity id of a store-scoped record."""
+    return f"{store_id}/{local_id}"
+
+
+RETURN_FIELDS = ("state", "grade", "disposition", "node_id", "channel", "reason", "order_id",
+                 "rma_id", "mismatch", "staff_id", "received_at", "inspected_at", "disposed_at")
+REFUND_FIELDS = ("state", "outcome", "approval_level", "reasons", "return_id", "node_id",
+                 "requested_by", "decided_by", "decided_at", "decision_reason", "policy_version")
+
+
+def return_summary(row: Row) -> Any:
+    """The audited view of a return row."""
+    return jsonable({k: row.get(k) for k in RETURN_FIELDS})
+
+
+def refund_summary(row: Row) -> Any:
+    """The audited view of a refund row (money as text with its currency)."""
+    data = {k: row.get(k) for k in REFUND_FIELDS}
+    data["amount"] = money_json(row["amount"], row["currency"])
+    return jsonable(data)
+
+
+def to_asker(row: Row, body: Body) -> list[CommandDraft]:
+    """A command about a refund to the node that asked for it; none for a refund asked at the
+    hub (no node holds it, so the node would only refuse it)."""
+    if row["refund_id"].startswith(HUB_REFUND_PREFIX):
+        return []
+    return [CommandDraft(row["store_id"], row["node_id"], new_message_id(), body)]
+
+
+def refund_decided_body(row: Row, decided_at: datetime) -> RefundDecided:
+    """The ``refund.decided`` command body for a refund row.
+
+    Its reasons are bounded by construction (``clip_list``: each cut to the protocol's note
+    length with an ellipsis, at most ``MAX_REASONS`` with a "+N more"), so however many rules or
+    risk flags fired, and however long their texts, the command is valid and the refund moves."""
+    return RefundDecided(
+        refund_id=row["refund_id"], return_id=row["return_id"],
+        outcome=outcome_of(RefundState(row["state"]), row["outcome"] == "manual_review"),
+        amount=money_of(row["amount"], row["currency"]), approval_level=row["approval_level"],
+        reasons=clip_list([str(r) for r in row["reasons"]]), decided_by=row["decided_by"],
+        decided_at=decided_at)
+
+
+class Projector:
+    """Applies events to loaded rows and collects the resulting changes.
+
+    ``on_behalf`` (actor, role): the events come from a hub user, not a node (a refund requested
+    through the API); they are audited as that user and no command goes back to a node.
+    """
+
+    def __init__(self, loaded: Loaded, now: datetime,
+                 on_behalf: tuple[str, str] | None = None) -> None:
+        self.loaded = loaded
+        self.now = now
+        self.on_behalf = on_behalf
+        self.changes = Changes()
+
+    def apply(self, event: Envelope) -> None:
+        """Apply one event; a refusal is recorded as a Problem, never raised."""
+        try:
+            HANDLERS[event.kind](self, event)
+        except Refused as err:
+            self.changes.problems.append(Problem(event, str(err)))
+
+    # -- lookups ------------------------------------------------------------------------------
+
+    def _return(self, key: Key) -> Row | None:
+        return self.changes.returns_new.get(key) or self.loaded.returns.get(key)
+
+    def _existing_return(self, event: Envelope, return_id: str) -> Row:
+        row = self._return((event.store_id, return_id))
+        if row is None:
+            raise Refused(f"{event.kind} for return {return_id!r}, which store "
+                          f"{event.store_id} never reported as received")
+        return row
+
+    def _changed(self, key: Key, row: Row) -> None:
+        if key not in self.changes.returns_new:
+            self.changes.returns_changed[key] = row
+
+    def _audit(self, event: Envelope, action: str, entity: str, ident: str, before: Any,
+               after: Any, reason: str | None = None) -> None:
+        actor, role = self.on_behalf or (node_actor(event.store_id, event.node_id), NODE_ROLE)
+        self.changes.audit.append(AuditDraft(actor, role, action, entity, ident, before, after,
+                                             reason))
+
+    # -- returns ------------------------------------------------------------------------------
+
+    def _received(self, event: Envelope) -> None:
+        body = cast(ReturnReceived, event.body)
+        key = (event.store_id, body.return_id)
+        if self._return(key) is not None:
+            raise Refused(f"return {body.return_id!r} was already received")
+        row: Row = {
+            "store_id": event.store_id, "return_id": body.return_id, "node_id": event.node_id,
+            "state": return_transition(None, ReturnAction.RECEIVE).value,
+            "channel": body.channel.value, "reason": body.reason, "order_id": body.order_id,
+            "rma_id": body.rma_id, "marketplace_id": body.marketplace_id,
+            "mismatch": body.mismatch, "staff_id": body.staff_id,
+            "received_at": body.received_at, "sold_at": body.sold_at, "grade": None,
+            "inspected_at": None,
+            "disposition": None, "disposed_at": None, "created_at": self.now,
+            "updated_at": self.now,
+        }
+        self.changes.returns_new[key] = row
+        items = [self._item(event.store_id, body.return_id, n, item)
+                 for n, item in enumerate(body.items, start=1)]
+        self.changes.items.extend(items)
+        after = {**return_summary(row), "items": jsonable(
+            [{**i, "unit_price": money_json(i["unit_price"], i["currency"])} for i in items])}
+        self._audit(event, "return.received", "return", entity_id(*key), None, after)
+
+    @staticmethod
+    def _item(store_id: str, return_id: str, line_no: int, item: Any) -> Row:
+        return {"store_id": store_id, "return_id": return_id, "line_no": line_no,
+                "sku": item.sku, "quantity": item.quantity, "unit_price": item.unit_price.amount,
+                "currency": item.unit_price.currency, "description": item.description,
+                "gtin": item.gtin, "asin": item.asin, "category": item.category,
+                "opened": item.opened}
+
+    def _move_return(self, event: Envelope, return_id: str, action: ReturnAction,
+                     **values: Any) -> None:
+        row = self._existing_return(event, return_id)
+        try:
+            state = return_transition(ReturnState(row["state"]), action)
+        except InvalidTransition as err:
+            raise Refused(f"return {return_id!r}: {err}") from err
+        before = return_summary(row)
+        row.update(state=state.value, updated_at=self.now, **values)
+        self._changed((event.store_id, return_id), row)
+        self._audit(event, event.kind, "return", entity_id(event.store_id, return_id), before,
+                    return_summary(row))
+
+    def _inspected(self, event: Envelope) -> None:
+        body = cast(InspectionRecorded, event.body)
+        self._move_return(event, body.return_id, ReturnAction.INSPECT, grade=body.grade.value,
+                          inspected_at=body.inspected_at)
+        self.changes.inspections.append({
+            "store_id": event.store_id, "return_id": body.return_id, "node_id": event.node_id,
+            "seq": event.seq, "grade": body.grade.value, "reason": body.reason,
+            "notes": body.notes, "photos": list(body.photos),
+            "compliance_tags": [t.value for t in body.compliance_tags],
+            "inspected_by": body.inspected_by, "inspected_at": body.inspected_at})
+        for row in self._waiting_for(event.store_id, body.return_id):
+            self._decide(row)
+            if row is not self.changes.refunds_new.get((row["store_id"], row["refund_id"])):
+                self.changes.refunds_changed[(row["store_id"], row["refund_id"])] = row
+            self._tell_node(row)
+
+    def _waiting_for(self, store_id: str, return_id: str) -> list[Row]:
+        """The refunds of this return that wait for its inspection (this batch's and stored)."""
+        rows = {**self.loaded.refunds, **self.changes.refunds_new}
+        return [row for (store, _), row in sorted(rows.items())
+                if store == store_id and row["return_id"] == return_id
+                and row["state"] == RefundState.AWAITING_INSPECTION.value]
+
+    def _disposed(self, event: Envelope) -> None:
+        body = cast(DispositionRecorded, event.body)
+        self._move_return(event, body.return_id, ReturnAction.DISPOSE,
+                          disposition=body.disposition.value, disposed_at=body.decided_at)
+        self.changes.dispositions.append({
+            "store_id": event.store_id, "return_id": body.return_id, "node_id": event.node_id,
+            "seq": event.seq, "disposition": body.disposition.value, "location": body.location,
+            "decided_by": body.decided_by, "decided_at": body.decided_at})
+
+    # -- refunds ------------------------------------------------------------------------------
+
+    def _refund_requested(self, event: Envelope) -> None:
+        body = cast(RefundRequested, event.body)
+        key = (event.store_id, body.refund_id)
+        if key in self.changes.refunds_new or key in self.loaded.refunds:
+            raise Refused(f"refund {body.refund_id!r} was already requested")
+        self._existing_return(event, body.return_id)
+        row = self._new_refund(event, body)
+        self._audit(event, "refund.requested", "refund", entity_id(*key), None,
+                    refund_summary(row))
+        self._decide(row, getattr(body, "approved_offline_by", None))
+        self.changes.refunds_new[key] = row
+        if self.on_behalf is None:
+            self._tell_node(row)
+
+    def _tell_node(self, row: Row) -> None:
+        """Queue the refund's decision (or its wait) to the node that asked for it."""
+        self.changes.commands.extend(to_asker(row, refund_decided_body(row, self.now)))
+
+    def _new_refund(self, event: Envelope, body: RefundRequested) -> Row:
+        return {
+            "store_id": event.store_id, "refund_id": body.refund_id, "return_id": body.return_id,
+            "node_id": event.node_id, "amount": body.amount.amount,
+            "currency": body.amount.currency, "channel": body.channel.value,
+            "order_id": body.order_id, "marketplace_id": body.marketplace_id,
+            "state": RefundState.REQUESTED.value, "outcome": None, "approval_level": None,
+            "reasons": [], "requested_by": body.requested_by, "requested_at": body.requested_at,
+            "decided_by": None, "decided_at": None, "decision_reason": None,
+            "created_at": self.now, "updated_at": self.now,
+            "customer_key": self._customer_key(event, body),
+            "policy_version": None, "decision": None, "base_amount": None, "base_currency": None,
+        }
+
+    def _customer_key(self, event: Envelope, body: RefundRequested) -> str | None:
+        found = self._return((event.store_id, body.return_id)) or {}
+        order_id = body.order_id or found.get("order_id")
+        order = order_facts_for(body.channel, order_id,
+                                body.marketplace_id or found.get("marketplace_id"),
+                                self.loaded.orders)
+        return customer_key_of(order_id, order)
+
+    def _facts(self, row: Row) -> RefundFacts:
+        ret = self._return((row["store_id"], row["return_id"])) or {}
+        channel = Channel(row["channel"])
+        market = row["marketplace_id"] or ret.get("marketplace_id")
+        order_id = row["order_id"] or ret.get("order_id")
+        order = order_facts_for(channel, order_id, market, self.loaded.orders)
+        return RefundFacts(
+            row["store_id"], row["refund_id"], money_of(row["amount"], row["currency"]),
+            channel, market or (order.marketplace_id if order else None),
+            min(row["requested_at"], self.now), ret.get("grade"), bool(ret.get("mismatch")),
+            self._paid((row["store_id"], row["return_id"])), row["customer_key"],
+            ordered_at=order.purchased_at if order else ret.get("sold_at"),
+            delivered_at=order.deliver_by if order else None,
+            items=self._items((row["store_id"], row["return_id"])),
+            high_risk=self._risk_note(row) is not None)
+
+    def _risk_note(self, row: Row) -> str | None:
+        """Why the order or the customer is flagged, for the approver; None when neither is."""
+        ret = self._return((row["store_id"], row["return_id"])) or {}
+        subjects = (("order", row["order_id"] or ret.get("order_id")),
+                    ("customer", row["customer_key"]))
+        said = [f"{kind} flagged high-risk: {self.loaded.risk[subject]}"
+                for kind, subject in subjects if subject and subject in self.loaded.risk]
+        return "; ".join(said) or None
+
+    def _items(self, key: Key) -> tuple[ItemFacts, ...]:
+        if key in self.loaded.items:
+            return self.loaded.items[key]
+        return lines_facts(self._new_lines(key))[1]
+
+    def _paid(self, key: Key) -> Money | None:
+        if key in self.loaded.paid:
+            return self.loaded.paid[key]
+        return lines_facts(self._new_lines(key))[0]
+
+    def _new_lines(self, key: Key) -> list[Row]:
+        """The lines of a return received in this batch, in order."""
+        return [i for i in self.changes.items if (i["store_id"], i["return_id"]) == key]
+
+    def _decide(self, row: Row, offline_by: str | None = None) -> None:
+        policy = self.loaded.policy
+        if policy is None:
+            raise Refused("no refund policy is loaded")  # the adapter loads it for refunds
+        facts = self._facts(row)
+        history = (self.loaded.history.setdefault(facts.customer_key, [])
+                   if facts.customer_key else [])
+        own = PriorRefund(facts.requested_at, facts.amount)
+        waited = row["state"] == RefundState.AWAITING_INSPECTION.value
+        wait = None if offline_by or waited else awaiting_inspection(facts, policy)
+        if wait is not None:
+            history.append(own)  # a waiting request counts for the customer's next ones
+            self._wait(row, wait)
+            return
+        prior = _without(history, own) if waited else history
+        decision = decide_all(requests_of(facts), prior, policy, facts.requested_at)
+        verdict = verdict_of(decision, top_level(policy))
+        notes = [note for note in (mixed_note(facts, decision), self._risk_note(row)) if note]
+        if notes:
+            verdict = Verdict(verdict.state, verdict.outcome, verdict.level,
+                              (*verdict.reasons, *notes))
+        if offline_by:
+            refusal = offline_refusal(facts.amount, facts.channel,
+                                      self.loaded.offline_limits.get(row["store_id"]))
+            verdict = offline_verdict(verdict, refusal, offline_by, top_level(policy))
+        if not waited:
+            history.append(own)
+        before = refund_summary(row)
+        self._settle(row, verdict, offline_by)
+        row.update(decision_columns(decision))
+        self.changes.refund_rules.extend(
+            {"store_id": row["store_id"], "refund_id": row["refund_id"], "rule_id": rule}
+            for rule in indexed_rules(decision))
+        self._audit_decision(row, before, decision.as_record(), verdict, offline_by)
+
+    def _wait(self, row: Row, reason: str) -> None:
+        """Park the refund until its return's inspection reaches the hub."""
+        before = refund_summary(row)
+        self._settle(row, waiting_verdict(reason), None)
+        self.changes.audit.append(AuditDraft(
+            AUTO_ACTOR, AUTO_ROLE, "refund.awaiting_inspection", "refund",
+            entity_id(row["store_id"], row["refund_id"]), before, refund_summary(row), reason))
+
+    def _settle(self, row: Row, verdict: Verdict, offline_by: str | None) -> None:
+        state = transition(RefundState(row["state"]), ACTION_FOR_OUTCOME[verdict.outcome])
+        by = (f"store:{offline_by}" if offline_by and state is RefundState.APPROVED
+              else AUTO_ACTOR)
+        row.update(state=state.value, outcome=verdict.outcome.value,
+                   approval_level=verdict.level, reasons=list(verdict.reasons),
+                   decided_by=by if verdict.final else None,
+                   decided_at=self.now if verdict.final else None, updated_at=self.now)
+
+    def _audit_decision(self, row: Row, before: Any, record: Any, verdict: Verdict,
+                        offline_by: str | None) -> None:
+        flagged = offline_by and verdict.outcome is RefundOutcome.MANUAL_REVIEW
+        self.changes.audit.append(AuditDraft(
+            AUTO_ACTOR, AUTO_ROLE, "refund.offline_over_limit" if flagged else "refund.decided",
+            "refund", entity_id(row["store_id"], row["refund_id"]), before,
+            jsonable({**refund_summary(row), "decision": record}), "; ".join(verdict.reasons)))
+
+    # -- commands -----------------------------------------------------------------------------
+
+    def _command_applied(self, event: Envelope) -> None:
+        body = cast(CommandApplied, event.body)
+        row = self.changes.commands_applied.get(body.command_id) or self.loaded.commands.get(
+            body.command_id)
+        if row is None:
+            raise Refused(f"command.applied for unknown command {body.command_id!r}")
+        if (row["store_id"], row["node_id"]) != (event.store_id, event.node_id):
+            raise Refused(f"command {body.command_id!r} was not sent to this node")
+        if row["applied_at"] is not None:
+            return  # reported again after a resend: already recorded
+        before = jsonable({"applied_at": None, "result": None})
+        row.update(applied_at=event.occurred_at, result=body.result, detail=body.detail)
+        self.changes.commands_applied[body.command_id] = row
+        self._audit(event, "command.applied", "command", body.command_id, before,
+                    jsonable({"applied_at": row["applied_at"], "result": body.result,
+                              "kind": row["kind"], "detail": body.detail}))
+
+
+def _without(history: list[PriorRefund], own: PriorRefund) -> list[PriorRefund]:
+    """``history`` less one entry equal to ``own`` (a re-decided refund is not its own prior)."""
+    out = list(history)
+    if own in out:
+        out.remove(own)
+    return out
+
+
+HANDLERS: dict[str, Callable[[Projector, Envelope], None]] = {
+    "return.received": Projector._received,
+    "inspection.recorded": Projector._inspected,
+    "disposition.recorded": Projector._disposed,
+    "refund.requested": Projector._refund_requested,
+    "command.applied": Projector._command_applied,
+}

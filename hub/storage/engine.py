@@ -1,0 +1,216 @@
+"""Engines and transactions for SQLite and PostgreSQL.
+
+Rules:
+- ``make_engine`` is the only place an engine is built; SQLite gets WAL, the configured
+  ``synchronous`` level, foreign keys and a busy timeout on every connection;
+- every write goes through ``writing``: one transaction that first takes the audit chain's tip
+  (``SELECT ... FOR UPDATE`` on PostgreSQL; ``BEGIN IMMEDIATE`` on SQLite), so writers are
+  serialised, audit entries chain without forks, and no two writers can deadlock;
+- reads go through ``reading`` (a plain transaction; WAL readers never block the writer);
+- ``hold`` opens one writing transaction that outlives the calls made inside it (the API's
+  idempotency keys: the write and its key with its answer commit together); while a ``Held``
+  transaction is ``joined`` in the current context, ``writing`` on its engine becomes a savepoint
+  inside it and ``reading`` reads through it (so a request reads its own writes);
+- SQLAlchemy errors are translated to ``StorageError`` here, at the boundary.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from hub.audit import log as audit_log
+from hub.audit.chain import AuditDraft
+from hub.errors import HubError, StorageError
+from protocol import utc_now
+
+log = logging.getLogger(__name__)
+
+_WRITE = "acorn_write"
+
+
+def make_engine(url: str, sqlite_synchronous: str = "FULL") -> Engine:
+    """An engine for ``url`` with the hub's connection settings."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    _sqlite_events(engine, sqlite_synchronous)
+    return engine
+
+
+def _sqlite_events(engine: Engine, synchronous: str) -> None:
+    if synchronous not in {"FULL", "NORMAL"}:
+        raise ValueError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (see _on_begin)
+        cursor = dbapi_conn.cursor()
+        for pragma in ("journal_mode=WAL", f"synchronous={synchronous}", "foreign_keys=ON",
+                       "busy_timeout=30000"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
+        # writes could fail with SQLITE_BUSY instead of waiting its turn.
+        immediate = conn.get_execution_options().get(_WRITE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def is_sqlite(engine: Engine | Connection) -> bool:
+    """True for the embedded SQLite backend."""
+    return engine.dialect.name == "sqlite"
+
+
+@dataclass
+class Tx:
+    """An open writing transaction: its connection, its clock and its audit entries."""
+
+    conn: Connection
+    now: datetime
+    drafts: list[AuditDraft] = field(default_factory=list)
+
+    def audit(self, draft: AuditDraft) -> None:
+        """Record an audit entry; it is chained and written when the transaction commits."""
+        self.drafts.append(draft)
+
+
+@dataclass
+class Held:
+    """A writing transaction held open across calls (see ``hold``); end it with ``finish``."""
+
+    engine: Engine
+    conn: Connection
+
+    def finish(self, commit: bool) -> None:
+        """Commit (or roll back) everything done inside, and give the connection back."""
+        try:
+            if commit:
+                self.conn.commit()
+            else:
+                self.conn.rollback()
+        except SQLAlchemyError as err:
+            raise storage_error(err) from err
+        finally:
+            self.conn.close()
+
+
+_HELD: ContextVar[Held | None] = ContextVar("acorn_hub_held_tx", default=None)
+
+
+def hold(engine: Engine) -> Held:
+    """Begin a writing transaction that stays open until ``finish`` (the audit tip locked)."""
+    try:
+        conn = engine.connect()
+        try:
+            conn.execution_options(**{_WRITE: True})
+            conn.begin()
+            audit_log.lock_tip(conn)
+        except BaseException:
+            conn.close()
+            raise
+    except SQLAlchemyError as err:
+        raise storage_error(err) from err
+    return Held(engine, conn)
+
+
+@contextmanager
+def joined(held: Held) -> Iterator[None]:
+    """Make ``writing``/``reading`` on ``held``'s engine run inside it, in this context."""
+    token = _HELD.set(held)
+    try:
+        yield
+    finally:
+        _HELD.reset(token)
+
+
+def _held_for(engine: Engine) -> Held | None:
+    held = _HELD.get()
+    return held if held is not None and held.engine is engine else None
+
+
+@contextmanager
+def writing(engine: Engine, now: datetime | None = None) -> Iterator[Tx]:
+    """One serialised write transaction; audit entries are chained in before the commit."""
+    held = _held_for(engine)
+    if held is not None:
+        with _savepoint(held.conn, now) as tx:
+            yield tx
+        return
+    try:
+        with engine.connect() as conn:
+            conn.execution_options(**{_WRITE: True})
+            with conn.begin(), _audited(conn, now) as tx:
+                yield tx
+    except HubError:
+        raise
+    except SQLAlchemyError as err:
+        raise storage_error(err) from err
+
+
+@contextmanager
+def _savepoint(conn: Connection, now: datetime | None) -> Iterator[Tx]:
+    # A write inside a held transaction: undone alone if it fails, committed with the rest.
+    try:
+        with conn.begin_nested(), _audited(conn, now) as tx:
+            yield tx
+    except HubError:
+        raise
+    except SQLAlchemyError as err:
+        raise storage_error(err) from err
+
+
+@contextmanager
+def _audited(conn: Connection, now: datetime | None) -> Iterator[Tx]:
+    # One audited unit of work: the audit tip locked first (it serialises writers), the
+    # transaction's drafts appended to the chain last.
+    tip = audit_log.lock_tip(conn)
+    tx = Tx(conn, now or utc_now())
+    yield tx
+    if tx.drafts:
+        audit_log.append(conn, tip, tx.now, tx.drafts)
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A read-only transaction."""
+    held = _held_for(engine)
+    if held is not None:
+        yield held.conn
+        return
+    try:
+        with engine.connect() as conn, conn.begin():
+            yield conn
+    except HubError:
+        raise
+    except SQLAlchemyError as err:
+        raise storage_error(err) from err
+
+
+def storage_error(err: SQLAlchemyError) -> StorageError:
+    """A readable StorageError for a SQLAlchemy error."""
+    detail = str(err.orig if isinstance(err, DBAPIError) else err).strip().splitlines()
+    return StorageError(f"database error: {detail[0] if detail else type(err).__name__}")
+
+
+def is_transient(err: BaseException) -> bool:
+    """True when retrying later may help (connection lost, database locked, server gone)."""
+    cause = err.__cause__ if isinstance(err, StorageError) else err
+    return isinstance(cause, DBAPIError) and (
+        cause.connection_invalidated or type(cause).__name__ in {"OperationalError",
+                                                                  "InterfaceError"})

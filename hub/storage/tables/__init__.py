@@ -1,0 +1,12 @@
+"""Every table of the hub, one module per context, all on one ``metadata``.
+
+Rules: table definitions only (SQLAlchemy Core), no queries; importing this package registers
+every table, so ``metadata`` describes the whole schema that the migrations create.
+"""
+
+from __future__ import annotations
+
+from hub.storage.tables import access, amazon, core, idempotency, risk
+from hub.storage.tables.core import metadata
+
+__all__ = ["access", "amazon", "core", "idempotency", "metadata", "risk"]

@@ -1,0 +1,365 @@
+"""One batch of classified messages -> one transaction.
+
+Rules:
+- an event is new unless its (store, node, seq) is already stored: at or below the node's
+  contiguous seq, already held beyond a gap, or earlier in the same batch (duplicates are
+  skipped but still acked);
+- a repeat of an APPLIED seq is a duplicate only if its message id is the held one; the same seq
+  under another id means the node's database was reset or cloned (or the event is an intruder's),
+  and that event is dead-lettered whole (acked, so the node moves on, but never silently dropped);
+- a repeat of a seq held but not yet applied under another id is a claim: the node is asked which
+  one it wrote (``hub.sync.ingest.claims``) and its stream waits at that seq until it answers;
+- new events are stored in ``inbox``; events are applied to the projections strictly in seq
+  order and only up to the contiguous seq; events beyond a gap wait in ``inbox`` until the gap
+  fills AND the node sends them again (gaps are logged and counted; see ``hub.sync.ingest.claims``);
+- an ``Unprocessable`` event (it names its node and seq but cannot be decoded, or storing it
+  failed) takes its seq: it is recorded in ``unprocessable_events`` and dead-lettered, and the
+  node's contiguous seq moves past it exactly as past an applied event, so a poisoned event never
+  stalls its node; a repeat of it is a duplicate (no new dead letter); an event that later
+  claims a seq held as unprocessable is dead-lettered whole, never silently dropped;
+- node status messages update presence; rejected messages and events the projections refuse are
+  written to ``dead_letters`` (payloads capped, ``hub.sync.ingest.dead``);
+- the result says what to acknowledge: the retained ``ack`` per node that sent events.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, select, update
+
+from hub.returns.projection import Problem, Projector
+from hub.storage.engine import Tx
+from hub.storage.tables.core import dead_letters, inbox, nodes, stores, unprocessable_events
+from hub.storage.upsert import insert_ignore
+from hub.sync.ingest import claims, state
+from hub.sync.ingest.classify import Classified, NodeEvent, Rejected, StatusUpdate, Unprocessable
+from hub.sync.ingest.dead import dead_letter_row
+from protocol import Ack, Envelope, TopicKind, encode, node_topic
+
+log = logging.getLogger(__name__)
+
+Key = tuple[str, str]
+
+
+@dataclass
+class Cursor:
+    """A node's position in its event stream, and its presence."""
+
+    store_id: str
+    node_id: str
+    contiguous: int = 0
+    highest: int = 0
+    online: bool = False
+    status: Any = None
+    status_at: datetime | None = None
+    had_gap: bool = False
+
+    def ack(self) -> Ack:
+        """What the hub tells the node it holds."""
+        gap = self.contiguous if self.highest > self.contiguous else None
+        return Ack(up_to_seq=self.contiguous, gap_after=gap)
+
+
+@dataclass
+class BatchResult:
+    """What one committed batch did, and what to tell the nodes."""
+
+    acks: dict[Key, Ack] = field(default_factory=dict)
+    came_online: list[Key] = field(default_factory=list)
+    stored: int = 0
+    duplicates: int = 0
+    applied: int = 0
+    new_gaps: int = 0
+    commands: int = 0
+    dead: list[str] = field(default_factory=list)
+    unprocessable: int = 0
+
+
+def store_batch(tx: Tx, items: Sequence[Classified]) -> BatchResult:
+    """Store, dedup, apply and dead-letter one batch inside ``tx``."""
+    conn, result = tx.conn, BatchResult()
+    events = [i for i in items if isinstance(i, NodeEvent)]
+    statuses = [i for i in items if isinstance(i, StatusUpdate)]
+    broken = [i for i in items if isinstance(i, Unprocessable)]
+    keys = [e.key for e in events] + [b.key for b in broken] + [s.key for s in statuses]
+    cursors = _cursors(conn, keys, tx.now)
+    fresh, repeats = _fresh(conn, cursors, events)
+    taken, broken_repeats, bad_copies = _take(conn, cursors, broken, fresh)
+    done, beyond = _split_repeats(conn, cursors, repeats)
+    reused = _reused(conn, done, fresh) if done else []
+    _insert_inbox(conn, fresh, tx.now)
+    result.dead = _record_unprocessable(conn, taken, tx.now)
+    result.unprocessable = len(taken)
+    step = claims.settle(tx, cursors, fresh, beyond, events)
+    for key, seq in [(t.key, t.seq) for t in taken] + _skipped_ahead(conn, cursors):
+        step.carried[key].setdefault(seq, None)
+    result.duplicates = len(repeats) - len(reused) - step.claimants + broken_repeats
+    ready, result.new_gaps = _advance(cursors, step.carried, step.blocked)
+    projector = Projector(state.load(tx, ready), tx.now)
+    for envelope in ready:
+        projector.apply(envelope)
+    state.flush(tx, projector.changes)
+    result.came_online = _apply_statuses(cursors, statuses)
+    _save_cursors(conn, cursors.values(), tx.now)
+    rejected = [i for i in items if isinstance(i, Rejected)] + reused + bad_copies + step.dead
+    result.dead += _dead_letters(conn, rejected, projector.changes.problems, tx.now)
+    result.acks = {k: cursors[k].ack() for k in [e.key for e in events] + [b.key for b in broken]}
+    result.stored, result.applied = len(fresh), len(ready)
+    result.commands = len(projector.changes.commands) + step.commands
+    return result
+
+
+def _cursors(conn: Connection, keys: Iterable[Key], now: datetime) -> dict[Key, Cursor]:
+    wanted = list(dict.fromkeys(keys))
+    if not wanted:
+        return {}
+    rows = conn.execute(select(nodes).where(nodes.c.store_id.in_(sorted({s for s, _ in
+                                                                          wanted}))))
+    found = {(r.store_id, r.node_id): r for r in rows}
+    missing = [k for k in wanted if k not in found]
+    if missing:
+        conn.execute(insert_ignore(conn, stores, ["store_id"]),
+                     [{"store_id": s, "created_at": now} for s in dict.fromkeys(s for s, _ in
+                                                                                missing)])
+        conn.execute(insert_ignore(conn, nodes, ["store_id", "node_id"]), [
+            {"store_id": s, "node_id": n, "contiguous_seq": 0, "highest_seq": 0,
+             "command_seq": 0, "online": False, "created_at": now} for s, n in missing])
+    return {k: _cursor(k, found.get(k)) for k in wanted}
+
+
+def _cursor(key: Key, row: Any) -> Cursor:
+    if row is None:
+        return Cursor(*key)
+    return Cursor(key[0], key[1], int(row.contiguous_seq), int(row.highest_seq), bool(row.online),
+                  row.status, row.status_at, had_gap=row.highest_seq > row.contiguous_seq)
+
+
+def _fresh(conn: Connection, cursors: Mapping[Key, Cursor],
+           events: Sequence[NodeEvent]) -> tuple[list[NodeEvent], list[NodeEvent]]:
+    """Split events into new ones and repeats of a seq the hub already holds."""
+    fresh: list[NodeEvent] = []
+    repeats: list[NodeEvent] = []
+    maybe: dict[Key, list[NodeEvent]] = defaultdict(list)
+    seen: set[tuple[Key, int]] = set()
+    for event in events:
+        cursor, seq = cursors[event.key], event.envelope.seq
+        if seq <= cursor.contiguous or (event.key, seq) in seen:
+            repeats.append(event)
+            continue
+        seen.add((event.key, seq))
+        (maybe[event.key] if seq <= cursor.highest else fresh).append(event)
+    for key, candidates in maybe.items():
+        held = _held_seqs(conn, key, [e.envelope.seq for e in candidates])
+        fresh.extend(e for e in candidates if e.envelope.seq not in held)
+        repeats.extend(e for e in candidates if e.envelope.seq in held)
+    return fresh, repeats
+
+
+def _split_repeats(conn: Connection, cursors: Mapping[Key, Cursor], repeats: Sequence[NodeEvent]
+                   ) -> tuple[list[NodeEvent], list[NodeEvent]]:
+    """Repeats of a seq that is settled (applied, or recorded unprocessable) and repeats of a seq
+    held beyond the contiguous one (for the claim rules)."""
+    done: list[NodeEvent] = []
+    beyond: list[NodeEvent] = []
+    for event in repeats:
+        (done if event.envelope.seq <= cursors[event.key].contiguous else beyond).append(event)
+    by_key: dict[Key, list[int]] = defaultdict(list)
+    for event in beyond:
+        by_key[event.key].append(event.envelope.seq)
+    skipped = {(key, seq) for key, seqs in by_key.items()
+               for seq in _unprocessable_seqs(conn, key, sorted(set(seqs)))}
+    done += [e for e in beyond if (e.key, e.envelope.seq) in skipped]
+    return done, [e for e in beyond if (e.key, e.envelope.seq) not in skipped]
+
+
+def _skipped_ahead(conn: Connection, cursors: Mapping[Key, Cursor]) -> list[tuple[Key, int]]:
+    """Seqs recorded unprocessable beyond a node's contiguous seq: the stream passes them when it
+    reaches them (only nodes with a gap can have any)."""
+    found: list[tuple[Key, int]] = []
+    for key, cursor in cursors.items():
+        if cursor.highest > cursor.contiguous:
+            rows = conn.execute(select(unprocessable_events.c.seq).where(
+                unprocessable_events.c.store_id == key[0],
+                unprocessable_events.c.node_id == key[1],
+                unprocessable_events.c.seq > cursor.contiguous))
+            found.extend((key, int(r.seq)) for r in rows)
+    return found
+
+
+def _reused(conn: Connection, repeats: Sequence[NodeEvent],
+            fresh: Sequence[NodeEvent]) -> list[Rejected]:
+    """Repeats whose message id differs from the held one: a seq used twice by one node.
+
+    That happens only when a node's database was reset or cloned. Treating them as duplicates
+    would silently drop real returns, so they are dead-lettered with their whole payload.
+    """
+    by_key: dict[Key, list[NodeEvent]] = defaultdict(list)
+    for event in repeats:
+        by_key[event.key].append(event)
+    in_batch = {(e.key, e.envelope.seq): e.envelope.id for e in fresh}
+    reused: list[Rejected] = []
+    for key, events in by_key.items():
+        rows = conn.execute(select(inbox.c.seq, inbox.c.message_id).where(
+            inbox.c.store_id == key[0], inbox.c.node_id == key[1],
+            inbox.c.seq.in_(sorted({e.envelope.seq for e in events}))))
+        held = {int(r.seq): r.message_id for r in rows}
+        skipped = _unprocessable_seqs(conn, key, sorted({e.envelope.seq for e in events}))
+        for event in events:
+            seq = event.envelope.seq
+            known = held.get(seq, in_batch.get((key, seq)))
+            if seq in skipped and known is None and skipped[seq] != event.envelope.id:
+                reused.append(Rejected(
+                    node_topic(key[0], key[1], TopicKind.EVENTS), f"{key[0]}/{key[1]}",
+                    f"seq {seq} of {key[0]}/{key[1]} was recorded unprocessable and skipped; "
+                    "this later copy is kept here for the operator to apply by hand",
+                    "seq", encode(event.envelope)))
+            elif known is not None and known != event.envelope.id:
+                reused.append(Rejected(
+                    node_topic(key[0], key[1], TopicKind.EVENTS), f"{key[0]}/{key[1]}",
+                    f"seq {seq} of {key[0]}/{key[1]} was already used by message {known}; "
+                    "the node's database was reset or cloned - re-enrol it under a new node id",
+                    "seq", encode(event.envelope)))
+    return reused
+
+
+def _unprocessable_seqs(conn: Connection, key: Key, seqs: list[int]) -> dict[int, str | None]:
+    rows = conn.execute(select(unprocessable_events.c.seq, unprocessable_events.c.message_id)
+                        .where(unprocessable_events.c.store_id == key[0],
+                               unprocessable_events.c.node_id == key[1],
+                               unprocessable_events.c.seq.in_(seqs)))
+    return {int(r.seq): r.message_id for r in rows}
+
+
+def _held_seqs(conn: Connection, key: Key, seqs: list[int]) -> set[int]:
+    """Which of ``seqs`` the hub holds for this node: stored, or recorded unprocessable."""
+    held: set[int] = set()
+    for table in (inbox, unprocessable_events):
+        rows = conn.execute(select(table.c.seq).where(
+            table.c.store_id == key[0], table.c.node_id == key[1], table.c.seq.in_(seqs)))
+        held.update(int(r.seq) for r in rows)
+    return held
+
+
+def _take(conn: Connection, cursors: Mapping[Key, Cursor], broken: Sequence[Unprocessable],
+          fresh: Sequence[NodeEvent]) -> tuple[list[Unprocessable], int, list[Rejected]]:
+    """Unprocessable events whose seq is free (they take it); how many are resends of one
+    already recorded (duplicates); and bad copies of a seq the hub holds otherwise (dead)."""
+    claimed = {(e.key, e.envelope.seq) for e in fresh}
+    taken: list[Unprocessable] = []
+    repeats = 0
+    bad_copies: list[Rejected] = []
+    for item in broken:
+        cursor = cursors[item.key]
+        held = (item.seq <= cursor.contiguous or (item.key, item.seq) in claimed
+                or (item.seq <= cursor.highest and _held_seqs(conn, item.key, [item.seq])))
+        if not held:
+            claimed.add((item.key, item.seq))
+            taken.append(item)
+            continue
+        recorded = {t.seq: t.message_id for t in taken if t.key == item.key}
+        recorded |= _unprocessable_seqs(conn, item.key, [item.seq])
+        if item.seq in recorded and recorded[item.seq] == item.message_id:
+            repeats += 1  # the node resending the same unprocessable event
+            continue
+        sender = f"{item.store_id}/{item.node_id}"
+        bad_copies.append(Rejected(
+            node_topic(item.store_id, item.node_id, TopicKind.EVENTS), sender,
+            f"an unprocessable message claims seq {item.seq} of {sender}, which the hub already "
+            f"holds: {item.reason}", item.field, item.payload))
+    return taken, repeats, bad_copies
+
+
+def _record_unprocessable(conn: Connection, taken: Sequence[Unprocessable],
+                          now: datetime) -> list[str]:
+    reasons = []
+    for item in taken:
+        sender = f"{item.store_id}/{item.node_id}"
+        reason = (f"event seq {item.seq} of {sender} is unprocessable and was skipped (the "
+                  f"node's later events apply): {item.reason}")
+        row = dead_letter_row(now, node_topic(item.store_id, item.node_id, TopicKind.EVENTS),
+                              sender, reason, item.field, item.payload)
+        dead_id = conn.execute(dead_letters.insert().values(row)).inserted_primary_key
+        conn.execute(unprocessable_events.insert().values(
+            store_id=item.store_id, node_id=item.node_id, seq=item.seq,
+            message_id=item.message_id, received_at=now, reason=row["reason"],
+            dead_letter_id=dead_id[0] if dead_id else None))
+        reasons.append(reason)
+    return reasons
+
+
+def _insert_inbox(conn: Connection, fresh: Sequence[NodeEvent], now: datetime) -> None:
+    if fresh:
+        conn.execute(insert_ignore(conn, inbox, ["store_id", "node_id", "seq"]), [
+            {"store_id": e.store_id, "node_id": e.node_id, "seq": e.envelope.seq,
+             "message_id": e.envelope.id, "kind": e.envelope.kind,
+             "body": e.envelope.body.model_dump(mode="json", exclude={"kind"}),
+             "occurred_at": e.envelope.occurred_at, "received_at": now} for e in fresh])
+
+
+def _advance(cursors: Mapping[Key, Cursor], carried: Mapping[Key, Mapping[int, Envelope | None]],
+             blocked: Mapping[Key, int]) -> tuple[list[Envelope], int]:
+    """Move each node's contiguous seq over what this batch carries; return the events to apply.
+
+    The walk stops at a contested seq (``blocked``); a ``None`` in ``carried`` is a seq passed
+    without an event to apply (recorded unprocessable, or settled as a gap by the claim rules).
+    """
+    ready: list[Envelope] = []
+    new_gaps = 0
+    for key, held in carried.items():
+        cursor = cursors[key]
+        if held:
+            cursor.highest = max(cursor.highest, *held)
+        stop = blocked.get(key)
+        while cursor.contiguous + 1 in held and (stop is None or cursor.contiguous + 1 < stop):
+            cursor.contiguous += 1
+            envelope = held[cursor.contiguous]
+            if envelope is not None:
+                ready.append(envelope)
+        if cursor.highest > cursor.contiguous:
+            new_gaps += 0 if cursor.had_gap else 1
+            log.warning("gap in %s/%s: stored up to %d, holding up to %d, waiting for %d",
+                        key[0], key[1], cursor.contiguous, cursor.highest, cursor.contiguous + 1)
+    return ready, new_gaps
+
+
+def _apply_statuses(cursors: Mapping[Key, Cursor], statuses: Sequence[StatusUpdate]) -> list[Key]:
+    came_online: list[Key] = []
+    for update_ in statuses:
+        cursor = cursors[update_.key]
+        was_online, cursor.online = cursor.online, update_.status.state == "online"
+        cursor.status = update_.status.model_dump(mode="json", exclude={"kind"})
+        cursor.status_at = update_.envelope.sent_at or update_.envelope.occurred_at
+        if cursor.online and not was_online:
+            came_online.append(update_.key)
+    return came_online
+
+
+def _save_cursors(conn: Connection, cursors: Iterable[Cursor], now: datetime) -> None:
+    rows = [{"k_store": c.store_id, "k_node": c.node_id, "v_contiguous": c.contiguous,
+             "v_highest": c.highest, "v_online": c.online, "v_status": c.status,
+             "v_status_at": c.status_at, "v_seen": now} for c in cursors]
+    if rows:
+        conn.execute(update(nodes).where(nodes.c.store_id == bindparam("k_store"),
+                                         nodes.c.node_id == bindparam("k_node")).values(
+            contiguous_seq=bindparam("v_contiguous"), highest_seq=bindparam("v_highest"),
+            online=bindparam("v_online"), status=bindparam("v_status"),
+            status_at=bindparam("v_status_at"), last_seen_at=bindparam("v_seen")), rows)
+
+
+def _dead_letters(conn: Connection, rejected: Sequence[Rejected], problems: Sequence[Problem],
+                  now: datetime) -> list[str]:
+    rows: list[dict[str, Any]] = [
+        dead_letter_row(now, r.topic, r.sender, r.reason, r.field, r.payload) for r in rejected]
+    rows += [dead_letter_row(now, node_topic(p.event.store_id, p.event.node_id, TopicKind.EVENTS),
+                             f"{p.event.store_id}/{p.event.node_id}",
+                             f"event seq {p.event.seq} stored but not applied: {p.reason}", None,
+                             encode(p.event)) for p in problems]
+    if rows:
+        conn.execute(dead_letters.insert(), rows)
+    return [row["reason"] for row in rows]

@@ -1,0 +1,230 @@
+"""Load the rows a batch of events touches, and write a Projector's changes back in bulk.
+
+A handful of statements per batch whatever its size: one SELECT per table touched, one
+executemany per kind of change. A batch that decides refunds (refund requests, and inspections
+of returns whose refunds wait for them) also loads the active policy (seeding the default one on
+first use), the returns' lines (totals, categories, opened), the customers' earlier refunds, the
+stores' offline limits, the risk flags on the orders and customers and, for Amazon sales, their
+orders as the Amazon sync stored them (an order id held by two accounts with different facts is
+left out).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table, bindparam, select, update
+
+from hub.amazon.order_facts import load_order_facts
+from hub.policy import PriorRefund
+from hub.policy import store as policy_store
+from hub.refunds.decisions import (
+    AMAZON_CHANNELS,
+    ItemFacts,
+    customer_key_of,
+    lines_facts,
+    order_facts_for,
+)
+from hub.refunds.states import RefundState
+from hub.returns.projection import Changes, Loaded
+from hub.risk.flags import active_risk
+from hub.storage.engine import Tx
+from hub.storage.money import money_of
+from hub.storage.tables.access import refund_rules
+from hub.storage.tables.core import (
+    commands,
+    dispositions,
+    inspections,
+    refunds,
+    return_items,
+    returns,
+    stores,
+)
+from hub.sync import commands as outbox
+from protocol import Channel, Envelope, Money, RefundRequested, ReturnReceived
+
+CHUNK = 500
+RETURN_MUTABLE = ("state", "grade", "inspected_at", "disposition", "disposed_at", "updated_at")
+REFUND_MUTABLE = ("state", "outcome", "approval_level", "reasons", "decided_by", "decided_at",
+                  "policy_version", "decision", "base_amount", "base_currency", "updated_at")
+Key = tuple[str, str]
+
+
+def load(tx: Tx, events: Sequence[Envelope]) -> Loaded:
+    """Current rows of what ``events`` mention, and what deciding their refunds needs."""
+    conn = tx.conn
+    return_keys = {(e.store_id, getattr(e.body, "return_id")) for e in events  # noqa: B009
+                   if hasattr(e.body, "return_id")}
+    refund_keys = {(e.store_id, getattr(e.body, "refund_id")) for e in events  # noqa: B009
+                   if e.kind == "refund.requested"}
+    command_ids = {getattr(e.body, "command_id") for e in events  # noqa: B009
+                   if e.kind == "command.applied"}
+    inspected = {(e.store_id, getattr(e.body, "return_id")) for e in events  # noqa: B009
+                 if e.kind == "inspection.recorded"}
+    loaded = Loaded(
+        returns=_by_key(conn, returns, "return_id", return_keys),
+        refunds=_by_key(conn, refunds, "refund_id", refund_keys),
+        commands={r["command_id"]: r for r in _rows(conn, commands, "command_id", command_ids)})
+    waiting = _waiting(conn, inspected)
+    loaded.refunds.update(waiting)
+    asks = [e for e in events if isinstance(e.body, RefundRequested)]
+    if asks or waiting:
+        _load_for_decisions(tx, loaded, _deciding(loaded, asks, events, list(waiting.values())))
+    return loaded
+
+
+def _waiting(conn: Connection, inspected: set[Key]) -> dict[Key, dict[str, Any]]:
+    """Stored refunds that wait for the inspection of one of these returns."""
+    if not inspected:
+        return {}
+    rows = _rows(conn, refunds, "return_id", {r for _, r in inspected})
+    return {(r["store_id"], r["refund_id"]): r for r in rows
+            if (r["store_id"], r["return_id"]) in inspected
+            and r["state"] == RefundState.AWAITING_INSPECTION.value}
+
+
+def _deciding(loaded: Loaded, asks: Sequence[Envelope], events: Sequence[Envelope],
+              waiting: Sequence[dict[str, Any]]) -> list[tuple[Key, Channel, str | None]]:
+    """(return key, channel, order id) of every refund this batch may decide."""
+    fresh = {(e.store_id, e.body.return_id): e.body.order_id for e in events
+             if isinstance(e.body, ReturnReceived)}
+    out = []
+    for e in asks:
+        body = e.body
+        assert isinstance(body, RefundRequested)
+        key = (e.store_id, body.return_id)
+        order_id = (body.order_id or loaded.returns.get(key, {}).get("order_id")
+                    or fresh.get(key))
+        out.append((key, body.channel, order_id))
+    for row in waiting:
+        key = (row["store_id"], row["return_id"])
+        out.append((key, Channel(row["channel"]),
+                    row["order_id"] or loaded.returns.get(key, {}).get("order_id")))
+    return out
+
+
+def _load_for_decisions(tx: Tx, loaded: Loaded,
+                        deciding: list[tuple[Key, Channel, str | None]]) -> None:
+    conn = tx.conn
+    loaded.policy = policy_store.active_for_write(tx).compiled
+    keys = {key for key, _, _ in deciding}
+    loaded.paid, loaded.items = _lines(conn, {k for k in keys if k in loaded.returns})
+    loaded.orders = load_order_facts(conn, {order_id for _, channel, order_id in deciding
+                                            if order_id and channel in AMAZON_CHANNELS})
+    customers = {k for _, channel, order_id in deciding for k in (  # the buyer, else the order
+        customer_key_of(order_id, order_facts_for(channel, order_id, None, loaded.orders)),
+        customer_key_of(order_id)) if k}
+    customers |= {r["customer_key"] for r in loaded.refunds.values() if r["customer_key"]}
+    loaded.history = _history(conn, customers)
+    loaded.offline_limits = _offline_limits(conn, {store for (store, _), _, _ in deciding})
+    loaded.risk = active_risk(conn, {order_id for _, _, order_id in deciding if order_id},
+                              customers)
+
+
+def _lines(conn: Connection, keys: set[Key]) -> tuple[dict[Key, Money | None],
+                                                      dict[Key, tuple[ItemFacts, ...]]]:
+    """Item totals of stored returns (None when their lines mix currencies), and their lines as
+    the policy sees them."""
+    lines: dict[Key, list[Any]] = {k: [] for k in keys}
+    for row in _rows(conn, return_items, "return_id", {r for _, r in keys}):
+        key = (row["store_id"], row["return_id"])
+        if key in lines:
+            lines[key].append(row)
+    facts = {key: lines_facts(sorted(rows, key=lambda r: r["line_no"]))
+             for key, rows in lines.items()}
+    return ({key: paid for key, (paid, _) in facts.items()},
+            {key: items for key, (_, items) in facts.items()})
+
+
+def _history(conn: Connection, customers: set[str]) -> dict[str, list[PriorRefund]]:
+    """Earlier refunds (not rejected) of these customers, oldest first."""
+    history: dict[str, list[PriorRefund]] = {c: [] for c in customers}
+    for start in range(0, len(customers), CHUNK):
+        chunk = sorted(customers)[start:start + CHUNK]
+        rows = conn.execute(select(refunds.c.customer_key, refunds.c.requested_at,
+                                   refunds.c.amount, refunds.c.currency)
+                            .where(refunds.c.customer_key.in_(chunk),
+                                   refunds.c.state != "rejected")
+                            .order_by(refunds.c.requested_at))
+        for r in rows:
+            history[r.customer_key].append(PriorRefund(r.requested_at,
+                                                       money_of(r.amount, r.currency)))
+    return history
+
+
+def _offline_limits(conn: Connection, store_ids: set[str]) -> dict[str, Money | None]:
+    rows = conn.execute(select(stores.c.store_id, stores.c.offline_limit,
+                               stores.c.offline_currency)
+                        .where(stores.c.store_id.in_(sorted(store_ids))))
+    return {r.store_id: money_of(r.offline_limit, r.offline_currency)
+            if r.offline_limit is not None and r.offline_currency else None for r in rows}
+
+
+def _by_key(conn: Connection, table: Table, id_column: str,
+            keys: set[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+    rows = _rows(conn, table, id_column, {local for _, local in keys})
+    return {k: r for r in rows if (k := (r["store_id"], r[id_column])) in keys}
+
+
+def _rows(conn: Connection, table: Table, column: str, values: Iterable[str]) -> list[
+        dict[str, Any]]:
+    wanted = sorted(values)
+    out: list[dict[str, Any]] = []
+    for start in range(0, len(wanted), CHUNK):
+        chunk = wanted[start:start + CHUNK]
+        result = conn.execute(select(table).where(table.c[column].in_(chunk)))
+        out.extend(dict(row._mapping) for row in result)
+    return out
+
+
+def flush(tx: Tx, changes: Changes) -> None:
+    """Write every change of a batch; audit drafts go to the transaction's chain."""
+    conn = tx.conn
+    _insert(conn, returns, list(changes.returns_new.values()))
+    _insert(conn, return_items, changes.items)
+    _update_returns(conn, list(changes.returns_changed.values()))
+    _insert(conn, inspections, changes.inspections)
+    _insert(conn, dispositions, changes.dispositions)
+    _insert(conn, refunds, list(changes.refunds_new.values()))
+    _update_refunds(conn, list(changes.refunds_changed.values()))
+    _insert(conn, refund_rules, changes.refund_rules)
+    _update_commands(conn, list(changes.commands_applied.values()))
+    outbox.queue(conn, changes.commands, tx.now)
+    for draft in changes.audit:
+        tx.audit(draft)
+
+
+def _insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(table.insert(), rows)
+
+
+def _update_returns(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    _update_by_key(conn, returns, "return_id", RETURN_MUTABLE, rows)
+
+
+def _update_refunds(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    _update_by_key(conn, refunds, "refund_id", REFUND_MUTABLE, rows)
+
+
+def _update_by_key(conn: Connection, table: Table, id_column: str, columns: Sequence[str],
+                   rows: list[dict[str, Any]]) -> None:
+    """One executemany: set ``columns`` of each row found by (store_id, ``id_column``)."""
+    if not rows:
+        return
+    stmt = update(table).where(
+        table.c.store_id == bindparam("k_store"), table.c[id_column] == bindparam("k_id")
+    ).values({name: bindparam(f"v_{name}") for name in columns})
+    conn.execute(stmt, [{"k_store": r["store_id"], "k_id": r[id_column],
+                         **{f"v_{name}": r[name] for name in columns}} for r in rows])
+
+
+def _update_commands(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    stmt = update(commands).where(commands.c.command_id == bindparam("k_id")).values(
+        applied_at=bindparam("v_applied_at"), result=bindparam("v_result"),
+        detail=bindparam("v_detail"))
+    conn.execute(stmt, [{"k_id": r["command_id"], "v_applied_at": r["applied_at"],
+                         "v_result": r["result"], "v_detail": r["detail"]} for r in rows])

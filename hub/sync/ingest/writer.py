@@ -1,0 +1,290 @@
+"""The ingest writer: one thread that turns queued messages into committed batches, then acks.
+
+Rules:
+- a batch is cut at ``ingest_batch_size`` messages, at ``ingest_batch_ms`` after its first
+  message, or as soon as the queue stays empty for a moment (a burst has ended: waiting longer
+  only adds latency, and the broker will not send more until we ack);
+- one transaction per batch; only after COMMIT are the messages PUBACKed (in arrival order) and
+  the retained per-node ``ack`` published;
+- a batch that fails because the database is unavailable is kept and retried with backoff, never
+  acked, never dropped; a batch that fails for another reason is retried message by message, so
+  one poisonous message is isolated instead of stalling everyone;
+- a single message that still cannot be stored becomes ``Unprocessable`` when it names its node
+  and seq: it takes its seq, so the node's stream moves on (``batch``), and is dead-lettered;
+  anything else is dead-lettered (payload capped) and acked;
+- every exception is caught per batch, counted (``acorn_hub_ingest_errors``) and the thread
+  keeps running; if the thread dies all the same, its batch is queued again (once),
+  ``ensure_running`` (called by the runtime's supervisor) restarts it, and ``state`` says so for
+  ``/api/health``;
+- ``stop`` drains what is queued (commit + ack), then returns; whatever arrives later is not
+  acked and the broker redelivers it to the next session.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
+
+from sqlalchemy import Engine
+
+from hub.errors import HubError, StorageError
+from hub.metrics import HubMetrics
+from hub.storage.engine import is_transient, writing
+from hub.storage.tables.core import dead_letters
+from hub.sync.ingest.batch import BatchResult, Key, store_batch
+from hub.sync.ingest.classify import Incoming, NodeEvent, Unprocessable, classify
+from hub.sync.ingest.dead import dead_letter_row
+from protocol import Ack, TopicKind, encode, make_envelope, node_topic, parse_topic
+
+log = logging.getLogger(__name__)
+
+IDLE_GAP_S = 0.002  # a burst has ended when nothing arrives for this long
+
+
+class Link(Protocol):
+    """What the writer needs from the MQTT connection."""
+
+    def ack(self, mid: int, qos: int, generation: int) -> None:
+        """PUBACK a message."""
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> bool:
+        """Publish a message."""
+
+
+class IngestWriter:
+    """Owns the message queue and the thread that commits and acks batches."""
+
+    def __init__(self, engine: Engine, link: Link, metrics: HubMetrics, batch_size: int = 500,
+                 batch_ms: int = 20,
+                 on_batch: Callable[[BatchResult], None] = lambda _result: None) -> None:
+        self._engine = engine
+        self._link = link
+        self._metrics = metrics
+        self._batch_size = batch_size
+        self._batch_s = batch_ms / 1000
+        self._on_batch = on_batch
+        self._queue: queue.SimpleQueue[Incoming] = queue.SimpleQueue()
+        self._stopping = threading.Event()
+        self._budget = 0  # after stop: how many queued messages are still ours to finish
+        self._started = False
+        self.errors = 0  # exceptions caught (the thread went on)
+        self.restarts = 0  # times the thread died and was started again
+        self.last_error: str | None = None
+        self._inflight: list[Incoming] = []  # the batch being processed, for a restart
+        self._requeued: set[tuple[int, int]] = set()  # (generation, mid) put back once already
+        self._thread = self._new_thread()
+
+    def _new_thread(self) -> threading.Thread:
+        return threading.Thread(target=self._main, name="hub-ingest-writer", daemon=True)
+
+    @property
+    def running(self) -> bool:
+        """True while the writer thread is alive."""
+        return self._thread.is_alive()
+
+    def state(self) -> dict[str, object]:
+        """For health: running, restarts, errors caught, the last error."""
+        return {"running": self.running, "restarts": self.restarts, "errors": self.errors,
+                "last_error": self.last_error}
+
+    def ensure_running(self) -> bool:
+        """Start the thread again if it died (not while stopping); True when it did."""
+        if not self._started or self._stopping.is_set() or self._thread.is_alive():
+            return False
+        log.critical("the ingest thread is not running (%s); starting it again", self.last_error)
+        self.restarts += 1
+        self._metrics.ingest_restarts.inc()
+        self._thread = self._new_thread()
+        self._thread.start()
+        return True
+
+    def submit(self, message: Incoming) -> None:
+        """Hand over one message (called on the network thread; never blocks)."""
+        self._queue.put(message)
+
+    def start(self) -> None:
+        """Start the writer thread."""
+        self._started = True
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Commit and ack what is queued now (not what keeps arriving), then end the thread."""
+        self._budget = self._queue.qsize()
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _main(self) -> None:
+        try:
+            self._run()
+        except BaseException as err:  # recorded for health; the thread ends here either way
+            self.last_error = f"the ingest thread died: {err!r}"
+            log.critical(self.last_error, exc_info=True)
+            self._put_back()
+
+    def _put_back(self) -> None:
+        """Queue the dying thread's batch again for the restarted one; a message that was in
+        flight at two deaths is left unacked instead (the broker redelivers it next session)."""
+        for message in self._inflight:
+            key = (message.generation, message.mid)
+            if key not in self._requeued:
+                self._requeued.add(key)
+                self._queue.put(message)
+        self._inflight = []
+
+    def _run(self) -> None:
+        while True:
+            stopping = self._stopping.is_set()
+            if stopping and self._budget <= 0:
+                return
+            batch = self._collect(min(self._batch_size, self._budget) if stopping else
+                                  self._batch_size)
+            if batch:
+                self._inflight = batch
+                try:
+                    self._process_with_retry(batch)
+                except Exception as err:  # counted; the thread must go on
+                    self._caught(err, batch)
+                self._inflight = []
+                self._budget -= len(batch) if stopping else 0
+            elif stopping:
+                return
+
+    def _caught(self, err: Exception, batch: Sequence[Incoming]) -> None:
+        """Last resort: the batch is not acked (the broker redelivers it to the next session)."""
+        self.errors += 1
+        self.last_error = f"ingest batch of {len(batch)} failed: {err!r}"
+        self._metrics.ingest_errors.inc()
+        log.exception("ingest batch of %d failed and is left unacked; ingest goes on", len(batch))
+
+    def _collect(self, limit: int) -> list[Incoming]:
+        try:
+            first = self._queue.get(timeout=0.05)
+        except queue.Empty:
+            return []
+        batch = [first]
+        deadline = time.monotonic() + self._batch_s
+        while len(batch) < limit:
+            wait = min(deadline - time.monotonic(), IDLE_GAP_S)
+            try:
+                batch.append(self._queue.get_nowait() if wait <= 0 else
+                             self._queue.get(timeout=wait))
+            except queue.Empty:
+                break
+        return batch
+
+    def _process_with_retry(self, batch: list[Incoming]) -> None:
+        pending, delay = list(batch), 0.1
+        while pending:
+            try:
+                self._process(pending)
+                return
+            except HubError as err:
+                self._metrics.batch_failures.inc()
+                log.error("ingest batch of %d not stored (%s); retrying in %.1fs", len(pending),
+                          err, delay)
+            if self._stopping.wait(delay):
+                return  # shutting down: unacked messages are redelivered to the next session
+            delay = min(delay * 2, 5.0)
+
+    def _process(self, pending: list[Incoming]) -> None:
+        """Commit ``pending`` (removing what is done); isolate a message that cannot be stored."""
+        try:
+            self._commit(pending)
+            pending.clear()
+            return
+        except HubError as err:
+            if _transient(err):
+                raise
+            if len(pending) == 1:
+                self._unprocessable(pending[0], err)
+                pending.clear()
+                return
+            log.exception("ingest batch of %d failed; retrying one by one", len(pending))
+        while pending:
+            self._process(pending[:1])
+            pending.pop(0)
+
+    def _commit(self, batch: Sequence[Incoming]) -> None:
+        started = time.monotonic()
+        try:
+            classified = [classify(m.topic, m.payload) for m in batch]
+            with writing(self._engine) as tx:
+                result = store_batch(tx, classified)
+        except HubError:
+            raise
+        except Exception as err:  # a bug, or a value the DB refuses: isolated
+            raise HubError(f"ingest failed: {err!r}") from err
+        self._done(batch, result, started)
+
+    def _done(self, batch: Sequence[Incoming], result: BatchResult, started: float) -> None:
+        for message in batch:
+            self._link.ack(message.mid, message.qos, message.generation)
+        self._publish_acks(result.acks)
+        self._count(batch, result, time.monotonic() - started)
+        self._on_batch(result)
+
+    def _unprocessable(self, message: Incoming, err: HubError) -> None:
+        """One message that cannot be stored: take its seq if it names one, else dead-letter it."""
+        started = time.monotonic()
+        log.error("message on %s could not be stored: %s", message.topic, err)
+        classified = classify(message.topic, message.payload)
+        reason = f"the hub could not store or apply it: {err}"
+        if isinstance(classified, NodeEvent):
+            env = classified.envelope
+            classified = Unprocessable(classified.store_id, classified.node_id, env.seq, env.id,
+                                       reason, None, message.payload)
+        if isinstance(classified, Unprocessable) and classified.reason == reason:
+            try:
+                with writing(self._engine) as tx:
+                    result = store_batch(tx, [classified])
+                self._done([message], result, started)
+                return
+            except HubError as again:
+                if _transient(again):
+                    raise
+                log.error("could not record %s as unprocessable either: %s", message.topic, again)
+            except Exception:  # fall back to a plain dead letter below
+                log.exception("could not record %s as unprocessable", message.topic)
+        with writing(self._engine) as tx:
+            tx.conn.execute(dead_letters.insert(), [dead_letter_row(
+                tx.now, message.topic, _sender(message.topic), reason, None, message.payload)])
+        self._link.ack(message.mid, message.qos, message.generation)
+        self._metrics.dead_letters.inc()
+
+    def _publish_acks(self, acks: Mapping[Key, Ack]) -> None:
+        for (store_id, node_id), ack in acks.items():
+            envelope = make_envelope(store_id, node_id, 0, ack)
+            self._link.publish(node_topic(store_id, node_id, TopicKind.ACKS), encode(envelope),
+                               qos=1, retain=True)
+
+    def _count(self, batch: Sequence[Incoming], result: BatchResult, seconds: float) -> None:
+        m = self._metrics
+        for message in batch:
+            m.messages.labels(topic_kind=message.topic.rsplit("/", 1)[-1][:20]).inc()
+        m.events_stored.inc(result.stored)
+        m.events_applied.inc(result.applied)
+        m.duplicates.inc(result.duplicates)
+        m.gaps.inc(result.new_gaps)
+        m.dead_letters.inc(len(result.dead))
+        m.unprocessable.inc(result.unprocessable)
+        m.batch_size.observe(len(batch))
+        m.batch_seconds.observe(seconds)
+        for reason in result.dead:
+            log.warning("dead letter: %s", reason)
+
+
+def _transient(err: HubError) -> bool:
+    return isinstance(err, StorageError) and is_transient(err)
+
+
+def _sender(topic: str) -> str | None:
+    try:
+        parsed = parse_topic(topic)
+    except ValueError:
+        return None
+    return f"{parsed.store_id}/{parsed.node_id}" if parsed.node_id else parsed.store_id

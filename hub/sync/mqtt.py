@@ -1,0 +1,152 @@
+"""The hub's one MQTT connection (paho 2.x): persistent session, manual acks, reconnects.
+
+Rules:
+- fixed client id (the broker binds the hub's user to it), MQTT 5 with ``clean_start=False`` and
+  a session that never expires: the broker keeps our subscriptions and queues messages while we
+  are away;
+- a node must never leave a retained message on its events topic (a retained poison would come
+  back to every fresh hub session), and the broker cannot refuse the retain flag per topic. So
+  events are subscribed with retain-as-published (we see the flag a node set) and no-local (we do
+  not hear our own clearing publish): a retained event is cleared at once with an empty retained
+  publish, counted in ``acorn_hub_retained_events_cleared`` and logged; the message itself is
+  still handed to ingest like any other;
+- ``manual_ack=True``: a message is PUBACKed only when ``ack`` is called, after the commit;
+- each (re)connection has a generation; an ack for a message of an older connection is dropped
+  (the broker redelivers that message and the dedup absorbs it);
+- publishing while disconnected returns False instead of queueing in paho's memory.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from hub.metrics import HubMetrics
+from hub.settings import Settings
+from hub.sync.ingest.classify import Incoming
+from protocol import TopicKind, subscription, utc_now
+
+log = logging.getLogger(__name__)
+
+SUBSCRIPTIONS = [
+    (subscription(TopicKind.EVENTS), SubscribeOptions(qos=1, noLocal=True, retainAsPublished=True)),
+    (subscription(TopicKind.STATUS), SubscribeOptions(qos=1)),
+]
+SESSION_NEVER_EXPIRES = 0xFFFFFFFF
+
+
+def _connect_properties() -> Properties:
+    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    props.SessionExpiryInterval = SESSION_NEVER_EXPIRES
+    return props
+
+
+class HubLink:
+    """Owns the paho client; everything else goes through its four methods."""
+
+    def __init__(self, settings: Settings, metrics: HubMetrics,
+                 on_message: Callable[[Incoming], None],
+                 on_connected: Callable[[], None] = lambda: None) -> None:
+        self._settings = settings
+        self._metrics = metrics
+        self._deliver = on_message
+        self._on_connected = on_connected
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._connected = False
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=settings.mqtt_client_id,
+                                   protocol=mqtt.MQTTv5, manual_ack=True)
+        self._client.username_pw_set(settings.mqtt_username,
+                                     settings.mqtt_password.get_secret_value())
+        self._client.reconnect_delay_set(min_delay=1, max_delay=5)
+        self._client.max_queued_messages_set(0)
+        self._client.on_connect = self._handle_connect
+        self._client.on_disconnect = self._handle_disconnect
+        self._client.on_message = self._handle_message
+
+    @property
+    def connected(self) -> bool:
+        """True while the broker session is up."""
+        return self._connected
+
+    def start(self) -> None:
+        """Connect in the background (retrying until the broker answers)."""
+        self._client.connect_async(self._settings.mqtt_host, self._settings.mqtt_port,
+                                   keepalive=self._settings.mqtt_keepalive, clean_start=False,
+                                   properties=_connect_properties())
+        self._client.loop_start()
+
+    def stop(self) -> None:
+        """Disconnect cleanly (the broker keeps our session) and stop the network thread."""
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._set_connected(False)
+
+    def ack(self, mid: int, qos: int, generation: int) -> None:
+        """PUBACK one message, if it arrived on the current connection."""
+        with self._lock:
+            if generation != self._generation or not self._connected:
+                return
+        self._client.ack(mid, qos)
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> bool:
+        """Publish if connected; False when the message could not be handed to the broker."""
+        if not self._connected:
+            return False
+        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        return info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def _handle_connect(self, client: mqtt.Client, _userdata: Any, flags: Any, reason: Any,
+                        _props: Any) -> None:
+        if reason.is_failure:
+            log.error("broker refused the hub's connection: %s (the hub's broker user %s may log "
+                      "in only as the client id it was bound to; this hub uses %s: run "
+                      "`acorn-hub devices add-hub` with the same MQTT_CLIENT_ID)", reason,
+                      self._settings.mqtt_username, self._settings.mqtt_client_id)
+            return
+        with self._lock:
+            self._generation += 1
+        self._set_connected(True)
+        log.info("connected to the broker at %s:%d (session present: %s)",
+                 self._settings.mqtt_host, self._settings.mqtt_port, flags.session_present)
+        client.subscribe(SUBSCRIPTIONS)
+        self._on_connected()
+
+    def _handle_disconnect(self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any,
+                           _props: Any) -> None:
+        if self._connected:
+            log.warning("disconnected from the broker: %s", reason)
+        self._set_connected(False)
+
+    def _handle_message(self, client: mqtt.Client, _userdata: Any,
+                        message: mqtt.MQTTMessage) -> None:
+        if message.retain and message.topic.endswith("/events"):
+            self._clear_retained(client, message)
+        self._deliver(Incoming(message.topic, bytes(message.payload), message.mid, message.qos,
+                               self._generation, utc_now()))
+
+    def _clear_retained(self, client: mqtt.Client, message: mqtt.MQTTMessage) -> None:
+        """Remove a retained event a node left, so it cannot come back to a fresh session."""
+        if not message.payload:
+            return  # already the empty "clear" itself
+        client.publish(message.topic, b"", qos=1, retain=True)
+        self._metrics.retained_events_cleared.inc()
+        log.warning("cleared a retained message a node left on %s (%d bytes); nodes must not "
+                    "retain events", message.topic, len(message.payload))
+
+    def _set_connected(self, value: bool) -> None:
+        self._connected = value
+        self._metrics.mqtt_connected.set(1 if value else 0)
+
+    @property
+    def generation(self) -> int:
+        """The current connection's generation."""
+        return self._generation

@@ -1,0 +1,100 @@
+"""The hub's background side: the MQTT link, the ingest writer and the command publisher.
+
+Started and stopped by the app's lifespan (so ``acorn-hub serve`` runs API and MQTT in one
+process, and SIGTERM stops them together). Stopping order matters: the writer drains and acks
+what it holds while the connection is still up, then the publisher stops, then the link
+disconnects (the broker keeps the session and redelivers whatever was not acked).
+
+Rules:
+- the ingest thread is supervised: every ``ingest_supervise_seconds`` a small thread checks it
+  and starts it again if it died; ``ingest_state`` (shown by ``/api/health``) says whether it
+  runs, how often it was restarted and why it last failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from sqlalchemy import Engine
+
+from hub.metrics import HubMetrics
+from hub.settings import Settings
+from hub.sync.config_push import StoreConfigSync
+from hub.sync.ingest.batch import BatchResult
+from hub.sync.ingest.classify import Incoming
+from hub.sync.ingest.writer import IngestWriter
+from hub.sync.mqtt import HubLink
+from hub.sync.publisher import CommandPublisher
+
+log = logging.getLogger(__name__)
+
+
+class HubRuntime:
+    """Link + writer + publisher, wired together."""
+
+    def __init__(self, settings: Settings, engine: Engine, metrics: HubMetrics) -> None:
+        self.settings = settings
+        self.link = HubLink(settings, metrics, on_message=self._on_message,
+                            on_connected=self._on_connected)
+        self.writer = IngestWriter(engine, self.link, metrics,
+                                   settings.ingest_batch_size, settings.ingest_batch_ms,
+                                   on_batch=self._on_batch)
+        self.publisher = CommandPublisher(engine, self.link, metrics,
+                                          settings.command_resend_seconds,
+                                          settings.command_poll_seconds)
+        self.config_sync = StoreConfigSync(engine, self.link, settings.config_publish_seconds)
+        self._started = False
+        self._stop_supervising = threading.Event()
+        self._supervisor = threading.Thread(target=self._supervise, name="hub-ingest-supervisor",
+                                            daemon=True)
+
+    def ingest_state(self) -> dict[str, object]:
+        """Is the ingest thread running; restarts, errors caught, the last error."""
+        return self.writer.state()
+
+    def _supervise(self) -> None:
+        while not self._stop_supervising.wait(self.settings.ingest_supervise_seconds):
+            try:
+                self.writer.ensure_running()
+            except Exception:  # the supervisor itself must not die: try again next round
+                log.exception("could not restart the ingest thread")
+
+    def start(self) -> None:
+        """Start writer and publisher, then connect."""
+        self.writer.start()
+        self._supervisor.start()
+        self.publisher.start()
+        self.config_sync.start()
+        self.link.start()
+        self._started = True
+        log.info("MQTT ingest started for %s:%d as %s", self.settings.mqtt_host,
+                 self.settings.mqtt_port, self.settings.mqtt_username)
+
+    def stop(self) -> None:
+        """Drain and ack, stop publishing, disconnect."""
+        if not self._started:
+            return
+        self._stop_supervising.set()
+        self._supervisor.join(5)
+        self.writer.stop()
+        self.publisher.stop()
+        self.config_sync.stop()
+        self.link.stop()
+        self._started = False
+        log.info("MQTT ingest stopped")
+
+    def wake_publisher(self) -> None:
+        """Publish newly queued commands now."""
+        self.publisher.wake()
+
+    def _on_message(self, message: Incoming) -> None:
+        self.writer.submit(message)
+
+    def _on_connected(self) -> None:
+        self.publisher.wake()
+        self.config_sync.wake(republish=True)  # the broker may have lost retained configs
+
+    def _on_batch(self, result: BatchResult) -> None:
+        if result.commands or result.came_online:
+            self.publisher.wake(result.came_online)

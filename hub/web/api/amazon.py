@@ -1,0 +1,55 @@
+"""``GET /api/amazon/accounts``: the seller accounts, their status and last error, never secrets."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from hub.access.permissions import require_unscoped
+from hub.amazon.accounts import list_accounts
+from hub.amazon.secrets import SecretSource
+from hub.amazon.settings import load_amazon_settings
+from hub.storage.engine import reading
+from hub.web.api.deps import Hub, Viewer
+from hub.web.api.models import ErrorOut
+
+router = APIRouter(prefix="/api/amazon", tags=["amazon"])
+ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": ErrorOut} for status in (401, 403)}
+
+
+class AmazonAccountOut(BaseModel):
+    """A seller account as the API shows it."""
+
+    name: str
+    seller_id: str
+    region: str
+    marketplaces: list[str]
+    endpoint: str | None
+    status: str
+    last_error: str | None
+    last_error_at: datetime | None
+    last_ok_at: datetime | None
+    credentials_configured: bool
+
+
+@router.get("/accounts", response_model=list[AmazonAccountOut], responses=ERRORS)
+def get_accounts(hub: Hub, who: Viewer) -> list[AmazonAccountOut]:
+    """Seller accounts: region, marketplaces, ok/error with Amazon's last message.
+
+    ``credentials_configured`` says whether the secrets can be found; the secrets themselves are
+    never stored in the database nor returned. The accounts serve every store: a caller with a
+    scope gets 403.
+    """
+    require_unscoped(who, "the seller accounts")
+    secrets = SecretSource(secrets_file=load_amazon_settings().secrets_file)
+    with reading(hub.engine) as conn:
+        accounts = list_accounts(conn)
+    return [
+        AmazonAccountOut(
+            **a.public(), credentials_configured=secrets.configured(a.name, a.seller_id)
+        )
+        for a in accounts
+    ]

@@ -1,0 +1,239 @@
+"""Request and response bodies of the people, policy, desk and audit routes (what /docs shows)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic.json_schema import SkipJsonSchema
+
+from hub.access.permissions import Role
+from hub.web.api.models import MoneyOut, Out, Reason, RefundOut, ReturnDetailOut
+from protocol import Money
+from protocol.timeutil import UtcDatetime
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Place = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+Secret = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+
+
+class In(BaseModel):
+    """Base of request bodies: unknown fields are refused, naming them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoginIn(In):
+    """Credentials for a desk session."""
+
+    username: Name
+    password: Secret
+
+
+class SessionOut(BaseModel):
+    """The signed-in user and the CSRF token their browser must send with changes."""
+
+    username: str
+    display_name: str
+    role: Role
+    region: str | None
+    city: str | None
+    store_id: str | None
+    csrf: str
+    expires_at: UtcDatetime
+
+
+class UserIn(In):
+    """A new user."""
+
+    username: Name
+    display_name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
+    ]
+    password: Secret
+    role: Role
+    region: Place | None = None
+    city: Place | None = None
+    store: Name | None = None
+    bulk_limit: Decimal | None = Field(None, ge=0, allow_inf_nan=False)
+
+
+class UserPatch(In):
+    """Changes to a user; only the fields sent change. ``region``, ``city``, ``store`` and
+    ``bulk_limit`` may be sent as null (clear them); the other fields may be left out, not
+    nulled (422)."""
+
+    display_name: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+        | SkipJsonSchema[None]
+    ) = None
+    role: Role | SkipJsonSchema[None] = None
+    region: Place | None = None
+    city: Place | None = None
+    store: Name | None = None
+    bulk_limit: Decimal | None = Field(None, ge=0, allow_inf_nan=False)
+    active: bool | SkipJsonSchema[None] = None
+    password: Secret | SkipJsonSchema[None] = None
+
+    @field_validator("display_name", "role", "active", "password")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # None is only the "not sent" default; a null sent on purpose has no meaning here
+        if value is None:
+            raise ValueError("may not be null: leave the field out to keep its value")
+        return value
+
+
+class UserOut(Out):
+    """A user (never the password hash)."""
+
+    username: str
+    display_name: str
+    role: Role
+    region: str | None
+    city: str | None
+    store_id: str | None
+    active: bool
+    bulk_limit: Decimal | None
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+
+
+class StoreIn(In):
+    """Store attributes; only the fields sent change (``offline_limit: null`` removes it)."""
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    region: Place | None = None
+    city: Place | None = None
+    offline_limit: Money | None = None
+
+
+class PinIn(In):
+    """A staff PIN (4-8 digits) and the staff member's store role."""
+
+    pin: Annotated[str, StringConstraints(pattern=r"^[0-9]{4,8}$")]
+    role: Literal["store_staff", "store_manager"] = "store_staff"
+
+
+class PolicyOut(BaseModel):
+    """A stored policy version."""
+
+    version: int
+    name: str
+    sha256: str
+    published_by: str
+    published_at: UtcDatetime
+    yaml: str
+
+
+class PolicyVersionOut(Out):
+    """One line of the policy's history."""
+
+    version: int
+    name: str
+    sha256: str
+    published_by: str
+    published_at: UtcDatetime
+    reason: str | None
+
+
+class SimulateIn(In):
+    """A draft policy to try over the refunds of the last ``days`` days."""
+
+    yaml: Annotated[str, StringConstraints(min_length=1, max_length=200_000)]
+    days: int = Field(30, ge=1, le=365)
+    examples: int = Field(3, ge=0, le=10)
+
+
+class RefundKey(In):
+    """One refund of a bulk selection."""
+
+    store_id: Name
+    refund_id: Name
+
+
+class BulkIn(In):
+    """Refunds to approve together, and the total the approver saw (base currency)."""
+
+    refunds: list[RefundKey] = Field(min_length=1, max_length=200)
+    expected_total: Money
+    reason: Reason | None = None
+
+
+class RequestIn(In):
+    """A refund request for a return; the amount defaults to the return's items total."""
+
+    amount: Money | None = None
+
+
+class QueueItemOut(Out):
+    """A refund in the approval queue."""
+
+    store_id: str
+    refund_id: str
+    return_id: str
+    amount: MoneyOut
+    base_amount: MoneyOut | None
+    channel: str
+    marketplace_id: str | None
+    approval_level: int | None
+    manual_review: bool
+    reasons: list[str]
+    requested_by: str | None
+    requested_at: UtcDatetime
+    age_hours: float
+    ageing: Literal["ok", "due", "late"]
+    policy_version: int | None
+
+
+class QueuePage(BaseModel):
+    """One page of the queue, with what the filters can take."""
+
+    items: list[QueueItemOut]
+    total: int
+    limit: int
+    offset: int
+    target_hours: float
+
+
+class StoryOut(BaseModel):
+    """Everything about one refund."""
+
+    refund: RefundOut
+    decision: dict[str, Any] | None
+    return_: ReturnDetailOut = Field(alias="return")
+    store: dict[str, Any]
+    customer_history: list[RefundOut]
+    audit: list[dict[str, Any]]
+    ageing: Literal["ok", "due", "late"]
+    age_hours: float
+    can_decide: bool
+    why_not: str | None
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class AuditEntryOut(BaseModel):
+    """One audit entry (personal data masked unless asked for by an admin)."""
+
+    seq: int
+    at: str
+    actor: str
+    role: str
+    action: str
+    entity: str
+    entity_id: str
+    reason: str | None
+    before: Any
+    after: Any
+    hash: str
+
+
+class AuditPage(BaseModel):
+    """A page of the audit trail."""
+
+    items: list[AuditEntryOut]
+    total: int
+    limit: int
+    offset: int

@@ -1,0 +1,172 @@
+"""Amazon's static sandbox, driven by the official model files found in `models_dir`.
+
+Each operation's responses may carry `x-amzn-api-sandbox: {"static": [{"request":
+{"parameters": {name: {"value": v}}}, "response": body}]}`. Like Amazon's static sandbox
+("pattern matching ... when the specified parameters are present"), a request matches an
+example when every parameter the example names is present with that value; other parameters are
+ignored. When several match, the one naming the most parameters wins (then the first in the
+model). No match: 400 `InvalidInput` "Could not match input arguments".
+
+Values compare as the model types them: arrays as lists of strings (comma-separated or
+repeated in the query), scalars as their query text (`true`/`false` for booleans), the body as
+parsed JSON. The answer is the example's status code and body verbatim; an example without a
+`response` (or a 204) answers an empty body.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from starlette.datastructures import Headers, QueryParams
+
+from spapi_sim.params import values
+
+HTTP_METHODS = ("get", "put", "post", "delete", "patch")
+_NO_MATCH = object()
+
+
+class SandboxModelError(ValueError):
+    """A file in `models_dir` is not a readable Swagger model."""
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """One static example: the parameters it needs and the answer it gives."""
+
+    status: int
+    parameters: dict[str, Any]
+    has_response: bool
+    response: Any
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxOperation:
+    """An operation of a model with its path pattern, parameter kinds and examples."""
+
+    model: str
+    operation_id: str
+    method: str
+    path: str
+    pattern: re.Pattern[str]
+    path_names: tuple[str, ...]
+    parameters: dict[str, tuple[str, str]]
+    examples: tuple[Example, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxRequest:
+    """What a request carries, before it is read against one operation."""
+
+    path_values: dict[str, str]
+    query: QueryParams
+    headers: Headers
+    body: bytes
+
+
+def _pattern(path: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
+    names = tuple(re.findall(r"\{([^}]+)\}", path))
+    regex = re.sub(r"\\\{[^}]+\\\}", "([^/]+)", re.escape(path))
+    return re.compile(f"^{regex}$"), names
+
+
+def _examples(operation: dict[str, Any]) -> tuple[Example, ...]:
+    found = []
+    for code, response in operation.get("responses", {}).items():
+        for example in response.get("x-amzn-api-sandbox", {}).get("static", []):
+            found.append(Example(int(code), example.get("request", {}).get("parameters", {}),
+                                 "response" in example, example.get("response")))
+    return tuple(found)
+
+
+def _operations(model: str, document: dict[str, Any]) -> list[SandboxOperation]:
+    found = []
+    for path, item in document.get("paths", {}).items():
+        shared = item.get("parameters", [])
+        for method in HTTP_METHODS:
+            operation = item.get(method)
+            if operation is None:
+                continue
+            parameters = {p["name"]: (p["in"], p.get("type", "object"))
+                          for p in [*shared, *operation.get("parameters", [])]}
+            pattern, names = _pattern(path)
+            found.append(SandboxOperation(model, operation.get("operationId", ""),
+                                          method.upper(), path, pattern, names, parameters,
+                                          _examples(operation)))
+    return found
+
+
+class Sandbox:
+    """The static sandbox of every model in a folder."""
+
+    def __init__(self, operations: list[SandboxOperation]) -> None:
+        # Literal segments win over parameters: fewer path parameters first.
+        self.operations = sorted(operations, key=lambda op: len(op.path_names))
+
+    def route(self, method: str, path: str) -> tuple[SandboxOperation, dict[str, str]] | None:
+        """The operation serving `method path`, with its path parameter values."""
+        for operation in self.operations:
+            matched = operation.pattern.match(path)
+            if operation.method == method and matched:
+                return operation, dict(zip(operation.path_names, matched.groups(), strict=True))
+        return None
+
+    def answer(self, operation: SandboxOperation, request: SandboxRequest) -> Example | None:
+        """The example the request matches best, or None."""
+        matching = [example for example in operation.examples
+                    if all(_value(operation, name, request) == _expected(operation, name, spec)
+                           for name, spec in example.parameters.items())]
+        # max() keeps the first of equals, so model order breaks ties.
+        return max(matching, key=lambda example: len(example.parameters), default=None)
+
+
+def _expected(operation: SandboxOperation, name: str, spec: Any) -> Any:
+    value = spec.get("value") if isinstance(spec, dict) else spec
+    location, kind = operation.parameters.get(name, ("query", "string"))
+    if location == "body":
+        return value
+    if kind == "array":
+        return [_text(v) for v in value] if isinstance(value, list) else [_text(value)]
+    return _text(value)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _value(operation: SandboxOperation, name: str, request: SandboxRequest) -> Any:
+    location, kind = operation.parameters.get(name, ("query", "string"))
+    if location == "path":
+        return request.path_values.get(name, _NO_MATCH)
+    if location == "header":
+        return request.headers.get(name, _NO_MATCH)
+    if location == "body":
+        try:
+            return json.loads(request.body, parse_float=Decimal) if request.body else _NO_MATCH
+        except ValueError:
+            return _NO_MATCH
+    if name not in request.query:
+        return _NO_MATCH
+    return values(request.query, name) if kind == "array" else request.query.get(name)
+
+
+def load_sandbox(models_dir: Path) -> Sandbox:
+    """The sandbox of every Swagger model (`*.json` with `paths`) in `models_dir`."""
+    if not models_dir.is_dir():
+        raise SandboxModelError(f"models directory {models_dir} does not exist")
+    operations: list[SandboxOperation] = []
+    for path in sorted(models_dir.glob("*.json")):
+        try:
+            # Decimal keeps example numbers exact, both for matching and for answering.
+            document = json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
+        except (OSError, ValueError) as err:
+            raise SandboxModelError(f"{path.name} is not readable JSON: {err}") from err
+        if isinstance(document, dict) and "paths" in document:
+            operations += _operations(path.stem, document)
+    return Sandbox(operations)
