@@ -72,10 +72,6 @@ def translate(err: BaseException) -> HubError | None:
     if isinstance(err, SQLAlchemyError):
         detail = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
         return StorageError(f"database error: {detail}")
-    from hub.fleet.dynsec import DynSecError
-
-    if isinstance(err, DynSecError):
-        return BrokerError(f"broker administration failed: {err}")
     if isinstance(err, OSError):
         return HubError(f"{type(err).__name__}: {err}")
     return None

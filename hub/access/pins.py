@@ -24,8 +24,8 @@ from sqlalchemy import Connection, Engine, select
 from hub.access.passwords import PIN_COST, hash_pin
 from hub.access.permissions import STORE_ROLES, Role
 from hub.access.users import Actor
-from hub.audit.chain import AuditDraft
 from hub.errors import InputError, NotFound
+from hub.storage.audit_chain import AuditDraft
 from hub.storage.engine import writing
 from hub.storage.money import money_json
 from hub.storage.tables.access import staff_pins

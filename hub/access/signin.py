@@ -28,10 +28,10 @@ from sqlalchemy import Connection, Engine, and_, or_, select
 from hub.access import throttle
 from hub.access.throttle import FRESH, Count, Kind, Limits
 from hub.access.users import Actor, check_login
-from hub.audit.chain import AuditDraft, jsonable
 from hub.errors import AuthError
 from hub.metrics import HubMetrics
 from hub.settings import Settings
+from hub.storage.audit_chain import AuditDraft, jsonable
 from hub.storage.engine import Tx, reading, writing
 from hub.storage.tables.access import login_failures
 from protocol import format_utc, utc_now

@@ -17,8 +17,8 @@ from sqlalchemy import Connection, Engine, select, update
 
 from hub.access.permissions import Principal, Role, Scope
 from hub.access.users import active_user, check_scope
-from hub.audit.chain import AuditDraft, jsonable
 from hub.errors import AuthError, Conflict, InputError, NotFound
+from hub.storage.audit_chain import AuditDraft, jsonable
 from hub.storage.engine import reading, writing
 from hub.storage.tables.core import api_tokens
 

@@ -26,8 +26,8 @@ from sqlalchemy import Connection, Engine, select, update
 
 from hub.access import passwords
 from hub.access.permissions import STORE_ROLES, Principal, Role, Scope
-from hub.audit.chain import AuditDraft, jsonable
 from hub.errors import AuthError, Conflict, InputError, NotFound
+from hub.storage.audit_chain import AuditDraft, jsonable
 from hub.storage.engine import Tx, reading, writing
 from hub.storage.tables.access import sessions, users
 

@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 from sqlalchemy import Connection, Engine, select, update
 
 from hub.amazon.marketplaces import REGIONS, Marketplace, Region, by_code
-from hub.audit.chain import AuditDraft, jsonable
 from hub.errors import Conflict, InputError, NotFound
+from hub.storage.audit_chain import AuditDraft, jsonable
 from hub.storage.engine import reading, writing
 from hub.storage.tables.amazon import amazon_accounts
 

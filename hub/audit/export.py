@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from hub.audit.chain import Json
+from hub.storage.audit_chain import Json
 from hub.storage.tables.core import audit_log
 from protocol import format_utc
 

@@ -22,8 +22,6 @@ from sqlalchemy import Engine
 from hub import __version__
 from hub.access.permissions import Scope
 from hub.access.tokens import cli_actor, create_token, list_tokens, parse_role, revoke_token
-from hub.audit import log as audit_log
-from hub.audit.chain import AuditDraft, jsonable, verify
 from hub.cli import amazon as amazon_cli
 from hub.cli import dead_letters as dead_letters_cli
 from hub.cli import risk as risk_cli
@@ -33,9 +31,10 @@ from hub.fleet.acl import node_username, parse_node_username
 from hub.fleet.dynsec import DynSecAdmin
 from hub.logs import configure_logging
 from hub.settings import Settings, load_settings
+from hub.storage import audit_log, outbox
+from hub.storage.audit_chain import AuditDraft, jsonable, verify
 from hub.storage.engine import make_engine, reading, writing
 from hub.storage.migrations import upgrade
-from hub.sync import commands as outbox
 from protocol import ExpectedReturn
 
 app = typer.Typer(help="ACORN hub: ingest, refund approvals, audit, fleet.",

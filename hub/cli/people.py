@@ -22,12 +22,12 @@ from hub.access import pins, signin, users
 from hub.access.permissions import Role, Scope
 from hub.access.tokens import cli_actor, parse_role
 from hub.access.users import Actor
-from hub.audit.chain import AuditDraft
 from hub.audit.export import day_start, entries, to_csv, to_jsonl
 from hub.errors import AuthError, InputError, NotFound
 from hub.fleet import stores
 from hub.policy import store as policy_store
 from hub.settings import load_settings
+from hub.storage.audit_chain import AuditDraft
 from hub.storage.engine import make_engine, reading, writing
 from hub.storage.migrations import upgrade
 

@@ -30,6 +30,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from hub.errors import BrokerError
 from hub.fleet.acl import (
     HUB_CLIENT_ID,
     HUB_ROLE,
@@ -47,8 +48,11 @@ CONTROL_TOPIC = "$CONTROL/dynamic-security/v1"
 RESPONSE_TOPIC = "$CONTROL/dynamic-security/v1/response"
 
 
-class DynSecError(RuntimeError):
+class DynSecError(BrokerError):
     """The broker refused a dynamic-security command, or did not answer."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"broker administration failed: {message}")
 
 
 class DynSecAdmin:

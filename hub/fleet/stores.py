@@ -21,8 +21,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from hub.access.permissions import Scope, StorePlace
 from hub.access.users import Actor
-from hub.audit.chain import AuditDraft, jsonable
 from hub.errors import InputError
+from hub.storage.audit_chain import AuditDraft, jsonable
 from hub.storage.engine import writing
 from hub.storage.money import money_of
 from hub.storage.tables.core import stores

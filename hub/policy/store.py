@@ -21,9 +21,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from hub.audit.chain import AuditDraft
 from hub.policy import CompiledPolicy, PolicyError, compile_policy, load_policy_yaml
 from hub.policy.loader import default_policy_text
+from hub.storage.audit_chain import AuditDraft
 from hub.storage.engine import Tx, reading, writing
 from hub.storage.tables.access import policies
 

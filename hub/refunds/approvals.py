@@ -29,16 +29,16 @@ from hub.access.permissions import (
     require_approval,
     require_not_own,
 )
-from hub.audit.chain import AuditDraft
 from hub.errors import Conflict, Forbidden, InputError
 from hub.fleet import stores
+from hub.refunds.projection import entity_id, refund_decided_body, refund_summary, to_asker
 from hub.refunds.states import OUTCOME_OF, RefundAction, RefundState, transition
-from hub.returns.projection import entity_id, refund_decided_body, refund_summary, to_asker
 from hub.returns.queries import find_one
+from hub.storage import outbox
+from hub.storage.audit_chain import AuditDraft
 from hub.storage.engine import Tx, writing
 from hub.storage.money import money_of
 from hub.storage.tables.core import refunds
-from hub.sync import commands as outbox
 from protocol import Money
 
 MUTABLE = (

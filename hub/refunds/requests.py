@@ -19,7 +19,7 @@ from sqlalchemy import Connection, select
 from hub.access.permissions import Action, Principal, require, require_in_scope
 from hub.errors import Conflict, InputError
 from hub.fleet import stores
-from hub.returns.projection import HUB_REFUND_PREFIX, Projector
+from hub.refunds.projection import HUB_REFUND_PREFIX, Projector
 from hub.returns.queries import find_one, refund_out
 from hub.storage.engine import writing
 from hub.storage.money import money_of

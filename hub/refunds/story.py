@@ -23,14 +23,14 @@ from hub.access.permissions import (
     require_in_scope,
     require_not_own,
 )
-from hub.audit import log as audit_log
-from hub.audit.chain import AuditEntry
 from hub.errors import Forbidden
 from hub.fleet import stores
 from hub.refunds.approvals import pending_of
+from hub.refunds.projection import entity_id
 from hub.refunds.queue import ageing
-from hub.returns.projection import entity_id
 from hub.returns.queries import find_one, refund_out, return_detail
+from hub.storage import audit_log
+from hub.storage.audit_chain import AuditEntry
 from hub.storage.money import money_json
 from hub.storage.tables.core import refunds
 from protocol import format_utc

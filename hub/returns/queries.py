@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Select, Table, false, func, literal, or_, sel
 from hub.access.permissions import Scope
 from hub.errors import Conflict, NotFound
 from hub.fleet.stores import in_scope
+from hub.storage import outbox
 from hub.storage.money import money_json
 from hub.storage.tables.core import (
     dead_letters,
@@ -24,7 +25,6 @@ from hub.storage.tables.core import (
     returns,
     stores,
 )
-from hub.sync import commands as outbox
 from protocol.topics import PREFIX as TOPIC_PREFIX
 
 Row = dict[str, Any]

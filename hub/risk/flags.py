@@ -26,8 +26,8 @@ from sqlalchemy import ColumnElement, Connection, Engine, and_, func, or_, selec
 
 from hub.access.permissions import HQ_APPROVERS, Principal
 from hub.access.users import Actor
-from hub.audit.chain import AuditDraft, jsonable
 from hub.errors import Conflict, Forbidden, InputError, NotFound
+from hub.storage.audit_chain import AuditDraft, jsonable
 from hub.storage.engine import Tx, writing
 from hub.storage.tables.risk import risk_flags
 from protocol.limits import MAX_NOTE_CHARS, clip

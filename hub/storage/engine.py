@@ -29,9 +29,9 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from hub.audit import log as audit_log
-from hub.audit.chain import AuditDraft
 from hub.errors import HubError, StorageError
+from hub.storage import audit_log
+from hub.storage.audit_chain import AuditDraft
 from protocol import utc_now
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,8 @@ from sqlalchemy import Engine
 
 from hub.errors import StorageError
 from hub.metrics import HubMetrics
+from hub.storage import outbox
 from hub.storage.engine import reading, writing
-from hub.sync import commands as outbox
 from hub.sync.mqtt import HubLink
 from protocol import TopicKind, encode, node_topic, utc_now
 

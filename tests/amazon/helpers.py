@@ -138,8 +138,8 @@ def mfn_refund(
 ) -> None:
     """A received Amazon MFN return and its refund request, as ingest and the policy leave them."""
     from hub.storage.engine import writing
+    from hub.storage.outbox import ensure_node
     from hub.storage.tables.core import refunds, return_items, returns
-    from hub.sync.commands import ensure_node
 
     return_id = f"RET-{refund_id}"
     with writing(engine) as tx:

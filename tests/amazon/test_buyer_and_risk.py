@@ -27,16 +27,16 @@ from hub.access.users import Actor
 from hub.amazon.buyer_key import buyer_key, customer_key
 from hub.amazon.buyer_secret import FILE_NAME, read_or_create, secret_for
 from hub.amazon.files.returns import parse_mfn_returns
-from hub.amazon.order_facts import load_order_facts
 from hub.amazon.settings import AmazonSettings
 from hub.amazon.sync.orders import FIELDS, order_row
 from hub.amazon.sync.store import hashed, upsert
 from hub.errors import ConfigError
+from hub.refunds.order_facts import load_order_facts
 from hub.risk.flags import active_risk, clear
 from hub.settings import Settings
 from hub.storage.engine import reading, writing
-from hub.storage.tables.amazon import amazon_cursors, amazon_orders, amazon_problems
 from hub.storage.tables import metadata
+from hub.storage.tables.amazon import amazon_cursors, amazon_orders, amazon_problems
 from hub.storage.tables.core import audit_log
 from hub.storage.tables.risk import risk_flags
 from spapi_sim.model import Order

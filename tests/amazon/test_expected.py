@@ -9,9 +9,9 @@ from sqlalchemy import Engine, select
 
 from hub.amazon.settings import AmazonSettings
 from hub.storage.engine import reading, writing
+from hub.storage.outbox import ensure_node
 from hub.storage.tables.amazon import amazon_returns
 from hub.storage.tables.core import commands
-from hub.sync.commands import ensure_node
 from tests.amazon.conftest import Sim
 from tests.amazon.helpers import add_accounts, sync
 

@@ -17,9 +17,9 @@ from sqlalchemy import Engine, func, select
 from hub.amazon.accounts import Account
 from hub.amazon.settings import AmazonSettings
 from hub.storage.engine import reading, writing
+from hub.storage.outbox import ensure_node
 from hub.storage.tables.amazon import amazon_orders
 from hub.storage.tables.core import commands
-from hub.sync.commands import ensure_node
 from tests.amazon.conftest import Sim
 from tests.amazon.helpers import TWO_ACCOUNTS, VOLATILE, add_accounts, snapshot, sync
 

@@ -39,9 +39,9 @@ from hub.amazon.refunds import submissions
 from hub.amazon.refunds.ops import list_feeds, list_refunds, resolve_feed, retry_refund
 from hub.amazon.secrets import SecretSource
 from hub.amazon.settings import AmazonSettings
-from hub.audit import log as audit_log
-from hub.audit.chain import AuditDraft, verify
 from hub.errors import Conflict, InputError, NotFound
+from hub.storage import audit_log
+from hub.storage.audit_chain import AuditDraft, verify
 from hub.storage.engine import reading, writing
 from hub.storage.tables.amazon import amazon_refund_retries, amazon_refund_submissions
 from hub.storage.tables.core import refunds

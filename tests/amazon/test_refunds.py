@@ -16,8 +16,8 @@ from sqlalchemy import Engine, select
 
 from hub.amazon.accounts import Account
 from hub.amazon.settings import AmazonSettings
-from hub.audit import log as audit_log
 from hub.errors import Conflict
+from hub.storage import audit_log
 from hub.storage.engine import reading
 from hub.storage.tables.amazon import amazon_feeds, amazon_refund_submissions
 from hub.storage.tables.core import commands

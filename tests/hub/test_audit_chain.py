@@ -10,7 +10,7 @@ from enum import Enum
 
 import pytest
 
-from hub.audit.chain import GENESIS, AuditDraft, AuditEntry, extend, jsonable, verify
+from hub.storage.audit_chain import GENESIS, AuditDraft, AuditEntry, extend, jsonable, verify
 
 AT = datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 

@@ -163,8 +163,8 @@ def test_customers_are_known_by_their_order_only() -> None:
 
 def test_commands_about_a_refund_go_to_the_node_that_asked_and_never_for_one_asked_at_the_hub(
 ) -> None:
+    from hub.refunds.projection import to_asker
     from hub.refunds.requests import new_hub_refund_id
-    from hub.returns.projection import to_asker
     from protocol import RefundPayment, RefundStatus
 
     def body(refund_id: str) -> RefundStatus:

@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, select
 
-from hub.audit import log as audit_store
+from hub.storage import audit_log as audit_store
 from hub.storage.engine import make_engine, reading, writing
 from hub.storage.migrations import current, downgrade, head, upgrade
 from hub.storage.tables import metadata

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from hub.audit.log import audit_log
+from hub.storage.audit_log import audit_log
 from hub.storage.engine import reading
 from hub.storage.tables.access import refund_rules
 from hub.storage.tables.core import commands, refunds

@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from hub.errors import StorageError
 from hub.metrics import HubMetrics
-from hub.returns import projection
+from hub.refunds import projection
 from hub.storage.engine import reading
 from hub.storage.tables.core import dead_letters, inbox, unprocessable_events
 from hub.sync.ingest import writer as writer_module

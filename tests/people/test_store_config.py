@@ -16,7 +16,7 @@ from hub.access.passwords import verify
 from hub.access.permissions import Role
 from hub.fleet import stores
 from hub.policy import compile_policy, default_policy
-from hub.returns.projection import Loaded, Projector
+from hub.refunds.projection import Loaded, Projector
 from hub.sync.config_push import sync_once
 from protocol import (
     Channel,

@@ -35,12 +35,12 @@ from sp_api.base import (
 from sp_api.base.exceptions import SellingApiGatewayTimeoutException
 
 from hub.amazon.accounts import Account
+from hub.amazon.client.endpoint import EndpointMarketplace, token_client_class
 from hub.amazon.client.ratelimit import Limiter
 from hub.amazon.errors import AmazonError, Stopped, translate
 from hub.amazon.marketplaces import LWA_URL
 from hub.amazon.secrets import Credentials
 from hub.amazon.settings import AmazonSettings
-from hub.amazon.client.endpoint import EndpointMarketplace, token_client_class
 
 API_OF = {
     "searchOrders": "orders",

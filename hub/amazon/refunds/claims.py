@@ -34,9 +34,9 @@ from hub.amazon.accounts import ROLE, Account
 from hub.amazon.files.feed import AdjustedItem, Adjustment, adjustment_feed
 from hub.amazon.refunds.matching import move_refund
 from hub.amazon.refunds.rules import PlannedItem, RefundPlanError, ReturnLine, plan_refund
-from hub.audit.chain import AuditDraft, jsonable
+from hub.refunds.projection import entity_id, refund_summary
 from hub.refunds.states import RefundAction, RefundState
-from hub.returns.projection import entity_id, refund_summary
+from hub.storage.audit_chain import AuditDraft, jsonable
 from hub.storage.engine import Tx
 from hub.storage.tables.amazon import (
     amazon_feeds,

@@ -24,10 +24,11 @@ from sqlalchemy import Connection, select, update
 
 from hub.amazon.accounts import ROLE, Account
 from hub.amazon.refunds.rules import EventLine, match_items
-from hub.audit.chain import AuditDraft
 from hub.errors import InvalidTransition
+from hub.refunds.projection import entity_id, refund_summary, to_asker
 from hub.refunds.states import RefundAction, RefundState, transition
-from hub.returns.projection import entity_id, refund_summary, to_asker
+from hub.storage import outbox
+from hub.storage.audit_chain import AuditDraft
 from hub.storage.engine import Tx
 from hub.storage.tables.amazon import (
     amazon_refund_events,
@@ -35,7 +36,6 @@ from hub.storage.tables.amazon import (
     amazon_settlement_lines,
 )
 from hub.storage.tables.core import refunds
-from hub.sync import commands as outbox
 from protocol import RefundPayment, RefundStatus
 
 log = logging.getLogger(__name__)

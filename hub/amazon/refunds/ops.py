@@ -48,12 +48,12 @@ from hub.access.permissions import HQ_APPROVERS, Principal, require_in_scope
 from hub.access.users import Actor
 from hub.amazon.refunds.claims import UNRESOLVED, plan_problem
 from hub.amazon.refunds.matching import move_refund
-from hub.audit.chain import AuditDraft, jsonable
 from hub.errors import Conflict, Forbidden, InputError, NotFound
 from hub.fleet import stores
+from hub.refunds.projection import entity_id, refund_summary
 from hub.refunds.states import RefundAction, RefundState
-from hub.returns.projection import entity_id, refund_summary
 from hub.returns.queries import find_one
+from hub.storage.audit_chain import AuditDraft, jsonable
 from hub.storage.engine import Tx, writing
 from hub.storage.tables.amazon import amazon_feeds, amazon_refund_retries, amazon_refund_submissions
 from hub.storage.tables.core import audit_log, refunds

@@ -46,8 +46,8 @@ from hub.amazon.files.feed import CONTENT_TYPE, FEED_TYPE, ProcessingReport, par
 from hub.amazon.refunds.claims import Claim, claim_refunds
 from hub.amazon.refunds.matching import confirm_pending, move_refund
 from hub.amazon.sync.context import JobContext, iso
-from hub.audit.chain import AuditDraft
 from hub.refunds.states import RefundAction
+from hub.storage.audit_chain import AuditDraft
 from hub.storage.engine import Tx, reading, writing
 from hub.storage.tables.amazon import amazon_feeds, amazon_refund_submissions
 

@@ -3,7 +3,7 @@
 Rules:
 - an MFN return whose label says ``StoreDropOff`` with carrier ``STORE:<id>`` is announced to
   every node of store ``<id>`` (or of ``ACORN_HUB_AMAZON_STORE_MAP[<id>]``) through
-  ``hub.sync.commands.queue_expected_return``, so the counter knows it, offline too;
+  ``hub.storage.outbox.queue_expected_return``, so the counter knows it, offline too;
 - once per (store, node, RMA): before queueing, the command outbox itself is checked for that
   RMA, so a sync killed between queueing and marking the return cannot announce it twice;
 - a store the hub does not know (no node) is logged, counted and kept as ``unknown_store``; it is
@@ -28,9 +28,9 @@ from hub.amazon.sync.context import JobContext
 from hub.amazon.sync.orders import fetch_order
 from hub.amazon.sync.store import problem
 from hub.storage.engine import reading, writing
+from hub.storage.outbox import queue_expected_return
 from hub.storage.tables.amazon import amazon_orders, amazon_returns
 from hub.storage.tables.core import commands, nodes
-from hub.sync.commands import queue_expected_return
 from protocol import Channel, ExpectedReturn, minor_units
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, and_, bindparam, select, tuple_, update
 
-from hub.audit.chain import jsonable
+from hub.storage.audit_chain import jsonable
 from hub.storage.tables.amazon import amazon_problems
 
 Row = dict[str, Any]

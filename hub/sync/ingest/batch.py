@@ -33,7 +33,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from hub.returns.projection import Problem, Projector
+from hub.refunds.projection import Problem, Projector
 from hub.storage.engine import Tx
 from hub.storage.tables.core import dead_letters, inbox, nodes, stores, unprocessable_events
 from hub.storage.upsert import insert_ignore

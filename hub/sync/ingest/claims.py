@@ -52,11 +52,11 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, delete, select, update
 
-from hub.returns.projection import CommandDraft
+from hub.storage import outbox
 from hub.storage.engine import Tx
+from hub.storage.outbox import CommandDraft
 from hub.storage.tables.core import event_claims, inbox
 from hub.storage.upsert import insert_ignore
-from hub.sync import commands as outbox
 from hub.sync.ingest.classify import NodeEvent, Rejected
 from protocol import (
     Candidate,

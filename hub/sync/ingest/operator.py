@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select, update
 
 from hub.access.users import Actor
-from hub.audit.chain import AuditDraft
 from hub.errors import Conflict, InputError, NotFound
+from hub.storage.audit_chain import AuditDraft
 from hub.storage.engine import reading, writing
 from hub.storage.tables.core import dead_letters, unprocessable_events
 

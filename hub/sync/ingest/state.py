@@ -16,7 +16,6 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, select, update
 
-from hub.amazon.order_facts import load_order_facts
 from hub.policy import PriorRefund
 from hub.policy import store as policy_store
 from hub.refunds.decisions import (
@@ -26,9 +25,11 @@ from hub.refunds.decisions import (
     lines_facts,
     order_facts_for,
 )
+from hub.refunds.order_facts import load_order_facts
+from hub.refunds.projection import Changes, Loaded
 from hub.refunds.states import RefundState
-from hub.returns.projection import Changes, Loaded
 from hub.risk.flags import active_risk
+from hub.storage import outbox
 from hub.storage.engine import Tx
 from hub.storage.money import money_of
 from hub.storage.tables.access import refund_rules
@@ -41,7 +42,6 @@ from hub.storage.tables.core import (
     returns,
     stores,
 )
-from hub.sync import commands as outbox
 from protocol import Channel, Envelope, Money, RefundRequested, ReturnReceived
 
 CHUNK = 500

@@ -11,9 +11,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from hub.access.permissions import Principal, Role, require_unscoped
-from hub.audit.chain import AuditDraft
 from hub.audit.export import count, day_start, entries
 from hub.errors import Forbidden
+from hub.storage.audit_chain import AuditDraft
 from hub.storage.engine import reading, writing
 from hub.web.api.deps import AuditReader, Hub
 from hub.web.api.desk_models import AuditEntryOut, AuditPage

@@ -11,7 +11,7 @@ from alembic import op
 
 import hub.storage.types
 
-GENESIS = "0" * 64  # frozen copy of hub.audit.chain.GENESIS
+GENESIS = "0" * 64  # frozen copy of hub.storage.audit_chain.GENESIS
 
 revision = "0001"
 down_revision = None

@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from hub.audit.chain import AuditDraft, jsonable
 from hub.errors import InvalidTransition
 from hub.policy import CompiledPolicy, PriorRefund, decide_all
 from hub.refunds.decisions import (
@@ -55,7 +54,9 @@ from hub.refunds.decisions import (
 from hub.refunds.states import ACTION_FOR_OUTCOME, RefundState, outcome_of, transition
 from hub.returns.states import ReturnAction, ReturnState
 from hub.returns.states import transition as return_transition
+from hub.storage.audit_chain import AuditDraft, jsonable
 from hub.storage.money import money_json, money_of
+from hub.storage.outbox import CommandDraft
 from protocol import (
     Body,
     Channel,
@@ -88,16 +89,6 @@ class Problem:
 
     event: Envelope
     reason: str
-
-
-@dataclass(frozen=True)
-class CommandDraft:
-    """A hub -> node command to queue in the same transaction."""
-
-    store_id: str
-    node_id: str
-    command_id: str
-    body: Body
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """The audit log in the database: lock the tip, append chained entries, read the chain back.
 
-The chain itself (hashing, verification) is pure and lives in ``hub.audit.chain``; this module only
+The chain itself (hashing, verification) is pure and lives in ``hub.storage.audit_chain``; this module only
 moves entries in and out of ``audit_log`` / ``audit_head``.
 """
 
@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select, update
 
-from hub.audit.chain import GENESIS, AuditDraft, AuditEntry, extend
+from hub.storage.audit_chain import GENESIS, AuditDraft, AuditEntry, extend
 from hub.storage.tables.core import audit_head, audit_log
 
 TIP_ID = 1

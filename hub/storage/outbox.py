@@ -13,18 +13,29 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, bindparam, func, or_, select, update
 
-from hub.audit.chain import AuditDraft, jsonable
 from hub.errors import NotFound
-from hub.returns.projection import CommandDraft
+from hub.storage.audit_chain import AuditDraft, jsonable
 from hub.storage.engine import writing
 from hub.storage.tables.core import commands, nodes, stores
 from hub.storage.upsert import insert_ignore
-from protocol import Envelope, ExpectedReturn, check_id, new_message_id
+from protocol import Body, Envelope, ExpectedReturn, check_id, new_message_id
+
+
+@dataclass(frozen=True)
+class CommandDraft:
+    """A hub -> node command to queue in the same transaction."""
+
+    store_id: str
+    node_id: str
+    command_id: str
+    body: Body
+
 
 Key = tuple[str, str]
 DUE_LIMIT = 500
