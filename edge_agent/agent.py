@@ -24,15 +24,14 @@ from edge_agent.metrics import Metrics
 from edge_agent.pos.returns import Pos
 from edge_agent.returns import views
 from edge_agent.returns.counter import Counter
+from edge_agent.returns.models import Health, HealthProblem
 from edge_agent.settings import EdgeSettings
 from edge_agent.staff.sessions import Staff
-from edge_agent.storage import integrity
+from edge_agent.staff.store_config import signin_required
+from edge_agent.staff.store_config import version as config_version
+from edge_agent.storage import idempotency, integrity
 from edge_agent.storage.store import Store, Tx
 from edge_agent.sync.link import Link
-from edge_agent.sync.store_config import signin_required
-from edge_agent.sync.store_config import version as config_version
-from edge_agent.web import idempotency
-from edge_agent.web.models import Health, HealthProblem
 from protocol import __version__ as protocol_version
 from protocol import utc_now
 

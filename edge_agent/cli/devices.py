@@ -1,6 +1,7 @@
 """``acorn-edge devices`` and ``acorn-edge print-test``: find the devices, prove the printer.
 
-Rules (those of ``edge_agent.cli.main``): a device problem is one clear line on stderr and a non-zero
+Rules (those of ``edge_agent.cli.main``): a device problem is one clear line on stderr and a
+non-zero
 exit code, never a traceback; ``print-test`` exits 1 when the printer is offline or out of paper
 (nothing is sent), 2 when no printer is configured or its URL is unusable.
 """

@@ -30,15 +30,15 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from edge_agent.devices import print_jobs
+from edge_agent.devices.models import READY_STATES, PrinterReport, PrinterView, PrintJobView
 from edge_agent.devices.print_jobs import Job, Lane
 from edge_agent.errors import Conflict, DiskFull
 from edge_agent.events import EventBus
 from edge_agent.returns import receipts, views
+from edge_agent.returns.models import ReturnView
 from edge_agent.settings import EdgeSettings
+from edge_agent.storage import idempotency
 from edge_agent.storage.store import Store, Tx
-from edge_agent.web import idempotency
-from edge_agent.web.device_models import READY_STATES, PrinterReport, PrinterView, PrintJobView
-from edge_agent.web.models import ReturnView
 from protocol import utc_now
 
 if TYPE_CHECKING:

@@ -3,7 +3,8 @@
 Rules:
 - one ``ScannerSupervisor`` (``hardware.scanner``) owns the scanner and reconnects by itself when
   it is unplugged and plugged in again; its callbacks only queue lines and publish its status;
-- one live thread handles the lines in order: type each (``edge_agent.returns.scans``), look it up and
+- one live thread handles the lines in order: type each (``edge_agent.returns.scans``), look it up
+  and
   record it exactly as ``POST /api/scans`` does (``Counter.scan``, one transaction), then publish
   a ``scan`` event; a line that cannot be handled becomes a ``scan`` event saying why, never a
   crash (the thread logs anything unexpected and carries on: the counter keeps its scanner);
@@ -24,14 +25,14 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from edge_agent.devices.models import ScannerView
 from edge_agent.errors import EdgeError
 from edge_agent.events import EventBus
 from edge_agent.returns import scans
 from edge_agent.returns.counter import Counter
+from edge_agent.returns.models import ScanResult
 from edge_agent.settings import EdgeSettings
 from edge_agent.storage.store import Store
-from edge_agent.web.device_models import ScannerView
-from edge_agent.web.models import ScanResult
 from protocol import format_utc
 
 if TYPE_CHECKING:

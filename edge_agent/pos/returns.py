@@ -27,13 +27,13 @@ from collections.abc import Callable
 from typing import Any
 
 from edge_agent.errors import Conflict, InvalidRequest, RequestError
+from edge_agent.pos.models import PosLookup, PosReturnRequest, PosReturnView
 from edge_agent.returns import views
 from edge_agent.returns.counter import Counter
+from edge_agent.returns.models import ItemRequest, ReturnRequest, ReturnView
 from edge_agent.storage import records
 from edge_agent.storage.ids import return_code, return_id_for_code
 from edge_agent.storage.store import Store, Tx
-from edge_agent.web.models import ItemRequest, ReturnRequest, ReturnView
-from edge_agent.web.pos_models import PosLookup, PosReturnRequest, PosReturnView
 from protocol import Channel, format_utc, utc_now
 
 _LINE_FACTS = ("category", "opened")

@@ -1,7 +1,8 @@
 """A POS terminal simulator: posts sample POS sale returns to an agent, as till software would.
 
     python -m edge_agent.pos.simulator --url http://127.0.0.1:8081 --count 3
-    python -m edge_agent.pos.simulator --url http://127.0.0.1:8081 --every 300   # one every 5 minutes
+    python -m edge_agent.pos.simulator --url http://127.0.0.1:8081 --every 300   # one every 5
+    minutes
 
 Each return carries what a till knows: per line a category and whether the packaging was opened,
 and when the original sale was rung up. Each is posted, then posted again with the same

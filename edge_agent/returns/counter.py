@@ -6,7 +6,8 @@ Rules:
   only after the commit (``synchronous=FULL``: the data is on disk);
 - every check that can refuse the request (validation, state machine, RMA already received) runs
   before anything is written, and a refusal rolls the transaction back: nothing half-written;
-- decisions come from the pure core (``edge_agent.returns.states``); this module only loads, calls and
+- decisions come from the pure core (``edge_agent.returns.states``); this module only loads, calls
+  and
   persists;
 - ``in_tx(tx, kind, return_id)`` runs inside each action's transaction, after its rows (what must
   commit with the fact, e.g. its print job); ``on_write(kind, return_id)`` runs after the commit
@@ -24,6 +25,14 @@ from pydantic import BaseModel, ValidationError
 
 from edge_agent.errors import Conflict, InvalidRequest
 from edge_agent.returns import views
+from edge_agent.returns.models import (
+    DispositionRequest,
+    InspectionRequest,
+    ReturnPage,
+    ReturnRequest,
+    ReturnView,
+    ScanResult,
+)
 from edge_agent.returns.states import (
     Action,
     ReturnState,
@@ -34,19 +43,11 @@ from edge_agent.returns.states import (
     total_of,
     with_rma_facts,
 )
-from edge_agent.storage import audit, records
+from edge_agent.staff import store_config
+from edge_agent.storage import audit, outbox, records
 from edge_agent.storage.ids import new_refund_id, new_return_id, return_id_for_code
+from edge_agent.storage.outbox import Figures
 from edge_agent.storage.store import Store, Tx
-from edge_agent.sync import outbox, store_config
-from edge_agent.sync.outbox import Figures
-from edge_agent.web.models import (
-    DispositionRequest,
-    InspectionRequest,
-    ReturnPage,
-    ReturnRequest,
-    ReturnView,
-    ScanResult,
-)
 from protocol import (
     Body,
     DispositionRecorded,

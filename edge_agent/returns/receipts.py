@@ -19,9 +19,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from edge_agent.returns.models import ReturnView
 from edge_agent.settings import EdgeSettings
 from edge_agent.storage.ids import return_code
-from edge_agent.web.models import ReturnView
 from protocol import format_utc
 
 if TYPE_CHECKING:

@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from edge_agent.returns.models import ScanResult
 from edge_agent.storage.ids import return_id_for_code
-from edge_agent.web.models import ScanResult
 from hardware.codes import CodeKind, Gtin, Invalid, ScannedCode, Unknown, parse_scan
 
 MAX_LOOKUP = 64  # the API's code length

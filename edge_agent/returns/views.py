@@ -10,12 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from edge_agent.returns.states import ReturnState, allowed_actions, total_of
-from edge_agent.storage import records
-from edge_agent.storage.ids import return_code
-from edge_agent.storage.store import Tx
-from edge_agent.sync.outbox import LAST_ACKED
-from edge_agent.web.models import (
+from edge_agent.returns.models import (
     DecisionView,
     DispositionView,
     ExpectedView,
@@ -25,6 +20,11 @@ from edge_agent.web.models import (
     ReturnPage,
     ReturnView,
 )
+from edge_agent.returns.states import ReturnState, allowed_actions, total_of
+from edge_agent.storage import records
+from edge_agent.storage.ids import return_code
+from edge_agent.storage.outbox import LAST_ACKED
+from edge_agent.storage.store import Tx
 from protocol import ExpectedReturn, Money, ReturnItem
 
 Row = dict[str, Any]

@@ -2,7 +2,8 @@
 
 Rules:
 - a member of staff signs in with their staff id and PIN, checked against the PIN hash in the
-  store config in force (``edge_agent.staff.pins``), so sign-in works with the hub away; before a config
+  store config in force (``edge_agent.staff.pins``), so sign-in works with the hub away; before a
+  config
   names staff there is nobody to sign in (and the counter needs no sign-in, see ``auth``);
 - sign-ins run one at a time: scrypt takes ~16 MiB and ~50 ms, and a burst must neither take the
   mini-PC's memory nor speed up guessing; an unknown staff id costs the same as a wrong PIN;
@@ -29,11 +30,10 @@ from datetime import datetime, timedelta
 
 from edge_agent.errors import Conflict, TooManyAttempts, Unauthorized
 from edge_agent.settings import EdgeSettings
-from edge_agent.staff import pins
+from edge_agent.staff import pins, store_config
+from edge_agent.staff.store_config import StaffRole, role_of
 from edge_agent.storage import audit
 from edge_agent.storage.store import Store, Tx
-from edge_agent.sync import store_config
-from edge_agent.sync.store_config import StaffRole, role_of
 from protocol import format_utc, to_utc, utc_now
 
 FORGET_FAILURES = timedelta(days=1)

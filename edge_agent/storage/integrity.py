@@ -8,7 +8,8 @@ Rules:
   ``<data>/quarantine/<UTC timestamp>/`` (with a ``reason.txt``), an error is logged, a fresh
   database is opened and the counter keeps recording; health says so (and what to run:
   ``acorn-edge recover``) until the operator has run it;
-- the outbox journal (``edge_agent.sync.journal``) is the second copy: every event it holds past the
+- the outbox journal (``edge_agent.storage.journal``) is the second copy: every event it holds past
+  the
   database's last seq is a commit the database lost, restored with its own seq and id (and its
   return, refund, QC rows rebuilt by ``replay``); a fresh database starts its seq past the
   highest seq the journal, the damaged file or its counters ever held, so no seq is reused;
@@ -28,12 +29,11 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from edge_agent.errors import StoreError
-from edge_agent.storage import records
+from edge_agent.storage import outbox, records
+from edge_agent.storage.journal import Journal, JournalState, event_checksum
 from edge_agent.storage.replay import envelope_of, replay
 from edge_agent.storage.store import Problem, Store, Tx
 from edge_agent.storage.walcheck import check_wal
-from edge_agent.sync import outbox
-from edge_agent.sync.journal import Journal, JournalState, event_checksum
 
 log = logging.getLogger(__name__)
 

@@ -29,11 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from edge_agent.errors import EdgeError
-from edge_agent.storage import integrity
+from edge_agent.storage import integrity, outbox
+from edge_agent.storage.journal import Journal, JournalEvent, event_checksum
 from edge_agent.storage.replay import already_recorded, envelope_of, replay, return_id_of
 from edge_agent.storage.store import Store, Tx
-from edge_agent.sync import outbox
-from edge_agent.sync.journal import Journal, JournalEvent, event_checksum
 from protocol import format_utc, new_message_id, utc_now
 
 SQLITE3 = "sqlite3"

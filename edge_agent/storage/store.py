@@ -10,7 +10,8 @@ Rules:
   identifies events by (node, seq) and mixing two identities in one outbox would corrupt both;
 - ``counters`` holds ``next_seq`` and ``last_acked_seq`` so the outbox seq stays gap-free after
   acked rows are deleted;
-- the outbox events a transaction adds are written to the journal (``edge_agent.sync.journal``) right
+- the outbox events a transaction adds are written to the journal (``edge_agent.storage.journal``)
+  right
   after its commit, before the caller answers; a full disk is ``DiskFull`` (507), never a 500,
   and is reported in ``problems`` until a write succeeds again; ``problems`` is what health says
   is wrong with the store (corruption found, quarantine, lost commits restored).
@@ -31,8 +32,8 @@ from typing import Any
 from sqlite_utils import Database
 
 from edge_agent.errors import ConfigError, DiskFull, StoreError
+from edge_agent.storage.journal import Journal, JournalEvent
 from edge_agent.storage.migrations import migrate
-from edge_agent.sync.journal import Journal, JournalEvent
 from protocol import format_utc, utc_now
 
 log = logging.getLogger(__name__)

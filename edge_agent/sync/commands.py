@@ -34,9 +34,8 @@ from typing import Literal
 
 from edge_agent.errors import RequestError
 from edge_agent.returns.states import decision_supersedes, payment_supersedes, total_of
-from edge_agent.storage import audit, records
+from edge_agent.storage import audit, outbox, records
 from edge_agent.storage.store import Store, Tx
-from edge_agent.sync import outbox
 from protocol import (
     BODY_TYPES,
     COMMAND_KINDS,

@@ -48,10 +48,12 @@ from paho.mqtt.reasoncodes import ReasonCode
 from edge_agent.errors import DiskFull
 from edge_agent.metrics import Metrics
 from edge_agent.settings import EdgeSettings
+from edge_agent.staff import store_config
+from edge_agent.storage import outbox
+from edge_agent.storage.journal import read_journal
+from edge_agent.storage.outbox import NEXT_SEQ, CorruptEvent, SendWindow
 from edge_agent.storage.store import Problem, Store
-from edge_agent.sync import commands, outbox, store_config
-from edge_agent.sync.journal import read_journal
-from edge_agent.sync.outbox import NEXT_SEQ, CorruptEvent, SendWindow
+from edge_agent.sync import commands
 from protocol import (
     Ack,
     DecodeError,

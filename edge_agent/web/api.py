@@ -45,9 +45,7 @@ from starlette.exceptions import HTTPException
 from edge_agent.agent import Agent
 from edge_agent.errors import RequestError, TooManyAttempts
 from edge_agent.metrics import CONTENT_TYPE
-from edge_agent.web.auth import GUARD, Caller, CallerDep, may_approve_offline, stamp
-from edge_agent.web.idempotency import IDEMPOTENT, Replayed, document, replay
-from edge_agent.web.models import (
+from edge_agent.returns.models import (
     DispositionRequest,
     ErrorBody,
     Health,
@@ -58,6 +56,8 @@ from edge_agent.web.models import (
     ScanRequest,
     ScanResult,
 )
+from edge_agent.web.auth import GUARD, Caller, CallerDep, may_approve_offline, stamp
+from edge_agent.web.idempotency import IDEMPOTENT, Replayed, document, replay
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from edge_agent.devices.models import DevicesView, PrinterReport, PrintJobView
 from edge_agent.web.api import ERRORS, AgentDep, _json
 from edge_agent.web.auth import GUARD
-from edge_agent.web.device_models import DevicesView, PrinterReport, PrintJobView
 from edge_agent.web.idempotency import IDEMPOTENT
 
 router = APIRouter(tags=["devices"])

@@ -21,49 +21,30 @@ Rules:
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import AsyncIterator
-from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.responses import Response
 
-from edge_agent.errors import InvalidRequest
-from edge_agent.storage.store import Tx
-from protocol import format_utc, utc_now
+from edge_agent.storage.idempotency import (
+    HEADER,
+    Pending,
+    Replayed,
+    check,
+    fingerprint,
+    serving,
+    stored,
+)
+
+__all__ = ["HEADER", "IDEMPOTENT", "Replayed", "document", "idempotent", "replay"]
 
 if TYPE_CHECKING:
     from edge_agent.agent import Agent
 
-HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
-KEEP = timedelta(hours=24)
 KEY_PATTERN = r"^[\x21-\x7e]{1,200}$"
-
-
-@dataclass(frozen=True)
-class Pending:
-    """The key of the request being served, waiting to be sealed with its answer."""
-
-    scope: str
-    key: str
-    fingerprint: str
-    status: int
-
-
-class Replayed(Exception):
-    """The request repeats one already answered: send back ``status`` and ``body``."""
-
-    def __init__(self, status: int, body: str) -> None:
-        super().__init__(f"replayed {status}")
-        self.status, self.body = status, body
-
-
-# Set by ``idempotent`` for the request's task; the route's transaction reads it in ``seal``.
-_PENDING: ContextVar[Pending | None] = ContextVar("acorn_idempotency_pending", default=None)
 
 
 @dataclass
@@ -107,54 +88,13 @@ async def idempotent(request: Request, scope: Annotated[str, Depends(caller_scop
         async with slot.lock:  # a repeat in flight waits here for the first try to finish
             agent: Agent = request.app.state.agent
             with agent.store.read() as tx:
-                _check(stored(tx, pending), pending)
-            token = _PENDING.set(pending)
-            try:
+                check(stored(tx, pending), pending)
+            with serving(pending):
                 yield
-            finally:
-                _PENDING.reset(token)
     finally:
         slot.users -= 1
         if not slot.users:  # nobody waits: drop it, so the table does not grow with every key
             _LOCKS.pop((pending.scope, key), None)
-
-
-def fingerprint(method: str, path: str, body: bytes) -> str:
-    """What makes two requests the same request."""
-    return f"{method} {path} {hashlib.sha256(body).hexdigest()}"
-
-
-def stored(tx: Tx, pending: Pending) -> dict[str, Any] | None:
-    """The live (not expired) row of ``pending``'s key, if it was used before."""
-    return tx.one(
-        "SELECT fingerprint, status, body FROM idempotency_keys "
-        "WHERE scope = ? AND key = ? AND created_at >= ?",
-        (pending.scope, pending.key, format_utc(utc_now() - KEEP)))
-
-
-def _check(row: dict[str, Any] | None, pending: Pending) -> None:
-    if row is None:
-        return
-    if row["fingerprint"] != pending.fingerprint:
-        raise InvalidRequest(f"Idempotency-Key {pending.key} was already used for another "
-                             "request; send a new key for a new action", field=HEADER)
-    raise Replayed(int(row["status"]), str(row["body"]))
-
-
-def seal(tx: Tx, body: str) -> None:
-    """Store the serving request's key (if it has one) with its answer ``body``, in ``tx``.
-
-    Call it last in the write's transaction, with exactly the body the route answers."""
-    pending = _PENDING.get()
-    if pending is None:
-        return
-    now = utc_now()
-    tx.execute("DELETE FROM idempotency_keys WHERE created_at < ?", (format_utc(now - KEEP),))
-    _check(stored(tx, pending), pending)  # another process could have raced us (it cannot now)
-    tx.execute("INSERT INTO idempotency_keys(scope, key, fingerprint, status, body, created_at) "
-               "VALUES (?, ?, ?, ?, ?, ?)",
-               (pending.scope, pending.key, pending.fingerprint, pending.status, body,
-                format_utc(now)))
 
 
 async def replay(_request: Request, exc: Exception) -> Response:

@@ -22,9 +22,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from edge_agent.pos.models import PosLookup, PosReturnRequest, PosReturnView
 from edge_agent.web.api import ERRORS, AgentDep, _json, offline_approver
 from edge_agent.web.auth import GUARD, CallerDep, stamp
-from edge_agent.web.pos_models import PosLookup, PosReturnRequest, PosReturnView
 
 router = APIRouter(tags=["pos"])
 

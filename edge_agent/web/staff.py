@@ -16,10 +16,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from edge_agent.sync import store_config
+from edge_agent.staff import store_config
+from edge_agent.staff.models import ConfigView, SessionView, SignInRequest, StaffView
 from edge_agent.web.api import ERRORS, AgentDep, _json
 from edge_agent.web.auth import COOKIE, GUARD
-from edge_agent.web.staff_models import ConfigView, SessionView, SignInRequest, StaffView
 
 router = APIRouter(tags=["staff"])
 SIGN_IN_ERRORS = {**ERRORS, 401: ERRORS[404], 429: ERRORS[404]}

@@ -2,7 +2,8 @@
 
 A token is ``acorn_`` + 32 random bytes (URL-safe). Its name is the caller's identity in the
 audit log and in the self-approval check; its role and scope (region, city, store) decide what it
-may do (``hub.access.permissions``). A token may carry a user: it then also counts as that user for the
+may do (``hub.access.permissions``). A token may carry a user: it then also counts as that user for
+the
 self-approval check, uses the user's bulk limit, and stops working when the user is disabled.
 """
 

@@ -18,7 +18,8 @@ Modules, pure first (mypy strict, table-tested):
 
 then settings, secrets, errors, and the I/O around the core:
 
-    tables          the Amazon tables (on ``hub.storage.tables.core.metadata``; migrations 0002, 0005)
+    tables          the Amazon tables (on ``hub.storage.tables.core.metadata``; migrations 0002,
+    0005)
     buyer_secret    the buyer-hash key: from the settings, or generated once into a 0600 file
     order_facts     what the policy needs of synced orders (date, buyer key, promised delivery)
     accounts        seller account definitions and their ok/error status (audited)
@@ -37,6 +38,7 @@ then settings, secrets, errors, and the I/O around the core:
     scheduler       runs every job on its interval inside ``acorn-hub serve``
     cli, api        ``acorn-hub amazon ...`` and ``GET /api/amazon/accounts``
 
-This ``__init__`` imports nothing: ``hub.storage.tables.core`` imports ``hub.storage.tables.amazon`` so that one
+This ``__init__`` imports nothing: ``hub.storage.tables.core`` imports
+``hub.storage.tables.amazon`` so that one
 metadata describes every table, and that must not pull in the rest of the package.
 """

@@ -1,7 +1,8 @@
 """``acorn-hub dead-letters list|show|resolve``: messages the hub refused or could not apply.
 
 The operator running the CLI is the audit actor (``cli:<login>``, role ``operator``), as for
-``acorn-hub risk``. Rules: ``hub.sync.ingest.operator``; the unprocessable rule: ``hub.sync.ingest``.
+``acorn-hub risk``. Rules: ``hub.sync.ingest.operator``; the unprocessable rule:
+``hub.sync.ingest``.
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ Rules:
 - every state change adds an ``AuditDraft``; the node is the actor for what it reports, the
   policy (``policy:auto``) for the decision it takes;
 - a refund request is decided at once by the active policy (``hub.policy.decide_all`` through
-  ``hub.refunds.decisions``), as of its request time (never later than now), with the customer's earlier
+  ``hub.refunds.decisions``), as of its request time (never later than now), with the customer's
+  earlier
   refunds as history, the returned items' categories and opened flags, the flags on the order or
   customer (``Loaded.risk``) and, for an Amazon sale, the synced order's facts
   (``Loaded.orders``); every fired rule is kept (reasons, decision record, rule index) and the

@@ -2,7 +2,8 @@
 
 Rules:
 - the requests are rebuilt from the database as the ingest builds them
-  (``hub.refunds.decisions.requests_of``): amount, channel, marketplace, grade, mismatch, items total,
+  (``hub.refunds.decisions.requests_of``): amount, channel, marketplace, grade, mismatch, items
+  total,
   the items' categories and opened flags, the store's sale date; not the synced Amazon orders or
   the risk flags (the simulation compares policies, and both see the same requests);
 - each request's history is the same customer's other refunds requested before it (not

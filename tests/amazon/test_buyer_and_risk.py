@@ -28,8 +28,8 @@ from hub.amazon.buyer_key import buyer_key, customer_key
 from hub.amazon.buyer_secret import FILE_NAME, read_or_create, secret_for
 from hub.amazon.files.returns import parse_mfn_returns
 from hub.amazon.settings import AmazonSettings
+from hub.amazon.store import hashed, upsert
 from hub.amazon.sync.orders import FIELDS, order_row
-from hub.amazon.sync.store import hashed, upsert
 from hub.errors import ConfigError
 from hub.refunds.order_facts import load_order_facts
 from hub.risk.flags import active_risk, clear
@@ -175,7 +175,7 @@ def test_buyer_key_rules() -> None:
 def test_a_problem_sample_of_an_unreadable_order_has_no_buyer(
     engine: Engine, sim: Sim, amazon_settings: AmazonSettings, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from hub.amazon.sync.context import JobContext
+    from hub.amazon.context import JobContext
     from hub.amazon.sync.orders import _bad_order
 
     monkeypatch.setenv(ENV, SECRET)

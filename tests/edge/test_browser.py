@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from edge_agent.sync import outbox
+from edge_agent.storage import outbox
 from protocol import (
     Channel,
     ExpectedReturn,

@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from edge_agent.returns.counter import Counter
-from edge_agent.storage import audit
+from edge_agent.returns.models import ItemRequest, ReturnRequest
+from edge_agent.staff import store_config
+from edge_agent.storage import audit, outbox
 from edge_agent.storage.store import Store
-from edge_agent.sync import commands, outbox, store_config
-from edge_agent.web.models import ItemRequest, ReturnRequest
+from edge_agent.sync import commands
 from protocol import (
     Channel,
     CommandApplied,
@@ -147,7 +148,7 @@ def test_a_decision_for_an_unknown_refund_is_refused(store: Store) -> None:
 
 
 def test_store_config_that_is_not_an_envelope_is_refused(store: Store) -> None:
-    # The config is applied by edge_agent.sync.store_config (tests/edge_auth cover it in full).
+    # The config is applied by edge_agent.staff.store_config (tests/edge_auth cover it in full).
     assert store_config.receive(store, STORE, b'{"version": 1}', utc_now()).result == "refused"
     assert store_config.receive(store, STORE, b"x" * (300 * 1024), utc_now()).result == "refused"
     with store.read() as tx:

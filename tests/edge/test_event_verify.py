@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from edge_agent.storage import outbox
 from edge_agent.storage.store import Store
-from edge_agent.sync import commands, outbox
+from edge_agent.sync import commands
 from protocol import (
     Candidate,
     CommandApplied,

@@ -6,8 +6,8 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+from edge_agent.storage.journal import Journal, JournalEvent, read_journal
 from edge_agent.storage.walcheck import FRAME_HEADER, HEADER, check_wal
-from edge_agent.sync.journal import Journal, JournalEvent, read_journal
 
 
 def event(seq: int) -> JournalEvent:

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from edge_agent.storage import outbox
 from edge_agent.storage.store import Store
-from edge_agent.sync import outbox
 from protocol import (
     Channel,
     ExpectedReturn,

@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
+from edge_agent.pos.models import REQUEST_EXAMPLE, PosReturnRequest
 from edge_agent.pos.returns import request_hash
+from edge_agent.storage import outbox
 from edge_agent.storage.ids import new_refund_id, new_return_id
 from edge_agent.storage.migrations import MIGRATIONS, migrate
 from edge_agent.storage.store import PRAGMAS
-from edge_agent.sync import commands, outbox
-from edge_agent.web.pos_models import REQUEST_EXAMPLE, PosReturnRequest
+from edge_agent.sync import commands
 from protocol import (
     Body,
     Channel,

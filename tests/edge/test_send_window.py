@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from edge_agent.sync.outbox import SendWindow
+from edge_agent.storage.outbox import SendWindow
 
 
 def window(**kw: object) -> SendWindow:

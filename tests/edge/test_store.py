@@ -10,10 +10,9 @@ import pytest
 from sqlite_utils import Database
 
 from edge_agent.errors import ConfigError, StoreError
-from edge_agent.storage import audit
+from edge_agent.storage import audit, outbox
 from edge_agent.storage.migrations import MIGRATIONS, migrate
 from edge_agent.storage.store import Store, read_counters
-from edge_agent.sync import outbox
 from protocol import CommandApplied, utc_now
 
 STORE, NODE = "store-a", "counter-1"

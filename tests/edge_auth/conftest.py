@@ -23,7 +23,7 @@ from fastapi import FastAPI
 
 from edge_agent.app import AgentServer, create_app
 from edge_agent.settings import EdgeSettings
-from edge_agent.sync import store_config
+from edge_agent.staff import store_config
 from hub.access.passwords import hash_pin
 from protocol import CONFIG_NODE_ID, Money, StaffPin, StoreConfig, encode, make_envelope, utc_now
 from tests.edge.conftest import NODE, STORE, Running, make_settings, no_leaked_threads

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from edge_agent.staff import store_config
 from edge_agent.storage import audit
 from edge_agent.storage.store import Store
-from edge_agent.sync import store_config
 from protocol import StaffPin, config_topic, utc_now
 from tests.edge.conftest import Running, make_settings, running_agent, wait_until
 from tests.edge_auth.conftest import NODE, STORE, config_payload, pin_hash, staff_pins

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from edge_agent.storage import records
-from edge_agent.sync import commands, outbox
-from edge_agent.web.pos_models import REQUEST_EXAMPLE
+from edge_agent.pos.models import REQUEST_EXAMPLE
+from edge_agent.storage import outbox, records
+from edge_agent.sync import commands
 from protocol import (
     Body,
     Channel,

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from edge_agent.errors import ConfigError, Forbidden, RequestError, Unauthorized
+from edge_agent.pos.models import REQUEST_EXAMPLE
 from edge_agent.settings import load_settings
 from edge_agent.staff.sessions import StaffSession
 from edge_agent.web.auth import LOCAL, Caller, Credentials, decide, is_loopback, pos_key_name, stamp
-from edge_agent.web.pos_models import REQUEST_EXAMPLE
 from protocol import utc_now
 from tests.edge.conftest import Running
 from tests.edge_auth.conftest import (

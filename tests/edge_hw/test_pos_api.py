@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from edge_agent.web.pos_models import REQUEST_EXAMPLE
+from edge_agent.pos.models import REQUEST_EXAMPLE
 from protocol import Channel, ExpectedReturn, Money, ReturnItem, utc_now
 from tests.edge.conftest import Running, running_agent
 from tests.edge_hw.conftest import hw_settings

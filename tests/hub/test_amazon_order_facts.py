@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy import Engine, event, select
 
+from hub.amazon.store import hashed, upsert
 from hub.amazon.sync.orders import FIELDS, order_row
-from hub.amazon.sync.store import hashed, upsert
 from hub.storage.engine import reading, writing
 from hub.storage.tables.amazon import amazon_orders
 from hub.storage.tables.core import refunds

@@ -1,4 +1,5 @@
-"""The decision adapter (hub.refunds.decisions) by tables: facts -> request, decision -> refund state."""
+"""The decision adapter (hub.refunds.decisions) by tables: facts -> request, decision -> refund
+state."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The unprocessable rule (hub.sync.ingest): an event that names its node and seq but cannot be applied
+"""The unprocessable rule (hub.sync.ingest): an event that names its node and seq but cannot be
+applied
 takes its seq, is dead-lettered, and the node's later events apply; operators resolve it."""
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ def test_an_undecodable_event_with_its_seq_is_skipped_and_later_events_apply(
 
 def test_an_unprocessable_event_beyond_a_gap_fills_it(engine: Engine) -> None:
     """Promise: events held behind a gap apply once the poisoned seq in the gap arrives (and the
-    node sends them again, as it does after every ack that reports a gap: ``hub.sync.ingest.claims``)."""
+    node sends them again, as it does after every ack that reports a gap:
+    ``hub.sync.ingest.claims``)."""
     third = received("s1", "n1", 3, "R3")
     ingest(engine, received("s1", "n1", 1, "R1"), third)
     assert node_row(engine, "s1", "n1").contiguous_seq == 1

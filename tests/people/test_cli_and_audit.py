@@ -23,7 +23,8 @@ SECRET = "the admin's long secret"
 
 
 def run(db_url: str, *args: str, stdin: str | None = None) -> tuple[int, str, str]:
-    """Run the CLI; a hub error becomes stderr as ``acorn-hub`` prints it (``hub.cli.main.main``)."""
+    """Run the CLI; a hub error becomes stderr as ``acorn-hub`` prints it
+    (``hub.cli.main.main``)."""
     result = CliRunner().invoke(
         app, list(args), input=stdin, env={"ACORN_HUB_DATABASE_URL": db_url}
     )

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from edge_agent.web.pos_models import REQUEST_EXAMPLE
+from edge_agent.pos.models import REQUEST_EXAMPLE
 from hub.access.permissions import Role
 from hub.access.tokens import create_token
 from hub.access.users import Actor

@@ -9,7 +9,8 @@ Rules:
   ``merchant-adjustment-item-id`` is one of our items mark them settled; when all are, the refund
   moves ``confirmed -> settled`` (through ``confirmed`` first if its event was not seen yet);
 - every refund state change goes through ``move_refund``: the hub's table
-  (``hub.refunds.states.transition``), ``updated_at``, an audit entry with before, after and why, and a
+  (``hub.refunds.states.transition``), ``updated_at``, an audit entry with before, after and why,
+  and a
   ``refund.status`` command to the store node that asked for the refund (none for a refund asked
   at the hub), in the same transaction, so the counter sees where the money is.
 """

@@ -41,11 +41,11 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from hub.amazon.accounts import ROLE
+from hub.amazon.context import JobContext, iso
 from hub.amazon.errors import AmazonApiError, AmazonError
 from hub.amazon.files.feed import CONTENT_TYPE, FEED_TYPE, ProcessingReport, parse_processing_report
 from hub.amazon.refunds.claims import Claim, claim_refunds
 from hub.amazon.refunds.matching import confirm_pending, move_refund
-from hub.amazon.sync.context import JobContext, iso
 from hub.refunds.states import RefundAction
 from hub.storage.audit_chain import AuditDraft
 from hub.storage.engine import Tx, reading, writing

@@ -24,9 +24,9 @@ from pydantic import ValidationError
 from sqlalchemy import select, update
 
 from hub.amazon.accounts import ROLE
-from hub.amazon.sync.context import JobContext
+from hub.amazon.context import JobContext
+from hub.amazon.store import problem
 from hub.amazon.sync.orders import fetch_order
-from hub.amazon.sync.store import problem
 from hub.storage.engine import reading, writing
 from hub.storage.outbox import queue_expected_return
 from hub.storage.tables.amazon import amazon_orders, amazon_returns

@@ -21,10 +21,10 @@ from typing import Any
 
 from sp_api.base import ApiResponse
 
+from hub.amazon.context import JobContext, iso, parse_iso, whole_seconds
 from hub.amazon.refunds.matching import confirm_pending
+from hub.amazon.store import Row, hashed, problem, upsert
 from hub.amazon.sync import cursors
-from hub.amazon.sync.context import JobContext, iso, parse_iso, whole_seconds
-from hub.amazon.sync.store import Row, hashed, problem, upsert
 from hub.storage.engine import reading, writing
 from hub.storage.tables.amazon import amazon_refund_events
 

@@ -32,11 +32,11 @@ from sp_api.base import ApiResponse
 
 from hub.amazon.buyer_key import buyer_key
 from hub.amazon.buyer_secret import secret_for
+from hub.amazon.context import JobContext, iso, parse_iso
 from hub.amazon.errors import AmazonApiError
 from hub.amazon.marketplaces import Marketplace
+from hub.amazon.store import Row, hashed, problem, upsert
 from hub.amazon.sync import cursors
-from hub.amazon.sync.context import JobContext, iso, parse_iso
-from hub.amazon.sync.store import Row, hashed, problem, upsert
 from hub.storage.engine import reading, writing
 from hub.storage.tables.amazon import amazon_orders
 

@@ -21,11 +21,11 @@ from typing import Any
 
 from sp_api.base import ApiResponse
 
+from hub.amazon.context import JobContext, iso, parse_iso
 from hub.amazon.errors import AmazonApiError, ReportDataError
 from hub.amazon.marketplaces import Marketplace
+from hub.amazon.store import problem
 from hub.amazon.sync import cursors
-from hub.amazon.sync.context import JobContext, iso, parse_iso
-from hub.amazon.sync.store import problem
 from hub.storage.engine import reading, writing
 
 Handler = Callable[[JobContext, Marketplace, str, str, cursors.Cursor], None]

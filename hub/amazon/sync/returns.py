@@ -24,15 +24,15 @@ from typing import Any
 from sqlalchemy import Table
 
 from hub.access.users import Actor
+from hub.amazon.context import JobContext
 from hub.amazon.errors import ReportDataError
 from hub.amazon.files.flatfile import FileFormatError, Problem
 from hub.amazon.files.returns import FbaReturn, MfnReturn, parse_fba_returns, parse_mfn_returns
 from hub.amazon.marketplaces import Marketplace
+from hub.amazon.store import Row, hashed, problem, upsert
 from hub.amazon.sync import cursors
-from hub.amazon.sync.context import JobContext
 from hub.amazon.sync.expected import push_expected
 from hub.amazon.sync.reports import sync_windows
-from hub.amazon.sync.store import Row, hashed, problem, upsert
 from hub.risk.flags import AutoFlag, raise_once
 from hub.storage.engine import writing
 from hub.storage.tables.amazon import amazon_fba_returns, amazon_returns

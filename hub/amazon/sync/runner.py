@@ -25,16 +25,16 @@ from sqlalchemy import Engine
 from hub.amazon.accounts import Account, record_outcome
 from hub.amazon.client.gateway import SpApi
 from hub.amazon.client.ratelimit import Limiter
+from hub.amazon.context import JobContext, NoProgress, Progress, utc_now
 from hub.amazon.errors import CredentialError, Stopped
 from hub.amazon.refunds.submissions import submit_refunds
 from hub.amazon.secrets import Credentials, SecretSource
 from hub.amazon.settings import AmazonSettings
-from hub.amazon.sync.context import JobContext, NoProgress, Progress, utc_now
+from hub.amazon.store import Tally
 from hub.amazon.sync.finances import sync_refund_events
 from hub.amazon.sync.orders import sync_orders
 from hub.amazon.sync.returns import sync_fba_returns, sync_mfn_returns
 from hub.amazon.sync.settlements import sync_settlements
-from hub.amazon.sync.store import Tally
 from hub.errors import HubError
 
 log = logging.getLogger(__name__)

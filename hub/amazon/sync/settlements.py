@@ -21,14 +21,14 @@ from typing import Any
 from sp_api.base import ApiResponse
 from sqlalchemy import select
 
+from hub.amazon.context import JobContext, iso
 from hub.amazon.files.flatfile import FileFormatError, Problem
 from hub.amazon.files.settlement import SettlementFile, SettlementLine, parse_settlement
 from hub.amazon.marketplaces import Marketplace
 from hub.amazon.refunds.matching import settle_pending
+from hub.amazon.store import problem
 from hub.amazon.sync import cursors
-from hub.amazon.sync.context import JobContext, iso
 from hub.amazon.sync.reports import download
-from hub.amazon.sync.store import problem
 from hub.storage.engine import Tx, reading, writing
 from hub.storage.tables.amazon import amazon_settlement_lines, amazon_settlement_reports
 

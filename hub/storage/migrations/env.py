@@ -1,4 +1,5 @@
-"""Alembic environment: runs on the engine handed over by ``hub.storage.migrations`` (online only)."""
+"""Alembic environment: runs on the engine handed over by ``hub.storage.migrations`` (online
+only)."""
 
 from __future__ import annotations
 

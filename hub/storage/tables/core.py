@@ -1,4 +1,5 @@
-"""The hub's tables (SQLAlchemy Core). Migrations in ``hub/storage/migrations`` create exactly these.
+"""The hub's tables (SQLAlchemy Core). Migrations in ``hub/storage/migrations`` create exactly
+these.
 
 Rules:
 - money is an ``Amount`` plus a ``currency`` column, never a float;

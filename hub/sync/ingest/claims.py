@@ -28,7 +28,8 @@ Rules:
   is dead-lettered and the seq is recorded as an unprocessable gap (claims with outcome ``gap``)
   that the stream passes when it reaches it, so it moves on;
 - a different claimant for a seq already APPLIED (at or below the contiguous seq) is not
-  contested but dead-lettered by ``hub.sync.ingest.batch._reused``: the hub applies a seq only from an
+  contested but dead-lettered by ``hub.sync.ingest.batch._reused``: the hub applies a seq only from
+  an
   event it received in order with no rival, or from the node's own answer, so the applied one is
   the node's and the later one is the intruder (or the node's database was reset or cloned);
 - limits: this settles rivals the hub sees before it applies the seq. An event planted exactly

@@ -30,7 +30,7 @@ RowId = Annotated[int, Path(ge=1, le=MAX_ID, description="the row's id")]
 @router.get("/health", response_model=HealthOut, tags=["ops"])
 def health(hub: Hub, response: Response) -> HealthOut:
     """Database reachable, MQTT connected, version and headline counts (no token needed)."""
-    runtime = hub.sync.runtime
+    runtime = hub.runtime
     mqtt = {"enabled": runtime is not None,
             "connected": bool(runtime and runtime.link.connected)}
     ingest = runtime.ingest_state() if runtime is not None else {"running": None}

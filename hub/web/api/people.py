@@ -136,6 +136,6 @@ def remove_pin(hub: Hub, who: Caller, store_id: str, staff_id: str) -> None:
 
 
 def _wake_config(hub: Hub) -> None:
-    sync = getattr(hub.sync.runtime, "config_sync", None)
+    sync = getattr(hub.runtime, "config_sync", None)
     if sync is not None:
         sync.wake()

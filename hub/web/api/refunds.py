@@ -67,5 +67,5 @@ def retry(hub: Hub, who: RefundOfficer, refund_id: str, body: RetryIn,
 
 
 def _wake(hub: Hub) -> None:
-    if hub.sync.runtime is not None:
-        hub.sync.runtime.wake_publisher()
+    if hub.runtime is not None:
+        hub.runtime.wake_publisher()

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from edge_agent.errors import StoreError
+from edge_agent.storage.journal import JournalEvent, event_checksum
 from edge_agent.storage.records import return_checksum
 from edge_agent.storage.store import Tx
-from edge_agent.sync.journal import JournalEvent, event_checksum
 from protocol import Body, Envelope, format_utc, make_envelope
 
 NEXT_SEQ = "next_seq"

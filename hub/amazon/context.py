@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from hub.amazon.accounts import Account
 from hub.amazon.client.gateway import SpApi
 from hub.amazon.settings import AmazonSettings
-from hub.amazon.sync.store import Tally
+from hub.amazon.store import Tally
 
 
 class Progress(Protocol):

@@ -1,6 +1,6 @@
 """Request and response shapes of the POS API, with the examples the OpenAPI page shows.
 
-Same rules as ``edge_agent.web.models``: unknown fields are refused (named), money is
+Same rules as ``edge_agent.returns.models``: unknown fields are refused (named), money is
 ``{"amount": "19.99", "currency": "EUR"}`` with the amount as text, timestamps are UTC with ``Z``.
 A line's ``category`` and ``opened`` and the request's ``sold_at`` (the original sale at the till)
 are what the hub's refund policy weighs; leave them out when the till does not know.
@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from edge_agent.web.models import ExpectedView, RefundMethod, ReturnView
+from edge_agent.returns.models import ExpectedView, RefundMethod, ReturnView
 from protocol import Money
 from protocol.limits import MAX_ITEMS
 from protocol.returns import Category, Code, Text

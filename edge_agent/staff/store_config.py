@@ -3,7 +3,8 @@
 Rules:
 - the payload is a normal envelope of kind ``store.config`` (decoded with the config topic's
   kinds only); its store must be ours, its node ``hub`` and its seq its version;
-- every PIN hash must be usable (``edge_agent.staff.pins``) and every staff id unique: a config with one
+- every PIN hash must be usable (``edge_agent.staff.pins``) and every staff id unique: a config
+  with one
   bad entry is refused whole, since half a staff list would lock out the wrong people;
 - a version not above the one held is ignored (the broker hands the retained copy over again on
   every connect); a newer one replaces the config and the staff list in one transaction, with an

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from edge_agent.sync.store_config import StaffRole
+from edge_agent.staff.store_config import StaffRole
 from protocol import Money
 from protocol.returns import Code
 from protocol.timeutil import UtcDatetime
