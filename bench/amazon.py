@@ -97,7 +97,7 @@ def backfill() -> None:
 
 
 def _run(url: str, scratch: Path, credentials: Path) -> float:
-    database = f"sqlite:///{scratch / 'bench-hub.storage'}"
+    database = f"sqlite:///{scratch / 'bench-hub.db'}"
     upgrade(database)
     engine = make_engine(database)
     settings = AmazonSettings(

@@ -24,7 +24,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="ACORN_HUB_", extra="ignore")
 
-    database_url: str = Field("sqlite:///./var/hub/hub.storage", description=(
+    database_url: str = Field("sqlite:///./var/hub/hub.db", description=(
         "SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user:pw@host/db"))
     sqlite_synchronous: Literal["FULL", "NORMAL"] = Field("FULL", description=(
         "SQLite fsync policy; FULL survives power loss after an ack, NORMAL may lose the last "

@@ -145,7 +145,7 @@ def start_broker(passwords: dict[str, str]) -> LocalBroker:
 def hub_env(broker: LocalBroker, password: str, http_port: int) -> dict[str, str]:
     """Environment of the hub process."""
     return base_env() | {
-        "ACORN_HUB_DATABASE_URL": f"sqlite:///{STATE / 'hub.storage'}",
+        "ACORN_HUB_DATABASE_URL": f"sqlite:///{STATE / 'hub.db'}",
         "ACORN_HUB_MQTT_HOST": broker.host,
         "ACORN_HUB_MQTT_PORT": str(broker.port),
         "ACORN_HUB_MQTT_USERNAME": "acorn-hub",

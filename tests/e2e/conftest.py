@@ -42,7 +42,7 @@ class System:
 
     def hub_sql(self, query: str, **params: Any) -> list[dict[str, Any]]:
         """Read the hub's own SQLite database (the ground truth of what it stored)."""
-        engine = sa.create_engine(f"sqlite:///{self.tmp / 'hub.storage'}")
+        engine = sa.create_engine(f"sqlite:///{self.tmp / 'hub.db'}")
         try:
             with engine.connect() as conn:
                 return [dict(row._mapping) for row in conn.execute(sa.text(query), params)]

@@ -113,7 +113,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         broker = TestBroker(Path(tmp) / "mosquitto")
-        db_url = args.db_url or f"sqlite:///{tmp}/hub.storage"
+        db_url = args.db_url or f"sqlite:///{tmp}/hub.db"
         try:
             hub, port = start_hub(broker, db_url, Path(tmp) / "hub.log")
             try:

@@ -54,7 +54,7 @@ def _pg_database() -> Iterator[str]:
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database of its own: a SQLite file, or a PostgreSQL database made and dropped."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'hub.storage'}"
+        yield f"sqlite:///{tmp_path / 'hub.db'}"
     else:
         yield from _pg_database()
 

@@ -14,7 +14,7 @@ def test_defaults_are_safe_for_one_machine(monkeypatch: pytest.MonkeyPatch) -> N
     for name in ("ACORN_HUB_DATABASE_URL", "ACORN_HUB_DESK_BULK_LIMIT"):
         monkeypatch.delenv(name, raising=False)
     settings = load_settings()
-    assert settings.database_url == "sqlite:///./var/hub/hub.storage"
+    assert settings.database_url == "sqlite:///./var/hub/hub.db"
     assert (settings.http_host, settings.http_port) == ("127.0.0.1", 8080)
     assert (settings.desk_bulk_limit, settings.desk_target_hours) == (Decimal("5000"), 24.0)
     assert (settings.session_hours, settings.session_cookie_secure) == (12.0, False)

@@ -95,7 +95,7 @@ def world(
     """One hub for the whole matrix (per database); every refund is used by one cell only."""
     tmp = tmp_path_factory.mktemp("matrix")
     database = _pg_database() if request.param == "pg" else None
-    url = next(database) if database else f"sqlite:///{tmp / 'hub.storage'}"
+    url = next(database) if database else f"sqlite:///{tmp / 'hub.db'}"
     try:
         for hub in running(url, tmp):
             describe_stores(hub.engine)

@@ -139,7 +139,7 @@ def test_a_token_that_carries_a_user_stops_with_the_user(hub: DeskHub) -> None:
 def secure_hub(tmp_path: Path) -> Iterator[DeskHub]:
     from tests.hub.conftest import hub_settings
 
-    settings = hub_settings(f"sqlite:///{tmp_path / 'hub.storage'}", session_cookie_secure=True)
+    settings = hub_settings(f"sqlite:///{tmp_path / 'hub.db'}", session_cookie_secure=True)
     for hub in running(settings.database_url, tmp_path, settings):
         add_user(hub.engine, "alice", Role.FINANCE)
         yield hub

@@ -57,7 +57,7 @@ def check_answer(case: schemathesis.Case, response: Any) -> None:
 @pytest.fixture(scope="module")
 def hub_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """A hub on SQLite with two stores' returns and refunds; its URL and an admin token."""
-    path = tmp_path_factory.mktemp("fuzz-hub") / "hub.storage"
+    path = tmp_path_factory.mktemp("fuzz-hub") / "hub.db"
     for running in start_hub(hub_settings(f"sqlite:///{path}")):
         ingest(running.engine, received("s1", "n1", 1, "R1"), refund("s1", "n1", 2, "R1", "F1"),
                received("s2", "n1", 1, "R2", "99.00"),

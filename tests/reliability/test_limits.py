@@ -41,7 +41,7 @@ SETUP = Actor("test-setup", "operator")
 @pytest.fixture
 def hub(tmp_path: Path) -> Iterator[RunningHub]:
     """A hub serving its API on a SQLite file (MQTT off)."""
-    yield from start_hub(hub_settings(f"sqlite:///{tmp_path / 'hub.storage'}"))
+    yield from start_hub(hub_settings(f"sqlite:///{tmp_path / 'hub.db'}"))
 
 
 def raw_request(url: str, head: bytes, body: Iterator[bytes] = iter(())) -> tuple[bytes, int]:
@@ -186,7 +186,7 @@ def test_the_last_admin_cannot_be_demoted_or_disabled_over_the_api(
 def test_the_last_admin_cannot_be_disabled_from_the_cli(tmp_path: Path) -> None:
     """Promise: ``acorn-hub users disable`` refuses the last active admin with a clear message
     and a non-zero exit; with a second admin it works."""
-    url = f"sqlite:///{tmp_path / 'hub.storage'}"
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
     env = {**os.environ, "ACORN_HUB_DATABASE_URL": url}
     cli = [str(Path(sys.executable).with_name("acorn-hub")), "users"]
     upgrade(url)

@@ -51,7 +51,7 @@ WAIT = 30.0  # a generous bound on "applied within seconds"; never asserted as a
 
 @pytest.fixture
 def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'hub.storage'}"
+    return f"sqlite:///{tmp_path / 'hub.db'}"
 
 
 @pytest.fixture

@@ -103,7 +103,7 @@ def hub_proc(tmp: Path, creds: MqttCreds, db_url: str | None = None, **extra: st
     """An `acorn-hub serve` configured purely by environment variables."""
     port = free_port()
     env = _base_env() | {
-        "ACORN_HUB_DATABASE_URL": db_url or f"sqlite:///{tmp / 'hub.storage'}",
+        "ACORN_HUB_DATABASE_URL": db_url or f"sqlite:///{tmp / 'hub.db'}",
         "ACORN_HUB_MQTT_HOST": creds.host,
         "ACORN_HUB_MQTT_PORT": str(creds.port),
         "ACORN_HUB_MQTT_USERNAME": creds.username,
