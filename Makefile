@@ -2,7 +2,7 @@
 .DEFAULT_GOAL := help
 VENV := .venv
 BIN := $(VENV)/bin
-MYPY_TARGETS := protocol hardware edge_agent hub
+MYPY_TARGETS := protocol hardware edge_agent hub spapi_sim
 
 .PHONY: help run test lint bench schemas clean
 
