@@ -106,7 +106,8 @@ def test_a_refund_opens_and_is_approved_with_the_keyboard_alone(desk: DeskHub, p
 def test_every_input_select_and_textarea_has_a_label(desk: DeskHub, page: Any) -> None:
     seed(desk.engine, [Ask("s1", "1", "80.00")])
     add_user(desk.engine, "ada", Role.ADMIN)
-    page.goto(f"{desk.url}/login")
+    page.goto(f"{desk.url}/login?locked=61")  # login.js (a module too) says how long to wait
+    sync_api.expect(page.get_by_test_id("locked")).to_contain_text("Try again in 2 minutes")
     assert page.evaluate(UNLABELLED) == []
     by = sign_in(desk, page, "ada", 1)
     by("queue-row").first.click()
