@@ -27,6 +27,7 @@ from hub.web.api.deps import HubContext
 from hub.web.api.desk import router as desk_router
 from hub.web.api.ops import metrics_router
 from hub.web.api.ops import router as ops_router
+from hub.web.api.options import router as options_router
 from hub.web.api.people import router as people_router
 from hub.web.api.policy import router as policy_router
 from hub.web.api.refunds import router as refunds_router
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    metrics_router, session_router, policy_router, people_router, audit_router):
         app.include_router(router)
     app.include_router(risk_router)
+    app.include_router(options_router)
     desk_web.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     return app

@@ -1,114 +1,24 @@
-// ACORN approvals desk: plain JavaScript over the hub's JSON API (cookie + CSRF header).
-// Everything that comes from the server is put in the page as text, never as HTML.
-"use strict";
+// ACORN approvals desk: the queue, a refund's story and its decision, over the hub's JSON API
+// (cookie + CSRF header). The entry module of desk.html.
+//
+// Rules:
+// - the filters' choices and the words for states, outcomes, channels, grades, roles, levels,
+//   marketplaces and reasons come from GET /api/options; the queue's facets say which of them
+//   are waiting now; nothing here keeps its own list;
+// - each queue row opens with a real button (Tab + Enter or Space); a click anywhere else on the
+//   row opens it too, for the mouse;
+// - the bulk total is summed exactly (common.js: decimal text and BigInt, never floats);
+// - after a decision the focus goes to the refund that took its place in the queue.
 
-const state = { me: null, page: { limit: 25, offset: 0 }, rows: [], selected: new Map(),
-                story: null, simulated: null };
-const $ = (selector) => document.querySelector(selector);
+import {
+  $, api, el, fillSelect, hours, labels, money, sumMoney, toast, unseen, useCsrf, when,
+} from "./common.js";
+import { loadPolicy, wirePolicy } from "./policy.js";
+import { resumePending, writeOnce } from "./writes.js";
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (key === "class") node.className = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else if (value !== null && value !== undefined && value !== false) node.setAttribute(key, value);
-  }
-  for (const child of children.flat(Infinity)) {
-    node.append(child instanceof Node ? child : document.createTextNode(String(child ?? "")));
-  }
-  return node;
-}
-
-function toast(message, bad = false) {
-  const box = $("#toast");
-  box.textContent = message;
-  box.className = bad ? "toast bad" : "toast";
-  box.hidden = false;
-  clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => { box.hidden = true; }, 5000);
-}
-
-async function api(method, path, body, extra = {}) {
-  const headers = { "Accept": "application/json", ...extra };
-  if (method !== "GET") headers["X-CSRF-Token"] = state.me ? state.me.csrf : "";
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  const answer = await fetch(path, { method, headers, credentials: "same-origin",
-    body: body === undefined ? undefined : JSON.stringify(body) });
-  if (answer.status === 401) { location.href = "/login"; throw new Error("signed out"); }
-  const data = answer.status === 204 ? null : await answer.json();
-  if (!answer.ok) {
-    const first = (data && data.detail && data.detail[0]) || {};
-    const error = new Error(first.message || `request failed (${answer.status})`);
-    error.detail = data && data.detail;
-    error.status = answer.status;
-    throw error;
-  }
-  return data;
-}
-
-// ---- writes that happen once ------------------------------------------------------------
-// Each decision (approve, reject, bulk approve, publish) gets one Idempotency-Key when the
-// person acts and keeps it until the hub answers: a double click, a lost answer retried and a
-// reload that re-sends the pending action (kept in sessionStorage) all reuse it, and the hub
-// answers the first result instead of deciding twice.
-
-const PENDING_ACTION = "acorn.desk.pending";
-const RETRY_MS = [400, 1000, 2000, 4000];
-const inFlight = new Set();
-
-function newKey() {
-  if (window.crypto && typeof crypto.randomUUID === "function") return crypto.randomUUID();
-  const b = crypto.getRandomValues(new Uint8Array(16));  // no secure context: a v4 UUID by hand
-  b[6] = (b[6] & 0x0f) | 0x40;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
-
-// Start an action (null when one of its kind is still on its way: a second click).
-async function writeOnce(action, buttons = []) {
-  if (inFlight.has(action.kind)) return null;
-  const keyed = { ...action, key: newKey() };
-  sessionStorage.setItem(PENDING_ACTION, JSON.stringify(keyed));
-  return sendAction(keyed, buttons);
-}
-
-// Send an action with its key until the hub answers; only a lost answer is tried again, and
-// if every try is lost the action stays pending for the next reload.
-async function sendAction(action, buttons = []) {
-  inFlight.add(action.kind);
-  buttons.forEach((b) => { b.disabled = true; });
-  try {
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        const data = await api(action.method, action.path, action.body, { "Idempotency-Key": action.key });
-        sessionStorage.removeItem(PENDING_ACTION);
-        return data;
-      } catch (error) {
-        if (error.status !== undefined) { sessionStorage.removeItem(PENDING_ACTION); throw error; }
-        if (attempt >= RETRY_MS.length) throw new Error("the hub did not answer; the action is sent again when this page reloads");
-        await new Promise((resolve) => setTimeout(resolve, RETRY_MS[attempt]));
-      }
-    }
-  } finally {
-    inFlight.delete(action.kind);
-    buttons.forEach((b) => { b.disabled = false; });
-  }
-}
-
-async function resumePending() {
-  let action = null;
-  try { action = JSON.parse(sessionStorage.getItem(PENDING_ACTION) || "null"); } catch { action = null; }
-  if (!action) return;
-  try {
-    await sendAction(action);
-    toast(action.done);
-  } catch (error) { toast(error.message, true); }
-}
-
-const money = (m) => (m ? `${m.amount} ${m.currency}` : "–");
-const when = (text) => new Date(text).toLocaleString();
-const hours = (h) => (h < 1 ? `${Math.round(h * 60)} min` : h < 48 ? `${h.toFixed(1)} h` : `${(h / 24).toFixed(1)} d`);
+const state = { me: null, words: labels({}), page: { limit: 25, offset: 0 }, rows: [],
+                selected: new Map(), story: null, opened: 0 };
+const word = (group, value) => state.words.label(group, value);
 
 // ---- queue ------------------------------------------------------------------------------
 
@@ -120,48 +30,57 @@ function filterParams() {
   return params;
 }
 
-function fillSelect(name, values, label = (v) => v) {
-  const select = $(`#filters select[name=${name}]`);
-  const keep = select.value;
-  select.replaceChildren(el("option", { value: "" }, "any"),
-    ...values.map((v) => el("option", { value: v }, label(v))));
-  if (values.map(String).includes(keep)) select.value = keep;
+const filter = (name) => $(`#filters select[name=${name}]`);
+
+/** The filters that list what can be asked for at all: straight from /api/options. */
+function fillChoices() {
+  fillSelect(filter("waiting_for"), state.words.choices("waiting_for"));
+  fillSelect(filter("min_age_hours"), state.words.choices("ages"), { value: "", label: "any time" });
+  fillSelect(filter("review"), state.words.choices("review"), { value: "", label: "all" });
 }
 
+/** The filters that list what is waiting now (the facets), in the words of /api/options. */
 async function loadFacets() {
   const facets = await api("GET", "/api/desk/facets");
-  fillSelect("level", facets.levels, (v) => `level ${v}`);
-  fillSelect("store", facets.stores);
-  fillSelect("marketplace", [...facets.marketplaces, "none"], (v) => (v === "none" ? "none (store sale)" : v));
-  fillSelect("reason", facets.reasons);
+  const any = { value: "", label: "any" };
+  const named = (group, values) => values.map((v) => ({ value: String(v), label: word(group, v) }));
+  fillSelect(filter("level"), named("approval_levels", facets.levels), any);
+  fillSelect(filter("store"), facets.stores.map((s) => ({ value: s, label: s })), any);
+  fillSelect(filter("marketplace"), named("marketplaces", [...facets.marketplaces, "none"]), any);
+  fillSelect(filter("reason"), named("reasons", facets.reasons), any);
 }
 
-function forInspection() {
-  return $("#filters select[name=waiting_for]").value === "inspection";
-}
+const forInspection = () => filter("waiting_for").value === "inspection";
 
 function whyText(row) {
-  if (forInspection()) return row.reasons[0] || "waiting for the store's inspection";
+  if (forInspection()) return row.reasons[0] || word("refund_states", "awaiting_inspection");
   const fired = row.reasons.filter((r) => !r.startsWith("refund after") && !r.startsWith("marketplace "));
   return fired[fired.length - 1] || row.reasons[0] || "";
 }
 
-function queueRow(row) {
-  const key = `${row.store_id}/${row.refund_id}`;
-  const box = el("input", { type: "checkbox", "aria-label": `select ${key}`, "data-testid": "select",
-    onclick: (event) => { event.stopPropagation(); toggle(row, event.target.checked); } });
+function selectBox(row, key) {
+  const box = el("input", { type: "checkbox", "data-testid": "select",
+    onchange: (event) => toggle(row, event.target.checked) });
   box.disabled = forInspection();  // nobody approves a refund before its inspection
   box.checked = state.selected.has(key);
+  return el("label", { class: "pick" }, box, unseen(`select refund ${key}`));
+}
+
+function queueRow(row, index) {
+  const key = `${row.store_id}/${row.refund_id}`;
   const level = [el("span", { class: "badge level" }, row.approval_level ? `L${row.approval_level}` : "–")];
-  if (row.manual_review) level.push(" ", el("span", { class: "badge review" }, "review"));
+  if (row.manual_review) level.push(" ", el("span", { class: "badge review" }, word("refund_outcomes", "manual_review")));
+  const open = el("button", { type: "button", class: "open", "data-testid": "open-refund",
+    onclick: () => openStory(row, index) }, unseen("Open refund "), row.refund_id, unseen(` of store ${row.store_id}`));
   return el("tr", { "data-testid": "queue-row", "data-refund": row.refund_id, "data-store": row.store_id,
-                    onclick: () => openStory(row) },
-    el("td", {}, box),
+                    onclick: (event) => { if (!event.target.closest("button, input, label")) openStory(row, index); } },
+    el("td", {}, selectBox(row, key)),
     el("td", {}, el("span", { class: `badge ${row.ageing}`, "data-testid": "ageing",
                               "data-ageing": row.ageing }, hours(row.age_hours))),
-    el("td", {}, row.store_id), el("td", {}, row.refund_id),
-    el("td", {}, money(row.amount), row.base_amount && row.base_amount.currency !== row.amount.currency
-      ? el("div", { class: "muted" }, `≈ ${money(row.base_amount)}`) : ""),
+    el("td", {}, row.store_id), el("td", {}, open),
+    el("td", { "data-testid": "amount" }, money(row.amount),
+      row.base_amount && row.base_amount.currency !== row.amount.currency
+        ? el("div", { class: "muted" }, `≈ ${money(row.base_amount)}`) : ""),
     el("td", {}, level), el("td", { class: "why" }, whyText(row)),
     el("td", {}, row.requested_by || "–"));
 }
@@ -190,22 +109,8 @@ function toggle(row, on) {
   showSelection();
 }
 
-function scaled(text, places) {
-  const [whole, fraction = ""] = text.split(".");
-  return BigInt(whole + fraction.padEnd(places, "0"));
-}
-
-function selectionTotal() {
-  // Exact decimal sum (no floats): every amount scaled to the most decimal places present.
-  const rows = [...state.selected.values()];
-  const currencies = new Set(rows.map((r) => r.base_amount && r.base_amount.currency));
-  if (!rows.length || currencies.size !== 1 || currencies.has(null)) return null;
-  const places = Math.max(...rows.map((r) => (r.base_amount.amount.split(".")[1] || "").length));
-  const sum = rows.reduce((total, r) => total + scaled(r.base_amount.amount, places), 0n);
-  const digits = sum.toString().padStart(places + 1, "0");
-  const amount = places ? `${digits.slice(0, -places)}.${digits.slice(-places)}` : digits;
-  return { amount, currency: [...currencies][0] };
-}
+/** The selection's exact total in the base currency; null when empty or currencies mix. */
+const selectionTotal = () => sumMoney([...state.selected.values()].map((r) => r.base_amount));
 
 function showSelection() {
   const total = selectionTotal();
@@ -237,39 +142,60 @@ function section(title, ...content) { return [el("h3", {}, title), ...content]; 
 function rulesList(decision) {
   if (!decision) return el("p", { class: "muted" }, "no policy decision recorded");
   const fx = decision.fx ? `1 ${decision.fx.currency} = ${decision.fx.rate} ${decision.base_currency} (${decision.fx.source}, ${decision.fx.as_of || "–"})` : "–";
-  return [el("p", { class: "muted" }, `policy version ${decision.policy_version} · base ${decision.base_amount ?? "–"} ${decision.base_currency} · rate ${fx}`),
+  const base = decision.base_amount ? money({ amount: decision.base_amount, currency: decision.base_currency }) : `– ${decision.base_currency}`;
+  return [el("p", { class: "muted" }, `policy version ${decision.policy_version} · base ${base} · rate ${fx}`),
     el("ul", { "data-testid": "rules" }, decision.rules.map((r) => el("li", { class: "rule" }, r.sentence, " ",
-      el("span", { class: "rule-id" }, `${r.rule_id} · ${r.effect}`))))];
+      el("span", { class: "rule-id" }, `${r.rule_id} · ${word("effects", r.effect)}`))))];
+}
+
+function itemLine(i) {
+  const opened = i.opened === true ? el("span", { class: "badge review" }, "opened")
+    : i.opened === false ? el("span", { class: "badge" }, "sealed") : "";
+  return el("li", {}, `${i.quantity} × ${i.sku} ${i.description || ""} @ ${money(i.unit_price)}`,
+    i.category ? el("span", { class: "badge" }, i.category) : "", opened);
+}
+
+function facts(s) {
+  const r = s.refund, ret = s.return;
+  const channel = word("channels", r.channel) + (ret.marketplace_id ? ` · ${word("marketplaces", ret.marketplace_id)}` : "");
+  const pairs = [
+    ["Store", `${s.store.store_id} (${s.store.region || "–"} / ${s.store.city || "–"})`],
+    ["Order", ret.order_id || "–"],
+    ["Sold", ret.sold_at ? when(ret.sold_at) : "not recorded"],
+    ["Channel", channel],
+    ["Asked by", `${r.requested_by || "–"} at ${when(r.requested_at)}`],
+    ["Customer's reason", ret.reason],
+    ["Mismatch", ret.mismatch ? "yes: scanned item is not the ordered item" : "no"],
+  ];
+  return el("dl", {}, pairs.map(([term, text]) => [el("dt", {}, term), el("dd", {}, text)]));
 }
 
 function storyBody(s) {
   const r = s.refund, ret = s.return;
-  const inspections = ret.inspections.map((i) => el("li", {}, `${i.grade} · ${when(i.inspected_at)} · ${i.notes || "no notes"}`,
+  const inspections = ret.inspections.map((i) => el("li", {}, `${word("grades", i.grade)} · ${when(i.inspected_at)} · ${i.notes || "no notes"}`,
     i.photos.length ? el("div", { class: "muted" }, `photos: ${i.photos.join(", ")}`) : ""));
+  const review = r.outcome === "manual_review" && r.state === "pending_approval";
   return el("div", { class: "story" },
-    el("h2", {}, `Refund ${r.refund_id} · ${money(r.amount)}`),
+    el("h2", { id: "story-title" }, `Refund ${r.refund_id} · ${money(r.amount)}`),
     el("p", {}, el("span", { class: `badge ${s.ageing}` }, `waiting ${hours(s.age_hours)}`), " ",
-      el("span", { class: "badge level", "data-testid": "story-state" }, r.state), " ",
-      r.outcome === "manual_review" && r.state === "pending_approval" ? el("span", { class: "badge review" }, "manual review") : ""),
-    el("dl", {}, el("dt", {}, "Store"), el("dd", {}, `${s.store.store_id} (${s.store.region || "–"} / ${s.store.city || "–"})`),
-      el("dt", {}, "Order"), el("dd", {}, ret.order_id || "–"),
-      el("dt", {}, "Sold"), el("dd", {}, ret.sold_at ? when(ret.sold_at) : "not recorded"), el("dt", {}, "Channel"), el("dd", {}, `${r.channel} ${ret.marketplace_id || ""}`),
-      el("dt", {}, "Asked by"), el("dd", {}, `${r.requested_by || "–"} at ${when(r.requested_at)}`),
-      el("dt", {}, "Customer's reason"), el("dd", {}, ret.reason), el("dt", {}, "Mismatch"), el("dd", {}, ret.mismatch ? "yes: scanned item is not the ordered item" : "no")),
+      el("span", { class: "badge level", "data-testid": "story-state" }, word("refund_states", r.state)), " ",
+      review ? el("span", { class: "badge review" }, word("refund_outcomes", "manual_review")) : ""),
+    facts(s),
     section("Why (rules fired)", rulesList(s.decision)),
-    section("Items", el("ul", {}, ret.items.map((i) => el("li", {}, `${i.quantity} × ${i.sku} ${i.description || ""} @ ${money(i.unit_price)}`,
-      i.category ? el("span", { class: "badge" }, i.category) : "",
-      i.opened === true ? el("span", { class: "badge review" }, "opened") : i.opened === false ? el("span", { class: "badge" }, "sealed") : "")))),
+    section("Items", el("ul", {}, ret.items.map(itemLine))),
     section("Inspection", inspections.length ? el("ul", {}, inspections) : el("p", { class: "muted" }, "not inspected yet")),
     section("Customer history", s.customer_history.length ? el("ul", { "data-testid": "history" }, s.customer_history.map((h) =>
-      el("li", {}, `${when(h.requested_at)} · ${h.store_id}/${h.refund_id} · ${money(h.amount)} · ${h.state}`))) : el("p", { class: "muted" }, "no other refunds known for this customer")),
-    section("Audit trail", el("ul", {}, s.audit.map((a) => el("li", {}, `#${a.seq} ${when(a.at)} · ${a.actor} (${a.role}) · ${a.action}${a.reason ? ` · ${a.reason}` : ""}`)))));
+      el("li", {}, `${when(h.requested_at)} · ${h.store_id}/${h.refund_id} · ${money(h.amount)} · ${word("refund_states", h.state)}`)))
+      : el("p", { class: "muted" }, "no other refunds known for this customer")),
+    section("Audit trail", el("ul", {}, s.audit.map((a) => el("li", {},
+      `#${a.seq} ${when(a.at)} · ${a.actor} (${word("roles", a.role)}) · ${a.action}${a.reason ? ` · ${a.reason}` : ""}`)))));
 }
 
-async function openStory(row) {
+async function openStory(row, index) {
   try {
     const s = await api("GET", `/api/refunds/${encodeURIComponent(row.refund_id)}?store=${encodeURIComponent(row.store_id)}`);
     state.story = s;
+    state.opened = index;
     $("#story-body").replaceChildren(storyBody(s));
     $(".decide").hidden = !s.can_decide;
     $("#why-not").hidden = s.can_decide;
@@ -279,9 +205,16 @@ async function openStory(row) {
   } catch (error) { toast(error.message, true); }
 }
 
+/** Put the focus on the refund that now stands where the decided one stood (or the count). */
+function focusAfterDecision() {
+  const buttons = document.querySelectorAll("table.queue button.open");
+  const next = buttons[Math.min(state.opened, buttons.length - 1)] || $("[data-testid=queue-total]");
+  next.focus();
+}
+
 async function decide(approve) {
   const s = state.story, reason = $("#decision-reason").value.trim();
-  if (!approve && !reason) { toast("a rejection needs a reason", true); return; }
+  if (!approve && !reason) { toast("a rejection needs a reason", true); $("#decision-reason").focus(); return; }
   const path = `/api/refunds/${encodeURIComponent(s.refund.refund_id)}/${approve ? "approve" : "reject"}?store=${encodeURIComponent(s.refund.store_id)}`;
   const done = `refund ${s.refund.refund_id} ${approve ? "approved" : "rejected"}`;
   try {
@@ -292,70 +225,18 @@ async function decide(approve) {
     toast(done);
     state.selected.delete(`${s.refund.store_id}/${s.refund.refund_id}`);
     await refresh();
+    focusAfterDecision();
   } catch (error) { toast(error.message, true); }
-}
-
-// ---- policy -----------------------------------------------------------------------------
-
-async function loadPolicy() {
-  const [active, versions] = await Promise.all([api("GET", "/api/policy"), api("GET", "/api/policy/versions")]);
-  $("[data-testid=policy-version]").textContent = `v${active.version} · ${active.name}`;
-  $("#policy-yaml").value = active.yaml;
-  $("[data-testid=policy-versions]").replaceChildren(...versions.slice(0, 8).map((v) =>
-    el("li", {}, `v${v.version} · ${when(v.published_at)} · ${v.published_by}${v.reason ? ` · ${v.reason}` : ""}`)));
-  state.simulated = null;
-  $("#publish").disabled = true;
-  $("#sim-report").hidden = true;
-}
-
-function reportTable(head, rows) {
-  return el("table", {}, el("tr", {}, head.map((h) => el("th", {}, h))),
-    rows.map((r) => el("tr", {}, r.map((c) => el("td", {}, c)))));
-}
-
-function showReport(report) {
-  const box = $("#sim-report");
-  box.replaceChildren(
-    el("h3", {}, `v${report.current_version} → v${report.draft_version} over ${report.days} days: ${report.changed} of ${report.total} decisions change, ${money(report.money_moved)} moves`),
-    reportTable(["from", "to", "refunds", "amount"], report.matrix.map((m) => [m.from, m.to, m.count, money(m.amount)])),
-    reportTable(["outcome", "before", "after"], [...new Set([...report.before, ...report.after].map((t) => t.label))].map((label) => {
-      const b = report.before.find((t) => t.label === label), a = report.after.find((t) => t.label === label);
-      return [label, b ? `${b.count} · ${money(b.amount)}` : "0", a ? `${a.count} · ${money(a.amount)}` : "0"];
-    })),
-    el("ul", {}, report.examples.map((e) => el("li", {}, `${e.refund}: ${e.from} → ${e.to} (${money(e.amount)})`))));
-  box.hidden = false;
-}
-
-function problemsText(error) {
-  return (error.detail || []).map((d) => `${d.field || "document"}: ${d.message}`).join("; ") || error.message;
-}
-
-async function simulateDraft() {
-  const yaml = $("#policy-yaml").value;
-  try {
-    const report = await api("POST", "/api/policy/simulate", { yaml, days: Number($("#sim-days").value) || 30 });
-    state.simulated = yaml;
-    showReport(report);
-    $("#publish").disabled = false;
-  } catch (error) { toast(problemsText(error), true); }
-}
-
-async function publishDraft() {
-  const yaml = $("#policy-yaml").value;
-  if (yaml !== state.simulated) { toast("simulate this version before publishing it", true); return; }
-  try {
-    const done = await writeOnce({ kind: "publish", method: "PUT", path: "/api/policy",
-      body: { yaml, reason: $("#publish-reason").value.trim() || null }, done: "policy published" }, [$("#publish")]);
-    if (!done) return;
-    toast(`policy version ${done.version} published`);
-    await loadPolicy();
-  } catch (error) { toast(problemsText(error), true); }
 }
 
 // ---- wiring -----------------------------------------------------------------------------
 
 function show(view) {
-  for (const tab of document.querySelectorAll(".tab")) tab.classList.toggle("active", tab.dataset.view === view);
+  for (const tab of document.querySelectorAll(".tab")) {
+    const on = tab.dataset.view === view;
+    tab.classList.toggle("active", on);
+    tab.setAttribute("aria-pressed", String(on));
+  }
   $("#queue-view").hidden = view !== "queue";
   $("#policy-view").hidden = view !== "policy";
   if (view === "policy") loadPolicy().catch((e) => toast(e.message, true));
@@ -365,21 +246,29 @@ async function refresh() {
   await Promise.all([loadFacets(), loadQueue()]);
 }
 
-async function start() {
-  state.me = await api("GET", "/api/session");
-  $("[data-testid=who]").textContent = `${state.me.display_name} · ${state.me.role}`;
-  $("[data-testid=nav-policy]").hidden = state.me.role !== "admin";
-  $("#filters").addEventListener("change", () => { state.page.offset = 0; loadQueue().catch((e) => toast(e.message, true)); });
-  $("#prev").addEventListener("click", () => { state.page.offset = Math.max(0, state.page.offset - state.page.limit); loadQueue(); });
-  $("#next").addEventListener("click", () => { state.page.offset += state.page.limit; loadQueue(); });
-  $("#select-all").addEventListener("change", (e) => { state.rows.forEach((r) => toggle(r, e.target.checked)); loadQueue(); });
+const reloadQueue = () => loadQueue().catch((e) => toast(e.message, true));
+
+function wire() {
+  $("#filters").addEventListener("change", () => { state.page.offset = 0; reloadQueue(); });
+  $("#prev").addEventListener("click", () => { state.page.offset = Math.max(0, state.page.offset - state.page.limit); reloadQueue(); });
+  $("#next").addEventListener("click", () => { state.page.offset += state.page.limit; reloadQueue(); });
+  $("#select-all").addEventListener("change", (e) => { state.rows.forEach((r) => toggle(r, e.target.checked)); reloadQueue(); });
   $("#bulk-approve").addEventListener("click", bulkApprove);
   $("#approve").addEventListener("click", () => decide(true));
   $("#reject").addEventListener("click", () => decide(false));
-  $("#simulate").addEventListener("click", simulateDraft);
-  $("#publish").addEventListener("click", publishDraft);
-  $("#policy-yaml").addEventListener("input", () => { $("#publish").disabled = $("#policy-yaml").value !== state.simulated; });
   for (const tab of document.querySelectorAll(".tab")) tab.addEventListener("click", () => show(tab.dataset.view));
+  wirePolicy();
+}
+
+async function start() {
+  const [me, options] = await Promise.all([api("GET", "/api/session"), api("GET", "/api/options")]);
+  state.me = me;
+  state.words = labels(options);
+  useCsrf(me.csrf);
+  $("[data-testid=who]").textContent = `${me.display_name} · ${word("roles", me.role)}`;
+  $("[data-testid=nav-policy]").hidden = me.role !== "admin";
+  fillChoices();
+  wire();
   await resumePending();
   await refresh();
   document.body.dataset.ready = "true";
