@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from protocol import Money, RefundDecided, RefundOutcome, RefundRequested, utc_now
+from protocol import RefundDecided, RefundOutcome, RefundRequested, utc_now
 from tests.edge.conftest import Running, make_settings, running_agent, wait_until
 from tests.edge.hub_standin import HubStandIn
 from tests.support.broker import MqttCreds

@@ -73,6 +73,7 @@ async function refreshHealth() {
     renderOutbox(h.outbox_pending);
     staffOnHealth(h);
     renderStoreAlert(h);
+    if (!state.options) loadOptions().catch(() => {});  // the agent was away at the start
   } catch (error) {
     $("#broker-state").dataset.state = "agent-down";
     $("#broker-state").textContent = "agent not answering";
