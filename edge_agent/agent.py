@@ -5,6 +5,9 @@ built only by ``Agent.open`` (from the composition root or a test), never at imp
 ``start`` starts the link, the printers and the scanner; ``stop`` stops them (devices first) and
 closes the store; without a link (``connect=False``) the agent still records returns, which
 simply wait in the outbox; without devices configured it loads no device library at all.
+What changes reaches the live event bus from whoever makes the change, at once: the counter's
+writes (``return``), the link's commands, config, acks and connection (``edge_agent.sync.changes``),
+the devices (``scan``, ``printer``, ``scanner``); nothing polls the store for changes.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from edge_agent.staff.store_config import signin_required
 from edge_agent.staff.store_config import version as config_version
 from edge_agent.storage import idempotency, integrity
 from edge_agent.storage.store import Store, Tx
+from edge_agent.sync import changes
 from edge_agent.sync.link import Link
 from protocol import __version__ as protocol_version
 from protocol import utc_now
@@ -71,13 +75,13 @@ class Agent:
         self.store = store
         self.version = agent_version()
         self.metrics = Metrics()
-        self.link = Link(settings, store, self.metrics, self.version) if connect else None
         self.events = EventBus()
+        self.link = (Link(settings, store, self.metrics, self.version, listener=self._on_link)
+                     if connect else None)
         self.printing = Printing(settings, store, self.events)
         self.counter = Counter(store, settings.store_id, settings.node_id, on_write=self._written,
                                in_tx=self._in_tx)
-        self.devices = Devices(settings, self.counter, store, self.events,
-                               lambda: bool(self.link and self.link.connected))
+        self.devices = Devices(settings, self.counter, self.events)
         self.pos = Pos(store, self.counter)
         self.staff = Staff(store, settings)
         self.started_at = utc_now()
@@ -111,8 +115,16 @@ class Agent:
         self.printing.wake()
         self.events.publish("return", {"return_id": return_id, "action": kind})
 
+    def _on_link(self, change: changes.Change) -> None:
+        """The link's listener (its worker thread): the change as a live event, if it shows."""
+        with self.store.read() as tx:
+            event = changes.live_event(tx, change)
+        if event is not None:
+            self.events.publish(*event)
+
     def start(self) -> None:
         """Start the MQTT link (if any), the printers and the scanner."""
+        self.events.publish("broker", {"connected": False})  # until the link says it is up
         if self.link is not None:
             self.link.start()
         self.printing.start()

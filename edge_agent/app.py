@@ -21,7 +21,7 @@ from fastapi.staticfiles import StaticFiles
 
 from edge_agent.agent import Agent
 from edge_agent.settings import EdgeSettings
-from edge_agent.web import api, events_stream
+from edge_agent.web import api, events_stream, options
 from edge_agent.web import devices as device_api
 from edge_agent.web import pos as pos_api
 from edge_agent.web import staff as session_api
@@ -55,7 +55,7 @@ def create_app(settings: EdgeSettings, connect: bool = True) -> FastAPI:
                   description=(api.__doc__ or "").split("\n\n", 1)[-1], openapi_tags=TAGS)
     app.state.agent = agent
     api.install(app)
-    for module in (device_api, pos_api, events_stream, session_api):
+    for module in (options, device_api, pos_api, events_stream, session_api):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")

@@ -6,13 +6,19 @@ Kinds and their data (JSON)::
               result: ScanResult | null}
     return    a return was received, inspected or disposed: {return_id, action}
     refund    the hub decided a refund or its money moved: {return_id, refund_id, status,
-              payment} (payment: submitted | confirmed | settled | failed, or null)
+              payment, command} (payment: submitted | confirmed | settled | failed, or null;
+              command: refund.decided | refund.status)
+    expected  the hub sent an expected return (RMA), now cached: {rma_id, order_id}
+    config    a newer store config from the hub is in force: {version, signin_required}
+    outbox    events the hub has acked left the outbox: {pending, last_acked_seq}
     printer   a printer's state or queue changed: PrinterView (status, queued, last_error, ...)
     scanner   the scanner's state changed: {url, state, last_error, changed_at}
     broker    the hub link went up or down: {connected}
 
 Rules:
-- publishers are threads (scanner, print worker, watcher, API handlers) and never block:
+- every event is published by what makes the change, the moment it is committed (the counter,
+  the link's worker, the devices); nothing polls for changes;
+- publishers are threads (scanner, print worker, hub link, API handlers) and never block:
   ``publish`` hands the event to each subscriber's event loop with ``call_soon_threadsafe``;
 - a subscriber is a bounded asyncio queue; one that falls ``MAX_BACKLOG`` events behind is dropped
   (its stream ends, the browser's EventSource reconnects and the page reloads what it shows);

@@ -4,13 +4,11 @@ Rules:
 - one ``ScannerSupervisor`` (``hardware.scanner``) owns the scanner and reconnects by itself when
   it is unplugged and plugged in again; its callbacks only queue lines and publish its status;
 - one live thread handles the lines in order: type each (``edge_agent.returns.scans``), look it up
-  and
-  record it exactly as ``POST /api/scans`` does (``Counter.scan``, one transaction), then publish
-  a ``scan`` event; a line that cannot be handled becomes a ``scan`` event saying why, never a
-  crash (the thread logs anything unexpected and carries on: the counter keeps its scanner);
-- the same thread watches what nobody announces, every ``WATCH_SECONDS``: the hub link going up
-  or down (``broker``) and refund decisions and payment statuses applied from hub commands
-  (``refund``, from the ``applied_commands`` rows added since the last look);
+  and record it exactly as ``POST /api/scans`` does (``Counter.scan``, one transaction), then
+  publish a ``scan`` event; a line that cannot be handled becomes a ``scan`` event saying why,
+  never a crash (the thread logs anything unexpected and carries on: the counter keeps its
+  scanner); it sleeps until a line comes (the hub link announces its own changes: see
+  ``edge_agent.sync.changes``);
 - ``SCANNER_URL=stdin`` reads the agent's standard input (development); pyserial is imported only
   when a serial scanner is configured.
 """
@@ -21,8 +19,6 @@ import logging
 import queue
 import sqlite3
 import threading
-import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from edge_agent.devices.models import ScannerView
@@ -32,7 +28,6 @@ from edge_agent.returns import scans
 from edge_agent.returns.counter import Counter
 from edge_agent.returns.models import ScanResult
 from edge_agent.settings import EdgeSettings
-from edge_agent.storage.store import Store
 from protocol import format_utc
 
 if TYPE_CHECKING:
@@ -40,39 +35,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-WATCH_SECONDS = 0.5
-# Refund commands that changed a refund: a decision, or a payment status, still the one held
-# (a late one that was kept out, or overtaken since, matches no refund row).
-_REFUND_CHANGES = (
-    "SELECT a.rowid AS n, r.id AS refund_id, r.return_id, r.status, r.payment_status "
-    "FROM applied_commands a JOIN refunds r ON r.decision_command_id = a.command_id "
-    "WHERE a.rowid > :after AND a.rowid <= :upto AND a.kind = 'refund.decided' "
-    "UNION ALL "
-    "SELECT a.rowid AS n, r.id AS refund_id, r.return_id, r.status, r.payment_status "
-    "FROM applied_commands a JOIN refunds r ON r.payment_command_id = a.command_id "
-    "WHERE a.rowid > :after AND a.rowid <= :upto AND a.kind = 'refund.status' "
-    "ORDER BY n")
-
 
 class Devices:
     """The scanner supervisor and the live thread of one agent."""
 
-    def __init__(self, settings: EdgeSettings, counter: Counter, store: Store, bus: EventBus,
-                 link_up: Callable[[], bool]) -> None:
-        self._settings, self._counter, self._store, self._bus = settings, counter, store, bus
-        self._link_up = link_up
+    def __init__(self, settings: EdgeSettings, counter: Counter, bus: EventBus) -> None:
+        self._settings, self._counter, self._bus = settings, counter, bus
         self._lines: queue.SimpleQueue[str | None] = queue.SimpleQueue()
         self._scanner: ScannerSupervisor | None = None
         self._thread: threading.Thread | None = None
-        self._broker: bool | None = None
-        self._seen_commands = 0
-        self._next_watch = 0.0
 
     def start(self) -> None:
         """Start the live thread, then the scanner (if one is configured)."""
-        with self._store.read() as tx:
-            self._seen_commands = int(tx.scalar("SELECT coalesce(max(rowid), 0) "
-                                                "FROM applied_commands"))
         self._thread = threading.Thread(target=self._run, name="acorn-live", daemon=True)
         self._thread.start()
         self._scanner = self._make_scanner()
@@ -145,40 +119,9 @@ class Devices:
                                       "changed_at": format_utc(status.changed_at)})
 
     def _run(self) -> None:
-        while True:
+        while (line := self._lines.get()) is not None:
             try:
-                line = self._lines.get(timeout=max(0.01, self._next_watch - time.monotonic()))
-            except queue.Empty:
-                line = ""
-            if line is None:
-                return
-            try:
-                self._tick(line)
+                if line:
+                    self.handle_line(line)
             except Exception:  # the counter must keep its scanner: see the module rules
                 log.exception("live thread: could not handle %r", line[:100])
-
-    def _tick(self, line: str) -> None:
-        if line:
-            self.handle_line(line)
-        if time.monotonic() >= self._next_watch:
-            self._next_watch = time.monotonic() + WATCH_SECONDS
-            self._watch_broker()
-            self._watch_decisions()
-
-    def _watch_broker(self) -> None:
-        up = self._link_up()
-        if up != self._broker:
-            self._broker = up
-            self._bus.publish("broker", {"connected": up})
-
-    def _watch_decisions(self) -> None:
-        with self._store.read() as tx:
-            newest = int(tx.scalar("SELECT coalesce(max(rowid), 0) FROM applied_commands"))
-            if newest == self._seen_commands:
-                return
-            rows = tx.all(_REFUND_CHANGES, {"after": self._seen_commands, "upto": newest})
-        self._seen_commands = newest
-        for row in rows:
-            self._bus.publish("refund", {"return_id": row["return_id"],
-                                         "refund_id": row["refund_id"], "status": row["status"],
-                                         "payment": row["payment_status"]})

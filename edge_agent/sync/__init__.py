@@ -4,5 +4,5 @@ Rules: every event the node owes the hub is in the outbox (gap-free seq) and its
 journal until the hub's ack covers it; commands apply exactly once; the link tells the agent
 the moment it applies a command or its connection changes.
 
-    outbox  journal  link  commands  store_config
+    link  commands  changes (what the link tells the agent, and the live event it becomes)
 """

@@ -69,6 +69,7 @@ class Outcome:
     kind: str
     result: Result
     detail: str
+    envelope: Envelope | None = None  # the command as decoded (None: it did not decode)
 
 
 def apply_expected(tx: Tx, envelope: Envelope, now: datetime) -> Effect:
@@ -207,7 +208,7 @@ def _settle(store: Store, store_id: str, node_id: str, command_id: str, kind: st
     if result == "refused":
         log.warning("refused hub command %s (%s): %s", command_id, kind, detail,
                     extra={"command_id": command_id, "command_kind": kind})
-    return Outcome(command_id, kind, result, detail)
+    return Outcome(command_id, kind, result, detail, envelope)
 
 
 def _apply(tx: Tx, envelope: Envelope, now: datetime) -> Effect:

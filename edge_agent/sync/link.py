@@ -27,7 +27,11 @@ Rules:
   same transaction that drops the rows the hub holds, and only then does sending resume, so no
   acked seq is ever reused;
 - an outbox row that fails its checksum is sent from the journal's copy, or not at all (health
-  says so): nothing damaged is ever published.
+  says so): nothing damaged is ever published;
+- tell, don't poll: the worker calls the agent's listener (``edge_agent.sync.changes``) the
+  moment a command or the store config is handled, acked rows are deleted, or the connection
+  goes up or down (each change once, in order); a listener that raises is logged and the link
+  goes on, since what it missed is still in the store for the next read.
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ from edge_agent.storage import outbox
 from edge_agent.storage.journal import read_journal
 from edge_agent.storage.outbox import NEXT_SEQ, CorruptEvent, SendWindow
 from edge_agent.storage.store import Problem, Store
-from edge_agent.sync import commands
+from edge_agent.sync import changes, commands
 from protocol import (
     Ack,
     DecodeError,
@@ -102,8 +106,10 @@ class Link:
     """One node's MQTT connection; ``start`` once, ``stop`` once."""
 
     def __init__(self, settings: EdgeSettings, store: Store, metrics: Metrics,
-                 version: str) -> None:
+                 version: str, listener: changes.Listener | None = None) -> None:
         self._settings, self._store, self._metrics = settings, store, metrics
+        self._listener = listener
+        self._told_connected: bool | None = None
         self._version = version
         sid, nid = settings.store_id, settings.node_id
         self._topics = {kind: node_topic(sid, nid, kind) for kind in
@@ -303,9 +309,11 @@ class Link:
     def _handle(self, item: _Incoming, acks: _PendingAck) -> None:
         if item.what == "connected":
             self._on_connected()
+            self._tell_connection(True)
         elif item.what == "disconnected":
             self._window.on_disconnect()
             self._metrics.broker_connected.set(0)
+            self._tell_connection(False)
         elif item.what == "message" and item.message is not None:
             self._on_incoming(item.message, item.generation, acks)
         elif item.what == "subscribed" and item.generation == self._generation:
@@ -340,9 +348,11 @@ class Link:
                                       self._settings.node_id, bytes(message.payload),
                                       utc_now())
             self._metrics.commands.labels(result=outcome.result).inc()
+            self._tell(changes.Applied(outcome))
         elif topic == self._config_topic:
-            store_config.receive(self._store, self._settings.store_id, bytes(message.payload),
-                                 utc_now())
+            received = store_config.receive(self._store, self._settings.store_id,
+                                            bytes(message.payload), utc_now())
+            self._tell(changes.ConfigReceived(received))
         else:
             log.warning("message on unexpected topic %s ignored", topic)
         self._puback(message, generation)
@@ -403,6 +413,21 @@ class Link:
         if self._store.journal is not None:
             self._store.journal.note_ack(self._window.last_acked)
         self._acked_in_store, self._flushed_at = self._window.last_acked, now
+        self._tell(changes.Acked(self._acked_in_store))
+
+    def _tell_connection(self, connected: bool) -> None:
+        if connected != self._told_connected:
+            self._told_connected = connected
+            self._tell(changes.Connection(connected))
+
+    def _tell(self, change: changes.Change) -> None:
+        """Hand ``change`` to the listener; its failure must not stop the link (module rules)."""
+        if self._listener is None:
+            return
+        try:
+            self._listener(change)
+        except Exception:  # the listener is the agent's; the link must go on (module rules)
+            log.exception("the link's listener failed on %r", change)
 
     def _puback(self, message: mqtt.MQTTMessage, generation: int) -> None:
         # A message from an earlier connection is redelivered by the broker; never ack it here.

@@ -10,6 +10,7 @@ Routes (default ``http://127.0.0.1:8081``)::
                                              and where the refund's money is (``payment``)
     POST /api/returns/{id}/inspection        QC result                               -> 201
     POST /api/returns/{id}/disposition       disposition (only after QC)             -> 201
+    GET  /api/options                        the choices of the counter page's forms
     GET  /metrics                            Prometheus text format
 
 Every route but health and metrics is guarded by ``edge_agent.web.auth``: once the store's config

@@ -4,12 +4,15 @@ the signed-in member of staff, approve a refund offline as the store manager, si
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.edge.conftest import Running
-from tests.edge_auth.conftest import apply_config
+from protocol import config_topic
+from tests.edge.conftest import NODE, STORE, Running, running_agent
+from tests.edge_auth.conftest import auth_settings, config_payload
+from tests.support.broker import Probe, TestBroker
 from tests.support.browser import BROWSER_MARKS, chromium_page
 
 pytestmark = BROWSER_MARKS
@@ -101,10 +104,42 @@ def test_a_manager_approves_a_refund_offline_on_the_page(enrolled: Running, page
         "Approved offline by max, awaiting hub confirmation (45.00 EUR)")
 
 
-def test_without_a_config_the_page_needs_no_sign_in(agent: Running, page: Any) -> None:
+def test_the_offline_limit_is_checked_with_exact_decimals(enrolled: Running, page: Any) -> None:
+    """The page offers "approve offline" only for an amount the API takes, within the limit to
+    the cent: decimal arithmetic, not floats (a float took "0x2D" as 45)."""
     expect = sync_api.expect
-    by = open_page(page, agent)
-    expect(by("signin")).to_be_hidden()
-    expect(by("scan-input")).to_be_visible()
-    assert apply_config(agent) == "applied"  # the store is enrolled while the page is open
-    expect(by("signin")).to_be_visible()
+    by = open_page(page, enrolled)
+    sign_in(by, "max", "8080")
+    record_by_hand(by, "50.00", submit="")
+    expect(by("approve-offline")).to_be_visible()  # exactly the 50.00 EUR limit
+    for refused in ("50.01", "50.001", "0x2D", "4.5e1", ""):
+        by("item-price").fill(refused)
+        expect(by("approve-offline")).to_be_hidden()
+    by("item-price").fill("16.67")
+    by("item-qty").fill("3")  # 50.01
+    expect(by("approve-offline")).to_be_hidden()
+    by("item-price").fill("16.66")  # 49.98
+    expect(by("approve-offline")).to_be_visible()
+
+
+def test_without_a_config_the_page_needs_no_sign_in(tmp_path: Path, broker: TestBroker,
+                                                    page: Any) -> None:
+    """The store is enrolled while the page is open: the config comes over the hub link, and the
+    page hears of it on its live stream (health alone is re-read only every 30 s) and asks for a
+    sign-in."""
+    expect = sync_api.expect
+    creds = broker.node_creds(STORE, NODE)
+    settings = auth_settings(tmp_path, mqtt_host=creds.host, mqtt_port=creds.port,
+                             mqtt_username=creds.username, mqtt_password=creds.password)
+    hub = Probe(broker.hub_creds())
+    try:
+        with running_agent(settings) as run:
+            by = open_page(page, run)
+            expect(by("live-state")).to_have_attribute("data-state", "live")
+            expect(by("broker-state")).to_have_attribute("data-state", "connected")
+            expect(by("signin")).to_be_hidden()
+            expect(by("scan-input")).to_be_visible()
+            hub.publish(config_topic(STORE), config_payload(1), retain=True)  # as the hub does
+            expect(by("signin")).to_be_visible()
+    finally:
+        hub.close()

@@ -6,10 +6,9 @@ import time
 from pathlib import Path
 
 from hardware.sim.scanner import PtyScanner
-from tests.edge.conftest import make_settings, running_agent
+from tests.edge.conftest import running_agent
 from tests.edge_hw.conftest import hw_settings, return_body
 from tests.edge_hw.sse import SseClient
-from tests.support.broker import TestBroker
 
 
 def _connected(data: dict[str, object]) -> bool:
@@ -102,54 +101,3 @@ def test_the_server_ends_open_streams_when_it_stops(tmp_path: Path) -> None:
         assert sse.status_line.endswith("200 OK")
     finally:
         sse.close()
-
-
-def test_a_refund_decision_from_the_hub_is_announced(tmp_path: Path) -> None:
-    from edge_agent.sync import commands
-    from protocol import Money, RefundDecided, RefundOutcome, encode, make_envelope, utc_now
-
-    with running_agent(hw_settings(tmp_path), connect=False) as run, SseClient(run.url) as sse:
-        recorded = run.http.post("/api/returns", json=return_body()).json()
-        refund = recorded["refund"]
-        decided = RefundDecided(
-            refund_id=refund["refund_id"], return_id=recorded["return_id"],
-            outcome=RefundOutcome.APPROVED, amount=Money.of("54.80", "EUR"),
-            reasons=["under the auto-approve limit"], decided_at=utc_now())
-        payload = encode(make_envelope("store-a", "counter-1", 1, decided))
-        commands.handle(run.agent.store, "store-a", "counter-1", payload, utc_now())
-        event = sse.next("refund").data
-        assert event == {"return_id": recorded["return_id"], "refund_id": refund["refund_id"],
-                         "status": "approved", "payment": None}
-
-
-def test_a_refund_payment_status_from_the_hub_is_announced_unless_it_is_kept_out(
-        tmp_path: Path) -> None:
-    from datetime import timedelta
-
-    from edge_agent.sync import commands
-    from protocol import RefundPayment, RefundStatus, encode, make_envelope, utc_now
-
-    with running_agent(hw_settings(tmp_path), connect=False) as run, SseClient(run.url) as sse:
-        recorded = run.http.post("/api/returns", json=return_body()).json()
-        ids = {"return_id": recorded["return_id"], "refund_id": recorded["refund"]["refund_id"]}
-        start = utc_now()
-
-        def apply(seq: int, payment: RefundPayment, minutes: int) -> None:
-            body = RefundStatus(**ids, status=payment, at=start + timedelta(minutes=minutes))
-            payload = encode(make_envelope("store-a", "counter-1", seq, body))
-            commands.handle(run.agent.store, "store-a", "counter-1", payload, utc_now())
-
-        apply(1, RefundPayment.SUBMITTED, 0)
-        assert sse.next("refund").data == ids | {"status": "requested", "payment": "submitted"}
-        apply(2, RefundPayment.CONFIRMED, -1)  # older than the status held: kept out, no event
-        apply(3, RefundPayment.FAILED, 1)
-        assert sse.next("refund").data == ids | {"status": "requested", "payment": "failed"}
-
-
-def test_the_hub_link_state_is_announced(tmp_path: Path, broker: TestBroker) -> None:
-    creds = broker.node_creds("store-a", "counter-1")
-    settings = make_settings(tmp_path, creds)
-    with running_agent(settings) as run, SseClient(run.url) as sse:
-        sse.next("broker", lambda d: d["connected"] is True, timeout=10)
-        broker.stop()
-        sse.next("broker", lambda d: d["connected"] is False, timeout=10)

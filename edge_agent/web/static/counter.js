@@ -1,16 +1,27 @@
 // ACORN counter page: scan, record, inspect, dispose, watch the refund decision and payment arrive.
-// Talks only to the local agent's API (works with the internet down); no build step, no CDN.
-// Live updates (scanner, printer, hub link, decisions, payment statuses) come over server-sent
-// events from /api/events/stream; while that stream is down the page falls back to polling.
+// Talks only to the local agent's API (works with the internet down); no build step, no CDN: an
+// ES module importing the shared helpers (common.js), the once-only writes (writes.js) and the
+// staff sign-in (staff.js).
+// Live updates (scanner, printer, hub link, decisions, payment statuses, acks, store config) are
+// pushed over server-sent events from /api/events/stream: the open return is fetched again when
+// an event concerns it, never on a timer. Only while that stream is down does the page poll
+// (every POLL_MS); the EventSource reconnects by itself after a dropped stream, and the page opens
+// a new one when the browser gave up (the agent was unreachable).
 // Once the store's config names staff, the counter opens only after a sign-in (staff.js).
-"use strict";
+import {
+  $, api, el, localDate, localTime, money, saleDayToUtc, showError, state, storeToday,
+  zone,
+} from "./common.js";
+import { refreshSession, setupStaff, staffOnHealth, updateOfflineButton } from "./staff.js";
+import { resumePending, writeOnce } from "./writes.js";
 
-const POLL_MS = 2000;
-const state = {
-  health: null, current: null, expected: null, timer: null, live: false,
-  open: false, source: null, session: null, config: null,
-};
-const $ = (sel) => document.querySelector(sel);
+const POLL_MS = 2000;  // while the live stream is down
+// While it is up, health is read again on every event that changes it, and also every
+// HEALTH_LIVE_MS: the store's own problems (found by the agent's periodic integrity check) and
+// the end of a staff session are announced by no event. Nothing else is polled while live.
+const HEALTH_LIVE_MS = 30000;
+const RECONNECT_MS = 3000;  // a new EventSource after the browser gave up on the old one
+const timers = { poll: null, reconnect: null };
 
 const STATUS_TEXT = {
   approved: "Approved",
@@ -20,84 +31,34 @@ const STATUS_TEXT = {
   awaiting_inspection: "Refund after inspection",
 };
 
-async function api(method, path, body, headers = {}) {
-  const init = { method, headers: { Accept: "application/json", ...headers } };
-  if (body !== undefined) {
-    init.headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
-  }
-  const res = await fetch(path, init);
-  const data = await res.json().catch(() => ({}));
-  if (res.status === 401 && !path.startsWith("/api/session")) onSignedOut();
-  if (!res.ok) {
-    const detail = Array.isArray(data.detail) ? data.detail : [{ field: null, message: res.statusText }];
-    const error = new Error(detail.map((d) => (d.field ? `${d.field}: ${d.message}` : d.message)).join("\n"));
-    error.status = res.status;
-    throw error;
-  }
-  return data;
-}
-
-function showError(error) {
-  const box = $("#error");
-  if (!error) { box.hidden = true; box.textContent = ""; return; }
-  box.textContent = error.message || String(error);
-  box.hidden = false;
-}
-
-function zone() { return (state.health && state.health.store_timezone) || "UTC"; }
-
-function localTime(iso, withDate = true) {
-  if (!iso) return "";
-  const opts = withDate ? { dateStyle: "medium", timeStyle: "short" } : { timeStyle: "medium" };
-  return new Intl.DateTimeFormat(undefined, { ...opts, timeZone: zone() }).format(new Date(iso));
-}
-
-function localDate(iso) {
-  if (!iso) return "";
-  return new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeZone: zone() }).format(new Date(iso));
-}
-
-// The store's calendar date (YYYY-MM-DD) and clock fields at an instant, in the store's zone.
-function zoneParts(instant) {
-  const fmt = new Intl.DateTimeFormat("en-US", {
-    timeZone: zone(), hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
-    hour: "2-digit", minute: "2-digit", second: "2-digit",
-  });
-  return Object.fromEntries(fmt.formatToParts(new Date(instant)).map((p) => [p.type, Number(p.value)]));
-}
-
-function storeToday() {
-  const p = zoneParts(Date.now());
-  return `${p.year}-${String(p.month).padStart(2, "0")}-${String(p.day).padStart(2, "0")}`;
-}
-
-// A "sold on" date picked at the counter is 00:00 that day in the store's zone, sent as UTC:
-// the day is what return windows count, and the start of today is never in the future.
-function saleDayToUtc(day) {
-  const [y, m, d] = day.split("-").map(Number);
-  const wall = Date.UTC(y, m - 1, d);
-  let instant = wall;
-  for (let i = 0; i < 2; i += 1) {  // twice: the zone's offset may differ at the first guess (DST)
-    const p = zoneParts(instant);
-    const offset = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) -
-      Math.floor(instant / 1000) * 1000;
-    instant = wall - offset;
-  }
-  return new Date(instant).toISOString();
-}
-
-function money(m) { return m ? `${m.amount} ${m.currency}` : ""; }
-
 function packaging(opened) {
   return opened === true ? "opened" : opened === false ? "sealed" : "";
 }
 
-function el(tag, text, attrs = {}) {
-  const node = document.createElement(tag);
-  if (text !== undefined && text !== null) node.textContent = text;
-  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
-  return node;
+// --- the form choices, from GET /api/options ---------------------------------------------------
+
+async function loadOptions() {
+  state.options = await api("GET", "/api/options");
+  const o = state.options;
+  for (const [name, list] of [["channels", o.channels], ["refund_methods", o.refund_methods],
+    ["grades", o.grades], ["dispositions", o.dispositions]]) {
+    for (const select of document.querySelectorAll(`select[data-options=${name}]`)) {
+      select.replaceChildren(...list.map((option) => {
+        const node = el("option", option.label, { value: option.value });
+        node.defaultSelected = option.selected;
+        return node;
+      }));
+    }
+  }
+  for (const [id, words] of [["categories", o.categories], ["reasons", o.reasons]]) {
+    document.getElementById(id).replaceChildren(...words.map((word) => el("option", null, { value: word })));
+  }
+  $("#compliance-tags").replaceChildren(...o.compliance_tags.map((tag) => {
+    const label = el("label", null, { class: "check" });
+    label.append(el("input", null, { type: "checkbox", name: "tag", value: tag.value,
+      "data-testid": `tag-${tag.value}` }), ` ${tag.label}`);
+    return label;
+  }));
 }
 
 // --- header: link state, outbox depth, store clock -------------------------------------------
@@ -109,15 +70,20 @@ async function refreshHealth() {
     $("#store-name").textContent = h.store_name;
     $("#node-id").textContent = `${h.store_id} / ${h.node_id}`;
     renderBroker(h.broker_connected);
-    const outbox = $("#outbox");
-    outbox.dataset.pending = String(h.outbox_pending);
-    outbox.textContent = `to send: ${h.outbox_pending}`;
+    renderOutbox(h.outbox_pending);
     staffOnHealth(h);
     renderStoreAlert(h);
+    if (!state.options) loadOptions().catch(() => {});  // the agent was away at the start
   } catch (error) {
     $("#broker-state").dataset.state = "agent-down";
     $("#broker-state").textContent = "agent not answering";
   }
+}
+
+function renderOutbox(pending) {
+  const outbox = $("#outbox");
+  outbox.dataset.pending = String(pending);
+  outbox.textContent = `to send: ${pending}`;
 }
 
 function renderBroker(connected) {
@@ -181,10 +147,23 @@ async function refreshDevices() {
   } catch (error) { /* shown by the header */ }
 }
 
+// The live stream is up (true) or down (false): poll only while it is down.
 function setLive(up) {
+  const changed = up !== state.live || timers.poll === null;
   state.live = up;
   $("#live-state").dataset.state = up ? "live" : "polling";
   $("#live-state").title = up ? "live updates" : "live updates down: polling";
+  if (!changed) return;  // keep the period: a failed reconnect does not restart it
+  clearInterval(timers.poll);
+  timers.poll = up ? setInterval(refreshHealth, HEALTH_LIVE_MS) : setInterval(pollAll, POLL_MS);
+}
+
+function pollAll() {
+  refreshHealth();
+  if (!state.open) return;
+  refreshDevices();
+  refreshRecent();
+  refreshReturn();
 }
 
 function onLiveScan(data) {
@@ -203,24 +182,66 @@ function onLiveScan(data) {
   }
 }
 
+function concernsCurrent(data) {
+  return Boolean(state.current && state.current.return_id === data.return_id);
+}
+
 function onReturnEvent(data) {
-  if (state.current && state.current.return_id === data.return_id) pollReturn();
+  if (concernsCurrent(data)) refreshReturn();
+  refreshRecent();
+  refreshHealth();  // the outbox grew
+}
+
+function onRefundEvent(data) {
+  if (concernsCurrent(data)) refreshReturn();
   refreshRecent();
 }
 
+// The hub acked events: the open return may now be "received by hub".
+function onOutboxEvent(data) {
+  renderOutbox(data.pending);
+  if (state.health) state.health.outbox_pending = data.pending;
+  const ret = state.current;
+  if (ret && (!ret.sent_to_hub || (ret.refund && !ret.refund.sent_to_hub))) refreshReturn();
+}
+
+function onBrokerEvent(data) {
+  renderBroker(data.connected);
+  if (state.health) state.health.broker_connected = data.connected;
+  if (state.current) renderReturn(state.current);  // "sending to hub" or "waiting for the link"
+  updateOfflineButton();
+  refreshHealth();
+}
+
 function startLive() {
+  clearTimeout(timers.reconnect);
   if (!window.EventSource) { setLive(false); return; }
   const source = new EventSource("/api/events/stream");
   state.source = source;
   const on = (kind, handler) => source.addEventListener(kind, (e) => handler(JSON.parse(e.data)));
-  source.addEventListener("open", () => setLive(true));
-  source.addEventListener("error", () => setLive(false));
+  source.addEventListener("open", () => {
+    setLive(true);
+    // what changed while the stream was down was announced to nobody: read it once
+    refreshHealth();
+    refreshRecent();
+    refreshReturn();
+  });
+  source.addEventListener("error", () => {
+    if (state.source !== source) return;
+    setLive(false);
+    if (source.readyState === EventSource.CLOSED) {  // the browser gave up: try again later
+      state.source = null;
+      timers.reconnect = setTimeout(() => { if (state.open && !state.source) startLive(); }, RECONNECT_MS);
+    }
+  });
   on("scan", onLiveScan);
   on("return", onReturnEvent);
-  on("refund", onReturnEvent);
+  on("refund", onRefundEvent);
+  on("outbox", onOutboxEvent);
+  on("config", () => refreshHealth());
   on("printer", (p) => { if (p.role === "receipt") renderPrinter(p); });
   on("scanner", renderScanner);
-  on("broker", (b) => { renderBroker(b.connected); updateOfflineButton(); });
+  on("broker", onBrokerEvent);
 }
 
 // The counter opens when no sign-in is needed or someone signed in, and closes at sign-out.
@@ -236,6 +257,7 @@ function enterCounter() {
 function leaveCounter() {
   if (!state.open) return;
   state.open = false;
+  clearTimeout(timers.reconnect);
   if (state.source) state.source.close();
   state.source = null;
   setLive(false);
@@ -381,6 +403,7 @@ function recorded(ret) {
   $("#record-panel").hidden = true;
   $("#scan-result").replaceChildren();
   showReturn(ret);
+  $("#return-card").focus();  // the form is gone: keyboard and screen reader go to the new return
   refreshRecent();
   refreshHealth();
 }
@@ -501,14 +524,16 @@ function showReturn(ret) {
   renderReturn(ret);
   $("#inspection-form").reset();
   $("#disposition-form").reset();
-  clearInterval(state.timer);
-  state.timer = setInterval(pollReturn, POLL_MS);
 }
 
-async function pollReturn() {
-  if (!state.current) return;
-  try { renderReturn(await api("GET", `/api/returns/${encodeURIComponent(state.current.return_id)}`)); }
-  catch (error) { /* offline agent: keep the last view, the header says so */ }
+// Read the open return again (an event concerns it, or the stream is down and the page polls).
+async function refreshReturn() {
+  const id = state.current && state.current.return_id;
+  if (!id) return;
+  try {
+    const ret = await api("GET", `/api/returns/${encodeURIComponent(id)}`);
+    if (state.current && state.current.return_id === id) renderReturn(ret);
+  } catch (error) { /* offline agent: keep the last view, the header says so */ }
 }
 
 async function onInspect(event) {
@@ -576,7 +601,6 @@ async function refreshRecent() {
 }
 
 function nextCustomer() {
-  clearInterval(state.timer);
   state.current = null;
   state.expected = null;
   $("#return-card").hidden = true;
@@ -598,13 +622,16 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("#add-item").addEventListener("click", () => addItemRow(null));
   $("#next-customer").addEventListener("click", nextCustomer);
   $("#reprint").addEventListener("click", reprint);
-  setupStaff();
+  setupStaff({
+    enter: enterCounter, leave: leaveCounter, readItems,
+    recordOffline: (event) => onRecord(event, true),
+  });
+  try { await loadOptions(); } catch (error) { showError(new Error(`Could not load the form choices: ${error.message}`)); }
   await refreshHealth();
   tickClock();
   await refreshSession();
-  if (state.open) await resumePending(showFinished);
-  setInterval(refreshHealth, POLL_MS);
-  setInterval(() => { if (!state.live && state.open) { refreshDevices(); refreshRecent(); } }, POLL_MS);
+  if (state.open) await resumePending(showFinished, showError);
+  if (!state.source) setLive(false);  // polling until the live stream opens
   setInterval(tickClock, 1000);
   document.body.dataset.ready = "true";
 });

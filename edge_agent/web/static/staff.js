@@ -1,14 +1,16 @@
 // ACORN counter page, staff part: PIN sign-in on a keypad, who is signed in, sign-out, and the
 // store manager's "approve offline" for a POS refund while the hub link is down.
-// Uses state, api, $, el, money, readItems, enterCounter, leaveCounter from counter.js.
+// An ES module: helpers from common.js; what it needs of the counter (open it, close it, read the
+// items, record offline) counter.js hands to setupStaff.
 // The PIN lives only in this script until it is sent; it is never put into an input or storage.
-"use strict";
+import { $, api, linesTotal, minorOf, money, onUnauthorized, state } from "./common.js";
 
 const MAX_PIN = 8;
 const ROLE_TEXT = { store_manager: "manager", store_staff: "staff" };
 const STAFF_FIELDS = ["#return-form [name=staff_id]", "#inspection-form [name=inspected_by]",
   "#disposition-form [name=decided_by]"];
 let pin = "";
+let counter = { enter() {}, leave() {}, readItems: () => [], recordOffline() {} };
 
 function renderPin() {
   const dots = $("#pin-dots");
@@ -30,7 +32,7 @@ function signInError(message) {
 }
 
 function showSignIn() {
-  leaveCounter();
+  counter.leave();
   $("#counter").hidden = true;
   pin = "";
   renderPin();
@@ -55,11 +57,11 @@ function applySession(session) {
   }
   if (session && session.signin_required && !signedIn) { showSignIn(); return; }
   $("#signin").hidden = true;
-  enterCounter();
+  counter.enter();
   loadConfig();
 }
 
-async function refreshSession() {
+export async function refreshSession() {
   try { applySession(await api("GET", "/api/session")); }
   catch (error) { /* agent down: the header says so */ }
 }
@@ -102,8 +104,8 @@ function onSignedOut() {
   }
 }
 
-// Each health poll: a config may have arrived (now a sign-in is needed) or the link changed.
-function staffOnHealth(health) {
+// Each health read: a config may have arrived (now a sign-in is needed) or the link changed.
+export function staffOnHealth(health) {
   const signedIn = Boolean(state.session && state.session.signed_in);
   if (signedIn && Date.parse(state.session.expires_at) <= Date.parse(health.now)) {
     onSignedOut(); // the session ran out while the page sat idle
@@ -119,18 +121,6 @@ function staffOnHealth(health) {
 
 // --- approve offline: a store manager, the hub away, a POS sale within the store's limit ------
 
-function itemsTotal(items) {
-  const currencies = new Set(items.map((item) => item.unit_price.currency));
-  if (items.length === 0 || currencies.size !== 1) return null;
-  let thousandths = 0; // every currency we know has at most 3 decimals
-  for (const item of items) {
-    const amount = Number(item.unit_price.amount);
-    if (!Number.isFinite(amount) || !(item.quantity >= 1)) return null;
-    thousandths += Math.round(amount * 1000) * item.quantity;
-  }
-  return { thousandths, currency: [...currencies][0] };
-}
-
 function offlineAllowed() {
   const session = state.session;
   const limit = state.config && state.config.offline_refund_limit;
@@ -138,12 +128,13 @@ function offlineAllowed() {
   if (!session || session.role !== "store_manager" || !limit) return null;
   if (!state.health || state.health.broker_connected) return null;
   if (form.elements.channel.value !== "pos" || !form.elements.request_refund.checked) return null;
-  const total = itemsTotal(readItems());
-  if (!total || total.currency !== limit.currency) return null;
-  return total.thousandths <= Math.round(Number(limit.amount) * 1000) ? limit : null;
+  const total = linesTotal(counter.readItems());  // exact: BigInt minor units, no floats
+  const cap = minorOf(limit);
+  if (!total || cap === null || total.currency !== limit.currency) return null;
+  return total.units <= cap ? limit : null;
 }
 
-function updateOfflineButton() {
+export function updateOfflineButton() {
   const limit = offlineAllowed();
   $("#approve-offline").hidden = !limit;
   const note = $("#approve-offline-note");
@@ -151,7 +142,10 @@ function updateOfflineButton() {
   note.textContent = limit ? `The hub is offline: as store manager you may pay out up to ${money(limit)} now; the hub checks it when the link is back.` : "";
 }
 
-function setupStaff() {
+// Wire the sign-in screen and the offline approval; ``hooks`` are the counter's own parts.
+export function setupStaff(hooks) {
+  counter = hooks;
+  onUnauthorized(onSignedOut);
   for (const key of document.querySelectorAll("#signin [data-key]")) {
     key.addEventListener("click", () => pressKey(key.dataset.key));
   }
@@ -164,5 +158,5 @@ function setupStaff() {
   $("#sign-out").addEventListener("click", signOut);
   $("#return-form").addEventListener("input", updateOfflineButton);
   $("#return-form").addEventListener("change", updateOfflineButton);
-  $("#approve-offline").addEventListener("click", (event) => onRecord(event, true));
+  $("#approve-offline").addEventListener("click", (event) => counter.recordOffline(event));
 }

@@ -3,8 +3,8 @@
 // click, a network retry and a reload that re-posts all reuse it and the agent answers the first
 // result instead of writing again. The pending action and its key live in sessionStorage (this
 // tab only); after a reload the page sends it again and shows its result.
-// Uses api, state from counter.js.
-"use strict";
+// An ES module: counter.js imports writeOnce and resumePending.
+import { api } from "./common.js";
 
 const PENDING_ACTION = "acorn.counter.pending";
 const RETRY_MS = [400, 1000, 2000, 4000]; // a lost answer is tried again, with the same key
@@ -25,7 +25,7 @@ function pendingAction() {
 }
 
 // Start an action: null when the same kind of action is still on its way (a second click).
-async function writeOnce(kind, path, body, buttons = []) {
+export async function writeOnce(kind, path, body, buttons = []) {
   if (inFlight.has(kind)) return null;
   const action = { kind, path, body, key: newKey() };
   sessionStorage.setItem(PENDING_ACTION, JSON.stringify(action));
@@ -58,9 +58,9 @@ async function sendAction(action, buttons = []) {
   }
 }
 
-// After a reload: finish the action the page was sending, and show its result.
-async function resumePending(show) {
+// After a reload: finish the action the page was sending, and show its result (or its error).
+export async function resumePending(show, failed) {
   const action = pendingAction();
   if (!action || inFlight.has(action.kind)) return;
-  try { show(action.kind, await sendAction(action)); } catch (error) { showError(error); }
+  try { show(action.kind, await sendAction(action)); } catch (error) { failed(error); }
 }
