@@ -9,9 +9,7 @@ import pytest
 
 from hub.policy import compile_policy, decide, default_policy
 from hub.refunds.decisions import (
-    RefundFacts,
     Verdict,
-    customer_key_of,
     indexed_rules,
     offline_refusal,
     offline_verdict,
@@ -19,6 +17,7 @@ from hub.refunds.decisions import (
     top_level,
     verdict_of,
 )
+from hub.refunds.facts import RefundFacts, customer_key_of
 from hub.refunds.states import RefundState
 from protocol import Channel, Grade, Money, RefundOutcome
 
@@ -164,16 +163,18 @@ def test_customers_are_known_by_their_order_only() -> None:
 
 def test_commands_about_a_refund_go_to_the_node_that_asked_and_never_for_one_asked_at_the_hub(
 ) -> None:
-    from hub.refunds.projection import to_asker
-    from hub.refunds.requests import new_hub_refund_id
+    from hub.refunds.origin import to_asker
     from protocol import RefundPayment, RefundStatus
 
     def body(refund_id: str) -> RefundStatus:
         return RefundStatus(refund_id=refund_id, return_id="R1", status=RefundPayment.SUBMITTED,
                             at=AT)
 
-    asked = {"store_id": "s1", "node_id": "n2", "refund_id": "F1"}
-    (draft,) = to_asker(asked, body("F1"))
-    assert (draft.store_id, draft.node_id, draft.body) == ("s1", "n2", body("F1"))
-    at_hub = {**asked, "refund_id": new_hub_refund_id()}
-    assert to_asker(at_hub, body(at_hub["refund_id"])) == []
+    for origin in ("store", "pos"):
+        asked = {"store_id": "s1", "node_id": "n2", "refund_id": "F1", "origin": origin}
+        (draft,) = to_asker(asked, body("F1"))
+        assert (draft.store_id, draft.node_id, draft.body) == ("s1", "n2", body("F1"))
+    # the origin decides, not the id: an H id a node asked for is told, an F id asked at the hub
+    # is not
+    assert len(to_asker({**asked, "refund_id": "H1"}, body("H1"))) == 1
+    assert to_asker({**asked, "origin": "hub"}, body("F1")) == []
