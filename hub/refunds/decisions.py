@@ -86,10 +86,8 @@ class Verdict:
 
 def _verdict(outcome: RefundOutcome, level: int | None, reasons: tuple[str, ...],
              decision: Decision | None, by: str | None = AUTO_ACTOR) -> Verdict:
-    action = ACTION_FOR_OUTCOME[outcome]
-    final = transition(RefundState.REQUESTED, action) in (RefundState.APPROVED,
-                                                           RefundState.REJECTED)
-    return Verdict(action, outcome, level, reasons, decision, by if final else None)
+    verdict = Verdict(ACTION_FOR_OUTCOME[outcome], outcome, level, reasons, decision)
+    return replace(verdict, decided_by=by) if verdict.final else verdict
 
 
 def judge(facts: RefundFacts, history: Sequence[PriorRefund], policy: CompiledPolicy,

@@ -3,14 +3,17 @@ state."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
+from hub.errors import InvalidTransition
 from hub.policy import compile_policy, decide, default_policy
 from hub.refunds.decisions import (
     Verdict,
     indexed_rules,
+    judge,
     offline_refusal,
     offline_verdict,
     request_of,
@@ -178,3 +181,25 @@ def test_commands_about_a_refund_go_to_the_node_that_asked_and_never_for_one_ask
     # is not
     assert len(to_asker({**asked, "refund_id": "H1"}, body("H1"))) == 1
     assert to_asker({**asked, "origin": "hub"}, body("F1")) == []
+
+
+def test_a_verdict_leads_to_the_same_state_from_both_undecided_states() -> None:
+    for case in (facts("49.99"), facts("600.00"), facts(mismatch=True), facts("5.00", "CHF")):
+        v = judge(case, [], POLICY)
+        assert v.moves(ST.REQUESTED) is v.moves(ST.AWAITING_INSPECTION) is v.state
+        assert v.decision is not None and (v.decided_by is not None) is v.final
+    waits = judge(facts(channel=Channel.WEB), [], POLICY)  # the default policy inspects first
+    assert (waits.state, waits.outcome, waits.decision, waits.decided_by) == (
+        ST.AWAITING_INSPECTION, OC.AWAITING_INSPECTION, None, None)
+    with pytest.raises(InvalidTransition):
+        waits.moves(ST.AWAITING_INSPECTION)  # an inspected refund never waits again
+
+
+def test_judge_gives_the_risk_flags_reasons_and_who_decided_an_offline_approval() -> None:
+    flagged = replace(facts(), risk="order flagged high-risk: chargeback")
+    v = judge(flagged, [], POLICY)
+    assert (v.state, v.outcome, v.level) == (ST.PENDING_APPROVAL, OC.MANUAL_REVIEW, 2)
+    assert v.reasons[-1] == "order flagged high-risk: chargeback"
+    within = replace(facts("40.00"), offline_limit=Money.of("50.00", "USD"))
+    assert judge(within, [], POLICY, offline_by="k1").decided_by == "store:k1"
+    assert judge(facts("40.00"), [], POLICY).decided_by == "policy:auto"
