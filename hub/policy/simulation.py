@@ -9,6 +9,7 @@ Rules:
   draft cannot price adds to the counts, not to the sums, and is counted in ``unpriced``;
 - ``changes`` are sorted by count (most first), then by labels; each keeps at most ``examples``
   example requests, in input order;
+- each request is decided as of its own time when it has one, else at the report's ``now``;
 - pure: the same inputs give the same report.
 """
 
@@ -125,23 +126,29 @@ class _Comparison:
         )
 
 
+Asked = RefundRequest | Sequence[RefundRequest]
+
+
 def simulate(
     draft: CompiledPolicy,
     current: CompiledPolicy,
-    requests_with_history: Iterable[tuple[RefundRequest | Sequence[RefundRequest],
-                                          Sequence[PriorRefund]]],
+    requests_with_history: Iterable[tuple[Asked, Sequence[PriorRefund]]
+                                    | tuple[Asked, Sequence[PriorRefund], datetime]],
     now: datetime,
     examples: int = 3,
 ) -> SimulationReport:
-    """Decide every request under both policies at ``now`` and report what would change.
+    """Decide every request under both policies and report what would change.
 
     A refund may come as several requests (one per item category); its strictest decision
-    counts (``decide_all``)."""
+    counts (``decide_all``). Each is decided as of its own time when it comes with one (the
+    refund's request time, as the hub decided it), else at ``now``."""
     comparison = _Comparison(examples)
-    for asked, history in requests_with_history:
+    for case in requests_with_history:
+        asked, history = case[0], case[1]
+        at = case[2] if len(case) > 2 else now
         requests = (asked,) if isinstance(asked, RefundRequest) else asked
-        comparison.add(decide_all(requests, history, current, now),
-                       decide_all(requests, history, draft, now))
+        comparison.add(decide_all(requests, history, current, at),
+                       decide_all(requests, history, draft, at))
     return comparison.report(draft.base_currency)
 
 

@@ -31,7 +31,8 @@ from hub.access.permissions import (
 )
 from hub.errors import Conflict, Forbidden, InputError
 from hub.fleet import stores
-from hub.refunds.projection import entity_id, refund_decided_body, refund_summary, to_asker
+from hub.refunds.origin import to_asker
+from hub.refunds.projection import entity_id, refund_decided_body, refund_summary
 from hub.refunds.states import OUTCOME_OF, RefundAction, RefundState, transition
 from hub.returns.queries import find_one
 from hub.storage import outbox

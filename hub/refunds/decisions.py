@@ -1,46 +1,53 @@
-"""From what the hub knows about a refund to the policy engine's requests, and back to a state.
+"""From what the hub knows about a refund to the policy engine, and back: ``judge`` -> ``Verdict``.
 
-Pure: no I/O. The engine itself is ``hub.policy.decide``; this module is its adapter.
+Pure: no I/O. The engine itself is ``hub.policy.decide``; this module is its adapter. The facts
+come from ``hub.refunds.facts`` (the one place that builds them); every caller that decides a
+refund (the ingest, hub-side requests, the simulation) calls ``judge`` and applies the
+``Verdict`` it returns: the move on the refund state table, the state it leads to, the outcome the
+store is told, the level, the reasons and who decided.
 
 Rules:
-- the request uses what the hub knows: amount, channel, marketplace (``store:<id>`` when the sale
-  has none, so the policy's default rules apply and say so), the inspection grade if any, the
+- the request uses the facts: amount, channel, marketplace (``store:<id>`` when the sale has
+  none, so the policy's default rules apply and say so), the inspection grade if any, the
   return's mismatch flag, amount paid = the return's items total (the refund amount itself when
   the items are in another currency or unknown), whether the order or the customer is flagged
-  high-risk (``hub.risk.flags``);
+  high-risk, the order date and the delivery day (never later than the request), the customer;
 - category and opened come from the returned items as the store recorded them (``unknown`` and
   not opened when it did not say). A return whose items fall in several categories is one
   request per category (opened when any of its items in that category was opened), and the
   strictest decision stands (``hub.policy.decide_all``);
-- the order date: for an Amazon sale (``amazon_mfn``/``amazon_fba``) whose order the Amazon sync
-  holds (``OrderFacts``), its purchase date and marketplace (when the refund and return name
-  none), and its promised latest delivery as the delivery day (in the customer's favour when the
-  parcel came earlier); otherwise the sale date the store recorded (``sold_at``); otherwise the
-  request time. Neither is ever later than the request;
-- the customer: the synced order's keyed buyer hash (``buyer:<hex>``) when the sync knows the
-  buyer, so the frequent-refunder rule sees the buyer's refunds across orders; otherwise the
-  order (``order:<id>``); no history without either;
 - timing: a refund whose policy timing is ``after_inspection`` for any of its categories, and
   whose return has no inspection yet, is not decided: it waits (``awaiting_inspection``) and is
   decided when the inspection reaches the hub, as of its request time. A refund the store already
   paid out offline is decided at once (the money has moved);
-- outcomes map to refund states: auto-approve → approved (decided by ``policy:auto``);
-  needs approval → pending_approval at its level; manual review → pending_approval at the top
-  level, with outcome ``manual_review``; reject → rejected (decided by ``policy:auto``);
+- outcomes lead to refund states: auto-approve -> approved (decided by ``policy:auto``);
+  needs approval -> pending_approval at its level; manual review -> pending_approval at the top
+  level, with outcome ``manual_review``; reject -> rejected (decided by ``policy:auto``);
 - a POS refund a store approved offline stands when it is within the store's offline limit (same
-  currency); above it (or without a limit, or not a POS sale) it goes to manual review.
+  currency; decided by ``store:<staff>``); above it (or without a limit, or not a POS sale) it
+  goes to manual review;
+- the reasons: every fired rule's sentence, then a note when several categories were decided, the
+  risk flags' reasons, and what became of an offline approval.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
-from hub.policy import CompiledPolicy, Decision, Effect, Outcome, RefundRequest, Timing
-from hub.refunds.states import RefundState
-from hub.storage.money import money_of
+from hub.policy import (
+    CompiledPolicy,
+    Decision,
+    Effect,
+    Outcome,
+    PriorRefund,
+    RefundRequest,
+    Timing,
+    decide_all,
+)
+from hub.refunds.facts import RefundFacts
+from hub.refunds.states import ACTION_FOR_OUTCOME, RefundAction, RefundState, transition
 from protocol import Channel, Grade, Money, RefundOutcome
 
 AUTO_ACTOR = "policy:auto"
@@ -49,91 +56,55 @@ UNKNOWN_CATEGORY = "unknown"
 
 
 @dataclass(frozen=True)
-class ItemFacts:
-    """One returned line as the policy sees it."""
-
-    category: str | None  # None: the store did not say
-    opened: bool | None  # None: the counter did not ask
-
-
-@dataclass(frozen=True)
-class RefundFacts:
-    """What the hub knows about one refund request when it decides."""
-
-    store_id: str
-    refund_id: str
-    amount: Money
-    channel: Channel
-    marketplace_id: str | None
-    requested_at: datetime
-    grade: str | None
-    mismatch: bool
-    paid: Money | None
-    customer_key: str | None
-    ordered_at: datetime | None = None  # the synced order's or the sale's date; None: request
-    delivered_at: datetime | None = None
-    items: tuple[ItemFacts, ...] = ()
-    high_risk: bool = False
-
-
-@dataclass(frozen=True)
-class OrderFacts:
-    """What the Amazon sync knows about one order (never the buyer's name, email or address)."""
-
-    order_id: str
-    marketplace_id: str
-    purchased_at: datetime
-    buyer_key: str | None = None  # a keyed hash of Amazon's anonymised buyer email; None: unknown
-    deliver_by: datetime | None = None  # the promised latest delivery; None: not known
-
-
-AMAZON_CHANNELS = frozenset({Channel.AMAZON_MFN, Channel.AMAZON_FBA})
-
-
-def order_facts_for(
-    channel: Channel, order_id: str | None, marketplace_id: str | None,
-    orders: dict[str, OrderFacts],
-) -> OrderFacts | None:
-    """The synced order of an Amazon sale, or None (not Amazon, no order id, unknown order, or
-    an order of another marketplace than the one the refund names)."""
-    if channel not in AMAZON_CHANNELS or not order_id:
-        return None
-    order = orders.get(order_id)
-    if order is None or (marketplace_id and marketplace_id != order.marketplace_id):
-        return None
-    return order
-
-
-@dataclass(frozen=True)
 class Verdict:
-    """Where a decision leaves a refund."""
+    """Where a decision leaves a refund: the move it makes, what the store is told, who decided.
 
-    state: RefundState
+    ``state`` is the state the move leads to from ``requested`` (and from
+    ``awaiting_inspection``, except waiting again); ``moves`` checks it against the table."""
+
+    action: RefundAction
     outcome: RefundOutcome
     level: int | None
     reasons: tuple[str, ...]
+    decision: Decision | None = None  # None: the refund waits for its inspection
+    decided_by: str | None = None  # who settled it (final verdicts only)
+
+    @property
+    def state(self) -> RefundState:
+        """The refund's next state."""
+        return transition(RefundState.REQUESTED, self.action)
 
     @property
     def final(self) -> bool:
         """True when the policy settled it (approved or rejected): no person needs to act."""
         return self.state in (RefundState.APPROVED, RefundState.REJECTED)
 
-
-def lines_facts(lines: Sequence[Mapping[str, Any]]) -> tuple[Money | None, tuple[ItemFacts, ...]]:
-    """What the policy needs of a return's lines (``return_items`` rows, in line order): their
-    total (None when there are none or they mix currencies) and each line's category and
-    opened flag."""
-    currencies = {line["currency"] for line in lines}
-    paid = money_of(sum(line["unit_price"] * line["quantity"] for line in lines),
-                    currencies.pop()) if len(currencies) == 1 else None
-    return paid, tuple(ItemFacts(line["category"], line["opened"]) for line in lines)
+    def moves(self, current: RefundState) -> RefundState:
+        """The state a refund in ``current`` moves to (InvalidTransition if the table refuses)."""
+        return transition(current, self.action)
 
 
-def customer_key_of(order_id: str | None, order: OrderFacts | None = None) -> str | None:
-    """How the hub recognises the same customer: the synced buyer, else the order, else None."""
-    if order is not None and order.buyer_key:
-        return f"buyer:{order.buyer_key}"
-    return f"order:{order_id}" if order_id else None
+def _verdict(outcome: RefundOutcome, level: int | None, reasons: tuple[str, ...],
+             decision: Decision | None, by: str | None = AUTO_ACTOR) -> Verdict:
+    verdict = Verdict(ACTION_FOR_OUTCOME[outcome], outcome, level, reasons, decision)
+    return replace(verdict, decided_by=by) if verdict.final else verdict
+
+
+def judge(facts: RefundFacts, history: Sequence[PriorRefund], policy: CompiledPolicy,
+          offline_by: str | None = None) -> Verdict:
+    """Where ``policy`` leaves the refund of ``facts`` (``offline_by``: the staff who approved
+    and paid it out at the counter while the hub was away); see the module rules."""
+    if offline_by is None and (wait := awaiting_inspection(facts, policy)) is not None:
+        return waiting_verdict(wait)
+    decision = decide_all(requests_of(facts), history, policy, facts.requested_at)
+    verdict = verdict_of(decision, top_level(policy))
+    notes = tuple(note for note in (mixed_note(facts, decision), facts.risk) if note)
+    if notes:
+        verdict = replace(verdict, reasons=(*verdict.reasons, *notes))
+    if offline_by is not None:
+        refusal = offline_refusal(facts.amount, facts.channel, facts.offline_limit)
+        verdict = offline_verdict(verdict, refusal, offline_by, top_level(policy))
+    return verdict
 
 
 def categories_of(facts: RefundFacts) -> tuple[str, ...]:
@@ -188,8 +159,7 @@ def awaiting_inspection(facts: RefundFacts, policy: CompiledPolicy) -> str | Non
 
 def waiting_verdict(reason: str) -> Verdict:
     """The verdict of a refund that waits for its inspection."""
-    return Verdict(RefundState.AWAITING_INSPECTION, RefundOutcome.AWAITING_INSPECTION, None,
-                   (reason,))
+    return _verdict(RefundOutcome.AWAITING_INSPECTION, None, (reason,), None)
 
 
 def mixed_note(facts: RefundFacts, decision: Decision) -> str | None:
@@ -209,17 +179,15 @@ def top_level(policy: CompiledPolicy) -> int:
 
 
 def verdict_of(decision: Decision, top: int) -> Verdict:
-    """The refund state, wire outcome and level a decision leads to."""
+    """The move, wire outcome and level a decision leads to (manual review: the ``top`` level)."""
     reasons = decision.reasons()
     if decision.outcome is Outcome.AUTO_APPROVE:
-        return Verdict(RefundState.APPROVED, RefundOutcome.APPROVED, None, reasons)
+        return _verdict(RefundOutcome.APPROVED, None, reasons, decision)
     if decision.outcome is Outcome.NEEDS_APPROVAL:
-        return Verdict(
-            RefundState.PENDING_APPROVAL, RefundOutcome.PENDING_APPROVAL, decision.level, reasons
-        )
+        return _verdict(RefundOutcome.PENDING_APPROVAL, decision.level, reasons, decision)
     if decision.outcome is Outcome.MANUAL_REVIEW:
-        return Verdict(RefundState.PENDING_APPROVAL, RefundOutcome.MANUAL_REVIEW, top, reasons)
-    return Verdict(RefundState.REJECTED, RefundOutcome.REJECTED, None, reasons)
+        return _verdict(RefundOutcome.MANUAL_REVIEW, top, reasons, decision)
+    return _verdict(RefundOutcome.REJECTED, None, reasons, decision)
 
 
 def decision_columns(decision: Decision) -> dict[str, Any]:
@@ -254,8 +222,7 @@ def offline_verdict(verdict: Verdict, refusal: str | None, staff: str, top: int)
     """The verdict for a refund the store already approved offline (``staff`` approved it)."""
     if refusal is None:
         said = f"approved offline at the counter by {staff}, within the store's limit"
-        return Verdict(RefundState.APPROVED, RefundOutcome.APPROVED, None, (*verdict.reasons, said))
+        return _verdict(RefundOutcome.APPROVED, None, (*verdict.reasons, said), verdict.decision,
+                        f"store:{staff}")
     said = f"approved offline at the counter by {staff}, but {refusal}: flagged for review"
-    return Verdict(
-        RefundState.PENDING_APPROVAL, RefundOutcome.MANUAL_REVIEW, top, (*verdict.reasons, said)
-    )
+    return _verdict(RefundOutcome.MANUAL_REVIEW, top, (*verdict.reasons, said), verdict.decision)

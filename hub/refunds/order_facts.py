@@ -1,4 +1,4 @@
-"""What the refund policy may know about synced Amazon orders: ``load_order_facts``.
+"""What the refund policy may know about synced Amazon orders: ``OrderFacts``, ``load_order_facts``.
 
 Rules:
 - one SELECT per ``CHUNK`` order ids (a batch of refunds costs one query, whatever its size);
@@ -11,14 +11,25 @@ Rules:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, select
 
-from hub.refunds.decisions import OrderFacts
 from hub.storage.tables.amazon import amazon_orders
 
 CHUNK = 500
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    """What the Amazon sync knows about one order (never the buyer's name, email or address)."""
+
+    order_id: str
+    marketplace_id: str
+    purchased_at: datetime
+    buyer_key: str | None = None  # a keyed hash of Amazon's anonymised buyer email; None: unknown
+    deliver_by: datetime | None = None  # the promised latest delivery; None: not known
 
 
 def load_order_facts(conn: Connection, order_ids: set[str]) -> dict[str, OrderFacts]:

@@ -1,22 +1,24 @@
 """Apply accepted node events to the hub's projections — pure: loaded rows in, changes out.
 
 The ingest adapter loads the rows a batch touches (``Loaded``), feeds the batch's applicable
-events in seq order to one ``Projector``, and writes its ``Changes`` in a few statements.
+events in seq order to one ``Projector``, and writes its ``Changes`` in a few statements. A refund
+asked for at the hub (``hub.refunds.requests``) goes through the same ``Projector.request``.
 
 Rules:
 - an event is applied once, in its node's seq order (the adapter guarantees both);
 - an event that cannot apply (a return received twice, an inspection of a return the hub never
   saw, a refund for an unknown return, a state the table refuses) becomes a ``Problem``: the event
   stays stored, the problem is dead-lettered, the node's stream moves on;
-- every state change adds an ``AuditDraft``; the node is the actor for what it reports, the
-  policy (``policy:auto``) for the decision it takes;
-- a refund request is decided at once by the active policy (``hub.policy.decide_all`` through
-  ``hub.refunds.decisions``), as of its request time (never later than now), with the customer's
-  earlier
-  refunds as history, the returned items' categories and opened flags, the flags on the order or
-  customer (``Loaded.risk``) and, for an Amazon sale, the synced order's facts
-  (``Loaded.orders``); every fired rule is kept (reasons, decision record, rule index) and the
-  decision is queued as a ``refund.decided`` command to the node that asked;
+- every state change adds an ``AuditDraft``; the node is the actor for what it reports (the hub
+  user for a refund asked at the hub), the policy (``policy:auto``) for the decision it takes;
+- a refund records its origin (``hub.refunds.origin``): a node's request is ``pos`` for a POS
+  sale, ``store`` otherwise; a hub request is ``hub``;
+- a refund request is decided at once by the active policy: its facts are built by
+  ``hub.refunds.facts`` from ``Loaded.known`` (the customer's other refunds as history, the
+  returned items, the flags on the order or customer, the synced Amazon order), and
+  ``hub.refunds.decisions.judge`` says where it goes; the projector applies that ``Verdict`` on
+  the refund state table, keeps every fired rule (reasons, decision record, rule index) and
+  queues the decision as a ``refund.decided`` command to the node that asked, if a node did;
 - unless its policy timing is "after inspection" and the return is not inspected yet: then the
   refund waits (``awaiting_inspection``, told to the node the same way), and the inspection of its
   return decides it, in the same batch, as of its request time, with the grade.
@@ -30,58 +32,42 @@ from datetime import datetime
 from typing import Any, cast
 
 from hub.errors import InvalidTransition
-from hub.policy import CompiledPolicy, PriorRefund, decide_all
+from hub.policy import CompiledPolicy
+from hub.refunds import facts
 from hub.refunds.decisions import (
     AUTO_ACTOR,
     AUTO_ROLE,
-    ItemFacts,
-    OrderFacts,
-    RefundFacts,
     Verdict,
-    awaiting_inspection,
-    customer_key_of,
     decision_columns,
     indexed_rules,
-    lines_facts,
-    mixed_note,
-    offline_refusal,
-    offline_verdict,
-    order_facts_for,
-    requests_of,
-    top_level,
-    verdict_of,
-    waiting_verdict,
+    judge,
 )
-from hub.refunds.states import ACTION_FOR_OUTCOME, RefundState, outcome_of, transition
+from hub.refunds.origin import Origin, asked_by_node, to_asker
+from hub.refunds.states import RefundState, outcome_of
 from hub.returns.states import ReturnAction, ReturnState
 from hub.returns.states import transition as return_transition
 from hub.storage.audit_chain import AuditDraft, jsonable
 from hub.storage.money import money_json, money_of
 from hub.storage.outbox import CommandDraft
 from protocol import (
-    Body,
-    Channel,
     CommandApplied,
     DispositionRecorded,
     Envelope,
     InspectionRecorded,
-    Money,
     RefundDecided,
     RefundOutcome,
     RefundRequested,
     ReturnReceived,
-    new_message_id,
 )
 from protocol.limits import clip_list
 
 Key = tuple[str, str]
-HUB_REFUND_PREFIX = "H"  # refunds asked for at the hub (``hub.refunds.requests``); no node has them
 Row = dict[str, Any]
 NODE_ROLE = "node"
 
 
 class Refused(Exception):
-    """An event that cannot be applied; becomes a Problem (internal to this module)."""
+    """A request or event that cannot be applied (an event's becomes a Problem)."""
 
 
 @dataclass(frozen=True)
@@ -100,12 +86,7 @@ class Loaded:
     refunds: dict[Key, Row] = field(default_factory=dict)
     commands: dict[str, Row] = field(default_factory=dict)
     policy: CompiledPolicy | None = None  # the active policy (loaded when refunds are asked)
-    paid: dict[Key, Money | None] = field(default_factory=dict)  # returns' item totals
-    history: dict[str, list[PriorRefund]] = field(default_factory=dict)  # by customer key
-    offline_limits: dict[str, Money | None] = field(default_factory=dict)  # by store
-    orders: dict[str, OrderFacts] = field(default_factory=dict)  # synced Amazon orders by id
-    items: dict[Key, tuple[ItemFacts, ...]] = field(default_factory=dict)  # stored returns
-    risk: dict[str, str] = field(default_factory=dict)  # flagged order id / customer key: why
+    known: facts.Known = field(default_factory=facts.Known)  # what deciding refunds needs
 
 
 @dataclass
@@ -139,7 +120,8 @@ def entity_id(store_id: str, local_id: str) -> str:
 RETURN_FIELDS = ("state", "grade", "disposition", "node_id", "channel", "reason", "order_id",
                  "rma_id", "mismatch", "staff_id", "received_at", "inspected_at", "disposed_at")
 REFUND_FIELDS = ("state", "outcome", "approval_level", "reasons", "return_id", "node_id",
-                 "requested_by", "decided_by", "decided_at", "decision_reason", "policy_version")
+                 "origin", "requested_by", "decided_by", "decided_at", "decision_reason",
+                 "policy_version")
 
 
 def return_summary(row: Row) -> Any:
@@ -152,14 +134,6 @@ def refund_summary(row: Row) -> Any:
     data = {k: row.get(k) for k in REFUND_FIELDS}
     data["amount"] = money_json(row["amount"], row["currency"])
     return jsonable(data)
-
-
-def to_asker(row: Row, body: Body) -> list[CommandDraft]:
-    """A command about a refund to the node that asked for it; none for a refund asked at the
-    hub (no node holds it, so the node would only refuse it)."""
-    if row["refund_id"].startswith(HUB_REFUND_PREFIX):
-        return []
-    return [CommandDraft(row["store_id"], row["node_id"], new_message_id(), body)]
 
 
 def refund_decided_body(row: Row, decided_at: datetime) -> RefundDecided:
@@ -177,10 +151,10 @@ def refund_decided_body(row: Row, decided_at: datetime) -> RefundDecided:
 
 
 class Projector:
-    """Applies events to loaded rows and collects the resulting changes.
+    """Applies events (and hub-side refund requests) to loaded rows and collects the changes.
 
-    ``on_behalf`` (actor, role): the events come from a hub user, not a node (a refund requested
-    through the API); they are audited as that user and no command goes back to a node.
+    ``on_behalf`` (actor, role): the changes are asked for by a hub user, not a node (a refund
+    requested through the API); they are audited as that user.
     """
 
     def __init__(self, loaded: Loaded, now: datetime,
@@ -215,7 +189,12 @@ class Projector:
 
     def _audit(self, event: Envelope, action: str, entity: str, ident: str, before: Any,
                after: Any, reason: str | None = None) -> None:
-        actor, role = self.on_behalf or (node_actor(event.store_id, event.node_id), NODE_ROLE)
+        self._audit_as(event.store_id, event.node_id, action, entity, ident, before, after,
+                       reason)
+
+    def _audit_as(self, store_id: str, node_id: str, action: str, entity: str, ident: str,
+                  before: Any, after: Any, reason: str | None = None) -> None:
+        actor, role = self.on_behalf or (node_actor(store_id, node_id), NODE_ROLE)
         self.changes.audit.append(AuditDraft(actor, role, action, entity, ident, before, after,
                                              reason))
 
@@ -302,78 +281,55 @@ class Projector:
 
     def _refund_requested(self, event: Envelope) -> None:
         body = cast(RefundRequested, event.body)
-        key = (event.store_id, body.refund_id)
+        self._existing_return(event, body.return_id)
+        self.request(event.store_id, event.node_id, body, asked_by_node(body.channel))
+
+    def request(self, store_id: str, node_id: str, body: RefundRequested,
+                origin: Origin) -> Row:
+        """Record a refund request of ``origin``, decide it and tell the node that asked (if a
+        node did); return its row. Refused: the id is taken, or the return is unknown."""
+        key = (store_id, body.refund_id)
         if key in self.changes.refunds_new or key in self.loaded.refunds:
             raise Refused(f"refund {body.refund_id!r} was already requested")
-        self._existing_return(event, body.return_id)
-        row = self._new_refund(event, body)
-        self._audit(event, "refund.requested", "refund", entity_id(*key), None,
-                    refund_summary(row))
+        if self._return((store_id, body.return_id)) is None:
+            raise Refused(f"a refund of return {body.return_id!r}, which store {store_id} "
+                          "never reported as received")
+        row = self._new_refund(store_id, node_id, body, origin)
+        self._audit_as(store_id, node_id, "refund.requested", "refund", entity_id(*key), None,
+                       refund_summary(row))
         self._decide(row, getattr(body, "approved_offline_by", None))
         self.changes.refunds_new[key] = row
-        if self.on_behalf is None:
-            self._tell_node(row)
+        self._tell_node(row)
+        return row
 
     def _tell_node(self, row: Row) -> None:
         """Queue the refund's decision (or its wait) to the node that asked for it."""
         self.changes.commands.extend(to_asker(row, refund_decided_body(row, self.now)))
 
-    def _new_refund(self, event: Envelope, body: RefundRequested) -> Row:
+    def _new_refund(self, store_id: str, node_id: str, body: RefundRequested,
+                    origin: Origin) -> Row:
+        ret = self._return((store_id, body.return_id)) or {}
+        order_id = body.order_id or ret.get("order_id")
+        market = body.marketplace_id or ret.get("marketplace_id")
         return {
-            "store_id": event.store_id, "refund_id": body.refund_id, "return_id": body.return_id,
-            "node_id": event.node_id, "amount": body.amount.amount,
+            "store_id": store_id, "refund_id": body.refund_id, "return_id": body.return_id,
+            "node_id": node_id, "origin": origin.value, "amount": body.amount.amount,
             "currency": body.amount.currency, "channel": body.channel.value,
             "order_id": body.order_id, "marketplace_id": body.marketplace_id,
             "state": RefundState.REQUESTED.value, "outcome": None, "approval_level": None,
             "reasons": [], "requested_by": body.requested_by, "requested_at": body.requested_at,
             "decided_by": None, "decided_at": None, "decision_reason": None,
             "created_at": self.now, "updated_at": self.now,
-            "customer_key": self._customer_key(event, body),
+            "customer_key": facts.customer_key(body.channel, order_id, market,
+                                               self.loaded.known.orders),
             "policy_version": None, "decision": None, "base_amount": None, "base_currency": None,
         }
 
-    def _customer_key(self, event: Envelope, body: RefundRequested) -> str | None:
-        found = self._return((event.store_id, body.return_id)) or {}
-        order_id = body.order_id or found.get("order_id")
-        order = order_facts_for(body.channel, order_id,
-                                body.marketplace_id or found.get("marketplace_id"),
-                                self.loaded.orders)
-        return customer_key_of(order_id, order)
-
-    def _facts(self, row: Row) -> RefundFacts:
-        ret = self._return((row["store_id"], row["return_id"])) or {}
-        channel = Channel(row["channel"])
-        market = row["marketplace_id"] or ret.get("marketplace_id")
-        order_id = row["order_id"] or ret.get("order_id")
-        order = order_facts_for(channel, order_id, market, self.loaded.orders)
-        return RefundFacts(
-            row["store_id"], row["refund_id"], money_of(row["amount"], row["currency"]),
-            channel, market or (order.marketplace_id if order else None),
-            min(row["requested_at"], self.now), ret.get("grade"), bool(ret.get("mismatch")),
-            self._paid((row["store_id"], row["return_id"])), row["customer_key"],
-            ordered_at=order.purchased_at if order else ret.get("sold_at"),
-            delivered_at=order.deliver_by if order else None,
-            items=self._items((row["store_id"], row["return_id"])),
-            high_risk=self._risk_note(row) is not None)
-
-    def _risk_note(self, row: Row) -> str | None:
-        """Why the order or the customer is flagged, for the approver; None when neither is."""
-        ret = self._return((row["store_id"], row["return_id"])) or {}
-        subjects = (("order", row["order_id"] or ret.get("order_id")),
-                    ("customer", row["customer_key"]))
-        said = [f"{kind} flagged high-risk: {self.loaded.risk[subject]}"
-                for kind, subject in subjects if subject and subject in self.loaded.risk]
-        return "; ".join(said) or None
-
-    def _items(self, key: Key) -> tuple[ItemFacts, ...]:
-        if key in self.loaded.items:
-            return self.loaded.items[key]
-        return lines_facts(self._new_lines(key))[1]
-
-    def _paid(self, key: Key) -> Money | None:
-        if key in self.loaded.paid:
-            return self.loaded.paid[key]
-        return lines_facts(self._new_lines(key))[0]
+    def _facts(self, row: Row) -> facts.RefundFacts:
+        key = (row["store_id"], row["return_id"])
+        lines = (self.loaded.known.lines[key] if key in self.loaded.known.lines
+                 else self._new_lines(key))
+        return facts.refund_facts(row, self._return(key) or {}, lines, self.loaded.known)
 
     def _new_lines(self, key: Key) -> list[Row]:
         """The lines of a return received in this batch, in order."""
@@ -383,52 +339,30 @@ class Projector:
         policy = self.loaded.policy
         if policy is None:
             raise Refused("no refund policy is loaded")  # the adapter loads it for refunds
-        facts = self._facts(row)
-        history = (self.loaded.history.setdefault(facts.customer_key, [])
-                   if facts.customer_key else [])
-        own = PriorRefund(facts.requested_at, facts.amount)
-        waited = row["state"] == RefundState.AWAITING_INSPECTION.value
-        wait = None if offline_by or waited else awaiting_inspection(facts, policy)
-        if wait is not None:
-            history.append(own)  # a waiting request counts for the customer's next ones
-            self._wait(row, wait)
-            return
-        prior = _without(history, own) if waited else history
-        decision = decide_all(requests_of(facts), prior, policy, facts.requested_at)
-        verdict = verdict_of(decision, top_level(policy))
-        notes = [note for note in (mixed_note(facts, decision), self._risk_note(row)) if note]
-        if notes:
-            verdict = Verdict(verdict.state, verdict.outcome, verdict.level,
-                              (*verdict.reasons, *notes))
-        if offline_by:
-            refusal = offline_refusal(facts.amount, facts.channel,
-                                      self.loaded.offline_limits.get(row["store_id"]))
-            verdict = offline_verdict(verdict, refusal, offline_by, top_level(policy))
-        if not waited:
-            history.append(own)
+        known = self.loaded.known
+        told = self._facts(row)
+        verdict = judge(told, known.prior(told), policy, offline_by)
+        known.remember(told, verdict.state)
         before = refund_summary(row)
-        self._settle(row, verdict, offline_by)
-        row.update(decision_columns(decision))
+        self._settle(row, verdict)
+        if verdict.decision is None:
+            self.changes.audit.append(AuditDraft(
+                AUTO_ACTOR, AUTO_ROLE, "refund.awaiting_inspection", "refund",
+                entity_id(row["store_id"], row["refund_id"]), before, refund_summary(row),
+                verdict.reasons[0]))
+            return
+        row.update(decision_columns(verdict.decision))
         self.changes.refund_rules.extend(
             {"store_id": row["store_id"], "refund_id": row["refund_id"], "rule_id": rule}
-            for rule in indexed_rules(decision))
-        self._audit_decision(row, before, decision.as_record(), verdict, offline_by)
+            for rule in indexed_rules(verdict.decision))
+        self._audit_decision(row, before, verdict.decision.as_record(), verdict, offline_by)
 
-    def _wait(self, row: Row, reason: str) -> None:
-        """Park the refund until its return's inspection reaches the hub."""
-        before = refund_summary(row)
-        self._settle(row, waiting_verdict(reason), None)
-        self.changes.audit.append(AuditDraft(
-            AUTO_ACTOR, AUTO_ROLE, "refund.awaiting_inspection", "refund",
-            entity_id(row["store_id"], row["refund_id"]), before, refund_summary(row), reason))
-
-    def _settle(self, row: Row, verdict: Verdict, offline_by: str | None) -> None:
-        state = transition(RefundState(row["state"]), ACTION_FOR_OUTCOME[verdict.outcome])
-        by = (f"store:{offline_by}" if offline_by and state is RefundState.APPROVED
-              else AUTO_ACTOR)
+    def _settle(self, row: Row, verdict: Verdict) -> None:
+        """Move the refund where the verdict says (through the state table)."""
+        state = verdict.moves(RefundState(row["state"]))
         row.update(state=state.value, outcome=verdict.outcome.value,
                    approval_level=verdict.level, reasons=list(verdict.reasons),
-                   decided_by=by if verdict.final else None,
+                   decided_by=verdict.decided_by,
                    decided_at=self.now if verdict.final else None, updated_at=self.now)
 
     def _audit_decision(self, row: Row, before: Any, record: Any, verdict: Verdict,
@@ -457,14 +391,6 @@ class Projector:
         self._audit(event, "command.applied", "command", body.command_id, before,
                     jsonable({"applied_at": row["applied_at"], "result": body.result,
                               "kind": row["kind"], "detail": body.detail}))
-
-
-def _without(history: list[PriorRefund], own: PriorRefund) -> list[PriorRefund]:
-    """``history`` less one entry equal to ``own`` (a re-decided refund is not its own prior)."""
-    out = list(history)
-    if own in out:
-        out.remove(own)
-    return out
 
 
 HANDLERS: dict[str, Callable[[Projector, Envelope], None]] = {

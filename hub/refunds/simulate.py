@@ -1,24 +1,29 @@
-"""Run a draft policy over the refunds of the last N days, before publishing it.
+"""Run a policy over the refunds of the last N days: a draft before publishing it, or the
+active one to replay what the hub decided.
 
 Rules:
-- the requests are rebuilt from the database as the ingest builds them
-  (``hub.refunds.decisions.requests_of``): amount, channel, marketplace, grade, mismatch, items
-  total,
-  the items' categories and opened flags, the store's sale date; not the synced Amazon orders or
-  the risk flags (the simulation compares policies, and both see the same requests);
-- each request's history is the same customer's other refunds requested before it (not
-  rejected);
-- both the active policy and the draft decide every request at the same ``now``
-  (``hub.policy.simulate``); money is summed in the draft's base currency;
-- the report: counts, the from → to matrix with amounts, the money whose decision changes
-  (``money_moved``), the totals per outcome before and after, and a few examples with both
-  decisions' reasons.
+- each refund's facts and history come from ``hub.refunds.facts``, exactly as the ingest builds
+  them: amount, channel, marketplace, grade, mismatch, items total, the items' categories and
+  opened flags, the customer's other refunds (not rejected), the risk flags on the order and the
+  customer, the synced Amazon order's date, promised delivery and buyer, the store's sale date;
+- each refund is decided as of its request time (never later than the hub first stored it), as
+  the live path decided it; ``replay`` gives, refund by refund, the ``Verdict`` of
+  ``hub.refunds.decisions.judge`` (the one the ingest applies). With the active policy it is the
+  live decision, save for what the hub learnt after deciding: a flag raised or cleared since, an
+  order synced since, a refund of the same customer stored late or rejected by a person since, a
+  re-inspection; and a store's offline approval, which the simulation does not see (the policy's
+  own decision is replayed);
+- the report: both the active policy and the draft decide every refund (one still waiting for
+  its inspection is decided as it stands, without a grade: the draft may not wait); money is
+  summed in the draft's base currency (``hub.policy.simulate``); it gives counts, the from -> to
+  matrix with amounts, the money whose decision changes (``money_moved``), the totals per
+  outcome before and after, and a few examples with both decisions' reasons.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -29,122 +34,63 @@ from hub.policy import (
     CompiledPolicy,
     Decision,
     PriorRefund,
-    RefundRequest,
     SimulationReport,
     compile_policy,
     default_policy,
     simulate,
 )
 from hub.policy import store as policy_store
-from hub.refunds.decisions import ItemFacts, RefundFacts, lines_facts, requests_of
-from hub.storage.money import money_json, money_of
-from hub.storage.tables.core import refunds, return_items, returns
-from protocol import Channel, Money, format_utc
+from hub.refunds import facts
+from hub.refunds.decisions import Verdict, judge, requests_of
+from hub.storage.money import money_json
+from hub.storage.tables.core import refunds, returns
+from protocol import Channel, format_utc
 
 Key = tuple[str, str]
 JOIN = and_(returns.c.store_id == refunds.c.store_id, returns.c.return_id == refunds.c.return_id)
+RETURN_FACTS = ("order_id", "marketplace_id", "grade", "mismatch", "sold_at")
 
 
-def _lines(conn: Connection, since: datetime) -> tuple[dict[Key, Money | None],
-                                                      dict[Key, tuple[ItemFacts, ...]]]:
+@dataclass(frozen=True)
+class Case:
+    """A refund as the simulation decides it: its facts and the customer's history."""
+
+    facts: facts.RefundFacts
+    prior: tuple[PriorRefund, ...]
+
+    @property
+    def key(self) -> Key:
+        """(store_id, refund_id)."""
+        return self.facts.store_id, self.facts.refund_id
+
+
+def refunds_since(conn: Connection, since: datetime) -> list[Case]:
+    """Every refund requested since ``since`` (oldest first), with its facts and history."""
     rows = conn.execute(
-        select(
-            return_items.c.store_id,
-            return_items.c.return_id,
-            return_items.c.unit_price,
-            return_items.c.quantity,
-            return_items.c.currency,
-            return_items.c.category,
-            return_items.c.opened,
-        ).order_by(return_items.c.line_no).where(
-            return_items.c.return_id.in_(
-                select(refunds.c.return_id).where(refunds.c.requested_at >= since)
-            )
-        )
-    )
-    lines: dict[Key, list[Any]] = defaultdict(list)
-    for r in rows:
-        lines[(r.store_id, r.return_id)].append(r._mapping)
-    facts = {key: lines_facts(items) for key, items in lines.items()}
-    return ({key: paid for key, (paid, _) in facts.items()},
-            {key: items for key, (_, items) in facts.items()})
-
-
-def _history(conn: Connection, customers: set[str]) -> dict[str, list[tuple[Key, PriorRefund]]]:
-    history: dict[str, list[tuple[Key, PriorRefund]]] = defaultdict(list)
-    keys = sorted(customers)
-    for start in range(0, len(keys), 500):
-        rows = conn.execute(
-            select(
-                refunds.c.store_id,
-                refunds.c.refund_id,
-                refunds.c.customer_key,
-                refunds.c.requested_at,
-                refunds.c.amount,
-                refunds.c.currency,
-            ).where(
-                refunds.c.customer_key.in_(keys[start : start + 500]), refunds.c.state != "rejected"
-            )
-        )
-        for r in rows:
-            history[r.customer_key].append(
-                (
-                    (r.store_id, r.refund_id),
-                    PriorRefund(r.requested_at, money_of(r.amount, r.currency)),
-                )
-            )
-    return history
-
-
-def requests_since(
-    conn: Connection, since: datetime
-) -> list[tuple[tuple[RefundRequest, ...], list[PriorRefund]]]:
-    """Every refund requested since ``since``, as policy requests with their history."""
-    rows = conn.execute(
-        select(
-            refunds.c.store_id,
-            refunds.c.refund_id,
-            refunds.c.return_id,
-            refunds.c.amount,
-            refunds.c.currency,
-            refunds.c.channel,
-            refunds.c.marketplace_id,
-            refunds.c.requested_at,
-            refunds.c.customer_key,
-            returns.c.marketplace_id.label("return_market"),
-            returns.c.grade,
-            returns.c.mismatch,
-            returns.c.sold_at,
-        )
+        select(refunds, *(returns.c[name].label(f"return_{name}") for name in RETURN_FACTS))
         .join(returns, JOIN)
         .where(refunds.c.requested_at >= since)
         .order_by(refunds.c.requested_at, refunds.c.store_id, refunds.c.refund_id)
     ).all()
-    paid, items = _lines(conn, since)
-    history = _history(conn, {r.customer_key for r in rows if r.customer_key})
+    pairs = [(dict(r._mapping), {name: r._mapping[f"return_{name}"] for name in RETURN_FACTS})
+             for r in rows]
+    known = facts.load_known(conn, [
+        facts.Asked(row["store_id"], row["return_id"], Channel(row["channel"]),
+                    row["order_id"] or ret["order_id"],
+                    row["marketplace_id"] or ret["marketplace_id"], row["customer_key"])
+        for row, ret in pairs])
     out = []
-    for r in rows:
-        facts = RefundFacts(
-            r.store_id,
-            r.refund_id,
-            money_of(r.amount, r.currency),
-            Channel(r.channel),
-            r.marketplace_id or r.return_market,
-            r.requested_at,
-            r.grade,
-            bool(r.mismatch),
-            paid.get((r.store_id, r.return_id)),
-            r.customer_key,
-            ordered_at=r.sold_at,
-            items=items.get((r.store_id, r.return_id), ()),
-        )
-        prior = [
-            p
-            for key, p in history.get(r.customer_key or "", [])
-            if key != (r.store_id, r.refund_id) and p.at < r.requested_at
-        ]
-        out.append((requests_of(facts), prior))
+    for row, ret in pairs:
+        told = facts.refund_facts(row, ret, known.lines.get((row["store_id"], row["return_id"]),
+                                                            []), known)
+        out.append(Case(told, tuple(known.prior(told))))
     return out
+
+
+def replay(conn: Connection, since: datetime, policy: CompiledPolicy) -> dict[Key, Verdict]:
+    """Where ``policy`` leaves each refund requested since ``since`` (see the module rules)."""
+    return {asked.key: judge(asked.facts, asked.prior, policy)
+            for asked in refunds_since(conn, since)}
 
 
 def run(
@@ -155,7 +101,9 @@ def run(
     active = policy_store.active(conn)
     current = active.compiled if active else compile_policy(default_policy())
     since = now - timedelta(days=days)
-    report = simulate(draft, current, requests_since(conn, since), now, examples)
+    asked = [(requests_of(a.facts), a.prior, a.facts.requested_at)
+             for a in refunds_since(conn, since)]
+    report = simulate(draft, current, asked, now, examples)
     return report_json(report, current, draft, days, since)
 
 

@@ -181,6 +181,7 @@ def mfn_refund(
                 refund_id=refund_id,
                 return_id=return_id,
                 node_id=node,
+                origin="store",
                 amount=amount,
                 currency=order.currency,
                 channel="amazon_mfn",

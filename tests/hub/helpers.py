@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, select
 
+from hub.amazon.store import hashed, upsert
+from hub.amazon.sync.orders import FIELDS, order_row
 from hub.storage.engine import reading, writing
+from hub.storage.tables.amazon import amazon_orders
 from hub.storage.tables.core import nodes
 from hub.sync.ingest.batch import BatchResult, store_batch
 from hub.sync.ingest.classify import classify
@@ -90,6 +94,32 @@ def status(store: str, node: str, state: str = "online") -> Envelope:
 def events_topic(envelope: Envelope) -> str:
     """The events topic of the envelope's own node."""
     return node_topic(envelope.store_id, envelope.node_id, TopicKind.EVENTS)
+
+
+ORDER_KEY_SECRET = b"test-customer-key-secret"
+
+
+def sync_order(engine: Engine, order_id: str, purchased_at: datetime,
+               marketplace_id: str = "ATVPDKIKX0DEJ", buyer_email: str | None = None,
+               deliver_by: datetime | None = None) -> None:
+    """Store an Amazon order the way the orders sync does (``order_row`` + ``upsert``)."""
+    order: dict[str, Any] = {
+        "orderId": order_id, "salesChannel": {"marketplaceId": marketplace_id},
+        "fulfillment": {"fulfillmentStatus": "SHIPPED", "fulfilledBy": "MERCHANT"},
+        "createdTime": purchased_at.isoformat().replace("+00:00", "Z"),
+        "lastUpdatedTime": purchased_at.isoformat().replace("+00:00", "Z"),
+        "proceeds": {"grandTotal": {"amount": "12.00", "currencyCode": "USD"}},
+        "orderItems": [{"orderItemId": "1", "quantityOrdered": 1,
+                        "product": {"sellerSku": "SKU-1", "asin": "B000000001"}}],
+    }
+    if buyer_email:
+        order["buyer"] = {"buyerEmail": buyer_email}
+    if deliver_by:
+        order["fulfillment"]["deliverByWindow"] = {
+            "latestDateTime": deliver_by.isoformat().replace("+00:00", "Z")}
+    with writing(engine) as tx:
+        upsert(tx.conn, amazon_orders, ("account", "order_id"),
+               hashed([order_row("us", order, ORDER_KEY_SECRET)], FIELDS), tx.now)
 
 
 def ingest(engine: Engine, *messages: Envelope | tuple[str, bytes]) -> BatchResult:

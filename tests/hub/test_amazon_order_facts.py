@@ -7,15 +7,12 @@ Amazon sales refund after inspection under the default policy, so each return is
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine, event, select
 
-from hub.amazon.store import hashed, upsert
-from hub.amazon.sync.orders import FIELDS, order_row
-from hub.storage.engine import reading, writing
-from hub.storage.tables.amazon import amazon_orders
+from hub.storage.engine import reading
 from hub.storage.tables.core import refunds
 from protocol import (
     Channel,
@@ -29,34 +26,9 @@ from protocol import (
     make_envelope,
     utc_now,
 )
-from tests.hub.helpers import ingest
+from tests.hub.helpers import ingest, sync_order
 
 US = "ATVPDKIKX0DEJ"  # Amazon.com: 30-day window, no statutory withdrawal right
-
-
-SECRET = b"test-customer-key-secret"
-
-
-def sync_order(engine: Engine, order_id: str, purchased_at: datetime,
-               marketplace_id: str = US, buyer_email: str | None = None,
-               deliver_by: datetime | None = None) -> None:
-    order: dict[str, Any] = {
-        "orderId": order_id, "salesChannel": {"marketplaceId": marketplace_id},
-        "fulfillment": {"fulfillmentStatus": "SHIPPED", "fulfilledBy": "MERCHANT"},
-        "createdTime": purchased_at.isoformat().replace("+00:00", "Z"),
-        "lastUpdatedTime": purchased_at.isoformat().replace("+00:00", "Z"),
-        "proceeds": {"grandTotal": {"amount": "12.00", "currencyCode": "USD"}},
-        "orderItems": [{"orderItemId": "1", "quantityOrdered": 1,
-                        "product": {"sellerSku": "SKU-1", "asin": "B000000001"}}],
-    }
-    if buyer_email:
-        order["buyer"] = {"buyerEmail": buyer_email}
-    if deliver_by:
-        order["fulfillment"]["deliverByWindow"] = {
-            "latestDateTime": deliver_by.isoformat().replace("+00:00", "Z")}
-    with writing(engine) as tx:
-        upsert(tx.conn, amazon_orders, ("account", "order_id"),
-               hashed([order_row("us", order, SECRET)], FIELDS), tx.now)
 
 
 def amazon_return(seq: int, return_id: str, order_id: str | None,

@@ -3,22 +3,24 @@ state."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
+from hub.errors import InvalidTransition
 from hub.policy import compile_policy, decide, default_policy
 from hub.refunds.decisions import (
-    RefundFacts,
     Verdict,
-    customer_key_of,
     indexed_rules,
+    judge,
     offline_refusal,
     offline_verdict,
     request_of,
     top_level,
     verdict_of,
 )
+from hub.refunds.facts import RefundFacts, customer_key_of
 from hub.refunds.states import RefundState
 from protocol import Channel, Grade, Money, RefundOutcome
 
@@ -164,16 +166,40 @@ def test_customers_are_known_by_their_order_only() -> None:
 
 def test_commands_about_a_refund_go_to_the_node_that_asked_and_never_for_one_asked_at_the_hub(
 ) -> None:
-    from hub.refunds.projection import to_asker
-    from hub.refunds.requests import new_hub_refund_id
+    from hub.refunds.origin import to_asker
     from protocol import RefundPayment, RefundStatus
 
     def body(refund_id: str) -> RefundStatus:
         return RefundStatus(refund_id=refund_id, return_id="R1", status=RefundPayment.SUBMITTED,
                             at=AT)
 
-    asked = {"store_id": "s1", "node_id": "n2", "refund_id": "F1"}
-    (draft,) = to_asker(asked, body("F1"))
-    assert (draft.store_id, draft.node_id, draft.body) == ("s1", "n2", body("F1"))
-    at_hub = {**asked, "refund_id": new_hub_refund_id()}
-    assert to_asker(at_hub, body(at_hub["refund_id"])) == []
+    for origin in ("store", "pos"):
+        asked = {"store_id": "s1", "node_id": "n2", "refund_id": "F1", "origin": origin}
+        (draft,) = to_asker(asked, body("F1"))
+        assert (draft.store_id, draft.node_id, draft.body) == ("s1", "n2", body("F1"))
+    # the origin decides, not the id: an H id a node asked for is told, an F id asked at the hub
+    # is not
+    assert len(to_asker({**asked, "refund_id": "H1"}, body("H1"))) == 1
+    assert to_asker({**asked, "origin": "hub"}, body("F1")) == []
+
+
+def test_a_verdict_leads_to_the_same_state_from_both_undecided_states() -> None:
+    for case in (facts("49.99"), facts("600.00"), facts(mismatch=True), facts("5.00", "CHF")):
+        v = judge(case, [], POLICY)
+        assert v.moves(ST.REQUESTED) is v.moves(ST.AWAITING_INSPECTION) is v.state
+        assert v.decision is not None and (v.decided_by is not None) is v.final
+    waits = judge(facts(channel=Channel.WEB), [], POLICY)  # the default policy inspects first
+    assert (waits.state, waits.outcome, waits.decision, waits.decided_by) == (
+        ST.AWAITING_INSPECTION, OC.AWAITING_INSPECTION, None, None)
+    with pytest.raises(InvalidTransition):
+        waits.moves(ST.AWAITING_INSPECTION)  # an inspected refund never waits again
+
+
+def test_judge_gives_the_risk_flags_reasons_and_who_decided_an_offline_approval() -> None:
+    flagged = replace(facts(), risk="order flagged high-risk: chargeback")
+    v = judge(flagged, [], POLICY)
+    assert (v.state, v.outcome, v.level) == (ST.PENDING_APPROVAL, OC.MANUAL_REVIEW, 2)
+    assert v.reasons[-1] == "order flagged high-risk: chargeback"
+    within = replace(facts("40.00"), offline_limit=Money.of("50.00", "USD"))
+    assert judge(within, [], POLICY, offline_by="k1").decided_by == "store:k1"
+    assert judge(facts("40.00"), [], POLICY).decided_by == "policy:auto"

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect, select
+from sqlalchemy import Engine, inspect, select, text
 
 from hub.storage import audit_log as audit_store
 from hub.storage.engine import make_engine, reading, writing
@@ -18,7 +18,7 @@ from hub.storage.tables.core import refunds, returns, stores
 
 
 def test_upgrade_builds_every_table_and_matches_the_schema(db_url: str) -> None:
-    assert upgrade(db_url) == head() == "0010"
+    assert upgrade(db_url) == head() == "0011"
     engine = make_engine(db_url)
     try:
         assert set(metadata.tables) <= set(inspect(engine).get_table_names())
@@ -54,7 +54,7 @@ def _put_return(engine: Engine, when: datetime) -> None:
             store_id="s1", return_id="R1", node_id="n1", state="received", channel="pos",
             reason="r", mismatch=False, received_at=when, created_at=tx.now, updated_at=tx.now))
         tx.conn.execute(refunds.insert().values(
-            store_id="s1", refund_id="F1", return_id="R1", node_id="n1",
+            store_id="s1", refund_id="F1", return_id="R1", node_id="n1", origin="pos",
             amount=Decimal("1234567.89"), currency="USD", channel="pos", state="requested",
             reasons=[], requested_at=when, created_at=tx.now, updated_at=tx.now))
 
@@ -75,6 +75,40 @@ def test_naive_datetimes_and_float_money_are_refused(engine: Engine) -> None:
         _put_return(engine, datetime(2025, 1, 1))  # naive: the point of the test
     with pytest.raises(Exception, match="never floats"), writing(engine) as tx:
         tx.conn.execute(refunds.insert().values(
-            store_id="s1", refund_id="F2", return_id="R1", node_id="n1", amount=1.5,
+            store_id="s1", refund_id="F2", return_id="R1", node_id="n1", origin="pos", amount=1.5,
             currency="USD", channel="pos", state="requested", reasons=[],
             requested_at=tx.now, created_at=tx.now, updated_at=tx.now))
+
+
+def test_refunds_stored_before_0011_get_their_origin_from_what_is_known(db_url: str) -> None:
+    """A hub request's ``H`` id -> hub; a POS sale's refund -> pos; any other -> store."""
+    assert upgrade(db_url, "0010") == "0010"
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as conn:  # the 0010 schema, as a hub of that version wrote it
+            conn.execute(text("INSERT INTO stores (store_id, created_at) VALUES ('s1', :at)"),
+                         {"at": "2025-01-01 00:00:00"})
+            conn.execute(text(
+                "INSERT INTO returns (store_id, return_id, node_id, state, channel, reason, "
+                "mismatch, received_at, created_at, updated_at) VALUES ('s1', 'R1', 'n1', "
+                "'received', 'pos', 'r', false, :at, :at, :at)"), {"at": "2025-01-01 00:00:00"})
+            for refund_id, channel in (("HABC", "pos"), ("F1", "pos"), ("F2", "amazon_mfn"),
+                                       ("F3", "web")):
+                conn.execute(text(
+                    "INSERT INTO refunds (store_id, refund_id, return_id, node_id, amount, "
+                    "currency, channel, state, reasons, requested_at, created_at, updated_at) "
+                    "VALUES ('s1', :id, 'R1', 'n1', 1, 'USD', :channel, 'requested', '[]', :at, "
+                    ":at, :at)"), {"id": refund_id, "channel": channel,
+                                   "at": "2025-01-01 00:00:00"})
+        assert upgrade(db_url) == head()
+        with reading(engine) as conn:
+            origins = dict(conn.execute(select(refunds.c.refund_id, refunds.c.origin)).all())
+        assert origins == {"HABC": "hub", "F1": "pos", "F2": "store", "F3": "store"}
+        with pytest.raises(Exception, match=r"(?i)null"), writing(engine) as tx:
+            tx.conn.execute(text(  # every refund from now on must say where it came from
+                "INSERT INTO refunds (store_id, refund_id, return_id, node_id, amount, "
+                "currency, channel, state, reasons, requested_at, created_at, updated_at) "
+                "VALUES ('s1', 'F4', 'R1', 'n1', 1, 'USD', 'pos', 'requested', '[]', :at, :at, "
+                ":at)"), {"at": "2025-01-01 00:00:00"})
+    finally:
+        engine.dispose()

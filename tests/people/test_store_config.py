@@ -16,6 +16,7 @@ from hub.access.passwords import verify
 from hub.access.permissions import Role
 from hub.fleet import stores
 from hub.policy import compile_policy, default_policy
+from hub.refunds.facts import Known
 from hub.refunds.projection import Loaded, Projector
 from hub.sync.config_push import sync_once
 from protocol import (
@@ -146,11 +147,12 @@ def _decide_offline(amount: str, limit: Money | None) -> tuple[dict[str, object]
         "grade": None,
         "mismatch": False,
     }
+    line = {"unit_price": Decimal(amount), "quantity": 1, "currency": "USD", "category": None,
+            "opened": None}
     loaded = Loaded(
         returns={("s1", "R1"): ret},
         policy=compile_policy(default_policy()),
-        paid={("s1", "R1"): Money.of(amount, "USD")},
-        offline_limits={"s1": limit},
+        known=Known(lines={("s1", "R1"): [line]}, offline_limits={"s1": limit}),
     )
     body = OfflineRefund(
         refund_id="F1",

@@ -11,8 +11,9 @@ Rules:
 - every refund state change goes through ``move_refund``: the hub's table
   (``hub.refunds.states.transition``), ``updated_at``, an audit entry with before, after and why,
   and a
-  ``refund.status`` command to the store node that asked for the refund (none for a refund asked
-  at the hub), in the same transaction, so the counter sees where the money is.
+  ``refund.status`` command to the store node that asked for the refund (none for a refund of
+  origin ``hub``: ``hub.refunds.origin``), in the same transaction, so the counter sees where the
+  money is.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from sqlalchemy import Connection, select, update
 from hub.amazon.accounts import ROLE, Account
 from hub.amazon.refunds.rules import EventLine, match_items
 from hub.errors import InvalidTransition
-from hub.refunds.projection import entity_id, refund_summary, to_asker
+from hub.refunds.origin import to_asker
+from hub.refunds.projection import entity_id, refund_summary
 from hub.refunds.states import RefundAction, RefundState, transition
 from hub.storage import outbox
 from hub.storage.audit_chain import AuditDraft

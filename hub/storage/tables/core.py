@@ -190,6 +190,7 @@ refunds = Table(
     Column("refund_id", ID, primary_key=True),
     Column("return_id", ID, nullable=False),
     Column("node_id", NODE, nullable=False),
+    Column("origin", String(10), nullable=False),  # store | pos | hub (hub.refunds.origin)
     Column("amount", Amount, nullable=False),
     Column("currency", String(3), nullable=False),
     Column("channel", String(20), nullable=False),

@@ -3,10 +3,8 @@
 A handful of statements per batch whatever its size: one SELECT per table touched, one
 executemany per kind of change. A batch that decides refunds (refund requests, and inspections
 of returns whose refunds wait for them) also loads the active policy (seeding the default one on
-first use), the returns' lines (totals, categories, opened), the customers' earlier refunds, the
-stores' offline limits, the risk flags on the orders and customers and, for Amazon sales, their
-orders as the Amazon sync stored them (an order id held by two accounts with different facts is
-left out).
+first use) and what deciding them needs, through ``hub.refunds.facts.load_known`` (the one loader
+the simulation and hub-side requests use too).
 """
 
 from __future__ import annotations
@@ -16,22 +14,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, select, update
 
-from hub.policy import PriorRefund
 from hub.policy import store as policy_store
-from hub.refunds.decisions import (
-    AMAZON_CHANNELS,
-    ItemFacts,
-    customer_key_of,
-    lines_facts,
-    order_facts_for,
-)
-from hub.refunds.order_facts import load_order_facts
+from hub.refunds.facts import Asked, load_known
 from hub.refunds.projection import Changes, Loaded
 from hub.refunds.states import RefundState
-from hub.risk.flags import active_risk
 from hub.storage import outbox
 from hub.storage.engine import Tx
-from hub.storage.money import money_of
 from hub.storage.tables.access import refund_rules
 from hub.storage.tables.core import (
     commands,
@@ -40,9 +28,8 @@ from hub.storage.tables.core import (
     refunds,
     return_items,
     returns,
-    stores,
 )
-from protocol import Channel, Envelope, Money, RefundRequested, ReturnReceived
+from protocol import Channel, Envelope, RefundRequested, ReturnReceived
 
 CHUNK = 500
 RETURN_MUTABLE = ("state", "grade", "inspected_at", "disposition", "disposed_at", "updated_at")
@@ -70,7 +57,8 @@ def load(tx: Tx, events: Sequence[Envelope]) -> Loaded:
     loaded.refunds.update(waiting)
     asks = [e for e in events if isinstance(e.body, RefundRequested)]
     if asks or waiting:
-        _load_for_decisions(tx, loaded, _deciding(loaded, asks, events, list(waiting.values())))
+        loaded.policy = policy_store.active_for_write(tx).compiled
+        loaded.known = load_known(conn, _deciding(loaded, asks, events, list(waiting.values())))
     return loaded
 
 
@@ -85,80 +73,30 @@ def _waiting(conn: Connection, inspected: set[Key]) -> dict[Key, dict[str, Any]]
 
 
 def _deciding(loaded: Loaded, asks: Sequence[Envelope], events: Sequence[Envelope],
-              waiting: Sequence[dict[str, Any]]) -> list[tuple[Key, Channel, str | None]]:
-    """(return key, channel, order id) of every refund this batch may decide."""
-    fresh = {(e.store_id, e.body.return_id): e.body.order_id for e in events
+              waiting: Sequence[dict[str, Any]]) -> list[Asked]:
+    """Every refund this batch may decide, with what its return says of the sale."""
+    fresh = {(e.store_id, e.body.return_id): e.body for e in events
              if isinstance(e.body, ReturnReceived)}
+
+    def sale(key: Key) -> tuple[str | None, str | None]:
+        ret = loaded.returns.get(key) or {}
+        received = fresh.get(key)
+        return (ret.get("order_id") or (received.order_id if received else None),
+                ret.get("marketplace_id") or (received.marketplace_id if received else None))
+
     out = []
     for e in asks:
         body = e.body
         assert isinstance(body, RefundRequested)
-        key = (e.store_id, body.return_id)
-        order_id = (body.order_id or loaded.returns.get(key, {}).get("order_id")
-                    or fresh.get(key))
-        out.append((key, body.channel, order_id))
+        order_id, market = sale((e.store_id, body.return_id))
+        out.append(Asked(e.store_id, body.return_id, body.channel, body.order_id or order_id,
+                         body.marketplace_id or market))
     for row in waiting:
-        key = (row["store_id"], row["return_id"])
-        out.append((key, Channel(row["channel"]),
-                    row["order_id"] or loaded.returns.get(key, {}).get("order_id")))
+        order_id, market = sale((row["store_id"], row["return_id"]))
+        out.append(Asked(row["store_id"], row["return_id"], Channel(row["channel"]),
+                         row["order_id"] or order_id, row["marketplace_id"] or market,
+                         row["customer_key"]))
     return out
-
-
-def _load_for_decisions(tx: Tx, loaded: Loaded,
-                        deciding: list[tuple[Key, Channel, str | None]]) -> None:
-    conn = tx.conn
-    loaded.policy = policy_store.active_for_write(tx).compiled
-    keys = {key for key, _, _ in deciding}
-    loaded.paid, loaded.items = _lines(conn, {k for k in keys if k in loaded.returns})
-    loaded.orders = load_order_facts(conn, {order_id for _, channel, order_id in deciding
-                                            if order_id and channel in AMAZON_CHANNELS})
-    customers = {k for _, channel, order_id in deciding for k in (  # the buyer, else the order
-        customer_key_of(order_id, order_facts_for(channel, order_id, None, loaded.orders)),
-        customer_key_of(order_id)) if k}
-    customers |= {r["customer_key"] for r in loaded.refunds.values() if r["customer_key"]}
-    loaded.history = _history(conn, customers)
-    loaded.offline_limits = _offline_limits(conn, {store for (store, _), _, _ in deciding})
-    loaded.risk = active_risk(conn, {order_id for _, _, order_id in deciding if order_id},
-                              customers)
-
-
-def _lines(conn: Connection, keys: set[Key]) -> tuple[dict[Key, Money | None],
-                                                      dict[Key, tuple[ItemFacts, ...]]]:
-    """Item totals of stored returns (None when their lines mix currencies), and their lines as
-    the policy sees them."""
-    lines: dict[Key, list[Any]] = {k: [] for k in keys}
-    for row in _rows(conn, return_items, "return_id", {r for _, r in keys}):
-        key = (row["store_id"], row["return_id"])
-        if key in lines:
-            lines[key].append(row)
-    facts = {key: lines_facts(sorted(rows, key=lambda r: r["line_no"]))
-             for key, rows in lines.items()}
-    return ({key: paid for key, (paid, _) in facts.items()},
-            {key: items for key, (_, items) in facts.items()})
-
-
-def _history(conn: Connection, customers: set[str]) -> dict[str, list[PriorRefund]]:
-    """Earlier refunds (not rejected) of these customers, oldest first."""
-    history: dict[str, list[PriorRefund]] = {c: [] for c in customers}
-    for start in range(0, len(customers), CHUNK):
-        chunk = sorted(customers)[start:start + CHUNK]
-        rows = conn.execute(select(refunds.c.customer_key, refunds.c.requested_at,
-                                   refunds.c.amount, refunds.c.currency)
-                            .where(refunds.c.customer_key.in_(chunk),
-                                   refunds.c.state != "rejected")
-                            .order_by(refunds.c.requested_at))
-        for r in rows:
-            history[r.customer_key].append(PriorRefund(r.requested_at,
-                                                       money_of(r.amount, r.currency)))
-    return history
-
-
-def _offline_limits(conn: Connection, store_ids: set[str]) -> dict[str, Money | None]:
-    rows = conn.execute(select(stores.c.store_id, stores.c.offline_limit,
-                               stores.c.offline_currency)
-                        .where(stores.c.store_id.in_(sorted(store_ids))))
-    return {r.store_id: money_of(r.offline_limit, r.offline_currency)
-            if r.offline_limit is not None and r.offline_currency else None for r in rows}
 
 
 def _by_key(conn: Connection, table: Table, id_column: str,

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from hub.refunds.origin import Origin
 from hub.refunds.states import RefundState
 from hub.returns.states import ReturnState
 from protocol.timeutil import UtcDatetime
@@ -71,6 +72,9 @@ class RefundOut(Out):
     refund_id: str
     return_id: str
     node_id: str
+    origin: Origin = Field(description="who asked for it: a store's node (``store``, or ``pos`` "
+                           "for a POS sale) or a person at the hub (``hub``); the hub tells the "
+                           "store's node about refunds a node asked for only")
     amount: MoneyOut
     channel: str
     order_id: str | None
