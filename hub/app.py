@@ -1,21 +1,32 @@
-"""The composition root: ``create_app(settings)`` wires engine, metrics, MQTT runtime and routes.
+"""The composition root: ``create_app(settings, amazon)`` wires everything the hub process runs.
 
-Nothing is created at import time. The database must already be migrated (``acorn-hub serve``
-does it first). With ``settings.mqtt_enabled`` the app's lifespan starts the MQTT ingest and the
-command publisher and stops them on shutdown; without it the app serves the API alone.
+Rules:
+- nothing is created at import time; settings are built once (by ``acorn-hub serve``, or here
+  from the environment when not given) and passed down; nothing below reads the environment;
+- the app owns ONE engine, and its lifespan starts, in this order: the policy seed, the MQTT
+  runtime (ingest, command publisher, config push; with ``settings.mqtt_enabled``), the Amazon
+  scheduler on that same engine (with ``amazon.scheduler_enabled``), the mDNS announcement (with
+  ``settings.advertise``: announced last, once everything behind it runs); shutdown stops them
+  in the reverse order and disposes of the engine last. A part that fails to start stops the
+  ones already started;
+- the database must already be migrated (``acorn-hub serve`` does it first).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 
 from hub import __version__
+from hub.amazon.settings import AmazonSettings, load_amazon_settings
+from hub.amazon.sync.scheduler import Scheduler
+from hub.fleet.advertise import Advertiser, announcement_for
 from hub.metrics import HubMetrics
 from hub.policy import store as policy_store
-from hub.settings import Settings
+from hub.settings import Settings, load_settings
 from hub.storage.engine import make_engine
 from hub.sync.runtime import HubRuntime
 from hub.web.api import errors, idempotency
@@ -43,27 +54,40 @@ desk session (`POST /api/session`; changes then also need the `X-CSRF-Token` hea
 `{"detail": [{"field": <name or null>, "message": <sentence>}]}`."""
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the hub's ASGI app from ``settings`` (read from the environment if omitted)."""
-    settings = settings or Settings()
+def create_app(settings: Settings | None = None, amazon: AmazonSettings | None = None) -> FastAPI:
+    """Build the hub's ASGI app (settings not given are read from the environment, once)."""
+    settings = settings or load_settings()
+    amazon = amazon or load_amazon_settings()
     if settings.mqtt_enabled:
         settings.require_mqtt_secret()
     engine = make_engine(settings.database_url, settings.sqlite_synchronous)
     metrics = HubMetrics()
     runtime = HubRuntime(settings, engine, metrics) if settings.mqtt_enabled else None
-    context = HubContext(settings, engine, metrics, runtime)
+    context = HubContext(settings=settings, amazon=amazon, engine=engine, metrics=metrics,
+                         runtime=runtime)
+
+    def start() -> ExitStack:
+        with ExitStack() as running:  # a part that fails to start: the started ones stop here
+            running.callback(engine.dispose)
+            policy_store.ensure_seeded(engine)
+            if runtime is not None:
+                runtime.start()
+                running.callback(runtime.stop)
+            if amazon.scheduler_enabled:
+                running.callback(Scheduler(engine, amazon).start().stop)
+            if settings.advertise:
+                running.callback(Advertiser(announcement_for(settings, __version__)).close)
+            return running.pop_all()  # all started: stopped in reverse order by the lifespan
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        policy_store.ensure_seeded(engine)
-        if runtime is not None:
-            runtime.start()
+        # starting and stopping block (threads joined, zeroconf refuses to run inside an event
+        # loop): both happen in a worker thread, off the server's loop
+        running = await run_in_threadpool(start)
         try:
             yield
         finally:
-            if runtime is not None:
-                runtime.stop()
-            engine.dispose()
+            await run_in_threadpool(running.close)
 
     app = FastAPI(title="ACORN hub", version=__version__, description=DESCRIPTION,
                   lifespan=lifespan)

@@ -9,8 +9,8 @@ currency, written as text: ``ACORN_HUB_DESK_BULK_LIMIT=5000``.
 
 from __future__ import annotations
 
+import ipaddress
 from decimal import Decimal
-from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
@@ -77,16 +77,18 @@ class Settings(BaseSettings):
         "broker address stores should use, when it is not the hub's own address"))
     advertise_mqtt_port: int | None = Field(None, ge=1, le=65535, description=(
         "broker port stores should use (default: MQTT_PORT)"))
-    customer_key_secret: SecretStr = Field(SecretStr(""), description=(
-        "key of the keyed hash (HMAC-SHA256) that recognises an Amazon buyer across orders from "
-        "Amazon's anonymised buyer email, at least 16 characters; unset: one is generated on "
-        "first use into CUSTOMER_KEY_FILE and reused. Changing it makes every buyer new"))
-    customer_key_file: Path | None = Field(None, description=(
-        "where the generated customer key secret is kept (mode 0600); default: "
-        "customer-key.secret beside the SQLite database, else beside the Amazon secrets file, "
-        "else in ./var/hub"))
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
+
+    @field_validator("advertise_interfaces")
+    @classmethod
+    def _ipv4_addresses(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.IPv4Address(item)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IPv4 address") from None
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -1,6 +1,7 @@
 """The customer key secret: the key of ``hub.amazon.buyer_key``, set or generated once and kept.
 
 Rules:
+- both settings below are part of ``AmazonSettings`` (built once per process and passed in);
 - ``ACORN_HUB_CUSTOMER_KEY_SECRET`` wins (at least 16 characters, else ConfigError); set it when
   several hub processes on different machines sync Amazon, so they all key buyers alike;
 - unset, the secret is read from the customer key file: ``ACORN_HUB_CUSTOMER_KEY_FILE``, else
@@ -27,7 +28,6 @@ from sqlalchemy import Engine
 
 from hub.amazon.settings import AmazonSettings
 from hub.errors import ConfigError
-from hub.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -36,22 +36,21 @@ MIN_LENGTH = 16
 ENV = "ACORN_HUB_CUSTOMER_KEY_SECRET"
 
 
-def secret_for(engine: Engine, amazon: AmazonSettings, hub: Settings | None = None) -> bytes:
+def secret_for(engine: Engine, amazon: AmazonSettings) -> bytes:
     """The customer key secret for the hub whose database is ``engine``."""
-    hub = hub or load_settings()
-    given = hub.customer_key_secret.get_secret_value().strip()
+    given = amazon.customer_key_secret.get_secret_value().strip()
     if given:
         if len(given) < MIN_LENGTH:
             raise ConfigError(f"{ENV} must be at least {MIN_LENGTH} characters",
                               field="customer_key_secret")
         return given.encode("utf-8")
-    return read_or_create(key_file(engine, amazon, hub))
+    return read_or_create(key_file(engine, amazon))
 
 
-def key_file(engine: Engine, amazon: AmazonSettings, hub: Settings) -> Path:
+def key_file(engine: Engine, amazon: AmazonSettings) -> Path:
     """Where the generated secret lives (see the rules)."""
-    if hub.customer_key_file is not None:
-        return hub.customer_key_file
+    if amazon.customer_key_file is not None:
+        return amazon.customer_key_file
     database = engine.url.database if engine.dialect.name == "sqlite" else None
     if database and database != ":memory:" and not database.startswith("file:"):
         return Path(database).parent / FILE_NAME

@@ -3,14 +3,17 @@
 Accounts themselves live in the database (``acorn-hub amazon accounts add``); their secrets come
 from ``ACORN_HUB_AMAZON_<NAME>_CLIENT_ID`` / ``_CLIENT_SECRET`` / ``_REFRESH_TOKEN`` (falling back
 to ``ACORN_HUB_AMAZON_CLIENT_ID`` / ``_CLIENT_SECRET`` for the one LWA app most setups use) or
-from the secrets file named here (see ``hub.amazon.secrets``). Nothing is read at import time.
+from the secrets file named here (see ``hub.amazon.secrets``). The buyer-hash key is configured
+here too, under its older names ``ACORN_HUB_CUSTOMER_KEY_SECRET`` / ``_FILE`` (rules:
+``hub.amazon.buyer_secret``). Nothing is read at import time; ``acorn-hub`` builds these once per
+command (``serve`` hands them to ``create_app``), never per request.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.errors import ConfigError
@@ -21,7 +24,8 @@ JOBS = ("orders", "returns", "fba-returns", "refund-events", "settlements", "ref
 class AmazonSettings(BaseSettings):
     """Everything the Amazon integration can be configured with."""
 
-    model_config = SettingsConfigDict(env_prefix="ACORN_HUB_AMAZON_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="ACORN_HUB_AMAZON_", extra="ignore",
+                                      validate_by_name=True)
 
     secrets_file: Path | None = Field(
         None,
@@ -80,6 +84,25 @@ class AmazonSettings(BaseSettings):
     interval_refund_events: float = Field(1800.0, gt=0)
     interval_settlements: float = Field(21600.0, gt=0)
     interval_refunds: float = Field(300.0, gt=0, description="submit refunds, follow feeds")
+    customer_key_secret: SecretStr = Field(
+        SecretStr(""),
+        validation_alias="ACORN_HUB_CUSTOMER_KEY_SECRET",
+        description=(
+            "key of the keyed hash (HMAC-SHA256) that recognises an Amazon buyer across orders "
+            "from Amazon's anonymised buyer email, at least 16 characters; unset: one is "
+            "generated on first use into CUSTOMER_KEY_FILE and reused. Changing it makes every "
+            "buyer new"
+        ),
+    )
+    customer_key_file: Path | None = Field(
+        None,
+        validation_alias="ACORN_HUB_CUSTOMER_KEY_FILE",
+        description=(
+            "where the generated customer key secret is kept (mode 0600); default: "
+            "customer-key.secret beside the SQLite database, else beside the Amazon secrets "
+            "file, else in ./var/hub"
+        ),
+    )
 
     def interval(self, job: str) -> float:
         """Seconds between runs of ``job`` in the scheduler."""
@@ -92,5 +115,11 @@ def load_amazon_settings(**overrides: object) -> AmazonSettings:
         return AmazonSettings(**overrides)  # type: ignore[arg-type]
     except ValidationError as err:
         first = err.errors(include_url=False)[0]
-        name = "ACORN_HUB_AMAZON_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
+        name = env_name(str(first["loc"][0])) if first["loc"] else "settings"
         raise ConfigError(f"{name}: {str(first['msg']).removeprefix('Value error, ')}") from err
+
+
+def env_name(field: str) -> str:
+    """The environment variable of a field (or of its alias)."""
+    upper = field.upper()
+    return upper if upper.startswith("ACORN_") else "ACORN_HUB_AMAZON_" + upper

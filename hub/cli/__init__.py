@@ -1,7 +1,8 @@
 """``acorn-hub``: the command line of the hub (Typer), one module per command group.
 
-Rules: commands parse arguments, open the database through one helper, call a context and print;
-bad input is a readable message and a non-zero exit, never a traceback.
+Rules: commands build their settings once, parse arguments, open the database through one
+helper (``db.database``: it never creates one; only ``db upgrade`` and ``serve`` migrate), call
+a context and print; bad input is a readable message and a non-zero exit, never a traceback.
 
-    main  serve  people  risk  dead_letters  amazon
+    main  db  serve  people  risk  dead_letters  amazon
 """

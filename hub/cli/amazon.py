@@ -21,8 +21,7 @@ with the reason when refused (``hub.amazon.refunds.ops`` has the rules).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -45,11 +44,10 @@ from hub.amazon.accounts import add_account, list_accounts, load_accounts, new_a
 from hub.amazon.refunds import ops as refund_ops
 from hub.amazon.secrets import SecretSource, env_name
 from hub.amazon.settings import AmazonSettings, load_amazon_settings
+from hub.cli.db import database
 from hub.cli.people import operator
 from hub.errors import InputError
-from hub.settings import load_settings
-from hub.storage.engine import make_engine, reading
-from hub.storage.migrations import upgrade
+from hub.storage.engine import reading
 
 if TYPE_CHECKING:
     from hub.amazon.sync.runner import AccountResult, Runner
@@ -71,17 +69,6 @@ Reason = Annotated[str, typer.Option(help="why (required; goes into the audit lo
 Limit = Annotated[int, typer.Option(min=1, max=10_000, help="at most this many rows")]
 
 
-@contextmanager
-def _database() -> Iterator[Engine]:
-    settings = load_settings()
-    upgrade(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
-    engine = make_engine(settings.database_url, settings.sqlite_synchronous)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-
-
 @accounts_app.command("add")
 def accounts_add(
     name: Annotated[str, typer.Argument(help="our name for the account, e.g. eu-main")],
@@ -95,10 +82,10 @@ def accounts_add(
     """Add a seller account; its secrets come from the environment or the secrets file."""
     codes = [code for value in marketplace for code in value.split(",") if code.strip()]
     account = new_account(name, seller_id, region, codes, endpoint)
-    with _database() as engine:
+    amazon = load_amazon_settings()
+    with database() as engine:
         add_account(engine, account, cli_actor())
     typer.echo(f"account {name} added ({account.region}: {', '.join(codes)})")
-    amazon = load_amazon_settings()
     if not SecretSource(secrets_file=amazon.secrets_file).configured(name, seller_id):
         typer.echo(
             f"secrets not found yet: set {env_name(name, 'REFRESH_TOKEN')} (and "
@@ -112,7 +99,7 @@ def accounts_list() -> None:
     """List the accounts: region, marketplaces, status, last error (never secrets)."""
     amazon = load_amazon_settings()
     secrets = SecretSource(secrets_file=amazon.secrets_file)
-    with _database() as engine, reading(engine) as conn:
+    with database() as engine, reading(engine) as conn:
         accounts = list_accounts(conn)
     table = Table(
         "name", "seller id", "region", "marketplaces", "endpoint", "status", "secrets", "last error"
@@ -166,7 +153,7 @@ class _Bar:
 def _run(jobs: Sequence[str], names: Sequence[str], since: datetime | None) -> None:
     amazon = load_amazon_settings()
     console = Console(stderr=True)
-    with _database() as engine:
+    with database() as engine:
         accounts = load_accounts(engine, names)
         if not accounts:
             typer.echo("no Amazon accounts: add one with `acorn-hub amazon accounts add`")
@@ -271,7 +258,7 @@ def refunds_list(
     limit: Limit = 1000,
 ) -> None:
     """MFN refunds from approval on: feed, status, Amazon's message or why it failed, retries."""
-    with _database() as engine, reading(engine) as conn:
+    with database() as engine, reading(engine) as conn:
         rows = refund_ops.list_refunds(conn, state, limit)
     table = Table(
         "store/refund", "state", "account", "order", "amount", "feed", "feed status",
@@ -300,7 +287,7 @@ def refunds_retry(
 ) -> None:
     """Send a failed MFN refund again, in a new feed with the next refunds run (same refund id,
     never twice: it is retried, not issued again)."""
-    with _database() as engine:
+    with database() as engine:
         refund_ops.retry_refund(engine, operator(), store, refund, reason)
     typer.echo(
         f"refund {store}/{refund} queued for a retry: it goes out in a new feed with the next "
@@ -317,7 +304,7 @@ def feeds_list(
     limit: Limit = 200,
 ) -> None:
     """Refund feeds, newest first: account, status, messages, candidates, last error."""
-    with _database() as engine, reading(engine) as conn:
+    with database() as engine, reading(engine) as conn:
         rows = refund_ops.list_feeds(conn, status, limit)
     table = Table(
         "feed key", "account", "marketplace", "status", "Amazon feed id", "messages",
@@ -354,7 +341,7 @@ def feeds_resolve(
     """Resolve an ambiguous feed: adopt the candidate that is ours, or abandon the feed."""
     if (amazon_feed_id is None) == (not abandon):
         raise InputError("give exactly one of --amazon-feed-id ID or --abandon", field="resolve")
-    with _database() as engine:
+    with database() as engine:
         done = refund_ops.resolve_feed(engine, operator(), feed_key, reason, amazon_feed_id)
     if done.status == "sent":
         typer.echo(

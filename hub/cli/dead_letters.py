@@ -11,7 +11,8 @@ from typing import Annotated, Any
 
 import typer
 
-from hub.cli.people import database, operator
+from hub.cli.db import database
+from hub.cli.people import operator
 from hub.sync.ingest import operator as dead
 
 app = typer.Typer(help="Dead letters: refused or unprocessable messages; list, show, resolve.",

@@ -1,6 +1,8 @@
 """``acorn-hub``: run the hub and administer it.
 
-Every command reads ``ACORN_HUB_*`` settings; errors print one line on stderr and exit non-zero
+Every command builds its ``ACORN_HUB_*`` settings once and opens the database through
+``hub.cli.db`` (which refuses a missing database or one without the current schema; only ``db
+upgrade`` and ``serve`` create or migrate it); errors print one line on stderr and exit non-zero
 (set ``ACORN_HUB_DEBUG=1`` to see the traceback instead). Command groups are listed in
 ``GROUPS``; the Amazon integration adds its own ``amazon`` group there.
 """
@@ -10,8 +12,7 @@ from __future__ import annotations
 import os
 import secrets
 import sys
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing
 from decimal import Decimal
 from typing import Annotated
 
@@ -22,9 +23,11 @@ from sqlalchemy import Engine
 from hub import __version__
 from hub.access.permissions import Scope
 from hub.access.tokens import cli_actor, create_token, list_tokens, parse_role, revoke_token
+from hub.amazon.settings import load_amazon_settings
 from hub.cli import amazon as amazon_cli
 from hub.cli import dead_letters as dead_letters_cli
 from hub.cli import risk as risk_cli
+from hub.cli.db import database, migrate
 from hub.cli.people import audit_export, policy_app, stores_app, users_app
 from hub.errors import InputError, translate
 from hub.fleet.acl import node_username, parse_node_username
@@ -33,8 +36,7 @@ from hub.logs import configure_logging
 from hub.settings import Settings, load_settings
 from hub.storage import audit_log, outbox
 from hub.storage.audit_chain import AuditDraft, jsonable, verify
-from hub.storage.engine import make_engine, reading, writing
-from hub.storage.migrations import upgrade
+from hub.storage.engine import reading, writing
 from protocol import ExpectedReturn
 
 app = typer.Typer(help="ACORN hub: ingest, refund approvals, audit, fleet.",
@@ -58,26 +60,6 @@ for _name, _group in GROUPS:
     app.add_typer(_group, name=_name)
 
 
-def _settings() -> Settings:
-    return load_settings()
-
-
-def _migrated(settings: Settings) -> None:
-    upgrade(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
-
-
-@contextmanager
-def _database(settings: Settings | None = None) -> Iterator[Engine]:
-    """A migrated database's engine, disposed afterwards."""
-    settings = settings or _settings()
-    _migrated(settings)
-    engine = make_engine(settings.database_url, settings.sqlite_synchronous)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-
-
 @app.command()
 def version() -> None:
     """Print the hub's version."""
@@ -89,23 +71,24 @@ def serve(
     host: Annotated[str | None, typer.Option(help="override ACORN_HUB_HTTP_HOST")] = None,
     port: Annotated[int | None, typer.Option(help="override ACORN_HUB_HTTP_PORT")] = None,
 ) -> None:
-    """Migrate the database, then run the API, MQTT ingest and command publisher until stopped."""
+    """Migrate the database, then run the API, MQTT ingest, command publisher, Amazon scheduler
+    and mDNS announcement (as configured) until stopped."""
     overrides = {k: v for k, v in {"http_host": host, "http_port": port}.items() if v is not None}
     settings = load_settings(**overrides)
+    amazon = load_amazon_settings()
     configure_logging(settings.log_level, settings.log_json)
     settings.require_mqtt_secret()
-    _migrated(settings)
+    migrate(settings)
     from hub.app import create_app  # the web stack loads only for serve: the CLI starts fast
     from hub.cli.serve import run
 
-    run(create_app(settings), settings)
+    run(create_app(settings, amazon), settings)
 
 
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
-    """Apply schema migrations up to ``revision`` (default: the newest)."""
-    settings = _settings()
-    at = upgrade(settings.database_url, revision, settings.sqlite_synchronous)
+    """Create the schema or apply migrations up to ``revision`` (default: the newest)."""
+    at = migrate(load_settings(), revision)
     typer.echo(f"database at revision {at}")
 
 
@@ -122,8 +105,9 @@ def token_create(
     store: Annotated[str | None, typer.Option(help="scope: only this store")] = None,
 ) -> None:
     """Create a token and print it once (only its hash is stored)."""
-    with _database() as engine:
-        token = create_token(engine, name, parse_role(role), scope=Scope(region, city, store),
+    parsed = parse_role(role)
+    with database() as engine:
+        token = create_token(engine, name, parsed, scope=Scope(region, city, store),
                              username=user)
     typer.echo(token)
     typer.echo(f"token for {name} ({role}) created; it is not shown again", err=True)
@@ -132,7 +116,7 @@ def token_create(
 @token_app.command("revoke")
 def token_revoke(name: Annotated[str, typer.Option(help="the token's name")]) -> None:
     """Revoke a token."""
-    with _database() as engine:
+    with database() as engine:
         revoke_token(engine, name)
     typer.echo(f"token {name} revoked")
 
@@ -140,7 +124,7 @@ def token_revoke(name: Annotated[str, typer.Option(help="the token's name")]) ->
 @token_app.command("list")
 def token_list() -> None:
     """List tokens (names, roles, dates; never the secret)."""
-    with _database() as engine:
+    with database() as engine:
         rows = list_tokens(engine)
     for row in rows:
         state = f"revoked {row['revoked_at']:%Y-%m-%d}" if row["revoked_at"] else "active"
@@ -150,7 +134,7 @@ def token_list() -> None:
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Walk the audit hash chain; name the first broken entry (exit 1) or say it is intact."""
-    with _database() as engine, reading(engine) as conn:
+    with database() as engine, reading(engine) as conn:
         tip = audit_log.read_tip(conn)
         with closing(audit_log.entries(conn)) as chain:
             verdict = verify(chain, tip)
@@ -178,14 +162,14 @@ def devices_add(
     broker_port: Annotated[int | None, typer.Option(help="default ACORN_HUB_MQTT_PORT")] = None,
 ) -> None:
     """Give a store node its own broker credentials; print its ACORN_EDGE_* lines."""
-    settings = _settings()
+    settings = load_settings()
     username, secret = _check_ids(store, node), password or secrets.token_urlsafe(24)
-    with _admin(settings) as admin:
+    with _admin(settings) as admin, database(settings) as engine:  # both there before a change
         admin.provision_node(store, node, secret)
-    with _database(settings) as engine, writing(engine) as tx:
-        outbox.ensure_node(tx.conn, store, node, tx.now)
-        tx.audit(AuditDraft(cli_actor(), "operator", "device.added", "node", f"{store}/{node}",
-                            None, jsonable({"broker_user": username})))
+        with writing(engine) as tx:
+            outbox.ensure_node(tx.conn, store, node, tx.now)
+            tx.audit(AuditDraft(cli_actor(), "operator", "device.added", "node",
+                                f"{store}/{node}", None, jsonable({"broker_user": username})))
     for line in (f"ACORN_EDGE_STORE_ID={store}", f"ACORN_EDGE_NODE_ID={node}",
                  f"ACORN_EDGE_MQTT_HOST={broker_host or settings.mqtt_host}",
                  f"ACORN_EDGE_MQTT_PORT={broker_port or settings.mqtt_port}",
@@ -208,7 +192,7 @@ def devices_add_hub(
 
     Prints its ACORN_HUB_MQTT_* lines; the broker refuses this user under any other client id.
     """
-    settings = _settings()
+    settings = load_settings()
     secret = password or secrets.token_urlsafe(24)
     with _admin(settings) as admin:
         username = admin.provision_hub(secret, settings.mqtt_username, settings.mqtt_client_id)
@@ -224,40 +208,40 @@ def devices_bind_ids() -> None:
 
     For brokers provisioned before client ids were bound; running it again changes nothing.
     """
-    settings = _settings()
-    with _admin(settings) as admin:
+    settings = load_settings()
+    with _admin(settings) as admin, database(settings) as engine:
         changed = admin.bind_client_ids(settings.mqtt_username, settings.mqtt_client_id)
-    for username in changed:
-        node = parse_node_username(username)
-        if node is not None:
-            _audit_device(settings, "device.bound", *node)
-        typer.echo(f"{username} bound to its client id")
+        for username in changed:
+            node = parse_node_username(username)
+            if node is not None:
+                _audit_device(engine, "device.bound", *node)
+            typer.echo(f"{username} bound to its client id")
     typer.echo(f"{len(changed)} broker users changed")
 
 
 @devices_app.command("disable")
 def devices_disable(store: str, node: str) -> None:
     """Refuse a node's logins from now on and disconnect it (reversible with ``add``)."""
-    username, settings = _check_ids(store, node), _settings()
-    with _admin(settings) as admin:
+    username, settings = _check_ids(store, node), load_settings()
+    with _admin(settings) as admin, database(settings) as engine:
         admin.disable_client(username)
-    _audit_device(settings, "device.disabled", store, node)
+        _audit_device(engine, "device.disabled", store, node)
     typer.echo(f"{username} disabled")
 
 
 @devices_app.command("revoke")
 def devices_revoke(store: str, node: str) -> None:
     """Delete a node's broker user for good."""
-    username, settings = _check_ids(store, node), _settings()
-    with _admin(settings) as admin:
+    username, settings = _check_ids(store, node), load_settings()
+    with _admin(settings) as admin, database(settings) as engine:
         admin.delete_client(username)
-    _audit_device(settings, "device.revoked", store, node)
+        _audit_device(engine, "device.revoked", store, node)
     typer.echo(f"{username} revoked")
 
 
-def _audit_device(settings: Settings, action: str, store: str, node: str) -> None:
+def _audit_device(engine: Engine, action: str, store: str, node: str) -> None:
     """Record a change of a node's broker identity in the audit trail."""
-    with _database(settings) as engine, writing(engine) as tx:
+    with writing(engine) as tx:
         tx.audit(AuditDraft(cli_actor(), "operator", action, "node", f"{store}/{node}",
                             {"broker_user": node_username(store, node)}, None))
 
@@ -285,7 +269,7 @@ def returns_expect(
                        "unit_price": {"amount": str(Decimal(price)), "currency": currency}}]})
     except (ValidationError, ArithmeticError) as err:
         raise InputError(_first_problem(err)) from err
-    with _database() as engine:
+    with database() as engine:
         command_id = outbox.queue_expected_return(engine, store, node, body, cli_actor(),
                                                   "operator")
     typer.echo(command_id)

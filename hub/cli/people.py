@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -23,31 +22,18 @@ from hub.access.permissions import Role, Scope
 from hub.access.tokens import cli_actor, parse_role
 from hub.access.users import Actor
 from hub.audit.export import day_start, entries, to_csv, to_jsonl
+from hub.cli.db import database
 from hub.errors import AuthError, InputError, NotFound
 from hub.fleet import stores
 from hub.policy import store as policy_store
-from hub.settings import load_settings
 from hub.storage.audit_chain import AuditDraft
-from hub.storage.engine import make_engine, reading, writing
-from hub.storage.migrations import upgrade
+from hub.storage.engine import reading, writing
 
 users_app = typer.Typer(help="People who sign in to the approvals desk.", no_args_is_help=True)
 stores_app = typer.Typer(
     help="Store region, city, offline limit and staff PINs.", no_args_is_help=True
 )
 policy_app = typer.Typer(help="The versioned refund policy.", no_args_is_help=True)
-
-
-@contextmanager
-def database() -> Iterator[Engine]:
-    """A migrated database's engine, disposed afterwards."""
-    settings = load_settings()
-    upgrade(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
-    engine = make_engine(settings.database_url, settings.sqlite_synchronous)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
 
 
 def operator() -> Actor:
@@ -95,8 +81,8 @@ def users_add(
     password_file: PasswordFile = None,
 ) -> None:
     """Create a user (the password is prompted for, never echoed)."""
-    password = read_secret(password_file, "password")
-    with database() as engine:
+    with database() as engine:  # a missing database is said before the prompt
+        password = read_secret(password_file, "password")
         users.add_user(
             engine,
             username,
@@ -140,8 +126,8 @@ def users_enable(username: str) -> None:
 @users_app.command("passwd")
 def users_passwd(username: str, password_file: PasswordFile = None) -> None:
     """Set a user's password (prompted, never echoed) and end their sessions."""
-    password = read_secret(password_file, "new password")
     with database() as engine:
+        password = read_secret(password_file, "new password")
         users.set_password(engine, username, password, operator())
     typer.echo(f"password of {username} changed")
 
@@ -194,8 +180,8 @@ def stores_pin(
     pin_file: Annotated[Path | None, typer.Option(help="read the PIN from a file")] = None,
 ) -> None:
     """Set a staff member's PIN at a store (synced to its nodes as a hash)."""
-    pin = read_secret(pin_file, "PIN")
     with database() as engine:
+        pin = read_secret(pin_file, "PIN")
         pins.set_pin(engine, store, staff, pin, parse_role(role), operator())
     typer.echo(f"PIN of {staff} at {store} set")
 

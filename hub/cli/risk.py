@@ -10,7 +10,8 @@ from typing import Annotated, Any
 
 import typer
 
-from hub.cli.people import database, operator
+from hub.cli.db import database
+from hub.cli.people import operator
 from hub.risk import flags as risk_flags
 from hub.storage.engine import reading
 

@@ -1,5 +1,8 @@
 """Run the app under uvicorn in the foreground until SIGTERM or Ctrl-C, then exit 0.
 
+Only the server lives here: everything the hub runs beside the API (MQTT, the Amazon scheduler,
+the mDNS announcement) belongs to the app's lifespan (``hub.app``), started and stopped with it.
+
 uvicorn catches SIGINT/SIGTERM, shuts down gracefully (our lifespan drains the ingest, acks and
 disconnects), and then re-raises the signal it caught so the default action would kill the
 process with that signal. We install quiet handlers first, so that re-raise lands on them and the
@@ -15,10 +18,7 @@ from types import FrameType
 import uvicorn
 from fastapi import FastAPI
 
-from hub import __version__
-from hub.amazon.sync.scheduler import start_scheduler
 from hub.errors import HubError
-from hub.fleet.advertise import Advertiser, HubAnnouncement, addresses_for
 from hub.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,28 +35,12 @@ def run(app: FastAPI, settings: Settings) -> None:
                             timeout_graceful_shutdown=5, log_level=settings.log_level.lower())
     server = uvicorn.Server(config)
     previous = {sig: signal.signal(sig, _quiet) for sig in (signal.SIGINT, signal.SIGTERM)}
-    amazon = start_scheduler(settings)  # the Amazon jobs on their intervals (None: disabled)
-    advertiser = advertise(settings)
     try:
         server.run()
     finally:
-        if advertiser is not None:
-            advertiser.close()
-        if amazon is not None:
-            amazon.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if not server.started:
         raise HubError(f"the hub did not start on {settings.http_host}:{settings.http_port} "
                        "(see the log above)")
 
-
-def advertise(settings: Settings) -> Advertiser | None:
-    """Start the mDNS announcement when configured."""
-    if not settings.advertise:
-        return None
-    return Advertiser(HubAnnouncement(
-        name=settings.advertise_name, http_port=settings.http_port,
-        mqtt_port=settings.advertise_mqtt_port or settings.mqtt_port, version=__version__,
-        addresses=addresses_for(settings.advertise_interfaces, settings.http_host),
-        mqtt_host=settings.advertise_mqtt_host))

@@ -2,6 +2,8 @@
 ``acorn-edge devices`` on a store mini-PC finds it and prints the settings lines to use.
 
 Rules:
+- the app's lifespan owns the announcement (``hub.app``): made when everything else runs,
+  withdrawn first on shutdown;
 - off unless ``ACORN_HUB_ADVERTISE=true`` (a hub in a data centre has no LAN to announce on);
 - the service port is the hub API's; the TXT record carries ``mqtt_port`` (and ``mqtt_host``
   when the broker is not on the hub's own address), ``scheme``, ``path`` and ``version``;
@@ -23,6 +25,7 @@ import ifaddr
 from zeroconf import InterfaceChoice, IPVersion, ServiceInfo, Zeroconf
 
 from hub.errors import HubError
+from hub.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,15 @@ def addresses_for(interfaces: Sequence[str], bind_host: str) -> tuple[str, ...]:
         return (bind_host,)
     return tuple(str(ip.ip) for adapter in ifaddr.get_adapters() for ip in adapter.ips
                  if isinstance(ip.ip, str) and not ipaddress.ip_address(ip.ip).is_loopback)
+
+
+def announcement_for(settings: Settings, version: str) -> HubAnnouncement:
+    """What a hub with ``settings`` announces (see the module rules)."""
+    return HubAnnouncement(
+        name=settings.advertise_name, http_port=settings.http_port,
+        mqtt_port=settings.advertise_mqtt_port or settings.mqtt_port, version=version,
+        addresses=addresses_for(settings.advertise_interfaces, settings.http_host),
+        mqtt_host=settings.advertise_mqtt_host)
 
 
 class Advertiser:

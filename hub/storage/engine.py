@@ -1,8 +1,10 @@
 """Engines and transactions for SQLite and PostgreSQL.
 
 Rules:
-- ``make_engine`` is the only place an engine is built; SQLite gets WAL, the configured
-  ``synchronous`` level, foreign keys and a busy timeout on every connection;
+- ``make_engine`` is the only place an engine for work is built; SQLite gets WAL, the configured
+  ``synchronous`` level, foreign keys and a busy timeout on every connection. ``probe_engine``
+  builds one that only looks (is there a database, which schema): no pragmas, no directories,
+  no pool, so looking at a missing or foreign database creates and changes nothing;
 - every write goes through ``writing``: one transaction that first takes the audit chain's tip
   (``SELECT ... FOR UPDATE`` on PostgreSQL; ``BEGIN IMMEDIATE`` on SQLite), so writers are
   serialised, audit entries chain without forks, and no two writers can deadlock;
@@ -11,13 +13,22 @@ Rules:
   idempotency keys: the write and its key with its answer commit together); while a ``Held``
   transaction is ``joined`` in the current context, ``writing`` on its engine becomes a savepoint
   inside it and ``reading`` reads through it (so a request reads its own writes);
+- after-commit notices: code that writes something another part must act on marks the
+  transaction (``notify(conn, topic)``, e.g. the command outbox's ``queue``); when ``writing``
+  or a ``Held`` transaction commits, every callback registered for that topic on that engine
+  (``after_commit``) is called once, after the commit, in the committing thread. A rolled-back
+  transaction calls nothing; a savepoint rolled back inside a committed transaction may cause
+  one needless call (callbacks must be cheap and idempotent, e.g. waking a thread). A callback
+  that raises is logged and does not undo or fail the committed write;
 - SQLAlchemy errors are translated to ``StorageError`` here, at the boundary.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import threading
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -28,6 +39,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 from hub.errors import HubError, StorageError
 from hub.storage import audit_log
@@ -37,6 +49,11 @@ from protocol import utc_now
 log = logging.getLogger(__name__)
 
 _WRITE = "acorn_write"
+_NOTICES = "acorn_after_commit"  # key in Connection.info: topics this transaction marked
+Callback = Callable[[], None]
+_listeners: weakref.WeakKeyDictionary[Engine, dict[str, list[Callback]]] = (
+    weakref.WeakKeyDictionary())
+_listeners_lock = threading.Lock()
 
 
 def make_engine(url: str, sqlite_synchronous: str = "FULL") -> Engine:
@@ -49,6 +66,11 @@ def make_engine(url: str, sqlite_synchronous: str = "FULL") -> Engine:
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
     _sqlite_events(engine, sqlite_synchronous)
     return engine
+
+
+def probe_engine(url: str) -> Engine:
+    """An engine that only looks at ``url``'s database (see the rules); dispose it after."""
+    return create_engine(url, poolclass=NullPool)
 
 
 def _sqlite_events(engine: Engine, synchronous: str) -> None:
@@ -107,7 +129,10 @@ class Held:
         except SQLAlchemyError as err:
             raise storage_error(err) from err
         finally:
+            topics = _take_notices(self.conn)
             self.conn.close()
+        if commit:
+            _announce(self.engine, topics)
 
 
 _HELD: ContextVar[Held | None] = ContextVar("acorn_hub_held_tx", default=None)
@@ -119,6 +144,7 @@ def hold(engine: Engine) -> Held:
         conn = engine.connect()
         try:
             conn.execution_options(**{_WRITE: True})
+            _take_notices(conn)  # nothing left over from an earlier use of this connection
             conn.begin()
             audit_log.lock_tip(conn)
         except BaseException:
@@ -155,12 +181,17 @@ def writing(engine: Engine, now: datetime | None = None) -> Iterator[Tx]:
     try:
         with engine.connect() as conn:
             conn.execution_options(**{_WRITE: True})
-            with conn.begin(), _audited(conn, now) as tx:
-                yield tx
+            _take_notices(conn)  # nothing left over from an earlier use of this connection
+            try:
+                with conn.begin(), _audited(conn, now) as tx:
+                    yield tx
+            finally:
+                topics = _take_notices(conn)
     except HubError:
         raise
     except SQLAlchemyError as err:
         raise storage_error(err) from err
+    _announce(engine, topics)
 
 
 @contextmanager
@@ -184,6 +215,48 @@ def _audited(conn: Connection, now: datetime | None) -> Iterator[Tx]:
     yield tx
     if tx.drafts:
         audit_log.append(conn, tip, tx.now, tx.drafts)
+
+
+def notify(conn: Connection, topic: str) -> None:
+    """Have ``topic``'s after-commit callbacks called once this transaction commits."""
+    conn.info.setdefault(_NOTICES, set()).add(topic)
+
+
+def after_commit(engine: Engine, topic: str, callback: Callback) -> Callback:
+    """Call ``callback`` after each commit on ``engine`` that marked ``topic``; return the
+    function that unregisters it."""
+    with _listeners_lock:
+        _listeners.setdefault(engine, {}).setdefault(topic, []).append(callback)
+
+    def unregister() -> None:
+        with _listeners_lock:
+            callbacks = _listeners.get(engine, {}).get(topic, [])
+            if callback in callbacks:
+                callbacks.remove(callback)
+
+    return unregister
+
+
+def _take_notices(conn: Connection) -> set[str]:
+    # Connection.info lives as long as the pooled DBAPI connection: always take it whole.
+    try:
+        topics: set[str] = conn.info.pop(_NOTICES, set())
+    except SQLAlchemyError:  # an invalidated connection: its info goes with it
+        return set()
+    return topics
+
+
+def _announce(engine: Engine, topics: set[str]) -> None:
+    if not topics:
+        return
+    with _listeners_lock:
+        registered = _listeners.get(engine, {})
+        callbacks = [cb for topic in sorted(topics) for cb in registered.get(topic, ())]
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:  # the write is committed: a failing listener must not make it look failed
+            log.exception("an after-commit callback failed (the transaction is committed)")
 
 
 @contextmanager

@@ -5,6 +5,9 @@ Rules:
   (``nodes.command_seq``) and an id that is also its envelope id;
 - it is published (QoS 1) until the node reports ``command.applied``; the node applies each id
   once, so resending is always safe;
+- queuing marks the transaction: once it commits, whoever registered with ``on_queued`` for that
+  engine (the MQTT runtime's publisher) is told at once, so nothing that queues commands has to
+  remember to wake the publisher;
 - ``queue_expected_return`` is how the hub announces an RMA to a store's node (the Amazon
   integration will call it; ``acorn-hub returns expect`` does today).
 """
@@ -12,7 +15,7 @@ Rules:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,7 +24,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, func, or_, select, u
 
 from hub.errors import NotFound
 from hub.storage.audit_chain import AuditDraft, jsonable
-from hub.storage.engine import writing
+from hub.storage.engine import after_commit, notify, writing
 from hub.storage.tables.core import commands, nodes, stores
 from hub.storage.upsert import insert_ignore
 from protocol import Body, Envelope, ExpectedReturn, check_id, new_message_id
@@ -39,6 +42,7 @@ class CommandDraft:
 
 Key = tuple[str, str]
 DUE_LIMIT = 500
+QUEUED = "commands.queued"  # the after-commit topic of ``queue``
 
 
 def ensure_node(conn: Connection, store_id: str, node_id: str, now: datetime) -> None:
@@ -64,7 +68,14 @@ def queue(conn: Connection, drafts: Sequence[CommandDraft], now: datetime) -> li
             rows.append(_row(draft, top - len(group) + 1 + offset, now))
     if rows:
         conn.execute(commands.insert(), rows)
+        notify(conn, QUEUED)
     return [row["command_id"] for row in rows]
+
+
+def on_queued(engine: Engine, callback: Callable[[], None]) -> Callable[[], None]:
+    """Call ``callback`` after every commit on ``engine`` that queued commands; return the
+    function that stops it."""
+    return after_commit(engine, QUEUED, callback)
 
 
 def _reserve_seqs(conn: Connection, store_id: str, node_id: str, count: int) -> int:

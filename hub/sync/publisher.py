@@ -1,9 +1,11 @@
 """The command publisher: one thread that sends queued hub -> node commands until applied.
 
-It wakes when told (a batch or an approval queued commands, a node came online, the hub
-reconnected) and every ``command_poll_seconds`` (commands queued by another process, e.g. the
-CLI). Each pass publishes, QoS 1, every unapplied command that was never sent, was last sent more
-than ``command_resend_seconds`` ago, or belongs to a node that just came online.
+It wakes when told: after every commit in this process that queued commands (the runtime
+registers ``wake`` with ``hub.storage.outbox.on_queued``), when a node came online, when the hub
+reconnected; and every ``command_poll_seconds``, for commands queued by another process (e.g. the
+CLI), which cannot wake it. Each pass publishes, QoS 1, every unapplied command that was never
+sent, was last sent more than ``command_resend_seconds`` ago, or belongs to a node that just came
+online.
 """
 
 from __future__ import annotations

@@ -6,6 +6,10 @@ what it holds while the connection is still up, then the publisher stops, then t
 disconnects (the broker keeps the session and redelivers whatever was not acked).
 
 Rules:
+- the publisher is woken by the database, not by callers: ``start`` registers it with the
+  command outbox (``hub.storage.outbox.on_queued``) for this engine, so every committed
+  transaction that queued commands wakes it (a route, the ingest, the Amazon scheduler alike);
+  ``stop`` unregisters it first;
 - the ingest thread is supervised: every ``ingest_supervise_seconds`` a small thread checks it
   and starts it again if it died; ``ingest_state`` (shown by ``/api/health``) says whether it
   runs, how often it was restarted and why it last failed.
@@ -15,11 +19,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from sqlalchemy import Engine
 
 from hub.metrics import HubMetrics
 from hub.settings import Settings
+from hub.storage import outbox
 from hub.sync.config_push import StoreConfigSync
 from hub.sync.ingest.batch import BatchResult
 from hub.sync.ingest.classify import Incoming
@@ -44,6 +50,8 @@ class HubRuntime:
                                           settings.command_resend_seconds,
                                           settings.command_poll_seconds)
         self.config_sync = StoreConfigSync(engine, self.link, settings.config_publish_seconds)
+        self._engine = engine
+        self._stop_waking: Callable[[], None] | None = None
         self._started = False
         self._stop_supervising = threading.Event()
         self._supervisor = threading.Thread(target=self._supervise, name="hub-ingest-supervisor",
@@ -65,6 +73,7 @@ class HubRuntime:
         self.writer.start()
         self._supervisor.start()
         self.publisher.start()
+        self._stop_waking = outbox.on_queued(self._engine, self._wake_publisher)
         self.config_sync.start()
         self.link.start()
         self._started = True
@@ -75,6 +84,9 @@ class HubRuntime:
         """Drain and ack, stop publishing, disconnect."""
         if not self._started:
             return
+        if self._stop_waking is not None:
+            self._stop_waking()
+            self._stop_waking = None
         self._stop_supervising.set()
         self._supervisor.join(5)
         self.writer.stop()
@@ -84,8 +96,7 @@ class HubRuntime:
         self._started = False
         log.info("MQTT ingest stopped")
 
-    def wake_publisher(self) -> None:
-        """Publish newly queued commands now."""
+    def _wake_publisher(self) -> None:
         self.publisher.wake()
 
     def _on_message(self, message: Incoming) -> None:
@@ -96,5 +107,7 @@ class HubRuntime:
         self.config_sync.wake(republish=True)  # the broker may have lost retained configs
 
     def _on_batch(self, result: BatchResult) -> None:
-        if result.commands or result.came_online:
+        # commands the batch queued woke the publisher when it committed; a node that came
+        # online needs its unapplied commands sent again
+        if result.came_online:
             self.publisher.wake(result.came_online)

@@ -15,13 +15,18 @@ from typer.testing import CliRunner
 
 from hub.access.permissions import Role
 from hub.access.tokens import create_token
+from hub.amazon.accounts import list_accounts
 from hub.amazon.secrets import Credentials, SecretSource, env_name
 from hub.amazon.settings import AmazonSettings
+from hub.app import create_app
 from hub.cli.main import app
 from hub.errors import ConfigError, InputError
+from hub.storage.engine import reading
+from hub.storage.tables.amazon import amazon_orders
 from tests.amazon.conftest import Sim
-from tests.amazon.helpers import add_accounts, sync, write_secrets
+from tests.amazon.helpers import add_accounts, count, sync, write_secrets
 from tests.hub.conftest import hub_settings, start_hub
+from tests.support.server import serving
 
 
 def _cli(
@@ -40,6 +45,8 @@ def test_cli_adds_and_lists_accounts_without_secrets(
     tmp_path: Path, sim: Sim, amazon_settings: AmazonSettings
 ) -> None:
     db_url = f"sqlite:///{tmp_path / 'cli.db'}"
+    made = CliRunner().invoke(app, ["db", "upgrade"], env={"ACORN_HUB_DATABASE_URL": db_url})
+    assert made.exit_code == 0  # the hub's database first: no other command creates it
     seller = sim.sellers[1]
     write_secrets(amazon_settings.secrets_file, {"eu-main": seller})  # type: ignore[arg-type]
     code, out, _ = _cli(
@@ -206,6 +213,24 @@ def test_scheduler_runs_every_job_and_never_two_of_one_at_once(
     _wait(lambda: min(scheduler.runs.values()) >= 2)
     scheduler.stop()
     assert set(scheduler.runs) == set(sync_module.JOBS) and most[0] == 1
+
+
+def test_the_apps_lifespan_runs_the_scheduler_on_its_engine_with_the_settings_it_was_given(
+    lite: Engine, sim: Sim, amazon_settings: AmazonSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One composition root: ``create_app`` starts the Amazon jobs (their first run a few seconds
+    after the start) and stops them with the app. Only the settings handed to it know where the
+    secrets are: a scheduler that read the environment again would find none."""
+    monkeypatch.delenv("ACORN_HUB_AMAZON_SECRETS_FILE", raising=False)
+    add_accounts(lite, sim, amazon_settings, {"na": (0, ("US",))})
+    url = lite.url.render_as_string(hide_password=False)
+    app = create_app(hub_settings(url), amazon_settings)
+    assert amazon_settings.scheduler_enabled
+    with serving(app):
+        _wait(lambda: count(lite, amazon_orders) > 0, timeout=60)
+    with reading(lite) as conn:
+        (account,) = list_accounts(conn)
+    assert account.status.value == "ok" and account.last_error is None
 
 
 def _wait(condition: Callable[[], bool], timeout: float = 30.0) -> None:

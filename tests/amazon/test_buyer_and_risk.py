@@ -33,7 +33,6 @@ from hub.amazon.sync.orders import FIELDS, order_row
 from hub.errors import ConfigError
 from hub.refunds.order_facts import load_order_facts
 from hub.risk.flags import active_risk, clear
-from hub.settings import Settings
 from hub.storage.engine import reading, writing
 from hub.storage.tables import metadata
 from hub.storage.tables.amazon import amazon_cursors, amazon_orders, amazon_problems
@@ -45,7 +44,6 @@ from tests.amazon.conftest import Sim
 from tests.amazon.helpers import TWO_ACCOUNTS, add_accounts, sync
 
 SECRET = "a test customer key secret, long enough"
-ENV = "ACORN_HUB_CUSTOMER_KEY_SECRET"
 
 
 def expected_key(email: str, secret: str = SECRET) -> str:
@@ -61,6 +59,11 @@ def stored_orders(engine: Engine) -> list[Any]:
         return list(conn.execute(select(amazon_orders)).all())
 
 
+def keyed(settings: AmazonSettings) -> AmazonSettings:
+    """``settings`` with the customer key secret set (as ``ACORN_HUB_CUSTOMER_KEY_SECRET``)."""
+    return settings.model_copy(update={"customer_key_secret": SecretStr(SECRET)})
+
+
 def every_value(engine: Engine) -> str:
     """Every value of every row of every table, as text (JSON columns included)."""
     with reading(engine) as conn:
@@ -69,10 +72,10 @@ def every_value(engine: Engine) -> str:
 
 
 def test_the_sync_keeps_a_keyed_buyer_hash_and_the_promised_delivery_never_the_buyer(
-    engine: Engine, sim: Sim, amazon_settings: AmazonSettings, monkeypatch: pytest.MonkeyPatch,
+    engine: Engine, sim: Sim, amazon_settings: AmazonSettings,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.setenv(ENV, SECRET)
+    amazon_settings = keyed(amazon_settings)
     caplog.set_level(logging.DEBUG)
     accounts = add_accounts(engine, sim, amazon_settings, TWO_ACCOUNTS)
     results = sync(engine, amazon_settings, accounts, ["orders"])
@@ -106,11 +109,11 @@ def test_the_sync_keeps_a_keyed_buyer_hash_and_the_promised_delivery_never_the_b
 
 
 def test_a_generated_secret_is_private_and_keys_survive_a_restart(
-    lite: Engine, sim: Sim, amazon_settings: AmazonSettings, monkeypatch: pytest.MonkeyPatch,
+    lite: Engine, sim: Sim, amazon_settings: AmazonSettings,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.delenv(ENV, raising=False)
-    monkeypatch.delenv("ACORN_HUB_CUSTOMER_KEY_FILE", raising=False)
+    amazon_settings = amazon_settings.model_copy(  # no secret and no file configured
+        update={"customer_key_secret": SecretStr(""), "customer_key_file": None})
     accounts = add_accounts(lite, sim, amazon_settings, {"na": (0, ("US",))})
     assert all(r.ok for r in sync(lite, amazon_settings, accounts, ["orders"]).values())
     first = {r.order_id: r.buyer_key for r in stored_orders(lite)}
@@ -154,10 +157,10 @@ def test_the_secret_file_is_made_once_and_refused_when_open_or_short(
     with pytest.raises(ConfigError, match="accessible to others"):
         read_or_create(path)
     with pytest.raises(ConfigError, match="at least 16"):
-        secret_for(lite, amazon_settings, Settings(customer_key_secret=SecretStr("short")))
-    explicit = Settings(customer_key_file=tmp_path / "elsewhere" / "k")
-    assert secret_for(lite, amazon_settings, explicit) == (tmp_path / "elsewhere" / "k"
-                                                           ).read_text().strip().encode()
+        secret_for(lite, AmazonSettings(customer_key_secret=SecretStr("short")))
+    explicit = AmazonSettings(customer_key_file=tmp_path / "elsewhere" / "k")
+    assert secret_for(lite, explicit) == (tmp_path / "elsewhere" / "k").read_text().strip(
+    ).encode()
 
 
 def test_buyer_key_rules() -> None:
@@ -173,12 +176,12 @@ def test_buyer_key_rules() -> None:
 
 
 def test_a_problem_sample_of_an_unreadable_order_has_no_buyer(
-    engine: Engine, sim: Sim, amazon_settings: AmazonSettings, monkeypatch: pytest.MonkeyPatch,
+    engine: Engine, sim: Sim, amazon_settings: AmazonSettings,
 ) -> None:
     from hub.amazon.context import JobContext
     from hub.amazon.sync.orders import _bad_order
 
-    monkeypatch.setenv(ENV, SECRET)
+    amazon_settings = keyed(amazon_settings)
     accounts = add_accounts(engine, sim, amazon_settings, {"na": (0, ("US",))})
     ctx = JobContext("orders", accounts[0], None, engine, amazon_settings)  # type: ignore[arg-type]
     order = {"orderId": "111-1", "buyer": {"buyerEmail": "x9q@marketplace.amazon.com",
@@ -204,9 +207,9 @@ def _a_to_z_market(sim: Sim) -> tuple[int, str]:
 
 
 def test_an_a_to_z_claim_flags_its_order_once_audited_as_amazon(
-    engine: Engine, sim: Sim, amazon_settings: AmazonSettings, monkeypatch: pytest.MonkeyPatch,
+    engine: Engine, sim: Sim, amazon_settings: AmazonSettings,
 ) -> None:
-    monkeypatch.setenv(ENV, SECRET)
+    amazon_settings = keyed(amazon_settings)
     index, code = _a_to_z_market(sim)
     accounts = add_accounts(engine, sim, amazon_settings, {"acct": (index, (code,))})
     assert all(r.ok for r in sync(engine, amazon_settings, accounts, ["returns"]).values())
@@ -255,9 +258,9 @@ def test_a_safet_claim_in_the_report_is_read() -> None:
 
 
 def test_load_order_facts_gives_the_policy_buyer_and_delivery_in_one_query_per_chunk(
-    engine: Engine, sim: Sim, amazon_settings: AmazonSettings, monkeypatch: pytest.MonkeyPatch,
+    engine: Engine, sim: Sim, amazon_settings: AmazonSettings,
 ) -> None:
-    monkeypatch.setenv(ENV, SECRET)
+    amazon_settings = keyed(amazon_settings)
     accounts = add_accounts(engine, sim, amazon_settings, {"na": (0, ("US",))})
     assert all(r.ok for r in sync(engine, amazon_settings, accounts, ["orders"]).values())
     rows = {r.order_id: r for r in stored_orders(engine)}

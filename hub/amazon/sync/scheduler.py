@@ -1,6 +1,9 @@
 """The Amazon jobs on intervals, inside ``acorn-hub serve``.
 
 Rules:
+- the app's lifespan (``hub.app.create_app``) owns it: it is built on the app's own engine with
+  the Amazon settings the app was given, started after the MQTT runtime and stopped before it;
+  it builds no engine and reads no environment of its own;
 - each job (orders, returns, fba-returns, refund-events, settlements, refunds) runs for every
   account every ``ACORN_HUB_AMAZON_INTERVAL_<JOB>`` seconds, measured from the start of its
   previous run; the first runs start a few seconds after the hub;
@@ -21,11 +24,9 @@ from sqlalchemy import Engine
 from hub.amazon.accounts import load_accounts
 from hub.amazon.client.ratelimit import Limiter
 from hub.amazon.secrets import SecretSource
-from hub.amazon.settings import AmazonSettings, load_amazon_settings
+from hub.amazon.settings import AmazonSettings
 from hub.amazon.sync.runner import JOBS, Runner, run_jobs
 from hub.errors import HubError
-from hub.settings import Settings
-from hub.storage.engine import make_engine
 
 log = logging.getLogger(__name__)
 FIRST_DELAY_SECONDS = 5.0
@@ -59,6 +60,7 @@ class Scheduler:
     def start(self) -> Scheduler:
         """Start the scheduling thread."""
         self._thread.start()
+        log.info("Amazon scheduler started")
         return self
 
     def stop(self, timeout: float = 30.0) -> None:
@@ -105,26 +107,3 @@ class Scheduler:
                 t.errors,
                 f" ({result.error})" if result.error else "",
             )
-
-
-class Running:
-    """A started scheduler and the engine it owns."""
-
-    def __init__(self, scheduler: Scheduler, engine: Engine) -> None:
-        self.scheduler = scheduler
-        self._engine = engine
-
-    def stop(self) -> None:
-        """Stop the scheduler, then release the engine."""
-        self.scheduler.stop()
-        self._engine.dispose()
-
-
-def start_scheduler(settings: Settings) -> Running | None:
-    """Start the Amazon scheduler for ``serve`` (None when disabled)."""
-    amazon = load_amazon_settings()
-    if not amazon.scheduler_enabled:
-        return None
-    engine = make_engine(settings.database_url, settings.sqlite_synchronous)
-    log.info("Amazon scheduler started")
-    return Running(Scheduler(engine, amazon).start(), engine)

@@ -1,21 +1,26 @@
 """Schema migrations (Alembic), run programmatically: ``upgrade(db_url)``.
 
-``acorn-hub serve`` upgrades before it starts; ``acorn-hub db upgrade`` does only that. Version
+``acorn-hub serve`` upgrades before it starts; ``acorn-hub db upgrade`` does only that; every
+other command only looks (``schema_of``) and refuses a database without the current schema. Version
 files in ``versions/`` are frozen snapshots: never edit one that has shipped, add a new one
 (``render_as_batch`` is on, so ALTERs work on SQLite too).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
-from hub.storage.engine import make_engine
+from hub.storage.engine import make_engine, probe_engine, storage_error
 
 HERE = Path(__file__).parent
 
@@ -56,6 +61,61 @@ def current(engine: Engine) -> str | None:
 
 def head() -> str | None:
     """The newest revision in ``versions/``."""
+    return _scripts().get_current_head()
+
+
+def _scripts() -> ScriptDirectory:
     cfg = Config()
     cfg.set_main_option("script_location", str(HERE))
-    return ScriptDirectory.from_config(cfg).get_current_head()
+    return ScriptDirectory.from_config(cfg)
+
+
+@dataclass(frozen=True)
+class Schema:
+    """What a look at a database found: whether it exists, its revision, ours or not."""
+
+    exists: bool
+    revision: str | None = None
+    known: bool = False
+
+    @property
+    def current(self) -> bool:
+        """At this program's newest revision."""
+        return self.revision is not None and self.revision == head()
+
+
+def schema_of(db_url: str) -> Schema:
+    """Look at the database at ``db_url`` without creating or changing anything.
+
+    A SQLite file that does not exist is ``exists=False`` (and stays absent); a database without
+    an Alembic revision has ``revision=None``; ``known`` says whether the revision is one of ours.
+    Raises StorageError when the database cannot be opened (a PostgreSQL database that does not
+    exist, a server that is down, a file that is not SQLite).
+    """
+    url = make_url(db_url)
+    if url.get_backend_name() == "sqlite" and not _sqlite_file_exists(url.database):
+        return Schema(exists=False)
+    probe = probe_engine(db_url)
+    try:
+        with probe.connect() as conn:
+            revision = MigrationContext.configure(conn).get_current_revision()
+    except SQLAlchemyError as err:
+        raise storage_error(err) from err
+    finally:
+        probe.dispose()
+    return Schema(exists=True, revision=revision, known=_known(revision))
+
+
+def _sqlite_file_exists(database: str | None) -> bool:
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return False  # nothing that outlives the process: never a database of record
+    return Path(database).is_file()
+
+
+def _known(revision: str | None) -> bool:
+    if revision is None:
+        return False
+    try:
+        return _scripts().get_revision(revision) is not None
+    except CommandError:
+        return False

@@ -11,7 +11,6 @@ from pydantic import BaseModel
 from hub.access.permissions import require_unscoped
 from hub.amazon.accounts import list_accounts
 from hub.amazon.secrets import SecretSource
-from hub.amazon.settings import load_amazon_settings
 from hub.storage.engine import reading
 from hub.web.api.deps import Hub, Viewer
 from hub.web.api.models import ErrorOut
@@ -44,7 +43,7 @@ def get_accounts(hub: Hub, who: Viewer) -> list[AmazonAccountOut]:
     scope gets 403.
     """
     require_unscoped(who, "the seller accounts")
-    secrets = SecretSource(secrets_file=load_amazon_settings().secrets_file)
+    secrets = SecretSource(secrets_file=hub.amazon.secrets_file)
     with reading(hub.engine) as conn:
         accounts = list_accounts(conn)
     return [

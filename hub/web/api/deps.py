@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from hub.access.permissions import Action, Principal, require
 from hub.access.sessions import COOKIE, CSRF_HEADER, Session, check_csrf, find_session
 from hub.access.tokens import authenticate
+from hub.amazon.settings import AmazonSettings
 from hub.errors import AuthError
 from hub.metrics import HubMetrics
 from hub.settings import Settings
@@ -30,9 +31,10 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 @dataclass
 class HubContext:
-    """What the routes need, built once by ``create_app``."""
+    """What the routes need, built once by ``create_app`` (routes read settings only here)."""
 
     settings: Settings
+    amazon: AmazonSettings
     engine: Engine
     metrics: HubMetrics
     runtime: HubRuntime | None

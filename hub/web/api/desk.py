@@ -88,8 +88,6 @@ def approve_many(hub: Hub, who: Approver, body: BulkIn) -> list[RefundOut]:
     rows = bulk_approve(
         hub.engine, who, keys, body.expected_total, body.reason, hub.settings.desk_bulk_limit
     )
-    if hub.runtime is not None:
-        hub.runtime.wake_publisher()
     return [RefundOut.model_validate(refund_out(r)) for r in rows]
 
 

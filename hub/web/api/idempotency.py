@@ -192,12 +192,10 @@ class IdempotencyMiddleware:
 
 
 def _wake(app: Any) -> None:
-    # The route woke the command publisher and the config sync before this commit: they may have
-    # looked too early, so wake them again now that what they send is there.
+    # The route woke the config sync before this commit: it may have looked too early, so wake
+    # it again now that what it sends is there. (Queued commands wake the publisher by
+    # themselves when this commit happens: hub.storage.outbox.on_queued.)
     runtime = getattr(getattr(getattr(app, "state", None), "hub", None), "runtime", None)
-    if runtime is None:
-        return
-    runtime.wake_publisher()
     sync = getattr(runtime, "config_sync", None)
     if sync is not None:
         sync.wake()

@@ -43,7 +43,6 @@ def approve(hub: Hub, who: Approver, refund_id: str, body: ApproveIn | None = No
     """Approve a refund waiting for approval; the store is told at once."""
     reason = body.reason if body else None
     row = decide_refund(hub.engine, who, refund_id, store, approve=True, reason=reason)
-    _wake(hub)
     return RefundOut.model_validate(refund_out(row))
 
 
@@ -53,7 +52,6 @@ def reject(hub: Hub, who: Approver, refund_id: str, body: RejectIn,
            store: Store = None) -> RefundOut:
     """Reject a refund waiting for approval (a reason is required); the store is told."""
     row = decide_refund(hub.engine, who, refund_id, store, approve=False, reason=body.reason)
-    _wake(hub)
     return RefundOut.model_validate(refund_out(row))
 
 
@@ -64,8 +62,3 @@ def retry(hub: Hub, who: RefundOfficer, refund_id: str, body: RetryIn,
     """Send a failed Amazon MFN refund again (finance, admin; a reason is required): queued for
     the next refunds run, which sends it in a new feed under the same refund id."""
     return RetryOut.model_validate(retry_as(hub.engine, who, refund_id, store, body.reason))
-
-
-def _wake(hub: Hub) -> None:
-    if hub.runtime is not None:
-        hub.runtime.wake_publisher()
