@@ -25,6 +25,7 @@ from hub.access.passwords import PIN_COST, hash_pin
 from hub.access.permissions import STORE_ROLES, Role
 from hub.access.users import Actor
 from hub.errors import InputError, NotFound
+from hub.storage import notices
 from hub.storage.audit_chain import AuditDraft
 from hub.storage.engine import writing
 from hub.storage.money import money_json
@@ -79,6 +80,7 @@ def set_pin(
                 {"role": role.value},
             )
         )
+        notices.store_config_changed(tx.conn)
 
 
 def remove_pin(engine: Engine, store_id: str, staff_id: str, actor: Actor) -> None:
@@ -91,6 +93,7 @@ def remove_pin(engine: Engine, store_id: str, staff_id: str, actor: Actor) -> No
         )
         if done.rowcount == 0:
             raise NotFound(f"no PIN for {staff_id!r} at {store_id}", field="staff_id")
+        notices.store_config_changed(tx.conn)
         tx.audit(
             AuditDraft(
                 actor.name,

@@ -22,6 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from hub.access.permissions import Scope, StorePlace
 from hub.access.users import Actor
 from hub.errors import InputError
+from hub.storage import notices
 from hub.storage.audit_chain import AuditDraft, jsonable
 from hub.storage.engine import writing
 from hub.storage.money import money_of
@@ -121,6 +122,7 @@ def set_store(
         elif changes:
             tx.conn.execute(update(stores).where(stores.c.store_id == store_id).values(changes))
         after = {**(before or dict.fromkeys(FIELDS)), **changes}
+        notices.store_config_changed(tx.conn)
         tx.audit(
             AuditDraft(
                 actor.name,

@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine, select
 
 from hub.policy import CompiledPolicy, PolicyError, compile_policy, load_policy_yaml
 from hub.policy.loader import default_policy_text
+from hub.storage import notices
 from hub.storage.audit_chain import AuditDraft
 from hub.storage.engine import Tx, reading, writing
 from hub.storage.tables.access import policies
@@ -167,6 +168,7 @@ def publish(
     """Validate ``text`` and store it as the new active version (audited)."""
     compile_text(text)  # fail before taking the write lock
     with writing(engine) as tx:
+        notices.store_config_changed(tx.conn)  # the stores' config carries the policy version
         return _insert(tx, text, actor, role, reason, active_for_write(tx))
 
 

@@ -25,7 +25,7 @@ from sqlalchemy import Engine
 
 from hub.metrics import HubMetrics
 from hub.settings import Settings
-from hub.storage import outbox
+from hub.storage import notices, outbox
 from hub.sync.config_push import StoreConfigSync
 from hub.sync.ingest.batch import BatchResult
 from hub.sync.ingest.classify import Incoming
@@ -52,6 +52,7 @@ class HubRuntime:
         self.config_sync = StoreConfigSync(engine, self.link, settings.config_publish_seconds)
         self._engine = engine
         self._stop_waking: Callable[[], None] | None = None
+        self._stop_config: Callable[[], None] | None = None
         self._started = False
         self._stop_supervising = threading.Event()
         self._supervisor = threading.Thread(target=self._supervise, name="hub-ingest-supervisor",
@@ -74,6 +75,7 @@ class HubRuntime:
         self._supervisor.start()
         self.publisher.start()
         self._stop_waking = outbox.on_queued(self._engine, self._wake_publisher)
+        self._stop_config = notices.on_store_config_changed(self._engine, self.config_sync.wake)
         self.config_sync.start()
         self.link.start()
         self._started = True
@@ -84,9 +86,10 @@ class HubRuntime:
         """Drain and ack, stop publishing, disconnect."""
         if not self._started:
             return
-        if self._stop_waking is not None:
-            self._stop_waking()
-            self._stop_waking = None
+        for stop in (self._stop_waking, self._stop_config):
+            if stop is not None:
+                stop()
+        self._stop_waking = self._stop_config = None
         self._stop_supervising.set()
         self._supervisor.join(5)
         self.writer.stop()

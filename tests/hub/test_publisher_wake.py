@@ -12,11 +12,15 @@ from collections.abc import Iterator
 
 import pytest
 
+from hub.access import pins
+from hub.access.permissions import Role
+from hub.access.users import Actor
+from hub.fleet import stores
 from hub.storage import outbox
-from protocol import ExpectedReturn, TopicKind, decode
+from protocol import ExpectedReturn, TopicKind, config_topic, decode
 from tests.hub.conftest import RunningHub, hub_settings, start_hub
 from tests.hub.helpers import NodeProbe, wait_for
-from tests.support.broker import TestBroker
+from tests.support.broker import Probe, TestBroker
 
 HOUR = 3600.0
 
@@ -56,3 +60,39 @@ def test_a_command_queued_by_a_plain_function_reaches_the_node_without_any_wake_
     finally:
         node.close()
     assert received_ids(node) == [first, second]  # each once, in order
+
+
+@pytest.fixture
+def idle_config_hub(db_url: str, broker: TestBroker) -> Iterator[RunningHub]:
+    """A hub whose store-config sync looks for changes only once an hour by itself."""
+    yield from start_hub(hub_settings(db_url, broker, config_publish_seconds=HOUR))
+
+
+def staff_in_config(probe: Probe, store: str) -> list[list[str]]:
+    """The staff ids of every config of ``store`` received so far, in order."""
+    return [[s["staff_id"] for s in decode(m.payload).body.model_dump(mode="json")["staff"]]
+            for m in list(probe.messages) if m.topic == config_topic(store)]
+
+
+def test_a_pin_set_by_a_plain_function_reaches_the_store_without_any_wake_call(
+        idle_config_hub: RunningHub, broker: TestBroker) -> None:
+    """Changing what a store's config says (a PIN, the store's limit, the policy) wakes the
+    config sync when the change commits: no route has to remember to."""
+    actor = Actor("ops", "admin")
+    stores.set_store(idle_config_hub.engine, "s7", actor, region="north")
+    node = Probe(broker.node_creds("s7", "n1"))
+    try:
+        node.subscribe(config_topic("s7"))
+        wait_for(lambda: idle_config_hub.client.get("/api/health").json()["mqtt"]["connected"],
+                 20, "the hub to connect")
+        # The first PIN may still ride on the pass the sync makes when the hub connects; once it
+        # has arrived, that pass is over, and the second can only go out through its own wake.
+        pins.set_pin(idle_config_hub.engine, "s7", "k1", "4821", Role.STORE_MANAGER, actor)
+        wait_for(lambda: ["k1"] in staff_in_config(node, "s7"), 20, "the first PIN at the store")
+        pins.set_pin(idle_config_hub.engine, "s7", "k2", "5932", Role.STORE_STAFF, actor)
+        wait_for(lambda: ["k1", "k2"] in staff_in_config(node, "s7"), 20,
+                 "the second PIN at the store")
+        pins.remove_pin(idle_config_hub.engine, "s7", "k1", actor)
+        wait_for(lambda: staff_in_config(node, "s7")[-1] == ["k2"], 20, "the PIN's removal")
+    finally:
+        node.close()

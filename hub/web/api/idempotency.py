@@ -182,23 +182,12 @@ class IdempotencyMiddleware:
             await run_in_threadpool(_seal, current, status, body)
         except HubError as err:  # nothing was written: say so, never the route's 2xx
             return _answer(status_of(err), error_body(err.field, err.message))
-        _wake(app)
         return current.messages
 
     async def _end(self, current: _Request, commit: bool) -> None:
         if current.held is not None:
             held, current.held = current.held, None
             await run_in_threadpool(held.finish, commit)
-
-
-def _wake(app: Any) -> None:
-    # The route woke the config sync before this commit: it may have looked too early, so wake
-    # it again now that what it sends is there. (Queued commands wake the publisher by
-    # themselves when this commit happens: hub.storage.outbox.on_queued.)
-    runtime = getattr(getattr(getattr(app, "state", None), "hub", None), "runtime", None)
-    sync = getattr(runtime, "config_sync", None)
-    if sync is not None:
-        sync.wake()
 
 
 async def send_all(send: Send, messages: list[Message]) -> None:

@@ -101,7 +101,6 @@ def describe_store(hub: Hub, who: StoreManager, store_id: str, body: StoreIn) ->
         kwargs["limit"] = limit.amount if limit else None
         kwargs["currency"] = limit.currency if limit else None
     done = store_attrs.set_store(hub.engine, store_id, actor_of(who), **kwargs)
-    _wake_config(hub)
     amount, currency = done.pop("offline_limit"), done.pop("offline_currency")
     done["offline_limit"] = money_json(amount, currency) if amount is not None else None
     return done
@@ -123,7 +122,6 @@ def set_pin(hub: Hub, who: Caller, store_id: str, staff_id: str, body: PinIn) ->
     """Set a staff member's PIN; the store's nodes get its hash with the store config."""
     _may_manage_pins(hub, who, store_id)
     pins.set_pin(hub.engine, store_id, staff_id, body.pin, Role(body.role), actor_of(who))
-    _wake_config(hub)
 
 
 @router.delete("/stores/{store_id}/pins/{staff_id}", status_code=204, responses=ERRORS,
@@ -132,10 +130,3 @@ def remove_pin(hub: Hub, who: Caller, store_id: str, staff_id: str) -> None:
     """Remove a staff member's PIN."""
     _may_manage_pins(hub, who, store_id)
     pins.remove_pin(hub.engine, store_id, staff_id, actor_of(who))
-    _wake_config(hub)
-
-
-def _wake_config(hub: Hub) -> None:
-    sync = getattr(hub.runtime, "config_sync", None)
-    if sync is not None:
-        sync.wake()

@@ -125,9 +125,6 @@ async def put_policy(hub: Hub, who: PolicyEditor, request: Request) -> Any:
         published = policy_store.publish(hub.engine, text, who.actor, who.role.value, reason)
     except PolicyError as err:
         return refused(err)
-    sync = getattr(hub.runtime, "config_sync", None)
-    if sync is not None:
-        sync.wake()  # the stores' config carries the policy version
     return _out(published)
 
 
