@@ -1,7 +1,9 @@
-"""ACORN wire protocol: envelope, message bodies, topics, money and the codec.
+"""ACORN wire protocol: envelope, message bodies, topics, money, the codec and the return state
+table (``protocol.return_states``).
 
 No I/O here, and no import of anything else of ours or of any MQTT, SQL, web or settings library.
-Errors: see ``protocol.errors`` (``ProtocolError`` > ``DecodeError``, ``TopicError``).
+Errors: see ``protocol.errors`` (``ProtocolError`` > ``DecodeError``, ``TopicError``,
+``TransitionError``, ``InvalidValue``).
 """
 
 from protocol.codec import decode, encode
@@ -15,11 +17,18 @@ from protocol.envelope import (
     Kind,
     make_envelope,
 )
-from protocol.errors import DecodeError, ProtocolError, TopicError
+from protocol.errors import (
+    DecodeError,
+    InvalidValue,
+    ProtocolError,
+    TopicError,
+    TransitionError,
+)
 from protocol.ids import check_id, new_message_id
 from protocol.limits import MAX_PAYLOAD_BYTES
 from protocol.link import Ack, NodeStatus
 from protocol.money import MINOR_UNITS, Money, minor_units
+from protocol.return_states import ReturnAction, ReturnState
 from protocol.returns import (
     Body,
     Candidate,
@@ -44,6 +53,7 @@ from protocol.returns import (
     ReturnReceived,
     Text,
     event_hash,
+    items_total,
 )
 from protocol.timeutil import format_utc, to_utc, utc_now
 from protocol.topics import (
@@ -85,6 +95,7 @@ __all__ = [
     "Grade",
     "HeldEvent",
     "InspectionRecorded",
+    "InvalidValue",
     "Kind",
     "Money",
     "NodeStatus",
@@ -95,20 +106,24 @@ __all__ = [
     "RefundPayment",
     "RefundRequested",
     "RefundStatus",
+    "ReturnAction",
     "ReturnItem",
     "ReturnReceived",
+    "ReturnState",
     "StaffPin",
     "StoreConfig",
     "Text",
     "Topic",
     "TopicError",
     "TopicKind",
+    "TransitionError",
     "check_id",
     "config_topic",
     "decode",
     "encode",
     "event_hash",
     "format_utc",
+    "items_total",
     "make_envelope",
     "minor_units",
     "new_message_id",

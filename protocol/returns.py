@@ -38,6 +38,7 @@ from pydantic import (
     model_validator,
 )
 
+from protocol.errors import InvalidValue
 from protocol.limits import (
     MAX_AMOUNT,
     MAX_AMOUNT_INTEGER_DIGITS,
@@ -358,3 +359,20 @@ def items_total_fits(items: list[ReturnItem]) -> str | None:
                     "digits before the decimal point")
     return None
 
+
+
+def items_total(items: list[ReturnItem]) -> Money:
+    """Sum of quantity × unit price, exact, in the lines' one currency; InvalidValue naming the
+    first line in another currency, or ``items`` when the total is not a valid amount."""
+    currency = items[0].unit_price.currency
+    amount = Decimal(0)
+    for index, item in enumerate(items):
+        if item.unit_price.currency != currency:
+            raise InvalidValue(
+                f"all items must be in one currency: {item.unit_price.currency} is not {currency}",
+                field=f"items.{index}.unit_price.currency")
+        amount += item.unit_price.amount * item.quantity
+    problem = items_total_fits(items)
+    if problem:  # the hub could not apply it: refuse it where it is made
+        raise InvalidValue(problem, field="items")
+    return Money(amount=amount, currency=currency)

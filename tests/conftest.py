@@ -1,4 +1,5 @@
-"""Shared fixtures: a private broker per test, PostgreSQL databases made and dropped per test."""
+"""Shared fixtures: a private broker per test; and, for every test folder, the one leak guard
+(``tests.support.leaks``: no thread or child process outlives its test)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.broker import TestBroker, broker_fixture
+
+pytest_plugins = ["tests.support.leaks"]
 
 
 @pytest.fixture

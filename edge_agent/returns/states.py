@@ -1,12 +1,12 @@
 """The return's life at the counter, as pure functions over plain values (no I/O).
 
-States ``expected → received → inspected → disposed``; ``TRANSITIONS`` maps (state, action) to
-the next state and ``REFUSALS`` gives, for every other pair, the sentence a person is shown.
-Together they cover every pair (a table test checks that). Rules:
-- nothing is inspected before it is received, and nothing is disposed (restocked, returned to
-  vendor, …) before it is inspected;
-- a walk-in return (no cached RMA) starts from ``None`` and is received directly;
-- the refund total is the sum of quantity × unit price, in one currency;
+Rules:
+- the state machine is the one the hub uses too: ``protocol.return_states`` (states
+  ``expected → received → inspected → disposed``, its ``TRANSITIONS`` and the ``REFUSALS`` a
+  person is shown, and why a return is inspected once); ``next_state`` only turns its refusal into
+  the agent's ``TransitionRefused`` (409); a walk-in return (no cached RMA) starts from ``None``;
+- the refund total is the sum of quantity × unit price, in one currency (``protocol.items_total``,
+  its refusal turned into ``InvalidRequest`` naming the field);
 - a return is flagged ``mismatch`` when it names a cached expected return (by RMA or order id)
   whose items (sku → quantity) or order id differ from what was received;
 - a store may refund offline (a manager approving while the hub is away) only a POS sale, only
@@ -23,91 +23,65 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timedelta
-from decimal import Decimal
-from enum import StrEnum
 
 from edge_agent.errors import Conflict, InvalidRequest, TransitionRefused
-from protocol import Channel, ExpectedReturn, Money, ReturnItem, format_utc
-from protocol.limits import MAX_AMOUNT, MAX_AMOUNT_INTEGER_DIGITS, MAX_MISMATCH_REASONS, clip_list
+from protocol import (
+    Channel,
+    ExpectedReturn,
+    InvalidValue,
+    Money,
+    ReturnItem,
+    TransitionError,
+    format_utc,
+    items_total,
+)
+from protocol.limits import MAX_MISMATCH_REASONS, clip_list
+from protocol.return_states import (
+    REFUSALS,
+    TRANSITIONS,
+    ReturnState,
+    State,
+    allowed_actions,
+    transition,
+)
+from protocol.return_states import ReturnAction as Action
 
+__all__ = [
+    "REFUSALS",
+    "SALE_CLOCK_SKEW",
+    "TRANSITIONS",
+    "Action",
+    "ReturnState",
+    "State",
+    "allowed_actions",
+    "check_offline_refund",
+    "check_sold_at",
+    "decision_supersedes",
+    "mismatches",
+    "next_state",
+    "payment_supersedes",
+    "total_of",
+    "with_rma_facts",
+]
 
-class ReturnState(StrEnum):
-    """Where a return is in its life at the store."""
-
-    EXPECTED = "expected"
-    RECEIVED = "received"
-    INSPECTED = "inspected"
-    DISPOSED = "disposed"
-
-
-class Action(StrEnum):
-    """What the counter does to a return."""
-
-    RECEIVE = "receive"
-    INSPECT = "inspect"
-    DISPOSE = "dispose"
-
-
-State = ReturnState | None  # None: nothing known about the return yet (a walk-in)
 SALE_CLOCK_SKEW = timedelta(minutes=5)
 _ITEM_FACTS = ("category", "opened")
 
-TRANSITIONS: dict[tuple[State, Action], ReturnState] = {
-    (None, Action.RECEIVE): ReturnState.RECEIVED,
-    (ReturnState.EXPECTED, Action.RECEIVE): ReturnState.RECEIVED,
-    (ReturnState.RECEIVED, Action.INSPECT): ReturnState.INSPECTED,
-    (ReturnState.INSPECTED, Action.DISPOSE): ReturnState.DISPOSED,
-}
-
-_NOT_RECEIVED_INSPECT = "cannot inspect a return that has not been received"
-_NOT_RECEIVED_DISPOSE = "cannot dispose a return that has not been received"
-_ALREADY_RECEIVED = "this return has already been received"
-_DISPOSED = "this return is already disposed; nothing more can be recorded"
-
-REFUSALS: dict[tuple[State, Action], str] = {
-    (None, Action.INSPECT): _NOT_RECEIVED_INSPECT,
-    (None, Action.DISPOSE): _NOT_RECEIVED_DISPOSE,
-    (ReturnState.EXPECTED, Action.INSPECT): _NOT_RECEIVED_INSPECT,
-    (ReturnState.EXPECTED, Action.DISPOSE): _NOT_RECEIVED_DISPOSE,
-    (ReturnState.RECEIVED, Action.RECEIVE): _ALREADY_RECEIVED,
-    (ReturnState.RECEIVED, Action.DISPOSE):
-        "cannot dispose a return that has not been inspected: nothing is restocked before QC",
-    (ReturnState.INSPECTED, Action.RECEIVE): _ALREADY_RECEIVED,
-    (ReturnState.INSPECTED, Action.INSPECT): "this return has already been inspected",
-    (ReturnState.DISPOSED, Action.RECEIVE): _DISPOSED,
-    (ReturnState.DISPOSED, Action.INSPECT): _DISPOSED,
-    (ReturnState.DISPOSED, Action.DISPOSE): _DISPOSED,
-}
-
 
 def next_state(state: State, action: Action) -> ReturnState:
-    """The state after ``action``, or TransitionRefused saying why it is not allowed."""
+    """The state after ``action`` (the shared table), or TransitionRefused saying why not."""
     try:
-        return TRANSITIONS[(state, action)]
-    except KeyError:
-        raise TransitionRefused(REFUSALS[(state, action)], field="state") from None
-
-
-def allowed_actions(state: State) -> list[Action]:
-    """The actions the counter may take next, in table order."""
-    return [action for (from_state, action) in TRANSITIONS if from_state == state]
+        return transition(state, action)
+    except TransitionError as err:
+        raise TransitionRefused(str(err), field="state") from err
 
 
 def total_of(items: list[ReturnItem]) -> Money:
     """Sum of quantity × unit price; InvalidRequest naming the first item in another currency."""
-    currency = items[0].unit_price.currency
-    amount = Decimal(0)
-    for index, item in enumerate(items):
-        if item.unit_price.currency != currency:
-            raise InvalidRequest(
-                f"all items must be in one currency: {item.unit_price.currency} is not {currency}",
-                field=f"items.{index}.unit_price.currency")
-        amount += item.unit_price.amount * item.quantity
-    if abs(amount) >= MAX_AMOUNT:  # the hub could not apply it: refuse it here, not there
-        raise InvalidRequest(f"the items total {amount} {currency} has more than "
-                             f"{MAX_AMOUNT_INTEGER_DIGITS} digits before the decimal point",
-                             field="items")
-    return Money(amount=amount, currency=currency)
+    try:
+        return items_total(items)
+    except InvalidValue as err:
+        raise InvalidRequest(str(err), field=err.field) from err
 
 
 def mismatches(items: list[ReturnItem], order_id: str | None,

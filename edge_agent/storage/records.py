@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 from edge_agent.errors import NotFound
-from edge_agent.returns.states import ReturnState
 from edge_agent.storage.store import Tx
 from protocol import (
     DispositionRecorded,
@@ -25,6 +24,7 @@ from protocol import (
     RefundRequested,
     RefundStatus,
     ReturnReceived,
+    ReturnState,
     format_utc,
 )
 

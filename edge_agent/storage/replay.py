@@ -6,6 +6,8 @@ Rules:
   ``disposition.recorded`` the QC result and the disposition; replaying one inserts those rows
   (and moves the return's state) exactly as the counter did, with the event's seq;
 - replay is idempotent: a row already there is left alone, so replaying twice changes nothing;
+- a return's state only moves forward in the shared lifecycle (``protocol.return_states``:
+  expected < received < inspected < disposed), whatever order the rows are rebuilt in;
 - other kinds (command reports) have no rows of their own to rebuild: their event is enough;
 - each rebuilt return gets an audit entry saying where it came from.
 """
@@ -15,7 +17,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from edge_agent.returns.states import ReturnState, total_of
 from edge_agent.storage import audit, records
 from edge_agent.storage.store import Tx
 from protocol import (
@@ -24,10 +25,11 @@ from protocol import (
     InspectionRecorded,
     RefundRequested,
     ReturnReceived,
+    ReturnState,
+    items_total,
     utc_now,
 )
-
-_LATER = {ReturnState.RECEIVED: 0, ReturnState.INSPECTED: 1, ReturnState.DISPOSED: 2}
+from protocol.return_states import lifecycle_rank
 
 
 def envelope_of(store_id: str, node_id: str, seq: int, message_id: str, kind: str, body: str,
@@ -89,7 +91,7 @@ def already_recorded(tx: Tx, envelope: Envelope) -> bool:
 def _return(tx: Tx, body: ReturnReceived, seq: int, source: str) -> bool:
     if _exists(tx, body.return_id):
         return False
-    total = total_of(body.items)
+    total = items_total(body.items)  # our own event: the counter checked it when it was made
     records.insert_return(tx, body, ReturnState.RECEIVED, total, list(body.mismatch_reasons),
                           seq)
     audit.record(tx, at=utc_now(), actor="integrity", role="system", action="return.restored",
@@ -109,5 +111,5 @@ def _has(tx: Tx, table: str, return_id: str) -> bool:
 
 def _advance(tx: Tx, return_id: str, state: ReturnState, at: Any) -> None:
     current = ReturnState(records.return_row(tx, return_id)["state"])
-    if _LATER.get(state, 0) > _LATER.get(current, 0):
+    if lifecycle_rank(state) > lifecycle_rank(current):  # a replay never moves a return back
         records.set_state(tx, return_id, state, at)

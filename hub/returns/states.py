@@ -1,51 +1,25 @@
-"""The hub's view of a return's lifecycle, as a table.
+"""The hub's view of a return's lifecycle: the table shared with the stores.
 
-    (none) ──receive──▶ received ──inspect──▶ inspected ──dispose──▶ disposed
-                                                └─inspect─┘ (re-inspection)
-
-``expected`` is where an announced RMA starts (the Amazon issue creates those); nothing is
-disposed (restocked) before it is inspected.
+Rules:
+- the states, actions and moves are ``protocol.return_states`` — the same table the counter
+  uses, so the hub accepts exactly the moves a store can make (why a return is inspected once is
+  written there); the hub never keeps a copy of its own;
+- ``transition`` only turns the table's refusal into the hub's ``InvalidTransition`` (the
+  ingest dead-letters the event with that sentence and the node's stream moves on).
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from hub.errors import InvalidTransition
+from protocol.return_states import TRANSITIONS, ReturnAction, ReturnState, State, TransitionError
+from protocol.return_states import transition as _table_transition
+
+__all__ = ["TRANSITIONS", "ReturnAction", "ReturnState", "State", "transition"]
 
 
-class ReturnState(StrEnum):
-    """Where a return is."""
-
-    EXPECTED = "expected"
-    RECEIVED = "received"
-    INSPECTED = "inspected"
-    DISPOSED = "disposed"
-
-
-class ReturnAction(StrEnum):
-    """What a store reports about a return."""
-
-    RECEIVE = "receive"
-    INSPECT = "inspect"
-    DISPOSE = "dispose"
-
-
-R, RA = ReturnState, ReturnAction
-TRANSITIONS: dict[tuple[ReturnState | None, ReturnAction], ReturnState] = {
-    (None, RA.RECEIVE): R.RECEIVED,
-    (R.EXPECTED, RA.RECEIVE): R.RECEIVED,
-    (R.RECEIVED, RA.INSPECT): R.INSPECTED,
-    (R.INSPECTED, RA.INSPECT): R.INSPECTED,
-    (R.INSPECTED, RA.DISPOSE): R.DISPOSED,
-}
-
-
-def transition(state: ReturnState | None, action: ReturnAction) -> ReturnState:
-    """The state after ``action``; InvalidTransition if the table has no such move."""
+def transition(state: State, action: ReturnAction) -> ReturnState:
+    """The state after ``action``; InvalidTransition with the table's sentence if not allowed."""
     try:
-        return TRANSITIONS[(state, action)]
-    except KeyError:
-        where = state.value if state else "unknown to the hub"
-        raise InvalidTransition(f"cannot {action.value} a return that is {where}",
-                                field="state") from None
+        return _table_transition(state, action)
+    except TransitionError as err:
+        raise InvalidTransition(str(err), field="state") from err

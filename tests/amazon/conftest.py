@@ -28,7 +28,7 @@ from hub.storage.migrations import upgrade
 from spapi_sim import SimulatorSettings, create_app
 from spapi_sim.accounts import SellerAccount
 from spapi_sim.simulator import Simulator
-from tests.hub.conftest import db_url, engine, no_leaked_threads  # noqa: F401 - fixtures
+from tests.hub.conftest import db_url, engine  # noqa: F401 - fixtures
 
 FACTOR = Decimal(1000)
 SIM = SimulatorSettings(

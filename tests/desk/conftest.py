@@ -6,6 +6,5 @@ from tests.hub.conftest import (  # noqa: F401  (fixtures)
     api_hub,
     db_url,
     engine,
-    no_leaked_threads,
 )
 from tests.people.conftest import desk  # noqa: F401  (fixture)

@@ -26,9 +26,9 @@ from edge_agent.settings import EdgeSettings
 from edge_agent.staff import store_config
 from hub.access.passwords import hash_pin
 from protocol import CONFIG_NODE_ID, Money, StaffPin, StoreConfig, encode, make_envelope, utc_now
-from tests.edge.conftest import NODE, STORE, Running, make_settings, no_leaked_threads
+from tests.edge.conftest import NODE, STORE, Running, make_settings
 
-__all__ = ["NODE", "STORE", "no_leaked_threads"]
+__all__ = ["NODE", "STORE"]
 
 POS_KEY = "pos-key-0123456789abcdef-till-3"
 STAFF = {"ann": ("store_staff", "4711"), "max": ("store_manager", "8080")}

@@ -17,9 +17,7 @@ import pytest
 from edge_agent.settings import EdgeSettings
 from hardware.sim.printer import PrinterStandIn
 from hardware.sim.scanner import PtyScanner
-from tests.edge.conftest import make_settings, no_leaked_threads
-
-__all__ = ["no_leaked_threads"]
+from tests.edge.conftest import make_settings
 
 SAMPLE_ITEMS = [
     {"sku": "SKU-KETTLE-1", "quantity": 1, "description": "Wasserkocher 1,7 l",

@@ -1,4 +1,5 @@
-"""zeroconf on loopback: the agent's discovery finds an advertised printer and the hub."""
+"""zeroconf on loopback: the agent's discovery finds the printers and the hub the test advertised,
+by their unique names, with a decoy hub advertised beside them."""
 
 from __future__ import annotations
 
@@ -18,17 +19,19 @@ from hardware.discovery import (
     advertise,
     serial_port_info,
 )
+from tests.support.mdns import LOOPBACK, decoy_hub, unique
 
-LOOPBACK = ["127.0.0.1"]
+PRINTER, LASER, HUB = unique("Counter Printer"), unique("Office Laser"), unique("acorn-hub")
 
 
 @pytest.fixture
 def advertised() -> Iterator[None]:
-    """A raw-port printer, an IPP printer and the hub, advertised on loopback."""
+    """A raw-port printer, an IPP printer and our hub on loopback — and a decoy hub beside it."""
     with (
-        advertise(RAW_PRINTER_TYPE, "Counter Printer", 9100, interfaces=LOOPBACK, probe=False),
-        advertise(IPP_PRINTER_TYPE, "Office Laser", 631, interfaces=LOOPBACK, probe=False),
-        advertise(HUB_TYPE, "acorn-hub", 8080, interfaces=LOOPBACK, probe=False,
+        decoy_hub(),
+        advertise(RAW_PRINTER_TYPE, PRINTER, 9100, interfaces=LOOPBACK, probe=False),
+        advertise(IPP_PRINTER_TYPE, LASER, 631, interfaces=LOOPBACK, probe=False),
+        advertise(HUB_TYPE, HUB, 8080, interfaces=LOOPBACK, probe=False,
                   properties={"mqtt_port": "1883", "scheme": "http"}),
     ):
         yield
@@ -39,13 +42,15 @@ def test_discovery_finds_the_printers_and_the_hub_with_their_settings_lines(
 ) -> None:
     found = {item.name: item for item in discover(timeout=2.5, interfaces=LOOPBACK,
                                                    serial=False)}
-    assert found["Counter Printer"].kind == "printer"
-    assert found["Counter Printer"].config_lines == ("ACORN_EDGE_PRINTER_URL=tcp://127.0.0.1:9100",)
-    assert "9100 assumed" in found["Office Laser"].note
-    hub = found["acorn-hub"]
+    assert found[PRINTER].kind == "printer"
+    assert found[PRINTER].config_lines == ("ACORN_EDGE_PRINTER_URL=tcp://127.0.0.1:9100",)
+    assert "9100 assumed" in found[LASER].note
+    hub = found[HUB]
     assert hub.kind == "hub"
     assert hub.config_lines == ("ACORN_EDGE_MQTT_HOST=127.0.0.1", "ACORN_EDGE_MQTT_PORT=1883")
     assert hub.note == "hub API at http://127.0.0.1:8080"
+    decoys = [item for name, item in found.items() if name.startswith("decoy-hub")]
+    assert decoys and all(d.kind == "hub" and d.config_lines != hub.config_lines for d in decoys)
 
 
 def test_acorn_edge_devices_prints_them(advertised: None) -> None:
@@ -54,7 +59,9 @@ def test_acorn_edge_devices_prints_them(advertised: None) -> None:
                           "--no-serial", "--json"], capture_output=True, text=True, timeout=30,
                          check=True)
     kinds = {item["name"]: item["kind"] for item in json.loads(out.stdout)}
-    assert kinds == {"Counter Printer": "printer", "Office Laser": "printer", "acorn-hub": "hub"}
+    assert {name: kinds.get(name) for name in (PRINTER, LASER, HUB)} == {
+        PRINTER: "printer", LASER: "printer", HUB: "hub"}
+    assert any(name.startswith("decoy-hub") for name in kinds)  # listed, and told apart
 
 
 class _Port:

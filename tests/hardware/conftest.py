@@ -1,4 +1,4 @@
-"""Fixtures for hardware tests: a TCP printer stand-in, a socat pty pair, a thread-leak guard."""
+"""Fixtures for hardware tests: a TCP printer stand-in and a socat pty pair."""
 
 from __future__ import annotations
 
@@ -20,18 +20,6 @@ import pytest
 from hardware.scanner import ScannerState, ScannerStatus
 
 SOCAT = "/usr/bin/socat"
-
-
-@pytest.fixture(autouse=True)
-def no_leaked_threads() -> Iterator[None]:
-    """Fail a test that leaves a thread running after its fixtures are torn down."""
-    before = set(threading.enumerate())
-    yield
-    leaked = [t for t in threading.enumerate() if t not in before]
-    for thread in leaked:
-        thread.join(timeout=2.0)
-    alive = [t.name for t in leaked if t.is_alive()]
-    assert not alive, f"threads leaked: {alive}"
 
 
 class FakePrinter:

@@ -1,4 +1,5 @@
-"""Discovery: zeroconf on loopback finds an advertised printer and hub; serial ports classified."""
+"""Discovery: zeroconf on loopback finds an advertised printer and hub (its own, beside a decoy
+hub); serial ports classified."""
 
 from __future__ import annotations
 
@@ -22,25 +23,26 @@ from hardware.discovery import (
     list_serial_ports,
     serial_port_info,
 )
-
-LOOPBACK = ["127.0.0.1"]
+from tests.support.mdns import LOOPBACK, decoy_hub, unique
 
 
 def test_browse_finds_an_advertised_printer_and_the_hub() -> None:
-    tag = uuid.uuid4().hex[:8]  # other test runs may share this machine's loopback
-    printer_name, hub_name = f"Fake TM-T20 {tag}", f"hub-{tag}"
+    printer_name, hub_name = unique("Fake TM-T20"), unique("hub")
     wanted = {printer_name, hub_name}
 
     def all_found(found: Sequence[FoundDevice]) -> bool:
-        return wanted <= {device.name for device in found}
+        return wanted <= {device.name for device in found} and any(
+            device.name.startswith("decoy-hub") for device in found)
 
     with (
+        decoy_hub(),  # another ACORN hub on the same network: ours is told apart by its name
         advertise(RAW_PRINTER_TYPE, printer_name, 9100, interfaces=LOOPBACK),
         advertise(HUB_TYPE, hub_name, 8080, properties={"path": "/api"}, interfaces=LOOPBACK),
     ):
         found = browse(timeout=10.0, interfaces=LOOPBACK, stop_when=all_found)
     by_name = {device.name: device for device in found}
     assert wanted <= set(by_name)
+    assert len([d for d in found if d.kind is DeviceKind.HUB]) >= 2  # the decoy was there too
 
     printer = by_name[printer_name]
     assert (printer.kind, printer.addresses, printer.port) == (
@@ -65,11 +67,25 @@ def test_browse_with_nothing_there_returns_empty_within_its_timeout() -> None:
     )
 
 
+def _hub_seen(name: str, timeout: float) -> bool:
+    """True when a fresh browse finds the hub advertised as ``name`` within ``timeout``."""
+    def seen(found: Sequence[FoundDevice]) -> bool:
+        return any(device.name == name for device in found)
+
+    return seen(browse([HUB_TYPE], timeout=timeout, interfaces=LOOPBACK, stop_when=seen))
+
+
 def test_advertisement_close_is_idempotent() -> None:
-    name = f"hub-{uuid.uuid4().hex[:8]}"
+    name = unique("hub")
     ad = advertise(HUB_TYPE, name, 8080, interfaces=LOOPBACK, probe=False)
-    ad.close()
-    ad.close()
+    try:
+        assert _hub_seen(name, timeout=10.0)
+    finally:
+        ad.close()
+    ad.close()  # the second close neither raises nor does anything
+    with ad:  # nor does leaving a block around a closed advertisement
+        pass
+    assert not _hub_seen(name, timeout=2.0)  # withdrawn: nobody answers for it any more
 
 
 def test_ipp_printer_gets_a_raw_port_guess_and_a_note() -> None:

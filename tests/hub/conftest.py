@@ -1,9 +1,7 @@
-"""Hub test fixtures: a database per test on SQLite AND PostgreSQL, a running hub, no leaks."""
+"""Hub test fixtures: a database per test on SQLite AND PostgreSQL, a running hub."""
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,20 +21,6 @@ from tests.support.broker import TestBroker
 from tests.support.server import serving
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-@pytest.fixture(autouse=True)
-def no_leaked_threads() -> Iterator[None]:
-    """Fail a test that leaves a thread running (grace: 5 s for threads to wind down)."""
-    before = set(threading.enumerate())
-    yield
-    deadline = time.monotonic() + 5
-    while True:
-        extra = [t for t in threading.enumerate() if t not in before and t.is_alive()]
-        if not extra or time.monotonic() > deadline:
-            break
-        time.sleep(0.02)
-    assert not extra, f"threads leaked: {[t.name for t in extra]}"
 
 
 def _pg_database() -> Iterator[str]:

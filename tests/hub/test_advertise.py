@@ -4,21 +4,23 @@ from __future__ import annotations
 
 from edge_agent.devices.discovery import discover
 from hub.fleet.advertise import Advertiser, HubAnnouncement, addresses_for
+from tests.support.mdns import LOOPBACK, decoy_hub, unique
 
 
 def test_a_store_agent_finds_the_advertised_hub_with_its_broker_port() -> None:
-    announcement = HubAnnouncement(name="ACORN hub test", http_port=18080, mqtt_port=18830,
-                                   version="9.9.9", addresses=("127.0.0.1",))
-    advertiser = Advertiser(announcement)
-    try:
-        found = discover(timeout=6.0, interfaces=["127.0.0.1"], serial=False)
-    finally:
-        advertiser.close()
-    hubs = [f for f in found if f.kind == "hub"]
-    assert hubs, found
-    lines = "\n".join(hubs[0].config_lines)
-    assert "ACORN_EDGE_MQTT_HOST=127.0.0.1" in lines
-    assert "ACORN_EDGE_MQTT_PORT=18830" in lines
+    announcement = HubAnnouncement(name=unique("ACORN hub test"), http_port=18080,
+                                   mqtt_port=18830, version="9.9.9", addresses=LOOPBACK)
+    with decoy_hub():  # another hub on the network: the store must be told which is ours
+        advertiser = Advertiser(announcement)
+        try:
+            found = discover(timeout=6.0, interfaces=list(LOOPBACK), serial=False)
+        finally:
+            advertiser.close()
+    hubs = {f.name: f for f in found if f.kind == "hub"}
+    assert len(hubs) >= 2, found  # ours and the decoy
+    ours = hubs[advertiser.name]
+    assert ours.config_lines == ("ACORN_EDGE_MQTT_HOST=127.0.0.1", "ACORN_EDGE_MQTT_PORT=18830")
+    assert ours.details["version"] == "9.9.9"
 
 
 def test_addresses_follow_interfaces_then_bind_host() -> None:

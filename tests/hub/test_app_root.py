@@ -29,7 +29,7 @@ LOOPBACK = ["127.0.0.1"]
 
 def test_the_running_app_announces_itself_over_mdns_under_its_own_name(tmp_path: Path) -> None:
     name = f"ACORN hub {uuid.uuid4().hex[:8]}"  # our own: other hubs may be announced here
-    settings = hub_settings(f"sqlite:///{tmp_path / 'hub.storage'}", advertise=True,
+    settings = hub_settings(f"sqlite:///{tmp_path / 'hub.db'}", advertise=True,
                             advertise_name=name, advertise_interfaces=LOOPBACK,
                             http_port=18099, advertise_mqtt_port=18830)
     for _running in start_hub(settings):
@@ -42,7 +42,7 @@ def test_the_running_app_announces_itself_over_mdns_under_its_own_name(tmp_path:
 
 def test_a_part_that_fails_to_start_stops_the_parts_already_started(
         tmp_path: Path, broker: TestBroker) -> None:
-    url = f"sqlite:///{tmp_path / 'hub.storage'}"
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
     upgrade(url)
     settings = hub_settings(url, broker, advertise=True)
     # past validation, as a broken network configuration would be: the announcement, started

@@ -176,7 +176,7 @@ def test_events_that_cannot_apply_are_stored_dead_lettered_and_do_not_block(
     assert len(reasons) == 4
     assert any("never reported as received" in r for r in reasons)
     assert any("already received" in r for r in reasons)
-    assert any("cannot dispose a return that is received" in r for r in reasons)
+    assert any("cannot dispose a return that has not been inspected" in r for r in reasons)
     (ret,) = rows(engine, returns)
     assert ret.state == "received"
 

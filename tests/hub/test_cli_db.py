@@ -44,23 +44,23 @@ def tree(path: Path) -> dict[str, int]:
 @pytest.mark.parametrize("args", READERS, ids=lambda a: " ".join(a))
 def test_a_database_that_does_not_exist_is_refused_and_not_created(tmp_path: Path,
                                                                   args: list[str]) -> None:
-    url = f"sqlite:///{tmp_path / 'var' / 'hub' / 'hub.storage'}"
+    url = f"sqlite:///{tmp_path / 'var' / 'hub' / 'hub.db'}"
     refused(acorn_hub(url, *args), url, "acorn-hub db upgrade")
     assert tree(tmp_path) == {}  # not the file, not even its directory
 
 
 @pytest.mark.parametrize("args", READERS, ids=lambda a: " ".join(a))
 def test_an_empty_file_is_refused_and_left_as_it_was(tmp_path: Path, args: list[str]) -> None:
-    path = tmp_path / "hub.storage"
+    path = tmp_path / "hub.db"
     path.touch()
     url = f"sqlite:///{path}"
     refused(acorn_hub(url, *args), url, "has no ACORN schema", "acorn-hub db upgrade")
-    assert tree(tmp_path) == {"hub.storage": 0}  # no schema, no -wal/-shm beside it
+    assert tree(tmp_path) == {"hub.db": 0}  # no schema, no -wal/-shm beside it
 
 
 def test_an_older_schema_is_refused_until_db_upgrade_then_the_command_works(
         tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'hub.storage'}"
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
     upgrade(url, "0009")
     refused(acorn_hub(url, "audit", "verify"), url, "revision 0009", f"needs {head()}",
             "acorn-hub db upgrade")
@@ -71,7 +71,7 @@ def test_an_older_schema_is_refused_until_db_upgrade_then_the_command_works(
 
 
 def test_db_upgrade_creates_a_database_that_every_reader_then_accepts(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'new' / 'hub.storage'}"
+    url = f"sqlite:///{tmp_path / 'new' / 'hub.db'}"
     assert acorn_hub(url, "db", "upgrade").returncode == 0
     for args in READERS:
         done = acorn_hub(url, *args)

@@ -26,7 +26,6 @@ from tests.hub.conftest import (  # noqa: F401  (fixtures shared with the hub te
     engine,
     hub_settings,
     mqtt_hub,
-    no_leaked_threads,
 )
 from tests.support.server import serving
 

@@ -1,11 +1,10 @@
-"""Rights, scopes and approval levels as pure functions, by table."""
+"""Rights, scopes and approval levels as pure functions: what each role may and may not do."""
 
 from __future__ import annotations
 
 import pytest
 
 from hub.access.permissions import (
-    GRANTS,
     Action,
     PendingRefund,
     Principal,
@@ -13,6 +12,9 @@ from hub.access.permissions import (
     Scope,
     StorePlace,
     approval_refusal,
+    can,
+    require,
+    require_approval,
     require_not_own,
 )
 from hub.errors import Forbidden
@@ -50,12 +52,49 @@ def test_scopes_cover_stores(scope: Scope, place: StorePlace, covered: bool) -> 
     assert scope.covers(place) is covered
 
 
-def test_rights_are_separate() -> None:
-    assert GRANTS[Role.STORE_STAFF] == {Action.VIEW, Action.REQUEST}
-    assert Action.APPROVE not in GRANTS[Role.STORE_STAFF]
-    assert Action.REQUEST not in GRANTS[Role.FINANCE]
-    assert Action.EDIT_POLICY not in GRANTS[Role.FINANCE]
-    assert GRANTS[Role.ADMIN] == frozenset(Action)
+def test_a_clerk_asks_for_a_refund_but_cannot_decide_it() -> None:
+    clerk = who(Role.STORE_STAFF, Scope(store="s1"))
+    require(clerk, Action.REQUEST)
+    with pytest.raises(Forbidden, match="role store_staff may not approve"):
+        require_approval(clerk, refund(amount="1.00"), LIMIT)  # however small
+
+
+def test_hq_finance_decides_refunds_but_never_asks_for_one_or_writes_the_policy() -> None:
+    finance = who(Role.FINANCE)
+    require_approval(finance, refund(S3, level=2, review=True), None)
+    for right in (Action.REQUEST, Action.EDIT_POLICY, Action.MANAGE_USERS):
+        with pytest.raises(Forbidden, match=f"role finance may not {right.value}"):
+            require(finance, right)
+
+
+@pytest.mark.parametrize("role", [Role.VIEWER, Role.TECHNICIAN])
+def test_who_only_looks_can_neither_ask_nor_decide(role: Role) -> None:
+    principal = who(role)
+    require(principal, Action.VIEW)
+    with pytest.raises(Forbidden, match="may not request"):
+        require(principal, Action.REQUEST)
+    for case in (refund(), refund(level=2), refund(review=True)):
+        assert approval_refusal(principal, case, LIMIT) == f"role {role.value} may not approve"
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_everybody_sees_and_only_holders_of_the_approve_right_decide_anything(role: Role) -> None:
+    principal = who(role, Scope(store="s1"))
+    require(principal, Action.VIEW)
+    cases = [refund(level=level, review=review) for level in (1, 2) for review in (False, True)]
+    decides_some = any(approval_refusal(principal, case, LIMIT) is None for case in cases)
+    try:
+        require(principal, Action.APPROVE)
+    except Forbidden:
+        assert not decides_some
+    else:
+        assert decides_some
+
+
+def test_only_an_admin_holds_every_right() -> None:
+    for role in Role:
+        holds_all = all(can(who(role), right) for right in Action)
+        assert holds_all is (role is Role.ADMIN), role
 
 
 NORTH = Scope(region="north")

@@ -54,9 +54,12 @@ def check_answer(case: schemathesis.Case, response: Any) -> None:
         assert "field" in item and (item["field"] is None or isinstance(item["field"], str)), where
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def hub_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """A hub on SQLite with two stores' returns and refunds; its URL and an admin token."""
+    """A hub on SQLite with two stores' returns and refunds; its URL and an admin token.
+
+    Per test, not per module: the server's worker threads must end with the test that used
+    them (the leak guard, tests/support/leaks.py)."""
     path = tmp_path_factory.mktemp("fuzz-hub") / "hub.db"
     for running in start_hub(hub_settings(f"sqlite:///{path}")):
         ingest(running.engine, received("s1", "n1", 1, "R1"), refund("s1", "n1", 2, "R1", "F1"),
@@ -66,13 +69,13 @@ def hub_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
         yield str(running.client.base_url), token
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def hub_schema(hub_api: tuple[str, str]) -> Any:
     """The hub's OpenAPI document, as served."""
     return schemathesis.openapi.from_url(f"{hub_api[0]}/openapi.json")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def edge_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An edge agent with a store (no broker: events wait in its outbox)."""
     app = create_edge_app(make_settings(tmp_path_factory.mktemp("fuzz-edge")), connect=False)
@@ -80,7 +83,7 @@ def edge_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def edge_schema(edge_url: str) -> Any:
     """The edge agent's OpenAPI document, as served."""
     return schemathesis.openapi.from_url(f"{edge_url}/openapi.json")

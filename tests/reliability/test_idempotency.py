@@ -15,9 +15,7 @@ import httpx
 import pytest
 
 from hardware.sim.printer import PrinterStandIn
-from tests.edge.conftest import Running, make_settings, no_leaked_threads, running_agent
-
-__all__ = ["no_leaked_threads"]
+from tests.edge.conftest import Running, make_settings, running_agent
 
 ITEMS = [{"sku": "SKU-KETTLE-1", "quantity": 1, "description": "Kettle",
           "unit_price": {"amount": "34.90", "currency": "EUR"}}]
@@ -164,7 +162,7 @@ from hub.storage.tables.core import audit_log, commands, refunds  # noqa: E402
 from tests.desk.seed import Ask, seed  # noqa: E402
 from tests.people.conftest import DeskHub, add_user, db_url, desk  # noqa: E402
 
-__all__ += ["db_url", "desk"]
+__all__ = ["db_url", "desk"]
 
 ASKS = [Ask("s1", "1", "80.00"), Ask("s2", "4", "60.00"), Ask("s1", "7", "90.00")]
 

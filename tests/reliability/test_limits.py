@@ -31,7 +31,6 @@ from hub.storage.migrations import upgrade
 from hub.web.api.ops import MAX_OFFSET
 from tests.edge.conftest import Running, make_settings, running_agent
 from tests.hub.conftest import RunningHub, hub_settings, start_hub
-from tests.hub.conftest import no_leaked_threads as no_leaked_threads  # autouse: no thread leaks
 from tests.hub.helpers import ingest
 
 ONE_MIB = 1024 * 1024
