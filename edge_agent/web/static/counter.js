@@ -70,7 +70,7 @@ async function refreshHealth() {
     $("#store-name").textContent = h.store_name;
     $("#node-id").textContent = `${h.store_id} / ${h.node_id}`;
     renderBroker(h.broker_connected);
-    renderOutbox(h.outbox_pending);
+    renderOutbox(h.outbox_pending, h.last_acked_seq);
     staffOnHealth(h);
     renderStoreAlert(h);
     if (!state.options) loadOptions().catch(() => {});  // the agent was away at the start
@@ -80,7 +80,14 @@ async function refreshHealth() {
   }
 }
 
-function renderOutbox(pending) {
+// Figures arrive two ways (health reads and pushed "outbox" events) and a read that started
+// before an ack may answer after its event: the hub's last acked seq only grows, so a figure
+// older than one already shown is dropped instead of putting back what was sent.
+let ackedShown = -1;
+
+function renderOutbox(pending, lastAcked) {
+  if (lastAcked < ackedShown) return;
+  ackedShown = lastAcked;
   const outbox = $("#outbox");
   outbox.dataset.pending = String(pending);
   outbox.textContent = `to send: ${pending}`;
@@ -199,8 +206,11 @@ function onRefundEvent(data) {
 
 // The hub acked events: the open return may now be "received by hub".
 function onOutboxEvent(data) {
-  renderOutbox(data.pending);
-  if (state.health) state.health.outbox_pending = data.pending;
+  renderOutbox(data.pending, data.last_acked_seq);
+  if (state.health && data.last_acked_seq >= state.health.last_acked_seq) {
+    state.health.outbox_pending = data.pending;
+    state.health.last_acked_seq = data.last_acked_seq;
+  }
   const ret = state.current;
   if (ret && (!ret.sent_to_hub || (ret.refund && !ret.refund.sent_to_hub))) refreshReturn();
 }
