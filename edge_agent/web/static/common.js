@@ -11,6 +11,15 @@ export const state = {
 
 export const $ = (sel) => document.querySelector(sel);
 
+// A table shown as stacked rows (on a phone) keeps its column headings: each body cell gets its
+// column's heading (the th's data-label, else its text) as data-label, which the CSS shows.
+export function labelCells(table) {
+  const heads = [...table.tHead.rows[0].cells].map((th) => th.dataset.label || th.textContent.trim());
+  for (const row of table.tBodies[0].rows) {
+    [...row.cells].forEach((td, i) => { td.dataset.label = heads[i] || ""; });
+  }
+}
+
 export function el(tag, text, attrs = {}) {
   const node = document.createElement(tag);
   if (text !== undefined && text !== null) node.textContent = text;

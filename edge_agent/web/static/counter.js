@@ -9,8 +9,8 @@
 // a new one when the browser gave up (the agent was unreachable).
 // Once the store's config names staff, the counter opens only after a sign-in (staff.js).
 import {
-  $, api, el, localDate, localTime, money, saleDayToUtc, showError, state, storeToday,
-  zone,
+  $, api, el, labelCells, localDate, localTime, money, saleDayToUtc, showError, state,
+  storeToday, zone,
 } from "./common.js";
 import { refreshSession, setupStaff, staffOnHealth, updateOfflineButton } from "./staff.js";
 import { resumePending, writeOnce } from "./writes.js";
@@ -500,6 +500,7 @@ function renderReturn(ret) {
       el("td", packaging(item.opened) || "—", { "data-testid": "line-opened" }));
     return tr;
   }));
+  labelCells($("#return-card table.items"));
   $("#return-total").textContent = money(ret.total);
   $("#return-sync").textContent = ret.sent_to_hub ? "received by hub" : "saved at the store, not yet at the hub";
   const status = $("#refund-status");
