@@ -40,11 +40,12 @@ MEASURE = """() => {
 }"""
 
 
-def assert_fits(page: Any, shot: Path) -> dict[str, Any]:
-    """Screenshot the whole page to ``shot``, then assert it fits its window (see the rules)."""
+def assert_fits(page: Any, shot: Path, full_page: bool = True) -> dict[str, Any]:
+    """Screenshot the page (the whole page, or the window when a dialog is open) to ``shot``,
+    then assert it fits its window (see the rules)."""
     page.evaluate("window.scrollTo(0, 0)")  # a sticky header drawn at the top, not mid-page
     page.wait_for_timeout(100)  # a layout pass after the last change
-    page.screenshot(path=str(shot), full_page=True)
+    page.screenshot(path=str(shot), full_page=full_page)
     found: dict[str, Any] = page.evaluate(MEASURE)
     where = f"{shot.name}: {found}"
     assert found["scroll"] <= found["viewport"], f"scrolls sideways, {where}"

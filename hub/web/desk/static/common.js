@@ -30,6 +30,15 @@ export function el(tag, attrs = {}, ...children) {
 /** Text that only screen readers read (e.g. what a short button does). */
 export const unseen = (text) => el("span", { class: "sr-only" }, text);
 
+/** Each body cell gets its column's heading (the th's data-label, else its text) as data-label:
+ *  a table shown as cards (a tablet upright) keeps its labels, which the CSS shows. */
+export function labelCells(table) {
+  const heads = [...table.tHead.rows[0].cells].map((th) => th.dataset.label || th.textContent.trim());
+  for (const row of table.tBodies[0].rows) {
+    [...row.cells].forEach((td, i) => { td.dataset.label = heads[i] || ""; });
+  }
+}
+
 /** Show a result in the page's live region (#toast): screen readers announce it. */
 export function toast(message, bad = false) {
   const box = $("#toast");

@@ -11,7 +11,8 @@
 // - after a decision the focus goes to the refund that took its place in the queue.
 
 import {
-  $, api, el, fillSelect, hours, labels, money, sumMoney, toast, unseen, useCsrf, when,
+  $, api, el, fillSelect, hours, labelCells, labels, money, sumMoney, toast, unseen, useCsrf,
+  when,
 } from "./common.js";
 import { loadPolicy, wirePolicy } from "./policy.js";
 import { resumePending, writeOnce } from "./writes.js";
@@ -89,6 +90,7 @@ async function loadQueue() {
   const page = await api("GET", `/api/desk/queue?${filterParams()}`);
   state.rows = page.items;
   $("table.queue tbody").replaceChildren(...page.items.map(queueRow));
+  labelCells($("table.queue"));
   $("[data-testid=queue-total]").textContent = forInspection()
     ? `${page.total} waiting for the store's inspection`
     : `${page.total} waiting · target ${page.target_hours} h`;

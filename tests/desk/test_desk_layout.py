@@ -1,0 +1,84 @@
+"""The desk fits a tablet upright, a laptop and a wide screen, in headless Chromium.
+
+At 768, 1366 and 1920 px wide: the sign-in page, the queue (filled, a page of refunds from three
+stores, amounts in two currencies, manual reviews), a refund's story and the policy page: nothing
+scrolls sideways and every control and table cell lies inside the window. At 768 the queue's
+table becomes cards, and every value on a card keeps its label. A full-page screenshot of each is
+saved in the test's tmp folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hub.access.permissions import Role
+from tests.desk.seed import Ask, seed
+from tests.people.conftest import PASSWORD, DeskHub, add_user, describe_stores, running
+from tests.support.browser import BROWSER_MARKS, chromium_page
+from tests.support.layout import assert_fits
+
+pytestmark = BROWSER_MARKS
+sync_api = pytest.importorskip("playwright.sync_api")
+
+SIZES = [(768, 1024), (1366, 768), (1920, 1080)]
+ASKS = [Ask("s1", "1", "80.00", hours_ago=30, by="clerk-with-a-rather-long-staff-id-1"),
+        Ask("s2", "2", "1250000.00", hours_ago=9, currency="EUR"),
+        Ask("s3", "3", "640.00", hours_ago=2, mismatch=True),
+        Ask("s1", "4", "60.00", hours_ago=1, order="302-1234567-8912345-EXTRA-LONG-ORDER"),
+        Ask("s2", "5", "999.99", hours_ago=50, currency="EUR"),
+        Ask("s3", "6", "150.00", hours_ago=0.5)]
+LABELS = """() => [...document.querySelectorAll("table.queue tbody td")].map((td) => [
+  td.dataset.label, getComputedStyle(td, "::before").content])"""
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Iterator[DeskHub]:
+    """A hub of its own on SQLite with the three stores described and a queue to show."""
+    for running_hub in running(f"sqlite:///{tmp_path / 'hub.db'}", tmp_path):
+        describe_stores(running_hub.engine)
+        add_user(running_hub.engine, "ada", Role.ADMIN)
+        seed(running_hub.engine, ASKS)
+        yield running_hub
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_the_desk_fits_the_window(hub: DeskHub, tmp_path: Path, width: int, height: int) -> None:
+    expect = sync_api.expect
+    expect.set_options(timeout=15_000)
+    with chromium_page(width, height) as page:
+        by = page.get_by_test_id
+        page.goto(f"{hub.url}/desk")
+        expect(by("username")).to_be_visible()
+        assert_fits(page, tmp_path / f"desk-{width}-login.png")
+
+        by("username").fill("ada")
+        by("password").fill(PASSWORD)
+        by("sign-in").click()
+        expect(page.locator("body[data-ready=true]")).to_have_count(1)
+        expect(by("queue-row")).to_have_count(len(ASKS))
+        by("select").first.check()  # the bulk bar shows what is selected
+        assert_fits(page, tmp_path / f"desk-{width}-queue.png")
+        labels = page.evaluate(LABELS)
+        assert [label for label, _ in labels[:8]] == ["Select", "Waiting", "Store", "Refund",
+                                                      "Amount", "Level", "Why", "Asked by"]
+        if width < 820:  # cards: each value shows its label in front of it
+            assert all(shown == f'"{label}"' for label, shown in labels), labels
+
+        by("open-refund").nth(1).click()
+        expect(by("story")).to_be_visible()
+        expect(by("approve")).to_be_visible()
+        assert_fits(page, tmp_path / f"desk-{width}-story.png", full_page=False)
+        page.evaluate("document.querySelector('#story').scrollTop = 1e6")  # the story's end
+        expect(by("approve")).to_be_in_viewport()
+        assert_fits(page, tmp_path / f"desk-{width}-story-end.png", full_page=False)
+        by("story-close").click()
+        expect(by("story")).to_be_hidden()
+
+        by("nav-policy").click()
+        expect(by("policy-yaml")).to_be_visible()
+        expect(by("policy-yaml")).not_to_have_value("")
+        assert_fits(page, tmp_path / f"desk-{width}-policy.png")
