@@ -27,8 +27,9 @@ MEASURE = """() => {
       continue;
     }
     if (e.closest(".sr-only")) continue;
+    const [left, right] = [Math.round(r.left), Math.round(r.right)];
     if (r.left < -0.5 || r.right > vw + 0.5)
-      outside.push(`${e.tagName.toLowerCase()} ${name(e)}: ${Math.round(r.left)}..${Math.round(r.right)}`);
+      outside.push(`${e.tagName.toLowerCase()} ${name(e)}: ${left}..${right}`);
   }
   const unlabelled = [...document.querySelectorAll("td")].filter((td) => {
     if (!shown(td)) return false;
