@@ -478,7 +478,7 @@ def admin_token(env: dict[str, str], hub_url: str) -> str:
     for old in sorted({saved.get("name") or "dev-admin", "dev-admin"}):
         subprocess.run([hub_cli, "token", "revoke", "--name", old], env=env,
                        capture_output=True, text=True, check=False)
-    name = f"dev-admin-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    name = f"dev-admin-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
     out = subprocess.run(
         [hub_cli, "token", "create", "--name", name, "--role", "admin"],
         env=env,

@@ -4,7 +4,8 @@ ports of its own, so it never meets a developer's ``make run``.
 One port is held before it starts by a server answering 200 to every request (what took 8081
 from the Berlin agent): the agent must serve on another port and the banner must say which. Then
 a store agent and the broker are killed, and each must come back on its port, with a line saying
-so; a second start in the same state directory prints the same admin token, which still works.
+so. The admin token is printed on every start: the same one while the hub takes it, else a new
+one (the one before revoked).
 Nothing waits on the clock: every wait is for a condition, with a generous bound.
 """
 
@@ -210,12 +211,28 @@ def test_make_run_moves_off_a_held_port_restarts_what_dies_and_keeps_its_token(
     for name in ("broker", "sim", "hub", "nyc"):
         assert pid_listening(ports[name]) is None, f"{name} still listening after the stop"
 
-    # the next start prints the same token, still good
-    again = Run(tmp_path / "state", ports, tmp_path / "out-2.txt")
+    # a token the hub no longer takes is rotated: the one before revoked, a new one printed
+    first = json.loads(saved.read_text())
+    saved.write_text(json.dumps({"name": first["name"], "token": "acorn_not-a-token"}))
+    second = start_again(tmp_path, ports, 2)
+    assert second != token
+    # the next start prints the same token; it still works and the first one does not
+    assert start_again(tmp_path, ports, 3, check=(second, token)) == second
+
+
+def start_again(tmp_path: Path, ports: dict[str, int], n: int,
+                check: tuple[str, str] | None = None) -> str:
+    """Start run_local.py again in the same state; the admin token its banner prints (checked
+    to work, and with ``check`` = (good, revoked): those two checked while it runs)."""
+    run = Run(tmp_path / "state", ports, tmp_path / f"out-{n}.txt")
+    hub = f"http://127.0.0.1:{ports['hub']}"
     try:
-        banner = again.banner()
-        assert field(banner, r"admin API token\s+(acorn_\S+)") == token
+        token = field(run.banner(), r"admin API token\s+(acorn_\S+)")
         assert answers(f"{hub}/api/stores", token) is not None
+        if check is not None:
+            assert answers(f"{hub}/api/stores", check[0]) is not None
+            assert answers(f"{hub}/api/stores", check[1]) is None
     finally:
-        again.stop()
-    assert "all stopped" in again.text()
+        run.stop()
+    assert "all stopped" in run.text()
+    return token
