@@ -5,6 +5,23 @@ simulator, the hub, and two store agents with simulated devices; prints the URLs
 token; Ctrl-C stops everything in reverse order. State lives in ``var/dev/`` and survives
 restarts (``make clean`` removes it).
 
+Supervision (the rules this file keeps):
+
+- Ports are not reserved ahead: each child is started on the port it is meant to have and must
+  be seen serving there, by its own process (the listening socket is one of the child's, read
+  from ``/proc``) and answering its health URL. A child that exits at start while something else
+  holds its port is started again on a free port; nothing is printed for a port that does not
+  serve.
+- Every child, the broker included, is watched: one that stops is restarted on the same port
+  after a back-off (1 s, doubling up to 30 s, back to 1 s once it has stayed up a minute), with a
+  line on the console and in its own log, and another line when it serves again.
+- The banner is printed only after each URL in it has answered.
+- The dev admin token is kept 0600 in ``STATE/admin-token`` and printed on every start; when
+  the hub no longer accepts it (a new database), it is rotated: the old one revoked, a new one
+  created under a fresh name.
+- ``--state-dir`` and the ``--*-port`` options let a second copy (the tests) run beside a
+  developer's ``make run``.
+
 Simulated devices, per store (``hardware.sim``): a serial scanner made of a socat pty pair (the
 agent reads ``var/dev/scanner-STORE/scanner``; type codes into ``…/scanner-keyboard``) and a
 network printer on a free loopback port that writes each job as text to
@@ -14,6 +31,7 @@ simulator per store (``python -m edge_agent.pos.simulator``) posting a sale retu
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import secrets
@@ -22,7 +40,9 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -30,7 +50,7 @@ import httpx
 from hardware.errors import HardwareError
 from hardware.sim.printer import PrinterStandIn
 from hardware.sim.scanner import PtyScanner
-from hub.fleet.local_broker import BrokerError, LocalBroker, free_port
+from hub.fleet.local_broker import BrokerError, LocalBroker, find_mosquitto, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 STATE = ROOT / "var" / "dev"
@@ -61,16 +81,6 @@ STORES = [
 ]
 
 
-def port_or_free(wanted: int) -> int:
-    """``wanted`` if nothing listens there on loopback, else a free port."""
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", wanted))
-        except OSError:
-            return free_port()
-    return wanted
-
-
 def secrets_file() -> dict[str, str]:
     """Passwords kept across restarts of make run (the broker keeps their hashes)."""
     path = STATE / "secrets.json"
@@ -82,41 +92,214 @@ def secrets_file() -> dict[str, str]:
     return data
 
 
+BACKOFF_FIRST = 1.0
+BACKOFF_MAX = 30.0
+STABLE_AFTER = 60.0  # seconds up after which the back-off starts again from BACKOFF_FIRST
+START_TIMEOUT = 60.0
+START_ATTEMPTS = 5
+
+
 @dataclass
 class Child:
-    """One child process and its log."""
+    """One supervised child: how to start it on a port, its process, its back-off.
+
+    ``build(port)`` gives the argv and environment for ``port``; ``port`` is None for a child
+    that listens on nothing (a POS simulator), whose only sign of life is running. ``health`` is
+    the path that answers over HTTP when it serves ("" for the broker, which speaks MQTT).
+    """
 
     name: str
-    popen: subprocess.Popen[bytes]
-    log: Path
+    build: Callable[[int | None], tuple[list[str], dict[str, str]]]
+    port: int | None = None
+    health: str = ""
+    popen: subprocess.Popen[bytes] | None = None
+    backoff: float = BACKOFF_FIRST
+    restart_at: float | None = None
+    up_since: float | None = None
+    coming_back: bool = False
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def log(self) -> Path:
+        """Its log file (stdout and stderr), kept across restarts."""
+        return STATE / "logs" / f"{self.name}.log"
+
+    @property
+    def url(self) -> str:
+        """Where it serves."""
+        if self.port is None:
+            return "(no port)"
+        return f"{'http' if self.health else 'mqtt'}://127.0.0.1:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        """True while its process is alive."""
+        return self.popen is not None and self.popen.poll() is None
 
 
-def spawn(name: str, argv: list[str], env: dict[str, str]) -> Child:
-    """Start a child in its own process group, logging to var/dev/logs/NAME.log."""
-    log = STATE / "logs" / f"{name}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    handle = log.open("ab")
-    popen = subprocess.Popen(
-        argv, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    return Child(name, popen, log)
+def spawn(child: Child) -> None:
+    """Start ``child`` on its port in its own process group, logging to STATE/logs/NAME.log."""
+    argv, env = child.build(child.port)
+    child.env = env
+    child.log.parent.mkdir(parents=True, exist_ok=True)
+    with child.log.open("ab") as handle:
+        child.popen = subprocess.Popen(
+            argv, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
 
-def wait_http(child: Child, url: str, timeout: float = 40.0) -> None:
-    """Wait until ``url`` answers, or exit with the child's log tail."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if child.popen.poll() is not None:
-            sys.exit(
-                f"{child.name} stopped at start; its log ({child.log}):\n"
-                f"{child.log.read_text(errors='replace')[-3000:]}"
-            )
+def note(child: Child, text: str) -> None:
+    """A supervision line, on the console and in the child's own log."""
+    line = f"[{datetime.now(UTC):%H:%M:%SZ}] {text}"
+    print(line, flush=True)
+    child.log.parent.mkdir(parents=True, exist_ok=True)
+    with child.log.open("a") as handle:
+        handle.write(f"--- run_local: {line}\n")
+
+
+def listening_inodes(port: int) -> set[str] | None:
+    """Socket inodes listening on TCP ``port`` (None where /proc/net/tcp is not there)."""
+    tables = [Path("/proc/net/tcp"), Path("/proc/net/tcp6")]
+    if not tables[0].exists():
+        return None
+    found: set[str] = set()
+    for table in tables:
+        if not table.exists():
+            continue
+        for row in table.read_text().splitlines()[1:]:
+            cols = row.split()
+            # local_address is HEXIP:HEXPORT, st 0A is LISTEN, the 10th column the inode
+            if len(cols) > 9 and cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:
+                found.add(cols[9])
+    return found
+
+
+def owns_port(pid: int, port: int) -> bool | None:
+    """Whether process ``pid`` holds the socket listening on ``port`` (None: cannot tell here)."""
+    inodes = listening_inodes(port)
+    if inodes is None:
+        return None
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+    for fd in fds:
         try:
-            if httpx.get(url, timeout=1.0).status_code < 500:
-                return
-        except httpx.HTTPError:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:[") and target[8:-1] in inodes:
+            return True
+    return False
+
+
+def port_taken(port: int) -> bool:
+    """True when something listens on loopback ``port`` (we cannot bind it)."""
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def serving(child: Child) -> bool:
+    """True when the child is alive, holds its port itself and answers there."""
+    if child.popen is None or not child.running:
+        return False
+    if child.port is None:
+        return True
+    if owns_port(child.popen.pid, child.port) is False:
+        return False  # someone else's socket, or ours is not bound yet
+    try:
+        if not child.health:
+            with socket.create_connection(("127.0.0.1", child.port), timeout=1.0):
+                return True
+        return httpx.get(f"{child.url}{child.health}", timeout=2.0).status_code < 500
+    except (OSError, httpx.HTTPError):
+        return False
+
+
+def log_tail(child: Child) -> str:
+    """The end of the child's log."""
+    return child.log.read_text(errors="replace")[-3000:] if child.log.exists() else ""
+
+
+def start(*children: Child, timeout: float = START_TIMEOUT) -> None:
+    """Start ``children`` together, each on its wanted port or, while another process holds
+    that, on a free one; return once all serve, or exit with the log tail of one that did not."""
+    for child in children:
+        spawn(child)
+    for child in children:
+        settle(child, timeout)
+
+
+def settle(child: Child, timeout: float) -> None:
+    """Wait until the spawned ``child`` serves; move it to a free port if its own is held."""
+    for attempt in range(START_ATTEMPTS):
+        if attempt:
+            spawn(child)
+        deadline = time.monotonic() + timeout
+        while child.running and not serving(child) and time.monotonic() < deadline:
             time.sleep(0.2)
-    sys.exit(f"{child.name} did not answer at {url} in {timeout:.0f}s; see {child.log}")
+        if serving(child):
+            child.up_since = time.monotonic()
+            return
+        if child.running:
+            stop(child)
+            sys.exit(f"{child.name} did not answer at {child.url} in {timeout:.0f}s; "
+                     f"see {child.log}")
+        if child.port is not None and port_taken(child.port):
+            old, child.port = child.port, free_port()
+            note(child, f"{child.name}: port {old} is held by another process; "
+                        f"starting it on {child.port}")
+            continue
+        code = child.popen.returncode if child.popen is not None else None
+        sys.exit(f"{child.name} stopped at start (exit {code}); its log ({child.log}):\n"
+                 f"{log_tail(child)}")
+    sys.exit(f"{child.name}: no port of its own after {START_ATTEMPTS} attempts; "
+             f"see {child.log}")
+
+
+def supervise(children: list[Child]) -> None:
+    """One round of watching: note a child that stopped, restart it after its back-off, say
+    when it serves again, and forgive its back-off once it has stayed up a while."""
+    now = time.monotonic()
+    for child in children:
+        if child.popen is not None and not child.running:
+            code = child.popen.returncode
+            child.popen, child.up_since, child.coming_back = None, None, False
+            child.restart_at = now + child.backoff
+            note(child, f"{child.name} stopped (exit {code}); restarting it in "
+                        f"{child.backoff:.0f}s; see {child.log}")
+            child.backoff = min(child.backoff * 2, BACKOFF_MAX)
+        elif child.popen is None and child.restart_at is not None and now >= child.restart_at:
+            child.restart_at, child.coming_back = None, True
+            spawn(child)
+        elif child.coming_back and serving(child):
+            child.coming_back, child.up_since = False, now
+            note(child, f"{child.name} is serving again at {child.url}")
+        elif child.up_since is not None and now - child.up_since > STABLE_AFTER:
+            child.backoff = BACKOFF_FIRST
+
+
+def watch(children: list[Child]) -> None:
+    """Block until Ctrl-C, keeping every child up."""
+    while True:
+        supervise(children)
+        time.sleep(0.5)
+
+
+def stop(child: Child) -> None:
+    """SIGTERM the child's group and wait a little, then SIGKILL."""
+    if child.popen is None or child.popen.poll() is not None:
+        return
+    os.killpg(child.popen.pid, signal.SIGTERM)
+    try:
+        child.popen.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.popen.pid, signal.SIGKILL)
+        child.popen.wait(timeout=5)
 
 
 def base_env() -> dict[str, str]:
@@ -126,20 +309,27 @@ def base_env() -> dict[str, str]:
     return env
 
 
-def start_broker(passwords: dict[str, str]) -> LocalBroker:
-    """Start the private broker and give the hub and every node its own credentials."""
-    broker = LocalBroker(STATE / "mosquitto", port=port_or_free(18830))
-    broker.prepare()
-    broker.start()
+def broker_child(broker: LocalBroker) -> Child:
+    """The private broker as a supervised child (its config rewritten for the port it gets)."""
+
+    def build(port: int | None) -> tuple[list[str], dict[str, str]]:
+        broker.port = port or free_port()
+        broker.prepare()  # keeps the dynamic-security file and admin password of earlier runs
+        return [find_mosquitto(), "-c", str(broker.state_dir / "mosquitto.conf")], base_env()
+
+    return Child("broker", build, port=broker.port)
+
+
+def provision(broker: LocalBroker, passwords: dict[str, str]) -> None:
+    """Give the hub and every node its own credentials on the broker."""
     with broker.admin() as admin:
         admin.provision_hub(passwords["hub"])
         for store in STORES:
             admin.provision_node(
-                store["store_id"],
-                store["node_id"],
+                str(store["store_id"]),
+                str(store["node_id"]),
                 passwords[f"{store['store_id']}.{store['node_id']}"],
             )
-    return broker
 
 
 def hub_env(broker: LocalBroker, password: str, http_port: int) -> dict[str, str]:
@@ -215,7 +405,7 @@ class Devices:
         self.printer.close()
 
 
-Edge = tuple[dict[str, object], int, Child, Devices]  # store, HTTP port, agent, its devices
+Edge = tuple[dict[str, object], Child, Devices]  # store, its agent, its devices
 
 
 def start_devices(store: dict[str, object]) -> Devices:
@@ -261,10 +451,36 @@ def edge_env(
     }
 
 
-def create_token(env: dict[str, str]) -> str:
-    """An admin API token for this run (printed once)."""
+def token_accepted(hub_url: str, token: str) -> bool:
+    """Whether the running hub takes ``token``."""
+    try:
+        answer = httpx.get(f"{hub_url}/api/stores", timeout=5.0,
+                           headers={"Authorization": f"Bearer {token}"})
+    except httpx.HTTPError:
+        return False
+    return answer.status_code == 200
+
+
+def admin_token(env: dict[str, str], hub_url: str) -> str:
+    """The dev admin API token, printed on every start: the one kept in STATE/admin-token while
+    the hub takes it, else a new one (under a fresh name, the earlier one revoked)."""
+    path = STATE / "admin-token"
+    saved: dict[str, str] = {}
+    if path.exists():
+        try:
+            saved = json.loads(path.read_text())
+        except ValueError:
+            saved = {}
+    if saved.get("token") and token_accepted(hub_url, saved["token"]):
+        return saved["token"]
+    hub_cli = str(BIN / "acorn-hub")
+    # "dev-admin" is the name earlier versions of this script used (and could not reuse)
+    for old in sorted({saved.get("name") or "dev-admin", "dev-admin"}):
+        subprocess.run([hub_cli, "token", "revoke", "--name", old], env=env,
+                       capture_output=True, text=True, check=False)
+    name = f"dev-admin-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
     out = subprocess.run(
-        [str(BIN / "acorn-hub"), "token", "create", "--name", "dev-admin", "--role", "admin"],
+        [hub_cli, "token", "create", "--name", name, "--role", "admin"],
         env=env,
         capture_output=True,
         text=True,
@@ -272,7 +488,12 @@ def create_token(env: dict[str, str]) -> str:
     )
     if out.returncode != 0:
         return f"(could not create a token: {out.stderr.strip() or out.stdout.strip()})"
-    return out.stdout.strip().splitlines()[-1]
+    token = out.stdout.strip().splitlines()[-1]
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump({"name": name, "token": token}, handle)
+    return token
 
 
 def seed_expected_returns(env: dict[str, str]) -> None:
@@ -312,8 +533,35 @@ def _interrupt(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """Where the state lives and which ports to try first (each moves if it is taken)."""
+    parser = argparse.ArgumentParser(description="make run: the whole ACORN system locally")
+    parser.add_argument("--state-dir", type=Path, default=ROOT / "var" / "dev",
+                        help="state directory (default var/dev)")
+    parser.add_argument("--broker-port", type=int, default=18830)
+    parser.add_argument("--sim-port", type=int, default=8100)
+    parser.add_argument("--hub-port", type=int, default=8080)
+    parser.add_argument("--edge-ports", default=",".join(str(s["port"]) for s in STORES),
+                        help="the store agents' ports, comma-separated, in store order")
+    args = parser.parse_args(argv)
+    ports = [int(p) for p in str(args.edge_ports).split(",")]
+    if len(ports) != len(STORES):
+        parser.error(f"--edge-ports takes {len(STORES)} ports")
+    args.edge_ports = ports
+    return args
+
+
+def configure(state_dir: Path) -> None:
+    """Point every path of this script at ``state_dir``."""
+    global STATE, SIM_CREDENTIALS  # set once, before anything runs
+    STATE = state_dir.resolve()
+    SIM_CREDENTIALS = STATE / "spapi-credentials.json"
+
+
 def main() -> None:
     """Start everything, print where it is, and stop it all on Ctrl-C (or SIGTERM)."""
+    args = parse_args(sys.argv[1:])
+    configure(args.state_dir)
     # A background start ignores SIGINT; SIGTERM (CI, a supervisor) must clean up too.
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
@@ -321,52 +569,60 @@ def main() -> None:
     passwords = secrets_file()
     children: list[Child] = []
     devices: list[Devices] = []
-    broker: LocalBroker | None = None
     try:
-        broker = start_broker(passwords)
-        sim_port = port_or_free(8100)
-        sim = spawn(
+        broker = LocalBroker(STATE / "mosquitto", port=args.broker_port)
+        broker_proc = broker_child(broker)
+        children.append(broker_proc)
+        start(broker_proc)
+        provision(broker, passwords)
+        sim = Child(
             "spapi-simulator",
-            [str(BIN / "acorn-spapi-sim"), "--port", str(sim_port),
-             "--rate-factor", str(SIM_RATE_FACTOR), "--accounts", "2",
-             "--credentials-file", str(SIM_CREDENTIALS)],
-            base_env(),
+            lambda port: (
+                [str(BIN / "acorn-spapi-sim"), "--port", str(port),
+                 "--rate-factor", str(SIM_RATE_FACTOR), "--accounts", "2",
+                 "--credentials-file", str(SIM_CREDENTIALS)],
+                base_env(),
+            ),
+            port=args.sim_port,
+            health="/_sim/health",
         )
         children.append(sim)
-        hub_port = port_or_free(8080)
-        env = hub_env(broker, passwords["hub"], hub_port)
+        start(sim)
+        env = hub_env(broker, passwords["hub"], args.hub_port)
         # accounts before `serve`, so its scheduler's first sync (after ~5 s) already sees them
         subprocess.run([str(BIN / "acorn-hub"), "db", "upgrade"], env=env, capture_output=True,
                        check=False)
-        accounts = register_amazon_accounts(env, f"http://127.0.0.1:{sim_port}")
-        hub = spawn("hub", [str(BIN / "acorn-hub"), "serve"], env)
+        accounts = register_amazon_accounts(env, sim.url)
+        hub = Child(
+            "hub",
+            lambda port: ([str(BIN / "acorn-hub"), "serve"],
+                          hub_env(broker, passwords["hub"], int(port or 0))),
+            port=args.hub_port,
+            health="/api/health",
+        )
         children.append(hub)
-        wait_http(hub, f"http://127.0.0.1:{hub_port}/api/health")
-        edges = []
-        for store in STORES:
-            port = port_or_free(int(str(store["port"])))
-            key = f"{store['store_id']}.{store['node_id']}"
+        start(hub)
+        env = hub.env
+        edges: list[Edge] = []
+        for store, wanted in zip(STORES, args.edge_ports, strict=True):
             store_devices = start_devices(store)
             devices.append(store_devices)
-            child = spawn(
-                f"edge-{store['store_id']}",
-                [str(BIN / "acorn-edge"), "run"],
-                edge_env(store, broker, passwords[key], port) | device_env(store, store_devices),
-            )
-            children.append(child)
-            edges.append((store, port, child, store_devices))
-        for _store, port, child, _devices in edges:
-            wait_http(child, f"http://127.0.0.1:{port}/api/health")
-        children += start_pos_simulators(edges)
-        token = create_token(env)
+            edges.append((store, edge_child(store, broker, passwords, store_devices, wanted),
+                          store_devices))
+        children += [child for _store, child, _devices in edges]
+        start(*[child for _store, child, _devices in edges])
+        pos = start_pos_simulators(edges)
+        children += pos
+        start(*pos)
+        token = admin_token(env, hub.url)
         desk_password = create_desk_user(env)
         seed_expected_returns(env)
-        print_banner(broker, hub_port, sim_port, edges, token)
-        print(f"  approvals desk         http://127.0.0.1:{hub_port}/desk   "
+        print_banner(broker_proc, hub, sim, edges, token)
+        print(f"  approvals desk         {hub.url}/desk   "
               f"(user admin, password {desk_password})")
         if accounts:
             print(f"  Amazon accounts        {'; '.join(accounts)} — synced by the hub's "
-                  "scheduler, or now: acorn-hub amazon sync (with var/dev/hub.env)")
+                  f"scheduler, or now: acorn-hub amazon sync (with {shown(STATE)}/hub.env)")
         (STATE / "hub.env").write_text("".join(f"{k}={v}\n" for k, v in env.items()
                                                if k.startswith("ACORN_HUB_")))
         (STATE / "hub.env").chmod(0o600)
@@ -381,9 +637,19 @@ def main() -> None:
             stop(child)
         for store_devices in devices:
             store_devices.close()
-        if broker is not None:
-            broker.stop()
-        print("all stopped; state kept in var/dev (make clean removes it)")
+        print(f"all stopped; state kept in {shown(STATE)} (make clean removes var/dev)")
+
+
+def edge_child(store: dict[str, object], broker: LocalBroker, passwords: dict[str, str],
+               devices: Devices, wanted: int) -> Child:
+    """One store agent, to be started on ``wanted`` (or another port if that is taken)."""
+    password = passwords[f"{store['store_id']}.{store['node_id']}"]
+
+    def build(port: int | None) -> tuple[list[str], dict[str, str]]:
+        env = edge_env(store, broker, password, int(port or 0)) | device_env(store, devices)
+        return [str(BIN / "acorn-edge"), "run"], env
+
+    return Child(f"edge-{store['store_id']}", build, port=wanted, health="/api/health")
 
 
 def start_pos_simulators(edges: list[Edge]) -> list[Child]:
@@ -391,69 +657,65 @@ def start_pos_simulators(edges: list[Edge]) -> list[Child]:
     every = os.environ.get("ACORN_DEV_POS_EVERY", "")
     if not every:
         return []
-    return [
-        spawn(
-            f"pos-{store['store_id']}",
-            [
-                sys.executable,
-                "-m",
-                "edge_agent.pos.simulator",
-                "--url",
-                f"http://127.0.0.1:{port}",
-                "--count",
-                "0",
-                "--every",
-                every,
-                "--currency",
-                str(store["currency"]),
-            ],
-            base_env(),
-        )
-        for store, port, _child, _devices in edges
-    ]
+    return [pos_child(store, edge.url, every) for store, edge, _devices in edges]
 
 
-def device_lines(store: dict[str, object], port: int, devices: Devices) -> list[str]:
+def pos_child(store: dict[str, object], url: str, every: str) -> Child:
+    """A POS terminal simulator posting a sale return to the agent at ``url`` every so often."""
+    argv = [sys.executable, "-m", "edge_agent.pos.simulator", "--url", url, "--count", "0",
+            "--every", every, "--currency", str(store["currency"])]
+    return Child(f"pos-{store['store_id']}", lambda _port: (argv, base_env()))
+
+
+def shown(path: Path) -> Path:
+    """``path`` relative to the checkout when it is inside it, else as it is."""
+    try:
+        return path.relative_to(ROOT)
+    except ValueError:
+        return path
+
+
+def device_lines(store: dict[str, object], url: str, devices: Devices) -> list[str]:
     """Banner lines: where to type scans, where receipts land, how to post a POS return."""
     lines = []
     if devices.scanner is not None:
-        keyboard = devices.scanner.keyboard.relative_to(ROOT)
+        keyboard = shown(devices.scanner.keyboard)
         rma = f"RMA-DEMO-{STORES.index(store)}0"
         lines.append(
             f"    scanner: type codes into  socat - {keyboard}   (or: echo {rma} > {keyboard})"
         )
     printed = devices.printer.directory or STATE
     lines.append(
-        f"    printer: {devices.printer.url}, receipts as text in "
-        f"{printed.relative_to(ROOT)}/NNNN.txt"
+        f"    printer: {devices.printer.url}, receipts as text in {shown(printed)}/NNNN.txt"
     )
     lines.append(
-        f"    POS:     .venv/bin/python -m edge_agent.pos.simulator --url http://127.0.0.1:{port}"
+        f"    POS:     .venv/bin/python -m edge_agent.pos.simulator --url {url}"
         f" --currency {store['currency']}"
     )
     return lines
 
 
-def print_banner(
-    broker: LocalBroker,
-    hub_port: int,
-    sim_port: int,
-    edges: list[Edge],
-    token: str,
-) -> None:
-    """Where everything is."""
+def where(child: Child, path: str = "") -> str:
+    """``child``'s URL (plus ``path``) if it answers now, else a note saying it does not."""
+    if serving(child):
+        return f"{child.url}{path}"
+    return f"(not answering now; restarting, see {child.log})"
+
+
+def print_banner(broker: Child, hub: Child, sim: Child, edges: list[Edge], token: str) -> None:
+    """Where everything is: only URLs that answered just now."""
     lines = [
         "",
         "ACORN is running — Ctrl-C stops everything",
-        f"  broker (mosquitto)     mqtt://{broker.host}:{broker.port}",
-        f"  hub API + docs         http://127.0.0.1:{hub_port}/docs",
-        f"  SP-API simulator       http://127.0.0.1:{sim_port}/docs",
+        f"  broker (mosquitto)     {where(broker)}",
+        f"  hub API + docs         {where(hub, '/docs')}",
+        f"  SP-API simulator       {where(sim, '/docs')}",
     ]
-    for store, port, _child, devices in edges:
+    for store, edge, devices in edges:
         lines.append(
-            f"  counter {store['name']:<14} http://127.0.0.1:{port}/   (store {store['store_id']})"
+            f"  counter {store['name']:<14} {where(edge, '/')}   (store {store['store_id']})"
         )
-        lines += device_lines(store, port, devices)
+        lines += device_lines(store, edge.url, devices)
     lines += [
         f"  admin API token        {token}",
         "  try scanning          RMA-DEMO-00 at Berlin, RMA-DEMO-10 at New York",
@@ -461,32 +723,6 @@ def print_banner(
         "",
     ]
     print("\n".join(lines), flush=True)
-
-
-def watch(children: list[Child]) -> None:
-    """Block until Ctrl-C; report a child that stops on its own."""
-    while True:
-        for child in children:
-            if child.popen.poll() is not None:
-                print(
-                    f"{child.name} stopped (exit {child.popen.returncode}); see {child.log}",
-                    flush=True,
-                )
-                children.remove(child)
-                break
-        time.sleep(1.0)
-
-
-def stop(child: Child) -> None:
-    """SIGTERM the child's group and wait a little, then SIGKILL."""
-    if child.popen.poll() is not None:
-        return
-    os.killpg(child.popen.pid, signal.SIGTERM)
-    try:
-        child.popen.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(child.popen.pid, signal.SIGKILL)
-        child.popen.wait(timeout=5)
 
 
 if __name__ == "__main__":
