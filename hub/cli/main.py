@@ -18,7 +18,7 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
 from hub import __version__
 from hub.access.permissions import Scope
@@ -37,6 +37,7 @@ from hub.settings import Settings, load_settings
 from hub.storage import audit_log, outbox
 from hub.storage.audit_chain import AuditDraft, jsonable, verify
 from hub.storage.engine import reading, writing
+from hub.storage.tables import core
 from protocol import ExpectedReturn
 
 app = typer.Typer(help="ACORN hub: ingest, refund approvals, audit, fleet.",
@@ -138,6 +139,14 @@ def audit_verify() -> None:
         tip = audit_log.read_tip(conn)
         with closing(audit_log.entries(conn)) as chain:
             verdict = verify(chain, tip)
+        held = {name: conn.scalar(select(func.count()).select_from(table)) or 0
+                for name, table in (("returns", core.returns), ("refunds", core.refunds))}
+    if verdict.ok and verdict.checked == 0 and any(held.values()):
+        # every return and refund is audited when written: data without a chain is a chain lost
+        typer.echo(f"audit chain EMPTY although the database holds {held['returns']} returns "
+                   f"and {held['refunds']} refunds: the audit log was removed, or "
+                   "ACORN_HUB_DATABASE_URL names another database", err=True)
+        raise typer.Exit(1)
     if verdict.ok:
         typer.echo(f"audit chain intact: {verdict.checked} entries")
         return

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from hub.access.tokens import token_hash
 from hub.cli.main import app
 from hub.storage.engine import reading, writing
-from hub.storage.tables.core import api_tokens, audit_log, commands, nodes
+from hub.storage.tables.core import api_tokens, audit_head, audit_log, commands, nodes
 from protocol import TopicKind, node_topic
 from tests.hub.helpers import ingest, received, refund
 from tests.support.broker import MqttCreds, Probe, TestBroker
@@ -59,6 +59,25 @@ def test_audit_verify_detects_entries_removed_from_the_end(engine: Engine, db_ur
         tx.conn.execute(audit_log.delete().where(audit_log.c.seq == 2))
     code, _, err = run(db_url, "audit", "verify")
     assert code == 1 and "entry 2" in err and "removed" in err
+
+
+def test_audit_verify_refuses_an_empty_chain_where_the_hub_has_data(engine: Engine,
+                                                                     db_url: str) -> None:
+    ingest(engine, received("s1", "n1", 1, "R1"), refund("s1", "n1", 2, "R1", "F1"))
+    with writing(engine) as tx:  # the whole chain and its tip wiped: nothing left to walk
+        tx.conn.execute(audit_log.delete())
+        tx.conn.execute(audit_head.delete())
+    code, out, err = run(db_url, "audit", "verify")
+    assert code == 1 and "intact" not in out
+    assert "EMPTY" in err and "1 returns and 1 refunds" in err and "ACORN_HUB_DATABASE_URL" in err
+
+
+def test_audit_verify_accepts_an_empty_chain_on_an_empty_hub(engine: Engine, db_url: str) -> None:
+    with writing(engine) as tx:  # a fresh hub before the policy seed: nothing to audit yet
+        tx.conn.execute(audit_log.delete())
+        tx.conn.execute(audit_head.delete())
+    code, out, _ = run(db_url, "audit", "verify")
+    assert (code, out.strip()) == (0, "audit chain intact: 0 entries")
 
 
 def test_returns_expect_queues_a_command_for_the_node(engine: Engine, db_url: str) -> None:
