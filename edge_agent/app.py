@@ -12,11 +12,13 @@ from __future__ import annotations
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib.resources import files
 from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
-from fastapi.responses import FileResponse
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from edge_agent.agent import Agent
@@ -39,6 +41,33 @@ TAGS = [
 ]
 
 
+
+# API pages served from this process: Swagger UI and ReDoc ship inside ``fastapi_offline`` (MIT),
+# so /docs and /redoc work on a LAN without internet (FastAPI's defaults load them from a CDN).
+DOCS_ASSETS = Path(str(files("fastapi_offline") / "static"))
+
+
+def install_api_pages(app: FastAPI, title: str) -> None:
+    """Serve /docs (Swagger UI) and /redoc (ReDoc) with assets from this process only."""
+    app.mount("/docs-assets", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
+    openapi_url = app.openapi_url or "/openapi.json"
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_page() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=openapi_url, title=f"{title} – API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon.png")
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc_page() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=openapi_url, title=f"{title} – API",
+            redoc_js_url="/docs-assets/redoc.standalone.js",
+            redoc_favicon_url="/docs-assets/favicon.png", with_google_fonts=False)
+
+
 def create_app(settings: EdgeSettings, connect: bool = True) -> FastAPI:
     """The counter page, local API and metrics of one agent; ``connect=False`` runs without MQTT."""
     agent = Agent.open(settings, connect=connect)
@@ -52,13 +81,15 @@ def create_app(settings: EdgeSettings, connect: bool = True) -> FastAPI:
             agent.stop()
 
     app = FastAPI(title="ACORN edge agent", version=agent.version, lifespan=lifespan,
-                  description=(api.__doc__ or "").split("\n\n", 1)[-1], openapi_tags=TAGS)
+                  description=(api.__doc__ or "").split("\n\n", 1)[-1], openapi_tags=TAGS,
+                  docs_url=None, redoc_url=None)
     app.state.agent = agent
     api.install(app)
     for module in (options, device_api, pos_api, events_stream, session_api):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
+    install_api_pages(app, "ACORN edge agent")
 
     @app.get("/", include_in_schema=False)
     def counter_page() -> FileResponse:

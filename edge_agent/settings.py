@@ -45,7 +45,10 @@ TERMINATORS = {"": None, "any": None, "cr": b"\r", "lf": b"\n", "crlf": b"\r\n",
 class EdgeSettings(BaseSettings):
     """Everything one edge agent needs to run."""
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+    # the environment wins over ``.env`` in the working directory (README, Configuration);
+    # ``--config FILE`` replaces that file
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True,
+                                      env_file=".env", env_file_encoding="utf-8")
 
     store_id: str = Field(description="this store's id, e.g. store-berlin-1")
     node_id: str = Field(description="this node's id within the store, e.g. counter-1")

@@ -16,8 +16,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import ExitStack, asynccontextmanager
+from importlib.resources import files
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from hub import __version__
@@ -52,6 +57,32 @@ fleet of store nodes, the refund policy, people and the audit trail. Every route
 desk session (`POST /api/session`; changes then also need the `X-CSRF-Token` header from
 `GET /api/session`). Errors are always
 `{"detail": [{"field": <name or null>, "message": <sentence>}]}`."""
+
+
+# API pages served from this process: Swagger UI and ReDoc ship inside ``fastapi_offline`` (MIT),
+# so /docs and /redoc work on a LAN without internet (FastAPI's defaults load them from a CDN).
+DOCS_ASSETS = Path(str(files("fastapi_offline") / "static"))
+
+
+def install_api_pages(app: FastAPI, title: str) -> None:
+    """Serve /docs (Swagger UI) and /redoc (ReDoc) with assets from this process only."""
+    app.mount("/docs-assets", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
+    openapi_url = app.openapi_url or "/openapi.json"
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_page() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=openapi_url, title=f"{title} – API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon.png")
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc_page() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=openapi_url, title=f"{title} – API",
+            redoc_js_url="/docs-assets/redoc.standalone.js",
+            redoc_favicon_url="/docs-assets/favicon.png", with_google_fonts=False)
 
 
 def create_app(settings: Settings | None = None, amazon: AmazonSettings | None = None) -> FastAPI:
@@ -90,7 +121,7 @@ def create_app(settings: Settings | None = None, amazon: AmazonSettings | None =
             await run_in_threadpool(running.close)
 
     app = FastAPI(title="ACORN hub", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.hub = context
     errors.install(app)
     idempotency.install(app)
@@ -100,5 +131,6 @@ def create_app(settings: Settings | None = None, amazon: AmazonSettings | None =
     app.include_router(risk_router)
     app.include_router(options_router)
     desk_web.install(app)
+    install_api_pages(app, "ACORN hub")
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     return app

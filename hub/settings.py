@@ -18,11 +18,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.errors import ConfigError
 
+ENV_FILE = ".env"  # read from the working directory when it exists; the environment wins
+
 
 class Settings(BaseSettings):
     """Everything the hub process can be configured with."""
 
-    model_config = SettingsConfigDict(env_prefix="ACORN_HUB_", extra="ignore")
+    # the environment wins over ``.env`` in the working directory (README, Configuration)
+    model_config = SettingsConfigDict(env_prefix="ACORN_HUB_", extra="ignore", env_file=ENV_FILE,
+                                      env_file_encoding="utf-8")
 
     database_url: str = Field("sqlite:///./var/hub/hub.db", description=(
         "SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user:pw@host/db"))

@@ -451,6 +451,28 @@ def edge_env(
     }
 
 
+def env_line(name: str, value: str) -> str:
+    """``NAME='value'``: read alike by systemd's ``EnvironmentFile=`` and by ``set -a; . file``.
+
+    Single quotes keep everything literal in both (JSON, spaces, ``$``, backslashes); a value
+    with a single quote is double-quoted with ``\\ " $ ` `` escaped, which both undo the same
+    way (systemd.exec(5), "EnvironmentFile="). A line break is refused: no value needs one.
+    """
+    if not name.isidentifier() or "\n" in value or "\r" in value:
+        raise ValueError(f"{name!r} cannot be written to an environment file")
+    if "'" not in value:
+        return f"{name}='{value}'\n"
+    escaped = "".join("\\" + c if c in '\\"$`' else c for c in value)
+    return f'{name}="{escaped}"\n'
+
+
+def write_env_file(path: Path, env: dict[str, str]) -> None:
+    """Write ``env`` to ``path`` (owner-only: it holds passwords), one quoted line each."""
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text("".join(env_line(k, v) for k, v in env.items()))
+
+
 def token_accepted(hub_url: str, token: str) -> bool:
     """Whether the running hub takes ``token``."""
     try:
@@ -623,9 +645,8 @@ def main() -> None:
         if accounts:
             print(f"  Amazon accounts        {'; '.join(accounts)} — synced by the hub's "
                   f"scheduler, or now: acorn-hub amazon sync (with {shown(STATE)}/hub.env)")
-        (STATE / "hub.env").write_text("".join(f"{k}={v}\n" for k, v in env.items()
-                                               if k.startswith("ACORN_HUB_")))
-        (STATE / "hub.env").chmod(0o600)
+        write_env_file(STATE / "hub.env", {k: v for k, v in env.items()
+                                           if k.startswith("ACORN_HUB_")})
         print(flush=True)
         watch(children)
     except BrokerError as err:

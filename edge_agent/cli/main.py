@@ -29,7 +29,9 @@ from edge_agent.settings import EdgeSettings, load_settings
 from edge_agent.storage import recover as recovery
 from edge_agent.storage.store import read_counters
 
+# docstrings are Markdown in --help: ``name`` shows as code, wrapped lines join
 cli = typer.Typer(name="acorn-edge", no_args_is_help=True, add_completion=False,
+                  rich_markup_mode="markdown",
                   help="ACORN edge agent: the store counter's local API, page and hub link.")
 
 ConfigOption = Annotated[Path | None, typer.Option(
@@ -99,7 +101,7 @@ def status(config: ConfigOption = None,
 @cli.command()
 def recover(
         quarantined: Annotated[Path | None, typer.Argument(
-            help="a quarantine directory (<data>/quarantine/<UTC time>) or a damaged database "
+            help="a quarantine directory (DATA_DIR/quarantine/UTC-TIME) or a damaged database "
             "file; default: the newest one not yet recovered")] = None,
         config: ConfigOption = None) -> None:
     """Salvage every readable return and outbox event from a damaged (quarantined) database

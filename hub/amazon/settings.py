@@ -17,6 +17,7 @@ from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.errors import ConfigError
+from hub.settings import ENV_FILE
 
 JOBS = ("orders", "returns", "fba-returns", "refund-events", "settlements", "refunds")
 
@@ -25,7 +26,8 @@ class AmazonSettings(BaseSettings):
     """Everything the Amazon integration can be configured with."""
 
     model_config = SettingsConfigDict(env_prefix="ACORN_HUB_AMAZON_", extra="ignore",
-                                      validate_by_name=True)
+                                      validate_by_name=True, env_file=ENV_FILE,
+                                      env_file_encoding="utf-8")
 
     secrets_file: Path | None = Field(
         None,

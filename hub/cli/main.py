@@ -14,11 +14,12 @@ import secrets
 import sys
 from contextlib import closing
 from decimal import Decimal
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
 from hub import __version__
 from hub.access.permissions import Scope
@@ -28,7 +29,7 @@ from hub.cli import amazon as amazon_cli
 from hub.cli import dead_letters as dead_letters_cli
 from hub.cli import risk as risk_cli
 from hub.cli.db import database, migrate
-from hub.cli.people import audit_export, policy_app, stores_app, users_app
+from hub.cli.people import audit_export, policy_app, read_secret, stores_app, users_app
 from hub.errors import InputError, translate
 from hub.fleet.acl import node_username, parse_node_username
 from hub.fleet.dynsec import DynSecAdmin
@@ -37,10 +38,13 @@ from hub.settings import Settings, load_settings
 from hub.storage import audit_log, outbox
 from hub.storage.audit_chain import AuditDraft, jsonable, verify
 from hub.storage.engine import reading, writing
+from hub.storage.tables import core
 from protocol import ExpectedReturn
 
 app = typer.Typer(help="ACORN hub: ingest, refund approvals, audit, fleet.",
-                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
+                  # docstrings are Markdown: ``name`` shows as code, wrapped lines join
+                  rich_markup_mode="markdown")
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 token_app = typer.Typer(help="API bearer tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
@@ -138,12 +142,39 @@ def audit_verify() -> None:
         tip = audit_log.read_tip(conn)
         with closing(audit_log.entries(conn)) as chain:
             verdict = verify(chain, tip)
+        held = {name: conn.scalar(select(func.count()).select_from(table)) or 0
+                for name, table in (("returns", core.returns), ("refunds", core.refunds))}
+    if verdict.ok and verdict.checked == 0 and any(held.values()):
+        # every return and refund is audited when written: data without a chain is a chain lost
+        typer.echo(f"audit chain EMPTY although the database holds {held['returns']} returns "
+                   f"and {held['refunds']} refunds: the audit log was removed, or "
+                   "ACORN_HUB_DATABASE_URL names another database", err=True)
+        raise typer.Exit(1)
     if verdict.ok:
         typer.echo(f"audit chain intact: {verdict.checked} entries")
         return
     typer.echo(f"audit chain BROKEN at entry {verdict.broken_seq}: {verdict.problem} "
                f"({verdict.checked} entries before it are intact)", err=True)
     raise typer.Exit(1)
+
+
+NodePasswordFile = Annotated[Path | None, typer.Option(
+    help="read the broker password from this file's first line (default: a new random one)",
+    dir_okay=False)]
+AskPassword = Annotated[bool, typer.Option(
+    "--ask-password", help="type the broker password at a hidden prompt instead")]
+
+
+def _broker_password(path: Path | None, ask: bool) -> str:
+    """The broker password: from a file, a hidden prompt, or a new random one."""
+    if path is not None and ask:
+        raise InputError("give --password-file or --ask-password, not both", field="password")
+    if path is None and not ask:
+        return secrets.token_urlsafe(24)
+    secret = read_secret(path, "broker password")
+    if not secret:
+        raise InputError("the broker password is empty", field="password")
+    return secret
 
 
 def _admin(settings: Settings) -> DynSecAdmin:
@@ -156,14 +187,20 @@ def _admin(settings: Settings) -> DynSecAdmin:
 def devices_add(
     store: Annotated[str, typer.Argument(help="store id, e.g. store-berlin-1")],
     node: Annotated[str, typer.Argument(help="node id within the store, e.g. counter-1")],
-    password: Annotated[str | None, typer.Option(help="default: a new random one")] = None,
+    password_file: NodePasswordFile = None,
+    ask_password: AskPassword = False,
     broker_host: Annotated[str | None, typer.Option(
         help="broker address as the store reaches it (default ACORN_HUB_MQTT_HOST)")] = None,
     broker_port: Annotated[int | None, typer.Option(help="default ACORN_HUB_MQTT_PORT")] = None,
 ) -> None:
-    """Give a store node its own broker credentials; print its ACORN_EDGE_* lines."""
+    """Give a store node its own broker credentials; print its ACORN_EDGE_* lines.
+
+    The password is a new random one unless `--password-file` or `--ask-password` gives it: a
+    secret is never a command-line argument (other users see those in the process list).
+    """
     settings = load_settings()
-    username, secret = _check_ids(store, node), password or secrets.token_urlsafe(24)
+    username = _check_ids(store, node)
+    secret = _broker_password(password_file, ask_password)
     with _admin(settings) as admin, database(settings) as engine:  # both there before a change
         admin.provision_node(store, node, secret)
         with writing(engine) as tx:
@@ -186,14 +223,16 @@ def _check_ids(store: str, node: str) -> str:
 
 @devices_app.command("add-hub")
 def devices_add_hub(
-    password: Annotated[str | None, typer.Option(help="default: a new random one")] = None,
+    password_file: NodePasswordFile = None,
+    ask_password: AskPassword = False,
 ) -> None:
     """Create (or reset) the hub's own broker user, bound to ACORN_HUB_MQTT_CLIENT_ID.
 
     Prints its ACORN_HUB_MQTT_* lines; the broker refuses this user under any other client id.
+    The password is a new random one unless `--password-file` or `--ask-password` gives it.
     """
     settings = load_settings()
-    secret = password or secrets.token_urlsafe(24)
+    secret = _broker_password(password_file, ask_password)
     with _admin(settings) as admin:
         username = admin.provision_hub(secret, settings.mqtt_username, settings.mqtt_client_id)
     typer.echo(f"ACORN_HUB_MQTT_USERNAME={username}")
@@ -227,6 +266,48 @@ def devices_disable(store: str, node: str) -> None:
         admin.disable_client(username)
         _audit_device(engine, "device.disabled", store, node)
     typer.echo(f"{username} disabled")
+
+
+@devices_app.command("list")
+def devices_list() -> None:
+    """Store nodes known to the hub or the broker, with their broker user and client id.
+
+    One line each: store, node, broker user, client id (as bound on the broker), broker state
+    (enabled, disabled, not on the broker) and hub state (online, offline, unknown to the hub).
+    Without ACORN_HUB_BROKER_ADMIN_PASSWORD only the hub's side is shown (said on stderr).
+    """
+    settings = load_settings()
+    with database(settings) as engine, reading(engine) as conn:
+        known = {(r.store_id, r.node_id): ("online" if r.online else "offline")
+                 for r in conn.execute(select(core.nodes.c.store_id, core.nodes.c.node_id,
+                                              core.nodes.c.online))}
+    on_broker: dict[tuple[str, str], tuple[str, str]] | None = None
+    if settings.broker_admin_password.get_secret_value():
+        with _admin(settings) as admin:
+            on_broker = _broker_nodes(admin)
+    else:
+        typer.echo("broker not asked: ACORN_HUB_BROKER_ADMIN_PASSWORD is not set", err=True)
+    typer.echo("store\tnode\tbroker user\tclient id\tbroker\thub")
+    for store, node in sorted(known.keys() | (on_broker or {}).keys()):
+        client_id, state = (on_broker or {}).get((store, node), (
+            "-", "not on the broker" if on_broker is not None else "not asked"))
+        typer.echo(f"{store}\t{node}\t{node_username(store, node)}\t{client_id}\t{state}\t"
+                   f"{known.get((store, node), 'unknown to the hub')}")
+
+
+def _broker_nodes(admin: DynSecAdmin) -> dict[tuple[str, str], tuple[str, str]]:
+    """(store, node) -> (bound client id or "unbound", enabled/disabled) of every node user."""
+    listed = admin.run([{"command": "listClients", "verbose": False}])[0]
+    found: dict[tuple[str, str], tuple[str, str]] = {}
+    for username in (str(u) for u in listed.get("data", {}).get("clients", [])):
+        node = parse_node_username(username)
+        if node is None:
+            continue
+        client = admin.run([{"command": "getClient", "username": username}])[0]
+        client = client.get("data", {}).get("client", {})
+        found[node] = (str(client.get("clientid") or "unbound"),
+                       "disabled" if client.get("disabled") else "enabled")
+    return found
 
 
 @devices_app.command("revoke")

@@ -150,7 +150,8 @@ def stores_set(
         str | None, typer.Option(help="offline refund limit, e.g. 100.00")
     ] = None,
     currency: Annotated[str | None, typer.Option(help="the limit's ISO 4217 currency")] = None,
-    no_offline_limit: Annotated[bool, typer.Option(help="remove the offline limit")] = False,
+    no_offline_limit: Annotated[bool, typer.Option(
+        "--no-offline-limit", help="remove the offline limit")] = False,
 ) -> None:
     """Describe a store: region, city, name, offline refund limit (given options only)."""
     given: dict[str, Any] = {
@@ -236,7 +237,8 @@ def audit_export(
     end: Annotated[str, typer.Option("--to", help="last day (UTC), inclusive")],
     fmt: Annotated[str, typer.Option("--format", help="csv or jsonl")] = "csv",
     output: Annotated[Path | None, typer.Option(help="write here instead of stdout")] = None,
-    unmask: Annotated[bool, typer.Option(help="personal data in clear (admin only)")] = False,
+    unmask: Annotated[bool, typer.Option(
+        "--unmask", help="personal data in clear (admin only)")] = False,
     user: Annotated[str | None, typer.Option(help="the admin user asking to unmask")] = None,
     password_file: PasswordFile = None,
 ) -> None:

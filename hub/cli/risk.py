@@ -17,7 +17,7 @@ from hub.storage.engine import reading
 
 app = typer.Typer(help="Risk flags: orders and customers whose refunds go to manual review.",
                   no_args_is_help=True)
-KIND_HELP = "order (an order id) or customer (a customer key such as buyer:<hex>)"
+KIND_HELP = "order (an order id) or customer (a customer key such as buyer:HEX)"
 
 
 def _line(row: dict[str, Any]) -> str:

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from hub.access.tokens import token_hash
 from hub.cli.main import app
 from hub.storage.engine import reading, writing
-from hub.storage.tables.core import api_tokens, audit_log, commands, nodes
+from hub.storage.tables.core import api_tokens, audit_head, audit_log, commands, nodes
 from protocol import TopicKind, node_topic
 from tests.hub.helpers import ingest, received, refund
 from tests.support.broker import MqttCreds, Probe, TestBroker
@@ -59,6 +59,25 @@ def test_audit_verify_detects_entries_removed_from_the_end(engine: Engine, db_ur
         tx.conn.execute(audit_log.delete().where(audit_log.c.seq == 2))
     code, _, err = run(db_url, "audit", "verify")
     assert code == 1 and "entry 2" in err and "removed" in err
+
+
+def test_audit_verify_refuses_an_empty_chain_where_the_hub_has_data(engine: Engine,
+                                                                     db_url: str) -> None:
+    ingest(engine, received("s1", "n1", 1, "R1"), refund("s1", "n1", 2, "R1", "F1"))
+    with writing(engine) as tx:  # the whole chain and its tip wiped: nothing left to walk
+        tx.conn.execute(audit_log.delete())
+        tx.conn.execute(audit_head.delete())
+    code, out, err = run(db_url, "audit", "verify")
+    assert code == 1 and "intact" not in out
+    assert "EMPTY" in err and "1 returns and 1 refunds" in err and "ACORN_HUB_DATABASE_URL" in err
+
+
+def test_audit_verify_accepts_an_empty_chain_on_an_empty_hub(engine: Engine, db_url: str) -> None:
+    with writing(engine) as tx:  # a fresh hub before the policy seed: nothing to audit yet
+        tx.conn.execute(audit_log.delete())
+        tx.conn.execute(audit_head.delete())
+    code, out, _ = run(db_url, "audit", "verify")
+    assert (code, out.strip()) == (0, "audit chain intact: 0 entries")
 
 
 def test_returns_expect_queues_a_command_for_the_node(engine: Engine, db_url: str) -> None:
@@ -111,6 +130,67 @@ def test_devices_add_provisions_credentials_that_work_only_for_that_node(
         hub.close()
     code, out, _ = run(db_url, "devices", "disable", "store-x", "n7", **env)
     assert (code, out.strip()) == (0, "edge.store-x.n7 disabled")
+
+
+def _admin_env(broker: TestBroker) -> dict[str, str]:
+    admin = broker.admin_creds()
+    return {"ACORN_HUB_MQTT_HOST": admin.host, "ACORN_HUB_MQTT_PORT": str(admin.port),
+            "ACORN_HUB_BROKER_ADMIN_USERNAME": admin.username,
+            "ACORN_HUB_BROKER_ADMIN_PASSWORD": admin.password}
+
+
+def _connects(broker: TestBroker, username: str, password: str) -> bool:
+    admin = broker.admin_creds()
+    probe = Probe(MqttCreds(admin.host, admin.port, username, password, username))
+    try:
+        return not probe.connect_reason.is_failure
+    finally:
+        probe.close()
+
+
+def test_devices_add_takes_the_password_from_a_file_or_a_hidden_prompt_never_an_argument(
+        broker: TestBroker, engine: Engine, db_url: str, tmp_path: Path) -> None:
+    env = _admin_env(broker)
+    code, out, err = run(db_url, "devices", "add", "store-x", "n1", "--password", "pw", **env)
+    assert code == 2 and "No such option" in err  # the secret is not an argument any more
+
+    secret = tmp_path / "node.secret"
+    secret.write_text("file secret 1\n")
+    code, out, _ = run(db_url, "devices", "add", "store-x", "n1", "--password-file", str(secret),
+                       **env)
+    assert code == 0, out
+    assert "ACORN_EDGE_MQTT_PASSWORD=file secret 1" in out
+    assert _connects(broker, "edge.store-x.n1", "file secret 1")
+
+    result = CliRunner().invoke(app, ["devices", "add", "store-x", "n2", "--ask-password"],
+                                input="typed secret 2\ntyped secret 2\n",
+                                env={"ACORN_HUB_DATABASE_URL": db_url, **env})
+    assert result.exit_code == 0, result.output
+    assert "typed secret 2" not in result.stderr.split("ACORN_EDGE")[0]  # the prompt hides it
+    assert _connects(broker, "edge.store-x.n2", "typed secret 2")
+
+    both = CliRunner().invoke(app, ["devices", "add", "store-x", "n3", "--password-file",
+                                    str(secret), "--ask-password"],
+                              env={"ACORN_HUB_DATABASE_URL": db_url, **env})
+    assert both.exit_code == 1 and "not both" in str(both.exception)  # main() prints it
+
+
+def test_devices_list_shows_nodes_of_the_hub_and_the_broker_with_client_ids(
+        broker: TestBroker, engine: Engine, db_url: str) -> None:
+    env = _admin_env(broker)
+    assert run(db_url, "devices", "add", "store-x", "n7", **env)[0] == 0
+    assert run(db_url, "devices", "disable", "store-x", "n7", **env)[0] == 0
+    ingest(engine, received("s1", "n1", 1, "R1"))  # a node the hub heard of, not on this broker
+    code, out, err = run(db_url, "devices", "list", **env)
+    assert code == 0, err
+    rows = [line.split("\t") for line in out.strip().splitlines()]
+    assert rows[0] == ["store", "node", "broker user", "client id", "broker", "hub"]
+    assert ["s1", "n1", "edge.s1.n1", "-", "not on the broker", "offline"] in rows
+    assert ["store-x", "n7", "edge.store-x.n7", "edge.store-x.n7", "disabled", "offline"] in rows
+
+    code, out, err = run(db_url, "devices", "list")  # no broker admin: the hub's side, said so
+    assert code == 0 and "ACORN_HUB_BROKER_ADMIN_PASSWORD is not set" in err
+    assert "s1\tn1\tedge.s1.n1\t-\tnot asked\toffline" in out
 
 
 def test_devices_bind_ids_binds_clients_made_before_bindings_and_keeps_passwords(
