@@ -18,7 +18,7 @@ from __future__ import annotations
 import bisect
 import io
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -161,17 +161,6 @@ def fetch(engine: Engine, url: str, timeout: float = 30.0) -> int:
     except FxFileError as err:
         raise HubError(f"the ECB rates at {url} cannot be read: {err}") from err
     return store(engine, days, f"{ECB}, fetched from {url}", "system:fx-fetch", "system")
-
-
-def covered(conn: Connection) -> Iterator[tuple[str, date, date, int]]:
-    """Per currency in the table: first day, last day, number of days."""
-    from sqlalchemy import func
-
-    rows = conn.execute(
-        select(fx_rates.c.currency, func.min(fx_rates.c.day), func.max(fx_rates.c.day),
-               func.count()).group_by(fx_rates.c.currency).order_by(fx_rates.c.currency))
-    for currency, first, last, count in rows:
-        yield currency, first, last, count
 
 
 def currencies(days: Iterable[EcbDay]) -> set[str]:

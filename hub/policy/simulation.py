@@ -25,7 +25,6 @@ from hub.policy.compiled import CompiledPolicy
 from hub.policy.engine import decide_all
 from hub.policy.values import Decision, PriorRefund, RefundRequest
 
-
 # A policy as one request is priced: the same policy with that day's exchange rates.
 Pricing = Callable[[CompiledPolicy], CompiledPolicy]
 
@@ -153,7 +152,7 @@ def simulate(
     for case in requests_with_history:
         asked, history = case[0], case[1]
         at = case[2] if len(case) > 2 else now
-        price: Pricing = case[3] if len(case) > 3 else _as_is  # type: ignore[misc]
+        price: Pricing = case[3] if len(case) > 3 else _as_is
         requests = (asked,) if isinstance(asked, RefundRequest) else asked
         comparison.add(decide_all(requests, history, price(current), at),
                        decide_all(requests, history, price(draft), at))
