@@ -5,7 +5,8 @@ Rules:
   from the environment when not given) and passed down; nothing below reads the environment;
 - the app owns ONE engine, and its lifespan starts, in this order: the policy seed, the MQTT
   runtime (ingest, command publisher, config push; with ``settings.mqtt_enabled``), the Amazon
-  scheduler on that same engine (with ``amazon.scheduler_enabled``), the mDNS announcement (with
+  scheduler on that same engine (with ``amazon.scheduler_enabled``), the ECB rates fetch (with
+  ``settings.fx_fetch_url``), the mDNS announcement (with
   ``settings.advertise``: announced last, once everything behind it runs); shutdown stops them
   in the reverse order and disposes of the engine last. A part that fails to start stops the
   ones already started;
@@ -28,6 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from hub import __version__
 from hub.amazon.settings import AmazonSettings, load_amazon_settings
 from hub.amazon.sync.scheduler import Scheduler
+from hub.finance.fx_fetch import FxFetcher
 from hub.fleet.advertise import Advertiser, announcement_for
 from hub.metrics import HubMetrics
 from hub.policy import store as policy_store
@@ -106,6 +108,9 @@ def create_app(settings: Settings | None = None, amazon: AmazonSettings | None =
                 running.callback(runtime.stop)
             if amazon.scheduler_enabled:
                 running.callback(Scheduler(engine, amazon).start().stop)
+            if settings.fx_fetch_url:
+                fetcher = FxFetcher(engine, settings.fx_fetch_url, settings.fx_fetch_hours * 3600)
+                running.callback(fetcher.start().stop)
             if settings.advertise:
                 running.callback(Advertiser(announcement_for(settings, __version__)).close)
             return running.pop_all()  # all started: stopped in reverse order by the lifespan

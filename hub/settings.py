@@ -81,6 +81,10 @@ class Settings(BaseSettings):
         "broker address stores should use, when it is not the hub's own address"))
     advertise_mqtt_port: int | None = Field(None, ge=1, le=65535, description=(
         "broker port stores should use (default: MQTT_PORT)"))
+    fx_fetch_url: str | None = Field(None, description=(
+        "ECB reference rates to fetch on a schedule (e.g. ECB's eurofxref-daily.xml); unset: no "
+        "fetch, the bundled history and `acorn-hub fx import` only"))
+    fx_fetch_hours: float = Field(6.0, gt=0, description="hours between two fetches of the rates")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
 

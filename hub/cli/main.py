@@ -27,6 +27,7 @@ from hub.access.tokens import cli_actor, create_token, list_tokens, parse_role, 
 from hub.amazon.settings import load_amazon_settings
 from hub.cli import amazon as amazon_cli
 from hub.cli import dead_letters as dead_letters_cli
+from hub.cli import fx as fx_cli
 from hub.cli import risk as risk_cli
 from hub.cli.db import database, migrate
 from hub.cli.people import audit_export, policy_app, read_secret, stores_app, users_app
@@ -58,6 +59,7 @@ GROUPS: list[tuple[str, typer.Typer]] = [
     ("stores", stores_app), ("policy", policy_app),
     ("risk", risk_cli.app),
     ("dead-letters", dead_letters_cli.app),
+    ("fx", fx_cli.app),
 ]
 audit_app.command("export")(audit_export)
 for _name, _group in GROUPS:

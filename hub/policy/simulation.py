@@ -9,13 +9,14 @@ Rules:
   draft cannot price adds to the counts, not to the sums, and is counted in ``unpriced``;
 - ``changes`` are sorted by count (most first), then by labels; each keeps at most ``examples``
   example requests, in input order;
-- each request is decided as of its own time when it has one, else at the report's ``now``;
+- each request is decided as of its own time when it has one, else at the report's ``now``, and
+  at the rates its ``Pricing`` gives both policies when it has one (the hub's rates of its day);
 - pure: the same inputs give the same report.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -23,6 +24,9 @@ from decimal import Decimal
 from hub.policy.compiled import CompiledPolicy
 from hub.policy.engine import decide_all
 from hub.policy.values import Decision, PriorRefund, RefundRequest
+
+# A policy as one request is priced: the same policy with that day's exchange rates.
+Pricing = Callable[[CompiledPolicy], CompiledPolicy]
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +137,8 @@ def simulate(
     draft: CompiledPolicy,
     current: CompiledPolicy,
     requests_with_history: Iterable[tuple[Asked, Sequence[PriorRefund]]
-                                    | tuple[Asked, Sequence[PriorRefund], datetime]],
+                                    | tuple[Asked, Sequence[PriorRefund], datetime]
+                                    | tuple[Asked, Sequence[PriorRefund], datetime, Pricing]],
     now: datetime,
     examples: int = 3,
 ) -> SimulationReport:
@@ -141,15 +146,21 @@ def simulate(
 
     A refund may come as several requests (one per item category); its strictest decision
     counts (``decide_all``). Each is decided as of its own time when it comes with one (the
-    refund's request time, as the hub decided it), else at ``now``."""
+    refund's request time, as the hub decided it), else at ``now``; and priced by its own
+    ``Pricing`` when it comes with one (the hub's exchange rates of its day)."""
     comparison = _Comparison(examples)
     for case in requests_with_history:
         asked, history = case[0], case[1]
         at = case[2] if len(case) > 2 else now
+        price: Pricing = case[3] if len(case) > 3 else _as_is
         requests = (asked,) if isinstance(asked, RefundRequest) else asked
-        comparison.add(decide_all(requests, history, current, at),
-                       decide_all(requests, history, draft, at))
+        comparison.add(decide_all(requests, history, price(current), at),
+                       decide_all(requests, history, price(draft), at))
     return comparison.report(draft.base_currency)
+
+
+def _as_is(policy: CompiledPolicy) -> CompiledPolicy:
+    return policy
 
 
 def _totals(totals: dict[str, _Tally]) -> tuple[OutcomeTotal, ...]:

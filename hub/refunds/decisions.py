@@ -26,6 +26,9 @@ Rules:
 - a POS refund a store approved offline stands when it is within the store's offline limit (same
   currency; decided by ``store:<staff>``); above it (or without a limit, or not a POS sale) it
   goes to manual review;
+- exchange rates: the ECB rate of the request's day (``priced``; ``hub.refunds.facts``) replaces
+  the policy document's for the refund's currencies; a currency with neither goes to manual
+  review with the engine's sentence (``fx.no_rate``), never a default rate;
 - the reasons: every fired rule's sentence, then a note when several categories were decided, the
   risk flags' reasons, and what became of an offline approval.
 """
@@ -40,6 +43,7 @@ from hub.policy import (
     CompiledPolicy,
     Decision,
     Effect,
+    FxRate,
     Outcome,
     PriorRefund,
     RefundRequest,
@@ -96,6 +100,7 @@ def judge(facts: RefundFacts, history: Sequence[PriorRefund], policy: CompiledPo
     and paid it out at the counter while the hub was away); see the module rules."""
     if offline_by is None and (wait := awaiting_inspection(facts, policy)) is not None:
         return waiting_verdict(wait)
+    policy = priced(facts, policy)
     decision = decide_all(requests_of(facts), history, policy, facts.requested_at)
     verdict = verdict_of(decision, top_level(policy))
     notes = tuple(note for note in (mixed_note(facts, decision), facts.risk) if note)
@@ -105,6 +110,22 @@ def judge(facts: RefundFacts, history: Sequence[PriorRefund], policy: CompiledPo
         refusal = offline_refusal(facts.amount, facts.channel, facts.offline_limit)
         verdict = offline_verdict(verdict, refusal, offline_by, top_level(policy))
     return verdict
+
+
+def priced(facts: RefundFacts, policy: CompiledPolicy) -> CompiledPolicy:
+    """``policy`` with the ECB rates of the request's day for the refund's currencies (the
+    amount's and the paid one's); a currency without one keeps only what the policy document
+    itself publishes, so the engine says no rate converts it (``fx.no_rate``)."""
+    if facts.fx is None:
+        return policy
+    base = policy.base_currency
+    wanted = {facts.amount.currency} | ({facts.paid.currency} if facts.paid else set())
+    rates = dict(policy.rates)
+    for currency in sorted(wanted - {base}):
+        found = facts.fx(currency, base)
+        if found is not None:
+            rates[currency] = FxRate(currency, base, found.rate, found.source, found.day)
+    return replace(policy, rates=rates)
 
 
 def categories_of(facts: RefundFacts) -> tuple[str, ...]:

@@ -27,18 +27,23 @@ Rules:
   of the same moment;
 - the grade and the mismatch flag: the return's, as the hub holds them; the store's offline
   limit for a refund approved offline at the counter;
+- the exchange rates: ECB's on the request's (UTC) day, or the latest before it
+  (``hub.finance.fx_rates.FxBook``, read through the deciding transaction, one indexed query per
+  currency and day); ``fx`` is None only for facts built without rates (then none converts);
 - ``load_known`` costs one query per table per ``CHUNK`` keys, whatever the number of refunds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
 
+from hub.finance.fx import Crossed
+from hub.finance.fx_rates import FxBook
 from hub.policy import PriorRefund
 from hub.refunds.order_facts import OrderFacts, load_order_facts
 from hub.refunds.states import RefundState
@@ -80,6 +85,8 @@ class RefundFacts:
     items: tuple[ItemFacts, ...] = ()
     risk: str | None = None  # why the order or the customer is flagged high-risk; None: neither
     offline_limit: Money | None = None  # the store's limit for refunds approved offline
+    # ECB rates of the request's day: (currency, base) -> 1 currency in base; None: no rates
+    fx: Callable[[str, str], Crossed | None] | None = field(default=None, compare=False)
 
     @property
     def high_risk(self) -> bool:
@@ -108,6 +115,7 @@ class Known:
     history: dict[str, dict[Key, PriorRefund]] = field(default_factory=dict)  # by customer
     risk: dict[str, str] = field(default_factory=dict)  # flagged order id / customer key: why
     offline_limits: dict[str, Money | None] = field(default_factory=dict)  # by store
+    fx: FxBook | None = None  # ECB rates, read through the deciding transaction
 
     def prior(self, facts: RefundFacts) -> list[PriorRefund]:
         """The customer's other refunds requested before this one: its history."""
@@ -194,7 +202,9 @@ def refund_facts(refund: Row, ret: Row, lines: Sequence[Row], known: Known) -> R
         delivered_at=order.deliver_by if order else None,
         items=item_facts(lines),
         risk=risk_note(order_id, refund["customer_key"], known.risk),
-        offline_limit=known.offline_limits.get(refund["store_id"]))
+        offline_limit=known.offline_limits.get(refund["store_id"]),
+        fx=known.fx.lookup(min(refund["requested_at"], refund["created_at"]).date())
+        if known.fx else None)
 
 
 # -- loading ----------------------------------------------------------------------------------
@@ -209,7 +219,8 @@ def load_known(conn: Connection, asked: Sequence[Asked]) -> Known:
         orders=orders,
         history=_history(conn, customers),
         risk=active_risk(conn, {a.order_id for a in asked if a.order_id}, customers),
-        offline_limits=_offline_limits(conn, {a.store_id for a in asked}))
+        offline_limits=_offline_limits(conn, {a.store_id for a in asked}),
+        fx=FxBook(conn))
 
 
 def _customer_keys(asked: Asked, orders: Mapping[str, OrderFacts]) -> Iterable[str | None]:

@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, and_, select
@@ -41,7 +42,7 @@ from hub.policy import (
 )
 from hub.policy import store as policy_store
 from hub.refunds import facts
-from hub.refunds.decisions import Verdict, judge, requests_of
+from hub.refunds.decisions import Verdict, judge, priced, requests_of
 from hub.storage.money import money_json
 from hub.storage.tables.core import refunds, returns
 from protocol import Channel, format_utc
@@ -101,7 +102,7 @@ def run(
     active = policy_store.active(conn)
     current = active.compiled if active else compile_policy(default_policy())
     since = now - timedelta(days=days)
-    asked = [(requests_of(a.facts), a.prior, a.facts.requested_at)
+    asked = [(requests_of(a.facts), a.prior, a.facts.requested_at, partial(priced, a.facts))
              for a in refunds_since(conn, since)]
     report = simulate(draft, current, asked, now, examples)
     return report_json(report, current, draft, days, since)

@@ -4,6 +4,8 @@ stored), publish a new version (audited, used by the next decisions), and simula
 from __future__ import annotations
 
 import re
+from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -11,10 +13,13 @@ import pytest
 from sqlalchemy import func, select
 
 from hub.access.permissions import Role
+from hub.finance import fx_rates
+from hub.finance.fx import EcbDay
 from hub.policy import default_policy_text
 from hub.storage.engine import reading
 from hub.storage.tables.access import policies
 from hub.storage.tables.core import audit_log, refunds
+from protocol import utc_now
 from tests.desk.seed import Ask, seed
 from tests.people.conftest import DeskHub, add_user
 
@@ -124,6 +129,14 @@ HISTORY = [
 ]
 
 
+def fixed_rates(desk: DeskHub) -> None:
+    """ECB quotes on the JPY refund's day giving 1 JPY = 1.0850 / 169.53125 = 0.0064 USD exactly
+    (the history bundled with the hub would give that day's real rate)."""
+    day = (utc_now() - timedelta(hours=21)).date()
+    quotes = {"USD": Decimal("1.0850"), "JPY": Decimal("169.53125")}
+    fx_rates.store(desk.engine, [EcbDay(day, quotes)], "test quotes", "test", "operator")
+
+
 def money(amount: str) -> dict[str, str]:
     return {"amount": amount, "currency": "USD"}
 
@@ -135,6 +148,7 @@ def by_label(totals: list[dict[str, Any]]) -> dict[str, tuple[int, dict[str, str
 def test_simulating_a_changed_tier_reports_counts_and_sums(
     desk: DeskHub, admin: httpx.Client
 ) -> None:
+    fixed_rates(desk)
     seed(desk.engine, HISTORY)
     before = counts(desk)
     answer = admin.post(

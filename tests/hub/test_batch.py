@@ -135,10 +135,10 @@ def test_an_under_limit_refund_is_approved_and_a_command_queued_to_its_node(
 def test_an_over_limit_refund_waits_for_approval_and_the_store_is_told(engine: Engine) -> None:
     ingest(engine, received("s1", "n1", 1, "R1", "80.00"),
            refund("s1", "n1", 2, "R1", "F1", "80.00"), refund("s1", "n1", 3, "R1", "F2", "5",
-                                                               "CHF"))
+                                                               "AED"))
     states = {r.refund_id: (r.state, r.approval_level, r.decided_by) for r in rows(engine,
                                                                                   refunds)}
-    # CHF has no FX rate in the default policy: a person prices it (manual review, top level)
+    # AED has no ECB rate (nor one in the policy): a person prices it (manual review, top level)
     assert states == {"F1": ("pending_approval", 1, None), "F2": ("pending_approval", 2, None)}
     bodies = [c.body for c in rows(engine, commands)]
     assert [b["outcome"] for b in bodies] == ["pending_approval", "manual_review"]

@@ -24,9 +24,7 @@ from tests.policy.helpers import DE
 def test_default_policy_loads_with_exact_decimals() -> None:
     doc = default_policy()
     assert (doc.schema_version, doc.version, doc.base_currency) == (1, 1, "USD")
-    rates = {spec.currency: spec.rate for spec in doc.fx_rates}
-    assert rates["EUR"] == Decimal("1.0850") and str(rates["EUR"]) == "1.0850"
-    assert rates["JPY"] == Decimal("0.0064")
+    assert doc.fx_rates == ()  # no made-up rate: the hub prices at ECB rates (hub.finance)
     assert [(t.id, t.below, t.up_to, t.level) for t in doc.tiers] == [
         ("auto", Decimal("50.00"), None, None),
         ("regional", None, Decimal("500.00"), 1),
@@ -43,6 +41,12 @@ def test_document_is_frozen() -> None:
 
 
 # (text to replace in the default YAML, replacement, path named, words in the message)
+def _rates(first: str, rate: str, second: str, as_of: str = "2024-06-03") -> str:
+    """A published ``fx_rates`` list of two entries (the default document publishes none)."""
+    return (f"fx_rates:\n  - {{currency: {first}, rate: {rate}, source: s, as_of: {as_of}}}\n"
+            f"  - {{currency: {second}, rate: 1.27, source: s, as_of: 2024-06-03}}")
+
+
 BAD_EDITS = [
     ("    level: 1\n", "    levle: 1\n", "tiers[1].levle", "unknown field"),
     ("base_currency: USD", "base_curency: USD", "base_curency", "unknown field"),
@@ -77,10 +81,10 @@ BAD_EDITS = [
         f"marketplaces.{DE}.return_window_days",
         "greater than or equal to 0",
     ),
-    ("rate: 1.0850", "rate: 0", "fx_rates[0].rate", "greater than 0"),
-    ("currency: GBP", "currency: EUR", "fx_rates[1].currency", "a second rate for EUR"),
-    ("currency: GBP", "currency: USD", "fx_rates[1].currency", "base currency"),
-    ("as_of: 2024-06-03}", "as_of: yesterday}", "fx_rates[0].as_of", "date"),
+    ("fx_rates: []", _rates("EUR", "0", "EUR"), "fx_rates[0].rate", "greater than 0"),
+    ("fx_rates: []", _rates("EUR", "1.08", "EUR"), "fx_rates[1].currency", "a second rate for EUR"),
+    ("fx_rates: []", _rates("EUR", "1.08", "USD"), "fx_rates[1].currency", "base currency"),
+    ("fx_rates: []", _rates("EUR", "1.08", "GBP", "yesterday"), "fx_rates[0].as_of", "date"),
     (
         "{count: 3, days: 30}",
         "{count: 3, dyas: 30}",
