@@ -115,7 +115,9 @@ def _refund(row: Row | None, acked: int, language: str) -> RefundView | None:
 def _staff_reasons(row: Row, decision: DecisionView | None, language: str) -> list[str]:
     """What the counter tells its staff about the refund (``edge_agent.returns.words``)."""
     if decision is not None:
-        return words.rule_sentences(decision.rules, decision.outcome, decision.amount, language)
+        said = words.rule_sentences(decision.rules, decision.outcome, decision.amount, language)
+        who = words.decided_sentence(decision.decided_by, language)
+        return [*said, who] if who else said
     if row["status"] == "approved_offline" and row["approved_offline_by"]:
         return [words.offline_sentence(row["approved_offline_by"], language)]
     return []

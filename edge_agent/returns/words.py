@@ -5,7 +5,8 @@ Rules:
   ``en``, ``de``, ``zh``, ``ja``, as the receipts); each language has every key (a test checks
   it), and a language the catalogue lacks reads English;
 - every value a person sees has a label: return state, refund status, grade, disposition,
-  channel, refund method, payment status, packaging (opened / sealed) and compliance tag, listed
+  channel, refund method, payment status, packaging (opened / sealed), compliance tag and staff
+  role, listed
   from the types that hold them, so a new enum member without a label fails a test; a value
   unknown here is still shown in words (``like_new`` -> "Like new"), never as a raw code;
 - a fired rule (``protocol.DecisionRule``) is said by its code (a tier ``tier.<id>`` by its
@@ -23,6 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Final, get_args
 
 from edge_agent.returns.models import RefundMethod, RefundStatus
+from edge_agent.staff.store_config import StaffRole
 from protocol import (
     Channel,
     ComplianceTag,
@@ -50,6 +52,7 @@ VALUES: dict[str, tuple[str, ...]] = {
     "payment": tuple(p.value for p in RefundPayment),
     "packaging": PACKAGING,
     "compliance_tag": tuple(t.value for t in ComplianceTag),
+    "role": tuple(get_args(StaffRole)),
 }
 
 LABELS: dict[str, dict[str, dict[str, str]]] = {
@@ -77,6 +80,7 @@ LABELS: dict[str, dict[str, dict[str, str]]] = {
         "packaging": {"opened": "Opened", "sealed": "Sealed", "unknown": "Not checked"},
         "compliance_tag": {"weee": "WEEE (electrical waste)", "battery": "Battery",
                            "hazmat": "Hazardous goods"},
+        "role": {"store_staff": "staff", "store_manager": "manager"},
     },
     "de": {
         "return_state": {"expected": "Erwartet", "received": "Angenommen",
@@ -102,6 +106,7 @@ LABELS: dict[str, dict[str, dict[str, str]]] = {
         "packaging": {"opened": "Geöffnet", "sealed": "Versiegelt", "unknown": "Nicht geprüft"},
         "compliance_tag": {"weee": "WEEE (Elektroschrott)", "battery": "Batterie",
                            "hazmat": "Gefahrgut"},
+        "role": {"store_staff": "Mitarbeiter", "store_manager": "Filialleitung"},
     },
     "zh": {
         "return_state": {"expected": "待退货", "received": "已收货", "inspected": "已检验",
@@ -126,6 +131,7 @@ LABELS: dict[str, dict[str, dict[str, str]]] = {
         "packaging": {"opened": "已拆封", "sealed": "未拆封", "unknown": "未检查"},
         "compliance_tag": {"weee": "WEEE（电子废弃物）", "battery": "电池",
                            "hazmat": "危险品"},
+        "role": {"store_staff": "店员", "store_manager": "店长"},
     },
     "ja": {
         "return_state": {"expected": "返品予定", "received": "受付済み", "inspected": "検品済み",
@@ -150,6 +156,7 @@ LABELS: dict[str, dict[str, dict[str, str]]] = {
         "packaging": {"opened": "開封済み", "sealed": "未開封", "unknown": "未確認"},
         "compliance_tag": {"weee": "WEEE（電子廃棄物）", "battery": "バッテリー",
                            "hazmat": "危険物"},
+        "role": {"store_staff": "スタッフ", "store_manager": "店長"},
     },
 }
 
@@ -185,6 +192,7 @@ SENTENCES: dict[str, dict[str, str]] = {
         "effect.reject": "A return rule does not allow this refund.",
         "neutral": "HQ has the details of this decision.",
         "awaiting_inspection": "Record the inspection: the refund is decided after it.",
+        "decided_by": "Decided by {who}.",
         "approved_offline": "Paid out offline by {staff}; the hub checks it when the link is "
         "back.",
     },
@@ -225,6 +233,7 @@ SENTENCES: dict[str, dict[str, str]] = {
         "neutral": "Die Zentrale hat die Einzelheiten dieser Entscheidung.",
         "awaiting_inspection": "Bitte die Prüfung erfassen: danach wird über die Erstattung "
         "entschieden.",
+        "decided_by": "Entschieden von {who}.",
         "approved_offline": "Offline ausgezahlt von {staff}; der Hub prüft es, sobald die "
         "Verbindung wieder steht.",
     },
@@ -256,6 +265,7 @@ SENTENCES: dict[str, dict[str, str]] = {
         "effect.reject": "退货规则不允许此退款。",
         "neutral": "此决定的详细信息在总部。",
         "awaiting_inspection": "请记录检验结果：检验后决定退款。",
+        "decided_by": "由 {who} 决定。",
         "approved_offline": "由 {staff} 离线支付；连接恢复后由中心核对。",
     },
     "ja": {
@@ -287,6 +297,7 @@ SENTENCES: dict[str, dict[str, str]] = {
         "effect.reject": "返品ルールによりこの返金はできません。",
         "neutral": "この決定の詳細は本部にあります。",
         "awaiting_inspection": "検品結果を記録してください。返金は検品後に決まります。",
+        "decided_by": "{who} が決定しました。",
         "approved_offline": "{staff} がオフラインで支払いました。接続が戻ると本部が確認します。",
     },
 }
@@ -345,6 +356,14 @@ def rule_sentences(rules: Iterable[DecisionRule], outcome: str, amount: Money | 
 def offline_sentence(staff: str, language: str) -> str:
     """What the counter says of a refund a manager paid out while the hub was away."""
     return SENTENCES[language_of(language)]["approved_offline"].format(staff=staff)
+
+
+def decided_sentence(decided_by: str | None, language: str) -> str | None:
+    """Who decided, when a person did (``hq-anna``, ``store:max``); None for the policy."""
+    if not decided_by or decided_by.startswith("policy:"):
+        return None
+    who = decided_by.removeprefix("store:")
+    return SENTENCES[language_of(language)]["decided_by"].format(who=who)
 
 
 def _sentence(rule: DecisionRule, outcome: str, amount: Money | None, language: str) -> str:

@@ -20,6 +20,17 @@ export function labelCells(table) {
   }
 }
 
+// The words of a coded value (``kind``: return_state, refund_status, grade, disposition,
+// channel, refund_method, payment, packaging, compliance_tag, role) in the store's language,
+// from GET /api/options: the page shows no raw code and translates nothing itself. A value the
+// agent has no label for is spelled out ("like_new" -> "Like new"), never shown as a code.
+export function label(kind, value) {
+  const words = state.options && state.options.labels && state.options.labels[kind];
+  if (words && Object.hasOwn(words, value)) return words[value];
+  const text = String(value ?? "").replaceAll("_", " ").trim();
+  return text ? text[0].toUpperCase() + text.slice(1) : "—";
+}
+
 export function el(tag, text, attrs = {}) {
   const node = document.createElement(tag);
   if (text !== undefined && text !== null) node.textContent = text;
