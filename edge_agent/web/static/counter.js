@@ -460,13 +460,13 @@ function methodText(refund) {
 }
 
 // Where the refund's money is, in plain words (null: the hub has not said yet). Today the hub
-// sends the money of Amazon refunds; another channel would read "the marketplace".
+// sends the money of Amazon refunds: submitted and confirmed say so.
 function paymentText(ret) {
   const payment = ret.refund && ret.refund.payment;
   if (!payment) return null;
-  const where = ret.channel.startsWith("amazon") ? "Amazon" : "the marketplace";
   const said = label("payment", payment.status);
-  if (payment.status === "submitted" || payment.status === "confirmed") return `${said} (${where})`;
+  const amazon = ret.channel.startsWith("amazon");
+  if (amazon && ["submitted", "confirmed"].includes(payment.status)) return `${said} (Amazon)`;
   if (payment.status === "failed") {
     const why = payment.detail ? `: ${payment.detail}` : "";
     return `${said}${why} — HQ will retry or contact the customer`;
@@ -495,7 +495,7 @@ function renderReturn(ret) {
     label("channel", ret.channel),
     ret.rma_id && `RMA ${ret.rma_id}`, ret.order_id && `order ${ret.order_id}`,
     ret.sold_at && `sold ${localDate(ret.sold_at)}`,
-    `received ${localTime(ret.received_at)}`, ret.reason,
+    `taken in ${localTime(ret.received_at)}`, ret.reason,
   ].filter(Boolean).join(" · ");
   const mismatch = $("#return-mismatch");
   mismatch.hidden = !ret.mismatch;
