@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import pytest
 from edge_agent.returns import words
 from hub.policy import decide
 from hub.refunds.decisions import wire_rules
+from hub.refunds.projection import refund_decided_body
 from protocol import (
     DecisionRule,
     Grade,
@@ -130,3 +132,17 @@ def test_rules_the_wire_cannot_carry_are_left_out_and_the_rest_bounded() -> None
     assert all(len(value) == MAX_TEXT_CHARS for value in told[0].params.values())
     assert wire_rules(None) == [] and wire_rules({"outcome": "approved"}) == []
     through_the_wire(told, Money.of("1.00", "EUR"))  # the bounded list is a valid message
+
+
+def test_the_hub_tells_the_store_the_rules_of_the_stored_decision() -> None:
+    decision = decide(request("400.00", "EUR"), [], DEFAULT, NOW)
+    row = {"refund_id": "F1", "return_id": "R1", "state": "pending_approval",
+           "outcome": "pending_approval", "amount": Decimal("400.00"), "currency": "EUR",
+           "approval_level": decision.level, "reasons": list(decision.reasons()),
+           "decided_by": None, "decision": decision.as_record()}
+    told = refund_decided_body(row, utc_now())
+    assert [rule.code for rule in told.rules] == [rule.rule_id for rule in decision.rules]
+    assert told.reasons == list(decision.reasons())  # the desk's sentences travel unchanged
+    waiting = refund_decided_body({**row, "state": "awaiting_inspection", "decision": None},
+                                  utc_now())
+    assert waiting.rules == []
