@@ -80,7 +80,7 @@ class Agent:
                      if connect else None)
         self.printing = Printing(settings, store, self.events)
         self.counter = Counter(store, settings.store_id, settings.node_id, on_write=self._written,
-                               in_tx=self._in_tx)
+                               in_tx=self._in_tx, language=settings.store_language)
         self.devices = Devices(settings, self.counter, self.events)
         self.pos = Pos(store, self.counter)
         self.staff = Staff(store, settings)
@@ -106,7 +106,8 @@ class Agent:
         # Last in the action's transaction: its receipt, then its idempotency key with the
         # answer the route gives (the return as it stands at this commit).
         self.printing.on_record(tx, kind, return_id)
-        idempotency.seal(tx, views.return_view(tx, return_id).model_dump_json())
+        view = views.return_view(tx, return_id, self.settings.store_language)
+        idempotency.seal(tx, view.model_dump_json())
 
     def _written(self, kind: str, return_id: str) -> None:
         self.metrics.counted(kind)

@@ -32,6 +32,8 @@ MAX_MISMATCH_REASONS = 20
 MAX_PHOTOS = 20
 MAX_COMPLIANCE_TAGS = 10
 MAX_REASONS = 20  # reasons of one refund decision (the hub caps its list with "+N more")
+MAX_RULES = 20  # fired rules named in one refund decision (the hub keeps the first ones)
+MAX_RULE_PARAMS = 8  # parameters of one fired rule
 MAX_STAFF = 500  # staff PINs in one store config
 
 MAX_AMOUNT_INTEGER_DIGITS = 12  # < 10^12 in any currency; the DB holds 15

@@ -35,6 +35,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    field_validator,
     model_validator,
 )
 
@@ -49,6 +50,8 @@ from protocol.limits import (
     MAX_NOTE_CHARS,
     MAX_PHOTOS,
     MAX_REASONS,
+    MAX_RULE_PARAMS,
+    MAX_RULES,
     MAX_SCANNED_CODES,
     MAX_TEXT_CHARS,
 )
@@ -320,8 +323,54 @@ class ExpectedReturn(Body):
         return self
 
 
+class RuleEffect(StrEnum):
+    """What one fired rule did to a refund decision."""
+
+    AUTO_APPROVE = "auto_approve"
+    NEEDS_APPROVAL = "needs_approval"
+    MANUAL_REVIEW = "manual_review"
+    REJECT = "reject"
+    WAIVED = "waived"  # the rule matched, but a later rule set it aside
+    TIMING = "timing"  # when the money goes back
+    NOTE = "note"  # said for the record, changes nothing
+
+
+# A rule's stable code, e.g. ``tier.regional``, ``window.expired``, ``timing.on_scan``.
+RuleCode = Annotated[str, StringConstraints(min_length=1, max_length=MAX_CODE_CHARS,
+                                            pattern=r"^[a-z0-9_]+(\.[a-z0-9_-]+)*$")]
+ParamKey = Annotated[str, StringConstraints(min_length=1, max_length=32,
+                                            pattern=r"^[a-z][a-z0-9_]*$")]
+ParamText = Annotated[str, StringConstraints(max_length=MAX_TEXT_CHARS)]
+
+
+class DecisionRule(Body):
+    """One rule the policy fired for a decision, as data: a stable ``code`` and its parameters.
+
+    The store words it for its staff from ``code`` (``reasons`` keep the hub's full sentences for
+    the desk). ``params`` are text: amounts as exact decimals (``"43.39"``) beside a
+    ``currency``, which may be the policy's base currency rather than the store's. An ``effect``
+    this node does not know yet reads as null, so a newer hub's decision still applies.
+    """
+
+    code: RuleCode
+    effect: RuleEffect | None = None
+    level: int | None = Field(default=None, ge=0, le=99, description="approval level it asks")
+    params: dict[ParamKey, ParamText] = Field(default_factory=dict, max_length=MAX_RULE_PARAMS)
+
+    @field_validator("effect", mode="before")
+    @classmethod
+    def _unknown_effect(cls, value: object) -> object:
+        known = {effect.value for effect in RuleEffect}
+        return value if value is None or value in known or not isinstance(value, str) else None
+
+
 class RefundDecided(Body):
-    """The hub's decision on a refund request."""
+    """The hub's decision on a refund request.
+
+    ``reasons`` are the policy's full sentences (the desk's words); ``rules`` name the same fired
+    rules as codes with parameters, for the store to say in its own language (empty from a hub
+    older than the field, and for a refund that waits for its inspection).
+    """
 
     kind: Literal["refund.decided"] = "refund.decided"
     refund_id: Code
@@ -330,6 +379,7 @@ class RefundDecided(Body):
     amount: Money
     approval_level: int | None = None
     reasons: list[Note] = Field(default_factory=list, max_length=MAX_REASONS)
+    rules: list[DecisionRule] = Field(default_factory=list, max_length=MAX_RULES)
     decided_by: Code | None = None
     decided_at: UtcDatetime
 

@@ -93,6 +93,7 @@ class Counter:
     node_id: str
     on_write: Callable[[str, str], None] = _nothing
     clock: Callable[[], datetime] = utc_now
+    language: str = "en"  # the store's language: the views' staff sentences
     in_tx: Callable[[Tx, str, str], None] = _nothing
 
     def _emit(self, tx: Tx, body: Body, at: datetime) -> int:
@@ -102,7 +103,8 @@ class Counter:
         """Match a code against existing returns and cached RMAs, and record the scan."""
         now, key = self.clock(), return_id_for_code(code) or code
         with self.store.write() as tx:
-            found = [views.return_view(tx, rid) for rid in records.return_ids_for_code(tx, key)]
+            found = [views.return_view(tx, rid, self.language)
+                     for rid in records.return_ids_for_code(tx, key)]
             expected = records.expected_for(tx, code, code)
             match = "return" if found else "expected_return" if expected else "unknown"
             matched_id = found[0].return_id if found else expected.rma_id if expected else None
@@ -151,7 +153,7 @@ class Counter:
                 self._request_refund(tx, event, total, now, request.refund_method, approved_by)
             within(tx, return_id)
             self.in_tx(tx, "return.received", return_id)
-            view = views.return_view(tx, return_id)
+            view = views.return_view(tx, return_id, self.language)
         self.on_write("return.received", return_id)
         return view
 
@@ -187,7 +189,7 @@ class Counter:
                         return_id, {"state": before.value},
                         {"state": after.value, "grade": event.grade.value})
             self.in_tx(tx, "inspection.recorded", return_id)
-            view = views.return_view(tx, return_id)
+            view = views.return_view(tx, return_id, self.language)
         self.on_write("inspection.recorded", return_id)
         return view
 
@@ -205,7 +207,7 @@ class Counter:
                         {"state": before.value},
                         {"state": after.value, "disposition": event.disposition.value})
             self.in_tx(tx, "disposition.recorded", return_id)
-            view = views.return_view(tx, return_id)
+            view = views.return_view(tx, return_id, self.language)
         self.on_write("disposition.recorded", return_id)
         return view
 
@@ -217,12 +219,12 @@ class Counter:
     def get_return(self, return_id: str) -> ReturnView:
         """One return with everything known about it."""
         with self.store.read() as tx:
-            return views.return_view(tx, return_id)
+            return views.return_view(tx, return_id, self.language)
 
     def list_returns(self, limit: int, offset: int) -> ReturnPage:
         """Recent returns, newest first."""
         with self.store.read() as tx:
-            return views.recent_returns(tx, limit, offset)
+            return views.recent_returns(tx, limit, offset, self.language)
 
     def figures(self) -> Figures:
         """Outbox figures for health and status."""

@@ -17,7 +17,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from protocol import Channel, ComplianceTag, Disposition, Grade, Money, RefundPayment, ReturnItem
+from protocol import (
+    Channel,
+    ComplianceTag,
+    DecisionRule,
+    Disposition,
+    Grade,
+    Money,
+    RefundPayment,
+    ReturnItem,
+)
 from protocol.limits import MAX_COMPLIANCE_TAGS, MAX_ITEMS, MAX_PHOTOS, MAX_SCANNED_CODES
 from protocol.returns import Category, Code, Note, Text
 from protocol.timeutil import UtcDatetime
@@ -128,7 +137,9 @@ class DecisionView(BaseModel):
     outcome: str
     amount: Money | None
     approval_level: int | None
-    reasons: list[str]
+    reasons: list[str] = Field(description="the policy's full sentences (HQ's words, English)")
+    rules: list[DecisionRule] = Field(
+        default_factory=list, description="the fired rules as codes with parameters")
     decided_by: str | None
     decided_at: UtcDatetime
 
@@ -166,6 +177,10 @@ class RefundView(BaseModel):
     payment: PaymentView | None = Field(
         default=None, description="where the money is once the hub sends it (e.g. to Amazon): "
         "submitted, confirmed, settled or failed with the reason; null until the hub says")
+    staff_reasons: list[str] = Field(
+        default_factory=list, description="why, in a few short sentences for counter staff in "
+        "the store's language (STORE_LANGUAGE), amounts in the store's currency: one per fired "
+        "rule of the hub's decision, or what happens next while there is none")
 
 
 class ReturnView(BaseModel):

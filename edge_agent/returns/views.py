@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from edge_agent.returns import words
 from edge_agent.returns.models import (
     DecisionView,
     DispositionView,
@@ -25,28 +26,29 @@ from edge_agent.storage import records
 from edge_agent.storage.ids import return_code
 from edge_agent.storage.outbox import LAST_ACKED
 from edge_agent.storage.store import Tx
-from protocol import ExpectedReturn, Money, ReturnItem
+from protocol import DecisionRule, ExpectedReturn, Money, ReturnItem
 
 Row = dict[str, Any]
 
 
-def return_view(tx: Tx, return_id: str) -> ReturnView:
-    """The full view of one return (NotFound if there is none)."""
+def return_view(tx: Tx, return_id: str, language: str = "en") -> ReturnView:
+    """The full view of one return (NotFound if there is none); staff sentences in
+    ``language``."""
     row = records.return_row(tx, return_id)
-    return _assemble(tx, row, tx.counter(LAST_ACKED))
+    return _assemble(tx, row, tx.counter(LAST_ACKED), language)
 
 
-def recent_returns(tx: Tx, limit: int, offset: int) -> ReturnPage:
+def recent_returns(tx: Tx, limit: int, offset: int, language: str = "en") -> ReturnPage:
     """A page of returns, newest first."""
     rows = tx.all("SELECT * FROM returns ORDER BY received_at DESC, id LIMIT ? OFFSET ?",
                   (limit + 1, offset))
     acked = tx.counter(LAST_ACKED)
-    views = [_assemble(tx, row, acked) for row in rows[:limit]]
+    views = [_assemble(tx, row, acked, language) for row in rows[:limit]]
     more = offset + limit if len(rows) > limit else None
     return ReturnPage(items=views, limit=limit, offset=offset, next_offset=more)
 
 
-def _assemble(tx: Tx, row: Row, acked: int) -> ReturnView:
+def _assemble(tx: Tx, row: Row, acked: int, language: str) -> ReturnView:
     state = ReturnState(row["state"])
     return ReturnView(
         return_id=row["id"], return_code=return_code(row["id"]), state=state.value,
@@ -60,7 +62,7 @@ def _assemble(tx: Tx, row: Row, acked: int) -> ReturnView:
         sent_to_hub=row["event_seq"] <= acked,
         allowed_actions=[action.value for action in allowed_actions(state)],
         inspection=_inspection(tx, row["id"]), disposition=_disposition(tx, row["id"]),
-        refund=_refund(records.refund_of(tx, row["id"]), acked),
+        refund=_refund(records.refund_of(tx, row["id"]), acked, language),
     )
 
 
@@ -90,7 +92,7 @@ def _disposition(tx: Tx, return_id: str) -> DispositionView | None:
                            decided_by=row["decided_by"], decided_at=row["decided_at"])
 
 
-def _refund(row: Row | None, acked: int) -> RefundView | None:
+def _refund(row: Row | None, acked: int, language: str) -> RefundView | None:
     if row is None:
         return None
     decision = None
@@ -99,6 +101,7 @@ def _refund(row: Row | None, acked: int) -> RefundView | None:
             outcome=row["status"],
             amount=Money.of(row["decided_amount"], row["decided_currency"]),
             approval_level=row["approval_level"], reasons=json.loads(row["reasons"] or "[]"),
+            rules=[DecisionRule.model_validate(r) for r in json.loads(row["rules"] or "[]")],
             decided_by=row["decided_by"], decided_at=row["decided_at"])
     return RefundView(
         refund_id=row["id"], amount=Money.of(row["amount"], row["currency"]),
@@ -106,7 +109,18 @@ def _refund(row: Row | None, acked: int) -> RefundView | None:
         requested_by=row["requested_by"], requested_at=row["requested_at"],
         sent_to_hub=row["event_seq"] <= acked or decision is not None, decision=decision,
         approved_offline_by=row["approved_offline_by"], refund_method=row["refund_method"],
-        payment=_payment(row))
+        payment=_payment(row), staff_reasons=_staff_reasons(row, decision, language))
+
+
+def _staff_reasons(row: Row, decision: DecisionView | None, language: str) -> list[str]:
+    """What the counter tells its staff about the refund (``edge_agent.returns.words``)."""
+    if decision is not None:
+        said = words.rule_sentences(decision.rules, decision.outcome, decision.amount, language)
+        who = words.decided_sentence(decision.decided_by, language)
+        return [*said, who] if who else said
+    if row["status"] == "approved_offline" and row["approved_offline_by"]:
+        return [words.offline_sentence(row["approved_offline_by"], language)]
+    return []
 
 
 def _payment(row: Row) -> PaymentView | None:

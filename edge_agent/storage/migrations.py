@@ -205,6 +205,12 @@ def m0007_idempotency(db: Database) -> None:
         db.conn.execute(statement)
 
 
+def m0008_decision_rules(db: Database) -> None:
+    """The fired rules of the hub's decision as data (``RefundDecided.rules``, JSON): the counter
+    words them for its staff; NULL for a decision from before the field."""
+    db.conn.execute("ALTER TABLE refunds ADD COLUMN rules TEXT")
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_initial", m0001_initial),
     ("0002_devices", m0002_devices),
@@ -213,6 +219,7 @@ MIGRATIONS: list[Migration] = [
     ("0005_refund_payment", m0005_refund_payment),
     ("0006_integrity", m0006_integrity),
     ("0007_idempotency", m0007_idempotency),
+    ("0008_decision_rules", m0008_decision_rules),
 ]
 
 

@@ -155,11 +155,12 @@ def save_decision(tx: Tx, decided: RefundDecided, command_id: str) -> None:
     """Record the hub's decision on a refund."""
     tx.execute(
         "UPDATE refunds SET status = ?, decided_amount = ?, decided_currency = ?, "
-        "approval_level = ?, reasons = ?, decided_by = ?, decided_at = ?, "
+        "approval_level = ?, reasons = ?, rules = ?, decided_by = ?, decided_at = ?, "
         "decision_command_id = ? WHERE id = ?",
         (decided.outcome.value, format(decided.amount.amount, "f"), decided.amount.currency,
-         decided.approval_level, json.dumps(decided.reasons), decided.decided_by,
-         _utc(decided.decided_at), command_id, decided.refund_id))
+         decided.approval_level, json.dumps(decided.reasons),
+         json.dumps([rule.model_dump(mode="json") for rule in decided.rules]),
+         decided.decided_by, _utc(decided.decided_at), command_id, decided.refund_id))
 
 
 def save_payment(tx: Tx, status: RefundStatus, command_id: str) -> None:

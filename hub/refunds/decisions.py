@@ -30,7 +30,10 @@ Rules:
   the policy document's for the refund's currencies; a currency with neither goes to manual
   review with the engine's sentence (``fx.no_rate``), never a default rate;
 - the reasons: every fired rule's sentence, then a note when several categories were decided, the
-  risk flags' reasons, and what became of an offline approval.
+  risk flags' reasons, and what became of an offline approval;
+- the store is also told the fired rules as data (``wire_rules``: code, effect, level, params,
+  from the stored decision record), so it words them for its staff in its own language; a rule
+  the wire cannot carry (a code or parameter outside its bounds) is left out, never refused.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
+
+from pydantic import ValidationError
 
 from hub.policy import (
     CompiledPolicy,
@@ -52,7 +57,8 @@ from hub.policy import (
 )
 from hub.refunds.facts import RefundFacts
 from hub.refunds.states import ACTION_FOR_OUTCOME, RefundAction, RefundState, transition
-from protocol import Channel, Grade, Money, RefundOutcome
+from protocol import Channel, DecisionRule, Grade, Money, RefundOutcome
+from protocol.limits import MAX_RULE_PARAMS, MAX_RULES, MAX_TEXT_CHARS, clip
 
 AUTO_ACTOR = "policy:auto"
 AUTO_ROLE = "policy"
@@ -219,6 +225,26 @@ def decision_columns(decision: Decision) -> dict[str, Any]:
         "base_amount": decision.base_amount,
         "base_currency": decision.base_currency,
     }
+
+
+def wire_rules(record: Any) -> list[DecisionRule]:
+    """The fired rules of a stored decision record (``Decision.as_record``) as the store is told
+    them: the first ``MAX_RULES`` the wire can carry, each with at most ``MAX_RULE_PARAMS``
+    parameters clipped to ``MAX_TEXT_CHARS``; None or a record without rules gives none."""
+    found: list[DecisionRule] = []
+    rules = record.get("rules") if isinstance(record, dict) else None
+    for rule in rules or []:
+        data = rule.get("data") or {}
+        kept = list(data.items())[:MAX_RULE_PARAMS]
+        params = {str(key): clip(str(value), MAX_TEXT_CHARS) for key, value in kept}
+        try:
+            found.append(DecisionRule(code=rule["rule_id"], effect=rule.get("effect"),
+                                      level=rule.get("level"), params=params))
+        except (ValidationError, KeyError):
+            continue  # the desk still has it in the reasons; the store says it in general words
+        if len(found) == MAX_RULES:
+            break
+    return found
 
 
 def indexed_rules(decision: Decision) -> list[str]:

@@ -41,6 +41,7 @@ from hub.refunds.decisions import (
     decision_columns,
     indexed_rules,
     judge,
+    wire_rules,
 )
 from hub.refunds.origin import Origin, asked_by_node, to_asker
 from hub.refunds.states import RefundState, outcome_of
@@ -141,13 +142,14 @@ def refund_decided_body(row: Row, decided_at: datetime) -> RefundDecided:
 
     Its reasons are bounded by construction (``clip_list``: each cut to the protocol's note
     length with an ellipsis, at most ``MAX_REASONS`` with a "+N more"), so however many rules or
-    risk flags fired, and however long their texts, the command is valid and the refund moves."""
+    risk flags fired, and however long their texts, the command is valid and the refund moves;
+    its fired rules as data likewise (``wire_rules``)."""
     return RefundDecided(
         refund_id=row["refund_id"], return_id=row["return_id"],
         outcome=outcome_of(RefundState(row["state"]), row["outcome"] == "manual_review"),
         amount=money_of(row["amount"], row["currency"]), approval_level=row["approval_level"],
-        reasons=clip_list([str(r) for r in row["reasons"]]), decided_by=row["decided_by"],
-        decided_at=decided_at)
+        reasons=clip_list([str(r) for r in row["reasons"]]), rules=wire_rules(row.get("decision")),
+        decided_by=row["decided_by"], decided_at=decided_at)
 
 
 class Projector:

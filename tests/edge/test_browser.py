@@ -14,6 +14,7 @@ import pytest
 from edge_agent.storage import outbox
 from protocol import (
     Channel,
+    DecisionRule,
     ExpectedReturn,
     Money,
     RefundDecided,
@@ -23,6 +24,7 @@ from protocol import (
     RefundStatus,
     ReturnItem,
     ReturnReceived,
+    RuleEffect,
     utc_now,
 )
 from tests.edge.conftest import NODE, STORE, Running, make_settings, running_agent, wait_until
@@ -80,10 +82,10 @@ def test_one_return_through_the_counter_page(tmp_path: Path, node_creds: MqttCre
         by("return-sold-on").fill("2025-03-14")  # from the sale receipt, Berlin time
         by("return-reason").fill("defective")
         by("record-return").click()
-        expect(by("return-state")).to_have_text("received")
+        expect(by("return-state")).to_have_text("Received")
         expect(by("return-total")).to_have_text("49.99 USD")
         expect(by("line-category")).to_have_text("electronics")
-        expect(by("line-opened")).to_have_text("opened")
+        expect(by("line-opened")).to_have_text("Opened")
         expect(by("return-meta")).to_contain_text(re.compile(r"sold \w+ 14, 2025"))
         expect(by("record-disposition")).to_be_disabled()  # nothing is restocked before QC
         expect(by("refund-status")).to_contain_text("Waiting for hub decision")
@@ -102,20 +104,23 @@ def test_one_return_through_the_counter_page(tmp_path: Path, node_creds: MqttCre
         by("tag-weee").check()
         by("inspection-notes").fill("does not heat")
         by("record-inspection").click()
-        expect(by("return-state")).to_have_text("inspected")
-        expect(by("inspection-done")).to_contain_text("defective")
+        expect(by("return-state")).to_have_text("Inspected")
+        expect(by("inspection-done")).to_contain_text("Defective")
         expect(by("refund-status")).to_contain_text("Inspection recorded")
 
         _decide(run, hub, RefundOutcome.PENDING_APPROVAL, ["49.99 USD is over the store limit"],
-                approval_level=2)
+                approval_level=2, rules=[DecisionRule(
+                    code="tier.regional", effect=RuleEffect.NEEDS_APPROVAL, level=2,
+                    params={"amount": "46.10", "currency": "EUR"})])
         expect(by("refund-status")).to_have_attribute("data-status", "pending_approval")
         expect(by("refund-status")).to_contain_text("level 2")
-        expect(by("refund-reasons")).to_contain_text("over the store limit")
+        expect(by("refund-reasons")).to_have_text(
+            "49.99 USD needs approval by a manager (level 2).")  # the refund, not 46.10 EUR
 
         by("disposition-select").select_option("return_to_vendor")
         by("record-disposition").click()
-        expect(by("return-state")).to_have_text("disposed")
-        expect(by("disposition-done")).to_contain_text("return_to_vendor")
+        expect(by("return-state")).to_have_text("Done")
+        expect(by("disposition-done")).to_contain_text("Back to the vendor")
         expect(by("refund-status")).to_have_attribute("data-status", "pending_approval")
         expect(by("outbox-pending")).to_have_attribute("data-pending", "0")
         expect(by("refund-payment")).to_be_hidden()  # no money moved yet
@@ -123,7 +128,7 @@ def test_one_return_through_the_counter_page(tmp_path: Path, node_creds: MqttCre
         _decide(run, hub, RefundOutcome.APPROVED, ["approved by hq-anna"])
         expect(by("refund-status")).to_have_attribute("data-status", "approved")
         _money_moves(hub, RefundPayment.SUBMITTED)  # while the card is open
-        expect(by("refund-payment")).to_have_text("Refund sent to Amazon")
+        expect(by("refund-payment")).to_have_text("Refund sent (Amazon)")
         _money_moves(hub, RefundPayment.FAILED, AMAZON_SAYS)
         expect(by("refund-payment")).to_have_attribute("data-payment", "failed")
         expect(by("refund-payment")).to_have_text(
@@ -132,13 +137,13 @@ def test_one_return_through_the_counter_page(tmp_path: Path, node_creds: MqttCre
 
 
 def _decide(run: Running, hub: HubStandIn, outcome: RefundOutcome, reasons: list[str],
-            approval_level: int | None = None) -> None:
+            approval_level: int | None = None, rules: list[DecisionRule] | None = None) -> None:
     request = wait_until(lambda: hub.kinds("refund.requested"))[0].body
     assert isinstance(request, RefundRequested)
     hub.command(RefundDecided(
         refund_id=request.refund_id, return_id=request.return_id, outcome=outcome,
         amount=request.amount, approval_level=approval_level, reasons=reasons,
-        decided_by="policy:auto", decided_at=utc_now()))
+        rules=rules or [], decided_by="policy:auto", decided_at=utc_now()))
 
 
 AMAZON_SAYS = "Amazon: the adjustment exceeds the amount left to refund on the order"
@@ -178,9 +183,9 @@ def test_a_walk_in_return_with_a_category_and_an_unasked_seal(tmp_path: Path,
         expect(by("return-card")).to_be_hidden()
         rows.nth(1).get_by_test_id("item-category").fill("")
         by("record-return").click()
-        expect(by("return-state")).to_have_text("received")
+        expect(by("return-state")).to_have_text("Received")
         expect(by("line-category")).to_have_text(["software", "—"])
-        expect(by("line-opened")).to_have_text(["opened", "—"])
+        expect(by("line-opened")).to_have_text(["Opened", "Not checked"])
         overflow = p.evaluate(  # type: ignore[attr-defined]
             "document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0  # usable on a tablet: nothing to scroll sideways

@@ -101,7 +101,7 @@ def test_a_double_click_records_one_return(counter: Counter) -> None:
     """Promise: a double click on "Record return" makes one return, one receipt, one refund."""
     by = open_and_fill(counter, "double click")
     by("record-return").dblclick()
-    sync_api.expect(by("return-state")).to_have_text("received")
+    sync_api.expect(by("return-state")).to_have_text("Received")
     exactly_one(counter)
 
 
@@ -125,7 +125,7 @@ def test_a_lost_answer_is_retried_with_the_same_key_and_shown_as_done(counter: C
     counter.page.route("**/api/returns", lose_first_answer)
     by = open_and_fill(counter, "lost answer")
     by("record-return").click()
-    sync_api.expect(by("return-state")).to_have_text("received")
+    sync_api.expect(by("return-state")).to_have_text("Received")
     sync_api.expect(counter.page.get_by_test_id("error")).to_be_hidden()
     assert len(keys) >= 2 and len(set(keys)) == 1
     exactly_one(counter)
@@ -156,6 +156,6 @@ def test_a_reload_while_recording_re_sends_the_same_action_once(counter: Counter
     wait_for(lambda: keys, 10, "the first try")
     reloaded = True
     counter.page.reload()
-    sync_api.expect(by("return-state")).to_have_text("received")
+    sync_api.expect(by("return-state")).to_have_text("Received")
     assert len(set(keys)) == 1 and len(keys) >= 2
     exactly_one(counter)

@@ -68,7 +68,7 @@ def test_the_counter_fits_the_window(tmp_path: Path, width: int, height: int) ->
         assert_fits(page, tmp_path / f"counter-{width}x{height}-record.png")
 
         by("record-return").click()
-        expect(by("return-state")).to_have_text("received")
+        expect(by("return-state")).to_have_text("Received")
         expect(page.locator("#return-lines tr")).to_have_count(2)
         assert_fits(page, tmp_path / f"counter-{width}x{height}-return.png")
 

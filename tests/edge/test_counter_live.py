@@ -86,7 +86,7 @@ def record_by_hand(by: Any, price: str = "54.80") -> str:
     by("item-price").fill(price)
     by("return-reason").fill("defective")
     by("record-return").click()
-    sync_api.expect(by("return-state")).to_have_text("received")
+    sync_api.expect(by("return-state")).to_have_text("Received")
     return str(by("return-id").text_content())
 
 
@@ -118,7 +118,7 @@ def test_while_live_the_page_asks_nothing_yet_shows_the_decision(
     expect(by("refund-status")).to_have_attribute("data-status", "pending_approval")
     decide(hub, RefundOutcome.APPROVED)
     expect(by("refund-status")).to_have_attribute("data-status", "approved")
-    expect(by("refund-reasons")).to_contain_text("approved by hq-anna")
+    expect(by("refund-reasons")).to_contain_text("Decided by hq-anna.")
     assert by("refund-status").get_attribute("aria-live") == "polite"  # read out when it changes
     assert reads.count - settled <= 2  # one read per decision pushed, none in between
 

@@ -279,7 +279,8 @@ def test_the_migration_upgrades_a_store_file_of_the_previous_schema(tmp_path: Pa
     with running_agent(settings, connect=False) as run:
         assert run.agent.store.applied_migrations == ["0004_return_facts",
                                                       "0005_refund_payment", "0006_integrity",
-                                                      "0007_idempotency"]
+                                                      "0007_idempotency",
+                                                      "0008_decision_rules"]
         old = run.http.get(f"/api/returns/{OLD_RETURN}").json()
         assert old["sold_at"] is None and old["refund"]["refund_id"] == OLD_REFUND
         assert old["refund"]["payment"] is None  # nothing known of its money yet

@@ -20,6 +20,17 @@ export function labelCells(table) {
   }
 }
 
+// The words of a coded value (``kind``: return_state, refund_status, grade, disposition,
+// channel, refund_method, payment, packaging, compliance_tag, role) in the store's language,
+// from GET /api/options: the page shows no raw code and translates nothing itself. A value the
+// agent has no label for is spelled out ("like_new" -> "Like new"), never shown as a code.
+export function label(kind, value) {
+  const words = state.options && state.options.labels && state.options.labels[kind];
+  if (words && Object.hasOwn(words, value)) return words[value];
+  const text = String(value ?? "").replaceAll("_", " ").trim();
+  return text ? text[0].toUpperCase() + text.slice(1) : "—";
+}
+
 export function el(tag, text, attrs = {}) {
   const node = document.createElement(tag);
   if (text !== undefined && text !== null) node.textContent = text;
@@ -105,7 +116,21 @@ export function saleDayToUtc(day) {
 
 // --- money: exact decimals ----------------------------------------------------------------------
 
-export function money(m) { return m ? `${m.amount} ${m.currency}` : ""; }
+// Money as the store's language writes it, the same rule as its receipts and the agent's staff
+// sentences: the currency's decimals, thousands grouped ("1,234.50 EUR"; "1.234,50 EUR" in
+// German). Exact: the decimal string is only padded and regrouped, never parsed as a float.
+const SEPARATORS = { de: [".", ","] };  // language -> [thousands, decimal]; default [",", "."]
+
+export function money(m) {
+  if (!m) return "";
+  const match = /^(-?)(\d+)(?:\.(\d+))?$/.exec(String(m.amount).trim());
+  if (!match) return `${m.amount} ${m.currency}`;
+  const scale = minorUnits(m.currency);
+  const fraction = (match[3] || "").padEnd(scale ?? 0, "0");
+  const [thousands, decimal] = SEPARATORS[state.options && state.options.language] || [",", "."];
+  const whole = match[2].replace(/\B(?=(\d{3})+(?!\d))/g, thousands);
+  return `${match[1]}${whole}${fraction ? decimal + fraction : ""} ${m.currency}`;
+}
 
 // The minor units of ``currency`` from the API's options, or null for a currency it refuses.
 function minorUnits(currency) {

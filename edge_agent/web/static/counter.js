@@ -8,11 +8,17 @@
 // (every POLL_MS); the EventSource reconnects by itself after a dropped stream, and the page opens
 // a new one when the browser gave up (the agent was unreachable).
 // Once the store's config names staff, the counter opens only after a sign-in (staff.js).
+// Words: every coded value (state, grade, disposition, channel, refund status, payment, ...) is
+// shown by its label in the store's language (``label``, from GET /api/options), and the refund's
+// reasons are the staff sentences the agent words (``refund.staff_reasons``); the policy's full
+// sentences stay on the HQ desk. The page's own chrome is English.
 import {
-  $, api, el, labelCells, localDate, localTime, money, saleDayToUtc, showError, state,
+  $, api, el, label, labelCells, localDate, localTime, money, saleDayToUtc, showError, state,
   storeToday, zone,
 } from "./common.js";
-import { refreshSession, setupStaff, staffOnHealth, updateOfflineButton } from "./staff.js";
+import {
+  actingAs, refreshSession, setupStaff, staffOnHealth, updateOfflineButton,
+} from "./staff.js";
 import { resumePending, writeOnce } from "./writes.js";
 
 const POLL_MS = 2000;  // while the live stream is down
@@ -23,16 +29,9 @@ const HEALTH_LIVE_MS = 30000;
 const RECONNECT_MS = 3000;  // a new EventSource after the browser gave up on the old one
 const timers = { poll: null, reconnect: null };
 
-const STATUS_TEXT = {
-  approved: "Approved",
-  pending_approval: "Pending approval",
-  manual_review: "Manual review",
-  rejected: "Rejected",
-  awaiting_inspection: "Refund after inspection",
-};
-
+// An item's packaging in words: opened, sealed, or not checked (null).
 function packaging(opened) {
-  return opened === true ? "opened" : opened === false ? "sealed" : "";
+  return label("packaging", opened === true ? "opened" : opened === false ? "sealed" : "unknown");
 }
 
 // --- the form choices, from GET /api/options ---------------------------------------------------
@@ -301,7 +300,8 @@ function renderScan(result) {
   if (result.match === "return") {
     box.append(el("p", `Already recorded: ${result.returns.length} return(s) for ${result.code}`));
     for (const ret of result.returns) {
-      const open = el("button", `Open ${ret.return_id} (${ret.state})`, { type: "button", "data-testid": "open-return" });
+      const open = el("button", `Open ${ret.return_id} (${label("return_state", ret.state)})`,
+        { type: "button", "data-testid": "open-return" });
       open.addEventListener("click", () => showReturn(ret));
       box.append(open);
     }
@@ -312,7 +312,8 @@ function renderScan(result) {
       (exp.customer_hint ? ` · ${exp.customer_hint}` : ""), { "data-testid": "expected-summary" }));
     const list = el("ul", null, { "data-testid": "expected-items" });
     for (const item of exp.items) {
-      const facts = [item.category, packaging(item.opened)].filter(Boolean).join(", ");
+      const facts = [item.category, typeof item.opened === "boolean" && packaging(item.opened)]
+        .filter(Boolean).join(", ");
       list.append(el("li", `${item.quantity} × ${item.sku} ${item.description || ""} @ ${money(item.unit_price)}` +
         (facts ? ` (${facts})` : "")));
     }
@@ -398,9 +399,10 @@ async function onRecord(event, approveOffline = false) {
   if (body.request_refund) body.refund_method = f.refund_method.value;
   if (f.sold_on.value) body.sold_at = saleDayToUtc(f.sold_on.value);
   if (approveOffline) body.approve_offline = true;
-  for (const name of ["rma_id", "order_id", "staff_id"]) {
+  for (const name of ["rma_id", "order_id"]) {
     if (f[name].value.trim()) body[name] = f[name].value.trim();
   }
+  if (actingAs()) body.staff_id = actingAs();  // signed in: the agent takes it from the session
   showError(null);
   try {
     const buttons = [$("#return-form [type=submit]"), $("#approve-offline")];
@@ -433,10 +435,10 @@ function refundText(ret) {
   if (refund.status === "awaiting_inspection") {
     return ret.inspection
       ? `Inspection recorded: waiting for the hub's refund decision (${money(refund.amount)})`
-      : `Refund after inspection: record the QC grade to release it (${money(refund.amount)})`;
+      : `${label("refund_status", "awaiting_inspection")}: record the QC grade to release it (${money(refund.amount)})`;
   }
   if (refund.status === "approved_offline") {
-    return `Approved offline by ${refund.approved_offline_by}, awaiting hub confirmation (${money(refund.amount)})`;
+    return `${label("refund_status", "approved_offline")} by ${refund.approved_offline_by}, awaiting hub confirmation (${money(refund.amount)})`;
   }
   if (refund.status === "requested") {
     if (!refund.sent_to_hub) {
@@ -449,23 +451,27 @@ function refundText(ret) {
   const d = refund.decision;
   const level = d && d.approval_level ? ` (level ${d.approval_level})` : "";
   const offline = refund.approved_offline_by ? ` · approved offline by ${refund.approved_offline_by}` : "";
-  return `${STATUS_TEXT[refund.status] || refund.status}${level}: ${money(d ? d.amount : refund.amount)}${offline}`;
+  return `${label("refund_status", refund.status)}${level}: ${money(d ? d.amount : refund.amount)}${offline}`;
+}
+
+// How the customer is paid back, in words (nothing when the return asked no refund method).
+function methodText(refund) {
+  return refund && refund.refund_method ? `Paid back by: ${label("refund_method", refund.refund_method)}` : "";
 }
 
 // Where the refund's money is, in plain words (null: the hub has not said yet). Today the hub
-// sends the money of Amazon refunds; another channel would read "the marketplace".
+// sends the money of Amazon refunds: submitted and confirmed say so.
 function paymentText(ret) {
   const payment = ret.refund && ret.refund.payment;
   if (!payment) return null;
-  const where = ret.channel.startsWith("amazon") ? "Amazon" : "the marketplace";
-  if (payment.status === "submitted") return `Refund sent to ${where}`;
-  if (payment.status === "confirmed") return `${where[0].toUpperCase()}${where.slice(1)} confirmed the refund`;
-  if (payment.status === "settled") return "Refund settled";
+  const said = label("payment", payment.status);
+  const amazon = ret.channel.startsWith("amazon");
+  if (amazon && ["submitted", "confirmed"].includes(payment.status)) return `${said} (Amazon)`;
   if (payment.status === "failed") {
     const why = payment.detail ? `: ${payment.detail}` : "";
-    return `Refund failed${why} — HQ will retry or contact the customer`;
+    return `${said}${why} — HQ will retry or contact the customer`;
   }
-  return payment.status;
+  return said;
 }
 
 function renderPayment(ret) {
@@ -483,12 +489,13 @@ function renderReturn(ret) {
   $("#return-id").textContent = ret.return_id;
   $("#return-code").textContent = ret.return_code;
   const badge = $("#return-state");
-  badge.textContent = ret.state;
+  badge.textContent = label("return_state", ret.state);
   badge.dataset.state = ret.state;
   $("#return-meta").textContent = [
+    label("channel", ret.channel),
     ret.rma_id && `RMA ${ret.rma_id}`, ret.order_id && `order ${ret.order_id}`,
     ret.sold_at && `sold ${localDate(ret.sold_at)}`,
-    `received ${localTime(ret.received_at)}`, ret.reason,
+    `taken in ${localTime(ret.received_at)}`, ret.reason,
   ].filter(Boolean).join(" · ");
   const mismatch = $("#return-mismatch");
   mismatch.hidden = !ret.mismatch;
@@ -497,7 +504,7 @@ function renderReturn(ret) {
     const tr = el("tr");
     tr.append(el("td", item.sku), el("td", String(item.quantity)), el("td", money(item.unit_price)),
       el("td", item.category || "—", { "data-testid": "line-category" }),
-      el("td", packaging(item.opened) || "—", { "data-testid": "line-opened" }));
+      el("td", packaging(item.opened), { "data-testid": "line-opened", "data-opened": String(item.opened) }));
     return tr;
   }));
   labelCells($("#return-card table.items"));
@@ -507,7 +514,8 @@ function renderReturn(ret) {
   status.textContent = refundText(ret);
   status.dataset.status = ret.refund ? ret.refund.status : "none";
   renderPayment(ret);
-  const reasons = ret.refund && ret.refund.decision ? ret.refund.decision.reasons : [];
+  $("#refund-method").textContent = methodText(ret.refund);
+  const reasons = ret.refund ? ret.refund.staff_reasons : [];
   $("#refund-reasons").replaceChildren(...reasons.map((r) => el("li", r)));
   renderForms(ret);
 }
@@ -519,16 +527,18 @@ function renderForms(ret) {
   $("#inspection-fields").hidden = !canInspect;
   const idone = $("#inspection-done");
   idone.hidden = !ret.inspection;
-  idone.textContent = ret.inspection ? `Inspected: ${ret.inspection.grade}` +
-    (ret.inspection.compliance_tags.length ? ` · ${ret.inspection.compliance_tags.join(", ")}` : "") +
-    ` · ${localTime(ret.inspection.inspected_at)}` : "";
+  const tags = ret.inspection ? ret.inspection.compliance_tags.map((t) => label("compliance_tag", t)) : [];
+  const by = (who) => (who ? ` · by ${who}` : "");
+  idone.textContent = ret.inspection ? `Inspected: ${label("grade", ret.inspection.grade)}` +
+    (tags.length ? ` · ${tags.join(", ")}` : "") +
+    ` · ${localTime(ret.inspection.inspected_at)}${by(ret.inspection.inspected_by)}` : "";
   $("#disposition-fields").disabled = !canDispose;
   $("#disposition-fields").hidden = Boolean(ret.disposition);
   $("#disposition-hint").hidden = canDispose || Boolean(ret.disposition);
   const ddone = $("#disposition-done");
   ddone.hidden = !ret.disposition;
-  ddone.textContent = ret.disposition ? `Disposition: ${ret.disposition.disposition}` +
-    (ret.disposition.location ? ` → ${ret.disposition.location}` : "") : "";
+  ddone.textContent = ret.disposition ? `Disposition: ${label("disposition", ret.disposition.disposition)}` +
+    (ret.disposition.location ? ` → ${ret.disposition.location}` : "") + by(ret.disposition.decided_by) : "";
 }
 
 function showReturn(ret) {
@@ -556,7 +566,7 @@ async function onInspect(event) {
     compliance_tags: [...event.target.querySelectorAll("[name=tag]:checked")].map((c) => c.value),
   };
   if (f.reason.value.trim()) body.reason = f.reason.value.trim();
-  if (f.inspected_by.value.trim()) body.inspected_by = f.inspected_by.value.trim();
+  if (actingAs()) body.inspected_by = actingAs();
   await act("inspection", `/api/returns/${state.current.return_id}/inspection`, body, event.target);
 }
 
@@ -565,7 +575,7 @@ async function onDispose(event) {
   const f = event.target.elements;
   const body = { disposition: f.disposition.value };
   if (f.location.value.trim()) body.location = f.location.value.trim();
-  if (f.decided_by.value.trim()) body.decided_by = f.decided_by.value.trim();
+  if (actingAs()) body.decided_by = actingAs();
   await act("disposition", `/api/returns/${state.current.return_id}/disposition`, body, event.target);
 }
 
@@ -602,7 +612,7 @@ async function refreshRecent() {
     const page = await api("GET", "/api/returns?limit=10");
     $("#recent").replaceChildren(...page.items.map((ret) => {
       const li = el("li");
-      const open = el("button", `${ret.return_id} · ${ret.state} · ${money(ret.total)} · ${localTime(ret.received_at)}`,
+      const open = el("button", `${ret.return_id} · ${label("return_state", ret.state)} · ${money(ret.total)} · ${localTime(ret.received_at)}`,
         { type: "button", class: "link", "data-testid": "recent-return" });
       open.addEventListener("click", () => showReturn(ret));
       li.append(open);

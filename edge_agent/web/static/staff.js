@@ -1,14 +1,15 @@
 // ACORN counter page, staff part: PIN sign-in on a keypad, who is signed in, sign-out, and the
 // store manager's "approve offline" for a POS refund while the hub link is down.
+// Who records, inspects and disposes is the signed-in member of staff: the agent stamps it from
+// the session, the page sends no name. A store without staff PINs (no sign-in) asks once per
+// browser session for a name (sessionStorage) and sends it with each step.
 // An ES module: helpers from common.js; what it needs of the counter (open it, close it, read the
 // items, record offline) counter.js hands to setupStaff.
 // The PIN lives only in this script until it is sent; it is never put into an input or storage.
-import { $, api, linesTotal, minorOf, money, onUnauthorized, state } from "./common.js";
+import { $, api, label, linesTotal, minorOf, money, onUnauthorized, state } from "./common.js";
 
 const MAX_PIN = 8;
-const ROLE_TEXT = { store_manager: "manager", store_staff: "staff" };
-const STAFF_FIELDS = ["#return-form [name=staff_id]", "#inspection-form [name=inspected_by]",
-  "#disposition-form [name=decided_by]"];
+const NAME_KEY = "acorn.counter.name";
 let pin = "";
 let counter = { enter() {}, leave() {}, readItems: () => [], recordOffline() {} };
 
@@ -40,21 +41,50 @@ function showSignIn() {
   $("#signin-staff").focus();
 }
 
-// Who is signed in: the header, the staff fields (filled and locked), the sign-in screen.
+// The name to send as recorded_by / inspected_by / decided_by: none when signed in (the agent
+// stamps the session's staff id), else the name given once for this browser session.
+export function actingAs() {
+  if (state.session && state.session.signed_in) return null;
+  return sessionStorage.getItem(NAME_KEY) || null;
+}
+
+// The header's "who": the signed-in member of staff with their role, or the name given once.
+function renderWho() {
+  const session = state.session;
+  const signedIn = Boolean(session && session.signed_in);
+  const given = signedIn ? null : sessionStorage.getItem(NAME_KEY);
+  const name = $("#staff-name");
+  name.hidden = !signedIn && !given;
+  name.textContent = signedIn ? `${session.staff_id} (${label("role", session.role)})` : given || "";
+  name.dataset.role = signedIn ? session.role : "";
+  $("#sign-out").hidden = !signedIn;
+  $("#change-name").hidden = signedIn || !given;
+  const asking = !signedIn && !given && Boolean(session) && !session.signin_required;
+  $("#name-panel").hidden = !asking;
+}
+
+function onName(event) {
+  event.preventDefault();
+  const name = $("#name-input").value.trim();
+  if (!name) return;
+  sessionStorage.setItem(NAME_KEY, name);
+  $("#name-input").value = "";
+  renderWho();
+  $("#scan-input").focus();
+}
+
+function changeName() {
+  sessionStorage.removeItem(NAME_KEY);
+  renderWho();
+  $("#name-input").focus();
+}
+
+// Who is signed in: the header, the sign-in screen, the one-time name (no sign-in).
 function applySession(session) {
   state.session = session;
   const signedIn = Boolean(session && session.signed_in);
-  const name = $("#staff-name");
-  name.hidden = !signedIn;
-  name.textContent = signedIn ? `${session.staff_id} (${ROLE_TEXT[session.role] || session.role})` : "";
-  name.dataset.role = signedIn ? session.role : "";
-  $("#sign-out").hidden = !signedIn;
-  for (const selector of STAFF_FIELDS) {
-    const input = document.querySelector(selector);
-    input.defaultValue = signedIn ? session.staff_id : "";
-    input.value = input.defaultValue;
-    input.readOnly = signedIn;
-  }
+  if (signedIn) sessionStorage.removeItem(NAME_KEY);
+  renderWho();
   if (session && session.signin_required && !signedIn) { showSignIn(); return; }
   $("#signin").hidden = true;
   counter.enter();
@@ -156,6 +186,8 @@ export function setupStaff(hooks) {
   });
   $("#signin-form").addEventListener("submit", onSignIn);
   $("#sign-out").addEventListener("click", signOut);
+  $("#name-form").addEventListener("submit", onName);
+  $("#change-name").addEventListener("click", changeName);
   $("#return-form").addEventListener("input", updateOfflineButton);
   $("#return-form").addEventListener("change", updateOfflineButton);
   $("#approve-offline").addEventListener("click", (event) => counter.recordOffline(event));
