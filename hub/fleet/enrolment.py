@@ -144,7 +144,7 @@ def new_code() -> str:
 def normalise(code: str) -> str:
     """The code as it is hashed: upper case, no separators, look-alike letters mapped."""
     cleaned = code.strip().upper().replace("-", "").replace(" ", "")
-    return cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    return cleaned.translate(str.maketrans("OIL", "011"))
 
 
 def code_hash(code: str) -> str:
@@ -287,7 +287,7 @@ def claim(engine: Engine, request: Request, limits: Limits) -> Claim:
         if why is not None and why is not Refusal.THROTTLED:
             _count_failure(tx, request.client, limits)
             tx.audit(_refused(why, row, request))
-        elif why is None:
+        elif why is None and row is not None:
             node = row.node_id or first_free_node(_taken(tx.conn, row.store_id))
             found = Claim(hashed, row.store_id, node)
     if why is not None:

@@ -40,7 +40,7 @@ class TlsBroker(TestBroker):
 
     __test__ = False
 
-    def __init__(self, state_dir: Path, ca: pki.FleetCa) -> None:  # noqa: D107
+    def __init__(self, state_dir: Path, ca: pki.FleetCa) -> None:
         self.local = LocalBroker(state_dir)
         self.local.tls = write_tls_files(state_dir / "tls", ca, ["127.0.0.1", "localhost"], 0,
                                          utc_now())

@@ -1,0 +1,147 @@
+"""The technician's journey on real processes: an enrolment code and an empty store machine →
+``acorn-edge enrol`` → the agent connected over mutual TLS → its first return at the hub.
+
+Everything runs as an operator would run it: ``acorn-hub`` and ``acorn-edge`` subprocesses, a
+real Mosquitto with a mutual-TLS listener trusting the fleet CA, the hub's SQLite file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from hub.fleet import pki
+from hub.fleet.local_broker import free_port
+from tests.e2e.conftest import a_return
+from tests.fleet.conftest import Fleet, sign_file, tls_connect
+from tests.support.procs import BIN, Proc, hub_proc, wait_for
+
+
+def plain_env() -> dict[str, str]:
+    """The caller's environment without any ACORN_* setting."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("ACORN_")}
+
+
+def run(argv: list[str], env: dict[str, str], cwd: Path | None = None,
+        ok: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run a CLI; fail the test with its output if it does not exit as expected."""
+    done = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert (done.returncode == 0) == ok, f"{argv}: {done.returncode}\n{done.stdout}{done.stderr}"
+    return done
+
+
+@pytest.fixture
+def hub(fleet: Fleet, tmp_path: Path) -> Iterator[Proc]:
+    """``acorn-hub serve`` enrolling onto the fleet's broker; a described store ``store-t``."""
+    extra = {k: str(v) for k, v in fleet.hub_extra().items() if k not in {"mqtt_host",
+                                                                          "mqtt_port"}}
+    proc = hub_proc(tmp_path, fleet.broker.hub_creds(), **extra)
+    try:
+        proc.start()
+        run([str(BIN / "acorn-hub"), "stores", "set", "store-t", "--name", "Test store",
+             "--currency", "EUR", "--time-zone", "Europe/Berlin", "--language", "de"], proc.env)
+        yield proc
+    finally:
+        proc.stop()
+
+
+def new_code(hub: Proc) -> tuple[str, str]:
+    """``acorn-hub devices enrol store-t``: the code and its QR form (acorn://...)."""
+    out = run([str(BIN / "acorn-hub"), "devices", "enrol", "store-t", "--hub-url", hub.url],
+              hub.env).stdout
+    code = re.search(r"enrolment code for store store-t: (\S+)", out)
+    link = re.search(r"acorn-edge enrol '(acorn://[^']+)'", out)
+    assert code and link and "█" in out, out  # the terminal QR code is printed too
+    return code.group(1), link.group(1)
+
+
+def test_empty_machine_enrols_connects_with_mutual_tls_and_its_first_return_reaches_the_hub(
+    hub: Proc, fleet: Fleet, tmp_path: Path,
+) -> None:
+    machine = tmp_path / "store-pc"
+    machine.mkdir()
+    _, link = new_code(hub)
+    done = run([str(BIN / "acorn-edge"), "enrol", link], plain_env(), cwd=machine)
+    assert "enrolled as store store-t node counter-1" in done.stdout
+    identity = machine / "var" / "edge" / "identity"
+    assert stat.S_IMODE((identity / "node.key").stat().st_mode) == 0o600
+    settings = (machine / ".env").read_text()
+    assert "PASSWORD" not in settings and 'ACORN_EDGE_STORE_TIMEZONE="Europe/Berlin"' in settings
+    assert f'ACORN_EDGE_MQTT_PORT="{fleet.broker.tls_port}"' in settings
+
+    # `acorn-edge run` reads ./.env; only its HTTP port is moved off the default for the test
+    port = free_port()
+    edge = Proc("edge-enrolled", [str(BIN / "acorn-edge"), "run", "--config",
+                                  str(machine / ".env")],
+                plain_env() | {"ACORN_EDGE_HTTP_PORT": str(port)}, port, tmp_path / "edge.log")
+    try:
+        edge.start(wait=False)
+        health = wait_for(lambda: (h := edge.wait_healthy()) and h["broker_connected"] and h,
+                          30, "the enrolled agent connected to the broker")
+        assert (health["store_id"], health["node_id"]) == ("store-t", "counter-1")
+        created = httpx.post(f"{edge.url}/api/returns", json=a_return(1, currency="EUR"),
+                             timeout=10)
+        assert created.status_code in (200, 201), created.text
+        return_id = created.json()["return_id"]
+        wait_for(lambda: _hub_has(tmp_path, return_id), 30, "the return at the hub")
+    finally:
+        edge.stop()
+    log_text = (fleet.broker.local.state_dir / "mosquitto.log").read_text()
+    assert re.search(rf"on port {fleet.broker.tls_port}", log_text)
+    assert "as edge.store-t.counter-1" in log_text
+
+
+def _hub_has(tmp: Path, return_id: str) -> bool:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(f"sqlite:///{tmp / 'hub.db'}")
+    try:
+        with engine.connect() as conn:
+            return bool(conn.execute(sa.text("SELECT 1 FROM returns WHERE return_id = :r"),
+                                     {"r": return_id}).first())
+    finally:
+        engine.dispose()
+
+
+def test_a_refused_code_and_a_wrong_pinned_hub_write_nothing(
+    hub: Proc, fleet: Fleet, tmp_path: Path,
+) -> None:
+    machine = tmp_path / "store-pc"
+    machine.mkdir()
+    refused = run([str(BIN / "acorn-edge"), "enrol", "--hub", hub.url, "AAAA-BBBB-CCCC"],
+                  plain_env(), cwd=machine, ok=False)
+    assert "refused the enrolment (401)" in refused.stderr and "not known" in refused.stderr
+    code, _ = new_code(hub)
+    pinned = run([str(BIN / "acorn-edge"), "enrol", "--hub", hub.url, "--ca-fingerprint",
+                  "00" * 32, code], plain_env(), cwd=machine, ok=False)
+    assert "not the hub the code is for" in pinned.stderr
+    assert not (machine / ".env").exists() and not (machine / "var").exists()
+
+
+def test_only_certificates_the_fleet_ca_signed_connect_and_the_cn_is_the_client_id(
+    fleet: Fleet, tmp_path: Path,
+) -> None:
+    with fleet.broker.local.admin() as admin:
+        admin.provision_cert_node("store-t", "counter-1")
+    ca_file = fleet.fleet_dir / pki.CA_CERT_FILE
+    key, cert = sign_file(fleet.ca, tmp_path / "good", "edge.store-t.counter-1")
+    assert tls_connect(fleet.broker.tls_port, ca_file, cert, key,
+                       "edge.store-t.counter-1") == "Success"
+    rogue, _ = pki.load_or_create_ca(tmp_path / "rogue-ca", fleet.ca.cert.not_valid_before_utc)
+    rogue_key, rogue_cert = sign_file(rogue, tmp_path / "rogue", "edge.store-t.counter-1")
+    assert tls_connect(fleet.broker.tls_port, ca_file, rogue_cert, rogue_key,
+                       "edge.store-t.counter-1").startswith(("refused", "no answer"))
+    # a node's certificate cannot take another identity's client id (and so its session): the
+    # listener renames the connection to the certificate's CN
+    assert tls_connect(fleet.broker.tls_port, ca_file, cert, key, "acorn-hub") == "Success"
+    log_text = (fleet.broker.local.state_dir / "mosquitto.log").read_text()
+    assert " as acorn-hub " not in log_text
+    assert log_text.count(" as edge.store-t.counter-1 ") == 2
