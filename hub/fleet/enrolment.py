@@ -365,15 +365,18 @@ class Enrolled:
     store: dict[str, Any]
 
 
-def enrol(engine: Engine, ca: pki.FleetCa, request: Request, limits: Limits,
+def enrol(engine: Engine, fleet_ca: Callable[[], pki.FleetCa], request: Request, limits: Limits,
           lifetime: timedelta, provision: Callable[[str, str], None]) -> Enrolled:
     """Check the code, sign the node's certificate, give it a broker identity, record it.
 
-    ``provision(store, node)`` creates the node's broker client and role (idempotent); it runs
-    before the code is marked used, so a broker that fails leaves the code usable.
+    ``fleet_ca()`` is asked for the CA only once the code checked out (the first enrolment
+    creates it). ``provision(store, node)`` creates the node's broker client and role
+    (idempotent); it runs before the code is marked used, so a broker that fails leaves the code
+    usable.
     """
     csr = check_request(request)
     found = claim(engine, request, limits)
+    ca = fleet_ca()
     cert = pki.sign_node(ca, csr, node_username(found.store_id, found.node_id), utc_now(),
                          lifetime)
     provision(found.store_id, found.node_id)

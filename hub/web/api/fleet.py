@@ -123,6 +123,11 @@ def provisioner(settings: Settings) -> Callable[[str, str], None]:
     return provision
 
 
+def fleet_ca(settings: Settings) -> pki.FleetCa:
+    """The fleet CA, created in ``fleet_dir`` on first use."""
+    return pki.load_or_create_ca(settings.fleet_dir, utc_now())[0]
+
+
 def refused(err: EnrolmentRefused) -> JSONResponse:
     """A refusal in the usual error shape; ``Retry-After`` when throttled."""
     headers = {"Retry-After": str(err.retry_after)} if err.retry_after else None
@@ -136,9 +141,8 @@ def enrol(hub: Hub, body: EnrolIn, request: Request) -> EnrolOut | JSONResponse:
     settings = hub.settings
     asked = enrolment.Request(body.code, body.csr, body.serial, body.store_id,
                               request.client.host if request.client else None)
-    ca, _ = pki.load_or_create_ca(settings.fleet_dir, utc_now())
     try:
-        done = enrolment.enrol(hub.engine, ca, asked, limits_of(settings),
+        done = enrolment.enrol(hub.engine, lambda: fleet_ca(settings), asked, limits_of(settings),
                                timedelta(days=settings.fleet_cert_days), provisioner(settings))
     except EnrolmentRefused as err:
         return refused(err)
