@@ -16,9 +16,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography import x509
 
 from hub.fleet import pki
 from hub.fleet.local_broker import free_port
+from protocol import utc_now
 from tests.e2e.conftest import a_return
 from tests.fleet.conftest import Fleet, sign_file, tls_connect
 from tests.support.procs import BIN, Proc, hub_proc, wait_for
@@ -77,10 +79,11 @@ def test_empty_machine_enrols_connects_with_mutual_tls_and_its_first_return_reac
     assert "PASSWORD" not in settings and 'ACORN_EDGE_STORE_TIMEZONE="Europe/Berlin"' in settings
     assert f'ACORN_EDGE_MQTT_PORT="{fleet.broker.tls_port}"' in settings
 
-    # `acorn-edge run` reads ./.env; only its HTTP port is moved off the default for the test
+    # plain `acorn-edge run` in the machine's folder, as the README says; only its HTTP port is
+    # moved off the default for the test (the environment wins over ./.env)
     port = free_port()
-    edge = Proc("edge-enrolled", [str(BIN / "acorn-edge"), "run", "--config",
-                                  str(machine / ".env")],
+    in_folder = f"cd '{machine}' && exec '{BIN}/acorn-edge' run"
+    edge = Proc("edge-enrolled", ["/bin/sh", "-c", in_folder],
                 plain_env() | {"ACORN_EDGE_HTTP_PORT": str(port)}, port, tmp_path / "edge.log")
     try:
         edge.start(wait=False)
@@ -145,3 +148,22 @@ def test_only_certificates_the_fleet_ca_signed_connect_and_the_cn_is_the_client_
     log_text = (fleet.broker.local.state_dir / "mosquitto.log").read_text()
     assert " as acorn-hub " not in log_text
     assert log_text.count(" as edge.store-t.counter-1 ") == 2
+
+
+def test_fleet_ca_init_and_broker_tls_from_the_cli(tmp_path: Path) -> None:
+    env = plain_env() | {"ACORN_HUB_FLEET_DIR": str(tmp_path / "fleet"),
+                         "ACORN_HUB_DATABASE_URL": f"sqlite:///{tmp_path / 'hub.db'}"}
+    run([str(BIN / "acorn-hub"), "db", "upgrade"], env)
+    first = run([str(BIN / "acorn-hub"), "fleet", "ca", "init"], env).stdout
+    again = run([str(BIN / "acorn-hub"), "fleet", "ca", "init"], env).stdout
+    fingerprint = re.search(r"fingerprint \(SHA-256\): ([0-9a-f]{64})", first)
+    assert fingerprint and "created" in first and "already there" in again
+    assert fingerprint.group(1) in again  # the same CA: nodes' pins stay valid
+    assert stat.S_IMODE((tmp_path / "fleet" / pki.CA_KEY_FILE).stat().st_mode) == 0o600
+    lines = run([str(BIN / "acorn-hub"), "fleet", "broker-tls", str(tmp_path / "tls"),
+                 "--host", "127.0.0.1", "--port", "18883"], env).stdout
+    assert "require_certificate true" in lines and "listener 18883" in lines
+    ca, _ = pki.load_or_create_ca(tmp_path / "fleet", utc_now())
+    server = x509.load_pem_x509_certificate((tmp_path / "tls" / "broker.pem").read_bytes())
+    server.verify_directly_issued_by(ca.cert)
+    assert stat.S_IMODE((tmp_path / "tls" / "broker.key").stat().st_mode) == 0o600
