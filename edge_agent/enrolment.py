@@ -43,8 +43,8 @@ from protocol import check_id
 ENROL_PATH = "/api/fleet/enrol"
 URI_SCHEME = "acorn"  # the QR form: acorn://enrol?hub=URL&code=CODE&store=S&ca=SHA256
 KEY_FILE, CERT_FILE, CA_FILE = "node.key", "node.pem", "fleet-ca.pem"
-SERIAL_FILES = ("/sys/class/dmi/id/product_serial", "/sys/class/dmi/id/board_serial",
-                "/etc/machine-id")
+MACHINE_ID = "/etc/machine-id"
+SERIAL_FILES = ("/sys/class/dmi/id/product_serial", "/sys/class/dmi/id/board_serial", MACHINE_ID)
 
 
 class EnrolmentError(EdgeError):
@@ -83,13 +83,15 @@ def parse_ticket(text: str) -> Ticket:
 
 
 def hardware_serial() -> str:
-    """The machine's serial (DMI, else machine-id, else the host name)."""
+    """The machine's serial (DMI), else a hash of its machine-id, else its host name."""
     for name in SERIAL_FILES:
         try:
             value = Path(name).read_text(encoding="utf-8", errors="replace").strip()
         except OSError:
             continue
         if value and value.lower() not in {"none", "default string", "to be filled by o.e.m."}:
+            if name == MACHINE_ID:  # confidential by systemd's rules: never sent as it is
+                return "machine-id:" + hashlib.sha256(value.encode()).hexdigest()[:16]
             return value[:200]
     return (socket.gethostname() or platform.node() or "unknown")[:200]
 
