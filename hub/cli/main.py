@@ -266,7 +266,11 @@ def devices_bind_ids() -> None:
 
 @devices_app.command("disable")
 def devices_disable(store: str, node: str) -> None:
-    """Refuse a node's logins from now on and disconnect it (reversible with ``add``)."""
+    """Refuse a node's password logins from now on and disconnect it (reversible with ``add``).
+
+    A node enrolled with a certificate is not stopped by this (Mosquitto 2.0.11 does not check
+    a disabled client's certificate login): use `revoke`, which deletes its broker client.
+    """
     username, settings = _check_ids(store, node), load_settings()
     with _admin(settings) as admin, database(settings) as engine:
         admin.disable_client(username)
