@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import os
 import re
+import ssl
 import stat
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
+import paho.mqtt.client as mqtt
 import pytest
 from cryptography import x509
+from paho.mqtt.enums import CallbackAPIVersion
 
 from hub.fleet import pki
 from hub.fleet.local_broker import free_port
@@ -167,3 +172,59 @@ def test_fleet_ca_init_and_broker_tls_from_the_cli(tmp_path: Path) -> None:
     server = x509.load_pem_x509_certificate((tmp_path / "tls" / "broker.pem").read_bytes())
     server.verify_directly_issued_by(ca.cert)
     assert stat.S_IMODE((tmp_path / "tls" / "broker.key").stat().st_mode) == 0o600
+
+
+class CertSession:
+    """A node's mutual-TLS MQTT session that subscribes to its own commands."""
+
+    def __init__(self, fleet: Fleet, cert: Path, key: Path, client_id: str) -> None:
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+        self.client.tls_set(ca_certs=str(fleet.fleet_dir / pki.CA_CERT_FILE), certfile=str(cert),
+                            keyfile=str(key), cert_reqs=ssl.CERT_REQUIRED,
+                            tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        self.connected, self.subscribed, self.dropped = (threading.Event() for _ in range(3))
+        self.granted: list[bool] = []
+        self.client.on_connect = lambda *_a: self.connected.set()
+        self.client.on_subscribe = self._on_subscribe
+        self.client.on_disconnect = lambda *_a: self.dropped.set()
+        self.client.connect("127.0.0.1", fleet.broker.tls_port)
+        self.client.loop_start()
+        assert self.connected.wait(10), "no CONNACK"
+
+    def _on_subscribe(self, _c: Any, _u: Any, _mid: Any, reasons: Any, _p: Any) -> None:
+        self.granted = [not r.is_failure for r in reasons]
+        self.subscribed.set()
+
+    def may_subscribe(self, topic: str) -> bool:
+        """Subscribe; True if the broker granted it."""
+        self.subscribed.clear()
+        self.client.subscribe(topic, qos=1)
+        assert self.subscribed.wait(10), "no SUBACK"
+        return all(self.granted)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+        self.client.on_connect = self.client.on_subscribe = self.client.on_disconnect = None
+
+
+def test_deleting_a_certificate_nodes_broker_client_cuts_it_off_at_once(
+    fleet: Fleet, tmp_path: Path,
+) -> None:
+    with fleet.broker.local.admin() as admin:
+        admin.provision_cert_node("store-t", "counter-1")
+    key, cert = sign_file(fleet.ca, tmp_path / "node", "edge.store-t.counter-1")
+    commands = "acorn/v1/stores/store-t/nodes/counter-1/commands"
+    node = CertSession(fleet, cert, key, "edge.store-t.counter-1")
+    try:
+        assert node.may_subscribe(commands)
+        with fleet.broker.local.admin() as admin:
+            admin.delete_client("edge.store-t.counter-1")
+        assert node.dropped.wait(5), "the broker kept the session of a deleted client"
+    finally:
+        node.close()
+    again = CertSession(fleet, cert, key, "edge.store-t.counter-1")  # the CA still vouches
+    try:
+        assert not again.may_subscribe(commands)  # ...but the identity has no rights left
+    finally:
+        again.close()
