@@ -8,6 +8,8 @@ Rules:
   binds the node's user to it and refuses any other), whatever the user name setting says;
 - precedence: environment variables, then the config file (TOML with top-level keys named like
   the fields, or a dotenv file with ``ACORN_EDGE_*`` lines), then defaults;
+- the broker login is a certificate (mutual TLS: ``mqtt_tls_ca_file``, ``_cert_file`` and
+  ``_key_file``, all three, as ``acorn-edge enrol`` writes them) or a user name and password;
 - devices are optional: an empty ``scanner_url`` or ``printer_url`` means none is attached, and
   the counter works without them; URLs are checked here for their form only (the device library
   is loaded when a device is used, not when settings are read);
@@ -21,7 +23,7 @@ from pathlib import Path
 from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -60,6 +62,12 @@ class EdgeSettings(BaseSettings):
     mqtt_port: int = Field(default=1883, ge=1, le=65535, description="MQTT broker port")
     mqtt_username: str | None = Field(default=None, description="default edge.{store}.{node}")
     mqtt_password: SecretStr | None = Field(default=None, description="this node's broker password")
+    mqtt_tls_ca_file: Path | None = Field(default=None, description="fleet CA (PEM): set with "
+                                          "the cert and key to connect with mutual TLS")
+    mqtt_tls_cert_file: Path | None = Field(default=None, description="this node's broker "
+                                            "certificate (PEM, from acorn-edge enrol)")
+    mqtt_tls_key_file: Path | None = Field(default=None, description="this node's private key "
+                                           "(PEM, 0600, made on this machine by acorn-edge enrol)")
     mqtt_keepalive_seconds: int = Field(default=30, ge=5, le=3600, description="MQTT keepalive")
     mqtt_reconnect_max_seconds: int = Field(default=5, ge=1, le=600,
                                             description="reconnect backoff 1 s doubling to this")
@@ -176,6 +184,19 @@ class EdgeSettings(BaseSettings):
         """Init values, then the environment, then a dotenv file, then a TOML file."""
         toml = TomlConfigSettingsSource(settings_cls)
         return init_settings, env_settings, dotenv_settings, toml, file_secret_settings
+
+    @model_validator(mode="after")
+    def _tls_complete(self) -> EdgeSettings:
+        files = (self.mqtt_tls_ca_file, self.mqtt_tls_cert_file, self.mqtt_tls_key_file)
+        if any(files) and not all(files):
+            raise ValueError("mqtt_tls_ca_file, mqtt_tls_cert_file and mqtt_tls_key_file go "
+                             "together: set all three (mutual TLS) or none")
+        return self
+
+    @property
+    def mqtt_tls(self) -> bool:
+        """True when the link logs in with a certificate (mutual TLS) instead of a password."""
+        return self.mqtt_tls_cert_file is not None
 
     @property
     def data_path(self) -> Path:

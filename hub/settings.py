@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 from decimal import Decimal
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
@@ -81,6 +82,25 @@ class Settings(BaseSettings):
         "broker address stores should use, when it is not the hub's own address"))
     advertise_mqtt_port: int | None = Field(None, ge=1, le=65535, description=(
         "broker port stores should use (default: MQTT_PORT)"))
+    fleet_dir: Path = Field(Path("var/hub/fleet"), description=(
+        "the fleet CA (fleet-ca.key, 0600, and fleet-ca.pem), created on first use"))
+    fleet_cert_days: float = Field(7.0, gt=0, le=90, description=(
+        "lifetime of a node's broker certificate (short: the broker admits any certificate the "
+        "fleet CA signed until it expires)"))
+    fleet_mqtts_host: str | None = Field(None, description=(
+        "the broker's mutual-TLS listener as stores reach it (default: MQTT_HOST)"))
+    fleet_mqtts_port: int = Field(8883, ge=1, le=65535, description=(
+        "the broker's mutual-TLS listener port, told to nodes at enrolment"))
+    enrol_code_minutes: int = Field(30, ge=1, le=60, description=(
+        "how long an enrolment code stays valid (at most 60 minutes)"))
+    enrol_max_failures_per_client: int = Field(10, ge=1, le=100000, description=(
+        "refused enrolment codes from one address within ENROL_WINDOW_SECONDS before that "
+        "address is refused unchecked until the window ends"))
+    enrol_max_failures: int = Field(100, ge=1, le=1000000, description=(
+        "refused enrolment codes from all addresses together within the window before every "
+        "enrolment is refused unchecked until the window ends"))
+    enrol_window_seconds: int = Field(900, ge=1, le=86400, description=(
+        "the window refused enrolment codes are counted in"))
     fx_fetch_url: str | None = Field(None, description=(
         "ECB reference rates to fetch on a schedule (e.g. ECB's eurofxref-daily.xml); unset: no "
         "fetch, the bundled history and `acorn-hub fx import` only"))

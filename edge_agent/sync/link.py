@@ -1,6 +1,8 @@
 """The MQTT link to the hub: drains the outbox, applies acks and commands, publishes presence.
 
 Rules:
+- the login is the node's certificate over mutual TLS when the settings name one (the broker's
+  certificate is checked against the fleet CA and its host name), else user name and password;
 - paho-mqtt 2 (callback API v2), MQTT 3.1.1, ``clean_session=False`` and a stable client id (the
   broker user name ``edge.{store}.{node}``), so the broker keeps our subscriptions and queued
   commands while we are away; QoS 1 everywhere; reconnect with paho's exponential backoff;
@@ -39,6 +41,7 @@ from __future__ import annotations
 import logging
 import queue
 import sqlite3
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -148,8 +151,14 @@ class Link:
         s = self._settings
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=s.mqtt_client_id,
                              clean_session=False, protocol=mqtt.MQTTv311, manual_ack=True)
-        password = s.mqtt_password.get_secret_value() if s.mqtt_password else None
-        client.username_pw_set(s.broker_username, password)
+        if s.mqtt_tls:
+            # mutual TLS: the broker takes our identity from the certificate's CN
+            client.tls_set(ca_certs=str(s.mqtt_tls_ca_file), certfile=str(s.mqtt_tls_cert_file),
+                           keyfile=str(s.mqtt_tls_key_file), cert_reqs=ssl.CERT_REQUIRED,
+                           tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        else:
+            password = s.mqtt_password.get_secret_value() if s.mqtt_password else None
+            client.username_pw_set(s.broker_username, password)
         client.max_inflight_messages_set(MAX_INFLIGHT)
         client.max_queued_messages_set(0)
         client.reconnect_delay_set(1, s.mqtt_reconnect_max_seconds)
@@ -165,7 +174,8 @@ class Link:
     def start(self) -> None:
         """Connect in the background (retrying with backoff) and start the worker."""
         s = self._settings
-        log.info("MQTT link to %s:%d as %s", s.mqtt_host, s.mqtt_port, s.broker_username)
+        log.info("MQTT link to %s:%d as %s%s", s.mqtt_host, s.mqtt_port, s.broker_username,
+                 " (mutual TLS)" if s.mqtt_tls else "")
         self._client.connect_async(s.mqtt_host, s.mqtt_port, keepalive=s.mqtt_keepalive_seconds)
         self._client.loop_start()
         self._worker.start()

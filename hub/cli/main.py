@@ -27,6 +27,7 @@ from hub.access.tokens import cli_actor, create_token, list_tokens, parse_role, 
 from hub.amazon.settings import load_amazon_settings
 from hub.cli import amazon as amazon_cli
 from hub.cli import dead_letters as dead_letters_cli
+from hub.cli import fleet as fleet_cli
 from hub.cli import fx as fx_cli
 from hub.cli import risk as risk_cli
 from hub.cli.db import database, migrate
@@ -49,7 +50,8 @@ app = typer.Typer(help="ACORN hub: ingest, refund approvals, audit, fleet.",
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 token_app = typer.Typer(help="API bearer tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
-devices_app = typer.Typer(help="Broker credentials of store nodes and of the hub.",
+devices_app = typer.Typer(help="Store nodes: enrolment codes, broker identities of nodes and "
+                               "of the hub.",
                           no_args_is_help=True)
 returns_app = typer.Typer(help="Returns announced to stores.", no_args_is_help=True)
 
@@ -60,8 +62,10 @@ GROUPS: list[tuple[str, typer.Typer]] = [
     ("risk", risk_cli.app),
     ("dead-letters", dead_letters_cli.app),
     ("fx", fx_cli.app),
+    ("fleet", fleet_cli.app),
 ]
 audit_app.command("export")(audit_export)
+devices_app.command("enrol")(fleet_cli.devices_enrol)
 for _name, _group in GROUPS:
     app.add_typer(_group, name=_name)
 
@@ -262,7 +266,11 @@ def devices_bind_ids() -> None:
 
 @devices_app.command("disable")
 def devices_disable(store: str, node: str) -> None:
-    """Refuse a node's logins from now on and disconnect it (reversible with ``add``)."""
+    """Refuse a node's password logins from now on and disconnect it (reversible with ``add``).
+
+    A node enrolled with a certificate is not stopped by this (Mosquitto 2.0.11 does not check
+    a disabled client's certificate login): use `revoke`, which deletes its broker client.
+    """
     username, settings = _check_ids(store, node), load_settings()
     with _admin(settings) as admin, database(settings) as engine:
         admin.disable_client(username)

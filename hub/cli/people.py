@@ -149,14 +149,27 @@ def stores_set(
     offline_limit: Annotated[
         str | None, typer.Option(help="offline refund limit, e.g. 100.00")
     ] = None,
-    currency: Annotated[str | None, typer.Option(help="the limit's ISO 4217 currency")] = None,
+    currency: Annotated[str | None, typer.Option(
+        help="the store's ISO 4217 currency (the counter's, and the offline limit's)")] = None,
     no_offline_limit: Annotated[bool, typer.Option(
         "--no-offline-limit", help="remove the offline limit")] = False,
+    time_zone: Annotated[str | None, typer.Option(help="IANA time zone, e.g. Europe/Berlin "
+                                                       "(told to nodes at enrolment)")] = None,
+    language: Annotated[str | None, typer.Option(help="receipts' language: en, de, zh, ja")]
+    = None,
+    printer_paper: Annotated[str | None, typer.Option(help="receipt paper: 58mm or 80mm")]
+    = None,
 ) -> None:
-    """Describe a store: region, city, name, offline refund limit (given options only)."""
+    """Describe a store: region, city, name, offline refund limit, and the settings its nodes
+    receive at enrolment (given options only)."""
     given: dict[str, Any] = {
         k: v for k, v in (("region", region), ("city", city), ("name", name)) if v is not None
     }
+    node_settings = {k: v for k, v in (("currency", currency), ("time_zone", time_zone),
+                                        ("language", language),
+                                        ("printer_paper", printer_paper)) if v is not None}
+    if node_settings:
+        given["node_settings"] = node_settings
     if offline_limit is not None or no_offline_limit:
         given["limit"] = None if no_offline_limit else _decimal(offline_limit, "offline_limit")
         given["currency"] = currency

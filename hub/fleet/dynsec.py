@@ -234,6 +234,24 @@ class DynSecAdmin:
         self.ensure_client(username, password, [role], node_client_id(store_id, node_id))
         return username
 
+    def provision_cert_node(self, store_id: str, node_id: str) -> str:
+        """Give a node that logs in by certificate (CN = its user name) its client and ACL.
+
+        The client has no password, so it cannot log in on a password listener. Its client-id
+        binding is kept for the record, but Mosquitto 2.0.11 does not check it for certificate
+        logins: the TLS listener sets ``use_username_as_clientid`` instead (``local_broker``).
+        """
+        role = node_role(store_id, node_id)
+        self.ensure_role(role, node_acls(store_id, node_id))
+        username = node_username(store_id, node_id)
+        client_id = node_client_id(store_id, node_id)
+        roles = [{"rolename": role}]
+        self.run([{"command": "createClient", "username": username, "clientid": client_id,
+                   "roles": roles}], tolerate=["already exists"])
+        self.run([{"command": "modifyClient", "username": username, "clientid": client_id,
+                   "roles": roles}, {"command": "enableClient", "username": username}])
+        return username
+
     def provision_hub(
         self, password: str, username: str = HUB_USERNAME, client_id: str = HUB_CLIENT_ID
     ) -> str:

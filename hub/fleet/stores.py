@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, Engine, and_, select, true, update
 from sqlalchemy.sql.elements import ColumnElement
@@ -30,7 +31,10 @@ from hub.storage.tables.core import stores
 from protocol import Money, check_id, minor_units
 
 UNSET: Any = object()  # "leave as it is" for set_store's optional fields
-FIELDS = ("name", "region", "city", "offline_limit", "offline_currency")
+FIELDS = ("name", "region", "city", "offline_limit", "offline_currency", "currency", "time_zone",
+          "language", "printer_paper")
+LANGUAGES = ("en", "de", "zh", "ja")  # what the edge prints receipts in
+PAPERS = ("58mm", "80mm")
 
 
 def place(conn: Connection, store_id: str) -> StorePlace:
@@ -91,6 +95,26 @@ def _limit(amount: Decimal | None, currency: str | None) -> tuple[Decimal | None
     return amount, currency
 
 
+def _node_settings(given: dict[str, str | None]) -> dict[str, str | None]:
+    """Check the settings a node receives at enrolment; InputError names the bad one."""
+    checks = {
+        "currency": lambda v: minor_units(v) >= 0,
+        "time_zone": lambda v: bool(ZoneInfo(v)),
+        "language": lambda v: v in LANGUAGES,
+        "printer_paper": lambda v: v in PAPERS,
+    }
+    for name, value in given.items():
+        if name not in checks:
+            raise InputError(f"{name} is not a store setting", field=name)
+        try:
+            ok = value is None or checks[name](value)
+        except (ValueError, KeyError, ZoneInfoNotFoundError):
+            ok = False
+        if not ok:
+            raise InputError(f"{value!r} is not a valid {name.replace('_', ' ')}", field=name)
+    return dict(given)
+
+
 def set_store(
     engine: Engine,
     store_id: str,
@@ -101,8 +125,13 @@ def set_store(
     city: Any = UNSET,
     limit: Any = UNSET,
     currency: str | None = None,
+    node_settings: dict[str, str | None] | None = None,
 ) -> dict[str, Any]:
-    """Describe a store (creating it if new); ``UNSET`` fields stay as they are."""
+    """Describe a store (creating it if new); ``UNSET`` fields stay as they are.
+
+    ``node_settings`` (currency, time_zone, language, printer_paper) are what a node is told at
+    enrolment.
+    """
     try:
         check_id(store_id, "store id")
     except ValueError as err:
@@ -110,6 +139,7 @@ def set_store(
     changes: dict[str, Any] = {
         k: v for k, v in (("name", name), ("region", region), ("city", city)) if v is not UNSET
     }
+    changes.update(_node_settings(node_settings or {}))
     if limit is not UNSET:
         changes["offline_limit"], changes["offline_currency"] = _limit(limit, currency)
     with writing(engine) as tx:

@@ -54,6 +54,11 @@ stores = Table(
     Column("offline_currency", String(3)),
     Column("config_version", Integer),
     Column("config_hash", String(64)),
+    # what a node is told at enrolment (migration 0014); empty: the edge's own defaults
+    Column("currency", String(3)),
+    Column("time_zone", String(64)),
+    Column("language", String(8)),
+    Column("printer_paper", String(8)),
     Index("ix_stores_region", "region", "city"),
 )
 

@@ -1,0 +1,104 @@
+"""``acorn-hub fleet …`` and ``acorn-hub devices enrol``: the fleet CA and enrolment codes.
+
+Rules: the CA key never leaves the fleet folder (``ACORN_HUB_FLEET_DIR``, 0600); a code is printed
+once (text, the QR form and a terminal QR code) and only its hash is stored; code creation is
+audited as the CLI's operator.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlencode
+
+import qrcode
+import typer
+
+from hub.access.permissions import Principal, Role
+from hub.access.tokens import cli_actor
+from hub.cli.db import database
+from hub.fleet import enrolment, pki
+from hub.fleet.local_broker import write_tls_files
+from hub.settings import load_settings
+from hub.storage.audit_chain import AuditDraft
+from hub.storage.engine import writing
+from protocol import format_utc, utc_now
+
+app = typer.Typer(help="The fleet CA and the broker's mutual-TLS listener.", no_args_is_help=True)
+ca_app = typer.Typer(help="The fleet certificate authority.", no_args_is_help=True)
+app.add_typer(ca_app, name="ca")
+
+
+@ca_app.command("init")
+def ca_init() -> None:
+    """Create the fleet CA in ACORN_HUB_FLEET_DIR (if it is not there yet); print its
+    fingerprint, which enrolling nodes pin."""
+    settings = load_settings()
+    ca, created = pki.load_or_create_ca(settings.fleet_dir, utc_now())
+    if created:
+        with database(settings) as engine, writing(engine) as tx:
+            tx.audit(AuditDraft(cli_actor(), "operator", "fleet.ca_created", "fleet_ca",
+                                ca.fingerprint[:16], None, {"fingerprint": ca.fingerprint}))
+    state = "created" if created else "already there"
+    typer.echo(f"fleet CA {state}: {settings.fleet_dir / pki.CA_CERT_FILE}")
+    typer.echo(f"fingerprint (SHA-256): {ca.fingerprint}")
+
+
+@app.command("broker-tls")
+def broker_tls(
+    folder: Annotated[Path, typer.Argument(help="where the broker's files go", file_okay=False)],
+    host: Annotated[list[str], typer.Option(
+        help="a name or address stores reach the broker by (repeat for more)")],
+    port: Annotated[int, typer.Option(help="the TLS listener's port")] = 8883,
+) -> None:
+    """Write the fleet CA and a broker server certificate into FOLDER and print the
+    mosquitto.conf lines of the mutual-TLS listener."""
+    settings = load_settings()
+    ca, _ = pki.load_or_create_ca(settings.fleet_dir, utc_now())
+    listener = write_tls_files(folder, ca, host, port, utc_now())
+    typer.echo("# add to mosquitto.conf (after the password listener):")
+    for line in listener.lines("0.0.0.0"):
+        typer.echo(line)
+
+
+def devices_enrol(
+    store: Annotated[str, typer.Argument(help="the store the new node joins")],
+    node: Annotated[str | None, typer.Option(help="its node id (default: next counter-N)")]
+    = None,
+    minutes: Annotated[int | None, typer.Option(
+        help="how long the code is valid (default ACORN_HUB_ENROL_CODE_MINUTES, at most 60)")]
+    = None,
+    hub_url: Annotated[str | None, typer.Option(
+        help="the hub's URL as the store reaches it, for the QR form (default: "
+             "http://ACORN_HUB_HTTP_HOST:ACORN_HUB_HTTP_PORT)")] = None,
+    qr: Annotated[bool, typer.Option(help="print a terminal QR code of the code's link")] = True,
+) -> None:
+    """Make a single-use enrolment code for a new node of STORE; print it, its QR form and the
+    command the technician runs on the store machine."""
+    settings = load_settings()
+    ca, _ = pki.load_or_create_ca(settings.fleet_dir, utc_now())
+    who = Principal(cli_actor(), Role.ADMIN)
+    with database(settings) as engine:
+        issued = enrolment.create_code(engine, who, store,
+                                       minutes or settings.enrol_code_minutes, node)
+    url = hub_url or f"http://{settings.http_host}:{settings.http_port}"
+    link = "acorn://enrol?" + urlencode({"hub": url, "code": issued.code, "store": store,
+                                         "ca": ca.fingerprint})
+    typer.echo(f"enrolment code for store {store}: {issued.code}")
+    typer.echo(f"valid until {format_utc(issued.expires_at)}, once; node "
+               f"{issued.node_id or 'next free counter-N'}")
+    typer.echo(f"on the store machine: acorn-edge enrol --hub {url} --store {store} "
+               f"--ca-fingerprint {ca.fingerprint} {issued.code}")
+    typer.echo(f"or: acorn-edge enrol '{link}'")
+    if qr:
+        typer.echo(terminal_qr(link))
+
+
+def terminal_qr(text: str) -> str:
+    """A QR code of ``text`` drawn with block characters."""
+    code = qrcode.QRCode(border=1, error_correction=qrcode.constants.ERROR_CORRECT_L)
+    code.add_data(text)
+    out = io.StringIO()
+    code.print_ascii(out=out, invert=True)
+    return out.getvalue()

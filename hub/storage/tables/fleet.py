@@ -1,0 +1,41 @@
+"""Tables of device enrolment (migration ``0014``, which also adds the store settings a node
+receives at enrolment to ``stores`` in ``hub.storage.tables.core``).
+
+Rules:
+- ``enrolment_codes`` is keyed by the SHA-256 of the code: the code itself is never stored, so a
+  copy of the table enrols nothing; a row is used once (``used_at``) and only before
+  ``expires_at``; ``node_id`` is the node the code was made for, or empty until it is used;
+- ``enrolment_failures`` holds the guessing throttle's counts: one row per subject (a client
+  address, or ``*`` for every client together), see ``hub.fleet.enrolment``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Index, Integer, String, Table
+
+from hub.storage.tables.core import NODE, metadata
+from hub.storage.types import UtcDateTime
+
+enrolment_codes = Table(
+    "enrolment_codes",
+    metadata,
+    Column("code_hash", String(64), primary_key=True),
+    Column("store_id", NODE, nullable=False),
+    Column("node_id", NODE),
+    Column("created_by", String(200), nullable=False),
+    Column("created_role", String(30), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime),
+    Column("used_from", String(200)),
+    Column("serial", String(200)),
+    Index("ix_enrolment_codes_store_id", "store_id"),
+)
+
+enrolment_failures = Table(
+    "enrolment_failures",
+    metadata,
+    Column("subject", String(200), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("window_started_at", UtcDateTime, nullable=False),
+)
