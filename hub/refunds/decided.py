@@ -11,6 +11,9 @@ Rules:
   ``approved`` (approved and every payment state after it) or ``rejected``; ``state`` one state;
 - the amount range is inclusive and in the base currency of the decision (what the tiers
   compare), or, with ``currency``, in the refund's own amount of that currency;
+- amounts compare exactly on PostgreSQL (NUMERIC); SQLite keeps them as text, so there both
+  sides compare as REAL (the same rounding on both sides: a bound is inclusive, and amounts
+  within 15 significant digits keep their order);
 - the decided-date range is inclusive UTC days: ``decided_from`` 00:00 to ``decided_to`` 24:00;
 - every filter is a plain condition (indexes ``ix_refunds_decided``, ``ix_refunds_order``,
   ``ix_refunds_customer``, ``ix_return_items_sku``); the count and the page are two statements.
@@ -23,7 +26,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import Connection, and_, exists, func, or_, select
+from sqlalchemy import Connection, Float, and_, cast, exists, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from hub.access.permissions import Principal
@@ -89,8 +92,11 @@ def _day(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def conditions(principal: Principal, f: DecidedFilter) -> list[ColumnElement[bool]]:
-    """The WHERE clause of the decided view for this caller and filter."""
+def conditions(
+    principal: Principal, f: DecidedFilter, dialect: str = "postgresql"
+) -> list[ColumnElement[bool]]:
+    """The WHERE clause of the decided view for this caller and filter (``dialect``: the
+    database's, for the amount range)."""
     where = [refunds.c.state.in_(DECIDED), in_scope(principal.scope, refunds.c.store_id)]
     if f.outcome == "rejected":
         where.append(refunds.c.state == RefundState.REJECTED.value)
@@ -112,11 +118,15 @@ def conditions(principal: Principal, f: DecidedFilter) -> list[ColumnElement[boo
                                          return_items.c.sku == f.sku)))
     if f.currency:
         where.append(refunds.c.currency == f.currency)
-    amount = refunds.c.amount if f.currency else refunds.c.base_amount
-    if f.min_amount is not None:
-        where.append(amount >= f.min_amount)
-    if f.max_amount is not None:
-        where.append(amount <= f.max_amount)
+    amount: Any = refunds.c.amount if f.currency else refunds.c.base_amount
+    for bound, above in ((f.min_amount, True), (f.max_amount, False)):
+        if bound is None:
+            continue
+        if dialect == "sqlite":
+            column, value = cast(amount, Float), cast(str(bound), Float)
+            where.append(column >= value if above else column <= value)
+        else:
+            where.append(amount >= bound if above else amount <= bound)
     if f.decided_from is not None:
         where.append(refunds.c.decided_at >= _day(f.decided_from))
     if f.decided_to is not None:
@@ -129,9 +139,11 @@ def _joined() -> Any:
                                       returns.c.return_id == refunds.c.return_id))
 
 
-def page(conn: Connection, principal: Principal, f: DecidedFilter) -> tuple[list[dict[str, Any]], int]:
+def page(
+    conn: Connection, principal: Principal, f: DecidedFilter
+) -> tuple[list[dict[str, Any]], int]:
     """One page of decided refunds and the number that match."""
-    where = conditions(principal, f)
+    where = conditions(principal, f, conn.dialect.name)
     total = conn.execute(select(func.count()).select_from(_joined()).where(*where)).scalar_one()
     rows = conn.execute(
         select(*COLUMNS)

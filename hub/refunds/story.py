@@ -32,7 +32,8 @@ from hub.returns.queries import find_one, refund_out, return_detail
 from hub.storage import audit_log
 from hub.storage.audit_chain import AuditEntry
 from hub.storage.money import money_json
-from hub.storage.tables.core import refunds, stores as store_table
+from hub.storage.tables.core import refunds
+from hub.storage.tables.core import stores as store_table
 from protocol import format_utc
 
 HISTORY = 50

@@ -87,6 +87,7 @@ SEARCHES = [
     ({"min_amount": "60.00"}, {"F3", "F4"}),  # base currency (USD): 60.00 is inside
     ({"max_amount": "60.00"}, {"F1", "F2", "F4"}),
     ({"min_amount": "50", "max_amount": "70"}, {"F4"}),
+    ({"min_amount": "5", "max_amount": "25"}, {"F1"}),  # numbers, not text: "20.00" < "5"
     ({"currency": "EUR", "min_amount": "30.00", "max_amount": "30.00"}, {"F2"}),
     ({"currency": "USD", "max_amount": "30.00"}, {"F1"}),
     ({"decided_from": str(TODAY)}, {"F2", "F3", "F4"}),
