@@ -154,6 +154,38 @@ class SimulateIn(In):
     examples: int = Field(3, ge=0, le=10)
 
 
+class PolicyDraftIn(In):
+    """A draft from the policy editor: the YAML as written (advanced view), or the form's
+    sections (``document``: the policy's fields, amounts as decimal text). One of the two."""
+
+    yaml: Annotated[str, StringConstraints(max_length=200_000)] | None = None
+    document: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> PolicyDraftIn:
+        if (self.yaml is None) == (self.document is None):
+            raise ValueError("send either yaml or document")
+        return self
+
+
+class ProblemOut(BaseModel):
+    """One bad field of a draft: its path (``tiers[1].below``; empty: the whole document)."""
+
+    field: str
+    message: str
+
+
+class PolicyDraftOut(BaseModel):
+    """The draft as the editor shows it: its YAML (version raised to the next one), the
+    document's fields when it is valid, and every problem at its field."""
+
+    valid: bool
+    version: int
+    yaml: str
+    document: dict[str, Any] | None
+    problems: list[ProblemOut]
+
+
 class RefundKey(In):
     """One refund of a bulk selection."""
 
