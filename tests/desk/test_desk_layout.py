@@ -2,7 +2,8 @@
 
 At 768, 1366 and 1920 px wide: the sign-in page, the queue (filled, a page of refunds from three
 stores, amounts in two currencies, manual reviews), a refund's story, the decided view (its search
-form and refunds approved by the policy) and the policy page: nothing
+form and refunds approved by the policy) and the policy editor (its form with a problem shown at
+a field, and its YAML view): nothing
 scrolls sideways and every control and table cell lies inside the window. At 768 the queue's
 table becomes cards, and every value on a card keeps its label. A full-page screenshot of each is
 saved in the test's tmp folder.
@@ -90,6 +91,12 @@ def test_the_desk_fits_the_window(hub: DeskHub, tmp_path: Path, width: int, heig
             assert all(shown == f'"{label}"' for label, shown in labels), labels
 
         by("nav-policy").click()
+        expect(by("draft-version")).to_have_text("Draft v2")
+        expect(by("pf-tiers[0].below")).to_have_value("50.00")
+        by("pf-tiers[1].up_to").fill("1")  # a problem shown at its field fits too
+        expect(page.get_by_test_id("field-error")).to_have_count(1)
+        assert_fits(page, tmp_path / f"desk-{width}-policy.png")
+        by("policy-advanced").locator("summary").click()
         expect(by("policy-yaml")).to_be_visible()
         expect(by("policy-yaml")).not_to_have_value("")
-        assert_fits(page, tmp_path / f"desk-{width}-policy.png")
+        assert_fits(page, tmp_path / f"desk-{width}-policy-yaml.png")

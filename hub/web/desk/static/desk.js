@@ -270,7 +270,7 @@ function wire() {
   $("#approve").addEventListener("click", () => decide(true));
   $("#reject").addEventListener("click", () => decide(false));
   for (const tab of document.querySelectorAll(".tab")) tab.addEventListener("click", () => show(tab.dataset.view));
-  wirePolicy();
+  wirePolicy(state.words);
   wireDecided({ open: openStory, storeName, word });
 }
 
