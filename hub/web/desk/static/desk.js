@@ -92,8 +92,8 @@ function queueRow(row, index) {
     el("td", {}, row.requested_by || "–"));
 }
 
-async function loadQueue() {
-  const page = await api("GET", `/api/desk/queue?${filterParams()}`);
+async function loadQueue(params = filterParams()) {
+  const page = await api("GET", `/api/desk/queue?${params}`);
   state.rows = page.items;
   $("#queue-view table.queue tbody").replaceChildren(...page.items.map(queueRow));
   labelCells($("#queue-view table.queue"));
@@ -255,8 +255,9 @@ function show(view) {
 }
 
 async function refresh() {
+  const params = filterParams();  // the filters as chosen, before the facets refill them
   await loadFacets();  // first: the queue's rows name their stores with the facets' words
-  await loadQueue();
+  await loadQueue(params);
 }
 
 const reloadQueue = () => loadQueue().catch((e) => toast(e.message, true));
