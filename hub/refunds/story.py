@@ -70,6 +70,7 @@ def story(
             "city": place.city,
             "offline_limit": money_json(limit.amount, limit.currency) if limit else None,
         },
+        "customer_key": row["customer_key"],
         "customer_history": _history(conn, row),
         "audit": _audit(conn, row),
         "ageing": status,

@@ -170,3 +170,4 @@ def test_stores_are_named_with_city_and_region_in_scope(hub: DeskHub) -> None:
     story = finn.get("/api/refunds/F4", params={"store": "s1"}).json()
     assert (story["store"]["name"], story["store"]["label"]) == (
         "Oslo Sentrum", "Oslo Sentrum (oslo / north)")
+    assert story["customer_key"] == "order:O-4"  # what the decided view searches by

@@ -68,6 +68,7 @@ def test_the_decided_view_searches_pages_and_opens_a_story(hub: DeskHub, page: A
     page.keyboard.press("Enter")
     expect(by("story")).to_be_visible()
     expect(by("story")).to_contain_text(OSLO)
+    expect(by("story")).to_contain_text("order:O-2")  # the customer key, to search by
     expect(by("story-state")).to_have_text("rejected")
     expect(by("why-not")).to_have_text("the refund is rejected")
     expect(by("decide")).to_be_hidden()

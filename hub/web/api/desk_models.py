@@ -313,6 +313,8 @@ class StoryOut(BaseModel):
     decision: dict[str, Any] | None
     return_: ReturnDetailOut = Field(alias="return")
     store: dict[str, Any]
+    customer_key: str | None = Field(description="how the hub recognises the customer (the "
+                                     "decided view searches by it)")
     customer_history: list[RefundOut]
     audit: list[dict[str, Any]]
     ageing: Literal["ok", "due", "late"]

@@ -172,6 +172,7 @@ function facts(s) {
     ["Sold", ret.sold_at ? when(ret.sold_at) : "not recorded"],
     ["Channel", channel],
     ["Asked by", `${r.requested_by || "–"} at ${when(r.requested_at)}`],
+    ["Customer key", s.customer_key || "–"],
     ["Customer's reason", ret.reason],
     ["Mismatch", ret.mismatch ? "yes: scanned item is not the ordered item" : "no"],
   ];
