@@ -57,12 +57,23 @@ _PolicyLoader.add_constructor("tag:yaml.org,2002:float", _PolicyLoader.construct
 
 def load_policy_yaml(text: str) -> PolicyDocument:
     """Parse and validate a policy document; raise ``PolicyError`` naming the bad field."""
+    return validate_policy_data(parse_policy_data(text))
+
+
+def parse_policy_data(text: str) -> dict[str, Any]:
+    """The YAML mapping of a policy document, not yet validated (``PolicyError`` if not YAML)."""
     try:
         data = yaml.load(text, Loader=_PolicyLoader)  # a SafeLoader subclass: no object tags
     except yaml.YAMLError as err:
         raise PolicyError.at("", f"not valid YAML: {_yaml_where(err)}") from err
     if not isinstance(data, dict):
         raise PolicyError.at("", "a policy document is a YAML mapping of sections")
+    return data
+
+
+def validate_policy_data(data: dict[str, Any]) -> PolicyDocument:
+    """A policy document's sections (from YAML or a form) validated; ``PolicyError`` lists every
+    bad field by its path."""
     try:
         return PolicyDocument.model_validate(data)
     except ValidationError as err:

@@ -10,6 +10,9 @@ Rules:
   ``max_age_hours``) and ``review`` (flagged for manual review or not);
 - every filter is a plain indexed condition (``ix_refunds_queue*``); the count and the page are
   two statements;
+- stores are named for people by ``store_label``: "Berlin Mitte (Berlin / DE-East)", the id
+  when the store has no name, without the brackets when it has neither city nor region;
+  ``store_names`` lists every store in the caller's scope (the facets give them to the desk);
 - ageing against the target time: ``ok`` under half of it, ``due`` under all of it, then
   ``late``.
 """
@@ -27,7 +30,7 @@ from hub.access.permissions import Principal
 from hub.fleet.stores import in_scope
 from hub.storage.money import money_json
 from hub.storage.tables.access import refund_rules
-from hub.storage.tables.core import refunds
+from hub.storage.tables.core import refunds, stores
 
 PENDING = "pending_approval"
 WAITING = {"approval": PENDING, "inspection": "awaiting_inspection"}
@@ -163,4 +166,24 @@ def facets(conn: Connection, principal: Principal) -> dict[str, list[Any]]:
         "stores": distinct(refunds.c.store_id),
         "marketplaces": distinct(refunds.c.marketplace_id),
         "reasons": [r[0] for r in rules],
+        "store_names": store_names(conn, principal),
     }
+
+
+def store_label(store_id: str, name: str | None, city: str | None, region: str | None) -> str:
+    """A store as a person reads it: "Berlin Mitte (Berlin / DE-East)", else its id."""
+    label = (name or "").strip() or store_id
+    if city or region:
+        label += f" ({city or '–'} / {region or '–'})"
+    return label
+
+
+def store_names(conn: Connection, principal: Principal) -> list[dict[str, str]]:
+    """Every store in the caller's scope as ``{"value": id, "label": words}``, by id."""
+    rows = conn.execute(
+        select(stores.c.store_id, stores.c.name, stores.c.city, stores.c.region)
+        .where(in_scope(principal.scope, stores.c.store_id))
+        .order_by(stores.c.store_id)
+    )
+    return [{"value": r.store_id, "label": store_label(r.store_id, r.name, r.city, r.region)}
+            for r in rows]

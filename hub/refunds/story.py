@@ -27,12 +27,13 @@ from hub.errors import Forbidden
 from hub.fleet import stores
 from hub.refunds.approvals import pending_of
 from hub.refunds.projection import entity_id
-from hub.refunds.queue import ageing
+from hub.refunds.queue import ageing, store_label
 from hub.returns.queries import find_one, refund_out, return_detail
 from hub.storage import audit_log
 from hub.storage.audit_chain import AuditEntry
 from hub.storage.money import money_json
 from hub.storage.tables.core import refunds
+from hub.storage.tables.core import stores as store_table
 from protocol import format_utc
 
 HISTORY = 50
@@ -55,16 +56,21 @@ def story(
     why_not = _why_not(principal, row, place, limit)
     status, hours = ageing(row["requested_at"], now, target_hours)
     detail = return_detail(conn, row["return_id"], row["store_id"])
+    name = conn.execute(select(store_table.c.name)
+                        .where(store_table.c.store_id == row["store_id"])).scalar_one_or_none()
     return {
         "refund": refund_out(dict(row)),
         "decision": row["decision"],
         "return": detail,
         "store": {
             "store_id": place.store_id,
+            "name": name,
+            "label": store_label(place.store_id, name, place.city, place.region),
             "region": place.region,
             "city": place.city,
             "offline_limit": money_json(limit.amount, limit.currency) if limit else None,
         },
+        "customer_key": row["customer_key"],
         "customer_history": _history(conn, row),
         "audit": _audit(conn, row),
         "ageing": status,

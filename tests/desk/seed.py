@@ -43,6 +43,8 @@ class Ask:
     by: str = "clerk-1"
     photos: tuple[str, ...] = ()
     inspected: bool | None = None  # None: when photos are given or the sale is not POS
+    sku: str = "SKU-1"
+    rma: str | None = None
 
 
 def events(asks: list[Ask], node: str = "n1") -> list[Envelope]:
@@ -62,10 +64,11 @@ def events(asks: list[Ask], node: str = "n1") -> list[Envelope]:
                     reason="changed mind",
                     items=[
                         ReturnItem(
-                            sku="SKU-1", quantity=1, unit_price=Money.of(ask.amount, ask.currency)
+                            sku=ask.sku, quantity=1, unit_price=Money.of(ask.amount, ask.currency)
                         )
                     ],
                     order_id=ask.order,
+                    rma_id=ask.rma,
                     marketplace_id=ask.marketplace,
                     mismatch=ask.mismatch,
                     received_at=when,

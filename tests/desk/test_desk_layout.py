@@ -1,7 +1,9 @@
 """The desk fits a tablet upright, a laptop and a wide screen, in headless Chromium.
 
 At 768, 1366 and 1920 px wide: the sign-in page, the queue (filled, a page of refunds from three
-stores, amounts in two currencies, manual reviews), a refund's story and the policy page: nothing
+stores, amounts in two currencies, manual reviews), a refund's story, the decided view (its search
+form and refunds approved by the policy) and the policy editor (its form with a problem shown at
+a field, and its YAML view): nothing
 scrolls sideways and every control and table cell lies inside the window. At 768 the queue's
 table becomes cards, and every value on a card keeps its label. A full-page screenshot of each is
 saved in the test's tmp folder.
@@ -15,8 +17,9 @@ from pathlib import Path
 import pytest
 
 from hub.access.permissions import Role
+from hub.fleet import stores
 from tests.desk.seed import Ask, seed
-from tests.people.conftest import PASSWORD, DeskHub, add_user, describe_stores, running
+from tests.people.conftest import PASSWORD, SETUP, DeskHub, add_user, describe_stores, running
 from tests.support.browser import BROWSER_MARKS, chromium_page
 from tests.support.layout import assert_fits
 
@@ -30,6 +33,8 @@ ASKS = [Ask("s1", "1", "80.00", hours_ago=30, by="clerk-with-a-rather-long-staff
         Ask("s1", "4", "60.00", hours_ago=1, order="302-1234567-8912345-EXTRA-LONG-ORDER"),
         Ask("s2", "5", "999.99", hours_ago=50, currency="EUR"),
         Ask("s3", "6", "150.00", hours_ago=0.5)]
+DECIDED = [Ask("s1", "7", "20.00", order="302-1234567-8912345-EXTRA-LONG-ORDER", rma="RMA-77"),
+           Ask("s2", "8", "12.50", currency="EUR")]  # approved by the policy at once
 LABELS = """() => [...document.querySelectorAll("table.queue tbody td")].map((td) => [
   td.dataset.label, getComputedStyle(td, "::before").content])"""
 
@@ -40,7 +45,8 @@ def hub(tmp_path: Path) -> Iterator[DeskHub]:
     for running_hub in running(f"sqlite:///{tmp_path / 'hub.db'}", tmp_path):
         describe_stores(running_hub.engine)
         add_user(running_hub.engine, "ada", Role.ADMIN)
-        seed(running_hub.engine, ASKS)
+        stores.set_store(running_hub.engine, "s1", SETUP, name="Oslo Sentrum Storsenter")
+        seed(running_hub.engine, ASKS + DECIDED)
         yield running_hub
 
 
@@ -77,7 +83,20 @@ def test_the_desk_fits_the_window(hub: DeskHub, tmp_path: Path, width: int, heig
         by("story-close").click()
         expect(by("story")).to_be_hidden()
 
+        by("nav-decided").click()
+        expect(by("decided-row")).to_have_count(len(DECIDED))
+        assert_fits(page, tmp_path / f"desk-{width}-decided.png")
+        if width < 820:  # cards here too
+            labels = page.evaluate(LABELS.replace("table.queue", "table.decided"))
+            assert all(shown == f'"{label}"' for label, shown in labels), labels
+
         by("nav-policy").click()
+        expect(by("draft-version")).to_have_text("Draft v2")
+        expect(by("pf-tiers[0].below")).to_have_value("50.00")
+        by("pf-tiers[1].up_to").fill("1")  # a problem shown at its field fits too
+        expect(page.get_by_test_id("field-error")).to_have_count(1)
+        assert_fits(page, tmp_path / f"desk-{width}-policy.png")
+        by("policy-advanced").locator("summary").click()
         expect(by("policy-yaml")).to_be_visible()
         expect(by("policy-yaml")).not_to_have_value("")
-        assert_fits(page, tmp_path / f"desk-{width}-policy.png")
+        assert_fits(page, tmp_path / f"desk-{width}-policy-yaml.png")

@@ -20,7 +20,7 @@ from protocol import Channel
 from tests.desk.seed import Ask, seed
 from tests.hub.conftest import hub_settings
 from tests.people.conftest import PASSWORD, DeskHub, add_user, describe_stores, running
-from tests.support.browser import BROWSER_MARKS, chromium_page
+from tests.support.browser import BROWSER_MARKS
 
 pytestmark = BROWSER_MARKS
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -37,20 +37,6 @@ FOCUS = """() => { const e = document.activeElement, s = getComputedStyle(e);
   return { testid: e.dataset.testid || null, refund: e.closest("tr")?.dataset.refund || null,
            visible: e.matches(":focus-visible") && s.outlineStyle !== "none"
                     && parseFloat(s.outlineWidth) >= 2 }; }"""
-
-
-@pytest.fixture
-def page() -> Iterator[Any]:
-    """A laptop-sized page in headless Chromium that accepts confirm() and remembers it."""
-    with chromium_page(1280, 800) as page:
-        page.confirms = []
-
-        def accept(dialog: Any) -> None:
-            page.confirms.append(dialog.message)
-            dialog.accept()
-
-        page.on("dialog", accept)
-        yield page
 
 
 def sign_in(hub: DeskHub, page: Any, username: str, rows: int) -> Any:

@@ -21,7 +21,8 @@ from tests.desk.seed import Ask, seed
 from tests.people.conftest import DeskHub, add_user
 
 GROUPS = {"refund_states", "refund_outcomes", "channels", "grades", "roles", "effects",
-          "approval_levels", "marketplaces", "reasons", "waiting_for", "ages", "review"}
+          "approval_levels", "marketplaces", "reasons", "waiting_for", "ages", "review",
+          "timings"}
 POLICY_CODE = Path(__file__).resolve().parents[2] / "hub" / "policy"
 
 

@@ -152,6 +152,7 @@ return_items = Table(
     Column("category", String(64)),  # as the refund policy names it; NULL: not known
     Column("opened", Boolean),  # NULL: the counter did not ask
     ForeignKeyConstraint(["store_id", "return_id"], ["returns.store_id", "returns.return_id"]),
+    Index("ix_return_items_sku", "sku"),
 )
 
 inspections = Table(
@@ -225,6 +226,8 @@ refunds = Table(
     Index("ix_refunds_queue_store", "state", "store_id", "requested_at"),
     Index("ix_refunds_queue_market", "state", "marketplace_id", "requested_at"),
     Index("ix_refunds_customer", "customer_key", "requested_at"),
+    Index("ix_refunds_decided", "decided_at"),
+    Index("ix_refunds_order", "order_id"),
 )
 
 commands = Table(

@@ -6,13 +6,22 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from hub.refunds import queue, story
+from hub.refunds import decided, queue, story
 from hub.refunds.approvals import bulk_approve
 from hub.refunds.requests import request_refund
 from hub.returns.queries import refund_out
 from hub.storage.engine import reading
 from hub.web.api.deps import Approver, Hub, Requester, Viewer
-from hub.web.api.desk_models import BulkIn, QueueItemOut, QueuePage, RequestIn, StoryOut
+from hub.web.api.desk_models import (
+    BulkIn,
+    DecidedItemOut,
+    DecidedPage,
+    DecidedQuery,
+    QueueItemOut,
+    QueuePage,
+    RequestIn,
+    StoryOut,
+)
 from hub.web.api.idempotency import IDEMPOTENT
 from hub.web.api.models import ErrorOut, RefundOut
 from hub.web.api.ops import Limit, Offset
@@ -63,9 +72,24 @@ def get_queue(
     )
 
 
+@router.get("/desk/decided", response_model=DecidedPage, responses=ERRORS)
+def get_decided(hub: Hub, who: Viewer, search: Annotated[DecidedQuery, Query()]) -> DecidedPage:
+    """Decided refunds (approved, rejected and every later state) in the caller's scope, newest
+    decision first, searched and paged by the database. Searches are exact; the amount range is
+    inclusive, in the decision's base currency (or, with ``currency``, the refund's own amount);
+    ``decided_from``/``decided_to`` are inclusive UTC days (YYYY-MM-DD)."""
+    wanted = decided.DecidedFilter(**search.model_dump())
+    with reading(hub.engine) as conn:
+        rows, total = decided.page(conn, who, wanted)
+    return DecidedPage(items=[DecidedItemOut.model_validate(r) for r in rows], total=total,
+                       limit=search.limit, offset=search.offset)
+
+
 @router.get("/desk/facets", responses=ERRORS)
 def get_facets(hub: Hub, who: Viewer) -> dict[str, list[Any]]:
-    """Levels, stores, marketplaces and reasons (rule ids) present in the caller's queue."""
+    """Levels, stores, marketplaces and reasons (rule ids) present in the caller's queue, and
+    ``store_names``: every store in the caller's scope with the words the desk shows for it
+    ("Berlin Mitte (Berlin / DE-East)", the id when it has no name)."""
     with reading(hub.engine) as conn:
         return queue.facets(conn, who)
 

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 from pydantic.json_schema import SkipJsonSchema
 
 from hub.access.permissions import Role
@@ -146,6 +154,38 @@ class SimulateIn(In):
     examples: int = Field(3, ge=0, le=10)
 
 
+class PolicyDraftIn(In):
+    """A draft from the policy editor: the YAML as written (advanced view), or the form's
+    sections (``document``: the policy's fields, amounts as decimal text). One of the two."""
+
+    yaml: Annotated[str, StringConstraints(max_length=200_000)] | None = None
+    document: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> PolicyDraftIn:
+        if (self.yaml is None) == (self.document is None):
+            raise ValueError("send either yaml or document")
+        return self
+
+
+class ProblemOut(BaseModel):
+    """One bad field of a draft: its path (``tiers[1].below``; empty: the whole document)."""
+
+    field: str
+    message: str
+
+
+class PolicyDraftOut(BaseModel):
+    """The draft as the editor shows it: its YAML (version raised to the next one), the
+    document's fields when it is valid, and every problem at its field."""
+
+    valid: bool
+    version: int
+    yaml: str
+    document: dict[str, Any] | None
+    problems: list[ProblemOut]
+
+
 class RefundKey(In):
     """One refund of a bulk selection."""
 
@@ -197,6 +237,75 @@ class QueuePage(BaseModel):
     target_hours: float
 
 
+Search = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Bound = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=6, allow_inf_nan=False)]
+DecidedState = Literal["approved", "rejected", "submitted", "confirmed", "settled", "failed"]
+
+
+class DecidedQuery(In):
+    """The decided view's search: exact matches, an inclusive amount range (the decision's base
+    currency, or the refund's own amount with ``currency``), inclusive UTC decision days, paging."""
+
+    order_id: Search | None = None
+    return_code: Search | None = Field(None, description="the return id or its RMA code")
+    customer_key: Search | None = None
+    store: Search | None = None
+    sku: Search | None = None
+    min_amount: Bound | None = None
+    max_amount: Bound | None = None
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
+    decided_from: date | None = None
+    decided_to: date | None = None
+    outcome: Literal["approved", "rejected"] | None = None
+    state: DecidedState | None = None
+    limit: int = Field(25, ge=1, le=200)
+    offset: int = Field(0, ge=0, le=1_000_000)
+
+    @model_validator(mode="after")
+    def _ranges(self) -> DecidedQuery:
+        if (self.min_amount is not None and self.max_amount is not None
+                and self.min_amount > self.max_amount):
+            raise ValueError(f"min_amount {self.min_amount} is above max_amount {self.max_amount}")
+        if (self.decided_from is not None and self.decided_to is not None
+                and self.decided_from > self.decided_to):
+            raise ValueError(f"decided_from {self.decided_from} is after decided_to "
+                             f"{self.decided_to}")
+        return self
+
+
+class DecidedItemOut(Out):
+    """A decided refund."""
+
+    store_id: str
+    refund_id: str
+    return_id: str
+    rma_id: str | None
+    order_id: str | None
+    amount: MoneyOut
+    base_amount: MoneyOut | None
+    channel: str
+    marketplace_id: str | None
+    state: str
+    outcome: str | None
+    manual_review: bool
+    approval_level: int | None
+    requested_by: str | None
+    requested_at: UtcDatetime
+    decided_by: str | None
+    decided_at: UtcDatetime | None
+    decision_reason: str | None
+    policy_version: int | None
+
+
+class DecidedPage(BaseModel):
+    """One page of decided refunds, newest decision first."""
+
+    items: list[DecidedItemOut]
+    total: int
+    limit: int
+    offset: int
+
+
 class StoryOut(BaseModel):
     """Everything about one refund."""
 
@@ -204,6 +313,8 @@ class StoryOut(BaseModel):
     decision: dict[str, Any] | None
     return_: ReturnDetailOut = Field(alias="return")
     store: dict[str, Any]
+    customer_key: str | None = Field(description="how the hub recognises the customer (the "
+                                     "decided view searches by it)")
     customer_history: list[RefundOut]
     audit: list[dict[str, Any]]
     ageing: Literal["ok", "due", "late"]

@@ -3,7 +3,8 @@
 Rules:
 - ``GET /api/options`` lists, per group, ``{"value", "label"}`` pairs in the order a person
   should see them: refund states and outcomes, channels, grades, roles, rule effects, approval
-  levels, marketplaces, the queue's reasons (rule ids), ``waiting_for``, ages and ``review``;
+  levels, marketplaces, the queue's reasons (rule ids), ``waiting_for``, ages, ``review`` and
+  the policy's ``timings``;
 - a value is text exactly as the API's query parameters take it and its bodies return it
   (``"1"`` for level 1, ``"true"`` for review); the desk fills its selects and names its badges
   from this answer and keeps no copy of its own;
@@ -69,6 +70,7 @@ class OptionsOut(BaseModel):
     waiting_for: list[OptionOut]
     ages: list[OptionOut] = Field(description="``min_age_hours`` choices")
     review: list[OptionOut]
+    timings: list[OptionOut] = Field(description="when the policy refunds (its editor's choices)")
 
 
 def _worded(enum: type[StrEnum], words: Mapping[str, str]) -> dict[str, str]:
@@ -224,6 +226,7 @@ def options(policy: CompiledPolicy | None, target_hours: float) -> OptionsOut:
         waiting_for=_pairs(WAITING_FOR),
         ages=ages(target_hours),
         review=_pairs(REVIEW),
+        timings=_pairs(TIMINGS),
     )
 
 

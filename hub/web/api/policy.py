@@ -3,7 +3,8 @@
 ``PUT /api/policy`` takes the YAML itself (``Content-Type: application/yaml``, ``text/yaml`` or
 ``text/plain``) or JSON ``{"yaml": "...", "reason": "..."}``. A document the policy refuses
 answers 422 with one item per problem, ``field`` being the path of the bad field
-(``tiers[1].below``), and nothing is stored.
+(``tiers[1].below``), and nothing is stored. ``POST /api/policy/draft`` answers what the desk's
+editor shows for a draft (YAML with the next version, the fields, each problem at its field).
 """
 
 from __future__ import annotations
@@ -16,11 +17,19 @@ from fastapi.responses import JSONResponse
 
 from hub.errors import InputError, NotFound
 from hub.policy import PolicyError
+from hub.policy import draft as policy_draft
 from hub.policy import store as policy_store
 from hub.refunds import simulate
 from hub.storage.engine import reading
 from hub.web.api.deps import Hub, PolicyEditor, Viewer
-from hub.web.api.desk_models import PolicyOut, PolicyVersionOut, SimulateIn
+from hub.web.api.desk_models import (
+    PolicyDraftIn,
+    PolicyDraftOut,
+    PolicyOut,
+    PolicyVersionOut,
+    ProblemOut,
+    SimulateIn,
+)
 from hub.web.api.errors import error_body
 from hub.web.api.idempotency import IDEMPOTENT
 from hub.web.api.models import ErrorOut
@@ -138,3 +147,24 @@ def simulate_draft(hub: Hub, _who: PolicyEditor, body: SimulateIn) -> Any:
             return simulate.run(conn, body.yaml, body.days, utc_now(), body.examples)
     except PolicyError as err:
         return refused(err)
+
+
+@router.post("/draft", response_model=PolicyDraftOut, responses=ERRORS)
+def draft_policy(hub: Hub, _who: PolicyEditor, body: PolicyDraftIn) -> PolicyDraftOut:
+    """The next version of the policy from the editor: ``yaml`` (kept as written, comments too,
+    its ``version`` raised) or the form's ``document`` (written anew in the canonical layout).
+    The version is always the active one + 1. A draft that does not validate answers 200 with
+    ``valid: false`` and each problem at its field path, as publishing would refuse it; nothing
+    is stored."""
+    active = policy_store.ensure_seeded(hub.engine)
+    if body.document is not None:
+        made = policy_draft.from_sections(body.document, active.version)
+    else:
+        made = policy_draft.from_text(body.yaml or "", active.version)
+    return PolicyDraftOut(
+        valid=not made.problems,
+        version=made.version,
+        yaml=made.yaml,
+        document=made.document.model_dump(mode="json") if made.document else None,
+        problems=[ProblemOut(field=p.path, message=p.message) for p in made.problems],
+    )

@@ -2,7 +2,7 @@
 receives (``stores.currency``, ``time_zone``, ``language``, ``printer_paper``).
 
 Revision ID: 0014
-Revises: 0012 (0013 is reserved for another branch: set ``down_revision`` to it when both merge)
+Revises: 0013
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 import hub.storage.types
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

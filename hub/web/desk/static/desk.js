@@ -8,18 +8,22 @@
 // - each queue row opens with a real button (Tab + Enter or Space); a click anywhere else on the
 //   row opens it too, for the mouse;
 // - the bulk total is summed exactly (common.js: decimal text and BigInt, never floats);
-// - after a decision the focus goes to the refund that took its place in the queue.
+// - after a decision the focus goes to the refund that took its place in the queue;
+// - a store is shown by its name, city and region as the facets' ``store_names`` say, its id
+//   when the hub knows no more of it.
 
 import {
   $, api, el, fillSelect, hours, labelCells, labels, money, sumMoney, toast, unseen, useCsrf,
   when,
 } from "./common.js";
+import { fillDecidedChoices, loadDecided, wireDecided } from "./decided.js";
 import { loadPolicy, wirePolicy } from "./policy.js";
 import { resumePending, writeOnce } from "./writes.js";
 
 const state = { me: null, words: labels({}), page: { limit: 25, offset: 0 }, rows: [],
-                selected: new Map(), story: null, opened: 0 };
+                selected: new Map(), story: null, opened: 0, stores: new Map() };
 const word = (group, value) => state.words.label(group, value);
+const storeName = (id) => state.stores.get(id) || id;
 
 // ---- queue ------------------------------------------------------------------------------
 
@@ -43,10 +47,12 @@ function fillChoices() {
 /** The filters that list what is waiting now (the facets), in the words of /api/options. */
 async function loadFacets() {
   const facets = await api("GET", "/api/desk/facets");
+  state.stores = new Map(facets.store_names.map((s) => [s.value, s.label]));
+  fillDecidedChoices(facets.store_names, state.words);
   const any = { value: "", label: "any" };
   const named = (group, values) => values.map((v) => ({ value: String(v), label: word(group, v) }));
   fillSelect(filter("level"), named("approval_levels", facets.levels), any);
-  fillSelect(filter("store"), facets.stores.map((s) => ({ value: s, label: s })), any);
+  fillSelect(filter("store"), facets.stores.map((s) => ({ value: s, label: storeName(s) })), any);
   fillSelect(filter("marketplace"), named("marketplaces", [...facets.marketplaces, "none"]), any);
   fillSelect(filter("reason"), named("reasons", facets.reasons), any);
 }
@@ -72,13 +78,13 @@ function queueRow(row, index) {
   const level = [el("span", { class: "badge level" }, row.approval_level ? `L${row.approval_level}` : "–")];
   if (row.manual_review) level.push(" ", el("span", { class: "badge review" }, word("refund_outcomes", "manual_review")));
   const open = el("button", { type: "button", class: "open", "data-testid": "open-refund",
-    onclick: () => openStory(row, index) }, unseen("Open refund "), row.refund_id, unseen(` of store ${row.store_id}`));
+    onclick: () => openStory(row, index) }, unseen("Open refund "), row.refund_id, unseen(` of store ${storeName(row.store_id)}`));
   return el("tr", { "data-testid": "queue-row", "data-refund": row.refund_id, "data-store": row.store_id,
                     onclick: (event) => { if (!event.target.closest("button, input, label")) openStory(row, index); } },
     el("td", {}, selectBox(row, key)),
     el("td", {}, el("span", { class: `badge ${row.ageing}`, "data-testid": "ageing",
                               "data-ageing": row.ageing }, hours(row.age_hours))),
-    el("td", {}, row.store_id), el("td", {}, open),
+    el("td", { "data-testid": "store" }, storeName(row.store_id)), el("td", {}, open),
     el("td", { "data-testid": "amount" }, money(row.amount),
       row.base_amount && row.base_amount.currency !== row.amount.currency
         ? el("div", { class: "muted" }, `≈ ${money(row.base_amount)}`) : ""),
@@ -86,11 +92,11 @@ function queueRow(row, index) {
     el("td", {}, row.requested_by || "–"));
 }
 
-async function loadQueue() {
-  const page = await api("GET", `/api/desk/queue?${filterParams()}`);
+async function loadQueue(params = filterParams()) {
+  const page = await api("GET", `/api/desk/queue?${params}`);
   state.rows = page.items;
-  $("table.queue tbody").replaceChildren(...page.items.map(queueRow));
-  labelCells($("table.queue"));
+  $("#queue-view table.queue tbody").replaceChildren(...page.items.map(queueRow));
+  labelCells($("#queue-view table.queue"));
   $("[data-testid=queue-total]").textContent = forInspection()
     ? `${page.total} waiting for the store's inspection`
     : `${page.total} waiting · target ${page.target_hours} h`;
@@ -161,11 +167,12 @@ function facts(s) {
   const r = s.refund, ret = s.return;
   const channel = word("channels", r.channel) + (ret.marketplace_id ? ` · ${word("marketplaces", ret.marketplace_id)}` : "");
   const pairs = [
-    ["Store", `${s.store.store_id} (${s.store.region || "–"} / ${s.store.city || "–"})`],
+    ["Store", s.store.label || storeName(s.store.store_id)],
     ["Order", ret.order_id || "–"],
     ["Sold", ret.sold_at ? when(ret.sold_at) : "not recorded"],
     ["Channel", channel],
     ["Asked by", `${r.requested_by || "–"} at ${when(r.requested_at)}`],
+    ["Customer key", s.customer_key || "–"],
     ["Customer's reason", ret.reason],
     ["Mismatch", ret.mismatch ? "yes: scanned item is not the ordered item" : "no"],
   ];
@@ -179,7 +186,9 @@ function storyBody(s) {
   const review = r.outcome === "manual_review" && r.state === "pending_approval";
   return el("div", { class: "story" },
     el("h2", { id: "story-title" }, `Refund ${r.refund_id} · ${money(r.amount)}`),
-    el("p", {}, el("span", { class: `badge ${s.ageing}` }, `waiting ${hours(s.age_hours)}`), " ",
+    el("p", {}, r.state === "pending_approval" || r.state === "awaiting_inspection"
+      ? [el("span", { class: `badge ${s.ageing}` }, `waiting ${hours(s.age_hours)}`), " "]
+      : r.decided_at ? [el("span", { class: "badge" }, `decided ${when(r.decided_at)}${r.decided_by ? ` by ${r.decided_by}` : ""}`), " "] : "",
       el("span", { class: "badge level", "data-testid": "story-state" }, word("refund_states", r.state)), " ",
       review ? el("span", { class: "badge review" }, word("refund_outcomes", "manual_review")) : ""),
     facts(s),
@@ -187,7 +196,7 @@ function storyBody(s) {
     section("Items", el("ul", {}, ret.items.map(itemLine))),
     section("Inspection", inspections.length ? el("ul", {}, inspections) : el("p", { class: "muted" }, "not inspected yet")),
     section("Customer history", s.customer_history.length ? el("ul", { "data-testid": "history" }, s.customer_history.map((h) =>
-      el("li", {}, `${when(h.requested_at)} · ${h.store_id}/${h.refund_id} · ${money(h.amount)} · ${word("refund_states", h.state)}`)))
+      el("li", {}, `${when(h.requested_at)} · ${storeName(h.store_id)} · ${h.refund_id} · ${money(h.amount)} · ${word("refund_states", h.state)}`)))
       : el("p", { class: "muted" }, "no other refunds known for this customer")),
     section("Audit trail", el("ul", {}, s.audit.map((a) => el("li", {},
       `#${a.seq} ${when(a.at)} · ${a.actor} (${word("roles", a.role)}) · ${a.action}${a.reason ? ` · ${a.reason}` : ""}`)))));
@@ -209,7 +218,7 @@ async function openStory(row, index) {
 
 /** Put the focus on the refund that now stands where the decided one stood (or the count). */
 function focusAfterDecision() {
-  const buttons = document.querySelectorAll("table.queue button.open");
+  const buttons = document.querySelectorAll("#queue-view table.queue button.open");
   const next = buttons[Math.min(state.opened, buttons.length - 1)] || $("[data-testid=queue-total]");
   next.focus();
 }
@@ -240,12 +249,16 @@ function show(view) {
     tab.setAttribute("aria-pressed", String(on));
   }
   $("#queue-view").hidden = view !== "queue";
+  $("#decided-view").hidden = view !== "decided";
+  if (view === "decided") loadDecided().catch((e) => toast(e.message, true));
   $("#policy-view").hidden = view !== "policy";
   if (view === "policy") loadPolicy().catch((e) => toast(e.message, true));
 }
 
 async function refresh() {
-  await Promise.all([loadFacets(), loadQueue()]);
+  const params = filterParams();  // the filters as chosen, before the facets refill them
+  await loadFacets();  // first: the queue's rows name their stores with the facets' words
+  await loadQueue(params);
 }
 
 const reloadQueue = () => loadQueue().catch((e) => toast(e.message, true));
@@ -259,7 +272,8 @@ function wire() {
   $("#approve").addEventListener("click", () => decide(true));
   $("#reject").addEventListener("click", () => decide(false));
   for (const tab of document.querySelectorAll(".tab")) tab.addEventListener("click", () => show(tab.dataset.view));
-  wirePolicy();
+  wirePolicy(state.words);
+  wireDecided({ open: openStory, storeName, word });
 }
 
 async function start() {
