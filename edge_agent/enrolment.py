@@ -354,12 +354,14 @@ class Renewer:
         return max(0.0, (due - utc_now()).total_seconds())
 
     def _run(self) -> None:
-        retry = self._settings.cert_renew_retry_seconds
-        wait: float | None = None
+        first = self._settings.cert_renew_retry_seconds
+        retry, floor, wait = first, 0.0, None
         while not self._stopping.is_set():
             try:
                 if wait is None:
-                    wait = self._due_in()
+                    # a certificate due again at once (a hub issuing them nearly expired) must
+                    # not make this a busy loop: ``floor`` after a renewal
+                    wait = max(floor, self._due_in())
                 if self._stopping.wait(wait):
                     return
                 new = renew(self._settings, self._transport)
@@ -369,7 +371,7 @@ class Renewer:
                 continue
             log.info("certificate renewed: %x valid until %s; the MQTT link reconnects with it",
                      new.serial_number, format_utc(new.not_valid_after_utc))
-            retry, wait = self._settings.cert_renew_retry_seconds, None
+            retry, floor, wait = first, first, None
             try:
                 self._on_renewed()
             except Exception:  # the agent's callback must not end renewals

@@ -102,10 +102,13 @@ def _name(common_name: str) -> x509.Name:
 
 def _builder(subject: str, issuer: x509.Name, public_key: ec.EllipticCurvePublicKey,
              now: datetime, lifetime: timedelta) -> x509.CertificateBuilder:
+    # backdated by a tenth of a short lifetime at most: a node renews two thirds into the
+    # certificate's validity, which must still lie ahead of it when the certificate is new
+    backdate = min(BACKDATE, lifetime / 10)
     return (x509.CertificateBuilder()
             .subject_name(_name(subject)).issuer_name(issuer).public_key(public_key)
             .serial_number(x509.random_serial_number())
-            .not_valid_before(now - BACKDATE).not_valid_after(now + lifetime)
+            .not_valid_before(now - backdate).not_valid_after(now + lifetime)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False))
 
 
