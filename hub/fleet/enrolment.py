@@ -390,13 +390,16 @@ class Enrolled:
 
 
 def enrol(engine: Engine, fleet_ca: Callable[[], pki.FleetCa], request: Request, limits: Limits,
-          lifetime: timedelta, provision: Callable[[str, str], None]) -> Enrolled:
+          lifetime: timedelta, provision: Callable[[str, str], None],
+          unprovision: Callable[[str, str], None] | None = None) -> Enrolled:
     """Check the code, sign the node's certificate, give it a broker identity, record it.
 
     ``fleet_ca()`` is asked for the CA only once the code checked out (the first enrolment
     creates it). ``provision(store, node)`` creates the node's broker client and role
     (idempotent); it runs before the code is marked used, so a broker that fails leaves the code
-    usable.
+    usable. If the node was revoked meanwhile (after the code was checked, before it was marked
+    used), ``unprovision(store, node)`` takes the client just made away again, so a revocation
+    racing an enrolment still leaves the node without rights.
     """
     csr = check_request(request)
     found = claim(engine, request, limits)
@@ -404,6 +407,11 @@ def enrol(engine: Engine, fleet_ca: Callable[[], pki.FleetCa], request: Request,
     cert = pki.sign_node(ca, csr, node_username(found.store_id, found.node_id), utc_now(),
                          lifetime)
     provision(found.store_id, found.node_id)
-    complete(engine, found, request, cert)
+    try:
+        complete(engine, found, request, cert)
+    except EnrolmentRefused as err:
+        if err.reason is Refusal.REVOKED and unprovision is not None:
+            unprovision(found.store_id, found.node_id)
+        raise
     return Enrolled(found.store_id, found.node_id, pki.cert_pem(cert), ca.pem, ca.fingerprint,
                     cert.not_valid_after_utc, store_settings(engine, found.store_id))

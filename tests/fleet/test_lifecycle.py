@@ -19,19 +19,21 @@ from typing import Any
 
 import httpx
 import paho.mqtt.client as mqtt
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import select
 
 from edge_agent.enrolment import renewal_body
-from hub.access.permissions import Role, Scope
-from hub.fleet import identities, pki
+from hub.access.permissions import Principal, Role, Scope
+from hub.fleet import enrolment, identities, lifecycle, pki
 from hub.fleet.lifecycle import RENEW_WINDOW
 from hub.storage.engine import reading, writing
 from hub.storage.tables.core import dead_letters
 from hub.sync.ingest.batch import store_batch
 from hub.sync.ingest.classify import classify
+from hub.web.api.fleet import limits_of, provisioner, unprovisioner
 from protocol import encode, utc_now
 from tests.fleet.conftest import Fleet, csr_for
 from tests.fleet.test_codes import audited, bearer, enrol, make_code, setup_stores
@@ -323,3 +325,29 @@ def test_the_hubs_ingest_refuses_a_revoked_nodes_messages(
         reasons = list(conn.scalars(select(dead_letters.c.reason)))
     assert any("revoked" in r for r in reasons), reasons
 
+
+
+def test_a_revocation_racing_an_enrolment_leaves_the_node_off_the_broker(
+    enrol_hub: RunningHub, fleet: Fleet, tmp_path: Path,
+) -> None:
+    setup_stores(enrol_hub.engine)
+    enrolled(enrol_hub, tmp_path / "node")
+    code = make_code(enrol_hub, node_id=NODE)
+    settings = enrol_hub.context.settings
+    provision, unprovision = provisioner(settings), unprovisioner(settings)
+    admin = Principal("tech", Role.TECHNICIAN)
+
+    def revoked_then_provisioned(store: str, node: str) -> None:
+        # the code was checked; the whole revocation happens now, before the broker client is
+        # made again for the enrolment
+        lifecycle.revoke(enrol_hub.engine, admin, store, node, "lost", unprovision)
+        provision(store, node)
+
+    asked = enrolment.Request(code, csr_for(pki.new_key()), "SN-9", None, "127.0.0.1")
+    with pytest.raises(enrolment.EnrolmentRefused) as refused:
+        enrolment.enrol(enrol_hub.engine, lambda: fleet.ca, asked, limits_of(settings),
+                        timedelta(days=1), revoked_then_provisioned, unprovision)
+    assert refused.value.reason is enrolment.Refusal.REVOKED
+    with fleet.broker.local.admin() as broker:
+        clients = broker.run([{"command": "listClients"}])[0]["data"]["clients"]
+    assert CN not in clients

@@ -215,7 +215,8 @@ def enrol(hub: Hub, body: EnrolIn, request: Request) -> EnrolOut | JSONResponse:
                               request.client.host if request.client else None)
     try:
         done = enrolment.enrol(hub.engine, lambda: fleet_ca(settings), asked, limits_of(settings),
-                               timedelta(days=settings.fleet_cert_days), provisioner(settings))
+                               timedelta(days=settings.fleet_cert_days), provisioner(settings),
+                               unprovisioner(settings))
     except EnrolmentRefused as err:
         return refused(err)
     return EnrolOut(
