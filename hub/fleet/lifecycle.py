@@ -40,7 +40,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography import x509
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from hub.access.permissions import Action, Principal, require, require_in_scope
 from hub.errors import AuthError, BrokerError, Forbidden, InputError, NotFound
@@ -51,7 +51,7 @@ from hub.fleet.stores import place
 from hub.storage.audit_chain import AuditDraft, jsonable
 from hub.storage.engine import reading, writing
 from hub.storage.tables.core import nodes
-from protocol import check_id, format_utc, utc_now
+from protocol import format_utc, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +181,7 @@ def _check_ids(store_id: str, node_id: str) -> None:
         raise InputError(str(err), field="store" if "store" in str(err) else "node") from err
 
 
-def _known(conn: Any, store_id: str, node_id: str) -> bool:
+def _known(conn: Connection, store_id: str, node_id: str) -> bool:
     row = conn.execute(select(nodes.c.node_id).where(nodes.c.store_id == store_id,
                                                      nodes.c.node_id == node_id)).first()
     return row is not None or identities.standing(conn, store_id, node_id) is not None
@@ -225,7 +225,6 @@ def rotate(engine: Engine, principal: Principal, store_id: str, node_id: str,
     """An enrolment code that gives a known, unrevoked node a new key and certificate."""
     require(principal, Action.MANAGE_DEVICES)
     _check_ids(store_id, node_id)
-    check_id(node_id, "node id")
     with reading(engine) as conn:
         if not _known(conn, store_id, node_id):
             raise NotFound(f"node {store_id}/{node_id} is not known to the hub: enrol it with "
