@@ -2,7 +2,9 @@
 
 Rules: one agent per data directory (an exclusive lock, released by the kernel even on SIGKILL);
 built only by ``Agent.open`` (from the composition root or a test), never at import time;
-``start`` starts the link, the printers and the scanner; ``stop`` stops them (devices first) and
+``start`` starts the link, the printers, the scanner and, for a certificate login with a
+``hub_url``, the certificate's renewal (``edge_agent.enrolment.Renewer``, which makes the link
+reconnect with each renewed certificate); ``stop`` stops them (devices first) and
 closes the store; without a link (``connect=False``) the agent still records returns, which
 simply wait in the outbox; without devices configured it loads no device library at all.
 What changes reaches the live event bus from whoever makes the change, at once: the counter's
@@ -21,6 +23,7 @@ from pathlib import Path
 
 from edge_agent.devices.print_queue import Printing
 from edge_agent.devices.scanner import Devices
+from edge_agent.enrolment import Renewer
 from edge_agent.errors import ConfigError, StoreError
 from edge_agent.events import EventBus
 from edge_agent.metrics import Metrics
@@ -78,6 +81,9 @@ class Agent:
         self.events = EventBus()
         self.link = (Link(settings, store, self.metrics, self.version, listener=self._on_link)
                      if connect else None)
+        self.renewer = (Renewer(settings, self._renewed)
+                        if self.link is not None and settings.mqtt_tls and settings.hub_url
+                        else None)
         self.printing = Printing(settings, store, self.events)
         self.counter = Counter(store, settings.store_id, settings.node_id, on_write=self._written,
                                in_tx=self._in_tx, language=settings.store_language)
@@ -116,6 +122,11 @@ class Agent:
         self.printing.wake()
         self.events.publish("return", {"return_id": return_id, "action": kind})
 
+    def _renewed(self) -> None:
+        """The renewer's callback: a new certificate is on disk; the link takes it up."""
+        if self.link is not None:
+            self.link.reconnect()
+
     def _on_link(self, change: changes.Change) -> None:
         """The link's listener (its worker thread): the change as a live event, if it shows."""
         with self.store.read() as tx:
@@ -128,6 +139,8 @@ class Agent:
         self.events.publish("broker", {"connected": False})  # until the link says it is up
         if self.link is not None:
             self.link.start()
+        if self.renewer is not None:
+            self.renewer.start()
         self.printing.start()
         self.devices.start()
         if self.settings.integrity_check_seconds > 0:
@@ -144,6 +157,8 @@ class Agent:
     def stop(self) -> None:
         """Stop the devices and the link, end the event streams, close the store."""
         self._checking.set()
+        if self.renewer is not None:
+            self.renewer.stop()
         if self._checker.is_alive():
             self._checker.join(5)
         self.devices.stop()

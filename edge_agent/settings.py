@@ -10,6 +10,7 @@ Rules:
   the fields, or a dotenv file with ``ACORN_EDGE_*`` lines), then defaults;
 - the broker login is a certificate (mutual TLS: ``mqtt_tls_ca_file``, ``_cert_file`` and
   ``_key_file``, all three, as ``acorn-edge enrol`` writes them) or a user name and password;
+  a certificate is renewed at ``hub_url`` (also written by enrol) after two thirds of its life;
 - devices are optional: an empty ``scanner_url`` or ``printer_url`` means none is attached, and
   the counter works without them; URLs are checked here for their form only (the device library
   is loaded when a device is used, not when settings are read);
@@ -68,6 +69,13 @@ class EdgeSettings(BaseSettings):
                                             "certificate (PEM, from acorn-edge enrol)")
     mqtt_tls_key_file: Path | None = Field(default=None, description="this node's private key "
                                            "(PEM, 0600, made on this machine by acorn-edge enrol)")
+    hub_url: str | None = Field(default=None, description="the hub's URL (http://host:8080), "
+                                "where a certificate node renews its certificate; written by "
+                                "acorn-edge enrol; unset: no automatic renewal")
+    cert_renew_retry_seconds: float = Field(default=30.0, gt=0, le=86_400, description=(
+        "first wait before a failed certificate renewal is tried again (doubles each time)"))
+    cert_renew_retry_max_seconds: float = Field(default=1800.0, gt=0, le=86_400, description=(
+        "longest wait between certificate renewal attempts"))
     mqtt_keepalive_seconds: int = Field(default=30, ge=5, le=3600, description="MQTT keepalive")
     mqtt_reconnect_max_seconds: int = Field(default=5, ge=1, le=600,
                                             description="reconnect backoff 1 s doubling to this")

@@ -86,7 +86,10 @@ class Settings(BaseSettings):
         "the fleet CA (fleet-ca.key, 0600, and fleet-ca.pem), created on first use"))
     fleet_cert_days: float = Field(7.0, gt=0, le=90, description=(
         "lifetime of a node's broker certificate (short: the broker admits any certificate the "
-        "fleet CA signed until it expires)"))
+        "fleet CA signed until it expires); nodes renew after two thirds of it"))
+    fleet_renew_grace_days: float = Field(7.0, ge=0, le=90, description=(
+        "how long after its expiry a node's current certificate may still be renewed (a store "
+        "machine that was off comes back by itself); later it must enrol again"))
     fleet_mqtts_host: str | None = Field(None, description=(
         "the broker's mutual-TLS listener as stores reach it (default: MQTT_HOST)"))
     fleet_mqtts_port: int = Field(8883, ge=1, le=65535, description=(

@@ -20,6 +20,10 @@ Rules:
   committed, so a crash before the commit makes the broker deliver them again;
 - paho's callbacks only enqueue; one worker thread owns the window, the database work and the
   sending, so there is no shared mutable state beyond the queue and the ``connected`` flag;
+- a renewed certificate (``reconnect``, called after ``edge_agent.enrolment`` wrote it) is
+  taken up by the worker: it disconnects cleanly, drops the old paho client and connects a new
+  one built from the files as they are now (paho reads them only when TLS is set up), with the
+  same client id and persistent session, so nothing queued at the broker is lost;
 - nothing here raises into the API: a publish while disconnected is skipped, a bad message is
   logged (and a bad command recorded as refused), a database error is logged and retried;
 - the sequence never moves backwards: after each connect nothing is sent until the hub's
@@ -195,6 +199,10 @@ class Link:
         """Wake the worker: new outbox rows to send."""
         self._inbox.put(_Incoming("wake"))
 
+    def reconnect(self) -> None:
+        """Connect again with the certificate files as they are now (after a renewal)."""
+        self._inbox.put(_Incoming("reconnect"))
+
     def subscribe(self, topic: str, timeout: float = 5.0) -> list[ReasonCode]:
         """Subscribe and return the broker's reason codes (a refused topic gives a failure code)."""
         done, codes = threading.Event(), list[ReasonCode]()
@@ -326,9 +334,29 @@ class Link:
             self._tell_connection(False)
         elif item.what == "message" and item.message is not None:
             self._on_incoming(item.message, item.generation, acks)
+        elif item.what == "reconnect" and not self._stopping.is_set():
+            self._new_client()
         elif item.what == "subscribed" and item.generation == self._generation:
             self._position_deadline = min(self._position_deadline,
                                           time.monotonic() + POSITION_WAIT)
+
+    def _new_client(self) -> None:
+        """Replace the paho client by one built from the settings' files, and connect it."""
+        old = self._client
+        old.disconnect()  # clean: the broker publishes no last will; the new login says online
+        old.loop_stop()
+        old.on_connect = old.on_connect_fail = old.on_disconnect = old.on_message = None
+        old.on_subscribe = None
+        self._up.clear()
+        self._window.on_disconnect()
+        self._metrics.broker_connected.set(0)
+        self._tell_connection(False)
+        s = self._settings
+        log.info("MQTT link reconnects to %s:%d with the certificate now in %s", s.mqtt_host,
+                 s.mqtt_port, s.mqtt_tls_cert_file)
+        self._client = self._make_client()
+        self._client.connect_async(s.mqtt_host, s.mqtt_port, keepalive=s.mqtt_keepalive_seconds)
+        self._client.loop_start()
 
     def _knows_position(self) -> bool:
         """True once the hub's position (its retained ack) is known, or surely there is none."""

@@ -1,8 +1,9 @@
-"""``acorn-hub fleet …`` and ``acorn-hub devices enrol``: the fleet CA and enrolment codes.
+"""``acorn-hub fleet …`` and ``acorn-hub devices enrol|rotate|revoke``: the fleet CA, enrolment
+codes and a node's identity after enrolment.
 
 Rules: the CA key never leaves the fleet folder (``ACORN_HUB_FLEET_DIR``, 0600); a code is printed
-once (text, the QR form and a terminal QR code) and only its hash is stored; code creation is
-audited as the CLI's operator.
+once (text, the QR form and a terminal QR code) and only its hash is stored; code creation,
+rotation and revocation are audited as the CLI's operator (admin role, unscoped).
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import typer
 from hub.access.permissions import Principal, Role
 from hub.access.tokens import cli_actor
 from hub.cli.db import database
-from hub.fleet import enrolment, pki
+from hub.fleet import enrolment, lifecycle, pki
+from hub.fleet.dynsec import DynSecAdmin
 from hub.fleet.local_broker import write_tls_files
-from hub.settings import load_settings
+from hub.settings import Settings, load_settings
 from hub.storage.audit_chain import AuditDraft
 from hub.storage.engine import writing
 from protocol import format_utc, utc_now
@@ -62,6 +64,11 @@ def broker_tls(
         typer.echo(line)
 
 
+HubUrl = Annotated[str | None, typer.Option(
+    help="the hub's URL as the store reaches it, for the QR form (default: "
+         "http://ACORN_HUB_HTTP_HOST:ACORN_HUB_HTTP_PORT)")]
+
+
 def devices_enrol(
     store: Annotated[str, typer.Argument(help="the store the new node joins")],
     node: Annotated[str | None, typer.Option(help="its node id (default: next counter-N)")]
@@ -69,19 +76,23 @@ def devices_enrol(
     minutes: Annotated[int | None, typer.Option(
         help="how long the code is valid (default ACORN_HUB_ENROL_CODE_MINUTES, at most 60)")]
     = None,
-    hub_url: Annotated[str | None, typer.Option(
-        help="the hub's URL as the store reaches it, for the QR form (default: "
-             "http://ACORN_HUB_HTTP_HOST:ACORN_HUB_HTTP_PORT)")] = None,
+    hub_url: HubUrl = None,
     qr: Annotated[bool, typer.Option(help="print a terminal QR code of the code's link")] = True,
 ) -> None:
     """Make a single-use enrolment code for a new node of STORE; print it, its QR form and the
     command the technician runs on the store machine."""
     settings = load_settings()
-    ca, _ = pki.load_or_create_ca(settings.fleet_dir, utc_now())
-    who = Principal(cli_actor(), Role.ADMIN)
     with database(settings) as engine:
-        issued = enrolment.create_code(engine, who, store,
+        issued = enrolment.create_code(engine, Principal(cli_actor(), Role.ADMIN), store,
                                        minutes or settings.enrol_code_minutes, node)
+    print_code(settings, issued, hub_url, qr)
+
+
+def print_code(settings: Settings, issued: enrolment.IssuedCode, hub_url: str | None,
+               qr: bool) -> None:
+    """Print a new code, its QR form and the technician's command on the store machine."""
+    ca, _ = pki.load_or_create_ca(settings.fleet_dir, utc_now())
+    store = issued.store_id
     url = hub_url or f"http://{settings.http_host}:{settings.http_port}"
     link = "acorn://enrol?" + urlencode({"hub": url, "code": issued.code, "store": store,
                                          "ca": ca.fingerprint})
@@ -93,6 +104,47 @@ def devices_enrol(
     typer.echo(f"or: acorn-edge enrol '{link}'")
     if qr:
         typer.echo(terminal_qr(link))
+
+
+def devices_rotate(
+    store: Annotated[str, typer.Argument(help="the node's store")],
+    node: Annotated[str, typer.Argument(help="the node to give a new key and certificate")],
+    minutes: Annotated[int | None, typer.Option(
+        help="how long the code is valid (default ACORN_HUB_ENROL_CODE_MINUTES, at most 60)")]
+    = None,
+    hub_url: HubUrl = None,
+    qr: Annotated[bool, typer.Option(help="print a terminal QR code of the code's link")] = True,
+) -> None:
+    """Make an enrolment code bound to NODE: `acorn-edge enrol --force CODE` on the machine gives
+    it a new key and certificate, and its old certificate is then refused renewal."""
+    settings = load_settings()
+    with database(settings) as engine:
+        issued = lifecycle.rotate(engine, Principal(cli_actor(), Role.ADMIN), store, node,
+                                  minutes or settings.enrol_code_minutes)
+    print_code(settings, issued, hub_url, qr)
+    typer.echo("(the machine already holds an identity: add --force to acorn-edge enrol)")
+
+
+def devices_revoke(
+    store: Annotated[str, typer.Argument(help="the node's store")],
+    node: Annotated[str, typer.Argument(help="the node to cut off for good")],
+    reason: Annotated[str, typer.Option(help="why (kept in the audit trail)")],
+) -> None:
+    """Revoke a node for good: the broker drops it at once, and its renewals, re-enrolment under
+    the same node id and events are refused from now on. Running it again retries the broker."""
+    settings = load_settings()
+    settings.require_admin_secret()
+
+    def unprovision(store_id: str, node_id: str) -> None:
+        with DynSecAdmin(settings.mqtt_host, settings.mqtt_port, settings.broker_admin_username,
+                         settings.broker_admin_password.get_secret_value()) as admin:
+            admin.remove_node(store_id, node_id)
+
+    with database(settings) as engine:
+        done = lifecycle.revoke(engine, Principal(cli_actor(), Role.ADMIN), store, node, reason,
+                                unprovision)
+    state = "was already revoked" if done.already else "revoked"
+    typer.echo(f"{store}/{node} {state} ({format_utc(done.revoked_at)}); removed from the broker")
 
 
 def terminal_qr(text: str) -> str:

@@ -33,6 +33,7 @@ from hub.cli import risk as risk_cli
 from hub.cli.db import database, migrate
 from hub.cli.people import audit_export, policy_app, read_secret, stores_app, users_app
 from hub.errors import InputError, translate
+from hub.fleet import identities
 from hub.fleet.acl import node_username, parse_node_username
 from hub.fleet.dynsec import DynSecAdmin
 from hub.logs import configure_logging
@@ -41,7 +42,7 @@ from hub.storage import audit_log, outbox
 from hub.storage.audit_chain import AuditDraft, jsonable, verify
 from hub.storage.engine import reading, writing
 from hub.storage.tables import core
-from protocol import ExpectedReturn
+from protocol import ExpectedReturn, format_utc
 
 app = typer.Typer(help="ACORN hub: ingest, refund approvals, audit, fleet.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
@@ -66,6 +67,8 @@ GROUPS: list[tuple[str, typer.Typer]] = [
 ]
 audit_app.command("export")(audit_export)
 devices_app.command("enrol")(fleet_cli.devices_enrol)
+devices_app.command("rotate")(fleet_cli.devices_rotate)
+devices_app.command("revoke")(fleet_cli.devices_revoke)
 for _name, _group in GROUPS:
     app.add_typer(_group, name=_name)
 
@@ -280,10 +283,12 @@ def devices_disable(store: str, node: str) -> None:
 
 @devices_app.command("list")
 def devices_list() -> None:
-    """Store nodes known to the hub or the broker, with their broker user and client id.
+    """Store nodes known to the hub or the broker, with their broker user, client id and
+    certificate.
 
     One line each: store, node, broker user, client id (as bound on the broker), broker state
-    (enabled, disabled, not on the broker) and hub state (online, offline, unknown to the hub).
+    (enabled, disabled, not on the broker), hub state (online, offline, unknown to the hub), the
+    current certificate's serial and expiry ("-" for a password node) and "revoked" or "active".
     Without ACORN_HUB_BROKER_ADMIN_PASSWORD only the hub's side is shown (said on stderr).
     """
     settings = load_settings()
@@ -291,18 +296,25 @@ def devices_list() -> None:
         known = {(r.store_id, r.node_id): ("online" if r.online else "offline")
                  for r in conn.execute(select(core.nodes.c.store_id, core.nodes.c.node_id,
                                               core.nodes.c.online))}
+        certs = identities.standings(conn)
     on_broker: dict[tuple[str, str], tuple[str, str]] | None = None
     if settings.broker_admin_password.get_secret_value():
         with _admin(settings) as admin:
             on_broker = _broker_nodes(admin)
     else:
         typer.echo("broker not asked: ACORN_HUB_BROKER_ADMIN_PASSWORD is not set", err=True)
-    typer.echo("store\tnode\tbroker user\tclient id\tbroker\thub")
-    for store, node in sorted(known.keys() | (on_broker or {}).keys()):
+    typer.echo("store\tnode\tbroker user\tclient id\tbroker\thub\tcertificate\texpires\t"
+               "revoked")
+    for store, node in sorted(known.keys() | certs.keys() | (on_broker or {}).keys()):
         client_id, state = (on_broker or {}).get((store, node), (
             "-", "not on the broker" if on_broker is not None else "not asked"))
+        cert = certs.get((store, node))
+        expires = format_utc(cert.not_after) if cert and cert.not_after else "-"
+        revoked = f"revoked {format_utc(cert.revoked_at)}" if cert and cert.revoked_at \
+            else "active"
         typer.echo(f"{store}\t{node}\t{node_username(store, node)}\t{client_id}\t{state}\t"
-                   f"{known.get((store, node), 'unknown to the hub')}")
+                   f"{known.get((store, node), 'unknown to the hub')}\t"
+                   f"{(cert.serial if cert else None) or '-'}\t{expires}\t{revoked}")
 
 
 def _broker_nodes(admin: DynSecAdmin) -> dict[tuple[str, str], tuple[str, str]]:
@@ -318,16 +330,6 @@ def _broker_nodes(admin: DynSecAdmin) -> dict[tuple[str, str], tuple[str, str]]:
         found[node] = (str(client.get("clientid") or "unbound"),
                        "disabled" if client.get("disabled") else "enabled")
     return found
-
-
-@devices_app.command("revoke")
-def devices_revoke(store: str, node: str) -> None:
-    """Delete a node's broker user for good."""
-    username, settings = _check_ids(store, node), load_settings()
-    with _admin(settings) as admin, database(settings) as engine:
-        admin.delete_client(username)
-        _audit_device(engine, "device.revoked", store, node)
-    typer.echo(f"{username} revoked")
 
 
 def _audit_device(engine: Engine, action: str, store: str, node: str) -> None:

@@ -252,6 +252,17 @@ class DynSecAdmin:
                    "roles": roles}, {"command": "enableClient", "username": username}])
         return username
 
+    def remove_node(self, store_id: str, node_id: str) -> None:
+        """Delete the node's client and its role (either may be gone already).
+
+        Deleting the client drops its open connection at once, certificate logins included;
+        a certificate the CA signed then still logs in, as an unknown user with no rights.
+        """
+        self.run([{"command": "deleteClient", "username": node_username(store_id, node_id)}],
+                 tolerate=["not found"])
+        self.run([{"command": "deleteRole", "rolename": node_role(store_id, node_id)}],
+                 tolerate=["not found"])
+
     def provision_hub(
         self, password: str, username: str = HUB_USERNAME, client_id: str = HUB_CLIENT_ID
     ) -> str:

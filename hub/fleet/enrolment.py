@@ -23,7 +23,12 @@ Rules:
   that is refused (reason, address, serial) and ``enrolment.throttled`` once when a limit is
   reached (attempts refused unchecked after that are not audited one by one: a guesser could
   otherwise grow the audit trail without bound; they are logged);
-- node ids: the one the code was made for, else the first free ``counter-N`` of the store.
+- node ids: the one the code was made for, else the first free ``counter-N`` of the store;
+  a revoked node id is never enrolled again: no code is made for it and a code made before the
+  revocation is refused (``Refusal.REVOKED``);
+- the certificate signed becomes the node's current one (``hub.fleet.identities``) in the
+  transaction that marks the code used: a re-enrolment (``acorn-hub devices rotate``) makes the
+  node's older certificate unrenewable.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ from sqlalchemy import Connection, Engine, select, update
 
 from hub.access.permissions import Action, Principal, require, require_in_scope
 from hub.errors import AuthError, Conflict, InputError, NotFound
-from hub.fleet import pki
+from hub.fleet import identities, pki
 from hub.fleet.acl import node_username
 from hub.fleet.stores import place
 from hub.storage import outbox
@@ -72,6 +77,7 @@ class Refusal(StrEnum):
     USED = "used"
     WRONG_STORE = "wrong_store"
     THROTTLED = "throttled"
+    REVOKED = "revoked"
 
 
 MESSAGES = {
@@ -79,6 +85,8 @@ MESSAGES = {
     Refusal.EXPIRED: "this enrolment code has expired: ask for a new one",
     Refusal.USED: "this enrolment code was used already: ask for a new one",
     Refusal.WRONG_STORE: "this enrolment code is for another store",
+    Refusal.REVOKED: "this code's node was revoked: its id is never enrolled again; "
+                     "ask for a code for a new node",
 }
 
 
@@ -185,8 +193,10 @@ def first_free_node(taken: set[str]) -> str:
 
 
 def create_code(engine: Engine, principal: Principal, store_id: str, minutes: int,
-                node_id: str | None = None) -> IssuedCode:
-    """Make a single-use code for ``store_id`` (and ``node_id`` if given); audited."""
+                node_id: str | None = None,
+                action: str = "enrolment.code_created") -> IssuedCode:
+    """Make a single-use code for ``store_id`` (and ``node_id`` if given); audited as
+    ``action``. Refused (Conflict) for a revoked node id."""
     require(principal, Action.MANAGE_DEVICES)
     try:
         check_id(store_id, "store id")
@@ -202,12 +212,15 @@ def create_code(engine: Engine, principal: Principal, store_id: str, minutes: in
             raise NotFound(f"store {store_id} is not known to the hub: describe it first "
                            f"(acorn-hub stores set {store_id} --name ...)", field="store")
         require_in_scope(principal, place(tx.conn, store_id))
+        if node_id is not None and _revoked(tx.conn, store_id, node_id):
+            raise Conflict(f"node {store_id}/{node_id} is revoked: its id is never enrolled "
+                           "again; make a code for a new node", field="node")
         expires = tx.now + timedelta(minutes=minutes)
         hashed = code_hash(code)
         tx.conn.execute(enrolment_codes.insert().values(
             code_hash=hashed, store_id=store_id, node_id=node_id, created_by=principal.actor,
             created_role=principal.role.value, created_at=tx.now, expires_at=expires))
-        tx.audit(AuditDraft(principal.actor, principal.role.value, "enrolment.code_created",
+        tx.audit(AuditDraft(principal.actor, principal.role.value, action,
                             "store", store_id, None,
                             {"node": node_id, "expires_at": format_utc(expires),
                              "code": hashed[:12]}))
@@ -284,6 +297,9 @@ def claim(engine: Engine, request: Request, limits: Limits) -> Claim:
         row = tx.conn.execute(select(enrolment_codes).where(
             enrolment_codes.c.code_hash == hashed)).first()
         why = Refusal.THROTTLED if waited else refusal(row, request.store_id, tx.now)
+        if why is None and row is not None and row.node_id is not None and \
+                _revoked(tx.conn, row.store_id, row.node_id):
+            why = Refusal.REVOKED
         if why is not None and why is not Refusal.THROTTLED:
             _count_failure(tx, request.client, limits)
             tx.audit(_refused(why, row, request))
@@ -301,6 +317,11 @@ def _refused(why: Refusal, row: Any, request: Request) -> AuditDraft:
         "reason": why.value, "from": request.client, "serial": request.serial[:MAX_SERIAL],
         "expected_store": request.store_id,
         "code": row.code_hash[:12] if row is not None else None}))
+
+
+def _revoked(conn: Connection, store_id: str, node_id: str) -> bool:
+    found = identities.standing(conn, store_id, node_id)
+    return found is not None and found.revoked
 
 
 def _taken(conn: Connection, store_id: str) -> set[str]:
@@ -322,6 +343,8 @@ def complete(engine: Engine, found: Claim, request: Request, cert: x509.Certific
             enrolment_codes.c.code_hash == found.code_hash).with_for_update()).first()
         if row is None or row.used_at is not None:
             raise EnrolmentRefused(Refusal.USED)
+        if _revoked(tx.conn, found.store_id, found.node_id):  # revoked while its cert was made
+            raise EnrolmentRefused(Refusal.REVOKED)
         if row.node_id is None and found.node_id in _taken(tx.conn, found.store_id):
             raise Conflict(f"node id {found.node_id} was taken meanwhile: send the request again")
         tx.conn.execute(update(enrolment_codes).where(
@@ -329,6 +352,7 @@ def complete(engine: Engine, found: Claim, request: Request, cert: x509.Certific
             used_at=tx.now, used_from=(request.client or "")[:200] or None,
             serial=request.serial[:MAX_SERIAL], node_id=found.node_id))
         outbox.ensure_node(tx.conn, found.store_id, found.node_id, tx.now)
+        identities.record_certificate(tx.conn, found.store_id, found.node_id, cert, tx.now)
         tx.audit(AuditDraft(*SYSTEM, "device.enrolled", "node",
                             f"{found.store_id}/{found.node_id}", None, jsonable({
                                 "broker_user": node_username(found.store_id, found.node_id),
@@ -366,13 +390,16 @@ class Enrolled:
 
 
 def enrol(engine: Engine, fleet_ca: Callable[[], pki.FleetCa], request: Request, limits: Limits,
-          lifetime: timedelta, provision: Callable[[str, str], None]) -> Enrolled:
+          lifetime: timedelta, provision: Callable[[str, str], None],
+          unprovision: Callable[[str, str], None] | None = None) -> Enrolled:
     """Check the code, sign the node's certificate, give it a broker identity, record it.
 
     ``fleet_ca()`` is asked for the CA only once the code checked out (the first enrolment
     creates it). ``provision(store, node)`` creates the node's broker client and role
     (idempotent); it runs before the code is marked used, so a broker that fails leaves the code
-    usable.
+    usable. If the node was revoked meanwhile (after the code was checked, before it was marked
+    used), ``unprovision(store, node)`` takes the client just made away again, so a revocation
+    racing an enrolment still leaves the node without rights.
     """
     csr = check_request(request)
     found = claim(engine, request, limits)
@@ -380,6 +407,11 @@ def enrol(engine: Engine, fleet_ca: Callable[[], pki.FleetCa], request: Request,
     cert = pki.sign_node(ca, csr, node_username(found.store_id, found.node_id), utc_now(),
                          lifetime)
     provision(found.store_id, found.node_id)
-    complete(engine, found, request, cert)
+    try:
+        complete(engine, found, request, cert)
+    except EnrolmentRefused as err:
+        if err.reason is Refusal.REVOKED and unprovision is not None:
+            unprovision(found.store_id, found.node_id)
+        raise
     return Enrolled(found.store_id, found.node_id, pki.cert_pem(cert), ca.pem, ca.fingerprint,
                     cert.not_valid_after_utc, store_settings(engine, found.store_id))

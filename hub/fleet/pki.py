@@ -17,6 +17,10 @@ Rules:
 - a node certificate is built from the CSR's public key only: its subject, extensions and any
   name it asks for are ignored; the hub decides the CN. A CSR whose signature does not verify
   (whoever sent it does not hold the key) or whose key is not EC P-256 is refused;
+- a renewal is proved by a signature with the node's CURRENT key over ``renewal_message``
+  (a fixed context line, the UTC time it was signed at and the new CSR); ``check_renewal_proof``
+  checks that the certificate is the fleet CA's and that the signature verifies with its key;
+  the time window, the expiry and the node's standing are ``hub.fleet.lifecycle``'s;
 - ``PkiError`` (an ``InputError``) says in a sentence what is wrong with a CSR or a CA folder.
 """
 
@@ -30,6 +34,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -43,6 +48,8 @@ CA_LIFETIME = timedelta(days=3650)
 SERVER_LIFETIME = timedelta(days=365)
 BACKDATE = timedelta(minutes=5)  # a node whose clock is a little behind still accepts it
 MAX_CSR_BYTES = 8 * 1024
+MAX_CERT_BYTES = 8 * 1024
+RENEWAL_CONTEXT = b"acorn-renew/v1\n"  # the edge signs the same bytes (edge_agent.enrolment)
 
 
 class PkiError(InputError):
@@ -95,10 +102,13 @@ def _name(common_name: str) -> x509.Name:
 
 def _builder(subject: str, issuer: x509.Name, public_key: ec.EllipticCurvePublicKey,
              now: datetime, lifetime: timedelta) -> x509.CertificateBuilder:
+    # backdated by a tenth of a short lifetime at most: a node renews two thirds into the
+    # certificate's validity, which must still lie ahead of it when the certificate is new
+    backdate = min(BACKDATE, lifetime / 10)
     return (x509.CertificateBuilder()
             .subject_name(_name(subject)).issuer_name(issuer).public_key(public_key)
             .serial_number(x509.random_serial_number())
-            .not_valid_before(now - BACKDATE).not_valid_after(now + lifetime)
+            .not_valid_before(now - backdate).not_valid_after(now + lifetime)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False))
 
 
@@ -212,3 +222,50 @@ def common_name(cert: x509.Certificate) -> str:
     """The certificate's subject CN."""
     values = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     return str(values[0].value) if values else ""
+
+
+def read_cert(pem: str) -> x509.Certificate:
+    """A certificate from PEM; PkiError if it is not one."""
+    if len(pem.encode("utf-8", "replace")) > MAX_CERT_BYTES:
+        raise PkiError(f"the certificate is longer than {MAX_CERT_BYTES} bytes",
+                       field="certificate")
+    try:
+        return x509.load_pem_x509_certificate(pem.encode("ascii"))
+    except (ValueError, UnicodeEncodeError) as err:
+        raise PkiError("the certificate is not a PEM X.509 certificate",
+                       field="certificate") from err
+
+
+def renewal_message(signed_at: str, csr_pem: str) -> bytes:
+    """What a node signs with its current key to ask for a new certificate."""
+    return RENEWAL_CONTEXT + signed_at.encode("ascii", "replace") + b"\n" + \
+        csr_pem.encode("ascii", "replace")
+
+
+def issued_by(ca: FleetCa, cert: x509.Certificate) -> bool:
+    """True when ``cert`` is signed by the fleet CA's key (dates are not looked at)."""
+    try:
+        cert.verify_directly_issued_by(ca.cert)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+def check_renewal_proof(ca: FleetCa, cert: x509.Certificate, message: bytes,
+                        signature: bytes) -> None:
+    """PkiError unless ``cert`` is the CA's and ``signature`` over ``message`` is its key's."""
+    if not issued_by(ca, cert):
+        raise PkiError("the certificate was not issued by this fleet's CA", field="certificate")
+    key = cert.public_key()
+    try:
+        if not isinstance(key, ec.EllipticCurvePublicKey):
+            raise InvalidSignature
+        key.verify(signature, message, ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature as err:
+        raise PkiError("the signature does not verify with the certificate's key: the sender "
+                       "does not hold this node's key", field="signature") from err
+
+
+def serial_hex(cert: x509.Certificate) -> str:
+    """The certificate's serial number, lower-case hex (as audited and stored)."""
+    return format(cert.serial_number, "x")

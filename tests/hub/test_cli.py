@@ -184,9 +184,13 @@ def test_devices_list_shows_nodes_of_the_hub_and_the_broker_with_client_ids(
     code, out, err = run(db_url, "devices", "list", **env)
     assert code == 0, err
     rows = [line.split("\t") for line in out.strip().splitlines()]
-    assert rows[0] == ["store", "node", "broker user", "client id", "broker", "hub"]
-    assert ["s1", "n1", "edge.s1.n1", "-", "not on the broker", "offline"] in rows
-    assert ["store-x", "n7", "edge.store-x.n7", "edge.store-x.n7", "disabled", "offline"] in rows
+    assert rows[0] == ["store", "node", "broker user", "client id", "broker", "hub",
+                       "certificate", "expires", "revoked"]
+    # password nodes: no certificate (certificate nodes: tests/fleet/test_renewal.py)
+    assert ["s1", "n1", "edge.s1.n1", "-", "not on the broker", "offline", "-", "-",
+            "active"] in rows
+    assert ["store-x", "n7", "edge.store-x.n7", "edge.store-x.n7", "disabled", "offline", "-",
+            "-", "active"] in rows
 
     code, out, err = run(db_url, "devices", "list")  # no broker admin: the hub's side, said so
     assert code == 0 and "ACORN_HUB_BROKER_ADMIN_PASSWORD is not set" in err

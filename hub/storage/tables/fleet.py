@@ -1,12 +1,17 @@
 """Tables of device enrolment (migration ``0014``, which also adds the store settings a node
-receives at enrolment to ``stores`` in ``hub.storage.tables.core``).
+receives at enrolment to ``stores`` in ``hub.storage.tables.core``) and of node certificates
+(migration ``0015``).
 
 Rules:
 - ``enrolment_codes`` is keyed by the SHA-256 of the code: the code itself is never stored, so a
   copy of the table enrols nothing; a row is used once (``used_at``) and only before
   ``expires_at``; ``node_id`` is the node the code was made for, or empty until it is used;
 - ``enrolment_failures`` holds the guessing throttle's counts: one row per subject (a client
-  address, or ``*`` for every client together), see ``hub.fleet.enrolment``.
+  address, or ``*`` for every client together), see ``hub.fleet.enrolment``;
+- ``node_certificates`` holds one row per node that has had a certificate or was revoked: the
+  serial (lower-case hex) and expiry of its CURRENT certificate (the only one the hub renews: an
+  older one, e.g. after a rotation, is refused), and once revoked who, when and why. A revoked
+  row is never un-revoked: the node id stays retired (``hub.fleet.lifecycle``).
 """
 
 from __future__ import annotations
@@ -38,4 +43,18 @@ enrolment_failures = Table(
     Column("subject", String(200), primary_key=True),
     Column("failures", Integer, nullable=False),
     Column("window_started_at", UtcDateTime, nullable=False),
+)
+
+node_certificates = Table(
+    "node_certificates",
+    metadata,
+    Column("store_id", NODE, primary_key=True),
+    Column("node_id", NODE, primary_key=True),
+    Column("serial", String(40)),
+    Column("not_after", UtcDateTime),
+    Column("issued_at", UtcDateTime),
+    Column("revoked_at", UtcDateTime),
+    Column("revoked_by", String(200)),
+    Column("revoked_role", String(30)),
+    Column("revoked_reason", String(500)),
 )

@@ -19,6 +19,9 @@ Rules:
   claims a seq held as unprocessable is dead-lettered whole, never silently dropped;
 - node status messages update presence; rejected messages and events the projections refuse are
   written to ``dead_letters`` (payloads capped, ``hub.sync.ingest.dead``);
+- a revoked node is not heard (``hub.fleet.identities``): its events, statuses and broken
+  events are dead-lettered as from a revoked node, unapplied and unacked, from the commit of its
+  revocation on (the broker has dropped it by then; this is for what was already on its way);
 - the result says what to acknowledge: the retained ``ack`` per node that sent events.
 """
 
@@ -33,6 +36,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
+from hub.fleet.identities import revoked_among
 from hub.refunds.projection import Problem, Projector
 from hub.storage.engine import Tx
 from hub.storage.tables.core import dead_letters, inbox, nodes, stores, unprocessable_events
@@ -84,6 +88,7 @@ class BatchResult:
 def store_batch(tx: Tx, items: Sequence[Classified]) -> BatchResult:
     """Store, dedup, apply and dead-letter one batch inside ``tx``."""
     conn, result = tx.conn, BatchResult()
+    items = _refuse_revoked(conn, items)
     events = [i for i in items if isinstance(i, NodeEvent)]
     statuses = [i for i in items if isinstance(i, StatusUpdate)]
     broken = [i for i in items if isinstance(i, Unprocessable)]
@@ -113,6 +118,25 @@ def store_batch(tx: Tx, items: Sequence[Classified]) -> BatchResult:
     result.stored, result.applied = len(fresh), len(ready)
     result.commands = len(projector.changes.commands) + step.commands
     return result
+
+
+def _refuse_revoked(conn: Connection, items: Sequence[Classified]) -> list[Classified]:
+    """``items`` with every message of a revoked node turned into a rejection."""
+    keyed = [i for i in items if not isinstance(i, Rejected)]
+    revoked = revoked_among(conn, (i.key for i in keyed))
+    if not revoked:
+        return list(items)
+    return [_as_revoked(i) if not isinstance(i, Rejected) and i.key in revoked else i
+            for i in items]
+
+
+def _as_revoked(item: NodeEvent | StatusUpdate | Unprocessable) -> Rejected:
+    kind = TopicKind.STATUS if isinstance(item, StatusUpdate) else TopicKind.EVENTS
+    payload = item.payload if isinstance(item, Unprocessable) else encode(item.envelope)
+    return Rejected(node_topic(item.store_id, item.node_id, kind),
+                    f"{item.store_id}/{item.node_id}",
+                    f"node {item.store_id}/{item.node_id} is revoked: its messages are refused",
+                    "node_id", payload)
 
 
 def _cursors(conn: Connection, keys: Iterable[Key], now: datetime) -> dict[Key, Cursor]:

@@ -5,10 +5,18 @@ refusals: 401 unknown code, 410 expired, 409 used, 403 for another store, 429 (`
 while guessing is throttled, 422 for a malformed CSR or serial (not counted as a guess), 503 when
 the broker cannot be administered (the code stays usable). ``POST /api/fleet/codes`` makes a
 code (``manage_devices``: technician or admin, the store in scope).
+
+``POST /api/fleet/renew`` needs no session or token either: the node proves it holds its current
+key by a signature (``hub.fleet.lifecycle``); 401 unproved (not the fleet CA's certificate, a
+signature by another key, a stale ``signed_at``), 403 refused (revoked, superseded, expired past
+the grace period; audited), 422 malformed. ``POST /api/fleet/nodes/{store}/{node}/revoke`` and
+``.../rotate`` need ``manage_devices`` with the store in scope.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -18,8 +26,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.access.permissions import Action, Principal
-from hub.errors import BrokerError
-from hub.fleet import enrolment, pki
+from hub.errors import BrokerError, InputError
+from hub.fleet import enrolment, lifecycle, pki
 from hub.fleet.dynsec import DynSecAdmin
 from hub.fleet.enrolment import EnrolmentRefused, Refusal
 from hub.settings import Settings
@@ -30,9 +38,9 @@ from protocol import utc_now
 
 router = APIRouter(prefix="/api/fleet", tags=["fleet"])
 REFUSAL_STATUS = {Refusal.UNKNOWN: 401, Refusal.EXPIRED: 410, Refusal.USED: 409,
-                  Refusal.WRONG_STORE: 403, Refusal.THROTTLED: 429}
+                  Refusal.WRONG_STORE: 403, Refusal.THROTTLED: 429, Refusal.REVOKED: 403}
 ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorOut} for status in (401, 403, 409, 410, 422, 429, 503)
+    status: {"model": ErrorOut} for status in (401, 403, 404, 409, 410, 422, 429, 503)
 }
 DeviceManager = Annotated[Principal, Depends(requires(Action.MANAGE_DEVICES))]
 
@@ -104,6 +112,57 @@ class CodeOut(BaseModel):
     expires_at: datetime
 
 
+class RenewIn(BaseModel):
+    """A node asks for a new certificate, proving it holds its current key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    certificate: str = Field(min_length=1, max_length=pki.MAX_CERT_BYTES,
+                             description="the node's current certificate (PEM)")
+    csr: str = Field(min_length=1, max_length=pki.MAX_CSR_BYTES,
+                     description="PEM CSR over the key the new certificate is for")
+    signed_at: str = Field(min_length=1, max_length=40,
+                           description="when the node signed, ISO 8601 UTC; within 5 minutes")
+    signature: str = Field(min_length=1, max_length=400, description=(
+        "base64 ECDSA-SHA256 signature with the CURRENT key over b'acorn-renew/v1\\n' + "
+        "signed_at + b'\\n' + csr"))
+
+
+class RenewOut(BaseModel):
+    """The node's new certificate."""
+
+    store_id: str
+    node_id: str
+    certificate: str
+    ca_certificates: list[str]
+    not_after: datetime
+
+
+class RevokeIn(BaseModel):
+    """Why a node is revoked."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=lifecycle.MAX_REASON)
+
+
+class RevokeOut(BaseModel):
+    """A revoked node; ``already`` if it was revoked before."""
+
+    store_id: str
+    node_id: str
+    revoked_at: datetime
+    already: bool
+
+
+class RotateIn(BaseModel):
+    """How long the rotation's enrolment code lives."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    minutes: int | None = Field(None, ge=1, le=enrolment.MAX_CODE_MINUTES)
+
+
 def limits_of(settings: Settings) -> enrolment.Limits:
     """The guessing throttle's settings."""
     return enrolment.Limits(settings.enrol_max_failures_per_client, settings.enrol_max_failures,
@@ -121,6 +180,19 @@ def provisioner(settings: Settings) -> Callable[[str, str], None]:
                          settings.broker_admin_username, secret) as admin:
             admin.provision_cert_node(store_id, node_id)
     return provision
+
+
+def unprovisioner(settings: Settings) -> Callable[[str, str], None]:
+    """A function removing a node's client and role from the broker (one admin login)."""
+    def unprovision(store_id: str, node_id: str) -> None:
+        secret = settings.broker_admin_password.get_secret_value()
+        if not secret:
+            raise BrokerError("the hub cannot administer the broker: "
+                              "ACORN_HUB_BROKER_ADMIN_PASSWORD is not set")
+        with DynSecAdmin(settings.mqtt_host, settings.mqtt_port,
+                         settings.broker_admin_username, secret) as admin:
+            admin.remove_node(store_id, node_id)
+    return unprovision
 
 
 def fleet_ca(settings: Settings) -> pki.FleetCa:
@@ -143,7 +215,8 @@ def enrol(hub: Hub, body: EnrolIn, request: Request) -> EnrolOut | JSONResponse:
                               request.client.host if request.client else None)
     try:
         done = enrolment.enrol(hub.engine, lambda: fleet_ca(settings), asked, limits_of(settings),
-                               timedelta(days=settings.fleet_cert_days), provisioner(settings))
+                               timedelta(days=settings.fleet_cert_days), provisioner(settings),
+                               unprovisioner(settings))
     except EnrolmentRefused as err:
         return refused(err)
     return EnrolOut(
@@ -159,5 +232,45 @@ def create_code(hub: Hub, body: CodeIn, who: DeviceManager) -> CodeOut:
     """Make a single-use enrolment code for a store (technician or admin, store in scope)."""
     issued = enrolment.create_code(hub.engine, who, body.store_id,
                                    body.minutes or hub.settings.enrol_code_minutes, body.node_id)
+    return CodeOut(code=issued.code, store_id=issued.store_id, node_id=issued.node_id,
+                   expires_at=issued.expires_at)
+
+
+@router.post("/renew", response_model=RenewOut, responses=ERRORS)
+def renew(hub: Hub, body: RenewIn, request: Request) -> RenewOut:
+    """Renew a node's certificate; the node signs with its current key (no token needed)."""
+    try:
+        signature = base64.b64decode(body.signature, validate=True)
+    except (binascii.Error, ValueError) as err:
+        raise InputError("the signature is not base64", field="signature") from err
+    asked = lifecycle.RenewalRequest(body.certificate, body.csr, body.signed_at, signature,
+                                     request.client.host if request.client else None)
+    settings = hub.settings
+    done = lifecycle.renew(hub.engine, fleet_ca(settings), asked,
+                           timedelta(days=settings.fleet_cert_days),
+                           timedelta(days=settings.fleet_renew_grace_days))
+    return RenewOut(store_id=done.store_id, node_id=done.node_id, certificate=done.certificate,
+                    ca_certificates=[done.ca], not_after=done.not_after)
+
+
+@router.post("/nodes/{store_id}/{node_id}/revoke", response_model=RevokeOut, responses=ERRORS)
+def revoke(hub: Hub, store_id: str, node_id: str, body: RevokeIn,
+           who: DeviceManager) -> RevokeOut:
+    """Revoke a node for good: the broker drops it at once; no renewal, re-enrolment or event of
+    it is accepted again (technician or admin, store in scope; audited with the reason)."""
+    done = lifecycle.revoke(hub.engine, who, store_id, node_id, body.reason,
+                            unprovisioner(hub.settings))
+    return RevokeOut(store_id=done.store_id, node_id=done.node_id, revoked_at=done.revoked_at,
+                     already=done.already)
+
+
+@router.post("/nodes/{store_id}/{node_id}/rotate", response_model=CodeOut, status_code=201,
+             responses=ERRORS)
+def rotate(hub: Hub, store_id: str, node_id: str, body: RotateIn,
+           who: DeviceManager) -> CodeOut:
+    """An enrolment code that gives the node a new key and certificate; its old certificate is
+    refused renewal once the new one is issued (technician or admin, store in scope)."""
+    issued = lifecycle.rotate(hub.engine, who, store_id, node_id,
+                              body.minutes or hub.settings.enrol_code_minutes)
     return CodeOut(code=issued.code, store_id=issued.store_id, node_id=issued.node_id,
                    expires_at=issued.expires_at)
