@@ -168,6 +168,10 @@ SENTENCES: dict[str, dict[str, str]] = {
         "marketplace.default": "The store's standard return rules apply.",
         "tier.auto_approve": "{amount} is within the amount approved automatically.",
         "tier.needs_approval": "{amount} needs approval by a manager (level {level}).",
+        "tier.needs_approval.decided": "{amount} was above the automatic amount: a manager "
+        "decided (level {level}).",
+        "effect.needs_approval.decided": "A manager decided this refund.",
+        "effect.manual_review.decided": "HQ checked this refund.",
         "fx.no_rate": "HQ prices this refund by hand.",
         "amount.out_of_range": "The amount is too large for an automatic decision: HQ checks it.",
         "amount.not_positive": "The amount is zero or less: HQ checks it.",
@@ -201,6 +205,11 @@ SENTENCES: dict[str, dict[str, str]] = {
         "tier.auto_approve": "{amount} liegt im Rahmen der automatischen Freigabe.",
         "tier.needs_approval": "{amount} braucht die Freigabe einer Führungskraft "
         "(Stufe {level}).",
+        "tier.needs_approval.decided": "{amount} lag über dem automatisch freigegebenen "
+        "Betrag: eine Führungskraft hat entschieden (Stufe {level}).",
+        "effect.needs_approval.decided": "Eine Führungskraft hat über diese Erstattung "
+        "entschieden.",
+        "effect.manual_review.decided": "Die Zentrale hat diese Erstattung geprüft.",
         "fx.no_rate": "Die Zentrale bewertet diese Erstattung von Hand.",
         "amount.out_of_range": "Der Betrag ist zu hoch für eine automatische Entscheidung: "
         "die Zentrale prüft ihn.",
@@ -241,6 +250,9 @@ SENTENCES: dict[str, dict[str, str]] = {
         "marketplace.default": "适用本店的标准退货规则。",
         "tier.auto_approve": "{amount} 在自动批准的金额范围内。",
         "tier.needs_approval": "{amount} 需要经理批准（第 {level} 级）。",
+        "tier.needs_approval.decided": "{amount} 超出自动批准金额：已由经理决定（第 {level} 级）。",
+        "effect.needs_approval.decided": "该退款已由经理决定。",
+        "effect.manual_review.decided": "该退款已由总部审核。",
         "fx.no_rate": "总部将人工核定此退款。",
         "amount.out_of_range": "金额过大，无法自动决定：由总部审核。",
         "amount.not_positive": "金额为零或更少：由总部审核。",
@@ -272,6 +284,10 @@ SENTENCES: dict[str, dict[str, str]] = {
         "marketplace.default": "店舗の標準の返品ルールが適用されます。",
         "tier.auto_approve": "{amount} は自動承認の範囲内です。",
         "tier.needs_approval": "{amount} はマネージャーの承認が必要です（レベル {level}）。",
+        "tier.needs_approval.decided": "{amount} は自動承認額を超えたため、マネージャーが判断"
+        "しました（レベル {level}）。",
+        "effect.needs_approval.decided": "この返金はマネージャーが判断しました。",
+        "effect.manual_review.decided": "この返金は本部が確認しました。",
         "fx.no_rate": "本部がこの返金額を手作業で確認します。",
         "amount.out_of_range": "金額が大きすぎるため自動で決定できません。本部が確認します。",
         "amount.not_positive": "金額がゼロ以下です。本部が確認します。",
@@ -307,6 +323,9 @@ _EFFECT_KEYS = {RuleEffect.AUTO_APPROVE: "effect.auto_approve",
                 RuleEffect.NEEDS_APPROVAL: "effect.needs_approval",
                 RuleEffect.MANUAL_REVIEW: "effect.manual_review",
                 RuleEffect.REJECT: "effect.reject"}
+
+
+DECIDED = frozenset({"approved", "rejected"})  # outcomes after which "needs approval" is past
 
 
 def language_of(language: str) -> str:
@@ -378,13 +397,19 @@ def _sentence(rule: DecisionRule, outcome: str, amount: Money | None, language: 
             pass  # a parameter this hub did not send: say it by its effect instead
     effect_key = _EFFECT_KEYS.get(rule.effect) if rule.effect else None
     if effect_key is not None:
-        return words[effect_key]
+        return words.get(_decided(effect_key, outcome), words[effect_key])
     return ""  # a note or timing this node cannot word: the others say enough
+
+
+def _decided(key: str, outcome: str) -> str:
+    """``key`` in the past once a person decided (``….decided``), where that sentence exists."""
+    decided = f"{key}.decided"
+    return decided if outcome in DECIDED and decided in SENTENCES["en"] else key
 
 
 def _key(rule: DecisionRule, outcome: str) -> str | None:
     if rule.code.startswith("tier."):
-        return f"tier.{rule.effect.value}" if rule.effect else None
+        return _decided(f"tier.{rule.effect.value}", outcome) if rule.effect else None
     if rule.code.startswith("timing.") and outcome == "approved":
         approved = f"{rule.code}.approved"
         return approved if approved in SENTENCES["en"] else rule.code

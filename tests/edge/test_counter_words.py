@@ -76,11 +76,13 @@ SAID = {
 LABELS = {  # what the page shows for the values this walk meets
     "en": {"received": "Received", "inspected": "Inspected", "disposed": "Done",
            "like_new": "Like new", "restock_sellable": "Back to stock (sellable)",
-           "approved": "Approved", "decided": "Decided by hq-anna.", "total": "54.80 EUR"},
+           "approved": "Approved", "decided": "Decided by hq-anna.", "total": "54.80 EUR",
+           "tier_decided": "54.80 EUR was above the automatic amount: a manager decided"},
     "de": {"received": "Angenommen", "inspected": "Geprüft", "disposed": "Erledigt",
            "like_new": "Wie neu", "restock_sellable": "Zurück ins Lager (verkaufsfähig)",
            "approved": "Freigegeben", "decided": "Entschieden von hq-anna.",
-           "total": "54,80 EUR"},
+           "total": "54,80 EUR",
+           "tier_decided": "54,80 EUR lag über dem automatisch freigegebenen Betrag"},
 }
 
 
@@ -179,6 +181,8 @@ def test_a_return_walked_through_the_counter_shows_only_words(
         expect(by("refund-status")).to_have_attribute("data-status", "approved")
         expect(by("refund-status")).to_contain_text(labels["approved"])
         expect(by("refund-reasons")).to_contain_text(labels["decided"])
+        expect(by("refund-reasons")).not_to_contain_text(SAID[language][1])  # said in the past
+        expect(by("refund-reasons")).to_contain_text(labels["tier_decided"])
         money_sent(hub)
         expect(by("refund-payment")).to_have_attribute("data-payment", "submitted")
         expect(by("name-panel")).to_be_hidden()  # still not asked again

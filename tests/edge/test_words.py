@@ -12,7 +12,7 @@ import pytest
 import protocol
 from edge_agent.returns import words
 from hardware.printing.texts import format_money as printed_money
-from protocol import Money
+from protocol import DecisionRule, Money, RuleEffect
 from tests.edge.conftest import make_settings, running_agent
 
 SHOWN_ENUMS = {  # the protocol enums whose values a person sees on the counter, by their kind
@@ -71,3 +71,25 @@ def test_options_give_the_labels_in_the_store_language(tmp_path: Path) -> None:
     raw = _enum_values()
     for kind, labels in options["labels"].items():
         assert not set(labels.values()) & raw, kind  # no label is a raw code
+
+
+@pytest.mark.parametrize("language", words.LANGUAGES)
+def test_once_a_person_decided_the_approval_rules_are_said_in_the_past(language: str) -> None:
+    """"Needs approval by a manager" is wrong beside "Decided by hq-anna": after an approval or a
+    rejection the tier and the approval effects say that a person decided."""
+    rules = [DecisionRule(code="tier.regional", effect=RuleEffect.NEEDS_APPROVAL, level=2,
+                          params={"amount": "59.46", "currency": "USD"}),
+             DecisionRule(code="novel.rule_2031", effect=RuleEffect.NEEDS_APPROVAL),
+             DecisionRule(code="novel.rule_2032", effect=RuleEffect.MANUAL_REVIEW)]
+    amount = Money.of("54.80", "EUR")
+    waiting = words.rule_sentences(rules, "pending_approval", amount, language)
+    table = words.SENTENCES[language]
+    assert waiting == [table["tier.needs_approval"].format(
+        amount=words.format_money(amount, language), level="2"),
+        table["effect.needs_approval"], table["effect.manual_review"]]
+    for outcome in ("approved", "rejected"):
+        decided = words.rule_sentences(rules, outcome, amount, language)
+        assert decided == [table["tier.needs_approval.decided"].format(
+            amount=words.format_money(amount, language), level="2"),
+            table["effect.needs_approval.decided"], table["effect.manual_review.decided"]]
+        assert not set(decided) & set(waiting)
