@@ -48,6 +48,7 @@ import sqlite3
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -137,6 +138,8 @@ class Link:
         self._sub_lock = threading.Lock()
         self._sub_waiters: dict[int, tuple[threading.Event, list[ReasonCode]]] = {}
         self._connected_at: datetime | None = None
+        # (receipt printer state, scanner state) for the status message; set by the agent
+        self.peripherals: Callable[[], tuple[str | None, str | None]] | None = None
         self._next_status = 0.0
         self._failure_logged = False
         self._position_known = False
@@ -523,9 +526,14 @@ class Link:
     def _status_payload(self, state: Literal["online", "offline"]) -> bytes:
         with self._store.read() as tx:
             figures = outbox.figures(tx)
+            oldest = outbox.oldest_unsent_at(tx)
+            held = store_config.version(tx)
+        printer, scanner = self.peripherals() if self.peripherals is not None else (None, None)
         body = NodeStatus(state=state, version=self._version, outbox_pending=figures.pending,
                           last_acked_seq=figures.last_acked_seq,
-                          since=self._connected_at if state == "online" else utc_now())
+                          since=self._connected_at if state == "online" else utc_now(),
+                          oldest_unsent_at=oldest, config_version=held, printer=printer,
+                          scanner=scanner)
         return encode(make_envelope(self._settings.store_id, self._settings.node_id, 0, body))
 
     def _say_offline(self) -> None:
