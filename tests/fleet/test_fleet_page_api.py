@@ -1,58 +1,30 @@
 """``GET /api/fleet/nodes``: scope, filters, sorting, paging, each alert on and off, bad input,
 and the fleet gauges in ``/metrics`` — on both databases, with users who sign in for real.
 
-Nodes are seeded as ingest stores them (``nodes.status`` is a ``NodeStatus`` body) and as
-enrolment stores certificates (``node_certificates``).
+Nodes are seeded as ingest and enrolment store them (``tests.fleet.seed_nodes``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, insert, update
+from sqlalchemy import update
 
 from hub.access.permissions import Role, Scope
 from hub.fleet.alerts import NodeFacts, Thresholds, alerts_of
 from hub.storage.tables.core import nodes
-from hub.storage.tables.fleet import node_certificates
-from protocol import NodeStatus, utc_now
+from protocol import utc_now
+from tests.fleet.seed_nodes import seed_cert, seed_node
 from tests.hub.conftest import db_url, hub_settings  # noqa: F401  (fixture)
 from tests.people.conftest import DeskHub, add_user, describe_stores, running
 
 OFFLINE_AFTER = 600  # seconds
 UNSENT_AFTER = 1800
 CERT_DAYS = 3.0
-
-
-def seed_node(engine: Engine, store: str, node: str, *, online: bool,
-              last_seen: datetime | None, oldest_unsent: datetime | None = None,
-              pending: int = 0, version: str = "1.4.0", config_version: int | None = 3,
-              printer: str | None = "ok", scanner: str | None = "connected") -> None:
-    """A node row as ingest leaves it after the node's last status."""
-    status = NodeStatus(state="online" if online else "offline", version=version,
-                        outbox_pending=pending, oldest_unsent_at=oldest_unsent,
-                        config_version=config_version, printer=printer, scanner=scanner)
-    now = utc_now()
-    with engine.begin() as conn:
-        conn.execute(insert(nodes).values(
-            store_id=store, node_id=node, contiguous_seq=0, highest_seq=0, command_seq=0,
-            online=online, status=status.model_dump(mode="json", exclude={"kind"}),
-            status_at=last_seen, last_seen_at=last_seen, created_at=now))
-
-
-def seed_cert(engine: Engine, store: str, node: str, not_after: datetime,
-              revoked: bool = False) -> None:
-    """A node's current certificate (and its revocation) as enrolment and revocation store it."""
-    with engine.begin() as conn:
-        conn.execute(insert(node_certificates).values(
-            store_id=store, node_id=node, serial="ab" * 8, not_after=not_after,
-            issued_at=not_after - timedelta(days=7),
-            revoked_at=utc_now() if revoked else None, revoked_by="admin" if revoked else None,
-            revoked_reason="stolen" if revoked else None))
 
 
 @pytest.fixture
@@ -206,7 +178,7 @@ def test_bad_input_is_a_422_naming_the_field(fleet_desk: DeskHub,
                                             params: dict[str, str]) -> None:
     answer = fleet_desk.sign_in("tech").get("/api/fleet/nodes", params=params)
     assert answer.status_code == 422, answer.text
-    assert list(params)[0] in answer.text
+    assert next(iter(params)) in answer.text
 
 
 def test_metrics_count_nodes_online_offline_and_alerting(fleet_desk: DeskHub) -> None:
