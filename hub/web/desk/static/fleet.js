@@ -78,7 +78,8 @@ function fleetRow(row) {
     outboxCell(row),
     el("td", { "data-testid": "fleet-printer" }, row.printer || "–"),
     el("td", { "data-testid": "fleet-scanner" }, row.scanner || "–"),
-    el("td", { "data-testid": "fleet-config" }, row.node_id ? `${row.config_version ?? "–"} of ${row.config_published ?? "–"}` : "–"),
+    el("td", { "data-testid": "fleet-config" }, row.node_id ? `v${row.config_version ?? "–"}` : "–",
+      row.config_published !== null ? el("div", { class: "muted" }, `hub pushes v${row.config_published}`) : ""),
     certCell(row),
     el("td", { "data-testid": "fleet-alerts" }, alerts.length ? alerts : el("span", { class: "muted" }, "none")));
 }
