@@ -219,3 +219,18 @@ def test_alerts_are_a_pure_function_of_facts_time_and_thresholds() -> None:
     assert alerts_of(quiet, later, limits) == ["offline", "unsent", "certificate"]
     assert alerts_of(NodeFacts(False, None, None, None, False), now, limits) == ["offline"]
     assert alerts_of(NodeFacts(False, None, None, None, True), now, limits) == []
+
+
+def test_an_older_agents_status_shows_what_it_reports_and_none_of_the_rest(
+        fleet_desk: DeskHub) -> None:
+    now = utc_now()
+    seed_node(fleet_desk.engine, "s1", "n1", online=True, last_seen=now)
+    older = {"state": "online", "version": "1.0.0", "protocol_version": "v1",
+             "outbox_pending": 3, "last_acked_seq": 7, "since": None}  # before the fleet page
+    with fleet_desk.engine.begin() as conn:
+        conn.execute(update(nodes).where(nodes.c.node_id == "n1").values(status=older))
+    row = by_key(fleet(fleet_desk, "tech"))[("s1", "n1")]
+    assert (row["version"], row["outbox_pending"]) == ("1.0.0", 3)
+    assert row["unsent_age_seconds"] is None and row["oldest_unsent_at"] is None
+    assert (row["config_version"], row["printer"], row["scanner"]) == (None, None, None)
+    assert row["alerts"] == []
