@@ -87,6 +87,10 @@ def test_the_fleet_tab_sees_a_killed_agent_go_offline_and_its_outbox_age_grow(
         expect(row.get_by_test_id("fleet-state")).to_have_attribute("data-state", "online")
         expect(row.get_by_test_id("fleet-outbox")).to_have_attribute("data-pending", "0")
         expect(row.get_by_test_id("fleet-alerts")).to_have_text("none")
+        # what the agent's status says of itself: no printer or scanner configured, its version
+        expect(row.get_by_test_id("fleet-printer")).to_have_text("none")
+        expect(row.get_by_test_id("fleet-scanner")).to_have_text("none")
+        expect(row.get_by_test_id("fleet-version")).to_have_text(edge_health(edge)["version"])
 
         # 1. a killed process: offline within seconds, then the offline alert
         edge.kill()
