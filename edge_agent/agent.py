@@ -88,6 +88,8 @@ class Agent:
         self.counter = Counter(store, settings.store_id, settings.node_id, on_write=self._written,
                                in_tx=self._in_tx, language=settings.store_language)
         self.devices = Devices(settings, self.counter, self.events)
+        if self.link is not None:
+            self.link.peripherals = self._peripherals
         self.pos = Pos(store, self.counter)
         self.staff = Staff(store, settings)
         self.started_at = utc_now()
@@ -169,6 +171,10 @@ class Agent:
         self.store.close()
         if self._lock is not None:
             self._lock.close()
+
+    def _peripherals(self) -> tuple[str | None, str | None]:
+        """The receipt printer's and the scanner's state, as the node's status reports them."""
+        return self.printing.report().status, self.devices.scanner_view().state
 
     @property
     def link_up(self) -> bool:

@@ -49,8 +49,19 @@ class HubMetrics:
         self.retained_events_cleared = Counter(
             "acorn_hub_retained_events_cleared",
             "retained messages nodes left on their events topics, cleared by the hub", registry=r)
+        self.fleet_nodes = Gauge("acorn_hub_fleet_nodes", "nodes by broker presence (revoked "
+                                 "nodes not counted), as of the last scrape", ["state"],
+                                 registry=r)
+        self.fleet_alerting = Gauge("acorn_hub_fleet_nodes_alerting", "nodes with at least one "
+                                    "fleet alert (offline, unsent, certificate)", registry=r)
         self.mqtt_connected = Gauge("acorn_hub_mqtt_connected", "1 while connected to the broker",
                                     registry=r)
+
+    def set_fleet(self, online: int, offline: int, alerting: int) -> None:
+        """The fleet gauges (the /metrics route counts them just before rendering)."""
+        self.fleet_nodes.labels("online").set(online)
+        self.fleet_nodes.labels("offline").set(offline)
+        self.fleet_alerting.set(alerting)
 
     def render(self) -> bytes:
         """The text exposition format."""

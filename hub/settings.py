@@ -104,6 +104,13 @@ class Settings(BaseSettings):
         "enrolment is refused unchecked until the window ends"))
     enrol_window_seconds: int = Field(900, ge=1, le=86400, description=(
         "the window refused enrolment codes are counted in"))
+    fleet_offline_alert_seconds: float = Field(300.0, gt=0, description=(
+        "the fleet page alerts when a node has been offline (or unheard of) longer than this"))
+    fleet_unsent_alert_seconds: float = Field(900.0, gt=0, description=(
+        "the fleet page alerts when a node's oldest unsent event is older than this"))
+    fleet_cert_alert_days: float = Field(2.0, ge=0, le=90, description=(
+        "the fleet page alerts when a node's certificate expires within this many days (nodes "
+        "renew after two thirds of FLEET_CERT_DAYS: one that nears its expiry did not)"))
     fx_fetch_url: str | None = Field(None, description=(
         "ECB reference rates to fetch on a schedule (e.g. ECB's eurofxref-daily.xml); unset: no "
         "fetch, the bundled history and `acorn-hub fx import` only"))

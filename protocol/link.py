@@ -1,7 +1,9 @@
 """Link-level message bodies: acknowledgements and node status.
 
 ack          hub -> node: the highest contiguous seq the hub has durably stored for the node
-node.status  node -> all (retained, with a last will): online/offline, versions, queue depth
+node.status  node -> all (retained, with a last will): online/offline, versions, queue depth,
+             the oldest unsent event's time, the store config in force, printer and scanner state
+             (these last four are optional: a hub reading an older node's status sees None)
 """
 
 from __future__ import annotations
@@ -35,3 +37,13 @@ class NodeStatus(Body):
     outbox_pending: int = Field(default=0, ge=0)
     last_acked_seq: int = Field(default=0, ge=0)
     since: UtcDatetime | None = None
+    # for the fleet page; optional, so older nodes and older hubs keep understanding each other
+    oldest_unsent_at: UtcDatetime | None = Field(
+        default=None, description="when the oldest event still in the outbox happened "
+        "(None: the outbox is empty)")
+    config_version: int | None = Field(default=None, ge=0,
+                                       description="the store config version in force")
+    printer: str | None = Field(default=None, max_length=MAX_CODE_CHARS, description=(
+        "the receipt printer: ok, paper_low, paper_out, offline, unknown, error; none: no printer"))
+    scanner: str | None = Field(default=None, max_length=MAX_CODE_CHARS, description=(
+        "the scanner: starting, connected, disconnected, error, stopped; none: no scanner"))

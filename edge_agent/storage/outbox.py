@@ -25,7 +25,7 @@ from edge_agent.errors import StoreError
 from edge_agent.storage.journal import JournalEvent, event_checksum
 from edge_agent.storage.records import return_checksum
 from edge_agent.storage.store import Tx
-from protocol import Body, Envelope, format_utc, make_envelope
+from protocol import Body, Envelope, format_utc, make_envelope, to_utc
 
 NEXT_SEQ = "next_seq"
 LAST_ACKED = "last_acked_seq"
@@ -163,6 +163,12 @@ def figures(tx: Tx) -> Figures:
         last_acked_seq=tx.counter(LAST_ACKED),
         next_seq=tx.counter(NEXT_SEQ),
     )
+
+
+def oldest_unsent_at(tx: Tx) -> datetime | None:
+    """When the oldest event the hub has not acknowledged happened (None: the outbox is empty)."""
+    value = tx.scalar("SELECT occurred_at FROM outbox ORDER BY seq LIMIT 1")
+    return None if value is None else to_utc(datetime.fromisoformat(str(value)))
 
 
 @dataclass

@@ -7,8 +7,11 @@ Rules:
   broker user name ``edge.{store}.{node}``), so the broker keeps our subscriptions and queued
   commands while we are away; QoS 1 everywhere; reconnect with paho's exponential backoff;
 - last will: a retained ``node.status`` {state: offline}; on every connect a retained
-  {state: online} with version, outbox depth and last acked seq, refreshed every
-  ``status_interval_seconds``, and an explicit offline status on a clean stop;
+  {state: online} with version, outbox depth and last acked seq, the oldest unsent event's time,
+  the store config version and the printer's and scanner's state (``peripherals``, set by the
+  agent), refreshed every ``status_interval_seconds``, and an explicit offline status on a clean
+  stop; the will's figures are those of when the client was made (paho fixes it then), so a
+  node killed later reports its outbox as it was at its start;
 - durability is the SQLite outbox plus the hub's ack, never paho's memory: events are read from
   the outbox in seq order (500 rows a read), published as ``encode(envelope.resent())``, and
   deleted only when a (retained) ack covers them; ``SendWindow`` decides what is due;
@@ -48,6 +51,7 @@ import sqlite3
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -137,6 +141,8 @@ class Link:
         self._sub_lock = threading.Lock()
         self._sub_waiters: dict[int, tuple[threading.Event, list[ReasonCode]]] = {}
         self._connected_at: datetime | None = None
+        # (receipt printer state, scanner state) for the status message; set by the agent
+        self.peripherals: Callable[[], tuple[str | None, str | None]] | None = None
         self._next_status = 0.0
         self._failure_logged = False
         self._position_known = False
@@ -523,9 +529,14 @@ class Link:
     def _status_payload(self, state: Literal["online", "offline"]) -> bytes:
         with self._store.read() as tx:
             figures = outbox.figures(tx)
+            oldest = outbox.oldest_unsent_at(tx)
+            held = store_config.version(tx)
+        printer, scanner = self.peripherals() if self.peripherals is not None else (None, None)
         body = NodeStatus(state=state, version=self._version, outbox_pending=figures.pending,
                           last_acked_seq=figures.last_acked_seq,
-                          since=self._connected_at if state == "online" else utc_now())
+                          since=self._connected_at if state == "online" else utc_now(),
+                          oldest_unsent_at=oldest, config_version=held, printer=printer,
+                          scanner=scanner)
         return encode(make_envelope(self._settings.store_id, self._settings.node_id, 0, body))
 
     def _say_offline(self) -> None:

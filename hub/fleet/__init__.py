@@ -7,5 +7,6 @@ client id bound to its identity: by dynamic security for a password, by the TLS 
 ``use_username_as_clientid`` for a certificate, whose CN is the same ``edge.{store}.{node}``);
 a node's key never leaves it; a revoked node id stays revoked; every change is audited.
 
-    stores  acl  dynsec  pki  identities  enrolment  lifecycle  local_broker  advertise
+    stores  acl  dynsec  pki  identities  enrolment  lifecycle  alerts  overview  local_broker
+    advertise
 """

@@ -3,7 +3,7 @@
 At 768, 1366 and 1920 px wide: the sign-in page, the queue (filled, a page of refunds from three
 stores, amounts in two currencies, manual reviews), a refund's story, the decided view (its search
 form and refunds approved by the policy) and the policy editor (its form with a problem shown at
-a field, and its YAML view): nothing
+a field, and its YAML view) and the fleet view (stores and nodes with alert badges): nothing
 scrolls sideways and every control and table cell lies inside the window. At 768 the queue's
 table becomes cards, and every value on a card keeps its label. A full-page screenshot of each is
 saved in the test's tmp folder.
@@ -12,13 +12,16 @@ saved in the test's tmp folder.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from hub.access.permissions import Role
 from hub.fleet import stores
+from protocol import utc_now
 from tests.desk.seed import Ask, seed
+from tests.fleet.seed_nodes import seed_cert, seed_node
 from tests.people.conftest import PASSWORD, SETUP, DeskHub, add_user, describe_stores, running
 from tests.support.browser import BROWSER_MARKS, chromium_page
 from tests.support.layout import assert_fits
@@ -47,6 +50,12 @@ def hub(tmp_path: Path) -> Iterator[DeskHub]:
         add_user(running_hub.engine, "ada", Role.ADMIN)
         stores.set_store(running_hub.engine, "s1", SETUP, name="Oslo Sentrum Storsenter")
         seed(running_hub.engine, ASKS + DECIDED)
+        now = utc_now()
+        seed_node(running_hub.engine, "s1", "counter-1", online=True, last_seen=now, pending=12,
+                  oldest_unsent=now - timedelta(hours=3), version="1.4.0+build.20261203")
+        seed_cert(running_hub.engine, "s1", "counter-1", now + timedelta(days=1))
+        seed_node(running_hub.engine, "s2", "counter-1", online=False,
+                  last_seen=now - timedelta(days=2), printer="paper_out", scanner="disconnected")
         yield running_hub
 
 
@@ -100,3 +109,11 @@ def test_the_desk_fits_the_window(hub: DeskHub, tmp_path: Path, width: int, heig
         expect(by("policy-yaml")).to_be_visible()
         expect(by("policy-yaml")).not_to_have_value("")
         assert_fits(page, tmp_path / f"desk-{width}-policy-yaml.png")
+
+        by("nav-fleet").click()
+        expect(by("fleet-row")).to_have_count(5)  # these two, and n1 of each store (the seed)
+        expect(by("fleet-alert")).to_have_count(3)  # s1: unsent, certificate; s2: offline
+        assert_fits(page, tmp_path / f"desk-{width}-fleet.png")
+        if width < 820:  # cards here too
+            labels = page.evaluate(LABELS.replace("table.queue", "table.fleet"))
+            assert all(shown == f'"{label}"' for label, shown in labels), labels

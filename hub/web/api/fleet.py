@@ -11,6 +11,10 @@ key by a signature (``hub.fleet.lifecycle``); 401 unproved (not the fleet CA's c
 signature by another key, a stale ``signed_at``), 403 refused (revoked, superseded, expired past
 the grace period; audited), 422 malformed. ``POST /api/fleet/nodes/{store}/{node}/revoke`` and
 ``.../rotate`` need ``manage_devices`` with the store in scope.
+
+``GET /api/fleet/nodes`` (``manage_devices``: technician or admin) is the fleet page: every store
+and node in the caller's scope with presence, versions, outbox, peripherals, certificate and
+alerts (``hub.fleet.overview``), filtered, sorted and paged; 422 for an unknown filter value.
 """
 
 from __future__ import annotations
@@ -19,18 +23,20 @@ import base64
 import binascii
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.access.permissions import Action, Principal
 from hub.errors import BrokerError, InputError
-from hub.fleet import enrolment, lifecycle, pki
+from hub.fleet import enrolment, lifecycle, overview, pki
+from hub.fleet.alerts import Alert, Thresholds
 from hub.fleet.dynsec import DynSecAdmin
 from hub.fleet.enrolment import EnrolmentRefused, Refusal
 from hub.settings import Settings
+from hub.storage.engine import reading
 from hub.web.api.deps import Hub, requires
 from hub.web.api.errors import error_body
 from hub.web.api.models import ErrorOut
@@ -274,3 +280,90 @@ def rotate(hub: Hub, store_id: str, node_id: str, body: RotateIn,
                               body.minutes or hub.settings.enrol_code_minutes)
     return CodeOut(code=issued.code, store_id=issued.store_id, node_id=issued.node_id,
                    expires_at=issued.expires_at)
+
+
+class FleetQuery(BaseModel):
+    """Filters, sort and page of the fleet page."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    store: str | None = Field(None, min_length=1, max_length=40, description="one store id")
+    region: str | None = Field(None, min_length=1, max_length=40)
+    city: str | None = Field(None, min_length=1, max_length=60)
+    state: overview.Presence | None = Field(None, description="online or offline nodes only")
+    alert: Alert | Literal["any"] | None = Field(None, description=(
+        "nodes with this alert (offline, unsent, certificate), or with any"))
+    sort: overview.SortKey = "store"
+    order: Literal["asc", "desc"] = "asc"
+    limit: int = Field(100, ge=1, le=500)
+    offset: int = Field(0, ge=0, le=10_000_000)
+
+
+class FleetRowOut(BaseModel):
+    """One node (or a store without a node yet: ``node_id`` null)."""
+
+    store_id: str
+    store_name: str | None
+    region: str | None
+    city: str | None
+    config_published: int | None = Field(description="the store config version the hub pushes")
+    node_id: str | None
+    state: overview.Presence | None = Field(description="broker presence (null: no node)")
+    last_seen_at: datetime | None = None
+    offline_for_seconds: float | None = None
+    version: str | None = Field(None, description="agent version")
+    outbox_pending: int | None = None
+    oldest_unsent_at: datetime | None = None
+    unsent_age_seconds: float | None = None
+    config_version: int | None = Field(None, description="store config version the node runs")
+    printer: str | None = None
+    scanner: str | None = None
+    cert_not_after: datetime | None = None
+    revoked: bool = False
+    revoked_at: datetime | None = None
+    alerts: list[Alert]
+
+
+class ThresholdsOut(BaseModel):
+    """The alert thresholds in force (hub settings)."""
+
+    offline_seconds: float
+    unsent_seconds: float
+    cert_days: float
+
+
+class FleetPage(BaseModel):
+    """One page of the fleet."""
+
+    items: list[FleetRowOut]
+    total: int
+    limit: int
+    offset: int
+    thresholds: ThresholdsOut
+    now: datetime
+
+
+def thresholds_of(settings: Settings) -> Thresholds:
+    """The alert thresholds from the hub's settings."""
+    return Thresholds(timedelta(seconds=settings.fleet_offline_alert_seconds),
+                      timedelta(seconds=settings.fleet_unsent_alert_seconds),
+                      timedelta(days=settings.fleet_cert_alert_days))
+
+
+@router.get("/nodes", response_model=FleetPage, responses=ERRORS)
+def fleet_nodes(hub: Hub, who: DeviceManager,
+                search: Annotated[FleetQuery, Query()]) -> FleetPage:
+    """Every store and node in the caller's scope: online or offline, last seen, agent version,
+    outbox depth and age of the oldest unsent event, printer and scanner, config version,
+    certificate expiry and revocation, alerts (technician or admin)."""
+    wanted = overview.FleetFilter(search.store, search.region, search.city, search.state,
+                                  search.alert, search.sort, search.order == "desc",
+                                  search.limit, search.offset)
+    settings, now = hub.settings, utc_now()
+    with reading(hub.engine) as conn:
+        rows, total = overview.page(conn, who.scope, wanted, now, thresholds_of(settings))
+    return FleetPage(items=[FleetRowOut.model_validate(r) for r in rows], total=total,
+                     limit=search.limit, offset=search.offset, now=now,
+                     thresholds=ThresholdsOut(offline_seconds=settings.fleet_offline_alert_seconds,
+                                              unsent_seconds=settings.fleet_unsent_alert_seconds,
+                                              cert_days=settings.fleet_cert_alert_days))

@@ -10,10 +10,13 @@ from sqlalchemy import text
 from hub import __version__
 from hub.access.permissions import Action, StorePlace, can, require_unscoped
 from hub.errors import StorageError
+from hub.fleet import overview
 from hub.returns.queries import counts, list_dead_letters, stores_overview
 from hub.storage.engine import reading
 from hub.web.api.deps import Hub, Viewer
+from hub.web.api.fleet import thresholds_of
 from hub.web.api.models import DeadLetterOut, ErrorOut, HealthOut, Page, StoreOut
+from protocol import utc_now
 
 router = APIRouter(prefix="/api")
 metrics_router = APIRouter()
@@ -80,4 +83,7 @@ def metrics(hub: Hub, who: Viewer) -> Response:
     """Prometheus metrics, for a token with the view right and no scope (they count every
     store): ``acorn-hub token create prometheus --role viewer``."""
     require_unscoped(who, "the metrics")
+    with reading(hub.engine) as conn:
+        fleet = overview.counts(conn, utc_now(), thresholds_of(hub.settings))
+    hub.metrics.set_fleet(fleet["online"], fleet["offline"], fleet["alerting"])
     return Response(hub.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -17,6 +17,7 @@ import {
   when,
 } from "./common.js";
 import { fillDecidedChoices, loadDecided, wireDecided } from "./decided.js";
+import { fillFleetStores, showFleet, wireFleet } from "./fleet.js";
 import { loadPolicy, wirePolicy } from "./policy.js";
 import { resumePending, writeOnce } from "./writes.js";
 
@@ -49,6 +50,7 @@ async function loadFacets() {
   const facets = await api("GET", "/api/desk/facets");
   state.stores = new Map(facets.store_names.map((s) => [s.value, s.label]));
   fillDecidedChoices(facets.store_names, state.words);
+  fillFleetStores(facets.store_names);
   const any = { value: "", label: "any" };
   const named = (group, values) => values.map((v) => ({ value: String(v), label: word(group, v) }));
   fillSelect(filter("level"), named("approval_levels", facets.levels), any);
@@ -253,6 +255,8 @@ function show(view) {
   if (view === "decided") loadDecided().catch((e) => toast(e.message, true));
   $("#policy-view").hidden = view !== "policy";
   if (view === "policy") loadPolicy().catch((e) => toast(e.message, true));
+  $("#fleet-view").hidden = view !== "fleet";
+  showFleet(view === "fleet");
 }
 
 async function refresh() {
@@ -274,6 +278,7 @@ function wire() {
   for (const tab of document.querySelectorAll(".tab")) tab.addEventListener("click", () => show(tab.dataset.view));
   wirePolicy(state.words);
   wireDecided({ open: openStory, storeName, word });
+  wireFleet();
 }
 
 async function start() {
@@ -283,6 +288,7 @@ async function start() {
   useCsrf(me.csrf);
   $("[data-testid=who]").textContent = `${me.display_name} · ${word("roles", me.role)}`;
   $("[data-testid=nav-policy]").hidden = me.role !== "admin";
+  $("[data-testid=nav-fleet]").hidden = !["admin", "technician"].includes(me.role);
   fillChoices();
   wire();
   await resumePending();
