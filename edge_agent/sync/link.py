@@ -10,8 +10,9 @@ Rules:
   {state: online} with version, outbox depth and last acked seq, the oldest unsent event's time,
   the store config version and the printer's and scanner's state (``peripherals``, set by the
   agent), refreshed every ``status_interval_seconds``, and an explicit offline status on a clean
-  stop; the will's figures are those of when the client was made (paho fixes it then), so a
-  node killed later reports its outbox as it was at its start;
+  stop; the will's figures are those of when the client was made (paho fixes it then): the hub
+  takes only the presence from a status older than the one it holds, so the fleet page keeps the
+  figures of the node's last refresh;
 - durability is the SQLite outbox plus the hub's ack, never paho's memory: events are read from
   the outbox in seq order (500 rows a read), published as ``encode(envelope.resent())``, and
   deleted only when a (retained) ack covers them; ``SendWindow`` decides what is due;

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine, event, func, select
@@ -20,7 +21,8 @@ from hub.storage.tables.core import (
     return_items,
     returns,
 )
-from protocol import Ack, TopicKind, encode, node_topic
+from protocol import Ack, TopicKind, encode, make_envelope, node_topic, utc_now
+from protocol.link import NodeStatus
 from tests.hub.helpers import (
     applied,
     disposed,
@@ -208,6 +210,22 @@ def test_status_updates_presence_and_reports_nodes_coming_online(engine: Engine)
     ingest(engine, status("s1", "n1", "offline"))
     node = node_row(engine, "s1", "n1")
     assert node.online is False and node.status["state"] == "offline"
+
+
+def test_a_last_will_changes_presence_but_not_the_newer_figures(engine: Engine) -> None:
+    """The broker publishes the will the node made when it connected: its outbox figures are
+    that old. The node's later status holds the figures the fleet page must keep showing."""
+    connected = utc_now() - timedelta(minutes=5)
+    will = make_envelope("s1", "n1", 0, NodeStatus(state="offline", outbox_pending=0),
+                         occurred_at=connected)
+    ingest(engine, make_envelope("s1", "n1", 0, NodeStatus(
+        state="online", outbox_pending=7, oldest_unsent_at=utc_now() - timedelta(minutes=1))))
+    ingest(engine, will)
+    node = node_row(engine, "s1", "n1")
+    assert node.online is False and node.status["state"] == "offline"
+    assert node.status["outbox_pending"] == 7 and node.status["oldest_unsent_at"] is not None
+    ingest(engine, make_envelope("s1", "n1", 0, NodeStatus(state="offline", outbox_pending=2)))
+    assert node_row(engine, "s1", "n1").status["outbox_pending"] == 2  # a newer status: its own
 
 
 def test_stores_are_kept_apart(engine: Engine) -> None:

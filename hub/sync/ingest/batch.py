@@ -17,8 +17,10 @@ Rules:
   node's contiguous seq moves past it exactly as past an applied event, so a poisoned event never
   stalls its node; a repeat of it is a duplicate (no new dead letter); an event that later
   claims a seq held as unprocessable is dead-lettered whole, never silently dropped;
-- node status messages update presence; rejected messages and events the projections refuse are
-  written to ``dead_letters`` (payloads capped, ``hub.sync.ingest.dead``);
+- node status messages update presence; a status older than the one held (the last will, made
+  when the node connected) changes presence only, never the newer figures; rejected messages
+  and events the projections refuse are written to ``dead_letters`` (payloads capped,
+  ``hub.sync.ingest.dead``);
 - a revoked node is not heard (``hub.fleet.identities``): its events, statuses and broken
   events are dead-lettered as from a revoked node, unapplied and unacked, from the commit of its
   revocation on (the broker has dropped it by then; this is for what was already on its way);
@@ -357,8 +359,13 @@ def _apply_statuses(cursors: Mapping[Key, Cursor], statuses: Sequence[StatusUpda
     for update_ in statuses:
         cursor = cursors[update_.key]
         was_online, cursor.online = cursor.online, update_.status.state == "online"
-        cursor.status = update_.status.model_dump(mode="json", exclude={"kind"})
-        cursor.status_at = update_.envelope.sent_at or update_.envelope.occurred_at
+        said = update_.status.model_dump(mode="json", exclude={"kind"})
+        at = update_.envelope.sent_at or update_.envelope.occurred_at
+        if cursor.status is not None and cursor.status_at is not None and at < cursor.status_at:
+            # an older message delivered now: the last will, whose figures the broker has kept
+            # since the node connected. Presence is what it says; the figures stay the newer ones.
+            said, at = {**cursor.status, "state": said["state"]}, cursor.status_at
+        cursor.status, cursor.status_at = said, at
         if cursor.online and not was_online:
             came_online.append(update_.key)
     return came_online
