@@ -11,6 +11,11 @@ Rules:
   IPv4 address of the machine;
 - the name is made unique on the network: when another hub already announces it, ours becomes
   ``<name>-2`` (then ``-3`` …) instead of failing to start (``name`` says which one we got).
+  We first ask for the name from an ephemeral port (``unicast=True``, answered straight to that
+  port, ``LOOKUP_MS`` each), then register with zeroconf's own probing for a hub that starts at
+  the same moment. The lookup is needed: zeroconf (0.154) probes with "QU" questions whose
+  unicast answers go to port 5353, which on a host running two responders reaches only one of
+  their sockets, so its probing alone missed a hub on the same machine.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from hub.settings import Settings
 log = logging.getLogger(__name__)
 
 HUB_SERVICE = "_acorn-hub._tcp.local."
+LOOKUP_MS = 500  # how long one name is asked for before it counts as free
 
 
 @dataclass(frozen=True)
@@ -77,14 +83,18 @@ class Advertiser:
     def __init__(self, announcement: HubAnnouncement) -> None:
         if not announcement.addresses:
             raise HubError("no address to advertise the hub on; set ACORN_HUB_ADVERTISE_INTERFACES")
-        self._info = ServiceInfo(
-            HUB_SERVICE, f"{announcement.name}.{HUB_SERVICE}", port=announcement.http_port,
-            properties=announcement.properties(),
-            addresses=[socket.inet_aton(ip) for ip in announcement.addresses],
-            server=f"{socket.gethostname().split('.')[0]}.local.")
+        addresses = [socket.inet_aton(ip) for ip in announcement.addresses]  # OSError if bad
         interfaces = list(announcement.addresses) if all(
             ipaddress.ip_address(ip).is_loopback for ip in announcement.addresses
         ) else InterfaceChoice.All
+        try:
+            name = _free_name(announcement.name, interfaces)
+        except OSError as err:
+            raise HubError(f"cannot advertise the hub over mDNS: {err}") from err
+        self._info = ServiceInfo(
+            HUB_SERVICE, f"{name}.{HUB_SERVICE}", port=announcement.http_port,
+            properties=announcement.properties(),
+            addresses=addresses, server=f"{socket.gethostname().split('.')[0]}.local.")
         self._zeroconf = Zeroconf(interfaces=interfaces, ip_version=IPVersion.V4Only)
         try:
             # two hubs on one network may share a configured name: probe, and take the next
@@ -107,3 +117,16 @@ class Advertiser:
         """Withdraw the announcement and close the mDNS sockets."""
         self._zeroconf.unregister_service(self._info)
         self._zeroconf.close()
+
+
+def _free_name(wanted: str, interfaces: list[str] | InterfaceChoice) -> str:
+    """The first of ``wanted``, ``wanted-2``, … that no hub on the network answers for."""
+    asker = Zeroconf(interfaces=interfaces, ip_version=IPVersion.V4Only, unicast=True)
+    try:
+        name, number = wanted, 2
+        while asker.get_service_info(HUB_SERVICE, f"{name}.{HUB_SERVICE}",
+                                     timeout=LOOKUP_MS) is not None:
+            name, number = f"{wanted}-{number}", number + 1
+        return name
+    finally:
+        asker.close()
