@@ -175,15 +175,20 @@ def limits_of(settings: Settings) -> enrolment.Limits:
                             timedelta(seconds=settings.enrol_window_seconds))
 
 
+def _broker_admin(settings: Settings) -> DynSecAdmin:
+    """One admin login to the broker's dynamic security (refused without its password)."""
+    secret = settings.broker_admin_password.get_secret_value()
+    if not secret:
+        raise BrokerError("the hub cannot administer the broker: "
+                          "ACORN_HUB_BROKER_ADMIN_PASSWORD is not set")
+    return DynSecAdmin(settings.mqtt_host, settings.mqtt_port, settings.broker_admin_username,
+                       secret)
+
+
 def provisioner(settings: Settings) -> Callable[[str, str], None]:
     """A function giving a node its certificate identity on the broker (one admin login)."""
     def provision(store_id: str, node_id: str) -> None:
-        secret = settings.broker_admin_password.get_secret_value()
-        if not secret:
-            raise BrokerError("the hub cannot administer the broker: "
-                              "ACORN_HUB_BROKER_ADMIN_PASSWORD is not set")
-        with DynSecAdmin(settings.mqtt_host, settings.mqtt_port,
-                         settings.broker_admin_username, secret) as admin:
+        with _broker_admin(settings) as admin:
             admin.provision_cert_node(store_id, node_id)
     return provision
 
@@ -191,12 +196,7 @@ def provisioner(settings: Settings) -> Callable[[str, str], None]:
 def unprovisioner(settings: Settings) -> Callable[[str, str], None]:
     """A function removing a node's client and role from the broker (one admin login)."""
     def unprovision(store_id: str, node_id: str) -> None:
-        secret = settings.broker_admin_password.get_secret_value()
-        if not secret:
-            raise BrokerError("the hub cannot administer the broker: "
-                              "ACORN_HUB_BROKER_ADMIN_PASSWORD is not set")
-        with DynSecAdmin(settings.mqtt_host, settings.mqtt_port,
-                         settings.broker_admin_username, secret) as admin:
+        with _broker_admin(settings) as admin:
             admin.remove_node(store_id, node_id)
     return unprovision
 
