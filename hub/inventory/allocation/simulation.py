@@ -92,3 +92,42 @@ def _compare(market: str, skus: list[str], before: Allocation, after: Allocation
         market, skus_before, skus_after, units_before, units_after, len(up), len(down),
         tuple(up[:examples]) + tuple(down[:examples]),
     )
+
+
+def offer_json(offer: Offer | None) -> dict[str, object] | None:
+    """An offer as JSON: quantity, on hand, the rules that shaped it, per-store quantities."""
+    if offer is None:
+        return None
+    return {
+        "quantity": offer.quantity,
+        "on_hand": offer.on_hand,
+        "steps": [{"rule": step.rule, "units": step.units} for step in offer.steps],
+        "stores": [{"store": store, "quantity": q} for store, q in offer.stores],
+    }
+
+
+def report_json(report: RulesSimulation) -> dict[str, object]:
+    """A simulation report as JSON (what the API answers and ``--json`` prints)."""
+    return {
+        "current_version": report.current_version,
+        "draft_version": report.draft_version,
+        "skus": report.skus,
+        "changed": report.changed,
+        "marketplaces": [
+            {
+                "marketplace": m.marketplace,
+                "skus_before": m.skus_before,
+                "skus_after": m.skus_after,
+                "units_before": m.units_before,
+                "units_after": m.units_after,
+                "raised": m.raised,
+                "lowered": m.lowered,
+                "examples": [
+                    {"sku": c.sku, "before": offer_json(c.before_offer),
+                     "after": offer_json(c.after_offer)}
+                    for c in m.examples
+                ],
+            }
+            for m in report.marketplaces
+        ],
+    }
