@@ -7,13 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
-from typer.testing import CliRunner
 
 from hub.access.permissions import Role, Scope
-from hub.cli.main import app
-from hub.errors import translate
 from hub.storage.engine import reading
 from hub.storage.tables.core import audit_log, stores
+from tests.inventory.cli_helpers import cli
 from tests.people.conftest import DeskHub, add_user
 
 RECORD: dict[str, Any] = {
@@ -87,15 +85,6 @@ def test_regional_managers_write_in_their_region_only(desk: DeskHub) -> None:
     assert sam.get("/api/stores/s1/record").status_code == 200
     assert sam.put("/api/stores/s1/record", json=RECORD).status_code == 403
     assert sam.get("/api/stores/s2/record").status_code == 403
-
-
-def cli(db_url: str, *args: str) -> tuple[int, str, str]:
-    """Run ``acorn-hub``; a hub error becomes stderr as ``acorn-hub`` prints it."""
-    result = CliRunner().invoke(app, list(args), env={"ACORN_HUB_DATABASE_URL": db_url})
-    known = translate(result.exception) if result.exception else None
-    if known is not None:
-        return 1, result.stdout, f"acorn-hub: error ({known.field}): {known.message}"
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_the_cli_sets_shows_and_imports_records(desk: DeskHub, db_url: str,

@@ -20,8 +20,8 @@ BERLIN = StoreRecord.model_validate({"time_zone": "Europe/Berlin", "hours": WEEK
                                      "exceptions": [{"date": "2026-12-07", "closed": True}]})
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(("case", "at", "expected"), [
