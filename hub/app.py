@@ -44,6 +44,7 @@ from hub.web.api.body_limit import BodyLimit
 from hub.web.api.deps import HubContext
 from hub.web.api.desk import router as desk_router
 from hub.web.api.fleet import router as fleet_router
+from hub.web.api.inventory_rules import router as inventory_rules_router
 from hub.web.api.ops import metrics_router
 from hub.web.api.ops import router as ops_router
 from hub.web.api.options import router as options_router
@@ -52,6 +53,7 @@ from hub.web.api.policy import router as policy_router
 from hub.web.api.refunds import router as refunds_router
 from hub.web.api.returns import router as returns_router
 from hub.web.api.risk import router as risk_router
+from hub.web.api.store_records import router as store_records_router
 from hub.web.desk import pages as desk_web
 
 DESCRIPTION = """The ACORN hub: returns and refunds from every store, the approval queue, the
@@ -137,6 +139,8 @@ def create_app(settings: Settings | None = None, amazon: AmazonSettings | None =
     app.include_router(risk_router)
     app.include_router(options_router)
     app.include_router(fleet_router)
+    app.include_router(store_records_router)
+    app.include_router(inventory_rules_router)
     desk_web.install(app)
     install_api_pages(app, "ACORN hub")
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)

@@ -1,0 +1,139 @@
+"""Allocation rules through the API: read the active version and its history, check and simulate
+a draft, publish a new version.
+
+``GET /api/inventory/rules`` (anyone who may view); ``POST /api/inventory/rules/draft`` and
+``POST /api/inventory/rules`` need the right to edit policies (admin). A draft answers 200 with
+``valid`` and each problem at its field path, and — when valid — what each marketplace would be
+offered under it versus the active version over the stock snapshot sent with it (until the hub's
+stock view feeds it). Publishing a document that is refused answers 422 with one item per
+problem and stores nothing; versions only grow; each publication is audited.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.inventory.allocation import RulesError, load_rules_yaml, simulate
+from hub.inventory.allocation import store as rules_store
+from hub.inventory.allocation.compiled import compile_rules
+from hub.inventory.allocation.simulation import report_json
+from hub.inventory.allocation.snapshot import MAX_LINES, StockLineIn, stock_of
+from hub.storage.engine import reading
+from hub.web.api.deps import Hub, PolicyEditor, Viewer
+from hub.web.api.errors import error_body
+from hub.web.api.idempotency import IDEMPOTENT
+from hub.web.api.models import ErrorOut
+from protocol import utc_now
+
+router = APIRouter(prefix="/api/inventory/rules", tags=["allocation rules"])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut} for status in (401, 403, 422)
+}
+MAX_YAML = 2_000_000
+
+
+class RulesOut(BaseModel):
+    """One published version of the allocation rules."""
+
+    version: int
+    name: str
+    sha256: str
+    published_by: str
+    published_at: datetime
+    yaml: str
+
+
+class RulesVersionOut(BaseModel):
+    """A published version without its text."""
+
+    version: int
+    name: str
+    sha256: str
+    published_by: str
+    published_at: datetime
+    reason: str | None
+
+
+class PublishIn(BaseModel):
+    """A rules document to publish, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    yaml: str = Field(max_length=MAX_YAML)
+    reason: str | None = Field(None, max_length=500)
+
+
+class DraftIn(BaseModel):
+    """A draft and the stock snapshot to simulate it over."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    yaml: str = Field(max_length=MAX_YAML)
+    stock: list[StockLineIn] = Field(default_factory=list, max_length=MAX_LINES)
+    examples: int = Field(3, ge=0, le=50)
+
+
+def _out(rules: rules_store.ActiveRules) -> RulesOut:
+    return RulesOut(version=rules.version, name=rules.name, sha256=rules.sha256,
+                    published_by=rules.published_by, published_at=rules.published_at,
+                    yaml=rules.yaml)
+
+
+def refused(err: RulesError) -> JSONResponse:
+    """422 with every problem of a refused document, each naming its field path."""
+    items = [error_body(p.path or None, p.message, "body") for p in err.problems]
+    return JSONResponse({"detail": items}, status_code=422)
+
+
+@router.get("", response_model=RulesOut, responses=ERRORS)
+def get_rules(hub: Hub, _who: Viewer) -> RulesOut:
+    """The active allocation rules: version, who published them, and the YAML."""
+    return _out(rules_store.ensure_seeded(hub.engine))
+
+
+@router.get("/versions", response_model=list[RulesVersionOut], responses=ERRORS)
+def get_versions(hub: Hub, _who: Viewer) -> list[RulesVersionOut]:
+    """Every published version, newest first."""
+    rules_store.ensure_seeded(hub.engine)
+    with reading(hub.engine) as conn:
+        return [RulesVersionOut.model_validate(v) for v in rules_store.versions(conn)]
+
+
+@router.post("", response_model=RulesOut, responses=ERRORS, dependencies=IDEMPOTENT)
+def publish_rules(hub: Hub, who: PolicyEditor, body: PublishIn) -> Any:
+    """Validate and publish a new version (it must raise ``version``); audited before/after."""
+    try:
+        published = rules_store.publish(hub.engine, body.yaml, who.actor, who.role.value,
+                                        body.reason)
+    except RulesError as err:
+        return refused(err)
+    return _out(published)
+
+
+@router.post("/draft", responses=ERRORS)
+def draft_rules(hub: Hub, _who: PolicyEditor, body: DraftIn) -> dict[str, Any]:
+    """Check a draft and simulate it against the active version over ``stock``; nothing is
+    stored."""
+    active = rules_store.ensure_seeded(hub.engine)
+    stock, sales = stock_of(body.stock)
+    try:
+        document = load_rules_yaml(body.yaml)
+        if document.version <= active.version:
+            raise RulesError.at("version", f"must be above the active version {active.version} "
+                                           f"(got {document.version})")
+    except RulesError as err:
+        problems = [{"field": p.path, "message": p.message} for p in err.problems]
+        return {"valid": False, "active_version": active.version, "problems": problems,
+                "simulation": None}
+    report = simulate(compile_rules(document), active.compiled, stock, sales, utc_now(),
+                      body.examples)
+    return {"valid": True, "active_version": active.version, "problems": [],
+            "simulation": report_json(report)}
+
+
+
