@@ -1,4 +1,4 @@
-"""Tables of store records and allocation rules (migration ``0020``).
+"""Tables of store records and allocation rules (migration ``0016``).
 
 Rules:
 - ``store_records`` holds one row per described store, keyed by ``store_id`` (the store's

@@ -1,7 +1,7 @@
 """Store records (address, coordinates, manager, opening hours, capabilities) and published
 allocation rules versions (``store_records``, ``allocation_rules``).
 
-Revision ID: 0020
+Revision ID: 0016
 Revises: 0015
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 import hub.storage.types
 
-revision = "0020"
+revision = "0016"
 down_revision = "0015"
 branch_labels = None
 depends_on = None
