@@ -85,6 +85,7 @@ def list_with_replay(engine: Engine, include_resolved: bool = False,
     for row in rows:
         event = replayable(whole[row["id"]])
         out.append({**row, "topic": whole[row["id"]]["topic"],
+                    "resolution": whole[row["id"]]["resolution"],
                     "replayable": isinstance(event, NodeEvent) and row["resolved_at"] is None,
                     "kind": event.envelope.kind if isinstance(event, NodeEvent) else None,
                     "replayed": done.get(row["id"])})

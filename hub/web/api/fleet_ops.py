@@ -57,15 +57,15 @@ class DeadLetterRow(BaseModel):
     skipped_seq: int | None
     resolved_at: datetime | None
     resolved_by: str | None
+    resolution: str | None
     replayable: bool
     kind: str | None
     replayed: ReplayedOut | None
 
 
 class DeadLetterWhole(DeadLetterRow):
-    """One dead letter with its resolution and payload (as text, at most 64 KiB)."""
+    """One dead letter with its payload (as text, at most 64 KiB)."""
 
-    resolution: str | None
     payload: str
 
 
