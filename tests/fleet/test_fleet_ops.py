@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from hub.access.permissions import Role
 from hub.fleet import identities
@@ -18,8 +18,9 @@ from protocol.link import NodeStatus
 from tests.fleet.conftest import Fleet
 from tests.fleet.test_codes import audited, bearer, enrol, make_code, setup_stores
 from tests.fleet.test_lifecycle import CN, NODE, STORE, enrolled
-from tests.hub.conftest import RunningHub, api_hub, mqtt_hub  # noqa: F401  (fixtures)
+from tests.hub.conftest import RunningHub, api_hub, engine, mqtt_hub  # noqa: F401  (fixtures)
 from tests.hub.helpers import NodeProbe, ingest, received, wait_for
+from tests.hub.test_cli_db import acorn_hub, refused
 from tests.support.broker import TestBroker
 
 
@@ -160,3 +161,19 @@ def test_a_decommissioned_store_loses_its_nodes_and_enrols_nothing_but_keeps_its
     assert again.status_code == 200 and again.json()["already"] is True
     assert len(audited(enrol_hub.engine, "store.decommissioned")) == 1
     assert len(audited(enrol_hub.engine, "device.revoked")) == 1
+
+
+def test_the_cli_replays_once_and_refuses_the_second_in_one_line(
+        engine: Engine,  # noqa: F811
+) -> None:
+    ingest(engine, received("s1", "n1", 1, "R-OLD"))
+    ingest(engine, received("s1", "n1", 1, "R-CLI"))  # the same seq again: a wiped database
+    url = engine.url.render_as_string(hide_password=False)
+    listed = acorn_hub(url, "dead-letters", "list")
+    dead_id = listed.stdout.split("\t")[0]
+    done = acorn_hub(url, "dead-letters", "replay", dead_id)
+    assert done.returncode == 0 and "as replay seq 1" in done.stdout, done
+    refused(acorn_hub(url, "dead-letters", "replay", dead_id), "already resolved")
+    refused(acorn_hub(url, "dead-letters", "discard", dead_id, "--reason", "  "), "reason")
+    with reading(engine) as conn:
+        assert sorted(conn.scalars(select(returns.c.return_id))) == ["R-CLI", "R-OLD"]
