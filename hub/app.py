@@ -45,6 +45,7 @@ from hub.web.api.deps import HubContext
 from hub.web.api.desk import router as desk_router
 from hub.web.api.fleet import router as fleet_router
 from hub.web.api.inventory_rules import router as inventory_rules_router
+from hub.web.api.fleet_ops import router as fleet_ops_router
 from hub.web.api.ops import metrics_router
 from hub.web.api.ops import router as ops_router
 from hub.web.api.options import router as options_router
@@ -141,6 +142,7 @@ def create_app(settings: Settings | None = None, amazon: AmazonSettings | None =
     app.include_router(fleet_router)
     app.include_router(store_records_router)
     app.include_router(inventory_rules_router)
+    app.include_router(fleet_ops_router)
     desk_web.install(app)
     install_api_pages(app, "ACORN hub")
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)

@@ -1,8 +1,9 @@
-"""``acorn-hub dead-letters list|show|resolve``: messages the hub refused or could not apply.
+"""``acorn-hub dead-letters list|show|resolve|replay|discard``: messages the hub refused or
+could not apply, and the replay tool for events of a wiped node that reused its id.
 
-The operator running the CLI is the audit actor (``cli:<login>``, role ``operator``), as for
-``acorn-hub risk``. Rules: ``hub.sync.ingest.operator``; the unprocessable rule:
-``hub.sync.ingest``.
+The operator running the CLI is the audit actor (``cli:<login>``; role ``operator`` for resolve,
+``admin`` for replay and discard, which need that right). Rules: ``hub.sync.ingest.operator``,
+``hub.sync.ingest.replay``; the unprocessable rule: ``hub.sync.ingest``.
 """
 
 from __future__ import annotations
@@ -11,11 +12,15 @@ from typing import Annotated, Any
 
 import typer
 
+from hub.access.permissions import Principal, Role
+from hub.access.tokens import cli_actor
 from hub.cli.db import database
 from hub.cli.people import operator
 from hub.sync.ingest import operator as dead
+from hub.sync.ingest import replay as replaying
 
-app = typer.Typer(help="Dead letters: refused or unprocessable messages; list, show, resolve.",
+app = typer.Typer(help="Dead letters: refused or unprocessable messages; list, show, resolve, "
+                       "replay (apply once), discard.",
                   no_args_is_help=True)
 
 
@@ -59,3 +64,25 @@ def resolve(
     with database() as engine:
         dead.resolve_dead_letter(engine, dead_letter_id, reason, operator())
     typer.echo(f"dead letter {dead_letter_id} resolved")
+
+
+@app.command("replay")
+def replay(dead_letter_id: Annotated[int, typer.Argument(help="the dead letter's id")]) -> None:
+    """Apply a dead-lettered event (e.g. of a wiped node that reused its id) once, under the
+    node's next replay seq; audited. A second replay of it is refused."""
+    with database() as engine:
+        done = replaying.replay(engine, Principal(cli_actor(), Role.ADMIN), dead_letter_id)
+    typer.echo(f"dead letter {dead_letter_id} applied: {done.kind} {done.message_id} of "
+               f"{done.store_id}/{done.node_id} (its seq {done.original_seq}) as replay seq "
+               f"{done.replay_seq}")
+
+
+@app.command("discard")
+def discard(
+    dead_letter_id: Annotated[int, typer.Argument(help="the dead letter's id")],
+    reason: Annotated[str, typer.Option(help="why it is not applied (required)")],
+) -> None:
+    """Resolve a dead letter without applying it; the reason goes to the row and the audit."""
+    with database() as engine:
+        replaying.discard(engine, Principal(cli_actor(), Role.ADMIN), dead_letter_id, reason)
+    typer.echo(f"dead letter {dead_letter_id} discarded")

@@ -1,5 +1,6 @@
-"""``acorn-hub fleet …`` and ``acorn-hub devices enrol|rotate|revoke``: the fleet CA, enrolment
-codes and a node's identity after enrolment.
+"""``acorn-hub fleet …``, ``acorn-hub devices enrol|rotate|revoke|replace`` and ``acorn-hub stores
+decommission``: the fleet CA, enrolment codes, a node's identity after enrolment, retiring
+machines and stores (``hub.fleet.retire``).
 
 Rules: the CA key never leaves the fleet folder (``ACORN_HUB_FLEET_DIR``, 0600); a code is printed
 once (text, the QR form and a terminal QR code) and only its hash is stored; code creation,
@@ -9,6 +10,8 @@ rotation and revocation are audited as the CLI's operator (admin role, unscoped)
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
@@ -19,7 +22,7 @@ import typer
 from hub.access.permissions import Principal, Role
 from hub.access.tokens import cli_actor
 from hub.cli.db import database
-from hub.fleet import enrolment, lifecycle, pki
+from hub.fleet import enrolment, lifecycle, pki, retire
 from hub.fleet.dynsec import DynSecAdmin
 from hub.fleet.local_broker import write_tls_files
 from hub.settings import Settings, load_settings
@@ -134,17 +137,74 @@ def devices_revoke(
     the same node id and events are refused from now on. Running it again retries the broker."""
     settings = load_settings()
     settings.require_admin_secret()
+    with database(settings) as engine:
+        done = lifecycle.revoke(engine, Principal(cli_actor(), Role.ADMIN), store, node, reason,
+                                _unprovisioner(settings))
+    state = "was already revoked" if done.already else "revoked"
+    typer.echo(f"{store}/{node} {state} ({format_utc(done.revoked_at)}); removed from the broker")
+
+
+def _unprovisioner(settings: Settings) -> Callable[[str, str], None]:
+    """Remove a node's client and role from the broker (one admin login each)."""
+    settings.require_admin_secret()
 
     def unprovision(store_id: str, node_id: str) -> None:
         with DynSecAdmin(settings.mqtt_host, settings.mqtt_port, settings.broker_admin_username,
                          settings.broker_admin_password.get_secret_value()) as admin:
             admin.remove_node(store_id, node_id)
+    return unprovision
 
+
+def devices_replace(
+    store: Annotated[str, typer.Argument(help="the store whose machine is replaced")],
+    old_node: Annotated[str, typer.Argument(help="the node of the machine being replaced")],
+    reason: Annotated[str, typer.Option(help="why (kept in the audit trail)")]
+    = "store machine replaced",
+    minutes: Annotated[int | None, typer.Option(
+        help="how long the new node's code is valid (default ACORN_HUB_ENROL_CODE_MINUTES)")]
+    = None,
+    hub_url: HubUrl = None,
+    qr: Annotated[bool, typer.Option(help="print a terminal QR code of the code's link")] = True,
+) -> None:
+    """Replace a store machine: revoke OLD_NODE, print an enrolment code for the new machine
+    (a new node id), and say how many of the old node's events the hub does not hold."""
+    settings = load_settings()
     with database(settings) as engine:
-        done = lifecycle.revoke(engine, Principal(cli_actor(), Role.ADMIN), store, node, reason,
-                                unprovision)
-    state = "was already revoked" if done.already else "revoked"
-    typer.echo(f"{store}/{node} {state} ({format_utc(done.revoked_at)}); removed from the broker")
+        done = retire.replace(engine, Principal(cli_actor(), Role.ADMIN), store, old_node,
+                              reason, minutes or settings.enrol_code_minutes,
+                              _unprovisioner(settings))
+    b = done.backlog
+    typer.echo(f"{store}/{old_node} revoked ({format_utc(done.revoked.revoked_at)}); the hub "
+               f"holds its events up to seq {b.hub_seq}")
+    if b.unsent is None:
+        typer.echo("its unsent events are unknown (it never reported a status): recover its "
+                   "data folder onto the new machine if you can (README: replacing a machine)")
+    elif b.unsent == 0:
+        typer.echo(f"nothing unsent at its last report ({_when(b.reported_at)}): nothing lost")
+    else:
+        typer.echo(f"{b.unsent} event(s) unsent at its last report ({_when(b.reported_at)}; seqs "
+                   f"{b.hub_seq + 1}-{b.written_seq}): LOST unless its data folder is recovered "
+                   "onto the new machine (acorn-edge recover, README: replacing a machine)")
+    print_code(settings, done.code, hub_url, qr)
+
+
+def _when(at: datetime | None) -> str:
+    return format_utc(at) if at is not None else "never"
+
+
+def stores_decommission(
+    store: Annotated[str, typer.Argument(help="the store to close")],
+    reason: Annotated[str, typer.Option(help="why (kept in the audit trail)")],
+) -> None:
+    """Decommission a store: revoke all its nodes, remove them from the broker, refuse new
+    enrolment codes for it; its returns, refunds and audit trail are kept."""
+    settings = load_settings()
+    with database(settings) as engine:
+        done = retire.decommission(engine, Principal(cli_actor(), Role.ADMIN), store, reason,
+                                   _unprovisioner(settings))
+    state = "was already decommissioned" if done.already else "decommissioned"
+    typer.echo(f"store {store} {state} ({format_utc(done.decommissioned_at)}); nodes revoked "
+               f"and removed from the broker: {', '.join(done.nodes) or 'none'}")
 
 
 def terminal_qr(text: str) -> str:

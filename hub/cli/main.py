@@ -71,6 +71,8 @@ audit_app.command("export")(audit_export)
 devices_app.command("enrol")(fleet_cli.devices_enrol)
 devices_app.command("rotate")(fleet_cli.devices_rotate)
 devices_app.command("revoke")(fleet_cli.devices_revoke)
+devices_app.command("replace")(fleet_cli.devices_replace)
+stores_app.command("decommission")(fleet_cli.stores_decommission)
 for _name, _group in GROUPS:
     app.add_typer(_group, name=_name)
 

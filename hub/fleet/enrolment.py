@@ -50,7 +50,7 @@ from hub.access.permissions import Action, Principal, require, require_in_scope
 from hub.errors import AuthError, Conflict, InputError, NotFound
 from hub.fleet import identities, pki
 from hub.fleet.acl import node_username
-from hub.fleet.stores import place
+from hub.fleet.stores import decommissioned, place
 from hub.storage import outbox
 from hub.storage.audit_chain import AuditDraft, jsonable
 from hub.storage.engine import Tx, reading, writing
@@ -212,6 +212,9 @@ def create_code(engine: Engine, principal: Principal, store_id: str, minutes: in
             raise NotFound(f"store {store_id} is not known to the hub: describe it first "
                            f"(acorn-hub stores set {store_id} --name ...)", field="store")
         require_in_scope(principal, place(tx.conn, store_id))
+        if decommissioned(tx.conn, store_id) is not None:
+            raise Conflict(f"store {store_id} is decommissioned: no node is enrolled into it",
+                           field="store")
         if node_id is not None and _revoked(tx.conn, store_id, node_id):
             raise Conflict(f"node {store_id}/{node_id} is revoked: its id is never enrolled "
                            "again; make a code for a new node", field="node")
@@ -297,8 +300,9 @@ def claim(engine: Engine, request: Request, limits: Limits) -> Claim:
         row = tx.conn.execute(select(enrolment_codes).where(
             enrolment_codes.c.code_hash == hashed)).first()
         why = Refusal.THROTTLED if waited else refusal(row, request.store_id, tx.now)
-        if why is None and row is not None and row.node_id is not None and \
-                _revoked(tx.conn, row.store_id, row.node_id):
+        if why is None and row is not None and (
+                decommissioned(tx.conn, row.store_id) is not None
+                or (row.node_id is not None and _revoked(tx.conn, row.store_id, row.node_id))):
             why = Refusal.REVOKED
         if why is not None and why is not Refusal.THROTTLED:
             _count_failure(tx, request.client, limits)

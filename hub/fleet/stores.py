@@ -7,12 +7,15 @@ Rules:
   offline and its manager approves nothing on the desk;
 - ``in_scope`` turns a principal's scope into a SQL condition on a ``store_id`` column, so lists
   are filtered by the database, never after paging;
-- every change is audited as ``store.updated`` with before and after.
+- every change is audited as ``store.updated`` with before and after;
+- a decommissioned store (``hub.fleet.retire``) keeps its rows and history; ``decommissioned``
+  tells enrolment to refuse it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -40,6 +43,13 @@ PAPERS = ("58mm", "80mm")
 def place(conn: Connection, store_id: str) -> StorePlace:
     """Where ``store_id`` is (an unknown store has no region or city)."""
     return places(conn, [store_id])[store_id]
+
+
+def decommissioned(conn: Connection, store_id: str) -> datetime | None:
+    """When the store was decommissioned, None if it was not (or is unknown)."""
+    when: datetime | None = conn.scalar(select(stores.c.decommissioned_at).where(
+        stores.c.store_id == store_id))
+    return when
 
 
 def places(conn: Connection, store_ids: Iterable[str]) -> dict[str, StorePlace]:

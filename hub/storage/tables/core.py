@@ -59,6 +59,10 @@ stores = Table(
     Column("time_zone", String(64)),
     Column("language", String(8)),
     Column("printer_paper", String(8)),
+    # a decommissioned store keeps its history; no code enrols a node into it (migration 0017)
+    Column("decommissioned_at", UtcDateTime),
+    Column("decommissioned_by", String(200)),
+    Column("decommission_reason", String(500)),
     Index("ix_stores_region", "region", "city"),
 )
 

@@ -11,12 +11,17 @@ Rules:
 - ``node_certificates`` holds one row per node that has had a certificate or was revoked: the
   serial (lower-case hex) and expiry of its CURRENT certificate (the only one the hub renews: an
   older one, e.g. after a rotation, is refused), and once revoked who, when and why. A revoked
-  row is never un-revoked: the node id stays retired (``hub.fleet.lifecycle``).
+  row is never un-revoked: the node id stays retired (``hub.fleet.lifecycle``);
+- ``replayed_events`` (migration ``0017``) holds one row per dead-lettered event an admin
+  applied: its dead letter (once: UNIQUE), the node, the hub's own sequence of that node's
+  replays (``replay_seq`` 1, 2, ...; apart from the node's seq, which its wiped database reuses),
+  the seq and message id the node gave it (a message id is replayed once: UNIQUE), who and when
+  (``hub.sync.ingest.replay``).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, String, Table
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, UniqueConstraint
 
 from hub.storage.tables.core import NODE, metadata
 from hub.storage.types import UtcDateTime
@@ -57,4 +62,23 @@ node_certificates = Table(
     Column("revoked_by", String(200)),
     Column("revoked_role", String(30)),
     Column("revoked_reason", String(500)),
+)
+
+replayed_events = Table(
+    "replayed_events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("dead_letter_id", BigInteger, nullable=False),
+    Column("store_id", NODE, nullable=False),
+    Column("node_id", NODE, nullable=False),
+    Column("replay_seq", BigInteger, nullable=False),
+    Column("original_seq", BigInteger, nullable=False),
+    Column("message_id", String(36), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("replayed_at", UtcDateTime, nullable=False),
+    Column("replayed_by", String(200), nullable=False),
+    UniqueConstraint("dead_letter_id", name="uq_replayed_events_dead_letter_id"),
+    UniqueConstraint("store_id", "node_id", "replay_seq", name="uq_replayed_events_replay_seq"),
+    UniqueConstraint("store_id", "node_id", "message_id", name="uq_replayed_events_message"),
 )

@@ -1,4 +1,5 @@
-"""What an operator does with dead letters: list, show, resolve (``acorn-hub dead-letters``).
+"""What an operator does with dead letters: list, show, resolve (``acorn-hub dead-letters``);
+replaying one is ``hub.sync.ingest.replay``.
 
 Rules:
 - a dead letter is never deleted; resolving it records who, when and why, once (resolving a
@@ -41,23 +42,24 @@ def list_dead_letters(engine: Engine, include_resolved: bool = False,
 def show_dead_letter(engine: Engine, dead_letter_id: int) -> dict[str, Any]:
     """One dead letter whole (payload as stored: at most 64 KiB), with its skipped seq if any."""
     with reading(engine) as conn:
-        return _one(conn, dead_letter_id)
+        return one(conn, dead_letter_id)
 
 
-def resolve_dead_letter(engine: Engine, dead_letter_id: int, reason: str,
-                        actor: Actor) -> dict[str, Any]:
-    """Mark a dead letter resolved (who, when, why), audited; Conflict if it already is."""
+def resolve_dead_letter(engine: Engine, dead_letter_id: int, reason: str, actor: Actor,
+                        action: str = "dead_letter.resolved") -> dict[str, Any]:
+    """Mark a dead letter resolved (who, when, why), audited as ``action``; Conflict if it
+    already is."""
     why = reason.strip()
     if not 1 <= len(why) <= 500:
         raise InputError("a reason of 1-500 characters is required", field="reason")
     with writing(engine) as tx:
-        row = _one(tx.conn, dead_letter_id)
+        row = one(tx.conn, dead_letter_id)
         if row["resolved_at"] is not None:
             raise Conflict(f"dead letter {dead_letter_id} was already resolved by "
                            f"{row['resolved_by']}")
         tx.conn.execute(update(dead_letters).where(dead_letters.c.id == dead_letter_id)
                         .values(resolved_at=tx.now, resolved_by=actor.name[:100], resolution=why))
-        tx.audit(AuditDraft(actor.name, actor.role, "dead_letter.resolved", "dead_letter",
+        tx.audit(AuditDraft(actor.name, actor.role, action, "dead_letter",
                             str(dead_letter_id),
                             {"sender": row["sender"], "reason": row["reason"][:500],
                              "skipped_seq": row["skipped_seq"],
@@ -66,7 +68,8 @@ def resolve_dead_letter(engine: Engine, dead_letter_id: int, reason: str,
         return {**row, "resolved_at": tx.now, "resolved_by": actor.name, "resolution": why}
 
 
-def _one(conn: Connection, dead_letter_id: int) -> dict[str, Any]:
+def one(conn: Connection, dead_letter_id: int) -> dict[str, Any]:
+    """One dead letter whole with its skipped seq; NotFound if there is none."""
     row = conn.execute(select(dead_letters, unprocessable_events.c.seq.label("skipped_seq"))
                        .outerjoin(unprocessable_events,
                                   unprocessable_events.c.dead_letter_id == dead_letters.c.id)
