@@ -44,8 +44,8 @@ from hub.web.api.body_limit import BodyLimit
 from hub.web.api.deps import HubContext
 from hub.web.api.desk import router as desk_router
 from hub.web.api.fleet import router as fleet_router
-from hub.web.api.inventory_rules import router as inventory_rules_router
 from hub.web.api.fleet_ops import router as fleet_ops_router
+from hub.web.api.inventory_rules import router as inventory_rules_router
 from hub.web.api.ops import metrics_router
 from hub.web.api.ops import router as ops_router
 from hub.web.api.options import router as options_router
