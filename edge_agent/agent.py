@@ -31,9 +31,10 @@ from edge_agent.pos.returns import Pos
 from edge_agent.returns import views
 from edge_agent.returns.counter import Counter
 from edge_agent.returns.models import Health, HealthProblem
+from edge_agent.selftest.runner import SelfTest
 from edge_agent.settings import EdgeSettings
 from edge_agent.staff.sessions import Staff
-from edge_agent.staff.store_config import signin_required
+from edge_agent.staff.store_config import effective, signin_required
 from edge_agent.staff.store_config import version as config_version
 from edge_agent.storage import idempotency, integrity
 from edge_agent.storage.store import Store, Tx
@@ -88,8 +89,11 @@ class Agent:
         self.counter = Counter(store, settings.store_id, settings.node_id, on_write=self._written,
                                in_tx=self._in_tx, language=settings.store_language)
         self.devices = Devices(settings, self.counter, self.events)
+        self.selftest = SelfTest(settings, store, self.link, self.printing, self.devices,
+                                 self.events)
         if self.link is not None:
             self.link.peripherals = self._peripherals
+            self.link.selftest = self.selftest.status_fields
         self.pos = Pos(store, self.counter)
         self.staff = Staff(store, settings)
         self.started_at = utc_now()
@@ -147,6 +151,8 @@ class Agent:
         self.devices.start()
         if self.settings.integrity_check_seconds > 0:
             self._checker.start()
+        if self.settings.selftest_at_start and self.settings.hub_url:
+            self.selftest.start()  # an enrolled node: it has a hub to measure its clock against
 
     def _check_loop(self) -> None:
         """The periodic integrity check (quick_check and checksums), on the reading connection."""
@@ -159,6 +165,7 @@ class Agent:
     def stop(self) -> None:
         """Stop the devices and the link, end the event streams, close the store."""
         self._checking.set()
+        self.selftest.stop()
         if self.renewer is not None:
             self.renewer.stop()
         if self._checker.is_alive():
@@ -186,7 +193,7 @@ class Agent:
         figures = self.counter.figures()
         with self.store.read() as tx:
             held, required = config_version(tx), signin_required(tx)
-        s = self.settings
+            s = effective(tx, self.settings)  # the store config's time zone, if it sets one
         if "quarantined" in self.store.problems and not integrity.pending_quarantines(self.store):
             self.store.resolve("quarantined")  # `acorn-edge recover` ran meanwhile
         problems = [HealthProblem(code=p.code, message=p.message, action=p.action)

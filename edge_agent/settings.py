@@ -127,6 +127,16 @@ class EdgeSettings(BaseSettings):
                                      description="wrong PINs for one staff id before a lockout")
     signin_lockout_seconds: float = Field(default=300.0, gt=0, le=86_400,
                                           description="how long a staff id stays locked out")
+    clock_offset_limit_seconds: float = Field(default=120.0, gt=0, le=86_400, description=(
+        "past this offset to the hub's clock (measured by the self-test) the counter refuses "
+        "to record returns until a self-test finds the clock fixed"))
+    disk_min_free_mb: int = Field(default=500, ge=0, le=10_000_000, description=(
+        "the self-test fails the disk check below this much free space in the data folder"))
+    selftest_scan_seconds: float = Field(default=30.0, gt=0, le=600, description=(
+        "how long the self-test waits for the test scan it asks for"))
+    selftest_at_start: bool = Field(default=True, description=(
+        "run the self-test when an enrolled agent (one with a hub_url) starts: no test scan; "
+        "the store ready page only before the first report"))
     max_request_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024,
                                    description="largest request body the local API reads (413)")
 

@@ -53,15 +53,21 @@ class HubMetrics:
                                  "nodes not counted), as of the last scrape", ["state"],
                                  registry=r)
         self.fleet_alerting = Gauge("acorn_hub_fleet_nodes_alerting", "nodes with at least one "
-                                    "fleet alert (offline, unsent, certificate)", registry=r)
+                                    "fleet alert (offline, unsent, certificate, clock, disk)",
+                                    registry=r)
+        self.fleet_alerts = Gauge("acorn_hub_fleet_alerts", "nodes with this fleet alert, as of "
+                                  "the last scrape", ["alert"], registry=r)
         self.mqtt_connected = Gauge("acorn_hub_mqtt_connected", "1 while connected to the broker",
                                     registry=r)
 
-    def set_fleet(self, online: int, offline: int, alerting: int) -> None:
+    def set_fleet(self, online: int, offline: int, alerting: int,
+                  by_alert: dict[str, int] | None = None) -> None:
         """The fleet gauges (the /metrics route counts them just before rendering)."""
         self.fleet_nodes.labels("online").set(online)
         self.fleet_nodes.labels("offline").set(offline)
         self.fleet_alerting.set(alerting)
+        for alert, count in (by_alert or {}).items():
+            self.fleet_alerts.labels(alert).set(count)
 
     def render(self) -> bytes:
         """The text exposition format."""

@@ -111,6 +111,12 @@ class Settings(BaseSettings):
     fleet_cert_alert_days: float = Field(2.0, ge=0, le=90, description=(
         "the fleet page alerts when a node's certificate expires within this many days (nodes "
         "renew after two thirds of FLEET_CERT_DAYS: one that nears its expiry did not)"))
+    fleet_clock_alert_seconds: float = Field(120.0, gt=0, le=86400, description=(
+        "the fleet page alerts when a node's last self-test found its clock further than this "
+        "from the hub's (the counter's own limit is the edge's CLOCK_OFFSET_LIMIT_SECONDS)"))
+    fleet_disk_alert_mb: float = Field(1000.0, ge=0, description=(
+        "the fleet page alerts when a node's last self-test found less free disk than this "
+        "(megabytes) in its data folder"))
     fx_fetch_url: str | None = Field(None, description=(
         "ECB reference rates to fetch on a schedule (e.g. ECB's eurofxref-daily.xml); unset: no "
         "fetch, the bundled history and `acorn-hub fx import` only"))

@@ -41,3 +41,8 @@ class StoreConfig(Body):
     offline_refund_limit: Money | None = None
     staff: list[StaffPin] = Field(default_factory=list, max_length=MAX_STAFF)
     policy_version: int | None = None
+    # the store's settings edited on the fleet page; optional, so an older hub's config (None:
+    # the node keeps its own setting) and an older node (ignores them) still understand each other
+    language: Literal["en", "de", "zh", "ja"] | None = None
+    time_zone: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    printer_paper: Literal["58mm", "80mm"] | None = None

@@ -3,14 +3,16 @@
 ack          hub -> node: the highest contiguous seq the hub has durably stored for the node
 node.status  node -> all (retained, with a last will): online/offline, versions, queue depth,
              the oldest unsent event's time, the store config in force, printer and scanner state
-             (these last four are optional: a hub reading an older node's status sees None)
+             (these last four are optional: a hub reading an older node's status sees None), and
+             the last self-test: clock offset to the hub, free disk, when, passed, failing checks
+             (optional too, for the same reason)
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from protocol.limits import MAX_CODE_CHARS, MAX_TEXT_CHARS
 from protocol.returns import Body
@@ -47,3 +49,11 @@ class NodeStatus(Body):
         "the receipt printer: ok, paper_low, paper_out, offline, unknown, error; none: no printer"))
     scanner: str | None = Field(default=None, max_length=MAX_CODE_CHARS, description=(
         "the scanner: starting, connected, disconnected, error, stopped; none: no scanner"))
+    clock_offset_seconds: float | None = Field(default=None, ge=-1e9, le=1e9, description=(
+        "the node's clock minus the hub's, as the last self-test measured it"))
+    disk_free_bytes: int | None = Field(default=None, ge=0, description=(
+        "free space of the node's data folder at the last self-test"))
+    selftest_at: UtcDatetime | None = Field(default=None, description="when the last self-test ran")
+    selftest_passed: bool | None = Field(default=None, description="whether every check passed")
+    selftest_failing: list[Annotated[str, StringConstraints(max_length=MAX_CODE_CHARS)]] | None = (
+        Field(default=None, max_length=16, description="the names of the checks that failed"))

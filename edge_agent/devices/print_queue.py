@@ -22,10 +22,12 @@ Rules:
 from __future__ import annotations
 
 import logging
+import queue
 import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +39,7 @@ from edge_agent.events import EventBus
 from edge_agent.returns import receipts, views
 from edge_agent.returns.models import ReturnView
 from edge_agent.settings import EdgeSettings
+from edge_agent.staff import store_config
 from edge_agent.storage import idempotency
 from edge_agent.storage.store import Store, Tx
 from protocol import utc_now
@@ -73,6 +76,9 @@ class PrintWorker:
         self._published: dict[str, Any] | None = None
         self._wake, self._stopping = threading.Event(), threading.Event()
         self._thread: threading.Thread | None = None
+        # pages printed at once and not kept (the self-test's): this thread prints them too
+        self._pages: queue.SimpleQueue[tuple[Callable[[PrinterProfile], bytes], Future[str]]]
+        self._pages = queue.SimpleQueue()
 
     def start(self) -> None:
         """Start the worker thread."""
@@ -92,6 +98,37 @@ class PrintWorker:
     def wake(self) -> None:
         """New jobs were committed."""
         self._wake.set()
+
+    def print_now(self, render: Callable[[PrinterProfile], bytes], timeout: float) -> str:
+        """Print one page that is not kept (on the worker's thread); the printer's status, or
+        RuntimeError / TimeoutError saying why it did not print."""
+        if self._thread is None:
+            raise RuntimeError("the printer worker is not running")
+        done: Future[str] = Future()
+        self._pages.put((render, done))
+        self._wake.set()
+        return done.result(timeout)
+
+    def _print_pages(self) -> None:
+        from hardware.errors import HardwareError
+
+        while True:
+            try:
+                render, done = self._pages.get_nowait()
+            except queue.Empty:
+                return
+            self._check()  # a fresh answer: the page is the test of it
+            printer = self._printer
+            if printer is None or not self._ready:
+                why = NOT_READY.get(self._status, self._status)
+                done.set_exception(RuntimeError(self._error or f"the printer is {why}"))
+                continue
+            try:
+                printer.sink.write(render(printer.profile))
+            except (HardwareError, ValueError) as err:
+                done.set_exception(RuntimeError(str(err)))
+            else:
+                done.set_result(self._status)
 
     def view(self) -> PrinterView:
         """The printer's state and its lane of the queue."""
@@ -117,6 +154,8 @@ class PrintWorker:
             self._purge()
         if time.monotonic() >= self._next_check:
             self._check()
+        if not self._pages.empty():
+            self._print_pages()
         job = self._next() if self._ready else None
         if job is None:
             self._wake.wait(max(0.01, self._next_check - time.monotonic()))
@@ -138,6 +177,8 @@ class PrintWorker:
             return print_jobs.next_job(tx, self.lane)
 
     def _check(self) -> None:
+        if self._printer is not None and self._printer.profile != self._profile():
+            self._printer = None  # the store config changed the paper: open it with the new one
         printer = self._open()
         status = printer.status(STATUS_TIMEOUT).value if printer is not None else "error"
         self._status, self._checked_at = status, utc_now()
@@ -208,10 +249,15 @@ class Printing:
         self._settings, self._store = settings, store
         urls: dict[Lane, str] = {"receipt": settings.printer_url,
                                  "label": settings.label_printer_url}
-        self.workers = {lane: PrintWorker(lane, url, lambda: receipts.profile_for(settings),
+        self.workers = {lane: PrintWorker(lane, url, self._profile,
                                           store, bus, settings.print_retry_seconds,
                                           settings.print_jobs_keep_days)
                         for lane, url in urls.items() if url}
+
+    def _profile(self) -> PrinterProfile:
+        """The printer profile of the settings in force (the store config may set the paper)."""
+        with self._store.read() as tx:
+            return receipts.profile_for(store_config.effective(tx, self._settings))
 
     def lane_for(self, kind: print_jobs.JobKind) -> Lane | None:
         """The printer a job of this kind goes to, or None when there is none."""
@@ -229,7 +275,8 @@ class Printing:
         lane = self.lane_for(kind)
         assert lane is not None  # callers check that a printer takes this kind
         make = receipts.receipt_input if kind == "receipt" else receipts.label_input
-        job_id = print_jobs.enqueue(tx, lane, kind, view.return_id, make(view, self._settings),
+        settings = store_config.effective(tx, self._settings)  # language, zone from the hub
+        job_id = print_jobs.enqueue(tx, lane, kind, view.return_id, make(view, settings),
                                     utc_now())
         return PrintJobView(job_id=job_id, return_id=view.return_id, kind=kind, printer=lane,
                             state="queued")
@@ -249,6 +296,13 @@ class Printing:
             idempotency.seal(tx, job.model_dump_json())
         self.wake()
         return job
+
+    def print_now(self, render: Callable[[PrinterProfile], bytes], timeout: float) -> str:
+        """Print a page that is not kept on the receipt printer (RuntimeError when none)."""
+        lane = self.lane_for("receipt")
+        if lane is None:
+            raise RuntimeError("no printer is configured")
+        return self.workers[lane].print_now(render, timeout)
 
     def report(self) -> PrinterReport:
         """Every printer's state and queue; the receipt printer's at the top."""

@@ -44,6 +44,7 @@ class Devices:
         self._lines: queue.SimpleQueue[str | None] = queue.SimpleQueue()
         self._scanner: ScannerSupervisor | None = None
         self._thread: threading.Thread | None = None
+        self._test_scan: queue.SimpleQueue[str] | None = None  # set while a self-test waits
 
     def start(self) -> None:
         """Start the live thread, then the scanner (if one is configured)."""
@@ -90,6 +91,20 @@ class Devices:
         self._bus.publish("scan", data)
         return data
 
+    def await_test_scan(self, timeout: float) -> str | None:
+        """The next scanned line (taken by the self-test, not looked up), or None after
+        ``timeout``; the counter page is told a test scan is wanted."""
+        waiting: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._test_scan = waiting
+        self._bus.publish("selftest", {"waiting_scan": True, "seconds": timeout})
+        try:
+            return waiting.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        finally:
+            self._test_scan = None
+            self._bus.publish("selftest", {"waiting_scan": False})
+
     def _make_scanner(self) -> ScannerSupervisor | None:
         url = self._settings.scanner_url
         if not url:
@@ -121,7 +136,11 @@ class Devices:
     def _run(self) -> None:
         while (line := self._lines.get()) is not None:
             try:
-                if line:
+                waiting = self._test_scan
+                if line and waiting is not None:
+                    self._test_scan = None
+                    waiting.put(line)
+                elif line:
                     self.handle_line(line)
             except Exception:  # the counter must keep its scanner: see the module rules
                 log.exception("live thread: could not handle %r", line[:100])

@@ -9,6 +9,9 @@ Rules:
 - a version not above the one held is ignored (the broker hands the retained copy over again on
   every connect); a newer one replaces the config and the staff list in one transaction, with an
   audit entry (counts and limit, never hashes);
+- the store settings it may carry (language, time zone, printer paper: edited on the fleet page)
+  override the agent's own settings while it is in force (``effective``); absent, the agent's
+  own settings hold;
 - a refused config is logged and its reason kept (meta ``store_config_refused``); the config held
   stays in force; nothing here raises into the link on bad input.
 """
@@ -19,7 +22,9 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from edge_agent.settings import EdgeSettings
 from edge_agent.staff import pins
 from edge_agent.storage import audit
 from edge_agent.storage.store import Store, Tx
@@ -38,6 +43,9 @@ from protocol import (
 log = logging.getLogger(__name__)
 
 REFUSED_META = "store_config_refused"
+SETTINGS = ("language", "time_zone", "printer_paper")
+SETTING_OF = {"language": "store_language", "time_zone": "store_timezone",
+              "printer_paper": "printer_paper"}  # config field -> EdgeSettings field
 StaffRole = Literal["store_staff", "store_manager"]
 
 
@@ -73,6 +81,12 @@ def check(envelope: Envelope, store_id: str) -> StoreConfig:
         raise ValueError(f"the config comes from node {envelope.node_id}, not the hub")
     if envelope.seq != body.version:
         raise ValueError(f"the envelope seq {envelope.seq} is not the version {body.version}")
+    if body.time_zone is not None:
+        try:
+            ZoneInfo(body.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"time_zone: {body.time_zone!r} is not a time zone this machine "
+                             "knows") from None
     seen: set[str] = set()
     for index, member in enumerate(body.staff):
         if member.staff_id in seen:
@@ -117,11 +131,12 @@ def _replace(tx: Tx, config: StoreConfig, message_id: str, now: datetime) -> Non
     tx.execute("DELETE FROM store_config")
     tx.execute(
         "INSERT INTO store_config(id, version, issued_at, limit_amount, limit_currency, "
-        "policy_version, message_id, applied_at) VALUES (1,?,?,?,?,?,?,?)",
+        "policy_version, message_id, applied_at, language, time_zone, printer_paper) "
+        "VALUES (1,?,?,?,?,?,?,?,?,?,?)",
         (config.version, format_utc(config.issued_at),
          None if limit is None else format(limit.amount, "f"),
          None if limit is None else limit.currency, config.policy_version, message_id,
-         format_utc(now)))
+         format_utc(now), config.language, config.time_zone, config.printer_paper))
     tx.execute("DELETE FROM staff")
     tx.db.conn.executemany("INSERT INTO staff(staff_id, role, pin_hash) VALUES (?,?,?)",
                            [(m.staff_id, m.role, m.pin_hash) for m in config.staff])
@@ -133,13 +148,28 @@ def _summary(config: StoreConfig) -> dict[str, object]:
     return {"version": config.version, "staff": len(config.staff),
             "managers": sum(m.role == "store_manager" for m in config.staff),
             "offline_refund_limit": None if limit is None else str(limit),
-            "policy_version": config.policy_version}
+            "policy_version": config.policy_version,
+            **{k: v for k in SETTINGS if (v := getattr(config, k)) is not None}}
 
 
 def version(tx: Tx) -> int | None:
     """The version of the config in force, or None before the first one."""
     value = tx.scalar("SELECT version FROM store_config WHERE id = 1")
     return None if value is None else int(value)
+
+
+def store_settings(tx: Tx) -> dict[str, str]:
+    """The store settings the config in force sets (config field names; unset ones left out)."""
+    row = tx.one("SELECT language, time_zone, printer_paper FROM store_config WHERE id = 1")
+    return {} if row is None else {k: str(row[k]) for k in SETTINGS if row[k]}
+
+
+def effective(tx: Tx, settings: EdgeSettings) -> EdgeSettings:
+    """The agent's settings with the store config's settings in force over them."""
+    given = store_settings(tx)
+    if not given:
+        return settings
+    return settings.model_copy(update={SETTING_OF[k]: v for k, v in given.items()})
 
 
 def offline_limit(tx: Tx) -> Money | None:

@@ -211,6 +211,13 @@ def m0008_decision_rules(db: Database) -> None:
     db.conn.execute("ALTER TABLE refunds ADD COLUMN rules TEXT")
 
 
+def m0009_store_settings(db: Database) -> None:
+    """The store settings the hub's store config carries (edited on the fleet page): NULL keeps
+    the agent's own setting."""
+    for column in ("language", "time_zone", "printer_paper"):
+        db.conn.execute(f"ALTER TABLE store_config ADD COLUMN {column} TEXT")
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_initial", m0001_initial),
     ("0002_devices", m0002_devices),
@@ -220,6 +227,7 @@ MIGRATIONS: list[Migration] = [
     ("0006_integrity", m0006_integrity),
     ("0007_idempotency", m0007_idempotency),
     ("0008_decision_rules", m0008_decision_rules),
+    ("0009_store_settings", m0009_store_settings),
 ]
 
 

@@ -144,6 +144,8 @@ class Link:
         self._connected_at: datetime | None = None
         # (receipt printer state, scanner state) for the status message; set by the agent
         self.peripherals: Callable[[], tuple[str | None, str | None]] | None = None
+        # the last self-test's NodeStatus fields (clock offset, disk, when, passed, failing)
+        self.selftest: Callable[[], dict[str, Any]] | None = None
         self._next_status = 0.0
         self._failure_logged = False
         self._position_known = False
@@ -201,6 +203,15 @@ class Link:
         self._client.loop_stop()
         self._up.clear()
         self._metrics.broker_connected.set(0)
+
+    def wait_connected(self, timeout: float) -> bool:
+        """True once the link is connected (waiting up to ``timeout`` seconds)."""
+        return self._up.wait(timeout)
+
+    def status_now(self) -> None:
+        """Publish the retained status at the next turn (e.g. a new self-test report)."""
+        self._next_status = 0.0
+        self.notify()
 
     def notify(self) -> None:
         """Wake the worker: new outbox rows to send."""
@@ -537,7 +548,7 @@ class Link:
                           last_acked_seq=figures.last_acked_seq,
                           since=self._connected_at if state == "online" else utc_now(),
                           oldest_unsent_at=oldest, config_version=held, printer=printer,
-                          scanner=scanner)
+                          scanner=scanner, **(self.selftest() if self.selftest else {}))
         return encode(make_envelope(self._settings.store_id, self._settings.node_id, 0, body))
 
     def _say_offline(self) -> None:

@@ -22,7 +22,9 @@ someone else is 403). ``approve_offline`` on a return: see ``edge_agent.web.auth
 Error answers, always: ``{"detail": [{"field": "items.0.unit_price.amount" | null, "message": …}]}``
 with 400 (unreadable body), 401 (sign in: ``session``, or a bad ``authorization``), 403 (not
 allowed: ``client``, ``approve_offline`` or an impersonated staff field), 404 (no such return or
-route), 409 (state machine, duplicate RMA, offline refund above the limit: ``amount``), 413 (body
+route), 409 (state machine, duplicate RMA, offline refund above the limit: ``amount``; the
+clock guard: while the last self-test found this node's clock off the hub's past
+``CLOCK_OFFSET_LIMIT_SECONDS``, returns, inspections and dispositions are refused), 413 (body
 too large), 422 (a field is wrong, named by its dotted path without the ``body.`` prefix), 429
 (too many wrong PINs), 507 (the store's disk is full: nothing was written, everything recorded
 before is kept; health says "disk full" until a write succeeds again), 500 (never with a
@@ -98,6 +100,7 @@ async def record_return(body: ReturnRequest, agent: AgentDep, caller: CallerDep)
     ``approve_offline`` a signed-in store manager pays the refund out while the hub is away."""
     # Runs on the event loop: one SQLite transaction (about a millisecond, fsync included) is
     # cheaper than two thread hops, and writes are serialised by the store's lock anyway.
+    agent.selftest.guard()
     body = body.model_copy(update={"staff_id": stamp(caller, body.staff_id, "staff_id")})
     approver = offline_approver(caller, body.approve_offline, agent)
     return _json(agent.counter.record_return(body, approved_by=approver), 201)
@@ -128,6 +131,7 @@ def get_return(return_id: str, agent: AgentDep) -> Response:
 def record_inspection(return_id: str, body: InspectionRequest, agent: AgentDep,
                       caller: CallerDep) -> Response:
     """Record the QC result of a received return."""
+    agent.selftest.guard()
     by = stamp(caller, body.inspected_by, "inspected_by")
     return _json(agent.counter.record_inspection(
         return_id, body.model_copy(update={"inspected_by": by})), 201)
@@ -138,6 +142,7 @@ def record_inspection(return_id: str, body: InspectionRequest, agent: AgentDep,
 def record_disposition(return_id: str, body: DispositionRequest, agent: AgentDep,
                        caller: CallerDep) -> Response:
     """Record the disposition of an inspected return."""
+    agent.selftest.guard()
     by = stamp(caller, body.decided_by, "decided_by")
     return _json(agent.counter.record_disposition(
         return_id, body.model_copy(update={"decided_by": by})), 201)

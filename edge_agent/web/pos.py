@@ -52,6 +52,7 @@ def record_pos_return(body: PosReturnRequest, agent: AgentDep, caller: CallerDep
     and its drop-off receipt is printed. Idempotent on ``pos_transaction_id``: a repeat answers
     200 with the return recorded the first time. With ``approve_offline`` a store manager signed
     in at the counter pays the refund out while the hub is away, up to the store's limit."""
+    agent.selftest.guard()
     body = body.model_copy(update={"cashier": stamp(caller, body.cashier, "cashier")})
     view = agent.pos.record(body, lambda: offline_approver(caller, True, agent))
     return _json(view, 201 if view.created else 200)

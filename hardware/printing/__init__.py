@@ -5,6 +5,7 @@ from hardware.printing.layout import (
     Receipt,
     ReceiptItem,
     render_label,
+    render_notice,
     render_receipt,
     render_test_page,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "printer_from_url",
     "query_status",
     "render_label",
+    "render_notice",
     "render_receipt",
     "render_test_page",
 ]

@@ -277,5 +277,22 @@ def render_test_page(profile: PrinterProfile, sample_id: str = "RT-TEST") -> byt
     return ticket.finish()
 
 
+def render_notice(title: str, lines: list[tuple[str, str]], qr: str,
+                  profile: PrinterProfile) -> bytes:
+    """A page with a title, label/value lines and a QR code (e.g. the "store ready" page)."""
+    try:
+        ticket = _Ticket(profile)
+        ticket.big(title)
+        ticket.rule()
+        for label, value in lines:
+            ticket.pair(label, value)
+        ticket.line()
+        ticket.qr(qr)
+        ticket.line(qr, align="center")
+        return ticket.finish()
+    except EscposError as err:
+        raise PrinterError(f"cannot lay out the page {title!r}: {err}") from err
+
+
 def _shout(value: str) -> str:
     return value.replace("_", " ").upper()

@@ -33,6 +33,7 @@ from hub.storage.tables.access import staff_pins
 from protocol import CONFIG_NODE_ID, Money, StoreConfig, check_id, encode, format_utc, make_envelope
 
 CONFIG_KIND = "store.config"
+STORE_SETTINGS = ("language", "time_zone", "printer_paper")  # edited on the fleet page
 CONFIG_SCHEMA = 1
 PIN_FORMAT = f"scrypt${PIN_COST.n}${PIN_COST.r}${PIN_COST.p}$<salt b64>$<key b64>, utf-8 digits"
 
@@ -122,9 +123,12 @@ def store_config(
     limit: Money | None,
     staff: list[dict[str, str]],
     policy_version: int | None,
+    settings: dict[str, str | None] | None = None,
 ) -> dict[str, Any]:
-    """The ``store.config`` document for one store (pure)."""
+    """The ``store.config`` document for one store (pure); ``settings`` (language, time_zone,
+    printer_paper) are in it only when set, so a store without them keeps its content hash."""
     return {
+        **{k: v for k, v in (settings or {}).items() if v},
         "kind": CONFIG_KIND,
         "schema": CONFIG_SCHEMA,
         "store_id": store_id,
@@ -153,6 +157,7 @@ def encode_config(document: dict[str, Any]) -> bytes:
         "offline_refund_limit": document["offline_refund_limit"],
         "staff": document["staff"],
         "policy_version": document["policy_version"],
+        **{k: document[k] for k in STORE_SETTINGS if document.get(k)},
     })
     envelope = make_envelope(document["store_id"], CONFIG_NODE_ID, document["version"], body,
                              occurred_at=body.issued_at)

@@ -8,6 +8,9 @@ Rules:
   longer than ``unsent_after`` ago; the age keeps growing at the hub while the node is silent;
 - ``certificate``: the node's certificate expires within ``cert_within`` (or has expired), and
   it is not revoked (a revoked node is ``revoked``, not nagged about renewal);
+- ``clock``: the node's last self-test measured its clock more than ``clock_over`` seconds off
+  the hub's (either way; the counter refuses returns then);
+- ``disk``: the node's last self-test found less than ``disk_under`` bytes free in its data folder;
 - ``revoked`` is reported as a fact, not an alert.
 """
 
@@ -17,8 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-Alert = Literal["offline", "unsent", "certificate"]
-ALERTS: tuple[Alert, ...] = ("offline", "unsent", "certificate")
+Alert = Literal["offline", "unsent", "certificate", "clock", "disk"]
+ALERTS: tuple[Alert, ...] = ("offline", "unsent", "certificate", "clock", "disk")
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,8 @@ class Thresholds:
     offline_after: timedelta
     unsent_after: timedelta
     cert_within: timedelta
+    clock_over: float = 120.0
+    disk_under: int = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,8 @@ class NodeFacts:
     oldest_unsent_at: datetime | None
     cert_not_after: datetime | None
     revoked: bool
+    clock_offset: float | None = None
+    disk_free: int | None = None
 
 
 def age(since: datetime | None, now: datetime) -> float | None:
@@ -60,4 +67,8 @@ def alerts_of(node: NodeFacts, now: datetime, limits: Thresholds) -> list[Alert]
         found.append("unsent")
     if node.cert_not_after is not None and node.cert_not_after - now <= limits.cert_within:
         found.append("certificate")
+    if node.clock_offset is not None and abs(node.clock_offset) > limits.clock_over:
+        found.append("clock")
+    if node.disk_free is not None and node.disk_free < limits.disk_under:
+        found.append("disk")
     return found

@@ -9,8 +9,10 @@ Rules:
   alerts and ages are then computed (``hub.fleet.alerts``, pure) over that set, and the ``alert``
   filter, the sort and the page are applied to it in that order: a page is never filtered after
   it was cut;
-- what a node reports (version, outbox, oldest unsent event, config version, printer, scanner)
-  comes from its last ``node.status`` as stored by ingest; a node that never sent one has None;
+- what a node reports (version, outbox, oldest unsent event, config version, printer, scanner,
+  and its last self-test: clock offset, disk free, when, passed, failing checks) comes from its
+  last ``node.status`` as stored by ingest; a node that never sent one (or an older node) has
+  None;
 - ``counts`` are the figures ``/metrics`` shows: nodes online, offline and alerting, fleet-wide.
 """
 
@@ -25,17 +27,18 @@ from sqlalchemy import Connection, and_, false, or_, select, true, union
 from sqlalchemy.sql.elements import ColumnElement
 
 from hub.access.permissions import Scope
-from hub.fleet.alerts import Alert, NodeFacts, Thresholds, age, alerts_of
+from hub.fleet.alerts import ALERTS, Alert, NodeFacts, Thresholds, age, alerts_of
 from hub.fleet.stores import in_scope
+from hub.storage.money import money_of
 from hub.storage.tables.core import nodes, stores
 from hub.storage.tables.fleet import node_certificates
 from protocol import to_utc
 
 Presence = Literal["online", "offline"]
 SortKey = Literal["store", "node", "state", "last_seen", "outbox", "unsent_age", "cert_expiry",
-                  "version", "alerts"]
+                  "version", "alerts", "clock", "disk", "selftest"]
 SORT_KEYS: tuple[str, ...] = ("store", "node", "state", "last_seen", "outbox", "unsent_age",
-                              "cert_expiry", "version", "alerts")
+                              "cert_expiry", "version", "alerts", "clock", "disk", "selftest")
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,9 @@ def _rows(conn: Connection, scope: Scope, wanted: FleetFilter) -> list[Mapping[s
                           or_(nodes.c.online.is_(None), nodes.c.online == false())))
     query = (
         select(stores.c.store_id, stores.c.name, stores.c.region, stores.c.city,
-               stores.c.config_version.label("config_published"), keys.c.node_id,
+               stores.c.config_version.label("config_published"), stores.c.language,
+               stores.c.time_zone, stores.c.printer_paper, stores.c.offline_limit,
+               stores.c.offline_currency, keys.c.node_id,
                nodes.c.online, nodes.c.status, nodes.c.status_at, nodes.c.last_seen_at,
                nodes.c.contiguous_seq, node_certificates.c.not_after,
                node_certificates.c.revoked_at)
@@ -109,19 +114,39 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _names(value: Any) -> list[str] | None:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else None
+
+
+def _settings(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The store's settings its nodes are pushed (edited on the fleet page)."""
+    amount, currency = row["offline_limit"], row["offline_currency"]
+    money = money_of(amount, currency) if amount is not None and currency else None
+    limit = {"amount": format(money.amount, "f"), "currency": currency} if money else None
+    return {"language": row["language"], "time_zone": row["time_zone"],
+            "printer_paper": row["printer_paper"], "offline_refund_limit": limit}
+
+
 def describe(row: Mapping[str, Any], now: datetime, limits: Thresholds) -> dict[str, Any]:
     """One row of the page (pure): the facts, their ages and the alerts."""
     base = {"store_id": row["store_id"], "store_name": row["name"], "region": row["region"],
             "city": row["city"], "config_published": row["config_published"],
-            "node_id": row["node_id"]}
+            "store_settings": _settings(row), "node_id": row["node_id"]}
     if row["node_id"] is None:
         return base | {"state": None, "alerts": [], "revoked": False}
     status = row["status"] if isinstance(row["status"], dict) else {}
     oldest = _when(status.get("oldest_unsent_at"))
     online = bool(row["online"])
     revoked = row["revoked_at"] is not None
+    offset, free = _number(status.get("clock_offset_seconds")), _int(status.get("disk_free_bytes"))
     facts = NodeFacts(online=online and not revoked, last_seen_at=row["last_seen_at"],
-                      oldest_unsent_at=oldest, cert_not_after=row["not_after"], revoked=revoked)
+                      oldest_unsent_at=oldest, cert_not_after=row["not_after"], revoked=revoked,
+                      clock_offset=offset, disk_free=free)
+    passed = status.get("selftest_passed")
     return base | {
         "state": "online" if facts.online else "offline",
         "last_seen_at": row["last_seen_at"],
@@ -136,6 +161,11 @@ def describe(row: Mapping[str, Any], now: datetime, limits: Thresholds) -> dict[
         "cert_not_after": row["not_after"],
         "revoked": revoked,
         "revoked_at": row["revoked_at"],
+        "clock_offset_seconds": offset,
+        "disk_free_bytes": free,
+        "selftest_at": _when(status.get("selftest_at")),
+        "selftest_passed": passed if isinstance(passed, bool) else None,
+        "selftest_failing": _names(status.get("selftest_failing")),
         "alerts": alerts_of(facts, now, limits),
     }
 
@@ -152,6 +182,10 @@ def _sort_value(item: dict[str, Any], key: str) -> tuple[Any, ...]:
         "cert_expiry": item.get("cert_not_after"),
         "version": item.get("version"),
         "alerts": len(item["alerts"]) if item.get("node_id") else None,
+        "clock": (abs(item["clock_offset_seconds"])
+                  if item.get("clock_offset_seconds") is not None else None),
+        "disk": item.get("disk_free_bytes"),
+        "selftest": item.get("selftest_at"),
     }[key]
     return (value is None, value if value is not None else 0)
 
@@ -173,13 +207,16 @@ def page(conn: Connection, scope: Scope, wanted: FleetFilter, now: datetime,
 
 
 def counts(conn: Connection, now: datetime, limits: Thresholds) -> dict[str, int]:
-    """Nodes online, offline (revoked ones not counted) and alerting, over the whole fleet."""
-    figures = {"online": 0, "offline": 0, "alerting": 0}
+    """Nodes online, offline (revoked ones not counted), alerting, and nodes with each alert
+    (``alert:NAME``), over the whole fleet."""
+    figures = {"online": 0, "offline": 0, "alerting": 0} | {f"alert:{a}": 0 for a in ALERTS}
     for row in _rows(conn, Scope(), FleetFilter()):
         if row["node_id"] is None or row["revoked_at"] is not None:
             continue
         item = describe(row, now, limits)
         figures[str(item["state"])] += 1
         figures["alerting"] += bool(item["alerts"])
+        for alert in item["alerts"]:
+            figures[f"alert:{alert}"] += 1
     return figures
 

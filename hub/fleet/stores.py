@@ -64,6 +64,12 @@ def places(conn: Connection, store_ids: Iterable[str]) -> dict[str, StorePlace]:
     return {s: found.get(s, StorePlace(s)) for s in wanted}
 
 
+def described(conn: Connection, store_id: str) -> dict[str, Any] | None:
+    """The store's row (its settings and config version), or None for an unknown store."""
+    row = conn.execute(select(stores).where(stores.c.store_id == store_id)).first()
+    return None if row is None else dict(row._mapping)
+
+
 def offline_limit(conn: Connection, store_id: str) -> Money | None:
     """The store's offline refund limit, or None."""
     row = conn.execute(

@@ -56,6 +56,8 @@ def sync_once(engine: Engine, link: Publisher, force: bool = False) -> int:
             limit,
             staff[row.store_id],
             active.version if active else None,
+            {"language": row.language, "time_zone": row.time_zone,
+             "printer_paper": row.printer_paper},
         )
         digest = content_hash(draft)
         if digest == row.config_hash and not force:

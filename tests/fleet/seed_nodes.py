@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, insert
 
@@ -15,11 +16,14 @@ from protocol import NodeStatus, utc_now
 def seed_node(engine: Engine, store: str, node: str, *, online: bool,
               last_seen: datetime | None, oldest_unsent: datetime | None = None,
               pending: int = 0, version: str = "1.4.0", config_version: int | None = 3,
-              printer: str | None = "ok", scanner: str | None = "connected") -> None:
-    """A node row as ingest leaves it after the node's last status."""
+              printer: str | None = "ok", scanner: str | None = "connected",
+              **selftest: Any) -> None:
+    """A node row as ingest leaves it after the node's last status (``selftest``: the
+    self-test's NodeStatus fields)."""
     status = NodeStatus(state="online" if online else "offline", version=version,
                         outbox_pending=pending, oldest_unsent_at=oldest_unsent,
-                        config_version=config_version, printer=printer, scanner=scanner)
+                        config_version=config_version, printer=printer, scanner=scanner,
+                        **selftest)
     now = utc_now()
     with engine.begin() as conn:
         conn.execute(insert(nodes).values(

@@ -78,7 +78,8 @@ def test_every_store_and_node_in_scope_with_its_facts(fleet_desk: DeskHub) -> No
     assert s1["cert_not_after"] is not None and s1["revoked"] is False
     assert s1["alerts"] == []
     assert everything["thresholds"] == {"offline_seconds": OFFLINE_AFTER,
-                                        "unsent_seconds": UNSENT_AFTER, "cert_days": CERT_DAYS}
+                                        "unsent_seconds": UNSENT_AFTER, "cert_days": CERT_DAYS,
+                                        "clock_seconds": 120.0, "disk_mb": 1000.0}
 
     north = fleet(fleet_desk, "tech-north")
     assert keys(north) == [("s1", "n1"), ("s2", None)]

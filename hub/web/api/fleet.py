@@ -13,8 +13,15 @@ the grace period; audited), 422 malformed. ``POST /api/fleet/nodes/{store}/{node
 ``.../rotate`` need ``manage_devices`` with the store in scope.
 
 ``GET /api/fleet/nodes`` (``manage_devices``: technician or admin) is the fleet page: every store
-and node in the caller's scope with presence, versions, outbox, peripherals, certificate and
-alerts (``hub.fleet.overview``), filtered, sorted and paged; 422 for an unknown filter value.
+and node in the caller's scope with presence, versions, outbox, peripherals, certificate, last
+self-test and alerts (``hub.fleet.overview``), filtered, sorted and paged; 422 for an unknown
+filter value. ``PATCH /api/fleet/stores/{store}/settings`` (``manage_devices``, store in scope)
+edits the settings its nodes run with (printer paper, language, time zone, offline refund
+limit): 422 naming the bad field, 404 for an unknown store; audited as ``store.updated``; the
+store config's version rises and the new config is published, retained, to its nodes.
+
+``GET /api/fleet/time`` needs nothing: the hub's UTC time, for a node's self-test to measure its
+clock offset (round trip halved).
 """
 
 from __future__ import annotations
@@ -29,9 +36,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.access.permissions import Action, Principal
-from hub.errors import BrokerError, InputError
-from hub.fleet import enrolment, lifecycle, overview, pki
+from hub.access.permissions import Action, Principal, require_in_scope
+from hub.access.users import Actor
+from hub.errors import BrokerError, InputError, NotFound
+from hub.fleet import enrolment, lifecycle, overview, pki, stores
 from hub.fleet.alerts import Alert, Thresholds
 from hub.fleet.dynsec import DynSecAdmin
 from hub.fleet.enrolment import EnrolmentRefused, Refusal
@@ -40,7 +48,7 @@ from hub.storage.engine import reading
 from hub.web.api.deps import Hub, requires
 from hub.web.api.errors import error_body
 from hub.web.api.models import ErrorOut
-from protocol import utc_now
+from protocol import Money, utc_now
 
 router = APIRouter(prefix="/api/fleet", tags=["fleet"])
 REFUSAL_STATUS = {Refusal.UNKNOWN: 401, Refusal.EXPIRED: 410, Refusal.USED: 409,
@@ -282,6 +290,74 @@ def rotate(hub: Hub, store_id: str, node_id: str, body: RotateIn,
                    expires_at=issued.expires_at)
 
 
+class HubTimeOut(BaseModel):
+    """The hub's clock."""
+
+    now: datetime = Field(description="UTC, microseconds")
+
+
+@router.get("/time", response_model=HubTimeOut)
+def hub_time() -> HubTimeOut:
+    """The hub's UTC time (no sign-in: a node's self-test measures its clock against it)."""
+    return HubTimeOut(now=utc_now())
+
+
+class StoreSettingsIn(BaseModel):
+    """The settings a store's nodes run with; only the fields sent change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    printer_paper: Literal["58mm", "80mm"] | None = Field(None, description="receipt paper")
+    language: Literal["en", "de", "zh", "ja"] | None = Field(None, description="receipts")
+    time_zone: str | None = Field(None, min_length=1, max_length=64,
+                                  description="IANA zone, e.g. Europe/Berlin")
+    offline_refund_limit: Money | None = Field(None, description=(
+        "largest refund a store manager approves while the hub is away (null: none)"))
+
+
+class StoreSettingsSaved(BaseModel):
+    """A store's settings after the change, and the config version the hub pushes."""
+
+    store_id: str
+    printer_paper: str | None
+    language: str | None
+    time_zone: str | None
+    offline_refund_limit: Money | None
+    config_version: int | None = Field(description="the version published so far (the new one "
+                                       "follows within a moment)")
+
+
+@router.patch("/stores/{store_id}/settings", response_model=StoreSettingsSaved,
+              responses=ERRORS)
+def store_settings(hub: Hub, store_id: str, body: StoreSettingsIn,
+                   who: DeviceManager) -> StoreSettingsSaved:
+    """Edit a store's settings (technician or admin, store in scope): audited, then pushed to
+    its nodes as a new version of the retained store config."""
+    with reading(hub.engine) as conn:
+        if stores.described(conn, store_id) is None:
+            raise NotFound(f"store {store_id} is not known to the hub", field="store")
+        require_in_scope(who, stores.place(conn, store_id))
+    sent = body.model_fields_set
+    given: dict[str, str | None] = {k: getattr(body, k) for k in
+                                    ("printer_paper", "language", "time_zone") if k in sent}
+    limit: dict[str, Any] = {}
+    if "offline_refund_limit" in sent:
+        money = body.offline_refund_limit
+        limit = {"limit": money.amount if money else None,
+                 "currency": money.currency if money else None}
+    # the store config's publisher wakes on the change (hub.storage.notices) and raises its version
+    done = stores.set_store(hub.engine, store_id, Actor(who.actor, who.role.value),
+                            node_settings=given, **limit)
+    amount, currency = done["offline_limit"], done["offline_currency"]
+    with reading(hub.engine) as conn:
+        row = stores.described(conn, store_id)
+    return StoreSettingsSaved(
+        store_id=store_id, printer_paper=done["printer_paper"], language=done["language"],
+        time_zone=done["time_zone"],
+        offline_refund_limit=Money.of(amount, currency) if amount is not None else None,
+        config_version=row["config_version"] if row else None)
+
+
 class FleetQuery(BaseModel):
     """Filters, sort and page of the fleet page."""
 
@@ -292,11 +368,20 @@ class FleetQuery(BaseModel):
     city: str | None = Field(None, min_length=1, max_length=60)
     state: overview.Presence | None = Field(None, description="online or offline nodes only")
     alert: Alert | Literal["any"] | None = Field(None, description=(
-        "nodes with this alert (offline, unsent, certificate), or with any"))
+        "nodes with this alert (offline, unsent, certificate, clock, disk), or with any"))
     sort: overview.SortKey = "store"
     order: Literal["asc", "desc"] = "asc"
     limit: int = Field(100, ge=1, le=500)
     offset: int = Field(0, ge=0, le=10_000_000)
+
+
+class StoreSettingsNow(BaseModel):
+    """A store's settings as the fleet page edits them (null: the nodes' own)."""
+
+    language: str | None
+    time_zone: str | None
+    printer_paper: str | None
+    offline_refund_limit: dict[str, str] | None = Field(description="amount and currency")
 
 
 class FleetRowOut(BaseModel):
@@ -307,6 +392,7 @@ class FleetRowOut(BaseModel):
     region: str | None
     city: str | None
     config_published: int | None = Field(description="the store config version the hub pushes")
+    store_settings: StoreSettingsNow = Field(description="what the store's nodes are pushed")
     node_id: str | None
     state: overview.Presence | None = Field(description="broker presence (null: no node)")
     last_seen_at: datetime | None = None
@@ -321,6 +407,12 @@ class FleetRowOut(BaseModel):
     cert_not_after: datetime | None = None
     revoked: bool = False
     revoked_at: datetime | None = None
+    clock_offset_seconds: float | None = Field(None, description=(
+        "the node's clock minus the hub's, at its last self-test"))
+    disk_free_bytes: int | None = Field(None, description="free disk at its last self-test")
+    selftest_at: datetime | None = Field(None, description="when its last self-test ran")
+    selftest_passed: bool | None = None
+    selftest_failing: list[str] | None = Field(None, description="the checks that failed")
     alerts: list[Alert]
 
 
@@ -330,6 +422,8 @@ class ThresholdsOut(BaseModel):
     offline_seconds: float
     unsent_seconds: float
     cert_days: float
+    clock_seconds: float
+    disk_mb: float
 
 
 class FleetPage(BaseModel):
@@ -347,7 +441,9 @@ def thresholds_of(settings: Settings) -> Thresholds:
     """The alert thresholds from the hub's settings."""
     return Thresholds(timedelta(seconds=settings.fleet_offline_alert_seconds),
                       timedelta(seconds=settings.fleet_unsent_alert_seconds),
-                      timedelta(days=settings.fleet_cert_alert_days))
+                      timedelta(days=settings.fleet_cert_alert_days),
+                      settings.fleet_clock_alert_seconds,
+                      int(settings.fleet_disk_alert_mb * 1_000_000))
 
 
 @router.get("/nodes", response_model=FleetPage, responses=ERRORS)
@@ -366,4 +462,6 @@ def fleet_nodes(hub: Hub, who: DeviceManager,
                      limit=search.limit, offset=search.offset, now=now,
                      thresholds=ThresholdsOut(offline_seconds=settings.fleet_offline_alert_seconds,
                                               unsent_seconds=settings.fleet_unsent_alert_seconds,
-                                              cert_days=settings.fleet_cert_alert_days))
+                                              cert_days=settings.fleet_cert_alert_days,
+                                              clock_seconds=settings.fleet_clock_alert_seconds,
+                                              disk_mb=settings.fleet_disk_alert_mb))

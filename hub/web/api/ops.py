@@ -85,5 +85,7 @@ def metrics(hub: Hub, who: Viewer) -> Response:
     require_unscoped(who, "the metrics")
     with reading(hub.engine) as conn:
         fleet = overview.counts(conn, utc_now(), thresholds_of(hub.settings))
-    hub.metrics.set_fleet(fleet["online"], fleet["offline"], fleet["alerting"])
+    hub.metrics.set_fleet(fleet["online"], fleet["offline"], fleet["alerting"],
+                          {k.removeprefix("alert:"): v for k, v in fleet.items()
+                           if k.startswith("alert:")})
     return Response(hub.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")

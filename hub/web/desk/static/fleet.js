@@ -1,6 +1,9 @@
 // The fleet view (technician, admin): every store and node in the caller's scope, from
 // GET /api/fleet/nodes — online or offline, last seen, agent version, outbox and the age of its
-// oldest unsent event, printer, scanner, config version, certificate, alerts.
+// oldest unsent event, printer, scanner, config version (run vs pushed), certificate, clock
+// offset, disk free, last self-test, alerts; a store's settings are edited in a dialog (PATCH
+// /api/fleet/stores/{store}/settings) and a node is revoked (a reason is required) or rotated
+// (a new enrolment code is shown) after a confirm dialog.
 //
 // Rules: filters, sort and page are the hub's (only chosen values are sent; a new choice starts
 // at the first page); the view reloads itself every POLL_MS while it is shown, and stops when
@@ -8,12 +11,13 @@
 // an alert is a badge with words, never a colour alone; a store is named by its name, city and
 // region.
 
-import { $, api, el, fillSelect, labelCells, when } from "./common.js";
+import { $, api, el, fillSelect, labelCells, problemsText, toast, when } from "./common.js";
 
 const POLL_MS = 2000;
 const ALERT_WORDS = { offline: "offline too long", unsent: "unsent events too old",
-                      certificate: "certificate expiring" };
-const state = { limit: 50, offset: 0, timer: null, shown: false, regions: new Set() };
+                      certificate: "certificate expiring", clock: "clock off", disk: "disk low" };
+const state = { limit: 50, offset: 0, timer: null, shown: false, regions: new Set(),
+                editing: null, acting: null };
 
 /** An age in seconds as a person reads it: "45 s", "12 min", "3.5 h", "2.0 d". */
 export function ageText(seconds) {
@@ -39,7 +43,41 @@ function storeCell(row) {
   const place = [row.city, row.region].filter(Boolean).join(" / ");
   return el("td", { "data-testid": "fleet-store" },
     el("strong", {}, row.store_name || row.store_id),
-    el("div", { class: "muted" }, [row.store_name ? row.store_id : "", place].filter(Boolean).join(" · ")));
+    el("div", { class: "muted" }, [row.store_name ? row.store_id : "", place].filter(Boolean).join(" · ")),
+    el("button", { type: "button", class: "small", "data-testid": "fleet-edit-settings",
+                   onclick: () => editSettings(row) }, "Settings"));
+}
+
+function clockCell(row) {
+  const offset = row.clock_offset_seconds;
+  if (offset === null || offset === undefined) return el("td", { "data-testid": "fleet-clock" }, "–");
+  const way = offset > 0 ? "ahead" : "behind";
+  return el("td", { "data-testid": "fleet-clock", "data-offset": offset },
+    Math.abs(offset) < 0.5 ? "in step" : `${ageText(Math.abs(offset))} ${way}`);
+}
+
+function diskCell(row) {
+  const free = row.disk_free_bytes;
+  if (free === null || free === undefined) return el("td", { "data-testid": "fleet-disk" }, "–");
+  return el("td", { "data-testid": "fleet-disk", "data-bytes": free }, `${(free / 1e9).toFixed(1)} GB`);
+}
+
+function selftestCell(row) {
+  if (!row.selftest_at) return el("td", { "data-testid": "fleet-selftest" }, "–");
+  const failing = row.selftest_failing || [];
+  return el("td", { "data-testid": "fleet-selftest", "data-passed": String(row.selftest_passed) },
+    el("span", { class: `badge ${row.selftest_passed ? "ok" : "late"}` }, row.selftest_passed ? "passed" : "failed"),
+    failing.length ? el("div", {}, `failing: ${failing.join(", ")}`) : "",
+    el("div", { class: "muted" }, when(row.selftest_at)));
+}
+
+function actionsCell(row) {
+  if (!row.node_id || row.revoked) return el("td", {}, "–");
+  return el("td", { "data-testid": "fleet-actions" },
+    el("button", { type: "button", class: "small", "data-testid": "fleet-rotate",
+                   onclick: () => act(row, "rotate") }, "Rotate"),
+    el("button", { type: "button", class: "small danger", "data-testid": "fleet-revoke",
+                   onclick: () => act(row, "revoke") }, "Revoke"));
 }
 
 function stateCell(row) {
@@ -81,7 +119,11 @@ function fleetRow(row) {
     el("td", { "data-testid": "fleet-config" }, row.node_id ? `v${row.config_version ?? "–"}` : "–",
       row.config_published !== null ? el("div", { class: "muted" }, `hub pushes v${row.config_published}`) : ""),
     certCell(row),
-    el("td", { "data-testid": "fleet-alerts" }, alerts.length ? alerts : el("span", { class: "muted" }, "none")));
+    clockCell(row),
+    diskCell(row),
+    selftestCell(row),
+    el("td", { "data-testid": "fleet-alerts" }, alerts.length ? alerts : el("span", { class: "muted" }, "none")),
+    actionsCell(row));
 }
 
 function fillRegions(items) {
@@ -108,7 +150,7 @@ export async function loadFleet() {
   $("[data-testid=fleet-total]").textContent = `${page.total} rows · ${alerting} alerting on this page`;
   const t = page.thresholds;
   $("[data-testid=fleet-thresholds]").textContent =
-    `Alerts: offline over ${ageText(t.offline_seconds)}, oldest unsent event over ${ageText(t.unsent_seconds)}, certificate expiring within ${t.cert_days} days.`;
+    `Alerts: offline over ${ageText(t.offline_seconds)}, oldest unsent event over ${ageText(t.unsent_seconds)}, certificate expiring within ${t.cert_days} days, clock off by over ${ageText(t.clock_seconds)}, disk under ${t.disk_mb} MB free.`;
   const last = Math.min(page.offset + page.limit, page.total);
   $("#fleet-page-info").textContent = page.total ? `${page.offset + 1}–${last} of ${page.total}` : "nothing found";
   $("#fleet-prev").disabled = page.offset === 0;
@@ -134,8 +176,77 @@ export function fillFleetStores(storeNames) {
   fillSelect($("#fleet-filters select[name=store]"), storeNames, { value: "", label: "any" });
 }
 
-/** Wire the filters and the pager. */
+/** Open the settings dialog of the row's store, filled with what the store is pushed now. */
+function editSettings(row) {
+  state.editing = row.store_id;
+  const form = $("#fleet-settings-form");
+  const now = row.store_settings || {};
+  form.elements.printer_paper.value = now.printer_paper || "";
+  form.elements.language.value = now.language || "";
+  form.elements.time_zone.value = now.time_zone || "";
+  form.elements.limit_amount.value = now.offline_refund_limit ? now.offline_refund_limit.amount : "";
+  form.elements.limit_currency.value = now.offline_refund_limit ? now.offline_refund_limit.currency : "";
+  $("#fleet-settings-title").textContent = `Settings of ${row.store_name || row.store_id}`;
+  $("#fleet-settings-problem").textContent = "";
+  $("#fleet-settings").showModal();
+}
+
+async function saveSettings(event) {
+  if (event.submitter && event.submitter.value === "cancel") return;
+  event.preventDefault();  // the dialog stays open until the hub took the change
+  const f = $("#fleet-settings-form").elements;
+  const amount = f.limit_amount.value.trim();
+  const body = { printer_paper: f.printer_paper.value || null, language: f.language.value || null,
+                 time_zone: f.time_zone.value.trim() || null,
+                 offline_refund_limit: amount ? { amount, currency: f.limit_currency.value.trim().toUpperCase() } : null };
+  try {
+    const saved = await api("PATCH", `/api/fleet/stores/${encodeURIComponent(state.editing)}/settings`, body);
+    $("#fleet-settings").close();
+    toast(`Settings of ${saved.store_id} saved; its nodes get them as the next config version.`);
+    loadFleet();
+  } catch (error) {
+    $("#fleet-settings-problem").textContent = problemsText(error);
+  }
+}
+
+/** The confirm dialog of a revoke (a reason is required) or a rotation. */
+function act(row, what) {
+  state.acting = { row, what };
+  const revoke = what === "revoke";
+  $("#fleet-action-title").textContent = `${revoke ? "Revoke" : "Rotate"} ${row.store_id}/${row.node_id}?`;
+  $("#fleet-action-text").textContent = revoke
+    ? "The broker drops this node at once; it can never renew, re-enrol or send again."
+    : "A new enrolment code gives this node a new key and certificate; its old certificate is refused renewal once the new one is issued.";
+  $("#fleet-action-reason-label").hidden = !revoke;
+  $("#fleet-action-reason").value = "";
+  $("#fleet-action-reason").required = revoke;
+  $("#fleet-action-problem").textContent = "";
+  $("#fleet-action-result").textContent = "";
+  $("#fleet-action-confirm").hidden = false;
+  $("#fleet-action").showModal();
+}
+
+async function confirmAction(event) {
+  if (event.submitter && event.submitter.value === "cancel") return;
+  event.preventDefault();
+  const { row, what } = state.acting;
+  const path = `/api/fleet/nodes/${encodeURIComponent(row.store_id)}/${encodeURIComponent(row.node_id)}/${what}`;
+  try {
+    const done = await api("POST", path, what === "revoke" ? { reason: $("#fleet-action-reason").value.trim() } : {});
+    $("#fleet-action-confirm").hidden = true;
+    $("#fleet-action-result").textContent = what === "revoke"
+      ? `Revoked at ${when(done.revoked_at)}.`
+      : `Enrolment code ${done.code} (until ${when(done.expires_at)}): run acorn-edge enrol on the node with it.`;
+    loadFleet();
+  } catch (error) {
+    $("#fleet-action-problem").textContent = problemsText(error);
+  }
+}
+
+/** Wire the filters, the pager and the dialogs. */
 export function wireFleet() {
+  $("#fleet-settings-form").addEventListener("submit", saveSettings);
+  $("#fleet-action-form").addEventListener("submit", confirmAction);
   const reload = () => { state.offset = 0; loadFleet(); };
   for (const control of document.querySelectorAll("#fleet-filters select")) control.addEventListener("change", reload);
   $("#fleet-filters").addEventListener("submit", (event) => { event.preventDefault(); reload(); });

@@ -1,0 +1,106 @@
+"""The self-test's checks: each asks one real thing and says what it found (never raises)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+import httpx
+
+from edge_agent.selftest.report import CheckResult, offset_of
+from protocol import to_utc, utc_now
+
+HUB_TIMEOUT = 5.0
+TIME_PATH = "/api/fleet/time"
+
+
+def hub(hub_url: str | None, now: Callable[[], datetime] = utc_now,
+        transport: httpx.BaseTransport | None = None) -> tuple[CheckResult, float | None]:
+    """Reach the hub over HTTP and measure our clock against its time (round trip halved)."""
+    if not hub_url:
+        return CheckResult(name="hub", outcome="skip", detail=(
+            "no hub_url is set (acorn-edge enrol writes it)")), None
+    url = hub_url.rstrip("/") + TIME_PATH
+    try:
+        with httpx.Client(timeout=HUB_TIMEOUT, transport=transport) as client:
+            sent = now()
+            answer = client.get(url)
+            received = now()
+    except httpx.HTTPError as err:
+        return CheckResult(name="hub", outcome="fail",
+                           detail=f"the hub at {hub_url} does not answer: {err}"), None
+    hub_time = _hub_time(answer)
+    if answer.status_code >= 500 or hub_time is None:
+        return CheckResult(name="hub", outcome="fail", detail=(
+            f"the hub at {hub_url} answered {answer.status_code} without its time")), None
+    millis = (received - sent).total_seconds() * 1000
+    return (CheckResult(name="hub", outcome="pass",
+                        detail=f"{hub_url} answers ({millis:.0f} ms round trip)"),
+            offset_of(sent, hub_time, received))
+
+
+def _hub_time(answer: httpx.Response) -> datetime | None:
+    """The hub's UTC time: its time endpoint's ``now``, else (an older hub) its Date header."""
+    try:
+        if answer.status_code == 200:
+            return to_utc(datetime.fromisoformat(str(answer.json()["now"])))
+        date = answer.headers.get("date")
+        return to_utc(parsedate_to_datetime(date)) if date else None
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def broker(connected: Callable[[float], bool] | None, timeout: float) -> CheckResult:
+    """The MQTT link is connected (waiting up to ``timeout`` for it)."""
+    if connected is None:
+        return CheckResult(name="broker", outcome="skip", detail="running without MQTT")
+    if connected(timeout):
+        return CheckResult(name="broker", outcome="pass", detail="connected to the broker")
+    return CheckResult(name="broker", outcome="fail", detail=(
+        "not connected to the broker (check the network, the broker address and this node's "
+        "certificate)"))
+
+
+def disk_free(folder: Path) -> int:
+    """Free bytes of the file system holding ``folder``."""
+    return shutil.disk_usage(folder).free
+
+
+def scanner(configured: bool, wait_scan: Callable[[float], str | None] | None,
+            timeout: float) -> CheckResult:
+    """Ask for a test scan; pass when one arrives within ``timeout``."""
+    if not configured:
+        return CheckResult(name="scanner", outcome="skip", detail="no scanner is configured")
+    if wait_scan is None:
+        return CheckResult(name="scanner", outcome="skip", detail="no test scan was asked for")
+    line = wait_scan(timeout)
+    if line is None:
+        return CheckResult(name="scanner", outcome="fail", detail=(
+            f"no scan arrived within {timeout:g} s (is the scanner plugged in and set up?)"))
+    return CheckResult(name="scanner", outcome="pass", detail=f"read {line[:40]!r}")
+
+
+def printer(configured: bool, print_page: Callable[[], str] | None) -> CheckResult:
+    """Print the "store ready" page; pass when the printer took it."""
+    if not configured:
+        return CheckResult(name="printer", outcome="skip", detail="no printer is configured")
+    if print_page is None:
+        return CheckResult(name="printer", outcome="skip", detail="no page was asked for")
+    try:
+        status = print_page()
+    except (RuntimeError, TimeoutError) as err:
+        return CheckResult(name="printer", outcome="fail", detail=f"the page did not print: {err}")
+    return CheckResult(name="printer", outcome="pass",
+                       detail=f"printed the store ready page (printer {status})")
+
+
+def pos(keys: int, last_call: str | None) -> CheckResult:
+    """POS terminals call this agent: configured keys, and the last POS return seen."""
+    if not keys:
+        return CheckResult(name="pos", outcome="skip", detail="no POS terminal is configured")
+    seen = f"last POS return at {last_call}" if last_call else "no POS return yet"
+    return CheckResult(name="pos", outcome="pass",
+                       detail=f"{keys} POS key(s) configured; {seen}")
