@@ -14,6 +14,10 @@
 import { $, api, el, fillSelect, labelCells, problemsText, toast, when } from "./common.js";
 
 const POLL_MS = 2000;
+// The node's words for its devices (protocol/link.py NodeStatus), said for a person.
+const DEVICE_WORDS = { ok: "ok", paper_low: "paper low", paper_out: "out of paper", offline: "offline",
+  unknown: "unknown", error: "error", none: "none", starting: "starting", connected: "connected",
+  disconnected: "disconnected", stopped: "stopped" };
 const ALERT_WORDS = { offline: "offline too long", unsent: "unsent events too old",
                       certificate: "certificate expiring", clock: "clock off", disk: "disk low" };
 const state = { limit: 50, offset: 0, timer: null, shown: false, regions: new Set(),
@@ -48,24 +52,29 @@ function storeCell(row) {
                    onclick: () => editSettings(row) }, "Settings"));
 }
 
+// One cell holds several small facts (the page must fit 1366 px): each on its own line, named.
+function labelled(name, value) {
+  return el("div", { class: "fact" }, el("span", { class: "muted" }, `${name} `), value);
+}
+
 function clockCell(row) {
   const offset = row.clock_offset_seconds;
-  if (offset === null || offset === undefined) return el("td", { "data-testid": "fleet-clock" }, "–");
+  if (offset === null || offset === undefined) return el("span", { "data-testid": "fleet-clock" }, "–");
   const way = offset > 0 ? "ahead" : "behind";
-  return el("td", { "data-testid": "fleet-clock", "data-offset": offset },
+  return el("span", { "data-testid": "fleet-clock", "data-offset": offset },
     Math.abs(offset) < 0.5 ? "in step" : `${ageText(Math.abs(offset))} ${way}`);
 }
 
 function diskCell(row) {
   const free = row.disk_free_bytes;
-  if (free === null || free === undefined) return el("td", { "data-testid": "fleet-disk" }, "–");
-  return el("td", { "data-testid": "fleet-disk", "data-bytes": free }, `${(free / 1e9).toFixed(1)} GB`);
+  if (free === null || free === undefined) return el("span", { "data-testid": "fleet-disk" }, "–");
+  return el("span", { "data-testid": "fleet-disk", "data-bytes": free }, `${(free / 1e9).toFixed(1)} GB`);
 }
 
 function selftestCell(row) {
-  if (!row.selftest_at) return el("td", { "data-testid": "fleet-selftest" }, "–");
+  if (!row.selftest_at) return el("span", { "data-testid": "fleet-selftest" }, "–");
   const failing = row.selftest_failing || [];
-  return el("td", { "data-testid": "fleet-selftest", "data-passed": String(row.selftest_passed) },
+  return el("span", { "data-testid": "fleet-selftest", "data-passed": String(row.selftest_passed) },
     el("span", { class: `badge ${row.selftest_passed ? "ok" : "late"}` }, row.selftest_passed ? "passed" : "failed"),
     failing.length ? el("div", {}, `failing: ${failing.join(", ")}`) : "",
     el("div", { class: "muted" }, when(row.selftest_at)));
@@ -114,14 +123,16 @@ function fleetRow(row) {
     el("td", {}, row.last_seen_at ? when(row.last_seen_at) : "never"),
     el("td", { "data-testid": "fleet-version" }, row.version || "–"),
     outboxCell(row),
-    el("td", { "data-testid": "fleet-printer" }, row.printer || "–"),
-    el("td", { "data-testid": "fleet-scanner" }, row.scanner || "–"),
+    el("td", {},
+      labelled("Printer", el("span", { "data-testid": "fleet-printer" }, row.printer ? (DEVICE_WORDS[row.printer] || row.printer) : "–")),
+      labelled("Scanner", el("span", { "data-testid": "fleet-scanner" }, row.scanner ? (DEVICE_WORDS[row.scanner] || row.scanner) : "–"))),
     el("td", { "data-testid": "fleet-config" }, row.node_id ? `v${row.config_version ?? "–"}` : "–",
       row.config_published !== null ? el("div", { class: "muted" }, `hub pushes v${row.config_published}`) : ""),
     certCell(row),
-    clockCell(row),
-    diskCell(row),
-    selftestCell(row),
+    el("td", {},
+      labelled("Clock", clockCell(row)),
+      labelled("Disk", diskCell(row)),
+      labelled("Self-test", selftestCell(row))),
     el("td", { "data-testid": "fleet-alerts" }, alerts.length ? alerts : el("span", { class: "muted" }, "none")),
     actionsCell(row));
 }
