@@ -2,11 +2,11 @@
 
 At 768, 1366 and 1920 px wide: the sign-in page, the queue (filled, a page of refunds from three
 stores, amounts in two currencies, manual reviews), a refund's story, the decided view (its search
-form and refunds approved by the policy) and the policy editor (its form with a problem shown at
-a field, and its YAML view) and the fleet view (stores and nodes with alert badges): nothing
-scrolls sideways and every control and table cell lies inside the window. At 768 the queue's
-table becomes cards, and every value on a card keeps its label. A full-page screenshot of each is
-saved in the test's tmp folder.
+form and refunds approved by the policy) and the policy editor (its form with a problem shown at a
+field, every select as wide as its longest option's text, and its YAML view) and the fleet view
+(stores and nodes with alert badges): nothing scrolls sideways and every control and table cell lies
+inside the window. At 768 the queue's table becomes cards, and every value on a card keeps its
+label. A full-page screenshot of each is saved in the test's tmp folder.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from tests.desk.seed import Ask, seed
 from tests.fleet.seed_nodes import seed_cert, seed_node
 from tests.people.conftest import PASSWORD, SETUP, DeskHub, add_user, describe_stores, running
 from tests.support.browser import BROWSER_MARKS, chromium_page
-from tests.support.layout import assert_fits
+from tests.support.layout import assert_fits, assert_selects_readable
 
 pytestmark = BROWSER_MARKS
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -105,6 +105,8 @@ def test_the_desk_fits_the_window(hub: DeskHub, tmp_path: Path, width: int, heig
         by("pf-tiers[1].up_to").fill("1")  # a problem shown at its field fits too
         expect(page.get_by_test_id("field-error")).to_have_count(1)
         assert_fits(page, tmp_path / f"desk-{width}-policy.png")
+        selects = assert_selects_readable(page, f"policy form at {width}")
+        assert len(selects) >= 3, selects  # the bound of each tier, the timing, the adder
         by("policy-advanced").locator("summary").click()
         expect(by("policy-yaml")).to_be_visible()
         expect(by("policy-yaml")).not_to_have_value("")

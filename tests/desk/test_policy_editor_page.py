@@ -20,6 +20,7 @@ from tests.desk.seed import Ask, seed
 from tests.desk.test_desk_page import UNLABELLED, sign_in
 from tests.people.conftest import DeskHub, add_user
 from tests.support.browser import BROWSER_MARKS
+from tests.support.layout import assert_selects_readable
 
 pytestmark = BROWSER_MARKS
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -36,6 +37,7 @@ def test_a_tier_changed_in_the_form_is_published_one_version_up(desk: DeskHub, p
     expect(below).to_have_value("50.00")
     expect(up_to).to_have_value("500.00")
     assert page.evaluate(UNLABELLED) == []
+    assert_selects_readable(page, "policy form at 1280")  # no choice cut off
 
     by("simulate").click()
     expect(by("sim-status")).to_contain_text("v1 → v2 over 30 days: 0 of 1 decisions change")
