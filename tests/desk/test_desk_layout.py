@@ -3,9 +3,9 @@
 At 768, 1366 and 1920 px wide: the sign-in page, the queue (filled, a page of refunds from three
 stores, amounts in two currencies, manual reviews), a refund's story, the decided view (its search
 form and refunds approved by the policy) and the policy editor (its form with a problem shown at a
-field, every select as wide as its longest option's text, and its YAML view) and the fleet view
-(stores and nodes with alert badges): nothing scrolls sideways and every control and table cell lies
-inside the window. At 768 the queue's table becomes cards, and every value on a card keeps its
+field and its YAML view) and the fleet view (stores and nodes with alert badges): nothing scrolls
+sideways and every control and table cell lies inside the window, and every select is as wide as its
+longest option's text. At 768 the queue's table becomes cards, and every value on a card keeps its
 label. A full-page screenshot of each is saved in the test's tmp folder.
 """
 
@@ -76,6 +76,7 @@ def test_the_desk_fits_the_window(hub: DeskHub, tmp_path: Path, width: int, heig
         expect(by("queue-row")).to_have_count(len(ASKS))
         by("select").first.check()  # the bulk bar shows what is selected
         assert_fits(page, tmp_path / f"desk-{width}-queue.png")
+        assert_selects_readable(page, f"queue at {width}")
         labels = page.evaluate(LABELS)
         assert [label for label, _ in labels[:8]] == ["Select", "Waiting", "Store", "Refund",
                                                       "Amount", "Level", "Why", "Asked by"]
@@ -95,6 +96,7 @@ def test_the_desk_fits_the_window(hub: DeskHub, tmp_path: Path, width: int, heig
         by("nav-decided").click()
         expect(by("decided-row")).to_have_count(len(DECIDED))
         assert_fits(page, tmp_path / f"desk-{width}-decided.png")
+        assert_selects_readable(page, f"decided view at {width}")  # its search form's choices
         if width < 820:  # cards here too
             labels = page.evaluate(LABELS.replace("table.queue", "table.decided"))
             assert all(shown == f'"{label}"' for label, shown in labels), labels
@@ -116,6 +118,7 @@ def test_the_desk_fits_the_window(hub: DeskHub, tmp_path: Path, width: int, heig
         expect(by("fleet-row")).to_have_count(5)  # these two, and n1 of each store (the seed)
         expect(by("fleet-alert")).to_have_count(3)  # s1: unsent, certificate; s2: offline
         assert_fits(page, tmp_path / f"desk-{width}-fleet.png")
+        assert_selects_readable(page, f"fleet at {width}")
         if width < 820:  # cards here too
             labels = page.evaluate(LABELS.replace("table.queue", "table.fleet"))
             assert all(shown == f'"{label}"' for label, shown in labels), labels
