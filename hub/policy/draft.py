@@ -241,7 +241,7 @@ def _merge(old: Any, new: Any, lean: Any) -> Any:
             else:
                 old.append(_styled(lean[index], _flow(old) or _flow(like)))
         return old
-    return old if _same(old, new) else new
+    return old if _same(old, new) else lean  # lean: a mapping put in, less its defaults
 
 
 def _flow(node: Any) -> bool:
