@@ -18,7 +18,7 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from edge_agent.agent import Agent
@@ -29,6 +29,7 @@ from edge_agent.web import pos as pos_api
 from edge_agent.web import selftest as selftest_api
 from edge_agent.web import staff as session_api
 from edge_agent.web.body_limit import BodyLimit
+from edge_agent.web.page_words import counter_page
 
 WEB_DIR = Path(__file__).parent / "web" / "static"
 TAGS = [
@@ -92,9 +93,12 @@ def create_app(settings: EdgeSettings, connect: bool = True) -> FastAPI:
     app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
     install_api_pages(app, "ACORN edge agent")
 
+    # the counter page in the store's language: its words embedded (edge_agent.web.page_words)
+    page = counter_page((WEB_DIR / "index.html").read_text("utf-8"), settings.store_language)
+
     @app.get("/", include_in_schema=False)
-    def counter_page() -> FileResponse:
-        return FileResponse(WEB_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+    def counter() -> HTMLResponse:
+        return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
 
     return app
 

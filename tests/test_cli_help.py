@@ -1,6 +1,8 @@
 """``--help`` of every ``acorn-hub`` and ``acorn-edge`` command reads as plain text: flags
-without double negatives, no reStructuredText markup from docstrings, no secret taken as an
-argument, and placeholders in help texts kept (Markdown help would eat ``<word>``).
+without double negatives and without a type (no ``<bool>``), options that take a value say what
+to give in Click's words (``TEXT``, ``INTEGER``, ``FILE``), no reStructuredText markup from
+docstrings, no secret taken as an argument, and placeholders in help texts kept (Markdown help
+would eat ``<word>``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from edge_agent.cli.main import cli as edge_cli
 from hub.cli.main import app as hub_cli
 
 SECRET_OPTION = re.compile(r"--(password|secret|token|pin)\b(?!-file)")
+# an option row of the Options panel: "│ --name  TYPE  help"; the type Typer would show is <...>
+OPTION_TYPE = re.compile(r"^│\s+(?:\*\s+)?(--[\w-]+)(?:,\s*-\w)?\s+(-\w\s+)?(<[^>]*>)", re.M)
 
 
 def _paths(command: Any, path: list[str]) -> Iterator[list[str]]:
@@ -42,6 +46,9 @@ def test_help_is_plain(program: str, path: list[str], app: typer.Typer) -> None:
     text = result.stdout
     assert result.exit_code == 0 and "Usage" in text, text
     assert "``" not in text and ":func:" not in text and ":class:" not in text, text
+    assert "\b" not in text and "\\b" not in text, text  # Click's no-rewrap marker
+    assert "<bool>" not in text, text
+    assert not OPTION_TYPE.search(text), f"an option's type in Typer's <...> form:\n{text}"
     assert "--no-no-" not in text and "[default: no-" not in text, text
     assert not SECRET_OPTION.search(text), f"a secret taken as an argument:\n{text}"
 
@@ -64,8 +71,21 @@ def test_docstring_markup_renders_as_words() -> None:
     assert "Amazon scheduler and mDNS" in " ".join(_help(hub_cli, "serve").split())
 
 
+def _row(text: str, option: str) -> str:
+    """The Options panel's row of ``option``."""
+    return next(line for line in text.splitlines()
+                if line.startswith("│") and line.lstrip("│ *").startswith(f"{option} "))
+
+
 def test_a_flag_shows_once_and_placeholders_survive() -> None:
     stores = _help(hub_cli, "stores", "set")
     assert stores.count("--no-offline-limit") == 1
+    # a flag: its name and its help, no type; a value: what to give
+    assert _row(stores, "--no-offline-limit").split() == [
+        "│", "--no-offline-limit", "remove", "the", "offline", "limit", "│"]
+    assert _row(stores, "--offline-limit").split()[2] == "TEXT"
+    assert _row(_help(hub_cli, "devices", "add"), "--password-file").split()[2] == "FILE"
+    assert _row(_help(hub_cli, "devices", "add"), "--broker-port").split()[2] == "INTEGER"
+    assert _row(_help(edge_cli, "run"), "--help").split()[2:4] == ["Show", "this"]
     assert "buyer:HEX" in _help(hub_cli, "risk", "flag")
     assert "DATA_DIR/quarantine/UTC-TIME" in " ".join(_help(edge_cli, "recover").split())

@@ -25,6 +25,7 @@ from edge_agent.app import AgentServer, create_app
 from edge_agent.cli import devices as cli_devices
 from edge_agent.cli import enrol as cli_enrol
 from edge_agent.cli import selftest as cli_selftest
+from edge_agent.cli.plain_help import PlainHelpGroup
 from edge_agent.errors import EdgeError
 from edge_agent.logs import configure_logging
 from edge_agent.settings import EdgeSettings, load_settings
@@ -32,7 +33,7 @@ from edge_agent.storage import recover as recovery
 from edge_agent.storage.store import read_counters
 
 # docstrings are Markdown in --help: ``name`` shows as code, wrapped lines join
-cli = typer.Typer(name="acorn-edge", no_args_is_help=True, add_completion=False,
+cli = typer.Typer(name="acorn-edge", cls=PlainHelpGroup, no_args_is_help=True, add_completion=False,
                   rich_markup_mode="markdown",
                   help="ACORN edge agent: the store counter's local API, page and hub link.")
 

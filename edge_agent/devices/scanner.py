@@ -78,16 +78,16 @@ class Devices:
 
     def handle_line(self, line: str) -> dict[str, object]:
         """Type, look up and record one scanned line; publish and return its ``scan`` event."""
-        outcome = scans.interpret(line)
+        language = self._settings.store_language
+        outcome = scans.interpret(line, language)
         result: ScanResult | None = None
         if outcome.lookup is not None:
             try:
                 result = self._counter.scan(outcome.lookup)
             except (EdgeError, sqlite3.Error) as err:
                 log.error("could not record the scan %r: %s", outcome.lookup, err)
-                outcome = scans.ScanOutcome(outcome.raw, outcome.kind, outcome.value,
-                                            outcome.valid, None, f"Could not look it up: {err}")
-        data = scans.scan_event(outcome, result)
+                outcome = scans.lookup_failed(outcome, err, language)
+        data = scans.scan_event(outcome, result, language)
         self._bus.publish("scan", data)
         return data
 

@@ -197,7 +197,9 @@ class ReturnView(BaseModel):
     marketplace_id: str | None
     scanned_codes: list[str]
     mismatch: bool
-    mismatch_reasons: list[str]
+    mismatch_reasons: list[str] = Field(
+        description="why the items differ from the RMA, in short sentences in the store's "
+        "language (STORE_LANGUAGE); recorded and sent to the hub in English")
     staff_id: str | None
     items: list[ReturnItem]
     total: Money

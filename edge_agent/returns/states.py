@@ -25,6 +25,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 from edge_agent.errors import Conflict, InvalidRequest, TransitionRefused
+from edge_agent.returns.check_words import mismatch_text
 from protocol import (
     Channel,
     ExpectedReturn,
@@ -87,20 +88,23 @@ def total_of(items: list[ReturnItem]) -> Money:
 def mismatches(items: list[ReturnItem], order_id: str | None,
                expected: ExpectedReturn | None) -> list[str]:
     """Why the received items differ from the expected return (empty: they match, or no RMA);
-    at most the protocol's ``MAX_MISMATCH_REASONS``, the last saying how many more."""
+    at most the protocol's ``MAX_MISMATCH_REASONS``, the last saying how many more; in English,
+    as recorded and sent (``check_words.mismatch_reasons`` says them in the store's language)."""
     if expected is None:
         return []
     found: list[str] = []
+    rma = expected.rma_id
     if order_id and order_id != expected.order_id:
-        found.append(f"order {order_id} is not the RMA's order {expected.order_id}")
+        found.append(mismatch_text("order", "en", order=order_id, expected=expected.order_id))
     got, want = _quantities(items), _quantities(expected.items)
     for sku in sorted(got.keys() - want.keys()):
-        found.append(f"{sku} is not on RMA {expected.rma_id}")
+        found.append(mismatch_text("extra", "en", sku=sku, rma=rma))
     for sku in sorted(want.keys() - got.keys()):
-        found.append(f"{sku} (x{want[sku]}) on RMA {expected.rma_id} was not returned")
+        found.append(mismatch_text("missing", "en", sku=sku, qty=want[sku], rma=rma))
     for sku in sorted(got.keys() & want.keys()):
         if got[sku] != want[sku]:
-            found.append(f"{sku}: returned {got[sku]}, RMA {expected.rma_id} expects {want[sku]}")
+            found.append(mismatch_text("count", "en", sku=sku, got=got[sku], rma=rma,
+                                       want=want[sku]))
     return clip_list(found, MAX_MISMATCH_REASONS)  # bounded by construction: "+N more"
 
 

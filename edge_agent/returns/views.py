@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from edge_agent.returns import words
+from edge_agent.returns.check_words import mismatch_reasons
 from edge_agent.returns.models import (
     DecisionView,
     DispositionView,
@@ -55,7 +56,8 @@ def _assemble(tx: Tx, row: Row, acked: int, language: str) -> ReturnView:
         channel=row["channel"], reason=row["reason"],
         order_id=row["order_id"], rma_id=row["rma_id"], marketplace_id=row["marketplace_id"],
         scanned_codes=json.loads(row["scanned_codes"]), mismatch=bool(row["mismatch"]),
-        mismatch_reasons=json.loads(row["mismatch_detail"]), staff_id=row["staff_id"],
+        mismatch_reasons=mismatch_reasons(json.loads(row["mismatch_detail"]), language),
+        staff_id=row["staff_id"],
         items=[_item(item) for item in records.items_of(tx, row["id"])],
         total=Money.of(row["total_amount"], row["currency"]), sold_at=row["sold_at"],
         received_at=row["received_at"], updated_at=row["updated_at"],

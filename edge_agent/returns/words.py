@@ -1,9 +1,11 @@
 """What counter staff read: labels of every coded value and a short sentence per fired rule.
 
 Rules:
-- this is the ONE catalogue of the counter's words, in the store's language (``STORE_LANGUAGE``:
-  ``en``, ``de``, ``zh``, ``ja``, as the receipts); each language has every key (a test checks
-  it), and a language the catalogue lacks reads English;
+- this is the catalogue of the counter's words for values and decisions, in the store's language
+  (``STORE_LANGUAGE``: ``en``, ``de``, ``zh``, ``ja``, as the receipts); each language has every
+  key (a test checks it), and a language the catalogue lacks reads English; its two siblings
+  follow the same rules: ``check_words`` (scan sentences, mismatch reasons) and
+  ``edge_agent.web.page_words`` (the counter page's headings, buttons and messages);
 - every value a person sees has a label: return state, refund status, grade, disposition,
   channel, refund method, payment status, packaging (opened / sealed), compliance tag and staff
   role, listed

@@ -23,7 +23,7 @@ HEARTBEAT_SECONDS = 15.0
 RETRY_MS = 1000
 EXAMPLE = ('retry: 1000\n\nid: 7\nevent: scan\ndata: {"raw":"RT-J7YHCZS8MD9FA","code":'
            '{"kind":"return_code","value":"RT-J7YHCZS8MD9FA","valid":true,"message":"Return code '
-           'RT-J7YHCZS8MD9FA"},"message":"Return RJ7YHCZS8MD9F (received)","result":{...}}\n\n')
+           'RT-J7YHCZS8MD9FA"},"message":"Return RJ7YHCZS8MD9F (Received)","result":{...}}\n\n')
 
 router = APIRouter(tags=["events"])
 

@@ -33,6 +33,7 @@ from hub.cli import inventory as inventory_cli
 from hub.cli import risk as risk_cli
 from hub.cli.db import database, migrate
 from hub.cli.people import audit_export, policy_app, read_secret, stores_app, users_app
+from hub.cli.plain_help import PlainHelpGroup
 from hub.errors import InputError, translate
 from hub.fleet import identities
 from hub.fleet.acl import node_username, parse_node_username
@@ -46,7 +47,8 @@ from hub.storage.tables import core
 from protocol import ExpectedReturn, format_utc
 
 app = typer.Typer(help="ACORN hub: ingest, refund approvals, audit, fleet.",
-                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
+                  cls=PlainHelpGroup, no_args_is_help=True, pretty_exceptions_enable=False,
+                  add_completion=False,
                   # docstrings are Markdown: ``name`` shows as code, wrapped lines join
                   rich_markup_mode="markdown")
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)

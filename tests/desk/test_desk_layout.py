@@ -2,11 +2,11 @@
 
 At 768, 1366 and 1920 px wide: the sign-in page, the queue (filled, a page of refunds from three
 stores, amounts in two currencies, manual reviews), a refund's story, the decided view (its search
-form and refunds approved by the policy) and the policy editor (its form with a problem shown at
-a field, and its YAML view) and the fleet view (stores and nodes with alert badges): nothing
-scrolls sideways and every control and table cell lies inside the window. At 768 the queue's
-table becomes cards, and every value on a card keeps its label. A full-page screenshot of each is
-saved in the test's tmp folder.
+form and refunds approved by the policy) and the policy editor (its form with a problem shown at a
+field and its YAML view) and the fleet view (stores and nodes with alert badges): nothing scrolls
+sideways and every control and table cell lies inside the window, and every select is as wide as its
+longest option's text. At 768 the queue's table becomes cards, and every value on a card keeps its
+label. A full-page screenshot of each is saved in the test's tmp folder.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from tests.desk.seed import Ask, seed
 from tests.fleet.seed_nodes import seed_cert, seed_node
 from tests.people.conftest import PASSWORD, SETUP, DeskHub, add_user, describe_stores, running
 from tests.support.browser import BROWSER_MARKS, chromium_page
-from tests.support.layout import assert_fits
+from tests.support.layout import assert_fits, assert_selects_readable
 
 pytestmark = BROWSER_MARKS
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -76,6 +76,7 @@ def test_the_desk_fits_the_window(hub: DeskHub, tmp_path: Path, width: int, heig
         expect(by("queue-row")).to_have_count(len(ASKS))
         by("select").first.check()  # the bulk bar shows what is selected
         assert_fits(page, tmp_path / f"desk-{width}-queue.png")
+        assert_selects_readable(page, f"queue at {width}")
         labels = page.evaluate(LABELS)
         assert [label for label, _ in labels[:8]] == ["Select", "Waiting", "Store", "Refund",
                                                       "Amount", "Level", "Why", "Asked by"]
@@ -95,6 +96,7 @@ def test_the_desk_fits_the_window(hub: DeskHub, tmp_path: Path, width: int, heig
         by("nav-decided").click()
         expect(by("decided-row")).to_have_count(len(DECIDED))
         assert_fits(page, tmp_path / f"desk-{width}-decided.png")
+        assert_selects_readable(page, f"decided view at {width}")  # its search form's choices
         if width < 820:  # cards here too
             labels = page.evaluate(LABELS.replace("table.queue", "table.decided"))
             assert all(shown == f'"{label}"' for label, shown in labels), labels
@@ -105,6 +107,8 @@ def test_the_desk_fits_the_window(hub: DeskHub, tmp_path: Path, width: int, heig
         by("pf-tiers[1].up_to").fill("1")  # a problem shown at its field fits too
         expect(page.get_by_test_id("field-error")).to_have_count(1)
         assert_fits(page, tmp_path / f"desk-{width}-policy.png")
+        selects = assert_selects_readable(page, f"policy form at {width}")
+        assert len(selects) >= 3, selects  # the bound of each tier, the timing, the adder
         by("policy-advanced").locator("summary").click()
         expect(by("policy-yaml")).to_be_visible()
         expect(by("policy-yaml")).not_to_have_value("")
@@ -114,6 +118,7 @@ def test_the_desk_fits_the_window(hub: DeskHub, tmp_path: Path, width: int, heig
         expect(by("fleet-row")).to_have_count(5)  # these two, and n1 of each store (the seed)
         expect(by("fleet-alert")).to_have_count(3)  # s1: unsent, certificate; s2: offline
         assert_fits(page, tmp_path / f"desk-{width}-fleet.png")
+        assert_selects_readable(page, f"fleet at {width}")
         if width < 820:  # cards here too
             labels = page.evaluate(LABELS.replace("table.queue", "table.fleet"))
             assert all(shown == f'"{label}"' for label, shown in labels), labels

@@ -1,9 +1,11 @@
 """The policy editor's drafts through the API (``POST /api/policy/draft``), on both databases:
 the round trip YAML → form fields → YAML → the same document, the version raised by the editor,
-comments kept for YAML edits, each problem at its field, and publishing what the form wrote."""
+comments kept for YAML edits and for form edits (the form's YAML edited in place), each problem at
+its field, and publishing what the form wrote."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -70,6 +72,68 @@ def test_a_bad_field_is_named_by_its_path(admin: httpx.Client) -> None:
     broken = draft(admin, yaml="tiers: [")
     assert broken["valid"] is False and broken["problems"][0]["field"] == ""
     assert "not valid YAML" in broken["problems"][0]["message"]
+
+
+COMMENTED = """\
+# Our refund policy, kept by HQ finance (ticket FIN-2211).
+schema_version: 1
+version: 1   # raised by the desk
+name: Commented policy
+base_currency: EUR  # amounts below are euros
+
+fx_rates: []  # ECB quotes all our currencies
+
+# three tiers, agreed with the works council
+tiers:
+  - id: auto     # small refunds
+    below: 40.00
+    outcome: auto_approve
+  - id: store
+    up_to: 400.00
+    outcome: needs_approval
+    level: 1
+  - id: hq
+    outcome: needs_approval
+    level: 2
+
+risk:
+  frequent_refunder: {count: 4, days: 60}  # four in two months
+default_marketplace:
+  name: other
+  return_window_days: 30   # statutory minimum is 14
+timing:
+  default: after_inspection
+"""
+
+
+def test_a_form_edit_keeps_the_comments_and_order_of_the_yaml(admin: httpx.Client) -> None:
+    first = draft(admin, yaml=COMMENTED)
+    assert first["valid"], first["problems"]
+    fields = first["document"]
+    fields["tiers"][1]["up_to"] = "450.00"  # one tier changed in the form
+    edited = draft(admin, document=fields, base=first["yaml"])
+    assert (edited["valid"], edited["version"]) == (True, 2)
+    assert edited["yaml"] == COMMENTED.replace("up_to: 400.00", "up_to: 450.00").replace(
+        "version: 1   #", "version: 2   #")  # every comment, the key order, the layout kept
+    assert load_policy_yaml(edited["yaml"]).tiers[1].up_to == Decimal("450.00")
+
+    fields["fx_rates"] = [{"currency": "AED", "rate": "0.2510", "source": "central bank",
+                           "as_of": "2026-01-02"}]  # the form's exchange-rate rows
+    with_rate = draft(admin, document=fields, base=edited["yaml"])
+    assert with_rate["valid"], with_rate["problems"]
+    assert "# three tiers, agreed with the works council\n" in with_rate["yaml"]
+    assert ("fx_rates: [{currency: AED, rate: 0.2510, source: central bank, as_of: 2026-01-02}]"
+            " # ECB quotes all our currencies\n") in with_rate["yaml"]  # "[]" filled in place
+    rate = load_policy_yaml(with_rate["yaml"]).fx_rates[0]
+    assert (rate.currency, rate.rate, str(rate.as_of)) == ("AED", Decimal("0.2510"), "2026-01-02")
+
+    fields["tiers"][1]["up_to"] = "30.00"  # a problem: the comments stay all the same
+    bad = draft(admin, document=fields, base=with_rate["yaml"])
+    assert bad["valid"] is False and "# four in two months" in bad["yaml"]
+    unreadable = draft(admin, document=draft(admin, yaml=COMMENTED)["document"], base="tiers: [")
+    assert unreadable["valid"] and "# three tiers" not in unreadable["yaml"]  # written anew
+    assert admin.post("/api/policy/draft", json={"yaml": COMMENTED,
+                                                 "base": COMMENTED}).status_code == 422
 
 
 def test_publishing_what_the_form_wrote(desk: DeskHub, admin: httpx.Client) -> None:

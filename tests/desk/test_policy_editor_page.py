@@ -1,7 +1,8 @@
 """The policy editor in headless Chromium over a real hub (both databases).
 
 Promises: the draft is the next version without anyone typing it; a tier changed in the form is
-published as YAML with the new value and the version one up; a value the hub refuses is shown at
+published as YAML with the new value and the version one up, the YAML's comments kept; an
+exchange rate added in the form is published in ``fx_rates``; a value the hub refuses is shown at
 its field (and the draft is neither simulated nor published); every change of the draft clears
 the last simulation; the YAML (advanced view) follows the form and fills it when edited.
 """
@@ -20,6 +21,7 @@ from tests.desk.seed import Ask, seed
 from tests.desk.test_desk_page import UNLABELLED, sign_in
 from tests.people.conftest import DeskHub, add_user
 from tests.support.browser import BROWSER_MARKS
+from tests.support.layout import assert_selects_readable
 
 pytestmark = BROWSER_MARKS
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -36,6 +38,7 @@ def test_a_tier_changed_in_the_form_is_published_one_version_up(desk: DeskHub, p
     expect(below).to_have_value("50.00")
     expect(up_to).to_have_value("500.00")
     assert page.evaluate(UNLABELLED) == []
+    assert_selects_readable(page, "policy form at 1280")  # no choice cut off
 
     by("simulate").click()
     expect(by("sim-status")).to_contain_text("v1 → v2 over 30 days: 0 of 1 decisions change")
@@ -46,7 +49,9 @@ def test_a_tier_changed_in_the_form_is_published_one_version_up(desk: DeskHub, p
     expect(by("sim-report")).to_be_empty()
     expect(by("publish")).to_be_disabled()
     by("policy-advanced").locator("summary").click()
-    written = re.compile(r".*\nversion: 2\n.*below: 75\.00\n.*", re.DOTALL)
+    written = re.compile(r".*\nversion: 2 .*# this document's revision.*\n"
+                         r"# Checked in order against the converted amount.*below: 75\.00\n.*",
+                         re.DOTALL)  # the shipped YAML's comments survive the form edit
     expect(by("policy-yaml")).to_have_value(written)
 
     up_to.fill("40.00")  # not above 75.00: the hub says so at the field
@@ -61,6 +66,15 @@ def test_a_tier_changed_in_the_form_is_published_one_version_up(desk: DeskHub, p
     up_to.fill("500.00")
     expect(page.locator(ERROR.format("tiers[1].up_to"))).to_have_count(0)
     expect(up_to).not_to_have_attribute("aria-invalid", "true")
+    by("add-fx-rate").click()  # a rate ECB does not publish, in the form
+    by("pf-fx_rates[0].currency").fill("aed")
+    by("pf-fx_rates[0].rate").fill("0.2723")
+    by("pf-fx_rates[0].source").fill("central bank")
+    by("pf-fx_rates[0].as_of").fill("2026-01-02")
+    expect(by("policy-yaml")).to_have_value(re.compile(
+        r".*fx_rates: \[\{currency: AED, rate: 0\.2723, source: central bank, as_of: 2026-01-02"
+        r"\}\].*# Checked in order.*", re.DOTALL))
+    expect(page.get_by_test_id("field-error")).to_have_count(0)
     by("simulate").click()
     expect(by("sim-status")).to_contain_text("1 of 1 decisions change")
     by("publish-reason").fill("auto-approve up to 75")
@@ -73,6 +87,8 @@ def test_a_tier_changed_in_the_form_is_published_one_version_up(desk: DeskHub, p
     assert (active["version"], published.version) == (2, 2)
     assert (published.tiers[0].below, published.tiers[1].up_to) == (Decimal("75.00"),
                                                                     Decimal("500.00"))
+    assert (published.fx_rates[0].currency, published.fx_rates[0].rate) == ("AED",
+                                                                           Decimal("0.2723"))
 
 
 def test_the_yaml_view_fills_the_form_and_a_bad_draft_clears_the_simulation(

@@ -2,7 +2,9 @@
 record -> decision -> inspect -> dispose -> approval in headless Chromium (en and de) shows no raw
 coded value anywhere on the page, the hub's fired rules as short staff sentences with the refund in
 the store's currency (never the policy's base-currency threshold, never a rule code), and who did
-each step from the name asked once, with no staff field to type at any step.
+each step from the name asked once, with no staff field to type at any step. A de, a zh and a ja
+store's page shows its own headings, buttons, messages and mismatch reasons (no English left) and
+fits a phone.
 
 Raw values: every value of every protocol enum, and the edge's own refund statuses and refund
 methods. A value with an underscore (``pending_approval``, ``like_new``) may appear nowhere in the
@@ -22,7 +24,8 @@ from typing import Any, get_args
 import pytest
 
 import protocol
-from edge_agent.returns import models
+from edge_agent.returns import check_words, models
+from edge_agent.web import page_words
 from protocol import (
     DecisionRule,
     RefundDecided,
@@ -35,9 +38,11 @@ from protocol import (
 )
 from tests.edge.conftest import make_settings, running_agent, wait_until
 from tests.edge.hub_standin import HubStandIn
+from tests.edge.test_api import cache_rma, post_return
 from tests.edge_auth.conftest import STAFF, apply_config
 from tests.support.broker import MqttCreds
 from tests.support.browser import BROWSER_MARKS, chromium_page
+from tests.support.layout import assert_fits
 
 pytestmark = BROWSER_MARKS
 
@@ -237,3 +242,66 @@ def test_a_signed_in_member_of_staff_is_recorded_without_typing(
                               (return_id,))
     assert recorded is not None and (recorded["staff_id"], recorded["inspected_by"]) == (
         "ann", "ann")
+
+
+# English words of the page that no other store's page may show (sentences and labels long
+# enough to be unmistakable; "RMA", "PIN" and the like read the same everywhere)
+def english(language: str) -> list[str]:
+    return sorted({text for key, text in page_words.EN.items()
+                   if "{" not in text and len(text) >= 6
+                   and not any(text in other for other in page_words.PAGE[language].values())})
+
+
+@pytest.mark.parametrize("language", ["de", "zh", "ja"])
+def test_the_page_speaks_the_store_language_and_fits_a_phone(tmp_path: Path,
+                                                             language: str) -> None:
+    """Headings, buttons, field labels, messages, the scan's answer and the mismatch reasons in
+    the store's language, nothing sideways at 390 px; the API's sentences for people too, while
+    its codes and the recorded (English) mismatch stay as they are."""
+    expect = sync_api.expect
+    expect.set_options(timeout=10_000)
+    said = page_words.PAGE[language]
+    settings = make_settings(tmp_path, currency="EUR", store_language=language)
+    with running_agent(settings, connect=False) as run, \
+            chromium_page(390, 844, timezone_id="UTC") as page:
+        cache_rma(run)  # RMA-1: SKU-T x1, SKU-C x2; this return brings SKU-1
+        recorded = post_return(run, rma_id="RMA-1", channel="amazon_mfn")
+        by = page.get_by_test_id
+        page.goto(run.url)
+        expect(page.locator("body")).to_have_attribute("data-ready", "true")
+        expect(page.locator("html")).to_have_attribute("lang", language)
+        expect(page.locator("#scan-title")).to_have_text(said["scan_title"])
+        expect(by("scan-submit")).to_have_text(said["look_up"])
+        expect(page.locator("#name-title")).to_have_text(said["who_at_counter"])
+        expect(by("name-submit")).to_have_text(said["start"])
+        expect(by("scan-input")).to_have_attribute("placeholder", said["scan_placeholder"])
+        pending = run.http.get("/api/health").json()["outbox_pending"]
+        expect(by("outbox-pending")).to_have_text(said["to_send"].format(n=pending))
+        by("name-input").fill("kim")
+        by("name-submit").click()
+        assert_fits(page, tmp_path / f"counter-{language}-start.png")
+
+        by("scan-input").fill(recorded["return_id"])
+        by("scan-submit").click()
+        expect(by("scan-result")).to_contain_text(
+            said["already_recorded"].format(n=1, code=recorded["return_id"]))
+        by("open-return").click()
+        expect(by("return-card")).to_be_visible()
+        expect(by("record-inspection")).to_have_text(said["record_inspection"])
+        expect(page.locator("#return-card th").first).to_have_text(said["sku"])
+        reason = check_words.mismatch_text("extra", language, sku="SKU-1", rma="RMA-1")
+        expect(by("return-mismatch")).to_contain_text(said["mismatch"].split("{")[0])
+        expect(by("return-mismatch")).to_contain_text(reason)
+        expect(by("return-sync")).to_have_text(said["not_synced"])
+        text = page.evaluate("document.body.innerText")
+        assert [words for words in english(language) if words in text] == []
+        assert_fits(page, tmp_path / f"counter-{language}-return.png")
+
+        view = run.http.get(f"/api/returns/{recorded['return_id']}").json()
+        pos = run.http.get("/api/pos/lookup", params={"order": "113-1"}).json()
+        with run.agent.store.read() as tx:
+            kept = tx.one("SELECT mismatch_detail FROM returns WHERE id = ?",
+                          (recorded["return_id"],))
+    assert reason in view["mismatch_reasons"] and view["state"] == "received"  # codes stay
+    assert reason in pos["returns"][0]["mismatch_reasons"]
+    assert kept is not None and "SKU-1 is not on RMA RMA-1" in kept["mismatch_detail"]

@@ -47,7 +47,7 @@ def test_a_scan_on_the_pty_shows_on_the_page_without_a_reload(
 
         scanner.write(b"\x01\x02broken\r\n")
         expect(page.get_by_test_id("scan-message")).to_have_attribute("data-kind", "unreadable")
-        expect(page.get_by_test_id("scan-message")).to_contain_text("Unreadable scan")
+        expect(page.get_by_test_id("scan-message")).to_contain_text("Scan nicht lesbar")  # de
 
         scanner.unplug()
         expect(page.get_by_test_id("scanner-state")).to_have_attribute("data-state",
@@ -55,5 +55,5 @@ def test_a_scan_on_the_pty_shows_on_the_page_without_a_reload(
         printer.close()
         run.http.post("/api/returns", json=return_body())
         expect(page.get_by_test_id("printer-state")).to_have_attribute("data-state", "offline")
-        expect(page.get_by_test_id("printer-note")).to_contain_text("wait and print")
+        expect(page.get_by_test_id("printer-note")).to_contain_text("werden gedruckt, sobald")
         assert page.evaluate("window.__sameDocument") is True  # never reloaded

@@ -50,19 +50,23 @@ def test_a_receipt_code_finds_its_return_and_bad_scans_get_a_clear_message(
         scan = sse.next("scan").data
         assert scan["code"]["kind"] == "return_code"
         assert [r["return_id"] for r in scan["result"]["returns"]] == [recorded["return_id"]]
-        assert scan["message"] == f"Return {recorded['return_id']} (received)"
+        # the sentence in the store's language (de), the state by its label, never its code
+        assert scan["message"] == f"Rückgabe {recorded['return_id']} (Angenommen)"
 
         wrong_check = recorded["return_code"][:-1] + ("0" if recorded["return_code"][-1] != "0"
                                                       else "1")
         scanner.type_line(wrong_check)
         misread = sse.next("scan").data
         assert misread["code"]["kind"] == "invalid" and misread["result"] is None
-        assert "check character" in misread["message"] and "Scan it again" in misread["message"]
+        assert misread["message"].startswith("Rückgabecode falsch gelesen: ")
+        assert "check character" in misread["message"]  # the parser's detail, as it came
+        assert misread["message"].endswith("Bitte erneut scannen.")
 
         scanner.write(b"\x00\x1b\xff\xfegarbage\r\n" + b"9" * 2000 + b"\r\n")
         garbage = sse.next("scan").data
-        assert garbage["code"]["valid"] is False and garbage["message"].startswith("Unreadable")
-        assert sse.next("scan").data["message"].startswith("Unreadable")  # too long, no crash
+        assert garbage["code"]["valid"] is False
+        assert garbage["message"].startswith("Scan nicht lesbar")
+        assert sse.next("scan").data["message"].startswith("Scan nicht lesbar")  # too long
 
         scanner.type_line("4006381333931")  # the scanner still works after the garbage
         assert sse.next("scan").data["code"]["kind"] == "gtin"

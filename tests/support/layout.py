@@ -54,3 +54,32 @@ def assert_fits(page: Any, shot: Path, full_page: bool = True) -> dict[str, Any]
     assert found["outside"] == [], f"controls or cells outside the window, {where}"
     assert found["unlabelled"] == [], f"stacked cells without a label, {where}"
     return found
+
+
+# Each select shown, with the width its text gets (its box less padding, border and the arrow
+# Chromium draws) and the width of its longest option's text in the select's own font.
+SELECTS = """() => {
+  const canvas = document.createElement("canvas").getContext("2d");
+  const shown = (e) => e.checkVisibility({ checkOpacity: false, checkVisibilityCSS: true });
+  return [...document.querySelectorAll("select")].filter(shown).map((s) => {
+    const style = getComputedStyle(s);
+    canvas.font = style.font;
+    const px = (name) => parseFloat(style[name]) || 0;
+    const room = s.getBoundingClientRect().width - px("paddingLeft") - px("paddingRight")
+      - px("borderLeftWidth") - px("borderRightWidth") - ARROW;
+    const texts = [...s.options].map((o) => o.textContent.trim());
+    const wide = (t) => canvas.measureText(t).width;
+    const longest = texts.reduce((a, b) => (wide(b) > wide(a) ? b : a), "");
+    return { name: s.dataset.testid || s.id || s.name, room: Math.floor(room),
+             text: Math.ceil(canvas.measureText(longest).width), longest };
+  });
+}"""
+ARROW_PX = 20  # Chromium's drop-down arrow, drawn inside the select's content box
+
+
+def assert_selects_readable(page: Any, where: str) -> list[dict[str, Any]]:
+    """Every select shown is wide enough for its longest option's text (none cut off)."""
+    found: list[dict[str, Any]] = page.evaluate(SELECTS.replace("ARROW", str(ARROW_PX)))
+    narrow = [s for s in found if s["room"] < s["text"]]
+    assert narrow == [], f"selects narrower than their longest option, {where}: {narrow}"
+    return found

@@ -31,6 +31,43 @@ export function label(kind, value) {
   return text ? text[0].toUpperCase() + text.slice(1) : "—";
 }
 
+// The page's own words (headings, buttons, messages) in the store's language: the agent embeds
+// them in the page (<script id="page-words">, from edge_agent/web/page_words.py); ``{name}`` in a
+// text is filled from ``params``. Elements name their words in the HTML: data-i18n="key" (text),
+// data-i18n-placeholder / -title / -aria-label="key" (attributes); without the embedded words
+// (the file opened on its own) the HTML's English stays.
+let pageWords = null;
+
+function words() {
+  if (pageWords === null) {
+    const node = document.getElementById("page-words");
+    try { pageWords = node ? JSON.parse(node.textContent) : {}; } catch { pageWords = {}; }
+  }
+  return pageWords;
+}
+
+export function t(key, params = {}) {
+  const text = Object.hasOwn(words(), key) ? words()[key] : key;
+  return text.replace(/\{(\w+)\}/g, (whole, name) => (Object.hasOwn(params, name) ? String(params[name]) : whole));
+}
+
+// Put the page's words into ``root`` (the document, or a template's content).
+export function applyWords(root = document) {
+  const known = words();
+  for (const node of root.querySelectorAll("[data-i18n]")) {
+    if (Object.hasOwn(known, node.dataset.i18n)) node.textContent = known[node.dataset.i18n];
+  }
+  for (const attr of ["placeholder", "title", "aria-label"]) {
+    for (const node of root.querySelectorAll(`[data-i18n-${attr}]`)) {
+      const key = node.getAttribute(`data-i18n-${attr}`);
+      if (Object.hasOwn(known, key)) node.setAttribute(attr, known[key]);
+    }
+  }
+}
+
+// The page's language (the store's, set by the agent on <html lang>) for dates and times.
+function locale() { return document.documentElement.lang || undefined; }
+
 export function el(tag, text, attrs = {}) {
   const node = document.createElement(tag);
   if (text !== undefined && text !== null) node.textContent = text;
@@ -77,12 +114,12 @@ export function zone() { return (state.health && state.health.store_timezone) ||
 export function localTime(iso, withDate = true) {
   if (!iso) return "";
   const opts = withDate ? { dateStyle: "medium", timeStyle: "short" } : { timeStyle: "medium" };
-  return new Intl.DateTimeFormat(undefined, { ...opts, timeZone: zone() }).format(new Date(iso));
+  return new Intl.DateTimeFormat(locale(), { ...opts, timeZone: zone() }).format(new Date(iso));
 }
 
 export function localDate(iso) {
   if (!iso) return "";
-  return new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeZone: zone() }).format(new Date(iso));
+  return new Intl.DateTimeFormat(locale(), { dateStyle: "medium", timeZone: zone() }).format(new Date(iso));
 }
 
 // The store's calendar date (YYYY-MM-DD) and clock fields at an instant, in the store's zone.

@@ -11,10 +11,11 @@
 // Words: every coded value (state, grade, disposition, channel, refund status, payment, ...) is
 // shown by its label in the store's language (``label``, from GET /api/options), and the refund's
 // reasons are the staff sentences the agent words (``refund.staff_reasons``); the policy's full
-// sentences stay on the HQ desk. The page's own chrome is English.
+// sentences stay on the HQ desk. The page's own words (headings, buttons, messages) are in the
+// store's language too: ``t("key")`` and the HTML's data-i18n (common.js, page_words.py).
 import {
-  $, api, el, label, labelCells, localDate, localTime, money, saleDayToUtc, showError, state,
-  storeToday, zone,
+  $, api, applyWords, el, label, labelCells, localDate, localTime, money, saleDayToUtc, showError,
+  state, storeToday, t, zone,
 } from "./common.js";
 import {
   actingAs, refreshSession, setupStaff, staffOnHealth, updateOfflineButton,
@@ -75,7 +76,7 @@ async function refreshHealth() {
     if (!state.options) loadOptions().catch(() => {});  // the agent was away at the start
   } catch (error) {
     $("#broker-state").dataset.state = "agent-down";
-    $("#broker-state").textContent = "agent not answering";
+    $("#broker-state").textContent = t("agent_down");
   }
 }
 
@@ -89,13 +90,13 @@ function renderOutbox(pending, lastAcked) {
   ackedShown = lastAcked;
   const outbox = $("#outbox");
   outbox.dataset.pending = String(pending);
-  outbox.textContent = `to send: ${pending}`;
+  outbox.textContent = t("to_send", { n: pending });
 }
 
 function renderBroker(connected) {
   const pill = $("#broker-state");
   pill.dataset.state = connected ? "connected" : "offline";
-  pill.textContent = connected ? "hub link: connected" : "hub link: offline";
+  pill.textContent = t(connected ? "hub_link_connected" : "hub_link_offline");
   pill.className = `pill ${connected ? "pill-on" : "pill-off"}`;
 }
 
@@ -111,20 +112,17 @@ function renderStoreAlert(h) {
 
 // --- devices: scanner and printer state, live events -------------------------------------------
 
-const PRINTER_TEXT = {
-  ok: "ok", paper_low: "paper low", paper_out: "out of paper", offline: "offline",
-  unknown: "no status (prints)", error: "not usable", none: "none",
-};
-const SCANNER_TEXT = {
-  connected: "connected", disconnected: "unplugged", error: "error", starting: "starting",
-  stopped: "stopped", none: "none",
-};
+// A device's state in words ("printer_paper_out"); a state the page does not know, as it is.
+const PRINTER_STATES = ["ok", "paper_low", "paper_out", "offline", "unknown", "error", "none"];
+const SCANNER_STATES = ["connected", "disconnected", "error", "starting", "stopped", "none"];
+const printerText = (s) => (PRINTER_STATES.includes(s) ? t(`printer_${s}`) : s);
+const scannerText = (s) => (SCANNER_STATES.includes(s) ? t(`scanner_${s}`) : s);
 
 function renderScanner(scanner) {
   const pill = $("#scanner-state");
   const current = scanner.configured === false ? "none" : scanner.state;
   pill.dataset.state = current;
-  pill.textContent = `scanner: ${SCANNER_TEXT[current] || current}`;
+  pill.textContent = t("scanner", { state: scannerText(current) });
   pill.title = scanner.last_error || scanner.url || "";
   pill.className = `pill ${current === "connected" ? "pill-on" : current === "none" ? "" : "pill-off"}`;
 }
@@ -134,15 +132,15 @@ function renderPrinter(printer) {
   const current = printer.configured === false ? "none" : printer.status;
   pill.dataset.state = current;
   pill.dataset.queued = String(printer.queued || 0);
-  const waiting = printer.queued ? ` · ${printer.queued} waiting` : "";
-  pill.textContent = `printer: ${PRINTER_TEXT[current] || current}${waiting}`;
+  const waiting = printer.queued ? t("printer_waiting", { n: printer.queued }) : "";
+  pill.textContent = t("printer", { state: printerText(current), waiting });
   pill.title = printer.last_error || printer.url || "";
   const bad = ["offline", "paper_out", "error"].includes(current);
   pill.className = `pill ${bad ? "pill-off" : current === "ok" ? "pill-on" : current === "none" ? "" : "pill-warn"}`;
   const note = $("#printer-note");
   note.hidden = !(bad && printer.queued);
-  note.textContent = note.hidden ? "" : `Printer ${PRINTER_TEXT[current]}: ${printer.queued} receipt(s) ` +
-    `wait and print when it is back. The returns are saved.${printer.last_error ? ` (${printer.last_error})` : ""}`;
+  note.textContent = note.hidden ? "" : t("printer_note", { state: printerText(current), n: printer.queued }) +
+    (printer.last_error ? ` (${printer.last_error})` : "");
 }
 
 async function refreshDevices() {
@@ -158,7 +156,7 @@ function setLive(up) {
   const changed = up !== state.live || timers.poll === null;
   state.live = up;
   $("#live-state").dataset.state = up ? "live" : "polling";
-  $("#live-state").title = up ? "live updates" : "live updates down: polling";
+  $("#live-state").title = t(up ? "live" : "live_down");
   if (!changed) return;  // keep the period: a failed reconnect does not restart it
   clearInterval(timers.poll);
   timers.poll = up ? setInterval(refreshHealth, HEALTH_LIVE_MS) : setInterval(pollAll, POLL_MS);
@@ -298,9 +296,9 @@ function renderScan(result) {
   box.replaceChildren();
   box.dataset.match = result.match;
   if (result.match === "return") {
-    box.append(el("p", `Already recorded: ${result.returns.length} return(s) for ${result.code}`));
+    box.append(el("p", t("already_recorded", { n: result.returns.length, code: result.code })));
     for (const ret of result.returns) {
-      const open = el("button", `Open ${ret.return_id} (${label("return_state", ret.state)})`,
+      const open = el("button", t("open_return", { id: ret.return_id, state: label("return_state", ret.state) }),
         { type: "button", "data-testid": "open-return" });
       open.addEventListener("click", () => showReturn(ret));
       box.append(open);
@@ -308,7 +306,7 @@ function renderScan(result) {
   } else if (result.match === "expected_return") {
     const exp = result.expected_return;
     state.expected = exp;
-    box.append(el("p", `Expected return ${exp.rma_id} · order ${exp.order_id}` +
+    box.append(el("p", t("expected_summary", { rma: exp.rma_id, order: exp.order_id }) +
       (exp.customer_hint ? ` · ${exp.customer_hint}` : ""), { "data-testid": "expected-summary" }));
     const list = el("ul", null, { "data-testid": "expected-items" });
     for (const item of exp.items) {
@@ -317,13 +315,13 @@ function renderScan(result) {
       list.append(el("li", `${item.quantity} × ${item.sku} ${item.description || ""} @ ${money(item.unit_price)}` +
         (facts ? ` (${facts})` : "")));
     }
-    box.append(list, el("p", `Total ${money(exp.total)}`));
-    const use = el("button", "Record this return", { type: "button", "data-testid": "use-expected" });
+    box.append(list, el("p", t("expected_total", { total: money(exp.total) })));
+    const use = el("button", t("use_expected"), { type: "button", "data-testid": "use-expected" });
     use.addEventListener("click", () => openRecordForm(exp));
     box.append(use);
   } else {
-    box.append(el("p", `No match for “${result.code}”. Record it by hand.`));
-    const manual = el("button", "Record manually", { type: "button", "data-testid": "record-manually" });
+    box.append(el("p", t("no_match", { code: result.code })));
+    const manual = el("button", t("record_manually"), { type: "button", "data-testid": "record-manually" });
     manual.addEventListener("click", () => openRecordForm(null, result.code));
     box.append(manual);
   }
@@ -431,32 +429,34 @@ function showFinished(kind, data) {
 
 function refundText(ret) {
   const refund = ret.refund;
-  if (!refund) return "No refund requested";
+  if (!refund) return t("no_refund");
+  const amount = money(refund.amount);
   if (refund.status === "awaiting_inspection") {
-    return ret.inspection
-      ? `Inspection recorded: waiting for the hub's refund decision (${money(refund.amount)})`
-      : `${label("refund_status", "awaiting_inspection")}: record the QC grade to release it (${money(refund.amount)})`;
+    return ret.inspection ? t("inspected_waiting", { amount })
+      : t("inspect_to_release", { status: label("refund_status", "awaiting_inspection"), amount });
   }
   if (refund.status === "approved_offline") {
-    return `${label("refund_status", "approved_offline")} by ${refund.approved_offline_by}, awaiting hub confirmation (${money(refund.amount)})`;
+    return t("offline_awaiting", { status: label("refund_status", "approved_offline"),
+      who: refund.approved_offline_by, amount });
   }
   if (refund.status === "requested") {
     if (!refund.sent_to_hub) {
       const online = state.health && state.health.broker_connected;
-      return online ? `Sending to hub… (${money(refund.amount)})`
-        : `Waiting for hub: saved at the store, will be sent when the link is back (${money(refund.amount)})`;
+      return t(online ? "sending" : "waiting_link", { amount });
     }
-    return `Waiting for hub decision (${money(refund.amount)})`;
+    return t("waiting_decision", { amount });
   }
   const d = refund.decision;
-  const level = d && d.approval_level ? ` (level ${d.approval_level})` : "";
-  const offline = refund.approved_offline_by ? ` · approved offline by ${refund.approved_offline_by}` : "";
-  return `${label("refund_status", refund.status)}${level}: ${money(d ? d.amount : refund.amount)}${offline}`;
+  const level = d && d.approval_level ? t("level", { n: d.approval_level }) : "";
+  const offline = refund.approved_offline_by ? t("approved_offline_by", { who: refund.approved_offline_by }) : "";
+  return t("decided", { status: label("refund_status", refund.status), level,
+    amount: money(d ? d.amount : refund.amount), offline });
 }
 
 // How the customer is paid back, in words (nothing when the return asked no refund method).
 function methodText(refund) {
-  return refund && refund.refund_method ? `Paid back by: ${label("refund_method", refund.refund_method)}` : "";
+  return refund && refund.refund_method
+    ? t("paid_back_by_method", { method: label("refund_method", refund.refund_method) }) : "";
 }
 
 // Where the refund's money is, in plain words (null: the hub has not said yet). Today the hub
@@ -466,10 +466,10 @@ function paymentText(ret) {
   if (!payment) return null;
   const said = label("payment", payment.status);
   const amazon = ret.channel.startsWith("amazon");
-  if (amazon && ["submitted", "confirmed"].includes(payment.status)) return `${said} (Amazon)`;
+  if (amazon && ["submitted", "confirmed"].includes(payment.status)) return t("payment_amazon", { status: said });
   if (payment.status === "failed") {
     const why = payment.detail ? `: ${payment.detail}` : "";
-    return `${said}${why} — HQ will retry or contact the customer`;
+    return t("payment_failed", { status: said, why });
   }
   return said;
 }
@@ -493,13 +493,13 @@ function renderReturn(ret) {
   badge.dataset.state = ret.state;
   $("#return-meta").textContent = [
     label("channel", ret.channel),
-    ret.rma_id && `RMA ${ret.rma_id}`, ret.order_id && `order ${ret.order_id}`,
-    ret.sold_at && `sold ${localDate(ret.sold_at)}`,
-    `taken in ${localTime(ret.received_at)}`, ret.reason,
+    ret.rma_id && t("meta_rma", { rma: ret.rma_id }), ret.order_id && t("meta_order", { order: ret.order_id }),
+    ret.sold_at && t("meta_sold", { date: localDate(ret.sold_at) }),
+    t("meta_taken_in", { time: localTime(ret.received_at) }), ret.reason,
   ].filter(Boolean).join(" · ");
   const mismatch = $("#return-mismatch");
   mismatch.hidden = !ret.mismatch;
-  mismatch.textContent = ret.mismatch ? `Does not match the RMA: ${ret.mismatch_reasons.join("; ")}` : "";
+  mismatch.textContent = ret.mismatch ? t("mismatch", { reasons: ret.mismatch_reasons.join("; ") }) : "";
   $("#return-lines").replaceChildren(...ret.items.map((item) => {
     const tr = el("tr");
     tr.append(el("td", item.sku), el("td", String(item.quantity)), el("td", money(item.unit_price)),
@@ -509,7 +509,7 @@ function renderReturn(ret) {
   }));
   labelCells($("#return-card table.items"));
   $("#return-total").textContent = money(ret.total);
-  $("#return-sync").textContent = ret.sent_to_hub ? "received by hub" : "saved at the store, not yet at the hub";
+  $("#return-sync").textContent = t(ret.sent_to_hub ? "synced" : "not_synced");
   const status = $("#refund-status");
   status.textContent = refundText(ret);
   status.dataset.status = ret.refund ? ret.refund.status : "none";
@@ -528,8 +528,8 @@ function renderForms(ret) {
   const idone = $("#inspection-done");
   idone.hidden = !ret.inspection;
   const tags = ret.inspection ? ret.inspection.compliance_tags.map((t) => label("compliance_tag", t)) : [];
-  const by = (who) => (who ? ` · by ${who}` : "");
-  idone.textContent = ret.inspection ? `Inspected: ${label("grade", ret.inspection.grade)}` +
+  const by = (who) => (who ? t("by", { who }) : "");
+  idone.textContent = ret.inspection ? t("inspected", { grade: label("grade", ret.inspection.grade) }) +
     (tags.length ? ` · ${tags.join(", ")}` : "") +
     ` · ${localTime(ret.inspection.inspected_at)}${by(ret.inspection.inspected_by)}` : "";
   $("#disposition-fields").disabled = !canDispose;
@@ -537,7 +537,7 @@ function renderForms(ret) {
   $("#disposition-hint").hidden = canDispose || Boolean(ret.disposition);
   const ddone = $("#disposition-done");
   ddone.hidden = !ret.disposition;
-  ddone.textContent = ret.disposition ? `Disposition: ${label("disposition", ret.disposition.disposition)}` +
+  ddone.textContent = ret.disposition ? t("disposed", { disposition: label("disposition", ret.disposition.disposition) }) +
     (ret.disposition.location ? ` → ${ret.disposition.location}` : "") + by(ret.disposition.decided_by) : "";
 }
 
@@ -591,7 +591,7 @@ async function reprint() {
 
 function receiptQueued(job) {
   $("#scan-message").dataset.kind = "printing";
-  $("#scan-message").textContent = `Receipt for ${job.return_id} queued`;
+  $("#scan-message").textContent = t("receipt_queued", { id: job.return_id });
 }
 
 async function act(kind, path, body, form) {
@@ -636,6 +636,11 @@ function nextCustomer() {
 }
 
 document.addEventListener("DOMContentLoaded", async () => {
+  applyWords(document);
+  applyWords($("#item-row").content);
+  renderOutbox(0, -1);
+  $("#scanner-state").textContent = t("scanner", { state: t("device_unknown") });
+  $("#printer-state").textContent = t("printer", { state: t("device_unknown"), waiting: "" });
   $("#scan-form").addEventListener("submit", onScan);
   $("#return-form").addEventListener("submit", onRecord);
   $("#inspection-form").addEventListener("submit", onInspect);
@@ -647,7 +652,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     enter: enterCounter, leave: leaveCounter, readItems,
     recordOffline: (event) => onRecord(event, true),
   });
-  try { await loadOptions(); } catch (error) { showError(new Error(`Could not load the form choices: ${error.message}`)); }
+  try { await loadOptions(); } catch (error) { showError(new Error(t("options_failed", { error: error.message }))); }
   await refreshHealth();
   tickClock();
   await refreshSession();

@@ -6,7 +6,7 @@
 // An ES module: helpers from common.js; what it needs of the counter (open it, close it, read the
 // items, record offline) counter.js hands to setupStaff.
 // The PIN lives only in this script until it is sent; it is never put into an input or storage.
-import { $, api, label, linesTotal, minorOf, money, onUnauthorized, state } from "./common.js";
+import { $, api, label, linesTotal, minorOf, money, onUnauthorized, state, t } from "./common.js";
 
 const MAX_PIN = 8;
 const NAME_KEY = "acorn.counter.name";
@@ -105,7 +105,7 @@ async function loadConfig() {
 async function onSignIn(event) {
   event.preventDefault();
   const staffId = $("#signin-staff").value.trim();
-  if (!staffId || pin.length < 4) { signInError("Enter your staff id and a PIN of 4 to 8 digits"); return; }
+  if (!staffId || pin.length < 4) { signInError(t("signin_incomplete")); return; }
   signInError(null);
   try {
     const session = await api("POST", "/api/session", { staff_id: staffId, pin });
@@ -116,7 +116,7 @@ async function onSignIn(event) {
     pin = "";
     renderPin();
     signInError(error.status === 429 ? error.message.replace(/^staff_id: /, "")
-      : "Wrong staff id or PIN");
+      : t("signin_wrong"));
   }
 }
 
@@ -169,7 +169,7 @@ export function updateOfflineButton() {
   $("#approve-offline").hidden = !limit;
   const note = $("#approve-offline-note");
   note.hidden = !limit;
-  note.textContent = limit ? `The hub is offline: as store manager you may pay out up to ${money(limit)} now; the hub checks it when the link is back.` : "";
+  note.textContent = limit ? t("offline_note", { limit: money(limit) }) : "";
 }
 
 // Wire the sign-in screen and the offline approval; ``hooks`` are the counter's own parts.

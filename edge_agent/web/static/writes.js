@@ -4,7 +4,7 @@
 // result instead of writing again. The pending action and its key live in sessionStorage (this
 // tab only); after a reload the page sends it again and shows its result.
 // An ES module: counter.js imports writeOnce and resumePending.
-import { api } from "./common.js";
+import { api, t } from "./common.js";
 
 const PENDING_ACTION = "acorn.counter.pending";
 const RETRY_MS = [400, 1000, 2000, 4000]; // a lost answer is tried again, with the same key
@@ -47,7 +47,7 @@ async function sendAction(action, buttons = []) {
       } catch (error) {
         if (error.status !== undefined) { sessionStorage.removeItem(PENDING_ACTION); throw error; }
         if (attempt >= RETRY_MS.length) {
-          throw new Error("The agent did not answer; the action will be sent again when this page reloads.");
+          throw new Error(t("agent_silent"));
         }
         await new Promise((resolve) => setTimeout(resolve, RETRY_MS[attempt]));
       }

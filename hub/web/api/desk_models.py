@@ -156,15 +156,21 @@ class SimulateIn(In):
 
 class PolicyDraftIn(In):
     """A draft from the policy editor: the YAML as written (advanced view), or the form's
-    sections (``document``: the policy's fields, amounts as decimal text). One of the two."""
+    sections (``document``: the policy's fields, amounts as decimal text). One of the two; with
+    ``document``, ``base`` is the YAML the form was filled from, edited in place so that its
+    comments and key order survive (without it, or when it is not a YAML mapping, the YAML is
+    written anew in the canonical layout)."""
 
     yaml: Annotated[str, StringConstraints(max_length=200_000)] | None = None
     document: dict[str, Any] | None = None
+    base: Annotated[str, StringConstraints(max_length=200_000)] | None = None
 
     @model_validator(mode="after")
     def _one(self) -> PolicyDraftIn:
         if (self.yaml is None) == (self.document is None):
             raise ValueError("send either yaml or document")
+        if self.base is not None and self.document is None:
+            raise ValueError("base goes with document: the YAML the form was filled from")
         return self
 
 

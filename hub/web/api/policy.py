@@ -152,13 +152,14 @@ def simulate_draft(hub: Hub, _who: PolicyEditor, body: SimulateIn) -> Any:
 @router.post("/draft", response_model=PolicyDraftOut, responses=ERRORS)
 def draft_policy(hub: Hub, _who: PolicyEditor, body: PolicyDraftIn) -> PolicyDraftOut:
     """The next version of the policy from the editor: ``yaml`` (kept as written, comments too,
-    its ``version`` raised) or the form's ``document`` (written anew in the canonical layout).
+    its ``version`` raised) or the form's ``document`` (written into ``base``, the YAML the form
+    was filled from, keeping its comments and order; without one, in the canonical layout).
     The version is always the active one + 1. A draft that does not validate answers 200 with
     ``valid: false`` and each problem at its field path, as publishing would refuse it; nothing
     is stored."""
     active = policy_store.ensure_seeded(hub.engine)
     if body.document is not None:
-        made = policy_draft.from_sections(body.document, active.version)
+        made = policy_draft.from_sections(body.document, active.version, body.base)
     else:
         made = policy_draft.from_text(body.yaml or "", active.version)
     return PolicyDraftOut(

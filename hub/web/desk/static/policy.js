@@ -70,7 +70,9 @@ function changed(body, fromYaml = false) {
   state.timer = setTimeout(state.next, DRAFT_WAIT_MS);
 }
 
-const formChanged = () => changed(() => ({ document: state.fields }));
+// the form's fields and the YAML they were read from: the hub edits that YAML in place, so its
+// comments and order survive a form edit
+const formChanged = () => changed(() => ({ document: state.fields, base: state.yaml }));
 
 /** Wait for the draft of the last change (a pause not yet over is cut short). */
 async function settled() {
@@ -257,6 +259,18 @@ function timingRow(rule, index, rules) {
     button(`Remove rule ${index + 1}`, () => restructure(() => rules.splice(index, 1)), "remove-rule"));
 }
 
+function fxRow(rate, index, rates) {
+  const path = `fx_rates[${index}]`;
+  return el("fieldset", { class: "row", "data-path": path, "data-testid": "fx-rate" },
+    el("legend", {}, `Rate ${index + 1}`),
+    field("Currency", `${path}.currency`, READ.upper, { input: { maxlength: "3" } }),
+    field(`Rate (1 unit in ${state.fields.base_currency})`, `${path}.rate`, READ.decimal,
+      { input: { inputmode: "decimal" } }),
+    field("Source", `${path}.source`, READ.text),
+    field("As of", `${path}.as_of`, READ.text, { input: { type: "date" } }),
+    button(`Remove rate ${index + 1}`, () => restructure(() => rates.splice(index, 1)), "remove-fx-rate"));
+}
+
 function riskSection() {
   const risk = state.fields.risk;
   const frequent = el("input", { type: "checkbox", "data-testid": "pf-risk.frequent_refunder.on" });
@@ -290,6 +304,10 @@ function renderForm() {
       button("Add tier", () => restructure(() => tiers.splice(Math.max(tiers.length - 1, 0), 0,
         { id: `tier_${tiers.length + 1}`, below: null, up_to: "", outcome: "needs_approval",
           level: 1, approver: null })), "add-tier")),
+    section("Exchange rates ECB does not publish (ECB's reference rates come first)", "fx_rates",
+      f.fx_rates.map((r, i) => fxRow(r, i, f.fx_rates)),
+      button("Add rate", () => restructure(() => f.fx_rates.push(
+        { currency: "", rate: "", source: "", as_of: "" })), "add-fx-rate")),
     riskSection(),
     section("Faulty goods (a warranty matter)", "faulty_grades",
       choiceSet("Grades that mean faulty", "faulty_grades", "grades")),
