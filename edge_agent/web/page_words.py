@@ -148,6 +148,14 @@ EN: Final[dict[str, str]] = {
     "options_failed": "Could not load the form choices: {error}",
     "agent_silent": "The agent did not answer; the action will be sent again when this page "
                     "reloads.",
+    "selftest_title": "Self-test",
+    "selftest_not_run": "Self-test: not run yet",
+    "selftest_passed": "Self-test passed ({when})",
+    "selftest_failed": "Self-test failed: {failing} ({when})",
+    "selftest_running": "Self-test running…",
+    "selftest_error": "Self-test not run: {error}",
+    "selftest_run": "Run self-test",
+    "selftest_scan": "Scan any barcode now (within {seconds} s) to test the scanner.",
 }
 
 DE: Final[dict[str, str]] = {
@@ -279,6 +287,14 @@ DE: Final[dict[str, str]] = {
     "options_failed": "Die Auswahllisten konnten nicht geladen werden: {error}",
     "agent_silent": "Der Agent hat nicht geantwortet; die Aktion wird beim Neuladen der Seite "
                     "erneut gesendet.",
+    "selftest_title": "Selbsttest",
+    "selftest_not_run": "Selbsttest: noch nicht gelaufen",
+    "selftest_passed": "Selbsttest bestanden ({when})",
+    "selftest_failed": "Selbsttest fehlgeschlagen: {failing} ({when})",
+    "selftest_running": "Selbsttest läuft …",
+    "selftest_error": "Selbsttest nicht gelaufen: {error}",
+    "selftest_run": "Selbsttest starten",
+    "selftest_scan": "Jetzt einen beliebigen Barcode scannen (innerhalb von {seconds} s), um den Scanner zu prüfen.",
 }
 
 ZH: Final[dict[str, str]] = {
@@ -403,6 +419,14 @@ ZH: Final[dict[str, str]] = {
     "receipt_queued": "{id} 的小票已加入打印队列",
     "options_failed": "无法加载表单选项：{error}",
     "agent_silent": "代理没有响应；页面重新加载时将再次发送此操作。",
+    "selftest_title": "自检",
+    "selftest_not_run": "自检：尚未运行",
+    "selftest_passed": "自检通过（{when}）",
+    "selftest_failed": "自检失败：{failing}（{when}）",
+    "selftest_running": "自检进行中…",
+    "selftest_error": "自检未运行：{error}",
+    "selftest_run": "运行自检",
+    "selftest_scan": "请在 {seconds} 秒内扫描任意条码以测试扫描枪。",
 }
 
 JA: Final[dict[str, str]] = {
@@ -530,6 +554,14 @@ JA: Final[dict[str, str]] = {
     "receipt_queued": "{id} のレシートを印刷待ちに追加しました",
     "options_failed": "選択肢を読み込めませんでした：{error}",
     "agent_silent": "エージェントが応答しませんでした。ページを再読み込みすると再送されます。",
+    "selftest_title": "セルフテスト",
+    "selftest_not_run": "セルフテスト：未実行",
+    "selftest_passed": "セルフテスト合格（{when}）",
+    "selftest_failed": "セルフテスト不合格：{failing}（{when}）",
+    "selftest_running": "セルフテスト実行中…",
+    "selftest_error": "セルフテスト未実行：{error}",
+    "selftest_run": "セルフテストを実行",
+    "selftest_scan": "スキャナーを確認するため、{seconds} 秒以内に任意のバーコードをスキャンしてください。",
 }
 
 PAGE: Final[dict[str, dict[str, str]]] = {"en": EN, "de": DE, "zh": ZH, "ja": JA}

@@ -3,7 +3,7 @@
 // sentence while returns are refused because this node's clock is off the hub's.
 // An ES module on its own (helpers from common.js only): it fills #selftest, listens for the
 // agent's "selftest" live events (tell, don't poll) and loads GET /api/selftest once at start.
-import { $, api, el } from "./common.js";
+import { $, api, el, t } from "./common.js";
 
 const MARK = { pass: "✓", fail: "✗", skip: "–" };
 
@@ -16,7 +16,7 @@ function render(answer) {
   guard.textContent = answer.refusal || "";
   const verdict = $("#selftest-verdict");
   if (!report) {
-    verdict.textContent = "Self-test: not run yet";
+    verdict.textContent = t("selftest_not_run");
     verdict.dataset.passed = "";
     $("#selftest-checks").replaceChildren();
     return;
@@ -24,8 +24,8 @@ function render(answer) {
   const when = new Date(report.at).toLocaleString();
   const failing = report.checks.filter((c) => c.outcome === "fail").map((c) => c.name);
   verdict.dataset.passed = String(report.passed);
-  verdict.textContent = report.passed ? `Self-test passed (${when})`
-    : `Self-test failed: ${failing.join(", ")} (${when})`;
+  verdict.textContent = report.passed ? t("selftest_passed", { when })
+    : t("selftest_failed", { failing: failing.join(", "), when });
   $("#selftest-checks").replaceChildren(...report.checks.map((c) =>
     el("li", `${MARK[c.outcome] || c.outcome} ${c.name}: ${c.detail}`,
        { "data-testid": "selftest-check", "data-check": c.name, "data-outcome": c.outcome })));
@@ -34,17 +34,17 @@ function render(answer) {
 function waiting(on, seconds) {
   const note = $("#selftest-scan");
   note.hidden = !on;
-  note.textContent = on ? `Scan any barcode now (within ${Math.round(seconds)} s) to test the scanner.` : "";
+  note.textContent = on ? t("selftest_scan", { seconds: Math.round(seconds) }) : "";
 }
 
 async function run() {
   const button = $("#selftest-run");
   button.disabled = true;
-  $("#selftest-verdict").textContent = "Self-test running…";
+  $("#selftest-verdict").textContent = t("selftest_running");
   try {
     render(await api("POST", "/api/selftest", {}));
   } catch (error) {
-    $("#selftest-verdict").textContent = `Self-test not run: ${error.message}`;
+    $("#selftest-verdict").textContent = t("selftest_error", { error: error.message });
   } finally {
     button.disabled = false;
     waiting(false);
@@ -70,8 +70,8 @@ document.addEventListener("DOMContentLoaded", async () => {
     el("p", null, { id: "selftest-scan", class: "note", role: "status", "data-testid": "selftest-scan" }),
     el("ul", null, { id: "selftest-checks", class: "muted", "data-testid": "selftest-checks" }));
   const row = box.children[1];
-  row.append(el("strong", "Self-test", { id: "selftest-verdict", "data-testid": "selftest-verdict" }),
-             el("button", "Run self-test", { type: "button", id: "selftest-run", class: "secondary small", "data-testid": "selftest-run" }));
+  row.append(el("strong", t("selftest_title"), { id: "selftest-verdict", "data-testid": "selftest-verdict" }),
+             el("button", t("selftest_run"), { type: "button", id: "selftest-run", class: "secondary small", "data-testid": "selftest-run" }));
   $("#selftest-guard").hidden = true;
   $("#selftest-scan").hidden = true;
   $("#selftest-run").addEventListener("click", run);
