@@ -24,6 +24,7 @@ from edge_agent.agent import agent_version
 from edge_agent.app import AgentServer, create_app
 from edge_agent.cli import devices as cli_devices
 from edge_agent.cli import enrol as cli_enrol
+from edge_agent.cli import pair as cli_pair
 from edge_agent.errors import EdgeError
 from edge_agent.logs import configure_logging
 from edge_agent.settings import EdgeSettings, load_settings
@@ -152,6 +153,7 @@ def _main(version: Annotated[bool, typer.Option(
 
 cli_devices.register(cli)
 cli_enrol.register(cli)
+cli_pair.register(cli, lambda settings_file: run(config=settings_file))
 
 
 def main() -> None:
