@@ -46,6 +46,9 @@ def _settings(config: Path | None) -> EdgeSettings:
         return load_settings(config)
     except EdgeError as err:
         typer.echo(f"acorn-edge: {err}", err=True)
+        if "ACORN_EDGE_STORE_ID" in str(err):  # a machine that has not joined the fleet yet
+            typer.echo("acorn-edge: a new store machine joins first: `acorn-edge pair` (shows a "
+                       "code to enter on the HQ desk) or `acorn-edge enrol CODE`", err=True)
         raise typer.Exit(2) from None
 
 

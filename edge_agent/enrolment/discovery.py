@@ -16,10 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from edge_agent.enrolment.hub_link import EnrolmentError, normal_fingerprint
-from hardware.discovery import HUB_TYPE, FoundDevice, browse
 from hardware.errors import DiscoveryError
+
+if TYPE_CHECKING:
+    from hardware.discovery import FoundDevice
 
 CA_PREFIX = 16  # hex digits of the CA fingerprint a hub announces (TXT "ca")
 
@@ -67,6 +70,9 @@ def choose(seen: Sequence[SeenHub], fingerprint: str | None) -> str:
 def find_hub(fingerprint: str | None, timeout: float = 3.0,
              interfaces: Sequence[str] | None = None) -> str:
     """Browse for hubs and pick the one to enrol with (EnrolmentError when none or several)."""
+    # imported here: an agent that never looks for its hub loads no mDNS library (zeroconf)
+    from hardware.discovery import HUB_TYPE, browse
+
     try:
         found = browse([HUB_TYPE], timeout=timeout, interfaces=interfaces)
     except DiscoveryError as err:

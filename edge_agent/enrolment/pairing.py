@@ -39,8 +39,6 @@ from edge_agent.enrolment.client import (
 )
 from edge_agent.enrolment.hub_link import EnrolmentError, open_hub, reason
 from hardware.errors import HardwareError
-from hardware.printing import make_profile, open_sink
-from hardware.printing.pairing_page import render_pairing_page
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +142,10 @@ def _json(answer: httpx.Response) -> dict[str, Any]:
 def print_code(printer_url: str, paper: str, code: str, hub: str, expires: str,
                serial: str) -> None:
     """Print the pairing page (HardwareError if the printer cannot take it)."""
+    # imported here: an agent that never pairs loads no printer library (python-escpos, PIL)
+    from hardware.printing import make_profile, open_sink
+    from hardware.printing.pairing_page import render_pairing_page
+
     page = render_pairing_page(code, hub, expires, serial, make_profile(paper))
     open_sink(printer_url).write(page)
 

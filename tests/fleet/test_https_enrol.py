@@ -14,9 +14,11 @@ import secrets
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 
-from edge_agent.enrolment import EnrolmentError, find_hub
+from edge_agent.enrolment import EnrolmentError, find_hub, renew
 from edge_agent.enrolment.discovery import SeenHub, choose
+from edge_agent.settings import load_settings
 from tests.fleet.https_hub import HttpsHub, https_hub  # noqa: F401  (fixture)
 from tests.fleet.test_journey import plain_env, run
 from tests.support.mdns import decoy_hub
@@ -57,6 +59,12 @@ def test_a_wrong_pin_is_refused_before_the_code_is_sent_and_the_right_one_enrols
     assert "enrolled as store store-t node counter-1" in done.stdout
     settings = (machine / ".env").read_text()
     assert f'ACORN_EDGE_HUB_URL="{https_hub.url}"' in settings
+    # renewal goes to the same https hub, verified by the CA file the node keeps
+    node = load_settings(machine / ".env")
+    assert node.mqtt_tls_cert_file is not None
+    before = x509.load_pem_x509_certificate(node.mqtt_tls_cert_file.read_bytes())
+    renewed = renew(node)
+    assert renewed.serial_number != before.serial_number
 
 
 def test_zeroconf_finds_the_one_hub_of_the_fleet_and_says_when_there_is_none(

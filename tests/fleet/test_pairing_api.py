@@ -95,7 +95,7 @@ def test_guessed_codes_are_refused_audited_and_throttle_the_technician(
     guesser = bearer(enrol_hub.engine, Role.TECHNICIAN)
     for guess in ("AAAA-AAAA", "BBBB-BBBB", "CCCC-CCCC"):  # the fixture's limit is 3
         wrong = approve(enrol_hub, guesser, guess)
-        assert wrong.status_code == 401 and "not known" in wrong.text
+        assert wrong.status_code == 404 and "not known" in wrong.text
     blocked = approve(enrol_hub, guesser, opened["code"])  # even the right code, unchecked
     assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) > 0
     assert [e.after["reason"] for e in audited(enrol_hub.engine, "pairing.refused")] == \

@@ -8,7 +8,7 @@ answers a pairing code and a poll token; 429 (``Retry-After``) when its address 
 422 for a malformed CSR or serial. ``POST /api/fleet/pairings/poll`` with the token answers
 ``pending`` or ``paired`` with the node's enrolment (as ``POST /api/fleet/enrol`` does); 401 an
 unknown token, 410 a code expired unpaired. ``POST /api/fleet/pairings/approve`` (technician or
-admin, the store in scope) pairs the machine showing the code with a store: 401 unknown, 410
+admin, the store in scope) pairs the machine showing the code with a store: 404 unknown, 410
 expired, 409 used or being approved, 429 throttled (``Retry-After``), 403 out of scope.
 """
 
@@ -99,10 +99,11 @@ class ApproveOut(BaseModel):
     not_after: datetime
 
 
-def _refused(err: PairingRefused) -> JSONResponse:
+def _refused(err: PairingRefused, unknown: int = 401) -> JSONResponse:
     headers = {"Retry-After": str(err.retry_after)} if err.retry_after else None
+    status = unknown if err.reason is PairRefusal.UNKNOWN else REFUSAL_STATUS[err.reason]
     return JSONResponse({"detail": [error_body(err.field, err.message)]},
-                        status_code=REFUSAL_STATUS[err.reason], headers=headers)
+                        status_code=status, headers=headers)
 
 
 @router.get("/ca", response_class=PlainTextResponse)
@@ -167,7 +168,8 @@ def approve_pairing(hub: Hub, body: ApproveIn, who: DeviceManager) -> ApproveOut
         done = pairing.approve(hub.engine, who, body.code, body.store_id, body.node_id,
                                limits, enrol_with)
     except PairingRefused as err:
-        return _refused(err)
+        # 404, not 401: the technician is signed in (the desk reads 401 as a lost session)
+        return _refused(err, unknown=404)
     except EnrolmentRefused as err:
         return refused(err)
     return ApproveOut(store_id=done.store_id, node_id=done.node_id, serial=done.serial,
