@@ -49,6 +49,7 @@ from hub.web.api.inventory_rules import router as inventory_rules_router
 from hub.web.api.ops import metrics_router
 from hub.web.api.ops import router as ops_router
 from hub.web.api.options import router as options_router
+from hub.web.api.pairing import router as pairing_router
 from hub.web.api.people import router as people_router
 from hub.web.api.policy import router as policy_router
 from hub.web.api.refunds import router as refunds_router
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None, amazon: AmazonSettings | None =
     app.include_router(store_records_router)
     app.include_router(inventory_rules_router)
     app.include_router(fleet_ops_router)
+    app.include_router(pairing_router)
     desk_web.install(app)
     install_api_pages(app, "ACORN hub")
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)

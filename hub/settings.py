@@ -104,6 +104,14 @@ class Settings(BaseSettings):
         "enrolment is refused unchecked until the window ends"))
     enrol_window_seconds: int = Field(900, ge=1, le=86400, description=(
         "the window refused enrolment codes are counted in"))
+    https_cert_file: Path | None = Field(None, description=(
+        "serve the API over HTTPS with this certificate (PEM; `acorn-hub fleet server-cert` "
+        "makes one signed by the fleet CA, which enrolling nodes pin); with HTTPS_KEY_FILE"))
+    https_key_file: Path | None = Field(None, description="the HTTPS certificate's key (PEM)")
+    pair_code_minutes: int = Field(15, ge=1, le=60, description=(
+        "how long a pairing code a new node shows stays valid (at most 60 minutes)"))
+    pair_max_requests_per_client: int = Field(10, ge=1, le=100000, description=(
+        "pairing codes one address may ask for within ENROL_WINDOW_SECONDS"))
     fleet_offline_alert_seconds: float = Field(300.0, gt=0, description=(
         "the fleet page alerts when a node has been offline (or unheard of) longer than this"))
     fleet_unsent_alert_seconds: float = Field(900.0, gt=0, description=(

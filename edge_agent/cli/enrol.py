@@ -1,7 +1,10 @@
 """``acorn-edge enrol``: a new store machine joins the fleet with a technician's code.
 
 Rules: the code (or the QR form ``acorn://enrol?...``) is the only secret typed; the key is made
-here and stays here; a refusal prints the hub's reason on one line and exits 1.
+here and stays here; without ``--hub`` the hub is found over mDNS (``_acorn-hub._tcp``, only one
+of this fleet's CA when its fingerprint is known); an ``https://`` hub is verified by the fleet
+CA's fingerprint, a plain ``http://`` one is used only with ``--insecure-http``; a refusal prints
+the hub's reason on one line and exits 1.
 """
 
 from __future__ import annotations
@@ -11,45 +14,70 @@ from typing import Annotated
 
 import typer
 
-from edge_agent.enrolment import EnrolmentError, enrol, parse_ticket
+from edge_agent.enrolment import EnrolmentError, Ticket, enrol, find_hub, parse_ticket
+
+Hub = Annotated[str | None, typer.Option(
+    help="the hub's URL, e.g. https://hub.example:8080 (default: the QR form's, else the one "
+         "hub of this fleet announcing itself on the network)")]
+CaFingerprint = Annotated[str | None, typer.Option(
+    help="SHA-256 of the fleet CA the hub must present (printed with the code; the QR form "
+         "carries it)")]
+InsecureHttp = Annotated[bool, typer.Option(
+    "--insecure-http", help="allow a plain http:// hub: nothing verifies it, the answer "
+    "travels in clear text (a trusted test network only)")]
+DataDir = Annotated[Path, typer.Option(
+    help="this node's data folder (its identity goes into DATA_DIR/identity)", file_okay=False)]
+SettingsFile = Annotated[Path, typer.Option(
+    "--settings-file", help="dotenv file the settings are written to (acorn-edge run reads "
+    "./.env; give the other with --config)", dir_okay=False)]
+Force = Annotated[bool, typer.Option(
+    "--force", help="enrol again although DATA_DIR already holds an identity")]
+
+
+def hub_for(given: str | None, fingerprint: str | None, timeout: float = 3.0) -> str:
+    """The hub URL given, else the one found over mDNS (EnrolmentError if none or several)."""
+    if given:
+        return given
+    typer.echo("no --hub given: looking for the hub on this network…", err=True)
+    found = find_hub(fingerprint, timeout)
+    typer.echo(f"found the hub at {found}", err=True)
+    return found
+
+
+def next_step(settings_file: Path) -> str:
+    """The command that starts the agent with these settings."""
+    return "acorn-edge run" if settings_file == Path(".env") else \
+        f"acorn-edge run --config {settings_file}"
 
 
 def enrol_command(
     code: Annotated[str, typer.Argument(
         help="the enrolment code (XXXX-XXXX-XXXX) or the QR form acorn://enrol?...")],
-    hub: Annotated[str | None, typer.Option(
-        help="the hub's URL, e.g. http://hub.example:8080 (the QR form carries it)")] = None,
+    hub: Hub = None,
     store: Annotated[str | None, typer.Option(
         help="the store this machine is for: refused if the code is for another")] = None,
-    ca_fingerprint: Annotated[str | None, typer.Option(
-        help="SHA-256 of the fleet CA the hub must present (the QR form carries it)")] = None,
-    data_dir: Annotated[Path, typer.Option(
-        help="this node's data folder (its identity goes into DATA_DIR/identity)",
-        file_okay=False)] = Path("var/edge"),
-    settings_file: Annotated[Path, typer.Option(
-        "--settings-file", help="dotenv file the settings are written to (acorn-edge run reads "
-        "./.env; give the other with --config)", dir_okay=False)] = Path(".env"),
-    force: Annotated[bool, typer.Option(
-        "--force", help="enrol again although DATA_DIR already holds an identity")] = False,
+    ca_fingerprint: CaFingerprint = None,
+    insecure_http: InsecureHttp = False,
+    data_dir: DataDir = Path("var/edge"),
+    settings_file: SettingsFile = Path(".env"),
+    force: Force = False,
 ) -> None:
     """Enrol this machine: make its key, send a CSR with the code, write its certificate and
     settings. Then `acorn-edge run` connects to the broker with mutual TLS."""
     try:
         ticket = parse_ticket(code)
-        ticket = type(ticket)(ticket.code, hub or ticket.hub, store or ticket.store,
-                              ca_fingerprint or ticket.ca_fingerprint)
-        if not ticket.hub:
-            raise EnrolmentError("say where the hub is: --hub URL (or use the code's QR form)")
-        done = enrol(ticket, ticket.hub, data_dir, settings_file, force=force)
+        fingerprint = ca_fingerprint or ticket.ca_fingerprint
+        url = hub_for(hub or ticket.hub, fingerprint)
+        ticket = Ticket(ticket.code, url, store or ticket.store, fingerprint)
+        done = enrol(ticket, url, data_dir, settings_file, force=force,
+                     insecure_http=insecure_http)
     except EnrolmentError as err:
         typer.echo(f"acorn-edge: enrolment failed: {err}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"enrolled as store {done.store_id} node {done.node_id}; certificate valid until "
                f"{done.not_after}")
     typer.echo(f"identity in {done.identity_dir}, settings in {done.settings_file}")
-    run = "acorn-edge run" if settings_file == Path(".env") else \
-        f"acorn-edge run --config {settings_file}"
-    typer.echo(f"next: {run}")
+    typer.echo(f"next: {next_step(settings_file)}")
 
 
 def register(cli: typer.Typer) -> None:

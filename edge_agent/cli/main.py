@@ -26,6 +26,7 @@ from edge_agent.cli import devices as cli_devices
 from edge_agent.cli import enrol as cli_enrol
 from edge_agent.cli import selftest as cli_selftest
 from edge_agent.cli.plain_help import PlainHelpGroup
+from edge_agent.cli import pair as cli_pair
 from edge_agent.errors import EdgeError
 from edge_agent.logs import configure_logging
 from edge_agent.settings import EdgeSettings, load_settings
@@ -47,6 +48,9 @@ def _settings(config: Path | None) -> EdgeSettings:
         return load_settings(config)
     except EdgeError as err:
         typer.echo(f"acorn-edge: {err}", err=True)
+        if "ACORN_EDGE_STORE_ID" in str(err):  # a machine that has not joined the fleet yet
+            typer.echo("acorn-edge: a new store machine joins first: `acorn-edge pair` (shows a "
+                       "code to enter on the HQ desk) or `acorn-edge enrol CODE`", err=True)
         raise typer.Exit(2) from None
 
 
@@ -155,6 +159,7 @@ def _main(version: Annotated[bool, typer.Option(
 cli_devices.register(cli)
 cli_enrol.register(cli)
 cli_selftest.register(cli)
+cli_pair.register(cli, lambda settings_file: run(config=settings_file))
 
 
 def main() -> None:

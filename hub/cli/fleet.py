@@ -67,9 +67,36 @@ def broker_tls(
         typer.echo(line)
 
 
+@app.command("server-cert")
+def server_cert(
+    folder: Annotated[Path, typer.Argument(help="where hub.pem and hub.key go", file_okay=False)],
+    host: Annotated[list[str], typer.Option(
+        help="a name or address stores reach the hub by (repeat for more)")],
+) -> None:
+    """Write an HTTPS certificate for the hub's API signed by the fleet CA into FOLDER and print
+    the settings that serve it; enrolling nodes verify it by the CA's fingerprint."""
+    settings = load_settings()
+    ca, _ = pki.load_or_create_ca(settings.fleet_dir, utc_now())
+    key, cert = pki.sign_server(ca, host, utc_now())
+    folder.mkdir(parents=True, exist_ok=True)
+    cert_file, key_file = folder / "hub.pem", folder / "hub.key"
+    cert_file.write_text(pki.cert_pem(cert))
+    pki.write_private(key_file, key)
+    typer.echo("# add to the hub's settings (then stores enrol with https://HOST:PORT):")
+    typer.echo(f"ACORN_HUB_HTTPS_CERT_FILE={cert_file.resolve()}")
+    typer.echo(f"ACORN_HUB_HTTPS_KEY_FILE={key_file.resolve()}")
+    typer.echo(f"# fleet CA fingerprint (SHA-256), which nodes pin: {ca.fingerprint}")
+
+
+def hub_base_url(settings: Settings) -> str:
+    """The hub's own URL from its settings: https when it serves TLS."""
+    scheme = "https" if settings.https_cert_file else "http"
+    return f"{scheme}://{settings.http_host}:{settings.http_port}"
+
+
 HubUrl = Annotated[str | None, typer.Option(
     help="the hub's URL as the store reaches it, for the QR form (default: "
-         "http://ACORN_HUB_HTTP_HOST:ACORN_HUB_HTTP_PORT)")]
+         "https://ACORN_HUB_HTTP_HOST:ACORN_HUB_HTTP_PORT, http:// without HTTPS)")]
 
 
 def devices_enrol(
@@ -96,15 +123,16 @@ def print_code(settings: Settings, issued: enrolment.IssuedCode, hub_url: str | 
     """Print a new code, its QR form and the technician's command on the store machine."""
     ca, _ = pki.load_or_create_ca(settings.fleet_dir, utc_now())
     store = issued.store_id
-    url = hub_url or f"http://{settings.http_host}:{settings.http_port}"
+    url = hub_url or hub_base_url(settings)
     link = "acorn://enrol?" + urlencode({"hub": url, "code": issued.code, "store": store,
                                          "ca": ca.fingerprint})
     typer.echo(f"enrolment code for store {store}: {issued.code}")
     typer.echo(f"valid until {format_utc(issued.expires_at)}, once; node "
                f"{issued.node_id or 'next free counter-N'}")
-    typer.echo(f"on the store machine: acorn-edge enrol --hub {url} --store {store} "
+    insecure = "" if url.lower().startswith("https:") else "--insecure-http "
+    typer.echo(f"on the store machine: acorn-edge enrol --hub {url} {insecure}--store {store} "
                f"--ca-fingerprint {ca.fingerprint} {issued.code}")
-    typer.echo(f"or: acorn-edge enrol '{link}'")
+    typer.echo(f"or: acorn-edge enrol {insecure}'{link}'")
     if qr:
         typer.echo(terminal_qr(link))
 

@@ -6,7 +6,9 @@ Rules:
   withdrawn first on shutdown;
 - off unless ``ACORN_HUB_ADVERTISE=true`` (a hub in a data centre has no LAN to announce on);
 - the service port is the hub API's; the TXT record carries ``mqtt_port`` (and ``mqtt_host``
-  when the broker is not on the hub's own address), ``scheme``, ``path`` and ``version``;
+  when the broker is not on the hub's own address), ``scheme`` (``https`` when the API serves
+  TLS), ``path``, ``version`` and, once the fleet CA exists, ``ca``: the first 16 hex digits of
+  its fingerprint, so an enrolling node picks the hub of its own fleet;
 - addresses: the configured interfaces, else the API's bind address, else every non-loopback
   IPv4 address of the machine;
 - the name is made unique on the network: when another hub already announces it, ours becomes
@@ -25,16 +27,20 @@ import logging
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import ifaddr
+from cryptography import x509
 from zeroconf import InterfaceChoice, IPVersion, ServiceInfo, Zeroconf
 
 from hub.errors import HubError
+from hub.fleet import pki
 from hub.settings import Settings
 
 log = logging.getLogger(__name__)
 
 HUB_SERVICE = "_acorn-hub._tcp.local."
+CA_PREFIX = 16  # hex digits of the fleet CA's fingerprint in the TXT record
 LOOKUP_MS = 500  # how long one name is asked for before it counts as free
 
 
@@ -48,11 +54,15 @@ class HubAnnouncement:
     version: str
     addresses: tuple[str, ...]
     mqtt_host: str | None = None
+    scheme: str = "http"
+    ca_fingerprint: str | None = None
 
     def properties(self) -> dict[str, str]:
         """The TXT record."""
-        txt = {"mqtt_port": str(self.mqtt_port), "scheme": "http", "path": "/api",
+        txt = {"mqtt_port": str(self.mqtt_port), "scheme": self.scheme, "path": "/api",
                "version": self.version}
+        if self.ca_fingerprint:
+            txt["ca"] = self.ca_fingerprint[:CA_PREFIX]
         if self.mqtt_host:
             txt["mqtt_host"] = self.mqtt_host
         return txt
@@ -74,7 +84,18 @@ def announcement_for(settings: Settings, version: str) -> HubAnnouncement:
         name=settings.advertise_name, http_port=settings.http_port,
         mqtt_port=settings.advertise_mqtt_port or settings.mqtt_port, version=version,
         addresses=addresses_for(settings.advertise_interfaces, settings.http_host),
-        mqtt_host=settings.advertise_mqtt_host)
+        mqtt_host=settings.advertise_mqtt_host,
+        scheme="https" if settings.https_cert_file else "http",
+        ca_fingerprint=_fleet_ca_fingerprint(settings.fleet_dir))
+
+
+def _fleet_ca_fingerprint(folder: Path) -> str | None:
+    """The fleet CA's fingerprint, when the CA exists (announced so nodes pick their own hub)."""
+    try:
+        return pki.fingerprint(x509.load_pem_x509_certificate(
+            (folder / pki.CA_CERT_FILE).read_bytes()))
+    except (OSError, ValueError):
+        return None
 
 
 class Advertiser:

@@ -263,7 +263,7 @@ def throttle_wait(conn: Connection, client: str | None, now: datetime, limits: L
     return max(waits, default=0)
 
 
-def _count_failure(tx: Tx, client: str | None, limits: Limits) -> None:
+def count_failure(tx: Tx, client: str | None, limits: Limits) -> None:
     """Count one refused code for the client and for everyone; audit a limit reached."""
     mine, everyone = _subjects(client)
     for subject, limit in ((mine, limits.per_client), (everyone, limits.overall)):
@@ -305,7 +305,7 @@ def claim(engine: Engine, request: Request, limits: Limits) -> Claim:
                 or (row.node_id is not None and _revoked(tx.conn, row.store_id, row.node_id))):
             why = Refusal.REVOKED
         if why is not None and why is not Refusal.THROTTLED:
-            _count_failure(tx, request.client, limits)
+            count_failure(tx, request.client, limits)
             tx.audit(_refused(why, row, request))
         elif why is None and row is not None:
             node = row.node_id or first_free_node(_taken(tx.conn, row.store_id))

@@ -65,7 +65,7 @@ def new_code(hub: Proc) -> tuple[str, str]:
     out = run([str(BIN / "acorn-hub"), "devices", "enrol", "store-t", "--hub-url", hub.url],
               hub.env).stdout
     code = re.search(r"enrolment code for store store-t: (\S+)", out)
-    link = re.search(r"acorn-edge enrol '(acorn://[^']+)'", out)
+    link = re.search(r"acorn-edge enrol --insecure-http '(acorn://[^']+)'", out)
     assert code and link and "█" in out, out  # the terminal QR code is printed too
     return code.group(1), link.group(1)
 
@@ -76,7 +76,8 @@ def test_empty_machine_enrols_connects_with_mutual_tls_and_its_first_return_reac
     machine = tmp_path / "store-pc"
     machine.mkdir()
     _, link = new_code(hub)
-    done = run([str(BIN / "acorn-edge"), "enrol", link], plain_env(), cwd=machine)
+    done = run([str(BIN / "acorn-edge"), "enrol", "--insecure-http", link], plain_env(),
+               cwd=machine)
     assert "enrolled as store store-t node counter-1" in done.stdout
     identity = machine / "var" / "edge" / "identity"
     assert stat.S_IMODE((identity / "node.key").stat().st_mode) == 0o600
@@ -124,11 +125,13 @@ def test_a_refused_code_and_a_wrong_pinned_hub_write_nothing(
 ) -> None:
     machine = tmp_path / "store-pc"
     machine.mkdir()
-    refused = run([str(BIN / "acorn-edge"), "enrol", "--hub", hub.url, "AAAA-BBBB-CCCC"],
+    refused = run([str(BIN / "acorn-edge"), "enrol", "--insecure-http", "--hub", hub.url,
+                   "AAAA-BBBB-CCCC"],
                   plain_env(), cwd=machine, ok=False)
     assert "refused the enrolment (401)" in refused.stderr and "not known" in refused.stderr
     code, _ = new_code(hub)
-    pinned = run([str(BIN / "acorn-edge"), "enrol", "--hub", hub.url, "--ca-fingerprint",
+    pinned = run([str(BIN / "acorn-edge"), "enrol", "--insecure-http", "--hub", hub.url,
+                  "--ca-fingerprint",
                   "00" * 32, code], plain_env(), cwd=machine, ok=False)
     assert "not the hub the code is for" in pinned.stderr
     assert not (machine / ".env").exists() and not (machine / "var").exists()

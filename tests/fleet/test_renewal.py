@@ -68,7 +68,7 @@ def test_the_agent_renews_after_two_thirds_of_the_life_reconnects_with_it_and_a_
     machine = tmp_path / "store-pc"
     machine.mkdir()
     _, link = new_code(hub)
-    run([str(BIN / "acorn-edge"), "enrol", link], plain_env(), cwd=machine)
+    run([str(BIN / "acorn-edge"), "enrol", "--insecure-http", link], plain_env(), cwd=machine)
     assert f'ACORN_EDGE_HUB_URL="{hub.url}"' in (machine / ".env").read_text()
     identity = machine / "var" / "edge" / "identity"
     first = certificate(identity)

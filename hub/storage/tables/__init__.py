@@ -14,9 +14,10 @@ from hub.storage.tables import (
     fleet,
     idempotency,
     inventory_rules,
+    pairing,
     risk,
 )
 from hub.storage.tables.core import metadata
 
 __all__ = ["access", "amazon", "core", "finance", "fleet", "idempotency", "inventory_rules",
-           "metadata", "risk"]
+           "metadata", "pairing", "risk"]

@@ -1,0 +1,114 @@
+"""``acorn-edge pair``: a store machine with no identity shows a pairing code (receipt printer
+and setup page); a technician enters it on the HQ desk; the machine then runs as that node.
+
+Rules: the key is made here and stays here (``edge_agent.enrolment.pairing``); the setup page
+is served on the counter page's address (``ACORN_EDGE_HTTP_HOST``/``PORT``) until the machine is
+paired, then the agent itself starts there (unless ``--no-run``), so the store's tablet moves on
+to the counter page; Ctrl-C ends the wait (exit 1, nothing written); a refusal or an expired
+code prints one line and exits 1.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from edge_agent.cli.enrol import (
+    CaFingerprint,
+    DataDir,
+    Force,
+    Hub,
+    InsecureHttp,
+    SettingsFile,
+    hub_for,
+    next_step,
+)
+from edge_agent.enrolment import EnrolmentError, Pairing, PairingStatus, Snapshot, pair
+from edge_agent.web.setup import create_setup_app
+
+
+@contextmanager
+def setup_page(status: PairingStatus, host: str, port: int) -> Iterator[None]:
+    """Serve the setup page on ``host:port`` in a thread until the block ends."""
+    server = uvicorn.Server(uvicorn.Config(create_setup_app(status), host=host, port=port,
+                                           log_config=None, access_log=False, lifespan="off"))
+    thread = threading.Thread(target=server.run, name="edge-setup-page", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def _announce(snapshot: Snapshot) -> None:
+    printed = {True: " (printed)", False: " (the printer failed)", None: ""}[snapshot.printed]
+    typer.echo(f"pairing code: {snapshot.code}{printed}")
+    typer.echo(f"enter it on the HQ desk (Fleet, Pair a machine) before {snapshot.expires_at}")
+
+
+def pair_command(
+    hub: Hub = None,
+    ca_fingerprint: CaFingerprint = None,
+    insecure_http: InsecureHttp = False,
+    data_dir: DataDir = Path("var/edge"),
+    settings_file: SettingsFile = Path(".env"),
+    force: Force = False,
+    printer_url: Annotated[str, typer.Option(
+        envvar="ACORN_EDGE_PRINTER_URL", help="receipt printer the code is printed on "
+        "(tcp://host:9100, serial://, usb://); empty: the setup page only")] = "",
+    printer_paper: Annotated[str, typer.Option(
+        envvar="ACORN_EDGE_PRINTER_PAPER", help="58mm or 80mm")] = "80mm",
+    http_host: Annotated[str, typer.Option(
+        envvar="ACORN_EDGE_HTTP_HOST", help="the setup page's (and then the counter's) "
+        "address")] = "127.0.0.1",
+    http_port: Annotated[int, typer.Option(
+        envvar="ACORN_EDGE_HTTP_PORT", help="the setup page's (and then the counter's) port")]
+    = 8081,
+    run: Annotated[bool, typer.Option(
+        "--run/--no-run", help="start the agent once paired")] = True,
+) -> None:
+    """Pair this machine from the desk: print and show a pairing code, wait until a technician
+    enters it on the HQ desk, write this node's identity and settings, then run the agent."""
+    status, stop = PairingStatus(), threading.Event()
+
+    def interrupted(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, interrupted) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        url = hub_for(hub, ca_fingerprint)
+        how = Pairing(url, ca_fingerprint, data_dir, settings_file, insecure_http, force,
+                      printer_url, printer_paper)
+        with setup_page(status, http_host, http_port):
+            typer.echo(f"setup page: http://{http_host}:{http_port}/")
+            done = pair(how, status, stop, on_code=_announce)
+    except EnrolmentError as err:
+        typer.echo(f"acorn-edge: pairing failed: {err}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    typer.echo(f"paired as store {done.store_id} node {done.node_id}; identity in "
+               f"{done.identity_dir}, settings in {done.settings_file}")
+    if not run:
+        typer.echo(f"next: {next_step(settings_file)}")
+        return
+    _RUN_AGENT[0](settings_file)
+
+
+_RUN_AGENT: list[Callable[[Path], None]] = []
+
+
+def register(cli: typer.Typer, run_agent: Callable[[Path], None]) -> None:
+    """Add ``pair`` to the CLI; ``run_agent(settings_file)`` starts the agent once paired."""
+    _RUN_AGENT[:] = [run_agent]
+    cli.command("pair")(pair_command)
