@@ -24,9 +24,9 @@ from edge_agent.agent import agent_version
 from edge_agent.app import AgentServer, create_app
 from edge_agent.cli import devices as cli_devices
 from edge_agent.cli import enrol as cli_enrol
+from edge_agent.cli import pair as cli_pair
 from edge_agent.cli import selftest as cli_selftest
 from edge_agent.cli.plain_help import PlainHelpGroup
-from edge_agent.cli import pair as cli_pair
 from edge_agent.errors import EdgeError
 from edge_agent.logs import configure_logging
 from edge_agent.settings import EdgeSettings, load_settings

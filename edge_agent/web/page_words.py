@@ -294,7 +294,8 @@ DE: Final[dict[str, str]] = {
     "selftest_running": "Selbsttest läuft …",
     "selftest_error": "Selbsttest nicht gelaufen: {error}",
     "selftest_run": "Selbsttest starten",
-    "selftest_scan": "Jetzt einen beliebigen Barcode scannen (innerhalb von {seconds} s), um den Scanner zu prüfen.",
+    "selftest_scan": ("Jetzt einen beliebigen Barcode scannen (innerhalb von {seconds} s), "
+                      "um den Scanner zu prüfen."),
 }
 
 ZH: Final[dict[str, str]] = {
@@ -561,7 +562,8 @@ JA: Final[dict[str, str]] = {
     "selftest_running": "セルフテスト実行中…",
     "selftest_error": "セルフテスト未実行：{error}",
     "selftest_run": "セルフテストを実行",
-    "selftest_scan": "スキャナーを確認するため、{seconds} 秒以内に任意のバーコードをスキャンしてください。",
+    "selftest_scan": ("スキャナーを確認するため、{seconds} 秒以内に"
+                      "任意のバーコードをスキャンしてください。"),
 }
 
 PAGE: Final[dict[str, dict[str, str]]] = {"en": EN, "de": DE, "zh": ZH, "ja": JA}
