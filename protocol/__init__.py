@@ -57,6 +57,7 @@ from protocol.returns import (
     event_hash,
     items_total,
 )
+from protocol.stock import MOVES, MoveReason, StockMoved, StockState, move_allowed
 from protocol.timeutil import format_utc, to_utc, utc_now
 from protocol.topics import (
     KINDS_ON_TOPIC,
@@ -79,6 +80,7 @@ __all__ = [
     "KINDS_ON_TOPIC",
     "MAX_PAYLOAD_BYTES",
     "MINOR_UNITS",
+    "MOVES",
     "PREFIX",
     "SCHEMA_VERSION",
     "Ack",
@@ -101,6 +103,7 @@ __all__ = [
     "InvalidValue",
     "Kind",
     "Money",
+    "MoveReason",
     "NodeStatus",
     "Note",
     "ProtocolError",
@@ -115,6 +118,8 @@ __all__ = [
     "ReturnState",
     "RuleEffect",
     "StaffPin",
+    "StockMoved",
+    "StockState",
     "StoreConfig",
     "Text",
     "Topic",
@@ -130,6 +135,7 @@ __all__ = [
     "items_total",
     "make_envelope",
     "minor_units",
+    "move_allowed",
     "new_message_id",
     "node_topic",
     "parse_topic",
