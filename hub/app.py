@@ -52,6 +52,7 @@ from hub.web.api.policy import router as policy_router
 from hub.web.api.refunds import router as refunds_router
 from hub.web.api.returns import router as returns_router
 from hub.web.api.risk import router as risk_router
+from hub.web.api.stock import router as stock_router
 from hub.web.desk import pages as desk_web
 
 DESCRIPTION = """The ACORN hub: returns and refunds from every store, the approval queue, the
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None, amazon: AmazonSettings | None =
     app.include_router(risk_router)
     app.include_router(options_router)
     app.include_router(fleet_router)
+    app.include_router(stock_router)
     desk_web.install(app)
     install_api_pages(app, "ACORN hub")
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)

@@ -6,7 +6,17 @@ every table, so ``metadata`` describes the whole schema that the migrations crea
 
 from __future__ import annotations
 
-from hub.storage.tables import access, amazon, core, finance, fleet, idempotency, risk
+from hub.storage.tables import (
+    access,
+    amazon,
+    core,
+    finance,
+    fleet,
+    idempotency,
+    inventory,
+    risk,
+)
 from hub.storage.tables.core import metadata
 
-__all__ = ["access", "amazon", "core", "finance", "fleet", "idempotency", "metadata", "risk"]
+__all__ = ["access", "amazon", "core", "finance", "fleet", "idempotency", "inventory", "metadata",
+           "risk"]
