@@ -1,7 +1,7 @@
 """`make bench`: every benchmark, printed beside its target (figures, not tests).
 
     python -m bench            all of them
-    python -m bench spine      one group (spine, counter, decision, policy, desk, amazon)
+    python -m bench spine      one group (spine, counter, decision, policy, desk, amazon, stock)
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-GROUPS = ["spine", "counter", "decision", "policy", "desk", "amazon"]
+GROUPS = ["spine", "counter", "decision", "policy", "desk", "amazon", "stock"]
 
 
 def main(argv: list[str]) -> None:
