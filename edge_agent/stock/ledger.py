@@ -29,13 +29,14 @@ from edge_agent.stock.models import (
     CountedLine,
     CountRequest,
     CountView,
+    MoveRequest,
     MoveView,
     SaleRequest,
     SaleView,
     StockView,
 )
 from edge_agent.stock.rules import Draft
-from edge_agent.storage import audit, outbox
+from edge_agent.storage import audit, idempotency, outbox
 from edge_agent.storage.ids import encode_base32
 from edge_agent.storage.store import Store, Tx
 from protocol import MoveReason, StockMoved, StockState, format_utc, utc_now
@@ -265,6 +266,24 @@ class Ledger:
                          counted_by=row["counted_by"], counted_at=row["counted_at"],
                          lines=[CountedLine.model_validate(x) for x in json.loads(row["lines"])],
                          moves=moves)
+
+    # -- transfers and reservations --------------------------------------------------------------
+
+    def record_move(self, request: MoveRequest) -> MoveView:
+        """Book one transfer or reservation move; its answer seals the request's idempotency
+        key (if it has one) in the same transaction."""
+        at = self.clock()
+        frm, to = request.pair()
+        with self.store.write() as tx:
+            event = self.book(tx, Draft(request.sku, request.quantity, frm, to,
+                                        MoveReason(request.reason), staff_id=request.staff_id,
+                                        transfer_id=request.transfer_id),
+                              at, request.staff_id or "counter", "counter")
+            view = _move_view(tx.one("SELECT * FROM stock_moves WHERE move_id = ?",
+                                     (event.move_id,)) or {})
+            idempotency.seal(tx, view.model_dump_json())
+        self.on_write("stock.move", request.sku)
+        return view
 
     # -- reads ----------------------------------------------------------------------------------
 

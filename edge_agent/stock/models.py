@@ -7,7 +7,7 @@ protocol's (``Code``, ``protocol.limits``), timestamps are UTC with ``Z``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -74,6 +74,40 @@ class CountRequest(_Request):
     state: StockState = StockState.SELLABLE
     lines: list[CountLine] = Field(default_factory=list, max_length=MAX_COUNT_LINES)
     counted_by: Code | None = None
+
+
+ManualReason = Literal["transfer_out", "transfer_in", "reservation", "release"]
+DEFAULT_PAIRS: dict[str, tuple[StockState | None, StockState | None]] = {
+    "transfer_out": (StockState.SELLABLE, StockState.IN_TRANSIT),
+    "transfer_in": (None, StockState.SELLABLE),
+    "reservation": (StockState.SELLABLE, StockState.RESERVED),
+    "release": (StockState.RESERVED, StockState.SELLABLE),
+}
+
+
+class MoveRequest(_Request):
+    """A transfer or reservation move (sales, returns and counts have their own routes).
+
+    ``from_state``/``to_state`` default by reason: transfer_out sellable -> in_transit,
+    transfer_in (outside) -> sellable, reservation sellable -> reserved, release reserved ->
+    sellable; send them (null: outside the store) for the other moves the ledger allows, e.g. a
+    transfer out delivered: in_transit -> null. Send an ``Idempotency-Key`` to retry safely.
+    """
+
+    sku: Code
+    quantity: int = Field(ge=1, le=MAX_STOCK_QUANTITY)
+    reason: ManualReason
+    from_state: StockState | None = None
+    to_state: StockState | None = None
+    transfer_id: Code | None = Field(default=None, description="the transfer or order it is for")
+    staff_id: Code | None = None
+
+    def pair(self) -> tuple[StockState | None, StockState | None]:
+        """The (from, to) asked: the reason's default for each side not sent."""
+        default = DEFAULT_PAIRS[self.reason]
+        sent = self.model_fields_set
+        return (self.from_state if "from_state" in sent else default[0],
+                self.to_state if "to_state" in sent else default[1])
 
 
 class MoveView(BaseModel):

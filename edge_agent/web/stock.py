@@ -3,6 +3,7 @@
     POST /api/pos/sales       book a POS sale -> 201, or 200 with the sale already booked for
                               that pos_transaction_id (409: the same id with another body)
     POST /api/stock/counts    book a count's differences -> 201, or 200 for a repeated count_id
+    POST /api/stock/moves     a transfer or reservation move -> 201 (``Idempotency-Key``)
     GET  /api/stock/{sku}     the SKU's stock by state, with its latest moves (works offline)
 
 Each write is one transaction with its ``stock.moved`` events (``edge_agent.stock.ledger``);
@@ -18,9 +19,18 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from fastapi.responses import Response
 
-from edge_agent.stock.models import CountRequest, CountView, SaleRequest, SaleView, StockView
+from edge_agent.stock.models import (
+    CountRequest,
+    CountView,
+    MoveRequest,
+    MoveView,
+    SaleRequest,
+    SaleView,
+    StockView,
+)
 from edge_agent.web.api import ERRORS, AgentDep, _json
 from edge_agent.web.auth import GUARD, CallerDep, stamp
+from edge_agent.web.idempotency import IDEMPOTENT
 
 router = APIRouter()
 Sku = Annotated[str, Path(min_length=1, max_length=64, description="the store's SKU")]
@@ -51,6 +61,16 @@ def record_count(body: CountRequest, agent: AgentDep, caller: CallerDep) -> Resp
     body = body.model_copy(update={"counted_by": stamp(caller, body.counted_by, "counted_by")})
     view = agent.stock.record_count(body)
     return _json(view, 201 if view.created else 200)
+
+
+@router.post("/api/stock/moves", response_model=MoveView, status_code=201, tags=["stock"],
+             responses=ERRORS, dependencies=IDEMPOTENT)
+def record_move(body: MoveRequest, agent: AgentDep, caller: CallerDep) -> Response:
+    """Book a transfer (out: sellable -> in transit; in: -> sellable) or a reservation
+    (sellable -> reserved, released back); 409 when the ledger's rules refuse it (e.g. more
+    than the state holds)."""
+    body = body.model_copy(update={"staff_id": stamp(caller, body.staff_id, "staff_id")})
+    return _json(agent.stock.record_move(body), 201)
 
 
 @router.get("/api/stock/{sku}", response_model=StockView, tags=["stock"], responses=ERRORS,

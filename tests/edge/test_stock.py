@@ -267,3 +267,33 @@ def test_replaying_the_outbox_rebuilds_the_ledger(agent: Running, tmp_path: Path
                           "state") == held
     finally:
         fresh.close()
+
+
+def test_transfers_and_reservations_move_by_the_rules_and_retry_safely(agent: Running) -> None:
+    count(agent, "c-1", [{"sku": "SKU-T", "quantity": 5}])
+    reserve = {"sku": "SKU-T", "quantity": 2, "reason": "reservation", "transfer_id": "order-9"}
+    key = {"Idempotency-Key": "reserve-order-9"}
+    first = agent.http.post("/api/stock/moves", json=reserve, headers=key)
+    assert first.status_code == 201, first.text
+    again = agent.http.post("/api/stock/moves", json=reserve, headers=key)
+    assert again.status_code == 201 and again.json() == first.json()  # replayed, not booked
+    out = agent.http.post("/api/stock/moves", json={"sku": "SKU-T", "quantity": 3,
+                                                    "reason": "transfer_out"})
+    assert out.status_code == 201
+    held = levels(agent, "SKU-T")
+    assert (held["sellable"], held["reserved"], held["in_transit"]) == (0, 2, 3)
+    delivered = agent.http.post("/api/stock/moves", json={
+        "sku": "SKU-T", "quantity": 3, "reason": "transfer_out", "from_state": "in_transit",
+        "to_state": None})
+    assert delivered.status_code == 201 and levels(agent, "SKU-T")["in_transit"] == 0
+    too_many = agent.http.post("/api/stock/moves", json={"sku": "SKU-T", "quantity": 3,
+                                                         "reason": "release"})
+    assert too_many.status_code == 409 and too_many.json()["detail"][0]["field"] == "quantity"
+    wrong = agent.http.post("/api/stock/moves", json={"sku": "SKU-T", "quantity": 1,
+                                                      "reason": "reservation",
+                                                      "to_state": "sellable"})
+    assert wrong.status_code == 409 and wrong.json()["detail"][0]["field"] == "reason"
+    sale = agent.http.post("/api/stock/moves", json={"sku": "SKU-T", "quantity": 1,
+                                                     "reason": "pos_sale"})
+    assert sale.status_code == 422 and sale.json()["detail"][0]["field"] == "reason"
+    assert len([e for e in stock_events(agent) if e["reason"] != "count"]) == 3
