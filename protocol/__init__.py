@@ -1,5 +1,5 @@
-"""ACORN wire protocol: envelope, message bodies, topics, money, the codec and the return state
-table (``protocol.return_states``).
+"""ACORN wire protocol: envelope, message bodies, topics, money, the codec, the return state
+table (``protocol.return_states``) and the stock move table (``protocol.stock``).
 
 No I/O here, and no import of anything else of ours or of any MQTT, SQL, web or settings library.
 Errors: see ``protocol.errors`` (``ProtocolError`` > ``DecodeError``, ``TopicError``,
