@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from edge_agent.errors import Conflict
+from edge_agent.errors import Conflict, InvalidRequest
 from edge_agent.stock import rules
 from edge_agent.stock.models import (
     CountedLine,
@@ -211,7 +211,7 @@ class Ledger:
         skus = [line.sku for line in request.lines]
         if len(set(skus)) != len(skus):
             dupe = next(s for s in skus if skus.count(s) > 1)
-            raise Conflict(f"{dupe} is counted twice in one count", field="lines")
+            raise InvalidRequest(f"{dupe} is counted twice in one count", field="lines")
         with self.store.write() as tx:
             row = tx.one("SELECT * FROM stock_counts WHERE count_id = ?", (request.count_id,))
             if row is not None:
