@@ -36,6 +36,7 @@ from edge_agent.settings import EdgeSettings
 from edge_agent.staff.sessions import Staff
 from edge_agent.staff.store_config import effective, signin_required
 from edge_agent.staff.store_config import version as config_version
+from edge_agent.stock.ledger import Ledger
 from edge_agent.storage import idempotency, integrity
 from edge_agent.storage.store import Store, Tx
 from edge_agent.sync import changes
@@ -95,6 +96,8 @@ class Agent:
             self.link.peripherals = self._peripherals
             self.link.selftest = self.selftest.status_fields
         self.pos = Pos(store, self.counter)
+        self.stock = Ledger(store, settings.store_id, settings.node_id,
+                            on_write=self._stock_written)
         self.staff = Staff(store, settings)
         self.started_at = utc_now()
         self.metrics.watch(lambda: self.counter.figures().pending,
@@ -116,7 +119,9 @@ class Agent:
 
     def _in_tx(self, tx: Tx, kind: str, return_id: str) -> None:
         # Last in the action's transaction: its receipt, then its idempotency key with the
-        # answer the route gives (the return as it stands at this commit).
+        # answer the route gives (the return as it stands at this commit). Its goods move in
+        # the stock ledger first (received -> QC hold, disposed -> where the disposition says).
+        self.stock.on_return(tx, kind, return_id)
         self.printing.on_record(tx, kind, return_id)
         view = views.return_view(tx, return_id, self.settings.store_language)
         idempotency.seal(tx, view.model_dump_json())
@@ -127,6 +132,12 @@ class Agent:
             self.link.notify()
         self.printing.wake()
         self.events.publish("return", {"return_id": return_id, "action": kind})
+
+    def _stock_written(self, kind: str, sku: str) -> None:
+        self.metrics.counted(kind)
+        if self.link is not None:
+            self.link.notify()
+        self.events.publish("stock", {"sku": sku, "action": kind})
 
     def _renewed(self) -> None:
         """The renewer's callback: a new certificate is on disk; the link takes it up."""

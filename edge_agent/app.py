@@ -28,6 +28,7 @@ from edge_agent.web import devices as device_api
 from edge_agent.web import pos as pos_api
 from edge_agent.web import selftest as selftest_api
 from edge_agent.web import staff as session_api
+from edge_agent.web import stock as stock_api
 from edge_agent.web.body_limit import BodyLimit
 from edge_agent.web.page_words import counter_page
 
@@ -87,7 +88,8 @@ def create_app(settings: EdgeSettings, connect: bool = True) -> FastAPI:
                   docs_url=None, redoc_url=None)
     app.state.agent = agent
     api.install(app)
-    for module in (options, device_api, pos_api, events_stream, session_api, selftest_api):
+    for module in (options, device_api, pos_api, events_stream, session_api, selftest_api,
+                   stock_api):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")

@@ -56,6 +56,7 @@ from hub.web.api.refunds import router as refunds_router
 from hub.web.api.returns import router as returns_router
 from hub.web.api.risk import router as risk_router
 from hub.web.api.store_records import router as store_records_router
+from hub.web.api.stock import router as stock_router
 from hub.web.desk import pages as desk_web
 
 DESCRIPTION = """The ACORN hub: returns and refunds from every store, the approval queue, the
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None, amazon: AmazonSettings | None =
     app.include_router(inventory_rules_router)
     app.include_router(fleet_ops_router)
     app.include_router(pairing_router)
+    app.include_router(stock_router)
     desk_web.install(app)
     install_api_pages(app, "ACORN hub")
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)

@@ -1,5 +1,5 @@
-"""ACORN wire protocol: envelope, message bodies, topics, money, the codec and the return state
-table (``protocol.return_states``).
+"""ACORN wire protocol: envelope, message bodies, topics, money, the codec, the return state
+table (``protocol.return_states``) and the stock move table (``protocol.stock``).
 
 No I/O here, and no import of anything else of ours or of any MQTT, SQL, web or settings library.
 Errors: see ``protocol.errors`` (``ProtocolError`` > ``DecodeError``, ``TopicError``,
@@ -57,6 +57,7 @@ from protocol.returns import (
     event_hash,
     items_total,
 )
+from protocol.stock import MOVES, MoveReason, StockMoved, StockState, move_allowed
 from protocol.timeutil import format_utc, to_utc, utc_now
 from protocol.topics import (
     KINDS_ON_TOPIC,
@@ -79,6 +80,7 @@ __all__ = [
     "KINDS_ON_TOPIC",
     "MAX_PAYLOAD_BYTES",
     "MINOR_UNITS",
+    "MOVES",
     "PREFIX",
     "SCHEMA_VERSION",
     "Ack",
@@ -101,6 +103,7 @@ __all__ = [
     "InvalidValue",
     "Kind",
     "Money",
+    "MoveReason",
     "NodeStatus",
     "Note",
     "ProtocolError",
@@ -115,6 +118,8 @@ __all__ = [
     "ReturnState",
     "RuleEffect",
     "StaffPin",
+    "StockMoved",
+    "StockState",
     "StoreConfig",
     "Text",
     "Topic",
@@ -130,6 +135,7 @@ __all__ = [
     "items_total",
     "make_envelope",
     "minor_units",
+    "move_allowed",
     "new_message_id",
     "node_topic",
     "parse_topic",

@@ -33,6 +33,7 @@ from protocol.returns import (
     RefundStatus,
     ReturnReceived,
 )
+from protocol.stock import StockMoved
 from protocol.timeutil import UtcDatetime, utc_now
 
 SCHEMA_VERSION = 1
@@ -43,6 +44,7 @@ Kind = Literal[
     "disposition.recorded",
     "refund.requested",
     "command.applied",
+    "stock.moved",
     "return.expected",
     "refund.decided",
     "refund.status",
@@ -58,6 +60,7 @@ BODY_TYPES: dict[str, type[Body]] = {
     "disposition.recorded": DispositionRecorded,
     "refund.requested": RefundRequested,
     "command.applied": CommandApplied,
+    "stock.moved": StockMoved,
     "return.expected": ExpectedReturn,
     "refund.decided": RefundDecided,
     "refund.status": RefundStatus,
@@ -74,6 +77,7 @@ EVENT_KINDS = frozenset(
         "disposition.recorded",
         "refund.requested",
         "command.applied",
+        "stock.moved",
     }
 )
 COMMAND_KINDS = frozenset({"return.expected", "refund.decided", "refund.status", "event.verify"})

@@ -35,6 +35,8 @@ MAX_REASONS = 20  # reasons of one refund decision (the hub caps its list with "
 MAX_RULES = 20  # fired rules named in one refund decision (the hub keeps the first ones)
 MAX_RULE_PARAMS = 8  # parameters of one fired rule
 MAX_STAFF = 500  # staff PINs in one store config
+MAX_STOCK_QUANTITY = 1_000_000  # units of one SKU in one stock move
+MAX_STOCK_BALANCE = 10**12  # a SKU's quantity in one state at a store (the hub: BIGINT)
 
 MAX_AMOUNT_INTEGER_DIGITS = 12  # < 10^12 in any currency; the DB holds 15
 MAX_AMOUNT_SCALE = 3  # no ISO 4217 currency we know has more minor units

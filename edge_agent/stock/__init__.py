@@ -1,8 +1,10 @@
-"""The store's stock ledger (the inventory issue): the home of per-SKU quantities by state, the
-moves from POS sales, return dispositions, counts, transfers and reservations, and the
-allocation rules the hub pushes.
+"""The store's stock ledger: per-SKU quantities by state (sellable, QC hold, refurbish, scrap,
+reserved, in transit), moved by POS sales, returns (received -> QC hold, then their disposition),
+stock counts, transfers and reservations.
 
-Rules (for what will live here): a quantity moves only by an event written in the same
-transaction as the move and sent through the outbox (so it reaches the hub exactly once, offline
-too); a returned item is never sellable before its inspection. Nothing is built here yet.
+Rules: a quantity moves only by ``ledger.Ledger.book``, which writes the move, its audit entry and
+its ``stock.moved`` outbox event in the caller's transaction (so it reaches the hub exactly once,
+offline too); a returned item is never sellable before its inspection (``rules``, pure).
+
+    rules  models  ledger
 """

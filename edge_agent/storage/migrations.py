@@ -218,6 +218,36 @@ def m0009_store_settings(db: Database) -> None:
         db.conn.execute(f"ALTER TABLE store_config ADD COLUMN {column} TEXT")
 
 
+_STOCK_LEDGER = [
+    """CREATE TABLE stock_levels (
+        sku TEXT NOT NULL, state TEXT NOT NULL CHECK (state IN ('sellable', 'qc_hold',
+        'refurbish', 'scrap', 'reserved', 'in_transit')),
+        quantity INTEGER NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (sku, state))""",
+    """CREATE TABLE stock_moves (
+        id INTEGER PRIMARY KEY, move_id TEXT NOT NULL UNIQUE, sku TEXT NOT NULL,
+        quantity INTEGER NOT NULL CHECK (quantity >= 1), from_state TEXT, to_state TEXT,
+        reason TEXT NOT NULL, pos_transaction_id TEXT, return_id TEXT, count_id TEXT,
+        transfer_id TEXT, staff_id TEXT, at TEXT NOT NULL, from_after INTEGER,
+        to_after INTEGER, event_seq INTEGER NOT NULL)""",
+    "CREATE INDEX stock_moves_by_sku ON stock_moves(sku, id)",
+    "CREATE INDEX stock_moves_by_seq ON stock_moves(event_seq)",
+    """CREATE TABLE pos_sales (
+        pos_transaction_id TEXT PRIMARY KEY, receipt_id TEXT, cashier TEXT, terminal_id TEXT,
+        request_hash TEXT NOT NULL, recorded_at TEXT NOT NULL)""",
+    """CREATE TABLE stock_counts (
+        count_id TEXT PRIMARY KEY, state TEXT NOT NULL, full_count INTEGER NOT NULL,
+        counted_by TEXT, request_hash TEXT NOT NULL, counted_at TEXT NOT NULL,
+        lines TEXT NOT NULL)""",
+]
+
+
+def m0012_stock_ledger(db: Database) -> None:
+    """The stock ledger (``edge_agent.stock``): quantity per SKU and state, every move with the
+    seq of its ``stock.moved`` event, and the POS sales and stock counts it booked (each once)."""
+    for statement in _STOCK_LEDGER:
+        db.conn.execute(statement)
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_initial", m0001_initial),
     ("0002_devices", m0002_devices),
@@ -228,6 +258,7 @@ MIGRATIONS: list[Migration] = [
     ("0007_idempotency", m0007_idempotency),
     ("0008_decision_rules", m0008_decision_rules),
     ("0009_store_settings", m0009_store_settings),
+    ("0012_stock_ledger", m0012_stock_ledger),
 ]
 
 

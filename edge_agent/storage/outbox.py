@@ -147,7 +147,7 @@ def settle(tx: Tx, hub_acked: int | None) -> tuple[int, int] | None:
 
 def _renumber_rows(tx: Tx, old: int, new: int) -> None:
     """Point the business rows of a moved event at its new seq (and re-sum the return)."""
-    for table in ("inspections", "dispositions", "refunds"):
+    for table in ("inspections", "dispositions", "refunds", "stock_moves"):
         tx.execute(f"UPDATE {table} SET event_seq = ? WHERE event_seq = ?", (new, old))
     row = tx.one("SELECT * FROM returns WHERE event_seq = ?", (old,))
     if row is not None:

@@ -5,6 +5,8 @@ Rules:
   and its items, ``refund.requested`` the refund, ``inspection.recorded`` and
   ``disposition.recorded`` the QC result and the disposition; replaying one inserts those rows
   (and moves the return's state) exactly as the counter did, with the event's seq;
+  ``stock.moved`` carries a stock move with the quantities after it: replaying it puts the move
+  back and sets those quantities (events are replayed in seq order, so the last one wins);
 - replay is idempotent: a row already there is left alone, so replaying twice changes nothing;
 - a return's state only moves forward in the shared lifecycle (``protocol.return_states``:
   expected < received < inspected < disposed), whatever order the rows are rebuilt in;
@@ -26,6 +28,8 @@ from protocol import (
     RefundRequested,
     ReturnReceived,
     ReturnState,
+    StockMoved,
+    format_utc,
     items_total,
     utc_now,
 )
@@ -71,7 +75,33 @@ def replay(tx: Tx, envelope: Envelope, seq: int, source: str) -> bool:
         records.insert_disposition(tx, body, seq)
         _advance(tx, body.return_id, ReturnState.DISPOSED, body.decided_at)
         return True
+    if isinstance(body, StockMoved):
+        return _stock_move(tx, body, seq)
     return False
+
+
+def _stock_move(tx: Tx, body: StockMoved, seq: int) -> bool:
+    if _moved(tx, body.move_id):
+        return False
+    at = format_utc(body.at)
+    states = (body.from_state, body.to_state)
+    tx.execute(
+        "INSERT INTO stock_moves(move_id, sku, quantity, from_state, to_state, reason, "
+        "pos_transaction_id, return_id, count_id, transfer_id, staff_id, at, from_after, "
+        "to_after, event_seq) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (body.move_id, body.sku, body.quantity, *(s.value if s else None for s in states),
+         body.reason.value, body.pos_transaction_id, body.return_id, body.count_id,
+         body.transfer_id, body.staff_id, at,
+         *(body.balance.get(s) if s else None for s in states), seq))
+    for state, quantity in body.balance.items():
+        tx.execute("INSERT INTO stock_levels(sku, state, quantity, updated_at) VALUES (?,?,?,?) "
+                   "ON CONFLICT(sku, state) DO UPDATE SET quantity = excluded.quantity, "
+                   "updated_at = excluded.updated_at", (body.sku, state.value, quantity, at))
+    return True
+
+
+def _moved(tx: Tx, move_id: str) -> bool:
+    return tx.scalar("SELECT 1 FROM stock_moves WHERE move_id = ?", (move_id,)) is not None
 
 
 def already_recorded(tx: Tx, envelope: Envelope) -> bool:
@@ -85,6 +115,8 @@ def already_recorded(tx: Tx, envelope: Envelope) -> bool:
         return _has(tx, "inspections", body.return_id)
     if isinstance(body, DispositionRecorded):
         return _has(tx, "dispositions", body.return_id)
+    if isinstance(body, StockMoved):
+        return _moved(tx, body.move_id)
     return False
 
 

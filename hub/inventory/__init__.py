@@ -1,8 +1,13 @@
-"""Inventory across stores and Amazon (the inventory issue): the home of the stock view,
-allocation rules and their pure engine, and the stock consistency check.
+"""Inventory across stores and Amazon: the stock view (built), allocation rules and their pure
+engine, and the stock consistency check (to come).
 
-Rules (for what will live here): quantities only move through events that reach the hub exactly
-once; allocation is a pure function of stock, rules, sales and time; rules are versioned and
-published like the refund policy. Built: ``store_records`` (a store's address, manager,
+Rules: quantities only move through ``stock.moved`` events that reach the hub exactly once (the
+ingest dedups on node and seq; a move id seen twice is refused, never applied twice);
+``projection`` is pure (loaded levels in, changes out); ``ledger`` loads and writes them inside
+the ingest's batch transaction; ``queries`` read the view, scoped like every desk list;
+allocation is a pure function of stock, rules, sales and time; rules are versioned and published
+like the refund policy. Built: ``store_records`` (a store's address, manager,
 hours, capabilities; open now) and ``allocation`` (the rules and their engine).
+
+    projection  ledger  queries  store_records  allocation/
 """

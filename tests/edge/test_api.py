@@ -65,14 +65,16 @@ def test_record_a_walk_in_return_with_its_refund_in_one_go(agent: Running) -> No
     assert view["refund"]["amount"] == view["total"]
     assert view["received_at"].endswith("Z")
     assert counts(agent) == {"returns": 1, "return_items": 1, "refunds": 1, "inspections": 0,
-                             "dispositions": 0, "outbox": 2, "audit": 2}
+                             "dispositions": 0, "outbox": 3, "audit": 3}  # + stock.moved
     assert agent.http.get(f"/api/returns/{view['return_id']}").json() == view
 
 
-def test_a_return_without_refund_request_emits_one_event(agent: Running) -> None:
+def test_a_return_without_refund_request_emits_no_refund_event(agent: Running) -> None:
     view = post_return(agent, request_refund=False)
     assert view["refund"] is None
-    assert agent.rows("outbox") == 1
+    with agent.agent.store.read() as tx:
+        kinds = [r["kind"] for r in tx.all("SELECT kind FROM outbox ORDER BY seq")]
+    assert kinds == ["return.received", "stock.moved"]  # the goods enter QC hold
 
 
 def test_a_return_for_a_cached_rma_is_matched_and_completed(agent: Running) -> None:
@@ -135,7 +137,7 @@ def test_inspect_then_dispose(agent: Running) -> None:
     assert view["state"] == "disposed" and view["allowed_actions"] == []
     assert view["disposition"] == {"disposition": "restock_open_box", "location": "A-12",
                                    "decided_by": "bob", "decided_at": view["updated_at"]}
-    assert agent.rows("outbox") == 4
+    assert agent.rows("outbox") == 6  # 4 return events and 2 stock moves (in, on to sellable)
 
 
 @pytest.mark.parametrize(("first", "then", "message"), [
@@ -261,7 +263,7 @@ def test_metrics_count_returns_and_the_outbox(agent: Running) -> None:
     post_return(agent)
     text = agent.http.get("/metrics").text
     assert "acorn_edge_returns_recorded_total 1.0" in text
-    assert "acorn_edge_outbox_pending 2.0" in text
+    assert "acorn_edge_outbox_pending 3.0" in text  # received, stock.moved, refund.requested
     assert "acorn_edge_broker_connected 0.0" in text
 
 

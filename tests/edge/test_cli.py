@@ -125,4 +125,4 @@ def test_run_without_a_broker_still_records_and_stops_on_ctrl_c(tmp_path: Path) 
         _, err = process.communicate(timeout=15)
         assert process.returncode == 0 and "Traceback" not in err
     status = acorn_edge("status", env=env)
-    assert "outbox pending: 2" in status.stdout
+    assert "outbox pending: 3" in status.stdout  # the return, its stock move, its refund request

@@ -56,13 +56,14 @@ def health(run: Running) -> dict[str, object]:
 def test_events_drain_to_zero_in_seq_order(tmp_path: Path, node_creds: MqttCreds,
                                            hub: HubStandIn) -> None:
     with running_agent(make_settings(tmp_path, node_creds)) as run:
-        record(run, 5)  # 5 returns x (return.received + refund.requested)
+        record(run, 5)  # 5 returns x (return.received + stock.moved + refund.requested)
         wait_until(lambda: health(run)["outbox_pending"] == 0)
-        assert health(run)["last_acked_seq"] == 10
+        assert health(run)["last_acked_seq"] == 15
         assert run.rows("outbox") == 0
-    assert hub.wait_contiguous(10)
-    assert [env.seq for env in hub.deliveries[:10]] == list(range(1, 11))
-    assert {env.kind for env in hub.deliveries} == {"return.received", "refund.requested"}
+    assert hub.wait_contiguous(15)
+    assert [env.seq for env in hub.deliveries[:15]] == list(range(1, 16))
+    assert {env.kind for env in hub.deliveries} == {"return.received", "stock.moved",
+                                                    "refund.requested"}
 
 
 def test_events_recorded_offline_are_sent_when_the_link_comes_up(
@@ -74,7 +75,7 @@ def test_events_recorded_offline_are_sent_when_the_link_comes_up(
     try:
         with running_agent(settings) as run:
             wait_until(lambda: health(run)["outbox_pending"] == 0)
-        assert hub.wait_contiguous(6)
+        assert hub.wait_contiguous(9)
     finally:
         hub.close()
 
@@ -86,7 +87,7 @@ def test_node_resends_from_the_last_ack_when_the_hub_does_not_ack(
     with running_agent(settings) as run:
         record(run, 1)
         wait_until(lambda: sum(1 for env in hub.deliveries if env.seq == 1) >= 2)
-        assert health(run)["outbox_pending"] == 2  # nothing dropped without an ack
+        assert health(run)["outbox_pending"] == 3  # nothing dropped without an ack
         copies = [env for env in hub.deliveries if env.seq == 1]
         assert len({env.id for env in copies}) == 1  # a resend is the same message...
         assert copies[0].sent_at != copies[1].sent_at  # ...sent again
@@ -101,7 +102,7 @@ def test_returns_recorded_while_the_broker_is_down_are_delivered_after(
     settings = make_settings(tmp_path, node_creds, mqtt_reconnect_max_seconds=1)
     with running_agent(settings) as run:
         record(run)
-        assert hub.wait_contiguous(2)
+        assert hub.wait_contiguous(3)
         broker.stop()
         wait_until(lambda: not health(run)["broker_connected"])
         started = time.monotonic()
@@ -109,7 +110,7 @@ def test_returns_recorded_while_the_broker_is_down_are_delivered_after(
         assert time.monotonic() - started < 5
         broker.start()
         wait_until(lambda: health(run)["outbox_pending"] == 0, timeout=20)
-    assert hub.wait_contiguous(42)
+    assert hub.wait_contiguous(63)
 
 
 def test_ack_covering_part_of_the_outbox_keeps_the_rest(
@@ -118,14 +119,14 @@ def test_ack_covering_part_of_the_outbox_keeps_the_rest(
     hub.acking = False
     with running_agent(make_settings(tmp_path, node_creds)) as run:
         record(run, 2)
-        assert hub.wait_contiguous(4)
+        assert hub.wait_contiguous(6)
         hub.ack(3)
         wait_until(lambda: health(run)["last_acked_seq"] == 3)
-        assert health(run)["outbox_pending"] == 1
+        assert health(run)["outbox_pending"] == 3
         # beyond anything this node wrote: its database lost commits; the hub's position wins
         # and no seq it acked is ever reused (issue 9: the sequence never moves backwards)
         hub.ack(99)
-        wait_until(lambda: "the hub has acked seq 99 but this node's database holds only up to 4 "
+        wait_until(lambda: "the hub has acked seq 99 but this node's database holds only up to 6 "
                    in caplog.text)
         now = health(run)
         assert (now["outbox_pending"], now["last_acked_seq"], now["next_seq"]) == (0, 99, 100)

@@ -120,7 +120,7 @@ def test_acks_and_a_newer_store_config_are_announced(linked: Running, hub: HubSt
     with stream(linked) as sse:
         record(linked)
         emptied = sse.next("outbox", lambda d: d["pending"] == 0, timeout=10).data
-        assert emptied["last_acked_seq"] == 2  # return.received and refund.requested
+        assert emptied["last_acked_seq"] == 3  # return.received, stock.moved, refund.requested
         hub.publish(config_topic(STORE), config_payload(2), retain=True)
         hub.publish(config_topic(STORE), config_payload(1), retain=True)  # older: ignored
         hub.publish(config_topic(STORE), config_payload(3, staff=[]), retain=True)

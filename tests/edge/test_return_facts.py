@@ -280,7 +280,8 @@ def test_the_migration_upgrades_a_store_file_of_the_previous_schema(tmp_path: Pa
         assert run.agent.store.applied_migrations == ["0004_return_facts",
                                                       "0005_refund_payment", "0006_integrity",
                                                       "0007_idempotency",
-                                                      "0008_decision_rules"]
+                                                      "0008_decision_rules",
+                                                      "0012_stock_ledger"]
         old = run.http.get(f"/api/returns/{OLD_RETURN}").json()
         assert old["sold_at"] is None and old["refund"]["refund_id"] == OLD_REFUND
         assert old["refund"]["payment"] is None  # nothing known of its money yet
@@ -292,7 +293,9 @@ def test_the_migration_upgrades_a_store_file_of_the_previous_schema(tmp_path: Pa
         assert run.rows("returns") == 2 and run.rows("refunds") == 2
         with run.agent.store.read() as tx:
             seqs = [row[0] for row in tx.execute("SELECT seq FROM outbox ORDER BY seq")]
-        assert seqs == [1, 2, 3, 4]  # the unsent events are kept and seq goes on from them
+        # the unsent events are kept and seq goes on from them (the new return's goods also
+        # enter QC hold: a stock.moved per SKU)
+        assert seqs == [1, 2, 3, 4, 5, 6]
 
 
 def decision(view: dict[str, Any], outcome: RefundOutcome, minutes: int = 0) -> RefundDecided:

@@ -76,7 +76,7 @@ def test_sign_in_on_the_keypad_and_record_a_return(enrolled: Running, page: Any)
     expect(by("return-state")).to_have_text("Received")
     expect(by("return-total")).to_have_text("34.90 EUR")
     expect(by("approve-offline")).to_be_hidden()  # staff, not a manager
-    assert enrolled.http.get("/api/health").json()["outbox_pending"] == 2
+    assert enrolled.http.get("/api/health").json()["outbox_pending"] == 3  # + stock.moved
     with enrolled.agent.store.read() as tx:
         assert tx.scalar("SELECT staff_id FROM returns") == "ann"
 

@@ -39,7 +39,8 @@ def test_a_pos_return_is_recorded_like_any_return_and_queued_for_the_hub(run: Ru
     assert view["return_code"] == record["return_code"]
     with run.agent.store.read() as tx:
         kinds = [row["kind"] for row in tx.all("SELECT kind FROM outbox ORDER BY seq")]
-    assert kinds == ["return.received", "refund.requested"]  # synced like any other return
+    # synced like any other return; its goods enter QC hold
+    assert kinds == ["return.received", "refund.requested", "stock.moved"]
 
 
 def test_a_repeated_post_gives_the_same_return_and_records_nothing_new(run: Running) -> None:
@@ -47,7 +48,7 @@ def test_a_repeated_post_gives_the_same_return_and_records_nothing_new(run: Runn
     again = run.http.post("/api/pos/returns", json=pos_return())
     assert again.status_code == 200
     assert again.json()["return_id"] == first["return_id"] and again.json()["created"] is False
-    assert run.rows("returns") == 1 and run.rows("outbox") == 2
+    assert run.rows("returns") == 1 and run.rows("outbox") == 3
 
 
 def test_concurrent_retries_make_one_return(run: Running) -> None:

@@ -13,11 +13,12 @@ from hub.storage.tables import (
     finance,
     fleet,
     idempotency,
+    inventory,
     inventory_rules,
     pairing,
     risk,
 )
 from hub.storage.tables.core import metadata
 
-__all__ = ["access", "amazon", "core", "finance", "fleet", "idempotency", "inventory_rules",
-           "metadata", "pairing", "risk"]
+__all__ = ["access", "amazon", "core", "finance", "fleet", "idempotency", "inventory",
+           "inventory_rules", "metadata", "pairing", "risk"]

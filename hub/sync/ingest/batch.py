@@ -17,6 +17,8 @@ Rules:
   node's contiguous seq moves past it exactly as past an applied event, so a poisoned event never
   stalls its node; a repeat of it is a duplicate (no new dead letter); an event that later
   claims a seq held as unprocessable is dead-lettered whole, never silently dropped;
+- ``stock.moved`` events go to the stock view (``hub.inventory.ledger``) in the same
+  transaction, every other event to the returns and refunds projector;
 - node status messages update presence; a status older than the one held (the last will, made
   when the node connected) changes presence only, never the newer figures; rejected messages
   and events the projections refuse are written to ``dead_letters`` (payloads capped,
@@ -39,6 +41,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, update
 
 from hub.fleet.identities import revoked_among
+from hub.inventory import ledger as stock_ledger
 from hub.refunds.projection import Problem, Projector
 from hub.storage.engine import Tx
 from hub.storage.tables.core import dead_letters, inbox, nodes, stores, unprocessable_events
@@ -108,14 +111,18 @@ def store_batch(tx: Tx, items: Sequence[Classified]) -> BatchResult:
         step.carried[key].setdefault(seq, None)
     result.duplicates = len(repeats) - len(reused) - step.claimants + broken_repeats
     ready, result.new_gaps = _advance(cursors, step.carried, step.blocked)
-    projector = Projector(state.load(tx, ready), tx.now)
-    for envelope in ready:
+    stock = [e for e in ready if e.kind == stock_ledger.KIND]
+    ready_returns = [e for e in ready if e.kind != stock_ledger.KIND]
+    projector = Projector(state.load(tx, ready_returns), tx.now)
+    for envelope in ready_returns:
         projector.apply(envelope)
     state.flush(tx, projector.changes)
+    problems = projector.changes.problems + [
+        Problem(p.event, p.reason) for p in stock_ledger.apply(tx, stock)]
     result.came_online = _apply_statuses(cursors, statuses)
     _save_cursors(conn, cursors.values(), tx.now)
     rejected = [i for i in items if isinstance(i, Rejected)] + reused + bad_copies + step.dead
-    result.dead += _dead_letters(conn, rejected, projector.changes.problems, tx.now)
+    result.dead += _dead_letters(conn, rejected, problems, tx.now)
     result.acks = {k: cursors[k].ack() for k in [e.key for e in events] + [b.key for b in broken]}
     result.stored, result.applied = len(fresh), len(ready)
     result.commands = len(projector.changes.commands) + step.commands

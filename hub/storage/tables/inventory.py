@@ -1,0 +1,61 @@
+"""The stock view's tables (migration ``0019``): each store's quantity per SKU and state, and
+every stock move the stores reported.
+
+Rules:
+- ``stock_levels`` is a projection of ``stock_moves`` (the hub's own sum per store, SKU and
+  state), beside what the store said it held after its latest move (``reported_quantity``) and
+  the time of that move (``as_of``): the figure is true as of then;
+- ``stock_moves`` holds each applied ``stock.moved`` once (UNIQUE store, move id; and the event's
+  node and seq), with the hub's quantities after it and the store's.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, UniqueConstraint
+
+from hub.storage.tables.core import ID, NODE, metadata
+from hub.storage.types import UtcDateTime
+
+STATE = String(20)
+
+stock_levels = Table(
+    "stock_levels", metadata,
+    Column("store_id", NODE, primary_key=True),
+    Column("sku", ID, primary_key=True),
+    Column("state", STATE, primary_key=True),
+    Column("quantity", BigInteger, nullable=False),
+    Column("reported_quantity", BigInteger),
+    Column("as_of", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_stock_levels_sku", "sku"),
+)
+
+stock_moves = Table(
+    "stock_moves", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("store_id", NODE, nullable=False),
+    Column("node_id", NODE, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("move_id", ID, nullable=False),
+    Column("sku", ID, nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("from_state", STATE),
+    Column("to_state", STATE),
+    Column("reason", String(20), nullable=False),
+    Column("pos_transaction_id", ID),
+    Column("return_id", ID),
+    Column("count_id", ID),
+    Column("transfer_id", ID),
+    Column("staff_id", ID),
+    Column("at", UtcDateTime, nullable=False),
+    Column("from_after", BigInteger),
+    Column("to_after", BigInteger),
+    Column("store_from_after", BigInteger),
+    Column("store_to_after", BigInteger),
+    Column("applied_at", UtcDateTime, nullable=False),
+    UniqueConstraint("store_id", "move_id", name="uq_stock_moves_store_move"),
+    UniqueConstraint("store_id", "node_id", "seq", name="uq_stock_moves_node_seq"),
+    Index("ix_stock_moves_sku_at", "sku", "at"),
+    Index("ix_stock_moves_store_at", "store_id", "at"),
+)
