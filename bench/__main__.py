@@ -10,7 +10,8 @@ from __future__ import annotations
 import importlib
 import sys
 
-GROUPS = ["spine", "counter", "decision", "policy", "desk", "amazon", "allocation", "fleet", "stock"]
+GROUPS = ["spine", "counter", "decision", "policy", "desk", "amazon", "allocation", "fleet",
+          "stock"]
 
 
 def main(argv: list[str]) -> None:

@@ -55,8 +55,8 @@ from hub.web.api.policy import router as policy_router
 from hub.web.api.refunds import router as refunds_router
 from hub.web.api.returns import router as returns_router
 from hub.web.api.risk import router as risk_router
-from hub.web.api.store_records import router as store_records_router
 from hub.web.api.stock import router as stock_router
+from hub.web.api.store_records import router as store_records_router
 from hub.web.desk import pages as desk_web
 
 DESCRIPTION = """The ACORN hub: returns and refunds from every store, the approval queue, the
