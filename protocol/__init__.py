@@ -7,7 +7,7 @@ Errors: see ``protocol.errors`` (``ProtocolError`` > ``DecodeError``, ``TopicErr
 """
 
 from protocol.codec import decode, encode
-from protocol.config import CONFIG_NODE_ID, StaffPin, StoreConfig
+from protocol.config import CONFIG_NODE_ID, StaffPin, StoreAllocation, StoreConfig, StoreReserve
 from protocol.envelope import (
     BODY_TYPES,
     COMMAND_KINDS,
@@ -120,7 +120,9 @@ __all__ = [
     "StaffPin",
     "StockMoved",
     "StockState",
+    "StoreAllocation",
     "StoreConfig",
+    "StoreReserve",
     "Text",
     "Topic",
     "TopicError",

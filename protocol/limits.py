@@ -37,6 +37,13 @@ MAX_RULE_PARAMS = 8  # parameters of one fired rule
 MAX_STAFF = 500  # staff PINs in one store config
 MAX_STOCK_QUANTITY = 1_000_000  # units of one SKU in one stock move
 MAX_STOCK_BALANCE = 10**12  # a SKU's quantity in one state at a store (the hub: BIGINT)
+# a store's part of the allocation rules in its config; bounded so that with MAX_STAFF PINs the
+# whole config stays well under MAX_PAYLOAD_BYTES (the hub refuses rules whose part is larger)
+MAX_ALLOCATION_SKU_FLOORS = 1000
+MAX_ALLOCATION_CATEGORY_FLOORS = 200
+MAX_ALLOCATION_RESERVES = 50
+MAX_ALLOCATION_RESERVE_SKUS = 20  # SKUs (and categories) one reserve names
+MAX_MARKETPLACES = 100
 
 MAX_AMOUNT_INTEGER_DIGITS = 12  # < 10^12 in any currency; the DB holds 15
 MAX_AMOUNT_SCALE = 3  # no ISO 4217 currency we know has more minor units

@@ -45,6 +45,10 @@ class NodeStatus(Body):
         "(None: the outbox is empty)")
     config_version: int | None = Field(default=None, ge=0,
                                        description="the store config version in force")
+    allocation_version: int | None = Field(default=None, ge=0, description=(
+        "the allocation rules version in force (None: the store config carries none)"))
+    allocation_since: UtcDatetime | None = Field(default=None, description=(
+        "when the node began applying that allocation rules version"))
     printer: str | None = Field(default=None, max_length=MAX_CODE_CHARS, description=(
         "the receipt printer: ok, paper_low, paper_out, offline, unknown, error; none: no printer"))
     scanner: str | None = Field(default=None, max_length=MAX_CODE_CHARS, description=(

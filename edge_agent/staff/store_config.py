@@ -12,12 +12,16 @@ Rules:
 - the store settings it may carry (language, time zone, printer paper: edited on the fleet page)
   override the agent's own settings while it is in force (``effective``); absent, the agent's
   own settings hold;
+- the store's part of the allocation rules it may carry (``allocation``) is kept whole in
+  ``store_allocation`` with the time the node began applying its rules version (``since`` stays
+  when a newer config carries the same version); a config without one removes it;
 - a refused config is logged and its reason kept (meta ``store_config_refused``); the config held
   stays in force; nothing here raises into the link on bad input.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +38,7 @@ from protocol import (
     DecodeError,
     Envelope,
     Money,
+    StoreAllocation,
     StoreConfig,
     TopicKind,
     decode,
@@ -141,6 +146,41 @@ def _replace(tx: Tx, config: StoreConfig, message_id: str, now: datetime) -> Non
     tx.db.conn.executemany("INSERT INTO staff(staff_id, role, pin_hash) VALUES (?,?,?)",
                            [(m.staff_id, m.role, m.pin_hash) for m in config.staff])
     tx.execute("DELETE FROM staff_sessions WHERE staff_id NOT IN (SELECT staff_id FROM staff)")
+    _keep_allocation(tx, config, now)
+
+
+def _keep_allocation(tx: Tx, config: StoreConfig, now: datetime) -> None:
+    part = config.allocation
+    if part is None:
+        tx.execute("DELETE FROM store_allocation")
+        return
+    held_version = tx.scalar("SELECT version FROM store_allocation WHERE id = 1")
+    since = tx.scalar("SELECT since FROM store_allocation WHERE id = 1")
+    if held_version != part.version or since is None:
+        since = format_utc(now)
+    tx.execute("DELETE FROM store_allocation")
+    tx.execute("INSERT INTO store_allocation(id, version, name, part, config_version, since) "
+               "VALUES (1,?,?,?,?,?)",
+               (part.version, part.name, part.model_dump_json(by_alias=True), config.version,
+                since))
+
+
+@dataclass(frozen=True)
+class AllocationHeld:
+    """The allocation rules part in force at this store."""
+
+    version: int
+    since: datetime
+    part: StoreAllocation
+
+
+def allocation(tx: Tx) -> AllocationHeld | None:
+    """The store's part of the allocation rules in force, or None (no config carried one)."""
+    row = tx.one("SELECT version, since, part FROM store_allocation WHERE id = 1")
+    if row is None:
+        return None
+    return AllocationHeld(int(row["version"]), datetime.fromisoformat(row["since"]),
+                          StoreAllocation.model_validate(json.loads(row["part"])))
 
 
 def _summary(config: StoreConfig) -> dict[str, object]:
@@ -149,6 +189,7 @@ def _summary(config: StoreConfig) -> dict[str, object]:
             "managers": sum(m.role == "store_manager" for m in config.staff),
             "offline_refund_limit": None if limit is None else str(limit),
             "policy_version": config.policy_version,
+            "allocation_version": config.allocation.version if config.allocation else None,
             **{k: v for k in SETTINGS if (v := getattr(config, k)) is not None}}
 
 

@@ -248,6 +248,15 @@ def m0012_stock_ledger(db: Database) -> None:
         db.conn.execute(statement)
 
 
+def m0014_store_allocation(db: Database) -> None:
+    """The store's part of the hub's allocation rules (from the store config): one row, its
+    version, since when it is applied, and the part itself as JSON."""
+    db.conn.execute("""CREATE TABLE store_allocation (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        version INTEGER NOT NULL, name TEXT NOT NULL, part TEXT NOT NULL,
+        config_version INTEGER NOT NULL, since TEXT NOT NULL)""")
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_initial", m0001_initial),
     ("0002_devices", m0002_devices),
@@ -259,6 +268,7 @@ MIGRATIONS: list[Migration] = [
     ("0008_decision_rules", m0008_decision_rules),
     ("0009_store_settings", m0009_store_settings),
     ("0012_stock_ledger", m0012_stock_ledger),
+    ("0014_store_allocation", m0014_store_allocation),
 ]
 
 

@@ -543,11 +543,14 @@ class Link:
             figures = outbox.figures(tx)
             oldest = outbox.oldest_unsent_at(tx)
             held = store_config.version(tx)
+            rules = store_config.allocation(tx)
         printer, scanner = self.peripherals() if self.peripherals is not None else (None, None)
         body = NodeStatus(state=state, version=self._version, outbox_pending=figures.pending,
                           last_acked_seq=figures.last_acked_seq,
                           since=self._connected_at if state == "online" else utc_now(),
-                          oldest_unsent_at=oldest, config_version=held, printer=printer,
+                          oldest_unsent_at=oldest, config_version=held,
+                          allocation_version=rules.version if rules else None,
+                          allocation_since=rules.since if rules else None, printer=printer,
                           scanner=scanner, **(self.selftest() if self.selftest else {}))
         return encode(make_envelope(self._settings.store_id, self._settings.node_id, 0, body))
 

@@ -7,7 +7,8 @@ Rules:
   ``staff_pin.set`` / ``staff_pin.removed`` without the hash;
 - ``store_config`` is the document published, retained, on ``protocol.config_topic(store)``:
   ``kind`` ``store.config``, ``schema`` 1, a per-store ``version`` that rises whenever the
-  content changes, the offline refund limit, the staff PIN hashes and the active policy version.
+  content changes, the offline refund limit, the staff PIN hashes, the active policy version and
+  the store's part of the active allocation rules.
   It goes out as a ``protocol.StoreConfig`` envelope (node ``hub``, seq == version), so the
   nodes decode it with the same codec as every other message.
 """
@@ -124,11 +125,14 @@ def store_config(
     staff: list[dict[str, str]],
     policy_version: int | None,
     settings: dict[str, str | None] | None = None,
+    allocation: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The ``store.config`` document for one store (pure); ``settings`` (language, time_zone,
-    printer_paper) are in it only when set, so a store without them keeps its content hash."""
+    printer_paper) and ``allocation`` (the store's part of the allocation rules) are in it only
+    when set, so a store without them keeps its content hash."""
     return {
         **{k: v for k, v in (settings or {}).items() if v},
+        **({"allocation": allocation} if allocation is not None else {}),
         "kind": CONFIG_KIND,
         "schema": CONFIG_SCHEMA,
         "store_id": store_id,
@@ -157,7 +161,7 @@ def encode_config(document: dict[str, Any]) -> bytes:
         "offline_refund_limit": document["offline_refund_limit"],
         "staff": document["staff"],
         "policy_version": document["policy_version"],
-        **{k: document[k] for k in STORE_SETTINGS if document.get(k)},
+        **{k: document[k] for k in (*STORE_SETTINGS, "allocation") if document.get(k)},
     })
     envelope = make_envelope(document["store_id"], CONFIG_NODE_ID, document["version"], body,
                              occurred_at=body.issued_at)

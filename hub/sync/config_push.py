@@ -6,7 +6,10 @@ Rules:
   broker may have lost retained messages (Mosquitto persists them only now and then);
 - a store's document is compared with the content hash it was last published with; a change
   raises the store's config version; the new hash and version are saved only after the publish
-  was handed to the connection, so a disconnected hub tries again next pass.
+  was handed to the connection, so a disconnected hub tries again next pass;
+- each document carries the store's part of the active allocation rules (when any were
+  published); a store first sent a rules version gets a row in ``allocation_pushes`` (version,
+  the config version that carried it, when).
 """
 
 from __future__ import annotations
@@ -19,10 +22,13 @@ from sqlalchemy import Engine, select, update
 
 from hub.access.pins import content_hash, encode_config, staff_of, store_config
 from hub.errors import HubError
+from hub.inventory.allocation import store as rules_store
+from hub.inventory.allocation.store_part import store_part
 from hub.policy import store as policy_store
 from hub.storage.engine import reading, writing
 from hub.storage.money import money_of
 from hub.storage.tables.core import stores
+from hub.storage.tables.inventory_rules import allocation_pushes
 from protocol import config_topic, utc_now
 
 log = logging.getLogger(__name__)
@@ -40,6 +46,9 @@ def sync_once(engine: Engine, link: Publisher, force: bool = False) -> int:
     now = utc_now()
     with reading(engine) as conn:
         active = policy_store.active(conn)
+        rules = rules_store.active(conn)
+        pushed = {r.store_id: r.version for r in conn.execute(
+            select(allocation_pushes.c.store_id, allocation_pushes.c.version))}
         rows = conn.execute(select(stores).order_by(stores.c.store_id)).all()
         staff = {r.store_id: staff_of(conn, r.store_id) for r in rows}
     published = 0
@@ -58,6 +67,7 @@ def sync_once(engine: Engine, link: Publisher, force: bool = False) -> int:
             active.version if active else None,
             {"language": row.language, "time_zone": row.time_zone,
              "printer_paper": row.printer_paper},
+            store_part(rules.compiled, row.store_id) if rules else None,
         )
         digest = content_hash(draft)
         if digest == row.config_hash and not force:
@@ -74,6 +84,12 @@ def sync_once(engine: Engine, link: Publisher, force: bool = False) -> int:
                 .where(stores.c.store_id == row.store_id)
                 .values(config_hash=digest, config_version=version)
             )
+            if rules is not None and pushed.get(row.store_id) != rules.version:
+                tx.conn.execute(allocation_pushes.delete()
+                                .where(allocation_pushes.c.store_id == row.store_id))
+                tx.conn.execute(allocation_pushes.insert().values(
+                    store_id=row.store_id, version=rules.version, config_version=version,
+                    pushed_at=tx.now))
         published += 1
     return published
 

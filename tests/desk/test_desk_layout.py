@@ -3,9 +3,10 @@
 At 768, 1366 and 1920 px wide: the sign-in page, the queue (filled, a page of refunds from three
 stores, amounts in two currencies, manual reviews), a refund's story, the decided view (its search
 form and refunds approved by the policy) and the policy editor (its form with a problem shown at a
-field and its YAML view) and the fleet view (stores and nodes with alert badges): nothing scrolls
-sideways and every control and table cell lies inside the window, and every select is as wide as its
-longest option's text. At 768 the queue's table becomes cards, and every value on a card keeps its
+field and its YAML view), the fleet view (stores and nodes with alert badges) and the inventory
+view (the rules' rollout, the rules, a draft, a store record): nothing scrolls sideways and every
+control and table cell lies inside the window, and every select is as wide as its longest
+option's text. At 768 the queue's table becomes cards, and every value on a card keeps its
 label. A full-page screenshot of each is saved in the test's tmp folder.
 """
 
@@ -121,4 +122,16 @@ def test_the_desk_fits_the_window(hub: DeskHub, tmp_path: Path, width: int, heig
         assert_selects_readable(page, f"fleet at {width}")
         if width < 820:  # cards here too
             labels = page.evaluate(LABELS.replace("table.queue", "table.fleet"))
+            assert all(shown == f'"{label}"' for label, shown in labels), labels
+
+        by("nav-inventory").click()  # the rules' rollout, the rules, a draft, a store record
+        expect(by("rollout-row")).to_have_count(3)
+        expect(by("record-street")).to_be_visible()
+        by("rules-current").locator("summary").click()
+        expect(by("rules-yaml")).to_contain_text("marketplaces:")
+        expect(by("rules-draft")).not_to_have_value("")
+        assert_fits(page, tmp_path / f"desk-{width}-inventory.png")
+        assert_selects_readable(page, f"inventory at {width}")
+        if width < 820:  # cards here too
+            labels = page.evaluate(LABELS.replace("table.queue", "table.rollout"))
             assert all(shown == f'"{label}"' for label, shown in labels), labels

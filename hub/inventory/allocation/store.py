@@ -8,7 +8,11 @@ Rules:
 - a new version must validate (``RulesError`` naming the field path, nothing stored) and raise
   the version (versions only grow); it is audited with the previous and the new document
   (version, name, hash, YAML);
-- compiled rules are cached by (version, sha256).
+- compiled rules are cached by (version, sha256);
+- a version whose part for some store would not fit in a store config is refused
+  (``store_part.check_parts_fit``); publishing one tells the store config publisher
+  (``notices.store_config_changed``), which raises every store's config version and pushes each
+  its part, retained.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from sqlalchemy import Connection, Engine, select
 from hub.inventory.allocation.compiled import CompiledRules, compile_text
 from hub.inventory.allocation.errors import RulesError
 from hub.inventory.allocation.loader import default_rules_text, load_rules_yaml
+from hub.inventory.allocation.store_part import check_parts_fit
+from hub.storage import notices
 from hub.storage.audit_chain import AuditDraft
 from hub.storage.engine import Tx, reading, writing
 from hub.storage.tables.inventory_rules import allocation_rules
@@ -94,6 +100,7 @@ def _insert(tx: Tx, text: str, actor: str, role: str, reason: str | None,
         raise RulesError.at(
             "version", f"must be above the active version {before.version} (got {document.version})"
         )
+    check_parts_fit(_compiled(document.version, sha256_of(text), text))
     sha = sha256_of(text)
     tx.conn.execute(allocation_rules.insert().values(
         version=document.version, name=document.name, yaml=text, sha256=sha,
@@ -104,6 +111,7 @@ def _insert(tx: Tx, text: str, actor: str, role: str, reason: str | None,
         {"version": document.version, "name": document.name, "sha256": sha, "yaml": text},
         reason,
     ))
+    notices.store_config_changed(tx.conn)  # every store's config carries its part of the rules
     row = tx.conn.execute(
         select(allocation_rules).where(allocation_rules.c.version == document.version)
     ).one()
@@ -132,7 +140,7 @@ def ensure_seeded(engine: Engine) -> ActiveRules:
 def publish(engine: Engine, text: str, actor: str, role: str,
             reason: str | None = None) -> ActiveRules:
     """Validate ``text`` and store it as the new active version (audited)."""
-    compile_text(text)  # fail before taking the write lock
+    check_parts_fit(compile_text(text))  # fail before taking the write lock
     with writing(engine) as tx:
         return _insert(tx, text, actor, role, reason, active_for_write(tx))
 

@@ -6,7 +6,9 @@ Rules:
   ``stores.time_zone`` rather than keeping a second copy); coordinates are exact decimal text
   (``52.520008``), opening hours and their exceptions JSON as ``hub.inventory.store_records``
   validates them;
-- ``allocation_rules`` is append-only: one row per published version, the highest is active.
+- ``allocation_rules`` is append-only: one row per published version, the highest is active;
+- ``allocation_pushes`` (migration ``0020``): per store, the rules version its last published
+  store config carried, the config version that carried it first, and when it was first pushed.
 """
 
 from __future__ import annotations
@@ -47,4 +49,13 @@ allocation_rules = Table(
     Column("published_by", String(200), nullable=False),
     Column("published_at", UtcDateTime, nullable=False),
     Column("reason", Text),
+)
+
+allocation_pushes = Table(
+    "allocation_pushes",
+    metadata,
+    Column("store_id", NODE, primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("config_version", Integer, nullable=False),
+    Column("pushed_at", UtcDateTime, nullable=False),
 )

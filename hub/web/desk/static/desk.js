@@ -18,6 +18,7 @@ import {
 } from "./common.js";
 import { fillDecidedChoices, loadDecided, wireDecided } from "./decided.js";
 import { fillFleetStores, showFleet, wireFleet } from "./fleet.js";
+import { showInventory, wireInventory } from "./inventory.js";
 import { loadPolicy, wirePolicy } from "./policy.js";
 import { resumePending, writeOnce } from "./writes.js";
 
@@ -257,6 +258,8 @@ function show(view) {
   if (view === "policy") loadPolicy().catch((e) => toast(e.message, true));
   $("#fleet-view").hidden = view !== "fleet";
   showFleet(view === "fleet");
+  $("#inventory-view").hidden = view !== "inventory";
+  showInventory(view === "inventory");
 }
 
 async function refresh() {
@@ -279,6 +282,7 @@ function wire() {
   wirePolicy(state.words);
   wireDecided({ open: openStory, storeName, word });
   wireFleet();
+  wireInventory(state.me.role === "admin");
 }
 
 async function start() {
