@@ -90,6 +90,11 @@ def test_run_on_an_empty_machine_shows_a_code_and_becomes_the_counter_once_appro
                               60, "the paired agent connected over mutual TLS")
             assert (health["store_id"], health["node_id"]) == ("store-t", "counter-1")
             expect(setup.get_by_test_id("node-id")).to_have_text("store-t / counter-1")
+            # its start-up self-test reaches the HTTPS hub, verified by the fleet CA it got
+            report = wait_for(lambda: (r := httpx.get(f"{edge.url}/api/selftest", timeout=5)
+                                       .json().get("report")) and r, 60, "the self-test")
+            checks = {c["name"]: c["outcome"] for c in report["checks"]}
+            assert (checks["hub"], checks["clock"]) == ("pass", "pass"), report
         assert len(audited(engine, "device.enrolled")) == 1
     finally:
         edge.stop()
