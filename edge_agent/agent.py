@@ -35,6 +35,7 @@ from edge_agent.selftest.runner import SelfTest
 from edge_agent.settings import EdgeSettings
 from edge_agent.staff.sessions import Staff
 from edge_agent.staff.store_config import effective, signin_required
+from edge_agent.staff.store_config import language as store_language
 from edge_agent.staff.store_config import version as config_version
 from edge_agent.stock.ledger import Ledger
 from edge_agent.storage import idempotency, integrity
@@ -88,7 +89,8 @@ class Agent:
                         else None)
         self.printing = Printing(settings, store, self.events)
         self.counter = Counter(store, settings.store_id, settings.node_id, on_write=self._written,
-                               in_tx=self._in_tx, language=settings.store_language)
+                               in_tx=self._in_tx, language=settings.store_language,
+                               language_in=lambda tx: store_language(tx, settings))
         self.devices = Devices(settings, self.counter, self.events)
         self.selftest = SelfTest(settings, store, self.link, self.printing, self.devices,
                                  self.events)
@@ -123,7 +125,7 @@ class Agent:
         # the stock ledger first (received -> QC hold, disposed -> where the disposition says).
         self.stock.on_return(tx, kind, return_id)
         self.printing.on_record(tx, kind, return_id)
-        view = views.return_view(tx, return_id, self.settings.store_language)
+        view = views.return_view(tx, return_id, store_language(tx, self.settings))
         idempotency.seal(tx, view.model_dump_json())
 
     def _written(self, kind: str, return_id: str) -> None:
@@ -193,6 +195,10 @@ class Agent:
     def _peripherals(self) -> tuple[str | None, str | None]:
         """The receipt printer's and the scanner's state, as the node's status reports them."""
         return self.printing.report().status, self.devices.scanner_view().state
+
+    def language(self) -> str:
+        """The store's language in force (the hub's store config over ``STORE_LANGUAGE``)."""
+        return self.counter.current_language()
 
     @property
     def link_up(self) -> bool:

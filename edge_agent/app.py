@@ -95,11 +95,16 @@ def create_app(settings: EdgeSettings, connect: bool = True) -> FastAPI:
     app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
     install_api_pages(app, "ACORN edge agent")
 
-    # the counter page in the store's language: its words embedded (edge_agent.web.page_words)
-    page = counter_page((WEB_DIR / "index.html").read_text("utf-8"), settings.store_language)
+    # the counter page in the store's language in force (the hub's store config over
+    # STORE_LANGUAGE, so a pushed language shows at the next page load): its words embedded
+    # (edge_agent.web.page_words), each language rendered once
+    html = (WEB_DIR / "index.html").read_text("utf-8")
+    pages: dict[str, str] = {}
 
     @app.get("/", include_in_schema=False)
     def counter() -> HTMLResponse:
+        language = agent.language()
+        page = pages.get(language) or pages.setdefault(language, counter_page(html, language))
         return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
 
     return app

@@ -24,6 +24,7 @@ from edge_agent.agent import agent_version
 from edge_agent.app import AgentServer, create_app
 from edge_agent.cli import devices as cli_devices
 from edge_agent.cli import enrol as cli_enrol
+from edge_agent.cli import first_run
 from edge_agent.cli import pair as cli_pair
 from edge_agent.cli import selftest as cli_selftest
 from edge_agent.cli.plain_help import PlainHelpGroup
@@ -54,14 +55,37 @@ def _settings(config: Path | None) -> EdgeSettings:
         raise typer.Exit(2) from None
 
 
+def _settings_or_pair(config: Path | None) -> EdgeSettings:
+    """The agent's settings; on a machine with no identity (``first_run``) pair it first."""
+    try:
+        return load_settings(config)
+    except EdgeError:
+        first = first_run.needs_pairing(config)
+        if first is None:
+            return _settings(config)
+    typer.echo("acorn-edge: this machine has no identity yet: pairing it (the setup page shows "
+               "the code to enter on the HQ desk)", err=True)
+    settings_file = first_run.settings_file_for(config)
+    done = cli_pair.pair_here(
+        first.hub_url or None, first.hub_ca_fingerprint or None, first.hub_insecure_http,
+        first.data_dir or first_run.DEFAULT_DATA_DIR, settings_file, False, first.printer_url,
+        first.printer_paper, first.http_host, first.http_port)
+    typer.echo(f"paired as store {done.store_id} node {done.node_id}; identity in "
+               f"{done.identity_dir}, settings in {done.settings_file}")
+    return _settings(settings_file)
+
+
 def _ignore_signal(_signum: int, _frame: FrameType | None) -> None:
     """Uvicorn re-raises the stop signal after its clean shutdown; nothing is left to do then."""
 
 
 @cli.command()
 def run(config: ConfigOption = None) -> None:
-    """Start the counter page, local API and MQTT link in one process (Ctrl-C/SIGTERM stop it)."""
-    settings = _settings(config)
+    """Start the counter page, local API and MQTT link in one process (Ctrl-C/SIGTERM stop it).
+
+    On a machine with no identity yet (no store, node, broker password or certificate set) it
+    first shows the setup page with a pairing code and joins the fleet once HQ enters it."""
+    settings = _settings_or_pair(config)
     configure_logging(settings.log_level, settings.log_json)
     try:
         app = create_app(settings)

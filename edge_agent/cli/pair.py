@@ -31,7 +31,14 @@ from edge_agent.cli.enrol import (
     hub_for,
     next_step,
 )
-from edge_agent.enrolment import EnrolmentError, Pairing, PairingStatus, Snapshot, pair
+from edge_agent.enrolment import (
+    Enrolled,
+    EnrolmentError,
+    Pairing,
+    PairingStatus,
+    Snapshot,
+    pair,
+)
 from edge_agent.web.setup import create_setup_app
 
 
@@ -78,6 +85,21 @@ def pair_command(
 ) -> None:
     """Pair this machine from the desk: print and show a pairing code, wait until a technician
     enters it on the HQ desk, write this node's identity and settings, then run the agent."""
+    done = pair_here(hub, ca_fingerprint, insecure_http, data_dir, settings_file, force,
+                     printer_url, printer_paper, http_host, http_port)
+    typer.echo(f"paired as store {done.store_id} node {done.node_id}; identity in "
+               f"{done.identity_dir}, settings in {done.settings_file}")
+    if not run:
+        typer.echo(f"next: {next_step(settings_file)}")
+        return
+    _RUN_AGENT[0](settings_file)
+
+
+def pair_here(hub: str | None, ca_fingerprint: str | None, insecure_http: bool, data_dir: Path,
+              settings_file: Path, force: bool, printer_url: str, printer_paper: str,
+              http_host: str, http_port: int) -> Enrolled:
+    """Find the hub, show the code on the setup page (and the printer) until the machine is
+    paired; its identity and settings are then written. Exit 1 with one line if it fails."""
     status, stop = PairingStatus(), threading.Event()
 
     def interrupted(_signum: int, _frame: FrameType | None) -> None:
@@ -90,19 +112,13 @@ def pair_command(
                       printer_url, printer_paper)
         with setup_page(status, http_host, http_port):
             typer.echo(f"setup page: http://{http_host}:{http_port}/")
-            done = pair(how, status, stop, on_code=_announce)
+            return pair(how, status, stop, on_code=_announce)
     except EnrolmentError as err:
         typer.echo(f"acorn-edge: pairing failed: {err}", err=True)
         raise typer.Exit(1) from None
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    typer.echo(f"paired as store {done.store_id} node {done.node_id}; identity in "
-               f"{done.identity_dir}, settings in {done.settings_file}")
-    if not run:
-        typer.echo(f"next: {next_step(settings_file)}")
-        return
-    _RUN_AGENT[0](settings_file)
 
 
 _RUN_AGENT: list[Callable[[Path], None]] = []

@@ -78,7 +78,7 @@ class Devices:
 
     def handle_line(self, line: str) -> dict[str, object]:
         """Type, look up and record one scanned line; publish and return its ``scan`` event."""
-        language = self._settings.store_language
+        language = self._counter.current_language()  # the hub's store config may set it
         outcome = scans.interpret(line, language)
         result: ScanResult | None = None
         if outcome.lookup is not None:

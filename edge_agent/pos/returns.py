@@ -96,7 +96,7 @@ class Pos:
         key = (return_id_for_code(receipt) or receipt) if receipt else order
         assert key is not None
         with self._store.read() as tx:
-            found = [views.return_view(tx, rid, self._counter.language)
+            found = [views.return_view(tx, rid, self._counter.words_in(tx))
                      for rid in records.return_ids_for_code(tx, key)]
             expected = records.expected_for(tx, None, order) if order else None
         returned: Tally[str] = Tally()

@@ -95,6 +95,20 @@ class Counter:
     clock: Callable[[], datetime] = utc_now
     language: str = "en"  # the store's language: the views' staff sentences
     in_tx: Callable[[Tx, str, str], None] = _nothing
+    # the language in force, read in the action's transaction (the hub's store config may set
+    # one over ``language``); unset: ``language``
+    language_in: Callable[[Tx], str] | None = None
+
+    def words_in(self, tx: Tx) -> str:
+        """The language of the staff sentences, as it stands in ``tx``."""
+        return self.language if self.language_in is None else self.language_in(tx)
+
+    def current_language(self) -> str:
+        """The language of the staff sentences now."""
+        if self.language_in is None:
+            return self.language
+        with self.store.read() as tx:
+            return self.language_in(tx)
 
     def _emit(self, tx: Tx, body: Body, at: datetime) -> int:
         return outbox.append(tx, self.store_id, self.node_id, body, at).seq
@@ -103,7 +117,7 @@ class Counter:
         """Match a code against existing returns and cached RMAs, and record the scan."""
         now, key = self.clock(), return_id_for_code(code) or code
         with self.store.write() as tx:
-            found = [views.return_view(tx, rid, self.language)
+            found = [views.return_view(tx, rid, self.words_in(tx))
                      for rid in records.return_ids_for_code(tx, key)]
             expected = records.expected_for(tx, code, code)
             match = "return" if found else "expected_return" if expected else "unknown"
@@ -153,7 +167,7 @@ class Counter:
                 self._request_refund(tx, event, total, now, request.refund_method, approved_by)
             within(tx, return_id)
             self.in_tx(tx, "return.received", return_id)
-            view = views.return_view(tx, return_id, self.language)
+            view = views.return_view(tx, return_id, self.words_in(tx))
         self.on_write("return.received", return_id)
         return view
 
@@ -189,7 +203,7 @@ class Counter:
                         return_id, {"state": before.value},
                         {"state": after.value, "grade": event.grade.value})
             self.in_tx(tx, "inspection.recorded", return_id)
-            view = views.return_view(tx, return_id, self.language)
+            view = views.return_view(tx, return_id, self.words_in(tx))
         self.on_write("inspection.recorded", return_id)
         return view
 
@@ -207,7 +221,7 @@ class Counter:
                         {"state": before.value},
                         {"state": after.value, "disposition": event.disposition.value})
             self.in_tx(tx, "disposition.recorded", return_id)
-            view = views.return_view(tx, return_id, self.language)
+            view = views.return_view(tx, return_id, self.words_in(tx))
         self.on_write("disposition.recorded", return_id)
         return view
 
@@ -219,12 +233,12 @@ class Counter:
     def get_return(self, return_id: str) -> ReturnView:
         """One return with everything known about it."""
         with self.store.read() as tx:
-            return views.return_view(tx, return_id, self.language)
+            return views.return_view(tx, return_id, self.words_in(tx))
 
     def list_returns(self, limit: int, offset: int) -> ReturnPage:
         """Recent returns, newest first."""
         with self.store.read() as tx:
-            return views.recent_returns(tx, limit, offset, self.language)
+            return views.recent_returns(tx, limit, offset, self.words_in(tx))
 
     def figures(self) -> Figures:
         """Outbox figures for health and status."""

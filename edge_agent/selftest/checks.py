@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import ssl
 from collections.abc import Callable
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -18,18 +19,23 @@ TIME_PATH = "/api/fleet/time"
 
 
 def hub(hub_url: str | None, now: Callable[[], datetime] = utc_now,
-        transport: httpx.BaseTransport | None = None) -> tuple[CheckResult, float | None]:
-    """Reach the hub over HTTP and measure our clock against its time (round trip halved)."""
+        transport: httpx.BaseTransport | None = None,
+        ca_file: Path | None = None) -> tuple[CheckResult, float | None]:
+    """Reach the hub over HTTP and measure our clock against its time (round trip halved); an
+    ``https://`` hub is verified by the fleet CA (``ca_file``, the node's MQTT_TLS_CA_FILE) when
+    the node has one, as enrolment and renewal verify it, else by the system's trust store."""
     if not hub_url:
         return CheckResult(name="hub", outcome="skip", detail=(
             "no hub_url is set (acorn-edge enrol writes it)")), None
     url = hub_url.rstrip("/") + TIME_PATH
     try:
-        with httpx.Client(timeout=HUB_TIMEOUT, transport=transport) as client:
+        verify: ssl.SSLContext | bool = (ssl.create_default_context(cafile=str(ca_file))
+                                         if ca_file is not None else True)
+        with httpx.Client(timeout=HUB_TIMEOUT, transport=transport, verify=verify) as client:
             sent = now()
             answer = client.get(url)
             received = now()
-    except httpx.HTTPError as err:
+    except (httpx.HTTPError, OSError, ssl.SSLError) as err:
         return CheckResult(name="hub", outcome="fail",
                            detail=f"the hub at {hub_url} does not answer: {err}"), None
     hub_time = _hub_time(answer)

@@ -69,7 +69,7 @@ class SelfTest:
 
     def _run(self, scan: bool, print_page: bool) -> SelfTestReport:
         s = self._settings
-        hub, offset = checks.hub(s.hub_url)
+        hub, offset = checks.hub(s.hub_url, ca_file=s.mqtt_tls_ca_file)
         link = self._link
         results: list[CheckResult] = [
             hub, checks.broker(self._wait_link if link is not None else None, BROKER_WAIT),

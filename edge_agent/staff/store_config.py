@@ -213,6 +213,11 @@ def effective(tx: Tx, settings: EdgeSettings) -> EdgeSettings:
     return settings.model_copy(update={SETTING_OF[k]: v for k, v in given.items()})
 
 
+def language(tx: Tx, settings: EdgeSettings) -> str:
+    """The store's language in force: the store config's, else ``STORE_LANGUAGE``."""
+    return store_settings(tx).get("language") or settings.store_language
+
+
 def offline_limit(tx: Tx) -> Money | None:
     """The store's offline refund limit, or None (no config, or no limit set)."""
     row = tx.one("SELECT limit_amount, limit_currency FROM store_config WHERE id = 1")

@@ -95,4 +95,4 @@ def options(agent: AgentDep) -> Response:
     """The choices of the counter page's forms (channels, grades, dispositions, ...), built from
     the types the API takes, and the words of every coded value the page shows, in the store's
     language; categories and reasons are suggestions for free-text fields."""
-    return _json(build(agent.settings.store_language))
+    return _json(build(agent.language()))

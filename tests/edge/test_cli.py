@@ -76,12 +76,26 @@ def test_every_command_has_help(args: list[str], tmp_path: Path) -> None:
 
 
 def test_missing_ids_are_one_clear_line_not_a_traceback(tmp_path: Path) -> None:
-    env = {k: v for k, v in edge_env(tmp_path).items()
+    # a broker password says this is a configured (password) node: run does not pair it
+    env = {k: v for k, v in edge_env(tmp_path, ACORN_EDGE_MQTT_PASSWORD="a-password").items()
            if k not in ("ACORN_EDGE_STORE_ID", "ACORN_EDGE_NODE_ID")}
     for command in ("run", "status"):
         result = acorn_edge(command, env=env)
         assert result.returncode == 2
         assert "ACORN_EDGE_STORE_ID" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_run_with_no_identity_pairs_and_a_hub_it_cannot_use_is_one_line(tmp_path: Path) -> None:
+    """No store, node, password or certificate: run pairs (tests/fleet/test_first_run.py); a
+    plain http hub without ACORN_EDGE_HUB_INSECURE_HTTP is refused before anything is sent."""
+    env = {k: v for k, v in edge_env(tmp_path, ACORN_EDGE_HUB_URL="http://127.0.0.1:9").items()
+           if k not in ("ACORN_EDGE_STORE_ID", "ACORN_EDGE_NODE_ID")}
+    result = subprocess.run([ACORN_EDGE, "run"], env=env, capture_output=True, text=True,
+                            timeout=30, check=False, cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "no identity yet" in result.stderr and "pairing failed" in result.stderr
+    assert "insecure" in result.stderr.lower() and "Traceback" not in result.stderr
+    assert not (tmp_path / ".env").exists() and not (tmp_path / "edge" / "identity").exists()
 
 
 def test_status_without_agent_or_database(tmp_path: Path) -> None:

@@ -291,6 +291,7 @@ async function start() {
   state.words = labels(options);
   useCsrf(me.csrf);
   $("[data-testid=who]").textContent = `${me.display_name} · ${word("roles", me.role)}`;
+  document.body.dataset.role = me.role; // role-only buttons (fleet.js: Decommission)
   $("[data-testid=nav-policy]").hidden = me.role !== "admin";
   $("[data-testid=nav-fleet]").hidden = !["admin", "technician"].includes(me.role);
   fillChoices();

@@ -2,8 +2,10 @@
 // GET /api/fleet/nodes — online or offline, last seen, agent version, outbox and the age of its
 // oldest unsent event, printer, scanner, config version (run vs pushed), certificate, clock
 // offset, disk free, last self-test, alerts; a store's settings are edited in a dialog (PATCH
-// /api/fleet/stores/{store}/settings) and a node is revoked (a reason is required) or rotated
-// (a new enrolment code is shown) after a confirm dialog.
+// /api/fleet/stores/{store}/settings); after a confirm dialog a node is revoked (a reason is
+// required), rotated (a new enrolment code is shown) or its machine replaced (reason; the new
+// machine's code and the old node's lost events are shown), and an admin decommissions a store
+// (reason; the nodes revoked are shown).
 //
 // Rules: filters, sort and page are the hub's (only chosen values are sent; a new choice starts
 // at the first page); the view reloads itself every POLL_MS while it is shown, and stops when
@@ -49,7 +51,12 @@ function storeCell(row) {
     el("strong", {}, row.store_name || row.store_id),
     el("div", { class: "muted" }, [row.store_name ? row.store_id : "", place].filter(Boolean).join(" · ")),
     el("button", { type: "button", class: "small", "data-testid": "fleet-edit-settings",
-                   onclick: () => editSettings(row) }, "Settings"));
+                   onclick: () => editSettings(row) }, "Settings"),
+    // decommissioning a store is for admins (manage_stores); the hub refuses anyone else too
+    document.body.dataset.role === "admin"
+      ? el("button", { type: "button", class: "small danger", "data-testid": "fleet-decommission",
+                       onclick: () => act(row, "decommission") }, "Decommission")
+      : "");
 }
 
 // One cell holds several small facts (the page must fit 1366 px): each on its own line, named.
@@ -86,7 +93,9 @@ function actionsCell(row) {
     el("button", { type: "button", class: "small", "data-testid": "fleet-rotate",
                    onclick: () => act(row, "rotate") }, "Rotate"),
     el("button", { type: "button", class: "small danger", "data-testid": "fleet-revoke",
-                   onclick: () => act(row, "revoke") }, "Revoke"));
+                   onclick: () => act(row, "revoke") }, "Revoke"),
+    el("button", { type: "button", class: "small danger", "data-testid": "fleet-replace",
+                   onclick: () => act(row, "replace") }, "Replace machine"));
 }
 
 function stateCell(row) {
@@ -220,17 +229,65 @@ async function saveSettings(event) {
   }
 }
 
-/** The confirm dialog of a revoke (a reason is required) or a rotation. */
+// The lifecycle actions of the confirm dialog: its title, its warning, whether a reason is asked,
+// the API path and the sentence the answer becomes (a new code, the old node's lost events).
+const ACTIONS = {
+  rotate: {
+    title: (row) => `Rotate ${row.store_id}/${row.node_id}?`,
+    text: "A new enrolment code gives this node a new key and certificate; its old certificate is refused renewal once the new one is issued.",
+    reason: false,
+    path: (row) => nodePath(row, "rotate"),
+    done: (d) => `Enrolment code ${d.code} (until ${when(d.expires_at)}): run acorn-edge enrol on the node with it.`,
+  },
+  revoke: {
+    title: (row) => `Revoke ${row.store_id}/${row.node_id}?`,
+    text: "The broker drops this node at once; it can never renew, re-enrol or send again.",
+    reason: true,
+    path: (row) => nodePath(row, "revoke"),
+    done: (d) => `Revoked at ${when(d.revoked_at)}.`,
+  },
+  replace: {
+    title: (row) => `Replace the machine of ${row.store_id}/${row.node_id}?`,
+    text: "The old node is revoked at once (the broker drops it) and a code is made for the new machine, which gets a new node id. Events the old node did not send are lost unless its data folder is recovered onto the new machine.",
+    reason: true,
+    path: (row) => nodePath(row, "replace"),
+    done: (d) => `${d.store_id}/${d.old_node_id} revoked. Enrolment code for the new machine: ${d.code.code} ` +
+      `(node ${d.code.node_id}, until ${when(d.code.expires_at)}). ${lostText(d.backlog)}`,
+  },
+  decommission: {
+    title: (row) => `Decommission the store ${row.store_name || row.store_id}?`,
+    text: "Every node of the store is revoked and dropped by the broker, and no machine can enrol for it again. Its returns, refunds and audit trail stay.",
+    reason: true,
+    path: (row) => `/api/fleet/stores/${encodeURIComponent(row.store_id)}/decommission`,
+    done: (d) => d.already
+      ? `${d.store_id} was already decommissioned (${when(d.decommissioned_at)}); its broker access was removed again.`
+      : `${d.store_id} decommissioned at ${when(d.decommissioned_at)}; nodes revoked: ${d.nodes.length ? d.nodes.join(", ") : "none"}.`,
+  },
+};
+
+function nodePath(row, what) {
+  return `/api/fleet/nodes/${encodeURIComponent(row.store_id)}/${encodeURIComponent(row.node_id)}/${what}`;
+}
+
+/** What the old node left unsent, in words (the hub's figures, api/fleet_ops.py BacklogOut). */
+export function lostText(backlog) {
+  if (backlog.unsent === null || backlog.unsent === undefined) {
+    return `Lost events: unknown (the old node never reported its outbox); the hub holds its events up to #${backlog.hub_seq}.`;
+  }
+  if (backlog.unsent === 0) return `Lost events: none (the hub holds all of them, up to #${backlog.hub_seq}).`;
+  return `Lost events: ${backlog.unsent} (after #${backlog.hub_seq}), unless recovered from the old machine's data folder.`;
+}
+
+/** The confirm dialog of a lifecycle action (ACTIONS). */
 function act(row, what) {
+  const action = ACTIONS[what];
   state.acting = { row, what };
-  const revoke = what === "revoke";
-  $("#fleet-action-title").textContent = `${revoke ? "Revoke" : "Rotate"} ${row.store_id}/${row.node_id}?`;
-  $("#fleet-action-text").textContent = revoke
-    ? "The broker drops this node at once; it can never renew, re-enrol or send again."
-    : "A new enrolment code gives this node a new key and certificate; its old certificate is refused renewal once the new one is issued.";
-  $("#fleet-action-reason-label").hidden = !revoke;
+  $("#fleet-action").dataset.action = what;
+  $("#fleet-action-title").textContent = action.title(row);
+  $("#fleet-action-text").textContent = action.text;
+  $("#fleet-action-reason-label").hidden = !action.reason;
   $("#fleet-action-reason").value = "";
-  $("#fleet-action-reason").required = revoke;
+  $("#fleet-action-reason").required = action.reason;
   $("#fleet-action-problem").textContent = "";
   $("#fleet-action-result").textContent = "";
   $("#fleet-action-confirm").hidden = false;
@@ -241,13 +298,11 @@ async function confirmAction(event) {
   if (event.submitter && event.submitter.value === "cancel") return;
   event.preventDefault();
   const { row, what } = state.acting;
-  const path = `/api/fleet/nodes/${encodeURIComponent(row.store_id)}/${encodeURIComponent(row.node_id)}/${what}`;
+  const action = ACTIONS[what];
   try {
-    const done = await api("POST", path, what === "revoke" ? { reason: $("#fleet-action-reason").value.trim() } : {});
+    const done = await api("POST", action.path(row), action.reason ? { reason: $("#fleet-action-reason").value.trim() } : {});
     $("#fleet-action-confirm").hidden = true;
-    $("#fleet-action-result").textContent = what === "revoke"
-      ? `Revoked at ${when(done.revoked_at)}.`
-      : `Enrolment code ${done.code} (until ${when(done.expires_at)}): run acorn-edge enrol on the node with it.`;
+    $("#fleet-action-result").textContent = action.done(done);
     loadFleet();
   } catch (error) {
     $("#fleet-action-problem").textContent = problemsText(error);
