@@ -7,23 +7,31 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
+from typer.testing import CliRunner
 
+from hub.access.permissions import Role
+from hub.access.tokens import create_token
 from hub.amazon.accounts import Account
 from hub.amazon.listings import outbox, sender
 from hub.amazon.listings.diff import Offered, changes, from_allocation
 from hub.amazon.listings.feed import listings_feed, parse_report, patch_body
 from hub.amazon.settings import AmazonSettings
-from hub.storage.engine import reading
+from hub.cli.main import app
+from hub.errors import InputError
+from hub.storage.engine import make_engine, reading
+from hub.storage.migrations import upgrade
 from hub.storage.tables.amazon_listings import amazon_listing_changes
 from spapi_sim.catalog import PRODUCTS
 from spapi_sim.listings import ListingBook
 from spapi_sim.listings_feed import process_feed, processing_report
 from tests.amazon.conftest import Sim
 from tests.amazon.helpers import add_accounts, sync
+from tests.hub.conftest import hub_settings, start_hub
 from tests.spapi_sim import official
 
 US = "ATVPDKIKX0DER"
@@ -209,3 +217,54 @@ def test_the_rate_limit_is_held(
     push(lite, settings, accounts)
     stats = sim.stats()[f"{sim.sellers[0].seller_id}/patchListingsItem"]
     assert stats == {"requests": 2 * len(skus), "throttled": 0}
+
+
+# --- CLI and API ------------------------------------------------------------------------------
+
+
+def test_cli_pushes_a_file_of_offers_and_shows_amazons_issues_and_the_api_lists_them(
+    tmp_path: Path, make_sim: Callable[..., Sim], amazon_settings: AmazonSettings,
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim = start(make_sim)
+    db_url = f"sqlite:///{tmp_path / 'cli.db'}"
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    add_accounts(engine, sim, amazon_settings, {"na": (0, ("US",))})
+    env = {"ACORN_HUB_DATABASE_URL": db_url, "COLUMNS": "200",
+           "ACORN_HUB_AMAZON_SECRETS_FILE": str(amazon_settings.secrets_file),
+           "ACORN_HUB_AMAZON_RATE_FACTOR": "1000"}
+    offers_file = tmp_path / "offers.csv"
+
+    def cli(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(app, ["amazon", "listings", *args], env=env)
+        if isinstance(result.exception, InputError):  # hub.cli.main prints it as one line
+            return 1, result.exception.message
+        return result.exit_code, result.stdout + result.stderr
+
+    offers_file.write_text("account,marketplace,sku,quantity\nna,US,AC-KETTLE-17,-2\n")
+    code, out = cli("push", "--offers", str(offers_file))
+    assert code != 0 and "offers line 2: quantity must be a whole number" in out
+    offers_file.write_text("na,DE,AC-KETTLE-17,2\n")
+    code, out = cli("push", "--offers", str(offers_file))
+    assert code != 0 and "does not sell in" in out
+    offers_file.write_text("account,marketplace,sku,quantity\nna,US,AC-KETTLE-17,9\n"
+                           "na,ATVPDKIKX0DER,NOT-ON-AMAZON,1\n")
+    code, out = cli("push", "--offers", str(offers_file))
+    assert code == 1, out  # Amazon refused a SKU: the summary counts it as an error
+    assert "2 of 2" in out and amazon_quantity(sim, "AC-KETTLE-17") == 9
+    code, out = cli("push", "--offers", str(offers_file))
+    assert code == 0 and "0 of 2" in out and sim.requests(sim.sellers[0], "patchListingsItem") == 2
+    code, out = cli("status")
+    assert code == 0 and "accepted" in out and "NOT-ON-AMAZON" in out and "4000001" in out
+
+    monkeypatch.setenv("ACORN_HUB_AMAZON_SECRETS_FILE", str(amazon_settings.secrets_file))
+    for running in start_hub(hub_settings(db_url)):
+        viewer = create_token(running.engine, "viewer-1", Role.VIEWER)
+        answer = running.client.get("/api/amazon/listings/issues",
+                                    headers={"Authorization": f"Bearer {viewer}"})
+        assert running.client.get("/api/amazon/listings/issues").status_code == 401
+    engine.dispose()
+    assert answer.status_code == 200
+    (issue,) = answer.json()
+    assert issue["sku"] == "NOT-ON-AMAZON" and issue["issues"][0]["code"] == "4000001"
