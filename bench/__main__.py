@@ -2,7 +2,7 @@
 
     python -m bench            all of them
     python -m bench spine      one group (spine, counter, decision, policy, desk, amazon,
-                               allocation, fleet)
+                               allocation, fleet, listings)
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 import importlib
 import sys
 
-GROUPS = ["spine", "counter", "decision", "policy", "desk", "amazon", "allocation", "fleet"]
+GROUPS = ["spine", "counter", "decision", "policy", "desk", "amazon", "allocation", "fleet",
+          "listings"]
 
 
 def main(argv: list[str]) -> None:
