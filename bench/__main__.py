@@ -2,7 +2,7 @@
 
     python -m bench            all of them
     python -m bench spine      one group (spine, counter, decision, policy, desk, amazon,
-                               allocation, fleet, stock, rollout, journey)
+                               allocation, fleet, stock, rollout, journey, listings)
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import importlib
 import sys
 
 GROUPS = ["spine", "counter", "decision", "policy", "desk", "amazon", "allocation", "fleet",
-          "stock", "rollout", "journey"]
+          "stock", "rollout", "journey", "listings"]
 
 
 def main(argv: list[str]) -> None:

@@ -19,6 +19,7 @@ from spapi_sim import (
     documents_api,
     feeds_api,
     finances_api,
+    listings_api,
     lwa,
     orders_api,
     reports_api,
@@ -69,8 +70,8 @@ def create_app(settings: SimulatorSettings, *, clock: Clock = utc_now) -> FastAP
     app = FastAPI(title="ACORN SP-API simulator", version="1",
                   docs_url="/_sim/docs", openapi_url="/_sim/openapi.json", redoc_url=None)
     app.state.simulator = Simulator(settings, clock=clock)
-    for module in (lwa, orders_api, reports_api, feeds_api, finances_api, documents_api,
-                   sandbox_api, control_api):
+    for module in (lwa, orders_api, reports_api, feeds_api, finances_api, listings_api,
+                   documents_api, sandbox_api, control_api):
         app.include_router(module.router)
     app.add_exception_handler(SimulatorError, _simulator_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

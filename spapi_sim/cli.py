@@ -24,6 +24,11 @@ def serve(
         Path | None,
         typer.Option(help="Amazon's model files: also play the static sandbox under /sandbox"),
     ] = None,
+    store_models: Annotated[
+        Path | None,
+        typer.Option(help="Amazon's Listings Items / Supply Sources models with feeds-schemas/: "
+                          "validate patches and listings feeds, play their sandbox"),
+    ] = None,
     credentials_file: Annotated[
         Path | None,
         typer.Option(help="write the seeded accounts' LWA credentials here (mode 0600)"),
@@ -36,6 +41,7 @@ def serve(
         host,
         port,
         models_dir=models,
+        store_models_dir=store_models,
         rate_factor=rate_factor,
         seed=seed,
         accounts=accounts,

@@ -4,7 +4,8 @@ getFeedDocument.
 The flow is Amazon's: createFeedDocument returns an upload URL; the caller PUTs the feed there
 with the same Content-Type; createFeed names the document; getFeed shows IN_QUEUE, IN_PROGRESS,
 then DONE with `resultFeedDocumentId` (the processing report), or FATAL when nothing was
-uploaded. Only `POST_PAYMENT_ADJUSTMENT_DATA` is processed; other feed types are refused.
+uploaded. `POST_PAYMENT_ADJUSTMENT_DATA` and `JSON_LISTINGS_FEED` (one marketplace) are
+processed; the removed XML / flat-file listings feeds end FATAL; other feed types are refused.
 """
 
 from __future__ import annotations
@@ -18,12 +19,16 @@ from spapi_sim.errors import InvalidInput, NotFound
 from spapi_sim.feeds import FEED_TYPE
 from spapi_sim.jsonio import AmazonJSONResponse
 from spapi_sim.lifecycle import Job, Status
+from spapi_sim.listings_feed import FEED_TYPE as LISTINGS_FEED
 from spapi_sim.orders_json import iso_z
 from spapi_sim.params import enum_values, int_param, json_body, one, string_list, time_param, values
+from spapi_sim.processing import REMOVED_FEED_TYPES
 from spapi_sim.web import Call, base_url, gate, reply
 
 STATUSES = frozenset(s.value for s in Status)
 FEED_DOCUMENT_PREFIX = "amzn1.tortuga."
+# Removed listings feed types are taken and end FATAL, as Amazon does since 2025-07-31.
+ACCEPTED_TYPES = frozenset({FEED_TYPE, LISTINGS_FEED}) | REMOVED_FEED_TYPES
 
 router = APIRouter(tags=["Feeds 2021-06-30"])
 
@@ -64,10 +69,13 @@ async def create_feed(request: Request,
                       call: Annotated[Call, Depends(gate("createFeed"))]) -> AmazonJSONResponse:
     """Submit an uploaded feed document for processing."""
     body = await json_body(request)
-    if body.get("feedType") != FEED_TYPE:
-        raise InvalidInput(f"Invalid feedType {body.get('feedType')!r}: the simulator "
-                           f"processes {FEED_TYPE}.")
+    feed_type = body.get("feedType")
+    if feed_type not in ACCEPTED_TYPES:
+        raise InvalidInput(f"Invalid feedType {feed_type!r}: the simulator processes "
+                           f"{', '.join(sorted(ACCEPTED_TYPES - REMOVED_FEED_TYPES))}.")
     marketplace_ids = string_list(body, "marketplaceIds")
+    if feed_type == LISTINGS_FEED and len(marketplace_ids) != 1:
+        raise InvalidInput(f"{LISTINGS_FEED} takes exactly one marketplaceId.")
     if not set(marketplace_ids) <= set(call.account.marketplace_ids):
         raise InvalidInput("marketplaceIds contains a marketplace this seller does not sell in.")
     document_id = body.get("inputFeedDocumentId")
@@ -75,7 +83,7 @@ async def create_feed(request: Request,
             document_id, call.seller_id) is None or not document_id.startswith(
             FEED_DOCUMENT_PREFIX):
         raise InvalidInput("inputFeedDocumentId does not name a feed document of this seller.")
-    job = Job(call.sim.ids.feed_id(), call.seller_id, FEED_TYPE, tuple(marketplace_ids),
+    job = Job(call.sim.ids.feed_id(), call.seller_id, str(feed_type), tuple(marketplace_ids),
               call.now, input_document_id=document_id)
     call.sim.feeds.add(job)
     return reply({"feedId": job.job_id}, 202)

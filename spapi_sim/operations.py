@@ -32,6 +32,7 @@ ORDERS = "orders_2026-01-01"
 REPORTS = "reports_2021-06-30"
 FEEDS = "feeds_2021-06-30"
 FINANCES = "financesV0"
+LISTINGS = "listingsItems_2021-08-01"
 
 OPERATIONS: tuple[Operation, ...] = (
     _op("searchOrders", ORDERS, "GET", "/orders/2026-01-01/orders", "0.0056", 20),
@@ -53,6 +54,10 @@ OPERATIONS: tuple[Operation, ...] = (
     _op("listFinancialEvents", FINANCES, "GET", "/finances/v0/financialEvents", "0.5", 30),
     _op("listFinancialEventsByOrderId", FINANCES, "GET",
         "/finances/v0/orders/{orderId}/financialEvents", "0.5", 30),
+    _op("getListingsItem", LISTINGS, "GET", "/listings/2021-08-01/items/{sellerId}/{sku}",
+        "5", 10),
+    _op("patchListingsItem", LISTINGS, "PATCH", "/listings/2021-08-01/items/{sellerId}/{sku}",
+        "5", 5),
 )
 
 BY_ID: dict[str, Operation] = {op.operation_id: op for op in OPERATIONS}

@@ -20,6 +20,10 @@ from spapi_sim.feeds import FeedParseError, Message, Outcome, Result, check_mess
 from spapi_sim.feeds import processing_report as render_processing_report
 from spapi_sim.ids import IdFactory
 from spapi_sim.lifecycle import Job, Status, complete, fail
+from spapi_sim.listings import ListingBook
+from spapi_sim.listings_feed import FEED_TYPE as LISTINGS_FEED
+from spapi_sim.listings_feed import SchemaCheck, process_feed
+from spapi_sim.listings_feed import processing_report as listings_report
 from spapi_sim.marketplaces import marketplace
 from spapi_sim.model import Order, ReturnRequest, Settlement
 from spapi_sim.reports import MFN_RETURNS, SETTLEMENT, in_window, returns_report
@@ -29,6 +33,12 @@ from spapi_sim.world import World
 
 MAX_MFN_WINDOW = timedelta(days=60)
 RESULT_CONTENT_TYPE = "text/xml; charset=UTF-8"
+JSON_CONTENT_TYPE = "application/json; charset=UTF-8"
+# XML and flat-file listings feeds, removed on 2025-07-31 in favour of JSON_LISTINGS_FEED.
+REMOVED_FEED_TYPES = frozenset({
+    "POST_PRODUCT_DATA", "POST_INVENTORY_AVAILABILITY_DATA", "POST_PRODUCT_PRICING_DATA",
+    "POST_FLAT_FILE_LISTINGS_DATA", "POST_FLAT_FILE_PRICEANDQUANTITYONLY_UPDATE_DATA",
+    "POST_FLAT_FILE_INVLOADER_DATA"})
 
 
 def content_type(charset: str) -> str:
@@ -82,10 +92,14 @@ class ReportMaker:
 
 
 class FeedProcessor:
-    """Finishes order adjustment feeds."""
+    """Finishes order adjustment feeds and JSON listings feeds."""
 
     def __init__(self, world: World, documents: DocumentStore, ids: IdFactory,
-                 settings: SimulatorSettings, accounts: Mapping[str, SellerAccount]) -> None:
+                 settings: SimulatorSettings, accounts: Mapping[str, SellerAccount],
+                 listings: ListingBook | None = None,
+                 listings_schema: SchemaCheck | None = None) -> None:
+        self._listings = listings
+        self._listings_schema = listings_schema
         self._world = world
         self._documents = documents
         self._ids = ids
@@ -98,11 +112,24 @@ class FeedProcessor:
         data = self._documents.uploaded(job.input_document_id)
         if data is None:
             return fail(job)
+        if job.job_type in REMOVED_FEED_TYPES:
+            return fail(job)  # Amazon ends the removed listings feeds FATAL
+        if job.job_type == LISTINGS_FEED:
+            return self._listings_feed(job, data)
         outcome = self._apply(job, data)
         region = self._accounts[job.seller_id].region
         document_id = self._ids.feed_document_id(region)
         report = render_processing_report(job.seller_id, job.job_id, outcome)
         self._documents.add(document_id, job.seller_id, RESULT_CONTENT_TYPE, lambda: report)
+        return complete(job, document_id)
+
+    def _listings_feed(self, job: Job, data: bytes) -> Job:
+        assert self._listings is not None and job.finished is not None
+        outcome = process_feed(data, self._listings, job.seller_id, job.marketplace_ids[0],
+                               job.finished, self._listings_schema)
+        report = listings_report(job.seller_id, job.job_id, outcome)
+        document_id = self._ids.feed_document_id(self._accounts[job.seller_id].region)
+        self._documents.add(document_id, job.seller_id, JSON_CONTENT_TYPE, lambda: report)
         return complete(job, document_id)
 
     def _apply(self, job: Job, data: bytes) -> Outcome:

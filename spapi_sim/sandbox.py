@@ -118,10 +118,19 @@ class Sandbox:
     def answer(self, operation: SandboxOperation, request: SandboxRequest) -> Example | None:
         """The example the request matches best, or None."""
         matching = [example for example in operation.examples
-                    if all(_value(operation, name, request) == _expected(operation, name, spec)
+                    if all(_matches(operation, name, spec, request)
                            for name, spec in example.parameters.items())]
         # max() keeps the first of equals, so model order breaks ties.
         return max(matching, key=lambda example: len(example.parameters), default=None)
+
+
+def _matches(operation: SandboxOperation, name: str, spec: Any,
+             request: SandboxRequest) -> bool:
+    """The request carries the parameter as the example names it (without a value: at all)."""
+    found = _value(operation, name, request)
+    if isinstance(spec, dict) and "value" not in spec:
+        return found is not _NO_MATCH
+    return bool(found == _expected(operation, name, spec))
 
 
 def _expected(operation: SandboxOperation, name: str, spec: Any) -> Any:
@@ -156,12 +165,13 @@ def _value(operation: SandboxOperation, name: str, request: SandboxRequest) -> A
     return values(request.query, name) if kind == "array" else request.query.get(name)
 
 
-def load_sandbox(models_dir: Path) -> Sandbox:
-    """The sandbox of every Swagger model (`*.json` with `paths`) in `models_dir`."""
-    if not models_dir.is_dir():
-        raise SandboxModelError(f"models directory {models_dir} does not exist")
+def load_sandbox(*models_dirs: Path) -> Sandbox:
+    """The sandbox of every Swagger model (`*.json` with `paths`) in the `models_dirs`."""
+    for models_dir in models_dirs:
+        if not models_dir.is_dir():
+            raise SandboxModelError(f"models directory {models_dir} does not exist")
     operations: list[SandboxOperation] = []
-    for path in sorted(models_dir.glob("*.json")):
+    for path in sorted(p for models_dir in models_dirs for p in models_dir.glob("*.json")):
         try:
             # Decimal keeps example numbers exact, both for matching and for answering.
             document = json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)

@@ -29,7 +29,8 @@ def build_settings(*, seed: int = 1, accounts: int = 3, rate_factor: float | Dec
 
 
 def run(host: str = "127.0.0.1", port: int = 8100, *, models_dir: Path | None = None,
-        rate_factor: float | Decimal = 1, seed: int = 1, accounts: int = 3,
+        store_models_dir: Path | None = None, rate_factor: float | Decimal = 1, seed: int = 1,
+        accounts: int = 3,
         public_url: str | None = None, credentials_file: Path | None = None,
         log_level: str = "info") -> None:
     """Serve the simulator on `host:port` until interrupted.
@@ -38,7 +39,8 @@ def run(host: str = "127.0.0.1", port: int = 8100, *, models_dir: Path | None = 
     (mode 0600) before the server starts, for the hub to read.
     """
     settings = build_settings(seed=seed, accounts=accounts, rate_factor=rate_factor,
-                              models_dir=models_dir, public_url=public_url)
+                              models_dir=models_dir, public_url=public_url,
+                              store_models_dir=store_models_dir)
     app = create_app(settings)
     if credentials_file is not None:
         write_credentials_file(credentials_file, settings.seed,

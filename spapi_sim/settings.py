@@ -40,6 +40,9 @@ class SimulatorSettings:
     accounts: int = 3
     rate_factor: Decimal = Decimal(1)
     models_dir: Path | None = None
+    # Amazon's Listings Items / Supply Sources models with `feeds-schemas/` inside: sandbox
+    # examples are answered, patch bodies and listings feeds validated against them.
+    store_models_dir: Path | None = None
     public_url: str | None = None
     anchor: datetime = field(default_factory=start_of_today)
     history_days: int = 120

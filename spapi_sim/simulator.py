@@ -6,15 +6,20 @@ Built once by `create_app` (never at import time). Routes run on the event loop 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from spapi_sim.accounts import SellerAccount, seed_accounts
 from spapi_sim.documents import DocumentStore
 from spapi_sim.ids import IdFactory
 from spapi_sim.jobs import JobBoard
 from spapi_sim.lifecycle import Pace
+from spapi_sim.listings import ListingBook
+from spapi_sim.listings_feed import SchemaCheck, schema_check
 from spapi_sim.processing import FeedProcessor, ReportMaker
 from spapi_sim.ratelimit import RateLimiter
 from spapi_sim.sandbox import Sandbox, load_sandbox
@@ -49,10 +54,13 @@ class Simulator:
         pace = Pace(settings.job_step_seconds, settings.job_step_polls)
         self.reports = JobBoard(pace, ReportMaker(self.world, self.documents, self.ids,
                                                   self.accounts))
-        self.feeds = JobBoard(pace, FeedProcessor(self.world, self.documents, self.ids,
-                                                  settings, self.accounts))
-        self.sandbox: Sandbox | None = (
-            load_sandbox(settings.models_dir) if settings.models_dir is not None else None)
+        self.listings = ListingBook(settings.seed, settings.anchor)
+        self.listings_model = _listings_model(settings.store_models_dir)
+        self.feeds = JobBoard(pace, FeedProcessor(
+            self.world, self.documents, self.ids, settings, self.accounts, self.listings,
+            _feed_schema(settings.store_models_dir)))
+        model_dirs = [d for d in (settings.models_dir, settings.store_models_dir) if d]
+        self.sandbox: Sandbox | None = load_sandbox(*model_dirs) if model_dirs else None
 
     def now(self) -> datetime:
         """The simulator's current time."""
@@ -65,3 +73,22 @@ class Simulator:
     def revoke(self, seller_id: str) -> None:
         """Revoke an account's authorisation: its refresh and access tokens stop working."""
         self.revoked.add(seller_id)
+
+
+LISTINGS_MODEL = "listingsItems_2021-08-01.json"
+FEED_SCHEMA = "feeds-schemas/listings-feed-schema-v2.json"
+
+
+def _listings_model(folder: Path | None) -> dict[str, Any] | None:
+    """Amazon's Listings Items model, when its folder is configured."""
+    if folder is None or not (folder / LISTINGS_MODEL).is_file():
+        return None
+    model: dict[str, Any] = json.loads((folder / LISTINGS_MODEL).read_text(encoding="utf-8"))
+    return model
+
+
+def _feed_schema(folder: Path | None) -> SchemaCheck | None:
+    """A check against Amazon's listings feed schema, when its folder is configured."""
+    if folder is None or not (folder / FEED_SCHEMA).is_file():
+        return None
+    return schema_check(json.loads((folder / FEED_SCHEMA).read_text(encoding="utf-8")))

@@ -75,6 +75,20 @@ class AmazonSettings(BaseSettings):
         ge=0,
         description=("when reconciling, feeds created this long before the intent still count"),
     )
+    listings_feed_threshold: int = Field(
+        50,
+        ge=0,
+        le=25_000,
+        description=(
+            "more queued quantity changes than this for one marketplace go as one "
+            "JSON_LISTINGS_FEED instead of one patchListingsItem each"
+        ),
+    )
+    listings_product_type: str = Field(
+        "PRODUCT",
+        min_length=1,
+        description="productType sent with quantity patches (Amazon's generic PRODUCT)",
+    )
     store_map: dict[str, str] = Field(
         default_factory=dict,
         description=("Amazon drop-off store id -> ACORN store id, where they differ (JSON)"),
@@ -86,6 +100,9 @@ class AmazonSettings(BaseSettings):
     interval_refund_events: float = Field(1800.0, gt=0)
     interval_settlements: float = Field(21600.0, gt=0)
     interval_refunds: float = Field(300.0, gt=0, description="submit refunds, follow feeds")
+    interval_listings: float = Field(
+        300.0, gt=0, description="send queued Amazon quantity changes, follow listings feeds"
+    )
     customer_key_secret: SecretStr = Field(
         SecretStr(""),
         validation_alias="ACORN_HUB_CUSTOMER_KEY_SECRET",

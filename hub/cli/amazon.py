@@ -11,19 +11,25 @@
     feeds resolve FEED_KEY (--amazon-feed-id ID | --abandon) --reason TEXT
                                              adopt one candidate of an ambiguous feed, or
                                              abandon it (its refunds fail, to be retried)
+    listings push [--offers FILE.csv] [--account NAME ...]
+                                             queue changed quantities (account,marketplace,sku,
+                                             quantity), send queued changes, follow feeds
+    listings status [--account NAME]         changes by status, and Amazon's issues per SKU
     simulator [--port 8100] [--rate-factor F] [--seed N] [--accounts N] [--models DIR]
 
-Errors end the command with one line on stderr (``hub.cli.main.main``). ``sync`` and ``refunds
-submit`` exit 1 when an account or a job had an error; the summary table says which. ``refunds
-retry`` and ``feeds resolve`` act as the operator (``cli:<login>``, role ``operator``) and exit 1
-with the reason when refused (``hub.amazon.refunds.ops`` has the rules).
+Errors end the command with one line on stderr (``hub.cli.main.main``). ``sync``, ``refunds
+submit`` and ``listings push`` exit 1 when an account or a job had an error (for listings: also
+when Amazon refused a quantity; ``listings status`` shows its issue); the summary table says
+which. ``refunds retry`` and ``feeds resolve`` act as the operator (``cli:<login>``, role
+``operator``) and exit 1 with the reason when refused (``hub.amazon.refunds.ops`` has the rules).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -63,6 +69,11 @@ feeds_app = typer.Typer(
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(refunds_app, name="refunds")
 app.add_typer(feeds_app, name="feeds")
+listings_app = typer.Typer(
+    help="Quantities offered on Amazon (patchListingsItem, JSON_LISTINGS_FEED).",
+    no_args_is_help=True,
+)
+app.add_typer(listings_app, name="listings")
 
 Names = Annotated[list[str] | None, typer.Option("--account", help="account name (repeatable)")]
 Reason = Annotated[str, typer.Option(help="why (required; goes into the audit log)")]
@@ -355,3 +366,62 @@ def feeds_resolve(
         "`acorn-hub amazon refunds retry STORE REFUND --reason ...`; account "
         f"{done.account} sends feeds again"
     )
+
+
+@listings_app.command("push")
+def listings_push(
+    offers: Annotated[
+        Path | None,
+        typer.Option(help="CSV of account,marketplace,sku,quantity to offer (changes queued)"),
+    ] = None,
+    account: Names = None,
+) -> None:
+    """Queue the quantities that changed, send every queued change once, follow feeds."""
+    from hub.amazon.listings.offers_file import parse_offers
+    from hub.amazon.listings.outbox import enqueue
+
+    if offers is not None:
+        try:
+            text = offers.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise InputError(f"cannot read {offers}: {err}", field="offers") from err
+        offered = parse_offers(text)
+        with database() as engine:
+            _check_offers(offered, load_accounts(engine))
+            queued = enqueue(engine, offered, operator().name, operator().role)
+        typer.echo(f"{len(queued)} of {len(offered)} offered quantities are changes; queued")
+    _run(("listings",), account or [], None)
+
+
+def _check_offers(offered: Sequence[Any], accounts: Sequence[Any]) -> None:
+    markets = {a.name: set(a.marketplace_ids) for a in accounts}
+    for offer in offered:
+        if offer.account not in markets:
+            raise InputError(f"offers: unknown account {offer.account!r}", field="offers")
+        if offer.marketplace_id not in markets[offer.account]:
+            raise InputError(
+                f"offers: account {offer.account} does not sell in {offer.marketplace_id}",
+                field="offers",
+            )
+
+
+@listings_app.command("status")
+def listings_status(
+    account: Annotated[str | None, typer.Option(help="only this account")] = None,
+) -> None:
+    """Queued changes by status, and the SKUs whose newest change Amazon refused (its issues)."""
+    from hub.amazon.listings.outbox import counts, issues
+
+    with database() as engine:
+        by_status = counts(engine, account)
+        with reading(engine) as conn:
+            refused = issues(conn, account)
+    summary = Table("status", "changes", title="Amazon quantity changes")
+    for status, n in sorted(by_status.items()):
+        summary.add_row(status, str(n))
+    Console().print(summary)
+    table = Table("account", "marketplace", "sku", "quantity", "issue", title="Amazon's issues")
+    for row in refused:
+        text = "; ".join(f"{i.get('code', '')}: {i.get('message', '')}" for i in row["issues"])
+        table.add_row(row["account"], row["marketplace_id"], row["sku"], str(row["quantity"]), text)
+    Console().print(table)

@@ -206,6 +206,7 @@ def test_scheduler_runs_every_job_and_never_two_of_one_at_once(
                 "refund-events",
                 "settlements",
                 "refunds",
+                "listings",
             )
         }
     )

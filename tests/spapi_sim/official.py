@@ -22,6 +22,11 @@ import pytest
 
 MODELS_DIR = Path(os.environ.get(
     "ACORN_SPAPI_MODELS", Path(__file__).resolve().parents[3] / "shared/vendor-data/sp-api-models"))
+# Listings Items, Supply Sources and the listings feed schemas (`feeds-schemas/`).
+STORES_DIR = Path(os.environ.get(
+    "ACORN_SPAPI_STORE_MODELS", MODELS_DIR.parent / "sp-api-models-stores"))
+STORES_SKIP = f"Amazon's Listings Items models are not at {STORES_DIR} (ACORN_SPAPI_STORE_MODELS)"
+requires_store_models = pytest.mark.skipif(not STORES_DIR.is_dir(), reason=STORES_SKIP)
 SKIP_REASON = (f"Amazon's official SP-API model files are not at {MODELS_DIR} "
                "(set ACORN_SPAPI_MODELS to their folder); schema and sandbox checks need them")
 requires_models = pytest.mark.skipif(not MODELS_DIR.is_dir(), reason=SKIP_REASON)
@@ -56,8 +61,11 @@ def _pattern(path: str) -> re.Pattern[str]:
 
 @cache
 def document(model: str) -> dict[str, Any]:
-    """One model file, parsed."""
-    loaded: dict[str, Any] = json.loads((MODELS_DIR / f"{model}.json").read_text("utf-8"))
+    """One model file, parsed (from either folder)."""
+    path = MODELS_DIR / f"{model}.json"
+    if not path.is_file():
+        path = STORES_DIR / f"{model}.json"
+    loaded: dict[str, Any] = json.loads(path.read_text("utf-8"))
     return loaded
 
 
@@ -71,7 +79,9 @@ def parameters(op: ModelOperation) -> list[dict[str, Any]]:
 def operations() -> tuple[ModelOperation, ...]:
     """Every operation of every model file."""
     found = []
-    for file in sorted(MODELS_DIR.glob("*.json")):
+    files = [*MODELS_DIR.glob("*.json"),
+             *(STORES_DIR.glob("*.json") if STORES_DIR.is_dir() else [])]
+    for file in sorted(files):
         model = document(file.stem)
         for path, item in model.get("paths", {}).items():
             for method in ("get", "post", "put", "delete", "patch"):
@@ -118,3 +128,27 @@ def usage_plan(op: ModelOperation) -> tuple[str, int] | None:
     """(rate, burst) from the operation's "Usage Plan" table, when it has one."""
     found = re.search(r"\|\s*([\d.]+)\s*\|\s*(\d+)\s*\|", op.description)
     return (found.group(1), int(found.group(2))) if found else None
+
+
+@cache
+def feed_schema(name: str) -> dict[str, Any]:
+    """A listings feed JSON schema (`listings-feed-schema-v2`, `...-processing-report-...`)."""
+    loaded: dict[str, Any] = json.loads(
+        (STORES_DIR / "feeds-schemas" / f"{name}.json").read_text("utf-8"))
+    return loaded
+
+
+def feed_errors(name: str, document: Any) -> list[str]:
+    """Why a document does not match a listings feed schema; empty when it does."""
+    validator = jsonschema.Draft7Validator(feed_schema(name))
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+            for e in validator.iter_errors(document)]
+
+
+def definition_errors(model: str, definition: str, document: Any) -> list[str]:
+    """Why a document does not match one definition of a model (a request body)."""
+    schema = {"$ref": f"#/definitions/{definition}",
+              "definitions": globals()["document"](model)["definitions"]}
+    validator = jsonschema.Draft4Validator(schema, format_checker=_FORMATS)
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+            for e in validator.iter_errors(document)]

@@ -111,12 +111,31 @@ def exercise_feeds(client: httpx.Client) -> None:
     client.get(f"{documents}/{document['feedDocumentId']}")
     client.get(feeds, params={"feedTypes": "POST_PAYMENT_ADJUSTMENT_DATA", "pageSize": 1})
     assert client.post(documents, json={}).status_code == 400
-    assert client.post(feeds, json={**spec, "feedType": "POST_PRODUCT_DATA"}).status_code == 400
+    assert client.post(feeds, json={**spec, "feedType": "POST_NO_SUCH_DATA"}).status_code == 400
+    removed = client.post(feeds, json={**spec, "feedType": "POST_INVENTORY_AVAILABILITY_DATA"})
+    assert poll_done(client, f"{feeds}/{removed.json()['feedId']}")["processingStatus"] == "FATAL"
     assert client.post(feeds, json={**spec, "inputFeedDocumentId": "x"}).status_code == 400
     assert client.get(f"{feeds}/1").status_code == 404
     assert client.delete(f"{feeds}/1").status_code == 404
     assert client.get(f"{documents}/amzn1.tortuga.none").status_code == 404
     assert client.get(feeds, params={"nextToken": "forged"}).status_code == 400
+
+
+def exercise_listings(client: httpx.Client, seller_id: str) -> None:
+    item = f"/listings/2021-08-01/items/{seller_id}"
+    market = {"marketplaceIds": US}
+    client.get(f"{item}/AC-KETTLE-17", params={
+        **market, "includedData": "summaries,attributes,issues,fulfillmentAvailability"})
+    body = {"productType": "PRODUCT", "patches": [{
+        "op": "merge", "path": "/attributes/fulfillment_availability",
+        "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": 3}]}]}
+    client.patch(f"{item}/AC-KETTLE-17", params={**market, "includedData": "issues,identifiers"},
+                 json=body)
+    client.patch(f"{item}/NOT-LISTED", params=market, json=body)
+    assert client.get(f"{item}/NOT-LISTED", params=market).status_code == 404
+    assert client.get(f"{item}/AC-KETTLE-17").status_code == 400
+    assert client.patch(f"{item}/AC-KETTLE-17", params=market,
+                        json={"productType": "PRODUCT", "patches": []}).status_code == 400
 
 
 def exercise_finances(client: httpx.Client, order_id: str) -> None:
@@ -142,6 +161,7 @@ def test_every_operation_answers_per_its_model(make_sim: Any) -> None:
         exercise_orders(client, sim)
         exercise_reports(client)
         exercise_feeds(client)
+        exercise_listings(client, account.seller_id)
         exercise_cancellations(slow_client)
         exercise_finances(client, sim.simulator.world.orders(account.seller_id)[0].order_id)
     seen = {(official.find(m, p).operation_id, s // 100)  # type: ignore[union-attr]

@@ -39,7 +39,8 @@ def sandbox() -> Iterator[Running]:
     """A simulator with the official models loaded."""
     if not official.MODELS_DIR.is_dir():
         pytest.skip(official.SKIP_REASON)
-    yield from serve(replace(FAST, models_dir=official.MODELS_DIR))
+    stores = official.STORES_DIR if official.STORES_DIR.is_dir() else None
+    yield from serve(replace(FAST, models_dir=official.MODELS_DIR, store_models_dir=stores))
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +62,7 @@ def build_request(op: official.ModelOperation, parameters: dict[str, Any]) -> di
     kinds = {p["name"]: p["in"] for p in official.parameters(op)}
     path, query, body = op.path, {}, None
     for name, spec in parameters.items():
-        value = spec["value"]
+        value = spec.get("value", {})  # no value: any value will do (a listings patch body)
         if kinds.get(name) == "path":
             path = path.replace("{" + name + "}", str(value))
         elif kinds.get(name) == "body":

@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-from sp_api.api import Feeds, Orders, Reports
+from sp_api.api import Feeds, ListingsItems, Orders, Reports
 from sp_api.api.finances.finances_v0 import FinancesV0
 from sp_api.base import (
     ApiResponse,
@@ -55,6 +55,8 @@ API_OF = {
     "getFeeds": "feeds",
     "getFeedDocument": "feeds",
     "listFinancialEvents": "finances",
+    "getListingsItem": "listings",
+    "patchListingsItem": "listings",
 }
 TRANSIENT = (
     SellingApiServerException,
@@ -220,4 +222,6 @@ class SpApi:
             return Reports(**kwargs)
         if api == "feeds":
             return Feeds(**kwargs)
+        if api == "listings":
+            return ListingsItems(version="2021-08-01", **kwargs)
         return DecimalFinances(**kwargs)

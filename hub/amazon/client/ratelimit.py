@@ -51,6 +51,8 @@ DOCUMENTED: dict[str, Limit] = {
     "getFeeds": Limit(0.0222, 10),
     "getFeedDocument": Limit(0.0222, 10),
     "listFinancialEvents": Limit(0.5, 30),
+    "getListingsItem": Limit(5.0, 10),
+    "patchListingsItem": Limit(5.0, 5),
 }
 
 

@@ -27,6 +27,7 @@ from hub.amazon.client.gateway import SpApi
 from hub.amazon.client.ratelimit import Limiter
 from hub.amazon.context import JobContext, NoProgress, Progress, utc_now
 from hub.amazon.errors import CredentialError, Stopped
+from hub.amazon.listings.sender import send_listings
 from hub.amazon.refunds.submissions import submit_refunds
 from hub.amazon.secrets import Credentials, SecretSource
 from hub.amazon.settings import AmazonSettings
@@ -46,6 +47,7 @@ JOBS: dict[str, Callable[[JobContext], None]] = {
     "refund-events": sync_refund_events,
     "settlements": sync_settlements,
     "refunds": submit_refunds,
+    "listings": send_listings,
 }
 SYNC_JOBS = ("orders", "returns", "fba-returns", "refund-events", "settlements")
 ProgressFor = Callable[[str, str], Progress]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from hub.storage.tables import (
     access,
     amazon,
+    amazon_listings,
     core,
     finance,
     fleet,
@@ -20,5 +21,5 @@ from hub.storage.tables import (
 )
 from hub.storage.tables.core import metadata
 
-__all__ = ["access", "amazon", "core", "finance", "fleet", "idempotency", "inventory",
-           "inventory_rules", "metadata", "pairing", "risk"]
+__all__ = ["access", "amazon", "amazon_listings", "core", "finance", "fleet", "idempotency",
+           "inventory", "inventory_rules", "metadata", "pairing", "risk"]

@@ -1,4 +1,5 @@
-"""``GET /api/amazon/accounts``: the seller accounts, their status and last error, never secrets."""
+"""``GET /api/amazon/accounts``: the seller accounts, their status and last error, never secrets;
+``GET /api/amazon/listings/issues``: SKUs whose quantity Amazon refused, with its issues."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pydantic import BaseModel
 
 from hub.access.permissions import require_unscoped
 from hub.amazon.accounts import list_accounts
+from hub.amazon.listings.outbox import issues as listing_issues
 from hub.amazon.secrets import SecretSource
 from hub.storage.engine import reading
 from hub.web.api.deps import Hub, Viewer
@@ -52,3 +54,30 @@ def get_accounts(hub: Hub, who: Viewer) -> list[AmazonAccountOut]:
         )
         for a in accounts
     ]
+
+
+class ListingIssueOut(BaseModel):
+    """A SKU whose newest quantity change Amazon refused, with Amazon's issues."""
+
+    account: str
+    marketplace_id: str
+    sku: str
+    change_id: int
+    quantity: int
+    channel: str | None
+    feed_id: str | None
+    at: datetime | None
+    issues: list[dict[str, Any]]
+
+
+@router.get("/listings/issues", response_model=list[ListingIssueOut], responses=ERRORS)
+def get_listing_issues(hub: Hub, who: Viewer, account: str | None = None) -> list[ListingIssueOut]:
+    """SKUs whose newest quantity change Amazon refused: the quantity and Amazon's issues
+    (code, message, severity), from patchListingsItem or a listings feed's processing report.
+
+    Amazon quantities serve every store: a caller with a scope gets 403.
+    """
+    require_unscoped(who, "the Amazon listings")
+    with reading(hub.engine) as conn:
+        found = listing_issues(conn, account)
+    return [ListingIssueOut(**row) for row in found]

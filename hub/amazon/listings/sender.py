@@ -1,0 +1,311 @@
+"""Queued quantity changes go to Amazon, each once: patchListingsItem, or a listings feed.
+
+    for each marketplace of the account:
+      claim      newest pending change per SKU (older ones superseded) + in-doubt ones
+      in doubt   ``sending`` left by a crash: patch -> getListingsItem; Amazon already shows
+                 the quantity: accepted, nothing resent; otherwise pending again. Feed with a
+                 feed id -> followed. Feed without one (createFeed may or may not have
+                 reached Amazon) -> pending again: resending an absolute quantity cannot
+                 double it
+      send       up to ``listings_feed_threshold`` changes: one patchListingsItem each (5/s,
+                 burst 5 by the shared limiter); more: JSON_LISTINGS_FEED of up to 25,000
+                 PATCH messages (createFeed 0.0083/s, burst 15), followed to its report
+      record     ACCEPTED -> accepted; INVALID -> invalid with Amazon's issues; a 400 (the
+                 request itself refused) -> invalid with Amazon's message
+
+Every request goes through ``SpApi.call`` (rate limiter, 429 backoff, error translation). A
+change is marked ``sending`` (committed) before its request leaves, so a crash leaves it in
+doubt, never forgotten.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from hub.amazon.accounts import ROLE
+from hub.amazon.context import JobContext
+from hub.amazon.errors import AmazonApiError
+from hub.amazon.listings import outbox
+from hub.amazon.listings.feed import (
+    CONTENT_TYPE,
+    FEED_TYPE,
+    MAX_MESSAGES,
+    errors_of,
+    listings_feed,
+    parse_report,
+    patch_body,
+)
+from hub.amazon.listings.outbox import Change, Outcome
+
+log = logging.getLogger(__name__)
+REFUSED_CODES = frozenset({"InvalidInput", "BadRequest", "BAD_REQUEST", "NotFound"})
+
+
+@dataclass
+class PushResult:
+    """What one push did for one account."""
+
+    patched: int = 0
+    in_feeds: int = 0
+    feeds: list[str] = field(default_factory=list)
+    confirmed: int = 0
+    accepted: int = 0
+    invalid: int = 0
+    still_open: int = 0
+
+
+def send_listings(ctx: JobContext) -> None:
+    """The ``listings`` job: push, and tally what was sent and refused."""
+    result = push_listings(ctx)
+    ctx.counted(result.patched + result.in_feeds, updated=result.accepted, errors=result.invalid)
+
+
+def push_listings(ctx: JobContext) -> PushResult:
+    """Send the account's queued quantity changes; the tally of what happened."""
+    result = PushResult()
+    for market in ctx.account.marketplace_ids:
+        _push_market(ctx, market, result)
+    return result
+
+
+def _push_market(ctx: JobContext, market: str, result: PushResult) -> None:
+    actor = ctx.account.actor
+    pending, in_doubt = outbox.claim(ctx.engine, ctx.account.name, market, actor, ROLE)
+    feeds: dict[str, list[Change]] = {}
+    for change in in_doubt:
+        if change.channel == "feed" and change.feed_id:
+            feeds.setdefault(change.feed_id, []).append(change)
+    doubtful = [c for c in in_doubt if not (c.channel == "feed" and c.feed_id)]
+    pending = sorted([*pending, *_resolve_doubt(ctx, market, doubtful, result)], key=lambda c: c.id)
+    for feed_id, batch in feeds.items():
+        _follow(ctx, market, feed_id, batch, result)
+    if len(pending) > ctx.settings.listings_feed_threshold:
+        for start in range(0, len(pending), MAX_MESSAGES):
+            _send_feed(ctx, market, pending[start : start + MAX_MESSAGES], result)
+    else:
+        for change in pending:
+            _patch(ctx, market, change, result)
+
+
+def _resolve_doubt(
+    ctx: JobContext, market: str, doubtful: list[Change], result: PushResult
+) -> list[Change]:
+    """Changes whose request may have reached Amazon: confirmed ones recorded, others back."""
+    if not doubtful:
+        return []
+    actor = ctx.account.actor
+    if len(doubtful) > ctx.settings.listings_feed_threshold:
+        outcomes = [Outcome(c, "pending", []) for c in doubtful]  # resent in a feed
+        outbox.record(ctx.engine, outcomes, actor, ROLE, "in doubt after a crash; resent")
+        return [_as_pending(c) for c in doubtful]
+    confirmed: list[Change] = []
+    again: list[Change] = []
+    for change in doubtful:
+        shown = _amazon_quantity(ctx, market, change.sku)
+        (confirmed if shown == change.quantity else again).append(change)
+    outbox.record(
+        ctx.engine,
+        [Outcome(c, "accepted", []) for c in confirmed],
+        actor,
+        ROLE,
+        "in doubt after a crash; getListingsItem shows the quantity: not resent",
+    )
+    outbox.record(
+        ctx.engine,
+        [Outcome(c, "pending", []) for c in again],
+        actor,
+        ROLE,
+        "in doubt after a crash; Amazon does not show the quantity: sent again",
+    )
+    result.confirmed += len(confirmed)
+    result.accepted += len(confirmed)
+    return [_as_pending(c) for c in again]
+
+
+def _as_pending(change: Change) -> Change:
+    return Change(
+        change.id,
+        change.account,
+        change.marketplace_id,
+        change.sku,
+        change.change_id,
+        change.quantity,
+        "pending",
+        None,
+        None,
+        None,
+    )
+
+
+def _amazon_quantity(ctx: JobContext, market: str, sku: str) -> int | None:
+    """The DEFAULT quantity Amazon shows for the SKU (None: not listed or none)."""
+    seller = ctx.account.seller_id
+    try:
+        item = ctx.api.call(
+            "getListingsItem",
+            market,
+            lambda client: client.get_listings_item(
+                seller, sku, marketplaceIds=[market], includedData=["fulfillmentAvailability"]
+            ),
+        )
+    except AmazonApiError as err:
+        if err.code in REFUSED_CODES:
+            return None
+        raise
+    for entry in (item.payload or {}).get("fulfillmentAvailability", []):
+        if entry.get("fulfillmentChannelCode") == "DEFAULT":
+            quantity = entry.get("quantity")
+            return int(quantity) if quantity is not None else None
+    return None
+
+
+def _patch(ctx: JobContext, market: str, change: Change, result: PushResult) -> None:
+    actor, seller = ctx.account.actor, ctx.account.seller_id
+    body = patch_body(change.quantity, ctx.settings.listings_product_type)
+    outbox.mark_sending(ctx.engine, [change], "patch", actor, ROLE)
+    try:
+        answer = ctx.api.call(
+            "patchListingsItem",
+            market,
+            lambda client: client.patch_listings_item(
+                seller, change.sku, marketplaceIds=[market], body=body
+            ),
+        )
+    except AmazonApiError as err:
+        if err.code not in REFUSED_CODES:
+            raise  # maybe applied: the change stays in doubt, checked on the next push
+        issue = {"code": err.code, "message": err.message, "severity": "ERROR"}
+        outbox.record(ctx.engine, [Outcome(change, "invalid", [issue])], actor, ROLE)
+        result.patched += 1
+        result.invalid += 1
+        return
+    payload = answer.payload or {}
+    found = list(payload.get("issues") or [])
+    status = "accepted" if payload.get("status") == "ACCEPTED" else "invalid"
+    if status == "invalid" and not errors_of(found):
+        found.append(
+            {
+                "code": "INVALID",
+                "severity": "ERROR",
+                "message": f"Amazon answered status {payload.get('status')!r}",
+            }
+        )
+    record_patch(ctx, Outcome(change, status, found, payload.get("submissionId")))
+    result.patched += 1
+    result.accepted += status == "accepted"
+    result.invalid += status == "invalid"
+
+
+def record_patch(ctx: JobContext, outcome: Outcome) -> None:
+    """Amazon's answer to one patch, recorded (a crash before this leaves the change in doubt)."""
+    outbox.record(ctx.engine, [outcome], ctx.account.actor, ROLE)
+
+
+def _send_feed(ctx: JobContext, market: str, batch: list[Change], result: PushResult) -> None:
+    actor = ctx.account.actor
+    message_ids = list(range(1, len(batch) + 1))
+    document = listings_feed(
+        ctx.account.seller_id,
+        [(m, c.sku, c.quantity) for m, c in zip(message_ids, batch, strict=True)],
+        ctx.settings.listings_product_type,
+    )
+    outbox.mark_sending(ctx.engine, batch, "feed", actor, ROLE, message_ids)
+    batch = [
+        Change(
+            c.id,
+            c.account,
+            c.marketplace_id,
+            c.sku,
+            c.change_id,
+            c.quantity,
+            "sending",
+            "feed",
+            None,
+            m,
+        )
+        for c, m in zip(batch, message_ids, strict=True)
+    ]
+    created = ctx.api.call(
+        "createFeedDocument",
+        market,
+        lambda client: client.create_feed_document(io.BytesIO(document), CONTENT_TYPE),
+    )
+    document_id = str(created.payload["feedDocumentId"])
+    feed = ctx.api.call(
+        "createFeed",
+        market,
+        lambda client: client.create_feed(FEED_TYPE, document_id, marketplaceIds=[market]),
+    )
+    feed_id = str(feed.payload["feedId"])
+    outbox.set_feed(ctx.engine, batch, feed_id, actor, ROLE)
+    result.in_feeds += len(batch)
+    result.feeds.append(feed_id)
+    _follow(ctx, market, feed_id, batch, result)
+
+
+def _follow(
+    ctx: JobContext, market: str, feed_id: str, batch: list[Change], result: PushResult
+) -> None:
+    """Poll the feed to its end and record its processing report (or leave it for later)."""
+    deadline = ctx.now() + timedelta(seconds=ctx.settings.report_timeout_seconds)
+    while True:
+        state = ctx.api.call("getFeed", market, lambda client: client.get_feed(feed_id)).payload
+        status = state.get("processingStatus")
+        if status == "DONE":
+            document_id = str(state["resultFeedDocumentId"])
+            text = ctx.api.call(
+                "getFeedDocument",
+                market,
+                _result_document(document_id),
+            )
+            _record_report(ctx, feed_id, batch, text, result)
+            return
+        if status in {"FATAL", "CANCELLED"}:
+            issue = {
+                "code": status,
+                "severity": "ERROR",
+                "message": f"the listings feed {feed_id} ended {status}",
+            }
+            _record(ctx, [Outcome(c, "invalid", [issue]) for c in batch], feed_id, result)
+            return
+        if ctx.now() > deadline:
+            result.still_open += len(batch)
+            return  # still processing: the next push follows it
+        ctx.api.wait(ctx.settings.report_poll_seconds)
+
+
+def _result_document(document_id: str) -> Any:
+    return lambda client: client.get_feed_result_document(document_id)
+
+
+def _record_report(
+    ctx: JobContext, feed_id: str, batch: list[Change], text: Any, result: PushResult
+) -> None:
+    try:
+        report = parse_report(text if isinstance(text, str | bytes) else str(text))
+    except ValueError as err:
+        issue = {"code": "UNREADABLE", "severity": "ERROR", "message": str(err)}
+        _record(ctx, [Outcome(c, "invalid", [issue]) for c in batch], feed_id, result)
+        return
+    outcomes = []
+    for change in batch:
+        found = list(report.whole_feed) + report.by_message.get(change.message_id or 0, [])
+        status = "invalid" if errors_of(found) else "accepted"
+        outcomes.append(Outcome(change, status, found))
+    _record(ctx, outcomes, feed_id, result)
+
+
+def _record(ctx: JobContext, outcomes: list[Outcome], feed_id: str, result: PushResult) -> None:
+    outbox.record(
+        ctx.engine,
+        outcomes,
+        ctx.account.actor,
+        ROLE,
+        f"processing report of listings feed {feed_id}",
+    )
+    result.accepted += sum(o.status == "accepted" for o in outcomes)
+    result.invalid += sum(o.status == "invalid" for o in outcomes)
