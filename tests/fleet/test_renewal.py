@@ -15,10 +15,10 @@ import sqlalchemy as sa
 from cryptography import x509
 
 from edge_agent.enrolment import renew_at
-from hub.fleet.local_broker import free_port
 from protocol import utc_now
 from tests.fleet.conftest import Fleet
 from tests.fleet.test_journey import new_code, plain_env, run
+from tests.support.ports import free_port
 from tests.support.procs import BIN, Proc, hub_proc, wait_for
 
 LIFETIME_DAYS = 0.00012  # about 10 s: the agent renews about 7 s after each certificate

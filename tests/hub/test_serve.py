@@ -15,12 +15,12 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from hub.fleet.local_broker import free_port
 from hub.storage.engine import make_engine, reading
 from hub.storage.tables.core import inbox, returns
 from protocol import TopicKind, encode, node_topic
 from tests.hub.helpers import NodeProbe, node_row, received, wait_for
 from tests.support.broker import MqttCreds, TestBroker
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

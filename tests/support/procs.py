@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx
 
-from hub.fleet.local_broker import free_port
 from tests.support.broker import MqttCreds
+from tests.support.ports import free_port
 
 BIN = Path(sys.executable).parent
 
