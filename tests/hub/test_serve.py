@@ -38,7 +38,8 @@ def hub_process(creds: MqttCreds, db_url: str, log_path: Path) -> Iterator[
         proc = subprocess.Popen([sys.executable, "-m", "hub", "serve"], cwd=ROOT, env=env,
                                 stdout=log, stderr=subprocess.STDOUT)
     try:
-        wait_for(lambda: _connected(proc, port, log_path), 20, "the hub to serve and connect")
+        # a readiness wait, not a figure under test: a loaded machine needs more than 20 s
+        wait_for(lambda: _connected(proc, port, log_path), 60, "the hub to serve and connect")
         yield proc, port
     finally:
         if proc.poll() is None:
