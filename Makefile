@@ -3,6 +3,9 @@
 VENV := .venv
 BIN := $(VENV)/bin
 MYPY_TARGETS := protocol hardware edge_agent hub spapi_sim
+# pytest-xdist workers for `make test`: the tests mostly wait (brokers, subprocesses, Chromium),
+# so more workers than cores pays; at least 4, one per core up to 8. TEST_WORKERS=0: one process.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -lt 4 ] && n=4; [ $$n -gt 8 ] && n=8; echo $$n)
 
 .PHONY: help run test lint bench schemas clean
 
@@ -16,7 +19,7 @@ run:  ## set up, then start broker + hub + Amazon simulator + two store agents (
 test:  ## set up, then run the import contract, linters and the whole test suite
 	@bash deploy/scripts/setup.sh test
 	@$(MAKE) --no-print-directory lint
-	$(BIN)/pytest -p no:cacheprovider
+	$(BIN)/pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup
 
 lint:  ## import-linter contract, ruff, mypy on protocol/ and the pure cores
 	$(BIN)/lint-imports --no-cache

@@ -49,7 +49,9 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
 fi
 STAMP="$VENV/.acorn-$MODE-stamp"
-if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
+# (and for tests: a virtualenv made before pytest-xdist joined the test extras; make test uses it)
+if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ] \
+   || { [ "$MODE" = test ] && ! "$VENV/bin/python" -c 'import xdist' 2>/dev/null; }; then
   say "installing Python packages ($MODE)"
   "$VENV/bin/python" -m pip install -q --upgrade pip
   if [ "$MODE" = test ]; then

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.support.broker import MqttCreds, TestBroker
-from tests.support.procs import BIN, Proc, edge_proc, hub_proc
+from tests.support.procs import BIN, Proc, edge_proc, hub_proc, stop_all
 
 
 @dataclass
@@ -109,9 +109,11 @@ def system(broker: TestBroker, tmp_path: Path) -> Iterator[System]:
     edge_b = edge_proc(tmp_path, "store-b", "n1", creds["store-b"])
     procs = [hub, edge_a, edge_b]
     try:
-        for proc in procs:
-            proc.start()
+        hub.start()  # first: it is subscribed before the stores say anything
+        for edge in (edge_a, edge_b):  # the two stores start side by side
+            edge.start(wait=False)
+        for edge in (edge_a, edge_b):
+            edge.wait_healthy()
         yield System(broker, hub, edge_a, edge_b, tmp_path, creds)
     finally:
-        for proc in reversed(procs):
-            proc.stop()
+        stop_all(procs)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,14 +17,9 @@ import pytest
 from protocol import NodeStatus, TopicKind, decode, node_topic
 from tests.edge.conftest import NODE, STORE, wait_until
 from tests.support.broker import MqttCreds, Probe, TestBroker
+from tests.support.ports import free_port
 
 ACORN_EDGE = str(Path(sys.executable).parent / "acorn-edge")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def edge_env(tmp_path: Path, creds: MqttCreds | None = None, **extra: str) -> dict[str, str]:

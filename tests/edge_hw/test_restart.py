@@ -10,9 +10,9 @@ import httpx
 
 from hardware.escpos_text import decode
 from hardware.sim.printer import PrinterStandIn
-from hub.fleet.local_broker import free_port
 from tests.edge.conftest import wait_until
 from tests.edge_hw.conftest import return_body
+from tests.support.ports import free_port
 from tests.support.procs import Proc
 
 BIN = Path(sys.executable).parent

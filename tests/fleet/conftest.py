@@ -33,6 +33,7 @@ from tests.hub.conftest import (  # noqa: F401  (fixtures shared with the hub te
     start_hub,
 )
 from tests.support.broker import TestBroker
+from tests.support.ports import free_port
 
 
 class TlsBroker(TestBroker):
@@ -41,9 +42,9 @@ class TlsBroker(TestBroker):
     __test__ = False
 
     def __init__(self, state_dir: Path, ca: pki.FleetCa) -> None:
-        self.local = LocalBroker(state_dir)
-        self.local.tls = write_tls_files(state_dir / "tls", ca, ["127.0.0.1", "localhost"], 0,
-                                         utc_now())
+        self.local = LocalBroker(state_dir, port=free_port())
+        self.local.tls = write_tls_files(state_dir / "tls", ca, ["127.0.0.1", "localhost"],
+                                         free_port(), utc_now())
         self.local.prepare()
         self.local.start()
 

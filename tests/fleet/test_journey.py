@@ -24,10 +24,10 @@ from cryptography import x509
 from paho.mqtt.enums import CallbackAPIVersion
 
 from hub.fleet import pki
-from hub.fleet.local_broker import free_port
 from protocol import utc_now
 from tests.e2e.conftest import a_return
 from tests.fleet.conftest import Fleet, sign_file, tls_connect
+from tests.support.ports import free_port
 from tests.support.procs import BIN, Proc, hub_proc, wait_for
 
 

@@ -80,13 +80,6 @@ def fake_printer() -> Iterator[FakePrinter]:
     printer.close()
 
 
-def free_port() -> int:
-    """A loopback TCP port nobody listens on (right now)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class SocatPair:
     """Two linked pseudo-terminals made by socat; ``scanner`` is ours, ``device`` the scanner's."""
 

@@ -28,7 +28,8 @@ from hardware.printing import (
 )
 from hardware.printing.sinks import to_printer_error
 from hardware.printing.status import QUERY_PAPER, QUERY_PRINTER
-from tests.hardware.conftest import FakePrinter, SocatPair, free_port
+from tests.hardware.conftest import FakePrinter, SocatPair
+from tests.support.ports import free_port
 
 ONLINE, OFFLINE_BIT = b"\x12", b"\x1a"
 PAPER_OK, PAPER_NEAR_END, PAPER_END = b"\x12", b"\x1e", b"\x72"

@@ -27,11 +27,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from hub.access.permissions import Role
 from hub.access.tokens import create_token
-from hub.fleet.local_broker import free_port
 from hub.storage.engine import make_engine
 from protocol import TopicKind, decode, encode, node_topic
 from tests.hub.helpers import received
 from tests.support.broker import TestBroker
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

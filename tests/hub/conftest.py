@@ -18,13 +18,14 @@ from hub.storage.engine import make_engine
 from hub.storage.migrations import upgrade
 from hub.web.api.deps import HubContext
 from tests.support.broker import TestBroker
+from tests.support.ports import worker_tag
 from tests.support.server import serving
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 def _pg_database() -> Iterator[str]:
-    name = f"acorn_test_{uuid.uuid4().hex[:12]}"
+    name = f"acorn_test_{worker_tag()}_{uuid.uuid4().hex[:12]}"  # whose it is, when one is left
     with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     try:

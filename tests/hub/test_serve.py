@@ -15,12 +15,12 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from hub.fleet.local_broker import free_port
 from hub.storage.engine import make_engine, reading
 from hub.storage.tables.core import inbox, returns
 from protocol import TopicKind, encode, node_topic
 from tests.hub.helpers import NodeProbe, node_row, received, wait_for
 from tests.support.broker import MqttCreds, TestBroker
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,7 +38,8 @@ def hub_process(creds: MqttCreds, db_url: str, log_path: Path) -> Iterator[
         proc = subprocess.Popen([sys.executable, "-m", "hub", "serve"], cwd=ROOT, env=env,
                                 stdout=log, stderr=subprocess.STDOUT)
     try:
-        wait_for(lambda: _connected(proc, port, log_path), 20, "the hub to serve and connect")
+        # a readiness wait, not a figure under test: a loaded machine needs more than 20 s
+        wait_for(lambda: _connected(proc, port, log_path), 60, "the hub to serve and connect")
         yield proc, port
     finally:
         if proc.poll() is None:

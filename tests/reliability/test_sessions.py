@@ -21,7 +21,7 @@ import protocol as p
 from hub.fleet.acl import HUB_ROLE
 from tests.e2e.conftest import System, a_return
 from tests.support.broker import MqttCreds, Probe, TestBroker
-from tests.support.procs import edge_proc, hub_proc, wait_for
+from tests.support.procs import edge_proc, hub_proc, stop_all, wait_for
 
 ATTEMPTS = 6  # the reported attack took the hub's session over six times in 12 s
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "protocol" / "v1"
@@ -40,12 +40,14 @@ def system(broker: TestBroker, tmp_path: Path) -> Iterator[System]:
     edge_b = edge_proc(tmp_path, "store-b", "n1", creds["store-b"])
     procs = [hub, edge_a, edge_b]
     try:
-        for proc in procs:
-            proc.start()
+        hub.start()  # first: it is subscribed before the stores say anything
+        for edge in (edge_a, edge_b):  # the two stores start side by side
+            edge.start(wait=False)
+        for edge in (edge_a, edge_b):
+            edge.wait_healthy()
         yield System(broker, hub, edge_a, edge_b, tmp_path, creds)
     finally:
-        for proc in reversed(procs):
-            proc.stop()
+        stop_all(procs)
 
 
 def broker_log(broker: TestBroker) -> str:

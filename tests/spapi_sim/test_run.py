@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -12,13 +11,7 @@ from pathlib import Path
 import httpx
 
 from spapi_sim import seed_accounts
-
-
-def free_port() -> int:
-    """A loopback port that was free a moment ago."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.support.ports import free_port
 
 
 def test_run_serves_and_writes_the_credentials_file(tmp_path: Path) -> None:

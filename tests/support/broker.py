@@ -14,6 +14,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from hub.fleet.acl import HUB_CLIENT_ID, node_client_id
 from hub.fleet.local_broker import LocalBroker
+from tests.support.ports import free_port
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class TestBroker:
     __test__ = False  # not a test class
 
     def __init__(self, state_dir: Path) -> None:
-        self.local = LocalBroker(state_dir)
+        self.local = LocalBroker(state_dir, port=free_port())
         self.local.prepare()
         self.local.start()
 

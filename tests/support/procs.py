@@ -7,14 +7,16 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from hub.fleet.local_broker import free_port
 from tests.support.broker import MqttCreds
+from tests.support.ports import free_port
 
 BIN = Path(sys.executable).parent
 
@@ -91,6 +93,14 @@ class Proc:
             self._log.close()
             self._log = None
         return self.popen.returncode
+
+
+def stop_all(procs: Iterable[Proc]) -> None:
+    """SIGTERM every process and wait for them side by side (each shuts down on its own)."""
+    procs = list(procs)
+    if procs:
+        with ThreadPoolExecutor(len(procs), thread_name_prefix="test-stop") as pool:
+            list(pool.map(Proc.stop, procs))
 
 
 def _base_env() -> dict[str, str]:
