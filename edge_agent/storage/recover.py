@@ -10,6 +10,11 @@ Rules:
   outbox journal restored it at start); anything else is re-queued as a NEW outbox event with a
   NEW seq and a new message id, keeping the return's id so the hub can tell it is the same
   return, with its return / refund / QC rows rebuilt (``replay``);
+- an event whose outbox row is gone (the cut took the outbox's last pages) or fails its checksum,
+  and whose seq the hub does not have, is rebuilt from the business rows salvaged beside it
+  (``rebuild``: the return and its items, the refund, QC, the stock move, all of which carry
+  their event's seq) and goes the same way, in seq order with the salvaged events; a row that
+  cannot make its event whole is reported as lost, by id;
 - every event handled is remembered in ``recovered_events`` (by its old message id) in the same
   transaction, so running recover twice changes nothing the second time;
 - a failure (no sqlite3 shell, nothing readable) is an ``EdgeError`` with a sentence to act on.
@@ -31,6 +36,7 @@ from typing import Any
 from edge_agent.errors import EdgeError
 from edge_agent.storage import integrity, outbox
 from edge_agent.storage.journal import Journal, JournalEvent, event_checksum
+from edge_agent.storage.rebuild import REBUILT, TABLES, Lost, rebuild
 from edge_agent.storage.replay import already_recorded, envelope_of, replay, return_id_of
 from edge_agent.storage.store import Store, Tx
 from protocol import format_utc, new_message_id, utc_now
@@ -50,6 +56,7 @@ class Salvage:
     events: list[dict[str, Any]]
     return_ids: set[str]
     last_acked: int
+    rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -61,6 +68,8 @@ class Outcome:
     counts: Counter[str] = field(default_factory=Counter)
     requeued_returns: set[str] = field(default_factory=set)
     new_seqs: list[int] = field(default_factory=list)
+    lost: list[str] = field(default_factory=list)
+    partial: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         """The report for the operator."""
@@ -73,6 +82,13 @@ class Outcome:
             f"damaged beyond use (checksum fails): {self.counts['damaged']} event(s)",
             f"re-queued for the hub: {self.counts['requeued']} event(s){seqs}, "
             f"{len(self.requeued_returns)} return(s)",
+            f"rebuilt from salvaged rows: {self.counts['rebuilt']} event(s) (their outbox "
+            "rows were cut or damaged)",
+            f"rebuilt without their own row (reason, order and RMA ids lost; complete them "
+            f"at the hub): {len(self.partial)} return(s){': ' if self.partial else ''}"
+            f"{', '.join(self.partial)}",
+            f"lost (neither an outbox row nor whole rows to rebuild from): {len(self.lost)}",
+            *(f"  lost: {what}" for what in self.lost),
         ]
 
 
@@ -133,11 +149,12 @@ def _read(path: Path) -> Salvage:
         events = sorted(_rows(conn, "outbox"), key=lambda row: int(row["seq"]))
         ids = _return_ids(conn)
         counters = {str(row["name"]): row["value"] for row in _rows(conn, "counters")}
+        rows = {table: _rows(conn, table) for table in TABLES}
     finally:
         conn.close()
     if not events and not ids:
         raise RecoverError(f"no outbox event and no return could be read from {path.name}")
-    return Salvage(events, ids, int(counters.get("last_acked_seq") or 0))
+    return Salvage(events, ids, int(counters.get("last_acked_seq") or 0), rows)
 
 
 def _return_ids(conn: sqlite3.Connection) -> set[str]:
@@ -180,14 +197,42 @@ def recover(store: Store, quarantined: Path, progress: Progress | None = None) -
     with store.read() as tx:
         hub_has = max(found.last_acked, tx.counter(outbox.LAST_ACKED))
         store_id, node_id = str(tx.meta("store_id")), str(tx.meta("node_id"))
-    events = progress(found.events) if progress else iter(found.events)
+    covered = {int(row["seq"]) for row in found.events if _holds(row)}
+    received = {str(return_id_of(row["body"])) for row in found.events
+                if row["kind"] == "return.received" and _holds(row)}
+    rebuilt = rebuild(found.rows, covered, hub_has, received)
+    merged = sorted([*found.events, *rebuilt.events], key=lambda row: int(row["seq"]))
+    events = progress(merged) if progress else iter(merged)
     with store.write() as tx:
         for row in events:
             outcome = _one(tx, row, hub_has, store_id, node_id, str(quarantined), result)
             result.counts[outcome] += 1
+            if outcome == "requeued" and str(row["message_id"]).startswith(REBUILT):
+                result.counts["rebuilt"] += 1
+                return_id = return_id_of(row["body"])
+                if row["kind"] == "return.received" and return_id in rebuilt.partial:
+                    result.partial.append(str(return_id))
+        result.lost = [str(lost) for lost in rebuilt.lost if not _here(tx, lost)]
         integrity.mark_recovered(tx, quarantined)
     store.resolve("quarantined")
     return result
+
+
+KEYS = {"returns": "id", "refunds": "return_id", "inspections": "return_id",
+        "dispositions": "return_id", "stock_moves": "move_id"}
+
+
+def _here(tx: Tx, lost: Lost) -> bool:
+    """True if the live database holds what a lost row recorded (the journal restored it)."""
+    return tx.scalar(f"SELECT 1 FROM {lost.table} WHERE {KEYS[lost.table]} = ?",
+                     (lost.key,)) is not None
+
+
+def _holds(row: dict[str, Any]) -> bool:
+    """True unless the salvaged outbox row fails its checksum."""
+    checksum = row.get("checksum")
+    return not checksum or checksum == event_checksum(
+        int(row["seq"]), str(row["message_id"]), row["kind"], row["body"], row["occurred_at"])
 
 
 def _one(tx: Tx, row: dict[str, Any], hub_has: int, store_id: str, node_id: str, source: str,
@@ -195,9 +240,7 @@ def _one(tx: Tx, row: dict[str, Any], hub_has: int, store_id: str, node_id: str,
     old_id, seq = str(row["message_id"]), int(row["seq"])
     if tx.scalar("SELECT 1 FROM recovered_events WHERE source_id = ?", (old_id,)):
         return "earlier"
-    checksum = row.get("checksum")
-    if checksum and checksum != event_checksum(seq, old_id, row["kind"], row["body"],
-                                               row["occurred_at"]):
+    if not _holds(row):
         return "damaged"
     return_id = return_id_of(row["body"])
     if seq <= hub_has:

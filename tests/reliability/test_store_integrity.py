@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from edge_agent.storage.rebuild import LOST_REASON
 from edge_agent.storage.walcheck import FRAME_HEADER, HEADER, check_wal
 from tests.edge.hub_standin import HubStandIn
 from tests.support.broker import TestBroker
@@ -243,9 +244,8 @@ def test_a_truncated_database_is_quarantined_and_recover_salvages_what_the_hub_l
     edge.start()
     ids = record(edge, 30)
     # Scans after the returns, so that the cut pages at the end of the file are not the
-    # outbox's last leaf: which table the tail holds depends on the file's layout (since the
-    # stock ledger, a return's last write is its stock.moved event), and ``recover`` cannot
-    # rebuild events cut from the outbox itself.
+    # outbox's last leaf (which table the tail holds depends on the file's layout): here every
+    # event is salvaged from the outbox; the test below cuts the outbox itself.
     for n in range(300):
         httpx.post(f"{edge.url}/api/scans", json={"code": f"PAD-{n:04d}-" + "X" * 50},
                    timeout=10)
@@ -284,6 +284,89 @@ def test_a_truncated_database_is_quarantined_and_recover_salvages_what_the_hub_l
     finally:
         hub.close()
     assert at_hub == set(salvaged) | set(fresh)
+    assert len({env.id for env in hub.by_seq.values()}) == total
+
+
+def last_leaf(db: Path, table: str) -> int:
+    """The page number of ``table``'s last b-tree leaf (its newest rows), walking the file's
+    own pages from the table's root along the right-most child pointers."""
+    data = db.read_bytes()
+    page_size = int.from_bytes(data[16:18], "big") or 65536
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        [page] = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = ?",
+                              (table,)).fetchone()
+    while True:
+        start = (page - 1) * page_size + (100 if page == 1 else 0)
+        if data[start] == 0x0D:  # a table leaf
+            return int(page)
+        assert data[start] == 0x05, f"page {page} is not a table b-tree page"
+        page = int.from_bytes(data[start + 8:start + 12], "big")
+
+
+@pytest.mark.parametrize("journal", ["kept", "gone"])
+def test_recover_rebuilds_the_events_of_a_truncated_outbox_from_salvaged_rows(
+        edge: Proc, broker: TestBroker, journal: str) -> None:
+    """Nothing recorded at a counter is lost when the cut takes the outbox's newest rows: the
+    file is truncated from the outbox's last leaf on. With the journal kept, the start restores
+    the cut events from it (recover then finds nothing to add); with the journal gone too, those
+    events exist nowhere but in the returns, refunds and stock moves salvaged beside them, and
+    recover rebuilds each one from its rows (same return, refund and move ids) under a new seq.
+    Either way a second run changes nothing and the hub gets every return exactly once."""
+    edge.start()
+    ids = record(edge, 30)
+    edge.stop()
+    db = data_dir(edge) / "edge.db"
+    page = 4096
+    assert not (data_dir(edge) / "edge.db-wal").exists() or \
+        (data_dir(edge) / "edge.db-wal").stat().st_size == 0
+    leaf = last_leaf(db, "outbox")
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        [(events,)] = conn.execute("SELECT count(*) FROM outbox").fetchall()
+    assert events == 90  # the hub has none of them
+    with db.open("r+b") as handle:
+        handle.truncate(min(db.stat().st_size // page - 3, leaf - 1) * page)
+    if journal == "gone":
+        (data_dir(edge) / "outbox.journal").unlink()  # the second copy is gone too
+
+    edge.start()
+    assert [p["code"] for p in health(edge)["problems"]] == ["quarantined"]
+    fresh = record(edge, 1, start=100)
+
+    first = recover_cli(edge)
+    assert first.returncode == 0, first.stderr
+    rebuilt = [line for line in first.stdout.splitlines() if line.startswith("rebuilt")]
+    assert rebuilt and rebuilt[0].startswith("rebuilt from salvaged rows: 0 ") == (
+        journal == "kept"), first.stdout
+    if journal == "kept":
+        assert "re-queued for the hub: 0 event(s), 0 return(s)" in first.stdout
+    salvaged = found(edge, ids)
+    assert health(edge)["problems"] == []
+
+    again = recover_cli(edge)
+    assert again.returncode == 0, again.stderr
+    assert "re-queued for the hub: 0 event(s), 0 return(s)" in again.stdout
+    total = health(edge)["next_seq"] - 1
+
+    hub = HubStandIn(broker.hub_creds(), STORE, NODE)
+    try:
+        assert hub.wait_contiguous(total, timeout=60)
+        received = [env.body.return_id for env in hub.kinds("return.received")]  # type: ignore[union-attr]
+        reasons = {env.body.return_id: env.body.reason  # type: ignore[union-attr]
+                   for env in hub.kinds("return.received")}
+        refunds = [env.body.return_id for env in hub.kinds("refund.requested")]  # type: ignore[union-attr]
+        moves = [env.body.return_id for env in hub.kinds("stock.moved")]  # type: ignore[union-attr]
+    finally:
+        hub.close()
+    assert salvaged == ids, first.stdout  # every return confirmed to staff
+    assert sorted(received) == sorted(ids + fresh)  # each exactly once
+    assert sorted(refunds) == sorted(ids + fresh)
+    assert sorted(moves) == sorted(ids + fresh)
+    # a return whose own row was cut too lost its reason, and recover says which ones
+    [partial] = [line for line in first.stdout.splitlines() if line.startswith("rebuilt without")]
+    named = set(partial.split("return(s): ")[1].split(", ")) if "(s): " in partial else set()
+    assert {rid for rid, reason in reasons.items() if reason == LOST_REASON} == named
+    assert all(reasons[rid] == f"changed mind #{n}" for n, rid in enumerate(ids)
+               if rid not in named)
     assert len({env.id for env in hub.by_seq.values()}) == total
 
 
