@@ -9,7 +9,9 @@ Rules:
   past the damaged one's); "already here" when the live database holds its id or its rows (the
   outbox journal restored it at start); anything else is re-queued as a NEW outbox event with a
   NEW seq and a new message id, keeping the return's id so the hub can tell it is the same
-  return, with its return / refund / QC rows rebuilt (``replay``);
+  return, with its return / refund / QC rows rebuilt (``replay``); a stock move is added to the
+  live levels (never overwrites moves booked since the damage) and its new event carries the
+  live quantities after it;
 - an event whose outbox row is gone (the cut took the outbox's last pages) or fails its checksum,
   and whose seq the hub does not have, is rebuilt from the business rows salvaged beside it
   (``rebuild``: the return and its items, the refund, QC, the stock move, all of which carry
@@ -29,7 +31,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +39,13 @@ from edge_agent.errors import EdgeError
 from edge_agent.storage import integrity, outbox
 from edge_agent.storage.journal import Journal, JournalEvent, event_checksum
 from edge_agent.storage.rebuild import REBUILT, TABLES, Lost, rebuild
-from edge_agent.storage.replay import already_recorded, envelope_of, replay, return_id_of
+from edge_agent.storage.replay import (
+    already_recorded,
+    envelope_of,
+    live_body,
+    replay,
+    return_id_of,
+)
 from edge_agent.storage.store import Store, Tx
 from protocol import format_utc, new_message_id, utc_now
 
@@ -269,6 +277,7 @@ def _requeue(tx: Tx, row: dict[str, Any], store_id: str, node_id: str,
     if already_recorded(tx, envelope):
         return "already_here", None  # its rows are here: the hub has it or will get it
     replay(tx, envelope, seq, f"recovered from {source}")
+    event = replace(event, body=live_body(tx, envelope, event.body))  # the live stock after it
     outbox.insert(tx, event)
     tx.set_counter(outbox.NEXT_SEQ, seq + 1)
     return "requeued", seq

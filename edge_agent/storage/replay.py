@@ -5,8 +5,12 @@ Rules:
   and its items, ``refund.requested`` the refund, ``inspection.recorded`` and
   ``disposition.recorded`` the QC result and the disposition; replaying one inserts those rows
   (and moves the return's state) exactly as the counter did, with the event's seq;
-  ``stock.moved`` carries a stock move with the quantities after it: replaying it puts the move
-  back and sets those quantities (events are replayed in seq order, so the last one wins);
+  ``stock.moved`` carries a stock move: replaying it puts the move back and applies its quantity
+  to the live levels (from state minus, to state plus), never the quantities after it that the
+  event carries, so moves the live database booked since are kept; the move's after-figures
+  (and, through ``live_body``, a re-queued event's balance) are the live ledger's; a level that
+  goes below zero is kept and shows ``needs_count`` (as a sale beyond stock does), and each
+  replayed move is audited as ``stock.restored``;
 - replay is idempotent: a row already there is left alone, so replaying twice changes nothing;
 - a return's state only moves forward in the shared lifecycle (``protocol.return_states``:
   expected < received < inspected < disposed), whatever order the rows are rebuilt in;
@@ -29,6 +33,7 @@ from protocol import (
     ReturnReceived,
     ReturnState,
     StockMoved,
+    StockState,
     format_utc,
     items_total,
     utc_now,
@@ -76,14 +81,17 @@ def replay(tx: Tx, envelope: Envelope, seq: int, source: str) -> bool:
         _advance(tx, body.return_id, ReturnState.DISPOSED, body.decided_at)
         return True
     if isinstance(body, StockMoved):
-        return _stock_move(tx, body, seq)
+        return _stock_move(tx, body, seq, source)
     return False
 
 
-def _stock_move(tx: Tx, body: StockMoved, seq: int) -> bool:
+def _stock_move(tx: Tx, body: StockMoved, seq: int, source: str) -> bool:
     if _moved(tx, body.move_id):
         return False
     at = format_utc(body.at)
+    sides = [(s, sign) for s, sign in ((body.from_state, -1), (body.to_state, 1)) if s]
+    before = {state: _level(tx, body.sku, state) for state, _ in sides}
+    after = {state: before[state] + sign * body.quantity for state, sign in sides}
     states = (body.from_state, body.to_state)
     tx.execute(
         "INSERT INTO stock_moves(move_id, sku, quantity, from_state, to_state, reason, "
@@ -92,12 +100,39 @@ def _stock_move(tx: Tx, body: StockMoved, seq: int) -> bool:
         (body.move_id, body.sku, body.quantity, *(s.value if s else None for s in states),
          body.reason.value, body.pos_transaction_id, body.return_id, body.count_id,
          body.transfer_id, body.staff_id, at,
-         *(body.balance.get(s) if s else None for s in states), seq))
-    for state, quantity in body.balance.items():
+         *(after.get(s) if s else None for s in states), seq))
+    for state, quantity in after.items():
         tx.execute("INSERT INTO stock_levels(sku, state, quantity, updated_at) VALUES (?,?,?,?) "
                    "ON CONFLICT(sku, state) DO UPDATE SET quantity = excluded.quantity, "
                    "updated_at = excluded.updated_at", (body.sku, state.value, quantity, at))
+    audit.record(tx, at=utc_now(), actor="integrity", role="system", action="stock.restored",
+                 entity="stock", entity_id=body.sku,
+                 before={s.value: n for s, n in before.items()},
+                 after={**{s.value: n for s, n in after.items()}, "move_id": body.move_id,
+                        "reason": body.reason.value, "quantity": body.quantity,
+                        "needs_count": any(n < 0 for n in after.values()), "source": source})
     return True
+
+
+def _level(tx: Tx, sku: str, state: StockState) -> int:
+    held = tx.scalar("SELECT quantity FROM stock_levels WHERE sku = ? AND state = ?",
+                     (sku, state.value))
+    return int(held) if held is not None else 0
+
+
+def live_body(tx: Tx, envelope: Envelope, body: str) -> str:
+    """``body`` as the live ledger tells it: a replayed ``stock.moved`` carries the live
+    quantities after its move (other events, or a move not in the ledger, unchanged)."""
+    if not isinstance(envelope.body, StockMoved):
+        return body
+    row = tx.one("SELECT from_state, to_state, from_after, to_after FROM stock_moves "
+                 "WHERE move_id = ?", (envelope.body.move_id,))
+    if row is None:
+        return body
+    wire = json.loads(body)
+    wire["balance"] = {row[f"{side}_state"]: row[f"{side}_after"] for side in ("from", "to")
+                       if row[f"{side}_state"]}
+    return json.dumps(wire, separators=(",", ":"))
 
 
 def _moved(tx: Tx, move_id: str) -> bool:

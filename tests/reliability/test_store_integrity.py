@@ -303,6 +303,12 @@ def last_leaf(db: Path, table: str) -> int:
         page = int.from_bytes(data[start + 8:start + 12], "big")
 
 
+def qc_hold(proc: Proc) -> dict[str, int]:
+    """The units in QC hold of each SKU ``a_return`` uses."""
+    return {sku: int(httpx.get(f"{proc.url}/api/stock/{sku}", timeout=5).json()["levels"]
+                     ["qc_hold"]) for sku in (f"SKU-{k}" for k in range(7))}
+
+
 @pytest.mark.parametrize("journal", ["kept", "gone"])
 def test_recover_rebuilds_the_events_of_a_truncated_outbox_from_salvaged_rows(
         edge: Proc, broker: TestBroker, journal: str) -> None:
@@ -341,10 +347,14 @@ def test_recover_rebuilds_the_events_of_a_truncated_outbox_from_salvaged_rows(
         assert "re-queued for the hub: 0 event(s), 0 return(s)" in first.stdout
     salvaged = found(edge, ids)
     assert health(edge)["problems"] == []
+    held = qc_hold(edge)  # every return's unit, salvaged or booked since the damage
+    assert held == {f"SKU-{k}": sum(1 for n in [*range(30), 100] if n % 7 == k)
+                    for k in range(7)}, first.stdout
 
     again = recover_cli(edge)
     assert again.returncode == 0, again.stderr
     assert "re-queued for the hub: 0 event(s), 0 return(s)" in again.stdout
+    assert qc_hold(edge) == held
     total = health(edge)["next_seq"] - 1
 
     hub = HubStandIn(broker.hub_creds(), STORE, NODE)
