@@ -33,8 +33,7 @@ def current_stock(conn: Connection, now: datetime, days: int = SALES_DAYS) -> tu
         raise ValueError("the sales window is at least one day")
     figures: dict[tuple[str, str], list[int]] = {}  # on hand, reserved, holds
     rows = conn.execute(select(stock_levels.c.sku, stock_levels.c.store_id, stock_levels.c.state,
-                               stock_levels.c.quantity)
-                        .order_by(stock_levels.c.sku, stock_levels.c.store_id))
+                               stock_levels.c.quantity))
     for row in rows:
         if row.state in NOT_HELD:
             continue
