@@ -10,6 +10,8 @@ Rules:
 - returns move stock through ``on_return`` (the counter's in-transaction hook): a received return
   enters QC hold; its disposition moves it on (to sellable only once inspected); a return
   received before the ledger existed moves nothing;
+- a sale that leaves fewer sellable units than the store's part of the allocation rules keeps
+  back (``kept_back``) is booked all the same and answers a warning per SKU;
 - ``on_write(kind, sku)`` runs after each commit (wake the link, tell the screens).
 """
 
@@ -24,7 +26,9 @@ from datetime import datetime
 from typing import Any
 
 from edge_agent.errors import Conflict, InvalidRequest
+from edge_agent.staff import store_config
 from edge_agent.stock import rules
+from edge_agent.stock.kept_back import KeptBack, eats_into, kept_back
 from edge_agent.stock.models import (
     CountedLine,
     CountRequest,
@@ -33,6 +37,7 @@ from edge_agent.stock.models import (
     MoveView,
     SaleRequest,
     SaleView,
+    SaleWarning,
     StockView,
 )
 from edge_agent.stock.rules import Draft
@@ -70,13 +75,33 @@ def _move_view(row: dict[str, Any]) -> MoveView:
     return MoveView.model_validate(row)
 
 
-def stock_view(tx: Tx, sku: str, recent: int = RECENT_MOVES) -> StockView:
-    """A SKU's stock by state with its newest moves."""
+def held_back(tx: Tx, sku: str, now: datetime | None = None) -> KeptBack:
+    """What the store's part of the allocation rules keeps back of ``sku`` at ``now``."""
+    held = store_config.allocation(tx)
+    return kept_back(held.part if held else None, sku, now or utc_now())
+
+
+def stock_view(tx: Tx, sku: str, recent: int = RECENT_MOVES,
+               now: datetime | None = None) -> StockView:
+    """A SKU's stock by state with its newest moves and what the rules keep back of it."""
     levels = levels_of(tx, sku)
     moves = [_move_view(r) for r in tx.all(
         "SELECT * FROM stock_moves WHERE sku = ? ORDER BY id DESC LIMIT ?", (sku, recent))]
     return StockView(sku=sku, levels=levels, on_hand=sum(levels.values()),
-                     needs_count=any(v < 0 for v in levels.values()), moves=moves)
+                     needs_count=any(v < 0 for v in levels.values()),
+                     kept_back=held_back(tx, sku, now).units, moves=moves)
+
+
+def sale_warning(sku: str, sellable: int, held: KeptBack) -> SaleWarning | None:
+    """The warning for a SKU a sale left at ``sellable``, or None."""
+    if not eats_into(sellable, held):
+        return None
+    return SaleWarning(
+        sku=sku, sellable=sellable, kept_back=held.units, floor=held.floor,
+        reserves=[f"{name} ({target})" for name, target, _ in held.reserves],
+        message=f"{sku}: {sellable} sellable after this sale, below the {held.units} the "
+                "allocation rules keep back (floor and reserves for online orders or in-store "
+                "sale)")
 
 
 @dataclass
@@ -200,8 +225,12 @@ class Ledger:
             "SELECT * FROM stock_moves WHERE pos_transaction_id = ? AND reason = ? ORDER BY id",
             (key, MoveReason.POS_SALE.value))]
         skus = dict.fromkeys(m.sku for m in moves)
-        return SaleView(pos_transaction_id=key, created=created, moves=moves,
-                        stock=[stock_view(tx, sku, recent=0) for sku in skus])
+        now = self.clock()
+        stock = [stock_view(tx, sku, recent=0, now=now) for sku in skus]
+        warnings = [w for view in stock if (w := sale_warning(
+            view.sku, view.levels.get(StockState.SELLABLE, 0), held_back(tx, view.sku, now)))]
+        return SaleView(pos_transaction_id=key, created=created, moves=moves, stock=stock,
+                        warnings=warnings)
 
     # -- counts ---------------------------------------------------------------------------------
 
@@ -290,7 +319,7 @@ class Ledger:
     def stock(self, sku: str) -> StockView:
         """A SKU's stock at this store (zeros for a SKU never booked)."""
         with self.store.read() as tx:
-            return stock_view(tx, sku)
+            return stock_view(tx, sku, now=self.clock())
 
 
 def _value(state: StockState | None) -> str | None:

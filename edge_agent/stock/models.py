@@ -138,7 +138,22 @@ class StockView(BaseModel):
     on_hand: int = Field(description="every state's units together")
     needs_count: bool = Field(description="a state is below zero (sold beyond what the ledger "
                               "held): count it")
+    kept_back: int = Field(0, description="units the allocation rules keep back here (the "
+                           "store's floor and active reserves for online orders or in-store "
+                           "sale): selling below it takes from them")
     moves: list[MoveView]
+
+
+class SaleWarning(BaseModel):
+    """A sale left fewer sellable units of a SKU than the allocation rules keep back here."""
+
+    sku: str
+    code: Literal["below_kept_back"] = "below_kept_back"
+    sellable: int = Field(description="sellable units after the sale")
+    kept_back: int = Field(description="the floor and the active reserves together")
+    floor: int
+    reserves: list[str] = Field(description="the active reserves, as name (for)")
+    message: str
 
 
 class SaleView(BaseModel):
@@ -148,6 +163,9 @@ class SaleView(BaseModel):
     created: bool
     moves: list[MoveView]
     stock: list[StockView]
+    warnings: list[SaleWarning] = Field(default_factory=list, description=(
+        "SKUs whose sellable quantity fell below what the rules keep back (the sale is booked "
+        "all the same; the counter shows it in the store's language)"))
 
 
 class CountedLine(BaseModel):

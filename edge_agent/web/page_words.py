@@ -103,6 +103,8 @@ EN: Final[dict[str, str]] = {
     "location": "Location",
     "record_disposition": "Record disposition",
     "disposition_hint": "Available after inspection: nothing is restocked before QC.",
+    "stock_kept_back": "Careful: {sellable} sellable, {kept} kept back for online orders and "
+                       "in-store reserves. Selling now takes from them.",
     "next_customer": "Next customer",
     "recent_title": "Recent returns",
     "unit_price": "Unit price",
@@ -241,6 +243,8 @@ DE: Final[dict[str, str]] = {
     "record_disposition": "Verbleib erfassen",
     "disposition_hint": "Erst nach der Prüfung möglich: vor der Qualitätskontrolle geht nichts "
                         "zurück ins Lager.",
+    "stock_kept_back": "Achtung: {sellable} verkaufbar, {kept} für Online-Bestellungen und "
+                       "Reserven im Laden zurückgehalten. Ein Verkauf jetzt geht zu deren Lasten.",
     "next_customer": "Nächster Kunde",
     "recent_title": "Letzte Rückgaben",
     "unit_price": "Stückpreis",
@@ -377,6 +381,8 @@ ZH: Final[dict[str, str]] = {
     "location": "库位",
     "record_disposition": "登记处理",
     "disposition_hint": "检验后可用：质检前不得重新入库。",
+    "stock_kept_back": "注意：可售 {sellable} 件，其中 {kept} 件为线上订单和"
+                       "店内预留保留。现在售出将占用预留库存。",
     "next_customer": "下一位顾客",
     "recent_title": "最近的退货",
     "unit_price": "单价",
@@ -512,6 +518,9 @@ JA: Final[dict[str, str]] = {
     "location": "保管場所",
     "record_disposition": "処理を登録",
     "disposition_hint": "検品後に選べます。検品前に在庫へ戻すことはありません。",
+    "stock_kept_back": "ご注意：販売可能 {sellable} 点のうち {kept} 点は"
+                       "オンライン注文と店頭用に確保されています。"
+                       "今販売すると確保分から減ります。",
     "next_customer": "次のお客様",
     "recent_title": "最近の返品",
     "unit_price": "単価",

@@ -89,6 +89,13 @@ class AmazonSettings(BaseSettings):
         min_length=1,
         description="productType sent with quantity patches (Amazon's generic PRODUCT)",
     )
+    listings_from_allocation: bool = Field(
+        True,
+        description=(
+            "the listings job first queues the active allocation rules' offers over the hub's "
+            "stock view (changed quantities only); off: it sends only what was queued otherwise"
+        ),
+    )
     store_map: dict[str, str] = Field(
         default_factory=dict,
         description=("Amazon drop-off store id -> ACORN store id, where they differ (JSON)"),

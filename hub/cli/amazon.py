@@ -12,8 +12,10 @@
                                              adopt one candidate of an ambiguous feed, or
                                              abandon it (its refunds fail, to be retried)
     listings push [--offers FILE.csv] [--account NAME ...]
-                                             queue changed quantities (account,marketplace,sku,
-                                             quantity), send queued changes, follow feeds
+                                             queue changed quantities (from the allocation rules
+                                             over the stock view; with --offers: only the file's
+                                             account,marketplace,sku,quantity), send queued
+                                             changes, follow feeds
     listings status [--account NAME]         changes by status, and Amazon's issues per SKU
     simulator [--port 8100] [--rate-factor F] [--seed N] [--accounts N] [--models DIR]
 
@@ -161,8 +163,12 @@ class _Bar:
         self._progress.update(self._task, rows=self._rows)
 
 
-def _run(jobs: Sequence[str], names: Sequence[str], since: datetime | None) -> None:
+def _run(
+    jobs: Sequence[str], names: Sequence[str], since: datetime | None, from_allocation: bool = True
+) -> None:
     amazon = load_amazon_settings()
+    if not from_allocation:
+        amazon = amazon.model_copy(update={"listings_from_allocation": False})
     console = Console(stderr=True)
     with database() as engine:
         accounts = load_accounts(engine, names)
@@ -376,7 +382,8 @@ def listings_push(
     ] = None,
     account: Names = None,
 ) -> None:
-    """Queue the quantities that changed, send every queued change once, follow feeds."""
+    """Queue the quantities that changed (the allocation rules' offers over the hub's stock
+    view, or with --offers only the file's), send every queued change once, follow feeds."""
     from hub.amazon.listings.offers_file import parse_offers
     from hub.amazon.listings.outbox import enqueue
 
@@ -390,7 +397,7 @@ def listings_push(
             _check_offers(offered, load_accounts(engine))
             queued = enqueue(engine, offered, operator().name, operator().role)
         typer.echo(f"{len(queued)} of {len(offered)} offered quantities are changes; queued")
-    _run(("listings",), account or [], None)
+    _run(("listings",), account or [], None, from_allocation=offers is None)
 
 
 def _check_offers(offered: Sequence[Any], accounts: Sequence[Any]) -> None:

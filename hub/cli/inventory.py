@@ -3,7 +3,7 @@
     acorn-hub inventory store-record show STORE [--json]
     acorn-hub inventory store-record set STORE [--street … --hours "mon-fri 09:00-18:00" …]
     acorn-hub inventory store-record import FILE.yaml      (many stores, with a progress bar)
-    acorn-hub inventory rules show | check FILE | publish FILE | simulate FILE --stock CSV
+    acorn-hub inventory rules show | check FILE | publish FILE | simulate FILE [--stock CSV]
 
 ``set`` changes only the fields given and validates the whole record as the API does; a bad
 value names its field and exits non-zero. ``import`` reads a YAML mapping of store id to record
@@ -31,6 +31,7 @@ from hub.inventory.allocation import store as rules_store
 from hub.inventory.allocation.loader import format_path
 from hub.inventory.allocation.simulation import report_json
 from hub.inventory.allocation.snapshot import read_csv
+from hub.inventory.stock_source import SALES_DAYS, current_stock
 from hub.inventory.store_records import WEEKDAYS, StoreRecord
 from hub.storage.engine import reading
 from protocol import utc_now
@@ -226,17 +227,26 @@ def rules_publish(
 @rules_app.command("simulate")
 def rules_simulate(
     file: Path,
-    stock: Annotated[Path, typer.Option(help="CSV: sku,store,on_hand[,reserved,holds,category,"
-                                             "sold]")],
+    stock: Annotated[Path | None, typer.Option(
+        help="CSV: sku,store,on_hand[,reserved,holds,category,sold]; without it, the hub's "
+             "current stock view")] = None,
+    days: Annotated[int, typer.Option(min=1, max=365, help="sales window (days) when the "
+                                                            "stock view is used")] = SALES_DAYS,
     examples: Annotated[int, typer.Option(min=0, max=50)] = 3,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """What each marketplace would be offered under FILE versus the active version."""
+    """What each marketplace would be offered under FILE versus the active version, over the
+    CSV snapshot, or over the hub's current stock view without one."""
     draft = compile_text(_read(file))
-    held, sales = read_csv(_read(stock))
+    now = utc_now()
     with database() as engine:
         active = rules_store.ensure_seeded(engine)
-    report = simulate(draft, active.compiled, held, sales, utc_now(), examples)
+        if stock is not None:
+            held, sales = read_csv(_read(stock))
+        else:
+            with reading(engine) as conn:
+                held, sales = current_stock(conn, now, days)
+    report = simulate(draft, active.compiled, held, sales, now, examples)
     if as_json:
         typer.echo(json.dumps(report_json(report), indent=2))
         return

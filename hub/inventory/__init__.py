@@ -7,7 +7,8 @@ ingest dedups on node and seq; a move id seen twice is refused, never applied tw
 the ingest's batch transaction; ``queries`` read the view, scoped like every desk list;
 allocation is a pure function of stock, rules, sales and time; rules are versioned and published
 like the refund policy. Built: ``store_records`` (a store's address, manager,
-hours, capabilities; open now) and ``allocation`` (the rules and their engine).
+hours, capabilities; open now), ``allocation`` (the rules and their engine) and
+``stock_source`` (the engine's stock and sales velocity read from the stock view).
 
-    projection  ledger  queries  store_records  allocation/
+    projection  ledger  queries  stock_source  store_records  allocation/
 """

@@ -1,5 +1,8 @@
 """Queued quantity changes go to Amazon, each once: patchListingsItem, or a listings feed.
 
+    allocate   (``listings_from_allocation``, on by default) the active allocation rules over
+               the hub's stock view: the account's changed offers are queued first
+               (``allocated``)
     for each marketplace of the account:
       claim      newest pending change per SKU (older ones superseded) + in-doubt ones
       in doubt   ``sending`` left by a crash: patch -> getListingsItem; Amazon already shows
@@ -30,6 +33,7 @@ from hub.amazon.accounts import ROLE
 from hub.amazon.context import JobContext
 from hub.amazon.errors import AmazonApiError
 from hub.amazon.listings import outbox
+from hub.amazon.listings.allocated import queue_allocated
 from hub.amazon.listings.feed import (
     CONTENT_TYPE,
     FEED_TYPE,
@@ -59,9 +63,16 @@ class PushResult:
 
 
 def send_listings(ctx: JobContext) -> None:
-    """The ``listings`` job: push, and tally what was sent and refused."""
+    """The ``listings`` job: queue the engine's changed offers, push, and tally what was sent
+    and refused (``new``: changes queued from the allocation)."""
+    queued = 0
+    if ctx.settings.listings_from_allocation:
+        _offered, queued = queue_allocated(ctx.engine, ctx.account.name,
+                                           ctx.account.marketplace_ids, ctx.now(),
+                                           ctx.account.actor, ROLE)
     result = push_listings(ctx)
-    ctx.counted(result.patched + result.in_feeds, updated=result.accepted, errors=result.invalid)
+    ctx.counted(result.patched + result.in_feeds, new=queued, updated=result.accepted,
+                errors=result.invalid)
 
 
 def push_listings(ctx: JobContext) -> PushResult:

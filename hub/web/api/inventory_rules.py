@@ -6,9 +6,11 @@ scope: the version pushed and each node's applied version, since when) for anyon
 ``POST /api/inventory/rules/draft`` and ``POST /api/inventory/rules`` need the right to edit
 policies (admin). A draft answers 200 with ``valid`` and each problem at its field path, and —
 when valid — what each marketplace would be offered under it versus the active version over the
-stock snapshot sent with it (until the hub's stock view feeds it). Publishing a document that is
-refused answers 422 with one item per problem and stores nothing; versions only grow; each
-publication is audited and pushed to every store in its config.
+stock snapshot sent with it, or — when none is sent — over the hub's own stock view (sales
+velocity from the POS sales of the last ``days`` days; ``stock_source`` says which).
+Publishing a document that is refused answers 422 with one item per problem and stores
+nothing; versions only grow; each publication is audited and pushed to every store in its
+config.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from hub.inventory.allocation.compiled import compile_rules
 from hub.inventory.allocation.simulation import report_json
 from hub.inventory.allocation.snapshot import MAX_LINES, StockLineIn, stock_of
 from hub.inventory.allocation.store_part import check_parts_fit
+from hub.inventory.stock_source import SALES_DAYS, current_stock
 from hub.storage.engine import reading
 from hub.web.api.deps import Hub, PolicyEditor, Viewer
 from hub.web.api.errors import error_body
@@ -79,7 +82,10 @@ class DraftIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     yaml: str = Field(max_length=MAX_YAML)
-    stock: list[StockLineIn] = Field(default_factory=list, max_length=MAX_LINES)
+    stock: list[StockLineIn] = Field(default_factory=list, max_length=MAX_LINES,
+                                     description="empty: the hub's current stock view")
+    days: int = Field(SALES_DAYS, ge=1, le=365,
+                      description="sales window (days) when the stock view is used")
     examples: int = Field(3, ge=0, le=50)
 
 
@@ -174,7 +180,14 @@ def draft_rules(hub: Hub, _who: PolicyEditor, body: DraftIn) -> dict[str, Any]:
     """Check a draft and simulate it against the active version over ``stock``; nothing is
     stored."""
     active = rules_store.ensure_seeded(hub.engine)
-    stock, sales = stock_of(body.stock)
+    now = utc_now()
+    if body.stock:
+        source = "snapshot"
+        stock, sales = stock_of(body.stock)
+    else:
+        source = "stock_view"
+        with reading(hub.engine) as conn:
+            stock, sales = current_stock(conn, now, body.days)
     try:
         document = load_rules_yaml(body.yaml)
         if document.version <= active.version:
@@ -184,11 +197,11 @@ def draft_rules(hub: Hub, _who: PolicyEditor, body: DraftIn) -> dict[str, Any]:
     except RulesError as err:
         problems = [{"field": p.path, "message": p.message} for p in err.problems]
         return {"valid": False, "active_version": active.version, "problems": problems,
-                "simulation": None}
-    report = simulate(compile_rules(document), active.compiled, stock, sales, utc_now(),
+                "stock_source": source, "simulation": None}
+    report = simulate(compile_rules(document), active.compiled, stock, sales, now,
                       body.examples)
     return {"valid": True, "active_version": active.version, "problems": [],
-            "simulation": report_json(report)}
+            "stock_source": source, "simulation": report_json(report)}
 
 
 
