@@ -205,10 +205,13 @@ def test_many_changes_go_as_one_feed_validated_by_amazons_schema_and_its_report_
 def test_the_rate_limit_is_held(
     lite: Engine, make_sim: Callable[..., Sim], amazon_settings: AmazonSettings
 ) -> None:
-    factor = 10  # patchListingsItem: 50 requests/s, burst 5, on both sides
+    factor = 10  # patchListingsItem: 50 requests/s, burst 5 at the simulator
     sim = start(make_sim, rate_factor=Decimal(factor))
+    # The hub paces 10 % under the simulator (as in test_throttle): on a loaded machine one
+    # request's arrival is delayed now and then and the next one then lands early; at Amazon's
+    # real rates that jitter is a rounding error.
     settings = amazon_settings.model_copy(
-        update={"rate_factor": float(factor), "listings_feed_threshold": 100})
+        update={"rate_factor": factor * 0.9, "listings_feed_threshold": 100})
     accounts = add_accounts(lite, sim, settings, {"na": (0, ("US",))})
     skus = listed_skus()
     outbox.enqueue(lite, offers({sku: 1 for sku in skus}), "test", "operator")
