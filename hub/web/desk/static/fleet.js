@@ -99,12 +99,16 @@ function actionsCell(row) {
 }
 
 function stateCell(row) {
-  if (!row.node_id) return el("td", { "data-testid": "fleet-state" }, el("span", { class: "muted" }, "no node yet"));
-  if (row.revoked) return el("td", { "data-testid": "fleet-state" }, el("span", { class: "badge late" }, "revoked"));
+  // presence and when the node was last seen share a cell (the page must fit 1366 px)
+  const seen = el("div", { class: "muted" }, row.last_seen_at ? `seen ${when(row.last_seen_at)}` : "never seen");
+  if (!row.node_id) return el("td", {}, el("span", { "data-testid": "fleet-state", class: "muted" }, "no node yet"));
+  if (row.revoked) return el("td", {}, el("span", { "data-testid": "fleet-state", class: "badge late" }, "revoked"), seen);
   const online = row.state === "online";
-  return el("td", { "data-testid": "fleet-state", "data-state": row.state },
-    el("span", { class: `badge ${online ? "ok" : "due"}` }, online ? "online" : "offline"),
-    !online && row.offline_for_seconds !== null ? el("div", { class: "muted" }, `for ${ageText(row.offline_for_seconds)}`) : "");
+  return el("td", {},
+    el("span", { class: `badge ${online ? "ok" : "due"}`, "data-testid": "fleet-state", "data-state": row.state },
+       online ? "online" : "offline"),
+    !online && row.offline_for_seconds !== null ? el("div", { class: "muted" }, `for ${ageText(row.offline_for_seconds)}`) : "",
+    seen);
 }
 
 function outboxCell(row) {
@@ -129,7 +133,6 @@ function fleetRow(row) {
     storeCell(row),
     el("td", { "data-testid": "fleet-node" }, row.node_id || "–"),
     stateCell(row),
-    el("td", {}, row.last_seen_at ? when(row.last_seen_at) : "never"),
     el("td", { "data-testid": "fleet-version" }, row.version || "–"),
     outboxCell(row),
     el("td", {},
