@@ -4,6 +4,9 @@ Rules:
 - a difference alerts when it is unresolved (open, recount, investigating) and its size is over
   the store's threshold (``Thresholds``: a default and per-store overrides, from the settings);
   smaller ones are listed but do not alert;
+- each listed difference carries what Amazon last accepted for its SKU (summed over accounts and
+  marketplaces) beside the chain's sellable units: ``amazon_oversells`` when Amazon lists more
+  than the stores hold (the store's figure may be the reason the allocation offered too much);
 - resolving: ``accept`` takes the store's figure (the hub's level moves by the difference, and
   later comparisons count it from the snapshot's seq on); ``recount`` asks the store to count
   again (its next snapshot updates or clears the row); ``investigate`` marks it as being looked
@@ -19,13 +22,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, and_, func, select, update
 
 from hub.errors import Conflict, NotFound
 from hub.inventory.check import OPEN
 from hub.storage.audit_chain import AuditDraft, jsonable
 from hub.storage.engine import Tx
 from hub.storage.outbox import CommandDraft, queue
+from hub.storage.tables.amazon_listings import amazon_listing_changes
 from hub.storage.tables.core import nodes
 from hub.storage.tables.fleet import node_certificates
 from hub.storage.tables.inventory import stock_differences, stock_levels
@@ -71,12 +75,46 @@ def listing(conn: Connection, thresholds: Thresholds, store: str | None = None,
                          ).scalar_one()
     rows = conn.execute(select(stock_differences).where(*where).order_by(
         d.checked_at.desc(), d.id.desc()).limit(limit).offset(offset))
-    out = []
-    for row in rows:
-        data = dict(row._mapping)
-        out.append({**data, "threshold": thresholds.of(data["store_id"]),
-                    "alert": thresholds.alerts(data)})
-    return out, int(total)
+    return decorated(conn, thresholds, [dict(row._mapping) for row in rows]), int(total)
+
+
+def decorated(conn: Connection, thresholds: Thresholds, out: list[Row]) -> list[Row]:
+    """``out`` with each row's threshold, alert, and Amazon's listed quantity beside the
+    chain's sellable units."""
+    listed = amazon_listed(conn, {r["sku"] for r in out})
+    sellable = chain_sellable(conn, {r["sku"] for r in out})
+    for data in out:
+        on_amazon = listed.get(data["sku"])
+        data |= {"threshold": thresholds.of(data["store_id"]), "alert": thresholds.alerts(data),
+                 "amazon_listed": on_amazon, "chain_sellable": sellable.get(data["sku"], 0),
+                 "amazon_oversells": on_amazon is not None
+                 and on_amazon > sellable.get(data["sku"], 0)}
+    return out
+
+
+def amazon_listed(conn: Connection, skus: set[str]) -> dict[str, int]:
+    """Per SKU, the quantities Amazon last accepted, summed over accounts and marketplaces
+    (SKUs never listed are left out)."""
+    if not skus:
+        return {}
+    a = amazon_listing_changes.c
+    newest = (select(a.account, a.marketplace_id, a.sku, func.max(a.change_id).label("top"))
+              .where(a.sku.in_(sorted(skus)), a.status == "accepted")
+              .group_by(a.account, a.marketplace_id, a.sku).subquery())
+    rows = conn.execute(select(a.sku, func.sum(a.quantity)).join(newest, and_(
+        a.account == newest.c.account, a.marketplace_id == newest.c.marketplace_id,
+        a.sku == newest.c.sku, a.change_id == newest.c.top)).group_by(a.sku))
+    return {sku: int(total) for sku, total in rows}
+
+
+def chain_sellable(conn: Connection, skus: set[str]) -> dict[str, int]:
+    """Per SKU, the hub's sellable units over every store."""
+    if not skus:
+        return {}
+    lv = stock_levels.c
+    rows = conn.execute(select(lv.sku, func.sum(lv.quantity)).where(
+        lv.sku.in_(sorted(skus)), lv.state == "sellable").group_by(lv.sku))
+    return {sku: int(total) for sku, total in rows}
 
 
 def alert_count(conn: Connection, thresholds: Thresholds) -> int:

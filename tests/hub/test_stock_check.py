@@ -16,6 +16,7 @@ from hub.cli.main import app
 from hub.errors import Conflict
 from hub.inventory import differences as diffs
 from hub.storage.engine import reading, writing
+from hub.storage.tables.amazon_listings import amazon_listing_changes
 from hub.storage.tables.core import audit_log, commands, dead_letters
 from hub.storage.tables.inventory import stock_differences
 from protocol import (
@@ -200,3 +201,29 @@ def test_the_cli_checks_lists_and_resolves(engine: Engine, db_url: str) -> None:
     assert asked.exit_code == 0 and "asked s1/n1" in asked.stdout
     unknown = CliRunner().invoke(app, ["stock", "check", "--store", "nope"], env=env)
     assert unknown.exit_code == 1 and "no node of store nope" in unknown.stderr
+
+
+def test_each_difference_shows_what_amazon_lists_beside_the_chain_s_sellable_units(
+        engine: Engine) -> None:
+    ingest(engine, *story(), snapshot(5, 4, {"SKU-K": {S.SELLABLE: 6}}))
+    now = utc_now()
+    change = {"account": "acct-1", "sku": "SKU-K", "attempts": 1, "created_at": now}
+    with writing(engine) as tx:  # DE: 9 then 5 accepted; FR: 3 accepted, then 7 still pending
+        tx.conn.execute(amazon_listing_changes.insert(), [
+            {**change, "marketplace_id": "DE", "change_id": 1, "quantity": 9,
+             "status": "accepted"},
+            {**change, "marketplace_id": "DE", "change_id": 2, "quantity": 5,
+             "status": "accepted"},
+            {**change, "marketplace_id": "FR", "change_id": 1, "quantity": 3,
+             "status": "accepted"},
+            {**change, "marketplace_id": "FR", "change_id": 2, "quantity": 7,
+             "status": "pending"}])
+    with reading(engine) as conn:
+        (row,), _ = diffs.listing(conn, ZERO)
+    # Amazon lists 5 + 3 = 8 where the hub holds 4 sellable: an oversell risk to look into
+    assert (row["amazon_listed"], row["chain_sellable"], row["amazon_oversells"]) == (8, 4, True)
+    ingest(engine, moved("s1", 6, "s1-M5", "SKU-K", 4, None, S.SELLABLE, R.TRANSFER_IN,
+                         {S.SELLABLE: 8}))
+    with reading(engine) as conn:
+        (row,), _ = diffs.listing(conn, ZERO)
+    assert (row["amazon_listed"], row["chain_sellable"], row["amazon_oversells"]) == (8, 8, False)

@@ -56,6 +56,11 @@ class DifferenceOut(Out):
     status: Literal["open", "recount", "investigating", "accepted", "cleared"]
     threshold: int
     alert: bool
+    amazon_listed: int | None = Field(description=(
+        "what Amazon last accepted for the SKU, summed over accounts and marketplaces (null: "
+        "never listed)"))
+    chain_sellable: int = Field(description="the hub's sellable units of the SKU, every store")
+    amazon_oversells: bool = Field(description="Amazon lists more than the chain holds sellable")
     found_at: datetime
     checked_at: datetime
     resolved_at: datetime | None
@@ -125,9 +130,10 @@ def resolve(hub: Hub, who: Approver, difference_id: Annotated[int, Path(ge=1)],
         require_in_scope(who, stores.place(tx.conn, row["store_id"]))
         row = differences.resolve(tx, difference_id, body.action, who.actor, who.role.value,
                                   body.note)
-    thresholds = thresholds_of(hub.settings)
-    return DifferenceOut.model_validate({**row, "threshold": thresholds.of(row["store_id"]),
-                                         "alert": thresholds.alerts(row)})
+    with reading(hub.engine) as conn:
+        (item,) = differences.decorated(conn, thresholds_of(hub.settings),
+                                        [differences.get(conn, difference_id)])
+    return DifferenceOut.model_validate(item)
 
 
 @router.post("/checks", response_model=list[AskedOut], status_code=202, responses=ERRORS)
