@@ -17,6 +17,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import threading
+from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
 from io import TextIOWrapper
 from pathlib import Path
@@ -107,6 +108,8 @@ class Agent:
         self._checking = threading.Event()
         self._checker = threading.Thread(target=self._check_loop, name="edge-integrity",
                                          daemon=True)
+        self._snapshots = threading.Thread(target=self._snapshot_loop,
+                                           name="edge-stock-snapshot", daemon=True)
 
     @classmethod
     def open(cls, settings: EdgeSettings, connect: bool = True) -> Agent:
@@ -164,6 +167,8 @@ class Agent:
         self.devices.start()
         if self.settings.integrity_check_seconds > 0:
             self._checker.start()
+        if self.settings.stock_snapshot_hours > 0:
+            self._snapshots.start()
         if self.settings.selftest_at_start and self.settings.hub_url:
             self.selftest.start()  # an enrolled node: it has a hub to measure its clock against
 
@@ -175,6 +180,21 @@ class Agent:
             except Exception:  # the check must never stop the agent
                 log.exception("the periodic integrity check failed to run")
 
+    def _snapshot_loop(self) -> None:
+        """The daily snapshot of the stock totals (a timer: the hub asks by command otherwise).
+
+        The due time is read from the snapshots taken, so a restart neither skips nor repeats one.
+        """
+        every = timedelta(hours=self.settings.stock_snapshot_hours)
+        wait = 0.0
+        while not self._checking.wait(wait):
+            try:
+                due = self.stock.snapshot_if_due(self.started_at, every)
+                wait = min(max((due - utc_now()).total_seconds(), 1.0), 3600.0)
+            except Exception:  # the schedule must never stop the agent
+                log.exception("the scheduled stock snapshot failed")
+                wait = 60.0
+
     def stop(self) -> None:
         """Stop the devices and the link, end the event streams, close the store."""
         self._checking.set()
@@ -183,6 +203,8 @@ class Agent:
             self.renewer.stop()
         if self._checker.is_alive():
             self._checker.join(5)
+        if self._snapshots.is_alive():
+            self._snapshots.join(5)
         self.devices.stop()
         self.printing.stop()
         self.events.close()

@@ -92,6 +92,10 @@ class EdgeSettings(BaseSettings):
     integrity_check_seconds: float = Field(
         default=3600.0, ge=0, le=604_800,
         description="how often the store re-checks its database (quick_check, checksums); 0: off")
+    stock_snapshot_hours: float = Field(
+        default=24.0, ge=0, le=24 * 31,
+        description="how often the store sends a snapshot of its stock totals for the hub's "
+                    "consistency check (daily by default); 0: only when asked")
     log_level: LogLevel = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
     log_json: bool = Field(default=False, description="one JSON object per log line")
     store_language: Language = Field(default="en", description="receipts and labels: en/de/zh/ja")

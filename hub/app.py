@@ -56,6 +56,7 @@ from hub.web.api.refunds import router as refunds_router
 from hub.web.api.returns import router as returns_router
 from hub.web.api.risk import router as risk_router
 from hub.web.api.stock import router as stock_router
+from hub.web.api.stock_check import router as stock_check_router
 from hub.web.api.store_records import router as store_records_router
 from hub.web.desk import pages as desk_web
 
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None, amazon: AmazonSettings | None =
     app.include_router(inventory_rules_router)
     app.include_router(fleet_ops_router)
     app.include_router(pairing_router)
+    app.include_router(stock_check_router)  # before /api/stock/{sku}/...
     app.include_router(stock_router)
     desk_web.install(app)
     install_api_pages(app, "ACORN hub")

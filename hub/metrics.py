@@ -57,6 +57,10 @@ class HubMetrics:
                                     registry=r)
         self.fleet_alerts = Gauge("acorn_hub_fleet_alerts", "nodes with this fleet alert, as of "
                                   "the last scrape", ["alert"], registry=r)
+        self.stock_differences = Gauge("acorn_hub_stock_differences_alerting",
+                                       "unresolved stock differences (store snapshot vs hub) "
+                                       "over their store's threshold, as of the last scrape",
+                                       registry=r)
         self.mqtt_connected = Gauge("acorn_hub_mqtt_connected", "1 while connected to the broker",
                                     registry=r)
 

@@ -125,6 +125,11 @@ class Settings(BaseSettings):
     fleet_disk_alert_mb: float = Field(1000.0, ge=0, description=(
         "the fleet page alerts when a node's last self-test found less free disk than this "
         "(megabytes) in its data folder"))
+    stock_check_threshold: int = Field(0, ge=0, le=1_000_000, description=(
+        "the consistency check alerts when a store's snapshot differs from the hub's figure of "
+        "a SKU and state by more than this many units (0: any difference alerts)"))
+    stock_check_store_thresholds: dict[str, int] = Field(default_factory=dict, description=(
+        "per-store overrides of STOCK_CHECK_THRESHOLD, as JSON: {\"store-berlin-1\": 2}"))
     fx_fetch_url: str | None = Field(None, description=(
         "ECB reference rates to fetch on a schedule (e.g. ECB's eurofxref-daily.xml); unset: no "
         "fetch, the bundled history and `acorn-hub fx import` only"))

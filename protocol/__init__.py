@@ -57,7 +57,17 @@ from protocol.returns import (
     event_hash,
     items_total,
 )
-from protocol.stock import MOVES, MoveReason, StockMoved, StockState, move_allowed
+from protocol.stock import (
+    MOVES,
+    MoveReason,
+    SnapshotLine,
+    SnapshotRequest,
+    StockMoved,
+    StockSnapshot,
+    StockState,
+    move_allowed,
+    snapshot_digest,
+)
 from protocol.timeutil import format_utc, to_utc, utc_now
 from protocol.topics import (
     KINDS_ON_TOPIC,
@@ -117,8 +127,11 @@ __all__ = [
     "ReturnReceived",
     "ReturnState",
     "RuleEffect",
+    "SnapshotLine",
+    "SnapshotRequest",
     "StaffPin",
     "StockMoved",
+    "StockSnapshot",
     "StockState",
     "StoreAllocation",
     "StoreConfig",
@@ -141,6 +154,7 @@ __all__ = [
     "new_message_id",
     "node_topic",
     "parse_topic",
+    "snapshot_digest",
     "subscription",
     "to_utc",
     "utc_now",

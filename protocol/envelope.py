@@ -33,7 +33,7 @@ from protocol.returns import (
     RefundStatus,
     ReturnReceived,
 )
-from protocol.stock import StockMoved
+from protocol.stock import SnapshotRequest, StockMoved, StockSnapshot
 from protocol.timeutil import UtcDatetime, utc_now
 
 SCHEMA_VERSION = 1
@@ -45,10 +45,12 @@ Kind = Literal[
     "refund.requested",
     "command.applied",
     "stock.moved",
+    "stock.snapshot",
     "return.expected",
     "refund.decided",
     "refund.status",
     "event.verify",
+    "stock.snapshot.request",
     "ack",
     "node.status",
     "store.config",
@@ -61,6 +63,8 @@ BODY_TYPES: dict[str, type[Body]] = {
     "refund.requested": RefundRequested,
     "command.applied": CommandApplied,
     "stock.moved": StockMoved,
+    "stock.snapshot": StockSnapshot,
+    "stock.snapshot.request": SnapshotRequest,
     "return.expected": ExpectedReturn,
     "refund.decided": RefundDecided,
     "refund.status": RefundStatus,
@@ -78,9 +82,11 @@ EVENT_KINDS = frozenset(
         "refund.requested",
         "command.applied",
         "stock.moved",
+        "stock.snapshot",
     }
 )
-COMMAND_KINDS = frozenset({"return.expected", "refund.decided", "refund.status", "event.verify"})
+COMMAND_KINDS = frozenset({"return.expected", "refund.decided", "refund.status", "event.verify",
+                           "stock.snapshot.request"})
 
 
 class Envelope(BaseModel):

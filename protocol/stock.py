@@ -22,6 +22,7 @@ Rules:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from enum import StrEnum
 from types import MappingProxyType
@@ -30,7 +31,7 @@ from typing import Final, Literal, Self
 from pydantic import Field, model_validator
 
 from protocol.limits import MAX_STOCK_BALANCE, MAX_STOCK_QUANTITY
-from protocol.returns import Body, Code
+from protocol.returns import Body, Code, Hash
 from protocol.timeutil import UtcDatetime
 
 
@@ -122,3 +123,78 @@ class StockMoved(Body):
         if any(abs(v) > MAX_STOCK_BALANCE for v in self.balance.values()):
             raise ValueError(f"a balance is beyond ±{MAX_STOCK_BALANCE}")
         return self
+
+
+# -- the consistency check: the store's own totals ----------------------------------------------
+
+MAX_SNAPSHOT_LINES = 500  # SKUs in one snapshot page (about 120 kB at worst: under the payload cap)
+MAX_SNAPSHOT_PAGES = 10_000  # pages of one snapshot (5 million SKUs)
+SnapshotReason = Literal["schedule", "hub", "local"]
+
+
+class SnapshotLine(Body):
+    """One SKU's quantity per state at the store (states at zero left out)."""
+
+    sku: Code
+    levels: dict[StockState, int] = Field(max_length=len(StockState))
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Self:
+        if any(abs(v) > MAX_STOCK_BALANCE for v in self.levels.values()):
+            raise ValueError(f"a level is beyond ±{MAX_STOCK_BALANCE}")
+        return self
+
+
+def snapshot_digest(snapshot_id: str, page: int, as_of_seq: int, after_sku: str | None,
+                    last_sku: str | None, lines: list[SnapshotLine]) -> str:
+    """The SHA-256 (hex) of one page's content in a canonical form: the page's seal."""
+    parts = [snapshot_id, str(page), str(as_of_seq), after_sku or "", last_sku or ""]
+    for line in lines:
+        levels = ",".join(f"{s.value}={line.levels[s]}" for s in sorted(line.levels))
+        parts.append(f"{line.sku}:{levels}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+class StockSnapshot(Body):
+    """One page of a store node's stock totals (``stock.snapshot``, edge -> hub, via the outbox).
+
+    The page covers the SKUs after ``after_sku`` up to and including ``last_sku`` (``None``:
+    from the first / to the last); a SKU in that range that is not listed holds nothing at the
+    store. The totals count every stock move the node booked with an event seq up to
+    ``as_of_seq`` and none after it, so moves still in flight never look like a difference.
+    ``digest`` seals the page (``snapshot_digest``); a page whose digest does not match is refused.
+    """
+
+    kind: Literal["stock.snapshot"] = "stock.snapshot"
+    snapshot_id: Code
+    reason: SnapshotReason = "schedule"
+    page: int = Field(ge=1, le=MAX_SNAPSHOT_PAGES)
+    pages: int = Field(ge=1, le=MAX_SNAPSHOT_PAGES)
+    as_of_seq: int = Field(ge=0)
+    taken_at: UtcDatetime
+    after_sku: Code | None = None
+    last_sku: Code | None = None
+    lines: list[SnapshotLine] = Field(default_factory=list, max_length=MAX_SNAPSHOT_LINES)
+    digest: Hash
+
+    @model_validator(mode="after")
+    def _sealed(self) -> Self:
+        if self.page > self.pages:
+            raise ValueError(f"page {self.page} of {self.pages}")
+        skus = [line.sku for line in self.lines]
+        if skus != sorted(set(skus)):
+            raise ValueError("lines must be sorted by SKU, each SKU once")
+        if skus and ((self.after_sku is not None and skus[0] <= self.after_sku)
+                     or (self.last_sku is not None and skus[-1] > self.last_sku)):
+            raise ValueError("a line's SKU lies outside the page's range")
+        if self.digest != snapshot_digest(self.snapshot_id, self.page, self.as_of_seq,
+                                          self.after_sku, self.last_sku, self.lines):
+            raise ValueError("digest does not match the page's content")
+        return self
+
+
+class SnapshotRequest(Body):
+    """The hub asks a node for a snapshot of its stock totals now (``stock.snapshot.request``)."""
+
+    kind: Literal["stock.snapshot.request"] = "stock.snapshot.request"
+    requested_by: Code | None = None

@@ -22,12 +22,12 @@ import json
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from edge_agent.errors import Conflict, InvalidRequest
 from edge_agent.staff import store_config
-from edge_agent.stock import rules
+from edge_agent.stock import rules, snapshot
 from edge_agent.stock.kept_back import KeptBack, eats_into, kept_back
 from edge_agent.stock.models import (
     CountedLine,
@@ -38,6 +38,7 @@ from edge_agent.stock.models import (
     SaleRequest,
     SaleView,
     SaleWarning,
+    SnapshotView,
     StockView,
 )
 from edge_agent.stock.rules import Draft
@@ -45,6 +46,7 @@ from edge_agent.storage import audit, idempotency, outbox
 from edge_agent.storage.ids import encode_base32
 from edge_agent.storage.store import Store, Tx
 from protocol import MoveReason, StockMoved, StockState, format_utc, utc_now
+from protocol.stock import SnapshotReason
 
 RECENT_MOVES = 20
 RECEIVED = (MoveReason.RETURN_RECEIVED.value, MoveReason.POS_RETURN.value)
@@ -313,6 +315,26 @@ class Ledger:
             idempotency.seal(tx, view.model_dump_json())
         self.on_write("stock.move", request.sku)
         return view
+
+    # -- snapshots for the hub's consistency check ----------------------------------------------
+
+    def snapshot(self, reason: SnapshotReason, actor: str, role: str) -> SnapshotView:
+        """Send the hub a snapshot of the stock totals now (``edge_agent.stock.snapshot``)."""
+        with self.store.write() as tx:
+            taken = snapshot.take(tx, self.store_id, self.node_id, self.clock(), reason, actor,
+                                  role)
+        self.on_write("stock.snapshot", "")
+        return SnapshotView.model_validate(taken)
+
+    def snapshot_if_due(self, since: datetime, every: timedelta) -> datetime:
+        """Take a scheduled snapshot if one is due; when the next one is due."""
+        with self.store.read() as tx:
+            due = snapshot.next_due(tx, since, every)
+        if due <= self.clock():
+            self.snapshot("schedule", "schedule", "system")
+            with self.store.read() as tx:
+                due = snapshot.next_due(tx, since, every)
+        return due
 
     # -- reads ----------------------------------------------------------------------------------
 

@@ -188,3 +188,16 @@ class CountView(BaseModel):
     counted_at: datetime
     lines: list[CountedLine]
     moves: list[MoveView]
+
+
+class SnapshotView(BaseModel):
+    """A snapshot of the stock totals, queued for the hub (its pages ride the outbox)."""
+
+    snapshot_id: str
+    reason: str
+    taken_at: str = Field(description="UTC, ISO 8601 with Z")
+    as_of_seq: int = Field(description="the seq of the last stock move it counts")
+    skus: int
+    pages: int
+    first_seq: int
+    last_seq: int

@@ -257,6 +257,16 @@ def m0014_store_allocation(db: Database) -> None:
         config_version INTEGER NOT NULL, since TEXT NOT NULL)""")
 
 
+def m0016_stock_snapshots(db: Database) -> None:
+    """The snapshots of the stock totals sent for the hub's consistency check
+    (``edge_agent.stock.snapshot``): when, why, up to which move seq, and their outbox seqs."""
+    db.conn.execute("""CREATE TABLE stock_snapshots (
+        snapshot_id TEXT PRIMARY KEY, reason TEXT NOT NULL, taken_at TEXT NOT NULL,
+        as_of_seq INTEGER NOT NULL, skus INTEGER NOT NULL, pages INTEGER NOT NULL,
+        first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL)""")
+    db.conn.execute("CREATE INDEX stock_snapshots_by_time ON stock_snapshots(taken_at)")
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_initial", m0001_initial),
     ("0002_devices", m0002_devices),
@@ -269,6 +279,7 @@ MIGRATIONS: list[Migration] = [
     ("0009_store_settings", m0009_store_settings),
     ("0012_stock_ledger", m0012_stock_ledger),
     ("0014_store_allocation", m0014_store_allocation),
+    ("0016_stock_snapshots", m0016_stock_snapshots),
 ]
 
 

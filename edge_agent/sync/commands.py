@@ -15,6 +15,8 @@ Rules:
   a detail saying the newer status was kept;
 - a refund command naming a refund this node does not have, or a return it does not belong to, is
   ``refused`` with a sentence saying which;
+- ``stock.snapshot.request`` appends a snapshot of the stock totals (``edge_agent.stock.snapshot``)
+  in the same transaction as its report;
 - ``event.verify`` (the hub holds rival events for one of our seqs) is answered from the outbox:
   the report's ``event`` names the message id and ``event_hash`` of the event this node wrote at
   that seq (``held``; the hub has not acked it, so it is still in the outbox), or says the node has
@@ -34,6 +36,7 @@ from typing import Literal
 
 from edge_agent.errors import RequestError
 from edge_agent.returns.states import decision_supersedes, payment_supersedes, total_of
+from edge_agent.stock import snapshot
 from edge_agent.storage import audit, outbox, records
 from edge_agent.storage.store import Store, Tx
 from protocol import (
@@ -47,6 +50,7 @@ from protocol import (
     HeldEvent,
     RefundDecided,
     RefundStatus,
+    SnapshotRequest,
     decode,
     event_hash,
     format_utc,
@@ -163,7 +167,18 @@ def verify_event(tx: Tx, envelope: Envelope) -> tuple[Effect, HeldEvent]:
     return ("applied", f"seq {seq} no longer kept here"), HeldEvent(seq=seq, state="gone")
 
 
+def apply_snapshot_request(tx: Tx, envelope: Envelope, now: datetime) -> Effect:
+    """Send the hub a snapshot of this node's stock totals (its pages follow this report)."""
+    asked = envelope.body
+    assert isinstance(asked, SnapshotRequest)
+    taken = snapshot.take(tx, envelope.store_id, envelope.node_id, now, "hub",
+                          asked.requested_by or "hub", "hub")
+    return "applied", (f"snapshot {taken['snapshot_id']}: {taken['skus']} SKUs in "
+                       f"{taken['pages']} pages, as of seq {taken['as_of_seq']}")
+
+
 APPLIERS: dict[str, Applier] = {
+    "stock.snapshot.request": apply_snapshot_request,
     "return.expected": apply_expected,
     "refund.decided": apply_decided,
     "refund.status": apply_status,

@@ -4,6 +4,7 @@
                               that pos_transaction_id (409: the same id with another body)
     POST /api/stock/counts    book a count's differences -> 201, or 200 for a repeated count_id
     POST /api/stock/moves     a transfer or reservation move -> 201 (``Idempotency-Key``)
+    POST /api/stock/snapshots send the hub a snapshot of the stock totals now -> 201
     GET  /api/stock/{sku}     the SKU's stock by state, with its latest moves (works offline)
 
 Each write is one transaction with its ``stock.moved`` events (``edge_agent.stock.ledger``);
@@ -26,6 +27,7 @@ from edge_agent.stock.models import (
     MoveView,
     SaleRequest,
     SaleView,
+    SnapshotView,
     StockView,
 )
 from edge_agent.web.api import ERRORS, AgentDep, _json
@@ -71,6 +73,15 @@ def record_move(body: MoveRequest, agent: AgentDep, caller: CallerDep) -> Respon
     than the state holds)."""
     body = body.model_copy(update={"staff_id": stamp(caller, body.staff_id, "staff_id")})
     return _json(agent.stock.record_move(body), 201)
+
+
+@router.post("/api/stock/snapshots", response_model=SnapshotView, status_code=201,
+             tags=["stock"], responses=ERRORS)
+def take_snapshot(agent: AgentDep, caller: CallerDep) -> Response:
+    """Send the hub a snapshot of this node's stock totals now, for its consistency check (it
+    also goes daily, ``stock_snapshot_hours``); the pages ride the outbox like every event."""
+    actor = stamp(caller, None, "counted_by") or "counter"
+    return _json(agent.stock.snapshot("local", actor, "counter"), 201)
 
 
 @router.get("/api/stock/{sku}", response_model=StockView, tags=["stock"], responses=ERRORS,

@@ -1,5 +1,6 @@
-"""``acorn-hub stock show|moves``: the stock view from the command line (every store; the API
-scopes by the caller). Rules: ``hub.inventory``."""
+"""``acorn-hub stock show|moves|check|differences|resolve``: the stock view and its consistency
+check from the command line (every store; the API scopes by the caller). Rules:
+``hub.inventory`` (the check: ``hub.inventory.check`` and ``hub.inventory.differences``)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,13 @@ from typing import Annotated, Any
 
 import typer
 
+from hub.access.tokens import cli_actor
 from hub.cli.db import database
+from hub.errors import HubError
+from hub.inventory import differences as diffs
 from hub.inventory.queries import move_page, stock_page
-from hub.storage.engine import reading
+from hub.settings import Settings, load_settings
+from hub.storage.engine import reading, writing
 from protocol import StockState
 
 app = typer.Typer(help="Stock per SKU, store and state, and its movement history.",
@@ -64,3 +69,68 @@ def moves(
         typer.echo(_move(row))
     if total > len(rows):
         typer.echo(f"({total - len(rows)} more; raise --limit)", err=True)
+
+
+def _thresholds(settings: Settings) -> diffs.Thresholds:
+    return diffs.Thresholds(settings.stock_check_threshold,
+                            dict(settings.stock_check_store_thresholds))
+
+
+@app.command("check")
+def check(store: Store = None) -> None:
+    """Ask each node of the store (or of every store) for a snapshot of its stock totals now;
+    the hub compares each when it arrives (see ``stock differences``)."""
+    try:
+        with database() as engine, writing(engine) as tx:
+            asked = diffs.request_snapshots(tx, store, cli_actor(), "operator")
+    except HubError as err:
+        typer.echo(f"error: {err.message}", err=True)
+        raise typer.Exit(1) from err
+    for row in asked:
+        typer.echo(f"asked {row['store_id']}/{row['node_id']}\tcommand {row['command_id']}")
+    if not asked:
+        typer.echo("no nodes known to the hub", err=True)
+
+
+@app.command("differences")
+def differences(
+    store: Store = None,
+    sku: Annotated[str | None, typer.Option(help="only this SKU")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="settled ones too")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 200,
+) -> None:
+    """Differences between the stores' snapshots and the hub: id, store/node, SKU, state, store,
+    hub, difference, status, ``ALERT`` when over the store's threshold. Exit 3 when any
+    alerts."""
+    settings = load_settings()
+    with database(settings) as engine, reading(engine) as conn:
+        rows, total = diffs.listing(conn, _thresholds(settings), store, sku, not all_, limit)
+    typer.echo("id\tstore/node\tsku\tstate\tstore\thub\tdifference\tstatus\talert")
+    for r in rows:
+        typer.echo(f"{r['id']}\t{r['store_id']}/{r['node_id']}\t{r['sku']}\t{r['state']}\t"
+                   f"{r['store_quantity']}\t{r['hub_quantity']}\t{r['difference']:+d}\t"
+                   f"{r['status']}\t{'ALERT' if r['alert'] else '-'}")
+    if total > len(rows):
+        typer.echo(f"({total - len(rows)} more; raise --limit)", err=True)
+    if any(r["alert"] for r in rows):
+        raise typer.Exit(3)
+
+
+@app.command("resolve")
+def resolve(
+    difference_id: Annotated[int, typer.Argument(help="the difference's id", min=1)],
+    action: Annotated[diffs.Action, typer.Argument(help="accept | recount | investigate")],
+    note: Annotated[str | None, typer.Option(help="why (kept in the audit)")] = None,
+) -> None:
+    """Resolve a difference: accept the store's figure, ask for a recount, or investigate."""
+    if note is not None and len(note) > 2000:
+        typer.echo("error: --note is longer than 2000 characters", err=True)
+        raise typer.Exit(2)
+    try:
+        with database() as engine, writing(engine) as tx:
+            row = diffs.resolve(tx, difference_id, action, cli_actor(), "operator", note)
+    except HubError as err:
+        typer.echo(f"error: {err.message}", err=True)
+        raise typer.Exit(1) from err
+    typer.echo(f"{difference_id}\t{row['store_id']}/{row['sku']}\t{row['state']}\t"
+               f"{row['status']}")

@@ -1,5 +1,5 @@
 """Inventory across stores and Amazon: the stock view (built), allocation rules and their pure
-engine, and the stock consistency check (to come).
+engine, and the stock consistency check.
 
 Rules: quantities only move through ``stock.moved`` events that reach the hub exactly once (the
 ingest dedups on node and seq; a move id seen twice is refused, never applied twice);
@@ -7,8 +7,9 @@ ingest dedups on node and seq; a move id seen twice is refused, never applied tw
 the ingest's batch transaction; ``queries`` read the view, scoped like every desk list;
 allocation is a pure function of stock, rules, sales and time; rules are versioned and published
 like the refund policy. Built: ``store_records`` (a store's address, manager,
-hours, capabilities; open now), ``allocation`` (the rules and their engine) and
-``stock_source`` (the engine's stock and sales velocity read from the stock view).
+hours, capabilities; open now), ``allocation`` (the rules and their engine),
+``stock_source`` (the engine's stock and sales velocity read from the stock view), ``check``
+(each store snapshot compared as of its seq) and ``differences`` (listed, resolved, alerting).
 
-    projection  ledger  queries  stock_source  store_records  allocation/
+    projection  ledger  queries  stock_source  store_records  allocation/  check  differences
 """

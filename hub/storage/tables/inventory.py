@@ -59,3 +59,31 @@ stock_moves = Table(
     Index("ix_stock_moves_sku_at", "sku", "at"),
     Index("ix_stock_moves_store_at", "store_id", "at"),
 )
+
+# The consistency check (migration ``0022``, ``hub.inventory.check``): one row per store node, SKU
+# and state where a store's snapshot disagreed with the hub's figures at the snapshot's seq.
+# ``difference`` = store - hub. While ``status`` is open, recount or investigate, a later
+# snapshot updates the row (or clears it when they agree); ``accepted`` rows are adjustments the
+# hub's figures carry from ``as_of_seq`` on.
+stock_differences = Table(
+    "stock_differences", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("store_id", NODE, nullable=False),
+    Column("node_id", NODE, nullable=False),
+    Column("sku", ID, nullable=False),
+    Column("state", STATE, nullable=False),
+    Column("store_quantity", BigInteger, nullable=False),
+    Column("hub_quantity", BigInteger, nullable=False),
+    Column("difference", BigInteger, nullable=False),
+    Column("snapshot_id", ID, nullable=False),
+    Column("as_of_seq", BigInteger, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("found_at", UtcDateTime, nullable=False),
+    Column("checked_at", UtcDateTime, nullable=False),
+    Column("resolved_at", UtcDateTime),
+    Column("resolved_by", ID),
+    Column("note", String(2000)),
+    Index("ix_stock_differences_open", "status", "store_id"),
+    Index("ix_stock_differences_key", "store_id", "node_id", "sku", "state"),
+)

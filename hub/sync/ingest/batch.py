@@ -18,7 +18,8 @@ Rules:
   stalls its node; a repeat of it is a duplicate (no new dead letter); an event that later
   claims a seq held as unprocessable is dead-lettered whole, never silently dropped;
 - ``stock.moved`` events go to the stock view (``hub.inventory.ledger``) in the same
-  transaction, every other event to the returns and refunds projector;
+  transaction, then ``stock.snapshot`` pages to the consistency check (``hub.inventory.check``,
+  which compares as of the page's seq), every other event to the returns and refunds projector;
 - node status messages update presence; a status older than the one held (the last will, made
   when the node connected) changes presence only, never the newer figures; rejected messages
   and events the projections refuse are written to ``dead_letters`` (payloads capped,
@@ -41,6 +42,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, update
 
 from hub.fleet.identities import revoked_among
+from hub.inventory import check as stock_check
 from hub.inventory import ledger as stock_ledger
 from hub.refunds.projection import Problem, Projector
 from hub.storage.engine import Tx
@@ -112,13 +114,15 @@ def store_batch(tx: Tx, items: Sequence[Classified]) -> BatchResult:
     result.duplicates = len(repeats) - len(reused) - step.claimants + broken_repeats
     ready, result.new_gaps = _advance(cursors, step.carried, step.blocked)
     stock = [e for e in ready if e.kind == stock_ledger.KIND]
-    ready_returns = [e for e in ready if e.kind != stock_ledger.KIND]
+    snapshots = [e for e in ready if e.kind == stock_check.KIND]
+    ready_returns = [e for e in ready if e.kind not in (stock_ledger.KIND, stock_check.KIND)]
     projector = Projector(state.load(tx, ready_returns), tx.now)
     for envelope in ready_returns:
         projector.apply(envelope)
     state.flush(tx, projector.changes)
     problems = projector.changes.problems + [
         Problem(p.event, p.reason) for p in stock_ledger.apply(tx, stock)]
+    problems += [Problem(p.event, p.reason) for p in stock_check.apply(tx, snapshots)]
     result.came_online = _apply_statuses(cursors, statuses)
     _save_cursors(conn, cursors.values(), tx.now)
     rejected = [i for i in items if isinstance(i, Rejected)] + reused + bad_copies + step.dead

@@ -11,6 +11,7 @@ from hub import __version__
 from hub.access.permissions import Action, StorePlace, can, require_unscoped
 from hub.errors import StorageError
 from hub.fleet import overview
+from hub.inventory import differences
 from hub.returns.queries import counts, list_dead_letters, stores_overview
 from hub.storage.engine import reading
 from hub.web.api.deps import Hub, Viewer
@@ -85,6 +86,10 @@ def metrics(hub: Hub, who: Viewer) -> Response:
     require_unscoped(who, "the metrics")
     with reading(hub.engine) as conn:
         fleet = overview.counts(conn, utc_now(), thresholds_of(hub.settings))
+        hub.metrics.stock_differences.set(
+            differences.alert_count(conn, differences.Thresholds(
+                hub.settings.stock_check_threshold,
+                dict(hub.settings.stock_check_store_thresholds))))
     hub.metrics.set_fleet(fleet["online"], fleet["offline"], fleet["alerting"],
                           {k.removeprefix("alert:"): v for k, v in fleet.items()
                            if k.startswith("alert:")})
