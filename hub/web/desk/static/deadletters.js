@@ -34,7 +34,7 @@ async function act(path, body, done) {
 
 function actions(row) {
   if (row.resolved_at) return el("td", {}, "–");
-  const reason = el("input", { maxlength: "500", placeholder: "why discard",
+  const reason = el("input", { maxlength: "500",
                                "aria-label": `why dead letter ${row.id} is discarded`,
                                "data-testid": "dead-letter-reason" });
   const replay = el("button", { type: "button", class: "primary", "data-testid": "dead-letter-replay",
