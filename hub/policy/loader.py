@@ -11,7 +11,6 @@ Rules:
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from importlib import resources
 from typing import Any
 
@@ -20,39 +19,12 @@ from pydantic import ValidationError
 
 from hub.policy.document import PolicyDocument
 from hub.policy.errors import PolicyError, Problem
+from hub.strict_yaml import StrictLoader, where
 
 DEFAULT_POLICY_RESOURCE = "default_policy.yaml"
 
 
-class _PolicyLoader(yaml.SafeLoader):  # type: ignore[misc]
-    """SafeLoader with exact decimals and no duplicate keys."""
-
-    def construct_yaml_float(self, node: Any) -> Decimal:
-        text = str(self.construct_scalar(node)).replace("_", "")
-        try:
-            value = Decimal(text)
-        except InvalidOperation:
-            value = Decimal("NaN")
-        if not value.is_finite():
-            raise yaml.constructor.ConstructorError(
-                None, None, f"{text!r} is not a finite decimal", node.start_mark
-            )
-        return value
-
-    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"the key {key!r} is given twice", key_node.start_mark
-                )
-            seen.add(key)
-        result: dict[Any, Any] = super().construct_mapping(node, deep=deep)
-        return result
-
-
-_PolicyLoader.add_constructor("tag:yaml.org,2002:float", _PolicyLoader.construct_yaml_float)
+_PolicyLoader = StrictLoader  # exact decimals, no duplicate keys (hub.strict_yaml)
 
 
 def load_policy_yaml(text: str) -> PolicyDocument:
@@ -65,7 +37,7 @@ def parse_policy_data(text: str) -> dict[str, Any]:
     try:
         data = yaml.load(text, Loader=_PolicyLoader)  # a SafeLoader subclass: no object tags
     except yaml.YAMLError as err:
-        raise PolicyError.at("", f"not valid YAML: {_yaml_where(err)}") from err
+        raise PolicyError.at("", f"not valid YAML: {where(err)}") from err
     if not isinstance(data, dict):
         raise PolicyError.at("", "a policy document is a YAML mapping of sections")
     return data
@@ -108,11 +80,3 @@ _MESSAGES = {
     "missing": "required field is missing",
     "string_pattern_mismatch": "use lower-case letters, digits and '_' only (at most 40)",
 }
-
-
-def _yaml_where(err: yaml.YAMLError) -> str:
-    mark = getattr(err, "problem_mark", None)
-    problem = getattr(err, "problem", None) or str(err)
-    if mark is None:
-        return str(problem)
-    return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"

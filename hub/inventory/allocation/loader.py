@@ -11,7 +11,6 @@ Rules:
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from importlib import resources
 from typing import Any
 
@@ -20,40 +19,13 @@ from pydantic import ValidationError
 
 from hub.inventory.allocation.document import RulesDocument
 from hub.inventory.allocation.errors import Problem, RulesError
+from hub.strict_yaml import StrictLoader, where
 
 DEFAULT_RULES_RESOURCE = "default_rules.yaml"
 MAX_TEXT = 2_000_000  # characters: a document with 100,000 SKU floors still fits
 
 
-class _RulesLoader(yaml.SafeLoader):  # type: ignore[misc]
-    """SafeLoader with exact decimals and no duplicate keys."""
-
-    def construct_yaml_float(self, node: Any) -> Decimal:
-        text = str(self.construct_scalar(node)).replace("_", "")
-        try:
-            value = Decimal(text)
-        except InvalidOperation:
-            value = Decimal("NaN")
-        if not value.is_finite():
-            raise yaml.constructor.ConstructorError(
-                None, None, f"{text!r} is not a finite decimal", node.start_mark
-            )
-        return value
-
-    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"the key {key!r} is given twice", key_node.start_mark
-                )
-            seen.add(key)
-        result: dict[Any, Any] = super().construct_mapping(node, deep=deep)
-        return result
-
-
-_RulesLoader.add_constructor("tag:yaml.org,2002:float", _RulesLoader.construct_yaml_float)
+_RulesLoader = StrictLoader  # exact decimals, no duplicate keys (hub.strict_yaml)
 
 
 def load_rules_yaml(text: str) -> RulesDocument:
@@ -68,7 +40,7 @@ def parse_rules_data(text: str) -> dict[str, Any]:
     try:
         data = yaml.load(text, Loader=_RulesLoader)  # a SafeLoader subclass: no object tags
     except yaml.YAMLError as err:
-        raise RulesError.at("", f"not valid YAML: {_yaml_where(err)}") from err
+        raise RulesError.at("", f"not valid YAML: {where(err)}") from err
     if not isinstance(data, dict):
         raise RulesError.at("", "an allocation rules document is a YAML mapping of sections")
     return data
@@ -106,11 +78,3 @@ _MESSAGES = {
     "missing": "required field is missing",
     "int_type": "write a whole number of units",
 }
-
-
-def _yaml_where(err: yaml.YAMLError) -> str:
-    mark = getattr(err, "problem_mark", None)
-    problem = getattr(err, "problem", None) or str(err)
-    if mark is None:
-        return str(problem)
-    return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
