@@ -41,6 +41,6 @@ def test_sign_ins_do_not_grow_the_agent_s_memory(tmp_path: Path, broker: TestBro
                 thread.join()
             after = rss_mb(pid)
         assert after < before + 8, (before, after)  # not 16 MiB kept per server thread
-        assert after <= 80
+        assert after <= 96  # the whole agent (returns, stock, self-test, pairing) on a mini-PC
     finally:
         hub.close()

@@ -18,7 +18,8 @@ from hub.web.api.deps import Hub, Viewer
 from hub.web.api.models import ErrorOut
 
 router = APIRouter(prefix="/api/amazon", tags=["amazon"])
-ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": ErrorOut} for status in (401, 403)}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut} for status in (401, 403, 422)}
 
 
 class AmazonAccountOut(BaseModel):
