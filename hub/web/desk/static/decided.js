@@ -45,19 +45,24 @@ function decidedRow(row, index) {
     el("td", {}, sale.join(" · ")));
 }
 
+let latest = 0;  // the newest search asked; an older answer arriving later is dropped
+
 /** Load the current page of the current search; a refused search shows the hub's words. */
 export async function loadDecided() {
   state.loaded = true;
+  const asked = ++latest;
   let page;
   try {
     page = await api("GET", `/api/desk/decided?${params()}`);
   } catch (error) {
+    if (asked !== latest) return;
     const problems = (error.detail || []).map((d) => (d.field ? `${d.field}: ${d.message}` : d.message));
     $("#search-problem").textContent = problems.join("; ") || error.message;
     $("[data-testid=decided-total]").textContent = "";
     $("table.decided tbody").replaceChildren();
     return;
   }
+  if (asked !== latest) return;  // two selects changed quickly: show the answer to the last one
   $("#search-problem").textContent = "";
   $("table.decided tbody").replaceChildren(...page.items.map(decidedRow));
   labelCells($("table.decided"));
