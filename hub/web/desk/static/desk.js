@@ -95,8 +95,12 @@ function queueRow(row, index) {
     el("td", {}, row.requested_by || "–"));
 }
 
+let queueAsked = 0;  // the newest queue load; an older answer arriving later is dropped
+
 async function loadQueue(params = filterParams()) {
+  const asked = ++queueAsked;
   const page = await api("GET", `/api/desk/queue?${params}`);
+  if (asked !== queueAsked) return;  // filters changed (or a refresh ran) while this one waited
   state.rows = page.items;
   $("#queue-view table.queue tbody").replaceChildren(...page.items.map(queueRow));
   labelCells($("#queue-view table.queue"));
