@@ -5,15 +5,20 @@ Rules:
   ``.inf`` and ``.nan`` are refused;
 - a key given twice in one mapping is an error (PyYAML would silently keep the last one);
 - it is a ``SafeLoader``: no object tags;
-- ``where`` turns a YAML error into "problem (line L, column C)" for a person.
+- ``where`` turns a YAML error into "problem (line L, column C)" for a person;
+- a refused document is a ``DocumentError`` listing each ``Problem`` at its field path
+  (``format_path``: ``tiers[1].below``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import yaml  # type: ignore[import-untyped]
+
+from hub.errors import InputError
 
 
 class StrictLoader(yaml.SafeLoader):  # type: ignore[misc]
@@ -54,3 +59,36 @@ def where(err: yaml.YAMLError) -> str:
     if mark is None:
         return str(problem)
     return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
+
+
+def format_path(loc: tuple[int | str, ...]) -> str:
+    """A pydantic location as a person reads it: ``tiers[1].below``, ``reserves[0].ends``."""
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One bad field: where it is and what is wrong with it."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path or '(document)'}: {self.message}"
+
+
+class DocumentError(InputError):
+    """A document that cannot be used: every problem, the first one's path as the field."""
+
+    REFUSED = "document refused"
+
+    def __init__(self, problems: list[Problem] | tuple[Problem, ...]) -> None:
+        if not problems:
+            raise ValueError(f"a {type(self).__name__} needs at least one problem")
+        self.problems = tuple(problems)
+        self.path = self.problems[0].path
+        lines = "; ".join(str(problem) for problem in self.problems)
+        super().__init__(f"{self.REFUSED}: {lines}", field=self.path or None)

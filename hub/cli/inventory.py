@@ -28,12 +28,12 @@ from hub.errors import InputError, NotFound
 from hub.inventory import store_records
 from hub.inventory.allocation import RulesError, compile_text, simulate
 from hub.inventory.allocation import store as rules_store
-from hub.inventory.allocation.loader import format_path
 from hub.inventory.allocation.simulation import report_json
 from hub.inventory.allocation.snapshot import read_csv
 from hub.inventory.stock_source import SALES_DAYS, current_stock
 from hub.inventory.store_records import WEEKDAYS, StoreRecord
 from hub.storage.engine import reading
+from hub.strict_yaml import format_path
 from protocol import utc_now
 
 app = typer.Typer(help="Store records and inventory allocation rules.", no_args_is_help=True)

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from hub.policy.document import PolicyDocument
 from hub.policy.errors import PolicyError, Problem
-from hub.strict_yaml import StrictLoader, where
+from hub.strict_yaml import StrictLoader, format_path, where
 
 DEFAULT_POLICY_RESOURCE = "default_policy.yaml"
 
@@ -60,14 +60,6 @@ def default_policy_text() -> str:
 def default_policy() -> PolicyDocument:
     """The default policy shipped with ACORN, parsed."""
     return load_policy_yaml(default_policy_text())
-
-
-def format_path(loc: tuple[int | str, ...]) -> str:
-    """A pydantic location as an admin reads it: ``tiers[1].below``."""
-    path = ""
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path
 
 
 def _problem(error: Any) -> Problem:

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from hub.inventory.allocation.document import RulesDocument
 from hub.inventory.allocation.errors import Problem, RulesError
-from hub.strict_yaml import StrictLoader, where
+from hub.strict_yaml import StrictLoader, format_path, where
 
 DEFAULT_RULES_RESOURCE = "default_rules.yaml"
 MAX_TEXT = 2_000_000  # characters: a document with 100,000 SKU floors still fits
@@ -58,14 +58,6 @@ def default_rules_text() -> str:
     """The YAML text of the default allocation rules shipped with ACORN."""
     package = "hub.inventory.allocation"
     return resources.files(package).joinpath(DEFAULT_RULES_RESOURCE).read_text("utf-8")
-
-
-def format_path(loc: tuple[int | str, ...]) -> str:
-    """A pydantic location as a merchandiser reads it: ``reserves[0].ends``."""
-    path = ""
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path
 
 
 def _problem(error: Any) -> Problem:
