@@ -23,7 +23,10 @@ const DEVICE_WORDS = { ok: "ok", paper_low: "paper low", paper_out: "out of pape
 const ALERT_WORDS = { offline: "offline too long", unsent: "unsent events too old",
                       certificate: "certificate expiring", clock: "clock off", disk: "disk low" };
 const state = { limit: 50, offset: 0, timer: null, shown: false, regions: new Set(),
-                editing: null, acting: null };
+                editing: null, acting: null, asked: 0,
+                // the newest settings known per store: a row rendered before a save still opens
+                // the dialog with what was saved
+                settings: new Map() };
 
 /** An age in seconds as a person reads it: "45 s", "12 min", "3.5 h", "2.0 d". */
 export function ageText(seconds) {
@@ -157,15 +160,19 @@ function fillRegions(items) {
 
 /** Load the current page; a refusal shows the hub's words under the filters. */
 export async function loadFleet() {
+  const asked = ++state.asked;  // a poll and a reload after a save may cross: the newest wins
   let page;
   try {
     page = await api("GET", `/api/fleet/nodes?${params()}`);
+    if (asked !== state.asked) return;
   } catch (error) {
+    if (asked !== state.asked) return;
     const problems = (error.detail || []).map((d) => (d.field ? `${d.field}: ${d.message}` : d.message));
     $("#fleet-problem").textContent = problems.join("; ") || error.message;
     return;
   }
   $("#fleet-problem").textContent = "";
+  for (const row of page.items) state.settings.set(row.store_id, row.store_settings);
   fillRegions(page.items);
   $("table.fleet tbody").replaceChildren(...page.items.map(fleetRow));
   labelCells($("table.fleet"));
@@ -203,7 +210,7 @@ export function fillFleetStores(storeNames) {
 function editSettings(row) {
   state.editing = row.store_id;
   const form = $("#fleet-settings-form");
-  const now = row.store_settings || {};
+  const now = state.settings.get(row.store_id) || row.store_settings || {};
   form.elements.printer_paper.value = now.printer_paper || "";
   form.elements.language.value = now.language || "";
   form.elements.time_zone.value = now.time_zone || "";
@@ -224,6 +231,9 @@ async function saveSettings(event) {
                  offline_refund_limit: amount ? { amount, currency: f.limit_currency.value.trim().toUpperCase() } : null };
   try {
     const saved = await api("PATCH", `/api/fleet/stores/${encodeURIComponent(state.editing)}/settings`, body);
+    state.settings.set(saved.store_id, {
+      language: saved.language, time_zone: saved.time_zone, printer_paper: saved.printer_paper,
+      offline_refund_limit: saved.offline_refund_limit });
     $("#fleet-settings").close();
     toast(`Settings of ${saved.store_id} saved; its nodes get them as the next config version.`);
     loadFleet();
