@@ -48,7 +48,7 @@ def mapping(engine: Engine) -> list[dict[str, Any]]:
 
 
 def active_id(engine: Engine, store: str) -> str:
-    return next(r["supply_source_id"] for r in mapping(engine)
+    return next(str(r["supply_source_id"]) for r in mapping(engine)
                 if r["store_id"] == store and r["status"] == "active")
 
 
