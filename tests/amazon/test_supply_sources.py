@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from sp_api.api import SupplySources
 from sqlalchemy import Engine, select, update
 
 from hub.access.users import Actor
@@ -16,9 +17,10 @@ from hub.amazon.supply_sources.document import Store, documents
 from hub.amazon.supply_sources.zip_states import us_state
 from hub.inventory.store_records import StoreRecord, set_record
 from hub.storage.engine import reading, writing
-from hub.storage.tables.amazon_listings import amazon_supply_sources
+from hub.storage.tables.amazon_listings import amazon_listing_changes, amazon_supply_sources
 from hub.storage.tables.core import audit_log, stores
 from protocol import MoveReason, StockState
+from spapi_sim import client_kwargs
 from tests.amazon.conftest import Sim
 from tests.amazon.helpers import add_accounts, sync
 from tests.amazon.test_listings import SKUS, US, push, rows, start
@@ -122,7 +124,7 @@ def test_stores_become_supply_sources_updated_and_archived_with_their_records(
         actions = [r.action for r in conn.execute(
             select(audit_log.c.action).where(audit_log.c.entity == "amazon_supply_source"))]
     assert actions.count("amazon.supply_source.created") == 3
-    assert actions.count("amazon.supply_source.updated") == 1
+    assert actions.count("amazon.supply_source.configured") == 3 + 1  # each new one, and s-ship
     assert actions.count("amazon.supply_source.archived") == 2
 
 
@@ -153,3 +155,84 @@ def test_quantities_per_supply_source_land_in_the_simulator_s_listing(
     push(lite, amazon_settings, accounts)
     listing = sim.simulator.listings.get(seller, kettle, US)
     assert listing is not None and dict(listing.by_source) == {s1: 0, s2: 7}
+
+
+def refuse_first_update(app: Any, _sim: Any) -> Any:
+    """An ASGI wrapper: Amazon refuses the first updateSupplySource (400), then behaves."""
+    refused: list[str] = []
+
+    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        if (scope["type"] == "http" and scope["method"] == "PUT" and not refused
+                and path.startswith("/supplySources/") and not path.endswith("/status")):
+            refused.append(path)
+            body = b'{"errors":[{"code":"InvalidInput","message":"Invalid Input","details":""}]}'
+            await send({"type": "http.response.start", "status": 400,
+                        "headers": [(b"content-type", b"application/json")]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await app(scope, receive, send)
+
+    return wrapped
+
+
+def test_a_refused_or_undescribable_store_stops_only_itself_and_a_crash_is_adopted(
+    lite: Engine, make_sim: Callable[..., Sim], amazon_settings: AmazonSettings
+) -> None:
+    sim = start(make_sim, wrap=refuse_first_update)
+    accounts = add_accounts(lite, sim, amazon_settings, {"na": (0, ("US",))})
+    seller = sim.sellers[0]
+    # a create that reached Amazon before the hub could record it (a crash)
+    with SupplySources(**client_kwargs(sim.url, seller, US)) as api:
+        earlier = api.create_supply_source(**documents(Store("s-a", None, record())).create)
+    set_record(lite, "s-a", record(), HQ)
+    set_record(lite, "s-b", record("5 Elm St", "60601"), HQ)
+    set_record(lite, "s-c", record("7 Pine St", "ABCDE"), HQ)  # no US ZIP: cannot be described
+    results = sync(lite, amazon_settings, accounts, ["supply-sources"])
+    assert not results["na"].job_errors and not results["na"].ok  # problems are errors
+    assert results["na"].tally.errors == 2  # s-a refused once, s-c undescribable
+    adopted = active_id(lite, "s-a")
+    assert adopted == earlier.payload["supplySourceId"]  # adopted, not created twice
+    book = sim.simulator.supply_sources
+    assert [s.code for s in book.of(seller.seller_id)].count("s-a") == 1
+    assert book.get(seller.seller_id, adopted).status == "Inactive"  # its configure refused
+    assert book.get(seller.seller_id, active_id(lite, "s-b")).status == "Active"
+    assert "s-c" not in {r["store_id"] for r in mapping(lite)}
+
+    again = sync(lite, amazon_settings, accounts, ["supply-sources"])["na"]
+    assert again.tally.errors == 1  # only s-c, still undescribable
+    assert book.get(seller.seller_id, adopted).status == "Active"  # configured this time
+    with reading(lite) as conn:
+        reasons = [r.reason for r in conn.execute(select(audit_log.c.reason).where(
+            audit_log.c.entity == "amazon_supply_source",
+            audit_log.c.action == "amazon.supply_source.created"))]
+    assert any("adopted" in (reason or "") for reason in reasons)
+
+
+def test_quantities_per_supply_source_go_by_feed_too_and_are_checked_after_a_crash(
+    lite: Engine, make_sim: Callable[..., Sim], amazon_settings: AmazonSettings
+) -> None:
+    sim = start(make_sim)
+    accounts = add_accounts(lite, sim, amazon_settings, {"na": (0, ("US",))})
+    set_record(lite, "s1", record(), HQ)
+    kettle, grinder = SKUS
+    S, R = StockState, MoveReason
+    ingest(lite, moved("s1", 1, kettle, 6, None, S.SELLABLE, R.COUNT, 6),
+           moved("s1", 2, grinder, 11, None, S.SELLABLE, R.COUNT, 11))
+    by_feed = amazon_settings.model_copy(update={"listings_feed_threshold": 0})
+    push(lite, by_feed, accounts)
+    seller = sim.sellers[0]
+    assert sim.requests(seller, "createFeed") == 1
+    assert sim.requests(seller, "patchListingsItem") == 0
+    source = active_id(lite, "s1")
+    shown = {sku: sim.simulator.listings.get(seller.seller_id, sku, US) for sku in SKUS}
+    assert {sku: (x.quantity, x.by_source) for sku, x in shown.items() if x} == {
+        kettle: (0, ((source, 4),)), grinder: (0, ((source, 8),))}  # (6-1)*.8, (11-1)*.8
+
+    with writing(lite) as tx:  # as if the hub died after sending, before Amazon's answer
+        tx.conn.execute(update(amazon_listing_changes).values(status="sending", channel="patch",
+                                                              feed_id=None))
+    push(lite, amazon_settings, accounts)
+    assert sim.requests(seller, "getListingsItem") == 2  # each checked ...
+    assert sim.requests(seller, "patchListingsItem") == 0  # ... Amazon shows them: not resent
+    assert {r["status"] for r in rows(lite)} == {"accepted"}

@@ -48,6 +48,7 @@ from hub.amazon.listings.feed import (
 )
 from hub.amazon.listings.outbox import Change, Outcome
 from hub.amazon.supply_sources.publish import publish_supply_sources
+from hub.amazon.supply_sources.publish import tally as tally_published
 
 log = logging.getLogger(__name__)
 REFUSED_CODES = frozenset({"InvalidInput", "BadRequest", "BAD_REQUEST", "NotFound"})
@@ -71,7 +72,7 @@ def send_listings(ctx: JobContext) -> None:
     and refused (``new``: changes queued from the allocation)."""
     queued = 0
     if ctx.settings.listings_from_allocation:
-        publish_supply_sources(ctx)
+        tally_published(ctx, publish_supply_sources(ctx), counts=False)
         _offered, queued = queue_allocated(ctx.engine, ctx.account.name,
                                            ctx.account.marketplace_ids, ctx.now(),
                                            ctx.account.actor, ROLE)

@@ -3,18 +3,22 @@
     which      only accounts selling in a US marketplace that the active allocation rules mark
                ``multi_location``; others have nothing to publish
     plan       ``document.plan`` over every store the hub knows and the account's mapping
-    create     createSupplySource (code, alias, address) → updateSupplySource (hours,
-               time zone, capabilities) → updateSupplySourceStatus Active; recorded after
-               the create answered, so a crash after it leaves a mapping to be updated, never
-               a lost id; a create refused because the code exists (a crash before the
-               record) adopts the existing source found by getSupplySources
-    update     updateSupplySource with the record's documents
-    replace    archiveSupplySource, then create (the address changed)
-    archive    archiveSupplySource (store decommissioned, capability gone, left the US);
-               an id Amazon no longer knows (404) is archived here too
+    create     createSupplySource (code, alias, address), recorded at once (so a crash after it
+               leaves a mapping, never a lost id) with no fingerprint yet; then configured
+    configure  updateSupplySource (hours, time zone, capabilities) and updateSupplySourceStatus
+               Active, then the fingerprint recorded: a crash or refusal before that leaves the
+               store to be configured again by the next run
+    update     configure, when the record's documents changed
+    replace    archiveSupplySource, then create (the address changed: an update cannot)
+    archive    archiveSupplySource (store decommissioned, capability gone, left the US); an id
+               Amazon no longer knows or has archived already is archived here too
+    adopt      a create refused because the code exists (created before a crash, never
+               recorded) adopts the source getSupplySources lists with that code
 
-Every request goes through ``SpApi.call`` (rate limiter, 429 backoff, error translation);
-every recorded change is audited (``registry``).
+A refusal by Amazon (400/404) is that store's ``Problem``: the other stores carry on, and the
+job counts it as an error. Throttling, credentials and network errors end the run (retried by
+``SpApi.call`` first). Every request goes through ``SpApi.call``; every recorded change is
+audited (``registry``).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from hub.storage.engine import reading
 
 log = logging.getLogger(__name__)
 CODE_EXISTS = "1004"
+REFUSED = frozenset({"InvalidInput", "BadRequest", "NotFound"})
 PAGE_SIZE = 50
 
 
@@ -64,17 +69,29 @@ def publish_supply_sources(ctx: JobContext) -> Published:
         mapped = registry.active(conn, ctx.account.name)
     steps, done.problems = plan(stores, mapped)
     for step in steps:
-        _run(ctx, step, done)
+        try:
+            _run(ctx, step, done)
+        except AmazonApiError as err:
+            if err.code not in REFUSED:
+                raise
+            done.problems.append(Problem(step.store_id, f"Amazon refused it: {err.message}"))
     return done
 
 
 def publish_job(ctx: JobContext) -> None:
-    """The ``supply-sources`` job: publish, and tally (stores that cannot be described count
-    as errors, named in the log)."""
-    done = publish_supply_sources(ctx)
+    """The ``supply-sources`` job: publish, and tally."""
+    tally(ctx, publish_supply_sources(ctx))
+
+
+def tally(ctx: JobContext, done: Published, *, counts: bool = True) -> None:
+    """Count what a publish did (``counts`` False: only its problems, each an error named in
+    the log, as the listings job does, whose own counts are quantities)."""
     for problem in done.problems:
-        log.warning("account %s: store %s cannot be a supply source: %s", ctx.account.name,
+        log.warning("account %s: store %s is not a supply source: %s", ctx.account.name,
                     problem.store_id, problem.message)
+    if not counts:
+        ctx.counted(0, errors=len(done.problems))
+        return
     ctx.counted(len(done.created) + len(done.updated) + len(done.archived),
                 new=len(done.created), updated=len(done.updated), errors=len(done.problems))
 
@@ -92,9 +109,7 @@ def _run(ctx: JobContext, step: Step, done: Published) -> None:
         done.created.append(step.store_id)
     elif step.action is Action.UPDATE:
         assert step.documents is not None and step.mapped is not None
-        _update(ctx, step.mapped.supply_source_id, step.documents)
-        registry.record_updated(ctx.engine, ctx.account.name, step.documents, step.mapped,
-                                ctx.account.actor, ROLE)
+        _configure(ctx, step.mapped, step.documents)
         done.updated.append(step.store_id)
 
 
@@ -110,16 +125,19 @@ def _create(ctx: JobContext, docs: Documents) -> None:
         if found is None:
             raise
         source_id, why = found, "Amazon already had the code (created before a crash): adopted"
-    registry.record_created(ctx.engine, ctx.account.name, docs, source_id, ctx.account.actor,
-                            ROLE, why)
-    _update(ctx, source_id, docs)
-    ctx.api.call("updateSupplySourceStatus", US,
-                 lambda client: client.update_supply_source_status(source_id, status="Active"))
+    mapped = registry.record_created(ctx.engine, ctx.account.name, docs, source_id,
+                                     ctx.account.actor, ROLE, why)
+    _configure(ctx, mapped, docs)
 
 
-def _update(ctx: JobContext, source_id: str, docs: Documents) -> None:
+def _configure(ctx: JobContext, mapped: Mapped, docs: Documents) -> None:
+    """Send the record's configuration and capabilities, make the source Active, record it."""
+    source_id = mapped.supply_source_id
     ctx.api.call("updateSupplySource", US,
                  lambda client: client.update_supply_source(source_id, **docs.update))
+    ctx.api.call("updateSupplySourceStatus", US,
+                 lambda client: client.update_supply_source_status(source_id, status="Active"))
+    registry.record_updated(ctx.engine, ctx.account.name, docs, mapped, ctx.account.actor, ROLE)
 
 
 def _archive(ctx: JobContext, mapped: Mapped, why: str) -> None:

@@ -5,7 +5,9 @@ Rules:
   ``archived_at`` and keeps the row (the history of which id served which store);
 - every change is written with its audit entry in one transaction (entity
   ``amazon_supply_source``, id ``<account>/<store>``): ``amazon.supply_source.created``,
-  ``.updated`` (before and after fingerprints) and ``.archived`` (with why);
+  ``.configured`` (before and after fingerprints) and ``.archived`` (with why);
+- a created row has no fingerprint (``""``) until its configuration was sent and the source
+  made Active (``record_updated``): a run that stopped between the two configures it again;
 - the stores to publish are read here too: every store with its record, name and whether it is
   decommissioned.
 """
@@ -65,31 +67,32 @@ def _audit(tx: Tx, actor: str, role: str, action: str, account: str, store_id: s
 
 
 def record_created(engine: Engine, account: str, docs: Documents, supply_source_id: str,
-                   actor: str, role: str, why: str | None = None) -> None:
-    """A supply source now serves the store."""
+                   actor: str, role: str, why: str | None = None) -> Mapped:
+    """A supply source now serves the store (not yet configured)."""
     with writing(engine) as tx:
         tx.conn.execute(t.insert().values(
             account=account, store_id=docs.store_id, supply_source_id=supply_source_id,
-            code=docs.create["supplySourceCode"], status="active", fingerprint=docs.fingerprint,
+            code=docs.create["supplySourceCode"], status="active", fingerprint="",
             document={"create": docs.create, "update": docs.update}, created_at=tx.now,
             updated_at=tx.now))
         _audit(tx, actor, role, "created", account, docs.store_id, None,
-               {"supply_source_id": supply_source_id, "fingerprint": docs.fingerprint,
-                **docs.create}, why)
+               {"supply_source_id": supply_source_id, **docs.create}, why)
+    return Mapped(docs.store_id, supply_source_id, "", docs.create_fingerprint)
 
 
 def record_updated(engine: Engine, account: str, docs: Documents, mapped: Mapped,
                    actor: str, role: str) -> None:
-    """The store's supply source was updated to the record's documents."""
+    """The store's supply source was configured from the record's documents."""
     with writing(engine) as tx:
         tx.conn.execute(update(t).where(
             t.c.account == account, t.c.supply_source_id == mapped.supply_source_id).values(
             fingerprint=docs.fingerprint, document={"create": docs.create, "update": docs.update},
             updated_at=tx.now))
-        _audit(tx, actor, role, "updated", account, docs.store_id,
-               {"fingerprint": mapped.fingerprint},
+        _audit(tx, actor, role, "configured", account, docs.store_id,
+               {"fingerprint": mapped.fingerprint or None},
                {"supply_source_id": mapped.supply_source_id, "fingerprint": docs.fingerprint,
-                **docs.update}, "the store record changed")
+                "status": "Active", **docs.update},
+               "the store record changed" if mapped.fingerprint else "newly created")
 
 
 def record_archived(engine: Engine, account: str, mapped: Mapped, actor: str, role: str,
