@@ -5,18 +5,22 @@ the simulator's listings."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sp_api.api import SupplySources
 from sqlalchemy import Engine, select, update
+from typer.testing import CliRunner
 
 from hub.access.users import Actor
 from hub.amazon.settings import AmazonSettings
 from hub.amazon.supply_sources.document import Store, documents
 from hub.amazon.supply_sources.zip_states import us_state
+from hub.cli.main import app
 from hub.inventory.store_records import StoreRecord, set_record
-from hub.storage.engine import reading, writing
+from hub.storage.engine import make_engine, reading, writing
+from hub.storage.migrations import upgrade
 from hub.storage.tables.amazon_listings import amazon_listing_changes, amazon_supply_sources
 from hub.storage.tables.core import audit_log, stores
 from protocol import MoveReason, StockState
@@ -236,3 +240,33 @@ def test_quantities_per_supply_source_go_by_feed_too_and_are_checked_after_a_cra
     assert sim.requests(seller, "getListingsItem") == 2  # each checked ...
     assert sim.requests(seller, "patchListingsItem") == 0  # ... Amazon shows them: not resent
     assert {r["status"] for r in rows(lite)} == {"accepted"}
+
+
+def test_cli_publishes_and_lists_supply_sources(
+    tmp_path: Path, make_sim: Callable[..., Sim], amazon_settings: AmazonSettings
+) -> None:
+    sim = start(make_sim)
+    db_url = f"sqlite:///{tmp_path / 'cli.db'}"
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    try:
+        add_accounts(engine, sim, amazon_settings, {"na": (0, ("US",))})
+        set_record(engine, "s-cli", record(), HQ)
+        env = {"ACORN_HUB_DATABASE_URL": db_url, "COLUMNS": "200",
+               "ACORN_HUB_AMAZON_SECRETS_FILE": str(amazon_settings.secrets_file),
+               "ACORN_HUB_AMAZON_RATE_FACTOR": "1000"}
+
+        def cli(*args: str) -> tuple[int, str]:
+            result = CliRunner().invoke(app, ["amazon", "supply-sources", *args], env=env)
+            return result.exit_code, result.stdout + result.stderr
+
+        assert cli("publish")[0] == 0
+        code, out = cli("list")
+        assert code == 0 and "s-cli" in out and active_id(engine, "s-cli") in out
+        assert "active" in out
+        code, out = cli("publish", "--account", "nobody")
+        assert code != 0
+        set_record(engine, "s-bad", record("1 Nowhere", "ABCDE"), HQ)
+        assert cli("publish")[0] == 1  # a store that cannot be described: exit 1
+    finally:
+        engine.dispose()
