@@ -24,6 +24,7 @@ from spapi_sim import (
     orders_api,
     reports_api,
     sandbox_api,
+    supply_sources_api,
 )
 from spapi_sim.errors import InvalidInput, SimulatorError, Unauthorized
 from spapi_sim.jsonio import AmazonJSONResponse
@@ -71,7 +72,7 @@ def create_app(settings: SimulatorSettings, *, clock: Clock = utc_now) -> FastAP
                   docs_url="/_sim/docs", openapi_url="/_sim/openapi.json", redoc_url=None)
     app.state.simulator = Simulator(settings, clock=clock)
     for module in (lwa, orders_api, reports_api, feeds_api, finances_api, listings_api,
-                   documents_api, sandbox_api, control_api):
+                   supply_sources_api, documents_api, sandbox_api, control_api):
         app.include_router(module.router)
     app.add_exception_handler(SimulatorError, _simulator_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -10,12 +10,19 @@ model's `ListingsItemPatchRequest`: `productType` and JSON Patch operations. Onl
 `patch_issues` finds what makes a well-formed submission INVALID, as Amazon's `issues`
 (`severity` ERROR, `categories`, `attributeNames`); a submission with no issue is ACCEPTED and
 applied whole (or, with `mode=VALIDATION_PREVIEW`, VALID and not applied). Issue code 90000900
-is the models' own ("The attributes are invalid."); 4000001 (SKU not listed) and 4000002 (a
-fulfillment channel the seller cannot set) are this simulator's own numbers.
+is the models' own ("The attributes are invalid."); 4000001 (SKU not listed), 4000002 (a
+fulfillment channel the seller cannot set) and 4000003 (a supply source the seller does not
+have, or archived) are this simulator's own numbers.
+
+Multi-location inventory: a `fulfillment_availability` entry whose `fulfillment_channel_code` is
+one of the seller's supply source ids (not archived, `spapi_sim.supply_sources`) sets that
+location's quantity; the entries of one patch are applied together, each channel at most once,
+and channels a patch does not name keep their quantity (a `delete` clears them all).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -31,6 +38,9 @@ PATCH_OPS = frozenset({"add", "replace", "merge", "delete"})
 INVALID_ATTRIBUTE = "90000900"
 SKU_NOT_LISTED = "4000001"
 CHANNEL_NOT_SETTABLE = "4000002"
+UNKNOWN_SUPPLY_SOURCE = "4000003"
+CLEAR = "*"  # in a patch's quantities: every supply source's quantity goes
+Quantities = dict[str, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +56,11 @@ class Listing:
     quantity: int
     created: datetime
     updated: datetime
+    by_source: tuple[tuple[str, int], ...] = ()
+
+    def availability(self) -> list[tuple[str, int]]:
+        """(channel, quantity): DEFAULT first, then each supply source by id."""
+        return [(CHANNEL, self.quantity), *sorted(self.by_source)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,34 +111,58 @@ def check_patch_body(body: Any) -> str | None:
     return None
 
 
-def _availability_issue(values: Any) -> tuple[Issue | None, int | None]:
-    """(issue, None) or (None, quantity) for a `fulfillment_availability` value."""
-    if not isinstance(values, list) or len(values) != 1 or not isinstance(values[0], dict):
-        return Issue(INVALID_ATTRIBUTE, "fulfillment_availability must hold exactly one entry "
-                                        "with fulfillment_channel_code and quantity.",
-                     ATTRIBUTE), None
-    entry = values[0]
+def _entry_issue(entry: Any, sources: frozenset[str],
+                 seen: Quantities) -> Issue | None:
+    """Why one `fulfillment_availability` entry is wrong (None: added to ``seen``)."""
+    if not isinstance(entry, dict):
+        return Issue(INVALID_ATTRIBUTE, "each fulfillment_availability entry must be an object "
+                                        "with fulfillment_channel_code and quantity.", ATTRIBUTE)
     channel = entry.get("fulfillment_channel_code")
-    if channel != CHANNEL:
-        return Issue(CHANNEL_NOT_SETTABLE, f"fulfillment_channel_code {channel!r} cannot be set "
-                                           f"by the seller; use {CHANNEL} for merchant-fulfilled "
-                                           "quantities.", ATTRIBUTE), None
+    if not isinstance(channel, str) or channel in seen:
+        return Issue(INVALID_ATTRIBUTE, "each entry needs a fulfillment_channel_code, each "
+                                        "channel at most once.", ATTRIBUTE)
+    if channel != CHANNEL and channel not in sources:
+        if channel.startswith("AMAZON_"):
+            return Issue(CHANNEL_NOT_SETTABLE, f"fulfillment_channel_code {channel!r} cannot be "
+                                               f"set by the seller; use {CHANNEL} for merchant-"
+                                               "fulfilled quantities.", ATTRIBUTE)
+        return Issue(UNKNOWN_SUPPLY_SOURCE, f"fulfillment_channel_code {channel!r} is neither "
+                                            f"{CHANNEL} nor a supply source of the seller that "
+                                            "can hold inventory.", ATTRIBUTE)
     quantity = entry.get("quantity")
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
         return Issue(INVALID_ATTRIBUTE, f"quantity must be a whole number of at least 0, not "
-                                        f"{quantity!r}.", ATTRIBUTE), None
-    return None, quantity
+                                        f"{quantity!r}.", ATTRIBUTE)
+    seen[channel] = quantity
+    return None
 
 
-def patch_issues(patches: list[dict[str, Any]], listed: bool,
-                 sku: str) -> tuple[list[Issue], int | None]:
-    """Issues of a well-formed patch list, and the quantity it sets when it has none."""
+def _availability_issue(values: Any,
+                        sources: frozenset[str]) -> tuple[Issue | None, Quantities | None]:
+    """(issue, None) or (None, quantity per channel) for a `fulfillment_availability` value."""
+    if not isinstance(values, list) or not values:
+        return Issue(INVALID_ATTRIBUTE, "fulfillment_availability must hold at least one entry "
+                                        "with fulfillment_channel_code and quantity.",
+                     ATTRIBUTE), None
+    found: Quantities = {}
+    for entry in values:
+        issue = _entry_issue(entry, sources, found)
+        if issue is not None:
+            return issue, None
+    return None, found
+
+
+def patch_issues(patches: list[dict[str, Any]], listed: bool, sku: str,
+                 sources: frozenset[str] = frozenset()) -> tuple[list[Issue], Quantities | None]:
+    """Issues of a well-formed patch list, and the quantities it sets when it has none.
+
+    ``sources``: the seller's usable supply source ids (multi-location inventory)."""
     if not listed:
         return [Issue(SKU_NOT_LISTED, f"The SKU {sku!r} is not listed in this marketplace; "
                                       "create the listing before patching it.",
                       category="MISSING_ATTRIBUTE")], None
     issues: list[Issue] = []
-    quantity: int | None = None
+    quantities: Quantities = {}
     for patch in patches:
         path = str(patch["path"])
         if path != PATH:
@@ -132,30 +171,36 @@ def patch_issues(patches: list[dict[str, Any]], listed: bool,
                                                    f"here; only {PATH} can be patched.", name))
             continue
         if patch["op"] == "delete":
-            quantity = 0
+            quantities = {CHANNEL: 0, CLEAR: 0}
             continue
-        issue, found = _availability_issue(patch.get("value"))
+        issue, found = _availability_issue(patch.get("value"), sources)
         if issue is not None:
             issues.append(issue)
         else:
-            quantity = found
-    return issues, (None if issues else quantity)
+            quantities.update(found or {})
+    return issues, (None if issues or not quantities else quantities)
 
 
-def with_quantity(listing: Listing, quantity: int | None, product_type: str,
+def with_quantity(listing: Listing, quantities: Quantities | None, product_type: str,
                   now: datetime) -> Listing:
-    """The listing after an accepted submission (quantity None: unchanged)."""
-    if quantity is None:
+    """The listing after an accepted submission (quantities None: unchanged)."""
+    if quantities is None:
         return replace(listing, product_type=product_type, updated=now)
-    return replace(listing, quantity=quantity, product_type=product_type, updated=now)
+    kept = {} if CLEAR in quantities else dict(listing.by_source)
+    kept.update({k: v for k, v in quantities.items() if k not in (CHANNEL, CLEAR)})
+    return replace(listing, quantity=quantities.get(CHANNEL, listing.quantity),
+                   by_source=tuple(sorted(kept.items())), product_type=product_type,
+                   updated=now)
 
 
 class ListingBook:
     """Every listing of the simulator, seeded on first use per seller and marketplace."""
 
-    def __init__(self, seed: int, seeded_at: datetime) -> None:
+    def __init__(self, seed: int, seeded_at: datetime,
+                 sources: Callable[[str], frozenset[str]] | None = None) -> None:
         self._seed = seed
         self._seeded_at = seeded_at
+        self._sources = sources
         self._listings: dict[tuple[str, str, str], Listing] = {}
         self._seeded: set[tuple[str, str]] = set()
         self.submissions = 0
@@ -176,6 +221,10 @@ class ListingBook:
         """One listing, or None when the SKU is not listed there."""
         self._seed_market(seller_id, marketplace_id, language)
         return self._listings.get((seller_id, sku, marketplace_id))
+
+    def sources_of(self, seller_id: str) -> frozenset[str]:
+        """The supply source ids the seller may give quantities for."""
+        return self._sources(seller_id) if self._sources is not None else frozenset()
 
     def put(self, listing: Listing) -> None:
         """Store a listing's new state."""

@@ -18,7 +18,6 @@ from spapi_sim.errors import InvalidInput, NotFound, Unauthorized
 from spapi_sim.jsonio import AmazonJSONResponse
 from spapi_sim.listings import (
     ATTRIBUTE,
-    CHANNEL,
     Listing,
     check_patch_body,
     patch_issues,
@@ -48,7 +47,8 @@ def _market(request: Request, call: Call, seller_id: str) -> str:
 
 
 def _availability(listing: Listing) -> list[dict[str, Any]]:
-    return [{"fulfillmentChannelCode": CHANNEL, "quantity": listing.quantity}]
+    return [{"fulfillmentChannelCode": channel, "quantity": quantity}
+            for channel, quantity in listing.availability()]
 
 
 def item_json(listing: Listing, included: list[str]) -> dict[str, Any]:
@@ -58,12 +58,14 @@ def item_json(listing: Listing, included: list[str]) -> dict[str, Any]:
         body["summaries"] = [{
             "marketplaceId": listing.marketplace_id, "asin": listing.asin,
             "productType": listing.product_type, "conditionType": "new_new",
-            "status": ["BUYABLE", "DISCOVERABLE"] if listing.quantity else ["DISCOVERABLE"],
+            "status": (["BUYABLE", "DISCOVERABLE"] if any(q for _, q in listing.availability())
+                       else ["DISCOVERABLE"]),
             "itemName": listing.title, "createdDate": iso_z(listing.created),
             "lastUpdatedDate": iso_z(listing.updated)}]
     if "attributes" in included:
-        body["attributes"] = {ATTRIBUTE: [{"fulfillment_channel_code": CHANNEL,
-                                           "quantity": listing.quantity}]}
+        body["attributes"] = {ATTRIBUTE: [{"fulfillment_channel_code": channel,
+                                           "quantity": quantity}
+                                          for channel, quantity in listing.availability()]}
     if "issues" in included:
         body["issues"] = []
     if "fulfillmentAvailability" in included:
@@ -120,7 +122,8 @@ async def patch_listings_item(
         raise InvalidInput("Invalid input", problem)
     book = call.sim.listings
     listing = book.get(seller_id, sku, market, marketplace(market).language)
-    issues, quantity = patch_issues(body["patches"], listing is not None, sku)
+    issues, quantity = patch_issues(body["patches"], listing is not None, sku,
+                                    book.sources_of(seller_id))
     status = "INVALID" if issues else ("VALID" if mode else "ACCEPTED")
     if status == "ACCEPTED":
         assert listing is not None  # patch_issues reports an unlisted SKU

@@ -132,7 +132,8 @@ def apply_message(book: ListingBook, seller_id: str, marketplace_id: str,
     if issue is not None or patches is None:
         return issue
     listing = book.get(seller_id, sku, marketplace_id)
-    issues, quantity = patch_issues(patches, listing is not None, sku)
+    issues, quantity = patch_issues(patches, listing is not None, sku,
+                                    book.sources_of(seller_id))
     if issues:
         return issues[0]
     assert listing is not None  # patch_issues reports an unlisted SKU

@@ -33,6 +33,7 @@ REPORTS = "reports_2021-06-30"
 FEEDS = "feeds_2021-06-30"
 FINANCES = "financesV0"
 LISTINGS = "listingsItems_2021-08-01"
+SUPPLY = "supplySources_2020-07-01"
 
 OPERATIONS: tuple[Operation, ...] = (
     _op("searchOrders", ORDERS, "GET", "/orders/2026-01-01/orders", "0.0056", 20),
@@ -60,7 +61,22 @@ OPERATIONS: tuple[Operation, ...] = (
         "5", 5),
 )
 
-BY_ID: dict[str, Operation] = {op.operation_id: op for op in OPERATIONS}
+# Supply Sources: the model states no usage plan, so these rates are our assumption (the
+# sandbox's 5 requests/s with a burst of 10), kept apart from OPERATIONS, whose rates the
+# conformance test checks against the models' stated plans. The hub's client limiter uses the
+# same figures (hub.amazon.client.ratelimit).
+SUPPLY_PATH = "/supplySources/2020-07-01/supplySources"
+SUPPLY_OPERATIONS: tuple[Operation, ...] = (
+    _op("getSupplySources", SUPPLY, "GET", SUPPLY_PATH, "5", 10),
+    _op("createSupplySource", SUPPLY, "POST", SUPPLY_PATH, "5", 10),
+    _op("getSupplySource", SUPPLY, "GET", SUPPLY_PATH + "/{supplySourceId}", "5", 10),
+    _op("updateSupplySource", SUPPLY, "PUT", SUPPLY_PATH + "/{supplySourceId}", "5", 10),
+    _op("archiveSupplySource", SUPPLY, "DELETE", SUPPLY_PATH + "/{supplySourceId}", "5", 10),
+    _op("updateSupplySourceStatus", SUPPLY, "PUT", SUPPLY_PATH + "/{supplySourceId}/status",
+        "5", 10),
+)
+
+BY_ID: dict[str, Operation] = {op.operation_id: op for op in (*OPERATIONS, *SUPPLY_OPERATIONS)}
 
 # The static sandbox's own limit, for every operation ("The Selling Partner API sandbox").
 SANDBOX = _op("sandbox", "sandbox", "*", "/sandbox/{path}", "5", 15)

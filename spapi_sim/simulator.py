@@ -25,6 +25,9 @@ from spapi_sim.ratelimit import RateLimiter
 from spapi_sim.sandbox import Sandbox, load_sandbox
 from spapi_sim.settings import SimulatorSettings
 from spapi_sim.signing import Signer, secret_for_seed
+from spapi_sim.supply_sources import SchemaCheck as SupplySchemaCheck
+from spapi_sim.supply_sources import SupplySourceBook
+from spapi_sim.supply_sources import schema_check as supply_schema_check
 from spapi_sim.world import World
 
 Clock = Callable[[], datetime]
@@ -54,7 +57,9 @@ class Simulator:
         pace = Pace(settings.job_step_seconds, settings.job_step_polls)
         self.reports = JobBoard(pace, ReportMaker(self.world, self.documents, self.ids,
                                                   self.accounts))
-        self.listings = ListingBook(settings.seed, settings.anchor)
+        self.supply_sources = SupplySourceBook(settings.seed)
+        self.supply_schema = _supply_schema(settings.store_models_dir)
+        self.listings = ListingBook(settings.seed, settings.anchor, self.supply_sources.usable)
         self.listings_model = _listings_model(settings.store_models_dir)
         self.feeds = JobBoard(pace, FeedProcessor(
             self.world, self.documents, self.ids, settings, self.accounts, self.listings,
@@ -76,6 +81,7 @@ class Simulator:
 
 
 LISTINGS_MODEL = "listingsItems_2021-08-01.json"
+SUPPLY_MODEL = "supplySources_2020-07-01.json"
 FEED_SCHEMA = "feeds-schemas/listings-feed-schema-v2.json"
 
 
@@ -92,3 +98,10 @@ def _feed_schema(folder: Path | None) -> SchemaCheck | None:
     if folder is None or not (folder / FEED_SCHEMA).is_file():
         return None
     return schema_check(json.loads((folder / FEED_SCHEMA).read_text(encoding="utf-8")))
+
+
+def _supply_schema(folder: Path | None) -> SupplySchemaCheck | None:
+    """Checks against Amazon's Supply Sources model, when its folder is configured."""
+    if folder is None or not (folder / SUPPLY_MODEL).is_file():
+        return None
+    return supply_schema_check(json.loads((folder / SUPPLY_MODEL).read_text(encoding="utf-8")))

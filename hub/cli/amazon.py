@@ -17,6 +17,11 @@
                                              account,marketplace,sku,quantity), send queued
                                              changes, follow feeds
     listings status [--account NAME]         changes by status, and Amazon's issues per SKU
+    supply-sources publish [--account NAME ...]
+                                             publish stores with ship-from-store or pickup as
+                                             supply sources (US multi-location marketplaces):
+                                             create, update, archive as their records say
+    supply-sources list [--account NAME]     which store is which supplySourceId, and status
     simulator [--port 8100] [--rate-factor F] [--seed N] [--accounts N] [--models DIR]
 
 Errors end the command with one line on stderr (``hub.cli.main.main``). ``sync``, ``refunds
@@ -76,6 +81,10 @@ listings_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(listings_app, name="listings")
+supply_app = typer.Typer(
+    help="Stores as Amazon supply sources (multi-location inventory, US).", no_args_is_help=True
+)
+app.add_typer(supply_app, name="supply-sources")
 
 Names = Annotated[list[str] | None, typer.Option("--account", help="account name (repeatable)")]
 Reason = Annotated[str, typer.Option(help="why (required; goes into the audit log)")]
@@ -431,4 +440,28 @@ def listings_status(
     for row in refused:
         text = "; ".join(f"{i.get('code', '')}: {i.get('message', '')}" for i in row["issues"])
         table.add_row(row["account"], row["marketplace_id"], row["sku"], str(row["quantity"]), text)
+    Console().print(table)
+
+
+@supply_app.command("publish")
+def supply_sources_publish(account: Names = None) -> None:
+    """Publish the stores (ship-from-store or pickup, US address) as supply sources of each
+    account selling in a multi-location US marketplace; updates and archives follow the records."""
+    _run(("supply-sources",), account or [], None)
+
+
+@supply_app.command("list")
+def supply_sources_list(
+    account: Annotated[str | None, typer.Option(help="only this account")] = None,
+) -> None:
+    """Each store's supply source per account: its id, status and when it changed."""
+    from hub.amazon.supply_sources.registry import listed
+
+    with database() as engine, reading(engine) as conn:
+        found = listed(conn, account)
+    table = Table("account", "store", "supply source id", "status", "created", "archived",
+                  title="Amazon supply sources")
+    for row in found:
+        table.add_row(row["account"], row["store_id"], row["supply_source_id"], row["status"],
+                      str(row["created_at"]), str(row["archived_at"] or ""))
     Console().print(table)

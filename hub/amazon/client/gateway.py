@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-from sp_api.api import Feeds, ListingsItems, Orders, Reports
+from sp_api.api import Feeds, ListingsItems, Orders, Reports, SupplySources
 from sp_api.api.finances.finances_v0 import FinancesV0
 from sp_api.base import (
     ApiResponse,
@@ -57,6 +57,12 @@ API_OF = {
     "listFinancialEvents": "finances",
     "getListingsItem": "listings",
     "patchListingsItem": "listings",
+    "getSupplySources": "supply",
+    "getSupplySource": "supply",
+    "createSupplySource": "supply",
+    "updateSupplySource": "supply",
+    "updateSupplySourceStatus": "supply",
+    "archiveSupplySource": "supply",
 }
 TRANSIENT = (
     SellingApiServerException,
@@ -224,4 +230,6 @@ class SpApi:
             return Feeds(**kwargs)
         if api == "listings":
             return ListingsItems(version="2021-08-01", **kwargs)
+        if api == "supply":
+            return SupplySources(**kwargs)
         return DecimalFinances(**kwargs)

@@ -53,6 +53,14 @@ DOCUMENTED: dict[str, Limit] = {
     "listFinancialEvents": Limit(0.5, 30),
     "getListingsItem": Limit(5.0, 10),
     "patchListingsItem": Limit(5.0, 5),
+    # Supply Sources 2020-07-01 states no usage plan: 5/s, burst 10 is our assumption (the
+    # simulator serves the same, spapi_sim.operations.SUPPLY_OPERATIONS).
+    "getSupplySources": Limit(5.0, 10),
+    "getSupplySource": Limit(5.0, 10),
+    "createSupplySource": Limit(5.0, 10),
+    "updateSupplySource": Limit(5.0, 10),
+    "updateSupplySourceStatus": Limit(5.0, 10),
+    "archiveSupplySource": Limit(5.0, 10),
 }
 
 

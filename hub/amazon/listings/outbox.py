@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, bindparam, func, select, update
 
-from hub.amazon.listings.diff import Key, Offered, changes
+from hub.amazon.listings.diff import Key, Offered, Sources, changes, state_of
 from hub.storage.audit_chain import AuditDraft
 from hub.storage.engine import Tx, reading, writing
 from hub.storage.tables.amazon_listings import amazon_listing_changes as t
@@ -43,6 +43,7 @@ class Change:
     channel: str | None
     feed_id: str | None
     message_id: int | None
+    sources: Sources = ()
 
     @property
     def label(self) -> str:
@@ -63,7 +64,13 @@ def _change(row: Any) -> Change:
         m["channel"],
         m["feed_id"],
         m["message_id"],
+        _sources(m["sources"]),
     )
+
+
+def _sources(stored: Any) -> Sources:
+    """The JSON ``sources`` column as sorted (id, quantity) pairs."""
+    return tuple(sorted((str(k), int(v)) for k, v in (stored or {}).items()))
 
 
 def _newest(account: str | None = None) -> Any:
@@ -89,10 +96,11 @@ def _newest_rows(account: str | None = None) -> Any:
     )
 
 
-def last_queued(conn: Connection, account: str | None = None) -> dict[Key, tuple[int, int]]:
-    """(newest change id, its quantity) per key."""
+def last_queued(conn: Connection, account: str | None = None) -> dict[Key, tuple[int, object]]:
+    """(newest change id, its state: ``Offered.state``) per key."""
     return {
-        (r.account, r.marketplace_id, r.sku): (r.change_id, r.quantity)
+        (r.account, r.marketplace_id, r.sku): (r.change_id, state_of(r.quantity,
+                                                                     _sources(r.sources)))
         for r in conn.execute(_newest_rows(account))
     }
 
@@ -141,6 +149,7 @@ def enqueue(engine: Engine, offered: Sequence[Offered], actor: str, role: str) -
                     "sku": o.sku,
                     "change_id": last.get(o.key, (0, 0))[0] + 1,
                     "quantity": o.quantity,
+                    "sources": dict(o.sources) if o.sources else None,
                     "status": "pending",
                     "attempts": 0,
                     "created_at": tx.now,
@@ -160,7 +169,8 @@ def enqueue(engine: Engine, offered: Sequence[Offered], actor: str, role: str) -
                 account,
                 market,
                 batch,
-                {"quantities": {o.sku: o.quantity for o in batch}},
+                {"quantities": {o.sku: (o.quantity if not o.sources else dict(o.sources))
+                                for o in batch}},
             )
     return queued
 

@@ -1,8 +1,11 @@
 """Queued quantity changes go to Amazon, each once: patchListingsItem, or a listings feed.
 
+    publish    (``listings_from_allocation``) the stores as the account's supply sources,
+               when it sells in a multi-location US marketplace (``hub.amazon.supply_sources``):
+               a changed store record reaches Amazon before the quantities that depend on it
     allocate   (``listings_from_allocation``, on by default) the active allocation rules over
                the hub's stock view: the account's changed offers are queued first
-               (``allocated``)
+               (``allocated``; a quantity per supply source where there are any)
     for each marketplace of the account:
       claim      newest pending change per SKU (older ones superseded) + in-doubt ones
       in doubt   ``sending`` left by a crash: patch -> getListingsItem; Amazon already shows
@@ -25,7 +28,7 @@ from __future__ import annotations
 
 import io
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -44,6 +47,8 @@ from hub.amazon.listings.feed import (
     patch_body,
 )
 from hub.amazon.listings.outbox import Change, Outcome
+from hub.amazon.supply_sources.publish import publish_supply_sources
+from hub.amazon.supply_sources.publish import tally as tally_published
 
 log = logging.getLogger(__name__)
 REFUSED_CODES = frozenset({"InvalidInput", "BadRequest", "BAD_REQUEST", "NotFound"})
@@ -67,6 +72,7 @@ def send_listings(ctx: JobContext) -> None:
     and refused (``new``: changes queued from the allocation)."""
     queued = 0
     if ctx.settings.listings_from_allocation:
+        tally_published(ctx, publish_supply_sources(ctx), counts=False)
         _offered, queued = queue_allocated(ctx.engine, ctx.account.name,
                                            ctx.account.marketplace_ids, ctx.now(),
                                            ctx.account.actor, ROLE)
@@ -116,8 +122,7 @@ def _resolve_doubt(
     confirmed: list[Change] = []
     again: list[Change] = []
     for change in doubtful:
-        shown = _amazon_quantity(ctx, market, change.sku)
-        (confirmed if shown == change.quantity else again).append(change)
+        (confirmed if _shows(ctx, market, change) else again).append(change)
     outbox.record(
         ctx.engine,
         [Outcome(c, "accepted", []) for c in confirmed],
@@ -138,22 +143,24 @@ def _resolve_doubt(
 
 
 def _as_pending(change: Change) -> Change:
-    return Change(
-        change.id,
-        change.account,
-        change.marketplace_id,
-        change.sku,
-        change.change_id,
-        change.quantity,
-        "pending",
-        None,
-        None,
-        None,
-    )
+    return replace(change, status="pending", channel=None, feed_id=None, message_id=None)
+
+
+def _shows(ctx: JobContext, market: str, change: Change) -> bool:
+    """Whether Amazon already shows the change's quantities (DEFAULT, or each source's)."""
+    if not change.sources:
+        return _amazon_quantity(ctx, market, change.sku) == change.quantity
+    shown = _amazon_quantities(ctx, market, change.sku)
+    return shown.get("DEFAULT") == 0 and all(shown.get(s) == q for s, q in change.sources)
 
 
 def _amazon_quantity(ctx: JobContext, market: str, sku: str) -> int | None:
     """The DEFAULT quantity Amazon shows for the SKU (None: not listed or none)."""
+    return _amazon_quantities(ctx, market, sku).get("DEFAULT")
+
+
+def _amazon_quantities(ctx: JobContext, market: str, sku: str) -> dict[str, int]:
+    """The quantity per fulfillment channel Amazon shows for the SKU (empty: not listed)."""
     seller = ctx.account.seller_id
     try:
         item = ctx.api.call(
@@ -165,18 +172,18 @@ def _amazon_quantity(ctx: JobContext, market: str, sku: str) -> int | None:
         )
     except AmazonApiError as err:
         if err.code in REFUSED_CODES:
-            return None
+            return {}
         raise
-    for entry in (item.payload or {}).get("fulfillmentAvailability", []):
-        if entry.get("fulfillmentChannelCode") == "DEFAULT":
-            quantity = entry.get("quantity")
-            return int(quantity) if quantity is not None else None
-    return None
+    return {
+        str(entry.get("fulfillmentChannelCode")): int(entry["quantity"])
+        for entry in (item.payload or {}).get("fulfillmentAvailability", [])
+        if entry.get("quantity") is not None
+    }
 
 
 def _patch(ctx: JobContext, market: str, change: Change, result: PushResult) -> None:
     actor, seller = ctx.account.actor, ctx.account.seller_id
-    body = patch_body(change.quantity, ctx.settings.listings_product_type)
+    body = patch_body(change.quantity, ctx.settings.listings_product_type, change.sources)
     outbox.mark_sending(ctx.engine, [change], "patch", actor, ROLE)
     try:
         answer = ctx.api.call(
@@ -221,23 +228,12 @@ def _send_feed(ctx: JobContext, market: str, batch: list[Change], result: PushRe
     message_ids = list(range(1, len(batch) + 1))
     document = listings_feed(
         ctx.account.seller_id,
-        [(m, c.sku, c.quantity) for m, c in zip(message_ids, batch, strict=True)],
+        [(m, c.sku, c.quantity, c.sources) for m, c in zip(message_ids, batch, strict=True)],
         ctx.settings.listings_product_type,
     )
     outbox.mark_sending(ctx.engine, batch, "feed", actor, ROLE, message_ids)
     batch = [
-        Change(
-            c.id,
-            c.account,
-            c.marketplace_id,
-            c.sku,
-            c.change_id,
-            c.quantity,
-            "sending",
-            "feed",
-            None,
-            m,
-        )
+        replace(c, status="sending", channel="feed", feed_id=None, message_id=m)
         for c, m in zip(batch, message_ids, strict=True)
     ]
     created = ctx.api.call(

@@ -32,6 +32,7 @@ from hub.amazon.refunds.submissions import submit_refunds
 from hub.amazon.secrets import Credentials, SecretSource
 from hub.amazon.settings import AmazonSettings
 from hub.amazon.store import Tally
+from hub.amazon.supply_sources.publish import publish_job
 from hub.amazon.sync.finances import sync_refund_events
 from hub.amazon.sync.orders import sync_orders
 from hub.amazon.sync.returns import sync_fba_returns, sync_mfn_returns
@@ -48,6 +49,7 @@ JOBS: dict[str, Callable[[JobContext], None]] = {
     "settlements": sync_settlements,
     "refunds": submit_refunds,
     "listings": send_listings,
+    "supply-sources": publish_job,
 }
 SYNC_JOBS = ("orders", "returns", "fba-returns", "refund-events", "settlements")
 ProgressFor = Callable[[str, str], Progress]

@@ -9,7 +9,15 @@ Rules:
   doubt after a crash), ``accepted``, ``invalid`` (Amazon's ``issues`` kept), ``superseded`` (a
   newer change of the key was queued before this one left);
 - ``channel`` is ``patch`` (patchListingsItem) or ``feed`` (JSON_LISTINGS_FEED, ``feed_id`` and
-  ``message_id`` name the message).
+  ``message_id`` name the message);
+- ``sources`` (migration ``0023``): for multi-location marketplaces, the quantity per supply
+  source id (``quantity`` is then their sum and ``DEFAULT`` is sent as 0); NULL elsewhere.
+
+``amazon_supply_sources`` (migration ``0023``) maps each store published to a seller account as
+an Amazon supply source to its ``supply_source_id``: one row per (account, store, source);
+``status`` ``active`` or ``archived`` (at most one active row per account × store, kept so by
+``hub.amazon.supply_sources.registry``); ``fingerprint`` is the hash of the documents last sent,
+so a changed store record is seen as a difference.
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ amazon_listing_changes = Table(
     Column("feed_id", String(40)),
     Column("message_id", Integer),
     Column("issues", json_column()),
+    Column("sources", json_column()),
     Column("attempts", Integer, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("sent_at", UtcDateTime),
@@ -43,4 +52,22 @@ amazon_listing_changes = Table(
         "account", "marketplace_id", "sku", "change_id", name="uq_amazon_listing_changes_key"
     ),
     Index("ix_amazon_listing_changes_status", "account", "marketplace_id", "status"),
+)
+
+amazon_supply_sources = Table(
+    "amazon_supply_sources",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account", ACCOUNT, nullable=False),
+    Column("store_id", String(40), nullable=False),
+    Column("supply_source_id", String(64), nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("document", json_column()),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("archived_at", UtcDateTime),
+    UniqueConstraint("account", "supply_source_id", name="uq_amazon_supply_sources_id"),
+    Index("ix_amazon_supply_sources_store", "account", "store_id", "status"),
 )
