@@ -7,11 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 from hub.access.permissions import Role
-from hub.inventory.catalogue import ACTION, CatalogueFileError, read_csv
-from hub.storage.engine import reading
+from hub.access.users import Actor
+from hub.errors import StorageError
+from hub.inventory.catalogue import ACTION, CatalogueFileError, import_items, read_csv
+from hub.inventory.catalogue import store as catalogue_store
+from hub.storage.engine import make_engine, reading
+from hub.storage.migrations import upgrade
 from hub.storage.tables.catalogue import catalogue_items
 from hub.storage.tables.core import audit_log
 from tests.inventory.cli_helpers import cli
@@ -175,3 +179,28 @@ def test_the_api_imports_csv_whole_or_not_at_all(desk: DeskHub) -> None:
     assert again == {"skus": 3, "created": 0, "updated": 0, "unchanged": 3}
     assert len(trail(desk.engine)) == 3
     assert ada.get("/api/catalogue/AC-HEADSET-2").json()["category"] == "electronics"
+
+
+def test_a_batch_the_database_refuses_is_undone_whole_and_a_repeat_finishes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        monkeypatch.setattr(catalogue_store, "BATCH", 2)
+        with engine.begin() as conn:  # the database itself refuses the fourth SKU
+            conn.execute(text("CREATE TRIGGER no_d BEFORE INSERT ON catalogue_items "
+                              "WHEN NEW.sku = 'D' BEGIN SELECT RAISE(ABORT, 'disk full'); END"))
+        items = read_csv("sku,category\nA,x\nB,x\nC,x\nD,x\nE,x\n")
+        seen: list[int] = []
+        with pytest.raises(StorageError, match="disk full"):
+            import_items(engine, items, Actor("ops", "operator"), seen.append)
+        assert seen == [2] and entries(engine) == 2  # C, D undone with their batch
+        assert [sku for _, sku, _, _ in trail(engine)] == ["A", "B"]
+        with engine.begin() as conn:
+            conn.execute(text("DROP TRIGGER no_d"))
+        done = import_items(engine, items, Actor("ops", "operator"), seen.append)
+        assert (done.created, done.unchanged) == (3, 2) and seen == [2, 2, 2, 1]
+        assert [sku for _, sku, _, _ in trail(engine)] == ["A", "B", "C", "D", "E"]
+    finally:
+        engine.dispose()
