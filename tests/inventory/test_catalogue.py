@@ -178,7 +178,14 @@ def test_the_api_imports_csv_whole_or_not_at_all(desk: DeskHub) -> None:
     again = ada.post("/api/catalogue/import", json={"csv": GOOD}).json()
     assert again == {"skus": 3, "created": 0, "updated": 0, "unchanged": 3}
     assert len(trail(desk.engine)) == 3
-    assert ada.get("/api/catalogue/AC-HEADSET-2").json()["category"] == "electronics"
+    changed = {"csv": GOOD.replace("electronics", "audio")}
+    key = {"Idempotency-Key": "catalogue-import-1"}
+    first = ada.post("/api/catalogue/import", json=changed, headers=key)
+    replay = ada.post("/api/catalogue/import", json=changed, headers=key)
+    assert first.json() == {"skus": 3, "created": 0, "updated": 1, "unchanged": 2}
+    assert replay.content == first.content and replay.headers["idempotent-replayed"] == "true"
+    assert len(trail(desk.engine)) == 4
+    assert ada.get("/api/catalogue/AC-HEADSET-2").json()["category"] == "audio"
 
 
 def test_a_batch_the_database_refuses_is_undone_whole_and_a_repeat_finishes(
