@@ -41,6 +41,7 @@ from hub.web.api.amazon import router as amazon_router
 from hub.web.api.audit import router as audit_router
 from hub.web.api.auth import router as session_router
 from hub.web.api.body_limit import BodyLimit
+from hub.web.api.catalogue import router as catalogue_router
 from hub.web.api.deps import HubContext
 from hub.web.api.desk import router as desk_router
 from hub.web.api.fleet import router as fleet_router
@@ -149,6 +150,7 @@ def create_app(settings: Settings | None = None, amazon: AmazonSettings | None =
     app.include_router(pairing_router)
     app.include_router(stock_check_router)  # before /api/stock/{sku}/...
     app.include_router(stock_router)
+    app.include_router(catalogue_router)
     desk_web.install(app)
     install_api_pages(app, "ACORN hub")
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)

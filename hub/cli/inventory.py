@@ -252,6 +252,8 @@ def rules_simulate(
         return
     typer.echo(f"version {report.current_version} -> {report.draft_version}: {report.skus} SKUs, "
                f"{report.changed} offers change")
+    for warning in report.categories.warnings:
+        typer.echo(f"  warning: {warning.path}: {warning.message}")
     for m in report.marketplaces:
         typer.echo(f"  {m.marketplace}: {m.units_before} -> {m.units_after} units, "
                    f"{m.skus_before} -> {m.skus_after} SKUs offered, "

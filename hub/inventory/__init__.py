@@ -8,8 +8,10 @@ the ingest's batch transaction; ``queries`` read the view, scoped like every des
 allocation is a pure function of stock, rules, sales and time; rules are versioned and published
 like the refund policy. Built: ``store_records`` (a store's address, manager,
 hours, capabilities; open now), ``allocation`` (the rules and their engine),
-``stock_source`` (the engine's stock and sales velocity read from the stock view), ``check``
+``stock_source`` (the engine's stock, categories and sales velocity read from the stock view and
+the catalogue), ``catalogue`` (each SKU's category, title, brand and unit cost), ``check``
 (each store snapshot compared as of its seq) and ``differences`` (listed, resolved, alerting).
 
-    projection  ledger  queries  stock_source  store_records  allocation/  check  differences
+    projection  ledger  queries  stock_source  store_records  catalogue/  allocation/  check
+    differences
 """

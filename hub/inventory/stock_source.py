@@ -8,7 +8,10 @@ Rules:
   figure, a store that sold what it did not book, offers nothing);
 - sales velocity: the units of POS-sale moves per (SKU, store) whose time falls in the last
   ``days`` days before ``now``;
-- read-only, two statements whatever the number of stores.
+- categories: each held SKU's category from the product catalogue (``hub.inventory.catalogue``),
+  so the rules' category floors and reserves apply; a SKU the catalogue does not know has none
+  (the simulation reports those, since no category rule covers them);
+- read-only, three statements whatever the number of stores.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, func, select
 
 from hub.inventory.allocation.values import Sales, Stock, StockLine
+from hub.storage.tables.catalogue import catalogue_items
 from hub.storage.tables.inventory import stock_levels, stock_moves
 from protocol import MoveReason, StockState
 
@@ -52,4 +56,12 @@ def current_stock(conn: Connection, now: datetime, days: int = SALES_DAYS) -> tu
                stock_moves.c.at >= now - timedelta(days=days), stock_moves.c.at <= now)
         .group_by(stock_moves.c.sku, stock_moves.c.store_id))
     units = {(sku, store): int(total) for sku, store, total in sold if total}
-    return Stock(lines), Sales(units, days)
+    return Stock(lines, categories_of(conn)), Sales(units, days)
+
+
+def categories_of(conn: Connection) -> dict[str, str]:
+    """The catalogue's category of every SKU the stock view holds (and the catalogue knows)."""
+    held = select(stock_levels.c.sku).distinct().scalar_subquery()
+    rows = conn.execute(select(catalogue_items.c.sku, catalogue_items.c.category)
+                        .where(catalogue_items.c.sku.in_(held)))
+    return {sku: category for sku, category in rows}

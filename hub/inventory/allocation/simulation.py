@@ -5,6 +5,12 @@ Rules:
   SKUs go up and down, and up to ``examples`` examples of each direction, biggest change first
   (ties by SKU), each with both offers so the desk can show the rules that shaped them;
 - a marketplace only one version lists counts as offered nothing by the other;
+- categories: the report counts the stock's SKUs that have no category (``uncategorised``, the
+  first ``LISTED`` of them by SKU) — no category floor or reserve covers those; and it warns
+  (``warnings``, never an error: the draft stays valid) about each category the draft's rules
+  name that no SKU of the stock has (the rule shapes nothing: a typo, or a category the
+  catalogue does not hold yet), and, when the draft has category rules, about the SKUs they
+  cannot cover;
 - pure: the same inputs give the same report.
 """
 
@@ -16,6 +22,8 @@ from datetime import datetime
 from hub.inventory.allocation.compiled import CompiledRules
 from hub.inventory.allocation.engine import allocate
 from hub.inventory.allocation.values import NO_SALES, Allocation, Offer, Sales, Stock
+
+LISTED = 20  # uncategorised SKUs named in a report (all are counted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +52,23 @@ class MarketplaceChange:
 
 
 @dataclass(frozen=True, slots=True)
+class RuleWarning:
+    """Something in a draft that is allowed but probably not meant, at its field path."""
+
+    path: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryCoverage:
+    """How the stock's categories meet the draft's category rules."""
+
+    uncategorised: int = 0  # SKUs of the stock without a category
+    uncategorised_skus: tuple[str, ...] = ()  # the first LISTED of them, by SKU
+    warnings: tuple[RuleWarning, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class RulesSimulation:
     """The draft against the current version over one stock snapshot."""
 
@@ -51,6 +76,7 @@ class RulesSimulation:
     draft_version: int
     skus: int
     marketplaces: tuple[MarketplaceChange, ...]
+    categories: CategoryCoverage = CategoryCoverage()
 
     @property
     def changed(self) -> int:
@@ -69,7 +95,32 @@ def simulate(draft: CompiledRules, current: CompiledRules, stock: Stock,
     return RulesSimulation(
         current.version, draft.version, len(skus),
         tuple(_compare(market, skus, before, after, examples) for market in markets),
+        category_coverage(draft, stock),
     )
+
+
+def category_rules(rules: CompiledRules) -> list[tuple[str, str]]:
+    """(path, category) of every category the rules name: floors, then reserves."""
+    named = [(f"safety_stock.categories.{c}", c) for c in sorted(rules.floor_categories)]
+    for reserve in rules.reserves:
+        named += [(f"{reserve.rule}.categories", c) for c in sorted(reserve.categories or ())]
+    return named
+
+
+def category_coverage(rules: CompiledRules, stock: Stock) -> CategoryCoverage:
+    """The stock's SKUs without a category, and warnings about ``rules``' category entries."""
+    held = {line.sku for line in stock.lines}
+    known = {stock.categories[sku] for sku in held if sku in stock.categories}
+    missing = sorted(sku for sku in held if sku not in stock.categories)
+    named = category_rules(rules)
+    warnings = [RuleWarning(path, f"no SKU in the stock has the category {category!r}, so "
+                                  "this rule applies to nothing")
+                for path, category in named if category not in known]
+    if named and missing:
+        shown = ", ".join(missing[:5]) + (", …" if len(missing) > 5 else "")
+        warnings.append(RuleWarning("categories", f"{len(missing)} of {len(held)} SKUs have no "
+                                    f"category, so no category rule covers them ({shown})"))
+    return CategoryCoverage(len(missing), tuple(missing[:LISTED]), tuple(warnings))
 
 
 def _compare(market: str, skus: list[str], before: Allocation, after: Allocation,
@@ -113,6 +164,10 @@ def report_json(report: RulesSimulation) -> dict[str, object]:
         "draft_version": report.draft_version,
         "skus": report.skus,
         "changed": report.changed,
+        "uncategorised": report.categories.uncategorised,
+        "uncategorised_skus": list(report.categories.uncategorised_skus),
+        "warnings": [{"field": w.path, "message": w.message}
+                     for w in report.categories.warnings],
         "marketplaces": [
             {
                 "marketplace": m.marketplace,

@@ -10,6 +10,7 @@ from hub.storage.tables import (
     access,
     amazon,
     amazon_listings,
+    catalogue,
     core,
     finance,
     fleet,
@@ -21,5 +22,5 @@ from hub.storage.tables import (
 )
 from hub.storage.tables.core import metadata
 
-__all__ = ["access", "amazon", "amazon_listings", "core", "finance", "fleet", "idempotency",
-           "inventory", "inventory_rules", "metadata", "pairing", "risk"]
+__all__ = ["access", "amazon", "amazon_listings", "catalogue", "core", "finance", "fleet",
+           "idempotency", "inventory", "inventory_rules", "metadata", "pairing", "risk"]

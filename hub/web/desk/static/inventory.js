@@ -65,9 +65,12 @@ async function loadRules() {
 
 function simulationText(report) {
   const changes = (report && report.marketplaces) || [];
-  if (!changes.length) return "Nothing offered changes.";
-  return changes.map((m) => `${m.marketplace}: ${m.units_before} → ${m.units_after} units ` +
-    `(${m.raised} SKUs raised, ${m.lowered} lowered)`).join("; ");
+  const summary = !changes.length ? "Nothing offered changes." :
+    changes.map((m) => `${m.marketplace}: ${m.units_before} → ${m.units_after} units ` +
+      `(${m.raised} SKUs raised, ${m.lowered} lowered)`).join("; ");
+  // allowed, but probably not meant: a category no SKU has, SKUs no category rule covers
+  const warnings = ((report && report.warnings) || []).map((w) => `${w.field}: ${w.message}`);
+  return warnings.length ? `${summary} Warnings: ${warnings.join("; ")}` : summary;
 }
 
 async function checkDraft() {
