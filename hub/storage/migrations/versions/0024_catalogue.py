@@ -2,7 +2,7 @@
 gives the allocation rules' category entries something to match.
 
 Revision ID: 0024
-Revises: 0022
+Revises: 0023
 """
 
 from __future__ import annotations
