@@ -24,7 +24,11 @@ by 1,000 connected stores, simulated nodes on the real broker. Target: <= 30 s.
    it): created through ``$CONTROL`` (50 nodes a message) they took 36 s for the first 600 on
    this machine, each batch slower than the one before, and then a command went unanswered in
    10 s. The hub provisions its own identity through ``$CONTROL`` as usual.
-3. ``GET /api/inventory/rules/rollout`` over the 1,000 stores (admin token), 20 times: p50 / p95.
+3. A store that was offline gets the version when it reconnects, at scale: every
+   ``AWAY_EVERY``-th store's node says offline and disconnects (the broker keeps its session);
+   version 3 is published; timed: the connected stores all current, then, once the away nodes
+   reconnect, from their reconnect to every store current.
+4. ``GET /api/inventory/rules/rollout`` over the 1,000 stores (admin token), 20 times: p50 / p95.
 
 Prints figures beside the targets; asserts nothing. Run: ``.venv/bin/python -m bench rollout``
 (SQLite) or with ``ACORN_BENCH_DB=postgresql+psycopg://…`` (an empty database of its own; part 1
@@ -67,6 +71,7 @@ PUSH_TARGET_MS = 5_000.0  # the hub's pass: 1,000 configs built, handed over, re
 ROLLOUT_TARGET_S = 30.0  # issue 13: acknowledged by 1,000 connected stores
 PAGE_TARGET_MS = 500.0
 SETUP_TIMEOUT_S = 300.0
+AWAY_EVERY = 10  # part 4: every 10th store's node is offline at the publish
 V2 = default_rules_text().replace("\nversion: 1\n", "\nversion: 2\n", 1)
 
 
@@ -123,6 +128,13 @@ def current_stores(engine: Engine, version: int) -> int:
             .where(allocation_pushes.c.version == version, applied == version)).scalar_one())
 
 
+def offline_nodes(engine: Engine) -> int:
+    """Nodes the hub holds offline."""
+    with reading(engine) as conn:
+        return int(conn.execute(select(func.count()).select_from(nodes)
+                                .where(nodes.c.online.is_(False))).scalar_one())
+
+
 def wait_for(what: Callable[[], bool], timeout: float, label: str) -> float:
     """Seconds until ``what()`` holds (looked at every POLL_S); SystemExit after ``timeout``."""
     started = time.perf_counter()
@@ -164,60 +176,96 @@ def hub_on(broker: LocalBroker, url: str) -> Settings:
 
 
 def rollout_on_broker(tmp: Path, url: str) -> None:
-    """Part 2 and 3 (see the module)."""
+    """Parts 2, 3 and 4 (see the module)."""
     upgrade(url)
     engine = make_engine(url)
     ids = seed(engine)
     token = create_token(engine, "bench-admin", Role.ADMIN)
     rules_store.ensure_seeded(engine)
     passwords = {store: secrets.token_urlsafe(12) for store in ids}
+    away = set(ids[::AWAY_EVERY])
     broker = start_broker(tmp / "mosquitto", passwords)
     passes = PassLog()
     pass_logger = logging.getLogger("hub.sync.config_push")
     pass_logger.addHandler(passes)
     pass_logger.setLevel(logging.INFO)
-    node_procs: Nodes | None = None
     try:
         with serving(create_app(hub_on(broker, url))) as base, httpx.Client(
                 base_url=base, timeout=60, headers={"Authorization": f"Bearer {token}"}) as api:
-            started, started_wall = time.perf_counter(), time.time()
-            node_procs = Nodes(broker.host, broker.port, passwords)
-            procs = node_procs
-
-            def all_ready() -> bool:
-                procs.collect()
-                return procs.ready == len(ids)
-
-            connect_s = wait_for(all_ready, SETUP_TIMEOUT_S, "1,000 nodes connected")
-            wait_for(lambda: current_stores(engine, 1) == len(ids), SETUP_TIMEOUT_S,
-                     "version 1 everywhere")
-            print(f"{len(ids)} simulated nodes ({NODE_PROCESSES} processes, one broker identity "
-                  f"each) connected and subscribed {connect_s:.1f} s after their processes were "
-                  f"started ({max(procs.started) - started_wall:.1f} s of it importing); all on "
-                  f"version 1 after {time.perf_counter() - started:.1f} s", flush=True)
-            procs.collect()
-            procs.applied.clear()
-            passes.lines.clear()
-            t0_wall, t0 = time.time(), time.perf_counter()
-            answer = api.post("/api/inventory/rules", json={"yaml": V2, "reason": "bench"})
-            answer.raise_for_status()
-            post_ms = (time.perf_counter() - t0) * 1000
-            wait_for(lambda: current_stores(engine, 2) == len(ids), SETUP_TIMEOUT_S,
-                     "version 2 everywhere")
-            total_s = time.perf_counter() - t0
-            procs.collect()
-            rollout = api.get("/api/inventory/rules/rollout")
-            rollout.raise_for_status()
-            report(f"{len(ids)} connected stores ({engine.dialect.name})", total_s, post_ms,
-                   t0_wall, passes.lines,
-                   [r for r in procs.applied if r[0] == 2], rollout.json()["current"])
-            page(api, len(ids))
+            started = time.time()
+            procs = Nodes(broker.host, broker.port, passwords, away)
+            try:
+                connect(procs, engine, len(ids), started)
+                all_connected(api, engine, procs, passes, len(ids))
+                some_away(api, engine, procs, len(ids), len(away))
+                page(api, len(ids))
+            finally:
+                procs.close()
     finally:
         pass_logger.removeHandler(passes)
-        if node_procs is not None:
-            node_procs.close()
         broker.stop()
         engine.dispose()
+
+
+def connect(procs: Nodes, engine: Engine, count: int, started: float) -> None:
+    """Wait for every node connected, subscribed and on version 1."""
+
+    def all_ready() -> bool:
+        procs.collect()
+        return procs.ready == count
+
+    connect_s = wait_for(all_ready, SETUP_TIMEOUT_S, "every node connected")
+    wait_for(lambda: current_stores(engine, 1) == count, SETUP_TIMEOUT_S, "version 1 everywhere")
+    print(f"{count} simulated nodes ({NODE_PROCESSES} processes, one broker identity each) "
+          f"connected and subscribed {connect_s:.1f} s after their processes were started "
+          f"({max(procs.started) - started:.1f} s of it importing); all on version 1 after "
+          f"{time.time() - started:.1f} s", flush=True)
+
+
+def publish(api: httpx.Client, version: int) -> float:
+    """Publish the default rules as ``version`` through the API; the request's ms."""
+    text = default_rules_text().replace("\nversion: 1\n", f"\nversion: {version}\n", 1)
+    started = time.perf_counter()
+    api.post("/api/inventory/rules", json={"yaml": text, "reason": "bench"}).raise_for_status()
+    return (time.perf_counter() - started) * 1000
+
+
+def all_connected(api: httpx.Client, engine: Engine, procs: Nodes, passes: PassLog,
+                  count: int) -> None:
+    """Part 2: version 2 to every connected store, timed to every store current."""
+    procs.collect()
+    procs.applied.clear()
+    passes.lines.clear()
+    t0_wall, t0 = time.time(), time.perf_counter()
+    post_ms = publish(api, 2)
+    wait_for(lambda: current_stores(engine, 2) == count, SETUP_TIMEOUT_S, "version 2 everywhere")
+    total_s = time.perf_counter() - t0
+    procs.collect()
+    rollout = api.get("/api/inventory/rules/rollout")
+    rollout.raise_for_status()
+    report(f"{count} connected stores ({engine.dialect.name})", total_s, post_ms, t0_wall,
+           passes.lines, [r for r in procs.applied if r[0] == 2], rollout.json()["current"])
+
+
+def some_away(api: httpx.Client, engine: Engine, procs: Nodes, count: int, away: int) -> None:
+    """Part 3: version 3 while ``away`` stores' nodes are offline; then they come back."""
+    procs.leave()
+    wait_for(lambda: offline_nodes(engine) == away, SETUP_TIMEOUT_S, "the away nodes offline")
+    t0 = time.perf_counter()
+    publish(api, 3)
+    wait_for(lambda: current_stores(engine, 3) == count - away, SETUP_TIMEOUT_S,
+             "version 3 at every connected store")
+    connected_s = time.perf_counter() - t0
+    time.sleep(1.0)  # nothing more arrives while they are away
+    still = current_stores(engine, 3)
+    t1 = time.perf_counter()
+    procs.come_back()
+    wait_for(lambda: current_stores(engine, 3) == count, SETUP_TIMEOUT_S,
+             "version 3 everywhere after the reconnect")
+    print(f"version 3 with {away} stores offline: the {count - away} connected current in "
+          f"{connected_s:.2f} s ({still} a second later); the {away} back current "
+          f"{time.perf_counter() - t1:.2f} s after they reconnect (retained config, kept "
+          "sessions)", flush=True)
 
 
 def report(who: str, total_s: float, post_ms: float, t0: float, passes: list[tuple[float, str]],
@@ -238,7 +286,7 @@ def report(who: str, total_s: float, post_ms: float, t0: float, passes: list[tup
 
 
 def page(api: httpx.Client, count: int) -> None:
-    """Part 3: the rollout page's latency over every store."""
+    """Part 4: the rollout page's latency over every store."""
     latencies, current = [], 0
     api.get("/api/inventory/rules/rollout").raise_for_status()  # warm up
     for _ in range(20):

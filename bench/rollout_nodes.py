@@ -90,13 +90,16 @@ class SimNode:
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_message
+        self.client.on_publish = self._on_publish
+        self._goodbye: int | None = None
 
     def _topic(self, kind: TopicKind) -> str:
         return node_topic(self.store, NODE, kind)
 
     def _status(self, state: str) -> bytes:
         body = NodeStatus(state=state, version="bench", outbox_pending=0, last_acked_seq=0,
-                          since=self.connected_at, config_version=self.config_version,
+                          since=self.connected_at if state == "online" else utc_now(),
+                          config_version=self.config_version,
                           allocation_version=self.rules[0] if self.rules else None,
                           allocation_since=self.rules[1] if self.rules else None)
         return encode(make_envelope(self.store, NODE, 0, body))
@@ -104,6 +107,21 @@ class SimNode:
     def _report(self) -> None:
         self.client.publish(self._topic(TopicKind.STATUS), self._status("online"), qos=1,
                             retain=True)
+
+    def leave(self) -> None:
+        """Say offline, then disconnect once the broker has it (as the agent does when it
+        stops); the broker keeps the session and queues the store's config meanwhile."""
+        self._goodbye = self.client.publish(self._topic(TopicKind.STATUS),
+                                            self._status("offline"), qos=1, retain=True).mid
+
+    def come_back(self) -> None:
+        """Connect again (same client id, same session)."""
+        self.client.reconnect()
+
+    def _on_publish(self, client: mqtt.Client, _u: Any, mid: int, _r: Any, _p: Any) -> None:
+        if mid == self._goodbye:
+            self._goodbye = None
+            client.disconnect()
 
     def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         if reason.is_failure:
@@ -168,8 +186,10 @@ class Watch:
                 key.data.loop_write()
 
 
-def run_nodes(host: str, port: int, passwords: dict[str, str], out: Any, stop: Any) -> None:
-    """Drive these stores' nodes in one thread until ``stop``; report to ``out``."""
+def run_nodes(host: str, port: int, passwords: dict[str, str], away: set[str], out: Any,
+              signals: dict[str, Any]) -> None:
+    """Drive these stores' nodes in one thread until ``signals["stop"]``; the nodes of ``away``
+    leave on ``signals["leave"]`` and come back on ``signals["back"]``; report to ``out``."""
     out.put(("started", time.time()))
     watch = Watch()
     records: list[tuple[Any, ...]] = []
@@ -178,8 +198,16 @@ def run_nodes(host: str, port: int, passwords: dict[str, str], out: Any, stop: A
         watch.attach(sim.client)
         sim.client.connect(host, port, keepalive=60)
     told_ready, misc_at = False, time.monotonic()
-    while not stop.is_set():
+    pending = {"leave": [s for s in sims if s.store in away],
+               "back": [s for s in sims if s.store in away]}
+    while not signals["stop"].is_set():
         watch.turn(0.05)
+        for what in [w for w in pending if signals[w].is_set()]:
+            for sim in pending.pop(what):
+                if what == "leave":
+                    sim.leave()
+                else:
+                    sim.come_back()
         if time.monotonic() - misc_at > 1.0:  # keepalive pings
             misc_at = time.monotonic()
             for sim in sims:
@@ -198,13 +226,15 @@ def run_nodes(host: str, port: int, passwords: dict[str, str], out: Any, stop: A
 class Nodes:
     """The node processes and what they reported."""
 
-    def __init__(self, host: str, port: int, passwords: dict[str, str]) -> None:
+    def __init__(self, host: str, port: int, passwords: dict[str, str], away: set[str]) -> None:
         ctx = mp.get_context("spawn")  # the hub's threads run here: no fork
-        self.out, self.stop = ctx.Queue(), ctx.Event()
+        self.out = ctx.Queue()
+        self.signals = {"stop": ctx.Event(), "leave": ctx.Event(), "back": ctx.Event()}
         items = sorted(passwords.items())
         shares = [dict(items[k::NODE_PROCESSES]) for k in range(NODE_PROCESSES)]
-        self.procs = [ctx.Process(target=run_nodes, args=(host, port, share, self.out, self.stop),
-                                  daemon=True) for share in shares]
+        self.procs = [ctx.Process(target=run_nodes, daemon=True,
+                                  args=(host, port, share, away & set(share), self.out,
+                                        self.signals)) for share in shares]
         self.ready = 0
         self.started: list[float] = []
         self.applied: list[tuple[Any, ...]] = []
@@ -222,9 +252,17 @@ class Nodes:
             else:
                 self.applied.extend(data)
 
+    def leave(self) -> None:
+        """The away stores' nodes say offline and disconnect."""
+        self.signals["leave"].set()
+
+    def come_back(self) -> None:
+        """The away stores' nodes connect again."""
+        self.signals["back"].set()
+
     def close(self) -> None:
         """Stop the processes (they disconnect cleanly)."""
-        self.stop.set()
+        self.signals["stop"].set()
         for proc in self.procs:
             proc.join(10)
             if proc.is_alive():
