@@ -2,36 +2,50 @@
 
 Rules:
 - one thread; it wakes every ``config_publish_seconds``, when told (a PIN or limit changed
-  through the API) and when the hub (re)connects — then it republishes every store, because a
-  broker may have lost retained messages (Mosquitto persists them only now and then);
+  through the API, a rules version published) and when the hub (re)connects — then it
+  republishes every store, because a broker may have lost retained messages (Mosquitto persists
+  them only now and then);
 - a store's document is compared with the content hash it was last published with; a change
   raises the store's config version; the new hash and version are saved only after the publish
   was handed to the connection, so a disconnected hub tries again next pass;
 - each document carries the store's part of the active allocation rules (when any were
   published); a store first sent a rules version gets a row in ``allocation_pushes`` (version,
-  the config version that carried it, when).
+  the config version that carried it, when);
+- a pass costs a fixed number of queries, not a few per store: one read of every store, PIN and
+  push; every due document handed to the connection without waiting for the broker (QoS 1:
+  paho keeps it until the PUBACK and sends it again after a reconnect); then what was handed is
+  saved set-based, ``WRITE_CHUNK`` stores per transaction (a short hold of the writers' lock,
+  so the ingest is not kept waiting behind a large pass).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from typing import Protocol
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, bindparam, select, update
 
-from hub.access.pins import content_hash, encode_config, staff_of, store_config
+from hub.access.pins import content_hash, encode_config, store_config
 from hub.errors import HubError
 from hub.inventory.allocation import store as rules_store
+from hub.inventory.allocation.store import ActiveRules
 from hub.inventory.allocation.store_part import store_part
 from hub.policy import store as policy_store
 from hub.storage.engine import reading, writing
 from hub.storage.money import money_of
+from hub.storage.tables.access import staff_pins
 from hub.storage.tables.core import stores
 from hub.storage.tables.inventory_rules import allocation_pushes
 from protocol import config_topic, utc_now
 
 log = logging.getLogger(__name__)
+
+WRITE_CHUNK = 500  # stores saved per transaction
 
 
 class Publisher(Protocol):
@@ -41,57 +55,109 @@ class Publisher(Protocol):
         """Hand a message to the connection; False when it cannot be sent now."""
 
 
-def sync_once(engine: Engine, link: Publisher, force: bool = False) -> int:
-    """Publish the config of every store whose content changed (all with ``force``)."""
-    now = utc_now()
-    with reading(engine) as conn:
-        active = policy_store.active(conn)
-        rules = rules_store.active(conn)
-        pushed = {r.store_id: r.version for r in conn.execute(
-            select(allocation_pushes.c.store_id, allocation_pushes.c.version))}
-        rows = conn.execute(select(stores).order_by(stores.c.store_id)).all()
-        staff = {r.store_id: staff_of(conn, r.store_id) for r in rows}
-    published = 0
-    for row in rows:
+@dataclass(frozen=True)
+class Snapshot:
+    """What one pass reads: every store row, its PIN hashes, the rules version each was pushed,
+    the active policy version and the active allocation rules."""
+
+    rows: Sequence[Any]
+    staff: dict[str, list[dict[str, str]]]
+    pushed: dict[str, int]
+    policy_version: int | None
+    rules: ActiveRules | None
+
+
+@dataclass(frozen=True)
+class Due:
+    """One store's config to publish: its topic's store, the document's hash, version, bytes
+    and whether it carries a rules version this store was not pushed yet."""
+
+    store_id: str
+    digest: str
+    version: int
+    payload: bytes
+    new_rules: bool
+
+
+def read_snapshot(conn: Connection) -> Snapshot:
+    """Everything a pass needs, in a handful of queries."""
+    active = policy_store.active(conn)
+    staff: dict[str, list[dict[str, str]]] = {}
+    for pin in conn.execute(select(staff_pins.c.store_id, staff_pins.c.staff_id,
+                                   staff_pins.c.role, staff_pins.c.pin_hash)
+                            .order_by(staff_pins.c.store_id, staff_pins.c.staff_id)):
+        staff.setdefault(pin.store_id, []).append(
+            {"staff_id": pin.staff_id, "role": pin.role, "pin_hash": pin.pin_hash})
+    pushed = {r.store_id: r.version for r in conn.execute(
+        select(allocation_pushes.c.store_id, allocation_pushes.c.version))}
+    rows = conn.execute(select(stores).order_by(stores.c.store_id)).all()
+    return Snapshot(rows, staff, pushed, active.version if active else None,
+                    rules_store.active(conn))
+
+
+def due_configs(snap: Snapshot, now: datetime, force: bool) -> list[Due]:
+    """The stores whose config changed (all with ``force``), each with its next document (pure)."""
+    out = []
+    for row in snap.rows:
         limit = (
             money_of(row.offline_limit, row.offline_currency)
             if row.offline_limit is not None and row.offline_currency
             else None
         )
         draft = store_config(
-            row.store_id,
-            row.config_version or 0,
-            now,
-            limit,
-            staff[row.store_id],
-            active.version if active else None,
+            row.store_id, row.config_version or 0, now, limit, snap.staff.get(row.store_id, []),
+            snap.policy_version,
             {"language": row.language, "time_zone": row.time_zone,
              "printer_paper": row.printer_paper},
-            store_part(rules.compiled, row.store_id) if rules else None,
+            store_part(snap.rules.compiled, row.store_id) if snap.rules else None,
         )
         digest = content_hash(draft)
         if digest == row.config_hash and not force:
             continue
         version = (row.config_version or 0) + (digest != row.config_hash)
-        document = {**draft, "version": version}
-        if not link.publish(
-            config_topic(row.store_id), encode_config(document), qos=1, retain=True
-        ):
-            continue
+        new_rules = snap.rules is not None and snap.pushed.get(row.store_id) != snap.rules.version
+        out.append(Due(row.store_id, digest, version,
+                       encode_config({**draft, "version": version}), new_rules))
+    return out
+
+
+def save_handed(engine: Engine, handed: Sequence[Due], rules_version: int | None) -> None:
+    """Record the configs handed to the connection: hash and version, and the rules pushes."""
+    for start in range(0, len(handed), WRITE_CHUNK):
+        chunk = handed[start:start + WRITE_CHUNK]
         with writing(engine) as tx:
             tx.conn.execute(
-                update(stores)
-                .where(stores.c.store_id == row.store_id)
-                .values(config_hash=digest, config_version=version)
-            )
-            if rules is not None and pushed.get(row.store_id) != rules.version:
-                tx.conn.execute(allocation_pushes.delete()
-                                .where(allocation_pushes.c.store_id == row.store_id))
-                tx.conn.execute(allocation_pushes.insert().values(
-                    store_id=row.store_id, version=rules.version, config_version=version,
-                    pushed_at=tx.now))
-        published += 1
-    return published
+                update(stores).where(stores.c.store_id == bindparam("sid"))
+                .values(config_hash=bindparam("digest"), config_version=bindparam("ver")),
+                [{"sid": d.store_id, "digest": d.digest, "ver": d.version} for d in chunk])
+            firsts = [d for d in chunk if d.new_rules]
+            if rules_version is None or not firsts:
+                continue
+            tx.conn.execute(allocation_pushes.delete().where(
+                allocation_pushes.c.store_id.in_([d.store_id for d in firsts])))
+            tx.conn.execute(allocation_pushes.insert(), [
+                {"store_id": d.store_id, "version": rules_version, "config_version": d.version,
+                 "pushed_at": tx.now} for d in firsts])
+
+
+def hand_over(link: Publisher, due: Iterable[Due]) -> list[Due]:
+    """Publish each config retained, QoS 1, without waiting; those the connection took."""
+    return [d for d in due
+            if link.publish(config_topic(d.store_id), d.payload, qos=1, retain=True)]
+
+
+def sync_once(engine: Engine, link: Publisher, force: bool = False) -> int:
+    """Publish the config of every store whose content changed (all with ``force``)."""
+    started = time.perf_counter()
+    with reading(engine) as conn:
+        snap = read_snapshot(conn)
+    due = due_configs(snap, utc_now(), force)
+    handed = hand_over(link, due)
+    if handed:
+        save_handed(engine, handed, snap.rules.version if snap.rules else None)
+        log.info("published %d of %d store config(s) in %.0f ms%s", len(handed), len(due),
+                 (time.perf_counter() - started) * 1000, " (republish)" if force else "")
+    return len(handed)
 
 
 class StoreConfigSync:
