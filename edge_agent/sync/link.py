@@ -409,6 +409,10 @@ class Link:
             received = store_config.receive(self._store, self._settings.store_id,
                                             bytes(message.payload), utc_now())
             self._tell(changes.ConfigReceived(received))
+            if received.result == "applied":
+                # the hub's rollout view waits for this node to name the version it runs: say it
+                # now, not at the next status turn (up to status_interval_seconds later)
+                self._next_status = 0.0
         else:
             log.warning("message on unexpected topic %s ignored", topic)
         self._puback(message, generation)

@@ -110,6 +110,10 @@ class AmazonSettings(BaseSettings):
     interval_listings: float = Field(
         300.0, gt=0, description="send queued Amazon quantity changes, follow listings feeds"
     )
+    interval_supply_sources: float = Field(
+        3600.0, gt=0, description="publish stores as Amazon supply sources (US multi-location); "
+        "the listings job also publishes before it sends per-source quantities"
+    )
     customer_key_secret: SecretStr = Field(
         SecretStr(""),
         validation_alias="ACORN_HUB_CUSTOMER_KEY_SECRET",
