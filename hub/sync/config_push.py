@@ -6,8 +6,12 @@ Rules:
   republishes every store, because a broker may have lost retained messages (Mosquitto persists
   them only now and then);
 - a store's document is compared with the content hash it was last published with; a change
-  raises the store's config version; the new hash and version are saved only after the publish
-  was handed to the connection, so a disconnected hub tries again next pass;
+  raises the store's config version, and the new hash and version are saved *before* the publish
+  is handed to the connection: a hub that crashes after publishing never sends another document
+  under a version a node already holds (the node would ignore it); a crash before publishing is
+  healed by the republish of every store when the hub connects again; a publish the connection
+  refused (disconnected) gets its store's previous hash and version back, so the next pass
+  sends it again under the same version (no node saw it);
 - each document carries the store's part of the active allocation rules (when any were
   published); a store first sent a rules version gets a row in ``allocation_pushes`` (version,
   the config version that carried it, when);
@@ -77,6 +81,13 @@ class Due:
     version: int
     payload: bytes
     new_rules: bool
+    was_digest: str | None = None
+    was_version: int | None = None
+
+    @property
+    def raises(self) -> bool:
+        """Whether saving it changes the store's row (a republish of the same content does not)."""
+        return (self.digest, self.version) != (self.was_digest, self.was_version)
 
 
 def read_snapshot(conn: Connection) -> Snapshot:
@@ -117,27 +128,45 @@ def due_configs(snap: Snapshot, now: datetime, force: bool) -> list[Due]:
         version = (row.config_version or 0) + (digest != row.config_hash)
         new_rules = snap.rules is not None and snap.pushed.get(row.store_id) != snap.rules.version
         out.append(Due(row.store_id, digest, version,
-                       encode_config({**draft, "version": version}), new_rules))
+                       encode_config({**draft, "version": version}), new_rules,
+                       row.config_hash, row.config_version))
     return out
 
 
-def save_handed(engine: Engine, handed: Sequence[Due], rules_version: int | None) -> None:
-    """Record the configs handed to the connection: hash and version, and the rules pushes."""
-    for start in range(0, len(handed), WRITE_CHUNK):
-        chunk = handed[start:start + WRITE_CHUNK]
+def _save_rows(engine: Engine, rows: Sequence[tuple[str, str | None, int | None]]) -> None:
+    """Set each store's config hash and version (store id, hash, version), in chunks."""
+    for start in range(0, len(rows), WRITE_CHUNK):
         with writing(engine) as tx:
             tx.conn.execute(
                 update(stores).where(stores.c.store_id == bindparam("sid"))
                 .values(config_hash=bindparam("digest"), config_version=bindparam("ver")),
-                [{"sid": d.store_id, "digest": d.digest, "ver": d.version} for d in chunk])
-            firsts = [d for d in chunk if d.new_rules]
-            if rules_version is None or not firsts:
-                continue
+                [{"sid": sid, "digest": digest, "ver": ver}
+                 for sid, digest, ver in rows[start:start + WRITE_CHUNK]])
+
+
+def reserve(engine: Engine, due: Sequence[Due]) -> None:
+    """Save the hash and version of each config about to be handed over (before it is)."""
+    _save_rows(engine, [(d.store_id, d.digest, d.version) for d in due if d.raises])
+
+
+def put_back(engine: Engine, refused: Sequence[Due]) -> None:
+    """The configs the connection did not take: their stores' previous hash and version."""
+    _save_rows(engine, [(d.store_id, d.was_digest, d.was_version) for d in refused if d.raises])
+
+
+def record_pushes(engine: Engine, handed: Sequence[Due], rules_version: int | None) -> None:
+    """A rules push row for each store handed a rules version it was not pushed before."""
+    firsts = [d for d in handed if d.new_rules]
+    if rules_version is None:
+        return
+    for start in range(0, len(firsts), WRITE_CHUNK):
+        chunk = firsts[start:start + WRITE_CHUNK]
+        with writing(engine) as tx:
             tx.conn.execute(allocation_pushes.delete().where(
-                allocation_pushes.c.store_id.in_([d.store_id for d in firsts])))
+                allocation_pushes.c.store_id.in_([d.store_id for d in chunk])))
             tx.conn.execute(allocation_pushes.insert(), [
                 {"store_id": d.store_id, "version": rules_version, "config_version": d.version,
-                 "pushed_at": tx.now} for d in firsts])
+                 "pushed_at": tx.now} for d in chunk])
 
 
 def hand_over(link: Publisher, due: Iterable[Due]) -> list[Due]:
@@ -152,9 +181,14 @@ def sync_once(engine: Engine, link: Publisher, force: bool = False) -> int:
     with reading(engine) as conn:
         snap = read_snapshot(conn)
     due = due_configs(snap, utc_now(), force)
+    if not due:
+        return 0
+    reserve(engine, due)
     handed = hand_over(link, due)
+    taken = {d.store_id for d in handed}
+    put_back(engine, [d for d in due if d.store_id not in taken])
+    record_pushes(engine, handed, snap.rules.version if snap.rules else None)
     if handed:
-        save_handed(engine, handed, snap.rules.version if snap.rules else None)
         log.info("published %d of %d store config(s) in %.0f ms%s", len(handed), len(due),
                  (time.perf_counter() - started) * 1000, " (republish)" if force else "")
     return len(handed)

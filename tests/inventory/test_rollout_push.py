@@ -133,3 +133,37 @@ def test_a_republish_sends_every_store_again_and_keeps_its_first_push(engine: En
     assert sync_once(engine, link) == 4
     now = pushes(engine)
     assert all(now[s][0] == 2 and now[s][1] == versions[s] + 1 for s in now)  # type: ignore[operator]
+
+
+class HubDied(Exception):
+    """The hub process ending right after the broker took a publish."""
+
+
+@dataclass
+class DyingLink(Link):
+    """Takes the first publish, then the hub dies (nothing after the hand-over runs)."""
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> bool:
+        super().publish(topic, payload, qos, retain)
+        raise HubDied
+
+
+def test_a_hub_that_dies_after_publishing_never_reuses_the_version_a_node_holds(
+        engine: Engine) -> None:
+    rules_store.ensure_seeded(engine)
+    add_stores(engine, 0, 1)
+    link = Link()
+    sync_once(engine, link)
+    held = link.sent["s000"].version  # what the store's node applies
+    rules_store.publish(engine, V2, "ada", "admin", "v2")
+    dying = DyingLink()
+    with pytest.raises(HubDied):
+        sync_once(engine, dying)
+    published = dying.sent["s000"]
+    assert published.version == held + 1  # at the broker, retained; the node applies it
+    # the hub starts again and the store's content changes once more before its first pass
+    stores.set_store(engine, "s000", SETUP, node_settings={"language": "de"})
+    link.sent.clear()
+    assert sync_once(engine, link, force=True) == 1  # the republish of a (re)connect
+    assert link.sent["s000"].version > published.version
+    assert link.sent["s000"].language == "de"
