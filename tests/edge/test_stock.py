@@ -297,3 +297,21 @@ def test_transfers_and_reservations_move_by_the_rules_and_retry_safely(agent: Ru
                                                      "reason": "pos_sale"})
     assert sale.status_code == 422 and sale.json()["detail"][0]["field"] == "reason"
     assert len([e for e in stock_events(agent) if e["reason"] != "count"]) == 3
+
+
+LOOKUPS = {  # the ledger's lookups of a request's moves (edge_agent/stock/ledger.py)
+    "sale": "SELECT * FROM stock_moves WHERE pos_transaction_id = ? AND reason = ? ORDER BY id",
+    "count": "SELECT * FROM stock_moves WHERE count_id = ? AND reason = ? ORDER BY id",
+    "return": "SELECT count(*) FROM stock_moves WHERE return_id = ? AND reason IN (?, ?)",
+}
+
+
+@pytest.mark.parametrize("lookup", sorted(LOOKUPS))
+def test_a_request_finds_its_moves_by_index_not_by_reading_every_move(agent: Running,
+                                                                      lookup: str) -> None:
+    count(agent, "start", [{"sku": "SKU-S", "quantity": 10}])
+    with agent.agent.store.read() as tx:
+        plan = " ".join(str(r["detail"]) for r in tx.all(
+            f"EXPLAIN QUERY PLAN {LOOKUPS[lookup]}",
+            ("k",) + (("a",) if lookup != "return" else ("a", "b"))))
+    assert "USING INDEX stock_moves_by_" in plan and "SCAN stock_moves" not in plan, plan
