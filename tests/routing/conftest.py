@@ -5,3 +5,4 @@ from __future__ import annotations
 
 from tests.amazon.conftest import amazon_settings, make_sim  # noqa: F401 - fixtures
 from tests.hub.conftest import db_url, engine  # noqa: F401 - fixtures
+from tests.people.conftest import desk  # noqa: F401 - fixtures

@@ -36,9 +36,9 @@ horizon_days: 1
 """
 
 
-def add_store(engine: Engine, store_id: str, ship: bool = True) -> None:
-    """A US store with a full record, open around the clock."""
-    lat, lon, state, zone = US_PLACES[store_id]
+def add_store(engine: Engine, store_id: str, ship: bool = True, place: str | None = None) -> None:
+    """A US store at ``place`` (its id by default) with a full record, open around the clock."""
+    lat, lon, state, zone = US_PLACES[place or store_id]
     record = StoreRecord.model_validate({
         "address": {"street": "1 Main St", "postal_code": "00000", "city": state,
                     "country": "US"},
