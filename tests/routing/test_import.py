@@ -51,7 +51,8 @@ def test_new_mfn_orders_are_routed_on_import(engine: Engine, make_sim: Callable[
         assert row.status == "routed", row.decision["reasons"]
         stores = [p["store_id"] for p in row.decision["packages"]]
         assert stores == [NEAREST[buyer.postal_code]]
-        assert [s["store_id"] for s in row.decision["stores"]] == ["us-chi", "us-pdx", "us-spi"]
+        assert [s["store_id"] for s in row.decision["stores"]] == ["us-pdx", "us-spi"]
+        assert row.decision["stores_without_stock"] == 1  # us-chi holds none of it
         # nothing else of the address is kept
         kept = json.dumps(row.decision) + json.dumps(row.given_back)
         assert buyer.name not in kept and buyer.line1 not in kept and buyer.city not in kept

@@ -1,12 +1,15 @@
 """The routing engine: ``route(order, sites, stock, rules, now) -> Decision``, pure.
 
-Order of the steps, per store (in store id order), the first that fails drops the store:
+Only the stores holding a usable unit of the order (sellable above the safety floor) are
+considered, so the cost follows the stores that hold the SKUs, not the size of the chain; the
+others are counted (``Decision.idle``). Order of the steps, per store considered (in store id
+order), the first that fails drops the store:
 1. it gave this order back;
 2. its record has an address, coordinates and a time zone, and it ships from store;
 3. it is in the destination's country, or in a country the rules let ship for the marketplace;
 4. within ``max_distance_km`` of the destination's postal-code centroid (when that is known);
 5. it can ship within ``horizon_days`` (cut-off, opening hours and daily capacity, in its zone);
-6. it holds some usable stock of the order (sellable above the safety floor).
+6. it holds usable stock of the order (checked first, see above; its fill is counted here).
 
 Then: the stores that can fill the whole order are ranked and the first ships it all. Only when
 none can, and ``max_packages`` > 1, the order is split greedily: the store that fills the most
@@ -20,12 +23,13 @@ date, distance (unknown last), store id. Every store gets a ``Verdict``; the dec
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from hub.inventory.routing.document import RoutingRules
 from hub.inventory.routing.geo import haversine_km
-from hub.inventory.routing.shipday import ship_day
+from hub.inventory.routing.shipday import first_day, open_days
 from hub.inventory.routing.values import (
     Decision,
     Line,
@@ -41,16 +45,25 @@ NO_GROUP = 1 << 20
 FAR = float("inf")
 
 
-def route(order: Order, sites: Sequence[Site], stock: RoutingStock, rules: RoutingRules,
+def route(order: Order, sites: Mapping[str, Site], stock: RoutingStock, rules: RoutingRules,
           now: datetime) -> Decision:
-    """Where ``order`` ships from under ``rules`` at ``now``, with every reason."""
+    """Where ``order`` ships from under ``rules`` at ``now`` (``sites`` by store id), with
+    every reason."""
     if now.tzinfo is None:
         raise ValueError("route needs an aware UTC time")
     if not order.lines:
         return _unroutable(order, rules, (), "the order has no lines with a SKU")
+    holders = sorted(s for s in stock.holders(li.sku for li in order.lines) if s in sites)
+    idle = len(sites) - len(holders)
     verdicts: dict[str, Verdict] = {}
-    for site in sorted(sites, key=lambda s: s.store_id):
-        verdicts[site.store_id] = _judge(order, site, stock, rules, now)
+    for store in holders:
+        verdicts[store] = _judge(order, sites[store], stock, rules, now)
+    decision = _choose(order, verdicts, stock, rules)
+    return replace(decision, idle=idle)
+
+
+def _choose(order: Order, verdicts: dict[str, Verdict], stock: RoutingStock,
+            rules: RoutingRules) -> Decision:
     ranked = sorted((v for v in verdicts.values() if v.dropped is None), key=_rank_key)
     verdicts.update({v.store_id: _with_rank(v, i + 1) for i, v in enumerate(ranked)})
     ranked = [verdicts[v.store_id] for v in ranked]
@@ -75,39 +88,69 @@ def route(order: Order, sites: Sequence[Site], stock: RoutingStock, rules: Routi
     return _split(order, ranked, stock, rules, verdicts, located)
 
 
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """What one store's record and the rules say about it, whatever the order."""
+
+    dropped: str | None
+    country: str
+    spot: tuple[float, float]
+    cutoff: str
+    capacity: int
+    group: int | None
+
+
+def _facts(site: Site, rules: RoutingRules) -> _Facts:
+    # Derived once per store and rules object (held by identity, so a new rules object is
+    # never answered from an old one).
+    held = site.memo.get("facts")
+    if held is not None and held[0] is rules:
+        facts: _Facts = held[1]
+        return facts
+    record, store = site.record, site.store_id
+    dropped, country, spot = None, "", (0.0, 0.0)
+    if record.address is None or record.coordinates is None or record.time_zone is None:
+        dropped = "its record lacks an address, coordinates or time zone"
+    elif not record.capabilities.ship_from_store:
+        dropped = "does not ship from store"
+    else:
+        country = record.address.country
+        spot = (float(record.coordinates.latitude), float(record.coordinates.longitude))
+    facts = _Facts(dropped, country, spot, rules.cutoff.stores.get(store, rules.cutoff.default),
+                   rules.capacity.stores.get(store, rules.capacity.default),
+                   rules.group_of(store))
+    site.memo["facts"] = (rules, facts)
+    return facts
+
+
 def _judge(order: Order, site: Site, stock: RoutingStock, rules: RoutingRules,
            now: datetime) -> Verdict:
-    store, record, dest = site.store_id, site.record, order.destination
+    store, dest = site.store_id, order.destination
     if store in order.excluded:
         return Verdict(store, dropped="gave this order back")
-    if record.address is None or record.coordinates is None or record.time_zone is None:
-        return Verdict(store, dropped="its record lacks an address, coordinates or time zone")
-    if not record.capabilities.ship_from_store:
-        return Verdict(store, dropped="does not ship from store")
-    country = record.address.country
-    allowed = rules.countries.get(order.marketplace_id, ())
-    if country != dest.country and country not in allowed:
-        return Verdict(store, dropped=f"in {country}; the order goes to {dest.country}")
+    facts = _facts(site, rules)
+    if facts.dropped is not None:
+        return Verdict(store, dropped=facts.dropped)
+    if facts.country != dest.country and facts.country not in rules.countries.get(
+            order.marketplace_id, ()):
+        return Verdict(store, dropped=f"in {facts.country}; the order goes to {dest.country}")
     distance = None
     if dest.latitude is not None and dest.longitude is not None:
-        distance = haversine_km(float(record.coordinates.latitude),
-                                float(record.coordinates.longitude),
-                                dest.latitude, dest.longitude)
+        distance = haversine_km(facts.spot[0], facts.spot[1], dest.latitude, dest.longitude)
         if rules.max_distance_km is not None and distance > rules.max_distance_km:
             return Verdict(store, dropped=f"{distance:.1f} km away, over "
                            f"max_distance_km {rules.max_distance_km}", distance_km=distance)
-    cutoff = rules.cutoff.stores.get(store, rules.cutoff.default)
-    capacity = rules.capacity.stores.get(store, rules.capacity.default)
-    day, notes = ship_day(record, now, cutoff, capacity, site.load, rules.horizon_days)
+    key = ("days", now, facts.cutoff, rules.horizon_days)
+    days = site.memo.get(key)
+    if days is None:  # the record and the time fix them: derived once per store and instant
+        days = site.memo[key] = open_days(site.record, now, facts.cutoff, rules.horizon_days)
+    day, notes = first_day(days, facts.capacity, site.load)
     if day is None:
         return Verdict(store, dropped=f"cannot ship within {rules.horizon_days} days: "
                        + "; ".join(notes), distance_km=distance)
     fills = sum(min(stock.units(li.sku, store), li.quantity) for li in order.lines)
-    if fills == 0:
-        return Verdict(store, dropped="no usable stock of the order (after the safety floor)",
-                       ship_date=day, distance_km=distance)
-    return Verdict(store, fills=fills, ship_date=day, distance_km=distance,
-                   group=rules.group_of(store), note="; ".join(notes))
+    return Verdict(store, fills=fills, ship_date=day, distance_km=distance, group=facts.group,
+                   note="; ".join(notes))
 
 
 def _rank_key(v: Verdict) -> tuple[int, date, float, str]:

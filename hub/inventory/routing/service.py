@@ -26,7 +26,7 @@ Rules:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -39,7 +39,7 @@ from hub.errors import Conflict, InputError, NotFound
 from hub.inventory import stock_source, store_records
 from hub.inventory.allocation import CompiledRules, compile_text, default_rules_text
 from hub.inventory.allocation import store as allocation_store
-from hub.inventory.allocation.values import Stock
+from hub.inventory.allocation.values import Stock, StockLine
 from hub.inventory.routing import rules_store
 from hub.inventory.routing.document import RoutingRules
 from hub.inventory.routing.engine import route
@@ -91,14 +91,22 @@ class Inputs:
     rules: RoutingRules
     allocation: CompiledRules
     stock: Stock
-    sites: list[Site]
+    sites: dict[str, Site]
     loads: dict[str, dict[date, int]]
     committed: dict[tuple[str, str], int]
     lookup: Lookup
 
+    by_sku: dict[str, list[StockLine]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for line in self.stock.lines:
+            self.by_sku.setdefault(line.sku, []).append(line)
+
     def usable(self, skus: Iterable[str]) -> RoutingStock:
         """Usable units of ``skus``: sellable above the floor, less what open routes hold."""
-        base = routing_stock(self.stock, self.allocation, skus)
+        wanted = sorted(set(skus))
+        lines = [line for sku in wanted for line in self.by_sku.get(sku, ())]
+        base = routing_stock(Stock(lines, self.stock.categories), self.allocation, wanted)
         return RoutingStock({key: Usable(max(u.sellable - self.committed.get(key, 0), 0),
                                          u.floor, u.floor_rule)
                              for key, u in base.usable.items()})
@@ -116,13 +124,13 @@ class Inputs:
 def load_inputs(conn: Connection, now: datetime) -> Inputs:
     """The engine's inputs as the database holds them at ``now``."""
     loads = _loads(conn, now.date() - timedelta(days=1))
-    sites = []
+    sites: dict[str, Site] = {}
     ids = conn.scalars(select(stores.c.store_id).where(stores.c.decommissioned_at.is_(None))
                        .order_by(stores.c.store_id)).all()
     for store_id in ids:
         found = store_records.get_record(conn, store_id)
         if found is not None:
-            sites.append(Site(store_id, found[0], loads.setdefault(store_id, {})))
+            sites[store_id] = Site(store_id, found[0], loads.setdefault(store_id, {}))
     active = allocation_store.active(conn)
     allocation = active.compiled if active else compile_text(default_rules_text())
     stock, _ = stock_source.current_stock(conn, now)
@@ -305,7 +313,7 @@ def reroute(engine: Engine, order_id: str, actor: Actor, reason: str,
 
 def _by_hand(inputs: Inputs, auto: Decision, store: str, items: list[dict[str, Any]],
              actor: Actor, why: str) -> Decision:
-    site = next((s for s in inputs.sites if s.store_id == store), None)
+    site = inputs.sites.get(store)
     if site is None:
         raise NotFound(f"no store {store!r} (or it is decommissioned)", field="store")
     verdict = next((v for v in auto.verdicts if v.store_id == store), None)

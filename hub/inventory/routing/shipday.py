@@ -40,22 +40,40 @@ def _ships(intervals: tuple[Interval, ...], cutoff: int, now_minute: int | None)
     return "closed before the cut-off" if now_minute is not None else "opens after the cut-off"
 
 
-def ship_day(record: StoreRecord, now: datetime, cutoff: str, capacity: int,
-             load: Mapping[date, int], horizon: int) -> tuple[date | None, list[str]]:
-    """The first local date the store can ship, and a note for each earlier date that failed."""
+def open_days(record: StoreRecord, now: datetime, cutoff: str,
+              horizon: int) -> tuple[tuple[date, str | None], ...]:
+    """Each local date from today to ``horizon`` days later, with why it cannot ship (None:
+    it can, capacity aside)."""
     if record.time_zone is None:
-        return None, ["no time zone in its record"]
+        return ()
     local = now.astimezone(ZoneInfo(record.time_zone))
     today = local.date()
     limit = minutes(cutoff)
-    notes: list[str] = []
+    days = []
     for offset in range(horizon + 1):
         day = today + timedelta(days=offset)
         now_minute = local.hour * 60 + local.minute if offset == 0 else None
-        why = _ships(_hours(record, day), limit, now_minute)
+        days.append((day, _ships(_hours(record, day), limit, now_minute)))
+    return tuple(days)
+
+
+def first_day(days: tuple[tuple[date, str | None], ...], capacity: int,
+              load: Mapping[date, int]) -> tuple[date | None, list[str]]:
+    """The first of ``days`` that can ship and has capacity left, and a note for each earlier
+    one."""
+    notes: list[str] = []
+    for day, why in days:
         if why is None and load.get(day, 0) >= capacity:
             why = f"capacity used up ({load.get(day, 0)} of {capacity})"
         if why is None:
             return day, notes
         notes.append(f"{day.isoformat()} {WEEKDAYS[day.weekday()]}: {why}")
     return None, notes
+
+
+def ship_day(record: StoreRecord, now: datetime, cutoff: str, capacity: int,
+             load: Mapping[date, int], horizon: int) -> tuple[date | None, list[str]]:
+    """The first local date the store can ship, and a note for each earlier date that failed."""
+    if record.time_zone is None:
+        return None, ["no time zone in its record"]
+    return first_day(open_days(record, now, cutoff, horizon), capacity, load)

@@ -5,8 +5,10 @@ Rules:
 - everything is frozen; quantities are whole units; times are aware UTC instants, dates are the
   store's local dates;
 - an ``Order``'s lines hold one entry per SKU (``order_lines`` sums duplicates);
-- a ``Decision`` explains itself: ``verdicts`` holds one entry per store considered, in store id
-  order, each either dropped (with why) or ranked (with its rank, fill, ship date, distance);
+- a ``Decision`` explains itself: ``verdicts`` holds one entry per store considered (every store
+  holding a usable unit of the order), in store id order, each either dropped (with why) or
+  ranked (with its rank, fill, ship date, distance); ``idle`` counts the other stores, which hold
+  none of it above the safety floor;
   ``packages`` is empty exactly when ``status`` is ``unroutable``, and then ``reasons`` says why.
 """
 
@@ -76,11 +78,15 @@ class Order:
 
 @dataclass(frozen=True)
 class Site:
-    """A store as routing sees it: its record and the packages it already ships per local date."""
+    """A store as routing sees it: its record and the packages it already ships per local date.
+
+    ``memo`` keeps what the engine derives from the record alone (coordinates as floats, the
+    days it can ship at a given time), so that routing many orders derives it once per store."""
 
     store_id: str
     record: StoreRecord
     load: Mapping[date, int] = field(default_factory=dict)
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,11 +108,20 @@ class RoutingStock:
     """Usable units per (sku, store); a pair not held means nothing there."""
 
     usable: Mapping[tuple[str, str], Usable]
+    _units: dict[tuple[str, str], int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        units = {key: u.units for key, u in self.usable.items() if u.units}
+        object.__setattr__(self, "_units", units)
 
     def units(self, sku: str, store: str) -> int:
         """Units routing may take of ``sku`` at ``store``."""
-        found = self.usable.get((sku, store))
-        return 0 if found is None else found.units
+        return self._units.get((sku, store), 0)
+
+    def holders(self, skus: Iterable[str]) -> set[str]:
+        """Stores with a usable unit of at least one of ``skus``."""
+        wanted = frozenset(skus)
+        return {store for sku, store in self._units if sku in wanted}
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +157,7 @@ class Decision:
     reasons: tuple[str, ...]
     verdicts: tuple[Verdict, ...]
     rules_version: int
+    idle: int = 0
 
     @property
     def stores(self) -> tuple[str, ...]:
@@ -159,6 +175,7 @@ class Decision:
                          for p in self.packages],
             "reasons": list(self.reasons),
             "stores": [_verdict_json(v) for v in self.verdicts],
+            "stores_without_stock": self.idle,
         }
 
 
