@@ -4,10 +4,11 @@ their units."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from hub.access.users import Actor
 from hub.errors import Conflict, InputError, NotFound
@@ -15,6 +16,7 @@ from hub.inventory.routing import RoutingRulesError, rules_store, service
 from hub.storage import audit_log
 from hub.storage.audit_chain import verify
 from hub.storage.engine import reading, writing
+from hub.storage.tables.amazon import amazon_orders
 from hub.storage.tables.routing import routed_orders, routing_decisions
 from tests.routing.db_support import (
     ADMIN,
@@ -193,3 +195,22 @@ def test_rules_versions_only_grow_and_are_audited(engine: Engine) -> None:
         assert rules_store.active(conn).version == 3
     (entry,) = audits(engine, "routing_rules.published")
     assert entry.before["version"] == 1 and entry.after["version"] == 3
+
+
+def test_a_shipped_or_cancelled_order_is_not_routed_again(chain: Engine) -> None:
+    rows = [add_order(chain, f"111-000002{n}-0000000", [("SKU-A", 1)]) for n in (1, 2)]
+    import_route(chain, rows, {r["order_id"]: SPRINGFIELD for r in rows})
+    with writing(chain) as tx:
+        tx.conn.execute(update(amazon_orders).where(
+            amazon_orders.c.order_id == rows[0]["order_id"]).values(status="SHIPPED"))
+        tx.conn.execute(update(amazon_orders).where(
+            amazon_orders.c.order_id == rows[1]["order_id"]).values(status="CANCELLED"))
+    with pytest.raises(Conflict, match="is SHIPPED"):
+        service.give_back(chain, rows[0]["order_id"], "us-spi", MANAGER, "too late")
+    with pytest.raises(Conflict, match="is CANCELLED"):
+        service.reroute(chain, rows[1]["order_id"], MANAGER, "too late", store="us-chi")
+    # the cancelled order's package no longer takes capacity; the shipped one's still does
+    with reading(chain) as conn:
+        inputs = service.load_inputs(conn, datetime.now(UTC))
+    assert sum(inputs.loads["us-spi"].values()) == 1
+    assert audits(chain, "order.given_back") == audits(chain, "order.rerouted") == []

@@ -18,7 +18,9 @@ Rules:
   ``<account>/<order id>``): ``order.routed`` (on import, by ``system``), ``order.rerouted``
   (by hand: routed again by the rules, or to a store a manager chose) and ``order.given_back``
   (a store could not fill its package: the whole order is routed again without every store
-  that gave it back);
+  that gave it back); only an order Amazon still lists as unshipped (or partly shipped) is
+  routed again; a store's capacity counts the packages of every order routed to it that was
+  not cancelled;
 - a manager's own choice of store stands even when the rules would drop that store; the
   decision keeps what the rules would have done, for the record.
 """
@@ -66,6 +68,7 @@ from hub.storage.tables.routing import routed_orders, routed_packages, routing_d
 MERCHANT = "MERCHANT"
 ROUTABLE = frozenset({"UNSHIPPED", "PARTIALLY_SHIPPED"})
 OPEN = frozenset({"PENDING", "UNSHIPPED", "PARTIALLY_SHIPPED"})
+CANCELLED = "CANCELLED"
 SYSTEM = Actor("system", "system")
 MAX_REASON = 500
 ENTITY = "amazon_order"
@@ -141,7 +144,9 @@ def load_inputs(conn: Connection, now: datetime) -> Inputs:
 def _loads(conn: Connection, since: date) -> dict[str, dict[date, int]]:
     rows = conn.execute(
         select(routed_packages.c.store_id, routed_packages.c.ship_date, func.count())
-        .where(routed_packages.c.ship_date >= since)
+        .join(amazon_orders, (amazon_orders.c.account == routed_packages.c.account)
+              & (amazon_orders.c.order_id == routed_packages.c.order_id))
+        .where(routed_packages.c.ship_date >= since, amazon_orders.c.status != CANCELLED)
         .group_by(routed_packages.c.store_id, routed_packages.c.ship_date))
     loads: dict[str, dict[date, int]] = {}
     for store_id, day, count in rows:
@@ -277,11 +282,15 @@ def _current(conn: Connection, order_id: str) -> Any:
 
 
 def _items(conn: Connection, account: str, order_id: str) -> list[dict[str, Any]]:
-    items = conn.scalar(select(amazon_orders.c["items"]).where(
-        amazon_orders.c.account == account, amazon_orders.c.order_id == order_id))
-    if items is None:
+    """The order's items, when it can still be routed (else ``Conflict`` saying its state)."""
+    row = conn.execute(select(amazon_orders.c["items"], amazon_orders.c.status).where(
+        amazon_orders.c.account == account, amazon_orders.c.order_id == order_id)).first()
+    if row is None:
         raise NotFound(f"order {order_id!r} is not among the synced orders", field="order_id")
-    return list(items)
+    if row.status not in ROUTABLE:
+        raise Conflict(f"order {order_id} is {row.status}: only an unshipped order is routed",
+                       field="order_id")
+    return list(row[0])
 
 
 def _forget(inputs: Inputs, conn: Connection, account: str, order_id: str) -> None:
