@@ -214,3 +214,16 @@ def test_a_shipped_or_cancelled_order_is_not_routed_again(chain: Engine) -> None
         inputs = service.load_inputs(conn, datetime.now(UTC))
     assert sum(inputs.loads["us-spi"].values()) == 1
     assert audits(chain, "order.given_back") == audits(chain, "order.rerouted") == []
+
+
+def test_items_that_cannot_be_routed_make_the_order_unroutable_not_the_page_fail(
+        chain: Engine) -> None:
+    rows = [add_order(chain, "111-0000031-0000000", [("SKU-A", 0)]),
+            add_order(chain, "111-0000032-0000000", [(None, 1)]),  # type: ignore[list-item]
+            add_order(chain, "111-0000033-0000000", [("SKU-A", 0), ("SKU-A", 1)])]
+    assert import_route(chain, rows, {r["order_id"]: SPRINGFIELD for r in rows}) == 3
+    with reading(chain) as conn:
+        found = [service.detail(conn, r["order_id"]) for r in rows]
+    assert [f["decision"]["reasons"] for f in found[:2]] == [
+        ["the order has no units to ship"], ["an item of the order has no SKU"]]
+    assert found[2]["stores"] == ["us-spi"]  # the cancelled item is left out

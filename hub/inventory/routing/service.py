@@ -182,17 +182,33 @@ def _decide(inputs: Inputs, order_id: str, marketplace: str, items: list[dict[st
     rules = inputs.rules
     country, postal = where
     if country is None or postal is None:
-        return Decision(order_id, Status.UNROUTABLE, (),
-                        ("no delivery country and postal code known for the order",), (),
-                        rules.version)
-    if any(not item.get("sku") for item in items):
-        return Decision(order_id, Status.UNROUTABLE, (), ("an item of the order has no SKU",),
-                        (), rules.version)
-    lines = order_lines((str(i["sku"]), int(i["quantity"])) for i in items)
+        return _cannot(order_id, rules, "no delivery country and postal code known for the order")
+    lines = _lines(items)
+    if isinstance(lines, str):
+        return _cannot(order_id, rules, lines)
     spot = inputs.lookup.centroid(country, postal)
     dest = Destination(country, postal, *(spot or (None, None)))
     order = Order(order_id, marketplace, dest, lines, excluded)
     return route(order, inputs.sites, inputs.usable(li.sku for li in lines), rules, inputs.now)
+
+
+def _lines(items: list[dict[str, Any]]) -> tuple[Line, ...] | str:
+    """The order's lines (items of no units left out), or why they cannot be read."""
+    wanted: list[tuple[str, int]] = []
+    for item in items:
+        sku, quantity = item.get("sku"), item.get("quantity")
+        if not isinstance(quantity, int) or quantity < 0:
+            return f"an item of the order has no whole quantity ({quantity!r})"
+        if quantity == 0:
+            continue  # a cancelled item: nothing to ship
+        if not isinstance(sku, str) or not sku:
+            return "an item of the order has no SKU"
+        wanted.append((sku, quantity))
+    return order_lines(wanted) if wanted else "the order has no units to ship"
+
+
+def _cannot(order_id: str, rules: RoutingRules, reason: str) -> Decision:
+    return Decision(order_id, Status.UNROUTABLE, (), (reason,), (), rules.version)
 
 
 def route_new_orders(tx: Tx, account: str, rows: Iterable[Mapping[str, Any]],
@@ -327,7 +343,10 @@ def _by_hand(inputs: Inputs, auto: Decision, store: str, items: list[dict[str, A
         raise NotFound(f"no store {store!r} (or it is decommissioned)", field="store")
     verdict = next((v for v in auto.verdicts if v.store_id == store), None)
     day = verdict.ship_date if verdict and verdict.ship_date else _local_today(site, inputs.now)
-    lines = order_lines((str(i["sku"]), int(i["quantity"])) for i in items if i.get("sku"))
+    lines = _lines(items)
+    if isinstance(lines, str):
+        raise Conflict(f"order {auto.order_id} cannot be routed by hand: {lines}",
+                       field="order_id")
     rules_said = auto.reasons[0] if auto.reasons else ""
     note = f"; the rules dropped it: {verdict.dropped}" if verdict and verdict.dropped else ""
     reasons = (f"routed by hand to {store} by {actor.name}: {why}{note}",
