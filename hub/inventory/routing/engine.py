@@ -14,7 +14,10 @@ order), the first that fails drops the store:
 Then: the stores that can fill the whole order are ranked and the first ships it all. Only when
 none can, and ``max_packages`` > 1, the order is split greedily: the store that fills the most
 of what is left (ties: by rank) takes what it can, until the order is filled or the package
-limit is reached; a split that cannot fill the order within the limit is unroutable.
+limit is reached; a split that cannot fill the order within the limit is unroutable. Greedy is
+not an exhaustive search: with three or more SKUs spread unevenly it can miss a split within
+the limit that another choice of stores would find (the order is then unroutable and a manager
+routes it by hand).
 
 Rank (the deterministic tie-break is the last key): priority group (stores in none last), ship
 date, distance (unknown last), store id. Every store gets a ``Verdict``; the decision's

@@ -133,7 +133,12 @@ def list_orders(hub: Hub, who: Viewer, status: Status | None = None,
         _require_store(hub, who, store)
     with reading(hub.engine) as conn:
         rows = service.listing(conn, status.value if status else None, store, limit)
-    return [RoutedOrderOut(**row) for row in rows if _visible(hub, who, row)]
+        if not who.scope.unlimited:
+            places = store_attrs.places(conn, {s for r in rows
+                                               for s in (*r["stores"], *r["given_back"])})
+            rows = [r for r in rows if any(who.scope.covers(places[s])
+                                           for s in (*r["stores"], *r["given_back"]))]
+    return [RoutedOrderOut(**row) for row in rows]
 
 
 @router.get("/orders/{order_id}", response_model=RoutedOrderDetail, responses=ERRORS)
