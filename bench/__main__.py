@@ -2,7 +2,8 @@
 
     python -m bench            all of them
     python -m bench spine      one group (spine, counter, decision, policy, desk, amazon,
-                               allocation, fleet, stock, rollout, journey, listings)
+                               allocation, fleet, stock, rollout, journey, listings,
+                               routing)
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import importlib
 import sys
 
 GROUPS = ["spine", "counter", "decision", "policy", "desk", "amazon", "allocation", "fleet",
-          "stock", "rollout", "journey", "listings"]
+          "stock", "rollout", "journey", "listings", "routing"]
 
 
 def main(argv: list[str]) -> None:

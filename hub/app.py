@@ -56,6 +56,7 @@ from hub.web.api.policy import router as policy_router
 from hub.web.api.refunds import router as refunds_router
 from hub.web.api.returns import router as returns_router
 from hub.web.api.risk import router as risk_router
+from hub.web.api.routing import router as routing_router
 from hub.web.api.stock import router as stock_router
 from hub.web.api.stock_check import router as stock_check_router
 from hub.web.api.store_records import router as store_records_router
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None, amazon: AmazonSettings | None =
     app.include_router(options_router)
     app.include_router(fleet_router)
     app.include_router(store_records_router)
+    app.include_router(routing_router)
     app.include_router(inventory_rules_router)
     app.include_router(fleet_ops_router)
     app.include_router(pairing_router)

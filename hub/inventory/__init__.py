@@ -10,8 +10,9 @@ like the refund policy. Built: ``store_records`` (a store's address, manager,
 hours, capabilities; open now), ``allocation`` (the rules and their engine),
 ``stock_source`` (the engine's stock, categories and sales velocity read from the stock view and
 the catalogue), ``catalogue`` (each SKU's category, title, brand and unit cost), ``check``
-(each store snapshot compared as of its seq) and ``differences`` (listed, resolved, alerting).
+(each store snapshot compared as of its seq), ``differences`` (listed, resolved, alerting) and
+``routing`` (Amazon MFN orders routed to stores by a pure engine, on import and by hand).
 
     projection  ledger  queries  stock_source  store_records  catalogue/  allocation/  check
-    differences
+    differences  routing/
 """

@@ -17,7 +17,12 @@ Rules:
   customer key secret, ``hub.amazon.buyer_secret``) of ``buyerEmail``, Amazon's anonymised relay
   address, which Amazon gives for merchant-fulfilled orders only (FBA orders have no key). The
   email, the buyer's name and anything else of the buyer are dropped as the page is read: never
-  stored, logged or put in a problem's sample. No address (``RECIPIENT``) is requested;
+  stored, logged or put in a problem's sample;
+- the delivery address (``RECIPIENT``) is asked for merchant-fulfilled orders to be routed to a
+  store: of it only the country and the postal code are kept, by the routing
+  (``hub.inventory.routing.service``); name, street and phone are dropped as the page is read;
+- each page's new routable MFN orders are routed in the transaction that stores them, so an
+  order and its route commit together;
 - an order that cannot be read is a problem (account, order id), not a stop.
 """
 
@@ -37,6 +42,7 @@ from hub.amazon.errors import AmazonApiError
 from hub.amazon.marketplaces import Marketplace
 from hub.amazon.store import Row, hashed, problem, upsert
 from hub.amazon.sync import cursors
+from hub.inventory.routing.service import destination_of, route_new_orders
 from hub.storage.engine import reading, writing
 from hub.storage.tables.amazon import amazon_orders
 
@@ -53,7 +59,7 @@ FIELDS = (
     "buyer_key",
     "deliver_by",
 )
-INCLUDED = ["BUYER", "PROCEEDS", "FULFILLMENT"]
+INCLUDED = ["BUYER", "RECIPIENT", "PROCEEDS", "FULFILLMENT"]
 PERSONAL = ("buyer", "recipient")  # never kept, not even in a problem's sample
 
 
@@ -133,11 +139,13 @@ def _marketplace(ctx: JobContext, market: Marketplace, secret: bytes) -> None:
         orders = response.payload.get("orders") or []
         token = response.next_token
         rows = _rows(ctx, orders, secret)
+        ship_to = {str(o["orderId"]): dest for o in orders
+                   if isinstance(o, dict) and (dest := destination_of(o)) is not None}
         if token:
             position = max((row["last_updated_at"] for row in rows), default=cursor.position)
         else:
             position = parse_iso(response.payload.get("lastUpdatedBefore") or iso(ctx.now()))
-        cursor = _store(ctx, cursor.moved(position), rows, len(orders))
+        cursor = _store(ctx, cursor.moved(position), rows, len(orders), ship_to)
         if not token:
             return
         query = {"paginationToken": token}
@@ -174,11 +182,13 @@ def _bad_order(ctx: JobContext, order: dict[str, Any], err: Exception) -> None:
 
 
 def _store(
-    ctx: JobContext, cursor: cursors.Cursor, rows: list[Row], fetched: int
+    ctx: JobContext, cursor: cursors.Cursor, rows: list[Row], fetched: int,
+    ship_to: dict[str, tuple[str, str]],
 ) -> cursors.Cursor:
     with writing(ctx.engine) as tx:
         new, updated = upsert(tx.conn, amazon_orders, ("account", "order_id"), rows, tx.now)
         cursors.save(tx.conn, cursor, tx.now)
+        route_new_orders(tx, ctx.account.name, rows, ship_to)
     ctx.counted(fetched, new, updated)
     return cursor
 

@@ -19,8 +19,10 @@ from hub.storage.tables import (
     inventory_rules,
     pairing,
     risk,
+    routing,
 )
 from hub.storage.tables.core import metadata
 
 __all__ = ["access", "amazon", "amazon_listings", "catalogue", "core", "finance", "fleet",
-           "idempotency", "inventory", "inventory_rules", "metadata", "pairing", "risk"]
+           "idempotency", "inventory", "inventory_rules", "metadata", "pairing", "risk",
+           "routing"]
