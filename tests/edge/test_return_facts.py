@@ -284,7 +284,8 @@ def test_the_migration_upgrades_a_store_file_of_the_previous_schema(tmp_path: Pa
                                                       "0009_store_settings",
                                                       "0012_stock_ledger",
                                                       "0014_store_allocation",
-                                                      "0016_stock_snapshots"]
+                                                      "0016_stock_snapshots",
+                                                      "0017_count_tasks"]
         old = run.http.get(f"/api/returns/{OLD_RETURN}").json()
         assert old["sold_at"] is None and old["refund"]["refund_id"] == OLD_REFUND
         assert old["refund"]["payment"] is None  # nothing known of its money yet
