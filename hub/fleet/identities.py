@@ -93,14 +93,6 @@ def public_key_pem(cert: x509.Certificate) -> str:
                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
 
-def signing_key(conn: Connection, store_id: str, node_id: str) -> str | None:
-    """The public key (PEM) of the certificate the hub issued to the node, None if it has none
-    on record (a password node, or one enrolled before the hub kept keys)."""
-    return conn.execute(select(node_certificates.c.public_key).where(
-        node_certificates.c.store_id == store_id,
-        node_certificates.c.node_id == node_id)).scalar_one_or_none()
-
-
 def mark_revoked(conn: Connection, store_id: str, node_id: str, now: datetime, by: str,
                  role: str, reason: str) -> None:
     """Record the node as revoked (its row is made if it had none, e.g. a password node)."""

@@ -15,7 +15,8 @@ Rules:
 - a page whose ``as_of_seq`` is not below its own seq is refused (a Problem, dead-lettered);
 - authenticity (``authenticate``, pure): a node enrolled with a certificate signs each page with
   its own key; the hub verifies it with the public key of the certificate it issued to that node
-  (``hub.fleet.identities.signing_key``). A page from such a node whose signature is missing or
+  (``node_certificates.public_key``, written by ``hub.fleet.identities`` at enrolment and
+  renewal). A page from such a node whose signature is missing or
   does not verify is refused: no difference is built on it; it is kept in
   ``stock_snapshot_refusals`` ("signature invalid" / "signature missing"), audited, and alerts
   until someone dismisses it (``hub.inventory.differences``). A node with no key on record (a
@@ -43,10 +44,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import ColumnElement, Connection, and_, func, select, update
 
-from hub.fleet.identities import signing_key
 from hub.inventory.projection import Problem
 from hub.storage.audit_chain import AuditDraft
 from hub.storage.engine import Tx
+from hub.storage.tables.fleet import node_certificates
 from hub.storage.tables.inventory import (
     stock_differences,
     stock_moves,
@@ -70,6 +71,14 @@ class Verdict:
 
     authentication: Authentication | None
     refusal: str = ""
+
+
+def signing_key(conn: Connection, store_id: str, node_id: str) -> str | None:
+    """The public key (PEM) of the certificate the hub issued to the node, None if it has none
+    on record (a password node, or one enrolled before the hub kept keys)."""
+    return conn.execute(select(node_certificates.c.public_key).where(
+        node_certificates.c.store_id == store_id,
+        node_certificates.c.node_id == node_id)).scalar_one_or_none()
 
 
 def authenticate(key_pem: str | None, page: StockSnapshot, store_id: str,

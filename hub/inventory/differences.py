@@ -37,7 +37,6 @@ from typing import Any, Literal
 from sqlalchemy import Connection, and_, func, select, update
 
 from hub.errors import Conflict, NotFound
-from hub.fleet.identities import revoked_among
 from hub.inventory.check import OPEN
 from hub.storage.audit_chain import AuditDraft, jsonable
 from hub.storage.engine import Tx
@@ -186,7 +185,9 @@ def new_task_id() -> str:
 def _ask_recount(tx: Tx, row: Row, actor: str, note: str | None) -> dict[str, str]:
     """Queue a count task to the node that reported the difference; its task and command id."""
     key = (row["store_id"], row["node_id"])
-    if revoked_among(tx.conn, [key]):
+    c = node_certificates.c
+    if tx.conn.execute(select(c.revoked_at).where(
+            c.store_id == key[0], c.node_id == key[1], c.revoked_at.is_not(None))).first():
         raise Conflict(f"node {key[0]}/{key[1]} is revoked: it cannot count again "
                        "(accept or investigate the difference)", field="action")
     task = CountTask(task_id=new_task_id(), sku=row["sku"], state=StockState(row["state"]),
