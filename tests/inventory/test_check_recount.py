@@ -107,3 +107,33 @@ def test_a_recount_sends_a_count_task_and_its_answer_reopens_the_difference(
         mark_revoked(tx.conn, "s1", "n1", tx.now, "hq-anna", "admin", "stolen")
         with pytest.raises(Conflict, match="revoked"):
             diffs.resolve(tx, row["id"], "recount", "hq-anna", "admin", None)
+
+
+def test_the_cli_lists_and_dismisses_refusals_and_shows_amazon_differences(
+        engine: Engine, db_url: str) -> None:
+    from typer.testing import CliRunner
+
+    from hub.cli.main import app
+    from hub.storage.tables.amazon_listings import amazon_listing_changes
+
+    env = {"ACORN_HUB_DATABASE_URL": db_url}
+    keep_key(engine)
+    ingest(engine, *story(), page(5, 4, 6, signer=None))
+    listed = CliRunner().invoke(app, ["stock", "refusals"], env=env)
+    assert listed.exit_code == 3, listed.output  # open: it alerts
+    assert "1\ts1/n1\tSN1\t1\t5\tsignature missing\topen" in listed.stdout
+    done = CliRunner().invoke(app, ["stock", "dismiss", "1", "--note", "old agent"], env=env)
+    assert done.exit_code == 0 and "dismissed" in done.stdout
+    assert CliRunner().invoke(app, ["stock", "refusals"], env=env).exit_code == 0
+    twice = CliRunner().invoke(app, ["stock", "dismiss", "1"], env=env)
+    assert twice.exit_code == 1 and "dismissed already" in twice.stderr
+
+    with writing(engine) as tx:  # Amazon accepted 6 of SKU-K; the chain holds 4 sellable
+        tx.conn.execute(amazon_listing_changes.insert().values(
+            account="na", marketplace_id="US", sku="SKU-K", change_id=1, quantity=6,
+            status="accepted", attempts=1, created_at=utc_now()))
+    shown = CliRunner().invoke(app, ["stock", "amazon"], env=env)
+    assert shown.exit_code == 3 and "na\tUS\tSKU-K\t6\t4\t+2\tALERT" in shown.stdout
+    quiet = CliRunner().invoke(app, ["stock", "amazon"],
+                               env={**env, "ACORN_HUB_STOCK_CHECK_THRESHOLD": "2"})
+    assert quiet.exit_code == 0 and "+2\t-" in quiet.stdout
