@@ -9,7 +9,10 @@ allocation is a pure function of stock, rules, sales and time; rules are version
 like the refund policy. Built: ``store_records`` (a store's address, manager,
 hours, capabilities; open now), ``allocation`` (the rules and their engine),
 ``stock_source`` (the engine's stock and sales velocity read from the stock view), ``check``
-(each store snapshot compared as of its seq) and ``differences`` (listed, resolved, alerting).
+(each store snapshot verified against the node's certificate key when it has one, compared as
+of its seq, its count-task answers applied) and ``differences`` (listed, resolved — a recount
+sends the node a count task —, refused pages, Amazon listing more than the stores hold;
+alerting).
 
     projection  ledger  queries  stock_source  store_records  allocation/  check  differences
 """
