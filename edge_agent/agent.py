@@ -39,6 +39,7 @@ from edge_agent.staff.store_config import effective, signin_required
 from edge_agent.staff.store_config import language as store_language
 from edge_agent.staff.store_config import version as config_version
 from edge_agent.stock.ledger import Ledger
+from edge_agent.stock.snapshot import signer_for
 from edge_agent.storage import idempotency, integrity
 from edge_agent.storage.store import Store, Tx
 from edge_agent.sync import changes
@@ -85,6 +86,10 @@ class Agent:
         self.events = EventBus()
         self.link = (Link(settings, store, self.metrics, self.version, listener=self._on_link)
                      if connect else None)
+        # a certificate node signs its stock snapshots with its own key (a password node has none)
+        signer = signer_for(settings.mqtt_tls_key_file)
+        if self.link is not None:
+            self.link.signer = signer
         self.renewer = (Renewer(settings, self._renewed)
                         if self.link is not None and settings.mqtt_tls and settings.hub_url
                         else None)
@@ -100,7 +105,7 @@ class Agent:
             self.link.selftest = self.selftest.status_fields
         self.pos = Pos(store, self.counter)
         self.stock = Ledger(store, settings.store_id, settings.node_id,
-                            on_write=self._stock_written)
+                            on_write=self._stock_written, signer=signer)
         self.staff = Staff(store, settings)
         self.started_at = utc_now()
         self.metrics.watch(lambda: self.counter.figures().pending,

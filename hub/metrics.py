@@ -61,6 +61,12 @@ class HubMetrics:
                                        "unresolved stock differences (store snapshot vs hub) "
                                        "over their store's threshold, as of the last scrape",
                                        registry=r)
+        self.stock_refusals = Gauge("acorn_hub_stock_snapshots_refused",
+                                    "store snapshot pages refused (signature missing or invalid) "
+                                    "and not dismissed, as of the last scrape", registry=r)
+        self.amazon_differences = Gauge("acorn_hub_stock_amazon_differences_alerting",
+                                        "SKUs Amazon lists over the chain's sellable units by more "
+                                        "than the threshold, as of the last scrape", registry=r)
         self.mqtt_connected = Gauge("acorn_hub_mqtt_connected", "1 while connected to the broker",
                                     registry=r)
 

@@ -59,6 +59,8 @@ from protocol.returns import (
 )
 from protocol.stock import (
     MOVES,
+    CountAnswer,
+    CountTask,
     MoveReason,
     SnapshotLine,
     SnapshotRequest,
@@ -66,6 +68,7 @@ from protocol.stock import (
     StockSnapshot,
     StockState,
     move_allowed,
+    signing_message,
     snapshot_digest,
 )
 from protocol.timeutil import format_utc, to_utc, utc_now
@@ -100,6 +103,8 @@ __all__ = [
     "Code",
     "CommandApplied",
     "ComplianceTag",
+    "CountAnswer",
+    "CountTask",
     "DecisionRule",
     "DecodeError",
     "Disposition",
@@ -154,6 +159,7 @@ __all__ = [
     "new_message_id",
     "node_topic",
     "parse_topic",
+    "signing_message",
     "snapshot_digest",
     "subscription",
     "to_utc",

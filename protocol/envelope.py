@@ -33,7 +33,7 @@ from protocol.returns import (
     RefundStatus,
     ReturnReceived,
 )
-from protocol.stock import SnapshotRequest, StockMoved, StockSnapshot
+from protocol.stock import CountTask, SnapshotRequest, StockMoved, StockSnapshot
 from protocol.timeutil import UtcDatetime, utc_now
 
 SCHEMA_VERSION = 1
@@ -51,6 +51,7 @@ Kind = Literal[
     "refund.status",
     "event.verify",
     "stock.snapshot.request",
+    "stock.count.task",
     "ack",
     "node.status",
     "store.config",
@@ -65,6 +66,7 @@ BODY_TYPES: dict[str, type[Body]] = {
     "stock.moved": StockMoved,
     "stock.snapshot": StockSnapshot,
     "stock.snapshot.request": SnapshotRequest,
+    "stock.count.task": CountTask,
     "return.expected": ExpectedReturn,
     "refund.decided": RefundDecided,
     "refund.status": RefundStatus,
@@ -86,7 +88,7 @@ EVENT_KINDS = frozenset(
     }
 )
 COMMAND_KINDS = frozenset({"return.expected", "refund.decided", "refund.status", "event.verify",
-                           "stock.snapshot.request"})
+                           "stock.snapshot.request", "stock.count.task"})
 
 
 class Envelope(BaseModel):

@@ -26,12 +26,12 @@ import hashlib
 from collections.abc import Mapping
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Final, Literal, Self
+from typing import Annotated, Final, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from protocol.limits import MAX_STOCK_BALANCE, MAX_STOCK_QUANTITY
-from protocol.returns import Body, Code, Hash
+from protocol.returns import Body, Code, Hash, Note
 from protocol.timeutil import UtcDatetime
 
 
@@ -129,7 +129,12 @@ class StockMoved(Body):
 
 MAX_SNAPSHOT_LINES = 500  # SKUs in one snapshot page (about 120 kB at worst: under the payload cap)
 MAX_SNAPSHOT_PAGES = 10_000  # pages of one snapshot (5 million SKUs)
-SnapshotReason = Literal["schedule", "hub", "local"]
+SnapshotReason = Literal["schedule", "hub", "local", "recount"]
+MAX_SNAPSHOT_ANSWERS = 100  # count tasks one page may answer
+SIGNATURE_CONTEXT = "acorn/v1 stock.snapshot signature"
+# An ECDSA P-256 / SHA-256 signature (DER, at most 72 bytes), base64: at most 96 characters.
+Signature = Annotated[str, StringConstraints(min_length=8, max_length=120,
+                                             pattern=r"^[A-Za-z0-9+/]+={0,2}$")]
 
 
 class SnapshotLine(Body):
@@ -145,14 +150,34 @@ class SnapshotLine(Body):
         return self
 
 
+class CountAnswer(Body):
+    """A count that answered one of the hub's count tasks (``stock.count.task``)."""
+
+    task_id: Code
+    sku: Code
+    state: StockState
+    count_id: Code
+    counted: int = Field(ge=-MAX_STOCK_BALANCE, le=MAX_STOCK_BALANCE)
+
+
 def snapshot_digest(snapshot_id: str, page: int, as_of_seq: int, after_sku: str | None,
-                    last_sku: str | None, lines: list[SnapshotLine]) -> str:
-    """The SHA-256 (hex) of one page's content in a canonical form: the page's seal."""
+                    last_sku: str | None, lines: list[SnapshotLine],
+                    answers: list[CountAnswer] | None = None) -> str:
+    """The SHA-256 (hex) of one page's content in a canonical form: the page's seal (answers,
+    when the page carries any, are sealed with it)."""
     parts = [snapshot_id, str(page), str(as_of_seq), after_sku or "", last_sku or ""]
     for line in lines:
         levels = ",".join(f"{s.value}={line.levels[s]}" for s in sorted(line.levels))
         parts.append(f"{line.sku}:{levels}")
+    for a in answers or []:
+        parts.append(f"answer:{a.task_id}:{a.sku}:{a.state.value}:{a.count_id}:{a.counted}")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def signing_message(store_id: str, node_id: str, digest: str) -> bytes:
+    """The bytes a node signs for one snapshot page: a context, who it is, and the page's digest
+    (naming the node, so a page signed by one node cannot pass for another's)."""
+    return "\n".join([SIGNATURE_CONTEXT, store_id, node_id, digest]).encode()
 
 
 class StockSnapshot(Body):
@@ -163,6 +188,11 @@ class StockSnapshot(Body):
     store. The totals count every stock move the node booked with an event seq up to
     ``as_of_seq`` and none after it, so moves still in flight never look like a difference.
     ``digest`` seals the page (``snapshot_digest``); a page whose digest does not match is refused.
+    ``signature`` (a node enrolled with a certificate) is its key's ECDSA P-256 / SHA-256
+    signature over ``signing_message``, base64 (DER); a node that logs in with a password has no
+    key and sends none: its page is authenticated only by its broker identity.
+    ``answers`` (reason ``recount``) names the hub's count tasks that a count answered; each
+    answer's SKU lies in the page's range.
     """
 
     kind: Literal["stock.snapshot"] = "stock.snapshot"
@@ -175,7 +205,9 @@ class StockSnapshot(Body):
     after_sku: Code | None = None
     last_sku: Code | None = None
     lines: list[SnapshotLine] = Field(default_factory=list, max_length=MAX_SNAPSHOT_LINES)
+    answers: list[CountAnswer] | None = Field(default=None, max_length=MAX_SNAPSHOT_ANSWERS)
     digest: Hash
+    signature: Signature | None = None
 
     @model_validator(mode="after")
     def _sealed(self) -> Self:
@@ -187,10 +219,32 @@ class StockSnapshot(Body):
         if skus and ((self.after_sku is not None and skus[0] <= self.after_sku)
                      or (self.last_sku is not None and skus[-1] > self.last_sku)):
             raise ValueError("a line's SKU lies outside the page's range")
+        if any(not self.covers(a.sku) for a in self.answers or []):
+            raise ValueError("an answer's SKU lies outside the page's range")
         if self.digest != snapshot_digest(self.snapshot_id, self.page, self.as_of_seq,
-                                          self.after_sku, self.last_sku, self.lines):
+                                          self.after_sku, self.last_sku, self.lines,
+                                          self.answers):
             raise ValueError("digest does not match the page's content")
         return self
+
+    def covers(self, sku: str) -> bool:
+        """True when ``sku`` lies in the page's range."""
+        return ((self.after_sku is None or sku > self.after_sku)
+                and (self.last_sku is None or sku <= self.last_sku))
+
+
+class CountTask(Body):
+    """The hub asks a node to count one SKU in one state (``stock.count.task``): a difference
+    being resolved by a recount. The node's next count of that SKU and state answers it (its
+    ``recount`` snapshot carries the answer), and the difference is checked again from it."""
+
+    kind: Literal["stock.count.task"] = "stock.count.task"
+    task_id: Code
+    sku: Code
+    state: StockState = StockState.SELLABLE
+    difference_id: int | None = Field(default=None, ge=1)
+    requested_by: Code | None = None
+    note: Note | None = None
 
 
 class SnapshotRequest(Body):

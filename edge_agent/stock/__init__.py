@@ -5,6 +5,8 @@ stock counts, transfers and reservations.
 Rules: a quantity moves only by ``ledger.Ledger.book``, which writes the move, its audit entry and
 its ``stock.moved`` outbox event in the caller's transaction (so it reaches the hub exactly once,
 offline too); a returned item is never sellable before its inspection (``rules``, pure).
+``snapshot`` sends the hub the store's totals for its consistency check (signed with the node's
+key when it has one); ``tasks`` keeps the hub's count tasks until a count answers them.
 
-    rules  models  ledger
+    rules  models  ledger  snapshot  tasks  kept_back
 """

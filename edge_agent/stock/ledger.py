@@ -27,7 +27,7 @@ from typing import Any
 
 from edge_agent.errors import Conflict, InvalidRequest
 from edge_agent.staff import store_config
-from edge_agent.stock import rules, snapshot
+from edge_agent.stock import rules, snapshot, tasks
 from edge_agent.stock.kept_back import KeptBack, eats_into, kept_back
 from edge_agent.stock.models import (
     CountedLine,
@@ -115,6 +115,7 @@ class Ledger:
     node_id: str
     clock: Callable[[], datetime] = utc_now
     on_write: Callable[[str, str], None] = _nothing
+    signer: snapshot.Signer | None = None  # this node's key (certificate nodes sign snapshots)
 
     # -- the one way stock moves ---------------------------------------------------------------
 
@@ -276,10 +277,30 @@ class Ledger:
                          entity_id=request.count_id, before=None,
                          after={"state": request.state.value, "full": request.full,
                                 "skus": len(lines), "differences": differences})
+            answered = self._answer_tasks(tx, request, counted, at)
             view = self._count_view(tx, row, created=True)
         for sku in differences:
             self.on_write("stock.count", sku)
+        if answered:
+            self.on_write("stock.snapshot", "")
         return view
+
+    def _answer_tasks(self, tx: Tx, request: CountRequest, counted: dict[str, int],
+                      at: datetime) -> bool:
+        """Close the hub's count tasks this count answers and send them, with the new figures,
+        in a ``recount`` snapshot (same transaction: the answer never leaves without them)."""
+        actor = request.counted_by or "counter"
+        answers = tasks.answer(tx, request.state, counted, request.count_id, at, actor)
+        if answers:
+            taken = snapshot.take(tx, self.store_id, self.node_id, at, "recount", actor,
+                                  "counter", signer=self.signer, answers=answers)
+            tasks.sent_with(tx, answers, taken["snapshot_id"])
+        return bool(answers)
+
+    def count_tasks(self) -> list[dict[str, Any]]:
+        """The hub's open count tasks here, oldest first (works offline)."""
+        with self.store.read() as tx:
+            return tasks.open_tasks(tx)
 
     @staticmethod
     def _held_in(tx: Tx, state: StockState) -> list[str]:
@@ -322,7 +343,7 @@ class Ledger:
         """Send the hub a snapshot of the stock totals now (``edge_agent.stock.snapshot``)."""
         with self.store.write() as tx:
             taken = snapshot.take(tx, self.store_id, self.node_id, self.clock(), reason, actor,
-                                  role)
+                                  role, signer=self.signer)
         self.on_write("stock.snapshot", "")
         return SnapshotView.model_validate(taken)
 

@@ -201,3 +201,24 @@ class SnapshotView(BaseModel):
     pages: int
     first_seq: int
     last_seq: int
+    signed: bool = Field(default=False, description=(
+        "signed with this node's key (certificate nodes); a password node's snapshot is "
+        "authenticated only by its broker identity"))
+
+
+class CountTaskView(BaseModel):
+    """One of the hub's open count tasks: count this SKU in this state (a recount it asked for)."""
+
+    task_id: str
+    sku: str
+    state: StockState
+    difference_id: int | None = None
+    requested_by: str | None = None
+    note: str | None = None
+    received_at: str = Field(description="UTC, ISO 8601 with Z")
+
+
+class CountTasks(BaseModel):
+    """The hub's open count tasks at this store, oldest first."""
+
+    tasks: list[CountTaskView]

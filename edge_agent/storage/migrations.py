@@ -267,6 +267,18 @@ def m0016_stock_snapshots(db: Database) -> None:
     db.conn.execute("CREATE INDEX stock_snapshots_by_time ON stock_snapshots(taken_at)")
 
 
+def m0017_count_tasks(db: Database) -> None:
+    """The hub's count tasks (``edge_agent.stock.tasks``): count one SKU in one state, open until
+    a count of it answers; which count, what it found and when."""
+    db.conn.execute("""CREATE TABLE count_tasks (
+        task_id TEXT PRIMARY KEY, sku TEXT NOT NULL, state TEXT NOT NULL,
+        difference_id INTEGER, requested_by TEXT, note TEXT, command_id TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('open', 'done')),
+        count_id TEXT, counted INTEGER, done_at TEXT, snapshot_id TEXT)""")
+    db.conn.execute("CREATE INDEX count_tasks_open ON count_tasks(status, sku, state)")
+
+
 def m0019_stock_move_keys(db: Database) -> None:
     """The keys a sale, a count, a return and a transfer look their moves up by: indexed (the
     lookups scanned every move the store ever booked, a little slower with each sale)."""
@@ -288,6 +300,7 @@ MIGRATIONS: list[Migration] = [
     ("0012_stock_ledger", m0012_stock_ledger),
     ("0014_store_allocation", m0014_store_allocation),
     ("0016_stock_snapshots", m0016_stock_snapshots),
+    ("0017_count_tasks", m0017_count_tasks),
     ("0019_stock_move_keys", m0019_stock_move_keys),
 ]
 

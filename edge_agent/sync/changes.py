@@ -23,7 +23,7 @@ from edge_agent.staff import store_config
 from edge_agent.storage import outbox, records
 from edge_agent.storage.store import Tx
 from edge_agent.sync.commands import Outcome
-from protocol import ExpectedReturn, RefundDecided, RefundStatus
+from protocol import CountTask, ExpectedReturn, RefundDecided, RefundStatus
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,9 @@ def _command_event(tx: Tx, outcome: Outcome) -> LiveEvent | None:
     body = envelope.body
     if isinstance(body, ExpectedReturn):
         return "expected", {"rma_id": body.rma_id, "order_id": body.order_id}
+    if isinstance(body, CountTask):
+        return "count_task", {"task_id": body.task_id, "sku": body.sku,
+                              "state": body.state.value}
     if not isinstance(body, RefundDecided | RefundStatus):
         return None
     refund = records.refund_row(tx, body.refund_id)

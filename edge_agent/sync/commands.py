@@ -15,8 +15,10 @@ Rules:
   a detail saying the newer status was kept;
 - a refund command naming a refund this node does not have, or a return it does not belong to, is
   ``refused`` with a sentence saying which;
-- ``stock.snapshot.request`` appends a snapshot of the stock totals (``edge_agent.stock.snapshot``)
-  in the same transaction as its report;
+- ``stock.snapshot.request`` appends a snapshot of the stock totals (``edge_agent.stock.snapshot``,
+  signed with the node's key when it has one) in the same transaction as its report;
+- ``stock.count.task`` keeps the hub's count task open for the counter (``edge_agent.stock.tasks``);
+  a count of its SKU answers it later;
 - ``event.verify`` (the hub holds rival events for one of our seqs) is answered from the outbox:
   the report's ``event`` names the message id and ``event_hash`` of the event this node wrote at
   that seq (``held``; the hub has not acked it, so it is still in the outbox), or says the node has
@@ -32,17 +34,19 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Literal
 
 from edge_agent.errors import RequestError
 from edge_agent.returns.states import decision_supersedes, payment_supersedes, total_of
-from edge_agent.stock import snapshot
+from edge_agent.stock import snapshot, tasks
 from edge_agent.storage import audit, outbox, records
 from edge_agent.storage.store import Store, Tx
 from protocol import (
     BODY_TYPES,
     COMMAND_KINDS,
     CommandApplied,
+    CountTask,
     DecodeError,
     Envelope,
     EventVerify,
@@ -167,26 +171,38 @@ def verify_event(tx: Tx, envelope: Envelope) -> tuple[Effect, HeldEvent]:
     return ("applied", f"seq {seq} no longer kept here"), HeldEvent(seq=seq, state="gone")
 
 
-def apply_snapshot_request(tx: Tx, envelope: Envelope, now: datetime) -> Effect:
+def apply_snapshot_request(tx: Tx, envelope: Envelope, now: datetime,
+                           signer: snapshot.Signer | None = None) -> Effect:
     """Send the hub a snapshot of this node's stock totals (its pages follow this report)."""
     asked = envelope.body
     assert isinstance(asked, SnapshotRequest)
     taken = snapshot.take(tx, envelope.store_id, envelope.node_id, now, "hub",
-                          asked.requested_by or "hub", "hub")
+                          asked.requested_by or "hub", "hub", signer=signer)
     return "applied", (f"snapshot {taken['snapshot_id']}: {taken['skus']} SKUs in "
                        f"{taken['pages']} pages, as of seq {taken['as_of_seq']}")
 
 
+def apply_count_task(tx: Tx, envelope: Envelope, now: datetime) -> Effect:
+    """Keep the hub's count task open for the counter (a task known already changes nothing)."""
+    task = envelope.body
+    assert isinstance(task, CountTask)
+    _new, detail = tasks.receive(tx, task, envelope.id, now)
+    return "applied", detail
+
+
 APPLIERS: dict[str, Applier] = {
     "stock.snapshot.request": apply_snapshot_request,
+    "stock.count.task": apply_count_task,
     "return.expected": apply_expected,
     "refund.decided": apply_decided,
     "refund.status": apply_status,
 }
 
 
-def handle(store: Store, store_id: str, node_id: str, payload: bytes, now: datetime) -> Outcome:
-    """Decode, check and apply one command payload exactly once; never raises on bad input."""
+def handle(store: Store, store_id: str, node_id: str, payload: bytes, now: datetime,
+           signer: snapshot.Signer | None = None) -> Outcome:
+    """Decode, check and apply one command payload exactly once; never raises on bad input
+    (``signer``: the node's key, which signs the snapshots a command asks for)."""
     try:
         envelope = decode(payload, expect=COMMAND_KINDS)
     except DecodeError as err:
@@ -196,11 +212,13 @@ def handle(store: Store, store_id: str, node_id: str, payload: bytes, now: datet
         refusal = (f"addressed to store {envelope.store_id} node {envelope.node_id}, "
                    f"not this node")
         return _settle(store, store_id, node_id, envelope.id, envelope.kind, now, refusal=refusal)
-    return _settle(store, store_id, node_id, envelope.id, envelope.kind, now, envelope=envelope)
+    return _settle(store, store_id, node_id, envelope.id, envelope.kind, now, envelope=envelope,
+                   signer=signer)
 
 
 def _settle(store: Store, store_id: str, node_id: str, command_id: str, kind: str,
-            now: datetime, envelope: Envelope | None = None, refusal: str = "") -> Outcome:
+            now: datetime, envelope: Envelope | None = None, refusal: str = "",
+            signer: snapshot.Signer | None = None) -> Outcome:
     with store.write() as tx:
         if records.command_seen(tx, command_id):
             return Outcome(command_id, kind, "duplicate", "already applied")
@@ -208,7 +226,7 @@ def _settle(store: Store, store_id: str, node_id: str, command_id: str, kind: st
         if envelope is not None and envelope.kind == "event.verify":
             (result, detail), held = verify_event(tx, envelope)
         elif envelope is not None:
-            result, detail = _apply(tx, envelope, now)
+            result, detail = _apply(tx, envelope, now, signer)
         else:
             result, detail = "refused", refusal
         detail = detail[:MAX_DETAIL]
@@ -226,9 +244,12 @@ def _settle(store: Store, store_id: str, node_id: str, command_id: str, kind: st
     return Outcome(command_id, kind, result, detail, envelope)
 
 
-def _apply(tx: Tx, envelope: Envelope, now: datetime) -> Effect:
+def _apply(tx: Tx, envelope: Envelope, now: datetime,
+           signer: snapshot.Signer | None = None) -> Effect:
     """Run the kind's applier; a command kind this node has none for is refused, never raised."""
     applier = APPLIERS.get(envelope.kind)
+    if envelope.kind == "stock.snapshot.request":
+        applier = partial(apply_snapshot_request, signer=signer)
     if applier is None:
         return "refused", f"this node does not apply {envelope.kind} commands (update the agent)"
     return applier(tx, envelope, now)

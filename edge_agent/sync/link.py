@@ -65,6 +65,7 @@ from edge_agent.errors import DiskFull
 from edge_agent.metrics import Metrics
 from edge_agent.settings import EdgeSettings
 from edge_agent.staff import store_config
+from edge_agent.stock.snapshot import Signer
 from edge_agent.storage import outbox
 from edge_agent.storage.journal import read_journal
 from edge_agent.storage.outbox import NEXT_SEQ, CorruptEvent, SendWindow
@@ -121,6 +122,7 @@ class Link:
                  version: str, listener: changes.Listener | None = None) -> None:
         self._settings, self._store, self._metrics = settings, store, metrics
         self._listener = listener
+        self.signer: Signer | None = None  # the node's key: signs the snapshots the hub asks for
         self._told_connected: bool | None = None
         self._version = version
         sid, nid = settings.store_id, settings.node_id
@@ -402,7 +404,7 @@ class Link:
         if topic == self._topics[TopicKind.COMMANDS]:
             outcome = commands.handle(self._store, self._settings.store_id,
                                       self._settings.node_id, bytes(message.payload),
-                                      utc_now())
+                                      utc_now(), signer=self.signer)
             self._metrics.commands.labels(result=outcome.result).inc()
             self._tell(changes.Applied(outcome))
         elif topic == self._config_topic:

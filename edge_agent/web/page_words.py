@@ -105,6 +105,11 @@ EN: Final[dict[str, str]] = {
     "disposition_hint": "Available after inspection: nothing is restocked before QC.",
     "stock_kept_back": "Careful: {sellable} sellable, {kept} kept back for online orders and "
                        "in-store reserves. Selling now takes from them.",
+    "count_tasks_title": "Count tasks from HQ",
+    "count_task_line": "Count {sku} ({state})",
+    "count_task_quantity": "Units counted",
+    "count_task_submit": "Save count",
+    "count_task_saved": "Count saved: {sku} = {counted}. The figures go to HQ.",
     "next_customer": "Next customer",
     "recent_title": "Recent returns",
     "unit_price": "Unit price",
@@ -245,6 +250,11 @@ DE: Final[dict[str, str]] = {
                         "zurück ins Lager.",
     "stock_kept_back": "Achtung: {sellable} verkaufbar, {kept} für Online-Bestellungen und "
                        "Reserven im Laden zurückgehalten. Ein Verkauf jetzt geht zu deren Lasten.",
+    "count_tasks_title": "Zählaufträge der Zentrale",
+    "count_task_line": "{sku} zählen ({state})",
+    "count_task_quantity": "Gezählte Stück",
+    "count_task_submit": "Zählung speichern",
+    "count_task_saved": "Zählung gespeichert: {sku} = {counted}. Die Zahlen gehen an die Zentrale.",
     "next_customer": "Nächster Kunde",
     "recent_title": "Letzte Rückgaben",
     "unit_price": "Stückpreis",
@@ -383,6 +393,11 @@ ZH: Final[dict[str, str]] = {
     "disposition_hint": "检验后可用：质检前不得重新入库。",
     "stock_kept_back": "注意：可售 {sellable} 件，其中 {kept} 件为线上订单和"
                        "店内预留保留。现在售出将占用预留库存。",
+    "count_tasks_title": "总部的盘点任务",
+    "count_task_line": "盘点 {sku}（{state}）",
+    "count_task_quantity": "盘点数量",
+    "count_task_submit": "保存盘点",
+    "count_task_saved": "盘点已保存：{sku} = {counted}。数据将发送至总部。",
     "next_customer": "下一位顾客",
     "recent_title": "最近的退货",
     "unit_price": "单价",
@@ -521,6 +536,11 @@ JA: Final[dict[str, str]] = {
     "stock_kept_back": "ご注意：販売可能 {sellable} 点のうち {kept} 点は"
                        "オンライン注文と店頭用に確保されています。"
                        "今販売すると確保分から減ります。",
+    "count_tasks_title": "本部からの棚卸し依頼",
+    "count_task_line": "{sku} を数える（{state}）",
+    "count_task_quantity": "数えた数量",
+    "count_task_submit": "棚卸しを保存",
+    "count_task_saved": "棚卸しを保存しました：{sku} = {counted}。数値は本部へ送られます。",
     "next_customer": "次のお客様",
     "recent_title": "最近の返品",
     "unit_price": "単価",

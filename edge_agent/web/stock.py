@@ -5,6 +5,7 @@
     POST /api/stock/counts    book a count's differences -> 201, or 200 for a repeated count_id
     POST /api/stock/moves     a transfer or reservation move -> 201 (``Idempotency-Key``)
     POST /api/stock/snapshots send the hub a snapshot of the stock totals now -> 201
+    GET  /api/count-tasks     the hub's open count tasks ("count SKU X"; a count answers one)
     GET  /api/stock/{sku}     the SKU's stock by state, with its latest moves (works offline)
 
 Each write is one transaction with its ``stock.moved`` events (``edge_agent.stock.ledger``);
@@ -22,6 +23,8 @@ from fastapi.responses import Response
 
 from edge_agent.stock.models import (
     CountRequest,
+    CountTasks,
+    CountTaskView,
     CountView,
     MoveRequest,
     MoveView,
@@ -82,6 +85,16 @@ def take_snapshot(agent: AgentDep, caller: CallerDep) -> Response:
     also goes daily, ``stock_snapshot_hours``); the pages ride the outbox like every event."""
     actor = stamp(caller, None, "counted_by") or "counter"
     return _json(agent.stock.snapshot("local", actor, "counter"), 201)
+
+
+@router.get("/api/count-tasks", response_model=CountTasks, tags=["stock"],
+            responses=ERRORS, dependencies=GUARD)
+def get_count_tasks(agent: AgentDep) -> Response:
+    """The hub's open count tasks at this store, oldest first (works offline): each asks for a
+    count of one SKU in one state; the next count of it (``POST /api/stock/counts``) answers
+    it and sends the new figures to the hub."""
+    return _json(CountTasks(tasks=[CountTaskView.model_validate(t)
+                                   for t in agent.stock.count_tasks()]))
 
 
 @router.get("/api/stock/{sku}", response_model=StockView, tags=["stock"], responses=ERRORS,

@@ -1,6 +1,7 @@
-"""``acorn-hub stock show|moves|check|differences|resolve``: the stock view and its consistency
-check from the command line (every store; the API scopes by the caller). Rules:
-``hub.inventory`` (the check: ``hub.inventory.check`` and ``hub.inventory.differences``)."""
+"""``acorn-hub stock show|moves|check|differences|resolve|refusals|dismiss|amazon``: the stock
+view and its consistency check from the command line (every store; the API scopes by the
+caller). Rules: ``hub.inventory`` (the check: ``hub.inventory.check`` and
+``hub.inventory.differences``)."""
 
 from __future__ import annotations
 
@@ -133,4 +134,55 @@ def resolve(
         typer.echo(f"error: {err.message}", err=True)
         raise typer.Exit(1) from err
     typer.echo(f"{difference_id}\t{row['store_id']}/{row['sku']}\t{row['state']}\t"
-               f"{row['status']}")
+               f"{row['status']}" + (f"\tcount task {row['count_task_id']} sent to "
+                                    f"{row['node_id']}" if action == "recount" else ""))
+
+
+@app.command("refusals")
+def refusals(store: Store = None,
+             all_: Annotated[bool, typer.Option("--all", help="dismissed ones too")] = False,
+             ) -> None:
+    """Snapshot pages refused because a node's signature is missing or does not verify: id,
+    store/node, snapshot, page, seq, why, status. Exit 3 while any is open (it alerts)."""
+    with database() as engine, reading(engine) as conn:
+        rows = diffs.refusals(conn, store, not all_)
+    typer.echo("id\tstore/node\tsnapshot\tpage\tseq\treason\tstatus")
+    for r in rows:
+        typer.echo(f"{r['id']}\t{r['store_id']}/{r['node_id']}\t{r['snapshot_id']}\t"
+                   f"{r['page']}\t{r['seq']}\t{r['reason']}\t{r['status']}")
+    if any(r["alert"] for r in rows):
+        raise typer.Exit(3)
+
+
+@app.command("dismiss")
+def dismiss(
+    refusal_id: Annotated[int, typer.Argument(help="the refused page's id", min=1)],
+    note: Annotated[str | None, typer.Option(help="why (kept in the audit)")] = None,
+) -> None:
+    """Dismiss a refused snapshot page once it was looked into (it stops alerting)."""
+    if note is not None and len(note) > 2000:
+        typer.echo("error: --note is longer than 2000 characters", err=True)
+        raise typer.Exit(2)
+    try:
+        with database() as engine, writing(engine) as tx:
+            row = diffs.dismiss_refusal(tx, refusal_id, cli_actor(), "operator", note)
+    except HubError as err:
+        typer.echo(f"error: {err.message}", err=True)
+        raise typer.Exit(1) from err
+    typer.echo(f"{refusal_id}\t{row['store_id']}/{row['node_id']}\t{row['status']}")
+
+
+@app.command("amazon")
+def amazon() -> None:
+    """Where Amazon lists more of a SKU than the stores hold sellable: account, marketplace,
+    SKU, Amazon, stores, difference, ``ALERT`` over the threshold. Exit 3 when any alerts."""
+    settings = load_settings()
+    with database(settings) as engine, reading(engine) as conn:
+        rows = diffs.amazon_report(conn, _thresholds(settings))
+    typer.echo("account\tmarketplace\tsku\tamazon\tstores\tdifference\talert")
+    for r in rows:
+        typer.echo(f"{r['account']}\t{r['marketplace_id']}\t{r['sku']}\t{r['amazon_listed']}\t"
+                   f"{r['chain_sellable']}\t{r['difference']:+d}\t"
+                   f"{'ALERT' if r['alert'] else '-'}")
+    if any(r["alert"] for r in rows):
+        raise typer.Exit(3)

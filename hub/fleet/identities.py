@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from sqlalchemy import Connection, select, tuple_, update
 
 from hub.fleet.pki import serial_hex
@@ -74,8 +75,9 @@ def revoked_among(conn: Connection, keys: Iterable[Key]) -> set[Key]:
 
 def record_certificate(conn: Connection, store_id: str, node_id: str, cert: x509.Certificate,
                        now: datetime) -> None:
-    """Make ``cert`` the node's current certificate."""
-    values = {"serial": serial_hex(cert), "not_after": cert.not_valid_after_utc, "issued_at": now}
+    """Make ``cert`` the node's current certificate (and its key the one the node signs with)."""
+    values = {"serial": serial_hex(cert), "not_after": cert.not_valid_after_utc, "issued_at": now,
+              "public_key": public_key_pem(cert)}
     if standing(conn, store_id, node_id, lock=True) is None:
         conn.execute(node_certificates.insert().values(store_id=store_id, node_id=node_id,
                                                        **values))
@@ -83,6 +85,12 @@ def record_certificate(conn: Connection, store_id: str, node_id: str, cert: x509
         conn.execute(update(node_certificates).where(
             node_certificates.c.store_id == store_id,
             node_certificates.c.node_id == node_id).values(**values))
+
+
+def public_key_pem(cert: x509.Certificate) -> str:
+    """The certificate's public key, PEM (SubjectPublicKeyInfo)."""
+    return cert.public_key().public_bytes(serialization.Encoding.PEM,
+                                          serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
 
 def mark_revoked(conn: Connection, store_id: str, node_id: str, now: datetime, by: str,

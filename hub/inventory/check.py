@@ -12,27 +12,91 @@ Rules:
   state: a later snapshot updates it, or clears it when the figures agree again); which of them
   alert is the store's threshold (``hub.inventory.differences``); every new, changed and cleared
   row is audited with the node as the actor;
-- a page whose ``as_of_seq`` is not below its own seq is refused (a Problem, dead-lettered).
+- a page whose ``as_of_seq`` is not below its own seq is refused (a Problem, dead-lettered);
+- authenticity (``authenticate``, pure): a node enrolled with a certificate signs each page with
+  its own key; the hub verifies it with the public key of the certificate it issued to that node
+  (``node_certificates.public_key``, written by ``hub.fleet.identities`` at enrolment and
+  renewal). A page from such a node whose signature is missing or
+  does not verify is refused: no difference is built on it; it is kept in
+  ``stock_snapshot_refusals`` ("signature invalid" / "signature missing"), audited, and alerts
+  until someone dismisses it (``hub.inventory.differences``). A node with no key on record (a
+  password node, or one enrolled before the hub kept keys: its key is recorded at its next
+  renewal) is authenticated only by its broker identity (the broker's ACL and the ingest's
+  store/node match): its differences say ``authentication: broker``, a signed page's say
+  ``signature``;
+- a page's ``answers`` (a count that answered the hub's count task, reason ``recount``) are
+  applied after the comparison: each difference row that asked for that task is marked recounted
+  (count id, quantity counted); if the new figures still differ it goes back from ``recount`` to
+  ``open`` for HQ to decide (after a recount the store's figure is a counted one: ``accept``
+  takes it), if they agree the comparison has cleared it already. Audited.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Literal, cast
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import ColumnElement, Connection, and_, func, select, update
 
 from hub.inventory.projection import Problem
 from hub.storage.audit_chain import AuditDraft
 from hub.storage.engine import Tx
-from hub.storage.tables.inventory import stock_differences, stock_moves
-from protocol import Envelope, StockSnapshot
+from hub.storage.tables.fleet import node_certificates
+from hub.storage.tables.inventory import (
+    stock_differences,
+    stock_moves,
+    stock_snapshot_refusals,
+)
+from hub.storage.upsert import insert_ignore
+from protocol import CountAnswer, Envelope, StockSnapshot, signing_message
 
 KIND = "stock.snapshot"
 OPEN = ("open", "recount", "investigating")
 Figures = dict[tuple[str, str], int]  # (sku, state) -> quantity
 NODE_ROLE = "node"
+Authentication = Literal["signature", "broker"]
+SIGNATURE_INVALID = "signature invalid"
+SIGNATURE_MISSING = "signature missing"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How a page is authenticated, or why it is refused (``authentication`` None)."""
+
+    authentication: Authentication | None
+    refusal: str = ""
+
+
+def signing_key(conn: Connection, store_id: str, node_id: str) -> str | None:
+    """The public key (PEM) of the certificate the hub issued to the node, None if it has none
+    on record (a password node, or one enrolled before the hub kept keys)."""
+    return conn.execute(select(node_certificates.c.public_key).where(
+        node_certificates.c.store_id == store_id,
+        node_certificates.c.node_id == node_id)).scalar_one_or_none()
+
+
+def authenticate(key_pem: str | None, page: StockSnapshot, store_id: str,
+                 node_id: str) -> Verdict:
+    """Check the page's signature against the node's key on record (pure)."""
+    if key_pem is None:
+        return Verdict("broker")  # no key to check against: the broker identity is all we have
+    if page.signature is None:
+        return Verdict(None, SIGNATURE_MISSING)
+    try:
+        key = serialization.load_pem_public_key(key_pem.encode())
+        if not isinstance(key, ec.EllipticCurvePublicKey):
+            return Verdict(None, SIGNATURE_INVALID)
+        key.verify(base64.b64decode(page.signature, validate=True),
+                   signing_message(store_id, node_id, page.digest), ec.ECDSA(hashes.SHA256()))
+    except (InvalidSignature, ValueError, binascii.Error):
+        return Verdict(None, SIGNATURE_INVALID)
+    return Verdict("signature")
 
 
 @dataclass(frozen=True)
@@ -97,18 +161,64 @@ def hub_figures(conn: Connection, store_id: str, node_id: str, page: StockSnapsh
 
 
 def apply(tx: Tx, events: Sequence[Envelope]) -> list[Problem]:
-    """Compare each snapshot page (in seq order) and keep its differences; the problems."""
+    """Verify and compare each snapshot page (in seq order), keep its differences and apply
+    its count-task answers; the problems."""
     problems: list[Problem] = []
+    keys: dict[tuple[str, str], str | None] = {}
     for event in events:
         page = cast(StockSnapshot, event.body)
         if page.as_of_seq >= event.seq:
             problems.append(Problem(event, f"snapshot {page.snapshot_id} counts up to seq "
                                     f"{page.as_of_seq}, not below its own seq {event.seq}"))
             continue
+        node = (event.store_id, event.node_id)
+        if node not in keys:
+            keys[node] = signing_key(tx.conn, *node)
+        verdict = authenticate(keys[node], page, *node)
+        if verdict.authentication is None:
+            _refuse(tx, event, page, verdict.refusal)
+            continue
         found = compare(store_figures(page), hub_figures(tx.conn, event.store_id,
                                                          event.node_id, page))
-        _keep(tx, event, page, found)
+        _keep(tx, event, page, found, verdict.authentication)
+        for answer in page.answers or []:
+            _recounted(tx, event, answer)
     return problems
+
+
+def _refuse(tx: Tx, event: Envelope, page: StockSnapshot, reason: str) -> None:
+    """Keep the refused page (once per node and seq), audited; nothing is compared."""
+    done = tx.conn.execute(insert_ignore(tx.conn, stock_snapshot_refusals,
+                                         ["store_id", "node_id", "seq"]).values(
+        store_id=event.store_id, node_id=event.node_id, seq=event.seq,
+        snapshot_id=page.snapshot_id, page=page.page, digest=page.digest, reason=reason,
+        status="open", found_at=tx.now))
+    if done.rowcount:
+        tx.audit(AuditDraft(f"node:{event.store_id}/{event.node_id}", NODE_ROLE,
+                            "stock.snapshot.refused", "stock_snapshot",
+                            f"{event.store_id}/{page.snapshot_id}", None,
+                            {"page": page.page, "seq": event.seq, "reason": reason,
+                             "digest": page.digest}))
+
+
+def _recounted(tx: Tx, event: Envelope, answer: CountAnswer) -> None:
+    """Mark the differences that asked for this count task as recounted (audited); those
+    still unresolved go back to ``open`` for HQ to decide."""
+    d = stock_differences.c
+    rows = tx.conn.execute(select(stock_differences).where(
+        d.store_id == event.store_id, d.node_id == event.node_id,
+        d.count_task_id == answer.task_id, d.recounted_at.is_(None))).all()
+    for row in rows:
+        values: dict[str, Any] = {"recounted_at": tx.now, "recount_count_id": answer.count_id,
+                                  "recount_counted": answer.counted}
+        if row.status == "recount":
+            values["status"] = "open"
+        tx.conn.execute(update(stock_differences).where(d.id == row.id).values(**values))
+        _audit(tx, event, "stock.difference.recounted", row.sku,
+               {"status": row.status, "difference": row.difference},
+               {"status": values.get("status", row.status), "task_id": answer.task_id,
+                "count_id": answer.count_id, "counted": answer.counted,
+                "difference": row.difference})
 
 
 def _open_rows(conn: Connection, event: Envelope, page: StockSnapshot) -> dict[tuple[str, str],
@@ -125,15 +235,16 @@ def _audit(tx: Tx, event: Envelope, action: str, sku: str, before: Any, after: A
                         "stock_difference", f"{event.store_id}/{sku}", before, after))
 
 
-def _keep(tx: Tx, event: Envelope, page: StockSnapshot, found: list[Difference]) -> None:
+def _keep(tx: Tx, event: Envelope, page: StockSnapshot, found: list[Difference],
+          authentication: Authentication) -> None:
     held = _open_rows(tx.conn, event, page)
     figures = {"snapshot_id": page.snapshot_id, "as_of_seq": page.as_of_seq,
-               "checked_at": tx.now}
+               "checked_at": tx.now, "authentication": authentication}
     for diff in found:
         row = held.pop((diff.sku, diff.state), None)
         now = {"state": diff.state, "store": diff.store, "hub": diff.hub,
                "difference": diff.difference, "snapshot_id": page.snapshot_id,
-               "as_of_seq": page.as_of_seq}
+               "as_of_seq": page.as_of_seq, "authentication": authentication}
         if row is None:
             tx.conn.execute(stock_differences.insert().values(
                 store_id=event.store_id, node_id=event.node_id, sku=diff.sku, state=diff.state,

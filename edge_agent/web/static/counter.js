@@ -249,6 +249,11 @@ function startLive() {
   on("printer", (p) => { if (p.role === "receipt") renderPrinter(p); });
   on("scanner", renderScanner);
   on("broker", onBrokerEvent);
+  // stock.js keeps the count tasks: relay what concerns them (a new task, a count booked)
+  for (const kind of ["count_task", "stock"]) {
+    on(kind, (data) => document.dispatchEvent(new CustomEvent(`acorn:${kind}`, { detail: data })));
+  }
+  source.addEventListener("open", () => document.dispatchEvent(new CustomEvent("acorn:count_task")));
 }
 
 // The counter opens when no sign-in is needed or someone signed in, and closes at sign-out.

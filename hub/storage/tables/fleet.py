@@ -10,7 +10,9 @@ Rules:
   address, or ``*`` for every client together), see ``hub.fleet.enrolment``;
 - ``node_certificates`` holds one row per node that has had a certificate or was revoked: the
   serial (lower-case hex) and expiry of its CURRENT certificate (the only one the hub renews: an
-  older one, e.g. after a rotation, is refused), and once revoked who, when and why. A revoked
+  older one, e.g. after a rotation, is refused), the public key it certifies (PEM, migration
+  ``0026``: the hub verifies the node's signed stock snapshots with it; renewal keeps the key, a
+  new enrolment replaces it), and once revoked who, when and why. A revoked
   row is never un-revoked: the node id stays retired (``hub.fleet.lifecycle``);
 - ``replayed_events`` (migration ``0017``) holds one row per dead-lettered event an admin
   applied: its dead letter (once: UNIQUE), the node, the hub's own sequence of that node's
@@ -62,6 +64,7 @@ node_certificates = Table(
     Column("revoked_by", String(200)),
     Column("revoked_role", String(30)),
     Column("revoked_reason", String(500)),
+    Column("public_key", String(500)),
 )
 
 replayed_events = Table(

@@ -84,6 +84,36 @@ stock_differences = Table(
     Column("resolved_at", UtcDateTime),
     Column("resolved_by", ID),
     Column("note", String(2000)),
+    # migration 0026: how the snapshot was authenticated (``signature``: the node's key;
+    # ``broker``: its broker identity only), and the recount the hub asked for
+    Column("authentication", String(20)),
+    Column("count_task_id", ID),
+    Column("recounted_at", UtcDateTime),
+    Column("recount_count_id", ID),
+    Column("recount_counted", BigInteger),
     Index("ix_stock_differences_open", "status", "store_id"),
     Index("ix_stock_differences_key", "store_id", "node_id", "sku", "state"),
+)
+
+# Snapshot pages the check refused (migration ``0026``, ``hub.inventory.check``): a node that has
+# a key on record sent a page whose signature is missing or does not verify. No difference is
+# built on such a page; each row alerts until someone dismisses it (audited).
+stock_snapshot_refusals = Table(
+    "stock_snapshot_refusals", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("store_id", NODE, nullable=False),
+    Column("node_id", NODE, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("snapshot_id", ID, nullable=False),
+    Column("page", Integer, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("reason", String(200), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("found_at", UtcDateTime, nullable=False),
+    Column("dismissed_at", UtcDateTime),
+    Column("dismissed_by", ID),
+    Column("note", String(2000)),
+    UniqueConstraint("store_id", "node_id", "seq", name="uq_stock_snapshot_refusals_seq"),
+    Index("ix_stock_snapshot_refusals_open", "status"),
 )

@@ -86,10 +86,11 @@ def metrics(hub: Hub, who: Viewer) -> Response:
     require_unscoped(who, "the metrics")
     with reading(hub.engine) as conn:
         fleet = overview.counts(conn, utc_now(), thresholds_of(hub.settings))
-        hub.metrics.stock_differences.set(
-            differences.alert_count(conn, differences.Thresholds(
-                hub.settings.stock_check_threshold,
-                dict(hub.settings.stock_check_store_thresholds))))
+        checked = differences.Thresholds(hub.settings.stock_check_threshold,
+                                         dict(hub.settings.stock_check_store_thresholds))
+        hub.metrics.stock_differences.set(differences.alert_count(conn, checked))
+        hub.metrics.stock_refusals.set(differences.refusal_count(conn))
+        hub.metrics.amazon_differences.set(differences.amazon_alert_count(conn, checked))
     hub.metrics.set_fleet(fleet["online"], fleet["offline"], fleet["alerting"],
                           {k.removeprefix("alert:"): v for k, v in fleet.items()
                            if k.startswith("alert:")})

@@ -5,6 +5,14 @@
     POST /api/stock/differences/{id}/resolve       accept | recount | investigate (approve right)
     POST /api/stock/checks                         ask the store(s) for a snapshot now (request
                                                    right) -> 202 with the nodes asked
+    GET  /api/stock/refusals?store=&all=           snapshot pages refused for a missing or
+                                                   invalid signature (open ones alert)
+    POST /api/stock/refusals/{id}/dismiss          looked into: stop alerting (approve right)
+    GET  /api/stock/amazon-differences             where Amazon lists more than the stores hold
+                                                   (unscoped callers: it is chain-wide)
+
+A recount queues a count task to the node that reported the difference (the counter shows it;
+its next count of the SKU answers it and the difference is checked again).
 
 Scoped like the stock view: stores outside the caller's scope are left out (a ``store`` outside
 it is a 403). Every resolution and request is audited (``hub.inventory.differences``).
@@ -18,7 +26,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.access.permissions import Principal, require_in_scope
+from hub.access.permissions import Principal, require_in_scope, require_unscoped
 from hub.fleet import stores
 from hub.inventory import differences
 from hub.settings import Settings
@@ -66,6 +74,54 @@ class DifferenceOut(Out):
     resolved_at: datetime | None
     resolved_by: str | None
     note: str | None
+    authentication: Literal["signature", "broker"] | None = Field(None, description=(
+        "how the snapshot was authenticated: signature (the node's key, checked against the "
+        "certificate the hub issued) or broker (a node without a key on record: only its broker "
+        "identity vouches for it)"))
+    count_task_id: str | None = Field(None, description="the recount asked of the store")
+    recounted_at: datetime | None = Field(None, description="when the store's count answered it")
+    recount_count_id: str | None = None
+    recount_counted: int | None = Field(None, description="units the recount found")
+
+
+class RefusalOut(Out):
+    """A snapshot page the check refused: no difference is built on it."""
+
+    id: int
+    store_id: str
+    node_id: str
+    seq: int
+    snapshot_id: str
+    page: int
+    digest: str
+    reason: str = Field(description="signature invalid | signature missing")
+    status: Literal["open", "dismissed"]
+    alert: bool
+    found_at: datetime
+    dismissed_at: datetime | None
+    dismissed_by: str | None
+    note: str | None
+
+
+class DismissIn(BaseModel):
+    """Why a refused page needs no more attention."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(None, max_length=2000, description="why (kept in the audit)")
+
+
+class AmazonDifferenceOut(Out):
+    """Amazon lists more of a SKU than the chain holds sellable."""
+
+    account: str
+    marketplace_id: str
+    sku: str
+    amazon_listed: int = Field(description="the quantity Amazon last accepted")
+    chain_sellable: int = Field(description="the hub's sellable units, every store")
+    difference: int = Field(description="listed - sellable (what could be oversold)")
+    threshold: int
+    alert: bool
 
 
 class ResolveIn(BaseModel):
@@ -74,8 +130,9 @@ class ResolveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     action: Literal["accept", "recount", "investigate"] = Field(description=(
-        "accept: take the store's figure; recount: the store counts again (its next snapshot "
-        "updates or clears this); investigate: being looked into"))
+        "accept: take the store's figure; recount: send the store a count task (its count of "
+        "the SKU answers it, and the difference is checked again); investigate: being looked "
+        "into"))
     note: str | None = Field(None, max_length=2000, description="why (kept in the audit)")
 
 
@@ -145,3 +202,37 @@ def request_check(hub: Hub, who: Requester, body: CheckIn) -> list[AskedOut]:
         asked = differences.request_snapshots(tx, body.store, who.actor, who.role.value,
                                               _within(who))
     return [AskedOut.model_validate(a) for a in asked]
+
+
+@router.get("/refusals", response_model=list[RefusalOut], responses=ERRORS)
+def get_refusals(hub: Hub, who: Viewer, store: Store = None,
+                 all: Annotated[bool, Query(description="dismissed ones too")] = False,
+                 ) -> list[RefusalOut]:
+    """Snapshot pages refused because the node's signature is missing or does not verify
+    (newest first, at most 200); each open one alerts."""
+    with reading(hub.engine) as conn:
+        _check_store(conn, who, store)
+        rows = differences.refusals(conn, store, not all, _within(who))
+    return [RefusalOut.model_validate(r) for r in rows]
+
+
+@router.post("/refusals/{refusal_id}/dismiss", response_model=RefusalOut, responses=ERRORS)
+def dismiss_refusal(hub: Hub, who: Approver, refusal_id: Annotated[int, Path(ge=1)],
+                    body: DismissIn) -> RefusalOut:
+    """Stop a refused page alerting once it was looked into; audited. 409 when dismissed."""
+    with writing(hub.engine) as tx:
+        row = differences.refusal(tx.conn, refusal_id)
+        require_in_scope(who, stores.place(tx.conn, row["store_id"]))
+        row = differences.dismiss_refusal(tx, refusal_id, who.actor, who.role.value, body.note)
+    return RefusalOut.model_validate(row)
+
+
+@router.get("/amazon-differences", response_model=list[AmazonDifferenceOut], responses=ERRORS)
+def get_amazon_differences(hub: Hub, who: Viewer) -> list[AmazonDifferenceOut]:
+    """Where Amazon lists more of a SKU than the chain holds sellable (per account and
+    marketplace; changes still on their way to Amazon are left out); ``alert`` over the
+    check's default threshold. Chain-wide, so for unscoped callers."""
+    require_unscoped(who, "Amazon's listed quantities")
+    with reading(hub.engine) as conn:
+        rows = differences.amazon_report(conn, thresholds_of(hub.settings))
+    return [AmazonDifferenceOut.model_validate(r) for r in rows]
