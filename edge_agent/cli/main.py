@@ -69,7 +69,7 @@ def _settings_or_pair(config: Path | None) -> EdgeSettings:
     done = cli_pair.pair_here(
         first.hub_url or None, first.hub_ca_fingerprint or None, first.hub_insecure_http,
         first.data_dir or first_run.DEFAULT_DATA_DIR, settings_file, False, first.printer_url,
-        first.printer_paper, first.http_host, first.http_port)
+        first.printer_paper, first.http_host, first.http_port, keep_trying=True)
     typer.echo(f"paired as store {done.store_id} node {done.node_id}; identity in "
                f"{done.identity_dir}, settings in {done.settings_file}")
     return _settings(settings_file)

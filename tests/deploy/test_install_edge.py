@@ -46,7 +46,7 @@ def test_a_prefix_install_lays_down_folders_settings_unit_and_command_and_reruns
     settings = etc / "edge.env"
     unit = tmp_path / "etc/systemd/system/acorn-edge.service"
     tool = tmp_path / "usr/local/bin/acorn-store"
-    assert (mode(data), mode(etc), mode(settings), mode(tool)) == (0o750, 0o750, 0o660, 0o755)
+    assert (mode(data), mode(etc), mode(settings), mode(tool)) == (0o750, 0o750, 0o640, 0o755)
     assert 'ACORN_EDGE_DATA_DIR="/var/lib/acorn"' in settings.read_text()
     assert unit.read_bytes() == UNIT.read_bytes()
     assert (tmp_path / "opt/acorn").is_dir()
