@@ -7,7 +7,8 @@ paired, then the agent itself starts there (unless ``--no-run``), so the store's
 to the counter page; Ctrl-C ends the wait (exit 1, nothing written); a refusal or an expired
 code prints one line and exits 1 (``acorn-edge pair``), or, when ``acorn-edge run`` pairs a new
 machine (as its systemd unit does), is shown on the setup page and tried again with a new code
-after a growing wait, so a machine that boots before its network or hub does not stop trying.
+after a growing wait, so a machine that boots before its network or hub does not stop trying
+(a hub URL or fingerprint that cannot work, ``HubSettingsError``, still exits 1 at once).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from edge_agent.cli.enrol import (
 from edge_agent.enrolment import (
     Enrolled,
     EnrolmentError,
+    HubSettingsError,
     Pairing,
     PairingStatus,
     Snapshot,
@@ -124,7 +126,7 @@ def pair_here(hub: str | None, ca_fingerprint: str | None, insecure_http: bool, 
                                   force, printer_url, printer_paper)
                     return pair(how, status, stop, on_code=_announce)
                 except EnrolmentError as err:
-                    if not keep_trying or stop.is_set():
+                    if not keep_trying or stop.is_set() or isinstance(err, HubSettingsError):
                         raise
                     _retry_later(status, err, wait)
                     if stop.wait(wait):
