@@ -134,11 +134,20 @@ def recover(
         quarantined: Annotated[Path | None, typer.Argument(
             help="a quarantine directory (DATA_DIR/quarantine/UTC-TIME) or a damaged database "
             "file; default: the newest one not yet recovered")] = None,
-        config: ConfigOption = None) -> None:
+        config: ConfigOption = None,
+        from_node: Annotated[str | None, typer.Option(
+            help="the node the file was, when it no longer says so itself (its meta is "
+            "unreadable)")] = None,
+        hub_has: Annotated[int | None, typer.Option(
+            min=0, help="the highest seq of the file's node the hub holds, if known "
+            "(`acorn-hub devices replace` prints it): those events are not sent again")]
+        = None) -> None:
     """Salvage every readable return and outbox event from a damaged (quarantined) database
     with SQLite's .recover, and queue for the hub what it does not have, under new seqs.
 
-    Safe while the agent runs, and to run twice (the second run changes nothing)."""
+    Also into a replacement machine: the old node's file (same store) is compared with the
+    old node's position at the hub, not this node's. Safe while the agent runs, and to run
+    twice (the second run changes nothing)."""
     settings = _settings(config)
 
     def progress(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -151,7 +160,7 @@ def recover(
             source = quarantined or recovery.latest_quarantine(store, settings.data_path)
             typer.echo(f"recovering {source} into {settings.db_path} (reading it with sqlite3 "
                        ".recover)")
-            outcome = recovery.recover(store, source, progress)
+            outcome = recovery.recover(store, source, progress, from_node, hub_has)
     except EdgeError as err:
         typer.echo(f"acorn-edge: recover failed: {err}", err=True)
         raise typer.Exit(1) from None
