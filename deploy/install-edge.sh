@@ -208,11 +208,17 @@ case "${1:-}" in
     enrolled
     as_acorn "$EDGE" status --config "$ENROLLED"
     ;;
+  recover)
+    shift
+    enrolled
+    as_acorn "$EDGE" recover --config "$ENROLLED" "$@"
+    ;;
   *)
-    echo "usage: acorn-store enrol CODE | code | check | status" >&2
+    echo "usage: acorn-store enrol CODE | code | check | status | recover [FILE] [--hub-has SEQ]" >&2
     echo "  enrol  join the store HQ gave a code for, and start the agent" >&2
     echo "  code   the pairing code this machine shows until it is paired (enter it on the desk)" >&2
     echo "  check  agent and broker state, devices found, a printed test page" >&2
+    echo "  recover  salvage a damaged or a replaced machine's edge.db (acorn-edge recover --help)" >&2
     exit 2
     ;;
 esac

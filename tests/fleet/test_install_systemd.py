@@ -236,6 +236,10 @@ def test_a_fresh_install_pairs_under_its_unit_and_runs_on_after_a_restart(
         engine.dispose()
     assert len(audited(engine, "device.enrolled")) == 1
 
+    # the technician's command sees what the service sees (as root, run as the acorn user)
+    said = run(in_machine(machine, "/usr/local/bin/acorn-store status"), plain_env()).stdout
+    assert "database /var/lib/acorn/edge.db (agent not running)" in said, said
+
 
 def test_the_units_settings_file_not_written_yet_means_pair_into_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
