@@ -108,7 +108,8 @@ def pair_here(hub: str | None, ca_fingerprint: str | None, insecure_http: bool, 
     """Find the hub, show the code on the setup page (and the printer) until the machine is
     paired; its identity and settings are then written. Exit 1 with one line if it fails, or,
     with ``keep_trying`` (``acorn-edge run``, e.g. under systemd), show the failure on the setup
-    page and try again after a growing wait (5 s doubling to a minute) until paired or stopped."""
+    page and try again after a growing wait (5 s doubling to a minute) until paired or stopped
+    (SIGTERM or Ctrl-C: exit 0, as ``run`` stops cleanly, so systemd does not call it failed)."""
     status, stop = PairingStatus(), threading.Event()
 
     def interrupted(_signum: int, _frame: FrameType | None) -> None:
@@ -133,6 +134,10 @@ def pair_here(hub: str | None, ca_fingerprint: str | None, insecure_http: bool, 
                         raise EnrolmentError("stopped before the machine was paired") from err
                     wait = min(wait * 2, RETRY_MAX_SECONDS)
     except EnrolmentError as err:
+        if keep_trying and stop.is_set():  # `run` stopped (systemctl stop): a clean stop
+            typer.echo("acorn-edge: stopped before this machine was paired (nothing written)",
+                       err=True)
+            raise typer.Exit(0) from None
         typer.echo(f"acorn-edge: pairing failed: {err}", err=True)
         raise typer.Exit(1) from None
     finally:
