@@ -135,6 +135,28 @@ ENV
 fi
 own root:acorn 640 "$ETC/edge.env"  # the agent reads it; enrolment writes /var/lib/acorn/edge.env
 
+# What enrolment or pairing writes: /var/lib/acorn/edge.env. An install older than this one had
+# `acorn-store enrol` write it into /etc/acorn/edge.env: move those lines (the identity, broker
+# and store settings enrolment decides), so that a new enrolment is not overruled by them.
+ENROLLED="$DATA/edge.env"
+if [ ! -f "$ENROLLED" ]; then
+  decided='^(# written by acorn-edge enrol$|ACORN_EDGE_(STORE_ID|NODE_ID|HUB_URL|MQTT_HOST|MQTT_PORT|MQTT_TLS_CA_FILE|MQTT_TLS_CERT_FILE|MQTT_TLS_KEY_FILE|STORE_NAME|STORE_TIMEZONE|CURRENCY|STORE_LANGUAGE|PRINTER_PAPER)=)'
+  {
+    echo "# what enrolment or pairing decided for this machine (acorn-edge writes it; the same"
+    echo "# line in /etc/acorn/edge.env wins)"
+    grep -E "$decided" "$ETC/edge.env" || true
+  } > "$ENROLLED.new"
+  if grep -qE '^ACORN_EDGE_' "$ENROLLED.new"; then
+    say "moving what enrolment wrote from $ETC/edge.env to $ENROLLED"
+    grep -vE "$decided" "$ETC/edge.env" > "$ETC/edge.env.new" || true
+    cat "$ETC/edge.env.new" > "$ETC/edge.env" && rm "$ETC/edge.env.new"
+  else
+    say "settings $ENROLLED"
+  fi
+  mv "$ENROLLED.new" "$ENROLLED"
+fi
+own acorn:acorn 640 "$ENROLLED"
+
 # -- the virtualenv ----------------------------------------------------------------------------
 if [ "$VENV" = 1 ]; then
   PY=""
@@ -176,7 +198,7 @@ load_settings() {  # ACORN_EDGE_* lines of $SETTINGS into the environment, quote
   done < "$SETTINGS"
 }
 enrolled() {
-  [ -f "$ENROLLED" ] && return 0
+  grep -qE '^ACORN_EDGE_(STORE_ID|MQTT_TLS_CERT_FILE)=' "$ENROLLED" "$SETTINGS" 2>/dev/null && return 0
   echo "this machine has not joined the fleet yet: enter the pairing code (sudo acorn-store code)" >&2
   echo "on the HQ desk, or run: sudo acorn-store enrol 'acorn://enrol?...'" >&2
   exit 1
@@ -242,7 +264,7 @@ if [ "$SYSTEMD" = 1 ]; then
   systemctl restart acorn-edge.service
 fi
 
-if [ -f "$DATA/edge.env" ]; then
+if grep -qE '^ACORN_EDGE_(STORE_ID|MQTT_TLS_CERT_FILE)=' "$ENROLLED" "$ETC/edge.env"; then
   say "done. This machine is enrolled; next: sudo acorn-store check"
 else
   say "done. Next: enter the pairing code (counter page http://127.0.0.1:8081, the receipt printer, or: sudo acorn-store code) on the HQ desk, or: sudo acorn-store enrol 'acorn://enrol?...'   then: sudo acorn-store check"
