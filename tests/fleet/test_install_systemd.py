@@ -39,6 +39,7 @@ from hub.storage.engine import make_engine
 from tests.fleet.conftest import Fleet
 from tests.fleet.https_hub import HttpsHub, https_hub  # noqa: F401  (fixture)
 from tests.fleet.test_codes import audited, bearer
+from tests.fleet.test_https_enrol import code_for
 from tests.fleet.test_journey import plain_env, run
 from tests.fleet.test_pairing_journey import _health
 from tests.support.procs import BIN, Proc, free_port, wait_for
@@ -239,6 +240,35 @@ def test_a_fresh_install_pairs_under_its_unit_and_runs_on_after_a_restart(
     # the technician's command sees what the service sees (as root, run as the acorn user)
     said = run(in_machine(machine, "/usr/local/bin/acorn-store status"), plain_env()).stdout
     assert "database /var/lib/acorn/edge.db (agent not running)" in said, said
+
+
+@needs_namespaces
+def test_acorn_store_enrol_writes_where_the_unit_reads_and_says_what_comes_next(
+    https_hub: HttpsHub, fleet: Fleet, tmp_path: Path,  # noqa: F811
+) -> None:
+    machine, port = tmp_path / "machine", free_port()
+    install = install_lines(machine, {"ACORN_EDGE_HTTP_PORT": str(port)})
+    enrol = (f"PATH={machine / 'standin'}:$PATH /usr/local/bin/acorn-store enrol "
+             f"{code_for(https_hub)} --hub {https_hub.url} "
+             f"--ca-fingerprint {https_hub.fingerprint}")
+    said = run(in_machine(machine, f"{install}\n{enrol}"), plain_env()).stdout
+    assert "next: acorn-store starts the acorn-edge.service now" in said, said
+    assert "acorn-edge started" in said and "next: acorn-edge run" not in said
+    calls = (machine / "systemctl.calls").read_text().splitlines()
+    assert calls[-3:] == ["stop acorn-edge.service", "enable acorn-edge.service",
+                          "restart acorn-edge.service"]  # the pairing service gave way first
+    written = (machine / "var" / "upper" / "lib" / "acorn" / "edge.env").read_text()
+    assert 'ACORN_EDGE_STORE_ID="store-t"' in written
+    assert "STORE_ID" not in (machine / "etc" / "upper" / "acorn" / "edge.env").read_text()
+
+    service = unit_service(machine, port, "unit-enrolled")  # what systemctl restart starts
+    try:
+        service.start(wait=False)
+        health = wait_for(lambda: _running(service) and (h := _health(service))
+                          and h.get("broker_connected") and h, 60, "the enrolled service")
+        assert health["store_id"] == "store-t"
+    finally:
+        service.stop()
 
 
 def test_the_units_settings_file_not_written_yet_means_pair_into_it(
