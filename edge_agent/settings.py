@@ -22,6 +22,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 from typing import Any, Literal, cast
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -122,6 +123,9 @@ class EdgeSettings(BaseSettings):
     pos_api_keys: SecretStr = Field(default=SecretStr(""), description="POS terminals' API keys, "
                                     "comma-separated, each at least 24 characters; sent as "
                                     "'Authorization: Bearer <key>'; empty: none")
+    pos_terminal_url: str = Field(default="", description="the POS terminal's address the "
+                                  "self-test probes: its health URL (http://host:port/health) "
+                                  "or host:port (a TCP connect); empty: not probed")
     allow_unauthenticated_lan: bool = Field(
         default=False, description="before the store config names staff, serve other machines "
         "than this one without sign-in too (otherwise only loopback clients)")
@@ -172,6 +176,14 @@ class EdgeSettings(BaseSettings):
         if value and ("://" not in value or scheme not in PRINTER_SCHEMES):
             forms = ", ".join(f"{name}://" for name in PRINTER_SCHEMES)
             raise ValueError(f"{value!r} is not a printer URL; use {forms} (or leave it empty)")
+        return value
+
+    @field_validator("pos_terminal_url")
+    @classmethod
+    def _pos_address(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            pos_target(value)
         return value
 
     @field_validator("pos_api_keys")
@@ -254,6 +266,19 @@ class EdgeSettings(BaseSettings):
     def scanner_line_end(self) -> bytes | None:
         """The scanner's line terminator as bytes (None: any run of CR/LF)."""
         return terminator_bytes(self.scanner_terminator)
+
+
+def pos_target(address: str) -> tuple[str, int] | str:
+    """A POS address as (host, port) for a TCP probe or the URL for an HTTP one (ValueError)."""
+    if "://" in address:
+        parts = urlsplit(address)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError(f"{address!r} is not a POS health URL (http://host:port/path)")
+        return address
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"{address!r} is neither host:port nor an http:// health URL")
+    return host.strip("[]"), int(port)
 
 
 def split_keys(text: str) -> tuple[str, ...]:

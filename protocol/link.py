@@ -61,3 +61,6 @@ class NodeStatus(Body):
     selftest_passed: bool | None = Field(default=None, description="whether every check passed")
     selftest_failing: list[Annotated[str, StringConstraints(max_length=MAX_CODE_CHARS)]] | None = (
         Field(default=None, max_length=16, description="the names of the checks that failed"))
+    pos_terminal: str | None = Field(default=None, max_length=MAX_CODE_CHARS, description=(
+        "the POS terminal as the last self-test probed it: reachable, refused, timed_out, "
+        "unreachable, unhealthy; none: no POS address is set"))

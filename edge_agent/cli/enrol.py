@@ -4,17 +4,26 @@ Rules: the code (or the QR form ``acorn://enrol?...``) is the only secret typed;
 here and stays here; without ``--hub`` the hub is found over mDNS (``_acorn-hub._tcp``, only one
 of this fleet's CA when its fingerprint is known); an ``https://`` hub is verified by the fleet
 CA's fingerprint, a plain ``http://`` one is used only with ``--insecure-http``; a refusal prints
-the hub's reason on one line and exits 1.
+the hub's reason on one line and exits 1; the "next:" line names the step for how this machine
+runs the agent (``next_step``).
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from edge_agent.enrolment import EnrolmentError, Ticket, enrol, find_hub, parse_ticket
+
+# how deploy/install-edge.sh runs the agent (deploy/systemd/acorn-edge.service)
+SERVICE = "acorn-edge.service"
+SERVICE_UNIT = Path("/etc/systemd/system") / SERVICE
+SERVICE_SETTINGS = Path("/var/lib/acorn/edge.env")
+LAUNCHER_ENV = "ACORN_EDGE_LAUNCHER"  # acorn-store sets it to "acorn-store"
 
 Hub = Annotated[str | None, typer.Option(
     help="the hub's URL, e.g. https://hub.example:8080 (default: the QR form's, else the one "
@@ -44,8 +53,19 @@ def hub_for(given: str | None, fingerprint: str | None, timeout: float = 3.0) ->
     return found
 
 
-def next_step(settings_file: Path) -> str:
-    """The command that starts the agent with these settings."""
+def next_step(settings_file: Path, environ: Mapping[str, str] | None = None,
+              unit: Path = SERVICE_UNIT) -> str:
+    """What to do once enrolled, for how this machine runs the agent: through ``acorn-store``
+    (it starts the service itself), as the systemd service ``deploy/install-edge.sh`` installs
+    (restart it, if the settings went where the service reads them), or by hand."""
+    env = os.environ if environ is None else environ
+    if env.get(LAUNCHER_ENV) == "acorn-store":
+        return f"acorn-store starts the {SERVICE} now; then: sudo acorn-store check"
+    if unit.exists():
+        if settings_file.absolute() == SERVICE_SETTINGS:
+            return f"sudo systemctl restart {SERVICE}, then: sudo acorn-store check"
+        return (f"this machine runs the agent as the {SERVICE}, which reads {SERVICE_SETTINGS}, "
+                f"not {settings_file}: enrol with `sudo acorn-store enrol CODE` instead")
     return "acorn-edge run" if settings_file == Path(".env") else \
         f"acorn-edge run --config {settings_file}"
 

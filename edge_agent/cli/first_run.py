@@ -6,7 +6,9 @@ and the data folder holds no ``identity/node.pem``. Only then does ``run`` serve
 and pair (``edge_agent.cli.pair.pair_here``) instead of failing: an agent configured the old
 ways (a password identity, or a store and node without a broker) always has a store id, so it
 runs, or fails with the same message, as before. A TOML ``--config`` is never paired into
-(the identity is written as dotenv lines): it keeps the old message.
+(the identity is written as dotenv lines): it keeps the old message. A dotenv ``--config`` that
+does not exist yet in a folder that does (the systemd unit's ``/var/lib/acorn/edge.env`` on a
+fresh install) is a machine with nothing written yet: it is paired, and the file written.
 
 The hub is ``ACORN_EDGE_HUB_URL`` (the same setting renewal uses later) or, unset, the one hub
 of the fleet announcing itself over zeroconf; an ``https://`` hub is pinned by
@@ -62,7 +64,8 @@ class FirstRun(BaseSettings):
 
 def needs_pairing(config: Path | None) -> FirstRun | None:
     """The first-run settings when this machine has no identity, else None (run as before)."""
-    if config is not None and (config.suffix == ".toml" or not config.is_file()):
+    if config is not None and (config.suffix == ".toml" or not (
+            config.is_file() or (not config.exists() and config.parent.is_dir()))):
         return None
     try:
         found = FirstRun(_env_file=config) if config is not None else FirstRun()

@@ -69,7 +69,7 @@ def _settings_or_pair(config: Path | None) -> EdgeSettings:
     done = cli_pair.pair_here(
         first.hub_url or None, first.hub_ca_fingerprint or None, first.hub_insecure_http,
         first.data_dir or first_run.DEFAULT_DATA_DIR, settings_file, False, first.printer_url,
-        first.printer_paper, first.http_host, first.http_port)
+        first.printer_paper, first.http_host, first.http_port, keep_trying=True)
     typer.echo(f"paired as store {done.store_id} node {done.node_id}; identity in "
                f"{done.identity_dir}, settings in {done.settings_file}")
     return _settings(settings_file)
@@ -134,11 +134,20 @@ def recover(
         quarantined: Annotated[Path | None, typer.Argument(
             help="a quarantine directory (DATA_DIR/quarantine/UTC-TIME) or a damaged database "
             "file; default: the newest one not yet recovered")] = None,
-        config: ConfigOption = None) -> None:
+        config: ConfigOption = None,
+        from_node: Annotated[str | None, typer.Option(
+            help="the node the file was, when it no longer says so itself (its meta is "
+            "unreadable)")] = None,
+        hub_has: Annotated[int | None, typer.Option(
+            min=0, help="the highest seq of the file's node the hub holds, if known "
+            "(`acorn-hub devices replace` prints it): those events are not sent again")]
+        = None) -> None:
     """Salvage every readable return and outbox event from a damaged (quarantined) database
     with SQLite's .recover, and queue for the hub what it does not have, under new seqs.
 
-    Safe while the agent runs, and to run twice (the second run changes nothing)."""
+    Also into a replacement machine: the old node's file (same store) is compared with the
+    old node's position at the hub, not this node's. Safe while the agent runs, and to run
+    twice (the second run changes nothing)."""
     settings = _settings(config)
 
     def progress(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -151,7 +160,7 @@ def recover(
             source = quarantined or recovery.latest_quarantine(store, settings.data_path)
             typer.echo(f"recovering {source} into {settings.db_path} (reading it with sqlite3 "
                        ".recover)")
-            outcome = recovery.recover(store, source, progress)
+            outcome = recovery.recover(store, source, progress, from_node, hub_has)
     except EdgeError as err:
         typer.echo(f"acorn-edge: recover failed: {err}", err=True)
         raise typer.Exit(1) from None

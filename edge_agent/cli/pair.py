@@ -5,7 +5,10 @@ Rules: the key is made here and stays here (``edge_agent.enrolment.pairing``); t
 is served on the counter page's address (``ACORN_EDGE_HTTP_HOST``/``PORT``) until the machine is
 paired, then the agent itself starts there (unless ``--no-run``), so the store's tablet moves on
 to the counter page; Ctrl-C ends the wait (exit 1, nothing written); a refusal or an expired
-code prints one line and exits 1.
+code prints one line and exits 1 (``acorn-edge pair``), or, when ``acorn-edge run`` pairs a new
+machine (as its systemd unit does), is shown on the setup page and tried again with a new code
+after a growing wait, so a machine that boots before its network or hub does not stop trying
+(a hub URL or fingerprint that cannot work, ``HubSettingsError``, still exits 1 at once).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Annotated
 
+import httpx
 import typer
 import uvicorn
 
@@ -34,12 +38,15 @@ from edge_agent.cli.enrol import (
 from edge_agent.enrolment import (
     Enrolled,
     EnrolmentError,
+    HubSettingsError,
     Pairing,
     PairingStatus,
     Snapshot,
     pair,
 )
 from edge_agent.web.setup import create_setup_app
+
+RETRY_FIRST_SECONDS, RETRY_MAX_SECONDS = 5.0, 60.0
 
 
 @contextmanager
@@ -97,9 +104,12 @@ def pair_command(
 
 def pair_here(hub: str | None, ca_fingerprint: str | None, insecure_http: bool, data_dir: Path,
               settings_file: Path, force: bool, printer_url: str, printer_paper: str,
-              http_host: str, http_port: int) -> Enrolled:
+              http_host: str, http_port: int, keep_trying: bool = False) -> Enrolled:
     """Find the hub, show the code on the setup page (and the printer) until the machine is
-    paired; its identity and settings are then written. Exit 1 with one line if it fails."""
+    paired; its identity and settings are then written. Exit 1 with one line if it fails, or,
+    with ``keep_trying`` (``acorn-edge run``, e.g. under systemd), show the failure on the setup
+    page and try again after a growing wait (5 s doubling to a minute) until paired or stopped
+    (SIGTERM or Ctrl-C: exit 0, as ``run`` stops cleanly, so systemd does not call it failed)."""
     status, stop = PairingStatus(), threading.Event()
 
     def interrupted(_signum: int, _frame: FrameType | None) -> None:
@@ -107,18 +117,68 @@ def pair_here(hub: str | None, ca_fingerprint: str | None, insecure_http: bool, 
 
     previous = {s: signal.signal(s, interrupted) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        url = hub_for(hub, ca_fingerprint)
-        how = Pairing(url, ca_fingerprint, data_dir, settings_file, insecure_http, force,
-                      printer_url, printer_paper)
         with setup_page(status, http_host, http_port):
             typer.echo(f"setup page: http://{http_host}:{http_port}/")
-            return pair(how, status, stop, on_code=_announce)
+            wait = RETRY_FIRST_SECONDS
+            while True:
+                try:
+                    url = hub_for(hub, ca_fingerprint)
+                    how = Pairing(url, ca_fingerprint, data_dir, settings_file, insecure_http,
+                                  force, printer_url, printer_paper)
+                    return pair(how, status, stop, on_code=_announce)
+                except EnrolmentError as err:
+                    if not keep_trying or stop.is_set() or isinstance(err, HubSettingsError):
+                        raise
+                    _retry_later(status, err, wait)
+                    if stop.wait(wait):
+                        raise EnrolmentError("stopped before the machine was paired") from err
+                    wait = min(wait * 2, RETRY_MAX_SECONDS)
     except EnrolmentError as err:
+        if keep_trying and stop.is_set():  # `run` stopped (systemctl stop): a clean stop
+            typer.echo("acorn-edge: stopped before this machine was paired (nothing written)",
+                       err=True)
+            raise typer.Exit(0) from None
         typer.echo(f"acorn-edge: pairing failed: {err}", err=True)
         raise typer.Exit(1) from None
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _retry_later(status: PairingStatus, err: EnrolmentError, wait: float) -> None:
+    """Say on the setup page and stderr that pairing failed and when it is tried again."""
+    said = f"{err} (trying again in {wait:g} s)"
+    status.update(state="failed", code=None, expires_at=None, message=said)
+    typer.echo(f"acorn-edge: pairing failed: {said}", err=True)
+
+
+def pairing_code_command(
+    http_host: Annotated[str, typer.Option(
+        envvar="ACORN_EDGE_HTTP_HOST", help="the setup page's address")] = "127.0.0.1",
+    http_port: Annotated[int, typer.Option(
+        envvar="ACORN_EDGE_HTTP_PORT", help="the setup page's port")] = 8081,
+) -> None:
+    """Print the pairing code the running agent shows on its setup page (a machine with no
+    identity yet, e.g. the systemd service right after install); exit 1 if there is none."""
+    url = f"http://{http_host}:{http_port}"
+    try:
+        answer = httpx.get(f"{url}/api/setup", timeout=3.0)
+    except httpx.HTTPError:
+        typer.echo(f"acorn-edge: no agent answers at {url} (is the service running? "
+                   "systemctl status acorn-edge)", err=True)
+        raise typer.Exit(1) from None
+    if answer.status_code == 404:
+        typer.echo("this machine is paired: the agent runs as the counter (no pairing code)")
+        return
+    try:
+        snapshot = Snapshot(**answer.raise_for_status().json())
+    except (httpx.HTTPError, ValueError, TypeError) as err:
+        typer.echo(f"acorn-edge: the setup page at {url} answered oddly: {err}", err=True)
+        raise typer.Exit(1) from None
+    if snapshot.code is None:
+        typer.echo(f"no pairing code yet ({snapshot.state}): {snapshot.message}", err=True)
+        raise typer.Exit(1)
+    _announce(snapshot)
 
 
 _RUN_AGENT: list[Callable[[Path], None]] = []
@@ -128,3 +188,4 @@ def register(cli: typer.Typer, run_agent: Callable[[Path], None]) -> None:
     """Add ``pair`` to the CLI; ``run_agent(settings_file)`` starts the agent once paired."""
     _RUN_AGENT[:] = [run_agent]
     cli.command("pair")(pair_command)
+    cli.command("pairing-code")(pairing_code_command)

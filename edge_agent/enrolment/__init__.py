@@ -22,7 +22,7 @@ from edge_agent.enrolment.client import (
     settings_lines,
 )
 from edge_agent.enrolment.discovery import find_hub
-from edge_agent.enrolment.hub_link import EnrolmentError, open_hub
+from edge_agent.enrolment.hub_link import EnrolmentError, HubSettingsError, open_hub
 from edge_agent.enrolment.pairing import Pairing, PairingStatus, Snapshot, pair
 from edge_agent.enrolment.renewal import (
     RENEWAL_CONTEXT,
@@ -40,6 +40,7 @@ __all__ = [
     "RENEWAL_CONTEXT",
     "Enrolled",
     "EnrolmentError",
+    "HubSettingsError",
     "Pairing",
     "PairingStatus",
     "Renewer",

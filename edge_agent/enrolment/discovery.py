@@ -61,10 +61,10 @@ def choose(seen: Sequence[SeenHub], fingerprint: str | None) -> str:
         which = f"with fleet CA {wanted}… " if wanted else ""
         others = f" (seen: {listed})" if seen else ""
         raise EnrolmentError(f"no ACORN hub {which}announces itself on this network{others}: "
-                             "say where it is with --hub URL")
+                             "say where it is with --hub URL (the service: ACORN_EDGE_HUB_URL)")
     raise EnrolmentError(f"{len(candidates)} ACORN hubs announce themselves on this network: "
                          f"{'; '.join(hub.describe() for hub in candidates)}. Say which with "
-                         "--hub URL")
+                         "--hub URL (the service: ACORN_EDGE_HUB_URL)")
 
 
 def find_hub(fingerprint: str | None, timeout: float = 3.0,

@@ -10,7 +10,8 @@ Rules:
 - an ``http://`` hub is refused unless ``insecure_http`` (``--insecure-http``); then a warning
   is logged, because the code and the answer travel in clear text;
 - a node already enrolled talks to the hub with the CA file it keeps (``trusting``);
-- every failure is an ``EnrolmentError`` saying which hub and why.
+- every failure is an ``EnrolmentError`` saying which hub and why; a ``HubSettingsError`` (one
+  of them) when the URL or fingerprint as given cannot work, so trying again is pointless.
 """
 
 from __future__ import annotations
@@ -37,11 +38,15 @@ class EnrolmentError(EdgeError):
     """Enrolment failed; the message says why."""
 
 
+class HubSettingsError(EnrolmentError):
+    """The hub's URL or fingerprint as given cannot work: trying again will not help."""
+
+
 def normal_fingerprint(text: str) -> str:
     """A SHA-256 fingerprint as 64 lower-case hex digits (colons and spaces dropped)."""
     value = text.strip().lower().replace(":", "").replace(" ", "")
     if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
-        raise EnrolmentError(f"{text!r} is not a SHA-256 fingerprint (64 hex digits)")
+        raise HubSettingsError(f"{text!r} is not a SHA-256 fingerprint (64 hex digits)")
     return value
 
 
@@ -53,7 +58,7 @@ def ca_fingerprint(ca: x509.Certificate) -> str:
 def _scheme(hub: str) -> str:
     scheme = urlsplit(hub).scheme.lower()
     if scheme not in {"http", "https"} or not urlsplit(hub).hostname:
-        raise EnrolmentError(f"{hub!r} is not a hub URL (https://HOST:PORT)")
+        raise HubSettingsError(f"{hub!r} is not a hub URL (https://HOST:PORT)")
     return scheme
 
 
@@ -95,12 +100,12 @@ def open_hub(hub: str, fingerprint: str | None, insecure_http: bool = False,
     options: dict[str, Any] = {"base_url": hub, "timeout": TIMEOUT, "transport": transport}
     if _scheme(hub) == "https":
         if not fingerprint:
-            raise EnrolmentError("an https hub is verified by its fleet CA: give "
+            raise HubSettingsError("an https hub is verified by its fleet CA: give "
                                  "--ca-fingerprint SHA256 (printed with the code)")
         return httpx.Client(verify=trusting(fetch_pinned_ca(hub, fingerprint, transport)),
                             **options)
     if not insecure_http:
-        raise EnrolmentError(f"{hub} is plain HTTP: the code and this node's certificate would "
+        raise HubSettingsError(f"{hub} is plain HTTP: the code and this node's certificate would "
                              "travel unprotected. Use the hub's https:// URL, or say "
                              "--insecure-http if this network is trusted")
     log.warning("enrolling over plain HTTP with %s (--insecure-http): nothing verifies the hub",

@@ -9,6 +9,11 @@ and when the original sale was rung up. Each is posted, then posted again with t
 ``pos_transaction_id`` (a till retrying after a lost answer), which must give back the same
 return; then the sale receipt is looked up.
 It uses only the documented API (``/api/pos/returns``, ``/api/pos/lookup``); Ctrl-C stops it.
+With ``--health-port PORT`` it also answers ``GET /health`` (200, JSON) on ``--health-host``
+(default 127.0.0.1), as a till's health endpoint would, for the agent's self-test
+(``ACORN_EDGE_POS_TERMINAL_URL=http://127.0.0.1:PORT/health``); it then runs until stopped::
+
+    python -m edge_agent.pos.simulator --count 0 --health-port 9200
 Once the store has staff PINs the agent wants a POS API key: ``--key`` (or ``ACORN_POS_API_KEY``),
 one of the agent's ``ACORN_EDGE_POS_API_KEYS``.
 """
@@ -16,12 +21,15 @@ one of the agent's ``ACORN_EDGE_POS_API_KEYS``.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import secrets
 import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -78,6 +86,29 @@ def post_one(client: httpx.Client, body: dict[str, Any]) -> str:
             f"lookup finds {len(found['returns'])}")
 
 
+def serve_health(host: str, port: int, terminal: str) -> ThreadingHTTPServer:
+    """Answer ``GET /health`` on ``host:port`` in a thread (404 elsewhere) until shutdown()."""
+
+    class Health(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            found = self.path.split("?")[0] == "/health"
+            body = json.dumps({"status": "ok", "terminal": terminal} if found
+                              else {"error": "not found"}).encode()
+            self.send_response(200 if found else 404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: the simulator prints what it posts, not each probe."""
+
+    server = ThreadingHTTPServer((host, port), Health)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="pos-sim-health", daemon=True).start()
+    return server
+
+
 def main(argv: list[str] | None = None) -> None:
     """Post ``--count`` returns, then one every ``--every`` seconds if given."""
     parser = argparse.ArgumentParser(description="POS terminal simulator for an ACORN edge agent")
@@ -89,8 +120,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--key", default=os.environ.get("ACORN_POS_API_KEY", ""),
                         help="POS API key sent as a bearer token (default $ACORN_POS_API_KEY)")
+    parser.add_argument("--health-port", type=int, default=0,
+                        help="also answer GET /health on this port (the self-test probes it)")
+    parser.add_argument("--health-host", default="127.0.0.1")
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
+    health = None
+    if args.health_port:
+        try:
+            health = serve_health(args.health_host, args.health_port, args.terminal)
+        except OSError as err:
+            sys.exit(f"pos simulator: cannot serve /health on port {args.health_port}: {err}")
+        print(f"health: http://{args.health_host}:{args.health_port}/health", flush=True)
     headers = {"Authorization": f"Bearer {args.key}"} if args.key else {}
     with httpx.Client(base_url=args.url, timeout=10, headers=headers) as client:
         try:
@@ -101,10 +142,15 @@ def main(argv: list[str] | None = None) -> None:
                 time.sleep(args.every)
                 print(post_one(client, sample_return(rng, args.currency, args.terminal)),
                       flush=True)
+            while health is not None:  # only the health endpoint: until stopped
+                time.sleep(3600)
         except httpx.HTTPError as err:
             sys.exit(f"pos simulator: agent at {args.url} not answering: {err}")
         except KeyboardInterrupt:
             pass
+        finally:
+            if health is not None:
+                health.shutdown()
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import socket
 import ssl
 from collections.abc import Callable
 from datetime import datetime
@@ -11,11 +12,13 @@ from pathlib import Path
 
 import httpx
 
-from edge_agent.selftest.report import CheckResult, offset_of
+from edge_agent.selftest.report import CheckResult, PosState, offset_of
+from edge_agent.settings import pos_target
 from protocol import to_utc, utc_now
 
 HUB_TIMEOUT = 5.0
 TIME_PATH = "/api/fleet/time"
+POS_TIMEOUT = 3.0
 
 
 def hub(hub_url: str | None, now: Callable[[], datetime] = utc_now,
@@ -103,10 +106,49 @@ def printer(configured: bool, print_page: Callable[[], str] | None) -> CheckResu
                        detail=f"printed the store ready page (printer {status})")
 
 
-def pos(keys: int, last_call: str | None) -> CheckResult:
-    """POS terminals call this agent: configured keys, and the last POS return seen."""
-    if not keys:
+def probe_pos(address: str, timeout: float = POS_TIMEOUT,
+              transport: httpx.BaseTransport | None = None) -> tuple[PosState, str]:
+    """Probe the POS terminal at ``address`` (a health URL: GET; host:port: a TCP connect) within
+    ``timeout``: what was found, and a sentence for a person."""
+    target = pos_target(address)
+    try:
+        if isinstance(target, str):
+            with httpx.Client(timeout=timeout, transport=transport) as client:
+                answer = client.get(target)
+            if answer.status_code >= 300:
+                return "unhealthy", f"the POS terminal at {address} answered {answer.status_code}"
+        else:
+            socket.create_connection(target, timeout=timeout).close()
+    except (httpx.TimeoutException, TimeoutError):
+        return "timed_out", f"the POS terminal at {address} did not answer within {timeout:g} s"
+    except (httpx.HTTPError, OSError) as err:
+        if _refused(err):
+            return "refused", f"the POS terminal at {address} refused the connection"
+        return "unreachable", f"the POS terminal at {address} cannot be reached: {err}"
+    return "reachable", f"the POS terminal at {address} is reachable"
+
+
+def _refused(err: BaseException | None) -> bool:
+    """True when ``err`` or what caused it is a refused connection."""
+    while err is not None:
+        if isinstance(err, ConnectionRefusedError) or "refused" in str(err).lower():
+            return True
+        err = err.__cause__ or err.__context__
+    return False
+
+
+def pos(keys: int, last_call: str | None,
+        reach: tuple[PosState, str] | None = None) -> CheckResult:
+    """POS terminals: the terminal's reachability when its address is set (``probe_pos``),
+    configured keys, and the last POS return seen."""
+    if not keys and reach is None:
         return CheckResult(name="pos", outcome="skip", detail="no POS terminal is configured")
-    seen = f"last POS return at {last_call}" if last_call else "no POS return yet"
-    return CheckResult(name="pos", outcome="pass",
-                       detail=f"{keys} POS key(s) configured; {seen}")
+    said: list[str] = []
+    if reach is not None:
+        said.append(reach[1])
+    if keys:
+        seen = f"last POS return at {last_call}" if last_call else "no POS return yet"
+        said.append(f"{keys} POS key(s) configured; {seen}")
+    failed = reach is not None and reach[0] != "reachable"
+    return CheckResult(name="pos", outcome="fail" if failed else "pass", detail="; ".join(said),
+                       code=reach[0] if reach is not None else None)

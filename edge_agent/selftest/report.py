@@ -11,6 +11,8 @@ CheckName = Literal["hub", "broker", "clock", "disk", "scanner", "printer", "pos
 CHECK_ORDER: tuple[CheckName, ...] = ("hub", "broker", "clock", "disk", "scanner", "printer",
                                       "pos")
 Outcome = Literal["pass", "fail", "skip"]
+# what probing the POS terminal found (``checks.probe_pos``); the counter page has words for each
+PosState = Literal["reachable", "refused", "timed_out", "unreachable", "unhealthy"]
 
 
 class CheckResult(BaseModel):
@@ -19,6 +21,8 @@ class CheckResult(BaseModel):
     name: CheckName
     outcome: Outcome
     detail: str = Field(description="what was found, for a person")
+    code: PosState | None = Field(None, description=(
+        "what was found, for the page's words (the pos check, when its address is set)"))
 
 
 class SelfTestReport(BaseModel):
@@ -30,6 +34,10 @@ class SelfTestReport(BaseModel):
     clock_offset_seconds: float | None = Field(
         None, description="this node's clock minus the hub's (None: not measured this time)")
     disk_free_bytes: int | None = None
+
+    def code_of(self, name: str) -> str | None:
+        """The ``code`` of the check named ``name`` (None: not run, or it has none)."""
+        return next((c.code for c in self.checks if c.name == name), None)
 
     @property
     def failing(self) -> list[str]:

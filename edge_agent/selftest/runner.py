@@ -83,7 +83,8 @@ class SelfTest:
                                       s.selftest_scan_seconds))
         results.append(checks.printer(bool(self._printing.workers),
                                       self._print_page if print_page else None))
-        results.append(checks.pos(len(s.pos_keys), self._last_pos_return()))
+        reach = checks.probe_pos(s.pos_terminal_url) if s.pos_terminal_url else None
+        results.append(checks.pos(len(s.pos_keys), self._last_pos_return(), reach))
         return summarise(results, utc_now(), offset, free)
 
     def _wait_link(self, timeout: float) -> bool:
@@ -161,7 +162,7 @@ class SelfTest:
             return {}
         return {"clock_offset_seconds": self._offset, "disk_free_bytes": report.disk_free_bytes,
                 "selftest_at": report.at, "selftest_passed": report.passed,
-                "selftest_failing": report.failing}
+                "selftest_failing": report.failing, "pos_terminal": report.code_of("pos")}
 
     def start(self) -> None:
         """The start-up run, on its own thread: no test scan; the store ready page only on the
@@ -181,4 +182,4 @@ class SelfTest:
         """Wait for a start-up run still going (its waits are bounded)."""
         self._stopping.set()
         if self._thread is not None:
-            self._thread.join(PRINT_WAIT + checks.HUB_TIMEOUT + BROKER_WAIT)
+            self._thread.join(PRINT_WAIT + checks.HUB_TIMEOUT + BROKER_WAIT + checks.POS_TIMEOUT)

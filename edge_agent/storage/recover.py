@@ -5,8 +5,14 @@ Rules:
   there with SQLite's own ``.recover`` (the ``sqlite3`` command-line shell), which rebuilds
   every row it can still read into a new file;
 - an event of the damaged file is "at the hub" when its seq is at or below the hub's position
-  (the highest ack either file knows; acks are contiguous, and the live file's seqs always start
-  past the damaged one's); "already here" when the live database holds its id or its rows (the
+  in the damaged file's own sequence space: the node the file belonged to (its meta) is this
+  node (the file was quarantined here): the highest ack either file knows (acks are contiguous,
+  and the live file's seqs always start past the damaged one's); another node of this store (a
+  replaced mini-PC's file recovered into its replacement): the old file's last ack only, never
+  the live node's acks, which count another sequence; ``hub_has`` (what ``acorn-hub devices
+  replace`` printed) raises either. A file of another store is refused; a file whose meta is
+  unreadable is refused once this node has events of its own, unless the operator names its
+  node (``from_node``); "already here" when the live database holds its id or its rows (the
   outbox journal restored it at start); anything else is re-queued as a NEW outbox event with a
   NEW seq and a new message id, keeping the return's id so the hub can tell it is the same
   return, with its return / refund / QC rows rebuilt (``replay``); a stock move is added to the
@@ -65,6 +71,8 @@ class Salvage:
     return_ids: set[str]
     last_acked: int
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    store_id: str | None = None  # whose file it was (None: its meta is unreadable)
+    node_id: str | None = None
 
 
 @dataclass
@@ -73,6 +81,9 @@ class Outcome:
 
     salvaged_events: int = 0
     salvaged_returns: int = 0
+    source_node: str = ""
+    live_node: str = ""
+    hub_has: int = 0
     counts: Counter[str] = field(default_factory=Counter)
     requeued_returns: set[str] = field(default_factory=set)
     new_seqs: list[int] = field(default_factory=list)
@@ -82,7 +93,11 @@ class Outcome:
     def lines(self) -> list[str]:
         """The report for the operator."""
         seqs = f" as seq {self.new_seqs[0]}-{self.new_seqs[-1]}" if self.new_seqs else ""
+        whose = (f"from this node's own earlier database ({self.live_node})"
+                 if self.source_node == self.live_node else
+                 f"from node {self.source_node} (replaced by {self.live_node})")
         return [
+            f"{whose}: the hub holds node {self.source_node}'s events up to seq {self.hub_has}",
             f"salvaged: {self.salvaged_returns} return(s), {self.salvaged_events} outbox event(s)",
             f"already at the hub: {self.counts['at_hub']} event(s)",
             f"already in the live database: {self.counts['already_here']} event(s)",
@@ -158,11 +173,17 @@ def _read(path: Path) -> Salvage:
         ids = _return_ids(conn)
         counters = {str(row["name"]): row["value"] for row in _rows(conn, "counters")}
         rows = {table: _rows(conn, table) for table in TABLES}
+        meta = {str(row.get("key")): row.get("value") for row in _rows(conn, "meta")}
     finally:
         conn.close()
     if not events and not ids:
         raise RecoverError(f"no outbox event and no return could be read from {path.name}")
-    return Salvage(events, ids, int(counters.get("last_acked_seq") or 0), rows)
+    owner = (_text(meta.get("store_id")), _text(meta.get("node_id")))
+    return Salvage(events, ids, int(counters.get("last_acked_seq") or 0), rows, *owner)
+
+
+def _text(value: Any) -> str | None:
+    return str(value) if value else None
 
 
 def _return_ids(conn: sqlite3.Connection) -> set[str]:
@@ -196,15 +217,46 @@ def _rows(conn: sqlite3.Connection, table: str) -> list[dict[str, Any]]:
     return list(found.values())
 
 
-def recover(store: Store, quarantined: Path, progress: Progress | None = None) -> Outcome:
-    """Put into ``store`` what the damaged file holds and the hub lacks; report what happened."""
+def source_node(found: Salvage, damaged: Path, store_id: str, node_id: str,
+                named: str | None, own_events: bool) -> str:
+    """The node whose sequence the damaged file's seqs count (see the module rules)."""
+    if found.store_id is not None and found.store_id != store_id:
+        raise RecoverError(f"{damaged} is store {found.store_id}'s database, not store "
+                           f"{store_id}'s: a node speaks only for its own store")
+    if named and found.node_id and named != found.node_id:
+        raise RecoverError(f"{damaged} is node {found.node_id}'s database, not {named}'s")
+    if found.node_id or named:
+        return str(found.node_id or named)
+    if own_events:
+        raise RecoverError(
+            f"{damaged} no longer says which node it was (its meta is unreadable) and this "
+            "node has recorded events of its own, so its seqs cannot be told apart: say which "
+            f"node the file was with --from-node NODE ({node_id} if it is this node's own)")
+    return node_id  # this node has no seqs of its own yet: nothing to confuse
+
+
+def hub_position(found: Salvage, source: str, node_id: str, live_acked: int,
+                 given: int | None) -> int:
+    """The highest seq of the damaged file's node that the hub holds (see the module rules)."""
+    own = live_acked if source == node_id else 0  # the live acks count this node's seqs only
+    return max(found.last_acked, own, given or 0)
+
+
+def recover(store: Store, quarantined: Path, progress: Progress | None = None,
+            from_node: str | None = None, hub_has: int | None = None) -> Outcome:
+    """Put into ``store`` what the damaged file holds and the hub lacks; report what happened.
+    ``from_node``: the node the file was, when its meta is unreadable; ``hub_has``: that node's
+    highest seq the hub holds, when known (``acorn-hub devices replace`` prints it)."""
     damaged = damaged_file(quarantined)
     quarantined = damaged.parent if quarantined.is_file() else quarantined
     found = salvage(damaged)
-    result = Outcome(salvaged_events=len(found.events), salvaged_returns=len(found.return_ids))
     with store.read() as tx:
-        hub_has = max(found.last_acked, tx.counter(outbox.LAST_ACKED))
         store_id, node_id = str(tx.meta("store_id")), str(tx.meta("node_id"))
+        live_acked, own_events = tx.counter(outbox.LAST_ACKED), tx.counter(outbox.NEXT_SEQ) > 1
+    source = source_node(found, damaged, store_id, node_id, from_node, own_events)
+    hub_has = hub_position(found, source, node_id, live_acked, hub_has)
+    result = Outcome(salvaged_events=len(found.events), salvaged_returns=len(found.return_ids),
+                     source_node=source, live_node=node_id, hub_has=hub_has)
     covered = {int(row["seq"]) for row in found.events if _holds(row)}
     received = {str(return_id_of(row["body"])) for row in found.events
                 if row["kind"] == "return.received" and _holds(row)}

@@ -163,6 +163,11 @@ EN: Final[dict[str, str]] = {
     "selftest_error": "Self-test not run: {error}",
     "selftest_run": "Run self-test",
     "selftest_scan": "Scan any barcode now (within {seconds} s) to test the scanner.",
+    "selftest_pos_reachable": "POS terminal reachable",
+    "selftest_pos_refused": "POS terminal refused the connection",
+    "selftest_pos_timed_out": "POS terminal did not answer in time",
+    "selftest_pos_unreachable": "POS terminal cannot be reached",
+    "selftest_pos_unhealthy": "POS terminal answered with an error",
 }
 
 DE: Final[dict[str, str]] = {
@@ -310,6 +315,11 @@ DE: Final[dict[str, str]] = {
     "selftest_run": "Selbsttest starten",
     "selftest_scan": ("Jetzt einen beliebigen Barcode scannen (innerhalb von {seconds} s), "
                       "um den Scanner zu prüfen."),
+    "selftest_pos_reachable": "Kassenterminal erreichbar",
+    "selftest_pos_refused": "Kassenterminal hat die Verbindung abgelehnt",
+    "selftest_pos_timed_out": "Kassenterminal hat nicht rechtzeitig geantwortet",
+    "selftest_pos_unreachable": "Kassenterminal nicht erreichbar",
+    "selftest_pos_unhealthy": "Kassenterminal meldet einen Fehler",
 }
 
 ZH: Final[dict[str, str]] = {
@@ -449,6 +459,11 @@ ZH: Final[dict[str, str]] = {
     "selftest_error": "自检未运行：{error}",
     "selftest_run": "运行自检",
     "selftest_scan": "请在 {seconds} 秒内扫描任意条码以测试扫描枪。",
+    "selftest_pos_reachable": "POS 终端可以连接",
+    "selftest_pos_refused": "POS 终端拒绝了连接",
+    "selftest_pos_timed_out": "POS 终端未及时响应",
+    "selftest_pos_unreachable": "无法连接 POS 终端",
+    "selftest_pos_unhealthy": "POS 终端返回了错误",
 }
 
 JA: Final[dict[str, str]] = {
@@ -593,6 +608,11 @@ JA: Final[dict[str, str]] = {
     "selftest_run": "セルフテストを実行",
     "selftest_scan": ("スキャナーを確認するため、{seconds} 秒以内に"
                       "任意のバーコードをスキャンしてください。"),
+    "selftest_pos_reachable": "POS 端末に接続できます",
+    "selftest_pos_refused": "POS 端末が接続を拒否しました",
+    "selftest_pos_timed_out": "POS 端末が時間内に応答しませんでした",
+    "selftest_pos_unreachable": "POS 端末に接続できません",
+    "selftest_pos_unhealthy": "POS 端末がエラーを返しました",
 }
 
 PAGE: Final[dict[str, dict[str, str]]] = {"en": EN, "de": DE, "zh": ZH, "ja": JA}

@@ -46,7 +46,7 @@ def test_a_prefix_install_lays_down_folders_settings_unit_and_command_and_reruns
     settings = etc / "edge.env"
     unit = tmp_path / "etc/systemd/system/acorn-edge.service"
     tool = tmp_path / "usr/local/bin/acorn-store"
-    assert (mode(data), mode(etc), mode(settings), mode(tool)) == (0o750, 0o750, 0o660, 0o755)
+    assert (mode(data), mode(etc), mode(settings), mode(tool)) == (0o750, 0o750, 0o640, 0o755)
     assert 'ACORN_EDGE_DATA_DIR="/var/lib/acorn"' in settings.read_text()
     assert unit.read_bytes() == UNIT.read_bytes()
     assert (tmp_path / "opt/acorn").is_dir()
@@ -84,3 +84,30 @@ def test_the_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
                              text=True, timeout=60, check=False,
                              env={**os.environ, "SYSTEMD_LOG_LEVEL": "warning"})
     assert checked.returncode == 0 and checked.stderr.strip() == "", checked.stderr
+
+
+def test_an_older_install_has_what_enrolment_wrote_moved_out_of_etc(tmp_path: Path) -> None:
+    """Before, ``acorn-store enrol`` wrote its lines into /etc/acorn/edge.env; the agent (under
+    ProtectSystem=strict) now writes /var/lib/acorn/edge.env, and a line in /etc would overrule a
+    new enrolment: a re-run of the install moves them, keeping the technician's own lines."""
+    etc = tmp_path / "etc/acorn"
+    etc.mkdir(parents=True)
+    (etc / "edge.env").write_text(
+        'ACORN_EDGE_DATA_DIR="/var/lib/acorn"\nACORN_EDGE_PRINTER_URL="tcp://10.0.0.9:9100"\n'
+        '# written by acorn-edge enrol\nACORN_EDGE_STORE_ID="store-hh"\n'
+        'ACORN_EDGE_NODE_ID="counter-1"\nACORN_EDGE_MQTT_TLS_CERT_FILE="/var/lib/acorn/identity/'
+        'node.pem"\nACORN_EDGE_STORE_TIMEZONE="Europe/Berlin"\n')
+    done = install("--prefix", str(tmp_path), "--no-venv")
+    assert done.returncode == 0, done.stderr
+    assert "moving what enrolment wrote" in done.stdout
+    assert "This machine is enrolled" in done.stdout
+    kept = (etc / "edge.env").read_text()
+    moved = (tmp_path / "var/lib/acorn/edge.env").read_text()
+    assert kept == ('ACORN_EDGE_DATA_DIR="/var/lib/acorn"\n'
+                    'ACORN_EDGE_PRINTER_URL="tcp://10.0.0.9:9100"\n')
+    for line in ('ACORN_EDGE_STORE_ID="store-hh"', 'ACORN_EDGE_NODE_ID="counter-1"',
+                 'ACORN_EDGE_STORE_TIMEZONE="Europe/Berlin"', "MQTT_TLS_CERT_FILE"):
+        assert line in moved
+    assert mode(tmp_path / "var/lib/acorn/edge.env") == 0o640
+    again = install("--prefix", str(tmp_path), "--no-venv")
+    assert "moving" not in again.stdout and (etc / "edge.env").read_text() == kept

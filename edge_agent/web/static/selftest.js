@@ -6,6 +6,19 @@
 import { $, api, el, t } from "./common.js";
 
 const MARK = { pass: "✓", fail: "✗", skip: "–" };
+// what probing the POS terminal found (the pos check's code), in the store's language
+const POS_SAID = {
+  reachable: () => t("selftest_pos_reachable"),
+  refused: () => t("selftest_pos_refused"),
+  timed_out: () => t("selftest_pos_timed_out"),
+  unreachable: () => t("selftest_pos_unreachable"),
+  unhealthy: () => t("selftest_pos_unhealthy"),
+};
+
+function said(check) {
+  const words = check.code && POS_SAID[check.code];
+  return words ? `${words()} (${check.detail})` : check.detail;
+}
 
 function render(answer) {
   const box = $("#selftest");
@@ -27,8 +40,9 @@ function render(answer) {
   verdict.textContent = report.passed ? t("selftest_passed", { when })
     : t("selftest_failed", { failing: failing.join(", "), when });
   $("#selftest-checks").replaceChildren(...report.checks.map((c) =>
-    el("li", `${MARK[c.outcome] || c.outcome} ${c.name}: ${c.detail}`,
-       { "data-testid": "selftest-check", "data-check": c.name, "data-outcome": c.outcome })));
+    el("li", `${MARK[c.outcome] || c.outcome} ${c.name}: ${said(c)}`,
+       { "data-testid": "selftest-check", "data-check": c.name, "data-outcome": c.outcome,
+         "data-code": c.code || "" })));
 }
 
 function waiting(on, seconds) {
