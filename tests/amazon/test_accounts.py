@@ -199,15 +199,7 @@ def test_scheduler_runs_every_job_and_never_two_of_one_at_once(
     settings = amazon_settings.model_copy(
         update={
             f"interval_{job.replace('-', '_')}": 0.05
-            for job in (
-                "orders",
-                "returns",
-                "fba-returns",
-                "refund-events",
-                "settlements",
-                "refunds",
-                "listings",
-            )
+            for job in sync_module.JOBS  # every job the scheduler runs, new ones too
         }
     )
     scheduler = Scheduler(lite, settings, first_delay=0, tick=0.05).start()
