@@ -27,11 +27,21 @@ agent reads ``var/dev/scanner-STORE/scanner``; type codes into ``…/scanner-key
 network printer on a free loopback port that writes each job as text to
 ``var/dev/printer-STORE/NNNN.txt``. ``ACORN_DEV_POS_EVERY=SECONDS`` also starts a POS terminal
 simulator per store (``python -m edge_agent.pos.simulator``) posting a sale return that often.
+
+A second machine can join (``acorn-hub devices enrol``): the fleet CA lives in ``STATE/fleet``,
+and the broker has a mutual-TLS listener (``--broker-tls-port``) beside its password listener
+(which stays on loopback, for the hub and the two local agents). The address other machines
+reach this one by is ``--lan-host`` (default: this machine's address on its default route, or
+127.0.0.1 without one); unless it is a loopback address, the TLS listener and the hub's HTTP
+(enrolment stays on plain HTTP here: ``acorn-edge enrol --insecure-http``) listen on every
+interface. The broker's server certificate names that address, 127.0.0.1, localhost and the
+host name.
 """
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import secrets
@@ -41,7 +51,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -50,7 +60,15 @@ import httpx
 from hardware.errors import HardwareError
 from hardware.sim.printer import PrinterStandIn
 from hardware.sim.scanner import PtyScanner
-from hub.fleet.local_broker import BrokerError, LocalBroker, find_mosquitto, free_port
+from hub.fleet import pki
+from hub.fleet.local_broker import (
+    BrokerError,
+    LocalBroker,
+    TlsListener,
+    find_mosquitto,
+    free_port,
+    write_tls_files,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 STATE = ROOT / "var" / "dev"
@@ -79,6 +97,54 @@ STORES = [
         "port": 8082,
     },
 ]
+
+
+@dataclass(frozen=True)
+class Lan:
+    """How other machines reach this one: ``host`` names it, ``bind`` is what listens for them
+    (every interface, or loopback when ``host`` is a loopback address)."""
+
+    host: str
+
+    @property
+    def bind(self) -> str:
+        """The listening address of the hub's HTTP and the broker's TLS listener."""
+        try:
+            loopback = ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            loopback = self.host == "localhost"
+        return "127.0.0.1" if loopback else "0.0.0.0"
+
+
+def lan_address() -> str:
+    """This machine's address on its default route (no packet is sent), else 127.0.0.1."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.connect(("192.0.2.1", 9))  # TEST-NET-1: only the route is looked up
+            return str(sock.getsockname()[0])
+        except OSError:
+            return "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class OpenTlsListener(TlsListener):
+    """The broker's mutual-TLS listener on ``bind`` (the password listener stays on loopback)."""
+
+    bind: str = "127.0.0.1"
+
+    def lines(self, host: str) -> list[str]:
+        """The listener's mosquitto.conf lines, on ``bind`` rather than the broker's host."""
+        return super().lines(self.bind)
+
+
+def fleet_tls(broker: LocalBroker, lan: Lan, port: int) -> pki.FleetCa:
+    """The fleet CA (kept in STATE/fleet) and a new broker server certificate for ``lan``;
+    the broker gets its mutual-TLS listener on ``port``."""
+    ca, _ = pki.load_or_create_ca(STATE / "fleet", datetime.now(UTC))
+    hosts = list(dict.fromkeys([lan.host, "127.0.0.1", "localhost", socket.gethostname()]))
+    listener = write_tls_files(broker.state_dir / "tls", ca, hosts, port, datetime.now(UTC))
+    broker.tls = OpenTlsListener(**asdict(listener), bind=lan.bind)
+    return ca
 
 
 def secrets_file() -> dict[str, str]:
@@ -314,10 +380,16 @@ def broker_child(broker: LocalBroker) -> Child:
 
     def build(port: int | None) -> tuple[list[str], dict[str, str]]:
         broker.port = port or free_port()
+        tls = broker.tls
+        if tls is not None and port_taken(tls.port):
+            broker.tls = replace(tls, port=free_port())
+            note(child, f"broker: TLS port {tls.port} is held by another process; "
+                        f"its mutual-TLS listener goes on {broker.tls.port}")
         broker.prepare()  # keeps the dynamic-security file and admin password of earlier runs
         return [find_mosquitto(), "-c", str(broker.state_dir / "mosquitto.conf")], base_env()
 
-    return Child("broker", build, port=broker.port)
+    child = Child("broker", build, port=broker.port)  # build() names it in its notes
+    return child
 
 
 def provision(broker: LocalBroker, passwords: dict[str, str]) -> None:
@@ -332,9 +404,17 @@ def provision(broker: LocalBroker, passwords: dict[str, str]) -> None:
             )
 
 
-def hub_env(broker: LocalBroker, password: str, http_port: int) -> dict[str, str]:
-    """Environment of the hub process."""
-    return base_env() | {
+def hub_env(broker: LocalBroker, password: str, http_port: int,
+            lan: Lan | None = None) -> dict[str, str]:
+    """Environment of the hub process (with ``lan``: its HTTP for other machines, the fleet CA
+    and the broker's mutual-TLS listener that enrolled machines are told)."""
+    fleet: dict[str, str] = {}
+    if lan is not None and broker.tls is not None:
+        fleet = {"ACORN_HUB_HTTP_HOST": lan.bind,
+                 "ACORN_HUB_FLEET_DIR": str(STATE / "fleet"),
+                 "ACORN_HUB_FLEET_MQTTS_HOST": lan.host,
+                 "ACORN_HUB_FLEET_MQTTS_PORT": str(broker.tls.port)}
+    return base_env() | fleet | {
         "ACORN_HUB_DATABASE_URL": f"sqlite:///{STATE / 'hub.db'}",
         "ACORN_HUB_MQTT_HOST": broker.host,
         "ACORN_HUB_MQTT_PORT": str(broker.port),
@@ -561,6 +641,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--state-dir", type=Path, default=ROOT / "var" / "dev",
                         help="state directory (default var/dev)")
     parser.add_argument("--broker-port", type=int, default=18830)
+    parser.add_argument("--broker-tls-port", type=int, default=18883,
+                        help="the broker's mutual-TLS listener, for enrolled machines")
+    parser.add_argument("--lan-host", default=None, help=(
+        "the address other machines reach this one by (default: this machine's address on "
+        "its default route, else 127.0.0.1; a loopback address keeps everything local)"))
     parser.add_argument("--sim-port", type=int, default=8100)
     parser.add_argument("--hub-port", type=int, default=8080)
     parser.add_argument("--edge-ports", default=",".join(str(s["port"]) for s in STORES),
@@ -593,6 +678,12 @@ def main() -> None:
     devices: list[Devices] = []
     try:
         broker = LocalBroker(STATE / "mosquitto", port=args.broker_port)
+        lan = Lan(args.lan_host or lan_address())
+        try:
+            ca = fleet_tls(broker, lan, args.broker_tls_port)
+        except (pki.PkiError, ValueError) as err:
+            sys.exit(f"fleet CA or broker certificate ({shown(STATE / 'fleet')}, --lan-host "
+                     f"{lan.host}): {err}")
         broker_proc = broker_child(broker)
         children.append(broker_proc)
         start(broker_proc)
@@ -610,7 +701,7 @@ def main() -> None:
         )
         children.append(sim)
         start(sim)
-        env = hub_env(broker, passwords["hub"], args.hub_port)
+        env = hub_env(broker, passwords["hub"], args.hub_port, lan)
         # accounts before `serve`, so its scheduler's first sync (after ~5 s) already sees them
         subprocess.run([str(BIN / "acorn-hub"), "db", "upgrade"], env=env, capture_output=True,
                        check=False)
@@ -618,7 +709,7 @@ def main() -> None:
         hub = Child(
             "hub",
             lambda port: ([str(BIN / "acorn-hub"), "serve"],
-                          hub_env(broker, passwords["hub"], int(port or 0))),
+                          hub_env(broker, passwords["hub"], int(port or 0), lan)),
             port=args.hub_port,
             health="/api/health",
         )
@@ -639,14 +730,16 @@ def main() -> None:
         token = admin_token(env, hub.url)
         desk_password = create_desk_user(env)
         seed_expected_returns(env)
+        # before the banner: its enrolment line reads the hub's settings from this file
+        write_env_file(STATE / "hub.env", {k: v for k, v in env.items()
+                                           if k.startswith("ACORN_HUB_")})
         print_banner(broker_proc, hub, sim, edges, token)
+        print("\n".join(fleet_lines(broker, hub, lan, ca)))
         print(f"  approvals desk         {hub.url}/desk   "
               f"(user admin, password {desk_password})")
         if accounts:
             print(f"  Amazon accounts        {'; '.join(accounts)} — synced by the hub's "
                   f"scheduler, or now: acorn-hub amazon sync (with {shown(STATE)}/hub.env)")
-        write_env_file(STATE / "hub.env", {k: v for k, v in env.items()
-                                           if k.startswith("ACORN_HUB_")})
         print(flush=True)
         watch(children)
     except BrokerError as err:
@@ -713,6 +806,49 @@ def device_lines(store: dict[str, object], url: str, devices: Devices) -> list[s
         f"    POS:     .venv/bin/python -m edge_agent.pos.simulator --url {url}"
         f" --currency {store['currency']}"
     )
+    return lines
+
+
+def answers_at(host: str, port: int, path: str | None = None) -> bool:
+    """Whether ``host:port`` takes a TCP connection (with ``path``: answers it over HTTP)."""
+    try:
+        if path is None:
+            with socket.create_connection((host, port), timeout=1.0):
+                return True
+        return httpx.get(f"http://{host}:{port}{path}", timeout=2.0).status_code < 500
+    except (OSError, httpx.HTTPError):
+        return False
+
+
+def fleet_lines(broker: LocalBroker, hub: Child, lan: Lan, ca: pki.FleetCa) -> list[str]:
+    """Banner lines for a second machine: the broker's mutual-TLS listener and the hub as that
+    machine reaches them (each only if it answered just now at that address), and how to enrol
+    it; enrolment stays on the hub's plain HTTP in make run."""
+    tls = broker.tls
+    if tls is None or hub.port is None:
+        return []
+    hub_url = f"http://{lan.host}:{hub.port}"
+    lines = [
+        "  broker mutual TLS      "
+        + (f"mqtts://{lan.host}:{tls.port}   (enrolled machines; fleet CA "
+           f"{shown(STATE / 'fleet' / pki.CA_CERT_FILE)})" if answers_at(lan.host, tls.port)
+           else f"(not answering at {lan.host}:{tls.port} now; see {broker.state_dir})"),
+        "  hub for other machines "
+        + (f"{hub_url}   (plain HTTP: enrol with --insecure-http)"
+           if answers_at(lan.host, hub.port, "/api/health")
+           else f"(not answering at {hub_url} now)"),
+    ]
+    if lan.bind == "127.0.0.1":
+        lines.append(f"    only this machine reaches them ({lan.host}); for another machine: "
+                     "--lan-host ADDRESS")
+    lines += [
+        f"  enrol a second machine set -a; . {shown(STATE)}/hub.env; set +a; "
+        f"{shown(BIN)}/acorn-hub devices enrol {STORES[0]['store_id']} --hub-url {hub_url}",
+        "    then on that machine: acorn-edge enrol --insecure-http '<the acorn://enrol?… "
+        "link printed>' and acorn-edge run",
+        f"    (fleet CA fingerprint {ca.fingerprint})",
+        "",
+    ]
     return lines
 
 

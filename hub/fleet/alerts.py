@@ -11,6 +11,9 @@ Rules:
 - ``clock``: the node's last self-test measured its clock more than ``clock_over`` seconds off
   the hub's (either way; the counter refuses returns then);
 - ``disk``: the node's last self-test found less than ``disk_under`` bytes free in its data folder;
+- ``pos``: the node has a POS terminal address set and its last self-test did not reach the
+  terminal (refused, timed out, unreachable, unhealthy); a node with no POS address set, or one
+  that never reported it, has no such alert;
 - ``revoked`` is reported as a fact, not an alert.
 """
 
@@ -20,8 +23,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-Alert = Literal["offline", "unsent", "certificate", "clock", "disk"]
-ALERTS: tuple[Alert, ...] = ("offline", "unsent", "certificate", "clock", "disk")
+Alert = Literal["offline", "unsent", "certificate", "clock", "disk", "pos"]
+ALERTS: tuple[Alert, ...] = ("offline", "unsent", "certificate", "clock", "disk", "pos")
+POS_REACHABLE = "reachable"
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class NodeFacts:
     revoked: bool
     clock_offset: float | None = None
     disk_free: int | None = None
+    pos_terminal: str | None = None
 
 
 def age(since: datetime | None, now: datetime) -> float | None:
@@ -71,4 +76,6 @@ def alerts_of(node: NodeFacts, now: datetime, limits: Thresholds) -> list[Alert]
         found.append("clock")
     if node.disk_free is not None and node.disk_free < limits.disk_under:
         found.append("disk")
+    if node.pos_terminal is not None and node.pos_terminal != POS_REACHABLE:
+        found.append("pos")
     return found

@@ -10,9 +10,9 @@ Rules:
   filter, the sort and the page are applied to it in that order: a page is never filtered after
   it was cut;
 - what a node reports (version, outbox, oldest unsent event, config version, printer, scanner,
-  and its last self-test: clock offset, disk free, when, passed, failing checks) comes from its
-  last ``node.status`` as stored by ingest; a node that never sent one (or an older node) has
-  None;
+  and its last self-test: clock offset, disk free, POS terminal reachability, when, passed,
+  failing checks) comes from its last ``node.status`` as stored by ingest; a node that never
+  sent one (or an older node) has None;
 - ``counts`` are the figures ``/metrics`` shows: nodes online, offline and alerting, fleet-wide.
 """
 
@@ -143,9 +143,10 @@ def describe(row: Mapping[str, Any], now: datetime, limits: Thresholds) -> dict[
     online = bool(row["online"])
     revoked = row["revoked_at"] is not None
     offset, free = _number(status.get("clock_offset_seconds")), _int(status.get("disk_free_bytes"))
+    pos = _text(status.get("pos_terminal"))
     facts = NodeFacts(online=online and not revoked, last_seen_at=row["last_seen_at"],
                       oldest_unsent_at=oldest, cert_not_after=row["not_after"], revoked=revoked,
-                      clock_offset=offset, disk_free=free)
+                      clock_offset=offset, disk_free=free, pos_terminal=pos)
     passed = status.get("selftest_passed")
     return base | {
         "state": "online" if facts.online else "offline",
@@ -158,6 +159,7 @@ def describe(row: Mapping[str, Any], now: datetime, limits: Thresholds) -> dict[
         "config_version": _int(status.get("config_version")),
         "printer": _text(status.get("printer")),
         "scanner": _text(status.get("scanner")),
+        "pos_terminal": pos,
         "cert_not_after": row["not_after"],
         "revoked": revoked,
         "revoked_at": row["revoked_at"],

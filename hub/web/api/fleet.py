@@ -368,7 +368,7 @@ class FleetQuery(BaseModel):
     city: str | None = Field(None, min_length=1, max_length=60)
     state: overview.Presence | None = Field(None, description="online or offline nodes only")
     alert: Alert | Literal["any"] | None = Field(None, description=(
-        "nodes with this alert (offline, unsent, certificate, clock, disk), or with any"))
+        "nodes with this alert (offline, unsent, certificate, clock, disk, pos), or with any"))
     sort: overview.SortKey = "store"
     order: Literal["asc", "desc"] = "asc"
     limit: int = Field(100, ge=1, le=500)
@@ -404,6 +404,9 @@ class FleetRowOut(BaseModel):
     config_version: int | None = Field(None, description="store config version the node runs")
     printer: str | None = None
     scanner: str | None = None
+    pos_terminal: str | None = Field(None, description=(
+        "the POS terminal as the node's last self-test probed it: reachable, refused, timed_out, "
+        "unreachable, unhealthy (null: no POS address set, or not reported)"))
     cert_not_after: datetime | None = None
     revoked: bool = False
     revoked_at: datetime | None = None

@@ -1,6 +1,6 @@
 // The fleet view (technician, admin): every store and node in the caller's scope, from
 // GET /api/fleet/nodes — online or offline, last seen, agent version, outbox and the age of its
-// oldest unsent event, printer, scanner, config version (run vs pushed), certificate, clock
+// oldest unsent event, printer, scanner, POS terminal, config version (run vs pushed), certificate, clock
 // offset, disk free, last self-test, alerts; a store's settings are edited in a dialog (PATCH
 // /api/fleet/stores/{store}/settings); after a confirm dialog a node is revoked (a reason is
 // required), rotated (a new enrolment code is shown) or its machine replaced (reason; the new
@@ -21,7 +21,11 @@ const DEVICE_WORDS = { ok: "ok", paper_low: "paper low", paper_out: "out of pape
   unknown: "unknown", error: "error", none: "none", starting: "starting", connected: "connected",
   disconnected: "disconnected", stopped: "stopped" };
 const ALERT_WORDS = { offline: "offline too long", unsent: "unsent events too old",
-                      certificate: "certificate expiring", clock: "clock off", disk: "disk low" };
+                      certificate: "certificate expiring", clock: "clock off", disk: "disk low",
+                      pos: "POS not reachable" };
+// The POS terminal as the node's last self-test probed it (NodeStatus.pos_terminal), in words.
+const POS_WORDS = { reachable: "reachable", refused: "refused the connection",
+  timed_out: "did not answer in time", unreachable: "unreachable", unhealthy: "answered with an error" };
 const state = { limit: 50, offset: 0, timer: null, shown: false, regions: new Set(),
                 editing: null, acting: null, asked: 0,
                 // the newest settings known per store: a row rendered before a save still opens
@@ -90,6 +94,15 @@ function selftestCell(row) {
     el("div", { class: "muted" }, when(row.selftest_at)));
 }
 
+function posFact(row) {
+  // null: the node has no POS address set (or did not say: before its first self-test, an older agent)
+  const code = row.pos_terminal;
+  const words = code ? (POS_WORDS[code] || code) : (row.selftest_at ? "not set" : "–");
+  return el("div", { class: "fact", "data-testid": "fleet-pos", "data-pos": code || "" },
+    el("span", { class: "muted" }, "POS "),
+    code && code !== "reachable" ? el("span", { class: "badge late" }, words) : words);
+}
+
 function actionsCell(row) {
   if (!row.node_id || row.revoked) return el("td", {}, "–");
   return el("td", { "data-testid": "fleet-actions" },
@@ -140,7 +153,8 @@ function fleetRow(row) {
     outboxCell(row),
     el("td", {},
       labelled("Printer", el("span", { "data-testid": "fleet-printer" }, row.printer ? (DEVICE_WORDS[row.printer] || row.printer) : "–")),
-      labelled("Scanner", el("span", { "data-testid": "fleet-scanner" }, row.scanner ? (DEVICE_WORDS[row.scanner] || row.scanner) : "–"))),
+      labelled("Scanner", el("span", { "data-testid": "fleet-scanner" }, row.scanner ? (DEVICE_WORDS[row.scanner] || row.scanner) : "–")),
+      posFact(row)),
     el("td", { "data-testid": "fleet-config" }, row.node_id ? `v${row.config_version ?? "–"}` : "–",
       row.config_published !== null ? el("div", { class: "muted" }, `hub pushes v${row.config_published}`) : ""),
     certCell(row),
@@ -180,7 +194,7 @@ export async function loadFleet() {
   $("[data-testid=fleet-total]").textContent = `${page.total} rows · ${alerting} alerting on this page`;
   const t = page.thresholds;
   $("[data-testid=fleet-thresholds]").textContent =
-    `Alerts: offline over ${ageText(t.offline_seconds)}, oldest unsent event over ${ageText(t.unsent_seconds)}, certificate expiring within ${t.cert_days} days, clock off by over ${ageText(t.clock_seconds)}, disk under ${t.disk_mb} MB free.`;
+    `Alerts: offline over ${ageText(t.offline_seconds)}, oldest unsent event over ${ageText(t.unsent_seconds)}, certificate expiring within ${t.cert_days} days, clock off by over ${ageText(t.clock_seconds)}, disk under ${t.disk_mb} MB free, POS terminal set but not reachable.`;
   const last = Math.min(page.offset + page.limit, page.total);
   $("#fleet-page-info").textContent = page.total ? `${page.offset + 1}–${last} of ${page.total}` : "nothing found";
   $("#fleet-prev").disabled = page.offset === 0;
