@@ -31,8 +31,9 @@ simulator per store (``python -m edge_agent.pos.simulator``) posting a sale retu
 A second machine can join (``acorn-hub devices enrol``): the fleet CA lives in ``STATE/fleet``,
 and the broker has a mutual-TLS listener (``--broker-tls-port``) beside its password listener
 (which stays on loopback, for the hub and the two local agents). The address other machines
-reach this one by is ``--lan-host`` (default: this machine's address on its default route, or
-127.0.0.1 without one); unless it is a loopback address, the TLS listener and the hub's HTTP
+reach this one by is ``--lan-host`` (default 127.0.0.1: nothing is reachable from the network;
+``auto``: this machine's address on its default route); unless it is a loopback address, the
+TLS listener and the hub's HTTP
 (enrolment stays on plain HTTP here: ``acorn-edge enrol --insecure-http``) listen on every
 interface. The broker's server certificate names that address, 127.0.0.1, localhost and the
 host name.
@@ -643,9 +644,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--broker-port", type=int, default=18830)
     parser.add_argument("--broker-tls-port", type=int, default=18883,
                         help="the broker's mutual-TLS listener, for enrolled machines")
-    parser.add_argument("--lan-host", default=None, help=(
-        "the address other machines reach this one by (default: this machine's address on "
-        "its default route, else 127.0.0.1; a loopback address keeps everything local)"))
+    parser.add_argument("--lan-host", default="127.0.0.1", help=(
+        "the address other machines reach this one by; 'auto': this machine's address on its "
+        "default route (the desk, whose admin password is printed, is then reachable from the "
+        "network); default 127.0.0.1 keeps everything on this machine"))
     parser.add_argument("--sim-port", type=int, default=8100)
     parser.add_argument("--hub-port", type=int, default=8080)
     parser.add_argument("--edge-ports", default=",".join(str(s["port"]) for s in STORES),
@@ -678,7 +680,7 @@ def main() -> None:
     devices: list[Devices] = []
     try:
         broker = LocalBroker(STATE / "mosquitto", port=args.broker_port)
-        lan = Lan(args.lan_host or lan_address())
+        lan = Lan(lan_address() if args.lan_host == "auto" else args.lan_host)
         try:
             ca = fleet_tls(broker, lan, args.broker_tls_port)
         except (pki.PkiError, ValueError) as err:
@@ -840,7 +842,7 @@ def fleet_lines(broker: LocalBroker, hub: Child, lan: Lan, ca: pki.FleetCa) -> l
     ]
     if lan.bind == "127.0.0.1":
         lines.append(f"    only this machine reaches them ({lan.host}); for another machine: "
-                     "--lan-host ADDRESS")
+                     "deploy/scripts/run_local.py --lan-host auto (or ADDRESS)")
     lines += [
         f"  enrol a second machine set -a; . {shown(STATE)}/hub.env; set +a; "
         f"{shown(BIN)}/acorn-hub devices enrol {STORES[0]['store_id']} --hub-url {hub_url}",

@@ -45,7 +45,7 @@ def make_run(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], Path, di
             [sys.executable, str(SCRIPT), "--state-dir", str(tmp_path / "state"),
              "--broker-port", str(ports["broker"]), "--broker-tls-port", str(ports["tls"]),
              "--sim-port", str(ports["sim"]), "--hub-port", str(ports["hub"]),
-             "--edge-ports", f"{ports['berlin']},{ports['nyc']}"],
+             "--edge-ports", f"{ports['berlin']},{ports['nyc']}", "--lan-host", "auto"],
             env=clean_env(), stdout=handle, stderr=subprocess.STDOUT, cwd=ROOT)
     try:
         yield popen, out, ports
