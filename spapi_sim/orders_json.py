@@ -2,7 +2,8 @@
 
 Without `includedData` an order carries its identity, times, programs, sales channel and items
 with their product; each dataset adds its part: BUYER (buyer name; the anonymised buyer email
-only for merchant-fulfilled orders, as Amazon documents), RECIPIENT (delivery address),
+only for merchant-fulfilled orders, as Amazon documents), RECIPIENT (delivery address; its
+phone only for merchant-fulfilled orders, as the model's examples show),
 PROCEEDS (order and item proceeds), FULFILLMENT (order and item fulfilment, with the ship-by and
 deliver-by windows of orders not cancelled), PACKAGES (MFN packages: those confirmed through
 `confirmShipment`, else one for a seeded shipped order), CANCELLATION (item cancellation of
@@ -70,10 +71,12 @@ def order_json(order: Order, included: Set[str]) -> Json:
 
 def _address(order: Order) -> Json:
     buyer = order.buyer
-    return {"name": buyer.name, "addressLine1": buyer.line1, "city": buyer.city,
-            "stateOrRegion": buyer.region, "postalCode": buyer.postal_code,
-            "countryCode": buyer.country_code, "phone": buyer.phone,
-            "addressType": "RESIDENTIAL"}
+    address: Json = {"name": buyer.name, "addressLine1": buyer.line1, "city": buyer.city,
+                     "stateOrRegion": buyer.region, "postalCode": buyer.postal_code,
+                     "countryCode": buyer.country_code, "addressType": "RESIDENTIAL"}
+    if order.fulfilled_by == "MERCHANT":  # the seller ships: the carrier may need to call
+        address["phone"] = buyer.phone
+    return address
 
 
 def _breakdowns(parts: list[tuple[str, Decimal]], currency: str) -> list[Json]:
