@@ -5,7 +5,8 @@ secrets), `GET /_sim/stats` (requests and throttled requests per seller and oper
 test can prove a client keeps to the rate) and `POST /_sim/sellers/{seller_id}/revoke`
 (the seller's refresh and access tokens stop working, as when a seller revokes the app).
 `GET /_sim/sellers/{seller_id}/shipments` (optionally `?orderId=`) lists the packages confirmed
-through `confirmShipment`, per order with its fulfilment status, exactly as they were recorded.
+through `confirmShipment`, per order with its fulfilment status, exactly as they were recorded,
+with how many accepted calls sent each package (`confirmations`: 1 unless it was edited).
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ def _package_json(package: Package) -> dict[str, object]:
             "trackingNumber": package.tracking_number, "shipDate": iso_z(package.ship_date),
             "shipFromSupplySourceId": package.supply_source_id,
             "orderItems": [{"orderItemId": i, "quantity": q} for i, q in package.items],
-            "created": package.created.isoformat(), "updated": package.updated.isoformat()}
+            "created": package.created.isoformat(), "updated": package.updated.isoformat(),
+            "confirmations": package.confirmations}
 
 
 def _shipped_json(order: Order) -> dict[str, object]:

@@ -79,6 +79,7 @@ class Package:
     supply_source_id: str | None
     created: datetime
     updated: datetime
+    confirmations: int = 1  # how many accepted calls sent this package (edits included)
 
     def quantity(self, order_item_id: str) -> int:
         """Units of one order line in this package."""

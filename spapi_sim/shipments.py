@@ -178,7 +178,8 @@ def confirm(order: Order, request: Confirmation, supply_sources: Set[str],
         carrier_name=request.carrier_name, shipping_method=request.shipping_method,
         tracking_number=request.tracking_number, ship_date=request.ship_date,
         items=request.items, supply_source_id=request.supply_source_id,
-        created=previous.created if previous else now, updated=now)
+        created=previous.created if previous else now, updated=now,
+        confirmations=previous.confirmations + 1 if previous else 1)
     others = tuple(p for p in order.packages if p.reference_id != request.reference_id)
     packages = tuple(sorted((*others, package), key=lambda p: int(p.reference_id)))
     changed = replace(order, packages=packages, updated=now)

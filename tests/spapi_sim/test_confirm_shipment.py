@@ -93,7 +93,7 @@ def test_packages_ship_the_order_partly_then_fully(make_sim: Any) -> None:
                for p in shipped["packages"])
     assert all(i["fulfillment"] == {"quantityFulfilled": i["quantityOrdered"],
                                     "quantityUnfulfilled": 0} for i in shipped["orderItems"])
-    assert len(recorded(sim, account, order)) == len(units)
+    assert [p["confirmations"] for p in recorded(sim, account, order)] == [1] * len(units)
     assert sim.simulator.world.order(account.seller_id, order.order_id).shipped is not None
 
 
@@ -118,6 +118,7 @@ def test_the_same_package_reference_edits_that_package(make_sim: Any) -> None:
     packages = recorded(sim, account, order)
     assert [p["orderItems"][0]["quantity"] for p in packages] == [2]
     assert packages[0]["created"] < packages[0]["updated"]
+    assert packages[0]["confirmations"] == 3
 
 
 def refusal(api: Orders, order_id: str, marketplace_id: str, detail: Any) -> str:
