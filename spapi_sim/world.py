@@ -1,7 +1,8 @@
 """The simulator's mutable state of the sellers' business: seeded history plus what happened since.
 
 Seeded data (`datagen`) is generated per account on first use. Orders change when the seller
-confirms a shipment (`update_order`); they keep their place in the oldest-first order. Live
+confirms a shipment (`update_order`), keeping their place in the oldest-first order; orders
+placed through the control API join it (`add_order`). Live
 refunds (accepted order adjustments) are kept with their future `posted` time and become
 visible when it passes.
 Settlements: seeded ones are 14-day periods aligned to a fixed epoch and ending before the
@@ -69,6 +70,7 @@ class World:
         self._live_refunds: dict[str, list[RefundEvent]] = {}
         self._settlements: dict[tuple[str, str], list[Settlement]] = {}
         self._open_since: dict[tuple[str, str], datetime] = {}
+        self.placed = 0  # orders placed through the control API so far
 
     def data(self, seller_id: str) -> AccountData:
         """The seeded data of an account, generated on first use."""
@@ -103,6 +105,17 @@ class World:
         if order.order_id not in self._orders[order.seller_id]:
             raise KeyError(order.order_id)
         self._orders[order.seller_id][order.order_id] = order
+
+    def add_order(self, order: Order) -> None:
+        """Add an order placed live; the seller's orders stay oldest first."""
+        self.data(order.seller_id)
+        known = self._orders[order.seller_id]
+        if order.order_id in known:
+            raise KeyError(order.order_id)
+        known[order.order_id] = order
+        self._orders[order.seller_id] = dict(
+            sorted(known.items(), key=lambda pair: (pair[1].created, pair[0])))
+        self.placed += 1
 
     def returns(self, seller_id: str) -> tuple[ReturnRequest, ...]:
         """The seller's return requests (MFN and FBA)."""
