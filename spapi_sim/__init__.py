@@ -1,9 +1,10 @@
 """ACORN's SP-API simulator: Amazon's Selling Partner API on loopback, for tests and `make run`.
 
-It serves LWA (`/auth/o2/token`), Orders 2026-01-01, Reports 2021-06-30, Feeds 2021-06-30 and
-Finances v0 with the official paths, parameters and shapes, Amazon's error bodies and per-caller
-token-bucket throttling, over seeded, stateful data of several seller accounts; with a folder of
-Amazon's model files it also plays the static sandbox under `/sandbox`.
+It serves LWA (`/auth/o2/token`), Orders 2026-01-01 and Orders v0 `confirmShipment`, Reports
+2021-06-30, Feeds 2021-06-30, Finances v0, Listings Items and Supply Sources with the official
+paths, parameters and shapes, Amazon's error bodies and per-caller token-bucket throttling, over
+seeded, stateful data of several seller accounts; with a folder of Amazon's model files it also
+plays the static sandbox under `/sandbox`.
 
 Public surface:
 

@@ -7,6 +7,12 @@ which is what ACORN issues through the order adjustment feed. FBA returns are re
 Amazon a day after the return. Some MFN returns in marketplaces with drop-off stores were
 dropped off at a store (`ReturnRequest.store_id`).
 
+On top of that history, `open_orders` merchant-fulfilled orders per marketplace are placed in
+the day before the anchor and wait unshipped, each with a delivery address in the
+marketplace's country; the first has two lines, the first of two units, so that a shipment can
+be confirmed in parts. They come from a random sequence of their own, so the history stays
+what it was without them.
+
 Buyers: about one order in four is placed by one of a few regular customers of the seller in
 that marketplace (the same name, address and anonymised email on each of their orders), the
 others by one-time buyers. About one carrier-returned MFN order in five carries an A-to-z
@@ -18,6 +24,7 @@ they existed.
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -81,6 +88,8 @@ def generate_account(account: SellerAccount, settings: SimulatorSettings) -> Acc
             if returned is not None:
                 returns.append(returned)
                 refunds.extend(_seeded_refund(rng, order, returned, settings.anchor))
+    for marketplace_id in account.marketplace_ids:
+        orders += open_orders(account.seller_id, marketplace(marketplace_id), settings)
     orders.sort(key=lambda o: (o.created, o.order_id))
     return AccountData(tuple(orders), tuple(returns), tuple(sorted(refunds, key=_posted)))
 
@@ -117,6 +126,26 @@ def _order(rng: random.Random, seller_id: str, market: Marketplace, created: dat
         buyer=_regular(seller_id, market, order_id, _buyer(rng, market)),
         seller_order_id=order_id,
     )
+
+
+def open_orders(seller_id: str, market: Marketplace, settings: SimulatorSettings) -> list[Order]:
+    """Unshipped MFN orders placed in the day before the anchor (see the module rules)."""
+    rng = random.Random(f"{settings.seed}:{seller_id}:{market.marketplace_id}:open")
+    found = []
+    for number in range(settings.open_orders):
+        created = settings.anchor - timedelta(minutes=rng.randrange(30, 1440))
+        items = [_item(rng, market, "MERCHANT") for _ in range(2 if number == 0 else 1)]
+        if number == 0:
+            first = items[0]
+            items[0] = replace(first, quantity=2, tax=quantize(
+                first.unit_price * 2 * SALES_TAX.get(market.code, Decimal(0)), market.currency))
+        order_id = f"{rng.choice(ORDER_ID_PREFIXES[market.code])}-{digits(rng, 7)}-{digits(rng, 7)}"
+        found.append(Order(
+            order_id=order_id, seller_id=seller_id, marketplace_id=market.marketplace_id,
+            currency=market.currency, created=created, updated=created, shipped=None,
+            fulfilled_by="MERCHANT", status="UNSHIPPED", is_prime=rng.random() < 0.2,
+            items=tuple(items), buyer=_buyer(rng, market), seller_order_id=order_id))
+    return found
 
 
 def _item(rng: random.Random, market: Marketplace, fulfilled_by: FulfilledBy) -> OrderItem:

@@ -4,13 +4,20 @@ Each operation's responses may carry `x-amzn-api-sandbox: {"static": [{"request"
 {"parameters": {name: {"value": v}}}, "response": body}]}`. Like Amazon's static sandbox
 ("pattern matching ... when the specified parameters are present"), a request matches an
 example when every parameter the example names is present with that value; other parameters are
-ignored. When several match, the one naming the most parameters wins (then the first in the
-model). No match: 400 `InvalidInput` "Could not match input arguments".
+ignored. In the same way a JSON body matches when it holds every field of the example's body
+with that value: other fields are ignored (python-amazon-sp-api adds `marketplaceIds` to some
+POST bodies). When several match, the one naming the most parameters and body fields wins (then
+the first in the model). No match: 400 `InvalidInput` "Could not match input arguments".
+
+An example may name the body `body` while the model names the body parameter otherwise
+(`ordersV0` calls it `payload`): an undeclared `body` is then the operation's body parameter.
+Clients (python-amazon-sp-api among them) send the body as JSON whatever the model calls it.
 
 Values compare as the model types them: arrays as lists of strings (comma-separated or
 repeated in the query), scalars as their query text (`true`/`false` for booleans), the body as
-parsed JSON. The answer is the example's status code and body verbatim; an example without a
-`response` (or a 204) answers an empty body.
+parsed JSON (no body at all matches an empty object `{}`: clients send none for it). The answer
+is the example's status code and body verbatim; an example without a `response` (or a 204)
+answers an empty body.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from starlette.datastructures import Headers, QueryParams
 from spapi_sim.params import values
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
+BODY = "body"
 _NO_MATCH = object()
 
 
@@ -56,6 +64,18 @@ class SandboxOperation:
     path_names: tuple[str, ...]
     parameters: dict[str, tuple[str, str]]
     examples: tuple[Example, ...]
+
+    def where(self, name: str) -> tuple[str, str]:
+        """Where a parameter an example names travels, and its type.
+
+        Undeclared names are query parameters, except `body`: the examples of some models call
+        the body that although the model names it otherwise."""
+        declared = self.parameters.get(name)
+        if declared is not None:
+            return declared
+        if name == BODY and any(where == "body" for where, _ in self.parameters.values()):
+            return ("body", "object")
+        return ("query", "string")
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +141,28 @@ class Sandbox:
                     if all(_matches(operation, name, spec, request)
                            for name, spec in example.parameters.items())]
         # max() keeps the first of equals, so model order breaks ties.
-        return max(matching, key=lambda example: len(example.parameters), default=None)
+        return max(matching, key=lambda example: _weight(operation, example), default=None)
+
+
+def _leaves(value: Any) -> int:
+    if isinstance(value, dict):
+        return sum(_leaves(v) for v in value.values())
+    return 1
+
+
+def _weight(operation: SandboxOperation, example: Example) -> int:
+    """How much an example names: its parameters, and each field of its body."""
+    return sum(1 + (_leaves(spec.get("value")) if isinstance(spec, dict) and "value" in spec
+                    and operation.where(name)[0] == "body" else 0)
+               for name, spec in example.parameters.items())
+
+
+def _contains(found: Any, expected: Any) -> bool:
+    """`found` holds every field of `expected` with its value (objects), or equals it."""
+    if isinstance(expected, dict):
+        return isinstance(found, dict) and all(
+            key in found and _contains(found[key], value) for key, value in expected.items())
+    return bool(found == expected)
 
 
 def _matches(operation: SandboxOperation, name: str, spec: Any,
@@ -130,12 +171,16 @@ def _matches(operation: SandboxOperation, name: str, spec: Any,
     found = _value(operation, name, request)
     if isinstance(spec, dict) and "value" not in spec:
         return found is not _NO_MATCH
-    return bool(found == _expected(operation, name, spec))
+    expected = _expected(operation, name, spec)
+    if operation.where(name)[0] == "body":
+        # Clients send no body at all for an empty one (python-amazon-sp-api does).
+        return _contains({} if found is _NO_MATCH else found, expected)
+    return bool(found == expected)
 
 
 def _expected(operation: SandboxOperation, name: str, spec: Any) -> Any:
     value = spec.get("value") if isinstance(spec, dict) else spec
-    location, kind = operation.parameters.get(name, ("query", "string"))
+    location, kind = operation.where(name)
     if location == "body":
         return value
     if kind == "array":
@@ -150,7 +195,7 @@ def _text(value: Any) -> str:
 
 
 def _value(operation: SandboxOperation, name: str, request: SandboxRequest) -> Any:
-    location, kind = operation.parameters.get(name, ("query", "string"))
+    location, kind = operation.where(name)
     if location == "path":
         return request.path_values.get(name, _NO_MATCH)
     if location == "header":

@@ -47,6 +47,9 @@ class SimulatorSettings:
     anchor: datetime = field(default_factory=start_of_today)
     history_days: int = 120
     orders_per_day: int = 3
+    # Unshipped merchant-fulfilled orders placed in the day before `anchor`, per marketplace,
+    # on top of the history: every marketplace then has orders to pick and confirm.
+    open_orders: int = 2
     job_step_seconds: float = 20.0
     job_step_polls: int = 3
     refund_delay_seconds: float = 60.0
@@ -66,6 +69,7 @@ class SimulatorSettings:
         _require(self.anchor.tzinfo is not None, "anchor must be timezone-aware (UTC)")
         _require(1 <= self.history_days <= 730, "history_days must be within 1..730")
         _require(0 <= self.orders_per_day <= 500, "orders_per_day must be within 0..500")
+        _require(0 <= self.open_orders <= 100, "open_orders must be within 0..100")
         _require(self.job_step_seconds > 0, "job_step_seconds must be positive")
         _require(self.job_step_polls >= 1, "job_step_polls must be at least 1")
         _require(min(self.refund_delay_seconds, self.settlement_delay_seconds,

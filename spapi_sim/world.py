@@ -1,7 +1,10 @@
 """The simulator's mutable state of the sellers' business: seeded history plus what happened since.
 
-Seeded data (`datagen`) is generated per account on first use. Live refunds (accepted order
-adjustments) are kept with their future `posted` time and become visible when it passes.
+Seeded data (`datagen`) is generated per account on first use. Orders change when the seller
+confirms a shipment (`update_order`), keeping their place in the oldest-first order; orders
+placed through the control API join it (`add_order`). Live
+refunds (accepted order adjustments) are kept with their future `posted` time and become
+visible when it passes.
 Settlements: seeded ones are 14-day periods aligned to a fixed epoch and ending before the
 anchor; the period open at the anchor closes `settlement_delay_seconds` after the first live
 refund in it posts (or at its 14-day boundary), and its report then lists every sale and refund
@@ -67,6 +70,7 @@ class World:
         self._live_refunds: dict[str, list[RefundEvent]] = {}
         self._settlements: dict[tuple[str, str], list[Settlement]] = {}
         self._open_since: dict[tuple[str, str], datetime] = {}
+        self.placed = 0  # orders placed through the control API so far
 
     def data(self, seller_id: str) -> AccountData:
         """The seeded data of an account, generated on first use."""
@@ -86,13 +90,32 @@ class World:
             self._open_since[key] = period_start(self._settings.anchor)
 
     def orders(self, seller_id: str) -> tuple[Order, ...]:
-        """The seller's orders, oldest first."""
-        return self.data(seller_id).orders
+        """The seller's orders as they are now, oldest first."""
+        self.data(seller_id)
+        return tuple(self._orders[seller_id].values())
 
     def order(self, seller_id: str, order_id: str) -> Order | None:
         """One order of the seller, or None."""
         self.data(seller_id)
         return self._orders[seller_id].get(order_id)
+
+    def update_order(self, order: Order) -> None:
+        """Replace an order of its seller by its new state (a confirmed shipment)."""
+        self.data(order.seller_id)
+        if order.order_id not in self._orders[order.seller_id]:
+            raise KeyError(order.order_id)
+        self._orders[order.seller_id][order.order_id] = order
+
+    def add_order(self, order: Order) -> None:
+        """Add an order placed live; the seller's orders stay oldest first."""
+        self.data(order.seller_id)
+        known = self._orders[order.seller_id]
+        if order.order_id in known:
+            raise KeyError(order.order_id)
+        known[order.order_id] = order
+        self._orders[order.seller_id] = dict(
+            sorted(known.items(), key=lambda pair: (pair[1].created, pair[0])))
+        self.placed += 1
 
     def returns(self, seller_id: str) -> tuple[ReturnRequest, ...]:
         """The seller's return requests (MFN and FBA)."""

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from sp_api.api import Orders
 from sp_api.base import SellingApiBadRequestException
+from sp_api.base._core import prepare_request
 
 from spapi_sim import client_kwargs
 from tests.spapi_sim import official
@@ -51,26 +52,33 @@ def caller(sandbox: Running) -> Iterator[httpx.Client]:
 
 
 def as_query(value: Any) -> str:
-    """A parameter value as the query string carries it (arrays comma-separated)."""
+    """A parameter value as the library sends it in the query (arrays comma-separated)."""
     if isinstance(value, list):
         return ",".join(map(as_query, value))
     return json.dumps(value) if isinstance(value, bool) else str(value)
 
 
 def build_request(op: official.ModelOperation, parameters: dict[str, Any]) -> dict[str, Any]:
-    """httpx request arguments carrying an example's parameters."""
+    """httpx request arguments carrying an example's parameters the way python-amazon-sp-api
+    does: path values in the path, the body (whatever the example calls it) as JSON through
+    the library's own `prepare_request`, everything else in the query."""
     kinds = {p["name"]: p["in"] for p in official.parameters(op)}
+    has_body = "body" in kinds.values()
     path, query, body = op.path, {}, None
     for name, spec in parameters.items():
-        value = spec.get("value", {})  # no value: any value will do (a listings patch body)
+        # No value: any value will do (a listings patch body).
+        value = spec.get("value", {"any": "value"})
         if kinds.get(name) == "path":
             path = path.replace("{" + name + "}", str(value))
-        elif kinds.get(name) == "body":
-            body = json.dumps(value).encode()
+        elif kinds.get(name) == "body" or (name == "body" and has_body):
+            body = value
         else:
             query[name] = as_query(value)
     path = "/".join("ANY-VALUE" if part.startswith("{") else part for part in path.split("/"))
-    return {"method": op.method, "url": "/sandbox" + path, "params": query, "content": body}
+    prepared = prepare_request(method=op.method, endpoint="/sandbox", path=path, params=query,
+                               data=body, headers={}, add_marketplace=False,
+                               marketplace_id=None, version=None)
+    return {key: prepared[key] for key in ("method", "url", "params", "content")}
 
 
 @pytest.mark.parametrize("case", static_examples())
@@ -116,3 +124,43 @@ def test_without_models_the_sandbox_says_so(sim: Running) -> None:
         response = client.get("/sandbox/orders/2026-01-01/orders/TEST_CASE_400")
     assert response.status_code == 403
     assert "models directory" in response.json()["errors"][0]["details"]
+
+
+
+def examples_of(operation_id: str) -> list[tuple[str, dict[str, Any], Any]]:
+    """(orderId, body, answer) of each of an ordersV0 write's static examples with a body."""
+    op = official.by_id("ordersV0", operation_id)
+    return [(e["request"]["parameters"].get("orderId", {}).get("value", "902-1106328-1059050"),
+             e["request"]["parameters"]["body"]["value"], e.get("response"))
+            for code in sorted(op.responses)
+            for e in (op.responses[code].get("x-amzn-api-sandbox") or {}).get("static", [])
+            if "body" in e["request"]["parameters"]]
+
+
+@pytest.mark.parametrize("operation_id", ["confirmShipment", "updateShipmentStatus",
+                                          "updateVerificationStatus"])
+def test_sp_api_v0_writes_against_the_sandbox(sandbox: Running, operation_id: str) -> None:
+    """The library's own call, with an example's body as its keyword arguments, gets the
+    example's answer (an error list raised, or a success without a body)."""
+    kwargs = client_kwargs(sandbox.base_url, sandbox.accounts[0], "ATVPDKIKX0DER", sandbox=True)
+    cases = examples_of(operation_id)
+    assert cases
+    with Orders(**kwargs) as orders:
+        call = {"confirmShipment": orders.confirm_shipment,
+                "updateShipmentStatus": orders.update_shipment_status,
+                "updateVerificationStatus": orders.update_verification_status}[operation_id]
+        for order_id, body, answer in cases:
+            if answer and answer.get("errors"):
+                with pytest.raises(SellingApiBadRequestException) as caught:
+                    call(order_id, **body)
+                assert caught.value.error == answer["errors"]
+            else:
+                assert call(order_id, **body).payload in ({}, {"status_code": 204})
+
+
+def test_a_confirmation_of_another_order_matches_no_example(sandbox: Running) -> None:
+    (_, body, _), *_ = examples_of("confirmShipment")
+    kwargs = client_kwargs(sandbox.base_url, sandbox.accounts[0], "ATVPDKIKX0DER", sandbox=True)
+    with Orders(**kwargs) as orders, pytest.raises(SellingApiBadRequestException) as caught:
+        orders.confirm_shipment("111-0000000-0000000", **body)
+    assert caught.value.error == NO_MATCH["errors"]
