@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 from hub.access.users import Actor
 from hub.inventory.store_records import StoreRecord, set_record
@@ -18,6 +19,7 @@ from hub.storage.outbox import ensure_node
 from hub.storage.tables.amazon import amazon_orders
 from hub.storage.tables.routing import routed_orders
 from protocol import utc_now
+from tests.hub.conftest import db_url, engine  # noqa: F401 - fixtures
 from tests.support.broker import TestBroker
 from tests.support.procs import Proc, edge_proc, hub_proc, stop_all
 
@@ -43,15 +45,23 @@ def _record(street: str, postcode: str, lat: str, lon: str, returns: bool = True
 
 
 def seed(url: str) -> None:
+    """Seed the hub database at ``url``."""
+    hub_engine = make_engine(url)
+    try:
+        seed_engine(hub_engine)
+    finally:
+        hub_engine.dispose()
+
+
+def seed_engine(target: Engine) -> None:
     """The order, its route (postcode), three stores (one far, one not taking returns)."""
-    engine = make_engine(url)
     now = utc_now()
     actor = Actor("seed", "admin")
-    set_record(engine, "store-a", _record("1 Tremont St", "02108", "42.357", "-71.063"), actor)
-    set_record(engine, "store-far", _record("9 Main St", "02601", "41.65", "-70.28"), actor)
-    set_record(engine, "store-no", _record("2 Court St", "02108", "42.358", "-71.06", False),
+    set_record(target, "store-a", _record("1 Tremont St", "02108", "42.357", "-71.063"), actor)
+    set_record(target, "store-far", _record("9 Main St", "02601", "41.65", "-70.28"), actor)
+    set_record(target, "store-no", _record("2 Court St", "02108", "42.358", "-71.06", False),
                actor)
-    with writing(engine) as tx:
+    with writing(target) as tx:
         for store in ("store-a", "store-far", "store-no"):
             ensure_node(tx.conn, store, "n1", tx.now)
         tx.conn.execute(amazon_orders.insert().values(
@@ -77,7 +87,6 @@ def seed(url: str) -> None:
                 account="na", order_id=order_id, marketplace_id=US, country="US",
                 postal_code=POSTCODE, status="routed", given_back=[], decision={},
                 rules_version=1, attempt=1, routed_at=now, routed_by="system"))
-    engine.dispose()
 
 
 @pytest.fixture

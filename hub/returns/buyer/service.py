@@ -88,7 +88,7 @@ def _items(conn: Connection, order: OrderFacts, now: datetime) -> tuple[ItemView
 def look_up(engine: Engine, order_id: str, postcode: str, client: str | None, limits: Limits,
             now: datetime) -> OrderView:
     """The order's items and nearby stores; ``NoMatch`` unless id and postcode both fit."""
-    admit(engine, client, limits)
+    admit(engine, client, limits, now)
     ensure_seeded(engine)
     with reading(engine) as conn:
         order = find_order(conn, order_id, postcode)
@@ -124,7 +124,7 @@ def _return_item(item: ItemView) -> dict[str, Any]:
 def book(engine: Engine, order_id: str, postcode: str, store_id: str, wanted: Mapping[str, int],
          client: str | None, limits: Limits, now: datetime) -> Booked:
     """Book the chosen items for return at ``store_id``; the store's nodes are told at once."""
-    admit(engine, client, limits)
+    admit(engine, client, limits, now)
     ensure_seeded(engine)
     with writing(engine, now) as tx:
         order = find_order(tx.conn, order_id, postcode)

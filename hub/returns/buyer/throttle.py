@@ -1,11 +1,13 @@
 """The buyer page's rate limiter: fixed windows counted in the database, never by sleeping.
 
-Rules (as the enrolment throttle, ``hub.fleet.enrolment``): every request is counted for its
-client and for every client together (``*``) before anything else is read; a subject that has
-used its allowance in the current window is refused with the seconds until its window ends
-(``Retry-After``); a window starts with the first request after the previous one ended. The
-client address is kept only as a keyed hash. Counting happens under the writers' lock, so
-parallel requests cannot slip past the limit. The first refusal in a window is audited
+Rules (as the enrolment throttle, ``hub.fleet.enrolment``): every request is counted for
+its client, then, unless the client is refused, for every client together (``*``: one client
+hammering the page cannot use up everyone's allowance), before anything else is read; a subject
+that has used its allowance in the current window is refused with the seconds until its window
+ends (``Retry-After``); a window starts with the first request after the previous one ended.
+The client address is stored as a truncated SHA-256 only (not a secret-keyed hash: it keeps
+the address out of plain sight, no more). Counting happens under the writers' lock, so parallel
+requests cannot slip past the limit. The first refusal of a subject in a window is audited
 (``buyer_return.throttled``).
 """
 
@@ -64,16 +66,16 @@ def _count(conn: Connection, subject: str, now: datetime,
     return row.hits + 1, row.window_started_at
 
 
-def admit(engine: Engine, client: str | None, limits: Limits) -> None:
+def admit(engine: Engine, client: str | None, limits: Limits,
+          now: datetime | None = None) -> None:
     """Count one request (committed); ``Throttled`` when the client or everyone is over."""
-    with writing(engine) as tx:
+    with writing(engine, now) as tx:
         wait = _counted(tx, client, limits)
     if wait:
         raise Throttled(wait)
 
 
 def _counted(tx: Tx, client: str | None, limits: Limits) -> int:
-    waits = [0]
     for subject, limit in ((client_subject(client), limits.per_client),
                            (EVERYONE, limits.overall)):
         hits, started = _count(tx.conn, subject, tx.now, limits.window)
@@ -82,5 +84,5 @@ def _counted(tx: Tx, client: str | None, limits: Limits) -> int:
                 tx.audit(AuditDraft(*SYSTEM, "buyer_return.throttled", "buyer_page", subject,
                                     None, {"hits": hits, "limit": limit}))
             left = (started + limits.window - tx.now).total_seconds()
-            waits.append(max(1, math.ceil(left)))
-    return max(waits)
+            return max(1, math.ceil(left))  # a refused client is not counted for everyone
+    return 0
