@@ -81,3 +81,20 @@ def test_the_limit_holds_per_client_and_its_window_ends(seeded: Engine) -> None:
     assert len(throttled) == 2  # once per subject that reached its limit
     later = now + timedelta(minutes=15)
     look_up(seeded, ORDER, POSTCODE, "198.51.100.7", tight, later)  # a new window
+
+
+def test_a_repeated_booking_request_answers_the_same_code(seeded: Engine) -> None:
+    now = utc_now()
+    args = (seeded, ORDER, POSTCODE, "store-a", {"LAMP-9": 1}, "198.51.100.7", ROOMY, now)
+    first = book(*args, "page-0123456789")
+    again = book(*args, "page-0123456789")
+    assert again.code == first.code and again.items == first.items
+    with pytest.raises(NoMatch):  # the replay needs the postcode too
+        book(seeded, ORDER, "10001", "store-a", {"LAMP-9": 1}, "198.51.100.7", ROOMY, now,
+             "page-0123456789")
+    with reading(seeded) as conn:
+        sent = conn.execute(select(commands.c.command_id)
+                            .where(commands.c.kind == "return.expected")).all()
+    assert len(sent) == 1
+    with pytest.raises(Conflict):  # another request for the same item is a second booking
+        book(*args, "page-9876543210")

@@ -121,16 +121,36 @@ def _return_item(item: ItemView) -> dict[str, Any]:
             "unit_price": {"amount": format(price, "f"), "currency": currency}}
 
 
+def _replay(conn: Connection, order: OrderFacts, request_id: str | None,
+            stores: tuple[StoreView, ...]) -> Booked | None:
+    if request_id is None:
+        return None
+    row = conn.execute(select(buyer_returns).where(buyer_returns.c.order_id == order.order_id,
+                                                   buyer_returns.c.request_id == request_id)
+                       ).first()
+    store = next((s for s in stores if row is not None and s.store_id == row.store_id), None)
+    if row is None or store is None:
+        return None
+    return Booked(row.code, order.order_id, store, tuple(row.items),
+                  row.created_at + EXPECTED_FOR)
+
+
 def book(engine: Engine, order_id: str, postcode: str, store_id: str, wanted: Mapping[str, int],
-         client: str | None, limits: Limits, now: datetime) -> Booked:
-    """Book the chosen items for return at ``store_id``; the store's nodes are told at once."""
+         client: str | None, limits: Limits, now: datetime,
+         request_id: str | None = None) -> Booked:
+    """Book the chosen items for return at ``store_id``; the store's nodes are told at once.
+
+    A ``request_id`` already booked for this order answers that booking again (a retry)."""
     admit(engine, client, limits, now)
     ensure_seeded(engine)
     with writing(engine, now) as tx:
         order = find_order(tx.conn, order_id, postcode)
+        stores = nearby_stores(tx.conn, order.country, order.postal_code, tx.now)
+        again = _replay(tx.conn, order, request_id, stores)
+        if again is not None:
+            return again
         chosen = _lines(wanted, _items(tx.conn, order, tx.now))
-        store = next((s for s in nearby_stores(tx.conn, order.country, order.postal_code, tx.now)
-                      if s.store_id == store_id), None)
+        store = next((s for s in stores if s.store_id == store_id), None)
         if store is None:
             raise InputError("choose one of the stores offered for this order", field="store_id")
         code, expected_by = new_code(), tx.now + EXPECTED_FOR
@@ -145,7 +165,7 @@ def book(engine: Engine, order_id: str, postcode: str, store_id: str, wanted: Ma
         tx.conn.execute(buyer_returns.insert().values(
             code=code, account=order.account, order_id=order.order_id,
             marketplace_id=order.marketplace_id, store_id=store_id, items=items,
-            created_at=tx.now))
+            created_at=tx.now, request_id=request_id))
         tx.audit(AuditDraft(*ACTOR, "buyer_return.created", "rma", f"{store_id}/{code}", None,
                             jsonable({"order_id": order.order_id, "store_id": store_id,
                                       "items": items, "nodes": node_ids, "command_ids": command_ids,

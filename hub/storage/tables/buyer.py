@@ -3,7 +3,8 @@
 Rules:
 - ``buyer_returns``: one row per return a buyer booked online, keyed by its return code (also
   the RMA id the chosen store's counter scans); the order, the store, the items chosen (SKU,
-  quantity, unit price) and when; nothing of the buyer (no name, address, postcode or client
+  quantity, unit price) and when, and the page's id for the booking (``request_id``: a repeat
+  answers the same code); nothing of the buyer (no name, address, postcode or client
   address) is kept;
 - ``buyer_throttle``: the page's rate limiter, one fixed-window count per subject (a hashed
   client address, or ``*`` for every client together), see ``hub.returns.buyer_throttle``.
@@ -11,7 +12,7 @@ Rules:
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, String, Table
+from sqlalchemy import Column, Index, Integer, String, Table, UniqueConstraint
 
 from hub.storage.tables.core import NODE, metadata
 from hub.storage.types import UtcDateTime, json_column
@@ -26,7 +27,9 @@ buyer_returns = Table(
     Column("store_id", NODE, nullable=False),
     Column("items", json_column(), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("request_id", String(64)),
     Index("ix_buyer_returns_order_id", "order_id"),
+    UniqueConstraint("order_id", "request_id", name="uq_buyer_returns_request"),
 )
 
 buyer_throttle = Table(

@@ -11,6 +11,7 @@ per-client rate limit: 429 with ``Retry-After`` beyond it.
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 from typing import Annotated, Any
 
 import qrcode
@@ -21,13 +22,13 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from hub.returns.buyer import Booked, Limits, OrderView, StoreView, Throttled, book, look_up
+from hub.settings import Settings
 from hub.web.api.auth import client_of
 from hub.web.api.deps import Hub
 from hub.web.api.errors import error_body
 from protocol import utc_now
 
 router = APIRouter(prefix="/api/buyer", tags=["buyer"])
-LIMITS = Limits()
 OrderId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Postcode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
 Sku = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -60,6 +61,9 @@ class BookIn(LookupIn):
 
     store_id: Annotated[str, StringConstraints(min_length=1, max_length=40)]
     items: list[LineIn] = Field(min_length=1, max_length=50)
+    request_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{8,64}$")] | None = (
+        Field(None, description="the page's id for this booking: sent again (a retry, a double "
+              "click), it answers the same return code instead of booking twice"))
 
 
 def _store(store: StoreView) -> dict[str, Any]:
@@ -92,6 +96,12 @@ def _booked(done: Booked) -> dict[str, Any]:
             "qr_svg": qr_svg(done.code)}
 
 
+def limits_of(settings: Settings) -> Limits:
+    """The page's rate limits from the hub's settings."""
+    return Limits(settings.buyer_max_requests_per_client, settings.buyer_max_requests,
+                  timedelta(seconds=settings.buyer_window_seconds))
+
+
 def _throttled(err: Throttled) -> JSONResponse:
     return JSONResponse({"detail": [error_body(None, str(err))]}, status_code=429,
                         headers={"Retry-After": str(err.retry_after)})
@@ -102,7 +112,7 @@ async def lookup(hub: Hub, body: LookupIn, request: Request) -> Any:
     """The order's items (returnable or why not) and nearby stores taking returns."""
     try:
         view = await run_in_threadpool(look_up, hub.engine, body.order_id, body.postcode,
-                                       client_of(request), LIMITS, utc_now())
+                                       client_of(request), limits_of(hub.settings), utc_now())
     except Throttled as err:
         return _throttled(err)
     return _order(view)
@@ -116,8 +126,8 @@ async def book_return(hub: Hub, body: BookIn, request: Request) -> Any:
         wanted[line.sku] = wanted.get(line.sku, 0) + line.quantity
     try:
         done = await run_in_threadpool(book, hub.engine, body.order_id, body.postcode,
-                                       body.store_id, wanted, client_of(request), LIMITS,
-                                       utc_now())
+                                       body.store_id, wanted, client_of(request),
+                                       limits_of(hub.settings), utc_now(), body.request_id)
     except Throttled as err:
         return _throttled(err)
     return _booked(done)

@@ -31,7 +31,9 @@ def upgrade() -> None:
         sa.Column("store_id", sa.String(length=40), nullable=False),
         sa.Column("items", JSON, nullable=False),
         sa.Column("created_at", UTC_TS, nullable=False),
+        sa.Column("request_id", sa.String(length=64), nullable=True),
         sa.PrimaryKeyConstraint("code", name=op.f("pk_buyer_returns")),
+        sa.UniqueConstraint("order_id", "request_id", name="uq_buyer_returns_request"),
     )
     op.create_index("ix_buyer_returns_order_id", "buyer_returns", ["order_id"])
     op.create_table(

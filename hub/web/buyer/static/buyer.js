@@ -36,6 +36,12 @@ const LANGUAGE_OF_MARKETPLACE = { A1PA6795UKMFR9: "de" };  // Amazon.de
 
 let lang = "en";
 let asked = null;  // {order_id, postcode} that matched
+let requestId = null;  // this booking's id: a retry or double click books once
+
+function newRequestId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));  // also on plain-http hubs
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
 
 const $ = (id) => document.getElementById(id);
 const w = (key, values = {}) =>
@@ -104,6 +110,7 @@ function storeRow(store, index) {
 }
 
 function showOrder(view) {
+  requestId = newRequestId();
   setLanguage(LANGUAGE_OF_MARKETPLACE[view.marketplace_id] || "en");
   $("items").replaceChildren(...view.items.map(itemRow));
   $("stores").replaceChildren(...view.stores.map(storeRow));
@@ -150,7 +157,7 @@ async function bookReturn() {
   if (!store) return say(w("pick_store"));
   $("book-button").disabled = true;
   try {
-    const done = await post("/api/buyer/returns", { ...asked, store_id: store.value, items });
+    const done = await post("/api/buyer/returns", { ...asked, store_id: store.value, items, request_id: requestId });
     showCode(done);
   } catch (err) {
     say(err.message);
