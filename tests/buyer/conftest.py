@@ -26,6 +26,9 @@ from tests.support.procs import Proc, edge_proc, hub_proc, stop_all
 ORDER = "113-4455667-1234567"
 POSTCODE = "02108"  # Boston, in the shipped US centroid table
 US = "ATVPDKIKX0DER"
+DE = "A1PA6795UKMFR9"
+DE_ORDER = "305-1112223-3334445"
+DE_POSTCODE = "10115"
 WEEK = {day: [{"opens": "00:00", "closes": "24:00"}]
         for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 
@@ -37,10 +40,12 @@ class Running:
     tmp: Path
 
 
-def _record(street: str, postcode: str, lat: str, lon: str, returns: bool = True) -> StoreRecord:
+def _record(street: str, postcode: str, lat: str, lon: str, returns: bool = True,
+            city: str = "Boston", country: str = "US",
+            zone: str = "America/New_York") -> StoreRecord:
     return StoreRecord.model_validate({
-        "address": {"street": street, "postal_code": postcode, "city": "Boston", "country": "US"},
-        "coordinates": {"latitude": lat, "longitude": lon}, "time_zone": "America/New_York",
+        "address": {"street": street, "postal_code": postcode, "city": city, "country": country},
+        "coordinates": {"latitude": lat, "longitude": lon}, "time_zone": zone,
         "hours": WEEK, "capabilities": {"returns": returns}})
 
 
@@ -61,8 +66,11 @@ def seed_engine(target: Engine) -> None:
     set_record(target, "store-far", _record("9 Main St", "02601", "41.65", "-70.28"), actor)
     set_record(target, "store-no", _record("2 Court St", "02108", "42.358", "-71.06", False),
                actor)
+    set_record(target, "store-de", _record("Unter den Linden 1", "10117", "52.517", "13.389",
+                                           city="Berlin", country="DE", zone="Europe/Berlin"),
+               actor)
     with writing(target) as tx:
-        for store in ("store-a", "store-far", "store-no"):
+        for store in ("store-a", "store-far", "store-no", "store-de"):
             ensure_node(tx.conn, store, "n1", tx.now)
         tx.conn.execute(amazon_orders.insert().values(
             account="na", order_id=ORDER, marketplace_id=US, status="SHIPPED",
@@ -82,10 +90,21 @@ def seed_engine(target: Engine) -> None:
                     "unit_price": "10.00", "currency": "USD"}],
             buyer_key=None, deliver_by=now - timedelta(days=85), content_hash="1" * 64,
             first_seen_at=now, updated_at=now))
-        for order_id in (ORDER, "113-0000000-0000001"):
+        tx.conn.execute(amazon_orders.insert().values(  # an Amazon.de order to Berlin
+            account="eu", order_id=DE_ORDER, marketplace_id=DE, status="SHIPPED",
+            fulfilled_by="MERCHANT", purchased_at=now - timedelta(days=4),
+            last_updated_at=now - timedelta(days=3), currency="EUR", total=Decimal("19.90"),
+            items=[{"order_item_id": "1", "sku": "TASSE-1", "asin": None, "quantity": 1,
+                    "unit_price": "19.90", "currency": "EUR"}],
+            buyer_key=None, deliver_by=now - timedelta(days=2), content_hash="2" * 64,
+            first_seen_at=now, updated_at=now))
+        for account, order_id, market, country, postcode in (
+                ("na", ORDER, US, "US", POSTCODE),
+                ("na", "113-0000000-0000001", US, "US", POSTCODE),
+                ("eu", DE_ORDER, DE, "DE", DE_POSTCODE)):
             tx.conn.execute(routed_orders.insert().values(
-                account="na", order_id=order_id, marketplace_id=US, country="US",
-                postal_code=POSTCODE, status="routed", given_back=[], decision={},
+                account=account, order_id=order_id, marketplace_id=market, country=country,
+                postal_code=postcode, status="routed", given_back=[], decision={},
                 rules_version=1, attempt=1, routed_at=now, routed_by="system"))
 
 

@@ -1,11 +1,11 @@
 """Stores that take returns, nearest first from the order's destination postcode.
 
-Rules: a store is offered when its record takes returns, has coordinates and an address, and the
-hub knows at least one of its nodes (the expected return has somewhere to go); distance is the
-haversine from the postcode's centroid (``hub.inventory.routing``: imported table, else the
-shipped one), rounded to 0.1 km; a postcode no table knows lists the stores of the same country
-by id, without distances. Opening hours are the store's week and whether it is open now (its
-own time zone), plus today's exception note if any.
+Rules: a store is offered when its record takes returns, has coordinates and an address in the
+destination's country, and the hub knows at least one of its nodes (the expected return has
+somewhere to go); distance is the haversine from the postcode's centroid
+(``hub.inventory.routing``: imported table, else the shipped one), rounded to 0.1 km; a postcode
+no table knows lists the country's stores by id, without distances. Opening hours are the
+store's week and whether it is open now (its own time zone), plus today's exception note if any.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def nearby_stores(conn: Connection, country: str, postal_code: str, now: datetim
         if record is None or record.address is None or record.coordinates is None:
             continue
         address, spot = record.address, record.coordinates
-        if centre is None and address.country != country:
+        if address.country != country:
             continue
         distance = None if centre is None else round(haversine_km(
             centre[0], centre[1], float(spot.latitude), float(spot.longitude)), 1)
