@@ -82,6 +82,11 @@ def test_a_window_closed_item_says_why_and_a_booked_item_cannot_be_booked_again(
     assert far.status_code == 422
     wrong = httpx.post(f"{url}/returns", json={**body, "postcode": "10001"})
     assert wrong.status_code == 404 and "MUG" not in wrong.text
+    for bad in ({"order_id": ORDER}, {**body, "items": [{"sku": "MUG-01", "quantity": 0}]},
+                {**body, "postcode": "x" * 21}, {**body, "request_id": "no spaces allowed"}):
+        answer = httpx.post(f"{url}/returns", json=bad)
+        assert answer.status_code == 422 and answer.json()["detail"][0]["field"], answer.text
+    assert httpx.post(f"{url}/lookup", content=b"[1, 2").status_code in (400, 422)
 
 
 def test_the_rate_limit_answers_429(running: Running) -> None:
