@@ -41,6 +41,7 @@ from hub.web.api.amazon import router as amazon_router
 from hub.web.api.audit import router as audit_router
 from hub.web.api.auth import router as session_router
 from hub.web.api.body_limit import BodyLimit
+from hub.web.api.buyer import router as buyer_router
 from hub.web.api.catalogue import router as catalogue_router
 from hub.web.api.deps import HubContext
 from hub.web.api.desk import router as desk_router
@@ -60,6 +61,7 @@ from hub.web.api.routing import router as routing_router
 from hub.web.api.stock import router as stock_router
 from hub.web.api.stock_check import router as stock_check_router
 from hub.web.api.store_records import router as store_records_router
+from hub.web.buyer import install as install_buyer_page
 from hub.web.desk import pages as desk_web
 
 DESCRIPTION = """The ACORN hub: returns and refunds from every store, the approval queue, the
@@ -153,6 +155,8 @@ def create_app(settings: Settings | None = None, amazon: AmazonSettings | None =
     app.include_router(stock_check_router)  # before /api/stock/{sku}/...
     app.include_router(stock_router)
     app.include_router(catalogue_router)
+    app.include_router(buyer_router)
+    install_buyer_page(app)
     desk_web.install(app)
     install_api_pages(app, "ACORN hub")
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)

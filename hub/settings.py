@@ -108,6 +108,13 @@ class Settings(BaseSettings):
         "serve the API over HTTPS with this certificate (PEM; `acorn-hub fleet server-cert` "
         "makes one signed by the fleet CA, which enrolling nodes pin); with HTTPS_KEY_FILE"))
     https_key_file: Path | None = Field(None, description="the HTTPS certificate's key (PEM)")
+    buyer_max_requests_per_client: int = Field(10, ge=1, le=100000, description=(
+        "requests one address may send to the buyer's return page API (/api/buyer) within "
+        "BUYER_WINDOW_SECONDS; more are answered 429 until the window ends"))
+    buyer_max_requests: int = Field(1000, ge=1, le=10000000, description=(
+        "requests of all addresses together to the buyer's return page API within the window"))
+    buyer_window_seconds: int = Field(900, ge=1, le=86400, description=(
+        "the window requests to the buyer's return page API are counted in"))
     pair_code_minutes: int = Field(15, ge=1, le=60, description=(
         "how long a pairing code a new node shows stays valid (at most 60 minutes)"))
     pair_max_requests_per_client: int = Field(10, ge=1, le=100000, description=(

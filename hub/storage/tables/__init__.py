@@ -10,6 +10,7 @@ from hub.storage.tables import (
     access,
     amazon,
     amazon_listings,
+    buyer,
     catalogue,
     core,
     finance,
@@ -23,6 +24,6 @@ from hub.storage.tables import (
 )
 from hub.storage.tables.core import metadata
 
-__all__ = ["access", "amazon", "amazon_listings", "catalogue", "core", "finance", "fleet",
+__all__ = ["access", "amazon", "amazon_listings", "buyer", "catalogue", "core", "finance", "fleet",
            "idempotency", "inventory", "inventory_rules", "metadata", "pairing", "risk",
            "routing"]
