@@ -20,9 +20,10 @@ from hub.storage.tables import (
     pairing,
     risk,
     routing,
+    transfers,
 )
 from hub.storage.tables.core import metadata
 
 __all__ = ["access", "amazon", "amazon_listings", "catalogue", "core", "finance", "fleet",
            "idempotency", "inventory", "inventory_rules", "metadata", "pairing", "risk",
-           "routing"]
+           "routing", "transfers"]
