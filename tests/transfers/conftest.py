@@ -1,0 +1,7 @@
+"""Transfer tests: the end-to-end system (broker, hub, two stores) and a hub database of their
+own per test on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from tests.e2e.conftest import system  # noqa: F401  (broker, hub and two stores)
+from tests.hub.conftest import _pg_database, db_url, engine  # noqa: F401  (shared fixtures)
