@@ -8,8 +8,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from edge_agent.stock.models import CountLine, CountRequest
 from edge_agent.sync import commands
-from protocol import TransferDelivered, TransferLine, TransferTask, encode, make_envelope
+from protocol import (
+    StockState,
+    TransferDelivered,
+    TransferLine,
+    TransferTask,
+    encode,
+    make_envelope,
+)
 from protocol import utc_now as now
 from tests.edge.conftest import NODE, STORE, Running
 
@@ -119,3 +127,24 @@ def test_a_receipt_books_what_came_and_the_difference(agent: Running) -> None:
         {"sku": "SKU-B", "counted": 3}, {"sku": "SKU-A", "counted": 3}]})
     assert same.status_code == 200 and same.json()["created"] is False
     assert len([m for m in moves(agent) if m.get("transfer_id") == "TR1"]) == len(booked)
+
+
+def test_an_enrolled_store_ships_only_for_a_signed_in_member_of_staff(agent: Running) -> None:
+    from tests.edge_auth.conftest import apply_config, sign_in
+
+    assert apply_config(agent) == "applied"  # the store now requires sign-in
+    agent.agent.stock.record_count(CountRequest(count_id="c1", lines=[
+        CountLine(sku="SKU-A", quantity=5)]))
+    commands.handle(agent.agent.store, STORE, NODE, command(task("send", {"SKU-A": 2}), 1),
+                    now())
+    for method, path in (("GET", "/api/transfers"), ("GET", "/api/transfers/TR1"),
+                         ("POST", "/api/transfers/TR1/ship"),
+                         ("POST", "/api/transfers/TR1/receive")):
+        answer = agent.http.request(method, path, json={} if method == "POST" else None)
+        assert answer.status_code == 401, (method, path, answer.text)
+    assert agent.agent.stock.stock("SKU-A").levels[StockState.SELLABLE] == 5  # nothing moved
+    assert sign_in(agent.http, "ann").status_code == 201
+    refused = agent.http.post("/api/transfers/TR1/ship", json={"staff_id": "max"})
+    assert refused.status_code == 403  # nobody ships in another's name
+    shipped = agent.http.post("/api/transfers/TR1/ship", json={})
+    assert shipped.status_code == 201 and shipped.json()["done_by"] == "ann"
