@@ -117,7 +117,8 @@ EN: Final[dict[str, str]] = {
     "transfer_receive": "Book what arrived",
     "transfer_arrived": "Units of {sku} that arrived",
     "transfer_shipped": "Transfer {transfer} shipped. HQ gets the moves.",
-    "transfer_received": "Transfer {transfer} booked, {difference} units differ. HQ gets the moves.",
+    "transfer_received": "Transfer {transfer} booked, {difference} units differ. HQ gets the "
+                         "moves.",
     "next_customer": "Next customer",
     "recent_title": "Recent returns",
     "unit_price": "Unit price",
@@ -275,7 +276,8 @@ DE: Final[dict[str, str]] = {
     "transfer_receive": "Eingang buchen",
     "transfer_arrived": "Angekommene Stück {sku}",
     "transfer_shipped": "Umlagerung {transfer} versendet. Die Zentrale erhält die Buchungen.",
-    "transfer_received": "Umlagerung {transfer} gebucht, {difference} Stück Abweichung. Die Zentrale erhält die Buchungen.",
+    "transfer_received": "Umlagerung {transfer} gebucht, {difference} Stück Abweichung. Die "
+                         "Zentrale erhält die Buchungen.",
     "next_customer": "Nächster Kunde",
     "recent_title": "Letzte Rückgaben",
     "unit_price": "Stückpreis",
@@ -587,7 +589,8 @@ JA: Final[dict[str, str]] = {
     "transfer_receive": "入荷を記録",
     "transfer_arrived": "{sku} の入荷数",
     "transfer_shipped": "移動 {transfer} を発送しました。記録は本部へ送られます。",
-    "transfer_received": "移動 {transfer} を記録しました（差異 {difference} 個）。記録は本部へ送られます。",
+    "transfer_received": "移動 {transfer} を記録しました（差異 {difference} 個）。"
+                         "記録は本部へ送られます。",
     "next_customer": "次のお客様",
     "recent_title": "最近の返品",
     "unit_price": "単価",
