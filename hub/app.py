@@ -61,6 +61,7 @@ from hub.web.api.routing import router as routing_router
 from hub.web.api.stock import router as stock_router
 from hub.web.api.stock_check import router as stock_check_router
 from hub.web.api.store_records import router as store_records_router
+from hub.web.api.transfers import router as transfers_router
 from hub.web.buyer import install as install_buyer_page
 from hub.web.desk import pages as desk_web
 
@@ -149,6 +150,7 @@ def create_app(settings: Settings | None = None, amazon: AmazonSettings | None =
     app.include_router(fleet_router)
     app.include_router(store_records_router)
     app.include_router(routing_router)
+    app.include_router(transfers_router)
     app.include_router(inventory_rules_router)
     app.include_router(fleet_ops_router)
     app.include_router(pairing_router)

@@ -1,5 +1,6 @@
 """ACORN wire protocol: envelope, message bodies, topics, money, the codec, the return state
-table (``protocol.return_states``) and the stock move table (``protocol.stock``).
+table (``protocol.return_states``), the stock move table (``protocol.stock``) and the
+transfers between stores (``protocol.transfers``).
 
 No I/O here, and no import of anything else of ours or of any MQTT, SQL, web or settings library.
 Errors: see ``protocol.errors`` (``ProtocolError`` > ``DecodeError``, ``TopicError``,
@@ -82,6 +83,12 @@ from protocol.topics import (
     parse_topic,
     subscription,
 )
+from protocol.transfers import (
+    MAX_TRANSFER_LINES,
+    TransferDelivered,
+    TransferLine,
+    TransferTask,
+)
 
 __version__ = "1"
 
@@ -92,6 +99,7 @@ __all__ = [
     "EVENT_KINDS",
     "KINDS_ON_TOPIC",
     "MAX_PAYLOAD_BYTES",
+    "MAX_TRANSFER_LINES",
     "MINOR_UNITS",
     "MOVES",
     "PREFIX",
@@ -145,6 +153,9 @@ __all__ = [
     "Topic",
     "TopicError",
     "TopicKind",
+    "TransferDelivered",
+    "TransferLine",
+    "TransferTask",
     "TransitionError",
     "check_id",
     "config_topic",

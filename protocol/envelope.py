@@ -35,6 +35,7 @@ from protocol.returns import (
 )
 from protocol.stock import CountTask, SnapshotRequest, StockMoved, StockSnapshot
 from protocol.timeutil import UtcDatetime, utc_now
+from protocol.transfers import TransferDelivered, TransferTask
 
 SCHEMA_VERSION = 1
 
@@ -52,6 +53,8 @@ Kind = Literal[
     "event.verify",
     "stock.snapshot.request",
     "stock.count.task",
+    "transfer.task",
+    "transfer.delivered",
     "ack",
     "node.status",
     "store.config",
@@ -67,6 +70,8 @@ BODY_TYPES: dict[str, type[Body]] = {
     "stock.snapshot": StockSnapshot,
     "stock.snapshot.request": SnapshotRequest,
     "stock.count.task": CountTask,
+    "transfer.task": TransferTask,
+    "transfer.delivered": TransferDelivered,
     "return.expected": ExpectedReturn,
     "refund.decided": RefundDecided,
     "refund.status": RefundStatus,
@@ -88,7 +93,8 @@ EVENT_KINDS = frozenset(
     }
 )
 COMMAND_KINDS = frozenset({"return.expected", "refund.decided", "refund.status", "event.verify",
-                           "stock.snapshot.request", "stock.count.task"})
+                           "stock.snapshot.request", "stock.count.task",
+                           "transfer.task", "transfer.delivered"})
 
 
 class Envelope(BaseModel):

@@ -287,6 +287,19 @@ def m0019_stock_move_keys(db: Database) -> None:
                         f"WHERE {column} IS NOT NULL")
 
 
+def m0020_transfer_tasks(db: Database) -> None:
+    """The hub's transfer tasks (``edge_agent.stock.transfers``): ship a transfer to another
+    store, or receive one from it; its lines, where it stands, who did it and what was counted."""
+    db.conn.execute("""CREATE TABLE transfer_tasks (
+        transfer_id TEXT NOT NULL, role TEXT NOT NULL CHECK (role IN ('send', 'receive')),
+        from_store TEXT NOT NULL, to_store TEXT NOT NULL, lines TEXT NOT NULL,
+        requested_by TEXT, note TEXT, command_id TEXT NOT NULL, received_at TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('open', 'shipped', 'received', 'delivered')),
+        done_by TEXT, done_at TEXT, counted TEXT, delivered_at TEXT,
+        PRIMARY KEY (transfer_id, role))""")
+    db.conn.execute("CREATE INDEX transfer_tasks_by_status ON transfer_tasks(status)")
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_initial", m0001_initial),
     ("0002_devices", m0002_devices),
@@ -302,6 +315,7 @@ MIGRATIONS: list[Migration] = [
     ("0016_stock_snapshots", m0016_stock_snapshots),
     ("0017_count_tasks", m0017_count_tasks),
     ("0019_stock_move_keys", m0019_stock_move_keys),
+    ("0020_transfer_tasks", m0020_transfer_tasks),
 ]
 
 

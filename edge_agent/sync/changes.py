@@ -23,7 +23,14 @@ from edge_agent.staff import store_config
 from edge_agent.storage import outbox, records
 from edge_agent.storage.store import Tx
 from edge_agent.sync.commands import Outcome
-from protocol import CountTask, ExpectedReturn, RefundDecided, RefundStatus
+from protocol import (
+    CountTask,
+    ExpectedReturn,
+    RefundDecided,
+    RefundStatus,
+    TransferDelivered,
+    TransferTask,
+)
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,8 @@ def _command_event(tx: Tx, outcome: Outcome) -> LiveEvent | None:
     if isinstance(body, CountTask):
         return "count_task", {"task_id": body.task_id, "sku": body.sku,
                               "state": body.state.value}
+    if isinstance(body, TransferTask | TransferDelivered):
+        return "transfer", {"transfer_id": body.transfer_id, "command": envelope.kind}
     if not isinstance(body, RefundDecided | RefundStatus):
         return None
     refund = records.refund_row(tx, body.refund_id)

@@ -19,6 +19,8 @@ Rules:
   signed with the node's key when it has one) in the same transaction as its report;
 - ``stock.count.task`` keeps the hub's count task open for the counter (``edge_agent.stock.tasks``);
   a count of its SKU answers it later;
+- ``transfer.task`` keeps the hub's transfer task (ship one, or receive one) for the counter and
+  ``transfer.delivered`` books the shipped units out of in transit (``edge_agent.stock.transfers``);
 - ``event.verify`` (the hub holds rival events for one of our seqs) is answered from the outbox:
   the report's ``event`` names the message id and ``event_hash`` of the event this node wrote at
   that seq (``held``; the hub has not acked it, so it is still in the outbox), or says the node has
@@ -39,7 +41,7 @@ from typing import Literal
 
 from edge_agent.errors import RequestError
 from edge_agent.returns.states import decision_supersedes, payment_supersedes, total_of
-from edge_agent.stock import snapshot, tasks
+from edge_agent.stock import snapshot, tasks, transfers
 from edge_agent.storage import audit, outbox, records
 from edge_agent.storage.store import Store, Tx
 from protocol import (
@@ -55,6 +57,8 @@ from protocol import (
     RefundDecided,
     RefundStatus,
     SnapshotRequest,
+    TransferDelivered,
+    TransferTask,
     decode,
     event_hash,
     format_utc,
@@ -190,7 +194,23 @@ def apply_count_task(tx: Tx, envelope: Envelope, now: datetime) -> Effect:
     return "applied", detail
 
 
+def apply_transfer_task(tx: Tx, envelope: Envelope, now: datetime) -> Effect:
+    """Keep the hub's transfer task (ship or receive) for the counter."""
+    task = envelope.body
+    assert isinstance(task, TransferTask)
+    return transfers.take(tx, task, envelope.store_id, envelope.id, now)
+
+
+def apply_transfer_delivered(tx: Tx, envelope: Envelope, now: datetime) -> Effect:
+    """The transfer this store shipped arrived: its in-transit units leave the stock."""
+    body = envelope.body
+    assert isinstance(body, TransferDelivered)
+    return transfers.delivered(tx, body, envelope.store_id, envelope.node_id, now)
+
+
 APPLIERS: dict[str, Applier] = {
+    "transfer.task": apply_transfer_task,
+    "transfer.delivered": apply_transfer_delivered,
     "stock.snapshot.request": apply_snapshot_request,
     "stock.count.task": apply_count_task,
     "return.expected": apply_expected,

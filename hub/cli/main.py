@@ -34,6 +34,7 @@ from hub.cli import inventory as inventory_cli
 from hub.cli import risk as risk_cli
 from hub.cli import routing as routing_cli
 from hub.cli import stock as stock_cli
+from hub.cli import transfers as transfers_cli
 from hub.cli.db import database, migrate
 from hub.cli.people import audit_export, policy_app, read_secret, stores_app, users_app
 from hub.cli.plain_help import PlainHelpGroup
@@ -74,6 +75,7 @@ GROUPS: list[tuple[str, typer.Typer]] = [
     ("stock", stock_cli.app),
     ("catalogue", catalogue_cli.app),
     ("routing", routing_cli.app),
+    ("transfers", transfers_cli.app),
 ]
 audit_app.command("export")(audit_export)
 devices_app.command("enrol")(fleet_cli.devices_enrol)

@@ -250,10 +250,11 @@ function startLive() {
   on("scanner", renderScanner);
   on("broker", onBrokerEvent);
   // stock.js keeps the count tasks: relay what concerns them (a new task, a count booked)
-  for (const kind of ["count_task", "stock"]) {
+  for (const kind of ["count_task", "stock", "transfer"]) {
     on(kind, (data) => document.dispatchEvent(new CustomEvent(`acorn:${kind}`, { detail: data })));
   }
   source.addEventListener("open", () => document.dispatchEvent(new CustomEvent("acorn:count_task")));
+  source.addEventListener("open", () => document.dispatchEvent(new CustomEvent("acorn:transfer")));
 }
 
 // The counter opens when no sign-in is needed or someone signed in, and closes at sign-out.

@@ -21,9 +21,10 @@ from hub.storage.tables import (
     pairing,
     risk,
     routing,
+    transfers,
 )
 from hub.storage.tables.core import metadata
 
 __all__ = ["access", "amazon", "amazon_listings", "buyer", "catalogue", "core", "finance", "fleet",
            "idempotency", "inventory", "inventory_rules", "metadata", "pairing", "risk",
-           "routing"]
+           "routing", "transfers"]

@@ -18,8 +18,10 @@ Rules:
   stalls its node; a repeat of it is a duplicate (no new dead letter); an event that later
   claims a seq held as unprocessable is dead-lettered whole, never silently dropped;
 - ``stock.moved`` events go to the stock view (``hub.inventory.ledger``) in the same
-  transaction, then ``stock.snapshot`` pages to the consistency check (``hub.inventory.check``,
-  which compares as of the page's seq), every other event to the returns and refunds projector;
+  transaction (and, carrying a transfer id, to the transfer they follow,
+  ``hub.inventory.transfers.follow``), then ``stock.snapshot`` pages to the consistency check
+  (``hub.inventory.check``, which compares as of the page's seq), every other event to the
+  returns and refunds projector;
 - node status messages update presence; a status older than the one held (the last will, made
   when the node connected) changes presence only, never the newer figures; rejected messages
   and events the projections refuse are written to ``dead_letters`` (payloads capped,
@@ -41,9 +43,11 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
+from hub.finance.fx_rates import FxBook
 from hub.fleet.identities import revoked_among
 from hub.inventory import check as stock_check
 from hub.inventory import ledger as stock_ledger
+from hub.inventory.transfers import follow as transfer_follow
 from hub.refunds.projection import Problem, Projector
 from hub.storage.engine import Tx
 from hub.storage.tables.core import dead_letters, inbox, nodes, stores, unprocessable_events
@@ -122,6 +126,7 @@ def store_batch(tx: Tx, items: Sequence[Classified]) -> BatchResult:
     state.flush(tx, projector.changes)
     problems = projector.changes.problems + [
         Problem(p.event, p.reason) for p in stock_ledger.apply(tx, stock)]
+    transfer_follow.apply(tx, stock, lambda conn, day: FxBook(conn).lookup(day))
     problems += [Problem(p.event, p.reason) for p in stock_check.apply(tx, snapshots)]
     result.came_online = _apply_statuses(cursors, statuses)
     _save_cursors(conn, cursors.values(), tx.now)

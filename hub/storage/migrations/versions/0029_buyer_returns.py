@@ -2,7 +2,7 @@
 limiter (``buyer_returns``, ``buyer_throttle``).
 
 Revision ID: 0029
-Revises: 0026
+Revises: 0028
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 import hub.storage.types
 
 revision = "0029"
-down_revision = "0026"
+down_revision = "0028"
 branch_labels = None
 depends_on = None
 
