@@ -21,6 +21,7 @@ from protocol.config import StoreConfig
 from protocol.ids import MessageId, NodeId, StoreId, new_message_id
 from protocol.limits import MAX_SEQ
 from protocol.link import Ack, NodeStatus
+from protocol.picking import OrderShipped, PickGivenBack, PickTask
 from protocol.returns import (
     Body,
     CommandApplied,
@@ -52,6 +53,9 @@ Kind = Literal[
     "event.verify",
     "stock.snapshot.request",
     "stock.count.task",
+    "order.pick.task",
+    "order.shipped",
+    "order.pick.given_back",
     "ack",
     "node.status",
     "store.config",
@@ -67,6 +71,9 @@ BODY_TYPES: dict[str, type[Body]] = {
     "stock.snapshot": StockSnapshot,
     "stock.snapshot.request": SnapshotRequest,
     "stock.count.task": CountTask,
+    "order.pick.task": PickTask,
+    "order.shipped": OrderShipped,
+    "order.pick.given_back": PickGivenBack,
     "return.expected": ExpectedReturn,
     "refund.decided": RefundDecided,
     "refund.status": RefundStatus,
@@ -85,10 +92,13 @@ EVENT_KINDS = frozenset(
         "command.applied",
         "stock.moved",
         "stock.snapshot",
+        "order.shipped",
+        "order.pick.given_back",
     }
 )
 COMMAND_KINDS = frozenset({"return.expected", "refund.decided", "refund.status", "event.verify",
-                           "stock.snapshot.request", "stock.count.task"})
+                           "stock.snapshot.request", "stock.count.task",
+                           "order.pick.task"})
 
 
 class Envelope(BaseModel):

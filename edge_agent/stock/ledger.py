@@ -106,6 +106,42 @@ def sale_warning(sku: str, sellable: int, held: KeptBack) -> SaleWarning | None:
                 "sale)")
 
 
+def book_move(tx: Tx, store_id: str, node_id: str, draft: Draft, at: datetime, actor: str,
+              role: str) -> StockMoved:
+    """Check and book one move inside ``tx``: levels, move row, outbox event, audit entry."""
+    before = levels_of(tx, draft.sku)
+    after = rules.check(draft, before)
+    event = StockMoved(
+        move_id=new_move_id(), sku=draft.sku, quantity=draft.quantity,
+        from_state=draft.from_state, to_state=draft.to_state, reason=draft.reason,
+        pos_transaction_id=draft.pos_transaction_id, return_id=draft.return_id,
+        count_id=draft.count_id, transfer_id=draft.transfer_id, staff_id=draft.staff_id,
+        at=at, balance=after)
+    seq = outbox.append(tx, store_id, node_id, event, at).seq
+    stamp = format_utc(at)
+    for state, quantity in after.items():
+        tx.execute("INSERT INTO stock_levels(sku, state, quantity, updated_at) "
+                   "VALUES (?, ?, ?, ?) ON CONFLICT(sku, state) DO UPDATE SET "
+                   "quantity = excluded.quantity, updated_at = excluded.updated_at",
+                   (draft.sku, state.value, quantity, stamp))
+    tx.execute(
+        "INSERT INTO stock_moves(move_id, sku, quantity, from_state, to_state, reason, "
+        "pos_transaction_id, return_id, count_id, transfer_id, staff_id, at, from_after, "
+        "to_after, event_seq) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (event.move_id, draft.sku, draft.quantity, _value(draft.from_state),
+         _value(draft.to_state), draft.reason.value, draft.pos_transaction_id,
+         draft.return_id, draft.count_id, draft.transfer_id, draft.staff_id, stamp,
+         after.get(draft.from_state) if draft.from_state else None,
+         after.get(draft.to_state) if draft.to_state else None, seq))
+    touched = [s for s in (draft.from_state, draft.to_state) if s is not None]
+    audit.record(tx, at=at, actor=actor, role=role, action="stock.moved", entity="stock",
+                 entity_id=draft.sku,
+                 before={s.value: before[s] for s in touched},
+                 after={**{s.value: after[s] for s in touched}, "move_id": event.move_id,
+                        "reason": draft.reason.value, "quantity": draft.quantity})
+    return event
+
+
 @dataclass
 class Ledger:
     """The store's stock: moves booked in the caller's transaction; sales, counts in their own."""
@@ -121,37 +157,7 @@ class Ledger:
 
     def book(self, tx: Tx, draft: Draft, at: datetime, actor: str, role: str) -> StockMoved:
         """Check and book one move inside ``tx``: levels, move row, outbox event, audit entry."""
-        before = levels_of(tx, draft.sku)
-        after = rules.check(draft, before)
-        event = StockMoved(
-            move_id=new_move_id(), sku=draft.sku, quantity=draft.quantity,
-            from_state=draft.from_state, to_state=draft.to_state, reason=draft.reason,
-            pos_transaction_id=draft.pos_transaction_id, return_id=draft.return_id,
-            count_id=draft.count_id, transfer_id=draft.transfer_id, staff_id=draft.staff_id,
-            at=at, balance=after)
-        seq = outbox.append(tx, self.store_id, self.node_id, event, at).seq
-        stamp = format_utc(at)
-        for state, quantity in after.items():
-            tx.execute("INSERT INTO stock_levels(sku, state, quantity, updated_at) "
-                       "VALUES (?, ?, ?, ?) ON CONFLICT(sku, state) DO UPDATE SET "
-                       "quantity = excluded.quantity, updated_at = excluded.updated_at",
-                       (draft.sku, state.value, quantity, stamp))
-        tx.execute(
-            "INSERT INTO stock_moves(move_id, sku, quantity, from_state, to_state, reason, "
-            "pos_transaction_id, return_id, count_id, transfer_id, staff_id, at, from_after, "
-            "to_after, event_seq) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (event.move_id, draft.sku, draft.quantity, _value(draft.from_state),
-             _value(draft.to_state), draft.reason.value, draft.pos_transaction_id,
-             draft.return_id, draft.count_id, draft.transfer_id, draft.staff_id, stamp,
-             after.get(draft.from_state) if draft.from_state else None,
-             after.get(draft.to_state) if draft.to_state else None, seq))
-        touched = [s for s in (draft.from_state, draft.to_state) if s is not None]
-        audit.record(tx, at=at, actor=actor, role=role, action="stock.moved", entity="stock",
-                     entity_id=draft.sku,
-                     before={s.value: before[s] for s in touched},
-                     after={**{s.value: after[s] for s in touched}, "move_id": event.move_id,
-                            "reason": draft.reason.value, "quantity": draft.quantity})
-        return event
+        return book_move(tx, self.store_id, self.node_id, draft, at, actor, role)
 
     # -- returns (the counter's in-transaction hook) -------------------------------------------
 

@@ -19,6 +19,8 @@ Rules:
   signed with the node's key when it has one) in the same transaction as its report;
 - ``stock.count.task`` keeps the hub's count task open for the counter (``edge_agent.stock.tasks``);
   a count of its SKU answers it later;
+- ``order.pick.task`` keeps the hub's pick task for the counter and reserves its units
+  (``edge_agent.stock.picking``) in the command's transaction;
 - ``event.verify`` (the hub holds rival events for one of our seqs) is answered from the outbox:
   the report's ``event`` names the message id and ``event_hash`` of the event this node wrote at
   that seq (``held``; the hub has not acked it, so it is still in the outbox), or says the node has
@@ -39,7 +41,7 @@ from typing import Literal
 
 from edge_agent.errors import RequestError
 from edge_agent.returns.states import decision_supersedes, payment_supersedes, total_of
-from edge_agent.stock import snapshot, tasks
+from edge_agent.stock import picking, snapshot, tasks
 from edge_agent.storage import audit, outbox, records
 from edge_agent.storage.store import Store, Tx
 from protocol import (
@@ -52,6 +54,7 @@ from protocol import (
     EventVerify,
     ExpectedReturn,
     HeldEvent,
+    PickTask,
     RefundDecided,
     RefundStatus,
     SnapshotRequest,
@@ -190,7 +193,17 @@ def apply_count_task(tx: Tx, envelope: Envelope, now: datetime) -> Effect:
     return "applied", detail
 
 
+def apply_pick_task(tx: Tx, envelope: Envelope, now: datetime) -> Effect:
+    """Keep the hub's pick task for the counter and reserve its units in the ledger."""
+    task = envelope.body
+    assert isinstance(task, PickTask)
+    _new, detail = picking.receive(tx, picking.Node(envelope.store_id, envelope.node_id), task,
+                                   envelope.id, now)
+    return "applied", detail
+
+
 APPLIERS: dict[str, Applier] = {
+    "order.pick.task": apply_pick_task,
     "stock.snapshot.request": apply_snapshot_request,
     "stock.count.task": apply_count_task,
     "return.expected": apply_expected,
