@@ -18,11 +18,12 @@ from hub.storage.tables import (
     inventory,
     inventory_rules,
     pairing,
+    picking,
     risk,
     routing,
 )
 from hub.storage.tables.core import metadata
 
 __all__ = ["access", "amazon", "amazon_listings", "catalogue", "core", "finance", "fleet",
-           "idempotency", "inventory", "inventory_rules", "metadata", "pairing", "risk",
-           "routing"]
+           "idempotency", "inventory", "inventory_rules", "metadata", "pairing", "picking",
+           "risk", "routing"]
