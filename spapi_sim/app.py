@@ -22,6 +22,7 @@ from spapi_sim import (
     listings_api,
     lwa,
     orders_api,
+    orders_v0_api,
     reports_api,
     sandbox_api,
     supply_sources_api,
@@ -71,8 +72,8 @@ def create_app(settings: SimulatorSettings, *, clock: Clock = utc_now) -> FastAP
     app = FastAPI(title="ACORN SP-API simulator", version="1",
                   docs_url="/_sim/docs", openapi_url="/_sim/openapi.json", redoc_url=None)
     app.state.simulator = Simulator(settings, clock=clock)
-    for module in (lwa, orders_api, reports_api, feeds_api, finances_api, listings_api,
-                   supply_sources_api, documents_api, sandbox_api, control_api):
+    for module in (lwa, orders_api, orders_v0_api, reports_api, feeds_api, finances_api,
+                   listings_api, supply_sources_api, documents_api, sandbox_api, control_api):
         app.include_router(module.router)
     app.add_exception_handler(SimulatorError, _simulator_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

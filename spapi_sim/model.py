@@ -65,8 +65,29 @@ class OrderItem:
 
 
 @dataclass(frozen=True, slots=True)
+class Package:
+    """A package the seller confirmed as shipped (`confirmShipment`), identified per order by
+    its `reference_id`; `items` are (order item id, quantity) pairs."""
+
+    reference_id: str
+    carrier_code: str
+    carrier_name: str | None
+    shipping_method: str | None
+    tracking_number: str
+    ship_date: datetime
+    items: tuple[tuple[str, int], ...]
+    supply_source_id: str | None
+    created: datetime
+    updated: datetime
+
+    def quantity(self, order_item_id: str) -> int:
+        """Units of one order line in this package."""
+        return sum(quantity for item_id, quantity in self.items if item_id == order_item_id)
+
+
+@dataclass(frozen=True, slots=True)
 class Order:
-    """An order in one marketplace of one seller."""
+    """An order in one marketplace of one seller; `packages` are those confirmed live."""
 
     order_id: str
     seller_id: str
@@ -81,6 +102,7 @@ class Order:
     items: tuple[OrderItem, ...]
     buyer: Buyer
     seller_order_id: str
+    packages: tuple[Package, ...] = ()
 
     @property
     def deliver_by(self) -> datetime:

@@ -29,6 +29,7 @@ def _op(operation_id: str, api: str, method: str, path: str, rate: str, burst: i
 
 
 ORDERS = "orders_2026-01-01"
+ORDERS_V0 = "ordersV0"
 REPORTS = "reports_2021-06-30"
 FEEDS = "feeds_2021-06-30"
 FINANCES = "financesV0"
@@ -38,6 +39,8 @@ SUPPLY = "supplySources_2020-07-01"
 OPERATIONS: tuple[Operation, ...] = (
     _op("searchOrders", ORDERS, "GET", "/orders/2026-01-01/orders", "0.0056", 20),
     _op("getOrder", ORDERS, "GET", "/orders/2026-01-01/orders/{orderId}", "0.5", 30),
+    _op("confirmShipment", ORDERS_V0, "POST",
+        "/orders/v0/orders/{orderId}/shipmentConfirmation", "2", 10),
     _op("getReports", REPORTS, "GET", "/reports/2021-06-30/reports", "0.0222", 10),
     _op("createReport", REPORTS, "POST", "/reports/2021-06-30/reports", "0.0167", 15),
     _op("getReport", REPORTS, "GET", "/reports/2021-06-30/reports/{reportId}", "2", 15),

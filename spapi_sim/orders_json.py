@@ -4,9 +4,10 @@ Without `includedData` an order carries its identity, times, programs, sales cha
 with their product; each dataset adds its part: BUYER (buyer name; the anonymised buyer email
 only for merchant-fulfilled orders, as Amazon documents), RECIPIENT (delivery address),
 PROCEEDS (order and item proceeds), FULFILLMENT (order and item fulfilment, with the ship-by and
-deliver-by windows of orders not cancelled), PACKAGES (MFN packages), CANCELLATION (item
-cancellation of cancelled orders). EXPENSE, PROMOTION, TAX, PAYMENT and FULFILLMENT_ORDERS are
-accepted and add nothing: the seeded orders have none.
+deliver-by windows of orders not cancelled), PACKAGES (MFN packages: those confirmed through
+`confirmShipment`, else one for a seeded shipped order), CANCELLATION (item cancellation of
+cancelled orders). EXPENSE, PROMOTION, TAX, PAYMENT and FULFILLMENT_ORDERS are accepted and add
+nothing: the seeded orders have none.
 Money is `{"amount": "<decimal string>", "currencyCode"}`, as the model declares.
 """
 
@@ -19,7 +20,7 @@ from typing import Any
 
 from spapi_sim.ids import stable
 from spapi_sim.marketplaces import marketplace, quantize
-from spapi_sim.model import Order, OrderItem
+from spapi_sim.model import Order, OrderItem, Package
 
 INCLUDED_DATA = frozenset({
     "BUYER", "RECIPIENT", "PROCEEDS", "EXPENSE", "PROMOTION", "CANCELLATION", "FULFILLMENT",
@@ -60,7 +61,9 @@ def order_json(order: Order, included: Set[str]) -> Json:
     if "FULFILLMENT" in included:
         body["fulfillment"] = _order_fulfillment(order)
     body["orderItems"] = [item_json(order, item, included) for item in order.items]
-    if "PACKAGES" in included and order.fulfilled_by == "MERCHANT" and order.shipped:
+    if "PACKAGES" in included and order.packages:
+        body["packages"] = [_confirmed_package(p) for p in order.packages]
+    elif "PACKAGES" in included and order.fulfilled_by == "MERCHANT" and order.shipped:
         body["packages"] = [_package(order, order.shipped)]
     return body
 
@@ -109,12 +112,33 @@ def item_json(order: Order, item: OrderItem, included: Set[str]) -> Json:
         body["proceeds"] = {"proceedsTotal": money(item.paid, order.currency),
                             "breakdowns": _breakdowns(parts, order.currency)}
     if "FULFILLMENT" in included:
-        shipped = item.quantity if order.status == "SHIPPED" else 0
+        shipped = fulfilled(order, item)
         body["fulfillment"] = {"quantityFulfilled": shipped,
                                "quantityUnfulfilled": item.quantity - shipped}
     if "CANCELLATION" in included and order.status == "CANCELLED":
         body["cancellation"] = {"cancellationExecution": {"cancelledBy": "BUYER",
                                                           "cancelReason": "BUYER_CANCELED"}}
+    return body
+
+
+def fulfilled(order: Order, item: OrderItem) -> int:
+    """Units of a line shipped: confirmed packages, or all of a seeded shipped order."""
+    if order.packages:
+        return sum(p.quantity(item.order_item_id) for p in order.packages)
+    return item.quantity if order.status == "SHIPPED" else 0
+
+
+def _confirmed_package(package: Package) -> Json:
+    body: Json = {
+        "packageReferenceId": package.reference_id, "createdTime": iso_z(package.created),
+        "packageStatus": {"status": "SHIPPED"},
+        "carrier": package.carrier_name or package.carrier_code,
+        "shipTime": iso_z(package.ship_date), "trackingNumber": package.tracking_number,
+        "packageItems": [{"orderItemId": item_id, "quantity": quantity}
+                         for item_id, quantity in package.items],
+    }
+    if package.shipping_method:
+        body["shippingService"] = package.shipping_method
     return body
 
 

@@ -1,7 +1,9 @@
 """The simulator's mutable state of the sellers' business: seeded history plus what happened since.
 
-Seeded data (`datagen`) is generated per account on first use. Live refunds (accepted order
-adjustments) are kept with their future `posted` time and become visible when it passes.
+Seeded data (`datagen`) is generated per account on first use. Orders change when the seller
+confirms a shipment (`update_order`); they keep their place in the oldest-first order. Live
+refunds (accepted order adjustments) are kept with their future `posted` time and become
+visible when it passes.
 Settlements: seeded ones are 14-day periods aligned to a fixed epoch and ending before the
 anchor; the period open at the anchor closes `settlement_delay_seconds` after the first live
 refund in it posts (or at its 14-day boundary), and its report then lists every sale and refund
@@ -86,13 +88,21 @@ class World:
             self._open_since[key] = period_start(self._settings.anchor)
 
     def orders(self, seller_id: str) -> tuple[Order, ...]:
-        """The seller's orders, oldest first."""
-        return self.data(seller_id).orders
+        """The seller's orders as they are now, oldest first."""
+        self.data(seller_id)
+        return tuple(self._orders[seller_id].values())
 
     def order(self, seller_id: str, order_id: str) -> Order | None:
         """One order of the seller, or None."""
         self.data(seller_id)
         return self._orders[seller_id].get(order_id)
+
+    def update_order(self, order: Order) -> None:
+        """Replace an order of its seller by its new state (a confirmed shipment)."""
+        self.data(order.seller_id)
+        if order.order_id not in self._orders[order.seller_id]:
+            raise KeyError(order.order_id)
+        self._orders[order.seller_id][order.order_id] = order
 
     def returns(self, seller_id: str) -> tuple[ReturnRequest, ...]:
         """The seller's return requests (MFN and FBA)."""

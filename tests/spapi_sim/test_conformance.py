@@ -60,6 +60,23 @@ def exercise_orders(client: httpx.Client, sim: Running) -> None:
     assert client.get(f"{search}/000-0000000-0000000").status_code == 404
 
 
+def exercise_confirm_shipment(sim: Running) -> None:
+    account, order = next(
+        (a, o) for a in sim.accounts for o in sim.simulator.world.orders(a.seller_id)
+        if o.fulfilled_by == "MERCHANT" and o.status == "UNSHIPPED")
+    item = order.items[0]
+    body = {"marketplaceId": order.marketplace_id, "packageDetail": {
+        "packageReferenceId": "1", "carrierCode": "UPS", "trackingNumber": "1Z1",
+        "shipDate": order.created.isoformat(),
+        "orderItems": [{"orderItemId": item.order_item_id, "quantity": item.quantity}]}}
+    path = f"/orders/v0/orders/{order.order_id}/shipmentConfirmation"
+    with sim.client(account) as client:
+        assert client.post(path, json=body).status_code == 204
+        assert client.post(path, json={"marketplaceId": order.marketplace_id}).status_code == 400
+        assert client.post("/orders/v0/orders/000-0000000-0000000/shipmentConfirmation",
+                           json=body).status_code == 404
+
+
 def exercise_reports(client: httpx.Client) -> None:
     reports = "/reports/2021-06-30/reports"
     created = client.post(reports, json={
@@ -159,6 +176,7 @@ def test_every_operation_answers_per_its_model(make_sim: Any) -> None:
     account = sim.accounts[0]
     with sim.client(account) as client, slow.client(account) as slow_client:
         exercise_orders(client, sim)
+        exercise_confirm_shipment(sim)
         exercise_reports(client)
         exercise_feeds(client)
         exercise_listings(client, account.seller_id)
