@@ -9,8 +9,8 @@ Messages:
   routes the order again without it (the node has released its reservation already).
 
 Rules:
-- a package is named by ``package_id``, stable for the (order, store) pair: the hub derives
-  Amazon's ``packageReferenceId`` from it, so a resent ``order.shipped`` edits, never duplicates;
+- a package is named by ``package_id``, stable for the package: the hub keeps Amazon's
+  ``packageReferenceId`` with it, so a resent ``order.shipped`` edits, never duplicates;
 - a task's lines name each SKU once, 1 to ``MAX_PICK_LINES`` lines;
 - bounds as everywhere in the protocol (``protocol.limits``).
 """

@@ -6,7 +6,8 @@ Rules:
 - an event names a package the hub sent to THAT store's node (``pick_tasks``); any other is a
   problem (dead-lettered with its reason), never applied;
 - ``order.shipped`` records the package's carrier, tracking number and ship date in
-  ``package_shipments`` with ``confirm_state`` ``pending`` (the Amazon job
+  ``package_shipments`` with its reference (1, 2, ... within the order: Amazon's
+  ``packageReferenceId``) and ``confirm_state`` ``pending`` (the Amazon job
   ``hub.amazon.shipments`` confirms it); the same package again with the same carrier and
   tracking number changes nothing; with others it is recorded and set ``pending`` again, so
   Amazon's package (same ``packageReferenceId``) is edited; audited (entity ``package``);
@@ -20,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from hub.access.users import Actor
 from hub.errors import HubError
@@ -72,8 +73,11 @@ def _shipped(tx: Tx, event: Envelope, body: OrderShipped, task: Any) -> None:
         marketplace = tx.conn.scalar(select(routed_orders.c.marketplace_id).where(
             routed_orders.c.account == task.account,
             routed_orders.c.order_id == body.order_id))
+        taken = tx.conn.scalar(select(func.max(package_shipments.c.reference_id)).where(
+            package_shipments.c.account == task.account,
+            package_shipments.c.order_id == body.order_id))
         tx.conn.execute(package_shipments.insert().values(
-            package_id=body.package_id, account=task.account,
+            package_id=body.package_id, account=task.account, reference_id=(taken or 0) + 1,
             order_id=body.order_id, marketplace_id=marketplace or "",
             store_id=event.store_id, node_id=event.node_id, attempts=0, recorded_at=tx.now,
             **values))

@@ -48,7 +48,7 @@ def request_body(row: dict[str, Any], items: list[dict[str, Any]]) -> dict[str, 
     return {
         "marketplaceId": row["marketplace_id"],
         "packageDetail": {
-            "packageReferenceId": row["package_id"],
+            "packageReferenceId": str(row["reference_id"]),
             "carrierCode": row["carrier"],
             "trackingNumber": row["tracking_number"],
             "shipDate": iso(row["shipped_at"]),

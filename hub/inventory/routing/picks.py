@@ -5,8 +5,9 @@ Rules:
   node of its store: the first node (by id) whose certificate is not revoked; a store with no
   node yet gets no command (the task waits in ``routed_packages``; the desk shows it unsent);
 - a package id is stable for (account, order, store, routing attempt): the store keeps it, the
-  ``order.shipped`` event names it, and Amazon's ``packageReferenceId`` is derived from it, so
-  a resend of the same shipment edits Amazon's package instead of adding one;
+  ``order.shipped`` event names it, and the hub keeps Amazon's ``packageReferenceId`` (a number
+  within the order) with it, so a resend of the same shipment edits Amazon's package instead of
+  adding one;
 - the task carries the lines, the ship-by time (the end of the package's local ship date in the
   store's zone, UTC) and the store's language for the packing slip.
 """

@@ -4,7 +4,9 @@ Rules:
 - ``pick_tasks``: one row per package the hub asked a store's node to pick
   (``order.pick.task``), keyed by the package id (stable for the order and the store); its
   status follows the node's events: open, shipped, given back;
-- ``package_shipments``: one row per package a store shipped (``order.shipped``): carrier,
+- ``package_shipments``: one row per package a store shipped (``order.shipped``), with its
+  ``reference_id`` (Amazon's ``packageReferenceId``: a positive number unique within the order,
+  1, 2, ... in the order the hub heard of the packages, never changed after): carrier,
   tracking number and ship date, and the state of its ``confirmShipment`` to Amazon:
   ``pending`` (to send), ``sending`` (the intent is recorded before the call: a hub that dies
   after it sends the same ``packageReferenceId`` again, which Amazon treats as an edit),
@@ -45,6 +47,7 @@ package_shipments = Table(
     Column("account", ID, nullable=False),
     Column("order_id", ID, nullable=False),
     Column("marketplace_id", String(20), nullable=False),
+    Column("reference_id", Integer, nullable=False),
     Column("store_id", NODE, nullable=False),
     Column("node_id", NODE, nullable=False),
     Column("carrier", ID, nullable=False),

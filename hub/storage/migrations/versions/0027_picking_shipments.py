@@ -46,6 +46,7 @@ def upgrade() -> None:
         sa.Column("account", ID, nullable=False),
         sa.Column("order_id", ID, nullable=False),
         sa.Column("marketplace_id", sa.String(length=20), nullable=False),
+        sa.Column("reference_id", sa.Integer(), nullable=False),
         sa.Column("store_id", NODE, nullable=False),
         sa.Column("node_id", NODE, nullable=False),
         sa.Column("carrier", ID, nullable=False),
