@@ -4,3 +4,4 @@ PostgreSQL) and the SP-API simulator's."""
 from tests.amazon.conftest import amazon_settings, make_sim  # noqa: F401 - fixtures
 from tests.edge.conftest import agent, settings  # noqa: F401 - fixtures
 from tests.hub.conftest import db_url, engine  # noqa: F401 - fixtures
+from tests.people.conftest import desk  # noqa: F401 - fixtures

@@ -17,6 +17,6 @@ Rules:
 """
 
 from hub.amazon.shipments.confirm import confirm_shipments
-from hub.amazon.shipments.due import due_soon
+from hub.amazon.shipments.due import due_soon, unconfirmed_counts
 
-__all__ = ["confirm_shipments", "due_soon"]
+__all__ = ["confirm_shipments", "due_soon", "unconfirmed_counts"]
