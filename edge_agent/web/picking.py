@@ -6,6 +6,8 @@
     POST /api/pick-tasks/{package}/shipment  carrier and tracking number: ship it -> 201, a resend
                                              with the same ones -> 200 (409: other ones)
     POST /api/pick-tasks/{package}/give-back the store cannot fill it: release, tell the hub
+    POST /api/pick-tasks/{package}/print     print the pick list and the packing slip on the
+                                             receipt printer (503: no printer, or it failed)
 
 All of it reads and writes the node's SQLite (``edge_agent.stock.picking``), so it works offline;
 the events ride the outbox. Authentication as every guarded route (``edge_agent.web.auth``).
@@ -13,13 +15,16 @@ the events ride the outbox. Authentication as every guarded route (``edge_agent.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from edge_agent.stock import picking
+from edge_agent.errors import Conflict
+from edge_agent.stock import pick_slips, picking
 from edge_agent.web.api import ERRORS, AgentDep
 from edge_agent.web.auth import GUARD, CallerDep, stamp
 
@@ -109,3 +114,33 @@ def give_back(package: Package, body: GiveBack, agent: AgentDep,
                                 staff)
     agent.stock.on_write("stock.move", package)
     return JSONResponse(row)
+
+
+class PrinterUnavailable(Conflict):
+    """The receipt printer cannot print now (503)."""
+
+    status_code = 503
+
+
+PRINT_WAIT = 20.0
+
+
+@router.post("/api/pick-tasks/{package}/print", tags=["picking"], responses=ERRORS,
+             dependencies=GUARD)
+async def print_slips(package: Package, agent: AgentDep) -> JSONResponse:
+    """Print the pick list and the packing slip in the task's language (the store's) on the
+    receipt printer; 503 saying why when there is none or it cannot print."""
+    with agent.stock.store.read() as tx:
+        row = picking.task(tx, package)
+    printed = []
+    for name, page in (("pick_list", pick_slips.pick_list(row)),
+                       ("packing_slip", pick_slips.packing_slip(row))):
+        try:
+            await run_in_threadpool(agent.printing.print_now, partial(pick_slips.render, page),
+                                    PRINT_WAIT)
+        except (RuntimeError, TimeoutError) as err:
+            raise PrinterUnavailable(f"the {name.replace('_', ' ')} did not print: "
+                                     f"{err or 'the printer did not answer'}",
+                                     field="printer") from err
+        printed.append(name)
+    return JSONResponse({"package_id": package, "printed": printed})
