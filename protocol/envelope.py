@@ -21,7 +21,7 @@ from protocol.config import StoreConfig
 from protocol.ids import MessageId, NodeId, StoreId, new_message_id
 from protocol.limits import MAX_SEQ
 from protocol.link import Ack, NodeStatus
-from protocol.picking import OrderShipped, PickGivenBack, PickTask
+from protocol.picking import OrderShipped, PickGivenBack, PickTask, PickWithdrawn
 from protocol.returns import (
     Body,
     CommandApplied,
@@ -56,6 +56,7 @@ Kind = Literal[
     "order.pick.task",
     "order.shipped",
     "order.pick.given_back",
+    "order.pick.withdrawn",
     "ack",
     "node.status",
     "store.config",
@@ -74,6 +75,7 @@ BODY_TYPES: dict[str, type[Body]] = {
     "order.pick.task": PickTask,
     "order.shipped": OrderShipped,
     "order.pick.given_back": PickGivenBack,
+    "order.pick.withdrawn": PickWithdrawn,
     "return.expected": ExpectedReturn,
     "refund.decided": RefundDecided,
     "refund.status": RefundStatus,
@@ -98,7 +100,7 @@ EVENT_KINDS = frozenset(
 )
 COMMAND_KINDS = frozenset({"return.expected", "refund.decided", "refund.status", "event.verify",
                            "stock.snapshot.request", "stock.count.task",
-                           "order.pick.task"})
+                           "order.pick.task", "order.pick.withdrawn"})
 
 
 class Envelope(BaseModel):

@@ -6,7 +6,10 @@ Messages:
 - ``order.shipped`` (node -> hub event): the package left the store, with the carrier, the
   tracking number and the lines shipped; the hub confirms it to Amazon once per package;
 - ``order.pick.given_back`` (node -> hub event): the store cannot fill the package; the hub
-  routes the order again without it (the node has released its reservation already).
+  routes the order again without it (the node has released its reservation already);
+- ``order.pick.withdrawn`` (hub -> node command): the order was routed again (by hand): the
+  store's open task is closed and its reservation released; a package shipped already stays
+  shipped (the hub hears of it from ``order.shipped``).
 
 Rules:
 - a package is named by ``package_id``, stable for the package: the hub keeps Amazon's
@@ -92,3 +95,12 @@ class PickGivenBack(Body):
     reason: Note = Field(min_length=1)
     at: UtcDatetime
     staff_id: Code | None = None
+
+
+class PickWithdrawn(Body):
+    """The hub takes a pick task back from a store (the order was routed again)."""
+
+    kind: Literal["order.pick.withdrawn"] = "order.pick.withdrawn"
+    package_id: Code
+    order_id: Code
+    reason: Note | None = None

@@ -16,6 +16,9 @@ Rules:
   with another a 409 (a resend never makes a second event);
 - ``give_back`` (the store cannot fill it) releases the reservation (reserved -> sellable,
   reason ``release``) and appends ``order.pick.given_back``; the hub routes the order again;
+- ``withdraw`` (the hub's ``order.pick.withdrawn``: the order was routed again) closes an open
+  task and releases its reservation, with no event (the command's report tells the hub); a
+  task shipped or given back already stays as it is;
 - everything lives in the node's SQLite, so the counter works on pick tasks offline.
 """
 
@@ -178,6 +181,33 @@ def ship(tx: Tx, node: Node, package_id: str, carrier: str, tracking: str, at: d
     return task(tx, package_id), True
 
 
+def _release(tx: Tx, node: Node, row: Row, at: datetime, staff: str, role: str) -> None:
+    for li in row["lines"]:
+        if li["reserved"] > 0:
+            book_move(tx, node.store_id, node.node_id,
+                      Draft(li["sku"], li["reserved"], StockState.RESERVED,
+                            StockState.SELLABLE, MoveReason.RELEASE, staff_id=staff[:64]),
+                      at, staff, role)
+    tx.execute("UPDATE pick_lines SET reserved = 0 WHERE package_id = ?", (row["package_id"],))
+
+
+def withdraw(tx: Tx, node: Node, package_id: str, at: datetime) -> str:
+    """The hub takes the task back: close it and release its reservation; what was done."""
+    held = tx.one("SELECT status FROM pick_tasks WHERE package_id = ?", (package_id,))
+    if held is None:
+        return f"no pick task {package_id} here: nothing to withdraw"
+    if held["status"] != OPEN:
+        return f"pick task {package_id} is {held['status']} already: kept"
+    row = task(tx, package_id)
+    _release(tx, node, row, at, "hub", "hub")
+    tx.execute("UPDATE pick_tasks SET status = 'withdrawn', closed_at = ?, closed_by = 'hub' "
+               "WHERE package_id = ?", (format_utc(at), package_id))
+    audit.record(tx, at=at, actor="hub", role="hub", action="order.pick_task.withdrawn",
+                 entity="pick_task", entity_id=package_id, before={"status": OPEN},
+                 after={"status": "withdrawn"})
+    return f"pick task {package_id} withdrawn, its reservation released"
+
+
 def give_back(tx: Tx, node: Node, package_id: str, reason: str, at: datetime,
               staff: str) -> Row:
     """The store cannot fill the package: release its reservation and tell the hub."""
@@ -185,16 +215,10 @@ def give_back(tx: Tx, node: Node, package_id: str, reason: str, at: datetime,
     if not why:
         raise InvalidRequest("say why the store cannot fill it", field="reason")
     row = _open(tx, package_id)
-    for li in row["lines"]:
-        if li["reserved"] > 0:
-            book_move(tx, node.store_id, node.node_id,
-                      Draft(li["sku"], li["reserved"], StockState.RESERVED,
-                            StockState.SELLABLE, MoveReason.RELEASE, staff_id=staff[:64]),
-                      at, staff, "counter")
+    _release(tx, node, row, at, staff, "counter")
     event = PickGivenBack(package_id=package_id, order_id=row["order_id"], reason=why[:2000],
                           at=at, staff_id=staff[:64])
     seq = outbox.append(tx, node.store_id, node.node_id, event, at).seq
-    tx.execute("UPDATE pick_lines SET reserved = 0 WHERE package_id = ?", (package_id,))
     _close(tx, row, "given_back", at, staff, seq, given_back_reason=why[:2000])
     return task(tx, package_id)
 

@@ -294,7 +294,7 @@ def m0021_pick_tasks(db: Database) -> None:
         package_id TEXT PRIMARY KEY, order_id TEXT NOT NULL, marketplace_id TEXT NOT NULL,
         ship_by TEXT, language TEXT NOT NULL, attempt INTEGER NOT NULL,
         command_id TEXT NOT NULL, received_at TEXT NOT NULL,
-        status TEXT NOT NULL CHECK (status IN ('open', 'shipped', 'given_back')),
+        status TEXT NOT NULL CHECK (status IN ('open', 'shipped', 'given_back', 'withdrawn')),
         carrier TEXT, tracking_number TEXT, shipped_at TEXT, given_back_reason TEXT,
         closed_at TEXT, closed_by TEXT, event_seq INTEGER)""")
     db.conn.execute("CREATE INDEX pick_tasks_open ON pick_tasks(status, ship_by)")

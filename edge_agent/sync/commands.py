@@ -20,7 +20,8 @@ Rules:
 - ``stock.count.task`` keeps the hub's count task open for the counter (``edge_agent.stock.tasks``);
   a count of its SKU answers it later;
 - ``order.pick.task`` keeps the hub's pick task for the counter and reserves its units
-  (``edge_agent.stock.picking``) in the command's transaction;
+  (``edge_agent.stock.picking``) in the command's transaction; ``order.pick.withdrawn`` closes
+  an open one and releases it;
 - ``event.verify`` (the hub holds rival events for one of our seqs) is answered from the outbox:
   the report's ``event`` names the message id and ``event_hash`` of the event this node wrote at
   that seq (``held``; the hub has not acked it, so it is still in the outbox), or says the node has
@@ -55,6 +56,7 @@ from protocol import (
     ExpectedReturn,
     HeldEvent,
     PickTask,
+    PickWithdrawn,
     RefundDecided,
     RefundStatus,
     SnapshotRequest,
@@ -202,8 +204,17 @@ def apply_pick_task(tx: Tx, envelope: Envelope, now: datetime) -> Effect:
     return "applied", detail
 
 
+def apply_pick_withdrawn(tx: Tx, envelope: Envelope, now: datetime) -> Effect:
+    """Close a pick task the hub took back and release its reservation."""
+    taken = envelope.body
+    assert isinstance(taken, PickWithdrawn)
+    node = picking.Node(envelope.store_id, envelope.node_id)
+    return "applied", picking.withdraw(tx, node, taken.package_id, now)
+
+
 APPLIERS: dict[str, Applier] = {
     "order.pick.task": apply_pick_task,
+    "order.pick.withdrawn": apply_pick_withdrawn,
     "stock.snapshot.request": apply_snapshot_request,
     "stock.count.task": apply_count_task,
     "return.expected": apply_expected,

@@ -97,3 +97,20 @@ def test_a_store_giving_back_releases_its_reservation(agent: Running) -> None:
     assert PickGivenBack.model_validate(event).reason == "only one on the shelf"
     later = agent.http.post("/api/pick-tasks/PK-1/scans", json={"code": "SKU-A"})
     assert later.status_code == 409 and "given back already" in later.text
+
+
+def test_a_task_the_hub_withdraws_releases_its_reservation(agent: Running) -> None:
+    from protocol import PickWithdrawn
+
+    stocked(agent, **{"SKU-A": 5, "SKU-B": 1})
+    commands.handle(agent.agent.store, STORE, NODE, pick_command(), now())
+    withdrawn = encode(make_envelope(STORE, NODE, 2, PickWithdrawn(
+        package_id="PK-1", order_id="111-0000001-0000001", reason="routed again")))
+    done = commands.handle(agent.agent.store, STORE, NODE, withdrawn, now())
+    assert (done.result, done.detail) == ("applied",
+                                          "pick task PK-1 withdrawn, its reservation released")
+    assert levels(agent, "SKU-A") == {"sellable": 5} and levels(agent, "SKU-B") == {"sellable": 1}
+    assert agent.http.get("/api/pick-tasks").json() == {"tasks": []}
+    assert events(agent, "order.pick.given_back") == []  # the hub asked: nothing to tell it
+    late = agent.http.post("/api/pick-tasks/PK-1/scans", json={"code": "SKU-A"})
+    assert late.status_code == 409 and "withdrawn already" in late.text

@@ -8,6 +8,8 @@ Rules:
   ``order.shipped`` event names it, and the hub keeps Amazon's ``packageReferenceId`` (a number
   within the order) with it, so a resend of the same shipment edits Amazon's package instead of
   adding one;
+- a route replaces the order's earlier one: each of its pick tasks still open is withdrawn
+  (``order.pick.withdrawn`` to the same node) before the new ones are sent;
 - the task carries the lines, the ship-by time (the end of the package's local ship date in the
   store's zone, UTC) and the store's language for the packing slip.
 """
@@ -19,7 +21,7 @@ from collections.abc import Iterable
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, update
 
 from hub.inventory.routing.values import Package
 from hub.storage.engine import Tx
@@ -27,7 +29,7 @@ from hub.storage.outbox import CommandDraft, queue
 from hub.storage.tables.core import nodes, stores
 from hub.storage.tables.fleet import node_certificates
 from hub.storage.tables.picking import pick_tasks
-from protocol import PickLine, PickTask, new_message_id
+from protocol import PickLine, PickTask, PickWithdrawn, new_message_id
 
 LANGUAGES = frozenset({"en", "de", "zh", "ja"})
 SHIP_BY_LOCAL = time(23, 59, 59)
@@ -50,7 +52,9 @@ def node_of(conn: Connection, store_id: str) -> str | None:
 
 def send(tx: Tx, account: str, order_id: str, marketplace_id: str, attempt: int,
          packages: Iterable[Package]) -> list[str]:
-    """Queue a pick task to each package's store; the package ids sent."""
+    """Withdraw the order's open tasks, queue a pick task to each package's store; the package
+    ids sent."""
+    _withdraw_open(tx, account, order_id, attempt)
     sent = []
     for package in packages:
         node = node_of(tx.conn, package.store_id)
@@ -75,3 +79,14 @@ def send(tx: Tx, account: str, order_id: str, marketplace_id: str, attempt: int,
                                    for li in package.lines]))
         sent.append(pid)
     return sent
+
+
+def _withdraw_open(tx: Tx, account: str, order_id: str, attempt: int) -> None:
+    p = pick_tasks.c
+    for row in tx.conn.execute(select(pick_tasks).where(
+            p.account == account, p.order_id == order_id, p.status == "open")).all():
+        body = PickWithdrawn(package_id=row.package_id, order_id=order_id,
+                             reason=f"routed again (attempt {attempt})")
+        queue(tx.conn, [CommandDraft(row.store_id, row.node_id, new_message_id(), body)], tx.now)
+        tx.conn.execute(update(pick_tasks).where(p.package_id == row.package_id).values(
+            status="withdrawn", closed_at=tx.now))
