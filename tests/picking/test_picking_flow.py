@@ -96,3 +96,26 @@ def test_a_store_giving_back_is_rerouted_and_its_reservation_released(
     assert hub_tasks(engine) == [(STORE, "given_back"), (OTHER, "open")]
     (given,) = audits(engine, "order.given_back")
     assert "both units damaged" in given.reason
+
+
+def test_a_shipment_for_a_package_not_sent_to_that_node_is_dead_lettered(
+        engine: Engine, agent: Running) -> None:
+    from hub.storage.tables.core import dead_letters
+    from protocol import OrderShipped, PickLine, make_envelope, utc_now
+
+    two_stores(engine, STORE, OTHER, NODE)
+    routed(engine, [("SKU-A", 2)])  # store-a's package
+    with reading(engine) as conn:
+        package = conn.execute(select(pick_tasks.c.package_id)).scalar_one()
+    forged = make_envelope(OTHER, NODE, 1, OrderShipped(
+        package_id=package, order_id=ORDER, carrier="UPS", tracking_number="1Z0",
+        shipped_at=utc_now(), lines=(PickLine(sku="SKU-A", quantity=2),)))
+    from tests.hub.helpers import ingest
+
+    result = ingest(engine, forged)
+    assert len(result.dead) == 1
+    with reading(engine) as conn:
+        (reason,) = conn.execute(select(dead_letters.c.reason)).scalars().all()
+        assert conn.execute(select(package_shipments)).all() == []
+    assert f"no package {package} was sent to {OTHER}/{NODE}" in reason
+    assert hub_tasks(engine) == [(STORE, "open")]
