@@ -7,6 +7,8 @@ Rules:
   call and its record finds the package still ``sending`` and sends it again with the SAME
   ``packageReferenceId``, which Amazon treats as an edit of that package, never a second one:
   exactly once in effect;
+- a store published as a supply source (``hub.amazon.supply_sources``, configured and active)
+  ships from it: ``shipFromSupplySourceId``;
 - one call per package, at Amazon's limit for ``confirmShipment`` (2/s, burst 10,
   ``hub.amazon.client.ratelimit``); the job runs on ``interval_shipments``;
 - Amazon refusing the request (4xx with an error body) fails the package with Amazon's message

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 
 from hub.amazon.context import JobContext, iso
 from hub.amazon.errors import AmazonApiError, Stopped
+from hub.amazon.supply_sources import registry
 from hub.storage.audit_chain import AuditDraft
 from hub.storage.engine import reading, writing
 from hub.storage.tables.amazon import amazon_orders
@@ -38,16 +39,20 @@ def _due(ctx: JobContext) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
-def request_body(row: dict[str, Any], items: list[dict[str, Any]]) -> dict[str, Any]:
-    """The ``ConfirmShipmentRequest`` of one package (pure): the order's item ids by SKU."""
+def request_body(row: dict[str, Any], items: list[dict[str, Any]],
+                 supply_source: str | None = None) -> dict[str, Any]:
+    """The ``ConfirmShipmentRequest`` of one package (pure): the order's item ids by SKU, and
+    the store's supply source when it is published as one."""
     by_sku = {str(i.get("sku")): str(i["order_item_id"]) for i in items
               if i.get("order_item_id")}
     missing = sorted(li["sku"] for li in row["lines"] if li["sku"] not in by_sku)
     if missing:
         raise ValueError(f"order {row['order_id']} has no item of SKU {', '.join(missing)}")
+    detail: dict[str, Any] = {"shipFromSupplySourceId": supply_source} if supply_source else {}
     return {
         "marketplaceId": row["marketplace_id"],
         "packageDetail": {
+            **detail,
             "packageReferenceId": str(row["reference_id"]),
             "carrierCode": row["carrier"],
             "trackingNumber": row["tracking_number"],
@@ -63,11 +68,13 @@ def _send(ctx: JobContext, row: dict[str, Any]) -> None:
         items = tx.conn.scalar(select(amazon_orders.c["items"]).where(
             amazon_orders.c.account == row["account"],
             amazon_orders.c.order_id == row["order_id"])) or []
+        mapped = registry.active(tx.conn, row["account"]).get(row["store_id"])
+        source = mapped.supply_source_id if mapped and mapped.fingerprint else None
         tx.conn.execute(update(package_shipments).where(
             package_shipments.c.package_id == row["package_id"]).values(
             confirm_state="sending", intent_at=tx.now, attempts=row["attempts"] + 1))
     try:
-        body = request_body(row, list(items))
+        body = request_body(row, list(items), source)
     except ValueError as err:
         _finish(ctx, row, "failed", str(err))
         return
