@@ -4,6 +4,7 @@ carrier and tracking number typed ship it, and the task leaves the list."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from edge_agent.sync import commands
@@ -27,7 +28,8 @@ def test_a_pick_task_is_scanned_and_shipped_from_the_counter_page(tmp_path: Path
         counted = run.http.post("/api/stock/counts", json={"count_id": "c0", "lines": [
             {"sku": "SKU-A", "quantity": 4}, {"sku": "SKU-B", "quantity": 1}]})
         assert counted.status_code == 201
-        assert commands.handle(run.agent.store, STORE, NODE, pick_command(),
+        late = utc_now() - timedelta(hours=1)  # its ship-by passed an hour ago
+        assert commands.handle(run.agent.store, STORE, NODE, pick_command(ship_by=late),
                                utc_now()).result == "applied"
         by = page.get_by_test_id
         page.goto(run.url)
@@ -37,6 +39,7 @@ def test_a_pick_task_is_scanned_and_shipped_from_the_counter_page(tmp_path: Path
         expect(by("pick-tasks")).to_be_visible()
         expect(by("pick-tasks").locator("h3")).to_have_text(said["pick_tasks_title"])
         expect(by("pick-line")).to_have_count(2)
+        expect(by("pick-due")).to_have_text(said["pick_overdue"])
 
         by("pick-scan").fill("SKU-Z")
         by("pick-scan").press("Enter")

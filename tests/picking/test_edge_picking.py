@@ -5,6 +5,7 @@ and writes ONE ``order.shipped``; a give-back releases the reservation and tells
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from edge_agent.sync import commands
 from protocol import OrderShipped, PickGivenBack, PickLine, PickTask, encode, make_envelope
@@ -12,11 +13,13 @@ from protocol import utc_now as now
 from tests.edge.conftest import NODE, STORE, Running
 
 
-def pick_command(package: str = "PK-1", seq: int = 1, **lines: int) -> bytes:
+def pick_command(package: str = "PK-1", seq: int = 1, ship_by: datetime | None = None,
+                 **lines: int) -> bytes:
     lines = lines or {"SKU-A": 2, "SKU-B": 1}
     return encode(make_envelope(STORE, NODE, seq, PickTask(
         package_id=package, order_id="111-0000001-0000001", marketplace_id="ATVPDKIKX0DER",
-        lines=tuple(PickLine(sku=s, quantity=q) for s, q in lines.items()), language="de")))
+        lines=tuple(PickLine(sku=s, quantity=q) for s, q in lines.items()), language="de",
+        ship_by=ship_by)))
 
 
 def stocked(agent: Running, **skus: int) -> None:

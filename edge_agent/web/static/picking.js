@@ -2,11 +2,13 @@
 // kept in the node's SQLite so the list works offline), nearest ship-by first. For each: its
 // lines with what is picked, a field where each item is scanned (a wrong item is refused by the
 // agent with its sentence), print the pick list and packing slip, carrier and tracking number to
-// ship it, or a reason to give it back to HQ. The list is read when the counter opens and again
+// ship it, or a reason to give it back to HQ. A task within a day of its ship-by (or past it) is
+// marked. The list is read when the counter opens and again
 // on a live "stock" event (counter.js relays it as the document event "acorn:stock").
 import { $, api, el, localDate, showError, t } from "/static/common.js";
 
 let listing = 0;  // only the latest read of the list is shown
+const DAY_MS = 24 * 3600 * 1000;
 
 function say(text) {
   $("#pick-task-message").textContent = text;
@@ -42,6 +44,11 @@ function pickRow(task) {
   const row = el("li", undefined, { "data-package": task.package_id, "data-testid": "pick-task" });
   const when = task.ship_by ? localDate(task.ship_by) : "-";
   row.append(el("strong", t("pick_task_line", { order_id: task.order_id, ship_by: when })));
+  const left = task.ship_by ? Date.parse(task.ship_by) - Date.now() : Infinity;
+  if (left <= DAY_MS) {  // near its ship-by: the store sees it before HQ has to chase it
+    row.append(el("span", t(left <= 0 ? "pick_overdue" : "pick_due_soon"),
+      { class: "pill pill-warn", "data-testid": "pick-due" }));
+  }
   const lines = el("ul", undefined, { class: "pick-lines" });
   lines.append(...task.lines.map((li) => el("li", t("pick_line", li), { "data-testid": "pick-line" })));
   row.append(lines);
