@@ -10,7 +10,8 @@ Rules:
   ``packageReferenceId``) and ``confirm_state`` ``pending`` (the Amazon job
   ``hub.amazon.shipments`` confirms it); the same package again with the same carrier and
   tracking number changes nothing; with others it is recorded and set ``pending`` again, so
-  Amazon's package (same ``packageReferenceId``) is edited; audited (entity ``package``);
+  Amazon's package (same ``packageReferenceId``) is edited; audited (entity ``package``); the
+  commit wakes whoever listens on ``RECORDED`` (the Amazon scheduler runs ``shipments`` now);
 - ``order.pick.given_back`` closes the task and routes the order again without the store
   (``routing.service.give_back_in``, audited there as ``order.given_back``); an order Amazon no
   longer lists as unshipped is not routed again (the problem says so).
@@ -28,12 +29,13 @@ from hub.errors import HubError
 from hub.inventory.projection import Problem
 from hub.inventory.routing import service as routing
 from hub.storage.audit_chain import AuditDraft
-from hub.storage.engine import Tx
+from hub.storage.engine import Tx, notify
 from hub.storage.tables.picking import package_shipments, pick_tasks
 from hub.storage.tables.routing import routed_orders
 from protocol import Envelope, OrderShipped, PickGivenBack
 
 KINDS = frozenset({"order.shipped", "order.pick.given_back"})
+RECORDED = "shipments.recorded"  # the after-commit topic: a shipment waits for its confirmation
 ENTITY = "package"
 
 
@@ -83,6 +85,7 @@ def _shipped(tx: Tx, event: Envelope, body: OrderShipped, task: Any) -> None:
             **values))
     tx.conn.execute(update(pick_tasks).where(pick_tasks.c.package_id == body.package_id)
                     .values(status="shipped", closed_at=body.shipped_at))
+    notify(tx.conn, RECORDED)
     tx.audit(AuditDraft(body.staff_id or event.node_id, "store", "order.shipped", ENTITY,
                         body.package_id,
                         None if held is None else {"carrier": held.carrier,

@@ -207,6 +207,8 @@ def test_scheduler_runs_every_job_and_never_two_of_one_at_once(
                 "settlements",
                 "refunds",
                 "listings",
+                "supply-sources",
+                "shipments",
             )
         }
     )
