@@ -58,6 +58,7 @@ from hub.web.api.refunds import router as refunds_router
 from hub.web.api.returns import router as returns_router
 from hub.web.api.risk import router as risk_router
 from hub.web.api.routing import router as routing_router
+from hub.web.api.shipments import router as shipments_router
 from hub.web.api.stock import router as stock_router
 from hub.web.api.stock_check import router as stock_check_router
 from hub.web.api.store_records import router as store_records_router
@@ -151,6 +152,7 @@ def create_app(settings: Settings | None = None, amazon: AmazonSettings | None =
     app.include_router(store_records_router)
     app.include_router(routing_router)
     app.include_router(transfers_router)
+    app.include_router(shipments_router)
     app.include_router(inventory_rules_router)
     app.include_router(fleet_ops_router)
     app.include_router(pairing_router)

@@ -67,6 +67,13 @@ class HubMetrics:
         self.amazon_differences = Gauge("acorn_hub_stock_amazon_differences_alerting",
                                         "SKUs Amazon lists over the chain's sellable units by more "
                                         "than the threshold, as of the last scrape", registry=r)
+        self.orders_due = Gauge("acorn_hub_orders_due_to_ship",
+                                "packages routed to a store, not shipped, within 24 hours of "
+                                "their ship-by time or past it, as of the last scrape",
+                                registry=r)
+        self.shipments_unconfirmed = Gauge("acorn_hub_shipments_unconfirmed",
+                                           "shipped packages not confirmed to Amazon, by state",
+                                           ["state"], registry=r)
         self.mqtt_connected = Gauge("acorn_hub_mqtt_connected", "1 while connected to the broker",
                                     registry=r)
 

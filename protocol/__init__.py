@@ -29,6 +29,7 @@ from protocol.ids import check_id, new_message_id
 from protocol.limits import MAX_PAYLOAD_BYTES
 from protocol.link import Ack, NodeStatus
 from protocol.money import MINOR_UNITS, Money, minor_units
+from protocol.picking import OrderShipped, PickGivenBack, PickLine, PickTask, PickWithdrawn
 from protocol.return_states import ReturnAction, ReturnState
 from protocol.returns import (
     Body,
@@ -129,6 +130,11 @@ __all__ = [
     "MoveReason",
     "NodeStatus",
     "Note",
+    "OrderShipped",
+    "PickGivenBack",
+    "PickLine",
+    "PickTask",
+    "PickWithdrawn",
     "ProtocolError",
     "RefundDecided",
     "RefundOutcome",

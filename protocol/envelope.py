@@ -21,6 +21,7 @@ from protocol.config import StoreConfig
 from protocol.ids import MessageId, NodeId, StoreId, new_message_id
 from protocol.limits import MAX_SEQ
 from protocol.link import Ack, NodeStatus
+from protocol.picking import OrderShipped, PickGivenBack, PickTask, PickWithdrawn
 from protocol.returns import (
     Body,
     CommandApplied,
@@ -55,6 +56,10 @@ Kind = Literal[
     "stock.count.task",
     "transfer.task",
     "transfer.delivered",
+    "order.pick.task",
+    "order.shipped",
+    "order.pick.given_back",
+    "order.pick.withdrawn",
     "ack",
     "node.status",
     "store.config",
@@ -72,6 +77,10 @@ BODY_TYPES: dict[str, type[Body]] = {
     "stock.count.task": CountTask,
     "transfer.task": TransferTask,
     "transfer.delivered": TransferDelivered,
+    "order.pick.task": PickTask,
+    "order.shipped": OrderShipped,
+    "order.pick.given_back": PickGivenBack,
+    "order.pick.withdrawn": PickWithdrawn,
     "return.expected": ExpectedReturn,
     "refund.decided": RefundDecided,
     "refund.status": RefundStatus,
@@ -90,11 +99,14 @@ EVENT_KINDS = frozenset(
         "command.applied",
         "stock.moved",
         "stock.snapshot",
+        "order.shipped",
+        "order.pick.given_back",
     }
 )
 COMMAND_KINDS = frozenset({"return.expected", "refund.decided", "refund.status", "event.verify",
                            "stock.snapshot.request", "stock.count.task",
-                           "transfer.task", "transfer.delivered"})
+                           "transfer.task", "transfer.delivered",
+                           "order.pick.task", "order.pick.withdrawn"})
 
 
 class Envelope(BaseModel):

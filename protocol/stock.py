@@ -12,7 +12,8 @@ Rules:
   * only a disposition takes it out of QC hold: to sellable, refurbish or scrap, or out of the
     store (returned to the vendor); the counter allows it only after the return's inspection;
   * a POS sale takes sellable stock out; a count books the difference in or out of any state;
-  * a reservation moves sellable to reserved and a release back; a transfer out moves sellable to
+  * a reservation moves sellable to reserved and a release back; a shipped order package
+    takes reserved stock out of the store (``shipped``); a transfer out moves sellable to
     in transit (or in-transit stock out of the store once delivered), a transfer in brings stock
     in as sellable (or into in transit, announced) and in-transit stock to sellable;
 - ``balance`` is the store's quantity of each state the move touched, right after it: the hub
@@ -58,6 +59,7 @@ class MoveReason(StrEnum):
     TRANSFER_IN = "transfer_in"
     RESERVATION = "reservation"
     RELEASE = "release"
+    SHIPPED = "shipped"
 
 
 S = StockState
@@ -76,6 +78,7 @@ MOVES: Final[Mapping[MoveReason, frozenset[Pair]]] = MappingProxyType({
                                        (S.IN_TRANSIT, S.SELLABLE)}),
     MoveReason.RESERVATION: frozenset({(S.SELLABLE, S.RESERVED)}),
     MoveReason.RELEASE: frozenset({(S.RESERVED, S.SELLABLE)}),
+    MoveReason.SHIPPED: frozenset({(S.RESERVED, None)}),
 })
 
 

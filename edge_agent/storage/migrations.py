@@ -300,6 +300,24 @@ def m0020_transfer_tasks(db: Database) -> None:
     db.conn.execute("CREATE INDEX transfer_tasks_by_status ON transfer_tasks(status)")
 
 
+def m0021_pick_tasks(db: Database) -> None:
+    """The hub's pick tasks (``edge_agent.stock.picking``): one package of an Amazon order to
+    pick and ship, its lines with what is reserved and picked, the shipment or the give-back."""
+    db.conn.execute("""CREATE TABLE pick_tasks (
+        package_id TEXT PRIMARY KEY, order_id TEXT NOT NULL, marketplace_id TEXT NOT NULL,
+        ship_by TEXT, language TEXT NOT NULL, attempt INTEGER NOT NULL,
+        command_id TEXT NOT NULL, received_at TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('open', 'shipped', 'given_back', 'withdrawn')),
+        carrier TEXT, tracking_number TEXT, shipped_at TEXT, given_back_reason TEXT,
+        closed_at TEXT, closed_by TEXT, event_seq INTEGER)""")
+    db.conn.execute("CREATE INDEX pick_tasks_open ON pick_tasks(status, ship_by)")
+    db.conn.execute("""CREATE TABLE pick_lines (
+        package_id TEXT NOT NULL REFERENCES pick_tasks(package_id), sku TEXT NOT NULL,
+        title TEXT, quantity INTEGER NOT NULL CHECK (quantity > 0),
+        reserved INTEGER NOT NULL DEFAULT 0, picked INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (package_id, sku))""")
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_initial", m0001_initial),
     ("0002_devices", m0002_devices),
@@ -316,6 +334,7 @@ MIGRATIONS: list[Migration] = [
     ("0017_count_tasks", m0017_count_tasks),
     ("0019_stock_move_keys", m0019_stock_move_keys),
     ("0020_transfer_tasks", m0020_transfer_tasks),
+    ("0021_pick_tasks", m0021_pick_tasks),
 ]
 
 

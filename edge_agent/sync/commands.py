@@ -21,6 +21,9 @@ Rules:
   a count of its SKU answers it later;
 - ``transfer.task`` keeps the hub's transfer task (ship one, or receive one) for the counter and
   ``transfer.delivered`` books the shipped units out of in transit (``edge_agent.stock.transfers``);
+- ``order.pick.task`` keeps the hub's pick task for the counter and reserves its units
+  (``edge_agent.stock.picking``) in the command's transaction; ``order.pick.withdrawn`` closes
+  an open one and releases it;
 - ``event.verify`` (the hub holds rival events for one of our seqs) is answered from the outbox:
   the report's ``event`` names the message id and ``event_hash`` of the event this node wrote at
   that seq (``held``; the hub has not acked it, so it is still in the outbox), or says the node has
@@ -41,7 +44,7 @@ from typing import Literal
 
 from edge_agent.errors import RequestError
 from edge_agent.returns.states import decision_supersedes, payment_supersedes, total_of
-from edge_agent.stock import snapshot, tasks, transfers
+from edge_agent.stock import picking, snapshot, tasks, transfers
 from edge_agent.storage import audit, outbox, records
 from edge_agent.storage.store import Store, Tx
 from protocol import (
@@ -54,6 +57,8 @@ from protocol import (
     EventVerify,
     ExpectedReturn,
     HeldEvent,
+    PickTask,
+    PickWithdrawn,
     RefundDecided,
     RefundStatus,
     SnapshotRequest,
@@ -208,9 +213,28 @@ def apply_transfer_delivered(tx: Tx, envelope: Envelope, now: datetime) -> Effec
     return transfers.delivered(tx, body, envelope.store_id, envelope.node_id, now)
 
 
+def apply_pick_task(tx: Tx, envelope: Envelope, now: datetime) -> Effect:
+    """Keep the hub's pick task for the counter and reserve its units in the ledger."""
+    task = envelope.body
+    assert isinstance(task, PickTask)
+    _new, detail = picking.receive(tx, picking.Node(envelope.store_id, envelope.node_id), task,
+                                   envelope.id, now)
+    return "applied", detail
+
+
+def apply_pick_withdrawn(tx: Tx, envelope: Envelope, now: datetime) -> Effect:
+    """Close a pick task the hub took back and release its reservation."""
+    taken = envelope.body
+    assert isinstance(taken, PickWithdrawn)
+    node = picking.Node(envelope.store_id, envelope.node_id)
+    return "applied", picking.withdraw(tx, node, taken.package_id, now)
+
+
 APPLIERS: dict[str, Applier] = {
     "transfer.task": apply_transfer_task,
     "transfer.delivered": apply_transfer_delivered,
+    "order.pick.task": apply_pick_task,
+    "order.pick.withdrawn": apply_pick_withdrawn,
     "stock.snapshot.request": apply_snapshot_request,
     "stock.count.task": apply_count_task,
     "return.expected": apply_expected,

@@ -107,6 +107,8 @@ class AmazonSettings(BaseSettings):
     interval_refund_events: float = Field(1800.0, gt=0)
     interval_settlements: float = Field(21600.0, gt=0)
     interval_refunds: float = Field(300.0, gt=0, description="submit refunds, follow feeds")
+    interval_shipments: float = Field(60.0, gt=0,
+                                      description="confirm shipped packages to Amazon")
     interval_listings: float = Field(
         300.0, gt=0, description="send queued Amazon quantity changes, follow listings feeds"
     )

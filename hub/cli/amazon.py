@@ -85,6 +85,10 @@ supply_app = typer.Typer(
     help="Stores as Amazon supply sources (multi-location inventory, US).", no_args_is_help=True
 )
 app.add_typer(supply_app, name="supply-sources")
+shipments_app = typer.Typer(
+    help="Packages the stores shipped, confirmed to Amazon (confirmShipment).", no_args_is_help=True
+)
+app.add_typer(shipments_app, name="shipments")
 
 Names = Annotated[list[str] | None, typer.Option("--account", help="account name (repeatable)")]
 Reason = Annotated[str, typer.Option(help="why (required; goes into the audit log)")]
@@ -465,3 +469,30 @@ def supply_sources_list(
         table.add_row(row["account"], row["store_id"], row["supply_source_id"], row["status"],
                       str(row["created_at"]), str(row["archived_at"] or ""))
     Console().print(table)
+
+
+@shipments_app.command("confirm")
+def shipments_confirm(account: Names = None) -> None:
+    """Confirm to Amazon every package the stores shipped (once each; a resend edits it)."""
+    _run(("shipments",), account or [], None)
+
+
+@shipments_app.command("list")
+def shipments_list(
+    state: Annotated[
+        str | None, typer.Option(help="pending, sending, confirmed or failed")
+    ] = None,
+) -> None:
+    """The packages the stores shipped and where their confirmation stands."""
+    from sqlalchemy import select
+
+    from hub.storage.tables.picking import package_shipments
+
+    s = package_shipments.c
+    with database() as engine, reading(engine) as conn:
+        query = select(package_shipments).order_by(s.recorded_at, s.package_id)
+        if state:
+            query = query.where(s.confirm_state == state)
+        for r in conn.execute(query):
+            typer.echo(f"{r.package_id}\t{r.account}\t{r.order_id}\t{r.store_id}\t{r.carrier}"
+                       f"\t{r.tracking_number}\t{r.confirm_state}\t{r.last_error or ''}")

@@ -45,6 +45,7 @@ from hub.amazon.settings import AmazonSettings
 API_OF = {
     "searchOrders": "orders",
     "getOrder": "orders",
+    "confirmShipment": "orders-v0",
     "createReport": "reports",
     "getReport": "reports",
     "getReports": "reports",
@@ -224,6 +225,8 @@ class SpApi:
         }
         if api == "orders":
             return Orders(version="2026-01-01", **kwargs)
+        if api == "orders-v0":  # confirmShipment: the one v0 operation Amazon keeps
+            return Orders(version="v0", **kwargs)
         if api == "reports":
             return Reports(**kwargs)
         if api == "feeds":

@@ -53,6 +53,7 @@ DOCUMENTED: dict[str, Limit] = {
     "listFinancialEvents": Limit(0.5, 30),
     "getListingsItem": Limit(5.0, 10),
     "patchListingsItem": Limit(5.0, 5),
+    "confirmShipment": Limit(2.0, 10),
     # Supply Sources 2020-07-01 states no usage plan: 5/s, burst 10 is our assumption (the
     # simulator serves the same, spapi_sim.operations.SUPPLY_OPERATIONS).
     "getSupplySources": Limit(5.0, 10),

@@ -31,6 +31,7 @@ from hub.amazon.listings.sender import send_listings
 from hub.amazon.refunds.submissions import submit_refunds
 from hub.amazon.secrets import Credentials, SecretSource
 from hub.amazon.settings import AmazonSettings
+from hub.amazon.shipments import confirm_shipments
 from hub.amazon.store import Tally
 from hub.amazon.supply_sources.publish import publish_job
 from hub.amazon.sync.finances import sync_refund_events
@@ -50,6 +51,7 @@ JOBS: dict[str, Callable[[JobContext], None]] = {
     "refunds": submit_refunds,
     "listings": send_listings,
     "supply-sources": publish_job,
+    "shipments": confirm_shipments,
 }
 SYNC_JOBS = ("orders", "returns", "fba-returns", "refund-events", "settlements")
 ProgressFor = Callable[[str, str], Progress]

@@ -9,6 +9,9 @@ Rules:
   previous run; the first runs start a few seconds after the hub;
 - never two runs of the same job at once: a job still running when it is due again is skipped
   until it ends (different jobs do run side by side, sharing the process's rate limiter);
+- a shipment recorded at the hub (``hub.inventory.picking.RECORDED``, after its commit) makes
+  the ``shipments`` job due at once, so a package is confirmed to Amazon within a tick or so
+  of the store shipping it (after the run in progress, if one is);
 - ``stop`` asks running jobs to stop at their next wait and joins every thread.
 """
 
@@ -27,6 +30,8 @@ from hub.amazon.secrets import SecretSource
 from hub.amazon.settings import AmazonSettings
 from hub.amazon.sync.runner import JOBS, Runner, run_jobs
 from hub.errors import HubError
+from hub.inventory.picking import RECORDED
+from hub.storage.engine import after_commit
 
 log = logging.getLogger(__name__)
 FIRST_DELAY_SECONDS = 5.0
@@ -56,6 +61,11 @@ class Scheduler:
         self._running: dict[str, threading.Thread] = {}
         self._thread = threading.Thread(target=self._loop, name="amazon-scheduler", daemon=True)
         self.runs: dict[str, int] = dict.fromkeys(JOBS, 0)
+        self._unlisten = after_commit(engine, RECORDED, lambda: self.wake("shipments"))
+
+    def wake(self, job: str) -> None:
+        """Make ``job`` due now (it starts at the next tick, or when its current run ends)."""
+        self._due[job] = min(self._due[job], self._clock())
 
     def start(self) -> Scheduler:
         """Start the scheduling thread."""
@@ -66,6 +76,7 @@ class Scheduler:
     def stop(self, timeout: float = 30.0) -> None:
         """Stop scheduling, ask running jobs to stop, and wait for them."""
         self._stop.set()
+        self._unlisten()
         if self._thread.is_alive():
             self._thread.join(timeout)
         for thread in list(self._running.values()):

@@ -21,6 +21,9 @@ Rules:
   that gave it back); only an order Amazon still lists as unshipped (or partly shipped) is
   routed again; a store's capacity counts the packages of every order routed to it that was
   not cancelled;
+- each package of a decision is sent to its store as a pick task in the same transaction
+  (``picks``); a store's ``order.pick.given_back`` event gives the order back through
+  ``give_back_in`` inside the ingest's transaction;
 - a manager's own choice of store stands even when the rules would drop that store; the
   decision keeps what the rules would have done, for the record.
 """
@@ -42,7 +45,7 @@ from hub.inventory import stock_source, store_records
 from hub.inventory.allocation import CompiledRules, compile_text, default_rules_text
 from hub.inventory.allocation import store as allocation_store
 from hub.inventory.allocation.values import Stock, StockLine
-from hub.inventory.routing import rules_store
+from hub.inventory.routing import picks, rules_store
 from hub.inventory.routing.document import RoutingRules
 from hub.inventory.routing.engine import route
 from hub.inventory.routing.postcodes import Lookup
@@ -259,6 +262,7 @@ def _record(tx: Tx, inputs: Inputs, account: str, marketplace: str,
             ship_date=package.ship_date,
             lines=[{"sku": li.sku, "quantity": li.quantity} for li in package.lines]))
     inputs.book(decision.packages)
+    picks.send(tx, account, decision.order_id, marketplace, attempt, decision.packages)
     tx.conn.execute(routing_decisions.insert().values(
         account=account, order_id=decision.order_id, attempt=attempt, cause=cause.value,
         status=decision.status.value, decision=body, decided_at=tx.now, decided_by=actor.name,
@@ -365,19 +369,26 @@ def give_back(engine: Engine, order_id: str, store: str, actor: Actor,
     """``store`` cannot fill its package: route the order again without it (and earlier ones)."""
     why = _reason(reason)
     with writing(engine) as tx:
-        row = _current(tx.conn, order_id)
-        shipping = set(tx.conn.scalars(select(routed_packages.c.store_id).where(
-            routed_packages.c.account == row.account, routed_packages.c.order_id == order_id)))
-        if store not in shipping:
-            raise Conflict(f"store {store} has no package of order {order_id}", field="store")
-        inputs = load_inputs(tx.conn, tx.now)
-        _forget(inputs, tx.conn, row.account, order_id)
-        given = sorted({*row.given_back, store})
-        items = _items(tx.conn, row.account, order_id)
-        where = (row.country, row.postal_code)
-        decision = _decide(inputs, order_id, row.marketplace_id, items, where, frozenset(given))
-        return _record(tx, inputs, row.account, row.marketplace_id, where, decision,
-                       Cause.GIVE_BACK, actor, why, given)
+        return give_back_in(tx, order_id, store, actor, why)
+
+
+def give_back_in(tx: Tx, order_id: str, store: str, actor: Actor,
+                 reason: str) -> dict[str, Any]:
+    """``give_back`` inside the caller's transaction (a store's ``order.pick.given_back``)."""
+    why = _reason(reason)
+    row = _current(tx.conn, order_id)
+    shipping = set(tx.conn.scalars(select(routed_packages.c.store_id).where(
+        routed_packages.c.account == row.account, routed_packages.c.order_id == order_id)))
+    if store not in shipping:
+        raise Conflict(f"store {store} has no package of order {order_id}", field="store")
+    inputs = load_inputs(tx.conn, tx.now)
+    _forget(inputs, tx.conn, row.account, order_id)
+    given = sorted({*row.given_back, store})
+    items = _items(tx.conn, row.account, order_id)
+    where = (row.country, row.postal_code)
+    decision = _decide(inputs, order_id, row.marketplace_id, items, where, frozenset(given))
+    return _record(tx, inputs, row.account, row.marketplace_id, where, decision,
+                   Cause.GIVE_BACK, actor, why, given)
 
 
 def detail(conn: Connection, order_id: str) -> dict[str, Any]:

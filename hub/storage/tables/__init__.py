@@ -19,6 +19,7 @@ from hub.storage.tables import (
     inventory,
     inventory_rules,
     pairing,
+    picking,
     risk,
     routing,
     transfers,
@@ -26,5 +27,5 @@ from hub.storage.tables import (
 from hub.storage.tables.core import metadata
 
 __all__ = ["access", "amazon", "amazon_listings", "buyer", "catalogue", "core", "finance", "fleet",
-           "idempotency", "inventory", "inventory_rules", "metadata", "pairing", "risk",
-           "routing", "transfers"]
+           "idempotency", "inventory", "inventory_rules", "metadata", "pairing", "picking",
+           "risk", "routing", "transfers"]

@@ -20,8 +20,9 @@ Rules:
 - ``stock.moved`` events go to the stock view (``hub.inventory.ledger``) in the same
   transaction (and, carrying a transfer id, to the transfer they follow,
   ``hub.inventory.transfers.follow``), then ``stock.snapshot`` pages to the consistency check
-  (``hub.inventory.check``, which compares as of the page's seq), every other event to the
-  returns and refunds projector;
+  (``hub.inventory.check``, which compares as of the page's seq), ``order.shipped`` and
+  ``order.pick.given_back`` to ``hub.inventory.picking``, every other event to the returns and
+  refunds projector;
 - node status messages update presence; a status older than the one held (the last will, made
   when the node connected) changes presence only, never the newer figures; rejected messages
   and events the projections refuse are written to ``dead_letters`` (payloads capped,
@@ -47,6 +48,7 @@ from hub.finance.fx_rates import FxBook
 from hub.fleet.identities import revoked_among
 from hub.inventory import check as stock_check
 from hub.inventory import ledger as stock_ledger
+from hub.inventory import picking as store_picking
 from hub.inventory.transfers import follow as transfer_follow
 from hub.refunds.projection import Problem, Projector
 from hub.storage.engine import Tx
@@ -119,7 +121,9 @@ def store_batch(tx: Tx, items: Sequence[Classified]) -> BatchResult:
     ready, result.new_gaps = _advance(cursors, step.carried, step.blocked)
     stock = [e for e in ready if e.kind == stock_ledger.KIND]
     snapshots = [e for e in ready if e.kind == stock_check.KIND]
-    ready_returns = [e for e in ready if e.kind not in (stock_ledger.KIND, stock_check.KIND)]
+    picks = [e for e in ready if e.kind in store_picking.KINDS]
+    ready_returns = [e for e in ready if e.kind not in (stock_ledger.KIND, stock_check.KIND)
+                     and e.kind not in store_picking.KINDS]
     projector = Projector(state.load(tx, ready_returns), tx.now)
     for envelope in ready_returns:
         projector.apply(envelope)
@@ -128,6 +132,7 @@ def store_batch(tx: Tx, items: Sequence[Classified]) -> BatchResult:
         Problem(p.event, p.reason) for p in stock_ledger.apply(tx, stock)]
     transfer_follow.apply(tx, stock, lambda conn, day: FxBook(conn).lookup(day))
     problems += [Problem(p.event, p.reason) for p in stock_check.apply(tx, snapshots)]
+    problems += [Problem(p.event, p.reason) for p in store_picking.apply(tx, picks)]
     result.came_online = _apply_statuses(cursors, statuses)
     _save_cursors(conn, cursors.values(), tx.now)
     rejected = [i for i in items if isinstance(i, Rejected)] + reused + bad_copies + step.dead

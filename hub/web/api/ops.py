@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from hub import __version__
 from hub.access.permissions import Action, StorePlace, can, require_unscoped
+from hub.amazon.shipments import due_soon, unconfirmed_counts
 from hub.errors import StorageError
 from hub.fleet import overview
 from hub.inventory import differences
@@ -91,6 +92,9 @@ def metrics(hub: Hub, who: Viewer) -> Response:
         hub.metrics.stock_differences.set(differences.alert_count(conn, checked))
         hub.metrics.stock_refusals.set(differences.refusal_count(conn))
         hub.metrics.amazon_differences.set(differences.amazon_alert_count(conn, checked))
+        hub.metrics.orders_due.set(len(due_soon(conn, utc_now())))
+        for state, count in unconfirmed_counts(conn).items():
+            hub.metrics.shipments_unconfirmed.labels(state=state).set(count)
     hub.metrics.set_fleet(fleet["online"], fleet["offline"], fleet["alerting"],
                           {k.removeprefix("alert:"): v for k, v in fleet.items()
                            if k.startswith("alert:")})

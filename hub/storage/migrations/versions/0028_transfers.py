@@ -2,7 +2,7 @@
 the versioned transfer price rules and the priced settlement lines.
 
 Revision ID: 0028
-Revises: 0026
+Revises: 0027
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 import hub.storage.types
 
 revision = "0028"
-down_revision = "0026"
+down_revision = "0027"
 branch_labels = None
 depends_on = None
 
