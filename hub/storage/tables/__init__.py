@@ -18,11 +18,12 @@ from hub.storage.tables import (
     inventory,
     inventory_rules,
     pairing,
+    reasons,
     risk,
     routing,
 )
 from hub.storage.tables.core import metadata
 
 __all__ = ["access", "amazon", "amazon_listings", "catalogue", "core", "finance", "fleet",
-           "idempotency", "inventory", "inventory_rules", "metadata", "pairing", "risk",
+           "idempotency", "inventory", "inventory_rules", "metadata", "pairing", "reasons", "risk",
            "routing"]
