@@ -28,6 +28,7 @@ from hub.access.permissions import Scope
 from hub.finance.reasons.classify import Source
 from hub.finance.reasons.standout import ALPHA, MIN_RETURNS, SkuRate, standouts
 from hub.finance.reasons.taxonomy import PRODUCT_PROBLEMS
+from hub.storage.money import quantized
 from hub.storage.tables.amazon import amazon_orders, amazon_returns
 from hub.storage.tables.catalogue import catalogue_items
 from hub.storage.tables.core import refunds, stores
@@ -151,7 +152,7 @@ def money(conn: Connection, f: Filters) -> list[dict[str, Any]]:
     for query in (store_query, mfn_query):
         for reason, currency, amount in conn.execute(query):
             sums[(reason, currency)] += amount  # Decimal: summed here, exact on every database
-    rows = [{"reason": r, "currency": c, "amount": a} for (r, c), a in sums.items()]
+    rows = [{"reason": r, "currency": c, "amount": quantized(a, c)} for (r, c), a in sums.items()]
     return sorted(rows, key=lambda e: (e["currency"], -e["amount"], e["reason"]))
 
 
