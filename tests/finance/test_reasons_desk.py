@@ -1,6 +1,6 @@
 """The desk's Reasons view in headless Chromium on a tablet-sized page: finance sees the chart
 by reason with its table, downloads its CSV, and clicks a bar to list the returns behind it; a
-regional manager sees their region's stores only."""
+regional manager sees their region's stores only, on a tablet held upright."""
 
 from __future__ import annotations
 
@@ -19,6 +19,13 @@ from tests.support.browser import BROWSER_MARKS, chromium_page
 
 pytestmark = BROWSER_MARKS
 sync_api = pytest.importorskip("playwright.sync_api")
+
+
+# every cell, control and chart of the view lies inside the window (no sideways scrolling)
+OUTSIDE = """() => [...document.querySelectorAll(
+    "#reasons-view td, #reasons-view input, #reasons-view select, #reasons-view svg")]
+  .filter((e) => e.getClientRects().length && e.getBoundingClientRect().right > innerWidth + 1)
+  .map((e) => e.outerHTML.slice(0, 80))"""
 
 
 def sign_in(page: Any, desk: DeskHub, username: str) -> None:
@@ -74,7 +81,7 @@ def test_a_regional_manager_sees_their_stores_only(desk: DeskHub) -> None:
     add_user(desk.engine, "nora", Role.REGIONAL_MANAGER, Scope(region="north"))
     expect = sync_api.expect
     expect.set_options(timeout=15_000)
-    with chromium_page() as page:
+    with chromium_page(width=768, height=1024) as page:  # a tablet upright
         sign_in(page, desk, "nora")
         page.get_by_test_id("nav-reasons").click()
         page.get_by_test_id("reasons-dimension").select_option("store")
@@ -84,3 +91,5 @@ def test_a_regional_manager_sees_their_stores_only(desk: DeskHub) -> None:
         expect(chart.locator("rect[data-label=s1]")).to_have_attribute("data-value", "3")
         expect(page.get_by_test_id("reasons-unmapped")).to_have_count(0)
         expect(page.get_by_test_id("reasons-problem")).to_have_text("")
+        outside = page.evaluate(OUTSIDE)
+        assert outside == [], outside
