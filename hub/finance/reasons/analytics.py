@@ -22,12 +22,22 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, func, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+)
 
 from hub.access.permissions import Scope
 from hub.finance.reasons.classify import Source
 from hub.finance.reasons.standout import ALPHA, MIN_RETURNS, SkuRate, standouts
-from hub.finance.reasons.taxonomy import PRODUCT_PROBLEMS
+from hub.finance.reasons.taxonomy import PRODUCT_PROBLEMS, TAXONOMY
 from hub.storage.money import quantized
 from hub.storage.tables.amazon import amazon_orders, amazon_returns
 from hub.storage.tables.catalogue import catalogue_items
@@ -83,9 +93,15 @@ def key_of(dimension: str) -> ColumnElement[Any]:
     return exprs[dimension]
 
 
-def _from() -> Any:
-    return (return_reasons.outerjoin(stores, stores.c.store_id == T.store_id)
-            .outerjoin(catalogue_items, catalogue_items.c.sku == T.sku))
+def _from(f: Filters, *dimensions: str) -> Any:
+    # the stores and the catalogue are joined only when a dimension or filter needs them: on a
+    # million lines each join costs more than the grouping itself
+    joined: Any = return_reasons
+    if f.region is not None or "region" in dimensions:
+        joined = joined.outerjoin(stores, stores.c.store_id == T.store_id)
+    if f.category is not None or "category" in dimensions:
+        joined = joined.outerjoin(catalogue_items, catalogue_items.c.sku == T.sku)
+    return joined
 
 
 def _where(query: Select[Any], f: Filters) -> Select[Any]:
@@ -104,23 +120,46 @@ def _where(query: Select[Any], f: Filters) -> Select[Any]:
     return query.where(*checks) if checks else query
 
 
+# a dimension read through a joined table: grouped first by the line's own column, then joined
+# (a few thousand groups instead of every line), then grouped by the joined attribute
+VIA: Final[dict[str, tuple[Any, Any, Any]]] = {
+    "category": (T.sku, catalogue_items, catalogue_items.c.category),
+    "region": (T.store_id, stores, stores.c.region),
+}
+NONE_KEY: Final = {"category": "(none)", "region": "(none)"}
+
+
 def breakdown(conn: Connection, dimension: str, f: Filters) -> list[dict[str, Any]]:
-    """Per key of ``dimension``: units and lines, in total and per reason (largest first; by
-    month: oldest first)."""
-    key = key_of(dimension).label("key")
-    query = _where(select(key, T.reason, func.sum(T.quantity).label("units"),
-                          func.count().label("lines")).select_from(_from()), f)
-    rows = conn.execute(query.group_by(key, T.reason)).mappings()
-    out: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        entry = out.setdefault(str(row["key"]), {"key": str(row["key"]), "units": 0, "lines": 0,
-                                                 "by_reason": {}})
-        entry["units"] += int(row["units"])
-        entry["lines"] += int(row["lines"])
-        entry["by_reason"][row["reason"]] = int(row["units"])
+    """Per key of ``dimension``: units and lines, in total and per reason (largest first, at
+    most ``MAX_KEYS``; by month: every month, oldest first)."""
+    names = [f"r{i}" for i in range(len(TAXONOMY))]
+    # one row per key, the reasons as columns: the database pivots and keeps the top keys
+    sums = [func.sum(case((T.reason == reason, T.quantity), else_=0)).label(name)
+            for name, reason in zip(names, TAXONOMY, strict=True)]
+    if dimension in VIA:
+        column, table, attribute = VIA[dimension]
+        inner = _where(select(column.label("via"), func.sum(T.quantity).label("units"),
+                              func.count().label("lines"), *sums)
+                       .select_from(_from(f)), f).group_by(column).subquery()
+        key: Any = func.coalesce(attribute, literal(NONE_KEY[dimension])).label("key")
+        units: Any = func.sum(inner.c.units).label("units")
+        query = (select(key, units, func.sum(inner.c.lines).label("lines"),
+                        *(func.sum(inner.c[name]).label(name) for name in names))
+                 .select_from(inner.outerjoin(table, table.c[column.name] == inner.c.via))
+                 .group_by(key))
+    else:
+        key = key_of(dimension).label("key")
+        units = func.sum(T.quantity).label("units")
+        query = _where(select(key, units, func.count().label("lines"), *sums)
+                       .select_from(_from(f, dimension)), f).group_by(key)
     if dimension == "month":
-        return sorted(out.values(), key=lambda e: e["key"])
-    return sorted(out.values(), key=lambda e: (-e["units"], e["key"]))[:MAX_KEYS]
+        query = query.order_by(key)
+    else:
+        query = query.order_by(units.desc(), key).limit(MAX_KEYS)
+    return [{"key": str(row["key"]), "units": int(row["units"]), "lines": int(row["lines"]),
+             "by_reason": {reason: int(row[name])
+                           for name, reason in zip(names, TAXONOMY, strict=True) if row[name]}}
+            for row in conn.execute(query).mappings()]
 
 
 def lines(conn: Connection, dimension: str, key: str, f: Filters,
@@ -129,7 +168,7 @@ def lines(conn: Connection, dimension: str, key: str, f: Filters,
     query = _where(select(T.source, T.line_key, T.store_id, T.return_id, T.line_no, T.account,
                           T.amazon_ref, T.order_id, T.channel, T.marketplace_id, T.sku,
                           T.quantity, T.occurred_at, T.raw_reason, T.reason, T.sub_reason,
-                          T.method).select_from(_from()), f)
+                          T.method).select_from(_from(f, dimension)), f)
     query = query.where(key_of(dimension) == key).order_by(T.occurred_at.desc(), T.line_key)
     return [dict(row) for row in conn.execute(query.limit(limit)).mappings()]
 
@@ -138,7 +177,7 @@ def money(conn: Connection, f: Filters) -> list[dict[str, Any]]:
     """Money refunded per reason and currency (exact sums), largest first within a currency."""
     sums: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     per_return = _where(select(T.store_id, T.return_id, T.reason).distinct()
-                        .select_from(_from()).where(T.source == Source.STORE.value), f).subquery()
+                        .select_from(_from(f)).where(T.source == Source.STORE.value), f).subquery()
     store_query = (select(per_return.c.reason, refunds.c.currency, refunds.c.amount)
                    .join_from(per_return, refunds, and_(
                        refunds.c.store_id == per_return.c.store_id,
@@ -146,7 +185,7 @@ def money(conn: Connection, f: Filters) -> list[dict[str, Any]]:
                    .where(refunds.c.state.in_(REFUNDED)))
     a = amazon_returns.c
     mfn_query = _where(select(T.reason, a.currency, a.refunded_amount).select_from(
-        _from().join(amazon_returns, and_(T.account == a.account, T.amazon_ref == a.rma_id,
+        _from(f).join(amazon_returns, and_(T.account == a.account, T.amazon_ref == a.rma_id,
                                           T.sku == a.sku)))
         .where(T.source == Source.AMAZON_MFN.value, a.refunded_amount.is_not(None)), f)
     for query in (store_query, mfn_query):
@@ -191,7 +230,7 @@ def rates(conn: Connection, f: Filters) -> tuple[float, list[SkuRate]]:
     """The chain's product-problem rate and each SKU's, with the stands-out verdict (over the
     filter's months and scope only: a rate is against the whole chain's)."""
     f = Filters(f.month_from, f.month_to, scope=f.scope)
-    query = _where(select(T.sku, func.sum(T.quantity)).select_from(_from())
+    query = _where(select(T.sku, func.sum(T.quantity)).select_from(_from(f))
                    .where(or_(*(T.reason == r for r in sorted(PRODUCT_PROBLEMS))))
                    .group_by(T.sku), f)
     returned = {sku: int(units) for sku, units in conn.execute(query)}
