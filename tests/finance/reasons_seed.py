@@ -39,13 +39,13 @@ def add_stores(engine: Engine, places: dict[str, str]) -> None:
 
 def store_return(engine: Engine, store_id: str, return_id: str, channel: str, reason: str,
                  when: datetime, items: list[tuple[str, int]], currency: str = "EUR",
-                 refund: tuple[str, str] | None = None) -> None:
+                 refund: tuple[str, str] | None = None, order_id: str | None = None) -> None:
     """A return taken in at a store, its lines, and its refund (amount, state) when given."""
     with engine.begin() as conn:
         conn.execute(returns.insert().values(
             store_id=store_id, return_id=return_id, node_id="n1", state="received",
-            channel=channel, reason=reason, mismatch=False, received_at=when, created_at=when,
-            updated_at=when))
+            channel=channel, reason=reason, order_id=order_id, mismatch=False, received_at=when,
+            created_at=when, updated_at=when))
         for n, (sku, quantity) in enumerate(items, start=1):
             conn.execute(return_items.insert().values(
                 store_id=store_id, return_id=return_id, line_no=n, sku=sku, quantity=quantity,

@@ -114,6 +114,23 @@ def test_the_lines_behind_a_bar(seeded: Engine) -> None:
     assert {r["raw_reason"] for r in unknown} == {"customer left no word", "WEIRD_NEW_CODE"}
 
 
+def test_an_amazon_return_taken_in_at_a_store_counts_once(seeded: Engine) -> None:
+    # rma1 (SKU-A, NOT_AS_DESCRIBED, 30.00 EUR refunded by Amazon) brought to s1's counter
+    store_return(seeded, "s1", "R5", "amazon_mfn", "wrong item", at(2, 12), [("SKU-A", 1)],
+                 refund=("30.00", "confirmed"), order_id="o-rma1")
+    store.classify_pending(seeded)
+    assert _units(seeded, "reason", Filters(month_from="2026-02")) == {
+        "customer_choice": 1, "unknown": 2, "not_as_described": 1, "suspected_abuse": 1}
+    assert _units(seeded, "store", Filters(sku="SKU-A", month_from="2026-02")) == {
+        "s1": 1, "(amazon)": 2}
+    with reading(seeded) as conn:
+        money = analytics.money(conn, Filters(month_from="2026-02"))
+        behind = analytics.lines(conn, "reason", "not_as_described", Filters())
+    assert money == [{"reason": "not_as_described", "currency": "EUR",
+                      "amount": Decimal("30.00")}]
+    assert [r["line_key"] for r in behind] == ["s1/R5/1"]
+
+
 def test_the_binomial_tail_by_hand() -> None:
     p = 0.02  # P(X >= 3), X ~ Bin(5, p) = C(5,3)p^3q^2 + C(5,4)p^4q + p^5
     assert tail(5, 3, p) == pytest.approx(10 * p**3 * (1 - p) ** 2 + 5 * p**4 * (1 - p) + p**5,

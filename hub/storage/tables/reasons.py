@@ -48,6 +48,7 @@ return_reasons = Table(
     Index("ix_return_reasons_sku", "sku"),
     Index("ix_return_reasons_store", "store_id", "return_id"),
     Index("ix_return_reasons_method", "method"),
+    Index("ix_return_reasons_order", "order_id", "sku"),
 )
 
 reason_rules = Table(

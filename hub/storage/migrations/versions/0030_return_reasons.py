@@ -54,6 +54,7 @@ def upgrade() -> None:
     op.create_index("ix_return_reasons_sku", "return_reasons", ["sku"])
     op.create_index("ix_return_reasons_store", "return_reasons", ["store_id", "return_id"])
     op.create_index("ix_return_reasons_method", "return_reasons", ["method"])
+    op.create_index("ix_return_reasons_order", "return_reasons", ["order_id", "sku"])
     op.create_table(
         "reason_rules",
         sa.Column("version", sa.Integer(), autoincrement=False, nullable=False),
@@ -68,6 +69,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("reason_rules")
-    for name in ("method", "store", "sku", "reason", "month"):
+    for name in ("order", "method", "store", "sku", "reason", "month"):
         op.drop_index(f"ix_return_reasons_{name}", table_name="return_reasons")
     op.drop_table("return_reasons")
