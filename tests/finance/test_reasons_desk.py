@@ -63,6 +63,7 @@ def test_finance_reads_a_chart_its_table_its_csv_and_the_returns_behind_a_bar(
             "defective": "5", "unknown": "2", "not_as_described": "1", "customer_choice": "1",
             "suspected_abuse": "1"}
         # the same figures by SKU in January: a click on SKU-A's bar lists its three units
+        page.get_by_test_id("reasons-reason").select_option("defective")
         page.get_by_test_id("reasons-dimension").select_option("sku")
         page.get_by_test_id("reasons-to").fill("2026-01")
         page.get_by_test_id("reasons-show").click()
@@ -73,6 +74,10 @@ def test_finance_reads_a_chart_its_table_its_csv_and_the_returns_behind_a_bar(
         expect(lines).to_have_count(2)
         expect(page.get_by_test_id("reasons-lines")).to_contain_text("s1 R1 #1")
         expect(page.get_by_test_id("reasons-lines")).to_contain_text("Kunde sagt: Gerät kaputt")
+        # the trend per month in the same filters: January only, five defective units
+        trend = page.get_by_test_id("reasons-chart-trend").locator("rect")
+        expect(trend).to_have_count(1)
+        expect(trend).to_have_attribute("data-value", "5")
 
 
 def test_a_regional_manager_sees_their_stores_only(desk: DeskHub) -> None:

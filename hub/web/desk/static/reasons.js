@@ -170,9 +170,20 @@ export async function load(event) {
   } catch (error) { $("#reasons-problem").textContent = error.message; }
 }
 
-function showReasons(on) {
+let taxonomy = null;
+
+async function fillReasons() {
+  if (taxonomy) return;
+  taxonomy = await api("GET", "/api/reasons/taxonomy");
+  $("#reasons-filters select[name=reason]").append(
+    ...Object.keys(taxonomy).map((r) => el("option", { value: r }, r)));
+}
+
+async function showReasons(on) {
   $("#reasons-view").hidden = !on;
-  if (on) load();
+  if (!on) return;
+  try { await fillReasons(); } catch (error) { $("#reasons-problem").textContent = error.message; }
+  await load();
 }
 
 for (const tab of document.querySelectorAll(".tab")) {
