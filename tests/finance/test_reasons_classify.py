@@ -15,6 +15,7 @@ from hub.finance.reasons.rules import ReasonRulesError, default_rules_text, load
 from hub.finance.reasons.taxonomy import TAXONOMY, is_known
 from hub.storage import audit_log
 from hub.storage.engine import reading, writing
+from hub.storage.tables.amazon import amazon_returns
 from hub.storage.tables.reasons import return_reasons
 from spapi_sim.catalog import FBA_RETURN_REASONS, MFN_RETURN_REASONS
 from tests.finance.reasons_seed import at, seed, store_return
@@ -163,6 +164,21 @@ def test_the_pass_classifies_every_line_once_and_is_audited(engine: Engine) -> N
     assert sum(int(str(n)) for c in counts if isinstance(c, dict) for n in c.values()) == 10
     assert {(r["source"], r["raw_reason"], r["lines"]) for r in review} == {
         ("store", "customer left no word", 1), ("amazon_mfn", "WEIRD_NEW_CODE", 1)}
+
+
+def test_an_amazon_line_follows_its_report_when_the_reason_changes(engine: Engine) -> None:
+    seed(engine)
+    store.classify_pending(engine)
+    with engine.begin() as conn:  # the report read again: Amazon now says the carrier damaged it
+        conn.execute(amazon_returns.update().where(amazon_returns.c.rma_id == "rma3")
+                     .values(reason="DAMAGED_BY_CARRIER"))
+    assert dict(store.classify_pending(engine)) == {"amazon_mfn": 1}
+    assert _rows(engine)["amazon_mfn:acct1/rma3/SKU-A"] == ("damaged", "in_transit",
+                                                            "amazon_code")
+    assert not store.classify_pending(engine)
+    with reading(engine) as conn:
+        (entry,) = [e for e in audit_log.entries(conn) if e.action == store.RECLASSIFIED]
+    assert entry.after == {"lines": {"amazon_mfn": 1}, "keys": ["acct1/rma3/SKU-A"]}
 
 
 def test_publishing_rules_maps_the_text_lines_again(engine: Engine) -> None:

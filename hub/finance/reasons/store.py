@@ -9,7 +9,9 @@ Rules:
   Amazon MFN and FBA lines; an anti-join, so it is idempotent and safe to run at any time, by
   several processes: a line inserted twice is refused by the primary key and the pass retried)
   and classifies it; each batch is one transaction with one audit entry
-  (``return_reasons.classified``: how many per source and the rules' version);
+  (``return_reasons.classified``: how many per source and the rules' version); an Amazon line
+  whose report, read again, now gives another reason code is classified again
+  (``return_reasons.reclassified``);
 - why a pass and not the ingest paths: return lines reach the hub through three writers (the
   event projection, the MFN and FBA report syncs); one pass over what is unclassified catches
   them all, any writer added later, and every line that existed before migration 0030 (the
@@ -36,13 +38,14 @@ from hub.finance.reasons.rules import (
     default_rules_text,
     load_rules_yaml,
 )
-from hub.storage.audit_chain import AuditDraft
+from hub.storage.audit_chain import AuditDraft, Json
 from hub.storage.engine import Tx, reading, writing
 from hub.storage.tables.amazon import amazon_fba_returns, amazon_returns
 from hub.storage.tables.core import return_items, returns
 from hub.storage.tables.reasons import reason_rules, return_reasons
 
 PUBLISHED, CLASSIFIED = "reason_rules.published", "return_reasons.classified"
+RECLASSIFIED = "return_reasons.reclassified"
 SYSTEM = ("system:reasons", "system")
 BATCH = 2000
 RAW_MAX = 500
@@ -117,11 +120,16 @@ def _classified(found: Classification, now: datetime) -> dict[str, Any]:
 
 
 def classify_pending(engine: Engine, batch: int = BATCH) -> Counter[str]:
-    """Classify every return line that has no reason yet; returns how many per source."""
+    """Classify every return line that has no reason yet, and again each Amazon line whose
+    report now gives another reason; returns how many per source."""
     total: Counter[str] = Counter()
     with reading(engine) as conn:  # nothing to do (the usual case): no write transaction at all
+        changed = bool(_changed(conn, 1))
         if not any([*_store_lines(conn, 1), *_mfn_lines(conn, 1), *_fba_lines(conn, 1)]):
+            if changed:
+                total.update(_reclassify(engine, batch))
             return total
+    total.update(_reclassify(engine, batch))
     while True:
         with writing(engine) as tx:
             rules = active(tx.conn)
@@ -133,6 +141,42 @@ def classify_pending(engine: Engine, batch: int = BATCH) -> Counter[str]:
         total.update(done)
         if all(count < batch for count in done.values()):
             return total
+
+
+def _changed(conn: Connection, limit: int) -> list[tuple[str, str, str]]:
+    """Amazon lines whose stored raw reason is no longer the report's: (source, key, reason)."""
+    c, m, f = return_reasons.c, amazon_returns.c, amazon_fba_returns.c
+    mfn = (select(c.source, c.line_key, m.reason).join_from(return_reasons, amazon_returns, and_(
+        c.account == m.account, c.amazon_ref == m.rma_id, c.sku == m.sku))
+        .where(c.source == Source.AMAZON_MFN.value, c.raw_reason != m.reason).limit(limit))
+    fba = (select(c.source, c.line_key, f.reason).join_from(return_reasons, amazon_fba_returns,
+                                                           and_(c.account == f.account,
+                                                                c.amazon_ref == f.row_key))
+           .where(c.source == Source.AMAZON_FBA.value, c.raw_reason != f.reason).limit(limit))
+    return [(str(a), str(b), str(r)) for query in (mfn, fba) for a, b, r in conn.execute(query)]
+
+
+def _reclassify(engine: Engine, batch: int) -> Counter[str]:
+    # an Amazon report read again may give a line another reason: the line follows it, audited
+    done: Counter[str] = Counter()
+    while True:
+        with writing(engine) as tx:
+            rows = _changed(tx.conn, batch)
+            if not rows:
+                return done
+            rules = active(tx.conn)
+            for source, key, raw in rows:
+                found = classify(Source(source), raw, rules)
+                tx.conn.execute(update(return_reasons).where(
+                    return_reasons.c.source == source, return_reasons.c.line_key == key)
+                    .values(raw_reason=raw[:RAW_MAX], **_classified(found, tx.now)))
+            counts = Counter(source for source, _, _ in rows)
+            keys: list[Json] = [str(key) for _, key, _ in rows[:50]]  # the first few: to find them
+            tx.audit(AuditDraft(*SYSTEM, RECLASSIFIED, "return_reasons", tx.now.isoformat(),
+                                None, {"lines": dict(counts), "keys": keys}))
+        done.update(counts)
+        if len(rows) < batch:
+            return done
 
 
 def _insert(tx: Tx, rows: Sequence[dict[str, Any]], rules: ReasonRules) -> Counter[str]:
