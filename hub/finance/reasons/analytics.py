@@ -7,8 +7,8 @@ Rules:
   ``(none)`` by category, a line with no marketplace is its channel by marketplace;
 - filters narrow by month range (``YYYY-MM``, inclusive, UTC), store, region, marketplace, SKU,
   category and reason; a ``Scope`` that is not unlimited keeps the lines of its stores only;
-- a return is counted once: an Amazon MFN line that a store took in (``not_taken_in_at_a_store``)
-  counts as the store's line, with the counter's reason and the store's refund;
+- a return is counted once: an Amazon MFN line that a store took in (``counted`` false, kept by
+  ``store.mark_taken_in``) counts as the store's line, with the counter's reason and refund;
 - money refunded: store refunds in ``REFUNDED`` states (approved, or further on the way to the
   customer) under their return's reason, Amazon MFN lines' refunded amount under theirs; summed
   as exact ``Decimal`` per (reason, currency), never across currencies;
@@ -119,18 +119,8 @@ def _where(query: Select[Any], f: Filters) -> Select[Any]:
             checks.append(key_of(dimension) == value)
     if not f.scope.unlimited:
         checks.append(in_scope(f.scope, T.store_id))
-    checks.append(not_taken_in_at_a_store())
+    checks.append(T.counted.is_(True))  # a return taken in at a store counts once (its line)
     return query.where(*checks)
-
-
-def not_taken_in_at_a_store() -> ColumnElement[bool]:
-    """An MFN report line whose return a store took in (same order and SKU, a counter line of
-    channel ``amazon_mfn``) is that store's line already: counted once, as the store's."""
-    counter = return_reasons.alias("counter")
-    taken = select(literal(1)).where(
-        counter.c.source == Source.STORE.value, counter.c.channel == Source.AMAZON_MFN.value,
-        counter.c.order_id == T.order_id, counter.c.sku == T.sku).exists()
-    return or_(T.source != Source.AMAZON_MFN.value, ~taken)
 
 
 # a dimension read through a joined table: grouped first by the line's own column, then joined

@@ -11,7 +11,8 @@ Rules:
   and classifies it; each batch is one transaction with one audit entry
   (``return_reasons.classified``: how many per source and the rules' version); an Amazon line
   whose report, read again, now gives another reason code is classified again
-  (``return_reasons.reclassified``);
+  (``return_reasons.reclassified``); after each batch, the MFN lines a store also took in are
+  marked not counted (``mark_taken_in``);
 - why a pass and not the ingest paths: return lines reach the hub through three writers (the
   event projection, the MFN and FBA report syncs); one pass over what is unclassified catches
   them all, any writer added later, and every line that existed before migration 0030 (the
@@ -138,9 +139,22 @@ def classify_pending(engine: Engine, batch: int = BATCH) -> Counter[str]:
             if not rows:
                 return total
             done = _insert(tx, rows, rules)
+            mark_taken_in(tx.conn)
         total.update(done)
         if all(count < batch for count in done.values()):
             return total
+
+
+def mark_taken_in(conn: Connection) -> None:
+    """Mark the MFN report lines whose return a store took in as not counted (the store's line
+    counts it: same order and SKU, a store line of channel ``amazon_mfn``)."""
+    counter = return_reasons.alias("counter")
+    t = return_reasons.c
+    taken = select(counter.c.line_key).where(
+        counter.c.source == Source.STORE.value, counter.c.channel == Source.AMAZON_MFN.value,
+        counter.c.order_id == t.order_id, counter.c.sku == t.sku).exists()
+    conn.execute(update(return_reasons).where(
+        t.source == Source.AMAZON_MFN.value, t.counted.is_(True), taken).values(counted=False))
 
 
 def _changed(conn: Connection, limit: int) -> list[tuple[str, str, str]]:

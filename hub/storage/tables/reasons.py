@@ -9,12 +9,14 @@ Rules:
   category, refunds) is joined when read;
 - ``reason``/``sub_reason`` are a pair of ``hub.finance.reasons.taxonomy``; ``method`` says what
   mapped it; text-mapped rows carry the rules' version and are mapped again when rules change;
+- ``counted`` is false for an Amazon MFN line that a store also took in (same order and SKU, a
+  store line of channel ``amazon_mfn``): the return counts once, as the store's line;
 - ``reason_rules`` is append-only: one row per published version, the highest is active.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, String, Table, Text
+from sqlalchemy import Boolean, Column, Index, Integer, String, Table, Text, true
 
 from hub.storage.tables.core import ID, NODE, metadata
 from hub.storage.types import UtcDateTime
@@ -43,6 +45,8 @@ return_reasons = Table(
     Column("rule", Integer),
     Column("rules_version", Integer),
     Column("classified_at", UtcDateTime, nullable=False),
+    # false: an MFN report line whose return a store took in (the store's line counts it)
+    Column("counted", Boolean, nullable=False, server_default=true()),
     Index("ix_return_reasons_month", "month", "reason"),
     Index("ix_return_reasons_reason", "reason", "sub_reason"),
     Index("ix_return_reasons_sku", "sku"),

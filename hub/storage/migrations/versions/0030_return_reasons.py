@@ -47,6 +47,7 @@ def upgrade() -> None:
         sa.Column("rule", sa.Integer(), nullable=True),
         sa.Column("rules_version", sa.Integer(), nullable=True),
         sa.Column("classified_at", UTC_TS, nullable=False),
+        sa.Column("counted", sa.Boolean(), server_default=sa.true(), nullable=False),
         sa.PrimaryKeyConstraint("source", "line_key", name=op.f("pk_return_reasons")),
     )
     op.create_index("ix_return_reasons_month", "return_reasons", ["month", "reason"])
