@@ -6,10 +6,10 @@ Rules:
 - the app owns ONE engine, and its lifespan starts, in this order: the policy seed, the MQTT
   runtime (ingest, command publisher, config push; with ``settings.mqtt_enabled``), the Amazon
   scheduler on that same engine (with ``amazon.scheduler_enabled``), the ECB rates fetch (with
-  ``settings.fx_fetch_url``), the mDNS announcement (with
-  ``settings.advertise``: announced last, once everything behind it runs); shutdown stops them
-  in the reverse order and disposes of the engine last. A part that fails to start stops the
-  ones already started;
+  ``settings.fx_fetch_url``), the return reasons' classification pass (always), the mDNS
+  announcement (with ``settings.advertise``: announced last, once everything behind it runs);
+  shutdown stops them in the reverse order and disposes of the engine last. A part that fails
+  to start stops the ones already started;
 - the database must already be migrated (``acorn-hub serve`` does it first).
 """
 
@@ -30,6 +30,7 @@ from hub import __version__
 from hub.amazon.settings import AmazonSettings, load_amazon_settings
 from hub.amazon.sync.scheduler import Scheduler
 from hub.finance.fx_fetch import FxFetcher
+from hub.finance.reasons.runner import ReasonClassifier
 from hub.fleet.advertise import Advertiser, announcement_for
 from hub.metrics import HubMetrics
 from hub.policy import store as policy_store
@@ -54,6 +55,7 @@ from hub.web.api.options import router as options_router
 from hub.web.api.pairing import router as pairing_router
 from hub.web.api.people import router as people_router
 from hub.web.api.policy import router as policy_router
+from hub.web.api.reasons import router as reasons_router
 from hub.web.api.refunds import router as refunds_router
 from hub.web.api.returns import router as returns_router
 from hub.web.api.risk import router as risk_router
@@ -124,6 +126,7 @@ def create_app(settings: Settings | None = None, amazon: AmazonSettings | None =
             if settings.fx_fetch_url:
                 fetcher = FxFetcher(engine, settings.fx_fetch_url, settings.fx_fetch_hours * 3600)
                 running.callback(fetcher.start().stop)
+            running.callback(ReasonClassifier(engine).start().stop)
             if settings.advertise:
                 running.callback(Advertiser(announcement_for(settings, __version__)).close)
             return running.pop_all()  # all started: stopped in reverse order by the lifespan
@@ -161,6 +164,7 @@ def create_app(settings: Settings | None = None, amazon: AmazonSettings | None =
     app.include_router(catalogue_router)
     app.include_router(buyer_router)
     install_buyer_page(app)
+    app.include_router(reasons_router)
     desk_web.install(app)
     install_api_pages(app, "ACORN hub")
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)

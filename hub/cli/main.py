@@ -31,6 +31,7 @@ from hub.cli import dead_letters as dead_letters_cli
 from hub.cli import fleet as fleet_cli
 from hub.cli import fx as fx_cli
 from hub.cli import inventory as inventory_cli
+from hub.cli import reasons as reasons_cli
 from hub.cli import risk as risk_cli
 from hub.cli import routing as routing_cli
 from hub.cli import stock as stock_cli
@@ -76,6 +77,7 @@ GROUPS: list[tuple[str, typer.Typer]] = [
     ("catalogue", catalogue_cli.app),
     ("routing", routing_cli.app),
     ("transfers", transfers_cli.app),
+    ("reasons", reasons_cli.app),
 ]
 audit_app.command("export")(audit_export)
 devices_app.command("enrol")(fleet_cli.devices_enrol)

@@ -1,6 +1,11 @@
-"""Finance (the finance issue): the home of reason analytics, settlement reconciliation, FX
-with sources, VAT/DATEV exports and the monthly archive.
+"""Finance (the finance issue): reason analytics, settlement reconciliation, FX with sources,
+VAT/DATEV exports and the monthly archive.
 
-Rules (for what will live here): money is Decimal with a currency, every rate has a source and a
-date, exports are reproducible from stored facts. Nothing is built here yet.
+Rules: money is Decimal with a currency, every rate has a source and a date, exports are
+reproducible from stored facts.
+
+Built: ``fx`` / ``fx_rates`` / ``fx_fetch`` (ECB reference rates with their day and source, and
+the policy's own rates), ``reasons/`` (one return-reason taxonomy, text rules, the
+classification pass, reason analytics and the stands-out test). Not yet: settlement
+reconciliation, VAT/DATEV exports, the monthly archive, evidence.
 """

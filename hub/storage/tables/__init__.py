@@ -20,6 +20,7 @@ from hub.storage.tables import (
     inventory_rules,
     pairing,
     picking,
+    reasons,
     risk,
     routing,
     transfers,
@@ -28,4 +29,4 @@ from hub.storage.tables.core import metadata
 
 __all__ = ["access", "amazon", "amazon_listings", "buyer", "catalogue", "core", "finance", "fleet",
            "idempotency", "inventory", "inventory_rules", "metadata", "pairing", "picking",
-           "risk", "routing", "transfers"]
+           "reasons", "risk", "routing", "transfers"]
