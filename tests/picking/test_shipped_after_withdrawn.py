@@ -6,21 +6,25 @@ over HTTP with their SQLite; commands and events carried by hand)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
 
 from hub.access.permissions import Role
+from hub.amazon.settings import AmazonSettings
 from hub.amazon.shipments import unconfirmed_counts
 from hub.inventory.routing import service
 from hub.storage.engine import reading
 from hub.storage.tables.core import commands
 from hub.storage.tables.picking import package_shipments
+from tests.amazon.conftest import Sim
+from tests.amazon.helpers import sync
 from tests.edge.conftest import NODE, STORE, Running, make_settings, running_agent
 from tests.people.conftest import DeskHub, add_user
 from tests.picking.flow_support import deliver_commands, send_events, two_stores
+from tests.picking.test_confirm_shipment import packages_at_amazon, synced_unshipped_order
 from tests.picking.test_picking_flow import (
     ORDER,
     OTHER,
@@ -126,3 +130,27 @@ def test_both_stores_shipped_the_second_is_held_for_a_person(
     assert (listed["package_id"], listed["store_id"]) == (late, STORE)
     assert "shipped twice" in listed["last_error"]
     assert 'acorn_hub_shipments_unconfirmed{state="held"} 1.0' in ada.get("/metrics").text
+
+
+def test_the_late_shipment_is_confirmed_to_amazon_once(
+        engine: Engine, agent: Running, other: Running, make_sim: Callable[..., Sim],
+        amazon_settings: AmazonSettings) -> None:
+    sim = make_sim(history_days=10, orders_per_day=12)
+    two_stores(engine, STORE, OTHER, NODE)
+    account, order = synced_unshipped_order(engine, sim, amazon_settings)
+    lines = {i["sku"]: i["quantity"] for i in order["items"] if i["quantity"]}
+    for store in (agent, other):
+        stocked(store, **{sku: quantity + 1 for sku, quantity in lines.items()})
+    service.reroute(engine, order["order_id"], ADMIN, "nearest store has it", store=STORE)
+    deliver_commands(engine, agent, STORE, NODE)
+    service.reroute(engine, order["order_id"], ADMIN, "customer asked", store=OTHER)
+    deliver_commands(engine, other, OTHER, NODE)  # store A is offline: it keeps its task
+    pick_and_ship(agent, "1ZLATE0002")
+    assert send_events(engine, agent, STORE, NODE).dead == []
+    assert shipments(engine) == [(STORE, "pending", None)]
+
+    assert sync(engine, amazon_settings, [account], jobs=["shipments"])["na"].ok
+    assert shipments(engine) == [(STORE, "confirmed", None)]
+    assert [p["packageReferenceId"] for p in packages_at_amazon(sim, order["order_id"])] == ["1"]
+    deliver_commands(engine, other, OTHER, NODE)
+    assert other.http.get("/api/pick-tasks").json()["tasks"] == []  # B's task withdrawn
