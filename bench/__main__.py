@@ -3,7 +3,7 @@
     python -m bench            all of them
     python -m bench spine      one group (spine, counter, decision, policy, desk, amazon,
                                allocation, fleet, stock, rollout, journey, listings,
-                               routing)
+                               routing, picking)
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import importlib
 import sys
 
 GROUPS = ["spine", "counter", "decision", "policy", "desk", "amazon", "allocation", "fleet",
-          "stock", "rollout", "journey", "listings", "routing"]
+          "stock", "rollout", "journey", "listings", "routing",
+          "picking"]
 
 
 def main(argv: list[str]) -> None:

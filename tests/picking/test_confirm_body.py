@@ -31,3 +31,22 @@ def test_the_request_of_one_package(source: str | None, expected: dict[str, str]
 def test_a_sku_the_order_does_not_have_is_refused() -> None:
     with pytest.raises(ValueError, match="order 111-1 has no item of SKU SKU-Z"):
         request_body({**ROW, "lines": [{"sku": "SKU-Z", "quantity": 1}]}, ITEMS)
+
+
+@pytest.mark.parametrize(("units", "expected"), [
+    (1, [{"orderItemId": "OI-1", "quantity": 1}]),
+    (3, [{"orderItemId": "OI-1", "quantity": 1}, {"orderItemId": "OI-2", "quantity": 2}]),
+    (4, [{"orderItemId": "OI-1", "quantity": 1}, {"orderItemId": "OI-2", "quantity": 2},
+         {"orderItemId": "OI-3", "quantity": 1}]),
+])
+def test_a_sku_on_several_items_is_spread_over_them(units: int,
+                                                    expected: list[dict[str, object]]) -> None:
+    items = [{"order_item_id": f"OI-{n}", "sku": "SKU-A", "quantity": q}
+             for n, q in ((1, 1), (2, 2), (3, 1))]
+    body = request_body({**ROW, "lines": [{"sku": "SKU-A", "quantity": units}]}, items)
+    assert body["packageDetail"]["orderItems"] == expected
+
+
+def test_more_units_than_the_order_has_are_refused() -> None:
+    with pytest.raises(ValueError, match="fewer units of SKU SKU-A than the package ships"):
+        request_body({**ROW, "lines": [{"sku": "SKU-A", "quantity": 4}]}, ITEMS)

@@ -2,7 +2,8 @@
 
 Rules:
 - owns the ``confirm_state`` of ``package_shipments`` (written by the stores' ``order.shipped``
-  events, ``hub.inventory.picking``): pending -> sending -> confirmed, or failed;
+  events, ``hub.inventory.picking``): pending -> sending -> confirmed, or failed; a package
+  ``held`` (the order shipped twice) is never sent: a person decides;
 - the intent is recorded (``sending``, committed) BEFORE the call; a hub that dies between the
   call and its record finds the package still ``sending`` and sends it again with the SAME
   ``packageReferenceId``, which Amazon treats as an edit of that package, never a second one:

@@ -41,13 +41,21 @@ def _due(ctx: JobContext) -> list[dict[str, Any]]:
 
 def request_body(row: dict[str, Any], items: list[dict[str, Any]],
                  supply_source: str | None = None) -> dict[str, Any]:
-    """The ``ConfirmShipmentRequest`` of one package (pure): the order's item ids by SKU, and
+    """The ``ConfirmShipmentRequest`` of one package (pure): the order's item ids by SKU (a
+    SKU on several items of the order spread over them in order, each up to its quantity), and
     the store's supply source when it is published as one."""
-    by_sku = {str(i.get("sku")): str(i["order_item_id"]) for i in items
-              if i.get("order_item_id")}
+    by_sku: dict[str, list[tuple[str, int | None]]] = {}
+    for item in items:
+        if item.get("order_item_id"):
+            quantity = item.get("quantity")
+            by_sku.setdefault(str(item.get("sku")), []).append(
+                (str(item["order_item_id"]), quantity if isinstance(quantity, int) else None))
     missing = sorted(li["sku"] for li in row["lines"] if li["sku"] not in by_sku)
     if missing:
         raise ValueError(f"order {row['order_id']} has no item of SKU {', '.join(missing)}")
+    order_items = [entry for li in row["lines"]
+                   for entry in _spread(row["order_id"], li["sku"], int(li["quantity"]),
+                                        by_sku[li["sku"]])]
     detail: dict[str, Any] = {"shipFromSupplySourceId": supply_source} if supply_source else {}
     return {
         "marketplaceId": row["marketplace_id"],
@@ -57,10 +65,26 @@ def request_body(row: dict[str, Any], items: list[dict[str, Any]],
             "carrierCode": row["carrier"],
             "trackingNumber": row["tracking_number"],
             "shipDate": iso(row["shipped_at"]),
-            "orderItems": [{"orderItemId": by_sku[li["sku"]], "quantity": int(li["quantity"])}
-                           for li in row["lines"]],
+            "orderItems": order_items,
         },
     }
+
+
+def _spread(order_id: str, sku: str, units: int,
+            items: list[tuple[str, int | None]]) -> list[dict[str, Any]]:
+    """``units`` of ``sku`` over the order's items of it, in order (an item of no known
+    quantity takes what is left); more units than the items hold is refused."""
+    spread: list[dict[str, Any]] = []
+    for item_id, quantity in items:
+        if units <= 0:
+            break
+        take = units if quantity is None else min(units, quantity)
+        if take > 0:
+            spread.append({"orderItemId": item_id, "quantity": take})
+            units -= take
+    if units > 0:
+        raise ValueError(f"order {order_id} has fewer units of SKU {sku} than the package ships")
+    return spread
 
 
 def _send(ctx: JobContext, row: dict[str, Any]) -> None:

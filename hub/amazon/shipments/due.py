@@ -23,9 +23,10 @@ def due_soon(conn: Connection, now: datetime, within: timedelta = NEAR) -> list[
 
 
 def unconfirmed_counts(conn: Connection) -> dict[str, int]:
-    """Shipped packages not confirmed to Amazon, by state (every state named, zero or not)."""
+    """Shipped packages not confirmed to Amazon, by state (every state named, zero or not);
+    ``held``: shipped twice, waiting for a person (``hub.inventory.picking``)."""
     s = package_shipments.c
     held: dict[str, int] = {str(state): int(n) for state, n in conn.execute(
         select(s.confirm_state, func.count()).where(s.confirm_state != "confirmed")
         .group_by(s.confirm_state)).all()}
-    return {state: held.get(state, 0) for state in ("pending", "sending", "failed")}
+    return {state: held.get(state, 0) for state in ("pending", "sending", "failed", "held")}

@@ -8,9 +8,15 @@ Rules:
 - the engine's inputs are read once per batch: every store not decommissioned with its record,
   the stock view (``stock_source``), the active allocation rules' floors, the active routing
   rules, each store's packages per local ship date (capacity) and the units of routed packages
-  whose order is still open (``PENDING``/``UNSHIPPED``/``PARTIALLY_SHIPPED``), which are taken
-  off the store's sellable units so that two orders never count on the same unit; each decision
-  of a batch updates both for the next order;
+  whose order is still open (``PENDING``/``UNSHIPPED``/``PARTIALLY_SHIPPED``) and whose pick task
+  is not closed (shipped, withdrawn or given back: those units left the store or are free
+  again), which are taken off the store's sellable units so that two orders never count on the
+  same unit; each decision of a batch updates both for the next order;
+- each unit is taken off once: the stock view's sellable is already net of what the store
+  reserved (the store reserves a task's units when it receives it, and the hub's view sees
+  ``reserved`` once the moves are ingested), so of a SKU's routed units at a store only those
+  beyond the units the hub sees reserved there are taken off again (``unseen``): the store's
+  reservations are read as covering its routed packages first;
 - of the destination only country and postal code are kept; its centroid comes from
   ``postcodes.Lookup``;
 - every decision is a new ``routing_decisions`` row (attempt 1, 2, ...), replaces the order's
@@ -66,6 +72,7 @@ from hub.storage.audit_chain import AuditDraft
 from hub.storage.engine import Tx, writing
 from hub.storage.tables.amazon import amazon_orders
 from hub.storage.tables.core import stores
+from hub.storage.tables.picking import pick_tasks
 from hub.storage.tables.routing import routed_orders, routed_packages, routing_decisions
 
 MERCHANT = "MERCHANT"
@@ -113,15 +120,20 @@ class Inputs:
         wanted = sorted(set(skus))
         lines = [line for sku in wanted for line in self.by_sku.get(sku, ())]
         base = routing_stock(Stock(lines, self.stock.categories), self.allocation, wanted)
-        return RoutingStock({key: Usable(max(u.sellable - self.committed.get(key, 0), 0),
+        reserved = {(line.sku, line.store): max(line.reserved, 0) for line in lines}
+        return RoutingStock({key: Usable(max(u.sellable - unseen(self.committed.get(key, 0),
+                                                                 reserved.get(key, 0)), 0),
                                          u.floor, u.floor_rule)
                              for key, u in base.usable.items()})
 
-    def book(self, packages: Iterable[Package], sign: int = 1) -> None:
-        """Count ``packages`` (or, with ``sign`` -1, stop counting them) in loads and stock."""
+    def book(self, packages: Iterable[Package], sign: int = 1, stock: bool = True) -> None:
+        """Count ``packages`` (or, with ``sign`` -1, stop counting them) in loads and (unless
+        ``stock`` is False) in the units routes hold."""
         for package in packages:
             days = self.loads.setdefault(package.store_id, {})
             days[package.ship_date] = days.get(package.ship_date, 0) + sign
+            if not stock:
+                continue
             for line in package.lines:
                 key = (line.sku, package.store_id)
                 self.committed[key] = self.committed.get(key, 0) + sign * line.quantity
@@ -157,14 +169,43 @@ def _loads(conn: Connection, since: date) -> dict[str, dict[date, int]]:
     return loads
 
 
+def unseen(routed: int, reserved: int) -> int:
+    """Routed units of a SKU at a store still to take off its sellable units (pure): those
+    beyond the units the hub sees reserved there (sellable is net of those already)."""
+    return max(routed - max(reserved, 0), 0)
+
+
+def _closed_tasks(conn: Connection) -> set[str]:
+    """Package ids of the closed pick tasks (shipped, withdrawn, given back) of open orders."""
+    p = pick_tasks.c
+    return set(conn.scalars(
+        select(p.package_id)
+        .join(amazon_orders, (amazon_orders.c.account == p.account)
+              & (amazon_orders.c.order_id == p.order_id))
+        .where(amazon_orders.c.status.in_(sorted(OPEN)), p.status != "open")))
+
+
+def _counts(row: Any, closed: set[str]) -> bool:
+    """Whether a routed package still holds its units: its current task is not closed."""
+    pid = picks.package_id(row.account, row.order_id, row.store_id, row.attempt)
+    return pid not in closed
+
+
 def _committed(conn: Connection) -> dict[tuple[str, str], int]:
     rows = conn.execute(
-        select(routed_packages.c.store_id, routed_packages.c.lines)
+        select(routed_packages.c.account, routed_packages.c.order_id,
+               routed_packages.c.store_id, routed_packages.c.lines, routed_orders.c.attempt)
         .join(amazon_orders, (amazon_orders.c.account == routed_packages.c.account)
               & (amazon_orders.c.order_id == routed_packages.c.order_id))
+        .join(routed_orders, (routed_orders.c.account == routed_packages.c.account)
+              & (routed_orders.c.order_id == routed_packages.c.order_id))
         .where(amazon_orders.c.status.in_(sorted(OPEN))))
+    closed = _closed_tasks(conn)
     held: dict[tuple[str, str], int] = {}
-    for store_id, lines in rows:
+    for row in rows:
+        if not _counts(row, closed):
+            continue
+        store_id, lines = row.store_id, row.lines
         for line in lines:
             key = (str(line["sku"]), store_id)
             held[key] = held.get(key, 0) + int(line["quantity"])
@@ -315,11 +356,17 @@ def _items(conn: Connection, account: str, order_id: str) -> list[dict[str, Any]
 
 def _forget(inputs: Inputs, conn: Connection, account: str, order_id: str) -> None:
     # The order's own current packages must not count against the route it gets now.
-    rows = conn.execute(select(routed_packages).where(
-        routed_packages.c.account == account, routed_packages.c.order_id == order_id))
-    inputs.book([Package(r.store_id, r.ship_date,
-                         tuple(Line(li["sku"], int(li["quantity"])) for li in r.lines))
-                 for r in rows], sign=-1)
+    attempt = conn.scalar(select(routed_orders.c.attempt).where(
+        routed_orders.c.account == account, routed_orders.c.order_id == order_id)) or 0
+    closed = set(conn.scalars(select(pick_tasks.c.package_id).where(
+        pick_tasks.c.account == account, pick_tasks.c.order_id == order_id,
+        pick_tasks.c.status != "open")))
+    for r in conn.execute(select(routed_packages).where(
+            routed_packages.c.account == account, routed_packages.c.order_id == order_id)):
+        package = Package(r.store_id, r.ship_date,
+                          tuple(Line(li["sku"], int(li["quantity"])) for li in r.lines))
+        counted = picks.package_id(account, order_id, r.store_id, attempt) not in closed
+        inputs.book([package], sign=-1, stock=counted)
 
 
 def reroute(engine: Engine, order_id: str, actor: Actor, reason: str,

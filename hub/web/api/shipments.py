@@ -69,9 +69,10 @@ def list_due(hub: Hub, who: Viewer,
 
 @router.get("", response_model=list[ShipmentOut], responses=ERRORS)
 def list_shipments(hub: Hub, who: Viewer, state: Annotated[str | None, Query(
-        pattern="^(pending|sending|confirmed|failed)$")] = None,
+        pattern="^(pending|sending|confirmed|failed|held)$")] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[ShipmentOut]:
-    """Shipped packages, newest first (only one confirmation state when asked)."""
+    """Shipped packages, newest first (only one confirmation state when asked; ``held``: the
+    order was shipped twice, a person decides)."""
     s = package_shipments.c
     query = select(package_shipments).order_by(s.recorded_at.desc()).limit(limit)
     if state:
