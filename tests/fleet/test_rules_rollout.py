@@ -94,6 +94,7 @@ def test_a_rules_version_reaches_two_stores_at_once_and_the_third_when_it_reconn
     expect = sync_api.expect
     expect.set_options(timeout=15_000)
     with ExitStack() as running, chromium_page(1366, 768) as page:
+        running.callback(admin.close)  # an open client's socket, collected later, fails a test
         runs = {s: running.enter_context(running_agent(settings[s])) for s in ("s1", "s2")}
         with running_agent(settings["s3"]) as s3:
             wait_until(lambda: applied(admin) == {"s1": 1, "s2": 1, "s3": 1}, timeout=20)

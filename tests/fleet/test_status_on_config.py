@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.edge.conftest import make_settings, running_agent, wait_until
 from tests.fleet.test_rules_rollout import NODE, V2, applied, hub, rollout, signed_in  # noqa: F401
 from tests.hub.conftest import RunningHub
@@ -13,8 +15,10 @@ from tests.support.broker import TestBroker
 
 
 def test_a_new_rules_version_is_reported_without_waiting_for_the_status_turn(
-        hub: RunningHub, broker: TestBroker, tmp_path: Path) -> None:  # noqa: F811
+        hub: RunningHub, broker: TestBroker, tmp_path: Path,  # noqa: F811
+        request: pytest.FixtureRequest) -> None:
     admin = signed_in(hub)
+    request.addfinalizer(admin.close)  # an open client's socket, collected later, fails a test
     settings = make_settings(tmp_path / "s1", broker.node_creds("s1", NODE), store_id="s1",
                              node_id=NODE, status_interval_seconds=3600,
                              selftest_at_start=False)

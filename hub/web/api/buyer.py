@@ -26,6 +26,7 @@ from hub.settings import Settings
 from hub.web.api.auth import client_of
 from hub.web.api.deps import Hub
 from hub.web.api.errors import error_body
+from hub.web.api.models import ErrorOut
 from protocol import utc_now
 
 router = APIRouter(prefix="/api/buyer", tags=["buyer"])
@@ -33,10 +34,10 @@ OrderId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, 
 Postcode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
 Sku = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 ERRORS: dict[int | str, dict[str, Any]] = {
-    404: {"description": "no order matches this order number and postcode"},
-    409: {"description": "an item may not be returned (any more)"},
-    422: {"description": "a field is missing or malformed"},
-    429: {"description": "too many requests from this client; see Retry-After"},
+    404: {"model": ErrorOut, "description": "no order matches this order number and postcode"},
+    409: {"model": ErrorOut, "description": "an item may not be returned (any more)"},
+    422: {"model": ErrorOut, "description": "a field is missing or malformed"},
+    429: {"model": ErrorOut, "description": "too many requests from this client; see Retry-After"},
 }
 
 

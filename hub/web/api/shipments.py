@@ -23,7 +23,9 @@ from hub.web.api.models import ErrorOut
 from protocol import utc_now
 
 router = APIRouter(prefix="/api/shipments", tags=["order routing"])
-ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": ErrorOut} for status in (401, 403)}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut} for status in (401, 403, 422)
+}
 
 
 class DueOut(BaseModel):
