@@ -551,14 +551,21 @@ function showReturn(ret) {
   renderReturn(ret);
   $("#inspection-form").reset();
   $("#disposition-form").reset();
+  // the hub's ack may have been announced while this answer was on its way (no return was open
+  // then, so nobody read it again): read it once more while it is not at the hub yet
+  if (!ret.sent_to_hub || (ret.refund && !ret.refund.sent_to_hub)) refreshReturn();
 }
+
+let returnAsked = 0;  // the newest read of the open return; an older answer arriving later is dropped
 
 // Read the open return again (an event concerns it, or the stream is down and the page polls).
 async function refreshReturn() {
   const id = state.current && state.current.return_id;
   if (!id) return;
+  const asked = ++returnAsked;
   try {
     const ret = await api("GET", `/api/returns/${encodeURIComponent(id)}`);
+    if (asked !== returnAsked) return;
     if (state.current && state.current.return_id === id) renderReturn(ret);
   } catch (error) { /* offline agent: keep the last view, the header says so */ }
 }
