@@ -20,6 +20,9 @@ Rules:
   for (two stores shipped it) is recorded ``held``, never sent to Amazon: an alert for a person
   (``/api/shipments?state=held`` on the desk, ``acorn_hub_shipments_unconfirmed{state="held"}``),
   audited ``order.shipped_twice``;
+- a package shipped for an order of another region (the region of the store nearest the
+  destination) is booked as a virtual transfer at the transfer price
+  (``hub.inventory.transfers.fills``), once per package;
 - ``order.pick.given_back`` closes the task and routes the order again without the store
   (``routing.service.give_back_in``, audited there as ``order.given_back``); an order Amazon no
   longer lists as unshipped is not routed again (the problem says so).
@@ -36,6 +39,8 @@ from hub.access.users import Actor
 from hub.errors import HubError
 from hub.inventory.projection import Problem
 from hub.inventory.routing import service as routing
+from hub.inventory.transfers import fills as filled_for
+from hub.inventory.transfers.book import Rates, no_rates
 from hub.storage.audit_chain import AuditDraft
 from hub.storage.engine import Tx, notify
 from hub.storage.outbox import CommandDraft, queue
@@ -50,8 +55,9 @@ ENTITY = "package"
 HELD = "held"  # a confirm_state: shipped twice, a person decides (never sent to Amazon)
 
 
-def apply(tx: Tx, events: Sequence[Envelope]) -> list[Problem]:
-    """Apply the picking events of a batch, in order; the problems."""
+def apply(tx: Tx, events: Sequence[Envelope], rates: Rates = no_rates) -> list[Problem]:
+    """Apply the picking events of a batch, in order; the problems (``rates``: the day's
+    exchange rates, for pricing a package shipped for another region's order)."""
     problems: list[Problem] = []
     for event in events:
         body: Any = event.body
@@ -62,7 +68,7 @@ def apply(tx: Tx, events: Sequence[Envelope]) -> list[Problem]:
                                            f"{event.store_id}/{event.node_id}"))
             continue
         if isinstance(event.body, OrderShipped):
-            _shipped(tx, event, event.body, task)
+            _shipped(tx, event, event.body, task, rates)
         elif isinstance(event.body, PickGivenBack):
             reason = _given_back(tx, event, event.body, task)
             if reason:
@@ -70,7 +76,7 @@ def apply(tx: Tx, events: Sequence[Envelope]) -> list[Problem]:
     return problems
 
 
-def _shipped(tx: Tx, event: Envelope, body: OrderShipped, task: Any) -> None:
+def _shipped(tx: Tx, event: Envelope, body: OrderShipped, task: Any, rates: Rates) -> None:
     held = tx.conn.execute(select(package_shipments).where(
         package_shipments.c.package_id == body.package_id)).first()
     lines = [{"sku": li.sku, "quantity": li.quantity} for li in body.lines]
@@ -116,6 +122,9 @@ def _shipped(tx: Tx, event: Envelope, body: OrderShipped, task: Any) -> None:
                                    "confirm_state": HELD}, twice[:500]))
     else:
         notify(tx.conn, RECORDED)
+        filled_for.book_package(tx, task.account, body.order_id, body.package_id,
+                                event.store_id, [(li.sku, li.quantity) for li in body.lines],
+                                body.shipped_at, actor, rates)
 
 
 def _over_shipped(tx: Tx, account: str, order_id: str, package_id: str,

@@ -23,25 +23,22 @@ Rules:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import select, update
 
 from hub.errors import HubError
-from hub.inventory.transfers import orders, rules_store
-from hub.inventory.transfers.pricing import LineFacts, Rate, price
+from hub.inventory.transfers import orders
+from hub.inventory.transfers.book import Counted, Rates, book, no_rates
+from hub.inventory.transfers.pricing import Rate
 from hub.storage.audit_chain import AuditDraft, jsonable
 from hub.storage.engine import Tx
-from hub.storage.money import money_of
 from hub.storage.outbox import CommandDraft, queue
-from hub.storage.tables.catalogue import catalogue_items
-from hub.storage.tables.core import stores
 from hub.storage.tables.transfers import (
     transfer_lines,
     transfer_moves,
-    transfer_settlement_lines,
     transfers,
 )
 from protocol import (
@@ -65,16 +62,6 @@ RECEIVER: dict[Key, str] = {(R.TRANSFER_IN, None, S.SELLABLE): "surplus",
             (R.TRANSFER_IN, S.IN_TRANSIT, S.SELLABLE): "received",
             (R.COUNT, S.IN_TRANSIT, None): "lost"}
 RECEIVED = ("received", "received_with_difference")
-# the exchange rates of a day, read through the open connection (the ingest passes the finance
-# context's ``FxBook``: contexts do not import each other)
-Rates = Callable[[Connection, date], Rate]
-
-
-def no_rates(_conn: Connection, _day: date) -> Rate:
-    """No exchange rate at all: a line in another currency stays unpriced."""
-    return lambda _currency, _base: None
-
-
 def counts_as(sender: bool, move: StockMoved) -> str | None:
     """Which counter of a transfer line ``move`` adds to (None: not a move of the transfer)."""
     key = (move.reason, move.from_state, move.to_state)
@@ -177,32 +164,7 @@ def _received(tx: Tx, found: dict[str, Any], actor: str, at: datetime,
 
 def _price(tx: Tx, found: dict[str, Any], at: datetime, rate: Rate) -> list[dict[str, Any]]:
     """Price every line by the active rules and keep the settlement lines."""
-    conn = tx.conn
-    rules = rules_store.active(conn)
-    regions = {r.store_id: r.region for r in conn.execute(select(
-        stores.c.store_id, stores.c.region).where(
-        stores.c.store_id.in_([found["from_store"], found["to_store"]])))}
-    items = {r.sku: r for r in conn.execute(select(catalogue_items).where(
-        catalogue_items.c.sku.in_([li["sku"] for li in found["lines"]])))}
-    rows = []
-    for li in found["lines"]:
-        item = items.get(li["sku"])
-        cost = (money_of(item.unit_cost, item.currency)
-                if item is not None and item.unit_cost is not None else None)
-        counted = li["received"] + li["surplus"]
-        facts = LineFacts(li["sku"], counted, counted - li["shipped"], found["from_store"],
-                          found["to_store"], regions.get(found["from_store"]),
-                          regions.get(found["to_store"]),
-                          item.category if item is not None else None, cost)
-        line = price(facts, rules, rate)
-        rows.append({"transfer_id": found["transfer_id"], "sku": line.sku,
-                     "month": at.strftime("%Y-%m"), "from_store": facts.from_store,
-                     "to_store": facts.to_store, "from_region": facts.from_region,
-                     "to_region": facts.to_region, "category": facts.category,
-                     "quantity": line.quantity, "difference": line.difference,
-                     "unit_price": line.unit_price, "amount": line.amount,
-                     "currency": line.currency, "rule": line.rule, "why": line.why[:1000],
-                     "fx": line.fx, "rules_version": rules.version, "received_at": at})
-    conn.execute(transfer_settlement_lines.insert(), rows)
-    return [{k: row[k] for k in ("sku", "quantity", "difference", "unit_price", "amount",
-                                 "currency", "rule", "why")} for row in rows]
+    counted = [Counted(li["sku"], li["received"] + li["surplus"],
+                       li["received"] + li["surplus"] - li["shipped"]) for li in found["lines"]]
+    return book(tx.conn, found["transfer_id"], found["from_store"], found["to_store"], counted,
+                at, rate)

@@ -130,9 +130,10 @@ def store_batch(tx: Tx, items: Sequence[Classified]) -> BatchResult:
     state.flush(tx, projector.changes)
     problems = projector.changes.problems + [
         Problem(p.event, p.reason) for p in stock_ledger.apply(tx, stock)]
-    transfer_follow.apply(tx, stock, lambda conn, day: FxBook(conn).lookup(day))
+    rates = lambda conn, day: FxBook(conn).lookup(day)  # noqa: E731 (the day's FX, for pricing)
+    transfer_follow.apply(tx, stock, rates)
     problems += [Problem(p.event, p.reason) for p in stock_check.apply(tx, snapshots)]
-    problems += [Problem(p.event, p.reason) for p in store_picking.apply(tx, picks)]
+    problems += [Problem(p.event, p.reason) for p in store_picking.apply(tx, picks, rates)]
     result.came_online = _apply_statuses(cursors, statuses)
     _save_cursors(conn, cursors.values(), tx.now)
     rejected = [i for i in items if isinstance(i, Rejected)] + reused + bad_copies + step.dead
