@@ -477,10 +477,30 @@ def shipments_confirm(account: Names = None) -> None:
     _run(("shipments",), account or [], None)
 
 
+@shipments_app.command("decide")
+def shipments_decide(
+    package: Annotated[str, typer.Argument(help="the package id (`amazon shipments list`)")],
+    action: Annotated[str, typer.Argument(help="resend (corrected or not) or drop")],
+    reason: Reason,
+    carrier: Annotated[str | None, typer.Option(help="a corrected carrier code")] = None,
+    tracking: Annotated[str | None, typer.Option(help="a corrected tracking number")] = None,
+) -> None:
+    """Decide a package Amazon refused or a store shipped twice: resend it with the next
+    shipments run (same packageReferenceId: Amazon edits its package) or drop it; audited."""
+    from hub.amazon.shipments import decide
+    from hub.storage.engine import writing
+
+    who = operator()
+    with database() as engine, writing(engine) as tx:
+        done = decide(tx, package, action, reason, who.name, who.role, carrier, tracking)
+    typer.echo(f"package {package}: {done['confirm_state']}"
+               + (" (sent with the next shipments run)" if action == "resend" else ""))
+
+
 @shipments_app.command("list")
 def shipments_list(
     state: Annotated[
-        str | None, typer.Option(help="pending, sending, confirmed or failed")
+        str | None, typer.Option(help="pending, sending, confirmed, failed, held or dropped")
     ] = None,
 ) -> None:
     """The packages the stores shipped and where their confirmation stands."""

@@ -6,10 +6,8 @@ over HTTP with their SQLite; commands and events carried by hand)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
-import pytest
 from sqlalchemy import Engine, select
 
 from hub.access.permissions import Role
@@ -21,7 +19,7 @@ from hub.storage.tables.core import commands
 from hub.storage.tables.picking import package_shipments
 from tests.amazon.conftest import Sim
 from tests.amazon.helpers import sync
-from tests.edge.conftest import NODE, STORE, Running, make_settings, running_agent
+from tests.edge.conftest import NODE, STORE, Running
 from tests.people.conftest import DeskHub, add_user
 from tests.picking.flow_support import deliver_commands, send_events, two_stores
 from tests.picking.test_confirm_shipment import packages_at_amazon, synced_unshipped_order
@@ -34,14 +32,6 @@ from tests.picking.test_picking_flow import (
     stocked,
 )
 from tests.routing.db_support import ADMIN, audits
-
-
-@pytest.fixture
-def other(tmp_path: Path) -> Iterator[Running]:
-    """Store B's agent (real agent, its own SQLite), no broker."""
-    settings = make_settings(tmp_path / "b", store_id=OTHER, store_name="Store B")
-    with running_agent(settings, connect=False) as run:
-        yield run
 
 
 def pick_and_ship(agent: Running, tracking: str) -> str:

@@ -15,11 +15,14 @@ Rules:
 - Amazon refusing the request (4xx with an error body) fails the package with Amazon's message
   (a person corrects it on the desk); anything else (throttling, 5xx, no network) leaves it to
   the next run;
+- a person decides a ``failed`` or ``held`` package (``decide``: resend, corrected or not, or
+  drop), audited;
 - ``due`` lists the routed packages not shipped yet whose ship-by is near (the desk and
   ``/metrics``).
 """
 
 from hub.amazon.shipments.confirm import confirm_shipments
+from hub.amazon.shipments.decide import decide
 from hub.amazon.shipments.due import due_soon, unconfirmed_counts
 
-__all__ = ["confirm_shipments", "due_soon", "unconfirmed_counts"]
+__all__ = ["confirm_shipments", "decide", "due_soon", "unconfirmed_counts"]
