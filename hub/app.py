@@ -43,6 +43,7 @@ from hub.web.api.audit import router as audit_router
 from hub.web.api.auth import router as session_router
 from hub.web.api.body_limit import BodyLimit
 from hub.web.api.buyer import router as buyer_router
+from hub.web.api.buyer_returns import router as buyer_returns_router
 from hub.web.api.catalogue import router as catalogue_router
 from hub.web.api.deps import HubContext
 from hub.web.api.desk import router as desk_router
@@ -163,6 +164,7 @@ def create_app(settings: Settings | None = None, amazon: AmazonSettings | None =
     app.include_router(stock_router)
     app.include_router(catalogue_router)
     app.include_router(buyer_router)
+    app.include_router(buyer_returns_router)
     install_buyer_page(app)
     app.include_router(reasons_router)
     desk_web.install(app)

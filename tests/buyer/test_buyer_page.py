@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import httpx
 from playwright.sync_api import expect
 
 from tests.buyer.conftest import ORDER, POSTCODE, Running
 from tests.support.browser import BROWSER_MARKS, chromium_page
-from tests.support.procs import wait_for
+from tests.support.procs import BIN, wait_for
 
 PHONE = {"width": 390, "height": 844}
 
@@ -63,6 +65,26 @@ def test_wrong_postcode_reveals_nothing_right_one_gives_a_code_the_counter_scans
     expected = scan["expected_return"]
     assert isinstance(expected, dict)
     assert expected["total"] == {"amount": "25.00", "currency": "USD"}
+
+    # The desk follows it: expected until the counter records the return, then received there.
+    token = subprocess.run([str(BIN / "acorn-hub"), "token", "create", "--name", "desk-1",
+                            "--role", "viewer"], env=running.hub.env, capture_output=True,
+                           text=True, check=True).stdout.strip().splitlines()[-1]
+    desk = httpx.Client(base_url=running.hub.url, timeout=5,
+                        headers={"Authorization": f"Bearer {token}"})
+    with desk:
+        (booked,) = desk.get("/api/buyer-returns").json()
+        assert (booked["code"], booked["status"], booked["store_id"]) == (
+            code, "expected", "store-a")
+        recorded = httpx.post(f"{running.edge.url}/api/returns", timeout=5, json={
+            "channel": "amazon_mfn", "rma_id": code, "reason": "no longer needed",
+            "items": expected["items"]})
+        assert recorded.status_code == 201, recorded.text
+        received = wait_for(lambda: (r := desk.get("/api/buyer-returns", params={
+            "status": "received"}).json()) and r[0], 30, "the hub to hear of the return")
+        assert (received["code"], received["received_store"], received["return_id"],
+                received["elsewhere"]) == (code, "store-a", recorded.json()["return_id"], False)
+        assert desk.get("/api/buyer-returns", params={"status": "expected"}).json() == []
 
 
 def test_a_window_closed_item_says_why_and_a_booked_item_cannot_be_booked_again(

@@ -99,7 +99,9 @@ function itemRow(item) {
 function storeRow(store, index) {
   const radio = el("input", { type: "radio", name: "store", value: store.store_id, checked: index === 0 });
   const where = `${store.street}, ${store.postal_code} ${store.city}`;
-  const far = store.distance_km === null ? "" : ` · ${store.distance_km} ${w("km")}`;
+  const km = store.distance_km === null ? null
+    : new Intl.NumberFormat(lang, { maximumFractionDigits: 1 }).format(store.distance_km);
+  const far = km === null ? "" : ` · ${km} ${w("km")}`;
   const now = store.open_now === null ? "" : ` · ${store.open_now ? w("open") : w("closed")}`;
   const hours = store.hours.map((h) => `${w(h.day)} ${h.hours}`).join(" · ");
   return el("li", { className: "store" }, el("label", {}, radio,
