@@ -42,7 +42,8 @@ from hub.amazon.errors import AmazonApiError
 from hub.amazon.marketplaces import Marketplace
 from hub.amazon.store import Row, hashed, problem, upsert
 from hub.amazon.sync import cursors
-from hub.inventory.routing.service import destination_of, route_new_orders
+from hub.inventory.routing import picks
+from hub.inventory.routing.service import OPEN, destination_of, route_new_orders
 from hub.storage.engine import reading, writing
 from hub.storage.tables.amazon import amazon_orders
 
@@ -189,6 +190,7 @@ def _store(
         new, updated = upsert(tx.conn, amazon_orders, ("account", "order_id"), rows, tx.now)
         cursors.save(tx.conn, cursor, tx.now)
         route_new_orders(tx, ctx.account.name, rows, ship_to)
+        picks.send_waiting(tx, OPEN)  # a store that got its first node since its route
     ctx.counted(fetched, new, updated)
     return cursor
 

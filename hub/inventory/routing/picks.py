@@ -3,7 +3,9 @@
 Rules:
 - every package of a route is sent, in the routing's own transaction, as one command to one
   node of its store: the first node (by id) whose certificate is not revoked; a store with no
-  node yet gets no command (the task waits in ``routed_packages``; the desk shows it unsent);
+  node yet gets no command: the package waits in ``routed_packages`` and ``send_waiting`` sends
+  it once the store has a node (the orders sync calls it on every run), while the order is
+  still open at Amazon;
 - a package id is stable for (account, order, store, routing attempt): the store keeps it, the
   ``order.shipped`` event names it, and the hub keeps Amazon's ``packageReferenceId`` (a number
   within the order) with it, so a resend of the same shipment edits Amazon's package instead of
@@ -23,12 +25,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select, update
 
-from hub.inventory.routing.values import Package
+from hub.inventory.routing.values import Line, Package
 from hub.storage.engine import Tx
 from hub.storage.outbox import CommandDraft, queue
+from hub.storage.tables.amazon import amazon_orders
 from hub.storage.tables.core import nodes, stores
 from hub.storage.tables.fleet import node_certificates
 from hub.storage.tables.picking import pick_tasks
+from hub.storage.tables.routing import routed_orders, routed_packages
 from protocol import PickLine, PickTask, PickWithdrawn, new_message_id
 
 LANGUAGES = frozenset({"en", "de", "zh", "ja"})
@@ -58,27 +62,61 @@ def send(tx: Tx, account: str, order_id: str, marketplace_id: str, attempt: int,
     sent = []
     for package in packages:
         node = node_of(tx.conn, package.store_id)
+        if node is not None:
+            sent.append(_send_one(tx, account, order_id, marketplace_id, attempt, package, node))
+    return sent
+
+
+def send_waiting(tx: Tx, open_statuses: Iterable[str]) -> list[str]:
+    """Send the packages of the current routes that never got a task because their store had no
+    node then, where it has one now and Amazon still lists the order in ``open_statuses``; the
+    package ids sent."""
+    r, o, t = routed_packages.c, routed_orders.c, pick_tasks.c
+    rows = tx.conn.execute(
+        select(r.account, r.order_id, r.store_id, r.ship_date, r.lines, o.attempt,
+               o.marketplace_id)
+        .join(routed_orders, (o.account == r.account) & (o.order_id == r.order_id))
+        .join(amazon_orders, (amazon_orders.c.account == r.account)
+              & (amazon_orders.c.order_id == r.order_id))
+        .where(amazon_orders.c.status.in_(list(open_statuses)))
+        .where(select(nodes.c.node_id).where(nodes.c.store_id == r.store_id).exists())
+        .where(~select(t.package_id).where(  # no task of this route (sent with it, or later)
+            t.account == r.account, t.order_id == r.order_id, t.store_id == r.store_id,
+            t.sent_at >= o.routed_at).exists())
+        .order_by(r.account, r.order_id, r.store_id)).all()
+    sent = []
+    for row in rows:
+        node = node_of(tx.conn, row.store_id)
         if node is None:
             continue
-        zone, language = tx.conn.execute(select(stores.c.time_zone, stores.c.language).where(
-            stores.c.store_id == package.store_id)).one()
-        ship_by = datetime.combine(package.ship_date, SHIP_BY_LOCAL,
-                                   ZoneInfo(zone or "UTC"))
-        pid = package_id(account, order_id, package.store_id, attempt)
-        task = PickTask(package_id=pid, order_id=order_id, marketplace_id=marketplace_id,
-                        lines=tuple(PickLine(sku=li.sku, quantity=li.quantity)
-                                    for li in package.lines),
-                        ship_by=ship_by, attempt=attempt,
-                        language=language if language in LANGUAGES else "en")
-        (command_id,) = queue(tx.conn, [CommandDraft(package.store_id, node, new_message_id(),
-                                                     task)], tx.now)
-        tx.conn.execute(pick_tasks.insert().values(
-            package_id=pid, account=account, order_id=order_id, store_id=package.store_id,
-            node_id=node, command_id=command_id, ship_by=task.ship_by, status="open",
-            sent_at=tx.now, lines=[{"sku": li.sku, "quantity": li.quantity}
-                                   for li in package.lines]))
-        sent.append(pid)
+        package = Package(row.store_id, row.ship_date,
+                          tuple(Line(li["sku"], int(li["quantity"])) for li in row.lines))
+        sent.append(_send_one(tx, row.account, row.order_id, row.marketplace_id, row.attempt,
+                              package, node))
     return sent
+
+
+def _send_one(tx: Tx, account: str, order_id: str, marketplace_id: str, attempt: int,
+              package: Package, node: str) -> str:
+    """Queue one package's pick task to ``node`` and record it; its package id."""
+    zone, language = tx.conn.execute(select(stores.c.time_zone, stores.c.language).where(
+        stores.c.store_id == package.store_id)).one()
+    ship_by = datetime.combine(package.ship_date, SHIP_BY_LOCAL,
+                               ZoneInfo(zone or "UTC"))
+    pid = package_id(account, order_id, package.store_id, attempt)
+    task = PickTask(package_id=pid, order_id=order_id, marketplace_id=marketplace_id,
+                    lines=tuple(PickLine(sku=li.sku, quantity=li.quantity)
+                                for li in package.lines),
+                    ship_by=ship_by, attempt=attempt,
+                    language=language if language in LANGUAGES else "en")
+    (command_id,) = queue(tx.conn, [CommandDraft(package.store_id, node, new_message_id(),
+                                                 task)], tx.now)
+    tx.conn.execute(pick_tasks.insert().values(
+        package_id=pid, account=account, order_id=order_id, store_id=package.store_id,
+        node_id=node, command_id=command_id, ship_by=task.ship_by, status="open",
+        sent_at=tx.now, lines=[{"sku": li.sku, "quantity": li.quantity}
+                               for li in package.lines]))
+    return pid
 
 
 def _withdraw_open(tx: Tx, account: str, order_id: str, attempt: int) -> None:
