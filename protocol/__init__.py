@@ -86,6 +86,7 @@ from protocol.topics import (
 )
 from protocol.transfers import (
     MAX_TRANSFER_LINES,
+    TransferCancelled,
     TransferDelivered,
     TransferLine,
     TransferTask,
@@ -159,6 +160,7 @@ __all__ = [
     "Topic",
     "TopicError",
     "TopicKind",
+    "TransferCancelled",
     "TransferDelivered",
     "TransferLine",
     "TransferTask",

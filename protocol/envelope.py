@@ -36,7 +36,7 @@ from protocol.returns import (
 )
 from protocol.stock import CountTask, SnapshotRequest, StockMoved, StockSnapshot
 from protocol.timeutil import UtcDatetime, utc_now
-from protocol.transfers import TransferDelivered, TransferTask
+from protocol.transfers import TransferCancelled, TransferDelivered, TransferTask
 
 SCHEMA_VERSION = 1
 
@@ -63,6 +63,7 @@ Kind = Literal[
     "ack",
     "node.status",
     "store.config",
+    "transfer.cancelled",
 ]
 
 BODY_TYPES: dict[str, type[Body]] = {
@@ -77,6 +78,7 @@ BODY_TYPES: dict[str, type[Body]] = {
     "stock.count.task": CountTask,
     "transfer.task": TransferTask,
     "transfer.delivered": TransferDelivered,
+    "transfer.cancelled": TransferCancelled,
     "order.pick.task": PickTask,
     "order.shipped": OrderShipped,
     "order.pick.given_back": PickGivenBack,
@@ -105,7 +107,7 @@ EVENT_KINDS = frozenset(
 )
 COMMAND_KINDS = frozenset({"return.expected", "refund.decided", "refund.status", "event.verify",
                            "stock.snapshot.request", "stock.count.task",
-                           "transfer.task", "transfer.delivered",
+                           "transfer.task", "transfer.delivered", "transfer.cancelled",
                            "order.pick.task", "order.pick.withdrawn"})
 
 

@@ -9,7 +9,10 @@ into in transit (``transfer_in``, announced), what was counted from in transit t
 (``transfer_in``), a shortfall out of in transit (``count``: the difference, booked) and a
 surplus straight into sellable (``transfer_in``). When the hub has seen every line of the receipt
 add up, it tells the sender the goods arrived (``transfer.delivered``), whose in-transit units
-then leave its stock (``transfer_out``, in transit -> outside the store).
+then leave its stock (``transfer_out``, in transit -> outside the store). A transfer not shipped
+yet may be cancelled at the hub: the sending store is told (``transfer.cancelled``) and drops
+its open task; a store that had shipped before it heard keeps its shipment, which the hub follows
+as usual (the goods left).
 
 Rules:
 - a task names each SKU at most once, 1 to ``MAX_TRANSFER_LINES`` lines, quantities as one stock
@@ -77,3 +80,11 @@ class TransferDelivered(Body):
     def _checked(self) -> Self:
         _one_line_per_sku(self.lines)
         return self
+
+
+class TransferCancelled(Body):
+    """The hub tells the sending store a transfer it has not shipped is cancelled, and why."""
+
+    kind: Literal["transfer.cancelled"] = "transfer.cancelled"
+    transfer_id: Code
+    reason: Note

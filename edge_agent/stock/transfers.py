@@ -18,6 +18,9 @@ Rules:
 - ``delivered`` (the sender, on the hub's ``transfer.delivered``): the shipped units leave in
   transit (``transfer_out``, in transit -> outside the store); the task is ``delivered``. A
   transfer this node never shipped has nothing in transit: nothing is booked (a detail says so);
+- ``cancelled`` (the sender, on the hub's ``transfer.cancelled``): an open send task is
+  ``cancelled`` and leaves the counter's list, audited with the hub's reason; a task shipped
+  already stays shipped (the goods left: the hub follows the shipment), and says so;
 - all of it works offline: tasks and moves live in the node's SQLite; each write is one
   transaction with its ``stock.moved`` events and audit entries.
 """
@@ -35,12 +38,19 @@ from edge_agent.stock.ledger import book_move
 from edge_agent.stock.rules import Draft
 from edge_agent.storage import audit
 from edge_agent.storage.store import Tx
-from protocol import MoveReason, StockState, TransferDelivered, TransferTask, format_utc
+from protocol import (
+    MoveReason,
+    StockState,
+    TransferCancelled,
+    TransferDelivered,
+    TransferTask,
+    format_utc,
+)
 from protocol.limits import MAX_STOCK_QUANTITY
 from protocol.transfers import MAX_TRANSFER_LINES
 
 Row = dict[str, Any]
-Status = Literal["open", "shipped", "received", "delivered"]
+Status = Literal["open", "shipped", "received", "delivered", "cancelled"]
 Sku = Annotated[str, Field(min_length=1, max_length=64)]
 Staff = Annotated[str, Field(min_length=1, max_length=64)]
 S = StockState
@@ -160,6 +170,19 @@ def delivered(tx: Tx, body: TransferDelivered, store_id: str, node_id: str,
                   at, "hub", "hub")
     _set_status(tx, row, "delivered", at, "hub", {"delivered_at": format_utc(at)})
     return "applied", f"transfer {body.transfer_id} delivered: in-transit units booked out"
+
+
+def cancelled(tx: Tx, body: TransferCancelled,
+              at: datetime) -> tuple[Literal["applied", "refused"], str]:
+    """The hub cancelled a transfer: an open send task here is dropped (see the module rules)."""
+    row = _row(tx, body.transfer_id, "send")
+    if row is None:
+        return "applied", f"transfer {body.transfer_id} is not known at this node: nothing to drop"
+    if row["status"] != "open":
+        return "applied", (f"transfer {body.transfer_id} is {row['status']} here: it stays so "
+                           "(the goods left; the hub follows the shipment)")
+    _set_status(tx, row, "cancelled", at, "hub", {"note": f"cancelled: {body.reason}"[:2000]})
+    return "applied", f"transfer {body.transfer_id} cancelled: {body.reason}"
 
 
 # -- the counter -------------------------------------------------------------------------------
@@ -282,13 +305,15 @@ def _counted(row: Row, request: ReceiveRequest) -> dict[str, int]:
 
 def _set_status(tx: Tx, row: Row, status: Status, at: datetime, actor: str,
                 extra: dict[str, str] | None = None) -> Row:
-    values = {"status": status, "done_by": actor if status != "delivered" else row["done_by"],
-              "done_at": format_utc(at) if status != "delivered" else row["done_at"],
+    by_hub = status in ("delivered", "cancelled")
+    values = {"status": status, "done_by": row["done_by"] if by_hub else actor,
+              "done_at": row["done_at"] if by_hub else format_utc(at),
               **(extra or {})}
     sets = ", ".join(f"{name} = ?" for name in values)
     tx.execute(f"UPDATE transfer_tasks SET {sets} WHERE transfer_id = ? AND role = ?",
                (*values.values(), row["transfer_id"], row["role"]))
-    audit.record(tx, at=at, actor=actor, role="hub" if status == "delivered" else "counter",
+    audit.record(tx, at=at, actor=actor,
+                 role="hub" if status in ("delivered", "cancelled") else "counter",
                  action=f"transfer.{status}", entity="transfer", entity_id=row["transfer_id"],
                  before={"status": row["status"]},
                  after={"status": status, **{k: v for k, v in (extra or {}).items()}})

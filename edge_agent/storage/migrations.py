@@ -318,6 +318,25 @@ def m0021_pick_tasks(db: Database) -> None:
         PRIMARY KEY (package_id, sku))""")
 
 
+def m0024_transfer_cancelled(db: Database) -> None:
+    """A transfer task may be ``cancelled`` (the hub's ``transfer.cancelled``): the table is
+    rebuilt with the wider status check (SQLite cannot alter a CHECK), rows kept as they are."""
+    conn = db.conn
+    conn.execute("ALTER TABLE transfer_tasks RENAME TO transfer_tasks_0020")
+    conn.execute("DROP INDEX IF EXISTS transfer_tasks_by_status")
+    conn.execute("""CREATE TABLE transfer_tasks (
+        transfer_id TEXT NOT NULL, role TEXT NOT NULL CHECK (role IN ('send', 'receive')),
+        from_store TEXT NOT NULL, to_store TEXT NOT NULL, lines TEXT NOT NULL,
+        requested_by TEXT, note TEXT, command_id TEXT NOT NULL, received_at TEXT NOT NULL,
+        status TEXT NOT NULL
+            CHECK (status IN ('open', 'shipped', 'received', 'delivered', 'cancelled')),
+        done_by TEXT, done_at TEXT, counted TEXT, delivered_at TEXT,
+        PRIMARY KEY (transfer_id, role))""")
+    conn.execute("INSERT INTO transfer_tasks SELECT * FROM transfer_tasks_0020")
+    conn.execute("DROP TABLE transfer_tasks_0020")
+    conn.execute("CREATE INDEX transfer_tasks_by_status ON transfer_tasks(status)")
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_initial", m0001_initial),
     ("0002_devices", m0002_devices),
@@ -335,6 +354,7 @@ MIGRATIONS: list[Migration] = [
     ("0019_stock_move_keys", m0019_stock_move_keys),
     ("0020_transfer_tasks", m0020_transfer_tasks),
     ("0021_pick_tasks", m0021_pick_tasks),
+    ("0024_transfer_cancelled", m0024_transfer_cancelled),
 ]
 
 

@@ -20,7 +20,8 @@ Rules:
 - ``stock.count.task`` keeps the hub's count task open for the counter (``edge_agent.stock.tasks``);
   a count of its SKU answers it later;
 - ``transfer.task`` keeps the hub's transfer task (ship one, or receive one) for the counter and
-  ``transfer.delivered`` books the shipped units out of in transit (``edge_agent.stock.transfers``);
+  ``transfer.delivered`` books the shipped units out of in transit, ``transfer.cancelled`` drops
+  an open send task (``edge_agent.stock.transfers``);
 - ``order.pick.task`` keeps the hub's pick task for the counter and reserves its units
   (``edge_agent.stock.picking``) in the command's transaction; ``order.pick.withdrawn`` closes
   an open one and releases it;
@@ -62,6 +63,7 @@ from protocol import (
     RefundDecided,
     RefundStatus,
     SnapshotRequest,
+    TransferCancelled,
     TransferDelivered,
     TransferTask,
     decode,
@@ -213,6 +215,13 @@ def apply_transfer_delivered(tx: Tx, envelope: Envelope, now: datetime) -> Effec
     return transfers.delivered(tx, body, envelope.store_id, envelope.node_id, now)
 
 
+def apply_transfer_cancelled(tx: Tx, envelope: Envelope, now: datetime) -> Effect:
+    """The hub cancelled a transfer this store was to ship: its open task is dropped."""
+    body = envelope.body
+    assert isinstance(body, TransferCancelled)
+    return transfers.cancelled(tx, body, now)
+
+
 def apply_pick_task(tx: Tx, envelope: Envelope, now: datetime) -> Effect:
     """Keep the hub's pick task for the counter and reserve its units in the ledger."""
     task = envelope.body
@@ -233,6 +242,7 @@ def apply_pick_withdrawn(tx: Tx, envelope: Envelope, now: datetime) -> Effect:
 APPLIERS: dict[str, Applier] = {
     "transfer.task": apply_transfer_task,
     "transfer.delivered": apply_transfer_delivered,
+    "transfer.cancelled": apply_transfer_cancelled,
     "order.pick.task": apply_pick_task,
     "order.pick.withdrawn": apply_pick_withdrawn,
     "stock.snapshot.request": apply_snapshot_request,

@@ -1,5 +1,6 @@
-"""``acorn-hub transfers request|list|show|settlement|rules``: transfers between stores from the
-command line (every store; the API scopes by the caller). Rules: ``hub.inventory.transfers``."""
+"""``acorn-hub transfers request|cancel|list|show|settlement|rules``: transfers between stores
+from the command line (every store; the API scopes by the caller).
+Rules: ``hub.inventory.transfers``."""
 
 from __future__ import annotations
 
@@ -55,6 +56,20 @@ def request(
         with database() as engine, writing(engine) as tx:
             row = orders.request(tx, orders.Request(from_store, to_store, lines, note,
                                                     transfer_id), cli_actor(), OPERATOR)
+    except HubError as err:
+        raise _fail(err) from err
+    typer.echo(_summary(row))
+
+
+@app.command("cancel")
+def cancel(
+    transfer_id: TransferId,
+    reason: Annotated[str, typer.Option(help="why (required; goes into the audit log)")],
+) -> None:
+    """Cancel a transfer not shipped yet: the sending store drops its task; audited."""
+    try:
+        with database() as engine, writing(engine) as tx:
+            row = orders.cancel(tx, transfer_id, reason, cli_actor(), OPERATOR)
     except HubError as err:
         raise _fail(err) from err
     typer.echo(_summary(row))

@@ -12,6 +12,7 @@ import pytest
 
 from hub.access.permissions import Role, Scope
 from tests.people.conftest import PASSWORD, DeskHub, add_user
+from tests.routing.db_support import audits
 from tests.support.browser import BROWSER_MARKS, chromium_page
 from tests.transfers.test_settlement import NOV, request, setup
 
@@ -76,3 +77,24 @@ def test_finance_reads_the_month_s_settlement_on_the_desk(desk: DeskHub, tmp_pat
         page.get_by_test_id("settlement-show").click()
         expect(page.get_by_test_id("settlement-problem")).to_contain_text("finance")
         expect(page.get_by_test_id("settlement-result")).to_be_hidden()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_manager_cancels_a_requested_transfer_on_the_desk(desk: DeskHub) -> None:
+    setup(desk.engine)
+    request(desk.engine, "T9", "s1", "s3", {"SKU-A": 1})
+    add_user(desk.engine, "nora", Role.REGIONAL_MANAGER, Scope(region="north"))
+    expect = sync_api.expect
+    expect.set_options(timeout=15_000)
+    with chromium_page() as page:
+        sign_in(page, desk, "nora")
+        page.get_by_test_id("nav-stock").click()
+        row = page.get_by_test_id("transfer-row")
+        expect(row).to_have_attribute("data-status", "requested")
+        row.get_by_test_id("transfer-cancel").click()
+        expect(row.get_by_test_id("transfer-cancel-problem")).to_have_text("Say why first.")
+        row.get_by_label("Why cancel").fill("asked twice")
+        row.get_by_test_id("transfer-cancel").dblclick()
+        expect(row).to_have_attribute("data-status", "cancelled")
+        expect(row.get_by_test_id("transfer-cancel")).to_have_count(0)
+    assert [e.reason for e in audits(desk.engine, "transfer.cancelled")] == ["asked twice"]

@@ -9,7 +9,8 @@ Rules:
   (``shipped``) and in transit -> out (``delivered``); at the receiver a surplus into sellable
   (``surplus``), out -> in transit (``announced``), in transit -> sellable (``received``) and a
   count out of in transit (``lost``). Each (store, move id) counts once;
-- ``requested`` -> ``shipped`` when every line is shipped in full: the receiving store's node
+- ``requested`` (or ``cancelled``, when the sender shipped before it heard: the goods left) ->
+  ``shipped`` when every line is shipped in full: the receiving store's node
   gets its ``transfer.task`` (role ``receive``, the shipped quantities);
 - ``shipped`` -> ``received`` (or ``received_with_difference`` when a line lost units or had a
   surplus) when every line was announced as shipped and its in transit is empty again
@@ -110,7 +111,8 @@ def advance(tx: Tx, transfer_id: str, actor: str, at: datetime,
     if found is None:
         return
     lines = found["lines"]
-    if found["status"] == "requested" and all(li["shipped"] >= li["requested"] for li in lines):
+    if found["status"] in ("requested", "cancelled") and all(
+            li["shipped"] >= li["requested"] for li in lines):  # cancelled too late: it left
         found = _shipped(tx, found, actor)
     if found["status"] == "shipped" and all(
             li["announced"] == li["shipped"] and li["received"] + li["lost"] == li["announced"]

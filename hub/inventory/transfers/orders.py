@@ -8,6 +8,10 @@ Rules:
   the sending store's node in the same transaction and is audited as ``transfer.requested``;
 - a repeated request with the same ``transfer_id`` and the same content answers the first; with
   other content it is a 409;
+- a transfer still ``requested`` (not shipped) may be cancelled with a reason: ``cancelled``,
+  the sending node is told (``transfer.cancelled``, it drops its open task), audited as
+  ``transfer.cancelled``; any other state is a conflict that names it. A store that shipped
+  before it heard keeps its shipment: the hub follows it as usual (``follow``);
 - everything after is followed from the stores' moves (``hub.inventory.transfers.follow``).
 """
 
@@ -27,12 +31,12 @@ from hub.storage.outbox import CommandDraft, queue
 from hub.storage.tables.core import nodes, stores
 from hub.storage.tables.fleet import node_certificates
 from hub.storage.tables.transfers import transfer_lines, transfers
-from protocol import TransferLine, TransferTask, new_message_id
+from protocol import TransferCancelled, TransferLine, TransferTask, new_message_id
 from protocol.limits import MAX_STOCK_QUANTITY
 from protocol.transfers import MAX_TRANSFER_LINES
 
 Row = dict[str, Any]
-STATUSES = ("requested", "shipped", "received", "received_with_difference")
+STATUSES = ("requested", "shipped", "received", "received_with_difference", "cancelled")
 COUNTERS = ("shipped", "announced", "received", "lost", "surplus", "delivered")
 
 
@@ -122,6 +126,28 @@ def request(tx: Tx, asked: Request, actor: str, role: str) -> Row:
     found = find(tx.conn, transfer_id)
     assert found is not None
     return found
+
+
+def cancel(tx: Tx, transfer_id: str, reason: str, actor: str, role: str) -> Row:
+    """Cancel a transfer not shipped yet and tell its sending node (see the module rules)."""
+    if not reason.strip():
+        raise InputError("say why (a reason is required)", field="reason")
+    found = find(tx.conn, transfer_id)
+    if found is None:
+        raise NotFound(f"no transfer {transfer_id!r}", field="transfer_id")
+    if found["status"] != "requested":
+        raise Conflict(f"transfer {transfer_id} is {found['status']}: only a requested "
+                       "transfer (not shipped yet) can be cancelled", field="transfer_id")
+    tx.conn.execute(transfers.update().where(transfers.c.transfer_id == transfer_id)
+                    .values(status="cancelled"))
+    body = TransferCancelled(transfer_id=transfer_id, reason=reason.strip()[:500])
+    (command_id,) = queue(tx.conn, [CommandDraft(found["from_store"], found["send_node"],
+                                                 new_message_id(), body)], tx.now)
+    tx.audit(AuditDraft(actor, role, "transfer.cancelled", "transfer", transfer_id,
+                        {"status": "requested"}, {"status": "cancelled",
+                                                  "command_id": command_id},
+                        reason.strip()[:500]))
+    return {**found, "status": "cancelled"}
 
 
 def find(conn: Connection, transfer_id: str) -> Row | None:

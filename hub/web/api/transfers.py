@@ -145,6 +145,28 @@ def request_transfer(hub: Hub, who: Caller, body: TransferIn) -> TransferOut:
     return TransferOut(**row)
 
 
+class CancelIn(BaseModel):
+    """Why a transfer not shipped yet is cancelled."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+@router.post("/{transfer_id}/cancel", response_model=TransferOut, responses=ERRORS,
+             dependencies=IDEMPOTENT)
+def cancel_transfer(hub: Hub, who: Caller, transfer_id: str, body: CancelIn) -> TransferOut:
+    """Cancel a transfer not shipped yet (managers with a store of it in scope); audited."""
+    if who.role not in MANAGERS:
+        raise Forbidden(f"role {who.role.value} may not cancel transfers")
+    with reading(hub.engine) as conn:
+        row = orders.detail(conn, transfer_id)
+    if not _covers(hub, who, [row["from_store"], row["to_store"]]):
+        raise NotFound(f"no transfer {transfer_id!r}", field="transfer_id")
+    with writing(hub.engine) as tx:
+        done = orders.cancel(tx, transfer_id, body.reason, who.actor, who.role.value)
+    return TransferOut(**done)
+
+
 @router.get("", response_model=list[TransferOut], responses=ERRORS)
 def list_transfers(hub: Hub, who: Viewer,
                    status: Annotated[str | None, Query(max_length=30)] = None,

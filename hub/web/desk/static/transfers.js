@@ -4,13 +4,48 @@
 // who owes whom between stores and between regions, each store's net, and the lines as CSV
 // (GET /api/transfers/settlement.csv, a plain link: the session cookie goes with it).
 //
+// A transfer not shipped yet has a Cancel button: a reason, then
+// POST /api/transfers/{id}/cancel (the API refuses whoever may not; the store drops its task).
+//
 // Rules: it loads when the Stock tab is shown; everything from the hub is written as text; the
-// settlement of someone who may not read it shows the hub's refusal, nothing else.
+// settlement of someone who may not read it shows the hub's refusal, nothing else; a cancel is
+// sent once (writes.js: one Idempotency-Key per action).
 
-import { $, api, el, labelCells, when } from "./common.js";
+import { $, api, el, labelCells, toast, when } from "./common.js";
+import { writeOnce } from "./writes.js";
 
 const STATUS = { requested: "requested", shipped: "shipped", received: "received",
-                 received_with_difference: "received, with a difference" };
+                 received_with_difference: "received, with a difference",
+                 cancelled: "cancelled" };
+
+async function cancel(t, form) {
+  const reason = form.querySelector("[name=reason]").value.trim();
+  const problem = form.querySelector("[data-testid=transfer-cancel-problem]");
+  problem.textContent = "";
+  if (!reason) { problem.textContent = "Say why first."; return; }
+  const done = `transfer ${t.transfer_id} cancelled`;
+  try {
+    const answer = await writeOnce({
+      kind: "transfer-cancel", method: "POST", done, body: { reason },
+      path: `/api/transfers/${encodeURIComponent(t.transfer_id)}/cancel`,
+    }, [...form.querySelectorAll("button")]);
+    if (answer === null) return;
+    toast(done);
+    await loadTransfers();
+  } catch (error) { problem.textContent = error.message; }
+}
+
+function cancelForm(t) {
+  if (t.status !== "requested") return "";
+  const id = `transfer-reason-${t.transfer_id}`;
+  const form = el("form", { class: "inline", "data-testid": "transfer-cancel-form" },
+    el("label", { for: id }, "Why cancel"),
+    el("input", { id, name: "reason", autocomplete: "off" }),
+    el("button", { type: "button", "data-testid": "transfer-cancel" }, "Cancel transfer"),
+    el("p", { class: "error", role: "alert", "data-testid": "transfer-cancel-problem" }));
+  form.querySelector("button").addEventListener("click", () => cancel(t, form));
+  return form;
+}
 
 function lineText(li) {
   const parts = [`${li.requested} × ${li.sku}`];
@@ -27,7 +62,7 @@ function row(t) {
     el("td", {}, t.transfer_id), el("td", {}, STATUS[t.status] || t.status),
     el("td", {}, `${t.from_store} → ${t.to_store}`),
     el("td", { "data-testid": "transfer-lines" }, t.lines.map((li) => el("div", {}, lineText(li)))),
-    el("td", {}, when(t.requested_at)));
+    el("td", {}, when(t.requested_at)), el("td", {}, cancelForm(t)));
 }
 
 async function loadTransfers() {
