@@ -22,13 +22,17 @@ AVTR, CALC = "GET_VAT_TRANSACTION_DATA", "SC_VAT_TAX_REPORT"
 JANUARY = ("2026-01-01T00:00:00Z", "2026-01-31T23:59:59Z")
 
 
-def request(sim: Running, report_type: str, window: tuple[str, str],
-            marketplace_id: str = DE) -> dict[str, Any]:
+def request(
+    sim: Running, report_type: str, window: tuple[str, str], marketplace_id: str = DE
+) -> dict[str, Any]:
     """Create a report for the EU seller, wait for it; its final getReport payload."""
     with connect(Reports, sim, sim.accounts[1], marketplace_id) as reports:
         report_id = reports.create_report(
-            reportType=report_type, marketplaceIds=[marketplace_id],
-            dataStartTime=window[0], dataEndTime=window[1]).payload["reportId"]
+            reportType=report_type,
+            marketplaceIds=[marketplace_id],
+            dataStartTime=window[0],
+            dataEndTime=window[1],
+        ).payload["reportId"]
         payload: dict[str, Any] = wait_done(lambda: reports.get_report(report_id)).payload
         return payload
 
@@ -47,11 +51,15 @@ def test_avtr_of_a_closed_month_has_the_months_sales_and_refunds(sim: Running) -
     seller = sim.accounts[1].seller_id
     world = sim.simulator.world
     german = {o.order_id for o in world.orders(seller) if o.marketplace_id == DE}
-    january = [r for r in world.refunds(seller, datetime(2026, 2, 1, tzinfo=UTC))
-               if r.order_id in german and r.posted >= datetime(2026, 1, 1, tzinfo=UTC)]
+    january = [
+        r
+        for r in world.refunds(seller, datetime(2026, 2, 1, tzinfo=UTC))
+        if r.order_id in german and r.posted >= datetime(2026, 1, 1, tzinfo=UTC)
+    ]
     refunds = [r for r in rows if r["TRANSACTION_TYPE"] == "REFUND"]
     assert january and sorted(r["ACTIVITY_TRANSACTION_ID"] for r in refunds) == sorted(
-        r.adjustment_item_id for r in january)
+        r.adjustment_item_id for r in january
+    )
     assert {r["TRANSACTION_TYPE"] for r in rows} == {"SALE", "REFUND"}
     for row in rows:
         gross = Decimal(row["TOTAL_ACTIVITY_VALUE_AMT_VAT_INCL"])
@@ -60,11 +68,15 @@ def test_avtr_of_a_closed_month_has_the_months_sales_and_refunds(sim: Running) -
         # German standard VAT, 19 % of the net (an independent computation): each of the item
         # and shipping parts is rounded to the cent, so the total is within a cent
         assert abs(vat - gross * 19 / 119) <= Decimal("0.01")
-        assert row["ACTIVITY_PERIOD"] == "2026-JAN" and row["TAX_CALCULATION_DATE"][2:] == "-01-2026"
+        assert (
+            row["ACTIVITY_PERIOD"] == "2026-JAN" and row["TAX_CALCULATION_DATE"][2:] == "-01-2026"
+        )
         assert (gross < 0) == (row["TRANSACTION_TYPE"] == "REFUND")
     by_refund = {r.adjustment_item_id: r.refunded for r in january}
-    assert all(-Decimal(r["TOTAL_ACTIVITY_VALUE_AMT_VAT_INCL"]) == by_refund[
-        r["ACTIVITY_TRANSACTION_ID"]] for r in refunds)
+    assert all(
+        -Decimal(r["TOTAL_ACTIVITY_VALUE_AMT_VAT_INCL"]) == by_refund[r["ACTIVITY_TRANSACTION_ID"]]
+        for r in refunds
+    )
 
 
 def test_calculation_report_agrees_with_the_avtr_on_refunds(sim: Running) -> None:
@@ -74,24 +86,36 @@ def test_calculation_report_agrees_with_the_avtr_on_refunds(sim: Running) -> Non
     calc = document(sim, calc_report)
     assert {r["Transaction Type"] for r in calc} == {"SHIPMENT", "REFUND"}
 
-    ours = sorted((r["TRANSACTION_EVENT_ID"], r["SELLER_SKU"],
-                   Decimal(r["TOTAL_ACTIVITY_VALUE_VAT_AMT"]))
-                  for r in avtr if r["TRANSACTION_TYPE"] == "REFUND")
-    theirs = sorted((r["Order ID"], r["SKU"],
-                     Decimal(r["OUR_PRICE Tax Amount"]) + Decimal(r["SHIPPING Tax Amount"]))
-                    for r in calc if r["Transaction Type"] == "REFUND")
+    ours = sorted(
+        (r["TRANSACTION_EVENT_ID"], r["SELLER_SKU"], Decimal(r["TOTAL_ACTIVITY_VALUE_VAT_AMT"]))
+        for r in avtr
+        if r["TRANSACTION_TYPE"] == "REFUND"
+    )
+    theirs = sorted(
+        (
+            r["Order ID"],
+            r["SKU"],
+            Decimal(r["OUR_PRICE Tax Amount"]) + Decimal(r["SHIPPING Tax Amount"]),
+        )
+        for r in calc
+        if r["Transaction Type"] == "REFUND"
+    )
     assert ours and ours == theirs
-    assert all(r["Tax Rate"] == "0.19" and r["Tax Calculation Date"].endswith("-Jan-2026 UTC")
-               for r in calc)
+    assert all(
+        r["Tax Rate"] == "0.19" and r["Tax Calculation Date"].endswith("-Jan-2026 UTC")
+        for r in calc
+    )
 
 
-@pytest.mark.parametrize("window", [
-    ("2026-01-01T00:00:00Z", "2026-01-15T00:00:00Z"),  # half a month
-    ("2026-01-02T00:00:00Z", "2026-02-01T00:00:00Z"),  # not from the first
-    ("2025-12-01T00:00:00Z", "2026-01-31T23:59:59Z"),  # two months
-])
-def test_avtr_of_anything_but_a_whole_month_is_fatal(sim: Running,
-                                                     window: tuple[str, str]) -> None:
+@pytest.mark.parametrize(
+    "window",
+    [
+        ("2026-01-01T00:00:00Z", "2026-01-15T00:00:00Z"),  # half a month
+        ("2026-01-02T00:00:00Z", "2026-02-01T00:00:00Z"),  # not from the first
+        ("2025-12-01T00:00:00Z", "2026-01-31T23:59:59Z"),  # two months
+    ],
+)
+def test_avtr_of_anything_but_a_whole_month_is_fatal(sim: Running, window: tuple[str, str]) -> None:
     done = request(sim, AVTR, window)
     assert done["processingStatus"] == "FATAL" and "reportDocumentId" not in done
 
@@ -106,22 +130,28 @@ def test_avtr_waits_for_the_third_of_the_next_month(make_sim: Callable[..., Runn
     assert request(sim, AVTR, JANUARY)["processingStatus"] == "DONE"
     # the calculation report has no such wait
     now[0] = datetime(2026, 2, 2, tzinfo=UTC)
-    assert request(sim, CALC, ("2026-01-20T00:00:00Z", "2026-02-01T00:00:00Z"))[
-        "processingStatus"] == "DONE"
+    assert (
+        request(sim, CALC, ("2026-01-20T00:00:00Z", "2026-02-01T00:00:00Z"))["processingStatus"]
+        == "DONE"
+    )
 
 
 def test_vat_reports_are_refused_outside_the_eu(sim: Running) -> None:
-    with (connect(Reports, sim, sim.accounts[0], US) as reports,
-          pytest.raises(SellingApiBadRequestException) as caught):
-        reports.create_report(reportType=AVTR, marketplaceIds=[US],
-                              dataStartTime=JANUARY[0], dataEndTime=JANUARY[1])
+    with (
+        connect(Reports, sim, sim.accounts[0], US) as reports,
+        pytest.raises(SellingApiBadRequestException) as caught,
+    ):
+        reports.create_report(
+            reportType=AVTR, marketplaceIds=[US], dataStartTime=JANUARY[0], dataEndTime=JANUARY[1]
+        )
     assert caught.value.error[0]["code"] == "InvalidInput"
 
 
 def test_vat_reports_are_listed_by_get_reports(sim: Running) -> None:
     done = request(sim, CALC, JANUARY)
     with connect(Reports, sim, sim.accounts[1], DE) as reports:
-        listed = reports.get_reports(reportTypes=[CALC, AVTR], marketplaceIds=[DE],
-                                     pageSize=100).payload["reports"]
+        listed = reports.get_reports(
+            reportTypes=[CALC, AVTR], marketplaceIds=[DE], pageSize=100
+        ).payload["reports"]
     assert done["reportId"] in {r["reportId"] for r in listed}
     assert {r["reportType"] for r in listed} <= {CALC, AVTR}
