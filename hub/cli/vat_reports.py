@@ -22,7 +22,6 @@ from sqlalchemy import Engine
 from hub.amazon.accounts import Account, load_accounts
 from hub.amazon.settings import AmazonSettings, load_amazon_settings
 from hub.cli.db import database
-from hub.errors import InputError
 from hub.finance.vat_match import VatMatch
 from hub.finance.vat_store import month_view
 from hub.storage.engine import reading
@@ -34,20 +33,11 @@ Fetch = Annotated[bool, typer.Option(help="fetch what is missing first (--no-fet
 
 def vat_reports(month: Month = None, account: Names = None, fetch: Fetch = True) -> None:
     """Fetch a closed month's EU VAT reports and match their refunds to ACORN's."""
-    from hub.amazon.sync.vat_reports import closed_months, is_closed
+    from hub.amazon.sync.vat_reports import closed_months, require_closed
 
     now = datetime.now(UTC)
     chosen = month or closed_months(now, now)[-1]
-    try:
-        closed = is_closed(chosen, now)
-    except ValueError as err:
-        raise InputError(str(err), "month") from err
-    if not closed:
-        raise InputError(
-            f"{chosen} is not closed yet: Amazon's VAT reports of a month exist "
-            "from the 3rd of the next month (UTC)",
-            "month",
-        )
+    require_closed(chosen, now)
     amazon = load_amazon_settings()
     failed = False
     with database() as engine:

@@ -16,6 +16,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from sp_api.api import Reports
 from sqlalchemy import Engine, select, update
 
 from hub.access.permissions import Role
@@ -29,6 +30,7 @@ from hub.finance.vat_store import month_view
 from hub.storage.engine import reading, writing
 from hub.storage.tables.core import refunds
 from hub.storage.tables.vat_reports import amazon_vat_lines, amazon_vat_reports
+from spapi_sim import client_kwargs
 from spapi_sim.model import RefundEvent
 from tests.amazon.conftest import Sim
 from tests.amazon.helpers import add_accounts, mfn_refund, sync, table_digest
@@ -217,3 +219,44 @@ def test_cli_refuses_an_open_or_malformed_month_and_has_help(lite: Engine) -> No
         assert done.returncode != 0 and says in done.stderr and "Traceback" not in done.stderr
     shown = hub("--help")
     assert shown.returncode == 0 and "--month" in shown.stdout
+
+
+def test_a_report_requested_before_a_kill_is_waited_for_not_asked_again(
+    lite: Engine, vat_sim: Sim, amazon_settings: AmazonSettings, clock: Clock
+) -> None:
+    account = _eu(lite, vat_sim, amazon_settings)
+    seller = vat_sim.sellers[1]
+    with Reports(**client_kwargs(vat_sim.url, seller, DE)) as reports:
+        asked = reports.create_report(
+            reportType=AVTR, marketplaceIds=[DE], dataStartTime="2026-02-01T00:00:00Z",
+            dataEndTime="2026-02-28T23:59:59Z").payload["reportId"]  # fmt: skip
+    with writing(lite) as tx:  # what the killed run had stored
+        tx.conn.execute(amazon_vat_reports.insert().values(
+            account="eu", month="2026-02", marketplace_id=DE, report_type=AVTR, report_id=asked,
+            status="requested", lines=0, problems=0, requested_at=tx.now))  # fmt: skip
+    assert sync(lite, amazon_settings, [account], ["vat-reports"], clock=clock)["eu"].ok
+    assert vat_sim.requests(seller, "createReport") == 2  # ours above, and the calculation one
+    with reading(lite) as conn:
+        row = conn.execute(select(amazon_vat_reports).where(
+            amazon_vat_reports.c.report_type == AVTR)).one()  # fmt: skip
+    assert (row.report_id, row.status) == (asked, "done") and row.lines > 0
+
+
+def test_a_fatal_report_is_recorded_and_asked_again_next_run(
+    lite: Engine, vat_sim: Sim, amazon_settings: AmazonSettings, clock: Clock
+) -> None:
+    account = _eu(lite, vat_sim, amazon_settings)
+    hub_time = Clock(datetime(2026, 3, 3, 0, 5, tzinfo=UTC))  # closed for the hub ...
+    clock.now = datetime(2026, 3, 2, 23, 55, tzinfo=UTC)  # ... not yet for Amazon
+    result = sync(lite, amazon_settings, [account], ["vat-reports"], clock=hub_time)["eu"]
+    with reading(lite) as conn:
+        statuses = dict(conn.execute(select(amazon_vat_reports.c.report_type,
+                                            amazon_vat_reports.c.status)).all())  # fmt: skip
+    assert statuses == {AVTR: "fatal", CALC: "done"} and result.tally.errors == 1
+    clock.now = hub_time.now
+    assert sync(lite, amazon_settings, [account], ["vat-reports"], clock=hub_time)["eu"].ok
+    with reading(lite) as conn:
+        statuses = dict(conn.execute(select(amazon_vat_reports.c.report_type,
+                                            amazon_vat_reports.c.status)).all())  # fmt: skip
+    assert statuses == {AVTR: "done", CALC: "done"}
+    assert vat_sim.requests(vat_sim.sellers[1], "createReport") == 3

@@ -3,8 +3,9 @@
 Rules:
 - a month is closed for Amazon's VAT reports from the 3rd of the next month (UTC): Amazon has
   no VAT Transactions report before then, and the running month never; the job asks only for
-  closed months (the latest one and those back to ``backfill_days``), and asking for an open
-  month by hand (``sync_vat_reports(ctx, ["2026-12"])``) is an ``InputError`` before any call;
+  closed months (the latest one and those back to ``since`` or ``backfill_days``), and asking
+  for an open month by hand (``sync_vat_reports(ctx, ["2026-12"])``) is an ``InputError``
+  before any call;
 - per account, EU marketplace, month and report type (``GET_VAT_TRANSACTION_DATA`` and
   ``SC_VAT_TAX_REPORT``) one ``createReport`` for the whole month; the report id is stored
   (``requested``) as soon as Amazon gives it, so a killed run waits for that report instead of
@@ -24,13 +25,12 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sp_api.base import ApiResponse
 from sqlalchemy import Connection, Engine, delete, select
 
 from hub.amazon.accounts import Account
 from hub.amazon.client.gateway import SpApi
 from hub.amazon.client.ratelimit import Limiter
-from hub.amazon.context import JobContext, iso, utc_now
+from hub.amazon.context import JobContext, utc_now
 from hub.amazon.errors import AmazonApiError, ReportDataError
 from hub.amazon.files.flatfile import FileFormatError, Problem
 from hub.amazon.files.vat import REPORT_TYPES, VatFile, VatLine, parse_vat
@@ -38,7 +38,7 @@ from hub.amazon.marketplaces import Marketplace
 from hub.amazon.secrets import SecretSource
 from hub.amazon.settings import AmazonSettings
 from hub.amazon.store import Tally, problem
-from hub.amazon.sync.reports import download, wait_report
+from hub.amazon.sync.reports import download, request_report, wait_report
 from hub.errors import InputError
 from hub.finance.vat_store import parse_month
 from hub.storage.engine import Tx, reading, writing
@@ -72,24 +72,29 @@ def closed_months(now: datetime, back_to: datetime) -> list[str]:
     return months[::-1] or [month_of(latest)]
 
 
+def require_closed(month: str, now: datetime) -> None:
+    """InputError (field ``month``) unless ``month`` is a closed ``YYYY-MM`` at ``now``."""
+    try:
+        closed = is_closed(month, now)
+    except ValueError as err:
+        raise InputError(str(err), "month") from err
+    if not closed:
+        raise InputError(
+            f"{month} is not closed: Amazon's VAT reports of a month exist from the "
+            f"{AVAILABLE_FROM_DAY}rd of the next month (UTC)",
+            "month",
+        )
+
+
 def sync_vat_reports(ctx: JobContext, months: Sequence[str] | None = None) -> None:
     """Fetch the VAT reports of ``months`` (default: the closed months not fetched yet)."""
     now = ctx.now()
     for month in months or ():
-        try:
-            closed = is_closed(month, now)
-        except ValueError as err:
-            raise InputError(str(err), "month") from err
-        if not closed:
-            raise InputError(
-                f"{month} is not closed: Amazon's VAT reports of a month exist from the "
-                f"{AVAILABLE_FROM_DAY}rd of the next month (UTC)",
-                "month",
-            )
+        require_closed(month, now)
     wanted = (
         list(months)
         if months
-        else closed_months(now, now - timedelta(days=ctx.settings.backfill_days))
+        else closed_months(now, ctx.since or now - timedelta(days=ctx.settings.backfill_days))
     )
     markets = [m for m in ctx.account.marketplaces if m.region == "EU"]
     ctx.progress.plan(len(wanted) * len(markets) * len(REPORT_TYPES))
@@ -183,24 +188,11 @@ def _request(
     key: tuple[str, str, str, str],
 ) -> str:
     start, end = parse_month(month)
-    response = ctx.api.call(
-        "createReport",
-        market.marketplace_id,
-        _create(
-            reportType=report_type,
-            marketplaceIds=[market.marketplace_id],
-            dataStartTime=iso(start),
-            dataEndTime=iso(end - timedelta(seconds=1)),
-        ),
-    )
-    report_id = str(response.payload["reportId"])
+    last = end - timedelta(seconds=1)
+    report_id = request_report(ctx, market.marketplace_id, report_type, start, last)
     with writing(ctx.engine) as tx:
         _set(tx.conn, key, report_id, "requested", tx.now)
     return report_id
-
-
-def _create(**body: Any) -> Callable[[Any], ApiResponse]:
-    return lambda client: client.create_report(**body)
 
 
 def _status(conn: Connection, key: tuple[str, str, str, str]) -> tuple[str, str] | None:
