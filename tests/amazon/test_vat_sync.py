@@ -260,3 +260,30 @@ def test_a_fatal_report_is_recorded_and_asked_again_next_run(
                                             amazon_vat_reports.c.status)).all())  # fmt: skip
     assert statuses == {AVTR: "done", CALC: "done"}
     assert vat_sim.requests(vat_sim.sellers[1], "createReport") == 3
+
+
+def test_cli_fetches_the_latest_closed_month_once_then_only_shows_it(
+    lite: Engine, sim: Sim, amazon_settings: AmazonSettings
+) -> None:
+    _eu(lite, sim, amazon_settings)
+    env = {
+        **os.environ, "PYTHONPATH": str(ROOT),
+        "ACORN_HUB_DATABASE_URL": lite.url.render_as_string(hide_password=False),
+        "ACORN_HUB_AMAZON_SECRETS_FILE": str(amazon_settings.secrets_file),
+        "ACORN_HUB_AMAZON_RATE_FACTOR": str(amazon_settings.rate_factor),
+        "ACORN_HUB_AMAZON_REPORT_POLL_SECONDS": "0.02", "COLUMNS": "400",
+    }  # fmt: skip
+
+    def hub(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(BIN / "acorn-hub"), "amazon", "vat-reports", *args], env=env,
+                              capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+
+    first = hub()  # the latest closed month of the simulator's wall-clock world
+    assert "Traceback" not in first.stderr and first.returncode in (0, 1), first.stderr
+    assert "GET_VAT_TRANSACTION_DATA" in first.stdout or "no refunds" in first.stdout
+    with reading(lite) as conn:
+        fetched = conn.execute(select(amazon_vat_reports.c.status)).scalars().all()
+    assert sorted(fetched) == ["done", "done"]
+    again = hub("--no-fetch")
+    assert again.returncode == first.returncode and again.stdout == first.stdout
+    assert sim.requests(sim.sellers[1], "createReport") == 2
