@@ -66,6 +66,7 @@ from hub.web.api.stock import router as stock_router
 from hub.web.api.stock_check import router as stock_check_router
 from hub.web.api.store_records import router as store_records_router
 from hub.web.api.transfers import router as transfers_router
+from hub.web.api.vat_reports import router as vat_reports_router
 from hub.web.buyer import install as install_buyer_page
 from hub.web.desk import pages as desk_web
 
@@ -167,6 +168,7 @@ def create_app(settings: Settings | None = None, amazon: AmazonSettings | None =
     app.include_router(buyer_returns_router)
     install_buyer_page(app)
     app.include_router(reasons_router)
+    app.include_router(vat_reports_router)
     desk_web.install(app)
     install_api_pages(app, "ACORN hub")
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)

@@ -1,8 +1,9 @@
 """What happens when a report or a feed finishes processing.
 
-`ReportMaker` turns a finished returns report into a document rendered from the world as it
-was at the finishing time (an MFN returns report over more than 60 days is FATAL, as Amazon
-allows at most 60). `FeedProcessor` reads the uploaded adjustment feed, applies the messages
+`ReportMaker` turns a finished returns or VAT report into a document rendered from the world as
+it was at the finishing time (an MFN returns report over more than 60 days is FATAL, as Amazon
+allows at most 60; a VAT report outside its availability is FATAL, see `vat_reports`).
+`FeedProcessor` reads the uploaded adjustment feed, applies the messages
 that pass (each accepted item becomes a RefundEvent posted `refund_delay_seconds` later) and
 stores the processing report. `settlement_jobs` presents closed settlements as DONE reports.
 """
@@ -29,6 +30,13 @@ from spapi_sim.model import Order, ReturnRequest, Settlement
 from spapi_sim.reports import MFN_RETURNS, SETTLEMENT, in_window, returns_report
 from spapi_sim.settings import SimulatorSettings
 from spapi_sim.settlement import settlement_report
+from spapi_sim.vat_reports import (
+    VAT_REPORTS,
+    report_end,
+    vat_available,
+    vat_report,
+    window_lines,
+)
 from spapi_sim.world import World
 
 MAX_MFN_WINDOW = timedelta(days=60)
@@ -61,6 +69,8 @@ class ReportMaker:
         assert job.data_start is not None and job.data_end is not None  # set at creation
         if job.job_type == MFN_RETURNS and job.data_end - job.data_start > MAX_MFN_WINDOW:
             return fail(job)
+        if job.job_type in VAT_REPORTS and not vat_available(job):
+            return fail(job)
         market = marketplace(job.marketplace_ids[0])
         document_id = self._ids.report_document_id(self._accounts[job.seller_id].region)
         self._documents.add(document_id, job.seller_id, content_type(market.charset),
@@ -71,6 +81,11 @@ class ReportMaker:
         assert job.data_start is not None and job.data_end is not None
         assert job.finished is not None
         seller, at = job.seller_id, job.finished
+        if job.job_type in VAT_REPORTS:
+            market = marketplace(job.marketplace_ids[0])
+            lines = window_lines(self._world.orders(seller), self._world.refunds(seller, at),
+                                 market, job.data_start, report_end(job))
+            return vat_report(job.job_type, lines, seller, market)
         pairs = [(r, self._order(seller, r)) for r in self._world.returns(seller)
                  if r.marketplace_id in job.marketplace_ids
                  and in_window(r, job.data_start, min(job.data_end, at))]

@@ -1,6 +1,7 @@
 """Reports API 2021-06-30: createReport, getReports, getReport, cancelReport, getReportDocument.
 
-Served report types: the MFN and FBA returns reports (requested with createReport) and the V2
+Served report types: the MFN and FBA returns reports and the EU VAT reports (`vat_reports`:
+GET_VAT_TRANSACTION_DATA, SC_VAT_TAX_REPORT), requested with createReport, and the V2
 settlement report, which, as on Amazon, cannot be requested: createReport refuses it and
 getReports lists the settlements Amazon "generated". Other report types are refused with
 InvalidInput. `nextToken` of getReports must be sent alone and carries the filters.
@@ -16,6 +17,7 @@ from fastapi import APIRouter, Depends, Request
 from spapi_sim.errors import InvalidInput, NotFound
 from spapi_sim.jsonio import AmazonJSONResponse
 from spapi_sim.lifecycle import Job, Status
+from spapi_sim.marketplaces import BY_ID
 from spapi_sim.orders_json import iso_z
 from spapi_sim.params import (
     enum_values,
@@ -29,9 +31,10 @@ from spapi_sim.params import (
 from spapi_sim.params import values as list_param
 from spapi_sim.processing import settlement_jobs
 from spapi_sim.reports import FBA_RETURNS, MFN_RETURNS, SETTLEMENT
+from spapi_sim.vat_reports import VAT_RATES, VAT_REPORTS
 from spapi_sim.web import Call, base_url, gate, reply
 
-REQUESTABLE = frozenset({MFN_RETURNS, FBA_RETURNS})
+REQUESTABLE = frozenset({MFN_RETURNS, FBA_RETURNS, *VAT_REPORTS})
 STATUSES = frozenset(s.value for s in Status)
 GET_REPORTS_FILTERS = ("reportTypes", "processingStatuses", "marketplaceIds", "pageSize",
                        "createdSince", "createdUntil")
@@ -81,6 +84,10 @@ async def create_report(request: Request,
     marketplace_ids = string_list(body, "marketplaceIds")
     if not set(marketplace_ids) <= set(call.account.marketplace_ids):
         raise InvalidInput("marketplaceIds contains a marketplace this seller does not sell in.")
+    if report_type in VAT_REPORTS and not all(
+            m in BY_ID and BY_ID[m].code in VAT_RATES for m in marketplace_ids):
+        raise InvalidInput(f"{report_type} is only available in the EU marketplaces "
+                           "(DE, FR, IT, ES, UK).")
     end = min(_body_time(body, "dataEndTime") or call.now, call.now)
     start = _body_time(body, "dataStartTime") or end - timedelta(days=30)
     if start > end:

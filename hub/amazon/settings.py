@@ -116,6 +116,11 @@ class AmazonSettings(BaseSettings):
         3600.0, gt=0, description="publish stores as Amazon supply sources (US multi-location); "
         "the listings job also publishes before it sends per-source quantities"
     )
+    interval_vat_reports: float = Field(
+        86400.0, gt=0, description="look for closed months whose EU VAT reports (VAT "
+        "Transactions, VAT Calculation) are not fetched yet; each month is fetched once, from "
+        "the 3rd of the next month"
+    )
     customer_key_secret: SecretStr = Field(
         SecretStr(""),
         validation_alias="ACORN_HUB_CUSTOMER_KEY_SECRET",

@@ -22,6 +22,9 @@
                                              supply sources (US multi-location marketplaces):
                                              create, update, archive as their records say
     supply-sources list [--account NAME]     which store is which supplySourceId, and status
+    vat-reports [--month YYYY-MM] [--account NAME ...] [--no-fetch]
+                                             fetch a closed month's EU VAT reports, match their
+                                             refunds to ACORN's (hub.cli.vat_reports)
     simulator [--port 8100] [--rate-factor F] [--seed N] [--accounts N] [--models DIR]
 
 Errors end the command with one line on stderr (``hub.cli.main.main``). ``sync``, ``refunds
@@ -59,6 +62,7 @@ from hub.amazon.secrets import SecretSource, env_name
 from hub.amazon.settings import AmazonSettings, load_amazon_settings
 from hub.cli.db import database
 from hub.cli.people import operator
+from hub.cli.vat_reports import vat_reports
 from hub.errors import InputError
 from hub.storage.engine import reading
 
@@ -89,6 +93,7 @@ shipments_app = typer.Typer(
     help="Packages the stores shipped, confirmed to Amazon (confirmShipment).", no_args_is_help=True
 )
 app.add_typer(shipments_app, name="shipments")
+app.command("vat-reports")(vat_reports)
 
 Names = Annotated[list[str] | None, typer.Option("--account", help="account name (repeatable)")]
 Reason = Annotated[str, typer.Option(help="why (required; goes into the audit log)")]

@@ -93,23 +93,30 @@ def _report_for(
             parse_iso(state["end"]),
             cursor.moved(cursor.position, remembered="1"),
         )
-    response = ctx.api.call(
-        "createReport",
-        market.marketplace_id,
-        _create(
-            reportType=report_type,
-            marketplaceIds=[market.marketplace_id],
-            dataStartTime=iso(start),
-            dataEndTime=iso(end),
-        ),
-    )
-    report_id = str(response.payload["reportId"])
+    report_id = request_report(ctx, market.marketplace_id, report_type, start, end)
     cursor = cursor.moved(
         cursor.position, start=iso(start), end=iso(end), report_id=report_id, remembered=None
     )
     with writing(ctx.engine) as tx:
         cursors.save(tx.conn, cursor, tx.now)
     return report_id, end, cursor
+
+
+def request_report(
+    ctx: JobContext, marketplace_id: str, report_type: str, start: datetime, end: datetime
+) -> str:
+    """``createReport`` for one marketplace and window; Amazon's report id."""
+    response = ctx.api.call(
+        "createReport",
+        marketplace_id,
+        _create(
+            reportType=report_type,
+            marketplaceIds=[marketplace_id],
+            dataStartTime=iso(start),
+            dataEndTime=iso(end),
+        ),
+    )
+    return str(response.payload["reportId"])
 
 
 def _create(**body: Any) -> Callable[[Any], ApiResponse]:

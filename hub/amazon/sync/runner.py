@@ -38,6 +38,7 @@ from hub.amazon.sync.finances import sync_refund_events
 from hub.amazon.sync.orders import sync_orders
 from hub.amazon.sync.returns import sync_fba_returns, sync_mfn_returns
 from hub.amazon.sync.settlements import sync_settlements
+from hub.amazon.sync.vat_reports import sync_vat_reports
 from hub.errors import HubError
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ JOBS: dict[str, Callable[[JobContext], None]] = {
     "listings": send_listings,
     "supply-sources": publish_job,
     "shipments": confirm_shipments,
+    "vat-reports": sync_vat_reports,
 }
 SYNC_JOBS = ("orders", "returns", "fba-returns", "refund-events", "settlements")
 ProgressFor = Callable[[str, str], Progress]

@@ -24,9 +24,10 @@ from hub.storage.tables import (
     risk,
     routing,
     transfers,
+    vat_reports,
 )
 from hub.storage.tables.core import metadata
 
 __all__ = ["access", "amazon", "amazon_listings", "buyer", "catalogue", "core", "finance", "fleet",
            "idempotency", "inventory", "inventory_rules", "metadata", "pairing", "picking",
-           "reasons", "risk", "routing", "transfers"]
+           "reasons", "risk", "routing", "transfers", "vat_reports"]
