@@ -196,7 +196,8 @@ def _store(
 
 
 def fetch_order(ctx: JobContext, marketplace_id: str, order_id: str) -> Row | None:
-    """One order by id (``getOrder``), stored as the orders sync stores it; None if unknown."""
+    """One order by id (``getOrder``), stored and routed as the orders sync does; None if
+    unknown."""
     try:
         response = ctx.api.call(
             "getOrder",
@@ -207,8 +208,12 @@ def fetch_order(ctx: JobContext, marketplace_id: str, order_id: str) -> Row | No
         if err.code == "NotFound":
             return None
         raise
-    rows = _rows(ctx, [response.payload.get("order") or {}], secret_for(ctx.engine, ctx.settings))
+    order = response.payload.get("order") or {}
+    rows = _rows(ctx, [order], secret_for(ctx.engine, ctx.settings))
     if rows:
+        dest = destination_of(order) if isinstance(order, dict) else None
         with writing(ctx.engine) as tx:
             upsert(tx.conn, amazon_orders, ("account", "order_id"), rows, tx.now)
+            # routed like the search's orders: an open MFN order not routed yet is routed now
+            route_new_orders(tx, ctx.account.name, rows, {order_id: dest} if dest else {})
     return rows[0] if rows else None
