@@ -19,8 +19,8 @@ from hub.finance.settlements.accounting import (
     load_accounts_yaml,
     summarize,
 )
-from hub.finance.settlements.model import Kind, Line, RefundItem, Report, Settlement
-from hub.finance.settlements.reconcile import deposit_check, dedupe, reconcile
+from hub.finance.settlements.model import Line, RefundItem, Report, Settlement
+from hub.finance.settlements.reconcile import dedupe, deposit_check, reconcile
 
 D = Decimal
 START, END = datetime(2026, 1, 20, tzinfo=UTC), datetime(2026, 2, 3, tzinfo=UTC)
@@ -222,11 +222,16 @@ def test_a_line_without_a_posted_time_books_in_the_deposit_month() -> None:
     assert [p.month for p in summary.parts] == ["2026-02"]
 
 
+HEAD = "name: x\nclearing_account: '1'\n"
+
+
+HEAD = "name: x\nclearing_account: '1'\n"
+
+
 @pytest.mark.parametrize(("text", "path"), [
-    ("version: 1\nname: x\nclearing_account: '1'\ndefault: {account: '1'}\nrules: [{}]", "rules.0.account"),
-    ("version: 0\nname: x\nclearing_account: '1'\ndefault: {account: '1'}\nrules: []", "version"),
-    ("version: 2\nname: x\nclearing_account: '1'\ndefault: {account: '1', tax_rate: 101}\nrules: []",
-     "default.tax_rate"),
+    (f"version: 1\n{HEAD}default: {{account: '1'}}\nrules: [{{}}]", "rules.0.account"),
+    (f"version: 0\n{HEAD}default: {{account: '1'}}\nrules: []", "version"),
+    (f"version: 2\n{HEAD}default: {{account: '1', tax_rate: 101}}\nrules: []", "default.tax_rate"),
     ("- a list", ""),
 ])  # fmt: skip
 def test_a_bad_mapping_names_its_field(text: str, path: str) -> None:
