@@ -55,6 +55,7 @@ from hub.storage.tables.finance_settlements import (
     settlement_resolutions,
     settlement_status,
 )
+from protocol.money import minor_units
 
 CONFIRMED = ("confirmed", "settled")
 STATUS, RESOLVED = "settlement.status", "settlement.difference.resolved"
@@ -77,9 +78,17 @@ class Listed:
     gap: Decimal | None
 
 
+def exact(amount: Decimal, currency: str) -> Decimal:
+    """An amount as the currency writes it (PostgreSQL gives 4 places: 15.0000 is 15.00)."""
+    unit = Decimal(1).scaleb(-minor_units(currency)) if len(currency) == 3 else Decimal("0.01")
+    short = amount.quantize(unit)
+    return short if short == amount else amount
+
+
 def _report(row: Any) -> Report:
+    total = None if row.total is None else exact(row.total, row.currency)
     return Report(row.account, row.report_id, row.settlement_id, row.marketplace_id, row.currency,
-                  row.start_at, row.end_at, row.deposit_at, row.total, row.lines,
+                  row.start_at, row.end_at, row.deposit_at, total, row.lines,
                   row.first_seen_at)  # fmt: skip
 
 
@@ -107,7 +116,8 @@ def listing(conn: Connection) -> list[Listed]:
         if row is None:
             found.append(Listed(s, Status.OPEN, 0, 0, None))
         else:
-            found.append(Listed(s, Status(row.status), row.differences, row.unresolved, row.gap))
+            gap = exact(row.gap, row.currency)
+            found.append(Listed(s, Status(row.status), row.differences, row.unresolved, gap))
     return found
 
 
@@ -119,7 +129,10 @@ def lines(conn: Connection, report: Report) -> list[Line]:
                     t.amount, t.posted_at)
              .where(t.account == report.account, t.report_id == report.report_id)
              .order_by(t.line_no))  # fmt: skip
-    return [Line(**row) for row in conn.execute(query).mappings()]
+    return [
+        Line(**{**row, "amount": exact(row["amount"], report.currency)})
+        for row in conn.execute(query).mappings()
+    ]
 
 
 def refund_items(conn: Connection, account: str, currency: str) -> list[RefundItem]:
@@ -136,7 +149,7 @@ def refund_items(conn: Connection, account: str, currency: str) -> list[RefundIt
             select(e.order_id, e.adjustment_item_id, e.sku, e.posted_at, e.charges)
             .join_from(amazon_refund_events, amazon_refund_submissions, and_(
                 s.account == e.account, s.order_id == e.order_id))
-            .where(e.account == account, s.status.in_(CONFIRMED)).distinct()
+            .where(e.account == account, s.status.in_(CONFIRMED))
         )
     }  # fmt: skip
     skus = _skus(conn, account, {sub.order_id for sub in subs if _needs_sku(sub, events)})
