@@ -169,25 +169,29 @@ class Summary:
 def summarize(lines: Iterable[Line], mapping: AccountMap, deposit_at: datetime | None) -> Summary:
     """The settlement's lines per month, transaction type, amount type, account and tax rate."""
     fallback = f"{deposit_at:%Y-%m}" if deposit_at else "unknown"
-    sums: dict[tuple[str, str, str, Target], list[Any]] = {}
-    targets: dict[tuple[str, str, str], Target] = {}
+    sums: dict[tuple[tuple[int, int] | None, str, str, str], list[Any]] = {}
     for line in lines:
-        kind = (line.transaction_type, line.amount_type, line.amount_description)
-        target = targets.get(kind)
-        if target is None:
-            target = targets[kind] = mapping.target(*kind)
-        month = f"{line.posted_at:%Y-%m}" if line.posted_at else fallback
-        key = (month, line.transaction_type, line.amount_type, target)
+        at = line.posted_at
+        month = (at.year, at.month) if at is not None else None
+        key = (month, line.transaction_type, line.amount_type, line.amount_description)
         row = sums.get(key)
         if row is None:
             sums[key] = [line.amount, 1]
         else:
             row[0] += line.amount
             row[1] += 1
+    # then per month and kind onto accounts (a few hundred keys, not a line each)
+    booked: dict[tuple[str, str, str, Target], list[Any]] = {}
+    for (when, kind, amount_type, description), (amount, count) in sums.items():
+        target = mapping.target(kind, amount_type, description)
+        name = f"{when[0]:04d}-{when[1]:02d}" if when else fallback
+        row = booked.setdefault((name, kind, amount_type, target), [ZERO, 0])
+        row[0] += amount
+        row[1] += count
     bookings = tuple(
         Booking(m, t, a, target.account, target.tax_rate, amount, count)
         for (m, t, a, target), (amount, count) in sorted(
-            sums.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2], kv[0][3].account)
+            booked.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2], kv[0][3].account)
         )
     )
     months: dict[str, Decimal] = {}

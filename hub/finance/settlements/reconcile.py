@@ -225,22 +225,19 @@ def deposit_check(
     """Do the lines add up to the deposit; which reserve or loan lines look missing."""
     total = sum((line.amount for line in lines), ZERO)
     gap = ZERO if deposit is None else deposit - total
+    names = {n.lower() for line in lines for n in (line.transaction_type, line.amount_description)}
+    reserve = bool(names & {PREVIOUS_RESERVE, CURRENT_RESERVE})
+    loan = any("loan" in name for name in names)
     flags: list[str] = []
-    reserve = [line for line in lines if _is(line, PREVIOUS_RESERVE) or _is(line, CURRENT_RESERVE)]
-    loan = [
-        line
-        for line in lines
-        if "loan" in f"{line.transaction_type} {line.amount_description}".lower()
-    ]
     if deposit is None:
         flags.append("no_deposit_total")
     if gap != ZERO:
         flags.append("lines_do_not_add_up")
         if not reserve and not loan:
             flags.append("reserve_or_loan_lines_missing")
-    if previous_reserve and not any(_is(line, PREVIOUS_RESERVE) for line in lines):
+    if previous_reserve and PREVIOUS_RESERVE not in names:
         flags.append("previous_reserve_missing")
-    if any(_is(line, CURRENT_RESERVE) for line in lines):
+    if CURRENT_RESERVE in names:
         flags.append("reserve_held")
     if loan:
         flags.append("loan_lines")

@@ -129,10 +129,14 @@ def lines(conn: Connection, report: Report) -> list[Line]:
                     t.amount, t.posted_at)
              .where(t.account == report.account, t.report_id == report.report_id)
              .order_by(t.line_no))  # fmt: skip
-    return [
-        Line(**{**row, "amount": exact(row["amount"], report.currency)})
-        for row in conn.execute(query).mappings()
-    ]
+    exacts: dict[Decimal, Decimal] = {}  # amounts repeat: each is made exact once
+    found = []
+    for n, kind, order, adjustment, merchant, sku, a_type, text, amount, at in conn.execute(query):
+        short = exacts.get(amount)
+        if short is None:
+            short = exacts[amount] = exact(amount, report.currency)
+        found.append(Line(n, kind, order, adjustment, merchant, sku, a_type, text, short, at))
+    return found
 
 
 def refund_items(conn: Connection, account: str, currency: str) -> list[RefundItem]:
