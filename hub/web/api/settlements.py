@@ -8,9 +8,6 @@ settlements span every store). Every change is audited (``hub.finance.settlement
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -27,6 +24,7 @@ from hub.finance.settlements.accounting import Summary
 from hub.finance.settlements.model import COMPONENTS, OTHER, Settlement
 from hub.finance.settlements.reconcile import Reconciliation
 from hub.storage.engine import reading, writing
+from hub.web.api.csv_download import csv_download as _csv
 from hub.web.api.deps import Caller, Hub
 from hub.web.api.models import ErrorOut
 
@@ -218,18 +216,6 @@ def _resolution(row: dict[str, Any] | None) -> dict[str, Any] | None:
         return None
     return {"by": row["resolved_by"], "role": row["role"], "note": row["note"],
             "at": row["resolved_at"].isoformat()}  # fmt: skip
-
-
-def _csv(name: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return Response(
-        out.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-    )
 
 
 def _text(value: Decimal | datetime | None) -> str:
