@@ -38,39 +38,49 @@ class Columns:
     line_no: Sequence[int]
     cut: list[tuple[int, str]]
 
-    def strings(self, column: int) -> list[str]:
-        """One column as Python strings (a column of one value is built without reading it)."""
+    def strings(self, column: int, bounds: dict[str, Any] | None = None) -> list[str]:
+        """One column as Python strings (a column of one value is built without reading it;
+        making each distinct string once by a dictionary was measured slower)."""
         array = self.table.column(column)
         if not len(array):
             return []
-        bounds = pc.min_max(array)
-        low = bounds["min"].as_py()
-        if low == bounds["max"].as_py():
-            return [low] * len(array)
+        bounds = bounds or pc.min_max(array).as_py()
+        if bounds["min"] == bounds["max"]:
+            return [bounds["min"]] * len(array)
         return array.to_pylist()  # type: ignore[no-any-return]
 
     def texts(self, positions: Sequence[int]) -> list[list[str]]:
         """The columns at ``positions`` as Python strings; a position past the last column reads
         "" on every row, and a column equal to one before it shares its strings."""
         done: dict[int, list[str]] = {}
+        bounds: dict[int, Any] = {}
         found: list[list[str]] = []
         for position in positions:
             if position not in done:
                 if position >= self.table.num_columns:
                     done[position] = [""] * self.table.num_rows
                 else:
-                    done[position] = self._same(position, done) or self.strings(position)
+                    column = self.table.column(position)
+                    bounds[position] = pc.min_max(column).as_py()
+                    done[position] = self._same(position, bounds, done) or self.strings(
+                        position, bounds[position]
+                    )
             found.append(done[position])
         return found
 
-    def _same(self, position: int, done: dict[int, list[str]]) -> list[str] | None:
+    def _same(
+        self, position: int, bounds: dict[int, Any], done: dict[int, list[str]]
+    ) -> list[str] | None:
+        """The strings of an earlier column with the same values (merchant-order-id is often
+        the order-id); only a column with the same least and greatest value is compared."""
         column = self.table.column(position)
-        for other, strings in done.items():
+        for other, other_bounds in bounds.items():
             if (
-                other < self.table.num_columns
+                other != position
+                and other_bounds == bounds[position]
                 and pc.all(pc.equal(column, self.table.column(other))).as_py() is not False
             ):
-                return strings
+                return done[other]
         return None
 
     def rest(self) -> Columns:
@@ -149,11 +159,15 @@ def by_value(array: pa.Array | pa.ChunkedArray, convert: Callable[[str], Any]) -
     indices = encoded.indices
     bad = pc.indices_nonzero(pc.is_in(indices, pa.array(failed, pa.int32()))).to_pylist()
     counts = [(values[c["values"]], c["counts"]) for c in pc.value_counts(indices).to_pylist()]
+    return Converted(_taken(values, indices), bad, counts)
+
+
+def _taken(values: list[Any], indices: pa.Array) -> list[Any]:
+    """``values[i]`` for each index of a dictionary array's indices (int32, no nulls)."""
     if len(values) <= 1:
-        return Converted(values * len(indices), bad, counts)
-    view = memoryview(indices.buffers()[1]).cast("i")  # int32, no nulls
-    rows = list(map(values.__getitem__, view[indices.offset : indices.offset + len(indices)]))
-    return Converted(rows, bad, counts)
+        return values * len(indices)
+    view = memoryview(indices.buffers()[1]).cast("i")
+    return list(map(values.__getitem__, view[indices.offset : indices.offset + len(indices)]))
 
 
 def utc_times(array: pa.Array | pa.ChunkedArray) -> tuple[list[datetime | None], list[int]]:
