@@ -34,13 +34,13 @@ def test_finance_reconciles_and_resolves_a_settlement(desk: DeskHub) -> None:
     with chromium_page(width=1024, height=768, accept_downloads=True) as page:  # a tablet
         sign_in(page, desk, "fiona")
         page.get_by_test_id("nav-settlements").click()
-        rows = page.get_by_test_id("settlement-row")
+        rows = page.get_by_test_id("settlements-row")
         expect(rows).to_have_count(2)  # S1 came in two reports: listed once
-        s1 = page.locator("[data-testid=settlement-row][data-settlement=S1]")
+        s1 = page.locator("[data-testid=settlements-row][data-settlement=S1]")
         expect(s1).to_contain_text("R2")
         expect(s1.locator("[data-status]")).to_have_attribute("data-status", "open")
-        s1.get_by_test_id("settlement-open").click()
-        page.get_by_test_id("settlement-reconcile").click()
+        s1.get_by_test_id("settlements-open").click()
+        page.get_by_test_id("settlements-reconcile").click()
         expect(s1.locator("[data-status]")).to_have_attribute("data-status", "differences")
         differences = page.get_by_test_id("difference")
         expect(differences).to_have_count(2)
@@ -49,11 +49,11 @@ def test_finance_reconciles_and_resolves_a_settlement(desk: DeskHub) -> None:
         expect(missing.locator("li[data-part=Tax]")).to_have_text("Tax: -1.90 / 0")
         expect(missing.locator("li[data-part=Shipping]")).to_have_count(0)  # neither side has it
         expect(page.locator("[data-adds-up=true]")).to_have_count(1)
-        chart = page.get_by_test_id("settlement-parts-chart")
+        chart = page.get_by_test_id("settlements-parts-chart")
         expect(chart.locator("rect[data-label='2026-01']")).to_have_attribute("data-value", "208.6")
         expect(chart.locator("rect[data-label='2026-02']")).to_have_attribute("data-value", "32.15")
         with page.expect_download() as caught:
-            page.get_by_test_id("settlement-differences-csv").click()
+            page.get_by_test_id("settlements-differences-csv").click()
         table = list(csv.DictReader(io.StringIO(Path(caught.value.path()).read_text("utf-8"))))
         assert [(r["kind"], r["refund"]) for r in table] == [
             ("unknown_to_acorn", ""),

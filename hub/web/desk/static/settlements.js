@@ -37,13 +37,13 @@ async function loadList() {
     const rows = await api("GET", "/api/settlements");
     $("#settlements-empty").hidden = rows.length > 0;
     $("[data-testid=settlements] tbody").replaceChildren(...rows.map((s) => el("tr", {
-      "data-testid": "settlement-row", "data-settlement": s.settlement_id },
+      "data-testid": "settlements-row", "data-settlement": s.settlement_id },
       el("td", {}, s.settlement_id), el("td", {}, s.account),
       el("td", {}, `${day(s.start)} – ${day(s.end)}`), el("td", {}, day(s.deposit_at)),
       el("td", {}, amount(s.total, s.currency)), el("td", {}, badge(s.status)),
       el("td", {}, s.status === "open" ? "–" : String(s.unresolved)),
       el("td", {}, s.repeated_in.join(", ") || "–"),
-      el("td", {}, el("button", { type: "button", "data-testid": "settlement-open",
+      el("td", {}, el("button", { type: "button", "data-testid": "settlements-open",
                                   onclick: () => showDetail(s.settlement_id) }, "Open")))));
     labelCells($("[data-testid=settlements]"));
   } catch (error) { $("#settlements-problem").textContent = error.message; }
@@ -56,7 +56,7 @@ function depositBox(detail) {
     d.adds_up ? "The lines add up to the deposit: " : "The lines do not add up to the deposit: ",
     `deposit ${amount(d.deposit, currency)}, lines ${amount(d.lines_total, currency)}, `
     + `gap ${amount(d.gap, currency)}.`,
-    d.flags.length ? el("span", { "data-testid": "settlement-flags" },
+    d.flags.length ? el("span", { "data-testid": "settlements-flags" },
                         ` Flags: ${d.flags.join(", ")}.`) : "",
     ` ${detail.matched} of ${detail.refund_lines} refunded items matched to ACORN's refunds.`);
 }
@@ -74,8 +74,8 @@ function components(d) {
 
 function differenceTable(detail) {
   const rows = detail.differences;
-  if (!rows.length) return el("p", { "data-testid": "settlement-no-differences" }, "No differences.");
-  const table = el("table", { class: "queue", "data-testid": "settlement-differences" },
+  if (!rows.length) return el("p", { "data-testid": "settlements-no-differences" }, "No differences.");
+  const table = el("table", { class: "queue", "data-testid": "settlements-differences" },
     el("thead", {}, el("tr", {}, el("th", {}, "Kind"), el("th", {}, "Order"),
       el("th", {}, "Refund"), el("th", {}, "SKU"),
       el("th", {}, "ACORN / settlement"),
@@ -98,7 +98,7 @@ function differenceTable(detail) {
 function summaryBox(detail) {
   const s = detail.summary;
   const currency = detail.settlement.currency;
-  const table = el("table", { class: "queue", "data-testid": "settlement-summary" },
+  const table = el("table", { class: "queue", "data-testid": "settlements-summary" },
     el("thead", {}, el("tr", {}, el("th", {}, "Month"), el("th", {}, "Transaction type"),
       el("th", {}, "Amount type"), el("th", {}, "Account"), el("th", {}, "Tax rate"),
       el("th", {}, "Amount"), el("th", {}, "Lines"))),
@@ -114,32 +114,32 @@ function summaryBox(detail) {
         el("td", {}, "")))));
   labelCells(table);
   const chart = bars(s.parts.map((p) => ({ label: p.month, value: Number(p.amount) })),
-                     "settlement-parts-chart");
+                     "settlements-parts-chart");
   return el("figure", { class: "reasons-figure" },
     el("figcaption", {}, `The deposit by month (clearing account ${s.clearing_account}; `
                          + `mapping version ${s.mapping_version}; total ${amount(s.total, currency)})`),
     chart, table,
     el("p", {}, csvLink(`/api/settlements/${encodeURIComponent(detail.settlement.settlement_id)}/summary.csv`,
-                        "settlement-summary-csv")));
+                        "settlements-summary-csv")));
 }
 
 function render(detail) {
   const s = detail.settlement;
   shown = s.settlement_id;
-  $("#settlement-detail").hidden = false;
-  $("#settlement-title").replaceChildren(`Settlement ${s.settlement_id} `, badge(s.status));
-  $("#settlement-deposit").replaceChildren(depositBox(detail));
-  $("#settlement-differences").replaceChildren(differenceTable(detail),
+  $("#settlements-detail").hidden = false;
+  $("#settlements-title").replaceChildren(`Settlement ${s.settlement_id} `, badge(s.status));
+  $("#settlements-deposit").replaceChildren(depositBox(detail));
+  $("#settlements-differences").replaceChildren(differenceTable(detail),
     el("p", {}, csvLink(`/api/settlements/${encodeURIComponent(s.settlement_id)}/differences.csv`,
-                        "settlement-differences-csv")));
-  $("#settlement-summary").replaceChildren(summaryBox(detail));
+                        "settlements-differences-csv")));
+  $("#settlements-summary").replaceChildren(summaryBox(detail));
 }
 
 async function showDetail(id) {
   $("#settlements-problem").textContent = "";
   try {
     render(await api("GET", `/api/settlements/${encodeURIComponent(id)}`));
-    $("#settlement-detail").scrollIntoView({ block: "nearest" });
+    $("#settlements-detail").scrollIntoView({ block: "nearest" });
   } catch (error) { $("#settlements-problem").textContent = error.message; }
 }
 
@@ -187,7 +187,7 @@ function showTab() {
 for (const tab of document.querySelectorAll(".tab")) {
   tab.addEventListener("click", () => showSettlements(tab.dataset.view === "settlements"));
 }
-$("[data-testid=settlement-reconcile]").addEventListener("click", reconcileNow);
+$("[data-testid=settlements-reconcile]").addEventListener("click", reconcileNow);
 $("#resolve-form").addEventListener("submit", resolve);
 new MutationObserver(showTab).observe(document.body, { attributes: true,
                                                        attributeFilter: ["data-role"] });
