@@ -48,7 +48,7 @@ def _line(n: int, kind: str, order: str, description: str, amount: Decimal, at: 
 
 
 def _lines() -> list[dict[str, Any]]:
-    lines = []
+    lines: list[dict[str, Any]] = []
     for n in range(SALES):
         at = START + timedelta(seconds=20 * n)  # 14 days: across the month end
         lines.append(_line(len(lines) + 3, "Order", f"302-S{n}", "Principal",
