@@ -61,6 +61,7 @@ from hub.web.api.refunds import router as refunds_router
 from hub.web.api.returns import router as returns_router
 from hub.web.api.risk import router as risk_router
 from hub.web.api.routing import router as routing_router
+from hub.web.api.settlements import router as settlements_router
 from hub.web.api.shipments import router as shipments_router
 from hub.web.api.stock import router as stock_router
 from hub.web.api.stock_check import router as stock_check_router
@@ -169,6 +170,7 @@ def create_app(settings: Settings | None = None, amazon: AmazonSettings | None =
     install_buyer_page(app)
     app.include_router(reasons_router)
     app.include_router(vat_reports_router)
+    app.include_router(settlements_router)
     desk_web.install(app)
     install_api_pages(app, "ACORN hub")
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)

@@ -34,6 +34,7 @@ from hub.cli import inventory as inventory_cli
 from hub.cli import reasons as reasons_cli
 from hub.cli import risk as risk_cli
 from hub.cli import routing as routing_cli
+from hub.cli import settlements as settlements_cli
 from hub.cli import stock as stock_cli
 from hub.cli import transfers as transfers_cli
 from hub.cli.db import database, migrate
@@ -78,6 +79,7 @@ GROUPS: list[tuple[str, typer.Typer]] = [
     ("routing", routing_cli.app),
     ("transfers", transfers_cli.app),
     ("reasons", reasons_cli.app),
+    ("settlements", settlements_cli.app),
 ]
 audit_app.command("export")(audit_export)
 devices_app.command("enrol")(fleet_cli.devices_enrol)

@@ -14,6 +14,7 @@ from hub.storage.tables import (
     catalogue,
     core,
     finance,
+    finance_settlements,
     fleet,
     idempotency,
     inventory,
@@ -28,6 +29,7 @@ from hub.storage.tables import (
 )
 from hub.storage.tables.core import metadata
 
-__all__ = ["access", "amazon", "amazon_listings", "buyer", "catalogue", "core", "finance", "fleet",
+__all__ = ["access", "amazon", "amazon_listings", "buyer", "catalogue", "core", "finance",
+           "finance_settlements", "fleet",
            "idempotency", "inventory", "inventory_rules", "metadata", "pairing", "picking",
            "reasons", "risk", "routing", "transfers", "vat_reports"]

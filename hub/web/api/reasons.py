@@ -13,9 +13,6 @@ Bad filters are 422 with the field named.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -28,6 +25,7 @@ from hub.errors import Forbidden
 from hub.finance.reasons import analytics, store
 from hub.finance.reasons.taxonomy import TAXONOMY
 from hub.storage.engine import reading, writing
+from hub.web.api.csv_download import csv_download as _csv
 from hub.web.api.deps import Caller, Hub
 from hub.web.api.models import ErrorOut
 
@@ -143,15 +141,6 @@ class RulesIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     yaml: str = Field(min_length=1, max_length=200_000)
-
-
-def _csv(name: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
 
 @router.get("/taxonomy", responses=ERRORS)
