@@ -19,6 +19,7 @@ from hub.storage.tables.amazon import (
     amazon_settlement_lines,
     amazon_settlement_reports,
 )
+from hub.storage.tables.finance_settlements import settlement_status
 from tests.amazon.conftest import Sim
 from tests.amazon.helpers import TWO_ACCOUNTS, add_accounts, count, snapshot, sync
 
@@ -100,6 +101,11 @@ def test_settlements_keep_decimal_comma_money_exact(
             )
             assert sum(lines, Decimal(0)) == report.total
             assert all(isinstance(amount, Decimal) for amount in lines)
+        # each settlement is reconciled as it arrives: a status, its deposit gap, who
+        statuses = {r.settlement_id: r for r in conn.execute(select(settlement_status))}
+        assert set(statuses) == {r.settlement_id for r in reports}
+        assert all(s.status in ("reconciled", "differences") and s.gap == 0
+                   and s.reconciled_by.startswith("amazon:") for s in statuses.values())
 
 
 def test_a_revoked_credential_marks_that_account_and_the_others_carry_on(

@@ -9,6 +9,8 @@ Rules:
   lines, its problems (account, report id, line) and the settled refunds it proves, in one
   transaction; a file that cannot be read at all is stored as a report with no lines and one
   problem, so it is reported once rather than fetched forever;
+- each new settlement is reconciled in the same transaction (``hub.finance.settlements``): its
+  status (reconciled, or differences to resolve) is recorded and audited at once;
 - the cursor then moves to the listing's time.
 """
 
@@ -29,6 +31,7 @@ from hub.amazon.refunds.matching import settle_pending
 from hub.amazon.store import problem
 from hub.amazon.sync import cursors
 from hub.amazon.sync.reports import download
+from hub.finance.settlements import store as reconciliation
 from hub.storage.engine import Tx, reading, writing
 from hub.storage.tables.amazon import amazon_settlement_lines, amazon_settlement_reports
 
@@ -122,6 +125,10 @@ def _report(ctx: JobContext, market: Marketplace, report: dict[str, Any]) -> Non
                 found.line,
             )
         settle_pending(tx, ctx.account)
+        if parsed is not None and parsed.summary.settlement_id:
+            # reconciled at once: its status (and any difference) is on the desk without a click
+            result, _lines = reconciliation.reconcile(tx.conn, parsed.summary.settlement_id)
+            reconciliation.record(tx, result, ctx.account.actor, "amazon")
     lines = len(parsed.lines) if parsed else 0
     ctx.counted(lines + len(problems), lines, 0, len(problems))
 
