@@ -7,7 +7,7 @@ Rules:
   and the comparison of files against it), ``sections`` (the registry: section name -> producer
   ``(conn, month) -> [ArchiveFile]``; producers are deterministic: the same facts give the same
   bytes); producers: ``journal`` (returns and refunds), ``settlements`` (Amazon's settlement
-  reports as stored), ``hub.finance.evidence.index``;
+  reports as stored), ``evidence_index`` (the evidence recorded in the month);
 - I/O: ``files`` (write-once folders: staged, files read-only, moved into place, never
   overwritten), ``store`` (close, correct, list, verify, read a file; audited as
   ``archive.closed`` / ``archive.corrected`` with the manifest's hash);

@@ -13,10 +13,10 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy import Connection
 
+from hub.finance.archive.evidence_index import evidence_index
 from hub.finance.archive.journal import journal
 from hub.finance.archive.manifest import ArchiveFile
 from hub.finance.archive.settlements import settlements
-from hub.finance.evidence.index import evidence_index
 
 Section = Callable[[Connection, str], Sequence[ArchiveFile]]
 

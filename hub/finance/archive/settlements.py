@@ -39,10 +39,10 @@ def settlements(conn: Connection, month: str) -> list[ArchiveFile]:
                            .order_by(s.account, s.settlement_id, s.report_id)).all()
     files = []
     for report in reports:
-        summary: list[Cell] = [0, report.settlement_id, "summary", None, None, None, None, None,
-                               money(report.total, report.currency), report.currency, None, None, None, None,
-                               report.start_at, report.end_at, report.deposit_at,
-                               report.marketplace_id]
+        summary: list[Cell] = [
+            0, report.settlement_id, "summary", None, None, None, None, None,
+            money(report.total, report.currency), report.currency, None, None, None, None,
+            report.start_at, report.end_at, report.deposit_at, report.marketplace_id]
         lines = conn.execute(
             select(*(ln[c] for c in COLUMNS[:14]))
             .where(and_(ln.account == report.account, ln.report_id == report.report_id))

@@ -1,7 +1,7 @@
 """What an evidence file is, by its first bytes, and the limits it must keep.
 
-Rules: pure; the type is read from the content (JPEG, PNG, WebP, PDF by their signatures; plain
-text when it is UTF-8 without control bytes other than tab, CR and LF) and must equal the type
+Rules: pure; the type is read from the content (``protocol.media_type_of``, the one reader the
+counter's photos are checked with too: JPEG, PNG, WebP, PDF, plain text) and must equal the type
 the sender declared and be one the settings allow; above the size limit is ``TooLarge`` (HTTP
 413), an empty file, a type that is not allowed or does not match is ``WrongType`` (HTTP 415).
 """
@@ -11,15 +11,9 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from hub.errors import InputError
+from protocol import media_type_of
 
 KINDS = ("photo", "document", "message")
-SIGNATURES: tuple[tuple[str, bytes, int], ...] = (
-    ("image/jpeg", b"\xff\xd8\xff", 0),
-    ("image/png", b"\x89PNG\r\n\x1a\n", 0),
-    ("application/pdf", b"%PDF-", 0),
-    ("image/webp", b"WEBP", 8),
-)
-TEXT_CONTROLS = frozenset(b"\t\r\n")
 
 
 class TooLarge(InputError):
@@ -35,17 +29,8 @@ class WrongType(InputError):
 
 
 def sniff(data: bytes) -> str | None:
-    """The media type the bytes are, or None when none we know."""
-    for media_type, magic, offset in SIGNATURES:
-        if data[offset:offset + len(magic)] == magic and (offset == 0 or data[:4] == b"RIFF"):
-            return media_type
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    if any(ord(ch) < 32 and ord(ch) not in TEXT_CONTROLS for ch in text):
-        return None
-    return "text/plain"
+    """The media type the bytes are, or None when none we know (``protocol.media_type_of``)."""
+    return media_type_of(data)
 
 
 def check(data: bytes, declared: str, allowed: Collection[str], max_bytes: int) -> str:
