@@ -72,7 +72,7 @@ class EvidenceRecorded(Body):
     def of(cls, content: bytes, **fields: object) -> EvidenceRecorded:
         """The event for ``content`` (its size, hash and base64 filled in)."""
         return cls(size=len(content), sha256=hashlib.sha256(content).hexdigest(),
-                   data=base64.b64encode(content).decode("ascii"), **fields)  # type: ignore[arg-type]
+                   data=base64.b64encode(content).decode("ascii"), **fields)
 
     @property
     def content(self) -> bytes:

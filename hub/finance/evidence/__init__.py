@@ -5,7 +5,8 @@ Rules:
 - pure core: ``media`` (what the bytes are, by their first bytes, never by a name; the size and
   type limits);
 - I/O: ``blobs`` (files named by their SHA-256, written once, read-only), ``store`` (record an
-  attachment, list a return's, read one, the purge pass);
+  attachment, list a return's, read one, the purge pass), ``ingest`` (counter photos from the
+  sync path);
 - every attachment is audited (``evidence.recorded``: hash, size, type, return); the purge pass
   marks what passed its retention as purged and removes the bytes nothing unpurged still needs,
   audited (``evidence.purged``); rows are never deleted;
