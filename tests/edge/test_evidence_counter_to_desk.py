@@ -82,7 +82,8 @@ def test_a_photo_taken_at_the_counter_reaches_the_desks_refund_story(
 
     # over the broker to the hub, stored as evidence of that return
     (stored,) = wait_for(lambda: system.hub_sql(
-        "SELECT * FROM evidence_items WHERE return_id = :r", r=return_id), 30, "the photo at the hub")
+        "SELECT * FROM evidence_items WHERE return_id = :r", r=return_id), 30,
+        "the photo at the hub")
     assert (stored["sha256"], stored["source"], stored["kind"]) == (kept[0]["sha256"], "counter",
                                                                    "photo")
     blob = tmp_path / "evidence" / stored["sha256"][:2] / stored["sha256"]
