@@ -19,8 +19,11 @@ log = logging.getLogger(__name__)
 class Periodic:
     """Run ``work`` at start and every ``seconds`` after, until stopped."""
 
-    def __init__(self, name: str, work: Callable[[], object], seconds: float) -> None:
+    def __init__(self, name: str, work: Callable[[], object], seconds: float,
+                 failed: str | None = None, logger: logging.Logger = log) -> None:
         self.name, self.work, self.seconds = name, work, seconds
+        self._failed = failed or f"{name}: not done this time"  # the warning's first words
+        self._log = logger
         self.passed = threading.Event()  # set after each pass (tests wait on it)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
@@ -40,7 +43,7 @@ class Periodic:
         try:
             return self.work()
         except HubError as err:
-            log.warning("%s: not done this time: %s", self.name, err.message)
+            self._log.warning("%s: %s", self._failed, err.message)
             return None
         finally:
             self.passed.set()

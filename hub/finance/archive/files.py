@@ -25,7 +25,8 @@ READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
 READ_ONLY_DIR = READ_ONLY | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH
 
 
-def _create(path: Path, data: bytes) -> None:
+def create_read_only(path: Path, data: bytes) -> None:
+    """Create ``path`` (never an existing one) with ``data``, fsynced, read-only."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, READ_ONLY)
     try:
@@ -51,8 +52,8 @@ def write_version(root: Path, folder: str, files: Sequence[ArchiveFile], manifes
     try:
         staging.mkdir(parents=True)
         for item in files:
-            _create(staging / item.name, item.data)
-        _create(staging / MANIFEST, manifest)
+            create_read_only(staging / item.name, item.data)
+        create_read_only(staging / MANIFEST, manifest)
         _seal(staging)
         staging.rename(final)
     except OSError as err:

@@ -1,8 +1,8 @@
 """Evidence bytes on disk, named by their SHA-256: ``<root>/<sha[:2]>/<sha>``.
 
-Rules: a blob is written once (a temporary file in the same folder, fsynced, made read-only,
-renamed into place); bytes already there are not written again; ``remove`` is for the purge pass
-only; OS errors become ``StorageError`` naming the path.
+Rules: a blob is written once (a temporary file in the same folder, fsynced, read-only, renamed
+into place: ``archive.files.create_read_only``); bytes already there are not written again;
+``remove`` is for the purge pass only; OS errors become ``StorageError`` naming the path.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ import uuid
 from pathlib import Path
 
 from hub.errors import NotFound, StorageError
-
-READ_ONLY = 0o444
+from hub.finance.archive.files import create_read_only
 
 
 def path_of(root: Path, sha: str) -> Path:
@@ -30,13 +29,7 @@ def put(root: Path, data: bytes) -> str:
         return sha
     temp = final.parent / f".{sha}.{uuid.uuid4().hex[:8]}"
     try:
-        final.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, READ_ONLY)
-        try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        create_read_only(temp, data)
         os.replace(temp, final)
     except OSError as err:
         raise StorageError(f"cannot store evidence in {final.parent}: {err.strerror or err}"
