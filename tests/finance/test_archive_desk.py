@@ -20,6 +20,12 @@ pytestmark = BROWSER_MARKS
 sync_api = pytest.importorskip("playwright.sync_api")
 
 
+OUTSIDE = """() => [...document.querySelectorAll(
+    "#archive-view td, #archive-view input, #archive-view a, #archive-view button")]
+  .filter((e) => e.getClientRects().length && e.getBoundingClientRect().right > innerWidth + 1)
+  .map((e) => e.outerHTML.slice(0, 80))"""
+
+
 @pytest.fixture
 def desk(db_url: str, tmp_path: Path) -> Iterator[DeskHub]:
     """A desk hub whose archive lives in the test's folder."""
@@ -66,6 +72,9 @@ def test_finance_closes_a_month_downloads_and_sees_tampering(desk: DeskHub,
         page.get_by_test_id("nav-archive").click()
         expect(row.get_by_test_id("archive-status")).to_contain_text(
             "ALTERED: journal/refunds-2026-11.csv: altered")
+        # on a tablet held upright nothing of the tab lies outside the window
+        page.set_viewport_size({"width": 768, "height": 1024})
+        assert page.evaluate(OUTSIDE) == []
 
 
 def test_a_regional_manager_has_no_archive_tab(desk: DeskHub) -> None:

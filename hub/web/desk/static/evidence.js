@@ -56,8 +56,8 @@ export function evidenceSection(refund) {
     el("label", {}, "Attach ", el("select", { name: "kind", "data-testid": "evidence-kind" },
       el("option", { value: "document" }, "document"), el("option", { value: "message" }, "buyer message"),
       el("option", { value: "photo" }, "photo"))),
-    el("input", { type: "file", name: "file", "data-testid": "evidence-file",
-                  accept: "image/jpeg,image/png,image/webp,application/pdf,text/plain" }),
+    el("label", {}, "File ", el("input", { type: "file", name: "file", "data-testid": "evidence-file",
+      accept: "image/jpeg,image/png,image/webp,application/pdf,text/plain" })),
     el("button", { type: "submit", "data-testid": "evidence-attach" }, "Attach"));
   form.addEventListener("submit", (event) => { event.preventDefault(); upload(refund, form, list, problem); });
   fill(refund, list).catch((error) => { problem.textContent = error.message; });
