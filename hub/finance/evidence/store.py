@@ -19,8 +19,9 @@ from hub.errors import Conflict, InputError, NotFound
 from hub.finance.evidence import blobs
 from hub.finance.evidence.media import KINDS
 from hub.storage.audit_chain import AuditDraft
-from hub.storage.engine import Tx, writing
+from hub.storage.engine import Tx, reading, writing
 from hub.storage.tables.evidence import evidence_items
+from protocol import utc_now
 
 RECORDED, PURGED = "evidence.recorded", "evidence.purged"
 SYSTEM = ("system:evidence", "system")
@@ -100,6 +101,10 @@ def content(root: Path, row: dict[str, Any]) -> bytes:
 def purge(engine: Engine, root: Path, now: datetime | None = None) -> int:
     """Mark the evidence past its retention purged and delete bytes nothing else needs."""
     c = evidence_items.c
+    with reading(engine) as conn:  # most passes find nothing: no write lock for them
+        if conn.scalar(select(c.evidence_id).where(
+                c.purged_at.is_(None), c.purge_after <= (now or utc_now())).limit(1)) is None:
+            return 0
     with writing(engine, now) as tx:
         due = tx.conn.execute(select(c.evidence_id, c.sha256).where(
             c.purged_at.is_(None), c.purge_after <= tx.now).order_by(c.evidence_id)).all()
