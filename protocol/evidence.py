@@ -44,7 +44,7 @@ TEXT_CONTROLS = frozenset("\t\r\n")
 def media_type_of(data: bytes) -> str | None:
     """The media type ``data`` is, by its first bytes; None when none we know."""
     for media_type, magic, offset in SIGNATURES:
-        if data[offset:offset + len(magic)] == magic and (offset == 0 or data[:4] == b"RIFF"):
+        if data[offset : offset + len(magic)] == magic and (offset == 0 or data[:4] == b"RIFF"):
             return media_type
     try:
         text = data.decode("utf-8")
@@ -71,8 +71,12 @@ class EvidenceRecorded(Body):
     @classmethod
     def of(cls, content: bytes, **fields: object) -> EvidenceRecorded:
         """The event for ``content`` (its size, hash and base64 filled in)."""
-        return cls(size=len(content), sha256=hashlib.sha256(content).hexdigest(),
-                   data=base64.b64encode(content).decode("ascii"), **fields)
+        return cls(
+            size=len(content),
+            sha256=hashlib.sha256(content).hexdigest(),
+            data=base64.b64encode(content).decode("ascii"),
+            **fields,
+        )
 
     @property
     def content(self) -> bytes:

@@ -58,14 +58,19 @@ class PhotoView(BaseModel):
 def check_photo(data: bytes, declared: str) -> str:
     """The photo's media type; TooLarge or NotAPhoto otherwise."""
     if len(data) > MAX_EVIDENCE_BYTES:
-        raise TooLarge(f"the photo has {len(data)} bytes; at most {MAX_EVIDENCE_BYTES} (the page "
-                       "scales photos down)", field="body")
+        raise TooLarge(
+            f"the photo has {len(data)} bytes; at most {MAX_EVIDENCE_BYTES} (the page "
+            "scales photos down)",
+            field="body",
+        )
     found = media_type_of(data)
     declared = declared.split(";")[0].strip().lower()
     if found not in PHOTO_TYPES or found != declared:
-        raise NotAPhoto(f"the file is declared {declared or 'nothing'} but is "
-                        f"{found or 'no type we know'}: send a JPEG, PNG or WebP photo",
-                        field="content-type")
+        raise NotAPhoto(
+            f"the file is declared {declared or 'nothing'} but is "
+            f"{found or 'no type we know'}: send a JPEG, PNG or WebP photo",
+            field="content-type",
+        )
     return found
 
 
@@ -83,8 +88,7 @@ def _write_blob(folder: Path, sha: str, data: bytes) -> None:
         temp.chmod(0o444)
         os.replace(temp, final)
     except OSError as err:
-        raise StoreError(f"cannot keep the photo in {final.parent}: {err.strerror or err}"
-                         ) from err
+        raise StoreError(f"cannot keep the photo in {final.parent}: {err.strerror or err}") from err
 
 
 def _view(row: dict[str, object]) -> PhotoView:
@@ -93,13 +97,24 @@ def _view(row: dict[str, object]) -> PhotoView:
 
 def photos_of(tx: Tx, return_id: str) -> list[PhotoView]:
     """A return's photos kept at this node, oldest first."""
-    return [_view(r) for r in tx.all(
-        "SELECT * FROM evidence WHERE return_id = ? ORDER BY recorded_at, evidence_id",
-        (return_id,))]
+    return [
+        _view(r)
+        for r in tx.all(
+            "SELECT * FROM evidence WHERE return_id = ? ORDER BY recorded_at, evidence_id",
+            (return_id,),
+        )
+    ]
 
 
-def record_photo(counter: Counter, folder: Path, return_id: str, evidence_id: str, data: bytes,
-                 media_type: str, staff_id: str | None) -> PhotoView:
+def record_photo(
+    counter: Counter,
+    folder: Path,
+    return_id: str,
+    evidence_id: str,
+    data: bytes,
+    media_type: str,
+    staff_id: str | None,
+) -> PhotoView:
     """Keep a photo of ``return_id`` and queue it for the hub (see the rules)."""
     media_type = check_photo(data, media_type)
     sha, now = hashlib.sha256(data).hexdigest(), counter.clock()
@@ -108,27 +123,55 @@ def record_photo(counter: Counter, folder: Path, return_id: str, evidence_id: st
         held = tx.one("SELECT * FROM evidence WHERE evidence_id = ?", (evidence_id,))
         if held is not None:
             if held["sha256"] != sha or held["return_id"] != return_id:
-                raise Conflict(f"photo {evidence_id} was kept already with other content",
-                               field="evidence_id")
+                raise Conflict(
+                    f"photo {evidence_id} was kept already with other content", field="evidence_id"
+                )
             return _view(held)
         try:
-            event = EvidenceRecorded.of(data, evidence_id=evidence_id, return_id=return_id,
-                                        media_type=media_type, recorded_at=now,
-                                        recorded_by=staff_id)
+            event = EvidenceRecorded.of(
+                data,
+                evidence_id=evidence_id,
+                return_id=return_id,
+                media_type=media_type,
+                recorded_at=now,
+                recorded_by=staff_id,
+            )
         except ValidationError as err:
-            raise InvalidRequest(str(err.errors(include_url=False)[0]["msg"]),
-                                 field="evidence_id") from err
+            raise InvalidRequest(
+                str(err.errors(include_url=False)[0]["msg"]), field="evidence_id"
+            ) from err
         _write_blob(folder, sha, data)
         seq = outbox.append(tx, counter.store_id, counter.node_id, event, now).seq
-        row = {"evidence_id": evidence_id, "return_id": return_id, "sha256": sha,
-               "size": len(data), "media_type": media_type, "recorded_by": staff_id,
-               "recorded_at": format_utc(now), "event_seq": seq}
-        tx.execute("INSERT INTO evidence(evidence_id, return_id, sha256, size, media_type, "
-                   "recorded_by, recorded_at, event_seq) VALUES (?,?,?,?,?,?,?,?)",
-                   tuple(row.values()))
-        audit.record(tx, at=now, actor=staff_id or "counter", role="counter",
-                     action="evidence.recorded", entity="return", entity_id=return_id,
-                     before=None, after={"evidence_id": evidence_id, "sha256": sha,
-                                         "size": len(data), "media_type": media_type})
+        row = {
+            "evidence_id": evidence_id,
+            "return_id": return_id,
+            "sha256": sha,
+            "size": len(data),
+            "media_type": media_type,
+            "recorded_by": staff_id,
+            "recorded_at": format_utc(now),
+            "event_seq": seq,
+        }
+        tx.execute(
+            "INSERT INTO evidence(evidence_id, return_id, sha256, size, media_type, "
+            "recorded_by, recorded_at, event_seq) VALUES (?,?,?,?,?,?,?,?)",
+            tuple(row.values()),
+        )
+        audit.record(
+            tx,
+            at=now,
+            actor=staff_id or "counter",
+            role="counter",
+            action="evidence.recorded",
+            entity="return",
+            entity_id=return_id,
+            before=None,
+            after={
+                "evidence_id": evidence_id,
+                "sha256": sha,
+                "size": len(data),
+                "media_type": media_type,
+            },
+        )
     counter.on_write("evidence.recorded", return_id)
     return _view(row)

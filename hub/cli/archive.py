@@ -21,12 +21,15 @@ from hub.finance.archive import store
 from hub.settings import load_settings
 from hub.storage.engine import reading
 
-app = typer.Typer(help="The monthly archive: close a month (write-once files with a SHA-256 "
-                       "manifest, its hash audited), correct it, list, show and verify.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="The monthly archive: close a month (write-once files with a SHA-256 "
+    "manifest, its hash audited), correct it, list, show and verify.",
+    no_args_is_help=True,
+)
 Month = Annotated[str, typer.Option("--month", help="the month, YYYY-MM (UTC)")]
-Version = Annotated[int | None, typer.Option("--version", min=1,
-                                             help="the version (default: the latest)")]
+Version = Annotated[
+    int | None, typer.Option("--version", min=1, help="the version (default: the latest)")
+]
 
 
 def _fail(err: HubError) -> typer.Exit:
@@ -43,23 +46,28 @@ def _version(month: str, version: int | None) -> int:
 
 
 @app.command("close")
-def close(month: Month,
-          correction: Annotated[bool, typer.Option(
-              "--correction", help="write a corrected new version of a closed month")] = False,
-          reason: Annotated[str | None, typer.Option(help="why (required for a correction)")
-                            ] = None) -> None:
+def close(
+    month: Month,
+    correction: Annotated[
+        bool, typer.Option("--correction", help="write a corrected new version of a closed month")
+    ] = False,
+    reason: Annotated[str | None, typer.Option(help="why (required for a correction)")] = None,
+) -> None:
     """Close a past month: write its archive once and audit its manifest's hash."""
     settings = load_settings()
     who = operator()
     try:
         with database(settings) as engine:
-            record = store.close(engine, settings.archive_dir, month, who.name, who.role,
-                                 reason, correction)
+            record = store.close(
+                engine, settings.archive_dir, month, who.name, who.role, reason, correction
+            )
     except HubError as err:
         raise _fail(err) from err
-    typer.echo(f"{month} version {record['version']}: {record['files']} files, "
-               f"{record['bytes']} bytes, manifest SHA-256 {record['manifest_sha256']} in "
-               f"{settings.archive_dir / record['folder']}")
+    typer.echo(
+        f"{month} version {record['version']}: {record['files']} files, "
+        f"{record['bytes']} bytes, manifest SHA-256 {record['manifest_sha256']} in "
+        f"{settings.archive_dir / record['folder']}"
+    )
 
 
 @app.command("list")
@@ -71,8 +79,10 @@ def list_archives() -> None:
     except HubError as err:
         raise _fail(err) from err
     for row in rows:
-        typer.echo(f"{row['month']}\tv{row['version']}\t{row['files']}\t{row['bytes']}\t"
-                   f"{row['closed_at'].isoformat()}\t{row['closed_by']}\t{row['manifest_sha256']}")
+        typer.echo(
+            f"{row['month']}\tv{row['version']}\t{row['files']}\t{row['bytes']}\t"
+            f"{row['closed_at'].isoformat()}\t{row['closed_by']}\t{row['manifest_sha256']}"
+        )
 
 
 @app.command("show")
@@ -84,8 +94,10 @@ def show(month: Month, version: Version = None) -> None:
             record, listed = store.one(conn, month, number)
     except HubError as err:
         raise _fail(err) from err
-    typer.echo(f"{month} version {number} · closed {record['closed_at'].isoformat()} by "
-               f"{record['closed_by']}" + (f" · {record['reason']}" if record["reason"] else ""))
+    typer.echo(
+        f"{month} version {number} · closed {record['closed_at'].isoformat()} by "
+        f"{record['closed_by']}" + (f" · {record['reason']}" if record["reason"] else "")
+    )
     for item in listed:
         typer.echo(f"{item.name}\t{item.size}\t{item.sha256}")
 
@@ -101,8 +113,10 @@ def verify(month: Month, version: Version = None) -> None:
     except HubError as err:
         raise _fail(err) from err
     if found.ok:
-        typer.echo(f"{month} version {number}: {found.files} files verified, manifest and audit "
-                   "entry agree")
+        typer.echo(
+            f"{month} version {number}: {found.files} files verified, manifest and audit "
+            "entry agree"
+        )
         return
     for problem in found.problems:
         typer.echo(f"ALTERED {problem}", err=True)

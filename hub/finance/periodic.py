@@ -19,8 +19,14 @@ log = logging.getLogger(__name__)
 class Periodic:
     """Run ``work`` at start and every ``seconds`` after, until stopped."""
 
-    def __init__(self, name: str, work: Callable[[], object], seconds: float,
-                 failed: str | None = None, logger: logging.Logger = log) -> None:
+    def __init__(
+        self,
+        name: str,
+        work: Callable[[], object],
+        seconds: float,
+        failed: str | None = None,
+        logger: logging.Logger = log,
+    ) -> None:
         self.name, self.work, self.seconds = name, work, seconds
         self._failed = failed or f"{name}: not done this time"  # the warning's first words
         self._log = logger

@@ -32,8 +32,12 @@ FAKE_CAMERA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-st
 def system(broker: TestBroker, tmp_path: Path) -> Iterator[System]:
     """A hub keeping its evidence in the test's folder, and store-a's node."""
     creds = {"hub": broker.hub_creds(), "store-a": broker.node_creds("store-a", "n1")}
-    hub = hub_proc(tmp_path, creds["hub"], evidence_dir=str(tmp_path / "evidence"),
-                   archive_dir=str(tmp_path / "archive"))
+    hub = hub_proc(
+        tmp_path,
+        creds["hub"],
+        evidence_dir=str(tmp_path / "evidence"),
+        archive_dir=str(tmp_path / "archive"),
+    )
     edge = edge_proc(tmp_path, "store-a", "n1", creds["store-a"])
     try:
         hub.start()
@@ -47,8 +51,9 @@ def system(broker: TestBroker, tmp_path: Path) -> Iterator[System]:
 def browser() -> Iterator[Any]:
     """Headless Chromium with a fake camera (a generated test picture) it may use unasked."""
     with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                              args=ARGS + FAKE_CAMERA, headless=True)
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=ARGS + FAKE_CAMERA, headless=True
+        )
         try:
             yield launched
         finally:
@@ -56,15 +61,17 @@ def browser() -> Iterator[Any]:
 
 
 def test_a_photo_taken_at_the_counter_reaches_the_desks_refund_story(
-        system: System, browser: Any, tmp_path: Path) -> None:
+    system: System, browser: Any, tmp_path: Path
+) -> None:
     made = httpx.post(f"{system.edge_a.url}/api/returns", json=a_return(1, "750.00"), timeout=10)
     assert made.status_code == 201, made.text
     return_id = made.json()["return_id"]
     expect = sync_api.expect
     expect.set_options(timeout=30_000)
 
-    counter = browser.new_context(viewport={"width": 1024, "height": 768}, has_touch=True,
-                                  timezone_id="UTC").new_page()
+    counter = browser.new_context(
+        viewport={"width": 1024, "height": 768}, has_touch=True, timezone_id="UTC"
+    ).new_page()
     counter.goto(f"{system.edge_a.url}/")
     expect(counter.locator("body[data-ready=true]")).to_have_count(1)
     by = counter.get_by_test_id
@@ -81,15 +88,22 @@ def test_a_photo_taken_at_the_counter_reaches_the_desks_refund_story(
     assert hashlib.sha256(photo).hexdigest() == kept[0]["sha256"]
 
     # over the broker to the hub, stored as evidence of that return
-    (stored,) = wait_for(lambda: system.hub_sql(
-        "SELECT * FROM evidence_items WHERE return_id = :r", r=return_id), 30,
-        "the photo at the hub")
-    assert (stored["sha256"], stored["source"], stored["kind"]) == (kept[0]["sha256"], "counter",
-                                                                   "photo")
+    (stored,) = wait_for(
+        lambda: system.hub_sql("SELECT * FROM evidence_items WHERE return_id = :r", r=return_id),
+        30,
+        "the photo at the hub",
+    )
+    assert (stored["sha256"], stored["source"], stored["kind"]) == (
+        kept[0]["sha256"],
+        "counter",
+        "photo",
+    )
     blob = tmp_path / "evidence" / stored["sha256"][:2] / stored["sha256"]
     assert blob.read_bytes() == photo
-    audited = system.hub_sql("SELECT action FROM audit_log WHERE entity = 'evidence' AND "
-                             "entity_id = :e", e=stored["evidence_id"])
+    audited = system.hub_sql(
+        "SELECT action FROM audit_log WHERE entity = 'evidence' AND entity_id = :e",
+        e=stored["evidence_id"],
+    )
     assert [a["action"] for a in audited] == ["evidence.recorded"]
 
     # finance opens the refund on the desk: the photo is in its story
@@ -105,13 +119,15 @@ def test_a_photo_taken_at_the_counter_reaches_the_desks_refund_story(
     desk.get_by_test_id("sign-in").click()
     expect(desk.locator("body[data-ready=true]")).to_have_count(1)
     desk.locator("tr[data-testid=queue-row][data-store=store-a]").first.get_by_test_id(
-        "open-refund").click()
+        "open-refund"
+    ).click()
     picture = desk.get_by_test_id("evidence-photo")
     expect(picture).to_have_count(1)
     expect(desk.get_by_test_id("evidence-item")).to_have_attribute("data-source", "counter")
     loaded = desk.wait_for_function(
         "() => { const i = document.querySelector('[data-testid=evidence-photo]');"
-        " return i && i.complete && i.naturalWidth > 0 ? i.naturalWidth : 0; }")
+        " return i && i.complete && i.naturalWidth > 0 ? i.naturalWidth : 0; }"
+    )
     assert loaded.json_value() > 0
     shown = desk.request.get(f"{system.hub.url}{picture.get_attribute('src')}")
     assert shown.body() == photo

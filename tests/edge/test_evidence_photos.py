@@ -16,15 +16,20 @@ from tests.edge.conftest import Running
 from tests.edge.test_api import post_return
 
 PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=")
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
+)
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(200)
 
 
-def send(run: Running, return_id: str, data: bytes, media_type: str,
-         evidence_id: str | None = None) -> tuple[int, dict[str, object]]:
-    answer = run.http.post(f"/api/returns/{return_id}/photos", content=data,
-                           params={"evidence_id": evidence_id or uuid.uuid4().hex},
-                           headers={"Content-Type": media_type})
+def send(
+    run: Running, return_id: str, data: bytes, media_type: str, evidence_id: str | None = None
+) -> tuple[int, dict[str, object]]:
+    answer = run.http.post(
+        f"/api/returns/{return_id}/photos",
+        content=data,
+        params={"evidence_id": evidence_id or uuid.uuid4().hex},
+        headers={"Content-Type": media_type},
+    )
     return answer.status_code, answer.json()
 
 
@@ -57,8 +62,11 @@ def test_size_type_and_return_are_checked(agent: Running) -> None:
     return_id = str(post_return(agent)["return_id"])
     status, body = send(agent, return_id, JPEG + bytes(MAX_EVIDENCE_BYTES), "image/jpeg")
     assert status == 413 and body["detail"][0]["field"] == "body"  # type: ignore[index]
-    for data, declared in ((b"not a photo", "image/jpeg"), (PNG, "image/jpeg"),
-                           (b"%PDF-1.4 a document", "application/pdf")):
+    for data, declared in (
+        (b"not a photo", "image/jpeg"),
+        (PNG, "image/jpeg"),
+        (b"%PDF-1.4 a document", "application/pdf"),
+    ):
         status, body = send(agent, return_id, data, declared)
         assert status == 415, (declared, body)
     assert send(agent, "R-NOT-HERE", PNG, "image/png")[0] == 404

@@ -22,8 +22,9 @@ from tests.hub.conftest import RunningHub, hub_settings, start_hub
 @pytest.fixture
 def hub(db_url: str, tmp_path: Path) -> Iterator[RunningHub]:
     """A hub whose archive and evidence live in the test's own folder."""
-    yield from start_hub(hub_settings(db_url, archive_dir=tmp_path / "archive",
-                                      evidence_dir=tmp_path / "evidence"))
+    yield from start_hub(
+        hub_settings(db_url, archive_dir=tmp_path / "archive", evidence_dir=tmp_path / "evidence")
+    )
 
 
 def auth(hub: RunningHub, name: str, role: Role, scope: Scope = Scope()) -> dict[str, str]:
@@ -39,8 +40,7 @@ def test_finance_closes_lists_downloads_and_verifies(hub: RunningHub, tmp_path: 
     assert (made.json()["version"], made.json()["files"]) == (1, 4)
     assert client.post("/api/archive/2026-11", json={}, headers=fin).status_code == 409
     listed = client.get("/api/archive", headers=fin).json()
-    assert [(a["month"], a["version"], a["closed_by"]) for a in listed] == [
-        ("2026-11", 1, "fiona")]
+    assert [(a["month"], a["version"], a["closed_by"]) for a in listed] == [("2026-11", 1, "fiona")]
     detail = client.get("/api/archive/2026-11/1", headers=fin).json()
     for item in detail["listing"]:
         got = client.get(f"/api/archive/2026-11/1/files/{item['name']}", headers=fin)
@@ -50,8 +50,10 @@ def test_finance_closes_lists_downloads_and_verifies(hub: RunningHub, tmp_path: 
     assert hashlib.sha256(manifest.content).hexdigest() == detail["manifest_sha256"]
     assert client.get("/api/archive/2026-11/1/verify", headers=fin).json()["ok"] is True
     for outside in ("../../hub.db", "..%2F..%2Fhub.db", "journal/../../../hub.db"):
-        assert client.get(f"/api/archive/2026-11/1/files/{outside}",
-                          headers=fin).status_code in (404, 422)
+        assert client.get(f"/api/archive/2026-11/1/files/{outside}", headers=fin).status_code in (
+            404,
+            422,
+        )
     assert client.get("/api/archive/2026-11/9", headers=fin).status_code == 404
     bad = client.post("/api/archive/2026-13", json={}, headers=fin)
     assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "month"
@@ -60,9 +62,11 @@ def test_finance_closes_lists_downloads_and_verifies(hub: RunningHub, tmp_path: 
 def test_only_unscoped_finance_and_admins_reach_the_archive(hub: RunningHub) -> None:
     seed(hub.engine)
     client = hub.client
-    for name, role, scope in (("nora", Role.REGIONAL_MANAGER, Scope()),
-                              ("vic", Role.VIEWER, Scope()),
-                              ("fin-north", Role.FINANCE, Scope(region="north"))):
+    for name, role, scope in (
+        ("nora", Role.REGIONAL_MANAGER, Scope()),
+        ("vic", Role.VIEWER, Scope()),
+        ("fin-north", Role.FINANCE, Scope(region="north")),
+    ):
         headers = auth(hub, name, role, scope)
         assert client.get("/api/archive", headers=headers).status_code == 403
         assert client.post("/api/archive/2026-11", json={}, headers=headers).status_code == 403
@@ -71,8 +75,9 @@ def test_only_unscoped_finance_and_admins_reach_the_archive(hub: RunningHub) -> 
 
 
 def cli(db_url: str, root: Path, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args), env={
-        "ACORN_HUB_DATABASE_URL": db_url, "ACORN_HUB_ARCHIVE_DIR": str(root)})
+    result = CliRunner().invoke(
+        app, list(args), env={"ACORN_HUB_DATABASE_URL": db_url, "ACORN_HUB_ARCHIVE_DIR": str(root)}
+    )
     return result.exit_code, result.stdout, result.stderr
 
 

@@ -26,8 +26,12 @@ from hub.storage.engine import reading
 from tests.finance.archive_seed import CLOSED_AT, nov, seed
 from tests.finance.reasons_seed import store_return
 
-FILES = ["evidence/evidence-index-2026-11.csv", "journal/refunds-2026-11.csv",
-         "journal/returns-2026-11.csv", "settlements/acct1-SET1-REP1.csv"]
+FILES = [
+    "evidence/evidence-index-2026-11.csv",
+    "journal/refunds-2026-11.csv",
+    "journal/returns-2026-11.csv",
+    "settlements/acct1-SET1-REP1.csv",
+]
 
 
 def rows(path: Path) -> list[dict[str, str]]:
@@ -35,12 +39,12 @@ def rows(path: Path) -> list[dict[str, str]]:
 
 
 def close(engine: Engine, root: Path, **extra: object) -> dict[str, object]:
-    return store.close(engine, root, "2026-11", "fiona", "finance", now=CLOSED_AT,
-                       **extra)  # type: ignore[arg-type]
+    return store.close(engine, root, "2026-11", "fiona", "finance", now=CLOSED_AT, **extra)  # type: ignore[arg-type]
 
 
 def test_a_closed_month_verifies_and_its_manifest_hash_is_in_the_audit_chain(
-        engine: Engine, tmp_path: Path) -> None:
+    engine: Engine, tmp_path: Path
+) -> None:
     seed(engine)
     record = close(engine, tmp_path)
     folder = tmp_path / "2026-11" / "v1"
@@ -53,10 +57,15 @@ def test_a_closed_month_verifies_and_its_manifest_hash_is_in_the_audit_chain(
     # the month's facts only: R0 (31 October) is not in November's journal
     returns = rows(folder / "journal/returns-2026-11.csv")
     assert [(r["store_id"], r["return_id"], r["line_no"], r["sku"]) for r in returns] == [
-        ("s1", "R1", "1", "SKU-A"), ("s1", "R1", "2", "SKU-B"), ("s2", "R7", "1", "SKU-C")]
+        ("s1", "R1", "1", "SKU-A"),
+        ("s1", "R1", "2", "SKU-B"),
+        ("s2", "R7", "1", "SKU-C"),
+    ]
     refunds = rows(folder / "journal/refunds-2026-11.csv")
     assert [(r["refund_id"], r["amount"], r["currency"]) for r in refunds] == [
-        ("rf-R1", "30.00", "EUR"), ("rf-R7", "12.50", "EUR")]
+        ("rf-R1", "30.00", "EUR"),
+        ("rf-R7", "12.50", "EUR"),
+    ]
     settled = rows(folder / "settlements/acct1-SET1-REP1.csv")
     assert [r["amount"] for r in settled] == ["-20.00", "-16.81", "-3.19"]
     assert settled[0]["transaction_type"] == "summary"
@@ -66,14 +75,15 @@ def test_a_closed_month_verifies_and_its_manifest_hash_is_in_the_audit_chain(
     with reading(engine) as conn:
         entries = audit_log.for_entity(conn, "archive", "2026-11/v1")
         assert verify_chain(audit_log.entries(conn), audit_log.read_tip(conn)).ok
-    assert [(e.action, e.actor, e.after["manifest_sha256"]) for e in entries  # type: ignore[index]
-            ] == [("archive.closed", "fiona", digest)]
+    assert [
+        (e.action, e.actor, e.after["manifest_sha256"])
+        for e in entries  # type: ignore[index]
+    ] == [("archive.closed", "fiona", digest)]
     found = store.verify(engine, tmp_path, "2026-11", 1)
     assert found.ok and found.files == 4, found.problems
 
 
-def test_archived_files_are_read_only_and_never_overwritten(engine: Engine,
-                                                            tmp_path: Path) -> None:
+def test_archived_files_are_read_only_and_never_overwritten(engine: Engine, tmp_path: Path) -> None:
     seed(engine)
     close(engine, tmp_path)
     path = tmp_path / "2026-11/v1/journal/refunds-2026-11.csv"
@@ -85,6 +95,7 @@ def test_archived_files_are_read_only_and_never_overwritten(engine: Engine,
         close(engine, tmp_path)
     # a record lost but the folder kept: the folder is still refused, not replaced
     from hub.finance.archive import files
+
     with pytest.raises(Conflict, match="never overwritten"):
         files.write_version(tmp_path, "2026-11/v1", [], b"{}")
 
@@ -115,11 +126,14 @@ def test_tampering_with_one_file_is_detected_and_named(engine: Engine, tmp_path:
     tamper(folder / "settlements/acct1-SET1-REP1.csv", None)
     tamper(folder / "journal/extra.csv", b"x")
     assert store.verify(engine, tmp_path, "2026-11", 1).problems == [
-        "settlements/acct1-SET1-REP1.csv: missing", "journal/extra.csv: not in the manifest"]
+        "settlements/acct1-SET1-REP1.csv: missing",
+        "journal/extra.csv: not in the manifest",
+    ]
 
 
 def test_a_rewritten_manifest_is_caught_by_the_record_and_the_audit_chain(
-        engine: Engine, tmp_path: Path) -> None:
+    engine: Engine, tmp_path: Path
+) -> None:
     seed(engine)
     close(engine, tmp_path)
     folder = tmp_path / "2026-11/v1"
@@ -136,16 +150,25 @@ def test_a_rewritten_manifest_is_caught_by_the_record_and_the_audit_chain(
     assert any(p.startswith("journal/refunds-2026-11.csv: altered") for p in problems)
 
 
-def test_a_correction_is_a_new_version_and_the_old_one_is_kept(engine: Engine,
-                                                               tmp_path: Path) -> None:
+def test_a_correction_is_a_new_version_and_the_old_one_is_kept(
+    engine: Engine, tmp_path: Path
+) -> None:
     seed(engine)
     first = close(engine, tmp_path)
     with pytest.raises(InputError, match="needs a reason"):
         close(engine, tmp_path, correction=True)
     with pytest.raises(Conflict, match="no correction made"):
         close(engine, tmp_path, correction=True, reason="recheck")
-    store_return(engine, "s2", "R8", "store", "late refund", nov(20), [("SKU-D", 1)],
-                 refund=("5.00", "approved"))
+    store_return(
+        engine,
+        "s2",
+        "R8",
+        "store",
+        "late refund",
+        nov(20),
+        [("SKU-D", 1)],
+        refund=("5.00", "approved"),
+    )
     second = close(engine, tmp_path, correction=True, reason="R8 was missed")
     assert (second["version"], second["folder"]) == (2, "2026-11/v2")
     assert second["manifest_sha256"] != first["manifest_sha256"]
@@ -157,7 +180,9 @@ def test_a_correction_is_a_new_version_and_the_old_one_is_kept(engine: Engine,
     assert store.verify(engine, tmp_path, "2026-11", 2).ok
     with reading(engine) as conn:
         assert [(r["version"], r["reason"]) for r in store.archives(conn)] == [
-            (1, None), (2, "R8 was missed")]
+            (1, None),
+            (2, "R8 was missed"),
+        ]
         entry = audit_log.for_entity(conn, "archive", "2026-11/v2")[0]
     assert (entry.action, entry.reason) == ("archive.corrected", "R8 was missed")
 
@@ -200,5 +225,7 @@ def test_a_month_closes_by_itself_days_after_its_end(engine: Engine, tmp_path: P
     with reading(engine) as conn:
         closed = store.archives(conn)
     assert [(r["month"], r["closed_by"]) for r in closed] == [
-        ("2026-11", "system:archive"), ("2026-10", "system:archive")]
+        ("2026-11", "system:archive"),
+        ("2026-10", "system:archive"),
+    ]
     assert store.verify(engine, tmp_path, "2026-11", 1).ok

@@ -29,15 +29,15 @@ OUTSIDE = """() => [...document.querySelectorAll(
 @pytest.fixture
 def desk(db_url: str, tmp_path: Path) -> Iterator[DeskHub]:
     """A desk hub whose archive lives in the test's folder."""
-    settings = hub_settings(db_url, archive_dir=tmp_path / "archive",
-                            evidence_dir=tmp_path / "evidence")
+    settings = hub_settings(
+        db_url, archive_dir=tmp_path / "archive", evidence_dir=tmp_path / "evidence"
+    )
     for hub in running(db_url, tmp_path, settings):
         describe_stores(hub.engine)
         yield hub
 
 
-def test_finance_closes_a_month_downloads_and_sees_tampering(desk: DeskHub,
-                                                             tmp_path: Path) -> None:
+def test_finance_closes_a_month_downloads_and_sees_tampering(desk: DeskHub, tmp_path: Path) -> None:
     seed(desk.engine)
     add_user(desk.engine, "fiona", Role.FINANCE)
     expect = sync_api.expect
@@ -71,7 +71,8 @@ def test_finance_closes_a_month_downloads_and_sees_tampering(desk: DeskHub,
         page.get_by_test_id("nav-queue").click()
         page.get_by_test_id("nav-archive").click()
         expect(row.get_by_test_id("archive-status")).to_contain_text(
-            "ALTERED: journal/refunds-2026-11.csv: altered")
+            "ALTERED: journal/refunds-2026-11.csv: altered"
+        )
         # on a tablet held upright nothing of the tab lies outside the window
         page.set_viewport_size({"width": 768, "height": 1024})
         assert page.evaluate(OUTSIDE) == []

@@ -33,32 +33,60 @@ PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
 @pytest.fixture
 def hub(db_url: str, tmp_path: Path) -> Iterator[RunningHub]:
     """A hub with a 4 kB evidence limit, its evidence and archive in the test's folder."""
-    yield from start_hub(hub_settings(db_url, archive_dir=tmp_path / "archive",
-                                      evidence_dir=tmp_path / "evidence",
-                                      evidence_max_bytes=4096))
+    yield from start_hub(
+        hub_settings(
+            db_url,
+            archive_dir=tmp_path / "archive",
+            evidence_dir=tmp_path / "evidence",
+            evidence_max_bytes=4096,
+        )
+    )
 
 
 def seeded(hub: RunningHub) -> None:
     add_stores(hub.engine, {"s1": "north", "s2": "south"})
-    store_return(hub.engine, "s1", "R1", "store", "broken", nov(3), [("SKU-A", 1)],
-                 refund=("30.00", "pending_approval"))
+    store_return(
+        hub.engine,
+        "s1",
+        "R1",
+        "store",
+        "broken",
+        nov(3),
+        [("SKU-A", 1)],
+        refund=("30.00", "pending_approval"),
+    )
 
 
 def auth(hub: RunningHub, name: str, role: Role, scope: Scope = Scope()) -> dict[str, str]:
     return {"Authorization": f"Bearer {create_token(hub.engine, name, role, scope=scope)}"}
 
 
-def attach(hub: RunningHub, headers: dict[str, str], data: bytes, media_type: str,
-           return_id: str = "R1", kind: str = "document") -> tuple[int, dict[str, object]]:
-    answer = hub.client.post("/api/evidence", content=data, headers={
-        **headers, "Content-Type": media_type}, params={
-        "store": "s1", "return_id": return_id, "kind": kind, "refund_id": "rf-R1",
-        "note": "buyer's invoice"})
+def attach(
+    hub: RunningHub,
+    headers: dict[str, str],
+    data: bytes,
+    media_type: str,
+    return_id: str = "R1",
+    kind: str = "document",
+) -> tuple[int, dict[str, object]]:
+    answer = hub.client.post(
+        "/api/evidence",
+        content=data,
+        headers={**headers, "Content-Type": media_type},
+        params={
+            "store": "s1",
+            "return_id": return_id,
+            "kind": kind,
+            "refund_id": "rf-R1",
+            "note": "buyer's invoice",
+        },
+    )
     return answer.status_code, answer.json()
 
 
-def test_a_document_is_stored_by_its_hash_audited_and_read_back(hub: RunningHub,
-                                                                tmp_path: Path) -> None:
+def test_a_document_is_stored_by_its_hash_audited_and_read_back(
+    hub: RunningHub, tmp_path: Path
+) -> None:
     seeded(hub)
     manager = auth(hub, "mia", Role.STORE_MANAGER, Scope(store="s1"))
     status, body = attach(hub, manager, PDF, "application/pdf")
@@ -66,15 +94,18 @@ def test_a_document_is_stored_by_its_hash_audited_and_read_back(hub: RunningHub,
     sha = hashlib.sha256(PDF).hexdigest()
     assert (body["sha256"], body["size"], body["source"]) == (sha, len(PDF), "desk")
     assert (tmp_path / "evidence" / sha[:2] / sha).read_bytes() == PDF
-    listed = hub.client.get("/api/evidence", params={"store": "s1", "return_id": "R1"},
-                            headers=manager).json()
+    listed = hub.client.get(
+        "/api/evidence", params={"store": "s1", "return_id": "R1"}, headers=manager
+    ).json()
     assert [e["evidence_id"] for e in listed] == [body["evidence_id"]]
     got = hub.client.get(f"/api/evidence/{body['evidence_id']}/content", headers=manager)
     assert got.content == PDF and got.headers["content-type"] == "application/pdf"
     with reading(hub.engine) as conn:
         entries = audit_log.for_entity(conn, "evidence", str(body["evidence_id"]))
-    assert [(e.action, e.actor, e.after["sha256"]) for e in entries  # type: ignore[index]
-            ] == [("evidence.recorded", "mia", sha)]
+    assert [
+        (e.action, e.actor, e.after["sha256"])
+        for e in entries  # type: ignore[index]
+    ] == [("evidence.recorded", "mia", sha)]
 
 
 def test_size_type_scope_and_rights_are_refused_clearly(hub: RunningHub) -> None:
@@ -82,10 +113,12 @@ def test_size_type_scope_and_rights_are_refused_clearly(hub: RunningHub) -> None
     fin = auth(hub, "fiona", Role.FINANCE)
     too_big = attach(hub, fin, b"%PDF-" + bytes(5000), "application/pdf")
     assert too_big[0] == 413 and "at most 4096" in str(too_big[1]["detail"])
-    for data, declared in ((b"MZ\x90\x00 an exe", "application/octet-stream"),
-                           (b"hello", "image/png"),  # text declared a picture
-                           (PNG, "image/jpeg"),  # a PNG named a JPEG
-                           (b"", "text/plain")):
+    for data, declared in (
+        (b"MZ\x90\x00 an exe", "application/octet-stream"),
+        (b"hello", "image/png"),  # text declared a picture
+        (PNG, "image/jpeg"),  # a PNG named a JPEG
+        (b"", "text/plain"),
+    ):
         status, body = attach(hub, fin, data, declared)
         assert status == 415, (declared, body)
         assert body["detail"][0]["field"] in ("content-type", "body")
@@ -106,14 +139,16 @@ def test_the_content_decides_the_type() -> None:
         check(b"GIF89a", "image/gif", ["image/jpeg"], 100)
 
 
-def test_evidence_past_its_retention_is_purged_and_shared_bytes_kept(hub: RunningHub,
-                                                                    tmp_path: Path) -> None:
+def test_evidence_past_its_retention_is_purged_and_shared_bytes_kept(
+    hub: RunningHub, tmp_path: Path
+) -> None:
     seeded(hub)
     root = tmp_path / "evidence"
     first = evidence.Attachment("s1", "R1", "photo", "image/png", "counter", evidence_id="e-old")
     second = evidence.Attachment("s1", "R1", "photo", "image/png", "desk", evidence_id="e-new")
-    other = evidence.Attachment("s1", "R1", "document", "application/pdf", "desk",
-                                evidence_id="e-pdf")
+    other = evidence.Attachment(
+        "s1", "R1", "document", "application/pdf", "desk", evidence_id="e-pdf"
+    )
     with writing(hub.engine, nov(1)) as tx:
         evidence.record(tx, root, first, PNG, "mia", "store_manager", 10)
         evidence.record(tx, root, other, PDF, "mia", "store_manager", 10)
@@ -130,8 +165,10 @@ def test_evidence_past_its_retention_is_purged_and_shared_bytes_kept(hub: Runnin
     pdf_sha, png_sha = hashlib.sha256(PDF).hexdigest(), hashlib.sha256(PNG).hexdigest()
     assert not (root / pdf_sha[:2] / pdf_sha).exists()
     assert (root / png_sha[:2] / png_sha).read_bytes() == PNG  # e-new still needs it
-    assert [(p.after["evidence_ids"], p.after["files_removed"])  # type: ignore[index]
-            for p in purged] == [(["e-old", "e-pdf"], [pdf_sha])]
+    assert [
+        (p.after["evidence_ids"], p.after["files_removed"])  # type: ignore[index]
+        for p in purged
+    ] == [(["e-old", "e-pdf"], [pdf_sha])]
     fin = auth(hub, "fiona", Role.FINANCE)
     assert hub.client.get("/api/evidence/e-pdf/content", headers=fin).status_code == 404
     assert hub.client.get("/api/evidence/e-new/content", headers=fin).content == PNG
@@ -139,15 +176,24 @@ def test_evidence_past_its_retention_is_purged_and_shared_bytes_kept(hub: Runnin
 
 def test_the_archive_lists_the_months_evidence(hub: RunningHub, tmp_path: Path) -> None:
     seeded(hub)
-    item = evidence.Attachment("s1", "R1", "photo", "image/png", "counter", "rf-R1",
-                               evidence_id="e-1")
+    item = evidence.Attachment(
+        "s1", "R1", "photo", "image/png", "counter", "rf-R1", evidence_id="e-1"
+    )
     with writing(hub.engine, nov(4)) as tx:
         evidence.record(tx, tmp_path / "evidence", item, PNG, "s1/n1", "node", 3653)
-    archive.close(hub.engine, tmp_path / "archive", "2026-11", "fiona", "finance",
-                  now=datetime(2026, 12, 2, tzinfo=UTC))
+    archive.close(
+        hub.engine,
+        tmp_path / "archive",
+        "2026-11",
+        "fiona",
+        "finance",
+        now=datetime(2026, 12, 2, tzinfo=UTC),
+    )
     index = (tmp_path / "archive/2026-11/v1/evidence/evidence-index-2026-11.csv").read_text()
     rows = list(csv.DictReader(io.StringIO(index)))
     assert [(r["evidence_id"], r["sha256"], r["return_id"], r["refund_id"]) for r in rows] == [
-        ("e-1", hashlib.sha256(PNG).hexdigest(), "R1", "rf-R1")]
+        ("e-1", hashlib.sha256(PNG).hexdigest(), "R1", "rf-R1")
+    ]
     assert rows[0]["purge_after"] == (nov(4) + timedelta(days=3653)).strftime(
-        "%Y-%m-%dT%H:%M:%S.000000Z")
+        "%Y-%m-%dT%H:%M:%S.000000Z"
+    )

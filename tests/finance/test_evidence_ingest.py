@@ -31,8 +31,9 @@ def ingest(engine: Engine, sink: EvidenceSink | None) -> None:
         store_batch(tx, [classify(TOPIC, GOLDEN)], sink)
 
 
-def test_a_counter_photo_from_the_wire_is_stored_as_evidence(engine: Engine,
-                                                             tmp_path: Path) -> None:
+def test_a_counter_photo_from_the_wire_is_stored_as_evidence(
+    engine: Engine, tmp_path: Path
+) -> None:
     sink = EvidenceSink(tmp_path / "evidence", 30)
     sent = decode(GOLDEN).body
     assert isinstance(sent, EvidenceRecorded)
@@ -42,9 +43,18 @@ def test_a_counter_photo_from_the_wire_is_stored_as_evidence(engine: Engine,
         rows = [dict(r._mapping) for r in conn.execute(select(evidence_items))]
         entries = audit_log.for_entity(conn, "evidence", sent.evidence_id)
     sha = hashlib.sha256(sent.content).hexdigest()
-    assert [(r["evidence_id"], r["sha256"], r["source"], r["kind"], r["store_id"], r["return_id"],
-             r["recorded_by"]) for r in rows] == [
-        (sent.evidence_id, sha, "counter", "photo", "store-berlin-1", sent.return_id, "emp-042")]
+    assert [
+        (
+            r["evidence_id"],
+            r["sha256"],
+            r["source"],
+            r["kind"],
+            r["store_id"],
+            r["return_id"],
+            r["recorded_by"],
+        )
+        for r in rows
+    ] == [(sent.evidence_id, sha, "counter", "photo", "store-berlin-1", sent.return_id, "emp-042")]
     assert (tmp_path / "evidence" / sha[:2] / sha).read_bytes() == sent.content
     assert [e.action for e in entries] == ["evidence.recorded"]
 

@@ -59,12 +59,24 @@ def listing(files: Sequence[ArchiveFile]) -> list[Listed]:
     return [Listed(f.name, len(f.data), sha256(f.data)) for f in ordered]
 
 
-def build(month: str, version: int, files: Sequence[Listed], closed_at: datetime,
-          closed_by: str, reason: str | None, corrects: int | None) -> bytes:
+def build(
+    month: str,
+    version: int,
+    files: Sequence[Listed],
+    closed_at: datetime,
+    closed_by: str,
+    reason: str | None,
+    corrects: int | None,
+) -> bytes:
     """The manifest's bytes."""
     body: dict[str, Any] = {
-        "format": FORMAT, "month": month, "version": version, "closed_at": format_utc(closed_at),
-        "closed_by": closed_by, "reason": reason, "corrects": corrects,
+        "format": FORMAT,
+        "month": month,
+        "version": version,
+        "closed_at": format_utc(closed_at),
+        "closed_by": closed_by,
+        "reason": reason,
+        "corrects": corrects,
         "files": [{"name": f.name, "size": f.size, "sha256": f.sha256} for f in files],
     }
     return (json.dumps(body, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
@@ -91,8 +103,10 @@ def compare(listed: Sequence[Listed], found: Mapping[str, Listed]) -> list[str]:
         elif seen.size != item.size:
             problems.append(f"{item.name}: altered (size {seen.size}, manifest says {item.size})")
         elif seen.sha256 != item.sha256:
-            problems.append(f"{item.name}: altered (SHA-256 {seen.sha256[:12]}…, manifest says "
-                            f"{item.sha256[:12]}…)")
+            problems.append(
+                f"{item.name}: altered (SHA-256 {seen.sha256[:12]}…, manifest says "
+                f"{item.sha256[:12]}…)"
+            )
     names = {item.name for item in listed}
     problems.extend(f"{name}: not in the manifest" for name in sorted(set(found) - names))
     return problems

@@ -17,8 +17,9 @@ MONTH = re.compile(r"^(19[7-9]\d|2\d{3})-(0[1-9]|1[0-2])$")  # 1970-01 to 2999-1
 def check_month(text: str) -> str:
     """``text`` if it is a month as YYYY-MM; InputError naming ``month`` otherwise."""
     if not MONTH.match(text):
-        raise InputError(f"a month is written YYYY-MM (e.g. 2026-11, from 1970 on), not {text!r}",
-                         field="month")
+        raise InputError(
+            f"a month is written YYYY-MM (e.g. 2026-11, from 1970 on), not {text!r}", field="month"
+        )
     return text
 
 

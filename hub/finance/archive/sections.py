@@ -27,8 +27,12 @@ SECTIONS: tuple[tuple[str, Section], ...] = (
 )
 
 
-def produce(conn: Connection, month: str,
-            sections: Sequence[tuple[str, Section]] = SECTIONS) -> list[ArchiveFile]:
+def produce(
+    conn: Connection, month: str, sections: Sequence[tuple[str, Section]] = SECTIONS
+) -> list[ArchiveFile]:
     """Every section's files for ``month``, named ``<section>/<file>``."""
-    return [ArchiveFile(f"{name}/{item.name}", item.data)
-            for name, producer in sections for item in producer(conn, month)]
+    return [
+        ArchiveFile(f"{name}/{item.name}", item.data)
+        for name, producer in sections
+        for item in producer(conn, month)
+    ]

@@ -52,29 +52,46 @@ def folder_of(month: str, version: int) -> str:
 
 
 def _latest(conn: Connection, month: str) -> int:
-    return int(conn.scalar(select(func.coalesce(func.max(finance_archives.c.version), 0))
-                           .where(finance_archives.c.month == month)) or 0)
+    return int(
+        conn.scalar(
+            select(func.coalesce(func.max(finance_archives.c.version), 0)).where(
+                finance_archives.c.month == month
+            )
+        )
+        or 0
+    )
 
 
 def _listed(conn: Connection, month: str, version: int) -> list[Listed]:
     c = finance_archive_files.c
-    rows = conn.execute(select(c.name, c.size, c.sha256)
-                        .where(c.month == month, c.version == version).order_by(c.name))
+    rows = conn.execute(
+        select(c.name, c.size, c.sha256)
+        .where(c.month == month, c.version == version)
+        .order_by(c.name)
+    )
     return [Listed(r.name, int(r.size), r.sha256) for r in rows]
 
 
-def close(engine: Engine, root: Path, month: str, actor: str, role: str,
-          reason: str | None = None, correction: bool = False,
-          sections: Sequence[tuple[str, Section]] = SECTIONS,
-          now: datetime | None = None) -> dict[str, Any]:
+def close(
+    engine: Engine,
+    root: Path,
+    month: str,
+    actor: str,
+    role: str,
+    reason: str | None = None,
+    correction: bool = False,
+    sections: Sequence[tuple[str, Section]] = SECTIONS,
+    now: datetime | None = None,
+) -> dict[str, Any]:
     """Archive ``month`` (version 1), or with ``correction`` a new version; the record."""
     check_month(month)
     reason = (reason or "").strip() or None
     if correction and not reason:
         raise InputError("a correction needs a reason", field="reason")
     if not has_ended(month, now or utc_now()):
-        raise InputError(f"{month} has not ended yet: only a past month can be closed",
-                         field="month")
+        raise InputError(
+            f"{month} has not ended yet: only a past month can be closed", field="month"
+        )
     with reading(engine) as conn:
         made = produce(conn, month, sections)
     listed = manifest.listing(made)
@@ -85,17 +102,34 @@ def close(engine: Engine, root: Path, month: str, actor: str, role: str,
             _check_version(tx.conn, month, latest, correction, listed)
             version = latest + 1
             folder = folder_of(month, version)
-            data = manifest.build(month, version, listed, tx.now, actor, reason,
-                                  latest or None)
-            record = {"month": month, "version": version, "folder": folder,
-                      "manifest_sha256": manifest.sha256(data), "files": len(listed),
-                      "bytes": sum(f.size for f in listed), "closed_at": tx.now,
-                      "closed_by": actor, "closed_role": role, "reason": reason}
+            data = manifest.build(month, version, listed, tx.now, actor, reason, latest or None)
+            record = {
+                "month": month,
+                "version": version,
+                "folder": folder,
+                "manifest_sha256": manifest.sha256(data),
+                "files": len(listed),
+                "bytes": sum(f.size for f in listed),
+                "closed_at": tx.now,
+                "closed_by": actor,
+                "closed_role": role,
+                "reason": reason,
+            }
             tx.conn.execute(finance_archives.insert().values(record))
             if listed:
-                tx.conn.execute(finance_archive_files.insert(), [
-                    {"month": month, "version": version, "name": f.name, "size": f.size,
-                     "sha256": f.sha256} for f in listed])
+                tx.conn.execute(
+                    finance_archive_files.insert(),
+                    [
+                        {
+                            "month": month,
+                            "version": version,
+                            "name": f.name,
+                            "size": f.size,
+                            "sha256": f.sha256,
+                        }
+                        for f in listed
+                    ],
+                )
             tx.audit(_draft(actor, role, record, latest))
             files.write_version(root, folder, made, data)
     except BaseException:
@@ -108,18 +142,26 @@ def close(engine: Engine, root: Path, month: str, actor: str, role: str,
 def _stored(engine: Engine, month: str, folder: str) -> bool:
     try:
         with reading(engine) as conn:
-            return conn.scalar(select(finance_archives.c.version).where(
-                finance_archives.c.month == month, finance_archives.c.folder == folder)
-            ) is not None
+            return (
+                conn.scalar(
+                    select(finance_archives.c.version).where(
+                        finance_archives.c.month == month, finance_archives.c.folder == folder
+                    )
+                )
+                is not None
+            )
     except HubError:  # the database cannot tell: keep the folder, lose nothing
         return True
 
 
-def _check_version(conn: Connection, month: str, latest: int, correction: bool,
-                   listed: list[Listed]) -> None:
+def _check_version(
+    conn: Connection, month: str, latest: int, correction: bool, listed: list[Listed]
+) -> None:
     if latest and not correction:
-        raise Conflict(f"{month} is closed already (version {latest}); a change is a correction "
-                       "(a new version, with a reason)")
+        raise Conflict(
+            f"{month} is closed already (version {latest}); a change is a correction "
+            "(a new version, with a reason)"
+        )
     if correction and not latest:
         raise Conflict(f"{month} is not closed yet: close it first")
     if correction and _listed(conn, month, latest) == listed:
@@ -127,11 +169,23 @@ def _check_version(conn: Connection, month: str, latest: int, correction: bool,
 
 
 def _draft(actor: str, role: str, record: dict[str, Any], latest: int) -> AuditDraft:
-    return AuditDraft(actor, role, CORRECTED if latest else CLOSED, "archive", record["folder"],
-                      None, {"month": record["month"], "version": record["version"],
-                             "manifest_sha256": record["manifest_sha256"],
-                             "files": record["files"], "bytes": record["bytes"],
-                             "corrects": latest or None}, record["reason"])
+    return AuditDraft(
+        actor,
+        role,
+        CORRECTED if latest else CLOSED,
+        "archive",
+        record["folder"],
+        None,
+        {
+            "month": record["month"],
+            "version": record["version"],
+            "manifest_sha256": record["manifest_sha256"],
+            "files": record["files"],
+            "bytes": record["bytes"],
+            "corrects": latest or None,
+        },
+        record["reason"],
+    )
 
 
 def close_due(engine: Engine, root: Path, days: int, now: datetime | None = None) -> str | None:
@@ -158,9 +212,11 @@ def archives(conn: Connection, month: str | None = None) -> list[dict[str, Any]]
 
 def one(conn: Connection, month: str, version: int) -> tuple[dict[str, Any], list[Listed]]:
     """One version's record and its files (NotFound when there is none)."""
-    row = conn.execute(select(finance_archives).where(
-        finance_archives.c.month == check_month(month),
-        finance_archives.c.version == version)).one_or_none()
+    row = conn.execute(
+        select(finance_archives).where(
+            finance_archives.c.month == check_month(month), finance_archives.c.version == version
+        )
+    ).one_or_none()
     if row is None:
         raise NotFound(f"no archive of {month} version {version}")
     return dict(row._mapping), _listed(conn, month, version)

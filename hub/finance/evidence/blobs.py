@@ -32,8 +32,9 @@ def put(root: Path, data: bytes) -> str:
         create_read_only(temp, data)
         os.replace(temp, final)
     except OSError as err:
-        raise StorageError(f"cannot store evidence in {final.parent}: {err.strerror or err}"
-                           ) from err
+        raise StorageError(
+            f"cannot store evidence in {final.parent}: {err.strerror or err}"
+        ) from err
     return sha
 
 

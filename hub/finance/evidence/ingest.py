@@ -47,11 +47,20 @@ class EvidenceSink:
             body = event.body
             if not isinstance(body, EvidenceRecorded):
                 continue
-            refund_id = tx.conn.scalar(select(refunds.c.refund_id).where(
-                refunds.c.store_id == event.store_id, refunds.c.return_id == body.return_id
-            ).limit(1))
-            item = Attachment(event.store_id, body.return_id, "photo", body.media_type, "counter",
-                              refund_id, evidence_id=body.evidence_id)
+            refund_id = tx.conn.scalar(
+                select(refunds.c.refund_id)
+                .where(refunds.c.store_id == event.store_id, refunds.c.return_id == body.return_id)
+                .limit(1)
+            )
+            item = Attachment(
+                event.store_id,
+                body.return_id,
+                "photo",
+                body.media_type,
+                "counter",
+                refund_id,
+                evidence_id=body.evidence_id,
+            )
             actor = body.recorded_by or f"{event.store_id}/{event.node_id}"
             try:
                 record(tx, self.root, item, body.content, actor, "node", self.retention_days)

@@ -36,16 +36,22 @@ def sniff(data: bytes) -> str | None:
 def check(data: bytes, declared: str, allowed: Collection[str], max_bytes: int) -> str:
     """The media type of ``data`` when it keeps the limits; TooLarge or WrongType otherwise."""
     if len(data) > max_bytes:
-        raise TooLarge(f"the file has {len(data)} bytes; evidence may have at most {max_bytes}",
-                       field="body")
+        raise TooLarge(
+            f"the file has {len(data)} bytes; evidence may have at most {max_bytes}", field="body"
+        )
     if not data:
         raise WrongType("the file is empty", field="body")
     declared = declared.split(";")[0].strip().lower()
     if declared not in allowed:
-        raise WrongType(f"{declared or 'no type'} is not accepted as evidence (accepted: "
-                        f"{', '.join(sorted(allowed))})", field="content-type")
+        raise WrongType(
+            f"{declared or 'no type'} is not accepted as evidence (accepted: "
+            f"{', '.join(sorted(allowed))})",
+            field="content-type",
+        )
     found = sniff(data)
     if found != declared:
-        raise WrongType(f"the file is declared {declared} but its content is "
-                        f"{found or 'of no accepted type'}", field="content-type")
+        raise WrongType(
+            f"the file is declared {declared} but its content is {found or 'of no accepted type'}",
+            field="content-type",
+        )
     return found

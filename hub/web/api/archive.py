@@ -26,7 +26,8 @@ from hub.web.api.models import ErrorOut
 
 router = APIRouter(prefix="/api/archive", tags=["monthly archive"])
 ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorOut} for status in (401, 403, 404, 422)}
+    status: {"model": ErrorOut} for status in (401, 403, 404, 422)
+}
 FINANCE = frozenset({Role.FINANCE, Role.ADMIN})
 Month = Annotated[str, Path(pattern=MONTH.pattern, description="YYYY-MM (UTC)")]
 Version = Annotated[int, Path(ge=1, le=100_000)]
@@ -95,12 +96,23 @@ def list_archives(hub: Hub, who: Finance) -> list[ArchiveOut]:
         return [ArchiveOut(**row) for row in store.archives(conn)]
 
 
-@router.post("/{month}", response_model=ArchiveOut, status_code=201,
-             responses={**ERRORS, 409: {"model": ErrorOut}})
+@router.post(
+    "/{month}",
+    response_model=ArchiveOut,
+    status_code=201,
+    responses={**ERRORS, 409: {"model": ErrorOut}},
+)
 def close_month(hub: Hub, who: Finance, month: Month, body: CloseIn) -> ArchiveOut:
     """Close ``month`` (its archive written once), or correct it as a new version."""
-    record = store.close(hub.engine, hub.settings.archive_dir, month, who.actor, who.role.value,
-                         body.reason, body.correction)
+    record = store.close(
+        hub.engine,
+        hub.settings.archive_dir,
+        month,
+        who.actor,
+        who.role.value,
+        body.reason,
+        body.correction,
+    )
     return ArchiveOut(**record)
 
 
@@ -109,25 +121,42 @@ def get_archive(hub: Hub, who: Finance, month: Month, version: Version) -> Archi
     """One version and its files."""
     with reading(hub.engine) as conn:
         record, listed = store.one(conn, month, version)
-    return ArchiveDetailOut(**record, listing=[FileOut(name=f.name, size=f.size, sha256=f.sha256)
-                                               for f in listed])
+    return ArchiveDetailOut(
+        **record, listing=[FileOut(name=f.name, size=f.size, sha256=f.sha256) for f in listed]
+    )
 
 
 @router.get("/{month}/{version}/verify", response_model=VerifyOut, responses=ERRORS)
 def verify(hub: Hub, who: Finance, month: Month, version: Version) -> VerifyOut:
     """Recompute every file against the manifest, the record and the audit chain."""
     found = store.verify(hub.engine, hub.settings.archive_dir, month, version)
-    return VerifyOut(month=found.month, version=found.version, files=found.files, ok=found.ok,
-                     problems=found.problems)
+    return VerifyOut(
+        month=found.month,
+        version=found.version,
+        files=found.files,
+        ok=found.ok,
+        problems=found.problems,
+    )
 
 
 @router.get("/{month}/{version}/files/{name:path}", response_class=Response, responses=ERRORS)
-def download(hub: Hub, who: Finance, month: Month, version: Version,
-             name: Annotated[str, Path(max_length=400)]) -> Response:
+def download(
+    hub: Hub,
+    who: Finance,
+    month: Month,
+    version: Version,
+    name: Annotated[str, Path(max_length=400)],
+) -> Response:
     """One archived file (``manifest.json`` for the manifest), as stored."""
     data = store.read_file(hub.engine, hub.settings.archive_dir, month, version, name)
-    kind = ("application/json" if name == MANIFEST
-            else "text/csv; charset=utf-8" if name.endswith(".csv") else "application/octet-stream")
+    kind = (
+        "application/json"
+        if name == MANIFEST
+        else "text/csv; charset=utf-8"
+        if name.endswith(".csv")
+        else "application/octet-stream"
+    )
     filename = f"{month}-v{version}-{name.replace('/', '-')}"
-    return Response(data, media_type=kind,
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        data, media_type=kind, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )

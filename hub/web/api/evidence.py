@@ -32,9 +32,14 @@ from hub.web.api.models import ErrorOut
 
 router = APIRouter(prefix="/api/evidence", tags=["evidence"])
 ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorOut} for status in (401, 403, 404, 422)}
+    status: {"model": ErrorOut} for status in (401, 403, 404, 422)
+}
 UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
-    **ERRORS, 409: {"model": ErrorOut}, 413: {"model": ErrorOut}, 415: {"model": ErrorOut}}
+    **ERRORS,
+    409: {"model": ErrorOut},
+    413: {"model": ErrorOut},
+    415: {"model": ErrorOut},
+}
 StoreId = Annotated[str, Query(min_length=1, max_length=40)]
 ReturnId = Annotated[str, Query(min_length=1, max_length=64)]
 
@@ -60,8 +65,11 @@ class EvidenceOut(BaseModel):
 
 def _return_in_scope(hub: Hub, who: Principal, store_id: str, return_id: str) -> None:
     with reading(hub.engine) as conn:
-        found = conn.scalar(select(returns.c.return_id).where(
-            returns.c.store_id == store_id, returns.c.return_id == return_id))
+        found = conn.scalar(
+            select(returns.c.return_id).where(
+                returns.c.store_id == store_id, returns.c.return_id == return_id
+            )
+        )
         place = stores.place(conn, store_id)
     require_in_scope(who, place)
     if found is None:
@@ -69,21 +77,32 @@ def _return_in_scope(hub: Hub, who: Principal, store_id: str, return_id: str) ->
 
 
 @router.post("", response_model=EvidenceOut, status_code=201, responses=UPLOAD_ERRORS)
-async def attach(hub: Hub, who: Caller, request: Request, store: StoreId, return_id: ReturnId,
-                 kind: Literal["document", "message", "photo"] = "document",
-                 refund_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
-                 note: Annotated[str, Query(max_length=evidence.NOTE_MAX)] = "") -> Any:
+async def attach(
+    hub: Hub,
+    who: Caller,
+    request: Request,
+    store: StoreId,
+    return_id: ReturnId,
+    kind: Literal["document", "message", "photo"] = "document",
+    refund_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    note: Annotated[str, Query(max_length=evidence.NOTE_MAX)] = "",
+) -> Any:
     """Attach the request body (one file) to a return; 201 with the stored attachment."""
     if not (can(who, Action.REQUEST) or can(who, Action.APPROVE)):
         raise Forbidden(f"{who.role.value} may not attach evidence")
     settings = hub.settings
     data = await request.body()
     try:
-        media_type = media.check(data, request.headers.get("content-type", ""),
-                                 settings.evidence_types, settings.evidence_max_bytes)
+        media_type = media.check(
+            data,
+            request.headers.get("content-type", ""),
+            settings.evidence_types,
+            settings.evidence_max_bytes,
+        )
     except (media.TooLarge, media.WrongType) as err:
-        return JSONResponse({"detail": [error_body(err.field, err.message)]},
-                            status_code=err.status)
+        return JSONResponse(
+            {"detail": [error_body(err.field, err.message)]}, status_code=err.status
+        )
     item = evidence.Attachment(store, return_id, kind, media_type, "desk", refund_id, note)
     return await run_in_threadpool(_attach, hub, who, item, data)
 
@@ -91,8 +110,15 @@ async def attach(hub: Hub, who: Caller, request: Request, store: StoreId, return
 def _attach(hub: Hub, who: Principal, item: evidence.Attachment, data: bytes) -> EvidenceOut:
     _return_in_scope(hub, who, item.store_id, item.return_id)
     with writing(hub.engine) as tx:
-        row = evidence.record(tx, hub.settings.evidence_dir, item, data, who.actor,
-                              who.role.value, hub.settings.evidence_retention_days)
+        row = evidence.record(
+            tx,
+            hub.settings.evidence_dir,
+            item,
+            data,
+            who.actor,
+            who.role.value,
+            hub.settings.evidence_retention_days,
+        )
     return EvidenceOut(**row)
 
 
@@ -111,7 +137,12 @@ def content(hub: Hub, who: Viewer, evidence_id: Annotated[str, Path(max_length=6
         row = evidence.find(conn, evidence_id)
         require_in_scope(who, stores.place(conn, row["store_id"]))
     data = evidence.content(hub.settings.evidence_dir, row)
-    return Response(data, media_type=row["media_type"],
-                    headers={"X-Content-Type-Options": "nosniff",
-                             "Content-Disposition": f'inline; filename="{evidence_id}"',
-                             "Cache-Control": "private, max-age=3600"})
+    return Response(
+        data,
+        media_type=row["media_type"],
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Content-Disposition": f'inline; filename="{evidence_id}"',
+            "Cache-Control": "private, max-age=3600",
+        },
+    )
