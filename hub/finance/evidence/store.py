@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, and_, select, update
 from hub.errors import Conflict, InputError, NotFound
 from hub.finance.evidence import blobs
 from hub.finance.evidence.media import KINDS
-from hub.storage.audit_chain import AuditDraft
+from hub.storage.audit_chain import AuditDraft, jsonable
 from hub.storage.engine import Tx, reading, writing
 from hub.storage.tables.evidence import evidence_items
 from protocol import utc_now
@@ -26,6 +26,16 @@ from protocol import utc_now
 RECORDED, PURGED = "evidence.recorded", "evidence.purged"
 SYSTEM = ("system:evidence", "system")
 NOTE_MAX = 500
+AUDITED = (
+    "sha256",
+    "size",
+    "media_type",
+    "kind",
+    "source",
+    "store_id",
+    "return_id",
+    "refund_id",
+)  # what the audit entry of an attachment holds
 
 
 @dataclass(frozen=True)
@@ -78,26 +88,8 @@ def record(
         "purged_at": None,
     }
     tx.conn.execute(evidence_items.insert().values(row))
-    tx.audit(
-        AuditDraft(
-            actor,
-            role,
-            RECORDED,
-            "evidence",
-            evidence_id,
-            None,
-            {
-                "sha256": sha,
-                "size": len(data),
-                "media_type": item.media_type,
-                "kind": item.kind,
-                "source": item.source,
-                "store_id": item.store_id,
-                "return_id": item.return_id,
-                "refund_id": item.refund_id,
-            },
-        )
-    )
+    after = jsonable({key: row[key] for key in AUDITED})
+    tx.audit(AuditDraft(actor, role, RECORDED, "evidence", evidence_id, None, after))
     return row
 
 
