@@ -25,6 +25,7 @@ from edge_agent.agent import Agent
 from edge_agent.settings import EdgeSettings
 from edge_agent.web import api, events_stream, options
 from edge_agent.web import devices as device_api
+from edge_agent.web import evidence as evidence_api
 from edge_agent.web import picking as picking_api
 from edge_agent.web import pos as pos_api
 from edge_agent.web import selftest as selftest_api
@@ -91,7 +92,7 @@ def create_app(settings: EdgeSettings, connect: bool = True) -> FastAPI:
     app.state.agent = agent
     api.install(app)
     for module in (options, device_api, pos_api, events_stream, session_api, selftest_api,
-                   stock_api, transfer_api, picking_api):
+                   stock_api, transfer_api, picking_api, evidence_api):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")

@@ -6,7 +6,8 @@ Rules:
 - the app owns ONE engine, and its lifespan starts, in this order: the policy seed, the MQTT
   runtime (ingest, command publisher, config push; with ``settings.mqtt_enabled``), the Amazon
   scheduler on that same engine (with ``amazon.scheduler_enabled``), the ECB rates fetch (with
-  ``settings.fx_fetch_url``), the return reasons' classification pass (always), the mDNS
+  ``settings.fx_fetch_url``), the return reasons' classification pass (always), the evidence
+  purge (always), the month close (with ``settings.archive_close_days``), the mDNS
   announcement (with ``settings.advertise``: announced last, once everything behind it runs);
   shutdown stops them in the reverse order and disposes of the engine last. A part that fails
   to start stops the ones already started;
@@ -29,7 +30,10 @@ from starlette.concurrency import run_in_threadpool
 from hub import __version__
 from hub.amazon.settings import AmazonSettings, load_amazon_settings
 from hub.amazon.sync.scheduler import Scheduler
+from hub.finance.archive.store import close_due
+from hub.finance.evidence.store import purge
 from hub.finance.fx_fetch import FxFetcher
+from hub.finance.periodic import Periodic
 from hub.finance.reasons.runner import ReasonClassifier
 from hub.fleet.advertise import Advertiser, announcement_for
 from hub.metrics import HubMetrics
@@ -39,6 +43,7 @@ from hub.storage.engine import make_engine
 from hub.sync.runtime import HubRuntime
 from hub.web.api import errors, idempotency
 from hub.web.api.amazon import router as amazon_router
+from hub.web.api.archive import router as archive_router
 from hub.web.api.audit import router as audit_router
 from hub.web.api.auth import router as session_router
 from hub.web.api.body_limit import BodyLimit
@@ -47,6 +52,7 @@ from hub.web.api.buyer_returns import router as buyer_returns_router
 from hub.web.api.catalogue import router as catalogue_router
 from hub.web.api.deps import HubContext
 from hub.web.api.desk import router as desk_router
+from hub.web.api.evidence import router as evidence_router
 from hub.web.api.fleet import router as fleet_router
 from hub.web.api.fleet_ops import router as fleet_ops_router
 from hub.web.api.inventory_rules import router as inventory_rules_router
@@ -130,6 +136,13 @@ def create_app(settings: Settings | None = None, amazon: AmazonSettings | None =
                 fetcher = FxFetcher(engine, settings.fx_fetch_url, settings.fx_fetch_hours * 3600)
                 running.callback(fetcher.start().stop)
             running.callback(ReasonClassifier(engine).start().stop)
+            running.callback(Periodic("evidence-purge", lambda: purge(
+                engine, settings.evidence_dir), settings.evidence_purge_hours * 3600).start().stop)
+            if settings.archive_close_days is not None:
+                days = settings.archive_close_days
+                running.callback(Periodic("archive-close", lambda: close_due(
+                    engine, settings.archive_dir, days), settings.archive_check_hours * 3600
+                ).start().stop)
             if settings.advertise:
                 running.callback(Advertiser(announcement_for(settings, __version__)).close)
             return running.pop_all()  # all started: stopped in reverse order by the lifespan
@@ -171,6 +184,8 @@ def create_app(settings: Settings | None = None, amazon: AmazonSettings | None =
     app.include_router(reasons_router)
     app.include_router(vat_reports_router)
     app.include_router(settlements_router)
+    app.include_router(archive_router)
+    app.include_router(evidence_router)
     desk_web.install(app)
     install_api_pages(app, "ACORN hub")
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)

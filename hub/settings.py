@@ -141,6 +141,24 @@ class Settings(BaseSettings):
         "ECB reference rates to fetch on a schedule (e.g. ECB's eurofxref-daily.xml); unset: no "
         "fetch, the bundled history and `acorn-hub fx import` only"))
     fx_fetch_hours: float = Field(6.0, gt=0, description="hours between two fetches of the rates")
+    archive_dir: Path = Field(Path("var/hub/archive"), description=(
+        "where closed months are archived (write-once files and their manifests)"))
+    archive_close_days: int | None = Field(None, ge=0, le=366, description=(
+        "close each month automatically this many days after its end (its archive written by "
+        "the hub process); unset: months are closed by hand only (`acorn-hub archive close`)"))
+    archive_check_hours: float = Field(1.0, gt=0, description=(
+        "how often the hub looks for a month due to be closed (with ARCHIVE_CLOSE_DAYS)"))
+    evidence_dir: Path = Field(Path("var/hub/evidence"), description=(
+        "where evidence (counter photos, documents, buyer messages) is kept, content-addressed"))
+    evidence_max_bytes: int = Field(1_000_000, ge=1024, le=64 * 1024 * 1024, description=(
+        "largest evidence file accepted (413 above it); keep it below MAX_REQUEST_BYTES"))
+    evidence_types: list[str] = Field(default_factory=lambda: [
+        "image/jpeg", "image/png", "image/webp", "application/pdf", "text/plain"], description=(
+        "media types accepted as evidence (JSON list), checked against the file's first bytes"))
+    evidence_retention_days: int = Field(3653, ge=1, le=36500, description=(
+        "how long evidence is kept after it was recorded (then purged, audited)"))
+    evidence_purge_hours: float = Field(24.0, gt=0, description=(
+        "how often the hub purges evidence past its retention"))
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
 

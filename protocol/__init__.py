@@ -25,6 +25,7 @@ from protocol.errors import (
     TopicError,
     TransitionError,
 )
+from protocol.evidence import EvidenceRecorded, media_type_of
 from protocol.ids import check_id, new_message_id
 from protocol.limits import MAX_PAYLOAD_BYTES
 from protocol.link import Ack, NodeStatus
@@ -121,6 +122,7 @@ __all__ = [
     "DispositionRecorded",
     "Envelope",
     "EventVerify",
+    "EvidenceRecorded",
     "ExpectedReturn",
     "Grade",
     "HeldEvent",
@@ -173,6 +175,7 @@ __all__ = [
     "format_utc",
     "items_total",
     "make_envelope",
+    "media_type_of",
     "minor_units",
     "move_allowed",
     "new_message_id",

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, model_validator
 
 from protocol.config import StoreConfig
+from protocol.evidence import EvidenceRecorded
 from protocol.ids import MessageId, NodeId, StoreId, new_message_id
 from protocol.limits import MAX_SEQ
 from protocol.link import Ack, NodeStatus
@@ -46,6 +47,7 @@ Kind = Literal[
     "disposition.recorded",
     "refund.requested",
     "command.applied",
+    "evidence.recorded",
     "stock.moved",
     "stock.snapshot",
     "return.expected",
@@ -72,6 +74,7 @@ BODY_TYPES: dict[str, type[Body]] = {
     "disposition.recorded": DispositionRecorded,
     "refund.requested": RefundRequested,
     "command.applied": CommandApplied,
+    "evidence.recorded": EvidenceRecorded,
     "stock.moved": StockMoved,
     "stock.snapshot": StockSnapshot,
     "stock.snapshot.request": SnapshotRequest,
@@ -99,6 +102,7 @@ EVENT_KINDS = frozenset(
         "disposition.recorded",
         "refund.requested",
         "command.applied",
+        "evidence.recorded",
         "stock.moved",
         "stock.snapshot",
         "order.shipped",

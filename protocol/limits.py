@@ -30,6 +30,9 @@ MAX_ITEMS = 100  # lines of one return
 MAX_SCANNED_CODES = 50
 MAX_MISMATCH_REASONS = 20
 MAX_PHOTOS = 20
+# one photo inside one evidence.recorded message: base64 (4/3) plus the envelope stays under
+# MAX_PAYLOAD_BYTES
+MAX_EVIDENCE_BYTES = 180 * 1024
 MAX_COMPLIANCE_TAGS = 10
 MAX_REASONS = 20  # reasons of one refund decision (the hub caps its list with "+N more")
 MAX_RULES = 20  # fired rules named in one refund decision (the hub keeps the first ones)

@@ -318,6 +318,17 @@ def m0021_pick_tasks(db: Database) -> None:
         PRIMARY KEY (package_id, sku))""")
 
 
+def m0022_evidence(db: Database) -> None:
+    """Photos taken at the counter (``edge_agent.returns.evidence``): one row per photo of a
+    return, its bytes on disk by SHA-256, and the seq of the ``evidence.recorded`` event that
+    carries them to the hub."""
+    db.conn.execute("""CREATE TABLE evidence (
+        evidence_id TEXT PRIMARY KEY, return_id TEXT NOT NULL,
+        sha256 TEXT NOT NULL, size INTEGER NOT NULL, media_type TEXT NOT NULL,
+        recorded_by TEXT, recorded_at TEXT NOT NULL, event_seq INTEGER NOT NULL)""")
+    db.conn.execute("CREATE INDEX evidence_by_return ON evidence(return_id)")
+
+
 def m0024_transfer_cancelled(db: Database) -> None:
     """A transfer task may be ``cancelled`` (the hub's ``transfer.cancelled``): the table is
     rebuilt with the wider status check (SQLite cannot alter a CHECK), rows kept as they are."""
@@ -354,6 +365,7 @@ MIGRATIONS: list[Migration] = [
     ("0019_stock_move_keys", m0019_stock_move_keys),
     ("0020_transfer_tasks", m0020_transfer_tasks),
     ("0021_pick_tasks", m0021_pick_tasks),
+    ("0022_evidence", m0022_evidence),
     ("0024_transfer_cancelled", m0024_transfer_cancelled),
 ]
 

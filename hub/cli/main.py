@@ -26,6 +26,7 @@ from hub.access.permissions import Scope
 from hub.access.tokens import cli_actor, create_token, list_tokens, parse_role, revoke_token
 from hub.amazon.settings import load_amazon_settings
 from hub.cli import amazon as amazon_cli
+from hub.cli import archive as archive_cli
 from hub.cli import catalogue as catalogue_cli
 from hub.cli import dead_letters as dead_letters_cli
 from hub.cli import fleet as fleet_cli
@@ -80,6 +81,7 @@ GROUPS: list[tuple[str, typer.Typer]] = [
     ("transfers", transfers_cli.app),
     ("reasons", reasons_cli.app),
     ("settlements", settlements_cli.app),
+    ("archive", archive_cli.app),
 ]
 audit_app.command("export")(audit_export)
 devices_app.command("enrol")(fleet_cli.devices_enrol)

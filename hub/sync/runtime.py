@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine
 
+from hub.finance.evidence.ingest import EvidenceSink
 from hub.metrics import HubMetrics
 from hub.settings import Settings
 from hub.storage import notices, outbox
@@ -45,7 +46,9 @@ class HubRuntime:
                             on_connected=self._on_connected)
         self.writer = IngestWriter(engine, self.link, metrics,
                                    settings.ingest_batch_size, settings.ingest_batch_ms,
-                                   on_batch=self._on_batch)
+                                   on_batch=self._on_batch,
+                                   evidence=EvidenceSink(settings.evidence_dir,
+                                                         settings.evidence_retention_days))
         self.publisher = CommandPublisher(engine, self.link, metrics,
                                           settings.command_resend_seconds,
                                           settings.command_poll_seconds)

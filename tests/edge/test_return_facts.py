@@ -289,6 +289,7 @@ def test_the_migration_upgrades_a_store_file_of_the_previous_schema(tmp_path: Pa
                                                       "0019_stock_move_keys",
                                                       "0020_transfer_tasks",
                                                       "0021_pick_tasks",
+                                                      "0022_evidence",
                                                       "0024_transfer_cancelled"]
         old = run.http.get(f"/api/returns/{OLD_RETURN}").json()
         assert old["sold_at"] is None and old["refund"]["refund_id"] == OLD_REFUND

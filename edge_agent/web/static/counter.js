@@ -20,6 +20,7 @@ import {
 import {
   actingAs, refreshSession, setupStaff, staffOnHealth, updateOfflineButton,
 } from "./staff.js";
+import { showPhotos } from "./photos.js";
 import { resumePending, writeOnce } from "./writes.js";
 
 const POLL_MS = 2000;  // while the live stream is down
@@ -524,6 +525,7 @@ function renderReturn(ret) {
   const reasons = ret.refund ? ret.refund.staff_reasons : [];
   $("#refund-reasons").replaceChildren(...reasons.map((r) => el("li", r)));
   renderForms(ret);
+  showPhotos(ret);
 }
 
 function renderForms(ret) {

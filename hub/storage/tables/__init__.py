@@ -10,9 +10,11 @@ from hub.storage.tables import (
     access,
     amazon,
     amazon_listings,
+    archive,
     buyer,
     catalogue,
     core,
+    evidence,
     finance,
     finance_settlements,
     fleet,
@@ -29,7 +31,7 @@ from hub.storage.tables import (
 )
 from hub.storage.tables.core import metadata
 
-__all__ = ["access", "amazon", "amazon_listings", "buyer", "catalogue", "core", "finance",
-           "finance_settlements", "fleet",
+__all__ = ["access", "amazon", "amazon_listings", "archive", "buyer", "catalogue", "core",
+           "evidence", "finance", "finance_settlements", "fleet",
            "idempotency", "inventory", "inventory_rules", "metadata", "pairing", "picking",
            "reasons", "risk", "routing", "transfers", "vat_reports"]

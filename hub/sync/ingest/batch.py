@@ -21,8 +21,8 @@ Rules:
   transaction (and, carrying a transfer id, to the transfer they follow,
   ``hub.inventory.transfers.follow``), then ``stock.snapshot`` pages to the consistency check
   (``hub.inventory.check``, which compares as of the page's seq), ``order.shipped`` and
-  ``order.pick.given_back`` to ``hub.inventory.picking``, every other event to the returns and
-  refunds projector;
+  ``order.pick.given_back`` to ``hub.inventory.picking``, ``evidence.recorded`` (counter photos)
+  to ``hub.finance.evidence.ingest``, every other event to the returns and refunds projector;
 - node status messages update presence; a status older than the one held (the last will, made
   when the node connected) changes presence only, never the newer figures; rejected messages
   and events the projections refuse are written to ``dead_letters`` (payloads capped,
@@ -44,6 +44,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
+from hub.finance.evidence import ingest as evidence_ingest
 from hub.finance.fx_rates import FxBook
 from hub.fleet.identities import revoked_among
 from hub.inventory import check as stock_check
@@ -98,8 +99,10 @@ class BatchResult:
     unprocessable: int = 0
 
 
-def store_batch(tx: Tx, items: Sequence[Classified]) -> BatchResult:
-    """Store, dedup, apply and dead-letter one batch inside ``tx``."""
+def store_batch(tx: Tx, items: Sequence[Classified],
+                evidence: evidence_ingest.EvidenceSink | None = None) -> BatchResult:
+    """Store, dedup, apply and dead-letter one batch inside ``tx`` (counter photos go to
+    ``evidence``; without one they are dead-lettered, to be replayed)."""
     conn, result = tx.conn, BatchResult()
     items = _refuse_revoked(conn, items)
     events = [i for i in items if isinstance(i, NodeEvent)]
@@ -122,7 +125,9 @@ def store_batch(tx: Tx, items: Sequence[Classified]) -> BatchResult:
     stock = [e for e in ready if e.kind == stock_ledger.KIND]
     snapshots = [e for e in ready if e.kind == stock_check.KIND]
     picks = [e for e in ready if e.kind in store_picking.KINDS]
-    ready_returns = [e for e in ready if e.kind not in (stock_ledger.KIND, stock_check.KIND)
+    photos = [e for e in ready if e.kind == evidence_ingest.KIND]
+    ready_returns = [e for e in ready if e.kind not in (stock_ledger.KIND, stock_check.KIND,
+                                                        evidence_ingest.KIND)
                      and e.kind not in store_picking.KINDS]
     projector = Projector(state.load(tx, ready_returns), tx.now)
     for envelope in ready_returns:
@@ -134,6 +139,9 @@ def store_batch(tx: Tx, items: Sequence[Classified]) -> BatchResult:
     transfer_follow.apply(tx, stock, rates)
     problems += [Problem(p.event, p.reason) for p in stock_check.apply(tx, snapshots)]
     problems += [Problem(p.event, p.reason) for p in store_picking.apply(tx, picks, rates)]
+    problems += ([Problem(p.event, p.reason) for p in evidence.apply(tx, photos)]
+                 if evidence is not None else
+                 [Problem(e, "this hub process keeps no evidence") for e in photos])
     result.came_online = _apply_statuses(cursors, statuses)
     _save_cursors(conn, cursors.values(), tx.now)
     rejected = [i for i in items if isinstance(i, Rejected)] + reused + bad_copies + step.dead

@@ -32,6 +32,7 @@ from typing import Protocol
 from sqlalchemy import Engine
 
 from hub.errors import HubError, StorageError
+from hub.finance.evidence.ingest import EvidenceSink
 from hub.metrics import HubMetrics
 from hub.storage.engine import is_transient, writing
 from hub.storage.tables.core import dead_letters
@@ -60,8 +61,10 @@ class IngestWriter:
 
     def __init__(self, engine: Engine, link: Link, metrics: HubMetrics, batch_size: int = 500,
                  batch_ms: int = 20,
-                 on_batch: Callable[[BatchResult], None] = lambda _result: None) -> None:
+                 on_batch: Callable[[BatchResult], None] = lambda _result: None,
+                 evidence: EvidenceSink | None = None) -> None:
         self._engine = engine
+        self._evidence = evidence  # where counter photos are stored
         self._link = link
         self._metrics = metrics
         self._batch_size = batch_size
@@ -214,7 +217,7 @@ class IngestWriter:
         try:
             classified = [classify(m.topic, m.payload) for m in batch]
             with writing(self._engine) as tx:
-                result = store_batch(tx, classified)
+                result = store_batch(tx, classified, self._evidence)
         except HubError:
             raise
         except Exception as err:  # a bug, or a value the DB refuses: isolated
@@ -241,7 +244,7 @@ class IngestWriter:
         if isinstance(classified, Unprocessable) and classified.reason == reason:
             try:
                 with writing(self._engine) as tx:
-                    result = store_batch(tx, [classified])
+                    result = store_batch(tx, [classified], self._evidence)
                 self._done([message], result, started)
                 return
             except HubError as again:

@@ -36,7 +36,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 READERS = frozenset({Role.FINANCE, Role.ADMIN, Role.REGIONAL_MANAGER, Role.STORE_MANAGER})
 EDITORS = frozenset({Role.FINANCE, Role.ADMIN})
 Dimension = Literal["reason", "sku", "category", "store", "region", "marketplace", "month"]
-Month = Annotated[str | None, Query(pattern=r"^(19|20|21)\d{2}-(0[1-9]|1[0-2])$",
+Month = Annotated[str | None, Query(pattern=r"^(19[7-9]\d|2\d{3})-(0[1-9]|1[0-2])$",
                                     description="YYYY-MM (UTC), inclusive")]
 Text = Annotated[str | None, Query(min_length=1, max_length=64)]
 

@@ -17,6 +17,7 @@ import {
   when,
 } from "./common.js";
 import { fillDecidedChoices, loadDecided, wireDecided } from "./decided.js";
+import { evidenceSection } from "./evidence.js";
 import { fillFleetStores, showFleet, wireFleet } from "./fleet.js";
 import { showInventory, wireInventory } from "./inventory.js";
 import { loadPolicy, wirePolicy } from "./policy.js";
@@ -202,6 +203,7 @@ function storyBody(s) {
     section("Why (rules fired)", rulesList(s.decision)),
     section("Items", el("ul", {}, ret.items.map(itemLine))),
     section("Inspection", inspections.length ? el("ul", {}, inspections) : el("p", { class: "muted" }, "not inspected yet")),
+    evidenceSection(r),
     section("Customer history", s.customer_history.length ? el("ul", { "data-testid": "history" }, s.customer_history.map((h) =>
       el("li", {}, `${when(h.requested_at)} · ${storeName(h.store_id)} · ${h.refund_id} · ${money(h.amount)} · ${word("refund_states", h.state)}`)))
       : el("p", { class: "muted" }, "no other refunds known for this customer")),
@@ -298,6 +300,7 @@ async function start() {
   document.body.dataset.role = me.role; // role-only buttons (fleet.js: Decommission)
   $("[data-testid=nav-policy]").hidden = me.role !== "admin";
   $("[data-testid=nav-fleet]").hidden = !["admin", "technician"].includes(me.role);
+  $("[data-testid=nav-archive]").hidden = !["admin", "finance"].includes(me.role);
   fillChoices();
   wire();
   await resumePending();
