@@ -39,8 +39,37 @@ from hub.strict_yaml import DocumentError, Problem, StrictLoader, format_path, w
 
 ACTION = "finance_entities.published"
 MAX_TEXT = 100_000
-EU = frozenset("AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK"
-               .split())
+EU = frozenset(
+    [
+        "AT",
+        "BE",
+        "BG",
+        "CY",
+        "CZ",
+        "DE",
+        "DK",
+        "EE",
+        "ES",
+        "FI",
+        "FR",
+        "GR",
+        "HR",
+        "HU",
+        "IE",
+        "IT",
+        "LT",
+        "LU",
+        "LV",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SE",
+        "SI",
+        "SK",
+    ]
+)
 Chart = Literal["SKR03", "SKR04"]
 
 
@@ -72,10 +101,20 @@ class Accounts(_Strict):
 # Erlöse aus im anderen EU-Land steuerpflichtigen Lieferungen, 8724 their deductions; SKR04 the
 # same at 1460, 4400/4300, 4720/4710, 4120/4705, 4320, 4724. Check them with your tax adviser.
 DEFAULT_ACCOUNTS: dict[str, Accounts] = {
-    "SKR03": Accounts(clearing=1360, revenue={19: 8400, 7: 8300, 0: 8120},
-                      refund={19: 8720, 7: 8710, 0: 8705}, oss_revenue=8320, oss_refund=8724),
-    "SKR04": Accounts(clearing=1460, revenue={19: 4400, 7: 4300, 0: 4120},
-                      refund={19: 4720, 7: 4710, 0: 4705}, oss_revenue=4320, oss_refund=4724),
+    "SKR03": Accounts(
+        clearing=1360,
+        revenue={19: 8400, 7: 8300, 0: 8120},
+        refund={19: 8720, 7: 8710, 0: 8705},
+        oss_revenue=8320,
+        oss_refund=8724,
+    ),
+    "SKR04": Accounts(
+        clearing=1460,
+        revenue={19: 4400, 7: 4300, 0: 4120},
+        refund={19: 4720, 7: 4710, 0: 4705},
+        oss_revenue=4320,
+        oss_refund=4724,
+    ),
 }
 
 
@@ -103,8 +142,13 @@ class Datev(_Strict):
     @model_validator(mode="after")
     def _lengths(self) -> Self:
         accounts = self.chart_accounts()
-        numbers = [accounts.clearing, accounts.oss_revenue, accounts.oss_refund,
-                   *accounts.revenue.values(), *accounts.refund.values()]
+        numbers = [
+            accounts.clearing,
+            accounts.oss_revenue,
+            accounts.oss_refund,
+            *accounts.revenue.values(),
+            *accounts.refund.values(),
+        ]
         too_long = [n for n in numbers if len(str(n)) > self.account_length + 1]
         if too_long:
             raise ValueError(f"accounts {too_long} are longer than account_length allows")
@@ -162,8 +206,10 @@ class Entities(_Strict):
         ids = [e.id for e in self.entities]
         if len(set(ids)) != len(ids):
             raise ValueError("each entity id at most once")
-        for kind, values in (("store", [s for e in self.entities for s in e.stores]),
-                             ("marketplace", [m for e in self.entities for m in e.marketplaces])):
+        for kind, values in (
+            ("store", [s for e in self.entities for s in e.stores]),
+            ("marketplace", [m for e in self.entities for m in e.marketplaces]),
+        ):
             twice = sorted({v for v in values if values.count(v) > 1})
             if twice:
                 raise ValueError(f"a {kind} belongs to one entity at most: {twice}")
@@ -199,21 +245,29 @@ def load_entities_yaml(text: str) -> Entities:
 
 
 def _problem(error: Any) -> Problem:
-    message = {"extra_forbidden": "unknown field (check the spelling)",
-               "missing": "required field is missing"}.get(
-        error["type"], str(error["msg"]).removeprefix("Value error, "))
+    message = {
+        "extra_forbidden": "unknown field (check the spelling)",
+        "missing": "required field is missing",
+    }.get(error["type"], str(error["msg"]).removeprefix("Value error, "))
     return Problem(format_path(tuple(error["loc"])), message)
 
 
 def default_text() -> str:
     """The YAML text of the entities shipped with ACORN."""
-    return resources.files(__package__ or "hub.finance").joinpath(
-        "default_entities.yaml").read_text("utf-8")
+    return (
+        resources.files(__package__ or "hub.finance")
+        .joinpath("default_entities.yaml")
+        .read_text("utf-8")
+    )
 
 
 _documents: VersionedDocuments[Entities] = VersionedDocuments(
-    finance_entities, ACTION, load_entities_yaml, default_text,
-    lambda message: EntitiesError.at("version", message))
+    finance_entities,
+    ACTION,
+    load_entities_yaml,
+    default_text,
+    lambda message: EntitiesError.at("version", message),
+)
 active_text = _documents.active_text
 active = _documents.active
 publish = _documents.publish

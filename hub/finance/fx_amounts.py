@@ -49,17 +49,20 @@ def in_base(amount: Decimal, rate: Decimal, base: str) -> Decimal:
     return (amount * rate).quantize(quantum(base), rounding=ROUND_HALF_UP)
 
 
-def convert(amount: Decimal, currency: str, base: str, day: date,
-            rate_of: RateOf) -> Converted | None:
+def convert(
+    amount: Decimal, currency: str, base: str, day: date, rate_of: RateOf
+) -> Converted | None:
     """``amount currency`` in ``base`` on ``day`` (see the module rules)."""
     if currency == base:
-        return Converted(amount.quantize(quantum(base), rounding=ROUND_HALF_UP), base,
-                         Decimal(1), day, SAME)
+        return Converted(
+            amount.quantize(quantum(base), rounding=ROUND_HALF_UP), base, Decimal(1), day, SAME
+        )
     crossed = rate_of(currency, base, day)
     if crossed is None:
         return None
-    return Converted(in_base(amount, crossed.rate, base), base, crossed.rate, crossed.day,
-                     crossed.source)
+    return Converted(
+        in_base(amount, crossed.rate, base), base, crossed.rate, crossed.day, crossed.source
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,11 +113,15 @@ def monthly(settled: Iterable[Settled]) -> list[MonthGain]:
     for s in settled:
         if s.currency == s.base_currency:
             continue
-        row = sums.setdefault((s.settled_day.strftime("%Y-%m"), s.base_currency),
-                              [Decimal(0), Decimal(0), Decimal(0), Decimal(0)])
+        row = sums.setdefault(
+            (s.settled_day.strftime("%Y-%m"), s.base_currency),
+            [Decimal(0), Decimal(0), Decimal(0), Decimal(0)],
+        )
         row[0] += 1
         row[1] += s.at_refund
         row[2] += s.at_settlement
         row[3] += s.gain
-    return [MonthGain(month, base, int(v[0]), v[1], v[2], v[3])
-            for (month, base), v in sorted(sums.items())]
+    return [
+        MonthGain(month, base, int(v[0]), v[1], v[2], v[3])
+        for (month, base), v in sorted(sums.items())
+    ]

@@ -41,25 +41,83 @@ CRLF = "\r\n"
 MAX_AMOUNT = Decimal("9999999999.99")
 _BELEG = re.compile(r"[^A-Za-z0-9_$%\-/]")
 
-_HEAD = ("Umsatz (ohne Soll/Haben-Kz);Soll/Haben-Kennzeichen;WKZ Umsatz;Kurs;Basis-Umsatz;"
-         "WKZ Basis-Umsatz;Konto;Gegenkonto (ohne BU-Schlüssel);BU-Schlüssel;Belegdatum;"
-         "Belegfeld 1;Belegfeld 2;Skonto;Buchungstext;Postensperre;Diverse Adressnummer;"
-         "Geschäftspartnerbank;Sachverhalt;Zinssperre;Beleglink").split(";")
+_HEAD = [
+    "Umsatz (ohne Soll/Haben-Kz)",
+    "Soll/Haben-Kennzeichen",
+    "WKZ Umsatz",
+    "Kurs",
+    "Basis-Umsatz",
+    "WKZ Basis-Umsatz",
+    "Konto",
+    "Gegenkonto (ohne BU-Schlüssel)",
+    "BU-Schlüssel",
+    "Belegdatum",
+    "Belegfeld 1",
+    "Belegfeld 2",
+    "Skonto",
+    "Buchungstext",
+    "Postensperre",
+    "Diverse Adressnummer",
+    "Geschäftspartnerbank",
+    "Sachverhalt",
+    "Zinssperre",
+    "Beleglink",
+]
 _INFO = [f"Beleginfo - {part} {i}" for i in range(1, 9) for part in ("Art", "Inhalt")]
-_MID = ("KOST1 - Kostenstelle;KOST2 - Kostenstelle;Kost-Menge;EU-Land u. UStID (Bestimmung);"
-        "EU-Steuersatz (Bestimmung);Abw. Versteuerungsart;Sachverhalt L+L;"
-        "Funktionsergänzung L+L;BU 49 Hauptfunktionstyp;BU 49 Hauptfunktionsnummer;"
-        "BU 49 Funktionsergänzung").split(";")
+_MID = [
+    "KOST1 - Kostenstelle",
+    "KOST2 - Kostenstelle",
+    "Kost-Menge",
+    "EU-Land u. UStID (Bestimmung)",
+    "EU-Steuersatz (Bestimmung)",
+    "Abw. Versteuerungsart",
+    "Sachverhalt L+L",
+    "Funktionsergänzung L+L",
+    "BU 49 Hauptfunktionstyp",
+    "BU 49 Hauptfunktionsnummer",
+    "BU 49 Funktionsergänzung",
+]
 _EXTRA = [f"Zusatzinformation - {part} {i}" for i in range(1, 21) for part in ("Art", "Inhalt")]
-_TAIL = ("Stück;Gewicht;Zahlweise;Forderungsart;Veranlagungsjahr;Zugeordnete Fälligkeit;"
-         "Skontotyp;Auftragsnummer;Buchungstyp;USt-Schlüssel (Anzahlungen);EU-Land (Anzahlungen);"
-         "Sachverhalt L+L (Anzahlungen);EU-Steuersatz (Anzahlungen);Erlöskonto (Anzahlungen);"
-         "Herkunft-Kz;Buchungs GUID;KOST-Datum;SEPA-Mandatsreferenz;Skontosperre;"
-         "Gesellschaftername;Beteiligtennummer;Identifikationsnummer;Zeichnernummer;"
-         "Postensperre bis;Bezeichnung SoBil-Sachverhalt;Kennzeichen SoBil-Buchung;"
-         "Festschreibung;Leistungsdatum;Datum Zuord. Steuerperiode;Fälligkeit;"
-         "Generalumkehr (GU);Steuersatz;Land;Abrechnungsreferenz;BVV-Position;"
-         "EU-Land u. UStID (Ursprung);EU-Steuersatz (Ursprung);Abw. Skontokonto").split(";")
+_TAIL = [
+    "Stück",
+    "Gewicht",
+    "Zahlweise",
+    "Forderungsart",
+    "Veranlagungsjahr",
+    "Zugeordnete Fälligkeit",
+    "Skontotyp",
+    "Auftragsnummer",
+    "Buchungstyp",
+    "USt-Schlüssel (Anzahlungen)",
+    "EU-Land (Anzahlungen)",
+    "Sachverhalt L+L (Anzahlungen)",
+    "EU-Steuersatz (Anzahlungen)",
+    "Erlöskonto (Anzahlungen)",
+    "Herkunft-Kz",
+    "Buchungs GUID",
+    "KOST-Datum",
+    "SEPA-Mandatsreferenz",
+    "Skontosperre",
+    "Gesellschaftername",
+    "Beteiligtennummer",
+    "Identifikationsnummer",
+    "Zeichnernummer",
+    "Postensperre bis",
+    "Bezeichnung SoBil-Sachverhalt",
+    "Kennzeichen SoBil-Buchung",
+    "Festschreibung",
+    "Leistungsdatum",
+    "Datum Zuord. Steuerperiode",
+    "Fälligkeit",
+    "Generalumkehr (GU)",
+    "Steuersatz",
+    "Land",
+    "Abrechnungsreferenz",
+    "BVV-Position",
+    "EU-Land u. UStID (Ursprung)",
+    "EU-Steuersatz (Ursprung)",
+    "Abw. Skontokonto",
+]
 COLUMNS: tuple[str, ...] = (*_HEAD, *_INFO, *_MID, *_EXTRA, *_TAIL)
 assert len(COLUMNS) == 125  # format version 13
 FILLED = 14  # bookings fill columns 1..14, then 40 and 41 for OSS
@@ -99,8 +157,9 @@ def amount_text(value: Decimal) -> str:
 def settings_of(entity: Entity) -> Datev:
     """The entity's DATEV settings; DatevError when it has none."""
     if entity.datev is None:
-        raise DatevError(f"entity {entity.id} has no DATEV settings (datev: in the entities "
-                         "document)", "entity")
+        raise DatevError(
+            f"entity {entity.id} has no DATEV settings (datev: in the entities document)", "entity"
+        )
     return entity.datev
 
 
@@ -111,8 +170,11 @@ def bookings(entity: Entity, facts: Iterable[Fact]) -> Iterator[Booking]:
         if fact.kind == "return":
             continue
         if fact.base is None:
-            raise DatevError(f"{fact.kind} {fact.document} of {fact.day} has no exchange rate "
-                             f"for {fact.currency}: import ECB rates first", "period")
+            raise DatevError(
+                f"{fact.kind} {fact.document} of {fact.day} has no exchange rate "
+                f"for {fact.currency}: import ECB rates first",
+                "period",
+            )
         gross = fact.base.base_amount
         if fact.oss:
             contra = accounts.oss_revenue if fact.kind == "sale" else accounts.oss_refund
@@ -120,28 +182,66 @@ def bookings(entity: Entity, facts: Iterable[Fact]) -> Iterator[Booking]:
             table = accounts.revenue if fact.kind == "sale" else accounts.refund
             rate = int(fact.vat_rate or 0)
             if rate not in table:
-                raise DatevError(f"no DATEV {'revenue' if fact.kind == 'sale' else 'refund'} "
-                                 f"account for the rate {rate} % ({fact.document})", "entity")
+                raise DatevError(
+                    f"no DATEV {'revenue' if fact.kind == 'sale' else 'refund'} "
+                    f"account for the rate {rate} % ({fact.document})",
+                    "entity",
+                )
             contra = table[rate]
         side = "S" if gross >= 0 else "H"
-        text = (f"{'Verkauf' if fact.kind == 'sale' else 'Erstattung'} {fact.sku} "
-                f"{fact.gross:f} {fact.currency}")
-        yield Booking(abs(gross), side, accounts.clearing, contra, fact.day, fact.document,
-                      text[:60], fact.country if fact.oss else "",
-                      fact.vat_rate if fact.oss else None)
+        text = (
+            f"{'Verkauf' if fact.kind == 'sale' else 'Erstattung'} {fact.sku} "
+            f"{fact.gross:f} {fact.currency}"
+        )
+        yield Booking(
+            abs(gross),
+            side,
+            accounts.clearing,
+            contra,
+            fact.day,
+            fact.document,
+            text[:60],
+            fact.country if fact.oss else "",
+            fact.vat_rate if fact.oss else None,
+        )
 
 
 def header(entity: Entity, period: Period, created: datetime, label: str) -> str:
     """Line 1: the 31 header fields (see the module rules)."""
     d = settings_of(entity)
-    fields = ['"EXTF"', "700", "21", '"Buchungsstapel"', "13",
-              created.strftime("%Y%m%d%H%M%S") + f"{created.microsecond // 1000:03d}", "",
-              '"RE"', quoted("ACORN"), "", str(d.consultant), str(d.client),
-              d.year_start(period.first).strftime("%Y%m%d"), str(d.account_length),
-              period.first.strftime("%Y%m%d"), period.last.strftime("%Y%m%d"),
-              quoted(label[:30]), quoted(d.initials), "1", "0", "0",
-              quoted(entity.base_currency), "", '""', "", "", quoted(d.chart[-2:]), "", "",
-              '""', '""']
+    fields = [
+        '"EXTF"',
+        "700",
+        "21",
+        '"Buchungsstapel"',
+        "13",
+        created.strftime("%Y%m%d%H%M%S") + f"{created.microsecond // 1000:03d}",
+        "",
+        '"RE"',
+        quoted("ACORN"),
+        "",
+        str(d.consultant),
+        str(d.client),
+        d.year_start(period.first).strftime("%Y%m%d"),
+        str(d.account_length),
+        period.first.strftime("%Y%m%d"),
+        period.last.strftime("%Y%m%d"),
+        quoted(label[:30]),
+        quoted(d.initials),
+        "1",
+        "0",
+        "0",
+        quoted(entity.base_currency),
+        "",
+        '""',
+        "",
+        "",
+        quoted(d.chart[-2:]),
+        "",
+        "",
+        '""',
+        '""',
+    ]
     assert len(fields) == 31
     return ";".join(fields)
 
@@ -152,14 +252,24 @@ def line(b: Booking, currency: str) -> str:
         raise DatevError(f"{b.document}: {b.amount} is more than DATEV's ten digits", "period")
     beleg = _BELEG.sub("", b.document)[:36]
     text = b.text.replace("\r", " ").replace("\n", " ")
-    eu = (f'"{b.eu_country}";{amount_text(b.eu_rate)}' if b.eu_country and b.eu_rate is not None
-          else ";")
-    return (f'{amount_text(b.amount)};"{b.side}";"{currency}";;;;{b.account};{b.contra};;'
-            f'{b.day.strftime("%d%m")};"{beleg}";;;{quoted(text)}{_AFTER_TEXT}{eu}{_TO_END}')
+    eu = (
+        f'"{b.eu_country}";{amount_text(b.eu_rate)}'
+        if b.eu_country and b.eu_rate is not None
+        else ";"
+    )
+    return (
+        f'{amount_text(b.amount)};"{b.side}";"{currency}";;;;{b.account};{b.contra};;'
+        f'{b.day.strftime("%d%m")};"{beleg}";;;{quoted(text)}{_AFTER_TEXT}{eu}{_TO_END}'
+    )
 
 
-def write(entity: Entity, period: Period, items: Iterable[Booking], created: datetime,
-          label: str = "ACORN Buchungen") -> bytes:
+def write(
+    entity: Entity,
+    period: Period,
+    items: Iterable[Booking],
+    created: datetime,
+    label: str = "ACORN Buchungen",
+) -> bytes:
     """The Buchungsstapel of ``period`` (a month) as Windows-1252 bytes."""
     if period.first.day != 1 or period.first.month != period.last.month:
         raise DatevError("a DATEV Buchungsstapel holds one month (period 2026-11)", "period")

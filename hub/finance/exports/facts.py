@@ -45,15 +45,20 @@ def parse_period(text: str) -> Period:
     text = text.strip()
     if m := _MONTH.match(text):
         year, month = int(m[1]), int(m[2])
-        return Period(text, date(year, month, 1),
-                      date(year, month, calendar.monthrange(year, month)[1]))
+        return Period(
+            text, date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+        )
     if m := _QUARTER.match(text):
         year, q = int(m[1]), int(m[2])
         last_month = q * 3
-        return Period(text, date(year, last_month - 2, 1),
-                      date(year, last_month, calendar.monthrange(year, last_month)[1]))
-    raise InputError(f"a period is a month (2026-11) or a quarter (2026-Q4), not {text!r}",
-                     "period")
+        return Period(
+            text,
+            date(year, last_month - 2, 1),
+            date(year, last_month, calendar.monthrange(year, last_month)[1]),
+        )
+    raise InputError(
+        f"a period is a month (2026-11) or a quarter (2026-Q4), not {text!r}", "period"
+    )
 
 
 def split(gross: Decimal, rate: Decimal | None, currency: str) -> tuple[Decimal, Decimal]:

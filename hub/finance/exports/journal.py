@@ -16,13 +16,35 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import IO, Any
 
-from openpyxl import Workbook
+from openpyxl import Workbook  # type: ignore[import-untyped]
 
 from hub.finance.exports.facts import Fact
 
-COLUMNS = ("entity", "kind", "day", "document", "line", "order_id", "source", "country", "sku",
-           "quantity", "gross", "net", "vat", "vat_rate", "currency", "oss", "base_currency",
-           "base_gross", "base_net", "base_vat", "rate", "rate_day", "rate_source")
+COLUMNS = (
+    "entity",
+    "kind",
+    "day",
+    "document",
+    "line",
+    "order_id",
+    "source",
+    "country",
+    "sku",
+    "quantity",
+    "gross",
+    "net",
+    "vat",
+    "vat_rate",
+    "currency",
+    "oss",
+    "base_currency",
+    "base_gross",
+    "base_net",
+    "base_vat",
+    "rate",
+    "rate_day",
+    "rate_source",
+)
 NO_RATE = "no rate"
 
 
@@ -31,14 +53,31 @@ def row(entity: str, fact: Fact) -> list[Any]:
     net, vat = fact.net_vat
     base = fact.base
     split = fact.base_net_vat
-    return [entity, fact.kind, fact.day, fact.document, fact.line, fact.order_id or "",
-            fact.source, fact.country, fact.sku, fact.quantity, fact.gross, net, vat,
-            fact.vat_rate if fact.vat_rate is not None else "", fact.currency,
-            "yes" if fact.oss else "no",
-            base.base_currency if base else "", base.base_amount if base else "",
-            split[0] if split else "", split[1] if split else "",
-            base.rate if base else "", base.rate_day if base else "",
-            base.source if base else NO_RATE]
+    return [
+        entity,
+        fact.kind,
+        fact.day,
+        fact.document,
+        fact.line,
+        fact.order_id or "",
+        fact.source,
+        fact.country,
+        fact.sku,
+        fact.quantity,
+        fact.gross,
+        net,
+        vat,
+        fact.vat_rate if fact.vat_rate is not None else "",
+        fact.currency,
+        "yes" if fact.oss else "no",
+        base.base_currency if base else "",
+        base.base_amount if base else "",
+        split[0] if split else "",
+        split[1] if split else "",
+        base.rate if base else "",
+        base.rate_day if base else "",
+        base.source if base else NO_RATE,
+    ]
 
 
 def _text(value: Any) -> str:

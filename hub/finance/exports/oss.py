@@ -23,8 +23,17 @@ from hub.errors import InputError
 from hub.finance.exports.facts import Fact
 from hub.finance.fx_amounts import quantum
 
-COLUMNS = ("country", "vat_rate", "currency", "sales_net", "sales_vat", "refunds_net",
-           "refunds_vat", "net", "vat")
+COLUMNS = (
+    "country",
+    "vat_rate",
+    "currency",
+    "sales_net",
+    "sales_vat",
+    "refunds_net",
+    "refunds_vat",
+    "net",
+    "vat",
+)
 
 
 class OssError(InputError):
@@ -62,15 +71,19 @@ def summary(facts: Iterable[Fact]) -> list[OssRow]:
             continue
         split = fact.base_net_vat
         if split is None or fact.base is None or fact.vat_rate is None:
-            raise OssError(f"{fact.kind} {fact.document} of {fact.day} has no exchange rate or "
-                           "VAT rate: import ECB rates or set vat_rates first", "period")
+            raise OssError(
+                f"{fact.kind} {fact.document} of {fact.day} has no exchange rate or "
+                "VAT rate: import ECB rates or set vat_rates first",
+                "period",
+            )
         key = (fact.country, fact.vat_rate, fact.base.base_currency)
         row = sums.setdefault(key, [quantum(key[2]) * 0] * 4)
         at = 0 if fact.kind == "sale" else 2
         row[at] += split[0]
         row[at + 1] += split[1]
-    return [OssRow(country, rate, currency, *v)
-            for (country, rate, currency), v in sorted(sums.items())]
+    return [
+        OssRow(country, rate, currency, *v) for (country, rate, currency), v in sorted(sums.items())
+    ]
 
 
 def write_csv(rows: list[OssRow]) -> bytes:
@@ -81,8 +94,9 @@ def write_csv(rows: list[OssRow]) -> bytes:
     totals: dict[str, list[Decimal]] = {}
     for r in rows:
         figures = [r.sales_net, r.sales_vat, r.refunds_net, r.refunds_vat, r.net, r.vat]
-        writer.writerow([r.country, f"{r.vat_rate:f}", r.currency,
-                         *(format(v, "f") for v in figures)])
+        writer.writerow(
+            [r.country, f"{r.vat_rate:f}", r.currency, *(format(v, "f") for v in figures)]
+        )
         total = totals.setdefault(r.currency, [quantum(r.currency) * 0] * 6)
         for i, v in enumerate(figures):
             total[i] += v

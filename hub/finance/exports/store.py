@@ -48,8 +48,13 @@ def entity_of(conn: Connection, entity_id: str) -> Entity:
     return entity
 
 
-def facts(engine: Engine, entity_id: str, period: Period, use_bundle: bool = True,
-          convert_first: bool = True) -> tuple[Entity, list[Fact]]:
+def facts(
+    engine: Engine,
+    entity_id: str,
+    period: Period,
+    use_bundle: bool = True,
+    convert_first: bool = True,
+) -> tuple[Entity, list[Fact]]:
     """The entity and its facts in ``period``, by day, kind and document."""
     with reading(engine) as conn:
         entity_of(conn, entity_id)  # an unknown entity fails before any conversion
@@ -58,9 +63,12 @@ def facts(engine: Engine, entity_id: str, period: Period, use_bundle: bool = Tru
     with reading(engine) as conn:
         entity = entity_of(conn, entity_id)
         book = FxBook(conn, use_bundle)
-        found = [*_sales(conn, entity, period, book), *_refunds(conn, entity, period),
-                 *_store_returns(conn, entity, period, book),
-                 *_amazon_returns(conn, entity, period, book)]
+        found = [
+            *_sales(conn, entity, period, book),
+            *_refunds(conn, entity, period),
+            *_store_returns(conn, entity, period, book),
+            *_amazon_returns(conn, entity, period, book),
+        ]
     found.sort(key=lambda f: (f.day, _ORDER[f.kind], f.document, f.line))
     return entity, found
 
@@ -70,20 +78,49 @@ def _span(period: Period) -> tuple[datetime, datetime]:
     return start, datetime.combine(period.last + timedelta(days=1), time(), UTC)
 
 
-def _fact(entity: Entity, kind: Any, day: date, document: str, line: str, order_id: str | None,
-          source: str, country: str, sku: str, quantity: int, gross: Decimal, currency: str,
-          base: Converted | None) -> Fact:
-    return Fact(kind, day, document, line, order_id, source, country, sku, quantity, gross,
-                currency, entity.rate(country), entity.is_oss(country), base)
+def _fact(
+    entity: Entity,
+    kind: Any,
+    day: date,
+    document: str,
+    line: str,
+    order_id: str | None,
+    source: str,
+    country: str,
+    sku: str,
+    quantity: int,
+    gross: Decimal,
+    currency: str,
+    base: Converted | None,
+) -> Fact:
+    return Fact(
+        kind,
+        day,
+        document,
+        line,
+        order_id,
+        source,
+        country,
+        sku,
+        quantity,
+        gross,
+        currency,
+        entity.rate(country),
+        entity.is_oss(country),
+        base,
+    )
 
 
 def _sales(conn: Connection, entity: Entity, period: Period, book: FxBook) -> Iterator[Fact]:
     o = amazon_orders
     start, end = _span(period)
-    for order in conn.execute(select(o.c.order_id, o.c.marketplace_id, o.c.purchased_at,
-                                     o.c.status, o.c["items"])
-                              .where(o.c.marketplace_id.in_(list(entity.marketplaces)),
-                                     o.c.purchased_at >= start, o.c.purchased_at < end)):
+    for order in conn.execute(
+        select(o.c.order_id, o.c.marketplace_id, o.c.purchased_at, o.c.status, o.c["items"]).where(
+            o.c.marketplace_id.in_(list(entity.marketplaces)),
+            o.c.purchased_at >= start,
+            o.c.purchased_at < end,
+        )
+    ):
         if "CANCEL" in order.status.upper():
             continue
         day = order.purchased_at.date()
@@ -92,53 +129,127 @@ def _sales(conn: Connection, entity: Entity, period: Period, book: FxBook) -> It
             if item.get("unit_price") is None or not item.get("currency"):
                 continue
             gross = Decimal(item["unit_price"]) * int(item["quantity"])
-            yield _fact(entity, "sale", day, order.order_id, str(item.get("order_item_id", "")),
-                        order.order_id, order.marketplace_id, country, str(item.get("sku") or ""),
-                        int(item["quantity"]), gross, item["currency"],
-                        convert(gross, item["currency"], entity.base_currency, day, book.rate))
+            yield _fact(
+                entity,
+                "sale",
+                day,
+                order.order_id,
+                str(item.get("order_item_id", "")),
+                order.order_id,
+                order.marketplace_id,
+                country,
+                str(item.get("sku") or ""),
+                int(item["quantity"]),
+                gross,
+                item["currency"],
+                convert(gross, item["currency"], entity.base_currency, day, book.rate),
+            )
 
 
 def _refunds(conn: Connection, entity: Entity, period: Period) -> Iterator[Fact]:
     f, r = fx_amounts, refunds
     joined = f.join(r, f.c.ref == r.c.store_id + "/" + r.c.refund_id)
-    for row in conn.execute(select(f, r.c.store_id, r.c.marketplace_id).select_from(joined)
-                            .where(f.c.kind == REFUND_KIND, f.c.entity == entity.id,
-                                   f.c.day >= period.first, f.c.day <= period.last)):
+    for row in conn.execute(
+        select(f, r.c.store_id, r.c.marketplace_id)
+        .select_from(joined)
+        .where(
+            f.c.kind == REFUND_KIND,
+            f.c.entity == entity.id,
+            f.c.day >= period.first,
+            f.c.day <= period.last,
+        )
+    ):
         market = row.marketplace_id
         country = entity.marketplaces.get(market, entity.country) if market else entity.country
         amount = -Decimal(row.amount)
-        base = None if row.base_amount is None else Converted(
-            -Decimal(row.base_amount), row.base_currency, Decimal(row.rate), row.rate_day,
-            row.rate_source)
-        yield _fact(entity, "refund", row.day, row.ref, "", row.order_id,
-                    market or row.store_id, country, "", 1, amount, row.currency, base)
+        base = (
+            None
+            if row.base_amount is None
+            else Converted(
+                -Decimal(row.base_amount),
+                row.base_currency,
+                Decimal(row.rate),
+                row.rate_day,
+                row.rate_source,
+            )
+        )
+        yield _fact(
+            entity,
+            "refund",
+            row.day,
+            row.ref,
+            "",
+            row.order_id,
+            market or row.store_id,
+            country,
+            "",
+            1,
+            amount,
+            row.currency,
+            base,
+        )
 
 
-def _store_returns(conn: Connection, entity: Entity, period: Period,
-                   book: FxBook) -> Iterator[Fact]:
+def _store_returns(
+    conn: Connection, entity: Entity, period: Period, book: FxBook
+) -> Iterator[Fact]:
     rt, it = returns, return_items
     start, end = _span(period)
     joined = it.join(rt, and_(rt.c.store_id == it.c.store_id, rt.c.return_id == it.c.return_id))
-    for row in conn.execute(select(it, rt.c.received_at, rt.c.order_id).select_from(joined)
-                            .where(rt.c.store_id.in_(list(entity.stores)),
-                                   rt.c.received_at >= start, rt.c.received_at < end)):
+    for row in conn.execute(
+        select(it, rt.c.received_at, rt.c.order_id)
+        .select_from(joined)
+        .where(
+            rt.c.store_id.in_(list(entity.stores)),
+            rt.c.received_at >= start,
+            rt.c.received_at < end,
+        )
+    ):
         day = row.received_at.date()
         gross = -Decimal(row.unit_price) * row.quantity
-        yield _fact(entity, "return", day, f"{row.store_id}/{row.return_id}", str(row.line_no),
-                    row.order_id, row.store_id, entity.country, row.sku, row.quantity, gross,
-                    row.currency, convert(gross, row.currency, entity.base_currency, day,
-                                          book.rate))
+        yield _fact(
+            entity,
+            "return",
+            day,
+            f"{row.store_id}/{row.return_id}",
+            str(row.line_no),
+            row.order_id,
+            row.store_id,
+            entity.country,
+            row.sku,
+            row.quantity,
+            gross,
+            row.currency,
+            convert(gross, row.currency, entity.base_currency, day, book.rate),
+        )
 
 
-def _amazon_returns(conn: Connection, entity: Entity, period: Period,
-                    book: FxBook) -> Iterator[Fact]:
+def _amazon_returns(
+    conn: Connection, entity: Entity, period: Period, book: FxBook
+) -> Iterator[Fact]:
     a = amazon_returns
     start, end = _span(period)
-    for row in conn.execute(select(a).where(a.c.marketplace_id.in_(list(entity.marketplaces)),
-                                            a.c.requested_at >= start, a.c.requested_at < end)):
+    for row in conn.execute(
+        select(a).where(
+            a.c.marketplace_id.in_(list(entity.marketplaces)),
+            a.c.requested_at >= start,
+            a.c.requested_at < end,
+        )
+    ):
         day = row.requested_at.date()
         gross = -Decimal(row.order_amount or 0)
-        yield _fact(entity, "return", day, row.rma_id, row.sku, row.order_id, row.marketplace_id,
-                    entity.marketplaces[row.marketplace_id], row.sku, row.quantity, gross,
-                    row.currency, convert(gross, row.currency, entity.base_currency, day,
-                                          book.rate))
+        yield _fact(
+            entity,
+            "return",
+            day,
+            row.rma_id,
+            row.sku,
+            row.order_id,
+            row.marketplace_id,
+            entity.marketplaces[row.marketplace_id],
+            row.sku,
+            row.quantity,
+            gross,
+            row.currency,
+            convert(gross, row.currency, entity.base_currency, day, book.rate),
+        )

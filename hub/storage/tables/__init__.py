@@ -28,6 +28,6 @@ from hub.storage.tables import (
 )
 from hub.storage.tables.core import metadata
 
-__all__ = ["access", "amazon", "amazon_listings", "buyer", "catalogue", "core", "finance", "finance_fx", "fleet",
-           "idempotency", "inventory", "inventory_rules", "metadata", "pairing", "picking",
-           "reasons", "risk", "routing", "transfers"]
+__all__ = ["access", "amazon", "amazon_listings", "buyer", "catalogue", "core", "finance",
+           "finance_fx", "fleet", "idempotency", "inventory", "inventory_rules", "metadata",
+           "pairing", "picking", "reasons", "risk", "routing", "transfers"]
