@@ -121,7 +121,7 @@ _TAIL = [
 COLUMNS: tuple[str, ...] = (*_HEAD, *_INFO, *_MID, *_EXTRA, *_TAIL)
 assert len(COLUMNS) == 125  # format version 13
 FILLED = 14  # bookings fill columns 1..14, then 40 and 41 for OSS
-_AFTER_TEXT = ";" * (39 - FILLED)  # from column 14 to column 40
+_AFTER_TEXT = ";" * (40 - FILLED)  # from column 14 to column 40
 _TO_END = ";" * (len(COLUMNS) - 41)  # after column 41
 
 
