@@ -95,18 +95,31 @@ def test_header_line_holds_the_31_fields_in_their_positions(engine: Engine) -> N
 def test_line_two_holds_the_125_column_headings_of_format_version_13(engine: Engine) -> None:
     headings = _file(engine).decode("cp1252").split("\r\n")[1].split(";")
     assert len(headings) == 125
-    named = {1: "Umsatz (ohne Soll/Haben-Kz)", 2: "Soll/Haben-Kennzeichen", 3: "WKZ Umsatz",
-             7: "Konto", 8: "Gegenkonto (ohne BU-Schlüssel)", 9: "BU-Schlüssel",
-             10: "Belegdatum", 11: "Belegfeld 1", 14: "Buchungstext",
-             40: "EU-Land u. UStID (Bestimmung)", 41: "EU-Steuersatz (Bestimmung)",
-             114: "Festschreibung", 115: "Leistungsdatum", 117: "Fälligkeit",
-             118: "Generalumkehr (GU)", 125: "Abw. Skontokonto"}
+    named = {
+        1: "Umsatz (ohne Soll/Haben-Kz)",
+        2: "Soll/Haben-Kennzeichen",
+        3: "WKZ Umsatz",
+        7: "Konto",
+        8: "Gegenkonto (ohne BU-Schlüssel)",
+        9: "BU-Schlüssel",
+        10: "Belegdatum",
+        11: "Belegfeld 1",
+        14: "Buchungstext",
+        40: "EU-Land u. UStID (Bestimmung)",
+        41: "EU-Steuersatz (Bestimmung)",
+        114: "Festschreibung",
+        115: "Leistungsdatum",
+        117: "Fälligkeit",
+        118: "Generalumkehr (GU)",
+        125: "Abw. Skontokonto",
+    }
     for position, name in named.items():
         assert headings[position - 1] == name, position
 
 
 def test_each_booking_matches_the_column_expressions_and_the_hand_computed_figures(
-        engine: Engine) -> None:
+    engine: Engine,
+) -> None:
     lines = _file(engine).decode("cp1252").split("\r\n")[2:-1]
     assert len(lines) == len(EXPECTED)
     for line, expected in zip(lines, EXPECTED, strict=True):
@@ -131,8 +144,15 @@ def test_each_booking_matches_the_column_expressions_and_the_hand_computed_figur
 
 
 def test_text_is_quoted_doubled_and_cut_and_foreign_characters_become_question_marks() -> None:
-    booking = datev.Booking(Decimal("1234567.5"), "S", 1360, 8400, date(2026, 11, 3),
-                            'AB-1/2 "x" #7', 'Verkauf "Größe" Ω ' + "x" * 80)
+    booking = datev.Booking(
+        Decimal("1234567.5"),
+        "S",
+        1360,
+        8400,
+        date(2026, 11, 3),
+        'AB-1/2 "x" #7',
+        'Verkauf "Größe" Ω ' + "x" * 80,
+    )
     line = datev.line(booking, "EUR")
     fields = line.split(";")
     assert fields[0] == "1234567,50"
@@ -154,17 +174,23 @@ def test_what_datev_cannot_take_is_refused_with_the_field_named(engine: Engine) 
         files.make(engine, "datev", "nobody", "2026-11", NOW, use_bundle=False)
     assert unknown.value.field == "entity"
     with pytest.raises(datev.DatevError):
-        datev.line(datev.Booking(Decimal("10000000000.00"), "S", 1, 2, date(2026, 11, 1),
-                                 "x", "y"), "EUR")
+        datev.line(
+            datev.Booking(Decimal("10000000000.00"), "S", 1, 2, date(2026, 11, 1), "x", "y"), "EUR"
+        )
 
 
-def test_a_month_without_a_rate_for_a_foreign_sale_is_refused_not_guessed(
-        engine: Engine) -> None:
+def test_a_month_without_a_rate_for_a_foreign_sale_is_refused_not_guessed(engine: Engine) -> None:
     seed(engine)
     with pytest.raises(datev.DatevError, match="no exchange rate"):
         # December: the GBP order of the 1st has no quote on or before it beyond November's,
         # so add one with no quote at all (JPY)
         from tests.finance.exports_seed import order
-        order(engine, "o-jp", "A1F83G8C2ARO7P", datetime(2026, 12, 1, tzinfo=UTC),
-              [("SKU-J", 1, "1000", "JPY")])
+
+        order(
+            engine,
+            "o-jp",
+            "A1F83G8C2ARO7P",
+            datetime(2026, 12, 1, tzinfo=UTC),
+            [("SKU-J", 1, "1000", "JPY")],
+        )
         files.make(engine, "datev", "de", "2026-12", NOW, use_bundle=False)

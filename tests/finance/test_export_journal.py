@@ -39,11 +39,17 @@ def test_the_csv_reads_back_equal_to_the_facts(engine: Engine) -> None:
     assert len(rows) == len(expected) == 9  # 5 sales, 3 refunds, 1 returned line
     for got, want in zip(rows, expected, strict=True):
         assert [got[c] for c in journal.COLUMNS] == [
-            format(v, "f") if isinstance(v, Decimal) else str(v) for v in want]
+            format(v, "f") if isinstance(v, Decimal) else str(v) for v in want
+        ]
     by_doc = {(r["kind"], r["document"]): r for r in rows}
     uk = by_doc["sale", "o-uk1"]
     assert (uk["gross"], uk["currency"], uk["base_gross"], uk["rate"], uk["rate_day"]) == (
-        "40.00", "GBP", "50.00", "1.25", "2026-11-02")
+        "40.00",
+        "GBP",
+        "50.00",
+        "1.25",
+        "2026-11-02",
+    )
     assert uk["rate_source"] == "test ECB file"
     de = by_doc["sale", "o-de1"]
     assert (de["net"], de["vat"], de["vat_rate"], de["oss"]) == ("100.00", "19.00", "19", "no")

@@ -38,7 +38,12 @@ def test_the_quarter_summary_equals_the_hand_computed_sums(engine: Engine) -> No
     assert (fr.refunds_net, fr.refunds_vat) == (D("-10.00"), D("-2.00"))
     assert (fr.net, fr.vat) == (D("65.00"), D("13.00"))
     assert (it.sales_net, it.sales_vat, it.refunds_net, it.net, it.vat) == (
-        D("10.00"), D("2.20"), D("0.00"), D("10.00"), D("2.20"))
+        D("10.00"),
+        D("2.20"),
+        D("0.00"),
+        D("10.00"),
+        D("2.20"),
+    )
     assert fr.currency == it.currency == "EUR"
 
 
@@ -51,7 +56,8 @@ def test_a_month_gives_its_quarter_and_the_csv_adds_the_totals(engine: Engine) -
     assert rows[1:] == [
         ["FR", "20", "EUR", "75.00", "15.00", "-10.00", "-2.00", "65.00", "13.00"],
         ["IT", "22", "EUR", "10.00", "2.20", "0.00", "0.00", "10.00", "2.20"],
-        ["total", "", "EUR", "85.00", "17.20", "-10.00", "-2.00", "75.00", "15.20"]]
+        ["total", "", "EUR", "85.00", "17.20", "-10.00", "-2.00", "75.00", "15.20"],
+    ]
 
 
 def test_an_entity_without_oss_is_refused(engine: Engine) -> None:
@@ -61,15 +67,19 @@ def test_an_entity_without_oss_is_refused(engine: Engine) -> None:
     assert refused.value.field == "entity"
 
 
-@pytest.mark.parametrize(("gross", "rate", "net", "vat"), [
-    ("119.00", "19", "100.00", "19.00"),
-    ("10.00", "19", "8.40", "1.60"),  # 8.403 -> 8.40, VAT takes the rest
-    ("0.01", "20", "0.01", "0.00"),
-    ("-12.00", "20", "-10.00", "-2.00"),
-    ("5.00", None, "5.00", "0.00"),
-])
-def test_net_and_vat_always_add_up_to_the_gross(gross: str, rate: str | None, net: str,
-                                                 vat: str) -> None:
+@pytest.mark.parametrize(
+    ("gross", "rate", "net", "vat"),
+    [
+        ("119.00", "19", "100.00", "19.00"),
+        ("10.00", "19", "8.40", "1.60"),  # 8.403 -> 8.40, VAT takes the rest
+        ("0.01", "20", "0.01", "0.00"),
+        ("-12.00", "20", "-10.00", "-2.00"),
+        ("5.00", None, "5.00", "0.00"),
+    ],
+)
+def test_net_and_vat_always_add_up_to_the_gross(
+    gross: str, rate: str | None, net: str, vat: str
+) -> None:
     got = split(D(gross), None if rate is None else D(rate), "EUR")
     assert got == (D(net), D(vat))
     assert got[0] + got[1] == D(gross)
