@@ -17,8 +17,9 @@ from hub.storage.tables.amazon import (
     amazon_settlement_lines,
     amazon_settlement_reports,
 )
-from hub.storage.tables.core import refunds, return_items, returns, stores
+from hub.storage.tables.core import refunds, return_items, returns
 from hub.storage.tables.finance import fx_rates
+from tests.finance.reasons_seed import add_stores
 
 DE, FR, IT, UK, US = (
     "A1PA6795UKMFR9",
@@ -247,11 +248,7 @@ def seed(engine: Engine) -> None:
     """The worked example of the export and FX tests."""
     publish_entities(engine)
     quotes(engine)
-    with engine.begin() as conn:
-        conn.execute(
-            stores.insert(),
-            [{"store_id": s, "name": s, "created_at": at(1, 1)} for s in ("s1", "s2")],
-        )
+    add_stores(engine, {"s1": "north", "s2": "north"})
     order(engine, "o-de1", DE, at(11, 3), [("SKU-A", 2, "59.50", "EUR")])
     order(engine, "o-fr1", FR, at(11, 5), [("SKU-B", 1, "24.00", "EUR")])
     order(engine, "o-fr2", FR, at(11, 6), [("SKU-A", 3, "10.00", "EUR")])
