@@ -24,12 +24,22 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    and_,
+    func,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.sql import Select
 
 from hub.finance import entities as entities_doc
 from hub.finance.entities import Entity
-from hub.finance.fx_amounts import Converted, Settled, convert
+from hub.finance.fx_amounts import Converted, Settled, convert, quantum
 from hub.finance.fx_rates import FxBook
 from hub.storage.audit_chain import AuditDraft
 from hub.storage.engine import reading, writing
@@ -49,7 +59,7 @@ def _missing(kind: str, ref: ColumnElement[str]) -> tuple[ColumnElement[bool], A
     return joined, or_(fx_amounts.c.kind.is_(None), fx_amounts.c.base_amount.is_(None))
 
 
-Query = tuple[Select[Any], ColumnElement[str]]
+Query = tuple[Select[Any], tuple[ColumnElement[Any], ...]]  # the query and its key (indexed)
 
 
 def _refunds_query(entity: Entity) -> Query:
@@ -67,11 +77,12 @@ def _refunds_query(entity: Entity) -> Query:
             refunds.c.currency,
             func.coalesce(refunds.c.decided_at, refunds.c.requested_at).label("at"),
             refunds.c.channel.label("detail"),
+            refunds.c.marketplace_id,
             fx_amounts.c.kind.label("known"),
         )
         .select_from(refunds.outerjoin(fx_amounts, joined))
         .where(pending, owned, refunds.c.state.in_(PAID)),
-        ref,
+        (refunds.c.store_id, refunds.c.refund_id),
     )
 
 
@@ -100,11 +111,12 @@ def _lines_query(entity: Entity) -> Query:
             lines.c.currency,
             at.label("at"),
             lines.c.transaction_type.label("detail"),
+            reports.c.marketplace_id,
             fx_amounts.c.kind.label("known"),
         )
         .select_from(source.outerjoin(fx_amounts, joined))
         .where(pending, reports.c.marketplace_id.in_(list(entity.marketplaces))),
-        ref,
+        (lines.c.account, lines.c.report_id, lines.c.line_no),
     )
 
 
@@ -125,6 +137,7 @@ def _row(
         "entity": entity.id,
         "day": _day(raw.at),
         "order_id": raw.order_id or None,
+        "marketplace_id": raw.marketplace_id,
         "detail": (raw.detail or "")[:60],
         "amount": Decimal(raw.amount),
         "currency": raw.currency,
@@ -138,15 +151,17 @@ def _row(
 
 
 def _batches(engine: Engine, query: Query) -> Iterator[Sequence[Any]]:
-    select_, ref = query
-    last = ""
-    while True:  # keyset pages: a row left without a rate is not read twice in one pass
+    select_, key = query
+    paged = select_.add_columns(*(c.label(f"_key{i}") for i, c in enumerate(key)))
+    last: tuple[Any, ...] | None = None
+    while True:  # keyset pages on the source's key: a row left without a rate is read once
+        page = paged if last is None else paged.where(tuple_(*key) > tuple_(*last))
         with reading(engine) as conn:
-            rows = conn.execute(select_.where(ref > last).order_by(ref).limit(BATCH)).all()
+            rows = conn.execute(page.order_by(*key).limit(BATCH)).all()
         if not rows:
             return
         yield rows
-        last = rows[-1].ref
+        last = tuple(getattr(rows[-1], f"_key{i}") for i in range(len(key)))
         if len(rows) < BATCH:
             return
 
@@ -264,7 +279,7 @@ def settled(
             Settled(
                 row.ref,
                 row.order_id,
-                Decimal(row.amount),
+                Decimal(row.amount).quantize(quantum(row.currency)),
                 row.currency,
                 row.base_currency,
                 row.day,

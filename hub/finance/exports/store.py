@@ -27,12 +27,12 @@ from hub.errors import InputError
 from hub.finance import entities as entities_doc
 from hub.finance.entities import Entity
 from hub.finance.exports.facts import Fact, Period
-from hub.finance.fx_amounts import Converted, convert
+from hub.finance.fx_amounts import Converted, convert, quantum
 from hub.finance.fx_amounts_store import REFUND_KIND, convert_pending
 from hub.finance.fx_rates import FxBook
 from hub.storage.engine import reading
 from hub.storage.tables.amazon import amazon_orders, amazon_returns
-from hub.storage.tables.core import refunds, return_items, returns
+from hub.storage.tables.core import return_items, returns
 from hub.storage.tables.finance_fx import fx_amounts
 
 _ORDER = {"sale": 0, "refund": 1, "return": 2}
@@ -71,6 +71,11 @@ def facts(
         ]
     found.sort(key=lambda f: (f.day, _ORDER[f.kind], f.document, f.line))
     return entity, found
+
+
+def _exact(value: Any, currency: str) -> Decimal:
+    """A stored amount at its currency's scale (PostgreSQL's NUMERIC(19, 4) gives 12.0000)."""
+    return Decimal(value).quantize(quantum(currency))
 
 
 def _span(period: Period) -> tuple[datetime, datetime]:
@@ -147,12 +152,9 @@ def _sales(conn: Connection, entity: Entity, period: Period, book: FxBook) -> It
 
 
 def _refunds(conn: Connection, entity: Entity, period: Period) -> Iterator[Fact]:
-    f, r = fx_amounts, refunds
-    joined = f.join(r, f.c.ref == r.c.store_id + "/" + r.c.refund_id)
+    f = fx_amounts
     for row in conn.execute(
-        select(f, r.c.store_id, r.c.marketplace_id)
-        .select_from(joined)
-        .where(
+        select(f).where(
             f.c.kind == REFUND_KIND,
             f.c.entity == entity.id,
             f.c.day >= period.first,
@@ -161,12 +163,11 @@ def _refunds(conn: Connection, entity: Entity, period: Period) -> Iterator[Fact]
     ):
         market = row.marketplace_id
         country = entity.marketplaces.get(market, entity.country) if market else entity.country
-        amount = -Decimal(row.amount)
         base = (
             None
             if row.base_amount is None
             else Converted(
-                -Decimal(row.base_amount),
+                -_exact(row.base_amount, row.base_currency),
                 row.base_currency,
                 Decimal(row.rate),
                 row.rate_day,
@@ -180,11 +181,11 @@ def _refunds(conn: Connection, entity: Entity, period: Period) -> Iterator[Fact]
             row.ref,
             "",
             row.order_id,
-            market or row.store_id,
+            market or row.ref.split("/", 1)[0],
             country,
             "",
             1,
-            amount,
+            -_exact(row.amount, row.currency),
             row.currency,
             base,
         )
@@ -206,7 +207,7 @@ def _store_returns(
         )
     ):
         day = row.received_at.date()
-        gross = -Decimal(row.unit_price) * row.quantity
+        gross = -_exact(row.unit_price, row.currency) * row.quantity
         yield _fact(
             entity,
             "return",
@@ -237,7 +238,7 @@ def _amazon_returns(
         )
     ):
         day = row.requested_at.date()
-        gross = -Decimal(row.order_amount or 0)
+        gross = -_exact(row.order_amount or 0, row.currency)
         yield _fact(
             entity,
             "return",

@@ -26,6 +26,7 @@ fx_amounts = Table(
     Column("entity", String(40), nullable=False),
     Column("day", Date, nullable=False),
     Column("order_id", String(64)),
+    Column("marketplace_id", String(20)),  # NULL: a store's own refund
     Column("detail", String(60), nullable=False),
     Column("amount", Amount, nullable=False),
     Column("currency", String(3), nullable=False),

@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("entity", sa.String(length=40), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("order_id", sa.String(length=64), nullable=True),
+        sa.Column("marketplace_id", sa.String(length=20), nullable=True),
         sa.Column("detail", sa.String(length=60), nullable=False),
         sa.Column("amount", AMOUNT, nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
