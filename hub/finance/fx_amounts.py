@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+from typing import NamedTuple
 
 from hub.finance.fx import Crossed
 from protocol import MINOR_UNITS
@@ -28,8 +30,7 @@ SAME = "same currency: no conversion"
 RateOf = Callable[[str, str, date], Crossed | None]
 
 
-@dataclass(frozen=True, slots=True)
-class Converted:
+class Converted(NamedTuple):  # a tuple: 200,000 a month are made fast
     """``amount`` in ``base_currency`` at ``rate`` (1 currency = rate base) of ``rate_day``."""
 
     base_amount: Decimal
@@ -39,6 +40,7 @@ class Converted:
     source: str
 
 
+@lru_cache(maxsize=64)
 def quantum(currency: str) -> Decimal:
     """The smallest unit of ``currency`` (0.01 unless ISO 4217 says otherwise)."""
     return Decimal(1).scaleb(-MINOR_UNITS.get(currency, 2))

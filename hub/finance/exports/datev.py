@@ -28,12 +28,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from hub.errors import InputError
-from hub.finance.entities import Datev, Entity
+from hub.finance.entities import Accounts, Datev, Entity
 from hub.finance.exports.facts import Fact, Period
 
 ENCODING = "cp1252"
@@ -129,8 +129,7 @@ class DatevError(InputError):
     """Facts or settings a DATEV file cannot be written from; the message names which."""
 
 
-@dataclass(frozen=True, slots=True)
-class Booking:
+class Booking(NamedTuple):  # a tuple: 200,000 a month are made fast
     """One line of the Buchungsstapel."""
 
     amount: Decimal  # positive, base currency
@@ -166,6 +165,7 @@ def settings_of(entity: Entity) -> Datev:
 def bookings(entity: Entity, facts: Iterable[Fact]) -> Iterator[Booking]:
     """The bookings of sales and refunds (returned goods are not booked)."""
     accounts = settings_of(entity).chart_accounts()
+    contras: dict[tuple[str, bool, Decimal | None], int] = {}
     for fact in facts:
         if fact.kind == "return":
             continue
@@ -175,35 +175,37 @@ def bookings(entity: Entity, facts: Iterable[Fact]) -> Iterator[Booking]:
                 f"for {fact.currency}: import ECB rates first",
                 "period",
             )
+        key = (fact.kind, fact.oss, fact.vat_rate)
+        if key not in contras:
+            contras[key] = _contra(accounts, fact)
         gross = fact.base.base_amount
-        if fact.oss:
-            contra = accounts.oss_revenue if fact.kind == "sale" else accounts.oss_refund
-        else:
-            table = accounts.revenue if fact.kind == "sale" else accounts.refund
-            rate = int(fact.vat_rate or 0)
-            if rate not in table:
-                raise DatevError(
-                    f"no DATEV {'revenue' if fact.kind == 'sale' else 'refund'} "
-                    f"account for the rate {rate} % ({fact.document})",
-                    "entity",
-                )
-            contra = table[rate]
-        side = "S" if gross >= 0 else "H"
-        text = (
-            f"{'Verkauf' if fact.kind == 'sale' else 'Erstattung'} {fact.sku} "
-            f"{fact.gross:f} {fact.currency}"
-        )
+        verb = "Verkauf" if fact.kind == "sale" else "Erstattung"
         yield Booking(
-            abs(gross),
-            side,
+            -gross if gross < 0 else gross,
+            "S" if gross >= 0 else "H",
             accounts.clearing,
-            contra,
+            contras[key],
             fact.day,
             fact.document,
-            text[:60],
+            f"{verb} {fact.sku} {fact.gross} {fact.currency}"[:60],
             fact.country if fact.oss else "",
             fact.vat_rate if fact.oss else None,
         )
+
+
+def _contra(accounts: Accounts, fact: Fact) -> int:
+    """The revenue or refund account of a fact (see the module rules)."""
+    if fact.oss:
+        return accounts.oss_revenue if fact.kind == "sale" else accounts.oss_refund
+    table = accounts.revenue if fact.kind == "sale" else accounts.refund
+    rate = int(fact.vat_rate or 0)
+    if rate not in table:
+        raise DatevError(
+            f"no DATEV {'revenue' if fact.kind == 'sale' else 'refund'} "
+            f"account for the rate {rate} % ({fact.document})",
+            "entity",
+        )
+    return table[rate]
 
 
 def header(entity: Entity, period: Period, created: datetime, label: str) -> str:
@@ -259,7 +261,8 @@ def line(b: Booking, currency: str) -> str:
     )
     return (
         f'{amount_text(b.amount)};"{b.side}";"{currency}";;;;{b.account};{b.contra};;'
-        f'{b.day.strftime("%d%m")};"{beleg}";;;{quoted(text)}{_AFTER_TEXT}{eu}{_TO_END}'
+        f"{b.day.day:02d}{b.day.month:02d};"
+        f'"{beleg}";;;{quoted(text)}{_AFTER_TEXT}{eu}{_TO_END}'
     )
 
 

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from hub.errors import InputError
 from hub.finance.fx_amounts import Converted, quantum
@@ -69,8 +69,7 @@ def split(gross: Decimal, rate: Decimal | None, currency: str) -> tuple[Decimal,
     return net, gross - net
 
 
-@dataclass(frozen=True, slots=True)
-class Fact:
+class Fact(NamedTuple):  # a tuple: 200,000 a month are made fast
     """One journal row of an entity."""
 
     kind: Kind
