@@ -121,16 +121,14 @@ def parse_csv(text: str) -> list[EcbDay]:
     header = next(rows, None)
     if not header or header[0].strip().lower() != "date":
         raise FxFileError("line 1: an ECB CSV file starts with Date,USD,JPY,...")
-    codes = [
-        _currency(c, f"line 1, column {i + 2}") if c.strip() else ""
-        for i, c in enumerate(header[1:])
-    ]
+    codes = [_currency(c, f"line 1, column {i + 2}") if c.strip() else ""
+             for i, c in enumerate(header[1:])]
     days: list[EcbDay] = []
     for number, row in enumerate(rows, start=2):
         if not any(cell.strip() for cell in row):
             continue
         where = f"line {number}"
-        if len(row) - 1 > len(codes) and any(c.strip() for c in row[len(codes) + 1 :]):
+        if len(row) - 1 > len(codes) and any(c.strip() for c in row[len(codes) + 1:]):
             raise FxFileError(f"{where}: more values than the header names currencies")
         rates = {}
         for code, cell in zip(codes, row[1:], strict=False):

@@ -92,9 +92,7 @@ def stored_quote(conn: Connection, currency: str, day: date) -> Quote | None:
     row = conn.execute(
         select(fx_rates.c.per_euro, fx_rates.c.day, fx_rates.c.source)
         .where(fx_rates.c.currency == currency, fx_rates.c.day <= day)
-        .order_by(fx_rates.c.day.desc())
-        .limit(1)
-    ).first()
+        .order_by(fx_rates.c.day.desc()).limit(1)).first()
     return None if row is None else Quote(currency, Decimal(row.per_euro), row.day, row.source)
 
 
@@ -110,14 +108,9 @@ class FxBook:
         """The quote of ``currency`` on ``day`` (see the module rules)."""
         key = (currency, day)
         if key not in self._seen:
-            found = [
-                q
-                for q in (
-                    stored_quote(self.conn, currency, day) if self.conn is not None else None,
-                    bundled().quote(currency, day) if self.use_bundle else None,
-                )
-                if q is not None
-            ]
+            found = [q for q in (
+                stored_quote(self.conn, currency, day) if self.conn is not None else None,
+                bundled().quote(currency, day) if self.use_bundle else None) if q is not None]
             self._seen[key] = max(found, key=lambda q: q.day) if found else None
         return self._seen[key]
 
@@ -140,52 +133,24 @@ class FxBook:
         return lambda currency, base: self.rate(currency, base, day)
 
 
-def store(
-    engine: Engine,
-    days: Sequence[EcbDay],
-    source: str,
-    actor: str,
-    role: str,
-    progress: Callable[[int], None] | None = None,
-) -> int:
+def store(engine: Engine, days: Sequence[EcbDay], source: str, actor: str, role: str,
+          progress: Callable[[int], None] | None = None) -> int:
     """Write the quotes of ``days`` (see the module rules); the number of quotes written."""
     rows = list(quotes(list(days), source))
     if not rows:
         raise InputError("the file holds no rate", "file")
     with writing(engine) as tx:
         for start in range(0, len(rows), CHUNK):
-            chunk = rows[start : start + CHUNK]
-            tx.conn.execute(
-                _upsert(tx.conn),
-                [
-                    {
-                        "currency": q.currency,
-                        "day": q.day,
-                        "per_euro": format(q.per_euro, "f"),
-                        "source": source,
-                        "recorded_at": tx.now,
-                    }
-                    for q in chunk
-                ],
-            )
+            chunk = rows[start:start + CHUNK]
+            tx.conn.execute(_upsert(tx.conn), [
+                {"currency": q.currency, "day": q.day, "per_euro": format(q.per_euro, "f"),
+                 "source": source, "recorded_at": tx.now} for q in chunk])
             if progress:
                 progress(len(chunk))
         first, last = min(q.day for q in rows), max(q.day for q in rows)
-        tx.audit(
-            AuditDraft(
-                actor,
-                role,
-                "fx.imported",
-                "fx_rates",
-                f"{first}..{last}",
-                after={
-                    "quotes": len(rows),
-                    "first_day": str(first),
-                    "last_day": str(last),
-                    "source": source,
-                },
-            )
-        )
+        tx.audit(AuditDraft(actor, role, "fx.imported", "fx_rates", f"{first}..{last}",
+                            after={"quotes": len(rows), "first_day": str(first),
+                                   "last_day": str(last), "source": source}))
     return len(rows)
 
 
@@ -194,12 +159,8 @@ def _upsert(conn: Connection):  # type: ignore[no-untyped-def]
     stmt = dialect.insert(fx_rates)
     return stmt.on_conflict_do_update(
         index_elements=["currency", "day"],
-        set_={
-            "per_euro": stmt.excluded.per_euro,
-            "source": stmt.excluded.source,
-            "recorded_at": stmt.excluded.recorded_at,
-        },
-    )
+        set_={"per_euro": stmt.excluded.per_euro, "source": stmt.excluded.source,
+              "recorded_at": stmt.excluded.recorded_at})
 
 
 def fetch(engine: Engine, url: str, timeout: float = 30.0) -> int:

@@ -86,9 +86,7 @@ def in_scope(scope: Scope, store_column: Any) -> ColumnElement[bool]:
 def key_of(dimension: str) -> ColumnElement[Any]:
     """The SQL expression a dimension groups by."""
     exprs: dict[str, ColumnElement[Any]] = {
-        "reason": T.reason,
-        "sku": T.sku,
-        "month": T.month,
+        "reason": T.reason, "sku": T.sku, "month": T.month,
         "category": func.coalesce(catalogue_items.c.category, literal("(none)")),
         "store": func.coalesce(T.store_id, literal("(amazon)")),
         "region": func.coalesce(stores.c.region, literal("(none)")),
@@ -114,14 +112,9 @@ def _where(query: Select[Any], f: Filters) -> Select[Any]:
         checks.append(T.month >= f.month_from)
     if f.month_to:
         checks.append(T.month <= f.month_to)
-    for dimension, value in (
-        ("store", f.store),
-        ("region", f.region),
-        ("sku", f.sku),
-        ("marketplace", f.marketplace),
-        ("category", f.category),
-        ("reason", f.reason),
-    ):
+    for dimension, value in (("store", f.store), ("region", f.region), ("sku", f.sku),
+                             ("marketplace", f.marketplace), ("category", f.category),
+                             ("reason", f.reason)):
         if value is not None:
             checks.append(key_of(dimension) == value)
     if not f.scope.unlimited:
@@ -144,89 +137,41 @@ def breakdown(conn: Connection, dimension: str, f: Filters) -> list[dict[str, An
     most ``MAX_KEYS``; by month: every month, oldest first)."""
     names = [f"r{i}" for i in range(len(TAXONOMY))]
     # one row per key, the reasons as columns: the database pivots and keeps the top keys
-    sums = [
-        func.sum(case((T.reason == reason, T.quantity), else_=0)).label(name)
-        for name, reason in zip(names, TAXONOMY, strict=True)
-    ]
+    sums = [func.sum(case((T.reason == reason, T.quantity), else_=0)).label(name)
+            for name, reason in zip(names, TAXONOMY, strict=True)]
     if dimension in VIA:
         column, table, attribute = VIA[dimension]
-        inner = (
-            _where(
-                select(
-                    column.label("via"),
-                    func.sum(T.quantity).label("units"),
-                    func.count().label("lines"),
-                    *sums,
-                ).select_from(_from(f)),
-                f,
-            )
-            .group_by(column)
-            .subquery()
-        )
+        inner = _where(select(column.label("via"), func.sum(T.quantity).label("units"),
+                              func.count().label("lines"), *sums)
+                       .select_from(_from(f)), f).group_by(column).subquery()
         key: Any = func.coalesce(attribute, literal(NONE_KEY[dimension])).label("key")
         units: Any = func.sum(inner.c.units).label("units")
-        query = (
-            select(
-                key,
-                units,
-                func.sum(inner.c.lines).label("lines"),
-                *(func.sum(inner.c[name]).label(name) for name in names),
-            )
-            .select_from(inner.outerjoin(table, table.c[column.name] == inner.c.via))
-            .group_by(key)
-        )
+        query = (select(key, units, func.sum(inner.c.lines).label("lines"),
+                        *(func.sum(inner.c[name]).label(name) for name in names))
+                 .select_from(inner.outerjoin(table, table.c[column.name] == inner.c.via))
+                 .group_by(key))
     else:
         key = key_of(dimension).label("key")
         units = func.sum(T.quantity).label("units")
-        query = _where(
-            select(key, units, func.count().label("lines"), *sums).select_from(_from(f, dimension)),
-            f,
-        ).group_by(key)
+        query = _where(select(key, units, func.count().label("lines"), *sums)
+                       .select_from(_from(f, dimension)), f).group_by(key)
     if dimension == "month":
         query = query.order_by(key)
     else:
         query = query.order_by(units.desc(), key).limit(MAX_KEYS)
-    return [
-        {
-            "key": str(row["key"]),
-            "units": int(row["units"]),
-            "lines": int(row["lines"]),
-            "by_reason": {
-                reason: int(row[name])
-                for name, reason in zip(names, TAXONOMY, strict=True)
-                if row[name]
-            },
-        }
-        for row in conn.execute(query).mappings()
-    ]
+    return [{"key": str(row["key"]), "units": int(row["units"]), "lines": int(row["lines"]),
+             "by_reason": {reason: int(row[name])
+                           for name, reason in zip(names, TAXONOMY, strict=True) if row[name]}}
+            for row in conn.execute(query).mappings()]
 
 
-def lines(
-    conn: Connection, dimension: str, key: str, f: Filters, limit: int = MAX_LINES
-) -> list[dict[str, Any]]:
+def lines(conn: Connection, dimension: str, key: str, f: Filters,
+          limit: int = MAX_LINES) -> list[dict[str, Any]]:
     """The return lines behind one bar (``dimension`` = ``key``), newest first."""
-    query = _where(
-        select(
-            T.source,
-            T.line_key,
-            T.store_id,
-            T.return_id,
-            T.line_no,
-            T.account,
-            T.amazon_ref,
-            T.order_id,
-            T.channel,
-            T.marketplace_id,
-            T.sku,
-            T.quantity,
-            T.occurred_at,
-            T.raw_reason,
-            T.reason,
-            T.sub_reason,
-            T.method,
-        ).select_from(_from(f, dimension)),
-        f,
-    )
+    query = _where(select(T.source, T.line_key, T.store_id, T.return_id, T.line_no, T.account,
+                          T.amazon_ref, T.order_id, T.channel, T.marketplace_id, T.sku,
+                          T.quantity, T.occurred_at, T.raw_reason, T.reason, T.sub_reason,
+                          T.method).select_from(_from(f, dimension)), f)
     query = query.where(key_of(dimension) == key).order_by(T.occurred_at.desc(), T.line_key)
     return [dict(row) for row in conn.execute(query.limit(limit)).mappings()]
 
@@ -234,37 +179,18 @@ def lines(
 def money(conn: Connection, f: Filters) -> list[dict[str, Any]]:
     """Money refunded per reason and currency (exact sums), largest first within a currency."""
     sums: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-    per_return = _where(
-        select(T.store_id, T.return_id, T.reason)
-        .distinct()
-        .select_from(_from(f))
-        .where(T.source == Source.STORE.value),
-        f,
-    ).subquery()
-    store_query = (
-        select(per_return.c.reason, refunds.c.currency, refunds.c.amount)
-        .join_from(
-            per_return,
-            refunds,
-            and_(
-                refunds.c.store_id == per_return.c.store_id,
-                refunds.c.return_id == per_return.c.return_id,
-            ),
-        )
-        .where(refunds.c.state.in_(REFUNDED))
-    )
+    per_return = _where(select(T.store_id, T.return_id, T.reason).distinct()
+                        .select_from(_from(f)).where(T.source == Source.STORE.value), f).subquery()
+    store_query = (select(per_return.c.reason, refunds.c.currency, refunds.c.amount)
+                   .join_from(per_return, refunds, and_(
+                       refunds.c.store_id == per_return.c.store_id,
+                       refunds.c.return_id == per_return.c.return_id))
+                   .where(refunds.c.state.in_(REFUNDED)))
     a = amazon_returns.c
-    mfn_query = _where(
-        select(T.reason, a.currency, a.refunded_amount)
-        .select_from(
-            _from(f).join(
-                amazon_returns,
-                and_(T.account == a.account, T.amazon_ref == a.rma_id, T.sku == a.sku),
-            )
-        )
-        .where(T.source == Source.AMAZON_MFN.value, a.refunded_amount.is_not(None)),
-        f,
-    )
+    mfn_query = _where(select(T.reason, a.currency, a.refunded_amount).select_from(
+        _from(f).join(amazon_returns, and_(T.account == a.account, T.amazon_ref == a.rma_id,
+                                          T.sku == a.sku)))
+        .where(T.source == Source.AMAZON_MFN.value, a.refunded_amount.is_not(None)), f)
     for query in (store_query, mfn_query):
         for reason, currency, amount in conn.execute(query):
             sums[(reason, currency)] += amount  # Decimal: summed here, exact on every database
@@ -294,9 +220,8 @@ def sold(conn: Connection, f: Filters) -> dict[str, int]:
         out[sku] += int(units)
     if f.scope.unlimited:  # Amazon's orders belong to no store: an unlimited scope only
         o = amazon_orders.c
-        orders = select(o["items"]).where(
-            *([o.purchased_at >= start] if start else []), *([o.purchased_at < end] if end else [])
-        )
+        orders = select(o["items"]).where(*([o.purchased_at >= start] if start else []),
+                                       *([o.purchased_at < end] if end else []))
         for (items,) in conn.execute(orders):
             for item in items or []:
                 if item.get("sku"):
@@ -308,13 +233,9 @@ def rates(conn: Connection, f: Filters) -> tuple[float, list[SkuRate]]:
     """The chain's product-problem rate and each SKU's, with the stands-out verdict (over the
     filter's months and scope only: a rate is against the whole chain's)."""
     f = Filters(f.month_from, f.month_to, scope=f.scope)
-    query = _where(
-        select(T.sku, func.sum(T.quantity))
-        .select_from(_from(f))
-        .where(or_(*(T.reason == r for r in sorted(PRODUCT_PROBLEMS))))
-        .group_by(T.sku),
-        f,
-    )
+    query = _where(select(T.sku, func.sum(T.quantity)).select_from(_from(f))
+                   .where(or_(*(T.reason == r for r in sorted(PRODUCT_PROBLEMS))))
+                   .group_by(T.sku), f)
     returned = {sku: int(units) for sku, units in conn.execute(query)}
     return standouts(sold(conn, f), returned)
 

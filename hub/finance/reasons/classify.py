@@ -70,7 +70,6 @@ def by_text(text: str, rules: ReasonRules) -> Classification:
     """The first text rule whose pattern is found in ``text``; else unmapped."""
     for rule in rules.rules:
         if any(pattern.search(text) for pattern in rule.patterns):
-            return Classification(
-                rule.reason, rule.sub_reason, Method.RULE, rule.number, rules.version
-            )
+            return Classification(rule.reason, rule.sub_reason, Method.RULE, rule.number,
+                                  rules.version)
     return Classification(*UNMAPPED, Method.UNMAPPED, None, rules.version)

@@ -90,19 +90,14 @@ def load_rules_yaml(text: str) -> ReasonRules:
         document = _Document.model_validate(data)
     except ValidationError as err:
         raise ReasonRulesError([_problem(e) for e in err.errors()]) from err
-    return ReasonRules(
-        document.version,
-        document.name,
-        tuple(_compiled(i, rule) for i, rule in enumerate(document.rules)),
-    )
+    return ReasonRules(document.version, document.name,
+                       tuple(_compiled(i, rule) for i, rule in enumerate(document.rules)))
 
 
 def _compiled(index: int, rule: _Rule) -> TextRule:
     if not is_known(rule.reason, rule.sub_reason) or (rule.reason, rule.sub_reason) == UNMAPPED:
-        raise ReasonRulesError.at(
-            f"rules[{index}].sub_reason",
-            f"{rule.reason}/{rule.sub_reason} is not in the reason taxonomy",
-        )
+        raise ReasonRulesError.at(f"rules[{index}].sub_reason",
+                                  f"{rule.reason}/{rule.sub_reason} is not in the reason taxonomy")
     patterns = []
     for p, text in enumerate(rule.patterns):
         path = f"rules[{index}].patterns[{p}]"

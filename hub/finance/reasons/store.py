@@ -64,7 +64,8 @@ def sha256_of(text: str) -> str:
 
 def active_text(conn: Connection) -> str:
     """The YAML of the active rules (the shipped default before any publication)."""
-    text = conn.scalar(select(reason_rules.c.yaml).order_by(reason_rules.c.version.desc()).limit(1))
+    text = conn.scalar(select(reason_rules.c.yaml)
+                       .order_by(reason_rules.c.version.desc()).limit(1))
     return default_rules_text() if text is None else str(text)
 
 
@@ -81,86 +82,42 @@ def publish(tx: Tx, text: str, actor: str, role: str) -> tuple[ReasonRules, int]
     before_text = active_text(tx.conn)
     before = _parsed(sha256_of(before_text), before_text)
     if rules.version <= before.version:
-        raise ReasonRulesError.at(
-            "version", f"must be higher than the active version {before.version}"
-        )
+        raise ReasonRulesError.at("version",
+                                  f"must be higher than the active version {before.version}")
     sha = sha256_of(text)
-    tx.conn.execute(
-        reason_rules.insert().values(
-            version=rules.version,
-            name=rules.name,
-            yaml=text,
-            sha256=sha,
-            published_by=actor,
-            published_at=tx.now,
-        )
-    )
+    tx.conn.execute(reason_rules.insert().values(
+        version=rules.version, name=rules.name, yaml=text, sha256=sha, published_by=actor,
+        published_at=tx.now))
     changed = _remap(tx, rules)
-    tx.audit(
-        AuditDraft(
-            actor,
-            role,
-            PUBLISHED,
-            "reason_rules",
-            str(rules.version),
-            {
-                "version": before.version,
-                "name": before.name,
-                "sha256": sha256_of(before_text),
-                "yaml": before_text,
-            },
-            {
-                "version": rules.version,
-                "name": rules.name,
-                "sha256": sha,
-                "yaml": text,
-                "lines_changed": changed,
-            },
-        )
-    )
+    tx.audit(AuditDraft(
+        actor, role, PUBLISHED, "reason_rules", str(rules.version),
+        {"version": before.version, "name": before.name, "sha256": sha256_of(before_text),
+         "yaml": before_text},
+        {"version": rules.version, "name": rules.name, "sha256": sha, "yaml": text,
+         "lines_changed": changed}))
     return rules, changed
 
 
 def _remap(tx: Tx, rules: ReasonRules) -> int:
     # Text-mapped lines are mapped by their text alone: one update per distinct text.
     t = return_reasons.c
-    texts = (
-        tx.conn.execute(
-            select(t.raw_reason)
-            .distinct()
-            .where(
-                t.source == Source.STORE.value,
-                t.method.in_([Method.RULE.value, Method.UNMAPPED.value]),
-            )
-        )
-        .scalars()
-        .all()
-    )
+    texts = tx.conn.execute(select(t.raw_reason).distinct().where(
+        t.source == Source.STORE.value,
+        t.method.in_([Method.RULE.value, Method.UNMAPPED.value]))).scalars().all()
     changed = 0
     for text in texts:
         found = by_text(text, rules)
-        result = tx.conn.execute(
-            update(return_reasons)
-            .where(
-                t.source == Source.STORE.value,
-                t.raw_reason == text,
-                t.method.in_([Method.RULE.value, Method.UNMAPPED.value]),
-            )
-            .values(_classified(found, tx.now))
-        )
+        result = tx.conn.execute(update(return_reasons).where(
+            t.source == Source.STORE.value, t.raw_reason == text,
+            t.method.in_([Method.RULE.value, Method.UNMAPPED.value]),
+        ).values(_classified(found, tx.now)))
         changed += result.rowcount or 0
     return changed
 
 
 def _classified(found: Classification, now: datetime) -> dict[str, Any]:
-    return {
-        "reason": found.reason,
-        "sub_reason": found.sub_reason,
-        "method": found.method.value,
-        "rule": found.rule,
-        "rules_version": found.rules_version,
-        "classified_at": now,
-    }
+    return {"reason": found.reason, "sub_reason": found.sub_reason, "method": found.method.value,
+            "rule": found.rule, "rules_version": found.rules_version, "classified_at": now}
 
 
 def classify_pending(engine: Engine, batch: int = BATCH) -> Counter[str]:
@@ -177,11 +134,8 @@ def classify_pending(engine: Engine, batch: int = BATCH) -> Counter[str]:
     while True:
         with writing(engine) as tx:
             rules = active(tx.conn)
-            rows = [
-                *_store_lines(tx.conn, batch),
-                *_mfn_lines(tx.conn, batch),
-                *_fba_lines(tx.conn, batch),
-            ]
+            rows = [*_store_lines(tx.conn, batch), *_mfn_lines(tx.conn, batch),
+                    *_fba_lines(tx.conn, batch)]
             if not rows:
                 return total
             done = _insert(tx, rows, rules)
@@ -196,46 +150,23 @@ def mark_taken_in(conn: Connection) -> None:
     counts it: same order and SKU, a store line of channel ``amazon_mfn``)."""
     counter = return_reasons.alias("counter")
     t = return_reasons.c
-    taken = (
-        select(counter.c.line_key)
-        .where(
-            counter.c.source == Source.STORE.value,
-            counter.c.channel == Source.AMAZON_MFN.value,
-            counter.c.order_id == t.order_id,
-            counter.c.sku == t.sku,
-        )
-        .exists()
-    )
-    conn.execute(
-        update(return_reasons)
-        .where(t.source == Source.AMAZON_MFN.value, t.counted.is_(True), taken)
-        .values(counted=False)
-    )
+    taken = select(counter.c.line_key).where(
+        counter.c.source == Source.STORE.value, counter.c.channel == Source.AMAZON_MFN.value,
+        counter.c.order_id == t.order_id, counter.c.sku == t.sku).exists()
+    conn.execute(update(return_reasons).where(
+        t.source == Source.AMAZON_MFN.value, t.counted.is_(True), taken).values(counted=False))
 
 
 def _changed(conn: Connection, limit: int) -> list[tuple[str, str, str]]:
     """Amazon lines whose stored raw reason is no longer the report's: (source, key, reason)."""
     c, m, f = return_reasons.c, amazon_returns.c, amazon_fba_returns.c
-    mfn = (
-        select(c.source, c.line_key, m.reason)
-        .join_from(
-            return_reasons,
-            amazon_returns,
-            and_(c.account == m.account, c.amazon_ref == m.rma_id, c.sku == m.sku),
-        )
-        .where(c.source == Source.AMAZON_MFN.value, c.raw_reason != m.reason)
-        .limit(limit)
-    )
-    fba = (
-        select(c.source, c.line_key, f.reason)
-        .join_from(
-            return_reasons,
-            amazon_fba_returns,
-            and_(c.account == f.account, c.amazon_ref == f.row_key),
-        )
-        .where(c.source == Source.AMAZON_FBA.value, c.raw_reason != f.reason)
-        .limit(limit)
-    )
+    mfn = (select(c.source, c.line_key, m.reason).join_from(return_reasons, amazon_returns, and_(
+        c.account == m.account, c.amazon_ref == m.rma_id, c.sku == m.sku))
+        .where(c.source == Source.AMAZON_MFN.value, c.raw_reason != m.reason).limit(limit))
+    fba = (select(c.source, c.line_key, f.reason).join_from(return_reasons, amazon_fba_returns,
+                                                           and_(c.account == f.account,
+                                                                c.amazon_ref == f.row_key))
+           .where(c.source == Source.AMAZON_FBA.value, c.raw_reason != f.reason).limit(limit))
     return [(str(a), str(b), str(r)) for query in (mfn, fba) for a, b, r in conn.execute(query)]
 
 
@@ -250,23 +181,13 @@ def _reclassify(engine: Engine, batch: int) -> Counter[str]:
             rules = active(tx.conn)
             for source, key, raw in rows:
                 found = classify(Source(source), raw, rules)
-                tx.conn.execute(
-                    update(return_reasons)
-                    .where(return_reasons.c.source == source, return_reasons.c.line_key == key)
-                    .values(raw_reason=raw[:RAW_MAX], **_classified(found, tx.now))
-                )
+                tx.conn.execute(update(return_reasons).where(
+                    return_reasons.c.source == source, return_reasons.c.line_key == key)
+                    .values(raw_reason=raw[:RAW_MAX], **_classified(found, tx.now)))
             counts = Counter(source for source, _, _ in rows)
             keys: list[Json] = [str(key) for _, key, _ in rows[:50]]  # the first few: to find them
-            tx.audit(
-                AuditDraft(
-                    *SYSTEM,
-                    RECLASSIFIED,
-                    "return_reasons",
-                    tx.now.isoformat(),
-                    None,
-                    {"lines": dict(counts), "keys": keys},
-                )
-            )
+            tx.audit(AuditDraft(*SYSTEM, RECLASSIFIED, "return_reasons", tx.now.isoformat(),
+                                None, {"lines": dict(counts), "keys": keys}))
         done.update(counts)
         if len(rows) < batch:
             return done
@@ -278,169 +199,74 @@ def _insert(tx: Tx, rows: Sequence[dict[str, Any]], rules: ReasonRules) -> Count
         raw = (row["raw_reason"] or "")[:RAW_MAX]
         found = classify(Source(row["source"]), raw, rules)
         at: datetime = row["occurred_at"]
-        values.append(
-            {**row, "raw_reason": raw, "month": f"{at:%Y-%m}", **_classified(found, tx.now)}
-        )
+        values.append({**row, "raw_reason": raw, "month": f"{at:%Y-%m}",
+                       **_classified(found, tx.now)})
     tx.conn.execute(return_reasons.insert(), values)
     done = Counter(str(row["source"]) for row in rows)
-    tx.audit(
-        AuditDraft(
-            *SYSTEM,
-            CLASSIFIED,
-            "return_reasons",
-            tx.now.isoformat(),
-            None,
-            {"lines": dict(done), "rules_version": rules.version},
-        )
-    )
+    tx.audit(AuditDraft(*SYSTEM, CLASSIFIED, "return_reasons", tx.now.isoformat(), None,
+                        {"lines": dict(done), "rules_version": rules.version}))
     return done
 
 
 def _store_lines(conn: Connection, limit: int) -> Iterable[dict[str, Any]]:
     r, i, c = returns.c, return_items.c, return_reasons.c
-    joined = return_items.join(returns, and_(r.store_id == i.store_id, r.return_id == i.return_id))
-    joined = joined.outerjoin(
-        return_reasons,
-        and_(
-            c.source == Source.STORE.value,
-            c.store_id == i.store_id,
-            c.return_id == i.return_id,
-            c.line_no == i.line_no,
-        ),
-    )
-    query = (
-        select(
-            i.store_id,
-            i.return_id,
-            i.line_no,
-            i.sku,
-            i.quantity,
-            r.channel,
-            r.marketplace_id,
-            r.order_id,
-            r.received_at,
-            r.reason,
-        )
-        .select_from(joined)
-        .where(c.source.is_(None))
-        .limit(limit)
-    )
+    joined = return_items.join(returns, and_(r.store_id == i.store_id,
+                                             r.return_id == i.return_id))
+    joined = joined.outerjoin(return_reasons, and_(
+        c.source == Source.STORE.value, c.store_id == i.store_id, c.return_id == i.return_id,
+        c.line_no == i.line_no))
+    query = (select(i.store_id, i.return_id, i.line_no, i.sku, i.quantity, r.channel,
+                    r.marketplace_id, r.order_id, r.received_at, r.reason)
+             .select_from(joined).where(c.source.is_(None)).limit(limit))
     for row in conn.execute(query).mappings():
-        yield {
-            "source": Source.STORE.value,
-            "line_key": f"{row['store_id']}/{row['return_id']}/{row['line_no']}",
-            "store_id": row["store_id"],
-            "return_id": row["return_id"],
-            "line_no": row["line_no"],
-            "account": None,
-            "amazon_ref": None,
-            "channel": row["channel"],
-            "marketplace_id": row["marketplace_id"],
-            "order_id": row["order_id"],
-            "sku": row["sku"],
-            "quantity": row["quantity"],
-            "occurred_at": row["received_at"],
-            "raw_reason": row["reason"],
-        }
+        yield {"source": Source.STORE.value,
+               "line_key": f"{row['store_id']}/{row['return_id']}/{row['line_no']}",
+               "store_id": row["store_id"], "return_id": row["return_id"],
+               "line_no": row["line_no"], "account": None, "amazon_ref": None,
+               "channel": row["channel"], "marketplace_id": row["marketplace_id"],
+               "order_id": row["order_id"], "sku": row["sku"], "quantity": row["quantity"],
+               "occurred_at": row["received_at"], "raw_reason": row["reason"]}
 
 
 def _mfn_lines(conn: Connection, limit: int) -> Iterable[dict[str, Any]]:
     a, c = amazon_returns.c, return_reasons.c
-    joined = amazon_returns.outerjoin(
-        return_reasons,
-        and_(
-            c.source == Source.AMAZON_MFN.value,
-            c.account == a.account,
-            c.amazon_ref == a.rma_id,
-            c.sku == a.sku,
-        ),
-    )
-    query = (
-        select(
-            a.account,
-            a.rma_id,
-            a.sku,
-            a.order_id,
-            a.marketplace_id,
-            a.requested_at,
-            a.quantity,
-            a.reason,
-        )
-        .select_from(joined)
-        .where(c.source.is_(None))
-        .limit(limit)
-    )
+    joined = amazon_returns.outerjoin(return_reasons, and_(
+        c.source == Source.AMAZON_MFN.value, c.account == a.account, c.amazon_ref == a.rma_id,
+        c.sku == a.sku))
+    query = (select(a.account, a.rma_id, a.sku, a.order_id, a.marketplace_id, a.requested_at,
+                    a.quantity, a.reason)
+             .select_from(joined).where(c.source.is_(None)).limit(limit))
     for row in conn.execute(query).mappings():
-        yield _amazon(
-            Source.AMAZON_MFN,
-            row,
-            row["rma_id"],
-            f"{row['rma_id']}/{row['sku']}",
-            row["requested_at"],
-        )
+        yield _amazon(Source.AMAZON_MFN, row, row["rma_id"], f"{row['rma_id']}/{row['sku']}",
+                      row["requested_at"])
 
 
 def _fba_lines(conn: Connection, limit: int) -> Iterable[dict[str, Any]]:
     a, c = amazon_fba_returns.c, return_reasons.c
-    joined = amazon_fba_returns.outerjoin(
-        return_reasons,
-        and_(
-            c.source == Source.AMAZON_FBA.value, c.account == a.account, c.amazon_ref == a.row_key
-        ),
-    )
-    query = (
-        select(
-            a.account,
-            a.row_key,
-            a.sku,
-            a.order_id,
-            a.marketplace_id,
-            a.returned_at,
-            a.quantity,
-            a.reason,
-        )
-        .select_from(joined)
-        .where(c.source.is_(None))
-        .limit(limit)
-    )
+    joined = amazon_fba_returns.outerjoin(return_reasons, and_(
+        c.source == Source.AMAZON_FBA.value, c.account == a.account,
+        c.amazon_ref == a.row_key))
+    query = (select(a.account, a.row_key, a.sku, a.order_id, a.marketplace_id, a.returned_at,
+                    a.quantity, a.reason)
+             .select_from(joined).where(c.source.is_(None)).limit(limit))
     for row in conn.execute(query).mappings():
         yield _amazon(Source.AMAZON_FBA, row, row["row_key"], row["row_key"], row["returned_at"])
 
 
 def _amazon(source: Source, row: Any, ref: str, key: str, at: datetime) -> dict[str, Any]:
-    return {
-        "source": source.value,
-        "line_key": f"{row['account']}/{key}",
-        "store_id": None,
-        "return_id": None,
-        "line_no": None,
-        "account": row["account"],
-        "amazon_ref": ref,
-        "channel": source.value,
-        "marketplace_id": row["marketplace_id"],
-        "order_id": row["order_id"],
-        "sku": row["sku"],
-        "quantity": row["quantity"],
-        "occurred_at": at,
-        "raw_reason": row["reason"],
-    }
+    return {"source": source.value, "line_key": f"{row['account']}/{key}", "store_id": None,
+            "return_id": None, "line_no": None, "account": row["account"], "amazon_ref": ref,
+            "channel": source.value, "marketplace_id": row["marketplace_id"],
+            "order_id": row["order_id"], "sku": row["sku"], "quantity": row["quantity"],
+            "occurred_at": at, "raw_reason": row["reason"]}
 
 
 def unmapped(conn: Connection, limit: int = 200) -> list[dict[str, Any]]:
     """The texts and codes nothing maps, most frequent first: for review."""
     t = return_reasons.c
     lines = func.count().label("lines")
-    query = (
-        select(
-            t.source,
-            t.raw_reason,
-            lines,
-            func.min(t.occurred_at).label("first"),
-            func.max(t.occurred_at).label("last"),
-        )
-        .where(t.method == Method.UNMAPPED.value)
-        .group_by(t.source, t.raw_reason)
-        .order_by(lines.desc(), t.raw_reason)
-        .limit(limit)
-    )
+    query = (select(t.source, t.raw_reason, lines, func.min(t.occurred_at).label("first"),
+                    func.max(t.occurred_at).label("last"))
+             .where(t.method == Method.UNMAPPED.value)
+             .group_by(t.source, t.raw_reason).order_by(lines.desc(), t.raw_reason).limit(limit))
     return [dict(row) for row in conn.execute(query).mappings()]

@@ -19,54 +19,48 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
-TAXONOMY: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
-    {
-        "defective": ("stopped_working", "missing_parts", "quality"),
-        "not_as_described": ("description", "wrong_item_sent", "size_fit", "incompatible"),
-        "damaged": ("in_transit", "on_arrival"),
-        "customer_choice": ("changed_mind", "ordered_wrong", "better_price", "late_delivery"),
-        "suspected_abuse": ("item_swapped",),
-        "unknown": ("unmapped",),
-    }
-)
+TAXONOMY: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType({
+    "defective": ("stopped_working", "missing_parts", "quality"),
+    "not_as_described": ("description", "wrong_item_sent", "size_fit", "incompatible"),
+    "damaged": ("in_transit", "on_arrival"),
+    "customer_choice": ("changed_mind", "ordered_wrong", "better_price", "late_delivery"),
+    "suspected_abuse": ("item_swapped",),
+    "unknown": ("unmapped",),
+})
 UNMAPPED: Final = ("unknown", "unmapped")
 # the reasons the "stands out" test looks at: a product or listing problem, not a buyer's choice
 PRODUCT_PROBLEMS: Final = frozenset({"defective", "not_as_described"})
 
-AMAZON_CODES: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
-    {
-        "DEFECTIVE": ("defective", "stopped_working"),
-        "MISSING_PARTS": ("defective", "missing_parts"),
-        "QUALITY_UNACCEPTABLE": ("defective", "quality"),
-        "NOT_AS_DESCRIBED": ("not_as_described", "description"),
-        "AMZ_PG_BAD_DESC": ("not_as_described", "description"),
-        "NOT_COMPATIBLE": ("not_as_described", "incompatible"),
-        "APPAREL_TOO_SMALL": ("not_as_described", "size_fit"),
-        "APPAREL_TOO_LARGE": ("not_as_described", "size_fit"),
-        "AMZ_PG_APP_TOO_SMALL": ("not_as_described", "size_fit"),
-        "AMZ_PG_APP_TOO_LARGE": ("not_as_described", "size_fit"),
-        "EXTRA_ITEM": ("not_as_described", "wrong_item_sent"),
-        "DAMAGED_BY_CARRIER": ("damaged", "in_transit"),
-        "DAMAGED_BY_FC": ("damaged", "on_arrival"),
-        "UNWANTED_ITEM": ("customer_choice", "changed_mind"),
-        "NO_REASON_GIVEN": ("customer_choice", "changed_mind"),
-        "ORDERED_WRONG_ITEM": ("customer_choice", "ordered_wrong"),
-        "BETTER_PRICE_AVAILABLE": ("customer_choice", "better_price"),
-        "FOUND_BETTER_PRICE": ("customer_choice", "better_price"),
-        "MISSED_ESTIMATED_DELIVERY": ("customer_choice", "late_delivery"),
-        "SWITCHEROO": ("suspected_abuse", "item_swapped"),
-    }
-)
+AMAZON_CODES: Final[Mapping[str, tuple[str, str]]] = MappingProxyType({
+    "DEFECTIVE": ("defective", "stopped_working"),
+    "MISSING_PARTS": ("defective", "missing_parts"),
+    "QUALITY_UNACCEPTABLE": ("defective", "quality"),
+    "NOT_AS_DESCRIBED": ("not_as_described", "description"),
+    "AMZ_PG_BAD_DESC": ("not_as_described", "description"),
+    "NOT_COMPATIBLE": ("not_as_described", "incompatible"),
+    "APPAREL_TOO_SMALL": ("not_as_described", "size_fit"),
+    "APPAREL_TOO_LARGE": ("not_as_described", "size_fit"),
+    "AMZ_PG_APP_TOO_SMALL": ("not_as_described", "size_fit"),
+    "AMZ_PG_APP_TOO_LARGE": ("not_as_described", "size_fit"),
+    "EXTRA_ITEM": ("not_as_described", "wrong_item_sent"),
+    "DAMAGED_BY_CARRIER": ("damaged", "in_transit"),
+    "DAMAGED_BY_FC": ("damaged", "on_arrival"),
+    "UNWANTED_ITEM": ("customer_choice", "changed_mind"),
+    "NO_REASON_GIVEN": ("customer_choice", "changed_mind"),
+    "ORDERED_WRONG_ITEM": ("customer_choice", "ordered_wrong"),
+    "BETTER_PRICE_AVAILABLE": ("customer_choice", "better_price"),
+    "FOUND_BETTER_PRICE": ("customer_choice", "better_price"),
+    "MISSED_ESTIMATED_DELIVERY": ("customer_choice", "late_delivery"),
+    "SWITCHEROO": ("suspected_abuse", "item_swapped"),
+})
 
-COUNTER_REASONS: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
-    {
-        "changed mind": ("customer_choice", "changed_mind"),
-        "defective": ("defective", "stopped_working"),
-        "wrong item": ("not_as_described", "wrong_item_sent"),
-        "damaged in transit": ("damaged", "in_transit"),
-        "not as described": ("not_as_described", "description"),
-    }
-)
+COUNTER_REASONS: Final[Mapping[str, tuple[str, str]]] = MappingProxyType({
+    "changed mind": ("customer_choice", "changed_mind"),
+    "defective": ("defective", "stopped_working"),
+    "wrong item": ("not_as_described", "wrong_item_sent"),
+    "damaged in transit": ("damaged", "in_transit"),
+    "not as described": ("not_as_described", "description"),
+})
 
 
 def is_known(reason: str, sub_reason: str) -> bool:
