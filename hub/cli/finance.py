@@ -24,7 +24,7 @@ from hub.cli.people import operator
 from hub.errors import InputError
 from hub.finance import entities, fx_amounts_store
 from hub.finance.exports import files
-from hub.finance.fx_amounts import monthly
+from hub.finance.fx_amounts import gains_table, monthly
 from hub.storage.engine import reading, writing
 from protocol import utc_now
 
@@ -98,20 +98,7 @@ def fx_gains(
         fx_amounts_store.convert_pending(engine)
         with reading(engine) as conn:
             rows = monthly(fx_amounts_store.settled(conn, entity, month_from, month_to))
-    table: list[list[object]] = [
-        ["month", "base_currency", "refunds", "at_refund", "at_settlement", "gain"],
-        *(
-            [
-                r.month,
-                r.base_currency,
-                r.refunds,
-                f"{r.at_refund:f}",
-                f"{r.at_settlement:f}",
-                f"{r.gain:f}",
-            ]
-            for r in rows
-        ),
-    ]
+    table = gains_table(rows)
     if as_csv:
         csv.writer(sys.stdout, lineterminator="\r\n").writerows(table)
     else:

@@ -127,3 +127,24 @@ def monthly(settled: Iterable[Settled]) -> list[MonthGain]:
         MonthGain(month, base, int(v[0]), v[1], v[2], v[3])
         for (month, base), v in sorted(sums.items())
     ]
+
+
+GAINS_COLUMNS = ("month", "base_currency", "refunds", "at_refund", "at_settlement", "gain")
+
+
+def gains_table(rows: Iterable[MonthGain]) -> list[list[str]]:
+    """The monthly gains as text rows under ``GAINS_COLUMNS`` (the CLI's and the API's CSV)."""
+    return [
+        list(GAINS_COLUMNS),
+        *(
+            [
+                m.month,
+                m.base_currency,
+                str(m.refunds),
+                f"{m.at_refund:f}",
+                f"{m.at_settlement:f}",
+                f"{m.gain:f}",
+            ]
+            for m in rows
+        ),
+    ]

@@ -6,13 +6,13 @@ manager has no Exports tab."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from hub.access.permissions import Role, Scope
 from tests.finance.exports_seed import seed
-from tests.people.conftest import PASSWORD, DeskHub, add_user
+from tests.finance.test_reasons_desk import sign_in
+from tests.people.conftest import DeskHub, add_user
 from tests.support.browser import BROWSER_MARKS, chromium_page
 
 pytestmark = BROWSER_MARKS
@@ -23,14 +23,6 @@ OUTSIDE = """() => [...document.querySelectorAll(
     "#exports-view button")]
   .filter((e) => e.getClientRects().length && e.getBoundingClientRect().right > innerWidth + 1)
   .map((e) => e.outerHTML.slice(0, 80))"""
-
-
-def sign_in(page: Any, desk: DeskHub, username: str) -> None:
-    page.goto(f"{desk.url}/desk")
-    page.get_by_test_id("username").fill(username)
-    page.get_by_test_id("password").fill(PASSWORD)
-    page.get_by_test_id("sign-in").click()
-    sync_api.expect(page.locator("body[data-ready=true]")).to_have_count(1)
 
 
 def test_finance_reads_the_fx_chart_and_downloads_datev_and_oss(desk: DeskHub) -> None:

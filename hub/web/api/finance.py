@@ -24,7 +24,7 @@ from hub.access.permissions import Principal, Role
 from hub.errors import Forbidden
 from hub.finance import entities, fx_amounts_store
 from hub.finance.exports import files
-from hub.finance.fx_amounts import Settled, monthly
+from hub.finance.fx_amounts import Settled, gains_table, monthly
 from hub.storage.engine import reading
 from hub.web.api.deps import Caller, Hub
 from hub.web.api.models import ErrorOut
@@ -144,84 +144,55 @@ def export(
     )
 
 
-def _settled(
-    hub: Hub, entity: str | None, month_from: str | None, month_to: str | None
+def settled_in(
+    hub: Hub,
+    who: Finance,
+    entity: Annotated[str | None, Query(max_length=40, description="one entity's id")] = None,
+    month_from: Month = None,
+    month_to: Month = None,
 ) -> list[Settled]:
+    """The settled refunds the query asks for (after converting what is pending)."""
     fx_amounts_store.convert_pending(hub.engine)
     with reading(hub.engine) as conn:
         return fx_amounts_store.settled(conn, entity, month_from, month_to)
 
 
+SettledIn = Annotated[list[Settled], Depends(settled_in)]
+
+
+def _settled_out(s: Settled) -> SettledOut:
+    return SettledOut(
+        ref=s.ref,
+        order_id=s.order_id,
+        amount=s.amount,
+        currency=s.currency,
+        base_currency=s.base_currency,
+        refund_day=s.refund_day.isoformat(),
+        refund_rate=s.refund_rate,
+        settled_day=s.settled_day.isoformat(),
+        settled_rate=s.settled_rate,
+        gain=s.gain,
+    )
+
+
 @router.get("/fx/gains", response_model=GainsOut, responses=ERRORS)
-def gains(
-    hub: Hub,
-    who: Finance,
-    entity: Annotated[str | None, Query(max_length=40)] = None,
-    month_from: Month = None,
-    month_to: Month = None,
-) -> GainsOut:
+def gains(settled: SettledIn) -> GainsOut:
     """FX gain (+) or loss (-) per settlement month, between each refund's day and its
     settlement's posted day, in the entity's base currency."""
-    settled = _settled(hub, entity, month_from, month_to)
     foreign = sorted(
         (s for s in settled if s.currency != s.base_currency),
         key=lambda s: (s.settled_day, s.ref),
         reverse=True,
     )[:500]
-    return GainsOut(
-        months=[
-            GainOut(
-                month=m.month,
-                base_currency=m.base_currency,
-                refunds=m.refunds,
-                at_refund=m.at_refund,
-                at_settlement=m.at_settlement,
-                gain=m.gain,
-            )
-            for m in monthly(settled)
-        ],
-        refunds=[
-            SettledOut(
-                ref=s.ref,
-                order_id=s.order_id,
-                amount=s.amount,
-                currency=s.currency,
-                base_currency=s.base_currency,
-                refund_day=s.refund_day.isoformat(),
-                refund_rate=s.refund_rate,
-                settled_day=s.settled_day.isoformat(),
-                settled_rate=s.settled_rate,
-                gain=s.gain,
-            )
-            for s in foreign
-        ],
-    )
+    months = [GainOut.model_validate(m, from_attributes=True) for m in monthly(settled)]
+    return GainsOut(months=months, refunds=[_settled_out(s) for s in foreign])
 
 
 @router.get("/fx/gains.csv", responses=ERRORS, response_class=Response)
-def gains_csv(
-    hub: Hub,
-    who: Finance,
-    entity: Annotated[str | None, Query(max_length=40)] = None,
-    month_from: Month = None,
-    month_to: Month = None,
-) -> Response:
+def gains_csv(settled: SettledIn) -> Response:
     """The FX gains per month as CSV."""
-    rows = monthly(_settled(hub, entity, month_from, month_to))
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["month", "base_currency", "refunds", "at_refund", "at_settlement", "gain"])
-    writer.writerows(
-        [
-            r.month,
-            r.base_currency,
-            r.refunds,
-            f"{r.at_refund:f}",
-            f"{r.at_settlement:f}",
-            f"{r.gain:f}",
-        ]
-        for r in rows
-    )
+    csv.writer(out, lineterminator="\r\n").writerows(gains_table(monthly(settled)))
     return Response(
         out.getvalue(),
         media_type="text/csv; charset=utf-8",
