@@ -84,6 +84,22 @@ def test_others_are_refused_and_bad_input_is_422_naming_the_field(api_hub: Runni
         assert answer.json()["detail"][0]["field"] == field, path
     bad = _get(client, "/api/finance/fx/gains?month_from=2026-1", finance)
     assert bad.status_code == 422
+    auth = {"Authorization": f"Bearer {finance}"}
+    shown = _get(client, "/api/finance/entities/document", finance).json()
+    assert shown["version"] == 2 and "Test Handel GmbH" in shown["yaml"]
+    same = client.put("/api/finance/entities/document", json={"yaml": shown["yaml"]}, headers=auth)
+    assert same.status_code == 422 and "higher" in same.json()["detail"][0]["message"]
+    newer = shown["yaml"].replace("version: 2", "version: 3")
+    assert (
+        client.put(
+            "/api/finance/entities/document",
+            json={"yaml": newer},
+            headers={"Authorization": f"Bearer {manager}"},
+        ).status_code
+        == 403
+    )
+    done = client.put("/api/finance/entities/document", json={"yaml": newer}, headers=auth)
+    assert done.status_code == 200 and done.json()["version"] == 3
 
 
 def test_the_cli_publishes_entities_converts_and_writes_each_export(

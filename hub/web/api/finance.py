@@ -18,14 +18,14 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from hub.access.permissions import Principal, Role
 from hub.errors import Forbidden
 from hub.finance import entities, fx_amounts_store
 from hub.finance.exports import files
 from hub.finance.fx_amounts import Settled, gains_table, monthly
-from hub.storage.engine import reading
+from hub.storage.engine import reading, writing
 from hub.web.api.deps import Caller, Hub
 from hub.web.api.models import ErrorOut
 from protocol import utc_now
@@ -123,6 +123,38 @@ def list_entities(hub: Hub, who: Finance) -> list[EntityOut]:
         )
         for e in document.entities
     ]
+
+
+class DocumentOut(BaseModel):
+    """The active entities document."""
+
+    version: int
+    name: str
+    yaml: str
+
+
+class DocumentIn(BaseModel):
+    """A new version of the entities document."""
+
+    model_config = ConfigDict(extra="forbid")
+    yaml: str = Field(min_length=1, max_length=entities.MAX_TEXT)
+
+
+@router.get("/entities/document", response_model=DocumentOut, responses=ERRORS)
+def get_document(hub: Hub, who: Finance) -> DocumentOut:
+    """The active entities document (the shipped default before any publication)."""
+    with reading(hub.engine) as conn:
+        document = entities.active(conn)
+        text = entities.active_text(conn)
+    return DocumentOut(version=document.version, name=document.name, yaml=text)
+
+
+@router.put("/entities/document", response_model=DocumentOut, responses=ERRORS)
+def put_document(hub: Hub, who: Finance, body: DocumentIn) -> DocumentOut:
+    """Publish a new version of the entities document (a higher version; audited)."""
+    with writing(hub.engine) as tx:
+        document = entities.publish(tx, body.yaml, who.actor, who.role.value)
+    return DocumentOut(version=document.version, name=document.name, yaml=body.yaml)
 
 
 @router.get("/exports/{what}", responses=ERRORS, response_class=Response)
