@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from hub.errors import InputError
 from hub.finance.exports import files, journal
-from hub.finance.exports.facts import parse_period
+from hub.finance.exports.facts import Period, parse_period
 from hub.finance.exports.store import facts
 from tests.finance.exports_seed import seed
 
@@ -81,7 +81,14 @@ def test_the_xlsx_reads_back_equal_to_the_facts(engine: Engine) -> None:
     assert not any(p in flat for p in PERSONAL)
 
 
-def test_a_malformed_period_is_refused(engine: Engine) -> None:
+@pytest.mark.parametrize("period", ["2026-13", "0000-01", "2026-Q5", "2026-1", "26-11", ""])
+def test_a_malformed_period_is_refused(engine: Engine, period: str) -> None:
     with pytest.raises(InputError) as refused:
-        files.make(engine, "journal", "de", "2026-13", NOW, use_bundle=False)
+        files.make(engine, "journal", "de", period, NOW, use_bundle=False)
     assert refused.value.field == "period"
+
+
+def test_periods_are_months_and_quarters_with_their_days() -> None:
+    assert parse_period("2028-02") == Period("2028-02", date(2028, 2, 1), date(2028, 2, 29))
+    assert parse_period("2026-Q4") == Period("2026-Q4", date(2026, 10, 1), date(2026, 12, 31))
+    assert parse_period("2026-11").quarter() == parse_period("2026-Q4")

@@ -43,17 +43,14 @@ class Period:
 def parse_period(text: str) -> Period:
     """``2026-11`` (a month) or ``2026-Q4`` (a quarter); InputError otherwise."""
     text = text.strip()
-    if m := _MONTH.match(text):
-        year, month = int(m[1]), int(m[2])
-        return Period(
-            text, date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
-        )
-    if m := _QUARTER.match(text):
-        year, q = int(m[1]), int(m[2])
-        last_month = q * 3
+    month, quarter = _MONTH.match(text), _QUARTER.match(text)
+    if (month or quarter) and int(text[:4]) >= 1:  # year 0 is no year
+        year = int(text[:4])
+        last_month = int(month[2]) if month else int(quarter[2]) * 3  # type: ignore[index]
+        first_month = last_month if month else last_month - 2
         return Period(
             text,
-            date(year, last_month - 2, 1),
+            date(year, first_month, 1),
             date(year, last_month, calendar.monthrange(year, last_month)[1]),
         )
     raise InputError(
