@@ -53,6 +53,7 @@ from hub.web.api.catalogue import router as catalogue_router
 from hub.web.api.deps import HubContext
 from hub.web.api.desk import router as desk_router
 from hub.web.api.evidence import router as evidence_router
+from hub.web.api.finance import router as finance_router
 from hub.web.api.fleet import router as fleet_router
 from hub.web.api.fleet_ops import router as fleet_ops_router
 from hub.web.api.inventory_rules import router as inventory_rules_router
@@ -186,6 +187,7 @@ def create_app(settings: Settings | None = None, amazon: AmazonSettings | None =
     app.include_router(settlements_router)
     app.include_router(archive_router)
     app.include_router(evidence_router)
+    app.include_router(finance_router)
     desk_web.install(app)
     install_api_pages(app, "ACORN hub")
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)

@@ -29,6 +29,7 @@ from hub.cli import amazon as amazon_cli
 from hub.cli import archive as archive_cli
 from hub.cli import catalogue as catalogue_cli
 from hub.cli import dead_letters as dead_letters_cli
+from hub.cli import finance as finance_cli
 from hub.cli import fleet as fleet_cli
 from hub.cli import fx as fx_cli
 from hub.cli import inventory as inventory_cli
@@ -82,6 +83,7 @@ GROUPS: list[tuple[str, typer.Typer]] = [
     ("reasons", reasons_cli.app),
     ("settlements", settlements_cli.app),
     ("archive", archive_cli.app),
+    ("finance", finance_cli.app),
 ]
 audit_app.command("export")(audit_export)
 devices_app.command("enrol")(fleet_cli.devices_enrol)

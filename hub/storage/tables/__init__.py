@@ -16,6 +16,7 @@ from hub.storage.tables import (
     core,
     evidence,
     finance,
+    finance_fx,
     finance_settlements,
     fleet,
     idempotency,
@@ -32,6 +33,6 @@ from hub.storage.tables import (
 from hub.storage.tables.core import metadata
 
 __all__ = ["access", "amazon", "amazon_listings", "archive", "buyer", "catalogue", "core",
-           "evidence", "finance", "finance_settlements", "fleet",
+           "evidence", "finance", "finance_fx", "finance_settlements", "fleet",
            "idempotency", "inventory", "inventory_rules", "metadata", "pairing", "picking",
            "reasons", "risk", "routing", "transfers", "vat_reports"]

@@ -2,7 +2,7 @@
 report type) and their lines ``amazon_vat_lines`` (``hub.storage.tables.vat_reports``).
 
 Revision ID: 0033
-Revises: 0031
+Revises: 0032
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 import hub.storage.types
 
 revision = "0033"
-down_revision = "0031"
+down_revision = "0032"
 branch_labels = None
 depends_on = None
 
