@@ -37,7 +37,7 @@ def test_finance_closes_lists_downloads_and_verifies(hub: RunningHub, tmp_path: 
     client = hub.client
     made = client.post("/api/archive/2026-11", json={}, headers=fin)
     assert made.status_code == 201, made.text
-    assert (made.json()["version"], made.json()["files"]) == (1, 4)
+    assert (made.json()["version"], made.json()["files"]) == (1, 10)
     assert client.post("/api/archive/2026-11", json={}, headers=fin).status_code == 409
     listed = client.get("/api/archive", headers=fin).json()
     assert [(a["month"], a["version"], a["closed_by"]) for a in listed] == [("2026-11", 1, "fiona")]
@@ -86,7 +86,7 @@ def test_the_cli_closes_shows_and_verifies(hub: RunningHub, db_url: str, tmp_pat
     root = tmp_path / "archive"
     code, out, err = cli(db_url, root, "archive", "close", "--month", "2026-11")
     assert code == 0, err
-    assert out.startswith("2026-11 version 1: 4 files")
+    assert out.startswith("2026-11 version 1: 10 files")
     code, _, err = cli(db_url, root, "archive", "close", "--month", "2026-11")
     assert code == 1 and "closed already" in err
     code, out, _ = cli(db_url, root, "archive", "show", "--month", "2026-11")
@@ -99,6 +99,6 @@ def test_the_cli_closes_shows_and_verifies(hub: RunningHub, db_url: str, tmp_pat
     code, _, err = cli(db_url, root, "archive", "verify", "--month", "2026-11")
     assert code == 1 and "ALTERED journal/returns-2026-11.csv: altered (size" in err
     code, out, _ = cli(db_url, root, "archive", "list")
-    assert code == 0 and out.startswith("2026-11\tv1\t4\t")
+    assert code == 0 and out.startswith("2026-11\tv1\t10\t")
     code, _, err = cli(db_url, root, "archive", "verify", "--month", "2026-01")
     assert code == 1 and "no archive" in err

@@ -28,8 +28,14 @@ from tests.finance.reasons_seed import store_return
 
 FILES = [
     "evidence/evidence-index-2026-11.csv",
+    "exports/EXTF_Buchungsstapel_acorn-de_2026-11.csv",
+    "exports/journal-acorn-de-2026-11.csv",
+    "exports/journal-acorn-us-2026-11.csv",
     "journal/refunds-2026-11.csv",
     "journal/returns-2026-11.csv",
+    "reconciliation/SET1-differences.csv",
+    "reconciliation/SET1-summary.csv",
+    "reconciliation/status.csv",
     "settlements/acct1-SET1-REP1.csv",
 ]
 
@@ -69,6 +75,14 @@ def test_a_closed_month_verifies_and_its_manifest_hash_is_in_the_audit_chain(
     settled = rows(folder / "settlements/acct1-SET1-REP1.csv")
     assert [r["amount"] for r in settled] == ["-20.00", "-16.81", "-3.19"]
     assert settled[0]["transaction_type"] == "summary"
+    # the settlement as reconciled, and the exports for the accountants
+    (status,) = rows(folder / "reconciliation/status.csv")
+    assert (status["settlement_id"], status["deposit"], status["gap"]) == ("SET1", "-20.00",
+                                                                          "0.00")
+    parts = rows(folder / "reconciliation/SET1-summary.csv")
+    assert [p["amount"] for p in parts if p["transaction_type"] == "deposit part"] == ["-20.00"]
+    extf = (folder / "exports/EXTF_Buchungsstapel_acorn-de_2026-11.csv").read_bytes()
+    assert extf.startswith(b'"EXTF";700;21;"Buchungsstapel";13;') and b"\r\n" in extf
     # the manifest's hash is the recorded one and sits in an intact audit chain
     digest = hashlib.sha256(manifest).hexdigest()
     assert record["manifest_sha256"] == digest
@@ -80,7 +94,7 @@ def test_a_closed_month_verifies_and_its_manifest_hash_is_in_the_audit_chain(
         for e in entries  # type: ignore[index]
     ] == [("archive.closed", "fiona", digest)]
     found = store.verify(engine, tmp_path, "2026-11", 1)
-    assert found.ok and found.files == 4, found.problems
+    assert found.ok and found.files == len(FILES), found.problems
 
 
 def test_archived_files_are_read_only_and_never_overwritten(engine: Engine, tmp_path: Path) -> None:
@@ -200,7 +214,7 @@ def test_the_same_facts_give_the_same_bytes(engine: Engine) -> None:
     seed(engine)
     with reading(engine) as conn:
         once, twice = produce(conn, "2026-11"), produce(conn, "2026-11")
-    assert once == twice and len(once) == 4
+    assert once == twice and len(once) == len(FILES)
 
 
 def test_a_failing_section_leaves_no_archive(engine: Engine, tmp_path: Path) -> None:

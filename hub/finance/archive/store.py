@@ -21,6 +21,7 @@ from hub.finance.archive import files, manifest
 from hub.finance.archive.manifest import MANIFEST, Listed
 from hub.finance.archive.months import check_month, due_month, has_ended
 from hub.finance.archive.sections import SECTIONS, Section, produce
+from hub.finance.fx_amounts_store import convert_pending
 from hub.storage import audit_log
 from hub.storage.audit_chain import AuditDraft, AuditEntry, draft_of, entry_hash
 from hub.storage.engine import reading, writing
@@ -92,6 +93,7 @@ def close(
         raise InputError(
             f"{month} has not ended yet: only a past month can be closed", field="month"
         )
+    convert_pending(engine)  # the exports section reads amounts in each entity's base currency
     with reading(engine) as conn:
         made = produce(conn, month, sections)
     listed = manifest.listing(made)

@@ -63,14 +63,20 @@ def facts(
     if convert_first:
         convert_pending(engine, use_bundle)
     with reading(engine) as conn:
-        entity = entity_of(conn, entity_id)
-        book = _rates(FxBook(conn, use_bundle))
-        found = [
-            *_sales(conn, entity, period, book),
-            *_refunds(conn, entity, period),
-            *_store_returns(conn, entity, period, book),
-            *_amazon_returns(conn, entity, period, book),
-        ]
+        return facts_in(conn, entity_id, period, use_bundle)
+
+
+def facts_in(conn: Connection, entity_id: str, period: Period,
+             use_bundle: bool = True) -> tuple[Entity, list[Fact]]:
+    """``facts`` read through an open connection, as converted so far (nothing written)."""
+    entity = entity_of(conn, entity_id)
+    book = _rates(FxBook(conn, use_bundle))
+    found = [
+        *_sales(conn, entity, period, book),
+        *_refunds(conn, entity, period),
+        *_store_returns(conn, entity, period, book),
+        *_amazon_returns(conn, entity, period, book),
+    ]
     found.sort(key=lambda f: (f.day, _ORDER[f.kind], f.document, f.line))
     return entity, found
 

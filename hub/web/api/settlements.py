@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 
 from hub.access.permissions import Principal, Role
 from hub.errors import Forbidden
-from hub.finance.settlements import store
+from hub.finance.settlements import store, tables
 from hub.finance.settlements.accounting import Summary
 from hub.finance.settlements.model import COMPONENTS, OTHER, Settlement
 from hub.finance.settlements.reconcile import Reconciliation
@@ -259,30 +259,25 @@ def show(hub: Hub, who: Finance, settlement_id: SettlementId) -> DetailOut:
 def differences_csv(hub: Hub, who: Finance, settlement_id: SettlementId) -> Response:
     """The difference table as CSV: ACORN's and the settlement's components side by side."""
     with reading(hub.engine) as conn:
-        detail = _detail(conn, settlement_id)
-    header = ["kind", "order_id", "refund", "sku", "adjustment_id",
-              *(f"acorn_{p}" for p in PARTS), *(f"settlement_{p}" for p in PARTS),
-              "lines", "note", "resolved_by", "resolution"]  # fmt: skip
-    return _csv(f"settlement-{settlement_id}-differences", header, (
-        [d.kind, d.order_id, d.refund, d.sku, d.adjustment_id,
-         *(_text(d.acorn.get(p)) for p in PARTS), *(_text(d.settlement.get(p)) for p in PARTS),
-         " ".join(map(str, d.lines)), d.note, (d.resolved or {}).get("by", ""),
-         (d.resolved or {}).get("note", "")] for d in detail.differences))  # fmt: skip
+        result, _lines = store.reconcile(conn, settlement_id)
+        done = store.resolutions(conn, settlement_id)
+    return _csv(f"settlement-{settlement_id}-differences", list(tables.DIFFERENCE_HEADER),
+                ([_cell(v) for v in row]
+                 for row in tables.difference_rows(list(result.differences), done)))
 
 
 @router.get("/{settlement_id}/summary.csv", responses=ERRORS, response_class=Response)
 def summary_csv(hub: Hub, who: Finance, settlement_id: SettlementId) -> Response:
     """The accounting summary as CSV, then each month's part of the deposit (clearing account)."""
     with reading(hub.engine) as conn:
-        s = _detail(conn, settlement_id).summary
-    rows: list[list[Any]] = [
-        [b.month, b.transaction_type, b.amount_type, b.account, _text(b.tax_rate),
-         _text(b.amount), b.lines] for b in s.bookings
-    ]  # fmt: skip
-    rows += [[p.month, "deposit part", "", s.clearing_account, "", _text(p.amount), ""]
-             for p in s.parts]  # fmt: skip
-    return _csv(f"settlement-{settlement_id}-summary", ["month", "transaction_type", "amount_type",
-                "account", "tax_rate", "amount", "lines"], rows)  # fmt: skip
+        result, lines = store.reconcile(conn, settlement_id)
+        summary = store.summary(conn, result.settlement, lines)
+    return _csv(f"settlement-{settlement_id}-summary", list(tables.SUMMARY_HEADER),
+                ([_cell(v) for v in row] for row in tables.summary_rows(summary)))
+
+
+def _cell(value: tables.Cell) -> Any:
+    return _text(value) if isinstance(value, Decimal | datetime) or value is None else value
 
 
 @router.post("/{settlement_id}/reconcile", response_model=DetailOut, responses=WRITE_ERRORS)
