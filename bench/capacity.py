@@ -1,0 +1,349 @@
+"""Capacity (issue 16): many nodes, each with its own broker identity, against one hub.
+
+    python -m bench capacity
+    CAPACITY_NODES=200 CAPACITY_RATES=1000,3000 CAPACITY_STORM=100 CAPACITY_DBS=sqlite \
+        python -m bench capacity
+
+Every node has its own dynsec client bound to its client id (as the fleet provisions them) and
+publishes valid ``return.received`` events through the real Mosquitto to one ``acorn-hub serve``
+(SQLite, then a PostgreSQL database the bench creates and drops). The nodes live in a few
+processes (``WORKERS``), each driving its paho clients from one selector loop, and pace
+themselves exactly as the edge link does (``SendWindow`` + ``edge_agent.sync.pace.Pace``).
+
+Figures per phase: events ingested per second, publish -> ack p50/p99 (first publish of a seq
+until a retained ack covers it), hub CPU per event (process CPU time from /proc over the events
+confirmed, so other load on the machine does not blur it), hub CPU share, broker drops (the
+"dropped" lines of mosquitto's log). Phases: steady rates (``CAPACITY_RATES`` ev/s offered in
+total), then a storm: every node connects at once holding ``CAPACITY_STORM`` buffered events.
+Prints figures beside the targets; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import secrets
+import selectors
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import paho.mqtt.client as mqtt
+import psycopg
+from paho.mqtt.enums import CallbackAPIVersion
+
+from edge_agent.storage.outbox import SendWindow
+from hub.access.permissions import Role
+from hub.access.tokens import create_token
+from hub.storage.engine import make_engine
+from edge_agent.sync.pace import Pace
+from hub.fleet.acl import node_client_id
+from protocol import TopicKind, node_topic
+from tests.support.broker import TestBroker
+from tests.support.procs import Proc, hub_proc
+
+WORKERS = 4
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+TICKS = os.sysconf("SC_CLK_TCK")
+PHASE_SECONDS = 20.0
+
+
+@dataclass(frozen=True)
+class NodeCreds:
+    """One node's identity on the broker."""
+
+    store_id: str
+    username: str
+    password: str
+    client_id: str
+
+
+@dataclass
+class Node:
+    """One simulated node: its client, its pacing and what it has in flight."""
+
+    creds: NodeCreds
+    client: mqtt.Client
+    index: int
+    window: SendWindow
+    pace: Pace
+    written: int = 0
+    first_sent: dict[int, float] = field(default_factory=dict)
+    acked_at: int = 0
+
+    def payload(self, seq: int) -> bytes:
+        """A valid return.received event with this seq."""
+        mid = f"{self.index:08x}-0000-4000-8000-{seq:012x}"
+        return (
+            f'{{"id":"{mid}","store_id":"{self.creds.store_id}","node_id":"n1","seq":{seq},'
+            f'"kind":"return.received","schema":1,"occurred_at":"2026-12-04T12:00:00Z","body":'
+            f'{{"return_id":"B{self.index}-{seq}","channel":"pos","items":[{{"sku":"SKU-1",'
+            f'"quantity":1,"unit_price":{{"amount":"12.00","currency":"USD"}}}}],"reason":"bench",'
+            f'"scanned_codes":[],"mismatch":false,"mismatch_reasons":[],'
+            f'"received_at":"2026-12-04T12:00:00Z"}}}}'
+        ).encode()
+
+
+def _connect(creds: NodeCreds, host: str, port: int) -> mqtt.Client:
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=creds.client_id,
+                         clean_session=False)
+    client.username_pw_set(creds.username, creds.password)
+    client.max_inflight_messages_set(0)  # the window paces us, as on the edge
+    client.max_queued_messages_set(0)
+    client.connect(host, port, keepalive=60)
+    client.socket().setblocking(False)  # type: ignore[union-attr]
+    return client
+
+
+def _worker(creds: list[tuple[int, NodeCreds]], host: str, port: int, rate: float,
+            buffered: int, seconds: float, start_at: float, out: Any) -> None:
+    """One generator process: its nodes, one selector loop; puts its figures on ``out``."""
+    latencies: list[float] = []
+    nodes: dict[str, Node] = {}
+    sel = selectors.DefaultSelector()
+    while time.time() < start_at - 0.5 and buffered == 0:
+        time.sleep(0.05)
+    if buffered:
+        time.sleep(max(0.0, start_at - time.time()))  # a storm: everyone at the same moment
+    for index, cred in creds:
+        client = _connect(cred, host, port)
+        node = Node(cred, client, index, SendWindow(1000, 5.0, 30.0), Pace(1000),
+                    written=buffered)
+        client.user_data_set(node)
+        client.on_connect = _on_connect
+        client.on_message = lambda _c, node, msg: _on_ack(node, msg, latencies)
+        nodes[cred.client_id] = node
+        sel.register(client.socket(), selectors.EVENT_READ, node)  # type: ignore[arg-type]
+    started = time.monotonic()
+    offered = 0
+    misc_at = 0.0
+    order = list(nodes.values())
+    while True:
+        now = time.monotonic()
+        elapsed = now - started
+        if rate and elapsed < seconds:
+            due = int(rate * elapsed) - offered
+            for k in range(due):
+                order[(offered + k) % len(order)].written += 1
+            offered += max(due, 0)
+        pending = 0
+        for node in order:
+            _send_due(node, now)
+            client = node.client
+            if client.want_write():
+                client.loop_write()
+            pending += node.written - node.window.last_acked
+        if (elapsed >= seconds or not rate) and pending == 0:
+            break
+        if elapsed > seconds + 600:
+            break
+        for key, _mask in sel.select(0.002):
+            key.data.client.loop_read()
+        if now - misc_at > 1.0:
+            misc_at = now
+            for node in order:
+                node.client.loop_misc()
+    written = sum(n.written for n in order)
+    acked = sum(n.window.last_acked for n in order)
+    sel.close()
+    for node in order:
+        node.client.disconnect()
+        node.client.loop_write()
+    out.put({"latencies": latencies, "written": written, "acked": acked,
+             "seconds": time.monotonic() - started})
+
+
+def _on_connect(client: mqtt.Client, node: Node, _f: Any, reason: Any, _p: Any) -> None:
+    if reason.is_failure:
+        raise SystemExit(f"{node.creds.client_id} refused: {reason}")
+    client.subscribe(node_topic(node.creds.store_id, "n1", TopicKind.ACKS), qos=1)
+    node.window.on_connect(time.monotonic())
+    node.pace.on_connect(node.window)
+
+
+def _on_ack(node: Node, message: mqtt.MQTTMessage, latencies: list[float]) -> None:
+    if not message.payload:
+        return
+    text = message.payload.decode()
+    up_to = int(text.split('"up_to_seq":', 1)[1].split(",", 1)[0].split("}", 1)[0])
+    gap = '"gap_after":null' not in text and '"gap_after"' in text
+    now = time.monotonic()
+    sent = [s for s in node.first_sent if s <= up_to]
+    for seq in sent:
+        latencies.append((now - node.first_sent.pop(seq)) * 1000)
+    node.pace.on_ack(node.window, up_to, now)
+    node.window.on_ack(up_to, now, gap=gap)
+
+
+def _send_due(node: Node, now: float) -> None:
+    if not node.client.is_connected():
+        return
+    batch = node.window.due(now, node.written)
+    if batch.last < batch.first:
+        return
+    topic = node_topic(node.creds.store_id, "n1", TopicKind.EVENTS)
+    for seq in range(batch.first, batch.last + 1):
+        node.client.publish(topic, node.payload(seq), qos=1)
+        node.first_sent.setdefault(seq, now)
+    node.window.sent(batch.last)
+    node.pace.sent(batch.last, now)
+
+
+def _provision(broker: TestBroker, count: int, tag: str) -> list[tuple[int, NodeCreds]]:
+    out = []
+    with broker.local.admin() as admin:
+        for n in range(count):
+            store = f"{tag}-s{n:04d}"
+            password = secrets.token_urlsafe(12)
+            username = admin.provision_node(store, "n1", password)
+
+            out.append((n, NodeCreds(store, username, password, node_client_id(store, "n1"))))
+    return out
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def _dropped(broker: TestBroker) -> int:
+    log = broker.local.state_dir / "mosquitto.log"
+    if not log.exists():
+        return 0
+    return sum(1 for line in log.read_text(errors="replace").splitlines() if "dropped" in line)
+
+
+def pct(values: list[float], q: int) -> float:
+    """The q-th percentile (nan when empty)."""
+    if len(values) < 2:
+        return float("nan") if not values else values[0]
+    return statistics.quantiles(values, n=100)[q - 1]
+
+
+def row(name: str, value: str, target: str) -> None:
+    print(f"  {name:<58} {value:>16}   target {target}", flush=True)
+
+
+def _metrics(hub: Proc, db_url: str) -> dict[str, float]:
+    """The hub's counters and histogram sums (a viewer token made for this read)."""
+    engine = make_engine(db_url)
+    try:
+        token = create_token(engine, f"bench-{time.time_ns()}", Role.VIEWER)
+    finally:
+        engine.dispose()
+    text = httpx.get(f"{hub.url}/metrics", headers={"Authorization": f"Bearer {token}"},
+                     timeout=10).text
+    return {line.split()[0]: float(line.split()[1]) for line in text.splitlines()
+            if line.startswith("acorn_hub_") and "{" not in line and len(line.split()) == 2}
+
+
+def _phase(broker: TestBroker, hub_pid: int, creds: list[tuple[int, NodeCreds]], rate: float,
+           buffered: int) -> dict[str, float]:
+    ctx = mp.get_context("fork")
+    out = ctx.Queue()
+    start_at = time.time() + 1.0
+    procs = [ctx.Process(target=_worker, args=(creds[w::WORKERS], broker.host, broker.port,
+                                               rate / WORKERS, buffered, PHASE_SECONDS,
+                                               start_at, out)) for w in range(WORKERS)]
+    dropped_before = _dropped(broker)
+    cpu_before, wall_before = _cpu_seconds(hub_pid), time.monotonic()
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=PHASE_SECONDS + 900) for _ in procs]
+    for p in procs:
+        p.join(30)
+    cpu, wall = _cpu_seconds(hub_pid) - cpu_before, time.monotonic() - wall_before
+    latencies = [x for r in results for x in r["latencies"]]
+    acked = sum(r["acked"] for r in results)
+    seconds = max(r["seconds"] for r in results)
+    return {"acked": acked, "written": sum(r["written"] for r in results),
+            "rate": acked / seconds, "seconds": seconds, "p50": pct(latencies, 50),
+            "p99": pct(latencies, 99), "cpu_ms": cpu / max(acked, 1) * 1000,
+            "cpu_share": cpu / wall, "dropped": _dropped(broker) - dropped_before}
+
+
+@contextmanager
+def _database(kind: str, tmp: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp / 'hub.db'}"
+        return
+    name = f"acorn_bench_capacity_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _run_db(kind: str, nodes: int, rates: list[int], storm: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        broker = TestBroker(tmp / "mosquitto")
+        try:
+            with _database(kind, tmp) as db_url:
+                hub = hub_proc(tmp, broker.hub_creds(), db_url, log_level="WARNING")
+                hub.start(timeout=120)
+                try:
+                    assert hub.popen is not None
+                    for n, (rate, buffered) in enumerate([(r, 0) for r in rates] +
+                                                         ([(0, storm)] if storm else [])):
+                        creds = _provision(broker, nodes, f"p{n}")
+                        before = _metrics(hub, db_url)
+                        figures = _phase(broker, hub.popen.pid, creds, rate, buffered)
+                        after = _metrics(hub, db_url)
+                        _print(kind, nodes, rate, buffered, figures)
+                        _print_batches(before, after)
+                finally:
+                    hub.stop()
+        finally:
+            broker.kill()
+
+
+def _print(kind: str, nodes: int, rate: int, buffered: int, f: dict[str, float]) -> None:
+    if buffered:
+        what = f"{kind}: storm, {nodes} nodes x {buffered} buffered"
+        row(f"{what}: all confirmed in", f"{f['seconds']:.1f} s", "<= 300 s (1,000 x 1,000)")
+    else:
+        what = f"{kind}: {nodes} nodes offering {rate:,} ev/s"
+    row(f"{what}: ingested", f"{f['rate']:,.0f} ev/s", ">= 5,000 ev/s")
+    row(f"{what}: confirmed / written", f"{f['acked']:,.0f} / {f['written']:,.0f}", "all")
+    row(f"{what}: publish -> ack p50 / p99", f"{f['p50']:.0f} / {f['p99']:.0f} ms",
+        "p99 <= 250 ms")
+    row(f"{what}: hub CPU per event", f"{f['cpu_ms']:.3f} ms", "was 0.43 ms")
+    row(f"{what}: hub CPU share", f"{f['cpu_share']:.2f} core", "-")
+    row(f"{what}: broker drops (log lines)", f"{f['dropped']:.0f}", "0")
+
+
+def _print_batches(before: dict[str, float], after: dict[str, float]) -> None:
+    def delta(name: str) -> float:
+        return after.get(name, 0.0) - before.get(name, 0.0)
+
+    batches = delta("acorn_hub_ingest_batch_size_count") or 1
+    row("  hub batches: count / mean size / mean seconds",
+        f"{batches:.0f} / {delta('acorn_hub_ingest_batch_size_sum') / batches:.0f} / "
+        f"{delta('acorn_hub_ingest_batch_seconds_sum') / batches * 1000:.0f} ms", "-")
+    row("  gaps opened / duplicates", f"{delta('acorn_hub_seq_gaps_total'):.0f} / "
+        f"{delta('acorn_hub_events_duplicate_total'):.0f}", "-")
+
+
+def main() -> None:
+    """Run every phase on each database and print the figures."""
+    nodes = int(os.environ.get("CAPACITY_NODES", "1000"))
+    rates = [int(r) for r in os.environ.get("CAPACITY_RATES", "1000,5000").split(",") if r]
+    storm = int(os.environ.get("CAPACITY_STORM", "1000"))
+    print(f"capacity (issue 16): {nodes} nodes, {WORKERS} generator processes", flush=True)
+    for kind in os.environ.get("CAPACITY_DBS", "sqlite,pg").split(","):
+        _run_db(kind, nodes, rates, storm)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""How many unacked events a node may have out: a window that follows the hub's ack delay.
+
+Pure, like ``SendWindow`` (whose ``window`` it sets). The broker queues whatever the hub has not
+taken yet and drops what passes its ``max_queued_messages``; the hub's acks are the only signal a
+node gets. So the window is delay-based, not loss-based (a loss here is a broker drop, which is
+what we are avoiding):
+
+Rules:
+- after every (re)connect the window starts at ``START`` events: a fleet reconnecting at once
+  puts at most nodes x ``START`` messages in the broker's queue (1,000 nodes -> 8,000, under the
+  20,000 of ``deploy/mosquitto/acorn.conf``; the sizing rule is written there);
+- one probe at a time: the last seq of a send; when an ack covers it, its round trip is the
+  hub's delay. Under ``TARGET_RTT`` the window doubles (up to the configured window), above it
+  it halves (down to ``START``): the total in flight stays near hub rate x ``TARGET_RTT``;
+- a node alone drains fast (its round trips are short, the window reaches its maximum within a
+  few acks); nodes in a storm stay near ``START`` while the hub is busy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edge_agent.storage.outbox import SendWindow
+
+START = 8
+TARGET_RTT = 0.5
+
+
+@dataclass
+class Pace:
+    """The send window's size, from the round trips of probe seqs."""
+
+    largest: int
+    start: int = START
+    target_rtt: float = TARGET_RTT
+    _probe: tuple[int, float] | None = None
+
+    def on_connect(self, window: SendWindow) -> None:
+        """A (re)connect: start small again."""
+        window.window = min(self.start, self.largest)
+        self._probe = None
+
+    def sent(self, last: int, now: float) -> None:
+        """``last`` was published at ``now``; it becomes the probe if none is out."""
+        if self._probe is None or last < self._probe[0]:  # a resend from older seqs: re-probe
+            self._probe = (last, now)
+
+    def on_ack(self, window: SendWindow, up_to: int, now: float) -> None:
+        """An ack up to ``up_to``: if it covers the probe, resize by its round trip."""
+        if self._probe is None or up_to < self._probe[0]:
+            return
+        rtt = now - self._probe[1]
+        self._probe = None
+        if rtt <= self.target_rtt:
+            window.window = min(self.largest, window.window * 2)
+        else:
+            window.window = max(min(self.start, self.largest), window.window // 2)
