@@ -20,6 +20,9 @@ Prints figures beside the targets; asserts nothing.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import multiprocessing as mp
 import os
 import secrets
@@ -44,7 +47,7 @@ from hub.access.permissions import Role
 from hub.access.tokens import create_token
 from hub.storage.engine import make_engine
 from edge_agent.sync.pace import Pace
-from hub.fleet.acl import node_client_id
+from hub.fleet.acl import node_acls, node_client_id, node_role, node_username
 from protocol import TopicKind, node_topic
 from tests.support.broker import TestBroker
 from tests.support.procs import Proc, hub_proc
@@ -102,7 +105,7 @@ def _connect(creds: NodeCreds, host: str, port: int) -> mqtt.Client:
     return client
 
 
-def _worker(creds: list[tuple[int, NodeCreds]], host: str, port: int, rate: float,
+def _worker(creds: list[tuple[int, NodeCreds, int]], host: str, port: int, rate: float,
             buffered: int, seconds: float, start_at: float, out: Any) -> None:
     """One generator process: its nodes, one selector loop; puts its figures on ``out``."""
     latencies: list[float] = []
@@ -112,10 +115,10 @@ def _worker(creds: list[tuple[int, NodeCreds]], host: str, port: int, rate: floa
         time.sleep(0.05)
     if buffered:
         time.sleep(max(0.0, start_at - time.time()))  # a storm: everyone at the same moment
-    for index, cred in creds:
+    for index, cred, before in creds:
         client = _connect(cred, host, port)
-        node = Node(cred, client, index, SendWindow(1000, 5.0, 30.0), Pace(1000),
-                    written=buffered)
+        window = SendWindow(1000, 5.0, 30.0, last_acked=before, next_to_send=before + 1)
+        node = Node(cred, client, index, window, Pace(1000), written=before + buffered)
         client.user_data_set(node)
         client.on_connect = _on_connect
         client.on_message = lambda _c, node, msg: _on_ack(node, msg, latencies)
@@ -150,8 +153,9 @@ def _worker(creds: list[tuple[int, NodeCreds]], host: str, port: int, rate: floa
             misc_at = now
             for node in order:
                 node.client.loop_misc()
-    written = sum(n.written for n in order)
-    acked = sum(n.window.last_acked for n in order)
+    written = {n.index: n.written for n in order}
+    acked = sum(n.window.last_acked - before for (_i, _c, before), n in zip(creds, order,
+                                                                           strict=True))
     sel.close()
     for node in order:
         node.client.disconnect()
@@ -197,15 +201,42 @@ def _send_due(node: Node, now: float) -> None:
 
 
 def _provision(broker: TestBroker, count: int, tag: str) -> list[tuple[int, NodeCreds]]:
-    out = []
-    with broker.local.admin() as admin:
-        for n in range(count):
-            store = f"{tag}-s{n:04d}"
-            password = secrets.token_urlsafe(12)
-            username = admin.provision_node(store, "n1", password)
+    """``count`` node identities, shaped exactly as ``provision_node`` makes them.
 
-            out.append((n, NodeCreds(store, username, password, node_client_id(store, "n1"))))
+    The broker rewrites its whole dynamic-security file on every change, so provisioning
+    1,000 nodes one by one takes minutes: the first is provisioned the ordinary way (its entry
+    proves the password scheme), the rest are written into the file while the broker is
+    stopped, from the same ACLs (``node_acls``).
+    """
+    first = broker.node_creds(f"{tag}-s0000", "n1")
+    state = broker.local.state_dir / "dynamic-security.json"
+    data = json.loads(state.read_text())
+    model = next(c for c in data["clients"] if c["username"] == first.username)
+    if _hashed(first.password, model["salt"], model["iterations"]) != model["password"]:
+        raise SystemExit("the broker's password scheme is not the one this bench writes")
+    out = [(0, NodeCreds(f"{tag}-s0000", first.username, first.password,
+                         first.client_id or ""))]
+    for n in range(1, count):
+        store = f"{tag}-s{n:04d}"
+        password, salt = secrets.token_urlsafe(12), base64.b64encode(os.urandom(12)).decode()
+        username, role = node_username(store, "n1"), node_role(store, "n1")
+        data["roles"].append({"rolename": role, "acls": [
+            a.as_json() for a in node_acls(store, "n1")]})
+        data["clients"].append({"username": username, "clientid": node_client_id(store, "n1"),
+                                "roles": [{"rolename": role}],
+                                "password": _hashed(password, salt, model["iterations"]),
+                                "salt": salt, "iterations": model["iterations"]})
+        out.append((n, NodeCreds(store, username, password, node_client_id(store, "n1"))))
+    broker.stop()
+    state.write_text(json.dumps(data))
+    broker.start()
     return out
+
+
+def _hashed(password: str, salt: str, iterations: int) -> str:
+    """Mosquitto dynsec's password hash: PBKDF2-HMAC-SHA512 over the decoded salt."""
+    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), base64.b64decode(salt), iterations)
+    return base64.b64encode(digest).decode()
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -244,8 +275,8 @@ def _metrics(hub: Proc, db_url: str) -> dict[str, float]:
             if line.startswith("acorn_hub_") and "{" not in line and len(line.split()) == 2}
 
 
-def _phase(broker: TestBroker, hub_pid: int, creds: list[tuple[int, NodeCreds]], rate: float,
-           buffered: int) -> dict[str, float]:
+def _phase(broker: TestBroker, hub_pid: int, creds: list[tuple[int, NodeCreds, int]],
+           rate: float, buffered: int) -> tuple[dict[str, float], dict[int, int]]:
     ctx = mp.get_context("fork")
     out = ctx.Queue()
     start_at = time.time() + 1.0
@@ -263,10 +294,12 @@ def _phase(broker: TestBroker, hub_pid: int, creds: list[tuple[int, NodeCreds]],
     latencies = [x for r in results for x in r["latencies"]]
     acked = sum(r["acked"] for r in results)
     seconds = max(r["seconds"] for r in results)
-    return {"acked": acked, "written": sum(r["written"] for r in results),
+    written = {i: w for r in results for i, w in r["written"].items()}
+    before = sum(b for _i, _c, b in creds)
+    return {"acked": acked, "written": sum(written.values()) - before,
             "rate": acked / seconds, "seconds": seconds, "p50": pct(latencies, 50),
             "p99": pct(latencies, 99), "cpu_ms": cpu / max(acked, 1) * 1000,
-            "cpu_share": cpu / wall, "dropped": _dropped(broker) - dropped_before}
+            "cpu_share": cpu / wall, "dropped": _dropped(broker) - dropped_before}, written
 
 
 @contextmanager
@@ -289,16 +322,23 @@ def _run_db(kind: str, nodes: int, rates: list[int], storm: int) -> None:
         tmp = Path(tmp_name)
         broker = TestBroker(tmp / "mosquitto")
         try:
+            started = time.monotonic()
+            creds = _provision(broker, nodes, kind)
+            sent: dict[int, int] = {}
+            print(f"  {nodes} node identities provisioned in {time.monotonic() - started:.1f} s",
+                  flush=True)
             with _database(kind, tmp) as db_url:
                 hub = hub_proc(tmp, broker.hub_creds(), db_url, log_level="WARNING")
                 hub.start(timeout=120)
                 try:
                     assert hub.popen is not None
-                    for n, (rate, buffered) in enumerate([(r, 0) for r in rates] +
-                                                         ([(0, storm)] if storm else [])):
-                        creds = _provision(broker, nodes, f"p{n}")
+                    for rate, buffered in [(r, 0) for r in rates] + ([(0, storm)] if storm
+                                                                         else []):
                         before = _metrics(hub, db_url)
-                        figures = _phase(broker, hub.popen.pid, creds, rate, buffered)
+                        figures, written = _phase(broker, hub.popen.pid,
+                                                  [(i, c, sent.get(i, 0)) for i, c in creds],
+                                                  rate, buffered)
+                        sent.update(written)
                         after = _metrics(hub, db_url)
                         _print(kind, nodes, rate, buffered, figures)
                         _print_batches(before, after)
