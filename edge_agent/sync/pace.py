@@ -10,8 +10,10 @@ Rules:
   puts at most nodes x ``START`` messages in the broker's queue (1,000 nodes -> 8,000, under the
   20,000 of ``deploy/mosquitto/acorn.conf``; the sizing rule is written there);
 - one probe at a time: the last seq of a send; when an ack covers it, its round trip is the
-  hub's delay. Under ``TARGET_RTT`` the window doubles (up to the configured window), above it
-  it halves (down to ``START``): the total in flight stays near hub rate x ``TARGET_RTT``;
+  hub's delay. Under a quarter of ``TARGET_RTT`` the window doubles, under ``TARGET_RTT`` it
+  grows by ``START``, above it it halves (never under ``START`` nor over the configured
+  window): the fleet's total in flight stays near hub rate x ``TARGET_RTT``, so the broker's
+  queue for the hub needs max(nodes x ``START``, 2 x hub rate x ``TARGET_RTT``) places;
 - a node alone drains fast (its round trips are short, the window reaches its maximum within a
   few acks); nodes in a storm stay near ``START`` while the hub is busy.
 """
@@ -51,7 +53,9 @@ class Pace:
             return
         rtt = now - self._probe[1]
         self._probe = None
-        if rtt <= self.target_rtt:
+        if rtt <= self.target_rtt / 4:  # the hub keeps up easily: grow fast (a lone drain)
             window.window = min(self.largest, window.window * 2)
+        elif rtt <= self.target_rtt:  # it is getting busy: grow slowly
+            window.window = min(self.largest, window.window + self.start)
         else:
             window.window = max(min(self.start, self.largest), window.window // 2)
