@@ -47,8 +47,16 @@ TICKS = os.sysconf("SC_CLK_TCK")
 PHASE_SECONDS = 20.0
 
 
-def _worker(creds: list[tuple[int, NodeCreds, int]], host: str, port: int, rate: float,
-            buffered: int, seconds: float, start_at: float, out: Any) -> None:
+def _worker(
+    creds: list[tuple[int, NodeCreds, int]],
+    host: str,
+    port: int,
+    rate: float,
+    buffered: int,
+    seconds: float,
+    start_at: float,
+    out: Any,
+) -> None:
     """One generator process: its share of the nodes; its figures go on ``out``."""
     out.put(run_nodes(creds, host, port, rate, buffered, seconds, start_at))
 
@@ -83,20 +91,42 @@ def _metrics(hub: Proc, db_url: str) -> dict[str, float]:
         token = create_token(engine, f"bench-{time.time_ns()}", Role.VIEWER)
     finally:
         engine.dispose()
-    text = httpx.get(f"{hub.url}/metrics", headers={"Authorization": f"Bearer {token}"},
-                     timeout=10).text
-    return {line.split()[0]: float(line.split()[1]) for line in text.splitlines()
-            if line.startswith("acorn_hub_") and "{" not in line and len(line.split()) == 2}
+    text = httpx.get(
+        f"{hub.url}/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    ).text
+    return {
+        line.split()[0]: float(line.split()[1])
+        for line in text.splitlines()
+        if line.startswith("acorn_hub_") and "{" not in line and len(line.split()) == 2
+    }
 
 
-def _phase(broker: TestBroker, hub_pid: int, creds: list[tuple[int, NodeCreds, int]],
-           rate: float, buffered: int) -> tuple[dict[str, float], dict[int, int]]:
+def _phase(
+    broker: TestBroker,
+    hub_pid: int,
+    creds: list[tuple[int, NodeCreds, int]],
+    rate: float,
+    buffered: int,
+) -> tuple[dict[str, float], dict[int, int]]:
     ctx = mp.get_context("fork")
     out = ctx.Queue()
     start_at = time.time() + 1.0
-    procs = [ctx.Process(target=_worker, args=(creds[w::WORKERS], broker.host, broker.port,
-                                               rate / WORKERS, buffered, PHASE_SECONDS,
-                                               start_at, out)) for w in range(WORKERS)]
+    procs = [
+        ctx.Process(
+            target=_worker,
+            args=(
+                creds[w::WORKERS],
+                broker.host,
+                broker.port,
+                rate / WORKERS,
+                buffered,
+                PHASE_SECONDS,
+                start_at,
+                out,
+            ),
+        )
+        for w in range(WORKERS)
+    ]
     dropped_before = _dropped(broker)
     cpu_before, wall_before = _cpu_seconds(hub_pid), time.monotonic()
     for p in procs:
@@ -110,10 +140,17 @@ def _phase(broker: TestBroker, hub_pid: int, creds: list[tuple[int, NodeCreds, i
     seconds = max(r["seconds"] for r in results)
     written = {i: w for r in results for i, w in r["written"].items()}
     before = sum(b for _i, _c, b in creds)
-    return {"acked": acked, "written": sum(written.values()) - before,
-            "rate": acked / seconds, "seconds": seconds, "p50": pct(latencies, 50),
-            "p99": pct(latencies, 99), "cpu_ms": cpu / max(acked, 1) * 1000,
-            "cpu_share": cpu / wall, "dropped": _dropped(broker) - dropped_before}, written
+    return {
+        "acked": acked,
+        "written": sum(written.values()) - before,
+        "rate": acked / seconds,
+        "seconds": seconds,
+        "p50": pct(latencies, 50),
+        "p99": pct(latencies, 99),
+        "cpu_ms": cpu / max(acked, 1) * 1000,
+        "cpu_share": cpu / wall,
+        "dropped": _dropped(broker) - dropped_before,
+    }, written
 
 
 @contextmanager
@@ -139,19 +176,24 @@ def _run_db(kind: str, nodes: int, rates: list[int], storm: int) -> None:
             started = time.monotonic()
             creds = provision(broker, nodes, kind)
             sent: dict[int, int] = {}
-            print(f"  {nodes} node identities provisioned in {time.monotonic() - started:.1f} s",
-                  flush=True)
+            print(
+                f"  {nodes} node identities provisioned in {time.monotonic() - started:.1f} s",
+                flush=True,
+            )
             with _database(kind, tmp) as db_url:
                 hub = hub_proc(tmp, broker.hub_creds(), db_url, log_level="WARNING")
                 hub.start(timeout=120)
                 try:
                     assert hub.popen is not None
-                    for rate, buffered in [(r, 0) for r in rates] + ([(0, storm)] if storm
-                                                                         else []):
+                    for rate, buffered in [(r, 0) for r in rates] + ([(0, storm)] if storm else []):
                         before = _metrics(hub, db_url)
-                        figures, written = _phase(broker, hub.popen.pid,
-                                                  [(i, c, sent.get(i, 0)) for i, c in creds],
-                                                  rate, buffered)
+                        figures, written = _phase(
+                            broker,
+                            hub.popen.pid,
+                            [(i, c, sent.get(i, 0)) for i, c in creds],
+                            rate,
+                            buffered,
+                        )
                         sent.update(written)
                         after = _metrics(hub, db_url)
                         _print(kind, nodes, rate, buffered, figures)
@@ -170,8 +212,7 @@ def _print(kind: str, nodes: int, rate: int, buffered: int, f: dict[str, float])
         what = f"{kind}: {nodes} nodes offering {rate:,} ev/s"
     row(f"{what}: ingested", f"{f['rate']:,.0f} ev/s", ">= 5,000 ev/s")
     row(f"{what}: confirmed / written", f"{f['acked']:,.0f} / {f['written']:,.0f}", "all")
-    row(f"{what}: publish -> ack p50 / p99", f"{f['p50']:.0f} / {f['p99']:.0f} ms",
-        "p99 <= 250 ms")
+    row(f"{what}: publish -> ack p50 / p99", f"{f['p50']:.0f} / {f['p99']:.0f} ms", "p99 <= 250 ms")
     row(f"{what}: hub CPU per event", f"{f['cpu_ms']:.3f} ms", "was 0.43 ms")
     row(f"{what}: hub CPU share", f"{f['cpu_share']:.2f} core", "-")
     row(f"{what}: broker drops (log lines)", f"{f['dropped']:.0f}", "0")
@@ -182,11 +223,18 @@ def _print_batches(before: dict[str, float], after: dict[str, float]) -> None:
         return after.get(name, 0.0) - before.get(name, 0.0)
 
     batches = delta("acorn_hub_ingest_batch_size_count") or 1
-    row("  hub batches: count / mean size / mean seconds",
+    row(
+        "  hub batches: count / mean size / mean seconds",
         f"{batches:.0f} / {delta('acorn_hub_ingest_batch_size_sum') / batches:.0f} / "
-        f"{delta('acorn_hub_ingest_batch_seconds_sum') / batches * 1000:.0f} ms", "-")
-    row("  gaps opened / duplicates", f"{delta('acorn_hub_seq_gaps_total'):.0f} / "
-        f"{delta('acorn_hub_events_duplicate_total'):.0f}", "-")
+        f"{delta('acorn_hub_ingest_batch_seconds_sum') / batches * 1000:.0f} ms",
+        "-",
+    )
+    row(
+        "  gaps opened / duplicates",
+        f"{delta('acorn_hub_seq_gaps_total'):.0f} / "
+        f"{delta('acorn_hub_events_duplicate_total'):.0f}",
+        "-",
+    )
 
 
 def main() -> None:

@@ -74,6 +74,6 @@ class Pace:
         if self._resend_floor is None:
             self._resend_floor = window.resend_after
         self._smoothed = rtt if self._smoothed is None else 0.875 * self._smoothed + 0.125 * rtt
-        window.resend_after = min(max(self._resend_floor, RESEND_RTTS * self._smoothed),
-                                  RESEND_MOST)
-
+        window.resend_after = min(
+            max(self._resend_floor, RESEND_RTTS * self._smoothed), RESEND_MOST
+        )

@@ -21,8 +21,7 @@ from tests.hub.helpers import events_topic, ingest, node_row, received, wait_for
 
 def count(engine: Engine, table: Any, *where: Any) -> int:
     with reading(engine) as conn:
-        return int(conn.execute(select(func.count()).select_from(table).where(*where))
-                   .scalar_one())
+        return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
 
 
 @pytest.fixture
@@ -55,7 +54,8 @@ def gapped_batches(nodes: int) -> tuple[list[Envelope], list[Envelope]]:
 
 
 def test_gaps_on_many_nodes_in_one_batch_are_filled_once_and_nothing_is_duplicated(
-        engine: Engine) -> None:
+    engine: Engine,
+) -> None:
     first, second = gapped_batches(40)
     opened = ingest(engine, *first)
     assert opened.new_gaps == 40 and len(opened.waiting) == 40
@@ -72,14 +72,15 @@ def test_gaps_on_many_nodes_in_one_batch_are_filled_once_and_nothing_is_duplicat
 
 
 def test_the_gap_path_asks_the_database_the_same_few_times_for_5_nodes_or_60(
-        engine: Engine, statements: list[str]) -> None:
+    engine: Engine, statements: list[str]
+) -> None:
     def selects_to_fill(nodes: int, base: int) -> int:
         first, second = gapped_batches(nodes)
         rename = {f"s{n:03d}": f"s{base + n:03d}" for n in range(nodes)}
         moved = [e.model_copy(update={"store_id": rename[e.store_id]}) for e in first + second]
-        ingest(engine, *moved[:len(first)])
+        ingest(engine, *moved[: len(first)])
         statements.clear()
-        ingest(engine, *moved[len(first):])
+        ingest(engine, *moved[len(first) :])
         return len(statements)
 
     few, many = selects_to_fill(5, 100), selects_to_fill(60, 200)
@@ -111,7 +112,8 @@ def test_gap_log_says_it_at_most_once_per_interval_and_counts_the_rest() -> None
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_writer_counts_waiting_nodes_in_metrics_and_logs_one_line(
-        engine: Engine, caplog: pytest.LogCaptureFixture) -> None:
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
     published: list[tuple[str, bytes]] = []
 
     class Link:
@@ -130,11 +132,12 @@ def test_writer_counts_waiting_nodes_in_metrics_and_logs_one_line(
     try:
         first, _second = gapped_batches(30)
         for mid, envelope in enumerate(first * 3, start=1):  # three rounds of the same gaps
-            writer.submit(Incoming(events_topic(envelope), encode(envelope), mid, 1, 1,
-                                   utc_now()))
+            writer.submit(Incoming(events_topic(envelope), encode(envelope), mid, 1, 1, utc_now()))
             if mid % len(first) == 0:
-                wait_for(lambda m=mid: sum(p[0] == "puback" for p in published) == m,
-                         what=f"{mid} pubacks")
+                wait_for(
+                    lambda m=mid: sum(p[0] == "puback" for p in published) == m,
+                    what=f"{mid} pubacks",
+                )
                 acks_after.append(sum(p[0].endswith("/acks") for p in published))
     finally:
         writer.stop()

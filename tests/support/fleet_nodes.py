@@ -65,8 +65,9 @@ class Node:
 
 
 def _connect(creds: NodeCreds, host: str, port: int) -> mqtt.Client:
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=creds.client_id,
-                         clean_session=False)
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=creds.client_id, clean_session=False
+    )
     client.username_pw_set(creds.username, creds.password)
     client.max_inflight_messages_set(0)  # the window paces us, as on the edge
     client.max_queued_messages_set(0)
@@ -75,9 +76,16 @@ def _connect(creds: NodeCreds, host: str, port: int) -> mqtt.Client:
     return client
 
 
-def run_nodes(creds: list[tuple[int, NodeCreds, int]], host: str, port: int, rate: float,
-              buffered: int, seconds: float, start_at: float,
-              give_up_after: float = 600.0) -> dict[str, Any]:
+def run_nodes(
+    creds: list[tuple[int, NodeCreds, int]],
+    host: str,
+    port: int,
+    rate: float,
+    buffered: int,
+    seconds: float,
+    start_at: float,
+    give_up_after: float = 600.0,
+) -> dict[str, Any]:
     """Drive these nodes from one selector loop until the hub has confirmed all they wrote.
 
     ``creds`` are (index, identity, events already confirmed). With ``rate`` the nodes write
@@ -130,14 +138,19 @@ def run_nodes(creds: list[tuple[int, NodeCreds, int]], host: str, port: int, rat
             for node in order:
                 node.client.loop_misc()
     written = {n.index: n.written for n in order}
-    acked = sum(n.window.last_acked - before for (_i, _c, before), n in zip(creds, order,
-                                                                           strict=True))
+    acked = sum(
+        n.window.last_acked - before for (_i, _c, before), n in zip(creds, order, strict=True)
+    )
     sel.close()
     for node in order:
         node.client.disconnect()
         node.client.loop_write()
-    return {"latencies": latencies, "written": written, "acked": acked,
-            "seconds": time.monotonic() - started}
+    return {
+        "latencies": latencies,
+        "written": written,
+        "acked": acked,
+        "seconds": time.monotonic() - started,
+    }
 
 
 def _on_connect(client: mqtt.Client, node: Node, _f: Any, reason: Any, _p: Any) -> None:
@@ -190,18 +203,24 @@ def provision(broker: TestBroker, count: int, tag: str) -> list[tuple[int, NodeC
     model = next(c for c in data["clients"] if c["username"] == first.username)
     if _hashed(first.password, model["salt"], model["iterations"]) != model["password"]:
         raise SystemExit("the broker's password scheme is not the one this bench writes")
-    out = [(0, NodeCreds(f"{tag}-s0000", first.username, first.password,
-                         first.client_id or ""))]
+    out = [(0, NodeCreds(f"{tag}-s0000", first.username, first.password, first.client_id or ""))]
     for n in range(1, count):
         store = f"{tag}-s{n:04d}"
         password, salt = secrets.token_urlsafe(12), base64.b64encode(os.urandom(12)).decode()
         username, role = node_username(store, "n1"), node_role(store, "n1")
-        data["roles"].append({"rolename": role, "acls": [
-            a.as_json() for a in node_acls(store, "n1")]})
-        data["clients"].append({"username": username, "clientid": node_client_id(store, "n1"),
-                                "roles": [{"rolename": role}],
-                                "password": _hashed(password, salt, model["iterations"]),
-                                "salt": salt, "iterations": model["iterations"]})
+        data["roles"].append(
+            {"rolename": role, "acls": [a.as_json() for a in node_acls(store, "n1")]}
+        )
+        data["clients"].append(
+            {
+                "username": username,
+                "clientid": node_client_id(store, "n1"),
+                "roles": [{"rolename": role}],
+                "password": _hashed(password, salt, model["iterations"]),
+                "salt": salt,
+                "iterations": model["iterations"],
+            }
+        )
         out.append((n, NodeCreds(store, username, password, node_client_id(store, "n1"))))
     broker.stop()
     state.write_text(json.dumps(data))

@@ -31,8 +31,9 @@ class Waiting:
 class GapLog:
     """Decides when the waiting nodes are worth a log line."""
 
-    def __init__(self, every: float = EVERY_SECONDS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, every: float = EVERY_SECONDS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._every = every
         self._clock = clock
         self._next_at: float | None = None
@@ -47,11 +48,16 @@ class GapLog:
         if self._next_at is not None and now < self._next_at:
             return None
         self._next_at = now + self._every
-        named = ", ".join(f"{w.key[0]}/{w.key[1]} (stored to {w.contiguous}, holding to "
-                          f"{w.highest}, waiting for {w.contiguous + 1})" for w in waiting[:NAMED])
+        named = ", ".join(
+            f"{w.key[0]}/{w.key[1]} (stored to {w.contiguous}, holding to "
+            f"{w.highest}, waiting for {w.contiguous + 1})"
+            for w in waiting[:NAMED]
+        )
         more = f" and {len(waiting) - NAMED} more" if len(waiting) > NAMED else ""
-        line = (f"{len(waiting)} node(s) wait for a missing seq: {named}{more}; "
-                f"{self._since} node-batches waited since the last such line "
-                "(acorn_hub_seq_gap_waits counts them)")
+        line = (
+            f"{len(waiting)} node(s) wait for a missing seq: {named}{more}; "
+            f"{self._since} node-batches waited since the last such line "
+            "(acorn_hub_seq_gap_waits counts them)"
+        )
         self._since = 0
         return line

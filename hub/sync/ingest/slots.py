@@ -28,10 +28,20 @@ def held_ids(conn: Connection, table: Table, slots: Iterable[Slot]) -> dict[Slot
     """The message id ``table`` (inbox or unprocessable_events) holds at each slot found."""
     found: dict[Slot, str | None] = {}
     for chunk in _chunks(_by_node(slots)):
-        rows = conn.execute(select(table.c.store_id, table.c.node_id, table.c.seq,
-                                   table.c.message_id).where(or_(*[
-            and_(table.c.store_id == key[0], table.c.node_id == key[1], table.c.seq.in_(seqs))
-            for key, seqs in chunk])))
+        rows = conn.execute(
+            select(table.c.store_id, table.c.node_id, table.c.seq, table.c.message_id).where(
+                or_(
+                    *[
+                        and_(
+                            table.c.store_id == key[0],
+                            table.c.node_id == key[1],
+                            table.c.seq.in_(seqs),
+                        )
+                        for key, seqs in chunk
+                    ]
+                )
+            )
+        )
         found.update((((r.store_id, r.node_id), int(r.seq)), r.message_id) for r in rows)
     return found
 
@@ -41,9 +51,20 @@ def held_beyond(conn: Connection, table: Table, contiguous: Mapping[Key, int]) -
     found: list[Slot] = []
     keys = sorted(contiguous.items())
     for start in range(0, len(keys), NODES_PER_STATEMENT):
-        rows = conn.execute(select(table.c.store_id, table.c.node_id, table.c.seq).where(or_(*[
-            and_(table.c.store_id == key[0], table.c.node_id == key[1], table.c.seq > after)
-            for key, after in keys[start:start + NODES_PER_STATEMENT]])))
+        rows = conn.execute(
+            select(table.c.store_id, table.c.node_id, table.c.seq).where(
+                or_(
+                    *[
+                        and_(
+                            table.c.store_id == key[0],
+                            table.c.node_id == key[1],
+                            table.c.seq > after,
+                        )
+                        for key, after in keys[start : start + NODES_PER_STATEMENT]
+                    ]
+                )
+            )
+        )
         found.extend(((r.store_id, r.node_id), int(r.seq)) for r in rows)
     return found
 
