@@ -25,40 +25,29 @@ import os
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 
 from hub.access.permissions import Role
 from hub.access.tokens import create_token
 from hub.storage.engine import make_engine
+from tests.hub.conftest import _pg_database
 from tests.support.broker import TestBroker
 from tests.support.fleet_nodes import NodeCreds, provision, run_nodes
 from tests.support.procs import Proc, hub_proc
 
 WORKERS = 4
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 TICKS = os.sysconf("SC_CLK_TCK")
 PHASE_SECONDS = 20.0
 
 
-def _worker(
-    creds: list[tuple[int, NodeCreds, int]],
-    host: str,
-    port: int,
-    rate: float,
-    buffered: int,
-    seconds: float,
-    start_at: float,
-    out: Any,
-) -> None:
+def _worker(out: Any, *load: Any) -> None:
     """One generator process: its share of the nodes; its figures go on ``out``."""
-    out.put(run_nodes(creds, host, port, rate, buffered, seconds, start_at))
+    out.put(run_nodes(*load))
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -115,6 +104,7 @@ def _phase(
         ctx.Process(
             target=_worker,
             args=(
+                out,
                 creds[w::WORKERS],
                 broker.host,
                 broker.port,
@@ -122,7 +112,6 @@ def _phase(
                 buffered,
                 PHASE_SECONDS,
                 start_at,
-                out,
             ),
         )
         for w in range(WORKERS)
@@ -155,17 +144,11 @@ def _phase(
 
 @contextmanager
 def _database(kind: str, tmp: Path) -> Iterator[str]:
+    """A SQLite file, or a PostgreSQL database made and dropped (as the hub tests make theirs)."""
     if kind == "sqlite":
         yield f"sqlite:///{tmp / 'hub.db'}"
-        return
-    name = f"acorn_bench_capacity_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    else:
+        yield from _pg_database()
 
 
 def _run_db(kind: str, nodes: int, rates: list[int], storm: int) -> None:
