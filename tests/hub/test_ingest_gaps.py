@@ -125,7 +125,9 @@ def test_writer_counts_waiting_nodes_in_metrics_and_logs_one_line(
             return True
 
     metrics = HubMetrics()
-    writer = IngestWriter(engine, Link(), metrics, batch_size=500, batch_ms=5)
+    writer = IngestWriter(
+        engine, Link(), metrics, batch_size=500, batch_ms=5, gap_log=GapLog(every=3600.0)
+    )
     caplog.set_level(logging.WARNING, logger="hub.sync.ingest.writer")
     writer.start()
     acks_after: list[int] = []

@@ -65,7 +65,8 @@ class IngestWriter:
 
     def __init__(self, engine: Engine, link: Link, metrics: HubMetrics, batch_size: int = 500,
                  batch_ms: int = 20,
-                 on_batch: Callable[[BatchResult], None] = lambda _result: None) -> None:
+                 on_batch: Callable[[BatchResult], None] = lambda _result: None,
+                 gap_log: GapLog | None = None) -> None:
         self._engine = engine
         self._link = link
         self._metrics = metrics
@@ -81,7 +82,7 @@ class IngestWriter:
         self.last_error: str | None = None
         self._inflight: list[Incoming] = []  # the batch being processed, for a restart
         self._requeued: set[tuple[int, int]] = set()  # (generation, mid) put back once already
-        self._gap_log = GapLog()
+        self._gap_log = gap_log or GapLog()
         self._acked: dict[Key, tuple[int, Ack]] = {}  # the last ack published per node
         self._thread = self._new_thread()
 
