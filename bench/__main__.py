@@ -3,7 +3,7 @@
     python -m bench            all of them
     python -m bench spine      one group (spine, counter, decision, policy, desk, amazon,
                                allocation, fleet, stock, rollout, journey, listings,
-                               routing, picking, settlements, exports)
+                               routing, picking, settlements, exports, capacity)
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sys
 
 GROUPS = ["spine", "counter", "decision", "policy", "desk", "amazon", "allocation", "fleet",
           "stock", "rollout", "journey", "listings", "routing",
-          "picking", "settlements", "exports"]
+          "picking", "settlements", "exports", "capacity"]
 
 
 def main(argv: list[str]) -> None:

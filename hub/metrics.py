@@ -20,6 +20,10 @@ class HubMetrics:
                                   registry=r)
         self.gaps = Counter("acorn_hub_seq_gaps", "gaps detected in a node's event seq",
                             registry=r)
+        self.gap_waits = Counter("acorn_hub_seq_gap_waits",
+                                 "nodes left waiting for a missing seq after a batch (one per "
+                                 "node per batch; the log says so at most every 10 s)",
+                                 registry=r)
         self.dead_letters = Counter("acorn_hub_dead_letters", "messages dead-lettered", registry=r)
         self.batch_size = Histogram("acorn_hub_ingest_batch_size", "messages per ingest batch",
                                     buckets=(1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500),

@@ -15,7 +15,9 @@ Rules:
   figures of the node's last refresh;
 - durability is the SQLite outbox plus the hub's ack, never paho's memory: events are read from
   the outbox in seq order (500 rows a read), published as ``encode(envelope.resent())``, and
-  deleted only when a (retained) ack covers them; ``SendWindow`` decides what is due;
+  deleted only when a (retained) ack covers them; ``SendWindow`` decides what is due and
+  ``Pace`` sizes its window from the hub's ack delay (small after a connect, so a fleet
+  reconnecting at once cannot overflow the broker's queue for the hub: ``edge_agent.sync.pace``);
 - an ack opens the window at once, but the outbox rows it covers are deleted in batches (every
   ``ACK_FLUSH_SECONDS`` or ``READ_BATCH`` rows, and on stop): a deletion lost in a crash only
   means those events are sent again, which the hub's (node, seq) dedup absorbs;
@@ -71,6 +73,7 @@ from edge_agent.storage.journal import read_journal
 from edge_agent.storage.outbox import NEXT_SEQ, CorruptEvent, SendWindow
 from edge_agent.storage.store import Problem, Store
 from edge_agent.sync import changes, commands
+from edge_agent.sync.pace import Pace
 from protocol import (
     Ack,
     DecodeError,
@@ -137,6 +140,7 @@ class Link:
         self._window = SendWindow(settings.outbox_window, settings.resend_after_seconds,
                                   settings.resend_max_seconds, last_acked=acked,
                                   next_to_send=acked + 1)
+        self._pace = Pace(settings.outbox_window)
         self._up = threading.Event()
         self._stopping = threading.Event()
         self._generation = 0
@@ -391,6 +395,7 @@ class Link:
         self._position_deadline = time.monotonic() + POSITION_WAIT_MAX
         self._connected_at = utc_now()
         self._window.on_connect(time.monotonic())
+        self._pace.on_connect(self._window)
         self._metrics.broker_connected.set(1)
         self._next_status = 0.0
         log.info("MQTT link up; resending from seq %d", self._window.last_acked + 1)
@@ -439,7 +444,9 @@ class Link:
         if acks.up_to >= 0:
             if not self._position_known or acks.up_to > self._last_written():
                 self._settle(acks.up_to)
-            self._window.on_ack(acks.up_to, time.monotonic(), gap=acks.gap)
+            now = time.monotonic()
+            self._pace.on_ack(self._window, acks.up_to, now)
+            self._window.on_ack(acks.up_to, now, gap=acks.gap)
             self._metrics.acks.inc()
             self._position_known = True
         self._flush_acks()
@@ -509,6 +516,7 @@ class Link:
             for envelope in envelopes:
                 self._client.publish(topic, encode(envelope.resent()), qos=1)
             self._window.sent(last)
+            self._pace.sent(last, time.monotonic())
             self._metrics.events_sent.inc(len(envelopes))
             if batch.resend:
                 self._metrics.events_resent.inc(len(envelopes))

@@ -45,10 +45,11 @@ def jsonable(value: Any) -> Json:
         return format(value, "f")
     if isinstance(value, datetime):
         return format_utc(value)
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, Mapping):  # plain members are kept without a call: the hot path
+        return {k if type(k) is str else str(k): v if type(v) in _PLAIN else jsonable(v)
+                for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
-        return [jsonable(v) for v in value]
+        return [v if type(v) in _PLAIN else jsonable(v) for v in value]
     raise TypeError(f"{type(value).__name__} cannot go into the audit log")
 
 

@@ -11,7 +11,8 @@ Rules:
   one it wrote (``hub.sync.ingest.claims``) and its stream waits at that seq until it answers;
 - new events are stored in ``inbox``; events are applied to the projections strictly in seq
   order and only up to the contiguous seq; events beyond a gap wait in ``inbox`` until the gap
-  fills AND the node sends them again (gaps are logged and counted; see ``hub.sync.ingest.claims``);
+  fills AND the node sends them again (gaps are counted, and logged at most every few seconds:
+  ``hub.sync.ingest.gaps``; see also ``hub.sync.ingest.claims``);
 - an ``Unprocessable`` event (it names its node and seq but cannot be decoded, or storing it
   failed) takes its seq: it is recorded in ``unprocessable_events`` and dead-lettered, and the
   node's contiguous seq moves past it exactly as past an applied event, so a poisoned event never
@@ -55,9 +56,10 @@ from hub.refunds.projection import Problem, Projector
 from hub.storage.engine import Tx
 from hub.storage.tables.core import dead_letters, inbox, nodes, stores, unprocessable_events
 from hub.storage.upsert import insert_ignore
-from hub.sync.ingest import claims, state
+from hub.sync.ingest import claims, slots, state
 from hub.sync.ingest.classify import Classified, NodeEvent, Rejected, StatusUpdate, Unprocessable
 from hub.sync.ingest.dead import dead_letter_row
+from hub.sync.ingest.gaps import Waiting
 from protocol import Ack, Envelope, TopicKind, encode, node_topic
 
 log = logging.getLogger(__name__)
@@ -97,6 +99,7 @@ class BatchResult:
     commands: int = 0
     dead: list[str] = field(default_factory=list)
     unprocessable: int = 0
+    waiting: list[Waiting] = field(default_factory=list)
 
 
 def store_batch(tx: Tx, items: Sequence[Classified],
@@ -121,7 +124,7 @@ def store_batch(tx: Tx, items: Sequence[Classified],
     for key, seq in [(t.key, t.seq) for t in taken] + _skipped_ahead(conn, cursors):
         step.carried[key].setdefault(seq, None)
     result.duplicates = len(repeats) - len(reused) - step.claimants + broken_repeats
-    ready, result.new_gaps = _advance(cursors, step.carried, step.blocked)
+    ready, result.new_gaps, result.waiting = _advance(cursors, step.carried, step.blocked)
     stock = [e for e in ready if e.kind == stock_ledger.KIND]
     snapshots = [e for e in ready if e.kind == stock_check.KIND]
     picks = [e for e in ready if e.kind in store_picking.KINDS]
@@ -210,10 +213,10 @@ def _fresh(conn: Connection, cursors: Mapping[Key, Cursor],
             continue
         seen.add((event.key, seq))
         (maybe[event.key] if seq <= cursor.highest else fresh).append(event)
-    for key, candidates in maybe.items():
-        held = _held_seqs(conn, key, [e.envelope.seq for e in candidates])
-        fresh.extend(e for e in candidates if e.envelope.seq not in held)
-        repeats.extend(e for e in candidates if e.envelope.seq in held)
+    candidates = [e for events_ in maybe.values() for e in events_]
+    held = _held_slots(conn, [(e.key, e.envelope.seq) for e in candidates])
+    fresh.extend(e for e in candidates if (e.key, e.envelope.seq) not in held)
+    repeats.extend(e for e in candidates if (e.key, e.envelope.seq) in held)
     return fresh, repeats
 
 
@@ -225,11 +228,8 @@ def _split_repeats(conn: Connection, cursors: Mapping[Key, Cursor], repeats: Seq
     beyond: list[NodeEvent] = []
     for event in repeats:
         (done if event.envelope.seq <= cursors[event.key].contiguous else beyond).append(event)
-    by_key: dict[Key, list[int]] = defaultdict(list)
-    for event in beyond:
-        by_key[event.key].append(event.envelope.seq)
-    skipped = {(key, seq) for key, seqs in by_key.items()
-               for seq in _unprocessable_seqs(conn, key, sorted(set(seqs)))}
+    skipped = slots.held_ids(conn, unprocessable_events,
+                             [(e.key, e.envelope.seq) for e in beyond]) if beyond else {}
     done += [e for e in beyond if (e.key, e.envelope.seq) in skipped]
     return done, [e for e in beyond if (e.key, e.envelope.seq) not in skipped]
 
@@ -237,15 +237,8 @@ def _split_repeats(conn: Connection, cursors: Mapping[Key, Cursor], repeats: Seq
 def _skipped_ahead(conn: Connection, cursors: Mapping[Key, Cursor]) -> list[tuple[Key, int]]:
     """Seqs recorded unprocessable beyond a node's contiguous seq: the stream passes them when it
     reaches them (only nodes with a gap can have any)."""
-    found: list[tuple[Key, int]] = []
-    for key, cursor in cursors.items():
-        if cursor.highest > cursor.contiguous:
-            rows = conn.execute(select(unprocessable_events.c.seq).where(
-                unprocessable_events.c.store_id == key[0],
-                unprocessable_events.c.node_id == key[1],
-                unprocessable_events.c.seq > cursor.contiguous))
-            found.extend((key, int(r.seq)) for r in rows)
-    return found
+    gapped = {key: c.contiguous for key, c in cursors.items() if c.highest > c.contiguous}
+    return slots.held_beyond(conn, unprocessable_events, gapped) if gapped else []
 
 
 def _reused(conn: Connection, repeats: Sequence[NodeEvent],
@@ -255,32 +248,25 @@ def _reused(conn: Connection, repeats: Sequence[NodeEvent],
     That happens only when a node's database was reset or cloned. Treating them as duplicates
     would silently drop real returns, so they are dead-lettered with their whole payload.
     """
-    by_key: dict[Key, list[NodeEvent]] = defaultdict(list)
-    for event in repeats:
-        by_key[event.key].append(event)
     in_batch = {(e.key, e.envelope.seq): e.envelope.id for e in fresh}
+    wanted = [(e.key, e.envelope.seq) for e in repeats]
+    held = slots.held_ids(conn, inbox, wanted)
+    skipped = slots.held_ids(conn, unprocessable_events, wanted)
     reused: list[Rejected] = []
-    for key, events in by_key.items():
-        rows = conn.execute(select(inbox.c.seq, inbox.c.message_id).where(
-            inbox.c.store_id == key[0], inbox.c.node_id == key[1],
-            inbox.c.seq.in_(sorted({e.envelope.seq for e in events}))))
-        held = {int(r.seq): r.message_id for r in rows}
-        skipped = _unprocessable_seqs(conn, key, sorted({e.envelope.seq for e in events}))
-        for event in events:
-            seq = event.envelope.seq
-            known = held.get(seq, in_batch.get((key, seq)))
-            if seq in skipped and known is None and skipped[seq] != event.envelope.id:
-                reused.append(Rejected(
-                    node_topic(key[0], key[1], TopicKind.EVENTS), f"{key[0]}/{key[1]}",
-                    f"seq {seq} of {key[0]}/{key[1]} was recorded unprocessable and skipped; "
-                    "this later copy is kept here for the operator to apply by hand",
-                    "seq", encode(event.envelope)))
-            elif known is not None and known != event.envelope.id:
-                reused.append(Rejected(
-                    node_topic(key[0], key[1], TopicKind.EVENTS), f"{key[0]}/{key[1]}",
-                    f"seq {seq} of {key[0]}/{key[1]} was already used by message {known}; "
-                    "the node's database was reset or cloned - re-enrol it under a new node id",
-                    "seq", encode(event.envelope)))
+    for event in repeats:
+        key, seq = event.key, event.envelope.seq
+        known = held.get((key, seq), in_batch.get((key, seq)))
+        sender, topic = f"{key[0]}/{key[1]}", node_topic(key[0], key[1], TopicKind.EVENTS)
+        if (key, seq) in skipped and known is None and skipped[(key, seq)] != event.envelope.id:
+            reused.append(Rejected(
+                topic, sender, f"seq {seq} of {sender} was recorded unprocessable and skipped; "
+                "this later copy is kept here for the operator to apply by hand",
+                "seq", encode(event.envelope)))
+        elif known is not None and known != event.envelope.id:
+            reused.append(Rejected(
+                topic, sender, f"seq {seq} of {sender} was already used by message {known}; "
+                "the node's database was reset or cloned - re-enrol it under a new node id",
+                "seq", encode(event.envelope)))
     return reused
 
 
@@ -292,14 +278,12 @@ def _unprocessable_seqs(conn: Connection, key: Key, seqs: list[int]) -> dict[int
     return {int(r.seq): r.message_id for r in rows}
 
 
-def _held_seqs(conn: Connection, key: Key, seqs: list[int]) -> set[int]:
-    """Which of ``seqs`` the hub holds for this node: stored, or recorded unprocessable."""
-    held: set[int] = set()
-    for table in (inbox, unprocessable_events):
-        rows = conn.execute(select(table.c.seq).where(
-            table.c.store_id == key[0], table.c.node_id == key[1], table.c.seq.in_(seqs)))
-        held.update(int(r.seq) for r in rows)
-    return held
+def _held_slots(conn: Connection, wanted: Sequence[tuple[Key, int]]) -> set[tuple[Key, int]]:
+    """Which of ``wanted`` the hub holds: stored, or recorded unprocessable (set-based)."""
+    if not wanted:
+        return set()
+    return {*slots.held_ids(conn, inbox, wanted), *slots.held_ids(conn, unprocessable_events,
+                                                                    wanted)}
 
 
 def _take(conn: Connection, cursors: Mapping[Key, Cursor], broken: Sequence[Unprocessable],
@@ -313,7 +297,7 @@ def _take(conn: Connection, cursors: Mapping[Key, Cursor], broken: Sequence[Unpr
     for item in broken:
         cursor = cursors[item.key]
         held = (item.seq <= cursor.contiguous or (item.key, item.seq) in claimed
-                or (item.seq <= cursor.highest and _held_seqs(conn, item.key, [item.seq])))
+                or (item.seq <= cursor.highest and _held_slots(conn, [(item.key, item.seq)])))
         if not held:
             claimed.add((item.key, item.seq))
             taken.append(item)
@@ -359,13 +343,16 @@ def _insert_inbox(conn: Connection, fresh: Sequence[NodeEvent], now: datetime) -
 
 
 def _advance(cursors: Mapping[Key, Cursor], carried: Mapping[Key, Mapping[int, Envelope | None]],
-             blocked: Mapping[Key, int]) -> tuple[list[Envelope], int]:
+             blocked: Mapping[Key, int]) -> tuple[list[Envelope], int, list[Waiting]]:
     """Move each node's contiguous seq over what this batch carries; return the events to apply.
 
     The walk stops at a contested seq (``blocked``); a ``None`` in ``carried`` is a seq passed
     without an event to apply (recorded unprocessable, or settled as a gap by the claim rules).
+    Nodes left short of what they sent are returned as ``Waiting`` (the writer counts them and
+    logs them at most every few seconds, ``hub.sync.ingest.gaps``).
     """
     ready: list[Envelope] = []
+    waiting: list[Waiting] = []
     new_gaps = 0
     for key, held in carried.items():
         cursor = cursors[key]
@@ -379,9 +366,8 @@ def _advance(cursors: Mapping[Key, Cursor], carried: Mapping[Key, Mapping[int, E
                 ready.append(envelope)
         if cursor.highest > cursor.contiguous:
             new_gaps += 0 if cursor.had_gap else 1
-            log.warning("gap in %s/%s: stored up to %d, holding up to %d, waiting for %d",
-                        key[0], key[1], cursor.contiguous, cursor.highest, cursor.contiguous + 1)
-    return ready, new_gaps
+            waiting.append(Waiting(key, cursor.contiguous, cursor.highest))
+    return ready, new_gaps, waiting
 
 
 def _apply_statuses(cursors: Mapping[Key, Cursor], statuses: Sequence[StatusUpdate]) -> list[Key]:

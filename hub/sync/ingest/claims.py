@@ -58,6 +58,7 @@ from hub.storage.engine import Tx
 from hub.storage.outbox import CommandDraft
 from hub.storage.tables.core import event_claims, inbox
 from hub.storage.upsert import insert_ignore
+from hub.sync.ingest import slots
 from hub.sync.ingest.classify import NodeEvent, Rejected
 from protocol import (
     Candidate,
@@ -136,16 +137,12 @@ def settle(tx: Tx, cursors: Mapping[Key, Any], fresh: Sequence[NodeEvent],
 
 
 def _held(conn: Connection, beyond: Sequence[NodeEvent]) -> dict[Slot, str]:
-    """The message id the inbox holds for each (node, seq) of ``beyond``."""
-    by_key: dict[Key, set[int]] = defaultdict(set)
-    for event in beyond:
-        by_key[event.key].add(event.envelope.seq)
-    found: dict[Slot, str] = {}
-    for key, seqs in by_key.items():
-        rows = conn.execute(select(inbox.c.seq, inbox.c.message_id).where(
-            inbox.c.store_id == key[0], inbox.c.node_id == key[1], inbox.c.seq.in_(sorted(seqs))))
-        found.update(((key, int(r.seq)), r.message_id) for r in rows)
-    return found
+    """The message id the inbox holds for each (node, seq) of ``beyond`` (one statement a
+    chunk, whatever the number of nodes)."""
+    if not beyond:
+        return {}
+    found = slots.held_ids(conn, inbox, [(e.key, e.envelope.seq) for e in beyond])
+    return {slot: message_id for slot, message_id in found.items() if message_id is not None}
 
 
 def _gaps(conn: Connection, keys: Iterable[Key], cursors: Mapping[Key, Any]) -> list[Slot]:

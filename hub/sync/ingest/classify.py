@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from protocol import (
     KINDS_ON_TOPIC,
@@ -32,6 +33,10 @@ from protocol import (
 )
 from protocol.codec import within_depth
 from protocol.limits import MAX_PAYLOAD_BYTES, MAX_SEQ
+
+# Each node sends on the same two topics all day: parse (and validate) each once. Bounded; a
+# topic that does not parse raises and is not kept.
+_parsed_topic = lru_cache(maxsize=16_384)(parse_topic)
 
 
 @dataclass(frozen=True)
@@ -118,7 +123,7 @@ def classify(topic: str, payload: bytes) -> Classified:
 
 def _classify(topic: str, payload: bytes) -> Classified:
     try:
-        where = parse_topic(topic)
+        where = _parsed_topic(topic)
     except TopicError as err:
         return Rejected(topic, None, f"unknown topic: {err}", None, payload)
     sender = f"{where.store_id}/{where.node_id}"

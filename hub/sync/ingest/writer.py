@@ -5,7 +5,10 @@ Rules:
   message, or as soon as the queue stays empty for a moment (a burst has ended: waiting longer
   only adds latency, and the broker will not send more until we ack);
 - one transaction per batch; only after COMMIT are the messages PUBACKed (in arrival order) and
-  the retained per-node ``ack`` published;
+  the retained per-node ``ack`` published (once per node per batch, and not at all when it
+  repeats the last one this connection published: the broker retains that one);
+- nodes left waiting at a gap are counted per batch (``acorn_hub_seq_gap_waits``) and logged at
+  most every few seconds (``hub.sync.ingest.gaps``);
 - a batch that fails because the database is unavailable is kept and retried with backoff, never
   acked, never dropped; a batch that fails for another reason is retried message by message, so
   one poisonous message is isolated instead of stalling everyone;
@@ -26,6 +29,7 @@ import logging
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
@@ -39,6 +43,7 @@ from hub.storage.tables.core import dead_letters
 from hub.sync.ingest.batch import BatchResult, Key, store_batch
 from hub.sync.ingest.classify import Incoming, NodeEvent, Unprocessable, classify
 from hub.sync.ingest.dead import dead_letter_row
+from hub.sync.ingest.gaps import GapLog
 from protocol import Ack, TopicKind, encode, make_envelope, node_topic, parse_topic
 
 log = logging.getLogger(__name__)
@@ -62,7 +67,8 @@ class IngestWriter:
     def __init__(self, engine: Engine, link: Link, metrics: HubMetrics, batch_size: int = 500,
                  batch_ms: int = 20,
                  on_batch: Callable[[BatchResult], None] = lambda _result: None,
-                 evidence: EvidenceSink | None = None) -> None:
+                 evidence: EvidenceSink | None = None,
+                 gap_log: GapLog | None = None) -> None:
         self._engine = engine
         self._evidence = evidence  # where counter photos are stored
         self._link = link
@@ -79,6 +85,8 @@ class IngestWriter:
         self.last_error: str | None = None
         self._inflight: list[Incoming] = []  # the batch being processed, for a restart
         self._requeued: set[tuple[int, int]] = set()  # (generation, mid) put back once already
+        self._gap_log = gap_log or GapLog()
+        self._acked: dict[Key, tuple[int, Ack]] = {}  # the last ack published per node
         self._thread = self._new_thread()
 
     def _new_thread(self) -> threading.Thread:
@@ -260,19 +268,29 @@ class IngestWriter:
         self._metrics.dead_letters.inc()
 
     def _publish_acks(self, acks: Mapping[Key, Ack]) -> None:
-        for (store_id, node_id), ack in acks.items():
-            envelope = make_envelope(store_id, node_id, 0, ack)
-            self._link.publish(node_topic(store_id, node_id, TopicKind.ACKS), encode(envelope),
-                               qos=1, retain=True)
+        """One retained ack per node per batch, and none that repeats the last one published on
+        this connection (the broker holds that one; after a reconnect each is published again)."""
+        generation = getattr(self._link, "generation", 0)
+        for key, ack in acks.items():
+            if self._acked.get(key) == (generation, ack):
+                continue
+            envelope = make_envelope(key[0], key[1], 0, ack)
+            if self._link.publish(node_topic(key[0], key[1], TopicKind.ACKS), encode(envelope),
+                                  qos=1, retain=True):
+                self._acked[key] = (generation, ack)
 
     def _count(self, batch: Sequence[Incoming], result: BatchResult, seconds: float) -> None:
         m = self._metrics
-        for message in batch:
-            m.messages.labels(topic_kind=message.topic.rsplit("/", 1)[-1][:20]).inc()
+        for kind, count in Counter(i.topic.rsplit("/", 1)[-1][:20] for i in batch).items():
+            m.messages.labels(topic_kind=kind).inc(count)
         m.events_stored.inc(result.stored)
         m.events_applied.inc(result.applied)
         m.duplicates.inc(result.duplicates)
         m.gaps.inc(result.new_gaps)
+        m.gap_waits.inc(len(result.waiting))
+        said = self._gap_log.report(result.waiting)
+        if said:
+            log.warning(said)
         m.dead_letters.inc(len(result.dead))
         m.unprocessable.inc(result.unprocessable)
         m.batch_size.observe(len(batch))

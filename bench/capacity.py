@@ -1,0 +1,234 @@
+"""Capacity (issue 16): many nodes, each with its own broker identity, against one hub.
+
+    python -m bench capacity
+    CAPACITY_NODES=200 CAPACITY_RATES=1000,3000 CAPACITY_STORM=100 CAPACITY_DBS=sqlite \
+        python -m bench capacity
+
+Every node has its own dynsec client bound to its client id (as the fleet provisions them) and
+publishes valid ``return.received`` events through the real Mosquitto to one ``acorn-hub serve``
+(SQLite, then a PostgreSQL database the bench creates and drops). The nodes live in a few
+processes (``WORKERS``), each driving its paho clients from one selector loop, and pace
+themselves exactly as the edge link does (``SendWindow`` + ``edge_agent.sync.pace.Pace``).
+
+Figures per phase: events ingested per second, publish -> ack p50/p99 (first publish of a seq
+until a retained ack covers it), hub CPU per event (process CPU time from /proc over the events
+confirmed, so other load on the machine does not blur it), hub CPU share, broker drops (the
+"dropped" lines of mosquitto's log). Phases: steady rates (``CAPACITY_RATES`` ev/s offered in
+total), then a storm: every node connects at once holding ``CAPACITY_STORM`` buffered events.
+Prints figures beside the targets; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from hub.access.permissions import Role
+from hub.access.tokens import create_token
+from hub.storage.engine import make_engine
+from tests.hub.conftest import _pg_database
+from tests.support.broker import TestBroker
+from tests.support.fleet_nodes import NodeCreds, provision, run_nodes
+from tests.support.procs import Proc, hub_proc
+
+WORKERS = 4
+TICKS = os.sysconf("SC_CLK_TCK")
+PHASE_SECONDS = 20.0
+
+
+def _worker(out: Any, *load: Any) -> None:
+    """One generator process: its share of the nodes; its figures go on ``out``."""
+    out.put(run_nodes(*load))
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def _dropped(broker: TestBroker) -> int:
+    log = broker.local.state_dir / "mosquitto.log"
+    if not log.exists():
+        return 0
+    return sum(1 for line in log.read_text(errors="replace").splitlines() if "dropped" in line)
+
+
+def pct(values: list[float], q: int) -> float:
+    """The q-th percentile (nan when empty)."""
+    if len(values) < 2:
+        return float("nan") if not values else values[0]
+    return statistics.quantiles(values, n=100)[q - 1]
+
+
+def row(name: str, value: str, target: str) -> None:
+    print(f"  {name:<58} {value:>16}   target {target}", flush=True)
+
+
+def _metrics(hub: Proc, db_url: str) -> dict[str, float]:
+    """The hub's counters and histogram sums (a viewer token made for this read)."""
+    engine = make_engine(db_url)
+    try:
+        token = create_token(engine, f"bench-{time.time_ns()}", Role.VIEWER)
+    finally:
+        engine.dispose()
+    text = httpx.get(
+        f"{hub.url}/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    ).text
+    return {
+        line.split()[0]: float(line.split()[1])
+        for line in text.splitlines()
+        if line.startswith("acorn_hub_") and "{" not in line and len(line.split()) == 2
+    }
+
+
+def _phase(
+    broker: TestBroker,
+    hub_pid: int,
+    creds: list[tuple[int, NodeCreds, int]],
+    rate: float,
+    buffered: int,
+) -> tuple[dict[str, float], dict[int, int]]:
+    ctx = mp.get_context("fork")
+    out = ctx.Queue()
+    start_at = time.time() + 1.0
+    procs = [
+        ctx.Process(
+            target=_worker,
+            args=(
+                out,
+                creds[w::WORKERS],
+                broker.host,
+                broker.port,
+                rate / WORKERS,
+                buffered,
+                PHASE_SECONDS,
+                start_at,
+            ),
+        )
+        for w in range(WORKERS)
+    ]
+    dropped_before = _dropped(broker)
+    cpu_before, wall_before = _cpu_seconds(hub_pid), time.monotonic()
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=PHASE_SECONDS + 900) for _ in procs]
+    for p in procs:
+        p.join(30)
+    cpu, wall = _cpu_seconds(hub_pid) - cpu_before, time.monotonic() - wall_before
+    latencies = [x for r in results for x in r["latencies"]]
+    acked = sum(r["acked"] for r in results)
+    seconds = max(r["seconds"] for r in results)
+    written = {i: w for r in results for i, w in r["written"].items()}
+    before = sum(b for _i, _c, b in creds)
+    return {
+        "acked": acked,
+        "written": sum(written.values()) - before,
+        "rate": acked / seconds,
+        "seconds": seconds,
+        "p50": pct(latencies, 50),
+        "p99": pct(latencies, 99),
+        "cpu_ms": cpu / max(acked, 1) * 1000,
+        "cpu_share": cpu / wall,
+        "dropped": _dropped(broker) - dropped_before,
+    }, written
+
+
+@contextmanager
+def _database(kind: str, tmp: Path) -> Iterator[str]:
+    """A SQLite file, or a PostgreSQL database made and dropped (as the hub tests make theirs)."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp / 'hub.db'}"
+    else:
+        yield from _pg_database()
+
+
+def _run_db(kind: str, nodes: int, rates: list[int], storm: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        broker = TestBroker(tmp / "mosquitto")
+        try:
+            started = time.monotonic()
+            creds = provision(broker, nodes, kind)
+            sent: dict[int, int] = {}
+            print(
+                f"  {nodes} node identities provisioned in {time.monotonic() - started:.1f} s",
+                flush=True,
+            )
+            with _database(kind, tmp) as db_url:
+                hub = hub_proc(tmp, broker.hub_creds(), db_url, log_level="WARNING")
+                hub.start(timeout=120)
+                try:
+                    assert hub.popen is not None
+                    for rate, buffered in [(r, 0) for r in rates] + ([(0, storm)] if storm else []):
+                        before = _metrics(hub, db_url)
+                        figures, written = _phase(
+                            broker,
+                            hub.popen.pid,
+                            [(i, c, sent.get(i, 0)) for i, c in creds],
+                            rate,
+                            buffered,
+                        )
+                        sent.update(written)
+                        after = _metrics(hub, db_url)
+                        _print(kind, nodes, rate, buffered, figures)
+                        _print_batches(before, after)
+                finally:
+                    hub.stop()
+        finally:
+            broker.kill()
+
+
+def _print(kind: str, nodes: int, rate: int, buffered: int, f: dict[str, float]) -> None:
+    if buffered:
+        what = f"{kind}: storm, {nodes} nodes x {buffered} buffered"
+        row(f"{what}: all confirmed in", f"{f['seconds']:.1f} s", "<= 300 s (1,000 x 1,000)")
+    else:
+        what = f"{kind}: {nodes} nodes offering {rate:,} ev/s"
+    row(f"{what}: ingested", f"{f['rate']:,.0f} ev/s", ">= 5,000 ev/s")
+    row(f"{what}: confirmed / written", f"{f['acked']:,.0f} / {f['written']:,.0f}", "all")
+    row(f"{what}: publish -> ack p50 / p99", f"{f['p50']:.0f} / {f['p99']:.0f} ms", "p99 <= 250 ms")
+    row(f"{what}: hub CPU per event", f"{f['cpu_ms']:.3f} ms", "was 0.43 ms")
+    row(f"{what}: hub CPU share", f"{f['cpu_share']:.2f} core", "-")
+    row(f"{what}: broker drops (log lines)", f"{f['dropped']:.0f}", "0")
+
+
+def _print_batches(before: dict[str, float], after: dict[str, float]) -> None:
+    def delta(name: str) -> float:
+        return after.get(name, 0.0) - before.get(name, 0.0)
+
+    batches = delta("acorn_hub_ingest_batch_size_count") or 1
+    row(
+        "  hub batches: count / mean size / mean seconds",
+        f"{batches:.0f} / {delta('acorn_hub_ingest_batch_size_sum') / batches:.0f} / "
+        f"{delta('acorn_hub_ingest_batch_seconds_sum') / batches * 1000:.0f} ms",
+        "-",
+    )
+    row(
+        "  gaps opened / duplicates",
+        f"{delta('acorn_hub_seq_gaps_total'):.0f} / "
+        f"{delta('acorn_hub_events_duplicate_total'):.0f}",
+        "-",
+    )
+
+
+def main() -> None:
+    """Run every phase on each database and print the figures."""
+    nodes = int(os.environ.get("CAPACITY_NODES", "1000"))
+    rates = [int(r) for r in os.environ.get("CAPACITY_RATES", "1000,5000").split(",") if r]
+    storm = int(os.environ.get("CAPACITY_STORM", "1000"))
+    print(f"capacity (issue 16): {nodes} nodes, {WORKERS} generator processes", flush=True)
+    for kind in os.environ.get("CAPACITY_DBS", "sqlite,pg").split(","):
+        _run_db(kind, nodes, rates, storm)
+
+
+if __name__ == "__main__":
+    main()

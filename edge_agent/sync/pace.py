@@ -1,0 +1,79 @@
+"""How many unacked events a node may have out: a window that follows the hub's ack delay.
+
+Pure, like ``SendWindow`` (whose ``window`` it sets). The broker queues whatever the hub has not
+taken yet and drops what passes its ``max_queued_messages``; the hub's acks are the only signal a
+node gets. So the window is delay-based, not loss-based (a loss here is a broker drop, which is
+what we are avoiding):
+
+Rules:
+- after every (re)connect the window starts at ``START`` events: a fleet reconnecting at once
+  puts at most nodes x ``START`` messages in the broker's queue (1,000 nodes -> 8,000, under the
+  20,000 of ``deploy/mosquitto/acorn.conf``; the sizing rule is written there);
+- one probe at a time: the last seq of a send; when an ack covers it, its round trip is the
+  hub's delay. Under a quarter of ``TARGET_RTT`` the window doubles, under ``TARGET_RTT`` it
+  grows by ``START``, above it it halves (never under ``START`` nor over the configured
+  window): the fleet's total in flight stays near hub rate x ``TARGET_RTT``, so the broker's
+  queue for the hub needs max(nodes x ``START``, 2 x hub rate x ``TARGET_RTT``) places;
+- the resend wait follows the round trip too: at least ``RESEND_RTTS`` smoothed round trips
+  (never under the configured ``resend_after``, never over ``RESEND_MOST``), so a hub that is
+  slow, not gone, is not buried in duplicates of what it already queues;
+- a node alone drains fast (its round trips are short, the window reaches its maximum within a
+  few acks); nodes in a storm stay near ``START`` while the hub is busy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edge_agent.storage.outbox import SendWindow
+
+START = 8
+TARGET_RTT = 0.5
+RESEND_RTTS = 3  # no resend before this many smoothed round trips without progress
+RESEND_MOST = 120.0  # seconds: a dead hub is still retried this often at worst
+
+
+@dataclass
+class Pace:
+    """The send window's size, from the round trips of probe seqs."""
+
+    largest: int
+    start: int = START
+    target_rtt: float = TARGET_RTT
+    _probe: tuple[int, float] | None = None
+    _smoothed: float | None = None  # the hub's round trip, smoothed (seconds)
+    _resend_floor: float | None = None  # the configured resend_after
+
+    def on_connect(self, window: SendWindow) -> None:
+        """A (re)connect: start small again."""
+        window.window = min(self.start, self.largest)
+        self._probe = None
+
+    def sent(self, last: int, now: float) -> None:
+        """``last`` was published at ``now``; it becomes the probe if none is out."""
+        if self._probe is None or last < self._probe[0]:  # a resend from older seqs: re-probe
+            self._probe = (last, now)
+
+    def on_ack(self, window: SendWindow, up_to: int, now: float) -> None:
+        """An ack up to ``up_to``: if it covers the probe, resize by its round trip."""
+        if self._probe is None or up_to < self._probe[0]:
+            return
+        rtt = now - self._probe[1]
+        self._probe = None
+        self._stretch_resend(window, rtt)
+        if rtt <= self.target_rtt / 4:  # the hub keeps up easily: grow fast (a lone drain)
+            window.window = min(self.largest, window.window * 2)
+        elif rtt <= self.target_rtt:  # it is getting busy: grow slowly
+            window.window = min(self.largest, window.window + self.start)
+        else:
+            window.window = max(min(self.start, self.largest), window.window // 2)
+
+    def _stretch_resend(self, window: SendWindow, rtt: float) -> None:
+        """A resend must not fire while the hub is merely slow: wait at least a few of its
+        round trips (every duplicate would cost the busy hub as much as a new event)."""
+        if self._resend_floor is None:
+            self._resend_floor = window.resend_after
+        self._smoothed = rtt if self._smoothed is None else 0.875 * self._smoothed + 0.125 * rtt
+        window.resend_after = min(
+            max(self._resend_floor, RESEND_RTTS * self._smoothed), RESEND_MOST
+        )

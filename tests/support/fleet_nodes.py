@@ -1,0 +1,234 @@
+"""Simulated edge nodes for load tests and the capacity bench: many identities, one loop.
+
+Each node has its own dynsec client bound to its client id (shaped as ``provision_node`` makes
+them) and paces itself with the edge link's own policy (``SendWindow`` + ``Pace``), publishing
+valid ``return.received`` events; one selector loop drives a few hundred paho clients, so a load
+generator needs no thread per node.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import secrets
+import selectors
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from edge_agent.storage.outbox import SendWindow
+from edge_agent.sync.pace import Pace
+from hub.fleet.acl import node_acls, node_client_id, node_role, node_username
+from protocol import TopicKind, node_topic
+from tests.support.broker import TestBroker
+
+
+@dataclass(frozen=True)
+class NodeCreds:
+    """One node's identity on the broker."""
+
+    store_id: str
+    username: str
+    password: str
+    client_id: str
+
+
+@dataclass
+class Node:
+    """One simulated node: its client, its pacing and what it has in flight."""
+
+    creds: NodeCreds
+    client: mqtt.Client
+    index: int
+    window: SendWindow
+    pace: Pace
+    written: int = 0
+    first_sent: dict[int, float] = field(default_factory=dict)
+    acked_at: int = 0
+
+    def payload(self, seq: int) -> bytes:
+        """A valid return.received event with this seq."""
+        mid = f"{self.index:08x}-0000-4000-8000-{seq:012x}"
+        return (
+            f'{{"id":"{mid}","store_id":"{self.creds.store_id}","node_id":"n1","seq":{seq},'
+            f'"kind":"return.received","schema":1,"occurred_at":"2026-12-04T12:00:00Z","body":'
+            f'{{"return_id":"B{self.index}-{seq}","channel":"pos","items":[{{"sku":"SKU-1",'
+            f'"quantity":1,"unit_price":{{"amount":"12.00","currency":"USD"}}}}],"reason":"bench",'
+            f'"scanned_codes":[],"mismatch":false,"mismatch_reasons":[],'
+            f'"received_at":"2026-12-04T12:00:00Z"}}}}'
+        ).encode()
+
+
+def _connect(creds: NodeCreds, host: str, port: int) -> mqtt.Client:
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=creds.client_id, clean_session=False
+    )
+    client.username_pw_set(creds.username, creds.password)
+    client.max_inflight_messages_set(0)  # the window paces us, as on the edge
+    client.max_queued_messages_set(0)
+    client.connect(host, port, keepalive=60)
+    client.socket().setblocking(False)  # type: ignore[union-attr]
+    return client
+
+
+def run_nodes(
+    creds: list[tuple[int, NodeCreds, int]],
+    host: str,
+    port: int,
+    rate: float,
+    buffered: int,
+    seconds: float,
+    start_at: float,
+    give_up_after: float = 600.0,
+) -> dict[str, Any]:
+    """Drive these nodes from one selector loop until the hub has confirmed all they wrote.
+
+    ``creds`` are (index, identity, events already confirmed). With ``rate`` the nodes write
+    that many events a second in total for ``seconds``; with ``buffered`` each starts with that
+    many unsent (a storm: they all connect at ``start_at``, wall clock).
+    """
+    latencies: list[float] = []
+    nodes: dict[str, Node] = {}
+    sel = selectors.DefaultSelector()
+    while time.time() < start_at - 0.5 and buffered == 0:
+        time.sleep(0.05)
+    if buffered:
+        time.sleep(max(0.0, start_at - time.time()))  # a storm: everyone at the same moment
+    for index, cred, before in creds:
+        client = _connect(cred, host, port)
+        window = SendWindow(1000, 5.0, 30.0, last_acked=before, next_to_send=before + 1)
+        node = Node(cred, client, index, window, Pace(1000), written=before + buffered)
+        client.user_data_set(node)
+        client.on_connect = _on_connect
+        client.on_message = lambda _c, node, msg: _on_ack(node, msg, latencies)
+        nodes[cred.client_id] = node
+        sel.register(client.socket(), selectors.EVENT_READ, node)  # type: ignore[arg-type]
+    started = time.monotonic()
+    offered = 0
+    misc_at = 0.0
+    order = list(nodes.values())
+    while True:
+        now = time.monotonic()
+        elapsed = now - started
+        if rate and elapsed < seconds:
+            due = int(rate * elapsed) - offered
+            for k in range(due):
+                order[(offered + k) % len(order)].written += 1
+            offered += max(due, 0)
+        pending = 0
+        for node in order:
+            _send_due(node, now)
+            client = node.client
+            if client.want_write():
+                client.loop_write()
+            pending += node.written - node.window.last_acked
+        if (elapsed >= seconds or not rate) and pending == 0:
+            break
+        if elapsed > seconds + give_up_after:
+            break
+        for key, _mask in sel.select(0.002):
+            key.data.client.loop_read()
+        if now - misc_at > 1.0:
+            misc_at = now
+            for node in order:
+                node.client.loop_misc()
+    written = {n.index: n.written for n in order}
+    acked = sum(
+        n.window.last_acked - before for (_i, _c, before), n in zip(creds, order, strict=True)
+    )
+    sel.close()
+    for node in order:
+        node.client.disconnect()
+        node.client.loop_write()
+    return {
+        "latencies": latencies,
+        "written": written,
+        "acked": acked,
+        "seconds": time.monotonic() - started,
+    }
+
+
+def _on_connect(client: mqtt.Client, node: Node, _f: Any, reason: Any, _p: Any) -> None:
+    if reason.is_failure:
+        raise SystemExit(f"{node.creds.client_id} refused: {reason}")
+    client.subscribe(node_topic(node.creds.store_id, "n1", TopicKind.ACKS), qos=1)
+    node.window.on_connect(time.monotonic())
+    node.pace.on_connect(node.window)
+
+
+def _on_ack(node: Node, message: mqtt.MQTTMessage, latencies: list[float]) -> None:
+    if not message.payload:
+        return
+    text = message.payload.decode()
+    up_to = int(text.split('"up_to_seq":', 1)[1].split(",", 1)[0].split("}", 1)[0])
+    gap = '"gap_after":null' not in text and '"gap_after"' in text
+    now = time.monotonic()
+    sent = [s for s in node.first_sent if s <= up_to]
+    for seq in sent:
+        latencies.append((now - node.first_sent.pop(seq)) * 1000)
+    node.pace.on_ack(node.window, up_to, now)
+    node.window.on_ack(up_to, now, gap=gap)
+
+
+def _send_due(node: Node, now: float) -> None:
+    if not node.client.is_connected():
+        return
+    batch = node.window.due(now, node.written)
+    if batch.last < batch.first:
+        return
+    topic = node_topic(node.creds.store_id, "n1", TopicKind.EVENTS)
+    for seq in range(batch.first, batch.last + 1):
+        node.client.publish(topic, node.payload(seq), qos=1)
+        node.first_sent.setdefault(seq, now)
+    node.window.sent(batch.last)
+    node.pace.sent(batch.last, now)
+
+
+def provision(broker: TestBroker, count: int, tag: str) -> list[tuple[int, NodeCreds]]:
+    """``count`` node identities, shaped exactly as ``provision_node`` makes them.
+
+    The broker rewrites its whole dynamic-security file on every change, so provisioning
+    1,000 nodes one by one takes minutes: the first is provisioned the ordinary way (its entry
+    proves the password scheme), the rest are written into the file while the broker is
+    stopped, from the same ACLs (``node_acls``).
+    """
+    first = broker.node_creds(f"{tag}-s0000", "n1")
+    state = broker.local.state_dir / "dynamic-security.json"
+    data = json.loads(state.read_text())
+    model = next(c for c in data["clients"] if c["username"] == first.username)
+    if _hashed(first.password, model["salt"], model["iterations"]) != model["password"]:
+        raise SystemExit("the broker's password scheme is not the one this bench writes")
+    out = [(0, NodeCreds(f"{tag}-s0000", first.username, first.password, first.client_id or ""))]
+    for n in range(1, count):
+        store = f"{tag}-s{n:04d}"
+        password, salt = secrets.token_urlsafe(12), base64.b64encode(os.urandom(12)).decode()
+        username, role = node_username(store, "n1"), node_role(store, "n1")
+        data["roles"].append(
+            {"rolename": role, "acls": [a.as_json() for a in node_acls(store, "n1")]}
+        )
+        data["clients"].append(
+            {
+                "username": username,
+                "clientid": node_client_id(store, "n1"),
+                "roles": [{"rolename": role}],
+                "password": _hashed(password, salt, model["iterations"]),
+                "salt": salt,
+                "iterations": model["iterations"],
+            }
+        )
+        out.append((n, NodeCreds(store, username, password, node_client_id(store, "n1"))))
+    broker.stop()
+    state.write_text(json.dumps(data))
+    broker.start()
+    return out
+
+
+def _hashed(password: str, salt: str, iterations: int) -> str:
+    """Mosquitto dynsec's password hash: PBKDF2-HMAC-SHA512 over the decoded salt."""
+    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), base64.b64decode(salt), iterations)
+    return base64.b64encode(digest).decode()
