@@ -148,11 +148,13 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 def fill(directory: Path) -> Path:
     """Write a file until the disk is full; its path."""
     filler = directory / "filler"
-    with filler.open("wb") as handle:
+    # unbuffered: a write the disk cannot take fails at once and nothing is left for close() to
+    # flush (a buffered file raised ENOSPC again on closing when the free space was not a
+    # multiple of the chunk)
+    with filler.open("wb", buffering=0) as handle:
         try:
             while True:
                 handle.write(b"\0" * 65536)
-                handle.flush()
         except OSError:
             pass
     return filler
