@@ -15,6 +15,8 @@ Rules:
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -42,6 +44,23 @@ metadata = MetaData(naming_convention=NAMING)
 
 ID = String(64)
 NODE = String(40)
+
+
+def document_table(name: str, *extra: Column[Any]) -> Table:
+    """A versioned YAML document's table (``hub.storage.documents``): one row per published
+    version, its text, its SHA-256 and who published it when (plus ``extra`` columns)."""
+    return Table(
+        name,
+        metadata,
+        Column("version", Integer, primary_key=True, autoincrement=False),
+        Column("name", String(100), nullable=False),
+        Column("yaml", Text, nullable=False),
+        Column("sha256", String(64), nullable=False),
+        Column("published_by", String(200), nullable=False),
+        Column("published_at", UtcDateTime, nullable=False),
+        *extra,
+    )
+
 
 stores = Table(
     "stores", metadata,

@@ -13,9 +13,9 @@ Rules:
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Date, Index, Integer, String, Table, Text
+from sqlalchemy import Column, Date, Index, String, Table
 
-from hub.storage.tables.core import metadata
+from hub.storage.tables.core import document_table, metadata
 from hub.storage.types import Amount, UtcDateTime
 
 fx_amounts = Table(
@@ -40,13 +40,4 @@ fx_amounts = Table(
     Index("ix_fx_amounts_order", "order_id"),
 )
 
-finance_entities = Table(
-    "finance_entities",
-    metadata,
-    Column("version", Integer, primary_key=True, autoincrement=False),
-    Column("name", String(100), nullable=False),
-    Column("yaml", Text, nullable=False),
-    Column("sha256", String(64), nullable=False),
-    Column("published_by", String(200), nullable=False),
-    Column("published_at", UtcDateTime, nullable=False),
-)
+finance_entities = document_table("finance_entities")

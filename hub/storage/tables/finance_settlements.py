@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Integer, String, Table, Text
 
-from hub.storage.tables.core import metadata
+from hub.storage.tables.core import document_table, metadata
 from hub.storage.types import Amount, UtcDateTime
 
 settlement_status = Table(
@@ -44,13 +44,4 @@ settlement_resolutions = Table(
     Column("resolved_at", UtcDateTime, nullable=False),
 )
 
-settlement_accounts = Table(
-    "settlement_accounts",
-    metadata,
-    Column("version", Integer, primary_key=True, autoincrement=False),
-    Column("name", String(100), nullable=False),
-    Column("yaml", Text, nullable=False),
-    Column("sha256", String(64), nullable=False),
-    Column("published_by", String(200), nullable=False),
-    Column("published_at", UtcDateTime, nullable=False),
-)
+settlement_accounts = document_table("settlement_accounts")

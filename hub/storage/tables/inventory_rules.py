@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, Integer, String, Table, Text
 
-from hub.storage.tables.core import NODE, metadata
+from hub.storage.tables.core import NODE, document_table, metadata
 from hub.storage.types import UtcDateTime, json_column
 
 store_records = Table(
@@ -39,17 +39,7 @@ store_records = Table(
     Column("updated_by", String(200), nullable=False),
 )
 
-allocation_rules = Table(
-    "allocation_rules",
-    metadata,
-    Column("version", Integer, primary_key=True, autoincrement=False),
-    Column("name", String(100), nullable=False),
-    Column("yaml", Text, nullable=False),
-    Column("sha256", String(64), nullable=False),
-    Column("published_by", String(200), nullable=False),
-    Column("published_at", UtcDateTime, nullable=False),
-    Column("reason", Text),
-)
+allocation_rules = document_table("allocation_rules", Column("reason", Text))
 
 allocation_pushes = Table(
     "allocation_pushes",

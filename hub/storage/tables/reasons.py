@@ -16,9 +16,9 @@ Rules:
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Index, Integer, String, Table, Text, true
+from sqlalchemy import Boolean, Column, Index, Integer, String, Table, true
 
-from hub.storage.tables.core import ID, NODE, metadata
+from hub.storage.tables.core import ID, NODE, document_table, metadata
 from hub.storage.types import UtcDateTime
 
 return_reasons = Table(
@@ -55,13 +55,4 @@ return_reasons = Table(
     Index("ix_return_reasons_order", "order_id", "sku"),
 )
 
-reason_rules = Table(
-    "reason_rules",
-    metadata,
-    Column("version", Integer, primary_key=True, autoincrement=False),
-    Column("name", String(100), nullable=False),
-    Column("yaml", Text, nullable=False),
-    Column("sha256", String(64), nullable=False),
-    Column("published_by", String(200), nullable=False),
-    Column("published_at", UtcDateTime, nullable=False),
-)
+reason_rules = document_table("reason_rules")

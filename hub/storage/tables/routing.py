@@ -19,22 +19,13 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Date, Index, Integer, String, Table, Text
 
-from hub.storage.tables.core import NODE, metadata
+from hub.storage.tables.core import NODE, document_table, metadata
 from hub.storage.types import UtcDateTime, json_column
 
 ACCOUNT = String(64)
 ORDER = String(64)
 
-routing_rules = Table(
-    "routing_rules",
-    metadata,
-    Column("version", Integer, primary_key=True, autoincrement=False),
-    Column("name", String(100), nullable=False),
-    Column("yaml", Text, nullable=False),
-    Column("sha256", String(64), nullable=False),
-    Column("published_by", String(200), nullable=False),
-    Column("published_at", UtcDateTime, nullable=False),
-)
+routing_rules = document_table("routing_rules")
 
 routed_orders = Table(
     "routed_orders",

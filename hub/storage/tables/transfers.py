@@ -15,9 +15,9 @@ Rules:
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Integer, String, Table, UniqueConstraint
 
-from hub.storage.tables.core import ID, NODE, metadata
+from hub.storage.tables.core import ID, NODE, document_table, metadata
 from hub.storage.types import Amount, UtcDateTime, json_column
 
 transfers = Table(
@@ -66,16 +66,7 @@ transfer_moves = Table(
     Index("ix_transfer_moves_transfer", "transfer_id"),
 )
 
-transfer_price_rules = Table(
-    "transfer_price_rules",
-    metadata,
-    Column("version", Integer, primary_key=True, autoincrement=False),
-    Column("name", String(100), nullable=False),
-    Column("yaml", Text, nullable=False),
-    Column("sha256", String(64), nullable=False),
-    Column("published_by", String(200), nullable=False),
-    Column("published_at", UtcDateTime, nullable=False),
-)
+transfer_price_rules = document_table("transfer_price_rules")
 
 transfer_settlement_lines = Table(
     "transfer_settlement_lines",
