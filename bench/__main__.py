@@ -3,7 +3,8 @@
     python -m bench            all of them
     python -m bench spine      one group (spine, counter, decision, policy, desk, amazon,
                                allocation, fleet, stock, rollout, journey, listings,
-                               routing, picking, settlements, exports, capacity)
+                               routing, picking, settlements, exports, capacity,
+                               reasons)
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sys
 
 GROUPS = ["spine", "counter", "decision", "policy", "desk", "amazon", "allocation", "fleet",
           "stock", "rollout", "journey", "listings", "routing",
-          "picking", "settlements", "exports", "capacity"]
+          "picking", "settlements", "exports", "capacity", "reasons"]
 
 
 def main(argv: list[str]) -> None:
