@@ -84,6 +84,8 @@ def main() -> None:
                 c, "sku", Filters(month_from="2026-06", category="cat-7")),
             "by reason, a regional manager": lambda c: analytics.breakdown(
                 c, "reason", Filters(scope=Scope(region="region-5"))),
+            "SKU rates (stands out), a year": lambda c: analytics.rates(
+                c, Filters(month_from="2026-01", month_to="2026-11")),
         }
         every: list[float] = []
         try:
