@@ -83,7 +83,7 @@ def main() -> None:
     rng = random.Random(17)
     sites = _sites(rng)
     by_sku = _stock(rng, sorted(sites))
-    codes = sorted(shipped_table().items())
+    codes = sorted((key, spot) for key, spot in shipped_table().items() if key[0] == "US")
     skus = sorted(by_sku)
     orders = []
     for n in range(ORDERS):
