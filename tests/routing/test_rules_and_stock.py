@@ -105,6 +105,17 @@ def test_the_shipped_table_holds_the_simulators_us_buyers() -> None:
     assert ("US", "97205") in table
 
 
+def test_the_shipped_table_holds_the_simulators_german_and_british_buyers() -> None:
+    table = shipped_table()
+    lat, lon = table[("DE", "50667")]
+    assert abs(lat - 50.94) < 0.05 and abs(lon - 6.95) < 0.05  # Köln, Altstadt-Nord
+    assert ("DE", "80331") in table  # München
+    (key,) = [k for k in candidates("GB", "SW1A 1AA") if ("GB", k) in table]
+    lat, lon = table[("GB", key)]
+    assert key == "SW1A" and abs(lat - 51.50) < 0.05 and abs(lon + 0.13) < 0.05  # Westminster
+    assert sum(1 for country, _ in table if country == "DE") > 8_000
+
+
 def test_geonames_lines() -> None:
     line = "DE\t50667\tKöln\tNordrhein-Westfalen\tNW\t\t053\tKöln\t05315\t50.9384\t6.9577\t4\n"
     centroid = parse_geonames_line(line)
