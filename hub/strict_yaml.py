@@ -7,16 +7,19 @@ Rules:
 - it is a ``SafeLoader``: no object tags;
 - ``where`` turns a YAML error into "problem (line L, column C)" for a person;
 - a refused document is a ``DocumentError`` listing each ``Problem`` at its field path
-  (``format_path``: ``tiers[1].below``).
+  (``format_path``: ``tiers[1].below``);
+- ``read_document`` is the one way a versioned YAML document is read: size, YAML, a mapping, then
+  its pydantic model, each refusal a ``Problem`` in plain words (``field_problem``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml  # type: ignore[import-untyped]
+from pydantic import BaseModel, ValidationError
 
 from hub.errors import InputError
 
@@ -92,3 +95,35 @@ class DocumentError(InputError):
         self.path = self.problems[0].path
         lines = "; ".join(str(problem) for problem in self.problems)
         super().__init__(f"{self.REFUSED}: {lines}", field=self.path or None)
+
+
+PLAIN: dict[str, str] = {
+    "extra_forbidden": "unknown field (check the spelling)",
+    "missing": "required field is missing",
+    "int_type": "write a whole number",
+}
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def field_problem(error: Any) -> Problem:
+    """One pydantic error as a ``Problem`` in plain words."""
+    message = PLAIN.get(error["type"], str(error["msg"]).removeprefix("Value error, "))
+    return Problem(format_path(tuple(error["loc"])), message)
+
+
+def read_document(text: str, model: type[Model], error: type[DocumentError], what: str,
+                  max_text: int) -> Model:
+    """``text`` read strictly as ``what`` (e.g. "a routing rules document") into ``model``;
+    ``error`` names each problem."""
+    if len(text) > max_text:
+        raise error([Problem("", f"{what} is at most {max_text} characters")])
+    try:
+        data = yaml.load(text, Loader=StrictLoader)  # a SafeLoader subclass: no object tags
+    except yaml.YAMLError as err:
+        raise error([Problem("", f"not valid YAML: {where(err)}")]) from err
+    if not isinstance(data, dict):
+        raise error([Problem("", f"{what} is a YAML mapping")])
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise error([field_problem(e) for e in err.errors()]) from err

@@ -28,14 +28,13 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from importlib import resources
-from typing import Any, Literal, Self
+from typing import Literal, Self
 
-import yaml  # type: ignore[import-untyped]
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from hub.storage.documents import VersionedDocuments
 from hub.storage.tables.finance_fx import finance_entities
-from hub.strict_yaml import DocumentError, Problem, StrictLoader, format_path, where
+from hub.strict_yaml import DocumentError, Problem, read_document
 
 ACTION = "finance_entities.published"
 MAX_TEXT = 100_000
@@ -230,26 +229,7 @@ class Entities(_Strict):
 
 def load_entities_yaml(text: str) -> Entities:
     """Parse and validate an entities document; ``EntitiesError`` names each bad field."""
-    if len(text) > MAX_TEXT:
-        raise EntitiesError.at("", f"an entities document is at most {MAX_TEXT} characters")
-    try:
-        data = yaml.load(text, Loader=StrictLoader)  # a SafeLoader subclass: no object tags
-    except yaml.YAMLError as err:
-        raise EntitiesError.at("", f"not valid YAML: {where(err)}") from err
-    if not isinstance(data, dict):
-        raise EntitiesError.at("", "an entities document is a YAML mapping")
-    try:
-        return Entities.model_validate(data)
-    except ValidationError as err:
-        raise EntitiesError([_problem(e) for e in err.errors()]) from err
-
-
-def _problem(error: Any) -> Problem:
-    message = {
-        "extra_forbidden": "unknown field (check the spelling)",
-        "missing": "required field is missing",
-    }.get(error["type"], str(error["msg"]).removeprefix("Value error, "))
-    return Problem(format_path(tuple(error["loc"])), message)
+    return read_document(text, Entities, EntitiesError, "an entities document", MAX_TEXT)
 
 
 def default_text() -> str:

@@ -16,13 +16,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from importlib.resources import files
-from typing import Any
 
-import yaml  # type: ignore[import-untyped]
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from hub.finance.reasons.taxonomy import UNMAPPED, is_known
-from hub.strict_yaml import DocumentError, Problem, StrictLoader, format_path, where
+from hub.strict_yaml import DocumentError, Problem, read_document
 
 MAX_TEXT, MAX_RULES, MAX_PATTERNS, MAX_PATTERN = 200_000, 500, 50, 200
 
@@ -78,18 +76,8 @@ def default_rules_text() -> str:
 
 def load_rules_yaml(text: str) -> ReasonRules:
     """Parse and validate a rules document; ``ReasonRulesError`` names each bad field."""
-    if len(text) > MAX_TEXT:
-        raise ReasonRulesError.at("", f"a reason rules document is at most {MAX_TEXT} characters")
-    try:
-        data = yaml.load(text, Loader=StrictLoader)  # a SafeLoader subclass: no object tags
-    except yaml.YAMLError as err:
-        raise ReasonRulesError.at("", f"not valid YAML: {where(err)}") from err
-    if not isinstance(data, dict):
-        raise ReasonRulesError.at("", "a reason rules document is a YAML mapping")
-    try:
-        document = _Document.model_validate(data)
-    except ValidationError as err:
-        raise ReasonRulesError([_problem(e) for e in err.errors()]) from err
+    document = read_document(text, _Document, ReasonRulesError, "a reason rules document",
+                             MAX_TEXT)
     return ReasonRules(document.version, document.name,
                        tuple(_compiled(i, rule) for i, rule in enumerate(document.rules)))
 
@@ -110,5 +98,3 @@ def _compiled(index: int, rule: _Rule) -> TextRule:
     return TextRule(index + 1, rule.reason, rule.sub_reason, tuple(patterns))
 
 
-def _problem(error: Any) -> Problem:
-    return Problem(format_path(tuple(error["loc"])), str(error["msg"]))

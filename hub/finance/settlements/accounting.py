@@ -23,11 +23,10 @@ from decimal import Decimal
 from importlib.resources import files
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from hub.finance.settlements.model import ZERO, Line
-from hub.strict_yaml import DocumentError, Problem, StrictLoader, format_path, where
+from hub.strict_yaml import DocumentError, Problem, read_document
 
 MAX_TEXT, MAX_RULES = 100_000, 500
 Account = str
@@ -99,18 +98,8 @@ def default_accounts_text() -> str:
 
 def load_accounts_yaml(text: str) -> AccountMap:
     """Parse and validate a mapping; ``AccountMapError`` names each bad field."""
-    if len(text) > MAX_TEXT:
-        raise AccountMapError.at("", f"a mapping is at most {MAX_TEXT} characters")
-    try:
-        data = yaml.load(text, Loader=StrictLoader)
-    except yaml.YAMLError as err:
-        raise AccountMapError.at("", f"not valid YAML: {where(err)}") from err
-    if not isinstance(data, dict):
-        raise AccountMapError.at("", "a settlement account mapping is a YAML mapping")
-    try:
-        doc = _Document.model_validate(data)
-    except ValidationError as err:
-        raise AccountMapError([_problem(e) for e in err.errors()]) from err
+    doc = read_document(text, _Document, AccountMapError, "a settlement account mapping",
+                        MAX_TEXT)
     rules = tuple(
         (
             tuple(_lower(v) for v in (r.transaction_type, r.amount_type, r.amount_description)),
@@ -126,8 +115,6 @@ def _lower(value: str | None) -> str | None:
     return None if value is None else value.lower()
 
 
-def _problem(error: Any) -> Problem:
-    return Problem(format_path(tuple(error["loc"])), str(error["msg"]))
 
 
 @dataclass(frozen=True, slots=True)

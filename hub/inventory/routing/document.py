@@ -25,13 +25,12 @@ Rules of the format:
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-import yaml  # type: ignore[import-untyped]
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from hub.inventory.store_records import minutes
-from hub.strict_yaml import DocumentError, Problem, StrictLoader, format_path, where
+from hub.strict_yaml import DocumentError, Problem, read_document
 
 Ident = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
 Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
@@ -103,18 +102,8 @@ class RoutingRules(_Strict):
 
 def load_routing_yaml(text: str) -> RoutingRules:
     """Parse and validate a routing rules document; ``RoutingRulesError`` names each bad field."""
-    if len(text) > MAX_TEXT:
-        raise RoutingRulesError.at("", f"a routing rules document is at most {MAX_TEXT} characters")
-    try:
-        data = yaml.load(text, Loader=StrictLoader)  # a SafeLoader subclass: no object tags
-    except yaml.YAMLError as err:
-        raise RoutingRulesError.at("", f"not valid YAML: {where(err)}") from err
-    if not isinstance(data, dict):
-        raise RoutingRulesError.at("", "a routing rules document is a YAML mapping of sections")
-    try:
-        rules = RoutingRules.model_validate(data)
-    except ValidationError as err:
-        raise RoutingRulesError([_problem(e) for e in err.errors()]) from err
+    rules = read_document(text, RoutingRules, RoutingRulesError, "a routing rules document",
+                          MAX_TEXT)
     _check_groups(rules)
     return rules
 
@@ -129,13 +118,3 @@ def _check_groups(rules: RoutingRules) -> None:
             seen.add(store)
 
 
-def _problem(error: Any) -> Problem:
-    message = _MESSAGES.get(error["type"], str(error["msg"]).removeprefix("Value error, "))
-    return Problem(format_path(tuple(error["loc"])), message)
-
-
-_MESSAGES = {
-    "extra_forbidden": "unknown field (check the spelling)",
-    "missing": "required field is missing",
-    "int_type": "write a whole number",
-}

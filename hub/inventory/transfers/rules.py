@@ -23,13 +23,12 @@ Rules of the format:
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Literal, Self
 
-import yaml  # type: ignore[import-untyped]
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hub.inventory.allocation.document import Category
-from hub.strict_yaml import DocumentError, Problem, StrictLoader, format_path, where
+from hub.strict_yaml import DocumentError, Problem, read_document
 from protocol import MINOR_UNITS
 
 Ident = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
@@ -145,28 +144,5 @@ class TransferPriceRules(_Strict):
 def load_price_rules_yaml(text: str) -> TransferPriceRules:
     """Parse and validate a price rules document; ``TransferPriceRulesError`` names each bad
     field."""
-    if len(text) > MAX_TEXT:
-        raise TransferPriceRulesError.at("", f"a price rules document is at most {MAX_TEXT} "
-                                             "characters")
-    try:
-        data = yaml.load(text, Loader=StrictLoader)  # a SafeLoader subclass: no object tags
-    except yaml.YAMLError as err:
-        raise TransferPriceRulesError.at("", f"not valid YAML: {where(err)}") from err
-    if not isinstance(data, dict):
-        raise TransferPriceRulesError.at("", "a price rules document is a YAML mapping")
-    try:
-        return TransferPriceRules.model_validate(data)
-    except ValidationError as err:
-        raise TransferPriceRulesError([_problem(e) for e in err.errors()]) from err
-
-
-def _problem(error: Any) -> Problem:
-    message = _MESSAGES.get(error["type"], str(error["msg"]).removeprefix("Value error, "))
-    return Problem(format_path(tuple(error["loc"])), message)
-
-
-_MESSAGES = {
-    "extra_forbidden": "unknown field (check the spelling)",
-    "missing": "required field is missing",
-    "int_type": "write a whole number",
-}
+    return read_document(text, TransferPriceRules, TransferPriceRulesError,
+                         "a price rules document", MAX_TEXT)
