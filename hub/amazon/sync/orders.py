@@ -123,6 +123,8 @@ def sync_orders(ctx: JobContext) -> None:
     for market in ctx.account.marketplaces:
         _marketplace(ctx, market, secret)
         ctx.progress.step()
+    with writing(ctx.engine) as tx:  # once a run: a store that got its first node since its route
+        picks.send_waiting(tx, OPEN)
 
 
 def _marketplace(ctx: JobContext, market: Marketplace, secret: bytes) -> None:
@@ -190,7 +192,6 @@ def _store(
         new, updated = upsert(tx.conn, amazon_orders, ("account", "order_id"), rows, tx.now)
         cursors.save(tx.conn, cursor, tx.now)
         route_new_orders(tx, ctx.account.name, rows, ship_to)
-        picks.send_waiting(tx, OPEN)  # a store that got its first node since its route
     ctx.counted(fetched, new, updated)
     return cursor
 
