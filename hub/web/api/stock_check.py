@@ -217,7 +217,7 @@ def get_refusals(hub: Hub, who: Viewer, store: Store = None,
 
 
 @router.post("/refusals/{refusal_id}/dismiss", response_model=RefusalOut, responses=ERRORS)
-def dismiss_refusal(hub: Hub, who: Approver, refusal_id: Annotated[int, Path(ge=1)],
+def dismiss_refusal(hub: Hub, who: Approver, refusal_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
                     body: DismissIn) -> RefusalOut:
     """Stop a refused page alerting once it was looked into; audited. 409 when dismissed."""
     with writing(hub.engine) as tx:
