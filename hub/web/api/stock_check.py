@@ -178,7 +178,7 @@ def get_differences(hub: Hub, who: Viewer, store: Store = None,
 
 @router.post("/differences/{difference_id}/resolve", response_model=DifferenceOut,
              responses=ERRORS)
-def resolve(hub: Hub, who: Approver, difference_id: Annotated[int, Path(ge=1)],
+def resolve(hub: Hub, who: Approver, difference_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
             body: ResolveIn) -> DifferenceOut:
     """Accept the store's figure, ask for a recount, or mark it investigated; audited. 409 when
     it is settled already."""
