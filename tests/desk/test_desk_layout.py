@@ -135,3 +135,34 @@ def test_the_desk_fits_the_window(hub: DeskHub, tmp_path: Path, width: int, heig
         if width < 820:  # cards here too
             labels = page.evaluate(LABELS.replace("table.queue", "table.rollout"))
             assert all(shown == f'"{label}"' for label, shown in labels), labels
+
+
+HEADER = """() => ({ header: document.querySelector("header.top").getBoundingClientRect().height,
+  tabs: [...document.querySelectorAll("nav .tab")].filter((t) => !t.hidden).map((t) =>
+    t.dataset.testid) })"""
+
+
+@pytest.mark.parametrize(("width", "height"), [(390, 844), (768, 1024)],
+                         ids=["phone", "tablet"])
+def test_every_tab_is_one_row_and_reachable(hub: DeskHub, tmp_path: Path, width: int,
+                                            height: int) -> None:
+    """An admin sees every tab; they stay one row (the sticky header leaves the page room) and
+    the last one is reached by scrolling that row, then shown as the open tab."""
+    expect = sync_api.expect
+    expect.set_options(timeout=15_000)
+    with chromium_page(width, height) as page:
+        by = page.get_by_test_id
+        page.goto(f"{hub.url}/desk")
+        by("username").fill("ada")
+        by("password").fill(PASSWORD)
+        by("sign-in").click()
+        expect(page.locator("body[data-ready=true]")).to_have_count(1)
+        found = page.evaluate(HEADER)
+        page.screenshot(path=str(tmp_path / f"desk-{width}-header.png"))
+        assert len(found["tabs"]) >= 10, found  # the admin's tabs, Fleet and Dead letters too
+        assert found["header"] <= height * 0.15, found  # was a third of a phone's height
+        last = found["tabs"][-1]
+        by(last).click()  # off to the side at first: the row scrolls to it
+        expect(by(last)).to_have_attribute("aria-pressed", "true")
+        expect(by(last)).to_be_in_viewport()
+        assert_fits(page, tmp_path / f"desk-{width}-tabs.png", full_page=False)

@@ -3,7 +3,10 @@
 Rules a page must keep at every size it is tested at:
 - nothing scrolls sideways: the document is no wider than the viewport;
 - every control shown (button, input, select, textarea, link) has a size and lies inside the
-  viewport's width, and so does every table cell shown (a cut-off cell is a cut-off fact);
+  viewport's width, and so does every table cell shown (a cut-off cell is a cut-off fact); a
+  control in a row made to scroll sideways by itself (marked ``data-scroll-row``, like the desk's
+  tabs) counts as inside when that row lies inside the window and does scroll: it is reached by
+  scrolling the row;
 - a table shown as stacked rows keeps its labels: a cell whose table's header row is hidden has a
   ``data-label`` that says what it is.
 """
@@ -18,6 +21,13 @@ MEASURE = """() => {
   const shown = (e) => e.checkVisibility({ checkOpacity: false, checkVisibilityCSS: true });
   const name = (e) => e.dataset.testid || e.id || e.name || e.textContent.trim().slice(0, 30)
     || e.outerHTML.slice(0, 60);
+  // The row made to scroll sideways that holds e, if it lies inside the window and scrolls.
+  const scroller = (e) => {
+    const row = e.closest("[data-scroll-row]");
+    if (!row || !["auto", "scroll"].includes(getComputedStyle(row).overflowX)) return null;
+    const r = row.getBoundingClientRect();
+    return r.left >= -0.5 && r.right <= vw + 0.5 ? row : null;
+  };
   const outside = [];
   for (const e of document.querySelectorAll("button, input, select, textarea, a[href], td, th")) {
     if (!shown(e)) continue;
@@ -28,7 +38,7 @@ MEASURE = """() => {
     }
     if (e.closest(".sr-only")) continue;
     const [left, right] = [Math.round(r.left), Math.round(r.right)];
-    if (r.left < -0.5 || r.right > vw + 0.5)
+    if ((r.left < -0.5 || r.right > vw + 0.5) && !scroller(e))
       outside.push(`${e.tagName.toLowerCase()} ${name(e)}: ${left}..${right}`);
   }
   const unlabelled = [...document.querySelectorAll("td")].filter((td) => {

@@ -256,6 +256,7 @@ function show(view) {
     const on = tab.dataset.view === view;
     tab.classList.toggle("active", on);
     tab.setAttribute("aria-pressed", String(on));
+    if (on) tab.scrollIntoView({ block: "nearest", inline: "nearest" });  // the tab row scrolls
   }
   $("#queue-view").hidden = view !== "queue";
   $("#decided-view").hidden = view !== "decided";
