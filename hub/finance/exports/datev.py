@@ -20,6 +20,8 @@ Rules (DATEV's format description for the Buchungsstapel, developer.datev.de):
   reduced to DATEV's characters (``[A-Za-z0-9_$%-/]``, 36 at most); Buchungstext at most 60;
   sales and refunds taxed in another EU country (OSS) carry the country and rate in
   "EU-Land u. UStID (Bestimmung)" and "EU-Steuersatz (Bestimmung)" on the OSS accounts;
+- returned goods and facts without an amount (POS sales: the hub holds quantities only) are not
+  booked;
 - the revenue and refund accounts of a German rate are DATEV automatic accounts, so no BU key
   is written and DATEV splits the VAT itself.
 """
@@ -163,11 +165,12 @@ def settings_of(entity: Entity) -> Datev:
 
 
 def bookings(entity: Entity, facts: Iterable[Fact]) -> Iterator[Booking]:
-    """The bookings of sales and refunds (returned goods are not booked)."""
+    """The bookings of sales and refunds (returned goods and facts without an amount are not
+    booked)."""
     accounts = settings_of(entity).chart_accounts()
     contras: dict[tuple[str, bool, Decimal | None], int] = {}
     for fact in facts:
-        if fact.kind == "return":
+        if fact.kind == "return" or fact.gross is None:
             continue
         if fact.base is None:
             raise DatevError(
