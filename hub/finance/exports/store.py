@@ -43,9 +43,9 @@ from hub.storage.tables.amazon import amazon_orders, amazon_returns
 from hub.storage.tables.core import return_items, returns
 from hub.storage.tables.finance_fx import fx_amounts
 from hub.storage.tables.inventory import stock_moves
+from protocol import MoveReason
 
 _ORDER = {"sale": 0, "refund": 1, "return": 2}
-POS_SALE = "pos_sale"  # protocol.stock.MoveReason.POS_SALE
 
 
 def entity_of(conn: Connection, entity_id: str) -> Entity:
@@ -237,7 +237,7 @@ def _pos_sales(conn: Connection, entity: Entity, period: Period) -> Iterator[Fac
     query = select(
         m.c.store_id, m.c.move_id, m.c.pos_transaction_id, m.c.sku, m.c.quantity, m.c.at
     ).where(
-        m.c.reason == POS_SALE,
+        m.c.reason == MoveReason.POS_SALE.value,
         m.c.store_id.in_(list(entity.stores)),
         m.c.at >= start,
         m.c.at < end,
