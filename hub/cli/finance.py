@@ -7,11 +7,15 @@ their FX gains, and the exports for accountants and tax. Rules: ``hub.finance.en
     acorn-hub finance fx gains [--entity E] [--from 2026-01 --to 2026-12] [--csv]
     acorn-hub finance export journal|datev|oss --entity E --period 2026-11 [--format xlsx]
                                                      [--out FILE]
+    acorn-hub finance vat-reports [--account NAME] [--limit 12] [--json]
+                                 the imported VAT report months: reports, refunds matched and
+                                 unmatched, the unmatched listed (hub.finance.vat_overview)
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import re
 import sys
 from pathlib import Path
@@ -19,10 +23,11 @@ from typing import Annotated, Literal
 
 import typer
 
+from hub.amazon.accounts import load_accounts
 from hub.cli.db import database
 from hub.cli.people import operator
 from hub.errors import InputError
-from hub.finance import entities, fx_amounts_store
+from hub.finance import entities, fx_amounts_store, vat_overview
 from hub.finance.exports import files
 from hub.finance.fx_amounts import gains_table, monthly
 from hub.storage.engine import reading, writing
@@ -144,3 +149,41 @@ def export(
     typer.echo(
         f"{target}: {made.rows} {'bookings' if what == 'datev' else 'rows'}, {len(made.data)} bytes"
     )
+
+
+@app.command("vat-reports")
+def vat_reports(
+    account: Annotated[str | None, typer.Option(help="one account's months only")] = None,
+    limit: Annotated[
+        int, typer.Option(min=1, max=vat_overview.MAX_MONTHS, help="months at most")
+    ] = 12,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON, as the API")] = False,
+) -> None:
+    """List the months of imported Amazon VAT reports, newest first, with their refunds matched
+    and unmatched (fetch them with: acorn-hub amazon vat-reports)."""
+    with database() as engine:
+        if account is not None:
+            load_accounts(engine, [account])  # an unknown account is a readable error
+        with reading(engine) as conn:
+            found = vat_overview.months(conn, account, limit)
+    if as_json:
+        typer.echo(json.dumps({"months": [vat_overview.summary_json(m) for m in found]}, indent=2))
+        return
+    if not found:
+        typer.echo("no VAT report imported yet (acorn-hub amazon vat-reports fetches them)")
+    for month in found:
+        reports = ", ".join(
+            f"{r.marketplace_id} {r.report_type} {r.status} {r.lines} lines" for r in month.reports
+        )
+        typer.echo(f"{month.account} {month.month} [{month.status}]: {reports}")
+        for c in month.counts:
+            typer.echo(
+                f"  {c.report_type}: {c.matched} matched, {c.differing} differing, "
+                f"{c.only_amazon} only at Amazon, {c.only_acorn} only in ACORN"
+            )
+        for u in month.unmatched:
+            where = "only at Amazon" if u.side == "only_amazon" else "only in ACORN"
+            typer.echo(
+                f"  unmatched {u.report_type} {where}: order {u.order_id} {u.sku} "
+                f"{u.gross} {u.currency} ({u.refund})"
+            )

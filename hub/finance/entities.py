@@ -10,8 +10,9 @@ Rules:
 - an entity takes the refunds of the stores it lists and the Amazon orders, refunds and
   settlements of the marketplaces it lists; a store or a marketplace belongs to one entity at
   most (``owner_of_store`` / ``owner_of_marketplace``; None: no entity books it);
-- a marketplace maps to the country its sales are taxed in (ACORN keeps no buyer address, so
-  the marketplace's country stands for the destination); ``vat_rates`` gives the standard rate
+- a marketplace maps to its country: the exports tax a sale where its goods arrive (the
+  order's ship-to country) and fall back to this country only when no destination is known
+  (``hub.finance.exports.store``); ``vat_rates`` gives the standard rate
   per country in percent, and gross prices include VAT;
 - DATEV settings: consultant (Beraternummer 1001..9999999), client (Mandantennummer 1..99999),
   account length 4..8, chart SKR03 or SKR04, fiscal year start ``MM-DD``; accounts default per

@@ -248,8 +248,11 @@ def _text(value: Decimal | None) -> str | None:
     return None if value is None else _money(value)
 
 
-def _money(value: Decimal) -> str:
+def money_text(value: Decimal) -> str:
     """An amount as text with at least two decimals (PostgreSQL's NUMERIC pads to four)."""
     text = format(value.normalize(), "f")
     whole, _, fraction = text.partition(".")
     return f"{whole}.{fraction.ljust(2, '0')}"
+
+
+_money = money_text

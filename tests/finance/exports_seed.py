@@ -40,7 +40,7 @@ entities:
     stores: [s1]
     marketplaces: {{{DE}: DE, {FR}: FR, {IT}: IT, {UK}: GB}}
     oss: true
-    vat_rates: {{DE: 19, FR: 20, IT: 22}}
+    vat_rates: {{DE: 19, FR: 20, IT: 22, AT: 20}}
     datev:
       consultant: 29098
       client: 55003
@@ -99,8 +99,10 @@ def order(
     when: datetime,
     items: list[tuple[str, int, str, str]],
     status: str = "SHIPPED",
+    ship_country: str | None = None,
 ) -> None:
-    """An Amazon order: items are (sku, quantity, unit price, currency)."""
+    """An Amazon order: items are (sku, quantity, unit price, currency); ``ship_country`` the
+    buyer's ship-to country (None: not known)."""
     with engine.begin() as conn:
         conn.execute(
             amazon_orders.insert().values(
@@ -113,6 +115,7 @@ def order(
                 last_updated_at=when,
                 currency=items[0][3],
                 buyer_key="b" * 64,
+                ship_country=ship_country,
                 content_hash="0" * 64,
                 first_seen_at=when,
                 updated_at=when,

@@ -2,8 +2,9 @@
 (header positions, the expression of each column, Windows-1252, CRLF), on the seeded month.
 
 Hand-computed bookings of entity ``de`` (SKR03, clearing 1360) in November 2026:
-  0211 o-uk1    50,00 S 8120  40.00 GBP at 1/0.8000 = 1.25 EUR, a UK sale (no EU VAT)
-  0211 rf-uk    50,00 H 8705  its refund on the same day
+  0211 o-uk1    40,00 GBP S 8120  Kurs 0,800000 (GBP per EUR, the ECB quote), Basis-Umsatz
+                                50,00 EUR (40.00 x 1.25), a UK sale (no EU VAT)
+  0211 rf-uk    40,00 GBP H 8705  its refund on the same day, the same Kurs and 50,00 EUR
   0311 o-de1   119,00 S 8400  2 x 59.50, German 19 %
   0511 o-fr1    24,00 S 8320  "FR";20,00 (OSS)
   0611 o-fr2    30,00 S 8320  "FR";20,00
@@ -33,6 +34,9 @@ EXPRESSIONS = {
     1: r"^\d{1,10}[,]\d{2}$",
     2: r'^["](S|H)["]$',
     3: r'^["]([A-Z]{3})["]$',
+    4: r"^\d{1,4}[,]\d{6}$",
+    5: r"^\d{1,10}[,]\d{2}$",
+    6: r'^["]([A-Z]{3})["]$',
     7: r"^(\d{1,9})$",
     8: r"^(\d{1,9})$",
     10: r"^(0[1-9]|[1-2]\d|3[0-1])(0[1-9]|1[0-2])$",
@@ -42,8 +46,8 @@ EXPRESSIONS = {
     41: r"^(\d{1,2}[,]\d{2})$",
 }
 EXPECTED = [  # amount, S/H, Konto, Gegenkonto, Belegdatum, Belegfeld 1, EU country, EU rate
-    ("50,00", "S", "1360", "8120", "0211", "o-uk1", "", ""),
-    ("50,00", "H", "1360", "8705", "0211", "s1/rf-uk", "", ""),
+    ("40,00", "S", "1360", "8120", "0211", "o-uk1", "", ""),
+    ("40,00", "H", "1360", "8705", "0211", "s1/rf-uk", "", ""),
     ("119,00", "S", "1360", "8400", "0311", "o-de1", "", ""),
     ("24,00", "S", "1360", "8320", "0511", "o-fr1", "FR", "20,00"),
     ("30,00", "S", "1360", "8320", "0611", "o-fr2", "FR", "20,00"),
@@ -128,12 +132,15 @@ def test_each_booking_matches_the_column_expressions_and_the_hand_computed_figur
         for column, value in enumerate(fields, start=1):
             if column in EXPRESSIONS and value:
                 assert re.fullmatch(EXPRESSIONS[column], value, re.ASCII), (column, value)
-            elif column not in (1, 2, 3, 7, 8, 10, 11, 14):
+            elif column not in (1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 14):
                 assert value == "", (column, value)  # nothing else is written
         amount, side, konto, gegen, day, beleg, country, rate = expected
         assert fields[0] == amount
         assert fields[1] == f'"{side}"'
-        assert fields[2] == '"EUR"'
+        if beleg in ("o-uk1", "s1/rf-uk"):  # pounds: booking currency, Kurs, euro amount
+            assert fields[2:6] == ['"GBP"', "0,800000", "50,00", '"EUR"']
+        else:  # in the base currency: no Kurs, no Basis-Umsatz
+            assert fields[2:6] == ['"EUR"', "", "", ""]
         assert (fields[6], fields[7]) == (konto, gegen)
         assert fields[8] == ""  # automatic accounts: no BU key
         assert fields[9] == day
@@ -141,6 +148,22 @@ def test_each_booking_matches_the_column_expressions_and_the_hand_computed_figur
         assert fields[39] == (f'"{country}"' if country else "")
         assert fields[40] == rate
         assert len(fields[6]) <= 5 and len(fields[7]) <= 5  # account length 4 (+1)
+
+
+def test_a_foreign_currency_booking_fills_kurs_and_basis_umsatz_by_datev_rules() -> None:
+    usd = datev.Booking(Decimal("20.00"), "S", 1360, 8120, date(2026, 11, 4), "o-us", "x",
+                        currency="USD", kurs=datev.kurs_of(Decimal(1) / Decimal("1.1")),
+                        base_amount=Decimal("18.18"))
+    fields = datev.line(usd, "EUR").split(";")
+    assert fields[:6] == ["20,00", '"S"', '"USD"', "1,100000", "18,18", '"EUR"']
+    for column in (4, 5, 6):
+        assert re.fullmatch(EXPRESSIONS[column], fields[column - 1], re.ASCII)
+    assert datev.kurs_of(Decimal("1.25")) == Decimal("0.800000")
+    too_weak = usd._replace(kurs=Decimal("10000.5"))
+    with pytest.raises(datev.DatevError, match="Kurs"):
+        datev.line(too_weak, "EUR")
+    with pytest.raises(datev.DatevError, match="ten digits"):
+        datev.line(usd._replace(base_amount=Decimal("10000000000.00")), "EUR")
 
 
 def test_text_is_quoted_doubled_and_cut_and_foreign_characters_become_question_marks() -> None:

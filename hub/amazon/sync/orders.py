@@ -20,7 +20,9 @@ Rules:
   stored, logged or put in a problem's sample;
 - the delivery address (``RECIPIENT``) is asked for merchant-fulfilled orders to be routed to a
   store: of it only the country and the postal code are kept, by the routing
-  (``hub.inventory.routing.service``); name, street and phone are dropped as the page is read;
+  (``hub.inventory.routing.service``), and the country on the order (``ship_country``: the EU
+  OSS summary declares a sale where the goods arrive); name, street and phone are dropped as the
+  page is read;
 - each page's new routable MFN orders are routed in the transaction that stores them, so an
   order and its route commit together;
 - an order that cannot be read is a problem (account, order id), not a stop.
@@ -59,6 +61,7 @@ FIELDS = (
     "items",
     "buyer_key",
     "deliver_by",
+    "ship_country",
 )
 INCLUDED = ["BUYER", "RECIPIENT", "PROCEEDS", "FULFILLMENT"]
 PERSONAL = ("buyer", "recipient")  # never kept, not even in a problem's sample
@@ -78,6 +81,13 @@ def _deliver_by(fulfilment: dict[str, Any]) -> datetime | None:
 def _buyer_key(order: dict[str, Any], secret: bytes | None) -> str | None:
     email = (order.get("buyer") or {}).get("buyerEmail")
     return buyer_key(str(email), secret) if secret and email else None
+
+
+def _ship_country(order: dict[str, Any]) -> str | None:
+    country = ((order.get("recipient") or {}).get("deliveryAddress") or {}).get("countryCode")
+    if not isinstance(country, str) or len(country.strip()) != 2 or not country.strip().isalpha():
+        return None
+    return country.strip().upper()
 
 
 def order_row(account: str, order: dict[str, Any], secret: bytes | None = None) -> Row:
@@ -113,6 +123,7 @@ def order_row(account: str, order: dict[str, Any], secret: bytes | None = None) 
         "items": items,
         "buyer_key": _buyer_key(order, secret),
         "deliver_by": _deliver_by(fulfilment),
+        "ship_country": _ship_country(order),
     }
 
 

@@ -14,12 +14,21 @@ Rules (DATEV's format description for the Buchungsstapel, developer.datev.de):
   Windows-1252 (DATEV's default character set: ISO-8859-1 / code page 1252); a character
   Windows-1252 cannot hold becomes ``?``;
 - one file per month: bookings dated in another month are refused (``DatevError``);
-- a booking: amount (positive) in the entity's base currency; debit/credit (``S``/``H``) of the
+- a booking in the entity's base currency: amount (positive) with "WKZ Umsatz" the base
+  currency and columns 4 to 6 empty; a booking in another currency (foreign currency, DATEV's
+  "Fremdwährung"): "Umsatz" stays in the booking currency and "WKZ Umsatz" names it, "Kurs" is
+  the rate in DATEV's Mengennotierung (units of the booking currency per one unit of the base
+  currency, as the ECB quotes it: the inverse of ``Converted.rate``), six decimals, decimal
+  comma, 0 refused and at most four digits before the comma, "Basis-Umsatz" the amount in the
+  base currency as ACORN converted it (``fx_amounts``: the rate of the day with its source) and
+  "WKZ Basis-Umsatz" the base currency; debit/credit (``S``/``H``) of the
   clearing account (``Konto``) against the revenue or refund account (``Gegenkonto``): a sale
   debits clearing, a refund credits it; Belegdatum ``TTMM``; Belegfeld 1 the document id
   reduced to DATEV's characters (``[A-Za-z0-9_$%-/]``, 36 at most); Buchungstext at most 60;
   sales and refunds taxed in another EU country (OSS) carry the country and rate in
   "EU-Land u. UStID (Bestimmung)" and "EU-Steuersatz (Bestimmung)" on the OSS accounts;
+- returned goods and facts without an amount (POS sales: the hub holds quantities only) are not
+  booked;
 - the revenue and refund accounts of a German rate are DATEV automatic accounts, so no BU key
   is written and DATEV splits the VAT itself.
 """
@@ -29,7 +38,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
 from hub.errors import InputError
@@ -39,6 +48,8 @@ from hub.finance.exports.facts import Fact, Period
 ENCODING = "cp1252"
 CRLF = "\r\n"
 MAX_AMOUNT = Decimal("9999999999.99")
+MAX_KURS = Decimal("9999.999999")  # DATEV's Kurs: four digits before the comma, six after
+KURS_PLACES = Decimal("0.000001")
 _BELEG = re.compile(r"[^A-Za-z0-9_$%\-/]")
 
 _HEAD = [
@@ -132,7 +143,7 @@ class DatevError(InputError):
 class Booking(NamedTuple):  # a tuple: 200,000 a month are made fast
     """One line of the Buchungsstapel."""
 
-    amount: Decimal  # positive, base currency
+    amount: Decimal  # positive, in ``currency`` (the base currency when that is "")
     side: str  # S or H of ``account``
     account: int
     contra: int
@@ -141,6 +152,9 @@ class Booking(NamedTuple):  # a tuple: 200,000 a month are made fast
     text: str
     eu_country: str = ""
     eu_rate: Decimal | None = None
+    currency: str = ""  # WKZ Umsatz of a foreign currency booking ("": the base currency)
+    kurs: Decimal | None = None  # units of ``currency`` per unit of the base currency
+    base_amount: Decimal | None = None  # positive, the base currency
 
 
 def quoted(text: str) -> str:
@@ -153,6 +167,16 @@ def amount_text(value: Decimal) -> str:
     return f"{value:.2f}".replace(".", ",")
 
 
+def kurs_text(value: Decimal) -> str:
+    """``0,800000``: six decimals, decimal comma (DATEV's Kurs)."""
+    return f"{value:.6f}".replace(".", ",")
+
+
+def kurs_of(rate: Decimal) -> Decimal:
+    """DATEV's Kurs (Mengennotierung) of ``Converted.rate`` (base units per currency unit)."""
+    return (1 / rate).quantize(KURS_PLACES, rounding=ROUND_HALF_UP)
+
+
 def settings_of(entity: Entity) -> Datev:
     """The entity's DATEV settings; DatevError when it has none."""
     if entity.datev is None:
@@ -163,11 +187,12 @@ def settings_of(entity: Entity) -> Datev:
 
 
 def bookings(entity: Entity, facts: Iterable[Fact]) -> Iterator[Booking]:
-    """The bookings of sales and refunds (returned goods are not booked)."""
+    """The bookings of sales and refunds (returned goods and facts without an amount are not
+    booked)."""
     accounts = settings_of(entity).chart_accounts()
     contras: dict[tuple[str, bool, Decimal | None], int] = {}
     for fact in facts:
-        if fact.kind == "return":
+        if fact.kind == "return" or fact.gross is None:
             continue
         if fact.base is None:
             raise DatevError(
@@ -178,10 +203,12 @@ def bookings(entity: Entity, facts: Iterable[Fact]) -> Iterator[Booking]:
         key = (fact.kind, fact.oss, fact.vat_rate)
         if key not in contras:
             contras[key] = _contra(accounts, fact)
-        gross = fact.base.base_amount
+        base = fact.base.base_amount
+        foreign = fact.currency != fact.base.base_currency
+        gross = fact.gross if foreign else base
         verb = "Verkauf" if fact.kind == "sale" else "Erstattung"
         yield Booking(
-            -gross if gross < 0 else gross,
+            abs(gross),
             "S" if gross >= 0 else "H",
             accounts.clearing,
             contras[key],
@@ -190,6 +217,9 @@ def bookings(entity: Entity, facts: Iterable[Fact]) -> Iterator[Booking]:
             f"{verb} {fact.sku} {fact.gross} {fact.currency}"[:60],
             fact.country if fact.oss else "",
             fact.vat_rate if fact.oss else None,
+            fact.currency if foreign else "",
+            kurs_of(fact.base.rate) if foreign else None,
+            abs(base) if foreign else None,
         )
 
 
@@ -250,8 +280,15 @@ def header(entity: Entity, period: Period, created: datetime, label: str) -> str
 
 def line(b: Booking, currency: str) -> str:
     """One booking line of 125 fields."""
-    if b.amount > MAX_AMOUNT:
-        raise DatevError(f"{b.document}: {b.amount} is more than DATEV's ten digits", "period")
+    for amount in (b.amount, b.base_amount or 0):
+        if amount > MAX_AMOUNT:
+            raise DatevError(f"{b.document}: {amount} is more than DATEV's ten digits", "period")
+    if b.kurs is not None and not (0 < b.kurs <= MAX_KURS):
+        raise DatevError(
+            f"{b.document}: the rate {b.kurs} {b.currency} per {currency} does not fit DATEV's "
+            "Kurs (more than 0, at most four digits before the comma)",
+            "period",
+        )
     beleg = _BELEG.sub("", b.document)[:36]
     text = b.text.replace("\r", " ").replace("\n", " ")
     eu = (
@@ -260,10 +297,18 @@ def line(b: Booking, currency: str) -> str:
         else ";"
     )
     return (
-        f'{amount_text(b.amount)};"{b.side}";"{currency}";;;;{b.account};{b.contra};;'
+        f'{amount_text(b.amount)};"{b.side}";{_currency_fields(b, currency)};'
+        f"{b.account};{b.contra};;"
         f"{b.day.day:02d}{b.day.month:02d};"
         f'"{beleg}";;;{quoted(text)}{_AFTER_TEXT}{eu}{_TO_END}'
     )
+
+
+def _currency_fields(b: Booking, base: str) -> str:
+    """Columns 3 to 6: WKZ Umsatz, Kurs, Basis-Umsatz, WKZ Basis-Umsatz (module rules)."""
+    if not b.currency or b.currency == base or b.kurs is None or b.base_amount is None:
+        return f'"{base}";;;'
+    return f'"{b.currency}";{kurs_text(b.kurs)};{amount_text(b.base_amount)};"{base}"'
 
 
 def write(

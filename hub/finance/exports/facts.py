@@ -3,7 +3,9 @@ entity in a period, with VAT split from the gross and the amount in the base cur
 
 Rules:
 - a period is a month ``YYYY-MM`` or a quarter ``YYYY-Qn`` (UTC days, both ends inclusive);
-- amounts are signed: sales positive, refunds and returned goods negative;
+- amounts are signed: sales positive, refunds and returned goods negative; a fact whose amount
+  the hub does not hold (a POS sale: quantities only) has ``gross`` None, its currency ``""``,
+  no base amount, and every export leaves its money out;
 - ``split``: gross prices include VAT; net = gross / (1 + rate/100) rounded half-up to the minor
   unit, VAT = gross - net (so the two add up to the gross to the cent); no rate: all net;
 - the base currency figures are split the same way from the converted gross.
@@ -22,6 +24,9 @@ from hub.errors import InputError
 from hub.finance.fx_amounts import Converted, quantum
 
 Kind = Literal["sale", "return", "refund"]
+# where a fact's country comes from: the buyer's ship-to country of the Amazon order, the
+# marketplace's country (assumed: no destination known), or the entity's own (a store's sale)
+Basis = Literal["ship_to", "marketplace", "store"]
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 
@@ -75,18 +80,21 @@ class Fact(NamedTuple):  # a tuple: 200,000 a month are made fast
     line: str  # order item id, return line number, or "" for a refund
     order_id: str | None
     source: str  # the Amazon marketplace id or the store id
-    country: str  # where the sale is taxed (the marketplace's or the entity's country)
+    country: str  # where the sale is taxed (the destination or the entity's country)
     sku: str
     quantity: int
-    gross: Decimal
+    gross: Decimal | None  # None: the hub holds no amount (a POS sale)
     currency: str
     vat_rate: Decimal | None
     oss: bool
     base: Converted | None  # None: no rate known for the day
+    basis: Basis = "store"  # where ``country`` comes from
 
     @property
-    def net_vat(self) -> tuple[Decimal, Decimal]:
-        """(net, VAT) in the fact's currency."""
+    def net_vat(self) -> tuple[Decimal, Decimal] | None:
+        """(net, VAT) in the fact's currency (None: no amount known)."""
+        if self.gross is None:
+            return None
         return split(self.gross, self.vat_rate, self.currency)
 
     @property

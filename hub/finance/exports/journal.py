@@ -4,7 +4,10 @@ Rules:
 - one row per fact (``facts.Fact``) in ``COLUMNS`` order; amounts as exact decimal text with a
   point in CSV, and as numbers in XLSX (openpyxl write-only mode, so memory stays flat);
 - CSV is UTF-8 with CRLF line ends and a header row; a fact without a rate has its base columns
-  empty and ``no rate`` as its rate source;
+  empty and ``no rate`` as its rate source; a fact without an amount (a POS sale: the hub holds
+  quantities only) has every money column empty and ``no amount`` as its rate source;
+- ``country_basis`` says where ``country`` comes from (``facts.Basis``): ``ship_to``,
+  ``marketplace`` (assumed, no destination known) or ``store``;
 - no personal data: the facts carry none (``hub.finance.exports``).
 """
 
@@ -44,13 +47,15 @@ COLUMNS = (
     "rate",
     "rate_day",
     "rate_source",
+    "country_basis",
 )
 NO_RATE = "no rate"
+NO_AMOUNT = "no amount"
 
 
 def row(entity: str, fact: Fact) -> list[Any]:
     """One fact in ``COLUMNS`` order (Decimals, dates and text)."""
-    net, vat = fact.net_vat
+    net, vat = fact.net_vat or ("", "")
     base = fact.base
     split = fact.base_net_vat
     return [
@@ -64,7 +69,7 @@ def row(entity: str, fact: Fact) -> list[Any]:
         fact.country,
         fact.sku,
         fact.quantity,
-        fact.gross,
+        fact.gross if fact.gross is not None else "",
         net,
         vat,
         fact.vat_rate if fact.vat_rate is not None else "",
@@ -76,7 +81,8 @@ def row(entity: str, fact: Fact) -> list[Any]:
         split[1] if split else "",
         base.rate if base else "",
         base.rate_day if base else "",
-        base.source if base else NO_RATE,
+        base.source if base else (NO_RATE if fact.gross is not None else NO_AMOUNT),
+        fact.basis,
     ]
 
 

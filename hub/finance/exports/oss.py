@@ -7,6 +7,10 @@ Rules:
 - figures are in the entity's base currency (the OSS return is filed in euro), each fact split
   into net and VAT on its own (``facts.split``) and then added, so the summary equals the sum
   of the journal's rows;
+- the country is where the goods arrived (``Fact.country``: the buyer's ship-to country of the
+  Amazon order); where no destination was known it was assumed from the marketplace
+  (``Fact.basis`` ``marketplace``) and each row counts those facts in ``assumed_from_marketplace``
+  so the filer can check them; domestic sales (the entity's own country) are not OSS;
 - a fact without a rate is refused (``OssError``): the declaration must not miss it;
 - rows sorted by country then rate; ``write_csv`` adds the totals row.
 """
@@ -33,6 +37,7 @@ COLUMNS = (
     "refunds_vat",
     "net",
     "vat",
+    "assumed_from_marketplace",
 )
 
 
@@ -51,6 +56,7 @@ class OssRow:
     sales_vat: Decimal
     refunds_net: Decimal
     refunds_vat: Decimal
+    assumed: int = 0  # facts whose country was assumed from the marketplace
 
     @property
     def net(self) -> Decimal:
@@ -66,6 +72,7 @@ class OssRow:
 def summary(facts: Iterable[Fact]) -> list[OssRow]:
     """The OSS rows of ``facts`` (see the module rules)."""
     sums: dict[tuple[str, Decimal, str], list[Decimal]] = {}
+    assumed: dict[tuple[str, Decimal, str], int] = {}
     for fact in facts:
         if not fact.oss or fact.kind == "return":
             continue
@@ -81,8 +88,10 @@ def summary(facts: Iterable[Fact]) -> list[OssRow]:
         at = 0 if fact.kind == "sale" else 2
         row[at] += split[0]
         row[at + 1] += split[1]
+        assumed[key] = assumed.get(key, 0) + (fact.basis == "marketplace")
     return [
-        OssRow(country, rate, currency, *v) for (country, rate, currency), v in sorted(sums.items())
+        OssRow(country, rate, currency, v[0], v[1], v[2], v[3], assumed[country, rate, currency])
+        for (country, rate, currency), v in sorted(sums.items())
     ]
 
 
@@ -92,14 +101,19 @@ def write_csv(rows: list[OssRow]) -> bytes:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     totals: dict[str, list[Decimal]] = {}
+    assumed: dict[str, int] = {}
     for r in rows:
         figures = [r.sales_net, r.sales_vat, r.refunds_net, r.refunds_vat, r.net, r.vat]
         writer.writerow(
-            [r.country, f"{r.vat_rate:f}", r.currency, *(format(v, "f") for v in figures)]
+            [r.country, f"{r.vat_rate:f}", r.currency, *(format(v, "f") for v in figures),
+             r.assumed]
         )
         total = totals.setdefault(r.currency, [quantum(r.currency) * 0] * 6)
         for i, v in enumerate(figures):
             total[i] += v
+        assumed[r.currency] = assumed.get(r.currency, 0) + r.assumed
     for currency, total in sorted(totals.items()):
-        writer.writerow(["total", "", currency, *(format(v, "f") for v in total)])
+        writer.writerow(
+            ["total", "", currency, *(format(v, "f") for v in total), assumed[currency]]
+        )
     return out.getvalue().encode("utf-8")

@@ -9,8 +9,14 @@ Rules:
   first, unless ``convert_first`` is off);
 - returned goods: the lines of the returns taken in at the entity's stores and the Amazon MFN
   returns of its marketplaces, in the period, at their price, converted on their day;
-- a sale or refund of a marketplace is taxed in the marketplace's country (OSS when the entity
-  says so), a store's in the entity's country;
+- POS sales at the entity's stores: the ``pos_sale`` stock moves the edges sent
+  (``stock.moved``), dated by their move; the hub learns only SKU and quantity of them, so their
+  amount, VAT and base columns stay empty (``Fact.gross`` None) — none is invented;
+- where a sale is taxed (``Fact.country``, ``Fact.basis``): an Amazon sale, refund or return in
+  the buyer's ship-to country of its order (``amazon_orders.ship_country``, basis ``ship_to``),
+  the marketplace's country when the order has none (basis ``marketplace``: assumed), a store's
+  own sale or refund in the entity's country (basis ``store``); OSS when the entity files it and
+  the country is another EU member state (``Entity.is_oss``);
 - an unknown entity is an ``InputError`` on ``entity``.
 """
 
@@ -27,7 +33,7 @@ from sqlalchemy import Connection, Engine, String, Text, and_, select, type_coer
 from hub.errors import InputError
 from hub.finance import entities as entities_doc
 from hub.finance.entities import Entity
-from hub.finance.exports.facts import Fact, Period
+from hub.finance.exports.facts import Basis, Fact, Period
 from hub.finance.fx import Crossed
 from hub.finance.fx_amounts import Converted, RateOf, convert, quantum
 from hub.finance.fx_amounts_store import REFUND_KIND, convert_pending
@@ -36,6 +42,8 @@ from hub.storage.engine import reading
 from hub.storage.tables.amazon import amazon_orders, amazon_returns
 from hub.storage.tables.core import return_items, returns
 from hub.storage.tables.finance_fx import fx_amounts
+from hub.storage.tables.inventory import stock_moves
+from protocol import MoveReason
 
 _ORDER = {"sale": 0, "refund": 1, "return": 2}
 
@@ -73,6 +81,7 @@ def facts_in(conn: Connection, entity_id: str, period: Period,
     book = _rates(FxBook(conn, use_bundle))
     found = [
         *_sales(conn, entity, period, book),
+        *_pos_sales(conn, entity, period),
         *_refunds(conn, entity, period),
         *_store_returns(conn, entity, period, book),
         *_amazon_returns(conn, entity, period, book),
@@ -105,6 +114,7 @@ def _fact(
     gross: Decimal,
     currency: str,
     base: Converted | None,
+    basis: Basis = "store",
 ) -> Fact:
     return Fact(
         kind,
@@ -121,6 +131,27 @@ def _fact(
         entity.rate(country),
         entity.is_oss(country),
         base,
+        basis,
+    )
+
+
+def destination(entity: Entity, market: str | None, ship_to: str | None) -> tuple[str, Basis]:
+    """Where an Amazon sale of ``market`` shipped to ``ship_to`` is taxed (module rules)."""
+    if ship_to:
+        return ship_to, "ship_to"
+    if market and market in entity.marketplaces:
+        return entity.marketplaces[market], "marketplace"
+    return entity.country, "store"
+
+
+def _ship_to(order_id: Any, market: Any) -> Any:
+    """The ship-to country of the order ``order_id`` of ``market`` (a scalar subquery)."""
+    o = amazon_orders
+    return (
+        select(o.c.ship_country)
+        .where(o.c.order_id == order_id, o.c.marketplace_id == market)
+        .limit(1)
+        .scalar_subquery()
     )
 
 
@@ -152,7 +183,7 @@ def _sales(conn: Connection, entity: Entity, period: Period, book: RateOf) -> It
     o = amazon_orders
     start, end = _span(period)
     days: dict[str, date] = {}
-    taxes = {c: (entity.rate(c), entity.is_oss(c)) for c in entity.marketplaces.values()}
+    taxes: dict[str, tuple[Decimal | None, bool]] = {}
     # 200,000 lines a month: the timestamp and the items are read raw (no per-row type
     # processing), which halves the time the export takes
     query = select(
@@ -161,16 +192,19 @@ def _sales(conn: Connection, entity: Entity, period: Period, book: RateOf) -> It
         type_coerce(o.c.purchased_at, String).label("purchased_at"),
         o.c.status,
         type_coerce(o.c["items"], Text).label("items"),
+        o.c.ship_country,
     ).where(
         o.c.marketplace_id.in_(list(entity.marketplaces)),
         o.c.purchased_at >= start,
         o.c.purchased_at < end,
     )
-    for order_id, market, purchased, status, raw in conn.execute(query):
+    for order_id, market, purchased, status, raw, ship_to in conn.execute(query):
         if "CANCEL" in status.upper():
             continue
         day = _utc_day(purchased, days)
-        country = entity.marketplaces[market]
+        country, basis = destination(entity, market, ship_to)
+        if country not in taxes:
+            taxes[country] = (entity.rate(country), entity.is_oss(country))
         rate, oss = taxes[country]
         for item in (json.loads(raw) if isinstance(raw, str) else raw) or []:
             price, currency = item.get("unit_price"), item.get("currency")
@@ -193,7 +227,39 @@ def _sales(conn: Connection, entity: Entity, period: Period, book: RateOf) -> It
                 rate,
                 oss,
                 convert(gross, currency, entity.base_currency, day, book),
+                basis,
             )
+
+
+def _pos_sales(conn: Connection, entity: Entity, period: Period) -> Iterator[Fact]:
+    m = stock_moves
+    start, end = _span(period)
+    query = select(
+        m.c.store_id, m.c.move_id, m.c.pos_transaction_id, m.c.sku, m.c.quantity, m.c.at
+    ).where(
+        m.c.reason == MoveReason.POS_SALE.value,
+        m.c.store_id.in_(list(entity.stores)),
+        m.c.at >= start,
+        m.c.at < end,
+    )
+    for row in conn.execute(query):
+        transaction = row.pos_transaction_id or row.move_id
+        yield Fact(
+            "sale",
+            row.at.astimezone(UTC).date(),
+            f"{row.store_id}/{transaction}",
+            row.move_id,
+            None,
+            row.store_id,
+            entity.country,
+            row.sku,
+            row.quantity,
+            None,
+            "",
+            entity.rate(entity.country),
+            False,
+            None,
+        )
 
 
 def _refunds(conn: Connection, entity: Entity, period: Period) -> Iterator[Fact]:
@@ -210,6 +276,7 @@ def _refunds(conn: Connection, entity: Entity, period: Period) -> Iterator[Fact]
         f.c.rate,
         f.c.rate_day,
         f.c.rate_source,
+        _ship_to(f.c.order_id, f.c.marketplace_id).label("ship_to"),
     )
     for row in conn.execute(
         select(*columns).where(
@@ -220,7 +287,7 @@ def _refunds(conn: Connection, entity: Entity, period: Period) -> Iterator[Fact]
         )
     ):
         market = row.marketplace_id
-        country = entity.marketplaces.get(market, entity.country) if market else entity.country
+        country, basis = destination(entity, market, row.ship_to)
         base = (
             None
             if row.base_amount is None
@@ -246,6 +313,7 @@ def _refunds(conn: Connection, entity: Entity, period: Period) -> Iterator[Fact]
             -_exact(row.amount, row.currency),
             row.currency,
             base,
+            basis,
         )
 
 
@@ -289,7 +357,7 @@ def _amazon_returns(
     a = amazon_returns
     start, end = _span(period)
     for row in conn.execute(
-        select(a).where(
+        select(a, _ship_to(a.c.order_id, a.c.marketplace_id).label("ship_to")).where(
             a.c.marketplace_id.in_(list(entity.marketplaces)),
             a.c.requested_at >= start,
             a.c.requested_at < end,
@@ -297,6 +365,7 @@ def _amazon_returns(
     ):
         day = row.requested_at.date()
         gross = -_exact(row.order_amount or 0, row.currency)
+        country, basis = destination(entity, row.marketplace_id, row.ship_to)
         yield _fact(
             entity,
             "return",
@@ -305,10 +374,11 @@ def _amazon_returns(
             row.sku,
             row.order_id,
             row.marketplace_id,
-            entity.marketplaces[row.marketplace_id],
+            country,
             row.sku,
             row.quantity,
             gross,
             row.currency,
             convert(gross, row.currency, entity.base_currency, day, book),
+            basis,
         )

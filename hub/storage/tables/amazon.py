@@ -80,6 +80,8 @@ amazon_orders = Table(
     Column("items", json_column(), nullable=False),
     Column("buyer_key", HASH),  # HMAC-SHA256 hex of the anonymised buyer email, never the email
     Column("deliver_by", UtcDateTime),  # the promised latest delivery
+    # the delivery address's country (migration 0035; OSS is declared where goods arrive)
+    Column("ship_country", String(2)),
     Column("content_hash", HASH, nullable=False),
     Column("first_seen_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),

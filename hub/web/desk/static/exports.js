@@ -1,13 +1,15 @@
 // The Exports view (finance and admins): per entity and month, downloads of the transaction
 // journal (CSV, XLSX), the DATEV EXTF Buchungsstapel and the EU OSS summary of the month's
-// quarter, and the FX gain or loss between refunds and their settlements per month as a chart,
-// a table and a CSV download — from GET /api/finance/... .
+// quarter, the FX gain or loss between refunds and their settlements per month as a chart,
+// a table and a CSV download, and the imported Amazon VAT reports per month (status, lines,
+// refunds matched and unmatched, the unmatched refunds listed) — from GET /api/finance/... .
 //
 // Rules: it wires itself (a click on the Exports tab shows it, any other tab hides it); the tab
 // shows only for finance and admins (the role desk.js writes on <body>); it reads only; a
 // download is fetched first, so the hub's refusal (a month without DATEV settings, an entity
 // without OSS) shows as a sentence instead of a downloaded error; everything from the hub is
-// written as text; the chart is stock.js's inline SVG bars with each bar's number beside it.
+// written as text; the chart is stock.js's inline SVG bars with each bar's number beside it; a
+// refusal of the VAT reports (a scoped finance user) shows in their section only.
 
 import { $, api, el, labelCells } from "./common.js";
 import { bars } from "./stock.js";
@@ -95,6 +97,57 @@ async function loadGains() {
     refundsTable(gains.refunds));
 }
 
+const SIDES = { only_amazon: "only at Amazon", only_acorn: "only in ACORN" };
+
+function vatMonthsTable(months) {
+  const sum = (m, key) => m.counts.reduce((n, c) => n + c[key], 0);
+  const table = el("table", { class: "queue", "data-testid": "exports-vat-months" },
+    el("thead", {}, el("tr", {}, el("th", {}, "Month"), el("th", {}, "Account"),
+                       el("th", {}, "Status"), el("th", {}, "Reports"), el("th", {}, "Lines"),
+                       el("th", {}, "Matched"), el("th", {}, "Differing"),
+                       el("th", {}, "Unmatched"))),
+    el("tbody", {}, months.map((m) => el("tr", { "data-month": m.month,
+                                                 "data-account": m.account },
+      el("td", {}, m.month), el("td", {}, m.account),
+      el("td", { "data-col": "status" }, m.status),
+      el("td", {}, m.reports.map((r) => `${r.marketplace_id} ${r.report_type} (${r.status})`)
+        .join(", ")),
+      el("td", { "data-col": "lines" }, String(m.reports.reduce((n, r) => n + r.lines, 0))),
+      el("td", { "data-col": "matched" }, String(sum(m, "matched"))),
+      el("td", { "data-col": "differing" }, String(sum(m, "differing"))),
+      el("td", { "data-col": "unmatched" },
+         String(sum(m, "only_amazon") + sum(m, "only_acorn")))))));
+  labelCells(table);
+  return table;
+}
+
+function vatUnmatchedTable(months) {
+  const rows = months.flatMap((m) => m.unmatched.map((u) => ({ ...u, month: m.month })));
+  const table = el("table", { class: "queue", "data-testid": "exports-vat-unmatched" },
+    el("thead", {}, el("tr", {}, el("th", {}, "Month"), el("th", {}, "Report"),
+                       el("th", {}, "Where"), el("th", {}, "Order"), el("th", {}, "SKU"),
+                       el("th", {}, "Amount"), el("th", {}, "Refund"))),
+    el("tbody", {}, rows.map((u) => el("tr", { "data-order": u.order_id, "data-side": u.side },
+      el("td", {}, u.month), el("td", {}, u.report_type), el("td", {}, SIDES[u.side] || u.side),
+      el("td", {}, u.order_id), el("td", {}, u.sku), el("td", {}, `${u.gross} ${u.currency}`),
+      el("td", {}, u.refund)))));
+  labelCells(table);
+  return rows.length ? [el("h3", {}, "Unmatched refunds"), table] : [];
+}
+
+async function loadVat() {
+  $("#exports-vat-problem").textContent = "";
+  try {
+    const { months } = await api("GET", "/api/finance/vat-reports/months");
+    $("#exports-vat-empty").hidden = months.length > 0;
+    $("#exports-vat-body").replaceChildren(
+      ...(months.length ? [vatMonthsTable(months), ...vatUnmatchedTable(months)] : []));
+  } catch (error) {
+    $("#exports-vat-body").replaceChildren();
+    $("#exports-vat-problem").textContent = error.message;
+  }
+}
+
 async function fillEntities() {
   if (entities) return;
   entities = await api("GET", "/api/finance/entities");
@@ -111,6 +164,7 @@ async function showExports(on) {
     await fillEntities();
     await loadGains();
   } catch (error) { $("#exports-problem").textContent = error.message; }
+  await loadVat();
 }
 
 function showTab() {
