@@ -95,6 +95,7 @@ class HubLink:
         self._client.on_message = self._handle_message
         self._client.on_connect_fail = self._handle_connect_fail
         if self.several_brokers:
+            self._client.on_pre_connect = self._aim
             self._client.will_set(HUB_PRESENCE_TOPIC, self._presence("offline"), qos=1,
                                   retain=True)
 
@@ -178,12 +179,16 @@ class HubLink:
         if not self.several_brokers or self._presence_stop.is_set():
             return
         self._at = (self._at + 1) % len(self._brokers)
+        log.info("the hub tries the broker at %s next", self.broker)
+
+    def _aim(self, client: mqtt.Client, _userdata: Any) -> None:
+        """paho's ``on_pre_connect``: dial the broker of the list we are at.
+
+        paho's reconnect loop reads ``_host``/``_port`` right after this callback; its public
+        setters refuse any change once a (re)connection is under way, which is always the case
+        here, so the attributes are set directly (tests/ha proves the move happens)."""
         target = self._brokers[self._at]
-        try:  # paho's own reconnect loop dials client.host/port; only while no socket is open
-            self._client.host, self._client.port = target.host, target.port
-        except RuntimeError:
-            return
-        log.info("the hub tries the broker at %s next", target)
+        client._host, client._port = target.host, target.port
 
     def _presence(self, state: Literal["online", "offline"]) -> bytes:
         body = HubPresence(state=state, hub=self._settings.mqtt_client_id[:MAX_CODE_CHARS],

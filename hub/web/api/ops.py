@@ -37,7 +37,8 @@ def health(hub: Hub, response: Response) -> HealthOut:
     """Database reachable, MQTT connected, version and headline counts (no token needed)."""
     runtime = hub.runtime
     mqtt = {"enabled": runtime is not None,
-            "connected": bool(runtime and runtime.link.connected)}
+            "connected": bool(runtime and runtime.link.connected),
+            "broker": runtime.link.broker if runtime is not None else None}
     ingest = runtime.ingest_state() if runtime is not None else {"running": None}
     try:
         with reading(hub.engine) as conn:
