@@ -34,6 +34,7 @@ STORES = ("store-a", "store-b", "store-c")
 RETURNS_PER_STORE = 60
 HUB_WAIT = 3.0  # the nodes' hub_wait_seconds
 PRESENCE = 1.0  # the hub's hub_presence_seconds
+STARTUP = 90.0  # a hub migrates its database first: slow on a busy 2-core machine
 
 
 def hub_inbox(tmp: Path, store: str) -> list[dict[str, Any]]:
@@ -72,11 +73,11 @@ def fleet(brokers: Brokers, tmp_path: Path) -> Iterator[tuple[Proc, dict[str, Pr
                               mqtt_brokers=brokers.setting, hub_wait_seconds=str(HUB_WAIT))
              for store in STORES}
     try:
-        hub.start()
+        hub.start(timeout=STARTUP)
         for edge in edges.values():
             edge.start(wait=False)
         for edge in edges.values():
-            edge.wait_healthy()
+            edge.wait_healthy(STARTUP)
         yield hub, edges
     finally:
         stop_all([hub, *edges.values()])

@@ -16,7 +16,7 @@ from hub.fleet import pki
 from hub.fleet.acl import node_username
 from tests.fleet.conftest import sign_file
 from tests.ha.conftest import Brokers
-from tests.ha.test_failover import assert_exactly_once, on
+from tests.ha.test_failover import STARTUP, assert_exactly_once, on
 from tests.reliability.test_crashes import Counter, drained
 from tests.support.broker import MqttCreds
 from tests.support.procs import edge_proc, hub_proc, stop_all, wait_for
@@ -42,8 +42,8 @@ def test_a_certificate_node_moves_to_b_with_its_certificate_and_loses_nothing(
     a_tls = f"{brokers.a.host}:{brokers.a.tls.port}"
     b_tls = f"{brokers.b.host}:{brokers.b.tls.port}"
     try:
-        hub.start()
-        edge.start()
+        hub.start(timeout=STARTUP)
+        edge.start(timeout=STARTUP)
         wait_for(lambda: on(edge, a_tls), 30, "the certificate node on A")
         before = Counter(edge, 5, threading.Event())
         before.start()
