@@ -248,6 +248,7 @@ class Agent:
             store_timezone=s.store_timezone, currency=s.currency,
             broker_connected=self.link_up, config_version=held, signin_required=required,
             subscribed=bool(self.link and self.link.subscribed),
+            broker=str(self.link.broker) if self.link is not None else None,
             outbox_pending=figures.pending, last_acked_seq=figures.last_acked_seq,
             next_seq=figures.next_seq, version=self.version,
             protocol_version=f"v{protocol_version}", started_at=self.started_at, now=utc_now())

@@ -4,7 +4,8 @@ Rules:
 - nothing is created at import time; settings are built once (by ``acorn-hub serve``, or here
   from the environment when not given) and passed down; nothing below reads the environment;
 - the app owns ONE engine, and its lifespan starts, in this order: the policy seed, the MQTT
-  runtime (ingest, command publisher, config push; with ``settings.mqtt_enabled``), the Amazon
+  runtime (ingest, command publisher, config push; with ``settings.mqtt_enabled``), the brokers'
+  reconcile pass (with several brokers and the broker admin password), the Amazon
   scheduler on that same engine (with ``amazon.scheduler_enabled``), the ECB rates fetch (with
   ``settings.fx_fetch_url``), the return reasons' classification pass (always), the evidence
   purge (always), the month close (with ``settings.archive_close_days``), the mDNS
@@ -25,6 +26,7 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from hub import __version__
@@ -36,6 +38,7 @@ from hub.finance.fx_fetch import FxFetcher
 from hub.finance.periodic import Periodic
 from hub.finance.reasons.runner import ReasonClassifier
 from hub.fleet.advertise import Advertiser, announcement_for
+from hub.fleet.reconcile import BrokerReconciler, HubIdentity
 from hub.metrics import HubMetrics
 from hub.policy import store as policy_store
 from hub.settings import Settings, load_settings
@@ -112,6 +115,15 @@ def install_api_pages(app: FastAPI, title: str) -> None:
             redoc_favicon_url="/docs-assets/favicon.png", with_google_fonts=False)
 
 
+def reconciler(settings: Settings, engine: Engine) -> BrokerReconciler:
+    """The pass that gives a broker back from an outage the identities the hub records."""
+    return BrokerReconciler(engine, settings.brokers, settings.broker_admin_username,
+                            settings.broker_admin_password.get_secret_value(),
+                            HubIdentity(settings.mqtt_username,
+                                        settings.mqtt_password.get_secret_value(),
+                                        settings.mqtt_client_id))
+
+
 def create_app(settings: Settings | None = None, amazon: AmazonSettings | None = None) -> FastAPI:
     """Build the hub's ASGI app (settings not given are read from the environment, once)."""
     settings = settings or load_settings()
@@ -131,6 +143,10 @@ def create_app(settings: Settings | None = None, amazon: AmazonSettings | None =
             if runtime is not None:
                 runtime.start()
                 running.callback(runtime.stop)
+                if len(settings.brokers) > 1 and settings.broker_admin_password.get_secret_value():
+                    running.callback(Periodic("broker-reconcile", reconciler(settings, engine)
+                                              .pass_once, settings.broker_reconcile_seconds)
+                                     .start().stop)
             if amazon.scheduler_enabled:
                 running.callback(Scheduler(engine, amazon).start().stop)
             if settings.fx_fetch_url:

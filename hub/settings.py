@@ -18,6 +18,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.errors import ConfigError
+from protocol import BrokerAddress, parse_brokers
 
 ENV_FILE = ".env"  # read from the working directory when it exists; the environment wins
 
@@ -41,6 +42,15 @@ class Settings(BaseSettings):
     mqtt_password: SecretStr = SecretStr("")
     mqtt_client_id: str = Field("acorn-hub", description="fixed: the broker keeps our session")
     mqtt_keepalive: int = Field(30, ge=5, le=3600)
+    mqtt_brokers: str = Field("", description=(
+        "independent brokers in order of preference, host:port,host:port; the hub connects to "
+        "the first that answers and on its loss to the next (docs/operations/broker-ha.md); "
+        "empty: the one broker MQTT_HOST:MQTT_PORT"))
+    hub_presence_seconds: float = Field(3.0, gt=0, le=3600, description=(
+        "with several brokers, how often the hub refreshes its presence for the nodes"))
+    broker_reconcile_seconds: float = Field(30.0, gt=0, le=86_400, description=(
+        "with several brokers, how often the hub looks for a broker that came back and gives it "
+        "the identities recorded in the hub's database"))
     broker_admin_username: str = "acorn-admin"
     broker_admin_password: SecretStr = SecretStr("")
     http_host: str = "127.0.0.1"
@@ -171,6 +181,17 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"{item!r} is not an IPv4 address") from None
         return value
+
+    @field_validator("mqtt_brokers")
+    @classmethod
+    def _broker_list(cls, value: str) -> str:
+        parse_brokers(value, "127.0.0.1", 1883)  # raises ValueError naming the bad entry
+        return value
+
+    @property
+    def brokers(self) -> tuple[BrokerAddress, ...]:
+        """The brokers in order of preference (one: MQTT_HOST:MQTT_PORT)."""
+        return parse_brokers(self.mqtt_brokers, self.mqtt_host, self.mqtt_port)
 
     @field_validator("log_level", mode="before")
     @classmethod

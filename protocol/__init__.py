@@ -7,6 +7,7 @@ Errors: see ``protocol.errors`` (``ProtocolError`` > ``DecodeError``, ``TopicErr
 ``TransitionError``, ``InvalidValue``).
 """
 
+from protocol.brokers import BrokerAddress, parse_brokers
 from protocol.codec import decode, encode
 from protocol.config import CONFIG_NODE_ID, StaffPin, StoreAllocation, StoreConfig, StoreReserve
 from protocol.envelope import (
@@ -28,7 +29,7 @@ from protocol.errors import (
 from protocol.evidence import EvidenceRecorded, media_type_of
 from protocol.ids import check_id, new_message_id
 from protocol.limits import MAX_PAYLOAD_BYTES
-from protocol.link import Ack, NodeStatus
+from protocol.link import HUB_PRESENCE_ID, Ack, HubPresence, NodeStatus
 from protocol.money import MINOR_UNITS, Money, minor_units
 from protocol.picking import OrderShipped, PickGivenBack, PickLine, PickTask, PickWithdrawn
 from protocol.return_states import ReturnAction, ReturnState
@@ -76,8 +77,10 @@ from protocol.stock import (
 )
 from protocol.timeutil import format_utc, to_utc, utc_now
 from protocol.topics import (
+    HUB_PRESENCE_TOPIC,
     KINDS_ON_TOPIC,
     PREFIX,
+    PRESENCE_KINDS,
     Topic,
     TopicKind,
     config_topic,
@@ -100,15 +103,19 @@ __all__ = [
     "COMMAND_KINDS",
     "CONFIG_NODE_ID",
     "EVENT_KINDS",
+    "HUB_PRESENCE_ID",
+    "HUB_PRESENCE_TOPIC",
     "KINDS_ON_TOPIC",
     "MAX_PAYLOAD_BYTES",
     "MAX_TRANSFER_LINES",
     "MINOR_UNITS",
     "MOVES",
     "PREFIX",
+    "PRESENCE_KINDS",
     "SCHEMA_VERSION",
     "Ack",
     "Body",
+    "BrokerAddress",
     "Candidate",
     "Channel",
     "Code",
@@ -126,6 +133,7 @@ __all__ = [
     "ExpectedReturn",
     "Grade",
     "HeldEvent",
+    "HubPresence",
     "InspectionRecorded",
     "InvalidValue",
     "Kind",
@@ -180,6 +188,7 @@ __all__ = [
     "move_allowed",
     "new_message_id",
     "node_topic",
+    "parse_brokers",
     "parse_topic",
     "signing_message",
     "snapshot_digest",

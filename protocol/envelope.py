@@ -21,7 +21,7 @@ from protocol.config import StoreConfig
 from protocol.evidence import EvidenceRecorded
 from protocol.ids import MessageId, NodeId, StoreId, new_message_id
 from protocol.limits import MAX_SEQ
-from protocol.link import Ack, NodeStatus
+from protocol.link import Ack, HubPresence, NodeStatus
 from protocol.picking import OrderShipped, PickGivenBack, PickTask, PickWithdrawn
 from protocol.returns import (
     Body,
@@ -66,6 +66,7 @@ Kind = Literal[
     "node.status",
     "store.config",
     "transfer.cancelled",
+    "hub.presence",
 ]
 
 BODY_TYPES: dict[str, type[Body]] = {
@@ -93,6 +94,7 @@ BODY_TYPES: dict[str, type[Body]] = {
     "ack": Ack,
     "node.status": NodeStatus,
     "store.config": StoreConfig,
+    "hub.presence": HubPresence,
 }
 
 EVENT_KINDS = frozenset(

@@ -6,6 +6,9 @@ node.status  node -> all (retained, with a last will): online/offline, versions,
              (these last four are optional: a hub reading an older node's status sees None), and
              the last self-test: clock offset to the hub, free disk, when, passed, failing checks
              (optional too, for the same reason)
+hub.presence hub -> every node (retained on ``HUB_PRESENCE_TOPIC``, with a last will, refreshed
+             every ``interval_seconds``): whether the hub is on this broker; with several brokers
+             a node follows the hub to the broker where it is (``docs/operations/broker-ha.md``)
 """
 
 from __future__ import annotations
@@ -64,3 +67,18 @@ class NodeStatus(Body):
     pos_terminal: str | None = Field(default=None, max_length=MAX_CODE_CHARS, description=(
         "the POS terminal as the last self-test probed it: reachable, refused, timed_out, "
         "unreachable, unhealthy; none: no POS address is set"))
+
+
+HUB_PRESENCE_ID = "hub"  # store_id and node_id of a presence envelope (the hub is no node)
+
+
+class HubPresence(Body):
+    """The hub is (or is no longer) connected to the broker this message came through."""
+
+    kind: Literal["hub.presence"] = "hub.presence"
+    state: Literal["online", "offline"]
+    hub: str = Field(default="", max_length=MAX_CODE_CHARS,
+                     description="the hub's MQTT client id, for operators")
+    since: UtcDatetime | None = None
+    interval_seconds: float = Field(default=0.0, ge=0, le=86_400, description=(
+        "the hub refreshes an online presence this often (0: it does not)"))

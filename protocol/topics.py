@@ -5,6 +5,10 @@
     acorn/v1/stores/{store}/nodes/{node}/acks      hub -> node
     acorn/v1/stores/{store}/nodes/{node}/status    node, retained, last will
     acorn/v1/stores/{store}/config                 hub -> every node of the store, retained
+    acorn/v1/hub/presence                          hub -> every node, retained, last will
+
+The hub's presence is not a node channel (no store, no node): ``HUB_PRESENCE_TOPIC`` carries only
+``PRESENCE_KINDS``; nodes may read it, only the hub writes it.
 
 A topic is validated when built and when parsed; anything else raises ``TopicError``.
 """
@@ -19,6 +23,8 @@ from protocol.errors import TopicError
 from protocol.ids import check_id
 
 PREFIX = "acorn/v1"
+HUB_PRESENCE_TOPIC = f"{PREFIX}/hub/presence"
+PRESENCE_KINDS = frozenset({"hub.presence"})
 
 
 class TopicKind(StrEnum):

@@ -268,6 +268,8 @@ class Health(BaseModel):
     store_timezone: str
     currency: str
     broker_connected: bool
+    broker: str | None = Field(default=None, description=(
+        "the broker this node is on or trying, host:port (with several: where the hub is)"))
     subscribed: bool
     outbox_pending: int
     last_acked_seq: int

@@ -40,6 +40,15 @@ Rules:
   acked seq is ever reused;
 - an outbox row that fails its checksum is sent from the journal's copy, or not at all (health
   says so): nothing damaged is ever published;
+- several brokers (``settings.brokers``, docs/operations/broker-ha.md): the node goes where the
+  hub is. It connects to the first broker of its list and reads the hub's presence there; it
+  sends events only while the hub's live presence says online (a retained copy is not enough: a
+  broker restarted from its persistence file may hold an "online" the hub left there before the
+  broker died), and moves to the next broker (round robin) when the hub has not been heard for
+  ``hub_wait_seconds`` or the broker cannot be reached; before it leaves a broker it publishes
+  its offline status there. What it records never depends on this: the outbox keeps every
+  event until the hub acks it, and after a move it resends from the last ack. With one broker
+  none of this happens (no presence is read, sending waits for nothing but the hub's position);
 - tell, don't poll: the worker calls the agent's listener (``edge_agent.sync.changes``) the
   moment a command or the store config is handled, acked rows are deleted, or the connection
   goes up or down (each change once, in order); a listener that raises is logged and the link
@@ -75,9 +84,13 @@ from edge_agent.storage.store import Problem, Store
 from edge_agent.sync import changes, commands
 from edge_agent.sync.pace import Pace
 from protocol import (
+    HUB_PRESENCE_TOPIC,
+    PRESENCE_KINDS,
     Ack,
+    BrokerAddress,
     DecodeError,
     Envelope,
+    HubPresence,
     NodeStatus,
     TopicKind,
     config_topic,
@@ -98,6 +111,7 @@ ACK_KINDS = frozenset({"ack"})
 WAKE_COALESCE_SECONDS = 0.004
 POSITION_WAIT = 0.5  # after our SUBACK, a retained ack would have arrived by now
 POSITION_WAIT_MAX = 3.0  # after a connect, whatever happened to the SUBACK
+MIN_TRY_SECONDS = 1.0  # a broker that cannot be reached is tried this long before the next one
 
 
 @dataclass
@@ -158,6 +172,11 @@ class Link:
         self._position_deadline = 0.0
         self._halted = False
         self.subscribed = False
+        self._brokers = settings.brokers
+        self._at = 0  # index of the broker we are on (or trying) in self._brokers
+        self._hub_online = False  # the hub's last live presence on this broker said online
+        self._hub_deadline = time.monotonic() + settings.hub_wait_seconds
+        self._tried_at = time.monotonic()
         self._client = self._make_client()
         self._worker = threading.Thread(target=self._run, name=f"edge-link-{nid}", daemon=True)
 
@@ -165,6 +184,16 @@ class Link:
     def connected(self) -> bool:
         """True while the broker connection is up."""
         return self._up.is_set()
+
+    @property
+    def broker(self) -> BrokerAddress:
+        """The broker this node is on (or trying)."""
+        return self._brokers[self._at]
+
+    @property
+    def several_brokers(self) -> bool:
+        """True when the node has a list of brokers and follows the hub between them."""
+        return len(self._brokers) > 1
 
     def _make_client(self) -> mqtt.Client:
         s = self._settings
@@ -193,9 +222,10 @@ class Link:
     def start(self) -> None:
         """Connect in the background (retrying with backoff) and start the worker."""
         s = self._settings
-        log.info("MQTT link to %s:%d as %s%s", s.mqtt_host, s.mqtt_port, s.broker_username,
+        log.info("MQTT link to %s as %s%s", self.broker, s.broker_username,
                  " (mutual TLS)" if s.mqtt_tls else "")
-        self._client.connect_async(s.mqtt_host, s.mqtt_port, keepalive=s.mqtt_keepalive_seconds)
+        self._client.connect_async(self.broker.host, self.broker.port,
+                                   keepalive=s.mqtt_keepalive_seconds)
         self._client.loop_start()
         self._worker.start()
 
@@ -245,13 +275,14 @@ class Link:
                     _props: Any) -> None:
         if reason.is_failure:
             if not self._failure_logged:
-                log.error("broker refused the connection: %s", reason)
+                log.error("broker %s refused the connection: %s", self.broker, reason)
                 self._failure_logged = True
+            self._inbox.put(_Incoming("connect_failed"))
             return
         self._failure_logged = False
         self._generation += 1
         topics = [self._topics[TopicKind.COMMANDS], self._topics[TopicKind.ACKS],
-                  self._config_topic]
+                  self._config_topic, *([HUB_PRESENCE_TOPIC] if self.several_brokers else [])]
         _, mid = client.subscribe([(topic, 1) for topic in topics])
         self._own_sub_mid = -1 if mid is None else mid
         self._up.set()
@@ -259,10 +290,9 @@ class Link:
 
     def _on_connect_fail(self, _c: Any, _u: Any) -> None:
         if not self._failure_logged:
-            s = self._settings
-            log.warning("cannot reach the MQTT broker at %s:%d; retrying with backoff",
-                        s.mqtt_host, s.mqtt_port)
+            log.warning("cannot reach the MQTT broker at %s; retrying with backoff", self.broker)
             self._failure_logged = True
+        self._inbox.put(_Incoming("connect_failed"))
 
     def _on_disconnect(self, _c: Any, _u: Any, _flags: Any, reason: ReasonCode,
                        _props: Any) -> None:
@@ -294,8 +324,9 @@ class Link:
             try:
                 self._drain(self._wait_time())
                 self._flush_acks()
+                self._follow_hub()
                 if self._window.connected and not self._stopping.is_set():
-                    if self._knows_position():
+                    if self._knows_position() and self._hub_here():
                         self._send_due()
                     self._status_if_due()
             except DiskFull as err:  # health says "disk full"; acks and commands wait for room
@@ -319,6 +350,8 @@ class Link:
             waits.append(self._next_status - now)
             if not self._position_known:
                 waits.append(self._position_deadline - now)
+        if self.several_brokers:
+            waits.append(self._hub_deadline - now)
             deadline = self._window.deadline(self._last_written())
             if deadline is not None:
                 waits.append(deadline - now)
@@ -359,13 +392,49 @@ class Link:
         elif item.what == "message" and item.message is not None:
             self._on_incoming(item.message, item.generation, acks)
         elif item.what == "reconnect" and not self._stopping.is_set():
-            self._new_client()
+            self._new_client("with the certificate now in "
+                             f"{self._settings.mqtt_tls_cert_file}")
+        elif item.what == "connect_failed" and self.several_brokers:
+            if time.monotonic() - self._tried_at >= MIN_TRY_SECONDS:
+                self._move_on(f"the broker at {self.broker} cannot be reached")
         elif item.what == "subscribed" and item.generation == self._generation:
             self._position_deadline = min(self._position_deadline,
                                           time.monotonic() + POSITION_WAIT)
 
-    def _new_client(self) -> None:
-        """Replace the paho client by one built from the settings' files, and connect it."""
+    # -- several brokers: follow the hub --------------------------------------------------------
+
+    def _hub_here(self) -> bool:
+        """True when events may be sent: one broker, or the hub was heard here lately."""
+        return not self.several_brokers or (self._hub_online
+                                            and time.monotonic() < self._hub_deadline)
+
+    def _follow_hub(self) -> None:
+        """Move to the next broker once the hub has not been heard here for hub_wait_seconds."""
+        if (self.several_brokers and not self._stopping.is_set()
+                and time.monotonic() >= self._hub_deadline):
+            self._move_on(f"the hub has not been heard on {self.broker} for "
+                          f"{self._settings.hub_wait_seconds:g} s")
+
+    def _on_presence(self, message: mqtt.MQTTMessage, generation: int) -> None:
+        """A live presence of the hub on this broker; a retained copy may be stale (rules)."""
+        if generation == self._generation and not message.retain:
+            presence = read_presence(bytes(message.payload))
+            if presence is not None:
+                self._hub_online = presence.state == "online"
+                if self._hub_online:
+                    self._hub_deadline = time.monotonic() + self._settings.hub_wait_seconds
+        self._puback(message, generation)
+
+    def _move_on(self, why: str) -> None:
+        """Leave this broker (saying offline there) for the next one of the list."""
+        self._say_offline()
+        self._at = (self._at + 1) % len(self._brokers)
+        log.warning("%s: moving to the broker at %s", why, self.broker)
+        self._new_client(f"after {why}")
+
+    def _new_client(self, why: str) -> None:
+        """Replace the paho client by one built from the settings' files, and connect it to
+        ``self.broker`` (the same one after a renewal, the next one after ``_move_on``)."""
         old = self._client
         old.disconnect()  # clean: the broker publishes no last will; the new login says online
         old.loop_stop()
@@ -375,11 +444,14 @@ class Link:
         self._window.on_disconnect()
         self._metrics.broker_connected.set(0)
         self._tell_connection(False)
-        s = self._settings
-        log.info("MQTT link reconnects to %s:%d with the certificate now in %s", s.mqtt_host,
-                 s.mqtt_port, s.mqtt_tls_cert_file)
+        self._hub_online = False
+        self._tried_at = time.monotonic()
+        self._hub_deadline = self._tried_at + self._settings.hub_wait_seconds
+        self._failure_logged = False
+        log.info("MQTT link connects to %s %s", self.broker, why)
         self._client = self._make_client()
-        self._client.connect_async(s.mqtt_host, s.mqtt_port, keepalive=s.mqtt_keepalive_seconds)
+        self._client.connect_async(self.broker.host, self.broker.port,
+                                   keepalive=self._settings.mqtt_keepalive_seconds)
         self._client.loop_start()
 
     def _knows_position(self) -> bool:
@@ -398,13 +470,19 @@ class Link:
         self._pace.on_connect(self._window)
         self._metrics.broker_connected.set(1)
         self._next_status = 0.0
-        log.info("MQTT link up; resending from seq %d", self._window.last_acked + 1)
+        self._hub_online = False  # the hub must be heard on this connection
+        self._hub_deadline = time.monotonic() + self._settings.hub_wait_seconds
+        log.info("MQTT link up on %s; resending from seq %d", self.broker,
+                 self._window.last_acked + 1)
 
     def _on_incoming(self, message: mqtt.MQTTMessage, generation: int,
                      acks: _PendingAck) -> None:
         topic = message.topic
         if topic == self._topics[TopicKind.ACKS]:
             self._collect_ack(message, generation, acks)
+            return
+        if topic == HUB_PRESENCE_TOPIC:
+            self._on_presence(message, generation)
             return
         if topic == self._topics[TopicKind.COMMANDS]:
             outcome = commands.handle(self._store, self._settings.store_id,
@@ -577,3 +655,13 @@ class Link:
             info.wait_for_publish(2.0)
         except (RuntimeError, ValueError) as err:
             log.info("could not publish the offline status: %s", err)
+
+
+def read_presence(payload: bytes) -> HubPresence | None:
+    """The hub's presence in ``payload``, None (logged) when it is not one."""
+    try:
+        envelope = decode(payload, expect=PRESENCE_KINDS)
+    except DecodeError as err:
+        log.warning("ignored an unreadable hub presence: %s", err)
+        return None
+    return envelope.body if isinstance(envelope.body, HubPresence) else None

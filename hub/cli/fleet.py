@@ -23,7 +23,7 @@ from hub.access.permissions import Principal, Role
 from hub.access.tokens import cli_actor
 from hub.cli.db import database
 from hub.fleet import enrolment, lifecycle, pki, retire
-from hub.fleet.dynsec import DynSecAdmin
+from hub.fleet.dynsec import broker_admins
 from hub.fleet.local_broker import write_tls_files
 from hub.settings import Settings, load_settings
 from hub.storage.audit_chain import AuditDraft
@@ -177,8 +177,7 @@ def _unprovisioner(settings: Settings) -> Callable[[str, str], None]:
     settings.require_admin_secret()
 
     def unprovision(store_id: str, node_id: str) -> None:
-        with DynSecAdmin(settings.mqtt_host, settings.mqtt_port, settings.broker_admin_username,
-                         settings.broker_admin_password.get_secret_value()) as admin:
+        with broker_admins(settings) as admin:
             admin.remove_node(store_id, node_id)
     return unprovision
 

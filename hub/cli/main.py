@@ -45,7 +45,7 @@ from hub.cli.plain_help import PlainHelpGroup
 from hub.errors import InputError, translate
 from hub.fleet import identities
 from hub.fleet.acl import node_username, parse_node_username
-from hub.fleet.dynsec import DynSecAdmin
+from hub.fleet.dynsec import BrokerAdmins, broker_admins
 from hub.logs import configure_logging
 from hub.settings import Settings, load_settings
 from hub.storage import audit_log, outbox
@@ -208,10 +208,11 @@ def _broker_password(path: Path | None, ask: bool) -> str:
     return secret
 
 
-def _admin(settings: Settings) -> DynSecAdmin:
+def _admin(settings: Settings, require_all: bool = False) -> BrokerAdmins:
+    """Admin logins to every broker; ``require_all`` for a change the hub could not repeat
+    later on a broker that is down (a password: the hub keeps none)."""
     settings.require_admin_secret()
-    return DynSecAdmin(settings.mqtt_host, settings.mqtt_port, settings.broker_admin_username,
-                       settings.broker_admin_password.get_secret_value())
+    return broker_admins(settings, require_all)
 
 
 @devices_app.command("add")
@@ -232,8 +233,8 @@ def devices_add(
     settings = load_settings()
     username = _check_ids(store, node)
     secret = _broker_password(password_file, ask_password)
-    with _admin(settings) as admin, database(settings) as engine:  # both there before a change
-        admin.provision_node(store, node, secret)
+    with _admin(settings, require_all=True) as admin, database(settings) as engine:
+        admin.provision_node(store, node, secret)  # (both there before a change)
         with writing(engine) as tx:
             outbox.ensure_node(tx.conn, store, node, tx.now)
             tx.audit(AuditDraft(cli_actor(), "operator", "device.added", "node",
@@ -264,7 +265,7 @@ def devices_add_hub(
     """
     settings = load_settings()
     secret = _broker_password(password_file, ask_password)
-    with _admin(settings) as admin:
+    with _admin(settings, require_all=True) as admin:
         username = admin.provision_hub(secret, settings.mqtt_username, settings.mqtt_client_id)
     typer.echo(f"ACORN_HUB_MQTT_USERNAME={username}")
     typer.echo(f"ACORN_HUB_MQTT_PASSWORD={secret}")
@@ -297,7 +298,7 @@ def devices_disable(store: str, node: str) -> None:
     a disabled client's certificate login): use `revoke`, which deletes its broker client.
     """
     username, settings = _check_ids(store, node), load_settings()
-    with _admin(settings) as admin, database(settings) as engine:
+    with _admin(settings, require_all=True) as admin, database(settings) as engine:
         admin.disable_client(username)
         _audit_device(engine, "device.disabled", store, node)
     typer.echo(f"{username} disabled")
@@ -339,7 +340,7 @@ def devices_list() -> None:
                    f"{(cert.serial if cert else None) or '-'}\t{expires}\t{revoked}")
 
 
-def _broker_nodes(admin: DynSecAdmin) -> dict[tuple[str, str], tuple[str, str]]:
+def _broker_nodes(admin: BrokerAdmins) -> dict[tuple[str, str], tuple[str, str]]:
     """(store, node) -> (bound client id or "unbound", enabled/disabled) of every node user."""
     listed = admin.run([{"command": "listClients", "verbose": False}])[0]
     found: dict[tuple[str, str], tuple[str, str]] = {}

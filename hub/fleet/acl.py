@@ -2,9 +2,9 @@
 
 Each edge node gets its own broker user ``edge.{store}.{node}`` with a role of the same shape that
 lets it write only its own ``events``/``status`` and read only its own ``commands``/``acks`` and its
-store's ``config``. The hub user may read every node's events and status and write commands, acks
-and config. Everything else is denied by the broker's default ACL (dynamic-security defaults:
-publishClientSend deny, subscribe deny).
+store's ``config``, and read the hub's presence. The hub user may read every node's events and
+status and write commands, acks, config and its presence. Everything else is denied by the
+broker's default ACL (dynamic-security defaults: publishClientSend deny, subscribe deny).
 
 Rules:
 - every identity but the dynsec admin is bound to one MQTT client id (dynamic security's
@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from protocol import TopicKind, check_id, config_topic, node_topic
+from protocol import HUB_PRESENCE_TOPIC, TopicKind, check_id, config_topic, node_topic
 
 HUB_USERNAME = "acorn-hub"
 HUB_ROLE = "acorn-hub"
@@ -96,6 +96,7 @@ def node_acls(store_id: str, node_id: str) -> list[Acl]:
         Acl("subscribeLiteral", own[TopicKind.ACKS]),
         Acl("subscribeLiteral", own[TopicKind.STATUS]),
         Acl("subscribeLiteral", config_topic(store_id)),
+        Acl("subscribeLiteral", HUB_PRESENCE_TOPIC),  # read only: which broker the hub is on
     ]
 
 
@@ -109,4 +110,5 @@ def hub_acls() -> list[Acl]:
         # only to clear a retained event a node left (see the module rules)
         Acl("publishClientSend", "acorn/v1/stores/+/nodes/+/events"),
         Acl("publishClientSend", "acorn/v1/stores/+/config"),
+        Acl("publishClientSend", HUB_PRESENCE_TOPIC),
     ]

@@ -16,15 +16,22 @@ Rules:
   so ``bind_client_id`` modifies only a client whose binding is wrong;
 - the admin identity itself stays unbound: its connections are short-lived with random client
   ids, and whoever holds its password can already rewrite every client, so a binding would add
-  nothing. Keep its password on the hub host only.
+  nothing. Keep its password on the hub host only;
+- several independent brokers (``settings.brokers``, docs/operations/broker-ha.md): callers use
+  ``BrokerAdmins``, which applies each change to every broker that answers and names the ones
+  that did not; the hub's reconcile pass (``hub.fleet.reconcile``) gives a broker that comes back
+  what the hub's database records (certificate nodes, revocations, roles). The hub keeps no node
+  password, so a change that sets one (``devices add``, ``add-hub``) or that the database does
+  not record (``devices disable``) needs every broker (``require_all``).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -43,6 +50,10 @@ from hub.fleet.acl import (
     node_username,
     parse_node_username,
 )
+from hub.settings import Settings
+from protocol import BrokerAddress
+
+log = logging.getLogger(__name__)
 
 CONTROL_TOPIC = "$CONTROL/dynamic-security/v1"
 RESPONSE_TOPIC = "$CONTROL/dynamic-security/v1/response"
@@ -270,3 +281,96 @@ class DynSecAdmin:
         self.ensure_role(HUB_ROLE, hub_acls())
         self.ensure_client(username, password, [HUB_ROLE], client_id)
         return username
+
+
+class BrokerAdmins:
+    """One admin login per broker of the list; each change goes to every broker that answers.
+
+    ``down`` names the brokers that did not answer (the reconcile pass catches them up); with
+    none answering, or with ``require_all`` and one silent, entering raises ``DynSecError``.
+    Reads (``run``, ``client_id_of``) ask the first broker that answered.
+    """
+
+    def __init__(self, brokers: Sequence[BrokerAddress], username: str, password: str,
+                 require_all: bool = False, timeout: float = 10.0) -> None:
+        self._brokers, self._username, self._password = list(brokers), username, password
+        self._require_all, self._timeout = require_all, timeout
+        self._up: list[DynSecAdmin] = []
+        self.down: list[tuple[BrokerAddress, str]] = []
+
+    def __enter__(self) -> BrokerAdmins:
+        for broker in self._brokers:
+            admin = DynSecAdmin(broker.host, broker.port, self._username, self._password,
+                                self._timeout)
+            try:
+                self._up.append(admin.__enter__())
+            except DynSecError as err:
+                self.down.append((broker, err.message))
+        silent = "; ".join(f"{broker}: {why}" for broker, why in self.down)
+        if not self._up or (self._require_all and self.down):
+            self.close()
+            raise DynSecError(f"this change needs every broker and these did not answer: {silent}"
+                              if self._up else f"no broker answered: {silent}")
+        if self.down:
+            log.warning("broker change applied without %s; the reconcile pass gives it the "
+                        "recorded identities when it is back", silent)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close every admin connection."""
+        for admin in self._up:
+            admin.close()
+        self._up = []
+
+    def _each(self, change: Callable[[DynSecAdmin], object]) -> list[object]:
+        return [change(admin) for admin in self._up]
+
+    def run(self, commands: Sequence[dict[str, Any]],
+            tolerate: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """Ask the first broker that answered (for reads)."""
+        return self._up[0].run(commands, tolerate)
+
+    def client_id_of(self, username: str) -> str | None:
+        """The client id the client is bound to on the first broker, None when unbound."""
+        return self._up[0].client_id_of(username)
+
+    def provision_node(self, store_id: str, node_id: str, password: str) -> str:
+        """``DynSecAdmin.provision_node`` on every broker."""
+        self._each(lambda admin: admin.provision_node(store_id, node_id, password))
+        return node_username(store_id, node_id)
+
+    def provision_cert_node(self, store_id: str, node_id: str) -> str:
+        """``DynSecAdmin.provision_cert_node`` on every broker."""
+        self._each(lambda admin: admin.provision_cert_node(store_id, node_id))
+        return node_username(store_id, node_id)
+
+    def remove_node(self, store_id: str, node_id: str) -> None:
+        """``DynSecAdmin.remove_node`` on every broker."""
+        self._each(lambda admin: admin.remove_node(store_id, node_id))
+
+    def disable_client(self, username: str) -> None:
+        """``DynSecAdmin.disable_client`` on every broker."""
+        self._each(lambda admin: admin.disable_client(username))
+
+    def provision_hub(self, password: str, username: str = HUB_USERNAME,
+                      client_id: str = HUB_CLIENT_ID) -> str:
+        """``DynSecAdmin.provision_hub`` on every broker."""
+        self._each(lambda admin: admin.provision_hub(password, username, client_id))
+        return username
+
+    def bind_client_ids(self, hub_username: str = HUB_USERNAME,
+                        hub_client_id: str = HUB_CLIENT_ID) -> list[str]:
+        """``DynSecAdmin.bind_client_ids`` on every broker; the user names changed on any."""
+        changed: set[str] = set()
+        for admin in self._up:
+            changed.update(admin.bind_client_ids(hub_username, hub_client_id))
+        return sorted(changed)
+
+
+def broker_admins(settings: Settings, require_all: bool = False) -> BrokerAdmins:
+    """Admin logins to every broker of the hub's settings (use as a context manager)."""
+    return BrokerAdmins(settings.brokers, settings.broker_admin_username,
+                        settings.broker_admin_password.get_secret_value(), require_all)

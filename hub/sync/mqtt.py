@@ -13,7 +13,14 @@ Rules:
 - ``manual_ack=True``: a message is PUBACKed only when ``ack`` is called, after the commit;
 - each (re)connection has a generation; an ack for a message of an older connection is dropped
   (the broker redelivers that message and the dedup absorbs it);
-- publishing while disconnected returns False instead of queueing in paho's memory.
+- publishing while disconnected returns False instead of queueing in paho's memory;
+- several brokers (``settings.brokers``, docs/operations/broker-ha.md): the hub connects to the
+  first of the list, and when a connection is lost or cannot be made it moves to the next one
+  (round robin), never back on its own while the broker it is on works; on each broker it is on
+  it keeps a retained ``hub.presence`` on ``HUB_PRESENCE_TOPIC``, online at connect and every
+  ``hub_presence_seconds`` (the nodes follow live refreshes, not a retained copy a restarted
+  broker may hold), offline as its last will and on a clean stop. With one broker none of this
+  happens: no presence, the same reconnects as before.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
@@ -32,7 +39,17 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from hub.metrics import HubMetrics
 from hub.settings import Settings
 from hub.sync.ingest.classify import Incoming
-from protocol import TopicKind, subscription, utc_now
+from protocol import (
+    HUB_PRESENCE_ID,
+    HUB_PRESENCE_TOPIC,
+    HubPresence,
+    TopicKind,
+    encode,
+    make_envelope,
+    subscription,
+    utc_now,
+)
+from protocol.limits import MAX_CODE_CHARS
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +79,11 @@ class HubLink:
         self._lock = threading.Lock()
         self._generation = 0
         self._connected = False
+        self._brokers = settings.brokers
+        self._at = 0  # index in self._brokers of the broker we are on (or trying)
+        self._since = utc_now()
+        self._presence_stop = threading.Event()
+        self._presence_thread: threading.Thread | None = None
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=settings.mqtt_client_id,
                                    protocol=mqtt.MQTTv5, manual_ack=True)
         self._client.username_pw_set(settings.mqtt_username,
@@ -71,21 +93,39 @@ class HubLink:
         self._client.on_connect = self._handle_connect
         self._client.on_disconnect = self._handle_disconnect
         self._client.on_message = self._handle_message
+        self._client.on_connect_fail = self._handle_connect_fail
+        if self.several_brokers:
+            self._client.on_pre_connect = self._aim
+            self._client.will_set(HUB_PRESENCE_TOPIC, self._presence("offline"), qos=1,
+                                  retain=True)
 
     @property
     def connected(self) -> bool:
         """True while the broker session is up."""
         return self._connected
 
+    @property
+    def several_brokers(self) -> bool:
+        """True when the hub has a list of brokers to move between."""
+        return len(self._brokers) > 1
+
+    @property
+    def broker(self) -> str:
+        """The broker the hub is on (or trying), host:port."""
+        return str(self._brokers[self._at])
+
     def start(self) -> None:
         """Connect in the background (retrying until the broker answers)."""
-        self._client.connect_async(self._settings.mqtt_host, self._settings.mqtt_port,
+        first = self._brokers[self._at]
+        self._client.connect_async(first.host, first.port,
                                    keepalive=self._settings.mqtt_keepalive, clean_start=False,
                                    properties=_connect_properties())
         self._client.loop_start()
+        self._start_presence()
 
     def stop(self) -> None:
         """Disconnect cleanly (the broker keeps our session) and stop the network thread."""
+        self._stop_presence()
         self._client.disconnect()
         self._client.loop_stop()
         self._set_connected(False)
@@ -115,16 +155,78 @@ class HubLink:
         with self._lock:
             self._generation += 1
         self._set_connected(True)
-        log.info("connected to the broker at %s:%d (session present: %s)",
-                 self._settings.mqtt_host, self._settings.mqtt_port, flags.session_present)
+        log.info("connected to the broker at %s (session present: %s)", self.broker,
+                 flags.session_present)
         client.subscribe(SUBSCRIPTIONS)
+        self._publish_presence("online")  # after SUBSCRIBE: nodes that see it find us listening
         self._on_connected()
 
     def _handle_disconnect(self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any,
                            _props: Any) -> None:
         if self._connected:
-            log.warning("disconnected from the broker: %s", reason)
+            log.warning("disconnected from the broker at %s: %s", self.broker, reason)
         self._set_connected(False)
+        self._next_broker()
+
+    # -- several brokers: which one, and the presence the nodes follow ------------------------
+
+    def _handle_connect_fail(self, _client: mqtt.Client, _userdata: Any) -> None:
+        log.warning("cannot reach the broker at %s", self.broker)
+        self._next_broker()
+
+    def _next_broker(self) -> None:
+        """After a loss or a failed attempt, aim paho's next reconnect at the next broker."""
+        if not self.several_brokers or self._presence_stop.is_set():
+            return
+        self._at = (self._at + 1) % len(self._brokers)
+        log.info("the hub tries the broker at %s next", self.broker)
+
+    def _aim(self, client: mqtt.Client, _userdata: Any) -> None:
+        """paho's ``on_pre_connect``: dial the broker of the list we are at.
+
+        paho's reconnect loop reads ``_host``/``_port`` right after this callback; its public
+        setters refuse any change once a (re)connection is under way, which is always the case
+        here, so the attributes are set directly (tests/ha proves the move happens)."""
+        target = self._brokers[self._at]
+        client._host, client._port = target.host, target.port
+
+    def _presence(self, state: Literal["online", "offline"]) -> bytes:
+        body = HubPresence(state=state, hub=self._settings.mqtt_client_id[:MAX_CODE_CHARS],
+                           since=self._since, interval_seconds=self._settings.hub_presence_seconds)
+        return encode(make_envelope(HUB_PRESENCE_ID, HUB_PRESENCE_ID, 0, body))
+
+    def _publish_presence(self, state: Literal["online", "offline"]) -> None:
+        if self.several_brokers:
+            if state == "online" and not self._connected:
+                return
+            self._client.publish(HUB_PRESENCE_TOPIC, self._presence(state), qos=1, retain=True)
+
+    def _start_presence(self) -> None:
+        if not self.several_brokers:
+            return
+        self._presence_stop.clear()
+        self._presence_thread = threading.Thread(target=self._refresh_presence,
+                                                 name="hub-presence", daemon=True)
+        self._presence_thread.start()
+
+    def _refresh_presence(self) -> None:
+        # a timer, not a poll: the nodes judge the hub's presence by these live refreshes
+        while not self._presence_stop.wait(self._settings.hub_presence_seconds):
+            self._publish_presence("online")
+
+    def _stop_presence(self) -> None:
+        if self._presence_thread is None:
+            return
+        self._presence_stop.set()
+        self._presence_thread.join(5)
+        self._presence_thread = None
+        if self._connected:
+            info = self._client.publish(HUB_PRESENCE_TOPIC, self._presence("offline"), qos=1,
+                                        retain=True)
+            try:
+                info.wait_for_publish(2.0)
+            except (RuntimeError, ValueError) as err:
+                log.info("could not publish the hub's offline presence: %s", err)
 
     def _handle_message(self, client: mqtt.Client, _userdata: Any,
                         message: mqtt.MQTTMessage) -> None:

@@ -22,12 +22,14 @@ from edge_agent.staff import store_config
 from edge_agent.storage import replay
 from edge_agent.storage.store import Store
 from edge_agent.sync import commands
-from edge_agent.sync.link import ACK_KINDS
+from edge_agent.sync.link import ACK_KINDS, read_presence
 from hub.access import passwords as hub_passwords
 from hub.sync.ingest.classify import NodeEvent, Rejected, StatusUpdate, Unprocessable, classify
 from protocol import (
     BODY_TYPES,
+    HUB_PRESENCE_TOPIC,
     KINDS_ON_TOPIC,
+    PRESENCE_KINDS,
     Ack,
     StoreConfig,
     TopicKind,
@@ -44,8 +46,13 @@ TO_HUB = (TopicKind.EVENTS, TopicKind.STATUS)
 PIN = "4711"  # the PIN behind the golden store config's hash (make_fixtures.py)
 
 
-def carried_on(kind: str) -> TopicKind:
+PRESENCE = "presence"  # the hub's presence travels on a topic of its own, no node channel
+
+
+def carried_on(kind: str) -> TopicKind | str:
     """The one kind of topic that carries ``kind``."""
+    if kind in PRESENCE_KINDS:
+        return PRESENCE
     (topic_kind,) = [t for t, kinds in KINDS_ON_TOPIC.items() if kind in kinds]
     return topic_kind
 
@@ -59,8 +66,11 @@ def data(kind: str) -> dict[str, Any]:
 def topic(kind: str) -> str:
     """The topic the golden message travels on."""
     message, where = data(kind), carried_on(kind)
+    if where == PRESENCE:
+        return HUB_PRESENCE_TOPIC
     if where is TopicKind.CONFIG:
         return config_topic(message["store_id"])
+    assert isinstance(where, TopicKind)
     return node_topic(message["store_id"], message["node_id"], where)
 
 
@@ -139,6 +149,9 @@ def test_the_edge_applies_every_golden_hub_message(store: Store) -> None:
         "applied")
     ack = decode(GOLDEN["ack"], expect=ACK_KINDS)
     assert isinstance(ack.body, Ack) and (ack.store_id, ack.node_id) == (store_id, node_id)
+    presence = read_presence(GOLDEN["hub.presence"])
+    assert presence is not None and presence.state == "online"
+    assert read_presence(GOLDEN["ack"]) is None  # only a presence counts as one
 
 
 def test_the_golden_staff_pin_is_checked_alike_by_the_hub_and_the_counter() -> None:

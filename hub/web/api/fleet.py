@@ -41,7 +41,7 @@ from hub.access.users import Actor
 from hub.errors import BrokerError, InputError, NotFound
 from hub.fleet import enrolment, lifecycle, overview, pki, stores
 from hub.fleet.alerts import Alert, Thresholds
-from hub.fleet.dynsec import DynSecAdmin
+from hub.fleet.dynsec import BrokerAdmins, broker_admins
 from hub.fleet.enrolment import EnrolmentRefused, Refusal
 from hub.settings import Settings
 from hub.storage.engine import reading
@@ -183,14 +183,13 @@ def limits_of(settings: Settings) -> enrolment.Limits:
                             timedelta(seconds=settings.enrol_window_seconds))
 
 
-def _broker_admin(settings: Settings) -> DynSecAdmin:
-    """One admin login to the broker's dynamic security (refused without its password)."""
+def _broker_admin(settings: Settings) -> BrokerAdmins:
+    """Admin logins to every broker's dynamic security (refused without its password)."""
     secret = settings.broker_admin_password.get_secret_value()
     if not secret:
         raise BrokerError("the hub cannot administer the broker: "
                           "ACORN_HUB_BROKER_ADMIN_PASSWORD is not set")
-    return DynSecAdmin(settings.mqtt_host, settings.mqtt_port, settings.broker_admin_username,
-                       secret)
+    return broker_admins(settings)
 
 
 def provisioner(settings: Settings) -> Callable[[str, str], None]:

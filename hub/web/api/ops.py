@@ -36,8 +36,10 @@ RowId = Annotated[int, Path(ge=1, le=MAX_ID, description="the row's id")]
 def health(hub: Hub, response: Response) -> HealthOut:
     """Database reachable, MQTT connected, version and headline counts (no token needed)."""
     runtime = hub.runtime
-    mqtt = {"enabled": runtime is not None,
-            "connected": bool(runtime and runtime.link.connected)}
+    mqtt: dict[str, object] = {"enabled": runtime is not None,
+                               "connected": bool(runtime and runtime.link.connected)}
+    if runtime is not None:
+        mqtt["broker"] = runtime.link.broker  # host:port it is on (several: docs/operations)
     ingest = runtime.ingest_state() if runtime is not None else {"running": None}
     try:
         with reading(hub.engine) as conn:
