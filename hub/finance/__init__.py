@@ -13,6 +13,6 @@ base currency with rate, day and source; the FX gain or loss between refund and 
 month), ``exports/`` (the transaction journal as CSV and XLSX, the DATEV EXTF Buchungsstapel,
 the EU OSS summary), ``settlements/`` (settlement reconciliation), ``vat_match`` /
 ``vat_store`` (Amazon's EU VAT report refunds matched to ACORN's refunds; the reports are
-fetched by ``hub.amazon.sync.vat_reports``), ``vat_overview`` (the imported months summed up), ``archive/`` (the monthly archive) and
-``evidence/`` (photos and documents, content-addressed).
+fetched by ``hub.amazon.sync.vat_reports``), ``vat_overview`` (the imported months summed up),
+``archive/`` (the monthly archive) and ``evidence/`` (photos and documents, content-addressed).
 """
