@@ -13,7 +13,22 @@ Rules:
 - ``manual_ack=True``: a message is PUBACKed only when ``ack`` is called, after the commit;
 - each (re)connection has a generation; an ack for a message of an older connection is dropped
   (the broker redelivers that message and the dedup absorbs it);
-- publishing while disconnected returns False instead of queueing in paho's memory.
+- publishing while disconnected returns False instead of queueing in paho's memory;
+- SEVERAL WORKERS (``hub_workers`` > 1, README "Several hub workers"): each worker has its own
+  broker user and client id (``acorn-hub devices add-hub`` with that worker's MQTT_USERNAME and
+  MQTT_CLIENT_ID) and subscribes to events and statuses through the shared group
+  ``$share/acorn-hub/...``: Mosquitto hands each message to ONE member, round robin per message
+  (so consecutive seqs of one node land on different workers; ``hub.sync.ingest.batch`` keeps
+  the order). Checked on Mosquitto 2.0.11 (tests/workers): a member whose session outlives its
+  connection keeps receiving its turn of messages, queued for it and lost to the group until
+  it returns, and what it held unacked is never handed to another member. So a shared worker
+  connects with ``clean_start=True`` and a session that ends with the connection: the moment
+  a worker dies (SIGKILL closes its socket; keepalive otherwise) the broker sends everything to
+  the others, and the events it held unacked are sent again by their nodes (the edge resends
+  whatever no ack covers after ``resend_after_seconds``), so nothing is lost; nothing is
+  duplicated since the hub dedups on (node, seq). Retained messages are not sent to a shared
+  subscription and no-local is not allowed on one: our own clearing publish of a retained
+  event comes back as an empty retained message, which is acked and dropped here.
 """
 
 from __future__ import annotations
@@ -29,6 +44,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from hub.fleet.acl import SHARE_GROUP
 from hub.metrics import HubMetrics
 from hub.settings import Settings
 from hub.sync.ingest.classify import Incoming
@@ -41,11 +57,19 @@ SUBSCRIPTIONS = [
     (subscription(TopicKind.STATUS), SubscribeOptions(qos=1)),
 ]
 SESSION_NEVER_EXPIRES = 0xFFFFFFFF
+SESSION_ENDS_WITH_CONNECTION = 0
 
 
-def _connect_properties() -> Properties:
+def shared_subscriptions(group: str = SHARE_GROUP) -> list[tuple[str, SubscribeOptions]]:
+    """The same topics through the workers' shared group (no no-local: MQTT 5 forbids it)."""
+    return [(f"$share/{group}/{topic}",
+             SubscribeOptions(qos=opts.QoS, retainAsPublished=opts.retainAsPublished))
+            for topic, opts in SUBSCRIPTIONS]
+
+
+def _connect_properties(expiry: int) -> Properties:
     props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-    props.SessionExpiryInterval = SESSION_NEVER_EXPIRES
+    props.SessionExpiryInterval = expiry
     return props
 
 
@@ -79,9 +103,12 @@ class HubLink:
 
     def start(self) -> None:
         """Connect in the background (retrying until the broker answers)."""
+        shared = self._settings.shared_ingest
         self._client.connect_async(self._settings.mqtt_host, self._settings.mqtt_port,
-                                   keepalive=self._settings.mqtt_keepalive, clean_start=False,
-                                   properties=_connect_properties())
+                                   keepalive=self._settings.mqtt_keepalive, clean_start=shared,
+                                   properties=_connect_properties(
+                                       SESSION_ENDS_WITH_CONNECTION if shared else
+                                       SESSION_NEVER_EXPIRES))
         self._client.loop_start()
 
     def stop(self) -> None:
@@ -117,7 +144,8 @@ class HubLink:
         self._set_connected(True)
         log.info("connected to the broker at %s:%d (session present: %s)",
                  self._settings.mqtt_host, self._settings.mqtt_port, flags.session_present)
-        client.subscribe(SUBSCRIPTIONS)
+        client.subscribe(shared_subscriptions() if self._settings.shared_ingest else
+                         SUBSCRIPTIONS)
         self._on_connected()
 
     def _handle_disconnect(self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any,
@@ -129,6 +157,9 @@ class HubLink:
     def _handle_message(self, client: mqtt.Client, _userdata: Any,
                         message: mqtt.MQTTMessage) -> None:
         if message.retain and message.topic.endswith("/events"):
+            if not message.payload and self._settings.shared_ingest:
+                client.ack(message.mid, message.qos)  # our own clearing publish, come back
+                return
             self._clear_retained(client, message)
         self._deliver(Incoming(message.topic, bytes(message.payload), message.mid, message.qos,
                                self._generation, utc_now()))
