@@ -124,12 +124,22 @@ class HubLink:
                 return
         self._client.ack(mid, qos)
 
-    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> bool:
-        """Publish if connected; False when the message could not be handed to the broker."""
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False,
+                wait: float = 0.0) -> bool:
+        """Publish if connected; False when the message could not be handed to the broker.
+        ``wait`` > 0: also wait (at most that long) until the broker has it (its PUBACK)."""
         if not self._connected:
             return False
         info = self._client.publish(topic, payload, qos=qos, retain=retain)
-        return info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS
+        if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            return False
+        if wait > 0:
+            try:
+                info.wait_for_publish(wait)
+            except (RuntimeError, ValueError):  # the connection dropped meanwhile
+                return False
+            return info.is_published()
+        return True
 
     def _handle_connect(self, client: mqtt.Client, _userdata: Any, flags: Any, reason: Any,
                         _props: Any) -> None:

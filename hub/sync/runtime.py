@@ -57,7 +57,8 @@ class HubRuntime:
                                    settings.ingest_batch_size, settings.ingest_batch_ms,
                                    on_batch=self._on_batch,
                                    evidence=EvidenceSink(settings.evidence_dir,
-                                                         settings.evidence_retention_days))
+                                                         settings.evidence_retention_days),
+                                   shared=settings.shared_ingest)
         self.publisher = CommandPublisher(engine, self.link, metrics,
                                           settings.command_resend_seconds,
                                           settings.command_poll_seconds,
