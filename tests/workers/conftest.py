@@ -42,7 +42,8 @@ def start_worker(tmp: Path, broker: TestBroker, db_url: str, name: str, workers:
                  **extra: str) -> Proc:
     """One `acorn-hub serve` worker, started and healthy (its log: ``tmp/<name>.log``)."""
     proc = hub_proc(tmp, worker_creds(broker, name), db_url, hub_workers=str(workers),
-                    leader_poll_seconds="0.5", ingest_batch_ms="5", **extra)
+                    leader_poll_seconds="0.5", ingest_batch_ms="5", command_poll_seconds="0.2",
+                    **extra)
     proc.name, proc.log_path = name, tmp / f"{name}.log"
     return proc.start(timeout=90)
 
