@@ -21,6 +21,11 @@ pytestmark = pytest.mark.pg
 NODES = 20
 
 
+def _reconnected(workers: Workers) -> None:
+    wait_for(lambda: all(workers.health(p)["mqtt"]["connected"] for p in workers.procs), 30,
+             "both workers connected to the broker again")
+
+
 def _applied_in_seq_order(workers: Workers) -> dict[str, list[int]]:
     """Per node, the seqs of its returns in the order the audit chain recorded them."""
     order: dict[str, list[int]] = {}
@@ -52,8 +57,7 @@ def _retained_acks(broker: TestBroker, nodes: int) -> dict[str, int]:
 def test_two_workers_both_ingest_and_each_event_is_stored_once_in_seq_order(
         broker: TestBroker, two_workers: Workers) -> None:
     creds = provision(broker, NODES, "shr")
-    for proc in two_workers.procs:  # the provisioning restarted the broker: wait for both
-        wait_for(lambda p=proc: two_workers.health(p)["mqtt"]["connected"], 30, "reconnected")
+    _reconnected(two_workers)  # the provisioning restarted the broker
     result = Load(broker, creds, rate=300, seconds=5).result()
     written = {i: n for i, n in result["written"].items() if n}
     assert result["acked"] == sum(written.values()) > 1000
@@ -71,8 +75,7 @@ def test_two_workers_both_ingest_and_each_event_is_stored_once_in_seq_order(
 def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(
         broker: TestBroker, two_workers: Workers) -> None:
     creds = provision(broker, NODES, "kil")
-    for proc in two_workers.procs:
-        wait_for(lambda p=proc: two_workers.health(p)["mqtt"]["connected"], 30, "reconnected")
+    _reconnected(two_workers)
     victim, survivor = two_workers.procs[1], two_workers.procs[0]
     load = Load(broker, creds, rate=300, seconds=8)
     wait_for(lambda: two_workers.stored(victim) > 200, 30, "the victim ingests")
