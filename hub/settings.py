@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.errors import ConfigError
@@ -184,14 +184,16 @@ class Settings(BaseSettings):
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
-    @model_validator(mode="after")
-    def _workers_need_postgres(self) -> Settings:
-        if self.hub_workers > 1 and not self.database_url.startswith("postgresql"):
+    @field_validator("hub_workers")
+    @classmethod
+    def _workers_need_postgres(cls, value: int, info: ValidationInfo) -> int:
+        url = str(info.data.get("database_url", ""))
+        if value > 1 and not url.startswith("postgresql"):
             raise ValueError(
-                f"hub_workers={self.hub_workers} needs PostgreSQL (ACORN_HUB_DATABASE_URL="
+                f"{value} workers need PostgreSQL (ACORN_HUB_DATABASE_URL="
                 "postgresql+psycopg://...): on SQLite only one hub process may write, so run "
-                "one worker (ACORN_HUB_HUB_WORKERS=1)")
-        return self
+                "one worker (1)")
+        return value
 
     @property
     def shared_ingest(self) -> bool:

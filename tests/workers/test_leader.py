@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from hub.errors import ConfigError
+from hub.settings import load_settings
 from hub.storage import outbox
 from hub.storage.engine import make_engine
 from hub.storage.migrations import upgrade
@@ -95,3 +97,10 @@ def test_the_leader_killed_the_other_worker_takes_the_command_publisher(
                  "the new leader publishes the next command")
     finally:
         probe.close()
+
+
+def test_several_workers_on_sqlite_are_refused_with_a_clear_message() -> None:
+    with pytest.raises(ConfigError, match="ACORN_HUB_HUB_WORKERS: 2 workers need PostgreSQL"):
+        load_settings(hub_workers=2, database_url="sqlite:///hub.db")
+    assert load_settings(hub_workers=2, database_url="postgresql+psycopg://h/db").shared_ingest
+    assert not load_settings(database_url="sqlite:///hub.db").shared_ingest
