@@ -1,9 +1,9 @@
 """The hub's one MQTT connection (paho 2.x): persistent session, manual acks, reconnects.
 
 Rules:
-- fixed client id (the broker binds the hub's user to it), MQTT 5 with ``clean_start=False`` and
-  a session that never expires: the broker keeps our subscriptions and queues messages while we
-  are away;
+- fixed client id (the broker binds the hub's user to it), MQTT 5; one hub (``hub_workers`` = 1)
+  connects with ``clean_start=False`` and a session that never expires: the broker keeps our
+  subscriptions and queues messages while we are away (several workers: see below);
 - a node must never leave a retained message on its events topic (a retained poison would come
   back to every fresh hub session), and the broker cannot refuse the retain flag per topic. So
   events are subscribed with retain-as-published (we see the flag a node set) and no-local (we do

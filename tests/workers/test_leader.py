@@ -16,22 +16,15 @@ from hub.storage import outbox
 from hub.storage.engine import make_engine
 from hub.storage.migrations import upgrade
 from hub.sync.leader import Leadership
-from protocol import ExpectedReturn
+from tests.hub.test_after_commit import expected
 from tests.support.broker import Probe, TestBroker
 from tests.workers.conftest import Workers, wait_for
 
 COMMANDS = "acorn/v1/stores/s1/nodes/n1/commands"
 
 
-def _expected(rma: str) -> ExpectedReturn:
-    return ExpectedReturn.model_validate({
-        "rma_id": rma, "order_id": "111-1", "channel": "amazon_mfn",
-        "items": [{"sku": "SKU-1", "quantity": 1,
-                   "unit_price": {"amount": "10.00", "currency": "USD"}}]})
-
-
 def _queue(engine: Engine, rma: str) -> str:
-    return outbox.queue_expected_return(engine, "s1", "n1", _expected(rma), "test", "admin")
+    return outbox.queue_expected_return(engine, "s1", "n1", expected(rma), "test", "admin")
 
 
 @pytest.fixture
