@@ -22,8 +22,11 @@ Rules:
 - ``stop`` drains what is queued (commit + ack), then returns; whatever arrives later is not
   acked and the broker redelivers it to the next session;
 - SEVERAL WORKERS (``shared``): an event the batch held back as early (``batch.store_batch``,
-  ``held_back``) is not acked but offered again ``HOLD_STEP_S`` later, until it is
-  ``HOLD_EARLY_S`` old (then it is stored beyond its gap as any early event); and the retained
+  ``held_back``) is not acked but offered again ``HOLD_STEP_S`` later, for at most
+  ``HOLD_EARLY_S`` after this writer first tried it (not after it arrived: a message that waited
+  in a deep queue is as early as ever), then it is stored beyond its gap as any early event (a
+  held message takes one of the broker's in-flight slots for this worker, so the wait is short);
+  and the retained
   acks are read back after the commit with the nodes locked FOR SHARE
   (``batch.committed_acks``) and published under that lock, waiting for the broker's PUBACK of
   the last one, so a node's retained ack never goes backwards when two workers ack it.
@@ -50,13 +53,13 @@ from hub.sync.ingest.batch import BatchResult, Key, committed_acks, store_batch
 from hub.sync.ingest.classify import Incoming, NodeEvent, Unprocessable, classify
 from hub.sync.ingest.dead import dead_letter_row
 from hub.sync.ingest.gaps import GapLog
-from protocol import Ack, TopicKind, encode, make_envelope, node_topic, parse_topic, utc_now
+from protocol import Ack, TopicKind, encode, make_envelope, node_topic, parse_topic
 
 log = logging.getLogger(__name__)
 
 IDLE_GAP_S = 0.002  # a burst has ended when nothing arrives for this long
 HOLD_STEP_S = 0.02  # several workers: an early event is offered again this much later
-HOLD_EARLY_S = 0.5  # ... until it is this old; then it is stored beyond its gap
+HOLD_EARLY_S = 1.0  # ... for this long after its first try; then it is stored beyond its gap
 ACK_WAIT_S = 5.0  # several workers: longest wait for the broker's PUBACK of our acks
 
 
@@ -95,6 +98,7 @@ class IngestWriter:
         self.restarts = 0  # times the thread died and was started again
         self.last_error: str | None = None
         self.held_back = 0  # several workers: early events offered again later
+        self._first_try: dict[tuple[int, int], float] = {}  # (generation, mid) of held ones
         self._inflight: list[Incoming] = []  # the batch being processed, for a restart
         self._requeued: set[tuple[int, int]] = set()  # (generation, mid) put back once already
         self._gap_log = gap_log or GapLog()
@@ -251,10 +255,10 @@ class IngestWriter:
         """Several workers: the events young enough to be held back if they come early."""
         if not self._shared:
             return set()
-        now = utc_now()
+        now = time.monotonic()
         return {c.envelope.id for m, c in zip(batch, classified, strict=True)
                 if isinstance(c, NodeEvent)
-                and (now - m.received_at).total_seconds() < HOLD_EARLY_S}
+                and now - self._first_try.get((m.generation, m.mid), now) < HOLD_EARLY_S}
 
     def _hold(self, batch: Sequence[Incoming], classified: Sequence[object],
               held: set[str]) -> list[Incoming]:
@@ -262,6 +266,11 @@ class IngestWriter:
         later = [m for m, c in zip(batch, classified, strict=True)
                  if isinstance(c, NodeEvent) and c.envelope.id in held]
         self.held_back += len(later)
+        if len(self._first_try) > 100_000:  # held messages of connections long gone
+            self._first_try.clear()
+        now = time.monotonic()
+        for message in later:
+            self._first_try.setdefault((message.generation, message.mid), now)
         timer = threading.Timer(HOLD_STEP_S, self._offer_again, args=(later,))
         timer.daemon = True
         timer.start()
@@ -271,6 +280,8 @@ class IngestWriter:
     def _done(self, batch: Sequence[Incoming], result: BatchResult, started: float) -> None:
         for message in batch:
             self._link.ack(message.mid, message.qos, message.generation)
+            if self._first_try:
+                self._first_try.pop((message.generation, message.mid), None)
         self._publish_acks(result.acks)
         self._count(batch, result, time.monotonic() - started)
         self._on_batch(result)
