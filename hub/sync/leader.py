@@ -76,6 +76,11 @@ class Leadership:
         if self._thread.is_alive():
             self._thread.join(self._poll + 5)
         if self._locking:
+            if self._leading and self._conn is not None:
+                try:  # hand over now, not when the server notices the session ended
+                    self._conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
+                except SQLAlchemyError:
+                    log.debug("unlocking the leader lock failed", exc_info=True)
             self._drop()
             self._set(False)
 
