@@ -14,7 +14,7 @@ help:  ## list targets
 
 run:  ## set up, then start broker + hub + Amazon simulator + two store agents (Ctrl-C stops all)
 	@bash deploy/scripts/setup.sh run
-	@$(BIN)/python deploy/scripts/run_local.py
+	@$(BIN)/python deploy/scripts/run_local.py $(RUN_ARGS)
 
 test:  ## set up, then run the import contract, linters and the whole test suite
 	@bash deploy/scripts/setup.sh test

@@ -4,7 +4,7 @@
     python -m bench spine      one group (spine, counter, decision, policy, desk, amazon,
                                allocation, fleet, stock, rollout, journey, listings,
                                routing, picking, settlements, exports, capacity,
-                               reasons)
+                               reasons, workers)
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sys
 
 GROUPS = ["spine", "counter", "decision", "policy", "desk", "amazon", "allocation", "fleet",
           "stock", "rollout", "journey", "listings", "routing",
-          "picking", "settlements", "exports", "capacity", "reasons"]
+          "picking", "settlements", "exports", "capacity", "reasons", "workers"]
 
 
 def main(argv: list[str]) -> None:

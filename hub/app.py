@@ -10,6 +10,9 @@ Rules:
   ``settings.fx_fetch_url``), the return reasons' classification pass (always), the evidence
   purge (always), the month close (with ``settings.archive_close_days``), the mDNS
   announcement (with ``settings.advertise``: announced last, once everything behind it runs);
+  with several hub workers (``settings.hub_workers``) the Amazon scheduler, the rates fetch and
+  the periodic passes run only in the worker that holds the leader lock
+  (``runtime.leadership``, ``hub.sync.leader``); the others serve the API and the ingest;
   shutdown stops them in the reverse order and disposes of the engine last. A part that fails
   to start stops the ones already started;
 - the database must already be migrated (``acorn-hub serve`` does it first).
@@ -35,7 +38,7 @@ from hub.amazon.sync.scheduler import Scheduler
 from hub.finance.archive.store import close_due
 from hub.finance.evidence.store import purge
 from hub.finance.fx_fetch import FxFetcher
-from hub.finance.periodic import Periodic
+from hub.finance.periodic import Periodic, always
 from hub.finance.reasons.runner import ReasonClassifier
 from hub.fleet.advertise import Advertiser, announcement_for
 from hub.fleet.reconcile import BrokerReconciler, HubIdentity
@@ -137,6 +140,7 @@ def create_app(settings: Settings | None = None, amazon: AmazonSettings | None =
                          runtime=runtime)
 
     def start() -> ExitStack:
+        leading = runtime.leadership.leading if runtime is not None else always
         with ExitStack() as running:  # a part that fails to start: the started ones stop here
             running.callback(engine.dispose)
             policy_store.ensure_seeded(engine)
@@ -148,18 +152,20 @@ def create_app(settings: Settings | None = None, amazon: AmazonSettings | None =
                                               .pass_once, settings.broker_reconcile_seconds)
                                      .start().stop)
             if amazon.scheduler_enabled:
-                running.callback(Scheduler(engine, amazon).start().stop)
+                running.callback(Scheduler(engine, amazon, gate=leading).start().stop)
             if settings.fx_fetch_url:
-                fetcher = FxFetcher(engine, settings.fx_fetch_url, settings.fx_fetch_hours * 3600)
+                fetcher = FxFetcher(engine, settings.fx_fetch_url, settings.fx_fetch_hours * 3600,
+                                    gate=leading)
                 running.callback(fetcher.start().stop)
-            running.callback(ReasonClassifier(engine).start().stop)
+            running.callback(ReasonClassifier(engine, gate=leading).start().stop)
             running.callback(Periodic("evidence-purge", lambda: purge(
-                engine, settings.evidence_dir), settings.evidence_purge_hours * 3600).start().stop)
+                engine, settings.evidence_dir), settings.evidence_purge_hours * 3600,
+                gate=leading).start().stop)
             if settings.archive_close_days is not None:
                 days = settings.archive_close_days
                 running.callback(Periodic("archive-close", lambda: close_due(
-                    engine, settings.archive_dir, days), settings.archive_check_hours * 3600
-                ).start().stop)
+                    engine, settings.archive_dir, days), settings.archive_check_hours * 3600,
+                    gate=leading).start().stop)
             if settings.advertise:
                 running.callback(Advertiser(announcement_for(settings, __version__)).close)
             return running.pop_all()  # all started: stopped in reverse order by the lifespan

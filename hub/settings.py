@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.errors import ConfigError
@@ -84,6 +84,13 @@ class Settings(BaseSettings):
         "how often the hub checks that its ingest thread runs (and restarts it if it died)"))
     command_resend_seconds: float = Field(30.0, gt=0)
     command_poll_seconds: float = Field(1.0, gt=0, description="how often to look for new commands")
+    hub_workers: int = Field(1, ge=1, le=64, description=(
+        "how many hub processes share the MQTT ingest (README, Several hub workers); above 1 "
+        "each worker needs its own MQTT user and client id, PostgreSQL, and subscribes through "
+        "the shared group with a session that ends when it disconnects; 1: one hub, as before"))
+    leader_poll_seconds: float = Field(2.0, gt=0, le=60, description=(
+        "with several workers: how often a worker tries to become the one that runs the "
+        "schedulers (a dead leader's lock is taken over within about this long)"))
     advertise: bool = Field(False, description="announce the hub over mDNS as _acorn-hub._tcp")
     advertise_name: str = Field("ACORN hub", min_length=1, max_length=60)
     advertise_interfaces: list[str] = Field(default_factory=list, description=(
@@ -197,6 +204,22 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("hub_workers")
+    @classmethod
+    def _workers_need_postgres(cls, value: int, info: ValidationInfo) -> int:
+        url = str(info.data.get("database_url", ""))
+        if value > 1 and not url.startswith("postgresql"):
+            raise ValueError(
+                f"{value} workers need PostgreSQL (ACORN_HUB_DATABASE_URL="
+                "postgresql+psycopg://...): on SQLite only one hub process may write, so run "
+                "one worker (1)")
+        return value
+
+    @property
+    def shared_ingest(self) -> bool:
+        """True when this process is one of several workers sharing the ingest."""
+        return self.hub_workers > 1
 
     def require_mqtt_secret(self) -> None:
         """Refuse to run the MQTT side without a password (the broker allows no anonymous)."""

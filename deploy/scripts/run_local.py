@@ -21,6 +21,12 @@ Supervision (the rules this file keeps):
   created under a fresh name.
 - ``--state-dir`` and the ``--*-port`` options let a second copy (the tests) run beside a
   developer's ``make run``.
+- ``--hub-workers N --database-url postgresql+psycopg://...`` starts N hub workers sharing the
+  ingest (README, Several hub workers): worker 1 is ``acorn-hub`` as always, worker n the broker
+  user and client id ``acorn-hub-wn`` (every identity provisioned before any worker starts:
+  changing the hub role later would make the broker kick the running ones), each serving the
+  API on its own port (``--hub-port`` + n - 1 to begin with); only worker 1 announces itself
+  over mDNS. Without the options: one hub on ``STATE/hub.db``, as before.
 
 Simulated devices, per store (``hardware.sim``): a serial scanner made of a socat pty pair (the
 agent reads ``var/dev/scanner-STORE/scanner``; type codes into ``…/scanner-keyboard``) and a
@@ -148,11 +154,18 @@ def fleet_tls(broker: LocalBroker, lan: Lan, port: int) -> pki.FleetCa:
     return ca
 
 
-def secrets_file() -> dict[str, str]:
+def hub_identity(worker: int) -> str:
+    """The broker user and client id of hub worker ``worker`` (1: the hub's usual one)."""
+    return "acorn-hub" if worker == 1 else f"acorn-hub-w{worker}"
+
+
+def secrets_file(hub_workers: int = 1) -> dict[str, str]:
     """Passwords kept across restarts of make run (the broker keeps their hashes)."""
     path = STATE / "secrets.json"
     data: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
-    for key in ["hub", "desk-admin"] + [f"{s['store_id']}.{s['node_id']}" for s in STORES]:
+    workers = [f"hub-w{n}" for n in range(2, hub_workers + 1)]
+    for key in ["hub", "desk-admin", *workers] + [f"{s['store_id']}.{s['node_id']}"
+                                                    for s in STORES]:
         data.setdefault(key, secrets.token_urlsafe(18))
     path.write_text(json.dumps(data, indent=2))
     path.chmod(0o600)
@@ -393,10 +406,12 @@ def broker_child(broker: LocalBroker) -> Child:
     return child
 
 
-def provision(broker: LocalBroker, passwords: dict[str, str]) -> None:
-    """Give the hub and every node its own credentials on the broker."""
+def provision(broker: LocalBroker, passwords: dict[str, str], hub_workers: int = 1) -> None:
+    """Give the hub (each of its workers) and every node its own credentials on the broker."""
     with broker.admin() as admin:
         admin.provision_hub(passwords["hub"])
+        for n in range(2, hub_workers + 1):
+            admin.provision_hub(passwords[f"hub-w{n}"], hub_identity(n), hub_identity(n))
         for store in STORES:
             admin.provision_node(
                 str(store["store_id"]),
@@ -406,9 +421,11 @@ def provision(broker: LocalBroker, passwords: dict[str, str]) -> None:
 
 
 def hub_env(broker: LocalBroker, password: str, http_port: int,
-            lan: Lan | None = None) -> dict[str, str]:
+            lan: Lan | None = None, database_url: str | None = None, worker: int = 1,
+            workers: int = 1) -> dict[str, str]:
     """Environment of the hub process (with ``lan``: its HTTP for other machines, the fleet CA
-    and the broker's mutual-TLS listener that enrolled machines are told)."""
+    and the broker's mutual-TLS listener that enrolled machines are told); ``worker`` of
+    ``workers`` sharing the ingest on ``database_url`` (default: one hub on STATE/hub.db)."""
     fleet: dict[str, str] = {}
     if lan is not None and broker.tls is not None:
         fleet = {"ACORN_HUB_HTTP_HOST": lan.bind,
@@ -416,12 +433,13 @@ def hub_env(broker: LocalBroker, password: str, http_port: int,
                  "ACORN_HUB_FLEET_MQTTS_HOST": lan.host,
                  "ACORN_HUB_FLEET_MQTTS_PORT": str(broker.tls.port)}
     return base_env() | fleet | {
-        "ACORN_HUB_DATABASE_URL": f"sqlite:///{STATE / 'hub.db'}",
+        "ACORN_HUB_DATABASE_URL": database_url or f"sqlite:///{STATE / 'hub.db'}",
+        "ACORN_HUB_HUB_WORKERS": str(workers),
         "ACORN_HUB_MQTT_HOST": broker.host,
         "ACORN_HUB_MQTT_PORT": str(broker.port),
-        "ACORN_HUB_MQTT_USERNAME": "acorn-hub",
+        "ACORN_HUB_MQTT_USERNAME": hub_identity(worker),
         # the broker user is bound to this client id by provision_hub (HUB_CLIENT_ID)
-        "ACORN_HUB_MQTT_CLIENT_ID": "acorn-hub",
+        "ACORN_HUB_MQTT_CLIENT_ID": hub_identity(worker),
         "ACORN_HUB_MQTT_PASSWORD": password,
         "ACORN_HUB_HTTP_PORT": str(http_port),
         "ACORN_HUB_BROKER_ADMIN_USERNAME": broker.admin_user,
@@ -432,7 +450,7 @@ def hub_env(broker: LocalBroker, password: str, http_port: int,
         "ACORN_HUB_AMAZON_BACKFILL_DAYS": "14",
         "ACORN_HUB_AMAZON_STORE_MAP": json.dumps(AMAZON_STORE_MAP),
         # announce the hub on loopback, so `acorn-edge devices --interface 127.0.0.1` finds it
-        "ACORN_HUB_ADVERTISE": "true",
+        "ACORN_HUB_ADVERTISE": "true" if worker == 1 else "false",
         "ACORN_HUB_ADVERTISE_INTERFACES": '["127.0.0.1"]',
     }
 
@@ -652,7 +670,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--hub-port", type=int, default=8080)
     parser.add_argument("--edge-ports", default=",".join(str(s["port"]) for s in STORES),
                         help="the store agents' ports, comma-separated, in store order")
+    parser.add_argument("--hub-workers", type=int, default=1, help=(
+        "hub processes sharing the ingest (above 1 needs --database-url on PostgreSQL); worker "
+        "n serves the API on --hub-port + n - 1 to begin with"))
+    parser.add_argument("--database-url", default=None, help=(
+        "the hub's database (default: sqlite STATE/hub.db), e.g. "
+        "postgresql+psycopg://postgres@127.0.0.1:5432/acorn_dev (it must exist)"))
     args = parser.parse_args(argv)
+    if not 1 <= args.hub_workers <= 8:
+        parser.error("--hub-workers takes 1 to 8")
+    if args.hub_workers > 1 and not str(args.database_url or "").startswith("postgresql"):
+        parser.error(f"--hub-workers {args.hub_workers} needs --database-url "
+                     "postgresql+psycopg://... (on SQLite only one hub process may write)")
     ports = [int(p) for p in str(args.edge_ports).split(",")]
     if len(ports) != len(STORES):
         parser.error(f"--edge-ports takes {len(STORES)} ports")
@@ -675,7 +704,7 @@ def main() -> None:
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     STATE.mkdir(parents=True, exist_ok=True)
-    passwords = secrets_file()
+    passwords = secrets_file(args.hub_workers)
     children: list[Child] = []
     devices: list[Devices] = []
     try:
@@ -689,7 +718,7 @@ def main() -> None:
         broker_proc = broker_child(broker)
         children.append(broker_proc)
         start(broker_proc)
-        provision(broker, passwords)
+        provision(broker, passwords, args.hub_workers)
         sim = Child(
             "spapi-simulator",
             lambda port: (
@@ -703,7 +732,8 @@ def main() -> None:
         )
         children.append(sim)
         start(sim)
-        env = hub_env(broker, passwords["hub"], args.hub_port, lan)
+        env = hub_env(broker, passwords["hub"], args.hub_port, lan, args.database_url,
+                      workers=args.hub_workers)
         # accounts before `serve`, so its scheduler's first sync (after ~5 s) already sees them
         subprocess.run([str(BIN / "acorn-hub"), "db", "upgrade"], env=env, capture_output=True,
                        check=False)
@@ -711,13 +741,17 @@ def main() -> None:
         hub = Child(
             "hub",
             lambda port: ([str(BIN / "acorn-hub"), "serve"],
-                          hub_env(broker, passwords["hub"], int(port or 0), lan)),
+                          hub_env(broker, passwords["hub"], int(port or 0), lan,
+                                  args.database_url, workers=args.hub_workers)),
             port=args.hub_port,
             health="/api/health",
         )
         children.append(hub)
         start(hub)
         env = hub.env
+        more_workers = hub_workers(broker, passwords, lan, args)
+        children += more_workers
+        start(*more_workers)
         edges: list[Edge] = []
         for store, wanted in zip(STORES, args.edge_ports, strict=True):
             store_devices = start_devices(store)
@@ -735,7 +769,7 @@ def main() -> None:
         # before the banner: its enrolment line reads the hub's settings from this file
         write_env_file(STATE / "hub.env", {k: v for k, v in env.items()
                                            if k.startswith("ACORN_HUB_")})
-        print_banner(broker_proc, hub, sim, edges, token)
+        print_banner(broker_proc, hub, sim, edges, token, more_workers)
         print("\n".join(fleet_lines(broker, hub, lan, ca)))
         print(f"  approvals desk         {hub.url}/desk   "
               f"(user admin, password {desk_password})")
@@ -861,13 +895,28 @@ def where(child: Child, path: str = "") -> str:
     return f"(not answering now; restarting, see {child.log})"
 
 
-def print_banner(broker: Child, hub: Child, sim: Child, edges: list[Edge], token: str) -> None:
+def hub_workers(broker: LocalBroker, passwords: dict[str, str], lan: Lan,
+                args: argparse.Namespace) -> list[Child]:
+    """Hub workers 2..N (after the first has migrated the database), each on its own port."""
+
+    def build(n: int) -> Callable[[int | None], tuple[list[str], dict[str, str]]]:
+        return lambda port: ([str(BIN / "acorn-hub"), "serve"], hub_env(
+            broker, passwords[f"hub-w{n}"], int(port or 0), lan, args.database_url, worker=n,
+            workers=args.hub_workers))
+
+    return [Child(f"hub-w{n}", build(n), port=args.hub_port + n - 1, health="/api/health")
+            for n in range(2, args.hub_workers + 1)]
+
+
+def print_banner(broker: Child, hub: Child, sim: Child, edges: list[Edge], token: str,
+                 more_workers: list[Child] | None = None) -> None:
     """Where everything is: only URLs that answered just now."""
     lines = [
         "",
         "ACORN is running — Ctrl-C stops everything",
         f"  broker (mosquitto)     {where(broker)}",
         f"  hub API + docs         {where(hub, '/docs')}",
+        *[f"  hub {w.name:<18} {where(w, '/docs')}" for w in more_workers or []],
         f"  SP-API simulator       {where(sim, '/docs')}",
     ]
     for store, edge, devices in edges:

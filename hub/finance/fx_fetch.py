@@ -5,18 +5,21 @@ Rules:
   XML ``hub.finance.fx`` reads); then fetched once at start and every ``ACORN_HUB_FX_FETCH_HOURS``;
 - a fetch that fails (no network, HTTP error, unreadable file) logs one warning and changes
   nothing: decisions keep the rates they had (the bundled history, earlier fetches and imports);
-- one daemon thread; ``stop`` ends it and waits for it.
+- one daemon thread; ``stop`` ends it and waits for it; with several hub workers only the leader
+  fetches (``gate``, ``hub.finance.periodic.gated_loop``).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from sqlalchemy import Engine
 
 from hub.errors import HubError
 from hub.finance.fx_rates import fetch
+from hub.finance.periodic import always, gated_loop
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +27,10 @@ log = logging.getLogger(__name__)
 class FxFetcher:
     """Fetch ``url`` into the ``fx_rates`` table every ``seconds``."""
 
-    def __init__(self, engine: Engine, url: str, seconds: float) -> None:
+    def __init__(self, engine: Engine, url: str, seconds: float,
+                 gate: Callable[[], bool] = always) -> None:
         self.engine, self.url, self.seconds = engine, url, seconds
+        self._gate = gate
         self.fetched = threading.Event()  # set after each attempt (tests wait on it)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="fx-fetch", daemon=True)
@@ -54,6 +59,4 @@ class FxFetcher:
         return count
 
     def _loop(self) -> None:
-        while not self._stop.is_set():
-            self.once()
-            self._stop.wait(self.seconds)
+        gated_loop(self._stop, self.seconds, self._gate, self.once)

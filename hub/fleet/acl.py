@@ -26,6 +26,7 @@ from protocol import HUB_PRESENCE_TOPIC, TopicKind, check_id, config_topic, node
 HUB_USERNAME = "acorn-hub"
 HUB_ROLE = "acorn-hub"
 HUB_CLIENT_ID = "acorn-hub"  # the hub setting mqtt_client_id's default
+SHARE_GROUP = "acorn-hub"  # the shared-subscription group of the hub's ingest workers
 
 AclType = Literal[
     "publishClientSend",
@@ -105,6 +106,10 @@ def hub_acls() -> list[Acl]:
     return [
         Acl("subscribePattern", "acorn/v1/stores/+/nodes/+/events"),
         Acl("subscribePattern", "acorn/v1/stores/+/nodes/+/status"),
+        # several hub workers share ingest through one shared-subscription group
+        # (``hub.sync.mqtt``); Mosquitto checks the ``$share/...`` filter itself
+        Acl("subscribePattern", f"$share/{SHARE_GROUP}/acorn/v1/stores/+/nodes/+/events"),
+        Acl("subscribePattern", f"$share/{SHARE_GROUP}/acorn/v1/stores/+/nodes/+/status"),
         Acl("publishClientSend", "acorn/v1/stores/+/nodes/+/commands"),
         Acl("publishClientSend", "acorn/v1/stores/+/nodes/+/acks"),
         # only to clear a retained event a node left (see the module rules)

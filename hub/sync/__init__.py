@@ -6,7 +6,10 @@ Rules:
   (``ingest/``); nothing a node sends can stall ingest;
 - hub -> node commands are written to the outbox in the same transaction as the change that
   needs them (``commands``) and sent by one ``publisher`` thread until the node applies them;
-- each store's retained ``store.config`` is republished when it changes (``config_push``).
+- each store's retained ``store.config`` is republished when it changes (``config_push``);
+- several hub processes may share the ingest on PostgreSQL (``hub_workers``): each has its own
+  connection in the broker's shared group, and the publisher and config push run only in the
+  one holding the leader lock (``leader``).
 
-    mqtt  ingest/  commands  publisher  runtime  config_push
+    mqtt  ingest/  commands  publisher  runtime  config_push  leader
 """

@@ -19,7 +19,9 @@ Rules:
   push; every due document handed to the connection without waiting for the broker (QoS 1:
   paho keeps it until the PUBACK and sends it again after a reconnect); then what was handed is
   saved set-based, ``WRITE_CHUNK`` stores per transaction (a short hold of the writers' lock,
-  so the ingest is not kept waiting behind a large pass).
+  so the ingest is not kept waiting behind a large pass);
+- with several hub workers only the leader pushes (``gate``, ``hub.sync.leader``); a worker
+  that becomes the leader is woken with a republish of every store.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -197,8 +199,10 @@ def sync_once(engine: Engine, link: Publisher, force: bool = False) -> int:
 class StoreConfigSync:
     """Owns the sync thread; ``wake`` is safe from any thread."""
 
-    def __init__(self, engine: Engine, link: Publisher, poll_seconds: float) -> None:
+    def __init__(self, engine: Engine, link: Publisher, poll_seconds: float,
+                 gate: Callable[[], bool] = lambda: True) -> None:
         self._engine = engine
+        self._gate = gate  # several hub workers: only the leader pushes (hub.sync.leader)
         self._link = link
         self._poll = poll_seconds
         self._force = False
@@ -228,6 +232,8 @@ class StoreConfigSync:
             self._wakeup.clear()
             if self._stopping.is_set():
                 return
+            if not self._gate():
+                continue  # the leader pushes; on taking over it is woken with republish
             force, self._force = self._force, False
             try:
                 sync_once(self._engine, self._link, force)

@@ -1,9 +1,9 @@
 """The hub's one MQTT connection (paho 2.x): persistent session, manual acks, reconnects.
 
 Rules:
-- fixed client id (the broker binds the hub's user to it), MQTT 5 with ``clean_start=False`` and
-  a session that never expires: the broker keeps our subscriptions and queues messages while we
-  are away;
+- fixed client id (the broker binds the hub's user to it), MQTT 5; one hub (``hub_workers`` = 1)
+  connects with ``clean_start=False`` and a session that never expires: the broker keeps our
+  subscriptions and queues messages while we are away (several workers: see below);
 - a node must never leave a retained message on its events topic (a retained poison would come
   back to every fresh hub session), and the broker cannot refuse the retain flag per topic. So
   events are subscribed with retain-as-published (we see the flag a node set) and no-local (we do
@@ -21,6 +21,21 @@ Rules:
   ``hub_presence_seconds`` (the nodes follow live refreshes, not a retained copy a restarted
   broker may hold), offline as its last will and on a clean stop. With one broker none of this
   happens: no presence, the same reconnects as before.
+- SEVERAL WORKERS (``hub_workers`` > 1, README "Several hub workers"): each worker has its own
+  broker user and client id (``acorn-hub devices add-hub`` with that worker's MQTT_USERNAME and
+  MQTT_CLIENT_ID) and subscribes to events and statuses through the shared group
+  ``$share/acorn-hub/...``: Mosquitto hands each message to ONE member, round robin per message
+  (so consecutive seqs of one node land on different workers; ``hub.sync.ingest.batch`` keeps
+  the order). Checked on Mosquitto 2.0.11 (tests/workers): a member whose session outlives its
+  connection keeps receiving its turn of messages, queued for it and lost to the group until
+  it returns, and what it held unacked is never handed to another member. So a shared worker
+  connects with ``clean_start=True`` and a session that ends with the connection: the moment
+  a worker dies (SIGKILL closes its socket; keepalive otherwise) the broker sends everything to
+  the others, and the events it held unacked are sent again by their nodes (the edge resends
+  whatever no ack covers after ``resend_after_seconds``), so nothing is lost; nothing is
+  duplicated since the hub dedups on (node, seq). Retained messages are not sent to a shared
+  subscription and no-local is not allowed on one: our own clearing publish of a retained
+  event comes back as an empty retained message, which is acked and dropped here.
 """
 
 from __future__ import annotations
@@ -36,6 +51,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from hub.fleet.acl import SHARE_GROUP
 from hub.metrics import HubMetrics
 from hub.settings import Settings
 from hub.sync.ingest.classify import Incoming
@@ -58,11 +74,19 @@ SUBSCRIPTIONS = [
     (subscription(TopicKind.STATUS), SubscribeOptions(qos=1)),
 ]
 SESSION_NEVER_EXPIRES = 0xFFFFFFFF
+SESSION_ENDS_WITH_CONNECTION = 0
 
 
-def _connect_properties() -> Properties:
+def shared_subscriptions(group: str = SHARE_GROUP) -> list[tuple[str, SubscribeOptions]]:
+    """The same topics through the workers' shared group (no no-local: MQTT 5 forbids it)."""
+    return [(f"$share/{group}/{topic}",
+             SubscribeOptions(qos=opts.QoS, retainAsPublished=opts.retainAsPublished))
+            for topic, opts in SUBSCRIPTIONS]
+
+
+def _connect_properties(expiry: int) -> Properties:
     props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-    props.SessionExpiryInterval = SESSION_NEVER_EXPIRES
+    props.SessionExpiryInterval = expiry
     return props
 
 
@@ -117,9 +141,12 @@ class HubLink:
     def start(self) -> None:
         """Connect in the background (retrying until the broker answers)."""
         first = self._brokers[self._at]
+        shared = self._settings.shared_ingest
         self._client.connect_async(first.host, first.port,
-                                   keepalive=self._settings.mqtt_keepalive, clean_start=False,
-                                   properties=_connect_properties())
+                                   keepalive=self._settings.mqtt_keepalive, clean_start=shared,
+                                   properties=_connect_properties(
+                                       SESSION_ENDS_WITH_CONNECTION if shared else
+                                       SESSION_NEVER_EXPIRES))
         self._client.loop_start()
         self._start_presence()
 
@@ -137,12 +164,22 @@ class HubLink:
                 return
         self._client.ack(mid, qos)
 
-    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> bool:
-        """Publish if connected; False when the message could not be handed to the broker."""
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False,
+                wait: float = 0.0) -> bool:
+        """Publish if connected; False when the message could not be handed to the broker.
+        ``wait`` > 0: also wait (at most that long) until the broker has it (its PUBACK)."""
         if not self._connected:
             return False
         info = self._client.publish(topic, payload, qos=qos, retain=retain)
-        return info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS
+        if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            return False
+        if wait > 0:
+            try:
+                info.wait_for_publish(wait)
+            except (RuntimeError, ValueError):  # the connection dropped meanwhile
+                return False
+            return info.is_published()
+        return True
 
     def _handle_connect(self, client: mqtt.Client, _userdata: Any, flags: Any, reason: Any,
                         _props: Any) -> None:
@@ -157,7 +194,8 @@ class HubLink:
         self._set_connected(True)
         log.info("connected to the broker at %s (session present: %s)", self.broker,
                  flags.session_present)
-        client.subscribe(SUBSCRIPTIONS)
+        client.subscribe(shared_subscriptions() if self._settings.shared_ingest else
+                         SUBSCRIPTIONS)
         self._publish_presence("online")  # after SUBSCRIBE: nodes that see it find us listening
         self._on_connected()
 
@@ -231,6 +269,9 @@ class HubLink:
     def _handle_message(self, client: mqtt.Client, _userdata: Any,
                         message: mqtt.MQTTMessage) -> None:
         if message.retain and message.topic.endswith("/events"):
+            if not message.payload and self._settings.shared_ingest:
+                client.ack(message.mid, message.qos)  # our own clearing publish, come back
+                return
             self._clear_retained(client, message)
         self._deliver(Incoming(message.topic, bytes(message.payload), message.mid, message.qos,
                                self._generation, utc_now()))

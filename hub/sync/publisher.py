@@ -5,14 +5,17 @@ registers ``wake`` with ``hub.storage.outbox.on_queued``), when a node came onli
 reconnected; and every ``command_poll_seconds``, for commands queued by another process (e.g. the
 CLI), which cannot wake it. Each pass publishes, QoS 1, every unapplied command that was never
 sent, was last sent more than ``command_resend_seconds`` ago, or belongs to a node that just came
-online.
+online. With several hub workers only the leader publishes (``gate``, ``hub.sync.leader``): a
+commit on another worker wakes nothing there, and the leader finds the command at its next poll;
+a node that came online in another worker's batch gets its unapplied commands at the next
+resend round.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import Engine
 
@@ -32,11 +35,13 @@ class CommandPublisher:
     """Owns the publishing thread; ``wake`` is safe from any thread."""
 
     def __init__(self, engine: Engine, link: HubLink, metrics: HubMetrics,
-                 resend_seconds: float, poll_seconds: float) -> None:
+                 resend_seconds: float, poll_seconds: float,
+                 gate: Callable[[], bool] = lambda: True) -> None:
         self._engine = engine
         self._link = link
         self._metrics = metrics
         self._resend = resend_seconds
+        self._gate = gate
         self._poll = min(poll_seconds, resend_seconds)
         self._lock = threading.Lock()
         self._forced: set[Key] = set()
@@ -67,6 +72,10 @@ class CommandPublisher:
             self._wakeup.wait(self._poll)
             self._wakeup.clear()
             if self._stopping.is_set() or not self._link.connected:
+                continue
+            if not self._gate():
+                with self._lock:
+                    self._forced = set()  # another worker leads: its polls send them
                 continue
             with self._lock:
                 forced, self._forced = self._forced, set()

@@ -12,7 +12,12 @@ Rules:
   ``stop`` unregisters it first;
 - the ingest thread is supervised: every ``ingest_supervise_seconds`` a small thread checks it
   and starts it again if it died; ``ingest_state`` (shown by ``/api/health``) says whether it
-  runs, how often it was restarted and why it last failed.
+  runs, how often it was restarted and why it last failed;
+- the runtime owns the worker's ``Leadership`` (``hub.sync.leader``): the command publisher and
+  the store config push run only while it leads (always, for a single hub); the app gates its
+  schedulers on ``runtime.leadership.leading`` too. Becoming the leader wakes the publisher and
+  republishes every store config. The leadership starts before and stops after the parts it
+  gates, so a worker stopped cleanly releases the lock last.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from hub.sync.config_push import StoreConfigSync
 from hub.sync.ingest.batch import BatchResult
 from hub.sync.ingest.classify import Incoming
 from hub.sync.ingest.writer import IngestWriter
+from hub.sync.leader import Leadership
 from hub.sync.mqtt import HubLink
 from hub.sync.publisher import CommandPublisher
 
@@ -42,17 +48,23 @@ class HubRuntime:
 
     def __init__(self, settings: Settings, engine: Engine, metrics: HubMetrics) -> None:
         self.settings = settings
+        self.leadership = Leadership(engine, settings.shared_ingest, settings.leader_poll_seconds,
+                                     on_change=self._on_leadership,
+                                     name=settings.mqtt_client_id)
         self.link = HubLink(settings, metrics, on_message=self._on_message,
                             on_connected=self._on_connected)
         self.writer = IngestWriter(engine, self.link, metrics,
                                    settings.ingest_batch_size, settings.ingest_batch_ms,
                                    on_batch=self._on_batch,
                                    evidence=EvidenceSink(settings.evidence_dir,
-                                                         settings.evidence_retention_days))
+                                                         settings.evidence_retention_days),
+                                   shared=settings.shared_ingest)
         self.publisher = CommandPublisher(engine, self.link, metrics,
                                           settings.command_resend_seconds,
-                                          settings.command_poll_seconds)
-        self.config_sync = StoreConfigSync(engine, self.link, settings.config_publish_seconds)
+                                          settings.command_poll_seconds,
+                                          gate=self.leadership.leading)
+        self.config_sync = StoreConfigSync(engine, self.link, settings.config_publish_seconds,
+                                           gate=self.leadership.leading)
         self._engine = engine
         self._stop_waking: Callable[[], None] | None = None
         self._stop_config: Callable[[], None] | None = None
@@ -62,8 +74,10 @@ class HubRuntime:
                                             daemon=True)
 
     def ingest_state(self) -> dict[str, object]:
-        """Is the ingest thread running; restarts, errors caught, the last error."""
-        return self.writer.state()
+        """Is the ingest thread running; restarts, errors caught, the last error; how many
+        workers share the ingest and whether this one runs the schedulers (``leading``)."""
+        return {**self.writer.state(), "workers": self.settings.hub_workers,
+                "leading": self.leadership.leading()}
 
     def _supervise(self) -> None:
         while not self._stop_supervising.wait(self.settings.ingest_supervise_seconds):
@@ -73,7 +87,8 @@ class HubRuntime:
                 log.exception("could not restart the ingest thread")
 
     def start(self) -> None:
-        """Start writer and publisher, then connect."""
+        """Take part in the leadership, start writer and publisher, then connect."""
+        self.leadership.start()
         self.writer.start()
         self._supervisor.start()
         self.publisher.start()
@@ -99,6 +114,7 @@ class HubRuntime:
         self.publisher.stop()
         self.config_sync.stop()
         self.link.stop()
+        self.leadership.stop()
         self._started = False
         log.info("MQTT ingest stopped")
 
@@ -111,6 +127,11 @@ class HubRuntime:
     def _on_connected(self) -> None:
         self.publisher.wake()
         self.config_sync.wake(republish=True)  # the broker may have lost retained configs
+
+    def _on_leadership(self, leading: bool) -> None:
+        if leading:
+            self.publisher.wake()
+            self.config_sync.wake(republish=True)
 
     def _on_batch(self, result: BatchResult) -> None:
         # commands the batch queued woke the publisher when it committed; a node that came

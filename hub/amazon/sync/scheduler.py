@@ -12,7 +12,10 @@ Rules:
 - a shipment recorded at the hub (``hub.inventory.picking.RECORDED``, after its commit) makes
   the ``shipments`` job due at once, so a package is confirmed to Amazon within a tick or so
   of the store shipping it (after the run in progress, if one is);
-- ``stop`` asks running jobs to stop at their next wait and joins every thread.
+- ``stop`` asks running jobs to stop at their next wait and joins every thread;
+- with several hub workers only the leader starts runs (``gate``, ``hub.sync.leader``): while
+  the gate is closed nothing is launched and due jobs stay due, so a worker that takes over
+  starts them at its next tick.
 """
 
 from __future__ import annotations
@@ -48,11 +51,13 @@ class Scheduler:
         clock: Callable[[], float] = time.monotonic,
         first_delay: float = FIRST_DELAY_SECONDS,
         tick: float = TICK_SECONDS,
+        gate: Callable[[], bool] = lambda: True,
     ) -> None:
         self._engine = engine
         self._settings = settings
         self._clock = clock
         self._tick = tick
+        self._gate = gate
         self._stop = threading.Event()
         self._limiter = Limiter(factor=settings.rate_factor)
         self._secrets = SecretSource(secrets_file=settings.secrets_file)
@@ -84,6 +89,8 @@ class Scheduler:
 
     def _loop(self) -> None:
         while not self._stop.wait(self._tick):
+            if not self._gate():
+                continue
             now = self._clock()
             for job, due in self._due.items():
                 running = self._running.get(job)

@@ -9,10 +9,11 @@ a pass that fails logs one warning and the next one tries again (the pass is ide
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from sqlalchemy import Engine
 
-from hub.finance.periodic import Periodic
+from hub.finance.periodic import Periodic, always
 from hub.finance.reasons.store import classify_pending
 
 log = logging.getLogger(__name__)
@@ -21,10 +22,11 @@ log = logging.getLogger(__name__)
 class ReasonClassifier(Periodic):
     """Classify new return lines every ``seconds``."""
 
-    def __init__(self, engine: Engine, seconds: float = 60.0) -> None:
+    def __init__(self, engine: Engine, seconds: float = 60.0,
+                 gate: Callable[[], bool] = always) -> None:
         self.engine = engine
         super().__init__("reasons", self._classify, seconds,
-                         failed="return reasons not classified this time", logger=log)
+                         failed="return reasons not classified this time", logger=log, gate=gate)
 
     def _classify(self) -> int:
         done = classify_pending(self.engine)

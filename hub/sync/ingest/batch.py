@@ -31,19 +31,35 @@ Rules:
 - a revoked node is not heard (``hub.fleet.identities``): its events, statuses and broken
   events are dead-lettered as from a revoked node, unapplied and unacked, from the commit of its
   revocation on (the broker has dropped it by then; this is for what was already on its way);
-- the result says what to acknowledge: the retained ``ack`` per node that sent events.
+- the result says what to acknowledge: the retained ``ack`` per node that sent events;
+- SEVERAL WORKERS (``shared``; README "Several hub workers"): the broker hands consecutive seqs of
+  one node to different workers, so (1) the batch locks the rows of the nodes it touches
+  (``SELECT ... FOR UPDATE``, in (store, node) order, so two batches cannot deadlock) before it
+  reads their cursors: each node's stream is advanced by one transaction at a time, on a cursor
+  no other worker can move until this one commits (today every write transaction also takes the
+  audit chain's tip first, ``hub.storage.engine``, which serialises writers anyway: the node
+  lock keeps the order should that ever change); and (2) an event that arrives AHEAD of its
+  node's stream (beyond the node's contiguous seq plus what this batch carries in order, above
+  anything held) while its message id is in ``may_hold`` is not stored but handed back in
+  ``BatchResult.held_back``: the writer keeps it unacked and offers it again a moment later,
+  when the worker holding the seqs before it has most likely committed them. The inbox does
+  hold an event whole enough to apply, but an event that waited beyond a gap is applied only
+  when it arrives again (``hub.sync.ingest.claims``: a planted event must not be applied just
+  because it is stored), so holding it back in memory, where it is still "arriving", is what
+  keeps the claim rules and the order both. Past the writer's wait it is stored beyond the gap
+  as before, and the node's resend fills the gap.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, select, tuple_, update
 
 from hub.finance.evidence import ingest as evidence_ingest
 from hub.finance.fx_rates import FxBook
@@ -65,6 +81,7 @@ from protocol import Ack, Envelope, TopicKind, encode, node_topic
 log = logging.getLogger(__name__)
 
 Key = tuple[str, str]
+LOCK_CHUNK = 500  # node keys per locking SELECT
 
 
 @dataclass
@@ -100,19 +117,26 @@ class BatchResult:
     dead: list[str] = field(default_factory=list)
     unprocessable: int = 0
     waiting: list[Waiting] = field(default_factory=list)
+    held_back: set[str] = field(default_factory=set)  # message ids: ahead of their stream
 
 
 def store_batch(tx: Tx, items: Sequence[Classified],
-                evidence: evidence_ingest.EvidenceSink | None = None) -> BatchResult:
+                evidence: evidence_ingest.EvidenceSink | None = None, shared: bool = False,
+                may_hold: Set[str] = frozenset()) -> BatchResult:
     """Store, dedup, apply and dead-letter one batch inside ``tx`` (counter photos go to
-    ``evidence``; without one they are dead-lettered, to be replayed)."""
+    ``evidence``; without one they are dead-lettered, to be replayed). ``shared``: several
+    workers ingest (lock the nodes; hold back the events of ``may_hold`` that come early)."""
     conn, result = tx.conn, BatchResult()
     items = _refuse_revoked(conn, items)
     events = [i for i in items if isinstance(i, NodeEvent)]
     statuses = [i for i in items if isinstance(i, StatusUpdate)]
     broken = [i for i in items if isinstance(i, Unprocessable)]
     keys = [e.key for e in events] + [b.key for b in broken] + [s.key for s in statuses]
+    if shared:
+        _lock_nodes(conn, keys, tx.now)
     cursors = _cursors(conn, keys, tx.now)
+    if may_hold:
+        events, result.held_back = _hold_early(cursors, events, may_hold)
     fresh, repeats = _fresh(conn, cursors, events)
     taken, broken_repeats, bad_copies = _take(conn, cursors, broken, fresh)
     done, beyond = _split_repeats(conn, cursors, repeats)
@@ -172,6 +196,64 @@ def _as_revoked(item: NodeEvent | StatusUpdate | Unprocessable) -> Rejected:
                     f"{item.store_id}/{item.node_id}",
                     f"node {item.store_id}/{item.node_id} is revoked: its messages are refused",
                     "node_id", payload)
+
+
+def _lock_nodes(conn: Connection, keys: Iterable[Key], now: datetime) -> None:
+    """Several workers: make sure the nodes' rows exist, then lock them in (store, node) order
+    until the commit, so one transaction at a time moves each node's stream."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return
+    conn.execute(insert_ignore(conn, stores, ["store_id"]),
+                 [{"store_id": s, "created_at": now} for s in sorted({s for s, _ in wanted})])
+    conn.execute(insert_ignore(conn, nodes, ["store_id", "node_id"]), [
+        {"store_id": s, "node_id": n, "contiguous_seq": 0, "highest_seq": 0, "command_seq": 0,
+         "online": False, "created_at": now} for s, n in wanted])
+    for start in range(0, len(wanted), LOCK_CHUNK):
+        chunk = wanted[start:start + LOCK_CHUNK]
+        conn.execute(select(nodes.c.store_id).where(
+            tuple_(nodes.c.store_id, nodes.c.node_id).in_(chunk))
+            .order_by(nodes.c.store_id, nodes.c.node_id).with_for_update()).all()
+
+
+def committed_acks(conn: Connection, keys: Iterable[Key]) -> dict[Key, Ack]:
+    """Several workers: each node's ack as committed, its row locked FOR SHARE until the caller's
+    transaction ends (no other worker can move the node meanwhile, so what is published under
+    this lock is never older than what another worker publishes after it)."""
+    wanted = sorted(set(keys))
+    acks: dict[Key, Ack] = {}
+    for start in range(0, len(wanted), LOCK_CHUNK):
+        rows = conn.execute(select(nodes.c.store_id, nodes.c.node_id, nodes.c.contiguous_seq,
+                                   nodes.c.highest_seq).where(
+            tuple_(nodes.c.store_id, nodes.c.node_id).in_(wanted[start:start + LOCK_CHUNK]))
+            .order_by(nodes.c.store_id, nodes.c.node_id).with_for_update(read=True))
+        for r in rows:
+            acks[(r.store_id, r.node_id)] = Cursor(r.store_id, r.node_id, int(r.contiguous_seq),
+                                                   int(r.highest_seq)).ack()
+    return acks
+
+
+def _hold_early(cursors: Mapping[Key, Cursor], events: Sequence[NodeEvent], may_hold: Set[str]
+                ) -> tuple[list[NodeEvent], set[str]]:
+    """Split off the events (of ``may_hold``) that come ahead of their node's stream: beyond
+    the contiguous seq plus the seqs this batch carries in order, and above every held seq."""
+    carried: dict[Key, set[int]] = defaultdict(set)
+    for event in events:
+        carried[event.key].add(event.envelope.seq)
+    reach = {}
+    for key, seqs in carried.items():
+        top = cursors[key].contiguous
+        while top + 1 in seqs:
+            top += 1
+        reach[key] = max(top, cursors[key].highest)
+    kept: list[NodeEvent] = []
+    held: set[str] = set()
+    for event in events:
+        if event.envelope.id in may_hold and event.envelope.seq > reach[event.key]:
+            held.add(event.envelope.id)
+        else:
+            kept.append(event)
+    return kept, held
 
 
 def _cursors(conn: Connection, keys: Iterable[Key], now: datetime) -> dict[Key, Cursor]:

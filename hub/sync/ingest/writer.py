@@ -20,7 +20,16 @@ Rules:
   ``ensure_running`` (called by the runtime's supervisor) restarts it, and ``state`` says so for
   ``/api/health``;
 - ``stop`` drains what is queued (commit + ack), then returns; whatever arrives later is not
-  acked and the broker redelivers it to the next session.
+  acked and the broker redelivers it to the next session;
+- SEVERAL WORKERS (``shared``): an event the batch held back as early (``batch.store_batch``,
+  ``held_back``) is not acked but offered again ``HOLD_STEP_S`` later, for at most
+  ``HOLD_EARLY_S`` after this writer first tried it (not after it arrived: a message that waited
+  in a deep queue is as early as ever), then it is stored beyond its gap as any early event (a
+  held message takes one of the broker's in-flight slots for this worker, so the wait is short);
+  and the retained
+  acks are read back after the commit with the nodes locked FOR SHARE
+  (``batch.committed_acks``) and published under that lock, waiting for the broker's PUBACK of
+  the last one, so a node's retained ack never goes backwards when two workers ack it.
 """
 
 from __future__ import annotations
@@ -38,9 +47,9 @@ from sqlalchemy import Engine
 from hub.errors import HubError, StorageError
 from hub.finance.evidence.ingest import EvidenceSink
 from hub.metrics import HubMetrics
-from hub.storage.engine import is_transient, writing
+from hub.storage.engine import is_transient, reading, writing
 from hub.storage.tables.core import dead_letters
-from hub.sync.ingest.batch import BatchResult, Key, store_batch
+from hub.sync.ingest.batch import BatchResult, Key, committed_acks, store_batch
 from hub.sync.ingest.classify import Incoming, NodeEvent, Unprocessable, classify
 from hub.sync.ingest.dead import dead_letter_row
 from hub.sync.ingest.gaps import GapLog
@@ -49,6 +58,9 @@ from protocol import Ack, TopicKind, encode, make_envelope, node_topic, parse_to
 log = logging.getLogger(__name__)
 
 IDLE_GAP_S = 0.002  # a burst has ended when nothing arrives for this long
+HOLD_STEP_S = 0.02  # several workers: an early event is offered again this much later
+HOLD_EARLY_S = 1.0  # ... for this long after its first try; then it is stored beyond its gap
+ACK_WAIT_S = 5.0  # several workers: longest wait for the broker's PUBACK of our acks
 
 
 class Link(Protocol):
@@ -57,8 +69,9 @@ class Link(Protocol):
     def ack(self, mid: int, qos: int, generation: int) -> None:
         """PUBACK a message."""
 
-    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> bool:
-        """Publish a message."""
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False,
+                wait: float = 0.0) -> bool:
+        """Publish a message (``wait``: until the broker has it, at most that long)."""
 
 
 class IngestWriter:
@@ -68,8 +81,9 @@ class IngestWriter:
                  batch_ms: int = 20,
                  on_batch: Callable[[BatchResult], None] = lambda _result: None,
                  evidence: EvidenceSink | None = None,
-                 gap_log: GapLog | None = None) -> None:
+                 gap_log: GapLog | None = None, shared: bool = False) -> None:
         self._engine = engine
+        self._shared = shared  # several workers share the ingest
         self._evidence = evidence  # where counter photos are stored
         self._link = link
         self._metrics = metrics
@@ -83,6 +97,8 @@ class IngestWriter:
         self.errors = 0  # exceptions caught (the thread went on)
         self.restarts = 0  # times the thread died and was started again
         self.last_error: str | None = None
+        self.held_back = 0  # several workers: early events offered again later
+        self._first_try: dict[tuple[int, int], float] = {}  # (generation, mid) of held ones
         self._inflight: list[Incoming] = []  # the batch being processed, for a restart
         self._requeued: set[tuple[int, int]] = set()  # (generation, mid) put back once already
         self._gap_log = gap_log or GapLog()
@@ -100,7 +116,7 @@ class IngestWriter:
     def state(self) -> dict[str, object]:
         """For health: running, restarts, errors caught, the last error."""
         return {"running": self.running, "restarts": self.restarts, "errors": self.errors,
-                "last_error": self.last_error}
+                "last_error": self.last_error, "held_back": self.held_back}
 
     def ensure_running(self) -> bool:
         """Start the thread again if it died (not while stopping); True when it did."""
@@ -225,16 +241,47 @@ class IngestWriter:
         try:
             classified = [classify(m.topic, m.payload) for m in batch]
             with writing(self._engine) as tx:
-                result = store_batch(tx, classified, self._evidence)
+                result = store_batch(tx, classified, self._evidence, self._shared,
+                                     self._may_hold(batch, classified))
         except HubError:
             raise
         except Exception as err:  # a bug, or a value the DB refuses: isolated
             raise HubError(f"ingest failed: {err!r}") from err
+        if result.held_back:
+            batch = self._hold(batch, classified, result.held_back)
         self._done(batch, result, started)
+
+    def _may_hold(self, batch: Sequence[Incoming], classified: Sequence[object]) -> set[str]:
+        """Several workers: the events young enough to be held back if they come early."""
+        if not self._shared:
+            return set()
+        now = time.monotonic()
+        return {c.envelope.id for m, c in zip(batch, classified, strict=True)
+                if isinstance(c, NodeEvent)
+                and now - self._first_try.get((m.generation, m.mid), now) < HOLD_EARLY_S}
+
+    def _hold(self, batch: Sequence[Incoming], classified: Sequence[object],
+              held: set[str]) -> list[Incoming]:
+        """Offer the held-back messages again a moment later (unacked); return the others."""
+        later = [m for m, c in zip(batch, classified, strict=True)
+                 if isinstance(c, NodeEvent) and c.envelope.id in held]
+        self.held_back += len(later)
+        if len(self._first_try) > 100_000:  # held messages of connections long gone
+            self._first_try.clear()
+        now = time.monotonic()
+        for message in later:
+            self._first_try.setdefault((message.generation, message.mid), now)
+        timer = threading.Timer(HOLD_STEP_S, self._offer_again, args=(later,))
+        timer.daemon = True
+        timer.start()
+        kept = {id(m) for m in later}
+        return [m for m in batch if id(m) not in kept]
 
     def _done(self, batch: Sequence[Incoming], result: BatchResult, started: float) -> None:
         for message in batch:
             self._link.ack(message.mid, message.qos, message.generation)
+            if self._first_try:
+                self._first_try.pop((message.generation, message.mid), None)
         self._publish_acks(result.acks)
         self._count(batch, result, time.monotonic() - started)
         self._on_batch(result)
@@ -267,16 +314,32 @@ class IngestWriter:
         self._link.ack(message.mid, message.qos, message.generation)
         self._metrics.dead_letters.inc()
 
+    def _offer_again(self, messages: Sequence[Incoming]) -> None:
+        for message in messages:
+            self._queue.put(message)
+
     def _publish_acks(self, acks: Mapping[Key, Ack]) -> None:
         """One retained ack per node per batch, and none that repeats the last one published on
         this connection (the broker holds that one; after a reconnect each is published again)."""
+        if not self._shared or not acks:
+            self._send_acks(acks)
+            return
+        try:
+            with reading(self._engine) as conn:  # the nodes stay locked FOR SHARE until sent
+                self._send_acks(committed_acks(conn, acks), wait=ACK_WAIT_S)
+        except HubError as err:  # committed all the same: the nodes' resends fetch the ack
+            log.warning("acks of %d node(s) not published after the commit: %s", len(acks), err)
+
+    def _send_acks(self, acks: Mapping[Key, Ack], wait: float = 0.0) -> None:
         generation = getattr(self._link, "generation", 0)
-        for key, ack in acks.items():
-            if self._acked.get(key) == (generation, ack):
-                continue
+        due = [(key, ack) for key, ack in acks.items() if self._acked.get(key) != (generation, ack)]
+        for n, (key, ack) in enumerate(due, 1):
             envelope = make_envelope(key[0], key[1], 0, ack)
-            if self._link.publish(node_topic(key[0], key[1], TopicKind.ACKS), encode(envelope),
-                                  qos=1, retain=True):
+            topic, payload = node_topic(key[0], key[1], TopicKind.ACKS), encode(envelope)
+            sent = (self._link.publish(topic, payload, qos=1, retain=True, wait=wait)
+                    if wait and n == len(due) else
+                    self._link.publish(topic, payload, qos=1, retain=True))
+            if sent:
                 self._acked[key] = (generation, ack)
 
     def _count(self, batch: Sequence[Incoming], result: BatchResult, seconds: float) -> None:
