@@ -12,8 +12,8 @@ from __future__ import annotations
 import importlib
 import sys
 
-GROUPS = ["spine", "ingest", "counter", "decision", "policy", "desk", "amazon", "allocation", "fleet",
-          "stock", "rollout", "journey", "listings", "routing",
+GROUPS = ["spine", "ingest", "counter", "decision", "policy", "desk", "amazon", "allocation",
+          "fleet", "stock", "rollout", "journey", "listings", "routing",
           "picking", "settlements", "exports", "capacity", "reasons"]
 
 
