@@ -8,6 +8,9 @@ Rules:
 - the same rows end up stored as with ``conn.execute(insert, rows)``: every value goes through
   its column type's own bind processing (``UtcDateTime``, ``Amount``, JSON ...) for the
   connection's dialect, and the SQL is the one SQLAlchemy compiles for that dialect;
+- a ``JsonText`` value in a JSON column is JSON its maker already wrote (pydantic's
+  ``model_dump_json``): it is stored as that text, not serialised again; read back, it is the
+  same value;
 - a value that appears in many rows as the same object (the transaction's clock, typically) is
   converted once: conversion is pure, so one object always gives the same parameter;
 - SQLite: one ``executemany`` of tuples. PostgreSQL: a plain insert is one ``COPY ... FROM
@@ -27,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import JSON, Connection, Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.dml import Insert
@@ -36,6 +39,10 @@ from hub.storage.upsert import insert_ignore
 
 Processor = Callable[[Any], Any]
 Row = dict[str, Any]
+
+
+class JsonText(str):
+    """Text that is already JSON, for a JSON column (``insert_rows`` stores it as it is)."""
 
 
 @dataclass(frozen=True)
@@ -107,8 +114,18 @@ def _make_plan(conn: Connection, table: Table, names: tuple[str, ...],
 
 def _processors(dialect: Dialect, table: Table,
                 names: tuple[str, ...]) -> tuple[Processor | None, ...]:
-    return tuple(table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-                 for name in names)
+    return tuple(_processor(table.c[name].type, dialect) for name in names)
+
+
+def _processor(type_: Any, dialect: Dialect) -> Processor | None:
+    proc: Processor | None = type_.dialect_impl(dialect).bind_processor(dialect)
+    if not isinstance(type_, JSON) or proc is None:
+        return proc
+    serialise = proc
+
+    def json_or_text(value: Any) -> Any:
+        return str(value) if isinstance(value, JsonText) else serialise(value)
+    return json_or_text
 
 
 def _converted(proc: Processor | None, values: list[Any]) -> list[Any]:

@@ -5,7 +5,8 @@
   ``json.loads`` could differ it gives the careful path's answer, value or error;
 - storing: ``hub.storage.bulk.insert_rows`` stores the same rows as SQLAlchemy's
   ``conn.execute(insert, rows)`` (read back through the same tables), skips held keys when asked,
-  and fails the way ``conn.execute`` fails (a duplicate key is a DBAPI ``IntegrityError``).
+  stores JSON text made by pydantic as the value it is, and fails the way ``conn.execute``
+  fails (a duplicate key is a DBAPI ``IntegrityError``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bench.ingest import messages, moved, received
 from hub.errors import StorageError
-from hub.storage.bulk import insert_rows
+from hub.storage.bulk import JsonText, insert_rows
 from hub.storage.engine import reading, writing
 from hub.storage.tables.core import audit_log, inbox, return_items, returns
 from protocol import DecodeError, Envelope, decode, encode, utc_now
@@ -140,9 +141,10 @@ def test_bulk_insert_skips_held_keys_when_asked_and_fails_like_sqlalchemy(engine
     now = utc_now()
 
     def held(seq: int, message: str) -> dict[str, Any]:
+        body = {"n": seq, "text": "groß ✓", "items": [{"a": None}]}
         return {"store_id": "s1", "node_id": "n1", "seq": seq, "message_id": message,
-                "kind": "return.received", "body": {"n": seq}, "occurred_at": now,
-                "received_at": now}
+                "kind": "return.received", "occurred_at": now, "received_at": now,
+                "body": JsonText(json.dumps(body, ensure_ascii=False)) if seq == 3 else body}
 
     keys = ["store_id", "node_id", "seq"]
     with writing(engine) as tx:
@@ -151,6 +153,7 @@ def test_bulk_insert_skips_held_keys_when_asked_and_fails_like_sqlalchemy(engine
     found = _rows(engine, inbox, inbox.c.store_id == "s1")
     assert [(r["seq"], r["message_id"]) for r in found] == [(1, "first"), (2, "first"),
                                                             (3, "second")]
+    assert found[2]["body"] == {**found[0]["body"], "n": 3}  # JSON text stored as that value
     with pytest.raises(StorageError) as caught, writing(engine) as tx:
         insert_rows(tx.conn, audit_log, [_audit(5000, now), _audit(5000, now)])
     assert isinstance(caught.value.__cause__, IntegrityError)  # as conn.execute would raise

@@ -53,7 +53,7 @@ from hub.inventory import ledger as stock_ledger
 from hub.inventory import picking as store_picking
 from hub.inventory.transfers import follow as transfer_follow
 from hub.refunds.projection import Problem, Projector
-from hub.storage.bulk import insert_rows
+from hub.storage.bulk import JsonText, insert_rows
 from hub.storage.engine import Tx
 from hub.storage.tables.core import dead_letters, inbox, nodes, stores, unprocessable_events
 from hub.storage.upsert import insert_ignore
@@ -339,7 +339,7 @@ def _insert_inbox(conn: Connection, fresh: Sequence[NodeEvent], now: datetime) -
         insert_rows(conn, inbox, [
             {"store_id": e.store_id, "node_id": e.node_id, "seq": e.envelope.seq,
              "message_id": e.envelope.id, "kind": e.envelope.kind,
-             "body": e.envelope.body.model_dump(mode="json", exclude={"kind"}),
+             "body": JsonText(e.envelope.body.model_dump_json(exclude={"kind"})),
              "occurred_at": e.envelope.occurred_at, "received_at": now} for e in fresh],
             ignore=["store_id", "node_id", "seq"])
 
