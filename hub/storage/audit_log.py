@@ -1,8 +1,8 @@
 """The audit log in the database: lock the tip, append chained entries, read the chain back.
 
 The chain itself (hashing, verification) is pure and lives in ``hub.storage.audit_chain``; this
-module only
-moves entries in and out of ``audit_log`` / ``audit_head``.
+module only moves entries in and out of ``audit_log`` / ``audit_head`` (a transaction's entries
+in one statement, ``hub.storage.bulk.insert_rows``).
 """
 
 from __future__ import annotations

@@ -84,7 +84,7 @@ def ingested(engine: Engine) -> tuple[int, int]:
 
 
 def test_an_ingested_chain_verifies(engine: Engine, db_url: str) -> None:
-    first, last = ingested(engine)
+    _first, last = ingested(engine)
     code, out = run_verify(db_url)
     assert code == 0 and f"intact: {last} entries" in out
 
@@ -100,7 +100,7 @@ def test_a_changed_entry_inside_a_batch_is_named(engine: Engine, db_url: str) ->
 
 
 def test_a_deleted_entry_inside_a_batch_is_named(engine: Engine, db_url: str) -> None:
-    first, last = ingested(engine)
+    first, _last = ingested(engine)
     with writing(engine) as tx:
         tx.conn.execute(audit_log.delete().where(audit_log.c.seq == first + 3))
     code, out = run_verify(db_url)
@@ -121,7 +121,7 @@ def test_an_inserted_entry_is_named(engine: Engine, db_url: str) -> None:
 
 
 def test_two_entries_swapped_are_named(engine: Engine, db_url: str) -> None:
-    first, last = ingested(engine)
+    first, _last = ingested(engine)
     a, b = first + 2, first + 7
     with writing(engine) as tx:
         tx.conn.execute(update(audit_log).where(audit_log.c.seq == a).values(seq=-1))
@@ -132,7 +132,7 @@ def test_two_entries_swapped_are_named(engine: Engine, db_url: str) -> None:
 
 
 def test_a_batch_cut_off_the_end_is_detected(engine: Engine, db_url: str) -> None:
-    first, last = ingested(engine)
+    first, _last = ingested(engine)
     with writing(engine) as tx:
         tx.conn.execute(audit_log.delete().where(audit_log.c.seq >= first))
     code, out = run_verify(db_url)
