@@ -1,7 +1,7 @@
 """`make bench`: every benchmark, printed beside its target (figures, not tests).
 
     python -m bench            all of them
-    python -m bench spine      one group (spine, counter, decision, policy, desk, amazon,
+    python -m bench spine      one group (spine, ingest, counter, decision, policy, desk, amazon,
                                allocation, fleet, stock, rollout, journey, listings,
                                routing, picking, settlements, exports, capacity,
                                reasons, workers)
@@ -12,8 +12,8 @@ from __future__ import annotations
 import importlib
 import sys
 
-GROUPS = ["spine", "counter", "decision", "policy", "desk", "amazon", "allocation", "fleet",
-          "stock", "rollout", "journey", "listings", "routing",
+GROUPS = ["spine", "ingest", "counter", "decision", "policy", "desk", "amazon", "allocation",
+          "fleet", "stock", "rollout", "journey", "listings", "routing",
           "picking", "settlements", "exports", "capacity", "reasons", "workers"]
 
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from sqlalchemy import and_, bindparam, select, tuple_, update
 
 from hub.inventory.projection import Loaded, Problem, StockProjector
+from hub.storage.bulk import insert_rows
 from hub.storage.engine import Tx
 from hub.storage.tables.inventory import stock_levels, stock_moves
 from protocol import Envelope
@@ -29,7 +30,7 @@ def apply(tx: Tx, events: Sequence[Envelope]) -> list[Problem]:
         projector.apply(event)
     changes, conn = projector.changes, tx.conn
     if changes.levels_new:
-        conn.execute(stock_levels.insert(), list(changes.levels_new.values()))
+        insert_rows(conn, stock_levels, list(changes.levels_new.values()))
     if changes.levels_changed:
         stmt = update(stock_levels).where(and_(
             stock_levels.c.store_id == bindparam("k_store"),
@@ -40,7 +41,7 @@ def apply(tx: Tx, events: Sequence[Envelope]) -> list[Problem]:
                              **{f"v_{name}": r[name] for name in MUTABLE}}
                             for r in changes.levels_changed.values()])
     if changes.moves:
-        conn.execute(stock_moves.insert(), changes.moves)
+        insert_rows(conn, stock_moves, changes.moves)
     for draft in changes.audit:
         tx.audit(draft)
     return changes.problems

@@ -1,8 +1,8 @@
 """The audit log in the database: lock the tip, append chained entries, read the chain back.
 
 The chain itself (hashing, verification) is pure and lives in ``hub.storage.audit_chain``; this
-module only
-moves entries in and out of ``audit_log`` / ``audit_head``.
+module only moves entries in and out of ``audit_log`` / ``audit_head`` (a transaction's entries
+in one statement, ``hub.storage.bulk.insert_rows``).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import Connection, select, update
 
 from hub.storage.audit_chain import GENESIS, AuditDraft, AuditEntry, extend
+from hub.storage.bulk import insert_rows
 from hub.storage.tables.core import audit_head, audit_log
 
 TIP_ID = 1
@@ -38,7 +39,7 @@ def append(conn: Connection, tip: tuple[int, str], at: datetime,
            drafts: Sequence[AuditDraft]) -> tuple[int, str]:
     """Chain ``drafts`` after ``tip``, insert them, move the tip; return the new tip."""
     entries = extend(tip, at, drafts)
-    conn.execute(audit_log.insert(), [
+    insert_rows(conn, audit_log, [
         {"seq": e.seq, "at": e.at, "actor": e.actor, "role": e.role, "action": e.action,
          "entity": e.entity, "entity_id": e.entity_id, "before": e.before, "after": e.after,
          "reason": e.reason, "prev_hash": e.prev_hash, "hash": e.hash} for e in entries])

@@ -69,6 +69,7 @@ from hub.inventory import ledger as stock_ledger
 from hub.inventory import picking as store_picking
 from hub.inventory.transfers import follow as transfer_follow
 from hub.refunds.projection import Problem, Projector
+from hub.storage.bulk import JsonText, insert_rows
 from hub.storage.engine import Tx
 from hub.storage.tables.core import dead_letters, inbox, nodes, stores, unprocessable_events
 from hub.storage.upsert import insert_ignore
@@ -417,11 +418,12 @@ def _record_unprocessable(conn: Connection, taken: Sequence[Unprocessable],
 
 def _insert_inbox(conn: Connection, fresh: Sequence[NodeEvent], now: datetime) -> None:
     if fresh:
-        conn.execute(insert_ignore(conn, inbox, ["store_id", "node_id", "seq"]), [
+        insert_rows(conn, inbox, [
             {"store_id": e.store_id, "node_id": e.node_id, "seq": e.envelope.seq,
              "message_id": e.envelope.id, "kind": e.envelope.kind,
-             "body": e.envelope.body.model_dump(mode="json", exclude={"kind"}),
-             "occurred_at": e.envelope.occurred_at, "received_at": now} for e in fresh])
+             "body": JsonText(e.envelope.body.model_dump_json(exclude={"kind"})),
+             "occurred_at": e.envelope.occurred_at, "received_at": now} for e in fresh],
+            ignore=["store_id", "node_id", "seq"])
 
 
 def _advance(cursors: Mapping[Key, Cursor], carried: Mapping[Key, Mapping[int, Envelope | None]],

@@ -19,6 +19,7 @@ from hub.refunds.facts import Asked, load_known
 from hub.refunds.projection import Changes, Loaded
 from hub.refunds.states import RefundState
 from hub.storage import outbox
+from hub.storage.bulk import insert_rows
 from hub.storage.engine import Tx
 from hub.storage.tables.access import refund_rules
 from hub.storage.tables.core import (
@@ -134,8 +135,7 @@ def flush(tx: Tx, changes: Changes) -> None:
 
 
 def _insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(table.insert(), rows)
+    insert_rows(conn, table, rows)
 
 
 def _update_returns(conn: Connection, rows: list[dict[str, Any]]) -> None:

@@ -1,0 +1,176 @@
+"""CPU per ingested event (issue 16 point 1): the writer's batch path, without the network.
+
+    python -m bench ingest                       both mixes on SQLite and PostgreSQL
+    python -m bench.ingest --profile sqlite      one run under cProfile, the top functions
+
+N valid events from many nodes (interleaved, as a thousand stores send them) go through exactly
+what ``hub.sync.ingest.writer`` does per batch: ``classify`` each payload, then one ``writing``
+transaction around ``store_batch``, in batches of the writer's default size, on a real SQLite
+file and on a PostgreSQL database made and dropped for the run. The figure is process CPU
+(``time.process_time``) per event, this process only (PostgreSQL's own CPU is not in it).
+Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+
+from hub.settings import Settings
+from hub.storage.engine import make_engine, writing
+from hub.storage.migrations import upgrade
+from hub.sync.ingest.batch import store_batch
+from hub.sync.ingest.classify import classify
+from protocol import (
+    Channel,
+    Envelope,
+    Money,
+    MoveReason,
+    ReturnItem,
+    ReturnReceived,
+    StockMoved,
+    StockState,
+    TopicKind,
+    encode,
+    make_envelope,
+    node_topic,
+    utc_now,
+)
+
+EVENTS = 20_000
+NODES = 200
+BATCH = Settings.model_fields["ingest_batch_size"].default
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+# This harness on main at 4a396fd (before issue 16 point 1), ms of CPU per event; on the shared
+# 2-core machine figures swing by +-20 % from run to run with the other load.
+BEFORE = {("sqlite", "returns"): 0.53, ("sqlite", "mixed"): 0.47,
+          ("pg", "returns"): 0.65, ("pg", "mixed"): 0.68}
+
+Message = tuple[str, bytes]
+
+
+def received(store: str, seq: int) -> Envelope:
+    """A one-line ``return.received``, as a counter sends it."""
+    return make_envelope(store, "n1", seq, ReturnReceived(
+        return_id=f"R{seq}", channel=Channel.POS, reason="too small", received_at=utc_now(),
+        items=[ReturnItem(sku=f"SKU-{seq % 40}", quantity=1,
+                          unit_price=Money.of("12.50", "EUR"))]))
+
+
+def moved(store: str, seq: int, held: int) -> Envelope:
+    """A ``stock.moved`` of one returned unit into QC hold (``held`` after it)."""
+    return make_envelope(store, "n1", seq, StockMoved(
+        move_id=f"M{seq}", sku="SKU-1", quantity=1, from_state=None, to_state=StockState.QC_HOLD,
+        reason=MoveReason.RETURN_RECEIVED, at=utc_now(), balance={StockState.QC_HOLD: held}))
+
+
+def messages(mix: str, events: int = EVENTS, nodes: int = NODES) -> list[Message]:
+    """``events`` payloads from ``nodes`` nodes, interleaved; ``mixed``: every other one is a
+    stock move."""
+    out: list[Message] = []
+    for n in range(events):
+        store, seq = f"bench-{n % nodes:04d}", n // nodes + 1
+        envelope = (moved(store, seq, (seq + 1) // 2) if mix == "mixed" and seq % 2 == 0
+                    else received(store, seq))
+        out.append((node_topic(store, "n1", TopicKind.EVENTS), encode(envelope)))
+    return out
+
+
+def ingest(url: str, payloads: list[Message]) -> float:
+    """CPU seconds to classify and store ``payloads`` in writer-sized batches on ``url``."""
+    engine = make_engine(url)
+    try:
+        spent = 0.0
+        for start in range(0, len(payloads), BATCH):
+            chunk = payloads[start:start + BATCH]
+            began = time.process_time()
+            classified = [classify(topic, payload) for topic, payload in chunk]
+            with writing(engine) as tx:
+                result = store_batch(tx, classified)
+            spent += time.process_time() - began
+            if result.applied != len(chunk) or result.dead:
+                raise SystemExit(f"bench events were refused: {result.dead[:3]}")
+        return spent
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def database(kind: str) -> Iterator[str]:
+    """A migrated empty database of ``kind`` (sqlite file or PostgreSQL), dropped after."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{Path(tmp) / 'hub.db'}"
+            upgrade(url)
+            yield url
+        return
+    name = f"acorn_bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+        upgrade(url)
+        yield url
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def measure(kind: str, mix: str, run: Callable[[str, list[Message]], float] = ingest) -> float:
+    """ms of CPU per event for one database kind and mix."""
+    payloads = messages(mix)
+    with database(kind) as url:
+        return run(url, payloads) / len(payloads) * 1000
+
+
+def row(name: str, value: str, target: str) -> None:
+    print(f"  {name:<52} {value:>14}   {target}", flush=True)
+
+
+def profile(kind: str, mix: str, top: int = 40) -> None:
+    """One run under cProfile; print the functions that cost the most (own time)."""
+    profiler = cProfile.Profile()
+
+    def run(url: str, payloads: list[Message]) -> float:
+        profiler.enable()
+        try:
+            return ingest(url, payloads)
+        finally:
+            profiler.disable()
+
+    per_event = measure(kind, mix, run)
+    print(f"{kind} {mix}: {per_event:.3f} ms CPU/event under the profiler")
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Print CPU per event per database and mix, beside the figure before this work."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", choices=["sqlite", "pg"], help="profile one database")
+    parser.add_argument("--mix", choices=["returns", "mixed"], default="returns")
+    args = parser.parse_args(argv or [])
+    if args.profile:
+        profile(args.profile, args.mix)
+        return
+    print(f"  {EVENTS:,} events from {NODES} nodes, batches of {BATCH} "
+          "(classify + store_batch, process CPU)")
+    for kind in ("sqlite", "pg"):
+        for mix in ("returns", "mixed"):
+            per_event = measure(kind, mix)
+            row(f"{kind}, {mix}: CPU per event", f"{per_event:.3f} ms",
+                f"before {BEFORE[(kind, mix)]:.2f} ms ({per_event / BEFORE[(kind, mix)] - 1:+.0%})")
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv[1:])

@@ -1,0 +1,174 @@
+"""The cheaper ingest path (issue 16 point 1) decides and stores exactly what the careful one did.
+
+- decoding: the one-pass fast path of ``protocol.codec.decode`` gives the careful path's
+  ``Envelope`` for every golden message, and for inputs where pydantic's JSON parser and
+  ``json.loads`` could differ it gives the careful path's answer, value or error;
+- storing: ``hub.storage.bulk.insert_rows`` stores the same rows as SQLAlchemy's
+  ``conn.execute(insert, rows)`` (read back through the same tables), skips held keys when asked,
+  stores JSON text made by pydantic as the value it is, and fails the way ``conn.execute``
+  fails (a duplicate key is a DBAPI ``IntegrityError``).
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
+
+from bench.ingest import messages, moved, received
+from hub.errors import StorageError
+from hub.storage.bulk import JsonText, insert_rows
+from hub.storage.engine import reading, writing
+from hub.storage.tables.core import audit_log, inbox, return_items, returns
+from protocol import DecodeError, Envelope, decode, encode, utc_now
+from protocol.codec import careful
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "protocol" / "v1"
+
+
+def either(raw: bytes, path: Any = None) -> Envelope | str:
+    """What ``path`` (default: ``decode``) makes of ``raw``: the envelope, or the error."""
+    try:
+        return (path or decode)(raw)
+    except DecodeError as err:
+        return f"{err} @ {err.field}"
+
+
+def golden() -> list[bytes]:
+    return [p.read_bytes() for p in sorted(FIXTURES.glob("*.json"))]
+
+
+def test_every_golden_message_decodes_to_the_careful_paths_envelope() -> None:
+    found = golden()
+    assert len(found) > 20
+    for raw in found:
+        fast, slow = decode(raw), careful(raw)
+        assert type(fast) is Envelope
+        assert fast == slow and fast.model_fields_set == slow.model_fields_set
+        assert encode(fast) == encode(slow)
+
+
+def test_every_invalid_case_keeps_its_error() -> None:
+    cases = json.loads((FIXTURES / "invalid" / "cases.json").read_text())
+    for case in cases:
+        payload = case["payload"]
+        raw = (payload if isinstance(payload, str) else json.dumps(payload)).encode()
+        answer = either(raw)
+        assert isinstance(answer, str) and case["message"] in answer, case["name"]
+        assert answer == either(raw, careful), case["name"]
+
+
+def _variants(raw: bytes) -> list[bytes]:
+    """Inputs on which two JSON parsers could disagree."""
+    data = json.loads(raw)
+    body_with_kind = {**data, "body": {**data["body"], "kind": data["kind"]}}
+    body_other_kind = {**data, "body": {**data["body"], "kind": "stock.moved"}}
+    return [
+        raw.replace(b'"seq":', b'"seq":7,"seq":', 1),  # a duplicate key: the last one counts
+        raw.replace(b'"seq":1', b'"seq":1.0'), raw.replace(b'"seq":1', b'"seq":true'),
+        raw.replace(b'"seq":1', b'"seq":"1"'), raw.replace(b'"seq":1', b'"seq":1e400'),
+        raw.replace(b"too small", b"\\ud800 lone"), raw.replace(b"too small", b"\xff"),
+        raw.replace(b"too small", "groß ✓".encode()), raw.replace(b'"12.50"', b"12.5"),
+        raw.replace(b'"12.50"', b"12"), raw.replace(b'"12.50"', b"NaN"),
+        b"\xef\xbb\xbf" + raw, raw.decode().encode("utf-16"), raw + b" \n", raw + b" x",
+        json.dumps(body_with_kind).encode(), json.dumps(body_other_kind).encode(),
+        raw.replace(b'"kind":"return.received"', b'"kind":"ack"'),
+    ]
+
+
+@pytest.mark.parametrize("make", [lambda: received("s1", 1), lambda: moved("s1", 1, 1)])
+def test_where_parsers_could_differ_the_answer_is_the_careful_ones(make: Any) -> None:
+    raw = encode(make())
+    for variant in _variants(raw):
+        assert either(variant) == either(variant, careful), variant
+
+
+def test_a_kind_not_allowed_here_is_refused_as_before() -> None:
+    raw = encode(received("s1", 1))
+    with pytest.raises(DecodeError, match="is not allowed here") as caught:
+        decode(raw, expect=frozenset({"node.status"}))
+    assert caught.value.field == "kind"
+
+
+def _rows(engine: Engine, table: Any, where: Any) -> list[dict[str, Any]]:
+    with reading(engine) as conn:
+        found = conn.execute(select(table).where(where).order_by(*table.primary_key.columns))
+        return [{k: v for k, v in row._mapping.items() if k != "id"} for row in found]
+
+
+def _audit(seq: int, now: Any, n: int = 0) -> dict[str, Any]:
+    return {"seq": seq, "at": now, "actor": "node:s1/n1", "role": "node",
+            "action": "return.received", "entity": "return", "entity_id": f"s1/R{n}",
+            "before": None if n % 2 else {"state": "received"},
+            "after": {"state": "received", "n": n, "price": {"amount": "1.50"}, "ok": True,
+                      "text": "groß ✓ \"quoted\""},
+            "reason": None if n % 3 else "why", "prev_hash": "0" * 64, "hash": f"{n:064x}"}
+
+
+def test_bulk_inserts_store_what_sqlalchemy_stores(engine: Engine) -> None:
+    now = utc_now()
+    line = {"store_id": "s1", "line_no": 1, "sku": "SKU-1", "quantity": 2,
+            "unit_price": Decimal("12.50"), "currency": "EUR", "description": None,
+            "gtin": None, "asin": None, "category": None, "opened": True}
+    ret = {"node_id": "n1", "state": "received", "channel": "pos", "reason": "r",
+           "order_id": None, "rma_id": None, "marketplace_id": None, "mismatch": False,
+           "staff_id": None, "received_at": now, "sold_at": None, "grade": None,
+           "inspected_at": None, "disposition": None, "disposed_at": None, "created_at": now,
+           "updated_at": now}
+    with writing(engine) as tx:
+        tx.conn.execute(audit_log.insert(), [_audit(1000 + n, now, n) for n in range(3)])
+        insert_rows(tx.conn, audit_log, [_audit(2000 + n, now, n) for n in range(3)])
+        tx.conn.execute(returns.insert(), [{**ret, "store_id": "s1", "return_id": "A"}])
+        insert_rows(tx.conn, returns, [{**ret, "store_id": "s1", "return_id": "B"}])
+        tx.conn.execute(return_items.insert(), [{**line, "return_id": "A"}])
+        insert_rows(tx.conn, return_items, [{**line, "return_id": "B"}])
+    old = _rows(engine, audit_log, audit_log.c.seq.between(1000, 1002))
+    new = _rows(engine, audit_log, audit_log.c.seq.between(2000, 2002))
+    assert [{**r, "seq": 0} for r in old] == [{**r, "seq": 0} for r in new]
+    assert new[0]["after"]["text"] == "groß ✓ \"quoted\"" and new[0]["at"] == now
+    a, b = (_rows(engine, t, t.c.return_id == x)[0] for t in (returns,) for x in "AB")
+    assert {**a, "return_id": "B"} == b
+    a, b = (_rows(engine, t, t.c.return_id == x)[0] for t in (return_items,) for x in "AB")
+    assert {**a, "return_id": "B"} == b and b["unit_price"] == Decimal("12.50")
+
+
+def test_bulk_insert_skips_held_keys_when_asked_and_fails_like_sqlalchemy(engine: Engine) -> None:
+    now = utc_now()
+
+    def held(seq: int, message: str) -> dict[str, Any]:
+        body = {"n": seq, "text": "groß ✓", "items": [{"a": None}]}
+        return {"store_id": "s1", "node_id": "n1", "seq": seq, "message_id": message,
+                "kind": "return.received", "occurred_at": now, "received_at": now,
+                "body": JsonText(json.dumps(body, ensure_ascii=False)) if seq == 3 else body}
+
+    keys = ["store_id", "node_id", "seq"]
+    with writing(engine) as tx:
+        insert_rows(tx.conn, inbox, [held(1, "first"), held(2, "first")], ignore=keys)
+        insert_rows(tx.conn, inbox, [held(2, "second"), held(3, "second")], ignore=keys)
+    found = _rows(engine, inbox, inbox.c.store_id == "s1")
+    assert [(r["seq"], r["message_id"]) for r in found] == [(1, "first"), (2, "first"),
+                                                            (3, "second")]
+    assert found[2]["body"] == {**found[0]["body"], "n": 3}  # JSON text stored as that value
+    with pytest.raises(StorageError) as caught, writing(engine) as tx:
+        insert_rows(tx.conn, audit_log, [_audit(5000, now), _audit(5000, now)])
+    assert isinstance(caught.value.__cause__, IntegrityError)  # as conn.execute would raise
+    assert _rows(engine, audit_log, audit_log.c.seq == 5000) == []  # rolled back whole
+
+
+def test_the_bench_batches_store_and_apply_on_both_databases(engine: Engine) -> None:
+    from hub.sync.ingest.batch import store_batch
+    from hub.sync.ingest.classify import NodeEvent, classify
+
+    batch = [classify(topic, payload) for topic, payload in messages("mixed", 400, 20)]
+    assert all(isinstance(c, NodeEvent) for c in batch)
+    with writing(engine) as tx:
+        result = store_batch(tx, batch)
+    assert (result.stored, result.applied, result.dead) == (400, 400, [])
+    with reading(engine) as conn:
+        assert conn.scalar(select(returns.c.return_id).where(returns.c.store_id == "bench-0003")
+                           .order_by(returns.c.return_id).limit(1)) == "R1"
