@@ -22,6 +22,7 @@ in C on decimal128.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -224,21 +225,11 @@ def _columnar(parser: _Parser, columns: Columns) -> tuple[Summary, SettlementLin
         raise FileFormatError("no summary row: the file has a header only")
     summary = parser.summary(columns.row(0), columns.line_no[0])
     body = columns.rest()
-    amount, plain = plain_amounts(parser.column(body, TEXTS), parser.decimal_comma)
-    quantity_text = parser.column(body, TEXTS + 3)
-    quantity, whole = integers(quantity_text)
-    posted_text = pc.if_else(
-        pc.not_equal(parser.column(body, TEXTS + 1), ""),
-        parser.column(body, TEXTS + 1),
-        parser.column(body, TEXTS + 2),
-    )
-    posted, usual = usual_times(posted_text)
-    typed = pc.and_(
-        plain,
-        pc.and_(
-            pc.or_(whole, pc.equal(quantity_text, "")), pc.or_(usual, pc.equal(posted_text, ""))
-        ),
-    )
+    # Arrow's kernels let go of the GIL: the three columns are checked on both cores at once.
+    with ThreadPoolExecutor(2, thread_name_prefix="settlement-columns") as pool:
+        checked = list(pool.map(lambda check: check(parser, body), _CHECKS))
+    (amount, plain), (posted, usual), (quantity, whole) = checked
+    typed = pc.and_(plain, pc.and_(usual, whole))
     found = LineColumns(
         numbers(body.line_no),
         tuple(parser.text(body, n) for n in range(TEXTS)),
@@ -250,6 +241,33 @@ def _columnar(parser: _Parser, columns: Columns) -> tuple[Summary, SettlementLin
         return summary, SettlementLines(found)
     slow = pc.indices_nonzero(pc.invert(typed)).to_pylist()
     return summary, SettlementLines(_slow_rows(parser, body, found, slow))
+
+
+def _amounts(parser: _Parser, body: Columns) -> tuple[pa.Array, pa.Array]:
+    """The amounts in the usual form, as ``Decimal`` reads them, and which rows have one."""
+    return plain_amounts(parser.column(body, TEXTS), parser.decimal_comma)
+
+
+def _times(parser: _Parser, body: Columns) -> tuple[pa.Array, pa.Array]:
+    """The posted times in the usual form (posted-date when posted-date-time is empty), and
+    which rows have one or none."""
+    text = pc.if_else(
+        pc.not_equal(parser.column(body, TEXTS + 1), ""),
+        parser.column(body, TEXTS + 1),
+        parser.column(body, TEXTS + 2),
+    )
+    times, usual = usual_times(text)
+    return times, pc.or_(usual, pc.equal(text, ""))
+
+
+def _quantities(parser: _Parser, body: Columns) -> tuple[pa.Array, pa.Array]:
+    """The plain quantities, and which rows have one or none."""
+    text = parser.column(body, TEXTS + 3)
+    values, whole = integers(text)
+    return values, pc.or_(whole, pc.equal(text, ""))
+
+
+_CHECKS = (_amounts, _times, _quantities)
 
 
 def _slow_rows(parser: _Parser, body: Columns, found: LineColumns, slow: list[int]) -> LineColumns:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import MAX_PREC, Decimal, localcontext
 from itertools import repeat
 from operator import index as as_index
 from typing import NamedTuple, overload
@@ -226,7 +226,8 @@ class SettlementLines(Sequence[SettlementLine]):
             else:
                 return pc.sum(typed).as_py()  # type: ignore[no-any-return]
         counts = by_value(amounts, Decimal).counts
-        return sum((amount * count for amount, count in counts), Decimal(0))
+        with localcontext(prec=MAX_PREC):  # exact, as in C: no rounding to 28 digits
+            return sum((amount * count for amount, count in counts), Decimal(0))
 
 
 def _text_field(name: str) -> int:
