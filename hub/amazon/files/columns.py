@@ -126,6 +126,15 @@ def by_value(array: pa.Array | pa.ChunkedArray, convert: Callable[[str], Any]) -
     return Converted(_taken(values, indices), bad, counts)
 
 
+def by_distinct(array: Arrayish, convert: Callable[[Any], Any]) -> list[Any]:
+    """``convert`` (which must not fail) applied to each row's value: once per distinct value
+    when values repeat, else straight on each row (cheaper than a dictionary of them)."""
+    encoded = _whole(array).dictionary_encode()
+    if 2 * len(encoded.dictionary) > len(encoded):
+        return list(map(convert, array.to_pylist()))
+    return _taken(list(map(convert, encoded.dictionary.to_pylist())), encoded.indices)
+
+
 def _taken(values: list[Any], indices: pa.Array) -> list[Any]:
     """``values[i]`` for each index of a dictionary array's indices (int32, no nulls)."""
     if len(values) <= 1:

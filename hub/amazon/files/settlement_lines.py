@@ -29,7 +29,7 @@ from typing import NamedTuple, overload
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hub.amazon.files.columns import Arrayish, by_value, python_strings, python_times
+from hub.amazon.files.columns import Arrayish, by_distinct, by_value, python_strings, python_times
 
 CHUNK = 65_536
 _MAX_DIGITS = 38  # decimal128
@@ -199,7 +199,7 @@ class SettlementLines(Sequence[SettlementLine]):
 
     def amounts(self) -> list[Decimal]:
         """Each line's amount (each distinct text made a ``Decimal`` once)."""
-        return by_value(self._columns.amount, Decimal).values
+        return by_distinct(self._columns.amount, Decimal)
 
     def posted_times(self) -> list[datetime | None]:
         """Each line's posted time, UTC."""
@@ -243,7 +243,7 @@ def _rows(columns: LineColumns) -> list[SettlementLine]:
         fields = (
             columns.line_no.to_pylist(),
             *python_strings(columns.texts, len(columns)),
-            by_value(columns.amount, Decimal).values,
+            by_distinct(columns.amount, Decimal),
             python_times(columns.posted),
             columns.quantity.to_pylist(),
         )
