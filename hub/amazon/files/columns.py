@@ -33,6 +33,7 @@ _USUAL_TIME: Final = (
     r"^(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])-(?:0[1-9]|1[0-2])-"
     r"(?:0[1-9]|[12][0-9]|3[01]) (?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9] UTC$"
 )
+_YEAR_ONE: Final = pa.scalar(datetime(1, 1, 1), pa.timestamp("s"))
 Arrayish: TypeAlias = pa.Array | pa.ChunkedArray
 _fromtimestamp = datetime.fromtimestamp
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -148,14 +149,20 @@ def usual_times(text: Arrayish) -> tuple[pa.Array, pa.Array]:
     attached), in C, and which rows hold one; another text is null there, for the caller's
     slower path. A time Python would not read (``2026-02-30``, ``1-5``, year 0, second 60) is
     not one."""
-    usual = _whole(pc.match_substring_regex(text, _USUAL_TIME))
+    # Arrow's ISO reader checks the digits, the ranges and the day of the month, but a file
+    # with one bad time fails as a whole: then the form is checked by a regular expression and
+    # read with strptime, whose day is then checked against the month.
+    usual = _whole(pc.and_(pc.equal(pc.binary_length(text), 23), pc.ends_with(text, " UTC")))
     bare = pc.if_else(usual, pc.utf8_slice_codeunits(text, 0, 19), "1970-01-01 00:00:00")
     try:
-        times = bare.cast(pa.timestamp("s"))  # checks the day of the month too
-    except pa.ArrowInvalid:  # a day the month does not have: strptime does not check it
+        times = bare.cast(pa.timestamp("s"))
+    except pa.ArrowInvalid:
+        usual = _whole(pc.match_substring_regex(text, _USUAL_TIME))
+        bare = pc.if_else(usual, bare, "1970-01-01 00:00:00")
         times = pc.strptime(bare, format="%Y-%m-%d %H:%M:%S", unit="s", error_is_null=True)
         month = pc.cast(pc.utf8_slice_codeunits(bare, 5, 7), pa.int64())
         usual = pc.and_(usual, pc.equal(pc.month(times), month)).fill_null(False)
+    usual = pc.and_(usual, pc.greater_equal(times, _YEAR_ONE))  # Python has no year 0
     times = pc.if_else(usual, times, pa.scalar(None, pa.timestamp("s")))
     return _whole(times.cast(pa.timestamp("us"))), usual
 
@@ -261,7 +268,9 @@ def plain_amounts(text: Arrayish, decimal_comma: bool) -> tuple[pa.Array, pa.Arr
     amount (good or bad) is left to it, line by line."""
     plain = pc.match_substring_regex(text, _PLAIN_AMOUNT[decimal_comma])
     group, point = (".", ",") if decimal_comma else (",", ".")
-    read = pc.replace_substring(text, group, "")
+    read = text
+    if pc.any(pc.match_substring(text, group)).as_py():
+        read = pc.replace_substring(text, group, "")
     if point != ".":
         read = pc.replace_substring(read, point, ".")
     return _whole(read), _whole(plain)

@@ -214,7 +214,7 @@ class SettlementLines(Sequence[SettlementLine]):
         amounts = self._columns.amount
         if not len(amounts):
             return Decimal(0)
-        lengths = pc.utf8_length(amounts)
+        lengths = pc.binary_length(amounts)  # the texts are ASCII
         point = pc.find_substring(amounts, ".")
         scale = pc.max(pc.if_else(pc.less(point, 0), 0, pc.subtract(lengths, pc.add(point, 1))))
         digits = pc.max(lengths).as_py() + len(str(len(amounts)))  # room for the sum to grow
