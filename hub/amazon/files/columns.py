@@ -85,7 +85,8 @@ def read_columns(text: str, width: int) -> Columns:
             quoted_strings_can_be_null=False,
         ),
     )
-    if not seen and "\n\n" not in text:  # no line left out: the rows are the lines
+    lines = text.count("\n") - text.endswith("\n")  # after the header (counting "\n" is fast)
+    if not seen and table.num_rows == lines:  # no line left out: the rows are the lines
         return Columns(table, range(2, table.num_rows + 2), cut)
     # Rows were left out (cut or empty lines): number the rows by walking the lines once.
     numbers: list[int] = []
