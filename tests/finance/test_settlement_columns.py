@@ -26,28 +26,8 @@ from hub.amazon.files.settlement import (
     parse_settlement,
 )
 from spapi_sim.settlement import COLUMNS
+from tests.finance.test_settlement_parse import LINE, SUMMARY
 
-SUMMARY = {
-    "settlement-id": "77",
-    "settlement-start-date": "2026-01-01 00:00:00 UTC",
-    "settlement-end-date": "2026-01-15 00:00:00 UTC",
-    "deposit-date": "2026-01-16 00:00:00 UTC",
-    "currency": "EUR",
-}
-LINE = {
-    "settlement-id": "77",
-    "transaction-type": "Refund",
-    "order-id": "302-1",
-    "merchant-order-id": "302-1",
-    "adjustment-id": "A1",
-    "amount-type": "ItemPrice",
-    "amount-description": "Principal",
-    "amount": "-1.234,50",
-    "posted-date": "01/05/26",
-    "posted-date-time": "2026-01-05 10:00:00 UTC",
-    "quantity-purchased": "1",
-    "sku": "SKU-1",
-}
 ODD_AMOUNTS = ["9,5q", "1,2,3", "", "1e5", "+5", "NaN", ",5", "5,", "1.234.567,8", "0.000,5",
                "-0", "007,10", "12.34,5", "1,5.000", "--1", "-", "1.5", "12.345", "٣", " 5"]
 ODD_TIMES = ["2026-02-30 10:00:00 UTC", "2024-02-29 10:00:00 UTC", "2026-1-5 10:00:00 UTC",
