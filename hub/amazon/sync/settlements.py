@@ -7,8 +7,9 @@ Rules:
 - a report already stored is never downloaded again (settlements do not change);
 - a new one is downloaded, parsed by header name (``settlement_file``), and stored with its
   lines (made from the parsed columns, ``BATCH`` at a time, no row object built), its problems
-  (account, report id, line) and the settled refunds it proves, in one transaction; a file that cannot be read at all is stored as a report with no lines and one
-  problem, so it is reported once rather than fetched forever;
+  (account, report id, line) and the settled refunds it proves, in one transaction; a file
+  that cannot be read at all is stored as a report with no lines and one problem, so it is
+  reported once rather than fetched forever;
 - each new settlement is reconciled in the same transaction (``hub.finance.settlements``): its
   status (reconciled, or differences to resolve) is recorded and audited at once;
 - the cursor then moves to the listing's time.
