@@ -11,29 +11,34 @@ Rules (the general flat-file rules are in ``hub.amazon.files.flatfile``):
 - when the lines do not add up to the summary's total, that is a problem too (a truncated file).
 
 Speed (a million lines): Arrow's CSV reader splits the file in C on every core
-(``hub.amazon.files.columns``); amounts and quantities are converted once per distinct text, times
-in the usual form in C, and the typed rows are built by one ``map`` over the columns with
-``tuple.__new__``, the cyclic collector paused. Only a malformed line takes the Python path (its
-problem says the same as ever); a file Arrow cannot split as we do (a bare ``\\r``) is read line
-by line in Python.
+(``hub.amazon.files.columns``) and every field is checked and typed in C: an amount in the usual
+local form, a plain quantity, a time in the usual form. The lines stay Arrow columns
+(``hub.amazon.files.settlement_lines``): parsing builds no row, and the rows are made only when
+asked. Only a line that is not in the usual form takes the Python path (it is read, or its
+problem says the same as ever, and its typed fields are put back into the columns); a file
+Arrow cannot split as we do (a bare ``\\r``) is read line by line in Python. The total is added
+in C on decimal128.
 """
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from itertools import repeat
 from operator import attrgetter, itemgetter
-from typing import NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hub.amazon.files.columns import Columns, by_value, read_columns, utc_times
+from hub.amazon.files.columns import (
+    Columns,
+    integers,
+    numbers,
+    plain_amounts,
+    read_columns,
+    usual_times,
+)
 from hub.amazon.files.flatfile import (
     FileFormatError,
     Problem,
@@ -42,6 +47,17 @@ from hub.amazon.files.flatfile import (
     parse_time,
     split_lines,
 )
+from hub.amazon.files.settlement_lines import (
+    TEXT_FIELDS,
+    LineColumns,
+    SettlementLine,
+    SettlementLines,
+    collector_paused,
+    decimal_texts,
+    naive_times,
+)
+
+__all__ = ["SettlementFile", "SettlementLine", "SettlementLines", "Summary", "parse_settlement"]
 
 REQUIRED = (
     "settlement-id",
@@ -71,51 +87,13 @@ OPTIONAL = (
     "quantity-purchased",
     "promotion-id",
 )
-# The text fields of a line, in SettlementLine order (after line_no), then the raw values that
-# get converted: amount, posted-date-time, posted-date, quantity-purchased.
-TEXT_FIELDS = (
-    "settlement-id",
-    "transaction-type",
-    "order-id",
-    "merchant-order-id",
-    "adjustment-id",
-    "shipment-id",
-    "marketplace-name",
-    "amount-type",
-    "amount-description",
-    "fulfillment-id",
-    "order-item-code",
-    "merchant-order-item-id",
-    "merchant-adjustment-item-id",
-    "sku",
-)
+# The text fields of a line are TEXT_FIELDS (in SettlementLine order, after line_no); then
+# the raw values that get converted: amount, posted-date-time, posted-date, quantity-purchased.
 RAW_FIELDS = ("amount", "posted-date-time", "posted-date", "quantity-purchased")
 TEXTS = len(TEXT_FIELDS)
 _new = tuple.__new__  # builds a NamedTuple without its keyword-parsing __new__
 _fromisoformat = datetime.fromisoformat
-
-
-class SettlementLine(NamedTuple):
-    """One transaction line; text fields are "" when the file leaves them empty."""
-
-    line_no: int
-    settlement_id: str
-    transaction_type: str
-    order_id: str
-    merchant_order_id: str
-    adjustment_id: str
-    shipment_id: str
-    marketplace_name: str
-    amount_type: str
-    amount_description: str
-    fulfillment_id: str
-    order_item_code: str
-    merchant_order_item_id: str
-    merchant_adjustment_item_id: str
-    sku: str
-    amount: Decimal
-    posted_at: datetime | None
-    quantity: int | None
+_INT64 = range(-(2**63), 2**63)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +113,7 @@ class SettlementFile:
     """A parsed file: its summary, its good lines, what was wrong, and columns we ignored."""
 
     summary: Summary
-    lines: list[SettlementLine]
+    lines: SettlementLines
     problems: list[Problem]
     unknown_columns: tuple[str, ...]
 
@@ -179,11 +157,10 @@ class _Parser:
         try:
             amount = parse_amount(values[TEXTS], self.decimal_comma)
             posted = _time(values[TEXTS + 1] or values[TEXTS + 2])
-            quantity = values[TEXTS + 3]
-            return _new(
-                SettlementLine,
-                (line_no, *values[:TEXTS], amount, posted, int(quantity) if quantity else None),
-            )
+            quantity = int(values[TEXTS + 3]) if values[TEXTS + 3] else None
+            if quantity is not None and quantity not in _INT64:
+                raise ValueError(f"quantity {quantity} out of range")
+            return _new(SettlementLine, (line_no, *values[:TEXTS], amount, posted, quantity))
         except ValueError as err:
             self.problems.append(Problem(line_no, str(err)))
             return None
@@ -201,10 +178,13 @@ class _Parser:
 
     def column(self, body: Columns, field: int) -> pa.ChunkedArray:
         """The column of TEXT_FIELDS + RAW_FIELDS[field]; all "" when the file has none."""
+        found = self.text(body, field)
+        return pa.chunked_array([pa.repeat("", body.table.num_rows)]) if found is None else found
+
+    def text(self, body: Columns, field: int) -> pa.ChunkedArray | None:
+        """The column of TEXT_FIELDS + RAW_FIELDS[field]; None when the file has none."""
         position = self.positions[field]
-        if position < self.width:
-            return body.table.column(position)
-        return pa.chunked_array([pa.repeat("", body.table.num_rows)])
+        return body.table.column(position) if position < self.width else None
 
 
 def _time(text: str) -> datetime | None:
@@ -212,10 +192,6 @@ def _time(text: str) -> datetime | None:
     if len(text) == 23 and text.endswith(" UTC"):
         return _fromisoformat(text[:19] + "+00:00")
     return parse_time(text)
-
-
-def _quantity(text: str) -> int | None:
-    return int(text) if text else None
 
 
 def parse_settlement(text: str, decimal_comma: bool) -> SettlementFile:
@@ -227,58 +203,94 @@ def parse_settlement(text: str, decimal_comma: bool) -> SettlementFile:
     parser = _Parser(header, decimal_comma)
     if "\r" in text:
         text = text.replace("\r\n", "\n")
-    with _collector_paused():
-        try:
-            if "\r" in text:
-                raise ValueError("a bare carriage return: Arrow would end a line there")
-            columns = read_columns(text, parser.width)
-        except (ValueError, pa.ArrowException):
-            summary, lines = _slow(parser, split_lines(text))
-            added = None
-        else:
-            summary, lines, added = _columnar(parser, columns)
+    try:
+        if "\r" in text:
+            raise ValueError("a bare carriage return: Arrow would end a line there")
+        columns = read_columns(text, parser.width)
+    except (ValueError, pa.ArrowException):
+        summary, rows = _slow(parser, split_lines(text))
+        lines = SettlementLines.of(rows)
+    else:
+        summary, lines = _columnar(parser, columns)
     parser.problems.sort(key=attrgetter("line"))
-    if added is None:
-        added = sum((line.amount for line in lines), Decimal(0))
-    _check_total(summary, added, parser.problems)
+    _check_total(summary, lines.total(), parser.problems)
     return SettlementFile(summary, lines, parser.problems, parser.unknown)
 
 
-def _columnar(
-    parser: _Parser, columns: Columns
-) -> tuple[Summary, list[SettlementLine], Decimal | None]:
-    """The fast path: every column converted at once, the malformed rows line by line."""
+def _columnar(parser: _Parser, columns: Columns) -> tuple[Summary, SettlementLines]:
+    """The fast path: every column checked and typed in C, the other rows line by line."""
     for line_no, line in columns.cut:
         parser.cut(line.split("\t"), line_no)
     if not columns.table.num_rows:
         raise FileFormatError("no summary row: the file has a header only")
     summary = parser.summary(columns.row(0), columns.line_no[0])
     body = columns.rest()
-    texts = body.texts(parser.positions[:TEXTS])
-    comma = parser.decimal_comma
-    amounts = by_value(parser.column(body, TEXTS), lambda t: parse_amount(t, comma))
-    quantities = by_value(parser.column(body, TEXTS + 3), _quantity)
-    posted = pc.if_else(
+    # Arrow's kernels let go of the GIL: the three columns are checked on both cores at once.
+    with ThreadPoolExecutor(2, thread_name_prefix="settlement-columns") as pool:
+        checked = list(pool.map(lambda check: check(parser, body), _CHECKS))
+    (amount, plain), (posted, usual), (quantity, whole) = checked
+    typed = pc.and_(plain, pc.and_(usual, whole))
+    found = LineColumns(
+        numbers(body.line_no),
+        tuple(parser.text(body, n) for n in range(TEXTS)),
+        amount,
+        posted,
+        quantity,
+    )
+    if pc.all(typed).as_py() is not False:
+        return summary, SettlementLines(found)
+    slow = pc.indices_nonzero(pc.invert(typed)).to_pylist()
+    return summary, SettlementLines(_slow_rows(parser, body, found, slow))
+
+
+def _amounts(parser: _Parser, body: Columns) -> tuple[pa.Array, pa.Array]:
+    """The amounts in the usual form, as ``Decimal`` reads them, and which rows have one."""
+    return plain_amounts(parser.column(body, TEXTS), parser.decimal_comma)
+
+
+def _times(parser: _Parser, body: Columns) -> tuple[pa.Array, pa.Array]:
+    """The posted times in the usual form (posted-date when posted-date-time is empty), and
+    which rows have one or none."""
+    text = pc.if_else(
         pc.not_equal(parser.column(body, TEXTS + 1), ""),
         parser.column(body, TEXTS + 1),
         parser.column(body, TEXTS + 2),
     )
-    times, other = utc_times(posted)
-    slow = {*amounts.bad, *quantities.bad}
-    taken = posted.take(pa.array(other, pa.int64())).to_pylist() if other else []
-    for index, text in zip(other, taken, strict=True):
-        if text:  # a time in another form: Python's parser, or the line's problem
-            slow.add(index)
-    fields = (body.line_no, *texts, amounts.values, times, quantities.values)
-    found: list[SettlementLine | None] = list(
-        map(_new, repeat(SettlementLine), zip(*fields, strict=True))
-    )
-    if not slow:
-        added = sum((amount * count for amount, count in amounts.counts), Decimal(0))
-        return summary, found, added  # type: ignore[return-value]  # no None without slow rows
+    times, usual = usual_times(text)
+    return times, pc.or_(usual, pc.equal(text, ""))
+
+
+def _quantities(parser: _Parser, body: Columns) -> tuple[pa.Array, pa.Array]:
+    """The plain quantities, and which rows have one or none."""
+    text = parser.column(body, TEXTS + 3)
+    values, whole = integers(text)
+    return values, pc.or_(whole, pc.equal(text, ""))
+
+
+_CHECKS = (_amounts, _times, _quantities)
+
+
+def _slow_rows(parser: _Parser, body: Columns, found: LineColumns, slow: list[int]) -> LineColumns:
+    """The rows not in the usual form read by Python: the good ones' typed fields put into the
+    columns, the malformed ones (a problem each) left out."""
+    read: dict[int, SettlementLine] = {}
     for index in slow:
-        found[index] = parser.line(body.row(index), body.line_no[index])
-    return summary, [line for line in found if line is not None], None
+        line = parser.line(body.row(index), body.line_no[index])
+        if line is not None:
+            read[index] = line
+    rows = numbers(range(len(found)))
+    if read:
+        good = list(read.values())
+        found = found.patched(
+            pc.is_in(rows, pa.array(list(read), pa.int64())),
+            decimal_texts([line.amount for line in good]),
+            naive_times([line.posted_at for line in good]),
+            pa.array([line.quantity for line in good], pa.int64()),
+        )
+    malformed = [index for index in slow if index not in read]
+    if malformed:
+        found = found.filter(pc.invert(pc.is_in(rows, pa.array(malformed, pa.int64()))))
+    return found
 
 
 def _slow(parser: _Parser, rows: list[str]) -> tuple[Summary, list[SettlementLine]]:
@@ -292,35 +304,14 @@ def _slow(parser: _Parser, rows: list[str]) -> tuple[Summary, list[SettlementLin
     else:
         raise FileFormatError("no summary row: the file has a header only")
     found: list[SettlementLine] = []
-    for number in range(line_no + 1, len(rows) + 1):
-        row = rows[number - 1].split("\t")
-        if len(row) != parser.width:
-            parser.cut(row, number)
-        elif (line := parser.line(row, number)) is not None:
-            found.append(line)
+    with collector_paused():
+        for number in range(line_no + 1, len(rows) + 1):
+            row = rows[number - 1].split("\t")
+            if len(row) != parser.width:
+                parser.cut(row, number)
+            elif (line := parser.line(row, number)) is not None:
+                found.append(line)
     return summary, found
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a million rows are built.
-
-    Rows hold only strings, numbers and datetimes (no cycles), but every row is a tracked object
-    and the collector would walk the growing list again and again: parsing gets 3x slower.
-    The rows outlive the parse, so at the end they go straight to the oldest generation
-    (``freeze`` then ``unfreeze``) rather than being walked once more by the first young
-    collection after the pause (0.7 s for a million rows); they are collected like any other
-    long-lived object.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        gc.unfreeze()
-        if was_enabled:
-            gc.enable()
 
 
 def _check_total(summary: Summary, added: Decimal, problems: list[Problem]) -> None:

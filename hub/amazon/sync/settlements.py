@@ -6,9 +6,10 @@ Rules:
   ``nextToken`` (sent alone, as the API requires);
 - a report already stored is never downloaded again (settlements do not change);
 - a new one is downloaded, parsed by header name (``settlement_file``), and stored with its
-  lines, its problems (account, report id, line) and the settled refunds it proves, in one
-  transaction; a file that cannot be read at all is stored as a report with no lines and one
-  problem, so it is reported once rather than fetched forever;
+  lines (made from the parsed columns, ``BATCH`` at a time, no row object built), its problems
+  (account, report id, line) and the settled refunds it proves, in one transaction; a file
+  that cannot be read at all is stored as a report with no lines and one problem, so it is
+  reported once rather than fetched forever;
 - each new settlement is reconciled in the same transaction (``hub.finance.settlements``): its
   status (reconciled, or differences to resolve) is recorded and audited at once;
 - the cursor then moves to the listing's time.
@@ -25,7 +26,7 @@ from sqlalchemy import select
 
 from hub.amazon.context import JobContext, iso
 from hub.amazon.files.flatfile import FileFormatError, Problem
-from hub.amazon.files.settlement import SettlementFile, SettlementLine, parse_settlement
+from hub.amazon.files.settlement import SettlementFile, SettlementLines, parse_settlement
 from hub.amazon.marketplaces import Marketplace
 from hub.amazon.refunds.matching import settle_pending
 from hub.amazon.store import problem
@@ -40,6 +41,9 @@ REPORT_TYPE = "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2"
 RETENTION = timedelta(days=89)
 OVERLAP = timedelta(days=1)
 BATCH = 2000
+STORED_TEXTS = ("settlement-id", "transaction-type", "order-id", "adjustment-id",
+                "merchant-adjustment-item-id", "amount-type", "amount-description", "sku",
+                "order-item-code")  # fmt: skip
 
 
 def sync_settlements(ctx: JobContext) -> None:
@@ -112,7 +116,7 @@ def _report(ctx: JobContext, market: Marketplace, report: dict[str, Any]) -> Non
     except FileFormatError as err:
         problems = [Problem(err.line, err.reason)]
     with writing(ctx.engine) as tx:
-        _store(tx, ctx, market, report_id, parsed, len(problems))
+        store_report(tx, ctx.account.name, market, report_id, parsed, len(problems))
         for found in problems:
             problem(
                 tx.conn,
@@ -133,19 +137,20 @@ def _report(ctx: JobContext, market: Marketplace, report: dict[str, Any]) -> Non
     ctx.counted(lines + len(problems), lines, 0, len(problems))
 
 
-def _store(
+def store_report(
     tx: Tx,
-    ctx: JobContext,
+    account: str,
     market: Marketplace,
     report_id: str,
     parsed: SettlementFile | None,
     problems: int,
 ) -> None:
+    """Store one settlement report and its lines (read column by column, no row built)."""
     summary = parsed.summary if parsed else None
     currency = summary.currency if summary else market.currency
     tx.conn.execute(
         amazon_settlement_reports.insert().values(
-            account=ctx.account.name,
+            account=account,
             report_id=report_id,
             settlement_id=summary.settlement_id if summary else "",
             marketplace_id=market.marketplace_id,
@@ -159,22 +164,26 @@ def _store(
             first_seen_at=tx.now,
         )
     )
-    rows = [
-        _line_row(ctx.account.name, report_id, currency, line)
-        for line in (parsed.lines if parsed else [])
-    ]
-    for start in range(0, len(rows), BATCH):
-        tx.conn.execute(amazon_settlement_lines.insert(), rows[start : start + BATCH])
+    lines = parsed.lines if parsed else SettlementLines.of([])
+    for start in range(0, len(lines), BATCH):
+        rows = _line_rows(account, report_id, currency, lines[start : start + BATCH])
+        tx.conn.execute(amazon_settlement_lines.insert(), rows)
 
 
-def _line_row(account: str, report_id: str, currency: str, line: SettlementLine) -> dict[str, Any]:
-    """The stored form of one settlement line."""
-    return {
-        "account": account, "report_id": report_id, "line_no": line.line_no,
-        "settlement_id": line.settlement_id, "transaction_type": line.transaction_type,
-        "order_id": line.order_id, "adjustment_id": line.adjustment_id,
-        "merchant_adjustment_item_id": line.merchant_adjustment_item_id,
-        "amount_type": line.amount_type, "amount_description": line.amount_description,
-        "amount": line.amount, "currency": currency, "posted_at": line.posted_at, "sku": line.sku,
-        "quantity": line.quantity, "order_item_code": line.order_item_code,
-    }  # fmt: skip
+def _line_rows(
+    account: str, report_id: str, currency: str, lines: SettlementLines
+) -> list[dict[str, Any]]:
+    """The stored form of settlement lines, made from their columns."""
+    columns = (
+        lines.line_numbers(), *(lines.column(name) for name in STORED_TEXTS), lines.amounts(),
+        lines.posted_times(), lines.quantities(),
+    )  # fmt: skip
+    return [
+        {"account": account, "report_id": report_id, "line_no": n, "settlement_id": settlement,
+         "transaction_type": kind, "order_id": order, "adjustment_id": adjustment,
+         "merchant_adjustment_item_id": merchant, "amount_type": amount_type,
+         "amount_description": description, "amount": amount, "currency": currency,
+         "posted_at": at, "sku": sku, "quantity": quantity, "order_item_code": item}
+        for (n, settlement, kind, order, adjustment, merchant, amount_type, description, sku,
+             item, amount, at, quantity) in zip(*columns, strict=True)
+    ]  # fmt: skip
