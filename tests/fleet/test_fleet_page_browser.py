@@ -13,7 +13,6 @@ and a real ``acorn-edge run``.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -94,10 +93,8 @@ def test_the_fleet_tab_sees_a_killed_agent_go_offline_and_its_outbox_age_grow(
 
         # 1. a killed process: offline within seconds, then the offline alert
         edge.kill()
-        killed = time.monotonic()
         expect(row.get_by_test_id("fleet-state")).to_have_attribute("data-state", "offline",
                                                                     timeout=10_000)
-        assert time.monotonic() - killed < 10
         expect(row.locator("[data-alert=offline]")).to_be_visible()
         edge.start()
         expect(row.get_by_test_id("fleet-state")).to_have_attribute("data-state", "online")
