@@ -34,7 +34,7 @@ from pydantic_settings import (
 )
 
 from edge_agent.errors import ConfigError
-from protocol import BrokerAddress, check_id, minor_units, parse_brokers
+from protocol import BrokerAddress, BrokerList, check_id, minor_units, parse_brokers
 
 ENV_PREFIX = "ACORN_EDGE_"
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
@@ -62,7 +62,7 @@ class EdgeSettings(BaseSettings):
     data_dir: Path | None = Field(default=None, description="default ./var/edge-{store}-{node}")
     mqtt_host: str = Field(default="127.0.0.1", description="MQTT broker host")
     mqtt_port: int = Field(default=1883, ge=1, le=65535, description="MQTT broker port")
-    mqtt_brokers: str = Field(default="", description=(
+    mqtt_brokers: BrokerList = Field(default="", description=(
         "independent brokers in order of preference, host:port,host:port: the node goes where "
         "the hub is (docs/operations/broker-ha.md); empty: the one broker MQTT_HOST:MQTT_PORT"))
     hub_wait_seconds: float = Field(default=10.0, gt=0, le=3600, description=(
@@ -224,12 +224,6 @@ class EdgeSettings(BaseSettings):
         """Init values, then the environment, then a dotenv file, then a TOML file."""
         toml = TomlConfigSettingsSource(settings_cls)
         return init_settings, env_settings, dotenv_settings, toml, file_secret_settings
-
-    @field_validator("mqtt_brokers")
-    @classmethod
-    def _broker_list(cls, value: str) -> str:
-        parse_brokers(value, "127.0.0.1", 1883)  # raises ValueError naming the bad entry
-        return value
 
     @property
     def brokers(self) -> tuple[BrokerAddress, ...]:

@@ -7,7 +7,7 @@ Errors: see ``protocol.errors`` (``ProtocolError`` > ``DecodeError``, ``TopicErr
 ``TransitionError``, ``InvalidValue``).
 """
 
-from protocol.brokers import BrokerAddress, parse_brokers
+from protocol.brokers import BrokerAddress, BrokerList, parse_brokers
 from protocol.codec import decode, encode
 from protocol.config import CONFIG_NODE_ID, StaffPin, StoreAllocation, StoreConfig, StoreReserve
 from protocol.envelope import (
@@ -116,6 +116,7 @@ __all__ = [
     "Ack",
     "Body",
     "BrokerAddress",
+    "BrokerList",
     "Candidate",
     "Channel",
     "Code",

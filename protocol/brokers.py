@@ -14,6 +14,9 @@ Rules:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 MAX_BROKERS = 8
 
@@ -58,3 +61,13 @@ def parse_brokers(text: str, default_host: str, default_port: int) -> tuple[Brok
     if len(set(brokers)) != len(brokers):
         raise ValueError("a broker is named twice in the list")
     return brokers
+
+
+def _checked(text: str) -> str:
+    parse_brokers(text, "127.0.0.1", 1883)  # raises ValueError naming the bad entry
+    return text
+
+
+BrokerList = Annotated[str, AfterValidator(_checked)]
+"""The ``MQTT_BROKERS`` setting's type: the text as given, refused at start-up when it does not
+parse (both sides' settings use it)."""
