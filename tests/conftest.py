@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,3 +18,10 @@ pytest_plugins = ["tests.support.leaks"]
 def broker(tmp_path: Path) -> Iterator[TestBroker]:
     """A real mosquitto with dynamic security on a free loopback port."""
     yield from broker_fixture(tmp_path)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Drop the test databases still queued and the migrated templates, if any were made."""
+    databases = sys.modules.get("tests.support.databases")
+    if databases is not None:
+        databases.finish()

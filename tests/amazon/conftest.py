@@ -24,11 +24,11 @@ from sqlalchemy import Engine
 
 from hub.amazon.settings import AmazonSettings
 from hub.storage.engine import make_engine
-from hub.storage.migrations import upgrade
 from spapi_sim import SimulatorSettings, create_app
 from spapi_sim.accounts import SellerAccount
 from spapi_sim.simulator import Simulator
 from tests.hub.conftest import db_url, engine  # noqa: F401 - fixtures
+from tests.support.databases import migrated
 
 FACTOR = Decimal(1000)
 SIM = SimulatorSettings(
@@ -142,7 +142,7 @@ def amazon_settings(tmp_path: Path) -> AmazonSettings:
 def lite(tmp_path: Path) -> Iterator[Engine]:
     """A migrated SQLite database, for tests where the backend does not matter."""
     url = f"sqlite:///{tmp_path / 'hub-lite.db'}"
-    upgrade(url)
+    migrated(url)
     eng = make_engine(url)
     try:
         yield eng

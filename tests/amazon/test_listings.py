@@ -25,7 +25,6 @@ from hub.amazon.settings import AmazonSettings
 from hub.cli.main import app
 from hub.errors import InputError
 from hub.storage.engine import make_engine, reading
-from hub.storage.migrations import upgrade
 from hub.storage.tables.amazon_listings import amazon_listing_changes
 from spapi_sim.catalog import PRODUCTS
 from spapi_sim.listings import ListingBook
@@ -34,6 +33,7 @@ from tests.amazon.conftest import Sim
 from tests.amazon.helpers import add_accounts, sync
 from tests.hub.conftest import hub_settings, start_hub
 from tests.spapi_sim import official
+from tests.support.databases import migrated
 
 US = "ATVPDKIKX0DER"
 SKUS = ("AC-KETTLE-17", "AC-GRINDER-01")
@@ -236,7 +236,7 @@ def test_cli_pushes_a_file_of_offers_and_shows_amazons_issues_and_the_api_lists_
 ) -> None:
     sim = start(make_sim)
     db_url = f"sqlite:///{tmp_path / 'cli.db'}"
-    upgrade(db_url)
+    migrated(db_url)
     engine = make_engine(db_url)
     add_accounts(engine, sim, amazon_settings, {"na": (0, ("US",))})
     env = {"ACORN_HUB_DATABASE_URL": db_url, "COLUMNS": "200",

@@ -20,7 +20,6 @@ from hub.amazon.supply_sources.zip_states import us_state
 from hub.cli.main import app
 from hub.inventory.store_records import StoreRecord, set_record
 from hub.storage.engine import make_engine, reading, writing
-from hub.storage.migrations import upgrade
 from hub.storage.tables.amazon_listings import amazon_listing_changes, amazon_supply_sources
 from hub.storage.tables.core import audit_log, stores
 from protocol import MoveReason, StockState
@@ -31,6 +30,7 @@ from tests.amazon.test_listings import SKUS, US, push, rows, start
 from tests.amazon.test_listings_allocated import moved
 from tests.hub.helpers import ingest
 from tests.spapi_sim import official
+from tests.support.databases import migrated
 
 HQ = Actor("hq", "admin")
 HOURS = {"mon": [{"opens": "09:00", "closes": "18:00"}],
@@ -247,7 +247,7 @@ def test_cli_publishes_and_lists_supply_sources(
 ) -> None:
     sim = start(make_sim)
     db_url = f"sqlite:///{tmp_path / 'cli.db'}"
-    upgrade(db_url)
+    migrated(db_url)
     engine = make_engine(db_url)
     try:
         add_accounts(engine, sim, amazon_settings, {"na": (0, ("US",))})

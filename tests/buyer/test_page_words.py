@@ -10,9 +10,9 @@ from playwright.sync_api import expect
 
 from hub.app import create_app
 from hub.settings import Settings
-from hub.storage.migrations import upgrade
 from tests.buyer.conftest import DE_ORDER, DE_POSTCODE, seed
 from tests.support.browser import BROWSER_MARKS, chromium_page
+from tests.support.databases import migrated
 from tests.support.server import serving
 
 pytestmark = BROWSER_MARKS
@@ -21,7 +21,7 @@ pytestmark = BROWSER_MARKS
 @pytest.fixture
 def hub_url(tmp_path: Path) -> Iterator[str]:
     url = f"sqlite:///{tmp_path / 'hub.db'}"
-    upgrade(url)
+    migrated(url)
     seed(url)
     with serving(create_app(Settings(database_url=url, mqtt_enabled=False))) as base:
         yield base

@@ -8,31 +8,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
 from sqlalchemy import Engine
 
 from hub.app import create_app
 from hub.settings import Settings
 from hub.storage.engine import make_engine
-from hub.storage.migrations import upgrade
 from hub.web.api.deps import HubContext
 from tests.support.broker import TestBroker
-from tests.support.ports import worker_tag
+from tests.support.databases import migrated, pg_database
 from tests.support.server import serving
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+_MIGRATING = frozenset({"engine", "api_hub", "mqtt_hub"})  # fixtures that migrate ``db_url``
 
 
 def _pg_database() -> Iterator[str]:
-    name = f"acorn_test_{worker_tag()}_{uuid.uuid4().hex[:12]}"  # whose it is, when one is left
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    """An empty PostgreSQL database of its own, made and dropped."""
+    yield from pg_database()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("pg", marks=pytest.mark.pg)])
@@ -40,14 +33,14 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database of its own: a SQLite file, or a PostgreSQL database made and dropped."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'hub.db'}"
-    else:
-        yield from _pg_database()
+    else:  # a test that migrates it through a fixture gets it migrated at once (a clone)
+        yield from pg_database(schema=not _MIGRATING.isdisjoint(request.fixturenames))
 
 
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
     """A migrated database's engine."""
-    upgrade(db_url)
+    migrated(db_url)
     eng = make_engine(db_url)
     try:
         yield eng
@@ -81,7 +74,7 @@ class RunningHub:
 
 def start_hub(settings: Settings) -> Iterator[RunningHub]:
     """Run ``create_app(settings)`` through its lifespan for one test."""
-    upgrade(settings.database_url)
+    migrated(settings.database_url)
     app = create_app(settings)
     with serving(app) as url, httpx.Client(base_url=url, timeout=10) as client:
         yield RunningHub(client, app.state.hub)

@@ -20,9 +20,9 @@ from hub.app import create_app
 from hub.errors import ConfigError
 from hub.fleet.advertise import HUB_SERVICE
 from hub.settings import load_settings
-from hub.storage.migrations import upgrade
 from tests.hub.conftest import hub_settings, start_hub
 from tests.support.broker import TestBroker
+from tests.support.databases import migrated
 
 LOOPBACK = ["127.0.0.1"]
 
@@ -43,7 +43,7 @@ def test_the_running_app_announces_itself_over_mdns_under_its_own_name(tmp_path:
 def test_a_part_that_fails_to_start_stops_the_parts_already_started(
         tmp_path: Path, broker: TestBroker) -> None:
     url = f"sqlite:///{tmp_path / 'hub.db'}"
-    upgrade(url)
+    migrated(url)
     settings = hub_settings(url, broker, advertise=True)
     # past validation, as a broken network configuration would be: the announcement, started
     # last, fails after the MQTT runtime and the Amazon scheduler are running

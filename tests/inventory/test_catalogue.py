@@ -15,11 +15,11 @@ from hub.errors import StorageError
 from hub.inventory.catalogue import ACTION, CatalogueFileError, import_items, read_csv
 from hub.inventory.catalogue import store as catalogue_store
 from hub.storage.engine import make_engine, reading
-from hub.storage.migrations import upgrade
 from hub.storage.tables.catalogue import catalogue_items
 from hub.storage.tables.core import audit_log
 from tests.inventory.cli_helpers import cli
 from tests.people.conftest import DeskHub, add_user
+from tests.support.databases import migrated
 
 GOOD = """\ufeffSKU,Category,Title,Brand,Unit_Cost,Currency
 AC-KETTLE-17,Small_Kitchen,Stainless Kettle 1.7 L,Acorn Home,18.40,EUR
@@ -191,7 +191,7 @@ def test_the_api_imports_csv_whole_or_not_at_all(desk: DeskHub) -> None:
 def test_a_batch_the_database_refuses_is_undone_whole_and_a_repeat_finishes(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     url = f"sqlite:///{tmp_path / 'hub.db'}"
-    upgrade(url)
+    migrated(url)
     engine = make_engine(url)
     try:
         monkeypatch.setattr(catalogue_store, "BATCH", 2)

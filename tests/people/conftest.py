@@ -18,7 +18,6 @@ from hub.app import create_app
 from hub.fleet import stores
 from hub.settings import Settings
 from hub.storage.engine import make_engine
-from hub.storage.migrations import upgrade
 from tests.hub.conftest import (  # noqa: F401  (fixtures shared with the hub tests)
     _pg_database,
     api_hub,
@@ -27,6 +26,7 @@ from tests.hub.conftest import (  # noqa: F401  (fixtures shared with the hub te
     hub_settings,
     mqtt_hub,
 )
+from tests.support.databases import migrated
 from tests.support.server import serving
 
 PASSWORD = "a long enough secret"
@@ -71,7 +71,7 @@ def describe_stores(db: Engine) -> None:
 
 def running(url: str, tmp: Path, settings: Settings | None = None) -> Iterator[DeskHub]:
     """Migrate ``url``, serve the app on it (API only), yield the running hub."""
-    upgrade(url)
+    migrated(url)
     app = create_app(settings or hub_settings(url))
     engine_ = make_engine(url)
     try:

@@ -26,7 +26,6 @@ from edge_agent.returns.models import (
 from edge_agent.storage import outbox
 from edge_agent.storage.store import Store
 from hub.storage.engine import make_engine, reading, writing
-from hub.storage.migrations import upgrade
 from hub.storage.tables.core import dead_letters, returns
 from hub.sync.ingest.batch import store_batch
 from hub.sync.ingest.classify import classify
@@ -55,6 +54,7 @@ from protocol.return_states import (
     lifecycle_rank,
     transition,
 )
+from tests.support.databases import migrated
 
 STARTS: tuple[State, ...] = (None, ReturnState.EXPECTED)  # a walk-in, an announced RMA
 EVERY_STATE: list[State] = [None, *ReturnState]
@@ -143,7 +143,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 def hub_db(tmp_path: Path) -> Iterator[Engine]:
     """A migrated hub database (SQLite: the table does not depend on the backend)."""
     url = f"sqlite:///{tmp_path / 'hub.db'}"
-    upgrade(url)
+    migrated(url)
     engine = make_engine(url)
     yield engine
     engine.dispose()

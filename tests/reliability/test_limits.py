@@ -27,11 +27,11 @@ from hub.access.users import Actor
 from hub.fleet import stores
 from hub.fleet.advertise import Advertiser, HubAnnouncement
 from hub.storage.engine import make_engine
-from hub.storage.migrations import upgrade
 from hub.web.api.ops import MAX_OFFSET
 from tests.edge.conftest import Running, make_settings, running_agent
 from tests.hub.conftest import RunningHub, hub_settings, start_hub
 from tests.hub.helpers import ingest
+from tests.support.databases import migrated
 
 ONE_MIB = 1024 * 1024
 SETUP = Actor("test-setup", "operator")
@@ -188,7 +188,7 @@ def test_the_last_admin_cannot_be_disabled_from_the_cli(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'hub.db'}"
     env = {**os.environ, "ACORN_HUB_DATABASE_URL": url}
     cli = [str(Path(sys.executable).with_name("acorn-hub")), "users"]
-    upgrade(url)
+    migrated(url)
     engine = make_engine(url)
     try:
         users.add_user(engine, "root", "Root", "a long enough secret", Role.ADMIN, Scope(), SETUP)

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from tests.support.broker import MqttCreds
+from tests.support.databases import migrated
 from tests.support.ports import free_port
 
 BIN = Path(sys.executable).parent
@@ -112,6 +113,8 @@ def _base_env() -> dict[str, str]:
 def hub_proc(tmp: Path, creds: MqttCreds, db_url: str | None = None, **extra: str) -> Proc:
     """An `acorn-hub serve` configured purely by environment variables."""
     port = free_port()
+    if db_url is None and not (tmp / "hub.db").exists():
+        migrated(f"sqlite:///{tmp / 'hub.db'}")  # a clone: `serve` finds its schema current
     env = _base_env() | {
         "ACORN_HUB_DATABASE_URL": db_url or f"sqlite:///{tmp / 'hub.db'}",
         "ACORN_HUB_MQTT_HOST": creds.host,

@@ -14,10 +14,10 @@ from hub.errors import ConfigError
 from hub.settings import load_settings
 from hub.storage import outbox
 from hub.storage.engine import make_engine
-from hub.storage.migrations import upgrade
 from hub.sync.leader import Leadership
 from tests.hub.test_after_commit import expected
 from tests.support.broker import Probe, TestBroker
+from tests.support.databases import migrated
 from tests.workers.conftest import Workers, wait_for
 
 COMMANDS = "acorn/v1/stores/s1/nodes/n1/commands"
@@ -29,7 +29,7 @@ def _queue(engine: Engine, rma: str) -> str:
 
 @pytest.fixture
 def engines(pg_url: str) -> Iterator[tuple[Engine, Engine]]:
-    upgrade(pg_url)
+    migrated(pg_url)
     one, two = make_engine(pg_url), make_engine(pg_url)
     try:
         yield one, two
