@@ -33,6 +33,7 @@ from hub.amazon.files.columns import Arrayish, by_distinct, by_value, python_str
 
 CHUNK = 65_536
 _MAX_DIGITS = 38  # decimal128
+_INT64_DIGITS = 18  # int64 holds every 18-digit number
 TEXT_FIELDS = (
     "settlement-id",
     "transaction-type",
@@ -216,8 +217,18 @@ class SettlementLines(Sequence[SettlementLine]):
             return Decimal(0)
         lengths = pc.binary_length(amounts)  # the texts are ASCII
         point = pc.find_substring(amounts, ".")
-        scale = pc.max(pc.if_else(pc.less(point, 0), 0, pc.subtract(lengths, pc.add(point, 1))))
+        scales = pc.if_else(pc.less(point, 0), 0, pc.subtract(lengths, pc.add(point, 1)))
+        scale = pc.max(scales)
         digits = pc.max(lengths).as_py() + len(str(len(amounts)))  # room for the sum to grow
+        if digits <= _INT64_DIGITS:  # as whole units of the finest scale, added in int64
+            try:
+                units = pc.replace_substring(amounts, ".", "").cast(pa.int64())
+            except pa.ArrowInvalid:  # an exponent ("1E+3", as Decimal writes some): below
+                pass
+            else:
+                up = pc.power(10, pc.subtract(scale, scales).cast(pa.int64()))
+                added = pc.sum(pc.multiply(units, up)).as_py()
+                return Decimal(added).scaleb(-scale.as_py())
         if digits <= _MAX_DIGITS:
             try:
                 typed = amounts.cast(pa.decimal128(_MAX_DIGITS, scale.as_py()))
