@@ -183,7 +183,7 @@ def test_make_run_moves_off_a_held_port_restarts_what_dies_and_keeps_its_token(
         assert agent is not None
         os.kill(agent, signal.SIGKILL)
         wait_for("the agent's restart", lambda: re.search(
-            r"edge-store-nyc-1 stopped \(exit -9\); restarting it in \d+s", run.text()))
+            r"edge-store-nyc-1 stopped \(exit -9\); restarting it in [\d.]+s", run.text()))
         wait_for("the agent back", lambda: f"edge-store-nyc-1 is serving again at {nyc}"
                  in run.text())
         assert (answers(f"{nyc}/api/health") or {}).get("store_id") == "store-nyc-1"
