@@ -443,6 +443,7 @@ class HubCli:
         self._sent = 0
         self._read = 0
         self._answers: dict[int, CliResult] = {}
+        self._asked: dict[int, tuple[list[str], tuple[str, str] | None]] = {}
 
     def submit(self, argv: list[str], env: dict[str, str],
                unless_audited: tuple[str, str] | None = None) -> int:
@@ -455,6 +456,7 @@ class HubCli:
             self.popen.stdin.flush()
         except OSError:
             pass  # it stopped: wait() says so
+        self._asked[self._sent] = (argv, unless_audited)
         self._sent += 1
         return self._sent - 1
 
@@ -467,12 +469,25 @@ class HubCli:
                 data = json.loads(line) if line else None
             except ValueError:
                 data = None
-            self._answers[self._read] = (
-                CliResult(int(data["code"]), str(data["out"]), str(data["err"]),
-                          bool(data["skipped"])) if isinstance(data, dict)
-                else CliResult(2, "", f"the acorn-hub helper stopped; see {self.log}"))
+            result = (CliResult(int(data["code"]), str(data["out"]), str(data["err"]),
+                                bool(data["skipped"])) if isinstance(data, dict)
+                      else CliResult(2, "", f"the acorn-hub helper stopped; see {self.log}"))
+            self._answers[self._read] = result
+            self._note(*self._asked.pop(self._read), result)
             self._read += 1
         return self._answers.pop(ticket)
+
+    def _note(self, argv: list[str], unless: tuple[str, str] | None, result: CliResult) -> None:
+        """A line in the helper's log for each command (its errors too; never its output,
+        which may be a token)."""
+        if result.skipped and unless is not None:
+            said = f"not run, the hub's audit trail has {unless[0]} {unless[1]} already"
+        else:
+            said = f"exit {result.returncode}"
+            if result.returncode and result.stderr.strip():
+                said += f": {result.stderr.strip()}"
+        with self.log.open("a") as handle:
+            handle.write(f"[{datetime.now(UTC):%H:%M:%SZ}] acorn-hub {' '.join(argv)}: {said}\n")
 
     def run(self, argv: list[str], env: dict[str, str],
             unless_audited: tuple[str, str] | None = None) -> CliResult:
