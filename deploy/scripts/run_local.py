@@ -19,7 +19,8 @@ Supervision (the rules this file keeps):
 - Startup does what it can side by side: the broker beside the simulator, the hub beside the
   store agents; the ``acorn-hub`` commands (migrations, Amazon accounts, desk user, demo returns,
   token) run in one helper process (``hub_session.py``) that imports the hub while the others
-  start; demo returns the hub was told of on an earlier start are not queued again.
+  start (each noted in ``logs/hub-cli.log``); what an earlier start added (demo returns,
+  Amazon accounts, the desk user: entries in the hub's audit trail) is not added again.
 - The dev admin token is kept 0600 in ``STATE/admin-token`` and printed on every start; when
   the hub no longer accepts it (a new database), it is rotated: the old one revoked, a new one
   created under a fresh name.
@@ -575,8 +576,8 @@ def hub_env(broker: LocalBroker, password: str, http_port: int,
 
 
 def register_amazon_accounts(cli: HubCli, env: dict[str, str], sim_url: str) -> list[str]:
-    """Add the simulator's seeded sellers as hub accounts (once; later runs keep them: adding
-    one that is there fails, and nothing changes)."""
+    """Add the simulator's seeded sellers as hub accounts, once: not again on a later start (nor
+    one removed since)."""
     from hub.amazon.marketplaces import by_id
 
     deadline = time.monotonic() + 30
@@ -592,7 +593,7 @@ def register_amazon_accounts(cli: HubCli, env: dict[str, str], sim_url: str) -> 
                 "--region", account["region"], "--endpoint", sim_url]
         for code in codes:
             argv += ["--marketplace", code]
-        tickets.append(cli.submit(argv, env))
+        tickets.append(cli.submit(argv, env, ("amazon_account", name)))
         names.append(f"{name} ({', '.join(codes)})")
     for ticket in tickets:
         cli.wait(ticket)
@@ -603,17 +604,17 @@ DESK_USER = ["users", "add", "admin", "--role", "admin", "--name", "Dev Admin"]
 
 
 def queue_seed(cli: HubCli, env: dict[str, str]) -> tuple[str, list[int]]:
-    """Queue the approvals desk's admin (password kept in var/dev/secrets.json; adding one that
-    is there fails, and nothing changes) and two expected returns per store, so the counter has
-    something to scan (each only if the hub has not been told of it before). The password and
-    the tickets; ``finish_seed`` waits for them."""
+    """Queue the approvals desk's admin (password kept in var/dev/secrets.json) and two expected
+    returns per store, so the counter has something to scan: each only if the hub's audit trail
+    does not have it from an earlier start. The password and the tickets; ``finish_seed`` waits
+    for them."""
     password = secrets_file()["desk-admin"]
     pw_file = STATE / "desk-admin.password"
     pw_file.unlink(missing_ok=True)
     fd = os.open(pw_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(password + "\n")
-    tickets = [cli.submit([*DESK_USER, "--password-file", str(pw_file)], env)]
+    tickets = [cli.submit([*DESK_USER, "--password-file", str(pw_file)], env, ("user", "admin"))]
     for n, store in enumerate(STORES):
         currency = str(store["currency"])
         for k, (sku, price) in enumerate([("SKU-TOASTER-2", "39.99"), ("SKU-DRILL-18V", "129.00")]):
