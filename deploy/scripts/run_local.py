@@ -2,7 +2,7 @@
 
 Starts a private Mosquitto (dynamic security, own credentials per process), the Amazon SP-API
 simulator, the hub, and two store agents with simulated devices; prints the URLs and an admin
-token; Ctrl-C stops everything (the stores first, the broker last). State lives in
+token; Ctrl-C stops everything (the broker last). State lives in
 ``var/dev/`` and survives restarts (``make clean`` removes it).
 
 Supervision (the rules this file keeps):
@@ -399,14 +399,12 @@ def stop(*children: Child) -> None:
 
 
 def stop_all(children: list[Child]) -> None:
-    """Stop the store side first (agents, POS simulators), then the hub (all its workers) and
-    the simulator, the broker last; each of these at once."""
+    """Stop every child but the broker at once, then the broker. Nothing sent while the agents
+    and the hub stop side by side is lost: the broker keeps it for the other's persistent
+    session (QoS 1), and an agent sends again the events no hub ack covers."""
     broker = [c for c in children if c.name == "broker"]
-    middle = [c for c in children if c.name in ("hub", "spapi-simulator")
-              or c.name.startswith("hub-w")]
-    stores = [c for c in children if c not in broker and c not in middle]
-    for tier in (stores, middle, broker):
-        stop(*tier)
+    stop(*[c for c in children if c not in broker])
+    stop(*broker)
 
 
 def base_env() -> dict[str, str]:
