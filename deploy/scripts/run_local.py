@@ -2,8 +2,8 @@
 
 Starts a private Mosquitto (dynamic security, own credentials per process), the Amazon SP-API
 simulator, the hub, and two store agents with simulated devices; prints the URLs and an admin
-token; Ctrl-C stops everything in reverse order. State lives in ``var/dev/`` and survives
-restarts (``make clean`` removes it).
+token; Ctrl-C stops everything (the broker last). State lives in
+``var/dev/`` and survives restarts (``make clean`` removes it).
 
 Supervision (the rules this file keeps):
 
@@ -13,9 +13,14 @@ Supervision (the rules this file keeps):
   holds its port is started again on a free port; nothing is printed for a port that does not
   serve.
 - Every child, the broker included, is watched: one that stops is restarted on the same port
-  after a back-off (1 s, doubling up to 30 s, back to 1 s once it has stayed up a minute), with a
-  line on the console and in its own log, and another line when it serves again.
+  after a back-off (0.25 s, doubling up to 30 s, back to 0.25 s once it has stayed up a minute),
+  with a line on the console and in its own log, and another line when it serves again.
 - The banner is printed only after each URL in it has answered.
+- Startup does what it can side by side: the broker beside the simulator, the hub beside the
+  store agents; the ``acorn-hub`` commands (migrations, Amazon accounts, desk user, demo returns,
+  token) run in one helper process (``hub_session.py``) that imports the hub while the others
+  start (each noted in ``logs/hub-cli.log``); what an earlier start added (demo returns,
+  Amazon accounts, the desk user: entries in the hub's audit trail) is not added again.
 - The dev admin token is kept 0600 in ``STATE/admin-token`` and printed on every start; when
   the hub no longer accepts it (a new database), it is rotated: the old one revoked, a new one
   created under a fresh name.
@@ -48,6 +53,7 @@ host name.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ipaddress
 import json
 import os
@@ -172,7 +178,7 @@ def secrets_file(hub_workers: int = 1) -> dict[str, str]:
     return data
 
 
-BACKOFF_FIRST = 1.0
+BACKOFF_FIRST = 0.25  # a child that died once is back at once; a crash loop still backs off
 BACKOFF_MAX = 30.0
 STABLE_AFTER = 60.0  # seconds up after which the back-off starts again from BACKOFF_FIRST
 START_TIMEOUT = 60.0
@@ -321,7 +327,7 @@ def settle(child: Child, timeout: float) -> None:
             spawn(child)
         deadline = time.monotonic() + timeout
         while child.running and not serving(child) and time.monotonic() < deadline:
-            time.sleep(0.2)
+            time.sleep(0.05)
         if serving(child):
             child.up_since = time.monotonic()
             return
@@ -351,7 +357,7 @@ def supervise(children: list[Child]) -> None:
             child.popen, child.up_since, child.coming_back = None, None, False
             child.restart_at = now + child.backoff
             note(child, f"{child.name} stopped (exit {code}); restarting it in "
-                        f"{child.backoff:.0f}s; see {child.log}")
+                        f"{child.backoff:g}s; see {child.log}")
             child.backoff = min(child.backoff * 2, BACKOFF_MAX)
         elif child.popen is None and child.restart_at is not None and now >= child.restart_at:
             child.restart_at, child.coming_back = None, True
@@ -363,23 +369,42 @@ def supervise(children: list[Child]) -> None:
             child.backoff = BACKOFF_FIRST
 
 
+WATCH_EVERY = 0.1  # s; a round asks the kernel about our own children (no I/O unless one is
+# coming back), so looking often costs nothing and a death is seen at once
+
+
 def watch(children: list[Child]) -> None:
     """Block until Ctrl-C, keeping every child up."""
     while True:
         supervise(children)
-        time.sleep(0.5)
+        time.sleep(WATCH_EVERY)
 
 
-def stop(child: Child) -> None:
-    """SIGTERM the child's group and wait a little, then SIGKILL."""
-    if child.popen is None or child.popen.poll() is not None:
-        return
-    os.killpg(child.popen.pid, signal.SIGTERM)
-    try:
-        child.popen.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(child.popen.pid, signal.SIGKILL)
-        child.popen.wait(timeout=5)
+def stop(*children: Child) -> None:
+    """SIGTERM each child's group, give them all a little while together, then SIGKILL."""
+    alive = [c for c in children if c.popen is not None and c.popen.poll() is None]
+    for child in alive:
+        assert child.popen is not None
+        with contextlib.suppress(ProcessLookupError):  # it went meanwhile
+            os.killpg(child.popen.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    for child in alive:
+        assert child.popen is not None
+        try:
+            child.popen.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.popen.pid, signal.SIGKILL)
+            child.popen.wait(timeout=5)
+
+
+def stop_all(children: list[Child]) -> None:
+    """Stop every child but the broker at once, then the broker. Nothing sent while the agents
+    and the hub stop side by side is lost: the broker keeps it for the other's persistent
+    session (QoS 1), and an agent sends again the events no hub ack covers."""
+    broker = [c for c in children if c.name == "broker"]
+    stop(*[c for c in children if c not in broker])
+    stop(*broker)
 
 
 def base_env() -> dict[str, str]:
@@ -387,6 +412,99 @@ def base_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ACORN_")}
     env["PYTHONUNBUFFERED"] = "1"
     return env
+
+
+@dataclass(frozen=True)
+class CliResult:
+    """What one ``acorn-hub`` command did."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    skipped: bool = False
+
+
+class HubCli:
+    """``acorn-hub`` commands run by one helper process (``hub_session.py`` beside this file),
+    started first so that the hub's code is imported while the other children start, and once
+    rather than per command. Requests are answered in order; ``submit`` does not wait, so
+    commands run while the hub and the agents start; ``wait`` gives one's result."""
+
+    def __init__(self) -> None:
+        log = STATE / "logs" / "hub-cli.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("ab") as handle:
+            self.popen = subprocess.Popen(
+                [sys.executable, str(Path(__file__).with_name("hub_session.py"))],
+                env=base_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=handle,
+                text=True, start_new_session=True)
+        self.log = log
+        self._sent = 0
+        self._read = 0
+        self._answers: dict[int, CliResult] = {}
+        self._asked: dict[int, tuple[list[str], tuple[str, str] | None]] = {}
+
+    def submit(self, argv: list[str], env: dict[str, str],
+               unless_audited: tuple[str, str] | None = None) -> int:
+        """Queue ``acorn-hub ARGV`` in ``env`` (skipped when the audit trail already has an
+        entry about ``unless_audited``); the ticket to ``wait`` for."""
+        request = {"argv": argv, "env": env, "unless_audited": unless_audited}
+        assert self.popen.stdin is not None
+        try:
+            self.popen.stdin.write(json.dumps(request) + "\n")
+            self.popen.stdin.flush()
+        except OSError:
+            pass  # it stopped: wait() says so
+        self._asked[self._sent] = (argv, unless_audited)
+        self._sent += 1
+        return self._sent - 1
+
+    def wait(self, ticket: int) -> CliResult:
+        """The result of the command ``ticket`` (a failure if the helper stopped)."""
+        assert self.popen.stdout is not None
+        while self._read <= ticket:
+            line = self.popen.stdout.readline()
+            try:
+                data = json.loads(line) if line else None
+            except ValueError:
+                data = None
+            result = (CliResult(int(data["code"]), str(data["out"]), str(data["err"]),
+                                bool(data["skipped"])) if isinstance(data, dict)
+                      else CliResult(2, "", f"the acorn-hub helper stopped; see {self.log}"))
+            self._answers[self._read] = result
+            self._note(*self._asked.pop(self._read), result)
+            self._read += 1
+        return self._answers.pop(ticket)
+
+    def _note(self, argv: list[str], unless: tuple[str, str] | None, result: CliResult) -> None:
+        """A line in the helper's log for each command (its errors too; never its output,
+        which may be a token)."""
+        if result.skipped and unless is not None:
+            said = f"not run, the hub's audit trail has {unless[0]} {unless[1]} already"
+        else:
+            said = f"exit {result.returncode}"
+            if result.returncode and result.stderr.strip():
+                said += f": {result.stderr.strip()}"
+        with self.log.open("a") as handle:
+            handle.write(f"[{datetime.now(UTC):%H:%M:%SZ}] acorn-hub {' '.join(argv)}: {said}\n")
+
+    def run(self, argv: list[str], env: dict[str, str],
+            unless_audited: tuple[str, str] | None = None) -> CliResult:
+        """``acorn-hub ARGV`` in ``env``, waited for."""
+        return self.wait(self.submit(argv, env, unless_audited))
+
+    def close(self) -> None:
+        """End the helper (end of its input), killing it if it does not go."""
+        if self.popen.stdin is not None:
+            with contextlib.suppress(OSError):  # it stopped already: nothing to tell it
+                self.popen.stdin.close()
+        try:
+            self.popen.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait(timeout=5)
+        if self.popen.stdout is not None:
+            self.popen.stdout.close()
 
 
 def broker_child(broker: LocalBroker) -> Child:
@@ -455,39 +573,62 @@ def hub_env(broker: LocalBroker, password: str, http_port: int,
     }
 
 
-def register_amazon_accounts(env: dict[str, str], sim_url: str) -> list[str]:
-    """Add the simulator's seeded sellers as hub accounts (once; later runs keep them)."""
+def register_amazon_accounts(cli: HubCli, env: dict[str, str], sim_url: str) -> list[str]:
+    """Add the simulator's seeded sellers as hub accounts, once: not again on a later start (nor
+    one removed since)."""
     from hub.amazon.marketplaces import by_id
 
     deadline = time.monotonic() + 30
     while not SIM_CREDENTIALS.exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
+        time.sleep(0.05)
     if not SIM_CREDENTIALS.exists():
         return []
-    names = []
+    names, tickets = [], []
     for account in json.loads(SIM_CREDENTIALS.read_text())["accounts"]:
         name = f"sim-{account['region'].lower()}-{account['seller_id'][-4:].lower()}"
         codes = [by_id(m).code for m in account["marketplace_ids"]]
-        argv = [str(BIN / "acorn-hub"), "amazon", "accounts", "add", name, "--seller-id",
-                account["seller_id"], "--region", account["region"], "--endpoint", sim_url]
+        argv = ["amazon", "accounts", "add", name, "--seller-id", account["seller_id"],
+                "--region", account["region"], "--endpoint", sim_url]
         for code in codes:
             argv += ["--marketplace", code]
-        subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+        tickets.append(cli.submit(argv, env, ("amazon_account", name)))
         names.append(f"{name} ({', '.join(codes)})")
+    for ticket in tickets:
+        cli.wait(ticket)
     return names
 
 
-def create_desk_user(env: dict[str, str]) -> str:
-    """An admin who can sign in to the approvals desk (password kept in var/dev/secrets.json)."""
+DESK_USER = ["users", "add", "admin", "--role", "admin", "--name", "Dev Admin"]
+
+
+def queue_seed(cli: HubCli, env: dict[str, str]) -> tuple[str, list[int]]:
+    """Queue the approvals desk's admin (password kept in var/dev/secrets.json) and two expected
+    returns per store, so the counter has something to scan: each only if the hub's audit trail
+    does not have it from an earlier start. The password and the tickets; ``finish_seed`` waits
+    for them."""
     password = secrets_file()["desk-admin"]
     pw_file = STATE / "desk-admin.password"
-    pw_file.write_text(password + "\n")
-    pw_file.chmod(0o600)
-    subprocess.run([str(BIN / "acorn-hub"), "users", "add", "admin", "--role", "admin", "--name",
-                    "Dev Admin", "--password-file", str(pw_file)], env=env, capture_output=True,
-                   text=True, check=False)
-    pw_file.unlink()
-    return password
+    pw_file.unlink(missing_ok=True)
+    fd = os.open(pw_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(password + "\n")
+    tickets = [cli.submit([*DESK_USER, "--password-file", str(pw_file)], env, ("user", "admin"))]
+    for n, store in enumerate(STORES):
+        currency = str(store["currency"])
+        for k, (sku, price) in enumerate([("SKU-TOASTER-2", "39.99"), ("SKU-DRILL-18V", "129.00")]):
+            rma = f"RMA-DEMO-{n}{k}"
+            argv = ["returns", "expect", "--store", str(store["store_id"]), "--node",
+                    str(store["node_id"]), "--rma", rma, "--order", f"30{n}-000000{k}-1234567",
+                    "--sku", sku, "--price", price, "--currency", currency]
+            tickets.append(cli.submit(argv, env, ("rma", f"{store['store_id']}/{rma}")))
+    return password, tickets
+
+
+def finish_seed(cli: HubCli, tickets: list[int]) -> None:
+    """Wait for what ``queue_seed`` queued; the desk password's file goes."""
+    for ticket in tickets:
+        cli.wait(ticket)
+    (STATE / "desk-admin.password").unlink(missing_ok=True)
 
 
 @dataclass
@@ -582,7 +723,7 @@ def token_accepted(hub_url: str, token: str) -> bool:
     return answer.status_code == 200
 
 
-def admin_token(env: dict[str, str], hub_url: str) -> str:
+def admin_token(cli: HubCli, env: dict[str, str], hub_url: str) -> str:
     """The dev admin API token, printed on every start: the one kept in STATE/admin-token while
     the hub takes it, else a new one (under a fresh name, the earlier one revoked)."""
     path = STATE / "admin-token"
@@ -594,19 +735,11 @@ def admin_token(env: dict[str, str], hub_url: str) -> str:
             saved = {}
     if saved.get("token") and token_accepted(hub_url, saved["token"]):
         return saved["token"]
-    hub_cli = str(BIN / "acorn-hub")
     # "dev-admin" is the name earlier versions of this script used (and could not reuse)
     for old in sorted({saved.get("name") or "dev-admin", "dev-admin"}):
-        subprocess.run([hub_cli, "token", "revoke", "--name", old], env=env,
-                       capture_output=True, text=True, check=False)
+        cli.run(["token", "revoke", "--name", old], env)
     name = f"dev-admin-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
-    out = subprocess.run(
-        [hub_cli, "token", "create", "--name", name, "--role", "admin"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    out = cli.run(["token", "create", "--name", name, "--role", "admin"], env)
     if out.returncode != 0:
         return f"(could not create a token: {out.stderr.strip() or out.stdout.strip()})"
     token = out.stdout.strip().splitlines()[-1]
@@ -615,39 +748,6 @@ def admin_token(env: dict[str, str], hub_url: str) -> str:
     with os.fdopen(fd, "w") as handle:
         json.dump({"name": name, "token": token}, handle)
     return token
-
-
-def seed_expected_returns(env: dict[str, str]) -> None:
-    """Queue two expected returns per store so the counter has something to scan."""
-    for n, store in enumerate(STORES):
-        currency = str(store["currency"])
-        for k, (sku, price) in enumerate([("SKU-TOASTER-2", "39.99"), ("SKU-DRILL-18V", "129.00")]):
-            rma = f"RMA-DEMO-{n}{k}"
-            subprocess.run(
-                [
-                    str(BIN / "acorn-hub"),
-                    "returns",
-                    "expect",
-                    "--store",
-                    str(store["store_id"]),
-                    "--node",
-                    str(store["node_id"]),
-                    "--rma",
-                    rma,
-                    "--order",
-                    f"30{n}-000000{k}-1234567",
-                    "--sku",
-                    sku,
-                    "--price",
-                    price,
-                    "--currency",
-                    currency,
-                ],
-                env=env,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
 
 
 def _interrupt(_signum: int, _frame: object) -> None:
@@ -707,7 +807,9 @@ def main() -> None:
     passwords = secrets_file(args.hub_workers)
     children: list[Child] = []
     devices: list[Devices] = []
+    cli: HubCli | None = None
     try:
+        cli = HubCli()  # imports the hub's code while the broker and the simulator start
         broker = LocalBroker(STATE / "mosquitto", port=args.broker_port)
         lan = Lan(lan_address() if args.lan_host == "auto" else args.lan_host)
         try:
@@ -716,9 +818,6 @@ def main() -> None:
             sys.exit(f"fleet CA or broker certificate ({shown(STATE / 'fleet')}, --lan-host "
                      f"{lan.host}): {err}")
         broker_proc = broker_child(broker)
-        children.append(broker_proc)
-        start(broker_proc)
-        provision(broker, passwords, args.hub_workers)
         sim = Child(
             "spapi-simulator",
             lambda port: (
@@ -730,14 +829,15 @@ def main() -> None:
             port=args.sim_port,
             health="/_sim/health",
         )
-        children.append(sim)
-        start(sim)
+        children += [broker_proc, sim]
+        # the broker and the simulator do not need each other: both start at once
+        spawn(broker_proc)
+        spawn(sim)
+        settle(broker_proc, START_TIMEOUT)
         env = hub_env(broker, passwords["hub"], args.hub_port, lan, args.database_url,
                       workers=args.hub_workers)
-        # accounts before `serve`, so its scheduler's first sync (after ~5 s) already sees them
-        subprocess.run([str(BIN / "acorn-hub"), "db", "upgrade"], env=env, capture_output=True,
-                       check=False)
-        accounts = register_amazon_accounts(env, sim.url)
+        migrated = cli.submit(["db", "upgrade"], env)  # while the broker is provisioned
+        provision(broker, passwords, args.hub_workers)
         hub = Child(
             "hub",
             lambda port: ([str(BIN / "acorn-hub"), "serve"],
@@ -746,26 +846,35 @@ def main() -> None:
             port=args.hub_port,
             health="/api/health",
         )
-        children.append(hub)
-        start(hub)
-        env = hub.env
-        more_workers = hub_workers(broker, passwords, lan, args)
-        children += more_workers
-        start(*more_workers)
         edges: list[Edge] = []
         for store, wanted in zip(STORES, args.edge_ports, strict=True):
             store_devices = start_devices(store)
             devices.append(store_devices)
             edges.append((store, edge_child(store, broker, passwords, store_devices, wanted),
                           store_devices))
-        children += [child for _store, child, _devices in edges]
-        start(*[child for _store, child, _devices in edges])
+        agents = [child for _store, child, _devices in edges]
+        children += [hub, *agents]
+        # the agents need only the broker: they start beside the hub, once the database is
+        # migrated (not by two processes at once)
+        cli.wait(migrated)
+        for child in (hub, *agents):
+            spawn(child)
+        # while they start: the accounts (the hub's scheduler reads them at each round, the
+        # first a few seconds after the hub has started), the desk user and the demo returns
+        settle(sim, START_TIMEOUT)
+        accounts = register_amazon_accounts(cli, env, sim.url)
+        desk_password, seeding = queue_seed(cli, env)
+        for child in (hub, *agents):
+            settle(child, START_TIMEOUT)
+        env = hub.env
+        more_workers = hub_workers(broker, passwords, lan, args)
+        children += more_workers
+        start(*more_workers)
         pos = start_pos_simulators(edges)
         children += pos
         start(*pos)
-        token = admin_token(env, hub.url)
-        desk_password = create_desk_user(env)
-        seed_expected_returns(env)
+        token = admin_token(cli, env, hub.url)
+        finish_seed(cli, seeding)
         # before the banner: its enrolment line reads the hub's settings from this file
         write_env_file(STATE / "hub.env", {k: v for k, v in env.items()
                                            if k.startswith("ACORN_HUB_")})
@@ -777,14 +886,19 @@ def main() -> None:
             print(f"  Amazon accounts        {'; '.join(accounts)} — synced by the hub's "
                   f"scheduler, or now: acorn-hub amazon sync (with {shown(STATE)}/hub.env)")
         print(flush=True)
+        cli.close()
         watch(children)
     except BrokerError as err:
         sys.exit(f"broker: {err}")
     except KeyboardInterrupt:
         print("\nstopping…")
     finally:
-        for child in reversed(children):
-            stop(child)
+        # a second Ctrl-C (or SIGTERM) must not cut the cleanup short and leave children behind
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if cli is not None:
+            cli.close()
+        stop_all(children)
         for store_devices in devices:
             store_devices.close()
         print(f"all stopped; state kept in {shown(STATE)} (make clean removes var/dev)")

@@ -5,7 +5,7 @@ One port is held before it starts by a server answering 200 to every request (wh
 from the Berlin agent): the agent must serve on another port and the banner must say which. Then
 a store agent and the broker are killed, and each must come back on its port, with a line saying
 so. The admin token is printed on every start: the same one while the hub takes it, else a new
-one (the one before revoked).
+one (the one before revoked). The demo returns are queued on the first start only.
 Nothing waits on the clock: every wait is for a condition, with a generous bound.
 """
 
@@ -183,7 +183,7 @@ def test_make_run_moves_off_a_held_port_restarts_what_dies_and_keeps_its_token(
         assert agent is not None
         os.kill(agent, signal.SIGKILL)
         wait_for("the agent's restart", lambda: re.search(
-            r"edge-store-nyc-1 stopped \(exit -9\); restarting it in \d+s", run.text()))
+            r"edge-store-nyc-1 stopped \(exit -9\); restarting it in [\d.]+s", run.text()))
         wait_for("the agent back", lambda: f"edge-store-nyc-1 is serving again at {nyc}"
                  in run.text())
         assert (answers(f"{nyc}/api/health") or {}).get("store_id") == "store-nyc-1"
@@ -206,11 +206,26 @@ def test_make_run_moves_off_a_held_port_restarts_what_dies_and_keeps_its_token(
     for name in ("broker", "sim", "hub", "nyc"):
         assert pid_listening(ports[name]) is None, f"{name} still listening after the stop"
 
+    # the demo returns were queued to the stores, once: a later start does not queue them again
+    # (nor add the Amazon accounts or the desk user again)
+    helper_log = tmp_path / "state/logs/hub-cli.log"
+    first_log = helper_log.read_text()
+    demo = [f"RMA-DEMO-{n}{k}" for n in range(2) for k in range(2)]
+    for rma in demo:
+        assert re.search(rf"acorn-hub returns expect .*--rma {rma} .*: exit 0\n", first_log)
+
     # a token the hub no longer takes is rotated: the one before revoked, a new one printed
     first = json.loads(saved.read_text())
     saved.write_text(json.dumps({"name": first["name"], "token": "acorn_not-a-token"}))
     second = start_again(tmp_path, ports, 2)
     assert second != token
+    again = helper_log.read_text()[len(first_log):]
+    for rma in demo:
+        assert re.search(rf"--rma {rma} .*: not run, the hub's audit trail has rma "
+                         rf"store-[a-z-]+1/{rma} already\n", again)
+    redone = [line for line in again.splitlines() if ": exit" in line and any(
+        what in line for what in ("returns expect", "accounts add", "users add"))]
+    assert not redone, again
     # the next start prints the same token; it still works and the first one does not
     assert start_again(tmp_path, ports, 3, check=(second, token)) == second
 
