@@ -21,7 +21,11 @@ def broker(tmp_path: Path) -> Iterator[TestBroker]:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Drop the test databases still queued and the migrated templates, if any were made."""
+    """Close the shared Chromium; drop the test databases still queued and the migrated
+    templates (each only if this process made one)."""
+    browser = sys.modules.get("tests.support.browser")
+    if browser is not None:
+        browser.close_shared()
     databases = sys.modules.get("tests.support.databases")
     if databases is not None:
         databases.finish()

@@ -20,7 +20,7 @@ from hub.storage.engine import make_engine
 from tests.e2e.conftest import System, a_return
 from tests.people.conftest import PASSWORD, add_user
 from tests.support.broker import TestBroker
-from tests.support.browser import ARGS, BROWSER_MARKS, CHROMIUM
+from tests.support.browser import BROWSER_MARKS, chromium
 from tests.support.procs import edge_proc, hub_proc, stop_all, wait_for
 
 pytestmark = BROWSER_MARKS
@@ -50,14 +50,8 @@ def system(broker: TestBroker, tmp_path: Path) -> Iterator[System]:
 @pytest.fixture
 def browser() -> Iterator[Any]:
     """Headless Chromium with a fake camera (a generated test picture) it may use unasked."""
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=ARGS + FAKE_CAMERA, headless=True
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with chromium(FAKE_CAMERA) as launched:
+        yield launched
 
 
 def test_a_photo_taken_at_the_counter_reaches_the_desks_refund_story(

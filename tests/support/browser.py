@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support.leaks import SHARED_THREADS, session_owned
+
 CHROMIUM = Path("/usr/bin/chromium")
 # as root in a sandbox, and without the background traffic this closed network refuses
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run"]
+
+_shared: dict[str, Any] = {}  # "playwright", "browser": this test process's own
 
 BROWSER_MARKS = [
     pytest.mark.browser,
@@ -23,14 +28,56 @@ BROWSER_MARKS = [
 
 @contextmanager
 def chromium_page(width: int = 1024, height: int = 768, **context: Any) -> Iterator[Any]:
-    """A fresh page (tablet-sized by default) in its own headless Chromium, closed afterwards."""
-    from playwright.sync_api import sync_playwright
+    """A fresh page (tablet-sized by default) in a context of its own (no cookie, storage or
+    cache shared with another test), closed afterwards. The Chromium behind it is this test
+    process's one browser, launched when first needed (a launch costs a second of CPU)."""
+    made = _shared_browser().new_context(viewport={"width": width, "height": height}, **context)
+    try:
+        yield made.new_page()
+    finally:
+        made.close()
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS,
-                                             headless=True)
-        try:
-            yield browser.new_context(viewport={"width": width, "height": height},
-                                      **context).new_page()
-        finally:
-            browser.close()
+
+@contextmanager
+def chromium(args: Sequence[str] = ()) -> Iterator[Any]:
+    """A Chromium of its own launched with ``ARGS`` + ``args`` (a fake camera, say), closed
+    afterwards; driven by this process's one Playwright."""
+    launched = _playwright().chromium.launch(executable_path=str(CHROMIUM),
+                                             args=[*ARGS, *args], headless=True)
+    try:
+        yield launched
+    finally:
+        launched.close()
+
+
+def close_shared() -> None:
+    """Close the shared browser and Playwright (pytest's unconfigure calls it)."""
+    browser, playwright = _shared.pop("browser", None), _shared.pop("playwright", None)
+    if browser is not None:
+        browser.close()
+    if playwright is not None:
+        playwright.stop()
+
+
+def _playwright() -> Any:
+    if "playwright" not in _shared:
+        from playwright.sync_api import sync_playwright
+
+        with session_owned():  # the driver outlives the test that happens to start it
+            manager = sync_playwright()
+            _shared["playwright"] = manager.start()
+        # Its event loop starts worker threads when it needs them: under a name the guard
+        # knows as the session's (the loop is the manager's own, not a public attribute).
+        manager._loop.set_default_executor(
+            ThreadPoolExecutor(2, thread_name_prefix=SHARED_THREADS))
+    return _shared["playwright"]
+
+
+def _shared_browser() -> Any:
+    browser = _shared.get("browser")
+    if browser is None or not browser.is_connected():
+        playwright = _playwright()
+        with session_owned():
+            _shared["browser"] = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), args=ARGS, headless=True)
+    return _shared["browser"]

@@ -11,6 +11,9 @@ Rules:
 - a child process is one whose parent is this pytest process, told apart by pid AND start time
   (a pid can be reused); an exited child that was not reaped yet (a zombie) runs nothing and is
   not counted;
+- what a test starts for the whole session (the one shared Chromium of ``tests.support.browser``)
+  is started inside ``session_owned`` and is not counted then or later, nor is a thread whose
+  name starts with ``SHARED_THREADS`` (the workers such a shared thing starts later);
 - this guard is the only one: a folder's conftest does not define its own.
 """
 
@@ -30,6 +33,9 @@ _POLL_SECONDS = 0.02
 _PROC = Path("/proc")
 
 Child = tuple[int, int, str]  # pid, start time (clock ticks since boot), command name
+SHARED_THREADS = "session-shared"
+_SESSION_THREADS: set[threading.Thread] = set()
+_SESSION_CHILDREN: set[Child] = set()
 
 
 def _child(stat: str, parent: int) -> Child | None:
@@ -59,10 +65,25 @@ def live_children(parent: int | None = None) -> set[Child]:
     return found
 
 
+@contextmanager
+def session_owned() -> Iterator[None]:
+    """The threads and child processes started inside the block belong to the session: the
+    guard never counts them (they are closed when the session ends)."""
+    threads, children = set(threading.enumerate()), live_children()
+    try:
+        yield
+    finally:
+        _SESSION_THREADS.update(set(threading.enumerate()) - threads)
+        _SESSION_CHILDREN.update(live_children() - children)
+
+
 def _left(threads_before: set[threading.Thread],
           children_before: set[Child]) -> tuple[list[str], list[str]]:
-    threads = [t.name for t in threading.enumerate() if t not in threads_before and t.is_alive()]
-    children = [f"{name} (pid {pid})" for pid, _, name in live_children() - children_before]
+    threads = [t.name for t in threading.enumerate()
+               if t not in threads_before and t not in _SESSION_THREADS and t.is_alive()
+               and not t.name.startswith(SHARED_THREADS)]
+    children = [f"{name} (pid {pid})"
+                for pid, _, name in live_children() - children_before - _SESSION_CHILDREN]
     return threads, children
 
 
