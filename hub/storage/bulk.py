@@ -21,16 +21,21 @@ Rules:
   table whose omitted columns have Python-side defaults goes through ``conn.execute`` instead,
   so no default is ever skipped;
 - plans (SQL, parameter order, processors) are kept per dialect, table, columns and conflict
-  rule: a handful per process, since the callers' tables and columns are fixed in code.
+  rule: a handful per process, since the callers' tables and columns are fixed in code;
+- ``among(conn, column, values)`` is ``column IN values`` for the batch's lookups: on PostgreSQL
+  ``column = ANY(:array)``, one array parameter, so the statement is the same text whatever the
+  number of values (SQLAlchemy compiles it once and psycopg parses it once, instead of rendering
+  and parsing an ``IN`` list of hundreds of parameters per batch); elsewhere a plain ``IN``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Table
+from sqlalchemy import JSON, ColumnElement, Connection, Table, any_, bindparam
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.dml import Insert
@@ -76,6 +81,15 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Row],
                                         for values in zip(*columns, strict=True)])
     else:
         conn.exec_driver_sql(plan.sql, list(zip(*columns, strict=True)))
+
+
+def among(conn: Connection, column: ColumnElement[Any],
+          values: Iterable[Any]) -> ColumnElement[bool]:
+    """``column IN values`` (``values`` materialised once); on PostgreSQL one array parameter."""
+    wanted = list(values)
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, wanted, type_=ARRAY(column.type)))
+    return column.in_(wanted)
 
 
 def _statement(conn: Connection, table: Table, ignore: tuple[str, ...]) -> Insert:

@@ -69,7 +69,7 @@ from hub.inventory import ledger as stock_ledger
 from hub.inventory import picking as store_picking
 from hub.inventory.transfers import follow as transfer_follow
 from hub.refunds.projection import Problem, Projector
-from hub.storage.bulk import JsonText, insert_rows
+from hub.storage.bulk import JsonText, among, insert_rows
 from hub.storage.engine import Tx
 from hub.storage.tables.core import dead_letters, inbox, nodes, stores, unprocessable_events
 from hub.storage.upsert import insert_ignore
@@ -261,8 +261,8 @@ def _cursors(conn: Connection, keys: Iterable[Key], now: datetime) -> dict[Key, 
     wanted = list(dict.fromkeys(keys))
     if not wanted:
         return {}
-    rows = conn.execute(select(nodes).where(nodes.c.store_id.in_(sorted({s for s, _ in
-                                                                          wanted}))))
+    rows = conn.execute(select(nodes).where(among(conn, nodes.c.store_id,
+                                                  sorted({s for s, _ in wanted}))))
     found = {(r.store_id, r.node_id): r for r in rows}
     missing = [k for k in wanted if k not in found]
     if missing:
