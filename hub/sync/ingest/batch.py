@@ -59,7 +59,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, tuple_, update
+from sqlalchemy import Connection, select, tuple_
 
 from hub.finance.evidence import ingest as evidence_ingest
 from hub.finance.fx_rates import FxBook
@@ -69,7 +69,7 @@ from hub.inventory import ledger as stock_ledger
 from hub.inventory import picking as store_picking
 from hub.inventory.transfers import follow as transfer_follow
 from hub.refunds.projection import Problem, Projector
-from hub.storage.bulk import JsonText, among, insert_rows
+from hub.storage.bulk import JsonText, among, insert_rows, update_rows
 from hub.storage.engine import Tx
 from hub.storage.tables.core import dead_letters, inbox, nodes, stores, unprocessable_events
 from hub.storage.upsert import insert_ignore
@@ -472,15 +472,10 @@ def _apply_statuses(cursors: Mapping[Key, Cursor], statuses: Sequence[StatusUpda
 
 
 def _save_cursors(conn: Connection, cursors: Iterable[Cursor], now: datetime) -> None:
-    rows = [{"k_store": c.store_id, "k_node": c.node_id, "v_contiguous": c.contiguous,
-             "v_highest": c.highest, "v_online": c.online, "v_status": c.status,
-             "v_status_at": c.status_at, "v_seen": now} for c in cursors]
-    if rows:
-        conn.execute(update(nodes).where(nodes.c.store_id == bindparam("k_store"),
-                                         nodes.c.node_id == bindparam("k_node")).values(
-            contiguous_seq=bindparam("v_contiguous"), highest_seq=bindparam("v_highest"),
-            online=bindparam("v_online"), status=bindparam("v_status"),
-            status_at=bindparam("v_status_at"), last_seen_at=bindparam("v_seen")), rows)
+    update_rows(conn, nodes, ("store_id", "node_id"), [
+        {"store_id": c.store_id, "node_id": c.node_id, "contiguous_seq": c.contiguous,
+         "highest_seq": c.highest, "online": c.online, "status": c.status,
+         "status_at": c.status_at, "last_seen_at": now} for c in cursors])
 
 
 def _dead_letters(conn: Connection, rejected: Sequence[Rejected], problems: Sequence[Problem],
