@@ -143,21 +143,27 @@ def update_rows(conn: Connection, table: Table, keys: Sequence[str], rows: Seque
         conn.execute(stmt, [{**{f"k_{k}": r[k] for k in keys},
                              **{f"v_{n}": r[n] for n in values}} for r in rows])
         return
-    key = (dialect.name, table, names, ("update", *keys))
+    # a column holding one object in every row (the clock, False, None) is one parameter
+    once = tuple(n for n in values if all(r[n] is rows[0][n] for r in rows))
+    arrays = tuple(n for n in names if n not in once)
+    key = (dialect.name, table, names, ("update", *keys, "once", *once))
     plan = _plans.get(key)
     if plan is None:
         quote = dialect.identifier_preparer
         col = {n: quote.format_column(table.c[n]) for n in names}
         where = " AND ".join(f"{quote.format_table(table)}.{col[k]} = v.{col[k]}" for k in keys)
+        sets = [f"{col[n]} = %s::{table.c[n].type.compile(dialect=dialect)}" if n in once else
+                f"{col[n]} = v.{col[n]}" for n in values]
         plan = _plans[key] = _Plan(
-            f"UPDATE {quote.format_table(table)} SET "
-            f"{', '.join(f'{col[n]} = v.{col[n]}' for n in values)} "
-            f"FROM unnest({_arrays(dialect, table, names)}) AS v({', '.join(col.values())}) "
-            f"WHERE {where}",
-            names, _processors(dialect, table, names), "unnest")
-    conn.exec_driver_sql(plan.sql, tuple(_converted(proc, [row[name] for row in rows])
-                                         for name, proc in zip(plan.order, plan.processors,
-                                                               strict=True)))
+            f"UPDATE {quote.format_table(table)} SET {', '.join(sets)} "
+            f"FROM unnest({_arrays(dialect, table, arrays)}) "
+            f"AS v({', '.join(col[n] for n in arrays)}) WHERE {where}",
+            (*[n for n in values if n in once], *arrays),
+            _processors(dialect, table, (*[n for n in values if n in once], *arrays)), "unnest")
+    params = [_converted(proc, [rows[0][name]])[0] if name in once else
+              _converted(proc, [row[name] for row in rows])
+              for name, proc in zip(plan.order, plan.processors, strict=True)]
+    conn.exec_driver_sql(plan.sql, tuple(params))
 
 
 def _arrayable(dialect: Dialect, table: Table, names: tuple[str, ...]) -> bool:

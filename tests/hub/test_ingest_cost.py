@@ -197,7 +197,10 @@ def test_bulk_updates_store_what_sqlalchemy_stores_and_among_finds_what_in_finds
             [{"k_s": "s1", "k_n": f"n{n}", **{f"v_{k}": v for k, v in change(n).items()
                                               if k not in ("store_id", "node_id")}}
              for n in (0, 1)])
-        update_rows(tx.conn, nodes, ("store_id", "node_id"), [change(2), change(3)])
+        update_rows(tx.conn, nodes, ("store_id", "node_id"), [change(2), {**change(3),
+                                                                          "highest_seq": 1}])
+        # one row: every value column is one parameter (the path of a value shared by all rows)
+        update_rows(tx.conn, nodes, ("store_id", "node_id"), [change(3)])
         update_rows(tx.conn, nodes, ("store_id", "node_id"), [])
     with reading(engine) as conn:
         found = {r.node_id: dict(r._mapping) for r in conn.execute(select(nodes))}

@@ -417,13 +417,15 @@ def _record_unprocessable(conn: Connection, taken: Sequence[Unprocessable],
 
 
 def _insert_inbox(conn: Connection, fresh: Sequence[NodeEvent], now: datetime) -> None:
+    """A plain insert (COPY on PostgreSQL), no conflict rule: ``fresh`` holds only free slots,
+    judged on cursors read under the write lock (``_fresh``). Should a slot be taken all the
+    same, the batch fails and is retried message by message (``writer``): loud, never lost."""
     if fresh:
         insert_rows(conn, inbox, [
             {"store_id": e.store_id, "node_id": e.node_id, "seq": e.envelope.seq,
              "message_id": e.envelope.id, "kind": e.envelope.kind,
              "body": JsonText(e.envelope.body.model_dump_json(exclude={"kind"})),
-             "occurred_at": e.envelope.occurred_at, "received_at": now} for e in fresh],
-            ignore=["store_id", "node_id", "seq"])
+             "occurred_at": e.envelope.occurred_at, "received_at": now} for e in fresh])
 
 
 def _advance(cursors: Mapping[Key, Cursor], carried: Mapping[Key, Mapping[int, Envelope | None]],
