@@ -18,9 +18,10 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from sqlalchemy import Connection, select, tuple_, update
+from sqlalchemy import Connection, select, update
 
 from hub.fleet.pki import serial_hex
+from hub.storage.bulk import among
 from hub.storage.tables.fleet import node_certificates
 
 Key = tuple[str, str]
@@ -67,10 +68,13 @@ def revoked_among(conn: Connection, keys: Iterable[Key]) -> set[Key]:
     wanted = sorted(set(keys))
     if not wanted:
         return set()
+    # by store (one array parameter on PostgreSQL, hub.storage.bulk.among), then the pairs here:
+    # revoked nodes are few, and this runs for every ingest batch
     rows = conn.execute(select(node_certificates.c.store_id, node_certificates.c.node_id).where(
-        tuple_(node_certificates.c.store_id, node_certificates.c.node_id).in_(wanted),
+        among(conn, node_certificates.c.store_id, sorted({s for s, _ in wanted})),
         node_certificates.c.revoked_at.is_not(None)))
-    return {(r.store_id, r.node_id) for r in rows}
+    pairs = set(wanted)
+    return {key for r in rows if (key := (r.store_id, r.node_id)) in pairs}
 
 
 def record_certificate(conn: Connection, store_id: str, node_id: str, cert: x509.Certificate,

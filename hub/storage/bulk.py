@@ -15,22 +15,30 @@ Rules:
   converted once: conversion is pure, so one object always gives the same parameter;
 - SQLite: one ``executemany`` of tuples. PostgreSQL: a plain insert is one ``COPY ... FROM
   STDIN`` (the cheapest way in, on the client and on the server; constraints and triggers hold
-  as for INSERT); an insert that skips conflicts (``ignore=``) is one ``executemany``. Driver
-  errors are raised as SQLAlchemy's ``DBAPIError`` family, as ``conn.execute`` would;
+  as for INSERT); an insert that skips conflicts (``ignore=``) is one ``executemany`` (the
+  driver pipelines it; an ``INSERT ... SELECT FROM unnest`` of arrays measured slower: psycopg
+  builds arrays in Python). ``update_rows`` is one ``UPDATE ... FROM unnest(%s::type[], ...)``
+  on PostgreSQL, an ``executemany`` elsewhere. Driver errors are raised as SQLAlchemy's
+  ``DBAPIError`` family, as ``conn.execute`` would;
 - every row has the first row's keys (a missing key is a ``KeyError``: a bug of the caller); a
   table whose omitted columns have Python-side defaults goes through ``conn.execute`` instead,
   so no default is ever skipped;
 - plans (SQL, parameter order, processors) are kept per dialect, table, columns and conflict
-  rule: a handful per process, since the callers' tables and columns are fixed in code.
+  rule: a handful per process, since the callers' tables and columns are fixed in code;
+- ``among(conn, column, values)`` is ``column IN values`` for the batch's lookups: on PostgreSQL
+  ``column = ANY(:array)``, one array parameter, so the statement is the same text whatever the
+  number of values (SQLAlchemy compiles it once and psycopg parses it once, instead of rendering
+  and parsing an ``IN`` list of hundreds of parameters per batch); elsewhere a plain ``IN``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Table
+from sqlalchemy import JSON, ColumnElement, Connection, Table, any_, bindparam, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.dml import Insert
@@ -78,6 +86,15 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Row],
         conn.exec_driver_sql(plan.sql, list(zip(*columns, strict=True)))
 
 
+def among(conn: Connection, column: ColumnElement[Any],
+          values: Iterable[Any]) -> ColumnElement[bool]:
+    """``column IN values`` (``values`` materialised once); on PostgreSQL one array parameter."""
+    wanted = list(values)
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, wanted, type_=ARRAY(column.type)))
+    return column.in_(wanted)
+
+
 def _statement(conn: Connection, table: Table, ignore: tuple[str, ...]) -> Insert:
     return insert_ignore(conn, table, ignore) if ignore else table.insert()
 
@@ -110,6 +127,52 @@ def _make_plan(conn: Connection, table: Table, names: tuple[str, ...],
         return None  # a statement shape this helper does not know: let SQLAlchemy do it
     return _Plan(compiled.string, order, _processors(dialect, table, order),
                  "positional" if positional else "named")
+
+
+def update_rows(conn: Connection, table: Table, keys: Sequence[str], rows: Sequence[Row]) -> None:
+    """Set the other columns of each row on the stored row its ``keys`` columns find (rows with
+    the same keys as the first row; nothing happens when there are none)."""
+    if not rows:
+        return
+    names = tuple(rows[0])
+    values = tuple(n for n in names if n not in keys)
+    dialect = conn.dialect
+    if dialect.name != "postgresql" or not _arrayable(dialect, table, names):
+        stmt = update(table).where(*[table.c[k] == bindparam(f"k_{k}") for k in keys]).values(
+            {n: bindparam(f"v_{n}") for n in values})
+        conn.execute(stmt, [{**{f"k_{k}": r[k] for k in keys},
+                             **{f"v_{n}": r[n] for n in values}} for r in rows])
+        return
+    # a column holding one object in every row (the clock, False, None) is one parameter
+    once = tuple(n for n in values if all(r[n] is rows[0][n] for r in rows))
+    arrays = tuple(n for n in names if n not in once)
+    key = (dialect.name, table, names, ("update", *keys, "once", *once))
+    plan = _plans.get(key)
+    if plan is None:
+        quote = dialect.identifier_preparer
+        col = {n: quote.format_column(table.c[n]) for n in names}
+        where = " AND ".join(f"{quote.format_table(table)}.{col[k]} = v.{col[k]}" for k in keys)
+        sets = [f"{col[n]} = %s::{table.c[n].type.compile(dialect=dialect)}" if n in once else
+                f"{col[n]} = v.{col[n]}" for n in values]
+        plan = _plans[key] = _Plan(
+            f"UPDATE {quote.format_table(table)} SET {', '.join(sets)} "
+            f"FROM unnest({_arrays(dialect, table, arrays)}) "
+            f"AS v({', '.join(col[n] for n in arrays)}) WHERE {where}",
+            (*[n for n in values if n in once], *arrays),
+            _processors(dialect, table, (*[n for n in values if n in once], *arrays)), "unnest")
+    params = [_converted(proc, [rows[0][name]])[0] if name in once else
+              _converted(proc, [row[name] for row in rows])
+              for name, proc in zip(plan.order, plan.processors, strict=True)]
+    conn.exec_driver_sql(plan.sql, tuple(params))
+
+
+def _arrayable(dialect: Dialect, table: Table, names: tuple[str, ...]) -> bool:
+    """True when every column can travel as a one-dimensional array of its own type."""
+    return all(not isinstance(table.c[n].type, ARRAY) for n in names)
+
+
+def _arrays(dialect: Dialect, table: Table, names: tuple[str, ...]) -> str:
+    return ", ".join(f"%s::{table.c[n].type.compile(dialect=dialect)}[]" for n in names)
 
 
 def _processors(dialect: Dialect, table: Table,

@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bench.ingest import messages, moved, received
 from hub.errors import StorageError
-from hub.storage.bulk import JsonText, insert_rows
+from hub.storage.bulk import JsonText, among, insert_rows, update_rows
 from hub.storage.engine import reading, writing
-from hub.storage.tables.core import audit_log, inbox, return_items, returns
+from hub.storage.tables.core import audit_log, inbox, nodes, return_items, returns, stores
 from protocol import DecodeError, Envelope, decode, encode, utc_now
 from protocol.codec import careful
 
@@ -172,3 +172,44 @@ def test_the_bench_batches_store_and_apply_on_both_databases(engine: Engine) -> 
     with reading(engine) as conn:
         assert conn.scalar(select(returns.c.return_id).where(returns.c.store_id == "bench-0003")
                            .order_by(returns.c.return_id).limit(1)) == "R1"
+
+
+def test_bulk_updates_store_what_sqlalchemy_stores_and_among_finds_what_in_finds(
+        engine: Engine) -> None:
+    now = utc_now()
+    keys = [("s1", f"n{n}") for n in range(5)]
+    with writing(engine) as tx:
+        tx.conn.execute(stores.insert(), [{"store_id": "s1", "created_at": now}])
+        tx.conn.execute(nodes.insert(), [
+            {"store_id": s, "node_id": n, "contiguous_seq": 0, "highest_seq": 0,
+             "command_seq": 0, "online": False, "created_at": now} for s, n in keys])
+
+    def change(n: int) -> dict[str, Any]:
+        return {"store_id": "s1", "node_id": f"n{n}", "contiguous_seq": 10 + n,
+                "highest_seq": 2**40 + n, "online": n % 2 == 0,
+                "status": None if n % 2 else {"state": "online", "text": "groß ✓", "q": [1]},
+                "status_at": None if n % 2 else now, "last_seen_at": now}
+
+    with writing(engine) as tx:  # n0, n1 the SQLAlchemy way; n2, n3 in bulk; n4 untouched
+        tx.conn.execute(update(nodes).where(
+            nodes.c.store_id == bindparam("k_s"), nodes.c.node_id == bindparam("k_n")).values(
+            {k: bindparam(f"v_{k}") for k in change(0) if k not in ("store_id", "node_id")}),
+            [{"k_s": "s1", "k_n": f"n{n}", **{f"v_{k}": v for k, v in change(n).items()
+                                              if k not in ("store_id", "node_id")}}
+             for n in (0, 1)])
+        update_rows(tx.conn, nodes, ("store_id", "node_id"), [change(2), {**change(3),
+                                                                          "highest_seq": 1}])
+        # one row: every value column is one parameter (the path of a value shared by all rows)
+        update_rows(tx.conn, nodes, ("store_id", "node_id"), [change(3)])
+        update_rows(tx.conn, nodes, ("store_id", "node_id"), [])
+    with reading(engine) as conn:
+        found = {r.node_id: dict(r._mapping) for r in conn.execute(select(nodes))}
+        assert {r.node_id for r in conn.execute(select(nodes.c.node_id).where(
+            among(conn, nodes.c.node_id, ["n1", "n3", "x"])))} == {"n1", "n3"}
+        assert conn.execute(select(nodes).where(among(conn, nodes.c.node_id, []))).all() == []
+    for old, new in ((0, 2), (1, 3)):
+        assert {**found[f"n{old}"], "node_id": "", "contiguous_seq": 0, "highest_seq": 0} == {
+            **found[f"n{new}"], "node_id": "", "contiguous_seq": 0, "highest_seq": 0}
+        assert found[f"n{new}"]["highest_seq"] == 2**40 + new
+    assert found["n2"]["status"]["text"] == "groß ✓" and found["n2"]["status_at"] == now
+    assert (found["n4"]["contiguous_seq"], found["n4"]["last_seen_at"]) == (0, None)

@@ -59,7 +59,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, tuple_, update
+from sqlalchemy import Connection, select, tuple_
 
 from hub.finance.evidence import ingest as evidence_ingest
 from hub.finance.fx_rates import FxBook
@@ -69,7 +69,7 @@ from hub.inventory import ledger as stock_ledger
 from hub.inventory import picking as store_picking
 from hub.inventory.transfers import follow as transfer_follow
 from hub.refunds.projection import Problem, Projector
-from hub.storage.bulk import JsonText, insert_rows
+from hub.storage.bulk import JsonText, among, insert_rows, update_rows
 from hub.storage.engine import Tx
 from hub.storage.tables.core import dead_letters, inbox, nodes, stores, unprocessable_events
 from hub.storage.upsert import insert_ignore
@@ -261,8 +261,8 @@ def _cursors(conn: Connection, keys: Iterable[Key], now: datetime) -> dict[Key, 
     wanted = list(dict.fromkeys(keys))
     if not wanted:
         return {}
-    rows = conn.execute(select(nodes).where(nodes.c.store_id.in_(sorted({s for s, _ in
-                                                                          wanted}))))
+    rows = conn.execute(select(nodes).where(among(conn, nodes.c.store_id,
+                                                  sorted({s for s, _ in wanted}))))
     found = {(r.store_id, r.node_id): r for r in rows}
     missing = [k for k in wanted if k not in found]
     if missing:
@@ -417,13 +417,15 @@ def _record_unprocessable(conn: Connection, taken: Sequence[Unprocessable],
 
 
 def _insert_inbox(conn: Connection, fresh: Sequence[NodeEvent], now: datetime) -> None:
+    """A plain insert (COPY on PostgreSQL), no conflict rule: ``fresh`` holds only free slots,
+    judged on cursors read under the write lock (``_fresh``). Should a slot be taken all the
+    same, the batch fails and is retried message by message (``writer``): loud, never lost."""
     if fresh:
         insert_rows(conn, inbox, [
             {"store_id": e.store_id, "node_id": e.node_id, "seq": e.envelope.seq,
              "message_id": e.envelope.id, "kind": e.envelope.kind,
              "body": JsonText(e.envelope.body.model_dump_json(exclude={"kind"})),
-             "occurred_at": e.envelope.occurred_at, "received_at": now} for e in fresh],
-            ignore=["store_id", "node_id", "seq"])
+             "occurred_at": e.envelope.occurred_at, "received_at": now} for e in fresh])
 
 
 def _advance(cursors: Mapping[Key, Cursor], carried: Mapping[Key, Mapping[int, Envelope | None]],
@@ -472,15 +474,10 @@ def _apply_statuses(cursors: Mapping[Key, Cursor], statuses: Sequence[StatusUpda
 
 
 def _save_cursors(conn: Connection, cursors: Iterable[Cursor], now: datetime) -> None:
-    rows = [{"k_store": c.store_id, "k_node": c.node_id, "v_contiguous": c.contiguous,
-             "v_highest": c.highest, "v_online": c.online, "v_status": c.status,
-             "v_status_at": c.status_at, "v_seen": now} for c in cursors]
-    if rows:
-        conn.execute(update(nodes).where(nodes.c.store_id == bindparam("k_store"),
-                                         nodes.c.node_id == bindparam("k_node")).values(
-            contiguous_seq=bindparam("v_contiguous"), highest_seq=bindparam("v_highest"),
-            online=bindparam("v_online"), status=bindparam("v_status"),
-            status_at=bindparam("v_status_at"), last_seen_at=bindparam("v_seen")), rows)
+    update_rows(conn, nodes, ("store_id", "node_id"), [
+        {"store_id": c.store_id, "node_id": c.node_id, "contiguous_seq": c.contiguous,
+         "highest_seq": c.highest, "online": c.online, "status": c.status,
+         "status_at": c.status_at, "last_seen_at": now} for c in cursors])
 
 
 def _dead_letters(conn: Connection, rejected: Sequence[Rejected], problems: Sequence[Problem],

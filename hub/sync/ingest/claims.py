@@ -54,6 +54,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, delete, select, update
 
 from hub.storage import outbox
+from hub.storage.bulk import among
 from hub.storage.engine import Tx
 from hub.storage.outbox import CommandDraft
 from hub.storage.tables.core import event_claims, inbox
@@ -153,7 +154,7 @@ def _gaps(conn: Connection, keys: Iterable[Key], cursors: Mapping[Key, Any]) -> 
     rows = conn.execute(select(event_claims.c.store_id, event_claims.c.node_id,
                                event_claims.c.seq).distinct().where(
         event_claims.c.outcome == "gap",
-        event_claims.c.store_id.in_(sorted({s for s, _ in wanted}))))
+        among(conn, event_claims.c.store_id, sorted({s for s, _ in wanted}))))
     return [((r.store_id, r.node_id), int(r.seq)) for r in rows
             if (r.store_id, r.node_id) in wanted
             and int(r.seq) > cursors[(r.store_id, r.node_id)].contiguous]
@@ -166,7 +167,7 @@ def _open_claims(conn: Connection, keys: Iterable[Key]) -> list[Any]:
         return []
     rows = conn.execute(select(event_claims).where(
         event_claims.c.resolved_at.is_(None),
-        event_claims.c.store_id.in_(sorted({s for s, _ in wanted}))))
+        among(conn, event_claims.c.store_id, sorted({s for s, _ in wanted}))))
     return [_Row(r._asdict()) for r in rows if (r.store_id, r.node_id) in wanted]
 
 

@@ -19,7 +19,7 @@ from hub.refunds.facts import Asked, load_known
 from hub.refunds.projection import Changes, Loaded
 from hub.refunds.states import RefundState
 from hub.storage import outbox
-from hub.storage.bulk import insert_rows
+from hub.storage.bulk import among, insert_rows
 from hub.storage.engine import Tx
 from hub.storage.tables.access import refund_rules
 from hub.storage.tables.core import (
@@ -112,7 +112,7 @@ def _rows(conn: Connection, table: Table, column: str, values: Iterable[str]) ->
     out: list[dict[str, Any]] = []
     for start in range(0, len(wanted), CHUNK):
         chunk = wanted[start:start + CHUNK]
-        result = conn.execute(select(table).where(table.c[column].in_(chunk)))
+        result = conn.execute(select(table).where(among(conn, table.c[column], chunk)))
         out.extend(dict(row._mapping) for row in result)
     return out
 

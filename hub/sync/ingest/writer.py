@@ -6,7 +6,13 @@ Rules:
   only adds latency, and the broker will not send more until we ack);
 - one transaction per batch; only after COMMIT are the messages PUBACKed (in arrival order) and
   the retained per-node ``ack`` published (once per node per batch, and not at all when it
-  repeats the last one this connection published: the broker retains that one);
+  repeats the last one this connection published: the broker retains that one). One hub
+  publishes its acks at QoS 0 (a thousand nodes at a few events a second each need about one
+  ack per event; QoS 0 spares the broker's PUBACK for each): the broker retains a QoS 0 message
+  as any other, a node subscribes again at every connect and so gets the retained ack then,
+  and an ack lost with a broken connection is sent again when the node resends what it
+  covered (a new connection publishes every ack again; the node resends whatever no ack
+  covers). Several workers keep QoS 1 (below: they wait for the broker to hold the last one);
 - nodes left waiting at a gap are counted per batch (``acorn_hub_seq_gap_waits``) and logged at
   most every few seconds (``hub.sync.ingest.gaps``);
 - a batch that fails because the database is unavailable is kept and retried with backoff, never
@@ -40,6 +46,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import Engine
@@ -53,7 +60,16 @@ from hub.sync.ingest.batch import BatchResult, Key, committed_acks, store_batch
 from hub.sync.ingest.classify import Incoming, NodeEvent, Unprocessable, classify
 from hub.sync.ingest.dead import dead_letter_row
 from hub.sync.ingest.gaps import GapLog
-from protocol import Ack, TopicKind, encode, make_envelope, node_topic, parse_topic
+from protocol import (
+    Ack,
+    Envelope,
+    TopicKind,
+    encode,
+    new_message_id,
+    node_topic,
+    parse_topic,
+    utc_now,
+)
 
 log = logging.getLogger(__name__)
 
@@ -333,12 +349,13 @@ class IngestWriter:
     def _send_acks(self, acks: Mapping[Key, Ack], wait: float = 0.0) -> None:
         generation = getattr(self._link, "generation", 0)
         due = [(key, ack) for key, ack in acks.items() if self._acked.get(key) != (generation, ack)]
+        qos = 1 if wait else 0  # one hub: retained at QoS 0 (see the module's rules)
+        at = utc_now()
         for n, (key, ack) in enumerate(due, 1):
-            envelope = make_envelope(key[0], key[1], 0, ack)
-            topic, payload = node_topic(key[0], key[1], TopicKind.ACKS), encode(envelope)
-            sent = (self._link.publish(topic, payload, qos=1, retain=True, wait=wait)
+            topic, payload = node_topic(key[0], key[1], TopicKind.ACKS), ack_payload(key, ack, at)
+            sent = (self._link.publish(topic, payload, qos=qos, retain=True, wait=wait)
                     if wait and n == len(due) else
-                    self._link.publish(topic, payload, qos=1, retain=True))
+                    self._link.publish(topic, payload, qos=qos, retain=True))
             if sent:
                 self._acked[key] = (generation, ack)
 
@@ -360,6 +377,17 @@ class IngestWriter:
         m.batch_seconds.observe(seconds)
         for reason in result.dead:
             log.warning("dead letter: %s", reason)
+
+
+def ack_payload(key: Key, ack: Ack, at: datetime) -> bytes:
+    """The retained ack for node ``key``, encoded by the codec as ``make_envelope`` would wrap it.
+
+    The envelope is assembled without validating it again: each of its values is valid by
+    construction (the node's ids came from a topic that parsed, ``ack`` is a validated ``Ack``,
+    the id is fresh), and validation was a third of the cost of an ack, which the hub sends
+    about once per event (tests/hub/test_writer.py decodes it against ``make_envelope``'s)."""
+    return encode(Envelope.model_construct(id=new_message_id(), store_id=key[0], node_id=key[1],
+                                           seq=0, kind=ack.kind, occurred_at=at, body=ack))
 
 
 def _transient(err: HubError) -> bool:
