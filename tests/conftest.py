@@ -20,6 +20,15 @@ def broker(tmp_path: Path) -> Iterator[TestBroker]:
     yield from broker_fixture(tmp_path)
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Close the shared Chromium before a test that is not a browser test: Playwright's sync API
+    leaves its event loop running in this thread, where ``asyncio.run`` and zeroconf's sync API
+    then refuse to work. Browser tests that follow one another share it."""
+    browser = sys.modules.get("tests.support.browser")
+    if browser is not None and item.get_closest_marker("browser") is None:
+        browser.close_shared()
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Close the shared Chromium; drop the test databases still queued and the migrated
     templates (each only if this process made one)."""
