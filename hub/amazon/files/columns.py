@@ -2,7 +2,8 @@
 
 Rules:
 - the text is split by Arrow's CSV reader (tab, nothing quoted, every column a string, no nulls),
-  on every core; the header is the caller's (``width`` columns), the rows follow it;
+  on every core, encoded to UTF-8 a block at a time as the reader asks for it; the header is
+  the caller's (``width`` columns), the rows follow it;
 - a row with another number of fields is not in the table: its line number and text are in
   ``Columns.cut``; empty lines are skipped (they still count as lines);
 - ``Columns.line_no`` gives each table row its line number in the file (1 is the header);
@@ -18,6 +19,7 @@ Rules:
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -67,7 +69,7 @@ def read_columns(text: str, width: int) -> Columns:
 
     names = [f"c{n}" for n in range(width)]
     table = pacsv.read_csv(
-        pa.BufferReader(text.encode("utf-8")),
+        pa.PythonFile(_Utf8Stream(text), mode="r"),
         read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
         parse_options=pacsv.ParseOptions(
             delimiter="\t",
@@ -98,6 +100,27 @@ def read_columns(text: str, width: int) -> Columns:
     if len(numbers) != table.num_rows:
         raise ValueError("the lines and the rows read do not agree")  # the caller's slow path
     return Columns(table, numbers, cut)
+
+
+class _Utf8Stream(io.RawIOBase):
+    """``text`` as UTF-8, encoded a block at a time as Arrow reads it: the blocks are small and
+    reused, where encoding the whole text first touched 180 MB of fresh memory for a million
+    lines (a quarter of the parse's time in a process that has not parsed before)."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._at = 0
+        self._wide = 1 if text.isascii() else 4  # at most 4 bytes a character
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            size = len(self._text)
+        piece = self._text[self._at : self._at + max(1, size // self._wide)]
+        self._at += len(piece)
+        return piece.encode("utf-8")
 
 
 class Converted(NamedTuple):

@@ -251,11 +251,10 @@ def _amounts(parser: _Parser, body: Columns) -> tuple[pa.Array, pa.Array]:
 def _times(parser: _Parser, body: Columns) -> tuple[pa.Array, pa.Array]:
     """The posted times in the usual form (posted-date when posted-date-time is empty), and
     which rows have one or none."""
-    text = pc.if_else(
-        pc.not_equal(parser.column(body, TEXTS + 1), ""),
-        parser.column(body, TEXTS + 1),
-        parser.column(body, TEXTS + 2),
-    )
+    text = parser.column(body, TEXTS + 1)
+    filled = pc.not_equal(text, "")
+    if pc.all(filled).as_py() is False:  # some lines have only posted-date (no copy otherwise)
+        text = pc.if_else(filled, text, parser.column(body, TEXTS + 2))
     times, usual = usual_times(text)
     return times, pc.or_(usual, pc.equal(text, ""))
 
