@@ -67,7 +67,7 @@ def _waiting(conn: Connection, inspected: set[Key]) -> dict[Key, dict[str, Any]]
     """Stored refunds that wait for the inspection of one of these returns."""
     if not inspected:
         return {}
-    rows = _rows(conn, refunds, "return_id", {r for _, r in inspected})
+    rows = _rows(conn, refunds, "return_id", {r for _, r in inspected}, {s for s, _ in inspected})
     return {(r["store_id"], r["refund_id"]): r for r in rows
             if (r["store_id"], r["return_id"]) in inspected
             and r["state"] == RefundState.AWAITING_INSPECTION.value}
@@ -102,17 +102,21 @@ def _deciding(loaded: Loaded, asks: Sequence[Envelope], events: Sequence[Envelop
 
 def _by_key(conn: Connection, table: Table, id_column: str,
             keys: set[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
-    rows = _rows(conn, table, id_column, {local for _, local in keys})
+    rows = _rows(conn, table, id_column, {local for _, local in keys}, {s for s, _ in keys})
     return {k: r for r in rows if (k := (r["store_id"], r[id_column])) in keys}
 
 
-def _rows(conn: Connection, table: Table, column: str, values: Iterable[str]) -> list[
-        dict[str, Any]]:
+def _rows(conn: Connection, table: Table, column: str, values: Iterable[str],
+          stores: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """The rows whose ``column`` is one of ``values`` (and, given ``stores``, whose store is one
+    of them: the lookup then walks the (store_id, id) index instead of the whole table)."""
     wanted = sorted(values)
+    in_stores = [] if stores is None else [among(conn, table.c.store_id, sorted(stores))]
     out: list[dict[str, Any]] = []
     for start in range(0, len(wanted), CHUNK):
         chunk = wanted[start:start + CHUNK]
-        result = conn.execute(select(table).where(among(conn, table.c[column], chunk)))
+        result = conn.execute(
+            select(table).where(*in_stores, among(conn, table.c[column], chunk)))
         out.extend(dict(row._mapping) for row in result)
     return out
 
