@@ -235,9 +235,11 @@ def load_lines(conn: Connection, keys: set[Key]) -> dict[Key, list[Row]]:
     such as one received in the same batch, is absent)."""
     lines: dict[Key, list[Row]] = {}
     wanted = sorted({return_id for _, return_id in keys})
-    for start in range(0, len(wanted), CHUNK):
+    stores = return_items.c.store_id.in_(sorted({store_id for store_id, _ in keys}))
+    for start in range(0, len(wanted), CHUNK):  # by store and id: the key's index serves it
         rows = conn.execute(select(return_items)
-                            .where(return_items.c.return_id.in_(wanted[start:start + CHUNK]))
+                            .where(stores,
+                                   return_items.c.return_id.in_(wanted[start:start + CHUNK]))
                             .order_by(return_items.c.store_id, return_items.c.return_id,
                                       return_items.c.line_no))
         for row in rows:
