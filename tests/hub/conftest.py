@@ -17,15 +17,10 @@ from hub.storage.engine import make_engine
 from hub.web.api.deps import HubContext
 from tests.support.broker import TestBroker
 from tests.support.databases import migrated, pg_database
+from tests.support.databases import pg_database as _pg_database  # noqa: F401  (other folders' name)
 from tests.support.server import serving
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 _MIGRATING = frozenset({"engine", "api_hub", "mqtt_hub"})  # fixtures that migrate ``db_url``
-
-
-def _pg_database() -> Iterator[str]:
-    """An empty PostgreSQL database of its own, made and dropped."""
-    yield from pg_database()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("pg", marks=pytest.mark.pg)])
