@@ -48,6 +48,7 @@ from hub.policy import PriorRefund
 from hub.refunds.order_facts import OrderFacts, load_order_facts
 from hub.refunds.states import RefundState
 from hub.risk.flags import active_risk
+from hub.storage.bulk import pairs_among
 from hub.storage.money import money_of
 from hub.storage.tables.core import refunds, return_items, stores
 from protocol import Channel, Money
@@ -234,18 +235,16 @@ def load_lines(conn: Connection, keys: set[Key]) -> dict[Key, list[Row]]:
     """The lines of these stored returns, in line order (a return the hub does not hold yet,
     such as one received in the same batch, is absent)."""
     lines: dict[Key, list[Row]] = {}
-    wanted = sorted({return_id for _, return_id in keys})
-    stores = return_items.c.store_id.in_(sorted({store_id for store_id, _ in keys}))
-    for start in range(0, len(wanted), CHUNK):  # by store and id: the key's index serves it
+    wanted = sorted(keys)
+    for start in range(0, len(wanted), CHUNK):  # each (store, id) one probe of the key's index
         rows = conn.execute(select(return_items)
-                            .where(stores,
-                                   return_items.c.return_id.in_(wanted[start:start + CHUNK]))
+                            .where(pairs_among(conn, (return_items.c.store_id,
+                                                      return_items.c.return_id),
+                                               wanted[start:start + CHUNK]))
                             .order_by(return_items.c.store_id, return_items.c.return_id,
                                       return_items.c.line_no))
         for row in rows:
-            key = (row.store_id, row.return_id)
-            if key in keys:
-                lines.setdefault(key, []).append(dict(row._mapping))
+            lines.setdefault((row.store_id, row.return_id), []).append(dict(row._mapping))
     return lines
 
 

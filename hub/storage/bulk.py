@@ -28,7 +28,12 @@ Rules:
 - ``among(conn, column, values)`` is ``column IN values`` for the batch's lookups: on PostgreSQL
   ``column = ANY(:array)``, one array parameter, so the statement is the same text whatever the
   number of values (SQLAlchemy compiles it once and psycopg parses it once, instead of rendering
-  and parsing an ``IN`` list of hundreds of parameters per batch); elsewhere a plain ``IN``.
+  and parsing an ``IN`` list of hundreds of parameters per batch); elsewhere a plain ``IN``;
+- ``pairs_among(conn, (a, b), pairs)`` is ``(a, b) IN pairs``, for a lookup by a two-column key:
+  on PostgreSQL ``(a, b) IN (SELECT * FROM unnest(:as, :bs))``, two array parameters zipped, so
+  each pair is one probe of the key's index. Two separate ``= ANY`` conditions are NOT that:
+  PostgreSQL 15 probes the index with every combination of the two arrays (measured in a
+  1,000-store storm: 120 stores x 500 ids = 60,000 probes, 90-400 ms a batch).
 """
 
 from __future__ import annotations
@@ -37,7 +42,18 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, Connection, Table, any_, bindparam, update
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Connection,
+    Table,
+    any_,
+    bindparam,
+    func,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
@@ -93,6 +109,19 @@ def among(conn: Connection, column: ColumnElement[Any],
     if conn.dialect.name == "postgresql":
         return column == any_(bindparam(None, wanted, type_=ARRAY(column.type)))
     return column.in_(wanted)
+
+
+def pairs_among(conn: Connection, columns: tuple[ColumnElement[Any], ColumnElement[Any]],
+                pairs: Iterable[tuple[Any, Any]]) -> ColumnElement[bool]:
+    """``(a, b) IN pairs`` (``pairs`` materialised once); on PostgreSQL two zipped arrays."""
+    wanted = list(pairs)
+    first, second = columns
+    if conn.dialect.name == "postgresql":
+        keys = func.unnest(bindparam(None, [a for a, _ in wanted], type_=ARRAY(first.type)),
+                           bindparam(None, [b for _, b in wanted], type_=ARRAY(second.type))
+                           ).table_valued("a", "b").render_derived("k")
+        return tuple_(first, second).in_(select(keys.c.a, keys.c.b))
+    return tuple_(first, second).in_(wanted)
 
 
 def _statement(conn: Connection, table: Table, ignore: tuple[str, ...]) -> Insert:

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bench.ingest import messages, moved, received
 from hub.errors import StorageError
-from hub.storage.bulk import JsonText, among, insert_rows, update_rows
+from hub.storage.bulk import JsonText, among, insert_rows, pairs_among, update_rows
 from hub.storage.engine import reading, writing
 from hub.storage.tables.core import audit_log, inbox, nodes, return_items, returns, stores
 from protocol import DecodeError, Envelope, decode, encode, utc_now
@@ -213,3 +213,21 @@ def test_bulk_updates_store_what_sqlalchemy_stores_and_among_finds_what_in_finds
         assert found[f"n{new}"]["highest_seq"] == 2**40 + new
     assert found["n2"]["status"]["text"] == "groß ✓" and found["n2"]["status_at"] == now
     assert (found["n4"]["contiguous_seq"], found["n4"]["last_seen_at"]) == (0, None)
+
+
+def test_pairs_among_finds_exactly_the_pairs_not_their_cross_product(engine: Engine) -> None:
+    now = utc_now()
+    with writing(engine) as tx:
+        tx.conn.execute(stores.insert(), [{"store_id": s, "created_at": now}
+                                          for s in ("s1", "s2")])
+        tx.conn.execute(nodes.insert(), [
+            {"store_id": s, "node_id": n, "contiguous_seq": 0, "highest_seq": 0,
+             "command_seq": 0, "online": False, "created_at": now}
+            for s in ("s1", "s2") for n in ("n1", "n2")])
+    key = (nodes.c.store_id, nodes.c.node_id)
+    with reading(engine) as conn:
+        # s1/n2 and s2/n1 are in the cross product of the stores and nodes asked, not in the pairs
+        found = {(r.store_id, r.node_id) for r in conn.execute(select(nodes).where(
+            pairs_among(conn, key, [("s1", "n1"), ("s2", "n2"), ("s3", "n1")])))}
+        assert found == {("s1", "n1"), ("s2", "n2")}
+        assert conn.execute(select(nodes).where(pairs_among(conn, key, []))).all() == []

@@ -38,7 +38,7 @@ class NodeCreds:
     client_id: str
 
 
-@dataclass
+@dataclass(eq=False)  # hashed by identity: the loop keeps sets of nodes
 class Node:
     """One simulated node: its client, its pacing and what it has in flight."""
 
@@ -76,6 +76,9 @@ def _connect(creds: NodeCreds, host: str, port: int) -> mqtt.Client:
     return client
 
 
+SWEEP_S = 0.1  # how often every node is looked at (resend deadlines, keepalive, the end)
+
+
 def run_nodes(
     creds: list[tuple[int, NodeCreds, int]],
     host: str,
@@ -110,33 +113,43 @@ def run_nodes(
         sel.register(client.socket(), selectors.EVENT_READ, node)  # type: ignore[arg-type]
     started = time.monotonic()
     offered = 0
-    misc_at = 0.0
+    sweep_at = 0.0
     order = list(nodes.values())
+    ready = set(order)  # nodes that may have something to send: acked, connected, written to
     while True:
         now = time.monotonic()
         elapsed = now - started
         if rate and elapsed < seconds:
             due = int(rate * elapsed) - offered
             for k in range(due):
-                order[(offered + k) % len(order)].written += 1
+                node = order[(offered + k) % len(order)]
+                node.written += 1
+                ready.add(node)
             offered += max(due, 0)
-        pending = 0
-        for node in order:
-            _send_due(node, now)
-            client = node.client
-            if client.want_write():
-                client.loop_write()
-            pending += node.written - node.window.last_acked
-        if (elapsed >= seconds or not rate) and pending == 0:
-            break
-        if elapsed > seconds + give_up_after:
-            break
-        for key, _mask in sel.select(0.002):
-            key.data.client.loop_read()
-        if now - misc_at > 1.0:
-            misc_at = now
+        if now - sweep_at > SWEEP_S:  # resend deadlines, keepalives, and whether we are done
+            sweep_at = now
+            pending = 0
             for node in order:
                 node.client.loop_misc()
+                pending += node.written - node.window.last_acked
+                deadline = node.window.deadline(node.written)
+                if deadline is not None and deadline <= now:
+                    ready.add(node)
+            if (elapsed >= seconds or not rate) and pending == 0:
+                break
+            if elapsed > seconds + give_up_after:
+                break
+        unwritten = set()
+        for node in ready:
+            _send_due(node, now)
+            if node.client.want_write():
+                node.client.loop_write()
+                if node.client.want_write():  # the socket is full: try again next turn
+                    unwritten.add(node)
+        ready = unwritten
+        for key, _mask in sel.select(0.005):
+            key.data.client.loop_read()
+            ready.add(key.data)
     written = {n.index: n.written for n in order}
     acked = sum(
         n.window.last_acked - before for (_i, _c, before), n in zip(creds, order, strict=True)

@@ -19,7 +19,7 @@ from hub.refunds.facts import Asked, load_known
 from hub.refunds.projection import Changes, Loaded
 from hub.refunds.states import RefundState
 from hub.storage import outbox
-from hub.storage.bulk import among, insert_rows
+from hub.storage.bulk import among, insert_rows, pairs_among
 from hub.storage.engine import Tx
 from hub.storage.tables.access import refund_rules
 from hub.storage.tables.core import (
@@ -53,7 +53,7 @@ def load(tx: Tx, events: Sequence[Envelope]) -> Loaded:
     loaded = Loaded(
         returns=_by_key(conn, returns, "return_id", return_keys),
         refunds=_by_key(conn, refunds, "refund_id", refund_keys),
-        commands={r["command_id"]: r for r in _rows(conn, commands, "command_id", command_ids)})
+        commands={r["command_id"]: r for r in _commands(conn, command_ids)})
     waiting = _waiting(conn, inspected)
     loaded.refunds.update(waiting)
     asks = [e for e in events if isinstance(e.body, RefundRequested)]
@@ -67,10 +67,9 @@ def _waiting(conn: Connection, inspected: set[Key]) -> dict[Key, dict[str, Any]]
     """Stored refunds that wait for the inspection of one of these returns."""
     if not inspected:
         return {}
-    rows = _rows(conn, refunds, "return_id", {r for _, r in inspected}, {s for s, _ in inspected})
+    rows = _rows(conn, refunds, "return_id", inspected)
     return {(r["store_id"], r["refund_id"]): r for r in rows
-            if (r["store_id"], r["return_id"]) in inspected
-            and r["state"] == RefundState.AWAITING_INSPECTION.value}
+            if r["state"] == RefundState.AWAITING_INSPECTION.value}
 
 
 def _deciding(loaded: Loaded, asks: Sequence[Envelope], events: Sequence[Envelope],
@@ -102,21 +101,27 @@ def _deciding(loaded: Loaded, asks: Sequence[Envelope], events: Sequence[Envelop
 
 def _by_key(conn: Connection, table: Table, id_column: str,
             keys: set[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
-    rows = _rows(conn, table, id_column, {local for _, local in keys}, {s for s, _ in keys})
-    return {k: r for r in rows if (k := (r["store_id"], r[id_column])) in keys}
+    return {(r["store_id"], r[id_column]): r for r in _rows(conn, table, id_column, keys)}
 
 
-def _rows(conn: Connection, table: Table, column: str, values: Iterable[str],
-          stores: Iterable[str] | None = None) -> list[dict[str, Any]]:
-    """The rows whose ``column`` is one of ``values`` (and, given ``stores``, whose store is one
-    of them: the lookup then walks the (store_id, id) index instead of the whole table)."""
-    wanted = sorted(values)
-    in_stores = [] if stores is None else [among(conn, table.c.store_id, sorted(stores))]
+def _rows(conn: Connection, table: Table, column: str, keys: Iterable[Key]) -> list[dict[str, Any]]:
+    """The rows whose (store_id, ``column``) is one of ``keys``: each pair one probe of the
+    (store_id, id) index (``hub.storage.bulk.pairs_among``)."""
+    wanted = sorted(set(keys))
     out: list[dict[str, Any]] = []
     for start in range(0, len(wanted), CHUNK):
-        chunk = wanted[start:start + CHUNK]
-        result = conn.execute(
-            select(table).where(*in_stores, among(conn, table.c[column], chunk)))
+        result = conn.execute(select(table).where(pairs_among(
+            conn, (table.c.store_id, table.c[column]), wanted[start:start + CHUNK])))
+        out.extend(dict(row._mapping) for row in result)
+    return out
+
+
+def _commands(conn: Connection, ids: Iterable[str]) -> list[dict[str, Any]]:
+    wanted = sorted(ids)
+    out: list[dict[str, Any]] = []
+    for start in range(0, len(wanted), CHUNK):
+        result = conn.execute(select(commands).where(
+            among(conn, commands.c.command_id, wanted[start:start + CHUNK])))
         out.extend(dict(row._mapping) for row in result)
     return out
 
