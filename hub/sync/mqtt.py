@@ -14,6 +14,8 @@ Rules:
 - each (re)connection has a generation; an ack for a message of an older connection is dropped
   (the broker redelivers that message and the dedup absorbs it);
 - publishing while disconnected returns False instead of queueing in paho's memory;
+- paho reads the socket a block at a time (``hub.sync.buffered_client``: one ``recv`` for many
+  messages instead of several system calls for each);
 - several brokers (``settings.brokers``, docs/operations/broker-ha.md): the hub connects to the
   first of the list, and when a connection is lost or cannot be made it moves to the next one
   (round robin), never back on its own while the broker it is on works; on each broker it is on
@@ -54,6 +56,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from hub.fleet.acl import SHARE_GROUP
 from hub.metrics import HubMetrics
 from hub.settings import Settings
+from hub.sync.buffered_client import BufferedClient
 from hub.sync.ingest.classify import Incoming
 from protocol import (
     HUB_PRESENCE_ID,
@@ -108,8 +111,9 @@ class HubLink:
         self._since = utc_now()
         self._presence_stop = threading.Event()
         self._presence_thread: threading.Thread | None = None
-        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=settings.mqtt_client_id,
-                                   protocol=mqtt.MQTTv5, manual_ack=True)
+        self._client = BufferedClient(CallbackAPIVersion.VERSION2,
+                                      client_id=settings.mqtt_client_id, protocol=mqtt.MQTTv5,
+                                      manual_ack=True)
         self._client.username_pw_set(settings.mqtt_username,
                                      settings.mqtt_password.get_secret_value())
         self._client.reconnect_delay_set(min_delay=1, max_delay=5)
