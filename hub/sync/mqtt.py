@@ -14,6 +14,9 @@ Rules:
 - each (re)connection has a generation; an ack for a message of an older connection is dropped
   (the broker redelivers that message and the dedup absorbs it);
 - publishing while disconnected returns False instead of queueing in paho's memory;
+- each message is classified (decoded, validated) here, on the network thread, before it is
+  queued for the writer: decoding then overlaps the writer's waits on the database instead of
+  adding to its turn (``classify`` never raises);
 - paho reads the socket a block at a time (``hub.sync.buffered_client``: one ``recv`` for many
   messages instead of several system calls for each);
 - several brokers (``settings.brokers``, docs/operations/broker-ha.md): the hub connects to the
@@ -57,7 +60,7 @@ from hub.fleet.acl import SHARE_GROUP
 from hub.metrics import HubMetrics
 from hub.settings import Settings
 from hub.sync.buffered_client import BufferedClient
-from hub.sync.ingest.classify import Incoming
+from hub.sync.ingest.classify import Incoming, classify
 from protocol import (
     HUB_PRESENCE_ID,
     HUB_PRESENCE_TOPIC,
@@ -277,8 +280,9 @@ class HubLink:
                 client.ack(message.mid, message.qos)  # our own clearing publish, come back
                 return
             self._clear_retained(client, message)
-        self._deliver(Incoming(message.topic, bytes(message.payload), message.mid, message.qos,
-                               self._generation, utc_now()))
+        payload = bytes(message.payload)
+        self._deliver(Incoming(message.topic, payload, message.mid, message.qos,
+                               self._generation, utc_now(), classify(message.topic, payload)))
 
     def _clear_retained(self, client: mqtt.Client, message: mqtt.MQTTMessage) -> None:
         """Remove a retained event a node left, so it cannot come back to a fresh session."""

@@ -17,7 +17,7 @@ no seq taken).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
@@ -41,7 +41,9 @@ _parsed_topic = lru_cache(maxsize=16_384)(parse_topic)
 
 @dataclass(frozen=True)
 class Incoming:
-    """A message as the network thread hands it over."""
+    """A message as the network thread hands it over; ``classified`` when that thread already
+    decided what it is (``hub.sync.mqtt`` does: decoding there overlaps the writer's waits on
+    the database), else the writer classifies it."""
 
     topic: str
     payload: bytes
@@ -49,6 +51,12 @@ class Incoming:
     qos: int
     generation: int
     received_at: datetime
+    classified: Classified | None = field(default=None, compare=False, repr=False)
+
+    def what(self) -> Classified:
+        """What this message is (classified once)."""
+        return self.classified if self.classified is not None else classify(self.topic,
+                                                                             self.payload)
 
 
 @dataclass(frozen=True)

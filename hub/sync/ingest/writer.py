@@ -57,7 +57,7 @@ from hub.metrics import HubMetrics
 from hub.storage.engine import is_transient, reading, writing
 from hub.storage.tables.core import dead_letters
 from hub.sync.ingest.batch import BatchResult, Key, committed_acks, store_batch
-from hub.sync.ingest.classify import Incoming, NodeEvent, Unprocessable, classify
+from hub.sync.ingest.classify import Incoming, NodeEvent, Unprocessable
 from hub.sync.ingest.dead import dead_letter_row
 from hub.sync.ingest.gaps import GapLog
 from protocol import (
@@ -255,7 +255,7 @@ class IngestWriter:
     def _commit(self, batch: Sequence[Incoming]) -> None:
         started = time.monotonic()
         try:
-            classified = [classify(m.topic, m.payload) for m in batch]
+            classified = [m.what() for m in batch]
             with writing(self._engine) as tx:
                 result = store_batch(tx, classified, self._evidence, self._shared,
                                      self._may_hold(batch, classified))
@@ -306,7 +306,7 @@ class IngestWriter:
         """One message that cannot be stored: take its seq if it names one, else dead-letter it."""
         started = time.monotonic()
         log.error("message on %s could not be stored: %s", message.topic, err)
-        classified = classify(message.topic, message.payload)
+        classified = message.what()
         reason = f"the hub could not store or apply it: {err}"
         if isinstance(classified, NodeEvent):
             env = classified.envelope
