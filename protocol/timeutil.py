@@ -26,7 +26,10 @@ def to_utc(value: datetime) -> datetime:
 
 def format_utc(value: datetime) -> str:
     """ISO 8601 in UTC with microseconds and a ``Z`` (lossless round trip)."""
-    return to_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = to_utc(value)
+    if utc.year >= 1000:  # isoformat: the same text, a fifth of strftime's time (the hot path)
+        return utc.isoformat(timespec="microseconds")[:-6] + "Z"
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # as ever below year 1000 (audit hashes hold it)
 
 
 UtcDatetime = Annotated[
