@@ -116,4 +116,6 @@ def hub_acls() -> list[Acl]:
         Acl("publishClientSend", "acorn/v1/stores/+/nodes/+/events"),
         Acl("publishClientSend", "acorn/v1/stores/+/config"),
         Acl("publishClientSend", HUB_PRESENCE_TOPIC),
+        # several workers on several brokers: the followers find the leader by its presence
+        Acl("subscribeLiteral", HUB_PRESENCE_TOPIC),
     ]

@@ -26,6 +26,14 @@ Rules:
   ``hub_presence_seconds`` (the nodes follow live refreshes, not a retained copy a restarted
   broker may hold), offline as its last will and on a clean stop. With one broker none of this
   happens: no presence, the same reconnects as before.
+- SEVERAL WORKERS AND SEVERAL BROKERS: the workers must be on one broker (the leader publishes
+  commands and configs on its own; nodes follow the presence to it). Only the leader
+  (``leading``) publishes the presence, and no worker leaves a last will (a follower's would
+  tell the nodes "offline" while the leader serves them; the nodes judge by live refreshes
+  anyway). Every follower listens to the presence like a node: when no live "online" from
+  another worker was heard on its broker for ``FOLLOW_ROUNDS`` presence intervals, it drops its
+  connection and the next attempt goes to the next broker of the list, until it finds the
+  leader. The leader moves only on loss, and the followers come after it.
 - SEVERAL WORKERS (``hub_workers`` > 1, README "Several hub workers"): each worker has its own
   broker user and client id (``acorn-hub devices add-hub`` with that worker's MQTT_USERNAME and
   MQTT_CLIENT_ID) and subscribes to events and statuses through the shared group
@@ -46,7 +54,9 @@ Rules:
 from __future__ import annotations
 
 import logging
+import socket
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -64,8 +74,10 @@ from hub.sync.ingest.classify import Incoming, classify
 from protocol import (
     HUB_PRESENCE_ID,
     HUB_PRESENCE_TOPIC,
+    DecodeError,
     HubPresence,
     TopicKind,
+    decode,
     encode,
     make_envelope,
     subscription,
@@ -80,6 +92,8 @@ SUBSCRIPTIONS = [
     (subscription(TopicKind.STATUS), SubscribeOptions(qos=1)),
 ]
 SESSION_NEVER_EXPIRES = 0xFFFFFFFF
+FOLLOW_ROUNDS = 3  # followers: presence intervals without the leader before moving on
+PRESENCE_KINDS = frozenset({"hub.presence"})
 SESSION_ENDS_WITH_CONNECTION = 0
 
 
@@ -101,8 +115,13 @@ class HubLink:
 
     def __init__(self, settings: Settings, metrics: HubMetrics,
                  on_message: Callable[[Incoming], None],
-                 on_connected: Callable[[], None] = lambda: None) -> None:
+                 on_connected: Callable[[], None] = lambda: None,
+                 leading: Callable[[], bool] = lambda: True) -> None:
         self._settings = settings
+        self._leading = leading
+        self._leader_deadline = 0.0  # followers: when the leader's presence is overdue here
+        self._listening = False  # followers: the broker let us subscribe to the presence
+        self._presence_mid: int | None = None
         self._metrics = metrics
         self._deliver = on_message
         self._on_connected = on_connected
@@ -125,10 +144,12 @@ class HubLink:
         self._client.on_disconnect = self._handle_disconnect
         self._client.on_message = self._handle_message
         self._client.on_connect_fail = self._handle_connect_fail
+        self._client.on_subscribe = self._handle_subscribe
         if self.several_brokers:
             self._client.on_pre_connect = self._aim
-            self._client.will_set(HUB_PRESENCE_TOPIC, self._presence("offline"), qos=1,
-                                  retain=True)
+            if not settings.shared_ingest:
+                self._client.will_set(HUB_PRESENCE_TOPIC, self._presence("offline"), qos=1,
+                                      retain=True)
 
     @property
     def connected(self) -> bool:
@@ -203,6 +224,10 @@ class HubLink:
                  flags.session_present)
         client.subscribe(shared_subscriptions() if self._settings.shared_ingest else
                          SUBSCRIPTIONS)
+        if self.follows_leader:
+            self._leader_deadline = time.monotonic() + self._follow_wait
+            self._listening = False  # until the broker grants the subscription
+            self._presence_mid = client.subscribe(HUB_PRESENCE_TOPIC, qos=0)[1]
         self._publish_presence("online")  # after SUBSCRIBE: nodes that see it find us listening
         self._on_connected()
 
@@ -240,9 +265,20 @@ class HubLink:
                            since=self._since, interval_seconds=self._settings.hub_presence_seconds)
         return encode(make_envelope(HUB_PRESENCE_ID, HUB_PRESENCE_ID, 0, body))
 
+    @property
+    def follows_leader(self) -> bool:
+        """True for a worker that must find the leader's broker (several workers and brokers)."""
+        return self.several_brokers and self._settings.shared_ingest
+
+    @property
+    def _follow_wait(self) -> float:
+        return FOLLOW_ROUNDS * self._settings.hub_presence_seconds
+
     def _publish_presence(self, state: Literal["online", "offline"]) -> None:
         if self.several_brokers:
             if state == "online" and not self._connected:
+                return
+            if self.follows_leader and not self._leading():
                 return
             self._client.publish(HUB_PRESENCE_TOPIC, self._presence(state), qos=1, retain=True)
 
@@ -258,6 +294,7 @@ class HubLink:
         # a timer, not a poll: the nodes judge the hub's presence by these live refreshes
         while not self._presence_stop.wait(self._settings.hub_presence_seconds):
             self._publish_presence("online")
+            self._follow()
 
     def _stop_presence(self) -> None:
         if self._presence_thread is None:
@@ -265,7 +302,7 @@ class HubLink:
         self._presence_stop.set()
         self._presence_thread.join(5)
         self._presence_thread = None
-        if self._connected:
+        if self._connected and (not self.follows_leader or self._leading()):
             info = self._client.publish(HUB_PRESENCE_TOPIC, self._presence("offline"), qos=1,
                                         retain=True)
             try:
@@ -273,8 +310,53 @@ class HubLink:
             except (RuntimeError, ValueError) as err:
                 log.info("could not publish the hub's offline presence: %s", err)
 
+    def _follow(self) -> None:
+        """A follower that has not heard the leader here lately drops the connection: paho's
+        next attempt goes to the next broker (``_handle_disconnect``)."""
+        if not self.follows_leader:
+            return
+        if self._leading() or not self._connected:  # a leader that steps down waits a while
+            self._leader_deadline = time.monotonic() + self._follow_wait
+            return
+        if not self._listening or time.monotonic() < self._leader_deadline:
+            return
+        log.warning("no hub leader heard on the broker at %s for %.0f s: this worker looks for "
+                    "it on the next broker", self.broker, self._follow_wait)
+        self._leader_deadline = time.monotonic() + self._follow_wait
+        sock = self._client.socket()
+        if isinstance(sock, socket.socket):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # seen by paho as a lost connection
+            except OSError as err:
+                log.info("could not drop the connection: %s", err)
+
+    def _handle_subscribe(self, _client: mqtt.Client, _userdata: Any, mid: int,
+                          codes: list[Any], _props: Any) -> None:
+        if mid != self._presence_mid:
+            return
+        self._listening = not any(code.is_failure for code in codes)
+        if not self._listening:
+            log.error("the broker refused this worker the hub's presence topic, so it cannot "
+                      "follow the leader between brokers (it stays where it is): run "
+                      "`acorn-hub devices bind-ids` to give the hub's role its current ACLs")
+
+    def _heard_presence(self, message: mqtt.MQTTMessage) -> None:
+        if message.retain or not message.payload:
+            return  # a retained copy may be stale: only live refreshes count
+        try:
+            presence = decode(bytes(message.payload), expect=PRESENCE_KINDS).body
+        except DecodeError as err:
+            log.warning("ignored an unreadable hub presence: %s", err)
+            return
+        if (isinstance(presence, HubPresence) and presence.state == "online"
+                and presence.hub != self._settings.mqtt_client_id[:MAX_CODE_CHARS]):
+            self._leader_deadline = time.monotonic() + self._follow_wait
+
     def _handle_message(self, client: mqtt.Client, _userdata: Any,
                         message: mqtt.MQTTMessage) -> None:
+        if message.topic == HUB_PRESENCE_TOPIC:
+            self._heard_presence(message)
+            return
         if message.retain and message.topic.endswith("/events"):
             if not message.payload and self._settings.shared_ingest:
                 client.ack(message.mid, message.qos)  # our own clearing publish, come back

@@ -52,7 +52,8 @@ class HubRuntime:
                                      on_change=self._on_leadership,
                                      name=settings.mqtt_client_id)
         self.link = HubLink(settings, metrics, on_message=self._on_message,
-                            on_connected=self._on_connected)
+                            on_connected=self._on_connected,
+                            leading=self.leadership.leading)
         self.writer = IngestWriter(engine, self.link, metrics,
                                    settings.ingest_batch_size, settings.ingest_batch_ms,
                                    on_batch=self._on_batch,
