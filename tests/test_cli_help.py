@@ -25,8 +25,10 @@ OPTION_TYPE = re.compile(r"^│\s+(?:\*\s+)?(--[\w-]+)(?:,\s*-\w)?\s+(-\w\s+)?(<
 
 def _paths(command: Any, path: list[str]) -> Iterator[list[str]]:
     yield path
-    for name, sub in sorted(getattr(command, "commands", {}).items()):
-        yield from _paths(sub, [*path, name])
+    if hasattr(command, "list_commands"):  # its groups built on demand (``hub.cli.plain_help``)
+        ctx = command.context_class(command)
+        for name in sorted(command.list_commands(ctx)):
+            yield from _paths(command.get_command(ctx, name), [*path, name])
 
 
 def _all_help() -> Iterator[tuple[str, list[str], typer.Typer]]:
