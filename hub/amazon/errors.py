@@ -20,8 +20,6 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-import httpx
-
 from hub.errors import HubError
 
 if TYPE_CHECKING:
@@ -76,8 +74,9 @@ def _amazon_message(err: SellingApiException) -> tuple[str, str]:
 
 def translate(err: BaseException, account: str, operation: str) -> AmazonError | None:
     """``err`` from a call of ``operation`` for ``account`` as an AmazonError (None: not ours)."""
-    # python-amazon-sp-api is imported here, not with the module: the hub's API imports these
-    # errors, and only the gateway (which has imported it already) raises SP-API's own
+    # python-amazon-sp-api and httpx are imported here, not with the module: the hub's API
+    # imports these errors, and only the gateway (which has imported both) raises theirs
+    import httpx
     from sp_api.auth.exceptions import AuthorizationError
     from sp_api.base import (
         SellingApiException,
