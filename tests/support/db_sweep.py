@@ -13,8 +13,9 @@ server):
 - any other ``acorn_test_*`` database (named before owners were recorded, or made in another
   pid namespace: a container) is dropped only once it is older than ``UNOWNED_AGE``: no test run
   lasts that long;
-- the drop is a plain ``DROP DATABASE`` (no ``FORCE``): the server refuses it while anything is
-  connected (a hub a killed test started may still be running), and that database is kept;
+- a database anything is connected to (a hub a killed test started may still be running) is
+  kept: it is not even tried, and the drop is a plain ``DROP DATABASE`` (no ``FORCE``), which
+  the server refuses should a connection arrive meanwhile;
 - a sweep that cannot reach the server does nothing (tests that need it fail on their own).
 """
 
@@ -75,7 +76,9 @@ def sweep(admin_url: str = PG_ADMIN) -> list[str]:
             # needs a superuser, as the tests' admin is; NULL for anyone else)
             "SELECT datname, CASE WHEN pg_has_role('pg_read_server_files', 'member') THEN"
             " (pg_stat_file('base/' || oid || '/PG_VERSION', true)).modification END"
-            " FROM pg_database WHERE datname LIKE 'acorn\\_test\\_%'"
+            " FROM pg_database d WHERE datname LIKE 'acorn\\_test\\_%'"
+            # in use: kept (DROP would refuse it too, after waiting 5 s for it to end)
+            " AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datid = d.oid)"
         ).fetchall()
         now = datetime.now(UTC)
         for name, created in rows:
