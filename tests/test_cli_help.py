@@ -91,3 +91,8 @@ def test_a_flag_shows_once_and_placeholders_survive() -> None:
     assert _row(_help(edge_cli, "run"), "--help").split()[2:4] == ["Show", "this"]
     assert "buyer:HEX" in _help(hub_cli, "risk", "flag")
     assert "DATA_DIR/quarantine/UTC-TIME" in " ".join(_help(edge_cli, "recover").split())
+
+
+def test_a_mistyped_group_is_suggested_though_groups_are_built_on_demand() -> None:
+    result = CliRunner().invoke(hub_cli, ["devicez"], terminal_width=100, env={"COLUMNS": "100"})
+    assert result.exit_code == 2 and "Did you mean 'devices'?" in result.output, result.output

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from difflib import get_close_matches
 from typing import Any, ClassVar
 
 import typer
@@ -92,3 +93,16 @@ class LazyPlainHelpGroup(PlainHelpGroup):
             _walk(group, ctx)
             self.commands[cmd_name] = group
         return self.commands.get(cmd_name)
+
+    def resolve_command(self, ctx: _click.Context, args: list[str]
+                        ) -> tuple[str | None, _click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except _click.exceptions.UsageError as err:
+            # Typer suggests from the groups built so far: suggest from every group instead
+            if self.suggest_commands and args:
+                message = err.message.split(". Did you mean ")[0].rstrip(".")
+                matches = get_close_matches(args[0], self.list_commands(ctx))
+                err.message = f"{message}. Did you mean {', '.join(map(repr, matches))}?" \
+                    if matches else f"{message}."
+            raise
