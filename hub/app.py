@@ -9,7 +9,8 @@ Rules:
   scheduler on that same engine (with ``amazon.scheduler_enabled``), the ECB rates fetch (with
   ``settings.fx_fetch_url``), the return reasons' classification pass (always), the evidence
   purge (always), the month close (with ``settings.archive_close_days``), the mDNS
-  announcement (with ``settings.advertise``: announced last, once everything behind it runs);
+  announcement (with ``settings.advertise``: started last, once everything behind it runs, and
+  made in the background: ``hub.fleet.advertise``);
   with several hub workers (``settings.hub_workers``) the Amazon scheduler, the rates fetch and
   the periodic passes run only in the worker that holds the leader lock
   (``runtime.leadership``, ``hub.sync.leader``); the others serve the API and the ingest;
@@ -40,7 +41,6 @@ from hub.finance.evidence.store import purge
 from hub.finance.fx_fetch import FxFetcher
 from hub.finance.periodic import Periodic, always
 from hub.finance.reasons.runner import ReasonClassifier
-from hub.fleet.advertise import Advertiser, announcement_for
 from hub.fleet.reconcile import BrokerReconciler, HubIdentity
 from hub.metrics import HubMetrics
 from hub.policy import store as policy_store
@@ -166,8 +166,11 @@ def create_app(settings: Settings | None = None, amazon: AmazonSettings | None =
                 running.callback(Periodic("archive-close", lambda: close_due(
                     engine, settings.archive_dir, days), settings.archive_check_hours * 3600,
                     gate=leading).start().stop)
-            if settings.advertise:
-                running.callback(Advertiser(announcement_for(settings, __version__)).close)
+            if settings.advertise:  # made in the background: the hub serves meanwhile
+                from hub.fleet.advertise import BackgroundAdvertiser, announcement_for
+
+                running.callback(BackgroundAdvertiser(announcement_for(settings, __version__))
+                                 .start().close)
             return running.pop_all()  # all started: stopped in reverse order by the lifespan
 
     @asynccontextmanager

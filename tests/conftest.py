@@ -20,6 +20,15 @@ def broker(tmp_path: Path) -> Iterator[TestBroker]:
     yield from broker_fixture(tmp_path)
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Drop the PostgreSQL test databases a killed run left (``tests.support.db_sweep``): once
+    per run, in the process that runs the session (not again in each xdist worker)."""
+    if not hasattr(session.config, "workerinput"):
+        from tests.support.db_sweep import sweep
+
+        sweep()
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Close the shared Chromium before a test that is not a browser test: Playwright's sync API
     leaves its event loop running in this thread, where ``asyncio.run`` and zeroconf's sync API

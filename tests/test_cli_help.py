@@ -25,8 +25,10 @@ OPTION_TYPE = re.compile(r"^│\s+(?:\*\s+)?(--[\w-]+)(?:,\s*-\w)?\s+(-\w\s+)?(<
 
 def _paths(command: Any, path: list[str]) -> Iterator[list[str]]:
     yield path
-    for name, sub in sorted(getattr(command, "commands", {}).items()):
-        yield from _paths(sub, [*path, name])
+    if hasattr(command, "list_commands"):  # its groups built on demand (``hub.cli.plain_help``)
+        ctx = command.context_class(command)
+        for name in sorted(command.list_commands(ctx)):
+            yield from _paths(command.get_command(ctx, name), [*path, name])
 
 
 def _all_help() -> Iterator[tuple[str, list[str], typer.Typer]]:
@@ -89,3 +91,8 @@ def test_a_flag_shows_once_and_placeholders_survive() -> None:
     assert _row(_help(edge_cli, "run"), "--help").split()[2:4] == ["Show", "this"]
     assert "buyer:HEX" in _help(hub_cli, "risk", "flag")
     assert "DATA_DIR/quarantine/UTC-TIME" in " ".join(_help(edge_cli, "recover").split())
+
+
+def test_a_mistyped_group_is_suggested_though_groups_are_built_on_demand() -> None:
+    result = CliRunner().invoke(hub_cli, ["devicez"], terminal_width=100, env={"COLUMNS": "100"})
+    assert result.exit_code == 2 and "Did you mean 'devices'?" in result.output, result.output

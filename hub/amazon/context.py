@@ -10,14 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import Engine
 
 from hub.amazon.accounts import Account
-from hub.amazon.client.gateway import SpApi
 from hub.amazon.settings import AmazonSettings
 from hub.amazon.store import Tally
+
+if TYPE_CHECKING:  # the SP-API client loads with the jobs that call it, not with the hub's API
+    from hub.amazon.client.gateway import SpApi
 
 
 class Progress(Protocol):

@@ -18,16 +18,12 @@ boundary, with ``raise ... from err``. Messages never contain secrets.
 from __future__ import annotations
 
 import json
-
-import httpx
-from sp_api.auth.exceptions import AuthorizationError
-from sp_api.base import (
-    SellingApiException,
-    SellingApiForbiddenException,
-    SellingApiRequestThrottledException,
-)
+from typing import TYPE_CHECKING
 
 from hub.errors import HubError
+
+if TYPE_CHECKING:
+    from sp_api.base import SellingApiException
 
 
 class AmazonError(HubError):
@@ -78,6 +74,16 @@ def _amazon_message(err: SellingApiException) -> tuple[str, str]:
 
 def translate(err: BaseException, account: str, operation: str) -> AmazonError | None:
     """``err`` from a call of ``operation`` for ``account`` as an AmazonError (None: not ours)."""
+    # python-amazon-sp-api and httpx are imported here, not with the module: the hub's API
+    # imports these errors, and only the gateway (which has imported both) raises theirs
+    import httpx
+    from sp_api.auth.exceptions import AuthorizationError
+    from sp_api.base import (
+        SellingApiException,
+        SellingApiForbiddenException,
+        SellingApiRequestThrottledException,
+    )
+
     if isinstance(err, AmazonError):
         return err
     if isinstance(err, AuthorizationError):

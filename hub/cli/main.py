@@ -9,11 +9,14 @@ upgrade`` and ``serve`` create or migrate it); errors print one line on stderr a
 
 from __future__ import annotations
 
+import importlib
 import os
 import secrets
 import sys
+from collections.abc import Callable
 from contextlib import closing
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from typing import Annotated
 
@@ -25,23 +28,8 @@ from hub import __version__
 from hub.access.permissions import Scope
 from hub.access.tokens import cli_actor, create_token, list_tokens, parse_role, revoke_token
 from hub.amazon.settings import load_amazon_settings
-from hub.cli import amazon as amazon_cli
-from hub.cli import archive as archive_cli
-from hub.cli import catalogue as catalogue_cli
-from hub.cli import dead_letters as dead_letters_cli
-from hub.cli import finance as finance_cli
-from hub.cli import fleet as fleet_cli
-from hub.cli import fx as fx_cli
-from hub.cli import inventory as inventory_cli
-from hub.cli import reasons as reasons_cli
-from hub.cli import risk as risk_cli
-from hub.cli import routing as routing_cli
-from hub.cli import settlements as settlements_cli
-from hub.cli import stock as stock_cli
-from hub.cli import transfers as transfers_cli
 from hub.cli.db import database, migrate
-from hub.cli.people import audit_export, policy_app, read_secret, stores_app, users_app
-from hub.cli.plain_help import PlainHelpGroup
+from hub.cli.plain_help import LazyGroups, LazyPlainHelpGroup
 from hub.errors import InputError, translate
 from hub.fleet import identities
 from hub.fleet.acl import node_username, parse_node_username
@@ -54,11 +42,6 @@ from hub.storage.engine import reading, writing
 from hub.storage.tables import core
 from protocol import ExpectedReturn, format_utc
 
-app = typer.Typer(help="ACORN hub: ingest, refund approvals, audit, fleet.",
-                  cls=PlainHelpGroup, no_args_is_help=True, pretty_exceptions_enable=False,
-                  add_completion=False,
-                  # docstrings are Markdown: ``name`` shows as code, wrapped lines join
-                  rich_markup_mode="markdown")
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 token_app = typer.Typer(help="API bearer tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
@@ -67,32 +50,93 @@ devices_app = typer.Typer(help="Store nodes: enrolment codes, broker identities 
                           no_args_is_help=True)
 returns_app = typer.Typer(help="Returns announced to stores.", no_args_is_help=True)
 
-GROUPS: list[tuple[str, typer.Typer]] = [
-    ("db", db_app), ("token", token_app), ("audit", audit_app), ("devices", devices_app),
-    ("returns", returns_app), ("amazon", amazon_cli.app), ("users", users_app),
-    ("stores", stores_app), ("policy", policy_app),
-    ("risk", risk_cli.app),
-    ("dead-letters", dead_letters_cli.app),
-    ("fx", fx_cli.app),
-    ("fleet", fleet_cli.app),
-    ("inventory", inventory_cli.app),
-    ("stock", stock_cli.app),
-    ("catalogue", catalogue_cli.app),
-    ("routing", routing_cli.app),
-    ("transfers", transfers_cli.app),
-    ("reasons", reasons_cli.app),
-    ("settlements", settlements_cli.app),
-    ("archive", archive_cli.app),
-    ("finance", finance_cli.app),
+
+def _module(name: str) -> Callable[[], typer.Typer]:
+    """The loader of the command group ``app`` of ``hub.cli.<name>``."""
+    def load() -> typer.Typer:
+        group: typer.Typer = importlib.import_module(f"hub.cli.{name}").app
+        return group
+    return load
+
+
+def _people(name: str) -> Callable[[], typer.Typer]:
+    """The loader of one of the groups ``hub.cli.people`` defines (``users_app`` ...)."""
+    def load() -> typer.Typer:
+        group: typer.Typer = getattr(importlib.import_module("hub.cli.people"), name)
+        return group
+    return load
+
+
+def _first(group: typer.Typer, added: int) -> None:
+    """List the ``added`` commands just registered first (as where they were registered before
+    the group's own, when the groups were built at import)."""
+    commands = group.registered_commands
+    commands[:] = commands[-added:] + commands[:-added]
+
+
+@cache
+def _audit() -> typer.Typer:
+    from hub.cli.people import audit_export
+
+    audit_app.command("export")(audit_export)
+    _first(audit_app, 1)
+    return audit_app
+
+
+@cache
+def _devices() -> typer.Typer:
+    from hub.cli import fleet as fleet_cli
+
+    devices_app.command("enrol")(fleet_cli.devices_enrol)
+    devices_app.command("rotate")(fleet_cli.devices_rotate)
+    devices_app.command("revoke")(fleet_cli.devices_revoke)
+    devices_app.command("replace")(fleet_cli.devices_replace)
+    _first(devices_app, 4)
+    return devices_app
+
+
+@cache
+def _stores() -> typer.Typer:
+    from hub.cli import fleet as fleet_cli
+    from hub.cli.people import stores_app
+
+    stores_app.command("decommission")(fleet_cli.stores_decommission)
+    return stores_app
+
+
+# every group is built (its module imported) only when its name is invoked: `acorn-hub serve`
+# and `acorn-hub token list` load no Amazon, archive or finance code (listed in this order)
+GROUPS: LazyGroups = [
+    ("db", lambda: db_app), ("token", lambda: token_app), ("audit", _audit),
+    ("devices", _devices), ("returns", lambda: returns_app), ("amazon", _module("amazon")),
+    ("users", _people("users_app")), ("stores", _stores), ("policy", _people("policy_app")),
+    ("risk", _module("risk")),
+    ("dead-letters", _module("dead_letters")),
+    ("fx", _module("fx")),
+    ("fleet", _module("fleet")),
+    ("inventory", _module("inventory")),
+    ("stock", _module("stock")),
+    ("catalogue", _module("catalogue")),
+    ("routing", _module("routing")),
+    ("transfers", _module("transfers")),
+    ("reasons", _module("reasons")),
+    ("settlements", _module("settlements")),
+    ("archive", _module("archive")),
+    ("finance", _module("finance")),
 ]
-audit_app.command("export")(audit_export)
-devices_app.command("enrol")(fleet_cli.devices_enrol)
-devices_app.command("rotate")(fleet_cli.devices_rotate)
-devices_app.command("revoke")(fleet_cli.devices_revoke)
-devices_app.command("replace")(fleet_cli.devices_replace)
-stores_app.command("decommission")(fleet_cli.stores_decommission)
-for _name, _group in GROUPS:
-    app.add_typer(_group, name=_name)
+
+
+class HubCommands(LazyPlainHelpGroup):
+    """The root group: ``GROUPS`` built on demand, every help text in plain words."""
+
+    groups = GROUPS
+
+
+app = typer.Typer(help="ACORN hub: ingest, refund approvals, audit, fleet.",
+                  cls=HubCommands, no_args_is_help=True, pretty_exceptions_enable=False,
+                  add_completion=False,
+                  # docstrings are Markdown: ``name`` shows as code, wrapped lines join
+                  rich_markup_mode="markdown")
 
 
 @app.command()
@@ -202,6 +246,8 @@ def _broker_password(path: Path | None, ask: bool) -> str:
         raise InputError("give --password-file or --ask-password, not both", field="password")
     if path is None and not ask:
         return secrets.token_urlsafe(24)
+    from hub.cli.people import read_secret
+
     secret = read_secret(path, "broker password")
     if not secret:
         raise InputError("the broker password is empty", field="password")

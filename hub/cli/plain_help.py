@@ -6,15 +6,24 @@ Rules:
   value shows what to give (``TEXT``, ``INTEGER``, ``FILE``, ``TEXT...`` when repeatable), as
   Click writes it, unless the command names its own ``metavar``;
 - done once, over the whole command tree, when the root group is built (``cls=PlainHelpGroup``
-  on the root ``typer.Typer``); arguments keep their names.
+  on the root ``typer.Typer``); arguments keep their names;
+- command groups may be lazy (``LazyGroups``): the root lists them by name and builds one (its
+  module imported, its help rewritten as above) only when it is asked for, so ``acorn-hub
+  serve`` does not import every command's module; the listing order is the declared one.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable, Sequence
+from difflib import get_close_matches
+from typing import Any, ClassVar
 
+import typer
+from typer import _click
 from typer.core import TyperGroup, TyperOption
+from typer.main import get_group_from_info
+from typer.models import TyperInfo
 
 KINDS = {"str": "TEXT", "int": "INTEGER", "float": "NUMBER", "path": "PATH", "file": "FILE",
          "dir": "DIRECTORY", "datetime": "DATETIME", "Decimal": "DECIMAL", "bool": "BOOLEAN"}
@@ -56,3 +65,44 @@ class PlainHelpGroup(TyperGroup):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _walk(self, None)
+
+
+LazyGroups = Sequence[tuple[str, Callable[[], typer.Typer]]]
+"""``(name, loader)`` of each command group, in the order listed; ``loader`` returns its
+``typer.Typer`` (importing its module) and is called only when the group is asked for."""
+
+
+class LazyPlainHelpGroup(PlainHelpGroup):
+    """A root group whose command groups (``groups``, set by a subclass) are built on demand, as
+    ``add_typer(app, name=name)`` would have built them, with the root's help rewriting."""
+
+    groups: ClassVar[LazyGroups] = ()
+
+    def list_commands(self, ctx: _click.Context) -> list[str]:
+        lazy = [name for name, _ in self.groups]
+        return [name for name in self.commands if name not in lazy] + lazy
+
+    def get_command(self, ctx: _click.Context, cmd_name: str) -> _click.Command | None:
+        if cmd_name not in self.commands:
+            loader = dict(self.groups).get(cmd_name)
+            if loader is None:
+                return None
+            group = get_group_from_info(
+                TyperInfo(loader(), name=cmd_name), pretty_exceptions_short=True,  # Typer's default
+                suggest_commands=self.suggest_commands, rich_markup_mode=self.rich_markup_mode)
+            _walk(group, ctx)
+            self.commands[cmd_name] = group
+        return self.commands.get(cmd_name)
+
+    def resolve_command(self, ctx: _click.Context, args: list[str]
+                        ) -> tuple[str | None, _click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except _click.exceptions.UsageError as err:
+            # Typer suggests from the groups built so far: suggest from every group instead
+            if self.suggest_commands and args:
+                message = err.message.split(". Did you mean ")[0].rstrip(".")
+                matches = get_close_matches(args[0], self.list_commands(ctx))
+                err.message = f"{message}. Did you mean {', '.join(map(repr, matches))}?" \
+                    if matches else f"{message}."
+            raise

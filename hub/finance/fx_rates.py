@@ -26,7 +26,6 @@ from decimal import Decimal
 from functools import lru_cache
 from importlib import metadata, resources
 
-import httpx
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -165,6 +164,8 @@ def _upsert(conn: Connection):  # type: ignore[no-untyped-def]
 
 def fetch(engine: Engine, url: str, timeout: float = 30.0) -> int:
     """Fetch ECB's file at ``url`` and store its quotes; the number stored (HubError on failure)."""
+    import httpx  # with its CLI's rich and pygments: loaded by the first fetch, not by the hub
+
     try:
         response = httpx.get(url, timeout=timeout, follow_redirects=True)
         response.raise_for_status()

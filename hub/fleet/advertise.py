@@ -3,7 +3,10 @@
 
 Rules:
 - the app's lifespan owns the announcement (``hub.app``): made when everything else runs,
-  withdrawn first on shutdown;
+  withdrawn first on shutdown; it is made in the background (``BackgroundAdvertiser``: the
+  name lookup and zeroconf's probing take ~2 s), so the hub serves at once. Addresses that do
+  not parse, or none at all, stop the hub at start as before (a configuration error); the
+  network refusing the announcement later is a logged warning, and the hub serves unannounced;
 - off unless ``ACORN_HUB_ADVERTISE=true`` (a hub in a data centre has no LAN to announce on);
 - the service port is the hub API's; the TXT record carries ``mqtt_port`` (and ``mqtt_host``
   when the broker is not on the hub's own address), ``scheme`` (``https`` when the API serves
@@ -25,6 +28,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,16 +102,24 @@ def _fleet_ca_fingerprint(folder: Path) -> str | None:
         return None
 
 
+def _checked(announcement: HubAnnouncement) -> tuple[list[bytes], list[str] | InterfaceChoice]:
+    """The packed addresses and the interfaces to announce on; HubError without an address,
+    OSError (ValueError) for one that does not parse."""
+    if not announcement.addresses:
+        raise HubError("no address to advertise the hub on; set ACORN_HUB_ADVERTISE_INTERFACES")
+    addresses = [socket.inet_aton(ip) for ip in announcement.addresses]  # OSError if bad
+    interfaces = list(announcement.addresses) if all(
+        ipaddress.ip_address(ip).is_loopback for ip in announcement.addresses
+    ) else InterfaceChoice.All
+    return addresses, interfaces
+
+
 class Advertiser:
-    """A running mDNS announcement; ``close()`` withdraws it."""
+    """A running mDNS announcement (made before the constructor returns); ``close()``
+    withdraws it."""
 
     def __init__(self, announcement: HubAnnouncement) -> None:
-        if not announcement.addresses:
-            raise HubError("no address to advertise the hub on; set ACORN_HUB_ADVERTISE_INTERFACES")
-        addresses = [socket.inet_aton(ip) for ip in announcement.addresses]  # OSError if bad
-        interfaces = list(announcement.addresses) if all(
-            ipaddress.ip_address(ip).is_loopback for ip in announcement.addresses
-        ) else InterfaceChoice.All
+        addresses, interfaces = _checked(announcement)
         try:
             name = _free_name(announcement.name, interfaces)
         except OSError as err:
@@ -138,6 +150,51 @@ class Advertiser:
         """Withdraw the announcement and close the mDNS sockets."""
         self._zeroconf.unregister_service(self._info)
         self._zeroconf.close()
+
+
+class BackgroundAdvertiser:
+    """The announcement made in a thread, so the hub serves meanwhile (see the module rules).
+
+    ``start()`` checks the addresses (raising as ``Advertiser`` does) and returns at once;
+    ``close()`` waits for an announcement in progress, then withdraws it.
+    """
+
+    def __init__(self, announcement: HubAnnouncement) -> None:
+        _checked(announcement)  # a configuration error stops the hub at start, as before
+        self._announcement = announcement
+        self._advertiser: Advertiser | None = None
+        self._thread = threading.Thread(target=self._announce, name="mdns-announce",
+                                        daemon=True)
+
+    def start(self) -> BackgroundAdvertiser:
+        self._thread.start()
+        return self
+
+    def _announce(self) -> None:
+        try:
+            self._advertiser = Advertiser(self._announcement)
+        except Exception as err:
+            log.warning("the hub is not advertised over mDNS: %s",
+                        err.message if isinstance(err, HubError) else f"{type(err).__name__}: "
+                        f"{err}")
+
+    @property
+    def name(self) -> str | None:
+        """The name announced; None until announced (or when the announcement failed)."""
+        return self._advertiser.name if self._advertiser is not None else None
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the announcement to be made (or to fail); True when it is done."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def close(self) -> None:
+        """Wait for the announcement in progress, then withdraw it."""
+        if self._thread.ident is not None:
+            self._thread.join()
+        if self._advertiser is not None:
+            self._advertiser.close()
+            self._advertiser = None
 
 
 def _free_name(wanted: str, interfaces: list[str] | InterfaceChoice) -> str:

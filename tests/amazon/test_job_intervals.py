@@ -12,3 +12,11 @@ def test_every_scheduled_job_has_an_interval() -> None:
     intervals = {job: settings.interval(job) for job in JOBS}
     assert all(seconds > 0 for seconds in intervals.values()), intervals
     assert "supply-sources" in intervals
+
+
+def test_the_scheduler_names_the_runners_jobs_without_importing_it() -> None:
+    # the scheduler loads the runner (SP-API, pyarrow) only for a run with an account: it names
+    # the jobs itself, and they must be exactly the runner's
+    from hub.amazon.sync import scheduler
+
+    assert tuple(JOBS) == scheduler.JOBS

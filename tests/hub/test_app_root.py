@@ -9,6 +9,7 @@ start stops the parts already started (the autouse leak guard fails the test oth
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from pathlib import Path
 
@@ -38,6 +39,20 @@ def test_the_running_app_announces_itself_over_mdns_under_its_own_name(tmp_path:
         ours = [d for d in found if d.name == name]
         assert ours, [d.name for d in found]
         assert (ours[0].port, ours[0].properties.get("mqtt_port")) == (18099, "18830")
+
+
+def test_an_announcement_the_network_refuses_is_a_warning_and_the_hub_serves(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    settings = hub_settings(f"sqlite:///{tmp_path / 'hub.db'}", advertise=True,
+                            advertise_interfaces=LOOPBACK)
+    # past validation: a name mDNS cannot carry (zeroconf refuses it while announcing)
+    refused = settings.model_copy(update={"advertise_name": "x" * 200})
+    with caplog.at_level(logging.WARNING, logger="hub.fleet.advertise"):
+        for running in start_hub(refused):
+            assert running.client.get("/api/health").status_code == 200
+    # the announcement is done (or failed) by the time the hub has stopped
+    assert any("not advertised over mDNS" in r.getMessage() for r in caplog.records), \
+        caplog.text
 
 
 def test_a_part_that_fails_to_start_stops_the_parts_already_started(

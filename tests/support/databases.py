@@ -8,7 +8,9 @@ The migrations themselves are tested apart (``tests/hub/test_migrations.py`` run
 on both databases), so nothing goes untested.
 
 The templates are made when first asked for and removed when the process ends; a test's
-database is dropped by a thread of its own while the next test runs.
+database is dropped by a thread of its own while the next test runs. Their names carry the
+worker and the process that made them (``acorn_test_gw0_p<pid>n<ns>_…``), so that a later run
+drops what a killed one left (``tests.support.db_sweep``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from hub.storage.migrations import upgrade
+from tests.support.db_sweep import owner_tag
 from tests.support.ports import worker_tag
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -38,7 +41,7 @@ _to_drop: queue.Queue[str | None] = queue.Queue()
 def pg_database(schema: bool = False) -> Iterator[str]:
     """A PostgreSQL database of its own, made and dropped: empty, or with ``schema`` a clone of
     the migrated template (as ``migrated`` would leave it)."""
-    name = f"acorn_test_{worker_tag()}_{uuid.uuid4().hex[:12]}"  # whose it is, when one is left
+    name = f"acorn_test_{_owner()}_{uuid.uuid4().hex[:12]}"  # whose it is, when one is left
     template = f' TEMPLATE "{_pg_template()}"' if schema else ""
     with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"{template}')
@@ -50,6 +53,11 @@ def pg_database(schema: bool = False) -> Iterator[str]:
     finally:
         _cloned.discard(url)
         _to_drop.put(name)  # the test goes on while the server removes it
+
+
+def _owner() -> str:
+    """The worker and the process a database belongs to (``tests.support.db_sweep`` rules)."""
+    return f"{worker_tag()}_{owner_tag()}"
 
 
 def migrated(url: str) -> None:
@@ -84,7 +92,7 @@ def _sqlite_template() -> str:
 def _pg_template() -> str:
     with _lock:
         if "pg" not in _templates:
-            name = f"acorn_test_{worker_tag()}_template_{uuid.uuid4().hex[:8]}"
+            name = f"acorn_test_{_owner()}_template_{uuid.uuid4().hex[:8]}"
             with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
                 admin.execute(f'CREATE DATABASE "{name}"')
             upgrade(f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}")

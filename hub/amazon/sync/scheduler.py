@@ -15,7 +15,10 @@ Rules:
 - ``stop`` asks running jobs to stop at their next wait and joins every thread;
 - with several hub workers only the leader starts runs (``gate``, ``hub.sync.leader``): while
   the gate is closed nothing is launched and due jobs stay due, so a worker that takes over
-  starts them at its next tick.
+  starts them at its next tick;
+- the runner (and with it the SP-API client, pyarrow for settlement files ...) is imported by
+  the first run that has an account to sync, not when the hub starts: ``JOBS`` names the jobs
+  here and equals ``hub.amazon.sync.runner.JOBS``'s keys (a test holds them equal).
 """
 
 from __future__ import annotations
@@ -31,12 +34,13 @@ from hub.amazon.accounts import load_accounts
 from hub.amazon.client.ratelimit import Limiter
 from hub.amazon.secrets import SecretSource
 from hub.amazon.settings import AmazonSettings
-from hub.amazon.sync.runner import JOBS, Runner, run_jobs
 from hub.errors import HubError
 from hub.inventory.picking import RECORDED
 from hub.storage.engine import after_commit
 
 log = logging.getLogger(__name__)
+JOBS = ("orders", "returns", "fba-returns", "refund-events", "settlements", "refunds", "listings",
+        "supply-sources", "shipments", "vat-reports")
 FIRST_DELAY_SECONDS = 5.0
 TICK_SECONDS = 1.0
 
@@ -112,6 +116,8 @@ class Scheduler:
             return
         if not accounts:
             return
+        from hub.amazon.sync.runner import Runner, run_jobs  # SP-API: only with an account
+
         runner = Runner(self._engine, self._settings, self._limiter, self._secrets, stop=self._stop)
         for result in run_jobs(runner, accounts, [job]):
             t = result.tally

@@ -19,8 +19,6 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import IO, Any
 
-from openpyxl import Workbook  # type: ignore[import-untyped]
-
 from hub.finance.exports.facts import Fact
 
 COLUMNS = (
@@ -103,6 +101,8 @@ def write_csv(entity: str, facts: Iterable[Fact]) -> bytes:
 
 def write_xlsx(entity: str, facts: Iterable[Fact], target: IO[bytes]) -> None:
     """The journal as an XLSX workbook (one sheet, ``journal``) written to ``target``."""
+    from openpyxl import Workbook  # type: ignore[import-untyped]  # ~0.15 s: only when asked
+
     book = Workbook(write_only=True)
     sheet = book.create_sheet("journal")
     sheet.append(list(COLUMNS))

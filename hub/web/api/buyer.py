@@ -14,8 +14,6 @@ import io
 from datetime import timedelta
 from typing import Annotated, Any
 
-import qrcode
-import qrcode.image.svg
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -85,6 +83,8 @@ def _order(view: OrderView) -> dict[str, Any]:
 
 def qr_svg(text: str) -> str:
     """``text`` as a QR code, SVG markup (no raster library needed)."""
+    import qrcode.image.svg  # loaded with the first code drawn, not with the hub
+
     image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, border=2)
     out = io.BytesIO()
     image.save(out)
