@@ -8,6 +8,8 @@ or SIGTERM.
 
 from __future__ import annotations
 
+import atexit
+import gc
 import json
 import signal
 import sys
@@ -196,5 +198,15 @@ cli_pair.register(cli, lambda settings_file: run(config=settings_file))
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    The heap is frozen at exit (``gc.freeze`` as an exit handler): by then ``run`` has stopped
+    the agent (offline status said, threads joined, store and journal closed), and without it
+    the interpreter's final garbage collections walk every object of the app (pydantic's
+    schemas, FastAPI's routes) for nothing, 0.3 to 0.7 s of CPU (over a second on a busy
+    machine) before the process can end. The other exit handlers still run (logging's flush
+    among them) and objects are still freed by reference counting; only the collector's passes
+    skip what is frozen.
+    """
+    atexit.register(gc.freeze)
     cli()

@@ -132,6 +132,40 @@ class _PendingAck:
     messages: list[tuple[mqtt.MQTTMessage, int]] = field(default_factory=list)
 
 
+class _Client(mqtt.Client):
+    """paho's client, but its wait between connection attempts ends the moment the link drops
+    it (``drop``): paho's own wait sleeps in steps of up to a second, which ``loop_stop`` (at
+    every stop, and when a renewal or a move replaces the client) would wait out while the
+    broker cannot be reached. The backoff is paho's: the minimum delay, doubling up to the
+    maximum (``reconnect_delay_set``), from the minimum again after each accepted connect."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(CallbackAPIVersion.VERSION2, **kwargs)
+        self._dropped = threading.Event()
+        self._bounds: tuple[float, float] = (1.0, 120.0)  # paho's defaults
+        self._delay: float | None = None
+
+    def reconnect_delay_set(self, min_delay: int = 1, max_delay: int = 120) -> None:
+        super().reconnect_delay_set(min_delay, max_delay)
+        self._bounds, self._delay = (min_delay, max_delay), None
+
+    def accepted(self) -> None:
+        """A connect was accepted: the next wait starts from the minimum again."""
+        self._delay = None
+
+    def drop(self) -> None:
+        """Disconnect and stop the network thread, without waiting out a reconnect delay."""
+        self.disconnect()  # first: once woken, paho's loop sees the state and ends
+        self._dropped.set()
+        self.loop_stop()
+
+    def _reconnect_wait(self) -> None:
+        """paho's wait before the next connection attempt (on its network thread)."""
+        low, high = self._bounds
+        self._delay = low if self._delay is None else min(self._delay * 2, high)
+        self._dropped.wait(self._delay)
+
+
 class Link:
     """One node's MQTT connection; ``start`` once, ``stop`` once."""
 
@@ -195,10 +229,10 @@ class Link:
         """True when the node has a list of brokers and follows the hub between them."""
         return len(self._brokers) > 1
 
-    def _make_client(self) -> mqtt.Client:
+    def _make_client(self) -> _Client:
         s = self._settings
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=s.mqtt_client_id,
-                             clean_session=False, protocol=mqtt.MQTTv311, manual_ack=True)
+        client = _Client(client_id=s.mqtt_client_id, clean_session=False,
+                         protocol=mqtt.MQTTv311, manual_ack=True)
         if s.mqtt_tls:
             # mutual TLS: the broker takes our identity from the certificate's CN
             client.tls_set(ca_certs=str(s.mqtt_tls_ca_file), certfile=str(s.mqtt_tls_cert_file),
@@ -235,8 +269,7 @@ class Link:
         self.notify()
         if self._worker.is_alive():
             self._worker.join(timeout)
-        self._client.disconnect()
-        self._client.loop_stop()
+        self._client.drop()
         self._up.clear()
         self._metrics.broker_connected.set(0)
 
@@ -280,6 +313,8 @@ class Link:
             self._inbox.put(_Incoming("connect_failed"))
             return
         self._failure_logged = False
+        if isinstance(client, _Client):
+            client.accepted()
         self._generation += 1
         topics = [self._topics[TopicKind.COMMANDS], self._topics[TopicKind.ACKS],
                   self._config_topic, *([HUB_PRESENCE_TOPIC] if self.several_brokers else [])]
@@ -436,8 +471,7 @@ class Link:
         """Replace the paho client by one built from the settings' files, and connect it to
         ``self.broker`` (the same one after a renewal, the next one after ``_move_on``)."""
         old = self._client
-        old.disconnect()  # clean: the broker publishes no last will; the new login says online
-        old.loop_stop()
+        old.drop()  # clean: the broker publishes no last will; the new login says online
         old.on_connect = old.on_connect_fail = old.on_disconnect = old.on_message = None
         old.on_subscribe = None
         self._up.clear()

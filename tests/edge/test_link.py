@@ -2,12 +2,14 @@
 
 Covered: the outbox drains to zero under retained acks; a stalled ack makes the node resend from
 the last ack; a command delivered twice is applied and reported once; a refund decision comes back
-to GET /api/returns/{id}; presence (online status, last will); the broker's ACL refuses another
-store's topics; 10,000 buffered events drain whole.
+to GET /api/returns/{id}; presence (online status, last will); a stop with no broker to reach
+does not wait out the reconnect delay; the broker's ACL refuses another store's topics; 10,000
+buffered events drain whole.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ import pytest
 
 from edge_agent.storage import outbox
 from edge_agent.storage.store import Store
+from edge_agent.sync.link import _Client
 from protocol import (
     Channel,
     ExpectedReturn,
@@ -33,6 +36,7 @@ from protocol import (
 from tests.edge.conftest import NODE, STORE, Running, make_settings, running_agent, wait_until
 from tests.edge.hub_standin import HubStandIn, approve_all
 from tests.support.broker import MqttCreds, Probe, TestBroker
+from tests.support.ports import free_port
 
 RETURN = {"channel": "pos", "reason": "changed mind", "staff_id": "ann",
           "items": [{"sku": "SKU-1", "quantity": 2,
@@ -222,6 +226,26 @@ def test_the_last_will_says_offline_when_the_node_vanishes(tmp_path: Path, node_
             wait_until(lambda: len(_statuses(watcher, "online")) >= 2)  # and it reconnects
     finally:
         watcher.close()
+
+
+def test_a_dropped_client_does_not_sleep_out_its_reconnect_delay() -> None:
+    """The link's paho client, with no broker to reach, waiting an hour before its next try:
+    ``drop`` (what a stop, a renewal or a move does) ends that wait and the network thread.
+    (paho's own wait would end within a second of the disconnect; that saving is measured, not
+    tested: this guards the link's wait, which must end on ``drop``, not with its delay.)"""
+    failed = threading.Event()
+    client = _Client(client_id="edge.nowhere")
+    client.reconnect_delay_set(3600, 3600)
+    client.on_connect_fail = lambda _c, _u: failed.set()
+    client.connect_async("127.0.0.1", free_port())  # nothing listens there
+    client.loop_start()
+    network = client._thread
+    assert failed.wait(10)  # refused: paho now waits before the next try
+    dropping = threading.Thread(target=client.drop)
+    dropping.start()
+    dropping.join(30)  # generous: paho's own wait would be the full hour
+    assert not dropping.is_alive()
+    assert network is not None and not network.is_alive()
 
 
 def _statuses(probe: Probe, state: str) -> list[NodeStatus]:
