@@ -9,6 +9,8 @@ upgrade`` and ``serve`` create or migrate it); errors print one line on stderr a
 
 from __future__ import annotations
 
+import atexit
+import gc
 import importlib
 import os
 import secrets
@@ -445,7 +447,13 @@ def _first_problem(err: Exception) -> str:
 
 
 def main() -> None:
-    """Console entry point: run the CLI; errors become one line and a non-zero exit."""
+    """Console entry point: run the CLI; errors become one line and a non-zero exit.
+
+    The heap is frozen at exit (``gc.freeze`` as an exit handler, as ``acorn-edge`` does): by
+    then a command has finished and ``serve`` has stopped everything it started (runtime,
+    schedulers, database engine), and the interpreter's final collections would only walk the
+    app's objects (pydantic schemas, routes) for nothing; other exit handlers still run."""
+    atexit.register(gc.freeze)
     try:
         app()
     except Exception as err:  # the CLI's outer boundary: a sentence, never a traceback
