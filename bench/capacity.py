@@ -3,6 +3,7 @@
     python -m bench capacity
     CAPACITY_NODES=200 CAPACITY_RATES=1000,3000 CAPACITY_STORM=100 CAPACITY_DBS=sqlite \
         python -m bench capacity
+    CAPACITY_EVENT_BATCH=1 python -m bench capacity    # one event per message, as before
 
 Every node has its own dynsec client bound to its client id (as the fleet provisions them) and
 publishes valid ``return.received`` events through the real Mosquitto to one ``acorn-hub serve``
@@ -43,6 +44,8 @@ from tests.support.procs import Proc, hub_proc
 WORKERS = 4
 TICKS = os.sysconf("SC_CLK_TCK")
 PHASE_SECONDS = 20.0
+# as the edges do when their hub's config says it reads batches (ACORN_HUB_INGEST_EVENT_BATCH)
+EVENT_BATCH = int(os.environ.get("CAPACITY_EVENT_BATCH", "100"))
 GIVE_UP_S = 1800.0  # a phase's nodes stop waiting for acks after this (a storm may be slow)
 
 
@@ -114,6 +117,7 @@ def _phase(
                 PHASE_SECONDS,
                 start_at,
                 GIVE_UP_S,
+                EVENT_BATCH,
             ),
         )
         for w in range(WORKERS)
@@ -227,7 +231,8 @@ def main() -> None:
     nodes = int(os.environ.get("CAPACITY_NODES", "1000"))
     rates = [int(r) for r in os.environ.get("CAPACITY_RATES", "1000,5000").split(",") if r]
     storm = int(os.environ.get("CAPACITY_STORM", "1000"))
-    print(f"capacity (issue 16): {nodes} nodes, {WORKERS} generator processes", flush=True)
+    print(f"capacity (issue 16): {nodes} nodes, {WORKERS} generator processes, up to "
+          f"{EVENT_BATCH} events a message", flush=True)
     for kind in os.environ.get("CAPACITY_DBS", "sqlite,pg").split(","):
         _run_db(kind, nodes, rates, storm)
 

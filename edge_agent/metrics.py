@@ -2,6 +2,7 @@
 
 Names: ``acorn_edge_outbox_pending``, ``acorn_edge_last_acked_seq``,
 ``acorn_edge_broker_connected``, ``acorn_edge_events_sent_total``,
+``acorn_edge_batches_sent_total``,
 ``acorn_edge_events_resent_total``, ``acorn_edge_acks_total``,
 ``acorn_edge_returns_recorded_total``, ``acorn_edge_actions_total{kind}``,
 ``acorn_edge_commands_total{result}``.
@@ -30,6 +31,9 @@ class Metrics:
                                       "1 while the MQTT link is connected", registry=reg)
         self.events_sent = Counter("acorn_edge_events_sent", "events published (incl. resends)",
                                    registry=reg)
+        self.batches_sent = Counter("acorn_edge_batches_sent",
+                                    "event.batch messages published (several events in each)",
+                                    registry=reg)
         self.events_resent = Counter("acorn_edge_events_resent",
                                      "events published again after no ack", registry=reg)
         self.acks = Counter("acorn_edge_acks", "ack messages received from the hub", registry=reg)

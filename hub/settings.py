@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.errors import ConfigError
 from protocol import BrokerAddress, BrokerList, parse_brokers
+from protocol.limits import MAX_BATCH_EVENTS
 
 ENV_FILE = ".env"  # read from the working directory when it exists; the environment wins
 
@@ -80,6 +81,10 @@ class Settings(BaseSettings):
         "how often the hub looks for store config (PINs, offline limit) to publish"))
     ingest_batch_size: int = Field(500, ge=1, le=20000)
     ingest_batch_ms: int = Field(20, ge=0, le=5000)
+    ingest_event_batch: int = Field(MAX_BATCH_EVENTS, ge=1, le=MAX_BATCH_EVENTS, description=(
+        "the most events a node may send in one message (an event.batch, told to the nodes in "
+        "their store config): a node draining a backlog sends one message where it would send "
+        "dozens; 1: one event per message"))
     ingest_supervise_seconds: float = Field(1.0, gt=0, description=(
         "how often the hub checks that its ingest thread runs (and restarts it if it died)"))
     command_resend_seconds: float = Field(30.0, gt=0)

@@ -8,7 +8,7 @@ Errors: see ``protocol.errors`` (``ProtocolError`` > ``DecodeError``, ``TopicErr
 """
 
 from protocol.brokers import BrokerAddress, BrokerList, parse_brokers
-from protocol.codec import decode, encode
+from protocol.codec import decode, encode, encode_batch
 from protocol.config import CONFIG_NODE_ID, StaffPin, StoreAllocation, StoreConfig, StoreReserve
 from protocol.envelope import (
     BODY_TYPES,
@@ -16,6 +16,7 @@ from protocol.envelope import (
     EVENT_KINDS,
     SCHEMA_VERSION,
     Envelope,
+    EventBatch,
     Kind,
     make_envelope,
 )
@@ -129,6 +130,7 @@ __all__ = [
     "Disposition",
     "DispositionRecorded",
     "Envelope",
+    "EventBatch",
     "EventVerify",
     "EvidenceRecorded",
     "ExpectedReturn",
@@ -180,6 +182,7 @@ __all__ = [
     "config_topic",
     "decode",
     "encode",
+    "encode_batch",
     "event_hash",
     "format_utc",
     "items_total",

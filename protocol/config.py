@@ -19,6 +19,7 @@ from protocol.limits import (
     MAX_ALLOCATION_RESERVE_SKUS,
     MAX_ALLOCATION_RESERVES,
     MAX_ALLOCATION_SKU_FLOORS,
+    MAX_BATCH_EVENTS,
     MAX_MARKETPLACES,
     MAX_STAFF,
     MAX_TEXT_CHARS,
@@ -91,3 +92,6 @@ class StoreConfig(Body):
     printer_paper: Literal["58mm", "80mm"] | None = None
     # the store's part of the active allocation rules; optional: older nodes ignore it
     allocation: StoreAllocation | None = None
+    # how many events a node may send in one event.batch message: the hub reads batches (an
+    # older hub's config lacks it, and its nodes send one event per message)
+    event_batch: int | None = Field(default=None, ge=2, le=MAX_BATCH_EVENTS)

@@ -7,7 +7,13 @@ Rules:
 - ``occurred_at`` is when the fact happened, ``sent_at`` when this copy was sent (a resend has a
   later ``sent_at`` but the same ``id`` and ``seq``); both are UTC with a ``Z``;
 - unknown fields are ignored, so additive changes need no new topic version; a breaking change
-  bumps ``SCHEMA_VERSION`` and the topic's ``v1``.
+  bumps ``SCHEMA_VERSION`` and the topic's ``v1``;
+- ``event.batch`` carries 2 to ``MAX_BATCH_EVENTS`` consecutive events of one node in one
+  message on its events topic (a node draining a backlog sends one message where it would send
+  dozens: the broker, the hub's MQTT reading and the node's publishing each cost per message).
+  The batch envelope is the first event's store, node and seq, with an id of its own; each event
+  inside is a whole envelope, stored, acked and dead-lettered as if it came alone. A node sends
+  batches only to a hub whose store config says it reads them (``StoreConfig.event_batch``).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, model_validat
 from protocol.config import StoreConfig
 from protocol.evidence import EvidenceRecorded
 from protocol.ids import MessageId, NodeId, StoreId, new_message_id
-from protocol.limits import MAX_SEQ
+from protocol.limits import MAX_BATCH_EVENTS, MAX_SEQ
 from protocol.link import Ack, HubPresence, NodeStatus
 from protocol.picking import OrderShipped, PickGivenBack, PickTask, PickWithdrawn
 from protocol.returns import (
@@ -67,6 +73,7 @@ Kind = Literal[
     "store.config",
     "transfer.cancelled",
     "hub.presence",
+    "event.batch",
 ]
 
 BODY_TYPES: dict[str, type[Body]] = {
@@ -157,6 +164,29 @@ class Envelope(BaseModel):
     def resent(self, at: datetime | None = None) -> Envelope:
         """The same message with a new ``sent_at`` (a resend keeps id and seq)."""
         return self.model_copy(update={"sent_at": at or utc_now()})
+
+
+class EventBatch(Body):
+    """Consecutive events of one node in one message (see the module's rules)."""
+
+    kind: Literal["event.batch"] = "event.batch"
+    events: list[Envelope] = Field(min_length=2, max_length=MAX_BATCH_EVENTS)
+
+    @model_validator(mode="after")
+    def _one_stream(self) -> EventBatch:
+        first = self.events[0]
+        for n, event in enumerate(self.events):
+            if event.kind not in EVENT_KINDS:
+                raise ValueError(f"events[{n}]: a {event.kind} message cannot travel in a batch")
+            if (event.store_id, event.node_id) != (first.store_id, first.node_id):
+                raise ValueError(f"events[{n}]: a batch carries the events of one node")
+            if event.seq != first.seq + n:
+                raise ValueError(f"events[{n}]: seq {event.seq} does not follow "
+                                 f"{first.seq + n - 1}: a batch carries consecutive events")
+        return self
+
+
+BODY_TYPES["event.batch"] = EventBatch
 
 
 def make_envelope(

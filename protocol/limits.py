@@ -21,6 +21,7 @@ MAX_PAYLOAD_BYTES = 256 * 1024  # one MQTT message; the broker's message_size_li
 MAX_JSON_DEPTH = 32  # nested objects/arrays in one message (an envelope needs about 5)
 
 MAX_SEQ = 2**63 - 1  # a node's event seq: the hub stores it as BIGINT
+MAX_BATCH_EVENTS = 100  # events of one node in one event.batch message (a backlog's drain)
 
 MAX_CODE_CHARS = 64  # ids, SKUs, codes
 MAX_TEXT_CHARS = 200  # a short human text: a reason, a description

@@ -38,7 +38,7 @@ class TopicKind(StrEnum):
 
 
 KINDS_ON_TOPIC: dict[TopicKind, frozenset[str]] = {
-    TopicKind.EVENTS: EVENT_KINDS,
+    TopicKind.EVENTS: EVENT_KINDS | {"event.batch"},
     TopicKind.COMMANDS: COMMAND_KINDS,
     TopicKind.ACKS: frozenset({"ack"}),
     TopicKind.STATUS: frozenset({"node.status"}),

@@ -48,6 +48,7 @@ from protocol import (
 log = logging.getLogger(__name__)
 
 REFUSED_META = "store_config_refused"
+EVENT_BATCH_META = "store_config_event_batch"  # the most events the hub reads in one message
 SETTINGS = ("language", "time_zone", "printer_paper")
 SETTING_OF = {"language": "store_language", "time_zone": "store_timezone",
               "printer_paper": "printer_paper"}  # config field -> EdgeSettings field
@@ -146,6 +147,7 @@ def _replace(tx: Tx, config: StoreConfig, message_id: str, now: datetime) -> Non
     tx.db.conn.executemany("INSERT INTO staff(staff_id, role, pin_hash) VALUES (?,?,?)",
                            [(m.staff_id, m.role, m.pin_hash) for m in config.staff])
     tx.execute("DELETE FROM staff_sessions WHERE staff_id NOT IN (SELECT staff_id FROM staff)")
+    tx.set_meta(EVENT_BATCH_META, str(config.event_batch or 1))
     _keep_allocation(tx, config, now)
 
 
@@ -197,6 +199,13 @@ def version(tx: Tx) -> int | None:
     """The version of the config in force, or None before the first one."""
     value = tx.scalar("SELECT version FROM store_config WHERE id = 1")
     return None if value is None else int(value)
+
+
+def event_batch(tx: Tx) -> int:
+    """The most events to send in one message: what the hub's config says it reads (1: one
+    event per message, the hub said nothing: an older hub, or no config yet)."""
+    value = tx.meta(EVENT_BATCH_META)
+    return int(value) if value and value.isdigit() else 1
 
 
 def store_settings(tx: Tx) -> dict[str, str]:

@@ -85,6 +85,7 @@ from edge_agent.sync import changes, commands
 from edge_agent.sync.pace import Pace
 from protocol import (
     HUB_PRESENCE_TOPIC,
+    MAX_PAYLOAD_BYTES,
     PRESENCE_KINDS,
     Ack,
     BrokerAddress,
@@ -96,6 +97,7 @@ from protocol import (
     config_topic,
     decode,
     encode,
+    encode_batch,
     make_envelope,
     node_topic,
     utc_now,
@@ -104,6 +106,7 @@ from protocol import (
 log = logging.getLogger(__name__)
 
 READ_BATCH = 500
+BATCH_HEAD_BYTES = 1024  # an event.batch's own envelope, with room to spare
 MAX_INFLIGHT = 200
 IDLE_WAIT = 1.0
 ACK_FLUSH_SECONDS = 0.2
@@ -625,8 +628,8 @@ class Link:
             envelopes = self._read(batch.first, last)
             if envelopes is None:
                 return
-            for envelope in envelopes:
-                self._client.publish(topic, encode(envelope.resent()), qos=1)
+            for payload in self._messages(envelopes):
+                self._client.publish(topic, payload, qos=1)
             self._window.sent(last)
             self._pace.sent(last, time.monotonic())
             self._metrics.events_sent.inc(len(envelopes))
@@ -634,6 +637,34 @@ class Link:
                 self._metrics.events_resent.inc(len(envelopes))
                 log.info("no ack progress: resent from seq %d (next try in %.0f s)",
                          batch.first, self._window.wait)
+
+    def _messages(self, envelopes: list[Envelope]) -> list[bytes]:
+        """The payloads that carry ``envelopes``: one per event, or, when the hub's config says
+        it reads batches, ``event.batch`` messages of up to that many consecutive events (and
+        under the payload limit; an event that fills a message alone goes alone)."""
+        now = utc_now()
+        with self._store.read() as tx:
+            most = store_config.event_batch(tx)
+        sent = [envelope.resent(now) for envelope in envelopes]
+        singles = [encode(envelope) for envelope in sent]
+        if most < 2 or len(envelopes) < 2:
+            return singles
+        out: list[bytes] = []
+        start = 0
+        while start < len(envelopes):
+            end, size = start, BATCH_HEAD_BYTES
+            while (end < len(envelopes) and end - start < most
+                   and size + len(singles[end]) + 1 <= MAX_PAYLOAD_BYTES):
+                size += len(singles[end]) + 1
+                end += 1
+            if end - start < 2:  # one event (or one too large to share): as it always went
+                out.append(singles[start])
+                start += 1
+                continue
+            out.append(encode_batch(sent[start:end], at=now))
+            self._metrics.batches_sent.inc()
+            start = end
+        return out
 
     def _read(self, first: int, last: int) -> list[Envelope] | None:
         """The events to send, checked; a damaged one comes from the journal, else None (and

@@ -126,13 +126,16 @@ def store_config(
     policy_version: int | None,
     settings: dict[str, str | None] | None = None,
     allocation: dict[str, Any] | None = None,
+    event_batch: int | None = None,
 ) -> dict[str, Any]:
     """The ``store.config`` document for one store (pure); ``settings`` (language, time_zone,
-    printer_paper) and ``allocation`` (the store's part of the allocation rules) are in it only
-    when set, so a store without them keeps its content hash."""
+    printer_paper), ``allocation`` (the store's part of the allocation rules) and
+    ``event_batch`` (the most events the hub reads in one message) are in it only when set, so
+    a store without them keeps its content hash."""
     return {
         **{k: v for k, v in (settings or {}).items() if v},
         **({"allocation": allocation} if allocation is not None else {}),
+        **({"event_batch": event_batch} if event_batch is not None else {}),
         "kind": CONFIG_KIND,
         "schema": CONFIG_SCHEMA,
         "store_id": store_id,
@@ -161,7 +164,8 @@ def encode_config(document: dict[str, Any]) -> bytes:
         "offline_refund_limit": document["offline_refund_limit"],
         "staff": document["staff"],
         "policy_version": document["policy_version"],
-        **{k: document[k] for k in (*STORE_SETTINGS, "allocation") if document.get(k)},
+        **{k: document[k] for k in (*STORE_SETTINGS, "allocation", "event_batch")
+           if document.get(k)},
     })
     envelope = make_envelope(document["store_id"], CONFIG_NODE_ID, document["version"], body,
                              occurred_at=body.issued_at)

@@ -108,8 +108,10 @@ def read_snapshot(conn: Connection) -> Snapshot:
                     rules_store.active(conn))
 
 
-def due_configs(snap: Snapshot, now: datetime, force: bool) -> list[Due]:
-    """The stores whose config changed (all with ``force``), each with its next document (pure)."""
+def due_configs(snap: Snapshot, now: datetime, force: bool,
+                event_batch: int | None = None) -> list[Due]:
+    """The stores whose config changed (all with ``force``), each with its next document (pure;
+    ``event_batch``: the most events a node may send in one message, None: one)."""
     out = []
     for row in snap.rows:
         limit = (
@@ -123,6 +125,7 @@ def due_configs(snap: Snapshot, now: datetime, force: bool) -> list[Due]:
             {"language": row.language, "time_zone": row.time_zone,
              "printer_paper": row.printer_paper},
             store_part(snap.rules.compiled, row.store_id) if snap.rules else None,
+            event_batch,
         )
         digest = content_hash(draft)
         if digest == row.config_hash and not force:
@@ -177,12 +180,13 @@ def hand_over(link: Publisher, due: Iterable[Due]) -> list[Due]:
             if link.publish(config_topic(d.store_id), d.payload, qos=1, retain=True)]
 
 
-def sync_once(engine: Engine, link: Publisher, force: bool = False) -> int:
+def sync_once(engine: Engine, link: Publisher, force: bool = False,
+              event_batch: int | None = None) -> int:
     """Publish the config of every store whose content changed (all with ``force``)."""
     started = time.perf_counter()
     with reading(engine) as conn:
         snap = read_snapshot(conn)
-    due = due_configs(snap, utc_now(), force)
+    due = due_configs(snap, utc_now(), force, event_batch)
     if not due:
         return 0
     reserve(engine, due)
@@ -200,8 +204,10 @@ class StoreConfigSync:
     """Owns the sync thread; ``wake`` is safe from any thread."""
 
     def __init__(self, engine: Engine, link: Publisher, poll_seconds: float,
-                 gate: Callable[[], bool] = lambda: True) -> None:
+                 gate: Callable[[], bool] = lambda: True,
+                 event_batch: int | None = None) -> None:
         self._engine = engine
+        self._event_batch = event_batch  # told to every store's nodes (StoreConfig.event_batch)
         self._gate = gate  # several hub workers: only the leader pushes (hub.sync.leader)
         self._link = link
         self._poll = poll_seconds
@@ -236,6 +242,6 @@ class StoreConfigSync:
                 continue  # the leader pushes; on taking over it is woken with republish
             force, self._force = self._force, False
             try:
-                sync_once(self._engine, self._link, force)
+                sync_once(self._engine, self._link, force, self._event_batch)
             except HubError as err:
                 log.warning("store config not published (%s); trying again later", err)

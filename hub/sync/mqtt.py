@@ -70,7 +70,7 @@ from hub.fleet.acl import SHARE_GROUP
 from hub.metrics import HubMetrics
 from hub.settings import Settings
 from hub.sync.buffered_client import BufferedClient
-from hub.sync.ingest.classify import Incoming, classify
+from hub.sync.ingest.classify import Incoming, classify_all
 from protocol import (
     HUB_PRESENCE_ID,
     HUB_PRESENCE_TOPIC,
@@ -364,7 +364,7 @@ class HubLink:
             self._clear_retained(client, message)
         payload = bytes(message.payload)
         self._deliver(Incoming(message.topic, payload, message.mid, message.qos,
-                               self._generation, utc_now(), classify(message.topic, payload)))
+                               self._generation, utc_now(), classify_all(message.topic, payload)))
 
     def _clear_retained(self, client: mqtt.Client, message: mqtt.MQTTMessage) -> None:
         """Remove a retained event a node left, so it cannot come back to a fresh session."""

@@ -64,8 +64,9 @@ class HubRuntime:
                                           settings.command_resend_seconds,
                                           settings.command_poll_seconds,
                                           gate=self.leadership.leading)
-        self.config_sync = StoreConfigSync(engine, self.link, settings.config_publish_seconds,
-                                           gate=self.leadership.leading)
+        self.config_sync = StoreConfigSync(
+            engine, self.link, settings.config_publish_seconds, gate=self.leadership.leading,
+            event_batch=settings.ingest_event_batch if settings.ingest_event_batch > 1 else None)
         self._engine = engine
         self._stop_waking: Callable[[], None] | None = None
         self._stop_config: Callable[[], None] | None = None

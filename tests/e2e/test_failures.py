@@ -46,7 +46,18 @@ def assert_exactly_once_in_order(system: System, store: str, ids: list[str]) -> 
     assert system.hub_return_count(store) == len(ids)
 
 
+def metric(proc: Proc, name: str) -> float:
+    """One of the agent's counters (its /metrics)."""
+    for line in httpx.get(f"{proc.url}/metrics", timeout=5).text.splitlines():
+        if line.startswith(f"{name} "):
+            return float(line.split()[1])
+    return 0.0
+
+
 def test_broker_outage_500_returns_arrive_exactly_once_in_order(system: System) -> None:
+    # the hub's store config says it reads batches (ACORN_HUB_INGEST_EVENT_BATCH): the node
+    # drains its backlog in event.batch messages once it holds one
+    wait_for(lambda: health(system.edge_a)["config_version"], 30, "store-a's config")
     system.broker.stop()
     wait_for(lambda: not health(system.edge_a)["broker_connected"], 15, "edge to see the outage")
     ids, latencies = record_returns(system.edge_a, 500)
@@ -60,6 +71,10 @@ def test_broker_outage_500_returns_arrive_exactly_once_in_order(system: System) 
     wait_for(lambda: health(system.edge_a)["outbox_pending"] == 0, 120, "outbox to drain")
     assert_exactly_once_in_order(system, "store-a", ids)
     assert system.hub_return_count("store-b") == 0
+    batches = metric(system.edge_a, "acorn_edge_batches_sent_total")
+    sent = metric(system.edge_a, "acorn_edge_events_sent_total")
+    print(f"the backlog went in {batches:.0f} event.batch messages ({sent:.0f} events sent)")
+    assert 1500 / 100 <= batches < 1500 / 2
 
 
 def build_backlog(system: System, count: int) -> list[str]:

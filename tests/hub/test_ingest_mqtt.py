@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 
@@ -11,8 +12,15 @@ from sqlalchemy import func, select
 from hub.access.permissions import Role
 from hub.access.tokens import create_token
 from hub.storage.engine import reading
-from hub.storage.tables.core import commands, dead_letters, inbox, refunds, returns
-from protocol import Money, TopicKind, decode, encode, node_topic
+from hub.storage.tables.core import (
+    commands,
+    dead_letters,
+    inbox,
+    refunds,
+    returns,
+    unprocessable_events,
+)
+from protocol import Money, TopicKind, decode, encode, encode_batch, node_topic
 from tests.hub.conftest import RunningHub, hub_settings, start_hub
 from tests.hub.helpers import (
     NodeProbe,
@@ -185,3 +193,34 @@ def test_the_hub_waits_for_the_broker_and_reconnects_after_a_restart(
             node.close()
     finally:
         next(hub_iter, None)
+
+
+def test_a_batch_is_stored_and_acked_as_its_events_one_bad_event_among_them_alone_dead(
+        mqtt_hub: RunningHub, node_a: NodeProbe) -> None:
+    good = [received("store-a", "n1", n, f"B{n}") for n in range(1, 6)]
+    raw = json.loads(encode_batch(good))
+    raw["body"]["events"][2]["body"]["items"][0]["quantity"] = -1  # seq 3: refused by the schema
+    node_a.raw(TopicKind.EVENTS, json.dumps(raw).encode())
+    node_a.raw(TopicKind.EVENTS, encode_batch(
+        [received("store-a", "n1", n, f"B{n}") for n in range(6, 9)]))
+    wait_for(lambda: acked(node_a) == 8, what="the ack past both batches")
+    with reading(mqtt_hub.engine) as conn:
+        stored = sorted(r.return_id for r in conn.execute(select(returns.c.return_id)))
+        seqs = sorted(r.seq for r in conn.execute(select(inbox.c.seq)))
+        skipped = [(r.seq, r.dead_letter_id) for r in conn.execute(select(unprocessable_events))]
+        dead = conn.execute(select(dead_letters)).one()
+    assert stored == ["B1", "B2", "B4", "B5", "B6", "B7", "B8"]
+    assert seqs == [1, 2, 4, 5, 6, 7, 8]
+    assert skipped == [(3, dead.id)]  # its seq taken, the stream moved on
+    assert json.loads(dead.payload)["seq"] == 3 and "quantity" in dead.reason  # itself, alone
+
+
+def test_a_batch_naming_another_node_is_refused_whole(mqtt_hub: RunningHub,
+                                                      node_a: NodeProbe) -> None:
+    node_a.raw(TopicKind.EVENTS, encode_batch(
+        [received("store-b", "n1", n, f"X{n}") for n in (1, 2)]))
+    node_a.send(received("store-a", "n1", 1, "GOOD"))
+    wait_for(lambda: acked(node_a) == 1, what="the good event after the forged batch")
+    with reading(mqtt_hub.engine) as conn:
+        assert [r.return_id for r in conn.execute(select(returns.c.return_id))] == ["GOOD"]
+        assert "forged sender" in conn.execute(select(dead_letters.c.reason)).scalar_one()

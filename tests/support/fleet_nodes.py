@@ -50,6 +50,14 @@ class Node:
     written: int = 0
     first_sent: dict[int, float] = field(default_factory=dict)
     acked_at: int = 0
+    event_batch: int = 1  # the most events in one message (the hub's config says; 1: one each)
+
+    def batch_payload(self, first: int, last: int) -> bytes:
+        """An event.batch of the events ``first``..``last`` (as ``protocol.encode_batch``)."""
+        head = (f'{{"id":"{self.index:08x}-0000-4000-8000-{first:012x}","store_id":'
+                f'"{self.creds.store_id}","node_id":"n1","seq":{first},"kind":"event.batch",'
+                f'"schema":1,"occurred_at":"2026-12-04T12:00:00Z","body":{{"events":[').encode()
+        return head + b",".join(self.payload(seq) for seq in range(first, last + 1)) + b"]}}"
 
     def payload(self, seq: int) -> bytes:
         """A valid return.received event with this seq."""
@@ -88,12 +96,14 @@ def run_nodes(
     seconds: float,
     start_at: float,
     give_up_after: float = 600.0,
+    event_batch: int = 1,
 ) -> dict[str, Any]:
     """Drive these nodes from one selector loop until the hub has confirmed all they wrote.
 
     ``creds`` are (index, identity, events already confirmed). With ``rate`` the nodes write
     that many events a second in total for ``seconds``; with ``buffered`` each starts with that
-    many unsent (a storm: they all connect at ``start_at``, wall clock).
+    many unsent (a storm: they all connect at ``start_at``, wall clock). ``event_batch``: the
+    most events one message carries (an edge sends batches when its hub's config says so).
     """
     latencies: list[float] = []
     nodes: dict[str, Node] = {}
@@ -105,7 +115,8 @@ def run_nodes(
     for index, cred, before in creds:
         client = _connect(cred, host, port)
         window = SendWindow(1000, 5.0, 30.0, last_acked=before, next_to_send=before + 1)
-        node = Node(cred, client, index, window, Pace(1000), written=before + buffered)
+        node = Node(cred, client, index, window, Pace(1000), written=before + buffered,
+                    event_batch=event_batch)
         client.user_data_set(node)
         client.on_connect = _on_connect
         client.on_message = lambda _c, node, msg: _on_ack(node, msg, latencies)
@@ -195,9 +206,12 @@ def _send_due(node: Node, now: float) -> None:
     if batch.last < batch.first:
         return
     topic = node_topic(node.creds.store_id, "n1", TopicKind.EVENTS)
-    for seq in range(batch.first, batch.last + 1):
-        node.client.publish(topic, node.payload(seq), qos=1)
-        node.first_sent.setdefault(seq, now)
+    for first in range(batch.first, batch.last + 1, node.event_batch):
+        last = min(first + node.event_batch - 1, batch.last)
+        node.client.publish(topic, node.payload(first) if first == last else
+                            node.batch_payload(first, last), qos=1)
+        for seq in range(first, last + 1):
+            node.first_sent.setdefault(seq, now)
     node.window.sent(batch.last)
     node.pace.sent(batch.last, now)
 

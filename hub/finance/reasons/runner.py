@@ -2,7 +2,10 @@
 
 Rules: one daemon thread (``hub.finance.periodic.Periodic``) runs ``store.classify_pending`` at
 start (the backfill of returns that existed before migration 0030) and every ``seconds`` after;
-a pass that fails logs one warning and the next one tries again (the pass is idempotent);
+a pass that fails logs one warning and the next one tries again (the pass is idempotent); a
+pass with many lines to classify rests ``REST`` times as long as each batch took before the
+next (it is analytics: ingest comes first; measured in a storm of a million returns, back to
+back batches held the hub's GIL and the audit tip more than the ingest did);
 ``stop`` ends the thread and waits.
 """
 
@@ -18,6 +21,8 @@ from hub.finance.reasons.store import classify_pending
 
 log = logging.getLogger(__name__)
 
+REST = 3.0  # seconds of pause per second of work between batches: a quarter of the time at most
+
 
 class ReasonClassifier(Periodic):
     """Classify new return lines every ``seconds``."""
@@ -29,7 +34,7 @@ class ReasonClassifier(Periodic):
                          failed="return reasons not classified this time", logger=log, gate=gate)
 
     def _classify(self) -> int:
-        done = classify_pending(self.engine)
+        done = classify_pending(self.engine, rest=REST)
         if done:
             log.info("return reasons classified: %s", dict(done))
         return sum(done.values())

@@ -23,6 +23,7 @@ Rules:
 from __future__ import annotations
 
 import hashlib
+import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -120,9 +121,12 @@ def _classified(found: Classification, now: datetime) -> dict[str, Any]:
             "rule": found.rule, "rules_version": found.rules_version, "classified_at": now}
 
 
-def classify_pending(engine: Engine, batch: int = BATCH) -> Counter[str]:
+def classify_pending(engine: Engine, batch: int = BATCH, rest: float = 0.0) -> Counter[str]:
     """Classify every return line that has no reason yet, and again each Amazon line whose
-    report now gives another reason; returns how many per source."""
+    report now gives another reason; returns how many per source. ``rest``: seconds to pause
+    after each batch per second the batch took (the hub's background pass rests 3: its write
+    transactions take the audit tip, so back to back they would hold ingest off while a
+    storm of new returns waits to be classified)."""
     total: Counter[str] = Counter()
     with reading(engine) as conn:  # nothing to do (the usual case): no write transaction at all
         changed = bool(_changed(conn, 1))
@@ -132,6 +136,7 @@ def classify_pending(engine: Engine, batch: int = BATCH) -> Counter[str]:
             return total
     total.update(_reclassify(engine, batch))
     while True:
+        started = time.monotonic()
         with writing(engine) as tx:
             rules = active(tx.conn)
             rows = [*_store_lines(tx.conn, batch), *_mfn_lines(tx.conn, batch),
@@ -143,6 +148,8 @@ def classify_pending(engine: Engine, batch: int = BATCH) -> Counter[str]:
         total.update(done)
         if all(count < batch for count in done.values()):
             return total
+        if rest:
+            time.sleep(rest * (time.monotonic() - started))
 
 
 def mark_taken_in(conn: Connection) -> None:

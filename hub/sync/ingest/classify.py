@@ -12,6 +12,11 @@ Salvage rule: an undecodable message on a node's events topic that is still a JS
 that same store and node and a valid seq is ``Unprocessable``: it takes its seq (the node's
 stream moves past it) and is dead-lettered. Anything less is ``Rejected`` (dead-lettered, acked,
 no seq taken).
+
+Batches (``event.batch``, ``classify_all``): a batch is its events, each classified as if it had
+come alone on the topic (the batch envelope's own store, node and seq must be its first event's).
+A batch that does not decode whole is taken apart: each element of ``body.events`` is classified
+on its own, so one bad event is one ``Unprocessable`` (or ``Rejected``) and the others go on.
 """
 
 from __future__ import annotations
@@ -25,14 +30,16 @@ from protocol import (
     KINDS_ON_TOPIC,
     DecodeError,
     Envelope,
+    EventBatch,
     NodeStatus,
     TopicError,
     TopicKind,
     decode,
+    encode,
     parse_topic,
 )
 from protocol.codec import within_depth
-from protocol.limits import MAX_PAYLOAD_BYTES, MAX_SEQ
+from protocol.limits import MAX_BATCH_EVENTS, MAX_PAYLOAD_BYTES, MAX_SEQ
 
 # Each node sends on the same two topics all day: parse (and validate) each once. Bounded; a
 # topic that does not parse raises and is not kept.
@@ -51,12 +58,12 @@ class Incoming:
     qos: int
     generation: int
     received_at: datetime
-    classified: Classified | None = field(default=None, compare=False, repr=False)
+    classified: tuple[Classified, ...] | None = field(default=None, compare=False, repr=False)
 
-    def what(self) -> Classified:
-        """What this message is (classified once)."""
-        return self.classified if self.classified is not None else classify(self.topic,
-                                                                             self.payload)
+    def parts(self) -> tuple[Classified, ...]:
+        """What this message is: one part, or a batch's events (classified once)."""
+        return (self.classified if self.classified is not None else
+                classify_all(self.topic, self.payload))
 
 
 @dataclass(frozen=True)
@@ -121,15 +128,30 @@ Classified = NodeEvent | StatusUpdate | Unprocessable | Rejected
 
 
 def classify(topic: str, payload: bytes) -> Classified:
-    """Decide what one message is; never raises."""
+    """Decide what one message is; never raises (a batch: see ``classify_all``)."""
     try:
-        return _classify(topic, payload)
+        found = _classify(topic, payload)
     except Exception as err:  # a bug in here must not stop ingest: refuse the message
-        return Rejected(topic, None, f"the hub could not classify this message: {err!r}", None,
-                        payload)
+        return _bug(topic, payload, err)
+    return found if not isinstance(found, tuple) else Rejected(
+        topic, None, "an event.batch message is several events (classify_all)", "kind", payload)
 
 
-def _classify(topic: str, payload: bytes) -> Classified:
+def classify_all(topic: str, payload: bytes) -> tuple[Classified, ...]:
+    """What one message is: one part, or each event of a batch; never raises."""
+    try:
+        found = _classify(topic, payload)
+    except Exception as err:  # a bug in here must not stop ingest: refuse the message
+        return (_bug(topic, payload, err),)
+    return found if isinstance(found, tuple) else (found,)
+
+
+def _bug(topic: str, payload: bytes, err: Exception) -> Rejected:
+    return Rejected(topic, None, f"the hub could not classify this message: {err!r}", None,
+                    payload)
+
+
+def _classify(topic: str, payload: bytes) -> Classified | tuple[Classified, ...]:
     try:
         where = _parsed_topic(topic)
     except TopicError as err:
@@ -142,6 +164,9 @@ def _classify(topic: str, payload: bytes) -> Classified:
         envelope = decode(payload, expect=KINDS_ON_TOPIC[where.kind])
     except DecodeError as err:
         if where.kind is TopicKind.EVENTS:
+            apart = _taken_apart(topic, payload)
+            if apart is not None:
+                return apart
             found = salvage(payload, where.store_id, where.node_id or "")
             if found is not None:
                 return Unprocessable(where.store_id, where.node_id or "", found[0], found[1],
@@ -155,7 +180,49 @@ def _classify(topic: str, payload: bytes) -> Classified:
         return StatusUpdate(where.store_id, envelope.node_id, envelope.body, envelope)
     if envelope.seq < 1:
         return Rejected(topic, sender, "an event needs a seq of 1 or more", "seq", payload)
+    if isinstance(envelope.body, EventBatch):
+        first = envelope.body.events[0]
+        if first.seq != envelope.seq:
+            return Rejected(topic, sender, f"a batch's seq ({envelope.seq}) must be its first "
+                            f"event's ({first.seq})", "seq", payload)
+        # the batch checked its events are one node's, consecutive: each is checked as alone
+        return tuple(_one_event(topic, sender, where.store_id, where.node_id or "", event)
+                     for event in envelope.body.events)
     return NodeEvent(where.store_id, envelope.node_id, envelope)
+
+
+def _one_event(topic: str, sender: str, store_id: str, node_id: str,
+               envelope: Envelope) -> Classified:
+    mismatch = _identity_mismatch(envelope, store_id, node_id)
+    if mismatch:
+        return Rejected(topic, sender, mismatch[1], mismatch[0], encode(envelope))
+    if envelope.seq < 1:
+        return Rejected(topic, sender, "an event needs a seq of 1 or more", "seq",
+                        encode(envelope))
+    return NodeEvent(store_id, node_id, envelope)
+
+
+def _taken_apart(topic: str, payload: bytes) -> tuple[Classified, ...] | None:
+    """A batch that did not decode whole: each of its events classified alone (None when the
+    payload is no batch at all)."""
+    if len(payload) > MAX_PAYLOAD_BYTES or not within_depth(payload):
+        return None
+    try:
+        data = json.loads(payload)
+    except (ValueError, RecursionError):
+        return None
+    body = data.get("body") if isinstance(data, dict) else None
+    events = body.get("events") if isinstance(body, dict) else None
+    if (data.get("kind") != "event.batch" or not isinstance(events, list)
+            or not 1 <= len(events) <= MAX_BATCH_EVENTS):
+        return None
+    parts: list[Classified] = []
+    for event in events:
+        raw = json.dumps(event, ensure_ascii=False).encode("utf-8")
+        part = _classify(topic, raw)
+        parts.append(part if not isinstance(part, tuple) else Rejected(
+            topic, None, "a batch cannot carry a batch", "kind", raw))
+    return tuple(parts)
 
 
 def _identity_mismatch(envelope: Envelope, store_id: str, node_id: str) -> tuple[str, str] | None:

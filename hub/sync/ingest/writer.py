@@ -57,7 +57,7 @@ from hub.metrics import HubMetrics
 from hub.storage.engine import is_transient, reading, writing
 from hub.storage.tables.core import dead_letters
 from hub.sync.ingest.batch import BatchResult, Key, committed_acks, store_batch
-from hub.sync.ingest.classify import Incoming, NodeEvent, Unprocessable
+from hub.sync.ingest.classify import Classified, Incoming, NodeEvent, Unprocessable
 from hub.sync.ingest.dead import dead_letter_row
 from hub.sync.ingest.gaps import GapLog
 from protocol import (
@@ -210,14 +210,17 @@ class IngestWriter:
         except queue.Empty:
             return []
         batch = [first]
+        events = len(first.parts())  # a batch message counts as its events
         deadline = time.monotonic() + self._batch_s
-        while len(batch) < limit:
+        while events < limit:
             wait = min(deadline - time.monotonic(), IDLE_GAP_S)
             try:
-                batch.append(self._queue.get_nowait() if wait <= 0 else
-                             self._queue.get(timeout=wait))
+                message = (self._queue.get_nowait() if wait <= 0 else
+                           self._queue.get(timeout=wait))
             except queue.Empty:
                 break
+            batch.append(message)
+            events += len(message.parts())
         return batch
 
     def _process_with_retry(self, batch: list[Incoming]) -> None:
@@ -255,32 +258,35 @@ class IngestWriter:
     def _commit(self, batch: Sequence[Incoming]) -> None:
         started = time.monotonic()
         try:
-            classified = [m.what() for m in batch]
+            owners = [m for m in batch for _ in m.parts()]  # the message of each part
+            classified = [part for m in batch for part in m.parts()]
             with writing(self._engine) as tx:
                 result = store_batch(tx, classified, self._evidence, self._shared,
-                                     self._may_hold(batch, classified))
+                                     self._may_hold(owners, classified))
         except HubError:
             raise
         except Exception as err:  # a bug, or a value the DB refuses: isolated
             raise HubError(f"ingest failed: {err!r}") from err
         if result.held_back:
-            batch = self._hold(batch, classified, result.held_back)
-        self._done(batch, result, started)
+            batch = self._hold(batch, owners, classified, result.held_back)
+        self._done(batch, result, started, len(classified))
 
-    def _may_hold(self, batch: Sequence[Incoming], classified: Sequence[object]) -> set[str]:
-        """Several workers: the events young enough to be held back if they come early."""
+    def _may_hold(self, owners: Sequence[Incoming], classified: Sequence[object]) -> set[str]:
+        """Several workers: the events young enough to be held back if they come early
+        (``owners``: the message each of ``classified`` came in)."""
         if not self._shared:
             return set()
         now = time.monotonic()
-        return {c.envelope.id for m, c in zip(batch, classified, strict=True)
+        return {c.envelope.id for m, c in zip(owners, classified, strict=True)
                 if isinstance(c, NodeEvent)
                 and now - self._first_try.get((m.generation, m.mid), now) < HOLD_EARLY_S}
 
-    def _hold(self, batch: Sequence[Incoming], classified: Sequence[object],
-              held: set[str]) -> list[Incoming]:
-        """Offer the held-back messages again a moment later (unacked); return the others."""
-        later = [m for m, c in zip(batch, classified, strict=True)
-                 if isinstance(c, NodeEvent) and c.envelope.id in held]
+    def _hold(self, batch: Sequence[Incoming], owners: Sequence[Incoming],
+              classified: Sequence[object], held: set[str]) -> list[Incoming]:
+        """Offer the messages with a held-back event again a moment later (unacked; what else
+        they carry was stored, and comes back as duplicates); return the others."""
+        later = list({id(m): m for m, c in zip(owners, classified, strict=True)
+                      if isinstance(c, NodeEvent) and c.envelope.id in held}.values())
         self.held_back += len(later)
         if len(self._first_try) > 100_000:  # held messages of connections long gone
             self._first_try.clear()
@@ -293,30 +299,68 @@ class IngestWriter:
         kept = {id(m) for m in later}
         return [m for m in batch if id(m) not in kept]
 
-    def _done(self, batch: Sequence[Incoming], result: BatchResult, started: float) -> None:
+    def _done(self, batch: Sequence[Incoming], result: BatchResult, started: float,
+              events: int) -> None:
         for message in batch:
             self._link.ack(message.mid, message.qos, message.generation)
             if self._first_try:
                 self._first_try.pop((message.generation, message.mid), None)
         self._publish_acks(result.acks)
-        self._count(batch, result, time.monotonic() - started)
+        self._count(batch, events, result, time.monotonic() - started)
         self._on_batch(result)
 
     def _unprocessable(self, message: Incoming, err: HubError) -> None:
-        """One message that cannot be stored: take its seq if it names one, else dead-letter it."""
+        """One message that cannot be stored: take its seq if it names one, else dead-letter it.
+        A batch message is stored event by event, each that cannot be stored handled so."""
+        parts = message.parts()
+        if len(parts) == 1:
+            self._unprocessable_part(message, parts[0], err)
+            return
+        log.error("a batch of %d events on %s could not be stored (%s): storing them one by "
+                  "one", len(parts), message.topic, err)
+        for part in parts:
+            started = time.monotonic()
+            try:
+                with writing(self._engine) as tx:
+                    result = store_batch(tx, [part], self._evidence)
+            except HubError as alone:
+                if _transient(alone):
+                    raise
+                self._unprocessable_part(message, part, alone, ack=False)
+                continue
+            except Exception as bug:  # as _commit: a bug, or a value the DB refuses
+                self._unprocessable_part(message, part, HubError(f"ingest failed: {bug!r}"),
+                                         ack=False)
+                continue
+            self._publish_acks(result.acks)
+            self._count([], 1, result, time.monotonic() - started)
+            self._on_batch(result)
+        self._link.ack(message.mid, message.qos, message.generation)
+
+    def _unprocessable_part(self, message: Incoming, classified: Classified, err: HubError,
+                            ack: bool = True) -> None:
+        """One event (or message) that cannot be stored: take its seq if it names one, else
+        dead-letter it; then PUBACK its message (``ack``: unless more of it is to come)."""
         started = time.monotonic()
         log.error("message on %s could not be stored: %s", message.topic, err)
-        classified = message.what()
         reason = f"the hub could not store or apply it: {err}"
+        payload = (message.payload if len(message.parts()) == 1 else  # as it came, if alone
+                   encode(classified.envelope) if isinstance(classified, NodeEvent) else
+                   getattr(classified, "payload", message.payload))
         if isinstance(classified, NodeEvent):
             env = classified.envelope
             classified = Unprocessable(classified.store_id, classified.node_id, env.seq, env.id,
-                                       reason, None, message.payload)
+                                       reason, None, payload)
         if isinstance(classified, Unprocessable) and classified.reason == reason:
             try:
                 with writing(self._engine) as tx:
                     result = store_batch(tx, [classified], self._evidence)
-                self._done([message], result, started)
+                if ack:
+                    self._done([message], result, started, 1)
+                else:
+                    self._publish_acks(result.acks)
+                    self._count([], 1, result, time.monotonic() - started)
+                    self._on_batch(result)
                 return
             except HubError as again:
                 if _transient(again):
@@ -326,8 +370,9 @@ class IngestWriter:
                 log.exception("could not record %s as unprocessable", message.topic)
         with writing(self._engine) as tx:
             tx.conn.execute(dead_letters.insert(), [dead_letter_row(
-                tx.now, message.topic, _sender(message.topic), reason, None, message.payload)])
-        self._link.ack(message.mid, message.qos, message.generation)
+                tx.now, message.topic, _sender(message.topic), reason, None, payload)])
+        if ack:
+            self._link.ack(message.mid, message.qos, message.generation)
         self._metrics.dead_letters.inc()
 
     def _offer_again(self, messages: Sequence[Incoming]) -> None:
@@ -359,7 +404,8 @@ class IngestWriter:
             if sent:
                 self._acked[key] = (generation, ack)
 
-    def _count(self, batch: Sequence[Incoming], result: BatchResult, seconds: float) -> None:
+    def _count(self, batch: Sequence[Incoming], events: int, result: BatchResult,
+               seconds: float) -> None:
         m = self._metrics
         for kind, count in Counter(i.topic.rsplit("/", 1)[-1][:20] for i in batch).items():
             m.messages.labels(topic_kind=kind).inc(count)
@@ -373,7 +419,7 @@ class IngestWriter:
             log.warning(said)
         m.dead_letters.inc(len(result.dead))
         m.unprocessable.inc(result.unprocessable)
-        m.batch_size.observe(len(batch))
+        m.batch_size.observe(events)
         m.batch_seconds.observe(seconds)
         for reason in result.dead:
             log.warning("dead letter: %s", reason)
