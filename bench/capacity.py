@@ -46,6 +46,7 @@ TICKS = os.sysconf("SC_CLK_TCK")
 PHASE_SECONDS = 20.0
 # as the edges do when their hub's config says it reads batches (ACORN_HUB_INGEST_EVENT_BATCH)
 EVENT_BATCH = int(os.environ.get("CAPACITY_EVENT_BATCH", "100"))
+HUB_BATCH = os.environ.get("CAPACITY_HUB_BATCH", "")  # the hub's INGEST_BATCH_SIZE ("": its own)
 GIVE_UP_S = 1800.0  # a phase's nodes stop waiting for acks after this (a storm may be slow)
 
 
@@ -170,7 +171,8 @@ def _run_db(kind: str, nodes: int, rates: list[int], storm: int) -> None:
                 flush=True,
             )
             with _database(kind, tmp) as db_url:
-                hub = hub_proc(tmp, broker.hub_creds(), db_url, log_level="WARNING")
+                hub = hub_proc(tmp, broker.hub_creds(), db_url, log_level="WARNING",
+                               **({"ingest_batch_size": HUB_BATCH} if HUB_BATCH else {}))
                 hub.start(timeout=120)
                 try:
                     assert hub.popen is not None
