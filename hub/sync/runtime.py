@@ -23,7 +23,6 @@ Rules:
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 from collections.abc import Callable
 
@@ -42,13 +41,6 @@ from hub.sync.mqtt import HubLink
 from hub.sync.publisher import CommandPublisher
 
 log = logging.getLogger(__name__)
-
-# The ingest writer waits on PostgreSQL about twenty times a batch; each time the network thread
-# (decoding the next messages) takes the GIL, and Python's default switch interval (5 ms) let it
-# keep it that long after the writer's answer had come. At 0.5 ms the writer gets it back
-# sooner: a 1,000-node storm on PostgreSQL went from 2,322 to 2,624 events/s (batch 213 -> 188 ms;
-# `python -m bench capacity`). The process-wide cost is more frequent GIL hand-overs.
-GIL_SWITCH_S = 0.0005
 
 
 class HubRuntime:
@@ -97,9 +89,7 @@ class HubRuntime:
                 log.exception("could not restart the ingest thread")
 
     def start(self) -> None:
-        """Take part in the leadership, start writer and publisher, then connect (the GIL's
-        switch interval shortened for the writer's sake: ``GIL_SWITCH_S``)."""
-        sys.setswitchinterval(GIL_SWITCH_S)
+        """Take part in the leadership, start writer and publisher, then connect."""
         self.leadership.start()
         self.writer.start()
         self._supervisor.start()
