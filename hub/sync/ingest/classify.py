@@ -25,6 +25,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
 from protocol import (
     KINDS_ON_TOPIC,
@@ -205,15 +206,11 @@ def _one_event(topic: str, sender: str, store_id: str, node_id: str,
 def _taken_apart(topic: str, payload: bytes) -> tuple[Classified, ...] | None:
     """A batch that did not decode whole: each of its events classified alone (None when the
     payload is no batch at all)."""
-    if len(payload) > MAX_PAYLOAD_BYTES or not within_depth(payload):
-        return None
-    try:
-        data = json.loads(payload)
-    except (ValueError, RecursionError):
-        return None
+    data = _bounded_json(payload)
     body = data.get("body") if isinstance(data, dict) else None
     events = body.get("events") if isinstance(body, dict) else None
-    if (data.get("kind") != "event.batch" or not isinstance(events, list)
+    if (not isinstance(data, dict) or data.get("kind") != "event.batch"
+            or not isinstance(events, list)
             or not 1 <= len(events) <= MAX_BATCH_EVENTS):
         return None
     parts: list[Classified] = []
@@ -239,12 +236,7 @@ def salvage(payload: bytes, store_id: str, node_id: str) -> tuple[int, str | Non
     """(seq, message id or None) of a JSON object naming this store and node, else None.
 
     Bounded like ``decode``: too large or too deep is never parsed."""
-    if len(payload) > MAX_PAYLOAD_BYTES or not within_depth(payload):
-        return None
-    try:
-        data = json.loads(payload)
-    except (ValueError, RecursionError):
-        return None
+    data = _bounded_json(payload)
     if not isinstance(data, dict):
         return None
     seq = data.get("seq")
@@ -254,3 +246,14 @@ def salvage(payload: bytes, store_id: str, node_id: str) -> tuple[int, str | Non
         return None
     message_id = data.get("id")
     return seq, message_id if isinstance(message_id, str) and len(message_id) <= 64 else None
+
+
+def _bounded_json(payload: bytes) -> Any:
+    """The JSON value of ``payload``, or None when it is too large, too deep or not JSON (as
+    ``decode`` bounds it: never parsed then)."""
+    if len(payload) > MAX_PAYLOAD_BYTES or not within_depth(payload):
+        return None
+    try:
+        return json.loads(payload)
+    except (ValueError, RecursionError):
+        return None
