@@ -44,14 +44,9 @@ function pickRow(task) {
   const row = el("li", undefined, { "data-package": task.package_id, "data-testid": "pick-task" });
   const when = task.ship_by ? localDate(task.ship_by) : "-";
   row.append(el("strong", t("pick_task_line", { order_id: task.order_id, ship_by: when })));
-  const left = task.ship_by ? Date.parse(task.ship_by) - Date.now() : Infinity;
-  if (left <= DAY_MS) {  // near its ship-by: the store sees it before HQ has to chase it
-    row.append(el("span", t(left <= 0 ? "pick_overdue" : "pick_due_soon"),
-      { class: "pill pill-warn", "data-testid": "pick-due" }));
-  }
-  const lines = el("ul", undefined, { class: "pick-lines" });
-  lines.append(...task.lines.map((li) => el("li", t("pick_line", li), { "data-testid": "pick-line" })));
-  row.append(lines);
+  row.append(el("span", undefined, { class: "pick-due-slot" }));
+  row.append(el("ul", undefined, { class: "pick-lines" }));
+  showProgress(row, task);
 
   const code = field(t("pick_scan"), { required: "", maxlength: "64", "data-testid": "pick-scan" });
   const scanButton = el("button", t("pick_scan_submit"), { type: "submit" });
@@ -78,6 +73,18 @@ function pickRow(task) {
   return row;
 }
 
+// What changes as a task is picked: its lines' counts and how near its ship-by is. Updated in
+// place, so the scan field of a row on screen (its focus, what a scanner is typing into it) is
+// never replaced by a new one while the list is read again after each scan.
+function showProgress(row, task) {
+  const left = task.ship_by ? Date.parse(task.ship_by) - Date.now() : Infinity;
+  row.querySelector(".pick-due-slot").replaceChildren(...(left <= DAY_MS  // near its ship-by
+    ? [el("span", t(left <= 0 ? "pick_overdue" : "pick_due_soon"),
+      { class: "pill pill-warn", "data-testid": "pick-due" })] : []));
+  row.querySelector(".pick-lines").replaceChildren(...task.lines.map(
+    (li) => el("li", t("pick_line", li), { "data-testid": "pick-line" })));
+}
+
 async function loadPicks() {
   if ($("#counter").hidden) return;
   const ticket = ++listing;
@@ -89,7 +96,14 @@ async function loadPicks() {
   } catch { return; }
   if (ticket !== listing) return;
   const list = $("#pick-task-list");
-  list.replaceChildren(...data.tasks.map(pickRow));
+  const wanted = new Set(data.tasks.map((task) => task.package_id));
+  for (const row of [...list.children]) if (!wanted.has(row.dataset.package)) row.remove();
+  const shown = new Map([...list.children].map((row) => [row.dataset.package, row]));
+  for (const task of data.tasks) {
+    const row = shown.get(task.package_id);
+    if (row) showProgress(row, task);
+    else list.append(pickRow(task));
+  }
   $("#pick-tasks").hidden = data.tasks.length === 0 && !$("#pick-task-message").textContent;
 }
 
