@@ -294,3 +294,19 @@ def test_distances_are_real() -> None:
 def test_an_aware_time_is_required() -> None:
     with pytest.raises(ValueError, match="aware"):
         route_(order(("A", 1)), [], stock(), rules(), datetime(2026, 12, 7, 9, 30))
+
+
+def test_each_store_ships_today_by_its_own_clock_across_time_zones() -> None:
+    # 23:30 UTC on Monday: 00:30 on Tuesday in Köln, still 23:30 on Monday in London. Both are
+    # open around the clock with a midnight cut-off, so each ships "today" by its own clock:
+    # the nearer one (Köln) wins, not the one whose calendar date is earlier.
+    always = {day: [{"opens": "00:00", "closes": "24:00"}] for day in
+              ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    sites = [site("LON", "london", hours=always), site("CGN", "koeln", hours=always)]
+    held = stock(("A", "LON", 1), ("A", "CGN", 1))
+    night = datetime(2026, 12, 7, 23, 30, tzinfo=UTC)
+    decision = route_(order(("A", 1)), sites, held,
+                      rules(cutoff={"default": "24:00"}, countries={"A1PA6795UKMFR9": ["GB"]}),
+                      night)
+    assert decision.stores == ("CGN",)
+    assert (verdict(decision, "CGN").ship_date, verdict(decision, "LON").ship_date) == (TUE, MON)

@@ -153,11 +153,15 @@ def _judge(order: Order, site: Site, stock: RoutingStock, rules: RoutingRules,
                        + "; ".join(notes), distance_km=distance)
     fills = sum(min(stock.units(li.sku, store), li.quantity) for li in order.lines)
     return Verdict(store, fills=fills, ship_date=day, distance_km=distance, group=facts.group,
-                   note="; ".join(notes))
+                   note="; ".join(notes), days_out=(day - days[0][0]).days)
 
 
-def _rank_key(v: Verdict) -> tuple[int, date, float, str]:
-    return (NO_GROUP if v.group is None else v.group, _date(v),
+def _rank_key(v: Verdict) -> tuple[int, int, float, str]:
+    # days from each store's own today, not calendar dates: at 00:15 in Chicago it is still
+    # 22:15 the day before in Portland, and both ship "today"
+    if v.days_out is None:  # a ranked verdict always has one
+        raise ValueError(f"{v.store_id} has no ship date")
+    return (NO_GROUP if v.group is None else v.group, v.days_out,
             FAR if v.distance_km is None else round(v.distance_km, 3), v.store_id)
 
 
@@ -168,7 +172,8 @@ def _date(v: Verdict) -> date:
 
 
 def _with_rank(v: Verdict, rank: int) -> Verdict:
-    return Verdict(v.store_id, None, rank, v.fills, v.ship_date, v.distance_km, v.group, v.note)
+    return Verdict(v.store_id, None, rank, v.fills, v.ship_date, v.distance_km, v.group, v.note,
+                   v.days_out)
 
 
 def _why(v: Verdict) -> str:

@@ -145,6 +145,9 @@ class Verdict:
     distance_km: float | None = None
     group: int | None = None
     note: str = ""
+    # days from the store's own local today to ``ship_date`` (0: today): what ranking compares,
+    # since stores in other time zones may be on another calendar date at the same instant
+    days_out: int | None = None
 
 
 @dataclass(frozen=True)
