@@ -208,6 +208,7 @@ class Link:
         self._position_known = False
         self._position_deadline = 0.0
         self._halted = False
+        self._event_batch: int | None = None  # events per message the hub reads (config)
         self.subscribed = False
         self._brokers = settings.brokers
         self._at = 0  # index of the broker we are on (or trying) in self._brokers
@@ -532,6 +533,7 @@ class Link:
                                             bytes(message.payload), utc_now())
             self._tell(changes.ConfigReceived(received))
             if received.result == "applied":
+                self._event_batch = None  # what the new config says about batches: read again
                 # the hub's rollout view waits for this node to name the version it runs: say it
                 # now, not at the next status turn (up to status_interval_seconds later)
                 self._next_status = 0.0
@@ -643,8 +645,10 @@ class Link:
         it reads batches, ``event.batch`` messages of up to that many consecutive events (and
         under the payload limit; an event that fills a message alone goes alone)."""
         now = utc_now()
-        with self._store.read() as tx:
-            most = store_config.event_batch(tx)
+        if self._event_batch is None:  # read once, and again after each config applied
+            with self._store.read() as tx:
+                self._event_batch = store_config.event_batch(tx)
+        most = self._event_batch
         sent = [envelope.resent(now) for envelope in envelopes]
         singles = [encode(envelope) for envelope in sent]
         if most < 2 or len(envelopes) < 2:

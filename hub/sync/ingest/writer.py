@@ -301,6 +301,7 @@ class IngestWriter:
 
     def _done(self, batch: Sequence[Incoming], result: BatchResult, started: float,
               events: int) -> None:
+        """After a commit: PUBACK ``batch``'s messages, publish the nodes' acks, count."""
         for message in batch:
             self._link.ack(message.mid, message.qos, message.generation)
             if self._first_try:
@@ -332,9 +333,7 @@ class IngestWriter:
                 self._unprocessable_part(message, part, HubError(f"ingest failed: {bug!r}"),
                                          ack=False)
                 continue
-            self._publish_acks(result.acks)
-            self._count([], 1, result, time.monotonic() - started)
-            self._on_batch(result)
+            self._done([], result, started, 1)  # the message is PUBACKed once, below
         self._link.ack(message.mid, message.qos, message.generation)
 
     def _unprocessable_part(self, message: Incoming, classified: Classified, err: HubError,
@@ -355,12 +354,7 @@ class IngestWriter:
             try:
                 with writing(self._engine) as tx:
                     result = store_batch(tx, [classified], self._evidence)
-                if ack:
-                    self._done([message], result, started, 1)
-                else:
-                    self._publish_acks(result.acks)
-                    self._count([], 1, result, time.monotonic() - started)
-                    self._on_batch(result)
+                self._done([message] if ack else [], result, started, 1)
                 return
             except HubError as again:
                 if _transient(again):
