@@ -74,6 +74,7 @@ from hub.sync.ingest.classify import Incoming, classify_all
 from protocol import (
     HUB_PRESENCE_ID,
     HUB_PRESENCE_TOPIC,
+    PRESENCE_KINDS,
     DecodeError,
     HubPresence,
     TopicKind,
@@ -93,7 +94,6 @@ SUBSCRIPTIONS = [
 ]
 SESSION_NEVER_EXPIRES = 0xFFFFFFFF
 FOLLOW_ROUNDS = 3  # followers: presence intervals without the leader before moving on
-PRESENCE_KINDS = frozenset({"hub.presence"})
 SESSION_ENDS_WITH_CONNECTION = 0
 
 
