@@ -2,7 +2,9 @@
 
 Rules:
 - a hash is the text ``scrypt$<n>$<r>$<p>$<salt b64>$<key b64>``: the cost travels with it, so
-  raising ``PASSWORD_COST`` later upgrades old hashes at their next login (``needs_rehash``);
+  after ``PASSWORD_COST`` is raised older hashes still verify at their own cost, a changed
+  password is hashed at the new one, and ``needs_rehash`` names the hashes made at another cost
+  (sign-in does not re-hash them);
 - each hash has its own 16-byte random salt; keys are compared in constant time;
 - passwords use OWASP's scrypt setting N=2^15, r=8, p=3 (32 MiB, ~0.2 s here); staff PINs use
   N=2^14, r=8, p=1 because the store's mini-PC verifies them offline at the counter;
