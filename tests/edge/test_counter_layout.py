@@ -3,8 +3,8 @@
 At 390 x 844, 768 x 1024 and 1024 x 768: nothing scrolls sideways and every control and table
 cell lies inside the window, on the PIN keypad, while a manager records a return (two item rows,
 "approve offline" offered) and once it is open (its card, the items table, the inspection form);
-on a phone the items table becomes stacked rows that keep their labels. A full-page screenshot of
-each state is saved in the test's tmp folder.
+on a phone the items table becomes stacked rows that keep their labels. A state that does not fit
+is saved as a screenshot in the test's tmp folder.
 """
 
 from __future__ import annotations

@@ -192,7 +192,6 @@ def test_a_return_walked_through_the_counter_shows_only_words(
         expect(by("refund-payment")).to_have_attribute("data-payment", "submitted")
         expect(by("name-panel")).to_be_hidden()  # still not asked again
         assert_no_raw_values(page)
-        page.screenshot(path=str(tmp_path / f"counter-words-{language}.png"), full_page=True)
 
         view = run.http.get(f"/api/returns/{return_id}").json()
     assert (view["staff_id"], view["inspection"]["inspected_by"],
