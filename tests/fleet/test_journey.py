@@ -28,7 +28,7 @@ from protocol import utc_now
 from tests.e2e.conftest import a_return
 from tests.fleet.conftest import Fleet, sign_file, tls_connect
 from tests.support.ports import free_port
-from tests.support.procs import BIN, Proc, hub_proc, wait_for
+from tests.support.procs import BIN, Proc, health_of, hub_proc, wait_for
 
 
 def plain_env() -> dict[str, str]:
@@ -52,7 +52,8 @@ def hub(fleet: Fleet, tmp_path: Path) -> Iterator[Proc]:
                                                                           "mqtt_port"}}
     proc = hub_proc(tmp_path, fleet.broker.hub_creds(), **extra)
     try:
-        proc.start()
+        proc.start(wait=False)
+        wait_for(lambda: health_of(proc), 30, "the hub answering", interval=0.05)
         run([str(BIN / "acorn-hub"), "stores", "set", "store-t", "--name", "Test store",
              "--currency", "EUR", "--time-zone", "Europe/Berlin", "--language", "de"], proc.env)
         yield proc
@@ -93,7 +94,7 @@ def test_empty_machine_enrols_connects_with_mutual_tls_and_its_first_return_reac
                 plain_env() | {"ACORN_EDGE_HTTP_PORT": str(port)}, port, tmp_path / "edge.log")
     try:
         edge.start(wait=False)
-        health = wait_for(lambda: (h := edge.wait_healthy()) and h["broker_connected"] and h,
+        health = wait_for(lambda: (h := health_of(edge)) and h["broker_connected"] and h,
                           30, "the enrolled agent connected to the broker")
         assert (health["store_id"], health["node_id"]) == ("store-t", "counter-1")
         created = httpx.post(f"{edge.url}/api/returns", json=a_return(1, currency="EUR"),
