@@ -41,8 +41,7 @@ from tests.fleet.https_hub import HttpsHub, https_hub  # noqa: F401  (fixture)
 from tests.fleet.test_codes import audited, bearer
 from tests.fleet.test_https_enrol import code_for
 from tests.fleet.test_journey import plain_env, run
-from tests.fleet.test_pairing_journey import _health
-from tests.support.procs import BIN, Proc, free_port, wait_for
+from tests.support.procs import BIN, Proc, answer_of, free_port, health_of, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 OVERLAID = {"etc": "/etc", "var": "/var", "opt": "/opt", "usrlocal": "/usr/local", "root": "/root"}
@@ -208,7 +207,7 @@ def test_a_fresh_install_pairs_under_its_unit_and_runs_on_after_a_restart(
                               json={"code": code, "store_id": "store-t"},
                               headers=bearer(engine, Role.TECHNICIAN), verify=verify, timeout=30)
         assert approved.status_code == 200, approved.text
-        health = wait_for(lambda: (h := _health(edge)) and h.get("broker_connected") and h,
+        health = wait_for(lambda: (h := health_of(edge)) and h.get("broker_connected") and h,
                           60, "the paired service connected over mutual TLS")
         assert (health["store_id"], health["node_id"]) == ("store-t", "counter-1")
         assert edge.popen is not None and edge.popen.poll() is None  # the same process runs on
@@ -228,7 +227,7 @@ def test_a_fresh_install_pairs_under_its_unit_and_runs_on_after_a_restart(
     again = unit_service(machine, port, "unit-again")
     try:
         again.start(wait=False)
-        health = wait_for(lambda: (h := _health(again)) and h.get("broker_connected") and h,
+        health = wait_for(lambda: (h := health_of(again)) and h.get("broker_connected") and h,
                           60, "the restarted service connected")
         assert health["store_id"] == "store-t"
         assert "pairing" not in again.log_tail(100_000)
@@ -264,7 +263,7 @@ def test_acorn_store_enrol_writes_where_the_unit_reads_and_says_what_comes_next(
     service = unit_service(machine, port, "unit-enrolled")  # what systemctl restart starts
     try:
         service.start(wait=False)
-        health = wait_for(lambda: _running(service) and (h := _health(service))
+        health = wait_for(lambda: _running(service) and (h := health_of(service))
                           and h.get("broker_connected") and h, 60, "the enrolled service")
         assert health["store_id"] == "store-t"
     finally:
@@ -310,11 +309,7 @@ def test_run_keeps_trying_to_pair_while_the_hub_is_away_and_pair_gives_up(
 
 
 def _setup_state(url: str) -> dict[str, Any] | None:
-    try:
-        answer = httpx.get(f"{url}/api/setup", timeout=2)
-    except httpx.HTTPError:
-        return None
-    return dict(answer.json()) if answer.status_code == 200 else None
+    return answer_of(f"{url}/api/setup")
 
 
 @pytest.mark.parametrize(("launcher", "unit_exists", "settings", "expected"), [
@@ -341,12 +336,8 @@ def _running(proc: Proc) -> bool:
     return True
 
 
-def _setup(url: str) -> dict[str, str] | None:
-    try:
-        answer = httpx.get(f"{url}/api/setup", timeout=2)
-    except httpx.HTTPError:
-        return None
-    data = answer.json() if answer.status_code == 200 else {}
+def _setup(url: str) -> dict[str, Any] | None:
+    data = answer_of(f"{url}/api/setup") or {}
     return data if data.get("code") else None
 
 

@@ -19,7 +19,7 @@ from protocol import utc_now
 from tests.fleet.conftest import Fleet
 from tests.fleet.test_journey import new_code, plain_env, run
 from tests.support.ports import free_port
-from tests.support.procs import BIN, Proc, hub_proc, wait_for
+from tests.support.procs import BIN, Proc, health_of, hub_proc, wait_for
 
 LIFETIME_DAYS = 0.00012  # about 10 s: the agent renews about 7 s after each certificate
 LOGIN = " as edge.store-t.counter-1 "
@@ -33,7 +33,8 @@ def hub(fleet: Fleet, tmp_path: Path) -> Iterator[Proc]:
     proc = hub_proc(tmp_path, fleet.broker.hub_creds(), **extra,
                     fleet_cert_days=str(LIFETIME_DAYS))
     try:
-        proc.start()
+        proc.start(wait=False)
+        wait_for(lambda: health_of(proc), 30, "the hub answering", interval=0.05)
         run([str(BIN / "acorn-hub"), "stores", "set", "store-t", "--name", "Test store"],
             proc.env)
         yield proc
@@ -82,7 +83,7 @@ def test_the_agent_renews_after_two_thirds_of_the_life_reconnects_with_it_and_a_
                 port, tmp_path / "edge.log")
     try:
         edge.start(wait=False)
-        wait_for(lambda: (h := edge.wait_healthy()) and h["broker_connected"], 30,
+        wait_for(lambda: (h := health_of(edge)) and h["broker_connected"], 30,
                  "the enrolled agent connected")
         second = wait_for(lambda: (c := certificate(identity)).serial_number !=
                           first.serial_number and c, 30, "a renewed certificate on disk")
@@ -99,7 +100,8 @@ def test_the_agent_renews_after_two_thirds_of_the_life_reconnects_with_it_and_a_
                  "expired")
         seen = logins(fleet)
         wait_for(lambda: logins(fleet) > seen, 30, "a login after the first certificate expired")
-        wait_for(lambda: edge.wait_healthy()["broker_connected"], 10, "the agent connected")
+        wait_for(lambda: (h := health_of(edge)) and h["broker_connected"], 10,
+                 "the agent connected")
         assert "certificate renewed" in edge.log_path.read_text()
 
         listed = run([str(BIN / "acorn-hub"), "devices", "list"], hub.env).stdout

@@ -22,7 +22,14 @@ from hub.access.tokens import create_token
 from hub.access.users import LOGIN_REFUSED
 from hub.storage.engine import reading
 from hub.storage.tables.core import audit_log
-from tests.people.conftest import PASSWORD, DeskHub, add_user, hub_settings, running
+from tests.people.conftest import (
+    FIXTURE_COST,
+    PASSWORD,
+    DeskHub,
+    add_user,
+    hub_settings,
+    running,
+)
 from tests.people.test_cli_and_audit import run as cli
 from tests.support.browser import BROWSER_MARKS, chromium_page
 
@@ -136,8 +143,25 @@ class Place:
         yield from running(self.db_url, self.tmp, settings)
 
 
+def test_an_unknown_username_costs_a_real_users_scrypt() -> None:
+    """Sign-in verifies an unknown username against ``DUMMY_HASH`` so that it takes as long as a
+    real user's: the dummy carries the production cost (the hubs below lower both, see
+    ``place``)."""
+    parsed = passwords.parse(passwords.DUMMY_HASH)
+    assert parsed is not None and parsed[0] == passwords.PASSWORD_COST
+
+
 @pytest.fixture
-def place(db_url: str, tmp_path: Path) -> Place:
+def place(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Place:
+    """The users these tests make are hashed at ``FIXTURE_COST`` (``add_user``); unknown usernames
+    are verified at the same cost here, as in production they cost what a real user costs
+    (``test_an_unknown_username_costs_a_real_users_scrypt``). The guesses below are unknown
+    usernames: at the production cost each would be a quarter second of scrypt."""
+    salt_and_key = passwords.DUMMY_HASH.split("$", 4)[4]
+    cost = FIXTURE_COST
+    cheap = f"scrypt${cost.n}${cost.r}${cost.p}${salt_and_key}"
+    monkeypatch.setattr(passwords, "DUMMY_HASH", cheap)
+    assert passwords.parse(passwords.DUMMY_HASH) is not None
     return Place(db_url, tmp_path, SMALL)
 
 
