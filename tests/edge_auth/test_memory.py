@@ -13,6 +13,7 @@ from tests.edge.bench_edge import agent_process
 from tests.edge.conftest import wait_until
 from tests.edge_auth.conftest import STORE, config_payload
 from tests.support.broker import Probe, TestBroker
+from tests.support.procs import polling_client
 
 
 def rss_mb(pid: int) -> float:
@@ -26,7 +27,8 @@ def test_sign_ins_do_not_grow_the_agent_s_memory(tmp_path: Path, broker: TestBro
     try:
         hub.publish(config_topic(STORE), config_payload(1), retain=True)
         with agent_process(tmp_path, broker, "counter-9") as (url, pid):
-            wait_until(lambda: httpx.get(f"{url}/api/health").json()["config_version"] == 1)
+            health = f"{url}/api/health"
+            wait_until(lambda: polling_client().get(health).json()["config_version"] == 1)
             time.sleep(0.5)
             before = rss_mb(pid)
 

@@ -23,7 +23,7 @@ from tests.fleet.test_codes import audited, bearer
 from tests.fleet.test_journey import plain_env
 from tests.fleet.test_pairing_journey import _health
 from tests.support.browser import BROWSER_MARKS, chromium_page
-from tests.support.procs import BIN, Proc, free_port, wait_for
+from tests.support.procs import BIN, Proc, free_port, polling_client, wait_for
 
 
 @pytest.mark.parametrize(("setting", "value"), [
@@ -91,7 +91,8 @@ def test_run_on_an_empty_machine_shows_a_code_and_becomes_the_counter_once_appro
             assert (health["store_id"], health["node_id"]) == ("store-t", "counter-1")
             expect(setup.get_by_test_id("node-id")).to_have_text("store-t / counter-1")
             # its start-up self-test reaches the HTTPS hub, verified by the fleet CA it got
-            report = wait_for(lambda: (r := httpx.get(f"{edge.url}/api/selftest", timeout=5)
+            selftest = f"{edge.url}/api/selftest"
+            report = wait_for(lambda: (r := polling_client().get(selftest, timeout=5)
                                        .json().get("report")) and r, 60, "the self-test")
             checks = {c["name"]: c["outcome"] for c in report["checks"]}
             assert (checks["hub"], checks["clock"]) == ("pass", "pass"), report
@@ -108,6 +109,6 @@ def test_run_on_an_empty_machine_shows_a_code_and_becomes_the_counter_once_appro
 
 def _answers(url: str) -> bool:
     try:
-        return httpx.get(f"{url}/api/setup", timeout=2).status_code == 200
+        return polling_client().get(f"{url}/api/setup", timeout=2).status_code == 200
     except httpx.HTTPError:
         return False

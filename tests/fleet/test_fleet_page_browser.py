@@ -26,7 +26,7 @@ from tests.e2e.conftest import a_return
 from tests.people.conftest import PASSWORD, add_user
 from tests.support.broker import TestBroker
 from tests.support.browser import BROWSER_MARKS, chromium_page
-from tests.support.procs import Proc, edge_proc, hub_proc, wait_for
+from tests.support.procs import Proc, edge_proc, hub_proc, polling_client, wait_for
 
 pytestmark = BROWSER_MARKS
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -58,7 +58,7 @@ def procs(broker: TestBroker, tmp_path: Path) -> Iterator[tuple[Proc, Proc]]:
 
 
 def edge_health(edge: Proc) -> dict[str, Any]:
-    answer = httpx.get(f"{edge.url}/api/health", timeout=5)
+    answer = polling_client().get(f"{edge.url}/api/health", timeout=5)
     answer.raise_for_status()
     body: dict[str, Any] = answer.json()
     return body

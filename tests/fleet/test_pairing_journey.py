@@ -21,7 +21,7 @@ from tests.fleet.test_journey import plain_env
 from tests.hardware.conftest import FakePrinter, fake_printer  # noqa: F401  (fixture)
 from tests.people.conftest import PASSWORD, add_user
 from tests.support.browser import BROWSER_MARKS, chromium_page
-from tests.support.procs import BIN, Proc, free_port, wait_for
+from tests.support.procs import BIN, Proc, answer_of, free_port, wait_for
 
 pytestmark = BROWSER_MARKS
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -101,13 +101,4 @@ def test_a_printed_pairing_code_entered_on_the_desk_makes_the_machine_a_connecte
 
 
 def _health(edge: Proc) -> dict[str, object] | None:
-    import httpx
-
-    try:
-        answer = httpx.get(f"{edge.url}/api/health", timeout=2)
-    except httpx.HTTPError:
-        return None
-    if answer.status_code != 200:
-        return None
-    body: dict[str, object] = answer.json()
-    return body
+    return answer_of(f"{edge.url}/api/health")

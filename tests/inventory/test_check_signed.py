@@ -27,7 +27,7 @@ from protocol import SnapshotLine, StockState, snapshot_digest
 from tests.fleet.conftest import Fleet, fleet  # noqa: F401  (the fleet's CA and broker)
 from tests.fleet.test_journey import hub, new_code, plain_env, run  # noqa: F401
 from tests.support.ports import free_port
-from tests.support.procs import BIN, Proc, wait_for
+from tests.support.procs import BIN, Proc, polling_client, wait_for
 
 STORE, NODE = "store-t", "counter-1"
 
@@ -71,8 +71,8 @@ class Machine:
 
     def synced(self) -> None:
         assert self.edge is not None
-        wait_for(lambda: httpx.get(f"{self.edge.url}/api/health",  # type: ignore[union-attr]
-                                   timeout=5).json()["outbox_pending"] == 0,
+        wait_for(lambda: polling_client().get(f"{self.edge.url}/api/health",  # type: ignore[union-attr]
+                                           timeout=5).json()["outbox_pending"] == 0,
                  30, "the store's events to reach the hub")
 
 
