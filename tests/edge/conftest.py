@@ -18,6 +18,7 @@ from edge_agent.settings import EdgeSettings
 from tests.edge.hub_standin import HubStandIn
 from tests.edge.server import serving
 from tests.support.broker import MqttCreds, TestBroker
+from tests.support.server import http_client
 
 STORE, NODE = "store-a", "counter-1"
 
@@ -72,7 +73,7 @@ class Running:
 def running_agent(settings: EdgeSettings, connect: bool = True) -> Iterator[Running]:
     """Start an agent (real uvicorn, real SQLite, MQTT link if ``connect``) for one test."""
     app = create_app(settings, connect=connect)
-    with serving(app) as url, httpx.Client(base_url=url, timeout=10) as http:
+    with serving(app) as url, http_client(url, timeout=10) as http:
         yield Running(http, app.state.agent, url)
 
 

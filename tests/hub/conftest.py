@@ -18,7 +18,7 @@ from hub.web.api.deps import HubContext
 from tests.support.broker import TestBroker
 from tests.support.databases import migrated, pg_database
 from tests.support.databases import pg_database as _pg_database  # noqa: F401  (other folders' name)
-from tests.support.server import serving
+from tests.support.server import http_client, serving
 
 _MIGRATING = frozenset({"engine", "api_hub", "mqtt_hub"})  # fixtures that migrate ``db_url``
 
@@ -71,7 +71,7 @@ def start_hub(settings: Settings) -> Iterator[RunningHub]:
     """Run ``create_app(settings)`` through its lifespan for one test."""
     migrated(settings.database_url)
     app = create_app(settings)
-    with serving(app) as url, httpx.Client(base_url=url, timeout=10) as client:
+    with serving(app) as url, http_client(url, timeout=10) as client:
         yield RunningHub(client, app.state.hub)
 
 

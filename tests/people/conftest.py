@@ -28,7 +28,7 @@ from tests.hub.conftest import (  # noqa: F401  (fixtures shared with the hub te
     mqtt_hub,
 )
 from tests.support.databases import migrated
-from tests.support.server import serving
+from tests.support.server import http_client, serving
 
 PASSWORD = "a long enough secret"
 SETUP = Actor("test-setup", "operator")
@@ -50,7 +50,7 @@ class DeskHub:
 
     def sign_in(self, username: str, password: str = PASSWORD) -> httpx.Client:
         """A browser-like client with the user's session cookie and CSRF header."""
-        client = httpx.Client(base_url=self.url, timeout=10)
+        client = http_client(self.url, timeout=10)
         answer = client.post("/api/session", json={"username": username, "password": password})
         assert answer.status_code == 200, answer.text
         client.headers["X-CSRF-Token"] = answer.json()["csrf"]

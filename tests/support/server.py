@@ -6,13 +6,28 @@ real server is closer to production anyway.)
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
+from typing import Any
 
+import httpx
 import uvicorn
 from fastapi import FastAPI
+
+
+@cache
+def _tls() -> ssl.SSLContext:
+    return ssl.create_default_context()
+
+
+def http_client(base_url: str, **options: Any) -> httpx.Client:
+    """An ``httpx.Client`` for ``base_url`` sharing one default TLS context (verifying, as
+    httpx's own): each new client would otherwise load the CA bundle again, ~20 ms of CPU."""
+    return httpx.Client(base_url=base_url, verify=_tls(), **options)
 
 
 @contextmanager
