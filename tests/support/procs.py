@@ -21,6 +21,11 @@ from tests.support.ports import free_port
 
 BIN = Path(sys.executable).parent
 
+# The health polls' client: ``httpx.get`` makes a client (and its TLS context, ~20 ms of CPU) per
+# request, which every 50 ms took a good part of a core while a process started. No connection
+# is kept between requests, so none outlives the process it went to.
+_POLL = httpx.Client(limits=httpx.Limits(max_keepalive_connections=0))
+
 
 @dataclass
 class Proc:
@@ -61,7 +66,7 @@ class Proc:
                     f"{self.name} exited ({self.popen.returncode}):\n{self.log_tail()}"
                 )
             try:
-                answer = httpx.get(f"{self.url}/api/health", timeout=1.0)
+                answer = _POLL.get(f"{self.url}/api/health", timeout=1.0)
                 if answer.status_code == 200:
                     return dict(answer.json())
             except httpx.HTTPError:
