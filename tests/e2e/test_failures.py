@@ -6,8 +6,10 @@ is killed with SIGKILL in the middle of moving a backlog, and the system is then
 
 from __future__ import annotations
 
+import sqlite3
 import statistics
 import time
+from contextlib import closing
 from typing import Any
 
 import httpx
@@ -91,17 +93,36 @@ def stored_part(system: System, total: int) -> int:
     return held if 0 < held < total else 0
 
 
+def hub_holds_read_only(system: System) -> int:
+    """How many of store A's events are in the hub's database file, read without writing to
+    it (no WAL checkpoint: a killed hub's files stay as the kill left them for its restart)."""
+    path = system.tmp / "hub.db"
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)) as conn:
+        [(held,)] = conn.execute("SELECT count(*) FROM inbox WHERE store_id = 'store-a' "
+                                 "AND node_id = 'n1'").fetchall()
+    return int(held)
+
+
+BACKLOG = 500  # returns: 1,000 events, several send windows and outbox reads (500 rows each)
+
+
 @pytest.mark.parametrize("victim", ["edge", "hub"])
 def test_killed_mid_drain_then_restarted_delivers_exactly_once(system: System,
                                                                victim: str) -> None:
     """SIGKILL the edge agent (while it sends) or the hub (while it ingests) half-way."""
-    ids = build_backlog(system, 3000)
+    ids = build_backlog(system, BACKLOG)
+    events = 2 * BACKLOG  # each return: return.received and its stock move
+    assert health(system.edge_a)["outbox_pending"] == events
     system.broker.start()
-    at_kill = wait_for(lambda: stored_part(system, 3000), 60, "the drain to start",
+    at_kill = wait_for(lambda: stored_part(system, events), 60, "the drain to start",
                        interval=0.01)
     proc = system.edge_a if victim == "edge" else system.hub
     proc.kill()
-    print(f"\n{victim} killed with {at_kill} of 3000 events at the hub")
+    print(f"\n{victim} killed with {at_kill} of {events} events at the hub")
+    if victim == "hub":  # the kill landed mid-ingest: the dead hub's file lacks some events
+        assert hub_holds_read_only(system) < events
     proc.start()
     wait_for(lambda: health(system.edge_a)["outbox_pending"] == 0, 120, "outbox to drain")
     assert_exactly_once_in_order(system, "store-a", ids)
+    if victim == "edge":  # the kill landed mid-send: the restarted agent had events to send
+        assert metric(system.edge_a, "acorn_edge_events_sent_total") > 0

@@ -20,6 +20,7 @@ from hub.storage.tables.core import inbox, returns
 from protocol import TopicKind, encode, node_topic
 from tests.hub.helpers import NodeProbe, node_row, received, wait_for
 from tests.support.broker import MqttCreds, TestBroker
+from tests.support.databases import migrated
 from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,6 +71,8 @@ def test_stopped_mid_ingest_then_restarted_the_hub_holds_every_event_exactly_onc
         broker: TestBroker, db_url: str, tmp_path: Path, sig: signal.Signals) -> None:
     creds, log_path, total = broker.hub_creds(), tmp_path / "hub.log", 2000
     node = NodeProbe(broker, "s1", "n1")
+    if sig is signal.SIGKILL:  # a clone of the migrated template; the SIGTERM case has `serve`
+        migrated(db_url)  # migrate its empty database itself
     engine = make_engine(db_url)
     try:
         with hub_process(creds, db_url, log_path) as (hub, _port):
@@ -82,6 +85,7 @@ def test_stopped_mid_ingest_then_restarted_the_hub_holds_every_event_exactly_onc
             code = hub.wait(20)
         assert code == (0 if sig is signal.SIGTERM else -signal.SIGKILL), log_path.read_text()
         first = count(db_url, inbox)
+        assert 0 < first < total, "the hub was not stopped in the middle of its ingest"
         with hub_process(creds, db_url, log_path):
             wait_for(lambda: node_row(engine, "s1", "n1").contiguous_seq == total, 30,
                      f"all {total} events after the restart")

@@ -28,6 +28,11 @@ from tests.support.procs import BIN, Proc, edge_proc, wait_for
 
 STORE, NODE = "store-a", "n1"
 
+# One client for every call to the agent's local API: ``httpx.get`` makes a client (and its TLS
+# context, ~20 ms of CPU) per request. No connection is kept between requests, so none outlives
+# the agent process it went to (the agents here are killed and started again).
+LOCAL = httpx.Client(timeout=10, limits=httpx.Limits(max_keepalive_connections=0))
+
 
 def a_return(n: int) -> dict[str, Any]:
     """A POS return with a refund request (two outbox events)."""
@@ -40,20 +45,20 @@ def record(proc: Proc, count: int, start: int = 0) -> list[str]:
     """Record ``count`` returns through the local API; their ids (each answered 201)."""
     ids = []
     for n in range(start, start + count):
-        answer = httpx.post(f"{proc.url}/api/returns", json=a_return(n), timeout=10)
+        answer = LOCAL.post(f"{proc.url}/api/returns", json=a_return(n))
         assert answer.status_code == 201, answer.text
         ids.append(answer.json()["return_id"])
     return ids
 
 
 def health(proc: Proc) -> dict[str, Any]:
-    return dict(httpx.get(f"{proc.url}/api/health", timeout=5).json())
+    return dict(LOCAL.get(f"{proc.url}/api/health", timeout=5).json())
 
 
 def found(proc: Proc, ids: list[str]) -> list[str]:
     """The ids the agent still knows."""
     return [rid for rid in ids
-            if httpx.get(f"{proc.url}/api/returns/{rid}", timeout=5).status_code == 200]
+            if LOCAL.get(f"{proc.url}/api/returns/{rid}", timeout=5).status_code == 200]
 
 
 def flip(path: Path, offset: int, length: int = 64) -> None:
@@ -106,22 +111,25 @@ def test_flipped_wal_bytes_after_kill_lose_no_confirmed_return(
     flip(wal, frame_offset(wal, count // 3 if where == "middle" else count - 1) + 200)
     assert check_wal(wal).broken == (where == "middle")
 
-    edge.start()
-    assert found(edge, ids) == ids
-    now = health(edge)
-    assert now["status"] == "degraded"
-    # each return: return.received, stock.moved (into QC hold), refund.requested
-    assert now["outbox_pending"] == 90 and now["next_seq"] == 91
-    codes = {problem["code"] for problem in now["problems"]}
-    assert codes == ({"quarantined"} if where == "middle" else {"lost_commits"})
-    if where == "middle":
-        held = list((data_dir(edge) / "quarantine").iterdir())
-        assert len(held) == 1 and (held[0] / "edge.db-wal").exists()
-        assert "recover" in " ".join(p["action"] for p in now["problems"])
-    assert "ERROR" in edge.log_tail(20_000)
-
-    hub = HubStandIn(broker.hub_creds(), STORE, NODE)
+    # the hub listens from the restart on (what is sent reaches it at once, not at a resend
+    # seconds later) but acks nothing yet: every event stays in the outbox for the checks below
+    hub = HubStandIn(broker.hub_creds(), STORE, NODE, acking=False)
     try:
+        edge.start()
+        assert found(edge, ids) == ids
+        now = health(edge)
+        assert now["status"] == "degraded"
+        # each return: return.received, stock.moved (into QC hold), refund.requested
+        assert now["outbox_pending"] == 90 and now["next_seq"] == 91
+        codes = {problem["code"] for problem in now["problems"]}
+        assert codes == ({"quarantined"} if where == "middle" else {"lost_commits"})
+        if where == "middle":
+            held = list((data_dir(edge) / "quarantine").iterdir())
+            assert len(held) == 1 and (held[0] / "edge.db-wal").exists()
+            assert "recover" in " ".join(p["action"] for p in now["problems"])
+        assert "ERROR" in edge.log_tail(20_000)
+
+        hub.acking = True  # the node sends a window at a time: the rest follows the acks
         assert hub.wait_contiguous(90, timeout=30)
         received = {env.body.return_id for env in hub.kinds("return.received")}  # type: ignore[union-attr]
         assert received == set(ids)
@@ -249,8 +257,7 @@ def test_a_truncated_database_is_quarantined_and_recover_salvages_what_the_hub_l
     # outbox's last leaf (which table the tail holds depends on the file's layout): here every
     # event is salvaged from the outbox; the test below cuts the outbox itself.
     for n in range(300):
-        httpx.post(f"{edge.url}/api/scans", json={"code": f"PAD-{n:04d}-" + "X" * 50},
-                   timeout=10)
+        LOCAL.post(f"{edge.url}/api/scans", json={"code": f"PAD-{n:04d}-" + "X" * 50})
     edge.stop()
     db = data_dir(edge) / "edge.db"
     page = 4096
@@ -258,29 +265,32 @@ def test_a_truncated_database_is_quarantined_and_recover_salvages_what_the_hub_l
         handle.truncate((db.stat().st_size // page - 3) * page)
     (data_dir(edge) / "outbox.journal").unlink()  # the second copy is gone too
 
-    edge.start()
-    now = health(edge)
-    assert now["status"] == "degraded"
-    assert [p["code"] for p in now["problems"]] == ["quarantined"]
-    [held] = (data_dir(edge) / "quarantine").iterdir()
-    assert f"acorn-edge recover {held}" in now["problems"][0]["action"]
-    fresh = record(edge, 1, start=100)  # the counter keeps working meanwhile
-
-    first = recover_cli(edge)
-    assert first.returncode == 0, first.stderr
-    requeued = [line for line in first.stdout.splitlines() if line.startswith("re-queued")]
-    assert requeued and not requeued[0].startswith("re-queued for the hub: 0 ")
-    salvaged = found(edge, ids)
-    assert salvaged == ids, first.stdout  # the returns table is cut, but its events are whole
-    assert health(edge)["problems"] == []
-
-    again = recover_cli(edge, str(held))
-    assert again.returncode == 0, again.stderr
-    assert "re-queued for the hub: 0 event(s), 0 return(s)" in again.stdout
-    total = health(edge)["next_seq"] - 1
-
-    hub = HubStandIn(broker.hub_creds(), STORE, NODE)
+    # the hub listens from the restart on (what is sent reaches it at once, not at a resend
+    # seconds later) but acks nothing until the end, as if it were still catching up
+    hub = HubStandIn(broker.hub_creds(), STORE, NODE, acking=False)
     try:
+        edge.start()
+        now = health(edge)
+        assert now["status"] == "degraded"
+        assert [p["code"] for p in now["problems"]] == ["quarantined"]
+        [held] = (data_dir(edge) / "quarantine").iterdir()
+        assert f"acorn-edge recover {held}" in now["problems"][0]["action"]
+        fresh = record(edge, 1, start=100)  # the counter keeps working meanwhile
+
+        first = recover_cli(edge)
+        assert first.returncode == 0, first.stderr
+        requeued = [line for line in first.stdout.splitlines() if line.startswith("re-queued")]
+        assert requeued and not requeued[0].startswith("re-queued for the hub: 0 ")
+        salvaged = found(edge, ids)
+        assert salvaged == ids, first.stdout  # the returns table is cut, but its events are whole
+        assert health(edge)["problems"] == []
+
+        again = recover_cli(edge, str(held))
+        assert again.returncode == 0, again.stderr
+        assert "re-queued for the hub: 0 event(s), 0 return(s)" in again.stdout
+        total = health(edge)["next_seq"] - 1
+
+        hub.acking = True  # the node sends a window at a time: the rest follows the acks
         assert hub.wait_contiguous(total, timeout=60)
         at_hub = {env.body.return_id for env in hub.kinds("return.received")}  # type: ignore[union-attr]
     finally:
@@ -307,7 +317,7 @@ def last_leaf(db: Path, table: str) -> int:
 
 def qc_hold(proc: Proc) -> dict[str, int]:
     """The units in QC hold of each SKU ``a_return`` uses."""
-    return {sku: int(httpx.get(f"{proc.url}/api/stock/{sku}", timeout=5).json()["levels"]
+    return {sku: int(LOCAL.get(f"{proc.url}/api/stock/{sku}", timeout=5).json()["levels"]
                      ["qc_hold"]) for sku in (f"SKU-{k}" for k in range(7))}
 
 
@@ -336,31 +346,34 @@ def test_recover_rebuilds_the_events_of_a_truncated_outbox_from_salvaged_rows(
     if journal == "gone":
         (data_dir(edge) / "outbox.journal").unlink()  # the second copy is gone too
 
-    edge.start()
-    assert [p["code"] for p in health(edge)["problems"]] == ["quarantined"]
-    fresh = record(edge, 1, start=100)
-
-    first = recover_cli(edge)
-    assert first.returncode == 0, first.stderr
-    rebuilt = [line for line in first.stdout.splitlines() if line.startswith("rebuilt")]
-    assert rebuilt and rebuilt[0].startswith("rebuilt from salvaged rows: 0 ") == (
-        journal == "kept"), first.stdout
-    if journal == "kept":
-        assert "re-queued for the hub: 0 event(s), 0 return(s)" in first.stdout
-    salvaged = found(edge, ids)
-    assert health(edge)["problems"] == []
-    held = qc_hold(edge)  # every return's unit, salvaged or booked since the damage
-    assert held == {f"SKU-{k}": sum(1 for n in [*range(30), 100] if n % 7 == k)
-                    for k in range(7)}, first.stdout
-
-    again = recover_cli(edge)
-    assert again.returncode == 0, again.stderr
-    assert "re-queued for the hub: 0 event(s), 0 return(s)" in again.stdout
-    assert qc_hold(edge) == held
-    total = health(edge)["next_seq"] - 1
-
-    hub = HubStandIn(broker.hub_creds(), STORE, NODE)
+    # the hub listens from the restart on (what is sent reaches it at once, not at a resend
+    # seconds later) but acks nothing until the end, as if it were still catching up
+    hub = HubStandIn(broker.hub_creds(), STORE, NODE, acking=False)
     try:
+        edge.start()
+        assert [p["code"] for p in health(edge)["problems"]] == ["quarantined"]
+        fresh = record(edge, 1, start=100)
+
+        first = recover_cli(edge)
+        assert first.returncode == 0, first.stderr
+        rebuilt = [line for line in first.stdout.splitlines() if line.startswith("rebuilt")]
+        assert rebuilt and rebuilt[0].startswith("rebuilt from salvaged rows: 0 ") == (
+            journal == "kept"), first.stdout
+        if journal == "kept":
+            assert "re-queued for the hub: 0 event(s), 0 return(s)" in first.stdout
+        salvaged = found(edge, ids)
+        assert health(edge)["problems"] == []
+        held = qc_hold(edge)  # every return's unit, salvaged or booked since the damage
+        assert held == {f"SKU-{k}": sum(1 for n in [*range(30), 100] if n % 7 == k)
+                        for k in range(7)}, first.stdout
+
+        again = recover_cli(edge)
+        assert again.returncode == 0, again.stderr
+        assert "re-queued for the hub: 0 event(s), 0 return(s)" in again.stdout
+        assert qc_hold(edge) == held
+        total = health(edge)["next_seq"] - 1
+
+        hub.acking = True  # the node sends a window at a time: the rest follows the acks
         assert hub.wait_contiguous(total, timeout=60)
         received = [env.body.return_id for env in hub.kinds("return.received")]  # type: ignore[union-attr]
         reasons = {env.body.return_id: env.body.reason  # type: ignore[union-attr]
@@ -420,6 +433,9 @@ def test_a_damaged_outbox_row_is_never_sent_and_is_reported(
     the journal's intact copy of the event, and the next start quarantines the file (recover
     then finds nothing the hub lacks)."""
     edge.env["ACORN_EDGE_INTEGRITY_CHECK_SECONDS"] = "0.2"
+    # the events are first sent before the damage, with no hub listening: the hub gets them from
+    # a resend, after the damage (within 0.5 s of the hub's arrival, and 5 s by default)
+    edge.env["ACORN_EDGE_RESEND_AFTER_SECONDS"] = "0.5"
     edge.start()
     ids = record(edge, 3)
     with sqlite3.connect(data_dir(edge) / "edge.db", timeout=10) as conn:
