@@ -10,9 +10,11 @@ Rules:
 - a row is deleted only by ``acknowledge`` (the hub's ack covers it), never by sending;
 - ``SendWindow`` is the pure sending policy: at most ``window`` events beyond the last ack in
   flight; resend from ``last_acked + 1`` on every (re)connect, when the ack has not advanced for
-  ``resend_after`` seconds while events are pending, and once when the hub reports a gap; while
-  resends bring no ack (the hub is down) the wait doubles up to ``resend_max``, so a dead hub does
-  not fill the broker's queue with copies; any ack (the hub is alive) or reconnect resets it.
+  ``resend_after`` seconds while events are pending, and once when the hub reports a gap; a
+  resend after silence is one event (the window shrinks to one; the link's ``Pace`` grows it
+  again from the acks), as a slow hub still has the originals queued; while resends bring no
+  ack (the hub is down) the wait doubles up to ``resend_max``, so a dead hub does not fill the
+  broker's queue with copies; any ack (the hub is alive) or reconnect resets it.
 """
 
 from __future__ import annotations
@@ -244,6 +246,7 @@ class SendWindow:
         elif now - self.progress_at >= self._wait:
             resend = True
             self.next_to_send = self.last_acked + 1
+            self.window = 1  # one probe, not the window again (a slow hub has the originals)
             self.progress_at = now
             self._wait = min(self._wait * 2, max(self.resend_after, self.resend_max))
         last = min(last_written, self.last_acked + self.window)

@@ -63,6 +63,7 @@ import sqlite3
 import ssl
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -209,6 +210,7 @@ class Link:
         self._position_deadline = 0.0
         self._halted = False
         self._event_batch: int | None = None  # events per message the hub reads (config)
+        self._out: deque[int] = deque()  # the last seq of each message out on this connection
         self.subscribed = False
         self._brokers = settings.brokers
         self._at = 0  # index of the broker we are on (or trying) in self._brokers
@@ -505,7 +507,9 @@ class Link:
         self._position_deadline = time.monotonic() + POSITION_WAIT_MAX
         self._connected_at = utc_now()
         self._window.on_connect(time.monotonic())
+        self._hub_batch()  # the floor is one full message when the hub reads batches
         self._pace.on_connect(self._window)
+        self._out.clear()
         self._metrics.broker_connected.set(1)
         self._next_status = 0.0
         self._hub_online = False  # the hub must be heard on this connection
@@ -564,6 +568,8 @@ class Link:
             now = time.monotonic()
             self._pace.on_ack(self._window, acks.up_to, now)
             self._window.on_ack(acks.up_to, now, gap=acks.gap)
+            while self._out and self._out[0] <= acks.up_to:
+                self._out.popleft()
             self._metrics.acks.inc()
             self._position_known = True
         self._flush_acks()
@@ -626,34 +632,52 @@ class Link:
             batch = self._window.due(time.monotonic(), self._last_written())
             if not batch:
                 return
+            if self._out and batch.first <= self._out[-1]:
+                self._out.clear()  # sent again from the oldest: what was out is not counted twice
+            room = self._pace.messages(self._window) - len(self._out)
+            if room <= 0:
+                return  # as many messages out as the broker's queue is sized for (pace rules)
             last = min(batch.last, batch.first + READ_BATCH - 1)
             envelopes = self._read(batch.first, last)
             if envelopes is None:
                 return
-            for payload in self._messages(envelopes):
+            messages = self._messages(envelopes) if envelopes else []
+            sent = 0
+            for payload, count in messages[:room]:
                 self._client.publish(topic, payload, qos=1)
+                sent += count
+                self._out.append(envelopes[sent - 1].seq)
+            if len(messages) > room:  # the rest waits for acks
+                last = envelopes[sent - 1].seq
             self._window.sent(last)
             self._pace.sent(last, time.monotonic())
-            self._metrics.events_sent.inc(len(envelopes))
+            self._metrics.events_sent.inc(sent)
             if batch.resend:
-                self._metrics.events_resent.inc(len(envelopes))
-                log.info("no ack progress: resent from seq %d (next try in %.0f s)",
+                self._metrics.events_resent.inc(sent)
+                log.info("no ack progress: resent seq %d (next try in %.0f s)",
                          batch.first, self._window.wait)
 
-    def _messages(self, envelopes: list[Envelope]) -> list[bytes]:
-        """The payloads that carry ``envelopes``: one per event, or, when the hub's config says
-        it reads batches, ``event.batch`` messages of up to that many consecutive events (and
-        under the payload limit; an event that fills a message alone goes alone)."""
-        now = utc_now()
-        if self._event_batch is None:  # read once, and again after each config applied
+    def _hub_batch(self) -> int:
+        """Events per message the hub reads, from the store config: read once, and again after
+        each config applied; the pace's floor follows it."""
+        if self._event_batch is None:
             with self._store.read() as tx:
                 self._event_batch = store_config.event_batch(tx)
-        most = self._event_batch
+            self._pace.batch = self._event_batch
+        return self._event_batch
+
+    def _messages(self, envelopes: list[Envelope]) -> list[tuple[bytes, int]]:
+        """The payloads that carry ``envelopes``, each with how many events it holds: one per
+        event, or, when the hub's config says it reads batches, ``event.batch`` messages of up
+        to that many consecutive events (and under the payload limit; an event that fills a
+        message alone goes alone)."""
+        now = utc_now()
+        most = self._hub_batch()
         sent = [envelope.resent(now) for envelope in envelopes]
         singles = [encode(envelope) for envelope in sent]
         if most < 2 or len(envelopes) < 2:
-            return singles
-        out: list[bytes] = []
+            return [(single, 1) for single in singles]
+        out: list[tuple[bytes, int]] = []
         start = 0
         while start < len(envelopes):
             end, size = start, BATCH_HEAD_BYTES
@@ -662,10 +686,10 @@ class Link:
                 size += len(singles[end]) + 1
                 end += 1
             if end - start < 2:  # one event (or one too large to share): as it always went
-                out.append(singles[start])
+                out.append((singles[start], 1))
                 start += 1
                 continue
-            out.append(encode_batch(sent[start:end], at=now))
+            out.append((encode_batch(sent[start:end], at=now), end - start))
             self._metrics.batches_sent.inc()
             start = end
         return out

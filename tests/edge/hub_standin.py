@@ -20,6 +20,7 @@ from protocol import (
     Ack,
     Body,
     Envelope,
+    EventBatch,
     RefundDecided,
     RefundOutcome,
     RefundRequested,
@@ -50,6 +51,7 @@ class HubStandIn(Probe):
                  decide: Decider | None = None, ack_interval: float = 0.005) -> None:
         self.store_id, self.node_id = store_id, node_id
         self.deliveries: list[Envelope] = []
+        self.payloads = 0  # event messages received (an event.batch is one)
         self.by_seq: dict[int, Envelope] = {}
         self.contiguous = 0
         self.acking = acking
@@ -72,17 +74,22 @@ class HubStandIn(Probe):
         self.connected_once = True
 
     def _on_message(self, _c: Any, _u: Any, message: mqtt.MQTTMessage) -> None:
-        envelope = decode(bytes(message.payload))
+        outer = decode(bytes(message.payload))
+        # an event.batch message (a node whose config says the hub reads them) is its events
+        envelopes = outer.body.events if isinstance(outer.body, EventBatch) else [outer]
         with self.lock:
-            self.deliveries.append(envelope)
-            self.by_seq.setdefault(envelope.seq, envelope)
+            self.payloads += 1
+            for envelope in envelopes:
+                self.deliveries.append(envelope)
+                self.by_seq.setdefault(envelope.seq, envelope)
             while self.contiguous + 1 in self.by_seq:
                 self.contiguous += 1
             self.lock.notify_all()
-        if isinstance(envelope.body, RefundRequested) and self.decide is not None:
-            decided = self.decide(envelope.body)
-            if decided is not None:
-                self.command(decided, wait=False)
+        for envelope in envelopes:
+            if isinstance(envelope.body, RefundRequested) and self.decide is not None:
+                decided = self.decide(envelope.body)
+                if decided is not None:
+                    self.command(decided, wait=False)
 
     def _ack_loop(self, interval: float) -> None:
         while not self._stop.wait(interval):

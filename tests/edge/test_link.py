@@ -16,9 +16,11 @@ from typing import Any
 
 import pytest
 
+from edge_agent.staff.store_config import EVENT_BATCH_META
 from edge_agent.storage import outbox
 from edge_agent.storage.store import Store
 from edge_agent.sync.link import _Client
+from edge_agent.sync.pace import START
 from protocol import (
     Channel,
     ExpectedReturn,
@@ -99,6 +101,34 @@ def test_node_resends_from_the_last_ack_when_the_hub_does_not_ack(
         wait_until(lambda: health(run)["outbox_pending"] == 0)
         resent = run.http.get("/metrics").text
         assert "acorn_edge_events_resent_total 0.0" not in resent
+
+
+def test_when_the_hub_reads_batches_a_node_has_no_more_messages_out_than_before(
+        tmp_path: Path, node_creds: MqttCreds, hub: HubStandIn) -> None:
+    """The window's floor is one full message when the hub reads batches, but the messages a
+    node has out stay at the pace's START (the broker's queue is sized for that): events made
+    one at a time while the hub does not ack go out START at most; the rest follow the acks,
+    packed."""
+    hub.acking = False
+    settings = make_settings(tmp_path, node_creds, resend_after_seconds=300)
+    store = Store.open(settings.db_path, STORE, NODE)
+    with store.write() as tx:
+        tx.set_meta(EVENT_BATCH_META, "100")  # as the hub's store config leaves it
+    store.close()
+    with running_agent(settings) as run:
+        for n in range(1, START + 1):
+            record(run, 1)  # a return: its events go in one message, as it is made
+            wait_until(lambda n=n: hub.payloads == n)
+        out = len(hub.deliveries)
+        record(run, 12)
+        time.sleep(1.0)  # room to send more, if the cap let it
+        made = health(run)["outbox_pending"]
+        assert isinstance(made, int) and made > out
+        assert hub.payloads == START and len(hub.deliveries) == out  # nothing more went out
+        hub.acking = True
+        wait_until(lambda: health(run)["outbox_pending"] == 0)
+    assert [env.seq for env in hub.deliveries] == list(range(1, made + 1))  # once, in order
+    assert hub.payloads < START + 12  # the twelve returns that waited went packed
 
 
 def test_returns_recorded_while_the_broker_is_down_are_delivered_after(

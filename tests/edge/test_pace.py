@@ -69,3 +69,38 @@ def test_the_resend_wait_follows_a_slow_hub_but_stays_within_bounds() -> None:
     for _ in range(60):
         at = round_trip(pace, window, at, 1000.0)
     assert window.resend_after == RESEND_MOST
+
+
+def test_when_the_hub_reads_batches_the_floor_is_one_full_message() -> None:
+    pace, window = paced()
+    pace.batch = 100
+    pace.on_connect(window)
+    assert pace.floor == 100 and window.window == 100  # one message of 100 events
+    assert pace.messages(window) == START  # but never more messages out than before
+    at = 0.0
+    for _ in range(4):
+        at = round_trip(pace, window, at, TARGET_RTT * 4)  # a storm: the hub is slow
+    assert window.window == 100  # never under one full message
+    for _ in range(6):
+        at = round_trip(pace, window, at, 0.01)
+    assert window.window == 1000 and pace.messages(window) == 10  # a node draining alone
+    small = Pace(50, batch=100)
+    assert small.floor == 50  # never over the configured window
+    assert Pace(1000).floor == START and Pace(1000, batch=1).floor == START  # an older hub
+
+
+def test_a_resend_probe_is_acked_slowly_and_the_window_goes_back_to_the_floor() -> None:
+    pace, window = paced()
+    pace.batch = 100
+    pace.on_connect(window)
+    batch = window.due(0.0, 10**6)
+    window.sent(batch.last)
+    pace.sent(batch.last, 0.0)
+    probe = window.due(5.0, 10**6)  # no ack in resend_after: one probe
+    assert (probe.first, probe.last, probe.resend) == (1, 1, True)
+    window.sent(probe.last)
+    pace.sent(probe.last, 5.0)
+    pace.on_ack(window, 100, 30.0)  # the hub reaches the originals 30 s in (a storm)
+    window.on_ack(100, 30.0)
+    assert window.window == 100  # back to one full message, not one event
+    assert window.due(30.0, 10**6).first == 101

@@ -28,13 +28,19 @@ def test_sends_in_order_up_to_the_window_beyond_the_last_ack() -> None:
     assert (batch.first, batch.last) == (11, 14)
 
 
-def test_resends_from_the_last_ack_when_the_ack_stalls() -> None:
+def test_resends_one_probe_from_the_last_ack_when_the_ack_stalls() -> None:
     w = window()
     w.sent(w.due(0.0, last_written=3).last)
     assert not w.due(4.9, last_written=3)
     assert w.deadline(3) == 5.0
     batch = w.due(5.0, last_written=3)
-    assert (batch.first, batch.last, batch.resend) == (1, 3, True)
+    # one event, not the window again: a slow hub still has the originals queued
+    assert (batch.first, batch.last, batch.resend) == (1, 1, True)
+    w.sent(batch.last)
+    assert not w.due(5.1, last_written=3) and w.window == 1
+    assert w.on_ack(1, now=6.0)  # the originals were lost after all: the rest goes next
+    batch = w.due(6.0, last_written=3)
+    assert (batch.first, batch.last, batch.resend) == (2, 2, False)
 
 
 def test_an_ack_restarts_the_silence_clock() -> None:

@@ -1,7 +1,8 @@
 """Simulated edge nodes for load tests and the capacity bench: many identities, one loop.
 
 Each node has its own dynsec client bound to its client id (shaped as ``provision_node`` makes
-them) and paces itself with the edge link's own policy (``SendWindow`` + ``Pace``), publishing
+them) and paces itself with the edge link's own policy (``SendWindow`` + ``Pace``, and the link's
+cap on messages out), publishing
 valid ``return.received`` events; one selector loop drives a few hundred paho clients, so a load
 generator needs no thread per node.
 """
@@ -15,6 +16,7 @@ import os
 import secrets
 import selectors
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +53,7 @@ class Node:
     first_sent: dict[int, float] = field(default_factory=dict)
     acked_at: int = 0
     event_batch: int = 1  # the most events in one message (the hub's config says; 1: one each)
+    out: deque[int] = field(default_factory=deque)  # last seq of each message out (the link's)
 
     def batch_payload(self, first: int, last: int) -> bytes:
         """An event.batch of the events ``first``..``last`` (as ``protocol.encode_batch``)."""
@@ -115,8 +118,8 @@ def run_nodes(
     for index, cred, before in creds:
         client = _connect(cred, host, port)
         window = SendWindow(1000, 5.0, 30.0, last_acked=before, next_to_send=before + 1)
-        node = Node(cred, client, index, window, Pace(1000), written=before + buffered,
-                    event_batch=event_batch)
+        node = Node(cred, client, index, window, Pace(1000, batch=event_batch),
+                    written=before + buffered, event_batch=event_batch)
         client.user_data_set(node)
         client.on_connect = _on_connect
         client.on_message = lambda _c, node, msg: _on_ack(node, msg, latencies)
@@ -183,6 +186,7 @@ def _on_connect(client: mqtt.Client, node: Node, _f: Any, reason: Any, _p: Any) 
     client.subscribe(node_topic(node.creds.store_id, "n1", TopicKind.ACKS), qos=1)
     node.window.on_connect(time.monotonic())
     node.pace.on_connect(node.window)
+    node.out.clear()
 
 
 def _on_ack(node: Node, message: mqtt.MQTTMessage, latencies: list[float]) -> None:
@@ -197,6 +201,8 @@ def _on_ack(node: Node, message: mqtt.MQTTMessage, latencies: list[float]) -> No
         latencies.append((now - node.first_sent.pop(seq)) * 1000)
     node.pace.on_ack(node.window, up_to, now)
     node.window.on_ack(up_to, now, gap=gap)
+    while node.out and node.out[0] <= up_to:
+        node.out.popleft()
 
 
 def _send_due(node: Node, now: float) -> None:
@@ -205,15 +211,25 @@ def _send_due(node: Node, now: float) -> None:
     batch = node.window.due(now, node.written)
     if batch.last < batch.first:
         return
+    if node.out and batch.first <= node.out[-1]:
+        node.out.clear()  # sent again from the oldest (as the edge link counts)
+    room = node.pace.messages(node.window) - len(node.out)
     topic = node_topic(node.creds.store_id, "n1", TopicKind.EVENTS)
+    last = batch.first - 1
     for first in range(batch.first, batch.last + 1, node.event_batch):
+        if room <= 0:
+            break  # the rest waits for acks (the link's message cap)
         last = min(first + node.event_batch - 1, batch.last)
         node.client.publish(topic, node.payload(first) if first == last else
                             node.batch_payload(first, last), qos=1)
+        node.out.append(last)
+        room -= 1
         for seq in range(first, last + 1):
             node.first_sent.setdefault(seq, now)
-    node.window.sent(batch.last)
-    node.pace.sent(batch.last, now)
+    if last < batch.first:
+        return
+    node.window.sent(last)
+    node.pace.sent(last, now)
 
 
 def provision(broker: TestBroker, count: int, tag: str) -> list[tuple[int, NodeCreds]]:
