@@ -103,9 +103,11 @@ def csr_for(key: Any, name: str = "acorn-node") -> str:
     return csr.public_bytes(serialization.Encoding.PEM).decode()
 
 
-def tls_connect(port: int, ca_file: Path, cert_file: Path, key_file: Path, client_id: str,
-                timeout: float = 10.0) -> str:
-    """Try one mutual-TLS MQTT login; the CONNACK's reason, or the TLS error's text."""
+def tls_connect(port: int, ca_file: Path, cert_file: Path, key_file: Path,
+                client_id: str) -> str:
+    """Try one mutual-TLS MQTT login: the CONNACK's reason; the TLS error's text; ``dropped``
+    when the broker closes the connection first (it refused the certificate: under TLS 1.3 the
+    client learns it after its handshake, so waiting for a CONNACK would wait out its 10 s)."""
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
     client.tls_set(ca_certs=str(ca_file), certfile=str(cert_file), keyfile=str(key_file),
                    cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT)
@@ -116,18 +118,22 @@ def tls_connect(port: int, ca_file: Path, cert_file: Path, key_file: Path, clien
         outcome.append(str(reason))
         answered.set()
 
-    client.on_connect = on_connect
+    def on_disconnect(_c: Any, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        outcome.append(f"dropped: {reason}")
+        answered.set()
+
+    client.on_connect, client.on_disconnect = on_connect, on_disconnect
     try:
         client.connect("127.0.0.1", port)
     except (OSError, ssl.SSLError) as err:
         return f"refused: {err}"
     client.loop_start()
     try:
-        answered.wait(timeout)
+        answered.wait(10)
     finally:
         client.disconnect()
         client.loop_stop()
-        client.on_connect = None
+        client.on_connect = client.on_disconnect = None
     return outcome[0] if outcome else "no answer"
 
 

@@ -26,7 +26,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from hub.fleet import pki
 from protocol import utc_now
 from tests.e2e.conftest import a_return
-from tests.fleet.conftest import Fleet, sign_file
+from tests.fleet.conftest import Fleet, sign_file, tls_connect
 from tests.support.ports import free_port
 from tests.support.procs import BIN, Proc, health_of, hub_proc, wait_for
 
@@ -136,41 +136,6 @@ def test_a_refused_code_and_a_wrong_pinned_hub_write_nothing(
                   "00" * 32, code], plain_env(), cwd=machine, ok=False)
     assert "not the hub the code is for" in pinned.stderr
     assert not (machine / ".env").exists() and not (machine / "var").exists()
-
-
-def tls_connect(port: int, ca_file: Path, cert_file: Path, key_file: Path,
-                client_id: str) -> str:
-    """Try one mutual-TLS MQTT login: the CONNACK's reason; the TLS error's text; ``dropped``
-    when the broker closes the connection first (it refused the certificate: under TLS 1.3 the
-    client learns it after its handshake, so ``tests.fleet.conftest.tls_connect`` would wait out
-    its 10 s for a CONNACK that cannot come)."""
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
-    client.tls_set(ca_certs=str(ca_file), certfile=str(cert_file), keyfile=str(key_file),
-                   cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT)
-    answered = threading.Event()
-    outcome: list[str] = []
-
-    def on_connect(_c: Any, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
-        outcome.append(str(reason))
-        answered.set()
-
-    def on_disconnect(_c: Any, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
-        outcome.append(f"dropped: {reason}")
-        answered.set()
-
-    client.on_connect, client.on_disconnect = on_connect, on_disconnect
-    try:
-        client.connect("127.0.0.1", port)
-    except (OSError, ssl.SSLError) as err:
-        return f"refused: {err}"
-    client.loop_start()
-    try:
-        answered.wait(10)
-    finally:
-        client.disconnect()
-        client.loop_stop()
-        client.on_connect = client.on_disconnect = None
-    return outcome[0] if outcome else "no answer"
 
 
 def test_only_certificates_the_fleet_ca_signed_connect_and_the_cn_is_the_client_id(
