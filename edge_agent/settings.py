@@ -90,8 +90,9 @@ class EdgeSettings(BaseSettings):
     http_port: int = Field(default=8081, ge=0, le=65535, description="local API / page port")
     outbox_window: int = Field(default=1000, ge=1, le=100_000,
                                description="events in flight beyond the last hub ack")
-    resend_after_seconds: float = Field(default=5.0, gt=0, le=3600,
-                                        description="resend from the last ack after this silence")
+    resend_after_seconds: float = Field(
+        default=5.0, gt=0, le=3600,
+        description="resend the first unacked event (a probe) after this silence")
     resend_max_seconds: float = Field(default=30.0, gt=0, le=3600,
                                       description="resend wait doubles up to this without acks")
     status_interval_seconds: float = Field(default=30.0, gt=0, le=86_400,
