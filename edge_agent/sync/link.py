@@ -63,7 +63,6 @@ import sqlite3
 import ssl
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -210,7 +209,6 @@ class Link:
         self._position_deadline = 0.0
         self._halted = False
         self._event_batch: int | None = None  # events per message the hub reads (config)
-        self._out: deque[int] = deque()  # the last seq of each message out on this connection
         self.subscribed = False
         self._brokers = settings.brokers
         self._at = 0  # index of the broker we are on (or trying) in self._brokers
@@ -509,7 +507,6 @@ class Link:
         self._window.on_connect(time.monotonic())
         self._hub_batch()  # the floor is one full message when the hub reads batches
         self._pace.on_connect(self._window)
-        self._out.clear()
         self._metrics.broker_connected.set(1)
         self._next_status = 0.0
         self._hub_online = False  # the hub must be heard on this connection
@@ -568,8 +565,6 @@ class Link:
             now = time.monotonic()
             self._pace.on_ack(self._window, acks.up_to, now)
             self._window.on_ack(acks.up_to, now, gap=acks.gap)
-            while self._out and self._out[0] <= acks.up_to:
-                self._out.popleft()
             self._metrics.acks.inc()
             self._position_known = True
         self._flush_acks()
@@ -632,9 +627,7 @@ class Link:
             batch = self._window.due(time.monotonic(), self._last_written())
             if not batch:
                 return
-            if self._out and batch.first <= self._out[-1]:
-                self._out.clear()  # sent again from the oldest: what was out is not counted twice
-            room = self._pace.messages(self._window) - len(self._out)
+            room = self._pace.room(self._window, batch.first)
             if room <= 0:
                 return  # as many messages out as the broker's queue is sized for (pace rules)
             last = min(batch.last, batch.first + READ_BATCH - 1)
@@ -646,7 +639,7 @@ class Link:
             for payload, count in messages[:room]:
                 self._client.publish(topic, payload, qos=1)
                 sent += count
-                self._out.append(envelopes[sent - 1].seq)
+                self._pace.sent_message(envelopes[sent - 1].seq)
             if len(messages) > room:  # the rest waits for acks
                 last = envelopes[sent - 1].seq
             self._window.sent(last)

@@ -23,8 +23,9 @@ Rules:
   ``batch`` events (``StoreConfig.event_batch``). A storm drains in messages the hub takes at its
   cheapest per event (with a thousand nodes at 8 events each, per-message work was a third of
   the hub's CPU), while the broker's queue still holds at most ``START`` messages a node:
-  ``messages`` caps the messages a node has out (the link counts them), so a window of single
-  events (live sales, or photos too large to share a message) is never more messages than before;
+  ``room`` caps the messages a node has out (``sent_message`` counts them, acks and reconnects
+  release them), so a window of single events (live sales, or photos too large to share a
+  message) is never more messages than before;
 - a resend after silence is one event (``SendWindow.due`` shrinks the window to one): if the
   original was only slow, the hub takes it first and the probe is one duplicate, not a window
   of them; if it was lost, the probe's ack moves the window and the pace grows it again.
@@ -32,7 +33,8 @@ Rules:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 
 from edge_agent.storage.outbox import SendWindow
 
@@ -53,6 +55,7 @@ class Pace:
     _probe: tuple[int, float] | None = None
     _smoothed: float | None = None  # the hub's round trip, smoothed (seconds)
     _resend_floor: float | None = None  # the configured resend_after
+    _out: deque[int] = field(default_factory=deque)  # the last seq of each message out
 
     @property
     def floor(self) -> int:
@@ -64,10 +67,22 @@ class Pace:
         messages when that is more (a fast hub, a node draining alone)."""
         return max(self.start, window.window // max(self.batch, 1))
 
+    def room(self, window: SendWindow, first: int) -> int:
+        """How many more messages may go out now, for a send starting at seq ``first`` (a send
+        from at or before a message already out is a resend: what was out is not counted twice)."""
+        if self._out and first <= self._out[-1]:
+            self._out.clear()
+        return self.messages(window) - len(self._out)
+
+    def sent_message(self, last: int) -> None:
+        """A message whose last event is seq ``last`` went out."""
+        self._out.append(last)
+
     def on_connect(self, window: SendWindow) -> None:
-        """A (re)connect: start small again."""
+        """A (re)connect: start small again, nothing out."""
         window.window = self.floor
         self._probe = None
+        self._out.clear()
 
     def sent(self, last: int, now: float) -> None:
         """``last`` was published at ``now``; it becomes the probe if none is out."""
@@ -75,7 +90,10 @@ class Pace:
             self._probe = (last, now)
 
     def on_ack(self, window: SendWindow, up_to: int, now: float) -> None:
-        """An ack up to ``up_to``: if it covers the probe, resize by its round trip."""
+        """An ack up to ``up_to``: the messages it covers are no longer out; if it covers the
+        probe, resize by its round trip."""
+        while self._out and self._out[0] <= up_to:
+            self._out.popleft()
         if self._probe is None or up_to < self._probe[0]:
             return
         rtt = now - self._probe[1]

@@ -104,3 +104,18 @@ def test_a_resend_probe_is_acked_slowly_and_the_window_goes_back_to_the_floor() 
     window.on_ack(100, 30.0)
     assert window.window == 100  # back to one full message, not one event
     assert window.due(30.0, 10**6).first == 101
+
+
+def test_messages_out_are_counted_until_an_ack_covers_them_or_a_resend_starts_again() -> None:
+    pace, window = paced()
+    pace.batch = 100
+    pace.on_connect(window)
+    for last in (1, 2, 3):  # three single events went out, one message each
+        pace.sent_message(last)
+    assert pace.room(window, 4) == START - 3
+    pace.on_ack(window, 2, 0.1)  # covers the first two messages
+    assert pace.room(window, 4) == START - 1
+    assert pace.room(window, 3) == START  # a resend from seq 3: what was out is not counted twice
+    pace.sent_message(3)
+    pace.on_connect(window)  # a reconnect: nothing is out any more
+    assert pace.room(window, 3) == START

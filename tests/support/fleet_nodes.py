@@ -16,7 +16,6 @@ import os
 import secrets
 import selectors
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,7 +52,6 @@ class Node:
     first_sent: dict[int, float] = field(default_factory=dict)
     acked_at: int = 0
     event_batch: int = 1  # the most events in one message (the hub's config says; 1: one each)
-    out: deque[int] = field(default_factory=deque)  # last seq of each message out (the link's)
 
     def batch_payload(self, first: int, last: int) -> bytes:
         """An event.batch of the events ``first``..``last`` (as ``protocol.encode_batch``)."""
@@ -186,7 +184,6 @@ def _on_connect(client: mqtt.Client, node: Node, _f: Any, reason: Any, _p: Any) 
     client.subscribe(node_topic(node.creds.store_id, "n1", TopicKind.ACKS), qos=1)
     node.window.on_connect(time.monotonic())
     node.pace.on_connect(node.window)
-    node.out.clear()
 
 
 def _on_ack(node: Node, message: mqtt.MQTTMessage, latencies: list[float]) -> None:
@@ -201,8 +198,6 @@ def _on_ack(node: Node, message: mqtt.MQTTMessage, latencies: list[float]) -> No
         latencies.append((now - node.first_sent.pop(seq)) * 1000)
     node.pace.on_ack(node.window, up_to, now)
     node.window.on_ack(up_to, now, gap=gap)
-    while node.out and node.out[0] <= up_to:
-        node.out.popleft()
 
 
 def _send_due(node: Node, now: float) -> None:
@@ -211,9 +206,7 @@ def _send_due(node: Node, now: float) -> None:
     batch = node.window.due(now, node.written)
     if batch.last < batch.first:
         return
-    if node.out and batch.first <= node.out[-1]:
-        node.out.clear()  # sent again from the oldest (as the edge link counts)
-    room = node.pace.messages(node.window) - len(node.out)
+    room = node.pace.room(node.window, batch.first)
     topic = node_topic(node.creds.store_id, "n1", TopicKind.EVENTS)
     last = batch.first - 1
     for first in range(batch.first, batch.last + 1, node.event_batch):
@@ -222,7 +215,7 @@ def _send_due(node: Node, now: float) -> None:
         last = min(first + node.event_batch - 1, batch.last)
         node.client.publish(topic, node.payload(first) if first == last else
                             node.batch_payload(first, last), qos=1)
-        node.out.append(last)
+        node.pace.sent_message(last)
         room -= 1
         for seq in range(first, last + 1):
             node.first_sent.setdefault(seq, now)

@@ -57,11 +57,7 @@ class Proc:
         """Poll /api/health until it answers 200; fail with the log tail if the process died."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.popen is not None and self.popen.poll() is not None:
-                raise RuntimeError(
-                    f"{self.name} exited ({self.popen.returncode}):\n{self.log_tail()}"
-                )
-            health = answer_of(f"{self.url}/api/health")  # one client: no TLS context a poll
+            health = health_of(self)  # one client: no TLS context a poll
             if health is not None:
                 return health
             time.sleep(0.05)
