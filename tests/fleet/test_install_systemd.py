@@ -113,7 +113,7 @@ def run_unit(unit_path: str) -> None:
             _mount("--bind", str(folder), str(folder))
             _mount("-o", "remount,bind,rw", str(folder))
     if unit.get("PrivateTmp", ["no"])[-1] == "yes":
-        _mount("-t", "tmpfs", "-o", "mode=1777", "tmpfs", "/tmp")
+        _private_tmp()
     groups = [g for line in unit.get("SupplementaryGroups", []) for g in line.split()]
     os.chdir(unit.get("WorkingDirectory", ["/"])[-1])
     os.umask(int(unit.get("UMask", ["0022"])[-1], 8))
@@ -125,6 +125,22 @@ def run_unit(unit_path: str) -> None:
 
 def _mount(*args: str) -> None:
     subprocess.run(["mount", *args], check=True)
+
+
+def _private_tmp() -> None:
+    """An empty /tmp of the service's own, as systemd's PrivateTmp. The stand-in venv runs this
+    checkout's code: when the checkout (or its venv) lies under /tmp, it is bound into the new
+    /tmp at the same path, so the service still finds it (a real install lives in /opt)."""
+    tmp = Path("/tmp")
+    needed = sorted({Path(p).resolve() for p in (ROOT, sys.prefix)})
+    kept = [p for p in needed if p.is_relative_to(tmp)
+            and not any(p != q and p.is_relative_to(q) for q in needed)]
+    _mount("-t", "tmpfs", "-o", "mode=1777", "tmpfs", "/mnt")  # built aside, then moved in
+    for path in kept:
+        inside = Path("/mnt") / path.relative_to(tmp)
+        inside.mkdir(parents=True)
+        _mount("--bind", str(path), str(inside))
+    _mount("--rbind", "/mnt", "/tmp")
 
 
 # -- the test -------------------------------------------------------------------------------
