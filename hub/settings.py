@@ -94,11 +94,13 @@ class Settings(BaseSettings):
     command_poll_seconds: float = Field(1.0, gt=0, description="how often to look for new commands")
     hub_workers: int = Field(1, ge=1, le=64, description=(
         "how many hub processes share the MQTT ingest (README, Several hub workers); above 1 "
-        "each worker needs its own MQTT user and client id, PostgreSQL, and subscribes through "
-        "the shared group with a session that ends when it disconnects; 1: one hub, as before"))
+        "each worker needs its own MQTT user and client id and PostgreSQL, takes the events of "
+        "the stores its partitions hold (advisory locks) with a session that ends when it "
+        "disconnects, and statuses through the shared group; 1: one hub, as before"))
     leader_poll_seconds: float = Field(2.0, gt=0, le=60, description=(
         "with several workers: how often a worker tries to become the one that runs the "
-        "schedulers (a dead leader's lock is taken over within about this long)"))
+        "schedulers, and checks its share of the stores' partitions (a dead worker's lock and "
+        "stores are taken over within about this long)"))
     advertise: bool = Field(False, description="announce the hub over mDNS as _acorn-hub._tcp")
     advertise_name: str = Field("ACORN hub", min_length=1, max_length=60)
     advertise_interfaces: list[str] = Field(default_factory=list, description=(

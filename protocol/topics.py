@@ -85,11 +85,18 @@ def config_topic(store_id: str) -> str:
     return Topic(store_id, None, TopicKind.CONFIG).text
 
 
-def subscription(kind: TopicKind) -> str:
-    """Wildcard subscription for one channel of every node of every store (for the hub)."""
+def subscription(kind: TopicKind, store_id: str | None = None) -> str:
+    """Wildcard subscription for one channel of every node of every store (for the hub), or
+    of every node of one store (several hub workers split the stores between them)."""
+    store = "+"
+    if store_id is not None:
+        try:
+            store = check_id(store_id, "store id")
+        except ValueError as err:
+            raise TopicError(str(err)) from err
     if kind is TopicKind.CONFIG:
-        return f"{PREFIX}/stores/+/config"
-    return f"{PREFIX}/stores/+/nodes/+/{kind.value}"
+        return f"{PREFIX}/stores/{store}/config"
+    return f"{PREFIX}/stores/{store}/nodes/+/{kind.value}"
 
 
 def parse_topic(text: str) -> Topic:

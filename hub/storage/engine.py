@@ -8,6 +8,16 @@ Rules:
 - every write goes through ``writing``: one transaction that first takes the audit chain's tip
   (``SELECT ... FOR UPDATE`` on PostgreSQL; ``BEGIN IMMEDIATE`` on SQLite), so writers are
   serialised, audit entries chain without forks, and no two writers can deadlock;
+- one exception, ``writing(tip_last=True)``: the ingest of several workers on PostgreSQL
+  (``hub.sync.ingest.batch``) does its per-node work (node rows locked ``FOR UPDATE``, inbox,
+  cursors) BEFORE it takes the tip with ``Tx.take_tip``, so two workers' batches overlap until
+  they reach the rows other writers share; from the tip on it is serialised like any writer.
+  The price: a writer holding the tip that then locks a node row a batch holds (the command
+  outbox numbering a node's commands) can deadlock with that batch. PostgreSQL breaks it
+  within ``deadlock_timeout`` (1 s) and fails one of them: the batch is retried by the ingest
+  writer (a transient error), an API call answers 503 and can be repeated. Audit entries then
+  follow the order transactions took the tip, so an entry's ``at`` (its transaction's start)
+  may be a batch's duration earlier than the entry before it;
 - reads go through ``reading`` (a plain transaction; WAL readers never block the writer);
 - ``hold`` opens one writing transaction that outlives the calls made inside it (the API's
   idempotency keys: the write and its key with its answer commit together); while a ``Held``
@@ -106,10 +116,18 @@ class Tx:
     conn: Connection
     now: datetime
     drafts: list[AuditDraft] = field(default_factory=list)
+    tip: tuple[int, str] | None = None  # the audit chain's tip, once this transaction holds it
 
     def audit(self, draft: AuditDraft) -> None:
         """Record an audit entry; it is chained and written when the transaction commits."""
         self.drafts.append(draft)
+
+    def take_tip(self) -> tuple[int, str]:
+        """Hold the audit chain's tip from now on (a no-op once held): everything this
+        transaction does after it is serialised with every other writer."""
+        if self.tip is None:
+            self.tip = audit_log.lock_tip(self.conn)
+        return self.tip
 
 
 @dataclass
@@ -171,8 +189,9 @@ def _held_for(engine: Engine) -> Held | None:
 
 
 @contextmanager
-def writing(engine: Engine, now: datetime | None = None) -> Iterator[Tx]:
-    """One serialised write transaction; audit entries are chained in before the commit."""
+def writing(engine: Engine, now: datetime | None = None, tip_last: bool = False) -> Iterator[Tx]:
+    """One serialised write transaction; audit entries are chained in before the commit.
+    ``tip_last``: take the audit tip only at ``Tx.take_tip`` (or to append), not first."""
     held = _held_for(engine)
     if held is not None:
         with _savepoint(held.conn, now) as tx:
@@ -183,7 +202,7 @@ def writing(engine: Engine, now: datetime | None = None) -> Iterator[Tx]:
             conn.execution_options(**{_WRITE: True})
             _take_notices(conn)  # nothing left over from an earlier use of this connection
             try:
-                with conn.begin(), _audited(conn, now) as tx:
+                with conn.begin(), _audited(conn, now, not tip_last) as tx:
                     yield tx
             finally:
                 topics = _take_notices(conn)
@@ -207,14 +226,15 @@ def _savepoint(conn: Connection, now: datetime | None) -> Iterator[Tx]:
 
 
 @contextmanager
-def _audited(conn: Connection, now: datetime | None) -> Iterator[Tx]:
-    # One audited unit of work: the audit tip locked first (it serialises writers), the
-    # transaction's drafts appended to the chain last.
-    tip = audit_log.lock_tip(conn)
+def _audited(conn: Connection, now: datetime | None, tip_first: bool = True) -> Iterator[Tx]:
+    # One audited unit of work: the audit tip locked first (it serialises writers) unless the
+    # caller takes it later itself, the transaction's drafts appended to the chain last.
     tx = Tx(conn, now or utc_now())
+    if tip_first:
+        tx.take_tip()
     yield tx
     if tx.drafts:
-        audit_log.append(conn, tip, tx.now, tx.drafts)
+        audit_log.append(conn, tx.take_tip(), tx.now, tx.drafts)
 
 
 def notify(conn: Connection, topic: str) -> None:

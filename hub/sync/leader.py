@@ -39,6 +39,18 @@ log = logging.getLogger(__name__)
 LOCK_KEY = int.from_bytes(b"acornldr", "big") & 0x7FFF_FFFF_FFFF_FFFF
 
 
+def end_session(conn: Connection | None, what: str) -> None:
+    """Close ``conn`` so that its server session ends, and every advisory lock it held with it
+    (invalidated: never given back to the pool, where the session would live on)."""
+    if conn is None:
+        return
+    try:
+        conn.invalidate()
+        conn.close()
+    except SQLAlchemyError:
+        log.debug("closing %s failed", what, exc_info=True)
+
+
 class Leadership:
     """``leading`` says whether this process runs the once-per-hub passes now."""
 
@@ -112,13 +124,7 @@ class Leadership:
 
     def _drop(self) -> None:
         conn, self._conn = self._conn, None
-        if conn is None:
-            return
-        try:
-            conn.invalidate()  # the session ends, and its advisory lock with it
-            conn.close()
-        except SQLAlchemyError:
-            log.debug("closing the leader connection failed", exc_info=True)
+        end_session(conn, "the leader connection")
 
     def _set(self, leading: bool) -> None:
         if leading == self._leading:

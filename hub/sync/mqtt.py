@@ -36,10 +36,15 @@ Rules:
   leader. The leader moves only on loss, and the followers come after it.
 - SEVERAL WORKERS (``hub_workers`` > 1, README "Several hub workers"): each worker has its own
   broker user and client id (``acorn-hub devices add-hub`` with that worker's MQTT_USERNAME and
-  MQTT_CLIENT_ID) and subscribes to events and statuses through the shared group
-  ``$share/acorn-hub/...``: Mosquitto hands each message to ONE member, round robin per message
-  (so consecutive seqs of one node land on different workers; ``hub.sync.ingest.batch`` keeps
-  the order). Checked on Mosquitto 2.0.11 (tests/workers): a member whose session outlives its
+  MQTT_CLIENT_ID). Events are split by store: a worker subscribes to the events of the stores
+  its partitions hold (``follow_stores``, fed by ``hub.sync.partition_keeper``; one filter per
+  store, with no-local and retain-as-published as the single hub's wildcard), so each node's
+  messages reach one worker in order. Statuses (few, and the way a new store first shows up)
+  go through the shared group ``$share/acorn-hub/...``: Mosquitto hands each message to ONE
+  member, round robin per message. While a store's partition changes hands, or if one
+  worker's subscriptions outlive its partitions, two workers may see one node's messages:
+  ``hub.sync.ingest.batch`` keeps the order then, as it did when events were shared too.
+  Checked on Mosquitto 2.0.11 (tests/workers): a member whose session outlives its
   connection keeps receiving its turn of messages, queued for it and lost to the group until
   it returns, and what it held unacked is never handed to another member. So a shared worker
   connects with ``clean_start=True`` and a session that ends with the connection: the moment
@@ -97,11 +102,23 @@ FOLLOW_ROUNDS = 3  # followers: presence intervals without the leader before mov
 SESSION_ENDS_WITH_CONNECTION = 0
 
 
+SUBSCRIBE_CHUNK = 100  # topic filters per SUBSCRIBE / UNSUBSCRIBE packet
+
+
 def shared_subscriptions(group: str = SHARE_GROUP) -> list[tuple[str, SubscribeOptions]]:
     """The same topics through the workers' shared group (no no-local: MQTT 5 forbids it)."""
     return [(f"$share/{group}/{topic}",
              SubscribeOptions(qos=opts.QoS, retainAsPublished=opts.retainAsPublished))
             for topic, opts in SUBSCRIPTIONS]
+
+
+def store_events(store_id: str) -> str:
+    """The filter for the events of every node of one store (a worker's share of the ingest)."""
+    return subscription(TopicKind.EVENTS, store_id)
+
+
+def _chunks(items: list[str]) -> list[list[str]]:
+    return [items[k:k + SUBSCRIBE_CHUNK] for k in range(0, len(items), SUBSCRIBE_CHUNK)]
 
 
 def _connect_properties(expiry: int) -> Properties:
@@ -126,6 +143,8 @@ class HubLink:
         self._deliver = on_message
         self._on_connected = on_connected
         self._lock = threading.Lock()
+        self._stores: frozenset[str] = frozenset()  # several workers: whose events we take
+        self._stores_lock = threading.Lock()
         self._generation = 0
         self._connected = False
         self._brokers = settings.brokers
@@ -222,14 +241,37 @@ class HubLink:
         self._set_connected(True)
         log.info("connected to the broker at %s (session present: %s)", self.broker,
                  flags.session_present)
-        client.subscribe(shared_subscriptions() if self._settings.shared_ingest else
-                         SUBSCRIPTIONS)
+        if self._settings.shared_ingest:
+            client.subscribe([s for s in shared_subscriptions()  # statuses; events: by store
+                              if s[0].endswith(TopicKind.STATUS.value)])
+            with self._stores_lock:
+                self._subscribe(sorted(self._stores))
+        else:
+            client.subscribe(SUBSCRIPTIONS)
         if self.follows_leader:
             self._leader_deadline = time.monotonic() + self._follow_wait
             self._listening = False  # until the broker grants the subscription
             self._presence_mid = client.subscribe(HUB_PRESENCE_TOPIC, qos=0)[1]
         self._publish_presence("online")  # after SUBSCRIBE: nodes that see it find us listening
         self._on_connected()
+
+    def follow_stores(self, stores: frozenset[str]) -> None:
+        """Several workers: take the events of ``stores`` from now on, and no other store's."""
+        with self._stores_lock:
+            added, gone = sorted(stores - self._stores), sorted(self._stores - stores)
+            self._stores = stores
+            if self._connected:
+                self._subscribe(added)
+                for chunk in _chunks(gone):
+                    self._client.unsubscribe(chunk)
+        if added or gone:
+            log.info("this worker takes the events of %d stores (+%d, -%d)", len(stores),
+                     len(added), len(gone))
+
+    def _subscribe(self, stores: list[str]) -> None:
+        options = SUBSCRIPTIONS[0][1]
+        for chunk in _chunks(stores):
+            self._client.subscribe([(store_events(s), options) for s in chunk])
 
     def _handle_disconnect(self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any,
                            _props: Any) -> None:

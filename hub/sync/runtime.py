@@ -13,6 +13,9 @@ Rules:
 - the ingest thread is supervised: every ``ingest_supervise_seconds`` a small thread checks it
   and starts it again if it died; ``ingest_state`` (shown by ``/api/health``) says whether it
   runs, how often it was restarted and why it last failed;
+- several workers: the runtime owns the worker's ``PartitionKeeper``
+  (``hub.sync.partition_keeper``), which tells the link whose stores' events to take; it stops
+  first, so the other workers take this one's stores while its writer drains;
 - the runtime owns the worker's ``Leadership`` (``hub.sync.leader``): the command publisher and
   the store config push run only while it leads (always, for a single hub); the app gates its
   schedulers on ``runtime.leadership.leading`` too. Becoming the leader wakes the publisher and
@@ -38,6 +41,7 @@ from hub.sync.ingest.classify import Incoming
 from hub.sync.ingest.writer import IngestWriter
 from hub.sync.leader import Leadership
 from hub.sync.mqtt import HubLink
+from hub.sync.partition_keeper import PartitionKeeper
 from hub.sync.publisher import CommandPublisher
 
 log = logging.getLogger(__name__)
@@ -67,6 +71,12 @@ class HubRuntime:
         self.config_sync = StoreConfigSync(
             engine, self.link, settings.config_publish_seconds, gate=self.leadership.leading,
             event_batch=settings.ingest_event_batch if settings.ingest_event_batch > 1 else None)
+        # several workers: which stores' events this one takes (None: one hub takes them all)
+        self.partitions = (PartitionKeeper(engine, settings.mqtt_client_id,
+                                           settings.leader_poll_seconds,
+                                           on_stores=self.link.follow_stores,
+                                           connected=lambda: self.link.connected)
+                           if settings.shared_ingest else None)
         self._engine = engine
         self._stop_waking: Callable[[], None] | None = None
         self._stop_config: Callable[[], None] | None = None
@@ -78,8 +88,9 @@ class HubRuntime:
     def ingest_state(self) -> dict[str, object]:
         """Is the ingest thread running; restarts, errors caught, the last error; how many
         workers share the ingest and whether this one runs the schedulers (``leading``)."""
+        shares = self.partitions.state() if self.partitions is not None else {}
         return {**self.writer.state(), "workers": self.settings.hub_workers,
-                "leading": self.leadership.leading()}
+                "leading": self.leadership.leading(), **shares}
 
     def _supervise(self) -> None:
         while not self._stop_supervising.wait(self.settings.ingest_supervise_seconds):
@@ -98,6 +109,8 @@ class HubRuntime:
         self._stop_config = notices.on_store_config_changed(self._engine, self.config_sync.wake)
         self.config_sync.start()
         self.link.start()
+        if self.partitions is not None:
+            self.partitions.start()
         self._started = True
         log.info("MQTT ingest started for %s:%d as %s", self.settings.mqtt_host,
                  self.settings.mqtt_port, self.settings.mqtt_username)
@@ -112,6 +125,8 @@ class HubRuntime:
         self._stop_waking = self._stop_config = None
         self._stop_supervising.set()
         self._supervisor.join(5)
+        if self.partitions is not None:
+            self.partitions.stop()  # the others take our stores while we drain
         self.writer.stop()
         self.publisher.stop()
         self.config_sync.stop()
@@ -127,6 +142,8 @@ class HubRuntime:
         self.writer.submit(message)
 
     def _on_connected(self) -> None:
+        if self.partitions is not None:
+            self.partitions.wake()
         self.publisher.wake()
         self.config_sync.wake(republish=True)  # the broker may have lost retained configs
 
@@ -140,3 +157,5 @@ class HubRuntime:
         # online needs its unapplied commands sent again
         if result.came_online:
             self.publisher.wake(result.came_online)
+            if self.partitions is not None:  # it may be a store no worker takes events of yet
+                self.partitions.wake()

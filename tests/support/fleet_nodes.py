@@ -25,7 +25,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from edge_agent.storage.outbox import SendWindow
 from edge_agent.sync.pace import Pace
 from hub.fleet.acl import node_acls, node_client_id, node_role, node_username
-from protocol import TopicKind, node_topic
+from protocol import NodeStatus, TopicKind, encode, make_envelope, node_topic, utc_now
 from tests.support.broker import TestBroker
 
 
@@ -181,7 +181,12 @@ def run_nodes(
 def _on_connect(client: mqtt.Client, node: Node, _f: Any, reason: Any, _p: Any) -> None:
     if reason.is_failure:
         raise SystemExit(f"{node.creds.client_id} refused: {reason}")
-    client.subscribe(node_topic(node.creds.store_id, "n1", TopicKind.ACKS), qos=1)
+    store = node.creds.store_id
+    client.subscribe(node_topic(store, "n1", TopicKind.ACKS), qos=1)
+    # as the edge link does on every connect: its retained "online" (several hub workers learn
+    # of a store they never saw from its status)
+    client.publish(node_topic(store, "n1", TopicKind.STATUS), encode(make_envelope(
+        store, "n1", 0, NodeStatus(state="online", since=utc_now()))), qos=1, retain=True)
     node.window.on_connect(time.monotonic())
     node.pace.on_connect(node.window)
 

@@ -1,8 +1,9 @@
 """Two `acorn-hub serve` workers share one hub's ingest on PostgreSQL (issue 16, point 2).
 
-The broker hands every other message to the other worker, so consecutive seqs of one node are
-ingested by different processes; each node's stream must still be stored once and applied in seq
-order, and a worker killed with SIGKILL while it holds batches must lose and duplicate nothing.
+The workers split the stores between them (partitions held as advisory locks): both must take
+a share, each node's stream must be stored once and applied in seq order, and a worker killed
+with SIGKILL while it holds batches must lose and duplicate nothing: the survivor takes its
+stores and acknowledges every event.
 """
 
 from __future__ import annotations
@@ -64,6 +65,9 @@ def test_two_workers_both_ingest_and_each_event_is_stored_once_in_seq_order(
     assert_each_event_once(two_workers.engine, written, "shr")
     stored = [two_workers.stored(p) for p in two_workers.procs]
     assert all(s > 0 for s in stored), stored  # both workers took their share
+    shares = [two_workers.health(p)["ingest"] for p in two_workers.procs]
+    assert [s["partitions"] for s in shares] == [32, 32]
+    assert sum(s["stores"] for s in shares) == NODES  # each store taken by one worker
     assert sum(stored) == sum(written.values())  # and no event was stored twice
     order = _applied_in_seq_order(two_workers)
     assert order and all(seqs == sorted(seqs) for seqs in order.values())
@@ -89,4 +93,5 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(
     assert all(seqs == sorted(seqs) for seqs in order.values())
     acks = _retained_acks(broker, len(written))
     assert acks == {f"kil-s{i:04d}": n for i, n in written.items()}  # the survivor's acks
-    assert two_workers.health(survivor)["ingest"]["running"]
+    health = two_workers.health(survivor)["ingest"]
+    assert health["running"] and health["partitions"] == 64 and health["members"] == 1

@@ -32,17 +32,20 @@ Rules:
   events are dead-lettered as from a revoked node, unapplied and unacked, from the commit of its
   revocation on (the broker has dropped it by then; this is for what was already on its way);
 - the result says what to acknowledge: the retained ``ack`` per node that sent events;
-- SEVERAL WORKERS (``shared``; README "Several hub workers"): the broker hands consecutive seqs of
-  one node to different workers, so (1) the batch locks the rows of the nodes it touches
+- SEVERAL WORKERS (``shared``; README "Several hub workers"): the workers split the stores
+  between them (``hub.sync.partitions``), but while a store changes hands two workers may hold
+  consecutive seqs of one node, so (1) the batch locks the rows of the nodes it touches
   (``SELECT ... FOR UPDATE``, in (store, node) order, so two batches cannot deadlock) before it
   reads their cursors: each node's stream is advanced by one transaction at a time, on a cursor
-  no other worker can move until this one commits (today every write transaction also takes the
-  audit chain's tip first, ``hub.storage.engine``, which serialises writers anyway: the node
-  lock keeps the order should that ever change); and (2) an event that arrives AHEAD of its
-  node's stream (beyond the node's contiguous seq plus what this batch carries in order, above
-  anything held) while its message id is in ``may_hold`` is not stored but handed back in
-  ``BatchResult.held_back``: the writer keeps it unacked and offers it again a moment later,
-  when the worker holding the seqs before it has most likely committed them. The inbox does
+  no other worker can move until this one commits. The writer opens the transaction with
+  ``tip_last`` (``hub.storage.engine``): the per-node part (locks, cursors, inbox, claims) runs
+  beside other workers' batches, and the audit tip is taken only before the projections, which
+  touch rows other writers share (returns, stock, transfers, picking); and (2) an event that
+  arrives AHEAD of its node's stream (beyond the node's contiguous seq plus what this batch
+  carries in order, above anything held) while its message id is in ``may_hold`` is not
+  stored but handed back in ``BatchResult.held_back``: the writer keeps it unacked and offers
+  it again a moment later, when the worker holding the seqs before it has most likely
+  committed them. The inbox does
   hold an event whole enough to apply, but an event that waited beyond a gap is applied only
   when it arrives again (``hub.sync.ingest.claims``: a planted event must not be applied just
   because it is stored), so holding it back in memory, where it is still "arriving", is what
@@ -157,6 +160,8 @@ def store_batch(tx: Tx, items: Sequence[Classified],
     ready_returns = [e for e in ready if e.kind not in (stock_ledger.KIND, stock_check.KIND,
                                                         evidence_ingest.KIND)
                      and e.kind not in store_picking.KINDS]
+    tx.take_tip()  # several workers: the per-node work above ran beside theirs; from here on
+    # (returns, stock, transfers, picking: rows other writers share) one writer at a time
     projector = Projector(state.load(tx, ready_returns), tx.now)
     for envelope in ready_returns:
         projector.apply(envelope)

@@ -260,7 +260,7 @@ class IngestWriter:
         try:
             owners = [m for m in batch for _ in m.parts()]  # the message of each part
             classified = [part for m in batch for part in m.parts()]
-            with writing(self._engine) as tx:
+            with writing(self._engine, tip_last=self._shared) as tx:
                 result = store_batch(tx, classified, self._evidence, self._shared,
                                      self._may_hold(owners, classified))
         except HubError:
