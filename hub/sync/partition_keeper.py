@@ -51,9 +51,11 @@ log = logging.getLogger(__name__)
 NAMESPACE = int.from_bytes(b"ACPT", "big")  # the first key of every lock this module takes
 MEMBER = 0  # second key of the members' shared lock; partition p is 1 + p
 
+# advisory locks are per database, but pg_locks shows the whole server's: only this database's
 _LOCKS = text(
     "SELECT objid, mode, pid = pg_backend_pid() AS mine FROM pg_locks "
-    "WHERE locktype = 'advisory' AND granted AND classid = :ns AND objsubid = 2")
+    "WHERE locktype = 'advisory' AND granted AND classid = :ns AND objsubid = 2 AND database = "
+    "(SELECT oid FROM pg_database WHERE datname = current_database())")
 
 
 class PartitionKeeper:

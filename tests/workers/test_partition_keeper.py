@@ -13,7 +13,7 @@ from hub.storage.engine import make_engine, writing
 from hub.storage.tables.core import stores
 from hub.sync.partition_keeper import PartitionKeeper
 from hub.sync.partitions import PARTITIONS
-from tests.support.databases import migrated
+from tests.support.databases import migrated, pg_database
 
 pytestmark = pytest.mark.pg
 
@@ -85,7 +85,8 @@ def test_a_worker_whose_session_ends_leaves_its_stores_to_the_other(
     with engine.connect() as admin:  # the server ends one's session, as when its process dies
         ended = admin.execute(text(
             "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
-            "AND classid = :ns AND objid = 1 + :p AND granted"),
+            "AND classid = :ns AND objid = 1 + :p AND granted AND database = "
+            "(SELECT oid FROM pg_database WHERE datname = current_database())"),
             {"ns": int.from_bytes(b"ACPT", "big"),
              "p": min(int(p) for p in one.keeper._mine)}).scalars().all()
         admin.commit()
@@ -129,3 +130,22 @@ def test_stopping_gives_every_partition_back(workers: tuple[Worker, Worker]) -> 
     assert one.stores == frozenset()
     _rounds(two)
     assert two.held == PARTITIONS and two.stores == STORES
+
+
+def test_the_workers_of_another_hub_database_on_the_server_are_not_counted(
+        workers: tuple[Worker, Worker]) -> None:
+    """Advisory locks belong to one database: another hub's workers on the same PostgreSQL
+    server neither take this hub's partitions nor shrink its workers' shares."""
+    one, _ = workers
+    for other_url in pg_database():
+        migrated(other_url)
+        other_engine = make_engine(other_url)
+        other = Worker(other_engine, "acorn-hub-w1")
+        try:
+            other.keeper.round()
+            one.keeper.round()
+            assert other.held == PARTITIONS and one.held == PARTITIONS
+            assert one.keeper.state()["members"] == 1
+        finally:
+            other.keeper.stop()
+            other_engine.dispose()

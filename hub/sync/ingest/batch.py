@@ -205,21 +205,35 @@ def _as_revoked(item: NodeEvent | StatusUpdate | Unprocessable) -> Rejected:
 
 
 def _lock_nodes(conn: Connection, keys: Iterable[Key], now: datetime) -> None:
-    """Several workers: make sure the nodes' rows exist, then lock them in (store, node) order
-    until the commit, so one transaction at a time moves each node's stream."""
+    """Several workers: lock the nodes' rows in (store, node) order until the commit, so one
+    transaction at a time moves each node's stream; nodes never seen get their rows first.
+
+    The rows that exist are locked before anything is inserted, so a transaction waiting on
+    another's new row never holds a row that one wants (no lock cycle between batches)."""
     wanted = sorted(set(keys))
     if not wanted:
         return
+    missing = [k for k in wanted if k not in _lock_rows(conn, wanted)]
+    if not missing:
+        return
     conn.execute(insert_ignore(conn, stores, ["store_id"]),
-                 [{"store_id": s, "created_at": now} for s in sorted({s for s, _ in wanted})])
+                 [{"store_id": s, "created_at": now} for s in sorted({s for s, _ in missing})])
     conn.execute(insert_ignore(conn, nodes, ["store_id", "node_id"]), [
         {"store_id": s, "node_id": n, "contiguous_seq": 0, "highest_seq": 0, "command_seq": 0,
-         "online": False, "created_at": now} for s, n in wanted])
+         "online": False, "created_at": now} for s, n in missing])
+    _lock_rows(conn, missing)
+
+
+def _lock_rows(conn: Connection, wanted: Sequence[Key]) -> set[Key]:
+    """Lock the existing rows among ``wanted`` (sorted) in order; return their keys."""
+    found: set[Key] = set()
     for start in range(0, len(wanted), LOCK_CHUNK):
         chunk = wanted[start:start + LOCK_CHUNK]
-        conn.execute(select(nodes.c.store_id).where(
-            tuple_(nodes.c.store_id, nodes.c.node_id).in_(chunk))
-            .order_by(nodes.c.store_id, nodes.c.node_id).with_for_update()).all()
+        found.update((r.store_id, r.node_id) for r in conn.execute(
+            select(nodes.c.store_id, nodes.c.node_id).where(
+                tuple_(nodes.c.store_id, nodes.c.node_id).in_(chunk))
+            .order_by(nodes.c.store_id, nodes.c.node_id).with_for_update()))
+    return found
 
 
 def committed_acks(conn: Connection, keys: Iterable[Key]) -> dict[Key, Ack]:
