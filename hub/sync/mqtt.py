@@ -263,7 +263,7 @@ class HubLink:
             if self._connected:
                 self._subscribe(added)
                 for chunk in _chunks(gone):
-                    self._client.unsubscribe(chunk)
+                    self._client.unsubscribe([store_events(s) for s in chunk])
         if added or gone:
             log.info("this worker takes the events of %d stores (+%d, -%d)", len(stores),
                      len(added), len(gone))
