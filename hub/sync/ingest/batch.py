@@ -62,7 +62,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, tuple_
+from sqlalchemy import Connection, select
 
 from hub.finance.evidence import ingest as evidence_ingest
 from hub.finance.fx_rates import FxBook
@@ -72,7 +72,7 @@ from hub.inventory import ledger as stock_ledger
 from hub.inventory import picking as store_picking
 from hub.inventory.transfers import follow as transfer_follow
 from hub.refunds.projection import Problem, Projector
-from hub.storage.bulk import JsonText, among, insert_rows, update_rows
+from hub.storage.bulk import JsonText, among, insert_rows, pairs_among, update_rows
 from hub.storage.engine import Tx
 from hub.storage.tables.core import dead_letters, inbox, nodes, stores, unprocessable_events
 from hub.storage.upsert import insert_ignore
@@ -85,7 +85,6 @@ from protocol import Ack, Envelope, TopicKind, encode, node_topic
 log = logging.getLogger(__name__)
 
 Key = tuple[str, str]
-LOCK_CHUNK = 500  # node keys per locking SELECT
 
 
 @dataclass
@@ -213,7 +212,8 @@ def _lock_nodes(conn: Connection, keys: Iterable[Key], now: datetime) -> None:
     wanted = sorted(set(keys))
     if not wanted:
         return
-    missing = [k for k in wanted if k not in _lock_rows(conn, wanted)]
+    locked = _lock_rows(conn, wanted)
+    missing = [k for k in wanted if k not in locked]
     if not missing:
         return
     conn.execute(insert_ignore(conn, stores, ["store_id"]),
@@ -225,32 +225,23 @@ def _lock_nodes(conn: Connection, keys: Iterable[Key], now: datetime) -> None:
 
 
 def _lock_rows(conn: Connection, wanted: Sequence[Key]) -> set[Key]:
-    """Lock the existing rows among ``wanted`` (sorted) in order; return their keys."""
-    found: set[Key] = set()
-    for start in range(0, len(wanted), LOCK_CHUNK):
-        chunk = wanted[start:start + LOCK_CHUNK]
-        found.update((r.store_id, r.node_id) for r in conn.execute(
-            select(nodes.c.store_id, nodes.c.node_id).where(
-                tuple_(nodes.c.store_id, nodes.c.node_id).in_(chunk))
-            .order_by(nodes.c.store_id, nodes.c.node_id).with_for_update()))
-    return found
+    """Lock the existing rows among ``wanted`` in (store, node) order; return their keys."""
+    return {(r.store_id, r.node_id) for r in conn.execute(
+        select(nodes.c.store_id, nodes.c.node_id)
+        .where(pairs_among(conn, (nodes.c.store_id, nodes.c.node_id), wanted))
+        .order_by(nodes.c.store_id, nodes.c.node_id).with_for_update())}
 
 
 def committed_acks(conn: Connection, keys: Iterable[Key]) -> dict[Key, Ack]:
     """Several workers: each node's ack as committed, its row locked FOR SHARE until the caller's
     transaction ends (no other worker can move the node meanwhile, so what is published under
     this lock is never older than what another worker publishes after it)."""
-    wanted = sorted(set(keys))
-    acks: dict[Key, Ack] = {}
-    for start in range(0, len(wanted), LOCK_CHUNK):
-        rows = conn.execute(select(nodes.c.store_id, nodes.c.node_id, nodes.c.contiguous_seq,
-                                   nodes.c.highest_seq).where(
-            tuple_(nodes.c.store_id, nodes.c.node_id).in_(wanted[start:start + LOCK_CHUNK]))
-            .order_by(nodes.c.store_id, nodes.c.node_id).with_for_update(read=True))
-        for r in rows:
-            acks[(r.store_id, r.node_id)] = Cursor(r.store_id, r.node_id, int(r.contiguous_seq),
-                                                   int(r.highest_seq)).ack()
-    return acks
+    rows = conn.execute(select(nodes.c.store_id, nodes.c.node_id, nodes.c.contiguous_seq,
+                               nodes.c.highest_seq)
+                        .where(pairs_among(conn, (nodes.c.store_id, nodes.c.node_id), set(keys)))
+                        .order_by(nodes.c.store_id, nodes.c.node_id).with_for_update(read=True))
+    return {(r.store_id, r.node_id): Cursor(r.store_id, r.node_id, int(r.contiguous_seq),
+                                            int(r.highest_seq)).ack() for r in rows}
 
 
 def _hold_early(cursors: Mapping[Key, Cursor], events: Sequence[NodeEvent], may_hold: Set[str]
