@@ -4,6 +4,7 @@
     CAPACITY_NODES=200 CAPACITY_RATES=1000,3000 CAPACITY_STORM=100 CAPACITY_DBS=sqlite \
         python -m bench capacity
     CAPACITY_EVENT_BATCH=1 python -m bench capacity    # one event per message, as before
+    CAPACITY_HUB_WORKERS=2 CAPACITY_DBS=pg python -m bench capacity    # two hub workers
 
 Every node has its own dynsec client bound to its client id (as the fleet provisions them) and
 publishes valid ``return.received`` events through the real Mosquitto to one ``acorn-hub serve``
@@ -16,6 +17,9 @@ until a retained ack covers it), hub CPU per event (process CPU time from /proc 
 confirmed, so other load on the machine does not blur it), hub CPU share, broker drops (the
 "dropped" lines of mosquitto's log). Phases: steady rates (``CAPACITY_RATES`` ev/s offered in
 total), then a storm: every node connects at once holding ``CAPACITY_STORM`` buffered events.
+With ``CAPACITY_HUB_WORKERS`` > 1 (PostgreSQL only) that many ``acorn-hub serve`` workers
+share the ingest, each with its own broker identity, the stores registered first as enrolment
+registers them; CPU and batch figures are the workers' summed.
 Prints figures beside the targets; asserts nothing.
 """
 
@@ -35,11 +39,14 @@ import httpx
 
 from hub.access.permissions import Role
 from hub.access.tokens import create_token
-from hub.storage.engine import make_engine
+from hub.storage.engine import make_engine, writing
+from hub.storage.tables.core import stores
 from tests.hub.conftest import _pg_database
 from tests.support.broker import TestBroker
+from tests.support.databases import migrated
 from tests.support.fleet_nodes import NodeCreds, provision, run_nodes
-from tests.support.procs import Proc, hub_proc
+from tests.support.procs import Proc, hub_proc, stop_all
+from tests.workers.conftest import worker_creds
 
 WORKERS = 4
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -47,6 +54,7 @@ PHASE_SECONDS = 20.0
 # as the edges do when their hub's config says it reads batches (ACORN_HUB_INGEST_EVENT_BATCH)
 EVENT_BATCH = int(os.environ.get("CAPACITY_EVENT_BATCH", "100"))
 HUB_BATCH = os.environ.get("CAPACITY_HUB_BATCH", "")  # the hub's INGEST_BATCH_SIZE ("": its own)
+HUB_WORKERS = int(os.environ.get("CAPACITY_HUB_WORKERS", "1"))
 GIVE_UP_S = 1800.0  # a phase's nodes stop waiting for acks after this (a storm may be slow)
 
 
@@ -78,26 +86,56 @@ def row(name: str, value: str, target: str) -> None:
     print(f"  {name:<58} {value:>16}   target {target}", flush=True)
 
 
-def _metrics(hub: Proc, db_url: str) -> dict[str, float]:
-    """The hub's counters and histogram sums (a viewer token made for this read)."""
+def _metrics(hubs: list[Proc], db_url: str) -> dict[str, float]:
+    """The hubs' counters and histogram sums, added up (a viewer token made for this read)."""
     engine = make_engine(db_url)
     try:
         token = create_token(engine, f"bench-{time.time_ns()}", Role.VIEWER)
     finally:
         engine.dispose()
-    text = httpx.get(
-        f"{hub.url}/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=10
-    ).text
-    return {
-        line.split()[0]: float(line.split()[1])
-        for line in text.splitlines()
-        if line.startswith("acorn_hub_") and "{" not in line and len(line.split()) == 2
-    }
+    out: dict[str, float] = {}
+    for hub in hubs:
+        text = httpx.get(
+            f"{hub.url}/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        ).text
+        for line in text.splitlines():
+            if line.startswith("acorn_hub_") and "{" not in line and len(line.split()) == 2:
+                out[line.split()[0]] = out.get(line.split()[0], 0.0) + float(line.split()[1])
+    return out
+
+
+def register_stores(db_url: str, creds: list[tuple[int, NodeCreds]]) -> None:
+    """The stores as the fleet knows them before their nodes enrol (``acorn-hub stores add``):
+    several workers subscribe to a store's events once its row exists, and a store first heard
+    of by its status loses its first events to nobody until the nodes resend them."""
+    migrated(db_url)
+    engine = make_engine(db_url)
+    try:
+        with writing(engine) as tx:
+            tx.conn.execute(stores.insert(), [{"store_id": c.store_id, "created_at": tx.now}
+                                              for _, c in creds])
+    finally:
+        engine.dispose()
+
+
+def _hubs(tmp: Path, broker: TestBroker, db_url: str, creds: list[tuple[int, NodeCreds]],
+          **extra: str) -> list[Proc]:
+    """One hub, or ``HUB_WORKERS`` workers sharing the ingest (each its own broker identity)."""
+    if HUB_WORKERS == 1:
+        return [hub_proc(tmp, broker.hub_creds(), db_url, **extra).start(timeout=120)]
+    register_stores(db_url, creds)
+    hubs = []
+    for n in range(1, HUB_WORKERS + 1):
+        hub = hub_proc(tmp, worker_creds(broker, f"acorn-hub-w{n}"), db_url,
+                       hub_workers=str(HUB_WORKERS), **extra)
+        hub.log_path = tmp / f"acorn-hub-w{n}.log"
+        hubs.append(hub.start(timeout=120))
+    return hubs
 
 
 def _phase(
     broker: TestBroker,
-    hub_pid: int,
+    hub_pids: list[int],
     creds: list[tuple[int, NodeCreds, int]],
     rate: float,
     buffered: int,
@@ -124,13 +162,14 @@ def _phase(
         for w in range(WORKERS)
     ]
     dropped_before = _dropped(broker)
-    cpu_before, wall_before = _cpu_seconds(hub_pid), time.monotonic()
+    cpu_before, wall_before = sum(_cpu_seconds(p) for p in hub_pids), time.monotonic()
     for p in procs:
         p.start()
     results = [out.get(timeout=PHASE_SECONDS + GIVE_UP_S + 300) for _ in procs]
     for p in procs:
         p.join(30)
-    cpu, wall = _cpu_seconds(hub_pid) - cpu_before, time.monotonic() - wall_before
+    cpu = sum(_cpu_seconds(p) for p in hub_pids) - cpu_before
+    wall = time.monotonic() - wall_before
     latencies = [x for r in results for x in r["latencies"]]
     acked = sum(r["acked"] for r in results)
     seconds = max(r["seconds"] for r in results)
@@ -171,26 +210,25 @@ def _run_db(kind: str, nodes: int, rates: list[int], storm: int) -> None:
                 flush=True,
             )
             with _database(kind, tmp) as db_url:
-                hub = hub_proc(tmp, broker.hub_creds(), db_url, log_level="WARNING",
-                               **({"ingest_batch_size": HUB_BATCH} if HUB_BATCH else {}))
-                hub.start(timeout=120)
+                hubs = _hubs(tmp, broker, db_url, creds, log_level="WARNING",
+                             **({"ingest_batch_size": HUB_BATCH} if HUB_BATCH else {}))
                 try:
-                    assert hub.popen is not None
+                    pids = [h.popen.pid for h in hubs if h.popen is not None]
                     for rate, buffered in [(r, 0) for r in rates] + ([(0, storm)] if storm else []):
-                        before = _metrics(hub, db_url)
+                        before = _metrics(hubs, db_url)
                         figures, written = _phase(
                             broker,
-                            hub.popen.pid,
+                            pids,
                             [(i, c, sent.get(i, 0)) for i, c in creds],
                             rate,
                             buffered,
                         )
                         sent.update(written)
-                        after = _metrics(hub, db_url)
+                        after = _metrics(hubs, db_url)
                         _print(kind, nodes, rate, buffered, figures)
                         _print_batches(before, after)
                 finally:
-                    hub.stop()
+                    stop_all(hubs)
         finally:
             broker.kill()
 
@@ -234,8 +272,11 @@ def main() -> None:
     rates = [int(r) for r in os.environ.get("CAPACITY_RATES", "1000,5000").split(",") if r]
     storm = int(os.environ.get("CAPACITY_STORM", "1000"))
     print(f"capacity (issue 16): {nodes} nodes, {WORKERS} generator processes, up to "
-          f"{EVENT_BATCH} events a message", flush=True)
+          f"{EVENT_BATCH} events a message, {HUB_WORKERS} hub worker(s)", flush=True)
     for kind in os.environ.get("CAPACITY_DBS", "sqlite,pg").split(","):
+        if HUB_WORKERS > 1 and kind == "sqlite":
+            print("  sqlite: skipped (several hub workers need PostgreSQL)", flush=True)
+            continue
         _run_db(kind, nodes, rates, storm)
 
 

@@ -27,12 +27,11 @@ from typing import Any
 
 import httpx
 
-from bench.capacity import WORKERS, _cpu_seconds, _worker, pct, row
-from hub.storage.engine import make_engine, writing
-from hub.storage.tables.core import inbox, stores
+from bench.capacity import WORKERS, _cpu_seconds, _worker, pct, register_stores, row
+from hub.storage.engine import make_engine
+from hub.storage.tables.core import inbox
 from tests.hub.conftest import _pg_database
 from tests.support.broker import TestBroker
-from tests.support.databases import migrated
 from tests.support.fleet_nodes import provision
 from tests.support.procs import Proc, stop_all
 from tests.workers.conftest import count, start_worker
@@ -58,20 +57,6 @@ def _load(broker: TestBroker, creds: list[Any], rate: float, seconds: float) -> 
     }
 
 
-def _register_stores(db_url: str, creds: list[Any]) -> None:
-    """The stores as the fleet knows them before their nodes enrol (``acorn-hub stores add``):
-    several workers subscribe to a store's events once its row exists, and a store first heard
-    of by its status loses its first events to nobody until the nodes resend them."""
-    migrated(db_url)
-    engine = make_engine(db_url)
-    try:
-        with writing(engine) as tx:
-            tx.conn.execute(stores.insert(), [{"store_id": c.store_id, "created_at": tx.now}
-                                              for _, c in creds])
-    finally:
-        engine.dispose()
-
-
 def _round(workers: int, kill_after: float | None, nodes: int, rate: float,
            seconds: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -81,7 +66,7 @@ def _round(workers: int, kill_after: float | None, nodes: int, rate: float,
         try:
             creds = provision(broker, nodes, f"w{workers}")
             for db_url in _pg_database():
-                _register_stores(db_url, creds)
+                register_stores(db_url, creds)
                 for n in range(1, workers + 1):
                     procs.append(start_worker(tmp, broker, db_url, f"acorn-hub-w{n}", workers,
                                               log_level="WARNING"))
