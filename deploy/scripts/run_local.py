@@ -30,7 +30,8 @@ Supervision (the rules this file keeps):
   ingest (README, Several hub workers): worker 1 is ``acorn-hub`` as always, worker n the broker
   user and client id ``acorn-hub-wn`` (every identity provisioned before any worker starts:
   changing the hub role later would make the broker kick the running ones), each serving the
-  API on its own port (``--hub-port`` + n - 1 to begin with); only worker 1 announces itself
+  API on its own port (the (n - 1)th after ``--hub-port`` and the counters' ``--edge-ports``, to
+  begin with: 8083 for worker 2); only worker 1 announces itself
   over mDNS. Without the options: one hub on ``STATE/hub.db``, as before.
 
 Simulated devices, per store (``hardware.sim``): a serial scanner made of a socat pty pair (the
@@ -772,7 +773,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="the store agents' ports, comma-separated, in store order")
     parser.add_argument("--hub-workers", type=int, default=1, help=(
         "hub processes sharing the ingest (above 1 needs --database-url on PostgreSQL); worker "
-        "n serves the API on --hub-port + n - 1 to begin with"))
+        "n serves the API on the (n - 1)th port after --hub-port and --edge-ports to begin "
+        "with"))
     parser.add_argument("--database-url", default=None, help=(
         "the hub's database (default: sqlite STATE/hub.db), e.g. "
         "postgresql+psycopg://postgres@127.0.0.1:5432/acorn_dev (it must exist)"))
@@ -1018,7 +1020,8 @@ def hub_workers(broker: LocalBroker, passwords: dict[str, str], lan: Lan,
             broker, passwords[f"hub-w{n}"], int(port or 0), lan, args.database_url, worker=n,
             workers=args.hub_workers))
 
-    return [Child(f"hub-w{n}", build(n), port=args.hub_port + n - 1, health="/api/health")
+    after = max(args.hub_port, *args.edge_ports)  # not on a counter's port (8081 is Berlin's)
+    return [Child(f"hub-w{n}", build(n), port=after + n - 1, health="/api/health")
             for n in range(2, args.hub_workers + 1)]
 
 
