@@ -140,6 +140,18 @@ def test_the_total_in_c_is_the_decimal_sum_of_the_rows(case: tuple[list[dict[str
     _same(parsed, *_oracle(text, decimal_comma=True))
 
 
+def test_a_long_whole_amount_beside_a_finer_scale_is_added_exactly() -> None:
+    """An amount that fits int64 as it stands may not once brought to another line's finer
+    scale (hypothesis found 9223372036854776 beside a 0,000: in thousandths it passes int64's
+    largest, and the sum wrapped to -9223372036854775.616)."""
+    lines = [{**LINE, "order-id": "302-0", "amount": "9223372036854776"},
+             {**LINE, "order-id": "302-1", "amount": "0,000"}]
+    text = _file([_row(line) for line in lines], total="9223372036854776,000")
+    parsed = parse_settlement(text, decimal_comma=True)
+    assert parsed.problems == []
+    assert parsed.lines.total() == Decimal("9223372036854776.000")
+
+
 FIELD = st.one_of(st.sampled_from(ODD_AMOUNTS + ODD_TIMES + ODD_QUANTITIES + ["", "1"]),
                   st.text(st.characters(exclude_characters="\t\n\r"), max_size=8))  # fmt: skip
 

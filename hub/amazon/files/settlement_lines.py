@@ -219,7 +219,9 @@ class SettlementLines(Sequence[SettlementLine]):
         point = pc.find_substring(amounts, ".")
         scales = pc.if_else(pc.less(point, 0), 0, pc.subtract(lengths, pc.add(point, 1)))
         scale = pc.max(scales)
-        digits = pc.max(lengths).as_py() + len(str(len(amounts)))  # room for the sum to grow
+        whole = pc.if_else(pc.less(point, 0), lengths, point)  # sign and digits before the point
+        # every amount is brought to the finest scale before it is added, and the sum may grow
+        digits = pc.max(whole).as_py() + scale.as_py() + len(str(len(amounts)))
         if digits <= _INT64_DIGITS:  # as whole units of the finest scale, added in int64
             try:
                 units = pc.replace_substring(amounts, ".", "").cast(pa.int64())
