@@ -94,3 +94,13 @@ def test_ids_that_would_break_a_topic_are_refused(store: str, node: str) -> None
 
 def test_hub_subscriptions_are_wildcards() -> None:
     assert p.subscription(p.TopicKind.EVENTS) == "acorn/v1/stores/+/nodes/+/events"
+
+
+def test_a_worker_subscribes_to_one_store_and_a_wildcard_store_id_is_refused() -> None:
+    """Several hub workers take the stores of their partitions, one filter per store."""
+    assert (p.subscription(p.TopicKind.EVENTS, "store-berlin-1")
+            == "acorn/v1/stores/store-berlin-1/nodes/+/events")
+    assert p.subscription(p.TopicKind.CONFIG, "s1") == "acorn/v1/stores/s1/config"
+    for bad in ("+", "#", "a/b", ""):
+        with pytest.raises(p.TopicError):
+            p.subscription(p.TopicKind.EVENTS, bad)
