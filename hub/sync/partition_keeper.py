@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Set
+from collections.abc import Callable, Iterable, Set
 
 from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -112,7 +112,7 @@ class PartitionKeeper:
         try:
             conn = self._session()
             if not self._connected():
-                self._publish(set(), conn)
+                self._publish(set(), [])
                 self._release(conn, set(self._mine))
                 self._leave(conn)
                 return
@@ -121,9 +121,10 @@ class PartitionKeeper:
                              {"ns": NAMESPACE, "key": MEMBER})
                 self._member = True
             members, others = self._look(conn)
+            known = list(conn.execute(select(stores.c.store_id)).scalars())
             step = partitions.plan(self._mine, others, members, self._start)
             if step.release:
-                self._publish(self._mine - set(step.release), conn)  # unsubscribe, then unlock
+                self._publish(self._mine - set(step.release), known)  # unsubscribe, then unlock
                 self._release(conn, set(step.release))
             for p in step.take:
                 if conn.execute(text("SELECT pg_try_advisory_lock(:ns, :key)"),
@@ -132,7 +133,7 @@ class PartitionKeeper:
             if step.take or step.release:
                 log.info("%s holds %d of %d ingest partitions (%d workers)", self._worker,
                          len(self._mine), partitions.PARTITIONS, members)
-            self._publish(self._mine, conn)
+            self._publish(self._mine, known)
         except SQLAlchemyError as err:
             log.error("%s lost its partitions' connection (%s): it takes no store's events "
                       "until it holds partitions again", self._worker, err)
@@ -168,16 +169,15 @@ class PartitionKeeper:
                          {"ns": NAMESPACE, "key": 1 + p})
             self._mine.discard(p)
 
-    def _publish(self, held: Set[int], conn: Connection | None) -> None:
-        names = (frozenset(partitions.stores_in(
-            conn.execute(select(stores.c.store_id)).scalars(), held))
-            if conn is not None and held else frozenset[str]())
+    def _publish(self, held: Set[int], known: Iterable[str]) -> None:
+        """Tell the link the stores among ``known`` whose events ``held`` partitions take."""
+        names = frozenset(partitions.stores_in(known, held))
         if names != self._stores:
             self._stores = names
             self._on_stores(names)
 
     def _drop(self) -> None:
         self._mine.clear()
-        self._publish(set(), None)
+        self._publish(set(), [])
         conn, self._conn = self._conn, None
         end_session(conn, "the partitions' connection")

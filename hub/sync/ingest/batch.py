@@ -216,12 +216,17 @@ def _lock_nodes(conn: Connection, keys: Iterable[Key], now: datetime) -> None:
     missing = [k for k in wanted if k not in locked]
     if not missing:
         return
+    _create_nodes(conn, missing, now)
+    _lock_rows(conn, missing)
+
+
+def _create_nodes(conn: Connection, keys: Sequence[Key], now: datetime) -> None:
+    """Rows for nodes (and their stores) never seen, unless another transaction made them."""
     conn.execute(insert_ignore(conn, stores, ["store_id"]),
-                 [{"store_id": s, "created_at": now} for s in sorted({s for s, _ in missing})])
+                 [{"store_id": s, "created_at": now} for s in sorted({s for s, _ in keys})])
     conn.execute(insert_ignore(conn, nodes, ["store_id", "node_id"]), [
         {"store_id": s, "node_id": n, "contiguous_seq": 0, "highest_seq": 0, "command_seq": 0,
-         "online": False, "created_at": now} for s, n in missing])
-    _lock_rows(conn, missing)
+         "online": False, "created_at": now} for s, n in keys])
 
 
 def _lock_rows(conn: Connection, wanted: Sequence[Key]) -> set[Key]:
@@ -276,12 +281,7 @@ def _cursors(conn: Connection, keys: Iterable[Key], now: datetime) -> dict[Key, 
     found = {(r.store_id, r.node_id): r for r in rows}
     missing = [k for k in wanted if k not in found]
     if missing:
-        conn.execute(insert_ignore(conn, stores, ["store_id"]),
-                     [{"store_id": s, "created_at": now} for s in dict.fromkeys(s for s, _ in
-                                                                                missing)])
-        conn.execute(insert_ignore(conn, nodes, ["store_id", "node_id"]), [
-            {"store_id": s, "node_id": n, "contiguous_seq": 0, "highest_seq": 0,
-             "command_seq": 0, "online": False, "created_at": now} for s, n in missing])
+        _create_nodes(conn, missing, now)
     return {k: _cursor(k, found.get(k)) for k in wanted}
 
 
