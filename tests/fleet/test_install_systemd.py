@@ -312,7 +312,9 @@ def test_run_keeps_trying_to_pair_while_the_hub_is_away_and_pair_gives_up(
                                 str(tmp_path / "edge.env")], env, port, tmp_path / "edge.log")
     try:
         edge.start(wait=False)
-        shown = wait_for(lambda: _running(edge) and _setup_state(edge.url), 30, "the setup page")
+        # "starting" is shown until the first attempt has failed; wait for that answer
+        shown = wait_for(lambda: _running(edge) and (s := _setup_state(edge.url))
+                         and s.get("state") != "starting" and s, 30, "the setup page")
         assert shown["state"] == "failed" and "cannot reach the hub" in shown["message"]
         assert "trying again in 5 s" in shown["message"] and shown["code"] is None
         wait_for(lambda: _running(edge) and "trying again in 10 s" in edge.log_tail(), 30,
