@@ -2,7 +2,28 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from hub import heap
+
+
+class _Collector(Collector):
+    """The garbage collector as ``hub.heap`` sets and times it (process-wide figures)."""
+
+    def collect(self) -> Iterator[Metric]:
+        spent = CounterMetricFamily("acorn_hub_gc_seconds", "CPU seconds in garbage "
+                                    "collections, by generation (timed from serve's start)",
+                                    labels=["generation"])
+        for generation, seconds in enumerate(heap.seconds_by_generation()):
+            spent.add_metric([str(generation)], seconds)
+        yield spent
+        yield GaugeMetricFamily("acorn_hub_gc_frozen_objects", "objects frozen at start (never "
+                                "walked by a collection)", value=gc.get_freeze_count())
 
 
 class HubMetrics:
@@ -78,6 +99,7 @@ class HubMetrics:
         self.shipments_unconfirmed = Gauge("acorn_hub_shipments_unconfirmed",
                                            "shipped packages not confirmed to Amazon, by state",
                                            ["state"], registry=r)
+        r.register(_Collector())
         self.mqtt_connected = Gauge("acorn_hub_mqtt_connected", "1 while connected to the broker",
                                     registry=r)
 

@@ -26,7 +26,7 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy import Engine, func, select
 
-from hub import __version__
+from hub import __version__, heap
 from hub.access.permissions import Scope
 from hub.access.tokens import cli_actor, create_token, list_tokens, parse_role, revoke_token
 from hub.amazon.settings import load_amazon_settings
@@ -163,7 +163,9 @@ def serve(
     from hub.app import create_app  # the web stack loads only for serve: the CLI starts fast
     from hub.cli.serve import run
 
-    run(create_app(settings, amazon), settings)
+    app = create_app(settings, amazon)
+    heap.settle()  # after the app is built: what lives now lives as long as the process
+    run(app, settings)
 
 
 @db_app.command("upgrade")
