@@ -28,7 +28,7 @@ from protocol.errors import (
     TransitionError,
 )
 from protocol.evidence import EvidenceRecorded, media_type_of
-from protocol.ids import check_id, new_message_id
+from protocol.ids import check_id, new_message_id, new_message_ids
 from protocol.limits import MAX_PAYLOAD_BYTES
 from protocol.link import HUB_PRESENCE_ID, Ack, HubPresence, NodeStatus
 from protocol.money import MINOR_UNITS, Money, minor_units
@@ -191,6 +191,7 @@ __all__ = [
     "minor_units",
     "move_allowed",
     "new_message_id",
+    "new_message_ids",
     "node_topic",
     "parse_brokers",
     "parse_topic",

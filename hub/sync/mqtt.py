@@ -63,6 +63,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any, Literal
 
 import paho.mqtt.client as mqtt
@@ -210,6 +211,11 @@ class HubLink:
             if generation != self._generation or not self._connected:
                 return
         self._client.ack(mid, qos)
+
+    def one_wake(self) -> AbstractContextManager[None]:
+        """PUBACKs and publishes of the calling thread inside go out together, after the block
+        (``BufferedClient.one_wake``): do not wait for the broker inside."""
+        return self._client.one_wake()
 
     def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False,
                 wait: float = 0.0) -> bool:

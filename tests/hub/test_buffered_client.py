@@ -7,6 +7,8 @@ import time
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from hub.sync.buffered_client import READ_CHUNK, BufferedClient
 from protocol import TopicKind, node_topic, subscription
@@ -108,3 +110,72 @@ def test_a_new_connection_reads_nothing_left_from_the_old_one(broker: TestBroker
         node.disconnect()
         node.loop_stop()
         hub.disconnect()
+
+
+def test_acks_inside_one_wake_wake_the_loop_once_and_reach_the_broker_after_it(
+        broker: TestBroker) -> None:
+    # the hub takes at most 10 unacked messages (its receive maximum): the broker sends more
+    # only when its PUBACKs have arrived, which proves they left after the block
+    creds = broker.hub_creds()
+    hub = BufferedClient(CallbackAPIVersion.VERSION2, client_id=creds.client_id,
+                         protocol=mqtt.MQTTv5, manual_ack=True)
+    hub.username_pw_set(creds.username, creds.password)
+    mids: list[int] = []
+    subscribed = threading.Event()
+    hub.on_message = lambda _c, _u, message: mids.append(message.mid)  # not acked yet
+    hub.on_connect = lambda c, *_a: c.subscribe(subscription(TopicKind.EVENTS), qos=1)
+    hub.on_subscribe = lambda *_a: subscribed.set()
+    node = _node(broker.node_creds("store-a", "n1"))
+    at_most = Properties(PacketTypes.CONNECT)
+    at_most.ReceiveMaximum = 10
+    try:
+        hub.connect(creds.host, creds.port, properties=at_most)
+        hub.loop_start()
+        assert subscribed.wait(10), "the hub client never subscribed"
+        wakes = _count_wakes(hub)
+        topic = node_topic("store-a", "n1", TopicKind.EVENTS)
+        for n in range(50):
+            node.publish(topic, f"event-{n}".encode(), qos=1)
+        _wait(lambda: len(mids) == 10, "the first 10 messages")
+        time.sleep(0.2)  # (a broker that sent an 11th unasked would be caught here)
+        assert len(mids) == 10
+        with hub.one_wake():
+            for mid in mids:
+                hub.ack(mid, 1)
+            assert wakes == []  # 10 PUBACKs queued, the loop not woken
+        assert wakes == [b"0"]  # once, at the end
+        _wait(lambda: len(mids) == 50, "the other 40, sent once the PUBACKs arrived")
+        with hub.one_wake():
+            for mid in mids[10:]:
+                hub.ack(mid, 1)
+        assert wakes == [b"0", b"0"]
+        hub.ack(mids[0], 1)  # outside the block: paho's own wake, as before
+        assert wakes == [b"0"] * 3
+    finally:
+        node.disconnect()
+        node.loop_stop()
+        hub.disconnect()
+        hub.loop_stop()
+
+
+def _count_wakes(client: BufferedClient) -> list[bytes]:
+    """What is written to ``client``'s wake-up socket from now on (still written through)."""
+    sock, wakes = client.__dict__["_wake_socket"], []
+
+    class Counting:
+        def send(self, data: bytes) -> int:
+            wakes.append(data)
+            return int(sock.send(data))
+
+        def close(self) -> None:
+            sock.close()
+
+    client._sockpairW = Counting()
+    return wakes
+
+
+def _wait(done: object, what: str) -> None:
+    deadline = time.monotonic() + 30
+    while not done():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import pytest
@@ -123,6 +124,9 @@ def test_writer_counts_waiting_nodes_in_metrics_and_logs_one_line(
         def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> bool:
             published.append((topic, payload))
             return True
+
+        def one_wake(self) -> AbstractContextManager[None]:
+            return nullcontext()
 
     metrics = HubMetrics()
     writer = IngestWriter(

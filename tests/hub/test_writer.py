@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,9 @@ class MemoryLink:
     def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> bool:
         self.published.append((topic, payload, retain))
         return True
+
+    def one_wake(self) -> AbstractContextManager[None]:
+        return nullcontext()  # nothing to wake: everything is recorded at once
 
 
 @pytest.fixture

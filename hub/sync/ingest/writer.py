@@ -46,6 +46,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
 
@@ -66,6 +67,7 @@ from protocol import (
     TopicKind,
     encode,
     new_message_id,
+    new_message_ids,
     node_topic,
     parse_topic,
     utc_now,
@@ -88,6 +90,9 @@ class Link(Protocol):
     def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False,
                 wait: float = 0.0) -> bool:
         """Publish a message (``wait``: until the broker has it, at most that long)."""
+
+    def one_wake(self) -> AbstractContextManager[None]:
+        """Acks and publishes inside go to the broker together, after the block."""
 
 
 class IngestWriter:
@@ -302,10 +307,11 @@ class IngestWriter:
     def _done(self, batch: Sequence[Incoming], result: BatchResult, started: float,
               events: int) -> None:
         """After a commit: PUBACK ``batch``'s messages, publish the nodes' acks, count."""
-        for message in batch:
-            self._link.ack(message.mid, message.qos, message.generation)
-            if self._first_try:
-                self._first_try.pop((message.generation, message.mid), None)
+        with self._link.one_wake():  # a batch's PUBACKs leave together
+            for message in batch:
+                self._link.ack(message.mid, message.qos, message.generation)
+                if self._first_try:
+                    self._first_try.pop((message.generation, message.mid), None)
         self._publish_acks(result.acks)
         self._count(batch, events, result, time.monotonic() - started)
         self._on_batch(result)
@@ -389,13 +395,19 @@ class IngestWriter:
         generation = getattr(self._link, "generation", 0)
         due = [(key, ack) for key, ack in acks.items() if self._acked.get(key) != (generation, ack)]
         qos = 1 if wait else 0  # one hub: retained at QoS 0 (see the module's rules)
-        at = utc_now()
-        for n, (key, ack) in enumerate(due, 1):
-            topic, payload = node_topic(key[0], key[1], TopicKind.ACKS), ack_payload(key, ack, at)
-            sent = (self._link.publish(topic, payload, qos=qos, retain=True, wait=wait)
-                    if wait and n == len(due) else
-                    self._link.publish(topic, payload, qos=qos, retain=True))
-            if sent:
+        at, ids = utc_now(), new_message_ids(len(due))
+        last = due.pop() if wait and due else None  # waited for after the others have left
+        with self._link.one_wake():
+            for (key, ack), message_id in zip(due, ids, strict=False):
+                topic = node_topic(key[0], key[1], TopicKind.ACKS)
+                if self._link.publish(topic, ack_payload(key, ack, at, message_id), qos=qos,
+                                      retain=True):
+                    self._acked[key] = (generation, ack)
+        if last is not None:
+            key, ack = last
+            if self._link.publish(node_topic(key[0], key[1], TopicKind.ACKS),
+                                  ack_payload(key, ack, at, ids[-1]), qos=qos, retain=True,
+                                  wait=wait):
                 self._acked[key] = (generation, ack)
 
     def _count(self, batch: Sequence[Incoming], events: int, result: BatchResult,
@@ -419,15 +431,16 @@ class IngestWriter:
             log.warning("dead letter: %s", reason)
 
 
-def ack_payload(key: Key, ack: Ack, at: datetime) -> bytes:
+def ack_payload(key: Key, ack: Ack, at: datetime, message_id: str | None = None) -> bytes:
     """The retained ack for node ``key``, encoded by the codec as ``make_envelope`` would wrap it.
 
     The envelope is assembled without validating it again: each of its values is valid by
     construction (the node's ids came from a topic that parsed, ``ack`` is a validated ``Ack``,
     the id is fresh), and validation was a third of the cost of an ack, which the hub sends
     about once per event (tests/hub/test_writer.py decodes it against ``make_envelope``'s)."""
-    return encode(Envelope.model_construct(id=new_message_id(), store_id=key[0], node_id=key[1],
-                                           seq=0, kind=ack.kind, occurred_at=at, body=ack))
+    return encode(Envelope.model_construct(id=message_id or new_message_id(), store_id=key[0],
+                                           node_id=key[1], seq=0, kind=ack.kind,
+                                           occurred_at=at, body=ack))
 
 
 def _transient(err: HubError) -> bool:
