@@ -69,7 +69,9 @@ def count(db_url: str, table: object) -> int:
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
 def test_stopped_mid_ingest_then_restarted_the_hub_holds_every_event_exactly_once(
         broker: TestBroker, db_url: str, tmp_path: Path, sig: signal.Signals) -> None:
-    creds, log_path, total = broker.hub_creds(), tmp_path / "hub.log", 2000
+    # a backlog the hub cannot have queued whole by the time the signal lands (with 2,000, a
+    # loaded machine let a quick hub take them all in first: a stop that was not mid-ingest)
+    creds, log_path, total = broker.hub_creds(), tmp_path / "hub.log", 4000
     node = NodeProbe(broker, "s1", "n1")
     if sig is signal.SIGKILL:  # a clone of the migrated template; the SIGTERM case has `serve`
         migrated(db_url)  # migrate its empty database itself
@@ -87,7 +89,7 @@ def test_stopped_mid_ingest_then_restarted_the_hub_holds_every_event_exactly_onc
         first = count(db_url, inbox)
         assert 0 < first < total, "the hub was not stopped in the middle of its ingest"
         with hub_process(creds, db_url, log_path):
-            wait_for(lambda: node_row(engine, "s1", "n1").contiguous_seq == total, 30,
+            wait_for(lambda: node_row(engine, "s1", "n1").contiguous_seq == total, 60,
                      f"all {total} events after the restart")
     finally:
         engine.dispose()
