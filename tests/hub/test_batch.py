@@ -228,6 +228,25 @@ def test_a_last_will_changes_presence_but_not_the_newer_figures(engine: Engine) 
     assert node_row(engine, "s1", "n1").status["outbox_pending"] == 2  # a newer status: its own
 
 
+def test_events_after_a_status_keep_the_nodes_presence_and_figures(engine: Engine) -> None:
+    """Event batches save only the nodes' positions: what a status said stays as it was."""
+    ingest(engine, make_envelope("s1", "n1", 0, NodeStatus(state="online", outbox_pending=3)),
+           received("s1", "n2", 1, "R0"))  # one batch: a status beside another node's event
+    said = node_row(engine, "s1", "n1")
+    for seq in (1, 2):
+        ingest(engine, received("s1", "n1", seq, f"R{seq}"))
+    node = node_row(engine, "s1", "n1")
+    assert (node.contiguous_seq, node.online, node.status, node.status_at) == (
+        2, True, said.status, said.status_at)
+    assert node.status["outbox_pending"] == 3
+    assert node.last_seen_at >= said.last_seen_at  # every batch still marks the node seen
+    other = node_row(engine, "s1", "n2")
+    assert (other.contiguous_seq, other.online, other.status) == (1, False, None)
+    ingest(engine, status("s1", "n1", "offline"), received("s1", "n1", 3, "R3"))
+    node = node_row(engine, "s1", "n1")  # a status and an event of one node in one batch
+    assert (node.contiguous_seq, node.online, node.status["state"]) == (3, False, "offline")
+
+
 def test_stores_are_kept_apart(engine: Engine) -> None:
     ingest(engine, received("s1", "n1", 1, "R1"), received("s2", "n1", 1, "R1"),
            inspected("s2", "n1", 2, "R1"))

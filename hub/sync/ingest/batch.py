@@ -96,9 +96,10 @@ class Cursor:
     contiguous: int = 0
     highest: int = 0
     online: bool = False
-    status: Any = None
+    status: Any = None  # loaded only for a node whose status this batch carries (``said``)
     status_at: datetime | None = None
     had_gap: bool = False
+    said: bool = False  # this batch carries the node's status: presence and figures are saved
 
     def ack(self) -> Ack:
         """What the hub tells the node it holds."""
@@ -137,7 +138,7 @@ def store_batch(tx: Tx, items: Sequence[Classified],
     keys = [e.key for e in events] + [b.key for b in broken] + [s.key for s in statuses]
     if shared:
         _lock_nodes(conn, keys, tx.now)
-    cursors = _cursors(conn, keys, tx.now)
+    cursors = _cursors(conn, keys, tx.now, {s.key for s in statuses})
     if may_hold:
         events, result.held_back = _hold_early(cursors, events, may_hold)
     fresh, repeats = _fresh(conn, cursors, events)
@@ -272,24 +273,38 @@ def _hold_early(cursors: Mapping[Key, Cursor], events: Sequence[NodeEvent], may_
     return kept, held
 
 
-def _cursors(conn: Connection, keys: Iterable[Key], now: datetime) -> dict[Key, Cursor]:
+_POSITION = (nodes.c.store_id, nodes.c.node_id, nodes.c.contiguous_seq, nodes.c.highest_seq)
+_PRESENCE = (nodes.c.online, nodes.c.status, nodes.c.status_at)
+
+
+def _cursors(conn: Connection, keys: Iterable[Key], now: datetime,
+             saying: Set[Key] = frozenset()) -> dict[Key, Cursor]:
+    """The nodes' positions; their presence and status only for the nodes in ``saying`` (a
+    node's status is JSON: reading and writing it back for every node of every batch was the
+    larger part of the cursors' cost, and only a status message changes it)."""
     wanted = list(dict.fromkeys(keys))
     if not wanted:
         return {}
-    rows = conn.execute(select(nodes).where(among(conn, nodes.c.store_id,
-                                                  sorted({s for s, _ in wanted}))))
+    rows = conn.execute(select(*_POSITION).where(among(conn, nodes.c.store_id,
+                                                       sorted({s for s, _ in wanted}))))
     found = {(r.store_id, r.node_id): r for r in rows}
     missing = [k for k in wanted if k not in found]
     if missing:
         _create_nodes(conn, missing, now)
-    return {k: _cursor(k, found.get(k)) for k in wanted}
+    cursors = {k: _cursor(k, found.get(k)) for k in wanted}
+    if saying:
+        for r in conn.execute(select(*_POSITION[:2], *_PRESENCE).where(
+                pairs_among(conn, (nodes.c.store_id, nodes.c.node_id), saying))):
+            cursor = cursors[(r.store_id, r.node_id)]
+            cursor.online, cursor.status, cursor.status_at = bool(r.online), r.status, r.status_at
+    return cursors
 
 
 def _cursor(key: Key, row: Any) -> Cursor:
     if row is None:
         return Cursor(*key)
-    return Cursor(key[0], key[1], int(row.contiguous_seq), int(row.highest_seq), bool(row.online),
-                  row.status, row.status_at, had_gap=row.highest_seq > row.contiguous_seq)
+    return Cursor(key[0], key[1], int(row.contiguous_seq), int(row.highest_seq),
+                  had_gap=row.highest_seq > row.contiguous_seq)
 
 
 def _fresh(conn: Connection, cursors: Mapping[Key, Cursor],
@@ -477,17 +492,22 @@ def _apply_statuses(cursors: Mapping[Key, Cursor], statuses: Sequence[StatusUpda
             # an older message delivered now: the last will, whose figures the broker has kept
             # since the node connected. Presence is what it says; the figures stay the newer ones.
             said, at = {**cursor.status, "state": said["state"]}, cursor.status_at
-        cursor.status, cursor.status_at = said, at
+        cursor.status, cursor.status_at, cursor.said = said, at, True
         if cursor.online and not was_online:
             came_online.append(update_.key)
     return came_online
 
 
 def _save_cursors(conn: Connection, cursors: Iterable[Cursor], now: datetime) -> None:
+    """Every node's position; presence and status only where this batch said them."""
+    said = [c for c in cursors if c.said]
+    update_rows(conn, nodes, ("store_id", "node_id"), [
+        {"store_id": c.store_id, "node_id": c.node_id, "contiguous_seq": c.contiguous,
+         "highest_seq": c.highest, "last_seen_at": now} for c in cursors if not c.said])
     update_rows(conn, nodes, ("store_id", "node_id"), [
         {"store_id": c.store_id, "node_id": c.node_id, "contiguous_seq": c.contiguous,
          "highest_seq": c.highest, "online": c.online, "status": c.status,
-         "status_at": c.status_at, "last_seen_at": now} for c in cursors])
+         "status_at": c.status_at, "last_seen_at": now} for c in said])
 
 
 def _dead_letters(conn: Connection, rejected: Sequence[Rejected], problems: Sequence[Problem],
