@@ -49,6 +49,10 @@ class HubMetrics:
         self.batch_size = Histogram("acorn_hub_ingest_batch_size", "messages per ingest batch",
                                     buckets=(1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500),
                                     registry=r)
+        self.ingest_queued = Gauge("acorn_hub_ingest_queued", "messages waiting for the ingest "
+                                   "writer, by lane (live: single events and statuses, served "
+                                   "first; bulk: nodes draining a backlog)", ["lane"],
+                                   registry=r)
         self.batch_seconds = Histogram("acorn_hub_ingest_batch_seconds",
                                        "time to commit one ingest batch", registry=r)
         self.batch_failures = Counter("acorn_hub_ingest_batch_failures",

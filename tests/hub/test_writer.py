@@ -19,7 +19,7 @@ from hub.storage.tables.core import dead_letters, inbox, unprocessable_events
 from hub.sync.ingest import writer as writer_module
 from hub.sync.ingest.classify import Incoming
 from hub.sync.ingest.writer import IngestWriter
-from protocol import decode, encode, utc_now
+from protocol import decode, encode, encode_batch, utc_now
 from tests.hub.helpers import events_topic, node_row, received, wait_for
 
 
@@ -148,3 +148,23 @@ def test_the_ack_payload_is_the_codecs_envelope_of_the_ack() -> None:
         assert fast == slow
         assert writer_module.ack_payload(("s1", "n1"), ack, at) != (
             writer_module.ack_payload(("s1", "n1"), ack, at))  # a fresh message id each
+
+
+def test_a_live_event_is_written_before_other_stores_backlogs(
+        engine: Engine, link: MemoryLink) -> None:
+    """Twenty stores come back with 100 events each; then another store records a return. The
+    writer (200 events a batch) takes the live one in its first batch, not after the backlogs."""
+    w = IngestWriter(engine, link, HubMetrics(), batch_size=200, batch_ms=5)
+    for n in range(1, 21):
+        events = [received(f"s{n}", "n1", seq, f"R{seq}") for seq in range(1, 101)]
+        w.submit(message(n, encode_batch(events), events_topic(events[0])))
+    live = received("s99", "n1", 1, "LIVE")
+    w.submit(message(99, encode(live), events_topic(live)))
+    w.start()
+    try:
+        wait_for(lambda: len(link.acks) == 21, what="all 21 messages acked")
+    finally:
+        w.stop()
+    assert link.acks.index(99) < 3  # in the first batch, beside two backlogs
+    assert [m for m in link.acks if m != 99] == list(range(1, 21))  # the backlogs in order
+    assert stored(engine) == 2001

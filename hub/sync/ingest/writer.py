@@ -61,6 +61,7 @@ from hub.sync.ingest.batch import BatchResult, Key, committed_acks, store_batch
 from hub.sync.ingest.classify import Classified, Incoming, NodeEvent, Unprocessable
 from hub.sync.ingest.dead import dead_letter_row
 from hub.sync.ingest.gaps import GapLog
+from hub.sync.ingest.lanes import Lanes
 from protocol import (
     Ack,
     Envelope,
@@ -111,7 +112,10 @@ class IngestWriter:
         self._batch_size = batch_size
         self._batch_s = batch_ms / 1000
         self._on_batch = on_batch
-        self._queue: queue.SimpleQueue[Incoming] = queue.SimpleQueue()
+        self._queue = Lanes()  # live messages before a backlog (hub.sync.ingest.lanes)
+        for n, lane in enumerate(("live", "bulk")):
+            metrics.ingest_queued.labels(lane).set_function(
+                lambda n=n: float(self._queue.sizes()[n]))  # type: ignore[misc]
         self._stopping = threading.Event()
         self._budget = 0  # after stop: how many queued messages are still ours to finish
         self._started = False
