@@ -5,6 +5,7 @@
         python -m bench capacity
     CAPACITY_EVENT_BATCH=1 python -m bench capacity    # one event per message, as before
     CAPACITY_HUB_WORKERS=2 CAPACITY_DBS=pg python -m bench capacity    # two hub workers
+    CAPACITY_LIVE_NODES=0 python -m bench capacity    # a storm without live stores beside it
 
 Every node has its own dynsec client bound to its client id (as the fleet provisions them) and
 publishes valid ``return.received`` events through the real Mosquitto to one ``acorn-hub serve``
@@ -20,6 +21,10 @@ total), then a storm: every node connects at once holding ``CAPACITY_STORM`` buf
 With ``CAPACITY_HUB_WORKERS`` > 1 (PostgreSQL only) that many ``acorn-hub serve`` workers
 share the ingest, each with its own broker identity, the stores registered first as enrolment
 registers them; CPU and batch figures are the workers' summed.
+Beside the storm, ``CAPACITY_LIVE_NODES`` (100) more nodes are stores that never lost their
+link: they hold nothing and record ``CAPACITY_LIVE_RATE`` (100) ev/s between them for
+``LIVE_SECONDS``, and their publish -> ack figures are printed apart (the hub's live lane,
+``hub.sync.ingest.lanes``, serves them before the backlogs).
 Prints figures beside the targets; asserts nothing.
 """
 
@@ -56,6 +61,9 @@ EVENT_BATCH = int(os.environ.get("CAPACITY_EVENT_BATCH", "100"))
 HUB_BATCH = os.environ.get("CAPACITY_HUB_BATCH", "")  # the hub's INGEST_BATCH_SIZE ("": its own)
 HUB_WORKERS = int(os.environ.get("CAPACITY_HUB_WORKERS", "1"))
 GIVE_UP_S = 1800.0  # a phase's nodes stop waiting for acks after this (a storm may be slow)
+LIVE_NODES = int(os.environ.get("CAPACITY_LIVE_NODES", "100"))  # beside the storm
+LIVE_RATE = float(os.environ.get("CAPACITY_LIVE_RATE", "100"))
+LIVE_SECONDS = 60.0
 
 
 def _worker(out: Any, *load: Any) -> None:
@@ -99,7 +107,11 @@ def _metrics(hubs: list[Proc], db_url: str) -> dict[str, float]:
             f"{hub.url}/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=10
         ).text
         for line in text.splitlines():
-            if line.startswith("acorn_hub_") and "{" not in line and len(line.split()) == 2:
+            if line.startswith("acorn_hub_ingest_batch_seconds_bucket{"):  # le="0.25" -> :0.25
+                le = line.split('"')[1]
+                name = f"acorn_hub_ingest_batch_seconds_bucket:{le}"
+                out[name] = out.get(name, 0.0) + float(line.split()[1])
+            elif line.startswith("acorn_hub_") and "{" not in line and len(line.split()) == 2:
                 out[line.split()[0]] = out.get(line.split()[0], 0.0) + float(line.split()[1])
     return out
 
@@ -139,7 +151,9 @@ def _phase(
     creds: list[tuple[int, NodeCreds, int]],
     rate: float,
     buffered: int,
+    live: list[tuple[int, NodeCreds, int]] | None = None,
 ) -> tuple[dict[str, float], dict[int, int]]:
+    """One phase; ``live``: nodes that record ``LIVE_RATE`` ev/s beside it (figures apart)."""
     ctx = mp.get_context("fork")
     out = ctx.Queue()
     start_at = time.time() + 1.0
@@ -161,11 +175,18 @@ def _phase(
         )
         for w in range(WORKERS)
     ]
+    live_out = ctx.Queue()
+    if live:
+        procs.append(ctx.Process(target=_worker, args=(
+            live_out, live, broker.host, broker.port, LIVE_RATE, 0, LIVE_SECONDS, start_at,
+            GIVE_UP_S, EVENT_BATCH)))
     dropped_before = _dropped(broker)
     cpu_before, wall_before = sum(_cpu_seconds(p) for p in hub_pids), time.monotonic()
     for p in procs:
         p.start()
-    results = [out.get(timeout=PHASE_SECONDS + GIVE_UP_S + 300) for _ in procs]
+    results = [out.get(timeout=PHASE_SECONDS + GIVE_UP_S + 300)
+               for _ in range(len(procs) - (1 if live else 0))]
+    beside = live_out.get(timeout=LIVE_SECONDS + GIVE_UP_S + 300) if live else None
     for p in procs:
         p.join(30)
     cpu = sum(_cpu_seconds(p) for p in hub_pids) - cpu_before
@@ -175,7 +196,12 @@ def _phase(
     seconds = max(r["seconds"] for r in results)
     written = {i: w for r in results for i, w in r["written"].items()}
     before = sum(b for _i, _c, b in creds)
-    return {
+    beside_figures = {} if beside is None else {
+        "live_acked": beside["acked"], "live_p50": pct(beside["latencies"], 50),
+        "live_p99": pct(beside["latencies"], 99)}
+    if beside is not None:
+        written.update(beside["written"])
+    return beside_figures | {
         "acked": acked,
         "written": sum(written.values()) - before,
         "rate": acked / seconds,
@@ -203,10 +229,11 @@ def _run_db(kind: str, nodes: int, rates: list[int], storm: int) -> None:
         broker = TestBroker(tmp / "mosquitto")
         try:
             started = time.monotonic()
-            creds = provision(broker, nodes, kind)
+            extra = LIVE_NODES if storm else 0  # the live stores beside the storm
+            creds = provision(broker, nodes + extra, kind)
             sent: dict[int, int] = {}
             print(
-                f"  {nodes} node identities provisioned in {time.monotonic() - started:.1f} s",
+                f"  {len(creds)} node identities provisioned in {time.monotonic() - started:.1f} s",
                 flush=True,
             )
             with _database(kind, tmp) as db_url:
@@ -216,12 +243,14 @@ def _run_db(kind: str, nodes: int, rates: list[int], storm: int) -> None:
                     pids = [h.popen.pid for h in hubs if h.popen is not None]
                     for rate, buffered in [(r, 0) for r in rates] + ([(0, storm)] if storm else []):
                         before = _metrics(hubs, db_url)
+                        at = [(i, c, sent.get(i, 0)) for i, c in creds]
                         figures, written = _phase(
                             broker,
                             pids,
-                            [(i, c, sent.get(i, 0)) for i, c in creds],
+                            at[:nodes],
                             rate,
                             buffered,
+                            (at[nodes:] or None) if buffered else None,
                         )
                         sent.update(written)
                         after = _metrics(hubs, db_url)
@@ -244,6 +273,10 @@ def _print(kind: str, nodes: int, rate: int, buffered: int, f: dict[str, float])
     row(f"{what}: publish -> ack p50 / p99", f"{f['p50']:.0f} / {f['p99']:.0f} ms", "p99 <= 250 ms")
     row(f"{what}: hub CPU per event", f"{f['cpu_ms']:.3f} ms", "was 0.43 ms")
     row(f"{what}: hub CPU share", f"{f['cpu_share']:.2f} core", "-")
+    if "live_p50" in f:
+        row(f"{what}: {LIVE_NODES} live stores beside it ({LIVE_RATE:,.0f} ev/s): "
+            "p50 / p99", f"{f['live_p50']:.0f} / {f['live_p99']:.0f} ms", "-")
+        row(f"{what}: live events confirmed", f"{f['live_acked']:,.0f}", "all")
     row(f"{what}: broker drops (log lines)", f"{f['dropped']:.0f}", "0")
 
 
@@ -256,6 +289,13 @@ def _print_batches(before: dict[str, float], after: dict[str, float]) -> None:
         "  hub batches: count / mean size / mean seconds",
         f"{batches:.0f} / {delta('acorn_hub_ingest_batch_size_sum') / batches:.0f} / "
         f"{delta('acorn_hub_ingest_batch_seconds_sum') / batches * 1000:.0f} ms",
+        "-",
+    )
+    within = {le: delta(f"acorn_hub_ingest_batch_seconds_bucket:{le}") for le in
+              ("0.1", "0.25", "0.5", "+Inf")}
+    row(
+        "  hub batches over 0.1 / 0.25 / 0.5 s",
+        " / ".join(f"{within['+Inf'] - within[le]:.0f}" for le in ("0.1", "0.25", "0.5")),
         "-",
     )
     row(
