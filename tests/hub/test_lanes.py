@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from hub.sync.ingest.classify import Incoming, classify_all
-from hub.sync.ingest.lanes import Lanes
+from hub.sync.ingest.lanes import BULK_EVENTS, Lanes
 from protocol import TopicKind, encode, encode_batch, node_topic, utc_now
 from tests.hub.helpers import received, status
 
@@ -47,10 +47,11 @@ def test_live_messages_go_before_a_backlog_and_each_node_keeps_its_order() -> No
     b_live = event("s2", "n1", 1)
     b_status = _incoming(node_topic("s2", "n1", TopicKind.STATUS), encode(status("s2", "n1")))
     c_live = event("s3", "n1", 7)
-    for message in (a_backlog, a_more, a_tail, b_live, b_status, c_live):
+    d_busy = backlog("s4", "n1", 1, BULK_EVENTS - 1)  # a busy store's few events: still live
+    for message in (a_backlog, a_more, a_tail, b_live, b_status, c_live, d_busy):
         lanes.put(message)
-    assert lanes.sizes() == (3, 3) and lanes.qsize() == 6
-    assert drain(lanes) == [b_live, b_status, c_live, a_backlog, a_more, a_tail]
+    assert lanes.sizes() == (4, 3) and lanes.qsize() == 7
+    assert drain(lanes) == [b_live, b_status, c_live, d_busy, a_backlog, a_more, a_tail]
     assert lanes.sizes() == (0, 0)
 
 
