@@ -14,9 +14,11 @@ Rules:
 - each (re)connection has a generation; an ack for a message of an older connection is dropped
   (the broker redelivers that message and the dedup absorbs it);
 - publishing while disconnected returns False instead of queueing in paho's memory;
-- each message is classified (decoded, validated) here, on the network thread, before it is
-  queued for the writer: decoding then overlaps the writer's waits on the database instead of
-  adding to its turn (``classify`` never raises);
+- each message shorter than ``lanes.BULK_BYTES`` is classified (decoded, validated) here, on the
+  network thread, before it is queued for the writer: decoding then overlaps the writer's waits
+  on the database instead of adding to its turn (``classify`` never raises); a longer one (a
+  backlog's ``event.batch``) is queued as bytes and decoded by the writer (``hub.sync.ingest.
+  lanes``: live messages are read and served first during a storm);
 - paho reads the socket a block at a time (``hub.sync.buffered_client``: one ``recv`` for many
   messages instead of several system calls for each);
 - several brokers (``settings.brokers``, docs/operations/broker-ha.md): the hub connects to the
@@ -77,6 +79,7 @@ from hub.metrics import HubMetrics
 from hub.settings import Settings
 from hub.sync.buffered_client import BufferedClient
 from hub.sync.ingest.classify import Incoming, classify_all
+from hub.sync.ingest.lanes import is_bulk
 from protocol import (
     HUB_PRESENCE_ID,
     HUB_PRESENCE_TOPIC,
@@ -412,7 +415,8 @@ class HubLink:
             self._clear_retained(client, message)
         payload = bytes(message.payload)
         self._deliver(Incoming(message.topic, payload, message.mid, message.qos,
-                               self._generation, utc_now(), classify_all(message.topic, payload)))
+                               self._generation, utc_now(),  # a backlog: decoded by the writer
+                               None if is_bulk(payload) else classify_all(message.topic, payload)))
 
     def _clear_retained(self, client: mqtt.Client, message: mqtt.MQTTMessage) -> None:
         """Remove a retained event a node left, so it cannot come back to a fresh session."""

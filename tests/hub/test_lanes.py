@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from hub.sync.ingest.classify import Incoming, classify_all
-from hub.sync.ingest.lanes import BULK_EVENTS, Lanes
+from hub.sync.ingest.lanes import BULK_BYTES, Lanes
 from protocol import TopicKind, encode, encode_batch, node_topic, utc_now
 from tests.hub.helpers import received, status
 
@@ -47,7 +47,8 @@ def test_live_messages_go_before_a_backlog_and_each_node_keeps_its_order() -> No
     b_live = event("s2", "n1", 1)
     b_status = _incoming(node_topic("s2", "n1", TopicKind.STATUS), encode(status("s2", "n1")))
     c_live = event("s3", "n1", 7)
-    d_busy = backlog("s4", "n1", 1, BULK_EVENTS - 1)  # a busy store's few events: still live
+    d_busy = backlog("s4", "n1", 1, 3)  # a busy store's few events: still live
+    assert len(d_busy.payload) < BULK_BYTES <= len(a_backlog.payload)
     for message in (a_backlog, a_more, a_tail, b_live, b_status, c_live, d_busy):
         lanes.put(message)
     assert lanes.sizes() == (4, 3) and lanes.qsize() == 7
@@ -81,3 +82,16 @@ def test_get_waits_for_a_message_and_gives_up_after_its_timeout() -> None:
         assert lanes.get(timeout=30) == late  # woken by the put, long before the timeout
     finally:
         putter.join()
+
+
+def test_a_backlog_queued_as_bytes_is_decoded_once_when_taken() -> None:
+    events = [received("s1", "n1", seq, f"R{seq}") for seq in range(1, 101)]
+    raw = Incoming(node_topic("s1", "n1", TopicKind.EVENTS), encode_batch(events), 1, 1, 1,
+                   utc_now())  # as the network thread queues a long message: undecoded
+    lanes = Lanes()
+    lanes.put(raw)
+    assert raw.classified is None and lanes.sizes() == (0, 1)  # the lane by length alone
+    taken = lanes.get_nowait()
+    parts = taken.parts()
+    assert [p.envelope.seq for p in parts] == list(range(1, 101))  # type: ignore[union-attr]
+    assert taken.parts() is parts  # decoded once, kept

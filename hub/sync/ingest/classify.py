@@ -25,7 +25,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from protocol import (
     KINDS_ON_TOPIC,
@@ -62,9 +62,11 @@ class Incoming:
     classified: tuple[Classified, ...] | None = field(default=None, compare=False, repr=False)
 
     def parts(self) -> tuple[Classified, ...]:
-        """What this message is: one part, or a batch's events (classified once)."""
-        return (self.classified if self.classified is not None else
-                classify_all(self.topic, self.payload))
+        """What this message is: one part, or a batch's events (classified once: a message the
+        network thread left unclassified is classified by the first call, on the writer's)."""
+        if self.classified is None:
+            object.__setattr__(self, "classified", classify_all(self.topic, self.payload))
+        return cast(tuple[Classified, ...], self.classified)
 
 
 @dataclass(frozen=True)
