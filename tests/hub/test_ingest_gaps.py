@@ -137,14 +137,17 @@ def test_writer_counts_waiting_nodes_in_metrics_and_logs_one_line(
     acks_after: list[int] = []
     try:
         first, _second = gapped_batches(30)
-        for mid, envelope in enumerate(first * 3, start=1):  # three rounds of the same gaps
-            writer.submit(Incoming(events_topic(envelope), encode(envelope), mid, 1, 1, utc_now()))
-            if mid % len(first) == 0:
-                wait_for(
-                    lambda m=mid: sum(p[0] == "puback" for p in published) == m,
-                    what=f"{mid} pubacks",
-                )
-                acks_after.append(sum(p[0].endswith("/acks") for p in published))
+        beyond = [e for e in first if e.seq > 1]  # what a node acked up to 1 sends again
+        rounds = [first, beyond, beyond]  # three rounds of the same gaps
+        mids = iter(range(1, 10**6))
+        for number, messages in enumerate(rounds, start=1):
+            for envelope in messages:
+                writer.submit(Incoming(events_topic(envelope), encode(envelope), next(mids), 1,
+                                       1, utc_now()))
+            sent = sum(len(r) for r in rounds[:number])
+            wait_for(lambda m=sent: sum(p[0] == "puback" for p in published) == m,
+                     what=f"{sent} pubacks")
+            acks_after.append(sum(p[0].endswith("/acks") for p in published))
     finally:
         writer.stop()
     waits = metrics.registry.get_sample_value("acorn_hub_seq_gap_waits_total")

@@ -168,3 +168,28 @@ def test_a_live_event_is_written_before_other_stores_backlogs(
     assert link.acks.index(99) < 3  # in the first batch, beside two backlogs
     assert [m for m in link.acks if m != 99] == list(range(1, 21))  # the backlogs in order
     assert stored(engine) == 2001
+
+
+def test_a_node_that_resends_gets_its_ack_again(engine: Engine, link: MemoryLink) -> None:
+    """Its resends say it has not heard the ack this connection already published (lost with
+    its connection, or an older retained one left while its store changed workers)."""
+    w = IngestWriter(engine, link, HubMetrics(), batch_size=50, batch_ms=5)
+    w.start()
+    first = received("s1", "n1", 1, "R1")
+
+    def acks_to_n1() -> list[int]:
+        return [int(decode(p).body.up_to_seq)  # type: ignore[attr-defined]
+                for t, p, _r in link.published if t == "acorn/v1/stores/s1/nodes/n1/acks"]
+
+    try:
+        w.submit(message(1, encode(first), events_topic(first)))
+        wait_for(lambda: acks_to_n1() == [1], what="the first ack")
+        other = received("s2", "n1", 1, "R2")  # another node's batch: n1's ack is not repeated
+        w.submit(message(2, encode(other), events_topic(other)))
+        wait_for(lambda: 2 in link.acks, what="the other node's message")
+        assert acks_to_n1() == [1]
+        w.submit(message(3, encode(first), events_topic(first)))  # n1 resends seq 1
+        wait_for(lambda: acks_to_n1() == [1, 1], what="the ack published again")
+    finally:
+        w.stop()
+    assert stored(engine) == 2

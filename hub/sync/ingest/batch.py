@@ -122,6 +122,7 @@ class BatchResult:
     unprocessable: int = 0
     waiting: list[Waiting] = field(default_factory=list)
     held_back: set[str] = field(default_factory=set)  # message ids: ahead of their stream
+    resent: set[Key] = field(default_factory=set)  # nodes that resent what their ack covers
 
 
 def store_batch(tx: Tx, items: Sequence[Classified],
@@ -152,6 +153,8 @@ def store_batch(tx: Tx, items: Sequence[Classified],
     for key, seq in [(t.key, t.seq) for t in taken] + _skipped_ahead(conn, cursors):
         step.carried[key].setdefault(seq, None)
     result.duplicates = len(repeats) - len(reused) - step.claimants + broken_repeats
+    # a node that sends again what its ack already covers has not heard that ack
+    result.resent = {e.key for e in repeats if e.envelope.seq <= cursors[e.key].contiguous}
     ready, result.new_gaps, result.waiting = _advance(cursors, step.carried, step.blocked)
     stock = [e for e in ready if e.kind == stock_ledger.KIND]
     snapshots = [e for e in ready if e.kind == stock_check.KIND]
