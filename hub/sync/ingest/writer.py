@@ -27,8 +27,8 @@ Rules:
   keeps running; if the thread dies all the same, its batch is queued again (once),
   ``ensure_running`` (called by the runtime's supervisor) restarts it, and ``state`` says so for
   ``/api/health``;
-- ``stop`` drains what is queued (commit + ack), then returns; whatever arrives later is not
-  acked and the broker redelivers it to the next session;
+- ``stop`` drains as many messages as are queued (commit + ack), then returns; whatever is
+  left is not acked and the broker redelivers it to the next session;
 - SEVERAL WORKERS (``shared``): an event the batch held back as early (``batch.store_batch``,
   ``held_back``) is not acked but offered again ``HOLD_STEP_S`` later, for at most
   ``HOLD_EARLY_S`` after this writer first tried it (not after it arrived: a message that waited
@@ -170,7 +170,9 @@ class IngestWriter:
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Commit and ack what is queued now (not what keeps arriving), then end the thread."""
+        """Commit and ack as many messages as are queued now, then end the thread (live ones
+        that arrive meanwhile go first and may take the place of a backlog's: what is left is
+        not acked, and the broker delivers it again to the next session)."""
         self._budget = self._queue.qsize()
         self._stopping.set()
         if self._thread.is_alive():
