@@ -27,7 +27,6 @@ collections, by generation) and ``acorn_hub_gc_frozen_objects``.
 from __future__ import annotations
 
 import gc
-import threading
 import time
 from typing import Any
 
@@ -35,21 +34,18 @@ GEN0 = 20_000
 GEN1 = 20
 GEN2 = 20
 
-_lock = threading.Lock()
 _seconds = [0.0, 0.0, 0.0]  # CPU seconds spent in collections, by generation
-_started: dict[int, float] = {}  # thread id -> CPU clock when its collection started
+_began = [0.0]  # the collecting thread's CPU clock when the collection started
 
 
 def _timed(phase: str, info: dict[str, Any]) -> None:
-    """``gc.callbacks`` hook: the CPU time of each collection, added to its generation."""
-    me = threading.get_ident()
+    """``gc.callbacks`` hook: the CPU time of each collection, added to its generation.
+    Collections never overlap (the interpreter runs one at a time, in the thread that
+    triggered it, under the GIL), so one start time is enough."""
     if phase == "start":
-        _started[me] = time.thread_time()
-        return
-    began = _started.pop(me, None)
-    if began is not None:
-        with _lock:
-            _seconds[info["generation"]] += time.thread_time() - began
+        _began[0] = time.thread_time()
+    else:
+        _seconds[info["generation"]] += time.thread_time() - _began[0]
 
 
 def settle() -> None:
@@ -63,5 +59,4 @@ def settle() -> None:
 
 def seconds_by_generation() -> tuple[float, float, float]:
     """CPU seconds spent in collections since ``settle`` (zeros when it was not called)."""
-    with _lock:
-        return _seconds[0], _seconds[1], _seconds[2]
+    return _seconds[0], _seconds[1], _seconds[2]

@@ -503,14 +503,17 @@ def _apply_statuses(cursors: Mapping[Key, Cursor], statuses: Sequence[StatusUpda
 
 def _save_cursors(conn: Connection, cursors: Iterable[Cursor], now: datetime) -> None:
     """Every node's position; presence and status only where this batch said them."""
-    said = [c for c in cursors if c.said]
-    update_rows(conn, nodes, ("store_id", "node_id"), [
-        {"store_id": c.store_id, "node_id": c.node_id, "contiguous_seq": c.contiguous,
-         "highest_seq": c.highest, "last_seen_at": now} for c in cursors if not c.said])
-    update_rows(conn, nodes, ("store_id", "node_id"), [
-        {"store_id": c.store_id, "node_id": c.node_id, "contiguous_seq": c.contiguous,
-         "highest_seq": c.highest, "online": c.online, "status": c.status,
-         "status_at": c.status_at, "last_seen_at": now} for c in said])
+    quiet: list[dict[str, Any]] = []
+    said: list[dict[str, Any]] = []
+    for c in cursors:
+        row = {"store_id": c.store_id, "node_id": c.node_id, "contiguous_seq": c.contiguous,
+               "highest_seq": c.highest, "last_seen_at": now}
+        if c.said:
+            said.append(row | {"online": c.online, "status": c.status, "status_at": c.status_at})
+        else:
+            quiet.append(row)
+    for rows in (quiet, said):  # update_rows takes rows of one shape
+        update_rows(conn, nodes, ("store_id", "node_id"), rows)
 
 
 def _dead_letters(conn: Connection, rejected: Sequence[Rejected], problems: Sequence[Problem],

@@ -13,8 +13,8 @@ was recorded. Now:
 - everything else goes to the **live** lane: a single event, a status, and the small batches a
   busy store that never lost its link sends when two or three events wait for one ack (the
   first bench run sent every batch to the bulk lane: its live stores' p99 was the storm's);
-- the network thread decodes only what goes to the live lane (``hub.sync.mqtt``); a bulk
-  message is queued as bytes and decoded by the writer when it takes it. A storm's backlog
+- the network thread decodes only messages shorter than ``BULK_BYTES`` (``hub.sync.mqtt``); a
+  longer one is queued as bytes and decoded by the writer when it takes it. A storm's backlog
   then waits as bytes, which the garbage collector does not walk, and the network thread reads
   a live message from the socket without first decoding the thousands of backlog events the
   broker sent before it (with both decoded there, the live stores' p99 was 4.7 s);
@@ -59,9 +59,9 @@ class Lanes:
 
     def put(self, message: Incoming) -> None:
         """Queue ``message`` in its lane (never blocks)."""
-        node, several = node_of(message), is_bulk(message.payload)
+        node = node_of(message)
         with self._ready:
-            if several or self._in_bulk[node]:
+            if is_bulk(message.payload) or self._in_bulk[node]:
                 self._bulk.append(message)
                 self._in_bulk[node] += 1
             else:
