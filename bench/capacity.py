@@ -46,9 +46,8 @@ from hub.access.permissions import Role
 from hub.access.tokens import create_token
 from hub.storage.engine import make_engine, writing
 from hub.storage.tables.core import stores
-from tests.hub.conftest import _pg_database
 from tests.support.broker import TestBroker
-from tests.support.databases import migrated
+from tests.support.databases import migrated, pg_database
 from tests.support.fleet_nodes import NodeCreds, provision, run_nodes
 from tests.support.procs import Proc, hub_proc, stop_all
 from tests.workers.conftest import worker_creds
@@ -220,7 +219,7 @@ def _database(kind: str, tmp: Path) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{tmp / 'hub.db'}"
     else:
-        yield from _pg_database()
+        yield from pg_database()
 
 
 def _run_db(kind: str, nodes: int, rates: list[int], storm: int) -> None:

@@ -23,7 +23,7 @@ from hub.finance.reasons.analytics import Filters
 from hub.finance.reasons.taxonomy import TAXONOMY
 from hub.storage.engine import make_engine, reading
 from hub.storage.migrations import upgrade
-from tests.hub.conftest import _pg_database
+from tests.support.databases import pg_database
 
 LINES, STORES, SKUS, RUNS = 1_000_000, 1_000, 2_000, 20
 TARGET_MS = 500.0
@@ -67,7 +67,7 @@ def pct(values: list[float], q: int) -> float:
 
 def main() -> None:
     """Seed, then time the desk's queries."""
-    for url in _pg_database():
+    for url in pg_database():
         upgrade(url)
         started = time.perf_counter()
         seed(url)

@@ -30,8 +30,8 @@ import httpx
 from bench.capacity import WORKERS, _cpu_seconds, _worker, pct, register_stores, row
 from hub.storage.engine import make_engine
 from hub.storage.tables.core import inbox
-from tests.hub.conftest import _pg_database
 from tests.support.broker import TestBroker
+from tests.support.databases import pg_database
 from tests.support.fleet_nodes import provision
 from tests.support.procs import Proc, stop_all
 from tests.workers.conftest import count, start_worker
@@ -65,7 +65,7 @@ def _round(workers: int, kill_after: float | None, nodes: int, rate: float,
         procs: list[Proc] = []
         try:
             creds = provision(broker, nodes, f"w{workers}")
-            for db_url in _pg_database():
+            for db_url in pg_database():
                 register_stores(db_url, creds)
                 for n in range(1, workers + 1):
                     procs.append(start_worker(tmp, broker, db_url, f"acorn-hub-w{n}", workers,

@@ -27,7 +27,6 @@ from hub.settings import Settings
 from protocol import utc_now
 from tests.hub.conftest import (  # noqa: F401  (fixtures shared with the hub tests)
     RunningHub,
-    _pg_database,
     db_url,
     hub_settings,
     start_hub,

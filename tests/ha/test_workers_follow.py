@@ -22,9 +22,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from protocol import HUB_PRESENCE_TOPIC, decode
 from tests.ha.conftest import Brokers
 from tests.ha.test_failover import on
-from tests.hub.conftest import _pg_database
 from tests.reliability.test_crashes import health
 from tests.support.broker import MqttCreds
+from tests.support.databases import pg_database
 from tests.support.procs import Proc, hub_proc, stop_all, wait_for
 
 pytestmark = pytest.mark.slow
@@ -44,7 +44,7 @@ def worker_creds(brokers: Brokers, name: str) -> MqttCreds:
 @pytest.fixture
 def workers(brokers: Brokers, tmp_path: Path) -> Iterator[tuple[Proc, Proc, MqttCreds]]:
     """The leader (started first) and a follower, both with the list A,B."""
-    db_urls = _pg_database()
+    db_urls = pg_database()
     db_url = next(db_urls)
     procs: list[Proc] = []
     try:

@@ -17,7 +17,6 @@ from hub.storage.engine import make_engine
 from hub.web.api.deps import HubContext
 from tests.support.broker import TestBroker
 from tests.support.databases import migrated, pg_database
-from tests.support.databases import pg_database as _pg_database  # noqa: F401  (other folders' name)
 from tests.support.server import http_client, serving
 
 _MIGRATING = frozenset({"engine", "api_hub", "mqtt_hub"})  # fixtures that migrate ``db_url``

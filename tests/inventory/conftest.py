@@ -3,5 +3,5 @@ fixtures), users who sign in for real."""
 
 from __future__ import annotations
 
-from tests.hub.conftest import _pg_database, db_url, engine  # noqa: F401  (shared fixtures)
+from tests.hub.conftest import db_url, engine  # noqa: F401  (shared fixtures)
 from tests.people.conftest import desk  # noqa: F401

@@ -20,7 +20,6 @@ from hub.fleet import stores
 from hub.settings import Settings
 from hub.storage.engine import make_engine
 from tests.hub.conftest import (  # noqa: F401  (fixtures shared with the hub tests)
-    _pg_database,
     api_hub,
     db_url,
     engine,

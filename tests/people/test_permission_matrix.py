@@ -18,7 +18,6 @@ import pytest
 
 from hub.access.permissions import Role, Scope
 from hub.policy import default_policy_text
-from tests.hub.conftest import _pg_database
 from tests.hub.helpers import ingest, received, refund
 from tests.people.conftest import (
     DeskHub,
@@ -26,6 +25,7 @@ from tests.people.conftest import (
     describe_stores,
     running,
 )
+from tests.support.databases import pg_database
 
 NORTH, OWN = Scope(region="north"), Scope(store="s1")
 USERS: dict[Role, Scope] = {
@@ -94,7 +94,7 @@ def world(
 ) -> Iterator[World]:
     """One hub for the whole matrix (per database); every refund is used by one cell only."""
     tmp = tmp_path_factory.mktemp("matrix")
-    database = _pg_database() if request.param == "pg" else None
+    database = pg_database() if request.param == "pg" else None
     url = next(database) if database else f"sqlite:///{tmp / 'hub.db'}"
     try:
         for hub in running(url, tmp):

@@ -16,7 +16,9 @@ server):
 - a database anything is connected to (a hub a killed test started may still be running) is
   kept: it is not even tried, and the drop is a plain ``DROP DATABASE`` (no ``FORCE``), which
   the server refuses should a connection arrive meanwhile;
-- a sweep that cannot reach the server does nothing (tests that need it fail on their own).
+- a sweep that cannot reach the server does nothing (tests that need it fail on their own);
+- sweeps may run at once (two runs starting together): each database is dropped by one of them
+  and only that one lists it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+PREFIX = "acorn_test_"  # every test database's name starts with it
 UNOWNED_AGE = timedelta(hours=24)
 _OWNED = re.compile(r"^acorn_test_[a-z0-9]+_p(\d+)n(\d+)_")
 
@@ -63,8 +66,14 @@ def stale(name: str, created: datetime | None, now: datetime) -> bool:
     return created is not None and now - created > UNOWNED_AGE
 
 
-def sweep(admin_url: str = PG_ADMIN) -> list[str]:
-    """Drop every stale test database that nothing is connected to; the names dropped."""
+def sweep(admin_url: str = PG_ADMIN, prefix: str = PREFIX) -> list[str]:
+    """Drop every stale test database that nothing is connected to; the names this call dropped.
+
+    ``prefix`` narrows it to the test databases whose names start with it (the sweep's own tests
+    sweep only the databases they made: a sweep running beside them never takes theirs)."""
+    if not prefix.startswith(PREFIX):
+        raise ValueError(f"only test databases are swept, not {prefix!r}…")
+    pattern = prefix.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "%"
     try:
         admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=3)
     except psycopg.Error:
@@ -76,16 +85,17 @@ def sweep(admin_url: str = PG_ADMIN) -> list[str]:
             # needs a superuser, as the tests' admin is; NULL for anyone else)
             "SELECT datname, CASE WHEN pg_has_role('pg_read_server_files', 'member') THEN"
             " (pg_stat_file('base/' || oid || '/PG_VERSION', true)).modification END"
-            " FROM pg_database d WHERE datname LIKE 'acorn\\_test\\_%'"
+            " FROM pg_database d WHERE datname LIKE %s"
             # in use: kept (DROP would refuse it too, after waiting 5 s for it to end)
-            " AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datid = d.oid)"
+            " AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datid = d.oid)",
+            (pattern,),
         ).fetchall()
         now = datetime.now(UTC)
         for name, created in rows:
             if not stale(name, created, now):
                 continue
-            try:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}"')  # refused while in use
+            try:  # no IF EXISTS: one another sweep dropped meanwhile is not listed as ours
+                admin.execute(f'DROP DATABASE "{name}"')  # refused while in use
             except psycopg.Error:
                 continue  # connected to, or dropped by another sweep just now
             dropped.append(name)

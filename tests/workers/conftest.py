@@ -18,8 +18,8 @@ from hub.access.permissions import Role
 from hub.access.tokens import create_token
 from hub.storage.engine import make_engine, reading
 from hub.storage.tables.core import inbox, nodes, returns
-from tests.hub.conftest import _pg_database
 from tests.support.broker import MqttCreds, TestBroker
+from tests.support.databases import pg_database
 from tests.support.fleet_nodes import NodeCreds, run_nodes
 from tests.support.procs import Proc, hub_proc, stop_all
 
@@ -27,7 +27,7 @@ from tests.support.procs import Proc, hub_proc, stop_all
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """An empty PostgreSQL database of the test's own (made and dropped)."""
-    yield from _pg_database()
+    yield from pg_database()
 
 
 def worker_creds(broker: TestBroker, name: str) -> MqttCreds:
