@@ -2,7 +2,8 @@
 
 The chain itself (hashing, verification) is pure and lives in ``hub.storage.audit_chain``; this
 module only moves entries in and out of ``audit_log`` / ``audit_head`` (a transaction's entries
-in one statement, ``hub.storage.bulk.insert_rows``).
+in one statement, ``hub.storage.bulk.insert_rows``; before/after stored as the canonical text
+the chain hashed, ``audit_chain.chain``).
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select, update
 
-from hub.storage.audit_chain import GENESIS, AuditDraft, AuditEntry, extend
-from hub.storage.bulk import insert_rows
+from hub.storage.audit_chain import GENESIS, AuditDraft, AuditEntry, Link, chain
+from hub.storage.bulk import JsonText, insert_rows
 from hub.storage.tables.core import audit_head, audit_log
 
 TIP_ID = 1
@@ -38,17 +39,23 @@ def read_tip(conn: Connection) -> tuple[int, str] | None:
 def append(conn: Connection, tip: tuple[int, str], at: datetime,
            drafts: Sequence[AuditDraft]) -> tuple[int, str]:
     """Chain ``drafts`` after ``tip``, insert them, move the tip; return the new tip."""
-    entries = extend(tip, at, drafts)
-    insert_rows(conn, audit_log, [
-        {"seq": e.seq, "at": e.at, "actor": e.actor, "role": e.role, "action": e.action,
-         "entity": e.entity, "entity_id": e.entity_id, "before": e.before, "after": e.after,
-         "reason": e.reason, "prev_hash": e.prev_hash, "hash": e.hash} for e in entries])
-    new_tip = (entries[-1].seq, entries[-1].hash)
+    links = chain(tip, at, drafts)
+    insert_rows(conn, audit_log, [_row(link) for link in links])
+    new_tip = (links[-1].entry.seq, links[-1].entry.hash)
     moved = conn.execute(update(audit_head).where(audit_head.c.id == TIP_ID)
                          .values(seq=new_tip[0], hash=new_tip[1]))
     if moved.rowcount == 0:
         conn.execute(audit_head.insert().values(id=TIP_ID, seq=new_tip[0], hash=new_tip[1]))
     return new_tip
+
+
+def _row(link: Link) -> dict[str, object]:
+    e = link.entry
+    return {"seq": e.seq, "at": e.at, "actor": e.actor, "role": e.role, "action": e.action,
+            "entity": e.entity, "entity_id": e.entity_id,
+            "before": None if link.before is None else JsonText(link.before),
+            "after": None if link.after is None else JsonText(link.after),
+            "reason": e.reason, "prev_hash": e.prev_hash, "hash": e.hash}
 
 
 def entries(conn: Connection, batch: int = 1000) -> Generator[AuditEntry, None, None]:

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from bench.ingest import messages
 from hub.cli.main import app
-from hub.storage.audit_chain import GENESIS, AuditDraft, canonical, extend, verify
+from hub.storage.audit_chain import GENESIS, AuditDraft, canonical, chain, extend, verify
 from hub.storage.engine import writing
 from hub.storage.tables.core import audit_log
 from hub.sync.ingest.batch import store_batch
@@ -63,6 +63,38 @@ def test_batch_hashes_are_the_per_entry_formula_so_old_entries_still_verify() ->
         assert entry.hash == hashlib.sha256(oracle(fields)).hexdigest()
         prev = entry.hash
     assert verify(entries, (12, prev)).ok
+
+
+@pytest.mark.parametrize("odd", ODD)
+def test_entries_assembled_field_by_field_hash_as_the_whole_entry_did(odd: str) -> None:
+    """``chain`` writes an entry's canonical bytes from its parts (before/after encoded once);
+    the hash must be the one of ``json.dumps`` over the whole entry, whatever the texts, and
+    the stored before/after text must read back as the same values."""
+    draft = AuditDraft(f"user:{odd}", "admin", f"x.{odd}", "return", f"s1/{odd}",
+                       {"v": [odd, 1, None], odd: True}, odd, odd or None)
+    links = chain((41, "f" * 64), AT, [draft, AuditDraft("a", "admin", "y", "refund", "s1/F",
+                                                          None, None)])
+    prev = "f" * 64
+    for seq, link in enumerate(links, start=42):
+        d = link.entry
+        fields = {"seq": seq, "at": "2026-12-04T20:00:00.000005Z", "actor": d.actor,
+                  "role": d.role, "action": d.action, "entity": d.entity,
+                  "entity_id": d.entity_id, "before": d.before, "after": d.after,
+                  "reason": d.reason, "prev_hash": prev}
+        assert d.hash == hashlib.sha256(oracle(fields)).hexdigest()
+        for text, value in ((link.before, d.before), (link.after, d.after)):
+            assert (text is None) == (value is None)  # SQL NULL for a JSON null
+            assert text is None or json.loads(text) == value
+        prev = d.hash
+
+
+def test_stored_before_and_after_are_the_values_written(engine: Engine) -> None:
+    ingested(engine)
+    with writing(engine) as tx:
+        rows = tx.conn.execute(select(audit_log.c.before, audit_log.c.after)
+                               .where(audit_log.c.action == "return.received")).all()
+    assert rows and all(r.before is None and r.after["state"] == "received" for r in rows)
+    assert all(isinstance(r.after["items"], list) for r in rows)
 
 
 def run_verify(db_url: str) -> tuple[int, str]:
