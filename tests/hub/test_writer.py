@@ -142,10 +142,12 @@ def test_the_ack_payload_is_the_codecs_envelope_of_the_ack() -> None:
     from protocol import Ack, make_envelope
 
     at = utc_now()
-    for ack in (Ack(up_to_seq=7), Ack(up_to_seq=3, gap_after=3)):
-        fast = decode(writer_module.ack_payload(("s1", "n1"), ack, at), expect=frozenset({"ack"}))
-        slow = make_envelope("s1", "n1", 0, ack, occurred_at=at, message_id=fast.id)
+    for ack in (Ack(up_to_seq=7), Ack(up_to_seq=3, gap_after=3), Ack(up_to_seq=0)):
+        payload = writer_module.ack_payload(("store-9", "till-1"), ack, at)
+        fast = decode(payload, expect=frozenset({"ack"}))
+        slow = make_envelope("store-9", "till-1", 0, ack, occurred_at=at, message_id=fast.id)
         assert fast == slow
+        assert payload == encode(slow)  # the very bytes the codec sends
         assert writer_module.ack_payload(("s1", "n1"), ack, at) != (
             writer_module.ack_payload(("s1", "n1"), ack, at))  # a fresh message id each
 

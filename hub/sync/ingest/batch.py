@@ -182,7 +182,8 @@ def store_batch(tx: Tx, items: Sequence[Classified],
     _save_cursors(conn, cursors.values(), tx.now)
     rejected = [i for i in items if isinstance(i, Rejected)] + reused + bad_copies + step.dead
     result.dead += _dead_letters(conn, rejected, problems, tx.now)
-    result.acks = {k: cursors[k].ack() for k in [e.key for e in events] + [b.key for b in broken]}
+    result.acks = {k: cursors[k].ack() for k in dict.fromkeys(  # once per node
+        [e.key for e in events] + [b.key for b in broken])}
     result.stored, result.applied = len(fresh), len(ready)
     result.commands = len(projector.changes.commands) + step.commands
     return result
