@@ -16,6 +16,17 @@ Rules:
 - the buffer is dropped with the socket (``_sock_close``, which paho calls on every disconnect
   and before every reconnect): no byte of one connection is ever read on the next;
 - errors are paho's: an empty read is a lost connection, ``BlockingIOError`` means "later".
+- ``_packet_read``: a packet whose bytes are all in the buffer is framed in one step (command,
+  remaining length, body) and handed to paho's ``_packet_handle``; a packet that is not (the
+  first of each block, one split between blocks, a remaining length of more than four bytes)
+  goes paho's byte-by-byte way, which also words the errors. paho's per-packet state (three or
+  more small reads, a dict updated per byte) was a fifth of the hub's network thread (py-spy,
+  1,000 nodes at 1,200 ev/s: the thread spent 0.18 ms of CPU a message, decoding 0.05);
+- ``_handle_publish``: an MQTT 5 PUBLISH at QoS 0 or 1 without properties (what the nodes
+  send) becomes an ``MQTTMessage`` in one pass, without paho's ``Properties`` object
+  (``properties`` is None: there are none) and the copies its decoding makes; one with
+  properties, at QoS 2, with paho's logging on, or under MQTT 3 goes paho's way. It then goes
+  on exactly as paho's: ``on_message``, and the PUBACK unless acks are manual.
 - ``one_wake``: packets queued by this thread inside it (PUBACKs, publishes) wake the network
   loop once, at the end, instead of once each. paho writes one byte to its wake-up socket per
   queued packet, from the calling thread: a system call that lets go of the GIL, and a wake-up
@@ -34,7 +45,8 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import MQTTErrorCode
+from paho.mqtt.enums import MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.exception import MalformedPacket
 
 READ_CHUNK = 64 * 1024
 WAKE = b"0"  # what paho writes to its wake-up socket
@@ -51,6 +63,13 @@ class _Noted:
         return 1
 
 
+def _in_packet(command: int, length: int, body: bytes | bytearray) -> Any:
+    """paho's record of the packet being read, as it is once the whole packet is in."""
+    return {"command": command, "have_remaining": 1 if command else 0, "remaining_count": [],
+            "remaining_mult": 1, "remaining_length": length, "packet": body,
+            "to_process": 0, "pos": 0}
+
+
 class BufferedClient(mqtt.Client):
     """A paho ``Client`` whose reads come from a block buffer (see the module's rules)."""
 
@@ -59,6 +78,7 @@ class BufferedClient(mqtt.Client):
         self._at = 0
         self._held = threading.local()
         self._noted = _Noted(self._held)
+        self.framed = 0  # packets framed from the buffer in one step (``_packet_read``)
         super().__init__(*args, **kwargs)
 
     @property
@@ -104,6 +124,58 @@ class BufferedClient(mqtt.Client):
             if (rc != MQTTErrorCode.MQTT_ERR_SUCCESS or self._sock is None
                     or self._at >= len(self._block)):
                 return rc
+
+    def _packet_read(self) -> MQTTErrorCode:
+        """Frame a packet that is wholly in the buffer here; anything else as paho does."""
+        block, at = self._block, self._at
+        if self._in_packet["command"] != 0 or at >= len(block):
+            return super()._packet_read()
+        length, shift, pos = 0, 0, at + 1
+        while True:  # the remaining length: 1-4 bytes of 7 bits, least significant first
+            if pos >= len(block) or shift > 21:
+                return super()._packet_read()  # not all here, or malformed: paho's way
+            byte = block[pos]
+            pos += 1
+            length |= (byte & 127) << shift
+            shift += 7
+            if not byte & 128:
+                break
+        end = pos + length
+        if end > len(block):
+            return super()._packet_read()
+        self._at = end
+        self._in_packet = _in_packet(block[at], length, block[pos:end])
+        self.framed += 1
+        try:
+            rc = self._packet_handle()
+        except MalformedPacket as exc:
+            self._easy_log(mqtt.MQTT_LOG_DEBUG, "Received malformed packet: %s", exc)
+            rc = MQTTErrorCode.MQTT_ERR_PROTOCOL
+        self._in_packet = _in_packet(0, 0, bytearray())  # as paho leaves it after a packet
+        with self._msgtime_mutex:
+            self._last_bytes_received = mqtt.time_func()
+        return rc
+
+    def _handle_publish(self) -> MQTTErrorCode:
+        """A QoS 0/1 MQTT 5 PUBLISH without properties in one pass; any other as paho does."""
+        header, packet = self._in_packet["command"], self._in_packet["packet"]
+        qos = (header & 0x06) >> 1
+        if (self._protocol != MQTTProtocolVersion.MQTTv5 or qos > 1 or len(packet) < 3
+                or self.on_log is not None or self._logger is not None):
+            return super()._handle_publish()
+        topic_end = 2 + int.from_bytes(packet[:2], "big")
+        pos = topic_end + (2 if qos else 0)
+        if pos >= len(packet) or packet[pos] != 0:  # no property length byte, or properties
+            return super()._handle_publish()
+        message = mqtt.MQTTMessage(int.from_bytes(packet[topic_end:pos], "big") if qos else 0,
+                                   bytes(packet[2:topic_end]))
+        message.dup, message.qos, message.retain = bool(header & 0x08), qos, bool(header & 0x01)
+        message.payload = bytes(packet[pos + 1:])
+        message.timestamp = mqtt.time_func()
+        self._handle_on_message(message)
+        if qos == 0 or self._manual_ack:
+            return MQTTErrorCode.MQTT_ERR_SUCCESS
+        return self._send_puback(message.mid)
 
     def _sock_close(self) -> None:
         self._block, self._at = b"", 0

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -65,6 +66,7 @@ def test_many_small_and_some_large_messages_arrive_whole_and_in_order(broker: Te
         time.sleep(0.2)  # a duplicate delivery would show up now
         assert got == payloads
         assert hub.buffered == 0
+        assert hub.framed > 0  # packets that shared a block were framed in one step
     finally:
         node.disconnect()
         node.loop_stop()
@@ -179,3 +181,144 @@ def _wait(done: object, what: str) -> None:
     while not done():  # type: ignore[operator]
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.01)
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        n, byte = n >> 7, n & 127
+        out.append(byte | (128 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _publish(topic: str, payload: bytes, qos: int = 1, mid: int = 1, props: bytes = b"",
+             retain: bool = False, dup: bool = False) -> bytes:
+    """An MQTT 5 PUBLISH as the broker sends it (``props``: the properties, without length)."""
+    name = topic.encode()
+    body = (len(name).to_bytes(2, "big") + name + (mid.to_bytes(2, "big") if qos else b"")
+            + _varint(len(props)) + props + payload)
+    return bytes([0x30 | dup << 3 | qos << 1 | retain]) + _varint(len(body)) + body
+
+
+def _utf8(text: str) -> bytes:
+    return len(text.encode()).to_bytes(2, "big") + text.encode()
+
+
+def _wired() -> tuple[BufferedClient, socket.socket, list[mqtt.MQTTMessage]]:
+    """A client reading one end of a socket pair (the test writes the broker's bytes)."""
+    client = BufferedClient(CallbackAPIVersion.VERSION2, client_id="hub-t", protocol=mqtt.MQTTv5,
+                            manual_ack=True)
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    client._sock = ours
+    got: list[mqtt.MQTTMessage] = []
+    client.on_message = lambda _c, _u, message: got.append(message)
+    return client, theirs, got
+
+
+def test_packets_in_one_block_are_framed_at_once_and_read_as_paho_reads_them() -> None:
+    client, broker_end, got = _wired()
+    props = (b"\x02" + (3600).to_bytes(4, "big") + b"\x03" + _utf8("application/json")
+             + b"\x26" + _utf8("trace") + _utf8("t-1"))
+    packets = [
+        _publish("a/1", b"first", mid=1),  # read paho's way: the buffer was empty
+        _publish("a/2", b"", mid=2),  # an empty payload
+        _publish("a/3", b"qos0", qos=0, retain=True),
+        _publish("a/4", b"x" * 200, mid=4, dup=True),  # a two-byte remaining length
+        _publish("a/5", b"p", mid=5, props=props),  # properties: paho's decoding
+        _publish("a/6", b"y" * 20_000, mid=6),  # three bytes of remaining length
+    ]
+    broker_end.sendall(b"".join(packets))
+    try:
+        assert client.loop_read() == MQTTErrorCode.MQTT_ERR_SUCCESS
+        assert [(m.topic, m.payload, m.qos, m.mid, m.retain, m.dup) for m in got] == [
+            ("a/1", b"first", 1, 1, False, False), ("a/2", b"", 1, 2, False, False),
+            ("a/3", b"qos0", 0, 0, True, False), ("a/4", b"x" * 200, 1, 4, False, True),
+            ("a/5", b"p", 1, 5, False, False), ("a/6", b"y" * 20_000, 1, 6, False, False)]
+        assert client.framed == 5  # all but the first, which filled the buffer
+        with_props = got[4].properties
+        assert with_props is not None and with_props.MessageExpiryInterval == 3600
+        assert with_props.ContentType == "application/json"
+        assert with_props.UserProperty == [("trace", "t-1")]
+        assert [m.properties for m in got[1:4]] == [None, None, None]  # none were sent
+        assert client.buffered == 0
+    finally:
+        broker_end.close()
+        client._sock_close()
+
+
+def test_a_packet_split_between_reads_is_completed_by_the_next() -> None:
+    client, broker_end, got = _wired()
+    whole = _publish("a/1", b"one", mid=1) + _publish("a/2", b"two" * 1000, mid=2)
+    cut = len(whole) - 1500  # inside the second packet's body
+    try:
+        broker_end.sendall(whole[:cut])
+        assert client.loop_read() == MQTTErrorCode.MQTT_ERR_SUCCESS
+        assert [m.payload for m in got] == [b"one"]
+        broker_end.sendall(whole[cut:])
+        assert client.loop_read() == MQTTErrorCode.MQTT_ERR_SUCCESS
+        assert [m.payload for m in got] == [b"one", b"two" * 1000]
+    finally:
+        broker_end.close()
+        client._sock_close()
+
+
+def test_what_is_read_in_one_step_is_pubacked_unless_acks_are_manual() -> None:
+    client, broker_end, got = _wired()
+    client._manual_ack = False
+    broker_end.sendall(_publish("a/1", b"1", mid=7) + _publish("a/2", b"2", mid=8)
+                       + _publish("a/3", b"3", qos=0) + _publish("a/4", b"4", mid=300))
+    try:
+        assert client.loop_read() == MQTTErrorCode.MQTT_ERR_SUCCESS
+        assert client.framed == 3 and len(got) == 4
+        assert client.loop_write() == MQTTErrorCode.MQTT_ERR_SUCCESS
+        broker_end.settimeout(5)
+        sent = b""
+        while len(sent) < 12:
+            sent += broker_end.recv(100)
+        assert sent == b"".join(bytes([0x40, 2]) + mid.to_bytes(2, "big") for mid in (7, 8, 300))
+    finally:
+        broker_end.close()
+        client._sock_close()
+
+
+def test_a_remaining_length_of_five_bytes_is_refused_as_paho_refuses_it() -> None:
+    client, broker_end, got = _wired()
+    broker_end.sendall(_publish("a/1", b"fine") + b"\x30\xff\xff\xff\xff\x01rest")
+    try:
+        assert client.loop_read() == MQTTErrorCode.MQTT_ERR_PROTOCOL
+        assert [m.payload for m in got] == [b"fine"]
+    finally:
+        broker_end.close()
+
+
+def test_a_client_that_does_not_ack_by_hand_pubacks_what_it_reads_in_one_step(
+        broker: TestBroker) -> None:
+    # at most 10 unacked messages (the receive maximum): 100 arrive only if each is PUBACKed
+    creds = broker.hub_creds()
+    hub = BufferedClient(CallbackAPIVersion.VERSION2, client_id=creds.client_id,
+                         protocol=mqtt.MQTTv5)
+    hub.username_pw_set(creds.username, creds.password)
+    got: list[bytes] = []
+    subscribed = threading.Event()
+    hub.on_message = lambda _c, _u, message: got.append(bytes(message.payload))
+    hub.on_connect = lambda c, *_a: c.subscribe(subscription(TopicKind.EVENTS), qos=1)
+    hub.on_subscribe = lambda *_a: subscribed.set()
+    node = _node(broker.node_creds("store-a", "n1"))
+    at_most = Properties(PacketTypes.CONNECT)
+    at_most.ReceiveMaximum = 10
+    try:
+        hub.connect(creds.host, creds.port, properties=at_most)
+        hub.loop_start()
+        assert subscribed.wait(10), "the hub client never subscribed"
+        topic = node_topic("store-a", "n1", TopicKind.EVENTS)
+        for n in range(100):
+            node.publish(topic, f"event-{n}".encode(), qos=1)
+        _wait(lambda: len(got) == 100, "all 100 messages")
+        assert got == [f"event-{n}".encode() for n in range(100)]
+    finally:
+        node.disconnect()
+        node.loop_stop()
+        hub.disconnect()
+        hub.loop_stop()

@@ -122,7 +122,9 @@ def settle(tx: Tx, cursors: Mapping[Key, Any], fresh: Sequence[NodeEvent],
         else:
             rivals[slot].append(event)
             step.claimants += 1
-    keys = {e.key for e in events}
+    # only a node held beyond its contiguous seq can have an open claim or a gap not yet passed
+    # (both are about a seq the hub holds and has not applied): most batches ask for none
+    keys = {e.key for e in events if cursors[e.key].highest > cursors[e.key].contiguous}
     open_rows = _open_claims(conn, keys)
     for event, answer in _answers(events):
         _resolve(tx, step, event.key, answer, open_rows, rivals)
