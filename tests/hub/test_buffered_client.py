@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
@@ -118,22 +119,10 @@ def test_acks_inside_one_wake_wake_the_loop_once_and_reach_the_broker_after_it(
         broker: TestBroker) -> None:
     # the hub takes at most 10 unacked messages (its receive maximum): the broker sends more
     # only when its PUBACKs have arrived, which proves they left after the block
-    creds = broker.hub_creds()
-    hub = BufferedClient(CallbackAPIVersion.VERSION2, client_id=creds.client_id,
-                         protocol=mqtt.MQTTv5, manual_ack=True)
-    hub.username_pw_set(creds.username, creds.password)
     mids: list[int] = []
-    subscribed = threading.Event()
-    hub.on_message = lambda _c, _u, message: mids.append(message.mid)  # not acked yet
-    hub.on_connect = lambda c, *_a: c.subscribe(subscription(TopicKind.EVENTS), qos=1)
-    hub.on_subscribe = lambda *_a: subscribed.set()
+    hub = _hub_taking_ten(broker, lambda message: mids.append(message.mid), manual_ack=True)
     node = _node(broker.node_creds("store-a", "n1"))
-    at_most = Properties(PacketTypes.CONNECT)
-    at_most.ReceiveMaximum = 10
     try:
-        hub.connect(creds.host, creds.port, properties=at_most)
-        hub.loop_start()
-        assert subscribed.wait(10), "the hub client never subscribed"
         wakes = _count_wakes(hub)
         topic = node_topic("store-a", "n1", TopicKind.EVENTS)
         for n in range(50):
@@ -158,6 +147,26 @@ def test_acks_inside_one_wake_wake_the_loop_once_and_reach_the_broker_after_it(
         node.loop_stop()
         hub.disconnect()
         hub.loop_stop()
+
+
+def _hub_taking_ten(broker: TestBroker, on_message: Callable[[mqtt.MQTTMessage], object],
+                    manual_ack: bool) -> BufferedClient:
+    """A hub client subscribed to events that takes at most 10 unacked messages (its receive
+    maximum: the broker sends more only once PUBACKs have arrived), its loop started."""
+    creds = broker.hub_creds()
+    hub = BufferedClient(CallbackAPIVersion.VERSION2, client_id=creds.client_id,
+                         protocol=mqtt.MQTTv5, manual_ack=manual_ack)
+    hub.username_pw_set(creds.username, creds.password)
+    subscribed = threading.Event()
+    hub.on_message = lambda _c, _u, message: on_message(message)
+    hub.on_connect = lambda c, *_a: c.subscribe(subscription(TopicKind.EVENTS), qos=1)
+    hub.on_subscribe = lambda *_a: subscribed.set()
+    at_most = Properties(PacketTypes.CONNECT)
+    at_most.ReceiveMaximum = 10
+    hub.connect(creds.host, creds.port, properties=at_most)
+    hub.loop_start()
+    assert subscribed.wait(10), "the hub client never subscribed"
+    return hub
 
 
 def _count_wakes(client: BufferedClient) -> list[bytes]:
@@ -296,22 +305,11 @@ def test_a_remaining_length_of_five_bytes_is_refused_as_paho_refuses_it() -> Non
 def test_a_client_that_does_not_ack_by_hand_pubacks_what_it_reads_in_one_step(
         broker: TestBroker) -> None:
     # at most 10 unacked messages (the receive maximum): 100 arrive only if each is PUBACKed
-    creds = broker.hub_creds()
-    hub = BufferedClient(CallbackAPIVersion.VERSION2, client_id=creds.client_id,
-                         protocol=mqtt.MQTTv5)
-    hub.username_pw_set(creds.username, creds.password)
     got: list[bytes] = []
-    subscribed = threading.Event()
-    hub.on_message = lambda _c, _u, message: got.append(bytes(message.payload))
-    hub.on_connect = lambda c, *_a: c.subscribe(subscription(TopicKind.EVENTS), qos=1)
-    hub.on_subscribe = lambda *_a: subscribed.set()
+    hub = _hub_taking_ten(broker, lambda message: got.append(bytes(message.payload)),
+                          manual_ack=False)
     node = _node(broker.node_creds("store-a", "n1"))
-    at_most = Properties(PacketTypes.CONNECT)
-    at_most.ReceiveMaximum = 10
     try:
-        hub.connect(creds.host, creds.port, properties=at_most)
-        hub.loop_start()
-        assert subscribed.wait(10), "the hub client never subscribed"
         topic = node_topic("store-a", "n1", TopicKind.EVENTS)
         for n in range(100):
             node.publish(topic, f"event-{n}".encode(), qos=1)
