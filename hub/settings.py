@@ -84,12 +84,6 @@ class Settings(BaseSettings):
         "ingest_batch_ms): 1,000 halves the per-batch work of 500 in a storm, 0.23 -> 0.21 ms "
         "of hub CPU an event (python -m bench capacity)"))
     ingest_batch_ms: int = Field(20, ge=0, le=5000)
-    mqtt_receive_maximum: int = Field(1000, ge=1, le=65535, description=(
-        "how many messages the broker may send the hub before it has PUBACKed them (MQTT 5 "
-        "Receive Maximum; the hub PUBACKs after each commit). Without it the broker's own "
-        "max_inflight_messages (100) applies, and with one event a message a batch could hold "
-        "no more than 100 messages, however far behind the hub was. Each message waits in the "
-        "hub's memory until its batch: at most this many times a message's size"))
     ingest_event_batch: int = Field(MAX_BATCH_EVENTS, ge=1, le=MAX_BATCH_EVENTS, description=(
         "the most events a node may send in one message (an event.batch, told to the nodes in "
         "their store config): a node draining a backlog sends one message where it would send "

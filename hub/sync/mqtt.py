@@ -11,9 +11,6 @@ Rules:
   publish, counted in ``acorn_hub_retained_events_cleared`` and logged; the message itself is
   still handed to ingest like any other;
 - ``manual_ack=True``: a message is PUBACKed only when ``ack`` is called, after the commit;
-  the hub's CONNECT says how many unacked messages the broker may send it
-  (``mqtt_receive_maximum``, 1,000, so a batch is not cut at the broker's
-  ``max_inflight_messages``, which is for the nodes);
 - each (re)connection has a generation; an ack for a message of an older connection is dropped
   (the broker redelivers that message and the dedup absorbs it);
 - publishing while disconnected returns False instead of queueing in paho's memory;
@@ -128,10 +125,9 @@ def _chunks(items: list[str]) -> list[list[str]]:
     return [items[k:k + SUBSCRIBE_CHUNK] for k in range(0, len(items), SUBSCRIBE_CHUNK)]
 
 
-def _connect_properties(expiry: int, receive_maximum: int) -> Properties:
+def _connect_properties(expiry: int) -> Properties:
     props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
     props.SessionExpiryInterval = expiry
-    props.ReceiveMaximum = receive_maximum  # unacked messages the broker may send us
     return props
 
 
@@ -201,8 +197,7 @@ class HubLink:
                                    keepalive=self._settings.mqtt_keepalive, clean_start=shared,
                                    properties=_connect_properties(
                                        SESSION_ENDS_WITH_CONNECTION if shared else
-                                       SESSION_NEVER_EXPIRES,
-                                       self._settings.mqtt_receive_maximum))
+                                       SESSION_NEVER_EXPIRES))
         self._client.loop_start()
         self._start_presence()
 
