@@ -114,15 +114,12 @@ _ENCODE = (json.encoder.c_make_encoder(  # type: ignore[attr-defined]
 
 def canonical(fields: Mapping[str, Json]) -> bytes:
     """The canonical JSON bytes that get hashed."""
-    if _ENCODE is None:  # no C accelerator in this Python: the same bytes, slower
-        return json.dumps(fields, sort_keys=True, separators=(",", ":"),
-                          ensure_ascii=False).encode()
-    return "".join(_ENCODE(fields, 0)).encode()
+    return encoded(dict(fields)).encode()
 
 
 def encoded(value: Json) -> str:
     """The canonical JSON text of one value (as it stands inside an entry's canonical bytes)."""
-    if _ENCODE is None:
+    if _ENCODE is None:  # no C accelerator in this Python: the same text, slower
         return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "".join(_ENCODE(value, 0))
 
@@ -134,25 +131,22 @@ def _text(value: Json) -> str:
     return _quoted(value) if type(value) is str else encoded(value)
 
 
-def _canonical_entry(seq: int, at: str, draft: AuditDraft, prev_hash: str, before: str,
-                     after: str) -> bytes:
-    """``canonical`` of the entry's fields, its before/after given as their ``encoded`` text:
-    the fields in sorted key order, as ``sort_keys`` puts them."""
-    return (f'{{"action":{_text(draft.action)},"actor":{_text(draft.actor)},"after":{after},'
-            f'"at":{_text(at)},"before":{before},"entity":{_text(draft.entity)},'
-            f'"entity_id":{_text(draft.entity_id)},"prev_hash":{_text(prev_hash)},'
-            f'"reason":{_text(draft.reason)},"role":{_text(draft.role)},"seq":{encoded(seq)}}}'
-            ).encode()
+def _digest(seq: int, at: str, draft: AuditDraft, prev_hash: str, before: str,
+            after: str) -> str:
+    """SHA-256 (hex) of ``canonical`` of the entry's fields, its before/after given as their
+    ``encoded`` text: the fields written in sorted key order, as ``sort_keys`` puts them."""
+    return hashlib.sha256(
+        (f'{{"action":{_text(draft.action)},"actor":{_text(draft.actor)},"after":{after},'
+         f'"at":{_text(at)},"before":{before},"entity":{_text(draft.entity)},'
+         f'"entity_id":{_text(draft.entity_id)},"prev_hash":{_text(prev_hash)},'
+         f'"reason":{_text(draft.reason)},"role":{_text(draft.role)},"seq":{encoded(seq)}}}'
+         ).encode()).hexdigest()
 
 
 def entry_hash(seq: int, at: datetime, draft: AuditDraft, prev_hash: str) -> str:
     """SHA-256 (hex) of one entry's content and the previous hash."""
-    return _entry_hash(seq, format_utc(at), draft, prev_hash)
-
-
-def _entry_hash(seq: int, at: str, draft: AuditDraft, prev_hash: str) -> str:
-    return hashlib.sha256(_canonical_entry(seq, at, draft, prev_hash, encoded(draft.before),
-                                           encoded(draft.after))).hexdigest()
+    return _digest(seq, format_utc(at), draft, prev_hash, encoded(draft.before),
+                   encoded(draft.after))
 
 
 @dataclass(frozen=True)
@@ -174,8 +168,7 @@ def chain(tip: tuple[int, str], at: datetime, drafts: Sequence[AuditDraft]) -> l
     for draft in drafts:
         seq += 1
         before, after = encoded(draft.before), encoded(draft.after)
-        digest = hashlib.sha256(_canonical_entry(seq, stamp, draft, prev, before, after)
-                                ).hexdigest()
+        digest = _digest(seq, stamp, draft, prev, before, after)
         out.append(Link(AuditEntry(seq, at, draft.actor, draft.role, draft.action, draft.entity,
                                    draft.entity_id, draft.before, draft.after, draft.reason, prev,
                                    digest),
