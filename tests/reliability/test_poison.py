@@ -79,11 +79,13 @@ class Flow:
 
     def __init__(self, node: NodeProbe) -> None:
         self.node, self.seq = node, 0
+        self.sent: dict[int, Envelope] = {}  # an edge resends the very event, never a new one
 
     def send(self, count: int = 3) -> None:
         for _ in range(count):
             self.seq += 1
-            self.node.send(received(B, NODE, self.seq, f"B{self.seq}"))
+            self.sent[self.seq] = received(B, NODE, self.seq, f"B{self.seq}")
+            self.node.send(self.sent[self.seq])
 
     def applied(self, hub: RunningHub, resend: bool = False) -> None:
         """Wait until the hub holds all sent; ``resend``: send again what it lacks every second,
@@ -96,7 +98,7 @@ class Flow:
             if resend and held < self.seq and time.monotonic() - last[0] > 1.0:
                 last[0] = time.monotonic()
                 for seq in range(held + 1, self.seq + 1):
-                    self.node.send(received(B, NODE, seq, f"B{seq}"))
+                    self.node.send(self.sent[seq])
             return held == self.seq
 
         wait_for(done, WAIT, f"store B applied to {self.seq}")
