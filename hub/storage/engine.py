@@ -5,6 +5,13 @@ Rules:
   ``synchronous`` level, foreign keys and a busy timeout on every connection. ``probe_engine``
   builds one that only looks (is there a database, which schema): no pragmas, no directories,
   no pool, so looking at a missing or foreign database creates and changes nothing;
+- PostgreSQL: every execution is planned for the tables as they are (``plan_cache_mode =
+  force_custom_plan`` on each connection). psycopg prepares a statement after a few executions,
+  and the server would then keep ONE generic plan for it, made with the table's size at that
+  moment, until an ANALYZE invalidates it: a hub installed empty that met a storm kept a
+  whole-table scan of ``returns`` for every batch's lookup, growing with the table (issue 16;
+  ``tests/hub/test_pg_plans.py``). Planning our statements (key lookups) costs far less than one
+  wrong plan; the prepared statement still saves the parse;
 - every write goes through ``writing``: one transaction that first takes the audit chain's tip
   (``SELECT ... FOR UPDATE`` on PostgreSQL; ``BEGIN IMMEDIATE`` on SQLite), so writers are
   serialised, audit entries chain without forks, and no two writers can deadlock;
@@ -66,11 +73,19 @@ _listeners: weakref.WeakKeyDictionary[Engine, dict[str, list[Callback]]] = (
 _listeners_lock = threading.Lock()
 
 
+# every execution planned for the tables as they are now (the module rules)
+_PLAN_EACH = "-c plan_cache_mode=force_custom_plan"
+
+
 def make_engine(url: str, sqlite_synchronous: str = "FULL") -> Engine:
     """An engine for ``url`` with the hub's connection settings."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        given = parsed.query.get("options") or ""  # the URL's own options are kept
+        given = " ".join(given) if isinstance(given, tuple) else given
+        options = f"{given} {_PLAN_EACH}".strip()
+        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5,
+                             connect_args={"options": options})
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
