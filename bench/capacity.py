@@ -46,10 +46,11 @@ from hub.access.permissions import Role
 from hub.access.tokens import create_token
 from hub.storage.engine import make_engine, writing
 from hub.storage.tables.core import stores
+from hub.sync.partitions import PARTITIONS, fair_share
 from tests.support.broker import TestBroker
 from tests.support.databases import migrated, pg_database
 from tests.support.fleet_nodes import NodeCreds, provision, run_nodes
-from tests.support.procs import Proc, hub_proc, stop_all
+from tests.support.procs import Proc, health_of, hub_proc, stop_all
 from tests.workers.conftest import worker_creds
 
 WORKERS = 4
@@ -141,7 +142,42 @@ def _hubs(tmp: Path, broker: TestBroker, db_url: str, creds: list[tuple[int, Nod
                        hub_workers=str(HUB_WORKERS), **extra)
         hub.log_path = tmp / f"acorn-hub-w{n}.log"
         hubs.append(hub.start(timeout=120))
+    _settled(hubs, len({c.store_id for _, c in creds}))
     return hubs
+
+
+def _settled(hubs: list[Proc], store_count: int, timeout: float = 60.0) -> None:
+    """Wait until the workers have shared out the partitions and subscribed to every store.
+
+    A worker that starts first takes all 64 partitions and hands half over a round or two after
+    the next one joins; a phase begun before that pays for the handover (events published
+    between the giver's unsubscribe and the taker's subscribe reach no worker and wait for the
+    nodes' resends), and the storm's time moved by a third from run to run."""
+    deadline = time.monotonic() + timeout
+    while True:
+        shares = [(health_of(h) or {}).get("ingest", {}) for h in hubs]
+        if (all(s.get("members") == len(hubs) for s in shares)
+                and sorted(s.get("partitions") for s in shares) == sorted(
+                    _shares(len(hubs)))
+                and sum(int(s.get("stores", 0)) for s in shares) == store_count):
+            print(f"  {len(hubs)} workers hold "
+                  f"{' / '.join(str(s['partitions']) for s in shares)} partitions, "
+                  f"{' / '.join(str(s['stores']) for s in shares)} stores", flush=True)
+            return
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the workers did not share out the partitions in {timeout:.0f} s: "
+                             f"{shares}")
+        time.sleep(0.5)
+
+
+def _shares(workers: int) -> list[int]:
+    """The partitions each of ``workers`` holds once they have evened out."""
+    share = fair_share(workers)
+    out, left = [], PARTITIONS
+    for _ in range(workers):
+        out.append(min(share, left))
+        left -= out[-1]
+    return out
 
 
 def _phase(
