@@ -6,7 +6,6 @@ pair, once, audited, and publishing new rules maps the text lines again."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, select
@@ -17,13 +16,12 @@ from hub.finance.reasons.classify import Method, Source, classify
 from hub.finance.reasons.rules import ReasonRulesError, default_rules_text, load_rules_yaml
 from hub.finance.reasons.taxonomy import TAXONOMY, is_known
 from hub.storage import audit_log
-from hub.storage.engine import make_engine, reading, writing
+from hub.storage.engine import reading, writing
 from hub.storage.tables.amazon import amazon_returns
 from hub.storage.tables.reasons import return_reasons
 from spapi_sim.catalog import FBA_RETURN_REASONS, MFN_RETURN_REASONS
 from tests.finance.reasons_seed import at, seed, store_return
 from tests.hub.helpers import wait_for
-from tests.support.databases import pg_database
 
 RULES = load_rules_yaml(default_rules_text())
 MFN, FBA, STORE = Source.AMAZON_MFN, Source.AMAZON_FBA, Source.STORE
@@ -208,30 +206,22 @@ def test_publishing_rules_maps_the_text_lines_again(engine: Engine) -> None:
         store.publish(tx, text, "fiona", "finance")
 
 
-@pytest.fixture
-def pg_engine() -> Iterator[Engine]:
-    for url in pg_database(schema=True):
-        engine = make_engine(url)
-        yield engine
-        engine.dispose()
-
-
-@pytest.mark.pg
-def test_the_pass_finds_its_lines_before_it_waits_for_the_audit_tip(pg_engine: Engine) -> None:
+@pytest.mark.parametrize("db_url", [pytest.param("pg", marks=pytest.mark.pg)], indirect=True)
+def test_the_pass_finds_its_lines_before_it_waits_for_the_audit_tip(engine: Engine) -> None:
     """The pass's search (an anti-join over every line classified so far, up to 0.9 s in a
     storm) runs beside the ingest: it waits for the audit tip only to write. A line committed
     while it waits is the next pass's."""
-    store_return(pg_engine, "s1", "R1", "pos", "does not work", at(3, 1), [("SKU-A", 1)])
+    store_return(engine, "s1", "R1", "pos", "does not work", at(3, 1), [("SKU-A", 1)])
     done: dict[str, int] = {}
-    with writing(pg_engine):  # another writer (an ingest batch) holds the tip
+    with writing(engine):  # another writer (an ingest batch) holds the tip
         thread = threading.Thread(
-            target=lambda: done.update(store.classify_pending(pg_engine)), daemon=True)
+            target=lambda: done.update(store.classify_pending(engine)), daemon=True)
         thread.start()
-        wait_for(lambda: _waits_for_the_tip(pg_engine), 20, "the pass waiting for the tip")
-        store_return(pg_engine, "s1", "R2", "pos", "does not work", at(3, 2), [("SKU-B", 1)])
+        wait_for(lambda: _waits_for_the_tip(engine), 20, "the pass waiting for the tip")
+        store_return(engine, "s1", "R2", "pos", "does not work", at(3, 2), [("SKU-B", 1)])
     thread.join(20)
     assert done == {"store": 1}  # R1: what it had found before it waited
-    assert dict(store.classify_pending(pg_engine)) == {"store": 1}  # then R2
+    assert dict(store.classify_pending(engine)) == {"store": 1}  # then R2
 
 
 def _waits_for_the_tip(engine: Engine) -> bool:

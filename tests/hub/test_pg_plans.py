@@ -11,51 +11,37 @@ lookup stays one index probe a key however the table grew and whether autovacuum
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import psycopg
 import pytest
 from sqlalchemy import Connection, Engine, create_engine
 
-from hub.storage.engine import make_engine, writing
-from hub.storage.tables.core import returns
+from hub.storage.engine import Tx
 from hub.sync.ingest import state
-from protocol import Envelope
+from protocol import utc_now
 from tests.hub.helpers import received
-from tests.support.databases import PG_ADMIN, pg_database
-
-pytestmark = pytest.mark.pg
 
 STORE = "s1"
 LOOKUPS = 20  # well past psycopg's prepare threshold (5) and PostgreSQL's custom-plan tries (5)
+ON_PG = pytest.mark.parametrize("db_url", [pytest.param("pg", marks=pytest.mark.pg)],
+                                indirect=True)
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    yield from pg_database(schema=True)
-
-
-def _add_returns(url: str, first: int, last: int) -> None:
+def _add_returns(engine: Engine, first: int, last: int) -> None:
     """Returns ``R<first>`` .. ``R<last>`` of ``STORE``, made by the server (fast)."""
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}", autocommit=True) as conn:
-        conn.execute("INSERT INTO stores (store_id, created_at) VALUES (%s, now()) "
-                     "ON CONFLICT DO NOTHING", (STORE,))
-        conn.execute(
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO stores (store_id, created_at) VALUES (%s, now()) "
+                             "ON CONFLICT DO NOTHING", (STORE,))
+        conn.exec_driver_sql(
             "INSERT INTO returns (store_id, return_id, node_id, state, channel, reason, mismatch,"
             " received_at, created_at, updated_at) SELECT %s, 'R' || g, 'n1', 'received', 'pos',"
             " 'too small', false, now(), now(), now() FROM generate_series(%s::int, %s::int) AS g",
             (STORE, first, last))
 
 
-def _events(*numbers: int) -> list[Envelope]:
-    return [received(STORE, "n1", n, f"R{n}") for n in numbers]
-
-
-def _load(engine: Engine, numbers: tuple[int, ...]) -> int:
+def _load(conn: Connection, numbers: tuple[int, ...]) -> int:
     """The ingest's lookup of the returns a batch mentions (``state.load``): how many it found."""
-    with writing(engine) as tx:
-        return len(state.load(tx, _events(*numbers)).returns)
+    events = [received(STORE, "n1", n, f"R{n}") for n in numbers]
+    with conn.begin():
+        return len(state.load(Tx(conn, utc_now()), events).returns)
 
 
 def _plan_of_the_lookup(conn: Connection) -> str:
@@ -69,39 +55,31 @@ def _plan_of_the_lookup(conn: Connection) -> str:
     return "\n".join(rows)
 
 
-def _lookups_then_growth(engine: Engine, url: str) -> str:
+def _lookups_then_growth(engine: Engine) -> str:
     """Look returns up while the table is nearly empty, grow it, look again: the plan now."""
-    _add_returns(url, 1, 10)
+    _add_returns(engine, 1, 10)
     with engine.connect() as conn:  # one connection: psycopg prepares per connection
         for n in range(LOOKUPS):
-            assert _load_on(conn, (n % 10 + 1, 99_999)) == 1
-        _add_returns(url, 11, 40_000)
-        assert _load_on(conn, (7, 39_999)) == 2
+            assert _load(conn, (n % 10 + 1, 99_999)) == 1
+        _add_returns(engine, 11, 40_000)  # (on another of the pool's connections)
+        assert _load(conn, (7, 39_999)) == 2
         return _plan_of_the_lookup(conn)
 
 
-def _load_on(conn: Connection, numbers: tuple[int, ...]) -> int:
-    with conn.begin():
-        return len(state._rows(conn, returns, "return_id",  # the lookup, as load makes it
-                               {(STORE, f"R{n}") for n in numbers}))
-
-
-def test_the_hub_looks_returns_up_by_index_after_the_table_grew(pg_url: str) -> None:
-    engine = make_engine(pg_url)
-    try:
-        assert _load(engine, (1,)) == 0  # the real load path, before anything is stored
-        plan = _lookups_then_growth(engine, pg_url)
-    finally:
-        engine.dispose()
+@ON_PG
+def test_the_hub_looks_returns_up_by_index_after_the_table_grew(engine: Engine) -> None:
+    plan = _lookups_then_growth(engine)
     assert "Index Scan" in plan and "Seq Scan on returns" not in plan, plan
 
 
-def test_without_it_the_plan_made_for_an_empty_table_scans_the_grown_one(pg_url: str) -> None:
+@ON_PG
+def test_without_it_the_plan_made_for_an_empty_table_scans_the_grown_one(
+        engine: Engine, db_url: str) -> None:
     """What the setting prevents, on the same server: a connection that keeps generic plans
     scans all 40,000 returns to find two."""
-    engine = create_engine(pg_url)
+    plain = create_engine(db_url)  # the migrated database, without the hub's settings
     try:
-        plan = _lookups_then_growth(engine, pg_url)
+        plan = _lookups_then_growth(plain)
     finally:
-        engine.dispose()
+        plain.dispose()
     assert "Seq Scan on returns" in plan, plan
