@@ -44,42 +44,58 @@ def _load(conn: Connection, numbers: tuple[int, ...]) -> int:
         return len(state.load(Tx(conn, utc_now()), events).returns)
 
 
+def _prepared_lookup(conn: Connection) -> tuple[str, int]:
+    """The name psycopg gave the lookup on ``conn``, and how often the server ran it on a generic
+    plan (``pg_prepared_statements.generic_plans``)."""
+    name, generic = conn.exec_driver_sql(
+        "SELECT name, generic_plans FROM pg_prepared_statements"
+        " WHERE starts_with(statement, 'SELECT returns.store_id')"
+    ).one()
+    return name, generic
+
+
 def _plan_of_the_lookup(conn: Connection) -> str:
     """The plan the server would run now for the lookup psycopg prepared on ``conn``."""
-    name = conn.exec_driver_sql(
-        "SELECT name FROM pg_prepared_statements"
-        " WHERE starts_with(statement, 'SELECT returns.store_id')"
-    ).scalar_one()
+    name, _ = _prepared_lookup(conn)
     rows = conn.exec_driver_sql(
         f"EXPLAIN EXECUTE {name}('{{{STORE}}}'::varchar[], '{{R7}}'::varchar[])").scalars()
     return "\n".join(rows)
 
 
-def _lookups_then_growth(engine: Engine) -> str:
-    """Look returns up while the table is nearly empty, grow it, look again: the plan now."""
-    _add_returns(engine, 1, 10)
-    with engine.connect() as conn:  # one connection: psycopg prepares per connection
-        for n in range(LOOKUPS):
-            assert _load(conn, (n % 10 + 1, 99_999)) == 1
-        _add_returns(engine, 11, 40_000)  # (on another of the pool's connections)
-        assert _load(conn, (7, 39_999)) == 2
-        return _plan_of_the_lookup(conn)
+def _lookups(conn: Connection) -> None:
+    """The lookup, again and again, while ``returns`` holds ten rows."""
+    for n in range(LOOKUPS):
+        assert _load(conn, (n % 10 + 1, 99_999)) == 1
 
 
 @ON_PG
 def test_the_hub_looks_returns_up_by_index_after_the_table_grew(engine: Engine) -> None:
-    plan = _lookups_then_growth(engine)
+    _add_returns(engine, 1, 10)
+    with engine.connect() as conn:  # one connection: psycopg prepares per connection
+        _lookups(conn)
+        _add_returns(engine, 11, 40_000)  # (on another of the pool's connections)
+        assert _load(conn, (7, 39_999)) == 2
+        assert _prepared_lookup(conn)[1] == 0  # every run planned for the table as it was
+        plan = _plan_of_the_lookup(conn)
     assert "Index Scan" in plan and "Seq Scan on returns" not in plan, plan
 
 
 @ON_PG
-def test_without_it_the_plan_made_for_an_empty_table_scans_the_grown_one(
+def test_without_it_the_server_keeps_one_plan_made_for_the_nearly_empty_table(
         engine: Engine, db_url: str) -> None:
-    """What the setting prevents, on the same server: a connection that keeps generic plans
-    scans all 40,000 returns to find two."""
+    """What the setting prevents, on the same server: a plain connection runs the lookup on a
+    generic plan, made for ten rows (a scan of the whole table). The server keeps that plan until
+    something invalidates it, such as an ANALYZE of ``returns``; with autovacuum off or lagging a
+    storm, it scanned all of a growing table for every batch. (Whether it is still the cached plan
+    after the table grew depends on invalidations from the whole cluster, so that is not asserted
+    here: the hub test above holds however the table grew.)"""
+    _add_returns(engine, 1, 10)
     plain = create_engine(db_url)  # the migrated database, without the hub's settings
     try:
-        plan = _lookups_then_growth(plain)
+        with plain.connect() as conn:
+            _lookups(conn)
+            assert _prepared_lookup(conn)[1] > 0
+            plan = _plan_of_the_lookup(conn)
     finally:
         plain.dispose()
     assert "Seq Scan on returns" in plan, plan
