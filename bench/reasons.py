@@ -5,6 +5,10 @@ Seeds a database of its own (made and dropped): 1,000 stores in 10 regions, 2,00
 categories, a million lines over twelve months through ``COPY``, then runs each query the desk
 sends (a breakdown by a dimension under a filter) ``RUNS`` times. Prints figures beside the
 target (p95 <= 500 ms); asserts nothing.
+
+Then the hub's classification pass over the same lines (each with its return and return line, as
+the ingest stores them): a full pass with nothing to do, the incremental pass the hub runs
+between full ones, and both again with ``NEW`` returns just arrived.
 """
 
 from __future__ import annotations
@@ -14,18 +18,25 @@ import statistics
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import psycopg
+from sqlalchemy import Engine
 
 from hub.access.permissions import Scope
 from hub.finance.reasons import analytics
 from hub.finance.reasons.analytics import Filters
+from hub.finance.reasons.runner import MARGIN
+from hub.finance.reasons.store import classify_pending
 from hub.finance.reasons.taxonomy import TAXONOMY
 from hub.storage.engine import make_engine, reading
 from hub.storage.migrations import upgrade
+from hub.storage.tables.core import return_items, returns
+from protocol import utc_now
 from tests.support.databases import pg_database
 
 LINES, STORES, SKUS, RUNS = 1_000_000, 1_000, 2_000, 20
+NEW = 2_000  # returns arriving between two passes
 TARGET_MS = 500.0
 START = datetime(2025, 12, 1, tzinfo=UTC)
 
@@ -56,6 +67,14 @@ def seed(url: str) -> None:
                               f"SKU-{int(rng.paretovariate(1.2)) % SKUS:05d}",
                               rng.randint(1, 3), at, at.strftime("%Y-%m"), "bench", reason, sub,
                               "rule", now, True))
+        # each line's return and return line, as the ingest stores them (made by the server)
+        cur.execute("INSERT INTO returns (store_id, return_id, node_id, state, channel, reason,"
+                    " mismatch, received_at, created_at, updated_at) SELECT store_id, return_id,"
+                    " 'n1', 'received', channel, raw_reason, false, occurred_at, occurred_at,"
+                    " occurred_at FROM return_reasons")
+        cur.execute("INSERT INTO return_items (store_id, return_id, line_no, sku, quantity,"
+                    " unit_price, currency) SELECT store_id, return_id, line_no, sku, quantity,"
+                    " 10.00, 'EUR' FROM return_reasons")
         conn.commit()
         cur.execute("ANALYZE")
 
@@ -102,8 +121,37 @@ def main() -> None:
             print(f"reason analytics over {LINES:,} lines on PostgreSQL: p95 "
                   f"{pct(every, 95):.1f} ms over {len(every)} queries (target <= "
                   f"{TARGET_MS:.0f} ms)", flush=True)
+            passes(engine)
         finally:
             engine.dispose()
+
+
+def passes(engine: Engine) -> None:
+    """The classification pass over the million lines: full and incremental, at rest and with
+    ``NEW`` returns just arrived."""
+    def timed(label: str, since: datetime | None) -> None:
+        t0 = time.perf_counter()
+        done = classify_pending(engine, since=since)
+        print(f"  {label:44s} {(time.perf_counter() - t0) * 1000:8.1f} ms  "
+              f"({sum(done.values()):,} classified)", flush=True)
+
+    print(f"the classification pass over {LINES:,} classified lines:", flush=True)
+    for run in range(3):
+        timed(f"full, nothing to do (run {run + 1})", None)
+        timed(f"incremental, nothing to do (run {run + 1})", utc_now() - MARGIN)
+    for label, since in (("full", None), ("incremental", utc_now() - MARGIN)):
+        now = utc_now()
+        with engine.begin() as conn:
+            conn.execute(returns.insert(), [
+                {"store_id": "s0001", "return_id": f"N-{label}-{i}", "node_id": "n1",
+                 "state": "received", "channel": "pos", "reason": "does not work",
+                 "mismatch": False, "received_at": now, "created_at": now, "updated_at": now}
+                for i in range(NEW)])
+            conn.execute(return_items.insert(), [
+                {"store_id": "s0001", "return_id": f"N-{label}-{i}", "line_no": 1,
+                 "sku": "SKU-00001", "quantity": 1, "unit_price": Decimal("10.00"),
+                 "currency": "EUR"} for i in range(NEW)])
+        timed(f"{label}, {NEW:,} new returns", since)
 
 
 if __name__ == "__main__":

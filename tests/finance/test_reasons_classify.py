@@ -6,6 +6,7 @@ pair, once, audited, and publishing new rules maps the text lines again."""
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, select
@@ -14,13 +15,15 @@ from edge_agent.web.options import REASONS as COUNTER_SUGGESTIONS
 from hub.finance.reasons import store
 from hub.finance.reasons.classify import Method, Source, classify
 from hub.finance.reasons.rules import ReasonRulesError, default_rules_text, load_rules_yaml
+from hub.finance.reasons.runner import MARGIN, ReasonClassifier
 from hub.finance.reasons.taxonomy import TAXONOMY, is_known
 from hub.storage import audit_log
 from hub.storage.engine import reading, writing
 from hub.storage.tables.amazon import amazon_returns
 from hub.storage.tables.reasons import return_reasons
+from protocol import utc_now
 from spapi_sim.catalog import FBA_RETURN_REASONS, MFN_RETURN_REASONS
-from tests.finance.reasons_seed import at, seed, store_return
+from tests.finance.reasons_seed import DE, at, mfn_return, seed, store_return
 from tests.hub.helpers import wait_for
 
 RULES = load_rules_yaml(default_rules_text())
@@ -204,6 +207,47 @@ def test_publishing_rules_maps_the_text_lines_again(engine: Engine) -> None:
     with pytest.raises(ReasonRulesError, match="higher than the active version 2"), \
             writing(engine) as tx:
         store.publish(tx, text, "fiona", "finance")
+
+
+def test_an_incremental_pass_looks_only_at_what_the_hub_stored_since(engine: Engine) -> None:
+    seed(engine)  # stored in the spring: older than the pass's watermark
+    since = at(6, 1)
+    store_return(engine, "s1", "R9", "pos", "does not work", at(6, 2), [("SKU-A", 1)])
+    mfn_return(engine, "rma9", "SKU-B", DE, "DEFECTIVE", at(6, 3), None)
+    assert dict(store.classify_pending(engine, since=since)) == {"store": 1, "amazon_mfn": 1}
+    assert set(_rows(engine)) == {"store:s1/R9/1", "amazon_mfn:acct1/rma9/SKU-B"}
+    assert not store.classify_pending(engine, since=since)
+    assert dict(store.classify_pending(engine)) == {"store": 5, "amazon_mfn": 3, "amazon_fba": 1}
+    # an Amazon line whose report changed: seen by the incremental pass when the sync stored the
+    # change after the watermark (its updated_at), by a full pass in any case
+    with engine.begin() as conn:
+        conn.execute(amazon_returns.update().where(amazon_returns.c.rma_id == "rma3")
+                     .values(reason="DAMAGED_BY_CARRIER"))  # (updated_at left in February)
+    assert not store.classify_pending(engine, since=since)
+    with engine.begin() as conn:
+        conn.execute(amazon_returns.update().where(amazon_returns.c.rma_id == "rma3")
+                     .values(updated_at=at(6, 4)))
+    assert dict(store.classify_pending(engine, since=since)) == {"amazon_mfn": 1}
+    assert _rows(engine)["amazon_mfn:acct1/rma3/SKU-A"][:2] == ("damaged", "in_transit")
+
+
+def test_the_hubs_pass_is_incremental_between_full_ones(engine: Engine) -> None:
+    """The hub's pass looks at every line at start and every ``full_every`` seconds; between, at
+    what the hub stored from ``MARGIN`` before the previous pass began. A return stored with a
+    time older than that (a transaction that committed that late, a worker's clock that far
+    behind) waits for the next full pass: late, not lost."""
+    seed(engine)
+    classifier = ReasonClassifier(engine, seconds=3600)
+    assert classifier.once() == 9  # the first pass: every line
+    assert classifier.since is not None and classifier.since <= utc_now() - MARGIN
+    late = utc_now() - MARGIN - timedelta(minutes=1)
+    store_return(engine, "s1", "R-late", "pos", "does not work", late, [("SKU-A", 1)])
+    store_return(engine, "s1", "R-new", "pos", "does not work", utc_now(), [("SKU-B", 1)])
+    assert classifier.once() == 1  # R-new only
+    assert "store:s1/R-late/1" not in _rows(engine)
+    classifier.full_every = 0  # the full pass is due
+    assert classifier.once() == 1
+    assert _rows(engine)["store:s1/R-late/1"][:2] == ("defective", "stopped_working")
 
 
 @pytest.mark.parametrize("db_url", [pytest.param("pg", marks=pytest.mark.pg)], indirect=True)

@@ -6,35 +6,54 @@ a pass that fails logs one warning and the next one tries again (the pass is ide
 pass with many lines to classify rests ``REST`` times as long as each batch took before the
 next (it is analytics: ingest comes first; measured in a storm of a million returns, back to
 back batches held the hub's GIL and the audit tip more than the ingest did);
+the first pass, and one every ``full_every`` seconds, looks at every line; the passes between
+look only at what the hub stored from ``MARGIN`` before the previous pass began
+(``classify_pending(since=...)``), so a pass at rest costs what arrived, not every line ever
+classified. A line stored by a transaction that committed more than ``MARGIN`` after its start
+(or by a worker whose clock runs that far behind) is left to the next full pass: late, never
+lost. A pass that fails moves nothing on: the next one looks from the same time again;
 ``stop`` ends the thread and waits.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
 from hub.finance.periodic import Periodic, always
 from hub.finance.reasons.store import classify_pending
+from protocol import utc_now
 
 log = logging.getLogger(__name__)
 
 REST = 3.0  # seconds of pause per second of work between batches: a quarter of the time at most
+MARGIN = timedelta(minutes=5)  # how far before the previous pass an incremental pass looks
+FULL_EVERY = 3600.0  # seconds between passes over every line
 
 
 class ReasonClassifier(Periodic):
     """Classify new return lines every ``seconds``."""
 
     def __init__(self, engine: Engine, seconds: float = 60.0,
-                 gate: Callable[[], bool] = always) -> None:
+                 gate: Callable[[], bool] = always, full_every: float = FULL_EVERY) -> None:
         self.engine = engine
+        self.full_every = full_every
+        self.since: datetime | None = None  # where the next incremental pass looks from
+        self._last_full = 0.0  # time.monotonic() when the last full pass began
         super().__init__("reasons", self._classify, seconds,
                          failed="return reasons not classified this time", logger=log, gate=gate)
 
     def _classify(self) -> int:
-        done = classify_pending(self.engine, rest=REST)
+        started, clock = utc_now(), time.monotonic()
+        full = self.since is None or clock - self._last_full >= self.full_every
+        done = classify_pending(self.engine, rest=REST, since=None if full else self.since)
+        if full:
+            self._last_full = clock
+        self.since = started - MARGIN
         if done:
             log.info("return reasons classified: %s", dict(done))
         return sum(done.values())

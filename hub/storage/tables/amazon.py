@@ -117,6 +117,7 @@ amazon_returns = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Index("ix_amazon_returns_expected", "expected"),
     Index("ix_amazon_returns_order_id", "order_id"),
+    Index("ix_amazon_returns_updated_at", "updated_at"),  # the reasons' incremental pass
 )
 
 amazon_fba_returns = Table(
@@ -143,6 +144,7 @@ amazon_fba_returns = Table(
     Column("content_hash", HASH, nullable=False),
     Column("first_seen_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_amazon_fba_returns_updated_at", "updated_at"),  # the reasons' incremental pass
 )
 
 amazon_refund_events = Table(

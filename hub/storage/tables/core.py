@@ -158,6 +158,7 @@ returns = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Index("ix_returns_state", "state"),
     Index("ix_returns_received_at", "received_at"),
+    Index("ix_returns_created_at", "created_at"),  # the reasons' incremental pass
 )
 
 return_items = Table(
