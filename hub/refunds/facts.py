@@ -48,7 +48,7 @@ from hub.policy import PriorRefund
 from hub.refunds.order_facts import OrderFacts, load_order_facts
 from hub.refunds.states import RefundState
 from hub.risk.flags import active_risk
-from hub.storage.bulk import pairs_among
+from hub.storage.bulk import rows_at_pairs
 from hub.storage.money import money_of
 from hub.storage.tables.core import refunds, return_items, stores
 from protocol import Channel, Money
@@ -237,14 +237,12 @@ def load_lines(conn: Connection, keys: set[Key]) -> dict[Key, list[Row]]:
     lines: dict[Key, list[Row]] = {}
     wanted = sorted(keys)
     for start in range(0, len(wanted), CHUNK):  # each (store, id) one probe of the key's index
-        rows = conn.execute(select(return_items)
-                            .where(pairs_among(conn, (return_items.c.store_id,
-                                                      return_items.c.return_id),
-                                               wanted[start:start + CHUNK]))
-                            .order_by(return_items.c.store_id, return_items.c.return_id,
-                                      return_items.c.line_no))
+        rows = conn.execute(rows_at_pairs(conn, return_items, ("store_id", "return_id"),
+                                          wanted[start:start + CHUNK]))
         for row in rows:
             lines.setdefault((row.store_id, row.return_id), []).append(dict(row._mapping))
+    for found in lines.values():
+        found.sort(key=lambda line: int(line["line_no"]))
     return lines
 
 

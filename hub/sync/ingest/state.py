@@ -19,7 +19,7 @@ from hub.refunds.facts import Asked, load_known
 from hub.refunds.projection import Changes, Loaded
 from hub.refunds.states import RefundState
 from hub.storage import outbox
-from hub.storage.bulk import among, insert_rows, pairs_among
+from hub.storage.bulk import among, insert_rows, rows_at_pairs
 from hub.storage.engine import Tx
 from hub.storage.tables.access import refund_rules
 from hub.storage.tables.core import (
@@ -106,12 +106,12 @@ def _by_key(conn: Connection, table: Table, id_column: str,
 
 def _rows(conn: Connection, table: Table, column: str, keys: Iterable[Key]) -> list[dict[str, Any]]:
     """The rows whose (store_id, ``column``) is one of ``keys``: each pair one probe of the
-    (store_id, id) index (``hub.storage.bulk.pairs_among``)."""
+    (store_id, id) index (``hub.storage.bulk.rows_at_pairs``)."""
     wanted = sorted(set(keys))
     out: list[dict[str, Any]] = []
     for start in range(0, len(wanted), CHUNK):
-        result = conn.execute(select(table).where(pairs_among(
-            conn, (table.c.store_id, table.c[column]), wanted[start:start + CHUNK])))
+        result = conn.execute(rows_at_pairs(conn, table, ("store_id", column),
+                                            wanted[start:start + CHUNK]))
         out.extend(dict(row._mapping) for row in result)
     return out
 
