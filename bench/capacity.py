@@ -15,8 +15,10 @@ themselves exactly as the edge link does (``SendWindow`` + ``edge_agent.sync.pac
 
 Figures per phase: events ingested per second, publish -> ack p50/p99 (first publish of a seq
 until a retained ack covers it), hub CPU per event (process CPU time from /proc over the events
-confirmed, so other load on the machine does not blur it), hub CPU share, broker drops (the
-"dropped" lines of mosquitto's log). Phases: steady rates (``CAPACITY_RATES`` ev/s offered in
+confirmed, so other load on the machine does not blur it), hub CPU share, where the machine's
+CPU went over the phase (hub workers, the generator's processes, Mosquitto, every PostgreSQL
+process, the rest, idle: in cores, from /proc), broker drops (the "dropped" lines of
+mosquitto's log). Phases: steady rates (``CAPACITY_RATES`` ev/s offered in
 total), then a storm: every node connects at once holding ``CAPACITY_STORM`` buffered events.
 With ``CAPACITY_HUB_WORKERS`` > 1 (PostgreSQL only) that many ``acorn-hub serve`` workers
 share the ingest, each with its own broker identity, the stores registered first as enrolment
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import resource
 import statistics
 import tempfile
 import time
@@ -74,6 +77,33 @@ def _worker(out: Any, *load: Any) -> None:
 def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's waited-for children (the generator's processes)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _postgres_cpu() -> float:
+    """CPU seconds of every PostgreSQL process now running (server and backends)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # gone meanwhile
+            continue
+        if text[text.index("(") + 1:text.rindex(")")] == "postgres":
+            fields = text.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / TICKS
+    return total
+
+
+def _machine() -> tuple[float, float]:
+    """The machine's busy and idle CPU seconds so far (/proc/stat, all cores)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / TICKS, idle / TICKS
 
 
 def _dropped(broker: TestBroker) -> int:
@@ -204,6 +234,9 @@ def _phase(
             live_out, live, broker.host, broker.port, LIVE_RATE, 0, LIVE_SECONDS, start_at,
             GIVE_UP_S, EVENT_BATCH)))
     dropped_before = _dropped(broker)
+    broker_pid = broker.local.process.pid if broker.local.process is not None else None
+    parts_before = (_children_cpu(), _postgres_cpu(),
+                    _cpu_seconds(broker_pid) if broker_pid else 0.0, *_machine())
     cpu_before, wall_before = sum(_cpu_seconds(p) for p in hub_pids), time.monotonic()
     for p in procs:
         p.start()
@@ -214,6 +247,10 @@ def _phase(
         p.join(30)
     cpu = sum(_cpu_seconds(p) for p in hub_pids) - cpu_before
     wall = time.monotonic() - wall_before
+    parts_after = (_children_cpu(), _postgres_cpu(),
+                   _cpu_seconds(broker_pid) if broker_pid else 0.0, *_machine())
+    generator, postgres, mosquitto, busy, idle = (
+        (a - b) / wall for a, b in zip(parts_after, parts_before, strict=True))
     latencies = [x for r in results for x in r["latencies"]]
     acked = sum(r["acked"] for r in results)
     seconds = max(r["seconds"] for r in results)
@@ -233,6 +270,8 @@ def _phase(
         "p99": pct(latencies, 99),
         "cpu_ms": cpu / max(acked, 1) * 1000,
         "cpu_share": cpu / wall,
+        "generator_share": generator, "postgres_share": postgres, "broker_share": mosquitto,
+        "other_share": busy - cpu / wall - generator - postgres - mosquitto, "idle_share": idle,
         "dropped": _dropped(broker) - dropped_before,
     }, written
 
@@ -296,6 +335,9 @@ def _print(kind: str, nodes: int, rate: int, buffered: int, f: dict[str, float])
     row(f"{what}: publish -> ack p50 / p99", f"{f['p50']:.0f} / {f['p99']:.0f} ms", "p99 <= 250 ms")
     row(f"{what}: hub CPU per event", f"{f['cpu_ms']:.3f} ms", "was 0.43 ms")
     row(f"{what}: hub CPU share", f"{f['cpu_share']:.2f} core", "-")
+    print(f"    machine, cores: hubs {f['cpu_share']:.2f}, generator {f['generator_share']:.2f},"
+          f" mosquitto {f['broker_share']:.2f}, postgres {f['postgres_share']:.2f},"
+          f" other {f['other_share']:.2f}, idle {f['idle_share']:.2f}", flush=True)
     if "live_p50" in f:
         row(f"{what}: {LIVE_NODES} live stores beside it ({LIVE_RATE:,.0f} ev/s): "
             "p50 / p99", f"{f['live_p50']:.0f} / {f['live_p99']:.0f} ms", "-")
