@@ -22,7 +22,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from hub.access.permissions import Role, Scope
 from hub.access.tokens import create_token
@@ -30,7 +30,17 @@ from hub.finance.reasons import analytics, store
 from hub.finance.reasons.analytics import Filters
 from hub.finance.reasons.standout import standouts, tail
 from hub.storage.engine import reading
-from tests.finance.reasons_seed import DE, US, amazon_order, at, pos_sales, seed, store_return
+from hub.storage.tables.reasons import return_reasons
+from tests.finance.reasons_seed import (
+    DE,
+    US,
+    amazon_order,
+    at,
+    mfn_return,
+    pos_sales,
+    seed,
+    store_return,
+)
 from tests.hub.conftest import RunningHub
 
 
@@ -129,6 +139,23 @@ def test_an_amazon_return_taken_in_at_a_store_counts_once(seeded: Engine) -> Non
     assert money == [{"reason": "not_as_described", "currency": "EUR",
                       "amount": Decimal("30.00")}]
     assert [r["line_key"] for r in behind] == ["s1/R5/1"]
+
+
+def test_a_store_line_then_its_amazon_report_line_counts_once(seeded: Engine) -> None:
+    """The other order: the store took the return in before the MFN report listed it; the pass
+    that classifies the report's line marks it, among that batch's orders."""
+    store_return(seeded, "s2", "R7", "amazon_mfn", "wrong item", at(5, 2), [("SKU-B", 1)],
+                 order_id="o-rma7")
+    store.classify_pending(seeded)
+    mfn_return(seeded, "rma7", "SKU-B", DE, "DEFECTIVE", at(5, 3), "12.00")
+    mfn_return(seeded, "rma8", "SKU-B", DE, "DEFECTIVE", at(5, 3), "12.00")  # not taken in
+    assert dict(store.classify_pending(seeded)) == {"amazon_mfn": 2}
+    with reading(seeded) as conn:
+        counted = {key: flag for key, flag in conn.execute(
+            select(return_reasons.c.line_key, return_reasons.c.counted).where(
+                return_reasons.c.order_id.in_(["o-rma7", "o-rma8"])))}
+    assert counted == {"s2/R7/1": True, "acct1/rma7/SKU-B": False, "acct1/rma8/SKU-B": True}
+    assert _units(seeded, "store", Filters(month_from="2026-05")) == {"s2": 1, "(amazon)": 1}
 
 
 def test_the_binomial_tail_by_hand() -> None:

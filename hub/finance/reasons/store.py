@@ -15,11 +15,12 @@ Rules:
   up to 0.9 s, and every ingest batch waited for it while the tip was held); an Amazon line
   whose report, read again, now gives another reason code is classified again
   (``return_reasons.reclassified``); after each batch, the MFN lines a store also took in are
-  marked not counted (``mark_taken_in``); an incremental pass (``since``) looks only at
-  returns the hub stored at or after that time (``returns.created_at``) and Amazon report lines
-  it stored or saw change then (``updated_at``), through their indexes: its cost follows what
-  arrived, not every line ever classified (the full anti-join walks them all: 0.9 s at a million
-  lines, every minute even with nothing to do);
+  marked not counted (``mark_taken_in``, among the orders of the batch's lines); an
+  incremental pass (``since``) looks only at returns the hub stored at or after that time
+  (``returns.created_at``) and Amazon report lines it stored or saw change then
+  (``updated_at``), through their indexes: its cost follows what arrived, not every line ever
+  classified (the full anti-join walks them all: 0.9 s at a million lines, every minute even
+  with nothing to do);
 - why a pass and not the ingest paths: return lines reach the hub through three writers (the
   event projection, the MFN and FBA report syncs); one pass over what is unclassified catches
   them all, any writer added later, and every line that existed before migration 0030 (the
@@ -48,6 +49,7 @@ from hub.finance.reasons.rules import (
     load_rules_yaml,
 )
 from hub.storage.audit_chain import AuditDraft, Json
+from hub.storage.bulk import among
 from hub.storage.engine import Tx, reading, writing
 from hub.storage.tables.amazon import amazon_fba_returns, amazon_returns
 from hub.storage.tables.core import return_items, returns
@@ -154,7 +156,7 @@ def classify_pending(engine: Engine, batch: int = BATCH, rest: float = 0.0,
             tx.take_tip()  # the search above ran beside the ingest; from here on, serialised
             rules = active(tx.conn)  # (read committed: the rules as of now, under the tip)
             done = _insert(tx, rows, rules)
-            mark_taken_in(tx.conn)
+            mark_taken_in(tx.conn, {str(row["order_id"]) for row in rows if row["order_id"]})
         total.update(done)
         if all(count < batch for count in done.values()):
             return total
@@ -162,16 +164,25 @@ def classify_pending(engine: Engine, batch: int = BATCH, rest: float = 0.0,
             time.sleep(rest * (time.monotonic() - started))
 
 
-def mark_taken_in(conn: Connection) -> None:
-    """Mark the MFN report lines whose return a store took in as not counted (the store's line
-    counts it: same order and SKU, a store line of channel ``amazon_mfn``)."""
+def mark_taken_in(conn: Connection, orders: Iterable[str]) -> None:
+    """Mark the MFN report lines of ``orders`` whose return a store took in as not counted (the
+    store's line counts it: same order and SKU, a store line of channel ``amazon_mfn``). The
+    pass gives the orders of the lines it just classified: whichever of an MFN line and its
+    store line comes second, its batch marks the pair, through the lines' order index (over
+    every MFN line, each batch walked the whole table with the audit tip held)."""
+    wanted = sorted(set(orders))
+    if not wanted:
+        return
     counter = return_reasons.alias("counter")
     t = return_reasons.c
     taken = select(counter.c.line_key).where(
         counter.c.source == Source.STORE.value, counter.c.channel == Source.AMAZON_MFN.value,
         counter.c.order_id == t.order_id, counter.c.sku == t.sku).exists()
-    conn.execute(update(return_reasons).where(
-        t.source == Source.AMAZON_MFN.value, t.counted.is_(True), taken).values(counted=False))
+    for start in range(0, len(wanted), BATCH):
+        conn.execute(update(return_reasons).where(
+            among(conn, t.order_id, wanted[start:start + BATCH]),
+            t.source == Source.AMAZON_MFN.value, t.counted.is_(True), taken
+        ).values(counted=False))
 
 
 def _pending(conn: Connection, limit: int, since: datetime | None) -> list[dict[str, Any]]:
