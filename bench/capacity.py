@@ -75,7 +75,12 @@ def _worker(out: Any, *load: Any) -> None:
 
 
 def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return _stat_cpu(Path(f"/proc/{pid}/stat").read_text())
+
+
+def _stat_cpu(stat: str) -> float:
+    """User + system CPU seconds from a /proc/PID/stat text."""
+    fields = stat.rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
@@ -94,8 +99,7 @@ def _postgres_cpu() -> float:
         except OSError:  # gone meanwhile
             continue
         if text[text.index("(") + 1:text.rindex(")")] == "postgres":
-            fields = text.rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / TICKS
+            total += _stat_cpu(text)
     return total
 
 

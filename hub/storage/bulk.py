@@ -125,11 +125,17 @@ def pairs_among(conn: Connection, columns: tuple[ColumnElement[Any], ColumnEleme
     wanted = list(pairs)
     first, second = columns
     if conn.dialect.name == "postgresql":
-        keys = func.unnest(bindparam(None, [a for a, _ in wanted], type_=ARRAY(first.type)),
-                           bindparam(None, [b for _, b in wanted], type_=ARRAY(second.type))
-                           ).table_valued("a", "b").render_derived("k")
+        keys = _zipped(first, second, wanted)
         return tuple_(first, second).in_(select(keys.c.a, keys.c.b))
     return tuple_(first, second).in_(wanted)
+
+
+def _zipped(first: ColumnElement[Any], second: ColumnElement[Any],
+            pairs: Sequence[tuple[Any, Any]]) -> Any:
+    """``unnest(:as, :bs) AS k(a, b)``: ``pairs`` as two array parameters, zipped (PostgreSQL)."""
+    return func.unnest(bindparam(None, [a for a, _ in pairs], type_=ARRAY(first.type)),
+                       bindparam(None, [b for _, b in pairs], type_=ARRAY(second.type))
+                       ).table_valued("a", "b").render_derived("k")
 
 
 def rows_at_pairs(conn: Connection, table: Table, columns: tuple[str, str],
@@ -141,9 +147,7 @@ def rows_at_pairs(conn: Connection, table: Table, columns: tuple[str, str],
     first, second = table.c[columns[0]], table.c[columns[1]]
     if conn.dialect.name != "postgresql":
         return select(table).where(tuple_(first, second).in_(wanted))
-    keys = func.unnest(bindparam(None, [a for a, _ in wanted], type_=ARRAY(first.type)),
-                       bindparam(None, [b for _, b in wanted], type_=ARRAY(second.type))
-                       ).table_valued("a", "b").render_derived("k")
+    keys = _zipped(first, second, wanted)
     each = (select(table).where(first == keys.c.a, second == keys.c.b)
             .offset(literal_column("0")).lateral("t"))
     return select(*each.c).select_from(keys).join(each, true())

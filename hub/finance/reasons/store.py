@@ -57,6 +57,7 @@ from hub.storage.tables.reasons import reason_rules, return_reasons
 
 PUBLISHED, CLASSIFIED = "reason_rules.published", "return_reasons.classified"
 RECLASSIFIED = "return_reasons.reclassified"
+MFN_CHANNEL = Source.AMAZON_MFN.value  # an MFN report line's, and a store line taking one in
 SYSTEM = ("system:reasons", "system")
 BATCH = 2000
 RAW_MAX = 500
@@ -156,7 +157,8 @@ def classify_pending(engine: Engine, batch: int = BATCH, rest: float = 0.0,
             tx.take_tip()  # the search above ran beside the ingest; from here on, serialised
             rules = active(tx.conn)  # (read committed: the rules as of now, under the tip)
             done = _insert(tx, rows, rules)
-            mark_taken_in(tx.conn, {str(row["order_id"]) for row in rows if row["order_id"]})
+            mark_taken_in(tx.conn, {str(row["order_id"]) for row in rows  # lines that can pair
+                                    if row["order_id"] and row["channel"] == MFN_CHANNEL})
         total.update(done)
         if all(count < batch for count in done.values()):
             return total
