@@ -141,9 +141,9 @@ def _metrics(hubs: list[Proc], db_url: str) -> dict[str, float]:
             f"{hub.url}/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=10
         ).text
         for line in text.splitlines():
-            if line.startswith("acorn_hub_ingest_batch_seconds_bucket{"):  # le="0.25" -> :0.25
+            if line.startswith("acorn_hub_ingest_") and "_bucket{" in line:  # le="0.25" -> :0.25
                 le = line.split('"')[1]
-                name = f"acorn_hub_ingest_batch_seconds_bucket:{le}"
+                name = f"{line.split('{', 1)[0]}:{le}"
                 out[name] = out.get(name, 0.0) + float(line.split()[1])
             elif line.startswith("acorn_hub_") and "{" not in line and len(line.split()) == 2:
                 out[line.split()[0]] = out.get(line.split()[0], 0.0) + float(line.split()[1])
@@ -367,12 +367,29 @@ def _print_batches(before: dict[str, float], after: dict[str, float]) -> None:
         " / ".join(f"{within['+Inf'] - within[le]:.0f}" for le in ("0.1", "0.25", "0.5")),
         "-",
     )
+    waits = {float(name.rsplit(":", 1)[1]): delta(name) for name in after
+             if name.startswith("acorn_hub_ingest_wait_seconds_bucket:")}
+    row(
+        "  hub wait, arrival -> PUBACK, p50 / p99 (at most)",
+        " / ".join(_bucket_quantile(waits, q) for q in (0.5, 0.99)),
+        "-",
+    )
     row(
         "  gaps opened / duplicates",
         f"{delta('acorn_hub_seq_gaps_total'):.0f} / "
         f"{delta('acorn_hub_events_duplicate_total'):.0f}",
         "-",
     )
+
+
+def _bucket_quantile(cumulative: dict[float, float], q: float) -> str:
+    """The upper bound of the histogram bucket the ``q`` quantile falls in (from cumulative
+    bucket counts by bound), as "<= N ms"; "-" without observations."""
+    total = cumulative.get(float("inf"), 0.0)
+    if total <= 0:
+        return "-"
+    bound = next(b for b in sorted(cumulative) if cumulative[b] >= q * total)
+    return "> 10 s" if bound == float("inf") else f"<= {bound * 1000:.0f} ms"
 
 
 def main() -> None:

@@ -55,6 +55,11 @@ class HubMetrics:
                                    registry=r)
         self.batch_seconds = Histogram("acorn_hub_ingest_batch_seconds",
                                        "time to commit one ingest batch", registry=r)
+        self.ingest_wait = Histogram(
+            "acorn_hub_ingest_wait_seconds", "from a message's arrival at the hub to its PUBACK "
+            "(queued, then committed in a batch; the rest of a node's publish -> ack time is the "
+            "broker's and the network's)",
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10), registry=r)
         self.batch_failures = Counter("acorn_hub_ingest_batch_failures",
                                       "ingest batches that failed and were retried", registry=r)
         self.commands_published = Counter("acorn_hub_commands_published",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -195,3 +196,22 @@ def test_a_node_that_resends_gets_its_ack_again(engine: Engine, link: MemoryLink
     finally:
         w.stop()
     assert stored(engine) == 2
+
+
+def test_the_wait_from_arrival_to_puback_is_measured(engine: Engine, link: MemoryLink) -> None:
+    """``acorn_hub_ingest_wait_seconds``: a message that arrived two seconds before the writer
+    took it is counted in the 2.5 s bucket, not the 1 s one."""
+    metrics = HubMetrics()
+    w = IngestWriter(engine, link, metrics, batch_size=10, batch_ms=5)
+    late = received("s1", "n1", 1, "R1")
+    w.submit(Incoming(events_topic(late), encode(late), 1, 1, 1,
+                      utc_now() - timedelta(seconds=2)))
+    w.start()
+    try:
+        wait_for(lambda: link.acks == [1], what="the ack")
+    finally:
+        w.stop()
+    buckets = {s.labels["le"]: s.value for m in metrics.registry.collect()
+               if m.name == "acorn_hub_ingest_wait_seconds" for s in m.samples
+               if s.name.endswith("_bucket")}
+    assert buckets["1.0"] == 0 and buckets["2.5"] == 1
