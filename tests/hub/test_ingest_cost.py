@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, bindparam, select, update
+from sqlalchemy import Engine, bindparam, event, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bench.ingest import messages, moved, received
@@ -25,8 +25,10 @@ from hub.errors import StorageError
 from hub.storage.bulk import JsonText, among, insert_rows, pairs_among, rows_at_pairs, update_rows
 from hub.storage.engine import reading, writing
 from hub.storage.tables.core import audit_log, inbox, nodes, return_items, returns, stores
+from hub.sync.ingest import state
 from protocol import DecodeError, Envelope, decode, encode, utc_now
 from protocol.codec import careful
+from tests.hub.helpers import received as return_received
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "protocol" / "v1"
 
@@ -284,3 +286,31 @@ def test_rows_at_pairs_probes_the_index_of_a_table_never_analysed(engine: Engine
             pairs_among(conn, (returns.c.store_id, returns.c.return_id), asked)))
     assert "Index Scan using pk_returns" in ours and "Seq Scan on returns" not in ours, ours
     assert "Seq Scan on returns" in plain, plain  # what it avoids, on the same table
+
+
+def test_a_batch_of_1200_returns_is_looked_up_in_one_statement_on_postgresql(
+        engine: Engine) -> None:
+    """Each lookup is a round trip the writer waits for with the audit tip held (3-4 ms under
+    load): PostgreSQL takes all the keys at once (arrays), SQLite 500 at a time (parameters).
+    Either way every stored return of the batch is found, and only those."""
+    with writing(engine) as tx:
+        tx.conn.execute(stores.insert(), [{"store_id": "s1", "created_at": tx.now}])
+        tx.conn.execute(returns.insert(), [
+            {"store_id": "s1", "return_id": f"R{n}", "node_id": "n1", "state": "received",
+             "channel": "pos", "reason": "x", "mismatch": False, "received_at": tx.now,
+             "created_at": tx.now, "updated_at": tx.now} for n in range(1, 1201, 2)])
+    events = [return_received("s1", "n1", n, f"R{n}") for n in range(1, 1201)]
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, sql: str, *_rest: Any) -> None:
+        if "FROM returns" in sql:
+            statements.append(sql)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with writing(engine) as tx:
+            found = state.load(tx, events).returns
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert sorted(found) == sorted(("s1", f"R{n}") for n in range(1, 1201, 2))
+    assert len(statements) == (1 if engine.dialect.name == "postgresql" else 3)
