@@ -388,8 +388,11 @@ def _bucket_quantile(cumulative: dict[float, float], q: float) -> str:
     total = cumulative.get(float("inf"), 0.0)
     if total <= 0:
         return "-"
-    bound = next(b for b in sorted(cumulative) if cumulative[b] >= q * total)
-    return "> 10 s" if bound == float("inf") else f"<= {bound * 1000:.0f} ms"
+    bounds = sorted(cumulative)
+    bound = next(b for b in bounds if cumulative[b] >= q * total)
+    if bound == float("inf"):  # past the last finite bucket
+        return f"> {bounds[-2] * 1000:.0f} ms" if len(bounds) > 1 else "-"
+    return f"<= {bound * 1000:.0f} ms"
 
 
 def main() -> None:

@@ -48,7 +48,7 @@ from hub.policy import PriorRefund
 from hub.refunds.order_facts import OrderFacts, load_order_facts
 from hub.refunds.states import RefundState
 from hub.risk.flags import active_risk
-from hub.storage.bulk import rows_at_pairs
+from hub.storage.bulk import key_chunks, rows_at_pairs
 from hub.storage.money import money_of
 from hub.storage.tables.core import refunds, return_items, stores
 from protocol import Channel, Money
@@ -235,10 +235,8 @@ def load_lines(conn: Connection, keys: set[Key]) -> dict[Key, list[Row]]:
     """The lines of these stored returns, in line order (a return the hub does not hold yet,
     such as one received in the same batch, is absent)."""
     lines: dict[Key, list[Row]] = {}
-    wanted = sorted(keys)
-    for start in range(0, len(wanted), CHUNK):  # each (store, id) one probe of the key's index
-        rows = conn.execute(rows_at_pairs(conn, return_items, ("store_id", "return_id"),
-                                          wanted[start:start + CHUNK]))
+    for chunk in key_chunks(conn, sorted(keys), CHUNK):  # each (store, id) one index probe
+        rows = conn.execute(rows_at_pairs(conn, return_items, ("store_id", "return_id"), chunk))
         for row in rows:
             lines.setdefault((row.store_id, row.return_id), []).append(dict(row._mapping))
     for found in lines.values():

@@ -24,7 +24,7 @@ from hub.storage.tables.reasons import return_reasons
 from protocol import utc_now
 from spapi_sim.catalog import FBA_RETURN_REASONS, MFN_RETURN_REASONS
 from tests.finance.reasons_seed import DE, at, mfn_return, seed, store_return
-from tests.hub.helpers import wait_for
+from tests.hub.helpers import ON_PG, wait_for
 
 RULES = load_rules_yaml(default_rules_text())
 MFN, FBA, STORE = Source.AMAZON_MFN, Source.AMAZON_FBA, Source.STORE
@@ -250,7 +250,7 @@ def test_the_hubs_pass_is_incremental_between_full_ones(engine: Engine) -> None:
     assert _rows(engine)["store:s1/R-late/1"][:2] == ("defective", "stopped_working")
 
 
-@pytest.mark.parametrize("db_url", [pytest.param("pg", marks=pytest.mark.pg)], indirect=True)
+@ON_PG
 def test_the_pass_finds_its_lines_before_it_waits_for_the_audit_tip(engine: Engine) -> None:
     """The pass's search (an anti-join over every line classified so far, up to 0.9 s in a
     storm) runs beside the ingest: it waits for the audit tip only to write. A line committed

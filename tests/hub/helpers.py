@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
+import pytest
 from sqlalchemy import Engine, select
 
 from hub.amazon.store import hashed, upsert
@@ -36,6 +37,8 @@ from protocol.link import NodeStatus
 from tests.support.broker import Probe, TestBroker
 
 T = TypeVar("T")
+ON_PG = pytest.mark.parametrize("db_url", [pytest.param("pg", marks=pytest.mark.pg)],
+                                indirect=True)  # a test of PostgreSQL alone (hub db_url fixture)
 
 
 def wait_for(condition: Callable[[], T], timeout: float = 10.0, what: str = "condition") -> T:

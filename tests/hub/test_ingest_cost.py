@@ -28,6 +28,7 @@ from hub.storage.tables.core import audit_log, inbox, nodes, return_items, retur
 from hub.sync.ingest import state
 from protocol import DecodeError, Envelope, decode, encode, utc_now
 from protocol.codec import careful
+from tests.hub.helpers import ON_PG
 from tests.hub.helpers import received as return_received
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "protocol" / "v1"
@@ -261,7 +262,7 @@ def test_rows_at_pairs_finds_every_row_of_exactly_the_pairs(engine: Engine) -> N
             == []
 
 
-@pytest.mark.parametrize("db_url", [pytest.param("pg", marks=pytest.mark.pg)], indirect=True)
+@ON_PG
 def test_rows_at_pairs_probes_the_index_of_a_table_never_analysed(engine: Engine) -> None:
     """PostgreSQL without statistics of ``returns`` (autovacuum off, or behind a storm) hashes
     ``(a, b) IN pairs`` against a scan of the whole table; the ingest's lookup is one index probe

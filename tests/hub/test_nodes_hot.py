@@ -19,18 +19,15 @@ pages.
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import Engine, text
 
 from hub.storage.engine import writing
 from hub.sync.ingest.batch import store_batch
 from hub.sync.ingest.classify import classify
 from protocol import NodeStatus, TopicKind, encode, make_envelope, node_topic, utc_now
-from tests.hub.helpers import received
+from tests.hub.helpers import ON_PG, received
 
 NODES = 200
-ON_PG = pytest.mark.parametrize("db_url", [pytest.param("pg", marks=pytest.mark.pg)],
-                                indirect=True)
 
 
 def _fleet(engine: Engine) -> None:

@@ -13,7 +13,6 @@ autovacuum runs or not.
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import Connection, Engine, create_engine, select
 
 from hub.storage.bulk import pairs_among
@@ -21,12 +20,10 @@ from hub.storage.engine import Tx
 from hub.storage.tables.core import returns
 from hub.sync.ingest import state
 from protocol import utc_now
-from tests.hub.helpers import received
+from tests.hub.helpers import ON_PG, received
 
 STORE = "s1"
 LOOKUPS = 20  # well past psycopg's prepare threshold (5) and PostgreSQL's custom-plan tries (5)
-ON_PG = pytest.mark.parametrize("db_url", [pytest.param("pg", marks=pytest.mark.pg)],
-                                indirect=True)
 
 
 def _add_returns(engine: Engine, first: int, last: int) -> None:

@@ -49,7 +49,7 @@ from hub.finance.reasons.rules import (
     load_rules_yaml,
 )
 from hub.storage.audit_chain import AuditDraft, Json
-from hub.storage.bulk import among
+from hub.storage.bulk import among, key_chunks
 from hub.storage.engine import Tx, reading, writing
 from hub.storage.tables.amazon import amazon_fba_returns, amazon_returns
 from hub.storage.tables.core import return_items, returns
@@ -180,9 +180,9 @@ def mark_taken_in(conn: Connection, orders: Iterable[str]) -> None:
     taken = select(counter.c.line_key).where(
         counter.c.source == Source.STORE.value, counter.c.channel == Source.AMAZON_MFN.value,
         counter.c.order_id == t.order_id, counter.c.sku == t.sku).exists()
-    for start in range(0, len(wanted), BATCH):
+    for chunk in key_chunks(conn, wanted, BATCH):
         conn.execute(update(return_reasons).where(
-            among(conn, t.order_id, wanted[start:start + BATCH]),
+            among(conn, t.order_id, chunk),
             t.source == Source.AMAZON_MFN.value, t.counted.is_(True), taken
         ).values(counted=False))
 

@@ -10,7 +10,7 @@ the simulation and hub-side requests use too).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, select, update
 
@@ -19,7 +19,7 @@ from hub.refunds.facts import Asked, load_known
 from hub.refunds.projection import Changes, Loaded
 from hub.refunds.states import RefundState
 from hub.storage import outbox
-from hub.storage.bulk import among, insert_rows, rows_at_pairs
+from hub.storage.bulk import among, insert_rows, key_chunks, rows_at_pairs
 from hub.storage.engine import Tx
 from hub.storage.tables.access import refund_rules
 from hub.storage.tables.core import (
@@ -37,7 +37,6 @@ RETURN_MUTABLE = ("state", "grade", "inspected_at", "disposition", "disposed_at"
 REFUND_MUTABLE = ("state", "outcome", "approval_level", "reasons", "decided_by", "decided_at",
                   "policy_version", "decision", "base_amount", "base_currency", "updated_at")
 Key = tuple[str, str]
-T = TypeVar("T")
 
 
 def load(tx: Tx, events: Sequence[Envelope]) -> Loaded:
@@ -109,7 +108,7 @@ def _rows(conn: Connection, table: Table, column: str, keys: Iterable[Key]) -> l
     """The rows whose (store_id, ``column``) is one of ``keys``: each pair one probe of the
     (store_id, id) index (``hub.storage.bulk.rows_at_pairs``)."""
     out: list[dict[str, Any]] = []
-    for chunk in _chunks(conn, sorted(set(keys))):
+    for chunk in key_chunks(conn, sorted(set(keys)), CHUNK):
         result = conn.execute(rows_at_pairs(conn, table, ("store_id", column), chunk))
         out.extend(dict(row._mapping) for row in result)
     return out
@@ -117,19 +116,10 @@ def _rows(conn: Connection, table: Table, column: str, keys: Iterable[Key]) -> l
 
 def _commands(conn: Connection, ids: Iterable[str]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    for chunk in _chunks(conn, sorted(ids)):
+    for chunk in key_chunks(conn, sorted(ids), CHUNK):
         result = conn.execute(select(commands).where(among(conn, commands.c.command_id, chunk)))
         out.extend(dict(row._mapping) for row in result)
     return out
-
-
-def _chunks(conn: Connection, wanted: list[T]) -> list[list[T]]:
-    """The keys of one lookup statement each: on PostgreSQL all of them (they travel as arrays,
-    and each statement is a round trip the writer waits for with the audit tip held: 3-4 ms
-    under load, python -m bench capacity), on SQLite ``CHUNK`` at a time (one parameter each)."""
-    if conn.dialect.name == "postgresql":
-        return [wanted] if wanted else []
-    return [wanted[start:start + CHUNK] for start in range(0, len(wanted), CHUNK)]
 
 
 def flush(tx: Tx, changes: Changes) -> None:
