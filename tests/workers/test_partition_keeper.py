@@ -83,8 +83,9 @@ def test_a_worker_whose_session_ends_leaves_its_stores_to_the_other(
     _rounds(one, two)
     assert one.held == two.held == PARTITIONS // 2
     with engine.connect() as admin:  # the server ends one's session, as when its process dies
-        ended = admin.execute(text(
-            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+        ended = admin.execute(text(  # waiting (up to 10 s) until that backend is gone: its
+            # locks are free only then, and the other worker's next round may come at once
+            "SELECT pg_terminate_backend(pid, 10000) FROM pg_locks WHERE locktype = 'advisory' "
             "AND classid = :ns AND objid = 1 + :p AND granted AND database = "
             "(SELECT oid FROM pg_database WHERE datname = current_database())"),
             {"ns": int.from_bytes(b"ACPT", "big"),
