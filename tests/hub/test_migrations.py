@@ -18,7 +18,7 @@ from hub.storage.tables.core import refunds, returns, stores
 
 
 def test_upgrade_builds_every_table_and_matches_the_schema(db_url: str) -> None:
-    assert upgrade(db_url) == head() == "0037"
+    assert upgrade(db_url) == head() == "0038"
     engine = make_engine(db_url)
     try:
         assert set(metadata.tables) <= set(inspect(engine).get_table_names())
