@@ -16,8 +16,7 @@ from hub.storage.engine import reading
 from hub.storage.tables.core import audit_log, commands, refunds
 from tests.desk.seed import Ask, seed
 from tests.people.conftest import PASSWORD, DeskHub, add_user
-from tests.support.browser import BROWSER_MARKS, chromium_page
-from tests.support.procs import wait_for
+from tests.support.browser import BROWSER_MARKS, chromium_page, wait_in_page
 
 pytestmark = BROWSER_MARKS
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -128,7 +127,7 @@ def test_a_bulk_approval_re_sent_after_a_reload_decides_once(hq: DeskHub, page: 
     by("select").nth(0).check()
     by("select").nth(1).check()
     by("bulk-approve").dblclick()
-    wait_for(lambda: keys, 10, "the first try")
+    wait_in_page(page, lambda: keys, 10, "the first try")
     reloaded = True
     page.reload()
     sync_api.expect(by("toast")).to_contain_text("2 refunds approved")

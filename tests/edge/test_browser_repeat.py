@@ -18,7 +18,7 @@ import pytest
 
 from hardware.sim.printer import PrinterStandIn
 from tests.support.broker import TestBroker
-from tests.support.browser import BROWSER_MARKS, chromium_page
+from tests.support.browser import BROWSER_MARKS, chromium_page, wait_in_page
 from tests.support.procs import BIN, Proc, edge_proc, hub_proc, wait_for
 
 pytestmark = BROWSER_MARKS
@@ -153,7 +153,7 @@ def test_a_reload_while_recording_re_sends_the_same_action_once(counter: Counter
     counter.page.route("**/api/returns", lose_until_reload)
     by = open_and_fill(counter, "reload")
     by("record-return").click()
-    wait_for(lambda: keys, 10, "the first try")
+    wait_in_page(counter.page, lambda: keys, 10, "the first try")
     reloaded = True
     counter.page.reload()
     sync_api.expect(by("return-state")).to_have_text("Received")

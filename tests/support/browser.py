@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,6 +49,22 @@ def chromium(args: Sequence[str] = ()) -> Iterator[Any]:
         yield launched
     finally:
         launched.close()
+
+
+def wait_in_page(page: Any, condition: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Poll ``condition`` until it is truthy, waiting through ``page``; fail naming ``what``.
+
+    Playwright's sync API runs the page's event handlers (``page.route``, ``page.on``) only
+    while the test is inside one of its calls: a ``time.sleep`` poll (``tests.support.procs.
+    wait_for``) never sees what a route handler records, however long it waits."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        page.wait_for_timeout(20)
 
 
 def close_shared() -> None:
