@@ -1,17 +1,18 @@
 """Load the stock levels a batch of ``stock.moved`` events touches, apply them, write back.
 
 Called by the ingest inside its batch transaction (``hub.sync.ingest.batch``), after the events
-were deduplicated and ordered; a few statements per batch whatever its size.
+were deduplicated and ordered; a few statements per batch whatever its size (on PostgreSQL:
+one lookup of the levels and one of the move ids, each pair a probe of its table's key however
+large the table or stale its statistics, ``hub.storage.bulk.rows_at_pairs``; one ``UPDATE``
+of the changed levels).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import and_, bindparam, select, tuple_, update
-
 from hub.inventory.projection import Loaded, Problem, StockProjector
-from hub.storage.bulk import insert_rows
+from hub.storage.bulk import insert_rows, key_chunks, rows_at_pairs, update_rows
 from hub.storage.engine import Tx
 from hub.storage.tables.inventory import stock_levels, stock_moves
 from protocol import Envelope
@@ -31,15 +32,10 @@ def apply(tx: Tx, events: Sequence[Envelope]) -> list[Problem]:
     changes, conn = projector.changes, tx.conn
     if changes.levels_new:
         insert_rows(conn, stock_levels, list(changes.levels_new.values()))
-    if changes.levels_changed:
-        stmt = update(stock_levels).where(and_(
-            stock_levels.c.store_id == bindparam("k_store"),
-            stock_levels.c.sku == bindparam("k_sku"),
-            stock_levels.c.state == bindparam("k_state"))).values(
-            {name: bindparam(f"v_{name}") for name in MUTABLE})
-        conn.execute(stmt, [{"k_store": r["store_id"], "k_sku": r["sku"], "k_state": r["state"],
-                             **{f"v_{name}": r[name] for name in MUTABLE}}
-                            for r in changes.levels_changed.values()])
+    if changes.levels_changed:  # one statement on PostgreSQL (unnest), an executemany elsewhere
+        update_rows(conn, stock_levels, ("store_id", "sku", "state"), [
+            {"store_id": r["store_id"], "sku": r["sku"], "state": r["state"],
+             **{name: r[name] for name in MUTABLE}} for r in changes.levels_changed.values()])
     if changes.moves:
         insert_rows(conn, stock_moves, changes.moves)
     for draft in changes.audit:
@@ -52,16 +48,12 @@ def load(tx: Tx, events: Sequence[Envelope]) -> Loaded:
     pairs = sorted({(e.store_id, getattr(e.body, "sku")) for e in events})  # noqa: B009
     moves = sorted({(e.store_id, getattr(e.body, "move_id")) for e in events})  # noqa: B009
     loaded = Loaded()
-    for start in range(0, len(pairs), CHUNK):
-        chunk = pairs[start:start + CHUNK]
-        rows = tx.conn.execute(select(stock_levels).where(
-            tuple_(stock_levels.c.store_id, stock_levels.c.sku).in_(chunk)))
-        for row in rows:
+    for chunk in key_chunks(tx.conn, pairs, CHUNK):  # each pair one probe of the key's index
+        for row in tx.conn.execute(rows_at_pairs(tx.conn, stock_levels, ("store_id", "sku"),
+                                                 chunk)):
             data = dict(row._mapping)
             loaded.levels[(data["store_id"], data["sku"], data["state"])] = data
-    for start in range(0, len(moves), CHUNK):
-        chunk = moves[start:start + CHUNK]
-        rows = tx.conn.execute(select(stock_moves.c.store_id, stock_moves.c.move_id).where(
-            tuple_(stock_moves.c.store_id, stock_moves.c.move_id).in_(chunk)))
+    for chunk in key_chunks(tx.conn, moves, CHUNK):
+        rows = tx.conn.execute(rows_at_pairs(tx.conn, stock_moves, ("store_id", "move_id"), chunk))
         loaded.move_ids.update((r.store_id, r.move_id) for r in rows)
     return loaded

@@ -19,7 +19,7 @@ from hub.refunds.facts import Asked, load_known
 from hub.refunds.projection import Changes, Loaded
 from hub.refunds.states import RefundState
 from hub.storage import outbox
-from hub.storage.bulk import among, insert_rows, key_chunks, rows_at_pairs
+from hub.storage.bulk import among, insert_rows, key_chunks, rows_at_pairs, update_rows
 from hub.storage.engine import Tx
 from hub.storage.tables.access import refund_rules
 from hub.storage.tables.core import (
@@ -153,14 +153,12 @@ def _update_refunds(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 def _update_by_key(conn: Connection, table: Table, id_column: str, columns: Sequence[str],
                    rows: list[dict[str, Any]]) -> None:
-    """One executemany: set ``columns`` of each row found by (store_id, ``id_column``)."""
-    if not rows:
-        return
-    stmt = update(table).where(
-        table.c.store_id == bindparam("k_store"), table.c[id_column] == bindparam("k_id")
-    ).values({name: bindparam(f"v_{name}") for name in columns})
-    conn.execute(stmt, [{"k_store": r["store_id"], "k_id": r[id_column],
-                         **{f"v_{name}": r[name] for name in columns}} for r in rows])
+    """Set ``columns`` of each row found by (store_id, ``id_column``): on PostgreSQL one
+    ``UPDATE ... FROM unnest(...)`` (``hub.storage.bulk.update_rows``), elsewhere one
+    executemany (the rows' keys are unique: the projector keeps one row per key)."""
+    update_rows(conn, table, ("store_id", id_column), [
+        {"store_id": r["store_id"], id_column: r[id_column], **{name: r[name] for name in columns}}
+        for r in rows])
 
 
 def _update_commands(conn: Connection, rows: list[dict[str, Any]]) -> None:
