@@ -6,6 +6,7 @@
     CAPACITY_EVENT_BATCH=1 python -m bench capacity    # one event per message, as before
     CAPACITY_HUB_WORKERS=2 CAPACITY_DBS=pg python -m bench capacity    # two hub workers
     CAPACITY_LIVE_NODES=0 python -m bench capacity    # a storm without live stores beside it
+    CAPACITY_MIX=lifecycle python -m bench capacity    # each return received, inspected, disposed
 
 Every node has its own dynsec client bound to its client id (as the fleet provisions them) and
 publishes valid ``return.received`` events through the real Mosquitto to one ``acorn-hub serve``
@@ -63,6 +64,9 @@ PHASE_SECONDS = 20.0
 EVENT_BATCH = int(os.environ.get("CAPACITY_EVENT_BATCH", "100"))
 HUB_BATCH = os.environ.get("CAPACITY_HUB_BATCH", "")  # the hub's INGEST_BATCH_SIZE ("": its own)
 HUB_WORKERS = int(os.environ.get("CAPACITY_HUB_WORKERS", "1"))
+MIXES = ("returns", "lifecycle")
+# returns: receipts only; lifecycle: each return received, inspected, disposed (updates too)
+MIX = os.environ.get("CAPACITY_MIX", "returns")
 GIVE_UP_S = 1800.0  # a phase's nodes stop waiting for acks after this (a storm may be slow)
 LIVE_NODES = int(os.environ.get("CAPACITY_LIVE_NODES", "100"))  # beside the storm
 LIVE_RATE = float(os.environ.get("CAPACITY_LIVE_RATE", "100"))
@@ -228,6 +232,7 @@ def _phase(
                 start_at,
                 GIVE_UP_S,
                 EVENT_BATCH,
+                MIX,
             ),
         )
         for w in range(WORKERS)
@@ -236,7 +241,7 @@ def _phase(
     if live:
         procs.append(ctx.Process(target=_worker, args=(
             live_out, live, broker.host, broker.port, LIVE_RATE, 0, LIVE_SECONDS, start_at,
-            GIVE_UP_S, EVENT_BATCH)))
+            GIVE_UP_S, EVENT_BATCH, MIX)))
     dropped_before = _dropped(broker)
     broker_pid = broker.local.process.pid if broker.local.process is not None else None
     parts_before = (_children_cpu(), _postgres_cpu(),
@@ -400,8 +405,11 @@ def main() -> None:
     nodes = int(os.environ.get("CAPACITY_NODES", "1000"))
     rates = [int(r) for r in os.environ.get("CAPACITY_RATES", "1000,5000").split(",") if r]
     storm = int(os.environ.get("CAPACITY_STORM", "1000"))
+    if MIX not in MIXES:
+        raise SystemExit(f"CAPACITY_MIX={MIX!r}: choose one of {', '.join(MIXES)}")
     print(f"capacity (issue 16): {nodes} nodes, {WORKERS} generator processes, up to "
-          f"{EVENT_BATCH} events a message, {HUB_WORKERS} hub worker(s)", flush=True)
+          f"{EVENT_BATCH} events a message, {HUB_WORKERS} hub worker(s), events: {MIX}",
+          flush=True)
     for kind in os.environ.get("CAPACITY_DBS", "sqlite,pg").split(","):
         if HUB_WORKERS > 1 and kind == "sqlite":
             print("  sqlite: skipped (several hub workers need PostgreSQL)", flush=True)

@@ -3,8 +3,8 @@
 Each node has its own dynsec client bound to its client id (shaped as ``provision_node`` makes
 them) and paces itself with the edge link's own policy (``SendWindow`` + ``Pace``, and the link's
 cap on messages out), publishing
-valid ``return.received`` events; one selector loop drives a few hundred paho clients, so a load
-generator needs no thread per node.
+valid ``return.received`` events (or each return's receipt, inspection and disposition); one
+selector loop drives a few hundred paho clients, so a load generator needs no thread per node.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ class Node:
     first_sent: dict[int, float] = field(default_factory=dict)
     acked_at: int = 0
     event_batch: int = 1  # the most events in one message (the hub's config says; 1: one each)
+    mix: str = "returns"  # "returns": receipts only; "lifecycle": receipt, inspection, disposition
 
     def batch_payload(self, first: int, last: int) -> bytes:
         """An event.batch of the events ``first``..``last`` (as ``protocol.encode_batch``)."""
@@ -61,8 +62,21 @@ class Node:
         return head + b",".join(self.payload(seq) for seq in range(first, last + 1)) + b"]}}"
 
     def payload(self, seq: int) -> bytes:
-        """A valid return.received event with this seq."""
+        """A valid event with this seq: a ``return.received`` (mix "returns"); with the mix
+        "lifecycle" each return's receipt, inspection and disposition, in turn."""
         mid = f"{self.index:08x}-0000-4000-8000-{seq:012x}"
+        if self.mix == "lifecycle" and seq % 3 != 1:
+            head = (f'{{"id":"{mid}","store_id":"{self.creds.store_id}","node_id":"n1",'
+                    f'"seq":{seq},')
+            return_id = f"B{self.index}-{seq - (seq - 1) % 3}"  # the receipt's seq
+            if seq % 3 == 2:
+                return (head + f'"kind":"inspection.recorded","schema":1,"occurred_at":'
+                        f'"2026-12-04T12:00:00Z","body":{{"return_id":"{return_id}","grade":'
+                        f'"good","notes":"","photos":[],"compliance_tags":[],"inspected_at":'
+                        f'"2026-12-04T12:00:00Z"}}}}').encode()
+            return (head + f'"kind":"disposition.recorded","schema":1,"occurred_at":'
+                    f'"2026-12-04T12:00:00Z","body":{{"return_id":"{return_id}","disposition":'
+                    f'"restock_sellable","decided_at":"2026-12-04T12:00:00Z"}}}}').encode()
         return (
             f'{{"id":"{mid}","store_id":"{self.creds.store_id}","node_id":"n1","seq":{seq},'
             f'"kind":"return.received","schema":1,"occurred_at":"2026-12-04T12:00:00Z","body":'
@@ -98,13 +112,15 @@ def run_nodes(
     start_at: float,
     give_up_after: float = 600.0,
     event_batch: int = 1,
+    mix: str = "returns",
 ) -> dict[str, Any]:
     """Drive these nodes from one selector loop until the hub has confirmed all they wrote.
 
     ``creds`` are (index, identity, events already confirmed). With ``rate`` the nodes write
     that many events a second in total for ``seconds``; with ``buffered`` each starts with that
     many unsent (a storm: they all connect at ``start_at``, wall clock). ``event_batch``: the
-    most events one message carries (an edge sends batches when its hub's config says so).
+    most events one message carries (an edge sends batches when its hub's config says so);
+    ``mix``: the kinds of events (``Node.payload``).
     """
     latencies: list[float] = []
     nodes: dict[str, Node] = {}
@@ -117,7 +133,7 @@ def run_nodes(
         client = _connect(cred, host, port)
         window = SendWindow(1000, 5.0, 30.0, last_acked=before, next_to_send=before + 1)
         node = Node(cred, client, index, window, Pace(1000, batch=event_batch),
-                    written=before + buffered, event_batch=event_batch)
+                    written=before + buffered, event_batch=event_batch, mix=mix)
         client.user_data_set(node)
         client.on_connect = _on_connect
         client.on_message = lambda _c, node, msg: _on_ack(node, msg, latencies)
