@@ -62,8 +62,9 @@ def queue(conn: Connection, drafts: Sequence[CommandDraft], now: datetime) -> li
     for draft in drafts:
         per_node[(draft.store_id, draft.node_id)].append(draft)
     rows: list[dict[str, Any]] = []
-    for (store_id, node_id), group in per_node.items():
-        top = _reserve_seqs(conn, store_id, node_id, len(group))
+    tops = _reserve(conn, {key: len(group) for key, group in per_node.items()})
+    for key, group in per_node.items():
+        top = tops[key]
         for offset, draft in enumerate(group):
             rows.append(_row(draft, top - len(group) + 1 + offset, now))
     if rows:
@@ -76,6 +77,29 @@ def on_queued(engine: Engine, callback: Callable[[], None]) -> Callable[[], None
     """Call ``callback`` after every commit on ``engine`` that queued commands; return the
     function that stops it."""
     return after_commit(engine, QUEUED, callback)
+
+
+_RESERVE = (  # PostgreSQL: every node's seqs in one statement (arrays), whatever their number
+    "UPDATE nodes SET command_seq = nodes.command_seq + v.n "
+    "FROM unnest(%s::text[], %s::text[], %s::bigint[]) AS v(store_id, node_id, n) "
+    "WHERE nodes.store_id = v.store_id AND nodes.node_id = v.node_id "
+    "RETURNING nodes.store_id, nodes.node_id, nodes.command_seq")
+
+
+def _reserve(conn: Connection, counts: dict[Key, int]) -> dict[Key, int]:
+    """Reserve ``count`` more command seqs for each node; each node's top seq after it.
+
+    On PostgreSQL one statement for all of them: a batch of 700 refund requests from 700 nodes
+    made 700 round trips here, most of the batch's time. Elsewhere one statement a node."""
+    if conn.dialect.name != "postgresql":
+        return {key: _reserve_seqs(conn, *key, count) for key, count in counts.items()}
+    keys = sorted(counts)
+    tops = {(r[0], r[1]): int(r[2]) for r in conn.exec_driver_sql(
+        _RESERVE, ([s for s, _ in keys], [n for _, n in keys], [counts[k] for k in keys]))}
+    for store_id, node_id in keys:
+        if (store_id, node_id) not in tops:
+            raise NotFound(f"node {store_id}/{node_id} is not known to the hub", field="node")
+    return tops
 
 
 def _reserve_seqs(conn: Connection, store_id: str, node_id: str, count: int) -> int:
