@@ -26,6 +26,7 @@ Rules:
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -165,6 +166,11 @@ class Projector:
         self.now = now
         self.on_behalf = on_behalf
         self.changes = Changes()
+        # the refunds of each return, loaded and new (an inspection looks up its return's):
+        # built once, kept as refunds are requested, instead of a scan of them all per event
+        self._of_return: dict[Key, list[Key]] = defaultdict(list)
+        for key, row in loaded.refunds.items():
+            self._of_return[(key[0], row["return_id"])].append(key)
 
     def apply(self, event: Envelope) -> None:
         """Apply one event; a refusal is recorded as a Problem, never raised."""
@@ -265,10 +271,9 @@ class Projector:
 
     def _waiting_for(self, store_id: str, return_id: str) -> list[Row]:
         """The refunds of this return that wait for its inspection (this batch's and stored)."""
-        rows = {**self.loaded.refunds, **self.changes.refunds_new}
-        return [row for (store, _), row in sorted(rows.items())
-                if store == store_id and row["return_id"] == return_id
-                and row["state"] == RefundState.AWAITING_INSPECTION.value]
+        rows = [self.changes.refunds_new.get(key) or self.loaded.refunds[key]
+                for key in sorted(self._of_return.get((store_id, return_id), ()))]
+        return [row for row in rows if row["state"] == RefundState.AWAITING_INSPECTION.value]
 
     def _disposed(self, event: Envelope) -> None:
         body = cast(DispositionRecorded, event.body)
@@ -301,6 +306,7 @@ class Projector:
                        refund_summary(row))
         self._decide(row, getattr(body, "approved_offline_by", None))
         self.changes.refunds_new[key] = row
+        self._of_return[(store_id, body.return_id)].append(key)
         self._tell_node(row)
         return row
 

@@ -211,3 +211,52 @@ def test_a_waiting_refund_is_not_its_own_earlier_refund(engine: Engine) -> None:
     ingest(engine, received(10, "R4", Channel.WEB, [item()], order_id="O-7"), inspected(11, "R4"),
            asked(12, "R4", "F4", Channel.WEB, order_id="O-7"))
     assert "risk.frequent_refunder" in rule_ids(refund(engine, "F4"))
+
+
+def test_each_inspection_decides_its_own_returns_waiting_refunds_only(engine: Engine) -> None:
+    """Many waiting refunds in one batch, in two stores that use the same return ids: an
+    inspection decides the refunds of its own store's return, those waiting from an earlier
+    batch and those requested in its own batch alike, and no other."""
+    def at(store: str, seq: int, body: Any) -> Envelope:
+        return make_envelope(store, "n1", seq, body)
+
+    def asks(store: str, n: int, seq: int) -> list[Envelope]:
+        return [at(store, seq, ReturnReceived(
+                    return_id=f"R{n}", channel=Channel.AMAZON_MFN, items=[item()],
+                    reason="changed mind", order_id=f"111-{n}", received_at=utc_now())),
+                at(store, seq + 1, RefundRequested(
+                    refund_id=f"F{n}", return_id=f"R{n}", amount=Money.of("12.00", "EUR"),
+                    channel=Channel.AMAZON_MFN, order_id=f"111-{n}", requested_by="clerk-1",
+                    requested_at=utc_now()))]
+
+    def look(store: str, n: int, seq: int) -> Envelope:
+        return at(store, seq, InspectionRecorded(return_id=f"R{n}", grade=Grade.LIKE_NEW,
+                                                 inspected_at=utc_now()))
+
+    ingest(engine, *[e for store in ("s1", "s2") for n in range(20)
+                     for e in asks(store, n, 2 * n + 1)])
+    # s1 inspects its first ten returns while asking for ten more, and inspects two of those;
+    # s2 inspects five returns whose ids s1 uses too, after s1 did
+    ingest(engine, *[look("s1", n, 41 + n) for n in range(10)],
+           *[e for n in range(20, 30) for e in asks("s1", n, 51 + 2 * (n - 20))],
+           look("s1", 20, 71), look("s1", 21, 72), *[look("s2", n, 41 + n) for n in range(5)])
+    with reading(engine) as conn:
+        states = {(r.store_id, r.refund_id): r.state for r in conn.execute(select(refunds))}
+        sent = [(r.store_id, r.body["refund_id"], r.body["outcome"]) for r in conn.execute(
+            select(commands).where(commands.c.kind == "refund.decided")
+            .order_by(commands.c.store_id, commands.c.seq))]
+        actions = [(r.entity_id, r.action) for r in conn.execute(
+            select(audit_log.c.entity_id, audit_log.c.action).where(
+                audit_log.c.entity == "refund").order_by(audit_log.c.seq))]
+    decided = {key for key, state in states.items() if state == "approved"}
+    assert decided == {("s1", f"F{n}") for n in (*range(10), 20, 21)} | {
+        ("s2", f"F{n}") for n in range(5)}
+    assert all(state == "awaiting_inspection" for key, state in states.items()
+               if key not in decided) and len(states) == 50
+    for store, refund_id in states:  # each told and audited once a step, nothing more
+        steps = ["awaiting_inspection", "approved"] if (store, refund_id) in decided else [
+            "awaiting_inspection"]
+        assert [o for s, f, o in sent if (s, f) == (store, refund_id)] == steps
+        assert [a for e, a in actions if e == f"{store}/{refund_id}"] == [
+            "refund.requested", "refund.awaiting_inspection",
+            *(["refund.decided"] if len(steps) == 2 else [])]
