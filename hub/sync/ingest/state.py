@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, select, update
+from sqlalchemy import Connection, Table, select
 
 from hub.policy import store as policy_store
 from hub.refunds.facts import Asked, load_known
@@ -162,10 +162,7 @@ def _update_by_key(conn: Connection, table: Table, id_column: str, columns: Sequ
 
 
 def _update_commands(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    stmt = update(commands).where(commands.c.command_id == bindparam("k_id")).values(
-        applied_at=bindparam("v_applied_at"), result=bindparam("v_result"),
-        detail=bindparam("v_detail"))
-    conn.execute(stmt, [{"k_id": r["command_id"], "v_applied_at": r["applied_at"],
-                         "v_result": r["result"], "v_detail": r["detail"]} for r in rows])
+    """Record each applied command (one statement on PostgreSQL, ``update_rows``)."""
+    update_rows(conn, commands, ("command_id",), [
+        {"command_id": r["command_id"], "applied_at": r["applied_at"], "result": r["result"],
+         "detail": r["detail"]} for r in rows])
