@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -12,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.support.leaks import SHARED_THREADS, session_owned
+from tests.support.procs import wait_for
 
 CHROMIUM = Path("/usr/bin/chromium")
 # as root in a sandbox, and without the background traffic this closed network refuses
@@ -52,19 +52,13 @@ def chromium(args: Sequence[str] = ()) -> Iterator[Any]:
 
 
 def wait_in_page(page: Any, condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll ``condition`` until it is truthy, waiting through ``page``; fail naming ``what``.
+    """``tests.support.procs.wait_for``, waiting through ``page`` between tries.
 
     Playwright's sync API runs the page's event handlers (``page.route``, ``page.on``) only
-    while the test is inside one of its calls: a ``time.sleep`` poll (``tests.support.procs.
-    wait_for``) never sees what a route handler records, however long it waits."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        page.wait_for_timeout(20)
+    while the test is inside one of its calls: a ``time.sleep`` poll never sees what a route
+    handler records, however long it waits."""
+    return wait_for(condition, timeout, what, 0.02,
+                    pause=lambda seconds: page.wait_for_timeout(seconds * 1000))
 
 
 def close_shared() -> None:

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
@@ -146,15 +146,17 @@ def edge_proc(tmp: Path, store_id: str, node_id: str, creds: MqttCreds, **extra:
     )
 
 
-def wait_for(predicate: Any, timeout: float, what: str, interval: float = 0.1) -> Any:
-    """Poll ``predicate`` until it returns a truthy value; raise TimeoutError naming ``what``."""
+def wait_for(predicate: Any, timeout: float, what: str, interval: float = 0.1,
+             pause: Callable[[float], None] = time.sleep) -> Any:
+    """Poll ``predicate`` until it returns a truthy value, ``pause``-ing ``interval`` seconds
+    between tries; raise TimeoutError naming ``what``."""
     deadline = time.monotonic() + timeout
     last: Any = None
     while time.monotonic() < deadline:
         last = predicate()
         if last:
             return last
-        time.sleep(interval)
+        pause(interval)
     raise TimeoutError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
