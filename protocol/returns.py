@@ -335,6 +335,9 @@ class RuleEffect(StrEnum):
     NOTE = "note"  # said for the record, changes nothing
 
 
+_KNOWN_EFFECTS = frozenset(effect.value for effect in RuleEffect)
+
+
 # A rule's stable code, e.g. ``tier.regional``, ``window.expired``, ``timing.on_scan``.
 RuleCode = Annotated[str, StringConstraints(min_length=1, max_length=MAX_CODE_CHARS,
                                             pattern=r"^[a-z0-9_]+(\.[a-z0-9_-]+)*$")]
@@ -360,7 +363,7 @@ class DecisionRule(Body):
     @field_validator("effect", mode="before")
     @classmethod
     def _unknown_effect(cls, value: object) -> object:
-        known = {effect.value for effect in RuleEffect}
+        known = _KNOWN_EFFECTS
         return value if value is None or value in known or not isinstance(value, str) else None
 
 

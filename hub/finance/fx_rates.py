@@ -102,6 +102,7 @@ class FxBook:
     conn: Connection | None
     use_bundle: bool = True
     _seen: dict[tuple[str, date], Quote | None] = field(default_factory=dict)
+    _crossed: dict[tuple[str, str, date], Crossed | None] = field(default_factory=dict)
 
     def quote(self, currency: str, day: date) -> Quote | None:
         """The quote of ``currency`` on ``day`` (see the module rules)."""
@@ -114,7 +115,14 @@ class FxBook:
         return self._seen[key]
 
     def rate(self, currency: str, base: str, day: date) -> Crossed | None:
-        """1 ``currency`` in ``base`` on ``day``, crossed through the euro; None: no rate."""
+        """1 ``currency`` in ``base`` on ``day``, crossed through the euro; None: no rate.
+        Worked out once per book (a batch's refunds mostly share their currencies and day)."""
+        key = (currency, base, day)
+        if key not in self._crossed:
+            self._crossed[key] = self._rate(currency, base, day)
+        return self._crossed[key]
+
+    def _rate(self, currency: str, base: str, day: date) -> Crossed | None:
         if currency == base:
             return None
         quote = self.quote(currency, day) if currency != "EUR" else None

@@ -171,6 +171,9 @@ class Projector:
         self._of_return: dict[Key, list[Key]] = defaultdict(list)
         for key, row in loaded.refunds.items():
             self._of_return[(key[0], row["return_id"])].append(key)
+        # the lines of the returns received in this batch, by return (a refund of one of them
+        # reads its lines here, instead of a scan of every new line per refund)
+        self._new_lines: dict[Key, list[Row]] = {}
 
     def apply(self, event: Envelope) -> None:
         """Apply one event; a refusal is recorded as a Problem, never raised."""
@@ -228,6 +231,7 @@ class Projector:
         items = [self._item(event.store_id, body.return_id, n, item)
                  for n, item in enumerate(body.items, start=1)]
         self.changes.items.extend(items)
+        self._new_lines[key] = items
         after = {**return_summary(row), "items": jsonable(
             [{**i, "unit_price": money_json(i["unit_price"], i["currency"])} for i in items])}
         self._audit(event, "return.received", "return", entity_id(*key), None, after)
@@ -302,9 +306,10 @@ class Projector:
             raise Refused(f"a refund of return {body.return_id!r}, which store {store_id} "
                           "never reported as received")
         row = self._new_refund(store_id, node_id, body, origin)
+        asked = refund_summary(row)
         self._audit_as(store_id, node_id, "refund.requested", "refund", entity_id(*key), None,
-                       refund_summary(row))
-        self._decide(row, getattr(body, "approved_offline_by", None))
+                       asked)
+        self._decide(row, getattr(body, "approved_offline_by", None), asked)
         self.changes.refunds_new[key] = row
         self._of_return[(store_id, body.return_id)].append(key)
         self._tell_node(row)
@@ -336,14 +341,12 @@ class Projector:
     def _facts(self, row: Row) -> facts.RefundFacts:
         key = (row["store_id"], row["return_id"])
         lines = (self.loaded.known.lines[key] if key in self.loaded.known.lines
-                 else self._new_lines(key))
+                 else self._new_lines.get(key, []))
         return facts.refund_facts(row, self._return(key) or {}, lines, self.loaded.known)
 
-    def _new_lines(self, key: Key) -> list[Row]:
-        """The lines of a return received in this batch, in order."""
-        return [i for i in self.changes.items if (i["store_id"], i["return_id"]) == key]
-
-    def _decide(self, row: Row, offline_by: str | None = None) -> None:
+    def _decide(self, row: Row, offline_by: str | None = None, before: Any = None) -> None:
+        """Decide the refund of ``row`` and audit it (``before``: the row's audited view, when
+        the caller has just made it)."""
         policy = self.loaded.policy
         if policy is None:
             raise Refused("no refund policy is loaded")  # the adapter loads it for refunds
@@ -351,7 +354,8 @@ class Projector:
         told = self._facts(row)
         verdict = judge(told, known.prior(told), policy, offline_by)
         known.remember(told, verdict.state)
-        before = refund_summary(row)
+        if before is None:
+            before = refund_summary(row)
         self._settle(row, verdict)
         if verdict.decision is None:
             self.changes.audit.append(AuditDraft(
@@ -363,7 +367,7 @@ class Projector:
         self.changes.refund_rules.extend(
             {"store_id": row["store_id"], "refund_id": row["refund_id"], "rule_id": rule}
             for rule in indexed_rules(verdict.decision))
-        self._audit_decision(row, before, verdict.decision.as_record(), verdict, offline_by)
+        self._audit_decision(row, before, row["decision"], verdict, offline_by)
 
     def _settle(self, row: Row, verdict: Verdict) -> None:
         """Move the refund where the verdict says (through the state table)."""
@@ -379,7 +383,7 @@ class Projector:
         self.changes.audit.append(AuditDraft(
             AUTO_ACTOR, AUTO_ROLE, "refund.offline_over_limit" if flagged else "refund.decided",
             "refund", entity_id(row["store_id"], row["refund_id"]), before,
-            jsonable({**refund_summary(row), "decision": record}), "; ".join(verdict.reasons)))
+            {**refund_summary(row), "decision": record}, "; ".join(verdict.reasons)))
 
     # -- commands -----------------------------------------------------------------------------
 

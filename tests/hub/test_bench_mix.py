@@ -1,15 +1,24 @@
-"""The capacity bench's "lifecycle" events are what counters send, and the hub applies them
-whole: each return received, inspected and disposed, in batches that update many returns at
-once (one statement on PostgreSQL, ``hub.storage.bulk.update_rows``)."""
+"""The benches' event mixes are what counters send, and the hub applies them whole: the capacity
+bench's "lifecycle" (each return received, inspected and disposed, in batches that update many
+returns at once: one statement on PostgreSQL, ``hub.storage.bulk.update_rows``) and the ingest
+bench's "refunds" (the same with a refund asked for each return)."""
 
 from __future__ import annotations
 
 from sqlalchemy import Engine, func, select
 
+from bench import ingest as ingest_bench
 from edge_agent.storage.outbox import SendWindow
 from edge_agent.sync.pace import Pace
 from hub.storage.engine import reading
-from hub.storage.tables.core import dead_letters, dispositions, inspections, returns
+from hub.storage.tables.core import (
+    commands,
+    dead_letters,
+    dispositions,
+    inspections,
+    refunds,
+    returns,
+)
 from protocol import TopicKind, decode, node_topic
 from tests.hub.helpers import ingest
 from tests.support.fleet_nodes import Node, NodeCreds
@@ -40,3 +49,28 @@ def test_the_lifecycle_mix_receives_inspects_and_disposes_every_return(engine: E
     assert dead == []
     assert states == {"disposed": 120}
     assert inspected == disposed == 120
+
+
+def test_the_ingest_bench_refunds_mix_decides_every_refund_and_tells_its_node(
+        engine: Engine) -> None:
+    """``python -m bench ingest``'s refunds mix: each return received, refunded, inspected and
+    disposed; the POS refunds are decided at once, the Amazon ones wait for their inspection;
+    every refund is told to its node (twice for one that waited: its wait, then its decision)."""
+    payloads = ingest_bench.messages("refunds", events=160, nodes=10)  # 4 returns a node
+    assert [decode(p).kind for _, p in payloads[:40:10]] == [
+        "return.received", "refund.requested", "inspection.recorded", "disposition.recorded"]
+    for start in range(0, len(payloads), 50):
+        result = ingest(engine, *payloads[start:start + 50])
+        assert result.dead == []
+
+    with reading(engine) as conn:
+        by_state = dict(conn.execute(select(refunds.c.channel, func.count())
+                                     .where(refunds.c.decided_at.is_not(None))
+                                     .group_by(refunds.c.channel)).all())
+        told = conn.scalar(select(func.count()).select_from(commands)
+                           .where(commands.c.kind == "refund.decided"))
+        disposed = conn.scalar(select(func.count()).select_from(returns)
+                               .where(returns.c.state == "disposed"))
+    assert by_state == {"pos": 20, "amazon_mfn": 20}
+    assert told == 20 + 2 * 20
+    assert disposed == 40
