@@ -53,8 +53,19 @@ _PLAIN = frozenset({str, int, bool, type(None)})
 
 def jsonable(value: Any) -> Json:
     """A JSON-safe copy of ``value``: Decimal/datetime/enum as text; floats refused."""
-    if type(value) in _PLAIN:  # the common case first: this runs for every audited field
+    kind = type(value)
+    if kind in _PLAIN:  # the common case first: this runs for every audited field
         return value  # type: ignore[no-any-return]
+    # the exact built-in types next, by identity: no abstract-class checks on the hot path
+    if kind is dict:
+        return {k if type(k) is str else str(k): v if type(v) in _PLAIN else jsonable(v)
+                for k, v in value.items()}
+    if kind is datetime:
+        return format_utc(value)
+    if kind is list or kind is tuple:
+        return [v if type(v) in _PLAIN else jsonable(v) for v in value]
+    if kind is Decimal:
+        return format(value, "f")
     if isinstance(value, str | bool | int) and not isinstance(value, Enum):
         return value
     if isinstance(value, Enum):

@@ -76,11 +76,11 @@ class NodeEvent:
     store_id: str
     node_id: str
     envelope: Envelope
+    # (store_id, node_id): made once, since a batch looks it up about ten times an event
+    key: tuple[str, str] = field(init=False, repr=False, compare=False)
 
-    @property
-    def key(self) -> tuple[str, str]:
-        """(store_id, node_id)."""
-        return self.store_id, self.node_id
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", (self.store_id, self.node_id))
 
 
 @dataclass(frozen=True)
