@@ -29,6 +29,32 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         sweep()
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A browser test runs on one hub database: PostgreSQL, the production one, when it is
+    parametrized on both. The page is what it tests; what is under the page (the API on SQLite
+    and on PostgreSQL) the API tests check on both. A browser test parametrized on SQLite only
+    keeps it. Deselected twins are reported ("N deselected")."""
+    ids = {item.nodeid for item in items}
+    dropped = [item for item in items if item.get_closest_marker("browser") is not None
+               and _db_of(item) == "sqlite" and _pg_twin(item) in ids]
+    if dropped:
+        gone = {id(item) for item in dropped}
+        items[:] = [item for item in items if id(item) not in gone]
+        config.hook.pytest_deselected(items=dropped)
+
+
+def _db_of(item: pytest.Item) -> object:
+    spec = getattr(item, "callspec", None)
+    return spec.params.get("db_url") if spec is not None else None
+
+
+def _pg_twin(item: pytest.Item) -> str:
+    """The node id of the same test on PostgreSQL (``db_url``'s id "sqlite" -> "pg")."""
+    spec = item.callspec  # type: ignore[attr-defined]
+    twin = "-".join("pg" if part == "sqlite" else part for part in spec.id.split("-"))
+    return item.nodeid[:-len(spec.id) - 2] + f"[{twin}]"
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Close the shared Chromium before a test that is not a browser test: Playwright's sync API
     leaves its event loop running in this thread, where ``asyncio.run`` and zeroconf's sync API
