@@ -242,6 +242,17 @@ class Agent:
             self.store.resolve("quarantined")  # `acorn-edge recover` ran meanwhile
         problems = [HealthProblem(code=p.code, message=p.message, action=p.action)
                     for p in list(self.store.problems.values())]
+        refusal = self.link.refusal if self.link is not None else None
+        if refusal is not None and self.link is not None:
+            problems.append(HealthProblem(
+                code="broker_refused",
+                message=f"the broker at {self.link.broker} refuses this node's connection: "
+                        f"{refusal}; returns are kept here and sent once it accepts the node",
+                action="check the node's broker identity: its MQTT username, password or "
+                       "certificate and client id must be the ones the hub issued for this "
+                       "store and node (client id edge.{store}.{node}); if HQ revoked or "
+                       "replaced them, enrol the machine again with a new link from HQ "
+                       "(acorn-store enrol)"))
         return Health(
             status="degraded" if problems else "ok", problems=problems,
             store_id=s.store_id, node_id=s.node_id, store_name=s.store_name or s.store_id,

@@ -250,7 +250,7 @@ class HealthProblem(BaseModel):
     """Something wrong with the store's data: a code, what happened, what to do about it."""
 
     code: str = Field(description="disk_full, quarantined, lost_commits, damaged, journal, "
-                      "seq_behind_hub")
+                      "seq_behind_hub, broker_refused")
     message: str
     action: str
 

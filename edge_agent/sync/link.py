@@ -205,6 +205,9 @@ class Link:
         self.selftest: Callable[[], dict[str, Any]] | None = None
         self._next_status = 0.0
         self._failure_logged = False
+        # why the broker last refused this node's connection (its CONNACK reason, e.g. "Not
+        # authorized"), None once it accepts it or cannot be reached: the agent's health says it
+        self.refusal: str | None = None
         self._position_known = False
         self._position_deadline = 0.0
         self._halted = False
@@ -314,9 +317,11 @@ class Link:
             if not self._failure_logged:
                 log.error("broker %s refused the connection: %s", self.broker, reason)
                 self._failure_logged = True
+            self.refusal = str(reason)
             self._inbox.put(_Incoming("connect_failed"))
             return
         self._failure_logged = False
+        self.refusal = None
         if isinstance(client, _Client):
             client.accepted()
         self._generation += 1
@@ -328,6 +333,7 @@ class Link:
         self._inbox.put(_Incoming("connected", generation=self._generation))
 
     def _on_connect_fail(self, _c: Any, _u: Any) -> None:
+        self.refusal = None  # not reached: nobody refused (health says the link is down)
         if not self._failure_logged:
             log.warning("cannot reach the MQTT broker at %s; retrying with backoff", self.broker)
             self._failure_logged = True

@@ -30,7 +30,8 @@ too large), 422 (a field is wrong, named by its dotted path without the ``body.`
 before is kept; health says "disk full" until a write succeeds again), 500 (never with a
 traceback; the log has it under the reference given). A refused request writes nothing.
 ``GET /api/health`` says ``status: degraded`` with ``problems`` (what happened to the store's
-data and what to run) while the store's database is damaged, quarantined or its disk is full.
+data and what to run) while the store's database is damaged, quarantined or its disk is full,
+and while the broker refuses this node's identity (``broker_refused``).
 """
 
 from __future__ import annotations

@@ -324,3 +324,26 @@ def test_ten_thousand_buffered_events_drain(tmp_path: Path, node_creds: MqttCred
     assert {env.seq for env in hub.deliveries} == set(range(1, 10_001))
     print(f"\n10,000 events drained to hub-acked in {elapsed:.2f} s "
           f"({10_000 / elapsed:,.0f} events/s)")
+
+
+def test_a_node_the_broker_refuses_says_so_on_its_health_until_it_is_let_in(
+        tmp_path: Path, node_creds: MqttCreds, hub: HubStandIn) -> None:
+    """A wrong password (a rotated or revoked identity) is refused by the real broker: health is
+    degraded with ``broker_refused`` and the broker's reason, returns are still recorded; with
+    the right identity the problem is gone and what was recorded is delivered."""
+    wrong = MqttCreds(node_creds.host, node_creds.port, node_creds.username, "not-its-password",
+                      node_creds.client_id)
+    with running_agent(make_settings(tmp_path, wrong)) as run:
+        wait_until(lambda: any(p["code"] == "broker_refused" for p in health(run)["problems"]))
+        said = health(run)
+        problem = next(p for p in said["problems"] if p["code"] == "broker_refused")
+        assert said["status"] == "degraded" and said["broker_connected"] is False
+        assert "Not authorized" in problem["message"]
+        assert "acorn-store enrol" in problem["action"]
+        record(run, 1)
+        assert health(run)["outbox_pending"] == 3
+    with running_agent(make_settings(tmp_path, node_creds)) as run:
+        wait_until(lambda: health(run)["outbox_pending"] == 0)
+        said = health(run)
+        assert said["status"] == "ok" and said["problems"] == []
+    assert hub.wait_contiguous(3)
