@@ -242,8 +242,7 @@ class Agent:
             self.store.resolve("quarantined")  # `acorn-edge recover` ran meanwhile
         problems = [HealthProblem(code=p.code, message=p.message, action=p.action)
                     for p in list(self.store.problems.values())]
-        refusal = self.link.refusal if self.link is not None else None
-        if refusal is not None and self.link is not None:
+        if self.link is not None and (refusal := self.link.refusal) is not None:
             problems.append(HealthProblem(
                 code="broker_refused",
                 message=f"the broker at {self.link.broker} refuses this node's connection: "

@@ -363,8 +363,8 @@ class DecisionRule(Body):
     @field_validator("effect", mode="before")
     @classmethod
     def _unknown_effect(cls, value: object) -> object:
-        known = _KNOWN_EFFECTS
-        return value if value is None or value in known or not isinstance(value, str) else None
+        known = value is None or value in _KNOWN_EFFECTS or not isinstance(value, str)
+        return value if known else None
 
 
 class RefundDecided(Body):

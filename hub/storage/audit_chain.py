@@ -56,29 +56,25 @@ def jsonable(value: Any) -> Json:
     kind = type(value)
     if kind in _PLAIN:  # the common case first: this runs for every audited field
         return value  # type: ignore[no-any-return]
-    # the exact built-in types next, by identity: no abstract-class checks on the hot path
+    # plain dicts, lists and tuples next, by identity (no abstract-class check on the hot path;
+    # other mappings and collections become them below); plain members kept without a call
     if kind is dict:
         return {k if type(k) is str else str(k): v if type(v) in _PLAIN else jsonable(v)
                 for k, v in value.items()}
-    if kind is datetime:
-        return format_utc(value)
     if kind is list or kind is tuple:
         return [v if type(v) in _PLAIN else jsonable(v) for v in value]
-    if kind is Decimal:
-        return format(value, "f")
-    if isinstance(value, str | bool | int) and not isinstance(value, Enum):
-        return value
-    if isinstance(value, Enum):
-        return jsonable(value.value)
-    if isinstance(value, Decimal):
-        return format(value, "f")
     if isinstance(value, datetime):
         return format_utc(value)
-    if isinstance(value, Mapping):  # plain members are kept without a call: the hot path
-        return {k if type(k) is str else str(k): v if type(v) in _PLAIN else jsonable(v)
-                for k, v in value.items()}
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, Enum):  # before str and int: a StrEnum is a str
+        return jsonable(value.value)
+    if isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, Mapping):
+        return jsonable(dict(value))
     if isinstance(value, list | tuple | set | frozenset):
-        return [v if type(v) in _PLAIN else jsonable(v) for v in value]
+        return jsonable(list(value))
     raise TypeError(f"{type(value).__name__} cannot go into the audit log")
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import Engine, func, select
 
 from hub.access.users import Actor
 from hub.amazon.buyer_key import buyer_key, customer_key
@@ -42,6 +42,7 @@ from spapi_sim.model import Order
 from spapi_sim.reports import MFN_COLUMNS
 from tests.amazon.conftest import Sim
 from tests.amazon.helpers import TWO_ACCOUNTS, add_accounts, sync
+from tests.support.databases import statements_sent
 
 SECRET = "a test customer key secret, long enough"
 
@@ -265,17 +266,8 @@ def test_load_order_facts_gives_the_policy_buyer_and_delivery_in_one_query_per_c
     assert all(r.ok for r in sync(engine, amazon_settings, accounts, ["orders"]).values())
     rows = {r.order_id: r for r in stored_orders(engine)}
     wanted = set(rows) | {f"999-0000000-{n:07d}" for n in range(1200)}
-    statements: list[str] = []
-
-    def spy(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", spy)
-    try:
-        with reading(engine) as conn:
-            facts = load_order_facts(conn, wanted)
-    finally:
-        event.remove(engine, "before_cursor_execute", spy)
+    with statements_sent(engine) as statements, reading(engine) as conn:
+        facts = load_order_facts(conn, wanted)
     assert len([s for s in statements if "FROM amazon_orders" in s]) == -(-len(wanted) // 500)
     assert set(facts) == set(rows)
     for order_id, fact in facts.items():

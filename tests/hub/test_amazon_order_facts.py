@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, select
 
 from hub.storage.engine import reading
 from hub.storage.tables.core import refunds
@@ -27,6 +27,7 @@ from protocol import (
     utc_now,
 )
 from tests.hub.helpers import ingest, sync_order
+from tests.support.databases import statements_sent
 
 US = "ATVPDKIKX0DEJ"  # Amazon.com: 30-day window, no statutory withdrawal right
 
@@ -117,20 +118,12 @@ def test_a_pos_refund_naming_a_synced_order_ignores_it(engine: Engine) -> None:
 def test_orders_are_loaded_once_per_batch(engine: Engine) -> None:
     for n in range(1, 21):
         sync_order(engine, f"111-0000002-{n:07d}", utc_now() - timedelta(days=45))
-    statements: list[str] = []
-
-    def spy(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-        statements.append(statement)
-
     events = [amazon_return(n, f"R{n}", f"111-0000002-{n:07d}") for n in range(1, 21)]
     events += [amazon_refund(n + 20, f"R{n}", f"F{n}", f"111-0000002-{n:07d}")
                for n in range(1, 21)]
     events += [inspected(n + 40, f"R{n}") for n in range(1, 21)]
-    event.listen(engine, "before_cursor_execute", spy)
-    try:
+    with statements_sent(engine) as statements:
         result = ingest(engine, *events)
-    finally:
-        event.remove(engine, "before_cursor_execute", spy)
     assert result.applied == 60
     assert len([s for s in statements if "FROM amazon_orders" in s]) == 1
     assert all(refund_row(engine, f"F{n}").state == "rejected" for n in range(1, 21))

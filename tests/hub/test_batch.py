@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import Engine, func, select
 
 from hub.storage.engine import reading
 from hub.storage.tables.core import (
@@ -33,6 +33,7 @@ from tests.hub.helpers import (
     refund,
     status,
 )
+from tests.support.databases import statements_sent
 
 
 def rows(engine: Engine, table: Any, *where: Any) -> list[Any]:
@@ -256,18 +257,10 @@ def test_stores_are_kept_apart(engine: Engine) -> None:
 
 
 def test_a_batch_of_many_events_stays_a_few_statements(engine: Engine) -> None:
-    statements: list[str] = []
-
-    def spy(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-        statements.append(statement)
-
     events = [received("s1", "n1", n, f"R{n}") for n in range(1, 501)]
     events += [refund("s1", "n1", n + 500, f"R{n}", f"F{n}") for n in range(1, 501)]
-    event.listen(engine, "before_cursor_execute", spy)
-    try:
+    with statements_sent(engine) as statements:
         result = ingest(engine, *events)
-    finally:
-        event.remove(engine, "before_cursor_execute", spy)
     assert result.applied == 1000 and count(engine, returns) == 500
     # 3 entries per return and refund, and one for the default policy seeded on first use
     assert count(engine, commands) == 500 and count(engine, audit_log) == 1501

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, bindparam, event, select, update
+from sqlalchemy import Engine, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bench.ingest import messages, moved, received
@@ -30,6 +30,7 @@ from protocol import DecodeError, Envelope, decode, encode, utc_now
 from protocol.codec import careful
 from tests.hub.helpers import ON_PG
 from tests.hub.helpers import received as return_received
+from tests.support.databases import statements_sent
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "protocol" / "v1"
 
@@ -301,17 +302,8 @@ def test_a_batch_of_1200_returns_is_looked_up_in_one_statement_on_postgresql(
              "channel": "pos", "reason": "x", "mismatch": False, "received_at": tx.now,
              "created_at": tx.now, "updated_at": tx.now} for n in range(1, 1201, 2)])
     events = [return_received("s1", "n1", n, f"R{n}") for n in range(1, 1201)]
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, sql: str, *_rest: Any) -> None:
-        if "FROM returns" in sql:
-            statements.append(sql)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        with writing(engine) as tx:
-            found = state.load(tx, events).returns
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    with statements_sent(engine) as sent, writing(engine) as tx:
+        found = state.load(tx, events).returns
+    statements = [sql for sql in sent if "FROM returns" in sql]
     assert sorted(found) == sorted(("s1", f"R{n}") for n in range(1, 1201, 2))
     assert len(statements) == (1 if engine.dialect.name == "postgresql" else 3)

@@ -4,16 +4,15 @@ for a node the hub does not know is refused and queues nothing."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, select
 
 from hub.errors import NotFound
 from hub.storage import outbox
 from hub.storage.engine import reading, writing
 from hub.storage.tables.core import commands, nodes
 from protocol import Channel, ExpectedReturn, Money, ReturnItem, new_message_id
+from tests.support.databases import statements_sent
 
 
 def expected(n: int) -> ExpectedReturn:
@@ -33,17 +32,8 @@ def test_many_nodes_take_their_next_seqs_in_order_in_one_statement(engine: Engin
         for s, n in keys:
             outbox.ensure_node(tx.conn, s, n, tx.now)
         outbox.queue(tx.conn, drafts(keys[:100], 1), tx.now)  # some nodes have a seq already
-    statements: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
-        with writing(engine) as tx:
-            ids = outbox.queue(tx.conn, drafts(keys, 2), tx.now)
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
+    with statements_sent(engine) as statements, writing(engine) as tx:
+        ids = outbox.queue(tx.conn, drafts(keys, 2), tx.now)
 
     reserving = [s for s in statements if s.lstrip().upper().startswith("UPDATE NODES")]
     assert len(reserving) == (1 if engine.dialect.name == "postgresql" else 300)

@@ -4,13 +4,11 @@ is recorded, and a republish keeps each store's first push."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, select
 
 from hub.fleet import stores
 from hub.inventory.allocation import default_rules_text
@@ -22,6 +20,7 @@ from hub.sync import config_push
 from hub.sync.config_push import sync_once
 from protocol import StoreConfig, decode
 from tests.people.conftest import SETUP
+from tests.support.databases import statements_sent
 
 V2 = default_rules_text().replace("\nversion: 1\n", "\nversion: 2\n", 1)
 
@@ -63,30 +62,15 @@ def config_versions(engine: Engine) -> dict[str, int | None]:
                                         stores_table.c.config_version)).all())
 
 
-@contextmanager
-def counting(engine: Engine) -> Iterator[list[str]]:
-    """The SQL statements sent to the database meanwhile (an executemany counts once)."""
-    seen: list[str] = []
-
-    def note(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
-
-
 def test_a_pass_costs_the_same_statements_for_forty_stores_as_for_three(engine: Engine) -> None:
     rules_store.ensure_seeded(engine)
     add_stores(engine, 0, 3)
     link = Link()
-    with counting(engine) as few:
+    with statements_sent(engine) as few:
         assert sync_once(engine, link) == 3
     add_stores(engine, 3, 37)
     rules_store.publish(engine, V2, "ada", "admin", "more stores")
-    with counting(engine) as many:
+    with statements_sent(engine) as many:
         assert sync_once(engine, link) == 40
     assert len(many) == len(few), (few, many)
     assert {b.allocation.version for b in link.sent.values() if b.allocation} == {2}

@@ -22,9 +22,11 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
+from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 
 from hub.storage.migrations import upgrade
@@ -139,3 +141,19 @@ def finish() -> None:
 _dropper = threading.Thread(target=_dropping, name="test-db-drop", daemon=True)
 _dropper.start()
 atexit.register(finish)
+
+
+@contextmanager
+def statements_sent(engine: Engine) -> Iterator[list[str]]:
+    """The SQL statements ``engine`` sends to its database meanwhile (an executemany counts
+    once), for tests that bound how many a piece of work costs."""
+    seen: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
