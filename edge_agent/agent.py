@@ -249,9 +249,9 @@ class Agent:
                         f"{refusal}; returns are kept here and sent once it accepts the node",
                 action="check the node's broker identity: its MQTT username, password or "
                        "certificate and client id must be the ones the hub issued for this "
-                       "store and node (client id edge.{store}.{node}); if HQ revoked or "
-                       "replaced them, enrol the machine again with a new link from HQ "
-                       "(acorn-store enrol)"))
+                       f"store and node (client id {self.settings.mqtt_client_id}); if HQ "
+                       "revoked or replaced them, enrol the machine again with a new link from "
+                       "HQ (acorn-store enrol)"))
         return Health(
             status="degraded" if problems else "ok", problems=problems,
             store_id=s.store_id, node_id=s.node_id, store_name=s.store_name or s.store_id,

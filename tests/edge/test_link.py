@@ -340,6 +340,7 @@ def test_a_node_the_broker_refuses_says_so_on_its_health_until_it_is_let_in(
         assert said["status"] == "degraded" and said["broker_connected"] is False
         assert "Not authorized" in problem["message"]
         assert "acorn-store enrol" in problem["action"]
+        assert f"client id edge.{STORE}.{NODE}" in problem["action"]
         record(run, 1)
         assert health(run)["outbox_pending"] == 3
     with running_agent(make_settings(tmp_path, node_creds)) as run:
