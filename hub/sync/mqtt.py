@@ -14,11 +14,14 @@ Rules:
 - each (re)connection has a generation; an ack for a message of an older connection is dropped
   (the broker redelivers that message and the dedup absorbs it);
 - publishing while disconnected returns False instead of queueing in paho's memory;
-- each message shorter than ``lanes.BULK_BYTES`` is classified (decoded, validated) here, on the
-  network thread, before it is queued for the writer: decoding then overlaps the writer's waits
-  on the database instead of adding to its turn (``classify`` never raises); a longer one (a
-  backlog's ``event.batch``) is queued as bytes and decoded by the writer (``hub.sync.ingest.
-  lanes``: live messages are read and served first during a storm);
+- messages are queued for the writer as bytes, and the writer decodes them when it takes them
+  (``Incoming.parts``). Decoding here, on the network thread, was meant to overlap the writer's
+  waits on the database; measured, it did the opposite: each time the writer let go of the GIL
+  for a database round trip, this thread was often mid-decode and held it up to the switch
+  interval (5 ms), so every round trip cost several ms. At 5,000 ev/s offered to one hub on
+  PostgreSQL, decoding on the writer instead took the hub's CPU an event from 0.152-0.180 to
+  0.144-0.154 ms and its batch from 0.21 to 0.17 ms an event (README, seventh measurement);
+  live messages still go before a backlog (``hub.sync.ingest.lanes``);
 - paho reads the socket a block at a time (``hub.sync.buffered_client``: one ``recv`` for many
   messages instead of several system calls for each);
 - several brokers (``settings.brokers``, docs/operations/broker-ha.md): the hub connects to the
@@ -78,8 +81,7 @@ from hub.fleet.acl import SHARE_GROUP
 from hub.metrics import HubMetrics
 from hub.settings import Settings
 from hub.sync.buffered_client import BufferedClient
-from hub.sync.ingest.classify import Incoming, classify_all
-from hub.sync.ingest.lanes import is_bulk
+from hub.sync.ingest.classify import Incoming
 from protocol import (
     HUB_PRESENCE_ID,
     HUB_PRESENCE_TOPIC,
@@ -413,10 +415,8 @@ class HubLink:
                 client.ack(message.mid, message.qos)  # our own clearing publish, come back
                 return
             self._clear_retained(client, message)
-        payload = bytes(message.payload)
-        self._deliver(Incoming(message.topic, payload, message.mid, message.qos,
-                               self._generation, utc_now(),  # a backlog: decoded by the writer
-                               None if is_bulk(payload) else classify_all(message.topic, payload)))
+        self._deliver(Incoming(message.topic, bytes(message.payload), message.mid, message.qos,
+                               self._generation, utc_now()))  # decoded by the writer
 
     def _clear_retained(self, client: mqtt.Client, message: mqtt.MQTTMessage) -> None:
         """Remove a retained event a node left, so it cannot come back to a fresh session."""

@@ -32,25 +32,24 @@ Rules:
   events are dead-lettered as from a revoked node, unapplied and unacked, from the commit of its
   revocation on (the broker has dropped it by then; this is for what was already on its way);
 - the result says what to acknowledge: the retained ``ack`` per node that sent events;
-- SEVERAL WORKERS (``shared``; README "Several hub workers"): the workers split the stores
-  between them (``hub.sync.partitions``), but while a store changes hands two workers may hold
-  consecutive seqs of one node, so (1) the batch locks the rows of the nodes it touches
-  (``SELECT ... FOR UPDATE``, in (store, node) order, so two batches cannot deadlock) before it
-  reads their cursors: each node's stream is advanced by one transaction at a time, on a cursor
-  no other worker can move until this one commits. The writer opens the transaction with
-  ``tip_last`` (``hub.storage.engine``): the per-node part (locks, cursors, inbox, claims) runs
-  beside other workers' batches, and the audit tip is taken only before the projections, which
-  touch rows other writers share (returns, stock, transfers, picking); and (2) an event that
+- SEVERAL WORKERS (``shared``; README "Several hub workers"): the workers split the stores between
+  them (``hub.sync.partitions``), but while a store changes hands two workers may hold consecutive
+  seqs of one node, so (1) the batch locks the rows of the nodes it touches (``SELECT ... FOR
+  UPDATE``, in (store, node) order, so two batches cannot deadlock) before it reads their cursors:
+  each node's stream is advanced by one transaction at a time, on a cursor no other worker can
+  move until this one commits. The writer opens the transaction with ``tip_last``
+  (``hub.storage.engine``): the per-node part (locks, cursors read and written, inbox, claims)
+  runs beside other workers' batches, and the audit tip is taken only before the projections,
+  which touch rows other writers share (returns, stock, transfers, picking); and (2) an event that
   arrives AHEAD of its node's stream (beyond the node's contiguous seq plus what this batch
-  carries in order, above anything held) while its message id is in ``may_hold`` is not
-  stored but handed back in ``BatchResult.held_back``: the writer keeps it unacked and offers
-  it again a moment later, when the worker holding the seqs before it has most likely
-  committed them. The inbox does
-  hold an event whole enough to apply, but an event that waited beyond a gap is applied only
-  when it arrives again (``hub.sync.ingest.claims``: a planted event must not be applied just
-  because it is stored), so holding it back in memory, where it is still "arriving", is what
-  keeps the claim rules and the order both. Past the writer's wait it is stored beyond the gap
-  as before, and the node's resend fills the gap.
+  carries in order, above anything held) while its message id is in ``may_hold`` is not stored but
+  handed back in ``BatchResult.held_back``: the writer keeps it unacked and offers it again a
+  moment later, when the worker holding the seqs before it has most likely committed them. The
+  inbox does hold an event whole enough to apply, but an event that waited beyond a gap is applied
+  only when it arrives again (``hub.sync.ingest.claims``: a planted event must not be applied just
+  because it is stored), so holding it back in memory, where it is still "arriving", is what keeps
+  the claim rules and the order both. Past the writer's wait it is stored beyond the gap as
+  before, and the node's resend fills the gap.
 """
 
 from __future__ import annotations
@@ -163,6 +162,8 @@ def store_batch(tx: Tx, items: Sequence[Classified],
     ready_returns = [e for e in ready if e.kind not in (stock_ledger.KIND, stock_check.KIND,
                                                         evidence_ingest.KIND)
                      and e.kind not in store_picking.KINDS]
+    result.came_online = _apply_statuses(cursors, statuses)
+    _save_cursors(conn, cursors.values(), tx.now)  # several workers: rows this batch has locked
     tx.take_tip()  # several workers: the per-node work above ran beside theirs; from here on
     # (returns, stock, transfers, picking: rows other writers share) one writer at a time
     projector = Projector(state.load(tx, ready_returns), tx.now)
@@ -178,8 +179,6 @@ def store_batch(tx: Tx, items: Sequence[Classified],
     problems += ([Problem(p.event, p.reason) for p in evidence.apply(tx, photos)]
                  if evidence is not None else
                  [Problem(e, "this hub process keeps no evidence") for e in photos])
-    result.came_online = _apply_statuses(cursors, statuses)
-    _save_cursors(conn, cursors.values(), tx.now)
     rejected = [i for i in items if isinstance(i, Rejected)] + reused + bad_copies + step.dead
     result.dead += _dead_letters(conn, rejected, problems, tx.now)
     result.acks = {k: cursors[k].ack() for k in dict.fromkeys(  # once per node

@@ -49,9 +49,8 @@ _parsed_topic = lru_cache(maxsize=16_384)(parse_topic)
 
 @dataclass(frozen=True)
 class Incoming:
-    """A message as the network thread hands it over; ``classified`` when that thread already
-    decided what it is (``hub.sync.mqtt`` does: decoding there overlaps the writer's waits on
-    the database), else the writer classifies it."""
+    """A message as the network thread hands it over (bytes: the writer decodes it, see
+    ``hub.sync.mqtt``); ``classified`` holds what it is once ``parts`` has decided."""
 
     topic: str
     payload: bytes
@@ -62,8 +61,8 @@ class Incoming:
     classified: tuple[Classified, ...] | None = field(default=None, compare=False, repr=False)
 
     def parts(self) -> tuple[Classified, ...]:
-        """What this message is: one part, or a batch's events (classified once: a message the
-        network thread left unclassified is classified by the first call, on the writer's)."""
+        """What this message is: one part, or a batch's events (classified once, by the first
+        call: the writer's)."""
         if self.classified is None:
             object.__setattr__(self, "classified", classify_all(self.topic, self.payload))
         return cast(tuple[Classified, ...], self.classified)

@@ -13,11 +13,11 @@ was recorded. Now:
 - everything else goes to the **live** lane: a single event, a status, and the small batches a
   busy store that never lost its link sends when two or three events wait for one ack (the
   first bench run sent every batch to the bulk lane: its live stores' p99 was the storm's);
-- the network thread decodes only messages shorter than ``BULK_BYTES`` (``hub.sync.mqtt``); a
-  longer one is queued as bytes and decoded by the writer when it takes it. A storm's backlog
-  then waits as bytes, which the garbage collector does not walk, and the network thread reads
-  a live message from the socket without first decoding the thousands of backlog events the
-  broker sent before it (with both decoded there, the live stores' p99 was 4.7 s);
+- the network thread decodes nothing (``hub.sync.mqtt``): every message is queued as bytes and
+  decoded by the writer when it takes it. A storm's backlog then waits as bytes, which the
+  garbage collector does not walk, and the network thread reads a live message from the socket
+  without first decoding the thousands of backlog events the broker sent before it (with both
+  decoded there, the live stores' p99 was 4.7 s);
 - ``get`` takes from the live lane first, the bulk lane when the live one is empty. A batch of
   the writer thus starts with the live messages queued at that moment, and a live message
   waits at most for the batch being written.
