@@ -57,7 +57,10 @@ def ensure_node(conn: Connection, store_id: str, node_id: str, now: datetime) ->
 
 
 def queue(conn: Connection, drafts: Sequence[CommandDraft], now: datetime) -> list[str]:
-    """Insert commands with the next per-node seqs; return their ids."""
+    """Insert commands with the next per-node seqs; return their ids (nothing to queue: no
+    statement, as for most ingest batches)."""
+    if not drafts:
+        return []
     per_node: dict[Key, list[CommandDraft]] = defaultdict(list)
     for draft in drafts:
         per_node[(draft.store_id, draft.node_id)].append(draft)

@@ -57,3 +57,10 @@ def test_a_command_for_an_unknown_node_is_refused_and_nothing_is_queued(engine: 
     with reading(engine) as conn:
         assert list(conn.execute(select(commands))) == []
         assert conn.scalar(select(nodes.c.command_seq)) == 0
+
+
+def test_queueing_no_command_sends_no_statement(engine: Engine) -> None:
+    # every ingest batch queues its commands, and most have none: each statement is a round trip
+    with statements_sent(engine) as statements, writing(engine) as tx:
+        assert outbox.queue(tx.conn, [], tx.now) == []
+    assert not [s for s in statements if "nodes" in s.lower() or "commands" in s.lower()]
