@@ -33,6 +33,15 @@ Rules:
   of the network thread, for each of a batch's ~1,000 PUBACKs and ~650 acks (py-spy: 7 % of
   the writer's time in that ``send``). Other threads' packets still wake the loop at once.
   Nothing inside may wait for the broker: its packets are sent only after the block.
+- inside ``one_wake``, this thread's PUBACKs and its ``publish_quick`` messages (QoS 0: the
+  hub's retained acks) are not queued one by one: their bytes are gathered and queued as ONE
+  write at the end of the block, in the order they were made. paho queues each packet as a
+  record the network thread writes with a ``send`` of its own, and its QoS 0 ``publish`` makes
+  a message id, an ``MQTTMessageInfo`` (with its lock) and a log call for each; a batch of 600
+  events from 500 nodes made about 1,000 of them (``tests/hub/test_buffered_client.py`` holds
+  the bytes to paho's own). The gathered bytes are for the connection the block began on: if
+  it changed meanwhile they are dropped, never written to the new one (the broker sends the
+  unacked messages again, and a new connection publishes every ack again).
 These are overrides of paho's private methods (``paho-mqtt>=2,<3`` in pyproject.toml);
 tests/hub/test_buffered_client.py runs them against the real broker.
 """
@@ -47,15 +56,44 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.exception import MalformedPacket
+from paho.mqtt.packettypes import PacketTypes
 
 READ_CHUNK = 64 * 1024
 WAKE = b"0"  # what paho writes to its wake-up socket
+MQTT_ERR_SUCCESS = MQTTErrorCode.MQTT_ERR_SUCCESS
+PUBACK, PUBLISH = PacketTypes.PUBACK << 4, PacketTypes.PUBLISH << 4
+_PUBACK_HEAD = bytes([PUBACK, 2])  # a PUBACK with success and no properties: 2 bytes of mid
+_PUBLISH_QOS0 = {False: bytes([PUBLISH]), True: bytes([PUBLISH | 1])}  # by retain
+
+
+def _remaining_length(length: int) -> bytes:
+    """MQTT's variable-length integer (1 to 4 bytes, 7 bits each, least significant first)."""
+    if length > 268_435_455:
+        raise ValueError("an MQTT packet holds at most 268,435,455 bytes")
+    out = bytearray()
+    while True:
+        length, byte = length >> 7, length & 127
+        out.append(byte | 128 if length else byte)
+        if not length:
+            return bytes(out)
+
+
+class _Held(threading.local):
+    """Per thread: inside ``one_wake`` (``on``), whether a wake is due, the bytes gathered and
+    the socket they are for."""
+
+    on = False
+    due = False
+    sock: Any = None
+
+    def __init__(self) -> None:
+        self.out: list[bytes] = []
 
 
 class _Noted:
     """Stands in for the wake-up socket inside ``one_wake``: notes the wake, sends nothing."""
 
-    def __init__(self, held: threading.local) -> None:
+    def __init__(self, held: _Held) -> None:
         self._held = held
 
     def send(self, _data: bytes) -> int:
@@ -76,7 +114,7 @@ class BufferedClient(mqtt.Client):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._block = b""
         self._at = 0
-        self._held = threading.local()
+        self._held = _Held()
         self._noted = _Noted(self._held)
         self.framed = 0  # packets framed from the buffer in one step (``_packet_read``)
         super().__init__(*args, **kwargs)
@@ -95,17 +133,47 @@ class BufferedClient(mqtt.Client):
 
     @contextmanager
     def one_wake(self) -> Iterator[None]:
-        """Packets this thread queues inside wake the network loop once, at the end."""
-        self._held.on, self._held.due = True, False
+        """Packets this thread queues inside wake the network loop once, at the end; its
+        PUBACKs and quick publishes go out as one write then (see the module's rules)."""
+        held = self._held
+        held.on, held.due, held.out, held.sock = True, False, [], self._sock
         try:
             yield
         finally:
-            self._held.on = False
-            sock = self.__dict__.get("_wake_socket")
-            if self._held.due and sock is not None:
-                # paho's own send ignores a full pipe; a closed one: the loop is gone
-                with suppress(BlockingIOError, OSError):
-                    sock.send(WAKE)
+            held.on = False
+            out, held.out, sock, held.sock = held.out, [], held.sock, None
+            if out and sock is not None and self._sock is sock:
+                self._packet_queue(PUBACK, b"".join(out), 0, 1)  # wakes the loop (once)
+            elif held.due:
+                wake = self.__dict__.get("_wake_socket")
+                if wake is not None:
+                    # paho's own send ignores a full pipe; a closed one: the loop is gone
+                    with suppress(BlockingIOError, OSError):
+                        wake.send(WAKE)
+
+    def _send_puback(self, mid: int) -> MQTTErrorCode:
+        """paho's PUBACK (``ack`` with manual acks); gathered inside ``one_wake``."""
+        if not self._held.on:
+            return super()._send_puback(mid)
+        self._held.out.append(_PUBACK_HEAD + mid.to_bytes(2, "big"))
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def publish_quick(self, topic: str, payload: bytes, retain: bool = False) -> bool:
+        """Publish at QoS 0; inside ``one_wake`` as gathered bytes (the same bytes paho's
+        ``publish`` sends), elsewhere through paho. False when not connected."""
+        if not self._held.on:
+            return self.publish(topic, payload, qos=0, retain=retain).rc == MQTT_ERR_SUCCESS
+        if self._sock is None:
+            return False
+        name = topic.encode()
+        if not name or b"+" in name or b"#" in name or len(name) > 65535:
+            raise ValueError(f"cannot publish to {topic!r}")
+        props = b"\x00" if self._protocol == MQTTProtocolVersion.MQTTv5 else b""
+        length = 2 + len(name) + len(props) + len(payload)
+        self._held.out.append(b"".join((
+            _PUBLISH_QOS0[retain], _remaining_length(length), len(name).to_bytes(2, "big"), name,
+            props, payload)))
+        return True
 
     def _sock_recv(self, bufsize: int) -> bytes:
         if self._at >= len(self._block):

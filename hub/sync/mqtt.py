@@ -228,6 +228,8 @@ class HubLink:
         ``wait`` > 0: also wait (at most that long) until the broker has it (its PUBACK)."""
         if not self._connected:
             return False
+        if qos == 0 and wait <= 0:  # the retained acks: gathered inside ``one_wake``
+            return self._client.publish_quick(topic, payload, retain)
         info = self._client.publish(topic, payload, qos=qos, retain=retain)
         if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
             return False

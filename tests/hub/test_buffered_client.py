@@ -320,3 +320,66 @@ def test_a_client_that_does_not_ack_by_hand_pubacks_what_it_reads_in_one_step(
         node.loop_stop()
         hub.disconnect()
         hub.loop_stop()
+
+
+def _written(theirs: socket.socket) -> bytes:
+    """What the client wrote to its end of the pair so far."""
+    theirs.setblocking(False)
+    out = b""
+    while True:
+        try:
+            chunk = theirs.recv(65536)
+        except BlockingIOError:
+            return out
+        if not chunk:
+            return out
+        out += chunk
+
+
+def test_pubacks_and_quick_publishes_in_one_wake_leave_as_one_write_of_pahos_own_bytes() -> None:
+    client, theirs, _got = _wired()
+    paho_way, paho_theirs, _ = _wired()
+    topic = node_topic("store-a", "n1", TopicKind.ACKS)
+    ack = b'{"id":"x","kind":"ack","body":{"up_to_seq":7}}'
+    try:
+        with client.one_wake():
+            client.ack(5, 1)
+            assert client.publish_quick(topic, ack, retain=True)
+            assert client.publish_quick(topic + "x", b"", retain=False)
+            client.ack(300, 1)
+            assert _written(theirs) == b""  # nothing before the block ends
+            assert len(client._out_packet) == 0
+        assert len(client._out_packet) == 0  # queued as one record, written at once (no loop)
+        for mid in (5, 300):  # what paho itself sends for the same calls
+            paho_way._send_puback(mid)
+        paho_way.publish(topic, ack, qos=0, retain=True)
+        paho_way.publish(topic + "x", b"", qos=0, retain=False)
+        expected = _written(paho_theirs)
+        first, second, publishes = expected[:4], expected[4:8], expected[8:]
+        assert _written(theirs) == first + publishes + second  # in the order they were made
+        assert publishes.startswith(_publish(topic, ack, qos=0, retain=True))
+    finally:
+        for end in (theirs, paho_theirs):
+            end.close()
+        client._sock_close()
+        paho_way._sock_close()
+
+
+def test_what_one_wake_gathered_for_a_connection_that_changed_is_dropped() -> None:
+    client, theirs, _got = _wired()
+    ours, later = socket.socketpair()
+    try:
+        with client.one_wake():
+            client.ack(5, 1)
+            assert client.publish_quick(node_topic("store-a", "n1", TopicKind.ACKS), b"{}", True)
+            first = client._sock
+            ours.setblocking(False)
+            client._sock = ours  # a reconnect inside the block: a new socket
+        assert _written(theirs) == b"" and _written(later) == b""
+        assert len(client._out_packet) == 0
+        client._sock = None  # not connected: a quick publish says so
+        with client.one_wake():
+            assert not client.publish_quick(node_topic("store-a", "n1", TopicKind.ACKS), b"{}")
+    finally:
+        for sock in (theirs, later, ours, first):
+            sock.close()
