@@ -124,8 +124,11 @@ COMMAND_KINDS = frozenset({"return.expected", "refund.decided", "refund.status",
                            "order.pick.task", "order.pick.withdrawn"})
 
 
-class Envelope(BaseModel):
-    """One ACORN message: routing, ordering and timing around a typed body."""
+class EnvelopeHead(BaseModel):
+    """The envelope's fields around its body, without its validators (``Envelope`` adds them;
+    the codec's one-pass decoder types the body itself, so it must not inherit the before
+    validator: a model's before validator makes pydantic turn the whole JSON message into
+    Python objects first, a fifth of validating a receipt)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
@@ -137,6 +140,11 @@ class Envelope(BaseModel):
     schema_version: int = Field(default=SCHEMA_VERSION, alias="schema", ge=1)
     occurred_at: UtcDatetime
     sent_at: UtcDatetime | None = None
+
+
+class Envelope(EnvelopeHead):
+    """One ACORN message: routing, ordering and timing around a typed body."""
+
     body: SerializeAsAny[Body]
 
     @model_validator(mode="before")
