@@ -19,7 +19,10 @@ def utc_now() -> datetime:
 
 def to_utc(value: datetime) -> datetime:
     """Convert an aware datetime to UTC; refuse a naive one."""
-    if value.tzinfo is None:
+    tz = value.tzinfo
+    if tz is UTC:
+        return value  # already so (astimezone would make a copy): the common case
+    if tz is None:
         raise ValueError("timestamps must carry a time zone (UTC, ISO 8601 with Z)")
     return value.astimezone(UTC)
 
