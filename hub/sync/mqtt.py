@@ -19,8 +19,9 @@ Rules:
   waits on the database; measured, it did the opposite: each time the writer let go of the GIL
   for a database round trip, this thread was often mid-decode and held it up to the switch
   interval (5 ms), so every round trip cost several ms. At 5,000 ev/s offered to one hub on
-  PostgreSQL, decoding on the writer instead took the hub's CPU an event from 0.152-0.180 to
-  0.144-0.154 ms and its batch from 0.21 to 0.17 ms an event (README, seventh measurement);
+  PostgreSQL, decoding on the writer instead took the hub's CPU an event from 0.167-0.179 to
+  0.151-0.155 ms and its p99 from 3.1-3.4 to 1.8-2.2 s (three runs each; README, seventh
+  measurement);
   live messages still go before a backlog (``hub.sync.ingest.lanes``);
 - paho reads the socket a block at a time (``hub.sync.buffered_client``: one ``recv`` for many
   messages instead of several system calls for each);
