@@ -18,7 +18,8 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, any_, bindparam, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from hub.fleet.pki import serial_hex
 from hub.storage.bulk import among
@@ -63,6 +64,20 @@ def standings(conn: Connection) -> dict[Key, Standing]:
     return {(r.store_id, r.node_id): _standing(r) for r in conn.execute(select(node_certificates))}
 
 
+# PostgreSQL: the revoked nodes of the stores ``stores`` (an array), for the ingest's first reads
+# (``hub.storage.bulk.select_together``; ``revoked_in`` keeps the wanted pairs)
+REVOKED_OF_STORES = select(node_certificates.c.store_id, node_certificates.c.node_id).where(
+    node_certificates.c.store_id == any_(bindparam(
+        "stores", type_=ARRAY(node_certificates.c.store_id.type))),
+    node_certificates.c.revoked_at.is_not(None))
+
+
+def revoked_in(rows: Iterable[Any], keys: Iterable[Key]) -> set[Key]:
+    """The pairs of ``keys`` that ``rows`` (store_id, node_id of revoked nodes) name."""
+    pairs = set(keys)
+    return {key for r in rows if (key := (r.store_id, r.node_id)) in pairs}
+
+
 def revoked_among(conn: Connection, keys: Iterable[Key]) -> set[Key]:
     """The (store, node) pairs of ``keys`` that are revoked."""
     wanted = sorted(set(keys))
@@ -73,8 +88,7 @@ def revoked_among(conn: Connection, keys: Iterable[Key]) -> set[Key]:
     rows = conn.execute(select(node_certificates.c.store_id, node_certificates.c.node_id).where(
         among(conn, node_certificates.c.store_id, sorted({s for s, _ in wanted})),
         node_certificates.c.revoked_at.is_not(None)))
-    pairs = set(wanted)
-    return {key for r in rows if (key := (r.store_id, r.node_id)) in pairs}
+    return revoked_in(rows, wanted)
 
 
 def record_certificate(conn: Connection, store_id: str, node_id: str, cert: x509.Certificate,

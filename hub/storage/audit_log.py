@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Generator, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from hub.storage.audit_chain import GENESIS, AuditDraft, AuditEntry, Link, chain
 from hub.storage.bulk import JsonText, insert_rows
@@ -20,13 +21,20 @@ from hub.storage.tables.core import audit_head, audit_log
 TIP_ID = 1
 
 
+# the tip, locked until the transaction ends (``tip_id``: TIP_ID); also run with other reads
+# in one round trip by the ingest (``hub.storage.bulk.select_together``, ``tip_of``)
+TIP_FOR_UPDATE = (select(audit_head.c.seq, audit_head.c.hash)
+                  .where(audit_head.c.id == bindparam("tip_id")).with_for_update())
+
+
 def lock_tip(conn: Connection) -> tuple[int, str]:
     """Read the chain tip (seq, hash) and hold its row lock until the transaction ends."""
-    row = conn.execute(
-        select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == TIP_ID)
-        .with_for_update()
-    ).one_or_none()
-    return (int(row.seq), str(row.hash)) if row else (0, GENESIS)
+    return tip_of(list(conn.execute(TIP_FOR_UPDATE, {"tip_id": TIP_ID})))
+
+
+def tip_of(rows: Sequence[Any]) -> tuple[int, str]:
+    """The tip (seq, hash) from ``TIP_FOR_UPDATE``'s rows (none: the chain is empty)."""
+    return (int(rows[0].seq), str(rows[0].hash)) if rows else (0, GENESIS)
 
 
 def read_tip(conn: Connection) -> tuple[int, str] | None:

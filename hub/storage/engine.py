@@ -32,7 +32,10 @@ Rules:
   within ``deadlock_timeout`` (1 s) and fails one of them: the batch is retried by the ingest
   writer (a transient error), an API call answers 503 and can be repeated. Audit entries then
   follow the order transactions took the tip, so an entry's ``at`` (its transaction's start)
-  may be a batch's duration earlier than the entry before it;
+  may be a batch's duration earlier than the entry before it.
+  One hub's ingest on PostgreSQL opens with ``tip_last`` too, but takes the tip as the first
+  statement of its first round trip (``hub.sync.ingest.batch``, ``_first_reads``): the same
+  order as ``writing`` would keep, two round trips fewer;
 - reads go through ``reading`` (a plain transaction; WAL readers never block the writer);
 - ``hold`` opens one writing transaction that outlives the calls made inside it (the API's
   idempotency keys: the write and its key with its answer commit together); while a ``Held``

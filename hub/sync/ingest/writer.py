@@ -63,7 +63,7 @@ from sqlalchemy import Engine
 from hub.errors import HubError, StorageError
 from hub.finance.evidence.ingest import EvidenceSink
 from hub.metrics import HubMetrics
-from hub.storage.engine import is_transient, reading, writing
+from hub.storage.engine import is_sqlite, is_transient, reading, writing
 from hub.storage.tables.core import dead_letters
 from hub.sync.ingest.batch import BatchResult, Key, committed_acks, store_batch
 from hub.sync.ingest.classify import Classified, Incoming, NodeEvent, Unprocessable
@@ -283,7 +283,9 @@ class IngestWriter:
         try:
             owners = [m for m in batch for _ in m.parts()]  # the message of each part
             classified = [part for m in batch for part in m.parts()]
-            with writing(self._engine, tip_last=self._shared) as tx:
+            # one hub on PostgreSQL takes the tip itself, first, with its first reads in one
+            # round trip (``batch._first_reads``); several workers take it later
+            with writing(self._engine, tip_last=self._shared or not is_sqlite(self._engine)) as tx:
                 result = store_batch(tx, classified, self._evidence, self._shared,
                                      self._may_hold(owners, classified))
         except HubError:
