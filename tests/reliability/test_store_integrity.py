@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import subprocess
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -21,6 +22,7 @@ import pytest
 
 from edge_agent.storage.rebuild import LOST_REASON
 from edge_agent.storage.walcheck import FRAME_HEADER, HEADER, check_wal
+from edge_agent.sync.link import POSITION_WAIT_MAX
 from tests.edge.hub_standin import HubStandIn
 from tests.support.broker import TestBroker
 from tests.support.browser import CHROMIUM, chromium_page
@@ -103,7 +105,13 @@ def test_flipped_wal_bytes_after_kill_lose_no_confirmed_return(
     frame, which only the journal can tell was committed) cost none of the 30 returns answered
     201; the agent says so in health and the events reach the hub with their own seqs."""
     edge.start()
-    ids = record(edge, 30)
+    ids = record(edge, 1)
+    # the link settles its position once it knows the hub holds no ack for it (one write, at
+    # most POSITION_WAIT_MAX after it connects): let it happen now, so that the last frame of
+    # the WAL is the last return's, not that write's (under a loaded suite it came after it)
+    wait_for(lambda: health(edge)["subscribed"], 30, "the link's subscription")
+    time.sleep(POSITION_WAIT_MAX + 0.5)
+    ids += record(edge, 29, start=1)
     edge.kill()
     wal = data_dir(edge) / "edge.db-wal"
     count = frames(wal)
