@@ -18,11 +18,10 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from sqlalchemy import Connection, any_, bindparam, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Connection, select, update
 
 from hub.fleet.pki import serial_hex
-from hub.storage.bulk import among
+from hub.storage.bulk import among, in_array
 from hub.storage.tables.fleet import node_certificates
 
 Key = tuple[str, str]
@@ -64,12 +63,11 @@ def standings(conn: Connection) -> dict[Key, Standing]:
     return {(r.store_id, r.node_id): _standing(r) for r in conn.execute(select(node_certificates))}
 
 
+_REVOKED = select(node_certificates.c.store_id, node_certificates.c.node_id).where(
+    node_certificates.c.revoked_at.is_not(None))
 # PostgreSQL: the revoked nodes of the stores ``stores`` (an array), for the ingest's first reads
 # (``hub.storage.bulk.select_together``; ``revoked_in`` keeps the wanted pairs)
-REVOKED_OF_STORES = select(node_certificates.c.store_id, node_certificates.c.node_id).where(
-    node_certificates.c.store_id == any_(bindparam(
-        "stores", type_=ARRAY(node_certificates.c.store_id.type))),
-    node_certificates.c.revoked_at.is_not(None))
+REVOKED_OF_STORES = _REVOKED.where(in_array(node_certificates.c.store_id, "stores"))
 
 
 def revoked_in(rows: Iterable[Any], keys: Iterable[Key]) -> set[Key]:
@@ -85,9 +83,8 @@ def revoked_among(conn: Connection, keys: Iterable[Key]) -> set[Key]:
         return set()
     # by store (one array parameter on PostgreSQL, hub.storage.bulk.among), then the pairs here:
     # revoked nodes are few, and this runs for every ingest batch
-    rows = conn.execute(select(node_certificates.c.store_id, node_certificates.c.node_id).where(
-        among(conn, node_certificates.c.store_id, sorted({s for s, _ in wanted})),
-        node_certificates.c.revoked_at.is_not(None)))
+    rows = conn.execute(_REVOKED.where(
+        among(conn, node_certificates.c.store_id, sorted({s for s, _ in wanted}))))
     return revoked_in(rows, wanted)
 
 

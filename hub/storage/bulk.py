@@ -55,6 +55,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -320,12 +321,12 @@ def select_together(conn: Connection, queries: Sequence[tuple[Select[Any], dict[
             cursor.close()
 
 
-_pipelined: dict[tuple[str, int], tuple[Select[Any], str]] = {}
-
-
+@lru_cache(maxsize=64)  # the callers' statements are module constants: a handful
 def _pipelined_sql(dialect: Dialect, statement: Select[Any]) -> str:
-    key = (dialect.name, id(statement))
-    known = _pipelined.get(key)
-    if known is None or known[0] is not statement:  # (the statement kept: its id stays its own)
-        known = _pipelined[key] = (statement, str(statement.compile(dialect=dialect)))
-    return known[1]
+    return str(statement.compile(dialect=dialect))
+
+
+def in_array(column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
+    """PostgreSQL: ``column = ANY(:name)``, the values given later as one array parameter
+    ``name`` (for the statements ``select_together`` runs, which are built once)."""
+    return column == any_(bindparam(name, type_=ARRAY(column.type)))

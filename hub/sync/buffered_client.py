@@ -156,7 +156,7 @@ class BufferedClient(mqtt.Client):
         if not self._held.on:
             return super()._send_puback(mid)
         self._held.out.append(_PUBACK_HEAD + mid.to_bytes(2, "big"))
-        return MQTTErrorCode.MQTT_ERR_SUCCESS
+        return MQTT_ERR_SUCCESS
 
     def publish_quick(self, topic: str, payload: bytes, retain: bool = False) -> bool:
         """Publish at QoS 0; inside ``one_wake`` as gathered bytes (the same bytes paho's

@@ -61,8 +61,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, any_, bindparam, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Connection, select
 
 from hub.finance.evidence import ingest as evidence_ingest
 from hub.finance.fx_rates import FxBook
@@ -76,6 +75,7 @@ from hub.storage import audit_log
 from hub.storage.bulk import (
     JsonText,
     among,
+    in_array,
     insert_rows,
     pairs_among,
     select_together,
@@ -321,8 +321,7 @@ def _hold_early(cursors: Mapping[Key, Cursor], events: Sequence[NodeEvent], may_
 _POSITION = (nodes.c.store_id, nodes.c.node_id, nodes.c.contiguous_seq, nodes.c.highest_seq)
 _PRESENCE = (nodes.c.online, nodes.c.status, nodes.c.status_at)
 # PostgreSQL: every node's position in the stores ``stores`` (an array; ``_first_reads``)
-_POSITIONS_OF_STORES = select(*_POSITION).where(
-    nodes.c.store_id == any_(bindparam("stores", type_=ARRAY(nodes.c.store_id.type))))
+_POSITIONS_OF_STORES = select(*_POSITION).where(in_array(nodes.c.store_id, "stores"))
 
 
 def _cursors(conn: Connection, keys: Iterable[Key], now: datetime,

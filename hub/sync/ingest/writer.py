@@ -114,6 +114,9 @@ class IngestWriter:
                  gap_log: GapLog | None = None, shared: bool = False) -> None:
         self._engine = engine
         self._shared = shared  # several workers share the ingest
+        # several workers take the audit tip late; one hub on PostgreSQL takes it itself, first,
+        # with its first reads in one round trip (``batch._first_reads``)
+        self._tip_last = shared or not is_sqlite(engine)
         self._evidence = evidence  # where counter photos are stored
         self._link = link
         self._metrics = metrics
@@ -283,9 +286,7 @@ class IngestWriter:
         try:
             owners = [m for m in batch for _ in m.parts()]  # the message of each part
             classified = [part for m in batch for part in m.parts()]
-            # one hub on PostgreSQL takes the tip itself, first, with its first reads in one
-            # round trip (``batch._first_reads``); several workers take it later
-            with writing(self._engine, tip_last=self._shared or not is_sqlite(self._engine)) as tx:
+            with writing(self._engine, tip_last=self._tip_last) as tx:
                 result = store_batch(tx, classified, self._evidence, self._shared,
                                      self._may_hold(owners, classified))
         except HubError:
