@@ -260,6 +260,11 @@ def test_rows_at_pairs_finds_every_row_of_exactly_the_pairs(engine: Engine) -> N
         (row,) = conn.execute(rows_at_pairs(conn, returns, ("store_id", "return_id"),
                                             [("s2", "R1")]))
         assert (row.store_id, row.return_id, row.received_at) == ("s2", "R1", now)
+        # the same table again (PostgreSQL: the statement built once, other values bound)
+        again = conn.execute(rows_at_pairs(conn, return_items, ("store_id", "return_id"),
+                                           [("s2", "R1")]))
+        assert sorted((r.store_id, r.return_id, r.line_no) for r in again) == [
+            ("s2", "R1", n) for n in (1, 2, 3)]
         assert conn.execute(rows_at_pairs(conn, returns, ("store_id", "return_id"), [])).all() \
             == []
 
