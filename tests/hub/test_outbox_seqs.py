@@ -11,7 +11,7 @@ from hub.errors import NotFound
 from hub.storage import outbox
 from hub.storage.engine import reading, writing
 from hub.storage.tables.core import commands, nodes
-from protocol import Channel, ExpectedReturn, Money, ReturnItem, new_message_id
+from protocol import Channel, ExpectedReturn, Money, ReturnItem, new_message_id, utc_now
 from tests.support.databases import statements_sent
 
 
@@ -64,3 +64,28 @@ def test_queueing_no_command_sends_no_statement(engine: Engine) -> None:
     with statements_sent(engine) as statements, writing(engine) as tx:
         assert outbox.queue(tx.conn, [], tx.now) == []
     assert not [s for s in statements if "nodes" in s.lower() or "commands" in s.lower()]
+
+
+def test_forced_resends_find_exactly_those_nodes_in_one_statement_of_fixed_size(
+        engine: Engine) -> None:
+    """A thousand stores coming online at once force their unapplied commands out again: the
+    lookup is one condition however many nodes it names (it was an OR of a term per node, whose
+    building held the GIL 40-140 ms and stalled the ingest writer)."""
+    keys = [(f"s{i:04d}", "n1") for i in range(1000)]
+    with writing(engine) as tx:
+        for s, n in keys:
+            outbox.ensure_node(tx.conn, s, n, tx.now)
+        ids = outbox.queue(tx.conn, drafts(keys, 1), tx.now)
+        outbox.mark_sent(tx.conn, ids, tx.now)  # all sent just now: none due by age
+    forced = {k for i, k in enumerate(keys) if i % 3 == 0}
+    shapes = []
+    for force in ([sorted(forced)[0]], forced):
+        with statements_sent(engine) as statements, reading(engine) as conn:
+            found = outbox.due(conn, utc_now(), 600.0, force, limit=5000)
+        assert {(r.store_id, r.node_id) for r in found} == set(force)
+        (lookup,) = [s for s in statements if "FROM commands" in s]
+        shapes.append(lookup)
+    if engine.dialect.name == "postgresql":  # arrays: the same text for one node or 334
+        assert shapes[0] == shapes[1]
+    with reading(engine) as conn:
+        assert outbox.due(conn, utc_now(), 600.0) == []
