@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
 from protocol import format_utc
 
@@ -126,6 +126,15 @@ def canonical(fields: Mapping[str, Json]) -> bytes:
 
 def encoded(value: Json) -> str:
     """The canonical JSON text of one value (as it stands inside an entry's canonical bytes)."""
+    kind = type(value)
+    if kind is str:  # the scalars as the encoder writes them, without a call into it (~1.5 µs
+        return _quoted(cast(str, value))  # an entry's seq, reason, often its before: 3 of 4)
+    if value is None:
+        return "null"
+    if kind is int:
+        return int.__repr__(cast(int, value))
+    if kind is bool:
+        return "true" if value else "false"
     if _ENCODE is None:  # no C accelerator in this Python: the same text, slower
         return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "".join(_ENCODE(value, 0))

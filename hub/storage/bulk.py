@@ -11,7 +11,7 @@ Rules:
 - a ``JsonText`` value in a JSON column is JSON its maker already wrote (pydantic's
   ``model_dump_json``): it is stored as that text, not serialised again; read back, it is the
   same value;
-- a value that appears in many rows as the same object (the transaction's clock, typically) is
+- a column holding the same object in every row (the transaction's clock, None, False) is
   converted once: conversion is pure, so one object always gives the same parameter;
 - SQLite: one ``executemany`` of tuples. PostgreSQL: a plain insert is one ``COPY ... FROM
   STDIN`` (the cheapest way in, on the client and on the server; constraints and triggers hold
@@ -284,16 +284,12 @@ def _processor(type_: Any, dialect: Dialect) -> Processor | None:
 
 
 def _converted(proc: Processor | None, values: list[Any]) -> list[Any]:
-    if proc is None:
+    if proc is None or not values:
         return values
-    done: dict[int, Any] = {}
-    out = []
-    for value in values:
-        key = id(value)  # the rows hold every value, so no id is reused during this loop
-        if key not in done:
-            done[key] = proc(value)
-        out.append(done[key])
-    return out
+    first = values[0]
+    if all(value is first for value in values):  # the clock, None, False: converted once
+        return [proc(first)] * len(values)
+    return [proc(value) for value in values]
 
 
 def _copy(conn: Connection, sql: str, rows: Any) -> None:

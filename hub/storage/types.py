@@ -26,9 +26,11 @@ class UtcDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
+        tz = value.tzinfo
+        if tz is None:
             raise ValueError("naive datetime refused: the hub stores UTC only")
-        value = value.astimezone(UTC)
+        if tz is not UTC:  # (already UTC, as every decoded timestamp is: astimezone would copy)
+            value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:

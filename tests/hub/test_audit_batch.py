@@ -20,7 +20,15 @@ from typer.testing import CliRunner
 
 from bench.ingest import messages
 from hub.cli.main import app
-from hub.storage.audit_chain import GENESIS, AuditDraft, canonical, chain, extend, verify
+from hub.storage.audit_chain import (
+    GENESIS,
+    AuditDraft,
+    canonical,
+    chain,
+    encoded,
+    extend,
+    verify,
+)
 from hub.storage.engine import writing
 from hub.storage.tables.core import audit_log
 from hub.sync.ingest.batch import store_batch
@@ -42,6 +50,9 @@ def oracle(fields: dict[str, Any]) -> bytes:
 def test_canonical_bytes_are_the_plain_json_dumps_ones(value: Any) -> None:
     fields = {"seq": 7, "after": value, "before": {"v": value}, "reason": None}
     assert canonical(fields) == oracle(fields)
+    # a value alone (text, null, numbers, booleans are written without the encoder)
+    assert encoded(value) == json.dumps(value, sort_keys=True, separators=(",", ":"),
+                                        ensure_ascii=False)
 
 
 def test_canonical_refuses_what_json_refuses() -> None:
