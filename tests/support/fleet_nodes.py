@@ -100,6 +100,9 @@ def _connect(creds: NodeCreds, host: str, port: int) -> mqtt.Client:
 
 
 SWEEP_S = 0.1  # how often every node is looked at (resend deadlines, keepalive, the end)
+# a phase's first seconds: every node connects, says it is online and sends what it wrote
+# meanwhile (the steady figures leave them out; the whole-phase ones keep them)
+STEADY_AFTER_S = 3.0
 
 
 def run_nodes(
@@ -123,6 +126,8 @@ def run_nodes(
     ``mix``: the kinds of events (``Node.payload``).
     """
     latencies: list[float] = []
+    steady: list[float] = []  # of the events first sent STEADY_AFTER_S or more after the start
+    steady_from = [float("inf")]  # (monotonic) set once every node is connecting
     nodes: dict[str, Node] = {}
     sel = selectors.DefaultSelector()
     while time.time() < start_at - 0.5 and buffered == 0:
@@ -136,10 +141,12 @@ def run_nodes(
                     written=before + buffered, event_batch=event_batch, mix=mix)
         client.user_data_set(node)
         client.on_connect = _on_connect
-        client.on_message = lambda _c, node, msg: _on_ack(node, msg, latencies)
+        client.on_message = lambda _c, node, msg: _on_ack(node, msg, latencies, steady,
+                                                          steady_from[0])
         nodes[cred.client_id] = node
         sel.register(client.socket(), selectors.EVENT_READ, node)  # type: ignore[arg-type]
     started = time.monotonic()
+    steady_from[0] = started + STEADY_AFTER_S
     offered = 0
     sweep_at = 0.0
     order = list(nodes.values())
@@ -188,6 +195,7 @@ def run_nodes(
         node.client.loop_write()
     return {
         "latencies": latencies,
+        "steady_latencies": steady,
         "written": written,
         "acked": acked,
         "seconds": time.monotonic() - started,
@@ -207,7 +215,8 @@ def _on_connect(client: mqtt.Client, node: Node, _f: Any, reason: Any, _p: Any) 
     node.pace.on_connect(node.window)
 
 
-def _on_ack(node: Node, message: mqtt.MQTTMessage, latencies: list[float]) -> None:
+def _on_ack(node: Node, message: mqtt.MQTTMessage, latencies: list[float],
+            steady: list[float] | None = None, steady_from: float = float("inf")) -> None:
     if not message.payload:
         return
     text = message.payload.decode()
@@ -216,7 +225,10 @@ def _on_ack(node: Node, message: mqtt.MQTTMessage, latencies: list[float]) -> No
     now = time.monotonic()
     sent = [s for s in node.first_sent if s <= up_to]
     for seq in sent:
-        latencies.append((now - node.first_sent.pop(seq)) * 1000)
+        first = node.first_sent.pop(seq)
+        latencies.append((now - first) * 1000)
+        if steady is not None and first >= steady_from:
+            steady.append((now - first) * 1000)
     node.pace.on_ack(node.window, up_to, now)
     node.window.on_ack(up_to, now, gap=gap)
 
