@@ -48,7 +48,7 @@ from hub.refunds.origin import Origin, asked_by_node, to_asker
 from hub.refunds.states import RefundState, outcome_of
 from hub.returns.states import ReturnAction, ReturnState
 from hub.returns.states import transition as return_transition
-from hub.storage.audit_chain import AuditDraft, jsonable
+from hub.storage.audit_chain import AuditDraft, jsonable, jsonable_fields
 from hub.storage.money import money_json, money_of
 from hub.storage.outbox import CommandDraft
 from protocol import (
@@ -128,14 +128,13 @@ REFUND_FIELDS = ("state", "outcome", "approval_level", "reasons", "return_id", "
 
 def return_summary(row: Row) -> Any:
     """The audited view of a return row."""
-    return jsonable({k: row.get(k) for k in RETURN_FIELDS})
+    return jsonable_fields(row, RETURN_FIELDS)
 
 
 def refund_summary(row: Row) -> Any:
     """The audited view of a refund row (money as text with its currency)."""
-    data = {k: row.get(k) for k in REFUND_FIELDS}
-    data["amount"] = money_json(row["amount"], row["currency"])
-    return jsonable(data)
+    return {**jsonable_fields(row, REFUND_FIELDS),
+            "amount": money_json(row["amount"], row["currency"])}
 
 
 def refund_decided_body(row: Row, decided_at: datetime) -> RefundDecided:
@@ -232,8 +231,10 @@ class Projector:
                  for n, item in enumerate(body.items, start=1)]
         self.changes.items.extend(items)
         self._new_lines[key] = items
-        after = {**return_summary(row), "items": jsonable(
-            [{**i, "unit_price": money_json(i["unit_price"], i["currency"])} for i in items])}
+        # the lines as audited: every value is text, a number, a flag or None already (the
+        # protocol's ReturnItem), the price made text, so no jsonable pass over them
+        after = {**return_summary(row), "items": [
+            {**i, "unit_price": money_json(i["unit_price"], i["currency"])} for i in items]}
         self._audit(event, "return.received", "return", entity_id(*key), None, after)
 
     @staticmethod

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from typer.testing import CliRunner
 
 from bench.ingest import messages
 from hub.cli.main import app
+from hub.refunds.projection import Loaded, Projector
 from hub.storage.audit_chain import (
     GENESIS,
     AuditDraft,
@@ -27,12 +29,15 @@ from hub.storage.audit_chain import (
     chain,
     encoded,
     extend,
+    jsonable,
+    jsonable_fields,
     verify,
 )
 from hub.storage.engine import writing
 from hub.storage.tables.core import audit_log
 from hub.sync.ingest.batch import store_batch
 from hub.sync.ingest.classify import classify
+from protocol import Channel, Grade, Money, ReturnItem, ReturnReceived, make_envelope
 
 AT = datetime(2026, 12, 4, 20, 0, 0, 5, tzinfo=UTC)
 ODD = ["", "groß ✓", "\u2028\u2029", "tab\tnew\nline \"q\" \\ back", "\x00\x1f", "😀", "é" * 50]
@@ -180,3 +185,27 @@ def test_a_batch_cut_off_the_end_is_detected(engine: Engine, db_url: str) -> Non
         tx.conn.execute(audit_log.delete().where(audit_log.c.seq >= first))
     code, out = run_verify(db_url)
     assert code == 1 and "chain tip says entry" in out and f"entry {first}" in out
+
+
+def test_a_received_returns_audited_view_is_plain_json_made_in_one_pass() -> None:
+    """The projector audits a received return without a jsonable pass over its lines (they
+    hold text, numbers, flags and None only, the price made text): what it audits is already
+    plain JSON, the same as jsonable makes of it, and a row's view (``jsonable_fields``) is
+    jsonable's of the picked fields."""
+    body = ReturnReceived(
+        return_id="R1", channel=Channel.POS, reason="too small", received_at=AT,
+        sold_at=AT, staff_id="clerk-1", items=[
+            ReturnItem(sku="SKU-1", quantity=2, unit_price=Money.of("12.5", "EUR"),
+                       description="Kettle ✓", category="electronics", opened=True),
+            ReturnItem(sku="SKU-2", quantity=1, unit_price=Money.of("3", "EUR"))])
+    projector = Projector(Loaded(returns={}, refunds={}, commands={}), AT)
+    projector.apply(make_envelope("s1", "n1", 1, body))
+    (draft,) = projector.changes.audit
+    assert draft.after == jsonable(draft.after)
+    assert json.loads(encoded(draft.after)) == draft.after
+    after: Any = draft.after
+    assert [i["unit_price"] for i in after["items"]] == [
+        {"amount": "12.50", "currency": "EUR"}, {"amount": "3.00", "currency": "EUR"}]
+    row = {"state": Grade.GOOD, "at": AT, "amount": Decimal("1.50"), "flag": False, "n": None}
+    assert jsonable_fields(row, ["state", "at", "amount", "flag", "n", "missing"]) == jsonable(
+        {k: row.get(k) for k in ["state", "at", "amount", "flag", "n", "missing"]})
