@@ -132,10 +132,16 @@ def _fast(raw: bytes) -> Envelope | None:
         typed = _ONE_PASS.validate_json(raw)
     except (ValidationError, ValueError, RecursionError):
         return None
+    body = typed.body
     envelope = _as_envelope(typed)
-    if isinstance(typed.body, _FastBatch):  # the batch and its events as the careful path has them
-        _set(envelope, "__dict__", {**envelope.__dict__, "body": EventBatch.model_construct(
-            events=[_as_envelope(cast(_OnePass, event)) for event in typed.body.events])})
+    if isinstance(body, _FastBatch):  # the batch and its events as the careful path has them
+        batch = EventBatch.__new__(EventBatch)  # as model_construct(events=...) makes it
+        _set(batch, "__dict__", {"kind": "event.batch", "events": [
+            _as_envelope(cast(_OnePass, event)) for event in body.events]})
+        _set(batch, "__pydantic_fields_set__", {"events"})
+        _set(batch, "__pydantic_extra__", None)
+        _set(batch, "__pydantic_private__", None)
+        envelope.__dict__["body"] = batch  # (the envelope's own dict: nothing else holds it)
     return envelope
 
 
@@ -160,10 +166,12 @@ def _as_envelope(typed: _OnePass) -> Envelope:
     """The same envelope as a plain ``Envelope`` (equality compares types): what
     ``Envelope.model_construct`` makes of its validated fields, without its per-field loop (a
     third of a small event's decoding). ``Envelope`` has no private attributes, extras or
-    post-init hook to set (tests/protocol checks the fast and careful paths agree)."""
+    post-init hook to set (tests/protocol checks the fast and careful paths agree). The envelope
+    takes over ``typed``'s field dict and set, not copies: ``typed`` is the one pass's own
+    object, dropped once converted."""
     envelope = Envelope.__new__(Envelope)
-    _set(envelope, "__dict__", dict(typed.__dict__))
-    _set(envelope, "__pydantic_fields_set__", set(typed.__pydantic_fields_set__))
+    _set(envelope, "__dict__", typed.__dict__)
+    _set(envelope, "__pydantic_fields_set__", typed.__pydantic_fields_set__)
     _set(envelope, "__pydantic_extra__", None)
     _set(envelope, "__pydantic_private__", None)
     return envelope
