@@ -17,7 +17,7 @@ Rules:
   STDIN`` (the cheapest way in, on the client and on the server; constraints and triggers hold
   as for INSERT); an insert that skips conflicts (``ignore=``) is one ``executemany`` (the
   driver pipelines it; an ``INSERT ... SELECT FROM unnest`` of arrays measured slower: psycopg
-  builds arrays in Python). ``update_rows`` is one ``UPDATE ... FROM unnest(%s::type[], ...)``
+  builds arrays in Python). ``update_rows`` is one ``UPDATE ... FROM unnest(%b::type[], ...)``
   on PostgreSQL, an ``executemany`` elsewhere. Driver errors are raised as SQLAlchemy's
   ``DBAPIError`` family, as ``conn.execute`` would;
 - every row has the first row's keys (a missing key is a ``KeyError``: a bug of the caller); a
@@ -264,7 +264,10 @@ def _arrayable(dialect: Dialect, table: Table, names: tuple[str, ...]) -> bool:
 
 
 def _arrays(dialect: Dialect, table: Table, names: tuple[str, ...]) -> str:
-    return ", ".join(f"%s::{table.c[n].type.compile(dialect=dialect)}[]" for n in names)
+    # ``%b``: each array goes in psycopg's binary format (lengths, no quoting) instead of text,
+    # which escapes every quote of every element with a regex in Python: 1,000 nodes' statuses
+    # (JSON) took 19 ms to send that way, 0.6 ms in binary; timestamps 3.2 against 0.3 ms
+    return ", ".join(f"%b::{table.c[n].type.compile(dialect=dialect)}[]" for n in names)
 
 
 def _processors(dialect: Dialect, table: Table,
