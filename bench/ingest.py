@@ -3,6 +3,7 @@
     python -m bench ingest                       both mixes on SQLite and PostgreSQL
     python -m bench.ingest --profile sqlite      one run under cProfile, the top functions
     python -m bench.ingest --profile pg --mix refunds
+    python -m bench.ingest --instructions        instructions an event (callgrind; ~3 minutes)
 
 Mixes: ``returns`` (receipts only), ``mixed`` (every other event a stock move), ``refunds``
 (each return received, refunded, inspected and disposed in turn: a quarter of the events are
@@ -23,6 +24,10 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
+import re
+import shutil
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -198,12 +203,68 @@ def profile(kind: str, mix: str, top: int = 40) -> None:
     pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
 
 
+COUNTED_BATCH = 500  # events a batch in the instruction count
+COUNTED = (2, 6)  # batches after the first, in the two counted runs (their difference counts)
+
+
+def count_run(batches: int, url: str) -> None:
+    """What ``instructions`` counts: the first batch and ``batches`` more of the same payloads
+    (made alike for every run, so making them cancels out of the difference)."""
+    payloads = messages("returns", COUNTED_BATCH * (max(COUNTED) + 1), NODES)
+    heap.settle()
+    engine = make_engine(url)
+    try:
+        for start in range(0, COUNTED_BATCH * (batches + 1), COUNTED_BATCH):
+            chunk = payloads[start:start + COUNTED_BATCH]
+            classified = [classify(topic, payload) for topic, payload in chunk]
+            with writing(engine, tip_last=True) as tx:  # as one hub's writer on PostgreSQL
+                result = store_batch(tx, classified)
+            if result.applied != len(chunk) or result.dead:
+                raise SystemExit(f"bench events were refused: {result.dead[:3]}")
+    finally:
+        engine.dispose()
+
+
+def instructions() -> float:
+    """Instructions an event of classify + ``store_batch`` on PostgreSQL, counted by valgrind's
+    callgrind: unlike CPU time, the count does not move with the other load of a shared machine
+    (timings here swing by 25 % from run to run; the count by about 1 %), so it tells apart
+    changes of a few percent. Two runs, of 1 + 2 and 1 + 6 batches of ``COUNTED_BATCH`` receipts,
+    each on a fresh database; their difference is the four batches' work alone (start-up, imports
+    and making the payloads cancel out). About three minutes."""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind is not installed (Debian: apt-get install valgrind)")
+    counts = []
+    for batches in COUNTED:
+        with database("pg") as url:
+            done = subprocess.run(
+                ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                 sys.executable, "-m", "bench.ingest", "--count-run", str(batches), url],
+                capture_output=True, text=True, check=False)
+        found = re.search(r"Collected : (\d+)", done.stderr)
+        if done.returncode or found is None:
+            raise SystemExit(f"the counted run failed:\n{done.stderr[-2000:]}")
+        counts.append(int(found.group(1)))
+    return (counts[1] - counts[0]) / ((COUNTED[1] - COUNTED[0]) * COUNTED_BATCH)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Print CPU per event per database and mix, beside the figure before this work."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", choices=["sqlite", "pg"], help="profile one database")
     parser.add_argument("--mix", choices=MIXES, default="returns")
+    parser.add_argument("--instructions", action="store_true",
+                        help="count instructions an event with callgrind (PostgreSQL, receipts)")
+    parser.add_argument("--count-run", nargs=2, metavar=("BATCHES", "URL"),
+                        help=argparse.SUPPRESS)  # one counted run (what --instructions starts)
     args = parser.parse_args(argv or [])
+    if args.count_run:
+        count_run(int(args.count_run[0]), args.count_run[1])
+        return
+    if args.instructions:
+        row(f"pg, returns: instructions an event (callgrind, batches of {COUNTED_BATCH})",
+            f"{instructions():,.0f}", "748,227 at 80a496d (2026-12-07)")
+        return
     if args.profile:
         profile(args.profile, args.mix)
         return
@@ -219,6 +280,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    import sys
-
     main(sys.argv[1:])
