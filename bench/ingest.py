@@ -39,7 +39,7 @@ import psycopg
 
 from hub import heap
 from hub.settings import Settings
-from hub.storage.engine import make_engine, writing
+from hub.storage.engine import is_sqlite, make_engine, writing
 from hub.storage.migrations import upgrade
 from hub.sync.ingest.batch import store_batch
 from hub.sync.ingest.classify import classify
@@ -135,16 +135,18 @@ def messages(mix: str, events: int = EVENTS, nodes: int = NODES) -> list[Message
     return out
 
 
-def ingest(url: str, payloads: list[Message]) -> float:
-    """CPU seconds to classify and store ``payloads`` in writer-sized batches on ``url``."""
+def ingest(url: str, payloads: list[Message], batch: int = BATCH) -> float:
+    """CPU seconds to classify and store ``payloads`` in batches of ``batch`` on ``url``, as one
+    hub's writer does (on PostgreSQL it takes the audit tip with its first reads)."""
     engine = make_engine(url)
+    tip_last = not is_sqlite(engine)
     try:
         spent = 0.0
-        for start in range(0, len(payloads), BATCH):
-            chunk = payloads[start:start + BATCH]
+        for start in range(0, len(payloads), batch):
+            chunk = payloads[start:start + batch]
             began = time.process_time()
             classified = [classify(topic, payload) for topic, payload in chunk]
-            with writing(engine) as tx:
+            with writing(engine, tip_last=tip_last) as tx:
                 result = store_batch(tx, classified)
             spent += time.process_time() - began
             if result.applied != len(chunk) or result.dead:
@@ -212,17 +214,7 @@ def count_run(batches: int, url: str) -> None:
     (made alike for every run, so making them cancels out of the difference)."""
     payloads = messages("returns", COUNTED_BATCH * (max(COUNTED) + 1), NODES)
     heap.settle()
-    engine = make_engine(url)
-    try:
-        for start in range(0, COUNTED_BATCH * (batches + 1), COUNTED_BATCH):
-            chunk = payloads[start:start + COUNTED_BATCH]
-            classified = [classify(topic, payload) for topic, payload in chunk]
-            with writing(engine, tip_last=True) as tx:  # as one hub's writer on PostgreSQL
-                result = store_batch(tx, classified)
-            if result.applied != len(chunk) or result.dead:
-                raise SystemExit(f"bench events were refused: {result.dead[:3]}")
-    finally:
-        engine.dispose()
+    ingest(url, payloads[:COUNTED_BATCH * (batches + 1)], COUNTED_BATCH)
 
 
 def instructions() -> float:

@@ -139,16 +139,20 @@ def pairs_among(conn: Connection, columns: tuple[ColumnElement[Any], ColumnEleme
     wanted = list(pairs)
     first, second = columns
     if conn.dialect.name == "postgresql":
-        keys = _zipped(first, second, wanted)
+        keys = _zipped(first, second, [a for a, _ in wanted], [b for _, b in wanted])
         return tuple_(first, second).in_(select(keys.c.a, keys.c.b))
     return tuple_(first, second).in_(wanted)
 
 
 def _zipped(first: ColumnElement[Any], second: ColumnElement[Any],
-            pairs: Sequence[tuple[Any, Any]]) -> Any:
-    """``unnest(:as, :bs) AS k(a, b)``: ``pairs`` as two array parameters, zipped (PostgreSQL)."""
-    return func.unnest(bindparam(None, [a for a, _ in pairs], type_=ARRAY(first.type)),
-                       bindparam(None, [b for _, b in pairs], type_=ARRAY(second.type))
+            firsts: list[Any] | None = None, seconds: list[Any] | None = None) -> Any:
+    """``unnest(:as, :bs) AS k(a, b)``: two array parameters, zipped (PostgreSQL): ``firsts``
+    and ``seconds`` bound now, or, without them, parameters named ``pairs_a`` and ``pairs_b``
+    to bind later (``_at_pairs``)."""
+    later = firsts is None
+    return func.unnest(bindparam("pairs_a" if later else None, firsts, type_=ARRAY(first.type)),
+                       bindparam("pairs_b" if later else None, seconds,
+                                 type_=ARRAY(second.type))
                        ).table_valued("a", "b").render_derived("k")
 
 
@@ -171,9 +175,7 @@ def _at_pairs(table: Table, columns: tuple[str, str]) -> Select[Any]:
     ``pairs_b``): built once, since building it (a column proxy per column of ``table``, twice)
     cost 0.7 ms, a fixed cost of every ingest batch; binding the values costs 2 µs."""
     first, second = table.c[columns[0]], table.c[columns[1]]
-    keys = func.unnest(bindparam("pairs_a", type_=ARRAY(first.type)),
-                       bindparam("pairs_b", type_=ARRAY(second.type))
-                       ).table_valued("a", "b").render_derived("k")
+    keys = _zipped(first, second)
     each = (select(table).where(first == keys.c.a, second == keys.c.b)
             .offset(literal_column("0")).lateral("t"))
     return select(*each.c).select_from(keys).join(each, true())
