@@ -115,7 +115,7 @@ def render_config(state_dir: Path, host: str, port: int, plugin: str,
             f"persistence_location {state_dir}/",
             "autosave_interval 60",
             "max_queued_messages 20000",
-            "max_inflight_messages 100",
+            "max_inflight_messages 100",  # the hub asks for more in its CONNECT (hub.sync.mqtt)
             # the codec's bound, so an oversized message never reaches the hub (nor its disk)
             f"message_size_limit {MAX_PAYLOAD_BYTES}",
             "log_type error",

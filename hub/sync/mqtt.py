@@ -11,6 +11,12 @@ Rules:
   publish, counted in ``acorn_hub_retained_events_cleared`` and logged; the message itself is
   still handed to ingest like any other;
 - ``manual_ack=True``: a message is PUBACKed only when ``ack`` is called, after the commit;
+- the hub tells the broker, in its CONNECT (MQTT 5 Receive Maximum), that it takes up to
+  ``ingest_batch_size`` messages unacked: one batch's worth. Without it Mosquitto allows a
+  client its ``max_inflight_messages`` (100 here, which suits a node): the hub could then hold
+  at most 100 messages while it commits a batch, the rest waited in the broker, and at 5,000
+  ev/s from 1,000 nodes an event waited there about two batches before the hub saw it
+  (README, ninth measurement);
 - each (re)connection has a generation; an ack for a message of an older connection is dropped
   (the broker redelivers that message and the dedup absorbs it);
 - publishing while disconnected returns False instead of queueing in paho's memory;
@@ -128,9 +134,10 @@ def _chunks(items: list[str]) -> list[list[str]]:
     return [items[k:k + SUBSCRIBE_CHUNK] for k in range(0, len(items), SUBSCRIBE_CHUNK)]
 
 
-def _connect_properties(expiry: int) -> Properties:
+def _connect_properties(expiry: int, receive_maximum: int) -> Properties:
     props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
     props.SessionExpiryInterval = expiry
+    props.ReceiveMaximum = receive_maximum  # ingest_batch_size: at most 20,000 (MQTT: 65,535)
     return props
 
 
@@ -200,7 +207,7 @@ class HubLink:
                                    keepalive=self._settings.mqtt_keepalive, clean_start=shared,
                                    properties=_connect_properties(
                                        SESSION_ENDS_WITH_CONNECTION if shared else
-                                       SESSION_NEVER_EXPIRES))
+                                       SESSION_NEVER_EXPIRES, self._settings.ingest_batch_size))
         self._client.loop_start()
         self._start_presence()
 

@@ -3,7 +3,12 @@
 Rules:
 - a batch is cut at ``ingest_batch_size`` messages, at ``ingest_batch_ms`` after its first
   message, or as soon as the queue stays empty for a moment (a burst has ended: waiting longer
-  only adds latency, and the broker will not send more until we ack);
+  only adds latency, and the broker will not send more until we ack); and a batch that starts
+  with messages already waiting (the writer was busy with the one before) is cut as soon as it
+  has taken them (``gather_wait``): waiting for more would only make those wait, and what comes
+  meanwhile goes in the next batch. At 5,000 ev/s from 1,000 nodes, with the hub's larger
+  in-flight window (``hub.sync.mqtt``), this halved the median publish -> ack (README, ninth
+  measurement);
 - one transaction per batch; only after COMMIT are the messages PUBACKed (in arrival order) and
   the retained per-node ``ack`` published (once per node per batch, and not at all when it
   repeats the last one this connection published: the broker retains that one). One hub
@@ -235,11 +240,12 @@ class IngestWriter:
             first = self._queue.get(timeout=0.05)
         except queue.Empty:
             return []
+        behind = self._queue.qsize() > 0  # others were waiting: take them, then commit
         batch = [first]
         events = len(first.parts())  # a batch message counts as its events
         deadline = time.monotonic() + self._batch_s
         while events < limit:
-            wait = min(deadline - time.monotonic(), IDLE_GAP_S)
+            wait = gather_wait(behind, deadline, time.monotonic())
             try:
                 message = (self._queue.get_nowait() if wait <= 0 else
                            self._queue.get(timeout=wait))
@@ -452,6 +458,14 @@ class IngestWriter:
         m.batch_seconds.observe(seconds)
         for reason in result.dead:
             log.warning("dead letter: %s", reason)
+
+
+def gather_wait(behind: bool, deadline: float, now: float) -> float:
+    """How long the writer may wait for the next message of the batch it gathers (0: take only
+    what is queued): ``behind``, the batch began with messages waiting, so it takes those only;
+    else it gathers a burst until ``deadline`` (``ingest_batch_ms`` after the first message),
+    waiting at most ``IDLE_GAP_S`` for each next message."""
+    return 0.0 if behind else min(deadline - now, IDLE_GAP_S)
 
 
 def ack_payload(key: Key, ack: Ack, at: datetime, message_id: str | None = None) -> bytes:
