@@ -16,7 +16,8 @@ Rules:
   client its ``max_inflight_messages`` (100 here, which suits a node): the hub could then hold
   at most 100 messages while it commits a batch, the rest waited in the broker, and at 5,000
   ev/s from 1,000 nodes an event waited there about two batches before the hub saw it
-  (README, ninth measurement);
+  (README, ninth measurement). The hub's memory holds them: at most ``ingest_batch_size`` x
+  ``MAX_PAYLOAD_BYTES`` (256 MB at 1,000) in theory, ~40 MB of full 100-event batches;
 - each (re)connection has a generation; an ack for a message of an older connection is dropped
   (the broker redelivers that message and the dedup absorbs it);
 - publishing while disconnected returns False instead of queueing in paho's memory;

@@ -7,8 +7,10 @@ Rules:
   with messages already waiting (the writer was busy with the one before) is cut as soon as it
   has taken them (``gather_wait``): waiting for more would only make those wait, and what comes
   meanwhile goes in the next batch. At 5,000 ev/s from 1,000 nodes, with the hub's larger
-  in-flight window (``hub.sync.mqtt``), this halved the median publish -> ack (README, ninth
-  measurement);
+  in-flight window (``hub.sync.mqtt``), the median publish -> ack went from 87-100 to 74-85 ms
+  (README, ninth measurement). At low rates it costs CPU: batches of a few events (at 1,000
+  ev/s 0.52 of a core against 0.40); a threshold of waiting messages gave that back but let the
+  hub slip into large slow batches of multi-event messages at 5,000 ev/s;
 - one transaction per batch; only after COMMIT are the messages PUBACKed (in arrival order) and
   the retained per-node ``ack`` published (once per node per batch, and not at all when it
   repeats the last one this connection published: the broker retains that one). One hub
