@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, bindparam, select, update
+from sqlalchemy import Connection, Engine, select
 
 from hub.access.pins import content_hash, encode_config, store_config
 from hub.errors import HubError
@@ -42,6 +42,7 @@ from hub.inventory.allocation import store as rules_store
 from hub.inventory.allocation.store import ActiveRules
 from hub.inventory.allocation.store_part import store_part
 from hub.policy import store as policy_store
+from hub.storage.bulk import update_rows
 from hub.storage.engine import reading, writing
 from hub.storage.money import money_of
 from hub.storage.tables.access import staff_pins
@@ -139,14 +140,14 @@ def due_configs(snap: Snapshot, now: datetime, force: bool,
 
 
 def _save_rows(engine: Engine, rows: Sequence[tuple[str, str | None, int | None]]) -> None:
-    """Set each store's config hash and version (store id, hash, version), in chunks."""
+    """Set each store's config hash and version (store id, hash, version), in chunks, each
+    one statement on PostgreSQL (``update_rows``): as an executemany, 500 stores held the
+    writers' lock 65-124 ms while a thousand new stores came online, and the ingest waited."""
     for start in range(0, len(rows), WRITE_CHUNK):
         with writing(engine) as tx:
-            tx.conn.execute(
-                update(stores).where(stores.c.store_id == bindparam("sid"))
-                .values(config_hash=bindparam("digest"), config_version=bindparam("ver")),
-                [{"sid": sid, "digest": digest, "ver": ver}
-                 for sid, digest, ver in rows[start:start + WRITE_CHUNK]])
+            update_rows(tx.conn, stores, ("store_id",), [
+                {"store_id": sid, "config_hash": digest, "config_version": ver}
+                for sid, digest, ver in rows[start:start + WRITE_CHUNK]])
 
 
 def reserve(engine: Engine, due: Sequence[Due]) -> None:

@@ -9,7 +9,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event, select
 
 from hub.access import pins
 from hub.access.passwords import verify
@@ -18,7 +18,10 @@ from hub.fleet import stores
 from hub.policy import compile_policy, default_policy
 from hub.refunds.facts import Known
 from hub.refunds.projection import Loaded, Projector
-from hub.sync.config_push import sync_once
+from hub.storage.bulk import insert_rows
+from hub.storage.engine import reading, writing
+from hub.storage.tables.core import stores as stores_table
+from hub.sync.config_push import WRITE_CHUNK, sync_once
 from protocol import (
     Channel,
     Money,
@@ -187,3 +190,34 @@ def test_an_offline_approval_above_the_limit_is_flagged_and_audited() -> None:
         )
         assert "flagged for review" in row["reasons"][-1]  # type: ignore[index]
         assert actions == ["refund.requested", "refund.offline_over_limit"]
+
+
+def test_a_pass_over_many_stores_saves_them_in_one_statement_a_chunk(engine: Engine) -> None:
+    # a thousand stores coming online at once: saving their configs' hashes holds the writers'
+    # lock, so each chunk is one statement on PostgreSQL, not an executemany of a row each
+    count = WRITE_CHUNK * 2 + 200
+    with writing(engine) as tx:
+        insert_rows(tx.conn, stores_table, [{"store_id": f"bulk-{n:04d}", "created_at": tx.now}
+                                            for n in range(count)])
+    seen: list[tuple[str, bool]] = []
+
+    def note(_c: object, _cur: object, statement: str, _p: object, _ctx: object,
+             many: bool) -> None:
+        seen.append((statement, many))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        assert sync_once(engine, FakeLink()) == count
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    saves = [many for statement, many in seen if statement.lstrip().upper().startswith(
+        "UPDATE STORES")]
+    assert len(saves) == 3  # 500 + 500 + 200
+    if engine.dialect.name == "postgresql":
+        assert not any(saves)
+    with reading(engine) as conn:
+        versions = conn.execute(select(stores_table.c.config_version, stores_table.c.config_hash)
+                                .where(stores_table.c.store_id.like("bulk-%"))).all()
+    assert len(versions) == count and {v for v, _ in versions} == {1}
+    assert all(h is not None and len(h) == 64 for _, h in versions)
+    assert sync_once(engine, FakeLink()) == 0  # every hash saved: nothing left to publish
