@@ -21,7 +21,10 @@ send what they wrote meanwhile: the sustained figure the target is about), hub C
 (process CPU time from /proc over the events confirmed, so other load on the machine does not
 blur it), hub CPU share, where the machine's CPU went over the phase (hub workers, the
 generator's processes, Mosquitto, every PostgreSQL process, the rest, idle: in cores, from
-/proc), broker drops (the "dropped" lines of mosquitto's log). Phases: steady rates
+/proc), broker drops (the "dropped" lines of mosquitto's log), and how many events the
+database held when the phase began (the phases share one database, which grows: on
+PostgreSQL, 400,000 stored events made a batch's statements about 20 % slower, and a later
+phase at the same rate shows it). Phases: steady rates
 (``CAPACITY_RATES`` ev/s offered in total), then a storm: every node connects at once holding
 ``CAPACITY_STORM`` buffered events.
 With ``CAPACITY_HUB_WORKERS`` > 1 (PostgreSQL only) that many ``acorn-hub serve`` workers
@@ -320,6 +323,7 @@ def _run_db(kind: str, nodes: int, rates: list[int], storm: int) -> None:
                     pids = [h.popen.pid for h in hubs if h.popen is not None]
                     for rate, buffered in [(r, 0) for r in rates] + ([(0, storm)] if storm else []):
                         before = _metrics(hubs, db_url)
+                        stored = sum(sent.values())  # the database grows phase by phase
                         at = [(i, c, sent.get(i, 0)) for i, c in creds]
                         figures, written = _phase(
                             broker,
@@ -332,6 +336,7 @@ def _run_db(kind: str, nodes: int, rates: list[int], storm: int) -> None:
                         sent.update(written)
                         after = _metrics(hubs, db_url)
                         _print(kind, nodes, rate, buffered, figures)
+                        row("  events already stored when the phase began", f"{stored:,}", "-")
                         _print_batches(before, after)
                 finally:
                     stop_all(hubs)
