@@ -7,6 +7,7 @@
     CAPACITY_HUB_WORKERS=2 CAPACITY_DBS=pg python -m bench capacity    # two hub workers
     CAPACITY_LIVE_NODES=0 python -m bench capacity    # a storm without live stores beside it
     CAPACITY_MIX=lifecycle python -m bench capacity    # each return received, inspected, disposed
+    CAPACITY_PREFILL=300000 python -m bench capacity    # against a database of 300,000 events
 
 Every node has its own dynsec client bound to its client id (as the fleet provisions them) and
 publishes valid ``return.received`` events through the real Mosquitto to one ``acorn-hub serve``
@@ -75,6 +76,7 @@ MIXES = ("returns", "lifecycle")
 MIX = os.environ.get("CAPACITY_MIX", "returns")
 GIVE_UP_S = 1800.0  # a phase's nodes stop waiting for acks after this (a storm may be slow)
 LIVE_NODES = int(os.environ.get("CAPACITY_LIVE_NODES", "100"))  # beside the storm
+PREFILL = int(os.environ.get("CAPACITY_PREFILL", "0"))  # events of other stores stored first
 LIVE_RATE = float(os.environ.get("CAPACITY_LIVE_RATE", "100"))
 LIVE_SECONDS = 60.0
 
@@ -317,13 +319,15 @@ def _run_db(kind: str, nodes: int, rates: list[int], storm: int) -> None:
                 flush=True,
             )
             with _database(kind, tmp) as db_url:
+                if PREFILL:
+                    _prefill(db_url, PREFILL)
                 hubs = _hubs(tmp, broker, db_url, creds, log_level="WARNING",
                              **({"ingest_batch_size": HUB_BATCH} if HUB_BATCH else {}))
                 try:
                     pids = [h.popen.pid for h in hubs if h.popen is not None]
                     for rate, buffered in [(r, 0) for r in rates] + ([(0, storm)] if storm else []):
                         before = _metrics(hubs, db_url)
-                        stored = sum(sent.values())  # the database grows phase by phase
+                        stored = PREFILL + sum(sent.values())  # the database grows
                         at = [(i, c, sent.get(i, 0)) for i, c in creds]
                         figures, written = _phase(
                             broker,
@@ -342,6 +346,18 @@ def _run_db(kind: str, nodes: int, rates: list[int], storm: int) -> None:
                     stop_all(hubs)
         finally:
             broker.kill()
+
+
+def _prefill(db_url: str, events: int) -> None:
+    """Store ``events`` receipts of 1,000 other stores first, through the writer's own batch
+    path (``bench.ingest``), so the phases run against a database of that size."""
+    from bench.ingest import ingest, messages
+
+    started = time.monotonic()
+    migrated(db_url)
+    ingest(db_url, messages("returns", events, 1000))
+    print(f"  {events:,} events of 1,000 other stores stored first in "
+          f"{time.monotonic() - started:.0f} s", flush=True)
 
 
 def _print(kind: str, nodes: int, rate: int, buffered: int, f: dict[str, float]) -> None:
