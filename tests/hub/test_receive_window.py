@@ -15,7 +15,6 @@ import pytest
 from hub.metrics import HubMetrics
 from hub.settings import Settings
 from hub.sync.ingest.classify import Incoming
-from hub.sync.ingest.writer import IDLE_GAP_S, gather_wait
 from hub.sync.mqtt import HubLink
 from protocol import TopicKind, node_topic
 from tests.hub.conftest import hub_settings
@@ -60,12 +59,3 @@ def test_the_broker_sends_the_hub_a_batch_worth_of_messages_before_any_ack(
     finally:
         node.close()
 
-
-def test_a_batch_that_began_with_messages_waiting_takes_only_those() -> None:
-    # behind: the writer commits what waited instead of waiting for what comes next
-    assert gather_wait(True, deadline=100.0, now=0.0) == 0.0
-    # gathering a burst: each next message waited for at most the idle gap, until the deadline
-    assert gather_wait(False, deadline=100.0, now=0.0) == IDLE_GAP_S
-    assert gather_wait(False, deadline=100.0, now=100.0 - IDLE_GAP_S / 2) == pytest.approx(
-        IDLE_GAP_S / 2)
-    assert gather_wait(False, deadline=100.0, now=101.0) <= 0.0

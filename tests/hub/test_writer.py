@@ -19,7 +19,7 @@ from hub.storage.engine import reading
 from hub.storage.tables.core import dead_letters, inbox, unprocessable_events
 from hub.sync.ingest import writer as writer_module
 from hub.sync.ingest.classify import Incoming
-from hub.sync.ingest.writer import IngestWriter
+from hub.sync.ingest.writer import IDLE_GAP_S, IngestWriter, gather_wait
 from protocol import decode, encode, encode_batch, utc_now
 from tests.hub.helpers import events_topic, node_row, received, wait_for
 
@@ -215,3 +215,13 @@ def test_the_wait_from_arrival_to_puback_is_measured(engine: Engine, link: Memor
                if m.name == "acorn_hub_ingest_wait_seconds" for s in m.samples
                if s.name.endswith("_bucket")}
     assert buckets["1.0"] == 0 and buckets["2.5"] == 1
+
+
+def test_a_batch_that_began_with_messages_waiting_takes_only_those() -> None:
+    # behind: the writer commits what waited instead of waiting for what comes next
+    assert gather_wait(True, deadline=100.0, now=0.0) == 0.0
+    # gathering a burst: each next message waited for at most the idle gap, until the deadline
+    assert gather_wait(False, deadline=100.0, now=0.0) == IDLE_GAP_S
+    assert gather_wait(False, deadline=100.0, now=100.0 - IDLE_GAP_S / 2) == pytest.approx(
+        IDLE_GAP_S / 2)
+    assert gather_wait(False, deadline=100.0, now=101.0) <= 0.0

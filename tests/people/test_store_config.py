@@ -9,7 +9,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, select
 
 from hub.access import pins
 from hub.access.passwords import verify
@@ -35,6 +35,7 @@ from tests.hub.conftest import RunningHub
 from tests.hub.helpers import wait_for
 from tests.people.conftest import SETUP, add_user
 from tests.support.broker import Probe, TestBroker
+from tests.support.databases import statements_sent
 
 
 @dataclass
@@ -199,19 +200,11 @@ def test_a_pass_over_many_stores_saves_them_in_one_statement_a_chunk(engine: Eng
     with writing(engine) as tx:
         insert_rows(tx.conn, stores_table, [{"store_id": f"bulk-{n:04d}", "created_at": tx.now}
                                             for n in range(count)])
-    seen: list[tuple[str, bool]] = []
-
-    def note(_c: object, _cur: object, statement: str, _p: object, _ctx: object,
-             many: bool) -> None:
-        seen.append((statement, many))
-
-    event.listen(engine, "before_cursor_execute", note)
-    try:
+    many: list[bool] = []
+    with statements_sent(engine, many) as seen:
         assert sync_once(engine, FakeLink()) == count
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
-    saves = [many for statement, many in seen if statement.lstrip().upper().startswith(
-        "UPDATE STORES")]
+    saves = [each for statement, each in zip(seen, many, strict=True)
+             if statement.lstrip().upper().startswith("UPDATE STORES")]
     assert len(saves) == 3  # 500 + 500 + 200
     if engine.dialect.name == "postgresql":
         assert not any(saves)

@@ -144,13 +144,17 @@ atexit.register(finish)
 
 
 @contextmanager
-def statements_sent(engine: Engine) -> Iterator[list[str]]:
+def statements_sent(engine: Engine, many: list[bool] | None = None) -> Iterator[list[str]]:
     """The SQL statements ``engine`` sends to its database meanwhile (an executemany counts
-    once), for tests that bound how many a piece of work costs."""
+    once), for tests that bound how many a piece of work costs; ``many`` gets, for each, whether
+    it was an executemany (one execution a row on the server)."""
     seen: list[str] = []
 
-    def note(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+    def note(_conn: object, _cursor: object, statement: str, _params: object, _context: object,
+             executemany: bool) -> None:
         seen.append(statement)
+        if many is not None:
+            many.append(executemany)
 
     event.listen(engine, "before_cursor_execute", note)
     try:
