@@ -350,14 +350,22 @@ def _run_db(kind: str, nodes: int, rates: list[int], storm: int) -> None:
 
 def _prefill(db_url: str, events: int) -> None:
     """Store ``events`` receipts of 1,000 other stores first, through the writer's own batch
-    path (``bench.ingest``), so the phases run against a database of that size."""
+    path (``bench.ingest``), and classify their reasons as a running hub would have, so the
+    phases run against a database of that size."""
     from bench.ingest import ingest, messages
+    from hub.finance.reasons.store import classify_pending
+    from hub.storage.engine import make_engine
 
     started = time.monotonic()
     migrated(db_url)
     ingest(db_url, messages("returns", events, 1000))
-    print(f"  {events:,} events of 1,000 other stores stored first in "
-          f"{time.monotonic() - started:.0f} s", flush=True)
+    engine = make_engine(db_url)
+    try:
+        classify_pending(engine)
+    finally:
+        engine.dispose()
+    print(f"  {events:,} events of 1,000 other stores stored (and their reasons classified) "
+          f"first in {time.monotonic() - started:.0f} s", flush=True)
 
 
 def _print(kind: str, nodes: int, rate: int, buffered: int, f: dict[str, float]) -> None:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from hub.storage.tables.amazon import amazon_fba_returns, amazon_orders, amazon_returns
 from hub.storage.tables.catalogue import catalogue_items
@@ -57,6 +57,16 @@ def store_return(engine: Engine, store_id: str, return_id: str, channel: str, re
                 node_id="n1", origin="store", amount=Decimal(amount), currency=currency,
                 channel=channel, state=state, reasons=[], requested_at=when, created_at=when,
                 updated_at=when))
+
+
+def store_return_in(conn: Connection, store_id: str, return_id: str) -> None:
+    """A one-line return stored in the caller's transaction."""
+    conn.execute(returns.insert().values(
+        store_id=store_id, return_id=return_id, node_id="n1", state="received", channel="pos",
+        reason="does not work", mismatch=False, received_at=T0, created_at=T0, updated_at=T0))
+    conn.execute(return_items.insert().values(
+        store_id=store_id, return_id=return_id, line_no=1, sku="SKU-A", quantity=1,
+        unit_price=Decimal("10.00"), currency="EUR"))
 
 
 def mfn_return(engine: Engine, rma: str, sku: str, marketplace: str, reason: str,

@@ -5,6 +5,7 @@ pair, once, audited, and publishing new rules maps the text lines again."""
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import timedelta
 
@@ -20,11 +21,12 @@ from hub.finance.reasons.taxonomy import TAXONOMY, is_known
 from hub.storage import audit_log
 from hub.storage.engine import reading, writing
 from hub.storage.tables.amazon import amazon_returns
-from hub.storage.tables.reasons import return_reasons
+from hub.storage.tables.reasons import reason_queue, return_reasons
 from protocol import utc_now
 from spapi_sim.catalog import FBA_RETURN_REASONS, MFN_RETURN_REASONS
-from tests.finance.reasons_seed import DE, at, mfn_return, seed, store_return
-from tests.hub.helpers import ON_PG, wait_for
+from tests.finance.reasons_seed import DE, at, mfn_return, seed, store_return, store_return_in
+from tests.hub.helpers import ON_PG, ingest, received, wait_for
+from tests.support.databases import statements_sent
 
 RULES = load_rules_yaml(default_rules_text())
 MFN, FBA, STORE = Source.AMAZON_MFN, Source.AMAZON_FBA, Source.STORE
@@ -209,15 +211,18 @@ def test_publishing_rules_maps_the_text_lines_again(engine: Engine) -> None:
         store.publish(tx, text, "fiona", "finance")
 
 
-def test_an_incremental_pass_looks_only_at_what_the_hub_stored_since(engine: Engine) -> None:
-    seed(engine)  # stored in the spring: older than the pass's watermark
+def test_an_incremental_pass_takes_the_queued_returns_and_the_amazon_lines_stored_since(
+        engine: Engine) -> None:
+    seed(engine)  # stored in the spring; the store returns queued by their lines' trigger
     since = at(6, 1)
     store_return(engine, "s1", "R9", "pos", "does not work", at(6, 2), [("SKU-A", 1)])
     mfn_return(engine, "rma9", "SKU-B", DE, "DEFECTIVE", at(6, 3), None)
-    assert dict(store.classify_pending(engine, since=since)) == {"store": 1, "amazon_mfn": 1}
-    assert set(_rows(engine)) == {"store:s1/R9/1", "amazon_mfn:acct1/rma9/SKU-B"}
+    assert dict(store.classify_pending(engine, since=since)) == {"store": 6, "amazon_mfn": 1}
+    assert {key for key in _rows(engine) if not key.startswith("store:")} == {
+        "amazon_mfn:acct1/rma9/SKU-B"}
+    assert _queue(engine) == []  # what it classified left the queue
     assert not store.classify_pending(engine, since=since)
-    assert dict(store.classify_pending(engine)) == {"store": 5, "amazon_mfn": 3, "amazon_fba": 1}
+    assert dict(store.classify_pending(engine)) == {"amazon_mfn": 3, "amazon_fba": 1}
     # an Amazon line whose report changed: seen by the incremental pass when the sync stored the
     # change after the watermark (its updated_at), by a full pass in any case
     with engine.begin() as conn:
@@ -231,30 +236,88 @@ def test_an_incremental_pass_looks_only_at_what_the_hub_stored_since(engine: Eng
     assert _rows(engine)["amazon_mfn:acct1/rma3/SKU-A"][:2] == ("damaged", "in_transit")
 
 
+def test_every_line_stored_queues_its_return_whoever_stores_it(engine: Engine) -> None:
+    """The ingest (a ``COPY`` of a batch's lines on PostgreSQL) and a plain insert alike: the
+    trigger on ``return_items`` names each return once, in the transaction that stores it."""
+    result = ingest(engine, received("s1", "n1", 1, "R1"), received("s1", "n1", 2, "R2"))
+    assert (result.applied, result.dead) == (2, [])
+    store_return(engine, "s2", "R3", "pos", "does not work", at(3, 1),
+                 [("SKU-A", 1), ("SKU-B", 2)])
+    assert sorted(_queue(engine)) == [("s1", "R1"), ("s1", "R2"), ("s2", "R3")]
+    with pytest.raises(RuntimeError, match="boom"), engine.begin() as conn:  # rolled back
+        store_return_in(conn, "s2", "R4")
+        raise RuntimeError("boom")
+    assert ("s2", "R4") not in _queue(engine)
+    assert dict(store.classify_pending(engine, since=utc_now())) == {"store": 4}
+    assert _queue(engine) == []
+    assert set(_rows(engine)) == {"store:s1/R1/1", "store:s1/R2/1", "store:s2/R3/1",
+                                  "store:s2/R3/2"}
+
+
+def test_a_queued_return_whose_lines_have_reasons_just_leaves_the_queue(engine: Engine) -> None:
+    store_return(engine, "s1", "R1", "pos", "does not work", at(3, 1), [("SKU-A", 1)])
+    assert dict(store.classify_pending(engine, since=at(3, 1))) == {"store": 1}
+    with engine.begin() as conn:  # queued again (by hand, say)
+        conn.execute(reason_queue.insert().values(store_id="s1", return_id="R1"))
+    assert not store.classify_pending(engine, since=at(3, 1))
+    assert _queue(engine) == []
+    assert len(_rows(engine)) == 1  # classified once
+
+
+def test_the_search_does_not_walk_the_lines_already_classified(engine: Engine) -> None:
+    """What an incremental pass reads of the return tables is the queued returns' rows, by key:
+    its cost follows what arrived, not every line ever classified (the anti-join it replaced
+    took 0.3-0.5 s a batch at 320,000 lines on PostgreSQL)."""
+    seed(engine)
+    store.classify_pending(engine)
+    store_return(engine, "s1", "R9", "pos", "does not work", at(6, 2), [("SKU-A", 1)])
+    with statements_sent(engine) as sent:
+        assert dict(store.classify_pending(engine, since=at(6, 1))) == {"store": 1}
+    walks = [sql for sql in sent if STORE_TABLES.search(sql)]
+    assert walks and all(_by_key(sql) for sql in walks), walks
+    with statements_sent(engine) as sent:
+        assert not store.classify_pending(engine, since=at(6, 1))
+    assert not [sql for sql in sent if STORE_TABLES.search(sql)]
+
+
+STORE_TABLES = re.compile(r"(FROM|JOIN) (returns|return_items)\b")
+
+
+def _by_key(sql: str) -> bool:
+    """A lookup of given (store_id, return_id) pairs (``hub.storage.bulk.rows_at_pairs``)."""
+    return "unnest" in sql or ") IN (" in sql
+
+
+def _queue(engine: Engine) -> list[tuple[str, str]]:
+    with reading(engine) as conn:
+        return [(a, b) for a, b in conn.execute(select(reason_queue.c.store_id,
+                                                       reason_queue.c.return_id))]
+
+
 def test_the_hubs_pass_is_incremental_between_full_ones(engine: Engine) -> None:
-    """The hub's pass looks at every line at start and every ``full_every`` seconds; between, at
-    what the hub stored from ``MARGIN`` before the previous pass began. A return stored with a
-    time older than that (a transaction that committed that late, a worker's clock that far
-    behind) waits for the next full pass: late, not lost."""
+    """The hub's pass takes the queued store returns every time; it looks at every Amazon line
+    at start and every ``full_every`` seconds, between at those the hub stored from ``MARGIN``
+    before the previous pass began. An Amazon line stored with a time older than that (a
+    transaction that committed that late, a worker's clock that far behind) waits for the next
+    full pass: late, not lost."""
     seed(engine)
     classifier = ReasonClassifier(engine, seconds=3600)
     assert classifier.once() == 9  # the first pass: every line
     assert classifier.since is not None and classifier.since <= utc_now() - MARGIN
     late = utc_now() - MARGIN - timedelta(minutes=1)
-    store_return(engine, "s1", "R-late", "pos", "does not work", late, [("SKU-A", 1)])
-    store_return(engine, "s1", "R-new", "pos", "does not work", utc_now(), [("SKU-B", 1)])
-    assert classifier.once() == 1  # R-new only
-    assert "store:s1/R-late/1" not in _rows(engine)
+    mfn_return(engine, "rma-late", "SKU-A", DE, "DEFECTIVE", late, None)
+    store_return(engine, "s1", "R-old", "pos", "does not work", late, [("SKU-A", 1)])
+    assert classifier.once() == 1  # R-old: queued, however old its time
+    assert "amazon_mfn:acct1/rma-late/SKU-A" not in _rows(engine)
     classifier.full_every = 0  # the full pass is due
     assert classifier.once() == 1
-    assert _rows(engine)["store:s1/R-late/1"][:2] == ("defective", "stopped_working")
+    assert _rows(engine)["amazon_mfn:acct1/rma-late/SKU-A"][:2] == ("defective", "stopped_working")
 
 
 @ON_PG
 def test_the_pass_finds_its_lines_before_it_waits_for_the_audit_tip(engine: Engine) -> None:
-    """The pass's search (an anti-join over every line classified so far, up to 0.9 s in a
-    storm) runs beside the ingest: it waits for the audit tip only to write. A line committed
-    while it waits is the next pass's."""
+    """The pass's search runs beside the ingest: it waits for the audit tip only to write. A
+    line committed while it waits is the next pass's."""
     store_return(engine, "s1", "R1", "pos", "does not work", at(3, 1), [("SKU-A", 1)])
     done: dict[str, int] = {}
     with writing(engine):  # another writer (an ingest batch) holds the tip

@@ -15,10 +15,12 @@ from hub.storage.engine import make_engine, reading, writing
 from hub.storage.migrations import current, downgrade, head, upgrade
 from hub.storage.tables import metadata
 from hub.storage.tables.core import refunds, returns, stores
+from hub.storage.tables.reasons import reason_queue, return_reasons
+from tests.finance.reasons_seed import T0, store_return
 
 
 def test_upgrade_builds_every_table_and_matches_the_schema(db_url: str) -> None:
-    assert upgrade(db_url) == head() == "0038"
+    assert upgrade(db_url) == head() == "0039"
     engine = make_engine(db_url)
     try:
         assert set(metadata.tables) <= set(inspect(engine).get_table_names())
@@ -110,5 +112,33 @@ def test_refunds_stored_before_0011_get_their_origin_from_what_is_known(db_url: 
                 "currency, channel, state, reasons, requested_at, created_at, updated_at) "
                 "VALUES ('s1', 'F4', 'R1', 'n1', 1, 'USD', 'pos', 'requested', '[]', :at, :at, "
                 ":at)"), {"at": "2025-01-01 00:00:00"})
+    finally:
+        engine.dispose()
+
+
+def test_lines_stored_before_0039_without_a_reason_are_queued_by_it(db_url: str) -> None:
+    """The reasons' queue starts with every return that has a line without a reason: R1 (its
+    second line), not R2 (classified); from then on the trigger queues what is stored."""
+    assert upgrade(db_url, "0038") == "0038"
+    engine = make_engine(db_url)
+    try:
+        store_return(engine, "s1", "R1", "pos", "broken", T0, [("SKU-A", 1), ("SKU-B", 1)])
+        store_return(engine, "s1", "R2", "pos", "broken", T0, [("SKU-A", 1)])
+        with engine.begin() as conn:
+            for return_id, line_no in (("R1", 1), ("R2", 1)):
+                conn.execute(return_reasons.insert().values(
+                    source="store", line_key=f"s1/{return_id}/{line_no}", store_id="s1",
+                    return_id=return_id, line_no=line_no, channel="pos", sku="SKU-A",
+                    quantity=1, occurred_at=T0, month="2026-03", raw_reason="broken",
+                    reason="defective", sub_reason="stopped_working", method="counter",
+                    classified_at=T0))
+        assert upgrade(db_url) == head()
+        store_return(engine, "s1", "R3", "pos", "broken", T0, [("SKU-A", 1)])
+        with reading(engine) as conn:
+            queued = conn.execute(select(reason_queue.c.store_id, reason_queue.c.return_id)
+                                  .order_by(reason_queue.c.return_id)).all()
+        assert [tuple(row) for row in queued] == [("s1", "R1"), ("s1", "R3")]
+        assert downgrade(db_url, "0038") == "0038"  # the trigger goes with the table
+        store_return(engine, "s1", "R4", "pos", "broken", T0, [("SKU-A", 1)])
     finally:
         engine.dispose()

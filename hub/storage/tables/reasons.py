@@ -1,4 +1,4 @@
-"""Return reasons (migration ``0030``, ``hub.finance.reasons``).
+"""Return reasons (migrations ``0030``, ``0039``; ``hub.finance.reasons``).
 
 Rules:
 - ``return_reasons`` holds one row per return line at the hub, keyed by (``source``,
@@ -11,6 +11,8 @@ Rules:
   mapped it; text-mapped rows carry the rules' version and are mapped again when rules change;
 - ``counted`` is false for an Amazon MFN line that a store also took in (same order and SKU, a
   store line of channel ``amazon_mfn``): the return counts once, as the store's line;
+- ``reason_queue`` names the returns whose store lines wait to be classified (one row a return,
+  put there by a trigger on ``return_items``, deleted once classified);
 - ``reason_rules`` is append-only: one row per published version, the highest is active.
 """
 
@@ -53,6 +55,17 @@ return_reasons = Table(
     Index("ix_return_reasons_store", "store_id", "return_id"),
     Index("ix_return_reasons_method", "method"),
     Index("ix_return_reasons_order", "order_id", "sku"),
+)
+
+# Returns whose lines wait for a reason: a trigger on ``return_items`` (migration 0039) names the
+# return of every line inserted, whoever inserts it; the classification pass takes them in
+# batches and deletes them as it classifies (``hub.finance.reasons.store``). What the pass looks
+# for is what waits here, not an anti-join over every line ever classified.
+reason_queue = Table(
+    "reason_queue",
+    metadata,
+    Column("store_id", NODE, primary_key=True),
+    Column("return_id", ID, primary_key=True),
 )
 
 reason_rules = document_table("reason_rules")
