@@ -109,6 +109,10 @@ class HubMetrics:
                                            "shipped packages not confirmed to Amazon, by state",
                                            ["state"], registry=r)
         r.register(_Collector())
+        self.reasons_queued = Gauge("acorn_hub_reasons_queued",
+                                    "returns whose lines wait for the reasons pass, as of the "
+                                    "scrape (growing: the pass falls behind the ingest)",
+                                    registry=r)
         self.mqtt_connected = Gauge("acorn_hub_mqtt_connected", "1 while connected to the broker",
                                     registry=r)
 

@@ -98,3 +98,12 @@ def test_a_regional_manager_sees_their_stores_only(desk: DeskHub) -> None:
         expect(page.get_by_test_id("reasons-problem")).to_have_text("")
         outside = page.evaluate(OUTSIDE)
         assert outside == [], outside
+
+
+def test_metrics_say_how_many_returns_wait_for_their_reasons(desk: DeskHub) -> None:
+    seed(desk.engine)  # four store returns, their lines queued as they were stored
+    add_user(desk.engine, "ada", Role.ADMIN)
+    ada = desk.sign_in("ada")
+    assert "acorn_hub_reasons_queued 4.0" in ada.get("/metrics").text
+    store.classify_pending(desk.engine)
+    assert "acorn_hub_reasons_queued 0.0" in ada.get("/metrics").text

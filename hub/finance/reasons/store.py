@@ -204,6 +204,11 @@ def _queued(conn: Connection, limit: int) -> list[tuple[str, str]]:
     return [(str(a), str(b)) for a, b in conn.execute(query)]
 
 
+def queued_returns(conn: Connection) -> int:
+    """How many returns wait for their lines' reasons (``acorn_hub_reasons_queued``)."""
+    return int(conn.execute(select(func.count()).select_from(reason_queue)).scalar_one())
+
+
 def _dequeue(conn: Connection, keys: Sequence[tuple[str, str]]) -> None:
     q = reason_queue.c
     for chunk in key_chunks(conn, keys, BATCH // 4):

@@ -11,6 +11,7 @@ from hub import __version__
 from hub.access.permissions import Action, StorePlace, can, require_unscoped
 from hub.amazon.shipments import due_soon, unconfirmed_counts
 from hub.errors import StorageError
+from hub.finance.reasons.store import queued_returns
 from hub.fleet import overview
 from hub.inventory import differences
 from hub.returns.queries import counts, list_dead_letters, stores_overview
@@ -97,6 +98,7 @@ def metrics(hub: Hub, who: Viewer) -> Response:
         hub.metrics.orders_due.set(len(due_soon(conn, utc_now())))
         for state, count in unconfirmed_counts(conn).items():
             hub.metrics.shipments_unconfirmed.labels(state=state).set(count)
+        hub.metrics.reasons_queued.set(queued_returns(conn))
     hub.metrics.set_fleet(fleet["online"], fleet["offline"], fleet["alerting"],
                           {k.removeprefix("alert:"): v for k, v in fleet.items()
                            if k.startswith("alert:")})
