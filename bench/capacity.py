@@ -8,6 +8,7 @@
     CAPACITY_LIVE_NODES=0 python -m bench capacity    # a storm without live stores beside it
     CAPACITY_MIX=lifecycle python -m bench capacity    # each return received, inspected, disposed
     CAPACITY_PREFILL=300000 python -m bench capacity    # against a database of 300,000 events
+    CAPACITY_SECONDS=120 python -m bench capacity       # phases long enough for the reasons pass
 
 Every node has its own dynsec client bound to its client id (as the fleet provisions them) and
 publishes valid ``return.received`` events through the real Mosquitto to one ``acorn-hub serve``
@@ -55,7 +56,8 @@ import httpx
 
 from hub.access.permissions import Role
 from hub.access.tokens import create_token
-from hub.storage.engine import make_engine, writing
+from hub.finance.reasons.store import queued_returns
+from hub.storage.engine import make_engine, reading, writing
 from hub.storage.tables.core import stores
 from hub.sync.partitions import PARTITIONS, fair_share
 from tests.support.broker import TestBroker
@@ -66,7 +68,7 @@ from tests.workers.conftest import worker_creds
 
 WORKERS = 4
 TICKS = os.sysconf("SC_CLK_TCK")
-PHASE_SECONDS = 20.0
+PHASE_SECONDS = float(os.environ.get("CAPACITY_SECONDS", "20"))  # a steady phase's offer
 # as the edges do when their hub's config says it reads batches (ACORN_HUB_INGEST_EVENT_BATCH)
 EVENT_BATCH = int(os.environ.get("CAPACITY_EVENT_BATCH", "100"))
 HUB_BATCH = os.environ.get("CAPACITY_HUB_BATCH", "")  # the hub's INGEST_BATCH_SIZE ("": its own)
@@ -160,6 +162,15 @@ def _metrics(hubs: list[Proc], db_url: str) -> dict[str, float]:
             elif line.startswith("acorn_hub_") and "{" not in line and len(line.split()) == 2:
                 out[line.split()[0]] = out.get(line.split()[0], 0.0) + float(line.split()[1])
     return out
+
+
+def _reasons_queued(db_url: str) -> int:
+    engine = make_engine(db_url)
+    try:
+        with reading(engine) as conn:
+            return queued_returns(conn)
+    finally:
+        engine.dispose()
 
 
 def register_stores(db_url: str, creds: list[tuple[int, NodeCreds]]) -> None:
@@ -341,6 +352,8 @@ def _run_db(kind: str, nodes: int, rates: list[int], storm: int) -> None:
                         after = _metrics(hubs, db_url)
                         _print(kind, nodes, rate, buffered, figures)
                         row("  events already stored when the phase began", f"{stored:,}", "-")
+                        row("  returns waiting for their reasons when it ended",
+                            f"{_reasons_queued(db_url):,}", "- (the hub's pass runs every 60 s)")
                         _print_batches(before, after)
                 finally:
                     stop_all(hubs)

@@ -21,6 +21,7 @@ from hub.finance.reasons.taxonomy import TAXONOMY, is_known
 from hub.storage import audit_log
 from hub.storage.engine import reading, writing
 from hub.storage.tables.amazon import amazon_returns
+from hub.storage.tables.core import audit_log as audit_table
 from hub.storage.tables.reasons import reason_queue, return_reasons
 from protocol import utc_now
 from spapi_sim.catalog import FBA_RETURN_REASONS, MFN_RETURN_REASONS
@@ -284,8 +285,9 @@ STORE_TABLES = re.compile(r"(FROM|JOIN) (returns|return_items)\b")
 
 
 def _by_key(sql: str) -> bool:
-    """A lookup of given (store_id, return_id) pairs (``hub.storage.bulk.rows_at_pairs``)."""
-    return "unnest" in sql or ") IN (" in sql
+    """A lookup of given (store_id, return_id) pairs (``hub.storage.bulk.rows_at_pairs``), or
+    the lines' insert, joining the given pairs (PostgreSQL: arrays; SQLite: a VALUES list)."""
+    return "unnest" in sql or ") IN (" in sql or "FROM k JOIN" in sql
 
 
 def _queue(engine: Engine) -> list[tuple[str, str]]:
@@ -329,6 +331,31 @@ def test_the_pass_finds_its_lines_before_it_waits_for_the_audit_tip(engine: Engi
     thread.join(20)
     assert done == {"store": 1}  # R1: what it had found before it waited
     assert dict(store.classify_pending(engine)) == {"store": 1}  # then R2
+
+
+@ON_PG
+def test_a_batch_classified_by_rules_published_meanwhile_is_done_again(engine: Engine) -> None:
+    """The pass classifies and writes its lines beside the ingest and takes the tip only to
+    audit. Rules published while it waits (their remapping sees only lines committed before)
+    roll its batch back, and it classifies the lines again by the new rules."""
+    store_return(engine, "s3", "R4", "pos", "customer left no word", at(3, 1), [("SKU-C", 1)])
+    text = default_rules_text().replace("version: 1", "version: 2") + (
+        "  - reason: customer_choice\n    sub_reason: changed_mind\n"
+        "    patterns: ['no word']\n")
+    done: dict[str, int] = {}
+    with writing(engine) as tx:  # another writer holds the tip: here, the publication
+        thread = threading.Thread(
+            target=lambda: done.update(store.classify_pending(engine)), daemon=True)
+        thread.start()
+        wait_for(lambda: _waits_for_the_tip(engine), 20, "the pass waiting for the tip")
+        store.publish(tx, text, "fiona", "finance")  # R4's line is not committed: not remapped
+    thread.join(20)
+    assert done == {"store": 1}
+    assert _rows(engine)["store:s3/R4/1"] == ("customer_choice", "changed_mind", "rule")
+    with reading(engine) as conn:
+        audited = conn.execute(select(audit_table.c.after).where(
+            audit_table.c.action == store.CLASSIFIED)).scalars().all()
+    assert audited == [{"lines": {"store": 1}, "rules_version": 2}]  # the batch that counted
 
 
 def _waits_for_the_tip(engine: Engine) -> bool:
