@@ -318,8 +318,8 @@ def test_the_hubs_pass_is_incremental_between_full_ones(engine: Engine) -> None:
 
 @ON_PG
 def test_the_pass_finds_its_lines_before_it_waits_for_the_audit_tip(engine: Engine) -> None:
-    """The pass's search runs beside the ingest: it waits for the audit tip only to write. A
-    line committed while it waits is the next pass's."""
+    """The pass finds, classifies and writes its lines beside the ingest: it waits for the
+    audit tip only to audit. A line committed while it waits is the next pass's."""
     store_return(engine, "s1", "R1", "pos", "does not work", at(3, 1), [("SKU-A", 1)])
     done: dict[str, int] = {}
     with writing(engine):  # another writer (an ingest batch) holds the tip
