@@ -24,9 +24,10 @@ send what they wrote meanwhile: the sustained figure the target is about), hub C
 blur it), hub CPU share, where the machine's CPU went over the phase (hub workers, the
 generator's processes, Mosquitto, every PostgreSQL process, the rest, idle: in cores, from
 /proc), broker drops (the "dropped" lines of mosquitto's log), and how many events the
-database held when the phase began (the phases share one database, which grows: on
-PostgreSQL, 400,000 stored events made a batch's statements about 20 % slower, and a later
-phase at the same rate shows it). Phases: steady rates
+database held when the phase began (the phases share one database, which grows) and how many
+returns still waited for their reasons when it ended (the hub's reasons pass runs every
+minute: only a phase longer than that, ``CAPACITY_SECONDS``, carries its cost). Phases: steady
+rates
 (``CAPACITY_RATES`` ev/s offered in total), then a storm: every node connects at once holding
 ``CAPACITY_STORM`` buffered events.
 With ``CAPACITY_HUB_WORKERS`` > 1 (PostgreSQL only) that many ``acorn-hub serve`` workers
@@ -367,7 +368,6 @@ def _prefill(db_url: str, events: int) -> None:
     phases run against a database of that size."""
     from bench.ingest import ingest, messages
     from hub.finance.reasons.store import classify_pending
-    from hub.storage.engine import make_engine
 
     started = time.monotonic()
     migrated(db_url)

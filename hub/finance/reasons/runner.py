@@ -4,16 +4,15 @@ Rules: one daemon thread (``hub.finance.periodic.Periodic``) runs ``store.classi
 start (the backfill of returns that existed before migration 0030) and every ``seconds`` after;
 a pass that fails logs one warning and the next one tries again (the pass is idempotent); a
 pass with many lines to classify rests ``REST`` times as long as each batch took before the
-next (it is analytics: ingest comes first; measured in a storm of a million returns, back to
-back batches held the hub's GIL and the audit tip more than the ingest did);
+next (it is analytics: ingest comes first; back to back, its batches take the CPU and the
+database time the ingest needs: ``REST``);
 every pass takes the queued store returns (``reason_queue``); the first pass, and one every
 ``full_every`` seconds, looks at every Amazon report line, the passes between only at those the
 hub stored from ``MARGIN`` before the previous pass began (``classify_pending(since=...)``), so a
 pass at rest costs what arrived, not every line ever classified. An Amazon line stored by a
 transaction that committed more than ``MARGIN`` after its start (or by a worker whose clock runs
-that far behind) is left to the next full pass: late, never lost. A pass that fails
-moves nothing on: the next one looks from the same time again; ``stop`` ends the thread and
-waits.
+that far behind) is left to the next full pass: late, never lost. A pass that fails moves
+nothing on: the next one looks from the same time again; ``stop`` ends the thread and waits.
 """
 
 from __future__ import annotations
