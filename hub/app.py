@@ -157,7 +157,10 @@ def create_app(settings: Settings | None = None, amazon: AmazonSettings | None =
                 fetcher = FxFetcher(engine, settings.fx_fetch_url, settings.fx_fetch_hours * 3600,
                                     gate=leading)
                 running.callback(fetcher.start().stop)
-            running.callback(ReasonClassifier(engine, gate=leading).start().stop)
+            ingest_seconds = (runtime.writer.busy_time if runtime is not None
+                              else (lambda: 0.0))  # the reasons pass rests while it is busy
+            running.callback(ReasonClassifier(engine, gate=leading,
+                                              ingest_seconds=ingest_seconds).start().stop)
             running.callback(Periodic("evidence-purge", lambda: purge(
                 engine, settings.evidence_dir), settings.evidence_purge_hours * 3600,
                 gate=leading).start().stop)

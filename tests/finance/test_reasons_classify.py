@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -314,6 +315,27 @@ def test_the_hubs_pass_is_incremental_between_full_ones(engine: Engine) -> None:
     classifier.full_every = 0  # the full pass is due
     assert classifier.once() == 1
     assert _rows(engine)["amazon_mfn:acct1/rma-late/SKU-A"][:2] == ("defective", "stopped_working")
+
+
+def test_the_hubs_pass_rests_between_batches_only_while_the_ingest_is_busy(
+        engine: Engine) -> None:
+    """Resting three times its work, the pass classified a quarter as fast as it can even once
+    the ingest had nothing to do: after a peak at 4,000 ev/s the reasons caught up at ~3,200
+    lines a second. It rests now only while this process's ingest writer spends a quarter of
+    the time or more in batches (its running total of seconds, given to the pass)."""
+    for n in range(25):
+        store_return(engine, "s1", f"R{n}", "pos", "does not work", at(3, 1), [("SKU-A", 1)])
+    quiet = ReasonClassifier(engine, seconds=3600, batch=10)  # no ingest at all: never rests
+    assert quiet.once() == 25
+    assert (quiet.rests, quiet.runs) == (0, 2)  # after the two full batches; the last ends it
+    for n in range(25, 50):
+        store_return(engine, "s1", f"R{n}", "pos", "does not work", at(3, 1), [("SKU-A", 1)])
+    # an ingest busy all the time: its writer's total grows as fast as the clock
+    busy = ReasonClassifier(engine, seconds=3600, batch=10, ingest_seconds=time.monotonic)
+    assert busy.once() == 25
+    assert (busy.rests, busy.runs) == (2, 0)
+    with reading(engine) as conn:
+        assert store.queued_returns(conn) == 0
 
 
 @ON_PG

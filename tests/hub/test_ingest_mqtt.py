@@ -68,6 +68,8 @@ def test_events_published_twice_are_stored_once_and_acked(mqtt_hub: RunningHub,
     wait_for(lambda: acked(node_a) == 2, what="ack up to 2")
     assert scalar(mqtt_hub, select(func.count()).select_from(inbox)) == 2
     assert scalar(mqtt_hub, select(func.count()).select_from(returns)) == 2
+    runtime = mqtt_hub.context.runtime
+    assert runtime is not None and runtime.writer.busy_time() > 0  # the reasons pass reads it
     ack = decode(node_a.on(TopicKind.ACKS)[-1].payload)
     assert (ack.store_id, ack.node_id, ack.seq, ack.kind) == ("store-a", "n1", 0, "ack")
 

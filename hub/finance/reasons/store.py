@@ -43,7 +43,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -143,15 +143,16 @@ def _classified(found: Classification, now: datetime) -> dict[str, Any]:
             "rule": found.rule, "rules_version": found.rules_version, "classified_at": now}
 
 
-def classify_pending(engine: Engine, batch: int = BATCH, rest: float = 0.0,
+def classify_pending(engine: Engine, batch: int = BATCH,
+                     rest: float | Callable[[float], float] = 0.0,
                      since: datetime | None = None) -> Counter[str]:
     """Classify every return line that has no reason yet, and again each Amazon line whose
     report now gives another reason; returns how many per source. ``rest``: seconds to pause
-    after each batch per second the batch took (the hub's background pass rests 3: back to back,
-    its batches take the CPU and the database time the ingest needs; at 4,000 ev/s on a 2-core
-    host, resting 1 raised the ingest's p99 from 0.7 to 3.9 s). Store lines: the queued
-    returns'. Amazon lines: with ``since``, only those stored or seen to change at or after that
-    time (an incremental pass, bounded by what arrived; None: all of them)."""
+    after each batch per second the batch took, or a function of the seconds it took giving the
+    pause (the hub's background pass, ``runner``: back to back, its batches take the CPU and the
+    database time a busy ingest needs). Store lines: the queued returns'. Amazon lines: with
+    ``since``, only those stored or seen to change at or after that time (an incremental pass,
+    bounded by what arrived; None: all of them)."""
     total: Counter[str] = Counter()
     with reading(engine) as conn:  # nothing to do (the usual case): no write transaction at all
         changed = bool(_changed(conn, 1, since))
@@ -172,8 +173,10 @@ def classify_pending(engine: Engine, batch: int = BATCH, rest: float = 0.0,
         if len(keys) < batch and all(count < batch for source, count in done.items()
                                      if source != Source.STORE.value):
             return total
-        if rest:
-            time.sleep(rest * (time.monotonic() - started))
+        took = time.monotonic() - started
+        pause = rest(took) if callable(rest) else rest * took
+        if pause > 0:
+            time.sleep(pause)
 
 
 class _RulesChanged(Exception):

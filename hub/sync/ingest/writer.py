@@ -141,6 +141,8 @@ class IngestWriter:
         self.restarts = 0  # times the thread died and was started again
         self.last_error: str | None = None
         self.held_back = 0  # several workers: early events offered again later
+        self.busy_seconds = 0.0  # spent committing and acking batches done (``busy_time``)
+        self._batch_started: float | None = None  # the batch under way (time.monotonic())
         self._first_try: dict[tuple[int, int], float] = {}  # (generation, mid) of held ones
         self._inflight: list[Incoming] = []  # the batch being processed, for a restart
         self._requeued: set[tuple[int, int]] = set()  # (generation, mid) put back once already
@@ -194,6 +196,12 @@ class IngestWriter:
         if self._thread.is_alive():
             self._thread.join(timeout)
 
+    def busy_time(self) -> float:
+        """Seconds spent committing and acking batches so far, the one under way included (the
+        reasons pass rests while this grows as fast as the clock: ``hub.finance.reasons``)."""
+        started = self._batch_started
+        return self.busy_seconds + (time.monotonic() - started if started is not None else 0.0)
+
     def _main(self) -> None:
         try:
             self._run()
@@ -225,7 +233,7 @@ class IngestWriter:
                     self._process_with_retry(batch)
                 except Exception as err:  # counted; the thread must go on
                     self._caught(err, batch)
-                self._inflight = []
+                self._inflight, self._batch_started = [], None
                 self._budget -= len(batch) if stopping else 0
             elif stopping:
                 return
@@ -290,7 +298,7 @@ class IngestWriter:
             pending.pop(0)
 
     def _commit(self, batch: Sequence[Incoming]) -> None:
-        started = time.monotonic()
+        started = self._batch_started = time.monotonic()
         try:
             owners = [m for m in batch for _ in m.parts()]  # the message of each part
             classified = [part for m in batch for part in m.parts()]
@@ -458,6 +466,8 @@ class IngestWriter:
         m.unprocessable.inc(result.unprocessable)
         m.batch_size.observe(events)
         m.batch_seconds.observe(seconds)
+        self.busy_seconds += seconds
+        self._batch_started = None
         for reason in result.dead:
             log.warning("dead letter: %s", reason)
 
