@@ -7,6 +7,7 @@
     CAPACITY_HUB_WORKERS=2 CAPACITY_DBS=pg python -m bench capacity    # two hub workers
     CAPACITY_LIVE_NODES=0 python -m bench capacity    # a storm without live stores beside it
     CAPACITY_MIX=lifecycle python -m bench capacity    # each return received, inspected, disposed
+    CAPACITY_MIX=sales python -m bench capacity    # every event a sale's stock move
     CAPACITY_PREFILL=300000 python -m bench capacity    # against a database of 300,000 events
     CAPACITY_SECONDS=120 python -m bench capacity       # phases long enough for the reasons pass
 
@@ -74,7 +75,7 @@ PHASE_SECONDS = float(os.environ.get("CAPACITY_SECONDS", "20"))  # a steady phas
 EVENT_BATCH = int(os.environ.get("CAPACITY_EVENT_BATCH", "100"))
 HUB_BATCH = os.environ.get("CAPACITY_HUB_BATCH", "")  # the hub's INGEST_BATCH_SIZE ("": its own)
 HUB_WORKERS = int(os.environ.get("CAPACITY_HUB_WORKERS", "1"))
-MIXES = ("returns", "lifecycle")
+MIXES = ("returns", "lifecycle", "sales")
 # returns: receipts only; lifecycle: each return received, inspected, disposed (updates too)
 MIX = os.environ.get("CAPACITY_MIX", "returns")
 GIVE_UP_S = 1800.0  # a phase's nodes stop waiting for acks after this (a storm may be slow)

@@ -19,15 +19,16 @@ from hub.storage.tables.core import (
     refunds,
     returns,
 )
+from hub.storage.tables.inventory import stock_levels, stock_moves
 from protocol import TopicKind, decode, node_topic
 from tests.hub.helpers import ingest
 from tests.support.fleet_nodes import Node, NodeCreds
 
 
-def node(index: int) -> Node:
+def node(index: int, mix: str = "lifecycle") -> Node:
     creds = NodeCreds(f"mix-{index:03d}", f"u{index}", "-", f"c{index}")
     return Node(creds, None, index, SendWindow(1000, 5.0, 30.0),  # type: ignore[arg-type]
-                Pace(1000), mix="lifecycle")
+                Pace(1000), mix=mix)
 
 
 def test_the_lifecycle_mix_receives_inspects_and_disposes_every_return(engine: Engine) -> None:
@@ -49,6 +50,25 @@ def test_the_lifecycle_mix_receives_inspects_and_disposes_every_return(engine: E
     assert dead == []
     assert states == {"disposed": 120}
     assert inspected == disposed == 120
+
+
+def test_the_sales_mix_moves_every_sale_out_of_the_sellable_stock(engine: Engine) -> None:
+    """The capacity bench's "sales" mix: each event a sale's stock move (the stream inventory
+    adds: every sale of every store), applied to the stock view."""
+    nodes = [node(i, "sales") for i in range(20)]
+    for first in (1, 51):  # two batches of 50 sales a node: every SKU sold twice by each
+        ingest(engine, *[(node_topic(n.creds.store_id, "n1", TopicKind.EVENTS), n.payload(seq))
+                         for n in nodes for seq in range(first, first + 50)])
+    with reading(engine) as conn:
+        dead = list(conn.scalars(select(dead_letters.c.reason)))
+        moves = conn.scalar(select(func.count()).select_from(stock_moves))
+        levels = dict(conn.execute(select(stock_levels.c.state, func.count())
+                                   .group_by(stock_levels.c.state)).all())
+        sold = conn.scalar(select(func.sum(stock_levels.c.quantity)))
+    assert dead == []
+    assert moves == 20 * 100
+    assert levels == {"sellable": 20 * 50}  # one level a store and SKU
+    assert sold == -2 * 20 * 50  # each level moved twice; the hub keeps what the moves say
 
 
 def test_the_ingest_bench_refunds_mix_decides_every_refund_and_tells_its_node(

@@ -52,7 +52,9 @@ class Node:
     first_sent: dict[int, float] = field(default_factory=dict)
     acked_at: int = 0
     event_batch: int = 1  # the most events in one message (the hub's config says; 1: one each)
-    mix: str = "returns"  # "returns": receipts only; "lifecycle": receipt, inspection, disposition
+    # "returns": receipts only; "lifecycle": receipt, inspection, disposition; "sales": every
+    # event a sale's stock move (``stock.moved``, reason pos_sale), of 50 SKUs in turn
+    mix: str = "returns"
 
     def batch_payload(self, first: int, last: int) -> bytes:
         """An event.batch of the events ``first``..``last`` (as ``protocol.encode_batch``)."""
@@ -63,8 +65,17 @@ class Node:
 
     def payload(self, seq: int) -> bytes:
         """A valid event with this seq: a ``return.received`` (mix "returns"); with the mix
-        "lifecycle" each return's receipt, inspection and disposition, in turn."""
+        "lifecycle" each return's receipt, inspection and disposition, in turn; with "sales" a
+        sale's stock move."""
         mid = f"{self.index:08x}-0000-4000-8000-{seq:012x}"
+        if self.mix == "sales":
+            return (f'{{"id":"{mid}","store_id":"{self.creds.store_id}","node_id":"n1",'
+                    f'"seq":{seq},"kind":"stock.moved","schema":1,"occurred_at":'
+                    f'"2026-12-04T12:00:00Z","body":{{"move_id":"S{self.index}-{seq}","sku":'
+                    f'"SKU-{seq % 50}","quantity":1,"from_state":"sellable","to_state":null,'
+                    f'"reason":"pos_sale","pos_transaction_id":"T{self.index}-{seq}","at":'
+                    f'"2026-12-04T12:00:00Z","balance":{{"sellable":{1000 - seq // 50}}}}}}}'
+                    ).encode()
         if self.mix == "lifecycle" and seq % 3 != 1:
             head = (f'{{"id":"{mid}","store_id":"{self.creds.store_id}","node_id":"n1",'
                     f'"seq":{seq},')
