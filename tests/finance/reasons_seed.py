@@ -3,6 +3,7 @@ FBA returns, refunds, stores, catalogue, sales; written as the hub's own writers
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -42,31 +43,30 @@ def store_return(engine: Engine, store_id: str, return_id: str, channel: str, re
                  refund: tuple[str, str] | None = None, order_id: str | None = None) -> None:
     """A return taken in at a store, its lines, and its refund (amount, state) when given."""
     with engine.begin() as conn:
-        conn.execute(returns.insert().values(
-            store_id=store_id, return_id=return_id, node_id="n1", state="received",
-            channel=channel, reason=reason, order_id=order_id, mismatch=False, received_at=when,
-            created_at=when, updated_at=when))
-        for n, (sku, quantity) in enumerate(items, start=1):
-            conn.execute(return_items.insert().values(
-                store_id=store_id, return_id=return_id, line_no=n, sku=sku, quantity=quantity,
-                unit_price=Decimal("10.00"), currency=currency))
-        if refund is not None:
-            amount, state = refund
-            conn.execute(refunds.insert().values(
-                store_id=store_id, refund_id=f"rf-{return_id}", return_id=return_id,
-                node_id="n1", origin="store", amount=Decimal(amount), currency=currency,
-                channel=channel, state=state, reasons=[], requested_at=when, created_at=when,
-                updated_at=when))
+        store_return_in(conn, store_id, return_id, channel, reason, when, items, currency, refund,
+                        order_id)
 
 
-def store_return_in(conn: Connection, store_id: str, return_id: str) -> None:
-    """A one-line return stored in the caller's transaction."""
+def store_return_in(conn: Connection, store_id: str, return_id: str, channel: str = "pos",
+                    reason: str = "does not work", when: datetime = T0,
+                    items: Sequence[tuple[str, int]] = (("SKU-A", 1),), currency: str = "EUR",
+                    refund: tuple[str, str] | None = None, order_id: str | None = None) -> None:
+    """``store_return`` in the caller's transaction (by default a one-line return)."""
     conn.execute(returns.insert().values(
-        store_id=store_id, return_id=return_id, node_id="n1", state="received", channel="pos",
-        reason="does not work", mismatch=False, received_at=T0, created_at=T0, updated_at=T0))
-    conn.execute(return_items.insert().values(
-        store_id=store_id, return_id=return_id, line_no=1, sku="SKU-A", quantity=1,
-        unit_price=Decimal("10.00"), currency="EUR"))
+        store_id=store_id, return_id=return_id, node_id="n1", state="received",
+        channel=channel, reason=reason, order_id=order_id, mismatch=False, received_at=when,
+        created_at=when, updated_at=when))
+    for n, (sku, quantity) in enumerate(items, start=1):
+        conn.execute(return_items.insert().values(
+            store_id=store_id, return_id=return_id, line_no=n, sku=sku, quantity=quantity,
+            unit_price=Decimal("10.00"), currency=currency))
+    if refund is not None:
+        amount, state = refund
+        conn.execute(refunds.insert().values(
+            store_id=store_id, refund_id=f"rf-{return_id}", return_id=return_id,
+            node_id="n1", origin="store", amount=Decimal(amount), currency=currency,
+            channel=channel, state=state, reasons=[], requested_at=when, created_at=when,
+            updated_at=when))
 
 
 def mfn_return(engine: Engine, rma: str, sku: str, marketplace: str, reason: str,

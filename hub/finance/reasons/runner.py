@@ -55,7 +55,7 @@ class ReasonClassifier(Periodic):
         self.batch = batch
         # this process's ingest: seconds its writer spent in batches so far (none: never busy)
         self.ingest_seconds = ingest_seconds
-        self._looked = (time.monotonic(), ingest_seconds())  # (when, ingest seconds then)
+        self._looked = (0.0, 0.0)  # (when, ingest seconds then): set as each pass begins
         self.rests = 0  # batches after which the pass rested (the ingest was busy)
         self.runs = 0  # batches after which it went straight on (the ingest was quiet)
         self.since: datetime | None = None  # where the next incremental pass looks from

@@ -141,7 +141,7 @@ class IngestWriter:
         self.restarts = 0  # times the thread died and was started again
         self.last_error: str | None = None
         self.held_back = 0  # several workers: early events offered again later
-        self.busy_seconds = 0.0  # spent committing and acking batches done (``busy_time``)
+        self._busy_seconds = 0.0  # spent committing and acking batches done (``busy_time``)
         self._batch_started: float | None = None  # the batch under way (time.monotonic())
         self._first_try: dict[tuple[int, int], float] = {}  # (generation, mid) of held ones
         self._inflight: list[Incoming] = []  # the batch being processed, for a restart
@@ -200,7 +200,7 @@ class IngestWriter:
         """Seconds spent committing and acking batches so far, the one under way included (the
         reasons pass rests while this grows as fast as the clock: ``hub.finance.reasons``)."""
         started = self._batch_started
-        return self.busy_seconds + (time.monotonic() - started if started is not None else 0.0)
+        return self._busy_seconds + (time.monotonic() - started if started is not None else 0.0)
 
     def _main(self) -> None:
         try:
@@ -466,7 +466,7 @@ class IngestWriter:
         m.unprocessable.inc(result.unprocessable)
         m.batch_size.observe(events)
         m.batch_seconds.observe(seconds)
-        self.busy_seconds += seconds
+        self._busy_seconds += seconds
         self._batch_started = None
         for reason in result.dead:
             log.warning("dead letter: %s", reason)
