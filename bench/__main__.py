@@ -4,7 +4,7 @@
     python -m bench spine      one group (spine, ingest, counter, decision, policy, desk, amazon,
                                allocation, fleet, stock, rollout, journey, listings,
                                routing, picking, settlements, exports, capacity,
-                               reasons, workers)
+                               reasons, workers, check)
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sys
 
 GROUPS = ["spine", "ingest", "counter", "decision", "policy", "desk", "amazon", "allocation",
           "fleet", "stock", "rollout", "journey", "listings", "routing",
-          "picking", "settlements", "exports", "capacity", "reasons", "workers"]
+          "picking", "settlements", "exports", "capacity", "reasons", "workers", "check"]
 
 
 def main(argv: list[str]) -> None:

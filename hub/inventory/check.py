@@ -2,7 +2,8 @@
 
 Rules:
 - a snapshot page counts a node's moves up to ``as_of_seq``; the hub compares it with the sum of
-  that node's moves with seq up to the same ``as_of_seq`` (plus the differences accepted up to it),
+  that node's moves with seq up to the same ``as_of_seq`` (plus the differences accepted up to it:
+  the node's running sum, ``node_stock``, less its moves after ``as_of_seq``),
   never with its current levels, so moves in flight (booked after the snapshot, or not yet
   applied) never look like a difference; the ingest applies events in seq order, so every move up
   to ``as_of_seq`` < the page's seq is applied before the page is compared;
@@ -42,13 +43,14 @@ from typing import Any, Literal, cast
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import ColumnElement, Connection, and_, func, select, update
+from sqlalchemy import ColumnElement, Connection, func, select, update
 
 from hub.inventory.projection import Problem
 from hub.storage.audit_chain import AuditDraft
 from hub.storage.engine import Tx
 from hub.storage.tables.fleet import node_certificates
 from hub.storage.tables.inventory import (
+    node_stock,
     stock_differences,
     stock_moves,
     stock_snapshot_refusals,
@@ -142,15 +144,22 @@ def _in_range(conn: Connection, column: Any, page: StockSnapshot) -> list[Column
 
 
 def hub_figures(conn: Connection, store_id: str, node_id: str, page: StockSnapshot) -> Figures:
-    """The hub's figures for the node's SKUs in the page's range, as of ``as_of_seq``."""
-    figures: Figures = {}
-    moves = and_(stock_moves.c.store_id == store_id, stock_moves.c.node_id == node_id,
-                 stock_moves.c.seq <= page.as_of_seq, *_in_range(conn, stock_moves.c.sku, page))
-    for column, sign in ((stock_moves.c.to_state, 1), (stock_moves.c.from_state, -1)):
-        rows = conn.execute(select(stock_moves.c.sku, column, func.sum(stock_moves.c.quantity))
-                            .where(moves, column.is_not(None)).group_by(stock_moves.c.sku, column))
-        for sku, state, total in rows:
-            figures[(sku, state)] = figures.get((sku, state), 0) + sign * int(total)
+    """The hub's figures for the node's SKUs in the page's range, as of ``as_of_seq``: the
+    node's figures now (``node_stock``, the sum of every move it sent) less the moves it sent
+    after ``as_of_seq`` (a count's few, by the node's seq index), plus the differences accepted
+    up to it. Never a sum over the node's history: a page costs what its SKUs cost."""
+    n = stock_moves.c
+    figures: Figures = {(sku, state): int(quantity) for sku, state, quantity in conn.execute(
+        select(node_stock.c.sku, node_stock.c.state, node_stock.c.quantity).where(
+            node_stock.c.store_id == store_id, node_stock.c.node_id == node_id,
+            *_in_range(conn, node_stock.c.sku, page)))}
+    later = conn.execute(select(n.sku, n.from_state, n.to_state, n.quantity).where(
+        n.store_id == store_id, n.node_id == node_id, n.seq > page.as_of_seq,
+        *_in_range(conn, n.sku, page)))
+    for sku, from_state, to_state, quantity in later:  # taken back: booked after the count
+        for state, sign in ((to_state, -1), (from_state, 1)):
+            if state is not None:
+                figures[(sku, state)] = figures.get((sku, state), 0) + sign * int(quantity)
     d = stock_differences.c
     accepted = conn.execute(select(d.sku, d.state, func.sum(d.difference)).where(
         d.store_id == store_id, d.node_id == node_id, d.status == "accepted",

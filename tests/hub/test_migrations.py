@@ -15,12 +15,13 @@ from hub.storage.engine import make_engine, reading, writing
 from hub.storage.migrations import current, downgrade, head, upgrade
 from hub.storage.tables import metadata
 from hub.storage.tables.core import refunds, returns, stores
+from hub.storage.tables.inventory import node_stock, stock_moves
 from hub.storage.tables.reasons import reason_queue, return_reasons
 from tests.finance.reasons_seed import T0, store_return
 
 
 def test_upgrade_builds_every_table_and_matches_the_schema(db_url: str) -> None:
-    assert upgrade(db_url) == head() == "0039"
+    assert upgrade(db_url) == head() == "0040"
     engine = make_engine(db_url)
     try:
         assert set(metadata.tables) <= set(inspect(engine).get_table_names())
@@ -140,5 +141,42 @@ def test_lines_stored_before_0039_without_a_reason_are_queued_by_it(db_url: str)
         assert [tuple(row) for row in queued] == [("s1", "R1"), ("s1", "R3")]
         assert downgrade(db_url, "0038") == "0038"  # the trigger goes with the table
         store_return(engine, "s1", "R4", "pos", "broken", T0, [("SKU-A", 1)])
+    finally:
+        engine.dispose()
+
+
+def test_moves_stored_before_0040_are_summed_by_it_and_later_ones_by_the_trigger(
+        db_url: str) -> None:
+    """``node_stock`` starts as the sum of each node's moves already stored; from then on every
+    inserted move adds to it; going down takes the trigger with the table."""
+    assert upgrade(db_url, "0039") == "0039"
+    engine = make_engine(db_url)
+    try:
+        moves = [("n1", 1, "M1", "SKU-A", 5, None, "sellable"),
+                 ("n1", 2, "M2", "SKU-A", 2, "sellable", None),
+                 ("n2", 1, "M3", "SKU-A", 4, None, "sellable"),
+                 ("n1", 3, "M4", "SKU-A", 1, "sellable", "reserved")]
+
+        def put(rows: list[tuple[str, int, str, str, int, str | None, str | None]]) -> None:
+            with engine.begin() as conn:
+                conn.execute(stock_moves.insert(), [
+                    {"store_id": "s1", "node_id": node, "seq": seq, "move_id": move, "sku": sku,
+                     "quantity": quantity, "from_state": frm, "to_state": to, "reason": "count",
+                     "at": T0, "applied_at": T0}
+                    for node, seq, move, sku, quantity, frm, to in rows])
+
+        def held() -> dict[tuple[str, str, str], int]:
+            with reading(engine) as conn:
+                return {(r.node_id, r.sku, r.state): r.quantity
+                        for r in conn.execute(select(node_stock))}
+
+        put(moves[:3])
+        assert upgrade(db_url) == head()
+        assert held() == {("n1", "SKU-A", "sellable"): 3, ("n2", "SKU-A", "sellable"): 4}
+        put(moves[3:])
+        assert held() == {("n1", "SKU-A", "sellable"): 2, ("n2", "SKU-A", "sellable"): 4,
+                          ("n1", "SKU-A", "reserved"): 1}
+        assert downgrade(db_url, "0039") == "0039"  # the trigger goes with the table
+        put([("n1", 4, "M5", "SKU-A", 1, None, "sellable")])
     finally:
         engine.dispose()

@@ -6,7 +6,11 @@ Rules:
   state), beside what the store said it held after its latest move (``reported_quantity``) and
   the time of that move (``as_of``): the figure is true as of then;
 - ``stock_moves`` holds each applied ``stock.moved`` once (UNIQUE store, move id; and the event's
-  node and seq), with the hub's quantities after it and the store's.
+  node and seq), with the hub's quantities after it and the store's;
+- ``node_stock`` (migration ``0040``) holds each node's own sum of its moves per SKU and state,
+  kept by the database as moves are inserted (a trigger, whoever inserts them): the consistency
+  check starts from it and takes back only the moves after a snapshot's seq, instead of summing
+  the node's whole history for every page.
 """
 
 from __future__ import annotations
@@ -58,6 +62,17 @@ stock_moves = Table(
     UniqueConstraint("store_id", "node_id", "seq", name="uq_stock_moves_node_seq"),
     Index("ix_stock_moves_sku_at", "sku", "at"),
     Index("ix_stock_moves_store_at", "store_id", "at"),
+)
+
+# Each node's figure per SKU and state: the sum of its moves (``to_state`` +quantity,
+# ``from_state`` -quantity), filled by a trigger on ``stock_moves`` (migration ``0040``).
+node_stock = Table(
+    "node_stock", metadata,
+    Column("store_id", NODE, primary_key=True),
+    Column("node_id", NODE, primary_key=True),
+    Column("sku", ID, primary_key=True),
+    Column("state", STATE, primary_key=True),
+    Column("quantity", BigInteger, nullable=False),
 )
 
 # The consistency check (migration ``0022``, ``hub.inventory.check``): one row per store node, SKU
