@@ -13,11 +13,13 @@ autovacuum runs or not.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, func, select
 
 from hub.inventory.check import hub_figures
+from hub.inventory.stock_source import pos_sales
 from hub.storage.bulk import _delete_at_pairs, delete_at_pairs, pairs_among
 from hub.storage.engine import Tx
 from hub.storage.tables.core import returns
@@ -211,3 +213,36 @@ def test_a_snapshot_page_reads_the_moves_after_its_count_not_the_node_s_history(
     assert figures == {(f"SKU-{n}", "sellable"): 2_000 - (n in (16, 17, 18, 19, 0))
                        for n in range(20)}
     assert sum(reads) == 5, reads
+
+
+@ON_PG
+def test_the_sales_window_reads_the_window_s_sales_not_every_move(engine: Engine) -> None:
+    """The sales velocity sums the POS sales of the last 28 days; it read every stock move ever
+    stored. Here a year of 40,000 moves, 20 of them sales inside the window: it reads those."""
+    with engine.begin() as conn:  # a move every ~13 minutes over a year, every other a sale
+        conn.exec_driver_sql(
+            "INSERT INTO stock_moves (store_id, node_id, seq, move_id, sku, quantity, from_state,"
+            " to_state, reason, at, applied_at) SELECT 's1', 'n1', g, 'M' || g, 'SKU-' || (g %% 7),"
+            " 1, CASE WHEN g %% 2 = 0 THEN 'sellable' END, CASE WHEN g %% 2 = 1 THEN 'sellable'"
+            " END, CASE WHEN g %% 2 = 0 THEN 'pos_sale' ELSE 'count' END,"
+            " now() - interval '365 days' + g * interval '788 seconds', now()"
+            " FROM generate_series(1, 40000) AS g")
+    statements: list[tuple[str, Any]] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        statements.append((statement, parameters))
+
+    with engine.connect() as conn:
+        now = conn.exec_driver_sql("SELECT now()").scalar_one()
+        event.listen(conn, "before_cursor_execute", seen)
+        sales = pos_sales(conn, now - timedelta(days=337), 1)  # one day, early in the year
+        event.remove(conn, "before_cursor_execute", seen)
+        sold = conn.exec_driver_sql(  # the same, counted by the server (109-110 moves a day)
+            "SELECT sum(quantity) FROM stock_moves WHERE reason = 'pos_sale' AND at BETWEEN"
+            " %(now)s - interval '338 days' AND %(now)s - interval '337 days'",
+            {"now": now}).scalar_one()
+        (sql, params), = statements
+        plan = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}",
+                                    params).scalar_one()[0]["Plan"]
+    assert sum(sales.units.values()) == sold and 50 < sold < 60, (sales, sold)
+    assert _rows_read(plan, "stock_moves") <= 60, plan

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hub.access.permissions import Role
 from hub.inventory.allocation import StockLine
-from hub.inventory.stock_source import current_stock
+from hub.inventory.stock_source import current_stock, stock_view
 from hub.storage.engine import reading
 from protocol import Envelope, MoveReason, StockMoved, StockState, make_envelope, utc_now
 from tests.hub.helpers import ingest
@@ -51,6 +51,9 @@ def test_the_stock_view_feeds_the_engine_and_the_draft(desk: DeskHub, db_url: st
     assert sorted(stock.lines, key=lambda line: line.sku) == [
         StockLine("A", "s1", 10, 3, 1), StockLine("B", "s2", -1, 0, 0)]
     assert dict(sales.units) == {("A", "s1"): 1, ("B", "s2"): 3} and sales.days == 28
+    with reading(desk.engine) as conn:  # routing asks for its orders' SKUs only
+        assert stock_view(conn, {"B", "Z"}).lines == [StockLine("B", "s2", -1, 0, 0)]
+        assert stock_view(conn, set()).lines == []
 
     add_user(desk.engine, "ada", Role.ADMIN)
     ada = desk.sign_in("ada")

@@ -47,7 +47,7 @@ def view(engine: Engine, store: str, **states: int) -> None:
 
 def usable_at(engine: Engine, store: str) -> int:
     with reading(engine) as conn:
-        inputs = service.load_inputs(conn, datetime.now(UTC))
+        inputs = service.load_inputs(conn, datetime.now(UTC), ["SKU-A"])
     return inputs.usable(["SKU-A"]).usable[("SKU-A", store)].sellable
 
 

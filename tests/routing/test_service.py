@@ -211,7 +211,7 @@ def test_a_shipped_or_cancelled_order_is_not_routed_again(chain: Engine) -> None
         service.reroute(chain, rows[1]["order_id"], MANAGER, "too late", store="us-chi")
     # the cancelled order's package no longer takes capacity; the shipped one's still does
     with reading(chain) as conn:
-        inputs = service.load_inputs(conn, datetime.now(UTC))
+        inputs = service.load_inputs(conn, datetime.now(UTC), ["SKU-A"])
     assert sum(inputs.loads["us-spi"].values()) == 1
     assert audits(chain, "order.given_back") == audits(chain, "order.rerouted") == []
 

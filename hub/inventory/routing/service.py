@@ -139,8 +139,9 @@ class Inputs:
                 self.committed[key] = self.committed.get(key, 0) + sign * line.quantity
 
 
-def load_inputs(conn: Connection, now: datetime) -> Inputs:
-    """The engine's inputs as the database holds them at ``now``."""
+def load_inputs(conn: Connection, now: datetime, skus: Iterable[str]) -> Inputs:
+    """The engine's inputs as the database holds them at ``now``, for orders of ``skus`` (the
+    stock view of those SKUs only: not the chain's whole view, nor any sales)."""
     loads = _loads(conn, now.date() - timedelta(days=1))
     sites: dict[str, Site] = {}
     ids = conn.scalars(select(stores.c.store_id).where(stores.c.decommissioned_at.is_(None))
@@ -151,7 +152,7 @@ def load_inputs(conn: Connection, now: datetime) -> Inputs:
             sites[store_id] = Site(store_id, found[0], loads.setdefault(store_id, {}))
     active = allocation_store.active(conn)
     allocation = active.compiled if active else compile_text(default_rules_text())
-    stock, _ = stock_source.current_stock(conn, now)
+    stock = stock_source.stock_view(conn, set(skus))
     return Inputs(now, rules_store.active(conn), allocation, stock, sites, loads,
                   _committed(conn), Lookup(conn))
 
@@ -236,6 +237,11 @@ def _decide(inputs: Inputs, order_id: str, marketplace: str, items: list[dict[st
     return route(order, inputs.sites, inputs.usable(li.sku for li in lines), rules, inputs.now)
 
 
+def _skus(items: Iterable[Mapping[str, Any]]) -> set[str]:
+    """The SKUs named by order items (what the engine will ask the stock of)."""
+    return {sku for item in items if isinstance(sku := item.get("sku"), str)}
+
+
 def _lines(items: list[dict[str, Any]]) -> tuple[Line, ...] | str:
     """The order's lines (items of no units left out), or why they cannot be read."""
     wanted: list[tuple[str, int]] = []
@@ -267,7 +273,7 @@ def route_new_orders(tx: Tx, account: str, rows: Iterable[Mapping[str, Any]],
     todo = [wanted[o] for o in sorted(wanted) if o not in done]
     if not todo:
         return 0
-    inputs = load_inputs(tx.conn, tx.now)
+    inputs = load_inputs(tx.conn, tx.now, _skus(i for row in todo for i in row["items"] or ()))
     for row in todo:
         order_id = str(row["order_id"])
         where = destinations.get(order_id, (None, None))
@@ -375,9 +381,9 @@ def reroute(engine: Engine, order_id: str, actor: Actor, reason: str,
     why = _reason(reason)
     with writing(engine) as tx:
         row = _current(tx.conn, order_id)
-        inputs = load_inputs(tx.conn, tx.now)
-        _forget(inputs, tx.conn, row.account, order_id)
         items = _items(tx.conn, row.account, order_id)
+        inputs = load_inputs(tx.conn, tx.now, _skus(items))
+        _forget(inputs, tx.conn, row.account, order_id)
         where = (row.country, row.postal_code)
         excluded = frozenset(row.given_back)
         decision = _decide(inputs, order_id, row.marketplace_id, items, where, excluded)
@@ -428,10 +434,10 @@ def give_back_in(tx: Tx, order_id: str, store: str, actor: Actor,
         routed_packages.c.account == row.account, routed_packages.c.order_id == order_id)))
     if store not in shipping:
         raise Conflict(f"store {store} has no package of order {order_id}", field="store")
-    inputs = load_inputs(tx.conn, tx.now)
+    items = _items(tx.conn, row.account, order_id)
+    inputs = load_inputs(tx.conn, tx.now, _skus(items))
     _forget(inputs, tx.conn, row.account, order_id)
     given = sorted({*row.given_back, store})
-    items = _items(tx.conn, row.account, order_id)
     where = (row.country, row.postal_code)
     decision = _decide(inputs, order_id, row.marketplace_id, items, where, frozenset(given))
     return _record(tx, inputs, row.account, row.marketplace_id, where, decision,

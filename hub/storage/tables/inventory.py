@@ -15,7 +15,16 @@ Rules:
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+    text,
+)
 
 from hub.storage.tables.core import ID, NODE, metadata
 from hub.storage.types import UtcDateTime
@@ -62,6 +71,9 @@ stock_moves = Table(
     UniqueConstraint("store_id", "node_id", "seq", name="uq_stock_moves_node_seq"),
     Index("ix_stock_moves_sku_at", "sku", "at"),
     Index("ix_stock_moves_store_at", "store_id", "at"),
+    # the sales velocity's window (migration 0041): the POS sales of the last days by time
+    Index("ix_stock_moves_pos_sale_at", "at", postgresql_where=text("reason = 'pos_sale'"),
+          sqlite_where=text("reason = 'pos_sale'")),
 )
 
 # Each node's figure per SKU and state: the sum of its moves (``to_state`` +quantity,
