@@ -43,10 +43,11 @@ from typing import Any, Literal, cast
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import ColumnElement, Connection, func, select, update
+from sqlalchemy import ColumnElement, Connection, func, select
 
 from hub.inventory.projection import Problem
 from hub.storage.audit_chain import AuditDraft
+from hub.storage.bulk import insert_rows, update_rows
 from hub.storage.engine import Tx
 from hub.storage.tables.fleet import node_certificates
 from hub.storage.tables.inventory import (
@@ -217,17 +218,20 @@ def _recounted(tx: Tx, event: Envelope, answer: CountAnswer) -> None:
     rows = tx.conn.execute(select(stock_differences).where(
         d.store_id == event.store_id, d.node_id == event.node_id,
         d.count_task_id == answer.task_id, d.recounted_at.is_(None))).all()
+    update_rows(tx.conn, stock_differences, ("id",), [
+        {"id": row.id, "recounted_at": tx.now, "recount_count_id": answer.count_id,
+         "recount_counted": answer.counted, "status": _after_recount(row.status)}
+        for row in rows])
     for row in rows:
-        values: dict[str, Any] = {"recounted_at": tx.now, "recount_count_id": answer.count_id,
-                                  "recount_counted": answer.counted}
-        if row.status == "recount":
-            values["status"] = "open"
-        tx.conn.execute(update(stock_differences).where(d.id == row.id).values(**values))
         _audit(tx, event, "stock.difference.recounted", row.sku,
                {"status": row.status, "difference": row.difference},
-               {"status": values.get("status", row.status), "task_id": answer.task_id,
+               {"status": _after_recount(row.status), "task_id": answer.task_id,
                 "count_id": answer.count_id, "counted": answer.counted,
                 "difference": row.difference})
+
+
+def _after_recount(status: str) -> str:
+    return "open" if status == "recount" else status
 
 
 def _open_rows(conn: Connection, event: Envelope, page: StockSnapshot) -> dict[tuple[str, str],
@@ -246,32 +250,37 @@ def _audit(tx: Tx, event: Envelope, action: str, sku: str, before: Any, after: A
 
 def _keep(tx: Tx, event: Envelope, page: StockSnapshot, found: list[Difference],
           authentication: Authentication) -> None:
+    """Write the page's differences: new ones inserted, held ones updated, held ones the page
+    no longer shows cleared (a statement each, whatever the number of SKUs); each audited."""
     held = _open_rows(tx.conn, event, page)
     figures = {"snapshot_id": page.snapshot_id, "as_of_seq": page.as_of_seq,
                "checked_at": tx.now, "authentication": authentication}
+    new: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
     for diff in found:
         row = held.pop((diff.sku, diff.state), None)
         now = {"state": diff.state, "store": diff.store, "hub": diff.hub,
                "difference": diff.difference, "snapshot_id": page.snapshot_id,
                "as_of_seq": page.as_of_seq, "authentication": authentication}
+        quantities = {"store_quantity": diff.store, "hub_quantity": diff.hub,
+                      "difference": diff.difference}
         if row is None:
-            tx.conn.execute(stock_differences.insert().values(
-                store_id=event.store_id, node_id=event.node_id, sku=diff.sku, state=diff.state,
-                store_quantity=diff.store, hub_quantity=diff.hub, difference=diff.difference,
-                status="open", found_at=tx.now, **figures))
+            new.append({"store_id": event.store_id, "node_id": event.node_id, "sku": diff.sku,
+                        "state": diff.state, **quantities, "status": "open",
+                        "found_at": tx.now, **figures})
             _audit(tx, event, "stock.difference.found", diff.sku, None, now)
             continue
-        tx.conn.execute(update(stock_differences).where(stock_differences.c.id == row.id).values(
-            store_quantity=diff.store, hub_quantity=diff.hub, difference=diff.difference,
-            **figures))
+        changed.append({"id": row.id, **quantities, **figures})
         if row.difference != diff.difference:
             _audit(tx, event, "stock.difference.changed", diff.sku,
                    {"state": row.state, "store": row.store_quantity, "hub": row.hub_quantity,
                     "difference": row.difference}, now)
-    for row in held.values():  # the figures agree again
-        tx.conn.execute(update(stock_differences).where(stock_differences.c.id == row.id).values(
-            status="cleared", resolved_at=tx.now, resolved_by=f"snapshot:{page.snapshot_id}",
-            **figures))
+    insert_rows(tx.conn, stock_differences, new)
+    update_rows(tx.conn, stock_differences, ("id",), changed)
+    update_rows(tx.conn, stock_differences, ("id",), [  # the figures agree again
+        {"id": row.id, "status": "cleared", "resolved_at": tx.now,
+         "resolved_by": f"snapshot:{page.snapshot_id}", **figures} for row in held.values()])
+    for row in held.values():
         _audit(tx, event, "stock.difference.cleared", row.sku,
                {"state": row.state, "status": row.status, "difference": row.difference},
                {"status": "cleared", "snapshot_id": page.snapshot_id,

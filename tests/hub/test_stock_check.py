@@ -134,6 +134,27 @@ def test_a_snapshot_that_agrees_again_clears_the_difference(engine: Engine) -> N
     assert actions(engine) == ["stock.difference.found", "stock.difference.cleared"]
 
 
+def test_a_page_of_many_skus_finds_changes_keeps_and_clears_each_difference(
+        engine: Engine) -> None:
+    """A store whose hub figures are all 0 counts 1 of each of 300 SKUs: 300 found; its next
+    snapshot counts 2 of the first 100 (changed), 1 of the next 100 (kept) and 0 of the last
+    (cleared), each row and audit entry as when they came one at a time."""
+    skus = [f"SKU-{n:03d}" for n in range(300)]
+    ingest(engine, snapshot(1, 0, {sku: {S.SELLABLE: 1} for sku in skus}))
+    assert [(r["sku"], r["difference"], r["status"]) for r in rows(engine)] == [
+        (sku, 1, "open") for sku in skus]
+    again = {sku: {S.SELLABLE: 2 if n < 100 else 1} for n, sku in enumerate(skus) if n < 200}
+    ingest(engine, snapshot(2, 0, again, snapshot_id="SN2"))
+    after = {r["sku"]: (r["store_quantity"], r["difference"], r["status"], r["snapshot_id"],
+                        r["resolved_by"]) for r in rows(engine)}
+    assert len(after) == 300
+    assert {after[sku] for sku in skus[:100]} == {(2, 2, "open", "SN2", None)}
+    assert {after[sku] for sku in skus[100:200]} == {(1, 1, "open", "SN2", None)}
+    assert {after[sku] for sku in skus[200:]} == {(1, 1, "cleared", "SN2", "snapshot:SN2")}
+    assert actions(engine) == (["stock.difference.found"] * 300 + ["stock.difference.changed"]
+                               * 100 + ["stock.difference.cleared"] * 100)
+
+
 def test_a_page_counting_beyond_its_own_seq_is_dead_lettered(engine: Engine) -> None:
     result = ingest(engine, *story(), snapshot(5, 9, {"SKU-K": {S.SELLABLE: 4}}))
     assert len(result.dead) == 1 and "not below its own seq 5" in result.dead[0]
