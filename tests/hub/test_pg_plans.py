@@ -18,10 +18,13 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, func, select
 
+from hub.inventory import picking
 from hub.inventory.check import hub_figures
+from hub.inventory.routing import service
 from hub.inventory.stock_source import pos_sales
 from hub.storage.bulk import _delete_at_pairs, delete_at_pairs, pairs_among
 from hub.storage.engine import Tx
+from hub.storage.tables.amazon import OPEN_ORDERS
 from hub.storage.tables.core import returns
 from hub.storage.tables.reasons import reason_queue
 from hub.sync.ingest import state
@@ -246,3 +249,91 @@ def test_the_sales_window_reads_the_window_s_sales_not_every_move(engine: Engine
                                     params).scalar_one()[0]["Plan"]
     assert sum(sales.units.values()) == sold and 50 < sold < 60, (sales, sold)
     assert _rows_read(plan, "stock_moves") <= 60, plan
+
+
+def _explained_reads(engine: Engine, run: Any, tables: tuple[str, ...]
+                     ) -> list[tuple[str, dict[str, int]]]:
+    """Run ``run(conn)`` in a transaction, then EXPLAIN ANALYZE each SELECT it sent: each
+    statement with the rows it read from each of ``tables``."""
+    statements: list[tuple[str, Any]] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append((statement, parameters))
+
+    with engine.connect() as conn:
+        event.listen(conn, "before_cursor_execute", seen)
+        with conn.begin():
+            run(conn)
+        event.remove(conn, "before_cursor_execute", seen)
+        plans = [conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}",
+                                      params).scalar_one()[0]["Plan"] for sql, params in statements]
+    return [(sql, {table: _rows_read(plan, table) for table in tables})
+            for (sql, _), plan in zip(statements, plans, strict=True)]
+
+
+def _total(reads: list[tuple[str, dict[str, int]]], table: str) -> int:
+    return sum(each[table] for _, each in reads)
+
+
+@ON_PG
+def test_a_page_s_sku_range_is_found_in_the_node_s_figures_by_their_key(engine: Engine) -> None:
+    """Pages compare SKUs in byte order (collation "C"); ``node_stock``'s SKUs sort so too, so a
+    page of 100 SKUs reads those of a node holding 5,000, not all of them."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO node_stock (store_id, node_id, sku, state, quantity) SELECT 's1', 'n1',"
+            " 'SKU-' || lpad(g::text, 5, '0'), 'sellable', 1 FROM generate_series(1, 5000) AS g")
+    page = StockSnapshot.model_construct(as_of_seq=0, after_sku="SKU-01000", last_sku="SKU-01100")
+    found: dict[Any, int] = {}
+    reads = _explained_reads(engine, lambda conn: found.update(
+        hub_figures(conn, "s1", "n1", page)), ("node_stock",))
+    assert len(found) == 100 and _total(reads, "node_stock") <= 101, (len(found), reads)
+
+
+@ON_PG
+def test_routing_and_a_shipped_package_read_the_open_orders_not_every_order(
+        engine: Engine) -> None:
+    """A year of 20,000 shipped orders, each routed with its package and shipment, beside 3 open
+    ones: routing's inputs and the twice-shipped check of an ``order.shipped`` read the open
+    orders and the order's own rows (migration 0042), not the history."""
+    with engine.begin() as conn:
+        for sql in (
+            "INSERT INTO amazon_orders (account, order_id, marketplace_id, status, fulfilled_by,"
+            " purchased_at, last_updated_at, items, content_hash, first_seen_at, updated_at)"
+            " SELECT 'acc', 'O' || g, 'ATVPDKIKX0DER', CASE WHEN g <= 3 THEN 'UNSHIPPED'"
+            " ELSE 'SHIPPED' END, 'MFN', now(), now(), '[{\"sku\": \"SKU-1\", \"quantity\": 1}]',"
+            " 'h', now(), now() FROM generate_series(1, 20000) AS g",
+            "INSERT INTO routed_orders (account, order_id, marketplace_id, status, given_back,"
+            " decision, rules_version, attempt, routed_at, routed_by) SELECT 'acc', 'O' || g,"
+            " 'ATVPDKIKX0DER', 'routed', '[]', '{}', 1, 1, now(), 'system'"
+            " FROM generate_series(1, 20000) AS g",
+            "INSERT INTO routed_packages (account, order_id, store_id, ship_date, lines)"
+            " SELECT 'acc', 'O' || g, 's' || (g %% 50), current_date - (g %% 300),"
+            " '[{\"sku\": \"SKU-1\", \"quantity\": 1}]' FROM generate_series(1, 20000) AS g",
+            "INSERT INTO package_shipments (package_id, account, order_id, marketplace_id,"
+            " reference_id, store_id, node_id, carrier, tracking_number, shipped_at, lines,"
+            " confirm_state, attempts, recorded_at) SELECT 'P' || g, 'acc', 'O' || g,"
+            " 'ATVPDKIKX0DER', 1, 's1', 'n1', 'UPS', 'T' || g, now(),"
+            " '[{\"sku\": \"SKU-1\", \"quantity\": 1}]', 'confirmed', 1, now()"
+            " FROM generate_series(4, 20000) AS g"):
+            conn.exec_driver_sql(sql)
+    with engine.connect() as conn:  # as autovacuum would have by then (it is off here)
+        conn.exec_driver_sql("ANALYZE amazon_orders, routed_orders, routed_packages,"
+                             " package_shipments")
+        conn.commit()
+    reads = _explained_reads(engine, lambda conn: service.load_inputs(
+        conn, utc_now(), ["SKU-1"]), ("amazon_orders", "routed_packages", "pick_tasks"))
+    assert _total(reads, "routed_packages") <= 400, reads  # loads: ~133 shipping since yesterday
+    # the statements of open orders read those; the loads' join to the orders of its ~133
+    # packages is the planner's to choose: at this size it hashes all 20,000 (cheaper than 133
+    # probes by its costs), at a chain's millions it probes
+    assert sum(each["amazon_orders"] for sql, each in reads if "ship_date >=" not in sql) <= 20
+    shipped = _explained_reads(engine, lambda conn: picking._over_shipped(
+        Tx(conn, utc_now()), "acc", "O2", "P2", [{"sku": "SKU-1", "quantity": 1}]),
+        ("package_shipments",))
+    assert _total(shipped, "package_shipments") <= 2, shipped
+    # the index's statuses are routing's open ones
+    assert "status IN ({})".format(
+        ", ".join(f"'{s}'" for s in ("PENDING", "UNSHIPPED", "PARTIALLY_SHIPPED"))) == OPEN_ORDERS
+    assert {"PENDING", "UNSHIPPED", "PARTIALLY_SHIPPED"} == service.OPEN

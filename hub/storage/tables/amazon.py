@@ -28,6 +28,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 
 from hub.storage.tables.core import metadata
@@ -36,6 +37,8 @@ from hub.storage.types import Amount, UtcDateTime, json_column
 ACCOUNT = String(64)
 AMZ_ID = String(64)
 HASH = String(64)
+# the orders routing still works on (the partial index ``ix_amazon_orders_open``)
+OPEN_ORDERS = "status IN ('PENDING', 'UNSHIPPED', 'PARTIALLY_SHIPPED')"
 
 amazon_accounts = Table(
     "amazon_accounts",
@@ -86,6 +89,9 @@ amazon_orders = Table(
     Column("first_seen_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Index("ix_amazon_orders_order_id", "order_id"),
+    # migration 0042: routing starts from the open orders, not every order ever synced
+    Index("ix_amazon_orders_open", "account", "order_id",
+          postgresql_where=text(OPEN_ORDERS), sqlite_where=text(OPEN_ORDERS)),
 )
 
 amazon_returns = Table(

@@ -77,12 +77,14 @@ stock_moves = Table(
 )
 
 # Each node's figure per SKU and state: the sum of its moves (``to_state`` +quantity,
-# ``from_state`` -quantity), filled by a trigger on ``stock_moves`` (migration ``0040``).
+# ``from_state`` -quantity), filled by a trigger on ``stock_moves`` (migration ``0040``). Its SKUs
+# sort in byte order on PostgreSQL too (collation "C"), as snapshot pages' SKU ranges do: the
+# key's index then finds a page's range instead of every SKU of the node.
 node_stock = Table(
     "node_stock", metadata,
     Column("store_id", NODE, primary_key=True),
     Column("node_id", NODE, primary_key=True),
-    Column("sku", ID, primary_key=True),
+    Column("sku", ID.with_variant(String(64, collation="C"), "postgresql"), primary_key=True),
     Column("state", STATE, primary_key=True),
     Column("quantity", BigInteger, nullable=False),
 )

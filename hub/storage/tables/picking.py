@@ -61,4 +61,5 @@ package_shipments = Table(
     Column("last_error", Text),
     Column("recorded_at", UtcDateTime, nullable=False),
     Index("ix_package_shipments_state", "account", "confirm_state"),
+    Index("ix_package_shipments_order", "account", "order_id"),  # migration 0042
 )

@@ -55,6 +55,7 @@ routed_packages = Table(
     Column("ship_date", Date, nullable=False),
     Column("lines", json_column(), nullable=False),
     Index("ix_routed_packages_load", "store_id", "ship_date"),
+    Index("ix_routed_packages_ship_date", "ship_date"),  # migration 0042: loads since a day
 )
 
 routing_decisions = Table(

@@ -15,7 +15,9 @@ cost, not what the store ever sold.
   transition table) are summed per node, SKU and state and added in one ``INSERT … ON CONFLICT
   DO UPDATE``;
 - SQLite: a row trigger, two upserts (the move's ``to_state`` and ``from_state``);
-- the moves already stored are summed here, once.
+- the moves already stored are summed here, once;
+- its SKUs sort in byte order on PostgreSQL (collation "C"), as a snapshot page's SKU range is
+  compared (``hub.inventory.check``), so the key's index finds a page's SKUs only.
 
 Revision ID: 0040
 Revises: 0039
@@ -79,7 +81,8 @@ def upgrade() -> None:
         "node_stock",
         sa.Column("store_id", sa.String(length=40), nullable=False),
         sa.Column("node_id", sa.String(length=40), nullable=False),
-        sa.Column("sku", sa.String(length=64), nullable=False),
+        sa.Column("sku", sa.String(length=64).with_variant(sa.String(64, collation="C"),
+                                                           "postgresql"), nullable=False),
         sa.Column("state", sa.String(length=20), nullable=False),
         sa.Column("quantity", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("store_id", "node_id", "sku", "state",
