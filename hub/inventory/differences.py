@@ -34,14 +34,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import Connection, and_, func, select, update
+from sqlalchemy import Connection, func, select, update
 
 from hub.errors import Conflict, NotFound
 from hub.inventory.check import OPEN
 from hub.storage.audit_chain import AuditDraft, jsonable
 from hub.storage.engine import Tx
+from hub.storage.listing_heads import head_rows
 from hub.storage.outbox import CommandDraft, queue
-from hub.storage.tables.amazon_listings import amazon_listing_changes
 from hub.storage.tables.core import nodes
 from hub.storage.tables.fleet import node_certificates
 from hub.storage.tables.inventory import stock_differences, stock_levels, stock_snapshot_refusals
@@ -107,16 +107,10 @@ def decorated(conn: Connection, thresholds: Thresholds, out: list[Row]) -> list[
 def amazon_listed(conn: Connection, skus: set[str]) -> dict[str, int]:
     """Per SKU, the quantities Amazon last accepted, summed over accounts and marketplaces
     (SKUs never listed are left out)."""
-    if not skus:
-        return {}
-    a = amazon_listing_changes.c
-    newest = (select(a.account, a.marketplace_id, a.sku, func.max(a.change_id).label("top"))
-              .where(a.sku.in_(sorted(skus)), a.status == "accepted")
-              .group_by(a.account, a.marketplace_id, a.sku).subquery())
-    rows = conn.execute(select(a.sku, func.sum(a.quantity)).join(newest, and_(
-        a.account == newest.c.account, a.marketplace_id == newest.c.marketplace_id,
-        a.sku == newest.c.sku, a.change_id == newest.c.top)).group_by(a.sku))
-    return {sku: int(total) for sku, total in rows}
+    listed: dict[str, int] = {}
+    for row in head_rows(conn, accepted=True, skus=skus):
+        listed[row.sku] = listed.get(row.sku, 0) + int(row.quantity)
+    return listed
 
 
 def chain_sellable(conn: Connection, skus: set[str]) -> dict[str, int]:
@@ -327,21 +321,12 @@ IN_FLIGHT = ("pending", "sending")
 def amazon_listings(conn: Connection) -> list[Listed]:
     """Per (account, marketplace, SKU), the quantity Amazon last accepted and whether its
     newest change is still on its way."""
-    a = amazon_listing_changes.c
-    key = (a.account, a.marketplace_id, a.sku)
-    accepted = (select(*key, func.max(a.change_id).label("top"))
-                .where(a.status == "accepted").group_by(*key).subquery())
-    newest = select(*key, func.max(a.change_id).label("top")).group_by(*key).subquery()
-    rows = conn.execute(select(a.account, a.marketplace_id, a.sku, a.quantity).join(
-        accepted, and_(a.account == accepted.c.account,
-                       a.marketplace_id == accepted.c.marketplace_id,
-                       a.sku == accepted.c.sku, a.change_id == accepted.c.top)))
-    flying = {(r.account, r.marketplace_id, r.sku) for r in conn.execute(
-        select(a.account, a.marketplace_id, a.sku).join(newest, and_(
-            a.account == newest.c.account, a.marketplace_id == newest.c.marketplace_id,
-            a.sku == newest.c.sku, a.change_id == newest.c.top)).where(a.status.in_(IN_FLIGHT)))}
+    flying = {(r.account, r.marketplace_id, r.sku) for r in head_rows(conn)
+              if r.status in IN_FLIGHT}
     return [Listed(r.account, r.marketplace_id, r.sku, int(r.quantity),
-                   (r.account, r.marketplace_id, r.sku) in flying) for r in rows]
+                   (r.account, r.marketplace_id, r.sku) in flying)
+            for r in sorted(head_rows(conn, accepted=True),
+                            key=lambda r: (r.account, r.marketplace_id, r.sku))]
 
 
 def amazon_report(conn: Connection, thresholds: Thresholds) -> list[Row]:

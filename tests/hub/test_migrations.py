@@ -14,6 +14,7 @@ from hub.storage import audit_log as audit_store
 from hub.storage.engine import make_engine, reading, writing
 from hub.storage.migrations import current, downgrade, head, upgrade
 from hub.storage.tables import metadata
+from hub.storage.tables.amazon_listings import amazon_listing_changes, amazon_listing_heads
 from hub.storage.tables.core import refunds, returns, stores
 from hub.storage.tables.inventory import node_stock, stock_moves
 from hub.storage.tables.reasons import reason_queue, return_reasons
@@ -21,7 +22,7 @@ from tests.finance.reasons_seed import T0, store_return
 
 
 def test_upgrade_builds_every_table_and_matches_the_schema(db_url: str) -> None:
-    assert upgrade(db_url) == head() == "0042"
+    assert upgrade(db_url) == head() == "0044"
     engine = make_engine(db_url)
     try:
         assert set(metadata.tables) <= set(inspect(engine).get_table_names())
@@ -178,5 +179,46 @@ def test_moves_stored_before_0040_are_summed_by_it_and_later_ones_by_the_trigger
                           ("n1", "SKU-A", "reserved"): 1}
         assert downgrade(db_url, "0039") == "0039"  # the trigger goes with the table
         put([("n1", 4, "M5", "SKU-A", 1, None, "sellable")])
+    finally:
+        engine.dispose()
+
+
+def test_listing_changes_before_0043_get_their_heads_and_later_ones_keep_them(
+        db_url: str) -> None:
+    """Each key's newest change and newest accepted change: summed from what is stored by the
+    migration, then kept by the triggers as changes are queued and accepted."""
+    assert upgrade(db_url, "0042") == "0042"
+    engine = make_engine(db_url)
+    try:
+        def put(sku: str, change_id: int, status: str) -> int:
+            with engine.begin() as conn:
+                return int(conn.execute(amazon_listing_changes.insert().values(
+                    account="acc", marketplace_id="M1", sku=sku, change_id=change_id,
+                    quantity=change_id, status=status, attempts=0, created_at=T0)
+                    .returning(amazon_listing_changes.c.id)).scalar_one())
+
+        def accept(row_id: int) -> None:
+            with engine.begin() as conn:
+                conn.execute(amazon_listing_changes.update().where(
+                    amazon_listing_changes.c.id == row_id).values(status="accepted"))
+
+        def heads() -> dict[str, tuple[int, int | None]]:
+            with reading(engine) as conn:
+                return {r.sku: (r.newest_id, r.accepted_id)
+                        for r in conn.execute(select(amazon_listing_heads))}
+
+        put("A", 1, "accepted")
+        a2, a3 = put("A", 2, "accepted"), put("A", 3, "pending")
+        b1 = put("B", 1, "invalid")
+        assert upgrade(db_url) == head()
+        assert heads() == {"A": (a3, a2), "B": (b1, None)}
+        a4, b2 = put("A", 4, "sending"), put("B", 2, "pending")
+        assert heads() == {"A": (a4, a2), "B": (b2, None)}
+        accept(a4)
+        accept(b2)
+        accept(a3)  # an older change accepted late: the newer accepted one stays
+        assert heads() == {"A": (a4, a4), "B": (b2, b2)}
+        assert downgrade(db_url, "0042") == "0042"  # the triggers go with the table
+        put("A", 5, "pending")
     finally:
         engine.dispose()

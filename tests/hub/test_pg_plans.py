@@ -18,8 +18,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, func, select
 
+from hub.amazon.listings.outbox import last_queued
+from hub.amazon.refunds import matching
+from hub.amazon.shipments.due import due_soon, unconfirmed_counts
 from hub.inventory import picking
 from hub.inventory.check import hub_figures
+from hub.inventory.differences import amazon_listings
 from hub.inventory.routing import service
 from hub.inventory.stock_source import pos_sales
 from hub.storage.bulk import _delete_at_pairs, delete_at_pairs, pairs_among
@@ -337,3 +341,71 @@ def test_routing_and_a_shipped_package_read_the_open_orders_not_every_order(
     assert "status IN ({})".format(
         ", ".join(f"'{s}'" for s in ("PENDING", "UNSHIPPED", "PARTIALLY_SHIPPED"))) == OPEN_ORDERS
     assert {"PENDING", "UNSHIPPED", "PARTIALLY_SHIPPED"} == service.OPEN
+
+
+@ON_PG
+def test_the_newest_listing_change_of_each_key_is_read_by_its_id_not_by_grouping_all(
+        engine: Engine) -> None:
+    """A year of listing changes: 200 keys with 200 changes each. The listings pass, the
+    oversell check and the issues read each key's newest (accepted) row: 200 rows, not the
+    40,000 the grouping read."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO amazon_listing_changes (account, marketplace_id, sku, change_id,"
+            " quantity, status, attempts, created_at) SELECT 'acc', 'M1', 'SKU-' || (g %% 200),"
+            " g / 200 + 1, g, CASE WHEN g >= 39800 THEN 'pending' ELSE 'accepted' END, 1, now()"
+            " FROM generate_series(0, 39999) AS g")
+    newest: dict[Any, Any] = {}
+    reads = _explained_reads(engine, lambda conn: newest.update(
+        last_queued(conn, "acc")), ("amazon_listing_changes",))
+    assert len(newest) == 200 and {change for change, _ in newest.values()} == {200}
+    assert _total(reads, "amazon_listing_changes") <= 200, reads
+    listed: list[Any] = []
+    reads = _explained_reads(engine, lambda conn: listed.extend(amazon_listings(conn)),
+                             ("amazon_listing_changes",))
+    assert len(listed) == 200 and all(item.in_flight for item in listed)
+    assert {item.quantity for item in listed} == set(range(39_600, 39_800))  # change 199
+    assert _total(reads, "amazon_listing_changes") <= 400, reads
+
+
+@ON_PG
+def test_metrics_and_refund_matching_read_what_is_open_not_every_row(engine: Engine) -> None:
+    """20,000 tasks shipped and confirmed, 20,000 refund submissions settled, beside a few still
+    open: ``/metrics``' due packages and unconfirmed shipments, and the refunds job's open
+    submissions and the adjustment ids their orders took, read the open ones (migration 0044)."""
+    with engine.begin() as conn:
+        for sql in (
+            "INSERT INTO pick_tasks (package_id, account, order_id, store_id, node_id,"
+            " command_id, lines, ship_by, status, sent_at) SELECT 'P' || g, 'acc', 'O' || g, 's1',"
+            " 'n1', 'C' || g, '[]', now() + interval '1 hour', CASE WHEN g <= 3 THEN 'open'"
+            " ELSE 'shipped' END, now() FROM generate_series(1, 20000) AS g",
+            "INSERT INTO package_shipments (package_id, account, order_id, marketplace_id,"
+            " reference_id, store_id, node_id, carrier, tracking_number, shipped_at, lines,"
+            " confirm_state, attempts, recorded_at) SELECT 'P' || g, 'acc', 'O' || g, 'M1', 1,"
+            " 's1', 'n1', 'UPS', 'T' || g, now(), '[]', CASE WHEN g <= 3 THEN 'pending' ELSE"
+            " 'confirmed' END, 1, now() FROM generate_series(1, 20000) AS g",
+            "INSERT INTO amazon_refund_submissions (store_id, refund_id, account, feed_key,"
+            " message_id, order_id, marketplace_id, amount, currency, items, status, created_at,"
+            " updated_at) SELECT 's1', 'F' || g, 'acc', 'K', g, 'O' || g, 'M1', 1, 'EUR',"
+            " ('[{\"adjustment_id\": \"A' || g || '\"}]')::json,"
+            " CASE WHEN g <= 3 THEN 'submitted' ELSE 'settled' END, now(), now()"
+            " FROM generate_series(1, 20000) AS g"):
+            conn.exec_driver_sql(sql)
+    with engine.connect() as conn:  # as autovacuum would have (off here): "not confirmed" is
+        conn.exec_driver_sql("ANALYZE pick_tasks, package_shipments,"  # rare only by the
+                             " amazon_refund_submissions")  # statistics
+        conn.commit()
+    due: list[Any] = []
+    reads = _explained_reads(engine, lambda conn: (due.extend(due_soon(conn, utc_now())),
+                                                   due.append(unconfirmed_counts(conn))),
+                             ("pick_tasks", "package_shipments"))
+    assert len(due) == 4 and due[-1]["pending"] == 3, due
+    assert _total(reads, "pick_tasks") <= 3 and _total(reads, "package_shipments") <= 3, reads
+    subs: list[Any] = []
+    reads = _explained_reads(engine, lambda conn: subs.extend(
+        matching._submissions(conn, "acc", matching.OPEN)), ("amazon_refund_submissions",))
+    assert len(subs) == 3 and _total(reads, "amazon_refund_submissions") <= 3, reads
+    taken: set[str] = set()
+    reads = _explained_reads(engine, lambda conn: taken.update(matching._taken(
+        conn, "acc", {s["order_id"] for s in subs})), ("amazon_refund_submissions",))
+    assert taken == {"A1", "A2", "A3"} and _total(reads, "amazon_refund_submissions") <= 3

@@ -18,11 +18,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, func, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 from hub.amazon.listings.diff import Key, Offered, Sources, changes, state_of
 from hub.storage.audit_chain import AuditDraft
 from hub.storage.engine import Tx, reading, writing
+from hub.storage.listing_heads import head_rows
 from hub.storage.tables.amazon_listings import amazon_listing_changes as t
 
 OPEN = ("pending", "sending")
@@ -73,35 +74,12 @@ def _sources(stored: Any) -> Sources:
     return tuple(sorted((str(k), int(v)) for k, v in (stored or {}).items()))
 
 
-def _newest(account: str | None = None) -> Any:
-    """A subquery: the newest change id of each key (of one account)."""
-    query = select(
-        t.c.account, t.c.marketplace_id, t.c.sku, func.max(t.c.change_id).label("newest")
-    )
-    if account is not None:
-        query = query.where(t.c.account == account)
-    return query.group_by(t.c.account, t.c.marketplace_id, t.c.sku).subquery()
-
-
-def _newest_rows(account: str | None = None) -> Any:
-    newest = _newest(account)
-    return select(t).join(
-        newest,
-        and_(
-            t.c.account == newest.c.account,
-            t.c.marketplace_id == newest.c.marketplace_id,
-            t.c.sku == newest.c.sku,
-            t.c.change_id == newest.c.newest,
-        ),
-    )
-
-
 def last_queued(conn: Connection, account: str | None = None) -> dict[Key, tuple[int, object]]:
     """(newest change id, its state: ``Offered.state``) per key."""
     return {
         (r.account, r.marketplace_id, r.sku): (r.change_id, state_of(r.quantity,
                                                                      _sources(r.sources)))
-        for r in conn.execute(_newest_rows(account))
+        for r in head_rows(conn, account=account)
     }
 
 
@@ -328,7 +306,8 @@ def record(
 
 def issues(conn: Connection, account: str | None = None) -> list[dict[str, Any]]:
     """The newest change of each key that Amazon refused, with its issues, by SKU."""
-    rows = conn.execute(_newest_rows(account).order_by(t.c.account, t.c.marketplace_id, t.c.sku))
+    rows = sorted(head_rows(conn, account=account),
+                  key=lambda r: (r.account, r.marketplace_id, r.sku))
     return [
         {
             "account": r.account,

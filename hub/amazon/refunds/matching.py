@@ -137,7 +137,7 @@ def confirm_pending(tx: Tx, account: Account) -> int:
         EventLine(r.order_id, r.order_item_id, r.adjustment_item_id, r.principal, r.posted_at)
         for r in rows
     ]
-    taken = _taken(tx.conn, account.name)
+    taken = _taken(tx.conn, account.name, {s["order_id"] for s in subs})
     confirmed = 0
     for sub in subs:
         found = match_items(sub["order_id"], sub["items"], events, taken, sub["created_at"] - SKEW)
@@ -161,10 +161,13 @@ def confirm_pending(tx: Tx, account: Account) -> int:
     return confirmed
 
 
-def _taken(conn: Connection, account: str) -> set[str]:
+def _taken(conn: Connection, account: str, orders: set[str]) -> set[str]:
+    """The adjustment ids submissions of these ``orders`` have taken (an order's refund events
+    are matched only to its own submissions: the account's other orders cannot take them)."""
     items = conn.execute(
         select(amazon_refund_submissions.c["items"]).where(
-            amazon_refund_submissions.c.account == account
+            amazon_refund_submissions.c.account == account,
+            amazon_refund_submissions.c.order_id.in_(sorted(orders)),
         )
     ).scalars()
     return {str(i["adjustment_id"]) for group in items for i in group if i.get("adjustment_id")}

@@ -269,6 +269,7 @@ amazon_refund_submissions = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Index("ix_amazon_refund_submissions_order", "account", "order_id"),
     Index("ix_amazon_refund_submissions_feed", "feed_key"),
+    Index("ix_amazon_refund_submissions_status", "account", "status"),  # migration 0044
 )
 
 amazon_refund_retries = Table(

@@ -13,6 +13,11 @@ Rules:
 - ``sources`` (migration ``0023``): for multi-location marketplaces, the quantity per supply
   source id (``quantity`` is then their sum and ``DEFAULT`` is sent as 0); NULL elsewhere.
 
+``amazon_listing_heads`` (migration ``0043``) names, per key, the ``id`` of its newest change and
+of its newest accepted one, kept by the database as changes are inserted and accepted (triggers):
+the readers of "the newest row of each key" fetch those rows by their primary key instead of
+grouping every change ever queued.
+
 ``amazon_supply_sources`` (migration ``0023``) maps each store published to a seller account as
 an Amazon supply source to its ``supply_source_id``: one row per (account, store, source);
 ``status`` ``active`` or ``archived`` (at most one active row per account × store, kept so by
@@ -52,6 +57,16 @@ amazon_listing_changes = Table(
         "account", "marketplace_id", "sku", "change_id", name="uq_amazon_listing_changes_key"
     ),
     Index("ix_amazon_listing_changes_status", "account", "marketplace_id", "status"),
+)
+
+amazon_listing_heads = Table(
+    "amazon_listing_heads",
+    metadata,
+    Column("account", ACCOUNT, primary_key=True),
+    Column("marketplace_id", String(20), primary_key=True),
+    Column("sku", String(100), primary_key=True),
+    Column("newest_id", Integer, nullable=False),  # amazon_listing_changes.id
+    Column("accepted_id", Integer),
 )
 
 amazon_supply_sources = Table(

@@ -30,6 +30,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from hub.storage.types import Amount, UtcDateTime, json_column
@@ -255,6 +256,10 @@ refunds = Table(
     Index("ix_refunds_customer", "customer_key", "requested_at"),
     Index("ix_refunds_decided", "decided_at"),
     Index("ix_refunds_order", "order_id"),
+    # migration 0044: the Amazon MFN refunds the refunds job claims (FBA ones stay approved)
+    Index("ix_refunds_amazon_mfn", "state", "marketplace_id",
+          postgresql_where=text("channel = 'amazon_mfn'"),
+          sqlite_where=text("channel = 'amazon_mfn'")),
 )
 
 commands = Table(

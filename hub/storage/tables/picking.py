@@ -16,7 +16,7 @@ Rules:
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, String, Table, Text
+from sqlalchemy import Column, Index, Integer, String, Table, Text, text
 
 from hub.storage.tables.core import NODE, metadata
 from hub.storage.types import UtcDateTime, json_column
@@ -38,6 +38,9 @@ pick_tasks = Table(
     Column("sent_at", UtcDateTime, nullable=False),
     Column("closed_at", UtcDateTime),
     Index("ix_pick_tasks_order", "account", "order_id"),
+    # migration 0044: the open tasks by ship-by (``/metrics``' packages due soon)
+    Index("ix_pick_tasks_open", "ship_by", postgresql_where=text("status = 'open'"),
+          sqlite_where=text("status = 'open'")),
 )
 
 package_shipments = Table(
@@ -62,4 +65,8 @@ package_shipments = Table(
     Column("recorded_at", UtcDateTime, nullable=False),
     Index("ix_package_shipments_state", "account", "confirm_state"),
     Index("ix_package_shipments_order", "account", "order_id"),  # migration 0042
+    # migration 0044: the shipments not confirmed (``/metrics``)
+    Index("ix_package_shipments_unconfirmed", "confirm_state",
+          postgresql_where=text("confirm_state <> 'confirmed'"),
+          sqlite_where=text("confirm_state <> 'confirmed'")),
 )
