@@ -222,6 +222,19 @@ def get_record(conn: Connection, store_id: str) -> tuple[StoreRecord, dict[str, 
                                              "updated_by": row.updated_by}
 
 
+def active_records(conn: Connection) -> dict[str, StoreRecord]:
+    """Every store not decommissioned and its record (an empty one where it has none), by store
+    id in order: one statement, for routing, which needs them all each time it routes."""
+    r = store_records.c
+    rows = conn.execute(
+        select(stores.c.store_id, stores.c.time_zone, store_records)
+        .select_from(stores.outerjoin(store_records, r.store_id == stores.c.store_id))
+        .where(stores.c.decommissioned_at.is_(None)).order_by(stores.c.store_id))
+    # (row[2]: the record's own store id, None where the store has no record)
+    return {row[0]: StoreRecord(time_zone=row[1]) if row[2] is None else _record_of(row, row[1])
+            for row in rows}
+
+
 def _columns(record: StoreRecord) -> dict[str, Any]:
     address, spot, manager = record.address, record.coordinates, record.manager
     dumped = record.model_dump(mode="json")

@@ -12,11 +12,13 @@ from sqlalchemy import Engine, select, update
 
 from hub.access.users import Actor
 from hub.errors import Conflict, InputError, NotFound
+from hub.inventory import store_records
 from hub.inventory.routing import RoutingRulesError, rules_store, service
 from hub.storage import audit_log
 from hub.storage.audit_chain import verify
 from hub.storage.engine import reading, writing
 from hub.storage.tables.amazon import amazon_orders
+from hub.storage.tables.core import stores
 from hub.storage.tables.routing import routed_orders, routing_decisions
 from tests.routing.db_support import (
     ADMIN,
@@ -227,3 +229,20 @@ def test_items_that_cannot_be_routed_make_the_order_unroutable_not_the_page_fail
     assert [f["decision"]["reasons"] for f in found[:2]] == [
         ["the order has no units to ship"], ["an item of the order has no SKU"]]
     assert found[2]["stores"] == ["us-spi"]  # the cancelled item is left out
+
+
+def test_routing_reads_every_active_store_s_record_in_one_statement(chain: Engine) -> None:
+    """``active_records`` gives what ``get_record`` gives store by store (a store without a
+    record an empty one of its time zone), and leaves decommissioned stores out."""
+    with writing(chain) as tx:
+        tx.conn.execute(stores.insert().values(store_id="us-new", time_zone="America/Chicago",
+                                               created_at=tx.now))
+        tx.conn.execute(stores.insert().values(store_id="us-old", created_at=tx.now,
+                                               decommissioned_at=tx.now))
+    with reading(chain) as conn:
+        every = store_records.active_records(conn)
+        one_by_one = {store: found[0] for store in ("us-chi", "us-new", "us-pdx", "us-spi")
+                      if (found := store_records.get_record(conn, store)) is not None}
+    assert list(every) == ["us-chi", "us-new", "us-pdx", "us-spi"]
+    assert every == one_by_one
+    assert every["us-spi"].coordinates is not None and every["us-new"].coordinates is None

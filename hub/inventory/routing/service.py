@@ -71,7 +71,6 @@ from hub.inventory.routing.values import (
 from hub.storage.audit_chain import AuditDraft
 from hub.storage.engine import Tx, writing
 from hub.storage.tables.amazon import amazon_orders
-from hub.storage.tables.core import stores
 from hub.storage.tables.picking import pick_tasks
 from hub.storage.tables.routing import routed_orders, routed_packages, routing_decisions
 
@@ -144,12 +143,8 @@ def load_inputs(conn: Connection, now: datetime, skus: Iterable[str]) -> Inputs:
     stock view of those SKUs only: not the chain's whole view, nor any sales)."""
     loads = _loads(conn, now.date() - timedelta(days=1))
     sites: dict[str, Site] = {}
-    ids = conn.scalars(select(stores.c.store_id).where(stores.c.decommissioned_at.is_(None))
-                       .order_by(stores.c.store_id)).all()
-    for store_id in ids:
-        found = store_records.get_record(conn, store_id)
-        if found is not None:
-            sites[store_id] = Site(store_id, found[0], loads.setdefault(store_id, {}))
+    for store_id, record in store_records.active_records(conn).items():  # one statement
+        sites[store_id] = Site(store_id, record, loads.setdefault(store_id, {}))
     active = allocation_store.active(conn)
     allocation = active.compiled if active else compile_text(default_rules_text())
     stock = stock_source.stock_view(conn, set(skus))
