@@ -144,20 +144,28 @@ def test_evidence_past_its_retention_is_purged_and_shared_bytes_kept(
 ) -> None:
     seeded(hub)
     root = tmp_path / "evidence"
+    # a year ahead of the real clock: the hub's own purge pass (at start, with the real time)
+    # must find nothing expired, whenever it runs beside the test (it found e-new once the
+    # calendar passed the November days this test used)
+    base = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+
+    def day(n: int) -> datetime:
+        return base + timedelta(days=365 + n)
+
     first = evidence.Attachment("s1", "R1", "photo", "image/png", "counter", evidence_id="e-old")
     second = evidence.Attachment("s1", "R1", "photo", "image/png", "desk", evidence_id="e-new")
     other = evidence.Attachment(
         "s1", "R1", "document", "application/pdf", "desk", evidence_id="e-pdf"
     )
-    with writing(hub.engine, nov(1)) as tx:
+    with writing(hub.engine, day(1)) as tx:
         evidence.record(tx, root, first, PNG, "mia", "store_manager", 10)
         evidence.record(tx, root, other, PDF, "mia", "store_manager", 10)
-    with writing(hub.engine, nov(20)) as tx:
+    with writing(hub.engine, day(20)) as tx:
         evidence.record(tx, root, second, PNG, "fiona", "finance", 10)
         again = evidence.record(tx, root, second, PNG, "fiona", "finance", 10)  # idempotent
     assert again["evidence_id"] == "e-new"
-    assert evidence.purge(hub.engine, root, now=nov(5)) == 0
-    assert evidence.purge(hub.engine, root, now=nov(12)) == 2
+    assert evidence.purge(hub.engine, root, now=day(5)) == 0
+    assert evidence.purge(hub.engine, root, now=day(12)) == 2
     with reading(hub.engine) as conn:
         rows = {e["evidence_id"]: e for e in evidence.for_return(conn, "s1", "R1")}
         purged = [e for e in audit_log.entries(conn) if e.action == "evidence.purged"]
