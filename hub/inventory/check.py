@@ -149,14 +149,14 @@ def hub_figures(conn: Connection, store_id: str, node_id: str, page: StockSnapsh
     node's figures now (``node_stock``, the sum of every move it sent) less the moves it sent
     after ``as_of_seq`` (a count's few, by the node's seq index), plus the differences accepted
     up to it. Never a sum over the node's history: a page costs what its SKUs cost."""
-    n = stock_moves.c
+    m = stock_moves.c
     figures: Figures = {(sku, state): int(quantity) for sku, state, quantity in conn.execute(
         select(node_stock.c.sku, node_stock.c.state, node_stock.c.quantity).where(
             node_stock.c.store_id == store_id, node_stock.c.node_id == node_id,
             *_in_range(conn, node_stock.c.sku, page)))}
-    later = conn.execute(select(n.sku, n.from_state, n.to_state, n.quantity).where(
-        n.store_id == store_id, n.node_id == node_id, n.seq > page.as_of_seq,
-        *_in_range(conn, n.sku, page)))
+    later = conn.execute(select(m.sku, m.from_state, m.to_state, m.quantity).where(
+        m.store_id == store_id, m.node_id == node_id, m.seq > page.as_of_seq,
+        *_in_range(conn, m.sku, page)))
     for sku, from_state, to_state, quantity in later:  # taken back: booked after the count
         for state, sign in ((to_state, -1), (from_state, 1)):
             if state is not None:

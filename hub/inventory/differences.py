@@ -40,7 +40,7 @@ from hub.errors import Conflict, NotFound
 from hub.inventory.check import OPEN
 from hub.storage.audit_chain import AuditDraft, jsonable
 from hub.storage.engine import Tx
-from hub.storage.listing_heads import head_rows
+from hub.storage.listing_heads import head_rows, newest_and_accepted
 from hub.storage.outbox import CommandDraft, queue
 from hub.storage.tables.core import nodes
 from hub.storage.tables.fleet import node_certificates
@@ -321,12 +321,11 @@ IN_FLIGHT = ("pending", "sending")
 def amazon_listings(conn: Connection) -> list[Listed]:
     """Per (account, marketplace, SKU), the quantity Amazon last accepted and whether its
     newest change is still on its way."""
-    flying = {(r.account, r.marketplace_id, r.sku) for r in head_rows(conn)
-              if r.status in IN_FLIGHT}
+    newest, accepted = newest_and_accepted(conn)
+    flying = {(r.account, r.marketplace_id, r.sku) for r in newest if r.status in IN_FLIGHT}
     return [Listed(r.account, r.marketplace_id, r.sku, int(r.quantity),
                    (r.account, r.marketplace_id, r.sku) in flying)
-            for r in sorted(head_rows(conn, accepted=True),
-                            key=lambda r: (r.account, r.marketplace_id, r.sku))]
+            for r in sorted(accepted, key=lambda r: (r.account, r.marketplace_id, r.sku))]
 
 
 def amazon_report(conn: Connection, thresholds: Thresholds) -> list[Row]:

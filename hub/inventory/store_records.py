@@ -27,7 +27,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, Select, select, update
 
 from hub.access.users import Actor
 from hub.errors import InputError
@@ -212,27 +212,31 @@ def _record_of(row: Any, time_zone: str | None) -> StoreRecord:
 def get_record(conn: Connection, store_id: str) -> tuple[StoreRecord, dict[str, Any]] | None:
     """A store's record and who changed it last (``updated_at``, ``updated_by``), or None for a
     store the hub does not know; a known store without a record has an empty one."""
-    zone = conn.execute(select(stores.c.time_zone).where(stores.c.store_id == store_id)).first()
-    if zone is None:
-        return None
-    row = conn.execute(select(store_records).where(store_records.c.store_id == store_id)).first()
+    row = conn.execute(_with_records().where(stores.c.store_id == store_id)).first()
     if row is None:
-        return StoreRecord(time_zone=zone.time_zone), {"updated_at": None, "updated_by": None}
-    return _record_of(row, zone.time_zone), {"updated_at": row.updated_at,
-                                             "updated_by": row.updated_by}
+        return None
+    return _from_row(row), {"updated_at": row.updated_at, "updated_by": row.updated_by}
 
 
 def active_records(conn: Connection) -> dict[str, StoreRecord]:
     """Every store not decommissioned and its record (an empty one where it has none), by store
     id in order: one statement, for routing, which needs them all each time it routes."""
-    r = store_records.c
-    rows = conn.execute(
-        select(stores.c.store_id, stores.c.time_zone, store_records)
-        .select_from(stores.outerjoin(store_records, r.store_id == stores.c.store_id))
-        .where(stores.c.decommissioned_at.is_(None)).order_by(stores.c.store_id))
-    # (row[2]: the record's own store id, None where the store has no record)
-    return {row[0]: StoreRecord(time_zone=row[1]) if row[2] is None else _record_of(row, row[1])
-            for row in rows}
+    rows = conn.execute(_with_records().where(stores.c.decommissioned_at.is_(None))
+                        .order_by(stores.c.store_id))
+    return {row[0]: _from_row(row) for row in rows}
+
+
+def _with_records() -> Select[Any]:
+    """Stores (id, time zone) beside their records, NULLs where a store has none."""
+    return (select(stores.c.store_id, stores.c.time_zone, store_records)
+            .select_from(stores.outerjoin(store_records,
+                                          store_records.c.store_id == stores.c.store_id)))
+
+
+def _from_row(row: Any) -> StoreRecord:
+    """A ``_with_records`` row's record (row[2], the record's own store id, is None where the
+    store has none: an empty record in the store's time zone)."""
+    return StoreRecord(time_zone=row[1]) if row[2] is None else _record_of(row, row[1])
 
 
 def _columns(record: StoreRecord) -> dict[str, Any]:

@@ -28,8 +28,23 @@ def head_rows(conn: Connection, accepted: bool = False, account: str | None = No
         if not skus:
             return []
         query = query.where(among(conn, h.c.sku, sorted(set(skus))))
-    # by (id, account): the rows_at_pairs probes, one a row however large the planner
-    # believes the table (a plain ``id = ANY(ids)`` was a scan of it at 40,000 changes)
-    wanted = [(row_id, account_id) for row_id, account_id in conn.execute(query)]
+    return _fetch(conn, [(row_id, account_id) for row_id, account_id in conn.execute(query)])
+
+
+def newest_and_accepted(conn: Connection) -> tuple[list[Any], list[Any]]:
+    """Every key's newest change and newest accepted change (``head_rows`` both ways), from one
+    read of the heads and one fetch of their rows."""
+    heads = conn.execute(select(h.c.newest_id, h.c.accepted_id, h.c.account)).all()
+    rows = {row.id: row for row in _fetch(conn, list(
+        {(row_id, account) for newest, taken, account in heads
+         for row_id in (newest, taken) if row_id is not None}))}
+    return ([rows[newest] for newest, _, _ in heads],
+            [rows[taken] for _, taken, _ in heads if taken is not None])
+
+
+def _fetch(conn: Connection, wanted: list[tuple[int, str]]) -> list[Any]:
+    """The changes of these (id, account) pairs: the ``rows_at_pairs`` probes, one a row however
+    large the planner believes the table (a plain ``id = ANY(ids)`` was a scan of it at 40,000
+    changes)."""
     return [row for chunk in key_chunks(conn, wanted, CHUNK)
             for row in conn.execute(rows_at_pairs(conn, t, ("id", "account"), chunk))]
