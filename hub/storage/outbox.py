@@ -8,8 +8,9 @@ Rules:
 - queuing marks the transaction: once it commits, whoever registered with ``on_queued`` for that
   engine (the MQTT runtime's publisher) is told at once, so nothing that queues commands has to
   remember to wake the publisher;
-- ``queue_expected_return`` is how the hub announces an RMA to a store's node (the Amazon
-  integration will call it; ``acorn-hub returns expect`` does today).
+- ``announce_expected`` is how the hub announces an RMA to a store's node, inside the caller's
+  transaction (the Amazon returns sync marks the RMA announced in the same one);
+  ``queue_expected_return`` does it in a transaction of its own (``acorn-hub returns expect``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from sqlalchemy import Connection, Engine, bindparam, func, or_, select, update
 from hub.errors import NotFound
 from hub.storage.audit_chain import AuditDraft, jsonable
 from hub.storage.bulk import pairs_among
-from hub.storage.engine import after_commit, notify, writing
+from hub.storage.engine import Tx, after_commit, notify, writing
 from hub.storage.tables.core import commands, nodes, stores
 from hub.storage.upsert import insert_ignore
 from protocol import Body, Envelope, ExpectedReturn, check_id, new_message_id
@@ -169,10 +170,17 @@ def queue_expected_return(engine: Engine, store_id: str, node_id: str, body: Exp
                           actor: str, role: str) -> str:
     """Announce an expected return (RMA) to one node of a store; return the command id."""
     with writing(engine) as tx:
-        ensure_node(tx.conn, store_id, node_id, tx.now)
-        draft = CommandDraft(store_id, node_id, new_message_id(), body)
-        (command_id,) = queue(tx.conn, [draft], tx.now)
-        tx.audit(AuditDraft(actor, role, "return.expected", "rma", f"{store_id}/{body.rma_id}",
-                            None, jsonable({"node_id": node_id, "command_id": command_id,
-                                            **body.model_dump(mode="json")})))
+        return announce_expected(tx, store_id, node_id, body, actor, role)
+
+
+def announce_expected(tx: Tx, store_id: str, node_id: str, body: ExpectedReturn, actor: str,
+                      role: str) -> str:
+    """Queue an expected return (RMA) for one node of a store inside ``tx``, audited; return
+    the command id."""
+    ensure_node(tx.conn, store_id, node_id, tx.now)
+    draft = CommandDraft(store_id, node_id, new_message_id(), body)
+    (command_id,) = queue(tx.conn, [draft], tx.now)
+    tx.audit(AuditDraft(actor, role, "return.expected", "rma", f"{store_id}/{body.rma_id}",
+                        None, jsonable({"node_id": node_id, "command_id": command_id,
+                                        **body.model_dump(mode="json")})))
     return command_id

@@ -22,7 +22,7 @@ from tests.finance.reasons_seed import T0, store_return
 
 
 def test_upgrade_builds_every_table_and_matches_the_schema(db_url: str) -> None:
-    assert upgrade(db_url) == head() == "0044"
+    assert upgrade(db_url) == head() == "0045"
     engine = make_engine(db_url)
     try:
         assert set(metadata.tables) <= set(inspect(engine).get_table_names())

@@ -13,7 +13,10 @@ autovacuum runs or not.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, func, select
@@ -21,6 +24,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, func, select
 from hub.amazon.listings.outbox import last_queued
 from hub.amazon.refunds import matching
 from hub.amazon.shipments.due import due_soon, unconfirmed_counts
+from hub.finance.evidence import store as evidence
 from hub.inventory import picking
 from hub.inventory.check import hub_figures
 from hub.inventory.differences import amazon_listings
@@ -190,6 +194,30 @@ def _rows_read(plan: dict[str, Any], table: str) -> int:
     return own + sum(_rows_read(child, table) for child in plan.get("Plans", ()))
 
 
+@contextmanager
+def _sent(target: Connection | Engine, selects_only: bool = False
+          ) -> Iterator[list[tuple[str, Any]]]:
+    """The statements (and parameters) ``target`` sends meanwhile; ``selects_only``: SELECTs."""
+    statements: list[tuple[str, Any]] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if not selects_only or statement.lstrip().upper().startswith("SELECT"):
+            statements.append((statement, parameters))
+
+    event.listen(target, "before_cursor_execute", seen)
+    try:
+        yield statements
+    finally:
+        event.remove(target, "before_cursor_execute", seen)
+
+
+def _plan(conn: Connection, sql: str, params: Any) -> dict[str, Any]:
+    """The executed plan of ``sql`` (EXPLAIN ANALYZE), as JSON."""
+    plan: dict[str, Any] = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}",
+                                                params).scalar_one()[0]["Plan"]
+    return plan
+
+
 @ON_PG
 def test_a_snapshot_page_reads_the_moves_after_its_count_not_the_node_s_history(
         engine: Engine) -> None:
@@ -204,17 +232,10 @@ def test_a_snapshot_page_reads_the_moves_after_its_count_not_the_node_s_history(
             " 'SKU-' || (g %% 20), 1, 'sellable', 'count', now(), now()"
             " FROM generate_series(1, 40000) AS g")
     page = StockSnapshot.model_construct(as_of_seq=39_995, after_sku=None, last_sku=None)
-    statements: list[tuple[str, Any]] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        statements.append((statement, parameters))
-
     with engine.connect() as conn:
-        event.listen(conn, "before_cursor_execute", seen)
-        figures = hub_figures(conn, "s1", "n1", page)
-        event.remove(conn, "before_cursor_execute", seen)
-        reads = [_rows_read(conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}",
-                                                 params).scalar_one()[0]["Plan"], "stock_moves")
+        with _sent(conn) as statements:
+            figures = hub_figures(conn, "s1", "n1", page)
+        reads = [_rows_read(_plan(conn, sql, params), "stock_moves")
                  for sql, params in statements]
     # 2,000 a SKU, less the units of the 5 moves after the count (seqs 39,996-40,000)
     assert figures == {(f"SKU-{n}", "sellable"): 2_000 - (n in (16, 17, 18, 19, 0))
@@ -234,23 +255,16 @@ def test_the_sales_window_reads_the_window_s_sales_not_every_move(engine: Engine
             " END, CASE WHEN g %% 2 = 0 THEN 'pos_sale' ELSE 'count' END,"
             " now() - interval '365 days' + g * interval '788 seconds', now()"
             " FROM generate_series(1, 40000) AS g")
-    statements: list[tuple[str, Any]] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        statements.append((statement, parameters))
-
     with engine.connect() as conn:
         now = conn.exec_driver_sql("SELECT now()").scalar_one()
-        event.listen(conn, "before_cursor_execute", seen)
-        sales = pos_sales(conn, now - timedelta(days=337), 1)  # one day, early in the year
-        event.remove(conn, "before_cursor_execute", seen)
+        with _sent(conn) as statements:
+            sales = pos_sales(conn, now - timedelta(days=337), 1)  # one day, early in the year
         sold = conn.exec_driver_sql(  # the same, counted by the server (109-110 moves a day)
             "SELECT sum(quantity) FROM stock_moves WHERE reason = 'pos_sale' AND at BETWEEN"
             " %(now)s - interval '338 days' AND %(now)s - interval '337 days'",
             {"now": now}).scalar_one()
         (sql, params), = statements
-        plan = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}",
-                                    params).scalar_one()[0]["Plan"]
+        plan = _plan(conn, sql, params)
     assert sum(sales.units.values()) == sold and 50 < sold < 60, (sales, sold)
     assert _rows_read(plan, "stock_moves") <= 60, plan
 
@@ -259,19 +273,10 @@ def _explained_reads(engine: Engine, run: Any, tables: tuple[str, ...]
                      ) -> list[tuple[str, dict[str, int]]]:
     """Run ``run(conn)`` in a transaction, then EXPLAIN ANALYZE each SELECT it sent: each
     statement with the rows it read from each of ``tables``."""
-    statements: list[tuple[str, Any]] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            statements.append((statement, parameters))
-
     with engine.connect() as conn:
-        event.listen(conn, "before_cursor_execute", seen)
-        with conn.begin():
+        with _sent(conn, selects_only=True) as statements, conn.begin():
             run(conn)
-        event.remove(conn, "before_cursor_execute", seen)
-        plans = [conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}",
-                                      params).scalar_one()[0]["Plan"] for sql, params in statements]
+        plans = [_plan(conn, sql, params) for sql, params in statements]
     return [(sql, {table: _rows_read(plan, table) for table in tables})
             for (sql, _), plan in zip(statements, plans, strict=True)]
 
@@ -409,3 +414,25 @@ def test_metrics_and_refund_matching_read_what_is_open_not_every_row(engine: Eng
     reads = _explained_reads(engine, lambda conn: taken.update(matching._taken(
         conn, "acc", {s["order_id"] for s in subs})), ("amazon_refund_submissions",))
     assert taken == {"A1", "A2", "A3"} and _total(reads, "amazon_refund_submissions") <= 3
+
+
+@ON_PG
+def test_the_evidence_purge_finds_nothing_due_without_reading_the_kept_evidence(
+        engine: Engine, tmp_path: Path) -> None:
+    """Evidence is kept for years; the daily purge asked whether any was due by scanning every
+    item not yet purged (and the purged ones beside them). Migration 0045's index of the items
+    not purged, by ``purge_after``, answers it in one probe: here none of 40,000 is read."""
+    with engine.begin() as conn:  # 20,000 kept for another year, 20,000 purged last year
+        conn.exec_driver_sql(
+            "INSERT INTO evidence_items (evidence_id, sha256, size, media_type, kind, source,"
+            " store_id, return_id, note, recorded_by, recorded_at, purge_after, purged_at)"
+            " SELECT 'E' || g, md5(g::text) || md5(g::text), 1, 'image/png', 'photo', 'counter',"
+            " 's1', 'R' || g, '', 'desk', now(), now() + interval '1 year',"
+            " CASE WHEN g > 20000 THEN now() - interval '1 year' END"
+            " FROM generate_series(1, 40000) AS g")
+    with _sent(engine, selects_only=True) as statements:
+        purged = evidence.purge(engine, tmp_path)
+    with engine.connect() as conn:
+        reads = [_rows_read(_plan(conn, sql, params), "evidence_items")
+                 for sql, params in statements if "evidence_items" in sql]
+    assert purged == 0 and reads == [0], reads

@@ -4,8 +4,9 @@ Rules:
 - an MFN return whose label says ``StoreDropOff`` with carrier ``STORE:<id>`` is announced to
   every node of store ``<id>`` (or of ``ACORN_HUB_AMAZON_STORE_MAP[<id>]``) through
   ``hub.storage.outbox.queue_expected_return``, so the counter knows it, offline too;
-- once per (store, node, RMA): before queueing, the command outbox itself is checked for that
-  RMA, so a sync killed between queueing and marking the return cannot announce it twice;
+- once per (store, node, RMA): the commands to every node of the store are queued in the same
+  transaction that marks the return announced, so a sync killed at any point either announced it
+  and marked it or did neither (nothing reads the command outbox, which grows with the history);
 - a store the hub does not know (no node) is logged, counted and kept as ``unknown_store``; it is
   tried again on every returns sync, and announced as soon as the store has a node;
 - a return already closed or refunded by the time we see it is not announced (``not_needed``);
@@ -27,10 +28,10 @@ from hub.amazon.accounts import ROLE
 from hub.amazon.context import JobContext
 from hub.amazon.store import problem
 from hub.amazon.sync.orders import fetch_order
-from hub.storage.engine import reading, writing
-from hub.storage.outbox import queue_expected_return
+from hub.storage.engine import Tx, reading, writing
+from hub.storage.outbox import announce_expected
 from hub.storage.tables.amazon import amazon_orders, amazon_returns
-from hub.storage.tables.core import commands, nodes
+from hub.storage.tables.core import nodes
 from protocol import Channel, ExpectedReturn, minor_units
 
 log = logging.getLogger(__name__)
@@ -54,8 +55,9 @@ def push_expected(ctx: JobContext) -> None:
         by_rma[row["rma_id"]].append(row)
     for rma_id, lines in sorted(by_rma.items()):
         outcome = _announce(ctx, rma_id, lines)
-        if outcome != lines[0]["expected"]:
-            _mark(ctx, rma_id, outcome)
+        if outcome not in (lines[0]["expected"], "queued"):  # queued: marked as it was queued
+            with writing(ctx.engine) as tx:
+                _mark(tx, ctx, rma_id, outcome)
 
 
 def _announce(ctx: JobContext, rma_id: str, lines: list[dict[str, Any]]) -> str:
@@ -80,24 +82,13 @@ def _announce(ctx: JobContext, rma_id: str, lines: list[dict[str, Any]]) -> str:
     body = _body(ctx, rma_id, lines)
     if body is None:
         return "invalid"
-    for node_id in node_ids:
-        _queue_once(ctx, store_id, node_id, body)
+    with writing(ctx.engine) as tx:
+        if not _mark(tx, ctx, rma_id, "queued"):
+            return "queued"  # another sync announced it since this one read it
+        for node_id in node_ids:
+            announce_expected(tx, store_id, node_id, body, ctx.account.actor, ROLE)
+    ctx.tally.announced += len(node_ids)
     return "queued"
-
-
-def _queue_once(ctx: JobContext, store_id: str, node_id: str, body: ExpectedReturn) -> None:
-    with reading(ctx.engine) as conn:
-        queued = conn.execute(
-            select(commands.c.command_id).where(
-                commands.c.store_id == store_id,
-                commands.c.node_id == node_id,
-                commands.c.kind == "return.expected",
-                commands.c.body["rma_id"].as_string() == body.rma_id,
-            )
-        ).first()
-    if queued is None:
-        queue_expected_return(ctx.engine, store_id, node_id, body, ctx.account.actor, ROLE)
-        ctx.tally.announced += 1
 
 
 def _body(ctx: JobContext, rma_id: str, lines: list[dict[str, Any]]) -> ExpectedReturn | None:
@@ -166,10 +157,12 @@ def _prices(ctx: JobContext, order_id: str, marketplace_id: str) -> dict[str, De
     }
 
 
-def _mark(ctx: JobContext, rma_id: str, outcome: str) -> None:
-    with writing(ctx.engine) as tx:
-        tx.conn.execute(
-            update(amazon_returns)
-            .where(amazon_returns.c.account == ctx.account.name, amazon_returns.c.rma_id == rma_id)
-            .values(expected=outcome)
-        )
+def _mark(tx: Tx, ctx: JobContext, rma_id: str, outcome: str) -> bool:
+    """Set the RMA's outcome if it is still waiting; False when it no longer was."""
+    changed = tx.conn.execute(
+        update(amazon_returns)
+        .where(amazon_returns.c.account == ctx.account.name, amazon_returns.c.rma_id == rma_id,
+               amazon_returns.c.expected.in_(WAITING))
+        .values(expected=outcome)
+    )
+    return changed.rowcount > 0

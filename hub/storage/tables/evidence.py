@@ -11,7 +11,7 @@ Rules:
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, String, Table
+from sqlalchemy import BigInteger, Column, Index, String, Table, text
 
 from hub.storage.tables.core import ID, NODE, metadata
 from hub.storage.types import UtcDateTime
@@ -36,4 +36,7 @@ evidence_items = Table(
     Index("ix_evidence_items_return", "store_id", "return_id"),
     Index("ix_evidence_items_sha256", "sha256"),
     Index("ix_evidence_items_recorded", "recorded_at"),
+    # migration 0045: the daily purge finds what is due among the evidence not yet purged
+    Index("ix_evidence_items_due", "purge_after", postgresql_where=text("purged_at IS NULL"),
+          sqlite_where=text("purged_at IS NULL")),
 )
