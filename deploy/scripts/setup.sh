@@ -61,4 +61,9 @@ if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ] \
   fi
   touch "$STAMP"
 fi
+# python-escpos's printer database, cached once here for `make run` and `make test` (the Makefile
+# points ESCPOS_CAPABILITIES_PICKLE_DIR at it): private, since it is a pickle read at import, and
+# written before they start, so that no process reads it half-written by another
+mkdir -p "$VENV/escpos-cache" && chmod 700 "$VENV/escpos-cache"
+ESCPOS_CAPABILITIES_PICKLE_DIR="$PWD/$VENV/escpos-cache" "$VENV/bin/python" -c 'import escpos.capabilities'
 say "ready ($MODE)"
