@@ -16,7 +16,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import uvicorn
 from sp_api.auth import access_token_client
@@ -29,6 +28,7 @@ from spapi_sim.accounts import SellerAccount
 from spapi_sim.simulator import Simulator
 from tests.hub.conftest import db_url, engine  # noqa: F401 - fixtures
 from tests.support.databases import migrated
+from tests.support.http_calls import http_get
 
 FACTOR = Decimal(1000)
 SIM = SimulatorSettings(
@@ -61,7 +61,7 @@ class Sim:
 
     def stats(self) -> dict[str, dict[str, int]]:
         """Requests and 429s per ``<seller>/<operation>``."""
-        answer: dict[str, dict[str, int]] = httpx.get(f"{self.url}/_sim/stats").json()["operations"]
+        answer: dict[str, dict[str, int]] = http_get(f"{self.url}/_sim/stats").json()["operations"]
         return answer
 
     def requests(self, seller: SellerAccount, operation: str) -> int:

@@ -9,13 +9,14 @@ from playwright.sync_api import expect
 
 from tests.buyer.conftest import ORDER, POSTCODE, Running
 from tests.support.browser import BROWSER_MARKS, chromium_page
+from tests.support.http_calls import http_post
 from tests.support.procs import BIN, wait_for
 
 PHONE = {"width": 390, "height": 844}
 
 
 def _scan(running: Running, code: str) -> dict[str, object]:
-    answer = httpx.post(f"{running.edge.url}/api/scans", json={"code": code}, timeout=5)
+    answer = http_post(f"{running.edge.url}/api/scans", json={"code": code}, timeout=5)
     answer.raise_for_status()
     return dict(answer.json())
 
@@ -76,7 +77,7 @@ def test_wrong_postcode_reveals_nothing_right_one_gives_a_code_the_counter_scans
         (booked,) = desk.get("/api/buyer-returns").json()
         assert (booked["code"], booked["status"], booked["store_id"]) == (
             code, "expected", "store-a")
-        recorded = httpx.post(f"{running.edge.url}/api/returns", timeout=5, json={
+        recorded = http_post(f"{running.edge.url}/api/returns", timeout=5, json={
             "channel": "amazon_mfn", "rma_id": code, "reason": "no longer needed",
             "items": expected["items"]})
         assert recorded.status_code == 201, recorded.text
@@ -90,33 +91,33 @@ def test_wrong_postcode_reveals_nothing_right_one_gives_a_code_the_counter_scans
 def test_a_window_closed_item_says_why_and_a_booked_item_cannot_be_booked_again(
         running: Running) -> None:
     url = f"{running.hub.url}/api/buyer"
-    old = httpx.post(f"{url}/lookup", json={"order_id": "113-0000000-0000001",
+    old = http_post(f"{url}/lookup", json={"order_id": "113-0000000-0000001",
                                              "postcode": POSTCODE}).json()
     (item,) = old["items"]
     assert item["returnable"] is False and "return window" in item["reasons"][0]
     body = {"order_id": ORDER, "postcode": POSTCODE, "store_id": "store-a",
             "items": [{"sku": "LAMP-9", "quantity": 1}]}
-    assert httpx.post(f"{url}/returns", json=body).status_code == 201
-    again = httpx.post(f"{url}/returns", json=body)
+    assert http_post(f"{url}/returns", json=body).status_code == 201
+    again = http_post(f"{url}/returns", json=body)
     assert again.status_code == 409 and "already returned" in again.text
-    far = httpx.post(f"{url}/returns", json={**body, "store_id": "store-no",
+    far = http_post(f"{url}/returns", json={**body, "store_id": "store-no",
                                              "items": [{"sku": "MUG-01", "quantity": 1}]})
     assert far.status_code == 422
-    wrong = httpx.post(f"{url}/returns", json={**body, "postcode": "10001"})
+    wrong = http_post(f"{url}/returns", json={**body, "postcode": "10001"})
     assert wrong.status_code == 404 and "MUG" not in wrong.text
     for bad in ({"order_id": ORDER}, {**body, "items": [{"sku": "MUG-01", "quantity": 0}]},
                 {**body, "postcode": "x" * 21}, {**body, "request_id": "no spaces allowed"}):
-        answer = httpx.post(f"{url}/returns", json=bad)
+        answer = http_post(f"{url}/returns", json=bad)
         assert answer.status_code == 422 and answer.json()["detail"][0]["field"], answer.text
-    assert httpx.post(f"{url}/lookup", content=b"[1, 2").status_code in (400, 422)
+    assert http_post(f"{url}/lookup", content=b"[1, 2").status_code in (400, 422)
 
 
 def test_the_rate_limit_answers_429(running: Running) -> None:
     """The default limit (10 per client per window), through the real server."""
     url = f"{running.hub.url}/api/buyer/lookup"
-    answers = [httpx.post(url, json={"order_id": ORDER, "postcode": f"0{n:04d}"})
+    answers = [http_post(url, json={"order_id": ORDER, "postcode": f"0{n:04d}"})
                for n in range(11)]
     assert [a.status_code for a in answers] == [404] * 10 + [429]
     assert int(answers[-1].headers["Retry-After"]) > 0
-    right = httpx.post(url, json={"order_id": ORDER, "postcode": POSTCODE})
+    right = http_post(url, json={"order_id": ORDER, "postcode": POSTCODE})
     assert right.status_code == 429  # even the right postcode waits: no guessing past it

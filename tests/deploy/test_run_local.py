@@ -26,6 +26,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.http_calls import http_get
 from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -133,7 +134,7 @@ class Run:
 def answers(url: str, token: str | None = None) -> dict[str, object] | None:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
-        answer = httpx.get(url, timeout=5.0, headers=headers)
+        answer = http_get(url, timeout=5.0, headers=headers)
     except httpx.HTTPError:
         return None
     if answer.status_code != 200:

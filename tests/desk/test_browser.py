@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.e2e.conftest import a_return
 from tests.support.broker import TestBroker
 from tests.support.browser import BROWSER_MARKS, chromium_page
+from tests.support.http_calls import http_get, http_post
 from tests.support.procs import BIN, Proc, edge_proc, hub_proc, wait_for
 
 PASSWORD = "rita's long desk password"
@@ -49,12 +49,12 @@ class Shop:
         ask = a_return(1, price)
         if category:
             ask["items"][0]["category"] = category
-        answer = httpx.post(f"{self.edge.url}/api/returns", json=ask, timeout=10)
+        answer = http_post(f"{self.edge.url}/api/returns", json=ask, timeout=10)
         assert answer.status_code == 201, answer.text
         return dict(answer.json())
 
     def counter(self, return_id: str) -> str | None:
-        body = httpx.get(f"{self.edge.url}/api/returns/{return_id}", timeout=5).json()
+        body = http_get(f"{self.edge.url}/api/returns/{return_id}", timeout=5).json()
         refund = body.get("refund")
         return refund.get("outcome") if isinstance(refund, dict) else None
 

@@ -17,6 +17,7 @@ from hub.storage.tables.core import refunds
 from protocol import utc_now
 from tests.desk.seed import Ask, seed
 from tests.people.conftest import SETUP, DeskHub, add_user
+from tests.support.http_calls import http_get
 
 ASKS = [
     Ask("s1", "1", "20.00", order="O-1", sku="SKU-A", rma="RMA-1"),  # auto-approved
@@ -155,7 +156,7 @@ def test_bad_searches_answer_422_naming_the_field(hub: DeskHub) -> None:
 
 
 def test_a_viewer_needs_to_sign_in(hub: DeskHub) -> None:
-    assert httpx.get(f"{hub.url}/api/desk/decided", timeout=10).status_code == 401
+    assert http_get(f"{hub.url}/api/desk/decided", timeout=10).status_code == 401
 
 
 def test_stores_are_named_with_city_and_region_in_scope(hub: DeskHub) -> None:

@@ -9,8 +9,6 @@ import ast
 import re
 from pathlib import Path
 
-import httpx
-
 from hub.access.permissions import Role, Scope
 from hub.access.tokens import create_token
 from hub.amazon.marketplaces import MARKETPLACES
@@ -19,6 +17,7 @@ from hub.refunds.states import RefundState
 from protocol import Channel, Grade, RefundOutcome
 from tests.desk.seed import Ask, seed
 from tests.people.conftest import DeskHub, add_user
+from tests.support.http_calls import http_get
 
 GROUPS = {"refund_states", "refund_outcomes", "channels", "grades", "roles", "effects",
           "approval_levels", "marketplaces", "reasons", "waiting_for", "ages", "review",
@@ -35,13 +34,13 @@ def words(answer: dict[str, list[dict[str, str]]], group: str) -> dict[str, str]
 
 
 def test_options_need_a_caller_and_answer_the_same_to_a_token_and_a_session(desk: DeskHub) -> None:
-    assert httpx.get(f"{desk.url}/api/options", timeout=10).status_code == 401
-    bad = httpx.get(f"{desk.url}/api/options", headers={"Authorization": "Bearer nope"},
-                    timeout=10)
+    assert http_get(f"{desk.url}/api/options", timeout=10).status_code == 401
+    bad = http_get(f"{desk.url}/api/options", headers={"Authorization": "Bearer nope"},
+                   timeout=10)
     assert bad.status_code == 401 and bad.json()["detail"][0]["message"]
     token = create_token(desk.engine, "wall-screen", Role.VIEWER)
-    by_token = httpx.get(f"{desk.url}/api/options", timeout=10,
-                         headers={"Authorization": f"Bearer {token}"})
+    by_token = http_get(f"{desk.url}/api/options", timeout=10,
+                        headers={"Authorization": f"Bearer {token}"})
     add_user(desk.engine, "vic", Role.VIEWER, Scope(region="north"))
     by_session = desk.sign_in("vic").get("/api/options")
     assert by_token.status_code == by_session.status_code == 200

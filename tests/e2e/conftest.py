@@ -10,11 +10,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import sqlalchemy as sa
 
 from tests.support.broker import MqttCreds, TestBroker
+from tests.support.http_calls import http_get
 from tests.support.procs import BIN, Proc, edge_proc, hub_proc, stop_all
 
 
@@ -65,7 +65,7 @@ class System:
         return int(rows[0]["n"])
 
     def hub_get(self, path: str, token: str, **params: Any) -> Any:
-        answer = httpx.get(
+        answer = http_get(
             f"{self.hub.url}{path}",
             params=params,
             headers={"Authorization": f"Bearer {token}"},

@@ -16,11 +16,12 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import System, a_return
+from tests.support.http_calls import http_get
 from tests.support.procs import Proc, wait_for
 
 
 def health(proc: Proc) -> dict[str, Any]:
-    return dict(httpx.get(f"{proc.url}/api/health", timeout=5).json())
+    return dict(http_get(f"{proc.url}/api/health", timeout=5).json())
 
 
 def record_returns(edge: Proc, count: int, refund: bool = True) -> tuple[list[str], list[float]]:
@@ -50,7 +51,7 @@ def assert_exactly_once_in_order(system: System, store: str, ids: list[str]) -> 
 
 def metric(proc: Proc, name: str) -> float:
     """One of the agent's counters (its /metrics)."""
-    for line in httpx.get(f"{proc.url}/metrics", timeout=5).text.splitlines():
+    for line in http_get(f"{proc.url}/metrics", timeout=5).text.splitlines():
         if line.startswith(f"{name} "):
             return float(line.split()[1])
     return 0.0

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import httpx
-
 import protocol as p
 from tests.e2e.conftest import System, a_return
 from tests.support.broker import Probe
+from tests.support.http_calls import http_get, http_post
 from tests.support.procs import wait_for
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "protocol" / "v1"
@@ -66,11 +65,11 @@ def test_forged_and_malformed_messages_are_dead_lettered_and_hub_keeps_serving(
     reasons = " | ".join(str(d["reason"]) for d in letters)
     assert "store-b" in reasons, reasons
     assert system.hub_return_count("store-b") == 0
-    created = httpx.post(f"{system.edge_a.url}/api/returns", json=a_return(9), timeout=10)
+    created = http_post(f"{system.edge_a.url}/api/returns", json=a_return(9), timeout=10)
     return_id = created.json()["return_id"]
     wait_for(
         lambda: (
-            httpx.get(
+            http_get(
                 f"{system.hub.url}/api/returns/{return_id}",
                 headers={"Authorization": f"Bearer {token}"},
             ).status_code

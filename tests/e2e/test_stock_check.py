@@ -11,6 +11,7 @@ import httpx
 
 from tests.e2e.conftest import System
 from tests.e2e.test_stock_sync import health, post
+from tests.support.http_calls import http_get, http_post
 from tests.support.procs import BIN, wait_for
 
 
@@ -46,11 +47,11 @@ def test_a_stock_count_hq_did_not_expect_raises_an_alert_through_the_real_broker
     auth = {"Authorization": f"Bearer {token}"}
     listed = system.hub_get("/api/stock/differences", token)
     assert [(d["sku"], d["alert"]) for d in listed["items"]] == [("SKU-A", True)]
-    metrics = httpx.get(f"{system.hub.url}/metrics", headers=auth, timeout=10).text
+    metrics = http_get(f"{system.hub.url}/metrics", headers=auth, timeout=10).text
     assert "acorn_hub_stock_differences_alerting 1.0" in metrics
-    done = httpx.post(f"{system.hub.url}/api/stock/differences/{row['id']}/resolve",
-                      json={"action": "accept", "note": "shelf recounted: 13"}, headers=auth,
-                      timeout=10)
+    done = http_post(f"{system.hub.url}/api/stock/differences/{row['id']}/resolve",
+                     json={"action": "accept", "note": "shelf recounted: 13"}, headers=auth,
+                     timeout=10)
     assert done.status_code == 200, done.text
     (level,) = system.hub_sql("SELECT quantity FROM stock_levels WHERE store_id = 'store-a' "
                               "AND sku = 'SKU-A' AND state = 'sellable'")

@@ -10,13 +10,14 @@ from typing import Any
 import httpx
 
 from tests.e2e.conftest import System
+from tests.support.http_calls import http_get
 from tests.support.procs import Proc, wait_for
 
 PRICE = {"amount": "20.00", "currency": "USD"}
 
 
 def health(proc: Proc) -> dict[str, Any]:
-    return dict(httpx.get(f"{proc.url}/api/health", timeout=5).json())
+    return dict(http_get(f"{proc.url}/api/health", timeout=5).json())
 
 
 def post(client: httpx.Client, path: str, body: dict[str, Any], status: int = 201) -> Any:

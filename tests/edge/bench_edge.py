@@ -26,6 +26,7 @@ from tests.edge.conftest import NODE, STORE, make_settings, running_agent, wait_
 from tests.edge.hub_standin import HubStandIn
 from tests.edge.test_link import _buffer
 from tests.support.broker import TestBroker
+from tests.support.http_calls import http_get
 
 RETURN = {"channel": "pos", "reason": "changed mind", "staff_id": "ann",
           "items": [{"sku": "SKU-1", "quantity": 2,
@@ -71,7 +72,7 @@ def api_latency(root: Path, broker: TestBroker, n: int = 1000) -> list[float]:
 def idle_rss(root: Path, broker: TestBroker) -> float:
     """Resident MB of ``acorn-edge run`` with its web server and MQTT link up, idle."""
     with agent_process(root, broker, "idle") as (url, pid):
-        httpx.get(f"{url}/", timeout=2)
+        http_get(f"{url}/", timeout=2)
         time.sleep(2)  # idle for a moment
         status = Path(f"/proc/{pid}/status").read_text()
     return next(int(line.split()[1]) for line in status.splitlines()
@@ -101,7 +102,7 @@ def agent_process(root: Path, broker: TestBroker, node: str) -> Iterator[tuple[s
 
 def _connected(url: str) -> bool:
     try:
-        return bool(httpx.get(url, timeout=0.5).json()["broker_connected"])
+        return bool(http_get(url, timeout=0.5).json()["broker_connected"])
     except httpx.HTTPError:
         return False
 

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from hardware.sim.printer import PrinterStandIn
 from tests.support.broker import TestBroker
 from tests.support.browser import BROWSER_MARKS, chromium_page, wait_in_page
+from tests.support.http_calls import http_get
 from tests.support.procs import BIN, Proc, edge_proc, hub_proc, wait_for
 
 pytestmark = BROWSER_MARKS
@@ -76,21 +76,21 @@ def open_and_fill(c: Counter, reason: str) -> Any:
 
 def exactly_one(c: Counter) -> None:
     """One return at the counter and at the hub, one receipt printed, one refund approved."""
-    returns = httpx.get(f"{c.edge.url}/api/returns", timeout=5).json()
+    returns = http_get(f"{c.edge.url}/api/returns", timeout=5).json()
     assert len(returns["items"]) == 1, returns
     return_id = returns["items"][0]["return_id"]
     token = c.token()
 
     def at_hub() -> Any:
-        answer = httpx.get(f"{c.hub.url}/api/returns/{return_id}", timeout=5,
-                           headers={"Authorization": f"Bearer {token}"})
+        answer = http_get(f"{c.hub.url}/api/returns/{return_id}", timeout=5,
+                          headers={"Authorization": f"Bearer {token}"})
         body = answer.json() if answer.status_code == 200 else {}
         return body if body.get("refunds") and body["refunds"][0]["state"] == "approved" else None
 
     story = wait_for(at_hub, 30, "the refund decided at the hub")
     assert len(story["refunds"]) == 1
-    listed = httpx.get(f"{c.hub.url}/api/returns", timeout=5,
-                       headers={"Authorization": f"Bearer {token}"}).json()
+    listed = http_get(f"{c.hub.url}/api/returns", timeout=5,
+                      headers={"Authorization": f"Bearer {token}"}).json()
     assert listed["total"] == 1
     wait_for(lambda: len(c.printer.jobs) >= 1, 15, "the receipt")
     time.sleep(1.0)  # a second receipt would be out by now (print retries every 0.2 s)

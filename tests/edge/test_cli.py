@@ -17,6 +17,7 @@ import pytest
 from protocol import NodeStatus, TopicKind, decode, node_topic
 from tests.edge.conftest import NODE, STORE, wait_until
 from tests.support.broker import MqttCreds, Probe, TestBroker
+from tests.support.http_calls import http_get, http_post
 from tests.support.ports import free_port
 
 ACORN_EDGE = str(Path(sys.executable).parent / "acorn-edge")
@@ -127,12 +128,12 @@ def test_run_serves_links_and_stops_cleanly_on_sigterm(tmp_path: Path,
 def test_run_without_a_broker_still_records_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     env = edge_env(tmp_path, ACORN_EDGE_MQTT_PORT=str(free_port()))
     with agent_process(env) as (process, url):
-        answer = httpx.post(f"{url}/api/returns", json={
+        answer = http_post(f"{url}/api/returns", json={
             "channel": "pos", "reason": "changed mind",
             "items": [{"sku": "S", "quantity": 1,
                        "unit_price": {"amount": "5", "currency": "USD"}}]})
         assert answer.status_code == 201
-        assert httpx.get(f"{url}/api/health").json()["broker_connected"] is False
+        assert http_get(f"{url}/api/health").json()["broker_connected"] is False
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=15)
         assert process.returncode == 0 and "Traceback" not in err

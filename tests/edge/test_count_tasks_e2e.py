@@ -16,6 +16,7 @@ import pytest
 from tests.e2e.conftest import System, system  # noqa: F401  (broker, hub and two stores)
 from tests.e2e.test_stock_sync import health, post
 from tests.support.browser import BROWSER_MARKS, chromium_page
+from tests.support.http_calls import http_get, http_post
 from tests.support.procs import wait_for
 
 pytestmark = BROWSER_MARKS
@@ -59,9 +60,9 @@ def test_a_recount_reaches_the_counter_and_the_store_s_count_closes_it(
     expect(by("count-tasks")).to_be_hidden()  # nothing asked yet
 
     auth = {"Authorization": f"Bearer {system.token()}"}
-    asked = httpx.post(f"{system.hub.url}/api/stock/differences/{found['id']}/resolve",
-                       json={"action": "recount", "note": "count the shelf"}, headers=auth,
-                       timeout=10)
+    asked = http_post(f"{system.hub.url}/api/stock/differences/{found['id']}/resolve",
+                      json={"action": "recount", "note": "count the shelf"}, headers=auth,
+                      timeout=10)
     assert asked.status_code == 200, asked.text
     task_id = asked.json()["count_task_id"]
     assert asked.json()["status"] == "recount" and task_id
@@ -79,7 +80,7 @@ def test_a_recount_reaches_the_counter_and_the_store_s_count_closes_it(
     (done,) = edge_rows(system, "SELECT status, count_id, counted, snapshot_id FROM count_tasks")
     assert (done["status"], done["count_id"], done["counted"]) == (
         "done", f"recount-{task_id}", 13)
-    assert httpx.get(f"{system.edge_a.url}/api/count-tasks", timeout=10).json() == {"tasks": []}
+    assert http_get(f"{system.edge_a.url}/api/count-tasks", timeout=10).json() == {"tasks": []}
 
     # the recount snapshot carries the answer: the difference is recounted, checked again from
     # the new figures (still 13 against 10: the shelf holds what the store said), open for HQ

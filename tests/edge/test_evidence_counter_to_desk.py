@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from hub.access.permissions import Role
@@ -21,6 +20,7 @@ from tests.e2e.conftest import System, a_return
 from tests.people.conftest import PASSWORD, add_user
 from tests.support.broker import TestBroker
 from tests.support.browser import BROWSER_MARKS, chromium
+from tests.support.http_calls import http_get, http_post
 from tests.support.procs import edge_proc, hub_proc, stop_all, wait_for
 
 pytestmark = BROWSER_MARKS
@@ -57,7 +57,7 @@ def browser() -> Iterator[Any]:
 def test_a_photo_taken_at_the_counter_reaches_the_desks_refund_story(
     system: System, browser: Any, tmp_path: Path
 ) -> None:
-    made = httpx.post(f"{system.edge_a.url}/api/returns", json=a_return(1, "750.00"), timeout=10)
+    made = http_post(f"{system.edge_a.url}/api/returns", json=a_return(1, "750.00"), timeout=10)
     assert made.status_code == 201, made.text
     return_id = made.json()["return_id"]
     expect = sync_api.expect
@@ -76,9 +76,9 @@ def test_a_photo_taken_at_the_counter_reaches_the_desks_refund_story(
     counter.wait_for_function("document.querySelector('#photo-video').videoWidth > 0")
     by("photo-snap").click()
     expect(by("photo-thumb")).to_have_count(1)
-    kept = httpx.get(f"{system.edge_a.url}/api/returns/{return_id}/photos", timeout=10).json()
+    kept = http_get(f"{system.edge_a.url}/api/returns/{return_id}/photos", timeout=10).json()
     assert len(kept) == 1 and kept[0]["media_type"] == "image/jpeg"
-    photo = httpx.get(f"{system.edge_a.url}/api/photos/{kept[0]['sha256']}", timeout=10).content
+    photo = http_get(f"{system.edge_a.url}/api/photos/{kept[0]['sha256']}", timeout=10).content
     assert hashlib.sha256(photo).hexdigest() == kept[0]["sha256"]
 
     # over the broker to the hub, stored as evidence of that return

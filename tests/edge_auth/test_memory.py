@@ -6,13 +6,12 @@ import threading
 import time
 from pathlib import Path
 
-import httpx
-
 from protocol import config_topic
 from tests.edge.bench_edge import agent_process
 from tests.edge.conftest import wait_until
 from tests.edge_auth.conftest import STORE, config_payload
 from tests.support.broker import Probe, TestBroker
+from tests.support.http_calls import http_post
 from tests.support.procs import polling_client
 
 
@@ -34,7 +33,7 @@ def test_sign_ins_do_not_grow_the_agent_s_memory(tmp_path: Path, broker: TestBro
 
             def sign_ins() -> None:
                 for pin in ("0000", "8080", "0001"):
-                    httpx.post(f"{url}/api/session", json={"staff_id": "max", "pin": pin})
+                    http_post(f"{url}/api/session", json={"staff_id": "max", "pin": pin})
 
             threads = [threading.Thread(target=sign_ins) for _ in range(4)]
             for thread in threads:

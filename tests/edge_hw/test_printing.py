@@ -7,13 +7,13 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 
 from hardware.escpos_text import decode
 from hardware.sim.printer import PrinterStandIn
 from tests.edge.conftest import Running, running_agent, wait_until
 from tests.edge_hw.conftest import hw_settings, return_body
+from tests.support.http_calls import http_get
 
 
 def _printer(run: Running) -> dict[str, object]:
@@ -144,7 +144,7 @@ def test_health_still_answers_while_the_printer_hangs(tmp_path: Path) -> None:
         url = f"tcp://127.0.0.1:{black_hole.getsockname()[1]}?timeout=10"
         with running_agent(hw_settings(tmp_path, printer_url=url), connect=False) as run:
             run.http.post("/api/returns", json=return_body()).raise_for_status()
-            httpx.get(f"{run.url}/api/health", timeout=5).raise_for_status()
+            http_get(f"{run.url}/api/health", timeout=5).raise_for_status()
             # both answered while the receipt is still stuck at the printer (10 s before the
             # printer gives up): neither waited for it
             assert run.http.get("/api/printer").json()["queued"] == 1

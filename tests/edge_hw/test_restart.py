@@ -6,12 +6,11 @@ import os
 import sys
 from pathlib import Path
 
-import httpx
-
 from hardware.escpos_text import decode
 from hardware.sim.printer import PrinterStandIn
 from tests.edge.conftest import wait_until
 from tests.edge_hw.conftest import return_body
+from tests.support.http_calls import http_get, http_post
 from tests.support.ports import free_port
 from tests.support.procs import Proc
 
@@ -31,7 +30,7 @@ def edge(tmp: Path, printer_url: str) -> Proc:
 
 
 def printer_state(proc: Proc) -> dict[str, object]:
-    return dict(httpx.get(f"{proc.url}/api/printer", timeout=5).json())
+    return dict(http_get(f"{proc.url}/api/printer", timeout=5).json())
 
 
 def test_queued_receipts_survive_a_kill_and_print_after_the_restart(tmp_path: Path) -> None:
@@ -41,7 +40,7 @@ def test_queued_receipts_survive_a_kill_and_print_after_the_restart(tmp_path: Pa
     try:
         codes = []
         for _ in range(3):
-            answer = httpx.post(f"{first.url}/api/returns", json=return_body(), timeout=5)
+            answer = http_post(f"{first.url}/api/returns", json=return_body(), timeout=5)
             codes.append(answer.json()["return_code"])
         wait_until(lambda: printer_state(first)["queued"] == 3)
     finally:

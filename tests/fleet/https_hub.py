@@ -17,6 +17,7 @@ import pytest
 from hub.fleet import pki
 from tests.fleet.conftest import Fleet
 from tests.fleet.test_journey import run
+from tests.support.http_calls import http_get
 from tests.support.mdns import unique
 from tests.support.procs import BIN, Proc, hub_proc, wait_for
 
@@ -34,7 +35,7 @@ class HttpsHub:
         """True once the hub answers over TLS verified by the fleet CA."""
         context = ssl.create_default_context(cafile=str(self.ca_file))
         try:
-            return httpx.get(f"{self.url}/api/health", verify=context, timeout=2).status_code \
+            return http_get(f"{self.url}/api/health", verify=context, timeout=2).status_code \
                 == 200
         except httpx.HTTPError:
             return False

@@ -23,6 +23,7 @@ from tests.fleet.test_codes import audited, bearer
 from tests.fleet.test_journey import plain_env
 from tests.fleet.test_pairing_journey import _health
 from tests.support.browser import BROWSER_MARKS, chromium_page
+from tests.support.http_calls import http_post
 from tests.support.procs import BIN, Proc, free_port, polling_client, wait_for
 
 
@@ -80,10 +81,10 @@ def test_run_on_an_empty_machine_shows_a_code_and_becomes_the_counter_once_appro
             assert not (machine / ".env").exists()  # nothing written before the approval
 
             verify = ssl.create_default_context(cafile=str(https_hub.ca_file))
-            approved = httpx.post(f"{https_hub.url}/api/fleet/pairings/approve",
-                                  json={"code": code, "store_id": "store-t"},
-                                  headers=bearer(engine, Role.TECHNICIAN), verify=verify,
-                                  timeout=30)
+            approved = http_post(f"{https_hub.url}/api/fleet/pairings/approve",
+                                 json={"code": code, "store_id": "store-t"},
+                                 headers=bearer(engine, Role.TECHNICIAN), verify=verify,
+                                 timeout=30)
             assert approved.status_code == 200, approved.text
 
             health = wait_for(lambda: (h := _health(edge)) and h.get("broker_connected") and h,

@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from hub.access.permissions import Role
@@ -26,6 +25,7 @@ from tests.e2e.conftest import a_return
 from tests.people.conftest import PASSWORD, add_user
 from tests.support.broker import TestBroker
 from tests.support.browser import BROWSER_MARKS, chromium_page
+from tests.support.http_calls import http_post
 from tests.support.procs import Proc, edge_proc, hub_proc, polling_client, wait_for
 
 pytestmark = BROWSER_MARKS
@@ -102,7 +102,7 @@ def test_the_fleet_tab_sees_a_killed_agent_go_offline_and_its_outbox_age_grow(
 
         # 2. the hub is unreachable: a return stays in the agent's outbox
         hub.stop()
-        created = httpx.post(f"{edge.url}/api/returns", json=a_return(1), timeout=10)
+        created = http_post(f"{edge.url}/api/returns", json=a_return(1), timeout=10)
         assert created.status_code == 201, created.text
         pending = edge_health(edge)["outbox_pending"]  # the return and its refund request
         assert pending >= 1

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from hub.access.permissions import Role
@@ -24,6 +23,7 @@ from tests.fleet.test_selftest_pos import PosSimulator
 from tests.people.conftest import PASSWORD, add_user
 from tests.support.broker import TestBroker
 from tests.support.browser import BROWSER_MARKS, chromium_page
+from tests.support.http_calls import http_post
 from tests.support.procs import Proc, edge_proc, free_port, hub_proc
 
 pytestmark = BROWSER_MARKS
@@ -56,8 +56,8 @@ def running(broker: TestBroker, tmp_path: Path) -> Iterator[tuple[Proc, Proc, Po
 
 def selftest(edge: Proc) -> str:
     """Run the agent's self-test (no scan, no page) and return its POS finding."""
-    answer = httpx.post(f"{edge.url}/api/selftest", json={"scan": False, "print_page": False},
-                        timeout=30)
+    answer = http_post(f"{edge.url}/api/selftest", json={"scan": False, "print_page": False},
+                       timeout=30)
     assert answer.status_code == 200, answer.text
     return str(next(c["code"] for c in answer.json()["report"]["checks"] if c["name"] == "pos"))
 

@@ -21,6 +21,7 @@ from tests.fleet.seed_nodes import seed_node
 from tests.fleet.test_fleet_page_api import by_key, fleet, fleet_desk  # noqa: F401  (fixture)
 from tests.hub.conftest import db_url  # noqa: F401  (fixture)
 from tests.people.conftest import DeskHub
+from tests.support.http_calls import http_get
 
 GB = 1_000_000_000
 
@@ -113,7 +114,7 @@ def test_a_settings_edit_is_audited_and_goes_into_the_store_config(fleet_desk: D
 
 def test_the_hub_tells_its_time_without_a_sign_in(fleet_desk: DeskHub) -> None:  # noqa: F811
     before = utc_now()
-    answer = httpx.get(f"{fleet_desk.url}/api/fleet/time")
+    answer = http_get(f"{fleet_desk.url}/api/fleet/time")
     assert answer.status_code == 200
     told = datetime.fromisoformat(answer.json()["now"])
     assert before <= told <= utc_now()

@@ -29,7 +29,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from edge_agent.cli import first_run
@@ -41,6 +40,7 @@ from tests.fleet.https_hub import HttpsHub, https_hub  # noqa: F401  (fixture)
 from tests.fleet.test_codes import audited, bearer
 from tests.fleet.test_https_enrol import code_for
 from tests.fleet.test_journey import plain_env, run
+from tests.support.http_calls import http_post
 from tests.support.procs import BIN, Proc, answer_of, free_port, health_of, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -219,9 +219,9 @@ def test_a_fresh_install_pairs_under_its_unit_and_runs_on_after_a_restart(
         assert f"pairing code: {code}" in shown
         etc_before = snapshot(machine / "etc" / "upper")
         verify = ssl.create_default_context(cafile=str(https_hub.ca_file))
-        approved = httpx.post(f"{https_hub.url}/api/fleet/pairings/approve",
-                              json={"code": code, "store_id": "store-t"},
-                              headers=bearer(engine, Role.TECHNICIAN), verify=verify, timeout=30)
+        approved = http_post(f"{https_hub.url}/api/fleet/pairings/approve",
+                             json={"code": code, "store_id": "store-t"},
+                             headers=bearer(engine, Role.TECHNICIAN), verify=verify, timeout=30)
         assert approved.status_code == 200, approved.text
         health = wait_for(lambda: (h := health_of(edge)) and h.get("broker_connected") and h,
                           60, "the paired service connected over mutual TLS")

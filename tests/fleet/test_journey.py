@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import paho.mqtt.client as mqtt
 import pytest
 from cryptography import x509
@@ -27,6 +26,7 @@ from hub.fleet import pki
 from protocol import utc_now
 from tests.e2e.conftest import a_return
 from tests.fleet.conftest import Fleet, sign_file, tls_connect
+from tests.support.http_calls import http_post
 from tests.support.ports import free_port
 from tests.support.procs import BIN, Proc, health_of, hub_proc, wait_for
 
@@ -97,8 +97,8 @@ def test_empty_machine_enrols_connects_with_mutual_tls_and_its_first_return_reac
         health = wait_for(lambda: (h := health_of(edge)) and h["broker_connected"] and h,
                           30, "the enrolled agent connected to the broker")
         assert (health["store_id"], health["node_id"]) == ("store-t", "counter-1")
-        created = httpx.post(f"{edge.url}/api/returns", json=a_return(1, currency="EUR"),
-                             timeout=10)
+        created = http_post(f"{edge.url}/api/returns", json=a_return(1, currency="EUR"),
+                            timeout=10)
         assert created.status_code in (200, 201), created.text
         return_id = created.json()["return_id"]
         wait_for(lambda: _hub_has(tmp_path, return_id), 30, "the return at the hub")

@@ -31,6 +31,7 @@ from tests.edge.conftest import (  # noqa: F401  (node_creds: fixture)
 )
 from tests.support.broker import MqttCreds, Probe, TestBroker
 from tests.support.browser import BROWSER_MARKS, chromium_page
+from tests.support.http_calls import http_get
 from tests.support.procs import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,7 +52,7 @@ class PosSimulator:
     def _answers(self) -> bool:
         assert self.proc.poll() is None, self.proc.communicate()[0]
         try:
-            return httpx.get(self.url, timeout=2).json() == {"status": "ok", "terminal": "till-7"}
+            return http_get(self.url, timeout=2).json() == {"status": "ok", "terminal": "till-7"}
         except httpx.HTTPError:
             return False
 

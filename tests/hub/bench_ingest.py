@@ -31,6 +31,7 @@ from hub.storage.engine import make_engine
 from protocol import TopicKind, decode, encode, node_topic
 from tests.hub.helpers import received
 from tests.support.broker import TestBroker
+from tests.support.http_calls import http_get
 from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +51,7 @@ def start_hub(broker: TestBroker, db_url: str, log: Path) -> tuple[subprocess.Po
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/health").json()["mqtt"]["connected"]:
+            if http_get(f"http://127.0.0.1:{port}/api/health").json()["mqtt"]["connected"]:
                 return proc, port
         except httpx.HTTPError:
             time.sleep(0.05)
@@ -94,8 +95,8 @@ def _batch_stats(port: int, db_url: str) -> str:
         token = create_token(engine, f"bench-{os.getpid()}-{time.time_ns()}", Role.VIEWER)
     finally:
         engine.dispose()
-    text = httpx.get(f"http://127.0.0.1:{port}/metrics",
-                     headers={"Authorization": f"Bearer {token}"}).text
+    text = http_get(f"http://127.0.0.1:{port}/metrics",
+                    headers={"Authorization": f"Bearer {token}"}).text
     value = {line.split()[0]: float(line.split()[1]) for line in text.splitlines()
              if line.startswith(("acorn_hub_ingest_batch_size_", "acorn_hub_ingest_batch_seconds_"))
              and " " in line and "{" not in line}

@@ -11,13 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
-
 from hub.access.permissions import Role
 from hub.access.tokens import create_token
 from hub.heap import GEN0, GEN1, GEN2
 from hub.storage.engine import make_engine
 from tests.support.broker import TestBroker
+from tests.support.http_calls import http_get
 from tests.support.procs import hub_proc, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,8 +63,8 @@ def test_serve_settles_its_heap_and_shows_the_collector_in_metrics(
     hub.start()
     try:
         def scrape() -> str:
-            return httpx.get(f"{hub.url}/metrics", timeout=10,
-                             headers={"Authorization": f"Bearer {token}"}).text
+            return http_get(f"{hub.url}/metrics", timeout=10,
+                            headers={"Authorization": f"Bearer {token}"}).text
 
         text = scrape()
         assert _metric(text, "acorn_hub_gc_frozen_objects")[0] > 10_000  # the app, frozen

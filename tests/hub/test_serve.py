@@ -23,6 +23,7 @@ from protocol import TopicKind, encode, node_topic
 from tests.hub.helpers import NodeProbe, node_row, received, wait_for
 from tests.support.broker import MqttCreds, TestBroker
 from tests.support.databases import migrated
+from tests.support.http_calls import http_get
 from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,7 +54,7 @@ def hub_process(creds: MqttCreds, db_url: str, log_path: Path) -> Iterator[
 def _connected(proc: subprocess.Popen[bytes], port: int, log_path: Path) -> bool:
     assert proc.poll() is None, log_path.read_text()
     try:
-        health = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).json()
+        health = http_get(f"http://127.0.0.1:{port}/api/health", timeout=2).json()
     except httpx.HTTPError:
         return False
     return bool(health["mqtt"]["connected"])

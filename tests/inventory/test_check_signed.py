@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -26,6 +25,7 @@ from edge_agent.storage.journal import event_checksum
 from protocol import SnapshotLine, StockState, snapshot_digest
 from tests.fleet.conftest import Fleet, fleet  # noqa: F401  (the fleet's CA and broker)
 from tests.fleet.test_journey import hub, new_code, plain_env, run  # noqa: F401
+from tests.support.http_calls import http_get, http_post
 from tests.support.ports import free_port
 from tests.support.procs import BIN, Proc, polling_client, wait_for
 
@@ -65,7 +65,7 @@ class Machine:
 
     def post(self, path: str, body: dict[str, Any]) -> Any:
         assert self.edge is not None
-        answer = httpx.post(f"{self.edge.url}{path}", json=body, timeout=10)
+        answer = http_post(f"{self.edge.url}{path}", json=body, timeout=10)
         assert answer.status_code in (200, 201), answer.text
         return answer.json()
 
@@ -170,18 +170,18 @@ def test_a_signed_snapshot_is_checked_and_a_tampered_one_is_refused_with_an_aler
                              "'stock.snapshot.refused'") == [{"actor": f"node:{STORE}/{NODE}"}]
 
     auth = {"Authorization": f"Bearer {token(hub)}"}
-    listed = httpx.get(f"{hub.url}/api/stock/refusals", headers=auth, timeout=10).json()
+    listed = http_get(f"{hub.url}/api/stock/refusals", headers=auth, timeout=10).json()
     assert [(r["snapshot_id"], r["reason"], r["alert"]) for r in listed] == [
         (tampered, "signature invalid", True)]
-    metrics = httpx.get(f"{hub.url}/metrics", headers=auth, timeout=10).text
+    metrics = http_get(f"{hub.url}/metrics", headers=auth, timeout=10).text
     assert "acorn_hub_stock_snapshots_refused 1.0" in metrics
-    done = httpx.post(f"{hub.url}/api/stock/refusals/{refused['id']}/dismiss",
-                      json={"note": "the store PC was reimaged"}, headers=auth, timeout=10)
+    done = http_post(f"{hub.url}/api/stock/refusals/{refused['id']}/dismiss",
+                     json={"note": "the store PC was reimaged"}, headers=auth, timeout=10)
     assert done.status_code == 200 and done.json()["alert"] is False, done.text
-    metrics = httpx.get(f"{hub.url}/metrics", headers=auth, timeout=10).text
+    metrics = http_get(f"{hub.url}/metrics", headers=auth, timeout=10).text
     assert "acorn_hub_stock_snapshots_refused 0.0" in metrics
-    again = httpx.post(f"{hub.url}/api/stock/refusals/{refused['id']}/dismiss", json={},
-                       headers=auth, timeout=10)
+    again = http_post(f"{hub.url}/api/stock/refusals/{refused['id']}/dismiss", json={},
+                      headers=auth, timeout=10)
     assert again.status_code == 409
 
 

@@ -32,6 +32,7 @@ from tests.people.conftest import (
 )
 from tests.people.test_cli_and_audit import run as cli
 from tests.support.browser import BROWSER_MARKS, chromium_page
+from tests.support.http_calls import http_get, http_post
 
 # ---------------------------------------------------------------- the pure rules, by table
 
@@ -166,13 +167,13 @@ def place(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Place
 
 
 def session(hub: DeskHub, username: str, password: str) -> httpx.Response:
-    return httpx.post(f"{hub.url}/api/session", json={"username": username, "password": password},
-                      timeout=10)
+    return http_post(f"{hub.url}/api/session", json={"username": username, "password": password},
+                     timeout=10)
 
 
 def form(hub: DeskHub, username: str, password: str) -> httpx.Response:
-    return httpx.post(f"{hub.url}/login", data={"username": username, "password": password},
-                      timeout=10)
+    return http_post(f"{hub.url}/login", data={"username": username, "password": password},
+                     timeout=10)
 
 
 def lock(hub: DeskHub, username: str) -> None:
@@ -201,8 +202,8 @@ def audit_of(hub: DeskHub, action: str) -> list[Any]:
 
 def metric(hub: DeskHub, line_start: str) -> float:
     token = create_token(hub.engine, f"prometheus-{uuid4().hex[:8]}", Role.VIEWER)
-    text = httpx.get(f"{hub.url}/metrics", headers={"Authorization": f"Bearer {token}"},
-                     timeout=10).text
+    text = http_get(f"{hub.url}/metrics", headers={"Authorization": f"Bearer {token}"},
+                    timeout=10).text
     [line] = [line for line in text.splitlines() if line.startswith(line_start)]
     return float(line.rsplit(" ", 1)[1])
 
@@ -311,9 +312,9 @@ def test_behind_a_local_reverse_proxy_each_forwarded_client_is_counted_apart(
         add_user(hub.engine, "ada", Role.ADMIN)
 
         def via(address: str, username: str, password: str) -> httpx.Response:
-            return httpx.post(f"{hub.url}/api/session",
-                              json={"username": username, "password": password},
-                              headers={"X-Forwarded-For": address}, timeout=10)
+            return http_post(f"{hub.url}/api/session",
+                             json={"username": username, "password": password},
+                             headers={"X-Forwarded-For": address}, timeout=10)
 
         for n in range(SMALL["login_max_failures_per_client"]):
             assert via("203.0.113.7", f"guess{n}", WRONG).status_code == 401

@@ -16,6 +16,7 @@ from hub.access.tokens import create_token
 from hub.storage.engine import reading, writing
 from hub.storage.tables.access import sessions, users
 from tests.people.conftest import PASSWORD, SETUP, DeskHub, add_user, running
+from tests.support.http_calls import http_get, http_post
 
 REFUSED = "wrong username or password, or the account is disabled"
 
@@ -27,7 +28,7 @@ def hub(desk: DeskHub) -> DeskHub:
 
 
 def login(hub: DeskHub, username: str, password: str) -> httpx.Response:
-    return httpx.post(
+    return http_post(
         f"{hub.url}/api/session", json={"username": username, "password": password}, timeout=10
     )
 
@@ -86,7 +87,7 @@ def test_logout_ends_the_session_on_the_server(hub: DeskHub) -> None:
     answer = client.delete("/api/session")
     assert answer.status_code == 204
     assert cookie_attrs(answer).get("max-age") == "0"
-    replay = httpx.get(f"{hub.url}/api/session", cookies={"acorn_session": stolen}, timeout=10)
+    replay = http_get(f"{hub.url}/api/session", cookies={"acorn_session": stolen}, timeout=10)
     assert replay.status_code == 401
     with reading(hub.engine) as conn:
         assert conn.execute(select(sessions)).all() == []
@@ -129,10 +130,10 @@ def test_a_token_that_carries_a_user_stops_with_the_user(hub: DeskHub) -> None:
         hub.engine, "alice-laptop", Role.FINANCE, username="alice", scope=Scope(region="north")
     )
     headers = {"Authorization": f"Bearer {token}"}
-    queue = httpx.get(f"{hub.url}/api/desk/queue", headers=headers, timeout=10)
+    queue = http_get(f"{hub.url}/api/desk/queue", headers=headers, timeout=10)
     assert queue.status_code == 200
     people.set_active(hub.engine, "alice", False, SETUP)
-    assert httpx.get(f"{hub.url}/api/desk/queue", headers=headers, timeout=10).status_code == 401
+    assert http_get(f"{hub.url}/api/desk/queue", headers=headers, timeout=10).status_code == 401
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 from sqlalchemy import Engine, select
 
 from hub.access.users import Actor
@@ -28,6 +27,7 @@ from tests.amazon.helpers import add_accounts, sync
 from tests.edge.conftest import NODE, STORE, Running
 from tests.picking.flow_support import deliver_commands, send_events, two_stores
 from tests.routing.db_support import put_stock
+from tests.support.http_calls import http_get
 
 ROOT = Path(__file__).resolve().parents[2]
 MANAGER = Actor("rm-midwest", "regional_manager")
@@ -73,8 +73,8 @@ def picked_and_shipped(engine: Engine, agent: Running, order: dict[str, Any]) ->
 
 def packages_at_amazon(sim: Sim, order_id: str) -> list[dict[str, Any]]:
     seller = sim.sellers[0].seller_id
-    answer = httpx.get(f"{sim.url}/_sim/sellers/{seller}/shipments",
-                       params={"orderId": order_id})
+    answer = http_get(f"{sim.url}/_sim/sellers/{seller}/shipments",
+                      params={"orderId": order_id})
     assert answer.status_code == 200, answer.text
     orders = answer.json()["orders"]
     return [p for o in orders for p in o["packages"]]

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import httpx
 from sqlalchemy import Engine, select
 
 from hub.amazon.client.gateway import SpApi
@@ -24,6 +23,7 @@ from tests.amazon.helpers import add_accounts
 from tests.edge.conftest import NODE, STORE
 from tests.picking.flow_support import two_stores
 from tests.routing.db_support import put_stock
+from tests.support.http_calls import http_post
 
 US = "ATVPDKIKX0DER"
 SKU = "AC-KETTLE-17"
@@ -34,7 +34,7 @@ def test_an_order_fetched_by_id_is_routed(engine: Engine, make_sim: Callable[...
     sim = make_sim(history_days=1, orders_per_day=1)
     (account,) = add_accounts(engine, sim, amazon_settings, {"na": (0, ("US",))})
     seller = sim.sellers[0].seller_id
-    placed = httpx.post(f"{sim.url}/_sim/sellers/{seller}/orders", json={
+    placed = http_post(f"{sim.url}/_sim/sellers/{seller}/orders", json={
         "marketplaceId": US, "items": [{"sku": SKU, "quantity": 1}],
         "address": {"name": "Pat Doe", "addressLine1": "1 Capitol Ave", "city": "Springfield",
                     "stateOrRegion": "IL", "postalCode": "62701"}})

@@ -19,6 +19,7 @@ from hub.storage.engine import writing
 from tests.e2e.conftest import System, system  # noqa: F401  (broker, hub and two stores)
 from tests.e2e.test_stock_sync import post
 from tests.routing.db_support import add_order, add_store, publish_rules, put_stock
+from tests.support.http_calls import http_get, http_post
 from tests.support.procs import wait_for
 
 ORDER = "111-0000077-0000077"
@@ -59,7 +60,7 @@ def routed_by_import(system: System) -> None:  # noqa: F811
 
 
 def tasks(url: str) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = httpx.get(f"{url}/api/pick-tasks", timeout=5).json()["tasks"]
+    found: list[dict[str, Any]] = http_get(f"{url}/api/pick-tasks", timeout=5).json()["tasks"]
     return found
 
 
@@ -72,15 +73,15 @@ def test_routed_over_the_broker_rerouted_picked_and_shipped(system: System) -> N
     routed_by_import(system)  # routed to store-a (Springfield) with its task queued
     auth = {"Authorization": f"Bearer {system.token(role='admin')}"}
     # a manager routes it again by hand to the same store: the hub process queues and publishes
-    moved = httpx.post(f"{system.hub.url}/api/routing/orders/{ORDER}/route",
-                       json={"store": "store-a", "reason": "the customer asked"},
-                       headers=auth, timeout=10)
+    moved = http_post(f"{system.hub.url}/api/routing/orders/{ORDER}/route",
+                      json={"store": "store-a", "reason": "the customer asked"},
+                      headers=auth, timeout=10)
     assert moved.status_code == 200, moved.text
     # the first route's task is withdrawn (its reservation released), the second one stands
     (task,) = wait_for(lambda: [t for t in tasks(system.edge_a.url) if t["attempt"] == 2]
                        if len(tasks(system.edge_a.url)) == 1 else [], 30,
                        "one pick task at store-a, of the second route")
-    levels = httpx.get(f"{system.edge_a.url}/api/stock/SKU-A", timeout=5).json()["levels"]
+    levels = http_get(f"{system.edge_a.url}/api/stock/SKU-A", timeout=5).json()["levels"]
     assert (levels["sellable"], levels["reserved"]) == (1, 2)
 
     with httpx.Client(base_url=system.edge_a.url, timeout=10) as client:

@@ -16,7 +16,6 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -30,6 +29,7 @@ from tests.edge.conftest import make_settings
 from tests.edge.server import serving as serving_edge
 from tests.hub.conftest import hub_settings, start_hub
 from tests.hub.helpers import ingest, received, refund
+from tests.support.http_calls import http_get
 
 EXAMPLES = int(os.environ.get("ACORN_FUZZ_EXAMPLES", "15"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
@@ -69,10 +69,15 @@ def hub_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str
         yield str(running.client.base_url), token
 
 
+# The hub builds its document on the first request: 1.3 s of CPU alone, past schemathesis's 10 s
+# read timeout once on a loaded two-core host running the whole suite.
+SCHEMA_TIMEOUT = 60
+
+
 @pytest.fixture
 def hub_schema(hub_api: tuple[str, str]) -> Any:
     """The hub's OpenAPI document, as served."""
-    return schemathesis.openapi.from_url(f"{hub_api[0]}/openapi.json")
+    return schemathesis.openapi.from_url(f"{hub_api[0]}/openapi.json", timeout=SCHEMA_TIMEOUT)
 
 
 @pytest.fixture
@@ -86,7 +91,7 @@ def edge_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 def edge_schema(edge_url: str) -> Any:
     """The edge agent's OpenAPI document, as served."""
-    return schemathesis.openapi.from_url(f"{edge_url}/openapi.json")
+    return schemathesis.openapi.from_url(f"{edge_url}/openapi.json", timeout=SCHEMA_TIMEOUT)
 
 
 def fuzz(schema: Any, url: str, headers: dict[str, str], skip: frozenset[str] = frozenset()
@@ -154,5 +159,5 @@ def test_both_documents_publish_the_error_shape_they_send(
     documented 4xx/5xx body is ``{"detail": [ErrorItem]}`` (three hub routes published
     FastAPI's own ``HTTPValidationError`` for 422, a body neither API ever sends)."""
     for url in (hub_api[0], edge_url):
-        doc = httpx.get(f"{url}/openapi.json", timeout=10).json()
+        doc = http_get(f"{url}/openapi.json", timeout=10).json()
         assert not documented_errors(doc), (url, documented_errors(doc))

@@ -161,6 +161,7 @@ from hub.storage.engine import reading  # noqa: E402
 from hub.storage.tables.core import audit_log, commands, refunds  # noqa: E402
 from tests.desk.seed import Ask, seed  # noqa: E402
 from tests.people.conftest import DeskHub, add_user, db_url, desk  # noqa: E402
+from tests.support.http_calls import http_get  # noqa: E402
 
 __all__ = ["db_url", "desk"]
 
@@ -277,7 +278,7 @@ def test_both_openapi_documents_share_the_idempotency_key_parameter(edge: Runnin
     for document, writes in (
             (edge.http.get("/openapi.json").json(),
              {("post", "/api/returns"), ("post", "/api/returns/{return_id}/receipt")}),
-            (httpx.get(f"{hq.url}/openapi.json", timeout=10).json(),
+            (http_get(f"{hq.url}/openapi.json", timeout=10).json(),
              {("post", "/api/refunds/{refund_id}/approve"), ("post", "/api/refunds/bulk-approve"),
               ("put", "/api/policy"), ("patch", "/api/users/{username}")})):
         assert document["components"]["parameters"]["IdempotencyKey"]["name"] == "Idempotency-Key"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-import httpx
 import pytest
 
 from protocol import (
@@ -27,6 +26,7 @@ from protocol import (
 from tests.e2e.conftest import System, a_return
 from tests.e2e.conftest import system as _system  # noqa: F401 - the e2e fixture, as `_system`
 from tests.support.broker import Probe
+from tests.support.http_calls import http_get, http_post
 from tests.support.procs import wait_for
 
 WAIT = 60.0
@@ -39,14 +39,14 @@ def running(request: pytest.FixtureRequest) -> System:
 
 
 def health(url: str) -> dict[str, Any]:
-    answer: dict[str, Any] = httpx.get(f"{url}/api/health", timeout=5).json()
+    answer: dict[str, Any] = http_get(f"{url}/api/health", timeout=5).json()
     return answer
 
 
 def record(url: str, n: int) -> str:
     """Record a return (no refund) at a counter; return its id."""
-    created = httpx.post(f"{url}/api/returns", json={**a_return(n), "request_refund": False},
-                         timeout=10)
+    created = http_post(f"{url}/api/returns", json={**a_return(n), "request_refund": False},
+                        timeout=10)
     assert created.status_code == 201, created.text
     return str(created.json()["return_id"])
 

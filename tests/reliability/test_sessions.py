@@ -14,13 +14,13 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 import protocol as p
 from hub.fleet.acl import HUB_ROLE
 from tests.e2e.conftest import System, a_return
 from tests.support.broker import MqttCreds, Probe, TestBroker
+from tests.support.http_calls import http_get, http_post
 from tests.support.procs import edge_proc, hub_proc, stop_all, wait_for
 
 ATTEMPTS = 6  # the reported attack took the hub's session over six times in 12 s
@@ -86,14 +86,14 @@ def close_all(probes: list[Probe]) -> None:
 
 def record_return(system: System, n: int) -> str:
     """Record a return at store A's counter; its id."""
-    created = httpx.post(f"{system.edge_a.url}/api/returns", json=a_return(n), timeout=10)
+    created = http_post(f"{system.edge_a.url}/api/returns", json=a_return(n), timeout=10)
     assert created.status_code == 201, created.text
     return str(created.json()["return_id"])
 
 
 def refund_outcome_at_a(system: System, return_id: str) -> str | None:
     """The hub's refund decision as store A's counter shows it (None while waiting)."""
-    body = httpx.get(f"{system.edge_a.url}/api/returns/{return_id}", timeout=5).json()
+    body = http_get(f"{system.edge_a.url}/api/returns/{return_id}", timeout=5).json()
     refund = body.get("refund")
     return refund.get("outcome") if isinstance(refund, dict) else None
 

@@ -26,6 +26,7 @@ from edge_agent.sync.link import POSITION_WAIT_MAX
 from tests.edge.hub_standin import HubStandIn
 from tests.support.broker import TestBroker
 from tests.support.browser import CHROMIUM, chromium_page
+from tests.support.http_calls import http_post
 from tests.support.procs import BIN, Proc, edge_proc, wait_for
 
 STORE, NODE = "store-a", "n1"
@@ -184,7 +185,7 @@ def test_a_full_disk_is_reported_as_such_and_loses_nothing(
     edge.start()
     before = record(edge, 5)
     filler = fill(small_disk)
-    refused = httpx.post(f"{edge.url}/api/returns", json=a_return(99), timeout=10)
+    refused = http_post(f"{edge.url}/api/returns", json=a_return(99), timeout=10)
     assert refused.status_code == 507, refused.text
     [problem] = refused.json()["detail"]
     assert problem["field"] is None and problem["message"].startswith("the store's disk is full")
@@ -421,8 +422,8 @@ def test_the_counter_page_says_the_disk_is_full(small_disk: Path, edge: Proc) ->
     what to do, and goes away once recording works again."""
     edge.start()
     filler = fill(small_disk)
-    assert httpx.post(f"{edge.url}/api/returns", json=a_return(1), timeout=10
-                      ).status_code == 507
+    assert http_post(f"{edge.url}/api/returns", json=a_return(1), timeout=10
+                     ).status_code == 507
     with chromium_page() as page:
         page.goto(edge.url + "/")
         banner = page.get_by_test_id("store-alert")

@@ -24,6 +24,7 @@ from spapi_sim import SimulatorSettings, create_app
 from spapi_sim.accounts import SellerAccount
 from spapi_sim.simulator import Simulator
 from tests.spapi_sim import official
+from tests.support.http_calls import http_post
 
 ANCHOR = datetime(2026, 3, 1, tzinfo=UTC)
 FAST = SimulatorSettings(
@@ -73,7 +74,7 @@ class Running:
         """A fresh access token for `account`."""
         form = {"grant_type": "refresh_token", "client_id": account.client_id,
                 "client_secret": account.client_secret, "refresh_token": account.refresh_token}
-        response = httpx.post(f"{self.base_url}/auth/o2/token", data=form)
+        response = http_post(f"{self.base_url}/auth/o2/token", data=form)
         response.raise_for_status()
         return str(response.json()["access_token"])
 

@@ -7,7 +7,6 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import pytest
 from sp_api.api import Orders
 from sp_api.base import (
@@ -20,6 +19,7 @@ from spapi_sim import client_kwargs
 from spapi_sim.accounts import SellerAccount
 from spapi_sim.model import Order
 from tests.spapi_sim.conftest import Running
+from tests.support.http_calls import http_get
 
 CONFIRM = "/orders/v0/orders/{}/shipmentConfirmation"
 SOURCE_ADDRESS = {"name": "Store", "addressLine1": "1 Main St", "city": "New York",
@@ -64,8 +64,8 @@ def current(sim: Running, account: SellerAccount, order: Order) -> dict[str, Any
 
 def recorded(sim: Running, account: SellerAccount, order: Order) -> list[dict[str, Any]]:
     """The packages the control API shows for the order."""
-    response = httpx.get(f"{sim.base_url}/_sim/sellers/{account.seller_id}/shipments",
-                         params={"orderId": order.order_id})
+    response = http_get(f"{sim.base_url}/_sim/sellers/{account.seller_id}/shipments",
+                        params={"orderId": order.order_id})
     found = response.json()["orders"]
     return found[0]["packages"] if found else []
 
@@ -263,7 +263,7 @@ def test_confirm_shipment_keeps_to_two_a_second_with_a_burst_of_ten(make_sim: An
             api.confirm_shipment(order.order_id, marketplaceId=order.marketplace_id,
                                  packageDetail=package(order))
     assert caught.value.headers["x-amzn-RateLimit-Limit"] == "2"
-    stats = httpx.get(f"{sim.base_url}/_sim/stats").json()["operations"]
+    stats = http_get(f"{sim.base_url}/_sim/stats").json()["operations"]
     assert stats[f"{account.seller_id}/confirmShipment"] == {"requests": 11, "throttled": 1}
     assert recorded(sim, account, order) == []
 

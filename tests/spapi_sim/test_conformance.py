@@ -16,6 +16,7 @@ import pytest
 from spapi_sim.operations import OPERATIONS
 from tests.spapi_sim import official
 from tests.spapi_sim.conftest import Running
+from tests.support.http_calls import http_put, http_request
 
 pytestmark = official.requires_models
 
@@ -120,7 +121,7 @@ def exercise_cancellations(slow: httpx.Client) -> None:
 def exercise_feeds(client: httpx.Client) -> None:
     documents, feeds = "/feeds/2021-06-30/documents", "/feeds/2021-06-30/feeds"
     document = client.post(documents, json={"contentType": "text/xml; charset=UTF-8"}).json()
-    httpx.put(document["url"], content=FEED, headers={"content-type": "text/xml; charset=UTF-8"})
+    http_put(document["url"], content=FEED, headers={"content-type": "text/xml; charset=UTF-8"})
     spec = {"feedType": "POST_PAYMENT_ADJUSTMENT_DATA", "marketplaceIds": [US],
             "inputFeedDocumentId": document["feedDocumentId"]}
     done = poll_done(client, f"{feeds}/{client.post(feeds, json=spec).json()['feedId']}")
@@ -195,7 +196,7 @@ def test_throttled_and_unauthorised_answers_match_the_models(make_sim: Any) -> N
     sim = make_sim(rate_factor=Decimal(1))
     for operation in OPERATIONS:
         path = operation.path.replace("{", "").replace("}", "")
-        assert httpx.request(operation.method, sim.base_url + path).status_code == 403
+        assert http_request(operation.method, sim.base_url + path).status_code == 403
     with sim.client(sim.accounts[0]) as client:
         answers = [client.get("/finances/v0/financialEvents") for _ in range(31)]
     assert answers[-1].status_code == 429

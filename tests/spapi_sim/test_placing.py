@@ -10,6 +10,7 @@ from sp_api.api import Orders
 
 from spapi_sim import client_kwargs
 from tests.spapi_sim.conftest import Running
+from tests.support.http_calls import http_post
 
 US = "ATVPDKIKX0DER"
 ADDRESS = {"name": "Pat Doe", "addressLine1": "1 Main St", "city": "New York",
@@ -18,7 +19,7 @@ ADDRESS = {"name": "Pat Doe", "addressLine1": "1 Main St", "city": "New York",
 
 def place(sim: Running, seller_id: str, body: Any) -> httpx.Response:
     """POST a placing request to the control API."""
-    return httpx.post(f"{sim.base_url}/_sim/sellers/{seller_id}/orders", json=body)
+    return http_post(f"{sim.base_url}/_sim/sellers/{seller_id}/orders", json=body)
 
 
 def test_a_placed_order_is_found_and_can_be_shipped(make_sim: Any) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 
 from spapi_sim import seed_accounts
+from tests.support.http_calls import http_get, http_post
 from tests.support.ports import free_port
 
 
@@ -26,7 +27,7 @@ def test_run_serves_and_writes_the_credentials_file(tmp_path: Path) -> None:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
-                health = httpx.get(f"{base}/_sim/health").json()
+                health = http_get(f"{base}/_sim/health").json()
                 break
             except httpx.TransportError:
                 assert process.poll() is None, process.stderr.read() if process.stderr else ""
@@ -38,8 +39,8 @@ def test_run_serves_and_writes_the_credentials_file(tmp_path: Path) -> None:
         form = {"grant_type": "refresh_token", "client_id": written[1]["lwa_app_id"],
                 "client_secret": written[1]["lwa_client_secret"],
                 "refresh_token": written[1]["refresh_token"]}
-        assert httpx.post(f"{base}/auth/o2/token", data=form).status_code == 200
-        listed = httpx.get(f"{base}/_sim/accounts").text
+        assert http_post(f"{base}/auth/o2/token", data=form).status_code == 200
+        listed = http_get(f"{base}/_sim/accounts").text
         assert written[0]["refresh_token"] not in listed
         assert written[0]["lwa_client_secret"] not in listed
     finally:

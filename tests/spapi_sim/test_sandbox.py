@@ -16,6 +16,7 @@ from sp_api.base._core import prepare_request
 from spapi_sim import client_kwargs
 from tests.spapi_sim import official
 from tests.spapi_sim.conftest import FAST, Running, serve
+from tests.support.http_calls import http_get
 
 JAPAN = "A1VC38T7YXB528"
 NO_MATCH = {"errors": [{"code": "InvalidInput", "message": "Could not match input arguments"}]}
@@ -100,7 +101,7 @@ def test_a_request_matching_no_example_is_invalid_input(caller: httpx.Client) ->
 
 
 def test_sandbox_needs_an_access_token(sandbox: Running) -> None:
-    response = httpx.get(f"{sandbox.base_url}/sandbox/orders/2026-01-01/orders/TEST_CASE_400")
+    response = http_get(f"{sandbox.base_url}/sandbox/orders/2026-01-01/orders/TEST_CASE_400")
     assert response.status_code == 403
 
 

@@ -6,12 +6,12 @@ import time
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import pytest
 from sp_api.api import Orders
 from sp_api.base import SellingApiRequestThrottledException
 
 from spapi_sim import client_kwargs
+from tests.support.http_calls import http_get
 
 SEARCH = "/orders/2026-01-01/orders"
 QUERY = {"createdAfter": "2026-02-27T00:00:00Z"}
@@ -40,7 +40,7 @@ def test_buckets_are_per_seller_and_per_operation(make_sim: Any) -> None:
         assert client.get(f"{SEARCH}/{order_id}").status_code == 200
     with sim.client(second) as other:
         assert other.get(SEARCH, params=QUERY).status_code == 200
-    counters = httpx.get(f"{sim.base_url}/_sim/stats").json()["operations"]
+    counters = http_get(f"{sim.base_url}/_sim/stats").json()["operations"]
     assert counters[f"{first.seller_id}/searchOrders"] == {"requests": 21, "throttled": 1}
 
 

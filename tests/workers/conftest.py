@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import Engine, func, select
 
@@ -21,6 +20,7 @@ from hub.storage.tables.core import inbox, nodes, returns
 from tests.support.broker import MqttCreds, TestBroker
 from tests.support.databases import pg_database
 from tests.support.fleet_nodes import NodeCreds, run_nodes
+from tests.support.http_calls import http_get
 from tests.support.procs import Proc, hub_proc, stop_all
 
 
@@ -58,12 +58,12 @@ class Workers:
     token: str
 
     def health(self, proc: Proc) -> dict[str, Any]:
-        return dict(httpx.get(f"{proc.url}/api/health", timeout=5).json())
+        return dict(http_get(f"{proc.url}/api/health", timeout=5).json())
 
     def stored(self, proc: Proc) -> float:
         """Events this worker stored (its /metrics counter)."""
-        text = httpx.get(f"{proc.url}/metrics", timeout=5,
-                         headers={"Authorization": f"Bearer {self.token}"}).text
+        text = http_get(f"{proc.url}/metrics", timeout=5,
+                        headers={"Authorization": f"Bearer {self.token}"}).text
         for line in text.splitlines():
             if line.startswith("acorn_hub_events_stored_total "):
                 return float(line.split()[1])
