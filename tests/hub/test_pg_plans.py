@@ -19,7 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, select
+from sqlalchemy import Connection, Engine, create_engine, func, select
 
 from hub.amazon.listings.outbox import last_queued
 from hub.amazon.refunds import matching
@@ -38,6 +38,7 @@ from hub.storage.tables.reasons import reason_queue
 from hub.sync.ingest import state
 from protocol import StockSnapshot, utc_now
 from tests.hub.helpers import ON_PG, received
+from tests.support.databases import statements_sent
 
 STORE = "s1"
 LOOKUPS = 20  # well past psycopg's prepare threshold (5) and PostgreSQL's custom-plan tries (5)
@@ -197,18 +198,14 @@ def _rows_read(plan: dict[str, Any], table: str) -> int:
 @contextmanager
 def _sent(target: Connection | Engine, selects_only: bool = False
           ) -> Iterator[list[tuple[str, Any]]]:
-    """The statements (and parameters) ``target`` sends meanwhile; ``selects_only``: SELECTs."""
+    """The statements ``target`` sends meanwhile with their parameters (``statements_sent``),
+    filled in when the block ends; ``selects_only``: the SELECTs."""
     statements: list[tuple[str, Any]] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if not selects_only or statement.lstrip().upper().startswith("SELECT"):
-            statements.append((statement, parameters))
-
-    event.listen(target, "before_cursor_execute", seen)
-    try:
+    parameters: list[Any] = []
+    with statements_sent(target, parameters=parameters) as sent:
         yield statements
-    finally:
-        event.remove(target, "before_cursor_execute", seen)
+    statements.extend((sql, params) for sql, params in zip(sent, parameters, strict=True)
+                      if not selects_only or sql.lstrip().upper().startswith("SELECT"))
 
 
 def _plan(conn: Connection, sql: str, params: Any) -> dict[str, Any]:

@@ -24,9 +24,10 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.engine import make_url
 
 from hub.storage.migrations import upgrade
@@ -144,17 +145,21 @@ atexit.register(finish)
 
 
 @contextmanager
-def statements_sent(engine: Engine, many: list[bool] | None = None) -> Iterator[list[str]]:
-    """The SQL statements ``engine`` sends to its database meanwhile (an executemany counts
-    once), for tests that bound how many a piece of work costs; ``many`` gets, for each, whether
-    it was an executemany (one execution a row on the server)."""
+def statements_sent(engine: Engine | Connection, many: list[bool] | None = None,
+                    parameters: list[Any] | None = None) -> Iterator[list[str]]:
+    """The SQL statements ``engine`` (or one connection) sends to its database meanwhile (an
+    executemany counts once), for tests that bound how many a piece of work costs; ``many`` gets,
+    for each, whether it was an executemany (one execution a row on the server), ``parameters``
+    the parameters it was sent with."""
     seen: list[str] = []
 
-    def note(_conn: object, _cursor: object, statement: str, _params: object, _context: object,
+    def note(_conn: object, _cursor: object, statement: str, params: object, _context: object,
              executemany: bool) -> None:
         seen.append(statement)
         if many is not None:
             many.append(executemany)
+        if parameters is not None:
+            parameters.append(params)
 
     event.listen(engine, "before_cursor_execute", note)
     try:

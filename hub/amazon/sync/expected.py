@@ -3,7 +3,7 @@
 Rules:
 - an MFN return whose label says ``StoreDropOff`` with carrier ``STORE:<id>`` is announced to
   every node of store ``<id>`` (or of ``ACORN_HUB_AMAZON_STORE_MAP[<id>]``) through
-  ``hub.storage.outbox.queue_expected_return``, so the counter knows it, offline too;
+  ``hub.storage.outbox.announce_expected``, so the counter knows it, offline too;
 - once per (store, node, RMA): the commands to every node of the store are queued in the same
   transaction that marks the return announced, so a sync killed at any point either announced it
   and marked it or did neither (nothing reads the command outbox, which grows with the history);
