@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
+from hub.storage import write_pipeline
 from hub.storage.audit_chain import GENESIS, AuditDraft, AuditEntry, Link, chain
 from hub.storage.bulk import JsonText, insert_rows
 from hub.storage.tables.core import audit_head, audit_log
@@ -36,6 +37,11 @@ def tip_of(rows: Sequence[Any]) -> tuple[int, str]:
     """The tip (seq, hash) from ``TIP_FOR_UPDATE``'s rows (none: the chain is empty)."""
     return (int(rows[0].seq), str(rows[0].hash)) if rows else (0, GENESIS)
 
+# the tip moved (or first written) in one statement whose row count nobody reads, so it can go
+# in the write pipeline with the entries (``hub.storage.write_pipeline``)
+MOVE_TIP_PG = ("INSERT INTO audit_head (id, seq, hash) VALUES (%s, %s, %s) "
+               "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash")
+
 
 def read_tip(conn: Connection) -> tuple[int, str] | None:
     """The stored tip, or None if the chain has never been written."""
@@ -46,10 +52,15 @@ def read_tip(conn: Connection) -> tuple[int, str] | None:
 
 def append(conn: Connection, tip: tuple[int, str], at: datetime,
            drafts: Sequence[AuditDraft]) -> tuple[int, str]:
-    """Chain ``drafts`` after ``tip``, insert them, move the tip; return the new tip."""
+    """Chain ``drafts`` after ``tip``, insert them, move the tip; return the new tip (on
+    PostgreSQL both writes go in the write pipeline, answered at the next statement or the
+    commit)."""
     links = chain(tip, at, drafts)
     insert_rows(conn, audit_log, [_row(link) for link in links])
     new_tip = (links[-1].entry.seq, links[-1].entry.hash)
+    if conn.dialect.name == "postgresql":  # sent with the entries, answered at the commit
+        write_pipeline.send(conn, MOVE_TIP_PG, (TIP_ID, *new_tip))
+        return new_tip
     moved = conn.execute(update(audit_head).where(audit_head.c.id == TIP_ID)
                          .values(seq=new_tip[0], hash=new_tip[1]))
     if moved.rowcount == 0:

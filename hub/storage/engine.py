@@ -12,6 +12,9 @@ Rules:
   whole-table scan of ``returns`` for every batch's lookup, growing with the table (issue 16;
   ``tests/hub/test_pg_plans.py``). Planning our statements (key lookups) costs far less than one
   wrong plan; the prepared statement still saves the parse;
+- PostgreSQL: writes whose answer nobody reads (``hub.storage.bulk``'s inserts and updates, the
+  audit tip's move) are sent in the connection's write pipeline and answered before the next
+  statement or the commit (``hub.storage.write_pipeline``, installed here on every engine);
 - PostgreSQL: a pooled connection is checked (``SELECT 1``) before use only when it has been
   back in the pool for ``PING_AFTER_IDLE_S`` or more, or is new; one that fails the check is
   replaced (SQLAlchemy's checkout handshake). ``pool_pre_ping`` checked before EVERY use: one
@@ -71,7 +74,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from hub.errors import HubError, StorageError
-from hub.storage import audit_log
+from hub.storage import audit_log, write_pipeline
 from hub.storage.audit_chain import AuditDraft
 from protocol import utc_now
 
@@ -102,6 +105,7 @@ def make_engine(url: str, sqlite_synchronous: str = "FULL",
         engine = create_engine(url, pool_size=5, max_overflow=5,
                                connect_args={"options": options})
         _ping_when_idle(engine, ping_after_idle_s)
+        write_pipeline.install(engine)
         return engine
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

@@ -16,12 +16,12 @@ from hub.errors import StorageError
 from hub.metrics import HubMetrics
 from hub.refunds import projection
 from hub.storage.engine import reading
-from hub.storage.tables.core import dead_letters, inbox, unprocessable_events
+from hub.storage.tables.core import dead_letters, inbox, returns, unprocessable_events
 from hub.sync.ingest import writer as writer_module
 from hub.sync.ingest.classify import Incoming
 from hub.sync.ingest.writer import IDLE_GAP_S, IngestWriter, gather_wait
 from protocol import decode, encode, encode_batch, utc_now
-from tests.hub.helpers import events_topic, node_row, received, wait_for
+from tests.hub.helpers import ON_PG, events_topic, node_row, received, wait_for
 
 
 @dataclass
@@ -129,6 +129,30 @@ def test_a_message_that_breaks_the_projection_is_isolated_and_dead_lettered(
     wait_for(lambda: 4 in link.acks, what="the resend acked")
     assert stored(engine, dead_letters) == 1
 
+
+@ON_PG
+def test_a_row_the_database_refuses_in_the_write_pipeline_is_isolated_too(
+        engine: Engine, writer: IngestWriter, link: MemoryLink,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # the refusal comes back only when the batch's pipelined writes are answered, at the commit
+    # (``hub.storage.write_pipeline``): the batch fails there and is retried message by message
+    real = projection.HANDLERS["return.received"]
+
+    def too_long(self: projection.Projector, event: Any) -> None:
+        real(self, event)
+        if event.body.return_id == "LONG":
+            self.changes.returns_new[(event.store_id, "LONG")]["reason"] = "x" * 300
+
+    monkeypatch.setitem(projection.HANDLERS, "return.received", too_long)
+    for mid, rid in enumerate(["R1", "LONG", "R3"], start=1):
+        writer.submit(message(mid, encode(received("s1", "n1", mid, rid))))
+    wait_for(lambda: sorted(link.acks) == [1, 2, 3], what="every message acked")
+    with reading(engine) as conn:
+        reason = conn.execute(select(dead_letters.c.reason)).scalar_one()
+        kept = conn.execute(select(returns.c.return_id).order_by(returns.c.return_id)).scalars()
+        assert list(kept) == ["R1", "R3"]
+    assert "value too long" in reason
+    assert node_row(engine, "s1", "n1").contiguous_seq == 3
 
 def test_stop_finishes_what_was_queued(engine: Engine, link: MemoryLink) -> None:
     w = IngestWriter(engine, link, HubMetrics(), batch_size=10, batch_ms=5)

@@ -30,6 +30,7 @@ import psycopg
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.engine import make_url
 
+from hub.storage import write_pipeline
 from hub.storage.migrations import upgrade
 from tests.support.db_sweep import owner_tag
 from tests.support.ports import worker_tag
@@ -161,8 +162,18 @@ def statements_sent(engine: Engine | Connection, many: list[bool] | None = None,
         if parameters is not None:
             parameters.append(params)
 
+    def pipelined(conn: Connection, sql: str, params: Any) -> None:
+        # writes sent in PostgreSQL's pipeline (``hub.storage.write_pipeline``) go to the
+        # driver without SQLAlchemy's events: counted here, one statement each
+        if conn is engine or conn.engine is engine:
+            note(conn, None, sql, params, None, False)
+        send(conn, sql, params)
+
+    send = write_pipeline.send
     event.listen(engine, "before_cursor_execute", note)
+    write_pipeline.send = pipelined  # type: ignore[assignment]
     try:
         yield seen
     finally:
+        write_pipeline.send = send  # type: ignore[assignment]
         event.remove(engine, "before_cursor_execute", note)
