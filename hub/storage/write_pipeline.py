@@ -12,16 +12,22 @@ Rules:
   ``hub.storage.bulk``'s inserts and updates and the audit tip's move. On PostgreSQL it opens
   the connection's write pipeline if none is open and executes ``sql`` in it; elsewhere (and on
   an engine ``install`` has not set up) it is a plain ``exec_driver_sql``;
-- the pipeline is closed (every answer taken, in order) before anything else touches the
-  connection: before every statement SQLAlchemy executes (``before_cursor_execute``, savepoints
-  included), before a commit, and by ``sync`` for the code that uses the driver itself
-  (``bulk.select_together``, ``COPY``). So statements still run in the order the code wrote
-  them, reads see the writes before them, and nothing commits unanswered;
-- a write the server refused is raised when the pipeline closes, as SQLAlchemy's
-  ``DBAPIError`` family (``IntegrityError``, ``OperationalError`` ...) naming the pipelined
-  statements: the transaction then fails as it would have at that write (the ingest writer
-  retries the batch, then message by message). A rollback, or a connection given back to the
-  pool, drops an open pipeline without raising (its writes are rolled back with the rest);
+- the pipeline is closed (every answer taken, in order) when anything else needs the
+  connection: a statement SQLAlchemy executes meanwhile (a read, a savepoint ...) is sent in the
+  pipeline and the pipeline closed with it, so the writes before it and it are answered in one
+  round trip and SQLAlchemy then reads its result as usual (``do_execute``); a server-side
+  cursor's statement (``stream_results``) and an executemany run after the pipeline closes;
+  a commit closes it first, and ``sync`` closes it for the code that uses the driver itself
+  (``bulk.select_together``). So statements still run in the order the code wrote them, reads
+  see the writes before them, and nothing commits unanswered. An ingest batch of receipts waits
+  for the server four times: its first reads, the returns' read with the writes before it, the
+  writes' answers and the commit;
+- a write the server refused is raised when the pipeline closes (or by the driver as soon as
+  its answer is in, at a later write), as SQLAlchemy's ``DBAPIError`` family
+  (``IntegrityError``, ``OperationalError`` ...) naming the pipelined statements: the
+  transaction then fails as it would have at that write (the ingest writer retries the batch,
+  then message by message). A rollback, or a connection given back to the pool, drops an open
+  pipeline without raising (its writes are rolled back with the rest);
 - ``install(engine)`` sets this up for a PostgreSQL engine (``hub.storage.engine.make_engine``).
 """
 
@@ -33,11 +39,11 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, event
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 
 log = logging.getLogger(__name__)
 
-_OPEN = "acorn_write_pipeline"  # the DBAPI connection's info: the open pipeline, if any
 _installed: weakref.WeakSet[Engine] = weakref.WeakSet()  # engines that close their pipelines
 
 
@@ -50,55 +56,102 @@ class _Open:
         self.sqls: list[str] = []
 
 
+# the open pipeline of each driver (psycopg) connection that has one
+_open: weakref.WeakKeyDictionary[Any, _Open] = weakref.WeakKeyDictionary()
+
+
 def send(conn: Connection, sql: str, params: Any) -> None:
     """Execute the write ``sql`` with ``params`` (the driver's placeholders); on PostgreSQL in
     the connection's write pipeline, its answer taken when the pipeline closes (the rules)."""
     if conn.engine not in _installed:  # SQLite, or an engine not made by ``make_engine``
         conn.exec_driver_sql(sql, params)
         return
-    info = conn.connection.info
-    opened = info.get(_OPEN)
     driver = conn.connection.driver_connection
+    opened = _open.get(driver)
     if opened is None:
         block = driver.pipeline()  # type: ignore[union-attr]
         block.__enter__()
-        opened = info[_OPEN] = _Open(block)
+        opened = _open[driver] = _Open(block)
     cursor = driver.cursor()  # type: ignore[union-attr]
     opened.cursors.append(cursor)
     opened.sqls.append(sql)
-    cursor.execute(sql, params)
+    _sent(driver, conn.dialect, lambda: cursor.execute(sql, params))
 
 
 def sync(conn: Connection) -> None:
     """Take the answers of every write sent on ``conn``'s connection; raise a refused one."""
-    _close(conn.connection.info, conn.dialect)
+    _close(conn.connection.driver_connection, conn.dialect)
 
 
 def install(engine: Engine) -> None:
-    """Close a connection's pipeline before each statement and each commit of ``engine``, and
-    drop it at a rollback or when the connection goes back to the pool."""
+    """Answer a connection's pipeline with (or before) each statement and before each commit of
+    ``engine``, and drop it at a rollback or when the connection goes back to the pool."""
     _installed.add(engine)
 
-    @event.listens_for(engine, "before_cursor_execute")
-    def _before(conn: Connection, *_args: Any) -> None:
-        _close(conn.connection.info, conn.dialect)
+    @event.listens_for(engine, "do_execute")
+    def _execute(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
+        return _joined(cursor, context.dialect, statement,
+                       lambda: cursor.execute(statement, parameters))
+
+    @event.listens_for(engine, "do_execute_no_params")
+    def _execute_no_params(cursor: Any, statement: str, context: Any) -> bool:
+        return _joined(cursor, context.dialect, statement, lambda: cursor.execute(statement))
+
+    @event.listens_for(engine, "do_executemany")
+    def _executemany(cursor: Any, _statement: str, _parameters: Any, context: Any) -> None:
+        _close(cursor.connection, context.dialect)
 
     @event.listens_for(engine, "commit")
     def _commit(conn: Connection) -> None:
-        _close(conn.connection.info, conn.dialect)
+        _close(conn.connection.driver_connection, conn.dialect)
 
     @event.listens_for(engine, "rollback")
     def _rollback(conn: Connection) -> None:
         if not conn.invalidated:  # a lost connection's pipeline went with it
-            _drop(conn.connection.info)
+            _drop(conn.connection.driver_connection)
 
     @event.listens_for(engine, "reset")
-    def _reset(_dbapi_conn: Any, record: Any, _state: Any = None) -> None:
-        _drop(record.info)
+    def _reset(dbapi_conn: Any, _record: Any, _state: Any = None) -> None:
+        _drop(getattr(dbapi_conn, "driver_connection", dbapi_conn))
 
 
-def _close(info: dict[Any, Any], dialect: Any) -> None:
-    opened = info.pop(_OPEN, None)
+def _joined(cursor: Any, dialect: Dialect, statement: str, execute: Any) -> bool:
+    """SQLAlchemy is about to execute ``statement`` on ``cursor``: with a pipeline open, send
+    it in the pipeline and close that, so the writes before and this statement are answered
+    together (one round trip, not two); True when done so (SQLAlchemy then reads the cursor as
+    usual). A server-side cursor cannot run in a pipeline: the pipeline is closed first and
+    SQLAlchemy executes it."""
+    import psycopg  # only PostgreSQL connections get here
+
+    opened = _open.get(cursor.connection)
+    if opened is None:
+        return False
+    if isinstance(cursor, psycopg.ServerCursor):
+        _close(cursor.connection, dialect)
+        return False
+    opened.sqls.append(statement)
+    _sent(cursor.connection, dialect, execute)
+    _close(cursor.connection, dialect)
+    return True
+
+
+def _sent(driver: Any, dialect: Dialect, execute: Any) -> None:
+    """Run ``execute`` (a statement sent in ``driver``'s pipeline). The driver may raise there
+    already, when the answer to an earlier write has come back refused: the pipeline is then
+    dropped and the error raised as SQLAlchemy's, naming the pipelined statements."""
+    import psycopg  # only PostgreSQL connections get here
+
+    try:
+        execute()
+    except psycopg.Error as err:
+        sqls = _open[driver].sqls if driver in _open else []
+        _drop(driver)
+        raise DBAPIError.instance(";\n".join(sqls), None, err, psycopg.Error,
+                                  dialect=dialect) from err
+
+
+def _close(driver: Any, dialect: Dialect) -> None:
+    opened = _open.pop(driver, None)
     if opened is None:
         return
     import psycopg  # only PostgreSQL connections get here
@@ -113,8 +166,8 @@ def _close(info: dict[Any, Any], dialect: Any) -> None:
             cursor.close()
 
 
-def _drop(info: dict[Any, Any]) -> None:
-    opened = info.pop(_OPEN, None)
+def _drop(driver: Any) -> None:
+    opened = _open.pop(driver, None)
     if opened is None:
         return
     try:  # told of an error, the block ends pipeline mode and logs what it ignores

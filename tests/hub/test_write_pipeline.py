@@ -121,3 +121,13 @@ def test_a_value_too_long_for_its_column_is_refused_not_cut(engine: Engine) -> N
     with reading(engine) as conn:
         assert dict(conn.execute(select(stores.c.store_id, stores.c.region)).all()) == {
             "s1": None, "s2": None}
+
+
+def test_a_streamed_read_after_writes_sees_them(engine: Engine) -> None:
+    # a server-side cursor cannot run in a pipeline: the writes are answered first
+    with writing(engine) as tx:
+        insert_rows(tx.conn, stores, [store(f"s{n}") for n in range(3)])
+        streamed = tx.conn.execution_options(stream_results=True, yield_per=2).execute(
+            select(stores.c.store_id).order_by(stores.c.store_id))
+        assert [r.store_id for r in streamed] == ["s0", "s1", "s2"]
+    assert in_pipeline(engine) == [False, False]
