@@ -224,7 +224,8 @@ def test_a_node_that_resends_gets_its_ack_again(engine: Engine, link: MemoryLink
 
 def test_the_wait_from_arrival_to_puback_is_measured(engine: Engine, link: MemoryLink) -> None:
     """``acorn_hub_ingest_wait_seconds``: a message that arrived two seconds before the writer
-    took it is counted in the 2.5 s bucket, not the 1 s one."""
+    took it is counted as having waited those two seconds (past the 1 s bucket), not from when
+    the writer took it. (No upper bound: a busy host may take a while over the first batch.)"""
     metrics = HubMetrics()
     w = IngestWriter(engine, link, metrics, batch_size=10, batch_ms=5)
     late = received("s1", "n1", 1, "R1")
@@ -235,10 +236,11 @@ def test_the_wait_from_arrival_to_puback_is_measured(engine: Engine, link: Memor
         wait_for(lambda: link.acks == [1], what="the ack")
     finally:
         w.stop()
-    buckets = {s.labels["le"]: s.value for m in metrics.registry.collect()
-               if m.name == "acorn_hub_ingest_wait_seconds" for s in m.samples
-               if s.name.endswith("_bucket")}
-    assert buckets["1.0"] == 0 and buckets["2.5"] == 1
+    samples = [s for m in metrics.registry.collect() if m.name == "acorn_hub_ingest_wait_seconds"
+               for s in m.samples]
+    buckets = {s.labels["le"]: s.value for s in samples if s.name.endswith("_bucket")}
+    waited = next(s.value for s in samples if s.name.endswith("_sum"))
+    assert buckets["1.0"] == 0 and buckets["+Inf"] == 1 and waited >= 2.0
 
 
 def test_a_batch_that_began_with_messages_waiting_takes_only_those() -> None:
