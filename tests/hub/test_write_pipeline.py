@@ -81,7 +81,7 @@ def test_reads_see_the_writes_sent_before_them_and_the_commit_keeps_them(
 
 def test_an_error_between_writes_rolls_them_back_and_frees_the_connection(
         engine: Engine) -> None:
-    for _ in range(3):  # more than once: every pooled connection goes through it
+    for _ in range(3):  # more than once: the connection is used again after each
         with pytest.raises(RuntimeError), writing(engine) as tx:
             insert_rows(tx.conn, stores, [store("s1")])
             raise RuntimeError("a bug between two writes")
