@@ -276,8 +276,7 @@ def update_rows(conn: Connection, table: Table, keys: Sequence[str], rows: Seque
         conn.execute(stmt, [{**{f"k_{k}": r[k] for k in keys},
                              **{f"v_{n}": r[n] for n in values}} for r in rows])
         return
-    # a column holding one object in every row (the clock, False, None) is one parameter
-    once = tuple(n for n in values if all(r[n] is rows[0][n] for r in rows))
+    once = _once(rows, values)
     arrays = tuple(n for n in names if n not in once)
     key = (dialect.name, table, names, ("update", *keys, "once", *once))
     plan = _plans.get(key)
@@ -291,12 +290,8 @@ def update_rows(conn: Connection, table: Table, keys: Sequence[str], rows: Seque
             f"UPDATE {quote.format_table(table)} SET {', '.join(sets)} "
             f"FROM unnest({_arrays(dialect, table, arrays)}) "
             f"AS v({', '.join(col[n] for n in arrays)}) WHERE {where}",
-            (*[n for n in values if n in once], *arrays),
-            _processors(dialect, table, (*[n for n in values if n in once], *arrays)), "unnest")
-    params = [_converted(proc, [rows[0][name]])[0] if name in once else
-              _converted(proc, [row[name] for row in rows])
-              for name, proc in zip(plan.order, plan.processors, strict=True)]
-    write_pipeline.send(conn, plan.sql, tuple(params))
+            (*once, *arrays), _processors(dialect, table, (*once, *arrays)), "unnest")
+    write_pipeline.send(conn, plan.sql, tuple(_unnest_params(plan, rows, once)))
 
 
 def _insert_unnest(conn: Connection, table: Table, names: tuple[str, ...],
@@ -304,7 +299,7 @@ def _insert_unnest(conn: Connection, table: Table, names: tuple[str, ...],
     """PostgreSQL: ``rows`` in one ``INSERT ... SELECT FROM unnest(%b::type[], ...)``, a column
     holding one object in every row as one parameter (as ``update_rows``)."""
     dialect = conn.dialect
-    once = tuple(n for n in names if all(r[n] is rows[0][n] for r in rows))
+    once = _once(rows, names)
     arrays = tuple(n for n in names if n not in once)
     key = (dialect.name, table, names, ("insert", "once", *once))
     plan = _plans.get(key)
@@ -320,12 +315,24 @@ def _insert_unnest(conn: Connection, table: Table, names: tuple[str, ...],
             f"INSERT INTO {quote.format_table(table)} ({', '.join(col[n] for n in names)}) "
             f"SELECT {', '.join(picked)} FROM {source}",
             (*once, *arrays), _processors(dialect, table, (*once, *arrays)), "unnest")
-    params = [_converted(proc, [rows[0][name]])[0] if name in once else
-              _converted(proc, [row[name] for row in rows])
-              for name, proc in zip(plan.order, plan.processors, strict=True)]
+    params = _unnest_params(plan, rows, once)
     if not arrays:
         params.append(len(rows))
     write_pipeline.send(conn, plan.sql, tuple(params))
+
+
+def _once(rows: Sequence[Row], names: Iterable[str]) -> tuple[str, ...]:
+    """The columns of ``names`` holding one object in every row (the clock, False, None): each
+    travels as one parameter instead of an array."""
+    return tuple(n for n in names if all(r[n] is rows[0][n] for r in rows))
+
+
+def _unnest_params(plan: _Plan, rows: Sequence[Row], once: tuple[str, ...]) -> list[Any]:
+    """An unnest plan's parameters: one converted value for each column of ``once``, a
+    converted array for each other column, in the plan's order."""
+    return [_converted(proc, [rows[0][name]])[0] if name in once else
+            _converted(proc, [row[name] for row in rows])
+            for name, proc in zip(plan.order, plan.processors, strict=True)]
 
 
 def _arrayable(dialect: Dialect, table: Table, names: tuple[str, ...]) -> bool:

@@ -40,7 +40,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def send(conn: Connection, sql: str, params: Any) -> None:
     cursor = driver.cursor()  # type: ignore[union-attr]
     opened.cursors.append(cursor)
     opened.sqls.append(sql)
-    _sent(driver, conn.dialect, lambda: cursor.execute(sql, params))
+    _sent(driver, opened, conn.dialect, lambda: cursor.execute(sql, params))
 
 
 def sync(conn: Connection) -> None:
@@ -130,12 +130,12 @@ def _joined(cursor: Any, dialect: Dialect, statement: str, execute: Any) -> bool
         _close(cursor.connection, dialect)
         return False
     opened.sqls.append(statement)
-    _sent(cursor.connection, dialect, execute)
+    _sent(cursor.connection, opened, dialect, execute)
     _close(cursor.connection, dialect)
     return True
 
 
-def _sent(driver: Any, dialect: Dialect, execute: Any) -> None:
+def _sent(driver: Any, opened: _Open, dialect: Dialect, execute: Any) -> None:
     """Run ``execute`` (a statement sent in ``driver``'s pipeline). The driver may raise there
     already, when the answer to an earlier write has come back refused: the pipeline is then
     dropped and the error raised as SQLAlchemy's, naming the pipelined statements."""
@@ -144,10 +144,8 @@ def _sent(driver: Any, dialect: Dialect, execute: Any) -> None:
     try:
         execute()
     except psycopg.Error as err:
-        sqls = _open[driver].sqls if driver in _open else []
         _drop(driver)
-        raise DBAPIError.instance(";\n".join(sqls), None, err, psycopg.Error,
-                                  dialect=dialect) from err
+        raise _refused(opened, err, dialect) from err
 
 
 def _close(driver: Any, dialect: Dialect) -> None:
@@ -159,8 +157,7 @@ def _close(driver: Any, dialect: Dialect) -> None:
     try:
         opened.block.__exit__(None, None, None)
     except psycopg.Error as err:
-        raise DBAPIError.instance(";\n".join(opened.sqls), None, err, psycopg.Error,
-                                  dialect=dialect) from err
+        raise _refused(opened, err, dialect) from err
     finally:
         for cursor in opened.cursors:
             cursor.close()
@@ -177,3 +174,11 @@ def _drop(driver: Any) -> None:
     finally:
         for cursor in opened.cursors:
             cursor.close()
+
+
+def _refused(opened: _Open, err: Exception, dialect: Dialect) -> StatementError:
+    """The driver's ``err`` as SQLAlchemy's error of its kind, naming the pipelined statements."""
+    import psycopg  # only PostgreSQL connections get here
+
+    return DBAPIError.instance(";\n".join(opened.sqls), None, err, psycopg.Error,
+                               dialect=dialect)
