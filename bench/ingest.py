@@ -4,6 +4,7 @@
     python -m bench.ingest --profile sqlite      one run under cProfile, the top functions
     python -m bench.ingest --profile pg --mix refunds
     python -m bench.ingest --instructions        instructions an event (callgrind; ~3 minutes)
+    python -m bench.ingest --writer              the writer thread itself, its queue full
 
 Mixes: ``returns`` (receipts only), ``mixed`` (every other event a stock move), ``refunds``
 (each return received, refunded, inspected and disposed in turn: a quarter of the events are
@@ -17,12 +18,18 @@ file and on a PostgreSQL database made and dropped for the run, with the garbage
 as ``acorn-hub serve`` sets it (``hub.heap``). The figures are process CPU
 (``time.process_time``) per event, this process only (PostgreSQL's own CPU is not in it), and
 the batches' wall time per event (their waits on the database included).
+``--writer`` (and the last rows of the default run) measures the real ``IngestWriter``
+thread on PostgreSQL: its queue filled with receipts from 1,000 nodes, batches of 250, acks
+recorded and dropped (no broker), timed until every event is stored: wall time, CPU and the
+rest (its waits for the server) an event, with the next batch decoded while PostgreSQL answers
+(as the hub runs) and without (the writer as it was before), runs alternated.
 Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import pstats
 import re
@@ -30,6 +37,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -40,11 +48,13 @@ from pathlib import Path
 import psycopg
 
 from hub import heap
+from hub.metrics import HubMetrics
 from hub.settings import Settings
 from hub.storage.engine import is_sqlite, make_engine, writing
 from hub.storage.migrations import upgrade
-from hub.sync.ingest.batch import store_batch
-from hub.sync.ingest.classify import classify
+from hub.sync.ingest.batch import BatchResult, store_batch
+from hub.sync.ingest.classify import Incoming, classify
+from hub.sync.ingest.writer import IngestWriter
 from protocol import (
     Channel,
     Disposition,
@@ -211,6 +221,75 @@ def profile(kind: str, mix: str, top: int = 40) -> None:
     pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
 
 
+WRITER_EVENTS, WRITER_BATCH, WRITER_ROUNDS = 20_000, 250, 3
+
+
+class _Dropped:
+    """The writer's link without a broker: acks and publishes are dropped."""
+
+    def ack(self, mid: int, qos: int, generation: int) -> None:
+        """Nothing to send."""
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False,
+                wait: float = 0.0) -> bool:
+        return True
+
+    def one_wake(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
+
+
+class _NoDecodingAhead(IngestWriter):
+    """The writer as it was before it decoded ahead (the comparison)."""
+
+    def _decode_ahead(self) -> None:
+        return None
+
+
+def writer_run(url: str, payloads: list[Message], ahead: bool) -> tuple[float, float]:
+    """(wall, CPU) seconds for the writer thread to store ``payloads``, queued before it starts."""
+    engine = make_engine(url)
+    stored, done = [0], threading.Event()
+
+    def on_batch(result: BatchResult) -> None:
+        stored[0] += result.stored
+        if stored[0] >= len(payloads):
+            done.set()
+
+    kind = IngestWriter if ahead else _NoDecodingAhead
+    writer = kind(engine, _Dropped(), HubMetrics(), batch_size=WRITER_BATCH, on_batch=on_batch)
+    now = utc_now()
+    for mid, (topic, payload) in enumerate(payloads, start=1):
+        writer.submit(Incoming(topic, payload, mid, 1, 1, now))
+    try:
+        cpu, wall = time.process_time(), time.perf_counter()
+        writer.start()
+        if not done.wait(600):
+            raise SystemExit(f"the writer stored {stored[0]:,} of {len(payloads):,} events")
+        return time.perf_counter() - wall, time.process_time() - cpu
+    finally:
+        writer.stop()
+        engine.dispose()
+
+
+def writer_figures() -> None:
+    """The writer thread with its queue full, decoding ahead and not, runs alternated."""
+    payloads = messages("returns", WRITER_EVENTS, 1000)
+    heap.settle()
+    found: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
+    for _ in range(WRITER_ROUNDS):
+        for ahead in (True, False):
+            with database("pg") as url:
+                found[ahead].append(writer_run(url, payloads, ahead))
+    for ahead, said in ((True, "decoding ahead (as the hub runs)"),
+                        (False, "without decoding ahead")):
+        walls = sorted(w / WRITER_EVENTS * 1000 for w, _ in found[ahead])
+        waits = sorted((w - c) / WRITER_EVENTS * 1000 for w, c in found[ahead])
+        row(f"pg, writer thread, queue full: wall an event, {'ahead' if ahead else 'not'}",
+            f"{walls[len(walls) // 2]:.3f} ms", f"median of {WRITER_ROUNDS}; {said}")
+        row(f"pg, writer thread, queue full: waits an event, {'ahead' if ahead else 'not'}",
+            f"{waits[len(waits) // 2]:.3f} ms", "wall less the process's CPU")
+
+
 COUNTED_BATCH = 500  # events a batch in the instruction count
 COUNTED = (2, 6)  # batches after the first, in the two counted runs (their difference counts)
 
@@ -251,6 +330,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", choices=["sqlite", "pg"], help="profile one database")
     parser.add_argument("--mix", choices=MIXES, default="returns")
+    parser.add_argument("--writer", action="store_true",
+                        help="the writer thread with its queue full, decoding ahead and not")
     parser.add_argument("--instructions", action="store_true",
                         help="count instructions an event with callgrind (PostgreSQL, receipts)")
     parser.add_argument("--count-run", nargs=2, metavar=("BATCHES", "URL"),
@@ -266,6 +347,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.profile:
         profile(args.profile, args.mix)
         return
+    if args.writer:
+        writer_figures()
+        return
     print(f"  {EVENTS:,} events from {NODES} nodes, batches of {BATCH} "
           "(classify + store_batch, process CPU)")
     for kind in ("sqlite", "pg"):
@@ -278,6 +362,7 @@ def main(argv: list[str] | None = None) -> None:
             row(f"{kind}, {mix}: CPU per event", f"{per_event:.3f} ms", said)
             row(f"{kind}, {mix}: wall time per event", f"{sum(walls) / EVENTS * 1000:.3f} ms",
                 "the batches' own, their waits on the database included")
+    writer_figures()
 
 
 if __name__ == "__main__":
