@@ -4,7 +4,7 @@
     python -m bench.ingest --profile sqlite      one run under cProfile, the top functions
     python -m bench.ingest --profile pg --mix refunds
     python -m bench.ingest --instructions        instructions an event (callgrind; ~3 minutes)
-    python -m bench.ingest --writer              the writer thread itself, its queue full
+    python -m bench.ingest --writer              the writer thread alone, its queue full
 
 Mixes: ``returns`` (receipts only), ``mixed`` (every other event a stock move), ``refunds``
 (each return received, refunded, inspected and disposed in turn: a quarter of the events are
@@ -19,10 +19,11 @@ as ``acorn-hub serve`` sets it (``hub.heap``). The figures are process CPU
 (``time.process_time``) per event, this process only (PostgreSQL's own CPU is not in it), and
 the batches' wall time per event (their waits on the database included).
 ``--writer`` (and the last rows of the default run) measures the real ``IngestWriter``
-thread on PostgreSQL: its queue filled with receipts from 1,000 nodes, batches of 250, acks
-recorded and dropped (no broker), timed until every event is stored: wall time, CPU and the
-rest (its waits for the server) an event, with the next batch decoded while PostgreSQL answers
-(as the hub runs) and without (the writer as it was before), runs alternated.
+thread on PostgreSQL: its queue filled with receipts from 1,000 nodes before it starts, in
+batches of the hub's default size, acks dropped (no broker), timed until every event is
+stored: wall time, CPU and the rest (its waits for the server) an event, the median of a few
+runs. Unlike the live bench (``python -m bench capacity``) it has no load generator, broker or
+network thread beside it, so it tells apart changes to the writer's own path of ~10 %.
 Prints figures; asserts nothing.
 """
 
@@ -221,7 +222,7 @@ def profile(kind: str, mix: str, top: int = 40) -> None:
     pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
 
 
-WRITER_EVENTS, WRITER_BATCH, WRITER_ROUNDS = 20_000, 250, 3
+WRITER_EVENTS, WRITER_ROUNDS = 20_000, 3
 
 
 class _Dropped:
@@ -238,14 +239,7 @@ class _Dropped:
         return contextlib.nullcontext()
 
 
-class _NoDecodingAhead(IngestWriter):
-    """The writer as it was before it decoded ahead (the comparison)."""
-
-    def _decode_ahead(self) -> None:
-        return None
-
-
-def writer_run(url: str, payloads: list[Message], ahead: bool) -> tuple[float, float]:
+def writer_run(url: str, payloads: list[Message]) -> tuple[float, float]:
     """(wall, CPU) seconds for the writer thread to store ``payloads``, queued before it starts."""
     engine = make_engine(url)
     stored, done = [0], threading.Event()
@@ -255,8 +249,8 @@ def writer_run(url: str, payloads: list[Message], ahead: bool) -> tuple[float, f
         if stored[0] >= len(payloads):
             done.set()
 
-    kind = IngestWriter if ahead else _NoDecodingAhead
-    writer = kind(engine, _Dropped(), HubMetrics(), batch_size=WRITER_BATCH, on_batch=on_batch)
+    writer = IngestWriter(engine, _Dropped(), HubMetrics(),
+                          batch_size=BATCH, on_batch=on_batch)
     now = utc_now()
     for mid, (topic, payload) in enumerate(payloads, start=1):
         writer.submit(Incoming(topic, payload, mid, 1, 1, now))
@@ -272,22 +266,19 @@ def writer_run(url: str, payloads: list[Message], ahead: bool) -> tuple[float, f
 
 
 def writer_figures() -> None:
-    """The writer thread with its queue full, decoding ahead and not, runs alternated."""
+    """The writer thread alone with its queue full: wall, CPU and waits an event (medians)."""
     payloads = messages("returns", WRITER_EVENTS, 1000)
     heap.settle()
-    found: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
+    runs = []
     for _ in range(WRITER_ROUNDS):
-        for ahead in (True, False):
-            with database("pg") as url:
-                found[ahead].append(writer_run(url, payloads, ahead))
-    for ahead, said in ((True, "decoding ahead (as the hub runs)"),
-                        (False, "without decoding ahead")):
-        walls = sorted(w / WRITER_EVENTS * 1000 for w, _ in found[ahead])
-        waits = sorted((w - c) / WRITER_EVENTS * 1000 for w, c in found[ahead])
-        row(f"pg, writer thread, queue full: wall an event, {'ahead' if ahead else 'not'}",
-            f"{walls[len(walls) // 2]:.3f} ms", f"median of {WRITER_ROUNDS}; {said}")
-        row(f"pg, writer thread, queue full: waits an event, {'ahead' if ahead else 'not'}",
-            f"{waits[len(waits) // 2]:.3f} ms", "wall less the process's CPU")
+        with database("pg") as url:
+            runs.append(writer_run(url, payloads))
+    for name, values in (("wall", [w for w, _ in runs]), ("CPU", [c for _, c in runs]),
+                         ("waits", [w - c for w, c in runs])):
+        ms = sorted(v / WRITER_EVENTS * 1000 for v in values)[len(values) // 2]
+        row(f"pg, writer thread alone, queue full: {name} an event", f"{ms:.3f} ms",
+            f"median of {WRITER_ROUNDS}" + ("; wall less the process's CPU"
+                                            if name == "waits" else ""))
 
 
 COUNTED_BATCH = 500  # events a batch in the instruction count
@@ -331,7 +322,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profile", choices=["sqlite", "pg"], help="profile one database")
     parser.add_argument("--mix", choices=MIXES, default="returns")
     parser.add_argument("--writer", action="store_true",
-                        help="the writer thread with its queue full, decoding ahead and not")
+                        help="the writer thread alone, its queue full")
     parser.add_argument("--instructions", action="store_true",
                         help="count instructions an event with callgrind (PostgreSQL, receipts)")
     parser.add_argument("--count-run", nargs=2, metavar=("BATCHES", "URL"),

@@ -28,22 +28,14 @@ Rules:
   transaction then fails as it would have at that write (the ingest writer retries the batch,
   then message by message). A rollback, or a connection given back to the pool, drops an open
   pipeline without raising (its writes are rolled back with the rest);
-- ``meanwhile(work)``: while the block runs, this thread calls ``work`` each time it is about
-  to wait for a pipeline's answers (a read joining it, a sync, the commit), so work that needs
-  no database (the ingest writer decodes the messages its next batch will take) is done while
-  the server executes the writes, instead of after. ``work`` should be a short slice; an error
-  in it is logged and the transaction goes on. Nothing runs where no pipeline is open (SQLite,
-  or no write sent);
 - ``install(engine)`` sets this up for a PostgreSQL engine (``hub.storage.engine.make_engine``).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import weakref
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, event
@@ -66,25 +58,6 @@ class _Open:
 
 # the open pipeline of each driver (psycopg) connection that has one
 _open: weakref.WeakKeyDictionary[Any, _Open] = weakref.WeakKeyDictionary()
-
-
-class _Meanwhile(threading.local):
-    """Per thread: the work to do before waiting for a pipeline's answers (``meanwhile``)."""
-
-    work: Callable[[], None] | None = None
-
-
-_meanwhile = _Meanwhile()
-
-
-@contextmanager
-def meanwhile(work: Callable[[], None]) -> Iterator[None]:
-    """Inside the block, this thread calls ``work`` before each wait for a pipeline's answers."""
-    before, _meanwhile.work = _meanwhile.work, work
-    try:
-        yield
-    finally:
-        _meanwhile.work = before
 
 
 def send(conn: Connection, sql: str, params: Any) -> None:
@@ -176,10 +149,9 @@ def _sent(driver: Any, opened: _Open, dialect: Dialect, execute: Any) -> None:
 
 
 def _close(driver: Any, dialect: Dialect) -> None:
-    if driver not in _open:
+    opened = _open.pop(driver, None)
+    if opened is None:
         return
-    _while_waiting()
-    opened = _open.pop(driver)
     import psycopg  # only PostgreSQL connections get here
 
     try:
@@ -189,20 +161,6 @@ def _close(driver: Any, dialect: Dialect) -> None:
     finally:
         for cursor in opened.cursors:
             cursor.close()
-
-
-def _while_waiting() -> None:
-    """This thread's ``meanwhile`` work, once, before it waits for the server."""
-    work = _meanwhile.work
-    if work is None:
-        return
-    _meanwhile.work = None  # not again from inside it
-    try:
-        work()
-    except Exception:  # the transaction does not depend on it
-        log.exception("work done while waiting for PostgreSQL failed; the transaction goes on")
-    finally:
-        _meanwhile.work = work
 
 
 def _drop(driver: Any) -> None:

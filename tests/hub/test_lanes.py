@@ -56,20 +56,6 @@ def test_live_messages_go_before_a_backlog_and_each_node_keeps_its_order() -> No
     assert lanes.sizes() == (0, 0)
 
 
-def test_peek_shows_what_get_takes_next_and_leaves_it_queued() -> None:
-    lanes = Lanes()
-    a_backlog, b_live, c_live = backlog("s1", "n1", 1, 100), event("s2", "n1", 1), \
-        event("s3", "n1", 1)
-    for message in (a_backlog, b_live, c_live):
-        lanes.put(message)
-    assert lanes.peek(2) == [b_live, c_live]  # the live lane first, as ``get``
-    assert lanes.peek(10) == [b_live, c_live, a_backlog]  # then the backlog
-    assert lanes.peek(0) == []
-    assert lanes.sizes() == (2, 1)  # nothing taken
-    assert drain(lanes) == [b_live, c_live, a_backlog]
-    assert lanes.peek(5) == []
-
-
 def test_a_node_whose_backlog_is_taken_is_live_again() -> None:
     lanes = Lanes()
     lanes.put(backlog("s1", "n1", 1, 10))

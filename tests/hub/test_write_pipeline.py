@@ -4,7 +4,6 @@ transaction there, and a connection never goes back to the pool still in pipelin
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime
 
 import pytest
@@ -13,7 +12,6 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from hub.errors import StorageError
-from hub.storage import write_pipeline
 from hub.storage.bulk import insert_rows, update_rows
 from hub.storage.engine import reading, writing
 from hub.storage.tables.core import stores
@@ -133,36 +131,3 @@ def test_a_streamed_read_after_writes_sees_them(engine: Engine) -> None:
             select(stores.c.store_id).order_by(stores.c.store_id))
         assert [r.store_id for r in streamed] == ["s0", "s1", "s2"]
     assert in_pipeline(engine) == [False, False]
-
-
-def test_meanwhile_work_runs_while_writes_are_answered_and_not_without_them(
-        engine: Engine) -> None:
-    seen: list[int] = []  # at each call: how many rows a second connection sees committed
-
-    def work() -> None:
-        seen.append(count(engine))
-
-    with write_pipeline.meanwhile(work), writing(engine) as tx:
-        tx.conn.execute(text("SELECT 1"))  # nothing pipelined: no wait to fill
-        assert seen == []
-        insert_rows(tx.conn, stores, [store("s1")])
-        assert tx.conn.execute(select(func.count()).select_from(stores)).scalar_one() == 1
-        assert seen == [0]  # before the read that joined the write, the write not yet committed
-        insert_rows(tx.conn, stores, [store("s2")])
-    assert seen == [0, 0]  # and before the commit's wait
-    assert count(engine) == 2
-    with writing(engine) as tx:  # outside the block: no work
-        insert_rows(tx.conn, stores, [store("s3")])
-    assert seen == [0, 0]
-
-
-def test_a_failing_meanwhile_work_is_logged_and_the_transaction_commits(
-        engine: Engine, caplog: pytest.LogCaptureFixture) -> None:
-    def work() -> None:
-        raise RuntimeError("decoding went wrong")
-
-    with write_pipeline.meanwhile(work), writing(engine) as tx:
-        insert_rows(tx.conn, stores, [store("s1"), store("s2")])
-    assert count(engine) == 2
-    assert [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR] == [
-        "work done while waiting for PostgreSQL failed; the transaction goes on"]

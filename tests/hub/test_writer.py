@@ -154,31 +154,6 @@ def test_a_row_the_database_refuses_in_the_write_pipeline_is_isolated_too(
     assert "value too long" in reason
     assert node_row(engine, "s1", "n1").contiguous_seq == 3
 
-
-@ON_PG
-def test_the_next_batch_is_decoded_while_postgresql_answers_this_one(
-        engine: Engine, link: MemoryLink) -> None:
-    queued = [message(mid, encode(received("s1", f"n{mid}", 1, f"R{mid}")),
-                      events_topic(received("s1", f"n{mid}", 1, "x"))) for mid in range(1, 21)]
-    decoded_at_first_commit: list[bool] = []
-
-    def on_batch(_result: object) -> None:  # after the commit, before the next batch is taken
-        if not decoded_at_first_commit:
-            decoded_at_first_commit.extend(m.classified is not None for m in queued)
-
-    w = IngestWriter(engine, link, HubMetrics(), batch_size=5, batch_ms=5, on_batch=on_batch)
-    for m in queued:
-        w.submit(m)
-    w.start()
-    try:
-        wait_for(lambda: len(link.acks) == 20, what="every message acked")
-    finally:
-        w.stop()
-    assert decoded_at_first_commit[:6] == [True] * 6  # the batch, and the next one's first
-    assert not any(decoded_at_first_commit[10:])  # never more than a batch ahead
-    assert link.acks == list(range(1, 21)) and stored(engine) == 20
-
-
 def test_stop_finishes_what_was_queued(engine: Engine, link: MemoryLink) -> None:
     w = IngestWriter(engine, link, HubMetrics(), batch_size=10, batch_ms=5)
     for mid in range(1, 31):

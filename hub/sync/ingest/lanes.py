@@ -23,14 +23,11 @@ was recorded. Now:
   waits at most for the batch being written.
 Nothing is dropped or reordered within a node; only nodes are served in a different order. The
 node of a message is its topic without the last level (events and status of a node share it).
-``peek`` shows what ``get`` would take next without taking it (the writer decodes it while
-PostgreSQL finishes a batch). ``qsize`` counts both lanes (``IngestWriter.stop`` drains what
-is queued when it is called).
+``qsize`` counts both lanes (``IngestWriter.stop`` drains what is queued when it is called).
 """
 
 from __future__ import annotations
 
-import itertools
 import queue
 import threading
 import time
@@ -98,13 +95,6 @@ class Lanes:
         if not self._in_bulk[node]:
             del self._in_bulk[node]
         return message
-
-    def peek(self, limit: int) -> list[Incoming]:
-        """Up to ``limit`` of the next messages, in the order ``get`` would take them now,
-        left queued."""
-        with self._ready:
-            ahead = list(itertools.islice(self._live, limit))
-            return ahead + list(itertools.islice(self._bulk, limit - len(ahead)))
 
     def qsize(self) -> int:
         """Messages queued in both lanes."""

@@ -11,12 +11,6 @@ Rules:
   (README, ninth measurement). At low rates it costs CPU: batches of a few events (at 1,000
   ev/s 0.52 of a core against 0.40); a threshold of waiting messages gave that back but let the
   hub slip into large slow batches of multi-event messages at 5,000 ev/s;
-- while a batch waits for PostgreSQL to answer its pipelined writes (``write_pipeline.
-  meanwhile``: before its returns' read and before its commit), the writer decodes the messages
-  queued for the next batch (``_decode_ahead``): they stay queued and keep what they are
-  (``Incoming.parts``). Decoding is a fifth of the writer's work, and it no longer waits for
-  the commit: with the queue full (1,000 nodes, batches of 250) the writer's waits went from
-  0.030-0.036 to about 0.011 ms an event (README, fourteenth measurement);
 - one transaction per batch; only after COMMIT are the messages PUBACKed (in arrival order) and
   the retained per-node ``ack`` published (once per node per batch, and not at all when it
   repeats the last one this connection published: the broker retains that one). One hub
@@ -76,7 +70,6 @@ from sqlalchemy import Engine
 from hub.errors import HubError, StorageError
 from hub.finance.evidence.ingest import EvidenceSink
 from hub.metrics import HubMetrics
-from hub.storage import write_pipeline
 from hub.storage.engine import is_sqlite, is_transient, reading, writing
 from hub.storage.tables.core import dead_letters
 from hub.sync.ingest.batch import BatchResult, Key, committed_acks, store_batch
@@ -309,8 +302,7 @@ class IngestWriter:
         try:
             owners = [m for m in batch for _ in m.parts()]  # the message of each part
             classified = [part for m in batch for part in m.parts()]
-            with write_pipeline.meanwhile(self._decode_ahead), \
-                    writing(self._engine, tip_last=self._tip_last) as tx:
+            with writing(self._engine, tip_last=self._tip_last) as tx:
                 result = store_batch(tx, classified, self._evidence, self._shared,
                                      self._may_hold(owners, classified))
         except HubError:
@@ -320,20 +312,6 @@ class IngestWriter:
         if result.held_back:
             batch = self._hold(batch, owners, classified, result.held_back)
         self._done(batch, result, started, len(classified))
-
-    def _decode_ahead(self) -> None:
-        """Decode some of the messages the next batch will take: at most half a batch of
-        events a call, until a batch is decoded ahead (``Incoming.parts`` keeps what each is;
-        they stay queued). Called while PostgreSQL executes this batch's writes (the rules)."""
-        ahead = decoded = 0
-        for message in self._queue.peek(self._batch_size):
-            if message.classified is None:
-                if decoded >= self._batch_size // 2:
-                    return
-                decoded += len(message.parts())
-            ahead += len(message.parts())
-            if ahead >= self._batch_size:
-                return
 
     def _may_hold(self, owners: Sequence[Incoming], classified: Sequence[object]) -> set[str]:
         """Several workers: the events young enough to be held back if they come early
