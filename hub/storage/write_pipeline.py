@@ -17,13 +17,18 @@ Rules:
   pipeline and the pipeline closed with it, so the writes before it and it are answered in one
   round trip and SQLAlchemy then reads its result as usual (``do_execute``); a server-side
   cursor's statement (``stream_results``) and an executemany run after the pipeline closes;
-  a commit closes it first, and ``sync`` closes it for the code that uses the driver itself
-  (``bulk.select_together``). So statements still run in the order the code wrote them, reads
-  see the writes before them, and nothing commits unanswered. An ingest batch of receipts waits
-  for the server four times: its first reads, the returns' read with the writes before it, the
-  writes' answers and the commit;
-- a write the server refused is raised when the pipeline closes (or by the driver as soon as
-  its answer is in, at a later write), as SQLAlchemy's ``DBAPIError`` family
+  a commit with writes pending is sent in the pipeline after them and answered with them, in
+  one round trip (the driver's own commit then finds the transaction ended and sends nothing;
+  before, the pipeline was closed and then the driver committed: two), and ``sync`` closes it
+  for the code that uses the driver itself (``bulk.select_together``). So statements still run
+  in the order the code wrote them, reads see the writes before them, and nothing is reported
+  committed before the server's answer to every write and to the COMMIT is in. An ingest batch
+  of receipts waits for the server three times: its first reads, the returns' read with the
+  writes before it, and the rest of its writes with the commit (behind a proxy with 2.4 ms
+  round trips, a batch of 100: 37.0-46.7 -> 32.5-41.3 ms in five alternated pairs);
+- a write (or a COMMIT: a deferred constraint) the server refused is raised when the pipeline
+  closes (or by the driver as soon as its answer is in, at a later write), as SQLAlchemy's
+  ``DBAPIError`` family
   (``IntegrityError``, ``OperationalError`` ...) naming the pipelined statements: the
   transaction then fails as it would have at that write (the ingest writer retries the batch,
   then message by message). A rollback, or a connection given back to the pool, drops an open
@@ -103,7 +108,14 @@ def install(engine: Engine) -> None:
 
     @event.listens_for(engine, "commit")
     def _commit(conn: Connection) -> None:
-        _close(conn.connection.driver_connection, conn.dialect)
+        driver = conn.connection.driver_connection
+        opened = _open.get(driver)
+        if opened is not None:  # the COMMIT goes with the writes: answered in one round trip
+            cursor = driver.cursor()  # type: ignore[union-attr]
+            opened.cursors.append(cursor)
+            opened.sqls.append("COMMIT")
+            _sent(driver, opened, conn.dialect, lambda: cursor.execute("COMMIT"))
+        _close(driver, conn.dialect)  # the driver's own commit then finds nothing to commit
 
     @event.listens_for(engine, "rollback")
     def _rollback(conn: Connection) -> None:

@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from psycopg.pq import PipelineStatus
-from sqlalchemy import Engine, func, select, text
+from psycopg.pq import PipelineStatus, TransactionStatus
+from sqlalchemy import Connection, Engine, event, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from hub.errors import StorageError
@@ -77,6 +77,43 @@ def test_reads_see_the_writes_sent_before_them_and_the_commit_keeps_them(
     assert regions == {"s1": "north", "s2": "south"}
     assert count(engine) == 5
     assert in_pipeline(engine) == [False, False]
+
+
+def test_the_commit_is_answered_with_the_writes_in_one_round_trip(engine: Engine) -> None:
+    states: list[TransactionStatus] = []
+
+    def after_ours(conn: Connection) -> None:  # runs after the write pipeline's own listener
+        states.append(conn.connection.driver_connection.pgconn.transaction_status)  # type: ignore[union-attr]
+
+    event.listen(engine, "commit", after_ours)
+    try:
+        with writing(engine) as tx:
+            insert_rows(tx.conn, stores, [store("s1"), store("s2")])
+        with writing(engine) as tx:  # nothing pending at the commit: the driver commits
+            tx.conn.execute(text("SELECT 1"))
+    finally:
+        event.remove(engine, "commit", after_ours)
+    # committed already when the driver's own commit comes: it has nothing left to send
+    assert states == [TransactionStatus.IDLE, TransactionStatus.INTRANS]
+    assert count(engine) == 2
+    assert in_pipeline(engine) == [False, False]
+
+
+def test_a_commit_the_server_refuses_fails_the_transaction_and_keeps_nothing(
+        engine: Engine) -> None:
+    with engine.begin() as conn:  # a check made at the commit, as a deferred constraint is
+        conn.execute(text("ALTER TABLE stores ADD CONSTRAINT one_region UNIQUE (region) "
+                          "DEFERRABLE INITIALLY DEFERRED"))
+    with pytest.raises(StorageError) as failed, writing(engine) as tx:
+        insert_rows(tx.conn, stores, [store("s1", "north"), store("s2", "north")])
+    refused = failed.value.__cause__
+    assert isinstance(refused, IntegrityError) and "one_region" in str(refused)
+    assert (refused.statement or "").endswith("COMMIT")  # named among the pipelined statements
+    assert count(engine) == 0
+    assert in_pipeline(engine) == [False, False]
+    with writing(engine) as tx:  # the connection is fine afterwards
+        insert_rows(tx.conn, stores, [store("s3", "north")])
+    assert count(engine) == 1
 
 
 def test_an_error_between_writes_rolls_them_back_and_frees_the_connection(
