@@ -58,12 +58,15 @@ Rules:
   pipeline (each statement compiled once per process), elsewhere one after the other. A round
   trip costs the ingest writer 1.5-5 ms under load, far more than the statement itself. The
   rows are plain named tuples of the driver's values (no SQLAlchemy result processing: meant
-  for keys, numbers and text).
+  for keys, numbers and text), except for the queries named in ``mapped``: their rows are
+  dicts by column key, each value through its column type's result processing, as
+  ``dict(row._mapping)`` of ``conn.execute`` gives them (the processors chosen, as SQLAlchemy
+  chooses them, by the type the driver says each column has).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence, Set
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -174,12 +177,22 @@ def rows_at_pairs(conn: Connection, table: Table, columns: tuple[str, str],
     """Every row of ``table`` whose (``columns``) is one of ``pairs`` (distinct). On PostgreSQL
     one index probe a pair whatever the planner believes of the table's size: each pair's rows
     are a LATERAL subquery that ``OFFSET 0`` keeps from being flattened into a join."""
-    wanted = list(dict.fromkeys(pairs))
     if conn.dialect.name != "postgresql":
         first, second = table.c[columns[0]], table.c[columns[1]]
-        return select(table).where(tuple_(first, second).in_(wanted))
-    return _at_pairs(table, columns).params(pairs_a=[a for a, _ in wanted],
-                                            pairs_b=[b for _, b in wanted])
+        return select(table).where(tuple_(first, second).in_(list(dict.fromkeys(pairs))))
+    return _at_pairs(table, columns).params(**pairs_params(pairs))
+
+
+def at_pairs(table: Table, columns: tuple[str, str]) -> Select[Any]:
+    """``rows_at_pairs``'s statement on PostgreSQL with its arrays left to bind, for
+    ``select_together`` (parameters: ``pairs_params``)."""
+    return _at_pairs(table, columns)
+
+
+def pairs_params(pairs: Iterable[tuple[Any, Any]]) -> dict[str, list[Any]]:
+    """``at_pairs``'s parameters for ``pairs`` (distinct)."""
+    wanted = list(dict.fromkeys(pairs))
+    return {"pairs_a": [a for a, _ in wanted], "pairs_b": [b for _, b in wanted]}
 
 
 @lru_cache(maxsize=64)  # the callers' tables and key columns are fixed in code: a handful
@@ -383,11 +396,14 @@ def _converted(proc: Processor | None, values: list[Any]) -> list[Any]:
     return [proc(value) for value in values]
 
 
-def select_together(conn: Connection, queries: Sequence[tuple[Select[Any], dict[str, Any]]]
-                    ) -> list[list[Any]]:
-    """The rows of each (statement, parameters) of ``queries``, in order (see the rules)."""
+def select_together(conn: Connection, queries: Sequence[tuple[Select[Any], dict[str, Any]]],
+                    mapped: Set[int] = frozenset()) -> list[list[Any]]:
+    """The rows of each (statement, parameters) of ``queries``, in order; those of the queries
+    at the positions in ``mapped`` as processed dicts (see the rules)."""
     if conn.dialect.name != "postgresql":
-        return [list(conn.execute(statement, params)) for statement, params in queries]
+        return [[dict(row._mapping) for row in conn.execute(statement, params)] if n in mapped
+                else list(conn.execute(statement, params))
+                for n, (statement, params) in enumerate(queries)]
     import psycopg  # only PostgreSQL connections get here
     from psycopg.rows import namedtuple_row
 
@@ -400,13 +416,34 @@ def select_together(conn: Connection, queries: Sequence[tuple[Select[Any], dict[
         with driver.pipeline():
             for cursor, sql, (_, params) in zip(cursors, sqls, queries, strict=True):
                 cursor.execute(sql, params)
-        return [cursor.fetchall() for cursor in cursors]
+        return [_mapped(conn.dialect, statement, cursor) if n in mapped else cursor.fetchall()
+                for n, (cursor, (statement, _)) in enumerate(zip(cursors, queries, strict=True))]
     except psycopg.Error as err:
         raise DBAPIError.instance(sqls[0], None, err, psycopg.Error,
                                   dialect=conn.dialect) from err
     finally:
         for cursor in cursors:
             cursor.close()
+
+
+def _mapped(dialect: Dialect, statement: Select[Any], cursor: Any) -> list[dict[str, Any]]:
+    """``cursor``'s rows of ``statement`` as SQLAlchemy's result processing gives them."""
+    codes = tuple(column.type_code for column in cursor.description or ())
+    names, procs = _result_plan(dialect, statement, codes)
+    return [{name: value if proc is None else proc(value)
+             for name, proc, value in zip(names, procs, row, strict=True)}
+            for row in cursor.fetchall()]
+
+
+@lru_cache(maxsize=64)  # per statement (module constants) and the driver's column types
+def _result_plan(dialect: Dialect, statement: Select[Any], codes: tuple[int, ...]
+                 ) -> tuple[tuple[str, ...], tuple[Processor | None, ...]]:
+    columns = list(statement.selected_columns)
+    if len(columns) != len(codes):
+        raise ValueError("the driver's row does not have the statement's columns")
+    return (tuple(str(column.key) for column in columns),
+            tuple(column.type._cached_result_processor(dialect, code)
+                  for column, code in zip(columns, codes, strict=True)))
 
 
 @lru_cache(maxsize=64)  # the callers' statements are module constants: a handful

@@ -22,10 +22,11 @@ Rules:
   before, the pipeline was closed and then the driver committed: two), and ``sync`` closes it
   for the code that uses the driver itself (``bulk.select_together``). So statements still run
   in the order the code wrote them, reads see the writes before them, and nothing is reported
-  committed before the server's answer to every write and to the COMMIT is in. An ingest batch
-  of receipts waits for the server three times: its first reads, the returns' read with the
-  writes before it, and the rest of its writes with the commit (behind a proxy with 2.4 ms
-  round trips, a batch of 100: 37.0-46.7 -> 32.5-41.3 ms in five alternated pairs);
+  committed before the server's answer to every write and to the COMMIT is in (behind a proxy
+  with 2.4 ms round trips, a batch of 100: 37.0-46.7 -> 32.5-41.3 ms in five alternated
+  pairs). An ingest batch of receipts on one hub waits for the server twice: for its first
+  reads (``hub.sync.ingest.batch._first_reads``, the returns its events name among them), and
+  for its writes with the commit;
 - a write (or a COMMIT: a deferred constraint) the server refused is raised when the pipeline
   closes (or by the driver as soon as its answer is in, at a later write), as SQLAlchemy's
   ``DBAPIError`` family

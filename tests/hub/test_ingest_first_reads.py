@@ -5,15 +5,19 @@ and acks as before."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import OperationalError
 
-from hub.storage.engine import writing
-from hub.sync.ingest.batch import store_batch
+from hub.storage.engine import reading, writing
+from hub.storage.tables.core import returns
+from hub.sync.ingest import state
+from hub.sync.ingest.batch import BatchResult, store_batch
 from hub.sync.ingest.classify import classify
-from protocol import TopicKind, encode, node_topic
-from tests.hub.helpers import ON_PG, ingest, node_row, received
+from protocol import Envelope, TopicKind, encode, node_topic
+from tests.hub.helpers import ON_PG, ingest, inspected, node_row, received
 from tests.support.databases import statements_sent
 
 
@@ -34,3 +38,52 @@ def test_the_first_reads_lock_the_tip_and_the_batch_goes_on_as_before(engine: En
     assert result.stored == result.applied == 2
     assert {k: a.up_to_seq for k, a in result.acks.items()} == {("s1", "n1"): 2, ("s1", "n2"): 1}
     assert node_row(engine, "s1", "n1").contiguous_seq == 2
+
+
+def _batch(engine: Engine, events: Sequence[Envelope]) -> tuple[BatchResult, list[str]]:
+    """One batch as the ingest writer runs it; the statements SQLAlchemy sent that read
+    ``returns`` (those of the first reads go through the driver's pipeline, not counted)."""
+    with writing(engine, tip_last=True) as tx, statements_sent(engine) as statements:
+        result = store_batch(tx, [classify(
+            node_topic(e.store_id, e.node_id, TopicKind.EVENTS), encode(e)) for e in events])
+    return result, [s for s in statements if "FROM returns" in s]
+
+
+def _grades(engine: Engine) -> dict[str, str | None]:
+    with reading(engine) as conn:
+        return dict(conn.execute(select(returns.c.return_id, returns.c.grade)).all())  # type: ignore[arg-type]
+
+
+@ON_PG
+def test_the_returns_a_batch_names_come_with_its_first_reads(engine: Engine) -> None:
+    ingest(engine, received("s1", "n1", 1, "R1"), received("s1", "n2", 1, "R2"))
+    result, reads = _batch(engine, [inspected("s1", "n1", 2, "R1"), received("s1", "n2", 2, "R3")])
+    assert reads == []  # no read of its own: R1 (stored) and R3 (new) were read first
+    assert result.applied == 2 and result.dead == []
+    assert _grades(engine) == {"R1": "good", "R2": None, "R3": None}
+
+
+@ON_PG
+def test_an_event_held_beyond_a_gap_applies_with_its_return_read_first(engine: Engine) -> None:
+    ingest(engine, received("s1", "n1", 1, "R1"))
+    held = inspected("s1", "n1", 3, "R1")
+    early, _ = _batch(engine, [held])  # seq 2 missing: held
+    assert early.applied == 0
+    # the gap filled, and the held inspection sent again (as a node resends what no ack covers)
+    result, reads = _batch(engine, [received("s1", "n1", 2, "R2"), held])
+    assert result.applied == 2 and result.dead == [] and reads == []
+    assert _grades(engine) == {"R1": "good", "R2": None}
+    assert node_row(engine, "s1", "n1").contiguous_seq == 3
+
+
+def test_load_reads_only_the_returns_not_read_before(engine: Engine) -> None:
+    ingest(engine, received("s1", "n1", 1, "R1"), received("s1", "n1", 2, "R2"))
+    events = [inspected("s1", "n1", 3, "R1"), inspected("s1", "n1", 4, "R2")]
+    with writing(engine) as tx:
+        stored = state.load(tx, events).returns
+        assert set(stored) == {("s1", "R1"), ("s1", "R2")}
+        r1 = {("s1", "R1"): stored[("s1", "R1")]}
+        # R1 read before (and found), R2 looked up before and absent: nothing more is read
+        assert state.load(tx, events, ({("s1", "R1"), ("s1", "R2")}, r1)).returns == r1
+        # R1 read before: R2 is read now, as it is stored
+        assert state.load(tx, events, ({("s1", "R1")}, r1)).returns == stored

@@ -75,14 +75,23 @@ from hub.storage import audit_log
 from hub.storage.bulk import (
     JsonText,
     among,
+    at_pairs,
     in_array,
     insert_rows,
     pairs_among,
+    pairs_params,
     select_together,
     update_rows,
 )
 from hub.storage.engine import Tx
-from hub.storage.tables.core import dead_letters, inbox, nodes, stores, unprocessable_events
+from hub.storage.tables.core import (
+    dead_letters,
+    inbox,
+    nodes,
+    returns,
+    stores,
+    unprocessable_events,
+)
 from hub.storage.upsert import insert_ignore
 from hub.sync.ingest import claims, slots, state
 from hub.sync.ingest.classify import Classified, NodeEvent, Rejected, StatusUpdate, Unprocessable
@@ -170,14 +179,13 @@ def store_batch(tx: Tx, items: Sequence[Classified],
     snapshots = [e for e in ready if e.kind == stock_check.KIND]
     picks = [e for e in ready if e.kind in store_picking.KINDS]
     photos = [e for e in ready if e.kind == evidence_ingest.KIND]
-    ready_returns = [e for e in ready if e.kind not in (stock_ledger.KIND, stock_check.KIND,
-                                                        evidence_ingest.KIND)
-                     and e.kind not in store_picking.KINDS]
+    ready_returns = [e for e in ready if e.kind not in _NOT_PROJECTED]
     result.came_online = _apply_statuses(cursors, statuses)
     _save_cursors(conn, cursors.values(), tx.now)  # several workers: rows this batch has locked
     tx.take_tip()  # several workers: the per-node work above ran beside theirs; from here on
     # (returns, stock, transfers, picking: rows other writers share) one writer at a time
-    projector = Projector(state.load(tx, ready_returns), tx.now)
+    projector = Projector(state.load(tx, ready_returns, first.returns if first else None),
+                          tx.now)
     for envelope in ready_returns:
         projector.apply(envelope)
     state.flush(tx, projector.changes)
@@ -205,26 +213,40 @@ class _FirstReads:
 
     revoked: set[Key]  # the batch's nodes that are revoked
     positions: list[Any]  # the position rows of every node of the batch's stores
+    returns: state.Read  # the returns its events name: the keys looked up, the rows found
 
 
 def _first_reads(tx: Tx, items: Sequence[Classified]) -> _FirstReads | None:
     """One hub on PostgreSQL: the audit tip (locked first, unless the transaction holds it
-    already), the batch's revoked nodes and its stores' node positions, in ONE round trip
-    (``hub.storage.bulk.select_together``: three before, each 1.5-5 ms of the writer's wait
-    under load). None elsewhere, and for a batch of rejections only: each is read on its own."""
+    already), the batch's revoked nodes, its stores' node positions and the stored returns its
+    events name, in ONE round trip (``hub.storage.bulk.select_together``: three before, each
+    1.5-5 ms of the writer's wait under load; the returns were read after the batch's first
+    writes, and waited for them). None elsewhere, and for a batch of rejections only: each is
+    read on its own.
+
+    The returns are read before the batch decides which of its events apply: some are never
+    used (repeats, events held at a gap), and events carried from earlier batches are read
+    later by ``state.load``. Nothing changes them in between: only the ingest writes
+    ``returns``, holding the audit tip, and this transaction holds it from the first
+    statement on."""
     conn = tx.conn
     keys = [i.key for i in items if not isinstance(i, Rejected)]
     if conn.dialect.name != "postgresql" or not keys:
         return None
     stores = sorted({s for s, _ in keys})
+    named = state.return_keys(i.envelope for i in items
+                              if isinstance(i, NodeEvent) and i.envelope.kind not in _NOT_PROJECTED)
     queries: list[tuple[Any, dict[str, Any]]] = [
-        (REVOKED_OF_STORES, {"stores": stores}), (_POSITIONS_OF_STORES, {"stores": stores})]
-    if tx.tip is None:  # taken first, as ``writing`` would have (the statements run in order)
+        (REVOKED_OF_STORES, {"stores": stores}), (_POSITIONS_OF_STORES, {"stores": stores}),
+        (_RETURNS_AT, pairs_params(sorted(named)))]
+    tip_first = tx.tip is None  # taken first, as ``writing`` would have (statements in order)
+    if tip_first:
         queries.insert(0, (audit_log.TIP_FOR_UPDATE, {"tip_id": audit_log.TIP_ID}))
-    found = select_together(conn, queries)
-    if tx.tip is None:
+    found = select_together(conn, queries, mapped={len(queries) - 1})
+    if tip_first:
         tx.tip = audit_log.tip_of(found.pop(0))
-    return _FirstReads(revoked_in(found[0], keys), found[1])
+    rows = {(r["store_id"], r["return_id"]): r for r in found[2]}
+    return _FirstReads(revoked_in(found[0], keys), found[1], (named, rows))
 
 
 def _refuse_revoked(conn: Connection, items: Sequence[Classified],
@@ -322,6 +344,10 @@ _POSITION = (nodes.c.store_id, nodes.c.node_id, nodes.c.contiguous_seq, nodes.c.
 _PRESENCE = (nodes.c.online, nodes.c.status, nodes.c.status_at)
 # PostgreSQL: every node's position in the stores ``stores`` (an array; ``_first_reads``)
 _POSITIONS_OF_STORES = select(*_POSITION).where(in_array(nodes.c.store_id, "stores"))
+# the kinds other modules apply; every other event goes to the returns and refunds projector
+_NOT_PROJECTED = frozenset({stock_ledger.KIND, stock_check.KIND, evidence_ingest.KIND,
+                            *store_picking.KINDS})
+_RETURNS_AT = at_pairs(returns, ("store_id", "return_id"))  # stored returns by key
 
 
 def _cursors(conn: Connection, keys: Iterable[Key], now: datetime,

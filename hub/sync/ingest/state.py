@@ -4,7 +4,9 @@ A handful of statements per batch whatever its size: one SELECT per table touche
 executemany per kind of change. A batch that decides refunds (refund requests, and inspections
 of returns whose refunds wait for them) also loads the active policy (seeding the default one on
 first use) and what deciding them needs, through ``hub.refunds.facts.load_known`` (the one loader
-the simulation and hub-side requests use too).
+the simulation and hub-side requests use too). One hub on PostgreSQL reads the returns a batch
+names with its first reads (``hub.sync.ingest.batch._first_reads``) and hands them to ``load``,
+which then reads only the others.
 """
 
 from __future__ import annotations
@@ -37,13 +39,26 @@ RETURN_MUTABLE = ("state", "grade", "inspected_at", "disposition", "disposed_at"
 REFUND_MUTABLE = ("state", "outcome", "approval_level", "reasons", "decided_by", "decided_at",
                   "policy_version", "decision", "base_amount", "base_currency", "updated_at")
 Key = tuple[str, str]
+Read = tuple[set[Key], dict[Key, dict[str, Any]]]  # keys looked up, the rows found by key
 
 
-def load(tx: Tx, events: Sequence[Envelope]) -> Loaded:
-    """Current rows of what ``events`` mention, and what deciding their refunds needs."""
+def return_keys(events: Iterable[Envelope]) -> set[Key]:
+    """The returns ``events`` mention (what ``load`` reads of them)."""
+    return {(e.store_id, found) for e in events
+            if (found := getattr(e.body, "return_id", None)) is not None}
+
+
+def load(tx: Tx, events: Sequence[Envelope], read: Read | None = None) -> Loaded:
+    """Current rows of what ``events`` mention, and what deciding their refunds needs
+    (``read``: returns already read in this transaction, none changed since, and the keys
+    looked up for them: only the others are read here)."""
     conn = tx.conn
-    return_keys = {(e.store_id, getattr(e.body, "return_id")) for e in events  # noqa: B009
-                   if hasattr(e.body, "return_id")}
+    wanted = return_keys(events)
+    found: dict[Key, dict[str, Any]] = {}
+    if read is not None:
+        looked, rows = read
+        found = {k: rows[k] for k in wanted & looked if k in rows}
+        wanted -= looked
     refund_keys = {(e.store_id, getattr(e.body, "refund_id")) for e in events  # noqa: B009
                    if e.kind == "refund.requested"}
     command_ids = {getattr(e.body, "command_id") for e in events  # noqa: B009
@@ -51,7 +66,7 @@ def load(tx: Tx, events: Sequence[Envelope]) -> Loaded:
     inspected = {(e.store_id, getattr(e.body, "return_id")) for e in events  # noqa: B009
                  if e.kind == "inspection.recorded"}
     loaded = Loaded(
-        returns=_by_key(conn, returns, "return_id", return_keys),
+        returns=found | _by_key(conn, returns, "return_id", wanted),
         refunds=_by_key(conn, refunds, "refund_id", refund_keys),
         commands={r["command_id"]: r for r in _commands(conn, command_ids)})
     waiting = _waiting(conn, inspected)
