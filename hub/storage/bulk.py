@@ -442,7 +442,7 @@ def _result_plan(dialect: Dialect, statement: Select[Any], codes: tuple[int, ...
     if len(columns) != len(codes):
         raise ValueError("the driver's row does not have the statement's columns")
     return (tuple(str(column.key) for column in columns),
-            tuple(column.type._cached_result_processor(dialect, code)
+            tuple(column.type.dialect_impl(dialect).result_processor(dialect, code)
                   for column, code in zip(columns, codes, strict=True)))
 
 
