@@ -1,7 +1,7 @@
-"""One hub on PostgreSQL reads a batch's audit tip (locked first), revoked nodes and cursors in
-one round trip (``hub.sync.ingest.batch._first_reads``), as the ingest writer opens it
-(``writing(tip_last=True)``): the tip is held from then on, and the batch stores, applies
-and acks as before."""
+"""One hub on PostgreSQL reads a batch's audit tip (locked first), revoked nodes, cursors and
+the returns its events name in one round trip (``hub.sync.ingest.batch._first_reads``), as the
+ingest writer opens it (``writing(tip_last=True)``): the tip is held from then on, the returns
+are not read again, and the batch stores, applies and acks as before."""
 
 from __future__ import annotations
 
