@@ -225,8 +225,9 @@ def _first_reads(tx: Tx, items: Sequence[Classified]) -> _FirstReads | None:
     read on its own.
 
     The returns are read before the batch decides which of its events apply: some are never
-    used (repeats, events held at a gap), and events carried from earlier batches are read
-    later by ``state.load``. Nothing changes them in between: only the ingest writes
+    used (repeats, events held at a gap). Every event it applies is one of its own messages
+    (new, or sent again past a gap: ``claims.settle``), so ``state.load`` finds its return
+    read; it would read any other itself. Nothing changes them in between: only the ingest writes
     ``returns``, holding the audit tip, and this transaction holds it from the first
     statement on."""
     conn = tx.conn
