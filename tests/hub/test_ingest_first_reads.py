@@ -12,12 +12,12 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import OperationalError
 
 from hub.storage.engine import reading, writing
-from hub.storage.tables.core import returns
+from hub.storage.tables.core import refunds, returns
 from hub.sync.ingest import state
 from hub.sync.ingest.batch import BatchResult, store_batch
 from hub.sync.ingest.classify import classify
 from protocol import Envelope, TopicKind, encode, node_topic
-from tests.hub.helpers import ON_PG, ingest, inspected, node_row, received
+from tests.hub.helpers import ON_PG, ingest, inspected, node_row, received, refund
 from tests.support.databases import statements_sent
 
 
@@ -83,7 +83,29 @@ def test_load_reads_only_the_returns_not_read_before(engine: Engine) -> None:
         stored = state.load(tx, events).returns
         assert set(stored) == {("s1", "R1"), ("s1", "R2")}
         r1 = {("s1", "R1"): stored[("s1", "R1")]}
+        nothing: state.Read = (set(), {})
         # R1 read before (and found), R2 looked up before and absent: nothing more is read
-        assert state.load(tx, events, ({("s1", "R1"), ("s1", "R2")}, r1)).returns == r1
+        both = state.Ahead(({("s1", "R1"), ("s1", "R2")}, r1), nothing, nothing)
+        assert state.load(tx, events, both).returns == r1
         # R1 read before: R2 is read now, as it is stored
-        assert state.load(tx, events, ({("s1", "R1")}, r1)).returns == stored
+        one = state.Ahead(({("s1", "R1")}, r1), nothing, nothing)
+        assert state.load(tx, events, one).returns == stored
+
+
+@ON_PG
+def test_the_refunds_a_batch_asks_for_or_may_decide_come_with_its_first_reads(
+        engine: Engine) -> None:
+    ingest(engine, received("s1", "n1", 1, "R1"), received("s1", "n1", 2, "R2"),
+           refund("s1", "n1", 3, "R1", "F1"))
+    with writing(engine, tip_last=True) as tx, statements_sent(engine) as statements:
+        result = store_batch(tx, [classify(
+            node_topic(e.store_id, e.node_id, TopicKind.EVENTS), encode(e)) for e in [
+                inspected("s1", "n1", 4, "R1"), refund("s1", "n1", 5, "R2", "F2"),
+                refund("s1", "n1", 6, "R1", "F1")]])  # F1 again: the stored one is found
+    assert result.dead == ["event seq 6 stored but not applied: refund 'F1' was already "
+                           "requested"]
+    by_key = [s for s in statements if "JOIN LATERAL" in s and "FROM refunds" in s]
+    assert by_key == []  # read with the first reads: F1, F2 by key, R1's refunds by return
+    with reading(engine) as conn:
+        stored = dict(conn.execute(select(refunds.c.refund_id, refunds.c.return_id)).all())
+    assert stored == {"F1": "R1", "F2": "R2"}

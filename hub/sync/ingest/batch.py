@@ -88,6 +88,7 @@ from hub.storage.tables.core import (
     dead_letters,
     inbox,
     nodes,
+    refunds,
     returns,
     stores,
     unprocessable_events,
@@ -184,7 +185,7 @@ def store_batch(tx: Tx, items: Sequence[Classified],
     _save_cursors(conn, cursors.values(), tx.now)  # several workers: rows this batch has locked
     tx.take_tip()  # several workers: the per-node work above ran beside theirs; from here on
     # (returns, stock, transfers, picking: rows other writers share) one writer at a time
-    projector = Projector(state.load(tx, ready_returns, first.returns if first else None),
+    projector = Projector(state.load(tx, ready_returns, first.ahead if first else None),
                           tx.now)
     for envelope in ready_returns:
         projector.apply(envelope)
@@ -213,41 +214,51 @@ class _FirstReads:
 
     revoked: set[Key]  # the batch's nodes that are revoked
     positions: list[Any]  # the position rows of every node of the batch's stores
-    returns: state.Read  # the returns its events name: the keys looked up, the rows found
+    ahead: state.Ahead  # the returns and refunds its events name, as stored
 
 
 def _first_reads(tx: Tx, items: Sequence[Classified]) -> _FirstReads | None:
     """One hub on PostgreSQL: the audit tip (locked first, unless the transaction holds it
-    already), the batch's revoked nodes, its stores' node positions and the stored returns its
-    events name, in ONE round trip (``hub.storage.bulk.select_together``: three before, each
-    1.5-5 ms of the writer's wait under load; the returns were read after the batch's first
-    writes, and waited for them). None elsewhere, and for a batch of rejections only: each is
-    read on its own.
+    already), the batch's revoked nodes, its stores' node positions, and the stored returns its
+    events name and refunds they ask for or may decide (those of the returns they inspect), in
+    ONE round trip (``hub.storage.bulk.select_together``: three before, each
+    1.5-5 ms of the writer's wait under load; the returns and refunds were read after the
+    batch's first writes, and waited for them). None elsewhere, and for a batch of rejections
+    only: each is read on its own.
 
-    The returns are read before the batch decides which of its events apply: some are never
-    used (repeats, events held at a gap). Every event it applies is one of its own messages
-    (new, or sent again past a gap: ``claims.settle``), so ``state.load`` finds its return
-    read; it would read any other itself. Nothing changes them in between: only the ingest writes
-    ``returns``, holding the audit tip, and this transaction holds it from the first
-    statement on."""
+    They are read before the batch decides which of its events apply: some are never used
+    (repeats, events held at a gap). Every event it applies is one of its own messages (new, or
+    sent again past a gap: ``claims.settle``), so ``state.load`` finds its rows read; it would
+    read any other itself. Nothing changes them in between: every writer of ``returns`` and
+    ``refunds`` (the ingest, the approvals desk, Amazon's refund matching, hub-side requests)
+    holds the audit tip, and this transaction holds it from the first statement on."""
     conn = tx.conn
     keys = [i.key for i in items if not isinstance(i, Rejected)]
     if conn.dialect.name != "postgresql" or not keys:
         return None
     stores = sorted({s for s, _ in keys})
-    named = state.return_keys(i.envelope for i in items
-                              if isinstance(i, NodeEvent) and i.envelope.kind not in _NOT_PROJECTED)
-    queries: list[tuple[Any, dict[str, Any]]] = [
-        (REVOKED_OF_STORES, {"stores": stores}), (_POSITIONS_OF_STORES, {"stores": stores}),
-        (_RETURNS_AT, pairs_params(sorted(named)))]
+    projected = [i.envelope for i in items
+                 if isinstance(i, NodeEvent) and i.envelope.kind not in _NOT_PROJECTED]
+    named = state.return_keys(projected)  # (the other two are empty for a batch of receipts)
+    asked, inspected = state.refund_keys(projected), state.inspected_keys(projected)
     tip_first = tx.tip is None  # taken first, as ``writing`` would have (statements in order)
-    if tip_first:
-        queries.insert(0, (audit_log.TIP_FOR_UPDATE, {"tip_id": audit_log.TIP_ID}))
-    found = select_together(conn, queries, mapped={len(queries) - 1})
+    queries: list[tuple[Any, dict[str, Any]]] = [
+        *([(audit_log.TIP_FOR_UPDATE, {"tip_id": audit_log.TIP_ID})] if tip_first else []),
+        (REVOKED_OF_STORES, {"stores": stores}), (_POSITIONS_OF_STORES, {"stores": stores})]
+    rows_from = len(queries)  # from here on: table rows, as ``conn.execute`` gives them
+    queries += [(_RETURNS_AT, pairs_params(sorted(named))),
+                *([(_REFUNDS_AT, pairs_params(sorted(asked)))] if asked else []),
+                *([(_REFUNDS_OF_RETURNS, pairs_params(sorted(inspected)))] if inspected else [])]
+    found = select_together(conn, queries, mapped=set(range(rows_from, len(queries))))
     if tip_first:
         tx.tip = audit_log.tip_of(found.pop(0))
-    rows = {(r["store_id"], r["return_id"]): r for r in found[2]}
-    return _FirstReads(revoked_in(found[0], keys), found[1], (named, rows))
+    revoked, positions, stored_returns, *stored_refunds = found
+    by_refund = [{(r["store_id"], r["refund_id"]): r for r in rows} for rows in stored_refunds]
+    ahead = state.Ahead(
+        (named, {(r["store_id"], r["return_id"]): r for r in stored_returns}),
+        (asked, by_refund.pop(0) if asked else {}),
+        (inspected, by_refund.pop(0) if inspected else {}))
+    return _FirstReads(revoked_in(revoked, keys), positions, ahead)
 
 
 def _refuse_revoked(conn: Connection, items: Sequence[Classified],
@@ -349,6 +360,8 @@ _POSITIONS_OF_STORES = select(*_POSITION).where(in_array(nodes.c.store_id, "stor
 _NOT_PROJECTED = frozenset({stock_ledger.KIND, stock_check.KIND, evidence_ingest.KIND,
                             *store_picking.KINDS})
 _RETURNS_AT = at_pairs(returns, ("store_id", "return_id"))  # stored returns by key
+_REFUNDS_AT = at_pairs(refunds, ("store_id", "refund_id"))  # stored refunds by key
+_REFUNDS_OF_RETURNS = at_pairs(refunds, ("store_id", "return_id"))  # by their return's key
 
 
 def _cursors(conn: Connection, keys: Iterable[Key], now: datetime,

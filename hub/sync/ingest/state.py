@@ -12,6 +12,7 @@ which then reads only the others.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Table, select
@@ -42,34 +43,47 @@ Key = tuple[str, str]
 Read = tuple[set[Key], dict[Key, dict[str, Any]]]  # keys looked up, the rows found by key
 
 
+@dataclass
+class Ahead:
+    """Rows a batch read before its writes (``hub.sync.ingest.batch._first_reads``), none
+    changed since: for each kind, the keys looked up and the rows found."""
+
+    returns: Read  # by (store_id, return_id)
+    refunds: Read  # by (store_id, refund_id)
+    of_returns: Read  # refunds by (store_id, return_id) of the returns looked up, by refund key
+
+
 def return_keys(events: Iterable[Envelope]) -> set[Key]:
     """The returns ``events`` mention (what ``load`` reads of them)."""
     return {(e.store_id, found) for e in events
             if (found := getattr(e.body, "return_id", None)) is not None}
 
 
-def load(tx: Tx, events: Sequence[Envelope], read: Read | None = None) -> Loaded:
+def refund_keys(events: Iterable[Envelope]) -> set[Key]:
+    """The refunds ``events`` ask for (``load`` reads what is stored of them)."""
+    return {(e.store_id, getattr(e.body, "refund_id")) for e in events  # noqa: B009
+            if e.kind == "refund.requested"}
+
+
+def inspected_keys(events: Iterable[Envelope]) -> set[Key]:
+    """The returns ``events`` inspect (``load`` reads the refunds waiting for them)."""
+    return {(e.store_id, getattr(e.body, "return_id")) for e in events  # noqa: B009
+            if e.kind == "inspection.recorded"}
+
+
+def load(tx: Tx, events: Sequence[Envelope], ahead: Ahead | None = None) -> Loaded:
     """Current rows of what ``events`` mention, and what deciding their refunds needs
-    (``read``: returns already read in this transaction, none changed since, and the keys
-    looked up for them: only the others are read here)."""
+    (``ahead``: rows already read in this transaction: only the others are read here)."""
     conn = tx.conn
-    wanted = return_keys(events)
-    found: dict[Key, dict[str, Any]] = {}
-    if read is not None:
-        looked, rows = read
-        found = {k: rows[k] for k in wanted & looked if k in rows}
-        wanted -= looked
-    refund_keys = {(e.store_id, getattr(e.body, "refund_id")) for e in events  # noqa: B009
-                   if e.kind == "refund.requested"}
     command_ids = {getattr(e.body, "command_id") for e in events  # noqa: B009
                    if e.kind == "command.applied"}
-    inspected = {(e.store_id, getattr(e.body, "return_id")) for e in events  # noqa: B009
-                 if e.kind == "inspection.recorded"}
     loaded = Loaded(
-        returns=found | _by_key(conn, returns, "return_id", wanted),
-        refunds=_by_key(conn, refunds, "refund_id", refund_keys),
+        returns=_rows_by_key(conn, returns, "return_id", return_keys(events),
+                             ahead.returns if ahead else None),
+        refunds=_rows_by_key(conn, refunds, "refund_id", refund_keys(events),
+                             ahead.refunds if ahead else None),
         commands={r["command_id"]: r for r in _commands(conn, command_ids)})
-    waiting = _waiting(conn, inspected)
+    waiting = _waiting(conn, inspected_keys(events), ahead.of_returns if ahead else None)
     loaded.refunds.update(waiting)
     asks = [e for e in events if isinstance(e.body, RefundRequested)]
     if asks or waiting:
@@ -78,11 +92,28 @@ def load(tx: Tx, events: Sequence[Envelope], read: Read | None = None) -> Loaded
     return loaded
 
 
-def _waiting(conn: Connection, inspected: set[Key]) -> dict[Key, dict[str, Any]]:
-    """Stored refunds that wait for the inspection of one of these returns."""
-    if not inspected:
-        return {}
-    rows = _rows(conn, refunds, "return_id", inspected)
+def _rows_by_key(conn: Connection, table: Table, id_column: str, wanted: set[Key],
+                 ahead: Read | None) -> dict[Key, dict[str, Any]]:
+    """The stored rows of ``wanted`` by (store_id, ``id_column``): those read ahead, and the
+    others read now."""
+    if ahead is None:
+        return _by_key(conn, table, id_column, wanted)
+    looked, rows = ahead
+    found = {k: rows[k] for k in wanted & looked if k in rows}
+    return found | _by_key(conn, table, id_column, wanted - looked)
+
+
+def _waiting(conn: Connection, inspected: set[Key], ahead: Read | None = None
+             ) -> dict[Key, dict[str, Any]]:
+    """Stored refunds that wait for the inspection of one of these returns (``ahead``: the
+    refunds of the returns looked up before, by refund key)."""
+    rows: list[dict[str, Any]] = []
+    if ahead is not None:
+        looked, by_refund = ahead
+        rows = [r for r in by_refund.values() if (r["store_id"], r["return_id"]) in inspected]
+        inspected = inspected - looked
+    if inspected:
+        rows += _rows(conn, refunds, "return_id", inspected)
     return {(r["store_id"], r["refund_id"]): r for r in rows
             if r["state"] == RefundState.AWAITING_INSPECTION.value}
 
