@@ -4,9 +4,9 @@ A handful of statements per batch whatever its size: one SELECT per table touche
 executemany per kind of change. A batch that decides refunds (refund requests, and inspections
 of returns whose refunds wait for them) also loads the active policy (seeding the default one on
 first use) and what deciding them needs, through ``hub.refunds.facts.load_known`` (the one loader
-the simulation and hub-side requests use too). One hub on PostgreSQL reads the returns a batch
-names with its first reads (``hub.sync.ingest.batch._first_reads``) and hands them to ``load``,
-which then reads only the others.
+the simulation and hub-side requests use too). One hub on PostgreSQL reads the returns and
+refunds a batch names with its first reads (``hub.sync.ingest.batch._first_reads``) and hands
+them to ``load`` (``Ahead``), which then reads only the others.
 """
 
 from __future__ import annotations
