@@ -164,7 +164,7 @@ def _zipped(first: ColumnElement[Any], second: ColumnElement[Any],
             firsts: list[Any] | None = None, seconds: list[Any] | None = None) -> Any:
     """``unnest(:as, :bs) AS k(a, b)``: two array parameters, zipped (PostgreSQL): ``firsts``
     and ``seconds`` bound now, or, without them, parameters named ``pairs_a`` and ``pairs_b``
-    to bind later (``_at_pairs``)."""
+    to bind later (``at_pairs``)."""
     later = firsts is None
     return func.unnest(bindparam("pairs_a" if later else None, firsts, type_=ARRAY(first.type)),
                        bindparam("pairs_b" if later else None, seconds,
@@ -180,13 +180,7 @@ def rows_at_pairs(conn: Connection, table: Table, columns: tuple[str, str],
     if conn.dialect.name != "postgresql":
         first, second = table.c[columns[0]], table.c[columns[1]]
         return select(table).where(tuple_(first, second).in_(list(dict.fromkeys(pairs))))
-    return _at_pairs(table, columns).params(**pairs_params(pairs))
-
-
-def at_pairs(table: Table, columns: tuple[str, str]) -> Select[Any]:
-    """``rows_at_pairs``'s statement on PostgreSQL with its arrays left to bind, for
-    ``select_together`` (parameters: ``pairs_params``)."""
-    return _at_pairs(table, columns)
+    return at_pairs(table, columns).params(**pairs_params(pairs))
 
 
 def pairs_params(pairs: Iterable[tuple[Any, Any]]) -> dict[str, list[Any]]:
@@ -196,10 +190,11 @@ def pairs_params(pairs: Iterable[tuple[Any, Any]]) -> dict[str, list[Any]]:
 
 
 @lru_cache(maxsize=64)  # the callers' tables and key columns are fixed in code: a handful
-def _at_pairs(table: Table, columns: tuple[str, str]) -> Select[Any]:
+def at_pairs(table: Table, columns: tuple[str, str]) -> Select[Any]:
     """``rows_at_pairs``'s statement on PostgreSQL, its arrays left to bind (``pairs_a``,
-    ``pairs_b``): built once, since building it (a column proxy per column of ``table``, twice)
-    cost 0.7 ms, a fixed cost of every ingest batch; binding the values costs 2 µs."""
+    ``pairs_b``: ``pairs_params``; also for ``select_together``): built once, since building
+    it (a column proxy per column of ``table``, twice) cost 0.7 ms, a fixed cost of every
+    ingest batch; binding the values costs 2 µs."""
     first, second = table.c[columns[0]], table.c[columns[1]]
     keys = _zipped(first, second)
     each = (select(table).where(first == keys.c.a, second == keys.c.b)

@@ -78,10 +78,7 @@ def send(conn: Connection, sql: str, params: Any) -> None:
         block = driver.pipeline()  # type: ignore[union-attr]
         block.__enter__()
         opened = _open[driver] = _Open(block)
-    cursor = driver.cursor()  # type: ignore[union-attr]
-    opened.cursors.append(cursor)
-    opened.sqls.append(sql)
-    _sent(driver, opened, conn.dialect, lambda: cursor.execute(sql, params))
+    _pipelined(driver, opened, conn.dialect, sql, params)
 
 
 def sync(conn: Connection) -> None:
@@ -112,10 +109,7 @@ def install(engine: Engine) -> None:
         driver = conn.connection.driver_connection
         opened = _open.get(driver)
         if opened is not None:  # the COMMIT goes with the writes: answered in one round trip
-            cursor = driver.cursor()  # type: ignore[union-attr]
-            opened.cursors.append(cursor)
-            opened.sqls.append("COMMIT")
-            _sent(driver, opened, conn.dialect, lambda: cursor.execute("COMMIT"))
+            _pipelined(driver, opened, conn.dialect, "COMMIT", None)
         _close(driver, conn.dialect)  # the driver's own commit then finds nothing to commit
 
     @event.listens_for(engine, "rollback")
@@ -146,6 +140,14 @@ def _joined(cursor: Any, dialect: Dialect, statement: str, execute: Any) -> bool
     _sent(cursor.connection, opened, dialect, execute)
     _close(cursor.connection, dialect)
     return True
+
+
+def _pipelined(driver: Any, opened: _Open, dialect: Dialect, sql: str, params: Any) -> None:
+    """Execute ``sql`` in ``opened``, on a cursor of its own (closed when the pipeline ends)."""
+    cursor = driver.cursor()
+    opened.cursors.append(cursor)
+    opened.sqls.append(sql)
+    _sent(driver, opened, dialect, lambda: cursor.execute(sql, params))
 
 
 def _sent(driver: Any, opened: _Open, dialect: Dialect, execute: Any) -> None:

@@ -239,25 +239,23 @@ def _first_reads(tx: Tx, items: Sequence[Classified]) -> _FirstReads | None:
     stores = sorted({s for s, _ in keys})
     projected = [i.envelope for i in items
                  if isinstance(i, NodeEvent) and i.envelope.kind not in _NOT_PROJECTED]
-    named = state.return_keys(projected)  # (the other two are empty for a batch of receipts)
+    named = state.return_keys(projected)
     asked, inspected = state.refund_keys(projected), state.inspected_keys(projected)
     tip_first = tx.tip is None  # taken first, as ``writing`` would have (statements in order)
     queries: list[tuple[Any, dict[str, Any]]] = [
         *([(audit_log.TIP_FOR_UPDATE, {"tip_id": audit_log.TIP_ID})] if tip_first else []),
-        (REVOKED_OF_STORES, {"stores": stores}), (_POSITIONS_OF_STORES, {"stores": stores})]
-    rows_from = len(queries)  # from here on: table rows, as ``conn.execute`` gives them
-    queries += [(_RETURNS_AT, pairs_params(sorted(named))),
-                *([(_REFUNDS_AT, pairs_params(sorted(asked)))] if asked else []),
-                *([(_REFUNDS_OF_RETURNS, pairs_params(sorted(inspected)))] if inspected else [])]
-    found = select_together(conn, queries, mapped=set(range(rows_from, len(queries))))
+        (REVOKED_OF_STORES, {"stores": stores}), (_POSITIONS_OF_STORES, {"stores": stores}),
+        # table rows from here on, as ``conn.execute`` gives them (no keys: no rows, at once)
+        (_RETURNS_AT, pairs_params(sorted(named))), (_REFUNDS_AT, pairs_params(sorted(asked))),
+        (_REFUNDS_OF_RETURNS, pairs_params(sorted(inspected)))]
+    found = select_together(conn, queries, mapped=set(range(len(queries) - 3, len(queries))))
     if tip_first:
         tx.tip = audit_log.tip_of(found.pop(0))
-    revoked, positions, stored_returns, *stored_refunds = found
-    by_refund = [{(r["store_id"], r["refund_id"]): r for r in rows} for rows in stored_refunds]
+    revoked, positions, stored_returns, stored_refunds, refunds_of_returns = found
     ahead = state.Ahead(
         (named, {(r["store_id"], r["return_id"]): r for r in stored_returns}),
-        (asked, by_refund.pop(0) if asked else {}),
-        (inspected, by_refund.pop(0) if inspected else {}))
+        (asked, {(r["store_id"], r["refund_id"]): r for r in stored_refunds}),
+        (inspected, {(r["store_id"], r["refund_id"]): r for r in refunds_of_returns}))
     return _FirstReads(revoked_in(revoked, keys), positions, ahead)
 
 
